@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The admin HTTP server: a kernel socket on the control thread, never on a
+ * worker. It speaks just enough HTTP/1.1 for curl, Prometheus and foilctl:
+ * one request per connection, GET/POST without a body, replies with
+ * Content-Length and "Connection: close". Sockets are non-blocking and
+ * multiplexed with poll(), so a slow client cannot stall the agent.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control-agent/admin.h"
+
+#define MAX_CLIENTS 32
+#define REQ_MAX 8192
+#define REQ_TIMEOUT_MS 5000
+
+struct client {
+	int fd;				/* -1 when the slot is free */
+	size_t in_len;
+	size_t out_off;
+	struct hf_strbuf out;		/* the whole reply once the request is read */
+	uint64_t deadline_ms;
+	char in[REQ_MAX];
+};
+
+struct hf_admin {
+	int listen_fd;
+	hf_admin_handler handler;
+	void *ctx;
+	struct client c[MAX_CLIENTS];
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+static void
+client_close(struct client *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	c->in_len = 0;
+	c->out_off = 0;
+	hf_strbuf_free(&c->out);
+}
+
+/* Builds the whole reply into c->out; the connection then only writes. */
+static void
+respond(struct client *c, struct hf_admin_reply *r)
+{
+	hf_strbuf_printf(&c->out,
+			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			 "Cache-Control: no-cache, max-age=0\r\nConnection: close\r\n\r\n",
+			 r->status, reason(r->status),
+			 r->content_type ? r->content_type : "text/plain; charset=UTF-8", r->body.len);
+	if (r->body.len > 0)
+		hf_strbuf_append(&c->out, r->body.s, r->body.len);
+	hf_strbuf_free(&r->body);
+	if (c->out.failed)
+		client_close(c);
+}
+
+static void
+respond_error(struct client *c, int status, const char *msg)
+{
+	struct hf_admin_reply r = {.status = status};
+
+	hf_strbuf_printf(&r.body, "%s\n", msg);
+	respond(c, &r);
+}
+
+/* Parses the request line once the header block is complete and runs the handler. */
+static void
+dispatch(struct hf_admin *a, struct client *c)
+{
+	char *sp1, *sp2, *q, *line_end;
+	struct hf_admin_reply r = {.status = 200};
+
+	line_end = strstr(c->in, "\r\n");
+	*line_end = '\0';
+	sp1 = strchr(c->in, ' ');
+	sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	if (sp1 == NULL || sp2 == NULL || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || sp1[1] != '/') {
+		respond_error(c, 400, "malformed request line");
+		return;
+	}
+	*sp1 = '\0';
+	*sp2 = '\0';
+	q = strchr(sp1 + 1, '?');
+	if (q != NULL)
+		*q++ = '\0';
+	if (strcmp(c->in, "GET") != 0 && strcmp(c->in, "POST") != 0 && strcmp(c->in, "HEAD") != 0) {
+		respond_error(c, 405, "only GET, HEAD and POST are served");
+		return;
+	}
+	a->handler(a->ctx, c->in, sp1 + 1, q ? q : "", &r);
+	if (strcmp(c->in, "HEAD") == 0) {
+		size_t len = r.body.len;
+
+		/* Same headers as GET, no body: keep the length, drop the bytes. */
+		hf_strbuf_free(&r.body);
+		hf_strbuf_printf(&c->out,
+				 "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+				 r.status, reason(r.status), len);
+		return;
+	}
+	respond(c, &r);
+}
+
+static void
+on_readable(struct hf_admin *a, struct client *c)
+{
+	ssize_t n = recv(c->fd, c->in + c->in_len, REQ_MAX - 1 - c->in_len, 0);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		client_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->in_len += (size_t)n;
+	c->in[c->in_len] = '\0';
+	if (strstr(c->in, "\r\n\r\n") != NULL)
+		dispatch(a, c);
+	else if (c->in_len == REQ_MAX - 1)
+		respond_error(c, 431, "request header block over 8 KiB");
+}
+
+static void
+on_writable(struct client *c)
+{
+	ssize_t n = send(c->fd, c->out.s + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			client_close(c);
+		return;
+	}
+	c->out_off += (size_t)n;
+	if (c->out_off == c->out.len)
+		client_close(c);
+}
+
+static void
+accept_all(struct hf_admin *a)
+{
+	for (;;) {
+		int fd = accept4(a->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct client *c = NULL;
+
+		if (fd < 0)
+			return;
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			if (a->c[i].fd < 0) {
+				c = &a->c[i];
+				break;
+			}
+		if (c == NULL) {
+			/* Full: refuse rather than queue; admin clients retry. */
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->in_len = 0;
+		c->out_off = 0;
+		c->deadline_ms = now_ms() + REQ_TIMEOUT_MS;
+	}
+}
+
+int
+hf_admin_poll(struct hf_admin *a, int timeout_ms)
+{
+	struct pollfd pfd[MAX_CLIENTS + 1];
+	struct client *who[MAX_CLIENTS + 1];
+	int n = 0, rc;
+	uint64_t now;
+
+	pfd[n] = (struct pollfd){.fd = a->listen_fd, .events = POLLIN};
+	who[n++] = NULL;
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &a->c[i];
+
+		if (c->fd < 0)
+			continue;
+		pfd[n] = (struct pollfd){.fd = c->fd, .events = c->out.len ? POLLOUT : POLLIN};
+		who[n++] = c;
+	}
+	rc = poll(pfd, (nfds_t)n, timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? -EINTR : -errno;
+	for (int i = 1; i < n; i++) {
+		if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL) && !(pfd[i].revents & POLLIN))
+			client_close(who[i]);
+		else if (pfd[i].revents & POLLOUT)
+			on_writable(who[i]);
+		else if (pfd[i].revents & POLLIN)
+			on_readable(a, who[i]);
+	}
+	if (pfd[0].revents & POLLIN)
+		accept_all(a);
+
+	now = now_ms();
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &a->c[i];
+
+		if (c->fd >= 0 && c->out.len == 0 && now >= c->deadline_ms)
+			respond_error(c, 408, "request not received within 5 s");
+	}
+	return 0;
+}
+
+struct hf_admin *
+hf_admin_open(const char *address, uint16_t port, hf_admin_handler h, void *ctx, char *err,
+	      size_t errlen)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct hf_admin *a;
+	int one = 1;
+
+	if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) {
+		snprintf(err, errlen, "admin: '%s' is not an IPv4 address", address);
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		snprintf(err, errlen, "admin: out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		a->c[i].fd = -1;
+	a->handler = h;
+	a->ctx = ctx;
+	a->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (a->listen_fd < 0)
+		goto fail;
+	setsockopt(a->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(a->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(a->listen_fd, 64) != 0)
+		goto fail;
+	return a;
+fail:
+	snprintf(err, errlen, "admin: cannot listen on %s:%u: %s", address, port, strerror(errno));
+	if (a->listen_fd >= 0)
+		close(a->listen_fd);
+	free(a);
+	return NULL;
+}
+
+void
+hf_admin_close(struct hf_admin *a)
+{
+	if (a == NULL)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (a->c[i].fd >= 0)
+			client_close(&a->c[i]);
+	close(a->listen_fd);
+	free(a);
+}
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int
+hf_admin_query_get(const char *q, const char *key, char *out, size_t outlen)
+{
+	size_t klen = strlen(key);
+
+	while (*q != '\0') {
+		const char *end = q + strcspn(q, "&");
+
+		if ((size_t)(end - q) >= klen && strncmp(q, key, klen) == 0 &&
+		    (q[klen] == '=' || q + klen == end)) {
+			const char *v = q[klen] == '=' ? q + klen + 1 : end;
+			size_t o = 0;
+
+			while (v < end && o + 1 < outlen) {
+				if (*v == '%' && end - v >= 3 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
+					out[o++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
+					v += 3;
+				} else {
+					out[o++] = *v == '+' ? ' ' : *v;
+					v++;
+				}
+			}
+			out[o] = '\0';
+			return 0;
+		}
+		q = *end ? end + 1 : end;
+	}
+	return -ENOENT;
+}

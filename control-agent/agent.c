@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_ethdev.h>
+
+#include "control-agent/agent.h"
+#include "dataplane/port.h"
+#include "dataplane/worker.h"
+
+#define LOOP_MS 50
+
+volatile sig_atomic_t hf_agent_stop_requested;
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	hf_agent_stop_requested = 1;
+}
+
+struct stat_line {
+	char name[96];
+	uint64_t value;
+};
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct stat_line *)a)->name, ((const struct stat_line *)b)->name);
+}
+
+void
+hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
+{
+	enum { PORT_LINES = 7 };
+	struct hf_counters sum = {0};
+	size_t cap = HF_CNT__MAX + 4 + (size_t)a->n_ports * PORT_LINES, n = 0;
+	struct stat_line *l = calloc(cap, sizeof(*l));
+
+	if (l == NULL) {
+		out->failed = 1;
+		return;
+	}
+	for (uint16_t i = 0; i < a->n_workers; i++)
+		hf_counters_add(&sum, &a->workers[i]->cnt);
+	for (unsigned int i = 0; i < HF_CNT__MAX; i++) {
+		snprintf(l[n].name, sizeof(l[n].name), "%s", hf_counter_name(i));
+		l[n++].value = sum.v[i];
+	}
+#define LINE(v, ...) do { snprintf(l[n].name, sizeof(l[n].name), __VA_ARGS__); l[n++].value = (v); } while (0)
+	LINE(a->live, "server.live");
+	LINE((now_ms() - a->start_ms) / 1000, "server.uptime");
+	LINE(a->n_workers, "server.concurrency");
+	for (uint16_t i = 0; i < a->n_ports; i++) {
+		const struct hf_port *p = &a->ports[i];
+		struct rte_eth_stats st = {0};
+
+		rte_eth_stats_get(p->port_id, &st);
+		/* Device-level drops: frames lost before any worker saw them. */
+		LINE(a->link_up[i], "port.%s.link_up", p->name);
+		LINE(st.ipackets, "port.%s.hw.rx_packets", p->name);
+		LINE(st.opackets, "port.%s.hw.tx_packets", p->name);
+		LINE(st.imissed, "port.%s.hw.drop.rx_missed", p->name);
+		LINE(st.ierrors, "port.%s.hw.drop.rx_errors", p->name);
+		LINE(st.rx_nombuf, "port.%s.hw.drop.rx_no_mbuf", p->name);
+		LINE(st.oerrors, "port.%s.hw.drop.tx_errors", p->name);
+	}
+#undef LINE
+	qsort(l, n, sizeof(*l), by_name);
+	for (size_t i = 0; i < n; i++)
+		if (filter == NULL || regexec(filter, l[i].name, 0, NULL, 0) == 0)
+			hf_strbuf_printf(out, "%s: %" PRIu64 "\n", l[i].name, l[i].value);
+	free(l);
+}
+
+static void
+route_stats(struct hf_agent *a, const char *query, struct hf_admin_reply *r)
+{
+	char pattern[256];
+	regex_t re;
+
+	if (hf_admin_query_get(query, "filter", pattern, sizeof(pattern)) != 0) {
+		hf_agent_stats(a, &r->body, NULL);
+		return;
+	}
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+		r->status = 400;
+		hf_strbuf_printf(&r->body, "filter: '%s' is not a valid regular expression\n", pattern);
+		return;
+	}
+	hf_agent_stats(a, &r->body, &re);
+	regfree(&re);
+}
+
+/* Appends @p v as a JSON string literal (RFC 8259 section 7). */
+static void
+json_str(struct hf_strbuf *b, const char *v)
+{
+	hf_strbuf_append(b, "\"", 1);
+	for (; *v != '\0'; v++) {
+		unsigned char ch = (unsigned char)*v;
+
+		if (ch == '"' || ch == '\\')
+			hf_strbuf_printf(b, "\\%c", ch);
+		else if (ch < 0x20)
+			hf_strbuf_printf(b, "\\u%04x", ch);
+		else
+			hf_strbuf_append(b, v, 1);
+	}
+	hf_strbuf_append(b, "\"", 1);
+}
+
+static void
+route_server_info(struct hf_agent *a, struct hf_admin_reply *r)
+{
+	struct hf_strbuf *b = &r->body;
+
+	r->content_type = "application/json";
+	hf_strbuf_printf(b, "{\n \"version\": \"hydrofoil/%s\",\n \"state\": \"%s\",\n"
+			 " \"uptime_current_epoch\": \"%" PRIu64 "s\",\n \"node\": {\"id\": ",
+			 HF_VERSION, a->live ? "LIVE" : "PRE_INITIALIZING",
+			 (now_ms() - a->start_ms) / 1000);
+	json_str(b, a->boot->node_id);
+	hf_strbuf_printf(b, ", \"cluster\": ");
+	json_str(b, a->boot->node_cluster);
+	hf_strbuf_printf(b, "},\n \"command_line_options\": {\"concurrency\": %u, \"config_path\": ",
+			 a->n_workers);
+	json_str(b, a->boot->path);
+	hf_strbuf_printf(b, "}\n}\n");
+}
+
+static void
+handle(void *ctx, const char *method, const char *path, const char *query,
+       struct hf_admin_reply *r)
+{
+	struct hf_agent *a = ctx;
+
+	if (strcmp(path, "/ready") == 0) {
+		r->status = a->live ? 200 : 503;
+		hf_strbuf_printf(&r->body, "%s\n", a->live ? "LIVE" : "PRE_INITIALIZING");
+	} else if (strcmp(path, "/stats") == 0) {
+		route_stats(a, query, r);
+	} else if (strcmp(path, "/server_info") == 0) {
+		route_server_info(a, r);
+	} else if (strcmp(path, "/quitquitquit") == 0) {
+		if (strcmp(method, "POST") != 0) {
+			r->status = 405;
+			hf_strbuf_printf(&r->body, "use POST\n");
+			return;
+		}
+		hf_agent_stop_requested = 1;
+		hf_strbuf_printf(&r->body, "OK\n");
+	} else if (strcmp(path, "/") == 0 || strcmp(path, "/help") == 0) {
+		hf_strbuf_printf(&r->body,
+				 "admin commands are:\n"
+				 "  /ready: 200 LIVE once every port's link is up, else 503\n"
+				 "  /stats: counters, one 'name: value' per line; ?filter=REGEX\n"
+				 "  /server_info: version, state, uptime, node\n"
+				 "  /quitquitquit (POST): stop the server\n");
+	} else {
+		r->status = 404;
+		hf_strbuf_printf(&r->body, "no admin endpoint %s; see /help\n", path);
+	}
+}
+
+/* Notices links coming up; each rise tells worker 0 to announce the port. */
+static void
+watch_links(struct hf_agent *a)
+{
+	bool all = true;
+
+	for (uint16_t i = 0; i < a->n_ports; i++) {
+		bool up = hf_port_link_up(&a->ports[i]);
+
+		if (up && !a->link_up[i])
+			/* Pairs with the acquire load in the worker's announce_links(). */
+			__atomic_fetch_add(&a->ports[i].link_gen, 1, __ATOMIC_RELEASE);
+		a->link_up[i] = up;
+		all = all && up;
+	}
+	if (all && !a->live) {
+		a->live = true;
+		printf("hydrofoil: LIVE (%u port%s up)\n", a->n_ports, a->n_ports == 1 ? "" : "s");
+		fflush(stdout);
+	}
+}
+
+int
+hf_agent_init(struct hf_agent *a, char *err, size_t errlen)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	a->start_ms = now_ms();
+	a->admin = hf_admin_open(a->boot->admin_address, a->boot->admin_port, handle, a, err, errlen);
+	if (a->admin == NULL)
+		return -EADDRNOTAVAIL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+int
+hf_agent_run(struct hf_agent *a)
+{
+	while (!hf_agent_stop_requested) {
+		watch_links(a);
+		hf_admin_poll(a->admin, LOOP_MS);
+	}
+	return 0;
+}
+
+void
+hf_agent_fini(struct hf_agent *a)
+{
+	hf_admin_close(a->admin);
+	a->admin = NULL;
+}

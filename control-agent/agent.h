@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_AGENT_H
+#define HF_AGENT_H
+
+#include <regex.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control-agent/admin.h"
+#include "control-agent/bootstrap.h"
+#include "dataplane/worker-t.h"
+
+/*
+ * The control agent: runs on the EAL main lcore, owns configuration, the
+ * admin server and reporting. It reads workers only through their counters
+ * and talks to them only through the port's link_gen and the stop flag.
+ */
+struct hf_agent {
+	const struct hf_bootstrap *boot;
+	struct hf_port *ports;
+	uint16_t n_ports;
+	struct hf_worker *const *workers;
+	uint16_t n_workers;
+	struct hf_admin *admin;
+	uint64_t start_ms;
+	bool live;			/* every port's link has been up once */
+	bool link_up[HF_MAX_PORTS];
+};
+
+/* Set from the signal handler (SIGINT, SIGTERM) or by POST /quitquitquit. */
+extern volatile sig_atomic_t hf_agent_stop_requested;
+
+/*
+ * Opens the admin listener and installs the signal handlers. Returns 0 or a
+ * negative errno with a message in @p err.
+ */
+int hf_agent_init(struct hf_agent *a, char *err, size_t errlen);
+
+/** Serves admin requests and watches links until a stop is requested. Returns 0. */
+int hf_agent_run(struct hf_agent *a);
+
+/** Closes the admin server. */
+void hf_agent_fini(struct hf_agent *a);
+
+/*
+ * Writes every counter, summed over workers, and the server and port gauges,
+ * one "name: value" per line in name order, to @p out. With @p filter only
+ * the names it matches.
+ */
+void hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter);
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_BOOTSTRAP_H
+#define HF_BOOTSTRAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/port-t.h"
+
+#define HF_BOOT_STR 128
+#define HF_BOOT_DEVICE 256
+#define HF_BOOT_MAX_LABELS 32
+#define HF_BOOT_MAX_ARGS 32
+#define HF_BOOT_ERR 512
+
+struct hf_boot_port {
+	char name[HF_PORT_NAME_MAX];
+	char device[HF_BOOT_DEVICE];	/* vdev string ("net_tap0,iface=hf0") or PCI address */
+	uint32_t addr;			/* network byte order */
+	uint8_t prefix_len;
+	uint32_t gateway;		/* network byte order, 0 when absent */
+	uint16_t mtu;
+};
+
+/* The bootstrap file, validated. Every string is NUL-terminated. */
+struct hf_bootstrap {
+	char path[HF_BOOT_DEVICE];
+	char node_id[HF_BOOT_STR];
+	char node_cluster[HF_BOOT_STR];
+	unsigned int n_labels;
+	char labels[HF_BOOT_MAX_LABELS][HF_BOOT_STR];	/* "key=value" */
+	char lcores[HF_BOOT_STR];
+	unsigned int n_eal_args;
+	char eal_args[HF_BOOT_MAX_ARGS][HF_BOOT_DEVICE];
+	unsigned int n_ports;
+	struct hf_boot_port ports[HF_MAX_PORTS];
+	unsigned int workers;
+	char admin_address[HF_BOOT_STR];
+	uint16_t admin_port;
+};
+
+/*
+ * Reads and validates the libconfig file at @p path into @p b. Unknown keys,
+ * wrong types and out-of-range values are refused. Returns 0, or -EINVAL with
+ * one line "FILE:LINE: KEY: what is wrong" in @p err (-ENOENT when the file
+ * cannot be read, the line then carrying strerror).
+ */
+int hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t errlen);
+
+/*
+ * Counts the lcores of a DPDK -l list ("0-3,6"). Returns the count, or -1
+ * when @p list is not of that form (DPDK's --lcores group syntax included).
+ */
+int hf_bootstrap_count_lcores(const char *list);
+
+/*
+ * Parses "a.b.c.d/len" (@p prefix_len non-NULL) or "a.b.c.d" into network
+ * order. Returns 0 or -EINVAL.
+ */
+int hf_parse_ipv4(const char *s, uint32_t *addr, uint8_t *prefix_len);
+
+#endif

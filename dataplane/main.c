@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hydrofoil: reads the bootstrap, starts DPDK, opens the ports, launches one
+ * worker per worker lcore and runs the control agent on the main lcore until
+ * SIGINT/SIGTERM. Exit status: 0 after a clean stop, 1 when start-up fails at
+ * run time, 2 for a bad command line or bootstrap file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include "control-agent/agent.h"
+#include "control-agent/bootstrap.h"
+#include "dataplane/port.h"
+#include "dataplane/worker.h"
+
+#define EXIT_USAGE 2
+#define MAX_EAL_ARGS (HF_BOOT_MAX_ARGS + 2 * HF_MAX_PORTS + 64)
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: hydrofoil -c FILE [--check] [-- EAL options...]\n"
+		"  -c, --config FILE  bootstrap file (libconfig); see README.md\n"
+		"      --check        validate FILE, print the verdict and exit (0 valid, 2 not)\n"
+		"  -v, --version      print the version and exit\n"
+		"  -h, --help         print this help and exit\n"
+		"Options after -- go to the DPDK EAL after those of dpdk.args.\n");
+}
+
+static bool
+has_arg(const struct hf_bootstrap *b, int extra_argc, char **extra_argv, const char *prefix)
+{
+	for (unsigned int i = 0; i < b->n_eal_args; i++)
+		if (strncmp(b->eal_args[i], prefix, strlen(prefix)) == 0)
+			return true;
+	for (int i = 0; i < extra_argc; i++)
+		if (strncmp(extra_argv[i], prefix, strlen(prefix)) == 0)
+			return true;
+	return false;
+}
+
+/* Builds the EAL command line: program, lcores, dpdk.args, devices, then extra options. */
+static int
+eal_argv(const struct hf_bootstrap *b, const char *prog, int extra_argc, char **extra_argv,
+	 char **argv)
+{
+	static char prefix[64];
+	int n = 0;
+
+	argv[n++] = (char *)prog;
+	argv[n++] = (char *)"-l";
+	argv[n++] = (char *)b->lcores;
+	for (unsigned int i = 0; i < b->n_eal_args; i++)
+		argv[n++] = (char *)b->eal_args[i];
+	for (unsigned int i = 0; i < b->n_ports; i++)
+		n += hf_port_eal_args(&b->ports[i], &argv[n]);
+	/* Two processes on one host must not share hugepage files. */
+	if (!has_arg(b, extra_argc, extra_argv, "--file-prefix")) {
+		snprintf(prefix, sizeof(prefix), "--file-prefix=hydrofoil-%ld", (long)getpid());
+		argv[n++] = prefix;
+	}
+	for (int i = 0; i < extra_argc && n < MAX_EAL_ARGS - 1; i++)
+		argv[n++] = extra_argv[i];
+	argv[n] = NULL;
+	return n;
+}
+
+static void
+print_final(struct hf_agent *agent)
+{
+	struct hf_strbuf out = {0};
+
+	hf_agent_stats(agent, &out, NULL);
+	printf("hydrofoil: final counters\n%s", out.s ? out.s : "");
+	fflush(stdout);
+	hf_strbuf_free(&out);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'C'},
+		{"version", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	static struct hf_bootstrap boot;
+	static struct hf_port ports[HF_MAX_PORTS];
+	struct hf_worker *workers[HF_MAX_WORKERS] = {0};
+	struct hf_agent agent = {0};
+	struct rte_rcu_qsbr *qsbr = NULL;
+	char *eargv[MAX_EAL_ARGS];
+	char err[HF_BOOT_ERR];
+	const char *config = NULL;
+	bool check = false;
+	unsigned int lcore, w, opened = 0;
+	int opt, eargc, rc, status = EXIT_FAILURE;
+
+	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'C': check = true; break;
+		case 'v': printf("hydrofoil %s\n", HF_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (config == NULL) {
+		fprintf(stderr, "hydrofoil: -c FILE is required\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (hf_bootstrap_load(&boot, config, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hydrofoil: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (check) {
+		printf("hydrofoil: %s: valid (%u port%s, %u worker%s)\n", config, boot.n_ports,
+		       boot.n_ports == 1 ? "" : "s", boot.workers, boot.workers == 1 ? "" : "s");
+		return 0;
+	}
+
+	eargc = eal_argv(&boot, argv[0], argc - optind, &argv[optind], eargv);
+	if (rte_eal_init(eargc, eargv) < 0) {
+		fprintf(stderr, "hydrofoil: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return EXIT_FAILURE;
+	}
+	if (rte_lcore_count() < boot.workers + 1) {
+		fprintf(stderr, "hydrofoil: %u workers need %u lcores, EAL has %u\n", boot.workers,
+			boot.workers + 1, rte_lcore_count());
+		goto out_eal;
+	}
+	for (; opened < boot.n_ports; opened++) {
+		rc = hf_port_open(&ports[opened], &boot.ports[opened], (uint16_t)opened,
+				  (uint16_t)boot.workers, err, sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr, "hydrofoil: %s\n", err);
+			goto out_ports;
+		}
+		printf("hydrofoil: port %s up as " RTE_ETHER_ADDR_PRT_FMT " on %s\n",
+		       ports[opened].name, RTE_ETHER_ADDR_BYTES(&ports[opened].mac),
+		       boot.ports[opened].device);
+	}
+
+	qsbr = rte_zmalloc("hf_qsbr", rte_rcu_qsbr_get_memsize(boot.workers), RTE_CACHE_LINE_SIZE);
+	if (qsbr == NULL || rte_rcu_qsbr_init(qsbr, boot.workers) != 0) {
+		fprintf(stderr, "hydrofoil: cannot set up RCU for %u workers\n", boot.workers);
+		goto out_workers;
+	}
+	for (w = 0; w < boot.workers; w++) {
+		workers[w] = rte_zmalloc("hf_worker", sizeof(struct hf_worker), RTE_CACHE_LINE_SIZE);
+		if (workers[w] == NULL ||
+		    hf_worker_init(workers[w], (uint16_t)w, (uint16_t)boot.workers, ports,
+				   (uint16_t)boot.n_ports, rte_get_tsc_hz()) != 0) {
+			fprintf(stderr, "hydrofoil: cannot allocate worker %u\n", w);
+			goto out_workers;
+		}
+		workers[w]->qsbr = qsbr;
+		workers[w]->siblings = workers;
+	}
+
+	agent.boot = &boot;
+	agent.ports = ports;
+	agent.n_ports = (uint16_t)boot.n_ports;
+	agent.workers = workers;
+	agent.n_workers = (uint16_t)boot.workers;
+	if (hf_agent_init(&agent, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hydrofoil: %s\n", err);
+		goto out_workers;
+	}
+
+	w = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (w == boot.workers)
+			break;
+		workers[w]->lcore = lcore;
+		rte_eal_remote_launch(hf_worker_main, workers[w], lcore);
+		w++;
+	}
+	printf("hydrofoil: %s (node %s) running %u worker%s, admin on %s:%u\n", config,
+	       boot.node_id, boot.workers, boot.workers == 1 ? "" : "s", boot.admin_address,
+	       boot.admin_port);
+	fflush(stdout);
+
+	hf_agent_run(&agent);
+
+	/* Pairs with the acquire load at the top of every worker's loop. */
+	__atomic_store_n(&hf_worker_stop, true, __ATOMIC_RELEASE);
+	rte_eal_mp_wait_lcore();
+	print_final(&agent);
+	hf_agent_fini(&agent);
+	status = 0;
+
+out_workers:
+	for (w = 0; w < boot.workers; w++)
+		if (workers[w] != NULL) {
+			hf_worker_fini(workers[w]);
+			rte_free(workers[w]);
+		}
+	rte_free(qsbr);
+out_ports:
+	while (opened > 0)
+		hf_port_close(&ports[--opened]);
+out_eal:
+	rte_eal_cleanup();
+	return status;
+}

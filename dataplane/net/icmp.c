@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/net/eth.h"
+#include "dataplane/net/icmp.h"
+#include "dataplane/net/ipv4.h"
+#include "dataplane/worker.h"
+
+/*
+ * RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for one 16-bit word changing from
+ * @p old to @p new. Lets the reply keep the request's payload unread.
+ */
+static inline uint16_t
+cksum_update16(uint16_t hc, uint16_t old, uint16_t new)
+{
+	uint32_t s = (uint16_t)~hc + (uint16_t)~old + new;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+void
+hf_icmp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
+{
+	const uint32_t off = m->l2_len + m->l3_len;
+	const uint32_t len = rte_pktmbuf_pkt_len(m) - off;
+	struct rte_ether_hdr *eh;
+	struct rte_ipv4_hdr *ih;
+	struct rte_icmp_hdr *ic;
+	uint16_t sum, old;
+
+	if (unlikely(len < sizeof(*ic) || rte_pktmbuf_data_len(m) < off + sizeof(*ic))) {
+		HF_COUNT(w, ICMP_DROP_TRUNCATED);
+		goto drop;
+	}
+	ic = rte_pktmbuf_mtod_offset(m, struct rte_icmp_hdr *, off);
+	if (ic->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || ic->icmp_code != 0) {
+		HF_COUNT(w, ICMP_RX_OTHER);
+		goto drop;
+	}
+	/* The checksum covers the whole message (RFC 792); a correct one sums to all ones. */
+	if (unlikely(rte_raw_cksum_mbuf(m, off, len, &sum) != 0 || sum != 0xffff)) {
+		HF_COUNT(w, ICMP_DROP_CHECKSUM);
+		goto drop;
+	}
+	HF_COUNT(w, ICMP_RX_ECHO_REQUEST);
+
+	/* Type 8 → 0 in the first word (type, code); code stays 0. */
+	old = *(uint16_t *)ic;
+	ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	ic->icmp_cksum = cksum_update16(ic->icmp_cksum, old, *(uint16_t *)ic);
+
+	ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+	ih->dst_addr = ih->src_addr;
+	ih->src_addr = p->addr;
+	ih->time_to_live = HF_IPV4_DEFAULT_TTL;
+	ih->hdr_checksum = 0;
+	ih->hdr_checksum = rte_ipv4_cksum(ih);
+
+	/* Straight back to the sender's MAC: the frame came from our next hop for it. */
+	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	HF_COUNT(w, ICMP_TX_ECHO_REPLY);
+	HF_COUNT(w, IPV4_TX);
+	hf_eth_output(w, p, m, &eh->src_addr, RTE_ETHER_TYPE_IPV4);
+	return;
+drop:
+	rte_pktmbuf_free(m);
+}

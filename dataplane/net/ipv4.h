@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_IPV4_H
+#define HF_IPV4_H
+
+#include <stdint.h>
+
+#include "dataplane/worker-t.h"
+
+struct rte_mbuf;
+
+#define HF_IPV4_DEFAULT_TTL 64
+
+/*
+ * Validates one IPv4 datagram (RFC 791 3.1, RFC 1122 3.2.1): version, IHL,
+ * total length against the frame, header checksum, TTL, source sanity, our
+ * address as destination, no fragmentation. Trims Ethernet padding, sets
+ * m->l3_len and hands the payload to its protocol. Always consumes @p m.
+ */
+void hf_ipv4_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m);
+
+/*
+ * Sends the datagram in @p m, whose IP header is filled but for TTL, id and
+ * checksum, to its destination: on-link directly, otherwise through the
+ * port's gateway. Always consumes @p m.
+ */
+void hf_ipv4_output(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m);
+
+/** True when @p addr (network order) can never be a unicast source (RFC 1122 3.2.1.3). */
+static inline int
+hf_ipv4_is_martian_source(uint32_t addr, uint32_t local_mask, uint32_t local)
+{
+	uint32_t h = __builtin_bswap32(addr);
+
+	return h == 0 || h == 0xffffffffu || (h >> 28) == 0xe /* 224/4 multicast */ ||
+	       (h >> 28) == 0xf /* 240/4 reserved */ || (h >> 24) == 127 /* loopback */ ||
+	       addr == local || (addr & ~local_mask) == ~local_mask /* directed broadcast */;
+}
+
+#endif

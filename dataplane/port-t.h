@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_PORT_T_H
+#define HF_PORT_T_H
+
+#include <stdint.h>
+#include <rte_ether.h>
+
+#define HF_MAX_PORTS 8
+#define HF_PORT_NAME_MAX 32
+
+/*
+ * One configured port, as every worker sees it. Written by the main lcore
+ * before the workers launch and read-only afterwards but for link_gen:
+ * rte_eal_remote_launch() orders those writes before the worker starts.
+ */
+struct hf_port {
+	uint16_t port_id;		/* DPDK ethdev id */
+	uint16_t index;			/* position in the bootstrap's ports list */
+	uint16_t mtu;			/* IP MTU in bytes */
+	uint8_t prefix_len;
+	char name[HF_PORT_NAME_MAX];
+	struct rte_ether_addr mac;
+	uint32_t addr;			/* our address, network byte order */
+	uint32_t mask;			/* network byte order */
+	uint32_t gateway;		/* network byte order; 0 when none */
+	struct rte_mempool *pool;	/* mbufs for RX and for frames we build */
+	/*
+	 * Bumped by the control agent each time the link comes up, the one
+	 * field written after launch (release; workers read it with acquire).
+	 * Worker 0 sends a gratuitous ARP when it sees a new value.
+	 */
+	uint32_t link_gen;
+};
+
+#endif

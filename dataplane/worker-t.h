@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_WORKER_T_H
+#define HF_WORKER_T_H
+
+#include <stdint.h>
+#include <rte_common.h>
+
+#include "dataplane/counters.h"
+#include "dataplane/port-t.h"
+#include "dataplane/net/arp-t.h"
+
+#define HF_BURST 32
+#define HF_MAX_WORKERS 64
+
+struct rte_mbuf;
+struct rte_ring;
+struct rte_rcu_qsbr;
+
+/* Frames waiting to be sent on one port, flushed when full and once per loop. */
+struct hf_txbuf {
+	uint16_t n;
+	struct rte_mbuf *m[HF_BURST];
+};
+
+/*
+ * Everything one worker lcore owns. It is the first argument of every
+ * per-packet function. Nothing in here is written by any other thread except
+ * the sibling rings, which are multi-producer by construction.
+ */
+struct hf_worker {
+	uint16_t id;			/* 0 .. n_workers-1; also the RX/TX queue index */
+	uint16_t n_workers;
+	unsigned int lcore;
+	uint16_t n_ports;
+	const struct hf_port *ports;	/* shared, read-only */
+	uint64_t now;			/* TSC at the start of this loop iteration */
+	uint64_t tsc_hz;
+	uint64_t next_tick;		/* TSC of the next timer pass */
+	struct rte_rcu_qsbr *qsbr;	/* NULL in unit tests */
+	struct rte_ring *arp_in;	/* struct hf_arp_update from siblings (MP/SC) */
+	struct hf_worker *const *siblings; /* all workers, this one included */
+	struct hf_txbuf tx[HF_MAX_PORTS];
+	uint32_t announced[HF_MAX_PORTS];	/* link_gen of the last gratuitous ARP per port */
+	struct hf_counters cnt;
+	struct hf_arp_table arp;
+} __rte_cache_aligned;
+
+#endif

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The worker poll loop. Each iteration, top to bottom:
+ *   RX burst on every port → hand each frame to the stack (prefetching ahead)
+ *   → timers when due → sibling ARP news → TX flush → RCU quiescent report.
+ * Nothing here blocks, sleeps, locks or allocates from the heap.
+ */
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "dataplane/net/arp.h"
+#include "dataplane/net/eth.h"
+#include "dataplane/worker.h"
+
+/* How far ahead of the frame being handled the next one's header is prefetched. */
+#define PREFETCH_OFFSET 3
+/* Interval of the timer pass. */
+#define TICK_MS 10
+/* Updates one worker may have in flight from its siblings. */
+#define ARP_RING_SIZE 1024
+
+volatile bool hf_worker_stop;
+
+void
+hf_tx_flush(struct hf_worker *w, const struct hf_port *p)
+{
+	struct hf_txbuf *tb = &w->tx[p->index];
+	uint16_t sent, i;
+	uint64_t bytes = 0;
+
+	if (tb->n == 0)
+		return;
+	for (i = 0; i < tb->n; i++)
+		bytes += rte_pktmbuf_pkt_len(tb->m[i]);
+	sent = rte_eth_tx_burst(p->port_id, w->id, tb->m, tb->n);
+	for (i = sent; i < tb->n; i++) {
+		bytes -= rte_pktmbuf_pkt_len(tb->m[i]);
+		rte_pktmbuf_free(tb->m[i]);
+	}
+	HF_COUNT_N(w, PORT_TX_PACKETS, sent);
+	HF_COUNT_N(w, PORT_TX_BYTES, bytes);
+	HF_COUNT_N(w, PORT_DROP_TX_FULL, tb->n - sent);
+	tb->n = 0;
+}
+
+static inline unsigned int
+rx_port(struct hf_worker *w, const struct hf_port *p)
+{
+	struct rte_mbuf *pkts[HF_BURST];
+	uint16_t n = rte_eth_rx_burst(p->port_id, w->id, pkts, HF_BURST);
+	uint64_t bytes = 0, t0;
+	uint16_t i;
+
+	if (n == 0)
+		return 0;
+	t0 = rte_rdtsc();
+	for (i = 0; i < n && i < PREFETCH_OFFSET; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + PREFETCH_OFFSET < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		hf_eth_input(w, p, pkts[i]);
+	}
+	HF_COUNT_N(w, PORT_RX_PACKETS, n);
+	HF_COUNT_N(w, PORT_RX_BYTES, bytes);
+	HF_COUNT_N(w, WORKER_STACK_CYCLES, rte_rdtsc() - t0);
+	return n;
+}
+
+/* Worker 0 announces each port whose link came up since it last looked. */
+static void
+announce_links(struct hf_worker *w)
+{
+	if (w->id != 0)
+		return;
+	for (uint16_t i = 0; i < w->n_ports; i++) {
+		/* Pairs with the release store in the agent's link watch. */
+		uint32_t gen = __atomic_load_n(&w->ports[i].link_gen, __ATOMIC_ACQUIRE);
+
+		if (gen != w->announced[i]) {
+			w->announced[i] = gen;
+			hf_arp_announce(w, &w->ports[i]);
+		}
+	}
+}
+
+unsigned int
+hf_worker_poll_once(struct hf_worker *w)
+{
+	uint64_t start = rte_rdtsc();
+	unsigned int n = 0;
+
+	w->now = start;
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		n += rx_port(w, &w->ports[i]);
+
+	if (unlikely(w->now >= w->next_tick)) {
+		announce_links(w);
+		hf_arp_tick(w);
+		w->next_tick = w->now + hf_ms_to_tsc(w, TICK_MS);
+	}
+	hf_arp_drain_siblings(w);
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		hf_tx_flush(w, &w->ports[i]);
+	if (w->qsbr != NULL)
+		rte_rcu_qsbr_quiescent(w->qsbr, w->id);
+
+	HF_COUNT(w, WORKER_LOOPS);
+	if (n == 0) {
+		HF_COUNT(w, WORKER_IDLE_LOOPS);
+		HF_COUNT_N(w, WORKER_IDLE_CYCLES, rte_rdtsc() - start);
+	} else {
+		HF_COUNT_N(w, WORKER_STACK_PACKETS, n);
+		HF_COUNT_N(w, WORKER_BUSY_CYCLES, rte_rdtsc() - start);
+	}
+	return n;
+}
+
+int
+hf_worker_main(void *arg)
+{
+	struct hf_worker *w = arg;
+
+	if (w->qsbr != NULL) {
+		rte_rcu_qsbr_thread_register(w->qsbr, w->id);
+		rte_rcu_qsbr_thread_online(w->qsbr, w->id);
+	}
+	/* Pairs with the release store in the agent's stop path. */
+	while (!__atomic_load_n(&hf_worker_stop, __ATOMIC_ACQUIRE))
+		hf_worker_poll_once(w);
+
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		hf_tx_flush(w, &w->ports[i]);
+	if (w->qsbr != NULL) {
+		rte_rcu_qsbr_thread_offline(w->qsbr, w->id);
+		rte_rcu_qsbr_thread_unregister(w->qsbr, w->id);
+	}
+	return 0;
+}
+
+int
+hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
+	       const struct hf_port *ports, uint16_t n_ports, uint64_t tsc_hz)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->n_workers = n_workers;
+	w->ports = ports;
+	w->n_ports = n_ports;
+	w->tsc_hz = tsc_hz;
+	hf_arp_init(w);
+	if (n_workers > 1) {
+		snprintf(name, sizeof(name), "hf_arp_w%u", id);
+		w->arp_in = rte_ring_create_elem(name, sizeof(struct hf_arp_update), ARP_RING_SIZE,
+						 rte_socket_id(), RING_F_SC_DEQ);
+		if (w->arp_in == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+hf_worker_fini(struct hf_worker *w)
+{
+	for (uint16_t i = 0; i < w->n_ports; i++) {
+		struct hf_txbuf *tb = &w->tx[i];
+
+		rte_pktmbuf_free_bulk(tb->m, tb->n);
+		tb->n = 0;
+	}
+	hf_arp_fini(w);
+	rte_ring_free(w->arp_in);
+	w->arp_in = NULL;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_WORKER_H
+#define HF_WORKER_H
+
+#include <stdbool.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/worker-t.h"
+
+/*
+ * Initialises @p w for queue @p id of every port in @p ports. @p tsc_hz sets
+ * the timer scales. Returns 0, or -ENOMEM when the sibling ring cannot be
+ * created (rte_errno is left as the ring library set it).
+ */
+int hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
+		   const struct hf_port *ports, uint16_t n_ports, uint64_t tsc_hz);
+
+/** Frees what hf_worker_init() allocated and any frame still queued. */
+void hf_worker_fini(struct hf_worker *w);
+
+/** The lcore body: polls until hf_worker_stop is set. @p arg is the struct hf_worker. */
+int hf_worker_main(void *arg);
+
+/** Runs one iteration of the poll loop; returns how many frames it received. */
+unsigned int hf_worker_poll_once(struct hf_worker *w);
+
+/** Set (release) by the control agent to end every worker's loop. */
+extern volatile bool hf_worker_stop;
+
+/** Sends every frame queued on port @p p now. */
+void hf_tx_flush(struct hf_worker *w, const struct hf_port *p);
+
+/*
+ * Queues frame @p m (data at the Ethernet header, all headers final) for
+ * port @p p. Ownership passes to the TX path: the frame is sent or counted as
+ * dropped, never leaked.
+ */
+static inline void
+hf_tx_enqueue(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
+{
+	struct hf_txbuf *tb = &w->tx[p->index];
+
+	tb->m[tb->n++] = m;
+	if (tb->n == HF_BURST)
+		hf_tx_flush(w, p);
+}
+
+/* Converts milliseconds to TSC ticks with the worker's calibrated rate. */
+static inline uint64_t
+hf_ms_to_tsc(const struct hf_worker *w, uint64_t ms)
+{
+	return ms * w->tsc_hz / 1000;
+}
+
+#endif
