@@ -1,0 +1,113 @@
+# shellcheck shell=bash
+# Helpers for the integration tests and the demo: private network namespaces,
+# hydrofoil on a net_tap inside them, admin queries, TAP-style results, and a
+# cleanup that runs on every exit path. Source it; do not run it.
+#
+# Every namespace and process made here is recorded and removed by hf_cleanup,
+# which is installed as the EXIT trap. Processes are ended by their PID only.
+
+HF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HF_BIN=${HF_BIN:-$HF_ROOT/${HF_BUILD_DIR:-build}/dataplane/hydrofoil}
+HF_PY=/usr/bin/python3	# Debian's python, which has scapy
+HF_NAMESPACES=()
+HF_PIDS=()
+HF_TMP=$(mktemp -d /tmp/hf-test.XXXXXX)
+HF_PASS=0
+HF_FAIL=0
+
+hf_cleanup() {
+	local pid ns i
+	for pid in "${HF_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || continue
+		for i in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	for ns in "${HF_NAMESPACES[@]}"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	HF_PIDS=()
+	HF_NAMESPACES=()
+	[ -n "${HF_KEEP_TMP:-}" ] || rm -rf "$HF_TMP"
+}
+trap hf_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# hf_ns_new TAG: creates a namespace with a unique name, prints the name.
+hf_ns_new() {
+	local ns="hf-$1-$$-$RANDOM"
+	ip netns add "$ns" || return 1
+	HF_NAMESPACES+=("$ns")
+	ip -n "$ns" link set lo up
+	echo "$ns"
+}
+
+# hf_cfg FILE IFACE ADDRESS/LEN GATEWAY [EXTRA]: writes a bootstrap for one tap port.
+hf_cfg() {
+	cat > "$1" <<CFG
+node:  { id = "gw-test"; cluster = "hydrofoil"; labels = [ "istio=ingressgateway" ]; };
+dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--in-memory", "--log-level=lib.eal:error" ]; };
+ports = ( { name = "p0"; device = "net_tap0,iface=$2"; address = "$3";
+            gateway = "$4"; mtu = 1500; } );
+workers = 1;
+admin: { address = "127.0.0.1"; port = 15000; };
+${5:-}
+CFG
+}
+
+# hf_start NS CFG LOG: starts hydrofoil in NS; sets HF_PID.
+hf_start() {
+	ip netns exec "$1" "$HF_BIN" -c "$2" > "$3" 2>&1 &
+	HF_PID=$!
+	HF_PIDS+=("$HF_PID")
+}
+
+# hf_tap_up NS IFACE ADDRESS/LEN: waits for the tap, gives the kernel side its
+# address (IPv6 off, so no router solicitations reach the counters) and brings it up.
+hf_tap_up() {
+	local i
+	for i in $(seq 100); do
+		ip -n "$1" link show "$2" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" || return 1
+	ip -n "$1" addr add "$3" dev "$2" || return 1
+	ip -n "$1" link set "$2" up
+}
+
+# hf_admin NS PATH: GET on the admin port inside NS.
+hf_admin() {
+	ip netns exec "$1" curl -s --max-time 5 "http://127.0.0.1:15000$2"
+}
+
+# hf_wait_ready NS [SECONDS]: waits until /ready says LIVE.
+hf_wait_ready() {
+	local i
+	for i in $(seq $((${2:-20} * 10))); do
+		[ "$(hf_admin "$1" /ready 2>/dev/null)" = "LIVE" ] && return 0
+		kill -0 "$HF_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# hf_stat NS NAME: one counter's value (empty when absent).
+hf_stat() {
+	hf_admin "$1" /stats | awk -v n="$2:" '$1 == n { print $2 }'
+}
+
+# TAP-style results, counted by scripts/test.sh.
+hf_ok() { HF_PASS=$((HF_PASS + 1)); echo "ok - $*"; }
+hf_not_ok() { HF_FAIL=$((HF_FAIL + 1)); echo "not ok - $*"; }
+# hf_check DESCRIPTION COMMAND...: runs COMMAND, reports its verdict.
+hf_check() {
+	local desc=$1
+	shift
+	if "$@"; then hf_ok "$desc"; else hf_not_ok "$desc"; fi
+}
+# hf_done: exit status for the test script.
+hf_done() {
+	[ "$HF_FAIL" -eq 0 ]
+}

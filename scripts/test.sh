@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Sets the machine up (scripts/setup.sh), builds, and runs every test:
+#   1. cmocka unit tests (build/tests/unit/**/test_*), counted per test case
+#   2. integration tests (tests/integration/**/test_*.sh): real peers in private
+#      network namespaces, counted per "ok"/"not ok" line
+# Ends with one line "N passed, N failed"; exits 1 when anything failed.
+# Usage: scripts/test.sh [unit|integration] [NAME-FILTER]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${HF_BUILD_DIR:-build}
+export HF_SOURCE_ROOT=$ROOT
+WHICH=${1:-all}
+FILTER=${2:-}
+
+if ! scripts/setup.sh; then
+	echo "setup or build failed"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+pass=0
+fail=0
+
+sum_of() { awk '{ s += $1 } END { print s + 0 }'; }
+
+run_unit() {
+	local bin out rc p f
+	while IFS= read -r bin; do
+		[ -n "$FILTER" ] && [[ "$bin" != *"$FILTER"* ]] && continue
+		out=$(timeout 300 "$bin" 2>&1)
+		rc=$?
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | sum_of)
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | sum_of)
+		# A crash or a non-zero exit with no failure reported is a failure too.
+		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+		pass=$((pass + p))
+		fail=$((fail + f))
+		if [ "$f" -gt 0 ]; then
+			echo "FAIL unit ${bin#"$BUILD"/}: $p passed, $f failed (exit $rc)"
+			sed 's/^/    /' <<<"$out" | tail -60
+		else
+			echo "ok   unit ${bin#"$BUILD"/}: $p passed"
+		fi
+	done < <(find "$BUILD/tests/unit" -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
+}
+
+run_integration() {
+	local t out rc p f
+	while IFS= read -r t; do
+		[ -n "$FILTER" ] && [[ "$t" != *"$FILTER"* ]] && continue
+		echo "---- ${t#"$ROOT"/}"
+		out=$(timeout 1200 "$t" 2>&1)
+		rc=$?
+		sed 's/^/    /' <<<"$out"
+		p=$(grep -c '^ok - ' <<<"$out")
+		f=$(grep -c '^not ok - ' <<<"$out")
+		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { f=1; echo "    not ok - exited $rc"; }
+		pass=$((pass + p))
+		fail=$((fail + f))
+	done < <(find "$ROOT/tests/integration" -type f -name 'test_*.sh' -perm -u+x | sort)
+}
+
+case "$WHICH" in
+all) run_unit; run_integration ;;
+unit) run_unit ;;
+integration) run_integration ;;
+*) echo "usage: scripts/test.sh [all|unit|integration] [NAME-FILTER]" >&2; exit 2 ;;
+esac
+
+echo
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
