@@ -4,7 +4,8 @@
  *
  *   node:   { id; cluster; labels = [ "key=value", ... ]; }
  *   dpdk:   { lcores = "0-1"; args = [ EAL options ]; }
- *   ports = ( { name; device; address = "a.b.c.d/len"; gateway; mtu; } )   required
+ *   ports = ( { name; device; address = "a.b.c.d/len"; gateway; mtu;
+ *               impair = { loss; duplicate; reorder; delay_us; seed; }; } )      required
  *   workers = N;
  *   admin:  { address; port; }
  *
@@ -288,9 +289,58 @@ load_dpdk(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
 }
 
 static int
+get_prob(struct ctx *c, const config_setting_t *g, const char *where, const char *name, double *dst)
+{
+	const config_setting_t *s = config_setting_get_member(g, name);
+	char key[HF_BOOT_STR];
+	double v;
+
+	if (s == NULL)
+		return 0;
+	snprintf(key, sizeof(key), "%s.%s", where, name);
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = (double)config_setting_get_int64(s);
+	else
+		return fail(c, s, key, "must be a number, not %s", type_name(config_setting_type(s)));
+	if (!(v >= 0.0 && v <= 1.0))
+		return fail(c, s, key, "%g is not a probability in [0, 1]", v);
+	*dst = v;
+	return 0;
+}
+
+static int
+load_impair(struct ctx *c, const config_setting_t *port, const char *pwhere,
+	    struct hf_impair_cfg *im)
+{
+	static const char *const keys[] = {"loss", "duplicate", "reorder", "delay_us", "seed", NULL};
+	int rc = 0;
+	const config_setting_t *g = member(c, port, pwhere, "impair", CONFIG_TYPE_GROUP, 0, &rc);
+	long long delay = 0, seed = 1;
+	char where[48];
+
+	if (g == NULL)
+		return rc;
+	snprintf(where, sizeof(where), "%s.impair", pwhere);
+	if ((rc = check_keys(c, g, where, keys)) != 0 ||
+	    (rc = get_prob(c, g, where, "loss", &im->loss)) != 0 ||
+	    (rc = get_prob(c, g, where, "duplicate", &im->duplicate)) != 0 ||
+	    (rc = get_prob(c, g, where, "reorder", &im->reorder)) != 0 ||
+	    (rc = get_int(c, g, where, "delay_us", 0, 1000000, &delay, 0)) != 0 ||
+	    (rc = get_int(c, g, where, "seed", 0, INT64_MAX, &seed, 0)) != 0)
+		return rc;
+	im->delay_us = (uint32_t)delay;
+	im->seed = (uint64_t)seed;
+	im->enabled = im->loss > 0 || im->duplicate > 0 || im->reorder > 0 || im->delay_us > 0;
+	return 0;
+}
+
+static int
 load_port(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf_boot_port *p)
 {
-	static const char *const keys[] = {"name", "device", "address", "gateway", "mtu", NULL};
+	static const char *const keys[] = {"name", "device", "address", "gateway", "mtu", "impair",
+					   NULL};
 	char where[32], addr[HF_BOOT_STR] = "", gw[HF_BOOT_STR] = "";
 	long long mtu = 1500;
 	int rc;
@@ -304,7 +354,8 @@ load_port(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf_bo
 	    (rc = get_string(c, s, where, "device", p->device, sizeof(p->device), 1)) != 0 ||
 	    (rc = get_string(c, s, where, "address", addr, sizeof(addr), 1)) != 0 ||
 	    (rc = get_string(c, s, where, "gateway", gw, sizeof(gw), 0)) != 0 ||
-	    (rc = get_int(c, s, where, "mtu", 68, 9000, &mtu, 0)) != 0)
+	    (rc = get_int(c, s, where, "mtu", 68, 9000, &mtu, 0)) != 0 ||
+	    (rc = load_impair(c, s, where, &p->impair)) != 0)
 		return rc;
 	p->mtu = (uint16_t)mtu;
 	if (hf_parse_ipv4(addr, &p->addr, &p->prefix_len) != 0 || p->prefix_len > 30)

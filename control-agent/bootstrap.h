@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataplane/impair-t.h"
 #include "dataplane/port-t.h"
 
 #define HF_BOOT_STR 128
@@ -20,6 +21,7 @@ struct hf_boot_port {
 	uint8_t prefix_len;
 	uint32_t gateway;		/* network byte order, 0 when absent */
 	uint16_t mtu;
+	struct hf_impair_cfg impair;	/* off unless the port has an impair group */
 };
 
 /* The bootstrap file, validated. Every string is NUL-terminated. */
