@@ -8,6 +8,12 @@
  *               impair = { loss; duplicate; reorder; delay_us; seed; }; } )      required
  *   workers = N;
  *   admin:  { address; port; }
+ *   tcp:    { max_connections; rcv_buf; snd_buf; syn_backlog; time_wait_ms;
+ *             fin_wait_2_ms; delack_ms; keepalive_idle_ms; keepalive_intvl_ms;
+ *             keepalive_probes; syn_retries; congestion = "cubic" | "newreno"; }
+ *   static_resources: {
+ *     listeners = ( { name; port; filter = "echo" | "discard" | "tcp_proxy"; cluster; } );
+ *     clusters = ( { name; connect_timeout_ms; endpoints = [ "a.b.c.d:port" ]; } ); }
  *
  * Everything is checked before anything starts: a typo in a key is refused
  * with its line rather than ignored, as Envoy refuses unknown fields.
@@ -421,6 +427,208 @@ load_admin(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
 	return 0;
 }
 
+static int
+load_tcp(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+{
+	static const char *const keys[] = {"max_connections", "rcv_buf", "snd_buf", "syn_backlog",
+					   "time_wait_ms", "fin_wait_2_ms", "delack_ms",
+					   "keepalive_idle_ms", "keepalive_intvl_ms",
+					   "keepalive_probes", "syn_retries", "congestion", NULL};
+	struct hf_tcp_config *t = &b->tcp;
+	long long maxc = t->max_connections, rcv = t->rcv_buf, snd = t->snd_high;
+	long long backlog = t->syn_backlog, tw = t->time_wait_ms, fw2 = t->fin_wait_2_ms;
+	long long delack = t->delack_ms, ka = t->keepalive_idle_ms, kai = t->keepalive_intvl_ms;
+	long long kap = t->keepalive_probes, synr = t->syn_retries;
+	char cc[HF_BOOT_STR] = "";
+	int rc = 0;
+	const config_setting_t *g = member(c, root, "", "tcp", CONFIG_TYPE_GROUP, 0, &rc);
+
+	if (g == NULL)
+		return rc;
+	if ((rc = check_keys(c, g, "tcp", keys)) != 0 ||
+	    (rc = get_int(c, g, "tcp", "max_connections", 16, 4 << 20, &maxc, 0)) != 0 ||
+	    (rc = get_int(c, g, "tcp", "rcv_buf", 4096, 64 << 20, &rcv, 0)) != 0 ||
+	    (rc = get_int(c, g, "tcp", "snd_buf", 4096, 64 << 20, &snd, 0)) != 0 ||
+	    (rc = get_int(c, g, "tcp", "syn_backlog", 1, 1 << 20, &backlog, 0)) != 0 ||
+	    (rc = get_int(c, g, "tcp", "time_wait_ms", 1, 240000, &tw, 0)) != 0 ||
+	    (rc = get_int(c, g, "tcp", "fin_wait_2_ms", 1, 3600000, &fw2, 0)) != 0 ||
+	    (rc = get_int(c, g, "tcp", "delack_ms", 1, 500, &delack, 0)) != 0 ||
+	    (rc = get_int(c, g, "tcp", "keepalive_idle_ms", 0, 86400000, &ka, 0)) != 0 ||
+	    (rc = get_int(c, g, "tcp", "keepalive_intvl_ms", 1, 3600000, &kai, 0)) != 0 ||
+	    (rc = get_int(c, g, "tcp", "keepalive_probes", 1, 127, &kap, 0)) != 0 ||
+	    (rc = get_int(c, g, "tcp", "syn_retries", 1, 127, &synr, 0)) != 0 ||
+	    (rc = get_string(c, g, "tcp", "congestion", cc, sizeof(cc), 0)) != 0)
+		return rc;
+	if (cc[0] != '\0') {
+		if (strcmp(cc, "cubic") == 0)
+			t->cc_algo = HF_TCP_CC_CUBIC;
+		else if (strcmp(cc, "newreno") == 0)
+			t->cc_algo = HF_TCP_CC_NEWRENO;
+		else
+			return fail(c, config_setting_get_member(g, "congestion"), "tcp.congestion",
+				    "'%s' is not one of cubic, newreno", cc);
+	}
+	t->max_connections = (uint32_t)maxc;
+	t->rcv_buf = (uint32_t)rcv;
+	t->snd_high = (uint32_t)snd;
+	t->snd_low = (uint32_t)snd / 2;
+	t->syn_backlog = (uint32_t)backlog;
+	t->time_wait_ms = (uint32_t)tw;
+	t->fin_wait_2_ms = (uint32_t)fw2;
+	t->delack_ms = (uint32_t)delack;
+	t->keepalive_idle_ms = (uint32_t)ka;
+	t->keepalive_intvl_ms = (uint32_t)kai;
+	t->keepalive_probes = (uint32_t)kap;
+	t->syn_retries = (uint32_t)synr;
+	return 0;
+}
+
+/* "a.b.c.d:port" into network order. */
+static int
+parse_endpoint(const char *s, struct hf_boot_endpoint *e)
+{
+	char buf[INET_ADDRSTRLEN + 8];
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, (size_t)(colon - s));
+	buf[colon - s] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == colon + 1 || port < 1 || port > 65535)
+		return -EINVAL;
+	if (hf_parse_ipv4(buf, &e->addr, NULL) != 0)
+		return -EINVAL;
+	e->port = htons((uint16_t)port);
+	return 0;
+}
+
+static int
+load_cluster(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf_boot_cluster *cl)
+{
+	static const char *const keys[] = {"name", "connect_timeout_ms", "endpoints", NULL};
+	char where[48];
+	long long timeout = 1000;
+	int rc, n;
+	char eps[HF_BOOT_MAX_ENDPOINTS][HF_BOOT_STR];
+
+	snprintf(where, sizeof(where), "static_resources.clusters.[%u]", i);
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+		return fail(c, s, where, "must be a group { }");
+	if ((rc = check_keys(c, s, where, keys)) != 0 ||
+	    (rc = get_string(c, s, where, "name", cl->name, sizeof(cl->name), 1)) != 0 ||
+	    (rc = get_int(c, s, where, "connect_timeout_ms", 1, 600000, &timeout, 0)) != 0)
+		return rc;
+	cl->connect_timeout_ms = (uint32_t)timeout;
+	n = get_strings(c, s, where, "endpoints", &eps[0][0], HF_BOOT_STR, HF_BOOT_MAX_ENDPOINTS);
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return fail(c, s, where, "cluster '%s' needs at least one endpoint", cl->name);
+	for (int k = 0; k < n; k++)
+		if (parse_endpoint(eps[k], &cl->endpoints[k]) != 0)
+			return fail(c, config_setting_get_member(s, "endpoints"), where,
+				    "endpoint '%s' is not a.b.c.d:port", eps[k]);
+	cl->n_endpoints = (unsigned int)n;
+	return 0;
+}
+
+static int
+load_listener(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf_bootstrap *b)
+{
+	static const char *const keys[] = {"name", "port", "filter", "cluster", NULL};
+	struct hf_boot_listener *l = &b->listeners[i];
+	char where[48], filter[HF_BOOT_STR] = "", cluster[HF_BOOT_NAME] = "";
+	long long port = 0;
+	int rc;
+
+	snprintf(where, sizeof(where), "static_resources.listeners.[%u]", i);
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+		return fail(c, s, where, "must be a group { }");
+	if ((rc = check_keys(c, s, where, keys)) != 0 ||
+	    (rc = get_string(c, s, where, "name", l->name, sizeof(l->name), 1)) != 0 ||
+	    (rc = get_int(c, s, where, "port", 1, 65535, &port, 1)) != 0 ||
+	    (rc = get_string(c, s, where, "filter", filter, sizeof(filter), 1)) != 0 ||
+	    (rc = get_string(c, s, where, "cluster", cluster, sizeof(cluster), 0)) != 0)
+		return rc;
+	l->port = (uint16_t)port;
+	l->cluster = -1;
+	if (strcmp(filter, "echo") == 0)
+		l->filter = HF_FILTER_ECHO;
+	else if (strcmp(filter, "discard") == 0)
+		l->filter = HF_FILTER_DISCARD;
+	else if (strcmp(filter, "tcp_proxy") == 0)
+		l->filter = HF_FILTER_TCP_PROXY;
+	else
+		return fail(c, config_setting_get_member(s, "filter"), where,
+			    "filter '%s' is not one of echo, discard, tcp_proxy", filter);
+	if (l->filter == HF_FILTER_TCP_PROXY && cluster[0] == '\0')
+		return fail(c, s, where, "tcp_proxy listener '%s' needs a cluster", l->name);
+	if (l->filter != HF_FILTER_TCP_PROXY && cluster[0] != '\0')
+		return fail(c, config_setting_get_member(s, "cluster"), where,
+			    "a %s listener takes no cluster", filter);
+	for (unsigned int k = 0; k < b->n_clusters && cluster[0] != '\0'; k++)
+		if (strcmp(b->clusters[k].name, cluster) == 0)
+			l->cluster = (int)k;
+	if (cluster[0] != '\0' && l->cluster < 0)
+		return fail(c, config_setting_get_member(s, "cluster"), where,
+			    "no cluster named '%s' in static_resources.clusters", cluster);
+	for (unsigned int k = 0; k < i; k++)
+		if (b->listeners[k].port == l->port || strcmp(b->listeners[k].name, l->name) == 0)
+			return fail(c, s, where, "listener '%s' (port %u) clashes with '%s' (port %u)",
+				    l->name, l->port, b->listeners[k].name, b->listeners[k].port);
+	return 0;
+}
+
+static int
+load_static_resources(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+{
+	static const char *const keys[] = {"listeners", "clusters", NULL};
+	int rc = 0;
+	const config_setting_t *g = member(c, root, "", "static_resources", CONFIG_TYPE_GROUP, 0, &rc);
+	const config_setting_t *l;
+	int n;
+
+	if (g == NULL)
+		return rc;
+	if ((rc = check_keys(c, g, "static_resources", keys)) != 0)
+		return rc;
+	/* Clusters first: listeners refer to them by name. */
+	l = member(c, g, "static_resources", "clusters", CONFIG_TYPE_LIST, 0, &rc);
+	if (rc != 0)
+		return rc;
+	n = l != NULL ? config_setting_length(l) : 0;
+	if (n > HF_BOOT_MAX_CLUSTERS)
+		return fail(c, l, "static_resources.clusters", "%d clusters, at most %d", n,
+			    HF_BOOT_MAX_CLUSTERS);
+	for (int i = 0; i < n; i++) {
+		if ((rc = load_cluster(c, config_setting_get_elem(l, i), (unsigned int)i,
+				       &b->clusters[i])) != 0)
+			return rc;
+		for (int k = 0; k < i; k++)
+			if (strcmp(b->clusters[k].name, b->clusters[i].name) == 0)
+				return fail(c, config_setting_get_elem(l, i), "static_resources.clusters",
+					    "cluster name '%s' used twice", b->clusters[i].name);
+		b->n_clusters = (unsigned int)i + 1;
+	}
+	l = member(c, g, "static_resources", "listeners", CONFIG_TYPE_LIST, 0, &rc);
+	if (rc != 0)
+		return rc;
+	n = l != NULL ? config_setting_length(l) : 0;
+	if (n > HF_BOOT_MAX_LISTENERS)
+		return fail(c, l, "static_resources.listeners", "%d listeners, at most %d", n,
+			    HF_BOOT_MAX_LISTENERS);
+	for (int i = 0; i < n; i++) {
+		if ((rc = load_listener(c, config_setting_get_elem(l, i), (unsigned int)i, b)) != 0)
+			return rc;
+		b->n_listeners = (unsigned int)i + 1;
+	}
+	return 0;
+}
+
 static void
 defaults(struct hf_bootstrap *b)
 {
@@ -431,12 +639,14 @@ defaults(struct hf_bootstrap *b)
 	b->workers = 1;
 	strcpy(b->admin_address, "127.0.0.1");
 	b->admin_port = 15000;
+	hf_tcp_config_default(&b->tcp);
 }
 
 int
 hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", NULL};
+	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", "tcp",
+					   "static_resources", NULL};
 	struct ctx c = {.path = path, .err = err, .errlen = errlen};
 	const config_setting_t *root;
 	long long workers = 1;
@@ -463,7 +673,8 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	if ((rc = check_keys(&c, root, "", keys)) != 0 || (rc = load_node(&c, root, b)) != 0 ||
 	    (rc = load_dpdk(&c, root, b)) != 0 || (rc = load_ports(&c, root, b)) != 0 ||
 	    (rc = get_int(&c, root, "", "workers", 1, HF_MAX_WORKERS, &workers, 0)) != 0 ||
-	    (rc = load_admin(&c, root, b)) != 0)
+	    (rc = load_admin(&c, root, b)) != 0 || (rc = load_tcp(&c, root, b)) != 0 ||
+	    (rc = load_static_resources(&c, root, b)) != 0)
 		goto out;
 	b->workers = (unsigned int)workers;
 	lcores = hf_bootstrap_count_lcores(b->lcores);

@@ -7,12 +7,43 @@
 
 #include "dataplane/impair-t.h"
 #include "dataplane/port-t.h"
+#include "dataplane/tcp/tcp.h"
 
 #define HF_BOOT_STR 128
 #define HF_BOOT_DEVICE 256
 #define HF_BOOT_MAX_LABELS 32
 #define HF_BOOT_MAX_ARGS 32
 #define HF_BOOT_ERR 512
+#define HF_BOOT_NAME 64
+#define HF_BOOT_MAX_LISTENERS 64
+#define HF_BOOT_MAX_CLUSTERS 64
+#define HF_BOOT_MAX_ENDPOINTS 64
+
+/* The network filter a listener runs (Envoy's network filters). */
+enum hf_l4_filter {
+	HF_FILTER_ECHO,		/* sends every byte back (Envoy's envoy.filters.network.echo) */
+	HF_FILTER_DISCARD,	/* reads and drops everything (RFC 863) */
+	HF_FILTER_TCP_PROXY,	/* L4 proxy to a cluster (Envoy's tcp_proxy) */
+};
+
+struct hf_boot_listener {
+	char name[HF_BOOT_NAME];
+	uint16_t port;			/* host order */
+	enum hf_l4_filter filter;
+	int cluster;			/* index in clusters for tcp_proxy, else -1 */
+};
+
+struct hf_boot_endpoint {
+	uint32_t addr;			/* network order */
+	uint16_t port;			/* network order */
+};
+
+struct hf_boot_cluster {
+	char name[HF_BOOT_NAME];
+	uint32_t connect_timeout_ms;
+	unsigned int n_endpoints;
+	struct hf_boot_endpoint endpoints[HF_BOOT_MAX_ENDPOINTS];
+};
 
 struct hf_boot_port {
 	char name[HF_PORT_NAME_MAX];
@@ -39,6 +70,11 @@ struct hf_bootstrap {
 	unsigned int workers;
 	char admin_address[HF_BOOT_STR];
 	uint16_t admin_port;
+	struct hf_tcp_config tcp;
+	unsigned int n_listeners;
+	struct hf_boot_listener listeners[HF_BOOT_MAX_LISTENERS];
+	unsigned int n_clusters;
+	struct hf_boot_cluster clusters[HF_BOOT_MAX_CLUSTERS];
 };
 
 /*

@@ -21,6 +21,8 @@
 #include "control-agent/agent.h"
 #include "control-agent/bootstrap.h"
 #include "dataplane/port.h"
+#include "dataplane/proxy/l4.h"
+#include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
 #define EXIT_USAGE 2
@@ -170,6 +172,17 @@ main(int argc, char **argv)
 		}
 		workers[w]->qsbr = qsbr;
 		workers[w]->siblings = workers;
+		if (hf_tcp_init(workers[w], &boot.tcp) != 0) {
+			fprintf(stderr, "hydrofoil: cannot allocate the TCP stack of worker %u "
+				"(%u connections)\n", w, boot.tcp.max_connections);
+			goto out_workers;
+		}
+		rc = hf_l4_start(workers[w], &boot);
+		if (rc != 0) {
+			fprintf(stderr, "hydrofoil: worker %u: cannot open listeners: %s\n", w,
+				strerror(-rc));
+			goto out_workers;
+		}
 	}
 
 	agent.boot = &boot;

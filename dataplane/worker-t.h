@@ -15,6 +15,7 @@
 struct rte_mbuf;
 struct rte_ring;
 struct rte_rcu_qsbr;
+struct hf_tcp_stack;
 
 /* Frames waiting to be sent on one port, flushed when full and once per loop. */
 struct hf_txbuf {
@@ -41,6 +42,7 @@ struct hf_worker {
 	struct hf_worker *const *siblings; /* all workers, this one included */
 	struct hf_txbuf tx[HF_MAX_PORTS];
 	uint32_t announced[HF_MAX_PORTS];	/* link_gen of the last gratuitous ARP per port */
+	struct hf_tcp_stack *tcp;	/* NULL until hf_tcp_init() */
 	struct hf_counters cnt;
 	struct hf_arp_table arp;
 } __rte_cache_aligned;

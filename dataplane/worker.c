@@ -16,6 +16,7 @@
 
 #include "dataplane/net/arp.h"
 #include "dataplane/net/eth.h"
+#include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
 /* How far ahead of the frame being handled the next one's header is prefetched. */
@@ -107,6 +108,8 @@ hf_worker_poll_once(struct hf_worker *w)
 		w->next_tick = w->now + hf_ms_to_tsc(w, TICK_MS);
 	}
 	hf_arp_drain_siblings(w);
+	if (w->tcp != NULL)
+		hf_tcp_poll(w);
 	for (uint16_t i = 0; i < w->n_ports; i++)
 		hf_tx_flush(w, &w->ports[i]);
 	if (w->qsbr != NULL)
@@ -177,6 +180,7 @@ hf_worker_fini(struct hf_worker *w)
 		rte_pktmbuf_free_bulk(tb->m, tb->n);
 		tb->n = 0;
 	}
+	hf_tcp_fini(w);
 	hf_arp_fini(w);
 	rte_ring_free(w->arp_in);
 	w->arp_in = NULL;

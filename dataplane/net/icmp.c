@@ -56,14 +56,11 @@ hf_icmp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 	ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
 	ih->dst_addr = ih->src_addr;
 	ih->src_addr = p->addr;
-	ih->time_to_live = HF_IPV4_DEFAULT_TTL;
-	ih->hdr_checksum = 0;
-	ih->hdr_checksum = rte_ipv4_cksum(ih);
+	hf_ipv4_finish(w, ih);
 
 	/* Straight back to the sender's MAC: the frame came from our next hop for it. */
 	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	HF_COUNT(w, ICMP_TX_ECHO_REPLY);
-	HF_COUNT(w, IPV4_TX);
 	hf_eth_output(w, p, m, &eh->src_addr, RTE_ETHER_TYPE_IPV4);
 	return;
 drop:

@@ -5,6 +5,7 @@
 #include "dataplane/net/arp.h"
 #include "dataplane/net/icmp.h"
 #include "dataplane/net/ipv4.h"
+#include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
 /* The 16-bit ID field; only unique per source, and we never fragment (DF is set). */
@@ -74,6 +75,13 @@ hf_ipv4_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 	case IPPROTO_ICMP:
 		hf_icmp_input(w, p, m);
 		return;
+	case IPPROTO_TCP:
+		if (w->tcp != NULL) {
+			hf_tcp_input(w, p, m);
+			return;
+		}
+		HF_COUNT(w, IPV4_DROP_PROTOCOL);
+		break;
 	default:
 		HF_COUNT(w, IPV4_DROP_PROTOCOL);
 		break;
@@ -96,11 +104,17 @@ hf_ipv4_output(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 		}
 		nexthop = p->gateway;
 	}
+	hf_ipv4_finish(w, ih);
+	hf_arp_output(w, p, nexthop, m);
+}
+
+void
+hf_ipv4_finish(struct hf_worker *w, struct rte_ipv4_hdr *ih)
+{
 	ih->time_to_live = HF_IPV4_DEFAULT_TTL;
 	ih->packet_id = rte_cpu_to_be_16(next_id(w));
 	ih->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
 	ih->hdr_checksum = 0;
 	ih->hdr_checksum = rte_ipv4_cksum(ih);
 	HF_COUNT(w, IPV4_TX);
-	hf_arp_output(w, p, nexthop, m);
 }

@@ -25,6 +25,11 @@ void hf_ipv4_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf
  */
 void hf_ipv4_output(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m);
 
+struct rte_ipv4_hdr;
+
+/* Sets TTL, ID and DF and computes the header checksum of an outgoing datagram. */
+void hf_ipv4_finish(struct hf_worker *w, struct rte_ipv4_hdr *ih);
+
 /** True when @p addr (network order) can never be a unicast source (RFC 1122 3.2.1.3). */
 static inline int
 hf_ipv4_is_martian_source(uint32_t addr, uint32_t local_mask, uint32_t local)

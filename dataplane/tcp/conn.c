@@ -1,0 +1,752 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Connections of one worker: the TCB pool (an array and a stack of free
+ * indexes, sized at start), the 4-tuple table (rte_hash, used by this worker
+ * alone, so without locks), timers on a hashed wheel of 1 ms ticks, the flush
+ * list, TIME_WAIT bookkeeping, and the API the layers above TCP use.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+#include <rte_thash.h>
+
+#include "dataplane/tcp/syncookie.h"
+#include "dataplane/tcp/tcp-int.h"
+
+#define EPHEMERAL_LO 32768
+#define EPHEMERAL_HI 60999
+#define MAX_RETRIES 15		/* Linux tcp_retries2: about 15 minutes of backoff */
+#define WHEEL_SLOTS 4096
+
+struct key {
+	uint32_t raddr;
+	uint32_t laddr;
+	uint16_t rport;
+	uint16_t lport;
+};
+
+void
+hf_tcp_config_default(struct hf_tcp_config *cfg)
+{
+	*cfg = (struct hf_tcp_config){
+		.max_connections = 16384,
+		.rcv_buf = 256 * 1024,
+		.snd_high = 256 * 1024,
+		.snd_low = 128 * 1024,
+		.syn_backlog = 1024,
+		.time_wait_ms = 60000,
+		.fin_wait_2_ms = 60000,
+		.delack_ms = 40,
+		.keepalive_idle_ms = 0,
+		.keepalive_intvl_ms = 75000,
+		.keepalive_probes = 9,
+		.syn_retries = 6,
+		.cc_algo = HF_TCP_CC_CUBIC,
+	};
+}
+
+size_t
+hf_tcp_conn_footprint(void)
+{
+	/*
+	 * The TCB, its free-list slot, and its share of the table: a key-store
+	 * slot (key and data pointer) and a bucket entry (signature and index).
+	 */
+	return sizeof(struct hf_tcp_conn) + sizeof(uint32_t) +
+	       RTE_ALIGN_CEIL(sizeof(struct key) + sizeof(void *), 8) + sizeof(uint16_t) +
+	       sizeof(uint32_t);
+}
+
+static inline struct hf_tcp_conn *
+conn_of(struct hf_timer *t, size_t off)
+{
+	return (struct hf_tcp_conn *)((char *)t - off);
+}
+
+void
+tcp_timer_arm(struct hf_worker *w, struct hf_timer *t, uint32_t ms)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+
+	hf_timer_arm(&st->wheel, t, st->now_tick + (ms ? ms : 1));
+}
+
+void
+tcp_timer_stop(struct hf_worker *w, struct hf_timer *t)
+{
+	hf_timer_cancel(&tcp_stack(w)->wheel, t);
+}
+
+void
+tcp_pending(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+
+	if (c->flags & HF_TCP_F_PENDING)
+		return;
+	c->flags |= HF_TCP_F_PENDING;
+	c->next_pending = st->pending;
+	st->pending = c;
+}
+
+static uint32_t
+rto_ms(const struct hf_tcp_conn *c)
+{
+	uint64_t ms = hf_tcp_rto_get_us(&c->rto) / 1000;
+
+	ms <<= RTE_MIN(c->rto_backoff, 16);
+	return (uint32_t)RTE_MIN(ms, 60000u);
+}
+
+void
+tcp_rtx_timer_update(struct hf_worker *w, struct hf_tcp_conn *c, bool restart)
+{
+	uint32_t data_end = c->snd_una + c->sndq_bytes;
+	bool unsent = hf_seq_gt(data_end, c->snd_nxt);
+
+	if (c->snd_max != c->snd_una) {
+		/* RFC 6298 5.1: running stays running; it restarts only on new ACKs (5.3). */
+		if (restart || !hf_timer_pending(&c->rtx_timer) || (c->flags & HF_TCP_F_PERSIST)) {
+			c->flags &= ~HF_TCP_F_PERSIST;
+			tcp_timer_arm(w, &c->rtx_timer, rto_ms(c));
+		}
+	} else if (c->snd_wnd == 0 && unsent) {
+		/* Persist: probe the zero window (RFC 9293 3.8.6.1). */
+		if (!hf_timer_pending(&c->rtx_timer)) {
+			c->flags |= HF_TCP_F_PERSIST;
+			tcp_timer_arm(w, &c->rtx_timer, rto_ms(c));
+		}
+	} else {
+		c->flags &= ~HF_TCP_F_PERSIST;
+		tcp_timer_stop(w, &c->rtx_timer);
+	}
+}
+
+static void
+on_rtx_timer(struct hf_timer *t, void *arg)
+{
+	struct hf_worker *w = arg;
+	struct hf_tcp_conn *c = conn_of(t, offsetof(struct hf_tcp_conn, rtx_timer));
+	struct hf_tcp_stack *st = tcp_stack(w);
+
+	switch (c->state) {
+	case HF_TCP_SYN_SENT:
+	case HF_TCP_SYN_RCVD:
+		if (++c->rto_backoff > st->cfg.syn_retries) {
+			HF_COUNT(w, TCP_CX_TIMEOUT);
+			if (c->state == HF_TCP_SYN_SENT)
+				HF_COUNT(w, TCP_CX_CONNECT_FAIL);
+			tcp_conn_close(w, c, -ETIMEDOUT);
+			return;
+		}
+		HF_COUNT(w, TCP_RETRANSMITS);
+		tcp_send_syn(w, c);
+		return;
+	case HF_TCP_CLOSED:
+	case HF_TCP_LISTEN:
+	case HF_TCP_TIME_WAIT:
+	case HF_TCP_FIN_WAIT_2:
+		return;
+	default:
+		break;
+	}
+	/* A closed window is no loss: probe it instead of collapsing cwnd (RFC 9293 3.8.6.1). */
+	if (c->snd_wnd == 0)
+		c->flags |= HF_TCP_F_PERSIST;
+	if (c->flags & HF_TCP_F_PERSIST) {
+		/* A probe at snd_una - 1 carries no data and draws an ACK with the window. */
+		HF_COUNT(w, TCP_ZWP);
+		tcp_send_segment(w, c, c->snd_una - 1, 0, TH_ACK);
+		c->rto_backoff = (uint16_t)RTE_MIN(c->rto_backoff + 1, 16);
+		tcp_timer_arm(w, &c->rtx_timer, rto_ms(c));
+		return;
+	}
+	if (c->snd_max == c->snd_una)
+		return;
+	if (++c->rto_backoff > MAX_RETRIES) {
+		HF_COUNT(w, TCP_CX_TIMEOUT);
+		tcp_send_segment(w, c, c->snd_nxt, 0, TH_RST);
+		tcp_conn_close(w, c, -ETIMEDOUT);
+		return;
+	}
+	/* RFC 6298 5.4-5.6 and RFC 5681 3.1: one segment from snd_una, cwnd to one segment. */
+	HF_COUNT(w, TCP_RTO);
+	hf_tcp_cc_on_rto(&c->cc, c->snd_max - c->snd_una);
+	c->flags &= ~HF_TCP_F_RECOVERY;
+	c->recover = c->snd_max;
+	c->dupacks = 0;
+	hf_tcp_sack_clear(&c->sack);
+	c->snd_nxt = c->snd_una;
+	if (c->flags & HF_TCP_F_FIN_SENT)
+		c->flags &= ~HF_TCP_F_FIN_SENT, c->flags |= HF_TCP_F_FIN_QUEUED;
+	tcp_retransmit_head(w, c);
+	if (c->sndq_bytes == 0 && (c->flags & HF_TCP_F_FIN_QUEUED))
+		c->flags |= HF_TCP_F_FIN_SENT;
+	tcp_timer_arm(w, &c->rtx_timer, rto_ms(c));
+}
+
+static void
+on_ack_timer(struct hf_timer *t, void *arg)
+{
+	struct hf_worker *w = arg;
+	struct hf_tcp_conn *c = conn_of(t, offsetof(struct hf_tcp_conn, ack_timer));
+
+	c->flags |= HF_TCP_F_ACK_NOW;
+	tcp_pending(w, c);
+}
+
+static void
+on_life_timer(struct hf_timer *t, void *arg)
+{
+	struct hf_worker *w = arg;
+	struct hf_tcp_conn *c = conn_of(t, offsetof(struct hf_tcp_conn, life_timer));
+	struct hf_tcp_stack *st = tcp_stack(w);
+
+	switch (c->state) {
+	case HF_TCP_SYN_SENT:
+		/* The connect timeout of the layer above (Envoy's connect_timeout). */
+		HF_COUNT(w, TCP_CX_CONNECT_FAIL);
+		tcp_conn_close(w, c, -ETIMEDOUT);
+		return;
+	case HF_TCP_TIME_WAIT:
+	case HF_TCP_FIN_WAIT_2:
+		tcp_conn_close(w, c, 0);
+		return;
+	case HF_TCP_ESTABLISHED:
+	case HF_TCP_CLOSE_WAIT:
+		if (st->cfg.keepalive_idle_ms == 0)
+			return;
+		if (c->rto_backoff >= st->cfg.keepalive_probes) {
+			HF_COUNT(w, TCP_CX_TIMEOUT);
+			tcp_conn_close(w, c, -ETIMEDOUT);
+			return;
+		}
+		/* RFC 9293 3.8.4: a segment at snd_una - 1 with no data. */
+		HF_COUNT(w, TCP_KEEPALIVES);
+		c->rto_backoff++;
+		tcp_send_segment(w, c, c->snd_una - 1, 0, TH_ACK);
+		tcp_timer_arm(w, &c->life_timer, st->cfg.keepalive_intvl_ms);
+		return;
+	default:
+		return;
+	}
+}
+
+static void
+tw_unlink(struct hf_tcp_stack *st, struct hf_tcp_conn *c)
+{
+	struct hf_tcp_conn **link = &st->tw_head, *prev = NULL;
+
+	while (*link != NULL && *link != c) {
+		prev = *link;
+		link = &(*link)->tw_next;
+	}
+	if (*link == NULL)
+		return;
+	*link = c->tw_next;
+	if (st->tw_tail == c)
+		st->tw_tail = prev;
+	c->tw_next = NULL;
+}
+
+static void
+release_id(struct hf_tcp_stack *st, struct hf_tcp_conn *c)
+{
+	st->free_ids[st->n_free++] = c->id;
+}
+
+void
+tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	struct key k = {c->raddr, c->laddr, c->rport, c->lport};
+
+	if (c->state == HF_TCP_CLOSED)
+		return;
+	if (c->state == HF_TCP_TIME_WAIT) {
+		tw_unlink(st, c);
+		HF_COUNT_N(w, TCP_CX_TIME_WAIT, -1);
+	}
+	if (c->state == HF_TCP_SYN_RCVD && (c->flags & HF_TCP_F_PASSIVE))
+		st->listeners[c->listener].synrcvd--;
+	rte_hash_del_key(st->table, &k);
+	tcp_timer_stop(w, &c->rtx_timer);
+	tcp_timer_stop(w, &c->ack_timer);
+	tcp_timer_stop(w, &c->life_timer);
+	rte_pktmbuf_free(c->sndq_head);
+	c->sndq_head = NULL;
+	c->sndq_tail = NULL;
+	c->sndq_bytes = 0;
+	tcp_mq_free(&c->ooo);
+	c->state = HF_TCP_CLOSED;
+	st->n_active--;
+	HF_COUNT_N(w, TCP_CX_ACTIVE, -1);
+	/* Received bytes stay readable during closed(): an orderly end loses nothing. */
+	if (!(c->flags & HF_TCP_F_APP_CLOSED)) {
+		c->flags |= HF_TCP_F_APP_CLOSED;
+		if (c->ops != NULL && c->ops->closed != NULL)
+			c->ops->closed(w, c, err);
+	}
+	tcp_mq_free(&c->rcvq);
+	c->ops = NULL;
+	c->ctx = NULL;
+	if (c->flags & HF_TCP_F_PENDING)
+		c->flags |= HF_TCP_F_DEAD;	/* the flush frees it */
+	else
+		release_id(st, c);
+}
+
+void
+tcp_enter_time_wait(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+
+	c->state = HF_TCP_TIME_WAIT;
+	tcp_timer_stop(w, &c->rtx_timer);
+	tcp_timer_stop(w, &c->ack_timer);
+	rte_pktmbuf_free(c->sndq_head);
+	c->sndq_head = NULL;
+	c->sndq_tail = NULL;
+	c->sndq_bytes = 0;
+	tcp_mq_free(&c->ooo);
+	tcp_timer_arm(w, &c->life_timer, st->cfg.time_wait_ms);
+	c->tw_next = NULL;
+	if (st->tw_tail != NULL)
+		st->tw_tail->tw_next = c;
+	else
+		st->tw_head = c;
+	st->tw_tail = c;
+	HF_COUNT(w, TCP_CX_TIME_WAIT);
+	/* The application is done with it; the TCB only guards the 4-tuple now. */
+	if (!(c->flags & HF_TCP_F_APP_CLOSED)) {
+		c->flags |= HF_TCP_F_APP_CLOSED;
+		if (c->ops != NULL && c->ops->closed != NULL)
+			c->ops->closed(w, c, 0);
+	}
+	tcp_mq_free(&c->rcvq);
+	c->ops = NULL;
+	c->ctx = NULL;
+}
+
+/* Smallest shift that fits @p buf in the 16-bit window field (RFC 7323 2.3, at most 14). */
+static uint8_t
+wscale_for(uint32_t buf)
+{
+	uint8_t s = 0;
+
+	while (s < 14 && (buf >> s) > 65535)
+		s++;
+	return s;
+}
+
+struct hf_tcp_conn *
+tcp_conn_alloc(struct hf_worker *w, uint16_t port, uint32_t laddr, uint16_t lport,
+	       uint32_t raddr, uint16_t rport)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	struct key k = {raddr, laddr, rport, lport};
+	struct hf_tcp_conn *c;
+	uint32_t id;
+
+	/* Out of TCBs: the oldest TIME_WAIT gives its own up before anyone is refused. */
+	if (st->n_free == 0 && st->tw_head != NULL) {
+		HF_COUNT(w, TCP_CX_TW_RECYCLED);
+		tcp_conn_close(w, st->tw_head, 0);
+	}
+	if (st->n_free == 0)
+		return NULL;
+	id = st->free_ids[--st->n_free];
+	c = &st->conns[id];
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->raddr = raddr;
+	c->laddr = laddr;
+	c->rport = rport;
+	c->lport = lport;
+	c->port = port;
+	if (rte_hash_add_key_data(st->table, &k, c) != 0) {
+		release_id(st, c);
+		return NULL;
+	}
+	c->state = HF_TCP_CLOSED;
+	c->rcv_buf = st->cfg.rcv_buf;
+	c->rcv_wscale = wscale_for(c->rcv_buf);
+	c->mss = 536;	/* RFC 9293 3.7.1 default until the peer says otherwise */
+	/* Offered in our SYN or SYN-ACK; cleared when the peer does not offer them too. */
+	c->flags = HF_TCP_F_TS | HF_TCP_F_SACK | HF_TCP_F_WS;
+	hf_timer_init(&c->rtx_timer, on_rtx_timer, w);
+	hf_timer_init(&c->ack_timer, on_ack_timer, w);
+	hf_timer_init(&c->life_timer, on_life_timer, w);
+	hf_tcp_rto_init(&c->rto);
+	hf_tcp_sack_init(&c->sack);
+	st->n_active++;
+	HF_COUNT(w, TCP_CX_ACTIVE);
+	/* Mark it non-closed so tcp_conn_close() undoes the above. */
+	c->state = HF_TCP_SYN_SENT;
+	return c;
+}
+
+struct hf_tcp_conn *
+tcp_conn_lookup(struct hf_worker *w, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		uint16_t rport)
+{
+	struct key k = {raddr, laddr, rport, lport};
+	void *data;
+
+	if (rte_hash_lookup_data(tcp_stack(w)->table, &k, &data) < 0)
+		return NULL;
+	return data;
+}
+
+uint32_t
+tcp_isn(struct hf_worker *w, const struct hf_tcp_conn *c)
+{
+	/* RFC 6528: a 4 µs clock plus a keyed hash of the 4-tuple. */
+	struct key k = {c->raddr, c->laddr, c->rport, c->lport};
+	uint64_t us = rte_rdtsc() / (w->tsc_hz / 1000000 ? w->tsc_hz / 1000000 : 1);
+
+	return (uint32_t)(us >> 2) + (uint32_t)hf_siphash24(tcp_stack(w)->secret, &k, sizeof(k));
+}
+
+void
+tcp_conn_set_mss(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_opts *o)
+{
+	(void)w;
+	c->mss = o->mss_present && o->mss >= 64 ? o->mss : 536;
+}
+
+void
+tcp_established(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	const struct hf_port *p = &w->ports[c->port];
+	bool passive = c->flags & HF_TCP_F_PASSIVE;
+
+	if (c->state == HF_TCP_SYN_RCVD && passive)
+		st->listeners[c->listener].synrcvd--;
+	c->state = HF_TCP_ESTABLISHED;
+	c->flags |= HF_TCP_F_SYNCED;
+	c->rto_backoff = 0;
+	tcp_timer_stop(w, &c->rtx_timer);
+	tcp_timer_stop(w, &c->life_timer);
+	/* Sending MSS: the peer's, bounded by our MTU, less the options every segment carries. */
+	c->mss = (uint16_t)RTE_MIN(c->mss, (uint16_t)(p->mtu - 40));
+	if (c->flags & HF_TCP_F_TS)
+		c->mss -= 12;
+	hf_tcp_cc_init(&c->cc, st->cfg.cc_algo, c->mss);
+	c->recover = c->snd_una;
+	if (st->cfg.keepalive_idle_ms != 0)
+		tcp_timer_arm(w, &c->life_timer, st->cfg.keepalive_idle_ms);
+	if (passive) {
+		HF_COUNT(w, TCP_CX_PASSIVE);
+		c->flags &= ~HF_TCP_F_APP_CLOSED;
+		if (c->ops != NULL && c->ops->accepted != NULL &&
+		    c->ops->accepted(w, c, st->listeners[c->listener].ctx) < 0) {
+			c->flags |= HF_TCP_F_APP_CLOSED;
+			hf_tcp_abort(w, c);
+		}
+	} else {
+		HF_COUNT(w, TCP_CX_ACTIVE_OPENS);
+		if (c->ops != NULL && c->ops->connected != NULL)
+			c->ops->connected(w, c);
+	}
+}
+
+int
+hf_tcp_listen(struct hf_worker *w, uint16_t lport, const struct hf_tcp_ops *ops, void *ctx)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	uint16_t be = rte_cpu_to_be_16(lport);
+
+	for (uint32_t i = 0; i < st->n_listeners; i++)
+		if (st->listeners[i].lport == be)
+			return -EADDRINUSE;
+	if (st->n_listeners == HF_TCP_MAX_LISTENERS)
+		return -ENOSPC;
+	st->listeners[st->n_listeners] = (struct hf_tcp_listener){
+		.lport = be, .ops = ops, .ctx = ctx};
+	return (int)st->n_listeners++;
+}
+
+/*
+ * True when a reply to (laddr:lport ← raddr:rport) would reach worker @p w:
+ * the port hashes the reverse 4-tuple with the symmetric key and looks the
+ * result up in its redirection table.
+ */
+static bool
+steers_here(struct hf_worker *w, const struct hf_port *p, uint32_t laddr, uint16_t lport,
+	    uint32_t raddr, uint16_t rport)
+{
+	struct rte_ipv4_tuple t;
+	uint32_t h;
+
+	if (w->n_workers == 1 || p->reta_size == 0)
+		return true;
+	t.src_addr = rte_be_to_cpu_32(raddr);
+	t.dst_addr = rte_be_to_cpu_32(laddr);
+	t.sport = rte_be_to_cpu_16(rport);
+	t.dport = rte_be_to_cpu_16(lport);
+	h = rte_softrss((uint32_t *)&t, RTE_THASH_V4_L4_LEN, p->rss_key);
+	return p->reta[h & (p->reta_size - 1)] == w->id;
+}
+
+struct hf_tcp_conn *
+hf_tcp_connect(struct hf_worker *w, uint16_t port, uint32_t raddr, uint16_t rport,
+	       uint32_t timeout_ms, const struct hf_tcp_ops *ops, void *ctx)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	const struct hf_port *p = &w->ports[port];
+	struct hf_tcp_conn *c = NULL;
+
+	for (unsigned int tries = 0; tries < EPHEMERAL_HI - EPHEMERAL_LO + 1; tries++) {
+		uint16_t lp = st->next_ephemeral;
+
+		st->next_ephemeral = lp == EPHEMERAL_HI ? EPHEMERAL_LO : lp + 1;
+		lp = rte_cpu_to_be_16(lp);
+		if (!steers_here(w, p, p->addr, lp, raddr, rport) ||
+		    tcp_conn_lookup(w, p->addr, lp, raddr, rport) != NULL)
+			continue;
+		c = tcp_conn_alloc(w, port, p->addr, lp, raddr, rport);
+		break;
+	}
+	if (c == NULL) {
+		HF_COUNT(w, TCP_DROP_NO_TCB);
+		return NULL;
+	}
+	c->ops = ops;
+	c->ctx = ctx;
+	c->state = HF_TCP_SYN_SENT;
+	c->iss = tcp_isn(w, c);
+	c->snd_una = c->iss;
+	c->recover = c->iss;
+	tcp_send_syn(w, c);
+	tcp_timer_arm(w, &c->life_timer, timeout_ms);
+	return c;
+}
+
+int
+hf_tcp_send(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	struct rte_mbuf *seg, *next;
+
+	if ((c->flags & HF_TCP_F_FIN_QUEUED) ||
+	    (c->state != HF_TCP_ESTABLISHED && c->state != HF_TCP_CLOSE_WAIT)) {
+		rte_pktmbuf_free(m);
+		return -EPIPE;
+	}
+	for (seg = m; seg != NULL; seg = next) {
+		next = seg->next;
+		seg->next = NULL;
+		if (seg->data_len == 0) {
+			rte_pktmbuf_free_seg(seg);
+			continue;
+		}
+		if (c->sndq_tail != NULL)
+			c->sndq_tail->next = seg;
+		else
+			c->sndq_head = seg;
+		c->sndq_tail = seg;
+		c->sndq_bytes += seg->data_len;
+	}
+	tcp_pending(w, c);
+	if (c->sndq_bytes >= st->cfg.snd_high) {
+		c->flags |= HF_TCP_F_NOT_WRITABLE;
+		return 0;
+	}
+	return 1;
+}
+
+struct rte_mbuf *
+hf_tcp_recv(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
+{
+	struct rte_mbuf *head = c->rcvq.head, *last = NULL, *seg = head;
+	uint32_t total = 0, before = tcp_rcv_window(c);
+	uint16_t nb = 0;
+
+	while (seg != NULL && total + seg->data_len <= max) {
+		total += seg->data_len;
+		nb++;
+		last = seg;
+		seg = seg->next;
+	}
+	if (last == NULL)
+		return NULL;
+	c->rcvq.head = seg;
+	if (seg == NULL)
+		c->rcvq.tail = NULL;
+	c->rcvq.bytes -= total;
+	last->next = NULL;
+	head->nb_segs = nb;
+	head->pkt_len = total;
+	/* A window that reopens by a worthwhile amount is announced at once (3.8.6.2.2). */
+	if (c->state == HF_TCP_ESTABLISHED || c->state == HF_TCP_FIN_WAIT_1 ||
+	    c->state == HF_TCP_FIN_WAIT_2) {
+		uint32_t after = tcp_rcv_window(c);
+
+		if (before < c->rcv_buf / 2 && after - before >= RTE_MIN(c->rcv_buf / 2, 2u * c->mss)) {
+			c->flags |= HF_TCP_F_ACK_NOW;
+			tcp_pending(w, c);
+		}
+	}
+	return head;
+}
+
+bool
+hf_tcp_peer_closed(const struct hf_tcp_conn *c)
+{
+	return (c->flags & HF_TCP_F_FIN_RCVD) && c->rcvq.head == NULL;
+}
+
+void
+hf_tcp_shutdown(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	switch (c->state) {
+	case HF_TCP_SYN_SENT:
+		tcp_conn_close(w, c, 0);
+		return;
+	case HF_TCP_SYN_RCVD:
+	case HF_TCP_ESTABLISHED:
+	case HF_TCP_CLOSE_WAIT:
+		c->flags |= HF_TCP_F_FIN_QUEUED;
+		tcp_pending(w, c);
+		return;
+	default:
+		return;
+	}
+}
+
+void
+hf_tcp_abort(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	if (c->state == HF_TCP_CLOSED)
+		return;
+	if (c->state != HF_TCP_SYN_SENT && c->state != HF_TCP_TIME_WAIT)
+		tcp_send_segment(w, c, c->snd_nxt, 0, TH_RST | TH_ACK);
+	c->flags |= HF_TCP_F_APP_CLOSED;
+	tcp_conn_close(w, c, -ECONNABORTED);
+}
+
+void
+hf_tcp_poll(struct hf_worker *w)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	struct hf_tcp_conn *c, *next;
+
+	st->now_tick = w->now / st->tsc_per_ms;
+	st->now_ms = (uint32_t)st->now_tick;
+	hf_timer_wheel_advance(&st->wheel, st->now_tick);
+	/* Cookies stay on while some listener is still full. */
+	if (st->cookies_active) {
+		bool full = false;
+
+		for (uint32_t i = 0; i < st->n_listeners; i++)
+			full |= st->listeners[i].synrcvd >= st->cfg.syn_backlog;
+		if (!full && (st->now_ms & 1023) == 0)
+			st->cookies_active = false;
+	}
+	c = st->pending;
+	st->pending = NULL;
+	for (; c != NULL; c = next) {
+		next = c->next_pending;
+		c->next_pending = NULL;
+		c->flags &= ~HF_TCP_F_PENDING;
+		if (c->flags & HF_TCP_F_DEAD) {
+			c->flags &= ~HF_TCP_F_DEAD;
+			release_id(st, c);
+			continue;
+		}
+		tcp_output(w, c);
+	}
+}
+
+int
+hf_tcp_init(struct hf_worker *w, const struct hf_tcp_config *cfg)
+{
+	struct hf_tcp_stack *st;
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = RTE_MAX(cfg->max_connections, 64u),
+		.key_len = sizeof(struct key),
+		.hash_func = rte_hash_crc,
+		.socket_id = (int)rte_socket_id(),
+	};
+	unsigned int n_clones;
+
+	st = rte_zmalloc("hf_tcp_stack", sizeof(*st), RTE_CACHE_LINE_SIZE);
+	if (st == NULL)
+		return -ENOMEM;
+	st->cfg = *cfg;
+	st->conns = rte_zmalloc("hf_tcp_conns", sizeof(*st->conns) * cfg->max_connections,
+				RTE_CACHE_LINE_SIZE);
+	st->free_ids = rte_malloc("hf_tcp_free", sizeof(uint32_t) * cfg->max_connections, 0);
+	snprintf(name, sizeof(name), "hf_tcp_%u", w->id);
+	st->table = rte_hash_create(&hp);
+	/* Clones reference in-flight data: a window's worth for a good share of connections. */
+	n_clones = rte_align32pow2(RTE_MAX(cfg->max_connections * 4u, 65536u)) - 1;
+	snprintf(name, sizeof(name), "hf_clone_%u", w->id);
+	st->clone_pool = rte_pktmbuf_pool_create(name, n_clones, 256, 0, 0, (int)rte_socket_id());
+	st->tsc_per_ms = RTE_MAX(w->tsc_hz / 1000, 1u);
+	st->now_tick = rte_rdtsc() / st->tsc_per_ms;
+	st->now_ms = (uint32_t)st->now_tick;
+	if (st->conns == NULL || st->free_ids == NULL || st->table == NULL ||
+	    st->clone_pool == NULL ||
+	    hf_timer_wheel_init(&st->wheel, WHEEL_SLOTS, st->now_tick) != 0)
+		goto fail;
+	for (uint32_t i = 0; i < cfg->max_connections; i++)
+		st->free_ids[i] = cfg->max_connections - 1 - i;
+	st->n_free = cfg->max_connections;
+	for (unsigned int i = 0; i < sizeof(st->secret); i += 8) {
+		uint64_t r = rte_rand();
+
+		memcpy(st->secret + i, &r, 8);
+	}
+	st->next_ephemeral = (uint16_t)(EPHEMERAL_LO + rte_rand_max(EPHEMERAL_HI - EPHEMERAL_LO));
+	w->tcp = st;
+	return 0;
+fail:
+	rte_mempool_free(st->clone_pool);
+	rte_hash_free(st->table);
+	rte_free(st->free_ids);
+	rte_free(st->conns);
+	rte_free(st);
+	return -ENOMEM;
+}
+
+void
+hf_tcp_fini(struct hf_worker *w)
+{
+	struct hf_tcp_stack *st = w->tcp;
+
+	if (st == NULL)
+		return;
+	for (uint32_t i = 0; i < st->cfg.max_connections; i++) {
+		struct hf_tcp_conn *c = &st->conns[i];
+
+		if (c->state == HF_TCP_CLOSED)
+			continue;
+		c->flags |= HF_TCP_F_APP_CLOSED;
+		rte_pktmbuf_free(c->sndq_head);
+		tcp_mq_free(&c->rcvq);
+		tcp_mq_free(&c->ooo);
+		c->sndq_head = NULL;
+		c->state = HF_TCP_CLOSED;
+	}
+	hf_timer_wheel_fini(&st->wheel);
+	rte_mempool_free(st->clone_pool);
+	rte_hash_free(st->table);
+	rte_free(st->free_ids);
+	rte_free(st->conns);
+	rte_free(st);
+	w->tcp = NULL;
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <string.h>
+
+#include "dataplane/tcp/options.h"
+
+enum {
+	OPT_EOL = 0,
+	OPT_NOP = 1,
+	OPT_MSS = 2,		/* RFC 9293 3.2, length 4 */
+	OPT_WS = 3,		/* RFC 7323 2.2, length 3 */
+	OPT_SACK_PERM = 4,	/* RFC 2018 2, length 2 */
+	OPT_SACK = 5,		/* RFC 2018 3, length 2 + 8n */
+	OPT_TS = 8,		/* RFC 7323 3.2, length 10 */
+};
+
+static inline uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+int
+hf_tcp_opts_parse(const uint8_t *p, uint32_t len, struct hf_tcp_opts *o)
+{
+	uint32_t i = 0;
+
+	memset(o, 0, sizeof(*o));
+	while (i < len) {
+		uint8_t kind = p[i], olen;
+
+		if (kind == OPT_EOL)
+			break;
+		if (kind == OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len)
+			return -EINVAL;		/* a kind with no length byte */
+		olen = p[i + 1];
+		if (olen < 2 || i + olen > len)
+			return -EINVAL;
+		switch (kind) {
+		case OPT_MSS:
+			if (olen != 4)
+				return -EINVAL;
+			o->mss_present = true;
+			o->mss = (uint16_t)(p[i + 2] << 8 | p[i + 3]);
+			break;
+		case OPT_WS:
+			if (olen != 3)
+				return -EINVAL;
+			o->ws_present = true;
+			/* RFC 7323 2.3: a shift above 14 is used as 14. */
+			o->ws_shift = p[i + 2] > 14 ? 14 : p[i + 2];
+			break;
+		case OPT_SACK_PERM:
+			if (olen != 2)
+				return -EINVAL;
+			o->sack_permitted = true;
+			break;
+		case OPT_SACK:
+			if ((olen - 2) % 8 != 0 || olen == 2 || (olen - 2) / 8 > HF_TCP_MAX_SACK_BLOCKS)
+				return -EINVAL;
+			o->sack_blocks = (uint8_t)((olen - 2) / 8);
+			for (unsigned int b = 0; b < o->sack_blocks; b++) {
+				o->sack[2 * b] = get32(p + i + 2 + 8 * b);
+				o->sack[2 * b + 1] = get32(p + i + 6 + 8 * b);
+			}
+			break;
+		case OPT_TS:
+			if (olen != 10)
+				return -EINVAL;
+			o->ts_present = true;
+			o->ts_val = get32(p + i + 2);
+			o->ts_ecr = get32(p + i + 6);
+			break;
+		default:
+			break;		/* unknown: skipped by its length */
+		}
+		i += olen;
+	}
+	return 0;
+}
+
+static uint32_t
+put_ts(uint8_t *b, uint32_t val, uint32_t ecr)
+{
+	/* NOP NOP TS: the layout RFC 7323 appendix A recommends for alignment. */
+	b[0] = OPT_NOP;
+	b[1] = OPT_NOP;
+	b[2] = OPT_TS;
+	b[3] = 10;
+	put32(b + 4, val);
+	put32(b + 8, ecr);
+	return 12;
+}
+
+uint32_t
+hf_tcp_opts_build_syn(uint8_t *buf, uint16_t mss, int ws_shift, bool sack_permitted, bool ts,
+		      uint32_t ts_val, uint32_t ts_ecr)
+{
+	uint32_t n = 0;
+
+	buf[n++] = OPT_MSS;
+	buf[n++] = 4;
+	buf[n++] = (uint8_t)(mss >> 8);
+	buf[n++] = (uint8_t)mss;
+	if (sack_permitted) {
+		buf[n++] = OPT_NOP;
+		buf[n++] = OPT_NOP;
+		buf[n++] = OPT_SACK_PERM;
+		buf[n++] = 2;
+	}
+	if (ts)
+		n += put_ts(buf + n, ts_val, ts_ecr);
+	if (ws_shift >= 0) {
+		buf[n++] = OPT_NOP;
+		buf[n++] = OPT_WS;
+		buf[n++] = 3;
+		buf[n++] = (uint8_t)(ws_shift > 14 ? 14 : ws_shift);
+	}
+	return n;
+}
+
+uint32_t
+hf_tcp_opts_build_data(uint8_t *buf, bool ts, uint32_t ts_val, uint32_t ts_ecr,
+		       const uint32_t *sack, unsigned int n_sack)
+{
+	uint32_t n = 0;
+	unsigned int room;
+
+	if (ts)
+		n += put_ts(buf, ts_val, ts_ecr);
+	/* 40 bytes in all: NOP NOP kind len, then 8 bytes per block. */
+	room = (40 - n - 4) / 8;
+	if (n_sack > room)
+		n_sack = room;
+	if (n_sack > 0) {
+		buf[n++] = OPT_NOP;
+		buf[n++] = OPT_NOP;
+		buf[n++] = OPT_SACK;
+		buf[n++] = (uint8_t)(2 + 8 * n_sack);
+		for (unsigned int b = 0; b < n_sack; b++) {
+			put32(buf + n, sack[2 * b]);
+			put32(buf + n + 4, sack[2 * b + 1]);
+			n += 8;
+		}
+	}
+	return n;
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internals shared by the TCP stack's files (conn.c, input.c, output.c,
+ * reasm.c). Not for the layers above TCP: they use tcp.h.
+ */
+#ifndef HF_TCP_INT_H
+#define HF_TCP_INT_H
+
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "dataplane/tcp/options.h"
+#include "dataplane/tcp/seq.h"
+#include "dataplane/tcp/tcp.h"
+#include "dataplane/worker.h"
+
+/* TCP header flags (RFC 9293 3.1). */
+#define TH_FIN RTE_TCP_FIN_FLAG
+#define TH_SYN RTE_TCP_SYN_FLAG
+#define TH_RST RTE_TCP_RST_FLAG
+#define TH_PSH RTE_TCP_PSH_FLAG
+#define TH_ACK RTE_TCP_ACK_FLAG
+
+/* One received segment, decoded once. */
+struct hf_tcp_seg {
+	uint32_t seq;
+	uint32_t ack;
+	uint32_t len;			/* payload bytes */
+	uint32_t wnd;			/* raw window field */
+	uint8_t flags;
+	struct hf_tcp_opts opts;
+};
+
+static inline struct hf_tcp_stack *
+tcp_stack(struct hf_worker *w)
+{
+	return w->tcp;
+}
+
+/* Sequence space a segment occupies: payload plus one each for SYN and FIN. */
+static inline uint32_t
+seg_space(const struct hf_tcp_seg *s)
+{
+	return s->len + !!(s->flags & TH_SYN) + !!(s->flags & TH_FIN);
+}
+
+/* The window we advertise, in bytes, before scaling. */
+uint32_t tcp_rcv_window(const struct hf_tcp_conn *c);
+
+/* Marks @p c for the flush at the end of this loop iteration. */
+void tcp_pending(struct hf_worker *w, struct hf_tcp_conn *c);
+
+/* Sends what the windows allow, the FIN when due, and an ACK when one is owed. */
+void tcp_output(struct hf_worker *w, struct hf_tcp_conn *c);
+
+/*
+ * Builds and sends one segment of @p c: sequence @p seq, @p len payload
+ * bytes taken by reference from the send queue, flags @p flags. Returns 0 or
+ * -ENOBUFS (counted).
+ */
+int tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint32_t len,
+		     uint8_t flags);
+
+/* Sends an ACK now (challenge ACKs, out-of-window replies, window updates). */
+void tcp_send_ack(struct hf_worker *w, struct hf_tcp_conn *c);
+
+/*
+ * Answers segment @p th of the packet in @p m with a RST built in place
+ * (RFC 9293 3.10.7.1): consumes @p m.
+ */
+void tcp_reply_rst(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
+		   const struct hf_tcp_seg *seg);
+
+/*
+ * Sends the RST that answers segment @p seg of connection @p c (3.10.7.3/4):
+ * <SEQ=SEG.ACK><CTL=RST> when it carried an ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+ */
+void tcp_send_rst_for(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *seg);
+
+/*
+ * Answers a SYN to a full listener with a SYN-ACK whose ISN is a SYN cookie,
+ * built in place in @p m (headers intact); keeps no state. Consumes @p m.
+ */
+void hf_tcp_send_syncookie(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
+			   const struct hf_tcp_seg *seg);
+
+/* Retransmits from snd_una after a timeout or for fast retransmit. */
+void tcp_retransmit_head(struct hf_worker *w, struct hf_tcp_conn *c);
+
+/* Sends the SYN (SYN_SENT) or SYN-ACK (SYN_RCVD) again. */
+void tcp_send_syn(struct hf_worker *w, struct hf_tcp_conn *c);
+
+/*
+ * Arms or stops the retransmission timer according to what is outstanding. A
+ * running timer keeps running (RFC 6298 5.1) unless @p restart, which an ACK
+ * of new data asks for (5.3).
+ */
+void tcp_rtx_timer_update(struct hf_worker *w, struct hf_tcp_conn *c, bool restart);
+
+/* Allocates a TCB for the 4-tuple and inserts it in the table; NULL when none is left. */
+struct hf_tcp_conn *tcp_conn_alloc(struct hf_worker *w, uint16_t port, uint32_t laddr,
+				   uint16_t lport, uint32_t raddr, uint16_t rport);
+
+/* Looks up the TCB of a 4-tuple (network order). */
+struct hf_tcp_conn *tcp_conn_lookup(struct hf_worker *w, uint32_t laddr, uint16_t lport,
+				    uint32_t raddr, uint16_t rport);
+
+/*
+ * Ends @p c: removes it from the table, stops its timers, frees its queues,
+ * tells the application with @p err (unless it was told already), and returns
+ * the TCB to the pool (at the next flush if it is on the flush list).
+ */
+void tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err);
+
+/* Moves @p c to TIME_WAIT: 2 MSL timer, FIFO for recycling, application told. */
+void tcp_enter_time_wait(struct hf_worker *w, struct hf_tcp_conn *c);
+
+/* Passive and active open helpers in conn.c. */
+uint32_t tcp_isn(struct hf_worker *w, const struct hf_tcp_conn *c);
+void tcp_conn_set_mss(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_opts *o);
+void tcp_established(struct hf_worker *w, struct hf_tcp_conn *c);
+
+/* Receive side (reasm.c): in-order append and out-of-order queue. */
+void tcp_rcv_data(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
+		  const struct hf_tcp_seg *seg);
+void tcp_mq_free(struct hf_tcp_mq *q);
+/* Fills up to @p max SACK blocks (start, end pairs) describing the out-of-order queue. */
+unsigned int tcp_ooo_sack_blocks(const struct hf_tcp_conn *c, uint32_t *blocks, unsigned int max);
+
+/* Timer callbacks' arm helpers, in milliseconds from now. */
+void tcp_timer_arm(struct hf_worker *w, struct hf_timer *t, uint32_t ms);
+void tcp_timer_stop(struct hf_worker *w, struct hf_timer *t);
+
+/* Offset of the TCP header in a received frame. */
+static inline uint32_t
+tcp_l4_off(const struct rte_mbuf *m)
+{
+	return m->l2_len + m->l3_len;
+}
+
+#endif

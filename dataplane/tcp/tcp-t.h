@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_TCP_T_H
+#define HF_TCP_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane/tcp/cc.h"
+#include "dataplane/tcp/rto.h"
+#include "dataplane/tcp/sack.h"
+#include "dataplane/tcp/timer.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_hash;
+struct hf_worker;
+struct hf_tcp_conn;
+
+/* RFC 9293 3.3.2 states; the values index the per-state input handlers. */
+enum hf_tcp_state {
+	HF_TCP_CLOSED = 0,
+	HF_TCP_LISTEN,		/* listeners only; a connection is never in it */
+	HF_TCP_SYN_SENT,
+	HF_TCP_SYN_RCVD,
+	HF_TCP_ESTABLISHED,
+	HF_TCP_FIN_WAIT_1,
+	HF_TCP_FIN_WAIT_2,
+	HF_TCP_CLOSE_WAIT,
+	HF_TCP_CLOSING,
+	HF_TCP_LAST_ACK,
+	HF_TCP_TIME_WAIT,
+	HF_TCP__STATES
+};
+
+/* Connection flags (struct hf_tcp_conn.flags). */
+enum {
+	HF_TCP_F_SACK = 0x0001,		/* both sides sent SACK-permitted */
+	HF_TCP_F_TS = 0x0002,		/* both sides sent timestamps */
+	HF_TCP_F_WS = 0x0004,		/* both sides sent window scale */
+	HF_TCP_F_ACK_NOW = 0x0008,	/* send an ACK at the next flush */
+	HF_TCP_F_FIN_QUEUED = 0x0010,	/* the application closed its side: FIN after the data */
+	HF_TCP_F_FIN_SENT = 0x0020,	/* our FIN has a sequence number (snd_max covers it) */
+	HF_TCP_F_FIN_RCVD = 0x0040,	/* the peer's FIN was consumed in sequence */
+	HF_TCP_F_PENDING = 0x0080,	/* on the worker's flush list */
+	HF_TCP_F_DEAD = 0x0100,		/* released while on the flush list: free at flush */
+	HF_TCP_F_RECOVERY = 0x0200,	/* in fast recovery (RFC 6582) */
+	HF_TCP_F_NOT_WRITABLE = 0x0400,	/* send queue went over the high watermark */
+	HF_TCP_F_PASSIVE = 0x0800,	/* opened by a listener */
+	HF_TCP_F_APP_CLOSED = 0x1000,	/* closed() delivered: no more callbacks */
+	HF_TCP_F_RTT_TIMING = 0x2000,	/* rtt_seq is being timed (no timestamps) */
+	HF_TCP_F_PERSIST = 0x4000,	/* the retransmit timer runs as the persist timer */
+	HF_TCP_F_OOO_FIN = 0x8000,	/* the peer's FIN waits at ooo_fin behind a hole */
+	HF_TCP_F_SYNCED = 0x10000,	/* reached ESTABLISHED once */
+};
+
+/*
+ * What the layer above TCP (echo, discard, tcp_proxy, HTTP, TLS, loadgen)
+ * is told. Every callback runs on the worker that owns the connection. After
+ * closed() returns, the connection is gone and must not be touched.
+ */
+struct hf_tcp_ops {
+	/* A passive open reached ESTABLISHED. Return 0 to keep it, <0 to reset it. */
+	int (*accepted)(struct hf_worker *w, struct hf_tcp_conn *c, void *listener_ctx);
+	/* An active open finished: err 0, or closed() follows with the error. */
+	void (*connected)(struct hf_worker *w, struct hf_tcp_conn *c);
+	/* New in-order data can be taken with hf_tcp_recv(), or the peer's FIN arrived. */
+	void (*readable)(struct hf_worker *w, struct hf_tcp_conn *c);
+	/* The send queue fell below the low watermark after hf_tcp_send() refused more. */
+	void (*writable)(struct hf_worker *w, struct hf_tcp_conn *c);
+	/*
+	 * The connection ends: 0 after an orderly close, -ECONNRESET, -ETIMEDOUT,
+	 * -ECONNREFUSED. After an orderly close, bytes not yet taken can still be
+	 * taken with hf_tcp_recv() during the call; they are dropped after it.
+	 */
+	void (*closed)(struct hf_worker *w, struct hf_tcp_conn *c, int err);
+};
+
+/* A receive-side list of payload mbufs (single segments linked through m->next). */
+struct hf_tcp_mq {
+	struct rte_mbuf *head;
+	struct rte_mbuf *tail;
+	uint32_t bytes;
+};
+
+/*
+ * The TCB. Kept small (the target is 1 KB per idle established connection,
+ * queued data excluded); fields read on every segment come first.
+ */
+struct hf_tcp_conn {
+	/* lookup key, network byte order: the table hashes these 12 bytes */
+	uint32_t raddr;
+	uint32_t laddr;
+	uint16_t rport;
+	uint16_t lport;
+
+	uint8_t state;			/* enum hf_tcp_state */
+	uint8_t snd_wscale;		/* shift applied to the peer's window */
+	uint8_t rcv_wscale;		/* shift the peer applies to ours */
+	uint8_t dupacks;
+	uint16_t port;			/* hf_port.index */
+	uint16_t mss;			/* effective send MSS, options excluded */
+	uint16_t listener;		/* listener index for passive opens */
+	uint32_t id;			/* index in the worker's TCB array */
+	uint32_t flags;			/* HF_TCP_F_* */
+
+	/* send sequence space (RFC 9293 3.3.1) */
+	uint32_t iss;
+	uint32_t snd_una;
+	uint32_t snd_nxt;		/* next new or retransmitted byte to send */
+	uint32_t snd_max;		/* highest sequence number sent + 1 */
+	uint32_t snd_wnd;		/* peer window, scaled */
+	uint32_t snd_wl1;
+	uint32_t snd_wl2;
+	uint32_t recover;		/* RFC 6582 "recover" */
+	uint32_t rexmit_nxt;		/* SACK recovery: next hole to look for from here */
+	uint32_t rtt_seq;		/* segment being timed without timestamps */
+	uint32_t rtt_start_ms;
+
+	/* receive sequence space */
+	uint32_t irs;
+	uint32_t rcv_nxt;
+	uint32_t rcv_adv;		/* right edge of the window we advertised */
+	uint32_t rcv_buf;		/* receive buffer size */
+	uint32_t ts_recent;		/* RFC 7323 4.3 */
+	uint32_t ts_recent_ms;		/* when ts_recent was taken (PAWS 24-day rule) */
+	uint32_t ooo_fin;		/* sequence of an out-of-order FIN (HF_TCP_F_OOO_FIN) */
+	uint16_t segs_unacked;		/* full segments received since our last ACK */
+	uint16_t rto_backoff;		/* consecutive timeouts of the retransmit timer */
+
+	/* data */
+	struct rte_mbuf *sndq_head;	/* unacknowledged and unsent bytes from snd_una */
+	struct rte_mbuf *sndq_tail;
+	uint32_t sndq_bytes;
+	struct hf_tcp_mq rcvq;		/* in-order bytes not yet taken by the application */
+	struct hf_tcp_mq ooo;		/* out-of-order segments, sorted, seq in m->hash.usr */
+
+	struct hf_tcp_cc cc;
+	struct hf_tcp_rto rto;
+	struct hf_tcp_sack_board sack;
+
+	struct hf_timer rtx_timer;	/* retransmission, SYN, persist */
+	struct hf_timer ack_timer;	/* delayed ACK */
+	struct hf_timer life_timer;	/* connect timeout, keepalive, FIN_WAIT_2, TIME_WAIT */
+
+	const struct hf_tcp_ops *ops;
+	void *ctx;			/* the application's, untouched by TCP */
+	struct hf_tcp_conn *next_pending; /* worker flush list */
+	struct hf_tcp_conn *tw_next;	/* TIME_WAIT FIFO, oldest first */
+};
+
+#endif

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_TCP_H
+#define HF_TCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane/tcp/tcp-t.h"
+#include "dataplane/worker-t.h"
+
+#define HF_TCP_MAX_LISTENERS 64
+
+/* Stack-wide settings; one copy per worker. */
+struct hf_tcp_config {
+	uint32_t max_connections;	/* TCBs per worker */
+	uint32_t rcv_buf;		/* receive window per connection, bytes */
+	uint32_t snd_high;		/* send queue high watermark, bytes */
+	uint32_t snd_low;		/* writable() again below this */
+	uint32_t syn_backlog;		/* SYN_RCVD per listener before SYN cookies */
+	uint32_t time_wait_ms;		/* 2 MSL */
+	uint32_t fin_wait_2_ms;		/* orphaned FIN_WAIT_2 bound */
+	uint32_t delack_ms;		/* delayed ACK timer */
+	uint32_t keepalive_idle_ms;	/* 0: off */
+	uint32_t keepalive_intvl_ms;
+	uint32_t keepalive_probes;
+	uint32_t syn_retries;
+	enum hf_tcp_cc_algo cc_algo;
+};
+
+/* A listening port: every port's address, one TCP port. */
+struct hf_tcp_listener {
+	uint16_t lport;			/* network order; 0: slot unused */
+	uint32_t synrcvd;		/* connections of this listener in SYN_RCVD */
+	const struct hf_tcp_ops *ops;
+	void *ctx;
+};
+
+/* A worker's TCP stack. Owned by that worker alone. */
+struct hf_tcp_stack {
+	struct hf_tcp_config cfg;
+	struct hf_tcp_conn *conns;	/* cfg.max_connections TCBs */
+	uint32_t *free_ids;		/* stack of free TCB indexes */
+	uint32_t n_free;
+	uint32_t n_active;
+	struct rte_hash *table;		/* 4-tuple → TCB index */
+	struct rte_mempool *clone_pool;	/* indirect mbufs: retransmission by reference */
+	struct hf_timer_wheel wheel;	/* 1 ms ticks */
+	uint64_t tsc_per_ms;
+	uint64_t now_tick;		/* milliseconds, the wheel's clock */
+	uint32_t now_ms;		/* the same, truncated: timestamps and RTTs */
+	uint32_t n_listeners;
+	struct hf_tcp_listener listeners[HF_TCP_MAX_LISTENERS];
+	struct hf_tcp_conn *pending;	/* connections with output to flush */
+	struct hf_tcp_conn *tw_head;	/* TIME_WAIT FIFO, for recycling under pressure */
+	struct hf_tcp_conn *tw_tail;
+	uint16_t next_ephemeral;
+	uint8_t secret[16];		/* ISN (RFC 6528) and SYN cookie key */
+	bool cookies_active;		/* some listener overflowed recently */
+};
+
+/** Fills @p cfg with the defaults (Linux-like). */
+void hf_tcp_config_default(struct hf_tcp_config *cfg);
+
+/*
+ * Sets up the TCP stack of worker @p w: the TCB array, the 4-tuple table and
+ * the clone pool, sized from @p cfg. Returns 0 or -ENOMEM.
+ */
+int hf_tcp_init(struct hf_worker *w, const struct hf_tcp_config *cfg);
+
+/** Releases the stack; every connection is dropped without callbacks. */
+void hf_tcp_fini(struct hf_worker *w);
+
+/*
+ * Opens TCP port @p lport (host order) on every address of the worker.
+ * Returns the listener index, -EADDRINUSE or -ENOSPC.
+ */
+int hf_tcp_listen(struct hf_worker *w, uint16_t lport, const struct hf_tcp_ops *ops, void *ctx);
+
+/*
+ * Starts an active open from port @p p to @p raddr:@p rport (network order)
+ * with a local port whose return traffic RSS steers to this worker.
+ * ops->connected() or ops->closed() reports the outcome; the connection gives
+ * up after @p timeout_ms. Returns the connection or NULL (no TCB, no port).
+ */
+struct hf_tcp_conn *hf_tcp_connect(struct hf_worker *w, uint16_t p, uint32_t raddr,
+				   uint16_t rport, uint32_t timeout_ms,
+				   const struct hf_tcp_ops *ops, void *ctx);
+
+/*
+ * Queues the payload chain @p m for sending; ownership passes to TCP. Always
+ * accepts the data (the caller bounds itself); returns true while the send
+ * queue is under the high watermark, false when the caller should wait for
+ * writable(). Refused (m freed, -EPIPE) after shutdown or in a closing state.
+ */
+int hf_tcp_send(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m);
+
+/*
+ * Takes up to @p max bytes of in-order received data as a chain of payload
+ * mbufs (NULL when none); the window reopens as data is taken.
+ */
+struct rte_mbuf *hf_tcp_recv(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max);
+
+/** True once the peer's FIN was received and every byte before it taken. */
+bool hf_tcp_peer_closed(const struct hf_tcp_conn *c);
+
+/** Bytes queued to send (unacknowledged included). */
+static inline uint32_t
+hf_tcp_sndq_bytes(const struct hf_tcp_conn *c)
+{
+	return c->sndq_bytes;
+}
+
+/** True once the connection reached ESTABLISHED (an active open that failed never did). */
+static inline bool
+hf_tcp_was_established(const struct hf_tcp_conn *c)
+{
+	return c->flags & HF_TCP_F_SYNCED;
+}
+
+/** True when hf_tcp_send() would report room. */
+static inline bool
+hf_tcp_writable(const struct hf_tcp_stack *s, const struct hf_tcp_conn *c)
+{
+	return c->sndq_bytes < s->cfg.snd_high;
+}
+
+/* Half-close: FIN after the queued data (RFC 9293 3.10.4). */
+void hf_tcp_shutdown(struct hf_worker *w, struct hf_tcp_conn *c);
+
+/* Aborts with RST; closed() is not called for a connection the caller aborts. */
+void hf_tcp_abort(struct hf_worker *w, struct hf_tcp_conn *c);
+
+/* Handles one TCP segment (m->l2_len and l3_len set, IP validated). Consumes @p m. */
+void hf_tcp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m);
+
+/* Runs due timers and sends what connections have queued. Call once per loop. */
+void hf_tcp_poll(struct hf_worker *w);
+
+/* Bytes of state per idle established connection (TCB + table entry). */
+size_t hf_tcp_conn_footprint(void);
+
+#endif
