@@ -8,9 +8,11 @@
 #include <time.h>
 
 #include <rte_ethdev.h>
+#include <rte_mempool.h>
 
 #include "control-agent/agent.h"
 #include "dataplane/port.h"
+#include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
 #define LOOP_MS 50
@@ -47,9 +49,9 @@ by_name(const void *a, const void *b)
 void
 hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
 {
-	enum { PORT_LINES = 7 };
+	enum { PORT_LINES = 9 };
 	struct hf_counters sum = {0};
-	size_t cap = HF_CNT__MAX + 4 + (size_t)a->n_ports * PORT_LINES, n = 0;
+	size_t cap = HF_CNT__MAX + 8 + (size_t)a->n_ports * PORT_LINES, n = 0;
 	struct stat_line *l = calloc(cap, sizeof(*l));
 
 	if (l == NULL) {
@@ -79,7 +81,22 @@ hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
 		LINE(st.ierrors, "port.%s.hw.drop.rx_errors", p->name);
 		LINE(st.rx_nombuf, "port.%s.hw.drop.rx_no_mbuf", p->name);
 		LINE(st.oerrors, "port.%s.hw.drop.tx_errors", p->name);
+		LINE(p->pool->size, "port.%s.mbufs_total", p->name);
+		LINE(rte_mempool_avail_count(p->pool), "port.%s.mbufs_free", p->name);
 	}
+	/* Indirect mbufs in use: payload referenced by segments in flight. */
+	uint64_t clones_used = 0, footprint = 0;
+
+	for (uint16_t i = 0; i < a->n_workers; i++) {
+		const struct hf_tcp_stack *st = a->workers[i]->tcp;
+
+		if (st == NULL)
+			continue;
+		clones_used += st->clone_pool->size - rte_mempool_avail_count(st->clone_pool);
+		footprint = hf_tcp_conn_footprint();
+	}
+	LINE(clones_used, "tcp.clone_mbufs_in_use");
+	LINE(footprint, "tcp.bytes_per_idle_connection");
 #undef LINE
 	qsort(l, n, sizeof(*l), by_name);
 	for (size_t i = 0; i < n; i++)

@@ -185,12 +185,9 @@ on_rtx_timer(struct hf_timer *t, void *arg)
 	c->recover = c->snd_max;
 	c->dupacks = 0;
 	hf_tcp_sack_clear(&c->sack);
+	/* Go back to snd_una; a FIN already sent goes again with the last data (or alone). */
 	c->snd_nxt = c->snd_una;
-	if (c->flags & HF_TCP_F_FIN_SENT)
-		c->flags &= ~HF_TCP_F_FIN_SENT, c->flags |= HF_TCP_F_FIN_QUEUED;
 	tcp_retransmit_head(w, c);
-	if (c->sndq_bytes == 0 && (c->flags & HF_TCP_F_FIN_QUEUED))
-		c->flags |= HF_TCP_F_FIN_SENT;
 	tcp_timer_arm(w, &c->rtx_timer, rto_ms(c));
 }
 
@@ -573,7 +570,8 @@ hf_tcp_recv(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
 	uint32_t total = 0, before = tcp_rcv_window(c);
 	uint16_t nb = 0;
 
-	while (seg != NULL && total + seg->data_len <= max) {
+	/* Whole segments only; the last may pass max, so a small max never starves the reader. */
+	while (seg != NULL && total < max) {
 		total += seg->data_len;
 		nb++;
 		last = seg;

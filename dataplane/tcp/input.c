@@ -195,7 +195,6 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 {
 	struct hf_tcp_stack *st = tcp_stack(w);
 	uint32_t acked, wnd;
-	bool was_writable;
 
 	if (!(s->flags & TH_ACK)) {
 		HF_COUNT(w, TCP_DROP_NO_ACK);
@@ -213,7 +212,6 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 	wnd = s->wnd << c->snd_wscale;
 	if (hf_seq_gt(s->ack, c->snd_una)) {
 		acked = s->ack - c->snd_una;
-		was_writable = hf_tcp_writable(st, c);
 		rtt_sample(w, c, s);
 		/* Our FIN occupies the last sequence number once sent. */
 		if ((c->flags & HF_TCP_F_FIN_SENT) && s->ack == c->snd_max)
@@ -241,8 +239,7 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 		c->dupacks = 0;
 		tcp_rtx_timer_update(w, c, true);
 		tcp_pending(w, c);
-		if (!was_writable && c->sndq_bytes < st->cfg.snd_low &&
-		    (c->flags & HF_TCP_F_NOT_WRITABLE)) {
+		if ((c->flags & HF_TCP_F_NOT_WRITABLE) && c->sndq_bytes < st->cfg.snd_low) {
 			c->flags &= ~HF_TCP_F_NOT_WRITABLE;
 			if (c->ops != NULL && c->ops->writable != NULL)
 				c->ops->writable(w, c);

@@ -95,8 +95,10 @@ struct hf_tcp_conn *hf_tcp_connect(struct hf_worker *w, uint16_t p, uint32_t rad
 int hf_tcp_send(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m);
 
 /*
- * Takes up to @p max bytes of in-order received data as a chain of payload
- * mbufs (NULL when none); the window reopens as data is taken.
+ * Takes in-order received data as a chain of whole payload mbufs (NULL when
+ * none): segments are taken while fewer than @p max bytes are, so the chain
+ * may pass @p max by less than one segment. The window reopens as data is
+ * taken.
  */
 struct rte_mbuf *hf_tcp_recv(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max);
 

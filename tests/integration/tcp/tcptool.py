@@ -8,6 +8,10 @@
   tcptool.py connect HOST PORT        one connect: prints ok / refused / reset / timeout
   tcptool.py halfclose HOST PORT      send, shut down writing, expect the echo then EOF
   tcptool.py serverclose PORT         upstream that reads a line, answers, then half-closes
+  tcptool.py serverfirst HOST PORT    against serverclose: read the answer and EOF, then
+                                      keep sending on our still-open half
+  tcptool.py churn HOST PORT N        N connections one after another (connect, echo, close);
+                                      prints how many succeeded
 """
 import hashlib
 import json
@@ -134,12 +138,12 @@ def many(host, port, n):
             pass
         except OSError:
             failed += 1
-            s.close()
+            socks.append(s)  # closed with the rest: its fd number must not be reused meanwhile
             continue
         socks.append(s)
         sel.register(s, selectors.EVENT_WRITE, i)
     # wait for every connect, then send a message on each
-    pending = {s.fileno(): s for s in socks}
+    pending = {s.fileno(): s for s in socks if s.fileno() in sel.get_map()}
     want = {}
     deadline = time.time() + 60
     while pending and time.time() < deadline:
@@ -217,6 +221,42 @@ def halfclose(host, port):
     print(json.dumps({"got": buf.decode(errors="replace"), "eof": True}))
 
 
+def serverfirst(host, port):
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"hello\n")
+    buf = b""
+    while True:
+        b = s.recv(100)
+        if not b:
+            break
+        buf += b
+    # the peer closed its half; ours is still open: more data must still be taken
+    ok_after = True
+    try:
+        for _ in range(3):
+            s.sendall(b"more data after the peer's FIN\n")
+            time.sleep(0.05)
+    except OSError:
+        ok_after = False
+    s.close()
+    print(json.dumps({"got": buf.decode(errors="replace"), "sent_after_fin": ok_after}))
+
+
+def churn(host, port, n):
+    ok = 0
+    for i in range(int(n)):
+        try:
+            s = socket.create_connection((host, port), timeout=3)
+            s.settimeout(3)
+            s.sendall(b"churn\n")
+            if s.recv(100) == b"churn\n":
+                ok += 1
+            s.close()
+        except OSError:
+            pass
+    print(json.dumps({"requested": int(n), "ok": ok}))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "server":
@@ -229,6 +269,10 @@ if __name__ == "__main__":
         sys.exit(many(args[0], int(args[1]), args[2]))
     elif cmd == "connect":
         connect(args[0], int(args[1]))
+    elif cmd == "serverfirst":
+        serverfirst(args[0], int(args[1]))
+    elif cmd == "churn":
+        churn(args[0], int(args[1]), args[2])
     elif cmd == "halfclose":
         halfclose(args[0], int(args[1]))
     else:
