@@ -172,6 +172,13 @@ main(int argc, char **argv)
 		}
 		workers[w]->qsbr = qsbr;
 		workers[w]->siblings = workers;
+		for (unsigned int i = 0; i < boot.n_ports; i++)
+			if (boot.ports[i].impair.enabled &&
+			    hf_worker_impair(workers[w], (uint16_t)i, &boot.ports[i].impair) != 0) {
+				fprintf(stderr, "hydrofoil: cannot set up impairment of port %s\n",
+					boot.ports[i].name);
+				goto out_workers;
+			}
 		if (hf_tcp_init(workers[w], &boot.tcp) != 0) {
 			fprintf(stderr, "hydrofoil: cannot allocate the TCP stack of worker %u "
 				"(%u connections)\n", w, boot.tcp.max_connections);

@@ -17,11 +17,19 @@ struct rte_ring;
 struct rte_rcu_qsbr;
 struct hf_tcp_stack;
 
-/* Frames waiting to be sent on one port, flushed when full and once per loop. */
+/*
+ * Frames waiting to be sent on one port, flushed at HF_BURST new ones and once
+ * per loop. The extra room holds frames the queue refused (sent again next
+ * loop) and what the impairment adds (duplicates, frames coming due).
+ */
 struct hf_txbuf {
 	uint16_t n;
-	struct rte_mbuf *m[HF_BURST];
+	uint16_t ready;			/* m[0..ready) were refused once and wait to go again */
+	uint16_t stalls;		/* flushes in a row that sent nothing */
+	struct rte_mbuf *m[4 * HF_BURST];
 };
+
+struct hf_impair;
 
 /*
  * Everything one worker lcore owns. It is the first argument of every
@@ -42,6 +50,7 @@ struct hf_worker {
 	struct hf_worker *const *siblings; /* all workers, this one included */
 	struct hf_txbuf tx[HF_MAX_PORTS];
 	uint32_t announced[HF_MAX_PORTS];	/* link_gen of the last gratuitous ARP per port */
+	struct hf_impair *impair[HF_MAX_PORTS][2];	/* [port][enum hf_impair_dir]; NULL: off */
 	struct hf_tcp_stack *tcp;	/* NULL until hf_tcp_init() */
 	struct hf_counters cnt;
 	struct hf_arp_table arp;

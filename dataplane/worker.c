@@ -10,11 +10,13 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "dataplane/net/arp.h"
+#include "dataplane/impair.h"
 #include "dataplane/net/eth.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
@@ -23,6 +25,8 @@
 #define PREFETCH_OFFSET 3
 /* Interval of the timer pass. */
 #define TICK_MS 10
+/* Loops in a row the queue may refuse the frame at its head before it is dropped. */
+#define TX_MAX_STALLS 64
 /* Updates one worker may have in flight from its siblings. */
 #define ARP_RING_SIZE 1024
 
@@ -32,32 +36,53 @@ void
 hf_tx_flush(struct hf_worker *w, const struct hf_port *p)
 {
 	struct hf_txbuf *tb = &w->tx[p->index];
+	struct hf_impair *im = w->impair[p->index][HF_IMPAIR_TX];
 	uint16_t sent, i;
 	uint64_t bytes = 0;
 
+	/* Frames after `ready` are new: they meet the impairment once, the retried ones never. */
+	if (unlikely(im != NULL))
+		tb->n = tb->ready + hf_impair_apply(im, &w->cnt, &tb->m[tb->ready], tb->n - tb->ready,
+						    RTE_DIM(tb->m) - tb->ready, w->now);
 	if (tb->n == 0)
 		return;
-	for (i = 0; i < tb->n; i++)
-		bytes += rte_pktmbuf_pkt_len(tb->m[i]);
 	sent = rte_eth_tx_burst(p->port_id, w->id, tb->m, tb->n);
-	for (i = sent; i < tb->n; i++) {
-		bytes -= rte_pktmbuf_pkt_len(tb->m[i]);
-		rte_pktmbuf_free(tb->m[i]);
-	}
+	for (i = 0; i < sent; i++)
+		bytes += rte_pktmbuf_pkt_len(tb->m[i]);
 	HF_COUNT_N(w, PORT_TX_PACKETS, sent);
 	HF_COUNT_N(w, PORT_TX_BYTES, bytes);
-	HF_COUNT_N(w, PORT_DROP_TX_FULL, tb->n - sent);
-	tb->n = 0;
+	/*
+	 * A queue that refused frames (a full ring, a busy kernel behind a tap)
+	 * gets them again next loop; only frames that find the buffer full are
+	 * dropped (hf_tx_enqueue). A burst loss here would cost TCP a timeout.
+	 */
+	if (sent < tb->n) {
+		HF_COUNT_N(w, PORT_TX_RETRIED, tb->n - sent);
+		/* A frame the device refuses loop after loop (too big, say) must not block the rest. */
+		if (sent == 0 && ++tb->stalls >= TX_MAX_STALLS) {
+			HF_COUNT(w, PORT_DROP_TX_REFUSED);
+			rte_pktmbuf_free(tb->m[0]);
+			sent = 1;
+		}
+		memmove(tb->m, &tb->m[sent], (tb->n - sent) * sizeof(tb->m[0]));
+	}
+	if (sent > 0)
+		tb->stalls = 0;
+	tb->n -= sent;
+	tb->ready = tb->n;
 }
 
 static inline unsigned int
 rx_port(struct hf_worker *w, const struct hf_port *p)
 {
-	struct rte_mbuf *pkts[HF_BURST];
+	struct rte_mbuf *pkts[2 * HF_BURST];
+	struct hf_impair *im = w->impair[p->index][HF_IMPAIR_RX];
 	uint16_t n = rte_eth_rx_burst(p->port_id, w->id, pkts, HF_BURST);
 	uint64_t bytes = 0, t0;
 	uint16_t i;
 
+	if (unlikely(im != NULL))
+		n = hf_impair_apply(im, &w->cnt, pkts, n, RTE_DIM(pkts), w->now);
 	if (n == 0)
 		return 0;
 	t0 = rte_rdtsc();
@@ -171,6 +196,23 @@ hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
 	return 0;
 }
 
+int
+hf_worker_impair(struct hf_worker *w, uint16_t port, const struct hf_impair_cfg *cfg)
+{
+	for (int d = HF_IMPAIR_RX; d <= HF_IMPAIR_TX; d++) {
+		struct hf_impair *im = rte_zmalloc("hf_impair", sizeof(*im), RTE_CACHE_LINE_SIZE);
+
+		if (im == NULL)
+			return -ENOMEM;
+		if (hf_impair_init(im, cfg, d, w->tsc_hz, (uint64_t)w->id << 8 | port) != 0) {
+			rte_free(im);
+			return -EINVAL;
+		}
+		w->impair[port][d] = im;
+	}
+	return 0;
+}
+
 void
 hf_worker_fini(struct hf_worker *w)
 {
@@ -179,9 +221,18 @@ hf_worker_fini(struct hf_worker *w)
 
 		rte_pktmbuf_free_bulk(tb->m, tb->n);
 		tb->n = 0;
+		tb->ready = 0;
 	}
 	hf_tcp_fini(w);
 	hf_arp_fini(w);
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		for (int d = 0; d < 2; d++) {
+			if (w->impair[i][d] == NULL)
+				continue;
+			hf_impair_fini(w->impair[i][d]);
+			rte_free(w->impair[i][d]);
+			w->impair[i][d] = NULL;
+		}
 	rte_ring_free(w->arp_in);
 	w->arp_in = NULL;
 }

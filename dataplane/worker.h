@@ -16,6 +16,14 @@
 int hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
 		   const struct hf_port *ports, uint16_t n_ports, uint64_t tsc_hz);
 
+struct hf_impair_cfg;
+
+/*
+ * Turns on impairment of both directions of port @p port for this worker.
+ * Returns 0, -ENOMEM or -EINVAL.
+ */
+int hf_worker_impair(struct hf_worker *w, uint16_t port, const struct hf_impair_cfg *cfg);
+
 /** Frees what hf_worker_init() allocated and any frame still queued. */
 void hf_worker_fini(struct hf_worker *w);
 
@@ -41,8 +49,14 @@ hf_tx_enqueue(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 {
 	struct hf_txbuf *tb = &w->tx[p->index];
 
+	if (unlikely(tb->n == RTE_DIM(tb->m))) {
+		/* Still full of frames the queue refused: this one is lost. */
+		HF_COUNT(w, PORT_DROP_TX_FULL);
+		rte_pktmbuf_free(m);
+		return;
+	}
 	tb->m[tb->n++] = m;
-	if (tb->n == HF_BURST)
+	if (tb->n - tb->ready >= HF_BURST)
 		hf_tx_flush(w, p);
 }
 

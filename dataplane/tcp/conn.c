@@ -107,6 +107,31 @@ rto_ms(const struct hf_tcp_conn *c)
 	return (uint32_t)RTE_MIN(ms, 60000u);
 }
 
+/*
+ * RFC 8985 7 (tail loss probe): with data outstanding, no recovery under way
+ * and no probe sent since the last ACK, the timer first fires after
+ * PTO = 2 SRTT (plus a delayed-ACK allowance for a single segment in flight),
+ * bounded by the RTO. A probe then draws the SACK that starts fast recovery,
+ * where only a timeout would have found a lost tail.
+ */
+static uint32_t
+probe_or_rto_ms(struct hf_tcp_conn *c)
+{
+	uint32_t rto = rto_ms(c), srtt_ms = hf_tcp_rto_srtt_us(&c->rto) / 1000, pto;
+
+	if ((c->flags & (HF_TCP_F_RECOVERY | HF_TCP_F_TLP_SENT)) ||
+	    hf_tcp_rto_srtt_us(&c->rto) == 0 || c->state != HF_TCP_ESTABLISHED)
+		return rto;
+	pto = 2 * srtt_ms;
+	if (c->snd_max - c->snd_una <= c->mss)
+		pto += 40;	/* the peer may hold its ACK for a lone segment (delayed ACK) */
+	pto = RTE_MAX(pto, 10u);
+	if (pto >= rto)
+		return rto;
+	c->flags |= HF_TCP_F_TLP_ARMED;
+	return pto;
+}
+
 void
 tcp_rtx_timer_update(struct hf_worker *w, struct hf_tcp_conn *c, bool restart)
 {
@@ -116,8 +141,8 @@ tcp_rtx_timer_update(struct hf_worker *w, struct hf_tcp_conn *c, bool restart)
 	if (c->snd_max != c->snd_una) {
 		/* RFC 6298 5.1: running stays running; it restarts only on new ACKs (5.3). */
 		if (restart || !hf_timer_pending(&c->rtx_timer) || (c->flags & HF_TCP_F_PERSIST)) {
-			c->flags &= ~HF_TCP_F_PERSIST;
-			tcp_timer_arm(w, &c->rtx_timer, rto_ms(c));
+			c->flags &= ~(HF_TCP_F_PERSIST | HF_TCP_F_TLP_ARMED);
+			tcp_timer_arm(w, &c->rtx_timer, probe_or_rto_ms(c));
 		}
 	} else if (c->snd_wnd == 0 && unsent) {
 		/* Persist: probe the zero window (RFC 9293 3.8.6.1). */
@@ -172,6 +197,22 @@ on_rtx_timer(struct hf_timer *t, void *arg)
 	}
 	if (c->snd_max == c->snd_una)
 		return;
+	if (c->flags & HF_TCP_F_TLP_ARMED) {
+		/* RFC 8985 7.3: new data if the window allows, else the last segment again. */
+		uint32_t unsent = c->snd_una + c->sndq_bytes - c->snd_nxt;
+
+		c->flags &= ~HF_TCP_F_TLP_ARMED;
+		c->flags |= HF_TCP_F_TLP_SENT;
+		HF_COUNT(w, TCP_TLP);
+		if (hf_seq_gt(c->snd_una + c->sndq_bytes, c->snd_nxt) && unsent > 0 &&
+		    hf_seq_leq(c->snd_nxt + RTE_MIN(unsent, (uint32_t)c->mss), c->snd_una + c->snd_wnd)) {
+			tcp_output(w, c);
+		} else {
+			tcp_retransmit_tail(w, c);
+		}
+		tcp_timer_arm(w, &c->rtx_timer, rto_ms(c));
+		return;
+	}
 	if (++c->rto_backoff > MAX_RETRIES) {
 		HF_COUNT(w, TCP_CX_TIMEOUT);
 		tcp_send_segment(w, c, c->snd_nxt, 0, TH_RST);

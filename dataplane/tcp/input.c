@@ -160,7 +160,8 @@ rtt_sample(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *
 static void
 on_dupack(struct hf_worker *w, struct hf_tcp_conn *c)
 {
-	uint32_t flight = c->snd_max - c->snd_una;
+	uint32_t flight = c->snd_max - c->snd_una, oseg, thresh, sacked_segs;
+	bool unsent;
 
 	if (c->flags & HF_TCP_F_RECOVERY) {
 		/* NewReno inflation; with SACK the scoreboard drives what is sent. */
@@ -169,11 +170,23 @@ on_dupack(struct hf_worker *w, struct hf_tcp_conn *c)
 		tcp_pending(w, c);
 		return;
 	}
-	if (++c->dupacks < 3 &&
+	/*
+	 * RFC 5827 early retransmit: with fewer than four segments out and
+	 * nothing new to send, one duplicate ACK fewer than segments out is
+	 * enough, since no more can come.
+	 */
+	oseg = (flight + c->mss - 1) / c->mss;
+	unsent = hf_seq_gt(c->snd_una + c->sndq_bytes, c->snd_nxt);
+	thresh = oseg < 4 && !unsent ? RTE_MAX(oseg - 1, 1u) : 3;
+	sacked_segs = hf_tcp_sack_bytes(&c->sack) / c->mss;
+	if (++c->dupacks < thresh && sacked_segs < thresh &&
 	    !((c->flags & HF_TCP_F_SACK) && hf_tcp_sack_is_lost(&c->sack, c->snd_una, c->mss)))
 		return;
-	/* RFC 6582 3.2 step 2: no new recovery until recover is acknowledged. */
-	if (hf_seq_leq(c->snd_una, c->recover) && c->recover != c->iss)
+	/*
+	 * RFC 6582 3.2 step 2: after a timeout, no new recovery until recover is
+	 * acknowledged. With SACK the scoreboard already tells new losses apart.
+	 */
+	if (!(c->flags & HF_TCP_F_SACK) && hf_seq_lt(c->snd_una, c->recover))
 		return;
 	c->recover = c->snd_max;
 	c->rexmit_nxt = c->snd_una;
@@ -194,7 +207,7 @@ static enum step
 process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s)
 {
 	struct hf_tcp_stack *st = tcp_stack(w);
-	uint32_t acked, wnd;
+	uint32_t acked, wnd, sacked_before;
 
 	if (!(s->flags & TH_ACK)) {
 		HF_COUNT(w, TCP_DROP_NO_ACK);
@@ -206,6 +219,7 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 		tcp_send_ack(w, c);
 		return DONE;
 	}
+	sacked_before = hf_tcp_sack_bytes(&c->sack);
 	if ((c->flags & HF_TCP_F_SACK) && s->opts.sack_blocks > 0)
 		hf_tcp_sack_update(&c->sack, c->snd_una, c->snd_max, s->opts.sack, s->opts.sack_blocks);
 
@@ -223,6 +237,7 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 			c->snd_nxt = c->snd_una;
 		hf_tcp_sack_ack(&c->sack, c->snd_una);
 		c->rto_backoff = 0;
+		c->flags &= ~HF_TCP_F_TLP_SENT;
 		if (c->flags & HF_TCP_F_RECOVERY) {
 			if (hf_seq_geq(s->ack, c->recover)) {
 				/* Full acknowledgment (RFC 6582 3.2 step 3). */
@@ -246,9 +261,14 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 			if (c->state == HF_TCP_CLOSED)
 				return DONE;
 		}
-	} else if (s->ack == c->snd_una && s->len == 0 && !(s->flags & (TH_SYN | TH_FIN)) &&
-		   wnd == c->snd_wnd && c->snd_max != c->snd_una) {
-		/* RFC 5681 2: a duplicate ACK. */
+	} else if (s->ack == c->snd_una && c->snd_max != c->snd_una &&
+		   ((s->len == 0 && !(s->flags & (TH_SYN | TH_FIN)) && wnd == c->snd_wnd) ||
+		    hf_tcp_sack_bytes(&c->sack) > sacked_before)) {
+		/*
+		 * RFC 5681 2: a duplicate ACK; or, with SACK, any ACK that reports
+		 * newly SACKed data (RFC 6675 2), which also counts when it carries
+		 * data of its own, as every ACK of a two-way stream does.
+		 */
 		on_dupack(w, c);
 	}
 
@@ -657,9 +677,13 @@ no_conn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 		tcp_reply_rst(w, p, m, s);
 		return;
 	}
-	/* A bare ACK to a listener: the third step of a handshake we answered with a cookie. */
-	if (!st->cookies_active ||
-	    hf_tcp_syncookie_check(st->secret, ih->src_addr, ih->dst_addr, th->src_port,
+	/* A bare ACK to a listener: the third step of a handshake we answered with a cookie? */
+	if (!st->cookies_active) {
+		HF_COUNT(w, TCP_DROP_NO_CONN);
+		tcp_reply_rst(w, p, m, s);
+		return;
+	}
+	if (hf_tcp_syncookie_check(st->secret, ih->src_addr, ih->dst_addr, th->src_port,
 				   th->dst_port, s->seq - 1, s->ack - 1, st->now_ms, &mss) != 0) {
 		HF_COUNT(w, TCP_DROP_BAD_COOKIE);
 		tcp_reply_rst(w, p, m, s);

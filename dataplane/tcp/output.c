@@ -174,8 +174,13 @@ tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint3
 		wnd = (uint16_t)RTE_MIN(tcp_rcv_window(c), 65535u);
 		c->rcv_adv = c->rcv_nxt + wnd;
 	} else {
-		if ((c->flags & HF_TCP_F_SACK) && c->ooo.head != NULL)
-			n_sack = tcp_ooo_sack_blocks(c, sack, (c->flags & HF_TCP_F_TS) ? 3 : 4);
+		if ((c->flags & HF_TCP_F_SACK) && c->ooo.head != NULL) {
+			/* Blocks ride only in the room the payload leaves under the MTU. */
+			uint32_t room = p->mtu - 40 - ((c->flags & HF_TCP_F_TS) ? 12 : 0) - len;
+
+			n_sack = room >= 12 ? RTE_MIN((room - 4) / 8, (c->flags & HF_TCP_F_TS) ? 3u : 4u) : 0;
+			n_sack = tcp_ooo_sack_blocks(c, sack, n_sack);
+		}
 		optlen = hf_tcp_opts_build_data(opts, c->flags & HF_TCP_F_TS, st->now_ms,
 						c->ts_recent, sack, n_sack);
 		wnd = advertise(c);
@@ -320,6 +325,23 @@ tcp_retransmit_head(struct hf_worker *w, struct hf_tcp_conn *c)
 		c->snd_nxt = c->snd_una + len + !!(flags & TH_FIN);
 }
 
+void
+tcp_retransmit_tail(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	uint32_t data_end = c->snd_una + c->sndq_bytes;
+	uint32_t sent_data_end = hf_seq_lt(c->snd_nxt, data_end) ? c->snd_nxt : data_end;
+	uint32_t len = RTE_MIN(sent_data_end - c->snd_una, (uint32_t)c->mss);
+	uint8_t flags = TH_ACK;
+
+	c->flags &= ~HF_TCP_F_RTT_TIMING;
+	if ((c->flags & HF_TCP_F_FIN_SENT) && c->snd_nxt == c->snd_max)
+		flags |= TH_FIN;
+	if (len == 0 && !(flags & TH_FIN))
+		return;
+	if (tcp_send_segment(w, c, sent_data_end - len, len, flags) == 0)
+		HF_COUNT(w, TCP_RETRANSMITS);
+}
+
 /* RFC 6675 5 (NextSeg, simplified): the next SACK hole above the retransmit cursor. */
 static bool
 sack_retransmit(struct hf_worker *w, struct hf_tcp_conn *c)
@@ -344,6 +366,7 @@ void
 tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 {
 	struct hf_tcp_stack *st = tcp_stack(w);
+	uint16_t mss = c->mss;
 	bool sent = false;
 
 	switch (c->state) {
@@ -363,6 +386,13 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 		return;
 	}
 
+	/* While we hold out-of-order data, segments shrink to carry SACK blocks (like Linux). */
+	if ((c->flags & HF_TCP_F_SACK) && c->ooo.head != NULL) {
+		uint32_t blocks[8];
+		unsigned int nb = tcp_ooo_sack_blocks(c, blocks, (c->flags & HF_TCP_F_TS) ? 3 : 4);
+
+		mss = (uint16_t)(c->mss - (4 + 8 * nb));
+	}
 	for (;;) {
 		uint32_t flight = c->snd_max - c->snd_una;
 		uint32_t unsent = unsent_bytes(c);
@@ -386,12 +416,12 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 			usable = hf_seq_gt(c->snd_una + wnd, c->snd_nxt)
 					 ? c->snd_una + wnd - c->snd_nxt : 0;
 		}
-		len = RTE_MIN(RTE_MIN(unsent, (uint32_t)c->mss), usable);
+		len = RTE_MIN(RTE_MIN(unsent, (uint32_t)mss), usable);
 		if (len == 0)
 			break;
 		/* Sender SWS avoidance (3.8.6.2.1) with Nagle off: full segments, the tail of
 		 * the queue, or at least half the peer's largest window. */
-		if (len < c->mss && len < unsent && len < c->snd_wnd / 2)
+		if (len < mss && len < unsent && len < c->snd_wnd / 2)
 			break;
 		if (tcp_send_segment(w, c, c->snd_nxt, len, TH_ACK | (len == unsent ? TH_PSH : 0)) != 0)
 			break;
@@ -427,5 +457,6 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 	}
 	if (!sent && (c->flags & HF_TCP_F_ACK_NOW))
 		tcp_send_ack(w, c);
-	tcp_rtx_timer_update(w, c, false);
+	/* New data sent: reschedule the tail loss probe behind it (RFC 8985 7.2). */
+	tcp_rtx_timer_update(w, c, sent && !(c->flags & HF_TCP_F_RECOVERY));
 }

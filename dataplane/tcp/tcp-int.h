@@ -88,6 +88,9 @@ void hf_tcp_send_syncookie(struct hf_worker *w, const struct hf_port *p, struct 
 /* Retransmits from snd_una after a timeout or for fast retransmit. */
 void tcp_retransmit_head(struct hf_worker *w, struct hf_tcp_conn *c);
 
+/* Sends the last segment sent again: the tail loss probe (RFC 8985 7.3). */
+void tcp_retransmit_tail(struct hf_worker *w, struct hf_tcp_conn *c);
+
 /* Sends the SYN (SYN_SENT) or SYN-ACK (SYN_RCVD) again. */
 void tcp_send_syn(struct hf_worker *w, struct hf_tcp_conn *c);
 

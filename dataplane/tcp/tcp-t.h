@@ -51,6 +51,8 @@ enum {
 	HF_TCP_F_PERSIST = 0x4000,	/* the retransmit timer runs as the persist timer */
 	HF_TCP_F_OOO_FIN = 0x8000,	/* the peer's FIN waits at ooo_fin behind a hole */
 	HF_TCP_F_SYNCED = 0x10000,	/* reached ESTABLISHED once */
+	HF_TCP_F_TLP_ARMED = 0x20000,	/* the retransmit timer runs as the tail loss probe */
+	HF_TCP_F_TLP_SENT = 0x40000,	/* a probe went out; none again until an ACK moves */
 };
 
 /*
