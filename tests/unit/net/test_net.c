@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Ethernet, ARP, IPv4 and ICMP as a user of the port sees them: what comes
+ * back for a frame, and which counter rises for each frame that is refused.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+
+#include "hf_test.h"
+#include "dataplane/net/arp.h"
+#include "dataplane/net/eth.h"
+#include "dataplane/net/ipv4.h"
+
+static struct hf_port port;
+static struct hf_worker *w;
+static const struct rte_ether_addr peer_mac = {{0x02, 0, 0, 0, 0, 0x99}};
+
+static int
+setup(void **state)
+{
+	(void)state;
+	hf_test_port(&port, 0, 0, "198.51.100.2/24", "198.51.100.1");
+	w = hf_test_worker(0, &port, 1);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	hf_test_worker_free(w);
+	return 0;
+}
+
+static struct rte_mbuf *
+echo_request(size_t payload, uint16_t seq)
+{
+	uint8_t l4[1600];
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)l4;
+
+	memset(l4, 0, sizeof(l4));
+	ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	ic->icmp_ident = htons(0x4846);
+	ic->icmp_seq_nb = htons(seq);
+	for (size_t i = 0; i < payload; i++)
+		l4[sizeof(*ic) + i] = (uint8_t)(i * 7 + 3);
+	ic->icmp_cksum = ~rte_raw_cksum(l4, sizeof(*ic) + payload);
+	return hf_test_ipv4(&port.mac, IPPROTO_ICMP, "198.51.100.1", "198.51.100.2", l4,
+			    sizeof(*ic) + payload);
+}
+
+/* An echo request of every size gets one reply: swapped, payload unchanged, checksums right. */
+static void
+test_echo_reply(void **state)
+{
+	static const size_t sizes[] = {0, 1, 56, 1000, 1472};
+
+	(void)state;
+	for (size_t k = 0; k < RTE_DIM(sizes); k++) {
+		struct rte_mbuf *req = echo_request(sizes[k], (uint16_t)k), *out[4];
+		uint8_t want[1600];
+		uint64_t rx = w->cnt.v[HF_CNT_ICMP_RX_ECHO_REQUEST];
+
+		memcpy(want, rte_pktmbuf_mtod(req, uint8_t *), rte_pktmbuf_pkt_len(req));
+		hf_eth_input(w, &port, req);
+		assert_int_equal(hf_test_sent(w, out, 4), 1);
+		assert_int_equal(w->cnt.v[HF_CNT_ICMP_RX_ECHO_REQUEST], rx + 1);
+
+		const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(out[0], struct rte_ether_hdr *);
+		const struct rte_ipv4_hdr *ih = (const struct rte_ipv4_hdr *)(eh + 1);
+		const struct rte_icmp_hdr *ic = (const struct rte_icmp_hdr *)(ih + 1);
+
+		assert_int_equal(rte_pktmbuf_pkt_len(out[0]), 14 + 20 + 8 + sizes[k]);
+		assert_memory_equal(&eh->dst_addr, &peer_mac, 6);
+		assert_memory_equal(&eh->src_addr, &port.mac, 6);
+		assert_int_equal(ih->src_addr, hf_test_addr("198.51.100.2"));
+		assert_int_equal(ih->dst_addr, hf_test_addr("198.51.100.1"));
+		assert_int_equal(rte_ipv4_cksum(ih), 0);
+		assert_int_equal(ic->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
+		assert_int_equal(ic->icmp_ident, htons(0x4846));
+		assert_int_equal(ic->icmp_seq_nb, htons((uint16_t)k));
+		assert_int_equal((uint16_t)~rte_raw_cksum(ic, 8 + sizes[k]), 0);
+		assert_memory_equal(ic + 1, want + 14 + 20 + 8, sizes[k]);
+		rte_pktmbuf_free(out[0]);
+	}
+}
+
+/* A minimum-size frame with padding is answered without the padding. */
+static void
+test_padding_trimmed(void **state)
+{
+	struct rte_mbuf *req = echo_request(4, 9), *out[2];
+
+	(void)state;
+	rte_pktmbuf_append(req, 60 - rte_pktmbuf_pkt_len(req));	/* Ethernet pad to 60 */
+	hf_eth_input(w, &port, req);
+	assert_int_equal(hf_test_sent(w, out, 2), 1);
+	assert_int_equal(rte_pktmbuf_pkt_len(out[0]), 14 + 20 + 8 + 4);
+	rte_pktmbuf_free(out[0]);
+}
+
+enum mutate {
+	M_NONE, M_RUNT, M_VLAN, M_IPV6, M_MCAST, M_OTHER_MAC, M_TRUNC_IP, M_VERSION, M_IHL_LOW,
+	M_IHL_HIGH, M_TOTLEN_HIGH, M_TOTLEN_LOW, M_CKSUM, M_TTL0, M_NOT_OURS, M_SRC_LOOPBACK,
+	M_SRC_MCAST, M_SRC_ZERO, M_SRC_OURS, M_SRC_BCAST, M_FRAG_MF, M_FRAG_OFF, M_UDP,
+	M_ICMP_TRUNC, M_ICMP_CKSUM, M_ICMP_OTHER,
+};
+
+static const struct {
+	enum mutate how;
+	enum hf_counter counter;
+	const char *what;
+} drops[] = {
+	{M_RUNT, HF_CNT_ETH_DROP_RUNT, "runt frame"},
+	{M_VLAN, HF_CNT_ETH_DROP_VLAN, "802.1Q tag"},
+	{M_IPV6, HF_CNT_ETH_DROP_ETHERTYPE, "IPv6 ethertype"},
+	{M_MCAST, HF_CNT_ETH_DROP_MULTICAST, "multicast MAC"},
+	{M_OTHER_MAC, HF_CNT_ETH_DROP_OTHER_HOST, "another host's MAC"},
+	{M_TRUNC_IP, HF_CNT_IPV4_DROP_TRUNCATED, "IP header cut short"},
+	{M_VERSION, HF_CNT_IPV4_DROP_VERSION, "version 5"},
+	{M_IHL_LOW, HF_CNT_IPV4_DROP_IHL, "IHL 4"},
+	{M_IHL_HIGH, HF_CNT_IPV4_DROP_IHL, "IHL beyond the frame"},
+	{M_TOTLEN_HIGH, HF_CNT_IPV4_DROP_TOTAL_LENGTH, "total length beyond the frame"},
+	{M_TOTLEN_LOW, HF_CNT_IPV4_DROP_TOTAL_LENGTH, "total length below the header"},
+	{M_CKSUM, HF_CNT_IPV4_DROP_CHECKSUM, "bad header checksum"},
+	{M_TTL0, HF_CNT_IPV4_DROP_TTL, "TTL 0"},
+	{M_NOT_OURS, HF_CNT_IPV4_DROP_NOT_OURS, "not our address"},
+	{M_SRC_LOOPBACK, HF_CNT_IPV4_DROP_BAD_SOURCE, "loopback source"},
+	{M_SRC_MCAST, HF_CNT_IPV4_DROP_BAD_SOURCE, "multicast source"},
+	{M_SRC_ZERO, HF_CNT_IPV4_DROP_BAD_SOURCE, "0.0.0.0 source"},
+	{M_SRC_OURS, HF_CNT_IPV4_DROP_BAD_SOURCE, "our own address as source"},
+	{M_SRC_BCAST, HF_CNT_IPV4_DROP_BAD_SOURCE, "subnet broadcast source"},
+	{M_FRAG_MF, HF_CNT_IPV4_DROP_FRAGMENT, "first fragment"},
+	{M_FRAG_OFF, HF_CNT_IPV4_DROP_FRAGMENT, "later fragment"},
+	{M_UDP, HF_CNT_IPV4_DROP_PROTOCOL, "UDP"},
+	{M_ICMP_TRUNC, HF_CNT_ICMP_DROP_TRUNCATED, "ICMP cut short"},
+	{M_ICMP_CKSUM, HF_CNT_ICMP_DROP_CHECKSUM, "bad ICMP checksum"},
+	{M_ICMP_OTHER, HF_CNT_ICMP_RX_OTHER, "ICMP timestamp request"},
+};
+
+static struct rte_mbuf *
+mutated(enum mutate how)
+{
+	struct rte_mbuf *m = echo_request(16, 1);
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ih = (struct rte_ipv4_hdr *)(eh + 1);
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ih + 1);
+	bool fix = true;
+
+	switch (how) {
+	case M_NONE: break;
+	case M_RUNT: rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - 10); break;
+	case M_VLAN: eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_VLAN); break;
+	case M_IPV6: eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6); break;
+	case M_MCAST: eh->dst_addr.addr_bytes[0] = 0x01; break;
+	case M_OTHER_MAC: eh->dst_addr.addr_bytes[5] = 0x77; break;
+	case M_TRUNC_IP: rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - 14 - 12); fix = false; break;
+	case M_VERSION: ih->version_ihl = 0x55; break;
+	case M_IHL_LOW: ih->version_ihl = 0x44; break;
+	case M_IHL_HIGH: ih->version_ihl = 0x4f; fix = false; break;
+	case M_TOTLEN_HIGH: ih->total_length = htons(1400); break;
+	case M_TOTLEN_LOW: ih->total_length = htons(12); break;
+	case M_CKSUM: ih->hdr_checksum ^= 0x5555; fix = false; break;
+	case M_TTL0: ih->time_to_live = 0; break;
+	case M_NOT_OURS: ih->dst_addr = hf_test_addr("198.51.100.3"); break;
+	case M_SRC_LOOPBACK: ih->src_addr = hf_test_addr("127.0.0.1"); break;
+	case M_SRC_MCAST: ih->src_addr = hf_test_addr("224.0.0.5"); break;
+	case M_SRC_ZERO: ih->src_addr = 0; break;
+	case M_SRC_OURS: ih->src_addr = port.addr; break;
+	case M_SRC_BCAST: ih->src_addr = hf_test_addr("198.51.100.255"); break;
+	case M_FRAG_MF: ih->fragment_offset = RTE_BE16(RTE_IPV4_HDR_MF_FLAG); break;
+	case M_FRAG_OFF: ih->fragment_offset = htons(20); break;
+	case M_UDP: ih->next_proto_id = IPPROTO_UDP; break;
+	case M_ICMP_TRUNC:
+		ih->total_length = htons(20 + 4);
+		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - 14 - 20 - 4);
+		break;
+	case M_ICMP_CKSUM: ic->icmp_cksum ^= 0x0101; break;
+	case M_ICMP_OTHER:
+		ic->icmp_type = 13;
+		ic->icmp_cksum = 0;
+		ic->icmp_cksum = ~rte_raw_cksum(ic, 8 + 16);
+		break;
+	}
+	if (fix && how != M_RUNT) {
+		ih->hdr_checksum = 0;
+		ih->hdr_checksum = rte_ipv4_cksum(ih);
+	}
+	return m;
+}
+
+/* Each malformed or unwanted frame raises exactly its own counter, answers nothing, leaks nothing. */
+static void
+test_drops(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < RTE_DIM(drops); k++) {
+		struct hf_counters before = w->cnt;
+		struct rte_mbuf *m = mutated(drops[k].how), *out[4];
+		unsigned int free_before = rte_mempool_avail_count(hf_test_pool()) + 1;
+
+		hf_eth_input(w, &port, m);
+		print_message("  %-32s → %s\n", drops[k].what, hf_counter_name(drops[k].counter));
+		assert_int_equal(hf_test_sent(w, out, 4), 0);
+		assert_int_equal(w->cnt.v[drops[k].counter], before.v[drops[k].counter] + 1);
+		for (unsigned int c = 0; c < HF_CNT__MAX; c++)
+			if (c != drops[k].counter && strstr(hf_counter_name(c), ".drop.") != NULL)
+				assert_int_equal(w->cnt.v[c], before.v[c]);
+		assert_int_equal(rte_mempool_avail_count(hf_test_pool()), free_before);
+	}
+}
+
+static struct rte_mbuf *
+arp_frame(uint16_t op, const struct rte_ether_addr *eth_dst, const char *sip, const char *tip,
+	  const struct rte_ether_addr *sha)
+{
+	uint8_t buf[64] = {0};
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)buf;
+	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eh + 1);
+
+	eh->dst_addr = *eth_dst;
+	eh->src_addr = *sha;
+	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	ah->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	ah->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ah->arp_hlen = 6;
+	ah->arp_plen = 4;
+	ah->arp_opcode = htons(op);
+	ah->arp_data.arp_sha = *sha;
+	ah->arp_data.arp_sip = hf_test_addr(sip);
+	ah->arp_data.arp_tip = hf_test_addr(tip);
+	return hf_test_mbuf(buf, 60);
+}
+
+static const struct rte_ether_addr bcast = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+
+/* A request for our address is answered in place and teaches us the requester. */
+static void
+test_arp_reply(void **state)
+{
+	struct rte_mbuf *out[2];
+	const struct rte_arp_hdr *ah;
+
+	(void)state;
+	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2",
+					 &peer_mac));
+	assert_int_equal(hf_test_sent(w, out, 2), 1);
+	ah = rte_pktmbuf_mtod_offset(out[0], const struct rte_arp_hdr *, 14);
+	assert_int_equal(ntohs(ah->arp_opcode), RTE_ARP_OP_REPLY);
+	assert_memory_equal(&ah->arp_data.arp_sha, &port.mac, 6);
+	assert_int_equal(ah->arp_data.arp_sip, port.addr);
+	assert_memory_equal(&ah->arp_data.arp_tha, &peer_mac, 6);
+	assert_int_equal(ah->arp_data.arp_tip, hf_test_addr("198.51.100.9"));
+	assert_int_equal(rte_pktmbuf_pkt_len(out[0]), 14 + sizeof(*ah));
+	assert_non_null(hf_arp_lookup(w, 0, hf_test_addr("198.51.100.9")));
+	rte_pktmbuf_free(out[0]);
+}
+
+/* Requests for others and probes teach nothing new (RFC 826 merge, RFC 5227 probe). */
+static void
+test_arp_merge_rule(void **state)
+{
+	struct rte_ether_addr other = {{0x02, 0, 0, 0, 0, 0x55}};
+	uint64_t not_for_us = w->cnt.v[HF_CNT_ARP_DROP_NOT_FOR_US];
+
+	(void)state;
+	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.50", "198.51.100.60",
+					 &other));
+	assert_null(hf_arp_lookup(w, 0, hf_test_addr("198.51.100.50")));
+	assert_int_equal(w->cnt.v[HF_CNT_ARP_DROP_NOT_FOR_US], not_for_us + 1);
+	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "0.0.0.0", "198.51.100.2", &other));
+	assert_int_equal(hf_test_drain(w), 1);	/* a probe for us is answered */
+	assert_null(hf_arp_lookup(w, 0, 0));
+	/* An entry that exists is refreshed by anyone's request (merge). */
+	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.60",
+					 &other));
+	assert_memory_equal(hf_arp_lookup(w, 0, hf_test_addr("198.51.100.9")), &other, 6);
+}
+
+/* Sending to an unknown next hop: one broadcast request, the packet waits, the reply releases it. */
+static void
+test_arp_resolve(void **state)
+{
+	struct rte_ether_addr gw_mac = {{0x02, 0, 0, 0, 0, 0x01}};
+	struct rte_mbuf *out[8], *m;
+	const struct rte_ether_hdr *eh;
+	uint8_t l4[8] = {8, 0};
+
+	(void)state;
+	m = hf_test_ipv4(&port.mac, IPPROTO_ICMP, "198.51.100.2", "203.0.113.7", l4, sizeof(l4));
+	w->now = rte_rdtsc();
+	hf_ipv4_output(w, &port, m);	/* off-link: through the gateway */
+	assert_int_equal(hf_test_sent(w, out, 8), 1);
+	eh = rte_pktmbuf_mtod(out[0], const struct rte_ether_hdr *);
+	assert_true(rte_is_broadcast_ether_addr(&eh->dst_addr));
+	assert_int_equal(rte_pktmbuf_mtod_offset(out[0], struct rte_arp_hdr *, 14)->arp_data.arp_tip,
+			 hf_test_addr("198.51.100.1"));
+	rte_pktmbuf_free(out[0]);
+	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REPLY, &port.mac, "198.51.100.1", "198.51.100.2",
+					 &gw_mac));
+	assert_int_equal(hf_test_sent(w, out, 8), 1);
+	eh = rte_pktmbuf_mtod(out[0], const struct rte_ether_hdr *);
+	assert_memory_equal(&eh->dst_addr, &gw_mac, 6);
+	assert_int_equal(eh->ether_type, RTE_BE16(RTE_ETHER_TYPE_IPV4));
+	rte_pktmbuf_free(out[0]);
+}
+
+/* The hold queue is bounded, and an unanswered next hop gives up after three requests. */
+static void
+test_arp_queue_and_timeout(void **state)
+{
+	uint8_t l4[8] = {8, 0};
+	uint64_t full = w->cnt.v[HF_CNT_ARP_DROP_QUEUE_FULL];
+	uint64_t unresolved = w->cnt.v[HF_CNT_ARP_DROP_UNRESOLVED];
+	uint64_t requests = w->cnt.v[HF_CNT_ARP_TX_REQUEST];
+
+	(void)state;
+	for (int i = 0; i < HF_ARP_PENDING + 2; i++)
+		hf_ipv4_output(w, &port, hf_test_ipv4(&port.mac, IPPROTO_ICMP, "198.51.100.2",
+						      "198.51.100.200", l4, sizeof(l4)));
+	assert_int_equal(w->cnt.v[HF_CNT_ARP_DROP_QUEUE_FULL], full + 2);
+	for (int i = 0; i < HF_ARP_MAX_RETRIES + 1; i++) {
+		w->now += hf_ms_to_tsc(w, HF_ARP_RETRY_MS + 1);
+		hf_arp_tick(w);
+	}
+	assert_int_equal(w->cnt.v[HF_CNT_ARP_TX_REQUEST], requests + HF_ARP_MAX_RETRIES);
+	assert_int_equal(w->cnt.v[HF_CNT_ARP_DROP_UNRESOLVED], unresolved + HF_ARP_PENDING);
+	hf_test_drain(w);
+}
+
+/* A confirmed entry goes stale, and using it sends a unicast refresh. */
+static void
+test_arp_stale_refresh(void **state)
+{
+	struct rte_ether_addr mac = {{0x02, 0, 0, 0, 0, 0x42}};
+	uint8_t l4[8] = {8, 0};
+	struct rte_mbuf *out[4];
+	unsigned int n, arp = 0;
+
+	(void)state;
+	w->now = rte_rdtsc();
+	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.42", "198.51.100.2",
+					 &mac));
+	hf_test_drain(w);
+	w->now += hf_ms_to_tsc(w, HF_ARP_REACHABLE_MS + 1);
+	hf_arp_tick(w);
+	hf_ipv4_output(w, &port, hf_test_ipv4(&port.mac, IPPROTO_ICMP, "198.51.100.2",
+					      "198.51.100.42", l4, sizeof(l4)));
+	n = hf_test_sent(w, out, 4);
+	assert_int_equal(n, 2);	/* the packet itself, and a refresh request */
+	for (unsigned int i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(out[i], const struct rte_ether_hdr *);
+
+		assert_memory_equal(&eh->dst_addr, &mac, 6);	/* both unicast */
+		arp += eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP);
+		rte_pktmbuf_free(out[i]);
+	}
+	assert_int_equal(arp, 1);
+}
+
+static void
+test_gratuitous(void **state)
+{
+	struct rte_mbuf *out[2];
+	const struct rte_arp_hdr *ah;
+
+	(void)state;
+	hf_arp_announce(w, &port);
+	assert_int_equal(hf_test_sent(w, out, 2), 1);
+	ah = rte_pktmbuf_mtod_offset(out[0], const struct rte_arp_hdr *, 14);
+	assert_true(rte_is_broadcast_ether_addr(&rte_pktmbuf_mtod(out[0], struct rte_ether_hdr *)->dst_addr));
+	assert_int_equal(ah->arp_data.arp_sip, port.addr);
+	assert_int_equal(ah->arp_data.arp_tip, port.addr);
+	rte_pktmbuf_free(out[0]);
+}
+
+static void
+test_arp_bad(void **state)
+{
+	struct rte_mbuf *m;
+	struct rte_arp_hdr *ah;
+	uint64_t fmt = w->cnt.v[HF_CNT_ARP_DROP_FORMAT], op = w->cnt.v[HF_CNT_ARP_DROP_OPCODE];
+	uint64_t sender = w->cnt.v[HF_CNT_ARP_DROP_BAD_SENDER];
+	uint64_t trunc = w->cnt.v[HF_CNT_ARP_DROP_TRUNCATED];
+
+	(void)state;
+	m = arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2", &peer_mac);
+	ah = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, 14);
+	ah->arp_hardware = htons(6);
+	hf_eth_input(w, &port, m);
+	m = arp_frame(9, &bcast, "198.51.100.9", "198.51.100.2", &peer_mac);
+	hf_eth_input(w, &port, m);
+	m = arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.2", "198.51.100.2", &peer_mac);
+	hf_eth_input(w, &port, m);
+	m = arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2", &bcast);
+	hf_eth_input(w, &port, m);
+	m = arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2", &peer_mac);
+	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - 20);
+	hf_eth_input(w, &port, m);
+	assert_int_equal(hf_test_drain(w), 0);
+	assert_int_equal(w->cnt.v[HF_CNT_ARP_DROP_FORMAT], fmt + 1);
+	assert_int_equal(w->cnt.v[HF_CNT_ARP_DROP_OPCODE], op + 1);
+	assert_int_equal(w->cnt.v[HF_CNT_ARP_DROP_BAD_SENDER], sender + 2);
+	assert_int_equal(w->cnt.v[HF_CNT_ARP_DROP_TRUNCATED], trunc + 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_echo_reply),
+		cmocka_unit_test(test_padding_trimmed),
+		cmocka_unit_test(test_drops),
+		cmocka_unit_test(test_arp_reply),
+		cmocka_unit_test(test_arp_merge_rule),
+		cmocka_unit_test(test_arp_resolve),
+		cmocka_unit_test(test_arp_queue_and_timeout),
+		cmocka_unit_test(test_arp_stale_refresh),
+		cmocka_unit_test(test_gratuitous),
+		cmocka_unit_test(test_arp_bad),
+	};
+
+	hf_test_eal(1);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
