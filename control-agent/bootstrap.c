@@ -41,8 +41,9 @@ struct ctx {
 static int __attribute__((format(printf, 4, 5)))
 fail(struct ctx *c, const config_setting_t *s, const char *key, const char *fmt, ...)
 {
-	int n = snprintf(c->err, c->errlen, "%s:%d: %s: ", c->path,
-			 s != NULL ? config_setting_source_line(s) : 0, key);
+	/* The root group has no line of its own: a key missing at the top is reported at line 1. */
+	int line = s != NULL ? (int)config_setting_source_line(s) : 0;
+	int n = snprintf(c->err, c->errlen, "%s:%d: %s: ", c->path, line > 0 ? line : 1, key);
 	va_list ap;
 
 	if (n >= 0 && (size_t)n < c->errlen) {
