@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Two whole TCP stacks, each on its own worker and loopback port, joined by a
+ * wire this test carries frames over and may drop, duplicate or reorder on.
+ * What a user of the TCP API sees: handshakes, byte-exact transfer through a
+ * bad wire, half-close and close, refusal, SYN cookies, pool exhaustion,
+ * RFC 5961 resets, zero windows.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_tcp.h>
+
+#include "hf_test.h"
+#include "dataplane/net/eth.h"
+#include "dataplane/tcp/tcp.h"
+
+static struct hf_port pa, pb;
+static struct hf_worker *A, *B;	/* A: 198.51.100.2 (client), B: 198.51.100.1 (server) */
+
+/* What the wire does to each frame: permille chances. */
+static struct {
+	unsigned int drop, dup, reorder;
+	unsigned int seed;
+	uint64_t carried, dropped;
+} wire;
+
+/* Application state on either side. */
+struct app {
+	struct hf_tcp_conn *c;
+	bool connected, closed, read_paused;
+	int err;
+	size_t got;
+	uint8_t *buf;
+	size_t cap;
+	bool eof;
+};
+
+static struct app srv[8], cli[8];
+static unsigned int n_srv;
+
+static void
+app_read(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct app *a = c->ctx;
+	struct rte_mbuf *m;
+
+	if (a == NULL || a->read_paused)
+		return;
+	while ((m = hf_tcp_recv(w, c, UINT32_MAX)) != NULL) {
+		for (struct rte_mbuf *s = m; s != NULL; s = s->next) {
+			if (a->buf != NULL && a->got + s->data_len <= a->cap)
+				memcpy(a->buf + a->got, rte_pktmbuf_mtod(s, void *), s->data_len);
+			a->got += s->data_len;
+		}
+		rte_pktmbuf_free(m);
+	}
+	if (hf_tcp_peer_closed(c))
+		a->eof = true;
+}
+
+static void
+app_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
+{
+	struct app *a = c->ctx;
+
+	(void)w;
+	if (a == NULL)
+		return;
+	a->closed = true;
+	a->err = err;
+	a->c = NULL;
+}
+
+static void
+app_connected(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	(void)w;
+	((struct app *)c->ctx)->connected = true;
+}
+
+static int
+srv_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
+{
+	struct app *a = &srv[n_srv++ % 8];
+
+	(void)w;
+	(void)lctx;
+	memset(a, 0, sizeof(*a));
+	a->c = c;
+	a->connected = true;
+	c->ctx = a;
+	return 0;
+}
+
+static const struct hf_tcp_ops srv_ops = {
+	.accepted = srv_accepted,
+	.readable = app_read,
+	.closed = app_closed,
+};
+
+static const struct hf_tcp_ops cli_ops = {
+	.connected = app_connected,
+	.readable = app_read,
+	.closed = app_closed,
+};
+
+static unsigned int
+rnd(void)
+{
+	wire.seed = wire.seed * 1103515245u + 12345u;
+	return (wire.seed >> 16) % 1000;
+}
+
+/* Carries what @p from sent to @p to, through the wire's faults. */
+static void
+carry(struct hf_worker *from, struct hf_worker *to)
+{
+	struct rte_mbuf *m[64], *held = NULL;
+	unsigned int n = hf_test_sent(from, m, 64);
+
+	for (unsigned int i = 0; i < n; i++) {
+		wire.carried++;
+		if (rnd() < wire.drop) {
+			wire.dropped++;
+			rte_pktmbuf_free(m[i]);
+			continue;
+		}
+		if (rnd() < wire.dup) {
+			struct rte_mbuf *d = rte_pktmbuf_copy(m[i], hf_test_pool(), 0, UINT32_MAX);
+
+			if (d != NULL)
+				hf_eth_input(to, &to->ports[0], d);
+		}
+		if (held == NULL && rnd() < wire.reorder) {
+			held = m[i];
+			continue;
+		}
+		hf_eth_input(to, &to->ports[0], m[i]);
+		if (held != NULL) {
+			hf_eth_input(to, &to->ports[0], held);
+			held = NULL;
+		}
+	}
+	if (held != NULL)
+		hf_eth_input(to, &to->ports[0], held);
+}
+
+/* Runs both workers (timers, flushes) and the wire for up to @p ms, or until *@p done. */
+static void
+run(unsigned int ms, const bool *done)
+{
+	uint64_t end = rte_rdtsc() + ms * rte_get_tsc_hz() / 1000;
+
+	while (rte_rdtsc() < end && (done == NULL || !*done)) {
+		A->now = B->now = rte_rdtsc();
+		hf_tcp_poll(A);
+		hf_tcp_poll(B);
+		carry(A, B);
+		carry(B, A);
+	}
+}
+
+static int
+tcp_up(struct hf_worker *w, uint16_t name_id, const struct hf_tcp_config *cfg)
+{
+	int rc;
+
+	w->id = name_id;	/* names its table and pools */
+	rc = hf_tcp_init(w, cfg);
+	w->id = 0;		/* and queue 0 of its own port */
+	return rc;
+}
+
+static struct hf_tcp_config cfg_b;
+
+static int
+setup(void **state)
+{
+	struct hf_tcp_config cfg;
+	static uint16_t generation;
+
+	(void)state;
+	hf_test_port(&pa, 0, 0, "198.51.100.2/24", NULL);
+	hf_test_port(&pb, 0, 1, "198.51.100.1/24", NULL);
+	A = hf_test_worker(0, &pa, 1);
+	B = hf_test_worker(1, &pb, 1);
+	hf_tcp_config_default(&cfg);
+	cfg.max_connections = 64;
+	cfg.time_wait_ms = 500;
+	assert_int_equal(tcp_up(A, (uint16_t)(10 + 2 * generation), &cfg), 0);
+	assert_int_equal(tcp_up(B, (uint16_t)(11 + 2 * generation), &cfg_b), 0);
+	generation++;
+	assert_true(hf_tcp_listen(B, 80, &srv_ops, NULL) >= 0);
+	memset(&wire, 0, sizeof(wire));
+	memset(srv, 0, sizeof(srv));
+	memset(cli, 0, sizeof(cli));
+	n_srv = 0;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	hf_test_worker_free(A);
+	hf_test_worker_free(B);
+	return 0;
+}
+
+static int
+setup_default(void **state)
+{
+	hf_tcp_config_default(&cfg_b);
+	cfg_b.max_connections = 64;
+	cfg_b.time_wait_ms = 500;
+	return setup(state);
+}
+
+static struct hf_tcp_conn *
+open_to(uint16_t port, struct app *a)
+{
+	a->c = hf_tcp_connect(A, 0, pb.addr, rte_cpu_to_be_16(port), 1000, &cli_ops, a);
+	return a->c;
+}
+
+/* Sends @p len bytes of @p data from the client as the send queue takes them. */
+static void
+send_all(struct app *a, const uint8_t *data, size_t len)
+{
+	size_t off = 0;
+	uint64_t end = rte_rdtsc() + 20 * rte_get_tsc_hz();
+
+	while (off < len && rte_rdtsc() < end && a->c != NULL) {
+		while (off < len && hf_tcp_writable(A->tcp, a->c)) {
+			size_t n = RTE_MIN(len - off, (size_t)1000);
+
+			hf_tcp_send(A, a->c, hf_test_mbuf(data + off, n));
+			off += n;
+		}
+		run(1, NULL);
+	}
+	assert_int_equal(off, len);
+}
+
+/* Handshake, 512 KB through a wire that drops, duplicates and reorders, half-close, close. */
+static void
+test_transfer_bad_wire(void **state)
+{
+	enum { LEN = 512 * 1024 };
+	uint8_t *data = malloc(LEN);
+	bool both_closed = false;
+
+	(void)state;
+	for (size_t i = 0; i < LEN; i++)
+		data[i] = (uint8_t)(rand() >> 5);
+	wire.drop = 20;
+	wire.dup = 10;
+	wire.reorder = 20;
+	wire.seed = 42;
+	assert_non_null(open_to(80, &cli[0]));
+	run(3000, &cli[0].connected);
+	assert_true(cli[0].connected);
+	assert_int_equal(cli[0].c->state, HF_TCP_ESTABLISHED);
+	run(50, NULL);
+	assert_int_equal(n_srv, 1);
+	srv[0].buf = malloc(LEN);
+	srv[0].cap = LEN;
+	send_all(&cli[0], data, LEN);
+	hf_tcp_shutdown(A, cli[0].c);	/* our half closes: FIN after the data */
+	run(20000, &srv[0].eof);
+	assert_true(srv[0].eof);
+	assert_int_equal(srv[0].got, LEN);
+	assert_memory_equal(srv[0].buf, data, LEN);
+	run(300, NULL);	/* the ACK of our FIN */
+	assert_int_equal(cli[0].c->state, HF_TCP_FIN_WAIT_2);
+	hf_tcp_shutdown(B, srv[0].c);
+	for (uint64_t end = rte_rdtsc() + 10 * rte_get_tsc_hz(); !both_closed && rte_rdtsc() < end;) {
+		run(10, NULL);
+		both_closed = cli[0].closed && srv[0].closed;
+	}
+	assert_true(both_closed);
+	assert_int_equal(cli[0].err, 0);
+	assert_int_equal(srv[0].err, 0);
+	/* The active closer keeps the 4-tuple in TIME_WAIT, then lets it go. */
+	assert_int_equal(A->cnt.v[HF_CNT_TCP_CX_TIME_WAIT], 1);
+	run(1500, NULL);
+	assert_int_equal(A->cnt.v[HF_CNT_TCP_CX_TIME_WAIT], 0);
+	assert_int_equal(A->tcp->n_active, 0);
+	assert_int_equal(B->tcp->n_active, 0);
+	print_message("  wire carried %" PRIu64 " frames, dropped %" PRIu64 "; retransmits %" PRIu64
+		      ", SACK-driven fast retransmits %" PRIu64 ", out-of-order %" PRIu64 "\n",
+		      wire.carried, wire.dropped, A->cnt.v[HF_CNT_TCP_RETRANSMITS],
+		      A->cnt.v[HF_CNT_TCP_FAST_RETRANSMITS], B->cnt.v[HF_CNT_TCP_OOO_SEGMENTS]);
+	assert_true(wire.dropped > 0 && B->cnt.v[HF_CNT_TCP_OOO_SEGMENTS] > 0);
+	free(srv[0].buf);
+	free(data);
+}
+
+/* No listener: RST, and the client hears ECONNREFUSED. */
+static void
+test_refused(void **state)
+{
+	(void)state;
+	assert_non_null(open_to(81, &cli[0]));
+	run(2000, &cli[0].closed);
+	assert_true(cli[0].closed);
+	assert_int_equal(cli[0].err, -ECONNREFUSED);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_NO_LISTENER], 1);
+	assert_int_equal(A->tcp->n_active, 0);
+}
+
+/* A peer that never answers: the connect timeout ends it. */
+static void
+test_connect_timeout(void **state)
+{
+	(void)state;
+	wire.drop = 1000;	/* everything */
+	cli[0].c = hf_tcp_connect(A, 0, pb.addr, rte_cpu_to_be_16(80), 300, &cli_ops, &cli[0]);
+	run(2000, &cli[0].closed);
+	assert_true(cli[0].closed);
+	assert_int_equal(cli[0].err, -ETIMEDOUT);
+	assert_int_equal(A->cnt.v[HF_CNT_TCP_CX_CONNECT_FAIL], 1);
+}
+
+/* RFC 5961: an in-window RST not at rcv_nxt is challenged; one at rcv_nxt resets. */
+static void
+test_rst_rules(void **state)
+{
+	struct hf_tcp_conn *c;
+	struct rte_mbuf *m[8];
+	unsigned int n;
+
+	(void)state;
+	assert_non_null(open_to(80, &cli[0]));
+	run(2000, &cli[0].connected);
+	run(20, NULL);
+	c = srv[0].c;
+	assert_non_null(c);
+	/* Forge RSTs "from the client" by turning the server's own ACK into one. */
+	for (int exact = 0; exact < 2; exact++) {
+		hf_tcp_send(A, cli[0].c, hf_test_mbuf("x", 1));
+		run(100, NULL);
+		uint64_t challenges = B->cnt.v[HF_CNT_TCP_CHALLENGE_ACKS];
+		uint8_t frame[64] = {0};
+		struct rte_ether_hdr *eh = (struct rte_ether_hdr *)frame;
+		struct rte_ipv4_hdr *ih = (struct rte_ipv4_hdr *)(eh + 1);
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ih + 1);
+		struct rte_mbuf *f;
+
+		eh->dst_addr = pb.mac;
+		eh->src_addr = pa.mac;
+		eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+		ih->version_ihl = RTE_IPV4_VHL_DEF;
+		ih->total_length = rte_cpu_to_be_16(40);
+		ih->time_to_live = 64;
+		ih->next_proto_id = IPPROTO_TCP;
+		ih->src_addr = pa.addr;
+		ih->dst_addr = pb.addr;
+		ih->hdr_checksum = rte_ipv4_cksum(ih);
+		th->src_port = c->rport;
+		th->dst_port = c->lport;
+		th->sent_seq = rte_cpu_to_be_32(c->rcv_nxt + (exact ? 0 : 100));
+		th->data_off = 5 << 4;
+		th->tcp_flags = RTE_TCP_RST_FLAG;
+		th->cksum = rte_ipv4_udptcp_cksum(ih, th);
+		f = hf_test_mbuf(frame, 54);
+		hf_eth_input(B, &pb, f);
+		n = hf_test_sent(B, m, 8);
+		rte_pktmbuf_free_bulk(m, n);
+		if (!exact) {
+			assert_int_equal(B->cnt.v[HF_CNT_TCP_CHALLENGE_ACKS], challenges + 1);
+			assert_false(srv[0].closed);
+		} else {
+			assert_true(srv[0].closed);
+			assert_int_equal(srv[0].err, -ECONNRESET);
+		}
+	}
+}
+
+static int
+setup_cookies(void **state)
+{
+	hf_tcp_config_default(&cfg_b);
+	cfg_b.max_connections = 64;
+	cfg_b.syn_backlog = 0;	/* every SYN is answered with a cookie */
+	return setup(state);
+}
+
+/* With the backlog full, a SYN cookie carries the handshake and the connection works. */
+static void
+test_syn_cookie(void **state)
+{
+	static const uint8_t msg[] = "carried by a cookie";
+
+	(void)state;
+	assert_non_null(open_to(80, &cli[0]));
+	run(2000, &cli[0].connected);
+	assert_true(cli[0].connected);
+	run(50, NULL);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_SYNCOOKIES_SENT], 1);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_SYNCOOKIES_OK], 1);
+	srv[0].buf = malloc(64);
+	srv[0].cap = 64;
+	hf_tcp_send(A, cli[0].c, hf_test_mbuf(msg, sizeof(msg)));
+	run(500, NULL);
+	assert_int_equal(srv[0].got, sizeof(msg));
+	assert_memory_equal(srv[0].buf, msg, sizeof(msg));
+	free(srv[0].buf);
+}
+
+static int
+setup_small_pool(void **state)
+{
+	hf_tcp_config_default(&cfg_b);
+	cfg_b.max_connections = 4;
+	return setup(state);
+}
+
+/* A full TCB pool is a counted refusal, never a crash; the pool comes back. */
+static void
+test_pool_exhaustion(void **state)
+{
+	(void)state;
+	/* Resolve the peer first: ARP holds only a few packets per unresolved neighbour. */
+	assert_non_null(open_to(81, &cli[7]));
+	run(500, &cli[7].closed);
+	for (int i = 0; i < 5; i++)
+		assert_non_null(open_to(80, &cli[i]));
+	run(1500, NULL);
+	int ok = 0, refused = 0;
+	for (int i = 0; i < 5; i++) {
+		ok += cli[i].connected && !cli[i].closed;
+		refused += cli[i].closed && cli[i].err == -ECONNREFUSED;
+	}
+	assert_int_equal(ok, 4);
+	assert_int_equal(refused, 1);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_NO_TCB], 1);
+	for (int i = 0; i < 5; i++)
+		if (cli[i].c != NULL)
+			hf_tcp_abort(A, cli[i].c);
+	run(300, NULL);
+	assert_int_equal(B->tcp->n_active, 0);
+	assert_int_equal(B->tcp->n_free, 4);
+}
+
+/* A reader that stops closes its window; the writer probes, and everything arrives later. */
+static void
+test_zero_window(void **state)
+{
+	enum { LEN = 600 * 1024 };	/* more than the 256 KB receive window */
+	uint8_t *data = malloc(LEN);
+
+	(void)state;
+	for (size_t i = 0; i < LEN; i++)
+		data[i] = (uint8_t)(i * 31);
+	assert_non_null(open_to(80, &cli[0]));
+	run(2000, &cli[0].connected);
+	run(20, NULL);
+	srv[0].read_paused = true;
+	srv[0].buf = malloc(LEN);
+	srv[0].cap = LEN;
+	for (size_t off = 0; off < LEN; off += 1000)
+		hf_tcp_send(A, cli[0].c, hf_test_mbuf(data + off, RTE_MIN((size_t)1000, LEN - off)));
+	run(1500, NULL);
+	assert_int_equal(cli[0].c->snd_wnd, 0);	/* the peer's window closed */
+	assert_true(A->cnt.v[HF_CNT_TCP_ZWP] >= 1);	/* and we probe it */
+	srv[0].read_paused = false;
+	app_read(B, srv[0].c);
+	run(5000, NULL);
+	assert_int_equal(srv[0].got, LEN);
+	assert_memory_equal(srv[0].buf, data, LEN);
+	free(srv[0].buf);
+	free(data);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_transfer_bad_wire, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_timeout, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_rst_rules, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_cookie, setup_cookies, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup_small_pool, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_window, setup_default, teardown),
+	};
+
+	hf_test_eal(2);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
