@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// The TCP stack's per-segment and per-connection cost, stack only (no device,
+// no copies but the test frames', which are built outside the timed region).
+#include <benchmark/benchmark.h>
+
+#include "bench/bench_peer.h"
+
+static bench_env env;
+static bool ready;
+
+static void
+setup()
+{
+	if (ready)
+		return;
+	if (bench_env_init(&env, 65536) != 0 || bench_tcp_data_setup(&env) != 0)
+		abort();
+	ready = true;
+}
+
+// Cycles per in-order 1448-byte segment received: checksum, lookup, state
+// machine, reassembly queue, the reader taking it, and the ACK decision (an
+// ACK every second segment).
+static void
+BM_tcp_rx_inorder_segment(benchmark::State &state)
+{
+	uint64_t cycles = 0, n = 0;
+
+	setup();
+	for (auto _ : state) {
+		uint64_t c = bench_tcp_data_segment(&env);
+		cycles += c;
+		n++;
+		state.SetIterationTime((double)c / (double)bench_tsc_hz());
+	}
+	state.counters["cycles_per_segment"] = (double)cycles / (double)n;
+	state.SetBytesProcessed((int64_t)n * 1448);
+}
+BENCHMARK(BM_tcp_rx_inorder_segment)->UseManualTime()->MinTime(1.0);
+
+// Cycles for a whole passive connection: SYN in / SYN-ACK out, ACK in
+// (accept), FIN in / our FIN out, last ACK in → CLOSED and the TCB back.
+static void
+BM_tcp_passive_connection_life(benchmark::State &state)
+{
+	uint64_t cycles = 0, n = 0;
+
+	setup();
+	for (auto _ : state) {
+		uint64_t c = bench_tcp_conn_life(&env);
+		cycles += c;
+		n++;
+		state.SetIterationTime((double)c / (double)bench_tsc_hz());
+	}
+	state.counters["cycles_per_connection"] = (double)cycles / (double)n;
+	state.counters["bytes_per_idle_connection"] = (double)bench_tcp_footprint();
+}
+BENCHMARK(BM_tcp_passive_connection_life)->UseManualTime()->MinTime(1.0);
+
+// Cycles to turn one ICMP echo request into its reply (Ethernet to TX buffer).
+static void
+BM_icmp_echo(benchmark::State &state)
+{
+	uint64_t cycles = 0, n = 0;
+
+	setup();
+	for (auto _ : state) {
+		uint64_t c = bench_icmp_echo(&env, (uint16_t)state.range(0));
+		cycles += c;
+		n++;
+		state.SetIterationTime((double)c / (double)bench_tsc_hz());
+	}
+	state.counters["cycles_per_packet"] = (double)cycles / (double)n;
+}
+BENCHMARK(BM_icmp_echo)->Arg(56)->Arg(1472)->UseManualTime()->MinTime(0.5);
+
+BENCHMARK_MAIN();

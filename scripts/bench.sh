@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up, builds, and runs the microbenchmarks; prints a Markdown table.
+# Figures are measured, never asserted: a benchmark does not fail on a time.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || exit 1
+BUILD=${HF_BUILD_DIR:-build}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+"$BUILD/bench/bench_tcp" --benchmark_format=json > "$out" 2>/dev/null || { echo "bench_tcp failed"; exit 1; }
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ctx = d["context"]
+print(f"Hydrofoil microbenchmarks, {ctx['date']}, {ctx['num_cpus']} CPUs at {ctx['mhz_per_cpu']} MHz\n")
+print("| what | cycles | ns | note |")
+print("|---|---:|---:|---|")
+for b in d["benchmarks"]:
+    name = b["name"].split("/min_time")[0]
+    cyc = next((v for k, v in b.items() if k.startswith("cycles_per")), 0)
+    note = ""
+    if "bytes_per_idle_connection" in b:
+        note = f"{b['bytes_per_idle_connection']:.0f} bytes of state per idle connection"
+    if "bytes_per_second" in b:
+        note = f"{b['bytes_per_second'] * 8 / 1e9:.1f} Gbit/s of payload per core"
+    print(f"| {name} | {cyc:.0f} | {b['real_time']:.0f} | {note} |")
+PY
