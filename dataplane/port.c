@@ -54,6 +54,34 @@ dev_name(const char *device, char *name, size_t len)
 	name[n] = '\0';
 }
 
+/*
+ * Records the RSS redirection table as the device has it, so active opens can
+ * choose local ports whose replies come back to their own worker. A device
+ * that cannot report it is assumed to spread entries round-robin, the
+ * ethdev default.
+ */
+static void
+read_reta(struct hf_port *p, uint16_t pid, const struct rte_eth_dev_info *info, uint16_t n_queues)
+{
+	struct rte_eth_rss_reta_entry64 conf[512 / RTE_ETH_RETA_GROUP_SIZE];
+	uint16_t size = info->reta_size;
+
+	memcpy(p->rss_key, sym_rss_key, sizeof(p->rss_key));
+	if (size == 0 || size > RTE_DIM(p->reta) || (size & (size - 1)) != 0)
+		size = 128;
+	memset(conf, 0, sizeof(conf));
+	for (unsigned int i = 0; i < size / RTE_ETH_RETA_GROUP_SIZE; i++)
+		conf[i].mask = UINT64_MAX;
+	if (info->reta_size != 0 && rte_eth_dev_rss_reta_query(pid, conf, size) == 0) {
+		for (uint16_t i = 0; i < size; i++)
+			p->reta[i] = conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+	} else {
+		for (uint16_t i = 0; i < size; i++)
+			p->reta[i] = i % n_queues;
+	}
+	p->reta_size = size;
+}
+
 int
 hf_port_open(struct hf_port *p, const struct hf_boot_port *bp, uint16_t index,
 	     uint16_t n_queues, char *err, size_t errlen)
@@ -129,6 +157,8 @@ hf_port_open(struct hf_port *p, const struct hf_boot_port *bp, uint16_t index,
 	rc = rte_eth_dev_start(pid);
 	if (rc != 0)
 		goto fail_dev;
+	if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS)
+		read_reta(p, pid, &info, n_queues);
 	rc = rte_eth_macaddr_get(pid, &p->mac);
 	if (rc != 0)
 		goto fail_dev;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: sets the machine up, starts hydrofoil as a gateway node in a private
 # network namespace on a DPDK net_tap, and shows its own stack at work: ARP and
-# ping from Linux answered by hydrofoil, then its counters from the admin API.
+# ping from Linux answered by hydrofoil, TCP through its echo and tcp_proxy
+# listeners to a Linux upstream, then its counters from the admin API.
 # Everything it creates is removed when it ends, also on Ctrl-C.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,14 +14,18 @@ PEER=198.51.100.1
 say() { printf '\n== %s\n' "$*"; }
 
 NS=$(hf_ns_new demo) || exit 1
-hf_cfg "$HF_TMP/demo.cfg" hf0 "$OUR/24" "$PEER"
+hf_cfg "$HF_TMP/demo.cfg" hf0 "$OUR/24" "$PEER" '
+static_resources: {
+  listeners = (
+    { name = "echo"; port = 7;    filter = "echo"; },
+    { name = "l4";   port = 9000; filter = "tcp_proxy"; cluster = "backend"; }
+  );
+  clusters = ( { name = "backend"; connect_timeout_ms = 1000; endpoints = [ "198.51.100.1:9001" ]; } );
+};'
 say "bootstrap ($HF_TMP/demo.cfg)"
 cat "$HF_TMP/demo.cfg"
-hf_start "$NS" "$HF_TMP/demo.cfg" "$HF_TMP/demo.log"
-hf_tap_up "$NS" hf0 "$PEER/24"
-if ! hf_wait_ready "$NS" 20; then
-	echo "hydrofoil did not become ready:"
-	cat "$HF_TMP/demo.log"
+if ! hf_up "$NS" "$HF_TMP/demo.cfg" "$HF_TMP/demo.log" "$PEER/24"; then
+	echo "hydrofoil did not become ready"
 	exit 1
 fi
 say "hydrofoil is up (namespace $NS, admin 127.0.0.1:15000 inside it)"
@@ -36,9 +41,18 @@ ip netns exec "$NS" ping -f -c 20000 "$OUR" | tail -2
 say "the kernel learned hydrofoil's MAC over ARP"
 ip -n "$NS" neigh show dev hf0
 
+TOOL=$HF_ROOT/tests/integration/tcp/tcptool.py
+ip netns exec "$NS" "$HF_PY" "$TOOL" server 9001 >/dev/null 2>&1 &
+HF_PIDS+=($!)
+sleep 0.5
+say "TCP: 20 MB through hydrofoil's echo listener (port 7), sha256 compared"
+ip netns exec "$NS" "$HF_PY" "$TOOL" stream "$OUR" 7 20
+say "TCP: 20 MB through tcp_proxy (port 9000) to a Linux upstream at $PEER:9001 and back"
+ip netns exec "$NS" "$HF_PY" "$TOOL" stream "$OUR" 9000 20
+
 say "counters (GET /stats, non-zero only)"
 stats=$(hf_admin "$NS" /stats)
-grep -v ': 0$' <<<"$stats"
+grep -v ': 0$' <<<"$stats" | grep -v '^worker\.'
 say "worker cost, from its own TSC counters"
 awk -F': ' '{ v[$1] = $2 }
 	END {

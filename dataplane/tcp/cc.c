@@ -91,20 +91,31 @@ hf_tcp_cc_on_ack(struct hf_tcp_cc *cc, uint32_t acked, uint64_t now_us, uint32_t
 		reno_avoid(cc, acked);
 }
 
-void
-hf_tcp_cc_on_enter_recovery(struct hf_tcp_cc *cc, uint32_t in_flight, uint64_t now_us)
+/*
+ * A loss, by duplicate ACKs or a timeout: CUBIC remembers W_max and backs off
+ * by beta (RFC 9438 4.6, with 4.7 fast convergence: yield to newer flows when
+ * W_max is shrinking); NewReno halves the flight (RFC 5681 eq. 4).
+ */
+static void
+set_ssthresh(struct hf_tcp_cc *cc, uint32_t in_flight)
 {
-	(void)now_us;
 	if (cc->algo == HF_TCP_CC_CUBIC) {
 		double cwnd = cc->cwnd / (double)cc->smss;
 
-		/* 4.7 fast convergence: yield to newer flows when W_max is shrinking. */
 		cc->w_max = cwnd < cc->w_max ? cwnd * (1 + HF_CUBIC_BETA) / 2 : cwnd;
 		cc->epoch_us = 0;
 		cc->ssthresh = max_u32((uint32_t)(cc->cwnd * HF_CUBIC_BETA), 2 * cc->smss);
 	} else {
 		cc->ssthresh = max_u32(in_flight / 2, 2 * cc->smss);
 	}
+	cc->bytes_acked = 0;
+}
+
+void
+hf_tcp_cc_on_enter_recovery(struct hf_tcp_cc *cc, uint32_t in_flight, uint64_t now_us)
+{
+	(void)now_us;
+	set_ssthresh(cc, in_flight);
 	cc->cwnd = cc->ssthresh;
 	cc->bytes_acked = 0;
 }
@@ -118,15 +129,7 @@ hf_tcp_cc_on_exit_recovery(struct hf_tcp_cc *cc)
 void
 hf_tcp_cc_on_rto(struct hf_tcp_cc *cc, uint32_t in_flight)
 {
-	if (cc->algo == HF_TCP_CC_CUBIC) {
-		double cwnd = cc->cwnd / (double)cc->smss;
-
-		cc->w_max = cwnd < cc->w_max ? cwnd * (1 + HF_CUBIC_BETA) / 2 : cwnd;
-		cc->epoch_us = 0;
-		cc->ssthresh = max_u32((uint32_t)(cc->cwnd * HF_CUBIC_BETA), 2 * cc->smss);
-	} else {
-		cc->ssthresh = max_u32(in_flight / 2, 2 * cc->smss);
-	}
+	set_ssthresh(cc, in_flight);
 	cc->cwnd = cc->smss;
 	cc->bytes_acked = 0;
 }

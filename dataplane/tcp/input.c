@@ -448,6 +448,8 @@ drop:
 	rte_pktmbuf_free(m);
 }
 
+static void take_syn_options(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s);
+
 /* SYN_SENT (3.10.7.3): our SYN is out; a SYN-ACK, a RST or a crossing SYN arrives. */
 static void
 syn_sent_input(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
@@ -476,27 +478,8 @@ syn_sent_input(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 	if (!(s->flags & TH_SYN))
 		goto drop;
 
-	c->irs = s->seq;
-	c->rcv_nxt = s->seq + 1;
+	take_syn_options(w, c, s);
 	c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);
-	tcp_conn_set_mss(w, c, &s->opts);
-	if (s->opts.ts_present && (c->flags & HF_TCP_F_TS)) {
-		c->ts_recent = s->opts.ts_val;
-		c->ts_recent_ms = tcp_stack(w)->now_ms;
-	} else {
-		c->flags &= ~HF_TCP_F_TS;
-	}
-	if (!s->opts.sack_permitted)
-		c->flags &= ~HF_TCP_F_SACK;
-	if (s->opts.ws_present) {
-		c->snd_wscale = s->opts.ws_shift;
-	} else {
-		c->flags &= ~HF_TCP_F_WS;
-		c->snd_wscale = 0;
-		c->rcv_wscale = 0;
-	}
-	c->snd_wnd = s->wnd;	/* never scaled in a SYN (RFC 7323 2.2) */
-	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	if (ack_ok) {
 		if ((c->flags & HF_TCP_F_TS) && s->opts.ts_ecr != 0)
@@ -609,7 +592,7 @@ take_syn_options(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp
 	}
 	c->irs = s->seq;
 	c->rcv_nxt = s->seq + 1;
-	c->snd_wnd = s->wnd;
+	c->snd_wnd = s->wnd;	/* never scaled in a SYN (RFC 7323 2.2) */
 	c->snd_wl1 = s->seq;
 }
 

@@ -93,6 +93,17 @@ hf_wait_ready() {
 	return 1
 }
 
+# hf_up NS CFG LOG PEER/LEN: starts hydrofoil in NS, brings the kernel side
+# of its tap hf0 up as PEER/LEN and waits for LIVE. On failure prints the log.
+hf_up() {
+	hf_start "$1" "$2" "$3"
+	hf_tap_up "$1" hf0 "$4" || return 1
+	if ! hf_wait_ready "$1" 20; then
+		cat "$3"
+		return 1
+	fi
+}
+
 # hf_stat NS NAME: one counter's value (empty when absent).
 hf_stat() {
 	hf_admin "$1" /stats | awk -v n="$2:" '$1 == n { print $2 }'

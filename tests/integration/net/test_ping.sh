@@ -9,11 +9,8 @@ OUR=198.51.100.2
 PEER=198.51.100.1
 NS=$(hf_ns_new ping) || { hf_not_ok "create namespace"; exit 1; }
 hf_cfg "$HF_TMP/hf.cfg" hf0 "$OUR/24" "$PEER"
-hf_start "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf.log"
-hf_tap_up "$NS" hf0 "$PEER/24"
-if ! hf_wait_ready "$NS" 20; then
+if ! hf_up "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf.log" "$PEER/24"; then
 	hf_not_ok "hydrofoil reports LIVE on /ready"
-	cat "$HF_TMP/hf.log"
 	exit 1
 fi
 hf_ok "hydrofoil reports LIVE on /ready"

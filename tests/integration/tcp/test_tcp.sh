@@ -29,11 +29,8 @@ static_resources: {
     { name = "closer";      connect_timeout_ms = 1000; endpoints = [ "198.51.100.1:9007" ]; }
   );
 };'
-hf_start "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf.log"
-hf_tap_up "$NS" hf0 "$PEER/24"
-if ! hf_wait_ready "$NS" 20; then
+if ! hf_up "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf.log" "$PEER/24"; then
 	hf_not_ok "hydrofoil with TCP listeners reports LIVE"
-	cat "$HF_TMP/hf.log"
 	exit 1
 fi
 hf_ok "hydrofoil with TCP listeners reports LIVE"

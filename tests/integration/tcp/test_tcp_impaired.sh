@@ -21,11 +21,8 @@ static_resources: {
 };'
 # The impairment goes on the port itself.
 sed -i 's|mtu = 1500; } );|mtu = 1500;\n            impair = { loss = 0.03; reorder = 0.01; duplicate = 0.01; delay_us = 5000; seed = 42; }; } );|' "$HF_TMP/hf.cfg"
-hf_start "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf.log"
-hf_tap_up "$NS" hf0 "$PEER/24"
-if ! hf_wait_ready "$NS" 20; then
+if ! hf_up "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf.log" "$PEER/24"; then
 	hf_not_ok "impaired hydrofoil reports LIVE"
-	cat "$HF_TMP/hf.log"
 	exit 1
 fi
 hf_ok "impaired hydrofoil reports LIVE"
