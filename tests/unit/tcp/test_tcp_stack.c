@@ -476,6 +476,143 @@ test_zero_window(void **state)
 	free(data);
 }
 
+/* ---- every synchronized state × hostile segment kind ---- */
+
+enum kind { K_RST_EXACT, K_RST_IN_WINDOW, K_SYN, K_DATA_OUT_OF_WINDOW, K_ACK_UNSENT, K__N };
+static const char *const kind_name[K__N] = {"RST at rcv_nxt", "RST in window", "SYN",
+					   "data beyond the window", "ACK of unsent data"};
+
+/* A segment "from the client" to server connection @p c, headers only or with @p len bytes. */
+static struct rte_mbuf *
+forge(const struct hf_tcp_conn *c, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t len)
+{
+	uint8_t l4[20 + 64] = {0};
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)l4;
+	struct rte_mbuf *m;
+	struct rte_ipv4_hdr *ih;
+
+	th->src_port = c->rport;
+	th->dst_port = c->lport;
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = 5 << 4;
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(65535);
+	m = hf_test_ipv4(&pb.mac, IPPROTO_TCP, "198.51.100.2", "198.51.100.1", l4, 20 + len);
+	ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	th = (struct rte_tcp_hdr *)(ih + 1);
+	th->cksum = rte_ipv4_udptcp_cksum(ih, th);
+	return m;
+}
+
+/* Brings a server connection into @p state; returns it (its TCB stays valid in TIME_WAIT). */
+static struct hf_tcp_conn *
+reach(enum hf_tcp_state state)
+{
+	struct hf_tcp_conn *c;
+
+	assert_non_null(open_to(80, &cli[0]));
+	run(1000, &cli[0].connected);
+	run(30, NULL);
+	c = srv[0].c;
+	assert_non_null(c);
+	switch (state) {
+	case HF_TCP_ESTABLISHED:
+		break;
+	case HF_TCP_CLOSE_WAIT:
+	case HF_TCP_LAST_ACK:
+		hf_tcp_shutdown(A, cli[0].c);
+		run(1000, &srv[0].eof);
+		if (state == HF_TCP_LAST_ACK) {
+			wire.drop = 1000;	/* our FIN is never acknowledged */
+			hf_tcp_shutdown(B, c);
+			run(30, NULL);
+		}
+		break;
+	case HF_TCP_FIN_WAIT_2:
+	case HF_TCP_TIME_WAIT:
+		hf_tcp_shutdown(B, c);
+		run(100, NULL);
+		if (state == HF_TCP_TIME_WAIT) {
+			hf_tcp_shutdown(A, cli[0].c);
+			run(100, NULL);
+		}
+		break;
+	default:
+		fail();
+	}
+	assert_int_equal(c->state, state);
+	return c;
+}
+
+static void
+test_state_table(void **state)
+{
+	static const enum hf_tcp_state states[] = {HF_TCP_ESTABLISHED, HF_TCP_CLOSE_WAIT,
+						   HF_TCP_FIN_WAIT_2, HF_TCP_LAST_ACK, HF_TCP_TIME_WAIT};
+	static const char *const state_name[] = {
+		[HF_TCP_ESTABLISHED] = "ESTABLISHED", [HF_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+		[HF_TCP_FIN_WAIT_2] = "FIN_WAIT_2", [HF_TCP_LAST_ACK] = "LAST_ACK",
+		[HF_TCP_TIME_WAIT] = "TIME_WAIT"};
+
+	(void)state;
+	for (size_t si = 0; si < sizeof(states) / sizeof(states[0]); si++) {
+		for (int k = 0; k < K__N; k++) {
+			enum hf_tcp_state st = states[si];
+			bool tw = st == HF_TCP_TIME_WAIT;
+			struct hf_tcp_conn *c;
+			struct hf_counters before;
+			enum hf_counter want;
+			bool survives = true;
+			struct rte_mbuf *m;
+
+			setup_default(NULL);
+			c = reach(st);
+			before = B->cnt;
+			switch (k) {
+			case K_RST_EXACT:
+				m = forge(c, RTE_TCP_RST_FLAG, c->rcv_nxt, 0, 0);
+				/* RFC 1337: TIME_WAIT ignores it; elsewhere it ends the connection. */
+				want = tw ? HF_CNT_TCP_DROP_RST_IGNORED : HF_CNT_TCP_CX_RESET_RX;
+				survives = tw;
+				break;
+			case K_RST_IN_WINDOW:
+				m = forge(c, RTE_TCP_RST_FLAG, c->rcv_nxt + 10, 0, 0);
+				want = tw ? HF_CNT_TCP_DROP_RST_IGNORED : HF_CNT_TCP_CHALLENGE_ACKS;
+				break;
+			case K_SYN:
+				m = forge(c, RTE_TCP_SYN_FLAG, c->rcv_nxt + 10, 0, 0);
+				/* RFC 6191: a newer SYN may take over a TIME_WAIT 4-tuple. */
+				want = tw ? HF_CNT_TCP_CX_TW_RECYCLED : HF_CNT_TCP_DROP_SYN_SYNCED;
+				survives = !tw;
+				break;
+			case K_DATA_OUT_OF_WINDOW:
+				m = forge(c, RTE_TCP_ACK_FLAG, c->rcv_nxt + 40000000, c->snd_nxt, 16);
+				want = HF_CNT_TCP_DROP_OUT_OF_WINDOW;
+				break;
+			default:
+				m = forge(c, RTE_TCP_ACK_FLAG, c->rcv_nxt, c->snd_max + 100000, 0);
+				want = tw ? HF_CNT_TCP_DROP_OUT_OF_WINDOW : HF_CNT_TCP_DROP_ACK_UNSENT;
+				break;
+			}
+			if (tw && k == K_ACK_UNSENT)
+				m = forge(c, RTE_TCP_ACK_FLAG, c->rcv_nxt + 40000000, 0, 0);
+			B->now = rte_rdtsc();
+			hf_eth_input(B, &pb, m);
+			hf_tcp_poll(B);
+			print_message("  %-11s × %-22s → %s +%" PRIu64 ", %s\n", state_name[st],
+				      kind_name[k], hf_counter_name(want), B->cnt.v[want] - before.v[want],
+				      survives ? "connection kept" : "connection gone");
+			assert_int_equal(B->cnt.v[want], before.v[want] + 1);
+			if (survives)
+				assert_int_equal(c->state, st);
+			else
+				assert_true(c->state != st);	/* closed, or reused by the new SYN */
+			teardown(NULL);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -487,6 +624,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_syn_cookie, setup_cookies, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup_small_pool, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_window, setup_default, teardown),
+		cmocka_unit_test(test_state_table),
 	};
 
 	hf_test_eal(2);
