@@ -85,18 +85,16 @@ hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
 		LINE(rte_mempool_avail_count(p->pool), "port.%s.mbufs_free", p->name);
 	}
 	/* Indirect mbufs in use: payload referenced by segments in flight. */
-	uint64_t clones_used = 0, footprint = 0;
+	uint64_t clones_used = 0;
 
 	for (uint16_t i = 0; i < a->n_workers; i++) {
 		const struct hf_tcp_stack *st = a->workers[i]->tcp;
 
-		if (st == NULL)
-			continue;
-		clones_used += st->clone_pool->size - rte_mempool_avail_count(st->clone_pool);
-		footprint = hf_tcp_conn_footprint();
+		if (st != NULL)
+			clones_used += st->clone_pool->size - rte_mempool_avail_count(st->clone_pool);
 	}
 	LINE(clones_used, "tcp.clone_mbufs_in_use");
-	LINE(footprint, "tcp.bytes_per_idle_connection");
+	LINE(hf_tcp_conn_footprint(), "tcp.bytes_per_idle_connection");
 #undef LINE
 	qsort(l, n, sizeof(*l), by_name);
 	for (size_t i = 0; i < n; i++)

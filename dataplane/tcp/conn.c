@@ -415,7 +415,6 @@ tcp_conn_alloc(struct hf_worker *w, uint16_t port, uint32_t laddr, uint16_t lpor
 		release_id(st, c);
 		return NULL;
 	}
-	c->state = HF_TCP_CLOSED;
 	c->rcv_buf = st->cfg.rcv_buf;
 	c->rcv_wscale = wscale_for(c->rcv_buf);
 	c->mss = 536;	/* RFC 9293 3.7.1 default until the peer says otherwise */
@@ -428,7 +427,7 @@ tcp_conn_alloc(struct hf_worker *w, uint16_t port, uint32_t laddr, uint16_t lpor
 	hf_tcp_sack_init(&c->sack);
 	st->n_active++;
 	HF_COUNT(w, TCP_CX_ACTIVE);
-	/* Mark it non-closed so tcp_conn_close() undoes the above. */
+	/* Any state but CLOSED, so tcp_conn_close() undoes the above; the caller sets the real one. */
 	c->state = HF_TCP_SYN_SENT;
 	return c;
 }
@@ -684,15 +683,9 @@ hf_tcp_poll(struct hf_worker *w)
 	st->now_tick = w->now / st->tsc_per_ms;
 	st->now_ms = (uint32_t)st->now_tick;
 	hf_timer_wheel_advance(&st->wheel, st->now_tick);
-	/* Cookies stay on while some listener is still full. */
-	if (st->cookies_active) {
-		bool full = false;
-
-		for (uint32_t i = 0; i < st->n_listeners; i++)
-			full |= st->listeners[i].synrcvd >= st->cfg.syn_backlog;
-		if (!full && (st->now_ms & 1023) == 0)
-			st->cookies_active = false;
-	}
+	/* Cookies are checked for as long as one sent may still come back (two periods). */
+	if (st->cookies_active && st->now_tick >= st->cookies_until)
+		st->cookies_active = false;
 	c = st->pending;
 	st->pending = NULL;
 	for (; c != NULL; c = next) {

@@ -610,6 +610,7 @@ listen_syn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 
 	if (l->synrcvd >= st->cfg.syn_backlog) {
 		st->cookies_active = true;
+		st->cookies_until = st->now_tick + 2 * HF_SYNCOOKIE_PERIOD_MS;
 		hf_tcp_send_syncookie(w, p, m, s);	/* consumes m */
 		return;
 	}

@@ -55,7 +55,8 @@ struct hf_tcp_stack {
 	struct hf_tcp_conn *tw_tail;
 	uint16_t next_ephemeral;
 	uint8_t secret[16];		/* ISN (RFC 6528) and SYN cookie key */
-	bool cookies_active;		/* some listener overflowed recently */
+	bool cookies_active;		/* a SYN cookie went out less than two periods ago */
+	uint64_t cookies_until;		/* now_tick until which cookies are checked */
 };
 
 /** Fills @p cfg with the defaults (Linux-like). */
