@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * HTTP/1.1 heads and chunked bodies (RFC 9112, RFC 9110). See h1.h for the
+ * contract. Lines end in CRLF only: a bare LF or a bare CR is refused, which
+ * is stricter than RFC 9112 2.2 allows a recipient to be, on purpose — every
+ * hop behind us may read lines differently.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "dataplane/http/h1.h"
+
+/*
+ * Character classes (RFC 9110 5.6.2 tchar; 5.5 field-vchar and obs-text).
+ * tchar: "!#$%&'*+-.^_`|~", DIGIT, ALPHA. vchar: 0x21-0x7e plus obs-text
+ * 0x80-0xff, with SP and HTAB allowed inside a value.
+ */
+enum { C_TCHAR = 1, C_VALUE = 2, C_TARGET = 4 };
+
+static uint8_t cls[256];
+
+static void __attribute__((constructor))
+init_classes(void)
+{
+	static const char tspecial[] = "!#$%&'*+-.^_`|~";
+
+	for (int c = 0; c < 256; c++) {
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c != 0 && strchr(tspecial, c) != NULL))
+			cls[c] |= C_TCHAR;
+		if ((c >= 0x21 && c <= 0x7e) || c >= 0x80 || c == ' ' || c == '\t')
+			cls[c] |= C_VALUE;
+		/* request-target: visible ASCII; obs-text refused (RFC 3986 has none) */
+		if (c >= 0x21 && c <= 0x7e)
+			cls[c] |= C_TARGET;
+	}
+}
+
+void
+hf_h1_limits_default(struct hf_h1_limits *l)
+{
+	l->max_request_line = 8192;
+	l->max_head = 60 * 1024;
+	l->max_headers = 100;
+}
+
+int
+hf_h1_error_status(int err)
+{
+	switch (err) {
+	case HF_H1_E_URI_TOO_LONG: return 414;
+	case HF_H1_E_HEADERS_TOO_LARGE: return 431;
+	case HF_H1_E_VERSION: return 505;
+	default: return 400;
+	}
+}
+
+const char *
+hf_h1_error_name(int err)
+{
+	switch (err) {
+	case HF_H1_E_BAD: return "bad_request";
+	case HF_H1_E_URI_TOO_LONG: return "uri_too_long";
+	case HF_H1_E_HEADERS_TOO_LARGE: return "headers_too_large";
+	case HF_H1_E_SMUGGLING: return "ambiguous_framing";
+	case HF_H1_E_VERSION: return "version";
+	case HF_H1_E_BAD_CHUNK: return "bad_chunk";
+	default: return "unknown";
+	}
+}
+
+/*
+ * Looks for the blank line ending the head, from where the last call stopped.
+ * memchr finds the LFs (glibc's is vectorised: AVX2/EVEX where present).
+ * Returns the head length, HF_AGAIN, or a limit error.
+ */
+static int
+find_head_end(const char *buf, size_t len, struct hf_h1_scan *scan, const struct hf_h1_limits *lim,
+	      bool request)
+{
+	size_t pos = scan->pos;
+	const char *lf;
+
+	while ((lf = memchr(buf + pos, '\n', len - pos)) != NULL) {
+		size_t at = (size_t)(lf - buf);
+
+		/* The request line's own limit, checked once, at its end. */
+		if (!scan->first_line_seen) {
+			scan->first_line_seen = 1;
+			if (request && at > lim->max_request_line)
+				return HF_H1_E_URI_TOO_LONG;
+		}
+		if (at >= 3 && buf[at - 1] == '\r' && buf[at - 2] == '\n' && buf[at - 3] == '\r') {
+			if (at + 1 > lim->max_head)
+				return HF_H1_E_HEADERS_TOO_LARGE;
+			return (int)(at + 1);
+		}
+		pos = at + 1;
+	}
+	if (request && !scan->first_line_seen && len > lim->max_request_line)
+		return HF_H1_E_URI_TOO_LONG;
+	if (len > lim->max_head)
+		return HF_H1_E_HEADERS_TOO_LARGE;
+	scan->pos = (uint32_t)len;
+	return HF_AGAIN;
+}
+
+static bool
+ieq(const struct hf_h1_slice *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return s->len == n && strncasecmp(s->p, lit, n) == 0;
+}
+
+/* Calls @p fn for each comma-separated element of a list value, trimmed (RFC 9110 5.6.1). */
+static int
+each_element(const struct hf_h1_slice *v, int (*fn)(const struct hf_h1_slice *e, void *arg),
+	     void *arg)
+{
+	const char *p = v->p, *end = v->p + v->len;
+
+	while (p < end) {
+		const char *q = memchr(p, ',', (size_t)(end - p));
+		const char *e = q != NULL ? q : end;
+		struct hf_h1_slice el;
+		int rc;
+
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		el.p = p;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		el.len = (uint32_t)(e - p);
+		if (el.len > 0 && (rc = fn(&el, arg)) != 0)
+			return rc;
+		p = q != NULL ? q + 1 : end;
+	}
+	return 0;
+}
+
+struct te_state {
+	int codings;
+	bool last_chunked;
+	bool chunked_seen_before;
+};
+
+static int
+te_element(const struct hf_h1_slice *e, void *arg)
+{
+	struct te_state *t = arg;
+	bool chunked = ieq(e, "chunked");
+
+	/* chunked must be the final coding, and only once (RFC 9112 6.1). */
+	if (t->last_chunked && t->codings > 0)
+		t->chunked_seen_before = true;
+	t->last_chunked = chunked;
+	t->codings++;
+	return 0;
+}
+
+struct conn_state {
+	bool close, keep_alive, upgrade;
+};
+
+static int
+conn_element(const struct hf_h1_slice *e, void *arg)
+{
+	struct conn_state *c = arg;
+
+	c->close |= ieq(e, "close");
+	c->keep_alive |= ieq(e, "keep-alive");
+	c->upgrade |= ieq(e, "upgrade");
+	return 0;
+}
+
+/* Content-Length: 1*DIGIT, no sign, no list, below 2^63 (RFC 9110 8.6). */
+static int
+parse_length(const struct hf_h1_slice *v, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (v->len == 0 || v->len > 18)
+		return HF_H1_E_SMUGGLING;
+	for (uint32_t i = 0; i < v->len; i++) {
+		if (v->p[i] < '0' || v->p[i] > '9')
+			return HF_H1_E_SMUGGLING;
+		n = n * 10 + (uint64_t)(v->p[i] - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+/*
+ * Splits the header lines of [p, end) into msg->headers, checking each byte,
+ * then applies the framing rules. @p end points at the final CRLF CRLF's
+ * second CRLF.
+ */
+static int
+parse_fields(const char *p, const char *end, const struct hf_h1_limits *lim,
+	     struct hf_h1_message *msg, bool request)
+{
+	struct te_state te = {0};
+	struct conn_state conn = {0};
+	bool have_cl = false, have_te = false, have_upgrade = false, have_host = false;
+	uint64_t cl = 0;
+	int rc;
+
+	msg->n_headers = 0;
+	while (p < end) {
+		const char *line_end = memchr(p, '\r', (size_t)(end - p));
+		const char *colon, *v, *ve;
+		struct hf_h1_header *h;
+
+		if (line_end == NULL || line_end[1] != '\n')
+			return HF_H1_E_BAD;		/* bare CR */
+		if (*p == ' ' || *p == '\t')
+			return HF_H1_E_BAD;		/* obs-fold (RFC 9112 5.2) */
+		colon = p;
+		while (colon < line_end && (cls[(uint8_t)*colon] & C_TCHAR))
+			colon++;
+		if (colon == p || colon == line_end || *colon != ':')
+			return HF_H1_E_BAD;		/* empty name, bad byte, or space before ':' */
+		if (msg->n_headers == lim->max_headers || msg->n_headers == HF_H1_MAX_HEADERS_CAP)
+			return HF_H1_E_HEADERS_TOO_LARGE;
+		for (v = colon + 1; v < line_end; v++)
+			if (!(cls[(uint8_t)*v] & C_VALUE))
+				return HF_H1_E_BAD;	/* a control byte in a value */
+		v = colon + 1;
+		ve = line_end;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		h = &msg->headers[msg->n_headers++];
+		h->name = (struct hf_h1_slice){p, (uint32_t)(colon - p)};
+		h->value = (struct hf_h1_slice){v, (uint32_t)(ve - v)};
+
+		if (ieq(&h->name, "content-length")) {
+			uint64_t n;
+
+			if ((rc = parse_length(&h->value, &n)) != 0)
+				return rc;
+			if (have_cl && n != cl)
+				return HF_H1_E_SMUGGLING;	/* differing lengths */
+			have_cl = true;
+			cl = n;
+		} else if (ieq(&h->name, "transfer-encoding")) {
+			have_te = true;
+			each_element(&h->value, te_element, &te);
+		} else if (ieq(&h->name, "connection")) {
+			each_element(&h->value, conn_element, &conn);
+		} else if (ieq(&h->name, "upgrade")) {
+			have_upgrade = true;
+		} else if (ieq(&h->name, "expect")) {
+			if (ieq(&h->value, "100-continue"))
+				msg->flags |= HF_H1_F_EXPECT_CONTINUE;
+		} else if (ieq(&h->name, "host")) {
+			if (have_host && request)
+				return HF_H1_E_BAD;		/* RFC 9112 3.2: exactly one */
+			have_host = true;
+			msg->host = h->value;
+		}
+		p = line_end + 2;
+	}
+
+	if (have_te) {
+		/* RFC 9112 6.1 / 6.3: with both, a proxy must not forward; we refuse. */
+		if (have_cl)
+			return HF_H1_E_SMUGGLING;
+		if (te.codings == 0 || te.chunked_seen_before)
+			return HF_H1_E_SMUGGLING;
+		if (request && (!te.last_chunked || msg->minor == 0))
+			return HF_H1_E_SMUGGLING;	/* 6.3 item 4; and 1.0 knows no TE */
+		if (te.last_chunked)
+			msg->flags |= HF_H1_F_CHUNKED;
+	} else if (have_cl) {
+		msg->flags |= HF_H1_F_HAS_BODY_LENGTH;
+		msg->content_length = cl;
+	}
+	if (request && msg->minor == 1 && !have_host)
+		return HF_H1_E_BAD;
+	/* RFC 9112 9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive". */
+	if (msg->minor == 1 ? !conn.close : (conn.keep_alive && !conn.close))
+		msg->flags |= HF_H1_F_KEEP_ALIVE;
+	if (conn.upgrade && have_upgrade)
+		msg->flags |= HF_H1_F_UPGRADE;
+	return 0;
+}
+
+/* "HTTP/1.x" at @p p; sets the minor version. */
+static int
+parse_version(const char *p, size_t n, uint8_t *minor)
+{
+	if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' || p[5] < '0' || p[5] > '9' ||
+	    p[7] < '0' || p[7] > '9')
+		return HF_H1_E_BAD;
+	if (p[5] != '1' || (p[7] != '0' && p[7] != '1'))
+		return HF_H1_E_VERSION;
+	*minor = (uint8_t)(p[7] - '0');
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum hf_h1_method m;
+} methods[] = {
+	{"GET", HF_H1_M_GET}, {"HEAD", HF_H1_M_HEAD}, {"POST", HF_H1_M_POST},
+	{"PUT", HF_H1_M_PUT}, {"DELETE", HF_H1_M_DELETE}, {"CONNECT", HF_H1_M_CONNECT},
+	{"OPTIONS", HF_H1_M_OPTIONS}, {"TRACE", HF_H1_M_TRACE}, {"PATCH", HF_H1_M_PATCH},
+};
+
+static void
+reset(struct hf_h1_message *msg)
+{
+	msg->method = HF_H1_M_OTHER;
+	msg->method_name = (struct hf_h1_slice){0};
+	msg->target = (struct hf_h1_slice){0};
+	msg->host = (struct hf_h1_slice){0};
+	msg->status = 0;
+	msg->reason = (struct hf_h1_slice){0};
+	msg->flags = 0;
+	msg->content_length = 0;
+	msg->n_headers = 0;
+}
+
+int
+hf_h1_parse_request(const char *buf, size_t len, struct hf_h1_scan *scan,
+		    const struct hf_h1_limits *lim, struct hf_h1_message *msg)
+{
+	int head = find_head_end(buf, len, scan, lim, true), rc;
+	const char *p = buf, *eol, *sp1, *sp2;
+
+	if (head < 0)
+		return head;
+	reset(msg);
+	eol = memchr(buf, '\r', (size_t)head);
+	if (eol == NULL || eol[1] != '\n')
+		return HF_H1_E_BAD;
+	/* method SP request-target SP HTTP-version (RFC 9112 3): single spaces only. */
+	for (sp1 = p; sp1 < eol && (cls[(uint8_t)*sp1] & C_TCHAR); sp1++)
+		;
+	if (sp1 == p || sp1 == eol || *sp1 != ' ')
+		return HF_H1_E_BAD;
+	for (sp2 = sp1 + 1; sp2 < eol && (cls[(uint8_t)*sp2] & C_TARGET); sp2++)
+		;
+	if (sp2 == sp1 + 1 || sp2 == eol || *sp2 != ' ')
+		return HF_H1_E_BAD;
+	if ((rc = parse_version(sp2 + 1, (size_t)(eol - sp2 - 1), &msg->minor)) != 0)
+		return rc;
+	msg->method_name = (struct hf_h1_slice){p, (uint32_t)(sp1 - p)};
+	msg->target = (struct hf_h1_slice){sp1 + 1, (uint32_t)(sp2 - sp1 - 1)};
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (msg->method_name.len == strlen(methods[i].name) &&
+		    memcmp(p, methods[i].name, msg->method_name.len) == 0)
+			msg->method = methods[i].m;
+	rc = parse_fields(eol + 2, buf + head - 2, lim, msg, true);
+	return rc != 0 ? rc : head;
+}
+
+int
+hf_h1_parse_response(const char *buf, size_t len, struct hf_h1_scan *scan,
+		     const struct hf_h1_limits *lim, struct hf_h1_message *msg)
+{
+	int head = find_head_end(buf, len, scan, lim, false), rc;
+	const char *eol;
+
+	if (head < 0)
+		return head;
+	reset(msg);
+	eol = memchr(buf, '\r', (size_t)head);
+	if (eol == NULL || eol[1] != '\n')
+		return HF_H1_E_BAD;
+	/* HTTP-version SP 3DIGIT SP reason-phrase (RFC 9112 4); the reason may be empty. */
+	if (eol - buf < 12 || buf[8] != ' ' || (eol - buf > 12 && buf[12] != ' '))
+		return HF_H1_E_BAD;
+	if ((rc = parse_version(buf, 8, &msg->minor)) != 0)
+		return rc;
+	for (int i = 9; i < 12; i++)
+		if (buf[i] < '0' || buf[i] > '9')
+			return HF_H1_E_BAD;
+	msg->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+	if (msg->status < 100)
+		return HF_H1_E_BAD;
+	if (eol - buf > 13)
+		msg->reason = (struct hf_h1_slice){buf + 13, (uint32_t)(eol - buf - 13)};
+	for (const char *r = msg->reason.p; r != NULL && r < eol; r++)
+		if (!(cls[(uint8_t)*r] & C_VALUE))
+			return HF_H1_E_BAD;
+	rc = parse_fields(eol + 2, buf + head - 2, lim, msg, false);
+	return rc != 0 ? rc : head;
+}
+
+const struct hf_h1_header *
+hf_h1_find(const struct hf_h1_message *msg, const char *name)
+{
+	for (uint32_t i = 0; i < msg->n_headers; i++)
+		if (ieq(&msg->headers[i].name, name))
+			return &msg->headers[i];
+	return NULL;
+}
+
+/* Chunked states (RFC 9112 7.1: chunk = size [ext] CRLF data CRLF; last = 0 [ext] CRLF trailers CRLF). */
+enum {
+	CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
+	CH_TRAILER_START, CH_TRAILER, CH_TRAILER_LF, CH_END_LF, CH_DONE,
+};
+
+#define CHUNK_LINE_MAX 4096
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+hf_h1_chunked_decode(struct hf_h1_chunked *c, const char *buf, size_t len,
+		     struct hf_h1_slice *data, unsigned int max_data, unsigned int *n_data,
+		     bool *done)
+{
+	size_t i = 0;
+
+	*n_data = 0;
+	*done = c->state == CH_DONE;
+	while (i < len && c->state != CH_DONE) {
+		char ch = buf[i];
+
+		switch (c->state) {
+		case CH_SIZE:
+			if (hexval(ch) >= 0) {
+				if (++c->size_digits > 15)
+					return HF_H1_E_BAD_CHUNK;	/* would overflow */
+				c->remaining = c->remaining * 16 + (uint64_t)hexval(ch);
+			} else if (c->size_digits > 0 && (ch == ';' || ch == ' ' || ch == '\t')) {
+				c->state = CH_EXT;
+			} else if (c->size_digits > 0 && ch == '\r') {
+				c->state = CH_SIZE_LF;
+			} else {
+				return HF_H1_E_BAD_CHUNK;
+			}
+			break;
+		case CH_EXT:
+			/* Extensions are skipped, but stay a line of visible text. */
+			if (ch == '\r')
+				c->state = CH_SIZE_LF;
+			else if (!(cls[(uint8_t)ch] & C_VALUE))
+				return HF_H1_E_BAD_CHUNK;
+			break;
+		case CH_SIZE_LF:
+			if (ch != '\n')
+				return HF_H1_E_BAD_CHUNK;
+			c->state = c->remaining == 0 ? CH_TRAILER_START : CH_DATA;
+			c->size_digits = 0;
+			c->line_len = 0;
+			break;
+		case CH_DATA: {
+			size_t take = len - i < c->remaining ? len - i : (size_t)c->remaining;
+
+			if (*n_data == max_data)
+				goto out;
+			data[(*n_data)++] = (struct hf_h1_slice){buf + i, (uint32_t)take};
+			c->remaining -= take;
+			i += take;
+			if (c->remaining == 0)
+				c->state = CH_DATA_CR;
+			continue;
+		}
+		case CH_DATA_CR:
+			if (ch != '\r')
+				return HF_H1_E_BAD_CHUNK;
+			c->state = CH_DATA_LF;
+			break;
+		case CH_DATA_LF:
+			if (ch != '\n')
+				return HF_H1_E_BAD_CHUNK;
+			c->state = CH_SIZE;
+			break;
+		case CH_TRAILER_START:
+			c->state = ch == '\r' ? CH_END_LF : CH_TRAILER;
+			break;
+		case CH_TRAILER:
+			if (ch == '\r')
+				c->state = CH_TRAILER_LF;
+			else if (!(cls[(uint8_t)ch] & C_VALUE))
+				return HF_H1_E_BAD_CHUNK;
+			break;
+		case CH_TRAILER_LF:
+			if (ch != '\n')
+				return HF_H1_E_BAD_CHUNK;
+			c->state = CH_TRAILER_START;
+			c->line_len = 0;
+			break;
+		case CH_END_LF:
+			if (ch != '\n')
+				return HF_H1_E_BAD_CHUNK;
+			c->state = CH_DONE;
+			break;
+		}
+		if (c->state != CH_DATA && ++c->line_len > CHUNK_LINE_MAX)
+			return HF_H1_E_BAD_CHUNK;
+		i++;
+	}
+out:
+	*done = c->state == CH_DONE;
+	return (int)i;
+}

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The HTTP/1.1 parser: tables of valid and invalid messages, each fed whole,
+ * cut at every split point, and one byte at a time, with the same verdict.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hf_test.h"
+#include "dataplane/http/h1.h"
+
+static struct hf_h1_limits lim;
+static struct hf_h1_message msg;
+
+typedef int (*parse_fn)(const char *, size_t, struct hf_h1_scan *, const struct hf_h1_limits *,
+			struct hf_h1_message *);
+
+/*
+ * The verdict for @p text fed whole, then in two pieces at every point, then
+ * byte by byte: every way must agree (HF_AGAIN before the head is complete).
+ */
+static int
+verdict(parse_fn parse, const char *text, size_t n)
+{
+	struct hf_h1_scan scan;
+	int whole, rc = HF_AGAIN;
+
+	hf_h1_scan_reset(&scan);
+	whole = parse(text, n, &scan, &lim, &msg);
+	for (size_t cut = 1; cut < n; cut++) {
+		hf_h1_scan_reset(&scan);
+		rc = parse(text, cut, &scan, &lim, &msg);
+		if (rc == HF_AGAIN)
+			rc = parse(text, n, &scan, &lim, &msg);
+		if (rc != whole)
+			fail_msg("cut at %zu of %zu: %d, whole: %d", cut, n, rc, whole);
+	}
+	hf_h1_scan_reset(&scan);
+	for (size_t k = 1; k <= n; k++) {
+		rc = parse(text, k, &scan, &lim, &msg);
+		if (rc != HF_AGAIN)
+			break;
+	}
+	if (rc != whole)
+		fail_msg("byte by byte: %d, whole: %d", rc, whole);
+	hf_h1_scan_reset(&scan);
+	return parse(text, n, &scan, &lim, &msg);	/* leaves msg filled */
+}
+
+#define SMALL "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+#define BROWSER                                                                                    \
+	"GET /productpage?u=normal HTTP/1.1\r\nHost: bookinfo.example.com\r\n"                    \
+	"User-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0\r\nAccept: text/html,*/*;q=0.8\r\n" \
+	"Accept-Language: en-US,en;q=0.9\r\nCookie: session=abc123; theme=dark\r\n\r\n"
+
+static void
+test_valid_requests(void **state)
+{
+	int rc;
+
+	(void)state;
+	rc = verdict(hf_h1_parse_request, SMALL, strlen(SMALL));
+	assert_int_equal(rc, strlen(SMALL));
+	assert_int_equal(msg.method, HF_H1_M_GET);
+	assert_int_equal(msg.target.len, 1);
+	assert_int_equal(msg.minor, 1);
+	assert_true(msg.flags & HF_H1_F_KEEP_ALIVE);
+	assert_int_equal(msg.n_headers, 1);
+	assert_memory_equal(msg.host.p, "a", 1);
+
+	rc = verdict(hf_h1_parse_request, BROWSER, strlen(BROWSER));
+	assert_int_equal(rc, strlen(BROWSER));
+	assert_int_equal(msg.n_headers, 5);
+	assert_memory_equal(msg.target.p, "/productpage?u=normal", msg.target.len);
+	assert_string_equal(hf_h1_find(&msg, "cookie")->value.p[0] == 's' ? "ok" : "no", "ok");
+
+	static const char post[] = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+				   "Expect: 100-continue\r\nConnection: close\r\n\r\n0123456789";
+	rc = verdict(hf_h1_parse_request, post, strlen(post));
+	assert_int_equal(rc, strlen(post) - 10);
+	assert_int_equal(msg.method, HF_H1_M_POST);
+	assert_true(msg.flags & HF_H1_F_HAS_BODY_LENGTH);
+	assert_int_equal(msg.content_length, 10);
+	assert_true(msg.flags & HF_H1_F_EXPECT_CONTINUE);
+	assert_false(msg.flags & HF_H1_F_KEEP_ALIVE);
+
+	static const char chunked[] = "PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
+	rc = verdict(hf_h1_parse_request, chunked, strlen(chunked));
+	assert_int_equal(rc, strlen(chunked));
+	assert_true(msg.flags & HF_H1_F_CHUNKED);
+
+	static const char ws[] = "GET /chat HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\n"
+				 "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+	rc = verdict(hf_h1_parse_request, ws, strlen(ws));
+	assert_int_equal(rc, strlen(ws));
+	assert_true(msg.flags & HF_H1_F_UPGRADE);
+
+	static const char h10[] = "GET / HTTP/1.0\r\n\r\n";
+	assert_int_equal(verdict(hf_h1_parse_request, h10, strlen(h10)), strlen(h10));
+	assert_int_equal(msg.minor, 0);
+	assert_false(msg.flags & HF_H1_F_KEEP_ALIVE);
+	static const char h10ka[] = "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n";
+	assert_int_equal(verdict(hf_h1_parse_request, h10ka, strlen(h10ka)), strlen(h10ka));
+	assert_true(msg.flags & HF_H1_F_KEEP_ALIVE);
+
+	/* Whitespace around a value is not part of it; obs-text is allowed in values. */
+	static const char trim[] = "GET / HTTP/1.1\r\nHost:   a.b  \r\nX-Obs: caf\xc3\xa9\r\n\r\n";
+	assert_int_equal(verdict(hf_h1_parse_request, trim, strlen(trim)), strlen(trim));
+	assert_int_equal(msg.host.len, 3);
+	/* The same Content-Length twice is one length. */
+	static const char cl2[] = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n";
+	assert_int_equal(verdict(hf_h1_parse_request, cl2, strlen(cl2)), strlen(cl2));
+	assert_int_equal(msg.content_length, 5);
+}
+
+static const struct {
+	const char *text;
+	int err;
+	const char *what;
+} bad[] = {
+	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+	 HF_H1_E_SMUGGLING, "Content-Length with Transfer-Encoding"},
+	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+	 HF_H1_E_SMUGGLING, "differing Content-Lengths"},
+	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n", HF_H1_E_SMUGGLING,
+	 "Content-Length list"},
+	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", HF_H1_E_SMUGGLING, "signed length"},
+	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n", HF_H1_E_SMUGGLING, "hex length"},
+	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", HF_H1_E_SMUGGLING,
+	 "overflowing length"},
+	{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", HF_H1_E_SMUGGLING,
+	 "final coding not chunked"},
+	{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", HF_H1_E_SMUGGLING,
+	 "chunked twice"},
+	{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", HF_H1_E_SMUGGLING,
+	 "unknown coding only"},
+	{"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", HF_H1_E_SMUGGLING,
+	 "Transfer-Encoding in HTTP/1.0"},
+	{"GET / HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n", HF_H1_E_BAD, "obs-fold"},
+	{"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n", HF_H1_E_BAD,
+	 "whitespace before the colon"},
+	{"GET / HTTP/1.1\r\nHost: a\r\nX (bad): 1\r\n\r\n", HF_H1_E_BAD, "invalid byte in a name"},
+	{"GET / HTTP/1.1\r\nHost: a\r\nX-Bad: a\x01z\r\n\r\n", HF_H1_E_BAD, "control byte in a value"},
+	{"GET / HTTP/1.1\r\nHost: a\r\nX-Bad: a\rb\r\n\r\n", HF_H1_E_BAD, "bare CR in a value"},
+	{"GET / HTTP/1.1\nHost: a\r\n\r\n", HF_H1_E_BAD, "bare LF ending the request line"},
+	{"GET / HTTP/1.1\r\n: empty\r\nHost: a\r\n\r\n", HF_H1_E_BAD, "empty name"},
+	{"GET / HTTP/1.1\r\n\r\n", HF_H1_E_BAD, "HTTP/1.1 without Host"},
+	{"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", HF_H1_E_BAD, "two Hosts"},
+	{"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", HF_H1_E_BAD, "two spaces"},
+	{"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", HF_H1_E_BAD, "space in the target"},
+	{"G@T / HTTP/1.1\r\nHost: a\r\n\r\n", HF_H1_E_BAD, "invalid method"},
+	{"GET / HTTP/2.0\r\nHost: a\r\n\r\n", HF_H1_E_VERSION, "HTTP/2.0 in an HTTP/1 head"},
+	{"GET / HTTP/1.1x\r\nHost: a\r\n\r\n", HF_H1_E_BAD, "garbage after the version"},
+	{"GET / FTP/1.1\r\nHost: a\r\n\r\n", HF_H1_E_BAD, "not HTTP"},
+};
+
+static void
+test_invalid_requests(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		int rc = verdict(hf_h1_parse_request, bad[k].text, strlen(bad[k].text));
+
+		print_message("  %-40s → %d %s\n", bad[k].what, hf_h1_error_status(rc),
+			      hf_h1_error_name(rc));
+		assert_int_equal(rc, bad[k].err);
+	}
+}
+
+static void
+test_limits(void **state)
+{
+	char *buf = malloc(80 * 1024);
+	struct hf_h1_scan scan;
+	size_t n;
+
+	(void)state;
+	/* A request line over 8 KiB: 414, even before its end arrives. */
+	n = (size_t)sprintf(buf, "GET /%0*d HTTP/1.1\r\nHost: a\r\n\r\n", 9000, 0);
+	assert_int_equal(verdict(hf_h1_parse_request, buf, n), HF_H1_E_URI_TOO_LONG);
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request(buf, 8500, &scan, &lim, &msg), HF_H1_E_URI_TOO_LONG);
+	/* A header block over 60 KiB: 431. */
+	n = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nHost: a\r\nX-Big: %0*d\r\n\r\n", 62 * 1024, 0);
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request(buf, n, &scan, &lim, &msg), HF_H1_E_HEADERS_TOO_LARGE);
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request(buf, 61 * 1024, &scan, &lim, &msg),
+			 HF_H1_E_HEADERS_TOO_LARGE);
+	/* 101 fields: 431; 100 are fine. */
+	n = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nHost: a\r\n");
+	for (int i = 0; i < 99; i++)
+		n += (size_t)sprintf(buf + n, "X-%d: v\r\n", i);
+	memcpy(buf + n, "\r\n", 3);
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request(buf, n + 2, &scan, &lim, &msg), (int)(n + 2));
+	n += (size_t)sprintf(buf + n, "X-last: v\r\n\r\n");
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request(buf, n, &scan, &lim, &msg), HF_H1_E_HEADERS_TOO_LARGE);
+	assert_int_equal(hf_h1_error_status(HF_H1_E_HEADERS_TOO_LARGE), 431);
+	assert_int_equal(hf_h1_error_status(HF_H1_E_URI_TOO_LONG), 414);
+	free(buf);
+}
+
+static void
+test_responses(void **state)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nServer: nginx\r\n\r\nhi";
+	static const char noreason[] = "HTTP/1.1 204\r\n\r\n";
+	static const char chunked[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+	static const char until_close[] = "HTTP/1.0 200 OK\r\n\r\n";
+
+	(void)state;
+	assert_int_equal(verdict(hf_h1_parse_response, ok, strlen(ok)), strlen(ok) - 2);
+	assert_int_equal(msg.status, 200);
+	assert_int_equal(msg.content_length, 2);
+	assert_int_equal(verdict(hf_h1_parse_response, noreason, strlen(noreason)), strlen(noreason));
+	assert_int_equal(msg.status, 204);
+	assert_int_equal(verdict(hf_h1_parse_response, chunked, strlen(chunked)), strlen(chunked));
+	assert_true(msg.flags & HF_H1_F_CHUNKED);
+	assert_int_equal(verdict(hf_h1_parse_response, until_close, strlen(until_close)),
+			 strlen(until_close));
+	assert_false(msg.flags & (HF_H1_F_CHUNKED | HF_H1_F_HAS_BODY_LENGTH | HF_H1_F_KEEP_ALIVE));
+	static const char badstatus[] = "HTTP/1.1 2x0 OK\r\n\r\n";
+	assert_int_equal(verdict(hf_h1_parse_response, badstatus, strlen(badstatus)), HF_H1_E_BAD);
+	static const char both[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
+	assert_int_equal(verdict(hf_h1_parse_response, both, strlen(both)), HF_H1_E_SMUGGLING);
+}
+
+/* Decodes @p body split at @p cut; returns the payload or NULL on error. */
+static int
+dechunk(const char *body, size_t n, size_t cut, char *out, size_t *out_len, size_t *consumed)
+{
+	struct hf_h1_chunked c;
+	struct hf_h1_slice d[4];
+	unsigned int nd;
+	bool done = false;
+	size_t pos = 0;
+
+	hf_h1_chunked_init(&c);
+	*out_len = 0;
+	while (!done && pos < n) {
+		size_t avail = (pos < cut ? cut : n) - pos;
+		int rc = hf_h1_chunked_decode(&c, body + pos, avail, d, 4, &nd, &done);
+
+		if (rc < 0)
+			return rc;
+		for (unsigned int i = 0; i < nd; i++) {
+			memcpy(out + *out_len, d[i].p, d[i].len);
+			*out_len += d[i].len;
+		}
+		pos += (size_t)rc;
+		if (rc == 0 && avail > 0 && nd == 0)
+			return -100;	/* no progress */
+	}
+	*consumed = pos;
+	return done ? 0 : HF_AGAIN;
+}
+
+static void
+test_chunked(void **state)
+{
+	static const char body[] = "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\nNEXT";
+	static const char *const badc[] = {
+		"x\r\nhi\r\n0\r\n\r\n", "5\r\nhelloX\r\n0\r\n\r\n", "5\nhello\r\n0\r\n\r\n",
+		"\r\n", "1000000000000000\r\n", "5\r\nhello\r\n0\r\nX-T: a\x01\r\n\r\n", "-5\r\n",
+	};
+	char out[64];
+	size_t out_len, consumed, n = strlen(body) - 4;
+
+	(void)state;
+	for (size_t cut = 0; cut <= n; cut++) {
+		assert_int_equal(dechunk(body, n + 4, cut, out, &out_len, &consumed), 0);
+		assert_int_equal(out_len, 11);
+		assert_memory_equal(out, "hello world", 11);
+		assert_int_equal(consumed, n);	/* "NEXT" belongs to the next message */
+	}
+	for (size_t k = 0; k < sizeof(badc) / sizeof(badc[0]); k++)
+		assert_int_equal(dechunk(badc[k], strlen(badc[k]), strlen(badc[k]), out, &out_len,
+					 &consumed),
+				 HF_H1_E_BAD_CHUNK);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	hf_h1_limits_default(&lim);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_requests),
+		cmocka_unit_test(test_invalid_requests),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_responses),
+		cmocka_unit_test(test_chunked),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
