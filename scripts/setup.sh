@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
 	# build
-	gcc g++ meson ninja-build pkg-config
+	gcc g++ meson ninja-build pkg-config clang libclang-rt-14-dev
 	libdpdk-dev dpdk-dev libhyperscan-dev libssl-dev libconfig-dev libyaml-dev
 	libjansson-dev libcmocka-dev libbenchmark-dev
 	# tests and demo: real peers and tools

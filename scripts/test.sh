@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Sets the machine up (scripts/setup.sh), builds, and runs every test:
 #   1. cmocka unit tests (build/tests/unit/**/test_*), counted per test case
-#   2. integration tests (tests/integration/**/test_*.sh): real peers in private
+#   2. fuzz targets (tests/fuzz/fuzz_*.c, clang libFuzzer with ASan/UBSan), each
+#      for HF_FUZZ_SECONDS (60); one test each: no crash, no leak, no overread
+#   3. integration tests (tests/integration/**/test_*.sh): real peers in private
 #      network namespaces, counted per "ok"/"not ok" line
 # Ends with one line "N passed, N failed"; exits 1 when anything failed.
-# Usage: scripts/test.sh [unit|integration] [NAME-FILTER]
+# Usage: scripts/test.sh [unit|fuzz|integration] [NAME-FILTER]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -45,6 +47,34 @@ run_unit() {
 	done < <(find "$BUILD/tests/unit" -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
 }
 
+run_fuzz() {
+	local src name bin out
+	mkdir -p "$BUILD/fuzz"
+	for src in "$ROOT"/tests/fuzz/fuzz_*.c; do
+		name=$(basename "$src" .c)
+		[ -n "$FILTER" ] && [[ "$name" != *"$FILTER"* ]] && continue
+		bin=$BUILD/fuzz/$name
+		# A target names the sources it fuzzes on a " * fuzzes: FILES" line of its header.
+		if ! out=$(clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+			-I"$ROOT" "$src" $(sed -n 's|^ \* fuzzes: ||p' "$src") -o "$bin" 2>&1); then
+			echo "FAIL fuzz $name: does not build"
+			echo "$out" | tail -20
+			fail=$((fail + 1))
+			continue
+		fi
+		mkdir -p "$BUILD/fuzz/$name.corpus"
+		if out=$("$bin" -max_total_time="${HF_FUZZ_SECONDS:-60}" -max_len=8192 \
+			"$BUILD/fuzz/$name.corpus" 2>&1); then
+			echo "ok   fuzz $name: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' <<<"$out")"
+			pass=$((pass + 1))
+		else
+			echo "FAIL fuzz $name"
+			echo "$out" | tail -40
+			fail=$((fail + 1))
+		fi
+	done
+}
+
 run_integration() {
 	local t out rc p f
 	while IFS= read -r t; do
@@ -62,10 +92,11 @@ run_integration() {
 }
 
 case "$WHICH" in
-all) run_unit; run_integration ;;
+all) run_unit; run_fuzz; run_integration ;;
 unit) run_unit ;;
+fuzz) run_fuzz ;;
 integration) run_integration ;;
-*) echo "usage: scripts/test.sh [all|unit|integration] [NAME-FILTER]" >&2; exit 2 ;;
+*) echo "usage: scripts/test.sh [all|unit|fuzz|integration] [NAME-FILTER]" >&2; exit 2 ;;
 esac
 
 echo
