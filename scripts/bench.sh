@@ -6,9 +6,12 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
 BUILD=${HF_BUILD_DIR:-build}
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+h1=$(mktemp)
+trap 'rm -f "$out" "$h1"' EXIT
 "$BUILD/bench/bench_tcp" --benchmark_format=json > "$out" 2>/dev/null || { echo "bench_tcp failed"; exit 1; }
-/usr/bin/python3 - "$out" <<'PY'
+"$BUILD/bench/bench_h1" --benchmark_format=json --benchmark_repetitions=3 \
+	--benchmark_report_aggregates_only=true > "$h1" 2>/dev/null || { echo "bench_h1 failed"; exit 1; }
+/usr/bin/python3 - "$out" "$h1" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 ctx = d["context"]
@@ -24,4 +27,14 @@ for b in d["benchmarks"]:
     if "bytes_per_second" in b:
         note = f"{b['bytes_per_second'] * 8 / 1e9:.1f} Gbit/s of payload per core"
     print(f"| {name} | {cyc:.0f} | {b['real_time']:.0f} | {note} |")
+
+h = [b for b in json.load(open(sys.argv[2]))["benchmarks"] if b["name"].endswith("_mean")]
+print("\nHTTP/1.1 request-head parsers, same corpus (small GET, browser GET with cookies, POST), same run:\n")
+print("| parser | ns per request | GB/s | its time / ours |")
+print("|---|---:|---:|---:|")
+ours = next(b for b in h if b["name"].startswith("BM_hydrofoil"))
+for b in h:
+    per = b["real_time"] / 3
+    print(f"| {b['name'][3:-5]} | {per:.0f} | {b['bytes_per_second'] / 1e9:.2f} | "
+          f"{b['real_time'] / ours['real_time']:.2f}x |")
 PY
