@@ -51,7 +51,7 @@ hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
 {
 	enum { PORT_LINES = 9 };
 	struct hf_counters sum = {0};
-	size_t cap = HF_CNT__MAX + 8 + (size_t)a->n_ports * PORT_LINES, n = 0;
+	size_t cap = HF_CNT__MAX + 16 + (size_t)a->n_ports * PORT_LINES, n = 0;
 	struct stat_line *l = calloc(cap, sizeof(*l));
 
 	if (l == NULL) {
@@ -68,6 +68,9 @@ hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
 	LINE(a->live, "server.live");
 	LINE((now_ms() - a->start_ms) / 1000, "server.uptime");
 	LINE(a->n_workers, "server.concurrency");
+	LINE(hf_snapshot_now != NULL ? hf_snapshot_now->version : 0, "control_plane.snapshot_version");
+	LINE(a->pub.published, "control_plane.snapshots_published");
+	LINE(a->pub.n_retired, "control_plane.snapshots_awaiting_grace");
 	for (uint16_t i = 0; i < a->n_ports; i++) {
 		const struct hf_port *p = &a->ports[i];
 		struct rte_eth_stats st = {0};
@@ -219,8 +222,14 @@ int
 hf_agent_init(struct hf_agent *a, char *err, size_t errlen)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
+	struct hf_snapshot *s = hf_snapshot_build(a->boot, 1);
 
 	a->start_ms = now_ms();
+	if (s == NULL || hf_snapshot_publish(&a->pub, s) != 0) {
+		free(s);
+		snprintf(err, errlen, "cannot build the first snapshot");
+		return -ENOMEM;
+	}
 	a->admin = hf_admin_open(a->boot->admin_address, a->boot->admin_port, handle, a, err, errlen);
 	if (a->admin == NULL)
 		return -EADDRNOTAVAIL;
@@ -236,6 +245,7 @@ hf_agent_run(struct hf_agent *a)
 {
 	while (!hf_agent_stop_requested) {
 		watch_links(a);
+		hf_snapshot_reclaim(&a->pub, false);
 		hf_admin_poll(a->admin, LOOP_MS);
 	}
 	return 0;
@@ -246,4 +256,7 @@ hf_agent_fini(struct hf_agent *a)
 {
 	hf_admin_close(a->admin);
 	a->admin = NULL;
+	hf_snapshot_reclaim(&a->pub, true);
+	free(hf_snapshot_now);
+	__atomic_store_n(&hf_snapshot_now, NULL, __ATOMIC_RELEASE);
 }

@@ -9,6 +9,7 @@
 
 #include "control-agent/admin.h"
 #include "control-agent/bootstrap.h"
+#include "control-agent/snapshot.h"
 #include "dataplane/worker-t.h"
 
 /*
@@ -26,21 +27,23 @@ struct hf_agent {
 	uint64_t start_ms;
 	bool live;			/* every port's link has been up once */
 	bool link_up[HF_MAX_PORTS];
+	struct hf_snapshot_publisher pub;	/* pub.qsbr set by the caller */
 };
 
 /* Set from the signal handler (SIGINT, SIGTERM) or by POST /quitquitquit. */
 extern volatile sig_atomic_t hf_agent_stop_requested;
 
 /*
- * Opens the admin listener and installs the signal handlers. Returns 0 or a
- * negative errno with a message in @p err.
+ * Publishes the first snapshot (from the bootstrap), opens the admin listener
+ * and installs the signal handlers. Returns 0 or a negative errno with a
+ * message in @p err.
  */
 int hf_agent_init(struct hf_agent *a, char *err, size_t errlen);
 
 /** Serves admin requests and watches links until a stop is requested. Returns 0. */
 int hf_agent_run(struct hf_agent *a);
 
-/** Closes the admin server. */
+/** Closes the admin server; with the workers stopped, frees every snapshot. */
 void hf_agent_fini(struct hf_agent *a);
 
 /*

@@ -197,6 +197,7 @@ main(int argc, char **argv)
 	agent.n_ports = (uint16_t)boot.n_ports;
 	agent.workers = workers;
 	agent.n_workers = (uint16_t)boot.workers;
+	agent.pub.qsbr = qsbr;
 	if (hf_agent_init(&agent, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hydrofoil: %s\n", err);
 		goto out_workers;

@@ -16,6 +16,7 @@ struct rte_mbuf;
 struct rte_ring;
 struct rte_rcu_qsbr;
 struct hf_tcp_stack;
+struct hf_snapshot;
 
 /*
  * Frames waiting to be sent on one port, flushed at HF_BURST new ones and once
@@ -43,6 +44,7 @@ struct hf_worker {
 	uint16_t n_ports;
 	const struct hf_port *ports;	/* shared, read-only */
 	uint64_t now;			/* TSC at the start of this loop iteration */
+	const struct hf_snapshot *snap;	/* current snapshot, valid for this iteration only */
 	uint64_t tsc_hz;
 	uint64_t next_tick;		/* TSC of the next timer pass */
 	struct rte_rcu_qsbr *qsbr;	/* NULL in unit tests */

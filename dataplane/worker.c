@@ -16,6 +16,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/net/arp.h"
+#include "control-agent/snapshot.h"
 #include "dataplane/impair.h"
 #include "dataplane/net/eth.h"
 #include "dataplane/tcp/tcp.h"
@@ -124,6 +125,7 @@ hf_worker_poll_once(struct hf_worker *w)
 	unsigned int n = 0;
 
 	w->now = start;
+	w->snap = hf_snapshot_current();
 	for (uint16_t i = 0; i < w->n_ports; i++)
 		n += rx_port(w, &w->ports[i]);
 
@@ -137,6 +139,8 @@ hf_worker_poll_once(struct hf_worker *w)
 		hf_tcp_poll(w);
 	for (uint16_t i = 0; i < w->n_ports; i++)
 		hf_tx_flush(w, &w->ports[i]);
+	/* No snapshot pointer survives this point: pairs with rte_rcu_qsbr_check() in the agent. */
+	w->snap = NULL;
 	if (w->qsbr != NULL)
 		rte_rcu_qsbr_quiescent(w->qsbr, w->id);
 

@@ -11,6 +11,7 @@
 
 #include <rte_mbuf.h>
 
+#include "control-agent/snapshot.h"
 #include "dataplane/proxy/l4.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
@@ -185,7 +186,7 @@ route_port(const struct hf_worker *w, uint32_t addr)
 }
 
 struct tcpp_listener {
-	const struct hf_boot_cluster *cluster;
+	unsigned int cluster;		/* index in the snapshot's clusters */
 	uint32_t rr;			/* round-robin cursor, this worker's own */
 };
 
@@ -193,12 +194,22 @@ static int
 tcpp_accepted(struct hf_worker *w, struct hf_tcp_conn *down, void *lctx)
 {
 	struct tcpp_listener *l = lctx;
-	const struct hf_boot_endpoint *ep = &l->cluster->endpoints[l->rr++ % l->cluster->n_endpoints];
+	const struct hf_snapshot *snap = w->snap;
+	const struct hf_boot_cluster *cl;
+	const struct hf_boot_endpoint *ep;
 	struct hf_tcp_conn *up;
 
 	HF_COUNT(w, TCPP_DOWNSTREAM_CX);
-	up = hf_tcp_connect(w, route_port(w, ep->addr), ep->addr, ep->port,
-			    l->cluster->connect_timeout_ms, &tcpp_up_ops, down);
+	if (snap == NULL || l->cluster >= snap->n_clusters ||
+	    snap->clusters[l->cluster].n_endpoints == 0) {
+		HF_COUNT(w, TCPP_NO_UPSTREAM);
+		return -ENOENT;
+	}
+	/* The endpoint is copied into the connection: nothing here outlives this iteration. */
+	cl = &snap->clusters[l->cluster];
+	ep = &cl->endpoints[l->rr++ % cl->n_endpoints];
+	up = hf_tcp_connect(w, route_port(w, ep->addr), ep->addr, ep->port, cl->connect_timeout_ms,
+			    &tcpp_up_ops, down);
 	if (up == NULL) {
 		HF_COUNT(w, TCPP_NO_UPSTREAM);
 		return -ENOBUFS;
@@ -238,7 +249,7 @@ hf_l4_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 			rc = hf_tcp_listen(w, l->port, &discard_ops, NULL);
 			break;
 		case HF_FILTER_TCP_PROXY:
-			tl[w->id][i] = (struct tcpp_listener){.cluster = &boot->clusters[l->cluster]};
+			tl[w->id][i] = (struct tcpp_listener){.cluster = (unsigned int)l->cluster};
 			rc = hf_tcp_listen(w, l->port, &tcpp_listen_ops, &tl[w->id][i]);
 			break;
 		default:

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_SNAPSHOT_H
+#define HF_SNAPSHOT_H
+
+#include <stdbool.h>
+
+#include "control-agent/snapshot-t.h"
+
+struct rte_rcu_qsbr;
+
+/*
+ * The snapshot workers see now. Written by hf_snapshot_publish() only (a
+ * release store), read by workers with hf_snapshot_current() (acquire).
+ */
+extern struct hf_snapshot *hf_snapshot_now;
+
+static inline const struct hf_snapshot *
+hf_snapshot_current(void)
+{
+	/* Pairs with the release store in hf_snapshot_publish(). */
+	return __atomic_load_n(&hf_snapshot_now, __ATOMIC_ACQUIRE);
+}
+
+#define HF_SNAPSHOT_RETIRED_MAX 64
+
+/* The agent's side: snapshots replaced but maybe still read, with their grace tokens. */
+struct hf_snapshot_publisher {
+	struct rte_rcu_qsbr *qsbr;
+	unsigned int n_retired;
+	struct {
+		struct hf_snapshot *snap;
+		uint64_t token;
+	} retired[HF_SNAPSHOT_RETIRED_MAX];
+	uint64_t published;
+	uint64_t freed;
+};
+
+/** Builds a snapshot of the bootstrap's clusters (control thread; heap). NULL on ENOMEM. */
+struct hf_snapshot *hf_snapshot_build(const struct hf_bootstrap *b, uint64_t version);
+
+/*
+ * Makes @p s current with one pointer store and retires the previous one
+ * until a grace period of @p pub->qsbr has passed. Returns 0, or -EBUSY when
+ * too many are still waiting (then nothing changed; reclaim and retry).
+ */
+int hf_snapshot_publish(struct hf_snapshot_publisher *pub, struct hf_snapshot *s);
+
+/*
+ * Frees the retired snapshots no worker can still be reading (non-blocking).
+ * With @p wait, blocks until all are freed (shutdown). Returns how many remain.
+ */
+unsigned int hf_snapshot_reclaim(struct hf_snapshot_publisher *pub, bool wait);
+
+#endif
