@@ -55,7 +55,7 @@ run_fuzz() {
 		[ -n "$FILTER" ] && [[ "$name" != *"$FILTER"* ]] && continue
 		bin=$BUILD/fuzz/$name
 		# A target names the sources it fuzzes on a " * fuzzes: FILES" line of its header.
-		if ! out=$(clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		if ! out=$(clang -g -O1 -march=native -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 			-I"$ROOT" "$src" $(sed -n 's|^ \* fuzzes: ||p' "$src") -o "$bin" 2>&1); then
 			echo "FAIL fuzz $name: does not build"
 			echo "$out" | tail -20

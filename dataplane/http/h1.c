@@ -47,13 +47,17 @@ init_classes(void)
  * byte through the class table.
  */
 static inline const char *
-scan_value(const char *p, const char *end)
+scan_value(const char *p, const char *end, const char *limit)
 {
 #ifdef __AVX2__
 	const __m256i c1f = _mm256_set1_epi8(0x1f), tab = _mm256_set1_epi8('\t');
 	const __m256i del = _mm256_set1_epi8(0x7f);
 
-	while (end - p >= 32) {
+	/*
+	 * Loads may reach past `end` up to `limit`, the last byte of the head:
+	 * the CRLF at `end` stops the scan before anything beyond it counts.
+	 */
+	while (limit - p >= 32) {
 		__m256i b = _mm256_loadu_si256((const __m256i *)p);
 		/* unsigned b <= 0x1f  ⇔  min(b, 0x1f) == b */
 		__m256i ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(b, c1f), b);
@@ -61,8 +65,10 @@ scan_value(const char *p, const char *end)
 					      _mm256_cmpeq_epi8(b, del));
 		uint32_t m = (uint32_t)_mm256_movemask_epi8(bad);
 
-		if (m != 0)
-			return p + __builtin_ctz(m);
+		if (m != 0) {
+			p += __builtin_ctz(m);
+			return p < end ? p : end;
+		}
 		p += 32;
 	}
 #endif
@@ -77,12 +83,13 @@ scan_value(const char *p, const char *end)
  * end. AVX2 32 bytes a step, then the table.
  */
 static inline const char *
-scan_target(const char *p, const char *end)
+scan_target(const char *p, const char *end, const char *limit)
 {
 #ifdef __AVX2__
 	const __m256i lo = _mm256_set1_epi8(0x20), hi = _mm256_set1_epi8(0x7e);
 
-	while (end - p >= 32) {
+	/* As scan_value: the CR at `end` stops it, loads may reach `limit`. */
+	while (limit - p >= 32) {
 		__m256i b = _mm256_loadu_si256((const __m256i *)p);
 		/* unsigned b <= 0x20 or b > 0x7e */
 		__m256i low = _mm256_cmpeq_epi8(_mm256_min_epu8(b, lo), b);
@@ -90,8 +97,10 @@ scan_target(const char *p, const char *end)
 						_mm256_set1_epi8(-1));
 		uint32_t m = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(low, high));
 
-		if (m != 0)
-			return p + __builtin_ctz(m);
+		if (m != 0) {
+			p += __builtin_ctz(m);
+			return p < end ? p : end;
+		}
 		p += 32;
 	}
 #endif
@@ -322,7 +331,7 @@ parse_fields(const char *p, const char *end, const struct hf_h1_limits *lim,
 		if (msg->n_headers == lim->max_headers || msg->n_headers == HF_H1_MAX_HEADERS_CAP)
 			return HF_H1_E_HEADERS_TOO_LARGE;
 		/* The value runs to the first byte a value may not hold: it must be CRLF. */
-		line_end = scan_value(colon + 1, end);
+		line_end = scan_value(colon + 1, end, end + 2);
 		if (line_end == end || line_end[0] != '\r' || line_end[1] != '\n')
 			return HF_H1_E_BAD;		/* a control byte, or a bare CR */
 		v = colon + 1;
@@ -410,14 +419,27 @@ parse_version(const char *p, size_t n, uint8_t *minor)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	enum hf_h1_method m;
-} methods[] = {
-	{"GET", HF_H1_M_GET}, {"HEAD", HF_H1_M_HEAD}, {"POST", HF_H1_M_POST},
-	{"PUT", HF_H1_M_PUT}, {"DELETE", HF_H1_M_DELETE}, {"CONNECT", HF_H1_M_CONNECT},
-	{"OPTIONS", HF_H1_M_OPTIONS}, {"TRACE", HF_H1_M_TRACE}, {"PATCH", HF_H1_M_PATCH},
-};
+/* Methods are case-sensitive (RFC 9110 9.1): recognised by length, then bytes. */
+static enum hf_h1_method
+method_of(const char *m, uint32_t len)
+{
+	switch (len) {
+	case 3:
+		return memcmp(m, "GET", 3) == 0 ? HF_H1_M_GET
+		       : memcmp(m, "PUT", 3) == 0 ? HF_H1_M_PUT : HF_H1_M_OTHER;
+	case 4:
+		return memcmp(m, "POST", 4) == 0 ? HF_H1_M_POST
+		       : memcmp(m, "HEAD", 4) == 0 ? HF_H1_M_HEAD : HF_H1_M_OTHER;
+	case 5:
+		return memcmp(m, "PATCH", 5) == 0 ? HF_H1_M_PATCH
+		       : memcmp(m, "TRACE", 5) == 0 ? HF_H1_M_TRACE : HF_H1_M_OTHER;
+	case 6: return memcmp(m, "DELETE", 6) == 0 ? HF_H1_M_DELETE : HF_H1_M_OTHER;
+	case 7:
+		return memcmp(m, "OPTIONS", 7) == 0 ? HF_H1_M_OPTIONS
+		       : memcmp(m, "CONNECT", 7) == 0 ? HF_H1_M_CONNECT : HF_H1_M_OTHER;
+	default: return HF_H1_M_OTHER;
+	}
+}
 
 static void
 reset(struct hf_h1_message *msg)
@@ -451,17 +473,14 @@ hf_h1_parse_request(const char *buf, size_t len, struct hf_h1_scan *scan,
 		;
 	if (sp1 == p || sp1 == eol || *sp1 != ' ')
 		return HF_H1_E_BAD;
-	sp2 = scan_target(sp1 + 1, eol);
+	sp2 = scan_target(sp1 + 1, eol, buf + head);
 	if (sp2 == sp1 + 1 || sp2 == eol || *sp2 != ' ')
 		return HF_H1_E_BAD;
 	if ((rc = parse_version(sp2 + 1, (size_t)(eol - sp2 - 1), &msg->minor)) != 0)
 		return rc;
 	msg->method_name = (struct hf_h1_slice){p, (uint32_t)(sp1 - p)};
 	msg->target = (struct hf_h1_slice){sp1 + 1, (uint32_t)(sp2 - sp1 - 1)};
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (msg->method_name.len == strlen(methods[i].name) &&
-		    memcmp(p, methods[i].name, msg->method_name.len) == 0)
-			msg->method = methods[i].m;
+	msg->method = method_of(p, msg->method_name.len);
 	rc = parse_fields(eol + 2, buf + head - 2, lim, msg, true);
 	return rc != 0 ? rc : head;
 }
