@@ -393,8 +393,10 @@ synchronized_input(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *
 	case HF_TCP_CLOSING:
 	case HF_TCP_LAST_ACK:
 		/* The peer's FIN is in: anything new from it is a protocol error; re-ACK a FIN. */
-		if (s->flags & TH_FIN)
-			c->flags |= HF_TCP_F_ACK_NOW, tcp_pending(w, c);
+		if (s->flags & TH_FIN) {
+			c->flags |= HF_TCP_F_ACK_NOW;
+			tcp_pending(w, c);
+		}
 		break;
 	default:
 		break;
@@ -494,8 +496,6 @@ syn_sent_input(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 		c->state = HF_TCP_SYN_RCVD;
 		tcp_send_syn(w, c);
 	}
-	rte_pktmbuf_free(m);
-	return;
 drop:
 	rte_pktmbuf_free(m);
 }
