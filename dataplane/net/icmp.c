@@ -2,10 +2,12 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <netinet/ip_icmp.h>
 
 #include "dataplane/net/eth.h"
 #include "dataplane/net/icmp.h"
 #include "dataplane/net/ipv4.h"
+#include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
 /*
@@ -37,13 +39,29 @@ hf_icmp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 		goto drop;
 	}
 	ic = rte_pktmbuf_mtod_offset(m, struct rte_icmp_hdr *, off);
-	if (ic->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || ic->icmp_code != 0) {
+	if (ic->icmp_type != RTE_IP_ICMP_ECHO_REQUEST &&
+	    ic->icmp_type != ICMP_DEST_UNREACH && ic->icmp_type != ICMP_TIME_EXCEEDED) {
 		HF_COUNT(w, ICMP_RX_OTHER);
 		goto drop;
 	}
 	/* The checksum covers the whole message (RFC 792); a correct one sums to all ones. */
 	if (unlikely(rte_raw_cksum_mbuf(m, off, len, &sum) != 0 || sum != 0xffff)) {
 		HF_COUNT(w, ICMP_DROP_CHECKSUM);
+		goto drop;
+	}
+	if (ic->icmp_type != RTE_IP_ICMP_ECHO_REQUEST) {
+		/* An error quoting one of our datagrams (RFC 792): its transport decides. */
+		const uint8_t *quote = (const uint8_t *)(ic + 1);
+		uint32_t qlen = RTE_MIN(len, (uint32_t)rte_pktmbuf_data_len(m) - off) - sizeof(*ic);
+
+		HF_COUNT(w, ICMP_RX_ERROR);
+		if (w->tcp != NULL && qlen >= 20 && quote[9] == IPPROTO_TCP)
+			hf_tcp_icmp_error(w, ic->icmp_type, ic->icmp_code,
+					  rte_be_to_cpu_16(ic->icmp_seq_nb), quote, qlen);
+		goto drop;
+	}
+	if (ic->icmp_code != 0) {
+		HF_COUNT(w, ICMP_RX_OTHER);
 		goto drop;
 	}
 	HF_COUNT(w, ICMP_RX_ECHO_REQUEST);

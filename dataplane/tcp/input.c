@@ -773,3 +773,53 @@ hf_tcp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 drop:
 	rte_pktmbuf_free(m);
 }
+
+void
+hf_tcp_icmp_error(struct hf_worker *w, uint8_t type, uint8_t code, uint16_t mtu,
+		  const uint8_t *quote, uint32_t len)
+{
+	const struct rte_ipv4_hdr *ih = (const struct rte_ipv4_hdr *)quote;
+	uint32_t ihl = (uint32_t)(ih->version_ihl & RTE_IPV4_HDR_IHL_MASK) * 4;
+	const struct rte_tcp_hdr *th;
+	struct hf_tcp_conn *c;
+	uint32_t seq;
+
+	/* The quote holds at least the first 8 bytes of our TCP header: ports and sequence. */
+	if (ihl < sizeof(*ih) || len < ihl + 8) {
+		HF_COUNT(w, TCP_DROP_ICMP);
+		return;
+	}
+	th = (const struct rte_tcp_hdr *)(quote + ihl);
+	c = tcp_conn_lookup(w, ih->src_addr, th->src_port, ih->dst_addr, th->dst_port);
+	seq = rte_be_to_cpu_32(th->sent_seq);
+	/* RFC 5927 4.1: only a sequence number we have in flight makes it credible. */
+	if (c == NULL || c->state == HF_TCP_TIME_WAIT || !hf_seq_geq(seq, c->snd_una) ||
+	    !hf_seq_lt(seq, c->snd_max)) {
+		HF_COUNT(w, TCP_DROP_ICMP);
+		return;
+	}
+	if (type == 3 && code == 4) {
+		/* RFC 1191 path MTU: the segment must fit the next hop's MTU. */
+		uint32_t opt = (c->flags & HF_TCP_F_TS) ? 12 : 0;
+
+		if (mtu >= 68 + 40 && mtu - 40 - opt < c->mss) {
+			c->mss = (uint16_t)(mtu - 40 - opt);
+			c->cc.smss = c->mss;
+			HF_COUNT(w, TCP_ICMP_PMTU);
+			/* What was lost for being too big goes again, cut to the new size. */
+			c->snd_nxt = c->snd_una;
+			tcp_pending(w, c);
+		} else {
+			HF_COUNT(w, TCP_ICMP_SOFT);
+		}
+		return;
+	}
+	if (type == 3 && (code == 2 || code == 3) && c->state == HF_TCP_SYN_SENT) {
+		HF_COUNT(w, TCP_ICMP_REFUSED);
+		HF_COUNT(w, TCP_CX_CONNECT_FAIL);
+		tcp_conn_close(w, c, -ECONNREFUSED);
+		return;
+	}
+	/* Soft errors: the retransmission timer decides (RFC 1122 4.2.3.9, RFC 5927 4.1). */
+	HF_COUNT(w, TCP_ICMP_SOFT);
+}

@@ -136,6 +136,16 @@ void hf_tcp_abort(struct hf_worker *w, struct hf_tcp_conn *c);
 /* Handles one TCP segment (m->l2_len and l3_len set, IP validated). Consumes @p m. */
 void hf_tcp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m);
 
+/*
+ * Applies an ICMP error (RFC 1122 4.2.3.9, RFC 5927) whose message quotes
+ * the IP header and first bytes of one of our segments (@p quote, @p len
+ * bytes). Only a quote matching a connection and a sequence number in flight
+ * counts. Fragmentation-needed lowers the MSS to @p mtu; port or protocol
+ * unreachable fails a connect in SYN-SENT; everything else is a soft error.
+ */
+void hf_tcp_icmp_error(struct hf_worker *w, uint8_t type, uint8_t code, uint16_t mtu,
+		       const uint8_t *quote, uint32_t len);
+
 /* Runs due timers and sends what connections have queued. Call once per loop. */
 void hf_tcp_poll(struct hf_worker *w);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_icmp.h>
 #include <rte_tcp.h>
 
 #include "hf_test.h"
@@ -476,6 +477,114 @@ test_zero_window(void **state)
 	free(data);
 }
 
+/* An ICMP error from B's address to A quoting @p quoted (a frame A sent), with @p code and @p mtu. */
+static struct rte_mbuf *
+icmp_error(struct rte_mbuf *quoted, uint8_t type, uint8_t code, uint16_t mtu)
+{
+	uint8_t l4[8 + 60] = {0};
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)l4;
+	const uint8_t *q = rte_pktmbuf_mtod_offset(quoted, const uint8_t *, 14);
+
+	ic->icmp_type = type;
+	ic->icmp_code = code;
+	ic->icmp_seq_nb = rte_cpu_to_be_16(mtu);	/* next-hop MTU sits here (RFC 1191) */
+	memcpy(ic + 1, q, 20 + 8);			/* IP header and 8 bytes of TCP (RFC 792) */
+	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(l4, 8 + 28);
+	return hf_test_ipv4(&pa.mac, IPPROTO_ICMP, "198.51.100.1", "198.51.100.2", l4, 8 + 28);
+}
+
+/* ICMP errors: port unreachable fails a connect, frag-needed lowers the MSS, forgeries are refused. */
+static void
+test_icmp_errors(void **state)
+{
+	struct rte_mbuf *m[8], *syn = NULL;
+	unsigned int n;
+
+	(void)state;
+	/* Resolve B first so the SYN leaves at once. */
+	assert_non_null(open_to(81, &cli[7]));
+	run(500, &cli[7].closed);
+	assert_non_null(open_to(80, &cli[0]));
+	n = hf_test_sent(A, m, 8);
+	for (unsigned int i = 0; i < n; i++) {
+		if (syn == NULL && rte_pktmbuf_pkt_len(m[i]) > 54)
+			syn = m[i];
+		else
+			rte_pktmbuf_free(m[i]);
+	}
+	assert_non_null(syn);
+	/* A forged error quoting a sequence number never sent is refused. */
+	struct rte_mbuf *f = icmp_error(syn, 3, 3, 0);
+	uint8_t *seq = rte_pktmbuf_mtod_offset(f, uint8_t *, 14 + 20 + 8 + 20 + 4);
+	struct rte_icmp_hdr *fic = rte_pktmbuf_mtod_offset(f, struct rte_icmp_hdr *, 14 + 20);
+	seq[0] ^= 0x40;
+	fic->icmp_cksum = 0;
+	fic->icmp_cksum = (uint16_t)~rte_raw_cksum(fic, 8 + 28);
+	hf_eth_input(A, &pa, f);
+	assert_int_equal(A->cnt.v[HF_CNT_TCP_DROP_ICMP], 1);
+	assert_false(cli[0].closed);
+	/* The genuine one ends the handshake. */
+	hf_eth_input(A, &pa, icmp_error(syn, 3, 3, 0));
+	assert_true(cli[0].closed);
+	assert_int_equal(cli[0].err, -ECONNREFUSED);
+	assert_int_equal(A->cnt.v[HF_CNT_TCP_ICMP_REFUSED], 1);
+	rte_pktmbuf_free(syn);
+
+	/* Fragmentation needed on an established connection: the MSS follows the path. */
+	memset(&cli[1], 0, sizeof(cli[1]));
+	assert_non_null(open_to(80, &cli[1]));
+	run(1000, &cli[1].connected);
+	run(30, NULL);
+	hf_tcp_send(A, cli[1].c, hf_test_mbuf("path mtu probe", 14));
+	A->now = rte_rdtsc();
+	hf_tcp_poll(A);
+	n = hf_test_sent(A, m, 8);
+	assert_true(n >= 1);
+	hf_eth_input(A, &pa, icmp_error(m[n - 1], 3, 4, 1000));
+	rte_pktmbuf_free_bulk(m, n);
+	assert_int_equal(A->cnt.v[HF_CNT_TCP_ICMP_PMTU], 1);
+	assert_int_equal(cli[1].c->mss, 1000 - 40 - 12);
+	run(500, NULL);
+	assert_int_equal(srv[n_srv - 1].got, 14);	/* and the data still arrives */
+}
+
+/* Simultaneous close (RFC 9293 3.6, figure 13): both FINs cross; both go through CLOSING to TIME_WAIT. */
+static void
+test_simultaneous_close(void **state)
+{
+	struct hf_tcp_conn *a, *b;
+	bool both = false;
+
+	(void)state;
+	assert_non_null(open_to(80, &cli[0]));
+	run(1000, &cli[0].connected);
+	run(30, NULL);
+	a = cli[0].c;
+	b = srv[0].c;
+	assert_non_null(b);
+	hf_tcp_shutdown(A, a);
+	hf_tcp_shutdown(B, b);
+	A->now = B->now = rte_rdtsc();
+	hf_tcp_poll(A);		/* both FINs leave before either arrives */
+	hf_tcp_poll(B);
+	assert_int_equal(a->state, HF_TCP_FIN_WAIT_1);
+	assert_int_equal(b->state, HF_TCP_FIN_WAIT_1);
+	carry(A, B);
+	carry(B, A);
+	assert_true(a->state == HF_TCP_CLOSING || a->state == HF_TCP_TIME_WAIT);
+	assert_true(b->state == HF_TCP_CLOSING || b->state == HF_TCP_TIME_WAIT);
+	for (uint64_t end = rte_rdtsc() + rte_get_tsc_hz(); !both && rte_rdtsc() < end;) {
+		run(5, NULL);
+		both = a->state == HF_TCP_TIME_WAIT && b->state == HF_TCP_TIME_WAIT;
+	}
+	assert_true(both);
+	assert_int_equal(A->cnt.v[HF_CNT_TCP_CX_TIME_WAIT], 1);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_CX_TIME_WAIT], 1);
+	assert_true(cli[0].closed && srv[0].closed);
+	assert_int_equal(cli[0].err, 0);
+	assert_int_equal(srv[0].err, 0);
+}
+
 /* ---- every synchronized state × hostile segment kind ---- */
 
 enum kind { K_RST_EXACT, K_RST_IN_WINDOW, K_SYN, K_DATA_OUT_OF_WINDOW, K_ACK_UNSENT, K__N };
@@ -624,6 +733,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_syn_cookie, setup_cookies, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup_small_pool, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_window, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_errors, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_simultaneous_close, setup_default, teardown),
 		cmocka_unit_test(test_state_table),
 	};
 
