@@ -152,9 +152,11 @@ main(int argc, char **argv)
 			fprintf(stderr, "hydrofoil: %s\n", err);
 			goto out_ports;
 		}
-		printf("hydrofoil: port %s up as " RTE_ETHER_ADDR_PRT_FMT " on %s\n",
+		printf("hydrofoil: port %s up as " RTE_ETHER_ADDR_PRT_FMT " on %s (TCP checksums: "
+		       "tx %s, rx %s)\n",
 		       ports[opened].name, RTE_ETHER_ADDR_BYTES(&ports[opened].mac),
-		       boot.ports[opened].device);
+		       boot.ports[opened].device, ports[opened].tx_l4_cksum ? "device" : "software",
+		       ports[opened].rx_l4_cksum ? "device" : "software");
 	}
 
 	qsbr = rte_zmalloc("hf_qsbr", rte_rcu_qsbr_get_memsize(boot.workers), RTE_CACHE_LINE_SIZE);

@@ -2,6 +2,7 @@
 #ifndef HF_PORT_T_H
 #define HF_PORT_T_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <rte_ether.h>
 
@@ -21,6 +22,8 @@ struct hf_port {
 	char name[HF_PORT_NAME_MAX];
 	struct rte_ether_addr mac;
 	uint32_t addr;			/* our address, network byte order */
+	bool tx_l4_cksum;		/* the device computes TCP checksums (TX offload on) */
+	bool rx_l4_cksum;		/* the device checks TCP checksums (flags on RX mbufs) */
 	uint32_t mask;			/* network byte order */
 	uint32_t gateway;		/* network byte order; 0 when none */
 	struct rte_mempool *pool;	/* mbufs for RX and for frames we build */

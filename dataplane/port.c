@@ -127,6 +127,19 @@ hf_port_open(struct hf_port *p, const struct hf_boot_port *bp, uint16_t index,
 	}
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+	/* Checksums in hardware where the port offers them, in software otherwise. */
+	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+		p->rx_l4_cksum = true;
+	}
+	if ((info.tx_offload_capa & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)) ==
+	    (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) &&
+	    !bp->impair.enabled) {
+		/* (An impaired port duplicates frames by copy, which keeps offload flags: fine,
+		 * but keep the software path there so impairment tests check our checksums.) */
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+		p->tx_l4_cksum = true;
+	}
 	rc = rte_eth_dev_configure(pid, n_queues, n_queues, &conf);
 	if (rc != 0)
 		goto fail_dev;

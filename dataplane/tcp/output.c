@@ -106,8 +106,15 @@ emit(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	uint32_t l4len = rte_pktmbuf_pkt_len(m) - m->l2_len - m->l3_len;
 
 	ih->total_length = rte_cpu_to_be_16((uint16_t)(m->l3_len + l4len));
-	th->cksum = 0;
-	th->cksum = rte_ipv4_udptcp_cksum_mbuf(m, ih, m->l2_len + m->l3_len);
+	if (p->tx_l4_cksum) {
+		/* The device sums the segment; it wants the pseudo-header sum in place. */
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+		m->l4_len = (uint8_t)((th->data_off >> 4) * 4);
+		th->cksum = rte_ipv4_phdr_cksum(ih, m->ol_flags);
+	} else {
+		th->cksum = 0;
+		th->cksum = rte_ipv4_udptcp_cksum_mbuf(m, ih, m->l2_len + m->l3_len);
+	}
 	HF_COUNT(w, TCP_TX_SEGMENTS);
 	if (th->tcp_flags & TH_RST)
 		HF_COUNT(w, TCP_CX_RESET_TX);
