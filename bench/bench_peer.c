@@ -199,11 +199,16 @@ bench_tcp_data_setup(struct bench_env *e)
 }
 
 uint64_t
-bench_tcp_data_segment(struct bench_env *e)
+bench_tcp_data_segment(struct bench_env *e, int offload)
 {
 	struct rte_mbuf *m = bench_segment(e, bconn.sport, 80, bconn.peer_seq, bconn.our_next,
 					   RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 1448);
 	uint64_t cyc;
+
+	/* As a NIC with checksum offload would deliver it, and send our ACKs. */
+	e->port->tx_l4_cksum = offload != 0;
+	if (offload)
+		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 
 	bconn.peer_seq += 1448;
 	cyc = feed(e, m);

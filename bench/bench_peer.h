@@ -50,8 +50,11 @@ extern "C" {
 
 /* Sets up an established connection on port 80 whose reader drains what arrives. */
 int bench_tcp_data_setup(struct bench_env *e);
-/* One in-order 1448-byte data segment in, ACK decision and any ACK out. */
-uint64_t bench_tcp_data_segment(struct bench_env *e);
+/*
+ * One in-order 1448-byte data segment in, ACK decision and any ACK out; with
+ * @p offload the checksums are left to the (pretend) device, as on a real NIC.
+ */
+uint64_t bench_tcp_data_segment(struct bench_env *e, int offload);
 /* A whole passive connection: SYN, ACK, FIN from the peer, our FIN, last ACK → CLOSED. */
 uint64_t bench_tcp_conn_life(struct bench_env *e);
 /* One ICMP echo request of @p payload bytes turned into its reply. */

@@ -20,6 +20,7 @@ print("| what | cycles | ns | note |")
 print("|---|---:|---:|---|")
 for b in d["benchmarks"]:
     name = b["name"].split("/min_time")[0]
+    name = name.replace("segment/0", "segment (software checksum)").replace("segment/1", "segment (device checksum)")
     cyc = next((v for k, v in b.items() if k.startswith("cycles_per")), 0)
     note = ""
     if "bytes_per_idle_connection" in b:

@@ -28,7 +28,7 @@ BM_tcp_rx_inorder_segment(benchmark::State &state)
 
 	setup();
 	for (auto _ : state) {
-		uint64_t c = bench_tcp_data_segment(&env);
+		uint64_t c = bench_tcp_data_segment(&env, (int)state.range(0));
 		cycles += c;
 		n++;
 		state.SetIterationTime((double)c / (double)bench_tsc_hz());
@@ -36,7 +36,8 @@ BM_tcp_rx_inorder_segment(benchmark::State &state)
 	state.counters["cycles_per_segment"] = (double)cycles / (double)n;
 	state.SetBytesProcessed((int64_t)n * 1448);
 }
-BENCHMARK(BM_tcp_rx_inorder_segment)->UseManualTime()->MinTime(1.0);
+// Arg 0: checksums in software (net_tap, memif); arg 1: in the device (NICs).
+BENCHMARK(BM_tcp_rx_inorder_segment)->Arg(0)->Arg(1)->UseManualTime()->MinTime(1.0);
 
 // Cycles for a whole passive connection: SYN in / SYN-ACK out, ACK in
 // (accept), FIN in / our FIN out, last ACK in → CLOSED and the TCB back.
