@@ -557,6 +557,23 @@ enum {
 
 #define CHUNK_LINE_MAX 4096
 
+/* A byte the grammar fixes (CR or LF): on to @p next, or false. */
+static inline bool
+expect(struct hf_h1_chunked *c, char ch, char want, uint8_t next)
+{
+	c->state = next;
+	return ch == want;
+}
+
+/* A byte of skipped text (extension, trailer): CR ends it and leads to @p next. */
+static inline bool
+text(struct hf_h1_chunked *c, char ch, uint8_t next)
+{
+	if (ch == '\r')
+		c->state = next;
+	return ch == '\r' || (cls[(uint8_t)ch] & C_VALUE);
+}
+
 static int
 hexval(char c)
 {
@@ -597,15 +614,12 @@ hf_h1_chunked_decode(struct hf_h1_chunked *c, const char *buf, size_t len,
 			break;
 		case CH_EXT:
 			/* Extensions are skipped, but stay a line of visible text. */
-			if (ch == '\r')
-				c->state = CH_SIZE_LF;
-			else if (!(cls[(uint8_t)ch] & C_VALUE))
+			if (!text(c, ch, CH_SIZE_LF))
 				return HF_H1_E_BAD_CHUNK;
 			break;
 		case CH_SIZE_LF:
-			if (ch != '\n')
+			if (!expect(c, ch, '\n', c->remaining == 0 ? CH_TRAILER_START : CH_DATA))
 				return HF_H1_E_BAD_CHUNK;
-			c->state = c->remaining == 0 ? CH_TRAILER_START : CH_DATA;
 			c->size_digits = 0;
 			c->line_len = 0;
 			break;
@@ -622,34 +636,28 @@ hf_h1_chunked_decode(struct hf_h1_chunked *c, const char *buf, size_t len,
 			continue;
 		}
 		case CH_DATA_CR:
-			if (ch != '\r')
+			if (!expect(c, ch, '\r', CH_DATA_LF))
 				return HF_H1_E_BAD_CHUNK;
-			c->state = CH_DATA_LF;
 			break;
 		case CH_DATA_LF:
-			if (ch != '\n')
+			if (!expect(c, ch, '\n', CH_SIZE))
 				return HF_H1_E_BAD_CHUNK;
-			c->state = CH_SIZE;
 			break;
 		case CH_TRAILER_START:
 			c->state = ch == '\r' ? CH_END_LF : CH_TRAILER;
 			break;
 		case CH_TRAILER:
-			if (ch == '\r')
-				c->state = CH_TRAILER_LF;
-			else if (!(cls[(uint8_t)ch] & C_VALUE))
+			if (!text(c, ch, CH_TRAILER_LF))
 				return HF_H1_E_BAD_CHUNK;
 			break;
 		case CH_TRAILER_LF:
-			if (ch != '\n')
+			if (!expect(c, ch, '\n', CH_TRAILER_START))
 				return HF_H1_E_BAD_CHUNK;
-			c->state = CH_TRAILER_START;
 			c->line_len = 0;
 			break;
 		case CH_END_LF:
-			if (ch != '\n')
+			if (!expect(c, ch, '\n', CH_DONE))
 				return HF_H1_E_BAD_CHUNK;
-			c->state = CH_DONE;
 			break;
 		}
 		if (c->state != CH_DATA && ++c->line_len > CHUNK_LINE_MAX)

@@ -553,16 +553,24 @@ find_listener(struct hf_tcp_stack *st, uint16_t lport)
 	return NULL;
 }
 
-/* Creates the TCB of a passive open, in SYN_RCVD, from a SYN or a valid cookie. */
+/*
+ * Creates the TCB of a passive open from a SYN or a valid cookie. With none
+ * left, refuses the segment in @p m with a RST (counted, m consumed) and
+ * returns NULL.
+ */
 static struct hf_tcp_conn *
-passive_conn(struct hf_worker *w, const struct hf_port *p, const struct rte_ipv4_hdr *ih,
-	     const struct rte_tcp_hdr *th, struct hf_tcp_listener *l)
+passive_conn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
+	     const struct rte_ipv4_hdr *ih, const struct rte_tcp_hdr *th, struct hf_tcp_listener *l,
+	     const struct hf_tcp_seg *s)
 {
 	struct hf_tcp_conn *c = tcp_conn_alloc(w, p->index, ih->dst_addr, th->dst_port,
 					       ih->src_addr, th->src_port);
 
-	if (c == NULL)
+	if (c == NULL) {
+		HF_COUNT(w, TCP_DROP_NO_TCB);
+		tcp_reply_rst(w, p, m, s);
 		return NULL;
+	}
 	c->flags |= HF_TCP_F_PASSIVE;
 	c->listener = (uint16_t)(l - tcp_stack(w)->listeners);
 	c->ops = l->ops;
@@ -614,12 +622,9 @@ listen_syn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 		hf_tcp_send_syncookie(w, p, m, s);	/* consumes m */
 		return;
 	}
-	c = passive_conn(w, p, ih, th, l);
-	if (c == NULL) {
-		HF_COUNT(w, TCP_DROP_NO_TCB);
-		tcp_reply_rst(w, p, m, s);
+	c = passive_conn(w, p, m, ih, th, l, s);
+	if (c == NULL)
 		return;
-	}
 	take_syn_options(w, c, s);
 	c->state = HF_TCP_SYN_RCVD;
 	l->synrcvd++;
@@ -673,12 +678,9 @@ no_conn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 		tcp_reply_rst(w, p, m, s);
 		return;
 	}
-	c = passive_conn(w, p, ih, th, l);
-	if (c == NULL) {
-		HF_COUNT(w, TCP_DROP_NO_TCB);
-		tcp_reply_rst(w, p, m, s);
+	c = passive_conn(w, p, m, ih, th, l, s);
+	if (c == NULL)
 		return;
-	}
 	HF_COUNT(w, TCP_SYNCOOKIES_OK);
 	rte_pktmbuf_adj(m, (uint16_t)(tcp_l4_off(m) + ((th->data_off >> 4) * 4)));
 	/* The cookie kept the MSS only: no window scaling, SACK or timestamps (RFC 4987 3.6). */

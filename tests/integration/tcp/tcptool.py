@@ -36,11 +36,16 @@ def data_stream(total):
         yield block
 
 
-def server(port):
+def listen_on(port, backlog):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("0.0.0.0", port))
-    ls.listen(4096)
+    ls.listen(backlog)
+    return ls
+
+
+def server(port):
+    ls = listen_on(port, 4096)
 
     def serve(c):
         try:
@@ -61,10 +66,7 @@ def server(port):
 
 
 def serverclose(port):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", port))
-    ls.listen(64)
+    ls = listen_on(port, 64)
     while True:
         c, _ = ls.accept()
         try:
