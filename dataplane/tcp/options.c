@@ -1,18 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * TCP options: one pass over the list for parsing, fixed layouts for
+ * building. Values on the wire are big-endian; struct hf_tcp_opts holds them
+ * in host order.
+ */
 #include <errno.h>
 #include <string.h>
 
 #include "dataplane/tcp/options.h"
-
-enum {
-	OPT_EOL = 0,
-	OPT_NOP = 1,
-	OPT_MSS = 2,		/* RFC 9293 3.2, length 4 */
-	OPT_WS = 3,		/* RFC 7323 2.2, length 3 */
-	OPT_SACK_PERM = 4,	/* RFC 2018 2, length 2 */
-	OPT_SACK = 5,		/* RFC 2018 3, length 2 + 8n */
-	OPT_TS = 8,		/* RFC 7323 3.2, length 10 */
-};
 
 static inline uint32_t
 get32(const uint8_t *p)
@@ -38,38 +33,40 @@ hf_tcp_opts_parse(const uint8_t *p, uint32_t len, struct hf_tcp_opts *o)
 	while (i < len) {
 		uint8_t kind = p[i], olen;
 
-		if (kind == OPT_EOL)
+		if (kind == HF_TCP_OPT_EOL)
 			break;
-		if (kind == OPT_NOP) {
+		if (kind == HF_TCP_OPT_NOP) {
 			i++;
 			continue;
 		}
-		if (i + 1 >= len)
+		if (len - i < 2)
 			return -EINVAL;		/* a kind with no length byte */
 		olen = p[i + 1];
-		if (olen < 2 || i + olen > len)
+		/* RFC 9293 3.1: the length counts kind and length; below 2 no walk goes on. */
+		if (olen < 2 || olen > len - i)
 			return -EINVAL;
 		switch (kind) {
-		case OPT_MSS:
+		case HF_TCP_OPT_MSS:
 			if (olen != 4)
 				return -EINVAL;
 			o->mss_present = true;
 			o->mss = (uint16_t)(p[i + 2] << 8 | p[i + 3]);
 			break;
-		case OPT_WS:
+		case HF_TCP_OPT_WS:
 			if (olen != 3)
 				return -EINVAL;
 			o->ws_present = true;
 			/* RFC 7323 2.3: a shift above 14 is used as 14. */
-			o->ws_shift = p[i + 2] > 14 ? 14 : p[i + 2];
+			o->ws_shift = p[i + 2] > HF_TCP_WS_MAX ? HF_TCP_WS_MAX : p[i + 2];
 			break;
-		case OPT_SACK_PERM:
+		case HF_TCP_OPT_SACK_PERM:
 			if (olen != 2)
 				return -EINVAL;
 			o->sack_permitted = true;
 			break;
-		case OPT_SACK:
-			if ((olen - 2) % 8 != 0 || olen == 2 || (olen - 2) / 8 > HF_TCP_MAX_SACK_BLOCKS)
+		case HF_TCP_OPT_SACK:
+			if (olen == 2 || (olen - 2) % 8 != 0 ||
+			    (olen - 2) / 8 > HF_TCP_MAX_SACK_BLOCKS)
 				return -EINVAL;
 			o->sack_blocks = (uint8_t)((olen - 2) / 8);
 			for (unsigned int b = 0; b < o->sack_blocks; b++) {
@@ -77,7 +74,7 @@ hf_tcp_opts_parse(const uint8_t *p, uint32_t len, struct hf_tcp_opts *o)
 				o->sack[2 * b + 1] = get32(p + i + 6 + 8 * b);
 			}
 			break;
-		case OPT_TS:
+		case HF_TCP_OPT_TS:
 			if (olen != 10)
 				return -EINVAL;
 			o->ts_present = true;
@@ -95,10 +92,10 @@ hf_tcp_opts_parse(const uint8_t *p, uint32_t len, struct hf_tcp_opts *o)
 static uint32_t
 put_ts(uint8_t *b, uint32_t val, uint32_t ecr)
 {
-	/* NOP NOP TS: the layout RFC 7323 appendix A recommends for alignment. */
-	b[0] = OPT_NOP;
-	b[1] = OPT_NOP;
-	b[2] = OPT_TS;
+	/* NOP NOP TS: the layout RFC 7323 appendix A recommends, values 4-aligned. */
+	b[0] = HF_TCP_OPT_NOP;
+	b[1] = HF_TCP_OPT_NOP;
+	b[2] = HF_TCP_OPT_TS;
 	b[3] = 10;
 	put32(b + 4, val);
 	put32(b + 8, ecr);
@@ -111,23 +108,23 @@ hf_tcp_opts_build_syn(uint8_t *buf, uint16_t mss, int ws_shift, bool sack_permit
 {
 	uint32_t n = 0;
 
-	buf[n++] = OPT_MSS;
+	buf[n++] = HF_TCP_OPT_MSS;
 	buf[n++] = 4;
 	buf[n++] = (uint8_t)(mss >> 8);
 	buf[n++] = (uint8_t)mss;
 	if (sack_permitted) {
-		buf[n++] = OPT_NOP;
-		buf[n++] = OPT_NOP;
-		buf[n++] = OPT_SACK_PERM;
+		buf[n++] = HF_TCP_OPT_NOP;
+		buf[n++] = HF_TCP_OPT_NOP;
+		buf[n++] = HF_TCP_OPT_SACK_PERM;
 		buf[n++] = 2;
 	}
 	if (ts)
 		n += put_ts(buf + n, ts_val, ts_ecr);
 	if (ws_shift >= 0) {
-		buf[n++] = OPT_NOP;
-		buf[n++] = OPT_WS;
+		buf[n++] = HF_TCP_OPT_NOP;
+		buf[n++] = HF_TCP_OPT_WS;
 		buf[n++] = 3;
-		buf[n++] = (uint8_t)(ws_shift > 14 ? 14 : ws_shift);
+		buf[n++] = (uint8_t)(ws_shift > HF_TCP_WS_MAX ? HF_TCP_WS_MAX : ws_shift);
 	}
 	return n;
 }
@@ -141,14 +138,14 @@ hf_tcp_opts_build_data(uint8_t *buf, bool ts, uint32_t ts_val, uint32_t ts_ecr,
 
 	if (ts)
 		n += put_ts(buf, ts_val, ts_ecr);
-	/* 40 bytes in all: NOP NOP kind len, then 8 bytes per block. */
-	room = (40 - n - 4) / 8;
+	/* What is left of the 40 bytes after NOP NOP kind length, in 8-byte blocks. */
+	room = (HF_TCP_OPTS_MAX_LEN - n - 4) / 8;
 	if (n_sack > room)
 		n_sack = room;
 	if (n_sack > 0) {
-		buf[n++] = OPT_NOP;
-		buf[n++] = OPT_NOP;
-		buf[n++] = OPT_SACK;
+		buf[n++] = HF_TCP_OPT_NOP;
+		buf[n++] = HF_TCP_OPT_NOP;
+		buf[n++] = HF_TCP_OPT_SACK;
 		buf[n++] = (uint8_t)(2 + 8 * n_sack);
 		for (unsigned int b = 0; b < n_sack; b++) {
 			put32(buf + n, sack[2 * b]);

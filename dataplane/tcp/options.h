@@ -5,7 +5,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HF_TCP_MAX_SACK_BLOCKS 4
+/* Option kinds TCP acts on, with their fixed lengths where they have one. */
+enum hf_tcp_opt_kind {
+	HF_TCP_OPT_EOL = 0,		/* RFC 9293 3.2: end of the list, no length byte */
+	HF_TCP_OPT_NOP = 1,		/* RFC 9293 3.2: padding, no length byte */
+	HF_TCP_OPT_MSS = 2,		/* RFC 9293 3.2, length 4 */
+	HF_TCP_OPT_WS = 3,		/* RFC 7323 2.2, length 3 */
+	HF_TCP_OPT_SACK_PERM = 4,	/* RFC 2018 2, length 2 */
+	HF_TCP_OPT_SACK = 5,		/* RFC 2018 3, length 2 + 8n, 1 <= n <= 4 */
+	HF_TCP_OPT_TS = 8,		/* RFC 7323 3.2, length 10 */
+};
+
+#define HF_TCP_OPTS_MAX_LEN 40		/* data offset 15 words minus the 20-byte header */
+#define HF_TCP_OPTS_SYN_MAX_LEN 24	/* what hf_tcp_opts_build_syn() writes at most */
+#define HF_TCP_MAX_SACK_BLOCKS 4	/* 2 + 8 * 4 = 34 bytes: the most that fits */
+#define HF_TCP_WS_MAX 14		/* RFC 7323 2.3 */
 
 /* The options of one segment that TCP acts on (RFC 9293 3.1, RFC 7323, RFC 2018). */
 struct hf_tcp_opts {
@@ -13,7 +27,7 @@ struct hf_tcp_opts {
 	bool ws_present;
 	bool sack_permitted;
 	bool ts_present;
-	uint8_t ws_shift;		/* clamped to 14 (RFC 7323 2.3) */
+	uint8_t ws_shift;		/* clamped to HF_TCP_WS_MAX (RFC 7323 2.3) */
 	uint8_t sack_blocks;		/* number of (start, end) pairs in sack */
 	uint16_t mss;
 	uint32_t ts_val;
@@ -22,24 +36,47 @@ struct hf_tcp_opts {
 };
 
 /*
- * Parses @p len bytes of options at @p p into @p o. Unknown kinds are skipped
- * by their length. Returns 0, or -EINVAL for a malformed list: a length below
- * 2, an option running past the header, or a known option of the wrong size.
+ * Parses the @p len option bytes at @p p (what follows the fixed header, up to
+ * the data offset) into @p o, which is cleared first.
+ *
+ * Accepts: EOL (ends the list, whatever follows), NOP, and every option whose
+ * length byte covers at least its kind and length and stays within @p len.
+ * Unknown kinds are skipped by their length (RFC 9293 3.1, RFC 1122 4.2.2.5).
+ * A window scale above 14 is taken as 14 (RFC 7323 2.3). When an option
+ * appears twice, the later one wins.
+ *
+ * Refuses, with -EINVAL, a list TCP must not act on: a kind with no room for
+ * its length byte, a length of 0 or 1, an option running past @p len, a
+ * known option of the wrong length (MSS 4, window scale 3, SACK-permitted 2,
+ * timestamps 10) and a SACK option whose length is not 2 + 8n with
+ * 1 <= n <= 4. @p o is then left partly filled and must not be used.
+ *
+ * Returns 0 or -EINVAL. No allocation, no state: safe on every segment.
  */
 int hf_tcp_opts_parse(const uint8_t *p, uint32_t len, struct hf_tcp_opts *o);
 
 /*
- * Writes the options of a SYN or SYN-ACK into @p buf (at least 40 bytes):
- * MSS, then window scale when @p ws_shift >= 0, SACK-permitted and timestamps
- * as asked, NOP-padded to a multiple of 4. Returns the bytes written.
+ * Writes the options of a SYN or SYN-ACK into @p buf, which has room for
+ * HF_TCP_OPTS_SYN_MAX_LEN bytes: MSS; then NOP NOP SACK-permitted when
+ * @p sack_permitted; NOP NOP timestamps (@p ts_val, @p ts_ecr) when @p ts;
+ * NOP window scale when @p ws_shift >= 0 (values above 14 are sent as 14).
+ * Every option starts on the alignment RFC 7323 appendix A recommends, so the
+ * length is a multiple of 4 with no trailing padding needed.
+ *
+ * Returns the bytes written: 4, 8, 12, 16, 20 or 24.
  */
 uint32_t hf_tcp_opts_build_syn(uint8_t *buf, uint16_t mss, int ws_shift, bool sack_permitted,
 			       bool ts, uint32_t ts_val, uint32_t ts_ecr);
 
 /*
- * Writes the options of a non-SYN segment: timestamps when @p ts, then up to
- * @p n_sack SACK blocks from @p sack (start, end pairs, host order), as many
- * as fit in 40 bytes. Returns the bytes written (a multiple of 4).
+ * Writes the options of a non-SYN segment into @p buf (room for
+ * HF_TCP_OPTS_MAX_LEN bytes): NOP NOP timestamps when @p ts, then
+ * NOP NOP SACK with the first @p n_sack blocks of @p sack (start, end pairs,
+ * host order), as many as fit: 3 with timestamps, 4 without. The caller
+ * orders the blocks (RFC 2018 4: most recent first, see
+ * hf_tcp_sack_rcv_blocks()).
+ *
+ * Returns the bytes written, a multiple of 4 (0 when there is nothing to send).
  */
 uint32_t hf_tcp_opts_build_data(uint8_t *buf, bool ts, uint32_t ts_val, uint32_t ts_ecr,
 				const uint32_t *sack, unsigned int n_sack);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
-#include <string.h>
 
 #include "dataplane/tcp/syncookie.h"
 
-/* MSS values a cookie can carry, ascending (Linux's IPv4 table plus jumbo). */
-static const uint16_t mss_table[8] = {536, 1200, 1300, 1360, 1400, 1440, 1460, 8960};
+/*
+ * Common path MSS values, ascending: 536 (RFC 9293 default), 1220 (IPv6
+ * minimum MTU path), 1300 and 1360 (tunnels, VPNs), 1440 (Linux's table),
+ * 1452 (PPPoE), 1460 (Ethernet), 8960 (9000-byte jumbo frames).
+ */
+const uint16_t hf_tcp_syncookie_mss[HF_SYNCOOKIE_MSS_N] = {536,	 1220, 1300, 1360,
+							    1440, 1452, 1460, 8960};
 
 static inline uint64_t
 rotl(uint64_t x, int b)
@@ -14,45 +18,61 @@ rotl(uint64_t x, int b)
 }
 
 static inline uint64_t
-load64(const uint8_t *p)
+load64_le(const uint8_t *p)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
-	memcpy(&v, p, 8);
-	return v;	/* little-endian hosts only, as the reference; we build for x86-64 */
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
 }
 
+/* One SipRound (paper, section 2). */
 #define SIPROUND                                                                                   \
 	do {                                                                                       \
-		v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);                          \
-		v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                                             \
-		v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                                             \
-		v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);                          \
+		v0 += v1;                                                                          \
+		v1 = rotl(v1, 13);                                                                 \
+		v1 ^= v0;                                                                          \
+		v0 = rotl(v0, 32);                                                                 \
+		v2 += v3;                                                                          \
+		v3 = rotl(v3, 16);                                                                 \
+		v3 ^= v2;                                                                          \
+		v0 += v3;                                                                          \
+		v3 = rotl(v3, 21);                                                                 \
+		v3 ^= v0;                                                                          \
+		v2 += v1;                                                                          \
+		v1 = rotl(v1, 17);                                                                 \
+		v1 ^= v2;                                                                          \
+		v2 = rotl(v2, 32);                                                                 \
 	} while (0)
 
 uint64_t
 hf_siphash24(const uint8_t key[16], const void *data, size_t len)
 {
 	const uint8_t *in = data;
-	uint64_t k0 = load64(key), k1 = load64(key + 8);
+	uint64_t k0 = load64_le(key), k1 = load64_le(key + 8);
+	/* Initialization: "somepseudorandomlygeneratedbytes" xor the key. */
 	uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
 	uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
-	uint64_t b = (uint64_t)len << 56, m;
-	size_t i, tail = len & 7;
+	uint64_t m, b = (uint64_t)len << 56;
+	size_t i;
 
+	/* Compression: c = 2 rounds per 8-byte word. */
 	for (i = 0; i + 8 <= len; i += 8) {
-		m = load64(in + i);
+		m = load64_le(in + i);
 		v3 ^= m;
 		SIPROUND;
 		SIPROUND;
 		v0 ^= m;
 	}
-	for (size_t k = 0; k < tail; k++)
+	/* The last word: the remaining bytes, and the length mod 256 in the top byte. */
+	for (size_t k = 0; k < (len & 7); k++)
 		b |= (uint64_t)in[i + k] << (8 * k);
 	v3 ^= b;
 	SIPROUND;
 	SIPROUND;
 	v0 ^= b;
+	/* Finalization: d = 4 rounds. */
 	v2 ^= 0xff;
 	SIPROUND;
 	SIPROUND;
@@ -72,31 +92,62 @@ cookie_hash(const uint8_t secret[16], uint32_t saddr, uint32_t daddr, uint16_t s
 
 uint32_t
 hf_tcp_syncookie_make(const uint8_t secret[16], uint32_t saddr, uint32_t daddr, uint16_t sport,
-		      uint16_t dport, uint32_t peer_isn, uint32_t now_ms, uint16_t *mss)
+		      uint16_t dport, uint32_t peer_isn, uint64_t now_ms, uint16_t *mss)
 {
-	uint32_t count = now_ms / HF_SYNCOOKIE_PERIOD_MS, idx = 0;
+	uint32_t count = (uint32_t)(now_ms / HF_SYNCOOKIE_PERIOD_MS), idx = 0;
 
 	/* The largest table value not above what was asked. */
-	for (uint32_t i = 0; i < 8; i++)
-		if (mss_table[i] <= *mss)
+	for (uint32_t i = 0; i < HF_SYNCOOKIE_MSS_N; i++)
+		if (hf_tcp_syncookie_mss[i] <= *mss)
 			idx = i;
-	*mss = mss_table[idx];
+	*mss = hf_tcp_syncookie_mss[idx];
 	return cookie_hash(secret, saddr, daddr, sport, dport, peer_isn, count, idx) << 8 |
 	       (count & 31) << 3 | idx;
 }
 
 int
 hf_tcp_syncookie_check(const uint8_t secret[16], uint32_t saddr, uint32_t daddr, uint16_t sport,
-		       uint16_t dport, uint32_t peer_isn, uint32_t cookie, uint32_t now_ms,
+		       uint16_t dport, uint32_t peer_isn, uint32_t cookie, uint64_t now_ms,
 		       uint16_t *mss)
 {
-	uint32_t now = now_ms / HF_SYNCOOKIE_PERIOD_MS;
+	uint32_t now = (uint32_t)(now_ms / HF_SYNCOOKIE_PERIOD_MS);
 	uint32_t age = (now - ((cookie >> 3) & 31)) & 31, idx = cookie & 7;
 
+	/* The current period or the one before: a cookie lives between 64 and 128 s. */
 	if (age > 1)
 		return -EINVAL;
-	if (cookie_hash(secret, saddr, daddr, sport, dport, peer_isn, now - age, idx) != cookie >> 8)
+	if (cookie_hash(secret, saddr, daddr, sport, dport, peer_isn, now - age, idx) !=
+	    cookie >> 8)
 		return -EINVAL;
-	*mss = mss_table[idx];
+	*mss = hf_tcp_syncookie_mss[idx];
+	return 0;
+}
+
+uint32_t
+hf_tcp_syncookie_ts_encode(uint32_t ts_now, int peer_wscale, bool sack)
+{
+	uint32_t opts, ts;
+
+	if (peer_wscale < 0)
+		opts = HF_SYNCOOKIE_TS_WS_NONE;
+	else
+		opts = peer_wscale > 14 ? 14u : (uint32_t)peer_wscale;
+	if (sack)
+		opts |= HF_SYNCOOKIE_TS_SACK;
+	ts = (ts_now & ~HF_SYNCOOKIE_TS_MASK) | opts;
+	if ((int32_t)(ts - ts_now) > 0)
+		ts -= HF_SYNCOOKIE_TS_MASK + 1;
+	return ts;
+}
+
+int
+hf_tcp_syncookie_ts_decode(uint32_t ts_ecr, int *peer_wscale, bool *sack)
+{
+	uint32_t opts = ts_ecr & HF_SYNCOOKIE_TS_MASK, ws = opts & HF_SYNCOOKIE_TS_WS_NONE;
+
+	if (opts & HF_SYNCOOKIE_TS_RESERVED)
+		return -EINVAL;
+	*peer_wscale = ws == HF_SYNCOOKIE_TS_WS_NONE ? -1 : (int)ws;
+	*sack = (opts & HF_SYNCOOKIE_TS_SACK) != 0;
 	return 0;
 }

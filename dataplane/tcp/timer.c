@@ -4,34 +4,86 @@
 
 #include "dataplane/tcp/timer.h"
 
+static inline struct hf_timer *
+timer_of(struct hf_timer_link *l)
+{
+	return (struct hf_timer *)l;	/* link is the first member */
+}
+
+static inline void
+list_init(struct hf_timer_link *head)
+{
+	head->next = head;
+	head->prev = head;
+}
+
+static inline void
+list_append(struct hf_timer_link *head, struct hf_timer_link *l)
+{
+	l->prev = head->prev;
+	l->next = head;
+	head->prev->next = l;
+	head->prev = l;
+}
+
+int
+hf_timer_wheel_setup(struct hf_timer_wheel *w, struct hf_timer_link *slot_mem, uint32_t slots,
+		     uint64_t now)
+{
+	if (slot_mem == NULL || slots == 0 || (slots & (slots - 1)) != 0)
+		return -EINVAL;
+	for (uint32_t i = 0; i < slots; i++)
+		list_init(&slot_mem[i]);
+	w->slot = slot_mem;
+	w->mask = slots - 1;
+	w->now = now;
+	w->armed = 0;
+	w->own_slots = false;
+	return 0;
+}
+
 int
 hf_timer_wheel_init(struct hf_timer_wheel *w, uint32_t slots, uint64_t now)
 {
+	struct hf_timer_link *mem;
+	int rc;
+
 	if (slots == 0 || (slots & (slots - 1)) != 0)
 		return -EINVAL;
-	w->slot = calloc(slots, sizeof(*w->slot));
-	if (w->slot == NULL)
+	mem = calloc(slots, sizeof(*mem));
+	if (mem == NULL)
 		return -ENOMEM;
-	w->mask = slots - 1;
-	w->now = now;
+	rc = hf_timer_wheel_setup(w, mem, slots, now);
+	if (rc != 0) {
+		free(mem);
+		return rc;
+	}
+	w->own_slots = true;
 	return 0;
 }
 
 void
 hf_timer_wheel_fini(struct hf_timer_wheel *w)
 {
-	free(w->slot);
-	w->slot = NULL;
-}
+	if (w->slot == NULL)
+		return;
+	for (uint64_t i = 0; i <= w->mask; i++) {
+		struct hf_timer_link *head = &w->slot[i], *l = head->next;
 
-static inline void
-link_into(struct hf_timer **head, struct hf_timer *t)
-{
-	t->next = *head;
-	if (t->next != NULL)
-		t->next->pprev = &t->next;
-	*head = t;
-	t->pprev = head;
+		while (l != head) {
+			struct hf_timer_link *next = l->next;
+
+			l->next = NULL;
+			l->prev = NULL;
+			l = next;
+		}
+		list_init(head);
+	}
+	w->armed = 0;
+	if (w->own_slots)
+		free(w->slot);
+	w->slot = NULL;
+	w->own_slots = false;
 }
 
 void
@@ -41,41 +93,94 @@ hf_timer_arm(struct hf_timer_wheel *w, struct hf_timer *t, uint64_t expire)
 	if (expire <= w->now)
 		expire = w->now + 1;
 	t->expire = expire;
-	link_into(&w->slot[expire & w->mask], t);
+	/* Appended: timers of one tick fire in the order they were armed. */
+	list_append(&w->slot[expire & w->mask], &t->link);
+	w->armed++;
+}
+
+int
+hf_timer_wheel_next(const struct hf_timer_wheel *w, uint64_t *tick)
+{
+	uint64_t best = UINT64_MAX;
+
+	if (w->armed == 0)
+		return -ENOENT;
+	for (uint64_t i = 0; i <= w->mask; i++) {
+		const struct hf_timer_link *head = &w->slot[i];
+
+		for (const struct hf_timer_link *l = head->next; l != head; l = l->next) {
+			const struct hf_timer *t = (const struct hf_timer *)l;
+
+			if (t->expire < best)
+				best = t->expire;
+		}
+	}
+	*tick = best;
+	return 0;
+}
+
+/*
+ * Fires the timers of @p tick. The due ones are first moved, in order, to a
+ * batch list on the stack: what callbacks arm meanwhile goes to the wheel, so
+ * the loop ends, and a callback cancelling or moving a timer of the batch
+ * just unlinks it from there.
+ */
+static unsigned int
+run_tick(struct hf_timer_wheel *w, uint64_t tick)
+{
+	struct hf_timer_link *head = &w->slot[tick & w->mask], batch;
+	unsigned int fired = 0;
+
+	if (head->next == head)
+		return 0;
+	list_init(&batch);
+	for (struct hf_timer_link *l = head->next, *next; l != head; l = next) {
+		next = l->next;
+		if (timer_of(l)->expire > tick)
+			continue;	/* a later revolution */
+		l->prev->next = l->next;
+		l->next->prev = l->prev;
+		list_append(&batch, l);
+	}
+	while (batch.next != &batch) {
+		struct hf_timer *t = timer_of(batch.next);
+
+		hf_timer_cancel(w, t);
+		fired++;
+		t->fn(t, t->arg);
+	}
+	return fired;
 }
 
 unsigned int
 hf_timer_wheel_advance(struct hf_timer_wheel *w, uint64_t now)
 {
-	uint64_t ticks = now > w->now ? now - w->now : 0;
-	unsigned int fired = 0;
+	unsigned int fired = 0, n;
+	uint64_t idle = 0, next = 0;
 
-	/* After a gap longer than a revolution every slot is visited once. */
-	if (ticks > w->mask + 1)
-		ticks = w->mask + 1;
-	while (ticks-- > 0) {
-		uint64_t tick = ++w->now;
-		struct hf_timer *local = NULL;
-
-		/* Detach the slot: callbacks that arm timers into it cannot make us loop. */
-		if (w->slot[tick & w->mask] == NULL)
-			continue;
-		local = w->slot[tick & w->mask];
-		w->slot[tick & w->mask] = NULL;
-		local->pprev = &local;
-		while (local != NULL) {
-			struct hf_timer *t = local;
-
-			hf_timer_cancel(w, t);	/* unlinks from the local list */
-			if (t->expire > now) {
-				link_into(&w->slot[tick & w->mask], t);	/* a later revolution */
-				continue;
-			}
-			fired++;
-			t->fn(t, t->arg);
+	/*
+	 * Invariant: every armed timer expires after w->now. Ticks are visited
+	 * one by one; after a whole revolution with nothing due, the clock jumps
+	 * to just before the earliest expiry, which keeps the invariant.
+	 */
+	while (w->now < now) {
+		if (w->armed == 0) {
+			w->now = now;
+			break;
 		}
+		if (idle > w->mask && now - w->now > w->mask + 1) {
+			hf_timer_wheel_next(w, &next);
+			if (next > now) {
+				w->now = now;
+				break;
+			}
+			w->now = next - 1;
+			idle = 0;
+		}
+		/* Callbacks see the clock at the tick they fire on. */
+		n = run_tick(w, ++w->now);
+		fired += n;
+		idle = n == 0 ? idle + 1 : 0;
 	}
-	if (w->now < now)
-		w->now = now;
 	return fired;
 }
