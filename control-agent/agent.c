@@ -12,10 +12,13 @@
 
 #include "control-agent/agent.h"
 #include "dataplane/port.h"
+#include "dataplane/proxy/http.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
 #define LOOP_MS 50
+/* With an access log, records are drained this often (a worker's ring holds 16384). */
+#define LOG_LOOP_MS 5
 
 volatile sig_atomic_t hf_agent_stop_requested;
 
@@ -230,6 +233,15 @@ hf_agent_init(struct hf_agent *a, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot build the first snapshot");
 		return -ENOMEM;
 	}
+	if (a->boot->access_log[0] != '\0') {
+		int rc = hf_access_log_open(&a->alog, a->boot->access_log, err, errlen);
+
+		if (rc != 0)
+			return rc;
+		for (uint16_t i = 0; i < a->n_workers; i++)
+			if (a->workers[i]->http != NULL && a->workers[i]->http->log_ring != NULL)
+				a->alog.rings[a->alog.n_rings++] = a->workers[i]->http->log_ring;
+	}
 	a->admin = hf_admin_open(a->boot->admin_address, a->boot->admin_port, handle, a, err, errlen);
 	if (a->admin == NULL)
 		return -EADDRNOTAVAIL;
@@ -246,7 +258,8 @@ hf_agent_run(struct hf_agent *a)
 	while (!hf_agent_stop_requested) {
 		watch_links(a);
 		hf_snapshot_reclaim(&a->pub, false);
-		hf_admin_poll(a->admin, LOOP_MS);
+		hf_access_log_drain(&a->alog);
+		hf_admin_poll(a->admin, a->alog.f != NULL ? LOG_LOOP_MS : LOOP_MS);
 	}
 	return 0;
 }
@@ -254,6 +267,7 @@ hf_agent_run(struct hf_agent *a)
 void
 hf_agent_fini(struct hf_agent *a)
 {
+	hf_access_log_close(&a->alog);
 	hf_admin_close(a->admin);
 	a->admin = NULL;
 	hf_snapshot_reclaim(&a->pub, true);

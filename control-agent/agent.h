@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "control-agent/access_log.h"
 #include "control-agent/admin.h"
 #include "control-agent/bootstrap.h"
 #include "control-agent/snapshot.h"
@@ -28,6 +29,7 @@ struct hf_agent {
 	bool live;			/* every port's link has been up once */
 	bool link_up[HF_MAX_PORTS];
 	struct hf_snapshot_publisher pub;	/* pub.qsbr set by the caller */
+	struct hf_access_log alog;	/* f NULL: no access log */
 };
 
 /* Set from the signal handler (SIGINT, SIGTERM) or by POST /quitquitquit. */

@@ -12,8 +12,14 @@
  *             fin_wait_2_ms; delack_ms; keepalive_idle_ms; keepalive_intvl_ms;
  *             keepalive_probes; syn_retries; congestion = "cubic" | "newreno"; }
  *   static_resources: {
- *     listeners = ( { name; port; filter = "echo" | "discard" | "tcp_proxy"; cluster; } );
+ *     listeners = ( { name; port; filter = "echo" | "discard" | "tcp_proxy" | "http"; cluster;
+ *                     (http:) request_headers_timeout_ms; idle_timeout_ms; max_request_headers_kb;
+ *                     max_headers_count; max_request_line;
+ *                     route_config = { virtual_hosts = ( { name; domains = [ ... ];
+ *                       routes = ( { name; match = { prefix | path; };
+ *                                    route = { cluster; timeout_ms; max_request_bytes; }; } ); } ); }; } );
  *     clusters = ( { name; connect_timeout_ms; endpoints = [ "a.b.c.d:port" ]; } ); }
+ *   access_log = "FILE";
  *
  * Everything is checked before anything starts: a typo in a key is refused
  * with its line rather than ignored, as Envoy refuses unknown fields.
@@ -133,7 +139,7 @@ get_string(struct ctx *c, const config_setting_t *g, const char *where, const ch
 	if (s == NULL)
 		return rc;
 	v = config_setting_get_string(s);
-	snprintf(key, sizeof(key), "%s.%s", where, name);
+	snprintf(key, sizeof(key), "%s%s%s", where, *where ? "." : "", name);
 	if (*v == '\0')
 		return fail(c, s, key, "must not be empty");
 	if (strlen(v) >= dstlen)
@@ -537,10 +543,172 @@ load_cluster(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf
 	return 0;
 }
 
+/* Index of the cluster named @p name, or -1. */
+static int
+find_cluster(const struct hf_bootstrap *b, const char *name)
+{
+	for (unsigned int k = 0; k < b->n_clusters; k++)
+		if (strcmp(b->clusters[k].name, name) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* One route: match = { prefix | path }; route = { cluster; timeout_ms; max_request_bytes; } */
+static int
+load_route(struct ctx *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
+	   struct hf_route *r)
+{
+	static const char *const keys[] = {"name", "match", "route", NULL};
+	static const char *const match_keys[] = {"prefix", "path", NULL};
+	static const char *const route_keys[] = {"cluster", "timeout_ms", "max_request_bytes", NULL};
+	char mwhere[2 * HF_BOOT_STR], rwhere[2 * HF_BOOT_STR], prefix[HF_ROUTER_PATH] = "";
+	char path[HF_ROUTER_PATH] = "", cluster[HF_BOOT_NAME] = "";
+	const config_setting_t *m, *a;
+	long long timeout = 15000, max_body = 0;
+	int rc = 0;
+
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+		return fail(c, s, where, "must be a group { }");
+	snprintf(mwhere, sizeof(mwhere), "%s.match", where);
+	snprintf(rwhere, sizeof(rwhere), "%s.route", where);
+	if ((rc = check_keys(c, s, where, keys)) != 0 ||
+	    (rc = get_string(c, s, where, "name", r->name, sizeof(r->name), 0)) != 0)
+		return rc;
+	m = member(c, s, where, "match", CONFIG_TYPE_GROUP, 1, &rc);
+	if (m == NULL)
+		return rc;
+	a = member(c, s, where, "route", CONFIG_TYPE_GROUP, 1, &rc);
+	if (a == NULL)
+		return rc;
+	if ((rc = check_keys(c, m, mwhere, match_keys)) != 0 ||
+	    (rc = get_string(c, m, mwhere, "prefix", prefix, sizeof(prefix), 0)) != 0 ||
+	    (rc = get_string(c, m, mwhere, "path", path, sizeof(path), 0)) != 0 ||
+	    (rc = check_keys(c, a, rwhere, route_keys)) != 0 ||
+	    (rc = get_string(c, a, rwhere, "cluster", cluster, sizeof(cluster), 1)) != 0 ||
+	    (rc = get_int(c, a, rwhere, "timeout_ms", 0, 86400000, &timeout, 0)) != 0 ||
+	    (rc = get_int(c, a, rwhere, "max_request_bytes", 0, INT64_MAX, &max_body, 0)) != 0)
+		return rc;
+	if ((prefix[0] != '\0') == (path[0] != '\0'))
+		return fail(c, m, mwhere, "needs exactly one of prefix, path");
+	r->match = prefix[0] != '\0' ? HF_ROUTE_PREFIX : HF_ROUTE_EXACT;
+	snprintf(r->path, sizeof(r->path), "%s", prefix[0] != '\0' ? prefix : path);
+	r->path_len = (uint16_t)strlen(r->path);
+	if (r->path[0] != '/')
+		return fail(c, m, mwhere, "'%s' must start with '/'", r->path);
+	r->cluster = find_cluster(b, cluster);
+	if (r->cluster < 0)
+		return fail(c, config_setting_get_member(a, "cluster"), rwhere,
+			    "no cluster named '%s' in static_resources.clusters", cluster);
+	r->timeout_ms = (uint32_t)timeout;
+	r->max_request_bytes = (uint64_t)max_body;
+	return 0;
+}
+
+/* One virtual host: { name; domains = [ ... ]; routes = ( ... ); } */
+static int
+load_vhost(struct ctx *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
+	   struct hf_vhost *v)
+{
+	static const char *const keys[] = {"name", "domains", "routes", NULL};
+	char rwhere[HF_BOOT_STR];
+	const config_setting_t *l;
+	int rc = 0, n;
+
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+		return fail(c, s, where, "must be a group { }");
+	if ((rc = check_keys(c, s, where, keys)) != 0 ||
+	    (rc = get_string(c, s, where, "name", v->name, sizeof(v->name), 1)) != 0)
+		return rc;
+	n = get_strings(c, s, where, "domains", &v->domains[0][0], HF_ROUTER_NAME,
+			HF_ROUTER_MAX_DOMAINS);
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return fail(c, s, where, "virtual host '%s' needs at least one domain", v->name);
+	v->n_domains = (unsigned int)n;
+	for (unsigned int d = 0; d < v->n_domains; d++) {
+		for (char *p = v->domains[d]; *p != '\0'; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		if (hf_router_domain_valid(v->domains[d]) != 0)
+			return fail(c, config_setting_get_member(s, "domains"), where,
+				    "domain '%s': a wildcard '*' may only stand alone or at one end",
+				    v->domains[d]);
+	}
+	l = member(c, s, where, "routes", CONFIG_TYPE_LIST, 1, &rc);
+	if (l == NULL)
+		return rc;
+	n = config_setting_length(l);
+	if (b->n_routes + (unsigned int)n > HF_BOOT_MAX_ROUTES)
+		return fail(c, l, where, "more than %d routes in all", HF_BOOT_MAX_ROUTES);
+	v->routes = &b->routes[b->n_routes];
+	for (int i = 0; i < n; i++) {
+		snprintf(rwhere, sizeof(rwhere), "%s.routes.[%d]", where, i);
+		rc = load_route(c, config_setting_get_elem(l, i), rwhere, b, &b->routes[b->n_routes]);
+		if (rc != 0)
+			return rc;
+		b->n_routes++;
+		v->n_routes++;
+	}
+	return 0;
+}
+
+/* The HTTP connection manager's settings and route_config = { virtual_hosts = ( ... ); } */
+static int
+load_http(struct ctx *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
+	  struct hf_boot_listener *l)
+{
+	struct hf_boot_http *h = &l->http;
+	long long hto = 10000, ito = 60000, kb = 60, count = 100, line = 8192;
+	const config_setting_t *rc_set, *vl;
+	char rwhere[64], vwhere[96];
+	int rc = 0, n;
+
+	if ((rc = get_int(c, s, where, "request_headers_timeout_ms", 0, 3600000, &hto, 0)) != 0 ||
+	    (rc = get_int(c, s, where, "idle_timeout_ms", 0, 86400000, &ito, 0)) != 0 ||
+	    (rc = get_int(c, s, where, "max_request_headers_kb", 1, 96, &kb, 0)) != 0 ||
+	    (rc = get_int(c, s, where, "max_headers_count", 1, HF_H1_MAX_HEADERS_CAP, &count, 0)) != 0 ||
+	    (rc = get_int(c, s, where, "max_request_line", 64, 65536, &line, 0)) != 0)
+		return rc;
+	hf_h1_limits_default(&h->limits);
+	h->limits.max_head = (uint32_t)kb * 1024;
+	h->limits.max_headers = (uint32_t)count;
+	h->limits.max_request_line = (uint32_t)line;
+	h->request_headers_timeout_ms = (uint32_t)hto;
+	h->idle_timeout_ms = (uint32_t)ito;
+	snprintf(rwhere, sizeof(rwhere), "%s.route_config", where);
+	rc_set = member(c, s, where, "route_config", CONFIG_TYPE_GROUP, 1, &rc);
+	if (rc_set == NULL)
+		return rc;
+	if ((rc = check_keys(c, rc_set, rwhere, (const char *const[]){"virtual_hosts", NULL})) != 0)
+		return rc;
+	vl = member(c, rc_set, rwhere, "virtual_hosts", CONFIG_TYPE_LIST, 1, &rc);
+	if (vl == NULL)
+		return rc;
+	n = config_setting_length(vl);
+	if (b->n_vhosts + (unsigned int)n > HF_BOOT_MAX_VHOSTS)
+		return fail(c, vl, rwhere, "more than %d virtual hosts in all", HF_BOOT_MAX_VHOSTS);
+	h->first_vhost = b->n_vhosts;
+	for (int i = 0; i < n; i++) {
+		snprintf(vwhere, sizeof(vwhere), "%s.virtual_hosts.[%d]", rwhere, i);
+		rc = load_vhost(c, config_setting_get_elem(vl, i), vwhere, b, &b->vhosts[b->n_vhosts]);
+		if (rc != 0)
+			return rc;
+		b->n_vhosts++;
+		h->n_vhosts++;
+	}
+	return 0;
+}
+
 static int
 load_listener(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf_bootstrap *b)
 {
-	static const char *const keys[] = {"name", "port", "filter", "cluster", NULL};
+	static const char *const keys[] = {"name", "port", "filter", "cluster", "route_config",
+					   "request_headers_timeout_ms", "idle_timeout_ms",
+					   "max_request_headers_kb", "max_headers_count",
+					   "max_request_line", NULL};
+	static const char *const http_only[] = {"route_config", "request_headers_timeout_ms",
+						"idle_timeout_ms", "max_request_headers_kb",
+						"max_headers_count", "max_request_line", NULL};
 	struct hf_boot_listener *l = &b->listeners[i];
 	char where[48], filter[HF_BOOT_STR] = "", cluster[HF_BOOT_NAME] = "";
 	long long port = 0;
@@ -563,20 +731,32 @@ load_listener(struct ctx *c, const config_setting_t *s, unsigned int i, struct h
 		l->filter = HF_FILTER_DISCARD;
 	else if (strcmp(filter, "tcp_proxy") == 0)
 		l->filter = HF_FILTER_TCP_PROXY;
+	else if (strcmp(filter, "http") == 0)
+		l->filter = HF_FILTER_HTTP;
 	else
 		return fail(c, config_setting_get_member(s, "filter"), where,
-			    "filter '%s' is not one of echo, discard, tcp_proxy", filter);
+			    "filter '%s' is not one of echo, discard, tcp_proxy, http", filter);
 	if (l->filter == HF_FILTER_TCP_PROXY && cluster[0] == '\0')
 		return fail(c, s, where, "tcp_proxy listener '%s' needs a cluster", l->name);
 	if (l->filter != HF_FILTER_TCP_PROXY && cluster[0] != '\0')
 		return fail(c, config_setting_get_member(s, "cluster"), where,
-			    "a %s listener takes no cluster", filter);
-	for (unsigned int k = 0; k < b->n_clusters && cluster[0] != '\0'; k++)
-		if (strcmp(b->clusters[k].name, cluster) == 0)
-			l->cluster = (int)k;
-	if (cluster[0] != '\0' && l->cluster < 0)
-		return fail(c, config_setting_get_member(s, "cluster"), where,
-			    "no cluster named '%s' in static_resources.clusters", cluster);
+			    "a %s listener takes no cluster%s", filter,
+			    l->filter == HF_FILTER_HTTP ? " (its routes name clusters)" : "");
+	if (cluster[0] != '\0') {
+		l->cluster = find_cluster(b, cluster);
+		if (l->cluster < 0)
+			return fail(c, config_setting_get_member(s, "cluster"), where,
+				    "no cluster named '%s' in static_resources.clusters", cluster);
+	}
+	if (l->filter == HF_FILTER_HTTP) {
+		if ((rc = load_http(c, s, where, b, l)) != 0)
+			return rc;
+	} else {
+		for (const char *const *k = http_only; *k != NULL; k++)
+			if (config_setting_get_member(s, *k) != NULL)
+				return fail(c, config_setting_get_member(s, *k), where,
+					    "%s is for http listeners, not %s", *k, filter);
+	}
 	for (unsigned int k = 0; k < i; k++)
 		if (b->listeners[k].port == l->port || strcmp(b->listeners[k].name, l->name) == 0)
 			return fail(c, s, where, "listener '%s' (port %u) clashes with '%s' (port %u)",
@@ -647,7 +827,7 @@ int
 hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", "tcp",
-					   "static_resources", NULL};
+					   "static_resources", "access_log", NULL};
 	struct ctx c = {.path = path, .err = err, .errlen = errlen};
 	const config_setting_t *root;
 	long long workers = 1;
@@ -675,7 +855,8 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	    (rc = load_dpdk(&c, root, b)) != 0 || (rc = load_ports(&c, root, b)) != 0 ||
 	    (rc = get_int(&c, root, "", "workers", 1, HF_MAX_WORKERS, &workers, 0)) != 0 ||
 	    (rc = load_admin(&c, root, b)) != 0 || (rc = load_tcp(&c, root, b)) != 0 ||
-	    (rc = load_static_resources(&c, root, b)) != 0)
+	    (rc = load_static_resources(&c, root, b)) != 0 ||
+	    (rc = get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0)
 		goto out;
 	b->workers = (unsigned int)workers;
 	lcores = hf_bootstrap_count_lcores(b->lcores);

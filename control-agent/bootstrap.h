@@ -5,8 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataplane/http/h1.h"
 #include "dataplane/impair-t.h"
 #include "dataplane/port-t.h"
+#include "dataplane/proxy/router.h"
 #include "dataplane/tcp/tcp.h"
 
 #define HF_BOOT_STR 128
@@ -18,12 +20,24 @@
 #define HF_BOOT_MAX_LISTENERS 64
 #define HF_BOOT_MAX_CLUSTERS 64
 #define HF_BOOT_MAX_ENDPOINTS 64
+#define HF_BOOT_MAX_VHOSTS 256		/* over all HTTP listeners */
+#define HF_BOOT_MAX_ROUTES 1024		/* over all virtual hosts */
 
 /* The network filter a listener runs (Envoy's network filters). */
 enum hf_l4_filter {
 	HF_FILTER_ECHO,		/* sends every byte back (Envoy's envoy.filters.network.echo) */
 	HF_FILTER_DISCARD,	/* reads and drops everything (RFC 863) */
 	HF_FILTER_TCP_PROXY,	/* L4 proxy to a cluster (Envoy's tcp_proxy) */
+	HF_FILTER_HTTP,		/* HTTP/1.1 reverse proxy (Envoy's http_connection_manager) */
+};
+
+/* What an HTTP listener enforces on its downstream connections (Envoy's HCM settings). */
+struct hf_boot_http {
+	struct hf_h1_limits limits;	/* request line 414, head size and field count 431 */
+	uint32_t request_headers_timeout_ms;	/* head not complete by then: 408, close (slowloris) */
+	uint32_t idle_timeout_ms;	/* keep-alive connection with no request: closed */
+	unsigned int first_vhost;	/* its route_config: hf_bootstrap.vhosts[first_vhost ..] */
+	unsigned int n_vhosts;
 };
 
 struct hf_boot_listener {
@@ -31,6 +45,7 @@ struct hf_boot_listener {
 	uint16_t port;			/* host order */
 	enum hf_l4_filter filter;
 	int cluster;			/* index in clusters for tcp_proxy, else -1 */
+	struct hf_boot_http http;	/* HF_FILTER_HTTP only */
 };
 
 struct hf_boot_endpoint {
@@ -75,6 +90,12 @@ struct hf_bootstrap {
 	struct hf_boot_listener listeners[HF_BOOT_MAX_LISTENERS];
 	unsigned int n_clusters;
 	struct hf_boot_cluster clusters[HF_BOOT_MAX_CLUSTERS];
+	/* route configurations of the HTTP listeners; vhosts[i].routes points into routes */
+	unsigned int n_vhosts;
+	struct hf_vhost vhosts[HF_BOOT_MAX_VHOSTS];
+	unsigned int n_routes;
+	struct hf_route routes[HF_BOOT_MAX_ROUTES];
+	char access_log[HF_BOOT_DEVICE];	/* file for the access log; empty: none */
 };
 
 /*

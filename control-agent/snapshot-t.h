@@ -17,6 +17,13 @@ struct hf_snapshot {
 	uint64_t version;
 	unsigned int n_clusters;
 	struct hf_boot_cluster clusters[HF_BOOT_MAX_CLUSTERS];
+	/* route configuration of each HTTP listener, by listener index (empty for others) */
+	struct hf_route_table tables[HF_BOOT_MAX_LISTENERS];
+	/* what the tables point into: in the same allocation, after this struct */
+	unsigned int n_vhosts;
+	struct hf_vhost *vhosts;
+	unsigned int n_routes;
+	struct hf_route *routes;
 };
 
 #endif

@@ -15,16 +15,41 @@
 
 struct hf_snapshot *hf_snapshot_now;
 
+/*
+ * One allocation holds the snapshot and the virtual hosts and routes its
+ * tables point to, so that retiring it is a single free() and a worker's
+ * reads stay within memory that lives exactly as long as the snapshot.
+ */
 struct hf_snapshot *
 hf_snapshot_build(const struct hf_bootstrap *b, uint64_t version)
 {
-	struct hf_snapshot *s = calloc(1, sizeof(*s));
+	size_t vsz = sizeof(struct hf_vhost) * b->n_vhosts;
+	size_t rsz = sizeof(struct hf_route) * b->n_routes;
+	struct hf_snapshot *s = calloc(1, sizeof(*s) + vsz + rsz);
 
 	if (s == NULL)
 		return NULL;
 	s->version = version;
 	s->n_clusters = b->n_clusters;
 	memcpy(s->clusters, b->clusters, sizeof(b->clusters[0]) * b->n_clusters);
+	s->n_vhosts = b->n_vhosts;
+	s->vhosts = (struct hf_vhost *)(s + 1);
+	s->n_routes = b->n_routes;
+	s->routes = (struct hf_route *)((char *)s->vhosts + vsz);
+	memcpy(s->vhosts, b->vhosts, vsz);
+	memcpy(s->routes, b->routes, rsz);
+	/* Rebase each virtual host's routes from the bootstrap's array onto ours. */
+	for (unsigned int i = 0; i < s->n_vhosts; i++)
+		if (b->vhosts[i].n_routes > 0)
+			s->vhosts[i].routes = s->routes + (b->vhosts[i].routes - b->routes);
+	for (unsigned int i = 0; i < b->n_listeners; i++) {
+		const struct hf_boot_listener *l = &b->listeners[i];
+
+		if (l->filter != HF_FILTER_HTTP)
+			continue;
+		s->tables[i].n_vhosts = l->http.n_vhosts;
+		s->tables[i].vhosts = s->vhosts + l->http.first_vhost;
+	}
 	return s;
 }
 

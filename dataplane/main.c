@@ -21,6 +21,7 @@
 #include "control-agent/agent.h"
 #include "control-agent/bootstrap.h"
 #include "dataplane/port.h"
+#include "dataplane/proxy/http.h"
 #include "dataplane/proxy/l4.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
@@ -187,6 +188,8 @@ main(int argc, char **argv)
 			goto out_workers;
 		}
 		rc = hf_l4_start(workers[w], &boot);
+		if (rc == 0)
+			rc = hf_http_start(workers[w], &boot);
 		if (rc != 0) {
 			fprintf(stderr, "hydrofoil: worker %u: cannot open listeners: %s\n", w,
 				strerror(-rc));

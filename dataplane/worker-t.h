@@ -16,6 +16,7 @@ struct rte_mbuf;
 struct rte_ring;
 struct rte_rcu_qsbr;
 struct hf_tcp_stack;
+struct hf_http_state;
 struct hf_snapshot;
 
 /*
@@ -54,6 +55,7 @@ struct hf_worker {
 	uint32_t announced[HF_MAX_PORTS];	/* link_gen of the last gratuitous ARP per port */
 	struct hf_impair *impair[HF_MAX_PORTS][2];	/* [port][enum hf_impair_dir]; NULL: off */
 	struct hf_tcp_stack *tcp;	/* NULL until hf_tcp_init() */
+	struct hf_http_state *http;	/* NULL without HTTP listeners */
 	struct hf_counters cnt;
 	struct hf_arp_table arp;
 } __rte_cache_aligned;

@@ -18,6 +18,7 @@
 #include "dataplane/net/arp.h"
 #include "control-agent/snapshot.h"
 #include "dataplane/impair.h"
+#include "dataplane/proxy/http.h"
 #include "dataplane/net/eth.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
@@ -227,6 +228,7 @@ hf_worker_fini(struct hf_worker *w)
 		tb->n = 0;
 		tb->ready = 0;
 	}
+	hf_http_fini(w);
 	hf_tcp_fini(w);
 	hf_arp_fini(w);
 	for (uint16_t i = 0; i < w->n_ports; i++)

@@ -17,7 +17,8 @@ PACKAGES=(
 	# benchmark peers: picohttpparser (in libh2o), http-parser, llhttp's C sources
 	libh2o-dev libhttp-parser-dev node-llhttp
 	# tests and demo: real peers and tools
-	iproute2 iputils-ping curl python3-scapy socat hping3 procps
+	iproute2 iputils-ping curl python3-scapy socat hping3 procps tcpdump
+	nginx-light haproxy wrk python3-websockets
 )
 
 log() { printf 'setup: %s\n' "$*"; }

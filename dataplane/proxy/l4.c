@@ -253,7 +253,8 @@ hf_l4_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 			rc = hf_tcp_listen(w, l->port, &tcpp_listen_ops, &tl[w->id][i]);
 			break;
 		default:
-			rc = -EINVAL;
+			/* Not a network filter of ours (http has its own start). */
+			rc = 0;
 		}
 		if (rc < 0)
 			return rc;

@@ -21,8 +21,10 @@ struct hf_route {
 	enum hf_route_match match;
 	uint16_t path_len;
 	char path[HF_ROUTER_PATH];
+	char name[HF_ROUTER_NAME];	/* %ROUTE_NAME% of the access log; may be empty */
 	int cluster;			/* index in the snapshot's clusters */
-	uint32_t timeout_ms;
+	uint32_t timeout_ms;		/* request fully read → response complete; 0: none */
+	uint64_t max_request_bytes;	/* body limit (413); 0: none */
 };
 
 struct hf_vhost {

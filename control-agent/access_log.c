@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Access log lines, written by the control agent from the records the
+ * workers queue. All I/O happens here, on the agent's core.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_byteorder.h>
+#include <rte_ring.h>
+
+#include "control-agent/access_log.h"
+
+static const char *const flag_names[HF_RF__MAX] = {
+	[HF_RF_NONE] = "-", [HF_RF_NR] = "NR", [HF_RF_UF] = "UF", [HF_RF_UH] = "UH",
+	[HF_RF_UT] = "UT", [HF_RF_UC] = "UC", [HF_RF_UPE] = "UPE", [HF_RF_DPE] = "DPE",
+	[HF_RF_UR] = "UR", [HF_RF_DC] = "DC",
+};
+
+/* Records taken from a ring at a time. */
+#define DRAIN_BURST 64
+
+int
+hf_access_log_open(struct hf_access_log *al, const char *path, char *err, size_t errlen)
+{
+	al->f = strcmp(path, "/dev/stdout") == 0 ? stdout : fopen(path, "a");
+	if (al->f == NULL) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "access_log: cannot open '%s': %s", path, strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+/* A line under construction; appending stops quietly at the end of the buffer. */
+struct line {
+	char *p;
+	size_t len, cap;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+add(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (l->len + 1 >= l->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(l->p + l->len, l->cap - l->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->len = l->len + (size_t)n < l->cap - 1 ? l->len + (size_t)n : l->cap - 1;
+}
+
+static const char *
+or_dash(const char *s)
+{
+	return s[0] != '\0' ? s : "-";
+}
+
+static void
+add_addr(struct line *l, uint32_t addr, uint16_t port)
+{
+	const uint8_t *a = (const uint8_t *)&addr;
+
+	if (addr == 0)
+		add(l, "-");
+	else
+		add(l, "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3], rte_be_to_cpu_16(port));
+}
+
+size_t
+hf_access_log_format(const struct hf_access_log_rec *r, char *buf, size_t cap)
+{
+	struct line l = {.p = buf, .len = 0, .cap = cap};
+	time_t secs = (time_t)(r->start_us / 1000000);
+	struct tm tm;
+
+	buf[0] = '\0';
+	gmtime_r(&secs, &tm);
+	add(&l, "[%04d-%02d-%02dT%02d:%02d:%02d.%03uZ] ", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned int)(r->start_us / 1000 % 1000));
+	add(&l, "\"%s %s %s\" ", or_dash(r->method), or_dash(r->path),
+	    r->method[0] != '\0' ? (r->minor == 0 ? "HTTP/1.0" : "HTTP/1.1") : "-");
+	add(&l, "%u %s %s - \"-\" ", r->status,
+	    r->flag < HF_RF__MAX ? flag_names[r->flag] : "-", or_dash(r->details));
+	add(&l, "%" PRIu64 " %" PRIu64 " %u ", r->bytes_rx, r->bytes_tx, r->duration_ms);
+	if (r->service_ms >= 0)
+		add(&l, "%d ", r->service_ms);
+	else
+		add(&l, "- ");
+	add(&l, "\"%s\" \"%s\" \"%s\" \"%s\" \"", or_dash(r->xff), or_dash(r->user_agent),
+	    or_dash(r->request_id), or_dash(r->authority));
+	add_addr(&l, r->up_addr, r->up_port);
+	add(&l, "\" %s ", or_dash(r->cluster));
+	add_addr(&l, r->up_laddr, r->up_lport);
+	add(&l, " ");
+	add_addr(&l, r->d_laddr, r->d_lport);
+	add(&l, " ");
+	add_addr(&l, r->d_raddr, r->d_rport);
+	add(&l, " - %s\n", or_dash(r->route));
+	/* A truncated line still ends the record. */
+	if (l.len > 0 && buf[l.len - 1] != '\n') {
+		buf[l.len - 1] = '\n';
+	}
+	return l.len;
+}
+
+unsigned int
+hf_access_log_drain(struct hf_access_log *al)
+{
+	static struct hf_access_log_rec recs[DRAIN_BURST];
+	char line[2048];
+	unsigned int total = 0;
+
+	if (al->f == NULL)
+		return 0;
+	for (unsigned int i = 0; i < al->n_rings; i++) {
+		unsigned int n;
+
+		while ((n = rte_ring_sc_dequeue_burst_elem(al->rings[i], recs, sizeof(recs[0]),
+							    DRAIN_BURST, NULL)) > 0) {
+			for (unsigned int k = 0; k < n; k++) {
+				size_t len = hf_access_log_format(&recs[k], line, sizeof(line));
+
+				fwrite(line, 1, len, al->f);
+			}
+			total += n;
+		}
+	}
+	if (total > 0)
+		fflush(al->f);
+	al->written += total;
+	return total;
+}
+
+void
+hf_access_log_close(struct hf_access_log *al)
+{
+	if (al->f == NULL)
+		return;
+	hf_access_log_drain(al);
+	if (al->f != stdout)
+		fclose(al->f);
+	al->f = NULL;
+}

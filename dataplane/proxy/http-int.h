@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_HTTP_INT_H
+#define HF_HTTP_INT_H
+
+/*
+ * Between the parts of the HTTP proxy: the stream reader and message
+ * building (http_msg.c) and the sessions and upstream pool (http.c).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane/proxy/http-t.h"
+#include "dataplane/worker-t.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+/* Appends the segments of chain @p m to @p q, each made a packet of its own. */
+void hf_http_mq_append(struct hf_tcp_mq *q, struct rte_mbuf *m);
+
+/* Frees every segment of @p q. */
+void hf_http_mq_free(struct hf_tcp_mq *q);
+
+/*
+ * Takes up to @p n bytes off the front of @p q as a chain; a segment cut in
+ * two stays zero copy (its first part becomes an indirect mbuf). Returns the
+ * chain (NULL when @p q is empty or @p n is 0) and the bytes in *@p taken,
+ * which is less than asked only when @p q runs out or no mbuf was left for a
+ * cut (then *@p nomem is set).
+ */
+struct rte_mbuf *hf_http_mq_take(struct hf_worker *w, struct hf_tcp_mq *q, uint64_t n,
+				 uint32_t *taken, bool *nomem);
+
+/* Moves what TCP holds for @p c into @p rd until it has @p max bytes. Returns bytes moved. */
+uint32_t hf_http_rd_pull(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_conn *c,
+			 uint32_t max);
+
+/*
+ * Parses the head at the front of @p rd (a request when @p request), gathering
+ * it into a pooled buffer once it spans segments. Returns the head length, as
+ * hf_h1_parse_request(), or -ENOBUFS when no gather buffer is free. The
+ * slices of @p msg stay valid until hf_http_rd_consume().
+ */
+int hf_http_rd_head(struct hf_http_state *h, struct hf_http_reader *rd, bool request,
+		    const struct hf_h1_limits *lim, struct hf_h1_message *msg);
+
+/* Drops the first @p n bytes of @p rd (a parsed head) and gives its buffer back. */
+void hf_http_rd_consume(struct hf_http_state *h, struct hf_http_reader *rd, uint32_t n);
+
+/* Empties @p rd: segments freed, buffer returned, scan reset. */
+void hf_http_rd_reset(struct hf_http_state *h, struct hf_http_reader *rd);
+
+/* Builds bytes into a chain of fresh mbufs from one pool. */
+struct hf_http_wr {
+	struct rte_mempool *mp;
+	struct rte_mbuf *head;
+	struct rte_mbuf *tail;
+	uint32_t len;
+	bool failed;			/* an mbuf could not be had: the chain is incomplete */
+};
+
+void hf_http_wr_init(struct hf_http_wr *wr, struct rte_mempool *mp);
+void hf_http_wr_put(struct hf_http_wr *wr, const void *p, size_t n);
+/* Frees what was built (after a failure). */
+void hf_http_wr_discard(struct hf_http_wr *wr);
+
+/* What the proxy adds to a request it forwards. */
+struct hf_http_rq_extra {
+	uint32_t client_addr;		/* network order: appended to x-forwarded-for */
+	bool http10;			/* the client spoke 1.0: so does the upstream request */
+	bool upgrade;			/* keep Upgrade and say "connection: upgrade" */
+	char *request_id;		/* out: the x-request-id sent (HF_UUID_LEN + 1 bytes) */
+	char *xff;			/* out: x-forwarded-for as sent, truncated to xff_len */
+	size_t xff_len;
+};
+
+#define HF_UUID_LEN 36
+
+/*
+ * Writes the request head to send upstream: the request line, every field
+ * but the hop-by-hop ones (RFC 9110 7.6.1: Connection and what it names,
+ * Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade), Expect (answered by
+ * us) and x-forwarded-proto, then x-forwarded-for, x-forwarded-proto and
+ * x-request-id. Transfer-Encoding and Content-Length pass as they are: the
+ * body is forwarded with its own framing.
+ */
+void hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
+			   struct hf_http_rq_extra *x);
+
+/*
+ * Writes the response head to send downstream: HTTP/1.1 status line, every
+ * field but the hop-by-hop ones, x-envoy-upstream-service-time (when
+ * @p service_ms >= 0), and the connection field the downstream needs:
+ * "close" when it will not persist, "keep-alive" for a persisting 1.0
+ * client, "upgrade" after 101.
+ */
+void hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg,
+			    bool keep_alive, bool http10, int32_t service_ms);
+
+/*
+ * Writes a whole local reply (status, a text body unless @p head_only) that
+ * closes the connection after it when @p close.
+ */
+void hf_http_build_local(struct hf_http_wr *wr, int status, const char *body, bool close,
+			 bool head_only);
+
+/* The reason phrase of @p status (RFC 9110 15). */
+const char *hf_http_reason(int status);
+
+/* Writes a random (version 4) UUID, HF_UUID_LEN characters and a NUL, into @p out. */
+void hf_http_uuid4(char *out);
+
+/* Copies slice @p p (@p n bytes) into @p dst of @p cap bytes as a C string, truncated. */
+void hf_http_copy_str(char *dst, size_t cap, const char *p, size_t n);
+
+#endif

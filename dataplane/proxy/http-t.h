@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_HTTP_T_H
+#define HF_HTTP_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane/http/h1.h"
+#include "dataplane/proxy/access_log-t.h"
+#include "dataplane/tcp/tcp-t.h"
+
+struct rte_hash;
+struct rte_ring;
+struct hf_boot_http;
+
+/*
+ * Bytes taken from one TCP connection and not yet used: single-segment mbufs
+ * linked through ->next, the first byte of `q.head` being the next byte of the
+ * stream. A message head that does not fit in the first segment is gathered
+ * into `buf` (a pooled buffer) so that the parser sees it contiguous; nothing
+ * else is ever copied.
+ */
+struct hf_http_reader {
+	struct hf_tcp_mq q;
+	char *buf;			/* gather buffer while a head spans segments; else NULL */
+	uint32_t buf_len;		/* bytes of the stream copied into buf */
+	struct hf_h1_scan scan;
+};
+
+/* How a body ends (RFC 9112 6.3). */
+enum hf_http_framing {
+	HF_HTTP_BODY_NONE,		/* no body */
+	HF_HTTP_BODY_LENGTH,		/* Content-Length: `remaining` bytes */
+	HF_HTTP_BODY_CHUNKED,		/* chunked: passed through as it is, decoded to find its end */
+	HF_HTTP_BODY_CLOSE,		/* response read until the upstream closes */
+};
+
+struct hf_http_body {
+	uint8_t framing;		/* enum hf_http_framing */
+	bool chunk_done;		/* chunked: the last chunk and trailers were decoded */
+	uint64_t remaining;		/* HF_HTTP_BODY_LENGTH */
+	uint64_t ahead;			/* chunked: bytes at the reader's front decoded, not yet moved */
+	uint64_t total;			/* body bytes passed so far */
+	struct hf_h1_chunked chunked;
+};
+
+/* Upstream connection states. */
+enum hf_http_up_state {
+	HF_HTTP_UP_CONNECTING,		/* SYN sent; the request waits in the session */
+	HF_HTTP_UP_ACTIVE,		/* carries the request of `sess` */
+	HF_HTTP_UP_IDLE,		/* in its endpoint's keep-alive pool */
+	HF_HTTP_UP_CLOSING,		/* given up (FIN or RST sent); freed when TCP reports closed */
+};
+
+struct hf_http_session;
+
+/* One upstream TCP connection, pooled per endpoint while idle. */
+struct hf_http_up {
+	struct hf_tcp_conn *tcp;
+	struct hf_http_session *sess;	/* NULL unless ACTIVE or CONNECTING */
+	uint8_t state;			/* enum hf_http_up_state */
+	uint32_t addr;			/* endpoint, network order */
+	uint16_t port;
+	int32_t slot;			/* index of the endpoint's idle list */
+	struct hf_http_up *idle_next;	/* that list, most recently used first */
+	struct hf_http_up *idle_prev;
+	struct hf_http_reader rd;	/* response bytes */
+	uint32_t id;			/* index in the worker's array */
+};
+
+/* Where a session is in the request and the response it carries. */
+enum hf_http_rq_state {
+	HF_HTTP_RQ_HEAD,		/* waiting for (the rest of) a request head */
+	HF_HTTP_RQ_BODY,		/* forwarding the request body */
+	HF_HTTP_RQ_DONE,		/* request fully forwarded (or answered locally) */
+	HF_HTTP_RQ_TUNNEL,		/* after 101: bytes both ways */
+	HF_HTTP_RQ_CLOSING,		/* answered and closing: input is drained and dropped */
+};
+
+enum hf_http_rs_state {
+	HF_HTTP_RS_WAIT,		/* no response head yet */
+	HF_HTTP_RS_BODY,		/* forwarding the response body */
+	HF_HTTP_RS_DONE,		/* response complete */
+};
+
+/* Session flags. */
+enum {
+	HF_HTTP_S_KEEP_ALIVE = 0x01,	/* the downstream connection persists after this exchange */
+	HF_HTTP_S_HEAD = 0x02,		/* a HEAD request: the response has no body */
+	HF_HTTP_S_UPGRADE = 0x04,	/* the request asks for an upgrade */
+	HF_HTTP_S_UP_REUSABLE = 0x08,	/* the upstream may serve another request after this one */
+	HF_HTTP_S_GOT_BYTES = 0x10,	/* bytes of a head arrived: the header timeout runs */
+	HF_HTTP_S_RESPONDED = 0x20,	/* a response head went downstream */
+	HF_HTTP_S_LOG = 0x40,		/* this request is logged */
+};
+
+/* An HTTP listener of one worker. */
+struct hf_http_listener {
+	unsigned int index;		/* in the bootstrap and in each snapshot's tables */
+	const struct hf_boot_http *cfg;
+	struct hf_http_state *http;
+};
+
+/* One downstream connection and the exchange it carries now. */
+struct hf_http_session {
+	struct hf_tcp_conn *down;
+	struct hf_http_up *up;
+	const struct hf_http_listener *lst;
+	uint8_t rq;			/* enum hf_http_rq_state */
+	uint8_t rs;			/* enum hf_http_rs_state */
+	uint8_t flags;			/* HF_HTTP_S_* */
+	uint8_t minor;			/* the client's HTTP/1.<minor> */
+	struct hf_http_reader rd;	/* request bytes */
+	struct hf_http_body rq_body;
+	struct hf_http_body rs_body;
+	struct hf_tcp_mq pending;	/* request bytes for an upstream still connecting */
+	uint32_t connect_timeout_ms;
+	uint32_t route_timeout_ms;
+	uint64_t max_body;		/* 0: no limit */
+	uint64_t start_tsc;		/* first byte of the request head */
+	uint64_t sent_tsc;		/* request head handed to the upstream */
+	int32_t service_ms;		/* x-envoy-upstream-service-time; -1: none */
+	struct hf_timer timer;		/* idle, header read, or route timeout */
+	struct hf_access_log_rec log;	/* filled as the exchange goes, queued at its end */
+	uint32_t id;
+};
+
+#define HF_HTTP_MAX_LISTENERS 64	/* HF_BOOT_MAX_LISTENERS */
+#define HF_HTTP_MAX_CLUSTERS 64		/* HF_BOOT_MAX_CLUSTERS */
+
+/* A worker's HTTP state: pools sized at start-up, never grown. */
+struct hf_http_state {
+	struct hf_worker *w;		/* the owner: timer callbacks get only their session */
+	unsigned int n_listeners;
+	struct hf_http_listener listeners[HF_HTTP_MAX_LISTENERS];
+	uint32_t rr[HF_HTTP_MAX_CLUSTERS];	/* round-robin cursor per cluster index */
+	struct hf_http_session *sessions;
+	uint32_t *free_sessions;
+	uint32_t n_free_sessions;
+	struct hf_http_up *ups;
+	uint32_t *free_ups;
+	uint32_t n_free_ups;
+	uint32_t n_conns;		/* sessions and upstreams each */
+	char *bufs;			/* gather buffers, buf_size bytes each */
+	char **free_bufs;
+	uint32_t n_free_bufs;
+	uint32_t buf_size;
+	struct rte_hash *endpoints;	/* (addr, port) → idle list slot */
+	struct hf_http_up **idle;	/* idle list heads, by slot */
+	struct hf_h1_limits up_limits;	/* what an upstream response head may be */
+	struct rte_ring *log_ring;	/* records to the agent (SP/SC); NULL: no access log */
+	uint64_t epoch_us;		/* wall clock at epoch_tsc, for %START_TIME% */
+	uint64_t epoch_tsc;
+	uint64_t tsc_per_ms;
+};
+
+#endif

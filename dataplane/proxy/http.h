@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_HTTP_H
+#define HF_HTTP_H
+
+#include "control-agent/bootstrap.h"
+#include "dataplane/proxy/http-t.h"
+#include "dataplane/worker-t.h"
+
+/*
+ * Opens the bootstrap's HTTP listeners on worker @p w (its TCP stack up) and
+ * sizes its session, upstream and buffer pools from the TCP connection limit.
+ * With an access log configured, creates the worker's record ring, which the
+ * agent drains. @p boot stays valid for the worker's life. Does nothing when
+ * there is no HTTP listener. Returns 0, -ENOMEM, or a listen error.
+ */
+int hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot);
+
+/* Frees the worker's HTTP state; call before hf_tcp_fini(). */
+void hf_http_fini(struct hf_worker *w);
+
+/* Bytes of HTTP state per downstream connection (session and its upstream). */
+size_t hf_http_conn_footprint(void);
+
+#endif

@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The HTTP proxy's byte handling: stream readers that hand the parser a
+ * contiguous head (gathering only a head that spans segments), zero-copy
+ * cutting of a stream at a message boundary, and the heads the proxy writes
+ * (forwarded requests and responses with their hop-by-hop fields replaced,
+ * and local replies).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <rte_mbuf.h>
+#include <rte_random.h>
+
+#include "dataplane/proxy/http-int.h"
+#include "dataplane/tcp/tcp.h"
+#include "dataplane/worker.h"
+
+void
+hf_http_mq_append(struct hf_tcp_mq *q, struct rte_mbuf *m)
+{
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		m->next = NULL;
+		if (m->data_len == 0) {
+			rte_pktmbuf_free_seg(m);
+			m = next;
+			continue;
+		}
+		m->nb_segs = 1;
+		m->pkt_len = m->data_len;
+		if (q->tail != NULL)
+			q->tail->next = m;
+		else
+			q->head = m;
+		q->tail = m;
+		q->bytes += m->data_len;
+		m = next;
+	}
+}
+
+void
+hf_http_mq_free(struct hf_tcp_mq *q)
+{
+	struct rte_mbuf *m = q->head;
+
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+	q->head = q->tail = NULL;
+	q->bytes = 0;
+}
+
+/* The first @p k bytes of @p seg as a packet of their own; @p seg keeps the rest. */
+static struct rte_mbuf *
+cut(struct hf_worker *w, struct rte_mbuf *seg, uint16_t k)
+{
+	struct rte_mbuf *c = rte_pktmbuf_clone(seg, w->tcp->clone_pool);
+
+	if (c == NULL) {
+		/* No indirect mbuf left: a short copy keeps the stream going. */
+		c = rte_pktmbuf_alloc(seg->pool);
+		if (c == NULL || rte_pktmbuf_append(c, k) == NULL) {
+			rte_pktmbuf_free(c);
+			return NULL;
+		}
+		memcpy(rte_pktmbuf_mtod(c, void *), rte_pktmbuf_mtod(seg, void *), k);
+	}
+	c->data_len = k;
+	c->pkt_len = k;
+	c->nb_segs = 1;
+	c->next = NULL;
+	rte_pktmbuf_adj(seg, k);
+	return c;
+}
+
+struct rte_mbuf *
+hf_http_mq_take(struct hf_worker *w, struct hf_tcp_mq *q, uint64_t n, uint32_t *taken,
+		bool *nomem)
+{
+	struct rte_mbuf *head = NULL, *tail = NULL;
+	uint32_t got = 0;
+
+	*nomem = false;
+	while (q->head != NULL && got < n) {
+		struct rte_mbuf *seg = q->head;
+
+		if (seg->data_len <= n - got) {
+			q->head = seg->next;
+			if (q->head == NULL)
+				q->tail = NULL;
+			seg->next = NULL;
+		} else {
+			seg = cut(w, seg, (uint16_t)(n - got));
+			if (seg == NULL) {
+				*nomem = true;
+				break;
+			}
+		}
+		q->bytes -= seg->data_len;
+		got += seg->data_len;
+		if (tail != NULL)
+			tail->next = seg;
+		else
+			head = seg;
+		tail = seg;
+	}
+	*taken = got;
+	return head;
+}
+
+uint32_t
+hf_http_rd_pull(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_conn *c, uint32_t max)
+{
+	struct rte_mbuf *m;
+	uint32_t before = rd->q.bytes;
+
+	if (rd->q.bytes >= max)
+		return 0;
+	m = hf_tcp_recv(w, c, max - rd->q.bytes);
+	if (m != NULL)
+		hf_http_mq_append(&rd->q, m);
+	return rd->q.bytes - before;
+}
+
+static char *
+buf_get(struct hf_http_state *h)
+{
+	return h->n_free_bufs > 0 ? h->free_bufs[--h->n_free_bufs] : NULL;
+}
+
+static void
+buf_put(struct hf_http_state *h, char *b)
+{
+	h->free_bufs[h->n_free_bufs++] = b;
+}
+
+int
+hf_http_rd_head(struct hf_http_state *h, struct hf_http_reader *rd, bool request,
+		const struct hf_h1_limits *lim, struct hf_h1_message *msg)
+{
+	int (*parse)(const char *, size_t, struct hf_h1_scan *, const struct hf_h1_limits *,
+		     struct hf_h1_message *) = request ? hf_h1_parse_request : hf_h1_parse_response;
+	const struct rte_mbuf *seg = rd->q.head;
+	uint32_t skip, want;
+	int rc;
+
+	if (seg == NULL)
+		return HF_AGAIN;
+	if (rd->buf == NULL) {
+		/* The usual case: the whole head is in the first segment, parsed where it lies. */
+		rc = parse(rte_pktmbuf_mtod(seg, const char *), seg->data_len, &rd->scan, lim, msg);
+		if (rc != HF_AGAIN || seg->next == NULL)
+			return rc;
+		rd->buf = buf_get(h);
+		if (rd->buf == NULL)
+			return -ENOBUFS;
+		rd->buf_len = 0;
+	}
+	/* Copy what is new since the last call; the scan resumes where it stopped. */
+	want = RTE_MIN(rd->q.bytes, h->buf_size);
+	skip = rd->buf_len;
+	for (; seg != NULL && rd->buf_len < want; seg = seg->next) {
+		uint32_t n;
+
+		if (skip >= seg->data_len) {
+			skip -= seg->data_len;
+			continue;
+		}
+		n = RTE_MIN((uint32_t)seg->data_len - skip, want - rd->buf_len);
+		memcpy(rd->buf + rd->buf_len, rte_pktmbuf_mtod_offset(seg, const char *, skip), n);
+		rd->buf_len += n;
+		skip = 0;
+	}
+	rc = parse(rd->buf, rd->buf_len, &rd->scan, lim, msg);
+	/* The buffer holds one byte more than any limit: a full one means over the limit. */
+	if (rc == HF_AGAIN && rd->buf_len == h->buf_size)
+		rc = HF_H1_E_HEADERS_TOO_LARGE;
+	return rc;
+}
+
+void
+hf_http_rd_consume(struct hf_http_state *h, struct hf_http_reader *rd, uint32_t n)
+{
+	while (n > 0 && rd->q.head != NULL) {
+		struct rte_mbuf *seg = rd->q.head;
+
+		if (seg->data_len <= n) {
+			n -= seg->data_len;
+			rd->q.bytes -= seg->data_len;
+			rd->q.head = seg->next;
+			if (rd->q.head == NULL)
+				rd->q.tail = NULL;
+			rte_pktmbuf_free_seg(seg);
+		} else {
+			rte_pktmbuf_adj(seg, (uint16_t)n);
+			seg->pkt_len = seg->data_len;
+			rd->q.bytes -= n;
+			n = 0;
+		}
+	}
+	if (rd->buf != NULL) {
+		buf_put(h, rd->buf);
+		rd->buf = NULL;
+	}
+	rd->buf_len = 0;
+	hf_h1_scan_reset(&rd->scan);
+}
+
+void
+hf_http_rd_reset(struct hf_http_state *h, struct hf_http_reader *rd)
+{
+	hf_http_mq_free(&rd->q);
+	hf_http_rd_consume(h, rd, 0);
+}
+
+void
+hf_http_wr_init(struct hf_http_wr *wr, struct rte_mempool *mp)
+{
+	wr->mp = mp;
+	wr->head = wr->tail = NULL;
+	wr->len = 0;
+	wr->failed = false;
+}
+
+void
+hf_http_wr_put(struct hf_http_wr *wr, const void *p, size_t n)
+{
+	const char *src = p;
+
+	while (n > 0 && !wr->failed) {
+		uint16_t room = wr->tail != NULL ? rte_pktmbuf_tailroom(wr->tail) : 0;
+		uint16_t k;
+
+		if (room == 0) {
+			struct rte_mbuf *m = rte_pktmbuf_alloc(wr->mp);
+
+			if (m == NULL) {
+				wr->failed = true;
+				return;
+			}
+			if (wr->tail != NULL)
+				wr->tail->next = m;
+			else
+				wr->head = m;
+			wr->tail = m;
+			continue;
+		}
+		k = (uint16_t)RTE_MIN((size_t)room, n);
+		memcpy(rte_pktmbuf_mtod_offset(wr->tail, char *, wr->tail->data_len), src, k);
+		wr->tail->data_len += k;
+		wr->tail->pkt_len = wr->tail->data_len;
+		wr->len += k;
+		src += k;
+		n -= k;
+	}
+}
+
+void
+hf_http_wr_discard(struct hf_http_wr *wr)
+{
+	struct rte_mbuf *m = wr->head;
+
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+	wr->head = wr->tail = NULL;
+	wr->len = 0;
+}
+
+static inline void
+put_str(struct hf_http_wr *wr, const char *s)
+{
+	hf_http_wr_put(wr, s, strlen(s));
+}
+
+static inline void
+put_slice(struct hf_http_wr *wr, const struct hf_h1_slice *s)
+{
+	hf_http_wr_put(wr, s->p, s->len);
+}
+
+static void
+put_field(struct hf_http_wr *wr, const struct hf_h1_header *f)
+{
+	put_slice(wr, &f->name);
+	hf_http_wr_put(wr, ": ", 2);
+	put_slice(wr, &f->value);
+	hf_http_wr_put(wr, "\r\n", 2);
+}
+
+static bool
+slice_is(const struct hf_h1_slice *s, const char *lit, size_t n)
+{
+	return s->len == n && strncasecmp(s->p, lit, n) == 0;
+}
+
+#define IS(s, lit) slice_is((s), lit, sizeof(lit) - 1)
+
+/*
+ * Calls @p fn on each comma-separated option of the Connection fields of
+ * @p msg, trimmed; stops at the first that returns true, and returns it.
+ */
+static bool
+each_connection_option(const struct hf_h1_message *msg,
+		       bool (*fn)(const char *b, size_t n, const void *arg), const void *arg)
+{
+	for (uint32_t i = 0; i < msg->n_headers; i++) {
+		const struct hf_h1_header *f = &msg->headers[i];
+		const char *p, *end;
+
+		if (!IS(&f->name, "connection"))
+			continue;
+		p = f->value.p;
+		end = p + f->value.len;
+		while (p < end) {
+			const char *comma = memchr(p, ',', (size_t)(end - p));
+			const char *e = comma != NULL ? comma : end;
+			const char *b = p;
+
+			while (b < e && (*b == ' ' || *b == '\t'))
+				b++;
+			while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			if (e > b && fn(b, (size_t)(e - b), arg))
+				return true;
+			p = comma != NULL ? comma + 1 : end;
+		}
+	}
+	return false;
+}
+
+static bool
+names_field(const char *b, size_t n, const void *arg)
+{
+	(void)arg;
+	return !(n == 5 && strncasecmp(b, "close", 5) == 0) &&
+	       !(n == 10 && strncasecmp(b, "keep-alive", 10) == 0) &&
+	       !(n == 7 && strncasecmp(b, "upgrade", 7) == 0);
+}
+
+static bool
+is_option(const char *b, size_t n, const void *arg)
+{
+	const struct hf_h1_slice *name = arg;
+
+	return n == name->len && strncasecmp(b, name->p, n) == 0;
+}
+
+/*
+ * RFC 9110 7.6.1: fields that concern one hop only. @p named: the Connection
+ * fields name other fields (rare), which are then hop-by-hop too — but never
+ * the framing fields, which must reach the next hop as they came.
+ */
+static bool
+hop_by_hop(const struct hf_h1_message *msg, const struct hf_h1_slice *n, bool keep_upgrade,
+	   bool named)
+{
+	switch (n->len) {
+	case 2:
+		if (IS(n, "te"))
+			return true;
+		break;
+	case 7:
+		if (IS(n, "trailer"))
+			return true;
+		if (IS(n, "upgrade"))
+			return !keep_upgrade;
+		break;
+	case 10:
+		if (IS(n, "connection") || IS(n, "keep-alive"))
+			return true;
+		break;
+	case 14:
+		if (IS(n, "content-length"))
+			return false;
+		break;
+	case 16:
+		if (IS(n, "proxy-connection"))
+			return true;
+		break;
+	case 17:
+		if (IS(n, "transfer-encoding"))
+			return false;
+		break;
+	default:
+		break;
+	}
+	return named && each_connection_option(msg, is_option, n);
+}
+
+void
+hf_http_copy_str(char *dst, size_t cap, const char *p, size_t n)
+{
+	n = RTE_MIN(n, cap - 1);
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+}
+
+void
+hf_http_uuid4(char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t r[2] = {rte_rand(), rte_rand()};
+	uint8_t b[16];
+	char *o = out;
+
+	memcpy(b, r, sizeof(b));
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);	/* version 4 (RFC 9562 5.4) */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);	/* variant 10 */
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[b[i] >> 4];
+		*o++ = hex[b[i] & 15];
+	}
+	*o = '\0';
+}
+
+void
+hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
+		      struct hf_http_rq_extra *x)
+{
+	const struct hf_h1_header *xff = NULL, *rid = NULL;
+	bool named = each_connection_option(msg, names_field, NULL);
+	char ip[16];
+	const uint8_t *a = (const uint8_t *)&x->client_addr;
+	int iplen = snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+
+	put_slice(wr, &msg->method_name);
+	hf_http_wr_put(wr, " ", 1);
+	put_slice(wr, &msg->target);
+	put_str(wr, x->http10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+	for (uint32_t i = 0; i < msg->n_headers; i++) {
+		const struct hf_h1_header *f = &msg->headers[i];
+		const struct hf_h1_slice *n = &f->name;
+
+		if (hop_by_hop(msg, n, x->upgrade, named) || IS(n, "expect") ||
+		    IS(n, "x-forwarded-proto"))
+			continue;
+		if (IS(n, "x-forwarded-for")) {
+			xff = f;
+			continue;
+		}
+		if (IS(n, "x-request-id") && f->value.len > 0)
+			rid = f;
+		put_field(wr, f);
+	}
+	/* Envoy at the edge (use_remote_address): the peer's address is appended. */
+	put_str(wr, "x-forwarded-for: ");
+	if (xff != NULL && xff->value.len > 0) {
+		put_slice(wr, &xff->value);
+		put_str(wr, ", ");
+		snprintf(x->xff, x->xff_len, "%.*s, %s", (int)xff->value.len, xff->value.p, ip);
+	} else {
+		snprintf(x->xff, x->xff_len, "%s", ip);
+	}
+	hf_http_wr_put(wr, ip, (size_t)iplen);
+	put_str(wr, "\r\nx-forwarded-proto: http\r\n");
+	if (rid != NULL) {
+		hf_http_copy_str(x->request_id, HF_UUID_LEN + 1, rid->value.p, rid->value.len);
+	} else {
+		hf_http_uuid4(x->request_id);
+		put_str(wr, "x-request-id: ");
+		hf_http_wr_put(wr, x->request_id, HF_UUID_LEN);
+		hf_http_wr_put(wr, "\r\n", 2);
+	}
+	if (x->upgrade)
+		put_str(wr, "connection: upgrade\r\n");
+	else if (x->http10)
+		put_str(wr, "connection: keep-alive\r\n");
+	hf_http_wr_put(wr, "\r\n", 2);
+}
+
+void
+hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg, bool keep_alive,
+		       bool http10, int32_t service_ms)
+{
+	char line[64];
+	bool upgrade = msg->status == 101;
+	bool named = each_connection_option(msg, names_field, NULL);
+	int n = snprintf(line, sizeof(line), "HTTP/1.1 %03d ", msg->status);
+
+	hf_http_wr_put(wr, line, (size_t)n);
+	put_slice(wr, &msg->reason);
+	hf_http_wr_put(wr, "\r\n", 2);
+	for (uint32_t i = 0; i < msg->n_headers; i++) {
+		const struct hf_h1_header *f = &msg->headers[i];
+
+		if (hop_by_hop(msg, &f->name, upgrade, named) ||
+		    IS(&f->name, "x-envoy-upstream-service-time"))
+			continue;
+		put_field(wr, f);
+	}
+	if (service_ms >= 0) {
+		n = snprintf(line, sizeof(line), "x-envoy-upstream-service-time: %d\r\n", service_ms);
+		hf_http_wr_put(wr, line, (size_t)n);
+	}
+	if (upgrade)
+		put_str(wr, "connection: upgrade\r\n");
+	else if (!keep_alive)
+		put_str(wr, "connection: close\r\n");
+	else if (http10)
+		put_str(wr, "connection: keep-alive\r\n");
+	hf_http_wr_put(wr, "\r\n", 2);
+}
+
+const char *
+hf_http_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 101: return "Switching Protocols";
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+void
+hf_http_build_local(struct hf_http_wr *wr, int status, const char *body, bool close,
+		    bool head_only)
+{
+	char line[160];
+	size_t blen = strlen(body);
+	int n = snprintf(line, sizeof(line),
+			 "HTTP/1.1 %03d %s\r\ncontent-length: %zu\r\ncontent-type: text/plain\r\n"
+			 "server: hydrofoil\r\n%s\r\n",
+			 status, hf_http_reason(status), blen, close ? "connection: close\r\n" : "");
+
+	hf_http_wr_put(wr, line, (size_t)RTE_MIN((size_t)n, sizeof(line) - 1));
+	if (!head_only)
+		hf_http_wr_put(wr, body, blen);
+}
