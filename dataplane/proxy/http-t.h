@@ -152,6 +152,7 @@ struct hf_http_state {
 	uint64_t epoch_us;		/* wall clock at epoch_tsc, for %START_TIME% */
 	uint64_t epoch_tsc;
 	uint64_t tsc_per_ms;
+	uint64_t tsc_per_us;
 };
 
 #endif

@@ -188,6 +188,7 @@ log_push(struct hf_worker *w, struct hf_http_session *s)
 	if (!(s->flags & HF_HTTP_S_LOG))
 		return;
 	s->flags &= ~HF_HTTP_S_LOG;
+	r->start_us = h->epoch_us + (s->start_tsc - h->epoch_tsc) / h->tsc_per_us;
 	r->duration_ms = (uint32_t)((w->now - s->start_tsc) / h->tsc_per_ms);
 	r->service_ms = s->service_ms;
 	if (rte_ring_sp_enqueue_elem(h->log_ring, r, sizeof(*r)) != 0) {
@@ -1245,6 +1246,7 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 		h->free_bufs[i] = h->bufs + (size_t)i * h->buf_size;
 	h->n_free_bufs = GATHER_BUFFERS;
 	h->tsc_per_ms = RTE_MAX(w->tsc_hz / 1000, 1u);
+	h->tsc_per_us = RTE_MAX(w->tsc_hz / 1000000, 1u);
 	gettimeofday(&tv, NULL);
 	h->epoch_tsc = rte_rdtsc();
 	h->epoch_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
