@@ -337,6 +337,11 @@ CASES = {
                    "5\r\nhello\r\n0\r\n\r\n",
     "bare_lf": "GET /1k.bin HTTP/1.1\nHost: 198.51.100.2\nX-A: b\n\n",
     "bare_lf_mixed": "GET /1k.bin HTTP/1.1\r\n" + H + "X-A: b\nX-B: c\r\n\r\n",
+    "bad_chunk": "POST /py/echo?tag=badchunk HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n"
+                 "zz\r\nhello\r\n0\r\n\r\n",
+    "http2_line": "GET /1k.bin HTTP/2.0\r\n" + H + "\r\n",
+    # one complete request, then silence (the keep-alive idle timeout)
+    "one_get": "GET /1k.bin HTTP/1.1\r\n" + H + "\r\n",
     # limits
     "big_headers": "GET /1k.bin HTTP/1.1\r\n" + H
                    + "".join("X-Pad-%02d: %s\r\n" % (i, "a" * 1000) for i in range(70)) + "\r\n",
