@@ -4,6 +4,14 @@
  * contract. Lines end in CRLF only: a bare LF or a bare CR is refused, which
  * is stricter than RFC 9112 2.2 allows a recipient to be, on purpose — every
  * hop behind us may read lines differently.
+ *
+ * A head is decoded in one pass that finds its end on the way, so a head that
+ * arrives whole — nearly all of them — has each byte looked at once. When that
+ * pass runs out of bytes or refuses, the resumable search for the blank line
+ * (find_head_end) decides, exactly as if there were no first pass: HF_AGAIN,
+ * a limit error, or the decoder's verdict on the complete head. The answer
+ * therefore never depends on how the head was cut, and limits keep precedence
+ * over malformations.
  */
 #include <string.h>
 #include <strings.h>
@@ -22,6 +30,16 @@ enum { C_TCHAR = 1, C_VALUE = 2, C_TARGET = 4 };
 
 static uint8_t cls[256];
 
+/*
+ * tchar again, for the vector scan: bit h of tchar_nib[l] is set when byte
+ * 0xhl is a tchar. Only h < 8 can be: a token is ASCII. Derived from cls, so
+ * the two can never disagree.
+ */
+static uint8_t tchar_nib[16];
+
+/* The same for the bytes no field value may hold; none is above 0x7f. */
+static uint8_t vstop_nib[16];
+
 static void __attribute__((constructor))
 init_classes(void)
 {
@@ -36,77 +54,196 @@ init_classes(void)
 		/* request-target: visible ASCII; obs-text refused (RFC 3986 has none) */
 		if (c >= 0x21 && c <= 0x7e)
 			cls[c] |= C_TARGET;
+		if (c < 0x80 && (cls[c] & C_TCHAR))
+			tchar_nib[c & 0x0f] |= (uint8_t)(1u << (c >> 4));
+		if (c < 0x80 && !(cls[c] & C_VALUE))
+			vstop_nib[c & 0x0f] |= (uint8_t)(1u << (c >> 4));
 	}
 }
 
-/*
- * The first byte in [p, end) that may not stand in a field value: a control
- * byte other than HTAB, or DEL (RFC 9110 5.5). The CR ending the line is one,
- * so this finds the line's end and validates it in the same pass. AVX2 takes
- * 32 bytes a step where the build has it; the tail and other builds go byte by
- * byte through the class table.
- */
-static inline const char *
-scan_value(const char *p, const char *end, const char *limit)
-{
+/* What a scan stops at: the complement of one class. */
+enum stop {
+	STOP_NAME,	/* not a tchar: the ':' ending a field name, or a byte no token holds */
+	STOP_VALUE,	/* a control byte other than HTAB, or DEL: the CR ending a field line */
+	STOP_TARGET,	/* outside 0x21-0x7e: the SP ending a request-target */
+};
+
 #ifdef __AVX2__
-	const __m256i c1f = _mm256_set1_epi8(0x1f), tab = _mm256_set1_epi8('\t');
-	const __m256i del = _mm256_set1_epi8(0x7f);
+/*
+ * Stop bits of the 32 bytes in @p b: bytes no field name holds, and bytes no
+ * field value holds. Two table lookups per byte: its low nibble picks a row
+ * of tchar_nib or vstop_nib, its high nibble the bit in that row. The bit
+ * table is zero from index 8, so every byte from 0x80 is no tchar and no
+ * value stop.
+ */
+static inline __attribute__((always_inline)) void
+masks32(__m256i b, uint32_t *name, uint32_t *value)
+{
+	const __m256i nib = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
+	const __m256i bits = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
+					      1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m256i trow =
+		_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)tchar_nib));
+	const __m256i vrow =
+		_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vstop_nib));
+	__m256i lo = _mm256_and_si256(b, nib);
+	__m256i bit = _mm256_shuffle_epi8(bits, _mm256_and_si256(_mm256_srli_epi16(b, 4), nib));
+	__m256i tc = _mm256_and_si256(_mm256_shuffle_epi8(trow, lo), bit);
+	__m256i vs = _mm256_and_si256(_mm256_shuffle_epi8(vrow, lo), bit);
 
-	/*
-	 * Loads may reach past `end` up to `limit`, the last byte of the head:
-	 * the CRLF at `end` stops the scan before anything beyond it counts.
-	 */
-	while (limit - p >= 32) {
-		__m256i b = _mm256_loadu_si256((const __m256i *)p);
-		/* unsigned b <= 0x1f  ⇔  min(b, 0x1f) == b */
-		__m256i ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(b, c1f), b);
-		__m256i bad = _mm256_or_si256(_mm256_andnot_si256(_mm256_cmpeq_epi8(b, tab), ctl),
-					      _mm256_cmpeq_epi8(b, del));
-		uint32_t m = (uint32_t)_mm256_movemask_epi8(bad);
-
-		if (m != 0) {
-			p += __builtin_ctz(m);
-			return p < end ? p : end;
-		}
-		p += 32;
-	}
-#endif
-	while (p < end && (cls[(uint8_t)*p] & C_VALUE))
-		p++;
-	return p;
+	*name = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(tc, zero));
+	*value = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(vs, zero));
 }
 
-/*
- * The first byte in [p, end) that may not stand in a request-target: outside
- * 0x21-0x7e. The SP before the version is one, so this finds the target's
- * end. AVX2 32 bytes a step, then the table.
- */
-static inline const char *
-scan_target(const char *p, const char *end, const char *limit)
+/* A bit for each byte of @p b that @p stop stops at. */
+static inline __attribute__((always_inline)) uint32_t
+stop_mask(__m256i b, enum stop stop)
 {
-#ifdef __AVX2__
-	const __m256i lo = _mm256_set1_epi8(0x20), hi = _mm256_set1_epi8(0x7e);
+	uint32_t name, value;
 
-	/* As scan_value: the CR at `end` stops it, loads may reach `limit`. */
-	while (limit - p >= 32) {
-		__m256i b = _mm256_loadu_si256((const __m256i *)p);
+	if (stop == STOP_TARGET) {
 		/* unsigned b <= 0x20 or b > 0x7e */
-		__m256i low = _mm256_cmpeq_epi8(_mm256_min_epu8(b, lo), b);
-		__m256i high = _mm256_xor_si256(_mm256_cmpeq_epi8(_mm256_max_epu8(b, hi), hi),
-						_mm256_set1_epi8(-1));
-		uint32_t m = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(low, high));
+		const __m256i hi = _mm256_set1_epi8(0x7e);
+		__m256i low = _mm256_cmpeq_epi8(_mm256_min_epu8(b, _mm256_set1_epi8(0x20)), b);
+		__m256i in = _mm256_cmpeq_epi8(_mm256_max_epu8(b, hi), hi);
 
-		if (m != 0) {
-			p += __builtin_ctz(m);
-			return p < end ? p : end;
-		}
-		p += 32;
+		return (uint32_t)_mm256_movemask_epi8(
+			_mm256_or_si256(low, _mm256_xor_si256(in, _mm256_set1_epi8(-1))));
 	}
+	masks32(b, &name, &value);
+	return stop == STOP_NAME ? name : value;
+}
 #endif
-	while (p < end && (cls[(uint8_t)*p] & C_TARGET))
+
+/*
+ * The first byte in [p, bound) that @p stop stops at, or @p bound. Reads
+ * nothing outside [start, bound). AVX2 takes 32 bytes a step, and the last
+ * few as the 32 bytes ending at @p bound with the bits before @p p shifted
+ * out, so a line near the end of the buffer is not left to the byte loop;
+ * buffers under 32 bytes and builds without AVX2 go through cls byte by byte.
+ */
+static inline __attribute__((always_inline)) const char *
+scan(const char *start, const char *p, const char *bound, enum stop stop)
+{
+	static const uint8_t keep[] = {
+		[STOP_NAME] = C_TCHAR, [STOP_VALUE] = C_VALUE, [STOP_TARGET] = C_TARGET,
+	};
+
+#ifdef __AVX2__
+	for (; bound - p >= 32; p += 32) {
+		uint32_t m = stop_mask(_mm256_loadu_si256((const __m256i *)p), stop);
+
+		if (m != 0)
+			return p + __builtin_ctz(m);
+	}
+	if (p < bound && bound - start >= 32) {
+		const char *q = bound - 32;
+		uint32_t m = stop_mask(_mm256_loadu_si256((const __m256i *)q), stop) >> (p - q);
+
+		return m != 0 ? p + __builtin_ctz(m) : bound;
+	}
+#else
+	(void)start;
+#endif
+	while (p < bound && (cls[(uint8_t)*p] & keep[stop]))
 		p++;
 	return p;
+}
+
+/*
+ * The field lines are walked with the stop bytes of names and of values
+ * found 64 bytes at a time ahead of the walk, so that finding the next ':' or
+ * CR is a shift and a bit scan, and one line's end does not wait on another
+ * vector scan. Without AVX2 the walk is scan() byte by byte.
+ */
+struct walk {
+	const char *start, *bound;	/* the head so far: nothing outside is read */
+#ifdef __AVX2__
+	const char *base;		/* the 64 bytes the masks describe; bits past bound set */
+	uint64_t name;			/* bytes no field name holds */
+	uint64_t value;			/* bytes no field value holds */
+#endif
+};
+
+#ifdef __AVX2__
+/*
+ * Describes the 64 bytes from @p p. Past the bound every bit is set, so no
+ * search runs beyond it; near the bound the 64 bytes ending there are loaded
+ * and shifted, or, in a head under 64 bytes, a zero-padded copy.
+ */
+static inline __attribute__((always_inline)) void
+walk_load(struct walk *w, const char *p)
+{
+	size_t n = (size_t)(w->bound - p);
+	uint32_t n0, v0, n1, v1;
+	char pad[64];
+
+	w->base = p;
+	if (n >= 64) {
+		masks32(_mm256_loadu_si256((const __m256i *)p), &n0, &v0);
+		masks32(_mm256_loadu_si256((const __m256i *)(p + 32)), &n1, &v1);
+		w->name = n0 | (uint64_t)n1 << 32;
+		w->value = v0 | (uint64_t)v1 << 32;
+		return;
+	}
+	if (w->bound - w->start >= 64 && n > 0) {
+		const char *q = w->bound - 64;
+
+		masks32(_mm256_loadu_si256((const __m256i *)q), &n0, &v0);
+		masks32(_mm256_loadu_si256((const __m256i *)(q + 32)), &n1, &v1);
+		w->name = (n0 | (uint64_t)n1 << 32) >> (64 - n);
+		w->value = (v0 | (uint64_t)v1 << 32) >> (64 - n);
+	} else {
+		memset(pad, 0, sizeof(pad));
+		memcpy(pad, p, n);
+		masks32(_mm256_loadu_si256((const __m256i *)pad), &n0, &v0);
+		masks32(_mm256_loadu_si256((const __m256i *)(pad + 32)), &n1, &v1);
+		w->name = n0 | (uint64_t)n1 << 32;
+		w->value = v0 | (uint64_t)v1 << 32;
+	}
+	w->name |= ~0ull << n;
+	w->value |= ~0ull << n;
+}
+#endif
+
+static inline void
+walk_init(struct walk *w, const char *start, const char *p, const char *bound)
+{
+	w->start = start;
+	w->bound = bound;
+#ifdef __AVX2__
+	walk_load(w, p);
+#else
+	(void)p;
+#endif
+}
+
+/* As scan() for STOP_NAME or STOP_VALUE, with @p p never behind the last call's. */
+static inline __attribute__((always_inline)) const char *
+walk_stop(struct walk *w, const char *p, enum stop stop)
+{
+#ifdef __AVX2__
+	for (;;) {
+		size_t off = (size_t)(p - w->base);
+
+		if (off < 64) {
+			uint64_t m = (stop == STOP_NAME ? w->name : w->value) >> off;
+
+			/* A set bit at or past the bound says the bytes ran out. */
+			if (m != 0) {
+				size_t end = (size_t)(w->bound - w->base);
+
+				off += (size_t)__builtin_ctzll(m);
+				return off < end ? w->base + off : w->bound;
+			}
+			/* No bit set: all 64 bytes lie before the bound. */
+			p = w->base + 64;
+		}
+		walk_load(w, p);
+	}
+#else
+	return scan(w->start, p, w->bound, stop);
+#endif
 }
 
 /* Header names the parser acts on, recognised by length first. */
@@ -115,38 +252,48 @@ enum field {
 };
 
 /*
- * Case-insensitive match of a name against a lower-case literal of the same
- * length, 8 bytes a step: OR-ing 0x20 lowers letters and leaves '-' and
- * digits alone, and a header name holds nothing else that could collide.
+ * Case-insensitive match of @p len >= 4 bytes against a lower-case literal of
+ * the same length, a word at a time (the last word may overlap the one before
+ * it). OR-ing 0x20 lowers letters and leaves '-' and digits alone; the only
+ * other bytes it maps onto those are control bytes, which neither a name nor a
+ * value can hold (HTAB becomes ')', in no literal).
  */
 static inline bool
-name_is(const char *n, const char *lit, uint32_t len)
+ieq_lit(const char *n, const char *lit, uint32_t len)
 {
 	uint64_t a, b;
-	uint32_t i = 0;
+	uint32_t x, y;
 
-	for (; i + 8 <= len; i += 8) {
+	if (len < 8) {
+		memcpy(&x, n, 4);
+		memcpy(&y, lit, 4);
+		if ((x | 0x20202020u) != y)
+			return false;
+		memcpy(&x, n + len - 4, 4);
+		memcpy(&y, lit + len - 4, 4);
+		return (x | 0x20202020u) == y;
+	}
+	for (uint32_t i = 0; i + 8 < len; i += 8) {
 		memcpy(&a, n + i, 8);
 		memcpy(&b, lit + i, 8);
 		if ((a | 0x2020202020202020ull) != b)
 			return false;
 	}
-	for (; i < len; i++)
-		if ((n[i] | 0x20) != lit[i])
-			return false;
-	return true;
+	memcpy(&a, n + len - 8, 8);
+	memcpy(&b, lit + len - 8, 8);
+	return (a | 0x2020202020202020ull) == b;
 }
 
 static enum field
 classify(const char *n, uint32_t len)
 {
 	switch (len) {
-	case 4: return name_is(n, "host", 4) ? F_HOST : F_OTHER;
-	case 6: return name_is(n, "expect", 6) ? F_EXPECT : F_OTHER;
-	case 7: return name_is(n, "upgrade", 7) ? F_UPGRADE : F_OTHER;
-	case 10: return name_is(n, "connection", 10) ? F_CONNECTION : F_OTHER;
-	case 14: return name_is(n, "content-length", 14) ? F_CONTENT_LENGTH : F_OTHER;
-	case 17: return name_is(n, "transfer-encoding", 17) ? F_TRANSFER_ENCODING : F_OTHER;
+	case 4: return ieq_lit(n, "host", 4) ? F_HOST : F_OTHER;
+	case 6: return ieq_lit(n, "expect", 6) ? F_EXPECT : F_OTHER;
+	case 7: return ieq_lit(n, "upgrade", 7) ? F_UPGRADE : F_OTHER;
+	case 10: return ieq_lit(n, "connection", 10) ? F_CONNECTION : F_OTHER;
+	case 14: return ieq_lit(n, "content-length", 14) ? F_CONTENT_LENGTH : F_OTHER;
+	case 17: return ieq_lit(n, "transfer-encoding", 17) ? F_TRANSFER_ENCODING : F_OTHER;
 	default: return F_OTHER;
 	}
 }
@@ -199,7 +346,13 @@ at_lf(const char *buf, size_t at, struct hf_h1_scan *scan, const struct hf_h1_li
 		if (request && at > lim->max_request_line)
 			return HF_H1_E_URI_TOO_LONG;
 	}
-	if (at >= 3 && buf[at - 1] == '\r' && buf[at - 2] == '\n' && buf[at - 3] == '\r')
+	/*
+	 * A bare LF is refused when it is seen: waiting for a CRLF CRLF that
+	 * may never come would hold the connection until the head timeout.
+	 */
+	if (at == 0 || buf[at - 1] != '\r')
+		return HF_H1_E_BAD;
+	if (at >= 3 && buf[at - 2] == '\n' && buf[at - 3] == '\r')
 		return at + 1 > lim->max_head ? HF_H1_E_HEADERS_TOO_LARGE : (int)(at + 1);
 	return 0;
 }
@@ -238,12 +391,13 @@ find_head_end(const char *buf, size_t len, struct hf_h1_scan *scan, const struct
 	return HF_AGAIN;
 }
 
-static bool
+/* A list element against a lower-case literal, case-insensitively (see ieq_lit). */
+static inline bool
 ieq(const struct hf_h1_slice *s, const char *lit)
 {
 	size_t n = strlen(lit);
 
-	return s->len == n && strncasecmp(s->p, lit, n) == 0;
+	return s->len == n && ieq_lit(s->p, lit, (uint32_t)n);
 }
 
 /* Calls @p fn for each comma-separated element of a list value, trimmed (RFC 9110 5.6.1). */
@@ -325,43 +479,59 @@ parse_length(const struct hf_h1_slice *v, uint64_t *out)
 }
 
 /*
- * Splits the header lines of [p, end) into msg->headers, checking each byte,
- * then applies the framing rules. @p end points at the final CRLF CRLF's
- * second CRLF.
+ * Splits the field lines from @p p through the blank line ending the head
+ * into msg->headers, checking each byte, then applies the framing rules.
+ * Reads nothing outside [buf, bound). Returns the head's length, HF_AGAIN when
+ * @p bound comes before the blank line, or an error; the errors come line by
+ * line in the order of the checks below, then the framing rules', whatever
+ * @p bound is, as long as the head lies inside it.
  */
 static int
-parse_fields(const char *p, const char *end, const struct hf_h1_limits *lim,
+parse_fields(const char *buf, const char *p, const char *bound, const struct hf_h1_limits *lim,
 	     struct hf_h1_message *msg, bool request)
 {
 	struct te_state te = {0};
 	struct conn_state conn = {0};
 	bool have_cl = false, have_te = false, have_upgrade = false, have_host = false;
 	uint64_t cl = 0;
+	uint32_t max_headers = lim->max_headers < HF_H1_MAX_HEADERS_CAP ? lim->max_headers
+									: HF_H1_MAX_HEADERS_CAP;
+	struct walk w;
 	int rc;
 
+	walk_init(&w, buf, p, bound);
 	msg->n_headers = 0;
-	while (p < end) {
-		const char *colon = p, *v, *ve, *line_end;
+	for (;;) {
+		const char *colon = walk_stop(&w, p, STOP_NAME), *v, *ve, *line_end;
 		struct hf_h1_header *h;
 
-		if (*p == ' ' || *p == '\t')
-			return HF_H1_E_BAD;		/* obs-fold (RFC 9112 5.2) */
-		while (cls[(uint8_t)*colon] & C_TCHAR)
-			colon++;
-		if (colon == p || *colon != ':')
-			return HF_H1_E_BAD;		/* empty name, bad byte, or space before ':' */
-		if (msg->n_headers == lim->max_headers || msg->n_headers == HF_H1_MAX_HEADERS_CAP)
+		/* A line that is not "name:" is the blank line ending the head, or refused. */
+		if (__builtin_expect(colon == p || colon == bound || *colon != ':', 0)) {
+			if (colon == bound)
+				return HF_AGAIN;
+			if (colon == p && *p == '\r') {
+				if (bound - p < 2)
+					return HF_AGAIN;
+				if (p[1] != '\n')
+					return HF_H1_E_BAD;	/* bare CR */
+				p += 2;
+				break;
+			}
+			/* obs-fold (RFC 9112 5.2), empty name, bad byte, or space before ':' */
+			return HF_H1_E_BAD;
+		}
+		if (msg->n_headers == max_headers)
 			return HF_H1_E_HEADERS_TOO_LARGE;
 		/* The value runs to the first byte a value may not hold: it must be CRLF. */
-		line_end = scan_value(colon + 1, end, end + 2);
-		if (line_end == end || line_end[0] != '\r' || line_end[1] != '\n')
-			return HF_H1_E_BAD;		/* a control byte, or a bare CR */
-		v = colon + 1;
-		ve = line_end;
-		while (v < ve && (*v == ' ' || *v == '\t'))
-			v++;
-		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-			ve--;
+		line_end = walk_stop(&w, colon + 1, STOP_VALUE);
+		if (bound - line_end < 2)
+			return HF_AGAIN;
+		if (memcmp(line_end, "\r\n", 2) != 0)
+			return HF_H1_E_BAD;		/* a control byte, or a bare CR or LF */
+		for (v = colon + 1; v < line_end && (*v == ' ' || *v == '\t'); v++)
+			;
+		for (ve = line_end; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+			;
 		h = &msg->headers[msg->n_headers++];
 		h->name = (struct hf_h1_slice){p, (uint32_t)(colon - p)};
 		h->value = (struct hf_h1_slice){v, (uint32_t)(ve - v)};
@@ -425,7 +595,7 @@ parse_fields(const char *p, const char *end, const struct hf_h1_limits *lim,
 		msg->flags |= HF_H1_F_KEEP_ALIVE;
 	if (conn.upgrade && have_upgrade)
 		msg->flags |= HF_H1_F_UPGRADE;
-	return 0;
+	return (int)(p - buf);
 }
 
 /* "HTTP/1.x" at @p p; sets the minor version. */
@@ -477,48 +647,72 @@ reset(struct hf_h1_message *msg)
 	msg->n_headers = 0;
 }
 
-int
-hf_h1_parse_request(const char *buf, size_t len, struct hf_h1_scan *scan,
-		    const struct hf_h1_limits *lim, struct hf_h1_message *msg)
+/*
+ * A request head in [buf, bound): request line, then fields. Returns as
+ * parse_fields does; *@p lf is set to the offset of the request line's LF,
+ * for the caller's limit.
+ */
+static int
+decode_request(const char *buf, const char *bound, const struct hf_h1_limits *lim,
+	       struct hf_h1_message *msg, size_t *lf)
 {
-	int head = find_head_end(buf, len, scan, lim, true), rc;
-	const char *p = buf, *eol, *sp1, *sp2;
+	const char *sp1, *sp2, *v, *eol;
+	int rc;
 
-	if (head < 0)
-		return head;
-	reset(msg);
-	eol = memchr(buf, '\r', (size_t)head);
-	if (eol == NULL || eol[1] != '\n')
-		return HF_H1_E_BAD;
 	/* method SP request-target SP HTTP-version (RFC 9112 3): single spaces only. */
-	for (sp1 = p; sp1 < eol && (cls[(uint8_t)*sp1] & C_TCHAR); sp1++)
-		;
-	if (sp1 == p || sp1 == eol || *sp1 != ' ')
+	if (bound - buf >= 4 && memcmp(buf, "GET ", 4) == 0) {
+		sp1 = buf + 3;		/* the method of most requests, without the general scan */
+		msg->method = HF_H1_M_GET;
+	} else {
+		sp1 = scan(buf, buf, bound, STOP_NAME);
+		if (sp1 == bound)
+			return HF_AGAIN;
+		if (sp1 == buf || *sp1 != ' ')
+			return HF_H1_E_BAD;
+		msg->method = method_of(buf, (uint32_t)(sp1 - buf));
+	}
+	sp2 = scan(buf, sp1 + 1, bound, STOP_TARGET);
+	if (sp2 == bound)
+		return HF_AGAIN;
+	if (sp2 == sp1 + 1 || *sp2 != ' ')
 		return HF_H1_E_BAD;
-	sp2 = scan_target(sp1 + 1, eol, buf + head);
-	if (sp2 == sp1 + 1 || sp2 == eol || *sp2 != ' ')
-		return HF_H1_E_BAD;
-	if ((rc = parse_version(sp2 + 1, (size_t)(eol - sp2 - 1), &msg->minor)) != 0)
-		return rc;
-	msg->method_name = (struct hf_h1_slice){p, (uint32_t)(sp1 - p)};
+	v = sp2 + 1;
+	if (bound - v >= 10 && memcmp(v, "HTTP/1.1\r\n", 10) == 0) {
+		msg->minor = 1;
+		eol = v + 8;
+	} else if (bound - v >= 10 && memcmp(v, "HTTP/1.0\r\n", 10) == 0) {
+		msg->minor = 0;
+		eol = v + 8;
+	} else {
+		/*
+		 * The version is everything up to the line's first CR: garbage
+		 * or a cut is 400, a well-formed version we do not speak 505.
+		 */
+		eol = memchr(v, '\r', (size_t)(bound - v));
+		if (eol == NULL || bound - eol < 2)
+			return HF_AGAIN;
+		if (eol[1] != '\n')
+			return HF_H1_E_BAD;
+		if ((rc = parse_version(v, (size_t)(eol - v), &msg->minor)) != 0)
+			return rc;
+	}
+	msg->method_name = (struct hf_h1_slice){buf, (uint32_t)(sp1 - buf)};
 	msg->target = (struct hf_h1_slice){sp1 + 1, (uint32_t)(sp2 - sp1 - 1)};
-	msg->method = method_of(p, msg->method_name.len);
-	rc = parse_fields(eol + 2, buf + head - 2, lim, msg, true);
-	return rc != 0 ? rc : head;
+	*lf = (size_t)(eol + 1 - buf);
+	return parse_fields(buf, eol + 2, bound, lim, msg, true);
 }
 
-int
-hf_h1_parse_response(const char *buf, size_t len, struct hf_h1_scan *scan,
-		     const struct hf_h1_limits *lim, struct hf_h1_message *msg)
+/* A response head in [buf, bound): status line, then fields. Returns as parse_fields does. */
+static int
+decode_response(const char *buf, const char *bound, const struct hf_h1_limits *lim,
+		struct hf_h1_message *msg)
 {
-	int head = find_head_end(buf, len, scan, lim, false), rc;
-	const char *eol;
+	const char *eol = memchr(buf, '\r', (size_t)(bound - buf));
+	int rc;
 
-	if (head < 0)
-		return head;
-	reset(msg);
-	eol = memchr(buf, '\r', (size_t)head);
-	if (eol == NULL || eol[1] != '\n')
+	if (eol == NULL || bound - eol < 2)
+		return HF_AGAIN;
+	if (eol[1] != '\n')
 		return HF_H1_E_BAD;
 	/* HTTP-version SP 3DIGIT SP reason-phrase (RFC 9112 4); the reason may be empty. */
 	if (eol - buf < 12 || buf[8] != ' ' || (eol - buf > 12 && buf[12] != ' '))
@@ -536,8 +730,53 @@ hf_h1_parse_response(const char *buf, size_t len, struct hf_h1_scan *scan,
 	for (const char *r = msg->reason.p; r != NULL && r < eol; r++)
 		if (!(cls[(uint8_t)*r] & C_VALUE))
 			return HF_H1_E_BAD;
-	rc = parse_fields(eol + 2, buf + head - 2, lim, msg, false);
-	return rc != 0 ? rc : head;
+	return parse_fields(buf, eol + 2, bound, lim, msg, false);
+}
+
+/*
+ * Both kinds of head. The first call on a message decodes what has arrived,
+ * at most max_head bytes; a whole head inside the limits is the answer. Any
+ * other outcome, and every later call, goes to find_head_end, and only a
+ * complete head is decoded again, bounded by its own end: the verdict is the
+ * one a single call on the complete head would give, and a head cut into
+ * segments costs one decoding pass more than a whole one, not one per segment.
+ */
+static int
+parse_head(const char *buf, size_t len, struct hf_h1_scan *scan, const struct hf_h1_limits *lim,
+	   struct hf_h1_message *msg, bool request)
+{
+	size_t lf = 0;
+	int head;
+
+	if (scan->pos == 0) {
+		const char *bound = buf + (len < lim->max_head ? len : lim->max_head);
+
+		reset(msg);
+		head = request ? decode_request(buf, bound, lim, msg, &lf)
+			       : decode_response(buf, bound, lim, msg);
+		if (head > 0 && (!request || lf <= lim->max_request_line))
+			return head;
+	}
+	head = find_head_end(buf, len, scan, lim, request);
+	if (head < 0)
+		return head;
+	reset(msg);
+	return request ? decode_request(buf, buf + head, lim, msg, &lf)
+		       : decode_response(buf, buf + head, lim, msg);
+}
+
+int
+hf_h1_parse_request(const char *buf, size_t len, struct hf_h1_scan *scan,
+		    const struct hf_h1_limits *lim, struct hf_h1_message *msg)
+{
+	return parse_head(buf, len, scan, lim, msg, true);
+}
+
+int
+hf_h1_parse_response(const char *buf, size_t len, struct hf_h1_scan *scan,
+		     const struct hf_h1_limits *lim, struct hf_h1_message *msg)
+{
+	return parse_head(buf, len, scan, lim, msg, false);
 }
 
 const struct hf_h1_header *

@@ -14,9 +14,11 @@
  * a Transfer-Encoding not ending in chunked, obs-fold, whitespace before a
  * colon, control bytes, bare CR.
  *
- * Parsing is resumable: a struct hf_h1_scan remembers how far a previous call
- * looked for the end of the head, so bytes are scanned once however the head
- * is cut into segments; the head itself is decoded once, when complete.
+ * Parsing is resumable. A head that arrives whole is decoded in one pass that
+ * finds its end on the way. Otherwise a struct hf_h1_scan remembers how far a
+ * previous call looked for the end of the head, so later segments are scanned
+ * once, and the head is decoded again once, when complete. The verdict never
+ * depends on how the head was cut.
  */
 
 #define HF_H1_MAX_HEADERS_CAP 128
@@ -103,6 +105,7 @@ hf_h1_scan_reset(struct hf_h1_scan *s)
 /*
  * Parses a request head at the start of @p buf (@p len bytes so far).
  * Returns the head's length (the body starts there), HF_AGAIN, or an error.
+ * @p msg holds the message only when a length is returned.
  */
 int hf_h1_parse_request(const char *buf, size_t len, struct hf_h1_scan *scan,
 			const struct hf_h1_limits *lim, struct hf_h1_message *msg);

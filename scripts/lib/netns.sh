@@ -25,7 +25,10 @@ hf_cleanup() {
 		done
 		kill -KILL "$pid" 2>/dev/null || true
 	done
-	for ns in "${HF_NAMESPACES[@]}"; do
+	# hf_ns_new usually runs in a command substitution, whose HF_NAMESPACES+= is
+	# lost: its names carry this shell's PID ($$ is the same in subshells), so
+	# every namespace this script made is found by name as well.
+	for ns in "${HF_NAMESPACES[@]}" $(ip netns list 2>/dev/null | awk -v t="-$$-" 'index($1, t) { print $1 }'); do
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	HF_PIDS=()

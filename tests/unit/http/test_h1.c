@@ -144,6 +144,7 @@ static const struct {
 	{"GET / HTTP/1.1\r\nHost: a\r\nX-Bad: a\x01z\r\n\r\n", HF_H1_E_BAD, "control byte in a value"},
 	{"GET / HTTP/1.1\r\nHost: a\r\nX-Bad: a\rb\r\n\r\n", HF_H1_E_BAD, "bare CR in a value"},
 	{"GET / HTTP/1.1\nHost: a\r\n\r\n", HF_H1_E_BAD, "bare LF ending the request line"},
+	{"GET / HTTP/1.1\nHost: a\nX-A: b\n\n", HF_H1_E_BAD, "bare LF ending every line"},
 	{"GET / HTTP/1.1\r\n: empty\r\nHost: a\r\n\r\n", HF_H1_E_BAD, "empty name"},
 	{"GET / HTTP/1.1\r\n\r\n", HF_H1_E_BAD, "HTTP/1.1 without Host"},
 	{"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", HF_H1_E_BAD, "two Hosts"},
@@ -181,6 +182,10 @@ test_limits(void **state)
 	assert_int_equal(verdict(hf_h1_parse_request, buf, n), HF_H1_E_URI_TOO_LONG);
 	hf_h1_scan_reset(&scan);
 	assert_int_equal(hf_h1_parse_request(buf, 8500, &scan, &lim, &msg), HF_H1_E_URI_TOO_LONG);
+	/* Bare LF line ends: refused at the first one, not left waiting for a CRLF CRLF. */
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request("GET / HTTP/1.1\nHost: a\n", 23, &scan, &lim, &msg),
+			 HF_H1_E_BAD);
 	/* A header block over 60 KiB: 431. */
 	n = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nHost: a\r\nX-Big: %0*d\r\n\r\n", 62 * 1024, 0);
 	hf_h1_scan_reset(&scan);
