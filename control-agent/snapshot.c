@@ -40,8 +40,9 @@ hf_snapshot_build(const struct hf_bootstrap *b, uint64_t version)
 	memcpy(s->routes, b->routes, rsz);
 	/* Rebase each virtual host's routes from the bootstrap's array onto ours. */
 	for (unsigned int i = 0; i < s->n_vhosts; i++)
-		if (b->vhosts[i].n_routes > 0)
-			s->vhosts[i].routes = s->routes + (b->vhosts[i].routes - b->routes);
+		s->vhosts[i].routes = b->vhosts[i].n_routes > 0
+					      ? s->routes + (b->vhosts[i].routes - b->routes)
+					      : NULL;
 	for (unsigned int i = 0; i < b->n_listeners; i++) {
 		const struct hf_boot_listener *l = &b->listeners[i];
 

@@ -37,7 +37,7 @@ struct hf_access_log_rec {
 	uint16_t up_port, up_lport;
 	uint32_t d_laddr, d_raddr;
 	uint16_t d_lport, d_rport;
-	char details[32];		/* %RESPONSE_CODE_DETAILS% */
+	char details[64];		/* %RESPONSE_CODE_DETAILS% */
 	char method[16];
 	char path[256];
 	char authority[128];

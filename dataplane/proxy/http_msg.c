@@ -61,7 +61,12 @@ hf_http_mq_free(struct hf_tcp_mq *q)
 static struct rte_mbuf *
 cut(struct hf_worker *w, struct rte_mbuf *seg, uint16_t k)
 {
-	struct rte_mbuf *c = rte_pktmbuf_clone(seg, w->tcp->clone_pool);
+	struct rte_mbuf *next = seg->next, *c;
+
+	/* rte_pktmbuf_clone() follows ->next: the segment alone is cloned, not the queue behind it. */
+	seg->next = NULL;
+	c = rte_pktmbuf_clone(seg, w->tcp->clone_pool);
+	seg->next = next;
 
 	if (c == NULL) {
 		/* No indirect mbuf left: a short copy keeps the stream going. */
@@ -451,8 +456,12 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 			xff = f;
 			continue;
 		}
-		if (IS(n, "x-request-id") && f->value.len > 0)
+		if (IS(n, "x-request-id")) {
+			/* An empty one is replaced by ours, not sent beside it. */
+			if (f->value.len == 0)
+				continue;
 			rid = f;
+		}
 		put_field(wr, f);
 	}
 	/* Envoy at the edge (use_remote_address): the peer's address is appended. */

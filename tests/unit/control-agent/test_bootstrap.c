@@ -43,7 +43,164 @@ test_example(void **state)
 	assert_int_equal(boot.admin_port, 15000);
 }
 
+/* A file with every HTTP setting: each lands where the workers and snapshots read it. */
+static const char http_cfg[] =
+	"ports = ( { name = \"p0\"; device = \"net_tap0\"; address = \"198.51.100.2/24\"; } );\n"
+	"static_resources = {\n"
+	"  clusters = (\n"
+	"    { name = \"productpage\"; connect_timeout_ms = 250;\n"
+	"      endpoints = [ \"10.0.0.5:9080\", \"10.0.0.6:9080\" ]; },\n"
+	"    { name = \"reviews\"; endpoints = [ \"10.0.0.7:9080\" ]; } );\n"
+	"  listeners = (\n"
+	"    { name = \"l4\"; port = 9000; filter = \"tcp_proxy\"; cluster = \"reviews\"; },\n"
+	"    { name = \"ingress\"; port = 80; filter = \"http\";\n"
+	"      request_headers_timeout_ms = 5000; idle_timeout_ms = 30000;\n"
+	"      max_request_headers_kb = 32; max_headers_count = 50; max_request_line = 4096;\n"
+	"      route_config = { virtual_hosts = (\n"
+	"        { name = \"bookinfo\";\n"
+	"          domains = [ \"Bookinfo.Example.COM\", \"*.bookinfo.example.com\" ];\n"
+	"          routes = (\n"
+	"            { name = \"api\"; match = { prefix = \"/api/v1/\"; };\n"
+	"              route = { cluster = \"reviews\"; timeout_ms = 2000;\n"
+	"                        max_request_bytes = 1048576; }; },\n"
+	"            { match = { path = \"/health\"; };\n"
+	"              route = { cluster = \"productpage\"; }; },\n"
+	"            { name = \"default\"; match = { prefix = \"/\"; };\n"
+	"              route = { cluster = \"productpage\"; timeout_ms = 0; }; } ); },\n"
+	"        { name = \"catch-all\"; domains = [ \"*\" ];\n"
+	"          routes = ( { name = \"all\"; match = { prefix = \"/\"; };\n"
+	"                       route = { cluster = \"reviews\"; }; } ); }\n"
+	"      ); }; },\n"
+	"    { name = \"plain\"; port = 8080; filter = \"http\";\n"
+	"      route_config = { virtual_hosts = (\n"
+	"        { name = \"only\"; domains = [ \"plain.example.com:8080\" ];\n"
+	"          routes = ( { match = { path = \"/\"; };\n"
+	"                       route = { cluster = \"reviews\"; }; } );\n"
+	"        } ); }; }\n"
+	"  );\n"
+	"};\n"
+	"access_log = \"/var/log/hydrofoil/access.log\";\n";
+
+static void
+test_http_listeners(void **state)
+{
+	char dir[] = "/tmp/hf-boot-XXXXXX", path[600], err[HF_BOOT_ERR] = "";
+	const struct hf_boot_http *h, *p;
+	const struct hf_route *r;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/http.cfg", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(http_cfg, f);
+	fclose(f);
+	if (hf_bootstrap_load(&boot, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	unlink(path);
+	rmdir(dir);
+
+	assert_int_equal(boot.n_clusters, 2);
+	assert_int_equal(boot.clusters[0].connect_timeout_ms, 250);
+	assert_int_equal(boot.clusters[0].n_endpoints, 2);
+	assert_int_equal(boot.n_listeners, 3);
+	assert_int_equal(boot.listeners[0].filter, HF_FILTER_TCP_PROXY);
+	assert_int_equal(boot.listeners[0].cluster, 1);
+	assert_int_equal(boot.listeners[0].http.n_vhosts, 0);
+
+	/* The listener with every setting given. */
+	assert_string_equal(boot.listeners[1].name, "ingress");
+	assert_int_equal(boot.listeners[1].port, 80);
+	assert_int_equal(boot.listeners[1].filter, HF_FILTER_HTTP);
+	assert_int_equal(boot.listeners[1].cluster, -1);
+	h = &boot.listeners[1].http;
+	assert_int_equal(h->request_headers_timeout_ms, 5000);
+	assert_int_equal(h->idle_timeout_ms, 30000);
+	assert_int_equal(h->limits.max_head, 32 * 1024);
+	assert_int_equal(h->limits.max_headers, 50);
+	assert_int_equal(h->limits.max_request_line, 4096);
+	assert_int_equal(h->first_vhost, 0);
+	assert_int_equal(h->n_vhosts, 2);
+
+	/* The one left to defaults: Envoy's HCM defaults. */
+	p = &boot.listeners[2].http;
+	assert_int_equal(boot.listeners[2].filter, HF_FILTER_HTTP);
+	assert_int_equal(p->request_headers_timeout_ms, 10000);
+	assert_int_equal(p->idle_timeout_ms, 60000);
+	assert_int_equal(p->limits.max_head, 60 * 1024);
+	assert_int_equal(p->limits.max_headers, 100);
+	assert_int_equal(p->limits.max_request_line, 8192);
+	assert_int_equal(p->first_vhost, 2);
+	assert_int_equal(p->n_vhosts, 1);
+
+	/* Virtual hosts in file order, domains lower-cased, routes in file order. */
+	assert_int_equal(boot.n_vhosts, 3);
+	assert_int_equal(boot.n_routes, 5);
+	assert_string_equal(boot.vhosts[0].name, "bookinfo");
+	assert_int_equal(boot.vhosts[0].n_domains, 2);
+	assert_string_equal(boot.vhosts[0].domains[0], "bookinfo.example.com");
+	assert_string_equal(boot.vhosts[0].domains[1], "*.bookinfo.example.com");
+	assert_int_equal(boot.vhosts[0].n_routes, 3);
+	assert_ptr_equal(boot.vhosts[0].routes, &boot.routes[0]);
+	assert_string_equal(boot.vhosts[1].name, "catch-all");
+	assert_string_equal(boot.vhosts[1].domains[0], "*");
+	assert_int_equal(boot.vhosts[1].n_routes, 1);
+	assert_ptr_equal(boot.vhosts[1].routes, &boot.routes[3]);
+	assert_string_equal(boot.vhosts[2].name, "only");
+	assert_string_equal(boot.vhosts[2].domains[0], "plain.example.com:8080");
+	assert_ptr_equal(boot.vhosts[2].routes, &boot.routes[4]);
+
+	r = &boot.vhosts[0].routes[0];
+	assert_string_equal(r->name, "api");
+	assert_int_equal(r->match, HF_ROUTE_PREFIX);
+	assert_string_equal(r->path, "/api/v1/");
+	assert_int_equal(r->path_len, 8);
+	assert_int_equal(r->cluster, 1);
+	assert_int_equal(r->timeout_ms, 2000);
+	assert_int_equal(r->max_request_bytes, 1048576);
+	r = &boot.vhosts[0].routes[1];
+	assert_string_equal(r->name, "");
+	assert_int_equal(r->match, HF_ROUTE_EXACT);
+	assert_string_equal(r->path, "/health");
+	assert_int_equal(r->path_len, 7);
+	assert_int_equal(r->cluster, 0);
+	assert_int_equal(r->timeout_ms, 15000);	/* Envoy's default route timeout */
+	assert_int_equal(r->max_request_bytes, 0);
+	r = &boot.vhosts[0].routes[2];
+	assert_string_equal(r->name, "default");
+	assert_int_equal(r->timeout_ms, 0);	/* 0: no timeout, as written */
+	assert_int_equal(r->cluster, 0);
+	assert_int_equal(boot.vhosts[1].routes[0].cluster, 1);
+	assert_string_equal(boot.vhosts[1].routes[0].name, "all");
+	assert_int_equal(boot.vhosts[2].routes[0].match, HF_ROUTE_EXACT);
+	assert_string_equal(boot.access_log, "/var/log/hydrofoil/access.log");
+
+	/* The tables route as the file says. */
+	{
+		struct hf_route_table t = {.n_vhosts = h->n_vhosts,
+					   .vhosts = &boot.vhosts[h->first_vhost]};
+		const struct hf_vhost *v = hf_router_vhost(&t, "reviews.bookinfo.example.com", 28);
+
+		assert_non_null(v);
+		assert_string_equal(v->name, "bookinfo");
+		assert_string_equal(hf_router_route(v, "/api/v1/ratings", 15)->name, "api");
+		assert_string_equal(hf_router_vhost(&t, "other", 5)->name, "catch-all");
+	}
+}
+
 #define PORT "ports = ( { name = \"p0\"; device = \"net_tap0\"; address = \"198.51.100.2/24\"; } );\n"
+
+/* Line 2: a cluster "c"; line 3: an http listener, its settings to follow. */
+#define CLUSTER                                                                                    \
+	"static_resources = { clusters = ( { name = \"c\"; endpoints = [ \"10.0.0.5:80\" ]; } );\n"
+#define HTTP_L CLUSTER " listeners = ( { name = \"l\"; port = 80; filter = \"http\";\n"
+/* Line 4: a virtual host whose routes follow on line 5; END closes it all. */
+#define VHOST                                                                                      \
+	" route_config = { virtual_hosts = ( { name = \"v\"; domains = [ \"*\" ];\n routes = ("
+#define END " ); } ); }; } ); };\n"
+/* The key of that first route. */
+#define R0 "static_resources.listeners.[0].route_config.virtual_hosts.[0].routes.[0]"
 
 static const struct {
 	const char *text;
@@ -87,6 +244,54 @@ static const struct {
 	{PORT "ports2 = 1;\n", 2, "ports2", "unknown key"},
 	{"ports = ( { name = \"p0\"; device = \"d\"; address = \"198.51.100.2/24\";\n"
 	 " impair = { loss = 1.5; }; } );\n", 2, "ports.[0].impair.loss", "not a probability"},
+	/* HTTP listeners: their settings, route configurations and the routes' clusters. */
+	{PORT HTTP_L " route_config = { virtual_hosts = ( );\n colour = 1; }; } ); };\n", 5,
+	 "static_resources.listeners.[0].route_config.colour", "unknown key"},
+	{PORT HTTP_L " route_config = { virtual_hosts = ( { name = \"v\"; domains = [ \"*\" ];\n"
+	 " domain = \"x\"; routes = ( ); } ); }; } ); };\n", 5,
+	 "static_resources.listeners.[0].route_config.virtual_hosts.[0].domain", "unknown key"},
+	{PORT HTTP_L VHOST " { match = { prefix = \"/\"; }; route = { cluster = \"c\"; };\n"
+	 " weight = 1; }" END, 6, R0 ".weight", "unknown key"},
+	{PORT HTTP_L VHOST " { match = { prefix = \"/\";\n regex = \"x\"; };"
+	 " route = { cluster = \"c\"; }; }" END, 6, R0 ".match.regex", "unknown key"},
+	{PORT HTTP_L VHOST " { match = { prefix = \"/\"; }; route = { cluster = \"c\";\n"
+	 " retries = 3; }; }" END, 6, R0 ".route.retries", "unknown key"},
+	{PORT HTTP_L VHOST " {\n match = { prefix = \"/\"; path = \"/x\"; };"
+	 " route = { cluster = \"c\"; }; }" END, 6, R0 ".match", "exactly one of prefix, path"},
+	{PORT HTTP_L VHOST " {\n match = { }; route = { cluster = \"c\"; }; }" END, 6, R0 ".match",
+	 "exactly one of prefix, path"},
+	{PORT HTTP_L VHOST " {\n match = { path = \"health\"; };"
+	 " route = { cluster = \"c\"; }; }" END, 6, R0 ".match", "must start with '/'"},
+	{PORT HTTP_L VHOST " { match = { prefix = \"/\"; };\n route = { cluster = \"nowhere\"; }; }"
+	 END, 6, R0 ".route", "no cluster named 'nowhere'"},
+	{PORT HTTP_L VHOST " { match = { prefix = \"/\"; }; route = { timeout_ms = 5; }; }" END, 5,
+	 R0 ".route.cluster", "required"},
+	{PORT HTTP_L "\n cluster = \"c\";\n route_config = { virtual_hosts = ( ); }; } ); };\n", 5,
+	 "static_resources.listeners.[0]", "takes no cluster"},
+	{PORT CLUSTER " listeners = ( { name = \"l\"; port = 80; filter = \"tcp_proxy\";"
+	 " cluster = \"c\";\n route_config = { virtual_hosts = ( ); }; } ); };\n", 4,
+	 "static_resources.listeners.[0]", "route_config is for http listeners"},
+	{PORT CLUSTER " listeners = ( { name = \"l\"; port = 80; filter = \"echo\";\n"
+	 " idle_timeout_ms = 5; } ); };\n", 4, "static_resources.listeners.[0]",
+	 "idle_timeout_ms is for http listeners"},
+	{PORT HTTP_L " route_config = { virtual_hosts = ( { name = \"v\";\n"
+	 " domains = [ \"a*b.com\" ]; routes = ( ); } ); }; } ); };\n", 5,
+	 "static_resources.listeners.[0].route_config.virtual_hosts.[0]", "domain 'a*b.com'"},
+	{PORT HTTP_L " route_config = { virtual_hosts = ( { name = \"v\";\n"
+	 " domains = [ \"*.a.*\" ]; routes = ( ); } ); }; } ); };\n", 5,
+	 "static_resources.listeners.[0].route_config.virtual_hosts.[0]", "domain '*.a.*'"},
+	{PORT HTTP_L " route_config = { virtual_hosts = ( { name = \"v\"; domains = [ ];\n"
+	 " routes = ( ); } ); }; } ); };\n", 4,
+	 "static_resources.listeners.[0].route_config.virtual_hosts.[0]", "at least one domain"},
+	{PORT HTTP_L "\n max_headers_count = 500;\n route_config = { virtual_hosts = ( ); };"
+	 " } ); };\n", 5, "static_resources.listeners.[0].max_headers_count", "out of range"},
+	{PORT HTTP_L "\n max_headers_count = 0;\n route_config = { virtual_hosts = ( ); };"
+	 " } ); };\n", 5, "static_resources.listeners.[0].max_headers_count", "out of range"},
+	{PORT HTTP_L "\n max_request_headers_kb = 97;\n route_config = { virtual_hosts = ( ); };"
+	 " } ); };\n", 5, "static_resources.listeners.[0].max_request_headers_kb", "out of range"},
+	{PORT HTTP_L " } ); };\n", 3, "static_resources.listeners.[0].route_config", "required"},
+	{PORT "\n\naccess_log = 1;\n", 4, "access_log", "must be a string"},
+	{PORT "access_log = \"\";\n", 2, "access_log", "must not be empty"},
 };
 
 static void
@@ -153,6 +358,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_http_listeners),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_parsers),

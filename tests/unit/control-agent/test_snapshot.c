@@ -3,8 +3,10 @@
  * Snapshot publication under RCU: a replaced snapshot stays readable until
  * every worker has reported a quiescent state after the swap, then goes.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
@@ -61,11 +63,183 @@ test_grace_period(void **state)
 	rte_free(q);
 }
 
+/* Whether @p p lies in snapshot @p s's allocation (the struct, its vhosts, its routes). */
+static bool
+in_snapshot(const struct hf_snapshot *s, const void *p)
+{
+	const char *lo = (const char *)s;
+	const char *hi = (const char *)(s->routes + s->n_routes);
+
+	return (const char *)p >= lo && (const char *)p <= hi;
+}
+
+static bool
+in_bootstrap(const void *p)
+{
+	const char *c = p;
+
+	return c >= (const char *)&boot && c < (const char *)(&boot + 1);
+}
+
+static void
+route(struct hf_route *r, enum hf_route_match m, const char *path, int cluster)
+{
+	r->match = m;
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	r->path_len = (uint16_t)strlen(path);
+	r->cluster = cluster;
+}
+
+static void
+vhost(unsigned int i, const char *name, const char *domain, unsigned int first_route,
+      unsigned int n_routes)
+{
+	struct hf_vhost *v = &boot.vhosts[i];
+
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	snprintf(v->domains[0], sizeof(v->domains[0]), "%s", domain);
+	v->n_domains = 1;
+	v->routes = &boot.routes[first_route];
+	v->n_routes = n_routes;
+}
+
+/*
+ * Two HTTP listeners (a tcp_proxy one between them): each table holds its own
+ * virtual hosts, inside the snapshot, so routing by the snapshot goes on as
+ * built whatever becomes of the bootstrap afterwards.
+ */
+static void
+test_http_tables(void **state)
+{
+	struct hf_snapshot *s;
+	const struct hf_vhost *v;
+
+	(void)state;
+	memset(&boot, 0, sizeof(boot));
+	boot.n_clusters = 3;
+	strcpy(boot.clusters[0].name, "productpage");
+	strcpy(boot.clusters[1].name, "reviews");
+	strcpy(boot.clusters[2].name, "admin");
+	boot.n_listeners = 3;
+	boot.listeners[0].filter = HF_FILTER_HTTP;
+	boot.listeners[0].http.first_vhost = 0;
+	boot.listeners[0].http.n_vhosts = 2;
+	boot.listeners[1].filter = HF_FILTER_TCP_PROXY;
+	boot.listeners[1].cluster = 1;
+	boot.listeners[2].filter = HF_FILTER_HTTP;
+	boot.listeners[2].http.first_vhost = 2;
+	boot.listeners[2].http.n_vhosts = 1;
+	boot.n_routes = 4;
+	route(&boot.routes[0], HF_ROUTE_PREFIX, "/api/", 1);
+	route(&boot.routes[1], HF_ROUTE_PREFIX, "/", 0);
+	route(&boot.routes[2], HF_ROUTE_PREFIX, "/", 1);
+	route(&boot.routes[3], HF_ROUTE_EXACT, "/stats", 2);
+	boot.n_vhosts = 3;
+	vhost(0, "bookinfo", "bookinfo.example.com", 0, 2);
+	vhost(1, "any", "*", 2, 1);
+	vhost(2, "admin", "admin.example.com", 3, 1);
+
+	s = hf_snapshot_build(&boot, 7);
+	assert_non_null(s);
+	assert_int_equal(s->n_vhosts, 3);
+	assert_int_equal(s->n_routes, 4);
+	assert_int_equal(s->tables[0].n_vhosts, 2);
+	assert_ptr_equal(s->tables[0].vhosts, &s->vhosts[0]);
+	assert_int_equal(s->tables[1].n_vhosts, 0);	/* not an HTTP listener */
+	assert_int_equal(s->tables[2].n_vhosts, 1);
+	assert_ptr_equal(s->tables[2].vhosts, &s->vhosts[2]);
+	for (unsigned int i = 0; i < s->n_vhosts; i++) {
+		assert_true(in_snapshot(s, s->vhosts[i].routes));
+		assert_false(in_bootstrap(s->vhosts[i].routes));
+		assert_ptr_equal(s->vhosts[i].routes,
+				 s->routes + (boot.vhosts[i].routes - boot.routes));
+		assert_int_equal(s->vhosts[i].n_routes, boot.vhosts[i].n_routes);
+	}
+
+	/* The bootstrap is overwritten (a reload, or freed): the snapshot does not change. */
+	memset(&boot, 0xa5, sizeof(boot));
+	assert_string_equal(s->vhosts[0].name, "bookinfo");
+	assert_string_equal(s->clusters[1].name, "reviews");
+	v = hf_router_vhost(&s->tables[0], "bookinfo.example.com", 20);
+	assert_non_null(v);
+	assert_string_equal(v->name, "bookinfo");
+	assert_int_equal(hf_router_route(v, "/api/v1/reviews", 15)->cluster, 1);
+	assert_int_equal(hf_router_route(v, "/productpage", 12)->cluster, 0);
+	v = hf_router_vhost(&s->tables[0], "elsewhere.org", 13);
+	assert_non_null(v);
+	assert_string_equal(v->name, "any");
+	assert_int_equal(hf_router_route(v, "/", 1)->cluster, 1);
+	/* The second listener sees only its own virtual host. */
+	assert_null(hf_router_vhost(&s->tables[2], "bookinfo.example.com", 20));
+	v = hf_router_vhost(&s->tables[2], "admin.example.com", 17);
+	assert_non_null(v);
+	assert_int_equal(hf_router_route(v, "/stats", 6)->cluster, 2);
+	assert_null(hf_router_route(v, "/", 1));
+	free(s);
+	memset(&boot, 0, sizeof(boot));
+}
+
+/*
+ * Nothing in a snapshot points outside it, not even the routes of a virtual
+ * host that has none: the bootstrap it came from may be reloaded or freed
+ * while workers still read the snapshot.
+ */
+static void
+test_no_pointer_into_bootstrap(void **state)
+{
+	static const char cfg[] =
+		"ports = ( { name = \"p0\"; device = \"net_tap0\"; address = \"198.51.100.2/24\"; "
+		 "} );\n"
+		"static_resources = {\n"
+		"  clusters = ( { name = \"c\"; endpoints = [ \"10.0.0.5:80\" ]; } );\n"
+		"  listeners = ( { name = \"web\"; port = 80; filter = \"http\";\n"
+		"    route_config = { virtual_hosts = (\n"
+		"      { name = \"maintenance\"; domains = [ \"old.example.com\" ]; routes = ( ); "
+		 "},\n"
+		"      { name = \"web\"; domains = [ \"*\" ];\n"
+		"        routes = ( { match = { prefix = \"/\"; }; route = { cluster = \"c\"; }; "
+		 "} ); }\n"
+		"    ); }; } );\n"
+		"};\n";
+	char dir[] = "/tmp/hf-snap-XXXXXX", path[64], err[HF_BOOT_ERR] = "";
+	struct hf_snapshot *s;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/b.cfg", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(cfg, f);
+	fclose(f);
+	if (hf_bootstrap_load(&boot, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	unlink(path);
+	rmdir(dir);
+	s = hf_snapshot_build(&boot, 1);
+	assert_non_null(s);
+	assert_int_equal(s->tables[0].n_vhosts, 2);
+	assert_int_equal(s->vhosts[0].n_routes, 0);
+	for (unsigned int i = 0; i < s->n_vhosts; i++) {
+		print_message("  vhost %s: routes at %p; snapshot %p..%p; bootstrap %p..%p\n",
+			      s->vhosts[i].name, (const void *)s->vhosts[i].routes, (void *)s,
+			      (void *)(s->routes + s->n_routes), (void *)&boot,
+			      (void *)(&boot + 1));
+		assert_false(in_bootstrap(s->vhosts[i].routes));
+	}
+	/* What a worker does with it: an old.example.com request finds no route (404 NR). */
+	assert_null(hf_router_route(hf_router_vhost(&s->tables[0], "old.example.com", 15), "/", 1));
+	free(s);
+	memset(&boot, 0, sizeof(boot));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grace_period),
+		cmocka_unit_test(test_http_tables),
+		cmocka_unit_test(test_no_pointer_into_bootstrap),
 	};
 
 	hf_test_eal(0);

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The access log: each record becomes exactly the line Istio's default format
+ * gives (what log pipelines parse), a truncated line still ends its record,
+ * and records queued by workers reach the file whole and in order.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_byteorder.h>
+#include <rte_ring.h>
+
+#include "hf_test.h"
+#include "control-agent/access_log.h"
+
+#define LINE_MAX_LEN 2048
+
+/* A request proxied to an upstream, every field filled, as a worker fills it. */
+static void
+rec_upstream(struct hf_access_log_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->start_us = 1700000000123456ull;	/* 2023-11-14T22:13:20.123456Z */
+	r->bytes_rx = 42;
+	r->bytes_tx = 5183;
+	r->duration_ms = 12;
+	r->service_ms = 10;
+	r->status = 200;
+	r->minor = 1;
+	r->flag = HF_RF_NONE;
+	r->up_addr = hf_test_addr("10.0.0.5");
+	r->up_port = rte_cpu_to_be_16(9080);
+	r->up_laddr = hf_test_addr("10.0.0.2");
+	r->up_lport = rte_cpu_to_be_16(40001);
+	r->d_laddr = hf_test_addr("198.51.100.2");
+	r->d_lport = rte_cpu_to_be_16(80);
+	r->d_raddr = hf_test_addr("198.51.100.1");
+	r->d_rport = rte_cpu_to_be_16(51234);
+	strcpy(r->details, "via_upstream");
+	strcpy(r->method, "POST");
+	strcpy(r->path, "/api/v1/ratings?id=7");
+	strcpy(r->authority, "bookinfo.example.com");
+	strcpy(r->user_agent, "curl/8.5.0");
+	strcpy(r->xff, "203.0.113.7, 198.51.100.1");
+	strcpy(r->request_id, "84961386-6d84-429d-98bd-c5aee93b5c88");
+	strcpy(r->cluster, "ratings");
+	strcpy(r->route, "api");
+}
+
+#define UPSTREAM_LINE                                                                              \
+	"[2023-11-14T22:13:20.123Z] \"POST /api/v1/ratings?id=7 HTTP/1.1\" 200 - via_upstream - "  \
+	"\"-\" 42 5183 12 10 \"203.0.113.7, 198.51.100.1\" \"curl/8.5.0\" "                        \
+	"\"84961386-6d84-429d-98bd-c5aee93b5c88\" \"bookinfo.example.com\" \"10.0.0.5:9080\" "     \
+	"ratings 10.0.0.2:40001 198.51.100.2:80 198.51.100.1:51234 - api\n"
+
+/* Local replies: no upstream, so its fields are "-". */
+static void
+rec_local(struct hf_access_log_rec *r, uint16_t status, uint8_t flag, const char *details)
+{
+	memset(r, 0, sizeof(*r));
+	r->start_us = 86400000000ull + 5000;	/* 1970-01-02T00:00:00.005Z */
+	r->bytes_tx = 0;
+	r->duration_ms = 1;
+	r->service_ms = -1;
+	r->status = status;
+	r->minor = 0;
+	r->flag = flag;
+	r->d_laddr = hf_test_addr("198.51.100.2");
+	r->d_lport = rte_cpu_to_be_16(80);
+	r->d_raddr = hf_test_addr("198.51.100.1");
+	r->d_rport = rte_cpu_to_be_16(5);
+	/* As the worker's set_result() fills it. */
+	snprintf(r->details, sizeof(r->details), "%s", details);
+	strcpy(r->method, "GET");
+	strcpy(r->path, "/nope");
+	strcpy(r->authority, "unknown.example.com");
+	strcpy(r->xff, "198.51.100.1");
+	strcpy(r->request_id, "0f6a3d6c-1d2b-4e0f-8a9b-0123456789ab");
+}
+
+static void
+test_format(void **state)
+{
+	static const struct {
+		const char *what;
+		uint16_t status;
+		uint8_t flag;
+		const char *details;
+		bool has_cluster;
+		const char *line;
+	} local[] = {
+		{"no route: 404 NR", 404, HF_RF_NR, "route_not_found", false,
+		 "[1970-01-02T00:00:00.005Z] \"GET /nope HTTP/1.0\" 404 NR route_not_found - \"-\" "
+		 "0 0 1 - "
+		 "\"198.51.100.1\" \"-\" \"0f6a3d6c-1d2b-4e0f-8a9b-0123456789ab\" "
+		 "\"unknown.example.com\" \"-\" - - 198.51.100.2:80 198.51.100.1:5 - -\n"},
+		{"upstream connect failure: 503 UF", 503, HF_RF_UF,
+		 "upstream_reset_before_response_started", true,
+		 "[1970-01-02T00:00:00.005Z] \"GET /nope HTTP/1.0\" 503 UF "
+		 "upstream_reset_before_response_started - \"-\" 0 0 1 - \"198.51.100.1\" \"-\" "
+		 "\"0f6a3d6c-1d2b-4e0f-8a9b-0123456789ab\" \"unknown.example.com\" \"-\" ratings - "
+		 "198.51.100.2:80 198.51.100.1:5 - -\n"},
+		{"no healthy upstream: 503 UH", 503, HF_RF_UH, "no_healthy_upstream", true,
+		 "[1970-01-02T00:00:00.005Z] \"GET /nope HTTP/1.0\" 503 UH no_healthy_upstream - "
+		 "\"-\" 0 0 1 - \"198.51.100.1\" \"-\" \"0f6a3d6c-1d2b-4e0f-8a9b-0123456789ab\" "
+		 "\"unknown.example.com\" \"-\" ratings - 198.51.100.2:80 198.51.100.1:5 - -\n"},
+	};
+	struct hf_access_log_rec r;
+	char line[LINE_MAX_LEN];
+	unsigned int failed = 0;
+	size_t n;
+
+	(void)state;
+	rec_upstream(&r);
+	n = hf_access_log_format(&r, line, sizeof(line));
+	assert_string_equal(line, UPSTREAM_LINE);
+	assert_int_equal(n, strlen(UPSTREAM_LINE));
+	for (size_t k = 0; k < sizeof(local) / sizeof(local[0]); k++) {
+		rec_local(&r, local[k].status, local[k].flag, local[k].details);
+		if (local[k].has_cluster)
+			strcpy(r.cluster, "ratings");
+		n = hf_access_log_format(&r, line, sizeof(line));
+		print_message("  %s\n", local[k].what);
+		if (strcmp(line, local[k].line) != 0 || n != strlen(line)) {
+			print_error("--- want\n%s--- got\n%s", local[k].line, line);
+			failed++;
+		}
+	}
+	/* A connection that never sent a request: no method, no protocol, status 0. */
+	memset(&r, 0, sizeof(r));
+	r.service_ms = -1;
+	r.flag = HF_RF_DC;
+	n = hf_access_log_format(&r, line, sizeof(line));
+	assert_string_equal(line, "[1970-01-01T00:00:00.000Z] \"- - -\" 0 DC - - \"-\" 0 0 0 - "
+				  "\"-\" \"-\" \"-\" \"-\" \"-\" - - - - - -\n");
+	assert_int_equal(failed, 0);
+}
+
+/* However short the buffer, the line is NUL-terminated and ends with its newline. */
+static void
+test_format_truncated(void **state)
+{
+	static const size_t caps[] = {2, 16, 64, 200, 400};
+	struct hf_access_log_rec r;
+	char full[LINE_MAX_LEN], line[LINE_MAX_LEN];
+	size_t len, n;
+
+	(void)state;
+	rec_upstream(&r);
+	memset(r.path, 'p', sizeof(r.path) - 1);
+	r.path[0] = '/';
+	r.path[sizeof(r.path) - 1] = '\0';
+	len = hf_access_log_format(&r, full, sizeof(full));
+	assert_int_equal(len, strlen(full));
+	assert_true(len > 400);
+	assert_non_null(strstr(full, r.path));	/* the whole 255-byte path when there is room */
+	assert_string_equal(full + len - 5, " api\n");
+	for (size_t k = 0; k < sizeof(caps) / sizeof(caps[0]); k++) {
+		memset(line, 'Z', sizeof(line));
+		n = hf_access_log_format(&r, line, caps[k]);
+		assert_int_equal(n, caps[k] - 1);
+		assert_int_equal(line[n], '\0');
+		assert_int_equal(line[n - 1], '\n');
+		assert_memory_equal(line, full, n - 1);	/* the start of the line, as it was */
+		assert_int_equal(line[caps[k]], 'Z');	/* nothing written past the buffer */
+	}
+	/* One byte short of the whole line: the last character gives way to the newline. */
+	n = hf_access_log_format(&r, line, len);
+	assert_int_equal(n, len - 1);
+	assert_string_equal(line + n - 4, " ap\n");
+	/* Exactly enough: the whole line. */
+	n = hf_access_log_format(&r, line, len + 1);
+	assert_string_equal(line, full);
+}
+
+/* Reads file @p path whole into a malloc'd string. */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *s;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	s = malloc((size_t)n + 1);
+	assert_non_null(s);
+	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+	s[n] = '\0';
+	fclose(f);
+	return s;
+}
+
+static struct rte_ring *
+log_ring(const char *name)
+{
+	struct rte_ring *r = rte_ring_create_elem(name, sizeof(struct hf_access_log_rec), 256,
+						  SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+
+	assert_non_null(r);
+	return r;
+}
+
+static void
+enqueue(struct rte_ring *ring, unsigned int first, unsigned int n)
+{
+	struct hf_access_log_rec r;
+
+	for (unsigned int i = first; i < first + n; i++) {
+		rec_upstream(&r);
+		snprintf(r.path, sizeof(r.path), "/req/%u", i);
+		r.status = (uint16_t)(200 + i % 300);
+		assert_int_equal(rte_ring_sp_enqueue_elem(ring, &r, sizeof(r)), 0);
+	}
+}
+
+/* The lines a file must hold: requests first..first+n-1 of enqueue(), in order. */
+static void
+expect_lines(char *buf, size_t cap, unsigned int first, unsigned int n)
+{
+	struct hf_access_log_rec r;
+	size_t at = 0;
+
+	for (unsigned int i = first; i < first + n; i++) {
+		rec_upstream(&r);
+		snprintf(r.path, sizeof(r.path), "/req/%u", i);
+		r.status = (uint16_t)(200 + i % 300);
+		at += hf_access_log_format(&r, buf + at, cap - at);
+	}
+}
+
+/* Two workers' rings drained into a file: every record, each ring in order, appended. */
+static void
+test_drain(void **state)
+{
+	char dir[] = "/tmp/hf-alog-XXXXXX", path[64], err[256];
+	static char want[200 * LINE_MAX_LEN];
+	struct hf_access_log al = {0};
+	char *got;
+	size_t n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/access.log", dir);
+	assert_int_equal(hf_access_log_open(&al, path, err, sizeof(err)), 0);
+	al.n_rings = 2;
+	al.rings[0] = log_ring("alog_t0");
+	al.rings[1] = log_ring("alog_t1");
+	assert_int_equal(hf_access_log_drain(&al), 0);
+	enqueue(al.rings[0], 0, 100);	/* more than one burst */
+	enqueue(al.rings[1], 100, 3);
+	assert_int_equal(hf_access_log_drain(&al), 103);
+	assert_int_equal(al.written, 103);
+	assert_int_equal(rte_ring_count(al.rings[0]), 0);
+	/* Written and flushed by the time drain returns: a tail -f sees it. */
+	got = slurp(path);
+	expect_lines(want, sizeof(want), 0, 103);
+	assert_string_equal(got, want);
+	free(got);
+	/* What close drains goes after it. */
+	enqueue(al.rings[1], 103, 2);
+	hf_access_log_close(&al);
+	assert_null(al.f);
+	got = slurp(path);
+	expect_lines(want, sizeof(want), 0, 105);
+	assert_string_equal(got, want);
+	free(got);
+	/* Opening again appends: a restart keeps the old lines. */
+	assert_int_equal(hf_access_log_open(&al, path, err, sizeof(err)), 0);
+	enqueue(al.rings[0], 105, 1);
+	assert_int_equal(hf_access_log_drain(&al), 1);
+	hf_access_log_close(&al);
+	got = slurp(path);
+	n = strlen(got);
+	expect_lines(want, sizeof(want), 0, 106);
+	assert_string_equal(got, want);
+	assert_int_equal(got[n - 1], '\n');
+	free(got);
+	rte_ring_free(al.rings[0]);
+	rte_ring_free(al.rings[1]);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_open_fails(void **state)
+{
+	struct hf_access_log al = {0};
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(hf_access_log_open(&al, "/nonexistent/dir/access.log", err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/dir/access.log"));
+	assert_null(al.f);
+	assert_int_equal(hf_access_log_drain(&al), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_format_truncated),
+		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_open_fails),
+	};
+
+	hf_test_eal(0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
