@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +108,7 @@ main(int argc, char **argv)
 	struct hf_agent agent = {0};
 	struct rte_rcu_qsbr *qsbr = NULL;
 	char *eargv[MAX_EAL_ARGS];
+	sigset_t sigio;
 	char err[HF_BOOT_ERR];
 	const char *config = NULL;
 	bool check = false;
@@ -137,6 +140,14 @@ main(int argc, char **argv)
 	}
 
 	eargc = eal_argv(&boot, argv[0], argc - optind, &argv[optind], eargv);
+	/*
+	 * net_tap raises a signal for every frame the kernel queues (its RX
+	 * burst reads only after one). Blocked here, before the EAL starts its
+	 * threads (they inherit the mask), it reaches only the workers, which
+	 * unblock it: the agent's core stays free for the agent.
+	 */
+	hf_worker_io_signals(&sigio);
+	pthread_sigmask(SIG_BLOCK, &sigio, NULL);
 	if (rte_eal_init(eargc, eargv) < 0) {
 		fprintf(stderr, "hydrofoil: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return EXIT_FAILURE;

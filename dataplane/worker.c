@@ -5,6 +5,8 @@
  *   → timers when due → sibling ARP news → TX flush → RCU quiescent report.
  * Nothing here blocks, sleeps, locks or allocates from the heap.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -156,11 +158,25 @@ hf_worker_poll_once(struct hf_worker *w)
 	return n;
 }
 
+void
+hf_worker_io_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGIO);
+	/* net_tap in DPDK 22.11 asks for a real-time one (F_SETSIG): all of them, whichever. */
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaddset(set, sig);
+}
+
 int
 hf_worker_main(void *arg)
 {
 	struct hf_worker *w = arg;
+	sigset_t sigio;
 
+	/* The daemon blocks these everywhere else: net_tap's RX wakeups land here (main.c). */
+	hf_worker_io_signals(&sigio);
+	pthread_sigmask(SIG_UNBLOCK, &sigio, NULL);
 	if (w->qsbr != NULL) {
 		rte_rcu_qsbr_thread_register(w->qsbr, w->id);
 		rte_rcu_qsbr_thread_online(w->qsbr, w->id);

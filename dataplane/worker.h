@@ -2,6 +2,7 @@
 #ifndef HF_WORKER_H
 #define HF_WORKER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -26,6 +27,12 @@ int hf_worker_impair(struct hf_worker *w, uint16_t port, const struct hf_impair_
 
 /** Frees what hf_worker_init() allocated and any frame still queued. */
 void hf_worker_fini(struct hf_worker *w);
+
+/*
+ * Fills @p set with the signals a PMD may raise per packet (SIGIO and the
+ * real-time ones): the daemon blocks them in every thread but the workers.
+ */
+void hf_worker_io_signals(sigset_t *set);
 
 /** The lcore body: polls until hf_worker_stop is set. @p arg is the struct hf_worker. */
 int hf_worker_main(void *arg);

@@ -39,3 +39,10 @@ for b in h:
     print(f"| {b['name'][3:-5]} | {per:.0f} | {b['bytes_per_second'] / 1e9:.2f} | "
           f"{b['real_time'] / ours['real_time']:.2f}x |")
 PY
+
+# The HTTP proxy side by side with nginx and HAProxy (wrk over the kernel path
+# through net_tap), in the same invocation. HF_BENCH_PEERS=0 skips it.
+if [ "${HF_BENCH_PEERS:-1}" != 0 ]; then
+	echo
+	bench/http/proxy_compare.sh || echo "proxy_compare failed"
+fi

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2153 # HF_PID is set by hf_up in scripts/lib/netns.sh
 # Side-by-side HTTP proxy benchmark: wrk through Hydrofoil, through nginx
 # (proxy_pass to a keep-alive upstream) and through HAProxy (http mode,
 # keep-alive to the server), all in front of the same upstream nginx serving a
@@ -24,15 +25,22 @@
 #
 # Usage: bench/http/proxy_compare.sh [--duration 10s] [--connections 50]
 #          [--warmup 2s] [--body 100] [--no-hydrofoil] [--no-header-parity]
-#          [--hf-filter http|tcp_proxy] [--save]
+#          [--hf-filter http|tcp_proxy] [--upstream-sendfile off|on] [--save]
 #   --no-hydrofoil      peer rows only (also automatic when `hydrofoil --check`
 #                       refuses a config with filter = "http")
 #   --no-header-parity  peers add no X-Forwarded-For / -Proto / X-Request-Id
 #   --hf-filter tcp_proxy  Hydrofoil's row through its L4 tcp_proxy instead of the
 #                       HTTP listener (checks the harness; not an HTTP comparison)
+#   --upstream-sendfile on  the upstream sends head and body with writev + sendfile,
+#                       i.e. two TCP segments per response (default off: one)
 #   --save              also writes the output to bench/results/proxy_compare-<time>.md
-# Needs root, the built daemon (build/ or $HF_BUILD_DIR; this script builds
-# nothing), nginx, haproxy, wrk; perf is optional.
+# Environment: HF_BUILD_DIR (where the daemon is, default build), HF_QUIET_WAIT
+# (seconds to wait before each measured run for other processes on the machine
+# to use under 10% of a core, default 300), HF_ATTEMPTS (measured runs per row
+# when others were busy during one, the quietest is kept, default 3),
+# HF_KEEP_TMP=1 (keep the temp dir with configs and logs).
+# Needs root, the built daemon (this script builds nothing), nginx, haproxy,
+# wrk; perf is optional. Takes about a minute on a quiet machine.
 set -uo pipefail
 # shellcheck source=../../scripts/lib/netns.sh
 source "$(dirname "$0")/../../scripts/lib/netns.sh"
@@ -46,6 +54,7 @@ RUN_HF=1
 PARITY=1
 SAVE=0
 HF_FILTER=http
+SENDFILE=off
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) DURATION=$2; shift ;;
@@ -55,8 +64,9 @@ while [ $# -gt 0 ]; do
 	--no-hydrofoil) RUN_HF=0 ;;
 	--no-header-parity) PARITY=0 ;;
 	--hf-filter) HF_FILTER=$2; shift ;;
+	--upstream-sendfile) SENDFILE=$2; shift ;;
 	--save) SAVE=1 ;;
-	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "proxy_compare: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -69,6 +79,9 @@ done
 
 OUR=198.51.100.2
 PEER=198.51.100.1
+# A temp dir of our own name: other scripts' cleanups of /tmp/hf-test.* must not take ours.
+rmdir "$HF_TMP"
+HF_TMP=$(mktemp -d /tmp/hf-pxcmp.XXXXXX)
 T=$HF_TMP
 RES=$T/results
 : > "$RES"
@@ -113,7 +126,7 @@ http {
   access_log off;
 $(nginx_temp_paths "$T/up")
   default_type text/html;
-  sendfile on;
+  sendfile $SENDFILE;
   keepalive_requests 1000000;
   keepalive_timeout 120s;
   server {
@@ -192,10 +205,10 @@ if [ "$HF_FILTER" = http ]; then
       route_config = { virtual_hosts = (
         { name = "web"; domains = [ "*" ];
           routes = ( { match = { prefix = "/"; }; route = { cluster = "web"; }; } ); } ); }; }'
-	HF_NAME=Hydrofoil
+	HF_NAME="Hydrofoil $("$HF_BIN" --version 2>/dev/null | awk '{ print $2 }')"
 else
 	HF_LISTENER='{ name = "l4"; port = 80; filter = "tcp_proxy"; cluster = "web"; }'
-	HF_NAME="Hydrofoil (tcp_proxy, L4 only)"
+	HF_NAME="Hydrofoil $("$HF_BIN" --version 2>/dev/null | awk '{ print $2 }') (tcp_proxy, L4 only)"
 fi
 hf_cfg "$T/hf.cfg" hf0 "$OUR/24" "$PEER" "
 static_resources: {
@@ -252,10 +265,11 @@ sched_ns() {
 upstream_status() {
 	nsx curl -s --max-time 2 http://127.0.0.1:8081/nginx_status | awk 'NR == 3 { print $1, $3 }'
 }
-# wait_http URL: until a GET answers 200.
+# wait_http URL: until a GET answers 200 with the whole body.
 wait_http() {
 	for _ in $(seq 50); do
-		[ "$(nsx curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1")" = 200 ] && return 0
+		[ "$(nsx curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 1 "$1")" = "200 $BODY" ] &&
+			return 0
 		sleep 0.1
 	done
 	return 1
@@ -268,6 +282,7 @@ start_pinned() {
 	ip netns exec "$NS" taskset -c "$core" "$@" > "$log" 2>&1 &
 	LAST_PID=$!
 	HF_PIDS+=("$LAST_PID")
+	echo "$*" > "$T/cmd.$LAST_PID"
 }
 # wrk_run DURATION URL: wrk pinned to core 0; prints its report line plus
 # wrk_ticks, the CPU wrk used (the subshell's reaped children, via `times`).
@@ -297,13 +312,34 @@ wait_quiet() {
 	local a0 a1 m0 m1 i limit=${HF_QUIET_WAIT:-300}
 	QUIET_WAITED=0
 	for ((i = 0; i < limit; i++)); do
-		read -r a0 _ < <(sys_ticks); m0=$(cpu_ticks "${MY_PIDS[@]}")
+		read -r a0 _ < <(sys_ticks); m0=$(cpu_ticks "${MY_PIDS[@]}" "${KSOFTIRQD[@]}")
 		sleep 1
-		read -r a1 _ < <(sys_ticks); m1=$(cpu_ticks "${MY_PIDS[@]}")
+		read -r a1 _ < <(sys_ticks); m1=$(cpu_ticks "${MY_PIDS[@]}" "${KSOFTIRQD[@]}")
 		[ $(((a1 - a0) - (m1 - m0))) -lt $((TCK / 10)) ] && return 0
 		QUIET_WAITED=$((i + 1))
 	done
 	QUIET_WAITED="$limit (gave up)"
+}
+# alive: fails, saying why, when our namespace or one of our processes is gone
+# (another script's cleanup on the same machine can do that).
+alive() {
+	local p
+	[ -e "/run/netns/$NS" ] || { echo "namespace $NS vanished"; return 1; }
+	for p in "${MY_PIDS[@]}"; do
+		kill -0 "$p" 2>/dev/null || { echo "process $p ($(tr '\0' ' ' < "$T/cmd.$p" 2>/dev/null)) died"; return 1; }
+	done
+}
+# thread_ticks PID: "tid comm ticks" of each of the process's threads.
+thread_ticks() {
+	local t s c
+	for t in /proc/"$1"/task/*; do
+		s=$(cat "$t/stat" 2>/dev/null) || continue
+		c=$(cat "$t/comm" 2>/dev/null)
+		s=${s##*) }
+		# shellcheck disable=SC2086
+		set -- $s
+		echo "${t##*/} ${c// /_} $((${12} + ${13}))"
+	done
 }
 # field NAME FILE: a counter from an hf_counters dump.
 field() {
@@ -317,22 +353,26 @@ field() {
 measure_once() {
 	local name=$1 url=$2 kind=$3
 	shift 3
-	local c0 c1 s0 s1 u0 u1 uc0 uc1 us0 us1 m0 m1 a0 a1 st0 st1 line t0 t1 w
+	local c0 c1 s0 s1 u0 u1 uc0 uc1 us0 us1 m0 m1 a0 a1 k0 k1 st0 st1 line t0 t1 w
 	wrk_run "$WARMUP" "$url" > /dev/null
 	wait_quiet
 	[ "$QUIET_WAITED" = 0 ] || NOTES+=("$name: waited ${QUIET_WAITED} s for other processes on the machine to go quiet before the measured run")
 	u0=$(upstream_status)
 	uc0=$(cpu_ticks "$UP_PID"); us0=$(sched_ns "$UP_PID")
-	[ "$kind" = hf ] && hf_counters > "$T/hf.before"
+	[ "$kind" = hf ] && { hf_counters > "$T/hf.before"; thread_ticks "$HF_PID" > "$T/hf.threads.before"; }
 	[ "$kind" = peer ] && { c0=$(cpu_ticks "$@"); s0=$(sched_ns "$@"); }
+	alive > "$T/why" || return 1
 	m0=$(cpu_ticks "${MY_PIDS[@]}")
+	k0=$(cpu_ticks "${KSOFTIRQD[@]}")
 	read -r a0 st0 < <(sys_ticks)
 	t0=$(date +%s%N)
 	line=$(wrk_run "$DURATION" "$url")
 	t1=$(date +%s%N)
 	read -r a1 st1 < <(sys_ticks)
+	k1=$(cpu_ticks "${KSOFTIRQD[@]}")
 	m1=$(cpu_ticks "${MY_PIDS[@]}")
-	[ "$kind" = hf ] && hf_counters > "$T/hf.after"
+	alive > "$T/why" || return 1
+	[ "$kind" = hf ] && { hf_counters > "$T/hf.after"; thread_ticks "$HF_PID" > "$T/hf.threads.after"; }
 	[ "$kind" = peer ] && { c1=$(cpu_ticks "$@"); s1=$(sched_ns "$@"); }
 	uc1=$(cpu_ticks "$UP_PID"); us1=$(sched_ns "$UP_PID")
 	u1=$(upstream_status)
@@ -341,15 +381,19 @@ measure_once() {
 	line="row=$name kind=$kind wall_ns=$((t1 - t0)) $line"
 	line+=" up_ticks=$((uc1 - uc0)) up_sched_ns=$((us1 - us0))"
 	line+=" up_accepts=$(( ${u1% *} - ${u0% *} - 1 )) up_requests=$(( ${u1#* } - ${u0#* } - 1 ))"
-	line+=" other_ticks=$(((a1 - a0) - (m1 - m0) - ${w:-0})) steal_ticks=$((st1 - st0))"
+	line+=" other_ticks=$(((a1 - a0) - (m1 - m0) - (k1 - k0) - ${w:-0})) steal_ticks=$((st1 - st0))"
+	line+=" ksoftirqd_ticks=$((k1 - k0)) wrk_cpu_ticks=${w:-0}"
 	if [ "$kind" = peer ]; then
 		line+=" ticks=$((c1 - c0)) sched_ns=$((s1 - s0))"
 	elif [ "$kind" = hf ]; then
 		line+=" busy_cycles=$(($(field worker.busy_cycles "$T/hf.after") - $(field worker.busy_cycles "$T/hf.before")))"
-		line+=" idle_cycles=$(($(field worker.idle_cycles "$T/hf.after") - $(field worker.idle_cycles "$T/hf.before")))"
+		for c in worker.idle_cycles worker.loops worker.idle_loops worker.stack_cycles \
+			worker.stack_packets port.tx_packets port.tx_retried; do
+			line+=" ${c#*.}=$(($(field "$c" "$T/hf.after") - $(field "$c" "$T/hf.before")))"
+		done
 	fi
 	MEASURED=$line
-	OTHER_PCT=$(( ((a1 - a0) - (m1 - m0) - ${w:-0}) * 100 * 1000000000 / TCK / (t1 - t0) ))
+	OTHER_PCT=$(( ((a1 - a0) - (m1 - m0) - (k1 - k0) - ${w:-0}) * 100 * 1000000000 / TCK / (t1 - t0) ))
 }
 
 # measure NAME URL KIND PID...: measure_once until a run had under 10% of a core
@@ -357,22 +401,37 @@ measure_once() {
 measure() {
 	local i best="" best_other=1000000
 	for ((i = 1; i <= ${HF_ATTEMPTS:-3}; i++)); do
-		measure_once "$@"
+		if ! measure_once "$@"; then
+			echo "proxy_compare: $1: $(cat "$T/why"); stopping" >&2
+			[ "$3" = hf ] && return 1
+			exit 1
+		fi
 		if [ "$OTHER_PCT" -lt "$best_other" ]; then
 			best=$MEASURED
 			best_other=$OTHER_PCT
-			[ "$3" = hf ] && cp "$T/hf.before" "$T/hf.before.best" && cp "$T/hf.after" "$T/hf.after.best"
+			if [ "$3" = hf ]; then
+				for f in hf.before hf.after hf.threads.before hf.threads.after; do cp "$T/$f" "$T/$f.best"; done
+			fi
 		fi
 		[ "$OTHER_PCT" -lt 10 ] && break
 		NOTES+=("$1: measured run $i had ${OTHER_PCT}% of a core used by other processes")
 	done
-	[ "$3" = hf ] && mv "$T/hf.before.best" "$T/hf.before" && mv "$T/hf.after.best" "$T/hf.after"
+	if [ "$3" = hf ]; then
+		for f in hf.before hf.after hf.threads.before hf.threads.after; do mv "$T/$f.best" "$T/$f"; done
+	fi
+	[ "$3" = hf ] && HF_WALL_NS=$(sed -n 's/.* wall_ns=\([0-9]*\) .*/\1/p' <<< "$best")
 	echo "$best" >> "$RES"
 }
 
 # ---- run ---------------------------------------------------------------------
 
 NOTES=()
+# The kernel's softirq threads do network work for whoever sent the packets;
+# counted apart from "other load".
+KSOFTIRQD=()
+for f in /proc/[0-9]*/comm; do
+	case $(cat "$f" 2>/dev/null) in ksoftirqd/*) p=${f#/proc/}; KSOFTIRQD+=("${p%/comm}") ;; esac
+done
 TSC_HZ=$(perf stat -e msr/tsc/ -C 1 -x, sleep 1 2>&1 >/dev/null |
 	awk -F, '$3 == "msr/tsc/" && $4 > 0 { printf "%.0f", $1 / ($4 / 1e9) }')
 if [ -n "$TSC_HZ" ] && [ "$TSC_HZ" -gt 0 ] 2>/dev/null; then
@@ -417,10 +476,12 @@ if [ "$RUN_HF" = 1 ]; then
 			HF_STATE="no 200 from http://$OUR$PATH_Q: $(nsx curl -s -i --max-time 2 "http://$OUR$PATH_Q" | head -1)"
 			hf_counters > "$T/hf.after"
 		else
-			measure "$HF_NAME" "http://$OUR$PATH_Q" hf
-			HF_STATE=ran
+			if measure "$HF_NAME" "http://$OUR$PATH_Q" hf; then
+				HF_STATE=ran
+			else
+				HF_STATE="stopped: $(cat "$T/why")"
+			fi
 		fi
-		# shellcheck disable=SC2153 # HF_PID is set by hf_up
 		kill -TERM "$HF_PID" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$HF_PID" 2>/dev/null || break; sleep 0.1; done
 		wait "$HF_PID" 2>/dev/null
@@ -443,10 +504,17 @@ if [ "$HF_STATE" = ran ] || [ -s "$T/hf.after" ]; then
 	grep -vE '^ *[a-z0-9_.]+: [0-9]+$' "$T/hf.log" 2>/dev/null | grep -iE 'error|warn|fail|abort|assert' |
 		head -5 > "$T/hf.loglines"
 	[ -s "$T/hf.loglines" ] && NOTES+=("Hydrofoil log: $(tr '\n' ' ' < "$T/hf.loglines")")
-	HF_DETAIL=$(awk 'NR == FNR { b[$1] = $2; next }
-		$1 ~ /^(http\.(downstream_cx_total|downstream_rq_total|downstream_rq_2xx|upstream_cx_total|upstream_rq_total)|tcp_proxy\..*|tcp\.(retransmits|rto_expired|cx_passive_opens|cx_active_opens|cx_reset_received|cx_reset_sent))$/ && $2 != b[$1] {
+	HF_DETAIL=$(awk -v always="$([ "$HF_FILTER" = http ] && echo '^http' || echo '^$')" 'NR == FNR { b[$1] = $2; next }
+		$1 ~ /^(http\.(downstream_cx_total|downstream_rq_total|downstream_rq_2xx|downstream_rq_5xx|upstream_cx_total|upstream_rq_total|upstream_cx_reused|upstream_cx_idle_closed)|tcp_proxy\..*|tcp\.(retransmits|rto_expired|cx_passive_opens|cx_active_opens|cx_reset_received|cx_reset_sent))$/ &&
+		($1 ~ always || $2 != b[$1]) {
 			printf "%s %d\n", $1, $2 - b[$1] }' "$T/hf.before" "$T/hf.after" 2>/dev/null)
 	[ -n "$HF_DETAIL" ] && echo "$HF_DETAIL" > "$T/hf.detail"
+	if [ -s "$T/hf.threads.after" ]; then
+		HF_THREADS=$(awk -v tck="$TCK" -v wall="${HF_WALL_NS:-1}" 'NR == FNR { b[$1] = $3; next }
+			{ printf "%s %.0f%%, ", $2, ($3 - b[$1]) / tck / (wall / 1e9) * 100 }' \
+			"$T/hf.threads.before" "$T/hf.threads.after")
+		NOTES+=("Hydrofoil's threads over the measured run (/proc, % of a core): ${HF_THREADS%, }; only the worker's busy cycles are in the table")
+	fi
 fi
 
 report() {
@@ -455,62 +523,88 @@ import sys
 res, hz, tck = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 rows = []
 for line in open(res):
-    d = {}
     name = line.split("row=", 1)[1].split(" kind=", 1)[0]
-    rest = line.split(" kind=", 1)[1]
-    d["name"] = name
-    d["kind"], rest = rest.split(" ", 1)
+    kind, rest = line.split(" kind=", 1)[1].split(" ", 1)
+    d = {"name": name, "kind": kind}
     for tok in rest.split():
         k, _, v = tok.partition("=")
-        d[k] = float(v)
+        try:
+            d[k] = float(v)
+        except ValueError:
+            pass
     rows.append(d)
+
+def g(d, k):
+    return d.get(k, 0.0)
 
 def lat(us):
     return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} µs"
 
+def pct(ticks, d):
+    return ticks / tck / (d["wall_ns"] / 1e9) * 100
+
 for d in rows:
-    n = d.get("requests", 0)
+    n = g(d, "requests")
+    wall = d["wall_ns"] / 1e9
     d["rps"] = n / (d["duration_us"] / 1e6) if n else 0
     if d["kind"] == "hf":
-        d["cyc"] = d["busy_cycles"] / n if n else 0
-        d["util"] = d["busy_cycles"] / (d["busy_cycles"] + d["idle_cycles"]) if n else 0
+        busy, idle = g(d, "busy_cycles"), g(d, "idle_cycles")
+        d["cyc"] = busy / n if n else 0
+        d["util"] = busy / (busy + idle) if busy + idle else 0
     elif d["kind"] == "peer":
-        d["cyc"] = d["ticks"] / tck * hz / n if n else 0
-        d["util"] = d["ticks"] / tck / (d["wall_ns"] / 1e9)
+        d["cyc"] = g(d, "ticks") / tck * hz / n if n else 0
+        d["util"] = g(d, "ticks") / tck / wall
     else:
-        d["cyc"] = d["up_ticks"] / tck * hz / n if n else 0
-        d["util"] = d["up_ticks"] / tck / (d["wall_ns"] / 1e9)
-    d["upcyc"] = d["up_ticks"] / tck * hz / n if n else 0
-    d["sock"] = sum(d.get(k, 0) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
+        d["cyc"] = g(d, "up_ticks") / tck * hz / n if n else 0
+        d["util"] = g(d, "up_ticks") / tck / wall
+    d["upcyc"] = g(d, "up_ticks") / tck * hz / n if n else 0
+    d["sock"] = sum(g(d, k) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
 
-ours = next((d for d in rows if d["kind"] == "hf" and d.get("requests")), None)
+ours = next((d for d in rows if d["kind"] == "hf" and g(d, "requests")), None)
 print("| proxy | req/s | latency mean / p99 | CPU cycles per request | errors / non-2xx | Hydrofoil ÷ this |")
 print("|---|---:|---:|---:|---:|---|")
 for d in rows:
+    if not g(d, "requests"):
+        print(f"| {d['name']} | wrk completed no request | | | | |")
+        continue
     ratio = "—"
-    if ours is not None and d["kind"] == "peer" and d.get("requests"):
+    if ours is not None and d["kind"] == "peer":
         ratio = (f"req/s {ours['rps'] / d['rps']:.2f}×, "
+                 f"mean {ours['mean_us'] / d['mean_us']:.2f}×, "
                  f"p99 {ours['p99_us'] / d['p99_us']:.2f}×, "
                  f"cycles/req {ours['cyc'] / d['cyc']:.2f}×")
     cyc = f"{d['cyc']:,.0f}" + ("¹" if d["kind"] == "hf" else "²")
     print(f"| {d['name']} | {d['rps']:,.0f} | {lat(d['mean_us'])} / {lat(d['p99_us'])} | {cyc} | "
-          f"{d['sock']:.0f} / {d.get('err_status', 0):.0f} | {ratio} |")
+          f"{d['sock']:.0f} / {g(d, 'err_status'):.0f} | {ratio} |")
 print()
-print("Per run (same measured window): requests wrk completed; the measured proxy's core busy share;")
-print("upstream nginx connections accepted and requests served; upstream nginx cycles per request;")
-print("CPU used by processes other than wrk, the upstream and the proxies (% of one core; should be ~0), and hypervisor steal.\n")
-print("| run | requests | proxy core busy | upstream conns opened | upstream requests | upstream cycles/req | CPU s stat / schedstat | other load, steal |")
-print("|---|---:|---:|---:|---:|---:|---|---:|")
+print("Same measured windows: requests wrk completed; the proxy's core busy share (the upstream's in the")
+print("baseline row); upstream nginx connections accepted and requests served; the upstream's cycles per")
+print("request; CPU seconds of the measured process by /proc/PID/stat and by schedstat (Hydrofoil: TSC);")
+print("wrk's and the ksoftirqd threads' CPU, everybody else's (should be ~0) and hypervisor steal, in % of one core.\n")
+print("| run | requests | proxy core busy | upstream conns opened | upstream requests | upstream cycles/req "
+      "| CPU s stat / schedstat | wrk | ksoftirqd | other | steal |")
+print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
 for d in rows:
     if d["kind"] == "peer":
-        cs = f"{d['ticks'] / tck:.2f} / {d['sched_ns'] / 1e9:.2f}"
+        cs = f"{g(d, 'ticks') / tck:.2f} / {g(d, 'sched_ns') / 1e9:.2f}"
     elif d["kind"] == "base":
-        cs = f"{d['up_ticks'] / tck:.2f} / {d['up_sched_ns'] / 1e9:.2f}"
+        cs = f"{g(d, 'up_ticks') / tck:.2f} / {g(d, 'up_sched_ns') / 1e9:.2f}"
     else:
-        cs = f"TSC: busy {d['busy_cycles'] / hz:.2f} s of {(d['busy_cycles'] + d['idle_cycles']) / hz:.2f} s"
-    print(f"| {d['name']} | {d.get('requests', 0):,.0f} | {d['util'] * 100:.0f}% | {d['up_accepts']:.0f} | "
-          f"{d['up_requests']:,.0f} | {d['upcyc']:,.0f} | {cs} | "
-          f"{d['other_ticks'] / tck / (d['wall_ns'] / 1e9) * 100:.0f}%, {d['steal_ticks'] / tck / (d['wall_ns'] / 1e9) * 100:.0f}% |")
+        cs = f"TSC: busy {g(d, 'busy_cycles') / hz:.2f} s of {(g(d, 'busy_cycles') + g(d, 'idle_cycles')) / hz:.2f} s"
+    print(f"| {d['name']} | {g(d, 'requests'):,.0f} | {d['util'] * 100:.0f}% | {g(d, 'up_accepts'):.0f} | "
+          f"{g(d, 'up_requests'):,.0f} | {d['upcyc']:,.0f} | {cs} | "
+          f"{pct(g(d, 'wrk_cpu_ticks'), d):.0f}% | {pct(g(d, 'ksoftirqd_ticks'), d):.0f}% | "
+          f"{max(0, pct(g(d, 'other_ticks'), d)):.0f}% | {pct(g(d, 'steal_ticks'), d):.0f}% |")
+if ours is not None and g(ours, "loops"):
+    n = g(ours, "requests")
+    busy_loops = g(ours, "loops") - g(ours, "idle_loops")
+    print(f"\nHydrofoil's worker over the measured run: {g(ours, 'stack_cycles') / n:,.0f} of its "
+          f"{ours['cyc']:,.0f} busy cycles per request were in the stack (RX burst return to last frame, "
+          f"I/O excluded), the rest is tap read/write syscalls and TX; "
+          f"{g(ours, 'stack_packets') / n:.1f} frames in and {g(ours, 'tx_packets') / n:.1f} out per request; "
+          f"{g(ours, 'stack_packets') / busy_loops:.2f} frames per busy iteration "
+          f"({busy_loops:,.0f} busy of {g(ours, 'loops'):,.0f} iterations); "
+          f"{g(ours, 'tx_retried'):,.0f} TX frames retried.")
 PY
 }
 
@@ -526,9 +620,10 @@ PY
 	echo
 	echo "¹ Hydrofoil: \`worker.busy_cycles\` delta (TSC cycles of loop iterations that received packets, tap read/write syscalls included; idle polling excluded) ÷ requests."
 	echo "² peers: utime+stime delta of all the proxy's processes (/proc/PID/stat, ${TCK} Hz ticks) × TSC $(awk -v h="$TSC_HZ" 'BEGIN { printf "%.1f", h / 1e6 }') MHz (${TSC_HOW}; /proc/cpuinfo says ${CPU_MHZ} MHz) ÷ requests; the baseline row is the upstream nginx itself."
-	echo "Kernel TCP work is charged to whichever process is on the CPU (loopback delivery often runs in the sender's context); wrk's own CPU is not counted anywhere."
+	echo "Kernel TCP work is charged to whichever process is on the CPU (loopback delivery often runs in the sender's context); wrk's CPU is in no row's cycles (its share is in the second table)."
+	echo "Ratios are Hydrofoil's figure divided by the peer's: above 1 is better for req/s, below 1 is better for latency and cycles."
 	echo "errors = wrk socket errors (connect+read+write+timeout); non-2xx = wrk's status errors (HTTP status ≥ 400)."
-	echo "nginx upstream keepalive 64, keepalive_requests 1000000 everywhere; HAProxy http-reuse always; no access logs anywhere."
+	echo "nginx upstream keepalive 64, keepalive_requests 1000000 everywhere; HAProxy http-reuse always; no access logs anywhere; upstream sendfile $SENDFILE."
 	if [ "$PARITY" = 1 ]; then
 		echo "Header parity: like Hydrofoil, nginx and HAProxy add X-Forwarded-For, X-Forwarded-Proto and X-Request-Id upstream (Hydrofoil also adds x-envoy-upstream-service-time downstream)."
 	else

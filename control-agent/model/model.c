@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
+#include <string.h>
+
+#include "control-agent/model/model.h"
+
+static void
+free_strs(char **v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+free_kv(struct hf_model_kv_match *kv, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		free(kv[i].name);
+		free(kv[i].m.value);
+	}
+	free(kv);
+}
+
+static void
+free_ops(struct hf_model_header_op *ops, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		free(ops[i].name);
+		free(ops[i].value);
+	}
+	free(ops);
+}
+
+static void
+free_weighted(struct hf_model_weighted *w, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		free(w[i].cluster);
+		free_ops(w[i].rq_ops, w[i].n_rq_ops);
+		free_ops(w[i].rs_ops, w[i].n_rs_ops);
+	}
+	free(w);
+}
+
+static void
+free_route(struct hf_model_route *r)
+{
+	for (unsigned int i = 0; i < r->n_matches; i++) {
+		struct hf_model_route_match *m = &r->matches[i];
+
+		free(m->name);
+		free(m->uri.value);
+		free(m->scheme.value);
+		free(m->method.value);
+		free(m->authority.value);
+		free_kv(m->headers, m->n_headers);
+		free_kv(m->query, m->n_query);
+	}
+	free(r->matches);
+	free(r->name);
+	free_weighted(r->clusters, r->n_clusters);
+	free(r->rewrite_uri);
+	free(r->rewrite_regex);
+	free(r->rewrite_regex_sub);
+	free(r->rewrite_authority);
+	free(r->retry.codes);
+	free(r->mirror_cluster);
+	free(r->redirect_uri);
+	free(r->redirect_authority);
+	free(r->redirect_scheme);
+	free(r->direct_body);
+	for (unsigned int i = 0; i < r->cors.n_origins; i++)
+		free(r->cors.origins[i].value);
+	free(r->cors.origins);
+	free(r->cors.allow_methods);
+	free(r->cors.allow_headers);
+	free(r->cors.expose_headers);
+	free_ops(r->rq_ops, r->n_rq_ops);
+	free_ops(r->rs_ops, r->n_rs_ops);
+}
+
+void
+hf_model_free(struct hf_model *m)
+{
+	for (unsigned int i = 0; i < m->n_listeners; i++) {
+		struct hf_model_listener *l = &m->listeners[i];
+
+		free(l->name);
+		for (unsigned int k = 0; k < l->n_l4_routes; k++) {
+			free_strs(l->l4_routes[k].sni, l->l4_routes[k].n_sni);
+			free_weighted(l->l4_routes[k].clusters, l->l4_routes[k].n_clusters);
+		}
+		free(l->l4_routes);
+	}
+	free(m->listeners);
+	for (unsigned int i = 0; i < m->n_route_configs; i++) {
+		struct hf_model_route_config *rc = &m->route_configs[i];
+
+		free(rc->name);
+		for (unsigned int v = 0; v < rc->n_vhosts; v++) {
+			struct hf_model_vhost *vh = &rc->vhosts[v];
+
+			free(vh->name);
+			free_strs(vh->domains, vh->n_domains);
+			for (unsigned int r = 0; r < vh->n_routes; r++)
+				free_route(&vh->routes[r]);
+			free(vh->routes);
+		}
+		free(rc->vhosts);
+	}
+	free(m->route_configs);
+	for (unsigned int i = 0; i < m->n_clusters; i++) {
+		struct hf_model_cluster *c = &m->clusters[i];
+
+		free(c->name);
+		free(c->service);
+		free(c->subset);
+		for (unsigned int e = 0; e < c->n_endpoints; e++) {
+			free(c->endpoints[e].locality);
+			free_strs(c->endpoints[e].labels, c->endpoints[e].n_labels);
+		}
+		free(c->endpoints);
+	}
+	free(m->clusters);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+hf_model_find_cluster(const struct hf_model *m, const char *name)
+{
+	for (unsigned int i = 0; i < m->n_clusters; i++)
+		if (strcmp(m->clusters[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}

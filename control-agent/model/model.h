@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_MODEL_H
+#define HF_MODEL_H
+
+/*
+ * The control agent's model of the configuration, shaped like Envoy's v3 API:
+ * listeners (one per Gateway port), route configurations with virtual hosts
+ * and routes, clusters with endpoints. Every source (the bootstrap's
+ * static_resources, Istio YAML, later xDS) produces one; the snapshot
+ * compiler turns it into what the workers read.
+ *
+ * Agent side only: plain heap memory, built and freed off the hot path. One
+ * struct hf_model owns everything reachable from it (strings included) and
+ * hf_model_free() releases it all.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* How a string is matched (Istio StringMatch, Envoy StringMatcher). */
+enum hf_match_kind {
+	HF_MATCH_ANY = 0,		/* no condition */
+	HF_MATCH_EXACT,
+	HF_MATCH_PREFIX,
+	HF_MATCH_REGEX,			/* RE2 syntax as Istio takes it; Hyperscan at run time, whole value */
+	HF_MATCH_PRESENT,		/* headers and query parameters: the field exists */
+};
+
+struct hf_model_str_match {
+	enum hf_match_kind kind;
+	char *value;			/* NULL for ANY and PRESENT */
+	bool ignore_case;
+};
+
+/* A header or query parameter condition; `absent` for withoutHeaders. */
+struct hf_model_kv_match {
+	char *name;			/* header names lower case */
+	struct hf_model_str_match m;
+	bool absent;			/* the condition holds when the field is not there / does not match */
+};
+
+/* One HTTPMatchRequest: every condition must hold (AND). */
+struct hf_model_route_match {
+	char *name;
+	struct hf_model_str_match uri;
+	struct hf_model_str_match scheme;
+	struct hf_model_str_match method;
+	struct hf_model_str_match authority;
+	unsigned int n_headers;
+	struct hf_model_kv_match *headers;
+	unsigned int n_query;
+	struct hf_model_kv_match *query;
+	uint32_t port;			/* 0: any listener port */
+};
+
+struct hf_model_weighted {
+	char *cluster;			/* cluster name, e.g. "outbound|9080|v1|reviews.default.svc.cluster.local" */
+	uint32_t weight;		/* relative; all zero is refused by the translator */
+	/* headers operations of this destination (HTTPRouteDestination.headers) */
+	unsigned int n_rq_ops, n_rs_ops;
+	struct hf_model_header_op *rq_ops, *rs_ops;
+};
+
+enum hf_header_op_kind { HF_HDR_SET, HF_HDR_ADD, HF_HDR_REMOVE };
+
+struct hf_model_header_op {
+	enum hf_header_op_kind op;
+	char *name;			/* lower case */
+	char *value;			/* NULL for REMOVE */
+};
+
+enum hf_route_action {
+	HF_ACTION_ROUTE,		/* to weighted clusters */
+	HF_ACTION_REDIRECT,
+	HF_ACTION_DIRECT,		/* directResponse */
+};
+
+/* retryOn conditions (Istio's strings → Envoy's retry_on). */
+enum {
+	HF_RETRY_5XX = 0x01,
+	HF_RETRY_GATEWAY_ERROR = 0x02,	/* 502, 503, 504 */
+	HF_RETRY_CONNECT_FAILURE = 0x04,
+	HF_RETRY_RESET = 0x08,
+	HF_RETRY_RETRIABLE_4XX = 0x10,	/* 409 */
+	HF_RETRY_RETRIABLE_CODES = 0x20,	/* retriable_codes */
+	HF_RETRY_REFUSED_STREAM = 0x40,
+};
+
+struct hf_model_cors {
+	bool enabled;
+	unsigned int n_origins;
+	struct hf_model_str_match *origins;	/* allowOrigins */
+	char *allow_methods;		/* comma-joined, as sent in the answer */
+	char *allow_headers;
+	char *expose_headers;
+	uint32_t max_age_s;		/* 0: not sent */
+	bool allow_credentials;
+};
+
+struct hf_model_route {
+	char *name;
+	unsigned int n_matches;		/* OR of matches; 0: every request */
+	struct hf_model_route_match *matches;
+	enum hf_route_action action;
+
+	/* HF_ACTION_ROUTE */
+	unsigned int n_clusters;
+	struct hf_model_weighted *clusters;
+	char *rewrite_uri;		/* replaces the matched prefix (or the whole path for exact/regex) */
+	char *rewrite_regex;		/* uriRegexRewrite.match */
+	char *rewrite_regex_sub;	/* uriRegexRewrite.rewrite, \1-style groups */
+	char *rewrite_authority;
+	uint32_t timeout_ms;		/* 0: none (Istio's default for VirtualService routes) */
+	struct {
+		uint32_t attempts;	/* retries after the first try; 0: none */
+		uint32_t per_try_timeout_ms;
+		uint32_t on;		/* HF_RETRY_* */
+		unsigned int n_codes;
+		uint16_t *codes;
+	} retry;
+	struct {
+		uint32_t delay_ms;
+		double delay_percent;	/* 0..100 */
+		uint16_t abort_status;	/* 0: no abort */
+		double abort_percent;
+	} fault;
+	char *mirror_cluster;		/* NULL: none */
+	double mirror_percent;		/* 0..100 */
+
+	/* HF_ACTION_REDIRECT */
+	char *redirect_uri;
+	char *redirect_authority;
+	char *redirect_scheme;
+	uint32_t redirect_port;		/* 0: keep */
+	uint16_t redirect_code;		/* 301 by default */
+
+	/* HF_ACTION_DIRECT */
+	uint16_t direct_status;
+	char *direct_body;		/* may be NULL */
+
+	struct hf_model_cors cors;
+	unsigned int n_rq_ops, n_rs_ops;
+	struct hf_model_header_op *rq_ops, *rs_ops;
+};
+
+struct hf_model_vhost {
+	char *name;
+	unsigned int n_domains;
+	char **domains;			/* lower case; "*", "*.suffix", "prefix.*", exact, maybe ":port" */
+	unsigned int n_routes;
+	struct hf_model_route *routes;	/* first match wins */
+};
+
+struct hf_model_route_config {
+	char *name;			/* e.g. "http.80" as Istio names gateway route configs */
+	unsigned int n_vhosts;
+	struct hf_model_vhost *vhosts;
+};
+
+enum hf_model_listener_kind { HF_LISTENER_HTTP, HF_LISTENER_TCP, HF_LISTENER_TLS };
+
+/* A TCP or TLS (SNI) route of a listener: weighted clusters. */
+struct hf_model_l4_route {
+	unsigned int n_sni;		/* TLS routes: sniHosts; 0 for TCP */
+	char **sni;
+	uint32_t port;			/* match port; 0: any */
+	unsigned int n_clusters;
+	struct hf_model_weighted *clusters;
+};
+
+struct hf_model_listener {
+	char *name;			/* "0.0.0.0_80" */
+	uint16_t port;
+	enum hf_model_listener_kind kind;
+	int route_config;		/* HTTP: index in route_configs */
+	unsigned int n_l4_routes;	/* TCP and TLS */
+	struct hf_model_l4_route *l4_routes;
+};
+
+enum hf_lb_policy {
+	HF_LB_ROUND_ROBIN = 0,
+	HF_LB_LEAST_REQUEST,		/* LEAST_REQUEST and LEAST_CONN */
+	HF_LB_RANDOM,
+	HF_LB_PASSTHROUGH,
+	HF_LB_CONSISTENT_HASH,		/* kept in the model for the load-balancing issue */
+};
+
+struct hf_model_endpoint {
+	uint32_t addr;			/* IPv4, network order */
+	uint16_t port;			/* host order */
+	uint32_t weight;		/* 1 unless given */
+	char *locality;			/* may be NULL */
+	unsigned int n_labels;
+	char **labels;			/* "key=value" */
+};
+
+enum hf_tls_mode { HF_TLS_DISABLE = 0, HF_TLS_SIMPLE, HF_TLS_MUTUAL, HF_TLS_ISTIO_MUTUAL };
+
+struct hf_model_cluster {
+	char *name;			/* Istio's: outbound|<port>|<subset>|<fqdn> */
+	char *service;			/* the FQDN it belongs to */
+	uint16_t service_port;
+	char *subset;			/* may be NULL */
+	enum hf_lb_policy lb;
+	uint32_t connect_timeout_ms;
+	/* DestinationRule settings kept for the issues to come */
+	enum hf_tls_mode tls_mode;
+	uint32_t max_connections;	/* 0: unlimited */
+	uint32_t max_pending_requests;
+	uint32_t outlier_consecutive_5xx;
+	unsigned int n_endpoints;
+	struct hf_model_endpoint *endpoints;
+};
+
+struct hf_model {
+	unsigned int n_listeners;
+	struct hf_model_listener *listeners;
+	unsigned int n_route_configs;
+	struct hf_model_route_config *route_configs;
+	unsigned int n_clusters;
+	struct hf_model_cluster *clusters;
+};
+
+/* Frees everything @p m owns and zeroes it. Safe on a zeroed model. */
+void hf_model_free(struct hf_model *m);
+
+/* Index of the cluster named @p name, or -1. */
+int hf_model_find_cluster(const struct hf_model *m, const char *name);
+
+#endif
