@@ -151,6 +151,8 @@ def many(host, port, n):
     while pending and time.time() < deadline:
         for key, _ in sel.select(timeout=1):
             s = key.fileobj
+            if s.fileno() not in pending:
+                continue  # connected already and its echo is back: read in the next phase
             err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             sel.unregister(s)
             del pending[s.fileno()]
