@@ -4,26 +4,53 @@
 
 #include <stdint.h>
 
-#include "control-agent/bootstrap.h"
+#include "dataplane/proxy/router.h"
+#include "dataplane/worker-t.h"
 
 /*
- * What the workers route by: built by the control agent, immutable once
- * published, freed only after every worker has reported a quiescent state
- * since it stopped being current. A worker reads the current one at the top
- * of each loop and may use it, and anything it points to, until the end of
- * that iteration — never across iterations (copy what must outlive one).
+ * What the workers route by: compiled by the control agent from a model,
+ * immutable once published, freed only after every worker has reported a
+ * quiescent state since it stopped being current. A worker reads the
+ * current one at the top of each loop and may use it, and anything it points
+ * to, until the end of that iteration — never across iterations (copy what
+ * must outlive one).
  */
+struct hf_snap_endpoint {
+	uint32_t addr;			/* network order */
+	uint16_t port;			/* network order */
+	uint32_t weight;
+};
+
+struct hf_snap_cluster {
+	const char *name;		/* e.g. outbound|9080|v1|reviews.default.svc.cluster.local */
+	uint8_t lb;			/* enum hf_lb_policy (model.h) */
+	uint32_t connect_timeout_ms;
+	unsigned int n_endpoints;
+	const struct hf_snap_endpoint *endpoints;
+};
+
+struct hf_snap_listener {
+	uint16_t port;			/* host order */
+	uint8_t kind;			/* enum hf_model_listener_kind */
+	int cluster;			/* TCP: the cluster of its first route; -1 otherwise */
+	struct hf_route_table table;	/* HTTP: its virtual hosts */
+};
+
+struct hf_snap_arena;
+struct hf_rmatch;
+
 struct hf_snapshot {
 	uint64_t version;
 	unsigned int n_clusters;
-	struct hf_boot_cluster clusters[HF_BOOT_MAX_CLUSTERS];
-	/* route configuration of each HTTP listener, by listener index (empty for others) */
-	struct hf_route_table tables[HF_BOOT_MAX_LISTENERS];
-	/* what the tables point into: in the same allocation, after this struct */
-	unsigned int n_vhosts;
-	struct hf_vhost *vhosts;
-	unsigned int n_routes;
-	struct hf_route *routes;
+	const struct hf_snap_cluster *clusters;
+	unsigned int n_listeners;
+	const struct hf_snap_listener *listeners;
+	/* Hyperscan scratch for the route matchers, one per worker (NULL when none needs one) */
+	void *scratch[HF_MAX_WORKERS];
+	/* owned, for hf_snapshot_free() */
+	struct hf_snap_arena *arena;
+	unsigned int n_matchers;
+	struct hf_rmatch **matchers;
 };
 
 #endif

@@ -1,56 +1,460 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * RCU publication of snapshots (rte_rcu_qsbr). The agent stores the new
- * pointer, takes a grace-period token, and frees the old snapshot once every
- * registered worker has reported a quiescent state after the token — which
- * workers do once per poll loop, after which they hold no snapshot pointer.
+ * Snapshots: compiled from a model (control thread, off the hot path) and
+ * published under RCU (rte_rcu_qsbr). The agent stores the new pointer, takes
+ * a grace-period token, and frees the old snapshot once every registered
+ * worker has reported a quiescent state after the token — which workers do
+ * once per poll loop, after which they hold no snapshot pointer.
+ *
+ * Everything a snapshot points to lives in its own arena, so a model (or a
+ * bootstrap) can be freed or reloaded while workers still read the snapshot.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_byteorder.h>
 #include <rte_rcu_qsbr.h>
 
 #include "control-agent/snapshot.h"
 
 struct hf_snapshot *hf_snapshot_now;
 
+/* ---- the arena: bump allocation in chunks, freed all at once ---- */
+
+#define ARENA_CHUNK (64 * 1024)
+
+struct hf_snap_arena {
+	struct hf_snap_arena *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+static void *
+arena_alloc(struct hf_snap_arena **a, size_t n)
+{
+	struct hf_snap_arena *c = *a;
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (c == NULL || c->cap - c->used < n) {
+		size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+
+		c = calloc(1, sizeof(*c) + cap);
+		if (c == NULL)
+			return NULL;
+		c->cap = cap;
+		c->next = *a;
+		*a = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+static void
+arena_free(struct hf_snap_arena *a)
+{
+	while (a != NULL) {
+		struct hf_snap_arena *next = a->next;
+
+		free(a);
+		a = next;
+	}
+}
+
+/* ---- compiling ---- */
+
+struct cc {
+	struct hf_snapshot *s;
+	const struct hf_model *m;
+	char *err;
+	size_t errlen;
+	bool nomem;
+};
+
+static int __attribute__((format(printf, 2, 3)))
+cc_fail(struct cc *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, c->errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static void *
+cc_alloc(struct cc *c, size_t n)
+{
+	void *p = arena_alloc(&c->s->arena, n == 0 ? 1 : n);
+
+	if (p == NULL)
+		c->nomem = true;
+	return p;
+}
+
+static const char *
+cc_str(struct cc *c, const char *src)
+{
+	size_t n;
+	char *p;
+
+	if (src == NULL)
+		return NULL;
+	n = strlen(src);
+	p = cc_alloc(c, n + 1);
+	if (p != NULL)
+		memcpy(p, src, n + 1);
+	return p;
+}
+
+static int
+cc_cluster(struct cc *c, const char *name, const char *what)
+{
+	int i = hf_model_find_cluster(c->m, name);
+
+	if (i < 0)
+		cc_fail(c, "%s: no cluster '%s'", what, name);
+	return i;
+}
+
+static const struct hf_route_hdr_op *
+cc_ops(struct cc *c, const struct hf_model_header_op *ops, unsigned int n)
+{
+	struct hf_route_hdr_op *o = cc_alloc(c, sizeof(*o) * n);
+
+	for (unsigned int i = 0; o != NULL && i < n; i++) {
+		o[i].op = (uint8_t)ops[i].op;
+		o[i].name = cc_str(c, ops[i].name);
+		o[i].name_len = (uint16_t)strlen(ops[i].name);
+		o[i].value = cc_str(c, ops[i].value != NULL ? ops[i].value : "");
+		o[i].value_len = (uint16_t)(ops[i].value != NULL ? strlen(ops[i].value) : 0);
+	}
+	return o;
+}
+
+static uint32_t
+ppm(double percent)
+{
+	if (percent <= 0)
+		return 0;
+	if (percent >= 100)
+		return 1000000;
+	return (uint32_t)(percent * 10000.0 + 0.5);
+}
+
+/* One snapshot route from match block @p b (NULL: none) of model route @p mr. */
+static int
+cc_route(struct cc *c, const struct hf_model_route *mr, const struct hf_model_route_match *b,
+	 struct hf_route *r, const char *where)
+{
+	struct hf_route_dest *d;
+	uint32_t cum = 0;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", mr->name != NULL ? mr->name : "");
+	r->match = HF_ROUTE_PREFIX;
+	if (b != NULL && (b->uri.kind == HF_MATCH_EXACT || b->uri.kind == HF_MATCH_PREFIX)) {
+		if (strlen(b->uri.value) >= sizeof(r->path))
+			return cc_fail(c, "%s: path '%.40s...' longer than %zu bytes", where,
+				       b->uri.value, sizeof(r->path) - 1);
+		r->match = b->uri.kind == HF_MATCH_EXACT ? HF_ROUTE_EXACT : HF_ROUTE_PREFIX;
+		snprintf(r->path, sizeof(r->path), "%s", b->uri.value);
+	} else {
+		strcpy(r->path, "/");
+	}
+	r->path_len = (uint16_t)strlen(r->path);
+	r->kind = mr->action == HF_ACTION_REDIRECT ? HF_ROUTE_REDIRECT
+		  : mr->action == HF_ACTION_DIRECT ? HF_ROUTE_DIRECT : HF_ROUTE_FORWARD;
+	r->cluster = -1;
+	r->mirror_cluster = -1;
+	if (r->kind == HF_ROUTE_FORWARD) {
+		if (mr->n_clusters == 0)
+			return cc_fail(c, "%s: a route needs a destination", where);
+		d = cc_alloc(c, sizeof(*d) * mr->n_clusters);
+		if (d == NULL)
+			return -ENOMEM;
+		for (unsigned int i = 0; i < mr->n_clusters; i++) {
+			const struct hf_model_weighted *mw = &mr->clusters[i];
+
+			d[i].cluster = cc_cluster(c, mw->cluster, where);
+			if (d[i].cluster < 0)
+				return -EINVAL;
+			cum += mw->weight;
+			d[i].weight_end = cum;
+			d[i].n_rq_ops = (uint16_t)mw->n_rq_ops;
+			d[i].n_rs_ops = (uint16_t)mw->n_rs_ops;
+			d[i].rq_ops = cc_ops(c, mw->rq_ops, mw->n_rq_ops);
+			d[i].rs_ops = cc_ops(c, mw->rs_ops, mw->n_rs_ops);
+		}
+		if (cum == 0)
+			return cc_fail(c, "%s: destination weights add up to 0", where);
+		r->dests = d;
+		r->n_dests = (uint16_t)mr->n_clusters;
+		r->total_weight = cum;
+		r->cluster = d[0].cluster;
+	}
+	if (mr->rewrite_uri != NULL) {
+		r->rewrite_uri = cc_str(c, mr->rewrite_uri);
+		r->rewrite_uri_len = (uint16_t)strlen(mr->rewrite_uri);
+		r->rewrite_whole = b == NULL || b->uri.kind != HF_MATCH_PREFIX;
+		r->strip = r->rewrite_whole ? 0 : r->path_len;
+	}
+	if (mr->rewrite_regex != NULL)
+		return cc_fail(c, "%s: uriRegexRewrite is not supported by the data plane yet", where);
+	r->rewrite_authority = cc_str(c, mr->rewrite_authority);
+	r->timeout_ms = mr->timeout_ms;
+	r->max_request_bytes = mr->max_request_bytes;
+	r->retry.attempts = mr->retry.attempts;
+	r->retry.per_try_timeout_ms = mr->retry.per_try_timeout_ms;
+	r->retry.on = mr->retry.on;
+	r->retry.n_codes = mr->retry.n_codes;
+	if (mr->retry.n_codes > 0) {
+		uint16_t *codes = cc_alloc(c, sizeof(uint16_t) * mr->retry.n_codes);
+
+		if (codes != NULL)
+			memcpy(codes, mr->retry.codes, sizeof(uint16_t) * mr->retry.n_codes);
+		r->retry.codes = codes;
+	}
+	r->fault.delay_ms = mr->fault.delay_ms;
+	r->fault.delay_ppm = mr->fault.delay_ms > 0 ? ppm(mr->fault.delay_percent) : 0;
+	r->fault.abort_status = mr->fault.abort_status;
+	r->fault.abort_ppm = mr->fault.abort_status > 0 ? ppm(mr->fault.abort_percent) : 0;
+	if (mr->mirror_cluster != NULL) {
+		r->mirror_cluster = cc_cluster(c, mr->mirror_cluster, where);
+		if (r->mirror_cluster < 0)
+			return -EINVAL;
+		r->mirror_ppm = ppm(mr->mirror_percent);
+	}
+	r->redirect_uri = cc_str(c, mr->redirect_uri);
+	r->redirect_authority = cc_str(c, mr->redirect_authority);
+	r->redirect_scheme = cc_str(c, mr->redirect_scheme);
+	r->redirect_port = mr->redirect_port;
+	r->redirect_code = mr->redirect_code != 0 ? mr->redirect_code : 301;
+	r->direct_status = mr->direct_status;
+	r->direct_body = cc_str(c, mr->direct_body);
+	if (mr->cors.enabled) {
+		struct hf_route_origin *o = cc_alloc(c, sizeof(*o) * mr->cors.n_origins);
+
+		r->cors.enabled = true;
+		r->cors.allow_credentials = mr->cors.allow_credentials;
+		r->cors.max_age_s = mr->cors.max_age_s;
+		r->cors.n_origins = mr->cors.n_origins;
+		for (unsigned int i = 0; o != NULL && i < mr->cors.n_origins; i++) {
+			o[i].kind = (uint8_t)mr->cors.origins[i].kind;
+			o[i].value = cc_str(c, mr->cors.origins[i].value != NULL
+						       ? mr->cors.origins[i].value : "");
+			o[i].len = (uint16_t)strlen(o[i].value != NULL ? o[i].value : "");
+		}
+		r->cors.origins = o;
+		r->cors.allow_methods = cc_str(c, mr->cors.allow_methods);
+		r->cors.allow_headers = cc_str(c, mr->cors.allow_headers);
+		r->cors.expose_headers = cc_str(c, mr->cors.expose_headers);
+	}
+	r->n_rq_ops = (uint16_t)mr->n_rq_ops;
+	r->n_rs_ops = (uint16_t)mr->n_rs_ops;
+	r->rq_ops = cc_ops(c, mr->rq_ops, mr->n_rq_ops);
+	r->rs_ops = cc_ops(c, mr->rs_ops, mr->n_rs_ops);
+	return c->nomem ? -ENOMEM : 0;
+}
+
+/* True when the only condition of block @p b is a case-sensitive exact or prefix path. */
+static bool
+simple_block(const struct hf_model_route_match *b)
+{
+	return (b->uri.kind == HF_MATCH_ANY ||
+		((b->uri.kind == HF_MATCH_EXACT || b->uri.kind == HF_MATCH_PREFIX) &&
+		 !b->uri.ignore_case)) &&
+	       b->scheme.kind == HF_MATCH_ANY && b->method.kind == HF_MATCH_ANY &&
+	       b->authority.kind == HF_MATCH_ANY && b->n_headers == 0 && b->n_query == 0 &&
+	       b->port == 0;
+}
+
 /*
- * One allocation holds the snapshot and the virtual hosts and routes its
- * tables point to, so that retiring it is a single free() and a worker's
- * reads stay within memory that lives exactly as long as the snapshot.
+ * Builds the matcher of virtual host @p v from its single-block routes
+ * @p flat. Until the Hyperscan matcher lands (issue 6), conditions beyond an
+ * exact or prefix path are refused with the virtual host named.
  */
+static int
+cc_build_matcher(struct cc *c, struct hf_vhost *v, const struct hf_model_route *flat, unsigned int n)
+{
+	(void)flat;
+	(void)n;
+	return cc_fail(c, "virtual host %s: match conditions beyond an exact or prefix path "
+		       "(regex, headers, query, method, authority, port, ignoreUriCase) are not "
+		       "supported yet", v->name);
+}
+
+static int
+cc_vhost(struct cc *c, const struct hf_model_vhost *mv, struct hf_vhost *v, const char *lname)
+{
+	unsigned int n = 0, k = 0;
+	struct hf_model_route *flat;
+	struct hf_route *routes;
+	bool simple = true;
+	char where[256];
+	int rc = 0;
+
+	snprintf(v->name, sizeof(v->name), "%s", mv->name);
+	if (mv->n_domains > HF_ROUTER_MAX_DOMAINS)
+		return cc_fail(c, "listener %s: virtual host %s: %u domains, at most %d", lname,
+			       mv->name, mv->n_domains, HF_ROUTER_MAX_DOMAINS);
+	for (unsigned int i = 0; i < mv->n_domains; i++) {
+		if (strlen(mv->domains[i]) >= HF_ROUTER_NAME)
+			return cc_fail(c, "listener %s: virtual host %s: domain '%.40s...' too long",
+				       lname, mv->name, mv->domains[i]);
+		snprintf(v->domains[i], sizeof(v->domains[i]), "%s", mv->domains[i]);
+	}
+	v->n_domains = mv->n_domains;
+	for (unsigned int i = 0; i < mv->n_routes; i++)
+		n += mv->routes[i].n_matches > 0 ? mv->routes[i].n_matches : 1;
+	routes = cc_alloc(c, sizeof(*routes) * n);
+	/* One single-block model route per snapshot route: the matcher's input. */
+	flat = calloc(n == 0 ? 1 : n, sizeof(*flat));
+	if (routes == NULL || flat == NULL) {
+		free(flat);
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < mv->n_routes && rc == 0; i++) {
+		const struct hf_model_route *mr = &mv->routes[i];
+		unsigned int nb = mr->n_matches > 0 ? mr->n_matches : 1;
+
+		for (unsigned int b = 0; b < nb && rc == 0; b++, k++) {
+			const struct hf_model_route_match *blk = mr->n_matches > 0 ? &mr->matches[b] : NULL;
+
+			snprintf(where, sizeof(where), "listener %s: virtual host %s: route %u%s%s", lname,
+				 mv->name, i, mr->name != NULL ? " " : "", mr->name != NULL ? mr->name : "");
+			rc = cc_route(c, mr, blk, &routes[k], where);
+			flat[k] = *mr;
+			flat[k].n_matches = blk != NULL ? 1 : 0;
+			flat[k].matches = (struct hf_model_route_match *)blk;
+			if (blk != NULL && !simple_block(blk))
+				simple = false;
+		}
+	}
+	v->routes = routes;
+	v->n_routes = n;
+	v->rm = NULL;
+	if (rc == 0 && !simple)
+		rc = cc_build_matcher(c, v, flat, n);
+	free(flat);
+	return rc;
+}
+
+static int
+cc_listener(struct cc *c, const struct hf_model_listener *ml, struct hf_snap_listener *l)
+{
+	const struct hf_model_route_config *rc;
+	struct hf_vhost *vh;
+	int err;
+
+	l->port = ml->port;
+	l->kind = (uint8_t)ml->kind;
+	l->cluster = -1;
+	if (ml->kind != HF_LISTENER_HTTP) {
+		if (ml->n_l4_routes > 0 && ml->l4_routes[0].n_clusters > 0) {
+			l->cluster = cc_cluster(c, ml->l4_routes[0].clusters[0].cluster, ml->name);
+			if (l->cluster < 0)
+				return -EINVAL;
+		}
+		return 0;
+	}
+	if (ml->route_config < 0 || (unsigned int)ml->route_config >= c->m->n_route_configs)
+		return cc_fail(c, "listener %s: no route configuration", ml->name);
+	rc = &c->m->route_configs[ml->route_config];
+	vh = cc_alloc(c, sizeof(*vh) * rc->n_vhosts);
+	if (vh == NULL)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < rc->n_vhosts; i++)
+		if ((err = cc_vhost(c, &rc->vhosts[i], &vh[i], ml->name)) != 0)
+			return err;
+	l->table.vhosts = vh;
+	l->table.n_vhosts = rc->n_vhosts;
+	return 0;
+}
+
+struct hf_snapshot *
+hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_workers, char *err,
+		    size_t errlen)
+{
+	struct cc c = {.m = m, .err = err, .errlen = errlen};
+	struct hf_snap_cluster *cl;
+	struct hf_snap_listener *ls;
+	int rc = 0;
+
+	c.s = calloc(1, sizeof(*c.s));
+	if (c.s == NULL)
+		goto nomem;
+	c.s->version = version;
+	cl = cc_alloc(&c, sizeof(*cl) * m->n_clusters);
+	ls = cc_alloc(&c, sizeof(*ls) * m->n_listeners);
+	if (cl == NULL || ls == NULL)
+		goto nomem;
+	for (unsigned int i = 0; i < m->n_clusters; i++) {
+		const struct hf_model_cluster *mc = &m->clusters[i];
+		struct hf_snap_endpoint *ep = cc_alloc(&c, sizeof(*ep) * mc->n_endpoints);
+
+		if (ep == NULL)
+			goto nomem;
+		cl[i].name = cc_str(&c, mc->name);
+		cl[i].lb = (uint8_t)mc->lb;
+		cl[i].connect_timeout_ms = mc->connect_timeout_ms;
+		cl[i].n_endpoints = mc->n_endpoints;
+		for (unsigned int e = 0; e < mc->n_endpoints; e++) {
+			ep[e].addr = mc->endpoints[e].addr;
+			ep[e].port = rte_cpu_to_be_16(mc->endpoints[e].port);
+			ep[e].weight = mc->endpoints[e].weight > 0 ? mc->endpoints[e].weight : 1;
+		}
+		cl[i].endpoints = ep;
+	}
+	c.s->clusters = cl;
+	c.s->n_clusters = m->n_clusters;
+	c.s->listeners = ls;
+	c.s->n_listeners = m->n_listeners;
+	for (unsigned int i = 0; i < m->n_listeners && rc == 0; i++) {
+		for (unsigned int k = 0; k < i; k++)
+			if (m->listeners[k].port == m->listeners[i].port)
+				rc = cc_fail(&c, "listeners %s and %s share port %u", m->listeners[k].name,
+					     m->listeners[i].name, m->listeners[i].port);
+		if (rc == 0)
+			rc = cc_listener(&c, &m->listeners[i], &ls[i]);
+	}
+	if (rc == -ENOMEM || c.nomem)
+		goto nomem;
+	if (rc != 0)
+		goto fail;
+	(void)n_workers;
+	return c.s;
+nomem:
+	snprintf(err, errlen, "out of memory compiling the snapshot");
+fail:
+	hf_snapshot_free(c.s);
+	return NULL;
+}
+
+void
+hf_snapshot_free(struct hf_snapshot *s)
+{
+	if (s == NULL)
+		return;
+	free(s->matchers);
+	arena_free(s->arena);
+	free(s);
+}
+
 struct hf_snapshot *
 hf_snapshot_build(const struct hf_bootstrap *b, uint64_t version)
 {
-	size_t vsz = sizeof(struct hf_vhost) * b->n_vhosts;
-	size_t rsz = sizeof(struct hf_route) * b->n_routes;
-	struct hf_snapshot *s = calloc(1, sizeof(*s) + vsz + rsz);
+	struct hf_model m = {0};
+	struct hf_snapshot *s = NULL;
+	char err[256];
 
-	if (s == NULL)
-		return NULL;
-	s->version = version;
-	s->n_clusters = b->n_clusters;
-	memcpy(s->clusters, b->clusters, sizeof(b->clusters[0]) * b->n_clusters);
-	s->n_vhosts = b->n_vhosts;
-	s->vhosts = (struct hf_vhost *)(s + 1);
-	s->n_routes = b->n_routes;
-	s->routes = (struct hf_route *)((char *)s->vhosts + vsz);
-	memcpy(s->vhosts, b->vhosts, vsz);
-	memcpy(s->routes, b->routes, rsz);
-	/* Rebase each virtual host's routes from the bootstrap's array onto ours. */
-	for (unsigned int i = 0; i < s->n_vhosts; i++)
-		s->vhosts[i].routes = b->vhosts[i].n_routes > 0
-					      ? s->routes + (b->vhosts[i].routes - b->routes)
-					      : NULL;
-	for (unsigned int i = 0; i < b->n_listeners; i++) {
-		const struct hf_boot_listener *l = &b->listeners[i];
-
-		if (l->filter != HF_FILTER_HTTP)
-			continue;
-		s->tables[i].n_vhosts = l->http.n_vhosts;
-		s->tables[i].vhosts = s->vhosts + l->http.first_vhost;
-	}
+	if (hf_model_from_bootstrap(b, &m) == 0)
+		s = hf_snapshot_compile(&m, version, b->workers > 0 ? b->workers : 1, err, sizeof(err));
+	hf_model_free(&m);
 	return s;
 }
 
@@ -81,7 +485,7 @@ hf_snapshot_reclaim(struct hf_snapshot_publisher *pub, bool wait)
 
 	for (unsigned int i = 0; i < pub->n_retired; i++) {
 		if (rte_rcu_qsbr_check(pub->qsbr, pub->retired[i].token, wait) == 1) {
-			free(pub->retired[i].snap);
+			hf_snapshot_free(pub->retired[i].snap);
 			pub->freed++;
 		} else {
 			pub->retired[kept++] = pub->retired[i];

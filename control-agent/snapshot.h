@@ -3,7 +3,10 @@
 #define HF_SNAPSHOT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+#include "control-agent/bootstrap.h"
+#include "control-agent/model/model.h"
 #include "control-agent/snapshot-t.h"
 
 struct rte_rcu_qsbr;
@@ -21,6 +24,16 @@ hf_snapshot_current(void)
 	return __atomic_load_n(&hf_snapshot_now, __ATOMIC_ACQUIRE);
 }
 
+/* The listener of snapshot @p s on TCP port @p port (host order), or NULL. */
+static inline const struct hf_snap_listener *
+hf_snapshot_listener(const struct hf_snapshot *s, uint16_t port)
+{
+	for (unsigned int i = 0; i < s->n_listeners; i++)
+		if (s->listeners[i].port == port)
+			return &s->listeners[i];
+	return NULL;
+}
+
 #define HF_SNAPSHOT_RETIRED_MAX 64
 
 /* The agent's side: snapshots replaced but maybe still read, with their grace tokens. */
@@ -35,8 +48,22 @@ struct hf_snapshot_publisher {
 	uint64_t freed;
 };
 
-/** Builds a snapshot of the bootstrap's clusters (control thread; heap). NULL on ENOMEM. */
+/*
+ * Compiles model @p m into a snapshot for @p n_workers workers (control
+ * thread; heap): clusters with their endpoints, one listener per model
+ * listener with its virtual hosts, one route per match block of each model
+ * route, the route matchers and their per-worker scratch. Nothing in it
+ * points into @p m. Returns NULL with a message in @p err (an unknown
+ * cluster, a regex the matcher refuses, too many domains, ENOMEM).
+ */
+struct hf_snapshot *hf_snapshot_compile(const struct hf_model *m, uint64_t version,
+					unsigned int n_workers, char *err, size_t errlen);
+
+/* The bootstrap's static_resources as a snapshot (one worker's scratch). NULL on error. */
 struct hf_snapshot *hf_snapshot_build(const struct hf_bootstrap *b, uint64_t version);
+
+/* Frees @p s and all it owns. NULL is a no-op. */
+void hf_snapshot_free(struct hf_snapshot *s);
 
 /*
  * Makes @p s current with one pointer store and retires the previous one

@@ -150,7 +150,13 @@ hf_port_open(struct hf_port *p, const struct hf_boot_port *bp, uint16_t index,
 	/* Enough for full rings both ways, the per-lcore caches and the ARP hold queues. */
 	n_mbufs = n_queues * (nb_rxd + nb_txd + 2 * HF_BURST + HF_ARP_PENDING_TOTAL) +
 		  (n_queues + 1) * POOL_CACHE;
-	n_mbufs = rte_align32pow2(n_mbufs) - 1;
+	/*
+	 * TCP keeps received and sent payload in these mbufs (zero copy) until the
+	 * application takes it or the peer acknowledges it, so thousands of
+	 * connections hold far more than the rings: a pool that runs dry stops RX,
+	 * and with it the ACKs that would refill it. 16 Ki mbufs (32 MiB) at least.
+	 */
+	n_mbufs = rte_align32pow2(RTE_MAX(n_mbufs, 16384u)) - 1;
 	snprintf(pool_name, sizeof(pool_name), "hf_pool_%u", index);
 	p->pool = rte_pktmbuf_pool_create(pool_name, n_mbufs, POOL_CACHE, 0,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(pid));

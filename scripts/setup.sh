@@ -13,7 +13,7 @@ PACKAGES=(
 	# build
 	gcc g++ meson ninja-build pkg-config clang libclang-rt-14-dev
 	libdpdk-dev dpdk-dev libhyperscan-dev libssl-dev libconfig-dev libyaml-dev
-	libjansson-dev libcmocka-dev libbenchmark-dev
+	libjansson-dev libcmocka-dev libbenchmark-dev libpcre2-dev
 	# benchmark peers: picohttpparser (in libh2o), http-parser, llhttp's C sources
 	libh2o-dev libhttp-parser-dev node-llhttp
 	# tests and demo: real peers and tools

@@ -111,6 +111,7 @@ struct hf_model_route {
 	char *rewrite_regex_sub;	/* uriRegexRewrite.rewrite, \1-style groups */
 	char *rewrite_authority;
 	uint32_t timeout_ms;		/* 0: none (Istio's default for VirtualService routes) */
+	uint64_t max_request_bytes;	/* body limit → 413; 0: none (bootstrap routes only) */
 	struct {
 		uint32_t attempts;	/* retries after the first try; 0: none */
 		uint32_t per_try_timeout_ms;
@@ -226,5 +227,15 @@ void hf_model_free(struct hf_model *m);
 
 /* Index of the cluster named @p name, or -1. */
 int hf_model_find_cluster(const struct hf_model *m, const char *name);
+
+struct hf_bootstrap;
+
+/*
+ * The bootstrap's static_resources as a model: its clusters (in order, so
+ * their indexes stay), an HTTP listener with a route configuration per http
+ * listener, a TCP listener per tcp_proxy listener. Returns 0 or -ENOMEM
+ * (then @p m is empty).
+ */
+int hf_model_from_bootstrap(const struct hf_bootstrap *b, struct hf_model *m);
 
 #endif

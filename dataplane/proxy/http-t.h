@@ -96,7 +96,8 @@ enum {
 
 /* An HTTP listener of one worker. */
 struct hf_http_listener {
-	unsigned int index;		/* in the bootstrap and in each snapshot's tables */
+	unsigned int index;		/* in the bootstrap */
+	uint16_t port;			/* host order: its routes are the snapshot's listener on it */
 	const struct hf_boot_http *cfg;
 	struct hf_http_state *http;
 };

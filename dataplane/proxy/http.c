@@ -540,7 +540,7 @@ parse_error(struct hf_worker *w, struct hf_http_session *s, int rc)
 
 /* Picks the endpoint and an upstream connection to it: pooled, or a new one. */
 static struct hf_http_up *
-upstream_for(struct hf_worker *w, struct hf_http_session *s, const struct hf_boot_endpoint *ep)
+upstream_for(struct hf_worker *w, struct hf_http_session *s, const struct hf_snap_endpoint *ep)
 {
 	struct hf_http_state *h = w->http;
 	int32_t slot = ep_slot(h, ep->addr, ep->port);
@@ -585,11 +585,12 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 {
 	struct hf_http_state *h = w->http;
 	const struct hf_snapshot *snap = w->snap;
-	const struct hf_route_table *t = &snap->tables[s->lst->index];
-	const struct hf_vhost *vh = hf_router_vhost(t, msg->host.p, msg->host.len);
+	const struct hf_snap_listener *sl = hf_snapshot_listener(snap, s->lst->port);
+	const struct hf_vhost *vh =
+		sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
 	const struct hf_route *r = vh != NULL ? hf_router_route(vh, msg->target.p, msg->target.len) : NULL;
-	const struct hf_boot_cluster *cl;
-	const struct hf_boot_endpoint *ep;
+	const struct hf_snap_cluster *cl;
+	const struct hf_snap_endpoint *ep;
 	struct hf_http_rq_extra x;
 	struct hf_http_wr wr;
 	struct hf_http_up *u;
@@ -1265,6 +1266,7 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 			continue;
 		l = &h->listeners[h->n_listeners++];
 		l->index = i;
+		l->port = boot->listeners[i].port;
 		l->cfg = &boot->listeners[i].http;
 		l->http = h;
 		rc = hf_tcp_listen(w, boot->listeners[i].port, &down_ops, l);

@@ -195,8 +195,8 @@ tcpp_accepted(struct hf_worker *w, struct hf_tcp_conn *down, void *lctx)
 {
 	struct tcpp_listener *l = lctx;
 	const struct hf_snapshot *snap = w->snap;
-	const struct hf_boot_cluster *cl;
-	const struct hf_boot_endpoint *ep;
+	const struct hf_snap_cluster *cl;
+	const struct hf_snap_endpoint *ep;
 	struct hf_tcp_conn *up;
 
 	HF_COUNT(w, TCPP_DOWNSTREAM_CX);

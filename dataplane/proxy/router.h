@@ -2,6 +2,7 @@
 #ifndef HF_ROUTER_H
 #define HF_ROUTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,15 +18,93 @@
 
 enum hf_route_match { HF_ROUTE_PREFIX, HF_ROUTE_EXACT };
 
+/* What a route does (Istio HTTPRoute: route, redirect, directResponse). */
+enum hf_route_kind { HF_ROUTE_FORWARD = 0, HF_ROUTE_REDIRECT, HF_ROUTE_DIRECT };
+
+/* A header operation: set replaces every field of the name, add appends, remove drops. */
+struct hf_route_hdr_op {
+	uint8_t op;			/* enum hf_header_op_kind (model.h) */
+	uint16_t name_len;
+	uint16_t value_len;
+	const char *name;		/* lower case */
+	const char *value;
+};
+
+/* One weighted destination; weights are cumulative so a pick is one scan. */
+struct hf_route_dest {
+	int cluster;			/* index in the snapshot's clusters */
+	uint32_t weight_end;		/* cumulative weight up to and including this one */
+	uint16_t n_rq_ops, n_rs_ops;
+	const struct hf_route_hdr_op *rq_ops, *rs_ops;
+};
+
+struct hf_route_cors {
+	bool enabled;
+	bool allow_credentials;
+	uint32_t max_age_s;
+	unsigned int n_origins;
+	const struct hf_route_origin {
+		uint8_t kind;		/* enum hf_match_kind */
+		uint16_t len;
+		const char *value;
+	} *origins;
+	const char *allow_methods, *allow_headers, *expose_headers;	/* may be NULL */
+};
+
+/*
+ * A route of a snapshot: one match block of an Istio HTTPRoute (Istio makes
+ * one Envoy route per block, so a rewrite knows the prefix it replaces) and
+ * its action. Routes built from the bootstrap use `match`/`path` and a
+ * single `cluster`; routes built from a model are chosen by the virtual
+ * host's matcher and may use everything else. Strings live in the snapshot.
+ */
 struct hf_route {
 	enum hf_route_match match;
 	uint16_t path_len;
 	char path[HF_ROUTER_PATH];
 	char name[HF_ROUTER_NAME];	/* %ROUTE_NAME% of the access log; may be empty */
-	int cluster;			/* index in the snapshot's clusters */
+	int cluster;			/* index in the snapshot's clusters (first destination) */
 	uint32_t timeout_ms;		/* request fully read → response complete; 0: none */
 	uint64_t max_request_bytes;	/* body limit (413); 0: none */
+
+	uint8_t kind;			/* enum hf_route_kind */
+	uint16_t n_dests;
+	uint32_t total_weight;
+	const struct hf_route_dest *dests;	/* NULL: the single `cluster` */
+	/* rewrite: the first `strip` bytes of the path (the matched prefix, or all of it) become `rewrite_uri` */
+	const char *rewrite_uri;
+	uint16_t rewrite_uri_len;
+	bool rewrite_whole;		/* the match was exact or regex: the whole path is replaced */
+	uint16_t strip;			/* prefix length replaced (prefix matches) */
+	const char *rewrite_authority;
+	struct {
+		uint32_t attempts;
+		uint32_t per_try_timeout_ms;
+		uint32_t on;		/* HF_RETRY_* (model.h) */
+		unsigned int n_codes;
+		const uint16_t *codes;
+	} retry;
+	struct {
+		uint32_t delay_ms;
+		uint32_t delay_ppm;	/* chance in parts per million */
+		uint16_t abort_status;
+		uint32_t abort_ppm;
+	} fault;
+	int mirror_cluster;		/* -1: none */
+	uint32_t mirror_ppm;
+	/* redirect */
+	const char *redirect_uri, *redirect_authority, *redirect_scheme;
+	uint32_t redirect_port;
+	uint16_t redirect_code;
+	/* direct response */
+	uint16_t direct_status;
+	const char *direct_body;	/* may be NULL */
+	struct hf_route_cors cors;
+	uint16_t n_rq_ops, n_rs_ops;
+	const struct hf_route_hdr_op *rq_ops, *rs_ops;
 };
+
+struct hf_rmatch;
 
 struct hf_vhost {
 	char name[HF_ROUTER_NAME];
@@ -33,6 +112,7 @@ struct hf_vhost {
 	char domains[HF_ROUTER_MAX_DOMAINS][HF_ROUTER_NAME];	/* lower case */
 	unsigned int n_routes;
 	const struct hf_route *routes;
+	const struct hf_rmatch *rm;	/* NULL: routes matched by their own prefix/exact path */
 };
 
 struct hf_route_table {

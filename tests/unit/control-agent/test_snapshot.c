@@ -58,19 +58,9 @@ test_grace_period(void **state)
 	rte_rcu_qsbr_quiescent(q, 0);
 	assert_int_equal(hf_snapshot_reclaim(&pub, false), 0);
 	assert_int_equal(pub.freed, 2);
-	free(hf_snapshot_now);
+	hf_snapshot_free(hf_snapshot_now);
 	hf_snapshot_now = NULL;
 	rte_free(q);
-}
-
-/* Whether @p p lies in snapshot @p s's allocation (the struct, its vhosts, its routes). */
-static bool
-in_snapshot(const struct hf_snapshot *s, const void *p)
-{
-	const char *lo = (const char *)s;
-	const char *hi = (const char *)(s->routes + s->n_routes);
-
-	return (const char *)p >= lo && (const char *)p <= hi;
 }
 
 static bool
@@ -104,14 +94,16 @@ vhost(unsigned int i, const char *name, const char *domain, unsigned int first_r
 }
 
 /*
- * Two HTTP listeners (a tcp_proxy one between them): each table holds its own
- * virtual hosts, inside the snapshot, so routing by the snapshot goes on as
- * built whatever becomes of the bootstrap afterwards.
+ * Two HTTP listeners (a tcp_proxy one between them): each listener of the
+ * snapshot, found by its port, holds its own virtual hosts and routes, outside
+ * the bootstrap, so routing by the snapshot goes on as built whatever becomes
+ * of the bootstrap afterwards.
  */
 static void
 test_http_tables(void **state)
 {
 	struct hf_snapshot *s;
+	const struct hf_snap_listener *l80, *l81, *l9000;
 	const struct hf_vhost *v;
 
 	(void)state;
@@ -122,11 +114,14 @@ test_http_tables(void **state)
 	strcpy(boot.clusters[2].name, "admin");
 	boot.n_listeners = 3;
 	boot.listeners[0].filter = HF_FILTER_HTTP;
+	boot.listeners[0].port = 80;
 	boot.listeners[0].http.first_vhost = 0;
 	boot.listeners[0].http.n_vhosts = 2;
 	boot.listeners[1].filter = HF_FILTER_TCP_PROXY;
+	boot.listeners[1].port = 9000;
 	boot.listeners[1].cluster = 1;
 	boot.listeners[2].filter = HF_FILTER_HTTP;
+	boot.listeners[2].port = 81;
 	boot.listeners[2].http.first_vhost = 2;
 	boot.listeners[2].http.n_vhosts = 1;
 	boot.n_routes = 4;
@@ -141,41 +136,44 @@ test_http_tables(void **state)
 
 	s = hf_snapshot_build(&boot, 7);
 	assert_non_null(s);
-	assert_int_equal(s->n_vhosts, 3);
-	assert_int_equal(s->n_routes, 4);
-	assert_int_equal(s->tables[0].n_vhosts, 2);
-	assert_ptr_equal(s->tables[0].vhosts, &s->vhosts[0]);
-	assert_int_equal(s->tables[1].n_vhosts, 0);	/* not an HTTP listener */
-	assert_int_equal(s->tables[2].n_vhosts, 1);
-	assert_ptr_equal(s->tables[2].vhosts, &s->vhosts[2]);
-	for (unsigned int i = 0; i < s->n_vhosts; i++) {
-		assert_true(in_snapshot(s, s->vhosts[i].routes));
-		assert_false(in_bootstrap(s->vhosts[i].routes));
-		assert_ptr_equal(s->vhosts[i].routes,
-				 s->routes + (boot.vhosts[i].routes - boot.routes));
-		assert_int_equal(s->vhosts[i].n_routes, boot.vhosts[i].n_routes);
+	assert_int_equal(s->n_listeners, 3);
+	l80 = hf_snapshot_listener(s, 80);
+	l81 = hf_snapshot_listener(s, 81);
+	l9000 = hf_snapshot_listener(s, 9000);
+	assert_non_null(l80);
+	assert_non_null(l81);
+	assert_non_null(l9000);
+	assert_null(hf_snapshot_listener(s, 82));
+	assert_int_equal(l80->table.n_vhosts, 2);
+	assert_int_equal(l81->table.n_vhosts, 1);
+	assert_int_equal(l9000->kind, HF_LISTENER_TCP);
+	assert_int_equal(l9000->cluster, 1);
+	assert_int_equal(l9000->table.n_vhosts, 0);
+	for (unsigned int i = 0; i < l80->table.n_vhosts; i++) {
+		assert_false(in_bootstrap(l80->table.vhosts[i].routes));
+		assert_int_equal(l80->table.vhosts[i].n_routes, boot.vhosts[i].n_routes);
 	}
 
 	/* The bootstrap is overwritten (a reload, or freed): the snapshot does not change. */
 	memset(&boot, 0xa5, sizeof(boot));
-	assert_string_equal(s->vhosts[0].name, "bookinfo");
+	assert_string_equal(l80->table.vhosts[0].name, "bookinfo");
 	assert_string_equal(s->clusters[1].name, "reviews");
-	v = hf_router_vhost(&s->tables[0], "bookinfo.example.com", 20);
+	v = hf_router_vhost(&l80->table, "bookinfo.example.com", 20);
 	assert_non_null(v);
 	assert_string_equal(v->name, "bookinfo");
 	assert_int_equal(hf_router_route(v, "/api/v1/reviews", 15)->cluster, 1);
 	assert_int_equal(hf_router_route(v, "/productpage", 12)->cluster, 0);
-	v = hf_router_vhost(&s->tables[0], "elsewhere.org", 13);
+	v = hf_router_vhost(&l80->table, "elsewhere.org", 13);
 	assert_non_null(v);
 	assert_string_equal(v->name, "any");
 	assert_int_equal(hf_router_route(v, "/", 1)->cluster, 1);
 	/* The second listener sees only its own virtual host. */
-	assert_null(hf_router_vhost(&s->tables[2], "bookinfo.example.com", 20));
-	v = hf_router_vhost(&s->tables[2], "admin.example.com", 17);
+	assert_null(hf_router_vhost(&l81->table, "bookinfo.example.com", 20));
+	v = hf_router_vhost(&l81->table, "admin.example.com", 17);
 	assert_non_null(v);
 	assert_int_equal(hf_router_route(v, "/stats", 6)->cluster, 2);
 	assert_null(hf_router_route(v, "/", 1));
-	free(s);
+	hf_snapshot_free(s);
 	memset(&boot, 0, sizeof(boot));
 }
 
@@ -218,18 +216,20 @@ test_no_pointer_into_bootstrap(void **state)
 	rmdir(dir);
 	s = hf_snapshot_build(&boot, 1);
 	assert_non_null(s);
-	assert_int_equal(s->tables[0].n_vhosts, 2);
-	assert_int_equal(s->vhosts[0].n_routes, 0);
-	for (unsigned int i = 0; i < s->n_vhosts; i++) {
-		print_message("  vhost %s: routes at %p; snapshot %p..%p; bootstrap %p..%p\n",
-			      s->vhosts[i].name, (const void *)s->vhosts[i].routes, (void *)s,
-			      (void *)(s->routes + s->n_routes), (void *)&boot,
-			      (void *)(&boot + 1));
-		assert_false(in_bootstrap(s->vhosts[i].routes));
+	assert_int_equal(s->listeners[0].table.n_vhosts, 2);
+	assert_int_equal(s->listeners[0].table.vhosts[0].n_routes, 0);
+	for (unsigned int i = 0; i < s->listeners[0].table.n_vhosts; i++) {
+		const struct hf_vhost *v = &s->listeners[0].table.vhosts[i];
+
+		print_message("  vhost %s: routes at %p; bootstrap %p..%p\n", v->name,
+			      (const void *)v->routes, (void *)&boot, (void *)(&boot + 1));
+		assert_false(in_bootstrap(v->routes));
+		assert_false(in_bootstrap(v));
 	}
 	/* What a worker does with it: an old.example.com request finds no route (404 NR). */
-	assert_null(hf_router_route(hf_router_vhost(&s->tables[0], "old.example.com", 15), "/", 1));
-	free(s);
+	assert_null(hf_router_route(hf_router_vhost(&s->listeners[0].table, "old.example.com", 15),
+				    "/", 1));
+	hf_snapshot_free(s);
 	memset(&boot, 0, sizeof(boot));
 }
 

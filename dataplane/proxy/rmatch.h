@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_RMATCH_H
+#define HF_RMATCH_H
+
+/*
+ * Route selection inside one virtual host, as Istio's HTTPMatchRequest and
+ * Envoy's RouteMatch define it: the route of lowest index one of whose match
+ * blocks holds entirely wins (blocks OR, conditions of a block AND; a route
+ * without blocks takes every request). The cost of a lookup does not grow
+ * with the number of routes: see rmatch.c for how.
+ *
+ * Built by the control agent (allocates, compiles Hyperscan databases), read
+ * by any number of workers at once (read-only), each with its own scratch.
+ *
+ * What a condition compares, per Istio/Envoy:
+ * - uri: the path, the target up to the first '?' (the query is not part of
+ *   it); exact, prefix or regex, case-insensitive when the match says
+ *   ignore_case (ignoreUriCase).
+ * - method: the request method as sent; authority: the Host header as sent
+ *   (port included when the client sent one; empty when absent); scheme: the
+ *   @p scheme of hf_rmatch_find(). Case-sensitive unless ignore_case.
+ * - port: the listener port the request came in on; 0 is any.
+ * - headers: by name, case-insensitively; several fields of one name are one
+ *   value joined with ',' (Envoy since CVE-2020-25017); exact, prefix, regex,
+ *   or PRESENT. A missing header fails every condition but `absent` ones.
+ * - absent (withoutHeaders): the negation — holds when the field is missing
+ *   or its value does not match.
+ * - query parameters: by name (case-sensitive), the first occurrence, its
+ *   value as sent (not percent-decoded, as Envoy's route matcher); "?key"
+ *   has the value ""; exact, prefix, regex or PRESENT.
+ * - regexes match the whole value (Envoy's safe_regex full match): every one
+ *   is compiled as ^(?:pattern)\z. Istio's regexes are RE2; Hyperscan's PCRE
+ *   dialect takes their common subset, and what Hyperscan refuses is refused
+ *   here. Bytes, not UTF-8 code points.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hs/hs.h>
+
+#include "control-agent/model/model.h"
+#include "dataplane/http/h1.h"
+
+struct hf_rmatch;
+
+/*
+ * Builds the matcher of @p n_routes routes (a virtual host's, in order).
+ * Copies everything it keeps: @p routes may be freed afterwards. Agent side
+ * only (allocates, compiles; not thread-safe against another build or free).
+ * Returns the matcher, or NULL with a message in @p err naming the route
+ * index, the match block, the dimension and the pattern of a refused regex
+ * (Hyperscan's reason), or the condition the matcher does not take, or
+ * "out of memory".
+ */
+struct hf_rmatch *hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes,
+				  char *err, size_t errlen);
+
+/* Frees @p m and drops its references to shared databases. NULL is fine. Agent side. */
+void hf_rmatch_free(struct hf_rmatch *m);
+
+/*
+ * Grows *@p scratch (allocating it when NULL) so that it fits every database
+ * of @p m: call it for every matcher of a snapshot, then give each worker its
+ * own copy with hs_clone_scratch(). Agent side. Returns 0, or -ENOMEM.
+ */
+int hf_rmatch_scratch_grow(const struct hf_rmatch *m, hs_scratch_t **scratch);
+
+/*
+ * The index of the first route of @p m that @p msg (a parsed request head)
+ * matches, arriving on listener port @p port with scheme @p scheme ("http",
+ * "https"; NUL-terminated), or -1 when none does (404 NR). Hot path: no
+ * allocation, no lock, no system call. @p scratch is the worker's own, grown
+ * by hf_rmatch_scratch_grow() for @p m (may be NULL when @p m has no regex).
+ */
+int hf_rmatch_find(const struct hf_rmatch *m, hs_scratch_t *scratch,
+		   const struct hf_h1_message *msg, uint16_t port, const char *scheme);
+
+/* What a build produced and what it cost, for logs, the admin API and benchmarks. */
+struct hf_rmatch_stats {
+	unsigned int n_routes;
+	unsigned int n_blocks;		/* match blocks indexed (routes after a catch-all are not) */
+	unsigned int n_trie_nodes;	/* both path tries */
+	unsigned int n_regexes;		/* regex conditions, every dimension */
+	unsigned int n_databases;	/* Hyperscan databases referenced */
+	unsigned int n_compiled;	/* of which compiled by this build */
+	unsigned int n_reused;		/* of which shared with an earlier build (not compiled again) */
+	uint64_t build_ns;		/* wall time of hf_rmatch_build() */
+	size_t bytes;			/* memory held, databases included */
+};
+
+void hf_rmatch_stats(const struct hf_rmatch *m, struct hf_rmatch_stats *st);
+
+#endif
