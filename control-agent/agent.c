@@ -21,6 +21,7 @@
 #define LOG_LOOP_MS 5
 
 volatile sig_atomic_t hf_agent_stop_requested;
+volatile sig_atomic_t hf_agent_reload_requested;
 
 static uint64_t
 now_ms(void)
@@ -34,8 +35,10 @@ now_ms(void)
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	hf_agent_stop_requested = 1;
+	if (sig == SIGHUP)
+		hf_agent_reload_requested = 1;
+	else
+		hf_agent_stop_requested = 1;
 }
 
 struct stat_line {
@@ -74,6 +77,9 @@ hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
 	LINE(hf_snapshot_now != NULL ? hf_snapshot_now->version : 0, "control_plane.snapshot_version");
 	LINE(a->pub.published, "control_plane.snapshots_published");
 	LINE(a->pub.n_retired, "control_plane.snapshots_awaiting_grace");
+	LINE(a->config.reloads, "control_plane.config_reloads");
+	LINE(a->config.rejected, "control_plane.config_rejected");
+	LINE(a->config.last_build_us, "control_plane.last_build_us");
 	for (uint16_t i = 0; i < a->n_ports; i++) {
 		const struct hf_port *p = &a->ports[i];
 		struct rte_eth_stats st = {0};
@@ -226,12 +232,19 @@ int
 hf_agent_init(struct hf_agent *a, char *err, size_t errlen)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
-	struct hf_snapshot *s = hf_snapshot_build(a->boot, 1);
+	struct hf_snapshot *s;
+	int rc;
 
 	a->start_ms = now_ms();
-	if (s == NULL || hf_snapshot_publish(&a->pub, s) != 0) {
-		free(s);
-		snprintf(err, errlen, "cannot build the first snapshot");
+	rc = hf_config_open(&a->config, a->boot, a->n_workers, err, errlen);
+	if (rc != 0)
+		return rc;
+	s = hf_config_build(a->boot, 1, a->n_workers, err, errlen);
+	if (s == NULL)
+		return -EINVAL;
+	if (hf_snapshot_publish(&a->pub, s) != 0) {
+		hf_snapshot_free(s);
+		snprintf(err, errlen, "cannot publish the first snapshot");
 		return -ENOMEM;
 	}
 	if (a->boot->access_log[0] != '\0') {
@@ -249,6 +262,7 @@ hf_agent_init(struct hf_agent *a, char *err, size_t errlen)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
@@ -257,10 +271,24 @@ int
 hf_agent_run(struct hf_agent *a)
 {
 	while (!hf_agent_stop_requested) {
+		struct hf_snapshot *s;
+
 		watch_links(a);
+		if (hf_agent_reload_requested) {
+			hf_agent_reload_requested = 0;
+			hf_config_request_reload(&a->config, now_ms());
+		}
+		s = hf_config_poll(&a->config, now_ms());
+		if (s != NULL && hf_snapshot_publish(&a->pub, s) != 0) {
+			/* Too many still in their grace period: try this one again shortly. */
+			hf_snapshot_free(s);
+			hf_config_request_reload(&a->config, now_ms() + 10);
+		}
 		hf_snapshot_reclaim(&a->pub, false);
 		hf_access_log_drain(&a->alog);
-		hf_admin_poll(a->admin, a->alog.f != NULL ? LOG_LOOP_MS : LOOP_MS);
+		/* Short waits while records or configuration changes may be coming. */
+		hf_admin_poll(a->admin, a->alog.f != NULL || a->config.inotify_fd >= 0 ? LOG_LOOP_MS
+										      : LOOP_MS);
 	}
 	return 0;
 }
@@ -271,7 +299,8 @@ hf_agent_fini(struct hf_agent *a)
 	hf_access_log_close(&a->alog);
 	hf_admin_close(a->admin);
 	a->admin = NULL;
+	hf_config_close(&a->config);
 	hf_snapshot_reclaim(&a->pub, true);
-	free(hf_snapshot_now);
+	hf_snapshot_free(hf_snapshot_now);
 	__atomic_store_n(&hf_snapshot_now, NULL, __ATOMIC_RELEASE);
 }

@@ -10,6 +10,7 @@
 #include "control-agent/access_log.h"
 #include "control-agent/admin.h"
 #include "control-agent/bootstrap.h"
+#include "control-agent/config.h"
 #include "control-agent/snapshot.h"
 #include "dataplane/worker-t.h"
 
@@ -30,10 +31,14 @@ struct hf_agent {
 	bool link_up[HF_MAX_PORTS];
 	struct hf_snapshot_publisher pub;	/* pub.qsbr set by the caller */
 	struct hf_access_log alog;	/* f NULL: no access log */
+	struct hf_config config;	/* where snapshots come from; hot reload */
 };
 
 /* Set from the signal handler (SIGINT, SIGTERM) or by POST /quitquitquit. */
 extern volatile sig_atomic_t hf_agent_stop_requested;
+
+/* Set by SIGHUP: read the configuration again. */
+extern volatile sig_atomic_t hf_agent_reload_requested;
 
 /*
  * Publishes the first snapshot (from the bootstrap), opens the admin listener

@@ -652,16 +652,14 @@ load_vhost(struct ctx *c, const config_setting_t *s, const char *where, struct h
 	return 0;
 }
 
-/* The HTTP connection manager's settings and route_config = { virtual_hosts = ( ... ); } */
+/* The HTTP connection manager's limits and timeouts (also config's, for Istio listeners). */
 static int
-load_http(struct ctx *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
-	  struct hf_boot_listener *l)
+load_http_settings(struct ctx *c, const config_setting_t *s, const char *where,
+		   struct hf_boot_listener *l)
 {
 	struct hf_boot_http *h = &l->http;
 	long long hto = 10000, ito = 60000, kb = 60, count = 100, line = 8192;
-	const config_setting_t *rc_set, *vl;
-	char rwhere[64], vwhere[96];
-	int rc = 0, n;
+	int rc = 0;
 
 	if ((rc = get_int(c, s, where, "request_headers_timeout_ms", 0, 3600000, &hto, 0)) != 0 ||
 	    (rc = get_int(c, s, where, "idle_timeout_ms", 0, 86400000, &ito, 0)) != 0 ||
@@ -675,6 +673,21 @@ load_http(struct ctx *c, const config_setting_t *s, const char *where, struct hf
 	h->limits.max_request_line = (uint32_t)line;
 	h->request_headers_timeout_ms = (uint32_t)hto;
 	h->idle_timeout_ms = (uint32_t)ito;
+	return 0;
+}
+
+/* The HTTP connection manager's settings and route_config = { virtual_hosts = ( ... ); } */
+static int
+load_http(struct ctx *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
+	  struct hf_boot_listener *l)
+{
+	struct hf_boot_http *h = &l->http;
+	const config_setting_t *rc_set, *vl;
+	char rwhere[64], vwhere[96];
+	int rc = 0, n;
+
+	if ((rc = load_http_settings(c, s, where, l)) != 0)
+		return rc;
 	snprintf(rwhere, sizeof(rwhere), "%s.route_config", where);
 	rc_set = member(c, s, where, "route_config", CONFIG_TYPE_GROUP, 1, &rc);
 	if (rc_set == NULL)
@@ -810,6 +823,31 @@ load_static_resources(struct ctx *c, const config_setting_t *root, struct hf_boo
 	return 0;
 }
 
+/*
+ * config: { istio_dir = "DIR"; request_headers_timeout_ms; idle_timeout_ms;
+ *           max_request_headers_kb; max_headers_count; max_request_line; }
+ * The directory's Gateways become listeners with these settings.
+ */
+static int
+load_config(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+{
+	static const char *const keys[] = {"istio_dir", "request_headers_timeout_ms",
+					   "idle_timeout_ms", "max_request_headers_kb",
+					   "max_headers_count", "max_request_line", NULL};
+	int rc = 0;
+	const config_setting_t *g = member(c, root, "", "config", CONFIG_TYPE_GROUP, 0, &rc);
+	struct hf_boot_listener l = {0};
+
+	if (g == NULL)
+		return rc;
+	if ((rc = check_keys(c, g, "config", keys)) != 0 ||
+	    (rc = get_string(c, g, "config", "istio_dir", b->istio_dir, sizeof(b->istio_dir), 1)) != 0 ||
+	    (rc = load_http_settings(c, g, "config", &l)) != 0)
+		return rc;
+	b->istio_http = l.http;
+	return 0;
+}
+
 static void
 defaults(struct hf_bootstrap *b)
 {
@@ -821,13 +859,16 @@ defaults(struct hf_bootstrap *b)
 	strcpy(b->admin_address, "127.0.0.1");
 	b->admin_port = 15000;
 	hf_tcp_config_default(&b->tcp);
+	hf_h1_limits_default(&b->istio_http.limits);
+	b->istio_http.request_headers_timeout_ms = 10000;
+	b->istio_http.idle_timeout_ms = 60000;
 }
 
 int
 hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", "tcp",
-					   "static_resources", "access_log", NULL};
+					   "static_resources", "access_log", "config", NULL};
 	struct ctx c = {.path = path, .err = err, .errlen = errlen};
 	const config_setting_t *root;
 	long long workers = 1;
@@ -856,7 +897,8 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	    (rc = get_int(&c, root, "", "workers", 1, HF_MAX_WORKERS, &workers, 0)) != 0 ||
 	    (rc = load_admin(&c, root, b)) != 0 || (rc = load_tcp(&c, root, b)) != 0 ||
 	    (rc = load_static_resources(&c, root, b)) != 0 ||
-	    (rc = get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0)
+	    (rc = get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0 ||
+	    (rc = load_config(&c, root, b)) != 0)
 		goto out;
 	b->workers = (unsigned int)workers;
 	lcores = hf_bootstrap_count_lcores(b->lcores);

@@ -96,6 +96,8 @@ struct hf_bootstrap {
 	unsigned int n_routes;
 	struct hf_route routes[HF_BOOT_MAX_ROUTES];
 	char access_log[HF_BOOT_DEVICE];	/* file for the access log; empty: none */
+	char istio_dir[HF_BOOT_DEVICE];	/* config.istio_dir: Istio YAML to serve, reloaded on change */
+	struct hf_boot_http istio_http;	/* what the Istio config's HTTP listeners enforce */
 };
 
 /*

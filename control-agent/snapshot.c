@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hs/hs.h>
 #include <rte_byteorder.h>
 #include <rte_rcu_qsbr.h>
 
 #include "control-agent/snapshot.h"
+#include "dataplane/proxy/rmatch.h"
 
 struct hf_snapshot *hf_snapshot_now;
 
@@ -275,17 +277,25 @@ simple_block(const struct hf_model_route_match *b)
 
 /*
  * Builds the matcher of virtual host @p v from its single-block routes
- * @p flat. Until the Hyperscan matcher lands (issue 6), conditions beyond an
- * exact or prefix path are refused with the virtual host named.
+ * @p flat (Hyperscan for every regex; see rmatch.h), owned by the snapshot.
  */
 static int
 cc_build_matcher(struct cc *c, struct hf_vhost *v, const struct hf_model_route *flat, unsigned int n)
 {
-	(void)flat;
-	(void)n;
-	return cc_fail(c, "virtual host %s: match conditions beyond an exact or prefix path "
-		       "(regex, headers, query, method, authority, port, ignoreUriCase) are not "
-		       "supported yet", v->name);
+	struct hf_rmatch *rm = hf_rmatch_build(flat, n, c->err, c->errlen);
+	struct hf_rmatch **grown;
+
+	if (rm == NULL)
+		return -EINVAL;
+	grown = realloc(c->s->matchers, sizeof(*grown) * (c->s->n_matchers + 1));
+	if (grown == NULL) {
+		hf_rmatch_free(rm);
+		return -ENOMEM;
+	}
+	c->s->matchers = grown;
+	c->s->matchers[c->s->n_matchers++] = rm;
+	v->rm = rm;
+	return 0;
 }
 
 static int
@@ -383,6 +393,7 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 	struct cc c = {.m = m, .err = err, .errlen = errlen};
 	struct hf_snap_cluster *cl;
 	struct hf_snap_listener *ls;
+	hs_scratch_t *proto = NULL;
 	int rc = 0;
 
 	c.s = calloc(1, sizeof(*c.s));
@@ -426,11 +437,19 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 		goto nomem;
 	if (rc != 0)
 		goto fail;
-	(void)n_workers;
+	/* One scratch fits every matcher; each worker gets its own copy. */
+	for (unsigned int i = 0; i < c.s->n_matchers; i++)
+		if (hf_rmatch_scratch_grow(c.s->matchers[i], &proto) != 0)
+			goto nomem;
+	for (unsigned int w = 0; proto != NULL && w < n_workers && w < HF_MAX_WORKERS; w++)
+		if (hs_clone_scratch(proto, (hs_scratch_t **)&c.s->scratch[w]) != HS_SUCCESS)
+			goto nomem;
+	hs_free_scratch(proto);
 	return c.s;
 nomem:
 	snprintf(err, errlen, "out of memory compiling the snapshot");
 fail:
+	hs_free_scratch(proto);
 	hf_snapshot_free(c.s);
 	return NULL;
 }
@@ -440,6 +459,10 @@ hf_snapshot_free(struct hf_snapshot *s)
 {
 	if (s == NULL)
 		return;
+	for (unsigned int i = 0; i < HF_MAX_WORKERS; i++)
+		hs_free_scratch(s->scratch[i]);
+	for (unsigned int i = 0; i < s->n_matchers; i++)
+		hf_rmatch_free(s->matchers[i]);
 	free(s->matchers);
 	arena_free(s->arena);
 	free(s);

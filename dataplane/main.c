@@ -22,6 +22,7 @@
 
 #include "control-agent/agent.h"
 #include "control-agent/bootstrap.h"
+#include "control-agent/config.h"
 #include "dataplane/port.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/l4.h"
@@ -134,8 +135,18 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (check) {
-		printf("hydrofoil: %s: valid (%u port%s, %u worker%s)\n", config, boot.n_ports,
-		       boot.n_ports == 1 ? "" : "s", boot.workers, boot.workers == 1 ? "" : "s");
+		/* The routing configuration too, Istio directory included, compiled as it would run. */
+		struct hf_snapshot *s = hf_config_build(&boot, 1, boot.workers, err, sizeof(err));
+
+		if (s == NULL) {
+			fprintf(stderr, "hydrofoil: %s\n", err);
+			return EXIT_USAGE;
+		}
+		printf("hydrofoil: %s: valid (%u port%s, %u worker%s, %u listener%s, %u cluster%s)\n",
+		       config, boot.n_ports, boot.n_ports == 1 ? "" : "s", boot.workers,
+		       boot.workers == 1 ? "" : "s", s->n_listeners, s->n_listeners == 1 ? "" : "s",
+		       s->n_clusters, s->n_clusters == 1 ? "" : "s");
+		hf_snapshot_free(s);
 		return 0;
 	}
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,9 @@ hf_model_free(struct hf_model *m)
 		free(c->name);
 		free(c->service);
 		free(c->subset);
+		free(c->tls_client_cert);
+		free(c->tls_private_key);
+		free(c->tls_ca_certs);
 		for (unsigned int e = 0; e < c->n_endpoints; e++) {
 			free(c->endpoints[e].locality);
 			free_strs(c->endpoints[e].labels, c->endpoints[e].n_labels);
@@ -133,4 +137,53 @@ hf_model_find_cluster(const struct hf_model *m, const char *name)
 		if (strcmp(m->clusters[i].name, name) == 0)
 			return (int)i;
 	return -1;
+}
+
+/* Grows array *@p a of *@p n elements by the @p k of @p b; returns 0 or -ENOMEM. */
+static int
+append(void **a, unsigned int n, const void *b, unsigned int k, size_t size)
+{
+	void *p;
+
+	if (k == 0)
+		return 0;
+	p = realloc(*a, (n + k) * size);
+	if (p == NULL)
+		return -ENOMEM;
+	memcpy((char *)p + n * size, b, k * size);
+	*a = p;
+	return 0;
+}
+
+int
+hf_model_append(struct hf_model *dst, struct hf_model *src)
+{
+	unsigned int rc0 = dst->n_route_configs, l0 = dst->n_listeners;
+
+	for (unsigned int i = 0; i < src->n_listeners; i++)
+		for (unsigned int k = 0; k < dst->n_listeners; k++)
+			if (dst->listeners[k].port == src->listeners[i].port)
+				return -EADDRINUSE;
+	if (append((void **)&dst->clusters, dst->n_clusters, src->clusters, src->n_clusters,
+		   sizeof(*src->clusters)) != 0 ||
+	    append((void **)&dst->route_configs, dst->n_route_configs, src->route_configs,
+		   src->n_route_configs, sizeof(*src->route_configs)) != 0)
+		return -ENOMEM;
+	dst->n_clusters += src->n_clusters;
+	dst->n_route_configs += src->n_route_configs;
+	free(src->clusters);
+	free(src->route_configs);
+	src->clusters = NULL;
+	src->route_configs = NULL;
+	src->n_clusters = src->n_route_configs = 0;
+	if (append((void **)&dst->listeners, dst->n_listeners, src->listeners, src->n_listeners,
+		   sizeof(*src->listeners)) != 0)
+		return -ENOMEM;
+	dst->n_listeners += src->n_listeners;
+	for (unsigned int i = l0; i < dst->n_listeners; i++)
+		if (dst->listeners[i].route_config >= 0)
+			dst->listeners[i].route_config += (int)rc0;
+	free(src->listeners);
+	memset(src, 0, sizeof(*src));
+	return 0;
 }

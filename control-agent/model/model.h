@@ -206,6 +206,9 @@ struct hf_model_cluster {
 	uint32_t connect_timeout_ms;
 	/* DestinationRule settings kept for the issues to come */
 	enum hf_tls_mode tls_mode;
+	char *tls_client_cert;		/* DestinationRule tls paths, NULL when not given */
+	char *tls_private_key;
+	char *tls_ca_certs;
 	uint32_t max_connections;	/* 0: unlimited */
 	uint32_t max_pending_requests;
 	uint32_t outlier_consecutive_5xx;
@@ -227,6 +230,14 @@ void hf_model_free(struct hf_model *m);
 
 /* Index of the cluster named @p name, or -1. */
 int hf_model_find_cluster(const struct hf_model *m, const char *name);
+
+/*
+ * Moves everything of @p src into @p dst (listeners keep their route
+ * configurations) and leaves @p src empty. Returns 0, -EADDRINUSE when a
+ * listener port of @p src is already one of @p dst's (nothing moved), or
+ * -ENOMEM (then what had moved belongs to @p dst; free both).
+ */
+int hf_model_append(struct hf_model *dst, struct hf_model *src);
 
 struct hf_bootstrap;
 

@@ -21,6 +21,7 @@ enum hf_response_flag {
 	HF_RF_DPE,			/* downstream protocol error */
 	HF_RF_UR,			/* upstream remote reset (mid-response) */
 	HF_RF_DC,			/* downstream connection termination */
+	HF_RF_FI,			/* fault injected (abort) */
 	HF_RF__MAX
 };
 

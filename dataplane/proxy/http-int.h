@@ -22,6 +22,13 @@ void hf_http_mq_append(struct hf_tcp_mq *q, struct rte_mbuf *m);
 void hf_http_mq_free(struct hf_tcp_mq *q);
 
 /*
+ * A zero-copy copy of chain @p m (indirect mbufs from the worker's clone
+ * pool, one per segment), for sending the same bytes again. NULL when the
+ * pool is empty (nothing is left allocated).
+ */
+struct rte_mbuf *hf_http_chain_clone(struct hf_worker *w, struct rte_mbuf *m);
+
+/*
  * Takes up to @p n bytes off the front of @p q as a chain; a segment cut in
  * two stays zero copy (its first part becomes an indirect mbuf). Returns the
  * chain (NULL when @p q is empty or @p n is 0) and the bytes in *@p taken,
@@ -65,6 +72,8 @@ void hf_http_wr_put(struct hf_http_wr *wr, const void *p, size_t n);
 void hf_http_wr_discard(struct hf_http_wr *wr);
 
 /* What the proxy adds to a request it forwards. */
+struct hf_route_hdr_op;
+
 struct hf_http_rq_extra {
 	uint32_t client_addr;		/* network order: appended to x-forwarded-for */
 	bool http10;			/* the client spoke 1.0: so does the upstream request */
@@ -72,7 +81,32 @@ struct hf_http_rq_extra {
 	char *request_id;		/* out: the x-request-id sent (HF_UUID_LEN + 1 bytes) */
 	char *xff;			/* out: x-forwarded-for as sent, truncated to xff_len */
 	size_t xff_len;
+	const char *target;		/* the request target to send (a rewrite); NULL: as received */
+	uint32_t target_len;
+	const char *authority;		/* the Host to send (a rewrite); NULL: as received */
+	uint32_t authority_len;
+	/* header operations, applied in order: the route's, then the destination's */
+	const struct hf_route_hdr_op *ops[2];
+	uint16_t n_ops[2];
 };
+
+/*
+ * A compact list of response header edits, copied into the session when the
+ * request is routed (the route itself may be gone when the response comes):
+ * entries of an op byte ('s' set, 'a' add, 'r' remove), the name and the
+ * value, each NUL-terminated; an op byte of 0 ends the list.
+ */
+#define HF_HTTP_EDIT_MAX 256
+
+/*
+ * Appends @p n operations to the edit list @p e (@p len bytes used, ending in
+ * its terminator). Returns 0, or -ENOSPC when they do not fit (nothing added).
+ */
+int hf_http_edit_add(char *e, size_t *len, const struct hf_route_hdr_op *ops, unsigned int n);
+
+/* Appends one "add" entry. Returns 0 or -ENOSPC. */
+int hf_http_edit_add_one(char *e, size_t *len, char op, const char *name, const char *value,
+			 size_t value_len);
 
 #define HF_UUID_LEN 36
 
@@ -95,14 +129,15 @@ void hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *ms
  * client, "upgrade" after 101.
  */
 void hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg,
-			    bool keep_alive, bool http10, int32_t service_ms);
+			    bool keep_alive, bool http10, int32_t service_ms, const char *edit);
 
 /*
  * Writes a whole local reply (status, a text body unless @p head_only) that
- * closes the connection after it when @p close.
+ * closes the connection after it when @p close; @p extra (NULL: none) is a
+ * block of "name: value\r\n" fields to add (Location, CORS).
  */
 void hf_http_build_local(struct hf_http_wr *wr, int status, const char *body, bool close,
-			 bool head_only);
+			 bool head_only, const char *extra);
 
 /* The reason phrase of @p status (RFC 9110 15). */
 const char *hf_http_reason(int status);

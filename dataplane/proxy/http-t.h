@@ -50,6 +50,7 @@ enum hf_http_up_state {
 	HF_HTTP_UP_ACTIVE,		/* carries the request of `sess` */
 	HF_HTTP_UP_IDLE,		/* in its endpoint's keep-alive pool */
 	HF_HTTP_UP_CLOSING,		/* given up (FIN or RST sent); freed when TCP reports closed */
+	HF_HTTP_UP_MIRROR,		/* carries a mirrored request: its answer is read and dropped */
 };
 
 struct hf_http_session;
@@ -75,6 +76,7 @@ enum hf_http_rq_state {
 	HF_HTTP_RQ_DONE,		/* request fully forwarded (or answered locally) */
 	HF_HTTP_RQ_TUNNEL,		/* after 101: bytes both ways */
 	HF_HTTP_RQ_CLOSING,		/* answered and closing: input is drained and dropped */
+	HF_HTTP_RQ_DELAYED,		/* a fault delay holds the parsed head until its timer */
 };
 
 enum hf_http_rs_state {
@@ -92,6 +94,7 @@ enum {
 	HF_HTTP_S_GOT_BYTES = 0x10,	/* bytes of a head arrived: the header timeout runs */
 	HF_HTTP_S_RESPONDED = 0x20,	/* a response head went downstream */
 	HF_HTTP_S_LOG = 0x40,		/* this request is logged */
+	HF_HTTP_S_FAULT_DONE = 0x80,	/* the route's faults were drawn for this request */
 };
 
 /* An HTTP listener of one worker. */
@@ -100,6 +103,7 @@ struct hf_http_listener {
 	uint16_t port;			/* host order: its routes are the snapshot's listener on it */
 	const struct hf_boot_http *cfg;
 	struct hf_http_state *http;
+	bool dynamic;			/* opened for a listener of the Istio configuration */
 };
 
 /* One downstream connection and the exchange it carries now. */
@@ -121,20 +125,30 @@ struct hf_http_session {
 	uint64_t start_tsc;		/* first byte of the request head */
 	uint64_t sent_tsc;		/* request head handed to the upstream */
 	int32_t service_ms;		/* x-envoy-upstream-service-time; -1: none */
-	struct hf_timer timer;		/* idle, header read, or route timeout */
+	struct hf_timer timer;		/* idle, header read, fault delay or route timeout */
+	int32_t ep_slot;		/* the endpoint's slot (LEAST_REQUEST counts); -1: none */
+	/* retries (bodiless requests): a copy of the forwarded head and the route's policy */
+	struct hf_tcp_mq retry_head;
+	uint8_t retries_left;
+	uint8_t n_retry_codes;
+	uint16_t retry_codes[6];
+	uint32_t retry_on;		/* HF_RETRY_* */
+	uint32_t per_try_ms;
+	uint16_t rs_edit_len;
+	char rs_edit[256];		/* response header edits (HF_HTTP_EDIT_MAX), copied from the route */
 	struct hf_access_log_rec log;	/* filled as the exchange goes, queued at its end */
 	uint32_t id;
 };
 
 #define HF_HTTP_MAX_LISTENERS 64	/* HF_BOOT_MAX_LISTENERS */
-#define HF_HTTP_MAX_CLUSTERS 64		/* HF_BOOT_MAX_CLUSTERS */
+#define HF_HTTP_RR_SLOTS 1024		/* round-robin cursors (clusters beyond share them) */
 
 /* A worker's HTTP state: pools sized at start-up, never grown. */
 struct hf_http_state {
 	struct hf_worker *w;		/* the owner: timer callbacks get only their session */
 	unsigned int n_listeners;
 	struct hf_http_listener listeners[HF_HTTP_MAX_LISTENERS];
-	uint32_t rr[HF_HTTP_MAX_CLUSTERS];	/* round-robin cursor per cluster index */
+	uint32_t rr[HF_HTTP_RR_SLOTS];	/* round-robin cursors, by cluster index modulo */
 	struct hf_http_session *sessions;
 	uint32_t *free_sessions;
 	uint32_t n_free_sessions;
@@ -148,12 +162,15 @@ struct hf_http_state {
 	uint32_t buf_size;
 	struct rte_hash *endpoints;	/* (addr, port) → idle list slot */
 	struct hf_http_up **idle;	/* idle list heads, by slot */
+	uint32_t *active;		/* requests in flight, by endpoint slot (LEAST_REQUEST) */
 	struct hf_h1_limits up_limits;	/* what an upstream response head may be */
 	struct rte_ring *log_ring;	/* records to the agent (SP/SC); NULL: no access log */
 	uint64_t epoch_us;		/* wall clock at epoch_tsc, for %START_TIME% */
 	uint64_t epoch_tsc;
 	uint64_t tsc_per_ms;
 	uint64_t tsc_per_us;
+	uint64_t seen_version;		/* snapshot whose listeners are open */
+	const struct hf_boot_http *istio_http;	/* settings of Istio listeners; NULL: none */
 };
 
 #endif

@@ -25,17 +25,18 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 #include <rte_ring.h>
 
 #include "control-agent/snapshot.h"
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/http.h"
+#include "dataplane/proxy/http_route.h"
 #include "dataplane/proxy/router.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
 static_assert(HF_HTTP_MAX_LISTENERS == HF_BOOT_MAX_LISTENERS, "one listener slot per bootstrap listener");
-static_assert(HF_HTTP_MAX_CLUSTERS == HF_BOOT_MAX_CLUSTERS, "one cursor per cluster");
 
 enum { STEP_WAIT, STEP_MORE, STEP_GONE };
 
@@ -228,12 +229,17 @@ sess_free(struct hf_worker *w, struct hf_http_session *s)
 	struct hf_http_state *h = w->http;
 
 	hf_timer_cancel(&w->tcp->wheel, &s->timer);
+	if (s->ep_slot >= 0) {
+		h->active[s->ep_slot]--;
+		s->ep_slot = -1;
+	}
 	if (s->up != NULL) {
 		up_close(w, s->up, true);
 		s->up = NULL;
 	}
 	hf_http_rd_reset(h, &s->rd);
 	hf_http_mq_free(&s->pending);
+	hf_http_mq_free(&s->retry_head);
 	if (s->down != NULL)
 		s->down->ctx = NULL;
 	s->down = NULL;
@@ -277,6 +283,14 @@ exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close)
 
 	count_status(w, s->log.status);
 	log_push(w, s);
+	if (s->ep_slot >= 0) {
+		w->http->active[s->ep_slot]--;
+		s->ep_slot = -1;
+	}
+	s->rs_edit_len = 0;
+	s->rs_edit[0] = '\0';
+	hf_http_mq_free(&s->retry_head);
+	s->retries_left = 0;
 	if (u != NULL) {
 		s->up = NULL;
 		if ((s->flags & HF_HTTP_S_UP_REUSABLE) && s->rq == HF_HTTP_RQ_DONE && u->tcp != NULL &&
@@ -306,8 +320,9 @@ exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close)
  * only a reset can say something went wrong.
  */
 static int
-local_reply(struct hf_worker *w, struct hf_http_session *s, int status, enum hf_response_flag flag,
-	    const char *details, const char *body, bool close)
+local_reply_x(struct hf_worker *w, struct hf_http_session *s, int status,
+	      enum hf_response_flag flag, const char *details, const char *body, bool close,
+	      const char *extra)
 {
 	struct hf_http_wr wr;
 
@@ -321,7 +336,7 @@ local_reply(struct hf_worker *w, struct hf_http_session *s, int status, enum hf_
 	if (s->rq == HF_HTTP_RQ_BODY || s->rq == HF_HTTP_RQ_HEAD)
 		close = true;
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
-	hf_http_build_local(&wr, status, body, close, s->flags & HF_HTTP_S_HEAD);
+	hf_http_build_local(&wr, status, body, close, s->flags & HF_HTTP_S_HEAD, extra);
 	if (wr.failed) {
 		HF_COUNT(w, HTTP_DROP_NO_MBUF);
 		hf_http_wr_discard(&wr);
@@ -334,6 +349,13 @@ local_reply(struct hf_worker *w, struct hf_http_session *s, int status, enum hf_
 	set_result(s, status, flag, details);
 	s->rs = HF_HTTP_RS_DONE;
 	return exchange_end(w, s, close);
+}
+
+static int
+local_reply(struct hf_worker *w, struct hf_http_session *s, int status, enum hf_response_flag flag,
+	    const char *details, const char *body, bool close)
+{
+	return local_reply_x(w, s, status, flag, details, body, close, NULL);
 }
 
 /* ---- moving bytes ---- */
@@ -578,6 +600,120 @@ upstream_for(struct hf_worker *w, struct hf_http_session *s, const struct hf_sna
 	return u;
 }
 
+/*
+ * The endpoint of cluster @p cl by its policy: round robin (per worker),
+ * random, or least request (the fewer in-flight requests of two random
+ * picks, Envoy's default choice count). *@p slot gets the endpoint's idle-pool
+ * slot (-1 when the table is full).
+ */
+static const struct hf_snap_endpoint *
+pick_endpoint(struct hf_http_state *h, const struct hf_snap_cluster *cl, int cluster, int32_t *slot)
+{
+	const struct hf_snap_endpoint *ep, *other;
+
+	switch (cl->lb) {
+	case HF_LB_RANDOM:
+		ep = &cl->endpoints[rte_rand() % cl->n_endpoints];
+		break;
+	case HF_LB_LEAST_REQUEST: {
+		int32_t s2;
+
+		ep = &cl->endpoints[rte_rand() % cl->n_endpoints];
+		other = &cl->endpoints[rte_rand() % cl->n_endpoints];
+		*slot = ep_slot(h, ep->addr, ep->port);
+		s2 = ep_slot(h, other->addr, other->port);
+		if (s2 >= 0 && (*slot < 0 || h->active[s2] < h->active[*slot])) {
+			*slot = s2;
+			ep = other;
+		}
+		return ep;
+	}
+	default:
+		ep = &cl->endpoints[h->rr[(unsigned int)cluster % HF_HTTP_RR_SLOTS]++ % cl->n_endpoints];
+		break;
+	}
+	*slot = ep_slot(h, ep->addr, ep->port);
+	return ep;
+}
+
+static int
+consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, int status,
+		  enum hf_response_flag flag, const char *details, const char *body, const char *extra)
+{
+	hf_http_rd_consume(w->http, &s->rd, (uint32_t)head_len);
+	s->rq = s->rq_body.framing == HF_HTTP_BODY_NONE ? HF_HTTP_RQ_DONE : HF_HTTP_RQ_BODY;
+	return local_reply_x(w, s, status, flag, details, body, false, extra);
+}
+
+/*
+ * Mirrors request @p msg to cluster @p cl (Istio mirror, fire and forget): a
+ * connection of its own that sends the request with the authority suffixed
+ * "-shadow", as Envoy does, and "connection: close", and drops the answer.
+ * Nothing of the mirror reaches the client or delays its request.
+ */
+static void
+mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1_message *msg,
+       const struct hf_snap_cluster *cl, int cluster)
+{
+	static const struct hf_route_hdr_op close_op = {
+		.op = HF_HDR_SET, .name = "connection", .name_len = 10, .value = "close", .value_len = 5};
+	struct hf_http_state *h = w->http;
+	const struct hf_snap_endpoint *ep;
+	char shadow[HF_ROUTER_NAME + 8], rid[HF_UUID_LEN + 1], xff[64];
+	struct hf_http_rq_extra x = {
+		.client_addr = s->down->raddr,
+		.http10 = false,
+		.request_id = rid,
+		.xff = xff,
+		.xff_len = sizeof(xff),
+		.ops = {&close_op},
+		.n_ops = {1},
+	};
+	struct hf_http_wr wr;
+	struct hf_http_up *u;
+	uint16_t port = 0;
+	int32_t slot;
+	int n;
+
+	if (cl->n_endpoints == 0 || s->rq_body.framing != HF_HTTP_BODY_NONE) {
+		HF_COUNT(w, HTTP_MIRROR_SKIPPED);
+		return;
+	}
+	n = snprintf(shadow, sizeof(shadow), "%.*s-shadow", (int)RTE_MIN(msg->host.len, 128u),
+		     msg->host.p);
+	x.authority = shadow;
+	x.authority_len = (uint32_t)n;
+	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
+	hf_http_build_request(&wr, msg, &x);
+	u = up_alloc(h);
+	if (wr.failed || u == NULL) {
+		hf_http_wr_discard(&wr);
+		if (u != NULL)
+			up_free(h, u);
+		HF_COUNT(w, HTTP_MIRROR_SKIPPED);
+		return;
+	}
+	ep = pick_endpoint(h, cl, cluster, &slot);
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		if ((ep->addr & w->ports[i].mask) == (w->ports[i].addr & w->ports[i].mask)) {
+			port = i;
+			break;
+		}
+	u->tcp = hf_tcp_connect(w, port, ep->addr, ep->port, cl->connect_timeout_ms, &up_ops, u);
+	if (u->tcp == NULL) {
+		hf_http_wr_discard(&wr);
+		up_free(h, u);
+		HF_COUNT(w, HTTP_MIRROR_SKIPPED);
+		return;
+	}
+	u->state = HF_HTTP_UP_MIRROR;
+	u->addr = ep->addr;
+	u->port = ep->port;
+	/* The request waits in the reader's queue until the connection is up. */
+	hf_http_mq_append(&u->rd.q, wr.head);
+	HF_COUNT(w, HTTP_MIRRORED);
+}
+
 /* Routes the parsed request @p msg (@p head_len bytes) and sends it on its way. */
 static int
 start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1_message *msg,
@@ -588,12 +724,18 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 	const struct hf_snap_listener *sl = hf_snapshot_listener(snap, s->lst->port);
 	const struct hf_vhost *vh =
 		sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
-	const struct hf_route *r = vh != NULL ? hf_router_route(vh, msg->target.p, msg->target.len) : NULL;
+	const struct hf_route *r =
+		vh != NULL ? hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port) : NULL;
+	const struct hf_route_dest *d = NULL;
 	const struct hf_snap_cluster *cl;
 	const struct hf_snap_endpoint *ep;
 	struct hf_http_rq_extra x;
 	struct hf_http_wr wr;
 	struct hf_http_up *u;
+	char target[HF_ROUTER_PATH + 2048], extra[512];
+	size_t tlen = 0;
+	bool expect, preflight;
+	int cors;
 
 	s->minor = msg->minor;
 	s->service_ms = -1;
@@ -608,12 +750,45 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 	hf_timer_cancel(&w->tcp->wheel, &s->timer);
 	if (r == NULL) {
 		HF_COUNT(w, HTTP_NO_ROUTE);
-		hf_http_rd_consume(h, &s->rd, (uint32_t)head_len);
-		s->rq = s->rq_body.framing == HF_HTTP_BODY_NONE ? HF_HTTP_RQ_DONE : HF_HTTP_RQ_BODY;
-		return local_reply(w, s, 404, HF_RF_NR, "route_not_found", "", false);
+		return consume_and_reply(w, s, head_len, 404, HF_RF_NR, "route_not_found", "", NULL);
 	}
 	hf_http_copy_str(s->log.route, sizeof(s->log.route), r->name, strlen(r->name));
-	cl = &snap->clusters[r->cluster];
+	cors = hf_http_route_cors(r, msg, extra, sizeof(extra), &preflight);
+	if (cors > 0 && preflight) {
+		HF_COUNT(w, HTTP_CORS_PREFLIGHT);
+		return consume_and_reply(w, s, head_len, 200, HF_RF_NONE, "cors_response", "", extra);
+	}
+	if (r->kind == HF_ROUTE_DIRECT) {
+		HF_COUNT(w, HTTP_DIRECT_RESPONSE);
+		return consume_and_reply(w, s, head_len, r->direct_status, HF_RF_NONE,
+					 "direct_response", r->direct_body ? r->direct_body : "", NULL);
+	}
+	if (r->kind == HF_ROUTE_REDIRECT) {
+		HF_COUNT(w, HTTP_REDIRECT);
+		if (hf_http_route_location(r, msg, extra, sizeof(extra)) == 0)
+			return consume_and_reply(w, s, head_len, 500, HF_RF_NONE, "redirect_too_long",
+						 "redirect location too long", NULL);
+		return consume_and_reply(w, s, head_len, r->redirect_code, HF_RF_NONE,
+					 "direct_response", "", extra);
+	}
+	if (!(s->flags & HF_HTTP_S_FAULT_DONE)) {
+		/* Faults are drawn once per request; a delayed one comes back here after its timer. */
+		s->flags |= HF_HTTP_S_FAULT_DONE;
+		if (hf_http_chance(r->fault.abort_ppm)) {
+			HF_COUNT(w, HTTP_FAULT_ABORT);
+			return consume_and_reply(w, s, head_len, r->fault.abort_status, HF_RF_FI,
+						 "fault_filter_abort", "fault filter abort", NULL);
+		}
+		if (hf_http_chance(r->fault.delay_ppm)) {
+			HF_COUNT(w, HTTP_FAULT_DELAY);
+			s->rq = HF_HTTP_RQ_DELAYED;
+			hf_h1_scan_reset(&s->rd.scan);
+			timer_set(w, s, r->fault.delay_ms);
+			return STEP_WAIT;
+		}
+	}
+	d = hf_http_route_dest(r);
+	cl = &snap->clusters[d->cluster];
 	hf_http_copy_str(s->log.cluster, sizeof(s->log.cluster), cl->name, strlen(cl->name));
 	s->route_timeout_ms = r->timeout_ms;
 	s->connect_timeout_ms = cl->connect_timeout_ms;
@@ -633,6 +808,38 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		return local_reply(w, s, 413, HF_RF_NONE, "request_payload_too_large",
 				   "Payload Too Large", true);
 	}
+	/* What the response will need of the route, copied: the route may be gone by then. */
+	s->rs_edit[0] = '\0';
+	{
+		size_t elen = 0;
+
+		if (hf_http_edit_add(s->rs_edit, &elen, r->rs_ops, r->n_rs_ops) != 0 ||
+		    hf_http_edit_add(s->rs_edit, &elen, d->rs_ops, d->n_rs_ops) != 0)
+			HF_COUNT(w, HTTP_DROP_EDIT_FULL);
+		/* A CORS answer's fields ride along as additions. */
+		for (const char *p = cors > 0 ? extra : NULL; p != NULL && *p != '\0';) {
+			const char *colon = strchr(p, ':'), *eol = strstr(p, "\r\n");
+			char name[64];
+
+			if (colon == NULL || eol == NULL || (size_t)(colon - p) >= sizeof(name))
+				break;
+			memcpy(name, p, (size_t)(colon - p));
+			name[colon - p] = '\0';
+			if (hf_http_edit_add_one(s->rs_edit, &elen, 'a', name, colon + 2,
+						 (size_t)(eol - colon - 2)) != 0) {
+				HF_COUNT(w, HTTP_DROP_EDIT_FULL);
+				break;
+			}
+			p = eol + 2;
+		}
+		s->rs_edit_len = (uint16_t)elen;
+	}
+	if (r->rewrite_uri != NULL) {
+		tlen = hf_http_route_target(r, msg->target.p, msg->target.len, target, sizeof(target));
+		if (tlen == 0)
+			return consume_and_reply(w, s, head_len, 414, HF_RF_NONE, "rewrite_too_long",
+						 "rewritten path too long", NULL);
+	}
 
 	/* The head to forward is written now: msg's slices die with the consume below. */
 	x = (struct hf_http_rq_extra){
@@ -642,10 +849,18 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		.request_id = s->log.request_id,
 		.xff = s->log.xff,
 		.xff_len = sizeof(s->log.xff),
+		.target = tlen > 0 ? target : NULL,
+		.target_len = (uint32_t)tlen,
+		.authority = r->rewrite_authority,
+		.authority_len = r->rewrite_authority != NULL ? (uint32_t)strlen(r->rewrite_authority) : 0,
+		.ops = {r->rq_ops, d->rq_ops},
+		.n_ops = {r->n_rq_ops, d->n_rq_ops},
 	};
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
 	hf_http_build_request(&wr, msg, &x);
-	bool expect = msg->flags & HF_H1_F_EXPECT_CONTINUE;
+	expect = msg->flags & HF_H1_F_EXPECT_CONTINUE;
+	if (r->mirror_cluster >= 0 && hf_http_chance(r->mirror_ppm))
+		mirror(w, s, msg, &snap->clusters[r->mirror_cluster], r->mirror_cluster);
 
 	hf_http_rd_consume(h, &s->rd, (uint32_t)head_len);
 	s->rq = s->rq_body.framing == HF_HTTP_BODY_NONE ? HF_HTTP_RQ_DONE : HF_HTTP_RQ_BODY;
@@ -654,15 +869,18 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		hf_http_wr_discard(&wr);
 		return local_reply(w, s, 503, HF_RF_NONE, "no_mbuf", "out of buffers", true);
 	}
-	ep = &cl->endpoints[h->rr[r->cluster]++ % cl->n_endpoints];
+	ep = pick_endpoint(h, cl, d->cluster, &s->ep_slot);
 	u = upstream_for(w, s, ep);
 	if (u == NULL) {
+		s->ep_slot = -1;
 		hf_http_wr_discard(&wr);
 		HF_COUNT(w, HTTP_UPSTREAM_FAIL);
 		return local_reply(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started",
 				   "upstream connect error or disconnect/reset before headers. "
 				   "reset reason: local resource exhaustion", true);
 	}
+	if (s->ep_slot >= 0)
+		h->active[s->ep_slot]++;
 	s->up = u;
 	s->rs = HF_HTTP_RS_WAIT;
 	s->log.up_addr = ep->addr;
@@ -683,13 +901,113 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 			hf_http_wr_discard(&cont);
 		}
 	}
+	/* A bodiless request can be sent again: keep a copy while its policy allows retries. */
+	if (r->retry.attempts > 0 && s->rq == HF_HTTP_RQ_DONE) {
+		struct rte_mbuf *copy = hf_http_chain_clone(w, wr.head);
+
+		if (copy != NULL) {
+			hf_http_mq_append(&s->retry_head, copy);
+			s->retries_left = (uint8_t)RTE_MIN(r->retry.attempts, 255u);
+			s->retry_on = r->retry.on;
+			s->per_try_ms = r->retry.per_try_timeout_ms;
+			s->n_retry_codes = (uint8_t)RTE_MIN(r->retry.n_codes, RTE_DIM(s->retry_codes));
+			memcpy(s->retry_codes, r->retry.codes,
+			       sizeof(s->retry_codes[0]) * s->n_retry_codes);
+		} else {
+			HF_COUNT(w, HTTP_DROP_NO_MBUF);
+		}
+	}
 	s->sent_tsc = w->now;
 	if (u->state == HF_HTTP_UP_ACTIVE)
 		hf_tcp_send(w, u->tcp, wr.head);
 	else
 		hf_http_mq_append(&s->pending, wr.head);
 	if (s->rq == HF_HTTP_RQ_DONE)
-		timer_set(w, s, s->route_timeout_ms);
+		timer_set(w, s, s->per_try_ms != 0 ? s->per_try_ms : s->route_timeout_ms);
+	return STEP_MORE;
+}
+
+/* Whether the retry policy of @p s covers a response of @p status (0: no response, @p on). */
+static bool
+retriable(const struct hf_http_session *s, int status, uint32_t on)
+{
+	if (s->retries_left == 0 || s->retry_head.head == NULL || (s->flags & HF_HTTP_S_RESPONDED))
+		return false;
+	if (status == 0)
+		return (s->retry_on & on) != 0;
+	if ((s->retry_on & HF_RETRY_5XX) && status >= 500)
+		return true;
+	if ((s->retry_on & HF_RETRY_GATEWAY_ERROR) && status >= 502 && status <= 504)
+		return true;
+	if ((s->retry_on & HF_RETRY_RETRIABLE_4XX) && status == 409)
+		return true;
+	if (s->retry_on & HF_RETRY_RETRIABLE_CODES)
+		for (unsigned int i = 0; i < s->n_retry_codes; i++)
+			if (s->retry_codes[i] == status)
+				return true;
+	return false;
+}
+
+/*
+ * Sends the request again, on a new upstream connection of the same cluster
+ * (by name in the current snapshot; a cluster that went away ends retrying).
+ * Returns STEP_MORE when the new try is under way, else the local reply's
+ * step for @p status / @p flag.
+ */
+static int
+retry(struct hf_worker *w, struct hf_http_session *s, int status, enum hf_response_flag flag,
+      const char *details, const char *body)
+{
+	struct hf_http_state *h = w->http;
+	const struct hf_snapshot *snap = w->snap;
+	const struct hf_snap_cluster *cl = NULL;
+	const struct hf_snap_endpoint *ep;
+	struct rte_mbuf *copy;
+	struct hf_http_up *u;
+	int cluster = -1;
+
+	for (unsigned int i = 0; snap != NULL && i < snap->n_clusters; i++)
+		if (strcmp(snap->clusters[i].name, s->log.cluster) == 0) {
+			cl = &snap->clusters[i];
+			cluster = (int)i;
+			break;
+		}
+	copy = cl != NULL && cl->n_endpoints > 0 ? hf_http_chain_clone(w, s->retry_head.head) : NULL;
+	if (copy == NULL)
+		return local_reply(w, s, status, flag, details, body, true);
+	s->retries_left--;
+	HF_COUNT(w, HTTP_RETRY);
+	if (s->up != NULL) {
+		up_close(w, s->up, true);
+		s->up = NULL;
+	}
+	if (s->ep_slot >= 0) {
+		h->active[s->ep_slot]--;
+		s->ep_slot = -1;
+	}
+	ep = pick_endpoint(h, cl, cluster, &s->ep_slot);
+	u = upstream_for(w, s, ep);
+	if (u == NULL) {
+		s->ep_slot = -1;
+		rte_pktmbuf_free(copy);
+		return local_reply(w, s, status, flag, details, body, true);
+	}
+	if (s->ep_slot >= 0)
+		h->active[s->ep_slot]++;
+	s->up = u;
+	s->rs = HF_HTTP_RS_WAIT;
+	s->flags &= ~HF_HTTP_S_UP_REUSABLE;
+	s->log.up_addr = ep->addr;
+	s->log.up_port = ep->port;
+	s->log.up_laddr = u->tcp->laddr;
+	s->log.up_lport = u->tcp->lport;
+	HF_COUNT(w, HTTP_UPSTREAM_RQ);
+	s->sent_tsc = w->now;
+	if (u->state == HF_HTTP_UP_ACTIVE)
+		hf_tcp_send(w, u->tcp, copy);
+	else
+		hf_http_mq_append(&s->pending, copy);
+	timer_set(w, s, s->per_try_ms != 0 ? s->per_try_ms : s->route_timeout_ms);
 	return STEP_MORE;
 }
 
@@ -776,18 +1094,24 @@ pump_request(struct hf_worker *w, struct hf_http_session *s)
 static int
 upstream_failed(struct hf_worker *w, struct hf_http_session *s, enum hf_response_flag flag)
 {
+	static const char uf[] = "upstream connect error or disconnect/reset before headers. "
+				 "reset reason: connection failure";
+	static const char uc[] = "upstream connect error or disconnect/reset before headers. "
+				 "reset reason: connection termination";
+
 	if (flag == HF_RF_UF) {
 		HF_COUNT(w, HTTP_UPSTREAM_FAIL);
-		return local_reply(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started",
-				   "upstream connect error or disconnect/reset before headers. "
-				   "reset reason: connection failure", true);
+		if (retriable(s, 0, HF_RETRY_CONNECT_FAILURE | HF_RETRY_REFUSED_STREAM))
+			return retry(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started", uf);
+		return local_reply(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started", uf,
+				   true);
 	}
 	HF_COUNT(w, HTTP_UPSTREAM_GONE);
 	if (s->flags & HF_HTTP_S_RESPONDED)
 		return sess_reset(w, s, HF_RF_UR);
-	return local_reply(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started",
-			   "upstream connect error or disconnect/reset before headers. "
-			   "reset reason: connection termination", true);
+	if (retriable(s, 0, HF_RETRY_RESET | HF_RETRY_5XX | HF_RETRY_GATEWAY_ERROR))
+		return retry(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started", uc);
+	return local_reply(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started", uc, true);
 }
 
 static int
@@ -832,6 +1156,12 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 		hf_http_rd_consume(h, &u->rd, (uint32_t)rc);
 		return STEP_MORE;
 	}
+	if (retriable(s, msg.status, 0)) {
+		/* This answer is dropped with its connection; the request goes again. */
+		hf_http_rd_consume(h, &u->rd, (uint32_t)rc);
+		return retry(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started",
+			     "retries exhausted");
+	}
 	s->service_ms = (int32_t)((w->now - s->sent_tsc) / h->tsc_per_ms);
 	set_framing(&s->rs_body, &msg);
 	if ((s->flags & HF_HTTP_S_HEAD) || msg.status == 204 || msg.status == 304 ||
@@ -846,7 +1176,8 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 		s->flags &= ~HF_HTTP_S_KEEP_ALIVE;
 	keep = s->flags & HF_HTTP_S_KEEP_ALIVE;
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
-	hf_http_build_response(&wr, &msg, keep, s->minor == 0, s->service_ms);
+	hf_http_build_response(&wr, &msg, keep, s->minor == 0, s->service_ms,
+			       s->rs_edit_len > 0 ? s->rs_edit : NULL);
 	hf_http_rd_consume(h, &u->rd, (uint32_t)rc);
 	if (wr.failed) {
 		HF_COUNT(w, HTTP_DROP_NO_MBUF);
@@ -955,6 +1286,8 @@ drive(struct hf_worker *w, struct hf_http_session *s)
 				return rc;
 			progress = rc == STEP_MORE;
 			break;
+		case HF_HTTP_RQ_DELAYED:
+			return STEP_WAIT;
 		default:
 			break;
 		}
@@ -1008,9 +1341,19 @@ on_timer(struct hf_timer *t, void *arg)
 		local_reply(w, s, 408, HF_RF_NONE, "request_header_timeout", "request header timeout",
 			    true);
 		return;
+	case HF_HTTP_RQ_DELAYED:
+		/* The fault delay is over: the head, still buffered, is read again and routed. */
+		s->rq = HF_HTTP_RQ_HEAD;
+		drive(w, s);
+		return;
 	case HF_HTTP_RQ_BODY:
 	case HF_HTTP_RQ_DONE:
 		HF_COUNT(w, HTTP_UPSTREAM_TIMEOUT);
+		if (s->per_try_ms != 0 && retriable(s, 0, HF_RETRY_5XX | HF_RETRY_GATEWAY_ERROR |
+							  HF_RETRY_RESET)) {
+			retry(w, s, 504, HF_RF_UT, "upstream_per_try_timeout", "upstream request timeout");
+			return;
+		}
 		if (s->flags & HF_HTTP_S_RESPONDED) {
 			sess_reset(w, s, HF_RF_UT);
 			return;
@@ -1039,6 +1382,7 @@ down_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
 	s->down = c;
 	s->lst = l;
 	s->service_ms = -1;
+	s->ep_slot = -1;
 	hf_timer_init(&s->timer, on_timer, s);
 	c->ctx = s;
 	timer_set(w, s, l->cfg->idle_timeout_ms);
@@ -1084,6 +1428,15 @@ up_connected(struct hf_worker *w, struct hf_tcp_conn *c)
 	struct hf_http_up *u = c->ctx;
 	struct hf_http_session *s = u->sess;
 
+	if (u->state == HF_HTTP_UP_MIRROR) {
+		struct rte_mbuf *m = u->rd.q.head;
+
+		u->rd.q.head = u->rd.q.tail = NULL;
+		u->rd.q.bytes = 0;
+		if (m != NULL)
+			hf_tcp_send(w, c, m);
+		return;
+	}
 	if (u->state != HF_HTTP_UP_CONNECTING || s == NULL)
 		return;
 	u->state = HF_HTTP_UP_ACTIVE;
@@ -1125,8 +1478,14 @@ up_event(struct hf_worker *w, struct hf_tcp_conn *c)
 		}
 		return;
 	case HF_HTTP_UP_CLOSING:
+	case HF_HTTP_UP_MIRROR:
+		/* Nobody waits for these bytes; the upstream closes after its answer. */
 		while ((m = hf_tcp_recv(w, c, UINT32_MAX)) != NULL)
 			rte_pktmbuf_free(m);
+		if (u->state == HF_HTTP_UP_MIRROR && hf_tcp_peer_closed(c)) {
+			u->state = HF_HTTP_UP_CLOSING;
+			hf_tcp_shutdown(w, c);
+		}
 		return;
 	default:
 		return;
@@ -1146,6 +1505,7 @@ up_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 		up_free(w->http, u);
 		return;
 	case HF_HTTP_UP_CLOSING:
+	case HF_HTTP_UP_MIRROR:
 		up_free(w->http, u);
 		return;
 	case HF_HTTP_UP_CONNECTING:
@@ -1207,6 +1567,8 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 	for (unsigned int i = 0; i < boot->n_listeners; i++)
 		if (boot->listeners[i].filter == HF_FILTER_HTTP)
 			max_head = RTE_MAX(max_head, boot->listeners[i].http.limits.max_head);
+	if (boot->istio_dir[0] != '\0')
+		max_head = RTE_MAX(max_head, boot->istio_http.limits.max_head);
 	if (max_head == 0)
 		return 0;
 	h = rte_zmalloc("hf_http", sizeof(*h), RTE_CACHE_LINE_SIZE);
@@ -1226,6 +1588,7 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 	h->bufs = rte_malloc("hf_http_bufs", (size_t)h->buf_size * GATHER_BUFFERS, RTE_CACHE_LINE_SIZE);
 	h->free_bufs = rte_malloc("hf_http_free_b", sizeof(char *) * GATHER_BUFFERS, 0);
 	h->idle = rte_zmalloc("hf_http_idle", sizeof(*h->idle) * MAX_ENDPOINTS, 0);
+	h->active = rte_zmalloc("hf_http_active", sizeof(*h->active) * MAX_ENDPOINTS, 0);
 	snprintf(name, sizeof(name), "hf_http_ep_%u", w->id);
 	h->endpoints = rte_hash_create(&(struct rte_hash_parameters){
 		.name = name,
@@ -1236,6 +1599,7 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 	});
 	if (h->sessions == NULL || h->free_sessions == NULL || h->ups == NULL ||
 	    h->free_ups == NULL || h->bufs == NULL || h->free_bufs == NULL || h->idle == NULL ||
+	    h->active == NULL ||
 	    h->endpoints == NULL)
 		goto fail;
 	for (uint32_t i = 0; i < n; i++) {
@@ -1267,16 +1631,62 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 		l = &h->listeners[h->n_listeners++];
 		l->index = i;
 		l->port = boot->listeners[i].port;
+		l->dynamic = false;
 		l->cfg = &boot->listeners[i].http;
 		l->http = h;
 		rc = hf_tcp_listen(w, boot->listeners[i].port, &down_ops, l);
 		if (rc < 0)
 			goto fail;
 	}
+	h->istio_http = boot->istio_dir[0] != '\0' ? &boot->istio_http : NULL;
 	return 0;
 fail:
 	hf_http_fini(w);
 	return rc;
+}
+
+void
+hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap)
+{
+	struct hf_http_state *h = w->http;
+
+	h->seen_version = snap->version;
+	if (h->istio_http == NULL)
+		return;
+	for (unsigned int i = 0; i < snap->n_listeners; i++) {
+		const struct hf_snap_listener *sl = &snap->listeners[i];
+		struct hf_http_listener *l = NULL;
+		unsigned int k;
+
+		if (sl->kind != HF_LISTENER_HTTP)
+			continue;
+		for (k = 0; k < h->n_listeners; k++)
+			if (h->listeners[k].port == sl->port)
+				break;
+		if (k < h->n_listeners)
+			continue;
+		/*
+		 * A port the configuration gained: opened now, on this worker's own
+		 * stack. One it lost stays open and answers 404 NR (no listener in the
+		 * snapshot), as a draining Envoy listener would.
+		 */
+		if (h->n_listeners == HF_HTTP_MAX_LISTENERS) {
+			HF_COUNT(w, HTTP_DROP_LISTENERS_FULL);
+			continue;
+		}
+		l = &h->listeners[h->n_listeners];
+		l->index = UINT32_MAX;
+		l->port = sl->port;
+		l->cfg = h->istio_http;
+		l->http = h;
+		l->dynamic = true;
+		if (hf_tcp_listen(w, sl->port, &down_ops, l) < 0) {
+			HF_COUNT(w, HTTP_DROP_LISTENERS_FULL);
+			continue;
+		}
+		h->n_listeners++;
+		HF_COUNT(w, HTTP_LISTENERS_OPENED);
+	}
 }
 
 void
@@ -1298,6 +1708,7 @@ hf_http_fini(struct hf_worker *w)
 	rte_ring_free(h->log_ring);
 	rte_hash_free(h->endpoints);
 	rte_free(h->idle);
+	rte_free(h->active);
 	rte_free(h->free_bufs);
 	rte_free(h->bufs);
 	rte_free(h->free_ups);

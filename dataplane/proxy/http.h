@@ -15,6 +15,15 @@
  */
 int hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot);
 
+struct hf_snapshot;
+
+/*
+ * Opens on worker @p w the HTTP listeners snapshot @p snap has and the
+ * worker does not (an Istio configuration gained a Gateway port). The poll
+ * loop calls it when the snapshot's version changes.
+ */
+void hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap);
+
 /* Frees the worker's HTTP state; call before hf_tcp_fini(). */
 void hf_http_fini(struct hf_worker *w);
 

@@ -14,7 +14,9 @@
 #include <rte_mbuf.h>
 #include <rte_random.h>
 
+#include "control-agent/model/model.h"
 #include "dataplane/proxy/http-int.h"
+#include "dataplane/proxy/router.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
@@ -83,6 +85,31 @@ cut(struct hf_worker *w, struct rte_mbuf *seg, uint16_t k)
 	c->next = NULL;
 	rte_pktmbuf_adj(seg, k);
 	return c;
+}
+
+struct rte_mbuf *
+hf_http_chain_clone(struct hf_worker *w, struct rte_mbuf *m)
+{
+	struct rte_mbuf *head = NULL, *tail = NULL;
+
+	for (struct rte_mbuf *seg = m; seg != NULL; seg = seg->next) {
+		struct rte_mbuf *next = seg->next, *c;
+
+		/* Segment by segment: rte_pktmbuf_clone() follows ->next, and counts nb_segs. */
+		seg->next = NULL;
+		c = rte_pktmbuf_clone(seg, w->tcp->clone_pool);
+		seg->next = next;
+		if (c == NULL) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		if (tail != NULL)
+			tail->next = c;
+		else
+			head = c;
+		tail = c;
+	}
+	return head;
 }
 
 struct rte_mbuf *
@@ -403,6 +430,105 @@ hop_by_hop(const struct hf_h1_message *msg, const struct hf_h1_slice *n, bool ke
 	return named && each_connection_option(msg, is_option, n);
 }
 
+/* True when an operation of @p x sets or removes field @p n (the received ones are dropped). */
+static bool
+replaced_by_ops(const struct hf_http_rq_extra *x, const struct hf_h1_slice *n)
+{
+	for (int k = 0; k < 2; k++)
+		for (unsigned int i = 0; i < x->n_ops[k]; i++) {
+			const struct hf_route_hdr_op *o = &x->ops[k][i];
+
+			if (o->op != HF_HDR_ADD && o->name_len == n->len &&
+			    strncasecmp(o->name, n->p, n->len) == 0)
+				return true;
+		}
+	return false;
+}
+
+static void
+put_ops(struct hf_http_wr *wr, const struct hf_http_rq_extra *x)
+{
+	for (int k = 0; k < 2; k++)
+		for (unsigned int i = 0; i < x->n_ops[k]; i++) {
+			const struct hf_route_hdr_op *o = &x->ops[k][i];
+
+			if (o->op == HF_HDR_REMOVE)
+				continue;
+			hf_http_wr_put(wr, o->name, o->name_len);
+			hf_http_wr_put(wr, ": ", 2);
+			hf_http_wr_put(wr, o->value, o->value_len);
+			hf_http_wr_put(wr, "\r\n", 2);
+		}
+}
+
+int
+hf_http_edit_add_one(char *e, size_t *len, char op, const char *name, const char *value,
+		     size_t value_len)
+{
+	size_t nl = strlen(name), need = 1 + nl + 1 + value_len + 1;
+	char *p;
+
+	/* *len counts the entries; the terminator after them always has its byte. */
+	if (*len + need + 1 > HF_HTTP_EDIT_MAX)
+		return -ENOSPC;
+	p = e + *len;
+	*p++ = op;
+	memcpy(p, name, nl + 1);
+	p += nl + 1;
+	memcpy(p, value, value_len);
+	p[value_len] = '\0';
+	*len += need;
+	e[*len] = '\0';
+	return 0;
+}
+
+int
+hf_http_edit_add(char *e, size_t *len, const struct hf_route_hdr_op *ops, unsigned int n)
+{
+	size_t before = *len;
+
+	for (unsigned int i = 0; i < n; i++) {
+		char op = ops[i].op == HF_HDR_SET ? 's' : ops[i].op == HF_HDR_ADD ? 'a' : 'r';
+
+		if (hf_http_edit_add_one(e, len, op, ops[i].name, ops[i].value, ops[i].value_len) != 0) {
+			*len = before;
+			e[before] = '\0';
+			return -ENOSPC;
+		}
+	}
+	return 0;
+}
+
+/* True when the edit list sets or removes field @p n. */
+static bool
+replaced_by_edit(const char *e, const struct hf_h1_slice *n)
+{
+	while (e != NULL && *e != '\0') {
+		const char *name = e + 1, *value = name + strlen(name) + 1;
+
+		if (*e != 'a' && strlen(name) == n->len && strncasecmp(name, n->p, n->len) == 0)
+			return true;
+		e = value + strlen(value) + 1;
+	}
+	return false;
+}
+
+static void
+put_edit(struct hf_http_wr *wr, const char *e)
+{
+	while (e != NULL && *e != '\0') {
+		const char *name = e + 1, *value = name + strlen(name) + 1;
+
+		if (*e != 'r') {
+			hf_http_wr_put(wr, name, strlen(name));
+			hf_http_wr_put(wr, ": ", 2);
+			hf_http_wr_put(wr, value, strlen(value));
+			hf_http_wr_put(wr, "\r\n", 2);
+		}
+		e = value + strlen(value) + 1;
+	}
+}
+
 void
 hf_http_copy_str(char *dst, size_t cap, const char *p, size_t n)
 {
@@ -443,14 +569,23 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 
 	put_slice(wr, &msg->method_name);
 	hf_http_wr_put(wr, " ", 1);
-	put_slice(wr, &msg->target);
+	if (x->target != NULL)
+		hf_http_wr_put(wr, x->target, x->target_len);
+	else
+		put_slice(wr, &msg->target);
 	put_str(wr, x->http10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+	if (x->authority != NULL) {
+		put_str(wr, "host: ");
+		hf_http_wr_put(wr, x->authority, x->authority_len);
+		hf_http_wr_put(wr, "\r\n", 2);
+	}
 	for (uint32_t i = 0; i < msg->n_headers; i++) {
 		const struct hf_h1_header *f = &msg->headers[i];
 		const struct hf_h1_slice *n = &f->name;
 
 		if (hop_by_hop(msg, n, x->upgrade, named) || IS(n, "expect") ||
-		    IS(n, "x-forwarded-proto"))
+		    IS(n, "x-forwarded-proto") || (x->authority != NULL && IS(n, "host")) ||
+		    ((x->n_ops[0] | x->n_ops[1]) != 0 && replaced_by_ops(x, n)))
 			continue;
 		if (IS(n, "x-forwarded-for")) {
 			xff = f;
@@ -483,6 +618,7 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 		hf_http_wr_put(wr, x->request_id, HF_UUID_LEN);
 		hf_http_wr_put(wr, "\r\n", 2);
 	}
+	put_ops(wr, x);
 	if (x->upgrade)
 		put_str(wr, "connection: upgrade\r\n");
 	else if (x->http10)
@@ -492,7 +628,7 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 
 void
 hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg, bool keep_alive,
-		       bool http10, int32_t service_ms)
+		       bool http10, int32_t service_ms, const char *edit)
 {
 	char line[64];
 	bool upgrade = msg->status == 101;
@@ -506,10 +642,12 @@ hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg, b
 		const struct hf_h1_header *f = &msg->headers[i];
 
 		if (hop_by_hop(msg, &f->name, upgrade, named) ||
-		    IS(&f->name, "x-envoy-upstream-service-time"))
+		    IS(&f->name, "x-envoy-upstream-service-time") ||
+		    (edit != NULL && *edit != '\0' && replaced_by_edit(edit, &f->name)))
 			continue;
 		put_field(wr, f);
 	}
+	put_edit(wr, edit);
 	if (service_ms >= 0) {
 		n = snprintf(line, sizeof(line), "x-envoy-upstream-service-time: %d\r\n", service_ms);
 		hf_http_wr_put(wr, line, (size_t)n);
@@ -548,16 +686,19 @@ hf_http_reason(int status)
 
 void
 hf_http_build_local(struct hf_http_wr *wr, int status, const char *body, bool close,
-		    bool head_only)
+		    bool head_only, const char *extra)
 {
 	char line[160];
 	size_t blen = strlen(body);
 	int n = snprintf(line, sizeof(line),
 			 "HTTP/1.1 %03d %s\r\ncontent-length: %zu\r\ncontent-type: text/plain\r\n"
-			 "server: hydrofoil\r\n%s\r\n",
+			 "server: hydrofoil\r\n%s",
 			 status, hf_http_reason(status), blen, close ? "connection: close\r\n" : "");
 
 	hf_http_wr_put(wr, line, (size_t)RTE_MIN((size_t)n, sizeof(line) - 1));
+	if (extra != NULL)
+		put_str(wr, extra);
+	hf_http_wr_put(wr, "\r\n", 2);
 	if (!head_only)
 		hf_http_wr_put(wr, body, blen);
 }

@@ -380,7 +380,8 @@ test_build_response(void **state)
 						      &msg),
 				 strlen(rs[k].in));
 		hf_http_wr_init(&wr, hf_test_pool());
-		hf_http_build_response(&wr, &msg, rs[k].keep_alive, rs[k].http10, rs[k].service_ms);
+		hf_http_build_response(&wr, &msg, rs[k].keep_alive, rs[k].http10, rs[k].service_ms,
+				       NULL);
 		assert_false(wr.failed);
 		n = chain_str(wr.head);
 		assert_int_equal(n, wr.len);
@@ -432,7 +433,7 @@ test_build_local(void **state)
 	(void)state;
 	for (size_t k = 0; k < sizeof(lr) / sizeof(lr[0]); k++) {
 		hf_http_wr_init(&wr, hf_test_pool());
-		hf_http_build_local(&wr, lr[k].status, lr[k].body, lr[k].close, lr[k].head_only);
+		hf_http_build_local(&wr, lr[k].status, lr[k].body, lr[k].close, lr[k].head_only, NULL);
 		assert_false(wr.failed);
 		n = chain_str(wr.head);
 		assert_int_equal(n, wr.len);
@@ -443,7 +444,7 @@ test_build_local(void **state)
 	for (size_t i = 0; i < sizeof(big) - 1; i++)
 		big[i] = (char)('a' + i % 26);
 	hf_http_wr_init(&wr, hf_test_pool());
-	hf_http_build_local(&wr, 200, big, false, false);
+	hf_http_build_local(&wr, 200, big, false, false, NULL);
 	assert_false(wr.failed);
 	assert_non_null(wr.head->next);
 	n = chain_str(wr.head);
@@ -464,7 +465,7 @@ test_writer_out_of_mbufs(void **state)
 	assert_non_null(tiny);
 	memset(body, 'x', sizeof(body) - 1);
 	hf_http_wr_init(&wr, tiny);
-	hf_http_build_local(&wr, 200, body, false, false);
+	hf_http_build_local(&wr, 200, body, false, false, NULL);
 	assert_true(wr.failed);
 	assert_int_equal(rte_mempool_avail_count(tiny), 0);
 	hf_http_wr_discard(&wr);

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The configuration sources of the agent: bootstrap and Istio directory,
+ * merged into one model and compiled into a snapshot; inotify and SIGHUP
+ * for hot reload. Runs on the agent's thread only.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control-agent/config.h"
+#include "control-agent/istio/istio.h"
+
+/* A change settles this long before it is read: editors write files in several steps. */
+#define SETTLE_MS 30
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+struct hf_snapshot *
+hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_workers, char *err,
+		size_t errlen)
+{
+	struct hf_model m = {0}, im = {0};
+	const char *labels[HF_BOOT_MAX_LABELS];
+	struct hf_snapshot *s = NULL;
+	int rc;
+
+	if (hf_model_from_bootstrap(b, &m) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (b->istio_dir[0] != '\0') {
+		for (unsigned int i = 0; i < b->n_labels; i++)
+			labels[i] = b->labels[i];
+		rc = hf_istio_load(b->istio_dir, labels, b->n_labels, &im, err, errlen);
+		if (rc != 0)
+			goto out;
+		rc = hf_model_append(&m, &im);
+		if (rc == -EADDRINUSE) {
+			snprintf(err, errlen, "%s: a Gateway port is also a static_resources listener",
+				 b->istio_dir);
+			goto out;
+		}
+		if (rc != 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	}
+	s = hf_snapshot_compile(&m, version, n_workers, err, errlen);
+out:
+	hf_model_free(&im);
+	hf_model_free(&m);
+	return s;
+}
+
+int
+hf_config_open(struct hf_config *c, const struct hf_bootstrap *b, unsigned int n_workers,
+	       char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	c->boot = b;
+	c->n_workers = n_workers;
+	c->version = 1;
+	c->inotify_fd = -1;
+	if (b->istio_dir[0] == '\0')
+		return 0;
+	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (c->inotify_fd < 0 ||
+	    inotify_add_watch(c->inotify_fd, b->istio_dir,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+				      IN_MODIFY | IN_ATTRIB) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "config.istio_dir: cannot watch '%s': %s", b->istio_dir,
+			 strerror(e));
+		hf_config_close(c);
+		return -e;
+	}
+	return 0;
+}
+
+void
+hf_config_request_reload(struct hf_config *c, uint64_t now_ms)
+{
+	c->pending = true;
+	c->due_ms = now_ms;
+}
+
+struct hf_snapshot *
+hf_config_poll(struct hf_config *c, uint64_t now_ms)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct hf_snapshot *s;
+	uint64_t t0;
+
+	if (c->inotify_fd >= 0) {
+		/* Each burst of events pushes the reload back until the directory is quiet. */
+		while (read(c->inotify_fd, buf, sizeof(buf)) > 0) {
+			c->pending = true;
+			c->due_ms = now_ms + SETTLE_MS;
+		}
+	}
+	if (!c->pending || now_ms < c->due_ms)
+		return NULL;
+	c->pending = false;
+	t0 = mono_us();
+	s = hf_config_build(c->boot, c->version + 1, c->n_workers, c->last_error,
+			    sizeof(c->last_error));
+	if (s == NULL) {
+		c->rejected++;
+		printf("hydrofoil: config: change refused, snapshot %" PRIu64 " keeps serving: %s\n",
+		       c->version, c->last_error);
+		fflush(stdout);
+		return NULL;
+	}
+	c->version++;
+	c->reloads++;
+	c->last_build_us = mono_us() - t0;
+	printf("hydrofoil: config: snapshot %" PRIu64 " built in %" PRIu64 " us (%u listeners, %u "
+	       "clusters)\n", c->version, c->last_build_us, s->n_listeners, s->n_clusters);
+	fflush(stdout);
+	return s;
+}
+
+void
+hf_config_close(struct hf_config *c)
+{
+	if (c->inotify_fd >= 0)
+		close(c->inotify_fd);
+	c->inotify_fd = -1;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_CONFIG_H
+#define HF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control-agent/bootstrap.h"
+#include "control-agent/snapshot.h"
+
+/*
+ * Where the routing configuration comes from: the bootstrap's
+ * static_resources, and the Istio YAML directory of config.istio_dir when
+ * there is one. The directory is watched (inotify) and re-read on change or
+ * on SIGHUP; a change is parsed, translated and compiled here, on the agent's
+ * thread, and only a valid one replaces the snapshot. An invalid one is
+ * logged in one line and the old snapshot keeps serving.
+ */
+struct hf_config {
+	const struct hf_bootstrap *boot;
+	unsigned int n_workers;
+	int inotify_fd;			/* -1 without istio_dir */
+	bool pending;			/* a change was seen; reload at due_ms */
+	uint64_t due_ms;
+	uint64_t version;		/* of the last snapshot built */
+	uint64_t reloads;		/* snapshots built after the first */
+	uint64_t rejected;		/* changes refused */
+	uint64_t last_build_us;		/* how long the last good load + compile took */
+	char last_error[HF_BOOT_ERR + 64];
+};
+
+/*
+ * Builds the snapshot of @p b's configuration, version @p version, for
+ * @p n_workers workers. Returns it, or NULL with one line in @p err.
+ */
+struct hf_snapshot *hf_config_build(const struct hf_bootstrap *b, uint64_t version,
+				    unsigned int n_workers, char *err, size_t errlen);
+
+/* Starts watching (no-op without istio_dir). Returns 0 or -errno with @p err. */
+int hf_config_open(struct hf_config *c, const struct hf_bootstrap *b, unsigned int n_workers,
+		   char *err, size_t errlen);
+
+/* Asks for a reload at the next poll (SIGHUP). */
+void hf_config_request_reload(struct hf_config *c, uint64_t now_ms);
+
+/*
+ * Reads change notifications; once a change has been quiet for a moment,
+ * rebuilds and returns the new snapshot for the caller to publish (NULL: no
+ * change, or the change was refused and logged).
+ */
+struct hf_snapshot *hf_config_poll(struct hf_config *c, uint64_t now_ms);
+
+void hf_config_close(struct hf_config *c);
+
+#endif

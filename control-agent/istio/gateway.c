@@ -1,0 +1,599 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Gateways into listeners, VirtualServices onto them, and the load itself.
+ *
+ * A Gateway is this node's when its selector's labels are all among the
+ * node's; each port of its servers is one listener (servers of every such
+ * Gateway on one port merge). A VirtualService binds to a listener through
+ * spec.gateways ("name" in its own namespace, "ns/name"; none means the mesh
+ * only), when it is exported to the Gateway's namespace, for each of its
+ * hosts a server host on that port admits ("ns/host"; the narrower of the
+ * two names becomes the virtual host).
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control-agent/istio/istio-int.h"
+
+static const char *const gw_keys[] = {"selector", "servers", NULL};
+static const char *const server_keys[] = {"port", "hosts", "tls", "name", NULL};
+static const char *const server_later[] = {"bind", "defaultEndpoint", NULL};
+static const char *const gport_keys[] = {"number", "name", "protocol", NULL};
+static const char *const gport_later[] = {"targetPort", NULL};
+static const char *const gtls_keys[] = {"mode", NULL};
+static const char *const gtls_later[] = {
+	"httpsRedirect", "serverCertificate", "privateKey", "caCertificates", "credentialName",
+	"credentialNames", "subjectAltNames", "verifyCertificateSpki", "verifyCertificateHash",
+	"minProtocolVersion", "maxProtocolVersion", "cipherSuites", "caCrl", NULL,
+};
+static const char *const vs_keys[] = {"hosts", "gateways", "http", "tcp", "tls", "exportTo", NULL};
+static const char *const l4r_keys[] = {"match", "route", NULL};
+static const char *const tcpm_keys[] = {"port", "gateways", NULL};
+static const char *const tcpm_later[] = {"destinationSubnets", "sourceLabels", "sourceNamespace",
+					 "sourceSubnet", NULL};
+static const char *const tlsm_keys[] = {"sniHosts", "port", "gateways", NULL};
+static const char *const tlsm_later[] = {"destinationSubnets", "sourceLabels", "sourceNamespace",
+					 NULL};
+
+/* A server of a selected Gateway, on the listener of its port. */
+struct srv {
+	const struct ist_res *gw;
+	const struct yn *server;
+};
+
+struct lsn {
+	uint32_t port;
+	enum hf_model_listener_kind kind;
+	unsigned int n_srv;
+	struct srv *srv;
+};
+
+static bool
+node_has(const struct ist *st, const char *key, const char *value)
+{
+	size_t kl = strlen(key);
+
+	for (unsigned int i = 0; i < st->n_labels; i++) {
+		const char *l = st->labels[i];
+
+		if (strncmp(l, key, kl) == 0 && l[kl] == '=' && strcmp(l + kl + 1, value) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Checks one server; *kind is its listener's kind. */
+static int
+check_server(struct ist *st, const struct yn *s, const char *path,
+	     enum hf_model_listener_kind *kind)
+{
+	const struct yn *port, *hosts, *tls = NULL;
+	const char *proto, *name;
+	char p[IST_PATH], q[IST_PATH];
+	uint32_t number;
+	int rc;
+
+	if ((rc = ist_want(st, s, path, YN_MAP)) < 0 ||
+	    (rc = ist_keys(st, s, path, server_keys, server_later)) < 0 ||
+	    (rc = ist_get_map(st, s, path, "port", true, &port)) < 0 ||
+	    (rc = ist_keys(st, port, ist_path(p, path, "port"), gport_keys, gport_later)) < 0 ||
+	    (rc = ist_get_u32(st, port, p, "number", true, 1, 65535, &number)) < 0 ||
+	    (rc = ist_get_str(st, port, p, "name", false, &name)) < 0 ||
+	    (rc = ist_get_str(st, port, p, "protocol", true, &proto)) < 0 ||
+	    (rc = ist_get_str(st, s, path, "name", false, &name)) < 0 ||
+	    (rc = ist_get_strs(st, s, path, "hosts", true, &hosts)) < 0 ||
+	    (rc = ist_get_map(st, s, path, "tls", false, &tls)) < 0)
+		return rc;
+	ist_path(q, p, "protocol");
+	if (strcasecmp(proto, "HTTP") == 0) {
+		*kind = HF_LISTENER_HTTP;
+	} else if (strcasecmp(proto, "HTTPS") == 0) {
+		return ist_fail(st, ist_get(port, "protocol"), q, "HTTPS servers need TLS support "
+				"(not yet)");
+	} else if (strcasecmp(proto, "TCP") == 0 || strcasecmp(proto, "MONGO") == 0 ||
+		   strcasecmp(proto, "REDIS") == 0 || strcasecmp(proto, "MYSQL") == 0) {
+		*kind = HF_LISTENER_TCP;
+	} else if (strcasecmp(proto, "TLS") == 0) {
+		*kind = HF_LISTENER_TLS;
+	} else if (strcasecmp(proto, "HTTP2") == 0 || strcasecmp(proto, "GRPC") == 0 ||
+		   strcasecmp(proto, "GRPC-WEB") == 0) {
+		return ist_fail(st, ist_get(port, "protocol"), q, "%s is not supported yet (HTTP/1.1 "
+				"only)", proto);
+	} else {
+		return ist_fail(st, ist_get(port, "protocol"), q, "'%s' is not a Gateway server "
+				"protocol (HTTP, HTTPS, TCP, TLS, MONGO)", proto);
+	}
+	for (unsigned int i = 0; i < hosts->n; i++) {
+		const char *h = hosts->val[i]->s, *slash = strchr(h, '/');
+
+		if (slash != NULL && (slash == h || slash[1] == '\0' || strchr(slash + 1, '/')))
+			return ist_fail(st, hosts->val[i], ist_pathi(q, ist_path(p, path, "hosts"), i),
+					"'%s' is not a host or namespace/host", h);
+	}
+	ist_path(p, path, "tls");
+	if (*kind == HF_LISTENER_TLS) {
+		const char *mode;
+
+		if (tls == NULL)
+			return ist_fail(st, s, p, "a TLS server needs tls.mode PASSTHROUGH");
+		if ((rc = ist_keys(st, tls, p, gtls_keys, gtls_later)) < 0 ||
+		    (rc = ist_get_str(st, tls, p, "mode", true, &mode)) < 0)
+			return rc;
+		if (strcmp(mode, "PASSTHROUGH") != 0)
+			return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "%s is not "
+					"supported yet (PASSTHROUGH is)", mode);
+	} else if (tls != NULL) {
+		if ((rc = ist_keys(st, tls, p, (const char *const[]){NULL}, gtls_later)) < 0)
+			return rc;
+		if (tls->n > 0)
+			return ist_fail(st, tls->key[0], ist_path(q, p, tls->key[0]->s), "not "
+					"supported yet");
+	}
+	return 0;
+}
+
+static int
+add_server(struct ist *st, struct lsn **ls, unsigned int *n, const struct ist_res *gw,
+	   const struct yn *s, const char *path, enum hf_model_listener_kind kind)
+{
+	static const char *const kinds[] = {"HTTP", "TCP", "TLS"};
+	uint32_t port = (uint32_t)strtoul(ist_get(ist_get(s, "port"), "number")->s, NULL, 10);
+	struct lsn *l = NULL;
+	struct srv *sv;
+
+	for (unsigned int i = 0; i < *n && l == NULL; i++)
+		if ((*ls)[i].port == port)
+			l = &(*ls)[i];
+	if (l == NULL) {
+		l = ist_push(ls, n, sizeof(**ls));
+		if (l == NULL)
+			return ist_oom(st);
+		l->port = port;
+		l->kind = kind;
+	} else if (l->kind != kind) {
+		char p[IST_PATH];
+
+		return ist_fail(st, ist_get(ist_get(s, "port"), "protocol"),
+				ist_path(p, path, "port.protocol"), "port %u is already a %s server "
+				"of Gateway %s/%s", port, kinds[l->kind], l->srv[0].gw->ns,
+				l->srv[0].gw->name);
+	}
+	sv = ist_push(&l->srv, &l->n_srv, sizeof(*sv));
+	if (sv == NULL)
+		return ist_oom(st);
+	sv->gw = gw;
+	sv->server = s;
+	return 0;
+}
+
+/* Checks every Gateway; the selected ones' servers go onto their listeners. */
+static int
+gateways(struct ist *st, struct lsn **ls, unsigned int *n)
+{
+	for (unsigned int i = 0; i < st->n_res; i++) {
+		const struct ist_res *r = &st->res[i];
+		const struct yn *sel = NULL, *servers;
+		char p[IST_PATH];
+		bool mine = true;
+		int rc;
+
+		if (r->kind != IST_GATEWAY)
+			continue;
+		ist_set_cur(st, r);
+		if ((rc = ist_keys(st, r->spec, "spec", gw_keys, NULL)) < 0 ||
+		    (rc = ist_get_strmap(st, r->spec, "spec", "selector", &sel)) < 0 ||
+		    (rc = ist_get_seq(st, r->spec, "spec", "servers", true, &servers)) < 0)
+			return rc;
+		if (servers->n == 0)
+			return ist_fail(st, servers, "spec.servers", "needs at least one server");
+		for (unsigned int k = 0; sel != NULL && k < sel->n; k++)
+			mine &= node_has(st, sel->key[k]->s, sel->val[k]->s);
+		for (unsigned int k = 0; k < servers->n; k++) {
+			enum hf_model_listener_kind kind = HF_LISTENER_HTTP;
+
+			ist_pathi(p, "spec.servers", k);
+			if ((rc = check_server(st, servers->val[k], p, &kind)) < 0 ||
+			    (mine && (rc = add_server(st, ls, n, r, servers->val[k], p, kind)) < 0))
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* ---- tcp and tls routes ---- */
+
+static bool
+l4_block_applies(struct ist *st, const struct ist_res *vs, const struct yn *m,
+		 const struct ist_bind *b)
+{
+	const struct yn *gws = ist_get(m, "gateways"), *port = ist_get(m, "port");
+
+	if (b->port == 0)
+		return true;
+	if (gws != NULL && gws->n > 0 && !ist_match_gateways(st, vs, gws, b))
+		return false;
+	return port == NULL || strtoul(port->s, NULL, 10) == b->port;
+}
+
+static int
+check_l4_block(struct ist *st, const struct ist_res *vs, const struct yn *m, const char *path,
+	       bool tls, uint32_t *port)
+{
+	const struct yn *gws, *sni = NULL, *hosts = ist_get(vs->spec, "hosts");
+	char p[IST_PATH], q[IST_PATH];
+	int rc;
+
+	if ((rc = ist_want(st, m, path, YN_MAP)) < 0 ||
+	    (rc = ist_keys(st, m, path, tls ? tlsm_keys : tcpm_keys,
+			   tls ? tlsm_later : tcpm_later)) < 0 ||
+	    (rc = ist_get_u32(st, m, path, "port", false, 1, 65535, port)) < 0 ||
+	    (rc = ist_get_strs(st, m, path, "gateways", false, &gws)) < 0 ||
+	    (tls && (rc = ist_get_strs(st, m, path, "sniHosts", true, &sni)) < 0))
+		return rc;
+	/* Istio: each SNI host must be one of the VirtualService's hosts, or under one */
+	for (unsigned int i = 0; sni != NULL && i < sni->n; i++) {
+		bool ok = false;
+
+		for (unsigned int k = 0; k < hosts->n && !ok; k++) {
+			const char *h = ist_resolve_host(st, hosts->val[k]->s, vs->ns);
+
+			if (h == NULL)
+				return ist_oom(st);
+			ok = ist_host_covers(h, sni->val[i]->s) ||
+			     ist_host_covers(hosts->val[k]->s, sni->val[i]->s);
+		}
+		if (!ok)
+			return ist_fail(st, sni->val[i], ist_pathi(q, ist_path(p, path, "sniHosts"), i),
+					"'%s' is not one of the VirtualService's hosts",
+					sni->val[i]->s);
+	}
+	return 0;
+}
+
+/* Appends @p vs's tcp (or tls) routes, as bound by @p b, to @p l: one per applying match block. */
+static int
+l4_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b, bool tls,
+	  struct hf_model_listener *l)
+{
+	const char *key = tls ? "tls" : "tcp";
+	const struct yn *routes = NULL;
+	char base[IST_PATH], p[IST_PATH], q[IST_PATH], mp[IST_PATH];
+	int rc = ist_get_seq(st, vs->spec, "spec", key, false, &routes);
+
+	if (rc <= 0)
+		return rc;
+	snprintf(base, sizeof(base), "spec.%s", key);
+	for (unsigned int i = 0; i < routes->n; i++) {
+		const struct yn *r = routes->val[i], *match = NULL, *dests;
+		unsigned int blocks;
+
+		ist_pathi(p, base, i);
+		if ((rc = ist_want(st, r, p, YN_MAP)) < 0 ||
+		    (rc = ist_keys(st, r, p, l4r_keys, NULL)) < 0 ||
+		    (rc = ist_get_seq(st, r, p, "match", tls, &match)) < 0 ||
+		    (rc = ist_get_seq(st, r, p, "route", true, &dests)) < 0)
+			return rc;
+		if (tls && match->n == 0)
+			return ist_fail(st, match, ist_path(q, p, "match"), "a tls route needs at "
+					"least one match with sniHosts");
+		blocks = match != NULL && match->n > 0 ? match->n : 1;
+		for (unsigned int k = 0; k < blocks; k++) {
+			const struct yn *m = match != NULL && match->n > 0 ? match->val[k] : NULL;
+			struct hf_model_l4_route *lr;
+			uint32_t port = 0;
+
+			if (m != NULL) {
+				ist_pathi(mp, ist_path(q, p, "match"), k);
+				if ((rc = check_l4_block(st, vs, m, mp, tls, &port)) < 0)
+					return rc;
+				if (!l4_block_applies(st, vs, m, b))
+					continue;
+			}
+			lr = ist_push(&l->l4_routes, &l->n_l4_routes, sizeof(*lr));
+			if (lr == NULL)
+				return ist_oom(st);
+			lr->port = port;
+			if (tls) {
+				const struct yn *sni = ist_get(m, "sniHosts");
+
+				lr->sni = calloc(sni->n, sizeof(*lr->sni));
+				if (lr->sni == NULL)
+					return ist_oom(st);
+				for (unsigned int s = 0; s < sni->n; s++, lr->n_sni++)
+					if ((lr->sni[s] = strdup(sni->val[s]->s)) == NULL)
+						return ist_oom(st);
+			}
+			if ((rc = ist_destinations(st, vs, dests, ist_path(q, p, "route"), false,
+						   &lr->n_clusters, &lr->clusters)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* ---- VirtualServices ---- */
+
+/* Checks a VirtualService whole, bound or not: translated once into a model thrown away. */
+static int
+check_vs(struct ist *st, const struct ist_res *vs)
+{
+	const struct yn *hosts, *gws = NULL, *http = NULL, *tcp = NULL, *tls = NULL;
+	const struct ist_bind none = {0};
+	struct hf_model scratch = {0};
+	char p[IST_PATH];
+	int rc;
+
+	if ((rc = ist_keys(st, vs->spec, "spec", vs_keys, NULL)) < 0 ||
+	    (rc = ist_get_strs(st, vs->spec, "spec", "hosts", true, &hosts)) < 0 ||
+	    (rc = ist_get_strs(st, vs->spec, "spec", "gateways", false, &gws)) < 0 ||
+	    (rc = ist_check_export(st, vs->spec, "spec")) < 0 ||
+	    (rc = ist_get_seq(st, vs->spec, "spec", "http", false, &http)) < 0 ||
+	    (rc = ist_get_seq(st, vs->spec, "spec", "tcp", false, &tcp)) < 0 ||
+	    (rc = ist_get_seq(st, vs->spec, "spec", "tls", false, &tls)) < 0)
+		return rc;
+	for (unsigned int i = 0; i < hosts->n; i++)
+		if (strchr(hosts->val[i]->s, '/') != NULL)
+			return ist_fail(st, hosts->val[i], ist_pathi(p, "spec.hosts", i), "'%s' is "
+					"not a host", hosts->val[i]->s);
+	for (unsigned int i = 0; gws != NULL && i < gws->n; i++) {
+		const char *g = gws->val[i]->s, *slash = strchr(g, '/');
+
+		if (slash != NULL && (slash == g || slash[1] == '\0' || strchr(slash + 1, '/')))
+			return ist_fail(st, gws->val[i], ist_pathi(p, "spec.gateways", i), "'%s' is "
+					"not a gateway name or namespace/name", g);
+	}
+	if ((http == NULL || http->n == 0) && (tcp == NULL || tcp->n == 0) &&
+	    (tls == NULL || tls->n == 0))
+		return ist_fail(st, vs->spec, "spec", "needs http, tcp or tls routes");
+	scratch.route_configs = calloc(1, sizeof(*scratch.route_configs));
+	scratch.listeners = calloc(1, sizeof(*scratch.listeners));
+	if (scratch.route_configs != NULL)
+		scratch.n_route_configs = 1;
+	if (scratch.listeners != NULL)
+		scratch.n_listeners = 1;
+	if (scratch.route_configs != NULL &&
+	    (scratch.route_configs[0].vhosts = calloc(1, sizeof(struct hf_model_vhost))) != NULL)
+		scratch.route_configs[0].n_vhosts = 1;
+	if (scratch.listeners == NULL || scratch.route_configs == NULL ||
+	    scratch.route_configs[0].vhosts == NULL)
+		rc = ist_oom(st);
+	else if ((rc = ist_http_routes(st, vs, &none, &scratch.route_configs[0].vhosts[0])) == 0 &&
+		 (rc = l4_routes(st, vs, &none, false, &scratch.listeners[0])) == 0)
+		rc = l4_routes(st, vs, &none, true, &scratch.listeners[0]);
+	hf_model_free(&scratch);
+	return rc;
+}
+
+static const char *
+lower(struct ist *st, const char *s)
+{
+	char *d = ist_strdup(st, s);
+
+	for (char *p = d; p != NULL && *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+/* The Gateways of listener @p l that @p vs binds to, into @p gws (room for l->n_srv). */
+static unsigned int
+bound_gateways(struct ist *st, const struct ist_res *vs, const struct lsn *l,
+	       const struct ist_res **gws)
+{
+	const struct yn *names = ist_get(vs->spec, "gateways");
+	const struct yn *export_to = ist_get(vs->spec, "exportTo");
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < l->n_srv; i++) {
+		const struct ist_res *gw = l->srv[i].gw;
+		const struct ist_bind one = {.n_gws = 1, .gws = &gw};
+		bool seen = false;
+
+		for (unsigned int k = 0; k < n && !seen; k++)
+			seen = gws[k] == gw;
+		if (!seen && ist_exported(export_to, vs->ns, gw->ns) &&
+		    ist_match_gateways(st, vs, names, &one))
+			gws[n++] = gw;
+	}
+	return n;
+}
+
+/*
+ * The virtual host names @p vs gets on @p l: for each of its hosts and each
+ * host of a server of a bound Gateway that admits the VirtualService's
+ * namespace, the narrower of the two when one covers the other.
+ */
+static int
+vs_domains(struct ist *st, const struct ist_res *vs, const struct lsn *l,
+	   const struct ist_bind *b, const char ***out, unsigned int *n)
+{
+	const struct yn *hosts = ist_get(vs->spec, "hosts");
+
+	for (unsigned int i = 0; i < hosts->n; i++) {
+		const char *h = ist_resolve_host(st, hosts->val[i]->s, vs->ns);
+
+		if (h == NULL)
+			return ist_oom(st);
+		for (unsigned int s = 0; s < l->n_srv; s++) {
+			const struct yn *sh = ist_get(l->srv[s].server, "hosts");
+			bool bound = false;
+
+			for (unsigned int g = 0; g < b->n_gws && !bound; g++)
+				bound = b->gws[g] == l->srv[s].gw;
+			for (unsigned int k = 0; bound && k < sh->n; k++) {
+				const char *full = sh->val[k]->s, *slash = strchr(full, '/');
+				const char *host = slash != NULL ? slash + 1 : full, *d = NULL;
+				char ns[256];
+				const char **slot;
+				bool dup = false;
+
+				snprintf(ns, sizeof(ns), "%.*s", slash ? (int)(slash - full) : 1,
+					 slash ? full : "*");
+				if (strcmp(ns, "*") != 0 &&
+				    strcmp(strcmp(ns, ".") == 0 ? l->srv[s].gw->ns : ns, vs->ns) != 0)
+					continue;
+				/* server hosts are names as written (no short names), any case */
+				host = lower(st, host);
+				if (host == NULL)
+					return ist_oom(st);
+				if (ist_host_covers(host, h))
+					d = h;
+				else if (ist_host_covers(h, host))
+					d = host;
+				for (unsigned int x = 0; d != NULL && x < *n && !dup; x++)
+					dup = strcmp((*out)[x], d) == 0;
+				if (d == NULL || dup)
+					continue;
+				slot = ist_push(out, n, sizeof(**out));
+				if (slot == NULL)
+					return ist_oom(st);
+				*slot = d;
+			}
+		}
+	}
+	return 0;
+}
+
+static struct hf_model_vhost *
+vhost_for(struct hf_model_route_config *rc, const char *d, uint32_t port)
+{
+	struct hf_model_vhost *vh;
+	char name[512];
+
+	snprintf(name, sizeof(name), "%s:%u", d, port);
+	for (unsigned int i = 0; i < rc->n_vhosts; i++)
+		if (strcmp(rc->vhosts[i].name, name) == 0)
+			return &rc->vhosts[i];
+	vh = ist_push(&rc->vhosts, &rc->n_vhosts, sizeof(*vh));
+	if (vh == NULL || (vh->name = strdup(name)) == NULL)
+		return NULL;
+	vh->domains = calloc(2, sizeof(*vh->domains));
+	if (vh->domains == NULL || (vh->domains[vh->n_domains++] = strdup(d)) == NULL)
+		return NULL;
+	/* "*" already matches every Host, with or without a port */
+	if (strcmp(d, "*") != 0 && (vh->domains[vh->n_domains++] = strdup(name)) == NULL)
+		return NULL;
+	return vh;
+}
+
+static int
+bind_listener(struct ist *st, const struct lsn *l, struct hf_model_listener *ml)
+{
+	const struct ist_res **gws = calloc(l->n_srv, sizeof(*gws));
+	const char **domains = NULL;
+	int rc = 0;
+
+	if (gws == NULL)
+		return ist_oom(st);
+	for (unsigned int i = 0; rc == 0 && i < st->n_res; i++) {
+		const struct ist_res *vs = &st->res[i];
+		struct ist_bind b = {.port = l->port, .gws = gws};
+		unsigned int nd = 0;
+
+		if (vs->kind != IST_VS)
+			continue;
+		ist_set_cur(st, vs);
+		b.n_gws = bound_gateways(st, vs, l, gws);
+		if (b.n_gws == 0)
+			continue;
+		free(domains);
+		domains = NULL;
+		if ((rc = vs_domains(st, vs, l, &b, &domains, &nd)) < 0 || nd == 0)
+			continue;
+		if (l->kind != HF_LISTENER_HTTP) {
+			rc = l4_routes(st, vs, &b, l->kind == HF_LISTENER_TLS, ml);
+			continue;
+		}
+		if (ist_get(vs->spec, "http") == NULL)
+			continue;
+		for (unsigned int d = 0; rc == 0 && d < nd; d++) {
+			struct hf_model_vhost *vh;
+
+			vh = vhost_for(&st->m.route_configs[ml->route_config], domains[d],
+				       l->port);
+			rc = vh == NULL ? ist_oom(st) : ist_http_routes(st, vs, &b, vh);
+		}
+	}
+	free(domains);
+	free(gws);
+	return rc;
+}
+
+static int
+listeners(struct ist *st)
+{
+	struct lsn *ls = NULL;
+	unsigned int n = 0;
+	int rc;
+
+	rc = gateways(st, &ls, &n);
+	for (unsigned int i = 0; rc == 0 && i < st->n_res; i++)
+		if (st->res[i].kind == IST_VS) {
+			ist_set_cur(st, &st->res[i]);
+			rc = check_vs(st, &st->res[i]);
+		}
+	if (rc == 0)
+		rc = ist_clusters(st);
+	for (unsigned int i = 0; rc == 0 && i < n; i++) {
+		struct hf_model_listener *ml = ist_push(&st->m.listeners, &st->m.n_listeners,
+							sizeof(*ml));
+
+		if (ml == NULL || asprintf(&ml->name, "0.0.0.0_%u", ls[i].port) < 0) {
+			if (ml != NULL)
+				ml->name = NULL;
+			rc = ist_oom(st);
+			break;
+		}
+		ml->port = (uint16_t)ls[i].port;
+		ml->kind = ls[i].kind;
+		ml->route_config = -1;
+		if (ls[i].kind == HF_LISTENER_HTTP) {
+			struct hf_model_route_config *rcfg;
+
+			rcfg = ist_push(&st->m.route_configs, &st->m.n_route_configs, sizeof(*rcfg));
+			if (rcfg == NULL || asprintf(&rcfg->name, "http.%u", ls[i].port) < 0) {
+				if (rcfg != NULL)
+					rcfg->name = NULL;
+				rc = ist_oom(st);
+				break;
+			}
+			ml->route_config = (int)st->m.n_route_configs - 1;
+		}
+		rc = bind_listener(st, &ls[i], ml);
+	}
+	for (unsigned int i = 0; i < n; i++)
+		free(ls[i].srv);
+	free(ls);
+	return rc;
+}
+
+int
+hf_istio_load(const char *path, const char *const *node_labels, unsigned int n_labels,
+	      struct hf_model *m, char *err, size_t errlen)
+{
+	struct ist st = {
+		.err = err,
+		.errlen = errlen,
+		.path = path,
+		.labels = node_labels,
+		.n_labels = n_labels,
+	};
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((rc = ist_collect(&st, path)) < 0 || (rc = ist_services(&st)) < 0 ||
+	    (rc = ist_dest_rules(&st)) < 0 || (rc = listeners(&st)) < 0)
+		hf_model_free(&st.m);
+	else
+		*m = st.m;
+	free(st.res);
+	free(st.namespaces);
+	free(st.svc);
+	ist_arena_free(&st);
+	return rc;
+}

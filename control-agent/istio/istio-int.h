@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_ISTIO_INT_H
+#define HF_ISTIO_INT_H
+
+/*
+ * Inside the Istio loader: the YAML tree, the load state shared by its files
+ * (tree.c: YAML and typed field access; resources.c: files, documents and
+ * hosts; services.c: ServiceEntry, WorkloadEntry, DestinationRule and the
+ * clusters; http.c: VirtualService http routes; gateway.c: listeners,
+ * binding, tcp and tls routes, and hf_istio_load()).
+ *
+ * Everything here lives in one arena freed when the load ends; only what
+ * goes into the struct hf_model is malloc'ed on its own.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control-agent/istio/istio.h"
+
+#define IST_PATH 256		/* longest field path in a message */
+#define IST_MAX_DEPTH 64	/* deeper YAML is refused (and so are recursive aliases) */
+#define IST_MAX_NODES 1000000	/* per file: alias bombs are refused, not expanded */
+
+/* A YAML node. Plain scalars are typed as the YAML 1.2 core schema says; quoted ones are strings. */
+enum yn_type { YN_NULL, YN_STR, YN_INT, YN_FLOAT, YN_BOOL, YN_MAP, YN_SEQ };
+
+struct yn {
+	enum yn_type type;
+	unsigned int line;		/* 1-based */
+	const char *s;			/* scalars: the text, quotes and escapes resolved */
+	unsigned int n;			/* MAP: pairs; SEQ: items */
+	struct yn **key;		/* MAP: the keys, scalars */
+	struct yn **val;		/* MAP: the values; SEQ: the items */
+};
+
+enum ist_kind { IST_GATEWAY, IST_VS, IST_DR, IST_SE, IST_WE };
+
+/* One resource (a YAML document) and where it came from. */
+struct ist_res {
+	enum ist_kind kind;
+	const char *file;
+	const char *ns, *name;
+	const struct yn *root, *spec;
+	unsigned int line;		/* of metadata.name, for "already defined at" */
+};
+
+struct ist_port {
+	uint32_t number, target;	/* target 0: none */
+	const char *name, *protocol;	/* protocol upper case */
+};
+
+struct ist_ep {
+	uint32_t addr;			/* IPv4, network order */
+	uint32_t weight;
+	const char *locality;		/* NULL: none */
+	const struct yn *labels;	/* MAP of strings, or NULL */
+	const struct yn *ports;		/* MAP port name -> number, or NULL */
+};
+
+enum ist_resolution { IST_RES_NONE, IST_RES_STATIC, IST_RES_DNS };
+
+struct ist_se {
+	const struct ist_res *res;
+	enum ist_resolution resolution;
+	unsigned int n_ports;
+	struct ist_port *ports;
+	unsigned int n_eps;
+	struct ist_ep *eps;
+	const struct yn *export_to;	/* SEQ or NULL */
+};
+
+/* A service: one host of a ServiceEntry. */
+struct ist_svc {
+	const char *fqdn;
+	const struct ist_se *se;
+};
+
+struct ist_dr {
+	const struct ist_res *res;
+	const char *host;		/* resolved */
+	const struct yn *policy;	/* trafficPolicy, or NULL */
+	const struct yn *subsets;	/* SEQ, or NULL */
+	const struct yn *export_to;
+};
+
+/* How a VirtualService is being translated: for one listener, or only checked. */
+struct ist_bind {
+	uint32_t port;			/* the listener's port; 0: validation, every match block kept */
+	unsigned int n_gws;
+	const struct ist_res *const *gws;	/* gateways on this port the VirtualService binds to */
+};
+
+struct ist_chunk;
+
+struct ist {
+	char *err;
+	size_t errlen;
+	const char *path;		/* as given to hf_istio_load */
+	struct ist_chunk *arena;
+	unsigned long n_nodes;		/* of the file being read */
+
+	/* the resource being looked at, for messages */
+	const char *cur_file;
+	const char *cur_kind;
+	const char *cur_ns, *cur_name;
+
+	const char *const *labels;
+	unsigned int n_labels;
+
+	unsigned int n_res;
+	struct ist_res *res;
+	unsigned int n_ns;
+	const char **namespaces;	/* every metadata.namespace seen, for "name.ns" hosts */
+	unsigned int n_se;
+	struct ist_se *se;
+	unsigned int n_svc;
+	struct ist_svc *svc;
+	unsigned int n_dr;
+	struct ist_dr *dr;
+
+	struct hf_model m;		/* being built */
+};
+
+/* tree.c: memory */
+void *ist_alloc(struct ist *st, size_t n);
+char *ist_strdup(struct ist *st, const char *s);
+char *ist_fmt(struct ist *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ist_arena_free(struct ist *st);
+/* grows @p *arr (n elements of @p size, capacity the next power of two) by one zeroed element */
+void *ist_push(void *arr, unsigned int *n, size_t size);
+char *ist_mdup(const char *s);		/* malloc'ed copy for the model; NULL only when out of memory */
+
+/* tree.c: messages. Each returns the negative errno to pass up. */
+int ist_fail(struct ist *st, const struct yn *at, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int ist_oom(struct ist *st);
+void ist_set_cur(struct ist *st, const struct ist_res *r);
+
+/* tree.c: reading one file into documents, each handed to @p doc */
+int ist_read_yaml(struct ist *st, const char *file,
+		  int (*doc)(struct ist *st, const char *file, const struct yn *root));
+
+/* tree.c: typed access. Getters return 1 (present), 0 (absent or null) or a negative errno. */
+const char *ist_path(char *buf, const char *parent, const char *key);
+const char *ist_pathi(char *buf, const char *parent, unsigned int i);
+const char *ist_type_name(enum yn_type t);
+const struct yn *ist_get(const struct yn *map, const char *key);
+const struct yn *ist_key(const struct yn *map, const char *key);
+int ist_keys(struct ist *st, const struct yn *map, const char *path, const char *const *known,
+	     const char *const *unsupported);
+int ist_want(struct ist *st, const struct yn *v, const char *path, enum yn_type t);
+int ist_get_map(struct ist *st, const struct yn *map, const char *path, const char *key,
+		bool required, const struct yn **out);
+int ist_get_seq(struct ist *st, const struct yn *map, const char *path, const char *key,
+		bool required, const struct yn **out);
+int ist_get_str(struct ist *st, const struct yn *map, const char *path, const char *key,
+		bool required, const char **out);
+int ist_get_u32(struct ist *st, const struct yn *map, const char *path, const char *key,
+		bool required, uint32_t lo, uint32_t hi, uint32_t *out);
+int ist_get_bool(struct ist *st, const struct yn *map, const char *path, const char *key,
+		 bool *out);
+int ist_get_ms(struct ist *st, const struct yn *map, const char *path, const char *key,
+	       uint32_t *out);
+int ist_get_percent(struct ist *st, const struct yn *map, const char *path, const char *key,
+		    double *out);
+int ist_get_strs(struct ist *st, const struct yn *map, const char *path, const char *key,
+		 bool required, const struct yn **out);
+int ist_get_strmap(struct ist *st, const struct yn *map, const char *path, const char *key,
+		   const struct yn **out);
+int ist_parse_ms(const char *s, uint32_t *ms);
+
+/* resources.c */
+int ist_collect(struct ist *st, const char *path);
+const char *ist_resolve_host(struct ist *st, const char *host, const char *ns);
+bool ist_host_covers(const char *pattern, const char *host);
+bool ist_exported(const struct yn *export_to, const char *own_ns, const char *to_ns);
+int ist_check_export(struct ist *st, const struct yn *spec, const char *path);
+bool ist_labels_match(const struct yn *selector, const struct yn *labels);
+
+/* services.c */
+int ist_services(struct ist *st);
+int ist_dest_rules(struct ist *st);
+int ist_clusters(struct ist *st);
+/* Resolves a Destination {host, subset, port} of @p vs into a cluster name (malloc'ed in *out). */
+int ist_destination(struct ist *st, const struct ist_res *vs, const struct yn *dest,
+		    const char *path, char **out);
+
+/* http.c: appends @p vs's http routes, as bound by @p b, to @p vh */
+int ist_http_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b,
+		    struct hf_model_vhost *vh);
+/* weighted destinations (HTTPRouteDestination when @p http, else RouteDestination), weights sum 100 */
+int ist_destinations(struct ist *st, const struct ist_res *vs, const struct yn *seq, const char *path,
+		     bool http, unsigned int *n, struct hf_model_weighted **out);
+int ist_header_ops(struct ist *st, const struct yn *map, const char *path, const char *key,
+		   unsigned int *n_rq, struct hf_model_header_op **rq, unsigned int *n_rs,
+		   struct hf_model_header_op **rs);
+bool ist_match_gateways(struct ist *st, const struct ist_res *vs, const struct yn *gws,
+			const struct ist_bind *b);
+
+#endif

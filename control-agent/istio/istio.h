@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_ISTIO_H
+#define HF_ISTIO_H
+
+/*
+ * Istio YAML in, model out: the loader reads networking.istio.io v1alpha3,
+ * v1beta1 and v1 resources (Gateway, VirtualService, DestinationRule,
+ * ServiceEntry, WorkloadEntry) as `kubectl apply` would take them, validates
+ * them as Istio's validation would, and translates them as Pilot does for a
+ * gateway proxy whose labels are the node's labels.
+ *
+ * Agent side only (allocates, reads files); never called by a worker.
+ */
+#include <stddef.h>
+
+#include "control-agent/model/model.h"
+
+/* Room enough for one error line with a long field path. */
+#define HF_ISTIO_ERR 512
+
+/*
+ * Loads @p path: a directory (every *.yaml and *.yml file directly in it, in
+ * name order; sub-directories are not read) or one file. Files may hold
+ * several documents separated by `---`; empty documents are skipped.
+ * @p node_labels are the gateway's own labels, "key=value" each; Gateways
+ * whose selector they satisfy become listeners.
+ *
+ * Returns 0 with @p m filled (its previous content is overwritten, not
+ * freed; release it with hf_model_free()), or a negative errno with @p m
+ * zeroed (nothing allocated) and one line in @p err:
+ *   -EINVAL  "FILE:LINE: Kind namespace/name: field.path: what is wrong"
+ *   -ENOENT  "PATH: cannot read: <strerror>" (missing or unreadable path)
+ *   -ENOMEM  "PATH: out of memory"
+ */
+int hf_istio_load(const char *path, const char *const *node_labels, unsigned int n_labels,
+		  struct hf_model *m, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * YAML into a small typed tree (libyaml's document loader, then a copy into
+ * the arena with 1-based lines), and typed access to its fields with the
+ * messages Istio's validation would give: the file, the line, the resource,
+ * the field path, what is wrong.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "control-agent/istio/istio-int.h"
+
+#define CHUNK (64 * 1024)
+
+struct ist_chunk {
+	struct ist_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+void *
+ist_alloc(struct ist *st, size_t n)
+{
+	struct ist_chunk *c = st->arena;
+	void *p;
+
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (c == NULL || c->cap - c->used < n) {
+		size_t cap = n > CHUNK ? n : CHUNK;
+
+		c = malloc(sizeof(*c) + cap);
+		if (c == NULL)
+			return NULL;
+		c->next = st->arena;
+		c->used = 0;
+		c->cap = cap;
+		st->arena = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+char *
+ist_strdup(struct ist *st, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = ist_alloc(st, n);
+
+	if (p != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+char *
+ist_fmt(struct ist *st, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	p = ist_alloc(st, (size_t)n + 1);
+	if (p == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void
+ist_arena_free(struct ist *st)
+{
+	while (st->arena != NULL) {
+		struct ist_chunk *c = st->arena;
+
+		st->arena = c->next;
+		free(c);
+	}
+}
+
+void *
+ist_push(void *arr, unsigned int *n, size_t size)
+{
+	void **a = arr;
+	char *p;
+
+	/* The capacity is the next power of two at or above n: full when n is 0 or a power of two. */
+	if ((*n & (*n - 1)) == 0) {
+		size_t cap = *n == 0 ? 1 : (size_t)*n * 2;
+		void *q = realloc(*a, cap * size);
+
+		if (q == NULL)
+			return NULL;
+		*a = q;
+	}
+	p = (char *)*a + (size_t)*n * size;
+	memset(p, 0, size);
+	(*n)++;
+	return p;
+}
+
+char *
+ist_mdup(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+void
+ist_set_cur(struct ist *st, const struct ist_res *r)
+{
+	static const char *const kinds[] = {
+		[IST_GATEWAY] = "Gateway",
+		[IST_VS] = "VirtualService",
+		[IST_DR] = "DestinationRule",
+		[IST_SE] = "ServiceEntry",
+		[IST_WE] = "WorkloadEntry",
+	};
+
+	st->cur_file = r->file;
+	st->cur_kind = kinds[r->kind];
+	st->cur_ns = r->ns;
+	st->cur_name = r->name;
+}
+
+int
+ist_fail(struct ist *st, const struct yn *at, const char *path, const char *fmt, ...)
+{
+	size_t n = 0;
+	va_list ap;
+	int k;
+
+#define PUT(...)                                                                                   \
+	do {                                                                                       \
+		k = snprintf(st->err + n, n < st->errlen ? st->errlen - n : 0, __VA_ARGS__);       \
+		n += k > 0 ? (size_t)k : 0;                                                        \
+	} while (0)
+	if (st->errlen == 0)
+		return -EINVAL;
+	st->err[0] = '\0';
+	PUT("%s:%u: ", st->cur_file != NULL ? st->cur_file : st->path, at != NULL ? at->line : 1);
+	if (st->cur_kind != NULL && st->cur_name != NULL)
+		PUT("%s %s/%s: ", st->cur_kind, st->cur_ns, st->cur_name);
+	else if (st->cur_kind != NULL)
+		PUT("%s: ", st->cur_kind);
+	if (path != NULL && path[0] != '\0')
+		PUT("%s: ", path);
+#undef PUT
+	if (n < st->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(st->err + n, st->errlen - n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+int
+ist_oom(struct ist *st)
+{
+	snprintf(st->err, st->errlen, "%s: out of memory", st->path);
+	return -ENOMEM;
+}
+
+/* ---- YAML into the tree ---- */
+
+static bool
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* The type of a plain scalar under YAML 1.2's core schema (as Kubernetes' decoder reads it). */
+static enum yn_type
+plain_type(const char *s)
+{
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+	static const char *const bools[] = {"true", "True", "TRUE", "false", "False", "FALSE", NULL};
+	static const char *const specials[] = {".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF",
+					       "+.inf", ".nan", ".NaN", ".NAN", NULL};
+	const char *p = s, *e;
+	bool digits = false;
+
+	for (unsigned int i = 0; nulls[i] != NULL; i++)
+		if (strcmp(s, nulls[i]) == 0)
+			return YN_NULL;
+	for (unsigned int i = 0; bools[i] != NULL; i++)
+		if (strcmp(s, bools[i]) == 0)
+			return YN_BOOL;
+	for (unsigned int i = 0; specials[i] != NULL; i++)
+		if (strcmp(s, specials[i]) == 0)
+			return YN_FLOAT;
+	if (*p == '-' || *p == '+')
+		p++;
+	if (all_digits(p))
+		return YN_INT;
+	/* [0-9]* ( . [0-9]* )? ( [eE] [-+]? [0-9]+ )?, at least one digit before the exponent */
+	for (; *p >= '0' && *p <= '9'; p++)
+		digits = true;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			digits = true;
+	if (!digits)
+		return YN_STR;
+	if (*p == 'e' || *p == 'E') {
+		e = ++p;
+		if (*e == '-' || *e == '+')
+			e++;
+		return all_digits(e) ? YN_FLOAT : YN_STR;
+	}
+	return *p == '\0' ? YN_FLOAT : YN_STR;
+}
+
+static struct yn *
+convert(struct ist *st, const char *file, yaml_document_t *d, yaml_node_t *n, unsigned int depth,
+	int *rc)
+{
+	struct yn *y;
+
+	if (depth > IST_MAX_DEPTH || ++st->n_nodes > IST_MAX_NODES) {
+		st->cur_file = file;
+		*rc = ist_fail(st, NULL, NULL, "YAML nested deeper than %u levels or larger than %u "
+				"nodes (a recursive alias?)", IST_MAX_DEPTH, IST_MAX_NODES);
+		return NULL;
+	}
+	y = ist_alloc(st, sizeof(*y));
+	if (y == NULL)
+		goto oom;
+	y->line = (unsigned int)n->start_mark.line + 1;
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		y->s = ist_alloc(st, n->data.scalar.length + 1);
+		if (y->s == NULL)
+			goto oom;
+		memcpy((char *)y->s, n->data.scalar.value, n->data.scalar.length);
+		y->type = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? plain_type(y->s) : YN_STR;
+		return y;
+	case YAML_SEQUENCE_NODE:
+		y->type = YN_SEQ;
+		y->n = (unsigned int)(n->data.sequence.items.top - n->data.sequence.items.start);
+		y->val = ist_alloc(st, sizeof(*y->val) * (y->n + 1));
+		if (y->val == NULL)
+			goto oom;
+		for (unsigned int i = 0; i < y->n; i++) {
+			yaml_node_t *c = yaml_document_get_node(d, n->data.sequence.items.start[i]);
+
+			y->val[i] = convert(st, file, d, c, depth + 1, rc);
+			if (y->val[i] == NULL)
+				return NULL;
+		}
+		return y;
+	case YAML_MAPPING_NODE:
+		y->type = YN_MAP;
+		y->n = (unsigned int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+		y->key = ist_alloc(st, sizeof(*y->key) * (y->n + 1));
+		y->val = ist_alloc(st, sizeof(*y->val) * (y->n + 1));
+		if (y->key == NULL || y->val == NULL)
+			goto oom;
+		for (unsigned int i = 0; i < y->n; i++) {
+			yaml_node_pair_t *pr = &n->data.mapping.pairs.start[i];
+			yaml_node_t *k = yaml_document_get_node(d, pr->key);
+
+			y->key[i] = convert(st, file, d, k, depth + 1, rc);
+			if (y->key[i] == NULL)
+				return NULL;
+			if (y->key[i]->type == YN_MAP || y->key[i]->type == YN_SEQ) {
+				st->cur_file = file;
+				*rc = ist_fail(st, y->key[i], NULL, "a mapping key must be a string");
+				return NULL;
+			}
+			for (unsigned int j = 0; j < i; j++)
+				if (strcmp(y->key[j]->s, y->key[i]->s) == 0) {
+					st->cur_file = file;
+					*rc = ist_fail(st, y->key[i], NULL,
+						       "key '%s' appears twice (first at line %u)",
+						       y->key[i]->s, y->key[j]->line);
+					return NULL;
+				}
+			y->val[i] = convert(st, file, d, yaml_document_get_node(d, pr->value),
+					    depth + 1, rc);
+			if (y->val[i] == NULL)
+				return NULL;
+		}
+		return y;
+	default:
+		y->type = YN_NULL;
+		return y;
+	}
+oom:
+	*rc = ist_oom(st);
+	return NULL;
+}
+
+int
+ist_read_yaml(struct ist *st, const char *file,
+	      int (*doc)(struct ist *st, const char *file, const struct yn *root))
+{
+	yaml_parser_t p;
+	FILE *f;
+	int rc = 0;
+
+	f = fopen(file, "rb");
+	if (f == NULL) {
+		snprintf(st->err, st->errlen, "%s: cannot read: %s", file, strerror(errno));
+		return -ENOENT;
+	}
+	if (!yaml_parser_initialize(&p)) {
+		fclose(f);
+		return ist_oom(st);
+	}
+	yaml_parser_set_input_file(&p, f);
+	st->n_nodes = 0;
+	while (rc == 0) {
+		yaml_document_t d;
+		yaml_node_t *root;
+		struct yn *y;
+
+		if (!yaml_parser_load(&p, &d)) {
+			if (p.error == YAML_MEMORY_ERROR) {
+				rc = ist_oom(st);
+				break;
+			}
+			snprintf(st->err, st->errlen, "%s:%zu: YAML syntax error: %s%s%s", file,
+				 p.problem_mark.line + 1, p.problem != NULL ? p.problem : "malformed",
+				 p.context != NULL ? " " : "", p.context != NULL ? p.context : "");
+			rc = -EINVAL;
+			break;
+		}
+		root = yaml_document_get_root_node(&d);
+		if (root == NULL) {	/* the end of the stream */
+			yaml_document_delete(&d);
+			break;
+		}
+		st->cur_file = file;
+		st->cur_kind = NULL;
+		y = convert(st, file, &d, root, 0, &rc);
+		yaml_document_delete(&d);
+		if (y == NULL)
+			break;
+		if (y->type != YN_NULL)	/* an empty document between two `---` */
+			rc = doc(st, file, y);
+	}
+	yaml_parser_delete(&p);
+	fclose(f);
+	return rc;
+}
+
+/* ---- typed access ---- */
+
+const char *
+ist_path(char *buf, const char *parent, const char *key)
+{
+	snprintf(buf, IST_PATH, "%s%s%s", parent, parent[0] != '\0' ? "." : "", key);
+	return buf;
+}
+
+const char *
+ist_pathi(char *buf, const char *parent, unsigned int i)
+{
+	snprintf(buf, IST_PATH, "%s[%u]", parent, i);
+	return buf;
+}
+
+const char *
+ist_type_name(enum yn_type t)
+{
+	switch (t) {
+	case YN_NULL: return "null";
+	case YN_STR: return "a string";
+	case YN_INT: return "an integer";
+	case YN_FLOAT: return "a number";
+	case YN_BOOL: return "a boolean";
+	case YN_MAP: return "a mapping";
+	case YN_SEQ: return "a list";
+	}
+	return "a value";
+}
+
+const struct yn *
+ist_key(const struct yn *map, const char *key)
+{
+	if (map == NULL || map->type != YN_MAP)
+		return NULL;
+	for (unsigned int i = 0; i < map->n; i++)
+		if (strcmp(map->key[i]->s, key) == 0)
+			return map->key[i];
+	return NULL;
+}
+
+/* A key whose value is null (`key:` or `key: ~`) counts as absent, as in Kubernetes. */
+const struct yn *
+ist_get(const struct yn *map, const char *key)
+{
+	if (map == NULL || map->type != YN_MAP)
+		return NULL;
+	for (unsigned int i = 0; i < map->n; i++)
+		if (strcmp(map->key[i]->s, key) == 0)
+			return map->val[i]->type == YN_NULL ? NULL : map->val[i];
+	return NULL;
+}
+
+int
+ist_keys(struct ist *st, const struct yn *map, const char *path, const char *const *known,
+	 const char *const *unsupported)
+{
+	char p[IST_PATH];
+
+	for (unsigned int i = 0; i < map->n; i++) {
+		const char *k = map->key[i]->s;
+		bool ok = false;
+
+		for (unsigned int j = 0; known[j] != NULL && !ok; j++)
+			ok = strcmp(known[j], k) == 0;
+		if (ok)
+			continue;
+		for (unsigned int j = 0; unsupported != NULL && unsupported[j] != NULL; j++)
+			if (strcmp(unsupported[j], k) == 0)
+				return ist_fail(st, map->key[i], ist_path(p, path, k),
+						"not supported yet");
+		return ist_fail(st, map->key[i], ist_path(p, path, k), "unknown field");
+	}
+	return 0;
+}
+
+int
+ist_want(struct ist *st, const struct yn *v, const char *path, enum yn_type t)
+{
+	if (v->type == t || (t == YN_FLOAT && v->type == YN_INT))
+		return 0;
+	return ist_fail(st, v, path, "must be %s, not %s", ist_type_name(t), ist_type_name(v->type));
+}
+
+/* The value of @p key with type @p t: 1 and *out, 0 when absent, or the error. */
+static int
+get_typed(struct ist *st, const struct yn *map, const char *path, const char *key, bool required,
+	  enum yn_type t, const struct yn **out)
+{
+	const struct yn *v = ist_get(map, key);
+	char p[IST_PATH];
+
+	ist_path(p, path, key);
+	if (v == NULL) {
+		if (required)
+			return ist_fail(st, map, p, "required field is missing");
+		return 0;
+	}
+	if (ist_want(st, v, p, t) < 0)
+		return -EINVAL;
+	*out = v;
+	return 1;
+}
+
+int
+ist_get_map(struct ist *st, const struct yn *map, const char *path, const char *key,
+	    bool required, const struct yn **out)
+{
+	return get_typed(st, map, path, key, required, YN_MAP, out);
+}
+
+int
+ist_get_seq(struct ist *st, const struct yn *map, const char *path, const char *key,
+	    bool required, const struct yn **out)
+{
+	return get_typed(st, map, path, key, required, YN_SEQ, out);
+}
+
+int
+ist_get_str(struct ist *st, const struct yn *map, const char *path, const char *key,
+	    bool required, const char **out)
+{
+	const struct yn *v;
+	char p[IST_PATH];
+	int rc = get_typed(st, map, path, key, required, YN_STR, &v);
+
+	if (rc <= 0)
+		return rc;
+	if (required && v->s[0] == '\0')
+		return ist_fail(st, v, ist_path(p, path, key), "must not be empty");
+	*out = v->s;
+	return 1;
+}
+
+int
+ist_get_u32(struct ist *st, const struct yn *map, const char *path, const char *key,
+	    bool required, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	const struct yn *v;
+	char p[IST_PATH];
+	unsigned long long x;
+	int rc = get_typed(st, map, path, key, required, YN_INT, &v);
+
+	if (rc <= 0)
+		return rc;
+	errno = 0;
+	x = strtoull(v->s + (v->s[0] == '+'), NULL, 10);
+	if (v->s[0] == '-' || errno != 0 || x < lo || x > hi)
+		return ist_fail(st, v, ist_path(p, path, key), "%s is out of range [%u, %u]", v->s,
+				lo, hi);
+	*out = (uint32_t)x;
+	return 1;
+}
+
+int
+ist_get_bool(struct ist *st, const struct yn *map, const char *path, const char *key, bool *out)
+{
+	const struct yn *v;
+	int rc = get_typed(st, map, path, key, false, YN_BOOL, &v);
+
+	if (rc <= 0)
+		return rc;
+	*out = v->s[0] == 't' || v->s[0] == 'T';
+	return 1;
+}
+
+/*
+ * Go's time.ParseDuration, which Istio's YAML takes ("1s", "250ms", "1m30s",
+ * "0.5s"), to whole milliseconds. Returns 0, -EINVAL when malformed, -ERANGE
+ * when over UINT32_MAX ms or when not zero but under 1 ms (Istio refuses
+ * durations below 1 ms).
+ */
+int
+ist_parse_ms(const char *s, uint32_t *ms)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {
+		{"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"ms", 1}, {"s", 1e3},
+		{"m", 60e3}, {"h", 3600e3},
+	};
+	double total = 0;
+
+	if (strcmp(s, "0") == 0) {
+		*ms = 0;
+		return 0;
+	}
+	if (*s == '\0')
+		return -EINVAL;
+	while (*s != '\0') {
+		const char *start = s;
+		double v = 0, scale = 1;
+		size_t best = 0;
+		unsigned int u = 0;
+
+		for (; *s >= '0' && *s <= '9'; s++)
+			v = v * 10 + (*s - '0');
+		if (*s == '.')
+			for (s++; *s >= '0' && *s <= '9'; s++) {
+				scale /= 10;
+				v += (*s - '0') * scale;
+			}
+		if (s == start || (s == start + 1 && *start == '.'))
+			return -EINVAL;
+		/* the longest unit that matches: "ms" before "m" */
+		for (unsigned int i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t n = strlen(units[i].unit);
+
+			if (n > best && strncmp(s, units[i].unit, n) == 0) {
+				best = n;
+				u = i;
+			}
+		}
+		if (best == 0)
+			return -EINVAL;
+		s += best;
+		total += v * units[u].ms;
+	}
+	if (total > (double)UINT32_MAX || (total > 0 && total < 1))
+		return -ERANGE;
+	*ms = (uint32_t)floor(total + 1e-6);
+	return 0;
+}
+
+int
+ist_get_ms(struct ist *st, const struct yn *map, const char *path, const char *key, uint32_t *out)
+{
+	const struct yn *v = ist_get(map, key);
+	char p[IST_PATH];
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	ist_path(p, path, key);
+	if (v->type != YN_STR)
+		return ist_fail(st, v, p, "must be a duration string like \"1s\" or \"250ms\", "
+				"not %s", ist_type_name(v->type));
+	rc = ist_parse_ms(v->s, out);
+	if (rc == -ERANGE)
+		return ist_fail(st, v, p, "duration '%s' is out of range [1ms, %ums]", v->s,
+				UINT32_MAX);
+	if (rc < 0)
+		return ist_fail(st, v, p, "'%s' is not a duration (like \"1s\", \"250ms\", "
+				"\"1m30s\")", v->s);
+	return 1;
+}
+
+int
+ist_get_percent(struct ist *st, const struct yn *map, const char *path, const char *key,
+		double *out)
+{
+	const struct yn *v;
+	char p[IST_PATH];
+	double x;
+	int rc = get_typed(st, map, path, key, false, YN_FLOAT, &v);
+
+	if (rc <= 0)
+		return rc;
+	x = strtod(v->s, NULL);
+	if (!(x >= 0 && x <= 100))
+		return ist_fail(st, v, ist_path(p, path, key), "%s is not a percentage in [0, 100]",
+				v->s);
+	*out = x;
+	return 1;
+}
+
+int
+ist_get_strs(struct ist *st, const struct yn *map, const char *path, const char *key,
+	     bool required, const struct yn **out)
+{
+	const struct yn *v;
+	char p[IST_PATH], q[IST_PATH];
+	int rc = get_typed(st, map, path, key, required, YN_SEQ, &v);
+
+	if (rc <= 0)
+		return rc;
+	ist_path(p, path, key);
+	if (required && v->n == 0)
+		return ist_fail(st, v, p, "must not be empty");
+	for (unsigned int i = 0; i < v->n; i++) {
+		if (ist_want(st, v->val[i], ist_pathi(q, p, i), YN_STR) < 0)
+			return -EINVAL;
+		if (v->val[i]->s[0] == '\0')
+			return ist_fail(st, v->val[i], q, "must not be empty");
+	}
+	*out = v;
+	return 1;
+}
+
+int
+ist_get_strmap(struct ist *st, const struct yn *map, const char *path, const char *key,
+	       const struct yn **out)
+{
+	const struct yn *v;
+	char p[IST_PATH], q[IST_PATH];
+	int rc = get_typed(st, map, path, key, false, YN_MAP, &v);
+
+	if (rc <= 0)
+		return rc;
+	ist_path(p, path, key);
+	for (unsigned int i = 0; i < v->n; i++)
+		if (ist_want(st, v->val[i], ist_path(q, p, v->key[i]->s), YN_STR) < 0)
+			return -EINVAL;
+	*out = v;
+	return 1;
+}

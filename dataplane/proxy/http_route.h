@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_HTTP_ROUTE_H
+#define HF_HTTP_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/http/h1.h"
+#include "dataplane/proxy/router.h"
+
+/*
+ * The route of @p vh for request @p msg on listener port @p port: by the
+ * virtual host's matcher (with this worker's Hyperscan @p scratch) when it
+ * has one, else by its routes' own prefix/exact paths. NULL: 404 NR.
+ */
+const struct hf_route *hf_http_route_select(const struct hf_vhost *vh, void *scratch,
+					    const struct hf_h1_message *msg, uint16_t port);
+
+/* The weighted destination of forwarding route @p r, drawn at random by weight. */
+const struct hf_route_dest *hf_http_route_dest(const struct hf_route *r);
+
+/* True with probability @p ppm parts per million (faults, mirroring). */
+bool hf_http_chance(uint32_t ppm);
+
+/*
+ * Writes the target to send for route @p r with a uri rewrite: the matched
+ * prefix (or, after an exact or regex match, the whole path) replaced, the
+ * query kept. Returns its length, or 0 when it does not fit in @p cap.
+ */
+size_t hf_http_route_target(const struct hf_route *r, const char *target, size_t len, char *out,
+			    size_t cap);
+
+/*
+ * Writes the "location: ...\r\n" field of redirect route @p r for @p msg:
+ * scheme, authority and port as the redirect says or as the request had
+ * them, the path replaced when the redirect gives one, the query kept.
+ * Returns its length, or 0 when it does not fit.
+ */
+size_t hf_http_route_location(const struct hf_route *r, const struct hf_h1_message *msg,
+			      char *out, size_t cap);
+
+/*
+ * CORS (Istio corsPolicy) for @p msg: when the route has a policy and the
+ * request's Origin is allowed, writes the access-control-* fields to answer
+ * with into @p out and says in *@p preflight whether this is a preflight
+ * (OPTIONS with Access-Control-Request-Method), which is answered locally.
+ * Returns the bytes written (0: no CORS answer), or -1 when they do not fit.
+ */
+int hf_http_route_cors(const struct hf_route *r, const struct hf_h1_message *msg, char *out,
+		       size_t cap, bool *preflight);
+
+#endif

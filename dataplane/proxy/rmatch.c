@@ -1,0 +1,1361 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Route selection at a cost flat in the number of routes.
+ *
+ * Every match block has at most one path condition, and the path condition is
+ * what tells most routes apart, so the path is the index: one walk over it
+ * yields the few blocks that can hold, and only those are checked in full.
+ *
+ * - Literals (exact and prefix paths) live in two radix tries, one
+ *   case-sensitive and one over lower-cased keys (ignoreUriCase). A node is a
+ *   path prefix; it lists the blocks whose prefix is that string, and those
+ *   whose exact path is. Walking the request path down the trie passes every
+ *   registered prefix of it once: the work is the length of the path and the
+ *   depth of the trie, not the number of routes.
+ * - A regex is filed in the same tries under its literal prefix (what every
+ *   match must start with: "/api/v1/users/" for "/api/v1/users/[0-9]+", ""
+ *   when it starts with a class, a group or has a top-level '|'), so a path
+ *   only meets the regexes that could match it. The regexes of one literal
+ *   prefix are compiled together into Hyperscan databases of at most
+ *   RX_CHUNK patterns (HS_FLAG_SINGLEMATCH, anchored as ^(?:...)\z), and one
+ *   scan of the path reports, as a bit mask, which of them match.
+ * - Blocks without a path condition are candidates always, in one sorted list.
+ * - The candidates are checked against the rest of their block (method,
+ *   authority, scheme, port, headers, query parameters) only while their
+ *   route is below the best found so far; each list is in route order, so a
+ *   list stops at its first success. Literal candidates go first, regex
+ *   scans last, and a regex chunk whose first route cannot win is not scanned.
+ * - Regex conditions on other dimensions (authority, method, scheme, each
+ *   header, each query parameter) are checked only for candidates, each by
+ *   its own one-pattern database.
+ *
+ * Why not one database per dimension with every path literal and regex in it:
+ * Hyperscan compiles at ~0.6-1.3 ms per pattern on this machine whatever the
+ * grouping (1,000 path regexes in one database: 1.3 s; 9,000 literals with
+ * hs_compile_lit_multi: 170 ms), and the issue wants a 10,000-route change
+ * served within 100 ms. Literals never go to Hyperscan (the tries build in a
+ * few ms), and compiled databases are shared through a content-addressed cache:
+ * a rebuild after a file change compiles only the regex chunks whose patterns
+ * changed, since chunk boundaries are content-defined (a pattern closes its
+ * chunk when its hash says so), so one new regex disturbs one chunk. The
+ * price is one scan per chunk met on the walk instead of one scan per
+ * request, which the literal prefixes keep to one or two in real tables.
+ *
+ * Memory: one arena per matcher for its strings, nodes and lists; databases
+ * belong to the cache, reference-counted, freed with their last matcher.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dataplane/proxy/rmatch.h"
+
+#define RX_CHUNK 16			/* at most this many patterns per path database (mask bits) */
+#define RX_CUT_MASK 7			/* a pattern whose hash & this is 0 closes its chunk: ~8 per chunk */
+#define RX_NODES 64			/* trie nodes with regexes remembered per walk; more are scanned at once */
+#define NO_ROUTE UINT32_MAX
+
+/* Which conditions a block has besides its path. */
+enum {
+	C_METHOD = 0x01,
+	C_AUTHORITY = 0x02,
+	C_SCHEME = 0x04,
+	C_PORT = 0x08,
+	C_KV = 0x10,			/* headers or query parameters */
+};
+
+/* A compiled StringMatch. */
+struct rm_str {
+	uint8_t kind;			/* enum hf_match_kind; ANY only where the block has no such condition */
+	uint8_t icase;
+	uint8_t vectored;		/* regex database in HS_MODE_VECTORED (headers: several fields) */
+	uint32_t len;			/* literal length */
+	const char *s;			/* literal (exact, prefix), in the arena */
+	const hs_database_t *db;	/* regex: its own one-pattern database */
+};
+
+struct rm_kv {
+	const char *name;		/* headers: lower case */
+	uint32_t name_len;
+	bool absent;			/* withoutHeaders: holds when missing or not matching */
+	bool query;			/* a query parameter, else a header */
+	struct rm_str m;
+};
+
+struct rm_block {
+	uint32_t route;
+	uint32_t flags;			/* C_* */
+	uint32_t port;
+	uint32_t kv, n_kv;		/* m->kvs[kv .. kv + n_kv) */
+	struct rm_str method, authority, scheme;
+};
+
+struct rm_range {
+	uint32_t off, n;
+};
+
+struct rm_node {
+	const char *label;		/* the bytes of the edge into this node */
+	uint32_t label_len;
+	uint32_t n_child;
+	uint32_t child;			/* first child in the trie's nodes; siblings are contiguous */
+	const uint8_t *first;		/* first label byte of each child, for memchr */
+	struct rm_range exact, prefix;	/* blocks, in m->lists, route order */
+	struct rm_range rx;		/* regex chunks, in m->chunks, ordered by first route */
+};
+
+struct rm_chunk {
+	const hs_database_t *db;
+	uint32_t first_route;
+	uint32_t entry;			/* m->lists[entry + id]: the block of pattern id */
+	uint32_t n;
+};
+
+struct rm_trie {
+	struct rm_node *nodes;
+	uint32_t n_nodes;
+};
+
+struct arena {
+	struct arena *next;
+	size_t used, cap;
+	char data[];
+};
+
+struct dbent;
+
+struct hf_rmatch {
+	uint32_t always;		/* the first route that takes every request, or NO_ROUTE */
+	uint32_t n_blocks;
+	struct rm_block *blocks;
+	struct rm_kv *kvs;
+	uint32_t *lists;
+	struct rm_chunk *chunks;
+	struct rm_range nopath;		/* blocks without a path condition, in m->lists */
+	struct rm_trie trie[2];		/* [0] case-sensitive, [1] lower-cased keys */
+	unsigned int n_dbs, cap_dbs;
+	struct dbent **dbs;		/* references held in the cache */
+	struct arena *arena;
+	size_t arena_bytes;
+	struct hf_rmatch_stats st;
+};
+
+/* ---- database cache (agent side) ---- */
+
+struct dbent {
+	struct dbent *next;
+	uint64_t hash;
+	unsigned int refs;
+	size_t keylen;
+	hs_database_t *db;
+	size_t db_bytes;
+	char key[];			/* mode, then (flags, length, bytes) per pattern */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct dbent **slots;
+	size_t n_slots, n;
+} cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t
+fnv(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+#define FNV0 0xcbf29ce484222325ULL
+
+static int
+cache_grow(void)
+{
+	size_t ns = cache.n_slots ? cache.n_slots * 2 : 1024;
+	struct dbent **s = calloc(ns, sizeof(*s));
+
+	if (s == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < cache.n_slots; i++) {
+		struct dbent *e = cache.slots[i], *nx;
+
+		for (; e != NULL; e = nx) {
+			nx = e->next;
+			e->next = s[e->hash & (ns - 1)];
+			s[e->hash & (ns - 1)] = e;
+		}
+	}
+	free(cache.slots);
+	cache.slots = s;
+	cache.n_slots = ns;
+	return 0;
+}
+
+/*
+ * A database of patterns @p pats (flags @p flags, ids 0..n-1) in @p mode:
+ * the cached one when the same list was compiled before, else compiled now.
+ * Returns the entry (one more reference), or NULL with *@p cerr set when
+ * Hyperscan refuses (the caller frees it), or NULL and *@p cerr NULL when out
+ * of memory. *@p compiled tells which.
+ */
+static struct dbent *
+cache_get(const char *const *pats, const unsigned int *flags, unsigned int n, unsigned int mode,
+	  hs_compile_error_t **cerr, bool *compiled)
+{
+	size_t keylen = sizeof(mode);
+	struct dbent *e = NULL;
+	unsigned int ids[RX_CHUNK];
+	uint64_t h;
+	char *k;
+
+	*cerr = NULL;
+	*compiled = false;
+	for (unsigned int i = 0; i < n; i++)
+		keylen += 2 * sizeof(uint32_t) + strlen(pats[i]);
+	e = malloc(sizeof(*e) + keylen);
+	if (e == NULL)
+		return NULL;
+	k = e->key;
+	memcpy(k, &mode, sizeof(mode));
+	k += sizeof(mode);
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t f = flags[i], l = (uint32_t)strlen(pats[i]);
+
+		memcpy(k, &f, sizeof(f));
+		memcpy(k + sizeof(f), &l, sizeof(l));
+		memcpy(k + 2 * sizeof(f), pats[i], l);
+		k += 2 * sizeof(f) + l;
+		ids[i] = i;
+	}
+	h = fnv(e->key, keylen, FNV0);
+	pthread_mutex_lock(&cache.lock);
+	if (cache.n_slots > 0) {
+		for (struct dbent *c = cache.slots[h & (cache.n_slots - 1)]; c != NULL; c = c->next) {
+			if (c->hash == h && c->keylen == keylen && memcmp(c->key, e->key, keylen) == 0) {
+				c->refs++;
+				pthread_mutex_unlock(&cache.lock);
+				free(e);
+				return c;
+			}
+		}
+	}
+	if (cache.n >= cache.n_slots && cache_grow() != 0)
+		goto nomem;
+	if (hs_compile_multi(pats, flags, ids, n, mode, NULL, &e->db, cerr) != HS_SUCCESS)
+		goto nomem;
+	*compiled = true;
+	if (hs_database_size(e->db, &e->db_bytes) != HS_SUCCESS)
+		e->db_bytes = 0;
+	e->hash = h;
+	e->keylen = keylen;
+	e->refs = 1;
+	e->next = cache.slots[h & (cache.n_slots - 1)];
+	cache.slots[h & (cache.n_slots - 1)] = e;
+	cache.n++;
+	pthread_mutex_unlock(&cache.lock);
+	return e;
+nomem:
+	pthread_mutex_unlock(&cache.lock);
+	free(e);
+	return NULL;
+}
+
+static void
+cache_put(struct dbent *e)
+{
+	struct dbent **pp;
+
+	pthread_mutex_lock(&cache.lock);
+	if (--e->refs > 0) {
+		pthread_mutex_unlock(&cache.lock);
+		return;
+	}
+	for (pp = &cache.slots[e->hash & (cache.n_slots - 1)]; *pp != e; pp = &(*pp)->next)
+		;
+	*pp = e->next;
+	cache.n--;
+	pthread_mutex_unlock(&cache.lock);
+	hs_free_database(e->db);
+	free(e);
+}
+
+/* ---- build ---- */
+
+struct build {
+	struct hf_rmatch *m;
+	const struct hf_model_route *routes;
+	char *err;
+	size_t errlen;
+	bool nomem;
+};
+
+static void *
+arena_alloc(struct build *b, size_t n)
+{
+	struct arena *a = b->m->arena;
+	void *p;
+
+	n = (n + 7) & ~(size_t)7;
+	if (a == NULL || a->cap - a->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+
+		a = malloc(sizeof(*a) + cap);
+		if (a == NULL) {
+			b->nomem = true;
+			return NULL;
+		}
+		a->next = b->m->arena;
+		a->used = 0;
+		a->cap = cap;
+		b->m->arena = a;
+		b->m->arena_bytes += sizeof(*a) + cap;
+	}
+	p = a->data + a->used;
+	a->used += n;
+	return p;
+}
+
+static char *
+arena_str(struct build *b, const char *s, size_t len, bool lower)
+{
+	char *d = arena_alloc(b, len + 1);
+
+	if (d == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		d[i] = lower ? (char)tolower((unsigned char)s[i]) : s[i];
+	d[len] = '\0';
+	return d;
+}
+
+static int
+fail(struct build *b, unsigned int route, unsigned int blk, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int
+fail(struct build *b, unsigned int route, unsigned int blk, const char *what, const char *fmt, ...)
+{
+	const char *name = b->routes[route].name;
+	int n;
+	va_list ap;
+
+	n = snprintf(b->err, b->errlen, "route %u%s%s%s match %u: %s: ", route, name ? " \"" : "",
+		     name ? name : "", name ? "\"" : "", blk, what);
+	if (n < 0 || (size_t)n >= b->errlen)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(b->err + n, b->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int
+keep_db(struct build *b, struct dbent *e, bool compiled)
+{
+	struct hf_rmatch *m = b->m;
+
+	if (m->n_dbs == m->cap_dbs) {
+		unsigned int nc = m->cap_dbs ? m->cap_dbs * 2 : 16;
+		struct dbent **d = realloc(m->dbs, nc * sizeof(*d));
+
+		if (d == NULL) {
+			cache_put(e);
+			b->nomem = true;
+			return -ENOMEM;
+		}
+		m->dbs = d;
+		m->cap_dbs = nc;
+	}
+	m->dbs[m->n_dbs++] = e;
+	m->st.n_databases++;
+	if (compiled)
+		m->st.n_compiled++;
+	else
+		m->st.n_reused++;
+	return 0;
+}
+
+static unsigned int
+rx_flags(bool icase)
+{
+	return HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (icase ? HS_FLAG_CASELESS : 0);
+}
+
+/* "^(?:re)\z": Envoy's full match, whatever anchors @p re has or lacks. */
+static char *
+rx_wrap(const char *re)
+{
+	char *w;
+
+	if (asprintf(&w, "^(?:%s)\\z", re) < 0)
+		return NULL;
+	return w;
+}
+
+/* Hyperscan's word on @p re alone, so the offsets it cites are the user's. */
+static void
+rx_reason(const char *re, unsigned int flags, const char *fallback, char *out, size_t len)
+{
+	hs_compile_error_t *ce = NULL;
+	hs_database_t *db = NULL;
+
+	if (hs_compile(re, flags, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS && ce != NULL)
+		snprintf(out, len, "%s", ce->message);
+	else
+		snprintf(out, len, "%s", fallback);
+	hs_free_compile_error(ce);
+	hs_free_database(db);
+}
+
+/* Compiles one regex condition of a non-path dimension into its own database. */
+static int
+compile_one(struct build *b, struct rm_str *c, const char *re, unsigned int route, unsigned int blk,
+	    const char *what)
+{
+	unsigned int flags = rx_flags(c->icase);
+	unsigned int mode = c->vectored ? HS_MODE_VECTORED : HS_MODE_BLOCK;
+	hs_compile_error_t *ce;
+	struct dbent *e;
+	bool compiled;
+	char *w = rx_wrap(re);
+	char why[256];
+
+	if (w == NULL) {
+		b->nomem = true;
+		return -ENOMEM;
+	}
+	e = cache_get((const char *const *)&w, &flags, 1, mode, &ce, &compiled);
+	free(w);
+	if (e == NULL && ce == NULL) {
+		b->nomem = true;
+		return -ENOMEM;
+	}
+	if (e == NULL) {
+		rx_reason(re, flags, ce->message, why, sizeof(why));
+		hs_free_compile_error(ce);
+		return fail(b, route, blk, what, "regex \"%s\" refused by Hyperscan: %s", re, why);
+	}
+	c->db = e->db;
+	b->m->st.n_regexes++;
+	return keep_db(b, e, compiled);
+}
+
+/* Copies a StringMatch of any dimension but the path. */
+static int
+copy_str(struct build *b, struct rm_str *c, const struct hf_model_str_match *s, bool vectored,
+	 unsigned int route, unsigned int blk, const char *what)
+{
+	const char *v = s->value != NULL ? s->value : "";
+
+	c->kind = (uint8_t)s->kind;
+	c->icase = s->ignore_case;
+	c->vectored = vectored;
+	switch (s->kind) {
+	case HF_MATCH_ANY:
+	case HF_MATCH_PRESENT:
+		return 0;
+	case HF_MATCH_EXACT:
+	case HF_MATCH_PREFIX:
+		c->len = (uint32_t)strlen(v);
+		c->s = arena_str(b, v, c->len, false);
+		return c->s != NULL ? 0 : -ENOMEM;
+	case HF_MATCH_REGEX:
+		return compile_one(b, c, v, route, blk, what);
+	}
+	return fail(b, route, blk, what, "unknown match kind %d", (int)s->kind);
+}
+
+/* ---- literal prefixes of regexes ---- */
+
+/*
+ * Whether @p re may have an alternation at its top level, which would leave
+ * it no common prefix. Errs towards yes: bracket classes (with POSIX
+ * [:name:] inside), escapes and \Q...\E are skipped as PCRE reads them, and
+ * anything left unbalanced counts as yes.
+ */
+static bool
+top_level_alt(const char *re)
+{
+	int depth = 0;
+
+	for (const char *p = re; *p != '\0'; p++) {
+		if (p[0] == '\\' && p[1] == 'Q') {
+			const char *e = strstr(p + 2, "\\E");
+
+			if (e == NULL)
+				return true;
+			p = e + 1;
+		} else if (*p == '\\') {
+			if (*++p == '\0')
+				return true;
+		} else if (*p == '[') {
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			for (; *p != ']'; p++) {
+				if (*p == '\0')
+					return true;
+				if (p[0] == '\\' && p[1] != '\0')
+					p++;
+				else if (p[0] == '[' && p[1] == ':') {
+					const char *e = strstr(p + 2, ":]");
+
+					if (e == NULL)
+						return true;
+					p = e + 1;
+				}
+			}
+		} else if (*p == '(') {
+			depth++;
+		} else if (*p == ')') {
+			if (--depth < 0)
+				return true;
+		} else if (*p == '|' && depth == 0) {
+			return true;
+		}
+	}
+	return depth != 0;
+}
+
+/*
+ * The literal bytes every match of ^(?:re)\z begins with, written to @p out
+ * (lower-cased when @p icase); its length. Stops at the first byte that is
+ * not a plain literal, and drops a literal a quantifier applies to.
+ */
+static size_t
+literal_prefix(const char *re, char *out, bool icase)
+{
+	const char *p = re;
+	size_t n = 0;
+
+	if (top_level_alt(re))
+		return 0;
+	while (*p == '^')
+		p++;
+	while (*p != '\0') {
+		const char *next = p + 1;
+		char c = *p;
+
+		if (c == '\\') {
+			/* \d, \w, \x41, \Q...: a class or an escape not decoded here */
+			if (p[1] == '\0' || isalnum((unsigned char)p[1]))
+				break;
+			c = p[1];
+			next = p + 2;
+		} else if (strchr(".[]()|*+?{}^$", c) != NULL) {
+			break;
+		}
+		if (*next == '*' || *next == '+' || *next == '?' || *next == '{')
+			break;
+		out[n++] = icase ? (char)tolower((unsigned char)c) : c;
+		p = next;
+	}
+	return n;
+}
+
+/* ---- the path tries ---- */
+
+enum { P_EXACT, P_PREFIX, P_REGEX };
+
+struct pent {
+	const char *key;		/* in the arena */
+	uint32_t klen;
+	uint8_t kind;			/* P_* */
+	uint8_t icase;
+	uint32_t block;
+	uint32_t blk;			/* the block's index in its route, for messages */
+	const char *re;			/* P_REGEX: the pattern as given */
+};
+
+static int
+pent_cmp(const void *a, const void *b)
+{
+	const struct pent *x = a, *y = b;
+	uint32_t l = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(x->key, y->key, l);
+
+	if (c != 0)
+		return c;
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind - y->kind;
+	return x->block < y->block ? -1 : x->block > y->block;
+}
+
+/* One distinct key of a trie, with its lists. */
+struct tkey {
+	const char *key;
+	uint32_t klen;
+	struct rm_range exact, prefix, rx;
+};
+
+struct tbuild {
+	struct build *b;
+	struct rm_trie *t;
+	struct tkey *keys;
+	uint32_t n_keys;
+};
+
+static uint32_t
+lcp(const struct tkey *a, const struct tkey *z, uint32_t from)
+{
+	uint32_t l = a->klen < z->klen ? a->klen : z->klen;
+
+	while (from < l && a->key[from] == z->key[from])
+		from++;
+	return from;
+}
+
+/*
+ * Fills node @p ni, the string keys[lo].key[0..depth), from the sorted keys
+ * [lo, hi) that all start with it: its own lists when one of them is that
+ * string, then one child per distinct next byte, each labelled up to where
+ * its keys part.
+ */
+static int
+trie_fill(struct tbuild *tb, uint32_t ni, uint32_t lo, uint32_t hi, uint32_t depth)
+{
+	struct rm_trie *t = tb->t;
+	uint32_t groups = 0, child, a;
+	uint8_t *first;
+
+	if (lo < hi && tb->keys[lo].klen == depth) {
+		t->nodes[ni].exact = tb->keys[lo].exact;
+		t->nodes[ni].prefix = tb->keys[lo].prefix;
+		t->nodes[ni].rx = tb->keys[lo].rx;
+		lo++;
+	}
+	for (a = lo; a < hi; groups++) {
+		uint8_t c = (uint8_t)tb->keys[a].key[depth];
+
+		while (a < hi && (uint8_t)tb->keys[a].key[depth] == c)
+			a++;
+	}
+	if (groups == 0)
+		return 0;
+	first = arena_alloc(tb->b, groups);
+	if (first == NULL)
+		return -ENOMEM;
+	child = t->n_nodes;
+	t->n_nodes += groups;
+	t->nodes[ni].child = child;
+	t->nodes[ni].n_child = groups;
+	t->nodes[ni].first = first;
+	for (uint32_t g = 0; lo < hi; g++) {
+		uint8_t c = (uint8_t)tb->keys[lo].key[depth];
+		uint32_t e, z = lo;
+		struct rm_node *nd = &t->nodes[child + g];
+
+		while (z < hi && (uint8_t)tb->keys[z].key[depth] == c)
+			z++;
+		e = lcp(&tb->keys[lo], &tb->keys[z - 1], depth + 1);
+		memset(nd, 0, sizeof(*nd));
+		nd->label = tb->keys[lo].key + depth;
+		nd->label_len = e - depth;
+		first[g] = c;
+		if (trie_fill(tb, child + g, lo, z, e) != 0)
+			return -ENOMEM;
+		lo = z;
+	}
+	return 0;
+}
+
+/* The content-defined chunk boundary: a pattern whose hash says so closes its chunk. */
+static bool
+closes_chunk(const char *re)
+{
+	return (fnv(re, strlen(re), FNV0) & RX_CUT_MASK) == 0;
+}
+
+/*
+ * Compiles the regexes of one key (entries [lo, hi) of @p pe, in route order)
+ * into chunks; on refusal, finds the pattern Hyperscan refuses by compiling
+ * the chunk's patterns one by one.
+ */
+static int
+compile_chunks(struct build *b, const struct pent *pe, uint32_t lo, uint32_t hi, uint32_t list_off,
+	       uint32_t *n_chunks)
+{
+	struct hf_rmatch *m = b->m;
+
+	while (lo < hi) {
+		const char *w[RX_CHUNK];
+		unsigned int fl[RX_CHUNK], n = 0;
+		hs_compile_error_t *ce;
+		struct rm_chunk *ch;
+		struct dbent *e;
+		bool compiled;
+		int rc = 0;
+
+		while (lo + n < hi && n < RX_CHUNK) {
+			const struct pent *p = &pe[lo + n];
+
+			fl[n] = rx_flags(p->icase);
+			w[n] = rx_wrap(p->re);
+			if (w[n++] == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (closes_chunk(p->re))
+				break;
+		}
+		e = rc == 0 ? cache_get(w, fl, n, HS_MODE_BLOCK, &ce, &compiled) : NULL;
+		if (e == NULL && rc == 0 && ce != NULL) {
+			unsigned int bad = 0;
+			char why[256];
+
+			for (; bad < n; bad++) {
+				hs_compile_error_t *one = NULL;
+				hs_database_t *db = NULL;
+				hs_error_t r = hs_compile(w[bad], fl[bad], HS_MODE_BLOCK, NULL, &db, &one);
+
+				hs_free_compile_error(one);
+				hs_free_database(db);
+				if (r != HS_SUCCESS)
+					break;
+			}
+			if (bad == n)
+				bad = ce->expression >= 0 && (unsigned int)ce->expression < n
+					      ? (unsigned int)ce->expression
+					      : 0;
+			rx_reason(pe[lo + bad].re, fl[bad], ce->message, why, sizeof(why));
+			hs_free_compile_error(ce);
+			rc = fail(b, m->blocks[pe[lo + bad].block].route, pe[lo + bad].blk, "uri",
+				  "regex \"%s\" refused by Hyperscan: %s", pe[lo + bad].re, why);
+		} else if (e == NULL && rc == 0) {
+			rc = -ENOMEM;
+		}
+		for (unsigned int i = 0; i < n; i++)
+			free((void *)w[i]);
+		if (rc == -ENOMEM)
+			b->nomem = true;
+		if (rc != 0)
+			return rc;
+		if (keep_db(b, e, compiled) != 0)
+			return -ENOMEM;
+		ch = &m->chunks[(*n_chunks)++];
+		ch->db = e->db;
+		ch->first_route = m->blocks[pe[lo].block].route;
+		ch->entry = list_off + lo;
+		ch->n = n;
+		m->st.n_regexes += n;
+		lo += n;
+	}
+	return 0;
+}
+
+/*
+ * Builds trie @p t from its entries @p pe (sorted here); their blocks go to
+ * m->lists from @p *list_off on, their regex chunks to m->chunks.
+ */
+static int
+trie_build(struct build *b, struct rm_trie *t, struct pent *pe, uint32_t n, uint32_t *list_off,
+	   uint32_t *n_chunks)
+{
+	struct hf_rmatch *m = b->m;
+	struct tbuild tb = {.b = b, .t = t};
+	uint32_t base = *list_off;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(pe, n, sizeof(*pe), pent_cmp);
+	tb.keys = calloc(n + 1, sizeof(*tb.keys));
+	t->nodes = arena_alloc(b, sizeof(*t->nodes) * (2 * (size_t)n + 1));
+	if (tb.keys == NULL || t->nodes == NULL) {
+		free(tb.keys);
+		b->nomem = true;
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		m->lists[base + i] = pe[i].block;
+	*list_off += n;
+	for (uint32_t i = 0; i < n && rc == 0;) {
+		struct tkey *k = &tb.keys[tb.n_keys++];
+		uint32_t j = i;
+
+		k->key = pe[i].key;
+		k->klen = pe[i].klen;
+		while (j < n && pe[j].klen == k->klen && memcmp(pe[j].key, k->key, k->klen) == 0)
+			j++;
+		for (uint32_t x = i; x < j;) {
+			uint32_t y = x;
+			uint8_t kind = pe[x].kind;
+
+			while (y < j && pe[y].kind == kind)
+				y++;
+			if (kind == P_EXACT)
+				k->exact = (struct rm_range){base + x, y - x};
+			else if (kind == P_PREFIX)
+				k->prefix = (struct rm_range){base + x, y - x};
+			else {
+				k->rx.off = *n_chunks;
+				rc = compile_chunks(b, pe, x, y, base, n_chunks);
+				k->rx.n = *n_chunks - k->rx.off;
+			}
+			x = y;
+		}
+		i = j;
+	}
+	if (rc == 0) {
+		memset(&t->nodes[0], 0, sizeof(t->nodes[0]));
+		t->nodes[0].label = "";
+		t->n_nodes = 1;
+		rc = trie_fill(&tb, 0, 0, tb.n_keys, 0);
+		m->st.n_trie_nodes += t->n_nodes;
+	}
+	free(tb.keys);
+	return rc;
+}
+
+static bool
+unconditional(const struct hf_model_route_match *mm)
+{
+	return mm->uri.kind == HF_MATCH_ANY && mm->method.kind == HF_MATCH_ANY &&
+	       mm->authority.kind == HF_MATCH_ANY && mm->scheme.kind == HF_MATCH_ANY &&
+	       mm->port == 0 && mm->n_headers == 0 && mm->n_query == 0;
+}
+
+static int
+copy_kv(struct build *b, struct rm_kv *kv, const struct hf_model_kv_match *mk, bool query,
+	unsigned int route, unsigned int blk)
+{
+	char what[160];
+	struct hf_model_str_match s = mk->m;
+
+	snprintf(what, sizeof(what), "%s \"%.100s\"",
+		 query ? "queryParams" : mk->absent ? "withoutHeaders" : "headers",
+		 mk->name != NULL ? mk->name : "");
+	if (mk->name == NULL || mk->name[0] == '\0')
+		return fail(b, route, blk, what, "empty name");
+	kv->name_len = (uint32_t)strlen(mk->name);
+	kv->name = arena_str(b, mk->name, kv->name_len, !query);
+	if (kv->name == NULL)
+		return -ENOMEM;
+	kv->absent = mk->absent;
+	kv->query = query;
+	/* headers: {x: {}} is a presence match, as Istio reads it */
+	if (s.kind == HF_MATCH_ANY)
+		s.kind = HF_MATCH_PRESENT;
+	return copy_str(b, &kv->m, &s, !query, route, blk, what);
+}
+
+static int
+copy_block(struct build *b, struct rm_block *bk, const struct hf_model_route_match *mm,
+	   unsigned int route, unsigned int blk, uint32_t *kv_next)
+{
+	struct hf_rmatch *m = b->m;
+	int rc;
+
+	bk->route = route;
+	if (mm->uri.kind == HF_MATCH_PRESENT)
+		return fail(b, route, blk, "uri", "a presence match applies to headers and query "
+						  "parameters only");
+	if (mm->uri.kind > HF_MATCH_PRESENT)
+		return fail(b, route, blk, "uri", "unknown match kind %d", (int)mm->uri.kind);
+	if (mm->method.kind == HF_MATCH_PRESENT || mm->authority.kind == HF_MATCH_PRESENT ||
+	    mm->scheme.kind == HF_MATCH_PRESENT)
+		return fail(b, route, blk, mm->method.kind == HF_MATCH_PRESENT      ? "method"
+					   : mm->authority.kind == HF_MATCH_PRESENT ? "authority"
+										    : "scheme",
+			    "a presence match applies to headers and query parameters only");
+	if (mm->port > 65535)
+		return fail(b, route, blk, "port", "%u is not a port", mm->port);
+	if ((rc = copy_str(b, &bk->method, &mm->method, false, route, blk, "method")) != 0 ||
+	    (rc = copy_str(b, &bk->authority, &mm->authority, false, route, blk, "authority")) != 0 ||
+	    (rc = copy_str(b, &bk->scheme, &mm->scheme, false, route, blk, "scheme")) != 0)
+		return rc;
+	bk->flags = (mm->method.kind != HF_MATCH_ANY ? C_METHOD : 0) |
+		    (mm->authority.kind != HF_MATCH_ANY ? C_AUTHORITY : 0) |
+		    (mm->scheme.kind != HF_MATCH_ANY ? C_SCHEME : 0) | (mm->port != 0 ? C_PORT : 0) |
+		    (mm->n_headers + mm->n_query > 0 ? C_KV : 0);
+	bk->port = mm->port;
+	bk->kv = *kv_next;
+	bk->n_kv = mm->n_headers + mm->n_query;
+	for (unsigned int i = 0; i < mm->n_headers; i++)
+		if ((rc = copy_kv(b, &m->kvs[(*kv_next)++], &mm->headers[i], false, route, blk)) != 0)
+			return rc;
+	for (unsigned int i = 0; i < mm->n_query; i++)
+		if ((rc = copy_kv(b, &m->kvs[(*kv_next)++], &mm->query[i], true, route, blk)) != 0)
+			return rc;
+	return 0;
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct hf_rmatch *
+hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes, char *err,
+		size_t errlen)
+{
+	uint64_t t0 = now_ns();
+	struct build b = {.routes = routes, .err = err, .errlen = errlen};
+	struct hf_rmatch *m = calloc(1, sizeof(*m));
+	uint32_t n_blocks = 0, n_kv = 0, n_path[2] = {0, 0}, n_rx = 0;
+	uint32_t kv_next = 0, list_off = 0, n_chunks = 0, k = 0;
+	struct pent *pe[2] = {NULL, NULL};
+	uint32_t np[2] = {0, 0};
+	int rc = 0;
+
+	if (m == NULL)
+		goto nomem;
+	b.m = m;
+	m->always = NO_ROUTE;
+	m->st.n_routes = n_routes;
+	for (unsigned int i = 0; i < n_routes; i++) {
+		const struct hf_model_route *r = &routes[i];
+
+		if (r->n_matches == 0 && m->always == NO_ROUTE)
+			m->always = i;
+		for (unsigned int j = 0; j < r->n_matches; j++) {
+			const struct hf_model_route_match *mm = &r->matches[j];
+
+			n_blocks++;
+			n_kv += mm->n_headers + mm->n_query;
+			if (mm->uri.kind != HF_MATCH_ANY)
+				n_path[mm->uri.ignore_case ? 1 : 0]++;
+			if (mm->uri.kind == HF_MATCH_REGEX)
+				n_rx++;
+			if (unconditional(mm) && m->always == NO_ROUTE)
+				m->always = i;
+		}
+	}
+	m->n_blocks = n_blocks;
+	m->st.n_blocks = n_blocks;
+	m->blocks = arena_alloc(&b, sizeof(*m->blocks) * (n_blocks + 1));
+	m->kvs = arena_alloc(&b, sizeof(*m->kvs) * (n_kv + 1));
+	m->lists = arena_alloc(&b, sizeof(*m->lists) * (n_blocks + 1));
+	m->chunks = arena_alloc(&b, sizeof(*m->chunks) * (n_rx + 1));
+	pe[0] = calloc(n_path[0] + 1, sizeof(*pe[0]));
+	pe[1] = calloc(n_path[1] + 1, sizeof(*pe[1]));
+	if (b.nomem || pe[0] == NULL || pe[1] == NULL)
+		goto nomem;
+	memset(m->blocks, 0, sizeof(*m->blocks) * (n_blocks + 1));
+	memset(m->kvs, 0, sizeof(*m->kvs) * (n_kv + 1));
+
+	/*
+	 * Blocks in route order: a block's index orders it as its route does.
+	 * m->lists: the tries' blocks first, then those without a path condition.
+	 */
+	m->nopath.off = n_path[0] + n_path[1];
+	for (unsigned int i = 0; i < n_routes && rc == 0; i++) {
+		const struct hf_model_route *r = &routes[i];
+
+		for (unsigned int j = 0; j < r->n_matches && rc == 0; j++, k++) {
+			const struct hf_model_route_match *mm = &r->matches[j];
+			const char *v = mm->uri.value != NULL ? mm->uri.value : "";
+			bool ic = mm->uri.ignore_case;
+			struct pent *p;
+
+			rc = copy_block(&b, &m->blocks[k], mm, i, j, &kv_next);
+			if (rc != 0)
+				break;
+			if (mm->uri.kind == HF_MATCH_ANY) {
+				m->lists[n_path[0] + n_path[1] + m->nopath.n++] = k;
+				continue;
+			}
+			p = &pe[ic][np[ic]++];
+			p->block = k;
+			p->blk = j;
+			p->icase = ic;
+			if (mm->uri.kind == HF_MATCH_REGEX) {
+				char *pre = arena_alloc(&b, strlen(v) + 1);
+
+				if (pre == NULL) {
+					rc = -ENOMEM;
+					break;
+				}
+				p->kind = P_REGEX;
+				p->re = arena_str(&b, v, strlen(v), false);
+				p->klen = (uint32_t)literal_prefix(v, pre, ic);
+				p->key = pre;
+				if (p->re == NULL)
+					rc = -ENOMEM;
+			} else {
+				p->kind = mm->uri.kind == HF_MATCH_EXACT ? P_EXACT : P_PREFIX;
+				p->klen = (uint32_t)strlen(v);
+				p->key = arena_str(&b, v, p->klen, ic);
+				if (p->key == NULL)
+					rc = -ENOMEM;
+			}
+		}
+	}
+	if (rc != 0)
+		goto fail;
+	for (int t = 0; t < 2 && rc == 0; t++)
+		rc = trie_build(&b, &m->trie[t], pe[t], np[t], &list_off, &n_chunks);
+	if (rc != 0)
+		goto fail;
+	free(pe[0]);
+	free(pe[1]);
+	m->st.bytes = m->arena_bytes + sizeof(*m) + m->cap_dbs * sizeof(*m->dbs);
+	for (unsigned int i = 0; i < m->n_dbs; i++)
+		m->st.bytes += m->dbs[i]->db_bytes;
+	m->st.build_ns = now_ns() - t0;
+	return m;
+nomem:
+	snprintf(err, errlen, "out of memory building the route matcher");
+fail:
+	if (b.nomem)
+		snprintf(err, errlen, "out of memory building the route matcher");
+	free(pe[0]);
+	free(pe[1]);
+	hf_rmatch_free(m);
+	return NULL;
+}
+
+void
+hf_rmatch_free(struct hf_rmatch *m)
+{
+	struct arena *a, *nx;
+
+	if (m == NULL)
+		return;
+	for (unsigned int i = 0; i < m->n_dbs; i++)
+		cache_put(m->dbs[i]);
+	free(m->dbs);
+	for (a = m->arena; a != NULL; a = nx) {
+		nx = a->next;
+		free(a);
+	}
+	free(m);
+}
+
+int
+hf_rmatch_scratch_grow(const struct hf_rmatch *m, hs_scratch_t **scratch)
+{
+	for (unsigned int i = 0; i < m->n_dbs; i++)
+		if (hs_alloc_scratch(m->dbs[i]->db, scratch) != HS_SUCCESS)
+			return -ENOMEM;
+	return 0;
+}
+
+void
+hf_rmatch_stats(const struct hf_rmatch *m, struct hf_rmatch_stats *st)
+{
+	*st = m->st;
+}
+
+/* ---- lookup (hot path) ---- */
+
+struct req {
+	const struct hf_rmatch *m;
+	hs_scratch_t *scratch;
+	const struct hf_h1_message *msg;
+	const char *path;
+	uint32_t plen;
+	const char *query;		/* after the '?'; NULL when the target has none */
+	uint32_t qlen;
+	const char *scheme;
+	uint32_t slen;
+	uint16_t port;
+	uint32_t best;			/* the lowest route known to match, or NO_ROUTE */
+};
+
+static int
+on_match_stop(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	      void *ctx)
+{
+	(void)id, (void)from, (void)to, (void)flags, (void)ctx;
+	return 1;
+}
+
+static int
+on_match_mask(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	      void *ctx)
+{
+	(void)from, (void)to, (void)flags;
+	*(uint32_t *)ctx |= 1u << id;
+	return 0;
+}
+
+static inline bool
+bytes_eq(const char *a, const char *b, uint32_t n, bool icase)
+{
+	return icase ? strncasecmp(a, b, n) == 0 : memcmp(a, b, n) == 0;
+}
+
+/*
+ * Whether the value made of the @p n pieces @p d/@p l (a header's fields
+ * with their ',' separators in between) matches @p c.
+ */
+static bool
+value_matches(const struct req *rq, const struct rm_str *c, const char *const *d,
+	      const unsigned int *l, unsigned int n)
+{
+	uint64_t total = 0;
+	uint32_t want, off = 0;
+
+	if (c->kind == HF_MATCH_PRESENT)
+		return true;
+	if (c->kind == HF_MATCH_REGEX) {
+		if (rq->scratch == NULL)
+			return false;
+		if (c->vectored)
+			return hs_scan_vector(c->db, d, l, n, 0, rq->scratch, on_match_stop, NULL) ==
+			       HS_SCAN_TERMINATED;
+		return hs_scan(c->db, d[0], l[0], 0, rq->scratch, on_match_stop, NULL) ==
+		       HS_SCAN_TERMINATED;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		total += l[i];
+	if (c->kind == HF_MATCH_EXACT ? total != c->len : total < c->len)
+		return false;
+	want = c->len;
+	for (unsigned int i = 0; i < n && want > 0; i++) {
+		uint32_t k = l[i] < want ? l[i] : want;
+
+		if (!bytes_eq(d[i], c->s + off, k, c->icase))
+			return false;
+		off += k;
+		want -= k;
+	}
+	return true;
+}
+
+static bool
+one_matches(const struct req *rq, const struct rm_str *c, const char *p, uint32_t len)
+{
+	unsigned int l = len;
+
+	return value_matches(rq, c, &p, &l, 1);
+}
+
+/* The first query parameter named @p kv (Envoy keeps the first), or false. */
+static bool
+query_value(const struct req *rq, const struct rm_kv *kv, const char **v, uint32_t *vlen)
+{
+	const char *p = rq->query, *end = rq->query + rq->qlen;
+
+	if (p == NULL)
+		return false;
+	for (;;) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *pe = amp != NULL ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(pe - p));
+		const char *ne = eq != NULL ? eq : pe;
+
+		if ((uint32_t)(ne - p) == kv->name_len && memcmp(p, kv->name, kv->name_len) == 0) {
+			*v = eq != NULL ? eq + 1 : pe;
+			*vlen = (uint32_t)(pe - *v);
+			return true;
+		}
+		if (amp == NULL)
+			return false;
+		p = amp + 1;
+	}
+}
+
+static bool
+kv_holds(const struct req *rq, const struct rm_kv *kv)
+{
+	const char *d[2 * HF_H1_MAX_HEADERS_CAP];
+	unsigned int l[2 * HF_H1_MAX_HEADERS_CAP];
+	unsigned int n = 0;
+
+	if (kv->query) {
+		const char *v;
+		uint32_t vlen;
+
+		if (!query_value(rq, kv, &v, &vlen))
+			return kv->absent;
+		return one_matches(rq, &kv->m, v, vlen) != kv->absent;
+	}
+	for (uint32_t i = 0; i < rq->msg->n_headers; i++) {
+		const struct hf_h1_header *h = &rq->msg->headers[i];
+
+		if (h->name.len != kv->name_len || strncasecmp(h->name.p, kv->name, kv->name_len) != 0)
+			continue;
+		if (n > 0) {
+			d[n] = ",";
+			l[n++] = 1;
+		}
+		d[n] = h->value.p;
+		l[n++] = h->value.len;
+	}
+	if (n == 0)
+		return kv->absent;
+	return value_matches(rq, &kv->m, d, l, n) != kv->absent;
+}
+
+/* Whether every condition of @p b but its path holds. */
+static bool
+rest_holds(const struct req *rq, const struct rm_block *b)
+{
+	const struct hf_h1_message *msg = rq->msg;
+
+	if (b->flags == 0)
+		return true;
+	if ((b->flags & C_PORT) && b->port != rq->port)
+		return false;
+	if ((b->flags & C_METHOD) &&
+	    !one_matches(rq, &b->method, msg->method_name.p, msg->method_name.len))
+		return false;
+	if ((b->flags & C_AUTHORITY) && !one_matches(rq, &b->authority, msg->host.p, msg->host.len))
+		return false;
+	if ((b->flags & C_SCHEME) && !one_matches(rq, &b->scheme, rq->scheme, rq->slen))
+		return false;
+	for (uint32_t i = 0; i < b->n_kv; i++)
+		if (!kv_holds(rq, &rq->m->kvs[b->kv + i]))
+			return false;
+	return true;
+}
+
+/* The first block of list @p r whose route can still win and whose rest holds. */
+static inline void
+try_list(struct req *rq, struct rm_range r)
+{
+	const uint32_t *l = rq->m->lists + r.off;
+
+	for (uint32_t i = 0; i < r.n; i++) {
+		const struct rm_block *b = &rq->m->blocks[l[i]];
+
+		if (b->route >= rq->best)
+			return;
+		if (rest_holds(rq, b)) {
+			rq->best = b->route;
+			return;
+		}
+	}
+}
+
+/* Scans the regex chunks of node @p nd, in route order, while one can still win. */
+static void
+try_regex(struct req *rq, const struct rm_node *nd)
+{
+	const struct hf_rmatch *m = rq->m;
+
+	if (rq->scratch == NULL)
+		return;
+	for (uint32_t c = 0; c < nd->rx.n; c++) {
+		const struct rm_chunk *ch = &m->chunks[nd->rx.off + c];
+		uint32_t mask = 0;
+
+		if (ch->first_route >= rq->best)
+			return;
+		if (hs_scan(ch->db, rq->path, rq->plen, 0, rq->scratch, on_match_mask, &mask) !=
+		    HS_SUCCESS)
+			continue;
+		while (mask != 0) {
+			const struct rm_block *b = &m->blocks[m->lists[ch->entry + __builtin_ctz(mask)]];
+
+			mask &= mask - 1;
+			if (b->route >= rq->best)
+				break;
+			if (rest_holds(rq, b)) {
+				rq->best = b->route;
+				break;
+			}
+		}
+	}
+}
+
+static inline bool
+label_eq(const char *path, const char *label, uint32_t n, bool icase)
+{
+	if (!icase)
+		return memcmp(path, label, n) == 0;
+	for (uint32_t i = 0; i < n; i++)
+		if ((char)tolower((unsigned char)path[i]) != label[i])
+			return false;
+	return true;
+}
+
+/*
+ * Walks the path down trie @p t: every node passed is a prefix of the path,
+ * so its prefix blocks are candidates; the node where the path ends has the
+ * exact ones. Nodes with regexes are remembered in @p rx for after the
+ * literals (or scanned at once when @p rx is full).
+ */
+static void
+walk(struct req *rq, const struct rm_trie *t, bool icase, const struct rm_node **rx,
+     unsigned int *n_rx)
+{
+	const struct rm_node *nd = &t->nodes[0];
+	uint32_t pos = 0;
+
+	if (t->n_nodes == 0)
+		return;
+	for (;;) {
+		const uint8_t *f;
+		const struct rm_node *ch;
+		uint8_t c;
+
+		if (nd->prefix.n > 0)
+			try_list(rq, nd->prefix);
+		if (nd->rx.n > 0) {
+			if (*n_rx < RX_NODES)
+				rx[(*n_rx)++] = nd;
+			else
+				try_regex(rq, nd);
+		}
+		if (pos == rq->plen) {
+			if (nd->exact.n > 0)
+				try_list(rq, nd->exact);
+			return;
+		}
+		c = (uint8_t)rq->path[pos];
+		if (icase)
+			c = (uint8_t)tolower(c);
+		f = nd->n_child > 0 ? memchr(nd->first, c, nd->n_child) : NULL;
+		if (f == NULL)
+			return;
+		ch = &t->nodes[nd->child + (uint32_t)(f - nd->first)];
+		if (ch->label_len > rq->plen - pos || !label_eq(rq->path + pos, ch->label, ch->label_len, icase))
+			return;
+		pos += ch->label_len;
+		nd = ch;
+	}
+}
+
+int
+hf_rmatch_find(const struct hf_rmatch *m, hs_scratch_t *scratch, const struct hf_h1_message *msg,
+	       uint16_t port, const char *scheme)
+{
+	const char *q = memchr(msg->target.p, '?', msg->target.len);
+	const struct rm_node *rx[RX_NODES];
+	unsigned int n_rx = 0;
+	struct req rq = {
+		.m = m,
+		.scratch = scratch,
+		.msg = msg,
+		.path = msg->target.p,
+		.plen = q != NULL ? (uint32_t)(q - msg->target.p) : msg->target.len,
+		.query = q != NULL ? q + 1 : NULL,
+		.qlen = q != NULL ? msg->target.len - (uint32_t)(q - msg->target.p) - 1 : 0,
+		.scheme = scheme != NULL ? scheme : "",
+		.slen = scheme != NULL ? (uint32_t)strlen(scheme) : 0,
+		.port = port,
+		.best = m->always,
+	};
+
+	if (rq.best == 0)
+		return 0;
+	walk(&rq, &m->trie[0], false, rx, &n_rx);
+	walk(&rq, &m->trie[1], true, rx, &n_rx);
+	if (m->nopath.n > 0)
+		try_list(&rq, m->nopath);
+	for (unsigned int i = 0; i < n_rx && rq.best > 0; i++)
+		try_regex(&rq, rx[i]);
+	return rq.best == NO_ROUTE ? -1 : (int)rq.best;
+}
