@@ -46,6 +46,7 @@ struct hf_worker {
 	const struct hf_port *ports;	/* shared, read-only */
 	uint64_t now;			/* TSC at the start of this loop iteration */
 	const struct hf_snapshot *snap;	/* current snapshot, valid for this iteration only */
+	uint64_t seen_version;		/* snapshot whose listeners this worker has opened */
 	uint64_t tsc_hz;
 	uint64_t next_tick;		/* TSC of the next timer pass */
 	struct rte_rcu_qsbr *qsbr;	/* NULL in unit tests */

@@ -20,8 +20,8 @@
 #include "dataplane/net/arp.h"
 #include "control-agent/snapshot.h"
 #include "dataplane/impair.h"
-#include "dataplane/proxy/http-t.h"
 #include "dataplane/proxy/http.h"
+#include "dataplane/proxy/l4.h"
 #include "dataplane/net/eth.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
@@ -131,8 +131,14 @@ hf_worker_poll_once(struct hf_worker *w)
 	w->now = start;
 	w->snap = hf_snapshot_current();
 	/* A new configuration may bring listeners: opened here, between bursts. */
-	if (unlikely(w->http != NULL && w->snap != NULL && w->snap->version != w->http->seen_version))
-		hf_http_sync(w, w->snap);
+	if (unlikely(w->snap != NULL && w->snap->version != w->seen_version)) {
+		w->seen_version = w->snap->version;
+		if (w->tcp != NULL) {
+			hf_l4_sync(w, w->snap);
+			if (w->http != NULL)
+				hf_http_sync(w, w->snap);
+		}
+	}
 	for (uint16_t i = 0; i < w->n_ports; i++)
 		n += rx_port(w, &w->ports[i]);
 

@@ -169,7 +169,6 @@ struct hf_http_state {
 	uint64_t epoch_tsc;
 	uint64_t tsc_per_ms;
 	uint64_t tsc_per_us;
-	uint64_t seen_version;		/* snapshot whose listeners are open */
 	const struct hf_boot_http *istio_http;	/* settings of Istio listeners; NULL: none */
 };
 

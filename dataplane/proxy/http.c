@@ -1650,7 +1650,6 @@ hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 {
 	struct hf_http_state *h = w->http;
 
-	h->seen_version = snap->version;
 	if (h->istio_http == NULL)
 		return;
 	for (unsigned int i = 0; i < snap->n_listeners; i++) {

@@ -11,6 +11,7 @@
 
 #include <rte_mbuf.h>
 
+#include "control-agent/model/model.h"
 #include "control-agent/snapshot.h"
 #include "dataplane/proxy/l4.h"
 #include "dataplane/tcp/tcp.h"
@@ -186,9 +187,18 @@ route_port(const struct hf_worker *w, uint32_t addr)
 }
 
 struct tcpp_listener {
-	unsigned int cluster;		/* index in the snapshot's clusters */
+	unsigned int cluster;		/* index in the snapshot's clusters (bootstrap listeners) */
+	uint16_t port;			/* host order; with `dynamic`, the cluster is the snapshot's */
+	bool dynamic;			/* opened for a TCP listener of the Istio configuration */
 	uint32_t rr;			/* round-robin cursor, this worker's own */
 };
+
+/* Listeners opened for the configuration's TCP routes, per worker. */
+static struct {
+	unsigned int n;
+	uint64_t seen_version;
+	struct tcpp_listener l[HF_BOOT_MAX_LISTENERS];
+} dyn[HF_MAX_WORKERS];
 
 static int
 tcpp_accepted(struct hf_worker *w, struct hf_tcp_conn *down, void *lctx)
@@ -199,14 +209,22 @@ tcpp_accepted(struct hf_worker *w, struct hf_tcp_conn *down, void *lctx)
 	const struct hf_snap_endpoint *ep;
 	struct hf_tcp_conn *up;
 
+	const struct hf_snap_listener *sl;
+	int cluster = (int)l->cluster;
+
 	HF_COUNT(w, TCPP_DOWNSTREAM_CX);
-	if (snap == NULL || l->cluster >= snap->n_clusters ||
-	    snap->clusters[l->cluster].n_endpoints == 0) {
+	if (snap != NULL && l->dynamic) {
+		/* A TCP route of the configuration: its cluster as the current snapshot says. */
+		sl = hf_snapshot_listener(snap, l->port);
+		cluster = sl != NULL && sl->kind == HF_LISTENER_TCP ? sl->cluster : -1;
+	}
+	if (snap == NULL || cluster < 0 || (unsigned int)cluster >= snap->n_clusters ||
+	    snap->clusters[cluster].n_endpoints == 0) {
 		HF_COUNT(w, TCPP_NO_UPSTREAM);
 		return -ENOENT;
 	}
 	/* The endpoint is copied into the connection: nothing here outlives this iteration. */
-	cl = &snap->clusters[l->cluster];
+	cl = &snap->clusters[cluster];
 	ep = &cl->endpoints[l->rr++ % cl->n_endpoints];
 	up = hf_tcp_connect(w, route_port(w, ep->addr), ep->addr, ep->port, cl->connect_timeout_ms,
 			    &tcpp_up_ops, down);
@@ -260,4 +278,32 @@ hf_l4_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 			return rc;
 	}
 	return 0;
+}
+
+void
+hf_l4_sync(struct hf_worker *w, const struct hf_snapshot *snap)
+{
+	typeof(dyn[0]) *d = &dyn[w->id];
+
+	if (d->seen_version == snap->version)
+		return;
+	d->seen_version = snap->version;
+	for (unsigned int i = 0; i < snap->n_listeners; i++) {
+		const struct hf_snap_listener *sl = &snap->listeners[i];
+		struct tcpp_listener *l;
+		unsigned int k;
+
+		if (sl->kind != HF_LISTENER_TCP)
+			continue;
+		for (k = 0; k < d->n; k++)
+			if (d->l[k].port == sl->port)
+				break;
+		/* Bootstrap listeners are open already; hf_tcp_listen refuses their ports. */
+		if (k < d->n || d->n == RTE_DIM(d->l))
+			continue;
+		l = &d->l[d->n];
+		*l = (struct tcpp_listener){.port = sl->port, .dynamic = true};
+		if (hf_tcp_listen(w, sl->port, &tcpp_listen_ops, l) >= 0)
+			d->n++;
+	}
 }

@@ -12,4 +12,14 @@
  */
 int hf_l4_start(struct hf_worker *w, const struct hf_bootstrap *boot);
 
+struct hf_snapshot;
+
+/*
+ * Opens tcp_proxy listeners for the TCP listeners snapshot @p snap has and
+ * worker @p w has not opened (an Istio Gateway's TCP servers, whose `tcp`
+ * routes pick the cluster at each accept). Called by the poll loop when the
+ * snapshot's version changes.
+ */
+void hf_l4_sync(struct hf_worker *w, const struct hf_snapshot *snap);
+
 #endif
