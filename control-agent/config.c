@@ -15,8 +15,8 @@
 #include "control-agent/config.h"
 #include "control-agent/istio/istio.h"
 
-/* A change settles this long before it is read: editors write files in several steps. */
-#define SETTLE_MS 30
+/* A change settles this long before it is read: editors and tools write files in several steps. */
+#define SETTLE_MS 10
 
 static uint64_t
 mono_us(void)
