@@ -276,7 +276,7 @@ BM_build(benchmark::State &state)
 		auto t2 = std::chrono::steady_clock::now();
 		hf_rmatch *reload = hf_rmatch_build(m2.routes.data(), n, err, sizeof(err));
 		auto t3 = std::chrono::steady_clock::now();
-		hf_rmatch_stats st;
+		struct hf_rmatch_stats st;
 
 		if (reload == nullptr)
 			abort();

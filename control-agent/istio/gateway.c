@@ -158,8 +158,8 @@ add_server(struct ist *st, struct lsn **ls, unsigned int *n, const struct ist_re
 		char p[IST_PATH];
 
 		return ist_fail(st, ist_get(ist_get(s, "port"), "protocol"),
-				ist_path(p, path, "port.protocol"), "port %u is already a %s server "
-				"of Gateway %s/%s", port, kinds[l->kind], l->srv[0].gw->ns,
+				ist_path(p, path, "port.protocol"), "port %u already has a server of "
+				"protocol %s (Gateway %s/%s)", port, kinds[l->kind], l->srv[0].gw->ns,
 				l->srv[0].gw->name);
 	}
 	sv = ist_push(&l->srv, &l->n_srv, sizeof(*sv));

@@ -27,6 +27,7 @@ enum yn_type { YN_NULL, YN_STR, YN_INT, YN_FLOAT, YN_BOOL, YN_MAP, YN_SEQ };
 struct yn {
 	enum yn_type type;
 	unsigned int line;		/* 1-based */
+	unsigned int kline;		/* MAP and SEQ values of a key: the key's line, else 0 */
 	const char *s;			/* scalars: the text, quotes and escapes resolved */
 	unsigned int n;			/* MAP: pairs; SEQ: items */
 	struct yn **key;		/* MAP: the keys, scalars */
@@ -168,6 +169,9 @@ int ist_get_strs(struct ist *st, const struct yn *map, const char *path, const c
 int ist_get_strmap(struct ist *st, const struct yn *map, const char *path, const char *key,
 		   const struct yn **out);
 int ist_parse_ms(const char *s, uint32_t *ms);
+int ist_one_of(const char *s, const char *const *names);
+int ist_get_enum(struct ist *st, const struct yn *map, const char *path, const char *key,
+		 const char *const *names, const char *list, int *out);
 
 /* resources.c */
 int ist_collect(struct ist *st, const char *path);
@@ -177,9 +181,18 @@ bool ist_exported(const struct yn *export_to, const char *own_ns, const char *to
 int ist_check_export(struct ist *st, const struct yn *spec, const char *path);
 bool ist_labels_match(const struct yn *selector, const struct yn *labels);
 
+#define IST_CONNECT_TIMEOUT_MS 10000	/* Istio's connectTimeout default */
+#define IST_DEFAULT_LB HF_LB_LEAST_REQUEST	/* Istio's default since 1.14 */
+
+/* destrule.c */
+int ist_dest_rules(struct ist *st);
+/* The DestinationRule of @p fqdn: its own host, else the longest wildcard covering it. */
+const struct ist_dr *ist_find_dr(const struct ist *st, const char *fqdn);
+int ist_apply_policy(struct ist *st, const struct yn *tp, const char *path, uint32_t port,
+		     struct hf_model_cluster *c);
+
 /* services.c */
 int ist_services(struct ist *st);
-int ist_dest_rules(struct ist *st);
 int ist_clusters(struct ist *st);
 /* Resolves a Destination {host, subset, port} of @p vs into a cluster name (malloc'ed in *out). */
 int ist_destination(struct ist *st, const struct ist_res *vs, const struct yn *dest,

@@ -89,11 +89,11 @@ doc_kind(struct ist *st, const struct yn *root, enum ist_kind *out)
 		return rc;
 	slash = strchr(api, '/');
 	if (slash == NULL)
-		return ist_fail(st, at, "apiVersion", "%s of the Kubernetes core API (%s) is not read "
-				"here: only " GROUP " resources are", kind, api);
+		return ist_fail(st, at, "apiVersion", "the Kubernetes core API (%s) is not read here: "
+				"only " GROUP " resources are", api);
 	if ((size_t)(slash - api) != strlen(GROUP) || strncmp(api, GROUP, strlen(GROUP)) != 0)
-		return ist_fail(st, at, "apiVersion", "%s of API group %.*s (%s) is not read here: "
-				"only " GROUP " resources are", kind, (int)(slash - api), api, api);
+		return ist_fail(st, at, "apiVersion", "API group %.*s (%s) is not read here: only "
+				GROUP " resources are", (int)(slash - api), api, api);
 	version = slash + 1;
 	if (strcmp(version, "v1alpha3") != 0 && strcmp(version, "v1beta1") != 0 &&
 	    strcmp(version, "v1") != 0)

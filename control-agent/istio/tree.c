@@ -148,7 +148,9 @@ ist_fail(struct ist *st, const struct yn *at, const char *path, const char *fmt,
 	if (st->errlen == 0)
 		return -EINVAL;
 	st->err[0] = '\0';
-	PUT("%s:%u: ", st->cur_file != NULL ? st->cur_file : st->path, at != NULL ? at->line : 1);
+	/* a mapping or a list is the field that holds it: its key's line */
+	PUT("%s:%u: ", st->cur_file != NULL ? st->cur_file : st->path,
+	    at == NULL ? 1 : at->kline != 0 ? at->kline : at->line);
 	if (st->cur_kind != NULL && st->cur_name != NULL)
 		PUT("%s %s/%s: ", st->cur_kind, st->cur_ns, st->cur_name);
 	else if (st->cur_kind != NULL)
@@ -232,8 +234,10 @@ convert(struct ist *st, const char *file, yaml_document_t *d, yaml_node_t *n, un
 	struct yn *y;
 
 	if (depth > IST_MAX_DEPTH || ++st->n_nodes > IST_MAX_NODES) {
+		struct yn at = {.line = (unsigned int)n->start_mark.line + 1};
+
 		st->cur_file = file;
-		*rc = ist_fail(st, NULL, NULL, "YAML nested deeper than %u levels or larger than %u "
+		*rc = ist_fail(st, &at, NULL, "YAML nested deeper than %u levels or larger than %u "
 				"nodes (a recursive alias?)", IST_MAX_DEPTH, IST_MAX_NODES);
 		return NULL;
 	}
@@ -294,6 +298,8 @@ convert(struct ist *st, const char *file, yaml_document_t *d, yaml_node_t *n, un
 					    depth + 1, rc);
 			if (y->val[i] == NULL)
 				return NULL;
+			if (y->val[i]->type == YN_MAP || y->val[i]->type == YN_SEQ)
+				y->val[i]->kline = y->key[i]->line;
 		}
 		return y;
 	default:
@@ -665,5 +671,32 @@ ist_get_strmap(struct ist *st, const struct yn *map, const char *path, const cha
 		if (ist_want(st, v->val[i], ist_path(q, p, v->key[i]->s), YN_STR) < 0)
 			return -EINVAL;
 	*out = v;
+	return 1;
+}
+
+/* Which of @p names (NULL-terminated) @p s is, or -1. */
+int
+ist_one_of(const char *s, const char *const *names)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+ist_get_enum(struct ist *st, const struct yn *map, const char *path, const char *key,
+	 const char *const *names, const char *list, int *out)
+{
+	const char *s;
+	char p[IST_PATH];
+	int rc = ist_get_str(st, map, path, key, false, &s);
+
+	if (rc <= 0)
+		return rc;
+	*out = ist_one_of(s, names);
+	if (*out < 0)
+		return ist_fail(st, ist_get(map, key), ist_path(p, path, key), "'%s' is not one of "
+				"%s", s, list);
 	return 1;
 }

@@ -62,6 +62,9 @@
 #define RX_CHUNK 16			/* at most this many patterns per path database (mask bits) */
 #define RX_CUT_MASK 7			/* a pattern whose hash & this is 0 closes its chunk: ~8 per chunk */
 #define RX_NODES 64			/* trie nodes with regexes remembered per walk; more are scanned at once */
+#define RX_FILTER_MIN 16		/* a group of more regexes than this is screened by literals */
+#define RX_REQ_MIN 3			/* the shortest required literal worth screening with */
+#define RX_HITS 8			/* chunks named by one screening scan; more: scan them all */
 #define NO_ROUTE UINT32_MAX
 
 /* Which conditions a block has besides its path. */
@@ -110,7 +113,7 @@ struct rm_node {
 	uint32_t child;			/* first child in the trie's nodes; siblings are contiguous */
 	const uint8_t *first;		/* first label byte of each child, for memchr */
 	struct rm_range exact, prefix;	/* blocks, in m->lists, route order */
-	struct rm_range rx;		/* regex chunks, in m->chunks, ordered by first route */
+	uint32_t rxg;			/* its regexes: m->groups[rxg - 1]; 0: none */
 };
 
 struct rm_chunk {
@@ -118,6 +121,20 @@ struct rm_chunk {
 	uint32_t first_route;
 	uint32_t entry;			/* m->lists[entry + id]: the block of pattern id */
 	uint32_t n;
+};
+
+/*
+ * The regexes filed under one literal prefix. A small group is scanned whole
+ * (its chunks in route order). In a large one, the regexes that must contain
+ * some literal of RX_REQ_MIN bytes or more (a required factor: "/users7/search"
+ * in "/api/v[0-9]+/users7/search") are screened first: one scan of the path
+ * with a literal database names the chunks worth scanning.
+ */
+struct rm_rxgroup {
+	struct rm_range plain;		/* chunks scanned whenever the node is passed */
+	struct rm_range filtered;	/* chunks scanned when the filter names them */
+	const hs_database_t *filter;	/* the filtered regexes' required literals; NULL: none */
+	const uint32_t *chunk_of;	/* filter id → index in m->chunks */
 };
 
 struct rm_trie {
@@ -140,6 +157,8 @@ struct hf_rmatch {
 	struct rm_kv *kvs;
 	uint32_t *lists;
 	struct rm_chunk *chunks;
+	struct rm_rxgroup *groups;
+	uint32_t n_groups;
 	struct rm_range nopath;		/* blocks without a path condition, in m->lists */
 	struct rm_trie trie[2];		/* [0] case-sensitive, [1] lower-cased keys */
 	unsigned int n_dbs, cap_dbs;
@@ -203,34 +222,39 @@ cache_grow(void)
 }
 
 /*
- * A database of patterns @p pats (flags @p flags, ids 0..n-1) in @p mode:
- * the cached one when the same list was compiled before, else compiled now.
- * Returns the entry (one more reference), or NULL with *@p cerr set when
- * Hyperscan refuses (the caller frees it), or NULL and *@p cerr NULL when out
- * of memory. *@p compiled tells which.
+ * A database of patterns @p pats (flags @p flags, ids 0..n-1) in @p mode —
+ * literals of lengths @p lens (hs_compile_lit_multi) when @p lens is not NULL,
+ * else regexes: the cached one when the same list was compiled before, else
+ * compiled now. Returns the entry (one more reference), or NULL with *@p cerr
+ * set when Hyperscan refuses (the caller frees it), or NULL and *@p cerr NULL
+ * when out of memory. *@p compiled tells which.
  */
 static struct dbent *
-cache_get(const char *const *pats, const unsigned int *flags, unsigned int n, unsigned int mode,
-	  hs_compile_error_t **cerr, bool *compiled)
+cache_get(const char *const *pats, const size_t *lens, const unsigned int *flags, unsigned int n,
+	  unsigned int mode, hs_compile_error_t **cerr, bool *compiled)
 {
-	size_t keylen = sizeof(mode);
+	uint32_t tag = mode | (lens != NULL ? 0x80000000u : 0);
+	size_t keylen = sizeof(tag);
 	struct dbent *e = NULL;
-	unsigned int ids[RX_CHUNK];
+	unsigned int *ids = calloc(n, sizeof(*ids));
+	hs_error_t rc;
 	uint64_t h;
 	char *k;
 
 	*cerr = NULL;
 	*compiled = false;
 	for (unsigned int i = 0; i < n; i++)
-		keylen += 2 * sizeof(uint32_t) + strlen(pats[i]);
-	e = malloc(sizeof(*e) + keylen);
-	if (e == NULL)
+		keylen += 2 * sizeof(uint32_t) + (lens != NULL ? lens[i] : strlen(pats[i]));
+	e = ids != NULL ? malloc(sizeof(*e) + keylen) : NULL;
+	if (e == NULL) {
+		free(ids);
 		return NULL;
+	}
 	k = e->key;
-	memcpy(k, &mode, sizeof(mode));
-	k += sizeof(mode);
+	memcpy(k, &tag, sizeof(tag));
+	k += sizeof(tag);
 	for (unsigned int i = 0; i < n; i++) {
-		uint32_t f = flags[i], l = (uint32_t)strlen(pats[i]);
+		uint32_t f = flags[i], l = (uint32_t)(lens != NULL ? lens[i] : strlen(pats[i]));
 
 		memcpy(k, &f, sizeof(f));
 		memcpy(k + sizeof(f), &l, sizeof(l));
@@ -246,13 +270,18 @@ cache_get(const char *const *pats, const unsigned int *flags, unsigned int n, un
 				c->refs++;
 				pthread_mutex_unlock(&cache.lock);
 				free(e);
+				free(ids);
 				return c;
 			}
 		}
 	}
 	if (cache.n >= cache.n_slots && cache_grow() != 0)
 		goto nomem;
-	if (hs_compile_multi(pats, flags, ids, n, mode, NULL, &e->db, cerr) != HS_SUCCESS)
+	if (lens != NULL)
+		rc = hs_compile_lit_multi(pats, flags, ids, lens, n, mode, NULL, &e->db, cerr);
+	else
+		rc = hs_compile_multi(pats, flags, ids, n, mode, NULL, &e->db, cerr);
+	if (rc != HS_SUCCESS)
 		goto nomem;
 	*compiled = true;
 	if (hs_database_size(e->db, &e->db_bytes) != HS_SUCCESS)
@@ -264,10 +293,12 @@ cache_get(const char *const *pats, const unsigned int *flags, unsigned int n, un
 	cache.slots[h & (cache.n_slots - 1)] = e;
 	cache.n++;
 	pthread_mutex_unlock(&cache.lock);
+	free(ids);
 	return e;
 nomem:
 	pthread_mutex_unlock(&cache.lock);
 	free(e);
+	free(ids);
 	return NULL;
 }
 
@@ -435,7 +466,7 @@ compile_one(struct build *b, struct rm_str *c, const char *re, unsigned int rout
 		b->nomem = true;
 		return -ENOMEM;
 	}
-	e = cache_get((const char *const *)&w, &flags, 1, mode, &ce, &compiled);
+	e = cache_get((const char *const *)&w, NULL, &flags, 1, mode, &ce, &compiled);
 	free(w);
 	if (e == NULL && ce == NULL) {
 		b->nomem = true;
@@ -566,6 +597,110 @@ literal_prefix(const char *re, char *out, bool icase)
 	return n;
 }
 
+/* Skips the bracket class at @p p ('['); NULL when it does not end. */
+static const char *
+skip_class(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	for (; *p != ']'; p++) {
+		if (*p == '\0')
+			return NULL;
+		if (p[0] == '\\' && p[1] != '\0') {
+			p++;
+		} else if (p[0] == '[' && p[1] == ':') {
+			const char *e = strstr(p + 2, ":]");
+
+			if (e == NULL)
+				return NULL;
+			p = e + 1;
+		}
+	}
+	return p + 1;
+}
+
+/*
+ * The longest run of literal bytes every match of @p re contains (a required
+ * factor), written to @p out; its length, 0 when none can be told. Only the
+ * top level counts (what a group holds may be optional or alternated); a
+ * quantified literal ends a run; an escape, group or option this does not
+ * know how to read ends the search, keeping what was found before it.
+ */
+static size_t
+required_literal(const char *re, char *out)
+{
+	size_t best = 0, run = 0;
+	const char *p = re;
+	char *cur;
+	int depth = 0;
+
+	if (top_level_alt(re) || (cur = malloc(strlen(re) + 1)) == NULL)
+		return 0;
+	while (*p != '\0') {
+		const char *next = p + 1;
+		char c = *p;
+
+		if (c == '\\') {
+			if (p[1] == '\0' || (isalnum((unsigned char)p[1]) &&
+					     strchr("dDwWsSbBhHvVRAzZ", p[1]) == NULL))
+				break;		/* \x41, \Q, \p{..}, \1: not decoded here */
+			next = p + 2;
+			if (isalnum((unsigned char)p[1])) {
+				run = 0;	/* \d, \b, ...: a class or an assertion */
+				p = next;
+				continue;
+			}
+			c = p[1];
+		} else if (c == '[') {
+			if ((p = skip_class(p)) == NULL)
+				break;
+			run = 0;
+			continue;
+		} else if (c == '(') {
+			if (p[1] == '?' && p[2] != ':')
+				break;		/* options, lookaround, named group */
+			depth++;
+			run = 0;
+			p = next;
+			continue;
+		} else if (c == ')') {
+			depth--;
+			run = 0;
+			p = next;
+			continue;
+		} else if (c == '{') {
+			const char *e = strchr(p, '}');
+
+			if (e == NULL)
+				break;
+			run = 0;
+			p = e + 1;
+			continue;
+		} else if (strchr(".^$|*+?", c) != NULL) {
+			run = 0;
+			p = next;
+			continue;
+		}
+		p = next;
+		if (depth > 0)
+			continue;
+		if (*next == '*' || *next == '+' || *next == '?' || *next == '{') {
+			run = 0;
+			continue;
+		}
+		cur[run++] = c;
+		if (run > best) {
+			best = run;
+			memcpy(out, cur, run);
+		}
+	}
+	free(cur);
+	return best;
+}
+
 /* ---- the path tries ---- */
 
 enum { P_EXACT, P_PREFIX, P_REGEX };
@@ -578,6 +713,8 @@ struct pent {
 	uint32_t block;
 	uint32_t blk;			/* the block's index in its route, for messages */
 	const char *re;			/* P_REGEX: the pattern as given */
+	const char *req;		/* P_REGEX: its longest required literal */
+	uint32_t reqlen;
 };
 
 static int
@@ -600,7 +737,8 @@ pent_cmp(const void *a, const void *b)
 struct tkey {
 	const char *key;
 	uint32_t klen;
-	struct rm_range exact, prefix, rx;
+	struct rm_range exact, prefix;
+	uint32_t rxg;
 };
 
 struct tbuild {
@@ -636,7 +774,7 @@ trie_fill(struct tbuild *tb, uint32_t ni, uint32_t lo, uint32_t hi, uint32_t dep
 	if (lo < hi && tb->keys[lo].klen == depth) {
 		t->nodes[ni].exact = tb->keys[lo].exact;
 		t->nodes[ni].prefix = tb->keys[lo].prefix;
-		t->nodes[ni].rx = tb->keys[lo].rx;
+		t->nodes[ni].rxg = tb->keys[lo].rxg;
 		lo++;
 	}
 	for (a = lo; a < hi; groups++) {
@@ -713,7 +851,7 @@ compile_chunks(struct build *b, const struct pent *pe, uint32_t lo, uint32_t hi,
 			if (closes_chunk(p->re))
 				break;
 		}
-		e = rc == 0 ? cache_get(w, fl, n, HS_MODE_BLOCK, &ce, &compiled) : NULL;
+		e = rc == 0 ? cache_get(w, NULL, fl, n, HS_MODE_BLOCK, &ce, &compiled) : NULL;
 		if (e == NULL && rc == 0 && ce != NULL) {
 			unsigned int bad = 0;
 			char why[256];
@@ -755,6 +893,96 @@ compile_chunks(struct build *b, const struct pent *pe, uint32_t lo, uint32_t hi,
 		m->st.n_regexes += n;
 		lo += n;
 	}
+	return 0;
+}
+
+/*
+ * Makes the group of the regexes of one key, entries [x, y) of @p pe in route
+ * order, their blocks at m->lists[base + x ...]. A large group is split
+ * (stably) into the regexes without a required literal and those with one;
+ * the latter get a literal database naming their chunks. *@p rxg: the
+ * group's index + 1.
+ */
+static int
+build_group(struct build *b, struct pent *pe, uint32_t x, uint32_t y, uint32_t base,
+	    uint32_t *n_chunks, uint32_t *rxg)
+{
+	struct hf_rmatch *m = b->m;
+	struct rm_rxgroup *g = &m->groups[m->n_groups];
+	uint32_t nf = 0, split = y;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	for (uint32_t i = x; i < y; i++)
+		nf += pe[i].reqlen >= RX_REQ_MIN;
+	if (y - x > RX_FILTER_MIN && nf >= 4) {
+		struct pent *tmp = malloc(sizeof(*tmp) * (y - x));
+		uint32_t k = 0;
+
+		if (tmp == NULL) {
+			b->nomem = true;
+			return -ENOMEM;
+		}
+		for (int pass = 0; pass < 2; pass++) {
+			for (uint32_t i = x; i < y; i++)
+				if ((pe[i].reqlen >= RX_REQ_MIN) == (pass == 1))
+					tmp[k++] = pe[i];
+			if (pass == 0)
+				split = x + k;
+		}
+		memcpy(pe + x, tmp, sizeof(*tmp) * (y - x));
+		free(tmp);
+		for (uint32_t i = x; i < y; i++)
+			m->lists[base + i] = pe[i].block;
+	}
+	g->plain.off = *n_chunks;
+	rc = compile_chunks(b, pe, x, split, base, n_chunks);
+	g->plain.n = *n_chunks - g->plain.off;
+	g->filtered.off = *n_chunks;
+	if (rc == 0)
+		rc = compile_chunks(b, pe, split, y, base, n_chunks);
+	g->filtered.n = *n_chunks - g->filtered.off;
+	if (rc == 0 && split < y) {
+		uint32_t nl = y - split;
+		const char **lits = calloc(nl, sizeof(*lits));
+		size_t *lens = calloc(nl, sizeof(*lens));
+		unsigned int *fl = calloc(nl, sizeof(*fl));
+		uint32_t *chunk_of = arena_alloc(b, sizeof(*chunk_of) * nl);
+		hs_compile_error_t *ce = NULL;
+		struct dbent *e = NULL;
+		bool compiled;
+
+		if (lits != NULL && lens != NULL && fl != NULL && chunk_of != NULL) {
+			for (uint32_t c = g->filtered.off; c < g->filtered.off + g->filtered.n; c++)
+				for (uint32_t i = 0; i < m->chunks[c].n; i++)
+					chunk_of[m->chunks[c].entry - base + i - split] = c;
+			for (uint32_t i = 0; i < nl; i++) {
+				lits[i] = pe[split + i].req;
+				lens[i] = pe[split + i].reqlen;
+				fl[i] = HS_FLAG_SINGLEMATCH | (pe[split + i].icase ? HS_FLAG_CASELESS : 0);
+			}
+			e = cache_get(lits, lens, fl, nl, HS_MODE_BLOCK, &ce, &compiled);
+		}
+		free(lits);
+		free(lens);
+		free(fl);
+		if (e == NULL && ce != NULL) {
+			rc = fail(b, m->blocks[pe[split].block].route, pe[split].blk, "uri",
+				  "screening literals of the regexes under \"%.*s\" refused by "
+				  "Hyperscan: %s", (int)pe[x].klen, pe[x].key, ce->message);
+			hs_free_compile_error(ce);
+		} else if (e == NULL) {
+			b->nomem = true;
+			rc = -ENOMEM;
+		} else if ((rc = keep_db(b, e, compiled)) == 0) {
+			g->filter = e->db;
+			g->chunk_of = chunk_of;
+			m->st.n_screened += nl;
+		}
+	}
+	if (rc != 0)
+		return rc;
+	*rxg = ++m->n_groups;
 	return 0;
 }
 
@@ -802,11 +1030,8 @@ trie_build(struct build *b, struct rm_trie *t, struct pent *pe, uint32_t n, uint
 				k->exact = (struct rm_range){base + x, y - x};
 			else if (kind == P_PREFIX)
 				k->prefix = (struct rm_range){base + x, y - x};
-			else {
-				k->rx.off = *n_chunks;
-				rc = compile_chunks(b, pe, x, y, base, n_chunks);
-				k->rx.n = *n_chunks - k->rx.off;
-			}
+			else
+				rc = build_group(b, pe, x, y, base, n_chunks, &k->rxg);
 			x = y;
 		}
 		i = j;
@@ -946,6 +1171,7 @@ hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes, char
 	m->kvs = arena_alloc(&b, sizeof(*m->kvs) * (n_kv + 1));
 	m->lists = arena_alloc(&b, sizeof(*m->lists) * (n_blocks + 1));
 	m->chunks = arena_alloc(&b, sizeof(*m->chunks) * (n_rx + 1));
+	m->groups = arena_alloc(&b, sizeof(*m->groups) * (n_rx + 1));
 	pe[0] = calloc(n_path[0] + 1, sizeof(*pe[0]));
 	pe[1] = calloc(n_path[1] + 1, sizeof(*pe[1]));
 	if (b.nomem || pe[0] == NULL || pe[1] == NULL)
@@ -980,8 +1206,9 @@ hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes, char
 			p->icase = ic;
 			if (mm->uri.kind == HF_MATCH_REGEX) {
 				char *pre = arena_alloc(&b, strlen(v) + 1);
+				char *req = arena_alloc(&b, strlen(v) + 1);
 
-				if (pre == NULL) {
+				if (pre == NULL || req == NULL) {
 					rc = -ENOMEM;
 					break;
 				}
@@ -989,6 +1216,8 @@ hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes, char
 				p->re = arena_str(&b, v, strlen(v), false);
 				p->klen = (uint32_t)literal_prefix(v, pre, ic);
 				p->key = pre;
+				p->reqlen = (uint32_t)required_literal(v, req);
+				p->req = req;
 				if (p->re == NULL)
 					rc = -ENOMEM;
 			} else {
@@ -1239,35 +1468,93 @@ try_list(struct req *rq, struct rm_range r)
 	}
 }
 
-/* Scans the regex chunks of node @p nd, in route order, while one can still win. */
+/* Scans one chunk; its matching blocks are in route order, the first that holds wins. */
 static void
-try_regex(struct req *rq, const struct rm_node *nd)
+try_chunk(struct req *rq, const struct rm_chunk *ch)
 {
 	const struct hf_rmatch *m = rq->m;
+	uint32_t mask = 0;
+
+	if (hs_scan(ch->db, rq->path, rq->plen, 0, rq->scratch, on_match_mask, &mask) != HS_SUCCESS)
+		return;
+	while (mask != 0) {
+		const struct rm_block *b = &m->blocks[m->lists[ch->entry + __builtin_ctz(mask)]];
+
+		mask &= mask - 1;
+		if (b->route >= rq->best)
+			return;
+		if (rest_holds(rq, b)) {
+			rq->best = b->route;
+			return;
+		}
+	}
+}
+
+/* The chunks a screening scan named (indexes in m->chunks, ascending). */
+struct hits {
+	const uint32_t *chunk_of;
+	uint32_t n;
+	bool overflow;
+	uint32_t chunk[RX_HITS];
+};
+
+static int
+on_literal(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	   void *ctx)
+{
+	struct hits *h = ctx;
+	uint32_t c = h->chunk_of[id], i;
+
+	(void)from, (void)to, (void)flags;
+	for (i = 0; i < h->n && h->chunk[i] < c; i++)
+		;
+	if (i < h->n && h->chunk[i] == c)
+		return 0;
+	if (h->n == RX_HITS) {
+		h->overflow = true;
+		return 1;
+	}
+	memmove(&h->chunk[i + 1], &h->chunk[i], sizeof(h->chunk[0]) * (h->n - i));
+	h->chunk[i] = c;
+	h->n++;
+	return 0;
+}
+
+/*
+ * Scans the regexes of group @p g that can still win: its plain chunks in
+ * route order, then those of its filtered chunks the screening scan names.
+ */
+static void
+try_group(struct req *rq, const struct rm_rxgroup *g)
+{
+	const struct hf_rmatch *m = rq->m;
+	struct hits h = {.chunk_of = g->chunk_of};
 
 	if (rq->scratch == NULL)
 		return;
-	for (uint32_t c = 0; c < nd->rx.n; c++) {
-		const struct rm_chunk *ch = &m->chunks[nd->rx.off + c];
-		uint32_t mask = 0;
+	for (uint32_t c = 0; c < g->plain.n; c++) {
+		const struct rm_chunk *ch = &m->chunks[g->plain.off + c];
 
 		if (ch->first_route >= rq->best)
-			return;
-		if (hs_scan(ch->db, rq->path, rq->plen, 0, rq->scratch, on_match_mask, &mask) !=
-		    HS_SUCCESS)
-			continue;
-		while (mask != 0) {
-			const struct rm_block *b = &m->blocks[m->lists[ch->entry + __builtin_ctz(mask)]];
-
-			mask &= mask - 1;
-			if (b->route >= rq->best)
-				break;
-			if (rest_holds(rq, b)) {
-				rq->best = b->route;
-				break;
-			}
-		}
+			break;
+		try_chunk(rq, ch);
 	}
+	if (g->filtered.n == 0 || m->chunks[g->filtered.off].first_route >= rq->best)
+		return;
+	if (g->filter == NULL ||
+	    hs_scan(g->filter, rq->path, rq->plen, 0, rq->scratch, on_literal, &h) != HS_SUCCESS) {
+		/* no screen, or more chunks named than remembered: all of them */
+		for (uint32_t c = 0; c < g->filtered.n; c++) {
+			const struct rm_chunk *ch = &m->chunks[g->filtered.off + c];
+
+			if (ch->first_route >= rq->best)
+				break;
+			try_chunk(rq, ch);
+		}
+		return;
+	}
+	for (uint32_t i = 0; i < h.n && m->chunks[h.chunk[i]].first_route < rq->best; i++)
+		try_chunk(rq, &m->chunks[h.chunk[i]]);
 }
 
 static inline bool
@@ -1284,11 +1571,11 @@ label_eq(const char *path, const char *label, uint32_t n, bool icase)
 /*
  * Walks the path down trie @p t: every node passed is a prefix of the path,
  * so its prefix blocks are candidates; the node where the path ends has the
- * exact ones. Nodes with regexes are remembered in @p rx for after the
+ * exact ones. Regex groups met are remembered in @p rx for after the
  * literals (or scanned at once when @p rx is full).
  */
 static void
-walk(struct req *rq, const struct rm_trie *t, bool icase, const struct rm_node **rx,
+walk(struct req *rq, const struct rm_trie *t, bool icase, const struct rm_rxgroup **rx,
      unsigned int *n_rx)
 {
 	const struct rm_node *nd = &t->nodes[0];
@@ -1303,11 +1590,11 @@ walk(struct req *rq, const struct rm_trie *t, bool icase, const struct rm_node *
 
 		if (nd->prefix.n > 0)
 			try_list(rq, nd->prefix);
-		if (nd->rx.n > 0) {
+		if (nd->rxg != 0) {
 			if (*n_rx < RX_NODES)
-				rx[(*n_rx)++] = nd;
+				rx[(*n_rx)++] = &rq->m->groups[nd->rxg - 1];
 			else
-				try_regex(rq, nd);
+				try_group(rq, &rq->m->groups[nd->rxg - 1]);
 		}
 		if (pos == rq->plen) {
 			if (nd->exact.n > 0)
@@ -1333,7 +1620,7 @@ hf_rmatch_find(const struct hf_rmatch *m, hs_scratch_t *scratch, const struct hf
 	       uint16_t port, const char *scheme)
 {
 	const char *q = memchr(msg->target.p, '?', msg->target.len);
-	const struct rm_node *rx[RX_NODES];
+	const struct rm_rxgroup *rx[RX_NODES];
 	unsigned int n_rx = 0;
 	struct req rq = {
 		.m = m,
@@ -1356,6 +1643,6 @@ hf_rmatch_find(const struct hf_rmatch *m, hs_scratch_t *scratch, const struct hf
 	if (m->nopath.n > 0)
 		try_list(&rq, m->nopath);
 	for (unsigned int i = 0; i < n_rx && rq.best > 0; i++)
-		try_regex(&rq, rx[i]);
+		try_group(&rq, rx[i]);
 	return rq.best == NO_ROUTE ? -1 : (int)rq.best;
 }

@@ -81,6 +81,7 @@ struct hf_rmatch_stats {
 	unsigned int n_blocks;		/* match blocks indexed (routes after a catch-all are not) */
 	unsigned int n_trie_nodes;	/* both path tries */
 	unsigned int n_regexes;		/* regex conditions, every dimension */
+	unsigned int n_screened;	/* path regexes behind a literal screen (see rmatch.c) */
 	unsigned int n_databases;	/* Hyperscan databases referenced */
 	unsigned int n_compiled;	/* of which compiled by this build */
 	unsigned int n_reused;		/* of which shared with an earlier build (not compiled again) */

@@ -1,17 +1,844 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Istio loader: Istio's documented examples load into the model Pilot
+ * would make of them, field by field; every mistake is refused with the
+ * file, the line, the resource and the field, and leaves nothing allocated.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "hf_test.h"
 #include "control-agent/istio/istio.h"
+#include "control-agent/istio/istio-int.h"
+
+#define DATA "tests/unit/control-agent/istio/"
+
+static const char *const node[] = {"istio=ingressgateway", "zone=a", "app=my-gateway-controller"};
+#define N_NODE (sizeof(node) / sizeof(node[0]))
+
+static char err[HF_ISTIO_ERR];
+
+static const char *
+data(const char *rel)
+{
+	static char path[1024];
+	const char *root = getenv("HF_SOURCE_ROOT");
+
+	snprintf(path, sizeof(path), "%s/" DATA "%s", root != NULL ? root : ".", rel);
+	return path;
+}
 
 static void
-test_nothing(void **state)
+load_ok(const char *rel, struct hf_model *m)
 {
+	int rc = hf_istio_load(data(rel), node, N_NODE, m, err, sizeof(err));
+
+	if (rc != 0)
+		fail_msg("%s: %d: %s", rel, rc, err);
+}
+
+static const struct hf_model_cluster *
+cluster(const struct hf_model *m, const char *name)
+{
+	int i = hf_model_find_cluster(m, name);
+
+	if (i < 0)
+		fail_msg("no cluster %s", name);
+	return &m->clusters[i];
+}
+
+static const struct hf_model_vhost *
+vhost(const struct hf_model *m, const char *rc_name, const char *name)
+{
+	for (unsigned int i = 0; i < m->n_route_configs; i++) {
+		const struct hf_model_route_config *rc = &m->route_configs[i];
+
+		if (strcmp(rc->name, rc_name) != 0)
+			continue;
+		for (unsigned int v = 0; v < rc->n_vhosts; v++)
+			if (strcmp(rc->vhosts[v].name, name) == 0)
+				return &rc->vhosts[v];
+	}
+	fail_msg("no virtual host %s in %s", name, rc_name);
+	return NULL;
+}
+
+static void
+check_ep(const struct hf_model_endpoint *e, const char *addr, uint16_t port, uint32_t weight)
+{
+	assert_int_equal(e->addr, hf_test_addr(addr));
+	assert_int_equal(e->port, port);
+	assert_int_equal(e->weight, weight);
+}
+
+static void
+check_sm(const struct hf_model_str_match *m, enum hf_match_kind kind, const char *value)
+{
+	assert_int_equal(m->kind, kind);
+	if (value == NULL)
+		assert_null(m->value);
+	else
+		assert_string_equal(m->value, value);
+}
+
+static void
+check_kv(const struct hf_model_kv_match *kv, const char *name, enum hf_match_kind kind,
+	 const char *value, bool absent)
+{
+	assert_string_equal(kv->name, name);
+	check_sm(&kv->m, kind, value);
+	assert_int_equal(kv->absent, absent);
+}
+
+static void
+check_op(const struct hf_model_header_op *op, enum hf_header_op_kind kind, const char *name,
+	 const char *value)
+{
+	assert_int_equal(op->op, kind);
+	assert_string_equal(op->name, name);
+	if (value == NULL)
+		assert_null(op->value);
+	else
+		assert_string_equal(op->value, value);
+}
+
+static void
+check_dest(const struct hf_model_weighted *w, const char *cluster_name, uint32_t weight)
+{
+	assert_string_equal(w->cluster, cluster_name);
+	assert_int_equal(w->weight, weight);
+}
+
+/* Istio's retry policy where a route says nothing: 2 retries on connect failure and 503. */
+static void
+check_default_retries(const struct hf_model_route *r)
+{
+	assert_int_equal(r->retry.attempts, 2);
+	assert_int_equal(r->retry.on, HF_RETRY_CONNECT_FAILURE | HF_RETRY_REFUSED_STREAM |
+					      HF_RETRY_RETRIABLE_CODES);
+	assert_int_equal(r->retry.n_codes, 1);
+	assert_int_equal(r->retry.codes[0], 503);
+}
+
+/* ---- the seed ---- */
+
+static void
+test_seed(void **state)
+{
+	const char *pp = "outbound|9080||productpage.default.svc.cluster.local";
+	const struct hf_model_cluster *c;
+	const struct hf_model_vhost *vh;
+	const struct hf_model_route *r;
+	struct hf_model m;
+
 	(void)state;
+	load_ok("seed.yaml", &m);
+	/* bookinfo-gateway: port 80 */
+	assert_int_equal(m.n_listeners, 1);
+	assert_string_equal(m.listeners[0].name, "0.0.0.0_80");
+	assert_int_equal(m.listeners[0].port, 80);
+	assert_int_equal(m.listeners[0].kind, HF_LISTENER_HTTP);
+	assert_int_equal(m.listeners[0].route_config, 0);
+	assert_int_equal(m.listeners[0].n_l4_routes, 0);
+	assert_int_equal(m.n_route_configs, 1);
+	assert_string_equal(m.route_configs[0].name, "http.80");
+	/* only the bookinfo VirtualService binds: reviews-route has no gateways (the mesh's) */
+	assert_int_equal(m.route_configs[0].n_vhosts, 1);
+	vh = vhost(&m, "http.80", "*:80");
+	assert_int_equal(vh->n_domains, 1);
+	assert_string_equal(vh->domains[0], "*");
+	assert_int_equal(vh->n_routes, 1);
+	r = &vh->routes[0];
+	assert_null(r->name);
+	assert_int_equal(r->n_matches, 1);
+	check_sm(&r->matches[0].uri, HF_MATCH_EXACT, "/productpage");
+	assert_int_equal(r->matches[0].uri.ignore_case, false);
+	check_sm(&r->matches[0].method, HF_MATCH_ANY, NULL);
+	assert_int_equal(r->matches[0].port, 0);
+	assert_int_equal(r->action, HF_ACTION_ROUTE);
+	assert_int_equal(r->n_clusters, 1);
+	check_dest(&r->clusters[0], pp, 100);
+	assert_int_equal(r->timeout_ms, 0);
+	check_default_retries(r);
+	assert_null(r->mirror_cluster);
+	assert_false(r->cors.enabled);
+
+	assert_int_equal(m.n_clusters, 9);
+	c = &m.clusters[0];
+	assert_string_equal(c->name, pp);
+	assert_string_equal(c->service, "productpage.default.svc.cluster.local");
+	assert_int_equal(c->service_port, 9080);
+	assert_null(c->subset);
+	assert_int_equal(c->lb, HF_LB_LEAST_REQUEST);
+	assert_int_equal(c->connect_timeout_ms, 10000);
+	assert_int_equal(c->n_endpoints, 1);
+	check_ep(&c->endpoints[0], "198.51.100.10", 9080, 1);
+	/* bookinfo-ratings: LEAST_CONN, and v3's own ROUND_ROBIN */
+	c = cluster(&m, "outbound|9080||ratings.default.svc.cluster.local");
+	assert_int_equal(c->lb, HF_LB_LEAST_REQUEST);
+	assert_int_equal(c->n_endpoints, 3);
+	c = cluster(&m, "outbound|9080|v1|ratings.default.svc.cluster.local");
+	assert_string_equal(c->subset, "v1");
+	assert_int_equal(c->lb, HF_LB_LEAST_REQUEST);
+	assert_int_equal(c->n_endpoints, 1);
+	check_ep(&c->endpoints[0], "198.51.100.21", 9080, 1);
+	assert_int_equal(c->endpoints[0].n_labels, 1);
+	assert_string_equal(c->endpoints[0].labels[0], "version=v1");
+	c = cluster(&m, "outbound|9080|v2|ratings.default.svc.cluster.local");
+	assert_int_equal(c->lb, HF_LB_LEAST_REQUEST);
+	check_ep(&c->endpoints[0], "198.51.100.22", 9080, 1);
+	c = cluster(&m, "outbound|9080|v3|ratings.default.svc.cluster.local");
+	assert_int_equal(c->lb, HF_LB_ROUND_ROBIN);
+	assert_int_equal(c->n_endpoints, 1);
+	check_ep(&c->endpoints[0], "198.51.100.23", 9080, 1);
+	/* reviews-route's namespace foo: reviews.foo.svc.cluster.local */
+	c = cluster(&m, "outbound|9080|v2|reviews.foo.svc.cluster.local");
+	assert_int_equal(c->n_endpoints, 1);
+	check_ep(&c->endpoints[0], "198.51.100.32", 9080, 1);
+	/* the mongo cluster: STATIC endpoints on the service port, TLS MUTUAL with its files */
+	c = &m.clusters[8];
+	assert_string_equal(c->name, "outbound|27018||mymongodb.somedomain");
+	assert_string_equal(c->service, "mymongodb.somedomain");
+	assert_int_equal(c->n_endpoints, 2);
+	check_ep(&c->endpoints[0], "2.2.2.2", 27018, 1);
+	check_ep(&c->endpoints[1], "3.3.3.3", 27018, 1);
+	assert_int_equal(c->endpoints[0].n_labels, 0);
+	assert_null(c->endpoints[0].locality);
+	assert_int_equal(c->tls_mode, HF_TLS_MUTUAL);
+	assert_string_equal(c->tls_client_cert, "/etc/certs/myclientcert.pem");
+	assert_string_equal(c->tls_private_key, "/etc/certs/client_private_key.pem");
+	assert_string_equal(c->tls_ca_certs, "/etc/certs/rootcacerts.pem");
+	hf_model_free(&m);
+	assert_int_equal(m.n_clusters, 0);
+}
+
+/* ---- bookinfo as a directory ---- */
+
+static void
+test_bookinfo_dir(void **state)
+{
+	const char *v1 = "outbound|9080|v1|reviews.default.svc.cluster.local";
+	const char *v3 = "outbound|9080|v3|reviews.default.svc.cluster.local";
+	const struct hf_model_cluster *c;
+	const struct hf_model_vhost *vh;
+	const struct hf_model_route *r;
+	static const char *const uris[] = {"/productpage", "/static", "/login", "/logout",
+					   "/api/v1/products"};
+	static const enum hf_match_kind kinds[] = {HF_MATCH_EXACT, HF_MATCH_PREFIX, HF_MATCH_EXACT,
+						   HF_MATCH_EXACT, HF_MATCH_PREFIX};
+	struct hf_model m;
+
+	(void)state;
+	/* the hidden file, notes.txt and the directory archive.yaml/ hold no valid YAML: not read */
+	load_ok("bookinfo", &m);
+	/* the egress gateway's selector is not this node's: no listener on 8080 */
+	assert_int_equal(m.n_listeners, 1);
+	assert_string_equal(m.listeners[0].name, "0.0.0.0_80");
+	assert_int_equal(m.n_route_configs, 1);
+	assert_int_equal(m.route_configs[0].n_vhosts, 2);
+	vh = &m.route_configs[0].vhosts[0];
+	assert_string_equal(vh->name, "*:80");
+	assert_int_equal(vh->n_routes, 1);
+	r = &vh->routes[0];
+	assert_int_equal(r->n_matches, 5);
+	for (unsigned int i = 0; i < 5; i++)
+		check_sm(&r->matches[i].uri, kinds[i], uris[i]);
+	check_dest(&r->clusters[0], "outbound|9080||productpage.default.svc.cluster.local", 100);
+
+	vh = &m.route_configs[0].vhosts[1];
+	assert_string_equal(vh->name, "bookinfo.example.com:80");
+	assert_int_equal(vh->n_domains, 2);
+	assert_string_equal(vh->domains[0], "bookinfo.example.com");
+	assert_string_equal(vh->domains[1], "bookinfo.example.com:80");
+	assert_int_equal(vh->n_routes, 1);
+	r = &vh->routes[0];
+	assert_int_equal(r->n_matches, 0);
+	assert_int_equal(r->n_clusters, 2);
+	check_dest(&r->clusters[0], v1, 50);
+	check_dest(&r->clusters[1], v3, 50);
+
+	/* 4 services, one port each; DRs: productpage v1, reviews v1-v3, ratings v1 */
+	assert_int_equal(m.n_clusters, 4 + 1 + 3 + 1);
+	assert_string_equal(m.clusters[0].name, "outbound|9080||productpage.default.svc.cluster.local");
+	assert_string_equal(m.clusters[1].name, "outbound|9080|v1|productpage.default.svc.cluster.local");
+	assert_string_equal(m.clusters[2].name, "outbound|9080||details.default.svc.cluster.local");
+	assert_string_equal(m.clusters[3].name, "outbound|9080||reviews.default.svc.cluster.local");
+	/* "ratings.default" is namespace default's ratings */
+	assert_string_equal(m.clusters[8].name, "outbound|9080|v1|ratings.default.svc.cluster.local");
+	c = cluster(&m, "outbound|9080||reviews.default.svc.cluster.local");
+	assert_int_equal(c->lb, HF_LB_LEAST_REQUEST);
+	assert_int_equal(c->n_endpoints, 3);
+	assert_string_equal(c->endpoints[1].locality, "us-east/zone-a");
+	assert_int_equal(c->endpoints[1].n_labels, 2);
+	assert_string_equal(c->endpoints[1].labels[0], "app=reviews");
+	assert_string_equal(c->endpoints[1].labels[1], "version=v2");
+	c = cluster(&m, v3);
+	assert_int_equal(c->lb, HF_LB_ROUND_ROBIN);
+	assert_int_equal(c->n_endpoints, 1);
+	check_ep(&c->endpoints[0], "198.51.100.33", 9080, 3);
+	c = cluster(&m, v1);
+	assert_int_equal(c->lb, HF_LB_LEAST_REQUEST);
+	check_ep(&c->endpoints[0], "198.51.100.31", 9080, 1);
+	hf_model_free(&m);
+}
+
+/* The same directory for a node no Gateway selects: clusters, no listeners. */
+static void
+test_not_selected(void **state)
+{
+	const char *const other[] = {"istio=egress"};
+	struct hf_model m;
+
+	(void)state;
+	assert_int_equal(hf_istio_load(data("bookinfo"), other, 1, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n_listeners, 0);
+	assert_int_equal(m.n_route_configs, 0);
+	assert_int_equal(m.n_clusters, 9);
+	hf_model_free(&m);
+	/* the egress gateway's own labels pick it: port 8080, nothing bound to it */
+	assert_int_equal(hf_istio_load(data("bookinfo"), (const char *const[]){"istio=egressgateway"},
+				       1, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n_listeners, 1);
+	assert_int_equal(m.listeners[0].port, 8080);
+	assert_int_equal(m.route_configs[0].n_vhosts, 0);
+	hf_model_free(&m);
+}
+
+/* ---- every http field ---- */
+
+static void
+test_http_all(void **state)
+{
+	const char *r9080v1 = "outbound|9080|v1|ratings.prod.svc.cluster.local";
+	const char *r9080v2 = "outbound|9080|v2|ratings.prod.svc.cluster.local";
+	const char *mirror = "outbound|80||mirror.example.net";
+	const struct hf_model_route_match *mt;
+	const struct hf_model_vhost *vh;
+	const struct hf_model_route *r;
+	struct hf_model m;
+
+	(void)state;
+	load_ok("http-all.yaml", &m);
+	assert_int_equal(m.n_listeners, 2);
+	assert_string_equal(m.listeners[1].name, "0.0.0.0_8080");
+	assert_int_equal(m.listeners[1].route_config, 1);
+	assert_string_equal(m.route_configs[1].name, "http.8080");
+	vh = vhost(&m, "http.80", "api.example.com:80");
+	assert_int_equal(vh->n_domains, 2);
+	assert_string_equal(vh->domains[0], "api.example.com");
+	assert_string_equal(vh->domains[1], "api.example.com:80");
+	assert_int_equal(vh->n_routes, 8);
+
+	/* routes[0]: matches; blocks for port 8080 and for the mesh only are not this listener's */
+	r = &vh->routes[0];
+	assert_string_equal(r->name, "matches");
+	assert_int_equal(r->n_matches, 2);
+	mt = &r->matches[0];
+	assert_string_equal(mt->name, "first");
+	check_sm(&mt->uri, HF_MATCH_PREFIX, "/ratings/v2/");
+	assert_true(mt->uri.ignore_case);
+	check_sm(&mt->scheme, HF_MATCH_EXACT, "http");
+	check_sm(&mt->method, HF_MATCH_REGEX, "GET|HEAD");
+	check_sm(&mt->authority, HF_MATCH_PREFIX, "api.");
+	assert_int_equal(mt->n_headers, 5);
+	check_kv(&mt->headers[0], "end-user", HF_MATCH_EXACT, "jason", false);
+	check_kv(&mt->headers[1], "x-trace", HF_MATCH_PREFIX, "abc", false);
+	check_kv(&mt->headers[2], "x-id", HF_MATCH_REGEX, "[0-9]+", false);
+	check_kv(&mt->headers[3], "x-present", HF_MATCH_PRESENT, NULL, false);
+	check_kv(&mt->headers[4], "x-debug", HF_MATCH_PRESENT, NULL, true);
+	assert_int_equal(mt->n_query, 2);
+	check_kv(&mt->query[0], "v", HF_MATCH_EXACT, "2", false);
+	check_kv(&mt->query[1], "q", HF_MATCH_REGEX, "a.*", false);
+	assert_int_equal(mt->port, 0);
+	mt = &r->matches[1];
+	assert_null(mt->name);
+	check_sm(&mt->uri, HF_MATCH_EXACT, "/r");
+	assert_false(mt->uri.ignore_case);
+	assert_int_equal(mt->port, 80);
+	assert_int_equal(mt->n_headers, 0);
+	assert_int_equal(r->action, HF_ACTION_ROUTE);
+	assert_int_equal(r->n_clusters, 2);
+	check_dest(&r->clusters[0], r9080v1, 75);
+	assert_int_equal(r->clusters[0].n_rq_ops, 1);
+	check_op(&r->clusters[0].rq_ops[0], HF_HDR_SET, "x-dest", "v1");
+	assert_int_equal(r->clusters[0].n_rs_ops, 1);
+	check_op(&r->clusters[0].rs_ops[0], HF_HDR_REMOVE, "x-internal", NULL);
+	check_dest(&r->clusters[1], r9080v2, 25);
+	assert_int_equal(r->clusters[1].n_rq_ops, 0);
+	assert_int_equal(r->n_rq_ops, 3);
+	check_op(&r->rq_ops[0], HF_HDR_SET, "x-set", "1");
+	check_op(&r->rq_ops[1], HF_HDR_ADD, "x-add", "two");
+	check_op(&r->rq_ops[2], HF_HDR_REMOVE, "x-remove", NULL);
+	assert_int_equal(r->n_rs_ops, 1);
+	check_op(&r->rs_ops[0], HF_HDR_ADD, "x-resp", "r");
+	assert_string_equal(r->rewrite_uri, "/v1/bookRatings");
+	assert_string_equal(r->rewrite_authority, "ratings.internal");
+	assert_null(r->rewrite_regex);
+	assert_int_equal(r->timeout_ms, 1500);
+	assert_int_equal(r->retry.attempts, 3);
+	assert_int_equal(r->retry.per_try_timeout_ms, 250);
+	assert_int_equal(r->retry.on, HF_RETRY_GATEWAY_ERROR | HF_RETRY_CONNECT_FAILURE |
+					      HF_RETRY_REFUSED_STREAM | HF_RETRY_RESET |
+					      HF_RETRY_5XX | HF_RETRY_RETRIABLE_4XX |
+					      HF_RETRY_RETRIABLE_CODES);
+	assert_int_equal(r->retry.n_codes, 2);
+	assert_int_equal(r->retry.codes[0], 503);
+	assert_int_equal(r->retry.codes[1], 504);
+	assert_int_equal(r->fault.delay_ms, 5000);
+	assert_true(r->fault.delay_percent == 0.1);
+	assert_int_equal(r->fault.abort_status, 418);
+	assert_true(r->fault.abort_percent == 12.5);
+	assert_string_equal(r->mirror_cluster, mirror);
+	assert_true(r->mirror_percent == 50.0);
+	assert_true(r->cors.enabled);
+	assert_int_equal(r->cors.n_origins, 2);
+	check_sm(&r->cors.origins[0], HF_MATCH_EXACT, "https://example.com");
+	check_sm(&r->cors.origins[1], HF_MATCH_REGEX, "https://.*\\.example\\.org");
+	assert_string_equal(r->cors.allow_methods, "POST,GET");
+	assert_string_equal(r->cors.allow_headers, "X-Foo-Bar,X-Baz");
+	assert_string_equal(r->cors.expose_headers, "X-Expose");
+	assert_int_equal(r->cors.max_age_s, 86400);
+	assert_false(r->cors.allow_credentials);
+
+	/* routes[1]: uriRegexRewrite, timeout 0s, retries off */
+	r = &vh->routes[1];
+	assert_string_equal(r->name, "regex-rewrite");
+	check_sm(&r->matches[0].uri, HF_MATCH_REGEX, "^/service/([^/]+)(/.*)$");
+	assert_null(r->rewrite_uri);
+	assert_string_equal(r->rewrite_regex, "^/service/([^/]+)(/.*)$");
+	assert_string_equal(r->rewrite_regex_sub, "/tech/\\2/\\1");
+	check_dest(&r->clusters[0], "outbound|9090|v2|ratings.prod.svc.cluster.local", 100);
+	assert_int_equal(r->timeout_ms, 0);
+	assert_int_equal(r->retry.attempts, 0);
+	assert_int_equal(r->retry.on, 0);
+	assert_int_equal(r->retry.n_codes, 0);
+	assert_false(r->cors.enabled);
+
+	/* routes[2]: attempts without retryOn take Istio's conditions; deprecated percent */
+	r = &vh->routes[2];
+	assert_string_equal(r->name, "no-retry-on");
+	assert_int_equal(r->retry.attempts, 4);
+	assert_int_equal(r->retry.on, HF_RETRY_CONNECT_FAILURE | HF_RETRY_REFUSED_STREAM |
+					      HF_RETRY_RETRIABLE_CODES);
+	assert_int_equal(r->retry.codes[0], 503);
+	assert_int_equal(r->retry.per_try_timeout_ms, 0);
+	assert_int_equal(r->fault.delay_ms, 100);
+	assert_true(r->fault.delay_percent == 20);
+	assert_int_equal(r->fault.abort_status, 503);
+	assert_true(r->fault.abort_percent == 0);
+	check_dest(&r->clusters[0], mirror, 100);
+	assert_string_equal(r->mirror_cluster, r9080v1);
+	assert_true(r->mirror_percent == 100);
+	assert_true(r->cors.enabled);
+	assert_int_equal(r->cors.n_origins, 1);
+	check_sm(&r->cors.origins[0], HF_MATCH_EXACT, "https://old.example.com");
+	assert_null(r->cors.allow_methods);
+	assert_int_equal(r->cors.max_age_s, 0);
+
+	/* routes[3..4]: redirects */
+	r = &vh->routes[3];
+	assert_int_equal(r->action, HF_ACTION_REDIRECT);
+	assert_int_equal(r->n_clusters, 0);
+	assert_string_equal(r->redirect_uri, "/v1/bookRatings");
+	assert_string_equal(r->redirect_authority, "newratings.default.svc.cluster.local");
+	assert_null(r->redirect_scheme);
+	assert_int_equal(r->redirect_port, 0);
+	assert_int_equal(r->redirect_code, 301);
+	assert_int_equal(r->retry.attempts, 0);
+	r = &vh->routes[4];
+	assert_int_equal(r->action, HF_ACTION_REDIRECT);
+	assert_null(r->redirect_uri);
+	assert_string_equal(r->redirect_scheme, "https");
+	assert_int_equal(r->redirect_port, 8443);
+	assert_int_equal(r->redirect_code, 308);
+
+	/* routes[5..6]: direct responses */
+	r = &vh->routes[5];
+	assert_int_equal(r->action, HF_ACTION_DIRECT);
+	assert_int_equal(r->direct_status, 418);
+	assert_string_equal(r->direct_body, "I'm a teapot");
+	r = &vh->routes[6];
+	assert_int_equal(r->direct_status, 410);
+	assert_null(r->direct_body);
+
+	/* routes[7]: a match on the listener port alone */
+	r = &vh->routes[7];
+	assert_string_equal(r->name, "gateway-80-only");
+	assert_int_equal(r->n_matches, 1);
+	check_sm(&r->matches[0].uri, HF_MATCH_ANY, NULL);
+	assert_int_equal(r->matches[0].port, 80);
+
+	/* port 8080: its own match block, and no route whose every block is for port 80 */
+	vh = vhost(&m, "http.8080", "api.example.com:8080");
+	assert_int_equal(vh->n_routes, 7);
+	assert_int_equal(vh->routes[0].n_matches, 2);
+	check_sm(&vh->routes[0].matches[1].uri, HF_MATCH_EXACT, "/only-8080");
+	assert_int_equal(vh->routes[0].matches[1].port, 8080);
+	assert_string_equal(vh->routes[6].name, "direct-empty");
+
+	/* ratings: 2 ports x (all, v1, v2), then the mirror (DNS, an address endpoint) */
+	assert_int_equal(m.n_clusters, 7);
+	assert_string_equal(m.clusters[3].name, "outbound|9090||ratings.prod.svc.cluster.local");
+	assert_int_equal(m.clusters[3].service_port, 9090);
+	check_ep(&cluster(&m, mirror)->endpoints[0], "203.0.113.7", 80, 1);
+	hf_model_free(&m);
+}
+
+/* ---- tcp and tls ---- */
+
+static void
+test_tcp_tls(void **state)
+{
+	const char *mongo = "outbound|5555||mongo.prod.svc.cluster.local";
+	const struct hf_model_listener *l;
+	const struct hf_model_cluster *c;
+	struct hf_model m;
+
+	(void)state;
+	load_ok("tcp-tls.yaml", &m);
+	assert_int_equal(m.n_listeners, 3);
+	assert_int_equal(m.n_route_configs, 0);
+	l = &m.listeners[0];
+	assert_string_equal(l->name, "0.0.0.0_27017");
+	assert_int_equal(l->kind, HF_LISTENER_TCP);
+	assert_int_equal(l->route_config, -1);
+	assert_int_equal(l->n_l4_routes, 2);
+	assert_int_equal(l->l4_routes[0].port, 27017);
+	assert_int_equal(l->l4_routes[0].n_sni, 0);
+	assert_int_equal(l->l4_routes[0].n_clusters, 1);
+	check_dest(&l->l4_routes[0].clusters[0], mongo, 100);
+	assert_int_equal(l->l4_routes[1].port, 0);
+	assert_int_equal(l->l4_routes[1].n_clusters, 2);
+	check_dest(&l->l4_routes[1].clusters[0], mongo, 60);
+	check_dest(&l->l4_routes[1].clusters[1], mongo, 40);
+
+	l = &m.listeners[1];
+	assert_string_equal(l->name, "0.0.0.0_443");
+	assert_int_equal(l->kind, HF_LISTENER_TLS);
+	assert_int_equal(l->n_l4_routes, 2);
+	assert_int_equal(l->l4_routes[0].port, 443);
+	assert_int_equal(l->l4_routes[0].n_sni, 1);
+	assert_string_equal(l->l4_routes[0].sni[0], "login.example.com");
+	check_dest(&l->l4_routes[0].clusters[0], "outbound|443||login.example.com", 100);
+	assert_int_equal(l->l4_routes[1].n_sni, 2);
+	assert_string_equal(l->l4_routes[1].sni[1], "api.example.com");
+	check_dest(&l->l4_routes[1].clusters[0], "outbound|443||www.example.com", 100);
+
+	/* port 31400: the route for port 27017 is not its; the catch-all is */
+	l = &m.listeners[2];
+	assert_int_equal(l->port, 31400);
+	assert_int_equal(l->n_l4_routes, 1);
+	assert_int_equal(l->l4_routes[0].port, 0);
+
+	/* endpoint ports: the service port, the endpoint's own, the targetPort */
+	c = cluster(&m, mongo);
+	check_ep(&c->endpoints[0], "198.51.100.50", 5555, 1);
+	check_ep(&c->endpoints[1], "198.51.100.51", 27017, 1);
+	check_ep(&cluster(&m, "outbound|443||www.example.com")->endpoints[0], "198.51.100.60", 8443,
+		 1);
+	hf_model_free(&m);
+}
+
+/* ---- WorkloadEntries and DestinationRule policy ---- */
+
+static void
+check_policy(const struct hf_model_cluster *c, enum hf_lb_policy lb, uint32_t connect,
+	     uint32_t max_conn, uint32_t pending, uint32_t outlier, enum hf_tls_mode tls)
+{
+	assert_int_equal(c->lb, lb);
+	assert_int_equal(c->connect_timeout_ms, connect);
+	assert_int_equal(c->max_connections, max_conn);
+	assert_int_equal(c->max_pending_requests, pending);
+	assert_int_equal(c->outlier_consecutive_5xx, outlier);
+	assert_int_equal(c->tls_mode, tls);
+}
+
+static void
+test_workloads(void **state)
+{
+	const struct hf_model_cluster *c;
+	struct hf_model m;
+
+	(void)state;
+	load_ok("workloads.yaml", &m);
+	assert_int_equal(m.n_listeners, 0);
+	assert_int_equal(m.n_clusters, 7);
+	/* port 80: targetPort 8080, or vm2's own port for "http" */
+	c = &m.clusters[0];
+	assert_string_equal(c->name, "outbound|80||details.bookinfo.com");
+	check_policy(c, HF_LB_RANDOM, 30, 100, 64, 7, HF_TLS_ISTIO_MUTUAL);
+	assert_null(c->tls_ca_certs);
+	assert_int_equal(c->n_endpoints, 2);
+	check_ep(&c->endpoints[0], "192.0.2.11", 8080, 1);
+	assert_string_equal(c->endpoints[0].locality, "eu-west/zone-1");
+	assert_int_equal(c->endpoints[0].n_labels, 3);
+	assert_string_equal(c->endpoints[0].labels[1], "instance-id=vm1");
+	check_ep(&c->endpoints[1], "192.0.2.12", 8081, 5);
+	assert_null(c->endpoints[1].locality);
+	c = &m.clusters[1];
+	assert_string_equal(c->name, "outbound|80|v1|details.bookinfo.com");
+	check_policy(c, HF_LB_RANDOM, 30, 100, 64, 7, HF_TLS_ISTIO_MUTUAL);
+	assert_int_equal(c->n_endpoints, 1);
+	check_ep(&c->endpoints[0], "192.0.2.11", 8080, 1);
+	/* v2: its policy replaces lb, outlier and tls, and its port 80 settings the pool */
+	c = &m.clusters[2];
+	assert_string_equal(c->name, "outbound|80|v2|details.bookinfo.com");
+	check_policy(c, HF_LB_LEAST_REQUEST, 60000, 0, 0, 3, HF_TLS_SIMPLE);
+	assert_string_equal(c->tls_ca_certs, "/etc/certs/ca.pem");
+	assert_null(c->tls_client_cert);
+	assert_int_equal(c->n_endpoints, 1);
+	check_ep(&c->endpoints[0], "192.0.2.12", 8081, 5);
+	/* port 9090: the DR's port-level settings replace lb and the whole pool */
+	c = &m.clusters[3];
+	assert_string_equal(c->name, "outbound|9090||details.bookinfo.com");
+	check_policy(c, HF_LB_ROUND_ROBIN, 10000, 0, 8, 7, HF_TLS_ISTIO_MUTUAL);
+	check_ep(&c->endpoints[0], "192.0.2.11", 9090, 1);
+	check_ep(&c->endpoints[1], "192.0.2.12", 9090, 5);
+	check_policy(&m.clusters[4], HF_LB_ROUND_ROBIN, 10000, 0, 8, 7, HF_TLS_ISTIO_MUTUAL);
+	check_policy(&m.clusters[5], HF_LB_LEAST_REQUEST, 10000, 0, 8, 3, HF_TLS_SIMPLE);
+	/* resolution NONE, no endpoints: passthrough */
+	c = &m.clusters[6];
+	assert_string_equal(c->name, "outbound|443||*.wikipedia.org");
+	assert_int_equal(c->lb, HF_LB_PASSTHROUGH);
+	assert_int_equal(c->n_endpoints, 0);
+	hf_model_free(&m);
+}
+
+/* ---- binding ---- */
+
+static void
+check_vhost(const struct hf_model_vhost *vh, const char *name, unsigned int n_routes)
+{
+	assert_string_equal(vh->name, name);
+	assert_int_equal(vh->n_routes, n_routes);
+}
+
+static void
+test_binding(void **state)
+{
+	const char *backend = "outbound|8000||backend.team-a.svc.cluster.local";
+	const struct hf_model_route_config *rc;
+	struct hf_model m;
+
+	(void)state;
+	load_ok("binding.yaml", &m);
+	assert_int_equal(m.n_listeners, 2);
+	assert_int_equal(m.listeners[0].port, 80);
+	assert_int_equal(m.listeners[1].port, 81);
+	rc = &m.route_configs[m.listeners[0].route_config];
+	assert_string_equal(rc->name, "http.80");
+	assert_int_equal(rc->n_vhosts, 4);
+	/* a, then a2's route for the same host (any case) after it */
+	check_vhost(&rc->vhosts[0], "a.example.com:80", 2);
+	assert_null(rc->vhosts[0].routes[0].name);
+	assert_string_equal(rc->vhosts[0].routes[1].name, "later");
+	check_dest(&rc->vhosts[0].routes[0].clusters[0], backend, 100);
+	/* x.b.example.com through both gateways: once */
+	check_vhost(&rc->vhosts[1], "x.b.example.com:80", 1);
+	/* b's only admitted host, then admin's "*" narrowed to it */
+	check_vhost(&rc->vhosts[2], "shared.example.com:80", 2);
+	check_vhost(&rc->vhosts[3], "admin.example.com:80", 1);
+	rc = &m.route_configs[m.listeners[1].route_config];
+	assert_string_equal(rc->name, "http.81");
+	assert_int_equal(rc->n_vhosts, 2);
+	check_vhost(&rc->vhosts[0], "a.example.com:81", 1);
+	check_vhost(&rc->vhosts[1], "x.b.example.com:81", 1);
+	hf_model_free(&m);
+}
+
+static void
+test_empty_and_missing(void **state)
+{
+	struct hf_model m;
+
+	(void)state;
+	load_ok("empty.yaml", &m);
+	assert_int_equal(m.n_listeners + m.n_route_configs + m.n_clusters, 0);
+	memset(&m, 0xff, sizeof(m));
+	assert_int_equal(hf_istio_load(data("nosuch"), node, N_NODE, &m, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "nosuch: cannot read: No such file or directory"));
+	assert_null(m.listeners);
+	assert_int_equal(m.n_clusters, 0);
+}
+
+/* ---- durations ---- */
+
+static void
+test_durations(void **state)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		uint32_t ms;
+	} t[] = {
+		{"1s", 0, 1000}, {"250ms", 0, 250}, {"1m", 0, 60000}, {"1h", 0, 3600000},
+		{"1.5s", 0, 1500}, {"0.1s", 0, 100}, {"1m30s", 0, 90000}, {"2h45m", 0, 9900000},
+		{"1000us", 0, 1}, {"5000000ns", 0, 5}, {"0", 0, 0}, {"0s", 0, 0},
+		{"", -EINVAL, 0}, {"10", -EINVAL, 0}, {"s", -EINVAL, 0}, {"1x", -EINVAL, 0},
+		{"-1s", -EINVAL, 0}, {"1 s", -EINVAL, 0}, {".s", -EINVAL, 0}, {"100us", -ERANGE, 0},
+		{"2000h", -ERANGE, 0},
+	};
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint32_t ms = 12345;
+		int rc = ist_parse_ms(t[i].s, &ms);
+
+		if (rc != t[i].rc || (rc == 0 && ms != t[i].ms))
+			fail_msg("'%s': rc %d ms %u, want %d %u", t[i].s, rc, ms, t[i].rc, t[i].ms);
+	}
+}
+
+/* ---- refusals ---- */
+
+/*
+ * One mistake per file under istio/invalid/: the line it is reported at and
+ * what the message must say (the resource, the field path, the reason).
+ */
+static const struct {
+	const char *file;
+	unsigned int line;
+	const char *says;
+} refusals[] = {
+	{"yaml-syntax.yaml", 8, "YAML syntax error: did not find expected ',' or ']'"},
+	{"not-mapping.yaml", 1, "a resource must be a mapping, not a list"},
+	{"dup-key.yaml", 8, "key 'hosts' appears twice (first at line 6)"},
+	{"alias-loop.yaml", 8, "nested deeper than 64 levels"},
+	{"kind-later.yaml", 2, "Sidecar: kind: Sidecar is not supported yet"},
+	{"kind-unknown.yaml", 2, "kind: 'VirtualServce' is not a kind of networking.istio.io"},
+	{"group-core.yaml", 2, "Service: apiVersion: the Kubernetes core API (v1) is not read"},
+	{"group-apps.yaml", 1, "Deployment: apiVersion: API group apps (apps/v1) is not read"},
+	{"version.yaml", 1, "apiVersion: version 'v2' of networking.istio.io is not one of"},
+	{"no-name.yaml", 3, "Gateway: metadata.name: required field is missing"},
+	{"duplicate.yaml", 12, "Gateway default/gw: metadata.name: Gateway default/gw is already "
+			       "defined at "},
+	{"field-top.yaml", 6, "VirtualService default/reviews: spec.hots: unknown field"},
+	{"field-deep.yaml", 10, "spec.http[0].route[0].destination.hots: unknown field"},
+	{"type-list.yaml", 6, "spec.hosts: must be a list, not a string"},
+	{"type-number.yaml", 8, "spec.servers[0].port.number: must be an integer, not a string"},
+	{"headers-type.yaml", 9, "spec.http[0].match[0].headers: must be a mapping, not a list"},
+	{"port-range.yaml", 8, "spec.servers[0].port.number: 70000 is out of range [1, 65535]"},
+	{"vs-no-hosts.yaml", 5, "VirtualService default/reviews: spec.hosts: required field is "
+				"missing"},
+	{"gw-no-servers.yaml", 5, "Gateway default/gw: spec.servers: required field is missing"},
+	{"dest-no-host.yaml", 10, "spec.http[0].route[0].destination.host: required field is "
+				  "missing"},
+	{"no-routes.yaml", 5, "spec: needs http, tcp or tls routes"},
+	{"host-unknown.yaml", 23, "VirtualService default/reviews: spec.http[0].route[0]."
+				  "destination.host: 'nosuch' is not a known service"},
+	{"export-hidden.yaml", 23, "'reviews.team-a' is not a known service (ServiceEntry "
+				   "team-a/reviews is not exported to namespace team-b)"},
+	{"subset-unknown.yaml", 24, "spec.http[0].route[0].destination.subset: subset 'v9' is not "
+				    "defined by a DestinationRule for reviews.default.svc."
+				    "cluster.local"},
+	{"port-needed.yaml", 22, "spec.http[0].route[0].destination: service reviews.default.svc."
+				 "cluster.local has 2 ports: port.number is required"},
+	{"weights.yaml", 21, "spec.http[0].route: weights sum to 90, not 100"},
+	{"weight-range.yaml", 23, "spec.http[0].route[0].weight: -10 is out of range [0, 100]"},
+	{"two-actions.yaml", 9, "spec.http[0].directResponse: only one of route, redirect, "
+				"directResponse may be set"},
+	{"rewrite-redirect.yaml", 9, "spec.http[0].rewrite: only applies to a route, not to a "
+				     "redirect"},
+	{"string-match.yaml", 9, "spec.http[0].match[0].uri: only one of exact, prefix, regex"},
+	{"redirect-code.yaml", 10, "spec.http[0].redirect.redirectCode: 200 is not a redirect code"},
+	{"duration.yaml", 23, "spec.http[0].timeout: '10 seconds' is not a duration"},
+	{"duration-type.yaml", 10, "spec.trafficPolicy.connectionPool.tcp.connectTimeout: must be "
+				   "a duration string"},
+	{"percentage.yaml", 25, "spec.http[0].fault.abort.percentage.value: 150 is not a percentage "
+				"in [0, 100]"},
+	{"mirror-pct.yaml", 23, "spec.http[0].mirrorPercentage: needs mirror"},
+	{"retry-on.yaml", 23, "spec.http[0].retries.retryOn: 'unavailable' is not supported yet"},
+	{"delegate.yaml", 9, "spec.http[0].delegate: not supported yet"},
+	{"mirrors.yaml", 10, "spec.http[0].mirrors: not supported yet"},
+	{"exponential.yaml", 23, "spec.http[0].fault.delay.exponentialDelay: not supported yet"},
+	{"body-bytes.yaml", 11, "spec.http[0].directResponse.body.bytes: not supported yet"},
+	{"source-labels.yaml", 9, "spec.http[0].match[0].sourceLabels: not supported yet"},
+	{"source-namespace.yaml", 10, "spec.http[0].match[0].sourceNamespace: not supported yet"},
+	{"sni-host.yaml", 9, "spec.tls[0].match[0].sniHosts[0]: 'login.example.org' is not one of "
+			     "the VirtualService's hosts"},
+	{"https.yaml", 7, "spec.servers[0].port.protocol: HTTPS servers need TLS support (not yet)"},
+	{"http2.yaml", 7, "spec.servers[0].port.protocol: GRPC is not supported yet"},
+	{"protocol-clash.yaml", 10, "spec.servers[1].port.protocol: port 80 already has a server of "
+				    "protocol HTTP (Gateway default/gw)"},
+	{"dns-names.yaml", 11, "ServiceEntry default/external: spec.endpoints[1].address: "
+			       "'us.api.example.com': DNS resolution of names is not supported yet"},
+	{"dns-hosts.yaml", 7, "spec.hosts[0]: resolution DNS without endpoints resolves the hosts: "
+			      "DNS resolution of names is not supported yet"},
+	{"static-no-endpoints.yaml", 5, "spec.endpoints: resolution STATIC needs endpoints or a "
+					"workloadSelector"},
+	{"service-account.yaml", 6, "WorkloadEntry default/details-svc: spec.serviceAccount: not "
+				    "supported yet"},
+	{"consistent-hash.yaml", 9, "DestinationRule default/reviews: spec.trafficPolicy."
+				    "loadBalancer.consistentHash: not supported yet"},
+	{"outlier-interval.yaml", 12, "spec.subsets[0].trafficPolicy.outlierDetection.interval: "
+				      "not supported yet"},
+	{"mutual.yaml", 8, "spec.trafficPolicy.tls: mode MUTUAL needs clientCertificate and "
+			   "privateKey"},
+};
+
+static void
+test_refusals(void **state)
+{
+	static const struct hf_model zero;
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		char rel[256], want[1200];
+		struct hf_model m;
+		int rc;
+
+		snprintf(rel, sizeof(rel), "invalid/%s", refusals[i].file);
+		snprintf(want, sizeof(want), "%s:%u: ", data(rel), refusals[i].line);
+		memset(&m, 0x5a, sizeof(m));
+		rc = hf_istio_load(data(rel), node, N_NODE, &m, err, sizeof(err));
+		if (getenv("HF_ISTIO_PRINT") != NULL)
+			printf("%s\n", strstr(err, "invalid/"));
+		if (rc != -EINVAL)
+			fail_msg("%s: rc %d: %s", refusals[i].file, rc, err);
+		if (strncmp(err, want, strlen(want)) != 0 || strstr(err, refusals[i].says) == NULL)
+			fail_msg("%s:\n  got  %s\n  want %s...%s", refusals[i].file, err, want,
+				 refusals[i].says);
+		assert_null(strchr(err, '\n'));
+		/* nothing left allocated, nothing left pointing anywhere */
+		assert_memory_equal(&m, &zero, sizeof(m));
+	}
+}
+
+/* A message longer than the caller's buffer is cut, terminated, and the load still fails. */
+static void
+test_short_err(void **state)
+{
+	char small[24];
+	struct hf_model m;
+
+	(void)state;
+	assert_int_equal(hf_istio_load(data("invalid/field-deep.yaml"), node, N_NODE, &m, small,
+				       sizeof(small)), -EINVAL);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_int_equal(hf_istio_load(data("invalid/field-deep.yaml"), node, N_NODE, &m, NULL, 0),
+			 -EINVAL);
+	assert_null(m.clusters);
 }
 
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_nothing)};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seed),
+		cmocka_unit_test(test_bookinfo_dir),
+		cmocka_unit_test(test_not_selected),
+		cmocka_unit_test(test_http_all),
+		cmocka_unit_test(test_tcp_tls),
+		cmocka_unit_test(test_workloads),
+		cmocka_unit_test(test_binding),
+		cmocka_unit_test(test_empty_and_missing),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_short_err),
+	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
