@@ -27,6 +27,16 @@ mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* *.yaml and *.yml, as the loader reads them. */
+static bool
+is_yaml(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
+	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+}
+
 struct hf_snapshot *
 hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_workers, char *err,
 		size_t errlen)
@@ -78,8 +88,7 @@ hf_config_open(struct hf_config *c, const struct hf_bootstrap *b, unsigned int n
 	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (c->inotify_fd < 0 ||
 	    inotify_add_watch(c->inotify_fd, b->istio_dir,
-			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
-				      IN_MODIFY | IN_ATTRIB) < 0) {
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) < 0) {
 		int e = errno;
 
 		snprintf(err, errlen, "config.istio_dir: cannot watch '%s': %s", b->istio_dir,
@@ -105,11 +114,24 @@ hf_config_poll(struct hf_config *c, uint64_t now_ms)
 	uint64_t t0;
 
 	if (c->inotify_fd >= 0) {
-		/* Each burst of events pushes the reload back until the directory is quiet. */
-		while (read(c->inotify_fd, buf, sizeof(buf)) > 0) {
-			c->pending = true;
-			c->due_ms = now_ms + SETTLE_MS;
-		}
+		ssize_t n;
+
+		/*
+		 * A file counts once it is complete: written and closed, or renamed
+		 * into place, or gone. Files that are not YAML (an editor's swap
+		 * file, a README) change nothing. Each burst of events pushes the
+		 * reload back until the directory is quiet.
+		 */
+		while ((n = read(c->inotify_fd, buf, sizeof(buf))) > 0)
+			for (char *p = buf; p < buf + n;) {
+				const struct inotify_event *ev = (const struct inotify_event *)p;
+
+				if ((ev->mask & IN_Q_OVERFLOW) || (ev->len > 0 && is_yaml(ev->name))) {
+					c->pending = true;
+					c->due_ms = now_ms + SETTLE_MS;
+				}
+				p += sizeof(*ev) + ev->len;
+			}
 	}
 	if (!c->pending || now_ms < c->due_ms)
 		return NULL;

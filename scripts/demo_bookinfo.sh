@@ -62,15 +62,21 @@ c() { ip netns exec "$NS" curl -s --noproxy '*' --max-time 10 "$@"; }
 # ask ARGS...: one request; sets CODE, TIME, BODY, HDR (response head), WHO ("service version path").
 ask() {
 	local out
+	rm -f "$HF_TMP/hdr" "$HF_TMP/body"
 	out=$(c -D "$HF_TMP/hdr" -o "$HF_TMP/body" -w '%{http_code} %{time_total}' "$@")
 	CODE=${out%% *}; TIME=$(printf '%.2f' "${out#* }")
 	BODY=$(cat "$HF_TMP/body" 2>/dev/null); HDR=$(tr -d '\r' < "$HF_TMP/hdr" 2>/dev/null)
 	WHO=$(bk_who "$BODY")
 }
-hdr() { sed -n "s/^$1: *//Ip" <<<"$HDR" | paste -sd, -; }
-seen() { tr -d '\r' <<<"$BODY" | sed -n "s/^$1: *//Ip" | paste -sd, -; }
-answer() { if [ -n "$WHO" ]; then echo "$CODE $(awk '{ print $1, $2, "saw", $3 }' <<<"$WHO")"; else echo "$CODE $(head -1 <<<"$BODY" | cut -c1-50)"; fi; }
-W1=44 W2=52
+absent() { local v; v=$(cat); echo "${v:-(absent)}"; }
+hdr() { sed -n "s/^$1: *//Ip" <<<"$HDR" | paste -sd, - | absent; }
+seen() { tr -d '\r' <<<"$BODY" | sed -n "s/^$1: *//Ip" | paste -sd, - | absent; }
+answer() {
+	if [ -n "$WHO" ]; then echo "$CODE $(awk '{ print $1, $2, "saw", $3 }' <<<"$WHO")"
+	elif [ -n "$BODY" ]; then echo "$CODE $(head -1 <<<"$BODY" | cut -c1-50)"
+	else echo "$CODE (the gateway's own answer, empty body)"; fi
+}
+W1=52 W2=50
 row() { printf "%-${W1}s %-${W2}s %s\n" "$1" "$2" "$3"; }
 line() { printf '%s\n' "$(printf '%*s' $((W1 + W2 + 50)) '' | tr ' ' -)"; }
 
@@ -170,7 +176,7 @@ say "wrk -t2 -c32 -d16s on $WRK_URL (Host: $REVIEWS) across the change"
 grep -E 'Requests/sec|Latency|requests in|Non-2xx|Socket errors' "$HF_TMP/wrk.out"
 non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$HF_TMP/wrk.out")
 sock=$(sed -n 's/^ *Socket errors: *//p' "$HF_TMP/wrk.out")
-echo "non-2xx: ${non2xx:-0}; socket errors: ${sock:-none}"
+echo "non-2xx: ${non2xx:-0}; socket errors: ${sock:-0}"
 echo "control_plane.snapshot_version: before $v0, after $(hf_stat "$NS" control_plane.snapshot_version)"
 
 say "counters (GET /stats: http and control_plane, non-zero)"

@@ -11,11 +11,13 @@
 # (status and Location), a direct response, header operations on both sides,
 # fault abort (100% and 50%) and delay, timeout, retries (attempts counted in
 # nginx's access log), mirroring (seen in the mirror's access log), CORS, the
-# DestinationRule load balancers, a 50/50 weighted split after a live change;
-# then 100 configuration changes, 10 of them invalid (YAML syntax, unknown
-# destination host, bad regex, wrong type), during 20 s of wrk: no non-2xx, no
-# socket error, one log line per invalid change naming its file, and
-# control_plane.snapshot_version up by exactly the number of valid changes.
+# DestinationRule load balancers, a 50/50 weighted split after a live change
+# (with a request in flight across it); then 100 configuration changes, 10 of
+# them invalid (YAML syntax, unknown destination host, bad regex, wrong type),
+# during 20 s of wrk: no non-2xx, no socket error, one log line per invalid
+# change naming its file and what is wrong, control_plane.config_rejected up by
+# the invalid ones and control_plane.snapshot_version by exactly the valid ones;
+# SIGHUP reloads; SIGTERM stops it with status 0.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 source "$HF_ROOT/scripts/lib/bookinfo.sh"
@@ -127,10 +129,11 @@ V=(-H "Host: $REVIEWS")
 G=http://$GW
 
 v_start=$(st control_plane.snapshot_version)
-complaints=$(hf_msgs | grep -ciE 'error|invalid|reject|unknown|unsupported|warn')
+# hydrofoil's own lines start "hydrofoil:" (the rest is DPDK's, e.g. net_tap on qdiscs)
+complaints=$(hf_msgs | grep '^hydrofoil:' | grep -ciE 'refused|error|invalid|reject|unknown|unsupported|warn')
 hf_check "the Istio directory is loaded: control_plane.snapshot_version $v_start (≥ 1), $complaints log lines complaining (want 0)" \
 	bash -c '[ "${1:-0}" -ge 1 ] && [ "$2" = 0 ]' _ "$v_start" "$complaints"
-[ "$complaints" = 0 ] || hf_msgs | grep -iE 'error|invalid|reject|unknown|unsupported|warn' | sed 's/^/# hydrofoil: /'
+[ "$complaints" = 0 ] || hf_msgs | grep '^hydrofoil:' | grep -iE 'refused|error|invalid|reject|unknown|unsupported|warn' | sed 's/^/# /'
 
 # ---------------------------------------------------------------- uri exact and prefix (VirtualService bookinfo)
 expect_who "uri exact: GET /productpage" "productpage v1 /productpage" "$G/productpage"
@@ -294,9 +297,17 @@ wait_version() {
 	echo "${v:-0}"
 }
 v0=$(st control_plane.snapshot_version)
+# a request in flight across the change: held 1 s by the fault delay, then answered
+in_ns "${CURL[@]}" "${R[@]}" -o "$HF_TMP/inflight.body" -w '%{http_code}' "$G/fault/delay?t=inflight" \
+	> "$HF_TMP/inflight.code" 2>>"$HF_TMP/curl.err" &
+inflight=$!
+sleep 0.3
 bk_reviews_route 50 0 50 > "$HF_TMP/$VSR"
 bk_install "$HF_TMP/$VSR" "$ISTIO"
 v1=$(wait_version $((v0 + 1)))
+wait "$inflight"
+hf_check "a request in flight across the change (fault delay 1 s, change at 0.3 s) → $(cat "$HF_TMP/inflight.code") $(bk_who "$(cat "$HF_TMP/inflight.body")") (want 200 ratings v1)" \
+	test "$(cat "$HF_TMP/inflight.code") $(bk_who "$(cat "$HF_TMP/inflight.body")")" = "200 ratings v1 /fault/delay?t=inflight"
 sleep 0.3
 hf_check "reviews-route rewritten to 50% v1 / 50% v3: snapshot_version $v0 → $(st control_plane.snapshot_version) (want +1)" \
 	test "$(st control_plane.snapshot_version)" = $((v0 + 1))
@@ -340,7 +351,7 @@ sleep 0.5
 kinds=(yaml host regex type)
 nvalid=0 ninvalid=0 late=0 lines_bad="" last_gen=0
 declare -A rej
-v_before=$(st control_plane.snapshot_version)
+v_before=$(st control_plane.snapshot_version); rej_before=$(st control_plane.config_rejected)
 t_start=$(date +%s.%N)
 for i in $(seq 100); do
 	# pace: change i at 0.19 s × i after the start, so the 100 fit into wrk's 20 s
@@ -352,7 +363,7 @@ for i in $(seq 100); do
 		nb=$(hf_msgs | grep -cF "$VSR")
 		bk_install "$HF_TMP/$VSR" "$ISTIO"
 		ninvalid=$((ninvalid + 1))
-		for _ in $(seq 60); do [ "$(hf_msgs | grep -cF "$VSR")" -gt "$nb" ] && break; sleep 0.05; done
+		for _ in $(seq 30); do [ "$(hf_msgs | grep -cF "$VSR")" -gt "$nb" ] && break; sleep 0.05; done
 		sleep 0.1
 		n=$(( $(hf_msgs | grep -cF "$VSR") - nb ))
 		[ "$n" -gt 0 ] && rej[$kind]=$(hf_msgs | grep -F "$VSR" | tail -1)
@@ -371,7 +382,7 @@ for i in $(seq 100); do
 done
 t_end=$(date +%s.%N)
 wait "$WRK"
-v_after=$(st control_plane.snapshot_version)
+v_after=$(st control_plane.snapshot_version); rej_after=$(st control_plane.config_rejected)
 elapsed=$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.1f", b - a }')
 reqs=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$HF_TMP/wrk.out")
 non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$HF_TMP/wrk.out")
@@ -381,6 +392,8 @@ hf_check "100 changes ($nvalid valid, $ninvalid invalid) in $elapsed s during wr
 [ -n "$reqs" ] || sed 's/^/# wrk: /' "$HF_TMP/wrk.out"
 hf_check "control_plane.snapshot_version $v_before → $v_after: +$((v_after - v_before)) (want +$nvalid, one per valid change; $late valid changes not seen within 5 s)" \
 	test $((v_after - v_before)) = "$nvalid" -a "$late" = 0
+hf_check "control_plane.config_rejected ${rej_before:-?} → ${rej_after:-?} (want +$ninvalid)" \
+	test "$(( ${rej_after:-0} - ${rej_before:-0} ))" = "$ninvalid" -a -n "$rej_after"
 hf_check "one log line naming $VSR per invalid change, none published a snapshot${lines_bad:+:$lines_bad}" test -z "$lines_bad"
 # The line of each kind says what is wrong (the field, or the YAML error).
 for k in yaml host regex type; do
@@ -396,11 +409,18 @@ req "${V[@]}" "$G/reviews/0"
 hf_check "after the storm the last valid change serves: x-config-generation '$(hdr x-config-generation)' (want $last_gen), $CODE ${WHO:-}" \
 	test "$(hdr x-config-generation)" = "$last_gen" -a "$CODE" = 200
 hf_check "hydrofoil is still running" kill -0 "$HF_PID"
+r0=$(st control_plane.config_reloads); v0=$(st control_plane.snapshot_version)
+kill -HUP "$HF_PID"
+for _ in $(seq 40); do [ "$(st control_plane.config_reloads)" != "$r0" ] && break; sleep 0.05; done
+req "${V[@]}" "$G/reviews/0"
+hf_check "SIGHUP reloads: control_plane.config_reloads $r0 → $(st control_plane.config_reloads) (snapshot_version $v0 → $(st control_plane.snapshot_version)), then $CODE ${WHO:-}" \
+	test "$(st control_plane.config_reloads)" = $((r0 + 1)) -a "$CODE" = 200 -a "$(hdr x-config-generation)" = "$last_gen"
 
 # ---------------------------------------------------------------- the end
 if [ "$HF_FAIL" -gt 0 ]; then
 	hf_admin "$NS" /stats | grep -E '^(http\.|control_plane\.|access_log\.)' | grep -v ': 0$' | sed 's/^/# /'
-	hf_msgs | tail -25 | sed 's/^/# hydrofoil: /'
+	hf_msgs | grep '^hydrofoil:' | grep -v ' built in ' | sed 's/^/# /'
+	hf_msgs | grep ' built in ' | tail -3 | sed 's/^/# /'
 fi
 kill -TERM "$HF_PID"
 for _ in $(seq 100); do kill -0 "$HF_PID" 2>/dev/null || break; sleep 0.1; done
