@@ -1,102 +1,189 @@
 #!/usr/bin/env bash
-# The demo: sets the machine up, starts hydrofoil as an HTTP gateway
-# (examples/http.cfg) in a private network namespace on a DPDK net_tap, with
-# nginx upstreams on the Linux side, and shows it at work: ping answered by its
-# own stack, requests routed by virtual host and path, round robin, local
-# replies for limits and smuggling, a 10 MB download compared byte for byte, a
-# wrk run, the access log and the counters from the admin API.
+# The bookinfo gateway demo: hydrofoil as Istio's ingress gateway, configured by
+# the Istio YAML of examples/bookinfo/ (Gateway, VirtualServices, DestinationRules,
+# ServiceEntries, a WorkloadEntry) exactly as users `kubectl apply` it, in front
+# of bookinfo's services — productpage, details, reviews v1/v2/v3, ratings
+# v1/v2/v3 and a mirror — run as real nginx servers on the Linux side of a DPDK
+# net_tap in a private network namespace.
+#
+# It sends requests with curl and prints what each should hit and what answered,
+# then shifts reviews to 50% v1 / 50% v3 live, under wrk load, by rewriting the
+# reviews-route VirtualService in hydrofoil's configuration directory (inotify
+# picks it up), and shows the split, the errors (none) and the snapshot version.
 # Everything it creates is removed when it ends, also on Ctrl-C.
+# HF_NO_SETUP=1 skips scripts/setup.sh (packages, hugepages, build).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh || exit 1
+[ -n "${HF_NO_SETUP:-}" ] || scripts/setup.sh || exit 1
 source scripts/lib/netns.sh
+source scripts/lib/bookinfo.sh
 
-OUR=198.51.100.2
-PEER=198.51.100.1
 say() { printf '\n== %s\n' "$*"; }
+GW=$BK_GW
+REVIEWS=reviews.$BK_SUFFIX
+RATINGS=ratings.$BK_SUFFIX
 
-NS=$(hf_ns_new demo) || exit 1
+NS=$(hf_ns_new bookinfo) || exit 1
+HF_NAMESPACES+=("$NS")
+ISTIO=$HF_TMP/bookinfo		# hydrofoil watches this copy; the demo edits it
+BK=$HF_TMP/services		# nginx configuration, pid, access logs
+cp -r examples/bookinfo "$ISTIO"
+CFG=$HF_TMP/gateway.cfg
+bk_bootstrap "$CFG" "$ISTIO" "$HF_TMP/access.log"
 
-# Upstreams: nginx on the Linux side of the tap, one server per endpoint.
-mkdir -p "$HF_TMP/www" "$HF_TMP/nginx"
-echo "hello from the web cluster (nginx at $PEER:8080)" > "$HF_TMP/www/index.html"
-head -c 10000000 /dev/urandom > "$HF_TMP/www/10MB.bin"
-cat > "$HF_TMP/nginx.conf" <<NGINX
-user root;
-worker_processes 1;
-pid $HF_TMP/nginx.pid;
-error_log $HF_TMP/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $HF_TMP/nginx; proxy_temp_path $HF_TMP/nginx;
-    fastcgi_temp_path $HF_TMP/nginx; uwsgi_temp_path $HF_TMP/nginx; scgi_temp_path $HF_TMP/nginx;
-    keepalive_requests 100000;
-    server { listen $PEER:8080; root $HF_TMP/www; }
-    server { listen $PEER:8081; location / { return 200 "api on 8081: \$request_method \$request_uri host=\$host xff=\$http_x_forwarded_for proto=\$http_x_forwarded_proto request-id=\$http_x_request_id\n"; } }
-    server { listen $PEER:8082; location / { return 200 "api on 8082: \$request_method \$request_uri host=\$host xff=\$http_x_forwarded_for proto=\$http_x_forwarded_proto request-id=\$http_x_request_id\n"; } }
-    server { listen $PEER:9001; location / { return 200 "unused\n"; } }
-}
-NGINX
-
-CFG=$HF_ROOT/examples/http.cfg
+say "the Istio configuration (a copy of examples/bookinfo in $ISTIO)"
+/usr/bin/python3 - "$ISTIO" <<'PY' 2>/dev/null || ls -l "$ISTIO"
+import glob, os, sys, yaml
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.yaml"))):
+    docs = [d for d in yaml.safe_load_all(open(f)) if d]
+    print("%-30s %s" % (os.path.basename(f), ", ".join("%s/%s" % (d["kind"], d["metadata"]["name"]) for d in docs)))
+PY
 say "bootstrap ($CFG)"
-grep -v '^#' "$CFG"
-if ! hf_up "$NS" "$CFG" "$HF_TMP/demo.log" "$PEER/24"; then
+cat "$CFG"
+if ! out=$("$HF_BIN" -c "$CFG" --check 2>&1); then
+	echo "hydrofoil refuses the bootstrap: $out"
+	exit 1
+fi
+if ! hf_up "$NS" "$CFG" "$HF_TMP/hydrofoil.log" "$BK_ADDR/24"; then
 	echo "hydrofoil did not become ready"
 	exit 1
 fi
-ip netns exec "$NS" nginx -c "$HF_TMP/nginx.conf" -g 'daemon off;' &
-HF_PIDS+=($!)
-say "hydrofoil is up (namespace $NS, admin 127.0.0.1:15000 inside it)"
-grep '^hydrofoil:' "$HF_TMP/demo.log"
-echo "GET /ready -> $(hf_admin "$NS" /ready)"
+if ! bk_nginx_start "$NS" "$BK"; then
+	echo "the bookinfo services did not start"
+	exit 1
+fi
+say "hydrofoil is the ingress gateway at $GW:80 (namespace $NS); bookinfo's services are nginx on $BK_ADDR"
+grep '^hydrofoil:' "$HF_TMP/hydrofoil.log"
+for s in "${BK_SERVERS[@]}"; do IFS=: read -r svc ver port <<<"$s"; printf '  %-18s %s\n' "$svc $ver" "$BK_ADDR:$port"; done
+echo "GET /ready -> $(hf_admin "$NS" /ready); control_plane.snapshot_version: $(hf_stat "$NS" control_plane.snapshot_version)"
 
-say "ping from the Linux side ($PEER) to hydrofoil's own stack ($OUR)"
-ip netns exec "$NS" ping -c 5 -i 0.1 "$OUR" | tail -2
-sleep 0.3
+# ---------------------------------------------------------------- the routing table
+c() { ip netns exec "$NS" curl -s --noproxy '*' --max-time 10 "$@"; }
+# ask ARGS...: one request; sets CODE, TIME, BODY, HDR (response head), WHO ("service version path").
+ask() {
+	local out
+	rm -f "$HF_TMP/hdr" "$HF_TMP/body"
+	out=$(c -D "$HF_TMP/hdr" -o "$HF_TMP/body" -w '%{http_code} %{time_total}' "$@")
+	CODE=${out%% *}; TIME=$(printf '%.2f' "${out#* }")
+	BODY=$(cat "$HF_TMP/body" 2>/dev/null); HDR=$(tr -d '\r' < "$HF_TMP/hdr" 2>/dev/null)
+	WHO=$(bk_who "$BODY")
+}
+absent() { local v; v=$(cat); echo "${v:-(absent)}"; }
+hdr() { sed -n "s/^$1: *//Ip" <<<"$HDR" | paste -sd, - | absent; }
+seen() { tr -d '\r' <<<"$BODY" | sed -n "s/^$1: *//Ip" | paste -sd, - | absent; }
+answer() {
+	if [ -n "$WHO" ]; then echo "$CODE $(awk '{ print $1, $2, "saw", $3 }' <<<"$WHO")"
+	elif [ -n "$BODY" ]; then echo "$CODE $(head -1 <<<"$BODY" | cut -c1-50)"
+	else echo "$CODE (the gateway's own answer, empty body)"; fi
+}
+W1=52 W2=50
+row() { printf "%-${W1}s %-${W2}s %s\n" "$1" "$2" "$3"; }
+line() { printf '%s\n' "$(printf '%*s' $((W1 + W2 + 50)) '' | tr ' ' -)"; }
 
-c() { ip netns exec "$NS" curl -s --max-time 10 "$@"; }
-say "HTTP through hydrofoil: each request, the route it took and what came back"
-printf '%-52s %s\n' "request" "answer"
-row() { printf '%-52s %s\n' "$1" "$(c -o /dev/null -w '%{http_code} %{size_download}B' "${@:2}")"; }
-printf '%-52s %s' "GET / (vhost web, prefix /)" "$(c "http://$OUR/")"; echo
-printf '%-52s %s' "GET /users?id=7 Host: api.example.com (vhost api)" "$(c -H 'Host: api.example.com' "http://$OUR/users?id=7")"; echo
-printf '%-52s %s' "the same again (round robin to the other endpoint)" "$(c -H 'Host: api.example.com' "http://$OUR/users?id=7")"; echo
-printf '%-52s %s' "GET /healthz (exact path route to api)" "$(c "http://$OUR/healthz")"; echo
-row "GET /missing.html (nginx answers 404)" "http://$OUR/missing.html"
-head -c 2000000 "$HF_TMP/www/10MB.bin" > "$HF_TMP/2MB.bin"
-row "POST 2 MB to api (max_request_bytes = 1 MiB)" -H 'Host: api.example.com' --data-binary @"$HF_TMP/2MB.bin" "http://$OUR/upload"
-got=$(c "http://$OUR/10MB.bin" | sha256sum | cut -c1-16); want=$(sha256sum < "$HF_TMP/www/10MB.bin" | cut -c1-16)
-printf '%-52s %s\n' "GET /10MB.bin, sha256 through us vs the file" "$got vs $want"
-printf '%-52s %s\n' "a request line over 8 KiB" "$(c -o /dev/null -w '%{http_code}' "http://$OUR/$(head -c 9000 /dev/zero | tr '\0' a)")"
-printf '%-52s %s\n' "a smuggling attempt (Content-Length + chunked)" \
-	"$(printf 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' |
-		ip netns exec "$NS" timeout 3 socat -t2 - "TCP:$OUR:80" | head -1 | tr -d '\r')"
+say "requests through the gateway: the route each should take and what answered"
+row "request" "route it should take" "what answered (status, service version, the path it saw)"
+line
+ask "http://$GW/productpage"; row "GET /productpage" "bookinfo: uri exact -> productpage:9080" "$(answer)"
+ask "http://$GW/static/jquery.min.js"; row "GET /static/jquery.min.js" "bookinfo: uri prefix /static -> productpage" "$(answer)"
+ask "http://$GW/login"; row "GET /login" "bookinfo: uri exact /login -> productpage" "$(answer)"
+ask "http://$GW/api/v1/products/0/reviews"; row "GET /api/v1/products/0/reviews" "bookinfo: prefix /api/v1/products -> productpage" "$(answer)"
+ask "http://$GW/productpage/extra"; row "GET /productpage/extra" "none (exact is exact) -> 404" "$(answer)"
+ask "http://$GW/"; row "GET /" "bookinfo: redirect uri /productpage (301)" "$CODE location: $(hdr location)"
+ask "http://$GW/details/0"; row "GET /details/0" "bookinfo: prefix /details -> details v1" "$(answer)"
+ask -H 'Host: details.bookinfo.example' "http://$GW/anything"; row "GET /anything  Host: details.bookinfo.example" "bookinfo: authority exact -> details v1" "$(answer)"
+rr=""; for i in 1 2 3 4 5 6; do ask "http://$GW/reviews/0"; rr+="${WHO:-$CODE} "; done
+row "GET /reviews/0  (6 times)" "bookinfo: reviews, no subset: ROUND_ROBIN" "$(awk '{ for (i = 2; i <= NF; i += 3) printf "%s ", $i }' <<<"$rr")"
+rr=""; for i in 1 2 3 4 5 6; do ask "http://$GW/ratings/0"; rr+="${WHO:-$CODE} "; done
+row "GET /ratings/0  (6 times)" "bookinfo: ratings, no subset: LEAST_CONN" "$(awk '{ for (i = 2; i <= NF; i += 3) printf "%s ", $i }' <<<"$rr")"
+line
+echo "Host: $REVIEWS  (the VirtualService reviews-route, hosts: [reviews])"
+ask -H "Host: $REVIEWS" "http://$GW/wpcatalog/7"; row "GET /wpcatalog/7" "reviews-route: rewrite /newcatalog -> v2" "$(answer)"
+ask -H "Host: $REVIEWS" "http://$GW/consumercatalog/7?page=2"; row "GET /consumercatalog/7?page=2" "reviews-route: rewrite /newcatalog -> v2" "$(answer)"
+ask -H "Host: $REVIEWS" "http://$GW/reviews/0"; row "GET /reviews/0" "reviews-route: default -> v1" "$(answer)"
+line
+echo "Host: $RATINGS  (the VirtualService ratings)"
+R=(-H "Host: $RATINGS")
+ask "${R[@]}" "http://$GW/ratings/0"; row "GET /ratings/0" "default -> v1" "$(answer)"
+ask "${R[@]}" -H 'end-user: jason' "http://$GW/ratings/0"; row "GET /ratings/0  end-user: jason" "header end-user exact jason -> v2" "$(answer)"
+ask "${R[@]}" "http://$GW/ratings/0?version=v3"; row "GET /ratings/0?version=v3" "queryParams version exact v3 -> v3" "$(answer)"
+ask "${R[@]}" -X POST -d 'stars=5' "http://$GW/ratings/0"; row "POST /ratings/0" "method exact POST -> v3" "$(answer)"
+ask "${R[@]}" "http://$GW/ratings/42/stars"; row "GET /ratings/42/stars" "uri regex /ratings/[0-9]+/stars -> v3" "$(answer)"
+ask "${R[@]}" "http://$GW/fault/abort"; row "GET /fault/abort" "fault abort 418, 100%" "$(answer)"
+ask "${R[@]}" "http://$GW/fault/delay"; row "GET /fault/delay" "fault delay 1s, 100% -> v1" "$(answer) after ${TIME} s"
+n503=0 n200=0; for i in $(seq 20); do ask "${R[@]}" "http://$GW/fault/abort-half"; [ "$CODE" = 503 ] && n503=$((n503 + 1)); [ "$CODE" = 200 ] && n200=$((n200 + 1)); done
+row "GET /fault/abort-half  (20 times)" "fault abort 503, 50% -> v1" "$n503 x 503 (aborted), $n200 x 200"
+tag=demo-$RANDOM
+ask "${R[@]}" "http://$GW/flaky?t=$tag"; row "GET /flaky  (nginx always 503s there)" "retries attempts 2, retryOn 5xx -> v1" "$CODE after $TIME s; ratings v1 got $(bk_count "$BK" ratings v1 "t=$tag") attempts"
+ask "${R[@]}" "http://$GW/slow"; row "GET /slow  (nginx answers after 2 s)" "timeout 0.5s -> v1" "$CODE $(head -1 <<<"$BODY" | cut -c1-40) after $TIME s"
+ask "${R[@]}" "http://$GW/mirror/1?t=$tag"; sleep 0.3
+row "GET /mirror/1" "v1, mirror to ratings-mirror 100%" "$(answer); the mirror's log: $(grep -F "t=$tag" "$(bk_log "$BK" ratings-mirror v1)" | awk '{ print $2, $3, $4 }' | head -1)"
+ask "${R[@]}" -H 'x-hf-set: client' -H 'x-hf-remove: client' "http://$GW/headers"
+row "GET /headers  x-hf-set: client, x-hf-remove: client" "request set/add/remove -> v1" "nginx saw x-hf-set: $(seen x-hf-set), x-hf-add: $(seen x-hf-add), x-hf-remove: $(seen x-hf-remove)"
+row "" "response set/add/remove" "curl saw x-hf-resp-set: $(hdr x-hf-resp-set), x-hf-resp-add: $(hdr x-hf-resp-add), x-ratings-internal: $(hdr x-ratings-internal)"
+ask "${R[@]}" "http://$GW/old"; row "GET /old" "redirect 302 to ratings.bookinfo.example" "$CODE location: $(hdr location)"
+ask "${R[@]}" "http://$GW/health"; row "GET /health" "directResponse 200" "$CODE $(head -1 <<<"$BODY")"
+ask "${R[@]}" -X OPTIONS -H 'Origin: https://bookinfo.example' -H 'Access-Control-Request-Method: POST' "http://$GW/cors/1"
+row "OPTIONS /cors/1  (preflight, allowed origin)" "corsPolicy, answered by the gateway" "$CODE allow-origin: $(hdr access-control-allow-origin), methods: $(hdr access-control-allow-methods), max-age: $(hdr access-control-max-age)"
+ask "${R[@]}" -H 'Origin: https://bookinfo.example' "http://$GW/cors/1"
+row "GET /cors/1  Origin: https://bookinfo.example" "corsPolicy -> v1" "$(answer), allow-origin: $(hdr access-control-allow-origin)"
+line
+say "what the upstream saw for GET /wpcatalog/7 (Host: $REVIEWS, end-user: jason)"
+ask -H "Host: $REVIEWS" -H 'end-user: jason' "http://$GW/wpcatalog/7"
+tr -d '\r' <<<"$BODY" | sed 's/^/  /'
 
-say "keep-alive load: wrk -t2 -c50 -d5s through hydrofoil to nginx"
-ip netns exec "$NS" wrk -t2 -c50 -d5s "http://$OUR/" | grep -E 'Requests/sec|Latency|requests in|Non-2xx|Socket'
-echo "upstream connections opened: $(hf_stat "$NS" http.upstream_cx_total), requests sent upstream: $(hf_stat "$NS" http.upstream_rq_total)"
+# ---------------------------------------------------------------- the live shift
+say "live traffic shift: reviews-route default 100% v1 -> 50% v1 / 50% v3, under wrk load"
+WRK_URL="http://$GW/reviews/0"
+v0=$(hf_stat "$NS" control_plane.snapshot_version)
+echo "control_plane.snapshot_version before: $v0"
+ulimit -n 65536 2>/dev/null || true
+ip netns exec "$NS" wrk -t2 -c32 -d16s --timeout 5s -H "Host: $REVIEWS" "$WRK_URL" > "$HF_TMP/wrk.out" 2>&1 &
+WRK_PID=$!
+HF_PIDS+=("$WRK_PID")
+logs() { local v; for v in v1 v2 v3; do wc -l < "$(bk_log "$BK" reviews "$v")"; done | paste -sd' ' -; }
+read -r s1 s2 s3 <<<"$(logs)"
+split() { # N: N requests with curl; prints "v1 a  v2 b  v3 c  other d"
+	local args=() i
+	for i in $(seq "$1"); do args+=(-o /dev/null "$WRK_URL"); done
+	c -H "Host: $REVIEWS" -w '%{http_code} %header{x-bookinfo-server}\n' "${args[@]}" |
+		awk '{ if ($1 == 200 && $2 ~ /^reviews-v[123]$/) n[substr($2, 9)]++; else n["other"]++ }
+			END { printf "v1 %d  v2 %d  v3 %d  other %d\n", n["v1"], n["v2"], n["v3"], n["other"] }'
+}
+sleep 3
+echo "before the change, 200 requests (while wrk runs):  $(split 200)"
+read -r a1 a2 a3 <<<"$(logs)"
+bk_reviews_route 50 0 50 > "$HF_TMP/virtual-service-reviews.yaml"
+t0=$(date +%s.%N)
+bk_install "$HF_TMP/virtual-service-reviews.yaml" "$ISTIO"
+echo "rewrote $ISTIO/virtual-service-reviews.yaml: the default route now has"
+sed -n '/name: default/,$p' "$ISTIO/virtual-service-reviews.yaml" | sed 's/^/    /'
+v=$v0
+for _ in $(seq 100); do
+	v=$(hf_stat "$NS" control_plane.snapshot_version)
+	[ "${v:-0}" != "$v0" ] && break
+	sleep 0.05
+done
+echo "the new snapshot (version $v) was serving within $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", (b - a) * 1000 }') ms"
+read -r b1 b2 b3 <<<"$(logs)"
+echo "after the change, 200 requests (while wrk runs):   $(split 200)"
+wait "$WRK_PID"
+read -r e1 e2 e3 <<<"$(logs)"
+echo "wrk's requests as reviews' access logs counted them:"
+printf '  %-44s v1 %6d  v2 %6d  v3 %6d\n' "before the change" $((a1 - s1)) $((a2 - s2)) $((a3 - s3))
+printf '  %-44s v1 %6d  v2 %6d  v3 %6d\n' "file renamed -> new snapshot seen" $((b1 - a1)) $((b2 - a2)) $((b3 - a3))
+printf '  %-44s v1 %6d  v2 %6d  v3 %6d\n' "after it, until wrk ended" $((e1 - b1)) $((e2 - b2)) $((e3 - b3))
+say "wrk -t2 -c32 -d16s on $WRK_URL (Host: $REVIEWS) across the change"
+grep -E 'Requests/sec|Latency|requests in|Non-2xx|Socket errors' "$HF_TMP/wrk.out"
+non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$HF_TMP/wrk.out")
+sock=$(sed -n 's/^ *Socket errors: *//p' "$HF_TMP/wrk.out")
+echo "non-2xx: ${non2xx:-0}; socket errors: ${sock:-0}"
+echo "control_plane.snapshot_version: before $v0, after $(hf_stat "$NS" control_plane.snapshot_version)"
 
-say "access log (Istio's format), the first requests"
-grep '^\[' "$HF_TMP/demo.log" | head -9
-
-say "counters (GET /stats, non-zero only)"
-stats=$(hf_admin "$NS" /stats)
-grep -v ': 0$' <<<"$stats" | grep -E '^(http|tcp|access_log|port\.p0\.mbufs)' 
-say "worker cost, from its own TSC counters"
-awk -F': ' '{ v[$1] = $2 }
-	END {
-		if (v["worker.idle_loops"] > 0)
-			printf "idle poll loop:            %8.0f cycles/iteration\n", v["worker.idle_cycles"] / v["worker.idle_loops"]
-		if (v["worker.stack_packets"] > 0)
-			printf "stack, per frame (no I/O): %8.0f cycles/frame\n", v["worker.stack_cycles"] / v["worker.stack_packets"]
-		if (v["worker.loops"] - v["worker.idle_loops"] > 0)
-			printf "busy iteration (with tap I/O): %4.0f cycles/iteration\n", v["worker.busy_cycles"] / (v["worker.loops"] - v["worker.idle_loops"])
-		if (v["http.downstream_rq_total"] > 0)
-			printf "stack, per HTTP request:   %8.0f cycles (TCP both sides, parse, route, rewrite; no I/O)\n", v["worker.stack_cycles"] / v["http.downstream_rq_total"]
-	}' <<<"$stats"
-say "stopping (SIGTERM): hydrofoil prints its final counters and exits 0"
+say "counters (GET /stats: http and control_plane, non-zero)"
+hf_admin "$NS" /stats | grep -E '^(http\.|control_plane\.)' | grep -v ': 0$'
+say "hydrofoil's log (not the access log)"
+grep -v '^\[' "$HF_TMP/hydrofoil.log" | grep -v '^$' | tail -15
+say "stopping (SIGTERM)"
 kill -TERM "$HF_PID"
 wait "$HF_PID"
 echo "exit status $?"
