@@ -25,8 +25,9 @@ static const char *const server_later[] = {"bind", "defaultEndpoint", NULL};
 static const char *const gport_keys[] = {"number", "name", "protocol", NULL};
 static const char *const gport_later[] = {"targetPort", NULL};
 static const char *const gtls_keys[] = {"mode", NULL};
+/* every ServerTLSSettings field: all are refused but a TLS server's mode PASSTHROUGH */
 static const char *const gtls_later[] = {
-	"httpsRedirect", "serverCertificate", "privateKey", "caCertificates", "credentialName",
+	"mode", "httpsRedirect", "serverCertificate", "privateKey", "caCertificates", "credentialName",
 	"credentialNames", "subjectAltNames", "verifyCertificateSpki", "verifyCertificateHash",
 	"minProtocolVersion", "maxProtocolVersion", "cipherSuites", "caCrl", NULL,
 };
@@ -101,8 +102,8 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 		*kind = HF_LISTENER_TLS;
 	} else if (strcasecmp(proto, "HTTP2") == 0 || strcasecmp(proto, "GRPC") == 0 ||
 		   strcasecmp(proto, "GRPC-WEB") == 0) {
-		return ist_fail(st, ist_get(port, "protocol"), q, "%s is not supported yet (HTTP/1.1 "
-				"only)", proto);
+		return ist_fail(st, ist_get(port, "protocol"), q, "%s is not supported yet "
+				"(HTTP/1.1 only)", proto);
 	} else {
 		return ist_fail(st, ist_get(port, "protocol"), q, "'%s' is not a Gateway server "
 				"protocol (HTTP, HTTPS, TCP, TLS, MONGO)", proto);
@@ -111,7 +112,8 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 		const char *h = hosts->val[i]->s, *slash = strchr(h, '/');
 
 		if (slash != NULL && (slash == h || slash[1] == '\0' || strchr(slash + 1, '/')))
-			return ist_fail(st, hosts->val[i], ist_pathi(q, ist_path(p, path, "hosts"), i),
+			return ist_fail(st, hosts->val[i],
+					ist_pathi(q, ist_path(p, path, "hosts"), i),
 					"'%s' is not a host or namespace/host", h);
 	}
 	ist_path(p, path, "tls");
@@ -124,8 +126,8 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 		    (rc = ist_get_str(st, tls, p, "mode", true, &mode)) < 0)
 			return rc;
 		if (strcmp(mode, "PASSTHROUGH") != 0)
-			return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "%s is not "
-					"supported yet (PASSTHROUGH is)", mode);
+			return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "%s is "
+					"not supported yet (PASSTHROUGH is)", mode);
 	} else if (tls != NULL) {
 		if ((rc = ist_keys(st, tls, p, (const char *const[]){NULL}, gtls_later)) < 0)
 			return rc;
@@ -158,9 +160,9 @@ add_server(struct ist *st, struct lsn **ls, unsigned int *n, const struct ist_re
 		char p[IST_PATH];
 
 		return ist_fail(st, ist_get(ist_get(s, "port"), "protocol"),
-				ist_path(p, path, "port.protocol"), "port %u already has a server of "
-				"protocol %s (Gateway %s/%s)", port, kinds[l->kind], l->srv[0].gw->ns,
-				l->srv[0].gw->name);
+				ist_path(p, path, "port.protocol"), "port %u already has a server "
+				"of protocol %s (Gateway %s/%s)", port, kinds[l->kind],
+				l->srv[0].gw->ns, l->srv[0].gw->name);
 	}
 	sv = ist_push(&l->srv, &l->n_srv, sizeof(*sv));
 	if (sv == NULL)
@@ -247,7 +249,8 @@ check_l4_block(struct ist *st, const struct ist_res *vs, const struct yn *m, con
 			     ist_host_covers(hosts->val[k]->s, sni->val[i]->s);
 		}
 		if (!ok)
-			return ist_fail(st, sni->val[i], ist_pathi(q, ist_path(p, path, "sniHosts"), i),
+			return ist_fail(st, sni->val[i],
+					ist_pathi(q, ist_path(p, path, "sniHosts"), i),
 					"'%s' is not one of the VirtualService's hosts",
 					sni->val[i]->s);
 	}
@@ -317,9 +320,13 @@ l4_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b, bo
 
 /* ---- VirtualServices ---- */
 
-/* Checks a VirtualService whole, bound or not: translated once into a model thrown away. */
+/*
+ * Checks a VirtualService whole, bound or not, by translating it with every
+ * match block kept: its http routes wait in @p keep for the first binding
+ * that would make the same ones (what none takes is freed with the stash).
+ */
 static int
-check_vs(struct ist *st, const struct ist_res *vs)
+check_vs(struct ist *st, const struct ist_res *vs, struct hf_model_vhost *keep)
 {
 	const struct yn *hosts, *gws = NULL, *http = NULL, *tcp = NULL, *tls = NULL;
 	const struct ist_bind none = {0};
@@ -343,26 +350,19 @@ check_vs(struct ist *st, const struct ist_res *vs)
 		const char *g = gws->val[i]->s, *slash = strchr(g, '/');
 
 		if (slash != NULL && (slash == g || slash[1] == '\0' || strchr(slash + 1, '/')))
-			return ist_fail(st, gws->val[i], ist_pathi(p, "spec.gateways", i), "'%s' is "
-					"not a gateway name or namespace/name", g);
+			return ist_fail(st, gws->val[i], ist_pathi(p, "spec.gateways", i), "'%s' "
+					"is not a gateway name or namespace/name", g);
 	}
 	if ((http == NULL || http->n == 0) && (tcp == NULL || tcp->n == 0) &&
 	    (tls == NULL || tls->n == 0))
 		return ist_fail(st, vs->spec, "spec", "needs http, tcp or tls routes");
-	scratch.route_configs = calloc(1, sizeof(*scratch.route_configs));
+	/* tcp and tls routes are cheap to make again: thrown away */
 	scratch.listeners = calloc(1, sizeof(*scratch.listeners));
-	if (scratch.route_configs != NULL)
-		scratch.n_route_configs = 1;
-	if (scratch.listeners != NULL)
-		scratch.n_listeners = 1;
-	if (scratch.route_configs != NULL &&
-	    (scratch.route_configs[0].vhosts = calloc(1, sizeof(struct hf_model_vhost))) != NULL)
-		scratch.route_configs[0].n_vhosts = 1;
-	if (scratch.listeners == NULL || scratch.route_configs == NULL ||
-	    scratch.route_configs[0].vhosts == NULL)
-		rc = ist_oom(st);
-	else if ((rc = ist_http_routes(st, vs, &none, &scratch.route_configs[0].vhosts[0])) == 0 &&
-		 (rc = l4_routes(st, vs, &none, false, &scratch.listeners[0])) == 0)
+	if (scratch.listeners == NULL)
+		return ist_oom(st);
+	scratch.n_listeners = 1;
+	if ((rc = ist_http_routes(st, vs, &none, keep)) == 0 &&
+	    (rc = l4_routes(st, vs, &none, false, &scratch.listeners[0])) == 0)
 		rc = l4_routes(st, vs, &none, true, &scratch.listeners[0]);
 	hf_model_free(&scratch);
 	return rc;
@@ -432,8 +432,9 @@ vs_domains(struct ist *st, const struct ist_res *vs, const struct lsn *l,
 
 				snprintf(ns, sizeof(ns), "%.*s", slash ? (int)(slash - full) : 1,
 					 slash ? full : "*");
-				if (strcmp(ns, "*") != 0 &&
-				    strcmp(strcmp(ns, ".") == 0 ? l->srv[s].gw->ns : ns, vs->ns) != 0)
+				if (strcmp(ns, ".") == 0)
+					snprintf(ns, sizeof(ns), "%s", l->srv[s].gw->ns);
+				if (strcmp(ns, "*") != 0 && strcmp(ns, vs->ns) != 0)
 					continue;
 				/* server hosts are names as written (no short names), any case */
 				host = lower(st, host);
@@ -479,6 +480,27 @@ vhost_for(struct hf_model_route_config *rc, const char *d, uint32_t port)
 	return vh;
 }
 
+/* Moves the routes the check made (the same a binding would make) to the end of @p vh. */
+static int
+take(struct ist *st, struct hf_model_vhost *from, struct hf_model_vhost *vh)
+{
+	for (unsigned int k = 0; k < from->n_routes; k++) {
+		struct hf_model_route *r = ist_push(&vh->routes, &vh->n_routes, sizeof(*r));
+
+		if (r == NULL) {
+			/* what is left stays in @p from, freed with the stash */
+			memmove(from->routes, from->routes + k, sizeof(*r) * (from->n_routes - k));
+			from->n_routes -= k;
+			return ist_oom(st);
+		}
+		*r = from->routes[k];
+	}
+	free(from->routes);
+	from->routes = NULL;
+	from->n_routes = 0;
+	return 0;
+}
+
 static int
 bind_listener(struct ist *st, const struct lsn *l, struct hf_model_listener *ml)
 {
@@ -514,12 +536,43 @@ bind_listener(struct ist *st, const struct lsn *l, struct hf_model_listener *ml)
 
 			vh = vhost_for(&st->m.route_configs[ml->route_config], domains[d],
 				       l->port);
-			rc = vh == NULL ? ist_oom(st) : ist_http_routes(st, vs, &b, vh);
+			if (vh == NULL)
+				rc = ist_oom(st);
+			else if (st->stash[i].routes != NULL && ist_http_all_apply(st, vs, &b))
+				rc = take(st, &st->stash[i], vh);
+			else
+				rc = ist_http_routes(st, vs, &b, vh);
 		}
 	}
 	free(domains);
 	free(gws);
 	return rc;
+}
+
+/* One empty virtual host per resource, where each VirtualService's check leaves its routes. */
+static int
+alloc_stash(struct ist *st)
+{
+	struct hf_model_route_config *rc = calloc(1, sizeof(*rc));
+
+	st->stash_m.route_configs = rc;
+	if (rc == NULL)
+		return ist_oom(st);
+	st->stash_m.n_route_configs = 1;
+	rc->vhosts = calloc(st->n_res + 1, sizeof(*rc->vhosts));
+	if (rc->vhosts == NULL)
+		return ist_oom(st);
+	rc->n_vhosts = st->n_res;
+	st->stash = rc->vhosts;
+	return 0;
+}
+
+/* What no binding took: the routes of unbound VirtualServices, or of partly bound ones. */
+static void
+free_stash(struct ist *st)
+{
+	hf_model_free(&st->stash_m);
+	st->stash = NULL;
 }
 
 static int
@@ -529,11 +582,13 @@ listeners(struct ist *st)
 	unsigned int n = 0;
 	int rc;
 
-	rc = gateways(st, &ls, &n);
+	rc = alloc_stash(st);
+	if (rc == 0)
+		rc = gateways(st, &ls, &n);
 	for (unsigned int i = 0; rc == 0 && i < st->n_res; i++)
 		if (st->res[i].kind == IST_VS) {
 			ist_set_cur(st, &st->res[i]);
-			rc = check_vs(st, &st->res[i]);
+			rc = check_vs(st, &st->res[i], &st->stash[i]);
 		}
 	if (rc == 0)
 		rc = ist_clusters(st);
@@ -553,7 +608,8 @@ listeners(struct ist *st)
 		if (ls[i].kind == HF_LISTENER_HTTP) {
 			struct hf_model_route_config *rcfg;
 
-			rcfg = ist_push(&st->m.route_configs, &st->m.n_route_configs, sizeof(*rcfg));
+			rcfg = ist_push(&st->m.route_configs, &st->m.n_route_configs,
+					sizeof(*rcfg));
 			if (rcfg == NULL || asprintf(&rcfg->name, "http.%u", ls[i].port) < 0) {
 				if (rcfg != NULL)
 					rcfg->name = NULL;
@@ -567,6 +623,7 @@ listeners(struct ist *st)
 	for (unsigned int i = 0; i < n; i++)
 		free(ls[i].srv);
 	free(ls);
+	free_stash(st);
 	return rc;
 }
 

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hs/hs.h>
+
 #include "control-agent/istio/istio-int.h"
 
 static const char *const route_keys[] = {
@@ -65,6 +67,26 @@ lower_dup(const char *s)
 	return d;
 }
 
+/*
+ * A regex must compile as the route matcher will compile it (Hyperscan, the
+ * whole value): refused here, where the file, line and field are known.
+ */
+static int
+check_regex(struct ist *st, const struct yn *v, const char *path, const char *re)
+{
+	hs_compile_error_t *ce = NULL;
+	hs_database_t *db = NULL;
+	int rc = 0;
+
+	if (hs_compile(re, HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY, HS_MODE_BLOCK, NULL, &db,
+		       &ce) != HS_SUCCESS)
+		rc = ist_fail(st, v, path, "regex '%s' is refused: %s", re,
+			      ce != NULL ? ce->message : "cannot be compiled");
+	hs_free_compile_error(ce);
+	hs_free_database(db);
+	return rc;
+}
+
 /* A StringMatch; `{}` is a presence test where @p presence allows it (headers, queryParams). */
 static int
 str_match(struct ist *st, const struct yn *v, const char *path, bool presence,
@@ -88,6 +110,8 @@ str_match(struct ist *st, const struct yn *v, const char *path, bool presence,
 		if (n++ > 0)
 			return ist_fail(st, v, path, "only one of exact, prefix, regex may be set");
 		m->kind = kinds[i];
+		if (m->kind == HF_MATCH_REGEX && (rc = check_regex(st, v, path, s)) < 0)
+			return rc;
 		m->value = strdup(s);
 		if (m->value == NULL)
 			return ist_oom(st);
@@ -232,7 +256,8 @@ ops_of(struct ist *st, const struct yn *ops, const char *path, unsigned int *n,
 
 			op->op = k == 0 ? HF_HDR_SET : k == 1 ? HF_HDR_ADD : HF_HDR_REMOVE;
 			op->name = lower_dup(k == 2 ? l->val[i]->s : l->key[i]->s);
-			if (op->name == NULL || (k < 2 && (op->value = strdup(l->val[i]->s)) == NULL))
+			if (op->name == NULL ||
+			    (k < 2 && (op->value = strdup(l->val[i]->s)) == NULL))
 				return ist_oom(st);
 		}
 	}
@@ -348,8 +373,8 @@ fault(struct ist *st, const struct yn *f, const char *path, struct hf_model_rout
 		if (rc == 0) {
 			char q[IST_PATH];
 
-			return ist_fail(st, delay, ist_path(q, p, "fixedDelay"), "required field is "
-					"missing");
+			return ist_fail(st, delay, ist_path(q, p, "fixedDelay"), "required field "
+					"is missing");
 		}
 	}
 	if (abort_ != NULL) {
@@ -422,7 +447,8 @@ retry_on(struct ist *st, const struct yn *v, const char *path, struct hf_model_r
 		code = strtoul(tok, &end, 10);
 		if (*end == '\0' && isdigit((unsigned char)tok[0])) {
 			if (code < 100 || code > 599)
-				return ist_fail(st, v, path, "%lu is not an HTTP status code", code);
+				return ist_fail(st, v, path, "%lu is not an HTTP status code",
+						code);
 			r->retry.codes[r->retry.n_codes++] = (uint16_t)code;
 			r->retry.on |= HF_RETRY_RETRIABLE_CODES;
 			continue;
@@ -463,7 +489,8 @@ retries(struct ist *st, const struct yn *rt, const char *path, struct hf_model_r
 	free(r->retry.codes);
 	r->retry.codes = NULL;
 	if ((rc = ist_keys(st, rt, path, retry_keys, retry_later)) < 0 ||
-	    (rc = ist_get_u32(st, rt, path, "attempts", false, 0, INT32_MAX, &r->retry.attempts)) < 0 ||
+	    (rc = ist_get_u32(st, rt, path, "attempts", false, 0, INT32_MAX,
+			      &r->retry.attempts)) < 0 ||
 	    (rc = ist_get_ms(st, rt, path, "perTryTimeout", &r->retry.per_try_timeout_ms)) < 0)
 		return rc;
 	on = ist_get(rt, "retryOn");
@@ -604,8 +631,8 @@ redirect(struct ist *st, const struct yn *rd, const char *path, struct hf_model_
 				"%u is not a redirect code (301, 302, 303, 307, 308)", code);
 	}
 	r->redirect_code = (uint16_t)code;
-	if (r->redirect_uri == NULL && r->redirect_authority == NULL && r->redirect_scheme == NULL &&
-	    r->redirect_port == 0)
+	if (r->redirect_uri == NULL && r->redirect_authority == NULL &&
+	    r->redirect_scheme == NULL && r->redirect_port == 0)
 		return ist_fail(st, rd, path, "needs one of uri, authority, scheme, port");
 	return 0;
 }
@@ -662,8 +689,8 @@ actions(struct ist *st, const struct ist_res *vs, const struct yn *h, const char
 		if (ist_get(h, acts[i]) != NULL) {
 			if (n++ > 0)
 				return ist_fail(st, ist_key(h, acts[i]), ist_path(p, path, acts[i]),
-						"only one of route, redirect, directResponse may be "
-						"set");
+						"only one of route, redirect, directResponse may "
+						"be set");
 			act = ist_get(h, acts[i]);
 			which = i;
 		}
@@ -723,7 +750,8 @@ http_route(struct ist *st, const struct ist_res *vs, const struct yn *h, const c
 	for (unsigned int i = 0; match != NULL && i < match->n; i++) {
 		if (!block_applies(st, vs, match->val[i], b))
 			continue;
-		rc = match_block(st, match->val[i], ist_pathi(q, p, i), &r->matches[r->n_matches++]);
+		rc = match_block(st, match->val[i], ist_pathi(q, p, i),
+				 &r->matches[r->n_matches++]);
 		if (rc < 0)
 			return rc;
 	}
@@ -764,4 +792,19 @@ ist_http_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind 
 	for (unsigned int i = 0; rc >= 0 && http != NULL && i < http->n; i++)
 		rc = http_route(st, vs, http->val[i], ist_pathi(p, "spec.http", i), b, vh);
 	return rc < 0 ? rc : 0;
+}
+
+bool
+ist_http_all_apply(struct ist *st, const struct ist_res *vs, const struct ist_bind *b)
+{
+	const struct yn *http = ist_get(vs->spec, "http");
+
+	for (unsigned int i = 0; http != NULL && i < http->n; i++) {
+		const struct yn *match = ist_get(http->val[i], "match");
+
+		for (unsigned int k = 0; match != NULL && k < match->n; k++)
+			if (!block_applies(st, vs, match->val[k], b))
+				return false;
+	}
+	return true;
 }

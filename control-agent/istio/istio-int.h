@@ -3,11 +3,14 @@
 #define HF_ISTIO_INT_H
 
 /*
- * Inside the Istio loader: the YAML tree, the load state shared by its files
- * (tree.c: YAML and typed field access; resources.c: files, documents and
- * hosts; services.c: ServiceEntry, WorkloadEntry, DestinationRule and the
- * clusters; http.c: VirtualService http routes; gateway.c: listeners,
- * binding, tcp and tls routes, and hf_istio_load()).
+ * Inside the Istio loader: the YAML tree and the load state its files share.
+ *   yaml.c       files into trees (libyaml events)
+ *   tree.c       arena, messages, typed field access, durations, name index
+ *   resources.c  which files, what each document is, hosts, exportTo, labels
+ *   services.c   ServiceEntry, WorkloadEntry, clusters, destinations
+ *   destrule.c   DestinationRule: policies and subsets
+ *   http.c       VirtualService http routes
+ *   gateway.c    Gateways into listeners, binding, tcp and tls routes, hf_istio_load()
  *
  * Everything here lives in one arena freed when the load ends; only what
  * goes into the struct hf_model is malloc'ed on its own.
@@ -18,16 +21,17 @@
 #include "control-agent/istio/istio.h"
 
 #define IST_PATH 256		/* longest field path in a message */
-#define IST_MAX_DEPTH 64	/* deeper YAML is refused (and so are recursive aliases) */
-#define IST_MAX_NODES 1000000	/* per file: alias bombs are refused, not expanded */
+#define IST_MAX_DEPTH 64	/* deeper YAML is refused */
+#define IST_MAX_NODES 1000000	/* per file, aliases counted whole each time: bombs are refused */
 
-/* A YAML node. Plain scalars are typed as the YAML 1.2 core schema says; quoted ones are strings. */
+/* A YAML node. Plain scalars are typed by YAML 1.2's core schema; quoted ones are strings. */
 enum yn_type { YN_NULL, YN_STR, YN_INT, YN_FLOAT, YN_BOOL, YN_MAP, YN_SEQ };
 
 struct yn {
 	enum yn_type type;
 	unsigned int line;		/* 1-based */
 	unsigned int kline;		/* MAP and SEQ values of a key: the key's line, else 0 */
+	unsigned long size;		/* nodes in this subtree, itself included */
 	const char *s;			/* scalars: the text, quotes and escapes resolved */
 	unsigned int n;			/* MAP: pairs; SEQ: items */
 	struct yn **key;		/* MAP: the keys, scalars */
@@ -86,19 +90,25 @@ struct ist_dr {
 
 /* How a VirtualService is being translated: for one listener, or only checked. */
 struct ist_bind {
-	uint32_t port;			/* the listener's port; 0: validation, every match block kept */
+	uint32_t port;			/* the listener's; 0: checking only, all blocks kept */
 	unsigned int n_gws;
-	const struct ist_res *const *gws;	/* gateways on this port the VirtualService binds to */
+	const struct ist_res *const *gws;	/* Gateways on it the VirtualService binds to */
 };
 
 struct ist_chunk;
+
+/* Open-addressing index of names to array positions (+1; 0 is empty), in the arena. */
+struct ist_index {
+	unsigned int mask;
+	unsigned int *slot;
+	const char **key;
+};
 
 struct ist {
 	char *err;
 	size_t errlen;
 	const char *path;		/* as given to hf_istio_load */
 	struct ist_chunk *arena;
-	unsigned long n_nodes;		/* of the file being read */
 
 	/* the resource being looked at, for messages */
 	const char *cur_file;
@@ -118,6 +128,12 @@ struct ist {
 	struct ist_svc *svc;
 	unsigned int n_dr;
 	struct ist_dr *dr;
+	/* exact hosts; DestinationRules with wildcard hosts are scanned */
+	struct ist_index svc_by_host, dr_by_host;
+
+	/* per resource: the http routes a VirtualService's check made, for its first binding */
+	struct hf_model_vhost *stash;	/* = stash_m.route_configs[0].vhosts, freed with it */
+	struct hf_model stash_m;
 
 	struct hf_model m;		/* being built */
 };
@@ -129,7 +145,13 @@ char *ist_fmt(struct ist *st, const char *fmt, ...) __attribute__((format(printf
 void ist_arena_free(struct ist *st);
 /* grows @p *arr (n elements of @p size, capacity the next power of two) by one zeroed element */
 void *ist_push(void *arr, unsigned int *n, size_t size);
-char *ist_mdup(const char *s);		/* malloc'ed copy for the model; NULL only when out of memory */
+char *ist_mdup(const char *s);		/* malloc'ed copy for the model; NULL: out of memory */
+
+/* tree.c: name -> position; build with @p n names from @p name_of(ctx, i) */
+int ist_index_build(struct ist *st, struct ist_index *ix, unsigned int n,
+		    const char *(*name_of)(const struct ist *st, unsigned int i));
+/* the position of @p name, or -1 */
+int ist_index_find(const struct ist_index *ix, const char *name);
 
 /* tree.c: messages. Each returns the negative errno to pass up. */
 int ist_fail(struct ist *st, const struct yn *at, const char *path, const char *fmt, ...)
@@ -137,7 +159,7 @@ int ist_fail(struct ist *st, const struct yn *at, const char *path, const char *
 int ist_oom(struct ist *st);
 void ist_set_cur(struct ist *st, const struct ist_res *r);
 
-/* tree.c: reading one file into documents, each handed to @p doc */
+/* yaml.c: reading one file into documents, each handed to @p doc */
 int ist_read_yaml(struct ist *st, const char *file,
 		  int (*doc)(struct ist *st, const char *file, const struct yn *root));
 
@@ -201,12 +223,14 @@ int ist_destination(struct ist *st, const struct ist_res *vs, const struct yn *d
 /* http.c: appends @p vs's http routes, as bound by @p b, to @p vh */
 int ist_http_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b,
 		    struct hf_model_vhost *vh);
-/* weighted destinations (HTTPRouteDestination when @p http, else RouteDestination), weights sum 100 */
-int ist_destinations(struct ist *st, const struct ist_res *vs, const struct yn *seq, const char *path,
-		     bool http, unsigned int *n, struct hf_model_weighted **out);
+/* Weighted destinations (HTTPRouteDestination when @p http, else RouteDestination): sum 100. */
+int ist_destinations(struct ist *st, const struct ist_res *vs, const struct yn *seq,
+		     const char *path, bool http, unsigned int *n, struct hf_model_weighted **out);
 int ist_header_ops(struct ist *st, const struct yn *map, const char *path, const char *key,
 		   unsigned int *n_rq, struct hf_model_header_op **rq, unsigned int *n_rs,
 		   struct hf_model_header_op **rs);
+/* whether binding @p b keeps every match block of @p vs's http routes (then it changes nothing) */
+bool ist_http_all_apply(struct ist *st, const struct ist_res *vs, const struct ist_bind *b);
 bool ist_match_gateways(struct ist *st, const struct ist_res *vs, const struct yn *gws,
 			const struct ist_bind *b);
 

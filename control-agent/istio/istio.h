@@ -9,6 +9,21 @@
  * them as Istio's validation would, and translates them as Pilot does for a
  * gateway proxy whose labels are the node's labels.
  *
+ * What Pilot would do and this does too: short hosts resolved in the
+ * resource's namespace (reviews -> reviews.<ns>.svc.cluster.local, and
+ * "reviews.ns" when ns is a namespace of the configuration); clusters
+ * outbound|<port>|<subset>|<fqdn>, one per service port and per subset;
+ * listeners 0.0.0.0_<port> with route configurations http.<port>; routes
+ * without `retries` get Istio's default policy (2 retries on connect
+ * failure, refused stream and 503); clusters without a load balancer get
+ * Istio's default, LEAST_REQUEST.
+ * Where it differs: ServiceEntry short hosts are resolved like every other
+ * host (Istio takes them as written, so a VirtualService's "reviews" would
+ * not find them); resolution NONE without endpoints is a PASSTHROUGH cluster.
+ * Refused, each by field name: HTTPS servers, names to resolve by DNS, IPv6,
+ * and every Istio field the model has no place for (consistentHash,
+ * outlierDetection.interval, tls.sni, delegate, mirrors, sourceLabels, ...).
+ *
  * Agent side only (allocates, reads files); never called by a worker.
  */
 #include <stddef.h>

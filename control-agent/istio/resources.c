@@ -4,6 +4,7 @@
  * (apiVersion, kind, metadata), and the host rules every kind shares (short
  * names, wildcards, exportTo, label selectors).
  */
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -89,8 +90,8 @@ doc_kind(struct ist *st, const struct yn *root, enum ist_kind *out)
 		return rc;
 	slash = strchr(api, '/');
 	if (slash == NULL)
-		return ist_fail(st, at, "apiVersion", "the Kubernetes core API (%s) is not read here: "
-				"only " GROUP " resources are", api);
+		return ist_fail(st, at, "apiVersion", "the Kubernetes core API (%s) is not read "
+				"here: only " GROUP " resources are", api);
 	if ((size_t)(slash - api) != strlen(GROUP) || strncmp(api, GROUP, strlen(GROUP)) != 0)
 		return ist_fail(st, at, "apiVersion", "API group %.*s (%s) is not read here: only "
 				GROUP " resources are", (int)(slash - api), api, api);
@@ -106,9 +107,9 @@ doc_kind(struct ist *st, const struct yn *root, enum ist_kind *out)
 		}
 	for (unsigned int i = 0; later_kinds[i] != NULL; i++)
 		if (strcmp(later_kinds[i], kind) == 0)
-			return ist_fail(st, ist_get(root, "kind"), "kind", "%s is not supported yet "
-					"(Gateway, VirtualService, DestinationRule, ServiceEntry and "
-					"WorkloadEntry are)", kind);
+			return ist_fail(st, ist_get(root, "kind"), "kind", "%s is not supported "
+					"yet (Gateway, VirtualService, DestinationRule, "
+					"ServiceEntry and WorkloadEntry are)", kind);
 	st->cur_kind = NULL;
 	return ist_fail(st, ist_get(root, "kind"), "kind", "'%s' is not a kind of " GROUP, kind);
 }
@@ -143,8 +144,8 @@ on_doc(struct ist *st, const char *file, const struct yn *root)
 		return ist_fail(st, ist_get(meta, "name"), "metadata.name", "'%s' is not a valid "
 				"name (lower case letters, digits, '-' and '.')", name);
 	if (!dns_name(r.ns, false, 63))
-		return ist_fail(st, ist_get(meta, "namespace"), "metadata.namespace", "'%s' is not a "
-				"valid namespace (lower case letters, digits and '-')", r.ns);
+		return ist_fail(st, ist_get(meta, "namespace"), "metadata.namespace", "'%s' is not "
+				"a valid namespace (lower case letters, digits and '-')", r.ns);
 	r.name = name;
 	r.line = ist_get(meta, "name")->line;
 	ist_set_cur(st, &r);
@@ -152,19 +153,61 @@ on_doc(struct ist *st, const char *file, const struct yn *root)
 	if (rc < 0)
 		return rc;
 	r.spec = spec;
-	for (unsigned int i = 0; i < st->n_res; i++) {
-		const struct ist_res *o = &st->res[i];
-
-		if (o->kind == r.kind && strcmp(o->ns, r.ns) == 0 && strcmp(o->name, r.name) == 0)
-			return ist_fail(st, ist_get(meta, "name"), "metadata.name", "%s %s/%s is "
-					"already defined at %s:%u", st->cur_kind, r.ns, r.name,
-					o->file, o->line);
-	}
 	slot = ist_push(&st->res, &st->n_res, sizeof(*slot));
 	if (slot == NULL)
 		return ist_oom(st);
 	*slot = r;
 	return add_namespace(st, r.ns);
+}
+
+/* kind, namespace, name, then file order: equal names end up side by side, first one first */
+static int
+cmp_res(const void *a, const void *b, void *arg)
+{
+	const struct ist *st = arg;
+	const struct ist_res *x = &st->res[*(const unsigned int *)a];
+	const struct ist_res *y = &st->res[*(const unsigned int *)b];
+	int c = (int)x->kind - (int)y->kind;
+
+	if (c == 0)
+		c = strcmp(x->ns, y->ns);
+	if (c == 0)
+		c = strcmp(x->name, y->name);
+	if (c == 0)
+		c = x < y ? -1 : x > y;
+	return c;
+}
+
+/* Two resources of one kind with one namespace/name: the later (in file order) is refused. */
+static int
+check_duplicates(struct ist *st)
+{
+	unsigned int *ix = malloc(sizeof(*ix) * (st->n_res + 1)), later = UINT32_MAX, first = 0;
+	const struct ist_res *r, *o;
+
+	if (ix == NULL)
+		return ist_oom(st);
+	for (unsigned int i = 0; i < st->n_res; i++)
+		ix[i] = i;
+	qsort_r(ix, st->n_res, sizeof(*ix), cmp_res, st);
+	for (unsigned int i = 1; i < st->n_res; i++) {
+		r = &st->res[ix[i]];
+		o = &st->res[ix[i - 1]];
+		if (r->kind == o->kind && strcmp(r->ns, o->ns) == 0 &&
+		    strcmp(r->name, o->name) == 0 && ix[i] < later) {
+			later = ix[i];
+			first = ix[i - 1];
+		}
+	}
+	free(ix);
+	if (later == UINT32_MAX)
+		return 0;
+	r = &st->res[later];
+	o = &st->res[first];
+	ist_set_cur(st, r);
+	return ist_fail(st, ist_get(ist_get(r->root, "metadata"), "name"), "metadata.name",
+			"%s %s/%s is already defined at %s:%u", st->cur_kind, r->ns, r->name,
+			o->file, o->line);
 }
 
 static int
@@ -200,8 +243,10 @@ ist_collect(struct ist *st, const char *path)
 		snprintf(st->err, st->errlen, "%s: cannot read: %s", path, strerror(errno));
 		return -ENOENT;
 	}
-	if (!S_ISDIR(sb.st_mode))
-		return ist_read_yaml(st, path, on_doc);
+	if (!S_ISDIR(sb.st_mode)) {
+		rc = ist_read_yaml(st, path, on_doc);
+		return rc < 0 ? rc : check_duplicates(st);
+	}
 	d = opendir(path);
 	if (d == NULL) {
 		snprintf(st->err, st->errlen, "%s: cannot read: %s", path, strerror(errno));
@@ -231,7 +276,7 @@ ist_collect(struct ist *st, const char *path)
 		rc = ist_read_yaml(st, files[i], on_doc);
 	}
 	free(files);
-	return rc;
+	return rc < 0 ? rc : check_duplicates(st);
 }
 
 /*
@@ -265,7 +310,7 @@ ist_resolve_host(struct ist *st, const char *host, const char *ns)
 	return h;
 }
 
-/* Whether every name @p host stands for is one @p pattern stands for ("*.a.com" covers "*.b.a.com"). */
+/* Whether @p pattern covers every name @p host stands for ("*.a.com" covers "*.b.a.com"). */
 bool
 ist_host_covers(const char *pattern, const char *host)
 {

@@ -50,7 +50,8 @@ parse_ports(struct ist *st, const struct yn *spec, const char *path, struct ist_
 		char *up;
 
 		ist_pathi(q, p, i);
-		if ((rc = ist_want(st, m, q, YN_MAP)) < 0 || (rc = ist_keys(st, m, q, port_keys, NULL)) < 0 ||
+		if ((rc = ist_want(st, m, q, YN_MAP)) < 0 ||
+		    (rc = ist_keys(st, m, q, port_keys, NULL)) < 0 ||
 		    (rc = ist_get_u32(st, m, q, "number", true, 1, 65535, &pt->number)) < 0 ||
 		    (rc = ist_get_str(st, m, q, "name", true, &pt->name)) < 0 ||
 		    (rc = ist_get_str(st, m, q, "protocol", false, &proto)) < 0 ||
@@ -90,7 +91,8 @@ parse_ep(struct ist *st, const struct yn *m, const char *path, const struct ist_
 	char p[IST_PATH], q[IST_PATH];
 	int rc;
 
-	if ((rc = ist_want(st, m, path, YN_MAP)) < 0 || (rc = ist_keys(st, m, path, ep_keys, ep_later)) < 0 ||
+	if ((rc = ist_want(st, m, path, YN_MAP)) < 0 ||
+	    (rc = ist_keys(st, m, path, ep_keys, ep_later)) < 0 ||
 	    (rc = ist_get_str(st, m, path, "address", true, &addr)) < 0 ||
 	    (rc = ist_get_strmap(st, m, path, "labels", &ep->labels)) < 0 ||
 	    (rc = ist_get_str(st, m, path, "locality", false, &ep->locality)) < 0 ||
@@ -102,8 +104,8 @@ parse_ep(struct ist *st, const struct yn *m, const char *path, const struct ist_
 	ist_path(p, path, "address");
 	if (inet_pton(AF_INET, addr, &a) != 1) {
 		if (strncmp(addr, "unix://", 7) == 0)
-			return ist_fail(st, ist_get(m, "address"), p, "unix domain socket endpoints "
-					"are not supported");
+			return ist_fail(st, ist_get(m, "address"), p, "unix domain socket "
+					"endpoints are not supported");
 		if (strchr(addr, ':') != NULL)
 			return ist_fail(st, ist_get(m, "address"), p, "'%s': IPv6 is not supported "
 					"yet", addr);
@@ -111,8 +113,8 @@ parse_ep(struct ist *st, const struct yn *m, const char *path, const struct ist_
 			return ist_fail(st, ist_get(m, "address"), p, "'%s' is not an IPv4 address "
 					"(resolution %s takes addresses)", addr,
 					se->resolution == IST_RES_STATIC ? "STATIC" : "NONE");
-		return ist_fail(st, ist_get(m, "address"), p, "'%s': DNS resolution of names is not "
-				"supported yet", addr);
+		return ist_fail(st, ist_get(m, "address"), p, "'%s': DNS resolution of names is "
+				"not supported yet", addr);
 	}
 	ep->addr = a.s_addr;
 	ist_path(p, path, "ports");
@@ -175,8 +177,8 @@ parse_se(struct ist *st, const struct ist_res *r, struct ist_se *se, const struc
 	if ((rc = ist_keys(st, spec, "spec", se_keys, se_later)) < 0 ||
 	    (rc = ist_get_strs(st, spec, "spec", "hosts", true, &hosts)) < 0 ||
 	    (rc = parse_addresses(st, spec)) < 0 ||
-	    (rc = ist_get_enum(st, spec, "spec", "location", locations, "MESH_EXTERNAL, MESH_INTERNAL",
-			   &loc)) < 0 ||
+	    (rc = ist_get_enum(st, spec, "spec", "location", locations,
+			       "MESH_EXTERNAL, MESH_INTERNAL", &loc)) < 0 ||
 	    (rc = ist_get_enum(st, spec, "spec", "resolution", res_names, "NONE, STATIC, DNS",
 			   &res)) < 0 ||
 	    (rc = ist_check_export(st, spec, "spec")) < 0 ||
@@ -197,7 +199,8 @@ parse_se(struct ist *st, const struct ist_res *r, struct ist_se *se, const struc
 					 &sel_labels)) < 0)
 			return rc;
 		if (eps != NULL)
-			return ist_fail(st, ist_key(spec, "workloadSelector"), "spec.workloadSelector",
+			return ist_fail(st, ist_key(spec, "workloadSelector"),
+					"spec.workloadSelector",
 					"endpoints and workloadSelector cannot both be set");
 	}
 	if (eps != NULL) {
@@ -219,8 +222,8 @@ parse_se(struct ist *st, const struct ist_res *r, struct ist_se *se, const struc
 			    ist_labels_match(sel_labels, wes[i].ep.labels))
 				se->eps[se->n_eps++] = wes[i].ep;
 	} else if (res == IST_RES_STATIC) {
-		return ist_fail(st, spec, "spec.endpoints", "resolution STATIC needs endpoints or a "
-				"workloadSelector");
+		return ist_fail(st, spec, "spec.endpoints", "resolution STATIC needs endpoints or "
+				"a workloadSelector");
 	} else if (res == IST_RES_DNS) {
 		return ist_fail(st, hosts->val[0], "spec.hosts[0]", "resolution DNS without "
 				"endpoints resolves the hosts: DNS resolution of names is not "
@@ -234,18 +237,20 @@ parse_se(struct ist *st, const struct ist_res *r, struct ist_se *se, const struc
 			return ist_oom(st);
 		ist_pathi(p, "spec.hosts", i);
 		if (strcmp(fqdn, "*") == 0)
-			return ist_fail(st, hosts->val[i], p, "'*' is not a host a ServiceEntry can "
-					"declare");
+			return ist_fail(st, hosts->val[i], p, "'*' is not a host a ServiceEntry "
+					"can declare");
 		if (fqdn[0] == '*' && res != IST_RES_NONE)
 			return ist_fail(st, hosts->val[i], p, "wildcard host '%s' needs resolution "
 					"NONE", fqdn);
-		for (unsigned int k = 0; k < st->n_svc; k++)
+		for (unsigned int k = 0; k < st->n_svc; k++) {
+			const struct ist_res *o = st->svc[k].se->res;
+
 			if (strcmp(st->svc[k].fqdn, fqdn) == 0)
 				return ist_fail(st, hosts->val[i], p, "'%s' is already a host of "
-						"ServiceEntry %s/%s (%s:%u); merging ServiceEntries "
-						"is not supported yet", fqdn, st->svc[k].se->res->ns,
-						st->svc[k].se->res->name, st->svc[k].se->res->file,
-						st->svc[k].se->res->line);
+						"ServiceEntry %s/%s (%s:%u); merging "
+						"ServiceEntries is not supported yet", fqdn, o->ns,
+						o->name, o->file, o->line);
+		}
 		svc = ist_push(&st->svc, &st->n_svc, sizeof(*svc));
 		if (svc == NULL)
 			return ist_oom(st);
@@ -253,6 +258,12 @@ parse_se(struct ist *st, const struct ist_res *r, struct ist_se *se, const struc
 		svc->se = se;
 	}
 	return 0;
+}
+
+static const char *
+svc_host(const struct ist *st, unsigned int i)
+{
+	return st->svc[i].fqdn;
 }
 
 int
@@ -291,7 +302,7 @@ ist_services(struct ist *st)
 		if ((rc = parse_se(st, r, &st->se[st->n_se++], wes, n_we)) < 0)
 			return rc;
 	}
-	return 0;
+	return ist_index_build(st, &st->svc_by_host, st->n_svc, svc_host);
 }
 
 /* ---- clusters ---- */
@@ -321,7 +332,8 @@ add_cluster(struct ist *st, const struct ist_svc *svc, const struct ist_port *pt
 	c = ist_push(&st->m.clusters, &st->m.n_clusters, sizeof(*c));
 	if (c == NULL)
 		return ist_oom(st);
-	if (asprintf(&c->name, "outbound|%u|%s|%s", pt->number, sname ? sname : "", svc->fqdn) < 0) {
+	if (asprintf(&c->name, "outbound|%u|%s|%s", pt->number, sname != NULL ? sname : "",
+		     svc->fqdn) < 0) {
 		c->name = NULL;
 		return ist_oom(st);
 	}
@@ -335,7 +347,8 @@ add_cluster(struct ist *st, const struct ist_svc *svc, const struct ist_port *pt
 	/* already checked: these only apply */
 	if (dr != NULL && dr->policy != NULL) {
 		ist_set_cur(st, dr->res);
-		if ((rc = ist_apply_policy(st, dr->policy, "spec.trafficPolicy", pt->number, c)) < 0)
+		rc = ist_apply_policy(st, dr->policy, "spec.trafficPolicy", pt->number, c);
+		if (rc < 0)
 			return rc;
 	}
 	if (stp != NULL && (rc = ist_apply_policy(st, stp, "trafficPolicy", pt->number, c)) < 0)
@@ -426,9 +439,8 @@ ist_destination(struct ist *st, const struct ist_res *vs, const struct yn *dest,
 	if (fqdn == NULL)
 		return ist_oom(st);
 	ist_path(p, path, "host");
-	for (unsigned int i = 0; i < st->n_svc && svc == NULL; i++)
-		if (strcmp(st->svc[i].fqdn, fqdn) == 0)
-			svc = &st->svc[i];
+	rc = ist_index_find(&st->svc_by_host, fqdn);
+	svc = rc >= 0 ? &st->svc[rc] : NULL;
 	if (svc == NULL)
 		return ist_fail(st, ist_get(dest, "host"), p, "'%s' is not a known service", host);
 	if (!ist_exported(svc->se->export_to, svc->se->res->ns, vs->ns))
@@ -442,15 +454,16 @@ ist_destination(struct ist *st, const struct ist_res *vs, const struct yn *dest,
 		return ist_fail(st, dest, path, "service %s has %u ports: port.number is required",
 				svc->fqdn, svc->se->n_ports);
 	if (pt == NULL)
-		return ist_fail(st, ist_get(port, "number"), ist_path(p, q, "number"), "%u is not a "
-				"port of service %s", number, svc->fqdn);
+		return ist_fail(st, ist_get(port, "number"), ist_path(p, q, "number"), "%u is not "
+				"a port of service %s", number, svc->fqdn);
 	if (subset != NULL) {
 		const struct ist_dr *dr = ist_find_dr(st, svc->fqdn);
 		bool found = false;
 
 		if (dr != NULL && ist_exported(dr->export_to, dr->res->ns, vs->ns))
 			for (unsigned int i = 0; dr->subsets != NULL && i < dr->subsets->n; i++)
-				found |= strcmp(ist_get(dr->subsets->val[i], "name")->s, subset) == 0;
+				found |= strcmp(ist_get(dr->subsets->val[i], "name")->s,
+						subset) == 0;
 		if (!found)
 			return ist_fail(st, ist_get(dest, "subset"), ist_path(p, path, "subset"),
 					"subset '%s' is not defined by a DestinationRule for %s",

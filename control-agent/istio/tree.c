@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * YAML into a small typed tree (libyaml's document loader, then a copy into
- * the arena with 1-based lines), and typed access to its fields with the
- * messages Istio's validation would give: the file, the line, the resource,
- * the field path, what is wrong.
+ * The loader's memory (one arena), its messages, and typed access to the
+ * YAML tree's fields with the messages Istio's validation would give: the
+ * file, the line, the resource, the field path, what is wrong.
  */
 #include <errno.h>
 #include <math.h>
@@ -12,11 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
 #include "control-agent/istio/istio-int.h"
 
-#define CHUNK (64 * 1024)
+#define CHUNK (1024 * 1024)	/* over malloc's mmap threshold: fresh zero pages */
 
 struct ist_chunk {
 	struct ist_chunk *next;
@@ -34,7 +31,7 @@ ist_alloc(struct ist *st, size_t n)
 	if (c == NULL || c->cap - c->used < n) {
 		size_t cap = n > CHUNK ? n : CHUNK;
 
-		c = malloc(sizeof(*c) + cap);
+		c = calloc(1, sizeof(*c) + cap);
 		if (c == NULL)
 			return NULL;
 		c->next = st->arena;
@@ -42,9 +39,9 @@ ist_alloc(struct ist *st, size_t n)
 		c->cap = cap;
 		st->arena = c;
 	}
+	/* zeroed: chunks come from calloc and are never reused */
 	p = (char *)c->data + c->used;
 	c->used += n;
-	memset(p, 0, n);
 	return p;
 }
 
@@ -95,7 +92,7 @@ ist_push(void *arr, unsigned int *n, size_t size)
 	void **a = arr;
 	char *p;
 
-	/* The capacity is the next power of two at or above n: full when n is 0 or a power of two. */
+	/* The capacity is the power of two at or above n: full when n is 0 or a power of two. */
 	if ((*n & (*n - 1)) == 0) {
 		size_t cap = *n == 0 ? 1 : (size_t)*n * 2;
 		void *q = realloc(*a, cap * size);
@@ -173,211 +170,107 @@ ist_oom(struct ist *st)
 	return -ENOMEM;
 }
 
-/* ---- YAML into the tree ---- */
-
-static bool
-all_digits(const char *s)
+static uint32_t
+hash(const char *s)
 {
-	if (*s == '\0')
-		return false;
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
 	for (; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
-/* The type of a plain scalar under YAML 1.2's core schema (as Kubernetes' decoder reads it). */
-static enum yn_type
-plain_type(const char *s)
-{
-	static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
-	static const char *const bools[] = {"true", "True", "TRUE", "false", "False", "FALSE", NULL};
-	static const char *const specials[] = {".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF",
-					       "+.inf", ".nan", ".NaN", ".NAN", NULL};
-	const char *p = s, *e;
-	bool digits = false;
-
-	for (unsigned int i = 0; nulls[i] != NULL; i++)
-		if (strcmp(s, nulls[i]) == 0)
-			return YN_NULL;
-	for (unsigned int i = 0; bools[i] != NULL; i++)
-		if (strcmp(s, bools[i]) == 0)
-			return YN_BOOL;
-	for (unsigned int i = 0; specials[i] != NULL; i++)
-		if (strcmp(s, specials[i]) == 0)
-			return YN_FLOAT;
-	if (*p == '-' || *p == '+')
-		p++;
-	if (all_digits(p))
-		return YN_INT;
-	/* [0-9]* ( . [0-9]* )? ( [eE] [-+]? [0-9]+ )?, at least one digit before the exponent */
-	for (; *p >= '0' && *p <= '9'; p++)
-		digits = true;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			digits = true;
-	if (!digits)
-		return YN_STR;
-	if (*p == 'e' || *p == 'E') {
-		e = ++p;
-		if (*e == '-' || *e == '+')
-			e++;
-		return all_digits(e) ? YN_FLOAT : YN_STR;
-	}
-	return *p == '\0' ? YN_FLOAT : YN_STR;
-}
-
-static struct yn *
-convert(struct ist *st, const char *file, yaml_document_t *d, yaml_node_t *n, unsigned int depth,
-	int *rc)
-{
-	struct yn *y;
-
-	if (depth > IST_MAX_DEPTH || ++st->n_nodes > IST_MAX_NODES) {
-		struct yn at = {.line = (unsigned int)n->start_mark.line + 1};
-
-		st->cur_file = file;
-		*rc = ist_fail(st, &at, NULL, "YAML nested deeper than %u levels or larger than %u "
-				"nodes (a recursive alias?)", IST_MAX_DEPTH, IST_MAX_NODES);
-		return NULL;
-	}
-	y = ist_alloc(st, sizeof(*y));
-	if (y == NULL)
-		goto oom;
-	y->line = (unsigned int)n->start_mark.line + 1;
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		y->s = ist_alloc(st, n->data.scalar.length + 1);
-		if (y->s == NULL)
-			goto oom;
-		memcpy((char *)y->s, n->data.scalar.value, n->data.scalar.length);
-		y->type = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? plain_type(y->s) : YN_STR;
-		return y;
-	case YAML_SEQUENCE_NODE:
-		y->type = YN_SEQ;
-		y->n = (unsigned int)(n->data.sequence.items.top - n->data.sequence.items.start);
-		y->val = ist_alloc(st, sizeof(*y->val) * (y->n + 1));
-		if (y->val == NULL)
-			goto oom;
-		for (unsigned int i = 0; i < y->n; i++) {
-			yaml_node_t *c = yaml_document_get_node(d, n->data.sequence.items.start[i]);
-
-			y->val[i] = convert(st, file, d, c, depth + 1, rc);
-			if (y->val[i] == NULL)
-				return NULL;
-		}
-		return y;
-	case YAML_MAPPING_NODE:
-		y->type = YN_MAP;
-		y->n = (unsigned int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-		y->key = ist_alloc(st, sizeof(*y->key) * (y->n + 1));
-		y->val = ist_alloc(st, sizeof(*y->val) * (y->n + 1));
-		if (y->key == NULL || y->val == NULL)
-			goto oom;
-		for (unsigned int i = 0; i < y->n; i++) {
-			yaml_node_pair_t *pr = &n->data.mapping.pairs.start[i];
-			yaml_node_t *k = yaml_document_get_node(d, pr->key);
-
-			y->key[i] = convert(st, file, d, k, depth + 1, rc);
-			if (y->key[i] == NULL)
-				return NULL;
-			if (y->key[i]->type == YN_MAP || y->key[i]->type == YN_SEQ) {
-				st->cur_file = file;
-				*rc = ist_fail(st, y->key[i], NULL, "a mapping key must be a string");
-				return NULL;
-			}
-			for (unsigned int j = 0; j < i; j++)
-				if (strcmp(y->key[j]->s, y->key[i]->s) == 0) {
-					st->cur_file = file;
-					*rc = ist_fail(st, y->key[i], NULL,
-						       "key '%s' appears twice (first at line %u)",
-						       y->key[i]->s, y->key[j]->line);
-					return NULL;
-				}
-			y->val[i] = convert(st, file, d, yaml_document_get_node(d, pr->value),
-					    depth + 1, rc);
-			if (y->val[i] == NULL)
-				return NULL;
-			if (y->val[i]->type == YN_MAP || y->val[i]->type == YN_SEQ)
-				y->val[i]->kline = y->key[i]->line;
-		}
-		return y;
-	default:
-		y->type = YN_NULL;
-		return y;
-	}
-oom:
-	*rc = ist_oom(st);
-	return NULL;
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
 }
 
 int
-ist_read_yaml(struct ist *st, const char *file,
-	      int (*doc)(struct ist *st, const char *file, const struct yn *root))
+ist_index_build(struct ist *st, struct ist_index *ix, unsigned int n,
+		const char *(*name_of)(const struct ist *st, unsigned int i))
 {
-	yaml_parser_t p;
-	FILE *f;
-	int rc = 0;
+	unsigned int size = 8;
 
-	f = fopen(file, "rb");
-	if (f == NULL) {
-		snprintf(st->err, st->errlen, "%s: cannot read: %s", file, strerror(errno));
-		return -ENOENT;
-	}
-	if (!yaml_parser_initialize(&p)) {
-		fclose(f);
+	while (size < 2 * n)
+		size *= 2;
+	ix->mask = size - 1;
+	ix->slot = ist_alloc(st, sizeof(*ix->slot) * size);
+	ix->key = ist_alloc(st, sizeof(*ix->key) * size);
+	if (ix->slot == NULL || ix->key == NULL)
 		return ist_oom(st);
-	}
-	yaml_parser_set_input_file(&p, f);
-	st->n_nodes = 0;
-	while (rc == 0) {
-		yaml_document_t d;
-		yaml_node_t *root;
-		struct yn *y;
+	for (unsigned int i = 0; i < n; i++) {
+		const char *k = name_of(st, i);
+		uint32_t h;
 
-		if (!yaml_parser_load(&p, &d)) {
-			if (p.error == YAML_MEMORY_ERROR) {
-				rc = ist_oom(st);
-				break;
-			}
-			snprintf(st->err, st->errlen, "%s:%zu: YAML syntax error: %s%s%s", file,
-				 p.problem_mark.line + 1, p.problem != NULL ? p.problem : "malformed",
-				 p.context != NULL ? " " : "", p.context != NULL ? p.context : "");
-			rc = -EINVAL;
-			break;
+		if (k == NULL)
+			continue;
+		h = hash(k) & ix->mask;
+		/* the first of equal names keeps its slot */
+		while (ix->slot[h] != 0 && strcmp(ix->key[h], k) != 0)
+			h = (h + 1) & ix->mask;
+		if (ix->slot[h] == 0) {
+			ix->slot[h] = i + 1;
+			ix->key[h] = k;
 		}
-		root = yaml_document_get_root_node(&d);
-		if (root == NULL) {	/* the end of the stream */
-			yaml_document_delete(&d);
-			break;
-		}
-		st->cur_file = file;
-		st->cur_kind = NULL;
-		y = convert(st, file, &d, root, 0, &rc);
-		yaml_document_delete(&d);
-		if (y == NULL)
-			break;
-		if (y->type != YN_NULL)	/* an empty document between two `---` */
-			rc = doc(st, file, y);
 	}
-	yaml_parser_delete(&p);
-	fclose(f);
-	return rc;
+	return 0;
+}
+
+int
+ist_index_find(const struct ist_index *ix, const char *name)
+{
+	uint32_t h;
+
+	if (ix->slot == NULL)
+		return -1;
+	for (h = hash(name) & ix->mask; ix->slot[h] != 0; h = (h + 1) & ix->mask)
+		if (strcmp(ix->key[h], name) == 0)
+			return (int)ix->slot[h] - 1;
+	return -1;
 }
 
 /* ---- typed access ---- */
 
+/* Paths are built for every object walked, so by hand: snprintf showed in profiles. */
+static char *
+put(char *p, char *end, const char *s)
+{
+	while (*s != '\0' && p < end)
+		*p++ = *s++;
+	return p;
+}
+
 const char *
 ist_path(char *buf, const char *parent, const char *key)
 {
-	snprintf(buf, IST_PATH, "%s%s%s", parent, parent[0] != '\0' ? "." : "", key);
+	char *end = buf + IST_PATH - 1, *p = buf;
+
+	if (buf != parent)
+		p = put(p, end, parent);
+	else
+		p += strlen(buf);
+	if (p != buf && p < end)
+		*p++ = '.';
+	p = put(p, end, key);
+	*p = '\0';
 	return buf;
 }
 
 const char *
 ist_pathi(char *buf, const char *parent, unsigned int i)
 {
-	snprintf(buf, IST_PATH, "%s[%u]", parent, i);
+	char *end = buf + IST_PATH - 1, *p = buf, digits[12];
+	unsigned int n = 0;
+
+	if (buf != parent)
+		p = put(p, end, parent);
+	else
+		p += strlen(buf);
+	do
+		digits[n++] = (char)('0' + i % 10);
+	while ((i /= 10) != 0);
+	if (p < end)
+		*p++ = '[';
+	while (n > 0 && p < end)
+		*p++ = digits[--n];
+	if (p < end)
+		*p++ = ']';
+	*p = '\0';
 	return buf;
 }
 
@@ -414,7 +307,7 @@ ist_get(const struct yn *map, const char *key)
 	if (map == NULL || map->type != YN_MAP)
 		return NULL;
 	for (unsigned int i = 0; i < map->n; i++)
-		if (strcmp(map->key[i]->s, key) == 0)
+		if (map->key[i]->s[0] == key[0] && strcmp(map->key[i]->s, key) == 0)
 			return map->val[i]->type == YN_NULL ? NULL : map->val[i];
 	return NULL;
 }
@@ -430,7 +323,7 @@ ist_keys(struct ist *st, const struct yn *map, const char *path, const char *con
 		bool ok = false;
 
 		for (unsigned int j = 0; known[j] != NULL && !ok; j++)
-			ok = strcmp(known[j], k) == 0;
+			ok = known[j][0] == k[0] && strcmp(known[j], k) == 0;
 		if (ok)
 			continue;
 		for (unsigned int j = 0; unsupported != NULL && unsupported[j] != NULL; j++)
@@ -447,7 +340,8 @@ ist_want(struct ist *st, const struct yn *v, const char *path, enum yn_type t)
 {
 	if (v->type == t || (t == YN_FLOAT && v->type == YN_INT))
 		return 0;
-	return ist_fail(st, v, path, "must be %s, not %s", ist_type_name(t), ist_type_name(v->type));
+	return ist_fail(st, v, path, "must be %s, not %s", ist_type_name(t),
+			ist_type_name(v->type));
 }
 
 /* The value of @p key with type @p t: 1 and *out, 0 when absent, or the error. */
@@ -458,14 +352,15 @@ get_typed(struct ist *st, const struct yn *map, const char *path, const char *ke
 	const struct yn *v = ist_get(map, key);
 	char p[IST_PATH];
 
-	ist_path(p, path, key);
+	/* the path is only written out for a message: reads are the loader's hot loop */
 	if (v == NULL) {
 		if (required)
-			return ist_fail(st, map, p, "required field is missing");
+			return ist_fail(st, map, ist_path(p, path, key),
+					"required field is missing");
 		return 0;
 	}
-	if (ist_want(st, v, p, t) < 0)
-		return -EINVAL;
+	if (v->type != t && !(t == YN_FLOAT && v->type == YN_INT))
+		return ist_want(st, v, ist_path(p, path, key), t);
 	*out = v;
 	return 1;
 }
@@ -488,7 +383,7 @@ int
 ist_get_str(struct ist *st, const struct yn *map, const char *path, const char *key,
 	    bool required, const char **out)
 {
-	const struct yn *v;
+	const struct yn *v = NULL;
 	char p[IST_PATH];
 	int rc = get_typed(st, map, path, key, required, YN_STR, &v);
 
@@ -504,7 +399,7 @@ int
 ist_get_u32(struct ist *st, const struct yn *map, const char *path, const char *key,
 	    bool required, uint32_t lo, uint32_t hi, uint32_t *out)
 {
-	const struct yn *v;
+	const struct yn *v = NULL;
 	char p[IST_PATH];
 	unsigned long long x;
 	int rc = get_typed(st, map, path, key, required, YN_INT, &v);
@@ -523,7 +418,7 @@ ist_get_u32(struct ist *st, const struct yn *map, const char *path, const char *
 int
 ist_get_bool(struct ist *st, const struct yn *map, const char *path, const char *key, bool *out)
 {
-	const struct yn *v;
+	const struct yn *v = NULL;
 	int rc = get_typed(st, map, path, key, false, YN_BOOL, &v);
 
 	if (rc <= 0)
@@ -618,7 +513,7 @@ int
 ist_get_percent(struct ist *st, const struct yn *map, const char *path, const char *key,
 		double *out)
 {
-	const struct yn *v;
+	const struct yn *v = NULL;
 	char p[IST_PATH];
 	double x;
 	int rc = get_typed(st, map, path, key, false, YN_FLOAT, &v);
@@ -637,7 +532,7 @@ int
 ist_get_strs(struct ist *st, const struct yn *map, const char *path, const char *key,
 	     bool required, const struct yn **out)
 {
-	const struct yn *v;
+	const struct yn *v = NULL;
 	char p[IST_PATH], q[IST_PATH];
 	int rc = get_typed(st, map, path, key, required, YN_SEQ, &v);
 
@@ -660,7 +555,7 @@ int
 ist_get_strmap(struct ist *st, const struct yn *map, const char *path, const char *key,
 	       const struct yn **out)
 {
-	const struct yn *v;
+	const struct yn *v = NULL;
 	char p[IST_PATH], q[IST_PATH];
 	int rc = get_typed(st, map, path, key, false, YN_MAP, &v);
 

@@ -952,6 +952,202 @@ test_regex_prefixes(void **state)
 	}
 }
 
+/*
+ * Random regexes with strings they match, built together from one random
+ * syntax tree: literals (escaped or not), classes, groups, alternations,
+ * quantifiers. Whatever the matcher infers about a regex (its literal prefix,
+ * its required literal) must never keep it from a string it matches.
+ */
+struct gen {
+	char re[512], *r;
+	char s[512], *w;
+};
+
+static void gen_alt(struct gen *g, int depth);
+
+static void
+gen_put(char **p, const char *text)
+{
+	size_t n = strlen(text);
+
+	memcpy(*p, text, n);
+	*p += n;
+}
+
+/* One atom (maybe quantified); writes its regex and one string it matches. */
+static void
+gen_atom(struct gen *g, int depth)
+{
+	static const char lits[] = "abcxyz/-019";
+	static const char metas[] = ".()[]{}?*+|^$";
+	/* deep or long enough: plain atoms only, so Hyperscan takes every pattern */
+	bool small = depth >= 2 || g->r - g->re > 60;
+	uint32_t k = rnd(small ? 5 : 8);
+	char *r0 = g->r, *w0 = g->w;
+	uint32_t reps = 1;
+	char one[2] = {0, 0};
+
+	switch (k) {
+	case 0: case 1: case 2:		/* a plain literal */
+		one[0] = lits[rnd(sizeof(lits) - 1)];
+		gen_put(&g->r, one);
+		gen_put(&g->w, one);
+		break;
+	case 3:				/* an escaped metacharacter */
+		one[0] = metas[rnd(sizeof(metas) - 1)];
+		gen_put(&g->r, "\\");
+		gen_put(&g->r, one);
+		gen_put(&g->w, one);
+		break;
+	case 4:				/* a class */
+		switch (rnd(5)) {
+		case 0: gen_put(&g->r, "[a-c]"); one[0] = (char)('a' + rnd(3)); break;
+		case 1: gen_put(&g->r, "\\d"); one[0] = (char)('0' + rnd(10)); break;
+		case 2: gen_put(&g->r, "[^/]"); one[0] = 'q'; break;
+		case 3: gen_put(&g->r, "."); one[0] = '~'; break;
+		default: gen_put(&g->r, "[[:alpha:]|/]"); one[0] = rnd(2) ? '|' : 'k'; break;
+		}
+		gen_put(&g->w, one);
+		break;
+	default:			/* a group */
+		gen_put(&g->r, rnd(2) ? "(" : "(?:");
+		gen_alt(g, depth + 1);
+		gen_put(&g->r, ")");
+		break;
+	}
+	/* a quantifier, now and then: the sample repeats what the atom matched */
+	if (rnd(4) == 0 && !small) {
+		static const char *const q[] = {"?", "*", "+", "{1,3}", "{2}", "??"};
+		uint32_t qi = rnd(6);
+		char piece[256];
+		size_t pl = (size_t)(g->w - w0);
+
+		memcpy(piece, w0, pl);
+		gen_put(&g->r, q[qi]);
+		reps = qi == 0 || qi == 5 ? rnd(2) : qi == 1 ? rnd(3) : qi == 2 ? 1 + rnd(2)
+			: qi == 3 ? 1 + rnd(3) : 2;
+		g->w = w0;
+		for (uint32_t i = 0; i < reps; i++) {
+			memcpy(g->w, piece, pl);
+			g->w += pl;
+		}
+	}
+	(void)r0;
+}
+
+static void
+gen_concat(struct gen *g, int depth)
+{
+	for (uint32_t n = 1 + rnd(4); n > 0; n--)
+		gen_atom(g, depth);
+}
+
+/* Alternatives: the sample follows one of them. */
+static void
+gen_alt(struct gen *g, int depth)
+{
+	uint32_t n = rnd(3) == 0 ? 2 + rnd(2) : 1, pick = rnd(n);
+
+	for (uint32_t i = 0; i < n; i++) {
+		char *w0 = g->w;
+
+		if (i > 0)
+			gen_put(&g->r, "|");
+		gen_concat(g, depth);
+		if (i != pick)
+			g->w = w0;	/* only the chosen branch's text stays in the sample */
+	}
+}
+
+/* A regex, maybe with alternatives at the top level, each behind a literal head. */
+static void
+gen_regex(struct gen *g)
+{
+	/* literal heads, shared so groups under one prefix grow large, or none worth a trie key */
+	static const char *const heads[][2] = {
+		{"/api/", "/api/"}, {"/api/v", "/api/v"}, {"/a", "/a"}, {"/", "/"}, {"", ""},
+		{"/(?:v|w)", "/w"}, {"/[a-c]", "/b"}, {"/x\\d+", "/x42"},
+		{"/[a-c]/users", "/c/users"}, {"/(?:v1|v2)/items/", "/v1/items/"}, {".*/cart", "/a/cart"},
+	};
+	uint32_t n = rnd(4) == 0 ? 2 : 1, pick = rnd(n);
+
+	g->r = g->re;
+	g->w = g->s;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *const *head = heads[rnd(sizeof(heads) / sizeof(heads[0]))];
+		char *w0 = g->w;
+
+		if (i > 0)
+			gen_put(&g->r, "|");
+		gen_put(&g->r, head[0]);
+		gen_put(&g->w, head[1]);
+		gen_concat(g, 0);
+		if (i != pick)
+			g->w = w0;
+	}
+	*g->r = '\0';
+	*g->w = '\0';
+}
+
+static void
+test_regex_fuzz(void **state)
+{
+	enum { TABLES = 20, N = 120 };
+	hs_scratch_t *scratch = NULL;
+	unsigned long checked = 0, screened = 0;
+
+	(void)state;
+	for (int t = 0; t < TABLES; t++) {
+		struct hf_model_route *r = xcalloc(N, sizeof(*r));
+		char (*samples)[512] = xcalloc(N, sizeof(*samples));
+		struct hf_rmatch_stats st;
+		struct hf_rmatch *m;
+		struct request *rq = xcalloc(1, sizeof(*rq));
+
+		for (int i = 0; i < N; i++) {
+			struct gen g;
+
+			gen_regex(&g);
+			r[i].n_matches = 1;
+			r[i].matches = xcalloc(1, sizeof(*r[i].matches));
+			r[i].matches[0].uri.kind = HF_MATCH_REGEX;
+			r[i].matches[0].uri.value = strdup(g.re);
+			r[i].matches[0].uri.ignore_case = rnd(8) == 0;
+			/* every sample must be a path: a slash in front when the regex allows none */
+			snprintf(samples[i], sizeof(samples[i]), "%s", g.s);
+		}
+		m = build(r, N, &scratch);
+		hf_rmatch_stats(m, &st);
+		screened += st.n_screened;
+		for (int i = 0; i < N; i++) {
+			char line[600];
+			int want, got;
+
+			if (samples[i][0] != '/' || strpbrk(samples[i], " ?#%") != NULL)
+				continue;	/* not a request target as the parser takes it */
+			snprintf(line, sizeof(line), "GET %s", samples[i]);
+			make_request(rq, line, NULL);
+			want = ref_find(r, N, &rq->msg, 80, "http");
+			got = hf_rmatch_find(m, scratch, &rq->msg, 80, "http");
+			if (want < 0 || want > i)
+				fail_msg("PCRE2 says /%s/ does not match its own sample %s", r[i].matches[0].uri.value,
+					 samples[i]);
+			if (got != want)
+				fail_msg("%s → %d, reference %d (/%s/)", samples[i], got, want,
+					 r[want].matches[0].uri.value);
+			checked++;
+		}
+		hf_rmatch_free(m);
+		free_routes(r, N);
+		free(samples);
+		free(rq);
+	}
+	print_message("  %lu samples of random regexes found; %lu regexes were screened\n", checked,
+		      screened);
+	hs_free_scratch(scratch);
+	pcre_free_all();
+}
+
 /* More regexes under one literal prefix than one database holds: every chunk is reached. */
 static void
 test_big_group(void **state)
@@ -1002,6 +1198,7 @@ main(void)
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_regex_prefixes),
 		cmocka_unit_test(test_big_group),
+		cmocka_unit_test(test_regex_fuzz),
 		cmocka_unit_test(test_random),
 	};
 
