@@ -738,6 +738,8 @@ static const struct {
 			       "defined at "},
 	{"field-top.yaml", 6, "VirtualService default/reviews: spec.hots: unknown field"},
 	{"field-deep.yaml", 10, "spec.http[0].route[0].destination.hots: unknown field"},
+	{"regex.yaml", 9, "spec.http[0].match[0].uri: regex '/consumer(catalog' is refused: Missing "
+			   "close parenthesis"},
 	{"type-list.yaml", 6, "spec.hosts: must be a list, not a string"},
 	{"type-number.yaml", 8, "spec.servers[0].port.number: must be an integer, not a string"},
 	{"headers-type.yaml", 9, "spec.http[0].match[0].headers: must be a mapping, not a list"},
