@@ -47,10 +47,14 @@ struct hf_snapshot {
 	const struct hf_snap_listener *listeners;
 	/* Hyperscan scratch for the route matchers, one per worker (NULL when none needs one) */
 	void *scratch[HF_MAX_WORKERS];
+	/* uriRegexRewrite: PCRE2 match data, one per worker (NULL when no route has one) */
+	void *re_match[HF_MAX_WORKERS];
 	/* owned, for hf_snapshot_free() */
 	struct hf_snap_arena *arena;
 	unsigned int n_matchers;
 	struct hf_rmatch **matchers;
+	unsigned int n_regexes;
+	void **regexes;			/* pcre2_code of the regex rewrites */
 };
 
 #endif

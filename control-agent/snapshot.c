@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include <hs/hs.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <rte_byteorder.h>
 #include <rte_rcu_qsbr.h>
 
@@ -148,6 +150,54 @@ ppm(double percent)
 	return (uint32_t)(percent * 10000.0 + 0.5);
 }
 
+/*
+ * uriRegexRewrite: the pattern compiled (with JIT) into the snapshot, the
+ * substitution turned from RE2's \\1 into PCRE2's $1 ($ itself doubled).
+ */
+static int
+cc_regex_rewrite(struct cc *c, const struct hf_model_route *mr, struct hf_route *r,
+		 const char *where)
+{
+	const char *in = mr->rewrite_regex_sub != NULL ? mr->rewrite_regex_sub : "";
+	size_t n = strlen(in);
+	char *sub = cc_alloc(c, 2 * n + 1), *o = sub;
+	void **grown;
+	PCRE2_SIZE eo;
+	pcre2_code *re;
+	int ec;
+
+	if (sub == NULL)
+		return -ENOMEM;
+	re = pcre2_compile((PCRE2_SPTR)mr->rewrite_regex, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+	if (re == NULL)
+		return cc_fail(c, "%s: uriRegexRewrite.match '%s' does not compile", where,
+			       mr->rewrite_regex);
+	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	grown = realloc(c->s->regexes, sizeof(*grown) * (c->s->n_regexes + 1));
+	if (grown == NULL) {
+		pcre2_code_free(re);
+		return -ENOMEM;
+	}
+	c->s->regexes = grown;
+	c->s->regexes[c->s->n_regexes++] = re;
+	for (const char *p = in; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] >= '0' && p[1] <= '9') {
+			*o++ = '$';
+			*o++ = *++p;
+		} else if (*p == '$') {
+			*o++ = '$';
+			*o++ = '$';
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	r->rewrite_re = re;
+	r->rewrite_sub = sub;
+	r->rewrite_sub_len = (uint16_t)(o - sub);
+	return 0;
+}
+
 /* One snapshot route from match block @p b (NULL: none) of model route @p mr. */
 static int
 cc_route(struct cc *c, const struct hf_model_route *mr, const struct hf_model_route_match *b,
@@ -205,8 +255,8 @@ cc_route(struct cc *c, const struct hf_model_route *mr, const struct hf_model_ro
 		r->rewrite_whole = b == NULL || b->uri.kind != HF_MATCH_PREFIX;
 		r->strip = r->rewrite_whole ? 0 : r->path_len;
 	}
-	if (mr->rewrite_regex != NULL)
-		return cc_fail(c, "%s: uriRegexRewrite is not supported by the data plane yet", where);
+	if (mr->rewrite_regex != NULL && cc_regex_rewrite(c, mr, r, where) != 0)
+		return -EINVAL;
 	r->rewrite_authority = cc_str(c, mr->rewrite_authority);
 	r->timeout_ms = mr->timeout_ms;
 	r->max_request_bytes = mr->max_request_bytes;
@@ -445,6 +495,11 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 		if (hs_clone_scratch(proto, (hs_scratch_t **)&c.s->scratch[w]) != HS_SUCCESS)
 			goto nomem;
 	hs_free_scratch(proto);
+	for (unsigned int w = 0; c.s->n_regexes > 0 && w < n_workers && w < HF_MAX_WORKERS; w++) {
+		c.s->re_match[w] = pcre2_match_data_create(32, NULL);
+		if (c.s->re_match[w] == NULL)
+			goto nomem;
+	}
 	return c.s;
 nomem:
 	snprintf(err, errlen, "out of memory compiling the snapshot");
@@ -459,8 +514,13 @@ hf_snapshot_free(struct hf_snapshot *s)
 {
 	if (s == NULL)
 		return;
-	for (unsigned int i = 0; i < HF_MAX_WORKERS; i++)
+	for (unsigned int i = 0; i < HF_MAX_WORKERS; i++) {
 		hs_free_scratch(s->scratch[i]);
+		pcre2_match_data_free(s->re_match[i]);
+	}
+	for (unsigned int i = 0; i < s->n_regexes; i++)
+		pcre2_code_free(s->regexes[i]);
+	free(s->regexes);
 	for (unsigned int i = 0; i < s->n_matchers; i++)
 		hf_rmatch_free(s->matchers[i]);
 	free(s->matchers);

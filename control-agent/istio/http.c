@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include <hs/hs.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "control-agent/istio/istio-int.h"
 
@@ -607,6 +609,21 @@ rewrite(struct ist *st, const struct yn *rw, const char *path, struct hf_model_r
 	    (rc = dup_opt(st, rx, p, "match", &r->rewrite_regex)) < 0 ||
 	    (rc = dup_opt(st, rx, p, "rewrite", &r->rewrite_regex_sub)) < 0)
 		return rc;
+	/* Compiled here once to refuse it with its line; the snapshot compiles it again. */
+	{
+		int ec;
+		PCRE2_SIZE eo;
+		pcre2_code *re = pcre2_compile((PCRE2_SPTR)r->rewrite_regex, PCRE2_ZERO_TERMINATED, 0,
+					       &ec, &eo, NULL);
+		PCRE2_UCHAR msg[160];
+
+		if (re == NULL) {
+			pcre2_get_error_message(ec, msg, sizeof(msg));
+			return ist_fail(st, rx, ist_path(q, p, "match"), "regex '%s' is refused: %s at %zu",
+					r->rewrite_regex, (const char *)msg, (size_t)eo);
+		}
+		pcre2_code_free(re);
+	}
 	return 0;
 }
 

@@ -834,8 +834,9 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		}
 		s->rs_edit_len = (uint16_t)elen;
 	}
-	if (r->rewrite_uri != NULL) {
-		tlen = hf_http_route_target(r, msg->target.p, msg->target.len, target, sizeof(target));
+	if (r->rewrite_uri != NULL || r->rewrite_re != NULL) {
+		tlen = hf_http_route_target(r, snap->re_match[w->id], msg->target.p, msg->target.len,
+					    target, sizeof(target));
 		if (tlen == 0)
 			return consume_and_reply(w, s, head_len, 414, HF_RF_NONE, "rewrite_too_long",
 						 "rewritten path too long", NULL);

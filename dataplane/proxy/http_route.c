@@ -13,6 +13,8 @@
 
 #include <rte_common.h>
 #include <rte_random.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "control-agent/model/model.h"
 #include "dataplane/proxy/http_route.h"
@@ -51,9 +53,24 @@ hf_http_chance(uint32_t ppm)
 }
 
 size_t
-hf_http_route_target(const struct hf_route *r, const char *target, size_t len, char *out,
-		     size_t cap)
+hf_http_route_target(const struct hf_route *r, void *match, const char *target, size_t len,
+		     char *out, size_t cap)
 {
+	if (r->rewrite_re != NULL) {
+		/* uriRegexRewrite: every match in the path replaced (RE2::GlobalReplace), the query kept. */
+		const char *q = memchr(target, '?', len);
+		size_t plen = q != NULL ? (size_t)(q - target) : len;
+		PCRE2_SIZE olen = cap;
+		int rc = pcre2_substitute(r->rewrite_re, (PCRE2_SPTR)target, plen, 0,
+					  PCRE2_SUBSTITUTE_GLOBAL, match, NULL,
+					  (PCRE2_SPTR)r->rewrite_sub, r->rewrite_sub_len,
+					  (PCRE2_UCHAR *)out, &olen);
+
+		if (rc < 0 || olen + (len - plen) > cap)
+			return 0;
+		memcpy(out + olen, target + plen, len - plen);
+		return olen + (len - plen);
+	}
 	const char *q = memchr(target, '?', len);
 	size_t plen = q != NULL ? (size_t)(q - target) : len;
 	size_t keep = r->rewrite_whole ? 0 : plen - RTE_MIN((size_t)r->strip, plen);

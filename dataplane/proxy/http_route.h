@@ -25,11 +25,13 @@ bool hf_http_chance(uint32_t ppm);
 
 /*
  * Writes the target to send for route @p r with a uri rewrite: the matched
- * prefix (or, after an exact or regex match, the whole path) replaced, the
- * query kept. Returns its length, or 0 when it does not fit in @p cap.
+ * prefix (or, after an exact or regex match, the whole path) replaced; or,
+ * with uriRegexRewrite, every match of its pattern in the path substituted
+ * (with the worker's PCRE2 @p match data). The query is kept. Returns the
+ * length, or 0 when it does not fit in @p cap.
  */
-size_t hf_http_route_target(const struct hf_route *r, const char *target, size_t len, char *out,
-			    size_t cap);
+size_t hf_http_route_target(const struct hf_route *r, void *match, const char *target, size_t len,
+			    char *out, size_t cap);
 
 /*
  * Writes the "location: ...\r\n" field of redirect route @p r for @p msg:

@@ -77,6 +77,9 @@ struct hf_route {
 	bool rewrite_whole;		/* the match was exact or regex: the whole path is replaced */
 	uint16_t strip;			/* prefix length replaced (prefix matches) */
 	const char *rewrite_authority;
+	const void *rewrite_re;		/* uriRegexRewrite: a PCRE2 code (JIT); NULL: none */
+	const char *rewrite_sub;	/* its substitution, PCRE2 syntax ($1) */
+	uint16_t rewrite_sub_len;
 	struct {
 		uint32_t attempts;
 		uint32_t per_try_timeout_ms;

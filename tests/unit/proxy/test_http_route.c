@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "hf_test.h"
 #include "control-agent/model/model.h"
 #include "dataplane/proxy/http-int.h"
@@ -55,7 +58,7 @@ test_rewrite(void **state)
 		r.rewrite_uri_len = (uint16_t)strlen(cases[k].uri);
 		r.rewrite_whole = cases[k].whole;
 		r.strip = (uint16_t)strlen(cases[k].prefix);
-		n = hf_http_route_target(&r, cases[k].in, strlen(cases[k].in), out, sizeof(out));
+		n = hf_http_route_target(&r, NULL, cases[k].in, strlen(cases[k].in), out, sizeof(out));
 		print_message("  %-26s → %.*s\n", cases[k].in, (int)n, out);
 		assert_int_equal(n, strlen(cases[k].out));
 		assert_memory_equal(out, cases[k].out, n);
@@ -65,8 +68,43 @@ test_rewrite(void **state)
 		struct hf_route r = {.rewrite_uri = "/long/replacement", .rewrite_uri_len = 17,
 				     .rewrite_whole = true};
 
-		assert_int_equal(hf_http_route_target(&r, "/a", 2, out, 10), 0);
+		assert_int_equal(hf_http_route_target(&r, NULL, "/a", 2, out, 10), 0);
 	}
+}
+
+/* uriRegexRewrite: every match of the pattern in the path, groups as $1, the query kept. */
+static void
+test_regex_rewrite(void **state)
+{
+	static const struct {
+		const char *re, *sub, *in, *out;
+	} cases[] = {
+		{"^/service/([^/]+)(/.*)$", "$2/instance/$1", "/service/foo/v1/api?x=1",
+		 "/v1/api/instance/foo?x=1"},
+		{"/v[0-9]+/", "/latest/", "/api/v1/users/v22/x", "/api/latest/users/latest/x"},
+		{"^/nomatch$", "/x", "/stays/as/is", "/stays/as/is"},
+	};
+	pcre2_match_data *md = pcre2_match_data_create(32, NULL);
+	char out[256];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		int ec;
+		PCRE2_SIZE eo;
+		pcre2_code *re = pcre2_compile((PCRE2_SPTR)cases[k].re, PCRE2_ZERO_TERMINATED, 0, &ec,
+					       &eo, NULL);
+		struct hf_route r = {.rewrite_re = re, .rewrite_sub = cases[k].sub,
+				     .rewrite_sub_len = (uint16_t)strlen(cases[k].sub)};
+		size_t n;
+
+		assert_non_null(re);
+		n = hf_http_route_target(&r, md, cases[k].in, strlen(cases[k].in), out, sizeof(out));
+		print_message("  %-26s → %.*s\n", cases[k].in, (int)n, out);
+		assert_int_equal(n, strlen(cases[k].out));
+		assert_memory_equal(out, cases[k].out, n);
+		pcre2_code_free(re);
+	}
+	pcre2_match_data_free(md);
 }
 
 static void
@@ -295,6 +333,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rewrite),
+		cmocka_unit_test(test_regex_rewrite),
 		cmocka_unit_test(test_redirect_location),
 		cmocka_unit_test(test_cors),
 		cmocka_unit_test(test_weights_and_chances),
