@@ -46,6 +46,42 @@ echo "Istio hot reload: time from replacing the file to the first request served
 echo
 bench/istio/reload_bench.sh || echo "reload_bench failed"
 
+# Route matching inside a virtual host, 10 to 10,000 routes (10% regex): our
+# matcher (tries for literals, Hyperscan for regexes) against a linear PCRE2
+# matcher (pcre2_jit_match per route, in order), same requests, one run.
+# Medians of 5 repetitions of CPU time (the machine may be shared).
+rm_json=$(mktemp)
+if "$BUILD/bench/bench_rmatch" --benchmark_format=json --benchmark_repetitions=5 \
+	--benchmark_min_time=0.2 --benchmark_report_aggregates_only=true > "$rm_json" 2>/dev/null; then
+	echo
+	/usr/bin/python3 - "$rm_json" <<'PY'
+import json, sys
+med = {}
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    if b.get("aggregate_name") == "median":
+        med[b["run_name"]] = b
+def ns(kind, n, case):
+    return med[f"BM_{kind}/routes:{n}/case:{case}"]["cpu_time"]
+print("Route matching, one virtual host, 10% regex routes; mixed lookups (a third hit a route in")
+print("the first tenth, a third in the last tenth, a third none); build = hf_rmatch_build, cold,")
+print("and again with one regex route changed while the old matcher lives (a reload):\n")
+print("| routes | hyperscan ns | linear PCRE2 ns | ratio | build ms | rebuild ms, 1 route changed |")
+print("|---:|---:|---:|---:|---:|---:|")
+for n in (10, 100, 1000, 10000):
+    h, p = ns("hyperscan", n, 3), ns("pcre2_linear", n, 3)
+    bld = med[f"BM_build/routes:{n}/iterations:1/manual_time"]
+    print(f"| {n:,} | {h:.0f} | {p:.0f} | {p / h:.0f}x | {bld['cold_ms']:.1f} | {bld['reload_ms']:.1f} |")
+print("\n| routes | lookup | hyperscan ns | linear PCRE2 ns |")
+print("|---:|---|---:|---:|")
+for n in (10, 100, 1000, 10000):
+    for c, what in ((0, "hits early"), (1, "hits late"), (2, "no route")):
+        print(f"| {n:,} | {what} | {ns('hyperscan', n, c):.0f} | {ns('pcre2_linear', n, c):.0f} |")
+PY
+else
+	echo "bench_rmatch failed"
+fi
+rm -f "$rm_json"
+
 # The HTTP proxy side by side with nginx and HAProxy (wrk over the kernel path
 # through net_tap), in the same invocation. HF_BENCH_PEERS=0 skips it.
 if [ "${HF_BENCH_PEERS:-1}" != 0 ]; then

@@ -26,18 +26,19 @@ extern "C" {
 #include "dataplane/proxy/rmatch.h"
 }
 
-namespace {
+namespace
+{
 
-const char *const kServices[] = {"users",    "orders",   "products", "reviews", "ratings",  "cart",
-				 "payments", "inventory", "shipping", "auth",    "search",   "catalog",
-				 "accounts", "billing",  "notify",   "media"};
+const char *const kServices[] = {
+        "users",    "orders", "products", "reviews", "ratings",  "cart",    "payments", "inventory",
+        "shipping", "auth",   "search",   "catalog", "accounts", "billing", "notify",   "media"};
 const char *const kExact[] = {"/profile", "/settings", "/42", "/list", "/status", ""};
 const char *const kPrefix[] = {"/", "/admin/", "/v2/", "/files/"};
 
 struct Route {
 	hf_match_kind kind;
-	std::string value;	// path, prefix or regex
-	std::string example;	// a path it takes
+	std::string value;   // path, prefix or regex
+	std::string example; // a path it takes
 };
 
 // Route i of a table: 1 in 10 a regex, 5 exact, 4 prefix; every route its own service.
@@ -51,20 +52,28 @@ make_route(unsigned int i)
 	if (k == 0) {
 		switch (t) {
 		case 0: return {HF_MATCH_REGEX, base + "/[0-9]+", base + "/12345"};
-		case 1: return {HF_MATCH_REGEX, base + "/[0-9]+/orders/[a-z0-9-]+", base + "/42/orders/ab-9"};
+		case 1:
+			return {HF_MATCH_REGEX, base + "/[0-9]+/orders/[a-z0-9-]+",
+			        base + "/42/orders/ab-9"};
 		case 2:
 			return {HF_MATCH_REGEX, base + "/[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}",
-				base + "/deadbeef-0123-4567"};
-		case 3: return {HF_MATCH_REGEX, base + "/(profile|settings)/[0-9]+", base + "/settings/7"};
+			        base + "/deadbeef-0123-4567"};
+		case 3:
+			return {HF_MATCH_REGEX, base + "/(profile|settings)/[0-9]+",
+			        base + "/settings/7"};
 		case 4: return {HF_MATCH_REGEX, base + "/[^/]+/history", base + "/x1/history"};
 		case 5: return {HF_MATCH_REGEX, base + "/v[0-9]+/.*", base + "/v2/any/thing"};
 		case 6: return {HF_MATCH_REGEX, base + "/items/[0-9]{1,6}/?", base + "/items/123/"};
-		case 7: return {HF_MATCH_REGEX, base + "/[a-z]+\\.(json|xml)", base + "/export.json"};
+		case 7:
+			return {HF_MATCH_REGEX, base + "/[a-z]+\\.(json|xml)",
+			        base + "/export.json"};
 		// two in ten regexes with a short literal prefix: a class early, a group first
-		case 8: return {HF_MATCH_REGEX, "/api/v[0-9]+/" + svc + "/search", "/api/v7/" + svc + "/search"};
+		case 8:
+			return {HF_MATCH_REGEX, "/api/v[0-9]+/" + svc + "/search",
+			        "/api/v7/" + svc + "/search"};
 		default:
 			return {HF_MATCH_REGEX, "/(static|assets)/" + svc + "/.*\\.(css|js|png)",
-				"/assets/" + svc + "/app.js"};
+			        "/assets/" + svc + "/app.js"};
 		}
 	}
 	if (k <= 5) {
@@ -101,8 +110,9 @@ make_request(const std::string &path)
 	hf_h1_limits lim;
 	hf_h1_scan scan;
 
-	r->buf = "GET " + path + " HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\n"
-				 "Accept: */*\r\nx-request-id: 9f5b7c1e-2a44-4c1b-8e5e-1d2f3a4b5c6d\r\n\r\n";
+	r->buf = "GET " + path +
+	         " HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\n"
+	         "Accept: */*\r\nx-request-id: 9f5b7c1e-2a44-4c1b-8e5e-1d2f3a4b5c6d\r\n\r\n";
 	hf_h1_limits_default(&lim);
 	hf_h1_scan_reset(&scan);
 	if (hf_h1_parse_request(r->buf.data(), r->buf.size(), &scan, &lim, &r->msg) <= 0)
@@ -118,7 +128,8 @@ struct Model {
 	std::vector<hf_model_route_match> matches;
 	std::vector<std::string> values;
 
-	explicit Model(const std::vector<Route> &rs) : routes(rs.size()), matches(rs.size()), values(rs.size())
+	explicit Model(const std::vector<Route> &rs)
+	    : routes(rs.size()), matches(rs.size()), values(rs.size())
 	{
 		for (size_t i = 0; i < rs.size(); i++) {
 			values[i] = rs[i].value;
@@ -139,7 +150,7 @@ struct Table {
 	hs_scratch_t *scratch = nullptr;
 	std::vector<pcre2_code *> pcre;
 	pcre2_match_data *md = nullptr;
-	std::vector<std::unique_ptr<Request>> cases[4];	// early, late, none, mixed
+	std::vector<std::unique_ptr<Request>> cases[4]; // early, late, none, mixed
 	std::vector<int> want[4];
 };
 
@@ -150,7 +161,8 @@ int
 linear(const Table &t, const hf_h1_message &msg, uint32_t plen)
 {
 	for (size_t i = 0; i < t.pcre.size(); i++)
-		if (pcre2_jit_match(t.pcre[i], (PCRE2_SPTR)msg.target.p, plen, 0, 0, t.md, nullptr) >= 0)
+		if (pcre2_jit_match(t.pcre[i], (PCRE2_SPTR)msg.target.p, plen, 0, 0, t.md,
+		                    nullptr) >= 0)
 			return (int)i;
 	return -1;
 }
@@ -175,11 +187,12 @@ table(unsigned int n)
 	}
 	for (const Route &r : t->routes) {
 		std::string p = r.kind == HF_MATCH_EXACT    ? "^" + pcre_quote(r.value) + "\\z"
-				: r.kind == HF_MATCH_PREFIX ? "^" + pcre_quote(r.value)
-							    : "^(?:" + r.value + ")\\z";
+		                : r.kind == HF_MATCH_PREFIX ? "^" + pcre_quote(r.value)
+		                                            : "^(?:" + r.value + ")\\z";
 		int ec;
 		PCRE2_SIZE off;
-		pcre2_code *c = pcre2_compile((PCRE2_SPTR)p.c_str(), PCRE2_ZERO_TERMINATED, 0, &ec, &off, nullptr);
+		pcre2_code *c = pcre2_compile((PCRE2_SPTR)p.c_str(), PCRE2_ZERO_TERMINATED, 0, &ec,
+		                              &off, nullptr);
 
 		if (c == nullptr || pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) != 0)
 			abort();
@@ -187,8 +200,9 @@ table(unsigned int n)
 	}
 	t->md = pcre2_match_data_create(4, nullptr);
 	unsigned int tenth = n / 10 > 0 ? n / 10 : 1;
-	const char *const none[] = {"/api/v1/unknown0/123", "/api/v4/users0/profile", "/healthz",
-				    "/api/v2/orders99999/x", "/assets/none/app.css", "/api/v1/users0x"};
+	const char *const none[] = {
+	        "/api/v1/unknown0/123",  "/api/v4/users0/profile", "/healthz",
+	        "/api/v2/orders99999/x", "/assets/none/app.css",   "/api/v1/users0x"};
 	std::vector<std::string> paths[3];
 	for (unsigned int k = 0; k < 48; k++) {
 		unsigned int e = (k * 7) % tenth, l = n - 1 - (k * 7) % tenth;
@@ -209,8 +223,8 @@ table(unsigned int n)
 			int b = linear(*t, r->msg, r->plen);
 
 			if (a != b || (c == 2 && a != -1) || (c < 2 && a < 0)) {
-				fprintf(stderr, "%u routes: %.*s → %d, linear %d\n", n, (int)r->msg.target.len,
-					r->msg.target.p, a, b);
+				fprintf(stderr, "%u routes: %.*s → %d, linear %d\n", n,
+				        (int)r->msg.target.len, r->msg.target.p, a, b);
 				abort();
 			}
 			t->want[c].push_back(a);
@@ -271,7 +285,7 @@ BM_build(benchmark::State &state)
 		if (cold == nullptr)
 			abort();
 		std::vector<Route> changed = rs;
-		changed[n / 2 / 10 * 10].value += "/?";	// a regex route: its chunk recompiles
+		changed[n / 2 / 10 * 10].value += "/?"; // a regex route: its chunk recompiles
 		Model m2(changed);
 		auto t2 = std::chrono::steady_clock::now();
 		hf_rmatch *reload = hf_rmatch_build(m2.routes.data(), n, err, sizeof(err));
@@ -282,8 +296,10 @@ BM_build(benchmark::State &state)
 			abort();
 		hf_rmatch_stats(reload, &st);
 		state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
-		state.counters["cold_ms"] = std::chrono::duration<double, std::milli>(t1 - t0).count();
-		state.counters["reload_ms"] = std::chrono::duration<double, std::milli>(t3 - t2).count();
+		state.counters["cold_ms"] =
+		        std::chrono::duration<double, std::milli>(t1 - t0).count();
+		state.counters["reload_ms"] =
+		        std::chrono::duration<double, std::milli>(t3 - t2).count();
 		state.counters["reload_compiled"] = st.n_compiled;
 		state.counters["databases"] = st.n_databases;
 		state.counters["MB"] = st.bytes / 1e6;
@@ -301,10 +317,17 @@ sizes(benchmark::internal::Benchmark *b)
 	b->ArgNames({"routes", "case"});
 }
 
-}  // namespace
+} // namespace
 
-BENCHMARK(BM_build)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->ArgName("routes")
-	->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_build)
+        ->Arg(10)
+        ->Arg(100)
+        ->Arg(1000)
+        ->Arg(10000)
+        ->ArgName("routes")
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
 BENCHMARK(BM_hyperscan)->Apply(sizes);
 BENCHMARK(BM_pcre2_linear)->Apply(sizes);
 

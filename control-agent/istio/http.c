@@ -77,15 +77,15 @@ static int
 check_regex(struct ist *st, const struct yn *v, const char *path, const char *re)
 {
 	hs_compile_error_t *ce = NULL;
-	hs_database_t *db = NULL;
+	hs_expr_info_t *info = NULL;
 	int rc = 0;
 
-	if (hs_compile(re, HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY, HS_MODE_BLOCK, NULL, &db,
-		       &ce) != HS_SUCCESS)
+	/* hs_expression_info parses without compiling (tens of µs, not a millisecond). */
+	if (hs_expression_info(re, HS_FLAG_ALLOWEMPTY, &info, &ce) != HS_SUCCESS)
 		rc = ist_fail(st, v, path, "regex '%s' is refused: %s", re,
 			      ce != NULL ? ce->message : "cannot be compiled");
 	hs_free_compile_error(ce);
-	hs_free_database(db);
+	free(info);
 	return rc;
 }
 

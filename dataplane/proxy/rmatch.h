@@ -14,15 +14,19 @@
  *
  * What a condition compares, per Istio/Envoy:
  * - uri: the path, the target up to the first '?' (the query is not part of
- *   it); exact, prefix or regex, case-insensitive when the match says
- *   ignore_case (ignoreUriCase).
+ *   it, and the target is taken as the parser gives it); exact, prefix or
+ *   regex, case-insensitive when the match says ignore_case — for a regex too
+ *   (HS_FLAG_CASELESS), although Istio documents ignoreUriCase for exact and
+ *   prefix only and Envoy ignores case_sensitive for safe_regex: a translator
+ *   that wants their letter leaves ignore_case off regexes.
  * - method: the request method as sent; authority: the Host header as sent
  *   (port included when the client sent one; empty when absent); scheme: the
  *   @p scheme of hf_rmatch_find(). Case-sensitive unless ignore_case.
  * - port: the listener port the request came in on; 0 is any.
  * - headers: by name, case-insensitively; several fields of one name are one
  *   value joined with ',' (Envoy since CVE-2020-25017); exact, prefix, regex,
- *   or PRESENT. A missing header fails every condition but `absent` ones.
+ *   or PRESENT (ANY, Istio's `{}`, is taken as PRESENT). A missing header
+ *   fails every condition but `absent` ones.
  * - absent (withoutHeaders): the negation — holds when the field is missing
  *   or its value does not match.
  * - query parameters: by name (case-sensitive), the first occurrence, its
@@ -45,15 +49,16 @@ struct hf_rmatch;
 
 /*
  * Builds the matcher of @p n_routes routes (a virtual host's, in order).
- * Copies everything it keeps: @p routes may be freed afterwards. Agent side
- * only (allocates, compiles; not thread-safe against another build or free).
- * Returns the matcher, or NULL with a message in @p err naming the route
- * index, the match block, the dimension and the pattern of a refused regex
- * (Hyperscan's reason), or the condition the matcher does not take, or
- * "out of memory".
+ * Copies everything it keeps: @p routes may be freed afterwards. Agent side:
+ * allocates and compiles. Databases are shared with other matchers through a
+ * locked cache, so a rebuild while the previous matcher still lives compiles
+ * only what changed. Returns the matcher, or NULL with a message in @p err
+ * naming the route index (and name), the match block, the dimension and the
+ * pattern of a refused regex with Hyperscan's reason, or the condition the
+ * matcher does not take, or "out of memory".
  */
 struct hf_rmatch *hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes,
-				  char *err, size_t errlen);
+                                  char *err, size_t errlen);
 
 /* Frees @p m and drops its references to shared databases. NULL is fine. Agent side. */
 void hf_rmatch_free(struct hf_rmatch *m);
@@ -73,20 +78,20 @@ int hf_rmatch_scratch_grow(const struct hf_rmatch *m, hs_scratch_t **scratch);
  * by hf_rmatch_scratch_grow() for @p m (may be NULL when @p m has no regex).
  */
 int hf_rmatch_find(const struct hf_rmatch *m, hs_scratch_t *scratch,
-		   const struct hf_h1_message *msg, uint16_t port, const char *scheme);
+                   const struct hf_h1_message *msg, uint16_t port, const char *scheme);
 
 /* What a build produced and what it cost, for logs, the admin API and benchmarks. */
 struct hf_rmatch_stats {
 	unsigned int n_routes;
-	unsigned int n_blocks;		/* match blocks indexed (routes after a catch-all are not) */
-	unsigned int n_trie_nodes;	/* both path tries */
-	unsigned int n_regexes;		/* regex conditions, every dimension */
-	unsigned int n_screened;	/* path regexes behind a literal screen (see rmatch.c) */
-	unsigned int n_databases;	/* Hyperscan databases referenced */
-	unsigned int n_compiled;	/* of which compiled by this build */
-	unsigned int n_reused;		/* of which shared with an earlier build (not compiled again) */
-	uint64_t build_ns;		/* wall time of hf_rmatch_build() */
-	size_t bytes;			/* memory held, databases included */
+	unsigned int n_blocks;     /* match blocks indexed (routes after a catch-all are not) */
+	unsigned int n_trie_nodes; /* both path tries */
+	unsigned int n_regexes;    /* regex conditions, every dimension */
+	unsigned int n_screened;   /* path regexes behind a literal screen (see rmatch.c) */
+	unsigned int n_databases;  /* Hyperscan databases referenced */
+	unsigned int n_compiled;   /* of which compiled by this build */
+	unsigned int n_reused;     /* of which shared with an earlier build (not compiled again) */
+	uint64_t build_ns;         /* wall time of hf_rmatch_build() */
+	size_t bytes;              /* memory held, databases included */
 };
 
 void hf_rmatch_stats(const struct hf_rmatch *m, struct hf_rmatch_stats *st);

@@ -76,7 +76,8 @@ parse_block(char *text, struct hf_model_route_match *mm)
 
 	mm->headers = xcalloc(8, sizeof(*mm->headers));
 	mm->query = xcalloc(8, sizeof(*mm->query));
-	for (char *tok = strtok_r(text, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+	for (char *tok = strtok_r(text, " ", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(tok, '=');
 
 		if (strcmp(tok, "icase") == 0) {
@@ -197,7 +198,7 @@ make_request(struct request *rq, const char *line, const char *headers)
 	int rc;
 
 	n = (size_t)snprintf(rq->buf, sizeof(rq->buf), "%s HTTP/1.%c\r\n", line,
-			     headers != NULL && strcasestr(headers, "host:") != NULL ? '1' : '0');
+	                     headers != NULL && strcasestr(headers, "host:") != NULL ? '1' : '0');
 	for (const char *h = headers; h != NULL && *h != '\0';) {
 		const char *nl = strchr(h, '\n');
 		size_t l = nl != NULL ? (size_t)(nl - h) : strlen(h);
@@ -228,50 +229,50 @@ build(const struct hf_model_route *r, unsigned int n, hs_scratch_t **scratch)
 /* ---- the table ---- */
 
 static const char *const kinds_table[] = {
-	/* 0 */ "uri=exact:/health",
-	/* 1 */ "uri=prefix:/api/v1/",
-	/* 2 */ "uri=regex:/api/v[0-9]+/users/[0-9]+",
-	/* 3 */ "uri=prefix:/api/",
-	/* 4 */ "uri=exact:/Case icase",
-	/* 5 */ "uri=prefix:/static/ icase",
-	/* 6 */ "uri=regex:/img/[a-z]+\\.png icase",
-	/* 7 */ "uri=regex:/part",
-	/* 8 */ "uri=regex:.*\\.css",
-	/* 9 */ "uri=regex:/(docs|help)/[a-z]+",
-	/* 10 */ "uri=regex:/files/.*|/raw/[0-9]+",
-	/* 11 */ "uri=exact:/Health",
-	/* 12 */ "uri=prefix:/",
+        /* 0 */ "uri=exact:/health",
+        /* 1 */ "uri=prefix:/api/v1/",
+        /* 2 */ "uri=regex:/api/v[0-9]+/users/[0-9]+",
+        /* 3 */ "uri=prefix:/api/",
+        /* 4 */ "uri=exact:/Case icase",
+        /* 5 */ "uri=prefix:/static/ icase",
+        /* 6 */ "uri=regex:/img/[a-z]+\\.png icase",
+        /* 7 */ "uri=regex:/part",
+        /* 8 */ "uri=regex:.*\\.css",
+        /* 9 */ "uri=regex:/(docs|help)/[a-z]+",
+        /* 10 */ "uri=regex:/files/.*|/raw/[0-9]+",
+        /* 11 */ "uri=exact:/Health",
+        /* 12 */ "uri=prefix:/",
 };
 
 static const char *const cond_table[] = {
-	/* 0 */ "uri=prefix:/r method=exact:POST",
-	/* 1 */ "uri=prefix:/r h.end-user=exact:jason",
-	/* 2 */ "uri=prefix:/r h.x-ver=prefix:v2",
-	/* 3 */ "uri=prefix:/r h.x-id=regex:[0-9]{3}",
-	/* 4 */ "uri=prefix:/r h.x-canary={}",
-	/* 5 */ "uri=prefix:/r !h.x-block=present q.debug=exact:1",
-	/* 6 */ "uri=prefix:/r q.tag=prefix:beta q.x=present",
-	/* 7 */ "uri=prefix:/r q.id=regex:[a-f0-9]+",
-	/* 8 */ "uri=prefix:/r authority=exact:shop.example.com",
-	/* 9 */ "uri=prefix:/r authority=prefix:shop.example.com:",
-	/* 10 */ "uri=prefix:/r port=8080",
-	/* 11 */ "uri=prefix:/r scheme=exact:https",
-	/* 12 */ "uri=exact:/and h.x-a=exact:1 h.x-b=exact:2",
-	/* 13 */ "uri=exact:/or1 || uri=exact:/or2 method=exact:PUT",
-	/* 14 */ "uri=prefix:/w !h.x-deny=exact:yes",
-	/* 15 */ "method=regex:GET|HEAD authority=regex:[a-z]+\\.internal",
-	/* 16 */ "uri=exact:/tags h.x-tags=exact:a,b",
-	/* 17 */ "uri=exact:/tags h.x-tags=regex:[a-z](,[a-z])*",
-	/* 18 */ "q.empty=exact: uri=exact:/q",
-	/* 19 */ "",
-	/* 20 */ "uri=prefix:/",
+        /* 0 */ "uri=prefix:/r method=exact:POST",
+        /* 1 */ "uri=prefix:/r h.end-user=exact:jason",
+        /* 2 */ "uri=prefix:/r h.x-ver=prefix:v2",
+        /* 3 */ "uri=prefix:/r h.x-id=regex:[0-9]{3}",
+        /* 4 */ "uri=prefix:/r h.x-canary={}",
+        /* 5 */ "uri=prefix:/r !h.x-block=present q.debug=exact:1",
+        /* 6 */ "uri=prefix:/r q.tag=prefix:beta q.x=present",
+        /* 7 */ "uri=prefix:/r q.id=regex:[a-f0-9]+",
+        /* 8 */ "uri=prefix:/r authority=exact:shop.example.com",
+        /* 9 */ "uri=prefix:/r authority=prefix:shop.example.com:",
+        /* 10 */ "uri=prefix:/r port=8080",
+        /* 11 */ "uri=prefix:/r scheme=exact:https",
+        /* 12 */ "uri=exact:/and h.x-a=exact:1 h.x-b=exact:2",
+        /* 13 */ "uri=exact:/or1 || uri=exact:/or2 method=exact:PUT",
+        /* 14 */ "uri=prefix:/w !h.x-deny=exact:yes",
+        /* 15 */ "method=regex:GET|HEAD authority=regex:[a-z]+\\.internal",
+        /* 16 */ "uri=exact:/tags h.x-tags=exact:a,b",
+        /* 17 */ "uri=exact:/tags h.x-tags=regex:[a-z](,[a-z])*",
+        /* 18 */ "q.empty=exact: uri=exact:/q",
+        /* 19 */ "",
+        /* 20 */ "uri=prefix:/",
 };
 
 static const char *const nocatch_table[] = {
-	/* 0 */ "uri=regex:/items/[0-9]+",
-	/* 1 */ "uri=exact:/items/42",
-	/* 2 */ "uri=prefix:/items/",
-	/* 3 */ "h.x-any=present",
+        /* 0 */ "uri=regex:/items/[0-9]+",
+        /* 1 */ "uri=exact:/items/42",
+        /* 2 */ "uri=prefix:/items/",
+        /* 3 */ "h.x-any=present",
 };
 
 struct row {
@@ -285,69 +286,71 @@ struct row {
 };
 
 static const struct row rows[] = {
-	{0, "GET /health", NULL, 80, "http", 0, "exact"},
-	{0, "GET /health?probe=1", NULL, 80, "http", 0, "the query is not part of the path"},
-	{0, "GET /healthz", NULL, 80, "http", 12, "exact needs the whole path"},
-	{0, "GET /Health", NULL, 80, "http", 11, "exact is case-sensitive"},
-	{0, "GET /api/v1/users/7", NULL, 80, "http", 1, "prefix before a regex that also matches"},
-	{0, "GET /api/v2/users/7", NULL, 80, "http", 2, "regex"},
-	{0, "GET /api/v2/users/7?x=1", NULL, 80, "http", 2, "regex on the path without the query"},
-	{0, "GET /api/v2/users/7x", NULL, 80, "http", 3, "regex anchored at the end"},
-	{0, "GET /x/api/v2/users/7", NULL, 80, "http", 12, "regex anchored at the start"},
-	{0, "GET /api/v2/", NULL, 80, "http", 3, "prefix"},
-	{0, "GET /case", NULL, 80, "http", 4, "ignoreUriCase exact"},
-	{0, "GET /CASE", NULL, 80, "http", 4, "ignoreUriCase exact"},
-	{0, "GET /Case/x", NULL, 80, "http", 12, "ignoreUriCase exact is still exact"},
-	{0, "GET /STATIC/app.js", NULL, 80, "http", 5, "ignoreUriCase prefix"},
-	{0, "GET /img/LOGO.PNG", NULL, 80, "http", 6, "ignoreUriCase regex"},
-	{0, "GET /part", NULL, 80, "http", 7, "regex whole path"},
-	{0, "GET /partial", NULL, 80, "http", 12, "a regex matching part of the path does not match"},
-	{0, "GET /a/b/site.css", NULL, 80, "http", 8, "regex without a literal prefix"},
-	{0, "GET /help/intro", NULL, 80, "http", 9, "regex with a group at the start"},
-	{0, "GET /raw/12", NULL, 80, "http", 10, "regex with a top-level alternation"},
-	{0, "GET /files/a/b", NULL, 80, "http", 10, "regex with a top-level alternation"},
-	{0, "GET /raw/12x", NULL, 80, "http", 12, "alternation anchored as a whole"},
-	{1, "POST /r", NULL, 80, "http", 0, "method"},
-	{1, "GET /r", "End-User: jason", 80, "http", 1, "header name case-insensitive"},
-	{1, "GET /r", "end-user: Jason", 80, "http", 19, "header value case-sensitive"},
-	{1, "GET /r", "x-ver: v2.1", 80, "http", 2, "header prefix"},
-	{1, "GET /r", "x-id: 123", 80, "http", 3, "header regex"},
-	{1, "GET /r", "x-id: 1234", 80, "http", 19, "header regex is a full match"},
-	{1, "GET /r", "X-Canary:", 80, "http", 4, "header {}: present, even empty"},
-	{1, "GET /r?debug=1", NULL, 80, "http", 5, "withoutHeaders present, header missing"},
-	{1, "GET /r?debug=1", "x-block: 0", 80, "http", 19, "withoutHeaders present, header there"},
-	{1, "GET /r?tag=beta2&x", NULL, 80, "http", 6, "query prefix and presence without '='"},
-	{1, "GET /r?x=&tag=beta", NULL, 80, "http", 6, "query order does not matter"},
-	{1, "GET /r?tag=alpha&x", NULL, 80, "http", 19, "query prefix fails"},
-	{1, "GET /r?id=abc123", NULL, 80, "http", 7, "query regex"},
-	{1, "GET /r?id=abc&id=zzz", NULL, 80, "http", 7, "query: the first value counts"},
-	{1, "GET /r?id=zzz&id=abc", NULL, 80, "http", 19, "query: the first value counts"},
-	{1, "GET /r?ID=abc", NULL, 80, "http", 19, "query names are case-sensitive"},
-	{1, "GET /r", "Host: shop.example.com", 80, "http", 8, "authority exact"},
-	{1, "GET /r", "Host: shop.example.com:8443", 80, "http", 9, "authority as sent, with port"},
-	{1, "GET /r", "Host: other", 8080, "http", 10, "port"},
-	{1, "GET /r", "Host: other", 80, "https", 11, "scheme"},
-	{1, "GET /and", "x-a: 1\nx-b: 2", 80, "http", 12, "AND within a block"},
-	{1, "GET /and", "x-a: 1", 80, "http", 19, "AND within a block: one missing"},
-	{1, "GET /or1", NULL, 80, "http", 13, "OR of blocks: first"},
-	{1, "PUT /or2", NULL, 80, "http", 13, "OR of blocks: second"},
-	{1, "GET /or2", NULL, 80, "http", 19, "OR of blocks: neither"},
-	{1, "GET /w", NULL, 80, "http", 14, "withoutHeaders exact: header missing"},
-	{1, "GET /w", "x-deny: no", 80, "http", 14, "withoutHeaders exact: other value"},
-	{1, "GET /w", "x-deny: yes", 80, "http", 19, "withoutHeaders exact: matching value"},
-	{1, "HEAD /zzz", "Host: db.internal", 80, "http", 15, "method and authority regexes"},
-	{1, "GET /zzz", "Host: db.internal:80", 80, "http", 19, "authority regex is a full match"},
-	{1, "GET /tags", "x-tags: a\nX-Tags: b", 80, "http", 16, "fields of one name joined by ','"},
-	{1, "GET /tags", "x-tags: a\nx-tags: b\nx-tags: c", 80, "http", 17, "joined, regex"},
-	{1, "GET /q?empty", NULL, 80, "http", 18, "?key has the value \"\""},
-	{1, "GET /q?empty=", NULL, 80, "http", 18, "?key= has the value \"\""},
-	{1, "GET /q?empty=1", NULL, 80, "http", 19, "exact \"\" needs an empty value"},
-	{1, "DELETE /anything", NULL, 80, "http", 19, "a route without match takes everything"},
-	{2, "GET /items/42", NULL, 80, "http", 0, "first match wins: regex before exact"},
-	{2, "GET /items/abc", NULL, 80, "http", 2, "prefix"},
-	{2, "GET /other", NULL, 80, "http", -1, "no route"},
-	{2, "GET /other", "X-Any: 1", 80, "http", 3, "no path condition: a candidate always"},
-	{2, "GET /items", NULL, 80, "http", -1, "prefix longer than the path"},
+        {0, "GET /health", NULL, 80, "http", 0, "exact"},
+        {0, "GET /health?probe=1", NULL, 80, "http", 0, "the query is not part of the path"},
+        {0, "GET /healthz", NULL, 80, "http", 12, "exact needs the whole path"},
+        {0, "GET /Health", NULL, 80, "http", 11, "exact is case-sensitive"},
+        {0, "GET /api/v1/users/7", NULL, 80, "http", 1, "prefix before a regex that also matches"},
+        {0, "GET /api/v2/users/7", NULL, 80, "http", 2, "regex"},
+        {0, "GET /api/v2/users/7?x=1", NULL, 80, "http", 2, "regex on the path without the query"},
+        {0, "GET /api/v2/users/7x", NULL, 80, "http", 3, "regex anchored at the end"},
+        {0, "GET /x/api/v2/users/7", NULL, 80, "http", 12, "regex anchored at the start"},
+        {0, "GET /api/v2/", NULL, 80, "http", 3, "prefix"},
+        {0, "GET /case", NULL, 80, "http", 4, "ignoreUriCase exact"},
+        {0, "GET /CASE", NULL, 80, "http", 4, "ignoreUriCase exact"},
+        {0, "GET /Case/x", NULL, 80, "http", 12, "ignoreUriCase exact is still exact"},
+        {0, "GET /STATIC/app.js", NULL, 80, "http", 5, "ignoreUriCase prefix"},
+        {0, "GET /img/LOGO.PNG", NULL, 80, "http", 6, "ignoreUriCase regex"},
+        {0, "GET /part", NULL, 80, "http", 7, "regex whole path"},
+        {0, "GET /partial", NULL, 80, "http", 12,
+         "a regex matching part of the path does not match"},
+        {0, "GET /a/b/site.css", NULL, 80, "http", 8, "regex without a literal prefix"},
+        {0, "GET /help/intro", NULL, 80, "http", 9, "regex with a group at the start"},
+        {0, "GET /raw/12", NULL, 80, "http", 10, "regex with a top-level alternation"},
+        {0, "GET /files/a/b", NULL, 80, "http", 10, "regex with a top-level alternation"},
+        {0, "GET /raw/12x", NULL, 80, "http", 12, "alternation anchored as a whole"},
+        {1, "POST /r", NULL, 80, "http", 0, "method"},
+        {1, "GET /r", "End-User: jason", 80, "http", 1, "header name case-insensitive"},
+        {1, "GET /r", "end-user: Jason", 80, "http", 19, "header value case-sensitive"},
+        {1, "GET /r", "x-ver: v2.1", 80, "http", 2, "header prefix"},
+        {1, "GET /r", "x-id: 123", 80, "http", 3, "header regex"},
+        {1, "GET /r", "x-id: 1234", 80, "http", 19, "header regex is a full match"},
+        {1, "GET /r", "X-Canary:", 80, "http", 4, "header {}: present, even empty"},
+        {1, "GET /r?debug=1", NULL, 80, "http", 5, "withoutHeaders present, header missing"},
+        {1, "GET /r?debug=1", "x-block: 0", 80, "http", 19, "withoutHeaders present, header there"},
+        {1, "GET /r?tag=beta2&x", NULL, 80, "http", 6, "query prefix and presence without '='"},
+        {1, "GET /r?x=&tag=beta", NULL, 80, "http", 6, "query order does not matter"},
+        {1, "GET /r?tag=alpha&x", NULL, 80, "http", 19, "query prefix fails"},
+        {1, "GET /r?id=abc123", NULL, 80, "http", 7, "query regex"},
+        {1, "GET /r?id=abc&id=zzz", NULL, 80, "http", 7, "query: the first value counts"},
+        {1, "GET /r?id=zzz&id=abc", NULL, 80, "http", 19, "query: the first value counts"},
+        {1, "GET /r?ID=abc", NULL, 80, "http", 19, "query names are case-sensitive"},
+        {1, "GET /r", "Host: shop.example.com", 80, "http", 8, "authority exact"},
+        {1, "GET /r", "Host: shop.example.com:8443", 80, "http", 9, "authority as sent, with port"},
+        {1, "GET /r", "Host: other", 8080, "http", 10, "port"},
+        {1, "GET /r", "Host: other", 80, "https", 11, "scheme"},
+        {1, "GET /and", "x-a: 1\nx-b: 2", 80, "http", 12, "AND within a block"},
+        {1, "GET /and", "x-a: 1", 80, "http", 19, "AND within a block: one missing"},
+        {1, "GET /or1", NULL, 80, "http", 13, "OR of blocks: first"},
+        {1, "PUT /or2", NULL, 80, "http", 13, "OR of blocks: second"},
+        {1, "GET /or2", NULL, 80, "http", 19, "OR of blocks: neither"},
+        {1, "GET /w", NULL, 80, "http", 14, "withoutHeaders exact: header missing"},
+        {1, "GET /w", "x-deny: no", 80, "http", 14, "withoutHeaders exact: other value"},
+        {1, "GET /w", "x-deny: yes", 80, "http", 19, "withoutHeaders exact: matching value"},
+        {1, "HEAD /zzz", "Host: db.internal", 80, "http", 15, "method and authority regexes"},
+        {1, "GET /zzz", "Host: db.internal:80", 80, "http", 19, "authority regex is a full match"},
+        {1, "GET /tags", "x-tags: a\nX-Tags: b", 80, "http", 16,
+         "fields of one name joined by ','"},
+        {1, "GET /tags", "x-tags: a\nx-tags: b\nx-tags: c", 80, "http", 17, "joined, regex"},
+        {1, "GET /q?empty", NULL, 80, "http", 18, "?key has the value \"\""},
+        {1, "GET /q?empty=", NULL, 80, "http", 18, "?key= has the value \"\""},
+        {1, "GET /q?empty=1", NULL, 80, "http", 19, "exact \"\" needs an empty value"},
+        {1, "DELETE /anything", NULL, 80, "http", 19, "a route without match takes everything"},
+        {2, "GET /items/42", NULL, 80, "http", 0, "first match wins: regex before exact"},
+        {2, "GET /items/abc", NULL, 80, "http", 2, "prefix"},
+        {2, "GET /other", NULL, 80, "http", -1, "no route"},
+        {2, "GET /other", "X-Any: 1", 80, "http", 3, "no path condition: a candidate always"},
+        {2, "GET /items", NULL, 80, "http", -1, "prefix longer than the path"},
 };
 
 static void
@@ -355,8 +358,8 @@ test_table(void **state)
 {
 	const char *const *tables[] = {kinds_table, cond_table, nocatch_table};
 	const unsigned int sizes[] = {sizeof(kinds_table) / sizeof(kinds_table[0]),
-				      sizeof(cond_table) / sizeof(cond_table[0]),
-				      sizeof(nocatch_table) / sizeof(nocatch_table[0])};
+	                              sizeof(cond_table) / sizeof(cond_table[0]),
+	                              sizeof(nocatch_table) / sizeof(nocatch_table[0])};
 	struct hf_model_route *model[3];
 	struct hf_rmatch *m[3];
 	hs_scratch_t *scratch = NULL;
@@ -378,7 +381,7 @@ test_table(void **state)
 		got = hf_rmatch_find(m[r->table], scratch, &rq.msg, r->port, r->scheme);
 		if (got != r->want) {
 			print_error("  row %zu: %s [%s] → %d, want %d (%s)\n", k, r->line,
-				    r->headers ? r->headers : "", got, r->want, r->why);
+			            r->headers ? r->headers : "", got, r->want, r->why);
 			bad++;
 		}
 	}
@@ -399,7 +402,7 @@ test_empty(void **state)
 	(void)state;
 	make_request(&rq, "GET /", "Host: a");
 	assert_int_equal(hf_rmatch_find(m, scratch, &rq.msg, 80, "http"), -1);
-	assert_null(scratch);	/* nothing to scan: no scratch needed */
+	assert_null(scratch); /* nothing to scan: no scratch needed */
 	hf_rmatch_free(m);
 	hf_rmatch_free(NULL);
 }
@@ -412,18 +415,22 @@ test_refused(void **state)
 	static const struct {
 		const char *spec, *want[3];
 	} cases[] = {
-		{"uri=regex:/a/(b", {"route 1 ", "uri", "\"/a/(b\""}},
-		{"uri=regex:/(x)\\1", {"route 1 ", "uri", "Back-references"}},
-		{"uri=prefix:/ || uri=regex:(?=a)b", {"match 1", "uri", "\"(?=a)b\""}},
-		{"uri=regex:/xa++", {"route 1 ", "uri", "Possessive"}},
-		{"h.x-a=regex:a{2,1}", {"route 1 ", "headers \"x-a\"", "\"a{2,1}\""}},
-		{"!h.x-b=regex:(?>a)", {"route 1 ", "withoutHeaders \"x-b\"", "Atomic"}},
-		{"q.k=regex:(?<=a)b", {"route 1 ", "queryParams \"k\"", "\"(?<=a)b\""}},
-		{"method=regex:(", {"route 1 ", "method", "\"(\""}},
-		{"authority=regex:[", {"route 1 ", "authority", "\"[\""}},
-		{"uri=regex:/a icase || uri=regex:/b/((", {"match 1", "uri", "\"/b/((\""}},
-		{"port=70000", {"route 1 ", "port", "70000"}},
-		{"h.x=present uri=regex:/ok method=exact:GET h.y=regex:)", {"route 1 ", "headers \"y\"", "\")\""}},
+	        {"uri=regex:/a/(b", {"route 1 ", "uri", "\"/a/(b\""}},
+	        {"uri=regex:/(x)\\1", {"route 1 ", "uri", "Back-references"}},
+	        {"uri=prefix:/ || uri=regex:(?=a)b", {"match 1", "uri", "\"(?=a)b\""}},
+	        {"uri=regex:/xa++", {"route 1 ", "uri", "Possessive"}},
+	        {"h.x-a=regex:a{2,1}", {"route 1 ", "headers \"x-a\"", "\"a{2,1}\""}},
+	        {"!h.x-b=regex:(?>a)", {"route 1 ", "withoutHeaders \"x-b\"", "Atomic"}},
+	        {"q.k=regex:(?<=a)b", {"route 1 ", "queryParams \"k\"", "\"(?<=a)b\""}},
+	        {"method=regex:(", {"route 1 ", "method", "\"(\""}},
+	        {"authority=regex:[", {"route 1 ", "authority", "\"[\""}},
+	        {"uri=regex:/a icase || uri=regex:/b/((", {"match 1", "uri", "\"/b/((\""}},
+	        {"port=70000", {"route 1 ", "port", "70000"}},
+	        /* would be valid once wrapped as ^(?:...)\z, and mean something else */
+	        {"uri=regex:/a)|(/b", {"route 1 ", "uri", "Unmatched parentheses"}},
+	        {"h.x=regex:a)(b", {"route 1 ", "headers \"x\"", "\"a)(b\""}},
+	        {"h.x=present uri=regex:/ok method=exact:GET h.y=regex:)",
+	         {"route 1 ", "headers \"y\"", "\")\""}},
 	};
 
 	(void)state;
@@ -451,8 +458,9 @@ static void
 test_cache(void **state)
 {
 	const char *specs[] = {
-		"uri=regex:/a/[0-9]+", "uri=regex:/a/[a-z]+", "uri=regex:/b/.*",
-		"h.x=regex:[0-9]+ uri=prefix:/c", "uri=regex:/A/x+ icase",
+	        "uri=regex:/a/[0-9]+",   "uri=regex:/a/[a-z]+",
+	        "uri=regex:/b/.*",       "h.x=regex:[0-9]+ uri=prefix:/c",
+	        "uri=regex:/A/x+ icase",
 	};
 	struct hf_model_route *r = parse_table(specs, 5);
 	struct hf_rmatch_stats s1, s2, s3;
@@ -483,7 +491,7 @@ test_cache(void **state)
 	assert_int_equal(hf_rmatch_scratch_grow(m3, &scratch), 0);
 	assert_non_null(scratch);
 	print_message("  %u databases, %zu bytes, built in %.2f ms\n", s3.n_databases, s3.bytes,
-		      s3.build_ns / 1e6);
+	              s3.build_ns / 1e6);
 	hf_rmatch_free(m3);
 	hs_free_scratch(scratch);
 	free_routes(r, 5);
@@ -514,7 +522,7 @@ pcre_of(const char *re, bool icase)
 	p = xcalloc(1, sizeof(*p));
 	assert_true(asprintf(&w, "^(?:%s)\\z", re) > 0);
 	p->code = pcre2_compile((PCRE2_SPTR)w, PCRE2_ZERO_TERMINATED, icase ? PCRE2_CASELESS : 0,
-				&errcode, &off, NULL);
+	                        &errcode, &off, NULL);
 	free(w);
 	if (p->code == NULL)
 		fail_msg("pcre2 refuses %s", re);
@@ -547,12 +555,13 @@ ref_str(const struct hf_model_str_match *s, const char *v, size_t len)
 
 	switch (s->kind) {
 	case HF_MATCH_ANY:
-	case HF_MATCH_PRESENT:
-		return true;
+	case HF_MATCH_PRESENT: return true;
 	case HF_MATCH_EXACT:
-		return len == wl && (s->ignore_case ? strncasecmp(v, want, wl) : memcmp(v, want, wl)) == 0;
+		return len == wl &&
+		       (s->ignore_case ? strncasecmp(v, want, wl) : memcmp(v, want, wl)) == 0;
 	case HF_MATCH_PREFIX:
-		return len >= wl && (s->ignore_case ? strncasecmp(v, want, wl) : memcmp(v, want, wl)) == 0;
+		return len >= wl &&
+		       (s->ignore_case ? strncasecmp(v, want, wl) : memcmp(v, want, wl)) == 0;
 	case HF_MATCH_REGEX: {
 		pcre2_code *c = pcre_of(want, s->ignore_case);
 		pcre2_match_data *md = pcre2_match_data_create_from_pattern(c, NULL);
@@ -584,7 +593,8 @@ ref_kv(const struct hf_model_kv_match *kv, bool query, const struct hf_h1_messag
 			const char *amp = memchr(p, '&', (size_t)(end - p)), *pe = amp ? amp : end;
 			const char *eq = memchr(p, '=', (size_t)(pe - p)), *ne = eq ? eq : pe;
 
-			if ((size_t)(ne - p) == strlen(kv->name) && memcmp(p, kv->name, (size_t)(ne - p)) == 0) {
+			if ((size_t)(ne - p) == strlen(kv->name) &&
+			    memcmp(p, kv->name, (size_t)(ne - p)) == 0) {
 				found = true;
 				jl = eq ? (size_t)(pe - eq - 1) : 0;
 				memcpy(joined, eq ? eq + 1 : pe, jl);
@@ -612,7 +622,7 @@ ref_kv(const struct hf_model_kv_match *kv, bool query, const struct hf_h1_messag
 
 static bool
 ref_block(const struct hf_model_route_match *mm, const struct hf_h1_message *msg, uint16_t port,
-	  const char *scheme)
+          const char *scheme)
 {
 	const char *q = memchr(msg->target.p, '?', msg->target.len);
 	size_t plen = q ? (size_t)(q - msg->target.p) : msg->target.len;
@@ -638,7 +648,7 @@ ref_block(const struct hf_model_route_match *mm, const struct hf_h1_message *msg
 
 static int
 ref_find(const struct hf_model_route *r, unsigned int n, const struct hf_h1_message *msg,
-	 uint16_t port, const char *scheme)
+         uint16_t port, const char *scheme)
 {
 	for (unsigned int i = 0; i < n; i++) {
 		if (r[i].n_matches == 0)
@@ -665,33 +675,35 @@ rnd(uint32_t n)
 
 #define PICK(a) ((a)[rnd(sizeof(a) / sizeof((a)[0]))])
 
-static const char *const words[] = {"api", "v1", "v2", "users", "orders", "items", "static",
-				     "img", "health", "Reviews", "ratings", "x", "a.b", "cart"};
+static const char *const words[] = {"api",     "v1",     "v2",  "users",  "orders",
+                                    "items",   "static", "img", "health", "Reviews",
+                                    "ratings", "x",      "a.b", "cart"};
 /* regex templates (every %s the same word) and a path each matches */
 static const struct {
 	const char *re, *example;
 } templates[] = {
-	{"/%s/[0-9]+", "/%s/123"},
-	{"/%s/v[0-9]+/.*", "/%s/v2/any/thing"},
-	{"/%s/(foo|bar)/[a-z]+", "/%s/bar/abc"},
-	{".*/%s\\.(css|js)", "/a/b/%s.css"},
-	{"/%s/[a-z]{2,4}", "/%s/abc"},
-	{"/(%s|other)/x", "/%s/x"},
-	{"/%s|/alt/%s", "/alt/%s"},
-	{"/%s/item[0-9]?", "/%s/item"},
-	{"/%s\\.json", "/%s.json"},
-	{"/%s/[^/]+/edit", "/%s/42/edit"},
-	{"[/a-z]+/%s", "/q/%s"},
-	{"/%s/\\d+/[A-Z]+", "/%s/7/AB"},
+        {"/%s/[0-9]+", "/%s/123"},
+        {"/%s/v[0-9]+/.*", "/%s/v2/any/thing"},
+        {"/%s/(foo|bar)/[a-z]+", "/%s/bar/abc"},
+        {".*/%s\\.(css|js)", "/a/b/%s.css"},
+        {"/%s/[a-z]{2,4}", "/%s/abc"},
+        {"/(%s|other)/x", "/%s/x"},
+        {"/%s|/alt/%s", "/alt/%s"},
+        {"/%s/item[0-9]?", "/%s/item"},
+        {"/%s\\.json", "/%s.json"},
+        {"/%s/[^/]+/edit", "/%s/42/edit"},
+        {"[/a-z]+/%s", "/q/%s"},
+        {"/%s/\\d+/[A-Z]+", "/%s/7/AB"},
 };
 static const char *const hnames[] = {"x-user", "x-ver", "x-canary", "x-ids", "end-user"};
 static const char *const hvalues[] = {"jason", "v2", "v2.1", "123", "abc", "", "beta", "a,b"};
 static const char *const qnames[] = {"debug", "tag", "id", "x"};
 static const char *const qvalues[] = {"1", "beta", "abc123", "", "beta2"};
 static const char *const hosts[] = {"shop.example.com", "shop.example.com:8080", "db.internal",
-				    "api", "API.example.com"};
+                                    "api", "API.example.com"};
 static const char *const methods[] = {"GET", "POST", "PUT", "HEAD", "DELETE"};
-static const char *const vregex[] = {"[a-z]+", "v[0-9]+(\\.[0-9]+)?", "[0-9]{3}", ".*b.*", "(jason|beta)"};
+static const char *const vregex[] = {"[a-z]+", "v[0-9]+(\\.[0-9]+)?", "[0-9]{3}", ".*b.*",
+                                     "(jason|beta)"};
 
 static void
 rand_path(char *out, size_t len)
@@ -720,8 +732,11 @@ rand_str(struct hf_model_str_match *s, const char *const *vals, unsigned int nva
 {
 	uint32_t k = rnd(present ? 5 : 4);
 
-	s->kind = k == 0 ? HF_MATCH_EXACT : k == 1 ? HF_MATCH_PREFIX : k == 2 ? HF_MATCH_REGEX
-		: k == 3 ? HF_MATCH_EXACT : HF_MATCH_PRESENT;
+	s->kind = k == 0   ? HF_MATCH_EXACT
+	          : k == 1 ? HF_MATCH_PREFIX
+	          : k == 2 ? HF_MATCH_REGEX
+	          : k == 3 ? HF_MATCH_EXACT
+	                   : HF_MATCH_PRESENT;
 	if (s->kind == HF_MATCH_REGEX)
 		s->value = strdup(PICK(vregex));
 	else if (s->kind != HF_MATCH_PRESENT)
@@ -772,7 +787,8 @@ rand_route(struct hf_model_route *r, char *example, size_t exlen, bool last)
 		if (mm->uri.ignore_case)
 			for (char *c = ex; *c; c++)
 				if (rnd(3) == 0)
-					*c = (char)(rnd(2) ? toupper((unsigned char)*c) : tolower((unsigned char)*c));
+					*c = (char)(rnd(2) ? toupper((unsigned char)*c)
+					                   : tolower((unsigned char)*c));
 		if (b == 0)
 			snprintf(example, exlen, "%s", ex);
 		/* a block without a path condition gets another one (or it takes everything) */
@@ -788,8 +804,8 @@ rand_route(struct hf_model_route *r, char *example, size_t exlen, bool last)
 			mm->port = rnd(2) ? 8080 : 80;
 		mm->headers = xcalloc(3, sizeof(*mm->headers));
 		mm->query = xcalloc(2, sizeof(*mm->query));
-		for (uint32_t h = rnd(6) == 0 || mm->uri.kind == HF_MATCH_ANY ? 1 + rnd(3) : 0; h > 0;
-		     h--) {
+		for (uint32_t h = rnd(6) == 0 || mm->uri.kind == HF_MATCH_ANY ? 1 + rnd(3) : 0;
+		     h > 0; h--) {
 			struct hf_model_kv_match *kv = &mm->headers[mm->n_headers++];
 
 			kv->name = strdup(PICK(hnames));
@@ -810,7 +826,7 @@ rand_route(struct hf_model_route *r, char *example, size_t exlen, bool last)
 
 static void
 rand_request(struct request *rq, const char *const *examples, unsigned int n, uint16_t *port,
-	     const char **scheme)
+             const char **scheme)
 {
 	char line[512], hdrs[1024], path[256];
 	size_t hl = 0, ll;
@@ -826,8 +842,8 @@ rand_request(struct request *rq, const char *const *examples, unsigned int n, ui
 		const char *v = PICK(qvalues);
 
 		ll += (size_t)snprintf(line + ll, sizeof(line) - ll, "%c%s%s%s",
-				       strchr(line, '?') == NULL ? '?' : '&', PICK(qnames),
-				       rnd(4) == 0 && v[0] == '\0' ? "" : "=", v);
+		                       strchr(line, '?') == NULL ? '?' : '&', PICK(qnames),
+		                       rnd(4) == 0 && v[0] == '\0' ? "" : "=", v);
 	}
 	if (rnd(8) != 0)
 		hl += (size_t)snprintf(hdrs + hl, sizeof(hdrs) - hl, "Host: %s\n", PICK(hosts));
@@ -837,7 +853,8 @@ rand_request(struct request *rq, const char *const *examples, unsigned int n, ui
 		snprintf(name, sizeof(name), "%s", PICK(hnames));
 		if (rnd(3) == 0)
 			name[0] = (char)toupper((unsigned char)name[0]);
-		hl += (size_t)snprintf(hdrs + hl, sizeof(hdrs) - hl, "%s: %s\n", name, PICK(hvalues));
+		hl += (size_t)snprintf(hdrs + hl, sizeof(hdrs) - hl, "%s: %s\n", name,
+		                       PICK(hvalues));
 	}
 	if (hl > 0)
 		hdrs[hl - 1] = '\0';
@@ -851,8 +868,8 @@ rand_request(struct request *rq, const char *const *examples, unsigned int n, ui
 static void
 test_random(void **state)
 {
-	static const unsigned int sizes[] = {100, 250, 500, 1000, 2000, 137, 1500, 700, 2000, 333,
-					     1200, 100};
+	static const unsigned int sizes[] = {100,  250, 500,  1000, 2000, 137,
+	                                     1500, 700, 2000, 333,  1200, 100};
 	hs_scratch_t *scratch = NULL;
 	unsigned long checked = 0, wins[6] = {0};
 	struct request *rq = xcalloc(1, sizeof(*rq));
@@ -873,8 +890,9 @@ test_random(void **state)
 		m = build(r, n, &scratch);
 		hf_rmatch_stats(m, &st);
 		print_message("  %u routes: %u blocks, %u regexes (%u screened), %u databases, "
-			      "%u trie nodes, %.1f ms\n", n, st.n_blocks, st.n_regexes, st.n_screened,
-			      st.n_databases, st.n_trie_nodes, st.build_ns / 1e6);
+		              "%u trie nodes, %.1f ms\n",
+		              n, st.n_blocks, st.n_regexes, st.n_screened, st.n_databases,
+		              st.n_trie_nodes, st.build_ns / 1e6);
 		for (unsigned int k = 0; k < 20000; k++) {
 			uint16_t port;
 			const char *scheme;
@@ -884,12 +902,16 @@ test_random(void **state)
 			want = ref_find(r, n, &rq->msg, port, scheme);
 			got = hf_rmatch_find(m, scratch, &rq->msg, port, scheme);
 			checked++;
-			/* what won: by the route's first path condition (ANY..REGEX), none, catch-all */
-			wins[want < 0 ? 4 : r[want].n_matches == 0 ? 5 : r[want].matches[0].uri.kind]++;
+			/* what won: by the route's first path condition (ANY..REGEX), none,
+			 * catch-all */
+			wins[want < 0                 ? 4
+			     : r[want].n_matches == 0 ? 5
+			                              : r[want].matches[0].uri.kind]++;
 			if (want != got)
-				fail_msg("table %zu (%u routes): %.*s (port %u, %s) → %d, reference %d",
-					 t, n, (int)strcspn(rq->buf, "\r"), rq->buf, port, scheme, got,
-					 want);
+				fail_msg("table %zu (%u routes): %.*s (port %u, %s) → %d, "
+				         "reference %d",
+				         t, n, (int)strcspn(rq->buf, "\r"), rq->buf, port, scheme,
+				         got, want);
 		}
 		hf_rmatch_free(m);
 		free_routes(r, n);
@@ -898,8 +920,8 @@ test_random(void **state)
 		free(ex);
 	}
 	print_message("  %lu lookups identical to the reference; winners: %lu exact, %lu prefix, "
-		      "%lu regex, %lu without path, %lu catch-all, %lu none\n", checked, wins[1], wins[2],
-		      wins[3], wins[0], wins[5], wins[4]);
+	              "%lu regex, %lu without path, %lu catch-all, %lu none\n",
+	              checked, wins[1], wins[2], wins[3], wins[0], wins[5], wins[4]);
 	hs_free_scratch(scratch);
 	pcre_free_all();
 	free(rq);
@@ -912,22 +934,14 @@ test_regex_prefixes(void **state)
 	static const struct {
 		const char *re, *path;
 	} cases[] = {
-		{"/ab?c", "/ac"},
-		{"/ab*c", "/ac"},
-		{"/ab{0,1}c", "/ac"},
-		{"/ab{1,}c", "/abbc"},
-		{"/a\\.b", "/a.b"},
-		{"/a\\/b", "/a/b"},
-		{"/a(b|c)d", "/acd"},
-		{"/x|/y", "/y"},
-		{"/p[|]q|/r", "/r"},
-		{"/p[[:alpha:]|]|/r", "/r"},
-		{"/p\\Q|\\E|/r", "/r"},
-		{"^/anchored$", "/anchored"},
-		{"/(?i)abc", "/ABC"},
-		{"/a\\d", "/a7"},
-		{"(?i)/CI", "/ci"},
-		{"/v[12]/x", "/v2/x"},
+	        {"/ab?c", "/ac"},       {"/ab*c", "/ac"},
+	        {"/ab{0,1}c", "/ac"},   {"/ab{1,}c", "/abbc"},
+	        {"/a\\.b", "/a.b"},     {"/a\\/b", "/a/b"},
+	        {"/a(b|c)d", "/acd"},   {"/x|/y", "/y"},
+	        {"/p[|]q|/r", "/r"},    {"/p[[:alpha:]|]|/r", "/r"},
+	        {"/p\\Q|\\E|/r", "/r"}, {"^/anchored$", "/anchored"},
+	        {"/(?i)abc", "/ABC"},   {"/a\\d", "/a7"},
+	        {"(?i)/CI", "/ci"},     {"/v[12]/x", "/v2/x"},
 	};
 
 	(void)state;
@@ -988,28 +1002,45 @@ gen_atom(struct gen *g, int depth)
 	char one[2] = {0, 0};
 
 	switch (k) {
-	case 0: case 1: case 2:		/* a plain literal */
+	case 0:
+	case 1:
+	case 2: /* a plain literal */
 		one[0] = lits[rnd(sizeof(lits) - 1)];
 		gen_put(&g->r, one);
 		gen_put(&g->w, one);
 		break;
-	case 3:				/* an escaped metacharacter */
+	case 3: /* an escaped metacharacter */
 		one[0] = metas[rnd(sizeof(metas) - 1)];
 		gen_put(&g->r, "\\");
 		gen_put(&g->r, one);
 		gen_put(&g->w, one);
 		break;
-	case 4:				/* a class */
+	case 4: /* a class */
 		switch (rnd(5)) {
-		case 0: gen_put(&g->r, "[a-c]"); one[0] = (char)('a' + rnd(3)); break;
-		case 1: gen_put(&g->r, "\\d"); one[0] = (char)('0' + rnd(10)); break;
-		case 2: gen_put(&g->r, "[^/]"); one[0] = 'q'; break;
-		case 3: gen_put(&g->r, "."); one[0] = '~'; break;
-		default: gen_put(&g->r, "[[:alpha:]|/]"); one[0] = rnd(2) ? '|' : 'k'; break;
+		case 0:
+			gen_put(&g->r, "[a-c]");
+			one[0] = (char)('a' + rnd(3));
+			break;
+		case 1:
+			gen_put(&g->r, "\\d");
+			one[0] = (char)('0' + rnd(10));
+			break;
+		case 2:
+			gen_put(&g->r, "[^/]");
+			one[0] = 'q';
+			break;
+		case 3:
+			gen_put(&g->r, ".");
+			one[0] = '~';
+			break;
+		default:
+			gen_put(&g->r, "[[:alpha:]|/]");
+			one[0] = rnd(2) ? '|' : 'k';
+			break;
 		}
 		gen_put(&g->w, one);
 		break;
-	default:			/* a group */
+	default: /* a group */
 		gen_put(&g->r, rnd(2) ? "(" : "(?:");
 		gen_alt(g, depth + 1);
 		gen_put(&g->r, ")");
@@ -1024,8 +1055,11 @@ gen_atom(struct gen *g, int depth)
 
 		memcpy(piece, w0, pl);
 		gen_put(&g->r, q[qi]);
-		reps = qi == 0 || qi == 5 ? rnd(2) : qi == 1 ? rnd(3) : qi == 2 ? 1 + rnd(2)
-			: qi == 3 ? 1 + rnd(3) : 2;
+		reps = qi == 0 || qi == 5 ? rnd(2)
+		       : qi == 1          ? rnd(3)
+		       : qi == 2          ? 1 + rnd(2)
+		       : qi == 3          ? 1 + rnd(3)
+		                          : 2;
 		g->w = w0;
 		for (uint32_t i = 0; i < reps; i++) {
 			memcpy(g->w, piece, pl);
@@ -1055,7 +1089,7 @@ gen_alt(struct gen *g, int depth)
 			gen_put(&g->r, "|");
 		gen_concat(g, depth);
 		if (i != pick)
-			g->w = w0;	/* only the chosen branch's text stays in the sample */
+			g->w = w0; /* only the chosen branch's text stays in the sample */
 	}
 }
 
@@ -1065,9 +1099,17 @@ gen_regex(struct gen *g)
 {
 	/* literal heads, shared so groups under one prefix grow large, or none worth a trie key */
 	static const char *const heads[][2] = {
-		{"/api/", "/api/"}, {"/api/v", "/api/v"}, {"/a", "/a"}, {"/", "/"}, {"", ""},
-		{"/(?:v|w)", "/w"}, {"/[a-c]", "/b"}, {"/x\\d+", "/x42"},
-		{"/[a-c]/users", "/c/users"}, {"/(?:v1|v2)/items/", "/v1/items/"}, {".*/cart", "/a/cart"},
+	        {"/api/", "/api/"},
+	        {"/api/v", "/api/v"},
+	        {"/a", "/a"},
+	        {"/", "/"},
+	        {"", ""},
+	        {"/(?:v|w)", "/w"},
+	        {"/[a-c]", "/b"},
+	        {"/x\\d+", "/x42"},
+	        {"/[a-c]/users", "/c/users"},
+	        {"/(?:v1|v2)/items/", "/v1/items/"},
+	        {".*/cart", "/a/cart"},
 	};
 	uint32_t n = rnd(4) == 0 ? 2 : 1, pick = rnd(n);
 
@@ -1099,7 +1141,7 @@ test_regex_fuzz(void **state)
 	(void)state;
 	for (int t = 0; t < TABLES; t++) {
 		struct hf_model_route *r = xcalloc(N, sizeof(*r));
-		char (*samples)[512] = xcalloc(N, sizeof(*samples));
+		char(*samples)[512] = xcalloc(N, sizeof(*samples));
 		struct hf_rmatch_stats st;
 		struct hf_rmatch *m;
 		struct request *rq = xcalloc(1, sizeof(*rq));
@@ -1113,7 +1155,8 @@ test_regex_fuzz(void **state)
 			r[i].matches[0].uri.kind = HF_MATCH_REGEX;
 			r[i].matches[0].uri.value = strdup(g.re);
 			r[i].matches[0].uri.ignore_case = rnd(8) == 0;
-			/* every sample must be a path: a slash in front when the regex allows none */
+			/* every sample must be a path: a slash in front when the regex allows none
+			 */
 			snprintf(samples[i], sizeof(samples[i]), "%s", g.s);
 		}
 		m = build(r, N, &scratch);
@@ -1124,17 +1167,17 @@ test_regex_fuzz(void **state)
 			int want, got;
 
 			if (samples[i][0] != '/' || strpbrk(samples[i], " ?#%") != NULL)
-				continue;	/* not a request target as the parser takes it */
+				continue; /* not a request target as the parser takes it */
 			snprintf(line, sizeof(line), "GET %s", samples[i]);
 			make_request(rq, line, NULL);
 			want = ref_find(r, N, &rq->msg, 80, "http");
 			got = hf_rmatch_find(m, scratch, &rq->msg, 80, "http");
 			if (want < 0 || want > i)
-				fail_msg("PCRE2 says /%s/ does not match its own sample %s", r[i].matches[0].uri.value,
-					 samples[i]);
+				fail_msg("PCRE2 says /%s/ does not match its own sample %s",
+				         r[i].matches[0].uri.value, samples[i]);
 			if (got != want)
 				fail_msg("%s → %d, reference %d (/%s/)", samples[i], got, want,
-					 r[want].matches[0].uri.value);
+				         r[want].matches[0].uri.value);
 			checked++;
 		}
 		hf_rmatch_free(m);
@@ -1143,7 +1186,7 @@ test_regex_fuzz(void **state)
 		free(rq);
 	}
 	print_message("  %lu samples of random regexes found; %lu regexes were screened\n", checked,
-		      screened);
+	              screened);
 	hs_free_scratch(scratch);
 	pcre_free_all();
 }
@@ -1182,7 +1225,7 @@ test_big_group(void **state)
 	assert_int_equal(hf_rmatch_find(m, scratch, &rq.msg, 80, "http"), -1);
 	assert_true(st.n_screened > 200);
 	print_message("  %u regexes under \"/g/\": %u databases, %u screened\n", N, st.n_databases,
-		      st.n_screened);
+	              st.n_screened);
 	hf_rmatch_free(m);
 	hs_free_scratch(scratch);
 	free_routes(r, N);
@@ -1192,14 +1235,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_cache),
-		cmocka_unit_test(test_regex_prefixes),
-		cmocka_unit_test(test_big_group),
-		cmocka_unit_test(test_regex_fuzz),
-		cmocka_unit_test(test_random),
+	        cmocka_unit_test(test_table),          cmocka_unit_test(test_empty),
+	        cmocka_unit_test(test_refused),        cmocka_unit_test(test_cache),
+	        cmocka_unit_test(test_regex_prefixes), cmocka_unit_test(test_big_group),
+	        cmocka_unit_test(test_regex_fuzz),     cmocka_unit_test(test_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
