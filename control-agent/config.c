@@ -37,6 +37,9 @@ is_yaml(const char *name)
 	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
 }
 
+/* How long the last hf_config_build() spent reading and translating, before compiling. */
+static uint64_t hf_config_load_us;
+
 struct hf_snapshot *
 hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_workers, char *err,
 		size_t errlen)
@@ -44,6 +47,7 @@ hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_w
 	struct hf_model m = {0}, im = {0};
 	const char *labels[HF_BOOT_MAX_LABELS];
 	struct hf_snapshot *s = NULL;
+	uint64_t t0 = mono_us();
 	int rc;
 
 	if (hf_model_from_bootstrap(b, &m) != 0) {
@@ -67,6 +71,7 @@ hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_w
 			goto out;
 		}
 	}
+	hf_config_load_us = mono_us() - t0;
 	s = hf_snapshot_compile(&m, version, n_workers, err, errlen);
 out:
 	hf_model_free(&im);
@@ -149,8 +154,9 @@ hf_config_poll(struct hf_config *c, uint64_t now_ms)
 	c->version++;
 	c->reloads++;
 	c->last_build_us = mono_us() - t0;
-	printf("hydrofoil: config: snapshot %" PRIu64 " built in %" PRIu64 " us (%u listeners, %u "
-	       "clusters)\n", c->version, c->last_build_us, s->n_listeners, s->n_clusters);
+	printf("hydrofoil: config: snapshot %" PRIu64 " built in %" PRIu64 " us (%" PRIu64 " us "
+	       "reading and translating; %u listeners, %u clusters)\n", c->version, c->last_build_us,
+	       hf_config_load_us, s->n_listeners, s->n_clusters);
 	fflush(stdout);
 	return s;
 }
