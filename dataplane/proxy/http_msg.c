@@ -584,7 +584,8 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 		const struct hf_h1_slice *n = &f->name;
 
 		if (hop_by_hop(msg, n, x->upgrade, named) || IS(n, "expect") ||
-		    IS(n, "x-forwarded-proto") || (x->authority != NULL && IS(n, "host")) ||
+		    IS(n, "x-forwarded-proto") || IS(n, "x-envoy-original-path") ||
+		    (x->authority != NULL && IS(n, "host")) ||
 		    ((x->n_ops[0] | x->n_ops[1]) != 0 && replaced_by_ops(x, n)))
 			continue;
 		if (IS(n, "x-forwarded-for")) {
@@ -616,6 +617,12 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 		hf_http_uuid4(x->request_id);
 		put_str(wr, "x-request-id: ");
 		hf_http_wr_put(wr, x->request_id, HF_UUID_LEN);
+		hf_http_wr_put(wr, "\r\n", 2);
+	}
+	if (x->target != NULL) {
+		/* As Envoy does after a rewrite: the path the client asked for. */
+		put_str(wr, "x-envoy-original-path: ");
+		put_slice(wr, &msg->target);
 		hf_http_wr_put(wr, "\r\n", 2);
 	}
 	put_ops(wr, x);

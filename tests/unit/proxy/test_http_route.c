@@ -283,6 +283,7 @@ test_header_operations(void **state)
 	chain_str(&wr, out, sizeof(out));
 	print_message("%s", out);
 	assert_non_null(strstr(out, "GET /newcatalog/1 HTTP/1.1\r\nhost: reviews.default\r\n"));
+	assert_non_null(strstr(out, "x-envoy-original-path: /wpcatalog/1\r\n"));
 	assert_null(strstr(out, "Host: reviews\r\n"));
 	assert_null(strstr(out, "X-Route: old"));
 	assert_non_null(strstr(out, "x-route: reviews\r\n"));
