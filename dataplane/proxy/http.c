@@ -172,10 +172,14 @@ static void on_timer(struct hf_timer *t, void *arg);
 static void
 timer_set(struct hf_worker *w, struct hf_http_session *s, uint32_t ms)
 {
+	/*
+	 * The wheel's clock is whole milliseconds, truncated: one tick more makes
+	 * sure at least @p ms pass (a fault delay must not be shorter than asked).
+	 */
 	if (ms == 0)
 		hf_timer_cancel(&w->tcp->wheel, &s->timer);
 	else
-		hf_timer_arm(&w->tcp->wheel, &s->timer, w->tcp->now_tick + ms);
+		hf_timer_arm(&w->tcp->wheel, &s->timer, w->tcp->now_tick + ms + 1);
 }
 
 /* ---- access log ---- */
