@@ -208,19 +208,6 @@ gateways(struct ist *st, struct lsn **ls, unsigned int *n)
 
 /* ---- tcp and tls routes ---- */
 
-static bool
-l4_block_applies(struct ist *st, const struct ist_res *vs, const struct yn *m,
-		 const struct ist_bind *b)
-{
-	const struct yn *gws = ist_get(m, "gateways"), *port = ist_get(m, "port");
-
-	if (b->port == 0)
-		return true;
-	if (gws != NULL && gws->n > 0 && !ist_match_gateways(st, vs, gws, b))
-		return false;
-	return port == NULL || strtoul(port->s, NULL, 10) == b->port;
-}
-
 static int
 check_l4_block(struct ist *st, const struct ist_res *vs, const struct yn *m, const char *path,
 	       bool tls, uint32_t *port)
@@ -293,7 +280,7 @@ l4_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b, bo
 				ist_pathi(mp, ist_path(q, p, "match"), k);
 				if ((rc = check_l4_block(st, vs, m, mp, tls, &port)) < 0)
 					return rc;
-				if (!l4_block_applies(st, vs, m, b))
+				if (!ist_block_applies(st, vs, m, b))
 					continue;
 			}
 			lr = ist_push(&l->l4_routes, &l->n_l4_routes, sizeof(*lr));

@@ -181,10 +181,9 @@ ist_match_gateways(struct ist *st, const struct ist_res *vs, const struct yn *gw
 	return false;
 }
 
-/* Whether match block @p m applies to the listener of @p b (its gateways and port). */
-static bool
-block_applies(struct ist *st, const struct ist_res *vs, const struct yn *m,
-	      const struct ist_bind *b)
+bool
+ist_block_applies(struct ist *st, const struct ist_res *vs, const struct yn *m,
+		  const struct ist_bind *b)
 {
 	const struct yn *gws = ist_get(m, "gateways"), *port = ist_get(m, "port");
 
@@ -752,7 +751,7 @@ http_route(struct ist *st, const struct ist_res *vs, const struct yn *h, const c
 	    (rc = ist_get_seq(st, h, path, "match", false, &match)) < 0)
 		return rc;
 	for (unsigned int i = 0; match != NULL && i < match->n; i++)
-		kept += block_applies(st, vs, match->val[i], b);
+		kept += ist_block_applies(st, vs, match->val[i], b);
 	/* every match block is for other gateways or ports: not a route of this listener */
 	if (match != NULL && match->n > 0 && kept == 0)
 		return 0;
@@ -765,7 +764,7 @@ http_route(struct ist *st, const struct ist_res *vs, const struct yn *h, const c
 		return ist_oom(st);
 	ist_path(p, path, "match");
 	for (unsigned int i = 0; match != NULL && i < match->n; i++) {
-		if (!block_applies(st, vs, match->val[i], b))
+		if (!ist_block_applies(st, vs, match->val[i], b))
 			continue;
 		rc = match_block(st, match->val[i], ist_pathi(q, p, i),
 				 &r->matches[r->n_matches++]);
@@ -820,7 +819,7 @@ ist_http_all_apply(struct ist *st, const struct ist_res *vs, const struct ist_bi
 		const struct yn *match = ist_get(http->val[i], "match");
 
 		for (unsigned int k = 0; match != NULL && k < match->n; k++)
-			if (!block_applies(st, vs, match->val[k], b))
+			if (!ist_block_applies(st, vs, match->val[k], b))
 				return false;
 	}
 	return true;

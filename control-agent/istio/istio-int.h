@@ -234,4 +234,8 @@ bool ist_http_all_apply(struct ist *st, const struct ist_res *vs, const struct i
 bool ist_match_gateways(struct ist *st, const struct ist_res *vs, const struct yn *gws,
 			const struct ist_bind *b);
 
+/* whether match block @p m (http, tcp or tls) applies to @p b's listener: gateways, port */
+bool ist_block_applies(struct ist *st, const struct ist_res *vs, const struct yn *m,
+		       const struct ist_bind *b);
+
 #endif
