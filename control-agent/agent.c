@@ -70,7 +70,11 @@ hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
 		snprintf(l[n].name, sizeof(l[n].name), "%s", hf_counter_name(i));
 		l[n++].value = sum.v[i];
 	}
-#define LINE(v, ...) do { snprintf(l[n].name, sizeof(l[n].name), __VA_ARGS__); l[n++].value = (v); } while (0)
+#define LINE(v, ...)                                                   \
+	do {                                                           \
+		snprintf(l[n].name, sizeof(l[n].name), __VA_ARGS__);   \
+		l[n++].value = (v);                                    \
+	} while (0)
 	LINE(a->live, "server.live");
 	LINE((now_ms() - a->start_ms) / 1000, "server.uptime");
 	LINE(a->n_workers, "server.concurrency");

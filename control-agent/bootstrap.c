@@ -17,7 +17,8 @@
  *                     max_headers_count; max_request_line;
  *                     route_config = { virtual_hosts = ( { name; domains = [ ... ];
  *                       routes = ( { name; match = { prefix | path; };
- *                                    route = { cluster; timeout_ms; max_request_bytes; }; } ); } ); }; } );
+ *                                    route = { cluster; timeout_ms; max_request_bytes; };
+ *                                  } ); } ); }; } );
  *     clusters = ( { name; connect_timeout_ms; endpoints = [ "a.b.c.d:port" ]; } ); }
  *   access_log = "FILE";
  *

@@ -330,7 +330,8 @@ simple_block(const struct hf_model_route_match *b)
  * @p flat (Hyperscan for every regex; see rmatch.h), owned by the snapshot.
  */
 static int
-cc_build_matcher(struct cc *c, struct hf_vhost *v, const struct hf_model_route *flat, unsigned int n)
+cc_build_matcher(struct cc *c, struct hf_vhost *v, const struct hf_model_route *flat,
+		 unsigned int n)
 {
 	struct hf_rmatch *rm = hf_rmatch_build(flat, n, c->err, c->errlen);
 	struct hf_rmatch **grown;

@@ -788,7 +788,10 @@ hf_h1_find(const struct hf_h1_message *msg, const char *name)
 	return NULL;
 }
 
-/* Chunked states (RFC 9112 7.1: chunk = size [ext] CRLF data CRLF; last = 0 [ext] CRLF trailers CRLF). */
+/*
+ * Chunked states (RFC 9112 7.1: chunk = size [ext] CRLF data CRLF;
+ * last = 0 [ext] CRLF trailers CRLF).
+ */
 enum {
 	CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
 	CH_TRAILER_START, CH_TRAILER, CH_TRAILER_LF, CH_END_LF, CH_DONE,

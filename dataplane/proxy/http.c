@@ -36,7 +36,8 @@
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
-static_assert(HF_HTTP_MAX_LISTENERS == HF_BOOT_MAX_LISTENERS, "one listener slot per bootstrap listener");
+static_assert(HF_HTTP_MAX_LISTENERS == HF_BOOT_MAX_LISTENERS,
+	      "one listener slot per bootstrap listener");
 
 enum { STEP_WAIT, STEP_MORE, STEP_GONE };
 

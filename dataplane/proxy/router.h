@@ -71,7 +71,7 @@ struct hf_route {
 	uint16_t n_dests;
 	uint32_t total_weight;
 	const struct hf_route_dest *dests;	/* NULL: the single `cluster` */
-	/* rewrite: the first `strip` bytes of the path (the matched prefix, or all of it) become `rewrite_uri` */
+	/* rewrite: the first `strip` bytes of the path (the matched prefix, or all) become rewrite_uri */
 	const char *rewrite_uri;
 	uint16_t rewrite_uri_len;
 	bool rewrite_whole;		/* the match was exact or regex: the whole path is replaced */
@@ -129,9 +129,10 @@ struct hf_route_table {
  * (Istio lists "host" and "host:port" domains); only when no domain matches
  * is the bare host tried. NULL: 404 NR.
  */
-const struct hf_vhost *hf_router_vhost(const struct hf_route_table *t, const char *host, size_t len);
+const struct hf_vhost *hf_router_vhost(const struct hf_route_table *t, const char *host,
+				       size_t len);
 
-/* The first route of @p v matching the path of @p target (the query is not part of it); NULL: 404. */
+/* The first route of @p v matching the path of @p target (not its query); NULL: 404. */
 const struct hf_route *hf_router_route(const struct hf_vhost *v, const char *target, size_t len);
 
 /*
