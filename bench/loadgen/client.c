@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The client role: a fixed set of connection slots, each carrying at most one
+ * request at a time (no pipelining), over keep-alive connections or one
+ * connection per request.
+ *
+ * Closed loop: a slot sends its next request as soon as the previous answer
+ * is complete, so the offered load is whatever the target sustains.
+ * Open loop: an hf_sched hands out intended send times at the target rate;
+ * they wait in a backlog until a slot is free, and every latency runs from
+ * the intended time, so a stall is charged to the requests it delayed
+ * (no coordinated omission, as wrk2).
+ *
+ * A request is measured when its intended time falls in [t_warm, t_end).
+ * Everything runs on the worker that owns the slots: in the TCP callbacks and
+ * in lg_client_poll(), once per loop. Nothing allocates after start-up.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+
+#include "bench/loadgen/loadgen.h"
+#include "dataplane/proxy/http-int.h"
+#include "dataplane/tcp/tcp.h"
+#include "dataplane/worker.h"
+
+/* A slot whose connection failed waits this long before it connects again. */
+#define RECONNECT_MS 10
+/* Interval of the pass over every slot (timeouts, reconnections). */
+#define SCAN_MS 10
+/* Bytes taken from TCP per pull. */
+#define PULL_MAX 65536
+
+static const struct hf_tcp_ops client_ops;
+
+static inline bool
+measured(const struct lg_worker *lw, uint64_t t)
+{
+	return t >= lw->t_warm && t < lw->t_end;
+}
+
+static inline uint64_t
+ticks_to_ns(const struct lg_worker *lw, uint64_t ticks)
+{
+	return (uint64_t)(((unsigned __int128)ticks * lw->ns_mult) >> 32);
+}
+
+static inline bool
+has_request(const struct lg_conn *cn)
+{
+	return cn->state == LG_C_HEAD || cn->state == LG_C_BODY ||
+	       (cn->state == LG_C_CONNECTING && cn->has_request);
+}
+
+/* A request that will not complete: counted under @p kind when it was measured. */
+static void
+request_failed(struct lg_worker *lw, uint64_t intended, enum lg_err kind)
+{
+	lw->outstanding--;
+	if (measured(lw, intended))
+		lw->st.err[kind]++;
+}
+
+/*
+ * Lets go of the slot's TCP connection: an orderly close (FIN after what is
+ * queued) when @p graceful, else a reset. The connection lives on without a
+ * context: its callbacks drain and ignore it (orphan_*).
+ */
+static void
+detach(struct lg_worker *lw, struct lg_conn *cn, bool graceful)
+{
+	struct hf_tcp_conn *c = cn->tcp;
+
+	hf_http_rd_reset(lw->hs, &cn->rd);
+	cn->state = LG_C_IDLE;
+	if (c == NULL)
+		return;
+	cn->tcp = NULL;
+	lw->live--;
+	c->ctx = NULL;
+	if (graceful)
+		hf_tcp_shutdown(lw->w, c);
+	else
+		hf_tcp_abort(lw->w, c);
+}
+
+/* The ready stack holds each slot once at most; a slot found there in the wrong state is skipped. */
+static void
+push_ready(struct lg_worker *lw, struct lg_conn *cn)
+{
+	if (cn->queued)
+		return;
+	cn->queued = true;
+	lw->ready[lw->n_ready++] = cn->idx;
+}
+
+static struct lg_conn *
+pop_ready(struct lg_worker *lw)
+{
+	struct lg_conn *cn = &lw->conns[lw->ready[--lw->n_ready]];
+
+	cn->queued = false;
+	return cn;
+}
+
+/* Starts a connection on slot @p cn; with @p with_request, a request intended at @p intended. */
+static void
+conn_open(struct lg_worker *lw, struct lg_conn *cn, bool with_request, uint64_t intended)
+{
+	const struct lg_opts *o = lw->o;
+	struct hf_tcp_conn *c;
+
+	c = hf_tcp_connect(lw->w, lw->port, o->target_addr, rte_cpu_to_be_16(o->target_port),
+			   o->timeout_ms, &client_ops, cn);
+	if (with_request)
+		lw->outstanding++;
+	if (c == NULL) {
+		/* No TCB or no local port left: a failed connect like any other. */
+		if (with_request)
+			request_failed(lw, intended, LG_E_CONNECT);
+		else if (measured(lw, lw->w->now))
+			lw->st.err[LG_E_CONNECT]++;
+		cn->retry_at = lw->w->now + lw->w->tsc_hz * RECONNECT_MS / 1000;
+		if (lw->o->new_conn && lw->open_loop)
+			push_ready(lw, cn);
+		return;
+	}
+	cn->tcp = c;
+	lw->live++;
+	cn->state = LG_C_CONNECTING;
+	cn->has_request = with_request;
+	cn->intended = with_request ? intended : lw->w->now;
+	cn->deadline = cn->intended + lw->timeout_tsc;
+}
+
+/* Sends the prebuilt request on an established slot. */
+static void
+send_request(struct lg_worker *lw, struct lg_conn *cn, uint64_t intended)
+{
+	struct rte_mbuf *m = hf_http_chain_clone(lw->w, lw->request[lw->port]);
+
+	if (!cn->has_request)
+		lw->outstanding++;
+	cn->has_request = false;
+	cn->intended = intended;
+	cn->deadline = RTE_MAX(intended, lw->w->now) + lw->timeout_tsc;
+	if (m == NULL) {
+		/* Out of indirect mbufs: the request never leaves. */
+		request_failed(lw, intended, LG_E_BAD);
+		detach(lw, cn, false);
+		cn->retry_at = lw->w->now;
+		return;
+	}
+	lw->st.requests_total++;
+	cn->state = LG_C_HEAD;
+	if (hf_tcp_send(lw->w, cn->tcp, m) < 0) {
+		request_failed(lw, intended, LG_E_RESET);
+		detach(lw, cn, false);
+		cn->retry_at = lw->w->now;
+	}
+}
+
+/* Gives a READY keep-alive slot its next request, or parks it. */
+static void
+next_request(struct lg_worker *lw, struct lg_conn *cn)
+{
+	/* After the end, open loop still sends what was due before it: those are late, not void. */
+	if (lw->stopping && !lw->open_loop)
+		return;
+	if (!lw->open_loop) {
+		send_request(lw, cn, rte_rdtsc());
+		return;
+	}
+	if (lw->bl_head != lw->bl_tail) {
+		send_request(lw, cn, lw->backlog[lw->bl_head++ & lw->backlog_mask]);
+		return;
+	}
+	push_ready(lw, cn);
+}
+
+/* A slot lost its connection; it reconnects (keep-alive) or waits for a request (new-conn). */
+static void
+slot_lost(struct lg_worker *lw, struct lg_conn *cn, bool failed)
+{
+	cn->state = LG_C_IDLE;
+	cn->retry_at = lw->w->now + (failed ? lw->w->tsc_hz * RECONNECT_MS / 1000 : 0);
+	if (lw->o->new_conn && lw->open_loop)
+		push_ready(lw, cn);
+}
+
+/* The response on @p cn is complete. */
+static void
+complete(struct lg_worker *lw, struct lg_conn *cn)
+{
+	uint64_t t = rte_rdtsc();
+
+	lw->outstanding--;
+	lw->st.responses_total++;
+	if (measured(lw, cn->intended)) {
+		lw->st.responses++;
+		if (cn->status >= 200 && cn->status < 300)
+			lw->st.ok++;
+		else
+			lw->st.err[LG_E_NON2XX]++;
+		hf_hist_record(lw->hist, ticks_to_ns(lw, t > cn->intended ? t - cn->intended : 0));
+	}
+	if (lw->o->new_conn || !cn->keep_alive) {
+		detach(lw, cn, true);
+		slot_lost(lw, cn, false);
+		if (lw->o->new_conn && !lw->open_loop && !lw->stopping)
+			conn_open(lw, cn, true, rte_rdtsc());
+		return;
+	}
+	cn->state = LG_C_READY;
+	next_request(lw, cn);
+}
+
+/* Ends the exchange on @p cn with an error of kind @p kind and drops its connection. */
+static void
+fail(struct lg_worker *lw, struct lg_conn *cn, enum lg_err kind, bool graceful)
+{
+	if (has_request(cn))
+		request_failed(lw, cn->intended, kind);
+	else if (measured(lw, lw->w->now) && kind != LG_E_RESET)
+		lw->st.err[kind]++;
+	detach(lw, cn, graceful);
+	slot_lost(lw, cn, true);
+}
+
+/* Reads the response head: 1 when parsed, 0 for more, -1 after a failure (slot released). */
+static int
+read_head(struct lg_worker *lw, struct lg_conn *cn)
+{
+	struct hf_h1_message msg;
+	int rc;
+
+	for (;;) {
+		if (cn->rd.q.bytes == 0)
+			return 0;
+		rc = hf_http_rd_head(lw->hs, &cn->rd, false, &lw->lim, &msg);
+		if (rc == HF_AGAIN)
+			return 0;
+		if (rc < 0 || msg.status == 101) {
+			fail(lw, cn, LG_E_BAD, false);
+			return -1;
+		}
+		if (msg.status >= 200)
+			break;
+		/* 100 Continue, 103: an interim answer, the real one follows. */
+		hf_http_rd_consume(lw->hs, &cn->rd, (uint32_t)rc);
+	}
+	cn->status = msg.status;
+	if (lw->head_method || msg.status == 204 || msg.status == 304)
+		cn->body.framing = HF_HTTP_BODY_NONE;
+	else if (msg.flags & HF_H1_F_CHUNKED) {
+		cn->body.framing = HF_HTTP_BODY_CHUNKED;
+		hf_h1_chunked_init(&cn->body.chunked);
+	} else if (msg.flags & HF_H1_F_HAS_BODY_LENGTH) {
+		cn->body.framing = HF_HTTP_BODY_LENGTH;
+		cn->body.remaining = msg.content_length;
+	} else
+		cn->body.framing = HF_HTTP_BODY_CLOSE;
+	cn->keep_alive = (msg.flags & HF_H1_F_KEEP_ALIVE) && cn->body.framing != HF_HTTP_BODY_CLOSE;
+	hf_http_rd_consume(lw->hs, &cn->rd, (uint32_t)rc);
+	cn->state = LG_C_BODY;
+	return 1;
+}
+
+/* Everything that can be done with the bytes received on @p cn. */
+static void
+process(struct lg_worker *lw, struct lg_conn *cn)
+{
+	int rc;
+
+	while (cn->tcp != NULL) {
+		hf_http_rd_pull(lw->w, &cn->rd, cn->tcp, PULL_MAX);
+		if (cn->state == LG_C_HEAD) {
+			rc = read_head(lw, cn);
+			if (rc <= 0)
+				break;
+		}
+		if (cn->state == LG_C_BODY) {
+			rc = lg_body_skip(lw, &cn->rd, &cn->body, &lw->st.rx_body_bytes);
+			if (rc < 0) {
+				fail(lw, cn, LG_E_BAD, false);
+				return;
+			}
+			if (rc == 0)
+				break;
+			complete(lw, cn);
+			continue;
+		}
+		if (cn->rd.q.bytes > 0 && cn->state != LG_C_CONNECTING) {
+			/* Bytes nobody asked for. */
+			fail(lw, cn, LG_E_BAD, false);
+			return;
+		}
+		break;
+	}
+	if (cn->tcp == NULL || !hf_tcp_peer_closed(cn->tcp))
+		return;
+	if (cn->state == LG_C_BODY && cn->body.framing == HF_HTTP_BODY_CLOSE) {
+		/* The body ran until the close (RFC 9112 6.3, rule 8). */
+		cn->keep_alive = false;
+		complete(lw, cn);
+	} else if (cn->state == LG_C_READY) {
+		/* The server ended an idle keep-alive connection: not an error. */
+		detach(lw, cn, true);
+		slot_lost(lw, cn, false);
+	} else
+		fail(lw, cn, LG_E_RESET, true);
+}
+
+static void
+orphan_drain(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct rte_mbuf *m;
+
+	while ((m = hf_tcp_recv(w, c, UINT32_MAX)) != NULL)
+		rte_pktmbuf_free(m);
+	if (hf_tcp_peer_closed(c))
+		hf_tcp_shutdown(w, c);
+}
+
+static void
+client_connected(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct lg_conn *cn = c->ctx;
+	struct lg_worker *lw;
+
+	if (cn == NULL)
+		return;
+	lw = cn->lw;
+	if (measured(lw, w->now))
+		lw->st.connects++;
+	cn->state = LG_C_READY;
+	if (cn->has_request)
+		send_request(lw, cn, cn->intended);
+	else
+		next_request(lw, cn);
+}
+
+static void
+client_readable(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct lg_conn *cn = c->ctx;
+
+	if (cn == NULL) {
+		orphan_drain(w, c);
+		return;
+	}
+	process(cn->lw, cn);
+}
+
+static void
+client_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
+{
+	struct lg_conn *cn = c->ctx;
+	struct lg_worker *lw;
+
+	(void)w;
+	if (cn == NULL)
+		return;
+	lw = cn->lw;
+	if (cn->state == LG_C_CONNECTING) {
+		c->ctx = NULL;
+		cn->tcp = NULL;
+		lw->live--;
+		fail(lw, cn, LG_E_CONNECT, false);
+		return;
+	}
+	/* What arrived before the close still counts (an orderly end keeps it readable). */
+	if (err == 0)
+		process(lw, cn);
+	if (cn->tcp != c)
+		return;
+	c->ctx = NULL;
+	cn->tcp = NULL;
+	lw->live--;
+	if (cn->state == LG_C_BODY && cn->body.framing == HF_HTTP_BODY_CLOSE && err == 0) {
+		cn->keep_alive = false;
+		complete(lw, cn);
+	} else if (cn->state == LG_C_READY) {
+		hf_http_rd_reset(lw->hs, &cn->rd);
+		slot_lost(lw, cn, false);
+	} else
+		fail(lw, cn, LG_E_RESET, false);
+}
+
+static const struct hf_tcp_ops client_ops = {
+	.connected = client_connected,
+	.readable = client_readable,
+	.closed = client_closed,
+};
+
+int
+lg_body_skip(struct lg_worker *lw, struct hf_http_reader *rd, struct lg_body *b,
+	     uint64_t *counted)
+{
+	struct hf_h1_slice data[16];
+	uint32_t consumed = 0, n;
+	bool done = false;
+
+	switch (b->framing) {
+	case HF_HTTP_BODY_NONE:
+		return 1;
+	case HF_HTTP_BODY_LENGTH:
+		n = (uint32_t)RTE_MIN(b->remaining, (uint64_t)rd->q.bytes);
+		hf_http_rd_consume(lw->hs, rd, n);
+		b->remaining -= n;
+		*counted += n;
+		return b->remaining == 0;
+	case HF_HTTP_BODY_CLOSE:
+		*counted += rd->q.bytes;
+		hf_http_rd_consume(lw->hs, rd, rd->q.bytes);
+		return 0;
+	default:
+		break;
+	}
+	/* Chunked: decoded in place, segment by segment, to find where the body ends. */
+	for (const struct rte_mbuf *seg = rd->q.head; seg != NULL && !done; seg = seg->next) {
+		const char *p = rte_pktmbuf_mtod(seg, const char *);
+		uint32_t left = seg->data_len;
+
+		while (left > 0 && !done) {
+			unsigned int nd = 0;
+			int rc = hf_h1_chunked_decode(&b->chunked, p, left, data, RTE_DIM(data), &nd,
+						      &done);
+
+			if (rc < 0)
+				return -1;
+			for (unsigned int i = 0; i < nd; i++)
+				*counted += data[i].len;
+			p += rc;
+			left -= (uint32_t)rc;
+			consumed += (uint32_t)rc;
+			if (rc == 0 && !done)
+				break;
+		}
+	}
+	hf_http_rd_consume(lw->hs, rd, consumed);
+	return done;
+}
+
+int
+lg_client_init(struct lg_worker *lw)
+{
+	const struct lg_opts *o = lw->o;
+	uint32_t n = lw->n_conns, bl = 1024;
+
+	lw->conns = calloc(n, sizeof(*lw->conns));
+	lw->ready = calloc(n, sizeof(*lw->ready));
+	lw->hist = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
+	lw->open_loop = o->rate > 0;
+	lw->head_method = strcasecmp(o->method, "HEAD") == 0;
+	if (lw->open_loop) {
+		/* Room for every request of a timeout's worth of stall, twice over. */
+		double want = o->rate / o->workers * (o->timeout_ms / 1000.0) * 2;
+
+		while (bl < want && bl < (1u << 22))
+			bl <<= 1;
+	}
+	lw->backlog = calloc(bl, sizeof(*lw->backlog));
+	lw->backlog_mask = bl - 1;
+	if (lw->conns == NULL || lw->ready == NULL || lw->hist == NULL || lw->backlog == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		lw->conns[i].lw = lw;
+		lw->conns[i].idx = i;
+	}
+	return 0;
+}
+
+void
+lg_client_start(struct lg_worker *lw)
+{
+	struct hf_worker *w = lw->w;
+
+	w->now = rte_rdtsc();
+	lw->next_scan = lw->t_start;
+	if (lw->open_loop)
+		hf_sched_init(&lw->sched, lw->o->rate / lw->o->workers, w->tsc_hz,
+			      lw->o->poisson ? HF_SCHED_POISSON : HF_SCHED_CONSTANT, w->id + 1,
+			      lw->t_start);
+	for (uint32_t i = 0; i < lw->n_conns; i++) {
+		struct lg_conn *cn = &lw->conns[i];
+
+		if (!lw->o->new_conn)
+			conn_open(lw, cn, false, 0);
+		else if (lw->open_loop)
+			push_ready(lw, cn);
+		else
+			conn_open(lw, cn, true, w->now);
+	}
+}
+
+/* Open loop: moves the requests now due into the backlog and hands them to free slots. */
+static void
+dispatch(struct lg_worker *lw)
+{
+	uint64_t due[HF_BURST];
+	unsigned int n = 0;
+
+	while (!lw->stopping && (n = hf_sched_poll(&lw->sched, lw->w->now, due, RTE_DIM(due))) > 0) {
+		for (unsigned int i = 0; i < n; i++) {
+			if (lw->bl_tail - lw->bl_head > lw->backlog_mask) {
+				/* Further behind than any answer could still come in time. */
+				if (measured(lw, due[i]))
+					lw->st.err[LG_E_TIMEOUT]++;
+				continue;
+			}
+			lw->backlog[lw->bl_tail++ & lw->backlog_mask] = due[i];
+		}
+		if (n < RTE_DIM(due))
+			break;
+	}
+	if (lw->bl_tail - lw->bl_head > lw->st.backlog_max)
+		lw->st.backlog_max = lw->bl_tail - lw->bl_head;
+	while (lw->bl_head != lw->bl_tail && lw->n_ready > 0) {
+		struct lg_conn *cn = pop_ready(lw);
+		uint64_t t = lw->backlog[lw->bl_head & lw->backlog_mask];
+
+		if (lw->o->new_conn && cn->state == LG_C_IDLE)
+			conn_open(lw, cn, true, t);
+		else if (!lw->o->new_conn && cn->state == LG_C_READY)
+			send_request(lw, cn, t);
+		else
+			continue;	/* stale: the slot changed state since it was pushed */
+		lw->bl_head++;
+	}
+}
+
+/* Every SCAN_MS: requests past their deadline, slots to reconnect. */
+static void
+scan(struct lg_worker *lw)
+{
+	uint64_t now = lw->w->now;
+
+	for (uint32_t i = 0; i < lw->n_conns; i++) {
+		struct lg_conn *cn = &lw->conns[i];
+
+		if ((has_request(cn) || cn->state == LG_C_CONNECTING) && now > cn->deadline) {
+			fail(lw, cn, cn->state == LG_C_CONNECTING ? LG_E_CONNECT : LG_E_TIMEOUT,
+			     false);
+		}
+		if (cn->state == LG_C_IDLE && !lw->stopping && now >= cn->retry_at) {
+			if (!lw->o->new_conn)
+				conn_open(lw, cn, false, 0);
+			else if (!lw->open_loop)
+				conn_open(lw, cn, true, now);
+		}
+	}
+}
+
+/* The run is over: requests still out time out, every connection closes. */
+static void
+finish(struct lg_worker *lw)
+{
+	while (lw->bl_head != lw->bl_tail) {
+		/* Due, never sent: the target could not keep up. */
+		if (measured(lw, lw->backlog[lw->bl_head & lw->backlog_mask]))
+			lw->st.err[LG_E_TIMEOUT]++;
+		lw->bl_head++;
+	}
+	for (uint32_t i = 0; i < lw->n_conns; i++) {
+		struct lg_conn *cn = &lw->conns[i];
+
+		if (has_request(cn)) {
+			request_failed(lw, cn->intended, LG_E_TIMEOUT);
+			detach(lw, cn, false);
+		} else
+			detach(lw, cn, true);
+	}
+	while (lw->n_ready > 0)
+		pop_ready(lw);
+	/* Pairs with the acquire load in the main lcore's wait loop. */
+	__atomic_store_n(&lw->done, true, __ATOMIC_RELEASE);
+}
+
+void
+lg_client_poll(struct lg_worker *lw)
+{
+	uint64_t now = lw->w->now;
+
+	if (lw->done || now < lw->t_start)
+		return;
+	if (!lw->stopping && now >= lw->t_end) {
+		lw->stopping = true;
+		lw->t_drain_end = now + lw->timeout_tsc;
+	}
+	if (lw->stopping && ((lw->outstanding == 0 && lw->bl_head == lw->bl_tail) ||
+			     now >= lw->t_drain_end || lg_stop)) {
+		finish(lw);
+		return;
+	}
+	if (lw->open_loop)
+		dispatch(lw);
+	if (now >= lw->next_scan) {
+		scan(lw);
+		lw->next_scan = now + lw->w->tsc_hz * SCAN_MS / 1000;
+	}
+}
+
+void
+lg_client_fini(struct lg_worker *lw)
+{
+	if (lw->conns != NULL && lw->hs != NULL)
+		for (uint32_t i = 0; i < lw->n_conns; i++)
+			hf_http_rd_reset(lw->hs, &lw->conns[i].rd);
+	free(lw->conns);
+	free(lw->ready);
+	free(lw->backlog);
+	hf_hist_free(lw->hist);
+	lw->conns = NULL;
+	lw->ready = NULL;
+	lw->backlog = NULL;
+	lw->hist = NULL;
+}

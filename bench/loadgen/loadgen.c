@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hf-loadgen: the command line, DPDK start-up (ports as the daemon opens
+ * them), one worker per worker lcore running the daemon's poll loop plus the
+ * client hook, and the report. Exit status: 0 after a run (errors are in the
+ * report), 1 when start-up fails, 2 for a bad command line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "bench/loadgen/loadgen.h"
+#include "control-agent/bootstrap.h"
+#include "dataplane/port.h"
+#include "dataplane/proxy/http-int.h"
+#include "dataplane/tcp/tcp.h"
+#include "dataplane/worker.h"
+
+#define EXIT_USAGE 2
+#define MAX_EAL_ARGS (2 * HF_MAX_PORTS + 80)
+#define LINK_WAIT_S 10
+
+volatile bool lg_stop;
+static volatile sig_atomic_t got_signal;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: hf-loadgen --port NAME,DEVICE,ADDR/LEN[,GATEWAY] [--port ...]\n"
+		"                  [--client ADDR:PORT [client options]] [--server PORT [server options]]\n"
+		"                  [--workers N] [--lcores LIST] [--json] [-- EAL options...]\n"
+		"client: -c, --connections N (1)   --new-conn          --rate R (0: closed loop)\n"
+		"        --poisson                 --method M (GET)    --path P (/)\n"
+		"        --header 'k: v' (repeat)  --body-size N (request body; 0)\n"
+		"        --duration S (10)         --warmup S (0)      --timeout MS (2000)\n"
+		"server: --status S (200)          --response-size N (0; --body-size without --client)\n"
+		"DEVICE is any DPDK vdev string (net_memif0,role=client,socket=/tmp/m.sock; net_tap0,...).\n");
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	got_signal = 1;
+}
+
+/* NAME,DEVICE,ADDR/LEN[,GATEWAY]: DEVICE may hold commas, so the address is found from the end. */
+static int
+parse_port(const char *arg, struct hf_boot_port *bp)
+{
+	char buf[sizeof(bp->device) + 64], *tok[64];
+	unsigned int n = 0;
+	int ai = -1;
+
+	memset(bp, 0, sizeof(*bp));
+	bp->mtu = 1500;
+	if (strlen(arg) >= sizeof(buf))
+		return -1;
+	strcpy(buf, arg);
+	for (char *s = strtok(buf, ","); s != NULL && n < RTE_DIM(tok); s = strtok(NULL, ","))
+		tok[n++] = s;
+	for (int i = (int)n - 1; i >= 2; i--) {
+		uint32_t a;
+		uint8_t len;
+
+		if (strchr(tok[i], '/') != NULL && hf_parse_ipv4(tok[i], &a, &len) == 0) {
+			bp->addr = a;
+			bp->prefix_len = len;
+			ai = i;
+			break;
+		}
+	}
+	if (ai < 0 || (unsigned int)ai + 2 < n || strlen(tok[0]) >= sizeof(bp->name))
+		return -1;
+	if ((unsigned int)ai + 1 < n && hf_parse_ipv4(tok[ai + 1], &bp->gateway, NULL) != 0)
+		return -1;
+	snprintf(bp->name, sizeof(bp->name), "%s", tok[0]);
+	for (int i = 1; i < ai; i++) {
+		size_t l = strlen(bp->device);
+
+		snprintf(bp->device + l, sizeof(bp->device) - l, "%s%s", i > 1 ? "," : "", tok[i]);
+	}
+	return 0;
+}
+
+static int
+parse_target(const char *arg, struct lg_opts *o)
+{
+	char buf[64], *colon;
+	long port;
+
+	if (strlen(arg) >= sizeof(buf))
+		return -1;
+	strcpy(buf, arg);
+	colon = strrchr(buf, ':');
+	if (colon == NULL)
+		return -1;
+	*colon = '\0';
+	port = strtol(colon + 1, NULL, 10);
+	if (port < 1 || port > 65535 || hf_parse_ipv4(buf, &o->target_addr, NULL) != 0)
+		return -1;
+	o->target_port = (uint16_t)port;
+	return 0;
+}
+
+struct rte_mbuf *
+lg_build(struct rte_mempool *mp, const char *s, size_t len, uint32_t pad)
+{
+	static const char xs[256] = {[0 ... 255] = 'x'};
+	struct hf_http_wr wr;
+
+	hf_http_wr_init(&wr, mp);
+	hf_http_wr_put(&wr, s, len);
+	for (uint32_t left = pad; left > 0;) {
+		uint32_t k = RTE_MIN(left, (uint32_t)sizeof(xs));
+
+		hf_http_wr_put(&wr, xs, k);
+		left -= k;
+	}
+	if (wr.failed || wr.head == NULL) {
+		hf_http_wr_discard(&wr);
+		return NULL;
+	}
+	return wr.head;
+}
+
+/* The request every client slot sends, prebuilt in each port's pool. */
+static int
+build_requests(struct lg_worker *lw)
+{
+	const struct lg_opts *o = lw->o;
+	char head[8192], host[32];
+	bool has_host = false;
+	size_t n;
+	uint32_t a = rte_be_to_cpu_32(o->target_addr);
+
+	snprintf(host, sizeof(host), "%u.%u.%u.%u:%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+		 a & 255, o->target_port);
+	n = (size_t)snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\n", o->method, o->path);
+	for (unsigned int i = 0; i < o->n_headers; i++) {
+		if (strncasecmp(o->headers[i], "host:", 5) == 0)
+			has_host = true;
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "%s\r\n", o->headers[i]);
+	}
+	if (!has_host)
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "host: %s\r\n", host);
+	if (o->body_size > 0)
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "content-length: %u\r\n",
+				      o->body_size);
+	if (o->new_conn)
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "connection: close\r\n");
+	n += (size_t)snprintf(head + n, sizeof(head) - n, "\r\n");
+	if (n >= sizeof(head))
+		return -E2BIG;
+	for (uint16_t p = 0; p < lw->w->n_ports; p++) {
+		lw->request[p] = lg_build(lw->w->ports[p].pool, head, n, o->body_size);
+		if (lw->request[p] == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The port whose subnet holds @p addr, else the first with a gateway, else port 0. */
+static uint16_t
+route_port(const struct hf_port *ports, uint16_t n, uint32_t addr)
+{
+	for (uint16_t i = 0; i < n; i++)
+		if ((addr & ports[i].mask) == (ports[i].addr & ports[i].mask))
+			return i;
+	for (uint16_t i = 0; i < n; i++)
+		if (ports[i].gateway != 0)
+			return i;
+	return 0;
+}
+
+static int
+worker_main(void *arg)
+{
+	struct lg_worker *lw = arg;
+	sigset_t sigio;
+
+	/* As in the daemon: net_tap's RX wakeups are for the workers only. */
+	hf_worker_io_signals(&sigio);
+	pthread_sigmask(SIG_UNBLOCK, &sigio, NULL);
+	if (lw->o->client)
+		lg_client_start(lw);
+	/* Pairs with the release store in main() once the run is over. */
+	while (!__atomic_load_n(&lg_stop, __ATOMIC_ACQUIRE)) {
+		hf_worker_poll_once(lw->w);
+		if (lw->o->client)
+			lg_client_poll(lw);
+	}
+	for (uint16_t i = 0; i < lw->w->n_ports; i++)
+		hf_tx_flush(lw->w, &lw->w->ports[i]);
+	return 0;
+}
+
+/* Only the gather buffers of the proxy's per-worker state: the readers need nothing else. */
+static struct hf_http_state *
+gather_state(void)
+{
+	struct hf_h1_limits lim;
+	struct hf_http_state *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	hf_h1_limits_default(&lim);
+	h->buf_size = lim.max_head + 1;
+	h->bufs = malloc((size_t)h->buf_size * LG_GATHER_BUFS);
+	h->free_bufs = calloc(LG_GATHER_BUFS, sizeof(char *));
+	if (h->bufs == NULL || h->free_bufs == NULL) {
+		free(h->bufs);
+		free(h->free_bufs);
+		free(h);
+		return NULL;
+	}
+	for (unsigned int i = 0; i < LG_GATHER_BUFS; i++)
+		h->free_bufs[i] = h->bufs + (size_t)i * h->buf_size;
+	h->n_free_bufs = LG_GATHER_BUFS;
+	return h;
+}
+
+static void
+gather_free(struct hf_http_state *h)
+{
+	if (h == NULL)
+		return;
+	free(h->bufs);
+	free(h->free_bufs);
+	free(h);
+}
+
+static int
+lw_init(struct lg_worker *lw, const struct lg_opts *o, uint16_t id, const struct hf_port *ports,
+	uint16_t n_ports)
+{
+	struct hf_tcp_config tcfg;
+	int rc;
+
+	lw->o = o;
+	lw->w = rte_zmalloc("hf_worker", sizeof(struct hf_worker), RTE_CACHE_LINE_SIZE);
+	if (lw->w == NULL || hf_worker_init(lw->w, id, (uint16_t)o->workers, ports, n_ports,
+					    rte_get_tsc_hz()) != 0)
+		return -ENOMEM;
+	hf_tcp_config_default(&tcfg);
+	/* Client slots and server connections each; a short TIME-WAIT for connection churn. */
+	tcfg.max_connections = RTE_MAX(16384u, 2 * o->connections / o->workers + 4096);
+	tcfg.time_wait_ms = 1000;
+	if ((rc = hf_tcp_init(lw->w, &tcfg)) != 0)
+		return rc;
+	hf_h1_limits_default(&lw->lim);
+	lw->hs = gather_state();
+	if (lw->hs == NULL)
+		return -ENOMEM;
+	lw->hs->w = lw->w;
+	lw->ns_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / rte_get_tsc_hz());
+	lw->timeout_tsc = (uint64_t)o->timeout_ms * rte_get_tsc_hz() / 1000;
+	if (o->client) {
+		lw->n_conns = o->connections / o->workers + (id < o->connections % o->workers);
+		lw->port = route_port(ports, n_ports, o->target_addr);
+		if ((rc = lg_client_init(lw)) != 0 || (rc = build_requests(lw)) != 0)
+			return rc;
+	}
+	if (o->server && (rc = lg_server_init(lw)) != 0)
+		return rc;
+	return 0;
+}
+
+static void
+lw_fini(struct lg_worker *lw)
+{
+	if (lw->w == NULL)
+		return;
+	for (uint16_t p = 0; p < HF_MAX_PORTS; p++) {
+		rte_pktmbuf_free(lw->request[p]);
+		lw->request[p] = NULL;
+	}
+	lg_client_fini(lw);
+	lg_server_fini(lw);
+	hf_worker_fini(lw->w);
+	rte_free(lw->w);
+	lw->w = NULL;
+	gather_free(lw->hs);
+	lw->hs = NULL;
+}
+
+static const char *const err_names[LG_E__N] = {
+	[LG_E_CONNECT] = "connect", [LG_E_RESET] = "reset", [LG_E_TIMEOUT] = "timeout",
+	[LG_E_BAD] = "bad_response", [LG_E_NON2XX] = "non_2xx",
+};
+
+static void
+report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *h, double secs)
+{
+	static const double pct[] = {50, 90, 99, 99.9};
+	static const char *const pname[] = {"p50", "p90", "p99", "p99_9"};
+	double rps = secs > 0 ? t->responses / secs : 0, cps = secs > 0 ? t->connects / secs : 0;
+	uint64_t errors = 0;
+
+	for (int k = 0; k < LG_E__N; k++)
+		errors += t->err[k];
+	if (o->json) {
+		printf("{\"mode\":\"%s\",\"loop\":\"%s\",\"connections\":%u,\"rate\":%.0f,"
+		       "\"duration_s\":%.3f,\"requests_total\":%" PRIu64 ",\"responses_total\":%" PRIu64
+		       ",\"responses\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"requests_per_s\":%.1f,"
+		       "\"connections_per_s\":%.1f,\"errors\":{",
+		       o->new_conn ? "new_conn" : "keep_alive", o->rate > 0 ? "open" : "closed",
+		       o->connections, o->rate, secs, t->requests_total, t->responses_total,
+		       t->responses, t->ok, rps, cps);
+		for (int k = 0; k < LG_E__N; k++)
+			printf("%s\"%s\":%" PRIu64, k ? "," : "", err_names[k], t->err[k]);
+		printf("},\"errors_total\":%" PRIu64 ",\"latency_us\":{", errors);
+		for (unsigned int i = 0; i < RTE_DIM(pct); i++)
+			printf("\"%s\":%.1f,", pname[i], hf_hist_value_at(h, pct[i]) / 1e3);
+		printf("\"max\":%.1f,\"mean\":%.1f},\"rx_body_bytes\":%" PRIu64
+		       ",\"backlog_max\":%" PRIu64 ",\"server_requests\":%" PRIu64
+		       ",\"server_connections\":%" PRIu64 ",\"server_bad\":%" PRIu64 "}\n",
+		       hf_hist_max(h) / 1e3, hf_hist_mean(h) / 1e3, t->rx_body_bytes, t->backlog_max,
+		       t->server_requests, t->server_conns, t->server_bad);
+		return;
+	}
+	if (o->client) {
+		printf("hf-loadgen: %s, %s loop, %u connection%s, %.3f s measured\n",
+		       o->new_conn ? "new connection per request" : "keep-alive",
+		       o->rate > 0 ? "open" : "closed", o->connections,
+		       o->connections == 1 ? "" : "s", secs);
+		printf("  %-22s %14.1f\n", "requests/s", rps);
+		printf("  %-22s %14.1f\n", "connections/s", cps);
+		printf("  %-22s %14" PRIu64 "  (%" PRIu64 " 2xx)\n", "responses", t->responses, t->ok);
+		printf("  %-22s %14" PRIu64 " / %" PRIu64 "\n", "sent / answered (all)",
+		       t->requests_total, t->responses_total);
+		for (int k = 0; k < LG_E__N; k++)
+			printf("  errors: %-14s %14" PRIu64 "\n", err_names[k], t->err[k]);
+		printf("  latency (us)           p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+		       hf_hist_value_at(h, 50) / 1e3, hf_hist_value_at(h, 90) / 1e3,
+		       hf_hist_value_at(h, 99) / 1e3, hf_hist_value_at(h, 99.9) / 1e3,
+		       hf_hist_max(h) / 1e3);
+	}
+	if (o->server)
+		printf("  server: %" PRIu64 " requests answered on %" PRIu64 " connections, %" PRIu64
+		       " refused as malformed\n", t->server_requests, t->server_conns, t->server_bad);
+}
+
+static void
+merge(struct lg_stats *t, const struct lg_stats *s)
+{
+	const uint64_t *src = (const uint64_t *)s;
+	uint64_t *dst = (uint64_t *)t;
+
+	for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+		dst[i] += src[i];
+	t->backlog_max = RTE_MAX(t->backlog_max - s->backlog_max, s->backlog_max);
+}
+
+static int
+parse_args(int argc, char **argv, struct lg_opts *o, struct hf_boot_port *bports,
+	   unsigned int *n_ports, const char **lcores)
+{
+	enum { O_PORT = 256, O_CLIENT, O_SERVER, O_NEWCONN, O_RATE, O_POISSON, O_METHOD, O_PATH,
+	       O_HEADER, O_BODY, O_DURATION, O_WARMUP, O_TIMEOUT, O_STATUS, O_RESP, O_WORKERS,
+	       O_LCORES, O_JSON };
+	static const struct option opts[] = {
+		{"port", required_argument, NULL, O_PORT},
+		{"client", required_argument, NULL, O_CLIENT},
+		{"server", required_argument, NULL, O_SERVER},
+		{"connections", required_argument, NULL, 'c'},
+		{"new-conn", no_argument, NULL, O_NEWCONN},
+		{"rate", required_argument, NULL, O_RATE},
+		{"poisson", no_argument, NULL, O_POISSON},
+		{"method", required_argument, NULL, O_METHOD},
+		{"path", required_argument, NULL, O_PATH},
+		{"header", required_argument, NULL, O_HEADER},
+		{"body-size", required_argument, NULL, O_BODY},
+		{"duration", required_argument, NULL, O_DURATION},
+		{"warmup", required_argument, NULL, O_WARMUP},
+		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"status", required_argument, NULL, O_STATUS},
+		{"response-size", required_argument, NULL, O_RESP},
+		{"workers", required_argument, NULL, O_WORKERS},
+		{"lcores", required_argument, NULL, O_LCORES},
+		{"json", no_argument, NULL, O_JSON},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	long body = -1, resp = -1, v;
+	char *end;
+	int opt;
+
+	*o = (struct lg_opts){.connections = 1, .method = "GET", .path = "/", .duration_s = 10,
+			      .timeout_ms = 2000, .status = 200, .workers = 1};
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		end = NULL;
+		switch (opt) {
+		case O_PORT:
+			if (*n_ports == HF_MAX_PORTS || parse_port(optarg, &bports[*n_ports]) != 0)
+				goto bad;
+			(*n_ports)++;
+			break;
+		case O_CLIENT:
+			if (parse_target(optarg, o) != 0)
+				goto bad;
+			o->client = true;
+			break;
+		case O_SERVER:
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 65535)
+				goto bad;
+			o->server = true;
+			o->server_port = (uint16_t)v;
+			break;
+		case 'c':
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 1000000)
+				goto bad;
+			o->connections = (uint32_t)v;
+			break;
+		case O_NEWCONN: o->new_conn = true; break;
+		case O_RATE:
+			o->rate = strtod(optarg, &end);
+			if (*end || !isfinite(o->rate) || o->rate < 0)
+				goto bad;
+			break;
+		case O_POISSON: o->poisson = true; break;
+		case O_METHOD: o->method = optarg; break;
+		case O_PATH: o->path = optarg; break;
+		case O_HEADER:
+			if (o->n_headers == LG_MAX_HEADERS || strchr(optarg, ':') == NULL ||
+			    strpbrk(optarg, "\r\n") != NULL)
+				goto bad;
+			o->headers[o->n_headers++] = optarg;
+			break;
+		case O_BODY:
+		case O_RESP:
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 0 || v > (64 << 20))
+				goto bad;
+			*(opt == O_BODY ? &body : &resp) = v;
+			break;
+		case O_DURATION:
+		case O_WARMUP:
+			*(opt == O_DURATION ? &o->duration_s : &o->warmup_s) = strtod(optarg, &end);
+			if (*end || !(o->duration_s > 0) || o->warmup_s < 0)
+				goto bad;
+			break;
+		case O_TIMEOUT:
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1)
+				goto bad;
+			o->timeout_ms = (uint32_t)v;
+			break;
+		case O_STATUS:
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 200 || v > 599)
+				goto bad;
+			o->status = (int)v;
+			break;
+		case O_WORKERS:
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > HF_MAX_WORKERS)
+				goto bad;
+			o->workers = (unsigned int)v;
+			break;
+		case O_LCORES: *lcores = optarg; break;
+		case O_JSON: o->json = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (*n_ports == 0 || (!o->client && !o->server)) {
+		fprintf(stderr, "hf-loadgen: at least one --port and one of --client, --server\n");
+		usage(stderr);
+		return -1;
+	}
+	if (o->warmup_s >= o->duration_s) {
+		fprintf(stderr, "hf-loadgen: --warmup must be shorter than --duration\n");
+		return -1;
+	}
+	/* --body-size is the request's with a client role, else the response's. */
+	if (o->client && body >= 0)
+		o->body_size = (uint32_t)body;
+	if (resp >= 0)
+		o->response_size = (uint32_t)resp;
+	else if (!o->client && body >= 0)
+		o->response_size = (uint32_t)body;
+	return 0;
+bad:
+	fprintf(stderr, "hf-loadgen: bad value for an option: '%s'\n", optarg);
+	usage(stderr);
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct hf_boot_port bports[HF_MAX_PORTS];
+	static struct hf_port ports[HF_MAX_PORTS];
+	static struct lg_worker lws[HF_MAX_WORKERS];
+	static struct lg_opts o;
+	char *eargv[MAX_EAL_ARGS], prefix[64], err[256];
+	const char *lcores = "0-1";
+	unsigned int n_ports = 0, opened = 0, w, lcore;
+	struct lg_stats total = {0};
+	struct hf_hist *hist = NULL;
+	uint64_t hz, t0;
+	sigset_t sigio;
+	int eargc = 0, status = EXIT_FAILURE, rc;
+
+	if (parse_args(argc, argv, &o, bports, &n_ports, &lcores) != 0)
+		return EXIT_USAGE;
+	eargv[eargc++] = argv[0];
+	eargv[eargc++] = (char *)"--lcores";
+	eargv[eargc++] = (char *)lcores;
+	for (unsigned int i = 0; i < n_ports; i++)
+		eargc += hf_port_eal_args(&bports[i], &eargv[eargc]);
+	snprintf(prefix, sizeof(prefix), "--file-prefix=hf-loadgen-%ld", (long)getpid());
+	eargv[eargc++] = prefix;
+	for (int i = optind; i < argc && eargc < MAX_EAL_ARGS - 1; i++)
+		eargv[eargc++] = argv[i];
+	eargv[eargc] = NULL;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	hf_worker_io_signals(&sigio);
+	pthread_sigmask(SIG_BLOCK, &sigio, NULL);
+	if (rte_eal_init(eargc, eargv) < 0) {
+		fprintf(stderr, "hf-loadgen: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return EXIT_FAILURE;
+	}
+	if (rte_lcore_count() < o.workers + 1) {
+		fprintf(stderr, "hf-loadgen: %u workers need %u lcores, EAL has %u\n", o.workers,
+			o.workers + 1, rte_lcore_count());
+		goto out_eal;
+	}
+	for (; opened < n_ports; opened++) {
+		rc = hf_port_open(&ports[opened], &bports[opened], (uint16_t)opened,
+				  (uint16_t)o.workers, err, sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr, "hf-loadgen: %s\n", err);
+			goto out_ports;
+		}
+	}
+	for (w = 0; w < o.workers; w++)
+		if ((rc = lw_init(&lws[w], &o, (uint16_t)w, ports, (uint16_t)n_ports)) != 0) {
+			fprintf(stderr, "hf-loadgen: cannot set up worker %u: %s\n", w, strerror(-rc));
+			goto out_workers;
+		}
+	/* memif comes up when both sides have met: wait for every link before the clock starts. */
+	for (unsigned int i = 0; i < LINK_WAIT_S * 100 && !got_signal; i++) {
+		bool up = true;
+
+		for (unsigned int p = 0; p < n_ports; p++)
+			up = up && hf_port_link_up(&ports[p]);
+		if (up)
+			break;
+		usleep(10000);
+	}
+	hz = rte_get_tsc_hz();
+	/* 50 ms for the connections to open (ARP first): the warm-up starts after. */
+	t0 = rte_rdtsc() + hz / 20;
+	for (w = 0; w < o.workers; w++) {
+		lws[w].t_start = t0;
+		lws[w].t_warm = t0 + (uint64_t)(o.warmup_s * hz);
+		lws[w].t_end = t0 + (uint64_t)(o.duration_s * hz);
+	}
+	w = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (w == o.workers)
+			break;
+		lws[w].w->lcore = lcore;
+		rte_eal_remote_launch(worker_main, &lws[w], lcore);
+		w++;
+	}
+	if (!o.json)
+		fprintf(stderr, "hf-loadgen: running%s%s on %u worker%s\n",
+			o.client ? " client" : "", o.server ? " server" : "", o.workers,
+			o.workers == 1 ? "" : "s");
+	for (;;) {
+		bool done = o.client;
+
+		usleep(10000);
+		for (w = 0; w < o.workers && done; w++)
+			/* Pairs with the store of done at the end of the worker's run. */
+			done = __atomic_load_n(&lws[w].done, __ATOMIC_ACQUIRE);
+		if (got_signal || done)
+			break;
+	}
+	/* Let the last FINs and ACKs go out. */
+	usleep(200000);
+	__atomic_store_n(&lg_stop, true, __ATOMIC_RELEASE);
+	rte_eal_mp_wait_lcore();
+
+	hist = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
+	for (w = 0; w < o.workers; w++) {
+		merge(&total, &lws[w].st);
+		if (hist != NULL && lws[w].hist != NULL)
+			hf_hist_merge(hist, lws[w].hist);
+	}
+	if (hist != NULL)
+		report(&o, &total, hist, o.duration_s - o.warmup_s);
+	fflush(stdout);
+	hf_hist_free(hist);
+	status = 0;
+
+out_workers:
+	for (w = 0; w < o.workers; w++)
+		lw_fini(&lws[w]);
+out_ports:
+	while (opened > 0)
+		hf_port_close(&ports[--opened]);
+out_eal:
+	rte_eal_cleanup();
+	return status;
+}

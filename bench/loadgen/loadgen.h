@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_LOADGEN_H
+#define HF_LOADGEN_H
+
+/*
+ * hf-loadgen: an HTTP/1.1 load generator on Hydrofoil's own stack. Each worker
+ * lcore runs the daemon's poll loop (hf_worker_poll_once) with its own TCP
+ * stack; the client and server roles live in the TCP callbacks and in one
+ * per-loop hook (lg_client_poll), all in this directory. Nothing is shared
+ * between workers while they run: each keeps its own counters and histogram,
+ * merged by the main lcore once they have stopped.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bench/loadgen/hist.h"
+#include "bench/loadgen/sched.h"
+#include "dataplane/http/h1.h"
+#include "dataplane/proxy/http-t.h"
+#include "dataplane/worker-t.h"
+
+#define LG_MAX_HEADERS 32
+#define LG_GATHER_BUFS 64	/* per worker: heads that span segments (rare) */
+#define LG_HIST_MAX_NS 60000000000ull
+#define LG_HIST_SUB_BITS 7
+
+/* The command line, validated; read-only once the workers run. */
+struct lg_opts {
+	/* client role */
+	bool client;
+	uint32_t target_addr;		/* network order */
+	uint16_t target_port;		/* host order */
+	uint32_t connections;
+	bool new_conn;
+	double rate;			/* requests/s for the whole process; 0: closed loop */
+	bool poisson;
+	const char *method;
+	const char *path;
+	const char *headers[LG_MAX_HEADERS];
+	unsigned int n_headers;
+	uint32_t body_size;		/* request body */
+	double duration_s;
+	double warmup_s;
+	uint32_t timeout_ms;		/* connect and response */
+	/* server role */
+	bool server;
+	uint16_t server_port;		/* host order */
+	int status;
+	uint32_t response_size;
+	/* process */
+	unsigned int workers;
+	bool json;
+};
+
+/* Errors by kind. */
+enum lg_err {
+	LG_E_CONNECT,			/* refused, timed out in SYN-SENT, no TCB or port */
+	LG_E_RESET,			/* reset, or closed by the peer with a request outstanding */
+	LG_E_TIMEOUT,			/* no complete response within timeout_ms */
+	LG_E_BAD,			/* unparsable response, bad chunking, no head buffer */
+	LG_E_NON2XX,			/* a complete response whose status is not 2xx */
+	LG_E__N
+};
+
+/* One worker's counters (the measured window, except the *_total ones). */
+struct lg_stats {
+	uint64_t requests_total;	/* requests sent over the whole run, warm-up included */
+	uint64_t responses_total;	/* complete responses over the whole run */
+	uint64_t responses;		/* complete responses to measured requests */
+	uint64_t ok;			/* of which 2xx */
+	uint64_t connects;		/* connections established in the window */
+	uint64_t err[LG_E__N];
+	uint64_t rx_body_bytes;
+	uint64_t server_requests;	/* requests answered by the server role */
+	uint64_t server_conns;		/* connections it accepted */
+	uint64_t server_bad;		/* requests it could not parse (connection reset) */
+	uint64_t backlog_max;		/* open loop: most requests waiting for a connection */
+};
+
+/* Client connection slot states. */
+enum lg_conn_state {
+	LG_C_IDLE,			/* no TCP connection */
+	LG_C_CONNECTING,		/* SYN sent */
+	LG_C_READY,			/* established, nothing outstanding */
+	LG_C_HEAD,			/* request sent, waiting for the response head */
+	LG_C_BODY,			/* reading the response body */
+};
+
+struct lg_worker;
+
+/* How the body being read ends (RFC 9112 6.3). */
+struct lg_body {
+	uint8_t framing;		/* enum hf_http_framing */
+	uint64_t remaining;
+	struct hf_h1_chunked chunked;
+};
+
+struct lg_conn {
+	struct lg_worker *lw;
+	struct hf_tcp_conn *tcp;	/* NULL when IDLE */
+	uint8_t state;			/* enum lg_conn_state */
+	bool keep_alive;		/* the response lets the connection carry another request */
+	bool has_request;		/* CONNECTING with a request to send once established */
+	bool queued;			/* on the worker's ready stack */
+	int status;			/* of the response being read */
+	uint32_t idx;
+	uint32_t next_ready;		/* ready stack link */
+	uint64_t intended;		/* TSC the outstanding request was meant to leave */
+	uint64_t deadline;		/* TSC after which it times out */
+	uint64_t retry_at;		/* IDLE: no connect before this TSC (after a failure) */
+	struct hf_http_reader rd;
+	struct lg_body body;
+};
+
+/* A connection accepted by the server role. */
+struct lg_sconn {
+	struct hf_http_reader rd;
+	struct lg_body body;
+	bool in_body;			/* skipping a request body */
+	bool head_only;			/* the request was HEAD */
+	bool close;			/* close after this response */
+	uint32_t next_free;
+};
+
+/* Everything one worker lcore owns besides its struct hf_worker. */
+struct lg_worker {
+	struct hf_worker *w;
+	const struct lg_opts *o;
+	struct hf_http_state *hs;	/* only the gather buffers of it are used */
+	struct hf_h1_limits lim;
+	uint64_t ns_mult;		/* ns per TSC tick, Q32 */
+	/* client */
+	uint16_t port;			/* port index the target is reached through */
+	struct lg_conn *conns;
+	uint32_t n_conns;
+	uint32_t *ready;		/* LIFO of READY (keep-alive) or IDLE (new-conn) slots */
+	uint32_t n_ready;
+	struct rte_mbuf *request[HF_MAX_PORTS];	/* prebuilt, cloned per request */
+	struct hf_sched sched;
+	bool open_loop;
+	bool head_method;		/* the request is HEAD: responses have no body */
+	uint64_t *backlog;		/* open loop: intended times waiting for a connection */
+	uint32_t backlog_mask;
+	uint64_t bl_head, bl_tail;
+	uint64_t t_start, t_warm, t_end, t_drain_end;
+	uint64_t next_scan;
+	uint64_t timeout_tsc;
+	uint32_t outstanding;		/* requests sent or connecting, not yet answered */
+	uint32_t live;			/* slots with a TCP connection */
+	bool stopping;			/* past t_end: no new requests */
+	volatile bool done;		/* client finished (written by this worker, read by main) */
+	struct hf_hist *hist;
+	/* server */
+	struct lg_sconn *sconns;
+	uint32_t n_sconns;
+	uint32_t sfree;			/* free list head, UINT32_MAX when empty */
+	struct rte_mbuf *response[HF_MAX_PORTS][2];	/* [port][head_only] */
+	struct lg_stats st;
+};
+
+/* Set by the main lcore to end every worker's loop. */
+extern volatile bool lg_stop;
+
+/* Client role. lg_client_init allocates (0 or -ENOMEM); lg_client_start opens the connections. */
+int lg_client_init(struct lg_worker *lw);
+void lg_client_start(struct lg_worker *lw);
+/* The per-loop hook: schedule, dispatch, timeouts, the end of the run. */
+void lg_client_poll(struct lg_worker *lw);
+void lg_client_fini(struct lg_worker *lw);
+
+/* Server role: opens the listener; 0 or a negative errno. */
+int lg_server_init(struct lg_worker *lw);
+void lg_server_fini(struct lg_worker *lw);
+
+/* Skips body bytes at the front of @p rd; returns 1 when the body ended, 0 for more, <0 bad. */
+int lg_body_skip(struct lg_worker *lw, struct hf_http_reader *rd, struct lg_body *b,
+		 uint64_t *counted);
+
+/* Builds @p len bytes of @p s, then @p pad bytes of 'x', into one chain from @p mp (NULL: no mbuf). */
+struct rte_mbuf *lg_build(struct rte_mempool *mp, const char *s, size_t len, uint32_t pad);
+
+#endif
