@@ -82,6 +82,14 @@ else
 fi
 rm -f "$rm_json"
 
+# The kernel-bypass rows (issue 5): hf-loadgen and hydrofoil as two DPDK
+# processes over net_memif, against the loadgen straight to its own server
+# role. HF_BENCH_MEMIF=0 skips it.
+if [ "${HF_BENCH_MEMIF:-1}" != 0 ]; then
+	echo
+	bench/loadgen/memif_bench.sh || echo "memif_bench failed"
+fi
+
 # The HTTP proxy side by side with nginx and HAProxy (wrk over the kernel path
 # through net_tap), in the same invocation. HF_BENCH_PEERS=0 skips it.
 if [ "${HF_BENCH_PEERS:-1}" != 0 ]; then

@@ -1,0 +1,554 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2153 # HF_PID is set by hf_start in scripts/lib/netns.sh
+# The kernel-bypass rows of issue 5: hf-loadgen and hydrofoil as two DPDK
+# processes over net_memif, no kernel in the data path. Prints one Markdown
+# table. Figures are measured, never asserted; the script exits 0 even when a
+# phase fails (the table says why).
+#
+# Setup (as tests/integration/loadgen/test_loadgen.sh): one private network
+# namespace (198.51.100.0/24 only, no traffic leaves it), both processes
+# --no-huge -m 1024 --no-pci, each with its own --file-prefix (hydrofoil-PID,
+# hf-loadgen-PID, set by the programs themselves; their EAL runtime dirs
+# /var/run/dpdk/<prefix> are removed when they end), the memif socket in this script's temp dir,
+# hydrofoil the memif server. Every run gets a fresh pair of processes and a
+# fresh memif socket: a memif server whose client goes away and a new one
+# connects has crashed (hydrofoil: SIGSEGV in librte_net_memif on the worker)
+# or stalled (the loadgen's server role) here, so no link is ever reused.
+#   198.51.100.2:80    hydrofoil's http listener (1 worker), routes to
+#   198.51.100.1:8080  the loadgen's own server role, on the address of its clients,
+#                      so one loadgen process plays both ends of the proxy.
+# Baseline ("the loadgen's own ceiling"): a second loadgen process in the
+# server role (198.51.100.1:8080) in place of hydrofoil, the client role
+# (198.51.100.3) straight to it over its own memif link, no proxy.
+# Placement on the two cores: core 1 runs only hydrofoil's worker (lcore 1,
+# busy-polling), or in the baseline the server-role loadgen's worker; core 0
+# runs the client loadgen (its main lcore and its worker lcore, both on core 0)
+# and hydrofoil's control agent (lcore 0). Hydrofoil's rows run first, then
+# hydrofoil stops and the baseline rows run at the same rates.
+#
+# Phases:
+#  1. keep-alive, closed loop, 100-byte bodies, a few connection counts (the best
+#     is kept); cycles per request = hydrofoil's worker.busy_cycles delta over the
+#     loadgen's whole run ÷ http.downstream_rq_total delta over the same span.
+#  2. a new connection per request (connect, one request, close), closed loop.
+#  3. open loop (--rate, no coordinated omission) at 10%, 50%, 90% of phase 1's
+#     best hydrofoil rate, through hydrofoil and straight to the server role.
+#  4. idle keep-alive connections held through hydrofoil (1k, 10k, 100k), one
+#     request per second among them; hydrofoil's tcp.cx_active and VmRSS
+#     before and while they are held.
+#
+# Usage: bench/loadgen/memif_bench.sh [--duration S] [--warmup S] [--conns "4 16 64"]
+#          [--idle "1000 10000 100000"] [--reps N]
+#   --duration  measured seconds of each closed- or open-loop run (default 3)
+#   --warmup    seconds before the measured window (default 0.5)
+#   --conns     keep-alive connection counts (default "4 16 64"); --nc-conns: new-connection slots (default 64)
+#   --reps      runs per keep-alive figure, the median is kept (default 1); --nc-reps: per
+#               new-connection figure (default 1)
+# Environment: HF_BUILD_DIR (default build), HF_KEEP_TMP=1 (keep the temp dir).
+# Needs root and the built hydrofoil and hf-loadgen (this script builds nothing).
+# Takes about two and a half minutes on an idle machine.
+set -uo pipefail
+# shellcheck source=../../scripts/lib/netns.sh
+source "$(dirname "$0")/../../scripts/lib/netns.sh"
+LG=${HF_LOADGEN:-$HF_ROOT/${HF_BUILD_DIR:-build}/bench/hf-loadgen}
+
+DUR=2
+WARM=0.5
+CONNS="4 16 64"
+NC_CONNS="64"
+IDLE="1000 10000 100000"
+REPS=1
+NC_REPS=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--duration) DUR=$2; shift ;;
+	--warmup) WARM=$2; shift ;;
+	--conns) CONNS=$2; shift ;;
+	--idle) IDLE=$2; shift ;;
+	--nc-conns) NC_CONNS=$2; shift ;;
+	--reps) REPS=$2; shift ;;
+	--nc-reps) NC_REPS=$2; shift ;;
+	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "memif_bench: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+note() { echo "memif_bench: $*" >&2; }
+# fail_table WHY: the table with one row saying why nothing was measured; exit 0.
+fail_table() {
+	echo "| kernel-bypass (memif) | not measured: $1 |"
+	exit 0
+}
+[ "$(id -u)" -eq 0 ] || fail_table "needs root (namespaces)"
+[ -x "$LG" ] || fail_table "no hf-loadgen at $LG (this script builds nothing)"
+[ -x "$HF_BIN" ] || fail_table "no hydrofoil at $HF_BIN (this script builds nothing)"
+
+# A temp dir of our own name: other scripts' cleanups of /tmp/hf-test.* must not take ours.
+rmdir "$HF_TMP"
+HF_TMP=$(mktemp -d /tmp/hf-memif.XXXXXX)
+T=$HF_TMP
+RES=$T/results
+: > "$RES"
+HF_ADDR=198.51.100.2
+LG_ADDR=198.51.100.1
+CLI_ADDR=198.51.100.3
+BODY=100
+IDLE_MAX=0
+for n in $IDLE; do [ "$n" -gt "$IDLE_MAX" ] && IDLE_MAX=$n; done
+# TCBs: one per idle connection (an idle downstream has no upstream) plus room;
+# the other runs need room for the TIME_WAIT of phase 2's churn (1 s of it).
+MAXC_IDLE=$((IDLE_MAX + 16384))
+MAXC_RUN=131072
+MEM=1024
+EAL=(--no-huge -m "$MEM" --no-pci --log-level=lib.eal:error)
+# The server-role loadgen's -c sizes its TCB pool (2 × c + 4096): room for the
+# TIME_WAIT of phase 2 (it closes first in the baseline).
+SRV_C=65536
+
+NS=$(hf_ns_new memif) || fail_table "cannot create a namespace"
+HF_NAMESPACES+=("$NS")
+
+# hf_config FILE SOCKET MAXC: the bootstrap.
+hf_config() {
+	cat > "$1" <<CFG
+node:  { id = "gw-memif-bench"; cluster = "hydrofoil"; };
+dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "$MEM", "--log-level=lib.eal:error" ]; };
+ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$2"; address = "$HF_ADDR/24"; mtu = 1500; } );
+workers = 1;
+admin: { address = "127.0.0.1"; port = 15000; };
+tcp: { max_connections = $3; time_wait_ms = 1000; };
+static_resources: {
+  listeners = ( { name = "http"; port = 80; filter = "http"; idle_timeout_ms = 600000;
+      route_config = { virtual_hosts = ( { name = "all"; domains = [ "*" ];
+          routes = ( { name = "lg"; match = { prefix = "/"; }; route = { cluster = "lg"; }; } ); } ); }; } );
+  clusters = ( { name = "lg"; connect_timeout_ms = 1000; endpoints = [ "$LG_ADDR:8080" ]; } );
+};
+CFG
+}
+
+# ---- helpers -------------------------------------------------------------------
+
+# stats FILE: hydrofoil's /stats as "name value" lines.
+stats() { hf_admin "$NS" /stats | awk -F': ' 'NF == 2 { print $1, $2 }' > "$1"; }
+field() { awk -v n="$1" '$1 == n { print $2 }' "$2"; }
+delta() { echo $(( $(field "$1" "$3") - $(field "$1" "$2") )); }
+rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# jline NAME: the loadgen's JSON line (empty when it printed none).
+jline() { grep -h '^{' "$T/$1.json" 2>/dev/null | tail -1; }
+# record KEY=VALUE...: one result line.
+record() { echo "$*" >> "$RES"; }
+# oneline FILE: its last non-empty line, fit for a key=value field.
+oneline() { grep -v '^$' "$1" 2>/dev/null | grep -v TELEMETRY | tail -1 | tr ' =' '_:' | cut -c1-160; }
+# stop PID: SIGTERM, then SIGKILL after 0.3 s (hydrofoil takes seconds to say
+# goodbye, a server-only loadgen does not stop on SIGTERM).
+stop() {
+	kill -TERM "$1" 2>/dev/null || return 0
+	for _ in $(seq 3); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+# dead_why PID LOG: how a process that is gone ended.
+dead_why() {
+	local rc
+	wait "$1" 2>/dev/null
+	rc=$?
+	[ "$rc" -gt 128 ] && echo "killed_by_signal_$((rc - 128))" || echo "exit_$rc:$(oneline "$2")"
+}
+
+# target_up NAME TARGET MAXC: a fresh target for one run: hydrofoil (hf) or the
+# server-role loadgen (base), on a fresh memif socket (SOCK). Sets TGT_PID.
+RUN_N=0
+target_up() {
+	local name=$1 target=$2
+	RUN_N=$((RUN_N + 1))
+	SOCK=$T/memif.$RUN_N.sock
+	if [ "$target" = hf ]; then
+		hf_config "$T/$name.cfg" "$SOCK" "$3"
+		hf_start "$NS" "$T/$name.cfg" "$T/$name.target.log"
+		TGT_PID=$HF_PID
+		for _ in $(seq 300); do
+			grep -q "running" "$T/$name.target.log" && return 0
+			kill -0 "$TGT_PID" 2>/dev/null || return 1
+			sleep 0.05
+		done
+		return 1
+	fi
+	ip netns exec "$NS" "$LG" --port "p0,net_memif0,role=server,socket=$SOCK,$LG_ADDR/24" --server 8080 \
+		--response-size "$BODY" -c "$SRV_C" --lcores 0@0,1@1 -- "${EAL[@]}" > "$T/$name.target.log" 2>&1 &
+	TGT_PID=$!
+	HF_PIDS+=("$TGT_PID")
+	for _ in $(seq 300); do
+		# (memif's socket is abstract by default: no file to wait for)
+		grep -q "running server" "$T/$name.target.log" && return 0
+		kill -0 "$TGT_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+# lg_bg NAME TARGET ARGS...: starts the client loadgen (JSON in $T/NAME.json,
+# log in $T/NAME.log) against the target just started. Through hydrofoil the
+# same process is also the upstream (server role on 8080). Sets LG_PID.
+lg_bg() {
+	local name=$1 target=$2 port
+	shift 2
+	if [ "$target" = hf ]; then
+		port=(--port "p0,net_memif0,role=client,socket=$SOCK,$LG_ADDR/24" --client "$HF_ADDR:80"
+			--server 8080 --response-size "$BODY")
+	else
+		port=(--port "p0,net_memif0,role=client,socket=$SOCK,$CLI_ADDR/24" --client "$LG_ADDR:8080")
+	fi
+	ip netns exec "$NS" "$LG" "${port[@]}" --json --lcores 0@0,1@0 "$@" -- "${EAL[@]}" \
+		> "$T/$name.json" 2> "$T/$name.log" &
+	LG_PID=$!
+	HF_PIDS+=("$LG_PID")
+}
+# rt_clean: removes the EAL runtime dirs of our processes that have ended.
+rt_clean() {
+	local p
+	for p in "${HF_PIDS[@]}"; do
+		kill -0 "$p" 2>/dev/null && continue
+		rm -rf "/var/run/dpdk/hydrofoil-$p" "/var/run/dpdk/hf-loadgen-$p"
+	done
+}
+trap 'hf_cleanup_all' EXIT
+hf_cleanup_all() {
+	local pids=("${HF_PIDS[@]}")
+	hf_cleanup
+	HF_PIDS=("${pids[@]}")
+	rt_clean
+}
+HF_DEATHS=()
+# run NAME TARGET ARGS...: one run on a fresh target (through hydrofoil with
+# /stats before and after); records name=NAME, the loadgen's JSON and the deltas.
+run() {
+	local name=$1 target=$2 j rc extra="" maxc=$MAXC_RUN k
+	shift 2
+	if ! target_up "$name" "$target" "$maxc"; then
+		record "name=$name ok=0 why=target_did_not_start:$(dead_why "$TGT_PID" "$T/$name.target.log")"
+		stop "$TGT_PID"
+		return 1
+	fi
+	[ "$target" = hf ] && stats "$T/$name.before"
+	lg_bg "$name" "$target" "$@"
+	wait "$LG_PID"
+	rc=$?
+	if ! kill -0 "$TGT_PID" 2>/dev/null; then
+		local why
+		why=$(dead_why "$TGT_PID" "$T/$name.target.log")
+		HF_DEATHS+=("$name: $target target $why")
+		record "name=$name ok=0 why=target_died_during_run:$why"
+		return 1
+	fi
+	[ "$target" = hf ] && stats "$T/$name.after"
+	stop "$TGT_PID"
+	j=$(jline "$name")
+	if [ -z "$j" ]; then
+		record "name=$name ok=0 why=loadgen_exit_$rc:$(oneline "$T/$name.log")"
+		return 1
+	fi
+	if [ "$target" = hf ] && [ -s "$T/$name.after" ] && [ -s "$T/$name.before" ]; then
+		for k in worker.busy_cycles worker.idle_cycles http.downstream_rq_total http.downstream_rq_2xx \
+			http.downstream_rq_5xx http.downstream_cx_total http.upstream_cx_total \
+			http.upstream_cx_connect_fail tcp.cx_passive_opens tcp.drop.no_tcb tcp.syncookies_accepted \
+			tcp.cx_reset_received tcp.retransmits port.drop.tx_full port.drop.tx_refused \
+			port.drop.no_mbuf port.tx_retried; do
+			extra+=" hf.$k=$(delta "$k" "$T/$name.before" "$T/$name.after" 2>/dev/null)"
+		done
+	fi
+	record "name=$name ok=1 json=$j$extra"
+	rt_clean
+}
+
+# best_ka TARGET: "rate connections" of the best keep-alive median (0 0 when none).
+best_ka() {
+	"$HF_PY" - "$RES" "$1" <<'PY'
+import json, re, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"name=(\w+)-ka-(\d+)-\d+ ok=1 json=(\{.*?\})( |$)", line.strip())
+    if m and m.group(1) == sys.argv[2]:
+        d = json.loads(m.group(3))
+        runs.setdefault(int(m.group(2)), []).append(d["requests_per_s"])
+best = max(((statistics.median(v), c) for c, v in runs.items()), default=(0, 0))
+print(f"{best[0]:.0f} {best[1]}")
+PY
+}
+LAT_CONNS=64
+FRACS="10 50 90"
+RUN_S=$(awk -v d="$DUR" -v w="$WARM" 'BEGIN { print d + w }')
+RUN=(--duration "$RUN_S" --warmup "$WARM" --timeout 2000)
+
+# ---- the runs: hydrofoil and the baseline alternate, so both see the same machine ----
+
+LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
+PHASE_T0=$(date +%s)
+HF_OK=1
+BASE_OK=1
+# 1. keep-alive, closed loop
+for r in $(seq "$REPS"); do
+	for c in $CONNS; do
+		note "keep-alive, $c connections, run $r of $REPS: through hydrofoil, then straight ($RUN_S s each)"
+		run "hf-ka-$c-$r" hf -c "$c" "${RUN[@]}"
+		run "base-ka-$c-$r" base -c "$c" "${RUN[@]}"
+	done
+done
+# 2. a new connection per request
+for r in $(seq "$NC_REPS"); do
+	for c in $NC_CONNS; do
+		note "new connection per request, $c slots, run $r of $REPS: through hydrofoil, then straight"
+		run "hf-nc-$c-$r" hf --new-conn -c "$c" "${RUN[@]}"
+		run "base-nc-$c-$r" base --new-conn -c "$c" "${RUN[@]}"
+	done
+done
+# 3. open loop at fractions of hydrofoil's best keep-alive rate
+read -r best_rate best_c < <(best_ka hf)
+note "best keep-alive rate through hydrofoil: $best_rate req/s ($best_c connections)"
+if [ "${best_rate:-0}" -gt 0 ]; then
+	for f in $FRACS; do
+		rate=$((best_rate * f / 100))
+		note "open loop at $f% = $rate req/s: through hydrofoil, then straight"
+		run "hf-lat-$f" hf -c "$LAT_CONNS" --rate "$rate" "${RUN[@]}"
+		run "base-lat-$f" base -c "$LAT_CONNS" --rate "$rate" "${RUN[@]}"
+	done
+fi
+# 4. idle connections held through hydrofoil: one hydrofoil for the steps, in
+# increasing order, each step's loadgen a fresh process on a fresh hydrofoil.
+for n in $IDLE; do
+	name=idle-$n
+	if ! target_up "$name" hf "$MAXC_IDLE"; then
+		record "name=$name ok=0 why=hydrofoil_did_not_start:$(dead_why "$TGT_PID" "$T/$name.target.log")"
+		stop "$TGT_PID"
+		continue
+	fi
+	stats "$T/$name.before"
+	rss0=$(rss_kb "$TGT_PID")
+	hold=$((n >= 100000 ? 6 : n >= 10000 ? 5 : 3))
+	note "holding $n idle connections through hydrofoil (a $hold s run)"
+	lg_bg "$name" hf -c "$n" --rate 1 --duration "$hold" --timeout 10000
+	t0=$(date +%s%N)
+	peak=0; peak_ms=0; rss1=$rss0
+	cp "$T/$name.before" "$T/$name.held"
+	while kill -0 "$LG_PID" 2>/dev/null && kill -0 "$TGT_PID" 2>/dev/null; do
+		a=$(hf_stat "$NS" tcp.cx_active)
+		if [ "${a:-0}" -gt "$peak" ]; then
+			peak=$a
+			peak_ms=$((($(date +%s%N) - t0) / 1000000))
+			rss1=$(rss_kb "$TGT_PID")
+			stats "$T/$name.held"
+		fi
+		sleep 0.25
+	done
+	wait "$LG_PID"
+	rc=$?
+	if ! kill -0 "$TGT_PID" 2>/dev/null; then
+		HF_DEATHS+=("$name: hydrofoil $(dead_why "$TGT_PID" "$T/$name.target.log")")
+	fi
+	stop "$TGT_PID"
+	record "name=$name ok=1 asked=$n peak_active=$peak base_active=$(field tcp.cx_active "$T/$name.before")" \
+		"peak_ms=$peak_ms rss0_kb=${rss0:-0} rss1_kb=${rss1:-0} lg_rc=$rc" \
+		"accepted=$(delta tcp.cx_passive_opens "$T/$name.before" "$T/$name.held")" \
+		"no_tcb=$(delta tcp.drop.no_tcb "$T/$name.before" "$T/$name.held")" \
+		"cookies=$(delta tcp.syncookies_accepted "$T/$name.before" "$T/$name.held")" \
+		"tcp_bytes=$(field tcp.bytes_per_idle_connection "$T/$name.held")" \
+		"http_bytes=$(field http.bytes_per_connection "$T/$name.held")" \
+		"json=$(jline "$name")"
+done
+TOTAL_SECS=$(($(date +%s) - PHASE_T0))
+
+# ---- report --------------------------------------------------------------------
+
+export HF_WHY="${HF_WHY:-}" BASE_WHY="${BASE_WHY:-}" BEST_RATE="${best_rate:-0}" HF_OK BASE_OK
+export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_IDLE MAXC_RUN MEM TOTAL_SECS BODY
+"$HF_PY" - "$RES" <<'PY'
+import json, os, re, statistics, sys
+
+E = os.environ
+runs = {}          # name -> dict (json fields + hf.* deltas + idle fields)
+for line in open(sys.argv[1]):
+    line = line.strip()
+    m = re.match(r"name=(\S+) ok=(\d)(.*)", line)
+    if not m:
+        continue
+    d = {"ok": m.group(2) == "1"}
+    rest = m.group(3)
+    j = re.search(r" json=(\{.*?\})(?= |$)", rest)
+    if j:
+        try:
+            d["json"] = json.loads(j.group(1))
+        except ValueError:
+            d["json"] = None
+        rest = rest[:j.start()] + rest[j.end():]
+    for kv in rest.split():
+        k, _, v = kv.partition("=")
+        try:
+            d[k] = int(v)
+        except ValueError:
+            d[k] = v
+    runs[m.group(1)] = d
+
+def fmt(x, nd=0):
+    return "—" if x is None else f"{x:,.{nd}f}"
+
+def group(prefix):
+    """conns -> list of run dicts for NAME prefix-<c>-<rep>."""
+    g = {}
+    for n, d in runs.items():
+        m = re.fullmatch(re.escape(prefix) + r"-(\d+)-(\d+)", n)
+        if m and d.get("json"):
+            g.setdefault(int(m.group(1)), []).append(d)
+    return g
+
+def best(prefix):
+    """(median req/s, conns, the runs at those conns) of the best connection count."""
+    g = group(prefix)
+    if not g:
+        return None, None, []
+    c = max(g, key=lambda c: statistics.median(r["json"]["requests_per_s"] for r in g[c]))
+    return statistics.median(r["json"]["requests_per_s"] for r in g[c]), c, g[c]
+
+def sweep(prefix):
+    g = group(prefix)
+    return ", ".join(f"c={c}: " + "/".join(f"{r['json']['requests_per_s'] / 1e3:.0f}k" for r in g[c])
+                     for c in sorted(g)) or "no run"
+
+def cycles(rs):
+    v = [r["hf.worker.busy_cycles"] / r["hf.http.downstream_rq_total"] for r in rs
+         if r.get("hf.http.downstream_rq_total")]
+    return statistics.median(v) if v else None
+
+def errs(prefix):
+    tot = {}
+    sent = 0
+    for rs in group(prefix).values():
+        for r in rs:
+            sent += r["json"]["requests_total"]
+            for k, v in r["json"]["errors"].items():
+                tot[k] = tot.get(k, 0) + v
+    return tot, sent
+
+def ratio(a, b):
+    return f"{a / b:.2f}×" if a and b else "—"
+
+def why_missing(prefix, who):
+    if who == "hf" and E["HF_OK"] != "1":
+        return E["HF_WHY"]
+    if who == "base" and E["BASE_OK"] != "1":
+        return E["BASE_WHY"]
+    bad = [f"{n}: {d.get('why', 'no JSON')}" for n, d in runs.items()
+           if n.startswith(prefix) and not d.get("json")]
+    return "; ".join(bad) or "not run"
+
+rows = []
+def row(*cells):
+    rows.append("| " + " | ".join(str(c) for c in cells) + " |")
+
+# 1. keep-alive
+hr, hc, hrs = best("hf-ka")
+br, bc, brs = best("base-ka")
+note = (f"closed loop, {E['BODY']}-byte bodies, best of c = {E['CONNS']} by the median of {E['REPS']} runs "
+        f"(hydrofoil {sweep('hf-ka')}; baseline {sweep('base-ka')})")
+if hr is None:
+    note += f"; hydrofoil: {why_missing('hf-ka', 'hf')}"
+if br is None:
+    note += f"; baseline: {why_missing('base-ka', 'base')}"
+row("1. keep-alive proxied req/s, 1 worker core" + (f" (c={hc})" if hc else ""),
+    fmt(hr), fmt(br) + (f" (c={bc})" if bc else ""), ratio(hr, br),
+    f"1,000,000 ({ratio(hr, 1e6)} of it)", note)
+cyc = cycles(hrs)
+allcyc = ", ".join(f"c={c}: {cycles(rs):,.0f}" for c, rs in sorted(group("hf-ka").items()) if cycles(rs))
+row("1. CPU cycles per proxied request (hydrofoil's worker)", fmt(cyc), "—", "—",
+    f"≤ 3,000 ({ratio(cyc, 3000)} of it)",
+    f"worker.busy_cycles delta ÷ http.downstream_rq_total delta over each loadgen run (medians; {allcyc or 'none'}); "
+    "busy = loop iterations that received frames, memif I/O included")
+
+# 2. new connections
+hn, hnc, hnrs = best("hf-nc")
+bn, bnc, bnrs = best("base-nc")
+he, hs = errs("hf-nc")
+be, bs = errs("base-nc")
+def errtxt(e, s):
+    return ", ".join(f"{k} {v:,}" for k, v in e.items()) + f" of {s:,} sent"
+note = (f"connect, GET, `connection: close`, closed loop, best of c = {E['NC_CONNS']}, median of {E['NC_REPS']} "
+        f"(hydrofoil {sweep('hf-nc')}; baseline {sweep('base-nc')}); errors over all runs: "
+        f"hydrofoil {errtxt(he, hs) if hs else why_missing('hf-nc', 'hf')}; "
+        f"baseline {errtxt(be, bs) if bs else why_missing('base-nc', 'base')}")
+ncyc = cycles(hnrs)
+if ncyc:
+    note += f"; hydrofoil {ncyc:,.0f} busy cycles per connection"
+row("2. new connections/s (one request each), 1 worker core" + (f" (c={hnc})" if hnc else ""),
+    fmt(hn), fmt(bn) + (f" (c={bnc})" if bnc else ""), ratio(hn, bn),
+    f"500,000 ({ratio(hn, 5e5)} of it)", note)
+
+# 3. latency
+for f in E["FRACS"].split():
+    h = runs.get(f"hf-lat-{f}", {}).get("json")
+    b = runs.get(f"base-lat-{f}", {}).get("json")
+    rate = int(E["BEST_RATE"]) * int(f) // 100
+    lat = lambda d: f"{d['latency_us']['p50']:.1f} / {d['latency_us']['p99']:.1f} µs" if d else "—"
+    added = (f"+{h['latency_us']['p50'] - b['latency_us']['p50']:.1f} / "
+             f"+{h['latency_us']['p99'] - b['latency_us']['p99']:.1f} µs") if h and b else "—"
+    note = f"open loop at {rate:,} req/s ({f}% of hydrofoil's best), c={E['LAT_CONNS']}, added p50 / p99: {added}"
+    for who, d in (("hydrofoil", h), ("baseline", b)):
+        if d:
+            note += (f"; {who} achieved {d['requests_per_s']:,.0f}/s, p99.9 {d['latency_us']['p99_9']:.0f} µs, "
+                     f"errors {d['errors_total']}")
+        else:
+            note += f"; {who}: " + why_missing(("hf" if who == "hydrofoil" else "base") + f"-lat-{f}",
+                                                "hf" if who == "hydrofoil" else "base")
+    hd = runs.get(f"hf-lat-{f}", {})
+    if h and "hf.tcp.retransmits" in hd:
+        note += (f"; hydrofoil's counters: {hd['hf.tcp.retransmits']:,} retransmits, "
+                 f"{hd['hf.port.tx_retried']:,} TX frames retried, {hd['hf.port.drop.tx_refused']:,} dropped as "
+                 f"refused, {hd['hf.port.drop.tx_full']:,} as TX full")
+    tgt = "—"
+    if f == "50":
+        tgt = "p99 added ≤ 20 µs"
+        if h and b:
+            tgt += f" ({h['latency_us']['p99'] - b['latency_us']['p99']:+.1f} µs)"
+    row(f"3. latency p50 / p99 at {f}% of max", lat(h), lat(b),
+        ratio(h and h["latency_us"]["p99"], b and b["latency_us"]["p99"]) + " (p99)", tgt, note)
+
+# 4. idle connections
+foot = None
+for n in E["IDLE"].split():
+    d = runs.get(f"idle-{n}")
+    if not d or "peak_active" not in d:
+        row(f"4. idle connections held, {int(n):,} asked", "—", "—", "—", "≤ 1 KB per connection",
+            why_missing(f"idle-{n}", "hf"))
+        continue
+    held = d["peak_active"] - d["base_active"]
+    grow = (d["rss1_kb"] - d["rss0_kb"]) * 1024
+    per = grow / held if held > 0 else None
+    foot = (d.get("tcp_bytes") or 0) + (d.get("http_bytes") or 0) or foot
+    j = d.get("json") or {}
+    note = (f"tcp.cx_active rose by {held:,} (peak after {d['peak_ms'] / 1000:.1f} s); {d['accepted']:,} accepted, "
+            f"{d['cookies']:,} by SYN cookie, {d['no_tcb']:,} refused for want of a TCB; "
+            f"VmRSS {d['rss0_kb'] / 1024:.0f} → {d['rss1_kb'] / 1024:.0f} MiB (+{grow / 1024:,.0f} KiB"
+            + (f", {per:,.0f} B per connection" if per is not None else "") + "); "
+            f"loadgen errors {j.get('errors', '—')}")
+    row(f"4. idle connections held through hydrofoil, {int(n):,} asked", f"{held:,}", "—", "—",
+        f"≤ 1 KB per connection ({foot:,} B by the footprint counters)" if foot else "≤ 1 KB per connection", note)
+if foot:
+    d = next(runs[k] for k in runs if k.startswith("idle-") and "tcp_bytes" in runs[k])
+    row("4. state per idle connection (tcp.bytes_per_idle_connection + http.bytes_per_connection)",
+        f"{d['tcp_bytes']:,} + {d['http_bytes']:,} = {foot:,} B", "—", "—", f"≤ 1,024 B ({ratio(foot, 1024)} of it)",
+        f"preallocated per TCB for tcp.max_connections = {int(E['MAXC_IDLE']):,} at start, so VmRSS barely moves "
+        "when connections open (with --no-huge DPDK memory is ordinary anonymous memory and counts in RSS once touched; "
+        "on hugepages it would not be in RSS at all)")
+
+print("| what | hydrofoil (memif) | loadgen straight to its server role (baseline) | ratio | issue 5's target | note |")
+print("|---|---:|---:|---:|---|---|")
+print("\n".join(rows))
+PY
+echo
+echo "hf-loadgen and hydrofoil, two DPDK processes over net_memif in one private netns (198.51.100.0/24), both"
+echo "\`--no-huge -m $MEM --no-pci\`, each its own --file-prefix. Core 1: hydrofoil's worker (lcore 1, busy-polling) or, in the baseline,"
+echo "the server-role loadgen's worker; core 0: the client loadgen (main and worker lcore) and hydrofoil's agent."
+echo "Through hydrofoil the loadgen process is both the clients and the upstream (its server role, same memif link)."
+echo "Each run: fresh processes and memif socket, $RUN_S s (${WARM} s warm-up, ${DUR} s measured); hydrofoil and baseline runs alternate."
+echo "Hydrofoil: tcp.max_connections $MAXC_RUN ($MAXC_IDLE for phase 4), tcp.time_wait_ms 1000 (the loadgen's own),"
+echo "idle_timeout_ms 600000. Ratios are hydrofoil ÷ baseline, or ÷ the target."
+echo "The runs took ${TOTAL_SECS:-?} s; $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), load average before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)."
+for d in "${HF_DEATHS[@]}"; do echo "A target process died during a run: $d."; done
+exit 0
