@@ -571,7 +571,12 @@ passive_conn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 		tcp_reply_rst(w, p, m, s);
 		return NULL;
 	}
-	c->flags |= HF_TCP_F_PASSIVE;
+	/*
+	 * The application learns of the connection with accepted() once it is
+	 * established; until then its ctx is the listener's, so a SYN-RECEIVED
+	 * connection that is reset or times out must not be reported closed().
+	 */
+	c->flags |= HF_TCP_F_PASSIVE | HF_TCP_F_APP_CLOSED;
 	c->listener = (uint16_t)(l - tcp_stack(w)->listeners);
 	c->ops = l->ops;
 	c->ctx = l->ctx;

@@ -479,6 +479,60 @@ setup_small_pool(void **state)
 	return setup(state);
 }
 
+/* A listener's closed() that must never run: the connection was never accepted. */
+static int listener_closed_calls;
+
+static void
+never_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
+{
+	(void)w;
+	(void)c;
+	(void)err;
+	listener_closed_calls++;
+}
+
+static int
+refuse_accept(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
+{
+	(void)w;
+	(void)c;
+	(void)lctx;
+	return 0;
+}
+
+/*
+ * A connection that dies in SYN-RECEIVED (reset by a client that forgot it)
+ * was never handed to the application: no closed() for it, whose ctx would
+ * still be the listener's (an HTTP listener took it for a session and
+ * crashed, 100,000 connections into a benchmark).
+ */
+static void
+test_syn_rcvd_never_reported(void **state)
+{
+	static const struct hf_tcp_ops ops = {.accepted = refuse_accept, .closed = never_closed};
+	static int sentinel;
+	struct app *a = &cli[0];
+	uint64_t rst0 = B->cnt.v[HF_CNT_TCP_CX_RESET_RX];
+
+	(void)state;
+	listener_closed_calls = 0;
+	assert_true(hf_tcp_listen(B, 81, &ops, &sentinel) >= 0);
+	assert_non_null(open_to(81, a));
+	/* The SYN goes out, then the client forgets the connection without a word. */
+	A->now = rte_rdtsc();
+	hf_tcp_poll(A);
+	carry(A, B);
+	hf_tcp_abort(A, a->c);
+	a->c = NULL;
+	/* B's SYN-ACK reaches a client that knows nothing of it: RST, in SYN-RECEIVED. */
+	run(300, NULL);
+	print_message("  resets received by the server: %" PRIu64 ", active left: %u\n",
+		      B->cnt.v[HF_CNT_TCP_CX_RESET_RX] - rst0, B->tcp->n_active);
+	assert_true(B->cnt.v[HF_CNT_TCP_CX_RESET_RX] > rst0);
+	assert_int_equal(B->tcp->n_active, 0);
+	assert_int_equal(listener_closed_calls, 0);
+}
+
 /* A full TCB pool is a counted refusal, never a crash; the pool comes back. */
 static void
 test_pool_exhaustion(void **state)
@@ -791,6 +845,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rst_rules, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_cookie, setup_cookies, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup_small_pool, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_rcvd_never_reported, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_window, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_errors, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_close, setup_default, teardown),
