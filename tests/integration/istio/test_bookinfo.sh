@@ -422,13 +422,6 @@ if [ "$HF_FAIL" -gt 0 ]; then
 	hf_msgs | grep '^hydrofoil:' | grep -v ' built in ' | sed 's/^/# /'
 	hf_msgs | grep ' built in ' | tail -3 | sed 's/^/# /'
 fi
-kill -TERM "$HF_PID"
-for _ in $(seq 100); do kill -0 "$HF_PID" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$HF_PID" 2>/dev/null; then
-	hf_not_ok "SIGTERM stops hydrofoil within 10 s"
-else
-	wait "$HF_PID" 2>/dev/null
-	hf_check "SIGTERM stops hydrofoil with status 0" test $? -eq 0
-fi
+hf_check_stop
 echo "# finished in $((SECONDS - T0)) s"
 hf_done
