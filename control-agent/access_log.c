@@ -88,7 +88,7 @@ hf_access_log_format(const struct hf_access_log_rec *r, char *buf, size_t cap)
 	add(&l, "\"%s %s %s\" ", or_dash(r->method), or_dash(r->path),
 	    r->method[0] != '\0' ? (r->minor == 0 ? "HTTP/1.0" : "HTTP/1.1") : "-");
 	add(&l, "%u %s %s - \"-\" ", r->status,
-	    r->flag < HF_RF__MAX ? flag_names[r->flag] : "-", or_dash(r->details));
+	    r->flag < HF_RF__MAX ? flag_names[r->flag] : "-", r->details != NULL ? r->details : "-");
 	add(&l, "%" PRIu64 " %" PRIu64 " %u ", r->bytes_rx, r->bytes_tx, r->duration_ms);
 	if (r->service_ms >= 0)
 		add(&l, "%d ", r->service_ms);

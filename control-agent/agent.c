@@ -111,7 +111,8 @@ hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
 	}
 	LINE(clones_used, "tcp.clone_mbufs_in_use");
 	LINE(hf_tcp_conn_footprint(), "tcp.bytes_per_idle_connection");
-	LINE(hf_http_conn_footprint(), "http.bytes_per_connection");
+	LINE(hf_http_conn_footprint(), "http.bytes_per_idle_connection");
+	LINE(hf_http_stream_footprint(), "http.bytes_per_request_in_flight");
 #undef LINE
 	qsort(l, n, sizeof(*l), by_name);
 	for (size_t i = 0; i < n; i++)

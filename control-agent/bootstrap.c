@@ -11,6 +11,7 @@
  *   tcp:    { max_connections; rcv_buf; snd_buf; syn_backlog; time_wait_ms;
  *             fin_wait_2_ms; delack_ms; keepalive_idle_ms; keepalive_intvl_ms;
  *             keepalive_probes; syn_retries; congestion = "cubic" | "newreno"; }
+ *   http:   { max_requests; }    exchanges in flight per worker (default max_connections / 4)
  *   static_resources: {
  *     listeners = ( { name; port; filter = "echo" | "discard" | "tcp_proxy" | "http"; cluster;
  *                     (http:) request_headers_timeout_ms; idle_timeout_ms; max_request_headers_kb;
@@ -491,6 +492,27 @@ load_tcp(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
 	return 0;
 }
 
+/*
+ * http.max_requests: the worker's pool of exchanges in flight. An idle
+ * keep-alive connection holds none, so it is sized apart from the sessions.
+ */
+static int
+load_http_pools(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+{
+	static const char *const keys[] = {"max_requests", NULL};
+	long long maxr = 0;
+	int rc = 0;
+	const config_setting_t *g = member(c, root, "", "http", CONFIG_TYPE_GROUP, 0, &rc);
+
+	if (g == NULL)
+		return rc;
+	if ((rc = check_keys(c, g, "http", keys)) != 0 ||
+	    (rc = get_int(c, g, "http", "max_requests", 16, 4 << 20, &maxr, 0)) != 0)
+		return rc;
+	b->http_max_requests = (uint32_t)maxr;
+	return 0;
+}
+
 /* "a.b.c.d:port" into network order. */
 static int
 parse_endpoint(const char *s, struct hf_boot_endpoint *e)
@@ -869,7 +891,7 @@ int
 hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", "tcp",
-					   "static_resources", "access_log", "config", NULL};
+					   "http", "static_resources", "access_log", "config", NULL};
 	struct ctx c = {.path = path, .err = err, .errlen = errlen};
 	const config_setting_t *root;
 	long long workers = 1;
@@ -897,6 +919,7 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	    (rc = load_dpdk(&c, root, b)) != 0 || (rc = load_ports(&c, root, b)) != 0 ||
 	    (rc = get_int(&c, root, "", "workers", 1, HF_MAX_WORKERS, &workers, 0)) != 0 ||
 	    (rc = load_admin(&c, root, b)) != 0 || (rc = load_tcp(&c, root, b)) != 0 ||
+	    (rc = load_http_pools(&c, root, b)) != 0 ||
 	    (rc = load_static_resources(&c, root, b)) != 0 ||
 	    (rc = get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0 ||
 	    (rc = load_config(&c, root, b)) != 0)

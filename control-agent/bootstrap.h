@@ -86,6 +86,7 @@ struct hf_bootstrap {
 	char admin_address[HF_BOOT_STR];
 	uint16_t admin_port;
 	struct hf_tcp_config tcp;
+	uint32_t http_max_requests;	/* http.max_requests; 0: max_connections / 4 */
 	unsigned int n_listeners;
 	struct hf_boot_listener listeners[HF_BOOT_MAX_LISTENERS];
 	unsigned int n_clusters;

@@ -351,7 +351,7 @@ for n in $IDLE; do
 		"no_tcb=$(delta tcp.drop.no_tcb "$T/$name.before" "$T/$name.held")" \
 		"cookies=$(delta tcp.syncookies_accepted "$T/$name.before" "$T/$name.held")" \
 		"tcp_bytes=$(field tcp.bytes_per_idle_connection "$T/$name.held")" \
-		"http_bytes=$(field http.bytes_per_connection "$T/$name.held")" \
+		"http_bytes=$(field http.bytes_per_idle_connection "$T/$name.held")" \
 		"json=$(jline "$name")"
 done
 TOTAL_SECS=$(($(date +%s) - PHASE_T0))
@@ -531,7 +531,7 @@ for n in E["IDLE"].split():
         f"≤ 1 KB per connection ({foot:,} B by the footprint counters)" if foot else "≤ 1 KB per connection", note)
 if foot:
     d = next(runs[k] for k in runs if k.startswith("idle-") and "tcp_bytes" in runs[k])
-    row("4. state per idle connection (tcp.bytes_per_idle_connection + http.bytes_per_connection)",
+    row("4. state per idle connection (tcp.bytes_per_idle_connection + http.bytes_per_idle_connection)",
         f"{d['tcp_bytes']:,} + {d['http_bytes']:,} = {foot:,} B", "—", "—", f"≤ 1,024 B ({ratio(foot, 1024)} of it)",
         f"preallocated per TCB for tcp.max_connections = {int(E['MAXC_IDLE']):,} at start, so VmRSS barely moves "
         "when connections open (with --no-huge DPDK memory is ordinary anonymous memory and counts in RSS once touched; "

@@ -38,7 +38,8 @@ struct hf_access_log_rec {
 	uint16_t up_port, up_lport;
 	uint32_t d_laddr, d_raddr;
 	uint16_t d_lport, d_rport;
-	char details[64];		/* %RESPONSE_CODE_DETAILS% */
+	const char *details;		/* %RESPONSE_CODE_DETAILS%: a string literal (static storage, so the
+					 * agent may read it after the worker moved on); NULL: none */
 	char method[16];
 	char path[256];
 	char authority[128];

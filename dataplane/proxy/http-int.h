@@ -8,6 +8,10 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
 
 #include "dataplane/proxy/http-t.h"
 #include "dataplane/worker-t.h"
@@ -67,7 +71,30 @@ struct hf_http_wr {
 };
 
 void hf_http_wr_init(struct hf_http_wr *wr, struct rte_mempool *mp);
-void hf_http_wr_put(struct hf_http_wr *wr, const void *p, size_t n);
+/* Appends @p n bytes where the tail segment has no room: new segments as needed. */
+void hf_http_wr_put_slow(struct hf_http_wr *wr, const void *p, size_t n);
+
+/*
+ * Appends @p n bytes. A head is built from dozens of small pieces, nearly all
+ * of which fit the segment being filled: that case is a copy and two stores.
+ */
+static inline void
+hf_http_wr_put(struct hf_http_wr *wr, const void *p, size_t n)
+{
+	struct rte_mbuf *t = wr->tail;
+
+	if (likely(t != NULL && n <= rte_pktmbuf_tailroom(t))) {
+		memcpy(rte_pktmbuf_mtod_offset(t, char *, t->data_len), p, n);
+		t->data_len = (uint16_t)(t->data_len + n);
+		t->pkt_len = t->data_len;
+		wr->len += (uint32_t)n;
+		return;
+	}
+	hf_http_wr_put_slow(wr, p, n);
+}
+
+/* Appends @p v in decimal. */
+void hf_http_wr_put_u32(struct hf_http_wr *wr, uint32_t v);
 /* Frees what was built (after a failure). */
 void hf_http_wr_discard(struct hf_http_wr *wr);
 

@@ -106,26 +106,23 @@ struct hf_http_listener {
 	bool dynamic;			/* opened for a listener of the Istio configuration */
 };
 
-/* One downstream connection and the exchange it carries now. */
-struct hf_http_session {
-	struct hf_tcp_conn *down;
+/*
+ * One exchange (a request and its response) on a session, from its first
+ * parsed head (or the local answer to a bad one) to its end: everything the
+ * proxy needs only while a request is in flight. Streams come from their own
+ * pool, smaller than the sessions' (http.max_requests), so an idle keep-alive
+ * connection holds only its session (Envoy's connection / stream split).
+ */
+struct hf_http_stream {
 	struct hf_http_up *up;
-	const struct hf_http_listener *lst;
-	uint8_t rq;			/* enum hf_http_rq_state */
-	uint8_t rs;			/* enum hf_http_rs_state */
-	uint8_t flags;			/* HF_HTTP_S_* */
-	uint8_t minor;			/* the client's HTTP/1.<minor> */
-	struct hf_http_reader rd;	/* request bytes */
 	struct hf_http_body rq_body;
 	struct hf_http_body rs_body;
 	struct hf_tcp_mq pending;	/* request bytes for an upstream still connecting */
 	uint32_t connect_timeout_ms;
 	uint32_t route_timeout_ms;
 	uint64_t max_body;		/* 0: no limit */
-	uint64_t start_tsc;		/* first byte of the request head */
 	uint64_t sent_tsc;		/* request head handed to the upstream */
 	int32_t service_ms;		/* x-envoy-upstream-service-time; -1: none */
-	struct hf_timer timer;		/* idle, header read, fault delay or route timeout */
 	int32_t ep_slot;		/* the endpoint's slot (LEAST_REQUEST counts); -1: none */
 	/* retries (bodiless requests): a copy of the forwarded head and the route's policy */
 	struct hf_tcp_mq retry_head;
@@ -137,6 +134,25 @@ struct hf_http_session {
 	uint16_t rs_edit_len;
 	char rs_edit[256];		/* response header edits (HF_HTTP_EDIT_MAX), copied from the route */
 	struct hf_access_log_rec log;	/* filled as the exchange goes, queued at its end */
+	uint32_t id;
+};
+
+/*
+ * One downstream connection: what it needs between requests. The exchange
+ * under way, if any, is `x`; it is NULL while the connection waits for (the
+ * rest of) a request head.
+ */
+struct hf_http_session {
+	struct hf_tcp_conn *down;
+	const struct hf_http_listener *lst;
+	struct hf_http_stream *x;
+	uint64_t start_tsc;		/* first byte of the request head */
+	struct hf_http_reader rd;	/* request bytes */
+	struct hf_timer timer;		/* idle, header read, fault delay or route timeout */
+	uint8_t rq;			/* enum hf_http_rq_state */
+	uint8_t rs;			/* enum hf_http_rs_state */
+	uint8_t flags;			/* HF_HTTP_S_* */
+	uint8_t minor;			/* the client's HTTP/1.<minor> */
 	uint32_t id;
 };
 
@@ -152,6 +168,10 @@ struct hf_http_state {
 	struct hf_http_session *sessions;
 	uint32_t *free_sessions;
 	uint32_t n_free_sessions;
+	struct hf_http_stream *streams;
+	uint32_t *free_streams;
+	uint32_t n_free_streams;
+	uint32_t n_streams;
 	struct hf_http_up *ups;
 	uint32_t *free_ups;
 	uint32_t n_free_ups;

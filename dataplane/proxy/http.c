@@ -73,9 +73,39 @@ sess_alloc(struct hf_http_state *h)
 		return NULL;
 	id = h->free_sessions[--h->n_free_sessions];
 	s = &h->sessions[id];
-	memset(s, 0, offsetof(struct hf_http_session, log));
+	memset(s, 0, sizeof(*s));
 	s->id = id;
 	return s;
+}
+
+/*
+ * The exchange of @p s: the one under way, or a fresh one from the pool.
+ * NULL when the pool is empty (the caller refuses the request).
+ */
+static struct hf_http_stream *
+stream_get(struct hf_http_state *h, struct hf_http_session *s)
+{
+	struct hf_http_stream *x;
+	uint32_t id;
+
+	if (s->x != NULL)
+		return s->x;
+	if (h->n_free_streams == 0)
+		return NULL;
+	id = h->free_streams[--h->n_free_streams];
+	x = &h->streams[id];
+	/* The log record is filled by log_request()/log_connection() when it is wanted. */
+	memset(x, 0, offsetof(struct hf_http_stream, rs_edit));
+	x->rs_edit[0] = '\0';
+	x->log.status = 0;
+	x->log.flag = HF_RF_NONE;
+	x->log.details = NULL;
+	x->log.bytes_rx = x->log.bytes_tx = 0;
+	x->service_ms = -1;
+	x->ep_slot = -1;
+	x->id = id;
+	s->x = x;
+	return x;
 }
 
 static struct hf_http_up *
@@ -189,14 +219,16 @@ static void
 log_push(struct hf_worker *w, struct hf_http_session *s)
 {
 	struct hf_http_state *h = w->http;
-	struct hf_access_log_rec *r = &s->log;
+	struct hf_access_log_rec *r;
 
+	/* HF_HTTP_S_LOG is set with a stream only (log_request(), log_connection()). */
 	if (!(s->flags & HF_HTTP_S_LOG))
 		return;
 	s->flags &= ~HF_HTTP_S_LOG;
+	r = &s->x->log;
 	r->start_us = h->epoch_us + (s->start_tsc - h->epoch_tsc) / h->tsc_per_us;
 	r->duration_ms = (uint32_t)((w->now - s->start_tsc) / h->tsc_per_ms);
-	r->service_ms = s->service_ms;
+	r->service_ms = s->x->service_ms;
 	if (rte_ring_sp_enqueue_elem(h->log_ring, r, sizeof(*r)) != 0) {
 		HF_COUNT(w, ACCESS_LOG_DROP_FULL);
 		return;
@@ -220,12 +252,39 @@ count_status(struct hf_worker *w, int status)
 static void
 set_result(struct hf_http_session *s, int status, enum hf_response_flag flag, const char *details)
 {
-	s->log.status = (uint16_t)status;
-	s->log.flag = (uint8_t)flag;
-	snprintf(s->log.details, sizeof(s->log.details), "%s", details);
+	s->x->log.status = (uint16_t)status;
+	s->x->log.flag = (uint8_t)flag;
+	s->x->log.details = details;
 }
 
 /* ---- the end of an exchange, of a session ---- */
+
+/*
+ * Returns the stream of @p s to its pool with what it holds: its endpoint's
+ * in-flight count, its bytes, and its upstream unless exchange_end() took it
+ * (closed with a reset when @p reset_up).
+ */
+static void
+stream_end(struct hf_worker *w, struct hf_http_session *s, bool reset_up)
+{
+	struct hf_http_state *h = w->http;
+	struct hf_http_stream *x = s->x;
+
+	if (x == NULL)
+		return;
+	if (x->ep_slot >= 0) {
+		h->active[x->ep_slot]--;
+		x->ep_slot = -1;
+	}
+	if (x->up != NULL) {
+		up_close(w, x->up, reset_up);
+		x->up = NULL;
+	}
+	hf_http_mq_free(&x->pending);
+	hf_http_mq_free(&x->retry_head);
+	s->x = NULL;
+	h->free_streams[h->n_free_streams++] = x->id;
+}
 
 /* Frees the session: its timer, its bytes, its upstream (reset when it carried a request). */
 static void
@@ -234,17 +293,8 @@ sess_free(struct hf_worker *w, struct hf_http_session *s)
 	struct hf_http_state *h = w->http;
 
 	hf_timer_cancel(&w->tcp->wheel, &s->timer);
-	if (s->ep_slot >= 0) {
-		h->active[s->ep_slot]--;
-		s->ep_slot = -1;
-	}
-	if (s->up != NULL) {
-		up_close(w, s->up, true);
-		s->up = NULL;
-	}
+	stream_end(w, s, true);
 	hf_http_rd_reset(h, &s->rd);
-	hf_http_mq_free(&s->pending);
-	hf_http_mq_free(&s->retry_head);
 	if (s->down != NULL)
 		s->down->ctx = NULL;
 	s->down = NULL;
@@ -257,7 +307,7 @@ sess_reset(struct hf_worker *w, struct hf_http_session *s, enum hf_response_flag
 {
 	HF_COUNT(w, HTTP_RQ_RESET);
 	if (s->flags & HF_HTTP_S_LOG) {
-		s->log.flag = (uint8_t)flag;
+		s->x->log.flag = (uint8_t)flag;
 		log_push(w, s);
 	}
 	hf_tcp_abort(w, s->down);
@@ -284,20 +334,12 @@ sess_close(struct hf_worker *w, struct hf_http_session *s)
 static int
 exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close)
 {
-	struct hf_http_up *u = s->up;
+	struct hf_http_up *u = s->x->up;
 
-	count_status(w, s->log.status);
+	count_status(w, s->x->log.status);
 	log_push(w, s);
-	if (s->ep_slot >= 0) {
-		w->http->active[s->ep_slot]--;
-		s->ep_slot = -1;
-	}
-	s->rs_edit_len = 0;
-	s->rs_edit[0] = '\0';
-	hf_http_mq_free(&s->retry_head);
-	s->retries_left = 0;
 	if (u != NULL) {
-		s->up = NULL;
+		s->x->up = NULL;
 		if ((s->flags & HF_HTTP_S_UP_REUSABLE) && s->rq == HF_HTTP_RQ_DONE && u->tcp != NULL &&
 		    u->slot >= 0 &&
 		    u->state == HF_HTTP_UP_ACTIVE && u->rd.q.bytes == 0 &&
@@ -306,6 +348,7 @@ exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close)
 		else
 			up_close(w, u, s->rq != HF_HTTP_RQ_DONE || s->rs != HF_HTTP_RS_DONE);
 	}
+	stream_end(w, s, false);
 	if (close || !(s->flags & HF_HTTP_S_KEEP_ALIVE) || s->rq != HF_HTTP_RQ_DONE) {
 		sess_close(w, s);
 		return STEP_WAIT;
@@ -313,7 +356,6 @@ exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close)
 	s->rq = HF_HTTP_RQ_HEAD;
 	s->rs = HF_HTTP_RS_WAIT;
 	s->flags = 0;
-	s->service_ms = -1;
 	timer_set(w, s, s->lst->cfg->idle_timeout_ms);
 	return STEP_MORE;
 }
@@ -333,11 +375,11 @@ local_reply_x(struct hf_worker *w, struct hf_http_session *s, int status,
 
 	if (s->flags & HF_HTTP_S_RESPONDED)
 		return sess_reset(w, s, flag);
-	if (s->up != NULL) {
-		up_close(w, s->up, true);
-		s->up = NULL;
+	if (s->x->up != NULL) {
+		up_close(w, s->x->up, true);
+		s->x->up = NULL;
 	}
-	hf_http_mq_free(&s->pending);
+	hf_http_mq_free(&s->x->pending);
 	if (s->rq == HF_HTTP_RQ_BODY || s->rq == HF_HTTP_RQ_HEAD)
 		close = true;
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
@@ -348,7 +390,7 @@ local_reply_x(struct hf_worker *w, struct hf_http_session *s, int status,
 		return sess_reset(w, s, flag);
 	}
 	HF_COUNT(w, HTTP_LOCAL_REPLY);
-	s->log.bytes_tx = strlen(body);
+	s->x->log.bytes_tx = strlen(body);
 	hf_tcp_send(w, s->down, wr.head);
 	s->flags |= HF_HTTP_S_RESPONDED;
 	set_result(s, status, flag, details);
@@ -502,7 +544,7 @@ move_body(struct hf_worker *w, struct hf_http_body *b, struct hf_http_reader *rd
 static void
 log_request(struct hf_http_session *s, const struct hf_h1_message *msg)
 {
-	struct hf_access_log_rec *r = &s->log;
+	struct hf_access_log_rec *r = &s->x->log;
 	const struct hf_h1_header *f;
 
 	memset(r, 0, sizeof(*r));
@@ -533,12 +575,40 @@ set_framing(struct hf_http_body *b, const struct hf_h1_message *msg)
 	}
 }
 
-/* A record for an answer given before any request head could be read. */
-static void
+/*
+ * Refuses a request for want of a stream (http.max_requests in flight): a
+ * 503 and the connection closes. There is no stream to log it in; the
+ * counter is the record.
+ */
+static int
+no_stream(struct hf_worker *w, struct hf_http_session *s)
+{
+	struct hf_http_wr wr;
+
+	HF_COUNT(w, HTTP_DROP_NO_STREAM);
+	count_status(w, 503);
+	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
+	hf_http_build_local(&wr, 503, "overloaded", true, false, NULL);
+	if (wr.failed)
+		hf_http_wr_discard(&wr);
+	else
+		hf_tcp_send(w, s->down, wr.head);
+	sess_close(w, s);
+	return STEP_WAIT;
+}
+
+/*
+ * A stream and its record for an answer given before any request head could
+ * be read. False when no stream can be had.
+ */
+static bool
 log_connection(struct hf_worker *w, struct hf_http_session *s)
 {
-	struct hf_access_log_rec *r = &s->log;
+	struct hf_access_log_rec *r;
 
+	if (stream_get(w->http, s) == NULL)
+		return false;
+	r = &s->x->log;
 	memset(r, 0, sizeof(*r));
 	r->service_ms = -1;
 	r->d_laddr = s->down->laddr;
@@ -548,6 +618,7 @@ log_connection(struct hf_worker *w, struct hf_http_session *s)
 	r->minor = 1;
 	if (w->http->log_ring != NULL)
 		s->flags |= HF_HTTP_S_LOG;
+	return true;
 }
 
 static int
@@ -560,7 +631,8 @@ parse_error(struct hf_worker *w, struct hf_http_session *s, int rc)
 	case HF_H1_E_VERSION: HF_COUNT(w, HTTP_DROP_VERSION); break;
 	default: HF_COUNT(w, HTTP_DROP_BAD_REQUEST); break;
 	}
-	log_connection(w, s);
+	if (!log_connection(w, s))
+		return no_stream(w, s);
 	return local_reply(w, s, hf_h1_error_status(rc), HF_RF_DPE, hf_h1_error_name(rc),
 			   hf_h1_error_name(rc), true);
 }
@@ -591,7 +663,7 @@ upstream_for(struct hf_worker *w, struct hf_http_session *s, const struct hf_sna
 			port = i;
 			break;
 		}
-	u->tcp = hf_tcp_connect(w, port, ep->addr, ep->port, s->connect_timeout_ms, &up_ops, u);
+	u->tcp = hf_tcp_connect(w, port, ep->addr, ep->port, s->x->connect_timeout_ms, &up_ops, u);
 	if (u->tcp == NULL) {
 		up_free(h, u);
 		return NULL;
@@ -646,7 +718,7 @@ consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, 
 		  enum hf_response_flag flag, const char *details, const char *body, const char *extra)
 {
 	hf_http_rd_consume(w->http, &s->rd, (uint32_t)head_len);
-	s->rq = s->rq_body.framing == HF_HTTP_BODY_NONE ? HF_HTTP_RQ_DONE : HF_HTTP_RQ_BODY;
+	s->rq = s->x->rq_body.framing == HF_HTTP_BODY_NONE ? HF_HTTP_RQ_DONE : HF_HTTP_RQ_BODY;
 	return local_reply_x(w, s, status, flag, details, body, false, extra);
 }
 
@@ -680,7 +752,7 @@ mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1_messag
 	int32_t slot;
 	int n;
 
-	if (cl->n_endpoints == 0 || s->rq_body.framing != HF_HTTP_BODY_NONE) {
+	if (cl->n_endpoints == 0 || s->x->rq_body.framing != HF_HTTP_BODY_NONE) {
 		HF_COUNT(w, HTTP_MIRROR_SKIPPED);
 		return;
 	}
@@ -742,8 +814,10 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 	bool expect, preflight;
 	int cors;
 
+	if (stream_get(h, s) == NULL)
+		return no_stream(w, s);
 	s->minor = msg->minor;
-	s->service_ms = -1;
+	s->x->service_ms = -1;
 	s->flags |= (msg->flags & HF_H1_F_KEEP_ALIVE) ? HF_HTTP_S_KEEP_ALIVE : 0;
 	s->flags |= msg->method == HF_H1_M_HEAD ? HF_HTTP_S_HEAD : 0;
 	s->flags |= (msg->flags & HF_H1_F_UPGRADE) ? HF_HTTP_S_UPGRADE : 0;
@@ -751,13 +825,13 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		s->flags |= HF_HTTP_S_LOG;
 		log_request(s, msg);
 	}
-	set_framing(&s->rq_body, msg);
+	set_framing(&s->x->rq_body, msg);
 	hf_timer_cancel(&w->tcp->wheel, &s->timer);
 	if (r == NULL) {
 		HF_COUNT(w, HTTP_NO_ROUTE);
 		return consume_and_reply(w, s, head_len, 404, HF_RF_NR, "route_not_found", "", NULL);
 	}
-	hf_http_copy_str(s->log.route, sizeof(s->log.route), r->name, strlen(r->name));
+	hf_http_copy_str(s->x->log.route, sizeof(s->x->log.route), r->name, strlen(r->name));
 	cors = hf_http_route_cors(r, msg, extra, sizeof(extra), &preflight);
 	if (cors > 0 && preflight) {
 		HF_COUNT(w, HTTP_CORS_PREFLIGHT);
@@ -794,10 +868,10 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 	}
 	d = hf_http_route_dest(r);
 	cl = &snap->clusters[d->cluster];
-	hf_http_copy_str(s->log.cluster, sizeof(s->log.cluster), cl->name, strlen(cl->name));
-	s->route_timeout_ms = r->timeout_ms;
-	s->connect_timeout_ms = cl->connect_timeout_ms;
-	s->max_body = r->max_request_bytes;
+	hf_http_copy_str(s->x->log.cluster, sizeof(s->x->log.cluster), cl->name, strlen(cl->name));
+	s->x->route_timeout_ms = r->timeout_ms;
+	s->x->connect_timeout_ms = cl->connect_timeout_ms;
+	s->x->max_body = r->max_request_bytes;
 	if (cl->n_endpoints == 0) {
 		HF_COUNT(w, HTTP_NO_HEALTHY);
 		hf_http_rd_consume(h, &s->rd, (uint32_t)head_len);
@@ -805,8 +879,8 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		return local_reply(w, s, 503, HF_RF_UH, "no_healthy_upstream", "no healthy upstream",
 				   true);
 	}
-	if (s->max_body != 0 && s->rq_body.framing == HF_HTTP_BODY_LENGTH &&
-	    s->rq_body.remaining > s->max_body) {
+	if (s->x->max_body != 0 && s->x->rq_body.framing == HF_HTTP_BODY_LENGTH &&
+	    s->x->rq_body.remaining > s->x->max_body) {
 		HF_COUNT(w, HTTP_DROP_BODY_TOO_LARGE);
 		hf_http_rd_consume(h, &s->rd, (uint32_t)head_len);
 		s->rq = HF_HTTP_RQ_BODY;
@@ -814,12 +888,12 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 				   "Payload Too Large", true);
 	}
 	/* What the response will need of the route, copied: the route may be gone by then. */
-	s->rs_edit[0] = '\0';
+	s->x->rs_edit[0] = '\0';
 	{
 		size_t elen = 0;
 
-		if (hf_http_edit_add(s->rs_edit, &elen, r->rs_ops, r->n_rs_ops) != 0 ||
-		    hf_http_edit_add(s->rs_edit, &elen, d->rs_ops, d->n_rs_ops) != 0)
+		if (hf_http_edit_add(s->x->rs_edit, &elen, r->rs_ops, r->n_rs_ops) != 0 ||
+		    hf_http_edit_add(s->x->rs_edit, &elen, d->rs_ops, d->n_rs_ops) != 0)
 			HF_COUNT(w, HTTP_DROP_EDIT_FULL);
 		/* A CORS answer's fields ride along as additions. */
 		for (const char *p = cors > 0 ? extra : NULL; p != NULL && *p != '\0';) {
@@ -830,14 +904,14 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 				break;
 			memcpy(name, p, (size_t)(colon - p));
 			name[colon - p] = '\0';
-			if (hf_http_edit_add_one(s->rs_edit, &elen, 'a', name, colon + 2,
+			if (hf_http_edit_add_one(s->x->rs_edit, &elen, 'a', name, colon + 2,
 						 (size_t)(eol - colon - 2)) != 0) {
 				HF_COUNT(w, HTTP_DROP_EDIT_FULL);
 				break;
 			}
 			p = eol + 2;
 		}
-		s->rs_edit_len = (uint16_t)elen;
+		s->x->rs_edit_len = (uint16_t)elen;
 	}
 	if (r->rewrite_uri != NULL || r->rewrite_re != NULL) {
 		tlen = hf_http_route_target(r, snap->re_match[w->id], msg->target.p, msg->target.len,
@@ -852,9 +926,9 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		.client_addr = s->down->raddr,
 		.http10 = msg->minor == 0,
 		.upgrade = (s->flags & HF_HTTP_S_UPGRADE) != 0,
-		.request_id = s->log.request_id,
-		.xff = s->log.xff,
-		.xff_len = sizeof(s->log.xff),
+		.request_id = s->x->log.request_id,
+		.xff = s->x->log.xff,
+		.xff_len = sizeof(s->x->log.xff),
 		.target = tlen > 0 ? target : NULL,
 		.target_len = (uint32_t)tlen,
 		.authority = r->rewrite_authority,
@@ -869,30 +943,30 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		mirror(w, s, msg, &snap->clusters[r->mirror_cluster], r->mirror_cluster);
 
 	hf_http_rd_consume(h, &s->rd, (uint32_t)head_len);
-	s->rq = s->rq_body.framing == HF_HTTP_BODY_NONE ? HF_HTTP_RQ_DONE : HF_HTTP_RQ_BODY;
+	s->rq = s->x->rq_body.framing == HF_HTTP_BODY_NONE ? HF_HTTP_RQ_DONE : HF_HTTP_RQ_BODY;
 	if (wr.failed) {
 		HF_COUNT(w, HTTP_DROP_NO_MBUF);
 		hf_http_wr_discard(&wr);
 		return local_reply(w, s, 503, HF_RF_NONE, "no_mbuf", "out of buffers", true);
 	}
-	ep = pick_endpoint(h, cl, d->cluster, &s->ep_slot);
+	ep = pick_endpoint(h, cl, d->cluster, &s->x->ep_slot);
 	u = upstream_for(w, s, ep);
 	if (u == NULL) {
-		s->ep_slot = -1;
+		s->x->ep_slot = -1;
 		hf_http_wr_discard(&wr);
 		HF_COUNT(w, HTTP_UPSTREAM_FAIL);
 		return local_reply(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started",
 				   "upstream connect error or disconnect/reset before headers. "
 				   "reset reason: local resource exhaustion", true);
 	}
-	if (s->ep_slot >= 0)
-		h->active[s->ep_slot]++;
-	s->up = u;
+	if (s->x->ep_slot >= 0)
+		h->active[s->x->ep_slot]++;
+	s->x->up = u;
 	s->rs = HF_HTTP_RS_WAIT;
-	s->log.up_addr = ep->addr;
-	s->log.up_port = ep->port;
-	s->log.up_laddr = u->tcp->laddr;
-	s->log.up_lport = u->tcp->lport;
+	s->x->log.up_addr = ep->addr;
+	s->x->log.up_port = ep->port;
+	s->x->log.up_laddr = u->tcp->laddr;
+	s->x->log.up_lport = u->tcp->lport;
 	HF_COUNT(w, HTTP_UPSTREAM_RQ);
 	if (expect && s->rq == HF_HTTP_RQ_BODY) {
 		struct hf_http_wr cont;
@@ -912,24 +986,24 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		struct rte_mbuf *copy = hf_http_chain_clone(w, wr.head);
 
 		if (copy != NULL) {
-			hf_http_mq_append(&s->retry_head, copy);
-			s->retries_left = (uint8_t)RTE_MIN(r->retry.attempts, 255u);
-			s->retry_on = r->retry.on;
-			s->per_try_ms = r->retry.per_try_timeout_ms;
-			s->n_retry_codes = (uint8_t)RTE_MIN(r->retry.n_codes, RTE_DIM(s->retry_codes));
-			memcpy(s->retry_codes, r->retry.codes,
-			       sizeof(s->retry_codes[0]) * s->n_retry_codes);
+			hf_http_mq_append(&s->x->retry_head, copy);
+			s->x->retries_left = (uint8_t)RTE_MIN(r->retry.attempts, 255u);
+			s->x->retry_on = r->retry.on;
+			s->x->per_try_ms = r->retry.per_try_timeout_ms;
+			s->x->n_retry_codes = (uint8_t)RTE_MIN(r->retry.n_codes, RTE_DIM(s->x->retry_codes));
+			memcpy(s->x->retry_codes, r->retry.codes,
+			       sizeof(s->x->retry_codes[0]) * s->x->n_retry_codes);
 		} else {
 			HF_COUNT(w, HTTP_DROP_NO_MBUF);
 		}
 	}
-	s->sent_tsc = w->now;
+	s->x->sent_tsc = w->now;
 	if (u->state == HF_HTTP_UP_ACTIVE)
 		hf_tcp_send(w, u->tcp, wr.head);
 	else
-		hf_http_mq_append(&s->pending, wr.head);
+		hf_http_mq_append(&s->x->pending, wr.head);
 	if (s->rq == HF_HTTP_RQ_DONE)
-		timer_set(w, s, s->per_try_ms != 0 ? s->per_try_ms : s->route_timeout_ms);
+		timer_set(w, s, s->x->per_try_ms != 0 ? s->x->per_try_ms : s->x->route_timeout_ms);
 	return STEP_MORE;
 }
 
@@ -937,19 +1011,19 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 static bool
 retriable(const struct hf_http_session *s, int status, uint32_t on)
 {
-	if (s->retries_left == 0 || s->retry_head.head == NULL || (s->flags & HF_HTTP_S_RESPONDED))
+	if (s->x->retries_left == 0 || s->x->retry_head.head == NULL || (s->flags & HF_HTTP_S_RESPONDED))
 		return false;
 	if (status == 0)
-		return (s->retry_on & on) != 0;
-	if ((s->retry_on & HF_RETRY_5XX) && status >= 500)
+		return (s->x->retry_on & on) != 0;
+	if ((s->x->retry_on & HF_RETRY_5XX) && status >= 500)
 		return true;
-	if ((s->retry_on & HF_RETRY_GATEWAY_ERROR) && status >= 502 && status <= 504)
+	if ((s->x->retry_on & HF_RETRY_GATEWAY_ERROR) && status >= 502 && status <= 504)
 		return true;
-	if ((s->retry_on & HF_RETRY_RETRIABLE_4XX) && status == 409)
+	if ((s->x->retry_on & HF_RETRY_RETRIABLE_4XX) && status == 409)
 		return true;
-	if (s->retry_on & HF_RETRY_RETRIABLE_CODES)
-		for (unsigned int i = 0; i < s->n_retry_codes; i++)
-			if (s->retry_codes[i] == status)
+	if (s->x->retry_on & HF_RETRY_RETRIABLE_CODES)
+		for (unsigned int i = 0; i < s->x->n_retry_codes; i++)
+			if (s->x->retry_codes[i] == status)
 				return true;
 	return false;
 }
@@ -973,47 +1047,47 @@ retry(struct hf_worker *w, struct hf_http_session *s, int status, enum hf_respon
 	int cluster = -1;
 
 	for (unsigned int i = 0; snap != NULL && i < snap->n_clusters; i++)
-		if (strcmp(snap->clusters[i].name, s->log.cluster) == 0) {
+		if (strcmp(snap->clusters[i].name, s->x->log.cluster) == 0) {
 			cl = &snap->clusters[i];
 			cluster = (int)i;
 			break;
 		}
-	copy = cl != NULL && cl->n_endpoints > 0 ? hf_http_chain_clone(w, s->retry_head.head) : NULL;
+	copy = cl != NULL && cl->n_endpoints > 0 ? hf_http_chain_clone(w, s->x->retry_head.head) : NULL;
 	if (copy == NULL)
 		return local_reply(w, s, status, flag, details, body, true);
-	s->retries_left--;
+	s->x->retries_left--;
 	HF_COUNT(w, HTTP_RETRY);
-	if (s->up != NULL) {
-		up_close(w, s->up, true);
-		s->up = NULL;
+	if (s->x->up != NULL) {
+		up_close(w, s->x->up, true);
+		s->x->up = NULL;
 	}
-	if (s->ep_slot >= 0) {
-		h->active[s->ep_slot]--;
-		s->ep_slot = -1;
+	if (s->x->ep_slot >= 0) {
+		h->active[s->x->ep_slot]--;
+		s->x->ep_slot = -1;
 	}
-	ep = pick_endpoint(h, cl, cluster, &s->ep_slot);
+	ep = pick_endpoint(h, cl, cluster, &s->x->ep_slot);
 	u = upstream_for(w, s, ep);
 	if (u == NULL) {
-		s->ep_slot = -1;
+		s->x->ep_slot = -1;
 		rte_pktmbuf_free(copy);
 		return local_reply(w, s, status, flag, details, body, true);
 	}
-	if (s->ep_slot >= 0)
-		h->active[s->ep_slot]++;
-	s->up = u;
+	if (s->x->ep_slot >= 0)
+		h->active[s->x->ep_slot]++;
+	s->x->up = u;
 	s->rs = HF_HTTP_RS_WAIT;
 	s->flags &= ~HF_HTTP_S_UP_REUSABLE;
-	s->log.up_addr = ep->addr;
-	s->log.up_port = ep->port;
-	s->log.up_laddr = u->tcp->laddr;
-	s->log.up_lport = u->tcp->lport;
+	s->x->log.up_addr = ep->addr;
+	s->x->log.up_port = ep->port;
+	s->x->log.up_laddr = u->tcp->laddr;
+	s->x->log.up_lport = u->tcp->lport;
 	HF_COUNT(w, HTTP_UPSTREAM_RQ);
-	s->sent_tsc = w->now;
+	s->x->sent_tsc = w->now;
 	if (u->state == HF_HTTP_UP_ACTIVE)
 		hf_tcp_send(w, u->tcp, copy);
 	else
-		hf_http_mq_append(&s->pending, copy);
-	timer_set(w, s, s->per_try_ms != 0 ? s->per_try_ms : s->route_timeout_ms);
+		hf_http_mq_append(&s->x->pending, copy);
+	timer_set(w, s, s->x->per_try_ms != 0 ? s->x->per_try_ms : s->x->route_timeout_ms);
 	return STEP_MORE;
 }
 
@@ -1051,7 +1125,8 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 	}
 	if (rc == -ENOBUFS) {
 		HF_COUNT(w, HTTP_DROP_NO_BUFFER);
-		log_connection(w, s);
+		if (!log_connection(w, s))
+			return no_stream(w, s);
 		return local_reply(w, s, 503, HF_RF_NONE, "no_head_buffer", "out of head buffers",
 				   true);
 	}
@@ -1064,20 +1139,20 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 static int
 pump_request(struct hf_worker *w, struct hf_http_session *s)
 {
-	struct hf_http_up *u = s->up;
+	struct hf_http_up *u = s->x->up;
 	int rc;
 
 	if (u == NULL || u->state != HF_HTTP_UP_ACTIVE || u->tcp == NULL)
 		return STEP_WAIT;
-	rc = move_body(w, &s->rq_body, &s->rd, s->down, u->tcp, s->max_body,
-		       HF_CNT_HTTP_DOWNSTREAM_RX_BODY, &s->log.bytes_rx);
+	rc = move_body(w, &s->x->rq_body, &s->rd, s->down, u->tcp, s->x->max_body,
+		       HF_CNT_HTTP_DOWNSTREAM_RX_BODY, &s->x->log.bytes_rx);
 	switch (rc) {
 	case STEP_WAIT:
 		return STEP_WAIT;
 	case STEP_MORE:
 		s->rq = HF_HTTP_RQ_DONE;
 		if (s->rs != HF_HTTP_RS_DONE)
-			timer_set(w, s, s->route_timeout_ms);
+			timer_set(w, s, s->x->route_timeout_ms);
 		return STEP_MORE;
 	case -EFBIG:
 		HF_COUNT(w, HTTP_DROP_BODY_TOO_LARGE);
@@ -1128,7 +1203,7 @@ static int
 read_response(struct hf_worker *w, struct hf_http_session *s)
 {
 	struct hf_http_state *h = w->http;
-	struct hf_http_up *u = s->up;
+	struct hf_http_up *u = s->x->up;
 	struct hf_h1_message msg;
 	struct hf_http_wr wr;
 	bool keep;
@@ -1168,22 +1243,22 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 		return retry(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started",
 			     "retries exhausted");
 	}
-	s->service_ms = (int32_t)((w->now - s->sent_tsc) / h->tsc_per_ms);
-	set_framing(&s->rs_body, &msg);
+	s->x->service_ms = (int32_t)((w->now - s->x->sent_tsc) / h->tsc_per_ms);
+	set_framing(&s->x->rs_body, &msg);
 	if ((s->flags & HF_HTTP_S_HEAD) || msg.status == 204 || msg.status == 304 ||
 	    msg.status == 101)
-		s->rs_body.framing = HF_HTTP_BODY_NONE;
+		s->x->rs_body.framing = HF_HTTP_BODY_NONE;
 	else if (!(msg.flags & (HF_H1_F_CHUNKED | HF_H1_F_HAS_BODY_LENGTH)))
-		s->rs_body.framing = HF_HTTP_BODY_CLOSE;
-	if ((msg.flags & HF_H1_F_KEEP_ALIVE) && s->rs_body.framing != HF_HTTP_BODY_CLOSE)
+		s->x->rs_body.framing = HF_HTTP_BODY_CLOSE;
+	if ((msg.flags & HF_H1_F_KEEP_ALIVE) && s->x->rs_body.framing != HF_HTTP_BODY_CLOSE)
 		s->flags |= HF_HTTP_S_UP_REUSABLE;
 	/* A body that ends with the connection ends the downstream connection too. */
-	if (s->rs_body.framing == HF_HTTP_BODY_CLOSE || hf_tcp_peer_closed(s->down))
+	if (s->x->rs_body.framing == HF_HTTP_BODY_CLOSE || hf_tcp_peer_closed(s->down))
 		s->flags &= ~HF_HTTP_S_KEEP_ALIVE;
 	keep = s->flags & HF_HTTP_S_KEEP_ALIVE;
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
-	hf_http_build_response(&wr, &msg, keep, s->minor == 0, s->service_ms,
-			       s->rs_edit_len > 0 ? s->rs_edit : NULL);
+	hf_http_build_response(&wr, &msg, keep, s->minor == 0, s->x->service_ms,
+			       s->x->rs_edit_len > 0 ? s->x->rs_edit : NULL);
 	hf_http_rd_consume(h, &u->rd, (uint32_t)rc);
 	if (wr.failed) {
 		HF_COUNT(w, HTTP_DROP_NO_MBUF);
@@ -1203,9 +1278,9 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 static int
 pump_response(struct hf_worker *w, struct hf_http_session *s)
 {
-	struct hf_http_up *u = s->up;
-	int rc = move_body(w, &s->rs_body, &u->rd, u->tcp, s->down, 0, HF_CNT_HTTP_DOWNSTREAM_TX_BODY,
-			   &s->log.bytes_tx);
+	struct hf_http_up *u = s->x->up;
+	int rc = move_body(w, &s->x->rs_body, &u->rd, u->tcp, s->down, 0, HF_CNT_HTTP_DOWNSTREAM_TX_BODY,
+			   &s->x->log.bytes_tx);
 
 	switch (rc) {
 	case STEP_WAIT:
@@ -1241,7 +1316,7 @@ start_tunnel(struct hf_worker *w, struct hf_http_session *s)
 static int
 pump_tunnel(struct hf_worker *w, struct hf_http_session *s)
 {
-	struct hf_http_up *u = s->up;
+	struct hf_http_up *u = s->x->up;
 	bool nomem = false, nomem2 = false;
 
 	if (u->tcp != NULL) {
@@ -1300,7 +1375,7 @@ drive(struct hf_worker *w, struct hf_http_session *s)
 		/* A local reply may have ended the exchange. */
 		if (s->rq != HF_HTTP_RQ_BODY && s->rq != HF_HTTP_RQ_DONE)
 			continue;
-		if (s->up != NULL && s->up->state == HF_HTTP_UP_ACTIVE && s->rs == HF_HTTP_RS_WAIT) {
+		if (s->x->up != NULL && s->x->up->state == HF_HTTP_UP_ACTIVE && s->rs == HF_HTTP_RS_WAIT) {
 			rc = read_response(w, s);
 			if (rc == STEP_GONE)
 				return rc;
@@ -1308,7 +1383,7 @@ drive(struct hf_worker *w, struct hf_http_session *s)
 				continue;
 			progress = progress || rc == STEP_MORE;
 		}
-		if (s->up != NULL && s->rs == HF_HTTP_RS_BODY) {
+		if (s->x->up != NULL && s->rs == HF_HTTP_RS_BODY) {
 			rc = pump_response(w, s);
 			if (rc == STEP_GONE)
 				return rc;
@@ -1343,7 +1418,10 @@ on_timer(struct hf_timer *t, void *arg)
 			return;
 		}
 		HF_COUNT(w, HTTP_DROP_HEADER_TIMEOUT);
-		log_connection(w, s);
+		if (!log_connection(w, s)) {
+			no_stream(w, s);
+			return;
+		}
 		local_reply(w, s, 408, HF_RF_NONE, "request_header_timeout", "request header timeout",
 			    true);
 		return;
@@ -1355,7 +1433,7 @@ on_timer(struct hf_timer *t, void *arg)
 	case HF_HTTP_RQ_BODY:
 	case HF_HTTP_RQ_DONE:
 		HF_COUNT(w, HTTP_UPSTREAM_TIMEOUT);
-		if (s->per_try_ms != 0 && retriable(s, 0, HF_RETRY_5XX | HF_RETRY_GATEWAY_ERROR |
+		if (s->x->per_try_ms != 0 && retriable(s, 0, HF_RETRY_5XX | HF_RETRY_GATEWAY_ERROR |
 							  HF_RETRY_RESET)) {
 			retry(w, s, 504, HF_RF_UT, "upstream_per_try_timeout", "upstream request timeout");
 			return;
@@ -1387,8 +1465,6 @@ down_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
 	}
 	s->down = c;
 	s->lst = l;
-	s->service_ms = -1;
-	s->ep_slot = -1;
 	hf_timer_init(&s->timer, on_timer, s);
 	c->ctx = s;
 	timer_set(w, s, l->cfg->idle_timeout_ms);
@@ -1413,15 +1489,15 @@ down_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 		return;
 	if (s->flags & HF_HTTP_S_LOG) {
 		/* The client went away with its request unanswered. */
-		s->log.flag = HF_RF_DC;
+		s->x->log.flag = HF_RF_DC;
 		log_push(w, s);
 	}
 	s->down = NULL;
 	c->ctx = NULL;
-	if (s->up != NULL && s->rq == HF_HTTP_RQ_TUNNEL && err == 0) {
+	if (s->x != NULL && s->x->up != NULL && s->rq == HF_HTTP_RQ_TUNNEL && err == 0) {
 		/* A tunnel ended cleanly from the client's side: let the upstream finish too. */
-		up_close(w, s->up, false);
-		s->up = NULL;
+		up_close(w, s->x->up, false);
+		s->x->up = NULL;
 	}
 	sess_free(w, s);
 }
@@ -1447,14 +1523,14 @@ up_connected(struct hf_worker *w, struct hf_tcp_conn *c)
 		return;
 	u->state = HF_HTTP_UP_ACTIVE;
 	u->tcp = c;
-	s->log.up_laddr = c->laddr;
-	s->log.up_lport = c->lport;
-	if (s->pending.head != NULL) {
-		struct rte_mbuf *m = s->pending.head;
+	s->x->log.up_laddr = c->laddr;
+	s->x->log.up_lport = c->lport;
+	if (s->x->pending.head != NULL) {
+		struct rte_mbuf *m = s->x->pending.head;
 
-		s->pending.head = s->pending.tail = NULL;
-		s->pending.bytes = 0;
-		s->sent_tsc = w->now;
+		s->x->pending.head = s->x->pending.tail = NULL;
+		s->x->pending.bytes = 0;
+		s->x->sent_tsc = w->now;
 		hf_tcp_send(w, c, m);
 	}
 	drive(w, s);
@@ -1516,9 +1592,9 @@ up_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 		return;
 	case HF_HTTP_UP_CONNECTING:
 		u->tcp = NULL;
-		s->up = NULL;
+		s->x->up = NULL;
 		up_free(w->http, u);
-		hf_http_mq_free(&s->pending);
+		hf_http_mq_free(&s->x->pending);
 		upstream_failed(w, s, HF_RF_UF);
 		return;
 	default:
@@ -1558,7 +1634,25 @@ static const struct hf_tcp_ops up_ops = {
 size_t
 hf_http_conn_footprint(void)
 {
-	return sizeof(struct hf_http_session) + sizeof(struct hf_http_up) + 2 * sizeof(uint32_t);
+	/* An idle downstream: its session and free-list slot. Streams and upstreams are apart. */
+	return sizeof(struct hf_http_session) + sizeof(uint32_t);
+}
+
+size_t
+hf_http_stream_footprint(void)
+{
+	return sizeof(struct hf_http_stream) + sizeof(uint32_t);
+}
+
+/* The stream pool of a worker: http.max_requests, else a quarter of the connections. */
+static uint32_t
+stream_pool_size(const struct hf_bootstrap *boot)
+{
+	uint32_t n = boot->tcp.max_connections;
+
+	if (boot->http_max_requests != 0)
+		return boot->http_max_requests;
+	return RTE_MIN(n, RTE_MAX(n / 4, 256u));
 }
 
 int
@@ -1589,6 +1683,10 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 	h->buf_size = h->up_limits.max_head + 1;
 	h->sessions = rte_zmalloc("hf_http_sessions", sizeof(*h->sessions) * n, RTE_CACHE_LINE_SIZE);
 	h->free_sessions = rte_malloc("hf_http_free_s", sizeof(uint32_t) * n, 0);
+	h->n_streams = stream_pool_size(boot);
+	h->streams = rte_zmalloc("hf_http_streams", sizeof(*h->streams) * h->n_streams,
+				 RTE_CACHE_LINE_SIZE);
+	h->free_streams = rte_malloc("hf_http_free_x", sizeof(uint32_t) * h->n_streams, 0);
 	h->ups = rte_zmalloc("hf_http_ups", sizeof(*h->ups) * n, RTE_CACHE_LINE_SIZE);
 	h->free_ups = rte_malloc("hf_http_free_u", sizeof(uint32_t) * n, 0);
 	h->bufs = rte_malloc("hf_http_bufs", (size_t)h->buf_size * GATHER_BUFFERS, RTE_CACHE_LINE_SIZE);
@@ -1603,7 +1701,8 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 		.hash_func = rte_hash_crc,
 		.socket_id = (int)rte_socket_id(),
 	});
-	if (h->sessions == NULL || h->free_sessions == NULL || h->ups == NULL ||
+	if (h->sessions == NULL || h->free_sessions == NULL || h->streams == NULL ||
+	    h->free_streams == NULL || h->ups == NULL ||
 	    h->free_ups == NULL || h->bufs == NULL || h->free_bufs == NULL || h->idle == NULL ||
 	    h->active == NULL ||
 	    h->endpoints == NULL)
@@ -1613,6 +1712,9 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 		h->free_ups[i] = n - 1 - i;
 	}
 	h->n_free_sessions = h->n_free_ups = n;
+	for (uint32_t i = 0; i < h->n_streams; i++)
+		h->free_streams[i] = h->n_streams - 1 - i;
+	h->n_free_streams = h->n_streams;
 	for (uint32_t i = 0; i < GATHER_BUFFERS; i++)
 		h->free_bufs[i] = h->bufs + (size_t)i * h->buf_size;
 	h->n_free_bufs = GATHER_BUFFERS;
@@ -1705,7 +1807,11 @@ hf_http_fini(struct hf_worker *w)
 		for (uint32_t i = 0; i < h->n_conns; i++) {
 			hf_timer_cancel(&w->tcp->wheel, &h->sessions[i].timer);
 			hf_http_mq_free(&h->sessions[i].rd.q);
-			hf_http_mq_free(&h->sessions[i].pending);
+		}
+	if (h->streams != NULL)
+		for (uint32_t i = 0; i < h->n_streams; i++) {
+			hf_http_mq_free(&h->streams[i].pending);
+			hf_http_mq_free(&h->streams[i].retry_head);
 		}
 	if (h->ups != NULL)
 		for (uint32_t i = 0; i < h->n_conns; i++)
@@ -1718,6 +1824,8 @@ hf_http_fini(struct hf_worker *w)
 	rte_free(h->bufs);
 	rte_free(h->free_ups);
 	rte_free(h->ups);
+	rte_free(h->free_streams);
+	rte_free(h->streams);
 	rte_free(h->free_sessions);
 	rte_free(h->sessions);
 	rte_free(h);

@@ -27,7 +27,10 @@ void hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap);
 /* Frees the worker's HTTP state; call before hf_tcp_fini(). */
 void hf_http_fini(struct hf_worker *w);
 
-/* Bytes of HTTP state per downstream connection (session and its upstream). */
+/* Bytes of HTTP state an idle downstream connection holds (its session). */
 size_t hf_http_conn_footprint(void);
+
+/* Bytes of HTTP state per request in flight (a stream, from http.max_requests). */
+size_t hf_http_stream_footprint(void);
 
 #endif

@@ -262,7 +262,7 @@ hf_http_wr_init(struct hf_http_wr *wr, struct rte_mempool *mp)
 }
 
 void
-hf_http_wr_put(struct hf_http_wr *wr, const void *p, size_t n)
+hf_http_wr_put_slow(struct hf_http_wr *wr, const void *p, size_t n)
 {
 	const char *src = p;
 
@@ -292,6 +292,44 @@ hf_http_wr_put(struct hf_http_wr *wr, const void *p, size_t n)
 		src += k;
 		n -= k;
 	}
+}
+
+/* Writes @p v in decimal at @p out (room for 10 digits). Returns the digits written. */
+static size_t
+fmt_u32(char *out, uint32_t v)
+{
+	char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+void
+hf_http_wr_put_u32(struct hf_http_wr *wr, uint32_t v)
+{
+	char d[10];
+
+	hf_http_wr_put(wr, d, fmt_u32(d, v));
+}
+
+/* Dotted quad of @p addr (network order) at @p out (16 bytes). Returns its length. */
+static size_t
+fmt_ipv4(char *out, uint32_t addr)
+{
+	const uint8_t *a = (const uint8_t *)&addr;
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		n += fmt_u32(out + n, a[i]);
+		out[n++] = i < 3 ? '.' : '\0';
+	}
+	return n - 1;
 }
 
 void
@@ -557,6 +595,31 @@ hf_http_uuid4(char *out)
 	*o = '\0';
 }
 
+/* Appends what of [@p p, @p p + @p len) fits before @p cap at @p dst + @p n. Returns the new n. */
+static size_t
+append_cut(char *dst, size_t n, size_t cap, const char *p, size_t len)
+{
+	size_t k = RTE_MIN(len, cap - n);
+
+	memcpy(dst + n, p, k);
+	return n + k;
+}
+
+/* Keeps the x-forwarded-for sent, "@p prev, @p ip" or "@p ip", cut to x->xff_len - 1 bytes. */
+static void
+keep_xff(struct hf_http_rq_extra *x, const char *prev, size_t prev_len, const char *ip,
+	 size_t iplen)
+{
+	size_t cap = x->xff_len - 1, n = 0;
+
+	if (prev_len > 0) {
+		n = append_cut(x->xff, n, cap, prev, prev_len);
+		n = append_cut(x->xff, n, cap, ", ", 2);
+	}
+	n = append_cut(x->xff, n, cap, ip, iplen);
+	x->xff[n] = '\0';
+}
+
 void
 hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 		      struct hf_http_rq_extra *x)
@@ -564,8 +627,7 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 	const struct hf_h1_header *xff = NULL, *rid = NULL;
 	bool named = each_connection_option(msg, names_field, NULL);
 	char ip[16];
-	const uint8_t *a = (const uint8_t *)&x->client_addr;
-	int iplen = snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	size_t iplen = fmt_ipv4(ip, x->client_addr);
 
 	put_slice(wr, &msg->method_name);
 	hf_http_wr_put(wr, " ", 1);
@@ -604,12 +666,12 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 	put_str(wr, "x-forwarded-for: ");
 	if (xff != NULL && xff->value.len > 0) {
 		put_slice(wr, &xff->value);
-		put_str(wr, ", ");
-		snprintf(x->xff, x->xff_len, "%.*s, %s", (int)xff->value.len, xff->value.p, ip);
+		hf_http_wr_put(wr, ", ", 2);
+		keep_xff(x, xff->value.p, xff->value.len, ip, iplen);
 	} else {
-		snprintf(x->xff, x->xff_len, "%s", ip);
+		keep_xff(x, NULL, 0, ip, iplen);
 	}
-	hf_http_wr_put(wr, ip, (size_t)iplen);
+	hf_http_wr_put(wr, ip, iplen);
 	put_str(wr, "\r\nx-forwarded-proto: http\r\n");
 	if (rid != NULL) {
 		hf_http_copy_str(x->request_id, HF_UUID_LEN + 1, rid->value.p, rid->value.len);
@@ -637,12 +699,15 @@ void
 hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg, bool keep_alive,
 		       bool http10, int32_t service_ms, const char *edit)
 {
-	char line[64];
 	bool upgrade = msg->status == 101;
 	bool named = each_connection_option(msg, names_field, NULL);
-	int n = snprintf(line, sizeof(line), "HTTP/1.1 %03d ", msg->status);
+	/* The parser takes three digits only (RFC 9112 4): 100..999. */
+	char line[13] = "HTTP/1.1 000 ";
 
-	hf_http_wr_put(wr, line, (size_t)n);
+	line[9] = (char)('0' + msg->status / 100 % 10);
+	line[10] = (char)('0' + msg->status / 10 % 10);
+	line[11] = (char)('0' + msg->status % 10);
+	hf_http_wr_put(wr, line, sizeof(line));
 	put_slice(wr, &msg->reason);
 	hf_http_wr_put(wr, "\r\n", 2);
 	for (uint32_t i = 0; i < msg->n_headers; i++) {
@@ -656,8 +721,9 @@ hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg, b
 	}
 	put_edit(wr, edit);
 	if (service_ms >= 0) {
-		n = snprintf(line, sizeof(line), "x-envoy-upstream-service-time: %d\r\n", service_ms);
-		hf_http_wr_put(wr, line, (size_t)n);
+		put_str(wr, "x-envoy-upstream-service-time: ");
+		hf_http_wr_put_u32(wr, (uint32_t)service_ms);
+		hf_http_wr_put(wr, "\r\n", 2);
 	}
 	if (upgrade)
 		put_str(wr, "connection: upgrade\r\n");

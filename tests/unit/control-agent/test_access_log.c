@@ -39,7 +39,7 @@ rec_upstream(struct hf_access_log_rec *r)
 	r->d_lport = rte_cpu_to_be_16(80);
 	r->d_raddr = hf_test_addr("198.51.100.1");
 	r->d_rport = rte_cpu_to_be_16(51234);
-	strcpy(r->details, "via_upstream");
+	r->details = "via_upstream";
 	strcpy(r->method, "POST");
 	strcpy(r->path, "/api/v1/ratings?id=7");
 	strcpy(r->authority, "bookinfo.example.com");
@@ -73,7 +73,7 @@ rec_local(struct hf_access_log_rec *r, uint16_t status, uint8_t flag, const char
 	r->d_raddr = hf_test_addr("198.51.100.1");
 	r->d_rport = rte_cpu_to_be_16(5);
 	/* As the worker's set_result() fills it. */
-	snprintf(r->details, sizeof(r->details), "%s", details);
+	r->details = details;
 	strcpy(r->method, "GET");
 	strcpy(r->path, "/nope");
 	strcpy(r->authority, "unknown.example.com");

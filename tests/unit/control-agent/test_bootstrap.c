@@ -79,7 +79,8 @@ static const char http_cfg[] =
 	"        } ); }; }\n"
 	"  );\n"
 	"};\n"
-	"access_log = \"/var/log/hydrofoil/access.log\";\n";
+	"access_log = \"/var/log/hydrofoil/access.log\";\n"
+	"http = { max_requests = 2048; };\n";
 
 static void
 test_http_listeners(void **state)
@@ -101,6 +102,7 @@ test_http_listeners(void **state)
 	unlink(path);
 	rmdir(dir);
 
+	assert_int_equal(boot.http_max_requests, 2048);
 	assert_int_equal(boot.n_clusters, 2);
 	assert_int_equal(boot.clusters[0].connect_timeout_ms, 250);
 	assert_int_equal(boot.clusters[0].n_endpoints, 2);
@@ -242,6 +244,8 @@ static const struct {
 	 3, "static_resources.clusters.[0]", "not a.b.c.d:port"},
 	{PORT "tcp = { congestion = \"bbr\"; };\n", 2, "tcp.congestion", "not one of cubic, newreno"},
 	{PORT "ports2 = 1;\n", 2, "ports2", "unknown key"},
+	{PORT "http = { max_requests = 8; };\n", 2, "http.max_requests", "out of range"},
+	{PORT "http = { max_streams = 64; };\n", 2, "http.max_streams", "unknown key"},
 	{"ports = ( { name = \"p0\"; device = \"d\"; address = \"198.51.100.2/24\";\n"
 	 " impair = { loss = 1.5; }; } );\n", 2, "ports.[0].impair.loss", "not a probability"},
 	/* HTTP listeners: their settings, route configurations and the routes' clusters. */
