@@ -15,6 +15,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "dataplane/net/cksum.h"
 #include "dataplane/net/eth.h"
 #include "dataplane/net/ipv4.h"
 #include "dataplane/tcp/syncookie.h"
@@ -103,7 +104,7 @@ build_headers(struct hf_worker *w, const struct hf_port *p, uint32_t laddr, uint
  * and DPDK 22.11 sums them wrong both in net_tap's checksum offload and in
  * rte_raw_cksum_mbuf(), which truncates a segment's 32-bit sum to 16 bits
  * before the byte swap an odd boundary needs: the peer drops the segment as
- * corrupt. Those chains are summed by odd_chain_cksum() instead.
+ * corrupt. Those chains are summed by hf_cksum_tcp_ipv4() (net/cksum.h) instead.
  */
 static inline bool
 odd_inner_segment(const struct rte_mbuf *m)
@@ -112,33 +113,6 @@ odd_inner_segment(const struct rte_mbuf *m)
 		if (m->data_len & 1)
 			return true;
 	return false;
-}
-
-/* The TCP checksum (RFC 9293 3.1) of a chain whose segments may have odd lengths. */
-static uint16_t
-odd_chain_cksum(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ih, uint32_t l4off)
-{
-	uint32_t sum = 0, done = 0;
-
-	for (const struct rte_mbuf *seg = m; seg != NULL; seg = seg->next) {
-		uint32_t off = RTE_MIN(l4off, (uint32_t)seg->data_len);
-		uint32_t len = seg->data_len - off;
-		uint32_t t;
-
-		l4off -= off;
-		if (len == 0)
-			continue;
-		t = __rte_raw_cksum_reduce(
-			__rte_raw_cksum(rte_pktmbuf_mtod_offset(seg, const void *, off), len, 0));
-		/* A segment that starts at an odd offset has its bytes in the other lanes. */
-		if (done & 1)
-			t = rte_bswap16((uint16_t)t);
-		sum += t;
-		done += len;
-	}
-	sum = __rte_raw_cksum_reduce(sum) + rte_ipv4_phdr_cksum(ih, 0);
-	sum = __rte_raw_cksum_reduce(sum);
-	return (uint16_t)~sum;
 }
 
 static void
@@ -150,17 +124,14 @@ emit(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	uint32_t l4len = rte_pktmbuf_pkt_len(m) - m->l2_len - m->l3_len;
 
 	ih->total_length = rte_cpu_to_be_16((uint16_t)(m->l3_len + l4len));
-	if (unlikely(m->nb_segs > 1 && odd_inner_segment(m))) {
-		th->cksum = 0;
-		th->cksum = odd_chain_cksum(m, ih, m->l2_len + m->l3_len);
-	} else if (p->tx_l4_cksum) {
+	if (p->tx_l4_cksum && likely(m->nb_segs == 1 || !odd_inner_segment(m))) {
 		/* The device sums the segment; it wants the pseudo-header sum in place. */
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
 		m->l4_len = (uint8_t)((th->data_off >> 4) * 4);
 		th->cksum = rte_ipv4_phdr_cksum(ih, m->ol_flags);
 	} else {
 		th->cksum = 0;
-		th->cksum = rte_ipv4_udptcp_cksum_mbuf(m, ih, m->l2_len + m->l3_len);
+		th->cksum = hf_cksum_tcp_ipv4(m, ih, m->l2_len + m->l3_len);
 	}
 	HF_COUNT(w, TCP_TX_SEGMENTS);
 	if (th->tcp_flags & TH_RST)
