@@ -578,6 +578,7 @@ hf_http_copy_str(char *dst, size_t cap, const char *p, size_t n)
 void
 hf_http_uuid4(char *out)
 {
+	/* Byte → its two hex digits; the dashes of 8-4-4-4-12 come before bytes 4, 6, 8, 10. */
 	static const char hex[] = "0123456789abcdef";
 	uint64_t r[2] = {rte_rand(), rte_rand()};
 	uint8_t b[16];
@@ -587,10 +588,11 @@ hf_http_uuid4(char *out)
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);	/* version 4 (RFC 9562 5.4) */
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);	/* variant 10 */
 	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
+		o[0] = hex[b[i] >> 4];
+		o[1] = hex[b[i] & 15];
+		o += 2;
+		if (i == 3 || i == 5 || i == 7 || i == 9)
 			*o++ = '-';
-		*o++ = hex[b[i] >> 4];
-		*o++ = hex[b[i] & 15];
 	}
 	*o = '\0';
 }

@@ -39,6 +39,7 @@ ROUTES_ALL='
             ); }'
 hf_cfg "$HF_TMP/hf.cfg" hf0 "$OUR/24" "$PEER" "
 access_log = \"$ALOG\";
+http = { max_requests = 256; };
 static_resources: {
   listeners = (
     { name = \"http\"; port = 80; filter = \"http\";
@@ -200,6 +201,42 @@ l=$(lg "tag=ut")
 hf_check "slow upstream (answers after 3 s, route timeout_ms = 500): $r s, access log '$(j 'd["code"] + " " + d["flags"]' <<<"$l")', http.upstream_rq_timeout +$(delta "$t0" "$(st http.upstream_rq_timeout)")" \
 	bash -c '[ "${1%% *}" = 504 ] && [ "$2" = "504 UT" ] && awk -v s="${1#* }" "BEGIN { exit !(s >= 0.45 && s <= 2) }"' \
 	_ "$r" "$(j 'd["code"] + " " + d["flags"]' <<<"$l")"
+# More requests in flight than http.max_requests (256): the ones beyond are refused with a
+# 503 and counted, the others run their course (504 after the route's 500 ms), and the
+# pool is whole again after.
+ns0=$(st http.drop.no_stream)
+out=$(in_ns "$HF_PY" - "$OUR" 300 <<'PY'
+import socket, sys, threading, collections
+addr, n = sys.argv[1], int(sys.argv[2])
+got, socks, lock = collections.Counter(), [], threading.Lock()
+for i in range(n):
+    socks.append(socket.create_connection((addr, 80), timeout=10))
+# Every connection is open before any request goes: the requests overlap for the 500 ms.
+for i, s in enumerate(socks):
+    s.sendall(f"GET /slow?tag=burst-{i} HTTP/1.1\r\nhost: t\r\n\r\n".encode())
+def read(s):
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+    except OSError:
+        pass
+    with lock:
+        got[data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/1.1 ") else "none"] += 1
+ts = [threading.Thread(target=read, args=(s,)) for s in socks]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(" ".join(f"{k}:{v}" for k, v in sorted(got.items())))
+PY
+)
+ns1=$(st http.drop.no_stream)
+r=$(hc -o /dev/null -w '%{http_code}' "http://$OUR/1k.bin")
+hf_check "300 requests in flight, http.max_requests = 256: statuses {$out}, http.drop.no_stream +$(delta "$ns0" "$ns1"), then a request gets $r" \
+	bash -c '[ "$(sed -n "s/.*503:\([0-9]*\).*/\1/p" <<<"$1")" = "$2" ] && [ "$2" -ge 44 ] && [ "$(sed -n "s/.*504:\([0-9]*\).*/\1/p" <<<"$1")" -ge 200 ] && [ "$3" = 200 ]' \
+	_ "$out" "$(delta "$ns0" "$ns1")" "$r"
 
 # ---------------------------------------------------------------- 9. limits
 h0=$(st http.drop.headers_too_large)
