@@ -248,7 +248,7 @@ run() {
 		return 1
 	fi
 	if [ "$target" = hf ] && [ -s "$T/$name.after" ] && [ -s "$T/$name.before" ]; then
-		for k in worker.busy_cycles worker.idle_cycles http.downstream_rq_total http.downstream_rq_2xx \
+		for k in worker.busy_cycles worker.idle_cycles worker.stack_cycles http.downstream_rq_total http.downstream_rq_2xx \
 			http.downstream_rq_5xx http.downstream_cx_total http.upstream_cx_total \
 			http.upstream_cx_connect_fail tcp.cx_passive_opens tcp.drop.no_tcb tcp.syncookies_accepted \
 			tcp.cx_reset_received tcp.retransmits port.drop.tx_full port.drop.tx_refused \
@@ -461,6 +461,24 @@ row("1. CPU cycles per proxied request (hydrofoil's worker)", fmt(cyc), "—", "
     f"≤ 3,000 ({ratio(cyc, 3000)} of it)",
     f"worker.busy_cycles delta ÷ http.downstream_rq_total delta over each loadgen run (medians; {allcyc or 'none'}); "
     "busy = loop iterations that received frames, memif I/O included")
+def busy_share(rs):
+    v = [r["hf.worker.busy_cycles"] / (r["hf.worker.busy_cycles"] + r["hf.worker.idle_cycles"]) for r in rs
+         if r.get("hf.worker.busy_cycles") and r.get("hf.worker.idle_cycles") is not None]
+    return statistics.median(v) if v else None
+def stack(rs):
+    v = [r["hf.worker.stack_cycles"] / r["hf.http.downstream_rq_total"] for r in rs
+         if r.get("hf.http.downstream_rq_total") and r.get("hf.worker.stack_cycles") is not None]
+    return statistics.median(v) if v else None
+bs = busy_share(hrs)
+if hr and bs:
+    st = stack(hrs)
+    row("1. the worker's busy share at that rate, and the rate it implies for a whole core", f"{bs:.0%} → {hr / bs:,.0f} req/s",
+        "—", "—", f"1,000,000 ({ratio(hr / bs, 1e6)} of it)",
+        "busy ÷ (busy + idle) cycles of hydrofoil's worker over the best keep-alive runs: the rest of its core polled "
+        "an empty ring, i.e. the loadgen (clients and upstream on the one other core) set the pace; the implied rate "
+        "is achieved ÷ busy share (cycles per request × rate = busy cycles)"
+        + (f"; of the busy cycles per request, {st:,.0f} are our stack and proxy from RX burst return to the last "
+           "frame handled, the rest memif RX/TX and the loop" if st else ""))
 
 # 2. new connections
 hn, hnc, hnrs = best("hf-nc")
