@@ -144,7 +144,18 @@ emit(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	}
 }
 
-/* Chains clones of send-queue bytes [seq, seq + len) onto @p m. Returns 0 or -ENOBUFS. */
+/*
+ * Payload up to this size is copied behind the headers rather than attached:
+ * a small copy costs less than an indirect mbuf (allocation, two reference
+ * count updates, a second segment for the device and the checksum to walk),
+ * and HTTP heads and small bodies are most of a proxy's segments.
+ */
+#define COPY_MAX 512
+
+/*
+ * Puts send-queue bytes [seq, seq + len) behind the headers of @p m: copied
+ * when small (COPY_MAX), else as clones chained on. Returns 0 or -ENOBUFS.
+ */
 static int
 attach_payload(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint32_t seq,
 	       uint32_t len)
@@ -155,6 +166,18 @@ attach_payload(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, u
 	while (seg != NULL && off >= seg->data_len) {
 		off -= seg->data_len;
 		seg = seg->next;
+	}
+	if (len <= COPY_MAX && len <= rte_pktmbuf_tailroom(last)) {
+		char *dst = rte_pktmbuf_append(m, (uint16_t)len);
+
+		for (; len > 0 && seg != NULL; seg = seg->next, off = 0) {
+			uint32_t take = RTE_MIN((uint32_t)seg->data_len - off, len);
+
+			memcpy(dst, rte_pktmbuf_mtod_offset(seg, const char *, off), take);
+			dst += take;
+			len -= take;
+		}
+		return len == 0 ? 0 : -ENOBUFS;
 	}
 	while (len > 0 && seg != NULL) {
 		struct rte_mbuf *mi = rte_pktmbuf_alloc(tcp_stack(w)->clone_pool);
