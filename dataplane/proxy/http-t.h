@@ -65,6 +65,7 @@ struct hf_http_up {
 	int32_t slot;			/* index of the endpoint's idle list */
 	struct hf_http_up *idle_next;	/* that list, most recently used first */
 	struct hf_http_up *idle_prev;
+	uint64_t idle_tsc;		/* when it last went idle */
 	struct hf_http_reader rd;	/* response bytes */
 	uint32_t id;			/* index in the worker's array */
 };
@@ -127,6 +128,7 @@ struct hf_http_stream {
 	/* retries (bodiless requests): a copy of the forwarded head and the route's policy */
 	struct hf_tcp_mq retry_head;
 	uint8_t retries_left;
+	bool stale_retry;		/* sent on a long-idle pooled connection: once more if it was dead */
 	uint8_t n_retry_codes;
 	uint16_t retry_codes[6];
 	uint32_t retry_on;		/* HF_RETRY_* */

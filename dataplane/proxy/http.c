@@ -45,6 +45,14 @@ enum { STEP_WAIT, STEP_MORE, STEP_GONE };
 #define GATHER_BUFFERS 256
 /* Records a worker may have queued for the agent. */
 #define LOG_RING_SIZE 16384
+/*
+ * A pooled connection idle this long may be dead without our knowing (its
+ * peer restarted without a FIN reaching us): a bodiless request sent on one
+ * keeps a copy, and goes again once on a new connection if the old one is
+ * reset or closed before any answer, as nginx and HAProxy do. Connections
+ * reused sooner (the keep-alive hot path) take no copy.
+ */
+#define STALE_RISK_MS 100
 /* Distinct upstream endpoints with idle connections per worker. */
 #define MAX_ENDPOINTS 4096
 /* Slices the chunked decoder reports per call (their content is not needed). */
@@ -167,6 +175,7 @@ idle_push(struct hf_http_state *h, struct hf_http_up *u)
 {
 	u->state = HF_HTTP_UP_IDLE;
 	u->sess = NULL;
+	u->idle_tsc = h->w->now;
 	u->idle_prev = NULL;
 	u->idle_next = h->idle[u->slot];
 	if (u->idle_next != NULL)
@@ -194,6 +203,18 @@ up_close(struct hf_worker *w, struct hf_http_up *u, bool reset)
 	u->sess = NULL;
 	hf_http_rd_reset(h, &u->rd);
 	hf_tcp_shutdown(w, u->tcp);
+}
+
+/* Closes every idle connection to endpoint @p slot (their peer is gone). */
+static void
+idle_drain(struct hf_worker *w, int32_t slot)
+{
+	struct hf_http_up *u;
+
+	while ((u = w->http->idle[slot]) != NULL) {
+		idle_remove(w->http, u);
+		up_close(w, u, true);
+	}
 }
 
 /* ---- timers ---- */
@@ -996,6 +1017,14 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		} else {
 			HF_COUNT(w, HTTP_DROP_NO_MBUF);
 		}
+	} else if (s->rq == HF_HTTP_RQ_DONE && u->state == HF_HTTP_UP_ACTIVE &&
+		   w->now - u->idle_tsc >= STALE_RISK_MS * h->tsc_per_ms) {
+		struct rte_mbuf *copy = hf_http_chain_clone(w, wr.head);
+
+		if (copy != NULL) {
+			hf_http_mq_append(&s->x->retry_head, copy);
+			s->x->stale_retry = true;
+		}
 	}
 	s->x->sent_tsc = w->now;
 	if (u->state == HF_HTTP_UP_ACTIVE)
@@ -1190,6 +1219,15 @@ upstream_failed(struct hf_worker *w, struct hf_http_session *s, enum hf_response
 	HF_COUNT(w, HTTP_UPSTREAM_GONE);
 	if (s->flags & HF_HTTP_S_RESPONDED)
 		return sess_reset(w, s, HF_RF_UR);
+	if (s->x->stale_retry && s->x->retry_head.head != NULL) {
+		/* The pooled connection was dead: so, likely, are its siblings from the same time. */
+		s->x->stale_retry = false;
+		if (s->x->up != NULL && s->x->up->slot >= 0)
+			idle_drain(w, s->x->up->slot);
+		HF_COUNT(w, HTTP_STALE_RETRY);
+		s->x->retries_left++;
+		return retry(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started", uc);
+	}
 	if (retriable(s, 0, HF_RETRY_RESET | HF_RETRY_5XX | HF_RETRY_GATEWAY_ERROR))
 		return retry(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started", uc);
 	return local_reply(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started", uc, true);
