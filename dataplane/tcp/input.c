@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "dataplane/net/cksum.h"
 #include "dataplane/net/ipv4.h"
 #include "dataplane/tcp/syncookie.h"
 #include "dataplane/tcp/tcp-int.h"
@@ -740,7 +741,7 @@ hf_tcp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 	}
 	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
 	    unlikely((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
-		     rte_ipv4_udptcp_cksum_mbuf_verify(m, ih, off) != 0)) {
+		     !hf_cksum_l4_ipv4_ok(m, ih, off))) {
 		HF_COUNT(w, TCP_DROP_CHECKSUM);
 		goto drop;
 	}
