@@ -96,3 +96,9 @@ if [ "${HF_BENCH_PEERS:-1}" != 0 ]; then
 	echo
 	bench/http/proxy_compare.sh || echo "proxy_compare failed"
 fi
+
+# PNG plots (latency.png, throughput.png in bench/results/) of the figures the
+# runs above left in bench/results/plot.dat; bench/plot.sh documents that
+# format and skips, saying why, without gnuplot or without data.
+echo
+bench/plot.sh || echo "plot failed"

@@ -19,6 +19,8 @@ PACKAGES=(
 	# tests and demo: real peers and tools
 	iproute2 iputils-ping curl python3-scapy socat hping3 procps tcpdump
 	nginx-light haproxy wrk python3-websockets
+	# benchmark plots (bench/plot.sh)
+	gnuplot-nox
 )
 
 log() { printf 'setup: %s\n' "$*"; }

@@ -500,14 +500,19 @@ lg_client_start(struct lg_worker *lw)
 	}
 }
 
-/* Open loop: moves the requests now due into the backlog and hands them to free slots. */
+/*
+ * Open loop: moves the requests now due into the backlog and hands them to
+ * free slots. Past t_end it still takes the requests intended before t_end:
+ * a worker that was late to its last polls (descheduled) still owes them to
+ * the run, with their latency charged from their intended times.
+ */
 static void
 dispatch(struct lg_worker *lw)
 {
-	uint64_t due[HF_BURST];
+	uint64_t due[HF_BURST], upto = RTE_MIN(lw->w->now, lw->t_end - 1);
 	unsigned int n = 0;
 
-	while (!lw->stopping && (n = hf_sched_poll(&lw->sched, lw->w->now, due, RTE_DIM(due))) > 0) {
+	while ((n = hf_sched_poll(&lw->sched, upto, due, RTE_DIM(due))) > 0) {
 		for (unsigned int i = 0; i < n; i++) {
 			if (lw->bl_tail - lw->bl_head > lw->backlog_mask) {
 				/* Further behind than any answer could still come in time. */
@@ -593,6 +598,9 @@ lg_client_poll(struct lg_worker *lw)
 	if (!lw->stopping && now >= lw->t_end) {
 		lw->stopping = true;
 		lw->t_drain_end = now + lw->timeout_tsc;
+		/* Before the test for the end below: what was due before t_end is not polled yet. */
+		if (lw->open_loop)
+			dispatch(lw);
 	}
 	if (lw->stopping && ((lw->outstanding == 0 && lw->bl_head == lw->bl_tail) ||
 			     now >= lw->t_drain_end || lg_stop)) {

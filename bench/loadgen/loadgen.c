@@ -2,11 +2,17 @@
 /*
  * hf-loadgen: the command line, DPDK start-up (ports as the daemon opens
  * them), one worker per worker lcore running the daemon's poll loop plus the
- * client hook, and the report. Exit status: 0 after a run (errors are in the
- * report), 1 when start-up fails, 2 for a bad command line.
+ * client and replay hooks, and the report. A run ends when every finite role
+ * is over (the client's duration, the replay's passes) or at SIGTERM/SIGINT,
+ * which a server-only run waits for: either way the workers stop, the report
+ * is printed and the status is 0. Exit status: 0 after a run (errors are in
+ * the report), 1 when start-up fails or a worker does not stop, 2 for a bad
+ * command line.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,9 +39,15 @@
 #define EXIT_USAGE 2
 #define MAX_EAL_ARGS (2 * HF_MAX_PORTS + 80)
 #define LINK_WAIT_S 10
+/* The last FINs and ACKs of a run go out in this time after the workers' last requests. */
+#define FIN_GRACE_MS 200
+/* A worker that has not left its loop this long after lg_stop is stuck: exit without it. */
+#define STOP_WAIT_MS 1000
 
 volatile bool lg_stop;
 static volatile sig_atomic_t got_signal;
+/* TSC when the first signal arrived (the end of an interrupted measurement); 0: none. */
+static volatile uint64_t signal_tsc;
 
 static void
 usage(FILE *f)
@@ -43,19 +55,33 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: hf-loadgen --port NAME,DEVICE,ADDR/LEN[,GATEWAY] [--port ...]\n"
 		"                  [--client ADDR:PORT [client options]] [--server PORT [server options]]\n"
+		"                  [--replay FILE.pcap [replay options]]\n"
 		"                  [--workers N] [--lcores LIST] [--json] [-- EAL options...]\n"
 		"client: -c, --connections N (1)   --new-conn          --rate R (0: closed loop)\n"
 		"        --poisson                 --method M (GET)    --path P (/)\n"
 		"        --header 'k: v' (repeat)  --body-size N (request body; 0)\n"
 		"        --duration S (10)         --warmup S (0)      --timeout MS (2000)\n"
 		"server: --status S (200)          --response-size N (0; --body-size without --client)\n"
+		"replay: --replay-rate PPS (default: the file's timestamps; 0: no pacing)\n"
+		"        --replay-loops N (1; 0: until SIGTERM)\n"
+		"        --replay-dst-mac XX:XX:XX:XX:XX:XX (written into every frame)\n"
+		"        (classic pcap, Ethernet; sent from worker 0 on the first --port)\n"
+		"A run ends when the client's duration and the replay's passes are over, or at\n"
+		"SIGTERM/SIGINT (a server-only run waits for one); it then prints its report.\n"
 		"DEVICE is any DPDK vdev string (net_memif0,role=client,socket=/tmp/m.sock; net_tap0,...).\n");
 }
 
+/*
+ * SIGTERM/SIGINT end the run as its end would: the workers stop, the report is
+ * printed. Later ones change nothing (timeout(1) sends its signal twice, to
+ * the child and to the group); a stop that hangs is stop_workers()' to end.
+ */
 static void
 on_signal(int sig)
 {
 	(void)sig;
+	if (!got_signal)
+		signal_tsc = rte_rdtsc();
 	got_signal = 1;
 }
 
@@ -204,9 +230,13 @@ worker_main(void *arg)
 		hf_worker_poll_once(lw->w);
 		if (lw->o->client)
 			lg_client_poll(lw);
+		if (lw->replay != NULL)
+			lg_replay_poll(lw);
 	}
 	for (uint16_t i = 0; i < lw->w->n_ports; i++)
 		hf_tx_flush(lw->w, &lw->w->ports[i]);
+	if (lw->replay != NULL)
+		lg_replay_stop(lw->replay);
 	return 0;
 }
 
@@ -304,8 +334,22 @@ static const char *const err_names[LG_E__N] = {
 	[LG_E_BAD] = "bad_response", [LG_E_NON2XX] = "non_2xx",
 };
 
+/* The role a JSON line is about: what its first fields describe. */
+static const char *
+mode_name(const struct lg_opts *o)
+{
+	if (o->client)
+		return o->new_conn ? "new_conn" : "keep_alive";
+	return o->replay_file != NULL ? "replay" : "server";
+}
+
+/*
+ * The table, or one JSON line. @p secs is the client's measured window (cut
+ * short by a signal: @p interrupted); @p rp is the replay, NULL without one.
+ */
 static void
-report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *h, double secs)
+report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *h, double secs,
+       bool interrupted, const struct lg_replay *rp)
 {
 	static const double pct[] = {50, 90, 99, 99.9};
 	static const char *const pname[] = {"p50", "p90", "p99", "p99_9"};
@@ -316,11 +360,12 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 		errors += t->err[k];
 	if (o->json) {
 		printf("{\"mode\":\"%s\",\"loop\":\"%s\",\"connections\":%u,\"rate\":%.0f,"
+		       "\"interrupted\":%s,"
 		       "\"duration_s\":%.3f,\"requests_total\":%" PRIu64 ",\"responses_total\":%" PRIu64
 		       ",\"responses\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"requests_per_s\":%.1f,"
 		       "\"connections_per_s\":%.1f,\"errors\":{",
-		       o->new_conn ? "new_conn" : "keep_alive", o->rate > 0 ? "open" : "closed",
-		       o->connections, o->rate, secs, t->requests_total, t->responses_total,
+		       mode_name(o), o->rate > 0 ? "open" : "closed", o->connections, o->rate,
+		       interrupted ? "true" : "false", secs, t->requests_total, t->responses_total,
 		       t->responses, t->ok, rps, cps);
 		for (int k = 0; k < LG_E__N; k++)
 			printf("%s\"%s\":%" PRIu64, k ? "," : "", err_names[k], t->err[k]);
@@ -329,16 +374,21 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 			printf("\"%s\":%.1f,", pname[i], hf_hist_value_at(h, pct[i]) / 1e3);
 		printf("\"max\":%.1f,\"mean\":%.1f},\"rx_body_bytes\":%" PRIu64
 		       ",\"backlog_max\":%" PRIu64 ",\"server_requests\":%" PRIu64
-		       ",\"server_connections\":%" PRIu64 ",\"server_bad\":%" PRIu64 "}\n",
+		       ",\"server_connections\":%" PRIu64 ",\"server_bad\":%" PRIu64,
 		       hf_hist_max(h) / 1e3, hf_hist_mean(h) / 1e3, t->rx_body_bytes, t->backlog_max,
 		       t->server_requests, t->server_conns, t->server_bad);
+		if (rp != NULL) {
+			printf(",\"replay\":");
+			lg_replay_report(rp, o, true);
+		}
+		printf("}\n");
 		return;
 	}
 	if (o->client) {
-		printf("hf-loadgen: %s, %s loop, %u connection%s, %.3f s measured\n",
+		printf("hf-loadgen: %s, %s loop, %u connection%s, %.3f s measured%s\n",
 		       o->new_conn ? "new connection per request" : "keep-alive",
 		       o->rate > 0 ? "open" : "closed", o->connections,
-		       o->connections == 1 ? "" : "s", secs);
+		       o->connections == 1 ? "" : "s", secs, interrupted ? " (interrupted)" : "");
 		printf("  %-22s %14.1f\n", "requests/s", rps);
 		printf("  %-22s %14.1f\n", "connections/s", cps);
 		printf("  %-22s %14" PRIu64 "  (%" PRIu64 " 2xx)\n", "responses", t->responses, t->ok);
@@ -354,6 +404,34 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 	if (o->server)
 		printf("  server: %" PRIu64 " requests answered on %" PRIu64 " connections, %" PRIu64
 		       " refused as malformed\n", t->server_requests, t->server_conns, t->server_bad);
+	if (rp != NULL)
+		lg_replay_report(rp, o, false);
+}
+
+/*
+ * Waits for every worker to leave its loop (lg_stop is set). One that has not
+ * within STOP_WAIT_MS is stuck: the process exits with status 1 and no report
+ * rather than wait for it for ever (a signal must end every role).
+ */
+static void
+stop_workers(struct lg_worker *lws, unsigned int n)
+{
+	for (unsigned int ms = 0; ms < STOP_WAIT_MS; ms++) {
+		unsigned int w = 0;
+
+		while (w < n && rte_eal_get_lcore_state(lws[w].w->lcore) == WAIT)
+			w++;
+		if (w == n)
+			break;
+		if (ms + 1 == STOP_WAIT_MS) {
+			fprintf(stderr, "hf-loadgen: worker %u (lcore %u) did not stop in %d ms: "
+				"exiting without a report\n",
+				w, lws[w].w->lcore, STOP_WAIT_MS);
+			_exit(EXIT_FAILURE);
+		}
+		usleep(1000);
+	}
+	rte_eal_mp_wait_lcore();
 }
 
 static void
@@ -367,13 +445,36 @@ merge(struct lg_stats *t, const struct lg_stats *s)
 	t->backlog_max = RTE_MAX(t->backlog_max - s->backlog_max, s->backlog_max);
 }
 
+/*
+ * EAL leaves its runtime directory (/var/run/dpdk/<file prefix>) behind. The
+ * default prefix is this process's own (hf-loadgen-PID), which no other
+ * process will use again: that one is removed, one given with -- is not.
+ */
+static void
+remove_runtime_dir(const char *dir, const char *own)
+{
+	const char *base = strrchr(dir, '/');
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (base == NULL || strcmp(base + 1, own) != 0 || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
+			unlink(path);
+	closedir(d);
+	rmdir(dir);
+}
+
 static int
 parse_args(int argc, char **argv, struct lg_opts *o, struct hf_boot_port *bports,
 	   unsigned int *n_ports, const char **lcores)
 {
 	enum { O_PORT = 256, O_CLIENT, O_SERVER, O_NEWCONN, O_RATE, O_POISSON, O_METHOD, O_PATH,
 	       O_HEADER, O_BODY, O_DURATION, O_WARMUP, O_TIMEOUT, O_STATUS, O_RESP, O_WORKERS,
-	       O_LCORES, O_JSON };
+	       O_LCORES, O_JSON, O_REPLAY, O_REPLAY_RATE, O_REPLAY_LOOPS, O_REPLAY_DST };
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, O_PORT},
 		{"client", required_argument, NULL, O_CLIENT},
@@ -394,15 +495,20 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_boot_port *bports
 		{"workers", required_argument, NULL, O_WORKERS},
 		{"lcores", required_argument, NULL, O_LCORES},
 		{"json", no_argument, NULL, O_JSON},
+		{"replay", required_argument, NULL, O_REPLAY},
+		{"replay-rate", required_argument, NULL, O_REPLAY_RATE},
+		{"replay-loops", required_argument, NULL, O_REPLAY_LOOPS},
+		{"replay-dst-mac", required_argument, NULL, O_REPLAY_DST},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	long body = -1, resp = -1, v;
+	bool replay_opt = false;	/* a --replay-* option was given */
 	char *end;
 	int opt;
 
 	*o = (struct lg_opts){.connections = 1, .method = "GET", .path = "/", .duration_s = 10,
-			      .timeout_ms = 2000, .status = 200, .workers = 1};
+			      .timeout_ms = 2000, .status = 200, .workers = 1, .replay_loops = 1};
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		end = NULL;
 		switch (opt) {
@@ -477,13 +583,46 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_boot_port *bports
 			break;
 		case O_LCORES: *lcores = optarg; break;
 		case O_JSON: o->json = true; break;
+		case O_REPLAY: o->replay_file = optarg; break;
+		case O_REPLAY_RATE:
+			o->replay_rate = strtod(optarg, &end);
+			if (*end || !isfinite(o->replay_rate) || o->replay_rate < 0)
+				goto bad;
+			o->replay_rate_set = replay_opt = true;
+			break;
+		case O_REPLAY_LOOPS: {
+			unsigned long long n;
+
+			errno = 0;
+			n = strtoull(optarg, &end, 10);
+			if (*end || *optarg == '-' || errno != 0)
+				goto bad;
+			o->replay_loops = n;
+			replay_opt = true;
+			break;
+		}
+		case O_REPLAY_DST: {
+			struct rte_ether_addr mac;
+
+			if (rte_ether_unformat_addr(optarg, &mac) != 0)
+				goto bad;
+			memcpy(o->replay_dst, mac.addr_bytes, sizeof(o->replay_dst));
+			o->replay_dst_set = replay_opt = true;
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
 	}
-	if (*n_ports == 0 || (!o->client && !o->server)) {
-		fprintf(stderr, "hf-loadgen: at least one --port and one of --client, --server\n");
+	if (*n_ports == 0 || (!o->client && !o->server && o->replay_file == NULL)) {
+		fprintf(stderr, "hf-loadgen: at least one --port and one of --client, --server, "
+			"--replay\n");
 		usage(stderr);
+		return -1;
+	}
+	if (o->replay_file == NULL && replay_opt) {
+		fprintf(stderr, "hf-loadgen: --replay-rate, --replay-loops and --replay-dst-mac "
+			"need --replay\n");
 		return -1;
 	}
 	if (o->warmup_s >= o->duration_s) {
@@ -511,13 +650,17 @@ main(int argc, char **argv)
 	static struct hf_port ports[HF_MAX_PORTS];
 	static struct lg_worker lws[HF_MAX_WORKERS];
 	static struct lg_opts o;
-	char *eargv[MAX_EAL_ARGS], prefix[64], err[256];
+	static struct lg_replay replay;
+	char *eargv[MAX_EAL_ARGS], prefix[64], err[256], rundir[PATH_MAX];
 	const char *lcores = "0-1";
 	unsigned int n_ports = 0, opened = 0, w, lcore;
 	struct lg_stats total = {0};
 	struct hf_hist *hist = NULL;
-	uint64_t hz, t0;
-	sigset_t sigio;
+	uint64_t hz, t0, t_sig;
+	struct sigaction sa;
+	sigset_t sigio, sigstop;
+	bool interrupted;
+	double secs;
 	int eargc = 0, status = EXIT_FAILURE, rc;
 
 	if (parse_args(argc, argv, &o, bports, &n_ports, &lcores) != 0)
@@ -533,11 +676,26 @@ main(int argc, char **argv)
 		eargv[eargc++] = argv[i];
 	eargv[eargc] = NULL;
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	/*
+	 * The stop signals are the main lcore's alone: blocked while EAL creates
+	 * its threads (workers, interrupt and control threads inherit the mask),
+	 * so none lands in a worker's device I/O; one sent meanwhile waits.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&sigstop);
+	sigaddset(&sigstop, SIGINT);
+	sigaddset(&sigstop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigstop, NULL);
 	hf_worker_io_signals(&sigio);
 	pthread_sigmask(SIG_BLOCK, &sigio, NULL);
-	if (rte_eal_init(eargc, eargv) < 0) {
+	rc = rte_eal_init(eargc, eargv);
+	pthread_sigmask(SIG_UNBLOCK, &sigstop, NULL);
+	if (rc < 0) {
 		fprintf(stderr, "hf-loadgen: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return EXIT_FAILURE;
 	}
@@ -559,6 +717,14 @@ main(int argc, char **argv)
 			fprintf(stderr, "hf-loadgen: cannot set up worker %u: %s\n", w, strerror(-rc));
 			goto out_workers;
 		}
+	if (o.replay_file != NULL) {
+		rc = lg_replay_load(&replay, &o, &ports[0], 0, err, sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr, "hf-loadgen: --replay: %s\n", err);
+			goto out_workers;
+		}
+		lws[0].replay = &replay;
+	}
 	/* memif comes up when both sides have met: wait for every link before the clock starts. */
 	for (unsigned int i = 0; i < LINK_WAIT_S * 100 && !got_signal; i++) {
 		bool up = true;
@@ -577,6 +743,7 @@ main(int argc, char **argv)
 		lws[w].t_warm = t0 + (uint64_t)(o.warmup_s * hz);
 		lws[w].t_end = t0 + (uint64_t)(o.duration_s * hz);
 	}
+	replay.t0 = t0;
 	w = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (w == o.workers)
@@ -586,23 +753,35 @@ main(int argc, char **argv)
 		w++;
 	}
 	if (!o.json)
-		fprintf(stderr, "hf-loadgen: running%s%s on %u worker%s\n",
-			o.client ? " client" : "", o.server ? " server" : "", o.workers,
+		fprintf(stderr, "hf-loadgen: running%s%s%s on %u worker%s\n",
+			o.client ? " client" : "", o.server ? " server" : "",
+			o.replay_file != NULL ? " replay" : "", o.workers,
 			o.workers == 1 ? "" : "s");
+	/* A server alone has no end of its own: only a signal ends it. */
 	for (;;) {
-		bool done = o.client;
+		bool done = o.client || o.replay_file != NULL;
 
 		usleep(10000);
-		for (w = 0; w < o.workers && done; w++)
+		for (w = 0; w < o.workers && done && o.client; w++)
 			/* Pairs with the store of done at the end of the worker's run. */
 			done = __atomic_load_n(&lws[w].done, __ATOMIC_ACQUIRE);
+		/* Pairs with the release store in lg_replay_poll() after the last pass. */
+		if (done && o.replay_file != NULL)
+			done = __atomic_load_n(&replay.done, __ATOMIC_ACQUIRE);
 		if (got_signal || done)
 			break;
 	}
-	/* Let the last FINs and ACKs go out. */
-	usleep(200000);
+	/*
+	 * At the end of a run, let the last FINs and ACKs (and the answers to the
+	 * replay) go out and in. A signal stops at once: the requests it cut
+	 * short would only be counted late.
+	 */
+	interrupted = got_signal;
+	t_sig = signal_tsc;
+	if (!interrupted)
+		usleep(FIN_GRACE_MS * 1000);
 	__atomic_store_n(&lg_stop, true, __ATOMIC_RELEASE);
-	rte_eal_mp_wait_lcore();
+	stop_workers(lws, o.workers);
 
 	hist = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
 	for (w = 0; w < o.workers; w++) {
@@ -610,19 +789,27 @@ main(int argc, char **argv)
 		if (hist != NULL && lws[w].hist != NULL)
 			hf_hist_merge(hist, lws[w].hist);
 	}
+	/* An interrupted client measured from the end of its warm-up to the signal. */
+	secs = o.duration_s - o.warmup_s;
+	if (interrupted && o.client && t_sig < lws[0].t_end)
+		secs = t_sig > lws[0].t_warm ? (double)(t_sig - lws[0].t_warm) / hz : 0;
 	if (hist != NULL)
-		report(&o, &total, hist, o.duration_s - o.warmup_s);
+		report(&o, &total, hist, secs, interrupted && o.client && t_sig < lws[0].t_end,
+		       o.replay_file != NULL ? &replay : NULL);
 	fflush(stdout);
 	hf_hist_free(hist);
 	status = 0;
 
 out_workers:
+	lg_replay_free(&replay);
 	for (w = 0; w < o.workers; w++)
 		lw_fini(&lws[w]);
 out_ports:
 	while (opened > 0)
 		hf_port_close(&ports[--opened]);
 out_eal:
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	remove_runtime_dir(rundir, prefix + strlen("--file-prefix="));
 	return status;
 }

@@ -6,11 +6,13 @@
  * hf-loadgen: an HTTP/1.1 load generator on Hydrofoil's own stack. Each worker
  * lcore runs the daemon's poll loop (hf_worker_poll_once) with its own TCP
  * stack; the client and server roles live in the TCP callbacks and in one
- * per-loop hook (lg_client_poll), all in this directory. Nothing is shared
- * between workers while they run: each keeps its own counters and histogram,
- * merged by the main lcore once they have stopped.
+ * per-loop hook (lg_client_poll), the replay role in another (lg_replay_poll,
+ * worker 0 only), all in this directory. Nothing is shared between workers
+ * while they run: each keeps its own counters and histogram, merged by the
+ * main lcore once they have stopped.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bench/loadgen/hist.h"
@@ -47,6 +49,13 @@ struct lg_opts {
 	uint16_t server_port;		/* host order */
 	int status;
 	uint32_t response_size;
+	/* replay role (--replay): worker 0 sends the frames of a pcap file on the first port */
+	const char *replay_file;
+	double replay_rate;		/* frames/s; 0: as fast as the queue takes them */
+	bool replay_rate_set;		/* else paced by the file's own timestamps */
+	uint64_t replay_loops;		/* passes over the file; 0: until stopped */
+	bool replay_dst_set;
+	uint8_t replay_dst[6];		/* --replay-dst-mac, written into each frame once at load */
 	/* process */
 	unsigned int workers;
 	bool json;
@@ -87,6 +96,46 @@ enum lg_conn_state {
 };
 
 struct lg_worker;
+struct rte_mbuf;
+
+/* How --replay paces its frames. */
+enum lg_replay_pace {
+	LG_PACE_FILE,			/* the file's timestamps, pass after pass */
+	LG_PACE_RATE,			/* evenly at --replay-rate */
+	LG_PACE_MAX,			/* as fast as the TX queue takes them */
+};
+
+/*
+ * The replay: a pcap file loaded before the run into mbufs of the port's pool
+ * (one chain per frame, which the replay holds a reference to), sent by worker
+ * 0 on its own TX queue in bursts at the times the pacing gives, a reference
+ * added per send (the device frees its own): nothing allocates, copies or
+ * calls the kernel per frame. Written by worker 0 only while it runs.
+ */
+struct lg_replay {
+	struct rte_mbuf **pkts;
+	uint64_t *due;			/* LG_PACE_FILE: TSC offset of each frame in its pass */
+	uint32_t n;			/* frames in the file (empty records skipped) */
+	uint16_t port;			/* index into the worker's ports */
+	uint8_t pace;			/* enum lg_replay_pace */
+	uint64_t pass_tsc;		/* LG_PACE_FILE: one pass, the mean gap included once */
+	double tsc_per_pkt;		/* LG_PACE_RATE */
+	uint64_t total;			/* frames to send: loops * n; UINT64_MAX: until stopped */
+	uint64_t file_bytes;		/* bytes of one pass */
+	uint64_t cut;			/* frames captured shorter than they were on the wire */
+	uint64_t empty;			/* records of no bytes, skipped at load */
+	uint32_t mbufs;			/* taken from the pool for the frames */
+	/* progress */
+	uint64_t k;			/* frames handed to the queue or refused, all passes */
+	uint32_t idx;			/* k % n */
+	uint64_t pass;			/* k / n */
+	uint64_t stall_since;		/* LG_PACE_MAX: TSC of the first of refusals in a row */
+	uint64_t t0, t_end;		/* TSC: start of the schedule; its end, or the stop */
+	uint64_t t_last;		/* TSC of the last burst the queue took */
+	uint64_t sent, bytes;
+	uint64_t refused;		/* frames the TX queue did not take in time: not sent */
+	volatile bool done;		/* every pass sent (release by worker 0, acquire by main) */
+};
 
 /* How the body being read ends (RFC 9112 6.3). */
 struct lg_body {
@@ -155,6 +204,8 @@ struct lg_worker {
 	uint32_t n_sconns;
 	uint32_t sfree;			/* free list head, UINT32_MAX when empty */
 	struct rte_mbuf *response[HF_MAX_PORTS][2];	/* [port][head_only] */
+	/* replay: worker 0 only, NULL elsewhere */
+	struct lg_replay *replay;
 	struct lg_stats st;
 };
 
@@ -171,6 +222,22 @@ void lg_client_fini(struct lg_worker *lw);
 /* Server role: opens the listener; 0 or a negative errno. */
 int lg_server_init(struct lg_worker *lw);
 void lg_server_fini(struct lg_worker *lw);
+
+struct hf_port;
+
+/*
+ * Replay: lg_replay_load reads o->replay_file into mbufs of @p port's pool
+ * (port index @p index); 0, or a negative errno with @p err saying why (the
+ * file, the record, the pool). lg_replay_poll is worker 0's per-loop hook;
+ * lg_replay_stop records when a run cut short ended; lg_replay_report prints
+ * the table lines, or with @p json the value of a "replay" member.
+ */
+int lg_replay_load(struct lg_replay *r, const struct lg_opts *o, const struct hf_port *port,
+		   uint16_t index, char *err, size_t errlen);
+void lg_replay_poll(struct lg_worker *lw);
+void lg_replay_stop(struct lg_replay *r);
+void lg_replay_report(const struct lg_replay *r, const struct lg_opts *o, bool json);
+void lg_replay_free(struct lg_replay *r);
 
 /* Skips body bytes at the front of @p rd; returns 1 when the body ended, 0 for more, <0 bad. */
 int lg_body_skip(struct lg_worker *lw, struct hf_http_reader *rd, struct lg_body *b,

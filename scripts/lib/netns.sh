@@ -121,16 +121,19 @@ hf_check() {
 	shift
 	if "$@"; then hf_ok "$desc"; else hf_not_ok "$desc"; fi
 }
-# hf_check_stop: SIGTERM to HF_PID, which must exit with status 0 within 10 s.
+# hf_check_stop [PID [WHAT [SECONDS]]]: SIGTERM to PID (default HF_PID, "hydrofoil"),
+# which must exit with status 0 within SECONDS (default 10).
 hf_check_stop() {
-	kill -TERM "$HF_PID"
-	for _ in $(seq 100); do kill -0 "$HF_PID" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$HF_PID" 2>/dev/null; then
-		hf_not_ok "SIGTERM stops hydrofoil within 10 s"
-	else
-		wait "$HF_PID" 2>/dev/null
-		hf_check "SIGTERM stops hydrofoil with status 0" test $? -eq 0
+	local pid=${1:-$HF_PID} what=${2:-hydrofoil} secs=${3:-10} rc
+	kill -TERM "$pid"
+	for _ in $(seq $((secs * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then
+		hf_not_ok "SIGTERM stops $what within $secs s"
+		return
 	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	hf_check "SIGTERM stops $what with status 0" test "$rc" -eq 0
 }
 # hf_done: exit status for the test script.
 hf_done() {

@@ -5,11 +5,15 @@
 # listener routes to the loadgen's own server role, on the same address as its
 # clients, so one loadgen process is both ends of the proxy.
 #
-# Checks: the loadgen alone against its own server role; then through
-# hydrofoil at a low fixed rate (open loop), every request answered 2xx and
-# hydrofoil's counters (http.downstream_rq_2xx, http.upstream_rq_total) equal
-# to the loadgen's count exactly. Speeds are measured elsewhere, never asserted.
-# Both processes run inside a private namespace, so the admin port is ours.
+# Checks: the loadgen alone against its own server role, which a SIGTERM then
+# ends (status 0, its summary printed, within 2 s); then through hydrofoil at
+# a low fixed rate (open loop), every request answered 2xx and hydrofoil's
+# counters (http.downstream_rq_2xx, http.upstream_rq_total) equal to the
+# loadgen's count exactly; then the replay role: a pcap of ICMP echo requests
+# written by scapy, replayed into a fresh hydrofoil, whose icmp counters must
+# equal the count sent exactly, and a truncated pcap refused with a clear
+# error. Speeds are measured elsewhere, never asserted. Both processes run
+# inside a private namespace, so the admin port is ours.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 LG=${HF_LOADGEN:-$HF_ROOT/${HF_BUILD_DIR:-build}/bench/hf-loadgen}
@@ -45,7 +49,8 @@ want=$(awk -v r="$RATE" -v s="$SECS" 'BEGIN { printf "%d", r * s }')
 ok=$(j ok <<<"$out"); errs=$(j errors_total <<<"$out"); total=$(j responses_total <<<"$out")
 hf_check "loadgen → its own server role: $ok of $want requests 2xx at $RATE/s, $errs errors, p99 $(j latency_us.p99 <<<"$out") us" \
 	test "${ok:-0}" -eq "$want" -a "${errs:-1}" -eq 0 -a "${total:-0}" -eq "$(j requests_total <<<"$out")"
-kill -TERM "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null
+# A server alone has no end of its own: SIGTERM ends it, with its summary.
+hf_check_stop "$SRV" "a server-only loadgen" 2
 served=$(sed -n 's/.*server: \([0-9]*\) requests answered.*/\1/p' "$HF_TMP/self-srv.log")
 hf_check "the server role answered exactly the requests the client sent (${served:-none} = ${total:-none})" \
 	test "${served:-x}" = "${total:-y}"
@@ -94,4 +99,81 @@ hf_check "hydrofoil's http.downstream_rq_2xx ($d2xx) equals the loadgen's answer
 	test "$d2xx" = "$total"
 hf_check "hydrofoil's http.upstream_rq_total ($dup) equals the loadgen server role's count ($served)" \
 	test "$dup" = "$served"
+hf_check_stop
+# One that did not stop would hold the admin port the next hydrofoil needs.
+kill -KILL "$HF_PID" 2>/dev/null && wait "$HF_PID" 2>/dev/null
+
+# ---------------------------------------------------------------- 3. pcap replay
+# A fresh hydrofoil on a fresh memif socket (a memif server does not take a
+# second client safely, see bench/loadgen/memif_bench.sh), with a MAC of our
+# choosing so that the frames can be addressed to it. The pcap's frames go to
+# another MAC: --replay-dst-mac rewrites them at load, and eth.drop.other_host
+# stays 0 only if it did. Paced by the file's timestamps (0.2 ms apart), two
+# passes; every echo request must be counted and answered exactly once.
+HF_MAC=02:00:00:00:00:02
+N_ECHO=1000
+SOCK=$HF_TMP/replay.sock
+cat > "$HF_TMP/hf-replay.cfg" <<CFG
+node:  { id = "gw-replay"; cluster = "hydrofoil"; };
+dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "512", "--log-level=lib.eal:error" ]; };
+ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$SOCK,mac=$HF_MAC"; address = "$HF_ADDR/24"; mtu = 1500; } );
+workers = 1;
+admin: { address = "127.0.0.1"; port = 15000; };
+CFG
+"$HF_PY" - "$HF_TMP/echo.pcap" "$N_ECHO" "$LG_ADDR" "$HF_ADDR" <<'PY' 2>"$HF_TMP/scapy.log"
+import sys
+from scapy.all import Ether, IP, ICMP, Raw, wrpcap
+out, n, src, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+frames = []
+for i in range(n):
+	f = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:99") / IP(src=src, dst=dst) / \
+		ICMP(id=0x4846, seq=i) / Raw(b"hf-replay-%04d" % i)
+	f.time = 1700000000 + i * 0.0002
+	frames.append(f)
+wrpcap(out, frames)
+PY
+hf_check "scapy wrote a pcap of $N_ECHO echo requests to $HF_ADDR" test -s "$HF_TMP/echo.pcap"
+hf_start "$NS" "$HF_TMP/hf-replay.cfg" "$HF_TMP/hf-replay.log"
+for _ in $(seq 200); do grep -q "running" "$HF_TMP/hf-replay.log" && break; kill -0 "$HF_PID" || break; sleep 0.1; done
+ip netns exec "$NS" timeout 60 "$LG" --port "p0,net_memif0,role=client,socket=$SOCK,$LG_ADDR/24" \
+	--replay "$HF_TMP/echo.pcap" --replay-loops 2 --replay-dst-mac "$HF_MAC" --json \
+	--lcores 0@0,1@0 -- "${EAL[@]}" >"$HF_TMP/replay.json" 2>"$HF_TMP/replay.log" &
+LGP=$!
+HF_PIDS+=("$LGP")
+if ! hf_wait_ready "$NS" 20; then
+	cat "$HF_TMP/hf-replay.log" "$HF_TMP/replay.log"
+	hf_not_ok "hydrofoil for the replay reports LIVE once the loadgen is connected"
+	exit 1
+fi
+wait "$LGP"
+rc=$?
+out=$(cat "$HF_TMP/replay.json")
+echo "# $out"
+sent=$(j replay.sent <<<"$out"); refused=$(j replay.tx_refused <<<"$out")
+last=$(j replay.last_send_s <<<"$out")
+hf_check "the replay sent both passes ($sent of $((2 * N_ECHO)) frames, $refused refused, status $rc)" \
+	test "$rc" -eq 0 -a "${sent:-0}" -eq $((2 * N_ECHO)) -a "${refused:-1}" -eq 0 \
+	-a "$(j replay.complete <<<"$out")" = True
+# The last frame is due 0.3998 s after the first: sent flat out, it would leave within a millisecond.
+hf_check "paced by the file's timestamps ($(j replay.pacing <<<"$out")): the last frame left at ${last:-?} s (>= 0.399)" \
+	awk -v s="${last:-0}" 'BEGIN { exit !(s >= 0.399) }'
+rx=$(hf_stat "$NS" icmp.rx_echo_request)
+tx=$(hf_stat "$NS" icmp.tx_echo_reply)
+other=$(hf_stat "$NS" eth.drop.other_host)
+hf_check "hydrofoil's icmp.rx_echo_request ($rx) and icmp.tx_echo_reply ($tx) equal the frames replayed ($sent)" \
+	test -n "$sent" -a "$rx" = "$sent" -a "$tx" = "$sent"
+hf_check "--replay-dst-mac addressed every frame to hydrofoil (eth.drop.other_host $other)" \
+	test "$other" = 0
+hf_check_stop
+
+# A pcap cut in the middle of a record is refused at start-up: status 1 and a
+# message naming the file and the record, never a crash.
+head -c $((24 + 3 * (16 + 56) + 30)) "$HF_TMP/echo.pcap" > "$HF_TMP/cut.pcap"
+ip netns exec "$NS" timeout 30 "$LG" --port "p0,net_memif0,role=server,socket=$HF_TMP/cut.sock,$LG_ADDR/24" \
+	--replay "$HF_TMP/cut.pcap" --lcores 0@0,1@0 -- "${EAL[@]}" >/dev/null 2>"$HF_TMP/cut.log"
+rc=$?
+msg=$(grep -- '--replay' "$HF_TMP/cut.log")
+echo "# $msg"
+hf_check "a truncated pcap is refused with status 1 and a clear message (status $rc)" \
+	test "$rc" -eq 1 -a -n "$(grep -F "$HF_TMP/cut.pcap: record 4 at offset" <<<"$msg" | grep truncated)"
 hf_done
