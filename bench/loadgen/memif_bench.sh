@@ -140,8 +140,9 @@ jline() { grep -h '^{' "$T/$1.json" 2>/dev/null | tail -1; }
 record() { echo "$*" >> "$RES"; }
 # oneline FILE: its last non-empty line, fit for a key=value field.
 oneline() { grep -v '^$' "$1" 2>/dev/null | grep -v TELEMETRY | tail -1 | tr ' =' '_:' | cut -c1-160; }
-# stop PID: SIGTERM, then SIGKILL after 0.3 s (hydrofoil takes seconds to say
-# goodbye, a server-only loadgen does not stop on SIGTERM).
+# stop PID: SIGTERM, then SIGKILL after 0.3 s: the next run needs a fresh pair at
+# once, and how a target ends is not what is measured (hydrofoil takes about a
+# second to say goodbye).
 stop() {
 	kill -TERM "$1" 2>/dev/null || return 0
 	for _ in $(seq 3); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
@@ -359,6 +360,8 @@ TOTAL_SECS=$(($(date +%s) - PHASE_T0))
 # ---- report --------------------------------------------------------------------
 
 export HF_WHY="${HF_WHY:-}" BASE_WHY="${BASE_WHY:-}" BEST_RATE="${best_rate:-0}" HF_OK BASE_OK
+mkdir -p "$HF_ROOT/bench/results"
+export PLOT_DAT=$HF_ROOT/bench/results/plot.dat
 export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_IDLE MAXC_RUN MEM TOTAL_SECS BODY
 "$HF_PY" - "$RES" <<'PY'
 import json, os, re, statistics, sys
@@ -554,6 +557,19 @@ if foot:
         f"preallocated per TCB for tcp.max_connections = {int(E['MAXC_IDLE']):,} at start, so VmRSS barely moves "
         "when connections open (with --no-huge DPDK memory is ordinary anonymous memory and counts in RSS once touched; "
         "on hugepages it would not be in RSS at all)")
+
+# The figures for bench/plot.sh (its format is at its top): throughput by connections, latency by load.
+with open(E["PLOT_DAT"], "w") as pd:
+    import time
+    pd.write(f"title hf-loadgen over net_memif, 1 hydrofoil worker core, {time.strftime('%Y-%m-%d')}\n")
+    for who, prefix in (("hydrofoil", "hf-ka"), ("loadgen_baseline", "base-ka")):
+        for c, rs in sorted(group(prefix).items()):
+            pd.write(f"throughput {who} {c} {statistics.median(r['json']['requests_per_s'] for r in rs):.0f}\n")
+    for f in E["FRACS"].split():
+        for who, name in (("hydrofoil", f"hf-lat-{f}"), ("loadgen_baseline", f"base-lat-{f}")):
+            d = runs.get(name, {}).get("json")
+            if d and d["latency_us"]["p50"] > 0 and d["latency_us"]["p99"] > 0:
+                pd.write(f"latency {who} {f} {d['latency_us']['p50']:.1f} {d['latency_us']['p99']:.1f}\n")
 
 print("| what | hydrofoil (memif) | loadgen straight to its server role (baseline) | ratio | issue 5's target | note |")
 print("|---|---:|---:|---:|---|---|")
