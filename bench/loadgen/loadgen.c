@@ -201,10 +201,18 @@ build_requests(struct lg_worker *lw)
 	return 0;
 }
 
-/* The port whose subnet holds @p addr, else the first with a gateway, else port 0. */
+/*
+ * The port whose subnet holds @p addr, else the first with a gateway, else
+ * port 0. A port that owns @p addr is passed over: that target is this
+ * process's own server role on another port of the same link (one process
+ * playing both ends, the baseline of one-core figures).
+ */
 static uint16_t
 route_port(const struct hf_port *ports, uint16_t n, uint32_t addr)
 {
+	for (uint16_t i = 0; i < n; i++)
+		if ((addr & ports[i].mask) == (ports[i].addr & ports[i].mask) && ports[i].addr != addr)
+			return i;
 	for (uint16_t i = 0; i < n; i++)
 		if ((addr & ports[i].mask) == (ports[i].addr & ports[i].mask))
 			return i;
