@@ -56,7 +56,7 @@ usage(FILE *f)
 		"usage: hf-loadgen --port NAME,DEVICE,ADDR/LEN[,GATEWAY] [--port ...]\n"
 		"                  [--client ADDR:PORT [client options]] [--server PORT [server options]]\n"
 		"                  [--replay FILE.pcap [replay options]]\n"
-		"                  [--workers N] [--lcores LIST] [--json] [-- EAL options...]\n"
+		"                  [--workers N] [--lcores LIST] [--tcbs N] [--json] [-- EAL options...]\n"
 		"client: -c, --connections N (1)   --new-conn          --rate R (0: closed loop)\n"
 		"        --poisson                 --method M (GET)    --path P (/)\n"
 		"        --header 'k: v' (repeat)  --body-size N (request body; 0)\n"
@@ -66,6 +66,8 @@ usage(FILE *f)
 		"        --replay-loops N (1; 0: until SIGTERM)\n"
 		"        --replay-dst-mac XX:XX:XX:XX:XX:XX (written into every frame)\n"
 		"        (classic pcap, Ethernet; sent from worker 0 on the first --port)\n"
+		"--tcbs: TCBs per worker (default max(16384, 2 x connections + 4096)); room for\n"
+		"TIME-WAIT (1 s here) when one process closes many connections.\n"
 		"A run ends when the client's duration and the replay's passes are over, or at\n"
 		"SIGTERM/SIGINT (a server-only run waits for one); it then prints its report.\n"
 		"DEVICE is any DPDK vdev string (net_memif0,role=client,socket=/tmp/m.sock; net_tap0,...).\n");
@@ -297,7 +299,8 @@ lw_init(struct lg_worker *lw, const struct lg_opts *o, uint16_t id, const struct
 		return -ENOMEM;
 	hf_tcp_config_default(&tcfg);
 	/* Client slots and server connections each; a short TIME-WAIT for connection churn. */
-	tcfg.max_connections = RTE_MAX(16384u, 2 * o->connections / o->workers + 4096);
+	tcfg.max_connections = o->tcbs != 0 ? o->tcbs :
+			       RTE_MAX(16384u, 2 * o->connections / o->workers + 4096);
 	tcfg.time_wait_ms = 1000;
 	if ((rc = hf_tcp_init(lw->w, &tcfg)) != 0)
 		return rc;
@@ -482,12 +485,13 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_boot_port *bports
 {
 	enum { O_PORT = 256, O_CLIENT, O_SERVER, O_NEWCONN, O_RATE, O_POISSON, O_METHOD, O_PATH,
 	       O_HEADER, O_BODY, O_DURATION, O_WARMUP, O_TIMEOUT, O_STATUS, O_RESP, O_WORKERS,
-	       O_LCORES, O_JSON, O_REPLAY, O_REPLAY_RATE, O_REPLAY_LOOPS, O_REPLAY_DST };
+	       O_LCORES, O_JSON, O_REPLAY, O_REPLAY_RATE, O_REPLAY_LOOPS, O_REPLAY_DST, O_TCBS };
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, O_PORT},
 		{"client", required_argument, NULL, O_CLIENT},
 		{"server", required_argument, NULL, O_SERVER},
 		{"connections", required_argument, NULL, 'c'},
+		{"tcbs", required_argument, NULL, O_TCBS},
 		{"new-conn", no_argument, NULL, O_NEWCONN},
 		{"rate", required_argument, NULL, O_RATE},
 		{"poisson", no_argument, NULL, O_POISSON},
@@ -542,6 +546,12 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_boot_port *bports
 			if (*end || v < 1 || v > 1000000)
 				goto bad;
 			o->connections = (uint32_t)v;
+			break;
+		case O_TCBS:
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 16 || v > 4 << 20)
+				goto bad;
+			o->tcbs = (uint32_t)v;
 			break;
 		case O_NEWCONN: o->new_conn = true; break;
 		case O_RATE:

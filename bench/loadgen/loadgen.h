@@ -33,6 +33,7 @@ struct lg_opts {
 	uint32_t target_addr;		/* network order */
 	uint16_t target_port;		/* host order */
 	uint32_t connections;
+	uint32_t tcbs;			/* TCB pool per worker; 0: from the connections */
 	bool new_conn;
 	double rate;			/* requests/s for the whole process; 0: closed loop */
 	bool poisson;

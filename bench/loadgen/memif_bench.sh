@@ -17,14 +17,15 @@
 #   198.51.100.2:80    hydrofoil's http listener (1 worker), routes to
 #   198.51.100.1:8080  the loadgen's own server role, on the address of its clients,
 #                      so one loadgen process plays both ends of the proxy.
-# Baseline ("the loadgen's own ceiling"): a second loadgen process in the
-# server role (198.51.100.1:8080) in place of hydrofoil, the client role
-# (198.51.100.3) straight to it over its own memif link, no proxy.
-# Placement on the two cores: core 1 runs only hydrofoil's worker (lcore 1,
-# busy-polling), or in the baseline the server-role loadgen's worker; core 0
-# runs the client loadgen (its main lcore and its worker lcore, both on core 0)
-# and hydrofoil's control agent (lcore 0). Hydrofoil's rows run first, then
-# hydrofoil stops and the baseline rows run at the same rates.
+# Baseline ("the loadgen's own ceiling", and the latency without the hop): the
+# same loadgen process, same core, same work per request (its clients and its
+# server role), with no proxy between them: its server role on one end of a
+# memif link (198.51.100.1:8080, port p0), its clients on the other end
+# (198.51.100.3, port p1). Through hydrofoil and in the baseline alike the
+# loadgen's two lcores are on core 0 with hydrofoil's control agent (lcore 0,
+# which sleeps); core 1 runs only hydrofoil's busy-polling worker (lcore 1), or
+# nothing in the baseline. So a hydrofoil figure against the baseline is what
+# the hop costs, and the baseline is the most the loadgen can show of it.
 #
 # Phases:
 #  1. keep-alive, closed loop, 100-byte bodies, a few connection counts (the best
@@ -101,10 +102,10 @@ for n in $IDLE; do [ "$n" -gt "$IDLE_MAX" ] && IDLE_MAX=$n; done
 MAXC_IDLE=$((IDLE_MAX + 16384))
 MAXC_RUN=131072
 MEM=1024
+# The baseline's TCBs: its server role closes first and holds the TIME-WAIT of
+# phase 2's churn (1 s of it), which through hydrofoil is hydrofoil's.
+BASE_TCBS=262144
 EAL=(--no-huge -m "$MEM" --no-pci --log-level=lib.eal:error)
-# The server-role loadgen's -c sizes its TCB pool (2 × c + 4096): room for the
-# TIME_WAIT of phase 2 (it closes first in the baseline).
-SRV_C=65536
 
 NS=$(hf_ns_new memif) || fail_table "cannot create a namespace"
 HF_NAMESPACES+=("$NS")
@@ -157,8 +158,8 @@ dead_why() {
 	[ "$rc" -gt 128 ] && echo "killed_by_signal_$((rc - 128))" || echo "exit_$rc:$(oneline "$2")"
 }
 
-# target_up NAME TARGET MAXC: a fresh target for one run: hydrofoil (hf) or the
-# server-role loadgen (base), on a fresh memif socket (SOCK). Sets TGT_PID.
+# target_up NAME TARGET MAXC: a fresh memif socket (SOCK) for one run and, through
+# hydrofoil (hf), a fresh hydrofoil on it (TGT_PID; empty for the baseline).
 RUN_N=0
 target_up() {
 	local name=$1 target=$2
@@ -175,21 +176,16 @@ target_up() {
 		done
 		return 1
 	fi
-	ip netns exec "$NS" "$LG" --port "p0,net_memif0,role=server,socket=$SOCK,$LG_ADDR/24" --server 8080 \
-		--response-size "$BODY" -c "$SRV_C" --lcores 0@0,1@1 -- "${EAL[@]}" > "$T/$name.target.log" 2>&1 &
-	TGT_PID=$!
-	HF_PIDS+=("$TGT_PID")
-	for _ in $(seq 300); do
-		# (memif's socket is abstract by default: no file to wait for)
-		grep -q "running server" "$T/$name.target.log" && return 0
-		kill -0 "$TGT_PID" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
+	# The baseline has no target process: the loadgen plays both ends itself (lg_bg).
+	TGT_PID=
+	return 0
 }
-# lg_bg NAME TARGET ARGS...: starts the client loadgen (JSON in $T/NAME.json,
-# log in $T/NAME.log) against the target just started. Through hydrofoil the
-# same process is also the upstream (server role on 8080). Sets LG_PID.
+# lg_bg NAME TARGET ARGS...: starts the loadgen (JSON in $T/NAME.json, log in
+# $T/NAME.log): its clients and its server role (the upstream, 8080), through
+# hydrofoil on one memif port, or in the baseline straight to each other over
+# both ends of one memif link (server port first: it must exist before the
+# client end connects). Either way the one process on core 0 does the same
+# client and server work per request. Sets LG_PID.
 lg_bg() {
 	local name=$1 target=$2 port
 	shift 2
@@ -197,7 +193,9 @@ lg_bg() {
 		port=(--port "p0,net_memif0,role=client,socket=$SOCK,$LG_ADDR/24" --client "$HF_ADDR:80"
 			--server 8080 --response-size "$BODY")
 	else
-		port=(--port "p0,net_memif0,role=client,socket=$SOCK,$CLI_ADDR/24" --client "$LG_ADDR:8080")
+		port=(--port "p0,net_memif0,role=server,socket=$SOCK,$LG_ADDR/24"
+			--port "p1,net_memif1,role=client,socket=$SOCK,$CLI_ADDR/24"
+			--server 8080 --response-size "$BODY" --client "$LG_ADDR:8080" --tcbs "$BASE_TCBS")
 	fi
 	ip netns exec "$NS" "$LG" "${port[@]}" --json --lcores 0@0,1@0 "$@" -- "${EAL[@]}" \
 		> "$T/$name.json" 2> "$T/$name.log" &
@@ -234,7 +232,7 @@ run() {
 	lg_bg "$name" "$target" "$@"
 	wait "$LG_PID"
 	rc=$?
-	if ! kill -0 "$TGT_PID" 2>/dev/null; then
+	if [ -n "$TGT_PID" ] && ! kill -0 "$TGT_PID" 2>/dev/null; then
 		local why
 		why=$(dead_why "$TGT_PID" "$T/$name.target.log")
 		HF_DEATHS+=("$name: $target target $why")
@@ -242,7 +240,7 @@ run() {
 		return 1
 	fi
 	[ "$target" = hf ] && stats "$T/$name.after"
-	stop "$TGT_PID"
+	[ -n "$TGT_PID" ] && stop "$TGT_PID"
 	j=$(jline "$name")
 	if [ -z "$j" ]; then
 		record "name=$name ok=0 why=loadgen_exit_$rc:$(oneline "$T/$name.log")"
@@ -571,15 +569,15 @@ with open(E["PLOT_DAT"], "w") as pd:
             if d and d["latency_us"]["p50"] > 0 and d["latency_us"]["p99"] > 0:
                 pd.write(f"latency {who} {f} {d['latency_us']['p50']:.1f} {d['latency_us']['p99']:.1f}\n")
 
-print("| what | hydrofoil (memif) | loadgen straight to its server role (baseline) | ratio | issue 5's target | note |")
+print("| what | hydrofoil (memif) | the loadgen straight to its own server role, same core (baseline) | ratio | issue 5's target | note |")
 print("|---|---:|---:|---:|---|---|")
 print("\n".join(rows))
 PY
 echo
 echo "hf-loadgen and hydrofoil, two DPDK processes over net_memif in one private netns (198.51.100.0/24), both"
-echo "\`--no-huge -m $MEM --no-pci\`, each its own --file-prefix. Core 1: hydrofoil's worker (lcore 1, busy-polling) or, in the baseline,"
-echo "the server-role loadgen's worker; core 0: the client loadgen (main and worker lcore) and hydrofoil's agent."
-echo "Through hydrofoil the loadgen process is both the clients and the upstream (its server role, same memif link)."
+echo "\`--no-huge -m $MEM --no-pci\`, each its own --file-prefix. Core 1: hydrofoil's worker (lcore 1, busy-polling); core 0: the"
+echo "loadgen (main and worker lcore) and hydrofoil's agent. The loadgen process is both the clients and the upstream (its"
+echo "server role): through hydrofoil on one memif port, in the baseline straight to itself over both ends of one memif link."
 echo "Each run: fresh processes and memif socket, $RUN_S s (${WARM} s warm-up, ${DUR} s measured); hydrofoil and baseline runs alternate."
 echo "Hydrofoil: tcp.max_connections $MAXC_RUN ($MAXC_IDLE for phase 4), tcp.time_wait_ms 1000 (the loadgen's own),"
 echo "idle_timeout_ms 600000. Ratios are hydrofoil ÷ baseline, or ÷ the target."
