@@ -4,15 +4,18 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <rte_common.h>
 #include <rte_ether.h>
 
 #define HF_MAX_PORTS 8
 #define HF_PORT_NAME_MAX 32
+/* Workers the I/O gate tracks; HF_MAX_WORKERS may not exceed it (worker.c checks). */
+#define HF_PORT_GATE_SLOTS 64
 
 /*
  * One configured port, as every worker sees it. Written by the main lcore
- * before the workers launch and read-only afterwards but for link_gen:
- * rte_eal_remote_launch() orders those writes before the worker starts.
+ * before the workers launch and read-only afterwards but for link_gen and
+ * io_up: rte_eal_remote_launch() orders those writes before the worker starts.
  */
 struct hf_port {
 	uint16_t port_id;		/* DPDK ethdev id */
@@ -37,6 +40,40 @@ struct hf_port {
 	 * Worker 0 sends a gratuitous ARP when it sees a new value.
 	 */
 	uint32_t link_gen;
+	/*
+	 * A gated port's driver reallocates its rings on the EAL interrupt
+	 * thread, under the workers' feet (net_memif when its peer goes or
+	 * comes): workers touch it only while the I/O gate is open (port.h).
+	 */
+	bool gated;
+	/*
+	 * Gated ports: the link as the gate last saw it, written on the
+	 * interrupt thread while the gate is closed, so it holds still for as
+	 * long as a worker may use the port. Read by the workers and the agent
+	 * (hf_port_link_up()). Unused on other ports.
+	 */
+	uint8_t io_up;
 };
+
+/* One worker's last pass through the gate, on a line of its own (it writes it every loop). */
+struct hf_port_gate_slot {
+	uint64_t seen;			/* gate epoch at the worker's last pass; 0: offline */
+} __rte_cache_aligned;
+
+/*
+ * The I/O gate of the gated ports (one for all of them: their drivers share
+ * the one EAL interrupt thread). The interrupt thread spends its time inside
+ * the gate's own callback, where the gate is open and no driver callback can
+ * run; before it leaves to run the drivers' callbacks it closes the gate and
+ * waits until every online worker has passed through it once, so no RX or TX
+ * burst on a gated port is in flight when a driver frees its rings. The
+ * protocol is quiescent-state based, like rte_rcu_qsbr: see port.c.
+ */
+struct hf_port_gate {
+	uint32_t open;			/* 1: gated ports may be used (interrupt thread writes) */
+	bool stopping;			/* set by hf_port_close(): the callback lets go */
+	uint64_t epoch;			/* bumped at each closing (interrupt thread writes) */
+	struct hf_port_gate_slot slot[HF_PORT_GATE_SLOTS];	/* indexed by worker id */
+} __rte_cache_aligned;
 
 #endif

@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_interrupts.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 
 #include "dataplane/port.h"
 #include "dataplane/worker-t.h"
@@ -13,6 +22,18 @@
 #define NB_RXD 1024
 #define NB_TXD 1024
 #define POOL_CACHE 256
+/*
+ * The I/O gate's timings. Held open, the gate waits in poll() on the
+ * interrupt thread's epoll set for a driver's event; GATE_IDLE_MS bounds that
+ * wait (the stop flag is also looked at then). Where that set cannot be found,
+ * the gate falls back to closing every GATE_HOLD_US, which costs each worker a
+ * loop or two without gated I/O per round. The closer spins GATE_SPINS times
+ * on a worker's slot, then naps GATE_NAP_US between looks.
+ */
+#define GATE_IDLE_MS 100
+#define GATE_HOLD_US 10000
+#define GATE_SPINS 4096
+#define GATE_NAP_US 20
 
 /*
  * A symmetric Toeplitz key (0x6d5a repeated): both directions of a flow
@@ -24,6 +45,268 @@ static uint8_t sym_rss_key[40] = {
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 };
+
+/*
+ * The I/O gate. net_memif frees and maps its rings on the EAL interrupt
+ * thread (memif_disconnect() and memif_connect(), from its control channel
+ * callback) with no handshake with the data path: a worker in an RX or TX
+ * burst at that moment reads unmapped memory. The driver raises no LSC event
+ * (it never calls rte_eth_dev_callback_process()), and even a flag it cleared
+ * would not help: the burst that read it before it was cleared is still in
+ * flight when the rings go, microseconds later on the same thread.
+ *
+ * So the gate keeps the interrupt thread itself away from the drivers while a
+ * worker may be in a burst. Its callback is registered on an eventfd, and the
+ * interrupt thread spends its time inside it: it publishes the links, opens
+ * the gate and blocks in poll() on the thread's own epoll set (found through
+ * /proc/self/fdinfo: the one watching the eventfd) until some other source
+ * there has an event, a driver's control message say. Then it closes the
+ * gate, waits for every online worker to pass (hf_port_gate_pass()), makes
+ * the eventfd readable so the next round calls it again, and returns: that
+ * round's callbacks run with no worker on a gated port. Outside the callback
+ * the gate is always closed; a round in which another source is still ready
+ * when the callback comes is left to its callbacks with the gate shut. In
+ * steady state nothing closes it: the workers pay three memory accesses a loop.
+ *
+ * Barriers: the release store of open pairs with the worker's acquire load
+ * in hf_port_gate_pass() (it sees the io_up values published before); the
+ * seq_cst epoch increment after open = 0 pairs with the worker's acquire load
+ * of epoch (a worker that acknowledges the new epoch sees the gate closed);
+ * the worker's release store of its slot pairs with the acquire load below
+ * (its bursts are over before the callback returns); the seq_cst increment
+ * and the fence in hf_port_gate_online() order a worker coming online
+ * against a closing that may not have seen it (Dekker: one of the two sees
+ * the other).
+ */
+struct hf_port_gate hf_port_gate = {.epoch = 1};
+static struct rte_intr_handle *gate_ih;
+static struct hf_port *gate_ports[HF_MAX_PORTS];
+static unsigned int gate_n_ports;	/* main lcore writes (release), the gate reads (acquire) */
+static int gate_fd = -1;		/* the eventfd the callback is registered on */
+static int gate_epfd = -1;		/* the interrupt thread's epoll set; -1: not known */
+
+/* Whether fd @p epfd is an epoll set watching fd @p fd (its fdinfo lists "tfd: <fd>"). */
+static bool
+epoll_watches(int epfd, int fd)
+{
+	char path[64], link[64], line[256];
+	bool found = false;
+	ssize_t n;
+	FILE *f;
+	int tfd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", epfd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	if (strcmp(link, "anon_inode:[eventpoll]") != 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = sscanf(line, "tfd: %d", &tfd) == 1 && tfd == fd;
+	fclose(f);
+	return found;
+}
+
+/*
+ * The epoll set of the interrupt thread: the one that watches the gate's
+ * eventfd (nothing else does). The thread builds a new one each time a source
+ * comes or goes, hence a look before each opening. -1 when none is found.
+ */
+static int
+find_epoll(int fd)
+{
+	struct dirent *e;
+	int found = -1;
+	DIR *d;
+
+	if (gate_epfd >= 0 && epoll_watches(gate_epfd, fd))
+		return gate_epfd;
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -1;
+	while (found < 0 && (e = readdir(d)) != NULL) {
+		int n = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && n != fd && epoll_watches(n, fd))
+			found = n;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Whether epoll set @p epfd has an event within @p timeout_ms; errors count as events. */
+static bool
+epoll_ready(int epfd, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = epfd, .events = POLLIN};
+
+	return poll(&pfd, 1, timeout_ms) != 0;
+}
+
+/* Makes the eventfd readable (@p arm) or drains it. */
+static void
+gate_arm(int fd, bool arm)
+{
+	uint64_t v = 1;
+	ssize_t r = arm ? write(fd, &v, sizeof(v)) : read(fd, &v, sizeof(v));
+
+	RTE_SET_USED(r);
+}
+
+/* Closes the gate and returns once no online worker can be in a burst on a gated port. */
+static void
+gate_close(struct hf_port_gate *g)
+{
+	uint64_t epoch;
+
+	__atomic_store_n(&g->open, 0, __ATOMIC_RELAXED);
+	/* Pairs with the acquire load of epoch in hf_port_gate_pass() and the fence of online. */
+	epoch = __atomic_add_fetch(&g->epoch, 1, __ATOMIC_SEQ_CST);
+	for (unsigned int w = 0; w < HF_PORT_GATE_SLOTS; w++) {
+		unsigned int spins = 0;
+		uint64_t seen;
+
+		/* Pairs with the release store of the slot in hf_port_gate_pass(). */
+		while ((seen = __atomic_load_n(&g->slot[w].seen, __ATOMIC_ACQUIRE)) != 0 &&
+		       seen < epoch) {
+			if (++spins < GATE_SPINS)
+				rte_pause();
+			else
+				rte_delay_us_sleep(GATE_NAP_US);
+		}
+	}
+}
+
+/* The gate's interrupt callback; the gate is closed whenever it is not running. */
+static void
+gate_cycle(void *arg __rte_unused)
+{
+	struct hf_port_gate *g = &hf_port_gate;
+	int fd = gate_fd;
+	/* Pairs with the release store in gate_add(): the entries below it are written. */
+	unsigned int n_ports = __atomic_load_n(&gate_n_ports, __ATOMIC_ACQUIRE);
+	struct rte_eth_link link;
+
+	gate_arm(fd, false);
+	/* Pairs with the release store in gate_stop(); drained, the eventfd lets EAL sleep. */
+	if (__atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE))
+		return;
+	gate_epfd = find_epoll(fd);
+	/* Another source of this round still to be served: its callback runs first, gate shut. */
+	if (gate_epfd >= 0 && epoll_ready(gate_epfd, 0)) {
+		gate_arm(fd, true);
+		return;
+	}
+	/* The drivers' callbacks of the last round may have moved a link: no worker is on it. */
+	for (unsigned int i = 0; i < n_ports; i++) {
+		struct hf_port *p = gate_ports[i];
+		uint8_t up = rte_eth_link_get_nowait(p->port_id, &link) == 0 &&
+			     link.link_status == RTE_ETH_LINK_UP;
+
+		__atomic_store_n(&p->io_up, up, __ATOMIC_RELAXED);
+	}
+	/* Pairs with the acquire load in hf_port_gate_pass(): io_up above is visible. */
+	__atomic_store_n(&g->open, 1, __ATOMIC_RELEASE);
+	if (gate_epfd < 0)
+		rte_delay_us_sleep(GATE_HOLD_US);
+	else
+		while (!epoll_ready(gate_epfd, GATE_IDLE_MS) &&
+		       !__atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE))
+			;
+	gate_close(g);
+	/* Readable, the eventfd has the next round call the callback again; drained, it stops. */
+	gate_arm(fd, !__atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE));
+}
+
+void
+hf_port_gate_online(uint16_t id)
+{
+	struct hf_port_gate *g = &hf_port_gate;
+
+	__atomic_store_n(&g->slot[id].seen, __atomic_load_n(&g->epoch, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELAXED);
+	/*
+	 * Pairs with the seq_cst increment in gate_cycle(): either that closing
+	 * sees this slot and waits for the next pass, or the pass that follows
+	 * sees the gate closed.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void
+hf_port_gate_offline(uint16_t id)
+{
+	/* Pairs with the acquire load in gate_cycle(): the last bursts are over. */
+	__atomic_store_n(&hf_port_gate.slot[id].seen, 0, __ATOMIC_RELEASE);
+}
+
+/* Puts @p p behind the gate, starting the gate with its first port. Main lcore, before launch. */
+static int
+gate_add(struct hf_port *p)
+{
+	int rc = -ENOMEM;
+
+	if (gate_n_ports == RTE_DIM(gate_ports))
+		return -ENOSPC;
+	gate_ports[gate_n_ports] = p;
+	/* Pairs with the acquire load in gate_cycle(), which may be running already. */
+	__atomic_store_n(&gate_n_ports, gate_n_ports + 1, __ATOMIC_RELEASE);
+	if (gate_ih != NULL)
+		return 0;
+	hf_port_gate.stopping = false;
+	/* Readable from the start: the interrupt thread calls the gate at its next round. */
+	gate_fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (gate_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	gate_ih = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+	if (gate_ih == NULL)
+		goto fail;
+	if (rte_intr_fd_set(gate_ih, gate_fd) != 0 ||
+	    rte_intr_type_set(gate_ih, RTE_INTR_HANDLE_EXT) != 0) {
+		rc = -rte_errno;
+		goto fail;
+	}
+	rc = rte_intr_callback_register(gate_ih, gate_cycle, NULL);
+	if (rc != 0)
+		goto fail;
+	return 0;
+
+fail:
+	rte_intr_instance_free(gate_ih);
+	gate_ih = NULL;
+	if (gate_fd >= 0)
+		close(gate_fd);
+	gate_fd = -1;
+	gate_n_ports = 0;
+	return rc;
+}
+
+/* Stops the gate (idempotent): the interrupt thread goes back to serving the drivers alone. */
+static void
+gate_stop(void)
+{
+	if (gate_ih == NULL)
+		return;
+	/* Pairs with the acquire loads in gate_cycle(). */
+	__atomic_store_n(&hf_port_gate.stopping, true, __ATOMIC_RELEASE);
+	/* An event in the epoll set the callback waits on: it wakes, sees the flag, lets go. */
+	gate_arm(gate_fd, true);
+	/* Waits out the callback in progress (the workers are offline: it closes at once). */
+	rte_intr_callback_unregister_sync(gate_ih, gate_cycle, NULL);
+	rte_intr_instance_free(gate_ih);
+	gate_ih = NULL;
+	close(gate_fd);
+	gate_fd = -1;
+	gate_n_ports = 0;
+	gate_epfd = -1;
+}
 
 int
 hf_port_eal_args(const struct hf_boot_port *bp, char **argv)
@@ -95,6 +378,7 @@ hf_port_open(struct hf_port *p, const struct hf_boot_port *bp, uint16_t index,
 
 	memset(p, 0, sizeof(*p));
 	dev_name(bp->device, name, sizeof(name));
+	p->gated = strncmp(name, "net_memif", strlen("net_memif")) == 0;
 	if (rte_eth_dev_get_port_by_name(name, &pid) != 0) {
 		snprintf(err, errlen, "port %s: no DPDK device named '%s' (is the driver loaded?)",
 			 bp->name, name);
@@ -181,6 +465,8 @@ hf_port_open(struct hf_port *p, const struct hf_boot_port *bp, uint16_t index,
 	rc = rte_eth_macaddr_get(pid, &p->mac);
 	if (rc != 0)
 		goto fail_dev;
+	if (p->gated && (rc = gate_add(p)) != 0)
+		goto fail_dev;
 	return 0;
 
 fail_dev:
@@ -193,6 +479,8 @@ fail_dev:
 void
 hf_port_close(struct hf_port *p)
 {
+	if (p->gated)
+		gate_stop();
 	rte_eth_dev_stop(p->port_id);
 	rte_eth_dev_close(p->port_id);
 	rte_mempool_free(p->pool);
@@ -204,5 +492,7 @@ hf_port_link_up(const struct hf_port *p)
 {
 	struct rte_eth_link link;
 
+	if (p->gated)
+		return __atomic_load_n(&p->io_up, __ATOMIC_RELAXED) != 0;
 	return rte_eth_link_get_nowait(p->port_id, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
 }

@@ -55,6 +55,9 @@ struct hf_worker {
 	struct hf_txbuf tx[HF_MAX_PORTS];
 	uint32_t announced[HF_MAX_PORTS];	/* link_gen of the last gratuitous ARP per port */
 	struct hf_impair *impair[HF_MAX_PORTS][2];	/* [port][enum hf_impair_dir]; NULL: off */
+	bool gated;			/* some port is behind the I/O gate (port.h) */
+	bool gate_online;		/* registered: the gate waits for this worker's passes */
+	bool gate_open;			/* the last pass found the gate open: gated ports usable */
 	struct hf_tcp_stack *tcp;	/* NULL until hf_tcp_init() */
 	struct hf_http_state *http;	/* NULL without HTTP listeners */
 	struct hf_counters cnt;

@@ -5,6 +5,7 @@
  *   → timers when due → sibling ARP news → TX flush → RCU quiescent report.
  * Nothing here blocks, sleeps, locks or allocates from the heap.
  */
+#include <assert.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/l4.h"
 #include "dataplane/net/eth.h"
+#include "dataplane/port.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
@@ -35,7 +37,32 @@
 /* Updates one worker may have in flight from its siblings. */
 #define ARP_RING_SIZE 1024
 
+/* A worker id is a slot of the port I/O gate. */
+static_assert(HF_MAX_WORKERS <= HF_PORT_GATE_SLOTS, "the I/O gate tracks every worker");
+
 volatile bool hf_worker_stop;
+
+/* The worker's quiescent point for the I/O gate, at the top of each loop. */
+static inline void
+gate_pass(struct hf_worker *w)
+{
+	if (unlikely(!w->gate_online)) {
+		hf_port_gate_online(w->id);
+		w->gate_online = true;
+	}
+	w->gate_open = hf_port_gate_pass(w->id);
+}
+
+/* After the worker's last burst on a gated port (idempotent). */
+static void
+gate_offline(struct hf_worker *w)
+{
+	if (w->gate_online) {
+		hf_port_gate_offline(w->id);
+		w->gate_online = false;
+		w->gate_open = false;
+	}
+}
 
 void
 hf_tx_flush(struct hf_worker *w, const struct hf_port *p)
@@ -51,6 +78,20 @@ hf_tx_flush(struct hf_worker *w, const struct hf_port *p)
 						    RTE_DIM(tb->m) - tb->ready, w->now);
 	if (tb->n == 0)
 		return;
+	if (unlikely(!hf_worker_port_ready(w, p))) {
+		/*
+		 * Gate closed: the frames wait for the next pass. Link down: the
+		 * peer is gone, and a new one would only answer them with resets.
+		 */
+		if (w->gate_open) {
+			HF_COUNT_N(w, PORT_DROP_LINK_DOWN, tb->n);
+			rte_pktmbuf_free_bulk(tb->m, tb->n);
+			tb->n = 0;
+			tb->ready = 0;
+			tb->stalls = 0;
+		}
+		return;
+	}
 	sent = rte_eth_tx_burst(p->port_id, w->id, tb->m, tb->n);
 	for (i = 0; i < sent; i++)
 		bytes += rte_pktmbuf_pkt_len(tb->m[i]);
@@ -82,9 +123,11 @@ rx_port(struct hf_worker *w, const struct hf_port *p)
 {
 	struct rte_mbuf *pkts[2 * HF_BURST];
 	struct hf_impair *im = w->impair[p->index][HF_IMPAIR_RX];
-	uint16_t n = rte_eth_rx_burst(p->port_id, w->id, pkts, HF_BURST);
 	uint64_t bytes = 0, t0;
-	uint16_t i;
+	uint16_t n = 0, i;
+
+	if (likely(hf_worker_port_ready(w, p)))
+		n = rte_eth_rx_burst(p->port_id, w->id, pkts, HF_BURST);
 
 	if (unlikely(im != NULL))
 		n = hf_impair_apply(im, &w->cnt, pkts, n, RTE_DIM(pkts), w->now);
@@ -129,6 +172,9 @@ hf_worker_poll_once(struct hf_worker *w)
 	unsigned int n = 0;
 
 	w->now = start;
+	/* Before any burst: what the previous iteration (and the caller between) did is over. */
+	if (w->gated)
+		gate_pass(w);
 	w->snap = hf_snapshot_current();
 	/* A new configuration may bring listeners: opened here, between bursts. */
 	if (unlikely(w->snap != NULL && w->snap->version != w->seen_version)) {
@@ -197,6 +243,7 @@ hf_worker_main(void *arg)
 
 	for (uint16_t i = 0; i < w->n_ports; i++)
 		hf_tx_flush(w, &w->ports[i]);
+	gate_offline(w);
 	if (w->qsbr != NULL) {
 		rte_rcu_qsbr_thread_offline(w->qsbr, w->id);
 		rte_rcu_qsbr_thread_unregister(w->qsbr, w->id);
@@ -216,6 +263,8 @@ hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
 	w->ports = ports;
 	w->n_ports = n_ports;
 	w->tsc_hz = tsc_hz;
+	for (uint16_t i = 0; i < n_ports; i++)
+		w->gated = w->gated || ports[i].gated;
 	hf_arp_init(w);
 	if (n_workers > 1) {
 		snprintf(name, sizeof(name), "hf_arp_w%u", id);
@@ -247,6 +296,8 @@ hf_worker_impair(struct hf_worker *w, uint16_t port, const struct hf_impair_cfg 
 void
 hf_worker_fini(struct hf_worker *w)
 {
+	/* The caller has stopped this worker's loop: the gate need not wait for it any more. */
+	gate_offline(w);
 	for (uint16_t i = 0; i < w->n_ports; i++) {
 		struct hf_txbuf *tb = &w->tx[i];
 

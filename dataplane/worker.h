@@ -43,6 +43,19 @@ unsigned int hf_worker_poll_once(struct hf_worker *w);
 /** Set (release) by the control agent to end every worker's loop. */
 extern volatile bool hf_worker_stop;
 
+/*
+ * Whether @p w may call a burst function on port @p p now. A gated port
+ * (memif, port.h) is used only between a pass through the I/O gate that found
+ * it open and the next pass (hf_worker_poll_once() makes them), and only while
+ * its link is up: with the link down its driver has no rings. Code that bursts
+ * on a port itself, outside hf_tx_flush(), asks this first.
+ */
+static inline bool
+hf_worker_port_ready(const struct hf_worker *w, const struct hf_port *p)
+{
+	return !p->gated || (w->gate_open && __atomic_load_n(&p->io_up, __ATOMIC_RELAXED));
+}
+
 /** Sends every frame queued on port @p p now. */
 void hf_tx_flush(struct hf_worker *w, const struct hf_port *p);
 

@@ -24,6 +24,14 @@
 
 #define EPHEMERAL_LO 32768
 #define EPHEMERAL_HI 60999
+/*
+ * Local ports one active open examines before it gives up. Once the ports
+ * toward one destination are all taken, a scan of the whole range costs the
+ * worker about a millisecond per refused connect (28,232 lookups), each time.
+ * The cursor moves on past what was examined, so successive attempts still
+ * cover the whole range, in slices.
+ */
+#define EPHEMERAL_TRIES 1024
 #define MAX_RETRIES 15		/* Linux tcp_retries2: about 15 minutes of backoff */
 #define WHEEL_SLOTS 4096
 
@@ -543,20 +551,28 @@ hf_tcp_connect(struct hf_worker *w, uint16_t port, uint32_t raddr, uint16_t rpor
 	struct hf_tcp_stack *st = tcp_stack(w);
 	const struct hf_port *p = &w->ports[port];
 	struct hf_tcp_conn *c = NULL;
+	unsigned int tries = 0, looked = 0;
 
-	for (unsigned int tries = 0; tries < EPHEMERAL_HI - EPHEMERAL_LO + 1; tries++) {
+	/* Ports that steer to a sibling cost a hash, not a lookup: the bound counts lookups. */
+	while (tries < EPHEMERAL_TRIES && looked++ < EPHEMERAL_HI - EPHEMERAL_LO + 1) {
 		uint16_t lp = st->next_ephemeral;
 
 		st->next_ephemeral = lp == EPHEMERAL_HI ? EPHEMERAL_LO : lp + 1;
 		lp = rte_cpu_to_be_16(lp);
-		if (!steers_here(w, p, p->addr, lp, raddr, rport) ||
-		    tcp_conn_lookup(w, p->addr, lp, raddr, rport) != NULL)
+		if (!steers_here(w, p, p->addr, lp, raddr, rport))
+			continue;
+		tries++;
+		if (tcp_conn_lookup(w, p->addr, lp, raddr, rport) != NULL)
 			continue;
 		c = tcp_conn_alloc(w, port, p->addr, lp, raddr, rport);
+		if (c == NULL) {
+			HF_COUNT(w, TCP_DROP_NO_TCB);
+			return NULL;
+		}
 		break;
 	}
 	if (c == NULL) {
-		HF_COUNT(w, TCP_DROP_NO_TCB);
+		HF_COUNT(w, TCP_DROP_NO_LOCAL_PORT);
 		return NULL;
 	}
 	c->ops = ops;

@@ -24,6 +24,13 @@
 /* Result of a shared step: go on with the next check, or stop (segment done). */
 enum step { NEXT, DONE };
 
+/*
+ * How far above the end of a TIME_WAIT incarnation's sequence space the ISS
+ * of the connection that reopens it starts: an unscaled window and the SYN
+ * and FIN (as Linux), so none of the old segments still about can fall in.
+ */
+#define TW_ISS_GAP (65535u + 2)
+
 static void
 challenge_ack(struct hf_worker *w, struct hf_tcp_conn *c)
 {
@@ -613,11 +620,14 @@ take_syn_options(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp
 /*
  * A SYN for a listener (3.10.7.2). Below the backlog a TCB is made; above it
  * the SYN-ACK carries a SYN cookie and nothing is kept (RFC 4987 3.6).
+ * @p iss_floor, when not NULL, is where the sequence space of a TIME_WAIT
+ * incarnation this SYN reopens ended: the new ISS goes above it (RFC 9293
+ * 3.6.1). A cookie cannot, and is sent as it is (as Linux does).
  */
 static void
 listen_syn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	   const struct rte_ipv4_hdr *ih, const struct rte_tcp_hdr *th, struct hf_tcp_listener *l,
-	   const struct hf_tcp_seg *s)
+	   const struct hf_tcp_seg *s, const uint32_t *iss_floor)
 {
 	struct hf_tcp_stack *st = tcp_stack(w);
 	struct hf_tcp_conn *c;
@@ -635,6 +645,8 @@ listen_syn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	c->state = HF_TCP_SYN_RCVD;
 	l->synrcvd++;
 	c->iss = tcp_isn(w, c);
+	if (iss_floor != NULL && hf_seq_lt(c->iss, *iss_floor))
+		c->iss = *iss_floor;
 	c->snd_una = c->iss;
 	c->snd_nxt = c->iss;
 	c->snd_max = c->iss;
@@ -644,10 +656,14 @@ listen_syn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	rte_pktmbuf_free(m);
 }
 
-/* No connection matched: a listener, a SYN cookie, or a RST (3.10.7.1). */
+/*
+ * No connection matched: a listener, a SYN cookie, or a RST (3.10.7.1).
+ * @p iss_floor: see listen_syn(); NULL unless a TIME_WAIT TCB just made way.
+ */
 static void
 no_conn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
-	const struct rte_ipv4_hdr *ih, const struct rte_tcp_hdr *th, const struct hf_tcp_seg *s)
+	const struct rte_ipv4_hdr *ih, const struct rte_tcp_hdr *th, const struct hf_tcp_seg *s,
+	const uint32_t *iss_floor)
 {
 	struct hf_tcp_stack *st = tcp_stack(w);
 	struct hf_tcp_listener *l = find_listener(st, th->dst_port);
@@ -664,7 +680,7 @@ no_conn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 		return;
 	}
 	if ((s->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
-		listen_syn(w, p, m, ih, th, l, s);
+		listen_syn(w, p, m, ih, th, l, s, iss_floor);
 		return;
 	}
 	if ((s->flags & (TH_SYN | TH_ACK)) != TH_ACK) {
@@ -715,6 +731,22 @@ no_conn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	synchronized_input(w, c, m, s);
 }
 
+/*
+ * Whether SYN @p s may reopen TIME_WAIT connection @p c (RFC 6191 2). When
+ * both incarnations carry timestamps the timestamp decides: a newer one, or
+ * an equal one with a higher sequence number; an older one is a duplicate of
+ * the past even with a higher sequence number. Without timestamps the
+ * sequence number must be past the old incarnation's (RFC 1122 4.2.2.13).
+ */
+static bool
+time_wait_reopens(const struct hf_tcp_conn *c, const struct hf_tcp_seg *s)
+{
+	if ((c->flags & HF_TCP_F_TS) && s->opts.ts_present)
+		return hf_seq_gt(s->opts.ts_val, c->ts_recent) ||
+		       (s->opts.ts_val == c->ts_recent && hf_seq_gt(s->seq, c->rcv_nxt));
+	return hf_seq_gt(s->seq, c->rcv_nxt);
+}
+
 void
 hf_tcp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 {
@@ -725,7 +757,7 @@ hf_tcp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 	struct rte_tcp_hdr *th;
 	struct hf_tcp_conn *c;
 	struct hf_tcp_seg s;
-	uint32_t doff;
+	uint32_t doff, iss_floor;
 
 	HF_COUNT(w, TCP_RX_SEGMENTS);
 	if (unlikely(len < sizeof(*th) || rte_pktmbuf_data_len(m) < off + sizeof(*th))) {
@@ -762,16 +794,16 @@ hf_tcp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 
 	c = tcp_conn_lookup(w, ih->dst_addr, th->dst_port, ih->src_addr, th->src_port);
 	if (c != NULL && c->state == HF_TCP_TIME_WAIT && (s.flags & (TH_SYN | TH_ACK)) == TH_SYN &&
-	    (hf_seq_gt(s.seq, c->rcv_nxt) ||
-	     ((c->flags & HF_TCP_F_TS) && s.opts.ts_present && hf_seq_gt(s.opts.ts_val, c->ts_recent))) &&
-	    find_listener(st, th->dst_port) != NULL) {
-		/* RFC 6191: a new incarnation may take over a TIME_WAIT 4-tuple. */
+	    time_wait_reopens(c, &s) && find_listener(st, th->dst_port) != NULL) {
+		/* RFC 6191: it takes over; RFC 9293 3.6.1 (1): its ISS above all the old one sent. */
+		iss_floor = c->snd_max + TW_ISS_GAP;
 		HF_COUNT(w, TCP_CX_TW_RECYCLED);
 		tcp_conn_close(w, c, 0);
-		c = NULL;
+		no_conn(w, p, m, ih, th, &s, &iss_floor);
+		return;
 	}
 	if (c == NULL) {
-		no_conn(w, p, m, ih, th, &s);
+		no_conn(w, p, m, ih, th, &s, NULL);
 		return;
 	}
 	/* From here on the mbuf is payload only: headers are decoded into s. */

@@ -17,6 +17,8 @@
 
 #include "hf_test.h"
 #include "dataplane/net/eth.h"
+#include "dataplane/tcp/options.h"
+#include "dataplane/tcp/seq.h"
 #include "dataplane/tcp/tcp.h"
 
 static struct hf_port pa, pb;
@@ -179,6 +181,8 @@ tcp_up(struct hf_worker *w, uint16_t name_id, const struct hf_tcp_config *cfg)
 }
 
 static struct hf_tcp_config cfg_b;
+/* TCBs of the client side; a test that needs more sets it before setup() and teardown resets it. */
+static uint32_t cfg_a_max = 64;
 
 static int
 setup(void **state)
@@ -192,7 +196,7 @@ setup(void **state)
 	A = hf_test_worker(0, &pa, 1);
 	B = hf_test_worker(1, &pb, 1);
 	hf_tcp_config_default(&cfg);
-	cfg.max_connections = 64;
+	cfg.max_connections = cfg_a_max;
 	cfg.time_wait_ms = 500;
 	assert_int_equal(tcp_up(A, (uint16_t)(10 + 2 * generation), &cfg), 0);
 	assert_int_equal(tcp_up(B, (uint16_t)(11 + 2 * generation), &cfg_b), 0);
@@ -211,6 +215,7 @@ teardown(void **state)
 	(void)state;
 	hf_test_worker_free(A);
 	hf_test_worker_free(B);
+	cfg_a_max = 64;
 	return 0;
 }
 
@@ -560,6 +565,69 @@ test_pool_exhaustion(void **state)
 	assert_int_equal(B->tcp->n_free, 4);
 }
 
+/* Local ports an active open may use (conn.c): 32768-60999. */
+#define N_EPHEMERAL 28232
+
+static int
+setup_many_ports(void **state)
+{
+	cfg_a_max = N_EPHEMERAL + 64;
+	return setup_default(state);
+}
+
+/*
+ * Every local port toward one destination taken: the next active open is a
+ * refusal counted as tcp.drop.no_local_port (not as a full TCB pool), at the
+ * cost of a bounded search; a port that comes free anywhere in the range is
+ * found again within the attempts that follow (the search resumes where the
+ * last one stopped), and the other destinations are not affected.
+ */
+static void
+test_local_ports_exhausted(void **state)
+{
+	struct hf_tcp_conn **c = calloc(N_EPHEMERAL, sizeof(*c));
+	static struct app quiet;	/* never connected: there is no wire in this test */
+	struct hf_tcp_conn *x = NULL;
+	unsigned int attempts = 0;
+	uint16_t freed;
+	uint64_t t0;
+
+	(void)state;
+	assert_non_null(c);
+	for (unsigned int i = 0; i < N_EPHEMERAL; i++) {
+		c[i] = hf_tcp_connect(A, 0, pb.addr, rte_cpu_to_be_16(80), 60000, &cli_ops, &quiet);
+		assert_non_null(c[i]);
+	}
+	t0 = rte_rdtsc();
+	assert_null(hf_tcp_connect(A, 0, pb.addr, rte_cpu_to_be_16(80), 60000, &cli_ops, &quiet));
+	print_message("  refused connect with %u ports taken: %.1f us\n", N_EPHEMERAL,
+		      (double)(rte_rdtsc() - t0) * 1e6 / (double)rte_get_tsc_hz());
+	assert_int_equal(A->cnt.v[HF_CNT_TCP_DROP_NO_LOCAL_PORT], 1);
+	assert_int_equal(A->cnt.v[HF_CNT_TCP_DROP_NO_TCB], 0);
+	/* Another destination port has a whole range of its own. */
+	x = hf_tcp_connect(A, 0, pb.addr, rte_cpu_to_be_16(81), 60000, &cli_ops, &quiet);
+	assert_non_null(x);
+	hf_tcp_abort(A, x);
+	/* One port comes free, far from where the search stands. */
+	freed = c[N_EPHEMERAL / 3]->lport;
+	hf_tcp_abort(A, c[N_EPHEMERAL / 3]);
+	c[N_EPHEMERAL / 3] = NULL;
+	while ((x = hf_tcp_connect(A, 0, pb.addr, rte_cpu_to_be_16(80), 60000, &cli_ops,
+				   &quiet)) == NULL && attempts < 64)
+		attempts++;
+	print_message("  freed port found after %u refused attempts\n", attempts);
+	assert_non_null(x);
+	assert_int_equal(x->lport, freed);
+	assert_true(attempts <= N_EPHEMERAL / 1024 + 1);
+	assert_int_equal(A->cnt.v[HF_CNT_TCP_DROP_NO_LOCAL_PORT], 1 + attempts);
+	hf_tcp_abort(A, x);
+	for (unsigned int i = 0; i < N_EPHEMERAL; i++)
+		if (c[i] != NULL)
+			hf_tcp_abort(A, c[i]);
+	free(c);
+	hf_test_drain(A);
+}
+
 /* A reader that stops closes its window; the writer probes, and everything arrives later. */
 static void
 test_zero_window(void **state)
@@ -767,6 +835,117 @@ reach(enum hf_tcp_state state)
 	return c;
 }
 
+/* A SYN with MSS and timestamp options "from the client" of 4-tuple (@p sport → @p dport). */
+static struct rte_mbuf *
+forge_syn(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ts_val)
+{
+	uint8_t l4[20 + HF_TCP_OPTS_SYN_MAX_LEN] = {0};
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)l4;
+	uint32_t optlen = hf_tcp_opts_build_syn(l4 + 20, 1460, -1, false, true, ts_val, 0);
+	struct rte_ipv4_hdr *ih;
+	struct rte_mbuf *m;
+
+	th->src_port = sport;
+	th->dst_port = dport;
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->data_off = (uint8_t)(((20 + optlen) / 4) << 4);
+	th->tcp_flags = RTE_TCP_SYN_FLAG;
+	th->rx_win = rte_cpu_to_be_16(65535);
+	m = hf_test_ipv4(&pb.mac, IPPROTO_TCP, "198.51.100.2", "198.51.100.1", l4, 20 + optlen);
+	ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	th = (struct rte_tcp_hdr *)(ih + 1);
+	th->cksum = rte_ipv4_udptcp_cksum(ih, th);
+	return m;
+}
+
+/* The sequence number of the SYN-ACK B sent to @p dport, or fails the test when there is none. */
+static uint32_t
+syn_ack_seq(uint16_t dport)
+{
+	struct rte_mbuf *m[16];
+	unsigned int n = hf_test_sent(B, m, 16);
+	bool found = false;
+	uint32_t seq = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m[i], struct rte_ipv4_hdr *, 14);
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ih + 1);
+
+		if (ih->next_proto_id == IPPROTO_TCP && th->dst_port == dport &&
+		    th->tcp_flags == (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) {
+			seq = rte_be_to_cpu_32(th->sent_seq);
+			found = true;
+		}
+		rte_pktmbuf_free(m[i]);
+	}
+	assert_true(found);
+	return seq;
+}
+
+/*
+ * A SYN for a 4-tuple in TIME_WAIT (the server closed first). With
+ * timestamps on both incarnations the timestamp decides (RFC 6191 2): an
+ * older one is a duplicate from the past and reopens nothing, whatever its
+ * sequence number; a newer one reopens, even with a lower sequence number (a
+ * client that restarted, with a new ISN secret). The reopened connection's
+ * ISS is above everything the old one sent (RFC 9293 3.6.1), here a megabyte
+ * sent moments ago, far more than the ISN clock moved since.
+ */
+static void
+test_time_wait_reopen(void **state)
+{
+	enum { BULK = 1 << 20 };
+	static uint8_t bulk[64 * 1024];
+	struct hf_tcp_conn *tw;
+	uint32_t snd_max, rcv_nxt, ts_recent, iss;
+	uint16_t sport, dport;
+	uint64_t recycled, end;
+	size_t off = 0;
+
+	(void)state;
+	assert_non_null(open_to(80, &cli[0]));
+	run(1000, &cli[0].connected);
+	run(30, NULL);
+	tw = srv[0].c;
+	assert_non_null(tw);
+	assert_true(tw->flags & HF_TCP_F_TS);
+	end = rte_rdtsc() + 20 * rte_get_tsc_hz();
+	while (cli[0].got < BULK && rte_rdtsc() < end) {
+		while (off < BULK && hf_tcp_writable(B->tcp, tw)) {
+			hf_tcp_send(B, tw, hf_test_mbuf(bulk, 1000));
+			off += 1000;
+		}
+		run(1, NULL);
+	}
+	assert_true(cli[0].got >= BULK);
+	hf_tcp_shutdown(B, tw);
+	run(100, &cli[0].eof);
+	hf_tcp_shutdown(A, cli[0].c);
+	run(100, NULL);
+	assert_int_equal(tw->state, HF_TCP_TIME_WAIT);
+	snd_max = tw->snd_max;
+	rcv_nxt = tw->rcv_nxt;
+	ts_recent = tw->ts_recent;
+	sport = tw->rport;
+	dport = tw->lport;
+	recycled = B->cnt.v[HF_CNT_TCP_CX_TW_RECYCLED];
+
+	B->now = rte_rdtsc();
+	hf_eth_input(B, &pb, forge_syn(sport, dport, rcv_nxt + 100000, ts_recent - 1));
+	hf_tcp_poll(B);
+	hf_test_drain(B);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_CX_TW_RECYCLED], recycled);
+	assert_int_equal(tw->state, HF_TCP_TIME_WAIT);
+
+	hf_eth_input(B, &pb, forge_syn(sport, dport, rcv_nxt - 1000, ts_recent + 1));
+	hf_tcp_poll(B);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_CX_TW_RECYCLED], recycled + 1);
+	iss = syn_ack_seq(sport);
+	print_message("  old incarnation sent up to %u, the new one starts at %u (+%u)\n", snd_max,
+		      iss, iss - snd_max);
+	assert_true(hf_seq_geq(iss, snd_max + 65537));
+}
+
 static void
 test_state_table(void **state)
 {
@@ -845,10 +1024,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rst_rules, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_cookie, setup_cookies, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup_small_pool, teardown),
+		cmocka_unit_test_setup_teardown(test_local_ports_exhausted, setup_many_ports,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_syn_rcvd_never_reported, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_window, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_errors, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_close, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_time_wait_reopen, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_segment_chains, setup_default, teardown),
 		cmocka_unit_test(test_state_table),
 	};
