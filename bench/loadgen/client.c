@@ -34,6 +34,15 @@
 #define RECONNECT_MS 10
 /* Interval of the pass over every slot (timeouts, reconnections). */
 #define SCAN_MS 10
+/*
+ * Handshakes in flight per worker, and new ones started per poll. One worker
+ * opening every slot at once (100,000 SYNs in one loop) overflows the ARP hold
+ * queue (all wait for the first resolution), the memif ring (1024 slots) and
+ * the TX buffer (128 frames): each lost SYN or ACK costs a 1 s retransmission.
+ * Until the first handshake is done the window is 1 (ARP).
+ */
+#define CONNECT_WINDOW 512
+#define CONNECT_BURST 64
 /* Bytes taken from TCP per pull. */
 #define PULL_MAX 65536
 
@@ -78,6 +87,8 @@ detach(struct lg_worker *lw, struct lg_conn *cn, bool graceful)
 	struct hf_tcp_conn *c = cn->tcp;
 
 	hf_http_rd_reset(lw->hs, &cn->rd);
+	if (cn->state == LG_C_CONNECTING)
+		lw->connecting--;
 	cn->state = LG_C_IDLE;
 	if (c == NULL)
 		return;
@@ -116,7 +127,12 @@ conn_open(struct lg_worker *lw, struct lg_conn *cn, bool with_request, uint64_t 
 	const struct lg_opts *o = lw->o;
 	struct hf_tcp_conn *c;
 
-	c = hf_tcp_connect(lw->w, lw->port, o->target_addr, rte_cpu_to_be_16(o->target_port),
+	/*
+	 * One source address reaches one listener through ~28k local ports:
+	 * more connections than that spread over target_ports listeners.
+	 */
+	c = hf_tcp_connect(lw->w, lw->port, o->target_addr,
+			   rte_cpu_to_be_16((uint16_t)(o->target_port + cn->idx % o->target_ports)),
 			   o->timeout_ms, &client_ops, cn);
 	if (with_request)
 		lw->outstanding++;
@@ -133,6 +149,7 @@ conn_open(struct lg_worker *lw, struct lg_conn *cn, bool with_request, uint64_t 
 	}
 	cn->tcp = c;
 	lw->live++;
+	lw->connecting++;
 	cn->state = LG_C_CONNECTING;
 	cn->has_request = with_request;
 	cn->intended = with_request ? intended : lw->w->now;
@@ -339,6 +356,8 @@ client_connected(struct hf_worker *w, struct hf_tcp_conn *c)
 	lw = cn->lw;
 	if (measured(lw, w->now))
 		lw->st.connects++;
+	lw->connecting--;
+	lw->any_connected = true;
 	cn->state = LG_C_READY;
 	if (cn->has_request)
 		send_request(lw, cn, cn->intended);
@@ -492,7 +511,7 @@ lg_client_start(struct lg_worker *lw)
 		struct lg_conn *cn = &lw->conns[i];
 
 		if (!lw->o->new_conn)
-			conn_open(lw, cn, false, 0);
+			continue;	/* opened by ramp(), a window at a time */
 		else if (lw->open_loop)
 			push_ready(lw, cn);
 		else
@@ -541,11 +560,28 @@ dispatch(struct lg_worker *lw)
 	}
 }
 
+/* Whether a keep-alive slot may start a handshake now (CONNECT_WINDOW). */
+static inline bool
+may_connect(const struct lg_worker *lw)
+{
+	return lw->connecting < (lw->any_connected ? CONNECT_WINDOW : 1u);
+}
+
+/* Keep-alive: opens the slots not opened yet, CONNECT_BURST a poll within the window. */
+static void
+ramp(struct lg_worker *lw)
+{
+	for (unsigned int k = 0; k < CONNECT_BURST && lw->open_next < lw->n_conns && may_connect(lw);
+	     k++)
+		conn_open(lw, &lw->conns[lw->open_next++], false, 0);
+}
+
 /* Every SCAN_MS: requests past their deadline, slots to reconnect. */
 static void
 scan(struct lg_worker *lw)
 {
 	uint64_t now = lw->w->now;
+	unsigned int reopens = 0;
 
 	for (uint32_t i = 0; i < lw->n_conns; i++) {
 		struct lg_conn *cn = &lw->conns[i];
@@ -555,10 +591,13 @@ scan(struct lg_worker *lw)
 			     false);
 		}
 		if (cn->state == LG_C_IDLE && !lw->stopping && now >= cn->retry_at) {
-			if (!lw->o->new_conn)
-				conn_open(lw, cn, false, 0);
-			else if (!lw->open_loop)
+			if (!lw->o->new_conn) {
+				/* Bounded too: slots that fail at once (no port left) retry a few a scan. */
+				if (i < lw->open_next && may_connect(lw) && reopens++ < CONNECT_BURST)
+					conn_open(lw, cn, false, 0);
+			} else if (!lw->open_loop) {
 				conn_open(lw, cn, true, now);
+			}
 		}
 	}
 }
@@ -609,6 +648,8 @@ lg_client_poll(struct lg_worker *lw)
 	}
 	if (lw->open_loop)
 		dispatch(lw);
+	if (!lw->o->new_conn && !lw->stopping)
+		ramp(lw);
 	if (now >= lw->next_scan) {
 		scan(lw);
 		lw->next_scan = now + lw->w->tsc_hz * SCAN_MS / 1000;

@@ -61,6 +61,7 @@ usage(FILE *f)
 		"        --poisson                 --method M (GET)    --path P (/)\n"
 		"        --header 'k: v' (repeat)  --body-size N (request body; 0)\n"
 		"        --duration S (10)         --warmup S (0)      --timeout MS (2000)\n"
+		"        --target-ports N (1: slot i connects to PORT + i %% N, past 28k connections)\n"
 		"server: --status S (200)          --response-size N (0; --body-size without --client)\n"
 		"replay: --replay-rate PPS (default: the file's timestamps; 0: no pacing)\n"
 		"        --replay-loops N (1; 0: until SIGTERM)\n"
@@ -485,13 +486,14 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_boot_port *bports
 {
 	enum { O_PORT = 256, O_CLIENT, O_SERVER, O_NEWCONN, O_RATE, O_POISSON, O_METHOD, O_PATH,
 	       O_HEADER, O_BODY, O_DURATION, O_WARMUP, O_TIMEOUT, O_STATUS, O_RESP, O_WORKERS,
-	       O_LCORES, O_JSON, O_REPLAY, O_REPLAY_RATE, O_REPLAY_LOOPS, O_REPLAY_DST, O_TCBS };
+	       O_LCORES, O_JSON, O_REPLAY, O_REPLAY_RATE, O_REPLAY_LOOPS, O_REPLAY_DST, O_TCBS, O_TPORTS };
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, O_PORT},
 		{"client", required_argument, NULL, O_CLIENT},
 		{"server", required_argument, NULL, O_SERVER},
 		{"connections", required_argument, NULL, 'c'},
 		{"tcbs", required_argument, NULL, O_TCBS},
+		{"target-ports", required_argument, NULL, O_TPORTS},
 		{"new-conn", no_argument, NULL, O_NEWCONN},
 		{"rate", required_argument, NULL, O_RATE},
 		{"poisson", no_argument, NULL, O_POISSON},
@@ -520,7 +522,8 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_boot_port *bports
 	int opt;
 
 	*o = (struct lg_opts){.connections = 1, .method = "GET", .path = "/", .duration_s = 10,
-			      .timeout_ms = 2000, .status = 200, .workers = 1, .replay_loops = 1};
+			      .timeout_ms = 2000, .status = 200, .workers = 1, .replay_loops = 1,
+			      .target_ports = 1};
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		end = NULL;
 		switch (opt) {
@@ -546,6 +549,12 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_boot_port *bports
 			if (*end || v < 1 || v > 1000000)
 				goto bad;
 			o->connections = (uint32_t)v;
+			break;
+		case O_TPORTS:
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 1024)
+				goto bad;
+			o->target_ports = (uint16_t)v;
 			break;
 		case O_TCBS:
 			v = strtol(optarg, &end, 10);

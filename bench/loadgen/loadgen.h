@@ -32,6 +32,7 @@ struct lg_opts {
 	bool client;
 	uint32_t target_addr;		/* network order */
 	uint16_t target_port;		/* host order */
+	uint16_t target_ports;		/* slot i connects to target_port + i % target_ports (1) */
 	uint32_t connections;
 	uint32_t tcbs;			/* TCB pool per worker; 0: from the connections */
 	bool new_conn;
@@ -197,6 +198,9 @@ struct lg_worker {
 	uint64_t timeout_tsc;
 	uint32_t outstanding;		/* requests sent or connecting, not yet answered */
 	uint32_t live;			/* slots with a TCP connection */
+	uint32_t connecting;		/* slots in LG_C_CONNECTING (SYN out, no answer yet) */
+	uint32_t open_next;		/* keep-alive ramp: next slot lg_client_poll() may open */
+	bool any_connected;		/* one handshake done: the target's MAC is known */
 	bool stopping;			/* past t_end: no new requests */
 	volatile bool done;		/* client finished (written by this worker, read by main) */
 	struct hf_hist *hist;

@@ -34,12 +34,12 @@
 #  2. a new connection per request (connect, one request, close), closed loop.
 #  3. open loop (--rate, no coordinated omission) at 10%, 50%, 90% of phase 1's
 #     best hydrofoil rate, through hydrofoil and straight to the server role.
-#  4. idle keep-alive connections held through hydrofoil (1k, 10k, 100k), one
+#  4. idle keep-alive connections held through hydrofoil (1k, 10k, 100k, 1M), one
 #     request per second among them; hydrofoil's tcp.cx_active and VmRSS
 #     before and while they are held.
 #
 # Usage: bench/loadgen/memif_bench.sh [--duration S] [--warmup S] [--conns "4 16 64"]
-#          [--idle "1000 10000 100000"] [--reps N]
+#          [--idle "1000 10000 100000 1000000"] [--reps N]
 #   --duration  measured seconds of each closed- or open-loop run (default 3)
 #   --warmup    seconds before the measured window (default 0.5)
 #   --conns     keep-alive connection counts (default "4 16 64"); --nc-conns: new-connection slots (default 64)
@@ -57,7 +57,7 @@ DUR=2
 WARM=0.5
 CONNS="4 16 64"
 NC_CONNS="64"
-IDLE="1000 10000 100000"
+IDLE="1000 10000 100000 1000000"
 REPS=1
 NC_REPS=1
 while [ $# -gt 0 ]; do
@@ -95,38 +95,43 @@ HF_ADDR=198.51.100.2
 LG_ADDR=198.51.100.1
 CLI_ADDR=198.51.100.3
 BODY=100
-IDLE_MAX=0
-for n in $IDLE; do [ "$n" -gt "$IDLE_MAX" ] && IDLE_MAX=$n; done
-# TCBs: one per idle connection (an idle downstream has no upstream) plus room;
-# the other runs need room for the TIME_WAIT of phase 2's churn (1 s of it).
-MAXC_IDLE=$((IDLE_MAX + 16384))
+# TCBs of the runs: room for the TIME_WAIT of phase 2's churn (1 s of it).
 MAXC_RUN=131072
 MEM=1024
 # The baseline's TCBs: its server role closes first and holds the TIME-WAIT of
 # phase 2's churn (1 s of it), which through hydrofoil is hydrofoil's.
 BASE_TCBS=262144
-EAL=(--no-huge -m "$MEM" --no-pci --log-level=lib.eal:error)
+EAL=(--no-huge --no-pci --log-level=lib.eal:error)
 
 NS=$(hf_ns_new memif) || fail_table "cannot create a namespace"
 HF_NAMESPACES+=("$NS")
 
 # hf_config FILE SOCKET MAXC: the bootstrap.
+# hf_config FILE SOCKET MAXC [LISTENERS [MEM_MB [MAX_REQUESTS]]]: LISTENERS http listeners on
+# ports 80, 81, ... (one source address reaches one listener through ~28k local ports).
 hf_config() {
+	local i lst="" n=${4:-1}
+	for ((i = 0; i < n; i++)); do
+		lst+="${lst:+,}
+    { name = \"http$i\"; port = $((80 + i)); filter = \"http\"; idle_timeout_ms = 600000; route_config = $ROUTES; }"
+	done
 	cat > "$1" <<CFG
 node:  { id = "gw-memif-bench"; cluster = "hydrofoil"; };
-dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "$MEM", "--log-level=lib.eal:error" ]; };
+dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "${5:-$MEM}", "--log-level=lib.eal:error" ]; };
 ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$2"; address = "$HF_ADDR/24"; mtu = 1500; } );
 workers = 1;
 admin: { address = "127.0.0.1"; port = 15000; };
 tcp: { max_connections = $3; time_wait_ms = 1000; };
+${6:+http: { max_requests = $6; \};}
 static_resources: {
-  listeners = ( { name = "http"; port = 80; filter = "http"; idle_timeout_ms = 600000;
-      route_config = { virtual_hosts = ( { name = "all"; domains = [ "*" ];
-          routes = ( { name = "lg"; match = { prefix = "/"; }; route = { cluster = "lg"; }; } ); } ); }; } );
+  listeners = ( $lst );
   clusters = ( { name = "lg"; connect_timeout_ms = 1000; endpoints = [ "$LG_ADDR:8080" ]; } );
 };
 CFG
 }
+
+ROUTES='{ virtual_hosts = ( { name = "all"; domains = [ "*" ];
+          routes = ( { name = "lg"; match = { prefix = "/"; }; route = { cluster = "lg"; }; } ); } ); }'
 
 # ---- helpers -------------------------------------------------------------------
 
@@ -166,7 +171,7 @@ target_up() {
 	RUN_N=$((RUN_N + 1))
 	SOCK=$T/memif.$RUN_N.sock
 	if [ "$target" = hf ]; then
-		hf_config "$T/$name.cfg" "$SOCK" "$3"
+		hf_config "$T/$name.cfg" "$SOCK" "$3" "${4:-1}" "${5:-$MEM}" "${6:-}"
 		hf_start "$NS" "$T/$name.cfg" "$T/$name.target.log"
 		TGT_PID=$HF_PID
 		for _ in $(seq 300); do
@@ -197,7 +202,7 @@ lg_bg() {
 			--port "p1,net_memif1,role=client,socket=$SOCK,$CLI_ADDR/24"
 			--server 8080 --response-size "$BODY" --client "$LG_ADDR:8080" --tcbs "$BASE_TCBS")
 	fi
-	ip netns exec "$NS" "$LG" "${port[@]}" --json --lcores 0@0,1@0 "$@" -- "${EAL[@]}" \
+	ip netns exec "$NS" "$LG" "${port[@]}" --json --lcores 0@0,1@0 "$@" -- "${EAL[@]}" -m "${LG_MEM:-$MEM}" \
 		> "$T/$name.json" 2> "$T/$name.log" &
 	LG_PID=$!
 	HF_PIDS+=("$LG_PID")
@@ -315,16 +320,21 @@ fi
 # increasing order, each step's loadgen a fresh process on a fresh hydrofoil.
 for n in $IDLE; do
 	name=idle-$n
-	if ! target_up "$name" hf "$MAXC_IDLE"; then
+	# Listeners for the 4-tuples, memory for the TCBs (both sides), a small stream pool:
+	# idle connections hold no stream.
+	idle_l=$(((n + 24999) / 25000))
+	idle_mem=$((1024 + n / 300))
+	if ! target_up "$name" hf "$((n + 16384))" "$idle_l" "$idle_mem" 16384; then
 		record "name=$name ok=0 why=hydrofoil_did_not_start:$(dead_why "$TGT_PID" "$T/$name.target.log")"
 		stop "$TGT_PID"
 		continue
 	fi
 	stats "$T/$name.before"
 	rss0=$(rss_kb "$TGT_PID")
-	hold=$((n >= 100000 ? 6 : n >= 10000 ? 5 : 3))
-	note "holding $n idle connections through hydrofoil (a $hold s run)"
-	lg_bg "$name" hf -c "$n" --rate 1 --duration "$hold" --timeout 10000
+	hold=$((n >= 1000000 ? 20 : n >= 100000 ? 8 : n >= 10000 ? 5 : 3))
+	note "holding $n idle connections through hydrofoil ($idle_l listeners, -m $idle_mem, a $hold s run)"
+	LG_MEM=$idle_mem lg_bg "$name" hf -c "$n" --target-ports "$idle_l" --rate 1 --duration "$hold" \
+		--timeout 10000
 	t0=$(date +%s%N)
 	peak=0; peak_ms=0; rss1=$rss0
 	cp "$T/$name.before" "$T/$name.held"
@@ -360,7 +370,7 @@ TOTAL_SECS=$(($(date +%s) - PHASE_T0))
 export HF_WHY="${HF_WHY:-}" BASE_WHY="${BASE_WHY:-}" BEST_RATE="${best_rate:-0}" HF_OK BASE_OK
 mkdir -p "$HF_ROOT/bench/results"
 export PLOT_DAT=$HF_ROOT/bench/results/plot.dat
-export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_IDLE MAXC_RUN MEM TOTAL_SECS BODY
+export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY
 "$HF_PY" - "$RES" <<'PY'
 import json, os, re, statistics, sys
 
@@ -552,9 +562,10 @@ if foot:
     d = next(runs[k] for k in runs if k.startswith("idle-") and "tcp_bytes" in runs[k])
     row("4. state per idle connection (tcp.bytes_per_idle_connection + http.bytes_per_idle_connection)",
         f"{d['tcp_bytes']:,} + {d['http_bytes']:,} = {foot:,} B", "—", "—", f"≤ 1,024 B ({ratio(foot, 1024)} of it)",
-        f"preallocated per TCB for tcp.max_connections = {int(E['MAXC_IDLE']):,} at start, so VmRSS barely moves "
-        "when connections open (with --no-huge DPDK memory is ordinary anonymous memory and counts in RSS once touched; "
-        "on hugepages it would not be in RSS at all)")
+        "the TCB and session an idle connection occupies, with their free-list and table shares; pools are sized "
+        "for tcp.max_connections (connections asked + 16,384) at start and their pages enter VmRSS as connections "
+        "first touch them (--no-huge: DPDK memory is ordinary anonymous memory), hence the VmRSS growth per "
+        "connection in the rows above")
 
 # The figures for bench/plot.sh (its format is at its top): throughput by connections, latency by load.
 with open(E["PLOT_DAT"], "w") as pd:
@@ -579,7 +590,8 @@ echo "\`--no-huge -m $MEM --no-pci\`, each its own --file-prefix. Core 1: hydrof
 echo "loadgen (main and worker lcore) and hydrofoil's agent. The loadgen process is both the clients and the upstream (its"
 echo "server role): through hydrofoil on one memif port, in the baseline straight to itself over both ends of one memif link."
 echo "Each run: fresh processes and memif socket, $RUN_S s (${WARM} s warm-up, ${DUR} s measured); hydrofoil and baseline runs alternate."
-echo "Hydrofoil: tcp.max_connections $MAXC_RUN ($MAXC_IDLE for phase 4), tcp.time_wait_ms 1000 (the loadgen's own),"
+echo "Hydrofoil: tcp.max_connections $MAXC_RUN (phase 4: connections asked + 16384, http.max_requests 16384, one http listener"
+echo "per 25,000 connections, -m 1024 + 1 MB per 300 connections for both processes), tcp.time_wait_ms 1000 (the loadgen's own),"
 echo "idle_timeout_ms 600000. Ratios are hydrofoil ÷ baseline, or ÷ the target."
 echo "The runs took ${TOTAL_SECS:-?} s; $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), load average before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)."
 for d in "${HF_DEATHS[@]}"; do echo "A target process died during a run: $d."; done
