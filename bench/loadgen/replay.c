@@ -216,7 +216,8 @@ lg_replay_poll(struct lg_worker *lw)
 	uint64_t pass = r->pass, now, bytes = 0;
 	uint16_t n = 0, sent, taken;
 
-	if (r->done)
+	/* Nothing goes while the port's driver may be remapping its rings (net_memif, worker.h). */
+	if (r->done || !hf_worker_port_ready(lw->w, p))
 		return;
 	now = rte_rdtsc();
 	if (now < r->t0)
