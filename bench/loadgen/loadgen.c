@@ -386,9 +386,11 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 			printf("\"%s\":%.1f,", pname[i], hf_hist_value_at(h, pct[i]) / 1e3);
 		printf("\"max\":%.1f,\"mean\":%.1f},\"rx_body_bytes\":%" PRIu64
 		       ",\"backlog_max\":%" PRIu64 ",\"server_requests\":%" PRIu64
-		       ",\"server_connections\":%" PRIu64 ",\"server_bad\":%" PRIu64,
+		       ",\"server_connections\":%" PRIu64 ",\"server_bad\":%" PRIu64
+		       ",\"tx_dropped\":%" PRIu64 ",\"retransmits\":%" PRIu64,
 		       hf_hist_max(h) / 1e3, hf_hist_mean(h) / 1e3, t->rx_body_bytes, t->backlog_max,
-		       t->server_requests, t->server_conns, t->server_bad);
+		       t->server_requests, t->server_conns, t->server_bad, t->tx_dropped,
+		       t->retransmits);
 		if (rp != NULL) {
 			printf(",\"replay\":");
 			lg_replay_report(rp, o, true);
@@ -812,6 +814,11 @@ main(int argc, char **argv)
 
 	hist = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
 	for (w = 0; w < o.workers; w++) {
+		const uint64_t *v = lws[w].w->cnt.v;
+
+		lws[w].st.tx_dropped = v[HF_CNT_PORT_DROP_TX_FULL] + v[HF_CNT_PORT_DROP_TX_REFUSED] +
+				       v[HF_CNT_PORT_DROP_LINK_DOWN];
+		lws[w].st.retransmits = v[HF_CNT_TCP_RETRANSMITS];
 		merge(&total, &lws[w].st);
 		if (hist != NULL && lws[w].hist != NULL)
 			hf_hist_merge(hist, lws[w].hist);

@@ -86,6 +86,9 @@ struct lg_stats {
 	uint64_t server_conns;		/* connections it accepted */
 	uint64_t server_bad;		/* requests it could not parse (connection reset) */
 	uint64_t backlog_max;		/* open loop: most requests waiting for a connection */
+	/* the loadgen's own stack over the whole run: frames it could not send, segments it resent */
+	uint64_t tx_dropped;		/* port.drop.tx_full + tx_refused + link_down */
+	uint64_t retransmits;		/* tcp.retransmits */
 };
 
 /* Client connection slot states. */

@@ -106,32 +106,21 @@ EAL=(--no-huge --no-pci --log-level=lib.eal:error)
 NS=$(hf_ns_new memif) || fail_table "cannot create a namespace"
 HF_NAMESPACES+=("$NS")
 
-# hf_config FILE SOCKET MAXC: the bootstrap.
 # hf_config FILE SOCKET MAXC [LISTENERS [MEM_MB [MAX_REQUESTS]]]: LISTENERS http listeners on
 # ports 80, 81, ... (one source address reaches one listener through ~28k local ports).
 hf_config() {
 	local i lst="" n=${4:-1}
 	for ((i = 0; i < n; i++)); do
 		lst+="${lst:+,}
-    { name = \"http$i\"; port = $((80 + i)); filter = \"http\"; idle_timeout_ms = 600000; route_config = $ROUTES; }"
+    { name = \"http$i\"; port = $((80 + i)); filter = \"http\"; idle_timeout_ms = 600000; route_config = $HF_LG_ROUTES; }"
 	done
-	cat > "$1" <<CFG
-node:  { id = "gw-memif-bench"; cluster = "hydrofoil"; };
-dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "${5:-$MEM}", "--log-level=lib.eal:error" ]; };
-ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$2"; address = "$HF_ADDR/24"; mtu = 1500; } );
-workers = 1;
-admin: { address = "127.0.0.1"; port = 15000; };
-tcp: { max_connections = $3; time_wait_ms = 1000; };
+	hf_memif_cfg "$1" "$2" "$HF_ADDR" "" "${5:-$MEM}" "tcp: { max_connections = $3; time_wait_ms = 1000; };
 ${6:+http: { max_requests = $6; \};}
 static_resources: {
   listeners = ( $lst );
-  clusters = ( { name = "lg"; connect_timeout_ms = 1000; endpoints = [ "$LG_ADDR:8080" ]; } );
-};
-CFG
+  clusters = ( { name = \"lg\"; connect_timeout_ms = 1000; endpoints = [ \"$LG_ADDR:8080\" ]; } );
+};"
 }
-
-ROUTES='{ virtual_hosts = ( { name = "all"; domains = [ "*" ];
-          routes = ( { name = "lg"; match = { prefix = "/"; }; route = { cluster = "lg"; }; } ); } ); }'
 
 # ---- helpers -------------------------------------------------------------------
 
@@ -530,6 +519,10 @@ for f in E["FRACS"].split():
         note += (f"; hydrofoil's counters: {hd['hf.tcp.retransmits']:,} retransmits, "
                  f"{hd['hf.port.tx_retried']:,} TX frames retried, {hd['hf.port.drop.tx_refused']:,} dropped as "
                  f"refused, {hd['hf.port.drop.tx_full']:,} as TX full")
+    for who, d in (("hydrofoil's", h), ("the baseline's", b)):
+        if d and "tx_dropped" in d:
+            note += (f"; the loadgen's own stack in {who} run: {d['tx_dropped']:,} frames it could not send, "
+                     f"{d['retransmits']:,} retransmits")
     tgt = "—"
     if f == "50":
         tgt = "p99 added ≤ 20 µs"

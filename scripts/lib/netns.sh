@@ -60,6 +60,22 @@ ${5:-}
 CFG
 }
 
+# hf_memif_cfg FILE SOCKET ADDR [DEVICE_ARGS [MEM_MB [EXTRA]]]: a one-worker bootstrap on a
+# memif server port (socket SOCKET, ",DEVICE_ARGS" appended) at ADDR/24, --no-huge -m MEM_MB
+# (512), then EXTRA (listeners, clusters, tcp...).
+hf_memif_cfg() {
+	cat > "$1" <<CFG
+node:  { id = "gw-memif"; cluster = "hydrofoil"; };
+dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "${5:-512}", "--log-level=lib.eal:error" ]; };
+ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$2${4:+,$4}"; address = "$3/24"; mtu = 1500; } );
+workers = 1;
+admin: { address = "127.0.0.1"; port = 15000; };
+${6:-}
+CFG
+}
+# HF_LG_ROUTES: an http listener's route_config sending everything to cluster "lg".
+HF_LG_ROUTES='{ virtual_hosts = ( { name = "all"; domains = [ "*" ];
+          routes = ( { name = "lg"; match = { prefix = "/"; }; route = { cluster = "lg"; }; } ); } ); }'
 # hf_start NS CFG LOG: starts hydrofoil in NS; sets HF_PID.
 hf_start() {
 	ip netns exec "$1" "$HF_BIN" -c "$2" > "$3" 2>&1 &

@@ -56,19 +56,10 @@ hf_check "the server role answered exactly the requests the client sent (${serve
 	test "${served:-x}" = "${total:-y}"
 
 # ---------------------------------------------------------------- 2. through hydrofoil
-cat > "$HF_TMP/hf.cfg" <<CFG
-node:  { id = "gw-loadgen"; cluster = "hydrofoil"; };
-dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "512", "--log-level=lib.eal:error" ]; };
-ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$SOCK"; address = "$HF_ADDR/24"; mtu = 1500; } );
-workers = 1;
-admin: { address = "127.0.0.1"; port = 15000; };
-static_resources: {
-  listeners = ( { name = "http"; port = 80; filter = "http";
-      route_config = { virtual_hosts = ( { name = "all"; domains = [ "*" ];
-          routes = ( { name = "lg"; match = { prefix = "/"; }; route = { cluster = "lg"; }; } ); } ); }; } );
-  clusters = ( { name = "lg"; connect_timeout_ms = 1000; endpoints = [ "$LG_ADDR:8080" ]; } );
-};
-CFG
+hf_memif_cfg "$HF_TMP/hf.cfg" "$SOCK" "$HF_ADDR" "" 512 "static_resources: {
+  listeners = ( { name = \"http\"; port = 80; filter = \"http\"; route_config = $HF_LG_ROUTES; } );
+  clusters = ( { name = \"lg\"; connect_timeout_ms = 1000; endpoints = [ \"$LG_ADDR:8080\" ]; } );
+};"
 hf_start "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf.log"
 for _ in $(seq 200); do grep -q "running" "$HF_TMP/hf.log" && break; kill -0 "$HF_PID" || break; sleep 0.1; done
 # The memif link comes up once the loadgen connects; it waits for it before its clock starts.
@@ -113,13 +104,7 @@ kill -KILL "$HF_PID" 2>/dev/null && wait "$HF_PID" 2>/dev/null
 HF_MAC=02:00:00:00:00:02
 N_ECHO=1000
 SOCK=$HF_TMP/replay.sock
-cat > "$HF_TMP/hf-replay.cfg" <<CFG
-node:  { id = "gw-replay"; cluster = "hydrofoil"; };
-dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "512", "--log-level=lib.eal:error" ]; };
-ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$SOCK,mac=$HF_MAC"; address = "$HF_ADDR/24"; mtu = 1500; } );
-workers = 1;
-admin: { address = "127.0.0.1"; port = 15000; };
-CFG
+hf_memif_cfg "$HF_TMP/hf-replay.cfg" "$SOCK" "$HF_ADDR" "mac=$HF_MAC"
 "$HF_PY" - "$HF_TMP/echo.pcap" "$N_ECHO" "$LG_ADDR" "$HF_ADDR" <<'PY' 2>"$HF_TMP/scapy.log"
 import sys
 from scapy.all import Ether, IP, ICMP, Raw, wrpcap

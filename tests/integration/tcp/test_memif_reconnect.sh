@@ -59,23 +59,11 @@ wait_stat() {
 	return 1
 }
 
-cat > "$HF_TMP/hf.cfg" <<CFG
-node:  { id = "gw-memif-reconnect"; cluster = "hydrofoil"; };
-dpdk:  { lcores = "0-1";
-         args = [ "--no-pci", "--no-huge", "-m", "512", "--log-level=lib.eal:error" ]; };
-ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$SOCK";
-            address = "$HF_ADDR/24"; mtu = 1500; } );
-workers = 1;
-admin: { address = "127.0.0.1"; port = 15000; };
-tcp: { time_wait_ms = 1000; };
+hf_memif_cfg "$HF_TMP/hf.cfg" "$SOCK" "$HF_ADDR" "" 512 "tcp: { time_wait_ms = 1000; };
 static_resources: {
-  listeners = ( { name = "http"; port = 80; filter = "http";
-      route_config = { virtual_hosts = ( { name = "all"; domains = [ "*" ];
-          routes = ( { name = "lg"; match = { prefix = "/"; };
-                       route = { cluster = "lg"; }; } ); } ); }; } );
-  clusters = ( { name = "lg"; connect_timeout_ms = 1000; endpoints = [ "$LG_ADDR:8080" ]; } );
-};
-CFG
+  listeners = ( { name = \"http\"; port = 80; filter = \"http\"; route_config = $HF_LG_ROUTES; } );
+  clusters = ( { name = \"lg\"; connect_timeout_ms = 1000; endpoints = [ \"$LG_ADDR:8080\" ]; } );
+};"
 hf_start "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf.log"
 for _ in $(seq 200); do grep -q "running" "$HF_TMP/hf.log" && break; alive || break; sleep 0.1; done
 
