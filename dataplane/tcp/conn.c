@@ -287,21 +287,26 @@ on_life_timer(struct hf_timer *t, void *arg)
 	}
 }
 
+/*
+ * Takes @p c out of the TIME_WAIT FIFO. Under connection churn most new SYNs
+ * reopen a TIME_WAIT tuple (RFC 6191), from anywhere in a FIFO as long as a
+ * second of connections: the unlink must not walk it.
+ */
 static void
 tw_unlink(struct hf_tcp_stack *st, struct hf_tcp_conn *c)
 {
-	struct hf_tcp_conn **link = &st->tw_head, *prev = NULL;
-
-	while (*link != NULL && *link != c) {
-		prev = *link;
-		link = &(*link)->tw_next;
-	}
-	if (*link == NULL)
-		return;
-	*link = c->tw_next;
-	if (st->tw_tail == c)
-		st->tw_tail = prev;
+	if (c->tw_prev != NULL)
+		c->tw_prev->tw_next = c->tw_next;
+	else if (st->tw_head == c)
+		st->tw_head = c->tw_next;
+	else
+		return;		/* not linked */
+	if (c->tw_next != NULL)
+		c->tw_next->tw_prev = c->tw_prev;
+	else
+		st->tw_tail = c->tw_prev;
 	c->tw_next = NULL;
+	c->tw_prev = NULL;
 }
 
 static void
@@ -366,6 +371,7 @@ tcp_enter_time_wait(struct hf_worker *w, struct hf_tcp_conn *c)
 	tcp_mq_free(&c->ooo);
 	tcp_timer_arm(w, &c->life_timer, st->cfg.time_wait_ms);
 	c->tw_next = NULL;
+	c->tw_prev = st->tw_tail;
 	if (st->tw_tail != NULL)
 		st->tw_tail->tw_next = c;
 	else

@@ -148,6 +148,7 @@ struct hf_tcp_conn {
 	void *ctx;			/* the application's, untouched by TCP */
 	struct hf_tcp_conn *next_pending; /* worker flush list */
 	struct hf_tcp_conn *tw_next;	/* TIME_WAIT FIFO, oldest first */
+	struct hf_tcp_conn *tw_prev;	/* (doubly linked: a SYN that reopens one unlinks it in O(1)) */
 };
 
 #endif
