@@ -76,6 +76,12 @@ CFG
 # HF_LG_ROUTES: an http listener's route_config sending everything to cluster "lg".
 HF_LG_ROUTES='{ virtual_hosts = ( { name = "all"; domains = [ "*" ];
           routes = ( { name = "lg"; match = { prefix = "/"; }; route = { cluster = "lg"; }; } ); } ); }'
+# hf_lg_field KEY: a top-level or dotted (errors.reset) field of the last JSON line on stdin
+# (hf-loadgen's --json report); nothing when there is none.
+hf_lg_field() { "$HF_PY" -c 'import json,sys
+d=json.loads(sys.stdin.read().strip().splitlines()[-1])
+for k in sys.argv[1].split("."): d=d[k]
+print(d)' "$1" 2>/dev/null; }
 # hf_start NS CFG LOG: starts hydrofoil in NS; sets HF_PID.
 hf_start() {
 	ip netns exec "$1" "$HF_BIN" -c "$2" > "$3" 2>&1 &

@@ -28,11 +28,6 @@ SOCK=$HF_TMP/memif.sock
 NS=$(hf_ns_new lg) || { hf_not_ok "create namespace"; exit 1; }
 HF_NAMESPACES+=("$NS")
 in_ns() { ip netns exec "$NS" "$@"; }
-# j KEY: a top-level or dotted (errors.reset) field of the JSON line on stdin.
-j() { "$HF_PY" -c 'import json,sys
-d=json.loads(sys.stdin.read().strip().splitlines()[-1])
-for k in sys.argv[1].split("."): d=d[k]
-print(d)' "$1" 2>/dev/null; }
 
 # ---------------------------------------------------------------- 1. loadgen alone
 # A server-role loadgen and a client-role loadgen over their own memif link.
@@ -46,9 +41,9 @@ out=$(in_ns timeout 60 "$LG" --port "p0,net_memif0,role=client,socket=$HF_TMP/se
 	--client "$LG_ADDR:8080" -c 16 --timeout 10000 --rate "$RATE" --duration "$SECS" --json --lcores 0@1,1@0 -- "${EAL[@]}" \
 	2>"$HF_TMP/self-cli.log")
 want=$(awk -v r="$RATE" -v s="$SECS" 'BEGIN { printf "%d", r * s }')
-ok=$(j ok <<<"$out"); errs=$(j errors_total <<<"$out"); total=$(j responses_total <<<"$out")
-hf_check "loadgen → its own server role: $ok of $want requests 2xx at $RATE/s, $errs errors, p99 $(j latency_us.p99 <<<"$out") us" \
-	test "${ok:-0}" -eq "$want" -a "${errs:-1}" -eq 0 -a "${total:-0}" -eq "$(j requests_total <<<"$out")"
+ok=$(hf_lg_field ok <<<"$out"); errs=$(hf_lg_field errors_total <<<"$out"); total=$(hf_lg_field responses_total <<<"$out")
+hf_check "loadgen → its own server role: $ok of $want requests 2xx at $RATE/s, $errs errors, p99 $(hf_lg_field latency_us.p99 <<<"$out") us" \
+	test "${ok:-0}" -eq "$want" -a "${errs:-1}" -eq 0 -a "${total:-0}" -eq "$(hf_lg_field requests_total <<<"$out")"
 # A server alone has no end of its own: SIGTERM ends it, with its summary.
 hf_check_stop "$SRV" "a server-only loadgen" 2
 served=$(sed -n 's/.*server: \([0-9]*\) requests answered.*/\1/p' "$HF_TMP/self-srv.log")
@@ -78,8 +73,8 @@ hf_ok "hydrofoil on a memif port reports LIVE once the loadgen is connected"
 wait "$LGP"
 out=$(cat "$HF_TMP/lg.json")
 echo "# $out"
-ok=$(j ok <<<"$out"); errs=$(j errors_total <<<"$out"); total=$(j responses_total <<<"$out")
-sent=$(j requests_total <<<"$out"); served=$(j server_requests <<<"$out")
+ok=$(hf_lg_field ok <<<"$out"); errs=$(hf_lg_field errors_total <<<"$out"); total=$(hf_lg_field responses_total <<<"$out")
+sent=$(hf_lg_field requests_total <<<"$out"); served=$(hf_lg_field server_requests <<<"$out")
 hf_check "loadgen → hydrofoil → loadgen at $RATE/s for $SECS s: $ok of $want measured requests 2xx, $errs errors" \
 	test "${ok:-0}" -eq "$want" -a "${errs:-1}" -eq 0
 hf_check "every request sent was answered ($sent sent, $total answered) and reached the server role ($served)" \
@@ -134,13 +129,13 @@ wait "$LGP"
 rc=$?
 out=$(cat "$HF_TMP/replay.json")
 echo "# $out"
-sent=$(j replay.sent <<<"$out"); refused=$(j replay.tx_refused <<<"$out")
-last=$(j replay.last_send_s <<<"$out")
+sent=$(hf_lg_field replay.sent <<<"$out"); refused=$(hf_lg_field replay.tx_refused <<<"$out")
+last=$(hf_lg_field replay.last_send_s <<<"$out")
 hf_check "the replay sent both passes ($sent of $((2 * N_ECHO)) frames, $refused refused, status $rc)" \
 	test "$rc" -eq 0 -a "${sent:-0}" -eq $((2 * N_ECHO)) -a "${refused:-1}" -eq 0 \
-	-a "$(j replay.complete <<<"$out")" = True
+	-a "$(hf_lg_field replay.complete <<<"$out")" = True
 # The last frame is due 0.3998 s after the first: sent flat out, it would leave within a millisecond.
-hf_check "paced by the file's timestamps ($(j replay.pacing <<<"$out")): the last frame left at ${last:-?} s (>= 0.399)" \
+hf_check "paced by the file's timestamps ($(hf_lg_field replay.pacing <<<"$out")): the last frame left at ${last:-?} s (>= 0.399)" \
 	awk -v s="${last:-0}" 'BEGIN { exit !(s >= 0.399) }'
 rx=$(hf_stat "$NS" icmp.rx_echo_request)
 tx=$(hf_stat "$NS" icmp.tx_echo_reply)

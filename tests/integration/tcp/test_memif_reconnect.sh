@@ -31,11 +31,6 @@ SOCK=$HF_TMP/memif.sock
 [ -x "$LG" ] || { hf_not_ok "hf-loadgen built at $LG"; exit 1; }
 NS=$(hf_ns_new mre) || { hf_not_ok "create namespace"; exit 1; }
 HF_NAMESPACES+=("$NS")
-# j KEY: a top-level or dotted (errors.reset) field of the JSON line on stdin.
-j() { "$HF_PY" -c 'import json,sys
-d=json.loads(sys.stdin.read().strip().splitlines()[-1])
-for k in sys.argv[1].split("."): d=d[k]
-print(d)' "$1" 2>/dev/null; }
 # lg NAME ARGS...: a client loadgen in the background (JSON in NAME.json); sets LGP.
 lg() {
 	local name=$1
@@ -171,8 +166,8 @@ wait "$LGP"
 out=$(cat "$HF_TMP/last.json")
 echo "# $out"
 want=$(awk -v r="$RATE" -v s="$SECS" 'BEGIN { printf "%d", r * s }')
-ok=$(j ok <<<"$out"); errs=$(j errors_total <<<"$out"); total=$(j responses_total <<<"$out")
-sent=$(j requests_total <<<"$out"); served=$(j server_requests <<<"$out")
+ok=$(hf_lg_field ok <<<"$out"); errs=$(hf_lg_field errors_total <<<"$out"); total=$(hf_lg_field responses_total <<<"$out")
+sent=$(hf_lg_field requests_total <<<"$out"); served=$(hf_lg_field server_requests <<<"$out")
 hf_check "the last run after $KILLS kills: $ok of $want requests 2xx at $RATE/s, $errs errors" \
 	test "${ok:-0}" -eq "$want" -a "${errs:-1}" -eq 0
 hf_check "every request of the last run was answered ($sent sent, $total answered)" \
