@@ -14,17 +14,6 @@
 /* Largest mean period: 40 Poisson gaps of it (-ln 2^-53 = 36.7) still fit in 63 bits. */
 #define PERIOD_MAX 72057594037927936.0L /* 2^56 */
 
-/* splitmix64 (Steele, Lea, Flood 2014): one state word, full period, passes BigCrush. */
-static uint64_t
-splitmix64(uint64_t *state)
-{
-	uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
 /* Adds a gap of @p whole + @p frac * 2^-32 ticks to the next intended time. */
 static inline void
 advance_by(struct hf_sched *s, uint64_t whole, uint32_t frac)
@@ -43,7 +32,7 @@ advance_by(struct hf_sched *s, uint64_t whole, uint32_t frac)
 static inline void
 advance_poisson(struct hf_sched *s)
 {
-	double u = (double)((splitmix64(&s->rng) >> 11) + 1) * 0x1p-53;
+	double u = (double)((hf_splitmix64(&s->rng) >> 11) + 1) * 0x1p-53;
 	double gap = -log(u) * s->mean_gap;
 	uint64_t whole = (uint64_t)gap;
 

@@ -93,4 +93,18 @@ hf_sched_ticks_to_ns(const struct hf_sched *s, uint64_t ticks)
 	return (uint64_t)(((unsigned __int128)ticks * s->ns_mult) >> 32);
 }
 
+/*
+ * splitmix64 (Steele, Lea, Flood 2014): one state word, full period, passes
+ * BigCrush. The Poisson schedule draws from it; tests use it for their inputs.
+ */
+static inline uint64_t
+hf_splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
 #endif

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "bench/loadgen/hist.h"
+#include "bench/loadgen/sched.h"
 
 #define K        5 /* 2^-5: within 3.125% */
 #define HOUR_NS  (UINT64_C(3600) * 1000 * 1000 * 1000)
@@ -23,21 +24,11 @@
 
 static uint64_t *values; /* N_VALUES samples, for the exact quantiles */
 
-static uint64_t
-rng_next(uint64_t *x)
-{
-	uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
 /* Uniform in (0, 1]. */
 static double
 rng_unit(uint64_t *x)
 {
-	return (double)((rng_next(x) >> 11) + 1) * 0x1p-53;
+	return (double)((hf_splitmix64(x) >> 11) + 1) * 0x1p-53;
 }
 
 static int
@@ -138,8 +129,8 @@ test_error_bound_all_magnitudes(void **state)
 		                    p + 1,
 		                    p + p / 3,
 		                    2 * p - 1,
-		                    p + rng_next(&rng) % p,
-		                    p + rng_next(&rng) % p};
+		                    p + hf_splitmix64(&rng) % p,
+		                    p + hf_splitmix64(&rng) % p};
 
 		for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
 			uint64_t v = probe[i], hi = hf_hist_highest_equivalent(h, v);
@@ -275,10 +266,10 @@ test_bimodal(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < n; i++)
-		values[i] = i < slow ? 9000000 + rng_next(&rng) % 2000001
-		                     : 90000 + rng_next(&rng) % 20001;
+		values[i] = i < slow ? 9000000 + hf_splitmix64(&rng) % 2000001
+		                     : 90000 + hf_splitmix64(&rng) % 20001;
 	for (size_t i = n - 1; i > 0; i--) {
-		size_t j = rng_next(&rng) % (i + 1);
+		size_t j = hf_splitmix64(&rng) % (i + 1);
 		uint64_t t = values[i];
 
 		values[i] = values[j];

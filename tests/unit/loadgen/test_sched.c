@@ -23,16 +23,6 @@
 #define HZ_ROUND UINT64_C(3000000000) /* 3 GHz: whole periods */
 #define HZ_ODD   UINT64_C(2100000007) /* a prime: no rate divides it */
 
-static uint64_t
-rng_next(uint64_t *x)
-{
-	uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
 /*
  * Polls @p s from @p t0 until @p t0 + @p span - 1 at random intervals of up to
  * @p max_step ticks, as a busy worker would, and returns how many requests were
@@ -76,7 +66,7 @@ run(struct hf_sched *s, uint64_t t0, uint64_t span, uint64_t max_step, uint64_t 
 		stuck = 0;
 		if (now == t0 + span - 1)
 			break;
-		now += 1 + rng_next(&rng) % max_step;
+		now += 1 + hf_splitmix64(&rng) % max_step;
 		if (now > t0 + span - 1)
 			now = t0 + span - 1;
 	}
