@@ -103,12 +103,8 @@ hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
 	/* Indirect mbufs in use: payload referenced by segments in flight. */
 	uint64_t clones_used = 0;
 
-	for (uint16_t i = 0; i < a->n_workers; i++) {
-		const struct hf_tcp_stack *st = a->workers[i]->tcp;
-
-		if (st != NULL)
-			clones_used += st->clone_pool->size - rte_mempool_avail_count(st->clone_pool);
-	}
+	for (uint16_t i = 0; i < a->n_workers; i++)
+		clones_used += hf_tcp_clones_in_use(a->workers[i]);
 	LINE(clones_used, "tcp.clone_mbufs_in_use");
 	LINE(hf_tcp_conn_footprint(), "tcp.bytes_per_idle_connection");
 	LINE(hf_http_conn_footprint(), "http.bytes_per_idle_connection");
@@ -258,8 +254,8 @@ hf_agent_init(struct hf_agent *a, char *err, size_t errlen)
 		if (rc != 0)
 			return rc;
 		for (uint16_t i = 0; i < a->n_workers; i++)
-			if (a->workers[i]->http != NULL && a->workers[i]->http->log_ring != NULL)
-				a->alog.rings[a->alog.n_rings++] = a->workers[i]->http->log_ring;
+			if (hf_http_log_ring(a->workers[i]) != NULL)
+				a->alog.rings[a->alog.n_rings++] = hf_http_log_ring(a->workers[i]);
 	}
 	a->admin = hf_admin_open(a->boot->admin_address, a->boot->admin_port, handle, a, err, errlen);
 	if (a->admin == NULL)

@@ -352,7 +352,7 @@ load_impair(struct ctx *c, const config_setting_t *port, const char *pwhere,
 }
 
 static int
-load_port(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf_boot_port *p)
+load_port(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf_port_config *p)
 {
 	static const char *const keys[] = {"name", "device", "address", "gateway", "mtu", "impair",
 					   NULL};
@@ -579,7 +579,7 @@ find_cluster(const struct hf_bootstrap *b, const char *name)
 /* One route: match = { prefix | path }; route = { cluster; timeout_ms; max_request_bytes; } */
 static int
 load_route(struct ctx *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
-	   struct hf_route *r)
+	   struct hf_boot_route *r)
 {
 	static const char *const keys[] = {"name", "match", "route", NULL};
 	static const char *const match_keys[] = {"prefix", "path", NULL};
@@ -615,7 +615,6 @@ load_route(struct ctx *c, const config_setting_t *s, const char *where, struct h
 		return fail(c, m, mwhere, "needs exactly one of prefix, path");
 	r->match = prefix[0] != '\0' ? HF_ROUTE_PREFIX : HF_ROUTE_EXACT;
 	snprintf(r->path, sizeof(r->path), "%s", prefix[0] != '\0' ? prefix : path);
-	r->path_len = (uint16_t)strlen(r->path);
 	if (r->path[0] != '/')
 		return fail(c, m, mwhere, "'%s' must start with '/'", r->path);
 	r->cluster = find_cluster(b, cluster);
@@ -630,7 +629,7 @@ load_route(struct ctx *c, const config_setting_t *s, const char *where, struct h
 /* One virtual host: { name; domains = [ ... ]; routes = ( ... ); } */
 static int
 load_vhost(struct ctx *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
-	   struct hf_vhost *v)
+	   struct hf_boot_vhost *v)
 {
 	static const char *const keys[] = {"name", "domains", "routes", NULL};
 	char rwhere[HF_BOOT_STR];
@@ -678,9 +677,8 @@ load_vhost(struct ctx *c, const config_setting_t *s, const char *where, struct h
 /* The HTTP connection manager's limits and timeouts (also config's, for Istio listeners). */
 static int
 load_http_settings(struct ctx *c, const config_setting_t *s, const char *where,
-		   struct hf_boot_listener *l)
+		   struct hf_http_listener_config *h)
 {
-	struct hf_boot_http *h = &l->http;
 	long long hto = 10000, ito = 60000, kb = 60, count = 100, line = 8192;
 	int rc = 0;
 
@@ -702,14 +700,13 @@ load_http_settings(struct ctx *c, const config_setting_t *s, const char *where,
 /* The HTTP connection manager's settings and route_config = { virtual_hosts = ( ... ); } */
 static int
 load_http(struct ctx *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
-	  struct hf_boot_listener *l)
+	  struct hf_listener_config *l, struct hf_boot_route_config *h)
 {
-	struct hf_boot_http *h = &l->http;
 	const config_setting_t *rc_set, *vl;
 	char rwhere[64], vwhere[96];
 	int rc = 0, n;
 
-	if ((rc = load_http_settings(c, s, where, l)) != 0)
+	if ((rc = load_http_settings(c, s, where, &l->http)) != 0)
 		return rc;
 	snprintf(rwhere, sizeof(rwhere), "%s.route_config", where);
 	rc_set = member(c, s, where, "route_config", CONFIG_TYPE_GROUP, 1, &rc);
@@ -745,7 +742,7 @@ load_listener(struct ctx *c, const config_setting_t *s, unsigned int i, struct h
 	static const char *const http_only[] = {"route_config", "request_headers_timeout_ms",
 						"idle_timeout_ms", "max_request_headers_kb",
 						"max_headers_count", "max_request_line", NULL};
-	struct hf_boot_listener *l = &b->listeners[i];
+	struct hf_listener_config *l = &b->listeners[i];
 	char where[48], filter[HF_BOOT_STR] = "", cluster[HF_BOOT_NAME] = "";
 	long long port = 0;
 	int rc;
@@ -785,7 +782,7 @@ load_listener(struct ctx *c, const config_setting_t *s, unsigned int i, struct h
 				    "no cluster named '%s' in static_resources.clusters", cluster);
 	}
 	if (l->filter == HF_FILTER_HTTP) {
-		if ((rc = load_http(c, s, where, b, l)) != 0)
+		if ((rc = load_http(c, s, where, b, l, &b->route_configs[i])) != 0)
 			return rc;
 	} else {
 		for (const char *const *k = http_only; *k != NULL; k++)
@@ -859,15 +856,13 @@ load_config(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
 					   "max_headers_count", "max_request_line", NULL};
 	int rc = 0;
 	const config_setting_t *g = member(c, root, "", "config", CONFIG_TYPE_GROUP, 0, &rc);
-	struct hf_boot_listener l = {0};
 
 	if (g == NULL)
 		return rc;
 	if ((rc = check_keys(c, g, "config", keys)) != 0 ||
 	    (rc = get_string(c, g, "config", "istio_dir", b->istio_dir, sizeof(b->istio_dir), 1)) != 0 ||
-	    (rc = load_http_settings(c, g, "config", &l)) != 0)
+	    (rc = load_http_settings(c, g, "config", &b->istio_http)) != 0)
 		return rc;
-	b->istio_http = l.http;
 	return 0;
 }
 
@@ -945,4 +940,17 @@ out:
 	config_destroy(&cfg);
 	fclose(f);
 	return rc;
+}
+
+void
+hf_bootstrap_proxy_config(const struct hf_bootstrap *b, struct hf_proxy_config *pc)
+{
+	*pc = (struct hf_proxy_config){
+		.n_listeners = b->n_listeners,
+		.listeners = b->listeners,
+		.max_connections = b->tcp.max_connections,
+		.max_requests = b->http_max_requests,
+		.access_log = b->access_log[0] != '\0',
+		.dynamic_http = b->istio_dir[0] != '\0' ? &b->istio_http : NULL,
+	};
 }

@@ -24,8 +24,6 @@
 #include "control-agent/snapshot.h"
 #include "dataplane/proxy/rmatch.h"
 
-struct hf_snapshot *hf_snapshot_now;
-
 /* ---- the arena: bump allocation in chunks, freed all at once ---- */
 
 #define ARENA_CHUNK (64 * 1024)

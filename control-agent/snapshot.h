@@ -7,32 +7,9 @@
 
 #include "control-agent/bootstrap.h"
 #include "control-agent/model/model.h"
-#include "control-agent/snapshot-t.h"
+#include "dataplane/snapshot.h"
 
 struct rte_rcu_qsbr;
-
-/*
- * The snapshot workers see now. Written by hf_snapshot_publish() only (a
- * release store), read by workers with hf_snapshot_current() (acquire).
- */
-extern struct hf_snapshot *hf_snapshot_now;
-
-static inline const struct hf_snapshot *
-hf_snapshot_current(void)
-{
-	/* Pairs with the release store in hf_snapshot_publish(). */
-	return __atomic_load_n(&hf_snapshot_now, __ATOMIC_ACQUIRE);
-}
-
-/* The listener of snapshot @p s on TCP port @p port (host order), or NULL. */
-static inline const struct hf_snap_listener *
-hf_snapshot_listener(const struct hf_snapshot *s, uint16_t port)
-{
-	for (unsigned int i = 0; i < s->n_listeners; i++)
-		if (s->listeners[i].port == port)
-			return &s->listeners[i];
-	return NULL;
-}
 
 #define HF_SNAPSHOT_RETIRED_MAX 64
 

@@ -104,6 +104,7 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	static struct hf_bootstrap boot;
+	static struct hf_proxy_config proxy;
 	static struct hf_port ports[HF_MAX_PORTS];
 	struct hf_worker *workers[HF_MAX_WORKERS] = {0};
 	struct hf_agent agent = {0};
@@ -182,6 +183,7 @@ main(int argc, char **argv)
 		       ports[opened].rx_l4_cksum ? "device" : "software");
 	}
 
+	hf_bootstrap_proxy_config(&boot, &proxy);
 	qsbr = rte_zmalloc("hf_qsbr", rte_rcu_qsbr_get_memsize(boot.workers), RTE_CACHE_LINE_SIZE);
 	if (qsbr == NULL || rte_rcu_qsbr_init(qsbr, boot.workers) != 0) {
 		fprintf(stderr, "hydrofoil: cannot set up RCU for %u workers\n", boot.workers);
@@ -209,9 +211,9 @@ main(int argc, char **argv)
 				"(%u connections)\n", w, boot.tcp.max_connections);
 			goto out_workers;
 		}
-		rc = hf_l4_start(workers[w], &boot);
+		rc = hf_l4_start(workers[w], &proxy);
 		if (rc == 0)
-			rc = hf_http_start(workers[w], &boot);
+			rc = hf_http_start(workers[w], &proxy);
 		if (rc != 0) {
 			fprintf(stderr, "hydrofoil: worker %u: cannot open listeners: %s\n", w,
 				strerror(-rc));

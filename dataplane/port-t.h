@@ -7,10 +7,24 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 
+#include "dataplane/impair-t.h"
+
 #define HF_MAX_PORTS 8
 #define HF_PORT_NAME_MAX 32
+#define HF_PORT_DEVICE_MAX 256
 /* Workers the I/O gate tracks; HF_MAX_WORKERS may not exceed it (worker.c checks). */
 #define HF_PORT_GATE_SLOTS 64
+
+/* How a port is to be opened (the bootstrap's ports list). */
+struct hf_port_config {
+	char name[HF_PORT_NAME_MAX];
+	char device[HF_PORT_DEVICE_MAX];	/* vdev string ("net_tap0,iface=hf0") or PCI address */
+	uint32_t addr;			/* network byte order */
+	uint8_t prefix_len;
+	uint32_t gateway;		/* network byte order, 0 when absent */
+	uint16_t mtu;
+	struct hf_impair_cfg impair;	/* off unless the port has an impair group */
+};
 
 /*
  * One configured port, as every worker sees it. Written by the main lcore

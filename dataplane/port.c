@@ -309,14 +309,14 @@ gate_stop(void)
 }
 
 int
-hf_port_eal_args(const struct hf_boot_port *bp, char **argv)
+hf_port_eal_args(const struct hf_port_config *bp, char **argv)
 {
-	static char buf[HF_MAX_PORTS][HF_BOOT_DEVICE + 8];
+	static char buf[HF_MAX_PORTS][HF_PORT_DEVICE_MAX + 8];
 	static unsigned int used;
 	char *s = buf[used++ % HF_MAX_PORTS];
 
 	if (strncmp(bp->device, "net_", 4) == 0) {
-		snprintf(s, HF_BOOT_DEVICE + 8, "--vdev=%s", bp->device);
+		snprintf(s, HF_PORT_DEVICE_MAX + 8, "--vdev=%s", bp->device);
 		argv[0] = s;
 		return 1;
 	}
@@ -366,7 +366,7 @@ read_reta(struct hf_port *p, uint16_t pid, const struct rte_eth_dev_info *info, 
 }
 
 int
-hf_port_open(struct hf_port *p, const struct hf_boot_port *bp, uint16_t index,
+hf_port_open(struct hf_port *p, const struct hf_port_config *bp, uint16_t index,
 	     uint16_t n_queues, char *err, size_t errlen)
 {
 	struct rte_eth_conf conf = {0};

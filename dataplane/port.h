@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "control-agent/bootstrap.h"
 #include "dataplane/port-t.h"
 
 /*
@@ -13,7 +12,7 @@
  * "--vdev=<device>" for a virtual device (a name starting "net_"),
  * "-a <device>" for a PCI address. Returns the number of strings added (1 or 2).
  */
-int hf_port_eal_args(const struct hf_boot_port *bp, char **argv);
+int hf_port_eal_args(const struct hf_port_config *bp, char **argv);
 
 /*
  * Opens, configures and starts the DPDK port for @p bp with @p n_queues RX
@@ -21,7 +20,7 @@ int hf_port_eal_args(const struct hf_boot_port *bp, char **argv);
  * when there are several). Fills @p p. Returns 0, or a negative errno with a
  * message in @p err.
  */
-int hf_port_open(struct hf_port *p, const struct hf_boot_port *bp, uint16_t index,
+int hf_port_open(struct hf_port *p, const struct hf_port_config *bp, uint16_t index,
 		 uint16_t n_queues, char *err, size_t errlen);
 
 /*

@@ -19,12 +19,12 @@
 #include <rte_ring.h>
 
 #include "dataplane/net/arp.h"
-#include "control-agent/snapshot.h"
 #include "dataplane/impair.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/l4.h"
 #include "dataplane/net/eth.h"
 #include "dataplane/port.h"
+#include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
@@ -39,6 +39,9 @@
 
 /* A worker id is a slot of the port I/O gate. */
 static_assert(HF_MAX_WORKERS <= HF_PORT_GATE_SLOTS, "the I/O gate tracks every worker");
+
+/* Defined here, by its readers; the agent's publisher is its only writer (dataplane/snapshot.h). */
+struct hf_snapshot *hf_snapshot_now;
 
 volatile bool hf_worker_stop;
 

@@ -90,7 +90,7 @@ on_signal(int sig)
 
 /* NAME,DEVICE,ADDR/LEN[,GATEWAY]: DEVICE may hold commas, so the address is found from the end. */
 static int
-parse_port(const char *arg, struct hf_boot_port *bp)
+parse_port(const char *arg, struct hf_port_config *bp)
 {
 	char buf[sizeof(bp->device) + 64], *tok[64];
 	unsigned int n = 0;
@@ -483,7 +483,7 @@ remove_runtime_dir(const char *dir, const char *own)
 }
 
 static int
-parse_args(int argc, char **argv, struct lg_opts *o, struct hf_boot_port *bports,
+parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bports,
 	   unsigned int *n_ports, const char **lcores)
 {
 	enum { O_PORT = 256, O_CLIENT, O_SERVER, O_NEWCONN, O_RATE, O_POISSON, O_METHOD, O_PATH,
@@ -675,7 +675,7 @@ bad:
 int
 main(int argc, char **argv)
 {
-	static struct hf_boot_port bports[HF_MAX_PORTS];
+	static struct hf_port_config bports[HF_MAX_PORTS];
 	static struct hf_port ports[HF_MAX_PORTS];
 	static struct lg_worker lws[HF_MAX_WORKERS];
 	static struct lg_opts o;

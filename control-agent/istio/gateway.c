@@ -48,7 +48,7 @@ struct srv {
 
 struct lsn {
 	uint32_t port;
-	enum hf_model_listener_kind kind;
+	enum hf_listener_kind kind;
 	unsigned int n_srv;
 	struct srv *srv;
 };
@@ -70,7 +70,7 @@ node_has(const struct ist *st, const char *key, const char *value)
 /* Checks one server; *kind is its listener's kind. */
 static int
 check_server(struct ist *st, const struct yn *s, const char *path,
-	     enum hf_model_listener_kind *kind)
+	     enum hf_listener_kind *kind)
 {
 	const struct yn *port, *hosts, *tls = NULL;
 	const char *proto, *name;
@@ -140,7 +140,7 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 
 static int
 add_server(struct ist *st, struct lsn **ls, unsigned int *n, const struct ist_res *gw,
-	   const struct yn *s, const char *path, enum hf_model_listener_kind kind)
+	   const struct yn *s, const char *path, enum hf_listener_kind kind)
 {
 	static const char *const kinds[] = {"HTTP", "TCP", "TLS"};
 	uint32_t port = (uint32_t)strtoul(ist_get(ist_get(s, "port"), "number")->s, NULL, 10);
@@ -195,7 +195,7 @@ gateways(struct ist *st, struct lsn **ls, unsigned int *n)
 		for (unsigned int k = 0; sel != NULL && k < sel->n; k++)
 			mine &= node_has(st, sel->key[k]->s, sel->val[k]->s);
 		for (unsigned int k = 0; k < servers->n; k++) {
-			enum hf_model_listener_kind kind = HF_LISTENER_HTTP;
+			enum hf_listener_kind kind = HF_LISTENER_HTTP;
 
 			ist_pathi(p, "spec.servers", k);
 			if ((rc = check_server(st, servers->val[k], p, &kind)) < 0 ||

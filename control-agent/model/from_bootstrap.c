@@ -36,7 +36,7 @@ mk_str(struct mk *k, const char *s)
 }
 
 static void
-route(struct mk *k, const struct hf_bootstrap *b, const struct hf_route *br,
+route(struct mk *k, const struct hf_bootstrap *b, const struct hf_boot_route *br,
       struct hf_model_route *r)
 {
 	r->name = br->name[0] != '\0' ? mk_str(k, br->name) : NULL;
@@ -86,7 +86,8 @@ hf_model_from_bootstrap(const struct hf_bootstrap *b, struct hf_model *m)
 		c->n_endpoints = bc->n_endpoints;
 	}
 	for (unsigned int i = 0; i < b->n_listeners; i++) {
-		const struct hf_boot_listener *bl = &b->listeners[i];
+		const struct hf_listener_config *bl = &b->listeners[i];
+		const struct hf_boot_route_config *brc = &b->route_configs[i];
 		struct hf_model_listener *l;
 		struct hf_model_route_config *rc;
 		char name[64];
@@ -116,11 +117,11 @@ hf_model_from_bootstrap(const struct hf_bootstrap *b, struct hf_model *m)
 		rc = &m->route_configs[m->n_route_configs++];
 		snprintf(name, sizeof(name), "http.%u", bl->port);
 		rc->name = mk_str(&k, name);
-		rc->vhosts = mk_calloc(&k, bl->http.n_vhosts, sizeof(*rc->vhosts));
+		rc->vhosts = mk_calloc(&k, brc->n_vhosts, sizeof(*rc->vhosts));
 		if (rc->vhosts == NULL)
 			goto fail;
-		for (unsigned int v = 0; v < bl->http.n_vhosts; v++) {
-			const struct hf_vhost *bv = &b->vhosts[bl->http.first_vhost + v];
+		for (unsigned int v = 0; v < brc->n_vhosts; v++) {
+			const struct hf_boot_vhost *bv = &b->vhosts[brc->first_vhost + v];
 			struct hf_model_vhost *mv = &rc->vhosts[rc->n_vhosts++];
 
 			mv->name = mk_str(&k, bv->name);

@@ -17,14 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* How a string is matched (Istio StringMatch, Envoy StringMatcher). */
-enum hf_match_kind {
-	HF_MATCH_ANY = 0,		/* no condition */
-	HF_MATCH_EXACT,
-	HF_MATCH_PREFIX,
-	HF_MATCH_REGEX,			/* RE2 syntax as Istio takes it; Hyperscan at run time, whole value */
-	HF_MATCH_PRESENT,		/* headers and query parameters: the field exists */
-};
+/* The vocabulary the workers read (match kinds, header ops, retry flags, listener kinds, LB) */
+#include "dataplane/proxy/router.h"
+#include "dataplane/snapshot-t.h"
+#include "lb/lb-t.h"
 
 struct hf_model_str_match {
 	enum hf_match_kind kind;
@@ -61,8 +57,6 @@ struct hf_model_weighted {
 	struct hf_model_header_op *rq_ops, *rs_ops;
 };
 
-enum hf_header_op_kind { HF_HDR_SET, HF_HDR_ADD, HF_HDR_REMOVE };
-
 struct hf_model_header_op {
 	enum hf_header_op_kind op;
 	char *name;			/* lower case */
@@ -73,17 +67,6 @@ enum hf_route_action {
 	HF_ACTION_ROUTE,		/* to weighted clusters */
 	HF_ACTION_REDIRECT,
 	HF_ACTION_DIRECT,		/* directResponse */
-};
-
-/* retryOn conditions (Istio's strings → Envoy's retry_on). */
-enum {
-	HF_RETRY_5XX = 0x01,
-	HF_RETRY_GATEWAY_ERROR = 0x02,	/* 502, 503, 504 */
-	HF_RETRY_CONNECT_FAILURE = 0x04,
-	HF_RETRY_RESET = 0x08,
-	HF_RETRY_RETRIABLE_4XX = 0x10,	/* 409 */
-	HF_RETRY_RETRIABLE_CODES = 0x20,	/* retriable_codes */
-	HF_RETRY_REFUSED_STREAM = 0x40,
 };
 
 struct hf_model_cors {
@@ -158,8 +141,6 @@ struct hf_model_route_config {
 	struct hf_model_vhost *vhosts;
 };
 
-enum hf_model_listener_kind { HF_LISTENER_HTTP, HF_LISTENER_TCP, HF_LISTENER_TLS };
-
 /* A TCP or TLS (SNI) route of a listener: weighted clusters. */
 struct hf_model_l4_route {
 	unsigned int n_sni;		/* TLS routes: sniHosts; 0 for TCP */
@@ -172,18 +153,10 @@ struct hf_model_l4_route {
 struct hf_model_listener {
 	char *name;			/* "0.0.0.0_80" */
 	uint16_t port;
-	enum hf_model_listener_kind kind;
+	enum hf_listener_kind kind;
 	int route_config;		/* HTTP: index in route_configs */
 	unsigned int n_l4_routes;	/* TCP and TLS */
 	struct hf_model_l4_route *l4_routes;
-};
-
-enum hf_lb_policy {
-	HF_LB_ROUND_ROBIN = 0,
-	HF_LB_LEAST_REQUEST,		/* LEAST_REQUEST and LEAST_CONN */
-	HF_LB_RANDOM,
-	HF_LB_PASSTHROUGH,
-	HF_LB_CONSISTENT_HASH,		/* kept in the model for the load-balancing issue */
 };
 
 struct hf_model_endpoint {

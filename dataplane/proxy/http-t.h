@@ -7,11 +7,11 @@
 
 #include "dataplane/http/h1.h"
 #include "dataplane/proxy/access_log-t.h"
+#include "dataplane/proxy/listener-t.h"
 #include "dataplane/tcp/tcp-t.h"
 
 struct rte_hash;
 struct rte_ring;
-struct hf_boot_http;
 
 /*
  * Bytes taken from one TCP connection and not yet used: single-segment mbufs
@@ -100,9 +100,9 @@ enum {
 
 /* An HTTP listener of one worker. */
 struct hf_http_listener {
-	unsigned int index;		/* in the bootstrap */
+	unsigned int index;		/* in the static listeners; UINT32_MAX: dynamic */
 	uint16_t port;			/* host order: its routes are the snapshot's listener on it */
-	const struct hf_boot_http *cfg;
+	const struct hf_http_listener_config *cfg;
 	struct hf_http_state *http;
 	bool dynamic;			/* opened for a listener of the Istio configuration */
 };
@@ -158,7 +158,7 @@ struct hf_http_session {
 	uint32_t id;
 };
 
-#define HF_HTTP_MAX_LISTENERS 64	/* HF_BOOT_MAX_LISTENERS */
+#define HF_HTTP_MAX_LISTENERS HF_MAX_LISTENERS
 #define HF_HTTP_RR_SLOTS 1024		/* round-robin cursors (clusters beyond share them) */
 
 /* A worker's HTTP state: pools sized at start-up, never grown. */
@@ -191,7 +191,7 @@ struct hf_http_state {
 	uint64_t epoch_tsc;
 	uint64_t tsc_per_ms;
 	uint64_t tsc_per_us;
-	const struct hf_boot_http *istio_http;	/* settings of Istio listeners; NULL: none */
+	const struct hf_http_listener_config *istio_http;	/* settings of Istio listeners; NULL: none */
 };
 
 #endif

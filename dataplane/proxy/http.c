@@ -28,16 +28,16 @@
 #include <rte_random.h>
 #include <rte_ring.h>
 
-#include "control-agent/snapshot.h"
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/http_route.h"
 #include "dataplane/proxy/router.h"
+#include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
+#include "lb/lb-t.h"
 
-static_assert(HF_HTTP_MAX_LISTENERS == HF_BOOT_MAX_LISTENERS,
-	      "one listener slot per bootstrap listener");
+static_assert(HF_HTTP_MAX_LISTENERS == HF_MAX_LISTENERS, "one listener slot per static listener");
 
 enum { STEP_WAIT, STEP_MORE, STEP_GONE };
 
@@ -1669,6 +1669,12 @@ static const struct hf_tcp_ops up_ops = {
 
 /* ---- set-up ---- */
 
+struct rte_ring *
+hf_http_log_ring(const struct hf_worker *w)
+{
+	return w->http != NULL ? w->http->log_ring : NULL;
+}
+
 size_t
 hf_http_conn_footprint(void)
 {
@@ -1684,29 +1690,29 @@ hf_http_stream_footprint(void)
 
 /* The stream pool of a worker: http.max_requests, else a quarter of the connections. */
 static uint32_t
-stream_pool_size(const struct hf_bootstrap *boot)
+stream_pool_size(const struct hf_proxy_config *pc)
 {
-	uint32_t n = boot->tcp.max_connections;
+	uint32_t n = pc->max_connections;
 
-	if (boot->http_max_requests != 0)
-		return boot->http_max_requests;
+	if (pc->max_requests != 0)
+		return pc->max_requests;
 	return RTE_MIN(n, RTE_MAX(n / 4, 256u));
 }
 
 int
-hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
+hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 {
 	struct hf_http_state *h;
-	uint32_t n = boot->tcp.max_connections, max_head = 0;
+	uint32_t n = pc->max_connections, max_head = 0;
 	char name[RTE_HASH_NAMESIZE];
 	struct timeval tv;
 	int rc = -ENOMEM;
 
-	for (unsigned int i = 0; i < boot->n_listeners; i++)
-		if (boot->listeners[i].filter == HF_FILTER_HTTP)
-			max_head = RTE_MAX(max_head, boot->listeners[i].http.limits.max_head);
-	if (boot->istio_dir[0] != '\0')
-		max_head = RTE_MAX(max_head, boot->istio_http.limits.max_head);
+	for (unsigned int i = 0; i < pc->n_listeners; i++)
+		if (pc->listeners[i].filter == HF_FILTER_HTTP)
+			max_head = RTE_MAX(max_head, pc->listeners[i].http.limits.max_head);
+	if (pc->dynamic_http != NULL)
+		max_head = RTE_MAX(max_head, pc->dynamic_http->limits.max_head);
 	if (max_head == 0)
 		return 0;
 	h = rte_zmalloc("hf_http", sizeof(*h), RTE_CACHE_LINE_SIZE);
@@ -1721,7 +1727,7 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 	h->buf_size = h->up_limits.max_head + 1;
 	h->sessions = rte_zmalloc("hf_http_sessions", sizeof(*h->sessions) * n, RTE_CACHE_LINE_SIZE);
 	h->free_sessions = rte_malloc("hf_http_free_s", sizeof(uint32_t) * n, 0);
-	h->n_streams = stream_pool_size(boot);
+	h->n_streams = stream_pool_size(pc);
 	h->streams = rte_zmalloc("hf_http_streams", sizeof(*h->streams) * h->n_streams,
 				 RTE_CACHE_LINE_SIZE);
 	h->free_streams = rte_malloc("hf_http_free_x", sizeof(uint32_t) * h->n_streams, 0);
@@ -1761,7 +1767,7 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 	gettimeofday(&tv, NULL);
 	h->epoch_tsc = rte_rdtsc();
 	h->epoch_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
-	if (boot->access_log[0] != '\0') {
+	if (pc->access_log) {
 		snprintf(name, sizeof(name), "hf_alog_%u", w->id);
 		h->log_ring = rte_ring_create_elem(name, sizeof(struct hf_access_log_rec),
 						   LOG_RING_SIZE, (int)rte_socket_id(),
@@ -1769,22 +1775,22 @@ hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot)
 		if (h->log_ring == NULL)
 			goto fail;
 	}
-	for (unsigned int i = 0; i < boot->n_listeners; i++) {
+	for (unsigned int i = 0; i < pc->n_listeners; i++) {
 		struct hf_http_listener *l;
 
-		if (boot->listeners[i].filter != HF_FILTER_HTTP)
+		if (pc->listeners[i].filter != HF_FILTER_HTTP)
 			continue;
 		l = &h->listeners[h->n_listeners++];
 		l->index = i;
-		l->port = boot->listeners[i].port;
+		l->port = pc->listeners[i].port;
 		l->dynamic = false;
-		l->cfg = &boot->listeners[i].http;
+		l->cfg = &pc->listeners[i].http;
 		l->http = h;
-		rc = hf_tcp_listen(w, boot->listeners[i].port, &down_ops, l);
+		rc = hf_tcp_listen(w, pc->listeners[i].port, &down_ops, l);
 		if (rc < 0)
 			goto fail;
 	}
-	h->istio_http = boot->istio_dir[0] != '\0' ? &boot->istio_http : NULL;
+	h->istio_http = pc->dynamic_http;
 	return 0;
 fail:
 	hf_http_fini(w);

@@ -2,7 +2,7 @@
 #ifndef HF_HTTP_H
 #define HF_HTTP_H
 
-#include "control-agent/bootstrap.h"
+#include "dataplane/proxy/listener-t.h"
 #include "dataplane/proxy/http-t.h"
 #include "dataplane/worker-t.h"
 
@@ -10,10 +10,10 @@
  * Opens the bootstrap's HTTP listeners on worker @p w (its TCP stack up) and
  * sizes its session, upstream and buffer pools from the TCP connection limit.
  * With an access log configured, creates the worker's record ring, which the
- * agent drains. @p boot stays valid for the worker's life. Does nothing when
+ * agent drains. @p pc stays valid for the worker's life. Does nothing when
  * there is no HTTP listener. Returns 0, -ENOMEM, or a listen error.
  */
-int hf_http_start(struct hf_worker *w, const struct hf_bootstrap *boot);
+int hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc);
 
 struct hf_snapshot;
 
@@ -26,6 +26,12 @@ void hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap);
 
 /* Frees the worker's HTTP state; call before hf_tcp_fini(). */
 void hf_http_fini(struct hf_worker *w);
+
+/*
+ * The ring of access-log records worker @p w fills (single producer: the
+ * worker; single consumer: the agent), or NULL without an access log.
+ */
+struct rte_ring *hf_http_log_ring(const struct hf_worker *w);
 
 /* Bytes of HTTP state an idle downstream connection holds (its session). */
 size_t hf_http_conn_footprint(void);

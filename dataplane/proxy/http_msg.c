@@ -14,7 +14,6 @@
 #include <rte_mbuf.h>
 #include <rte_random.h>
 
-#include "control-agent/model/model.h"
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/router.h"
 #include "dataplane/tcp/tcp.h"

@@ -16,7 +16,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "control-agent/model/model.h"
 #include "dataplane/proxy/http_route.h"
 #include "dataplane/proxy/rmatch.h"
 

@@ -11,9 +11,8 @@
 
 #include <rte_mbuf.h>
 
-#include "control-agent/model/model.h"
-#include "control-agent/snapshot.h"
 #include "dataplane/proxy/l4.h"
+#include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
@@ -197,7 +196,7 @@ struct tcpp_listener {
 static struct {
 	unsigned int n;
 	uint64_t seen_version;
-	struct tcpp_listener l[HF_BOOT_MAX_LISTENERS];
+	struct tcpp_listener l[HF_MAX_LISTENERS];
 } dyn[HF_MAX_WORKERS];
 
 static int
@@ -251,12 +250,12 @@ static const struct hf_tcp_ops tcpp_up_ops = {
 };
 
 int
-hf_l4_start(struct hf_worker *w, const struct hf_bootstrap *boot)
+hf_l4_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 {
-	static struct tcpp_listener tl[HF_MAX_WORKERS][HF_BOOT_MAX_LISTENERS];
+	static struct tcpp_listener tl[HF_MAX_WORKERS][HF_MAX_LISTENERS];
 
-	for (unsigned int i = 0; i < boot->n_listeners; i++) {
-		const struct hf_boot_listener *l = &boot->listeners[i];
+	for (unsigned int i = 0; i < pc->n_listeners; i++) {
+		const struct hf_listener_config *l = &pc->listeners[i];
 		int rc;
 
 		switch (l->filter) {

@@ -2,15 +2,15 @@
 #ifndef HF_L4_H
 #define HF_L4_H
 
-#include "control-agent/bootstrap.h"
+#include "dataplane/proxy/listener-t.h"
 #include "dataplane/worker-t.h"
 
 /*
  * Opens the bootstrap's L4 listeners (echo, discard, tcp_proxy) on worker
- * @p w, whose TCP stack must be up. @p boot stays valid and unchanged for the
+ * @p w, whose TCP stack must be up. @p pc stays valid and unchanged for the
  * worker's life. Returns 0 or the first listen error (negative errno).
  */
-int hf_l4_start(struct hf_worker *w, const struct hf_bootstrap *boot);
+int hf_l4_start(struct hf_worker *w, const struct hf_proxy_config *pc);
 
 struct hf_snapshot;
 

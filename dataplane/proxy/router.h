@@ -18,12 +18,35 @@
 
 enum hf_route_match { HF_ROUTE_PREFIX, HF_ROUTE_EXACT };
 
+/* How a string is matched (Istio StringMatch, Envoy StringMatcher). */
+enum hf_match_kind {
+	HF_MATCH_ANY = 0,		/* no condition */
+	HF_MATCH_EXACT,
+	HF_MATCH_PREFIX,
+	HF_MATCH_REGEX,			/* RE2 syntax as Istio takes it; Hyperscan at run time, whole value */
+	HF_MATCH_PRESENT,		/* headers and query parameters: the field exists */
+};
+
+/* A header operation's kind (Istio Headers.HeaderOperations: set, add, remove). */
+enum hf_header_op_kind { HF_HDR_SET, HF_HDR_ADD, HF_HDR_REMOVE };
+
+/* retryOn conditions (Istio's strings → Envoy's retry_on). */
+enum {
+	HF_RETRY_5XX = 0x01,
+	HF_RETRY_GATEWAY_ERROR = 0x02,	/* 502, 503, 504 */
+	HF_RETRY_CONNECT_FAILURE = 0x04,
+	HF_RETRY_RESET = 0x08,
+	HF_RETRY_RETRIABLE_4XX = 0x10,	/* 409 */
+	HF_RETRY_RETRIABLE_CODES = 0x20,	/* retriable_codes */
+	HF_RETRY_REFUSED_STREAM = 0x40,
+};
+
 /* What a route does (Istio HTTPRoute: route, redirect, directResponse). */
 enum hf_route_kind { HF_ROUTE_FORWARD = 0, HF_ROUTE_REDIRECT, HF_ROUTE_DIRECT };
 
 /* A header operation: set replaces every field of the name, add appends, remove drops. */
 struct hf_route_hdr_op {
-	uint8_t op;			/* enum hf_header_op_kind (model.h) */
+	uint8_t op;			/* enum hf_header_op_kind */
 	uint16_t name_len;
 	uint16_t value_len;
 	const char *name;		/* lower case */
@@ -83,7 +106,7 @@ struct hf_route {
 	struct {
 		uint32_t attempts;
 		uint32_t per_try_timeout_ms;
-		uint32_t on;		/* HF_RETRY_* (model.h) */
+		uint32_t on;		/* HF_RETRY_* */
 		unsigned int n_codes;
 		const uint16_t *codes;
 	} retry;

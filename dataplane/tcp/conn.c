@@ -62,6 +62,14 @@ hf_tcp_config_default(struct hf_tcp_config *cfg)
 	};
 }
 
+unsigned int
+hf_tcp_clones_in_use(const struct hf_worker *w)
+{
+	const struct rte_mempool *mp = w->tcp != NULL ? w->tcp->clone_pool : NULL;
+
+	return mp != NULL ? mp->size - rte_mempool_avail_count(mp) : 0;
+}
+
 size_t
 hf_tcp_conn_footprint(void)
 {

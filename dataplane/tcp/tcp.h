@@ -152,4 +152,7 @@ void hf_tcp_poll(struct hf_worker *w);
 /* Bytes of state per idle established connection (TCB + table entry). */
 size_t hf_tcp_conn_footprint(void);
 
+/* Indirect mbufs of worker @p w in use (payload referenced by queued segments); any thread. */
+unsigned int hf_tcp_clones_in_use(const struct hf_worker *w);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "hf_test.h"
 #include "control-agent/bootstrap.h"
+#include "control-agent/snapshot.h"
 
 static struct hf_bootstrap boot;
 
@@ -86,8 +87,10 @@ static void
 test_http_listeners(void **state)
 {
 	char dir[] = "/tmp/hf-boot-XXXXXX", path[600], err[HF_BOOT_ERR] = "";
-	const struct hf_boot_http *h, *p;
-	const struct hf_route *r;
+	const struct hf_http_listener_config *h, *p;
+	const struct hf_boot_route_config *hr, *pr;
+	const struct hf_boot_route *r;
+	struct hf_snapshot *snap;
 	FILE *f;
 
 	(void)state;
@@ -109,7 +112,7 @@ test_http_listeners(void **state)
 	assert_int_equal(boot.n_listeners, 3);
 	assert_int_equal(boot.listeners[0].filter, HF_FILTER_TCP_PROXY);
 	assert_int_equal(boot.listeners[0].cluster, 1);
-	assert_int_equal(boot.listeners[0].http.n_vhosts, 0);
+	assert_int_equal(boot.route_configs[0].n_vhosts, 0);
 
 	/* The listener with every setting given. */
 	assert_string_equal(boot.listeners[1].name, "ingress");
@@ -117,24 +120,26 @@ test_http_listeners(void **state)
 	assert_int_equal(boot.listeners[1].filter, HF_FILTER_HTTP);
 	assert_int_equal(boot.listeners[1].cluster, -1);
 	h = &boot.listeners[1].http;
+	hr = &boot.route_configs[1];
 	assert_int_equal(h->request_headers_timeout_ms, 5000);
 	assert_int_equal(h->idle_timeout_ms, 30000);
 	assert_int_equal(h->limits.max_head, 32 * 1024);
 	assert_int_equal(h->limits.max_headers, 50);
 	assert_int_equal(h->limits.max_request_line, 4096);
-	assert_int_equal(h->first_vhost, 0);
-	assert_int_equal(h->n_vhosts, 2);
+	assert_int_equal(hr->first_vhost, 0);
+	assert_int_equal(hr->n_vhosts, 2);
 
 	/* The one left to defaults: Envoy's HCM defaults. */
 	p = &boot.listeners[2].http;
+	pr = &boot.route_configs[2];
 	assert_int_equal(boot.listeners[2].filter, HF_FILTER_HTTP);
 	assert_int_equal(p->request_headers_timeout_ms, 10000);
 	assert_int_equal(p->idle_timeout_ms, 60000);
 	assert_int_equal(p->limits.max_head, 60 * 1024);
 	assert_int_equal(p->limits.max_headers, 100);
 	assert_int_equal(p->limits.max_request_line, 8192);
-	assert_int_equal(p->first_vhost, 2);
-	assert_int_equal(p->n_vhosts, 1);
+	assert_int_equal(pr->first_vhost, 2);
+	assert_int_equal(pr->n_vhosts, 1);
 
 	/* Virtual hosts in file order, domains lower-cased, routes in file order. */
 	assert_int_equal(boot.n_vhosts, 3);
@@ -157,7 +162,6 @@ test_http_listeners(void **state)
 	assert_string_equal(r->name, "api");
 	assert_int_equal(r->match, HF_ROUTE_PREFIX);
 	assert_string_equal(r->path, "/api/v1/");
-	assert_int_equal(r->path_len, 8);
 	assert_int_equal(r->cluster, 1);
 	assert_int_equal(r->timeout_ms, 2000);
 	assert_int_equal(r->max_request_bytes, 1048576);
@@ -165,7 +169,6 @@ test_http_listeners(void **state)
 	assert_string_equal(r->name, "");
 	assert_int_equal(r->match, HF_ROUTE_EXACT);
 	assert_string_equal(r->path, "/health");
-	assert_int_equal(r->path_len, 7);
 	assert_int_equal(r->cluster, 0);
 	assert_int_equal(r->timeout_ms, 15000);	/* Envoy's default route timeout */
 	assert_int_equal(r->max_request_bytes, 0);
@@ -178,17 +181,20 @@ test_http_listeners(void **state)
 	assert_int_equal(boot.vhosts[2].routes[0].match, HF_ROUTE_EXACT);
 	assert_string_equal(boot.access_log, "/var/log/hydrofoil/access.log");
 
-	/* The tables route as the file says. */
+	/* The tables, compiled into a snapshot, route as the file says. */
+	snap = hf_snapshot_build(&boot, 1);
+	assert_non_null(snap);
 	{
-		struct hf_route_table t = {.n_vhosts = h->n_vhosts,
-					   .vhosts = &boot.vhosts[h->first_vhost]};
-		const struct hf_vhost *v = hf_router_vhost(&t, "reviews.bookinfo.example.com", 28);
+		const struct hf_snap_listener *sl = hf_snapshot_listener(snap, 80);
+		const struct hf_vhost *v;
 
+		assert_non_null(sl);
+		v = hf_router_vhost(&sl->table, "reviews.bookinfo.example.com", 28);
 		assert_non_null(v);
 		assert_string_equal(v->name, "bookinfo");
-		assert_string_equal(hf_router_route(v, "/api/v1/ratings", 15)->name, "api");
-		assert_string_equal(hf_router_vhost(&t, "other", 5)->name, "catch-all");
+		assert_string_equal(hf_router_vhost(&sl->table, "other", 5)->name, "catch-all");
 	}
+	hf_snapshot_free(snap);
 }
 
 #define PORT "ports = ( { name = \"p0\"; device = \"net_tap0\"; address = \"198.51.100.2/24\"; } );\n"

@@ -72,11 +72,10 @@ in_bootstrap(const void *p)
 }
 
 static void
-route(struct hf_route *r, enum hf_route_match m, const char *path, int cluster)
+route(struct hf_boot_route *r, enum hf_route_match m, const char *path, int cluster)
 {
 	r->match = m;
 	snprintf(r->path, sizeof(r->path), "%s", path);
-	r->path_len = (uint16_t)strlen(path);
 	r->cluster = cluster;
 }
 
@@ -84,7 +83,7 @@ static void
 vhost(unsigned int i, const char *name, const char *domain, unsigned int first_route,
       unsigned int n_routes)
 {
-	struct hf_vhost *v = &boot.vhosts[i];
+	struct hf_boot_vhost *v = &boot.vhosts[i];
 
 	snprintf(v->name, sizeof(v->name), "%s", name);
 	snprintf(v->domains[0], sizeof(v->domains[0]), "%s", domain);
@@ -115,15 +114,15 @@ test_http_tables(void **state)
 	boot.n_listeners = 3;
 	boot.listeners[0].filter = HF_FILTER_HTTP;
 	boot.listeners[0].port = 80;
-	boot.listeners[0].http.first_vhost = 0;
-	boot.listeners[0].http.n_vhosts = 2;
+	boot.route_configs[0].first_vhost = 0;
+	boot.route_configs[0].n_vhosts = 2;
 	boot.listeners[1].filter = HF_FILTER_TCP_PROXY;
 	boot.listeners[1].port = 9000;
 	boot.listeners[1].cluster = 1;
 	boot.listeners[2].filter = HF_FILTER_HTTP;
 	boot.listeners[2].port = 81;
-	boot.listeners[2].http.first_vhost = 2;
-	boot.listeners[2].http.n_vhosts = 1;
+	boot.route_configs[2].first_vhost = 2;
+	boot.route_configs[2].n_vhosts = 1;
 	boot.n_routes = 4;
 	route(&boot.routes[0], HF_ROUTE_PREFIX, "/api/", 1);
 	route(&boot.routes[1], HF_ROUTE_PREFIX, "/", 0);

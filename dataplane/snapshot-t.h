@@ -7,6 +7,9 @@
 #include "dataplane/proxy/router.h"
 #include "dataplane/worker-t.h"
 
+/* What a listener of the configuration serves. */
+enum hf_listener_kind { HF_LISTENER_HTTP, HF_LISTENER_TCP, HF_LISTENER_TLS };
+
 /*
  * What the workers route by: compiled by the control agent from a model,
  * immutable once published, freed only after every worker has reported a
@@ -23,7 +26,7 @@ struct hf_snap_endpoint {
 
 struct hf_snap_cluster {
 	const char *name;		/* e.g. outbound|9080|v1|reviews.default.svc.cluster.local */
-	uint8_t lb;			/* enum hf_lb_policy (model.h) */
+	uint8_t lb;			/* enum hf_lb_policy (lb/lb-t.h) */
 	uint32_t connect_timeout_ms;
 	unsigned int n_endpoints;
 	const struct hf_snap_endpoint *endpoints;
@@ -31,7 +34,7 @@ struct hf_snap_cluster {
 
 struct hf_snap_listener {
 	uint16_t port;			/* host order */
-	uint8_t kind;			/* enum hf_model_listener_kind */
+	uint8_t kind;			/* enum hf_listener_kind */
 	int cluster;			/* TCP: the cluster of its first route; -1 otherwise */
 	struct hf_route_table table;	/* HTTP: its virtual hosts */
 };

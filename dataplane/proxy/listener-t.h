@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_LISTENER_T_H
+#define HF_LISTENER_T_H
+
+/*
+ * What the proxies need at start: the static listeners and their settings,
+ * and the pool sizes. The control agent fills these from the bootstrap; the
+ * routes and clusters come through the snapshot instead.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane/http/h1.h"
+
+#define HF_LISTENER_NAME 64
+#define HF_MAX_LISTENERS 64		/* static listeners, and Istio listeners per worker */
+
+/* The network filter a listener runs (Envoy's network filters). */
+enum hf_l4_filter {
+	HF_FILTER_ECHO,		/* sends every byte back (Envoy's envoy.filters.network.echo) */
+	HF_FILTER_DISCARD,	/* reads and drops everything (RFC 863) */
+	HF_FILTER_TCP_PROXY,	/* L4 proxy to a cluster (Envoy's tcp_proxy) */
+	HF_FILTER_HTTP,		/* HTTP/1.1 reverse proxy (Envoy's http_connection_manager) */
+};
+
+/* What an HTTP listener enforces on its downstream connections (Envoy's HCM settings). */
+struct hf_http_listener_config {
+	struct hf_h1_limits limits;	/* request line 414, head size and field count 431 */
+	uint32_t request_headers_timeout_ms;	/* head not complete by then: 408, close (slowloris) */
+	uint32_t idle_timeout_ms;	/* keep-alive connection with no request: closed */
+};
+
+/* A listener of the bootstrap's static_resources, opened by every worker at start. */
+struct hf_listener_config {
+	char name[HF_LISTENER_NAME];
+	uint16_t port;			/* host order */
+	enum hf_l4_filter filter;
+	int cluster;			/* tcp_proxy: index in the snapshot's clusters, else -1 */
+	struct hf_http_listener_config http;	/* HF_FILTER_HTTP only */
+};
+
+/* Everything hf_l4_start() and hf_http_start() take; read-only for the workers' life. */
+struct hf_proxy_config {
+	unsigned int n_listeners;
+	const struct hf_listener_config *listeners;
+	uint32_t max_connections;	/* TCBs per worker (tcp.max_connections) */
+	uint32_t max_requests;		/* HTTP exchanges in flight per worker; 0: max_connections / 4 */
+	bool access_log;		/* records go to the agent through a ring per worker */
+	/* the settings of the listeners the configuration (Istio) opens; NULL: it opens none */
+	const struct hf_http_listener_config *dynamic_http;
+};
+
+#endif
