@@ -175,4 +175,75 @@ void hf_http_uuid4(char *out);
 /* Copies slice @p p (@p n bytes) into @p dst of @p cap bytes as a C string, truncated. */
 void hf_http_copy_str(char *dst, size_t cap, const char *p, size_t n);
 
+
+/* ---- between the session machine (http.c), the upstream pool (http_pool.c), the body
+ * pump (http_body.c) and retries and mirroring (http_retry.c) ---- */
+
+/*
+ * What a step of the session machine returns: nothing more until an event,
+ * state changed (look again), or the session was freed (touch nothing).
+ */
+enum { STEP_WAIT, STEP_MORE, STEP_GONE };
+
+struct hf_snap_cluster;
+struct hf_snap_endpoint;
+
+/* The key of the endpoint table: an upstream address and port (network order). */
+struct hf_http_ep_key {
+	uint32_t addr;
+	uint16_t port;
+	uint16_t zero;
+};
+
+/* The connection ops (http.c): downstream and upstream TCP events drive the session. */
+extern const struct hf_tcp_ops hf_http_down_ops;
+extern const struct hf_tcp_ops hf_http_up_ops;
+
+struct hf_http_up *hf_http_up_alloc(struct hf_http_state *h);
+void hf_http_up_free(struct hf_http_state *h, struct hf_http_up *u);
+/* The idle-pool slot of endpoint (@p addr, @p port), added when new; -1 when the table is full. */
+int32_t hf_http_ep_slot(struct hf_http_state *h, uint32_t addr, uint16_t port);
+void hf_http_idle_remove(struct hf_http_state *h, struct hf_http_up *u);
+void hf_http_idle_push(struct hf_http_state *h, struct hf_http_up *u);
+/* Closes upstream connection @p u (with a reset when @p reset) and frees it. */
+void hf_http_up_close(struct hf_worker *w, struct hf_http_up *u, bool reset);
+/* Closes every idle connection of endpoint slot @p slot. */
+void hf_http_idle_drain(struct hf_worker *w, int32_t slot);
+/* An upstream connection to @p ep for session @p s: pooled, or a new one. NULL: none to be had. */
+struct hf_http_up *hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s,
+					const struct hf_snap_endpoint *ep);
+const struct hf_snap_endpoint *hf_http_pick_endpoint(struct hf_http_state *h,
+						     const struct hf_snap_cluster *cl, int cluster,
+						     int32_t *slot);
+
+/* From the session machine (http.c) to the body pump and the retries. */
+void hf_http_timer_set(struct hf_worker *w, struct hf_http_session *s, uint32_t ms);
+void hf_http_log_push(struct hf_worker *w, struct hf_http_session *s);
+void hf_http_count_status(struct hf_worker *w, int status);
+/* Resets the downstream (and the upstream): the exchange cannot end cleanly. STEP_GONE. */
+int hf_http_sess_reset(struct hf_worker *w, struct hf_http_session *s, enum hf_response_flag flag);
+/* Answers the request of @p s locally with @p status and @p body (closing after it with @p close). */
+int hf_http_local_reply(struct hf_worker *w, struct hf_http_session *s, int status,
+			enum hf_response_flag flag, const char *details, const char *body, bool close);
+/* The upstream connection failed (@p flag UF) or closed (UC) before a response: retry or 503. */
+int hf_http_upstream_failed(struct hf_worker *w, struct hf_http_session *s,
+			    enum hf_response_flag flag);
+
+/* Reads the body framing of @p msg into @p b (RFC 9112 6.3). */
+void hf_http_set_framing(struct hf_http_body *b, const struct hf_h1_message *msg);
+/* The body pump's steps (STEP_*). */
+int hf_http_pump_request(struct hf_worker *w, struct hf_http_session *s);
+int hf_http_pump_response(struct hf_worker *w, struct hf_http_session *s);
+int hf_http_start_tunnel(struct hf_worker *w, struct hf_http_session *s);
+int hf_http_pump_tunnel(struct hf_worker *w, struct hf_http_session *s);
+
+/* Sends a copy of the request head of @p s to cluster @p cl (index @p cluster); its answer is dropped. */
+void hf_http_mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1_message *msg,
+		    const struct hf_snap_cluster *cl, int cluster);
+/* Whether the route of @p s retries on @p status or on one of the @p on conditions. */
+bool hf_http_retriable(const struct hf_http_session *s, int status, uint32_t on);
+/* Sends the request of @p s again (a retry), or answers with @p status when none is left. */
+int hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status,
+		  enum hf_response_flag flag, const char *details, const char *body);
+
 #endif

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The HTTP proxy's upstream side: connections to endpoints, kept per worker
+ * in an idle pool per endpoint (most recently used first) for keep-alive
+ * reuse, and the choice of endpoint by the cluster's policy.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_hash.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+
+#include "dataplane/proxy/http-int.h"
+#include "dataplane/proxy/http_route.h"
+#include "dataplane/snapshot.h"
+#include "dataplane/tcp/tcp.h"
+#include "dataplane/worker.h"
+#include "lb/lb-t.h"
+
+struct hf_http_up *
+hf_http_up_alloc(struct hf_http_state *h)
+{
+	struct hf_http_up *u;
+	uint32_t id;
+
+	if (h->n_free_ups == 0)
+		return NULL;
+	id = h->free_ups[--h->n_free_ups];
+	u = &h->ups[id];
+	memset(u, 0, sizeof(*u));
+	u->id = id;
+	u->slot = -1;
+	return u;
+}
+
+void
+hf_http_up_free(struct hf_http_state *h, struct hf_http_up *u)
+{
+	hf_http_rd_reset(h, &u->rd);
+	u->tcp = NULL;
+	u->sess = NULL;
+	h->free_ups[h->n_free_ups++] = u->id;
+}
+
+int32_t
+hf_http_ep_slot(struct hf_http_state *h, uint32_t addr, uint16_t port)
+{
+	struct hf_http_ep_key k = {.addr = addr, .port = port};
+	int32_t pos = rte_hash_lookup(h->endpoints, &k);
+
+	return pos >= 0 ? pos : rte_hash_add_key(h->endpoints, &k);
+}
+
+void
+hf_http_idle_remove(struct hf_http_state *h, struct hf_http_up *u)
+{
+	if (u->idle_prev != NULL)
+		u->idle_prev->idle_next = u->idle_next;
+	else
+		h->idle[u->slot] = u->idle_next;
+	if (u->idle_next != NULL)
+		u->idle_next->idle_prev = u->idle_prev;
+	u->idle_next = u->idle_prev = NULL;
+}
+
+void
+hf_http_idle_push(struct hf_http_state *h, struct hf_http_up *u)
+{
+	u->state = HF_HTTP_UP_IDLE;
+	u->sess = NULL;
+	u->idle_tsc = h->w->now;
+	u->idle_prev = NULL;
+	u->idle_next = h->idle[u->slot];
+	if (u->idle_next != NULL)
+		u->idle_next->idle_prev = u;
+	h->idle[u->slot] = u;
+}
+
+/* Gives up an upstream connection: FIN when it is clean, RST when a request was cut. */
+void
+hf_http_up_close(struct hf_worker *w, struct hf_http_up *u, bool reset)
+{
+	struct hf_http_state *h = w->http;
+
+	if (u->tcp == NULL) {
+		/* TCP already reported it closed: only the object is left. */
+		hf_http_up_free(h, u);
+		return;
+	}
+	if (reset) {
+		hf_tcp_abort(w, u->tcp);
+		hf_http_up_free(h, u);
+		return;
+	}
+	u->state = HF_HTTP_UP_CLOSING;
+	u->sess = NULL;
+	hf_http_rd_reset(h, &u->rd);
+	hf_tcp_shutdown(w, u->tcp);
+}
+
+/* Closes every idle connection to endpoint @p slot (their peer is gone). */
+void
+hf_http_idle_drain(struct hf_worker *w, int32_t slot)
+{
+	struct hf_http_up *u;
+
+	while ((u = w->http->idle[slot]) != NULL) {
+		hf_http_idle_remove(w->http, u);
+		hf_http_up_close(w, u, true);
+	}
+}
+
+/* Picks the endpoint and an upstream connection to it: pooled, or a new one. */
+struct hf_http_up *
+hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s, const struct hf_snap_endpoint *ep)
+{
+	struct hf_http_state *h = w->http;
+	int32_t slot = hf_http_ep_slot(h, ep->addr, ep->port);
+	struct hf_http_up *u;
+	uint16_t port = 0;
+
+	if (slot >= 0 && h->idle[slot] != NULL) {
+		u = h->idle[slot];
+		hf_http_idle_remove(h, u);
+		u->state = HF_HTTP_UP_ACTIVE;
+		u->sess = s;
+		HF_COUNT(w, HTTP_UPSTREAM_REUSED);
+		return u;
+	}
+	u = hf_http_up_alloc(h);
+	if (u == NULL)
+		return NULL;
+	/* The port whose subnet holds the endpoint, else the first (its gateway routes). */
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		if ((ep->addr & w->ports[i].mask) == (w->ports[i].addr & w->ports[i].mask)) {
+			port = i;
+			break;
+		}
+	u->tcp = hf_tcp_connect(w, port, ep->addr, ep->port, s->x->connect_timeout_ms, &hf_http_up_ops, u);
+	if (u->tcp == NULL) {
+		hf_http_up_free(h, u);
+		return NULL;
+	}
+	u->state = HF_HTTP_UP_CONNECTING;
+	u->sess = s;
+	u->addr = ep->addr;
+	u->port = ep->port;
+	u->slot = slot;
+	HF_COUNT(w, HTTP_UPSTREAM_CX);
+	return u;
+}
+
+/*
+ * The endpoint of cluster @p cl by its policy: round robin (per worker),
+ * random, or least request (the fewer in-flight requests of two random
+ * picks, Envoy's default choice count). *@p slot gets the endpoint's idle-pool
+ * slot (-1 when the table is full).
+ */
+const struct hf_snap_endpoint *
+hf_http_pick_endpoint(struct hf_http_state *h, const struct hf_snap_cluster *cl, int cluster, int32_t *slot)
+{
+	const struct hf_snap_endpoint *ep, *other;
+
+	switch (cl->lb) {
+	case HF_LB_RANDOM:
+		ep = &cl->endpoints[rte_rand() % cl->n_endpoints];
+		break;
+	case HF_LB_LEAST_REQUEST: {
+		int32_t s2;
+
+		ep = &cl->endpoints[rte_rand() % cl->n_endpoints];
+		other = &cl->endpoints[rte_rand() % cl->n_endpoints];
+		*slot = hf_http_ep_slot(h, ep->addr, ep->port);
+		s2 = hf_http_ep_slot(h, other->addr, other->port);
+		if (s2 >= 0 && (*slot < 0 || h->active[s2] < h->active[*slot])) {
+			*slot = s2;
+			ep = other;
+		}
+		return ep;
+	}
+	default:
+		ep = &cl->endpoints[h->rr[(unsigned int)cluster % HF_HTTP_RR_SLOTS]++ % cl->n_endpoints];
+		break;
+	}
+	*slot = hf_http_ep_slot(h, ep->addr, ep->port);
+	return ep;
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Retries (Istio's HTTPRetry, Envoy's retry_policy: retry_on conditions,
+ * attempts, per-try timeouts) and mirroring (a copy of the request to a
+ * second cluster whose answer is dropped).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_hash.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+
+#include "dataplane/proxy/http-int.h"
+#include "dataplane/proxy/http_route.h"
+#include "dataplane/snapshot.h"
+#include "dataplane/tcp/tcp.h"
+#include "dataplane/worker.h"
+#include "lb/lb-t.h"
+
+/*
+ * Mirrors request @p msg to cluster @p cl (Istio mirror, fire and forget): a
+ * connection of its own that sends the request with the authority suffixed
+ * "-shadow", as Envoy does, and "connection: close", and drops the answer.
+ * Nothing of the mirror reaches the client or delays its request.
+ */
+void
+hf_http_mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1_message *msg,
+       const struct hf_snap_cluster *cl, int cluster)
+{
+	static const struct hf_route_hdr_op close_op = {
+		.op = HF_HDR_SET, .name = "connection", .name_len = 10, .value = "close", .value_len = 5};
+	struct hf_http_state *h = w->http;
+	const struct hf_snap_endpoint *ep;
+	char shadow[HF_ROUTER_NAME + 8], rid[HF_UUID_LEN + 1], xff[64];
+	struct hf_http_rq_extra x = {
+		.client_addr = s->down->raddr,
+		.http10 = false,
+		.request_id = rid,
+		.xff = xff,
+		.xff_len = sizeof(xff),
+		.ops = {&close_op},
+		.n_ops = {1},
+	};
+	struct hf_http_wr wr;
+	struct hf_http_up *u;
+	uint16_t port = 0;
+	int32_t slot;
+	int n;
+
+	if (cl->n_endpoints == 0 || s->x->rq_body.framing != HF_HTTP_BODY_NONE) {
+		HF_COUNT(w, HTTP_MIRROR_SKIPPED);
+		return;
+	}
+	n = snprintf(shadow, sizeof(shadow), "%.*s-shadow", (int)RTE_MIN(msg->host.len, 128u),
+		     msg->host.p);
+	x.authority = shadow;
+	x.authority_len = (uint32_t)n;
+	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
+	hf_http_build_request(&wr, msg, &x);
+	u = hf_http_up_alloc(h);
+	if (wr.failed || u == NULL) {
+		hf_http_wr_discard(&wr);
+		if (u != NULL)
+			hf_http_up_free(h, u);
+		HF_COUNT(w, HTTP_MIRROR_SKIPPED);
+		return;
+	}
+	ep = hf_http_pick_endpoint(h, cl, cluster, &slot);
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		if ((ep->addr & w->ports[i].mask) == (w->ports[i].addr & w->ports[i].mask)) {
+			port = i;
+			break;
+		}
+	u->tcp = hf_tcp_connect(w, port, ep->addr, ep->port, cl->connect_timeout_ms, &hf_http_up_ops, u);
+	if (u->tcp == NULL) {
+		hf_http_wr_discard(&wr);
+		hf_http_up_free(h, u);
+		HF_COUNT(w, HTTP_MIRROR_SKIPPED);
+		return;
+	}
+	u->state = HF_HTTP_UP_MIRROR;
+	u->addr = ep->addr;
+	u->port = ep->port;
+	/* The request waits in the reader's queue until the connection is up. */
+	hf_http_mq_append(&u->rd.q, wr.head);
+	HF_COUNT(w, HTTP_MIRRORED);
+}
+
+/* Whether the retry policy of @p s covers a response of @p status (0: no response, @p on). */
+bool
+hf_http_retriable(const struct hf_http_session *s, int status, uint32_t on)
+{
+	if (s->x->retries_left == 0 || s->x->retry_head.head == NULL || (s->flags & HF_HTTP_S_RESPONDED))
+		return false;
+	if (status == 0)
+		return (s->x->retry_on & on) != 0;
+	if ((s->x->retry_on & HF_RETRY_5XX) && status >= 500)
+		return true;
+	if ((s->x->retry_on & HF_RETRY_GATEWAY_ERROR) && status >= 502 && status <= 504)
+		return true;
+	if ((s->x->retry_on & HF_RETRY_RETRIABLE_4XX) && status == 409)
+		return true;
+	if (s->x->retry_on & HF_RETRY_RETRIABLE_CODES)
+		for (unsigned int i = 0; i < s->x->n_retry_codes; i++)
+			if (s->x->retry_codes[i] == status)
+				return true;
+	return false;
+}
+
+/*
+ * Sends the request again, on a new upstream connection of the same cluster
+ * (by name in the current snapshot; a cluster that went away ends retrying).
+ * Returns STEP_MORE when the new try is under way, else the local reply's
+ * step for @p status / @p flag.
+ */
+int
+hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status, enum hf_response_flag flag,
+      const char *details, const char *body)
+{
+	struct hf_http_state *h = w->http;
+	const struct hf_snapshot *snap = w->snap;
+	const struct hf_snap_cluster *cl = NULL;
+	const struct hf_snap_endpoint *ep;
+	struct rte_mbuf *copy;
+	struct hf_http_up *u;
+	int cluster = -1;
+
+	for (unsigned int i = 0; snap != NULL && i < snap->n_clusters; i++)
+		if (strcmp(snap->clusters[i].name, s->x->log.cluster) == 0) {
+			cl = &snap->clusters[i];
+			cluster = (int)i;
+			break;
+		}
+	copy = cl != NULL && cl->n_endpoints > 0 ? hf_http_chain_clone(w, s->x->retry_head.head) : NULL;
+	if (copy == NULL)
+		return hf_http_local_reply(w, s, status, flag, details, body, true);
+	s->x->retries_left--;
+	HF_COUNT(w, HTTP_RETRY);
+	if (s->x->up != NULL) {
+		hf_http_up_close(w, s->x->up, true);
+		s->x->up = NULL;
+	}
+	if (s->x->ep_slot >= 0) {
+		h->active[s->x->ep_slot]--;
+		s->x->ep_slot = -1;
+	}
+	ep = hf_http_pick_endpoint(h, cl, cluster, &s->x->ep_slot);
+	u = hf_http_upstream_for(w, s, ep);
+	if (u == NULL) {
+		s->x->ep_slot = -1;
+		rte_pktmbuf_free(copy);
+		return hf_http_local_reply(w, s, status, flag, details, body, true);
+	}
+	if (s->x->ep_slot >= 0)
+		h->active[s->x->ep_slot]++;
+	s->x->up = u;
+	s->rs = HF_HTTP_RS_WAIT;
+	s->flags &= ~HF_HTTP_S_UP_REUSABLE;
+	s->x->log.up_addr = ep->addr;
+	s->x->log.up_port = ep->port;
+	s->x->log.up_laddr = u->tcp->laddr;
+	s->x->log.up_lport = u->tcp->lport;
+	HF_COUNT(w, HTTP_UPSTREAM_RQ);
+	s->x->sent_tsc = w->now;
+	if (u->state == HF_HTTP_UP_ACTIVE)
+		hf_tcp_send(w, u->tcp, copy);
+	else
+		hf_http_mq_append(&s->x->pending, copy);
+	hf_http_timer_set(w, s, s->x->per_try_ms != 0 ? s->x->per_try_ms : s->x->route_timeout_ms);
+	return STEP_MORE;
+}

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A worker's HTTP state: its pools (sessions, streams, upstream connections,
+ * head buffers, the endpoint table) sized once at start from the connection
+ * limit, the static listeners opened at start and the configuration's opened
+ * as snapshots bring them, and the access-log ring the agent drains.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_ring.h>
+
+#include "dataplane/proxy/http-int.h"
+#include "dataplane/proxy/http.h"
+#include "dataplane/snapshot.h"
+#include "dataplane/tcp/tcp.h"
+#include "dataplane/worker.h"
+
+static_assert(HF_HTTP_MAX_LISTENERS == HF_MAX_LISTENERS, "one listener slot per static listener");
+
+/* Heads gathered at once per worker; more wait for a buffer with 503s (counted). */
+#define GATHER_BUFFERS 256
+/* Records a worker may have queued for the agent. */
+#define LOG_RING_SIZE 16384
+/* Distinct upstream endpoints with idle connections per worker. */
+#define MAX_ENDPOINTS 4096
+
+struct rte_ring *
+hf_http_log_ring(const struct hf_worker *w)
+{
+	return w->http != NULL ? w->http->log_ring : NULL;
+}
+
+size_t
+hf_http_conn_footprint(void)
+{
+	/* An idle downstream: its session and free-list slot. Streams and upstreams are apart. */
+	return sizeof(struct hf_http_session) + sizeof(uint32_t);
+}
+
+size_t
+hf_http_stream_footprint(void)
+{
+	return sizeof(struct hf_http_stream) + sizeof(uint32_t);
+}
+
+/* The stream pool of a worker: http.max_requests, else a quarter of the connections. */
+static uint32_t
+stream_pool_size(const struct hf_proxy_config *pc)
+{
+	uint32_t n = pc->max_connections;
+
+	if (pc->max_requests != 0)
+		return pc->max_requests;
+	return RTE_MIN(n, RTE_MAX(n / 4, 256u));
+}
+
+int
+hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
+{
+	struct hf_http_state *h;
+	uint32_t n = pc->max_connections, max_head = 0;
+	char name[RTE_HASH_NAMESIZE];
+	struct timeval tv;
+	int rc = -ENOMEM;
+
+	for (unsigned int i = 0; i < pc->n_listeners; i++)
+		if (pc->listeners[i].filter == HF_FILTER_HTTP)
+			max_head = RTE_MAX(max_head, pc->listeners[i].http.limits.max_head);
+	if (pc->dynamic_http != NULL)
+		max_head = RTE_MAX(max_head, pc->dynamic_http->limits.max_head);
+	if (max_head == 0)
+		return 0;
+	h = rte_zmalloc("hf_http", sizeof(*h), RTE_CACHE_LINE_SIZE);
+	if (h == NULL)
+		return -ENOMEM;
+	w->http = h;
+	h->w = w;
+	h->n_conns = n;
+	hf_h1_limits_default(&h->up_limits);
+	h->up_limits.max_head = RTE_MAX(h->up_limits.max_head, max_head);
+	/* One byte past the largest limit: a full buffer is a head over it. */
+	h->buf_size = h->up_limits.max_head + 1;
+	h->sessions = rte_zmalloc("hf_http_sessions", sizeof(*h->sessions) * n, RTE_CACHE_LINE_SIZE);
+	h->free_sessions = rte_malloc("hf_http_free_s", sizeof(uint32_t) * n, 0);
+	h->n_streams = stream_pool_size(pc);
+	h->streams = rte_zmalloc("hf_http_streams", sizeof(*h->streams) * h->n_streams,
+				 RTE_CACHE_LINE_SIZE);
+	h->free_streams = rte_malloc("hf_http_free_x", sizeof(uint32_t) * h->n_streams, 0);
+	h->ups = rte_zmalloc("hf_http_ups", sizeof(*h->ups) * n, RTE_CACHE_LINE_SIZE);
+	h->free_ups = rte_malloc("hf_http_free_u", sizeof(uint32_t) * n, 0);
+	h->bufs = rte_malloc("hf_http_bufs", (size_t)h->buf_size * GATHER_BUFFERS, RTE_CACHE_LINE_SIZE);
+	h->free_bufs = rte_malloc("hf_http_free_b", sizeof(char *) * GATHER_BUFFERS, 0);
+	h->idle = rte_zmalloc("hf_http_idle", sizeof(*h->idle) * MAX_ENDPOINTS, 0);
+	h->active = rte_zmalloc("hf_http_active", sizeof(*h->active) * MAX_ENDPOINTS, 0);
+	snprintf(name, sizeof(name), "hf_http_ep_%u", w->id);
+	h->endpoints = rte_hash_create(&(struct rte_hash_parameters){
+		.name = name,
+		.entries = MAX_ENDPOINTS,
+		.key_len = sizeof(struct hf_http_ep_key),
+		.hash_func = rte_hash_crc,
+		.socket_id = (int)rte_socket_id(),
+	});
+	if (h->sessions == NULL || h->free_sessions == NULL || h->streams == NULL ||
+	    h->free_streams == NULL || h->ups == NULL ||
+	    h->free_ups == NULL || h->bufs == NULL || h->free_bufs == NULL || h->idle == NULL ||
+	    h->active == NULL ||
+	    h->endpoints == NULL)
+		goto fail;
+	for (uint32_t i = 0; i < n; i++) {
+		h->free_sessions[i] = n - 1 - i;
+		h->free_ups[i] = n - 1 - i;
+	}
+	h->n_free_sessions = h->n_free_ups = n;
+	for (uint32_t i = 0; i < h->n_streams; i++)
+		h->free_streams[i] = h->n_streams - 1 - i;
+	h->n_free_streams = h->n_streams;
+	for (uint32_t i = 0; i < GATHER_BUFFERS; i++)
+		h->free_bufs[i] = h->bufs + (size_t)i * h->buf_size;
+	h->n_free_bufs = GATHER_BUFFERS;
+	h->tsc_per_ms = RTE_MAX(w->tsc_hz / 1000, 1u);
+	h->tsc_per_us = RTE_MAX(w->tsc_hz / 1000000, 1u);
+	gettimeofday(&tv, NULL);
+	h->epoch_tsc = rte_rdtsc();
+	h->epoch_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+	if (pc->access_log) {
+		snprintf(name, sizeof(name), "hf_alog_%u", w->id);
+		h->log_ring = rte_ring_create_elem(name, sizeof(struct hf_access_log_rec),
+						   LOG_RING_SIZE, (int)rte_socket_id(),
+						   RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (h->log_ring == NULL)
+			goto fail;
+	}
+	for (unsigned int i = 0; i < pc->n_listeners; i++) {
+		struct hf_http_listener *l;
+
+		if (pc->listeners[i].filter != HF_FILTER_HTTP)
+			continue;
+		l = &h->listeners[h->n_listeners++];
+		l->index = i;
+		l->port = pc->listeners[i].port;
+		l->dynamic = false;
+		l->cfg = &pc->listeners[i].http;
+		l->http = h;
+		rc = hf_tcp_listen(w, pc->listeners[i].port, &hf_http_down_ops, l);
+		if (rc < 0)
+			goto fail;
+	}
+	h->istio_http = pc->dynamic_http;
+	return 0;
+fail:
+	hf_http_fini(w);
+	return rc;
+}
+
+void
+hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap)
+{
+	struct hf_http_state *h = w->http;
+
+	if (h->istio_http == NULL)
+		return;
+	for (unsigned int i = 0; i < snap->n_listeners; i++) {
+		const struct hf_snap_listener *sl = &snap->listeners[i];
+		struct hf_http_listener *l = NULL;
+		unsigned int k;
+
+		if (sl->kind != HF_LISTENER_HTTP)
+			continue;
+		for (k = 0; k < h->n_listeners; k++)
+			if (h->listeners[k].port == sl->port)
+				break;
+		if (k < h->n_listeners)
+			continue;
+		/*
+		 * A port the configuration gained: opened now, on this worker's own
+		 * stack. One it lost stays open and answers 404 NR (no listener in the
+		 * snapshot), as a draining Envoy listener would.
+		 */
+		if (h->n_listeners == HF_HTTP_MAX_LISTENERS) {
+			HF_COUNT(w, HTTP_DROP_LISTENERS_FULL);
+			continue;
+		}
+		l = &h->listeners[h->n_listeners];
+		l->index = UINT32_MAX;
+		l->port = sl->port;
+		l->cfg = h->istio_http;
+		l->http = h;
+		l->dynamic = true;
+		if (hf_tcp_listen(w, sl->port, &hf_http_down_ops, l) < 0) {
+			HF_COUNT(w, HTTP_DROP_LISTENERS_FULL);
+			continue;
+		}
+		h->n_listeners++;
+		HF_COUNT(w, HTTP_LISTENERS_OPENED);
+	}
+}
+
+void
+hf_http_fini(struct hf_worker *w)
+{
+	struct hf_http_state *h = w->http;
+
+	if (h == NULL)
+		return;
+	if (h->sessions != NULL && w->tcp != NULL)
+		for (uint32_t i = 0; i < h->n_conns; i++) {
+			hf_timer_cancel(&w->tcp->wheel, &h->sessions[i].timer);
+			hf_http_mq_free(&h->sessions[i].rd.q);
+		}
+	if (h->streams != NULL)
+		for (uint32_t i = 0; i < h->n_streams; i++) {
+			hf_http_mq_free(&h->streams[i].pending);
+			hf_http_mq_free(&h->streams[i].retry_head);
+		}
+	if (h->ups != NULL)
+		for (uint32_t i = 0; i < h->n_conns; i++)
+			hf_http_mq_free(&h->ups[i].rd.q);
+	rte_ring_free(h->log_ring);
+	rte_hash_free(h->endpoints);
+	rte_free(h->idle);
+	rte_free(h->active);
+	rte_free(h->free_bufs);
+	rte_free(h->bufs);
+	rte_free(h->free_ups);
+	rte_free(h->ups);
+	rte_free(h->free_streams);
+	rte_free(h->streams);
+	rte_free(h->free_sessions);
+	rte_free(h->sessions);
+	rte_free(h);
+	w->http = NULL;
+}
