@@ -38,195 +38,9 @@
 #include <rte_config.h>
 
 #include "control-agent/bootstrap.h"
+#include "control-agent/cfg.h"
+#include "dataplane/net/addr.h"
 #include "dataplane/worker-t.h"
-
-struct ctx {
-	const char *path;
-	char *err;
-	size_t errlen;
-};
-
-static int __attribute__((format(printf, 4, 5)))
-fail(struct ctx *c, const config_setting_t *s, const char *key, const char *fmt, ...)
-{
-	/* The root group has no line of its own: a key missing at the top is reported at line 1. */
-	int line = s != NULL ? (int)config_setting_source_line(s) : 0;
-	int n = snprintf(c->err, c->errlen, "%s:%d: %s: ", c->path, line > 0 ? line : 1, key);
-	va_list ap;
-
-	if (n >= 0 && (size_t)n < c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static const char *
-type_name(int type)
-{
-	switch (type) {
-	case CONFIG_TYPE_GROUP: return "a group { }";
-	case CONFIG_TYPE_INT: case CONFIG_TYPE_INT64: return "an integer";
-	case CONFIG_TYPE_FLOAT: return "a number";
-	case CONFIG_TYPE_STRING: return "a string";
-	case CONFIG_TYPE_BOOL: return "a boolean";
-	case CONFIG_TYPE_ARRAY: return "an array [ ]";
-	case CONFIG_TYPE_LIST: return "a list ( )";
-	default: return "a setting";
-	}
-}
-
-/* Refuses any member of group @p g whose name is not in @p known (NULL-terminated). */
-static int
-check_keys(struct ctx *c, const config_setting_t *g, const char *where, const char *const *known)
-{
-	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, i);
-		const char *name = config_setting_name(s);
-		const char *const *k;
-		char key[HF_BOOT_STR];
-
-		for (k = known; *k != NULL; k++)
-			if (strcmp(*k, name) == 0)
-				break;
-		if (*k == NULL) {
-			snprintf(key, sizeof(key), "%s%s%s", where, *where ? "." : "", name);
-			return fail(c, s, key, "unknown key");
-		}
-	}
-	return 0;
-}
-
-/*
- * Fetches member @p name of @p g with the expected @p type. Returns the
- * setting, NULL when absent (and not @p required), or NULL with @p *rc set.
- */
-static const config_setting_t *
-member(struct ctx *c, const config_setting_t *g, const char *where, const char *name, int type,
-       int required, int *rc)
-{
-	const config_setting_t *s = config_setting_get_member(g, name);
-	char key[HF_BOOT_STR];
-	int t;
-
-	snprintf(key, sizeof(key), "%s%s%s", where, *where ? "." : "", name);
-	if (s == NULL) {
-		if (required)
-			*rc = fail(c, g, key, "required key is missing");
-		return NULL;
-	}
-	t = config_setting_type(s);
-	if (type == CONFIG_TYPE_INT && t == CONFIG_TYPE_INT64)
-		t = CONFIG_TYPE_INT;
-	/* Arrays and lists of strings both read naturally as lists. */
-	if (type == CONFIG_TYPE_ARRAY && t == CONFIG_TYPE_LIST)
-		t = CONFIG_TYPE_ARRAY;
-	if (t != type) {
-		*rc = fail(c, s, key, "must be %s, not %s", type_name(type), type_name(t));
-		return NULL;
-	}
-	return s;
-}
-
-static int
-get_string(struct ctx *c, const config_setting_t *g, const char *where, const char *name,
-	   char *dst, size_t dstlen, int required)
-{
-	int rc = 0;
-	const config_setting_t *s = member(c, g, where, name, CONFIG_TYPE_STRING, required, &rc);
-	const char *v;
-	char key[HF_BOOT_STR];
-
-	if (s == NULL)
-		return rc;
-	v = config_setting_get_string(s);
-	snprintf(key, sizeof(key), "%s%s%s", where, *where ? "." : "", name);
-	if (*v == '\0')
-		return fail(c, s, key, "must not be empty");
-	if (strlen(v) >= dstlen)
-		return fail(c, s, key, "longer than %zu characters", dstlen - 1);
-	memcpy(dst, v, strlen(v) + 1);
-	return 0;
-}
-
-static int
-get_int(struct ctx *c, const config_setting_t *g, const char *where, const char *name,
-	long long lo, long long hi, long long *dst, int required)
-{
-	int rc = 0;
-	const config_setting_t *s = member(c, g, where, name, CONFIG_TYPE_INT, required, &rc);
-	long long v;
-	char key[HF_BOOT_STR];
-
-	if (s == NULL)
-		return rc;
-	v = config_setting_get_int64(s);
-	snprintf(key, sizeof(key), "%s%s%s", where, *where ? "." : "", name);
-	if (v < lo || v > hi)
-		return fail(c, s, key, "%lld is out of range [%lld, %lld]", v, lo, hi);
-	*dst = v;
-	return 0;
-}
-
-/* Reads an array of strings into rows of @p rowlen bytes; returns the count or -EINVAL. */
-static int
-get_strings(struct ctx *c, const config_setting_t *g, const char *where, const char *name,
-	    char *rows, size_t rowlen, unsigned int max)
-{
-	int rc = 0;
-	const config_setting_t *s = member(c, g, where, name, CONFIG_TYPE_ARRAY, 0, &rc);
-	char key[HF_BOOT_STR];
-	int n;
-
-	if (s == NULL)
-		return rc;
-	n = config_setting_length(s);
-	snprintf(key, sizeof(key), "%s.%s", where, name);
-	if ((unsigned int)n > max)
-		return fail(c, s, key, "%d entries, at most %u allowed", n, max);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, i);
-		const char *v = config_setting_get_string(e);
-
-		if (v == NULL)
-			return fail(c, e, key, "entry %d must be a string", i);
-		if (strlen(v) >= rowlen)
-			return fail(c, e, key, "entry %d is longer than %zu characters", i, rowlen - 1);
-		memcpy(rows + (size_t)i * rowlen, v, strlen(v) + 1);
-	}
-	return n;
-}
-
-int
-hf_parse_ipv4(const char *s, uint32_t *addr, uint8_t *prefix_len)
-{
-	char buf[INET_ADDRSTRLEN + 4];
-	const char *slash = strchr(s, '/');
-	struct in_addr a;
-	char *end;
-	long len;
-
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	if (prefix_len != NULL) {
-		if (slash == NULL)
-			return -EINVAL;
-		buf[slash - s] = '\0';
-		errno = 0;
-		len = strtol(slash + 1, &end, 10);
-		if (errno != 0 || *end != '\0' || end == slash + 1 || len < 1 || len > 32)
-			return -EINVAL;
-		*prefix_len = (uint8_t)len;
-	} else if (slash != NULL) {
-		return -EINVAL;
-	}
-	if (inet_pton(AF_INET, buf, &a) != 1)
-		return -EINVAL;
-	*addr = a.s_addr;
-	return 0;
-}
 
 int
 hf_bootstrap_count_lcores(const char *list)
@@ -258,19 +72,19 @@ hf_bootstrap_count_lcores(const char *list)
 }
 
 static int
-load_node(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+load_node(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"id", "cluster", "labels", NULL};
 	int rc = 0, n;
-	const config_setting_t *g = member(c, root, "", "node", CONFIG_TYPE_GROUP, 0, &rc);
+	const config_setting_t *g = hf_cfg_member(c, root, "", "node", CONFIG_TYPE_GROUP, 0, &rc);
 
 	if (g == NULL)
 		return rc;
-	if ((rc = check_keys(c, g, "node", keys)) != 0 ||
-	    (rc = get_string(c, g, "node", "id", b->node_id, sizeof(b->node_id), 0)) != 0 ||
-	    (rc = get_string(c, g, "node", "cluster", b->node_cluster, sizeof(b->node_cluster), 0)) != 0)
+	if ((rc = hf_cfg_check_keys(c, g, "node", keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "node", "id", b->node_id, sizeof(b->node_id), 0)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "node", "cluster", b->node_cluster, sizeof(b->node_cluster), 0)) != 0)
 		return rc;
-	n = get_strings(c, g, "node", "labels", &b->labels[0][0], HF_BOOT_STR, HF_BOOT_MAX_LABELS);
+	n = hf_cfg_get_strings(c, g, "node", "labels", &b->labels[0][0], HF_BOOT_STR, HF_BOOT_MAX_LABELS);
 	if (n < 0)
 		return n;
 	b->n_labels = (unsigned int)n;
@@ -278,25 +92,25 @@ load_node(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
 		const char *eq = strchr(b->labels[i], '=');
 
 		if (eq == NULL || eq == b->labels[i])
-			return fail(c, config_setting_get_member(g, "labels"), "node.labels",
+			return hf_cfg_fail(c, config_setting_get_member(g, "labels"), "node.labels",
 				    "'%s' is not of the form key=value", b->labels[i]);
 	}
 	return 0;
 }
 
 static int
-load_dpdk(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+load_dpdk(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"lcores", "args", NULL};
 	int rc = 0, n;
-	const config_setting_t *g = member(c, root, "", "dpdk", CONFIG_TYPE_GROUP, 0, &rc);
+	const config_setting_t *g = hf_cfg_member(c, root, "", "dpdk", CONFIG_TYPE_GROUP, 0, &rc);
 
 	if (g == NULL)
 		return rc;
-	if ((rc = check_keys(c, g, "dpdk", keys)) != 0 ||
-	    (rc = get_string(c, g, "dpdk", "lcores", b->lcores, sizeof(b->lcores), 0)) != 0)
+	if ((rc = hf_cfg_check_keys(c, g, "dpdk", keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "dpdk", "lcores", b->lcores, sizeof(b->lcores), 0)) != 0)
 		return rc;
-	n = get_strings(c, g, "dpdk", "args", &b->eal_args[0][0], HF_BOOT_DEVICE, HF_BOOT_MAX_ARGS);
+	n = hf_cfg_get_strings(c, g, "dpdk", "args", &b->eal_args[0][0], HF_BOOT_DEVICE, HF_BOOT_MAX_ARGS);
 	if (n < 0)
 		return n;
 	b->n_eal_args = (unsigned int)n;
@@ -304,46 +118,24 @@ load_dpdk(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
 }
 
 static int
-get_prob(struct ctx *c, const config_setting_t *g, const char *where, const char *name, double *dst)
-{
-	const config_setting_t *s = config_setting_get_member(g, name);
-	char key[HF_BOOT_STR];
-	double v;
-
-	if (s == NULL)
-		return 0;
-	snprintf(key, sizeof(key), "%s.%s", where, name);
-	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
-		v = config_setting_get_float(s);
-	else if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64)
-		v = (double)config_setting_get_int64(s);
-	else
-		return fail(c, s, key, "must be a number, not %s", type_name(config_setting_type(s)));
-	if (!(v >= 0.0 && v <= 1.0))
-		return fail(c, s, key, "%g is not a probability in [0, 1]", v);
-	*dst = v;
-	return 0;
-}
-
-static int
-load_impair(struct ctx *c, const config_setting_t *port, const char *pwhere,
+load_impair(struct hf_cfg *c, const config_setting_t *port, const char *pwhere,
 	    struct hf_impair_cfg *im)
 {
 	static const char *const keys[] = {"loss", "duplicate", "reorder", "delay_us", "seed", NULL};
 	int rc = 0;
-	const config_setting_t *g = member(c, port, pwhere, "impair", CONFIG_TYPE_GROUP, 0, &rc);
+	const config_setting_t *g = hf_cfg_member(c, port, pwhere, "impair", CONFIG_TYPE_GROUP, 0, &rc);
 	long long delay = 0, seed = 1;
 	char where[48];
 
 	if (g == NULL)
 		return rc;
 	snprintf(where, sizeof(where), "%s.impair", pwhere);
-	if ((rc = check_keys(c, g, where, keys)) != 0 ||
-	    (rc = get_prob(c, g, where, "loss", &im->loss)) != 0 ||
-	    (rc = get_prob(c, g, where, "duplicate", &im->duplicate)) != 0 ||
-	    (rc = get_prob(c, g, where, "reorder", &im->reorder)) != 0 ||
-	    (rc = get_int(c, g, where, "delay_us", 0, 1000000, &delay, 0)) != 0 ||
-	    (rc = get_int(c, g, where, "seed", 0, INT64_MAX, &seed, 0)) != 0)
+	if ((rc = hf_cfg_check_keys(c, g, where, keys)) != 0 ||
+	    (rc = hf_cfg_get_prob(c, g, where, "loss", &im->loss)) != 0 ||
+	    (rc = hf_cfg_get_prob(c, g, where, "duplicate", &im->duplicate)) != 0 ||
+	    (rc = hf_cfg_get_prob(c, g, where, "reorder", &im->reorder)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, where, "delay_us", 0, 1000000, &delay, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, where, "seed", 0, INT64_MAX, &seed, 0)) != 0)
 		return rc;
 	im->delay_us = (uint32_t)delay;
 	im->seed = (uint64_t)seed;
@@ -352,7 +144,7 @@ load_impair(struct ctx *c, const config_setting_t *port, const char *pwhere,
 }
 
 static int
-load_port(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf_port_config *p)
+load_port(struct hf_cfg *c, const config_setting_t *s, unsigned int i, struct hf_port_config *p)
 {
 	static const char *const keys[] = {"name", "device", "address", "gateway", "mtu", "impair",
 					   NULL};
@@ -362,51 +154,51 @@ load_port(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf_po
 
 	snprintf(where, sizeof(where), "ports.[%u]", i);
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-		return fail(c, s, where, "must be a group { }, not %s",
-			    type_name(config_setting_type(s)));
-	if ((rc = check_keys(c, s, where, keys)) != 0 ||
-	    (rc = get_string(c, s, where, "name", p->name, sizeof(p->name), 1)) != 0 ||
-	    (rc = get_string(c, s, where, "device", p->device, sizeof(p->device), 1)) != 0 ||
-	    (rc = get_string(c, s, where, "address", addr, sizeof(addr), 1)) != 0 ||
-	    (rc = get_string(c, s, where, "gateway", gw, sizeof(gw), 0)) != 0 ||
-	    (rc = get_int(c, s, where, "mtu", 68, 9000, &mtu, 0)) != 0 ||
+		return hf_cfg_fail(c, s, where, "must be a group { }, not %s",
+			    hf_cfg_type_name(config_setting_type(s)));
+	if ((rc = hf_cfg_check_keys(c, s, where, keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, s, where, "name", p->name, sizeof(p->name), 1)) != 0 ||
+	    (rc = hf_cfg_get_string(c, s, where, "device", p->device, sizeof(p->device), 1)) != 0 ||
+	    (rc = hf_cfg_get_string(c, s, where, "address", addr, sizeof(addr), 1)) != 0 ||
+	    (rc = hf_cfg_get_string(c, s, where, "gateway", gw, sizeof(gw), 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, s, where, "mtu", 68, 9000, &mtu, 0)) != 0 ||
 	    (rc = load_impair(c, s, where, &p->impair)) != 0)
 		return rc;
 	p->mtu = (uint16_t)mtu;
-	if (hf_parse_ipv4(addr, &p->addr, &p->prefix_len) != 0 || p->prefix_len > 30)
-		return fail(c, config_setting_get_member(s, "address"), where,
+	if (hf_addr_parse_ipv4(addr, &p->addr, &p->prefix_len) != 0 || p->prefix_len > 30)
+		return hf_cfg_fail(c, config_setting_get_member(s, "address"), where,
 			    "address '%s' is not an IPv4 prefix a.b.c.d/len with len 1..30", addr);
 	if (gw[0] != '\0') {
 		uint32_t mask = htonl(~0u << (32 - p->prefix_len));
 
-		if (hf_parse_ipv4(gw, &p->gateway, NULL) != 0)
-			return fail(c, config_setting_get_member(s, "gateway"), where,
+		if (hf_addr_parse_ipv4(gw, &p->gateway, NULL) != 0)
+			return hf_cfg_fail(c, config_setting_get_member(s, "gateway"), where,
 				    "gateway '%s' is not an IPv4 address", gw);
 		if ((p->gateway & mask) != (p->addr & mask) || p->gateway == p->addr)
-			return fail(c, config_setting_get_member(s, "gateway"), where,
+			return hf_cfg_fail(c, config_setting_get_member(s, "gateway"), where,
 				    "gateway %s is not another host of %s", gw, addr);
 	}
 	return 0;
 }
 
 static int
-load_ports(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+load_ports(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	int rc = 0;
-	const config_setting_t *l = member(c, root, "", "ports", CONFIG_TYPE_LIST, 1, &rc);
+	const config_setting_t *l = hf_cfg_member(c, root, "", "ports", CONFIG_TYPE_LIST, 1, &rc);
 	int n;
 
 	if (l == NULL)
 		return rc;
 	n = config_setting_length(l);
 	if (n == 0 || n > HF_MAX_PORTS)
-		return fail(c, l, "ports", "%d ports given, 1..%d allowed", n, HF_MAX_PORTS);
+		return hf_cfg_fail(c, l, "ports", "%d ports given, 1..%d allowed", n, HF_MAX_PORTS);
 	for (int i = 0; i < n; i++) {
 		if ((rc = load_port(c, config_setting_get_elem(l, i), (unsigned int)i, &b->ports[i])) != 0)
 			return rc;
 		for (int j = 0; j < i; j++)
 			if (strcmp(b->ports[i].name, b->ports[j].name) == 0)
-				return fail(c, config_setting_get_elem(l, i), "ports",
+				return hf_cfg_fail(c, config_setting_get_elem(l, i), "ports",
 					    "port name '%s' used twice", b->ports[i].name);
 	}
 	b->n_ports = (unsigned int)n;
@@ -414,30 +206,30 @@ load_ports(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
 }
 
 static int
-load_admin(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+load_admin(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"address", "port", NULL};
 	int rc = 0;
-	const config_setting_t *g = member(c, root, "", "admin", CONFIG_TYPE_GROUP, 0, &rc);
+	const config_setting_t *g = hf_cfg_member(c, root, "", "admin", CONFIG_TYPE_GROUP, 0, &rc);
 	long long port = b->admin_port;
 	uint32_t a;
 
 	if (g == NULL)
 		return rc;
-	if ((rc = check_keys(c, g, "admin", keys)) != 0 ||
-	    (rc = get_string(c, g, "admin", "address", b->admin_address,
+	if ((rc = hf_cfg_check_keys(c, g, "admin", keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "admin", "address", b->admin_address,
 			     sizeof(b->admin_address), 0)) != 0 ||
-	    (rc = get_int(c, g, "admin", "port", 1, 65535, &port, 0)) != 0)
+	    (rc = hf_cfg_get_int(c, g, "admin", "port", 1, 65535, &port, 0)) != 0)
 		return rc;
-	if (hf_parse_ipv4(b->admin_address, &a, NULL) != 0)
-		return fail(c, config_setting_get_member(g, "address"), "admin.address",
+	if (hf_addr_parse_ipv4(b->admin_address, &a, NULL) != 0)
+		return hf_cfg_fail(c, config_setting_get_member(g, "address"), "admin.address",
 			    "'%s' is not an IPv4 address", b->admin_address);
 	b->admin_port = (uint16_t)port;
 	return 0;
 }
 
 static int
-load_tcp(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+load_tcp(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"max_connections", "rcv_buf", "snd_buf", "syn_backlog",
 					   "time_wait_ms", "fin_wait_2_ms", "delack_ms",
@@ -450,23 +242,23 @@ load_tcp(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
 	long long kap = t->keepalive_probes, synr = t->syn_retries;
 	char cc[HF_BOOT_STR] = "";
 	int rc = 0;
-	const config_setting_t *g = member(c, root, "", "tcp", CONFIG_TYPE_GROUP, 0, &rc);
+	const config_setting_t *g = hf_cfg_member(c, root, "", "tcp", CONFIG_TYPE_GROUP, 0, &rc);
 
 	if (g == NULL)
 		return rc;
-	if ((rc = check_keys(c, g, "tcp", keys)) != 0 ||
-	    (rc = get_int(c, g, "tcp", "max_connections", 16, 4 << 20, &maxc, 0)) != 0 ||
-	    (rc = get_int(c, g, "tcp", "rcv_buf", 4096, 64 << 20, &rcv, 0)) != 0 ||
-	    (rc = get_int(c, g, "tcp", "snd_buf", 4096, 64 << 20, &snd, 0)) != 0 ||
-	    (rc = get_int(c, g, "tcp", "syn_backlog", 1, 1 << 20, &backlog, 0)) != 0 ||
-	    (rc = get_int(c, g, "tcp", "time_wait_ms", 1, 240000, &tw, 0)) != 0 ||
-	    (rc = get_int(c, g, "tcp", "fin_wait_2_ms", 1, 3600000, &fw2, 0)) != 0 ||
-	    (rc = get_int(c, g, "tcp", "delack_ms", 1, 500, &delack, 0)) != 0 ||
-	    (rc = get_int(c, g, "tcp", "keepalive_idle_ms", 0, 86400000, &ka, 0)) != 0 ||
-	    (rc = get_int(c, g, "tcp", "keepalive_intvl_ms", 1, 3600000, &kai, 0)) != 0 ||
-	    (rc = get_int(c, g, "tcp", "keepalive_probes", 1, 127, &kap, 0)) != 0 ||
-	    (rc = get_int(c, g, "tcp", "syn_retries", 1, 127, &synr, 0)) != 0 ||
-	    (rc = get_string(c, g, "tcp", "congestion", cc, sizeof(cc), 0)) != 0)
+	if ((rc = hf_cfg_check_keys(c, g, "tcp", keys)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tcp", "max_connections", 16, 4 << 20, &maxc, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tcp", "rcv_buf", 4096, 64 << 20, &rcv, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tcp", "snd_buf", 4096, 64 << 20, &snd, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tcp", "syn_backlog", 1, 1 << 20, &backlog, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tcp", "time_wait_ms", 1, 240000, &tw, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tcp", "fin_wait_2_ms", 1, 3600000, &fw2, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tcp", "delack_ms", 1, 500, &delack, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tcp", "keepalive_idle_ms", 0, 86400000, &ka, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tcp", "keepalive_intvl_ms", 1, 3600000, &kai, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tcp", "keepalive_probes", 1, 127, &kap, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tcp", "syn_retries", 1, 127, &synr, 0)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "tcp", "congestion", cc, sizeof(cc), 0)) != 0)
 		return rc;
 	if (cc[0] != '\0') {
 		if (strcmp(cc, "cubic") == 0)
@@ -474,7 +266,7 @@ load_tcp(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
 		else if (strcmp(cc, "newreno") == 0)
 			t->cc_algo = HF_TCP_CC_NEWRENO;
 		else
-			return fail(c, config_setting_get_member(g, "congestion"), "tcp.congestion",
+			return hf_cfg_fail(c, config_setting_get_member(g, "congestion"), "tcp.congestion",
 				    "'%s' is not one of cubic, newreno", cc);
 	}
 	t->max_connections = (uint32_t)maxc;
@@ -497,47 +289,24 @@ load_tcp(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
  * keep-alive connection holds none, so it is sized apart from the sessions.
  */
 static int
-load_http_pools(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+load_http_pools(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"max_requests", NULL};
 	long long maxr = 0;
 	int rc = 0;
-	const config_setting_t *g = member(c, root, "", "http", CONFIG_TYPE_GROUP, 0, &rc);
+	const config_setting_t *g = hf_cfg_member(c, root, "", "http", CONFIG_TYPE_GROUP, 0, &rc);
 
 	if (g == NULL)
 		return rc;
-	if ((rc = check_keys(c, g, "http", keys)) != 0 ||
-	    (rc = get_int(c, g, "http", "max_requests", 16, 4 << 20, &maxr, 0)) != 0)
+	if ((rc = hf_cfg_check_keys(c, g, "http", keys)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "http", "max_requests", 16, 4 << 20, &maxr, 0)) != 0)
 		return rc;
 	b->http_max_requests = (uint32_t)maxr;
 	return 0;
 }
 
-/* "a.b.c.d:port" into network order. */
 static int
-parse_endpoint(const char *s, struct hf_boot_endpoint *e)
-{
-	char buf[INET_ADDRSTRLEN + 8];
-	const char *colon = strrchr(s, ':');
-	char *end;
-	long port;
-
-	if (colon == NULL || strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, (size_t)(colon - s));
-	buf[colon - s] = '\0';
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || end == colon + 1 || port < 1 || port > 65535)
-		return -EINVAL;
-	if (hf_parse_ipv4(buf, &e->addr, NULL) != 0)
-		return -EINVAL;
-	e->port = htons((uint16_t)port);
-	return 0;
-}
-
-static int
-load_cluster(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf_boot_cluster *cl)
+load_cluster(struct hf_cfg *c, const config_setting_t *s, unsigned int i, struct hf_boot_cluster *cl)
 {
 	static const char *const keys[] = {"name", "connect_timeout_ms", "endpoints", NULL};
 	char where[48];
@@ -547,20 +316,20 @@ load_cluster(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf
 
 	snprintf(where, sizeof(where), "static_resources.clusters.[%u]", i);
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-		return fail(c, s, where, "must be a group { }");
-	if ((rc = check_keys(c, s, where, keys)) != 0 ||
-	    (rc = get_string(c, s, where, "name", cl->name, sizeof(cl->name), 1)) != 0 ||
-	    (rc = get_int(c, s, where, "connect_timeout_ms", 1, 600000, &timeout, 0)) != 0)
+		return hf_cfg_fail(c, s, where, "must be a group { }");
+	if ((rc = hf_cfg_check_keys(c, s, where, keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, s, where, "name", cl->name, sizeof(cl->name), 1)) != 0 ||
+	    (rc = hf_cfg_get_int(c, s, where, "connect_timeout_ms", 1, 600000, &timeout, 0)) != 0)
 		return rc;
 	cl->connect_timeout_ms = (uint32_t)timeout;
-	n = get_strings(c, s, where, "endpoints", &eps[0][0], HF_BOOT_STR, HF_BOOT_MAX_ENDPOINTS);
+	n = hf_cfg_get_strings(c, s, where, "endpoints", &eps[0][0], HF_BOOT_STR, HF_BOOT_MAX_ENDPOINTS);
 	if (n < 0)
 		return n;
 	if (n == 0)
-		return fail(c, s, where, "cluster '%s' needs at least one endpoint", cl->name);
+		return hf_cfg_fail(c, s, where, "cluster '%s' needs at least one endpoint", cl->name);
 	for (int k = 0; k < n; k++)
-		if (parse_endpoint(eps[k], &cl->endpoints[k]) != 0)
-			return fail(c, config_setting_get_member(s, "endpoints"), where,
+		if (hf_addr_parse_endpoint(eps[k], &cl->endpoints[k].addr, &cl->endpoints[k].port) != 0)
+			return hf_cfg_fail(c, config_setting_get_member(s, "endpoints"), where,
 				    "endpoint '%s' is not a.b.c.d:port", eps[k]);
 	cl->n_endpoints = (unsigned int)n;
 	return 0;
@@ -578,7 +347,7 @@ find_cluster(const struct hf_bootstrap *b, const char *name)
 
 /* One route: match = { prefix | path }; route = { cluster; timeout_ms; max_request_bytes; } */
 static int
-load_route(struct ctx *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
+load_route(struct hf_cfg *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
 	   struct hf_boot_route *r)
 {
 	static const char *const keys[] = {"name", "match", "route", NULL};
@@ -591,35 +360,35 @@ load_route(struct ctx *c, const config_setting_t *s, const char *where, struct h
 	int rc = 0;
 
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-		return fail(c, s, where, "must be a group { }");
+		return hf_cfg_fail(c, s, where, "must be a group { }");
 	snprintf(mwhere, sizeof(mwhere), "%s.match", where);
 	snprintf(rwhere, sizeof(rwhere), "%s.route", where);
-	if ((rc = check_keys(c, s, where, keys)) != 0 ||
-	    (rc = get_string(c, s, where, "name", r->name, sizeof(r->name), 0)) != 0)
+	if ((rc = hf_cfg_check_keys(c, s, where, keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, s, where, "name", r->name, sizeof(r->name), 0)) != 0)
 		return rc;
-	m = member(c, s, where, "match", CONFIG_TYPE_GROUP, 1, &rc);
+	m = hf_cfg_member(c, s, where, "match", CONFIG_TYPE_GROUP, 1, &rc);
 	if (m == NULL)
 		return rc;
-	a = member(c, s, where, "route", CONFIG_TYPE_GROUP, 1, &rc);
+	a = hf_cfg_member(c, s, where, "route", CONFIG_TYPE_GROUP, 1, &rc);
 	if (a == NULL)
 		return rc;
-	if ((rc = check_keys(c, m, mwhere, match_keys)) != 0 ||
-	    (rc = get_string(c, m, mwhere, "prefix", prefix, sizeof(prefix), 0)) != 0 ||
-	    (rc = get_string(c, m, mwhere, "path", path, sizeof(path), 0)) != 0 ||
-	    (rc = check_keys(c, a, rwhere, route_keys)) != 0 ||
-	    (rc = get_string(c, a, rwhere, "cluster", cluster, sizeof(cluster), 1)) != 0 ||
-	    (rc = get_int(c, a, rwhere, "timeout_ms", 0, 86400000, &timeout, 0)) != 0 ||
-	    (rc = get_int(c, a, rwhere, "max_request_bytes", 0, INT64_MAX, &max_body, 0)) != 0)
+	if ((rc = hf_cfg_check_keys(c, m, mwhere, match_keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, m, mwhere, "prefix", prefix, sizeof(prefix), 0)) != 0 ||
+	    (rc = hf_cfg_get_string(c, m, mwhere, "path", path, sizeof(path), 0)) != 0 ||
+	    (rc = hf_cfg_check_keys(c, a, rwhere, route_keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, a, rwhere, "cluster", cluster, sizeof(cluster), 1)) != 0 ||
+	    (rc = hf_cfg_get_int(c, a, rwhere, "timeout_ms", 0, 86400000, &timeout, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, a, rwhere, "max_request_bytes", 0, INT64_MAX, &max_body, 0)) != 0)
 		return rc;
 	if ((prefix[0] != '\0') == (path[0] != '\0'))
-		return fail(c, m, mwhere, "needs exactly one of prefix, path");
+		return hf_cfg_fail(c, m, mwhere, "needs exactly one of prefix, path");
 	r->match = prefix[0] != '\0' ? HF_ROUTE_PREFIX : HF_ROUTE_EXACT;
 	snprintf(r->path, sizeof(r->path), "%s", prefix[0] != '\0' ? prefix : path);
 	if (r->path[0] != '/')
-		return fail(c, m, mwhere, "'%s' must start with '/'", r->path);
+		return hf_cfg_fail(c, m, mwhere, "'%s' must start with '/'", r->path);
 	r->cluster = find_cluster(b, cluster);
 	if (r->cluster < 0)
-		return fail(c, config_setting_get_member(a, "cluster"), rwhere,
+		return hf_cfg_fail(c, config_setting_get_member(a, "cluster"), rwhere,
 			    "no cluster named '%s' in static_resources.clusters", cluster);
 	r->timeout_ms = (uint32_t)timeout;
 	r->max_request_bytes = (uint64_t)max_body;
@@ -628,7 +397,7 @@ load_route(struct ctx *c, const config_setting_t *s, const char *where, struct h
 
 /* One virtual host: { name; domains = [ ... ]; routes = ( ... ); } */
 static int
-load_vhost(struct ctx *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
+load_vhost(struct hf_cfg *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
 	   struct hf_boot_vhost *v)
 {
 	static const char *const keys[] = {"name", "domains", "routes", NULL};
@@ -637,31 +406,31 @@ load_vhost(struct ctx *c, const config_setting_t *s, const char *where, struct h
 	int rc = 0, n;
 
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-		return fail(c, s, where, "must be a group { }");
-	if ((rc = check_keys(c, s, where, keys)) != 0 ||
-	    (rc = get_string(c, s, where, "name", v->name, sizeof(v->name), 1)) != 0)
+		return hf_cfg_fail(c, s, where, "must be a group { }");
+	if ((rc = hf_cfg_check_keys(c, s, where, keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, s, where, "name", v->name, sizeof(v->name), 1)) != 0)
 		return rc;
-	n = get_strings(c, s, where, "domains", &v->domains[0][0], HF_ROUTER_NAME,
+	n = hf_cfg_get_strings(c, s, where, "domains", &v->domains[0][0], HF_ROUTER_NAME,
 			HF_ROUTER_MAX_DOMAINS);
 	if (n < 0)
 		return n;
 	if (n == 0)
-		return fail(c, s, where, "virtual host '%s' needs at least one domain", v->name);
+		return hf_cfg_fail(c, s, where, "virtual host '%s' needs at least one domain", v->name);
 	v->n_domains = (unsigned int)n;
 	for (unsigned int d = 0; d < v->n_domains; d++) {
 		for (char *p = v->domains[d]; *p != '\0'; p++)
 			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
 		if (hf_router_domain_valid(v->domains[d]) != 0)
-			return fail(c, config_setting_get_member(s, "domains"), where,
+			return hf_cfg_fail(c, config_setting_get_member(s, "domains"), where,
 				    "domain '%s': a wildcard '*' may only stand alone or at one end",
 				    v->domains[d]);
 	}
-	l = member(c, s, where, "routes", CONFIG_TYPE_LIST, 1, &rc);
+	l = hf_cfg_member(c, s, where, "routes", CONFIG_TYPE_LIST, 1, &rc);
 	if (l == NULL)
 		return rc;
 	n = config_setting_length(l);
 	if (b->n_routes + (unsigned int)n > HF_BOOT_MAX_ROUTES)
-		return fail(c, l, where, "more than %d routes in all", HF_BOOT_MAX_ROUTES);
+		return hf_cfg_fail(c, l, where, "more than %d routes in all", HF_BOOT_MAX_ROUTES);
 	v->routes = &b->routes[b->n_routes];
 	for (int i = 0; i < n; i++) {
 		snprintf(rwhere, sizeof(rwhere), "%s.routes.[%d]", where, i);
@@ -676,17 +445,17 @@ load_vhost(struct ctx *c, const config_setting_t *s, const char *where, struct h
 
 /* The HTTP connection manager's limits and timeouts (also config's, for Istio listeners). */
 static int
-load_http_settings(struct ctx *c, const config_setting_t *s, const char *where,
+load_http_settings(struct hf_cfg *c, const config_setting_t *s, const char *where,
 		   struct hf_http_listener_config *h)
 {
 	long long hto = 10000, ito = 60000, kb = 60, count = 100, line = 8192;
 	int rc = 0;
 
-	if ((rc = get_int(c, s, where, "request_headers_timeout_ms", 0, 3600000, &hto, 0)) != 0 ||
-	    (rc = get_int(c, s, where, "idle_timeout_ms", 0, 86400000, &ito, 0)) != 0 ||
-	    (rc = get_int(c, s, where, "max_request_headers_kb", 1, 96, &kb, 0)) != 0 ||
-	    (rc = get_int(c, s, where, "max_headers_count", 1, HF_H1_MAX_HEADERS_CAP, &count, 0)) != 0 ||
-	    (rc = get_int(c, s, where, "max_request_line", 64, 65536, &line, 0)) != 0)
+	if ((rc = hf_cfg_get_int(c, s, where, "request_headers_timeout_ms", 0, 3600000, &hto, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, s, where, "idle_timeout_ms", 0, 86400000, &ito, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, s, where, "max_request_headers_kb", 1, 96, &kb, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, s, where, "max_headers_count", 1, HF_H1_MAX_HEADERS_CAP, &count, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, s, where, "max_request_line", 64, 65536, &line, 0)) != 0)
 		return rc;
 	hf_h1_limits_default(&h->limits);
 	h->limits.max_head = (uint32_t)kb * 1024;
@@ -699,7 +468,7 @@ load_http_settings(struct ctx *c, const config_setting_t *s, const char *where,
 
 /* The HTTP connection manager's settings and route_config = { virtual_hosts = ( ... ); } */
 static int
-load_http(struct ctx *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
+load_http(struct hf_cfg *c, const config_setting_t *s, const char *where, struct hf_bootstrap *b,
 	  struct hf_listener_config *l, struct hf_boot_route_config *h)
 {
 	const config_setting_t *rc_set, *vl;
@@ -709,17 +478,17 @@ load_http(struct ctx *c, const config_setting_t *s, const char *where, struct hf
 	if ((rc = load_http_settings(c, s, where, &l->http)) != 0)
 		return rc;
 	snprintf(rwhere, sizeof(rwhere), "%s.route_config", where);
-	rc_set = member(c, s, where, "route_config", CONFIG_TYPE_GROUP, 1, &rc);
+	rc_set = hf_cfg_member(c, s, where, "route_config", CONFIG_TYPE_GROUP, 1, &rc);
 	if (rc_set == NULL)
 		return rc;
-	if ((rc = check_keys(c, rc_set, rwhere, (const char *const[]){"virtual_hosts", NULL})) != 0)
+	if ((rc = hf_cfg_check_keys(c, rc_set, rwhere, (const char *const[]){"virtual_hosts", NULL})) != 0)
 		return rc;
-	vl = member(c, rc_set, rwhere, "virtual_hosts", CONFIG_TYPE_LIST, 1, &rc);
+	vl = hf_cfg_member(c, rc_set, rwhere, "virtual_hosts", CONFIG_TYPE_LIST, 1, &rc);
 	if (vl == NULL)
 		return rc;
 	n = config_setting_length(vl);
 	if (b->n_vhosts + (unsigned int)n > HF_BOOT_MAX_VHOSTS)
-		return fail(c, vl, rwhere, "more than %d virtual hosts in all", HF_BOOT_MAX_VHOSTS);
+		return hf_cfg_fail(c, vl, rwhere, "more than %d virtual hosts in all", HF_BOOT_MAX_VHOSTS);
 	h->first_vhost = b->n_vhosts;
 	for (int i = 0; i < n; i++) {
 		snprintf(vwhere, sizeof(vwhere), "%s.virtual_hosts.[%d]", rwhere, i);
@@ -733,7 +502,7 @@ load_http(struct ctx *c, const config_setting_t *s, const char *where, struct hf
 }
 
 static int
-load_listener(struct ctx *c, const config_setting_t *s, unsigned int i, struct hf_bootstrap *b)
+load_listener(struct hf_cfg *c, const config_setting_t *s, unsigned int i, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"name", "port", "filter", "cluster", "route_config",
 					   "request_headers_timeout_ms", "idle_timeout_ms",
@@ -749,12 +518,12 @@ load_listener(struct ctx *c, const config_setting_t *s, unsigned int i, struct h
 
 	snprintf(where, sizeof(where), "static_resources.listeners.[%u]", i);
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-		return fail(c, s, where, "must be a group { }");
-	if ((rc = check_keys(c, s, where, keys)) != 0 ||
-	    (rc = get_string(c, s, where, "name", l->name, sizeof(l->name), 1)) != 0 ||
-	    (rc = get_int(c, s, where, "port", 1, 65535, &port, 1)) != 0 ||
-	    (rc = get_string(c, s, where, "filter", filter, sizeof(filter), 1)) != 0 ||
-	    (rc = get_string(c, s, where, "cluster", cluster, sizeof(cluster), 0)) != 0)
+		return hf_cfg_fail(c, s, where, "must be a group { }");
+	if ((rc = hf_cfg_check_keys(c, s, where, keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, s, where, "name", l->name, sizeof(l->name), 1)) != 0 ||
+	    (rc = hf_cfg_get_int(c, s, where, "port", 1, 65535, &port, 1)) != 0 ||
+	    (rc = hf_cfg_get_string(c, s, where, "filter", filter, sizeof(filter), 1)) != 0 ||
+	    (rc = hf_cfg_get_string(c, s, where, "cluster", cluster, sizeof(cluster), 0)) != 0)
 		return rc;
 	l->port = (uint16_t)port;
 	l->cluster = -1;
@@ -767,18 +536,18 @@ load_listener(struct ctx *c, const config_setting_t *s, unsigned int i, struct h
 	else if (strcmp(filter, "http") == 0)
 		l->filter = HF_FILTER_HTTP;
 	else
-		return fail(c, config_setting_get_member(s, "filter"), where,
+		return hf_cfg_fail(c, config_setting_get_member(s, "filter"), where,
 			    "filter '%s' is not one of echo, discard, tcp_proxy, http", filter);
 	if (l->filter == HF_FILTER_TCP_PROXY && cluster[0] == '\0')
-		return fail(c, s, where, "tcp_proxy listener '%s' needs a cluster", l->name);
+		return hf_cfg_fail(c, s, where, "tcp_proxy listener '%s' needs a cluster", l->name);
 	if (l->filter != HF_FILTER_TCP_PROXY && cluster[0] != '\0')
-		return fail(c, config_setting_get_member(s, "cluster"), where,
+		return hf_cfg_fail(c, config_setting_get_member(s, "cluster"), where,
 			    "a %s listener takes no cluster%s", filter,
 			    l->filter == HF_FILTER_HTTP ? " (its routes name clusters)" : "");
 	if (cluster[0] != '\0') {
 		l->cluster = find_cluster(b, cluster);
 		if (l->cluster < 0)
-			return fail(c, config_setting_get_member(s, "cluster"), where,
+			return hf_cfg_fail(c, config_setting_get_member(s, "cluster"), where,
 				    "no cluster named '%s' in static_resources.clusters", cluster);
 	}
 	if (l->filter == HF_FILTER_HTTP) {
@@ -787,36 +556,36 @@ load_listener(struct ctx *c, const config_setting_t *s, unsigned int i, struct h
 	} else {
 		for (const char *const *k = http_only; *k != NULL; k++)
 			if (config_setting_get_member(s, *k) != NULL)
-				return fail(c, config_setting_get_member(s, *k), where,
+				return hf_cfg_fail(c, config_setting_get_member(s, *k), where,
 					    "%s is for http listeners, not %s", *k, filter);
 	}
 	for (unsigned int k = 0; k < i; k++)
 		if (b->listeners[k].port == l->port || strcmp(b->listeners[k].name, l->name) == 0)
-			return fail(c, s, where, "listener '%s' (port %u) clashes with '%s' (port %u)",
+			return hf_cfg_fail(c, s, where, "listener '%s' (port %u) clashes with '%s' (port %u)",
 				    l->name, l->port, b->listeners[k].name, b->listeners[k].port);
 	return 0;
 }
 
 static int
-load_static_resources(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+load_static_resources(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"listeners", "clusters", NULL};
 	int rc = 0;
-	const config_setting_t *g = member(c, root, "", "static_resources", CONFIG_TYPE_GROUP, 0, &rc);
+	const config_setting_t *g = hf_cfg_member(c, root, "", "static_resources", CONFIG_TYPE_GROUP, 0, &rc);
 	const config_setting_t *l;
 	int n;
 
 	if (g == NULL)
 		return rc;
-	if ((rc = check_keys(c, g, "static_resources", keys)) != 0)
+	if ((rc = hf_cfg_check_keys(c, g, "static_resources", keys)) != 0)
 		return rc;
 	/* Clusters first: listeners refer to them by name. */
-	l = member(c, g, "static_resources", "clusters", CONFIG_TYPE_LIST, 0, &rc);
+	l = hf_cfg_member(c, g, "static_resources", "clusters", CONFIG_TYPE_LIST, 0, &rc);
 	if (rc != 0)
 		return rc;
 	n = l != NULL ? config_setting_length(l) : 0;
 	if (n > HF_BOOT_MAX_CLUSTERS)
-		return fail(c, l, "static_resources.clusters", "%d clusters, at most %d", n,
+		return hf_cfg_fail(c, l, "static_resources.clusters", "%d clusters, at most %d", n,
 			    HF_BOOT_MAX_CLUSTERS);
 	for (int i = 0; i < n; i++) {
 		if ((rc = load_cluster(c, config_setting_get_elem(l, i), (unsigned int)i,
@@ -824,16 +593,16 @@ load_static_resources(struct ctx *c, const config_setting_t *root, struct hf_boo
 			return rc;
 		for (int k = 0; k < i; k++)
 			if (strcmp(b->clusters[k].name, b->clusters[i].name) == 0)
-				return fail(c, config_setting_get_elem(l, i), "static_resources.clusters",
+				return hf_cfg_fail(c, config_setting_get_elem(l, i), "static_resources.clusters",
 					    "cluster name '%s' used twice", b->clusters[i].name);
 		b->n_clusters = (unsigned int)i + 1;
 	}
-	l = member(c, g, "static_resources", "listeners", CONFIG_TYPE_LIST, 0, &rc);
+	l = hf_cfg_member(c, g, "static_resources", "listeners", CONFIG_TYPE_LIST, 0, &rc);
 	if (rc != 0)
 		return rc;
 	n = l != NULL ? config_setting_length(l) : 0;
 	if (n > HF_BOOT_MAX_LISTENERS)
-		return fail(c, l, "static_resources.listeners", "%d listeners, at most %d", n,
+		return hf_cfg_fail(c, l, "static_resources.listeners", "%d listeners, at most %d", n,
 			    HF_BOOT_MAX_LISTENERS);
 	for (int i = 0; i < n; i++) {
 		if ((rc = load_listener(c, config_setting_get_elem(l, i), (unsigned int)i, b)) != 0)
@@ -849,18 +618,18 @@ load_static_resources(struct ctx *c, const config_setting_t *root, struct hf_boo
  * The directory's Gateways become listeners with these settings.
  */
 static int
-load_config(struct ctx *c, const config_setting_t *root, struct hf_bootstrap *b)
+load_config(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"istio_dir", "request_headers_timeout_ms",
 					   "idle_timeout_ms", "max_request_headers_kb",
 					   "max_headers_count", "max_request_line", NULL};
 	int rc = 0;
-	const config_setting_t *g = member(c, root, "", "config", CONFIG_TYPE_GROUP, 0, &rc);
+	const config_setting_t *g = hf_cfg_member(c, root, "", "config", CONFIG_TYPE_GROUP, 0, &rc);
 
 	if (g == NULL)
 		return rc;
-	if ((rc = check_keys(c, g, "config", keys)) != 0 ||
-	    (rc = get_string(c, g, "config", "istio_dir", b->istio_dir, sizeof(b->istio_dir), 1)) != 0 ||
+	if ((rc = hf_cfg_check_keys(c, g, "config", keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "config", "istio_dir", b->istio_dir, sizeof(b->istio_dir), 1)) != 0 ||
 	    (rc = load_http_settings(c, g, "config", &b->istio_http)) != 0)
 		return rc;
 	return 0;
@@ -887,7 +656,7 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 {
 	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", "tcp",
 					   "http", "static_resources", "access_log", "config", NULL};
-	struct ctx c = {.path = path, .err = err, .errlen = errlen};
+	struct hf_cfg c = {.path = path, .err = err, .errlen = errlen};
 	const config_setting_t *root;
 	long long workers = 1;
 	FILE *f;
@@ -910,13 +679,13 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 		goto out;
 	}
 	root = config_root_setting(&cfg);
-	if ((rc = check_keys(&c, root, "", keys)) != 0 || (rc = load_node(&c, root, b)) != 0 ||
+	if ((rc = hf_cfg_check_keys(&c, root, "", keys)) != 0 || (rc = load_node(&c, root, b)) != 0 ||
 	    (rc = load_dpdk(&c, root, b)) != 0 || (rc = load_ports(&c, root, b)) != 0 ||
-	    (rc = get_int(&c, root, "", "workers", 1, HF_MAX_WORKERS, &workers, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(&c, root, "", "workers", 1, HF_MAX_WORKERS, &workers, 0)) != 0 ||
 	    (rc = load_admin(&c, root, b)) != 0 || (rc = load_tcp(&c, root, b)) != 0 ||
 	    (rc = load_http_pools(&c, root, b)) != 0 ||
 	    (rc = load_static_resources(&c, root, b)) != 0 ||
-	    (rc = get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0 ||
+	    (rc = hf_cfg_get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0 ||
 	    (rc = load_config(&c, root, b)) != 0)
 		goto out;
 	b->workers = (unsigned int)workers;
@@ -924,14 +693,14 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	if (lcores < 0) {
 		const config_setting_t *d = config_setting_get_member(root, "dpdk");
 
-		rc = fail(&c, d != NULL ? config_setting_get_member(d, "lcores") : root, "dpdk.lcores",
+		rc = hf_cfg_fail(&c, d != NULL ? config_setting_get_member(d, "lcores") : root, "dpdk.lcores",
 			  "'%s' is not a core list like \"0-1\" or \"0,2-3\"", b->lcores);
 		goto out;
 	}
 	if ((unsigned int)lcores < b->workers + 1) {
 		const config_setting_t *wk = config_setting_get_member(root, "workers");
 
-		rc = fail(&c, wk != NULL ? wk : root, "workers",
+		rc = hf_cfg_fail(&c, wk != NULL ? wk : root, "workers",
 			  "%u workers need %u lcores (one more runs the control agent); "
 			  "dpdk.lcores \"%s\" has %d", b->workers, b->workers + 1, b->lcores, lcores);
 		goto out;

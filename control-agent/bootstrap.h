@@ -107,10 +107,4 @@ int hf_bootstrap_count_lcores(const char *list);
 /* The static listeners and pool sizes as the proxies take them (points into @p b). */
 void hf_bootstrap_proxy_config(const struct hf_bootstrap *b, struct hf_proxy_config *pc);
 
-/*
- * Parses "a.b.c.d/len" (@p prefix_len non-NULL) or "a.b.c.d" into network
- * order. Returns 0 or -EINVAL.
- */
-int hf_parse_ipv4(const char *s, uint32_t *addr, uint8_t *prefix_len);
-
 #endif

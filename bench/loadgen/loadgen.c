@@ -30,7 +30,7 @@
 #include <rte_malloc.h>
 
 #include "bench/loadgen/loadgen.h"
-#include "control-agent/bootstrap.h"
+#include "dataplane/net/addr.h"
 #include "dataplane/port.h"
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/tcp/tcp.h"
@@ -107,7 +107,7 @@ parse_port(const char *arg, struct hf_port_config *bp)
 		uint32_t a;
 		uint8_t len;
 
-		if (strchr(tok[i], '/') != NULL && hf_parse_ipv4(tok[i], &a, &len) == 0) {
+		if (strchr(tok[i], '/') != NULL && hf_addr_parse_ipv4(tok[i], &a, &len) == 0) {
 			bp->addr = a;
 			bp->prefix_len = len;
 			ai = i;
@@ -116,7 +116,7 @@ parse_port(const char *arg, struct hf_port_config *bp)
 	}
 	if (ai < 0 || (unsigned int)ai + 2 < n || strlen(tok[0]) >= sizeof(bp->name))
 		return -1;
-	if ((unsigned int)ai + 1 < n && hf_parse_ipv4(tok[ai + 1], &bp->gateway, NULL) != 0)
+	if ((unsigned int)ai + 1 < n && hf_addr_parse_ipv4(tok[ai + 1], &bp->gateway, NULL) != 0)
 		return -1;
 	snprintf(bp->name, sizeof(bp->name), "%s", tok[0]);
 	for (int i = 1; i < ai; i++) {
@@ -130,20 +130,11 @@ parse_port(const char *arg, struct hf_port_config *bp)
 static int
 parse_target(const char *arg, struct lg_opts *o)
 {
-	char buf[64], *colon;
-	long port;
+	uint16_t port;
 
-	if (strlen(arg) >= sizeof(buf))
+	if (hf_addr_parse_endpoint(arg, &o->target_addr, &port) != 0)
 		return -1;
-	strcpy(buf, arg);
-	colon = strrchr(buf, ':');
-	if (colon == NULL)
-		return -1;
-	*colon = '\0';
-	port = strtol(colon + 1, NULL, 10);
-	if (port < 1 || port > 65535 || hf_parse_ipv4(buf, &o->target_addr, NULL) != 0)
-		return -1;
-	o->target_port = (uint16_t)port;
+	o->target_port = rte_be_to_cpu_16(port);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "hf_test.h"
 #include "control-agent/bootstrap.h"
+#include "dataplane/net/addr.h"
 
 static struct rte_mempool *pool;
 
@@ -71,7 +72,7 @@ hf_test_port(struct hf_port *p, uint16_t index, uint16_t dev, const char *cidr, 
 	p->port_id = dev;
 	p->index = index;
 	p->mtu = 1500;
-	hf_parse_ipv4(cidr, &p->addr, &p->prefix_len);
+	hf_addr_parse_ipv4(cidr, &p->addr, &p->prefix_len);
 	p->mask = htonl(~0u << (32 - p->prefix_len));
 	p->gateway = gw != NULL ? hf_test_addr(gw) : 0;
 	p->mac = (struct rte_ether_addr){{0x02, 0, 0, 0, 0, (uint8_t)(dev + 1)}};

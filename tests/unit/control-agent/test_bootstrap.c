@@ -11,6 +11,7 @@
 
 #include "hf_test.h"
 #include "control-agent/bootstrap.h"
+#include "dataplane/net/addr.h"
 #include "control-agent/snapshot.h"
 
 static struct hf_bootstrap boot;
@@ -348,13 +349,13 @@ test_parsers(void **state)
 	uint8_t len;
 
 	(void)state;
-	assert_int_equal(hf_parse_ipv4("198.51.100.2/24", &a, &len), 0);
+	assert_int_equal(hf_addr_parse_ipv4("198.51.100.2/24", &a, &len), 0);
 	assert_int_equal(len, 24);
-	assert_int_equal(hf_parse_ipv4("198.51.100.2", &a, NULL), 0);
-	assert_int_equal(hf_parse_ipv4("198.51.100.2/", &a, &len), -EINVAL);
-	assert_int_equal(hf_parse_ipv4("198.51.100.2/0", &a, &len), -EINVAL);
-	assert_int_equal(hf_parse_ipv4("198.51.100/24", &a, &len), -EINVAL);
-	assert_int_equal(hf_parse_ipv4("198.51.100.2/24", &a, NULL), -EINVAL);
+	assert_int_equal(hf_addr_parse_ipv4("198.51.100.2", &a, NULL), 0);
+	assert_int_equal(hf_addr_parse_ipv4("198.51.100.2/", &a, &len), -EINVAL);
+	assert_int_equal(hf_addr_parse_ipv4("198.51.100.2/0", &a, &len), -EINVAL);
+	assert_int_equal(hf_addr_parse_ipv4("198.51.100/24", &a, &len), -EINVAL);
+	assert_int_equal(hf_addr_parse_ipv4("198.51.100.2/24", &a, NULL), -EINVAL);
 	assert_int_equal(hf_bootstrap_count_lcores("0-1"), 2);
 	assert_int_equal(hf_bootstrap_count_lcores("0,2-5,7"), 6);
 	assert_int_equal(hf_bootstrap_count_lcores("3"), 1);
