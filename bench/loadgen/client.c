@@ -86,7 +86,7 @@ detach(struct lg_worker *lw, struct lg_conn *cn, bool graceful)
 {
 	struct hf_tcp_conn *c = cn->tcp;
 
-	hf_http_rd_reset(lw->hs, &cn->rd);
+	hf_http_rd_reset(&lw->heads, &cn->rd);
 	if (cn->state == LG_C_CONNECTING)
 		lw->connecting--;
 	cn->state = LG_C_IDLE;
@@ -260,7 +260,7 @@ read_head(struct lg_worker *lw, struct lg_conn *cn)
 	for (;;) {
 		if (cn->rd.q.bytes == 0)
 			return 0;
-		rc = hf_http_rd_head(lw->hs, &cn->rd, false, &lw->lim, &msg);
+		rc = hf_http_rd_head(&lw->heads, &cn->rd, false, &lw->lim, &msg);
 		if (rc == HF_AGAIN)
 			return 0;
 		if (rc < 0 || msg.status == 101) {
@@ -270,7 +270,7 @@ read_head(struct lg_worker *lw, struct lg_conn *cn)
 		if (msg.status >= 200)
 			break;
 		/* 100 Continue, 103: an interim answer, the real one follows. */
-		hf_http_rd_consume(lw->hs, &cn->rd, (uint32_t)rc);
+		hf_http_rd_consume(&lw->heads, &cn->rd, (uint32_t)rc);
 	}
 	cn->status = msg.status;
 	if (lw->head_method || msg.status == 204 || msg.status == 304)
@@ -284,7 +284,7 @@ read_head(struct lg_worker *lw, struct lg_conn *cn)
 	} else
 		cn->body.framing = HF_HTTP_BODY_CLOSE;
 	cn->keep_alive = (msg.flags & HF_H1_F_KEEP_ALIVE) && cn->body.framing != HF_HTTP_BODY_CLOSE;
-	hf_http_rd_consume(lw->hs, &cn->rd, (uint32_t)rc);
+	hf_http_rd_consume(&lw->heads, &cn->rd, (uint32_t)rc);
 	cn->state = LG_C_BODY;
 	return 1;
 }
@@ -406,7 +406,7 @@ client_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 		cn->keep_alive = false;
 		complete(lw, cn);
 	} else if (cn->state == LG_C_READY) {
-		hf_http_rd_reset(lw->hs, &cn->rd);
+		hf_http_rd_reset(&lw->heads, &cn->rd);
 		slot_lost(lw, cn, false);
 	} else
 		fail(lw, cn, LG_E_RESET, false);
@@ -431,13 +431,13 @@ lg_body_skip(struct lg_worker *lw, struct hf_http_reader *rd, struct lg_body *b,
 		return 1;
 	case HF_HTTP_BODY_LENGTH:
 		n = (uint32_t)RTE_MIN(b->remaining, (uint64_t)rd->q.bytes);
-		hf_http_rd_consume(lw->hs, rd, n);
+		hf_http_rd_consume(&lw->heads, rd, n);
 		b->remaining -= n;
 		*counted += n;
 		return b->remaining == 0;
 	case HF_HTTP_BODY_CLOSE:
 		*counted += rd->q.bytes;
-		hf_http_rd_consume(lw->hs, rd, rd->q.bytes);
+		hf_http_rd_consume(&lw->heads, rd, rd->q.bytes);
 		return 0;
 	default:
 		break;
@@ -463,7 +463,7 @@ lg_body_skip(struct lg_worker *lw, struct hf_http_reader *rd, struct lg_body *b,
 				break;
 		}
 	}
-	hf_http_rd_consume(lw->hs, rd, consumed);
+	hf_http_rd_consume(&lw->heads, rd, consumed);
 	return done;
 }
 
@@ -659,9 +659,9 @@ lg_client_poll(struct lg_worker *lw)
 void
 lg_client_fini(struct lg_worker *lw)
 {
-	if (lw->conns != NULL && lw->hs != NULL)
+	if (lw->conns != NULL && lw->heads.bufs != NULL)
 		for (uint32_t i = 0; i < lw->n_conns; i++)
-			hf_http_rd_reset(lw->hs, &lw->conns[i].rd);
+			hf_http_rd_reset(&lw->heads, &lw->conns[i].rd);
 	free(lw->conns);
 	free(lw->ready);
 	free(lw->backlog);

@@ -242,41 +242,6 @@ worker_main(void *arg)
 	return 0;
 }
 
-/* Only the gather buffers of the proxy's per-worker state: the readers need nothing else. */
-static struct hf_http_state *
-gather_state(void)
-{
-	struct hf_h1_limits lim;
-	struct hf_http_state *h = calloc(1, sizeof(*h));
-
-	if (h == NULL)
-		return NULL;
-	hf_h1_limits_default(&lim);
-	h->buf_size = lim.max_head + 1;
-	h->bufs = malloc((size_t)h->buf_size * LG_GATHER_BUFS);
-	h->free_bufs = calloc(LG_GATHER_BUFS, sizeof(char *));
-	if (h->bufs == NULL || h->free_bufs == NULL) {
-		free(h->bufs);
-		free(h->free_bufs);
-		free(h);
-		return NULL;
-	}
-	for (unsigned int i = 0; i < LG_GATHER_BUFS; i++)
-		h->free_bufs[i] = h->bufs + (size_t)i * h->buf_size;
-	h->n_free_bufs = LG_GATHER_BUFS;
-	return h;
-}
-
-static void
-gather_free(struct hf_http_state *h)
-{
-	if (h == NULL)
-		return;
-	free(h->bufs);
-	free(h->free_bufs);
-	free(h);
-}
-
 static int
 lw_init(struct lg_worker *lw, const struct lg_opts *o, uint16_t id, const struct hf_port *ports,
 	uint16_t n_ports)
@@ -297,10 +262,8 @@ lw_init(struct lg_worker *lw, const struct lg_opts *o, uint16_t id, const struct
 	if ((rc = hf_tcp_init(lw->w, &tcfg)) != 0)
 		return rc;
 	hf_h1_limits_default(&lw->lim);
-	lw->hs = gather_state();
-	if (lw->hs == NULL)
-		return -ENOMEM;
-	lw->hs->w = lw->w;
+	if ((rc = hf_http_heads_init(&lw->heads, lw->lim.max_head + 1, LG_GATHER_BUFS)) != 0)
+		return rc;
 	lw->ns_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / rte_get_tsc_hz());
 	lw->timeout_tsc = (uint64_t)o->timeout_ms * rte_get_tsc_hz() / 1000;
 	if (o->client) {
@@ -328,8 +291,7 @@ lw_fini(struct lg_worker *lw)
 	hf_worker_fini(lw->w);
 	rte_free(lw->w);
 	lw->w = NULL;
-	gather_free(lw->hs);
-	lw->hs = NULL;
+	hf_http_heads_fini(&lw->heads);
 }
 
 static const char *const err_names[LG_E__N] = {

@@ -180,7 +180,7 @@ struct lg_sconn {
 struct lg_worker {
 	struct hf_worker *w;
 	const struct lg_opts *o;
-	struct hf_http_state *hs;	/* only the gather buffers of it are used */
+	struct hf_http_heads heads;	/* gather buffers of the HTTP readers */
 	struct hf_h1_limits lim;
 	uint64_t ns_mult;		/* ns per TSC tick, Q32 */
 	/* client */

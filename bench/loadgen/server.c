@@ -40,7 +40,7 @@ sconn_get(struct lg_worker *lw)
 static void
 sconn_put(struct lg_worker *lw, struct lg_sconn *s)
 {
-	hf_http_rd_reset(lw->hs, &s->rd);
+	hf_http_rd_reset(&lw->heads, &s->rd);
 	s->next_free = lw->sfree;
 	lw->sfree = (uint32_t)(s - lw->sconns);
 }
@@ -68,7 +68,7 @@ read_request(struct lg_worker *lw, struct lg_sconn *s)
 
 	if (s->rd.q.bytes == 0)
 		return 0;
-	rc = hf_http_rd_head(lw->hs, &s->rd, true, &lw->lim, &msg);
+	rc = hf_http_rd_head(&lw->heads, &s->rd, true, &lw->lim, &msg);
 	if (rc == HF_AGAIN)
 		return 0;
 	if (rc < 0)
@@ -83,7 +83,7 @@ read_request(struct lg_worker *lw, struct lg_sconn *s)
 		s->body.remaining = msg.content_length;
 	} else
 		s->body.framing = HF_HTTP_BODY_NONE;	/* a request has no body otherwise (9112 6.3) */
-	hf_http_rd_consume(lw->hs, &s->rd, (uint32_t)rc);
+	hf_http_rd_consume(&lw->heads, &s->rd, (uint32_t)rc);
 	s->in_body = true;
 	return 1;
 }
@@ -194,9 +194,9 @@ lg_server_fini(struct lg_worker *lw)
 			rte_pktmbuf_free(lw->response[p][k]);
 			lw->response[p][k] = NULL;
 		}
-	if (lw->sconns != NULL && lw->hs != NULL)
+	if (lw->sconns != NULL && lw->heads.bufs != NULL)
 		for (uint32_t i = 0; i < lw->n_sconns; i++)
-			hf_http_rd_reset(lw->hs, &lw->sconns[i].rd);
+			hf_http_rd_reset(&lw->heads, &lw->sconns[i].rd);
 	free(lw->sconns);
 	lw->sconns = NULL;
 }

@@ -47,19 +47,28 @@ uint32_t hf_http_rd_pull(struct hf_worker *w, struct hf_http_reader *rd, struct 
 			 uint32_t max);
 
 /*
+ * Sets up @p hp with @p count buffers of @p size bytes (hugepage memory,
+ * rte_malloc: call after rte_eal_init()). Returns 0 or -ENOMEM (nothing held).
+ */
+int hf_http_heads_init(struct hf_http_heads *hp, uint32_t size, uint32_t count);
+
+/* Frees the buffers of @p hp (all must be back); a zeroed @p hp is fine. */
+void hf_http_heads_fini(struct hf_http_heads *hp);
+
+/*
  * Parses the head at the front of @p rd (a request when @p request), gathering
  * it into a pooled buffer once it spans segments. Returns the head length, as
  * hf_h1_parse_request(), or -ENOBUFS when no gather buffer is free. The
  * slices of @p msg stay valid until hf_http_rd_consume().
  */
-int hf_http_rd_head(struct hf_http_state *h, struct hf_http_reader *rd, bool request,
+int hf_http_rd_head(struct hf_http_heads *hp, struct hf_http_reader *rd, bool request,
 		    const struct hf_h1_limits *lim, struct hf_h1_message *msg);
 
 /* Drops the first @p n bytes of @p rd (a parsed head) and gives its buffer back. */
-void hf_http_rd_consume(struct hf_http_state *h, struct hf_http_reader *rd, uint32_t n);
+void hf_http_rd_consume(struct hf_http_heads *hp, struct hf_http_reader *rd, uint32_t n);
 
 /* Empties @p rd: segments freed, buffer returned, scan reset. */
-void hf_http_rd_reset(struct hf_http_state *h, struct hf_http_reader *rd);
+void hf_http_rd_reset(struct hf_http_heads *hp, struct hf_http_reader *rd);
 
 /* Builds bytes into a chain of fresh mbufs from one pool. */
 struct hf_http_wr {

@@ -27,6 +27,19 @@ struct hf_http_reader {
 	struct hf_h1_scan scan;
 };
 
+/*
+ * Buffers a head that spans segments is gathered into, all of one size (one
+ * byte more than the largest head limit), handed out and back by readers.
+ * The proxy keeps one pool per worker; the load generator has its own.
+ */
+struct hf_http_heads {
+	char *bufs;			/* count buffers of size bytes */
+	char **free;
+	uint32_t n_free;
+	uint32_t count;
+	uint32_t size;
+};
+
 /* How a body ends (RFC 9112 6.3). */
 enum hf_http_framing {
 	HF_HTTP_BODY_NONE,		/* no body */
@@ -178,10 +191,7 @@ struct hf_http_state {
 	uint32_t *free_ups;
 	uint32_t n_free_ups;
 	uint32_t n_conns;		/* sessions and upstreams each */
-	char *bufs;			/* gather buffers, buf_size bytes each */
-	char **free_bufs;
-	uint32_t n_free_bufs;
-	uint32_t buf_size;
+	struct hf_http_heads heads;	/* gather buffers for heads that span segments */
 	struct rte_hash *endpoints;	/* (addr, port) → idle list slot */
 	struct hf_http_up **idle;	/* idle list heads, by slot */
 	uint32_t *active;		/* requests in flight, by endpoint slot (LEAST_REQUEST) */

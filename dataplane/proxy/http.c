@@ -200,7 +200,7 @@ sess_free(struct hf_worker *w, struct hf_http_session *s)
 
 	hf_timer_cancel(&w->tcp->wheel, &s->timer);
 	stream_end(w, s, true);
-	hf_http_rd_reset(h, &s->rd);
+	hf_http_rd_reset(&h->heads, &s->rd);
 	if (s->down != NULL)
 		s->down->ctx = NULL;
 	s->down = NULL;
@@ -228,7 +228,7 @@ sess_close(struct hf_worker *w, struct hf_http_session *s)
 {
 	s->rq = HF_HTTP_RQ_CLOSING;
 	hf_timer_cancel(&w->tcp->wheel, &s->timer);
-	hf_http_rd_reset(w->http, &s->rd);
+	hf_http_rd_reset(&w->http->heads, &s->rd);
 	hf_tcp_shutdown(w, s->down);
 }
 
@@ -400,7 +400,7 @@ static int
 consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, int status,
 		  enum hf_response_flag flag, const char *details, const char *body, const char *extra)
 {
-	hf_http_rd_consume(w->http, &s->rd, (uint32_t)head_len);
+	hf_http_rd_consume(&w->http->heads, &s->rd, (uint32_t)head_len);
 	s->rq = s->x->rq_body.framing == HF_HTTP_BODY_NONE ? HF_HTTP_RQ_DONE : HF_HTTP_RQ_BODY;
 	return local_reply_x(w, s, status, flag, details, body, false, extra);
 }
@@ -488,7 +488,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 	s->x->max_body = r->max_request_bytes;
 	if (cl->n_endpoints == 0) {
 		HF_COUNT(w, HTTP_NO_HEALTHY);
-		hf_http_rd_consume(h, &s->rd, (uint32_t)head_len);
+		hf_http_rd_consume(&h->heads, &s->rd, (uint32_t)head_len);
 		s->rq = HF_HTTP_RQ_BODY;
 		return hf_http_local_reply(w, s, 503, HF_RF_UH, "no_healthy_upstream", "no healthy upstream",
 				   true);
@@ -496,7 +496,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 	if (s->x->max_body != 0 && s->x->rq_body.framing == HF_HTTP_BODY_LENGTH &&
 	    s->x->rq_body.remaining > s->x->max_body) {
 		HF_COUNT(w, HTTP_DROP_BODY_TOO_LARGE);
-		hf_http_rd_consume(h, &s->rd, (uint32_t)head_len);
+		hf_http_rd_consume(&h->heads, &s->rd, (uint32_t)head_len);
 		s->rq = HF_HTTP_RQ_BODY;
 		return hf_http_local_reply(w, s, 413, HF_RF_NONE, "request_payload_too_large",
 				   "Payload Too Large", true);
@@ -556,7 +556,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 	if (r->mirror_cluster >= 0 && hf_http_chance(r->mirror_ppm))
 		hf_http_mirror(w, s, msg, &snap->clusters[r->mirror_cluster], r->mirror_cluster);
 
-	hf_http_rd_consume(h, &s->rd, (uint32_t)head_len);
+	hf_http_rd_consume(&h->heads, &s->rd, (uint32_t)head_len);
 	s->rq = s->x->rq_body.framing == HF_HTTP_BODY_NONE ? HF_HTTP_RQ_DONE : HF_HTTP_RQ_BODY;
 	if (wr.failed) {
 		HF_COUNT(w, HTTP_DROP_NO_MBUF);
@@ -640,7 +640,7 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 	/* The next request waits until the answers before it have room to go (pipelining). */
 	if (!hf_tcp_writable(w->tcp, s->down))
 		return STEP_WAIT;
-	hf_http_rd_pull(w, &s->rd, s->down, h->buf_size);
+	hf_http_rd_pull(w, &s->rd, s->down, h->heads.size);
 	if (s->rd.q.bytes == 0) {
 		if (hf_tcp_peer_closed(s->down)) {
 			sess_close(w, s);
@@ -653,7 +653,7 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 		s->start_tsc = w->now;
 		hf_http_timer_set(w, s, s->lst->cfg->request_headers_timeout_ms);
 	}
-	rc = hf_http_rd_head(h, &s->rd, true, &s->lst->cfg->limits, &msg);
+	rc = hf_http_rd_head(&h->heads, &s->rd, true, &s->lst->cfg->limits, &msg);
 	if (rc == HF_AGAIN) {
 		if (hf_tcp_peer_closed(s->down)) {
 			/* The client gave up in the middle of a head: nothing to answer. */
@@ -719,13 +719,13 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 	int rc;
 
 	if (u->tcp != NULL)
-		hf_http_rd_pull(w, &u->rd, u->tcp, h->buf_size);
+		hf_http_rd_pull(w, &u->rd, u->tcp, h->heads.size);
 	if (u->rd.q.bytes == 0) {
 		if (u->tcp == NULL || hf_tcp_peer_closed(u->tcp))
 			return hf_http_upstream_failed(w, s, HF_RF_UC);
 		return STEP_WAIT;
 	}
-	rc = hf_http_rd_head(h, &u->rd, false, &h->up_limits, &msg);
+	rc = hf_http_rd_head(&h->heads, &u->rd, false, &h->up_limits, &msg);
 	if (rc == HF_AGAIN) {
 		if (u->tcp == NULL || hf_tcp_peer_closed(u->tcp))
 			return hf_http_upstream_failed(w, s, HF_RF_UC);
@@ -743,12 +743,12 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 	}
 	if (msg.status < 200 && msg.status != 101) {
 		/* An interim answer (100 Continue, 103): ours was sent already; drop it. */
-		hf_http_rd_consume(h, &u->rd, (uint32_t)rc);
+		hf_http_rd_consume(&h->heads, &u->rd, (uint32_t)rc);
 		return STEP_MORE;
 	}
 	if (hf_http_retriable(s, msg.status, 0)) {
 		/* This answer is dropped with its connection; the request goes again. */
-		hf_http_rd_consume(h, &u->rd, (uint32_t)rc);
+		hf_http_rd_consume(&h->heads, &u->rd, (uint32_t)rc);
 		return hf_http_retry(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started",
 			     "retries exhausted");
 	}
@@ -768,7 +768,7 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
 	hf_http_build_response(&wr, &msg, keep, s->minor == 0, s->x->service_ms,
 			       s->x->rs_edit_len > 0 ? s->x->rs_edit : NULL);
-	hf_http_rd_consume(h, &u->rd, (uint32_t)rc);
+	hf_http_rd_consume(&h->heads, &u->rd, (uint32_t)rc);
 	if (wr.failed) {
 		HF_COUNT(w, HTTP_DROP_NO_MBUF);
 		hf_http_wr_discard(&wr);

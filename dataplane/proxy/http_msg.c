@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_random.h>
 
@@ -160,20 +161,45 @@ hf_http_rd_pull(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_co
 	return rd->q.bytes - before;
 }
 
-static char *
-buf_get(struct hf_http_state *h)
+int
+hf_http_heads_init(struct hf_http_heads *hp, uint32_t size, uint32_t count)
 {
-	return h->n_free_bufs > 0 ? h->free_bufs[--h->n_free_bufs] : NULL;
+	hp->bufs = rte_malloc("hf_http_heads", (size_t)size * count, RTE_CACHE_LINE_SIZE);
+	hp->free = rte_malloc("hf_http_heads_free", sizeof(char *) * count, 0);
+	if (hp->bufs == NULL || hp->free == NULL) {
+		hf_http_heads_fini(hp);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < count; i++)
+		hp->free[i] = hp->bufs + (size_t)i * size;
+	hp->n_free = hp->count = count;
+	hp->size = size;
+	return 0;
+}
+
+void
+hf_http_heads_fini(struct hf_http_heads *hp)
+{
+	rte_free(hp->free);
+	rte_free(hp->bufs);
+	/* No reachable pointer to freed memory. */
+	*hp = (struct hf_http_heads){0};
+}
+
+static char *
+buf_get(struct hf_http_heads *hp)
+{
+	return hp->n_free > 0 ? hp->free[--hp->n_free] : NULL;
 }
 
 static void
-buf_put(struct hf_http_state *h, char *b)
+buf_put(struct hf_http_heads *hp, char *b)
 {
-	h->free_bufs[h->n_free_bufs++] = b;
+	hp->free[hp->n_free++] = b;
 }
 
 int
-hf_http_rd_head(struct hf_http_state *h, struct hf_http_reader *rd, bool request,
+hf_http_rd_head(struct hf_http_heads *hp, struct hf_http_reader *rd, bool request,
 		const struct hf_h1_limits *lim, struct hf_h1_message *msg)
 {
 	int (*parse)(const char *, size_t, struct hf_h1_scan *, const struct hf_h1_limits *,
@@ -189,13 +215,13 @@ hf_http_rd_head(struct hf_http_state *h, struct hf_http_reader *rd, bool request
 		rc = parse(rte_pktmbuf_mtod(seg, const char *), seg->data_len, &rd->scan, lim, msg);
 		if (rc != HF_AGAIN || seg->next == NULL)
 			return rc;
-		rd->buf = buf_get(h);
+		rd->buf = buf_get(hp);
 		if (rd->buf == NULL)
 			return -ENOBUFS;
 		rd->buf_len = 0;
 	}
 	/* Copy what is new since the last call; the scan resumes where it stopped. */
-	want = RTE_MIN(rd->q.bytes, h->buf_size);
+	want = RTE_MIN(rd->q.bytes, hp->size);
 	skip = rd->buf_len;
 	for (; seg != NULL && rd->buf_len < want; seg = seg->next) {
 		uint32_t n;
@@ -211,13 +237,13 @@ hf_http_rd_head(struct hf_http_state *h, struct hf_http_reader *rd, bool request
 	}
 	rc = parse(rd->buf, rd->buf_len, &rd->scan, lim, msg);
 	/* The buffer holds one byte more than any limit: a full one means over the limit. */
-	if (rc == HF_AGAIN && rd->buf_len == h->buf_size)
+	if (rc == HF_AGAIN && rd->buf_len == hp->size)
 		rc = HF_H1_E_HEADERS_TOO_LARGE;
 	return rc;
 }
 
 void
-hf_http_rd_consume(struct hf_http_state *h, struct hf_http_reader *rd, uint32_t n)
+hf_http_rd_consume(struct hf_http_heads *hp, struct hf_http_reader *rd, uint32_t n)
 {
 	while (n > 0 && rd->q.head != NULL) {
 		struct rte_mbuf *seg = rd->q.head;
@@ -237,7 +263,7 @@ hf_http_rd_consume(struct hf_http_state *h, struct hf_http_reader *rd, uint32_t 
 		}
 	}
 	if (rd->buf != NULL) {
-		buf_put(h, rd->buf);
+		buf_put(hp, rd->buf);
 		rd->buf = NULL;
 	}
 	rd->buf_len = 0;
@@ -245,10 +271,10 @@ hf_http_rd_consume(struct hf_http_state *h, struct hf_http_reader *rd, uint32_t 
 }
 
 void
-hf_http_rd_reset(struct hf_http_state *h, struct hf_http_reader *rd)
+hf_http_rd_reset(struct hf_http_heads *hp, struct hf_http_reader *rd)
 {
 	hf_http_mq_free(&rd->q);
-	hf_http_rd_consume(h, rd, 0);
+	hf_http_rd_consume(hp, rd, 0);
 }
 
 void

@@ -37,7 +37,7 @@ hf_http_up_alloc(struct hf_http_state *h)
 void
 hf_http_up_free(struct hf_http_state *h, struct hf_http_up *u)
 {
-	hf_http_rd_reset(h, &u->rd);
+	hf_http_rd_reset(&h->heads, &u->rd);
 	u->tcp = NULL;
 	u->sess = NULL;
 	h->free_ups[h->n_free_ups++] = u->id;
@@ -95,7 +95,7 @@ hf_http_up_close(struct hf_worker *w, struct hf_http_up *u, bool reset)
 	}
 	u->state = HF_HTTP_UP_CLOSING;
 	u->sess = NULL;
-	hf_http_rd_reset(h, &u->rd);
+	hf_http_rd_reset(&h->heads, &u->rd);
 	hf_tcp_shutdown(w, u->tcp);
 }
 

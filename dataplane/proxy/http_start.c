@@ -84,8 +84,6 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	h->n_conns = n;
 	hf_h1_limits_default(&h->up_limits);
 	h->up_limits.max_head = RTE_MAX(h->up_limits.max_head, max_head);
-	/* One byte past the largest limit: a full buffer is a head over it. */
-	h->buf_size = h->up_limits.max_head + 1;
 	h->sessions = rte_zmalloc("hf_http_sessions", sizeof(*h->sessions) * n, RTE_CACHE_LINE_SIZE);
 	h->free_sessions = rte_malloc("hf_http_free_s", sizeof(uint32_t) * n, 0);
 	h->n_streams = stream_pool_size(pc);
@@ -94,8 +92,6 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	h->free_streams = rte_malloc("hf_http_free_x", sizeof(uint32_t) * h->n_streams, 0);
 	h->ups = rte_zmalloc("hf_http_ups", sizeof(*h->ups) * n, RTE_CACHE_LINE_SIZE);
 	h->free_ups = rte_malloc("hf_http_free_u", sizeof(uint32_t) * n, 0);
-	h->bufs = rte_malloc("hf_http_bufs", (size_t)h->buf_size * GATHER_BUFFERS, RTE_CACHE_LINE_SIZE);
-	h->free_bufs = rte_malloc("hf_http_free_b", sizeof(char *) * GATHER_BUFFERS, 0);
 	h->idle = rte_zmalloc("hf_http_idle", sizeof(*h->idle) * MAX_ENDPOINTS, 0);
 	h->active = rte_zmalloc("hf_http_active", sizeof(*h->active) * MAX_ENDPOINTS, 0);
 	snprintf(name, sizeof(name), "hf_http_ep_%u", w->id);
@@ -106,9 +102,11 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 		.hash_func = rte_hash_crc,
 		.socket_id = (int)rte_socket_id(),
 	});
-	if (h->sessions == NULL || h->free_sessions == NULL || h->streams == NULL ||
+	/* One byte past the largest limit: a full buffer is a head over it. */
+	if (hf_http_heads_init(&h->heads, h->up_limits.max_head + 1, GATHER_BUFFERS) != 0 ||
+	    h->sessions == NULL || h->free_sessions == NULL || h->streams == NULL ||
 	    h->free_streams == NULL || h->ups == NULL ||
-	    h->free_ups == NULL || h->bufs == NULL || h->free_bufs == NULL || h->idle == NULL ||
+	    h->free_ups == NULL || h->idle == NULL ||
 	    h->active == NULL ||
 	    h->endpoints == NULL)
 		goto fail;
@@ -120,9 +118,6 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	for (uint32_t i = 0; i < h->n_streams; i++)
 		h->free_streams[i] = h->n_streams - 1 - i;
 	h->n_free_streams = h->n_streams;
-	for (uint32_t i = 0; i < GATHER_BUFFERS; i++)
-		h->free_bufs[i] = h->bufs + (size_t)i * h->buf_size;
-	h->n_free_bufs = GATHER_BUFFERS;
 	h->tsc_per_ms = RTE_MAX(w->tsc_hz / 1000, 1u);
 	h->tsc_per_us = RTE_MAX(w->tsc_hz / 1000000, 1u);
 	gettimeofday(&tv, NULL);
@@ -225,8 +220,7 @@ hf_http_fini(struct hf_worker *w)
 	rte_hash_free(h->endpoints);
 	rte_free(h->idle);
 	rte_free(h->active);
-	rte_free(h->free_bufs);
-	rte_free(h->bufs);
+	hf_http_heads_fini(&h->heads);
 	rte_free(h->free_ups);
 	rte_free(h->ups);
 	rte_free(h->free_streams);

@@ -478,25 +478,14 @@ test_writer_out_of_mbufs(void **state)
 
 #define N_BUFS 4
 
-static struct hf_http_state hs;
-static char *bufs_mem;
-static char *free_list[N_BUFS];
+static struct hf_http_heads hs;
 
-/* Gather buffers as hf_http_init() makes them: N_BUFS of @p size bytes. */
+/* Gather buffers as a worker has them: N_BUFS of @p size bytes. */
 static void
 bufs_init(uint32_t size)
 {
-	free(bufs_mem);
-	bufs_mem = malloc((size_t)size * N_BUFS);
-	assert_non_null(bufs_mem);
-	memset(&hs, 0, sizeof(hs));
-	hs.w = W;
-	hs.bufs = bufs_mem;
-	hs.free_bufs = free_list;
-	hs.buf_size = size;
-	for (unsigned int i = 0; i < N_BUFS; i++)
-		free_list[i] = bufs_mem + (size_t)i * size;
-	hs.n_free_bufs = N_BUFS;
+	hf_http_heads_fini(&hs);
+	assert_int_equal(hf_http_heads_init(&hs, size, N_BUFS), 0);
 }
 
 /*
@@ -617,7 +606,7 @@ read_cut(const size_t *cuts, unsigned int n_cuts, bool incremental)
 	assert_same_message(where);
 	hf_http_rd_consume(&hs, &rd, (uint32_t)rc);
 	assert_rest(&rd, RQ_BODY, sizeof(RQ_BODY) - 1, where);
-	if (hs.n_free_bufs != N_BUFS || rd.buf != NULL)
+	if (hs.n_free != N_BUFS || rd.buf != NULL)
 		fail_msg("%s: gather buffer not given back", where);
 	hf_http_rd_reset(&hs, &rd);
 	assert_null(rd.q.head);
@@ -682,7 +671,7 @@ test_reader_pipelined(void **state)
 		hf_http_rd_consume(&hs, &rd, (uint32_t)lb);
 		assert_int_equal(rd.q.bytes, 0);
 		assert_null(rd.q.head);
-		assert_int_equal(hs.n_free_bufs, N_BUFS);
+		assert_int_equal(hs.n_free, N_BUFS);
 	}
 	assert_int_equal(avail(), before);
 }
@@ -693,7 +682,7 @@ read_pieces(const char *text, size_t len, unsigned int pieces, const struct hf_h
 {
 	struct hf_http_reader rd;
 	size_t cuts[2] = {len / 3, 2 * len / 3};
-	uint32_t free_before = hs.n_free_bufs;
+	uint32_t free_before = hs.n_free;
 	int rc;
 
 	if (pieces == 2)
@@ -701,7 +690,7 @@ read_pieces(const char *text, size_t len, unsigned int pieces, const struct hf_h
 	fill(&rd, text, len, cuts, pieces - 1, false);
 	rc = hf_http_rd_head(&hs, &rd, true, l, &msg);
 	hf_http_rd_reset(&hs, &rd);
-	assert_int_equal(hs.n_free_bufs, free_before);
+	assert_int_equal(hs.n_free, free_before);
 	return rc;
 }
 
@@ -753,11 +742,11 @@ test_reader_no_buffer(void **state)
 
 	(void)state;
 	bufs_init(lim.max_head + 1);
-	hs.n_free_bufs = 0;
+	hs.n_free = 0;
 	assert_int_equal(read_pieces(text, len, 1, &lim), len);
-	hs.n_free_bufs = 0;
+	hs.n_free = 0;
 	assert_int_equal(read_pieces(text, len, 2, &lim), -ENOBUFS);
-	hs.n_free_bufs = N_BUFS;
+	hs.n_free = N_BUFS;
 }
 
 /* --- hf_http_mq_take ------------------------------------------------------------------------ */
@@ -1029,6 +1018,6 @@ main(void)
 
 	hf_test_eal(1);
 	rc = cmocka_run_group_tests(tests, setup, teardown);
-	free(bufs_mem);
+	hf_http_heads_fini(&hs);
 	return rc;
 }
