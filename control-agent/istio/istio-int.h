@@ -16,6 +16,7 @@
  * goes into the struct hf_model is malloc'ed on its own.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "control-agent/istio/istio.h"
@@ -194,6 +195,24 @@ int ist_parse_ms(const char *s, uint32_t *ms);
 int ist_one_of(const char *s, const char *const *names);
 int ist_get_enum(struct ist *st, const struct yn *map, const char *path, const char *key,
 		 const char *const *names, const char *list, int *out);
+
+/*
+ * values.c: what goes onto the wire as written. Each returns 0, or the
+ * negative errno of ist_fail() naming @p at and @p path.
+ */
+/* @p s as a message may show it: control, non-ASCII, '\\' and '\'' bytes as \xNN, cut to @p cap */
+const char *ist_shown(char *buf, size_t cap, const char *s);
+/* an RFC 9110 token (a field name, a method); @p what names it in the message */
+int ist_check_token(struct ist *st, const struct yn *at, const char *path, const char *what,
+		    const char *s);
+/* a field value: no CR, LF, NUL or other control byte (HTAB is allowed) */
+int ist_check_field_value(struct ist *st, const struct yn *at, const char *path, const char *s);
+/* origin-form: visible ASCII, '%' before two hex digits; '/' first when @p rooted */
+int ist_check_path(struct ist *st, const struct yn *at, const char *path, const char *s,
+		   bool rooted, bool fragment);
+/* host[:port]: reg-name, IPv4 or [IPv6], port 1..65535; *@p has_port says whether one is there */
+int ist_check_authority(struct ist *st, const struct yn *at, const char *path, const char *s,
+			bool *has_port);
 
 /* resources.c */
 int ist_collect(struct ist *st, const char *path);
