@@ -335,25 +335,6 @@ dispatch(struct hf_admin *a, struct client *c)
 }
 
 static void
-on_readable(struct hf_admin *a, struct client *c)
-{
-	ssize_t n = recv(c->fd, c->in + c->in_len, REQ_MAX - 1 - c->in_len, 0);
-
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		client_close(c);
-		return;
-	}
-	if (n < 0)
-		return;
-	c->in_len += (size_t)n;
-	c->in[c->in_len] = '\0';
-	if (strstr(c->in, "\r\n\r\n") != NULL)
-		dispatch(a, c);
-	else if (c->in_len == REQ_MAX - 1)
-		respond_error(c, 431, "request header block over 8 KiB");
-}
-
-static void
 on_writable(struct client *c)
 {
 	ssize_t n = send(c->fd, c->out.s + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
@@ -366,6 +347,33 @@ on_writable(struct client *c)
 	c->out_off += (size_t)n;
 	if (c->out_off == c->out.len)
 		client_close(c);
+}
+
+static void
+on_readable(struct hf_admin *a, struct client *c)
+{
+	ssize_t n = recv(c->fd, c->in + c->in_len, REQ_MAX - 1 - c->in_len, 0);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		client_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->in_len += (size_t)n;
+	c->in[c->in_len] = '\0';
+	if (strstr(c->in, "\r\n\r\n") != NULL) {
+		dispatch(a, c);
+		/*
+		 * Sent at once, not at the next poll: a reply fits the socket
+		 * buffer, and POST /quitquitquit ends the agent's loop (and closes
+		 * this connection) before another poll would come.
+		 */
+		if (c->fd >= 0 && c->out.len > 0)
+			on_writable(c);
+	}
+	else if (c->in_len == REQ_MAX - 1)
+		respond_error(c, 431, "request header block over 8 KiB");
 }
 
 static void
