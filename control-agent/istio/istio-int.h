@@ -10,7 +10,8 @@
  *   services.c   ServiceEntry, WorkloadEntry, clusters, destinations
  *   destrule.c   DestinationRule: policies and subsets
  *   http.c       VirtualService http routes
- *   gateway.c    Gateways into listeners, binding, tcp and tls routes, hf_istio_load()
+ *   gateway.c    Gateways into listeners, binding, tcp routes, hf_istio_load()
+ *   values.c     what goes onto the wire as written: header names and values, paths, authorities
  *
  * Everything here lives in one arena freed when the load ends; only what
  * goes into the struct hf_model is malloc'ed on its own.
@@ -253,7 +254,7 @@ bool ist_http_all_apply(struct ist *st, const struct ist_res *vs, const struct i
 bool ist_match_gateways(struct ist *st, const struct ist_res *vs, const struct yn *gws,
 			const struct ist_bind *b);
 
-/* whether match block @p m (http, tcp or tls) applies to @p b's listener: gateways, port */
+/* whether match block @p m (http or tcp) applies to @p b's listener: gateways, port */
 bool ist_block_applies(struct ist *st, const struct ist_res *vs, const struct yn *m,
 		       const struct ist_bind *b);
 

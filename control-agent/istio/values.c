@@ -74,7 +74,7 @@ ist_shown(char *buf, size_t cap, const char *s)
 
 int
 ist_check_token(struct ist *st, const struct yn *at, const char *path, const char *what,
-		const char *s)
+                const char *s)
 {
 	char shown[96];
 
@@ -82,10 +82,11 @@ ist_check_token(struct ist *st, const struct yn *at, const char *path, const cha
 		return ist_fail(st, at, path, "an empty %s", what);
 	for (const char *p = s; *p != '\0'; p++)
 		if (!tchar((unsigned char)*p))
-			return ist_fail(st, at, path, "'%s' is not a valid %s: byte %zu is not a "
-					"token character (RFC 9110 5.6.2: letters, digits, "
-					"!#$%%&'*+-.^_`|~)", ist_shown(shown, sizeof(shown), s), what,
-					(size_t)(p - s));
+			return ist_fail(st, at, path,
+			                "'%s' is not a valid %s: byte %zu is not a "
+			                "token character (RFC 9110 5.6.2: letters, digits, "
+			                "!#$%%&'*+-.^_`|~)",
+			                ist_shown(shown, sizeof(shown), s), what, (size_t)(p - s));
 	return 0;
 }
 
@@ -96,11 +97,12 @@ ist_check_field_value(struct ist *st, const struct yn *at, const char *path, con
 
 	for (const char *p = s; *p != '\0'; p++)
 		if (!field_byte((unsigned char)*p))
-			return ist_fail(st, at, path, "'%s' is not a valid header value: byte %zu is "
-					"control byte 0x%02x (RFC 9110 5.5: CR, LF, NUL and other "
-					"control bytes are refused, HTAB is allowed)",
-					ist_shown(shown, sizeof(shown), s), (size_t)(p - s),
-					(unsigned char)*p);
+			return ist_fail(st, at, path,
+			                "'%s' is not a valid header value: byte %zu is "
+			                "control byte 0x%02x (RFC 9110 5.5: CR, LF, NUL and other "
+			                "control bytes are refused, HTAB is allowed)",
+			                ist_shown(shown, sizeof(shown), s), (size_t)(p - s),
+			                (unsigned char)*p);
 	return 0;
 }
 
@@ -114,32 +116,35 @@ ist_check_field_value(struct ist *st, const struct yn *at, const char *path, con
  */
 int
 ist_check_path(struct ist *st, const struct yn *at, const char *path, const char *s, bool rooted,
-	       bool fragment)
+               bool fragment)
 {
 	char shown[96];
 
 	if (rooted && s[0] != '/')
 		return ist_fail(st, at, path, "'%s' is not a path: it must start with '/'",
-				ist_shown(shown, sizeof(shown), s));
+		                ist_shown(shown, sizeof(shown), s));
 	for (const char *p = s; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
 		const char *why = NULL;
 
 		if (c <= 0x20 || c >= 0x7f)
-			why = c == ' ' ? "a space" : c >= 0x80 ? "a non-ASCII byte (percent-encode "
-				"it)" : "a control byte";
+			why = c == ' '    ? "a space"
+			      : c >= 0x80 ? "a non-ASCII byte (percent-encode "
+			                    "it)"
+			                  : "a control byte";
 		else if (c == '#' && !fragment)
 			why = "a '#' (a request target has no fragment)";
 		else if (c == '%' && (!hex((unsigned char)p[1]) || !hex((unsigned char)p[2])))
 			why = "a '%' not followed by two hex digits";
 		if (why != NULL)
 			return ist_fail(st, at, path, "'%s' is not a valid path: byte %zu is %s",
-					ist_shown(shown, sizeof(shown), s), (size_t)(p - s), why);
+			                ist_shown(shown, sizeof(shown), s), (size_t)(p - s), why);
 	}
 	return 0;
 }
 
-/* RFC 3986 section 3.2.2 reg-name (IPv4 addresses are reg-names too): unreserved, %XX, sub-delims. */
+/* RFC 3986 section 3.2.2 reg-name (IPv4 addresses are reg-names too): unreserved, %XX, sub-delims.
+ */
 static bool
 reg_name(const char *s, size_t n)
 {
@@ -161,7 +166,7 @@ reg_name(const char *s, size_t n)
 
 int
 ist_check_authority(struct ist *st, const struct yn *at, const char *path, const char *s,
-		    bool *has_port)
+                    bool *has_port)
 {
 	const char *host = s, *end = s + strlen(s), *colon = NULL;
 	size_t hlen;
@@ -205,7 +210,9 @@ ist_check_authority(struct ist *st, const struct yn *at, const char *path, const
 	}
 	return 0;
 bad:
-	return ist_fail(st, at, path, "'%s' is not a valid authority: host[:port] with a host "
-			"name, an IPv4 address or a bracketed IPv6 address (RFC 3986 3.2.2) and a "
-			"port 1..65535", ist_shown(shown, sizeof(shown), s));
+	return ist_fail(st, at, path,
+	                "'%s' is not a valid authority: host[:port] with a host "
+	                "name, an IPv4 address or a bracketed IPv6 address (RFC 3986 3.2.2) and a "
+	                "port 1..65535",
+	                ist_shown(shown, sizeof(shown), s));
 }

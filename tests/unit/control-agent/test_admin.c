@@ -27,16 +27,15 @@ static struct {
 	char method[8], path[64], query[256];
 } seen;
 
-static const char stats_body[] =
-	"control_plane.snapshot_version: 3\n"
-	"http.downstream_rq_total: 12\n"
-	"http.drop.no_route: 1\n"
-	"server.live: 1\n"
-	"tcp.cx_active: 4\n";
+static const char stats_body[] = "control_plane.snapshot_version: 3\n"
+                                 "http.downstream_rq_total: 12\n"
+                                 "http.drop.no_route: 1\n"
+                                 "server.live: 1\n"
+                                 "tcp.cx_active: 4\n";
 
 static void
 handler(void *ctx, const char *method, const char *path, const char *query,
-	struct hf_admin_reply *r)
+        struct hf_admin_reply *r)
 {
 	(void)ctx;
 	seen.calls++;
@@ -133,19 +132,20 @@ static void
 test_post_refused(void **state)
 {
 	static const char *const refused[] = {
-		/* a cross-site form post: simple request, Origin set by the browser */
-		"POST /quitquitquit HTTP/1.1\r\nHost: 127.0.0.1:15000\r\n"
-		"Origin: https://evil.example\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-		"Content-Length: 0\r\n\r\n",
-		/* the header is no pass when an Origin says a page sent it */
-		"POST /quitquitquit HTTP/1.1\r\nHost: localhost\r\nx-hydrofoil-admin: 1\r\n"
-		"origin: null\r\n\r\n",
-		/* no Origin (an older browser, a redirect), but no header either */
-		"POST /quitquitquit HTTP/1.1\r\nHost: localhost\r\n\r\n",
-		/* the header with no value */
-		"POST /quitquitquit HTTP/1.1\r\nHost: localhost\r\nx-hydrofoil-admin:  \r\n\r\n",
-		/* any POST, not only /quitquitquit */
-		"POST /anything HTTP/1.1\r\nHost: localhost\r\n\r\n",
+	        /* a cross-site form post: simple request, Origin set by the browser */
+	        "POST /quitquitquit HTTP/1.1\r\nHost: 127.0.0.1:15000\r\n"
+	        "Origin: https://evil.example\r\nContent-Type: "
+	        "application/x-www-form-urlencoded\r\n"
+	        "Content-Length: 0\r\n\r\n",
+	        /* the header is no pass when an Origin says a page sent it */
+	        "POST /quitquitquit HTTP/1.1\r\nHost: localhost\r\nx-hydrofoil-admin: 1\r\n"
+	        "origin: null\r\n\r\n",
+	        /* no Origin (an older browser, a redirect), but no header either */
+	        "POST /quitquitquit HTTP/1.1\r\nHost: localhost\r\n\r\n",
+	        /* the header with no value */
+	        "POST /quitquitquit HTTP/1.1\r\nHost: localhost\r\nx-hydrofoil-admin:  \r\n\r\n",
+	        /* any POST, not only /quitquitquit */
+	        "POST /anything HTTP/1.1\r\nHost: localhost\r\n\r\n",
 	};
 
 	(void)state;
@@ -166,7 +166,8 @@ test_post_allowed(void **state)
 	const char *reply;
 
 	(void)state;
-	reply = ask("POST /quitquitquit HTTP/1.1\r\nHost: localhost\r\nx-hydrofoil-admin: 1\r\n\r\n");
+	reply = ask(
+	        "POST /quitquitquit HTTP/1.1\r\nHost: localhost\r\nx-hydrofoil-admin: 1\r\n\r\n");
 	assert_int_equal(status_of(reply), 200);
 	assert_int_equal(seen.calls, 1);
 	assert_string_equal(seen.method, "POST");
@@ -201,7 +202,8 @@ test_stats_filter(void **state)
 	reply = ask("GET /stats?usedonly&filter=%5Ehttp%5C.&x=1 HTTP/1.1\r\n\r\n");
 	assert_int_equal(status_of(reply), 200);
 	assert_string_equal(seen.query, "usedonly&x=1");
-	assert_string_equal(body_of(reply), "http.downstream_rq_total: 12\nhttp.drop.no_route: 1\n");
+	assert_string_equal(body_of(reply),
+	                    "http.downstream_rq_total: 12\nhttp.drop.no_route: 1\n");
 	assert_non_null(strstr(reply, "Content-Length: 51\r\n"));
 	/* a match anywhere in the name, as Envoy's (RE2 partial match) */
 	reply = ask("GET /stats?filter=drop|live HTTP/1.1\r\n\r\n");
@@ -227,10 +229,10 @@ test_stats_filter(void **state)
 	/* nested counted repeats: glibc's regcomp() takes seconds and a GiB over these 28 bytes */
 	t0 = now_ms();
 	reply = ask("GET /stats?filter=%28%28%28a%7B1%2C100%7D%29%7B1%2C100%7D%29%7B1%2C100%7D%29 "
-		    "HTTP/1.1\r\n\r\n");
+	            "HTTP/1.1\r\n\r\n");
 	assert_int_equal(status_of(reply), 200);
 	assert_string_equal(body_of(reply), "control_plane.snapshot_version: 3\n"
-					    "http.downstream_rq_total: 12\ntcp.cx_active: 4\n");
+	                                    "http.downstream_rq_total: 12\ntcp.cx_active: 4\n");
 	print_message("  (((a{1,100}){1,100}){1,100}): 200 in %.1f ms\n", now_ms() - t0);
 }
 
@@ -240,12 +242,12 @@ test_stats_filter_refused(void **state)
 	static const struct {
 		const char *query, *says;
 	} refused[] = {
-		/* (a*)*\1: a back-reference, exponential in a backtracking engine */
-		{"filter=%28a*%29*%5C1", "is refused: Back-references are unsupported"},
-		{"filter=%28%3F%3Dhttp%29h", "is refused: Zero-width assertions are not supported"},
-		{"filter=%28http", "is refused:"},
-		{"filter=a%00b", "holds a NUL byte"},
-		{"filter=x%7B1%2C60000%7D", "is refused: Bounded repeat is too large"},
+	        /* (a*)*\1: a back-reference, exponential in a backtracking engine */
+	        {"filter=%28a*%29*%5C1", "is refused: Back-references are unsupported"},
+	        {"filter=%28%3F%3Dhttp%29h", "is refused: Zero-width assertions are not supported"},
+	        {"filter=%28http", "is refused:"},
+	        {"filter=a%00b", "holds a NUL byte"},
+	        {"filter=x%7B1%2C60000%7D", "is refused: Bounded repeat is too large"},
 	};
 	static char raw[2048];
 	const char *reply;
@@ -313,18 +315,18 @@ test_bind_warning(void **state)
 	/* every address: a listening socket for a moment, no traffic */
 	open_capturing("0.0.0.0", out, sizeof(out));
 	assert_non_null(strstr(out, "hydrofoil: admin: warning: listening on 0.0.0.0:0, not a "
-				    "loopback address"));
+	                            "loopback address"));
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_post_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_post_allowed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stats_filter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stats_filter_refused, setup, teardown),
-		cmocka_unit_test(test_bind_warning),
+	        cmocka_unit_test_setup_teardown(test_post_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_post_allowed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stats_filter, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stats_filter_refused, setup, teardown),
+	        cmocka_unit_test(test_bind_warning),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
