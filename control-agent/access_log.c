@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -57,10 +58,44 @@ add(struct line *l, const char *fmt, ...)
 		l->len = l->len + (size_t)n < l->cap - 1 ? l->len + (size_t)n : l->cap - 1;
 }
 
-static const char *
-or_dash(const char *s)
+/*
+ * Appends request-controlled text @p s ("-" when empty) so that it cannot
+ * forge a field or a line: '"' and '\\' are escaped with a backslash, and
+ * control bytes, DEL and bytes from 0x80 as \xNN (Envoy's escaping of
+ * quoted fields). In an unquoted field (@p quoted false) a space is \x20
+ * too, or it would split the field in two for the log's parsers.
+ */
+static void
+add_esc(struct line *l, const char *s, bool quoted)
 {
-	return s[0] != '\0' ? s : "-";
+	static const char hexd[] = "0123456789abcdef";
+
+	if (s[0] == '\0')
+		s = "-";
+	for (; *s != '\0' && l->len + 1 < l->cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		char e[4];
+		size_t n = 1;
+
+		e[0] = (char)c;
+		if (c == '"' || c == '\\') {
+			e[0] = '\\';
+			e[1] = (char)c;
+			n = 2;
+		} else if (c < 0x20 || c >= 0x7f || (c == ' ' && !quoted)) {
+			e[0] = '\\';
+			e[1] = 'x';
+			e[2] = hexd[c >> 4];
+			e[3] = hexd[c & 0xf];
+			n = 4;
+		}
+		/* an escape goes whole or not at all */
+		if (l->len + n >= l->cap)
+			break;
+		memcpy(l->p + l->len, e, n);
+		l->len += n;
+	}
+	l->p[l->len] = '\0';
 }
 
 static void
@@ -85,8 +120,11 @@ hf_access_log_format(const struct hf_access_log_rec *r, char *buf, size_t cap)
 	gmtime_r(&secs, &tm);
 	add(&l, "[%04d-%02d-%02dT%02d:%02d:%02d.%03uZ] ", tm.tm_year + 1900, tm.tm_mon + 1,
 	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned int)(r->start_us / 1000 % 1000));
-	add(&l, "\"%s %s %s\" ", or_dash(r->method), or_dash(r->path),
-	    r->method[0] != '\0' ? (r->minor == 0 ? "HTTP/1.0" : "HTTP/1.1") : "-");
+	add(&l, "\"");
+	add_esc(&l, r->method, false);
+	add(&l, " ");
+	add_esc(&l, r->path, false);
+	add(&l, " %s\" ", r->method[0] != '\0' ? (r->minor == 0 ? "HTTP/1.0" : "HTTP/1.1") : "-");
 	add(&l, "%u %s %s - \"-\" ", r->status,
 	    r->flag < HF_RF__MAX ? flag_names[r->flag] : "-", r->details != NULL ? r->details : "-");
 	add(&l, "%" PRIu64 " %" PRIu64 " %u ", r->bytes_rx, r->bytes_tx, r->duration_ms);
@@ -94,16 +132,27 @@ hf_access_log_format(const struct hf_access_log_rec *r, char *buf, size_t cap)
 		add(&l, "%d ", r->service_ms);
 	else
 		add(&l, "- ");
-	add(&l, "\"%s\" \"%s\" \"%s\" \"%s\" \"", or_dash(r->xff), or_dash(r->user_agent),
-	    or_dash(r->request_id), or_dash(r->authority));
+	add(&l, "\"");
+	add_esc(&l, r->xff, true);
+	add(&l, "\" \"");
+	add_esc(&l, r->user_agent, true);
+	add(&l, "\" \"");
+	add_esc(&l, r->request_id, true);
+	add(&l, "\" \"");
+	add_esc(&l, r->authority, true);
+	add(&l, "\" \"");
 	add_addr(&l, r->up_addr, r->up_port);
-	add(&l, "\" %s ", or_dash(r->cluster));
+	add(&l, "\" ");
+	add_esc(&l, r->cluster, false);
+	add(&l, " ");
 	add_addr(&l, r->up_laddr, r->up_lport);
 	add(&l, " ");
 	add_addr(&l, r->d_laddr, r->d_lport);
 	add(&l, " ");
 	add_addr(&l, r->d_raddr, r->d_rport);
-	add(&l, " - %s\n", or_dash(r->route));
+	add(&l, " - ");
+	add_esc(&l, r->route, false);
+	add(&l, "\n");
 	/* A truncated line still ends the record. */
 	if (l.len > 0 && buf[l.len - 1] != '\n') {
 		buf[l.len - 1] = '\n';
@@ -115,7 +164,8 @@ unsigned int
 hf_access_log_drain(struct hf_access_log *al)
 {
 	static struct hf_access_log_rec recs[DRAIN_BURST];
-	char line[2048];
+	/* room for every field escaped whole (4 bytes each at worst) */
+	char line[4096];
 	unsigned int total = 0;
 
 	if (al->f == NULL)

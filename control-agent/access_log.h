@@ -24,6 +24,11 @@ struct rte_ring;
  * "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER%
  * %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS%
  * %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%
+ *
+ * What the request or the configuration controls is escaped so that it
+ * cannot forge a field or a line: '"' and '\' get a backslash, control
+ * bytes, DEL and bytes 0x80-0xff become \xNN, and so does a space in the
+ * method, the path and the unquoted fields (cluster, route).
  */
 struct hf_access_log {
 	FILE *f;

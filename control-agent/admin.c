@@ -5,6 +5,16 @@
  * one request per connection, GET/POST without a body, replies with
  * Content-Length and "Connection: close". Sockets are non-blocking and
  * multiplexed with poll(), so a slow client cannot stall the agent.
+ *
+ * Two defences live here, before any handler runs. A POST changes state,
+ * and a web page the operator visits can make the browser send one to a
+ * loopback port (a "simple" cross-site request needs no CORS preflight):
+ * so a POST with an Origin header is refused, and so is one without the
+ * x-hydrofoil-admin header, which a page cannot add without a preflight
+ * this server never grants. And the /stats filter is a regular expression
+ * from the network: it is at most 256 bytes and runs on Hyperscan, whose
+ * matching is linear in the input, so no pattern can make the agent
+ * backtrack (RE2 semantics as Envoy's: a match anywhere in the name).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -12,12 +22,16 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <hs/hs.h>
 
 #include "control-agent/admin.h"
 
@@ -56,6 +70,7 @@ reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
@@ -101,15 +116,175 @@ respond_error(struct client *c, int status, const char *msg)
 	respond(c, &r);
 }
 
+/*
+ * The value of field @p name in header block @p h (the lines after the
+ * request line, up to the empty one), its leading and trailing blanks
+ * trimmed, with its length in *@p len; NULL when absent.
+ */
+static const char *
+header(const char *h, const char *name, size_t *len)
+{
+	size_t nl = strlen(name);
+
+	while (h[0] != '\0' && !(h[0] == '\r' && h[1] == '\n')) {
+		const char *end = strstr(h, "\r\n");
+
+		if (end == NULL)
+			return NULL;
+		if ((size_t)(end - h) > nl && h[nl] == ':' && strncasecmp(h, name, nl) == 0) {
+			const char *v = h + nl + 1;
+
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			*len = (size_t)(end - v);
+			while (*len > 0 && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
+				(*len)--;
+			return v;
+		}
+		h = end + 2;
+	}
+	return NULL;
+}
+
+/* Why the POST with header block @p h is refused (a 403), or NULL. */
+static const char *
+post_refused(const char *h)
+{
+	size_t len;
+
+	if (header(h, "origin", &len) != NULL)
+		return "a POST with an Origin header is refused: admin commands come from "
+		       "scripts and tools, not from web pages";
+	if (header(h, HF_ADMIN_POST_HEADER, &len) == NULL || len == 0)
+		return "a POST needs the header '" HF_ADMIN_POST_HEADER ": 1' (a web page cannot "
+		       "send it to another site without a CORS preflight, which this server "
+		       "never grants)";
+	return NULL;
+}
+
+static int
+on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	 void *ctx)
+{
+	(void)id;
+	(void)from;
+	(void)to;
+	(void)flags;
+	*(bool *)ctx = true;
+	return 1;	/* one match is enough: stop */
+}
+
+/*
+ * Keeps the "name: value" lines of @p body whose name @p db matches. Returns
+ * 0, or -ENOMEM (then @p body is as it was).
+ */
+static int
+filter_lines(struct hf_strbuf *body, const hs_database_t *db)
+{
+	struct hf_strbuf kept = {0};
+	hs_scratch_t *scratch = NULL;
+	const char *p = body->s, *end = body->s + body->len;
+
+	if (hs_alloc_scratch(db, &scratch) != HS_SUCCESS)
+		return -ENOMEM;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl != NULL ? nl + 1 : end;
+		const char *colon = memchr(p, ':', (size_t)(line_end - p));
+		bool hit = false;
+
+		hs_scan(db, p, (unsigned int)((colon != NULL ? colon : line_end) - p), 0, scratch,
+			on_match, &hit);
+		if (hit)
+			hf_strbuf_append(&kept, p, (size_t)(line_end - p));
+		p = line_end;
+	}
+	hs_free_scratch(scratch);
+	if (kept.failed) {
+		hf_strbuf_free(&kept);
+		return -ENOMEM;
+	}
+	hf_strbuf_free(body);
+	*body = kept;
+	return 0;
+}
+
+/*
+ * The decoded value of @p key in query @p q, its length in *@p len (it may
+ * hold a NUL, from %00); -ENOENT when absent, -E2BIG when over @p cap - 1.
+ */
+static int
+query_value(const char *q, const char *key, char *out, size_t cap, size_t *len);
+
+/*
+ * A /stats filter, compiled before the handler runs: @p query without its
+ * filter goes to the handler (in @p rest), the lines it answers are then
+ * filtered here. Returns 0 with *@p db NULL (no filter) or set, or fills
+ * @p r with the 400 that says why the filter is refused.
+ */
+static int
+stats_filter(const char *query, char *rest, hs_database_t **db, struct hf_admin_reply *r)
+{
+	static char pattern[REQ_MAX];
+	hs_compile_error_t *ce = NULL;
+	const char *p = query;
+	size_t len = 0, o = 0;
+	int rc = query_value(query, "filter", pattern, sizeof(pattern), &len);
+
+	*db = NULL;
+	if (rc == -ENOENT)
+		return 0;
+	if (rc == 0 && len > HF_ADMIN_FILTER_MAX)
+		rc = -E2BIG;
+	if (rc == -E2BIG) {
+		r->status = 400;
+		hf_strbuf_printf(&r->body, "filter: longer than %d bytes\n", HF_ADMIN_FILTER_MAX);
+		return -EINVAL;
+	}
+	if (strlen(pattern) != len) {
+		r->status = 400;
+		hf_strbuf_printf(&r->body, "filter: holds a NUL byte\n");
+		return -EINVAL;
+	}
+	if (hs_compile(pattern, HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY, HS_MODE_BLOCK, NULL, db,
+		       &ce) != HS_SUCCESS) {
+		r->status = 400;
+		hf_strbuf_printf(&r->body, "filter: '%s' is refused: %s (Hyperscan runs it: no "
+				 "back-references, no look-around)\n", pattern,
+				 ce != NULL ? ce->message : "cannot be compiled");
+		hs_free_compile_error(ce);
+		*db = NULL;
+		return -EINVAL;
+	}
+	/* the rest of the query, every filter parameter left out */
+	while (*p != '\0') {
+		size_t n = strcspn(p, "&");
+
+		if (!(strncmp(p, "filter", 6) == 0 && (p[6] == '=' || p[6] == '&' || n == 6))) {
+			if (o > 0)
+				rest[o++] = '&';
+			memcpy(rest + o, p, n);
+			o += n;
+		}
+		p += n + (p[n] == '&');
+	}
+	rest[o] = '\0';
+	return 0;
+}
+
 /* Parses the request line once the header block is complete and runs the handler. */
 static void
 dispatch(struct hf_admin *a, struct client *c)
 {
-	char *sp1, *sp2, *q, *line_end;
+	static char rest[REQ_MAX];
+	char *sp1, *sp2, *q, *line_end, *headers;
 	struct hf_admin_reply r = {.status = 200};
+	hs_database_t *filter = NULL;
+	const char *why;
 
 	line_end = strstr(c->in, "\r\n");
 	*line_end = '\0';
+	headers = line_end + 2;
 	sp1 = strchr(c->in, ' ');
 	sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
 	if (sp1 == NULL || sp2 == NULL || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || sp1[1] != '/') {
@@ -125,7 +300,27 @@ dispatch(struct hf_admin *a, struct client *c)
 		respond_error(c, 405, "only GET, HEAD and POST are served");
 		return;
 	}
+	if (strcmp(c->in, "POST") == 0 && (why = post_refused(headers)) != NULL) {
+		respond_error(c, 403, why);
+		return;
+	}
+	if (strcmp(sp1 + 1, "/stats") == 0 && q != NULL) {
+		if (stats_filter(q, rest, &filter, &r) != 0) {
+			respond(c, &r);
+			return;
+		}
+		if (filter != NULL)
+			q = rest;
+	}
 	a->handler(a->ctx, c->in, sp1 + 1, q ? q : "", &r);
+	if (filter != NULL) {
+		if (r.status == 200 && !r.body.failed && filter_lines(&r.body, filter) != 0) {
+			hf_strbuf_free(&r.body);
+			r = (struct hf_admin_reply){.status = 500};
+			hf_strbuf_printf(&r.body, "out of memory filtering the counters\n");
+		}
+		hs_free_database(filter);
+	}
 	if (strcmp(c->in, "HEAD") == 0) {
 		size_t len = r.body.len;
 
@@ -137,25 +332,6 @@ dispatch(struct hf_admin *a, struct client *c)
 		return;
 	}
 	respond(c, &r);
-}
-
-static void
-on_readable(struct hf_admin *a, struct client *c)
-{
-	ssize_t n = recv(c->fd, c->in + c->in_len, REQ_MAX - 1 - c->in_len, 0);
-
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		client_close(c);
-		return;
-	}
-	if (n < 0)
-		return;
-	c->in_len += (size_t)n;
-	c->in[c->in_len] = '\0';
-	if (strstr(c->in, "\r\n\r\n") != NULL)
-		dispatch(a, c);
-	else if (c->in_len == REQ_MAX - 1)
-		respond_error(c, 431, "request header block over 8 KiB");
 }
 
 static void
@@ -171,6 +347,33 @@ on_writable(struct client *c)
 	c->out_off += (size_t)n;
 	if (c->out_off == c->out.len)
 		client_close(c);
+}
+
+static void
+on_readable(struct hf_admin *a, struct client *c)
+{
+	ssize_t n = recv(c->fd, c->in + c->in_len, REQ_MAX - 1 - c->in_len, 0);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		client_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->in_len += (size_t)n;
+	c->in[c->in_len] = '\0';
+	if (strstr(c->in, "\r\n\r\n") != NULL) {
+		dispatch(a, c);
+		/*
+		 * Sent at once, not at the next poll: a reply fits the socket
+		 * buffer, and POST /quitquitquit ends the agent's loop (and closes
+		 * this connection) before another poll would come.
+		 */
+		if (c->fd >= 0 && c->out.len > 0)
+			on_writable(c);
+	}
+	else if (c->in_len == REQ_MAX - 1)
+		respond_error(c, 431, "request header block over 8 KiB");
 }
 
 static void
@@ -253,6 +456,11 @@ hf_admin_open(const char *address, uint16_t port, hf_admin_handler h, void *ctx,
 		snprintf(err, errlen, "admin: '%s' is not an IPv4 address", address);
 		return NULL;
 	}
+	/* 127.0.0.0/8 (RFC 1122 3.2.1.3): anything else is reachable from elsewhere */
+	if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127)
+		fprintf(stderr, "hydrofoil: admin: warning: listening on %s:%u, not a loopback "
+			"address: whoever reaches it reads every counter and can stop the server "
+			"(POST /quitquitquit)\n", address, port);
 	a = calloc(1, sizeof(*a));
 	if (a == NULL) {
 		snprintf(err, errlen, "admin: out of memory");
@@ -302,8 +510,8 @@ hexval(int ch)
 	return -1;
 }
 
-int
-hf_admin_query_get(const char *q, const char *key, char *out, size_t outlen)
+static int
+query_value(const char *q, const char *key, char *out, size_t cap, size_t *len)
 {
 	size_t klen = strlen(key);
 
@@ -315,7 +523,12 @@ hf_admin_query_get(const char *q, const char *key, char *out, size_t outlen)
 			const char *v = q[klen] == '=' ? q + klen + 1 : end;
 			size_t o = 0;
 
-			while (v < end && o + 1 < outlen) {
+			while (v < end) {
+				if (o + 1 >= cap) {
+					out[o] = '\0';
+					*len = o;
+					return -E2BIG;
+				}
 				if (*v == '%' && end - v >= 3 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
 					out[o++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
 					v += 3;
@@ -325,9 +538,30 @@ hf_admin_query_get(const char *q, const char *key, char *out, size_t outlen)
 				}
 			}
 			out[o] = '\0';
+			*len = o;
 			return 0;
 		}
 		q = *end ? end + 1 : end;
 	}
 	return -ENOENT;
+}
+
+int
+hf_admin_query_get(const char *q, const char *key, char *out, size_t outlen)
+{
+	size_t len;
+
+	/* a value too long for @p out is cut, as it always was */
+	return query_value(q, key, out, outlen, &len) == -ENOENT ? -ENOENT : 0;
+}
+
+uint16_t
+hf_admin_port(const struct hf_admin *a)
+{
+	struct sockaddr_in sa;
+	socklen_t n = sizeof(sa);
+
+	if (getsockname(a->listen_fd, (struct sockaddr *)&sa, &n) != 0)
+		return 0;
+	return ntohs(sa.sin_port);
 }

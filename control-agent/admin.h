@@ -24,8 +24,19 @@ typedef void (*hf_admin_handler)(void *ctx, const char *method, const char *path
 struct hf_admin;
 
 /*
- * Listens on @p address:@p port (kernel TCP). Returns the server, or NULL
- * with a message in @p err (bind failures name the address).
+ * The header a POST must carry (any non-empty value); a POST with an Origin
+ * header is refused whatever it carries. Both get a 403 before any handler.
+ */
+#define HF_ADMIN_POST_HEADER "x-hydrofoil-admin"
+
+/* The longest /stats filter, in bytes once percent-decoded. */
+#define HF_ADMIN_FILTER_MAX 256
+
+/*
+ * Listens on @p address:@p port (kernel TCP; port 0: one the kernel picks).
+ * An address outside 127.0.0.0/8 is served too, with a warning on stderr.
+ * Returns the server, or NULL with a message in @p err (bind failures name
+ * the address).
  */
 struct hf_admin *hf_admin_open(const char *address, uint16_t port, hf_admin_handler h, void *ctx,
 			       char *err, size_t errlen);
@@ -33,8 +44,13 @@ struct hf_admin *hf_admin_open(const char *address, uint16_t port, hf_admin_hand
 /*
  * Waits up to @p timeout_ms for admin traffic and serves what arrived. A
  * request must arrive whole within 5 s and 8 KiB, or the connection is closed
- * with 408 or 431. One request per connection (Connection: close). Returns 0,
- * or -EINTR when a signal cut the wait short.
+ * with 408 or 431. One request per connection (Connection: close). A POST
+ * without HF_ADMIN_POST_HEADER, or with an Origin, gets a 403. GET
+ * /stats?filter=REGEX is filtered here: the handler sees the query without
+ * the filter and answers every "name: value" line, and the lines whose name
+ * the regex (Hyperscan, at most HF_ADMIN_FILTER_MAX bytes) matches anywhere
+ * are kept; a refused regex gets a 400 saying why. Returns 0, or -EINTR when
+ * a signal cut the wait short.
  */
 int hf_admin_poll(struct hf_admin *a, int timeout_ms);
 
@@ -43,5 +59,8 @@ void hf_admin_close(struct hf_admin *a);
 
 /** Decodes the value of @p key in query string @p q into @p out; returns 0 or -ENOENT. */
 int hf_admin_query_get(const char *q, const char *key, char *out, size_t outlen);
+
+/** The port @p a listens on (what port 0 became). */
+uint16_t hf_admin_port(const struct hf_admin *a);
 
 #endif

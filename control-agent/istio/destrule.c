@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * DestinationRules: checked whole when read, then applied to each cluster of
- * their host. A TrafficPolicy's groups (loadBalancer, connectionPool,
- * outlierDetection, tls) each replace the whole group they name: the
- * portLevelSettings entry of a port over the policy, a subset's policy over
- * the rule's, the subset's port-level entry last, as Pilot merges them.
- * What the model has no field for is refused by name.
+ * their host. A TrafficPolicy's groups (loadBalancer, connectionPool, tls)
+ * each replace the whole group they name: the portLevelSettings entry of a
+ * port over the policy, a subset's policy over the rule's, the subset's
+ * port-level entry last, as Pilot merges them. What the snapshot has no
+ * place for is refused by name.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,35 +15,34 @@
 
 #include "control-agent/istio/istio-int.h"
 
-#define ENVOY_CONSECUTIVE_5XX 5	/* Envoy's default when outlierDetection gives no count */
-
 static const char *const dr_keys[] = {"host", "trafficPolicy", "subsets", "exportTo", NULL};
 static const char *const dr_later[] = {"workloadSelector", NULL};
-static const char *const tp_keys[] = {"loadBalancer", "connectionPool", "outlierDetection", "tls",
-				      "portLevelSettings", NULL};
-static const char *const tp_later[] = {"tunnel", "proxyProtocol", "retryBudget", NULL};
-static const char *const plp_keys[] = {"port", "loadBalancer", "connectionPool",
-				       "outlierDetection", "tls", NULL};
+/*
+ * What the snapshot has no place for is refused by name, not kept: an
+ * operator who writes a circuit breaker, an outlier detector or TLS
+ * origination is told it does not exist rather than left believing it does.
+ */
+static const char *const tp_keys[] = {"loadBalancer", "connectionPool", "tls", "portLevelSettings",
+				      NULL};
+static const char *const tp_later[] = {"outlierDetection", "tunnel", "proxyProtocol",
+				       "retryBudget", NULL};
+static const char *const plp_keys[] = {"port", "loadBalancer", "connectionPool", "tls", NULL};
+static const char *const plp_later[] = {"outlierDetection", NULL};
 static const char *const lb_keys[] = {"simple", NULL};
 static const char *const lb_later[] = {"consistentHash", "localityLbSetting", "warmupDurationSecs",
 				       "warmup", NULL};
 static const char *const pool_keys[] = {"tcp", "http", NULL};
-static const char *const tcp_keys[] = {"maxConnections", "connectTimeout", NULL};
-static const char *const tcp_later[] = {"tcpKeepalive", "maxConnectionDuration", "idleTimeout",
-					NULL};
-static const char *const http_keys[] = {"http1MaxPendingRequests", NULL};
-static const char *const http_later[] = {"http2MaxRequests", "maxRequestsPerConnection",
-					 "maxRetries", "idleTimeout", "h2UpgradePolicy",
-					 "useClientProtocol", "maxConcurrentStreams", NULL};
-static const char *const od_keys[] = {"consecutive5xxErrors", "consecutiveErrors", NULL};
-static const char *const od_later[] = {"consecutiveGatewayErrors", "consecutiveLocalOriginFailures",
-				       "splitExternalLocalOriginErrors", "interval",
-				       "baseEjectionTime", "maxEjectionPercent", "minHealthPercent",
-				       NULL};
-static const char *const tls_keys[] = {"mode", "clientCertificate", "privateKey", "caCertificates",
-				       NULL};
-static const char *const tls_later[] = {"sni", "subjectAltNames", "credentialName",
-					"insecureSkipVerify", "caCrl", NULL};
+static const char *const tcp_keys[] = {"connectTimeout", NULL};
+static const char *const tcp_later[] = {"maxConnections", "tcpKeepalive", "maxConnectionDuration",
+					"idleTimeout", NULL};
+static const char *const http_later[] = {"http1MaxPendingRequests", "http2MaxRequests",
+					 "maxRequestsPerConnection", "maxRetries", "idleTimeout",
+					 "h2UpgradePolicy", "useClientProtocol",
+					 "maxConcurrentStreams", NULL};
+static const char *const tls_keys[] = {"mode", NULL};
+static const char *const tls_later[] = {"clientCertificate", "privateKey", "caCertificates", "sni",
+					"subjectAltNames", "credentialName", "insecureSkipVerify",
+					"caCrl", NULL};
 static const char *const subset_keys[] = {"name", "labels", "trafficPolicy", NULL};
 
 /* ---- DestinationRule ---- */
@@ -53,19 +52,26 @@ apply_lb(struct ist *st, const struct yn *lb, const char *path, struct hf_model_
 {
 	static const char *const simple[] = {"UNSPECIFIED", "ROUND_ROBIN", "LEAST_REQUEST",
 					     "LEAST_CONN", "RANDOM", "PASSTHROUGH", NULL};
-	static const enum hf_lb_policy map[] = {IST_DEFAULT_LB,	  HF_LB_ROUND_ROBIN,
+	static const enum hf_lb_policy map[] = {IST_DEFAULT_LB, HF_LB_ROUND_ROBIN,
 						HF_LB_LEAST_REQUEST, HF_LB_LEAST_REQUEST,
-						HF_LB_RANDOM,	  HF_LB_PASSTHROUGH};
+						HF_LB_RANDOM};
+	char p[IST_PATH];
 	int rc, v = 0;
 
 	if ((rc = ist_keys(st, lb, path, lb_keys, lb_later)) < 0 ||
 	    (rc = ist_get_enum(st, lb, path, "simple", simple, "ROUND_ROBIN, LEAST_REQUEST, "
 			   "LEAST_CONN, RANDOM, PASSTHROUGH", &v)) < 0)
 		return rc;
+	/* the caller's original destination: for a gateway, itself; the data plane has no such pick */
+	if (v == 5)
+		return ist_fail(st, ist_get(lb, "simple"), ist_path(p, path, "simple"),
+				"PASSTHROUGH is not supported yet (ROUND_ROBIN, LEAST_REQUEST, "
+				"LEAST_CONN and RANDOM are)");
 	c->lb = map[v];
 	return 0;
 }
 
+/* connectionPool: connectTimeout only; the limits (circuit breaking) are refused by name. */
 static int
 apply_pool(struct ist *st, const struct yn *pool, const char *path, struct hf_model_cluster *c)
 {
@@ -74,8 +80,6 @@ apply_pool(struct ist *st, const struct yn *pool, const char *path, struct hf_mo
 	int rc;
 
 	c->connect_timeout_ms = IST_CONNECT_TIMEOUT_MS;
-	c->max_connections = 0;
-	c->max_pending_requests = 0;
 	if ((rc = ist_keys(st, pool, path, pool_keys, NULL)) < 0 ||
 	    (rc = ist_get_map(st, pool, path, "tcp", false, &tcp)) < 0 ||
 	    (rc = ist_get_map(st, pool, path, "http", false, &http)) < 0)
@@ -83,8 +87,6 @@ apply_pool(struct ist *st, const struct yn *pool, const char *path, struct hf_mo
 	if (tcp != NULL) {
 		ist_path(p, path, "tcp");
 		if ((rc = ist_keys(st, tcp, p, tcp_keys, tcp_later)) < 0 ||
-		    (rc = ist_get_u32(st, tcp, p, "maxConnections", false, 1, INT32_MAX,
-				      &c->max_connections)) < 0 ||
 		    (rc = ist_get_ms(st, tcp, p, "connectTimeout", &c->connect_timeout_ms)) < 0)
 			return rc;
 		if (c->connect_timeout_ms == 0) {
@@ -94,68 +96,35 @@ apply_pool(struct ist *st, const struct yn *pool, const char *path, struct hf_mo
 					ist_path(q, p, "connectTimeout"), "must be at least 1ms");
 		}
 	}
-	if (http != NULL) {
-		ist_path(p, path, "http");
-		if ((rc = ist_keys(st, http, p, http_keys, http_later)) < 0 ||
-		    (rc = ist_get_u32(st, http, p, "http1MaxPendingRequests", false, 0, INT32_MAX,
-				      &c->max_pending_requests)) < 0)
-			return rc;
-	}
+	if (http != NULL &&
+	    (rc = ist_keys(st, http, ist_path(p, path, "http"), (const char *const[]){NULL},
+			   http_later)) < 0)
+		return rc;
 	return 0;
 }
 
-static int
-apply_outlier(struct ist *st, const struct yn *od, const char *path, struct hf_model_cluster *c)
-{
-	int rc, a = 0, b = 0;
-
-	c->outlier_consecutive_5xx = ENVOY_CONSECUTIVE_5XX;
-	if ((rc = ist_keys(st, od, path, od_keys, od_later)) < 0 ||
-	    (a = rc = ist_get_u32(st, od, path, "consecutive5xxErrors", false, 0, INT32_MAX,
-				  &c->outlier_consecutive_5xx)) < 0 ||
-	    (b = rc = ist_get_u32(st, od, path, "consecutiveErrors", false, 0, INT32_MAX,
-				  &c->outlier_consecutive_5xx)) < 0)
-		return rc;
-	if (a > 0 && b > 0)
-		return ist_fail(st, ist_key(od, "consecutiveErrors"), path, "consecutive5xxErrors "
-				"and the deprecated consecutiveErrors cannot both be set");
-	return 0;
-}
-
-static int
-set_path(struct ist *st, const struct yn *tls, const char *path, const char *key, char **dst)
-{
-	const char *s;
-	int rc = ist_get_str(st, tls, path, key, false, &s);
-
-	if (rc <= 0)
-		return rc;
-	free(*dst);
-	*dst = ist_mdup(s);
-	return *dst == NULL ? ist_oom(st) : 0;
-}
-
+/*
+ * tls: DISABLE only. Until TLS origination exists, SIMPLE, MUTUAL and
+ * ISTIO_MUTUAL would send in plaintext what the operator asked to encrypt.
+ */
 static int
 apply_tls(struct ist *st, const struct yn *tls, const char *path, struct hf_model_cluster *c)
 {
 	static const char *const modes[] = {"DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL", NULL};
+	char p[IST_PATH];
 	int rc, mode = HF_TLS_DISABLE;
 
-	free(c->tls_client_cert);
-	free(c->tls_private_key);
-	free(c->tls_ca_certs);
-	c->tls_client_cert = c->tls_private_key = c->tls_ca_certs = NULL;
-	if ((rc = ist_keys(st, tls, path, tls_keys, tls_later)) < 0 ||
-	    (rc = ist_get_enum(st, tls, path, "mode", modes,
-			       "DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL", &mode)) < 0 ||
-	    (rc = set_path(st, tls, path, "clientCertificate", &c->tls_client_cert)) < 0 ||
-	    (rc = set_path(st, tls, path, "privateKey", &c->tls_private_key)) < 0 ||
-	    (rc = set_path(st, tls, path, "caCertificates", &c->tls_ca_certs)) < 0)
+	/* the mode first: it says why the certificate fields that come with it are refused too */
+	if ((rc = ist_get_enum(st, tls, path, "mode", modes,
+			       "DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL", &mode)) < 0)
 		return rc;
-	c->tls_mode = (enum hf_tls_mode)mode;
-	if (mode == HF_TLS_MUTUAL && (c->tls_client_cert == NULL || c->tls_private_key == NULL))
-		return ist_fail(st, tls, path,
-				"mode MUTUAL needs clientCertificate and privateKey");
+	if (mode != HF_TLS_DISABLE)
+		return ist_fail(st, ist_get(tls, "mode"), ist_path(p, path, "mode"), "%s is not "
+				"supported yet: there is no TLS origination, the upstream traffic "
+				"would be plaintext (DISABLE is)", modes[mode]);
+	if ((rc = ist_keys(st, tls, path, tls_keys, tls_later)) < 0)
+		return rc;
+	c->tls_mode = HF_TLS_DISABLE;
 	return 0;
 }
 
@@ -163,14 +132,12 @@ apply_tls(struct ist *st, const struct yn *tls, const char *path, struct hf_mode
 static int
 apply_groups(struct ist *st, const struct yn *tp, const char *path, struct hf_model_cluster *c)
 {
-	static const char *const names[] = {"loadBalancer", "connectionPool", "outlierDetection",
-					    "tls"};
+	static const char *const names[] = {"loadBalancer", "connectionPool", "tls"};
 	static int (*const fns[])(struct ist *, const struct yn *, const char *,
-				  struct hf_model_cluster *) = {apply_lb, apply_pool, apply_outlier,
-								apply_tls};
+				  struct hf_model_cluster *) = {apply_lb, apply_pool, apply_tls};
 	char p[IST_PATH];
 
-	for (unsigned int i = 0; i < 4; i++) {
+	for (unsigned int i = 0; i < 3; i++) {
 		const struct yn *g = NULL;
 		int rc = ist_get_map(st, tp, path, names[i], false, &g);
 
@@ -180,14 +147,6 @@ apply_groups(struct ist *st, const struct yn *tp, const char *path, struct hf_mo
 			return rc;
 	}
 	return 0;
-}
-
-static void
-scratch_free(struct hf_model_cluster *c)
-{
-	free(c->tls_client_cert);
-	free(c->tls_private_key);
-	free(c->tls_ca_certs);
 }
 
 /*
@@ -215,7 +174,7 @@ ist_apply_policy(struct ist *st, const struct yn *tp, const char *path, uint32_t
 
 		ist_pathi(q, p, i);
 		if ((rc = ist_want(st, e, q, YN_MAP)) < 0 ||
-		    (rc = ist_keys(st, e, q, plp_keys, NULL)) < 0 ||
+		    (rc = ist_keys(st, e, q, plp_keys, plp_later)) < 0 ||
 		    (rc = ist_get_map(st, e, q, "port", true, &ps)) < 0 ||
 		    (rc = ist_keys(st, ps, ist_path(r, q, "port"), (const char *const[]){"number",
 				   NULL}, NULL)) < 0 ||
@@ -227,9 +186,7 @@ ist_apply_policy(struct ist *st, const struct yn *tp, const char *path, uint32_t
 				   ist_get(ps, "number")->s) == 0)
 				return ist_fail(st, ist_get(ps, "number"), ist_path(q, r, "number"),
 						"port %u has settings twice", number);
-		rc = apply_groups(st, e, q, number == port ? c : &scratch);
-		scratch_free(&scratch);
-		if (rc < 0)
+		if ((rc = apply_groups(st, e, q, number == port ? c : &scratch)) < 0)
 			return rc;
 	}
 	return 0;
@@ -283,7 +240,6 @@ parse_dr(struct ist *st, const struct ist_res *r, struct ist_dr *dr)
 					st->dr[i].res->line);
 	if (dr->policy != NULL) {
 		rc = ist_apply_policy(st, dr->policy, "spec.trafficPolicy", 0, &scratch);
-		scratch_free(&scratch);
 		if (rc < 0)
 			return rc;
 	}
@@ -309,7 +265,6 @@ parse_dr(struct ist *st, const struct ist_res *r, struct ist_dr *dr)
 						"subset '%s' is defined twice", name);
 		if (tp != NULL) {
 			rc = ist_apply_policy(st, tp, ist_path(q, p, "trafficPolicy"), 0, &scratch);
-			scratch_free(&scratch);
 			if (rc < 0)
 				return rc;
 		}

@@ -24,21 +24,19 @@ static const char *const server_keys[] = {"port", "hosts", "tls", "name", NULL};
 static const char *const server_later[] = {"bind", "defaultEndpoint", NULL};
 static const char *const gport_keys[] = {"number", "name", "protocol", NULL};
 static const char *const gport_later[] = {"targetPort", NULL};
-static const char *const gtls_keys[] = {"mode", NULL};
-/* every ServerTLSSettings field: all are refused but a TLS server's mode PASSTHROUGH */
+/* every ServerTLSSettings field: refused until TLS exists (an empty `tls: {}` says nothing) */
 static const char *const gtls_later[] = {
 	"mode", "httpsRedirect", "serverCertificate", "privateKey", "caCertificates", "credentialName",
 	"credentialNames", "subjectAltNames", "verifyCertificateSpki", "verifyCertificateHash",
 	"minProtocolVersion", "maxProtocolVersion", "cipherSuites", "caCrl", NULL,
 };
-static const char *const vs_keys[] = {"hosts", "gateways", "http", "tcp", "tls", "exportTo", NULL};
+static const char *const vs_keys[] = {"hosts", "gateways", "http", "tcp", "exportTo", NULL};
+/* tls routes: the data plane opens no listener for TLS servers and has no SNI routing yet */
+static const char *const vs_later[] = {"tls", NULL};
 static const char *const l4r_keys[] = {"match", "route", NULL};
 static const char *const tcpm_keys[] = {"port", "gateways", NULL};
 static const char *const tcpm_later[] = {"destinationSubnets", "sourceLabels", "sourceNamespace",
 					 "sourceSubnet", NULL};
-static const char *const tlsm_keys[] = {"sniHosts", "port", "gateways", NULL};
-static const char *const tlsm_later[] = {"destinationSubnets", "sourceLabels", "sourceNamespace",
-					 NULL};
 
 /* A server of a selected Gateway, on the listener of its port. */
 struct srv {
@@ -99,7 +97,9 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 		   strcasecmp(proto, "REDIS") == 0 || strcasecmp(proto, "MYSQL") == 0) {
 		*kind = HF_LISTENER_TCP;
 	} else if (strcasecmp(proto, "TLS") == 0) {
-		*kind = HF_LISTENER_TLS;
+		/* SNI passthrough: the data plane opens no listener for it and routes no SNI */
+		return ist_fail(st, ist_get(port, "protocol"), q, "TLS servers (SNI passthrough) "
+				"are not supported yet");
 	} else if (strcasecmp(proto, "HTTP2") == 0 || strcasecmp(proto, "GRPC") == 0 ||
 		   strcasecmp(proto, "GRPC-WEB") == 0) {
 		return ist_fail(st, ist_get(port, "protocol"), q, "%s is not supported yet "
@@ -117,23 +117,9 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 					"'%s' is not a host or namespace/host", h);
 	}
 	ist_path(p, path, "tls");
-	if (*kind == HF_LISTENER_TLS) {
-		const char *mode;
-
-		if (tls == NULL)
-			return ist_fail(st, s, p, "a TLS server needs tls.mode PASSTHROUGH");
-		if ((rc = ist_keys(st, tls, p, gtls_keys, gtls_later)) < 0 ||
-		    (rc = ist_get_str(st, tls, p, "mode", true, &mode)) < 0)
-			return rc;
-		if (strcmp(mode, "PASSTHROUGH") != 0)
-			return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "%s is "
-					"not supported yet (PASSTHROUGH is)", mode);
-	} else if (tls != NULL) {
+	if (tls != NULL) {
 		if ((rc = ist_keys(st, tls, p, (const char *const[]){NULL}, gtls_later)) < 0)
 			return rc;
-		if (tls->n > 0)
-			return ist_fail(st, tls->key[0], ist_path(q, p, tls->key[0]->s), "not "
-					"supported yet");
 	}
 	return 0;
 }
@@ -206,70 +192,48 @@ gateways(struct ist *st, struct lsn **ls, unsigned int *n)
 	return 0;
 }
 
-/* ---- tcp and tls routes ---- */
+/* ---- tcp routes ---- */
 
 static int
-check_l4_block(struct ist *st, const struct ist_res *vs, const struct yn *m, const char *path,
-	       bool tls, uint32_t *port)
+check_l4_block(struct ist *st, const struct yn *m, const char *path, uint32_t *port)
 {
-	const struct yn *gws, *sni = NULL, *hosts = ist_get(vs->spec, "hosts");
-	char p[IST_PATH], q[IST_PATH];
+	const struct yn *gws;
 	int rc;
 
 	if ((rc = ist_want(st, m, path, YN_MAP)) < 0 ||
-	    (rc = ist_keys(st, m, path, tls ? tlsm_keys : tcpm_keys,
-			   tls ? tlsm_later : tcpm_later)) < 0 ||
+	    (rc = ist_keys(st, m, path, tcpm_keys, tcpm_later)) < 0 ||
 	    (rc = ist_get_u32(st, m, path, "port", false, 1, 65535, port)) < 0 ||
-	    (rc = ist_get_strs(st, m, path, "gateways", false, &gws)) < 0 ||
-	    (tls && (rc = ist_get_strs(st, m, path, "sniHosts", true, &sni)) < 0))
+	    (rc = ist_get_strs(st, m, path, "gateways", false, &gws)) < 0)
 		return rc;
-	/* Istio: each SNI host must be one of the VirtualService's hosts, or under one */
-	for (unsigned int i = 0; sni != NULL && i < sni->n; i++) {
-		bool ok = false;
-
-		for (unsigned int k = 0; k < hosts->n && !ok; k++) {
-			const char *h = ist_resolve_host(st, hosts->val[k]->s, vs->ns);
-
-			if (h == NULL)
-				return ist_oom(st);
-			ok = ist_host_covers(h, sni->val[i]->s) ||
-			     ist_host_covers(hosts->val[k]->s, sni->val[i]->s);
-		}
-		if (!ok)
-			return ist_fail(st, sni->val[i],
-					ist_pathi(q, ist_path(p, path, "sniHosts"), i),
-					"'%s' is not one of the VirtualService's hosts",
-					sni->val[i]->s);
-	}
 	return 0;
 }
 
-/* Appends @p vs's tcp (or tls) routes, as bound by @p b, to @p l: one per applying match block. */
+/* Appends @p vs's tcp routes, as bound by @p b, to @p l: one per applying match block. */
 static int
-l4_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b, bool tls,
+l4_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b,
 	  struct hf_model_listener *l)
 {
-	const char *key = tls ? "tls" : "tcp";
 	const struct yn *routes = NULL;
-	char base[IST_PATH], p[IST_PATH], q[IST_PATH], mp[IST_PATH];
-	int rc = ist_get_seq(st, vs->spec, "spec", key, false, &routes);
+	char p[IST_PATH], q[IST_PATH], mp[IST_PATH];
+	int rc = ist_get_seq(st, vs->spec, "spec", "tcp", false, &routes);
 
 	if (rc <= 0)
 		return rc;
-	snprintf(base, sizeof(base), "spec.%s", key);
 	for (unsigned int i = 0; i < routes->n; i++) {
 		const struct yn *r = routes->val[i], *match = NULL, *dests;
 		unsigned int blocks;
 
-		ist_pathi(p, base, i);
+		ist_pathi(p, "spec.tcp", i);
 		if ((rc = ist_want(st, r, p, YN_MAP)) < 0 ||
 		    (rc = ist_keys(st, r, p, l4r_keys, NULL)) < 0 ||
-		    (rc = ist_get_seq(st, r, p, "match", tls, &match)) < 0 ||
+		    (rc = ist_get_seq(st, r, p, "match", false, &match)) < 0 ||
 		    (rc = ist_get_seq(st, r, p, "route", true, &dests)) < 0)
 			return rc;
-		if (tls && match->n == 0)
-			return ist_fail(st, match, ist_path(q, p, "match"), "a tls route needs at "
-					"least one match with sniHosts");
+		/* a TCP listener sends every connection to its first route's first destination */
+		if (dests->n > 1)
+			return ist_fail(st, dests->val[1], ist_pathi(q, ist_path(mp, p, "route"), 1),
+					"weighted tcp routes (%u destinations) are not supported "
+					"yet: one destination per route", dests->n);
 		blocks = match != NULL && match->n > 0 ? match->n : 1;
 		for (unsigned int k = 0; k < blocks; k++) {
 			const struct yn *m = match != NULL && match->n > 0 ? match->val[k] : NULL;
@@ -278,7 +242,7 @@ l4_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b, bo
 
 			if (m != NULL) {
 				ist_pathi(mp, ist_path(q, p, "match"), k);
-				if ((rc = check_l4_block(st, vs, m, mp, tls, &port)) < 0)
+				if ((rc = check_l4_block(st, m, mp, &port)) < 0)
 					return rc;
 				if (!ist_block_applies(st, vs, m, b))
 					continue;
@@ -287,16 +251,6 @@ l4_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b, bo
 			if (lr == NULL)
 				return ist_oom(st);
 			lr->port = port;
-			if (tls) {
-				const struct yn *sni = ist_get(m, "sniHosts");
-
-				lr->sni = calloc(sni->n, sizeof(*lr->sni));
-				if (lr->sni == NULL)
-					return ist_oom(st);
-				for (unsigned int s = 0; s < sni->n; s++, lr->n_sni++)
-					if ((lr->sni[s] = strdup(sni->val[s]->s)) == NULL)
-						return ist_oom(st);
-			}
 			if ((rc = ist_destinations(st, vs, dests, ist_path(q, p, "route"), false,
 						   &lr->n_clusters, &lr->clusters)) < 0)
 				return rc;
@@ -315,19 +269,18 @@ l4_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b, bo
 static int
 check_vs(struct ist *st, const struct ist_res *vs, struct hf_model_vhost *keep)
 {
-	const struct yn *hosts, *gws = NULL, *http = NULL, *tcp = NULL, *tls = NULL;
+	const struct yn *hosts, *gws = NULL, *http = NULL, *tcp = NULL;
 	const struct ist_bind none = {0};
 	struct hf_model scratch = {0};
 	char p[IST_PATH];
 	int rc;
 
-	if ((rc = ist_keys(st, vs->spec, "spec", vs_keys, NULL)) < 0 ||
+	if ((rc = ist_keys(st, vs->spec, "spec", vs_keys, vs_later)) < 0 ||
 	    (rc = ist_get_strs(st, vs->spec, "spec", "hosts", true, &hosts)) < 0 ||
 	    (rc = ist_get_strs(st, vs->spec, "spec", "gateways", false, &gws)) < 0 ||
 	    (rc = ist_check_export(st, vs->spec, "spec")) < 0 ||
 	    (rc = ist_get_seq(st, vs->spec, "spec", "http", false, &http)) < 0 ||
-	    (rc = ist_get_seq(st, vs->spec, "spec", "tcp", false, &tcp)) < 0 ||
-	    (rc = ist_get_seq(st, vs->spec, "spec", "tls", false, &tls)) < 0)
+	    (rc = ist_get_seq(st, vs->spec, "spec", "tcp", false, &tcp)) < 0)
 		return rc;
 	for (unsigned int i = 0; i < hosts->n; i++)
 		if (strchr(hosts->val[i]->s, '/') != NULL)
@@ -340,17 +293,15 @@ check_vs(struct ist *st, const struct ist_res *vs, struct hf_model_vhost *keep)
 			return ist_fail(st, gws->val[i], ist_pathi(p, "spec.gateways", i), "'%s' "
 					"is not a gateway name or namespace/name", g);
 	}
-	if ((http == NULL || http->n == 0) && (tcp == NULL || tcp->n == 0) &&
-	    (tls == NULL || tls->n == 0))
-		return ist_fail(st, vs->spec, "spec", "needs http, tcp or tls routes");
-	/* tcp and tls routes are cheap to make again: thrown away */
+	if ((http == NULL || http->n == 0) && (tcp == NULL || tcp->n == 0))
+		return ist_fail(st, vs->spec, "spec", "needs http or tcp routes");
+	/* tcp routes are cheap to make again: thrown away */
 	scratch.listeners = calloc(1, sizeof(*scratch.listeners));
 	if (scratch.listeners == NULL)
 		return ist_oom(st);
 	scratch.n_listeners = 1;
-	if ((rc = ist_http_routes(st, vs, &none, keep)) == 0 &&
-	    (rc = l4_routes(st, vs, &none, false, &scratch.listeners[0])) == 0)
-		rc = l4_routes(st, vs, &none, true, &scratch.listeners[0]);
+	if ((rc = ist_http_routes(st, vs, &none, keep)) == 0)
+		rc = l4_routes(st, vs, &none, &scratch.listeners[0]);
 	hf_model_free(&scratch);
 	return rc;
 }
@@ -513,7 +464,7 @@ bind_listener(struct ist *st, const struct lsn *l, struct hf_model_listener *ml)
 		if ((rc = vs_domains(st, vs, l, &b, &domains, &nd)) < 0 || nd == 0)
 			continue;
 		if (l->kind != HF_LISTENER_HTTP) {
-			rc = l4_routes(st, vs, &b, l->kind == HF_LISTENER_TLS, ml);
+			rc = l4_routes(st, vs, &b, ml);
 			continue;
 		}
 		if (ist_get(vs->spec, "http") == NULL)

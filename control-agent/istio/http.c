@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <hs/hs.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -232,11 +233,38 @@ match_block(struct ist *st, const struct yn *m, const char *path, struct hf_mode
 	return 0;
 }
 
+/*
+ * Fields a header operation may not touch: the framing fields (a changed
+ * Content-Length or Transfer-Encoding would have the next hop read another
+ * body than the one sent: request smuggling, RFC 9112 section 6.3) and the
+ * hop-by-hop fields the proxy itself writes or removes (RFC 9110 section 7.6.1).
+ */
+static const char *const proxy_fields[] = {"content-length", "transfer-encoding", "connection",
+					   "keep-alive", "proxy-connection", "te", "trailer",
+					   "upgrade", NULL};
+
+static int
+op_name(struct ist *st, const struct yn *at, const char *path, const char *name)
+{
+	int rc = ist_check_token(st, at, path, "header name", name);
+
+	if (rc < 0)
+		return rc;
+	for (unsigned int i = 0; proxy_fields[i] != NULL; i++)
+		if (strcasecmp(name, proxy_fields[i]) == 0)
+			return ist_fail(st, at, path, "'%s' is %s field the proxy manages: header "
+					"operations may not change it", name,
+					i < 2 ? "a framing" : "a hop-by-hop");
+	return 0;
+}
+
 static int
 ops_of(struct ist *st, const struct yn *ops, const char *path, unsigned int *n,
        struct hf_model_header_op **out)
 {
+	static const char *const kinds[] = {"set", "add", "remove"};
 	const struct yn *set = NULL, *add = NULL, *rm = NULL;
+	char p[IST_PATH], q[IST_PATH];
 	unsigned int total;
 	int rc;
 
@@ -252,11 +280,21 @@ ops_of(struct ist *st, const struct yn *ops, const char *path, unsigned int *n,
 	for (unsigned int k = 0; k < 3; k++) {
 		const struct yn *l = k == 0 ? set : k == 1 ? add : rm;
 
+		ist_path(p, path, kinds[k]);
 		for (unsigned int i = 0; l != NULL && i < l->n; i++) {
 			struct hf_model_header_op *op = &(*out)[(*n)++];
+			const struct yn *name = k == 2 ? l->val[i] : l->key[i];
 
+			if (k == 2)
+				ist_pathi(q, p, i);
+			else
+				ist_path(q, p, name->s);
+			if ((rc = op_name(st, name, q, name->s)) < 0 ||
+			    (k < 2 && (rc = ist_check_field_value(st, l->val[i], q,
+								  l->val[i]->s)) < 0))
+				return rc;
 			op->op = k == 0 ? HF_HDR_SET : k == 1 ? HF_HDR_ADD : HF_HDR_REMOVE;
-			op->name = lower_dup(k == 2 ? l->val[i]->s : l->key[i]->s);
+			op->name = lower_dup(name->s);
 			if (op->name == NULL ||
 			    (k < 2 && (op->value = strdup(l->val[i]->s)) == NULL))
 				return ist_oom(st);
@@ -509,17 +547,25 @@ retries(struct ist *st, const struct yn *rt, const char *path, struct hf_model_r
 	return 0;
 }
 
+/* A list of tokens (methods, header names) joined with ',' as the CORS answer sends it. */
 static int
-join(struct ist *st, const struct yn *map, const char *path, const char *key, char **out)
+join(struct ist *st, const struct yn *map, const char *path, const char *key, const char *what,
+     char **out)
 {
 	const struct yn *l = NULL;
+	char p[IST_PATH], q[IST_PATH];
 	size_t len = 0;
 	int rc = ist_get_strs(st, map, path, key, false, &l);
 
 	if (rc <= 0)
 		return rc;
-	for (unsigned int i = 0; i < l->n; i++)
+	ist_path(p, path, key);
+	for (unsigned int i = 0; i < l->n; i++) {
+		if ((rc = ist_check_token(st, l->val[i], ist_pathi(q, p, i), what,
+					  l->val[i]->s)) < 0)
+			return rc;
 		len += strlen(l->val[i]->s) + 1;
+	}
 	*out = calloc(len + 1, 1);
 	if (*out == NULL)
 		return ist_oom(st);
@@ -535,7 +581,7 @@ static int
 cors(struct ist *st, const struct yn *c, const char *path, struct hf_model_cors *o)
 {
 	const struct yn *origins = NULL, *origin = NULL;
-	char p[IST_PATH], q[IST_PATH];
+	char p[IST_PATH], q[IST_PATH], r[IST_PATH];
 	uint32_t ms = 0;
 	int rc;
 
@@ -543,9 +589,9 @@ cors(struct ist *st, const struct yn *c, const char *path, struct hf_model_cors 
 	if ((rc = ist_keys(st, c, path, cors_keys, cors_later)) < 0 ||
 	    (rc = ist_get_seq(st, c, path, "allowOrigins", false, &origins)) < 0 ||
 	    (rc = ist_get_strs(st, c, path, "allowOrigin", false, &origin)) < 0 ||
-	    (rc = join(st, c, path, "allowMethods", &o->allow_methods)) < 0 ||
-	    (rc = join(st, c, path, "allowHeaders", &o->allow_headers)) < 0 ||
-	    (rc = join(st, c, path, "exposeHeaders", &o->expose_headers)) < 0 ||
+	    (rc = join(st, c, path, "allowMethods", "method", &o->allow_methods)) < 0 ||
+	    (rc = join(st, c, path, "allowHeaders", "header name", &o->allow_headers)) < 0 ||
+	    (rc = join(st, c, path, "exposeHeaders", "header name", &o->expose_headers)) < 0 ||
 	    (rc = ist_get_ms(st, c, path, "maxAge", &ms)) < 0 ||
 	    (rc = ist_get_bool(st, c, path, "allowCredentials", &o->allow_credentials)) < 0)
 		return rc;
@@ -555,15 +601,29 @@ cors(struct ist *st, const struct yn *c, const char *path, struct hf_model_cors 
 	if (o->origins == NULL)
 		return ist_oom(st);
 	ist_path(p, path, "allowOrigins");
-	for (unsigned int i = 0; origins != NULL && i < origins->n; i++)
-		if ((rc = str_match(st, origins->val[i], ist_pathi(q, p, i), false,
-				    &o->origins[o->n_origins++])) < 0)
+	for (unsigned int i = 0; origins != NULL && i < origins->n; i++) {
+		struct hf_model_str_match *m = &o->origins[o->n_origins++];
+		const struct yn *v = origins->val[i];
+
+		ist_pathi(q, p, i);
+		if ((rc = str_match(st, v, q, false, m)) < 0)
 			return rc;
+		/* the data plane compares origins as strings; a regex would never match */
+		if (m->kind == HF_MATCH_REGEX)
+			return ist_fail(st, ist_get(v, "regex"), ist_path(r, q, "regex"),
+					"not supported yet (exact and prefix are)");
+		if ((rc = ist_check_field_value(st, v, q, m->value)) < 0)
+			return rc;
+	}
 	/* the deprecated allowOrigin: exact strings */
+	ist_path(p, path, "allowOrigin");
 	for (unsigned int i = 0; origin != NULL && i < origin->n; i++) {
 		struct hf_model_str_match *m = &o->origins[o->n_origins++];
 
 		m->kind = HF_MATCH_EXACT;
+		if ((rc = ist_check_field_value(st, origin->val[i], ist_pathi(q, p, i),
+						origin->val[i]->s)) < 0)
+			return rc;
 		if ((m->value = strdup(origin->val[i]->s)) == NULL)
 			return ist_oom(st);
 	}
@@ -588,11 +648,17 @@ rewrite(struct ist *st, const struct yn *rw, const char *path, struct hf_model_r
 	const struct yn *rx = NULL;
 	const char *s;
 	char p[IST_PATH], q[IST_PATH];
+	bool port;
 	int rc;
 
 	if ((rc = ist_keys(st, rw, path, rewrite_keys, NULL)) < 0 ||
 	    (rc = dup_opt(st, rw, path, "uri", &r->rewrite_uri)) < 0 ||
+	    (rc > 0 && (rc = ist_check_path(st, ist_get(rw, "uri"), ist_path(q, path, "uri"),
+					    r->rewrite_uri, true, false)) < 0) ||
 	    (rc = dup_opt(st, rw, path, "authority", &r->rewrite_authority)) < 0 ||
+	    (rc > 0 && (rc = ist_check_authority(st, ist_get(rw, "authority"),
+						 ist_path(q, path, "authority"),
+						 r->rewrite_authority, &port)) < 0) ||
 	    (rc = ist_get_map(st, rw, path, "uriRegexRewrite", false, &rx)) < 0)
 		return rc;
 	if (rx == NULL)
@@ -606,7 +672,9 @@ rewrite(struct ist *st, const struct yn *rw, const char *path, struct hf_model_r
 	    (rc == 0 && (rc = ist_fail(st, rx, ist_path(q, p, "rewrite"), "required field is "
 				       "missing")) < 0) ||
 	    (rc = dup_opt(st, rx, p, "match", &r->rewrite_regex)) < 0 ||
-	    (rc = dup_opt(st, rx, p, "rewrite", &r->rewrite_regex_sub)) < 0)
+	    (rc = dup_opt(st, rx, p, "rewrite", &r->rewrite_regex_sub)) < 0 ||
+	    (rc = ist_check_path(st, ist_get(rx, "rewrite"), ist_path(q, p, "rewrite"),
+				 r->rewrite_regex_sub, false, false)) < 0)
 		return rc;
 	/* Compiled here once to refuse it with its line; the snapshot compiles it again. */
 	{
@@ -629,23 +697,41 @@ rewrite(struct ist *st, const struct yn *rw, const char *path, struct hf_model_r
 static int
 redirect(struct ist *st, const struct yn *rd, const char *path, struct hf_model_route *r)
 {
+	char p[IST_PATH];
 	uint32_t code = 301;
+	bool has_port = false;
 	int rc;
 
 	r->action = HF_ACTION_REDIRECT;
 	if ((rc = ist_keys(st, rd, path, redirect_keys, redirect_later)) < 0 ||
 	    (rc = dup_opt(st, rd, path, "uri", &r->redirect_uri)) < 0 ||
+	    (rc > 0 && (rc = ist_check_path(st, ist_get(rd, "uri"), ist_path(p, path, "uri"),
+					    r->redirect_uri, true, true)) < 0) ||
 	    (rc = dup_opt(st, rd, path, "authority", &r->redirect_authority)) < 0 ||
+	    (rc > 0 && (rc = ist_check_authority(st, ist_get(rd, "authority"),
+						 ist_path(p, path, "authority"),
+						 r->redirect_authority, &has_port)) < 0) ||
 	    (rc = dup_opt(st, rd, path, "scheme", &r->redirect_scheme)) < 0 ||
 	    (rc = ist_get_u32(st, rd, path, "port", false, 1, 65535, &r->redirect_port)) < 0 ||
 	    (rc = ist_get_u32(st, rd, path, "redirectCode", false, 0, 999, &code)) < 0)
 		return rc;
-	if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) {
-		char p[IST_PATH];
+	/* the Location's scheme: http or https (RFC 9110 section 4.2), case-insensitive */
+	if (r->redirect_scheme != NULL && strcasecmp(r->redirect_scheme, "http") != 0 &&
+	    strcasecmp(r->redirect_scheme, "https") != 0) {
+		char shown[96];
 
+		return ist_fail(st, ist_get(rd, "scheme"), ist_path(p, path, "scheme"), "'%s' is "
+				"not http or https", ist_shown(shown, sizeof(shown),
+							       r->redirect_scheme));
+	}
+	for (char *c = r->redirect_scheme; c != NULL && *c != '\0'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	if (has_port && r->redirect_port != 0)
+		return ist_fail(st, ist_get(rd, "port"), ist_path(p, path, "port"), "authority "
+				"'%s' has a port already", r->redirect_authority);
+	if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308)
 		return ist_fail(st, ist_get(rd, "redirectCode"), ist_path(p, path, "redirectCode"),
 				"%u is not a redirect code (301, 302, 303, 307, 308)", code);
-	}
 	r->redirect_code = (uint16_t)code;
 	if (r->redirect_uri == NULL && r->redirect_authority == NULL &&
 	    r->redirect_scheme == NULL && r->redirect_port == 0)

@@ -10,12 +10,14 @@
  *   services.c   ServiceEntry, WorkloadEntry, clusters, destinations
  *   destrule.c   DestinationRule: policies and subsets
  *   http.c       VirtualService http routes
- *   gateway.c    Gateways into listeners, binding, tcp and tls routes, hf_istio_load()
+ *   gateway.c    Gateways into listeners, binding, tcp routes, hf_istio_load()
+ *   values.c     what goes onto the wire as written: header names and values, paths, authorities
  *
  * Everything here lives in one arena freed when the load ends; only what
  * goes into the struct hf_model is malloc'ed on its own.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "control-agent/istio/istio.h"
@@ -195,6 +197,24 @@ int ist_one_of(const char *s, const char *const *names);
 int ist_get_enum(struct ist *st, const struct yn *map, const char *path, const char *key,
 		 const char *const *names, const char *list, int *out);
 
+/*
+ * values.c: what goes onto the wire as written. Each returns 0, or the
+ * negative errno of ist_fail() naming @p at and @p path.
+ */
+/* @p s as a message may show it: control, non-ASCII, '\\' and '\'' bytes as \xNN, cut to @p cap */
+const char *ist_shown(char *buf, size_t cap, const char *s);
+/* an RFC 9110 token (a field name, a method); @p what names it in the message */
+int ist_check_token(struct ist *st, const struct yn *at, const char *path, const char *what,
+		    const char *s);
+/* a field value: no CR, LF, NUL or other control byte (HTAB is allowed) */
+int ist_check_field_value(struct ist *st, const struct yn *at, const char *path, const char *s);
+/* origin-form: visible ASCII, '%' before two hex digits; '/' first when @p rooted */
+int ist_check_path(struct ist *st, const struct yn *at, const char *path, const char *s,
+		   bool rooted, bool fragment);
+/* host[:port]: reg-name, IPv4 or [IPv6], port 1..65535; *@p has_port says whether one is there */
+int ist_check_authority(struct ist *st, const struct yn *at, const char *path, const char *s,
+			bool *has_port);
+
 /* resources.c */
 int ist_collect(struct ist *st, const char *path);
 const char *ist_resolve_host(struct ist *st, const char *host, const char *ns);
@@ -234,7 +254,7 @@ bool ist_http_all_apply(struct ist *st, const struct ist_res *vs, const struct i
 bool ist_match_gateways(struct ist *st, const struct ist_res *vs, const struct yn *gws,
 			const struct ist_bind *b);
 
-/* whether match block @p m (http, tcp or tls) applies to @p b's listener: gateways, port */
+/* whether match block @p m (http or tcp) applies to @p b's listener: gateways, port */
 bool ist_block_applies(struct ist *st, const struct ist_res *vs, const struct yn *m,
 		       const struct ist_bind *b);
 

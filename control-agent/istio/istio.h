@@ -20,9 +20,12 @@
  * Where it differs: ServiceEntry short hosts are resolved like every other
  * host (Istio takes them as written, so a VirtualService's "reviews" would
  * not find them); resolution NONE without endpoints is a PASSTHROUGH cluster.
- * Refused, each by field name: HTTPS servers, names to resolve by DNS, IPv6,
- * and every Istio field the model has no place for (consistentHash,
- * outlierDetection.interval, tls.sni, delegate, mirrors, sourceLabels, ...).
+ * Refused, each by field name: HTTPS and TLS servers, tls routes, names to
+ * resolve by DNS, IPv6, and every Istio field the snapshot has no place for
+ * (DestinationRule tls modes but DISABLE, outlierDetection, connection pool
+ * limits, consistentHash, delegate, mirrors, sourceLabels, ...). Values that
+ * go onto the wire as written (header operations, rewrites, redirects, CORS)
+ * are checked against the grammar of where they go (values.c).
  *
  * Agent side only (allocates, reads files); never called by a worker.
  */

@@ -24,6 +24,7 @@ static const char *const ep_keys[] = {"address", "ports", "labels", "locality", 
 static const char *const ep_later[] = {"network", "serviceAccount", NULL};
 static const char *const protocols[] = {"HTTP",	 "HTTPS", "GRPC",  "GRPC-WEB", "HTTP2", "MONGO",
 					"REDIS", "MYSQL", "TCP",   "TLS",      "UDP",	NULL};
+static const char *const later_protocols[] = {"HTTP2", "GRPC", "GRPC-WEB", "UDP", NULL};
 
 /* ---- ServiceEntry and WorkloadEntry ---- */
 
@@ -65,6 +66,14 @@ parse_ports(struct ist *st, const struct yn *spec, const char *path, struct ist_
 		if (ist_one_of(up, protocols) < 0)
 			return ist_fail(st, ist_get(m, "protocol"), ist_path(r, q, "protocol"),
 					"'%s' is not a protocol Istio knows", proto);
+		/*
+		 * Upstream connections carry HTTP/1.1 or bytes: the others would
+		 * have Pilot's cluster speak HTTP/2 (or UDP), and this one would not.
+		 */
+		if (ist_one_of(up, later_protocols) >= 0)
+			return ist_fail(st, ist_get(m, "protocol"), ist_path(r, q, "protocol"),
+					"%s is not supported yet (HTTP, HTTPS, TCP, TLS, MONGO, "
+					"REDIS and MYSQL are)", up);
 		pt->protocol = up;
 		for (unsigned int j = 0; j < i; j++) {
 			if (se->ports[j].number == pt->number)

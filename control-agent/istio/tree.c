@@ -160,6 +160,10 @@ ist_fail(struct ist *st, const struct yn *at, const char *path, const char *fmt,
 		vsnprintf(st->err + n, st->errlen - n, fmt, ap);
 		va_end(ap);
 	}
+	/* one line whatever the configuration's strings hold: logs and --check print it whole */
+	for (char *p = st->err; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			*p = '?';
 	return -EINVAL;
 }
 

@@ -243,6 +243,9 @@ event(struct builder *b, const yaml_event_t *e)
 
 	switch (e->type) {
 	case YAML_SCALAR_EVENT:
+		/* a "\0" escape would cut the string where C reads it: what follows would vanish */
+		if (memchr(e->data.scalar.value, '\0', e->data.scalar.length) != NULL)
+			return bfail(b, line, "a string holds a NUL byte (%s escape)", "\\0");
 		y = ist_alloc(b->st, sizeof(*y));
 		if (y == NULL || (y->s = ist_alloc(b->st, e->data.scalar.length + 1)) == NULL)
 			return ist_oom(b->st);

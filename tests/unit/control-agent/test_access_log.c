@@ -176,6 +176,116 @@ test_format_truncated(void **state)
 	assert_string_equal(line, full);
 }
 
+/*
+ * What a client sends is escaped where it is quoted: a user agent with a '"'
+ * cannot close its field and write the ones after it, a CR LF cannot start a
+ * line, and a space in an unquoted field cannot split it.
+ */
+static void
+test_escape(void **state)
+{
+	struct hf_access_log_rec r;
+	char line[LINE_MAX_LEN];
+
+	(void)state;
+	rec_upstream(&r);
+	strcpy(r.user_agent, "curl\" 200 - \"forged\\");
+	strcpy(r.path, "/a\"b\\c\r\nd\x7f\xff e");
+	strcpy(r.authority, "h\tst\x01");
+	strcpy(r.xff, "203.0.113.7\"");
+	strcpy(r.route, "my route");
+	strcpy(r.cluster, "c\"l");
+	hf_access_log_format(&r, line, sizeof(line));
+	assert_string_equal(line,
+		"[2023-11-14T22:13:20.123Z] \"POST /a\\\"b\\\\c\\x0d\\x0ad\\x7f\\xff\\x20e HTTP/1.1\" 200 - "
+		"via_upstream - \"-\" 42 5183 12 10 \"203.0.113.7\\\"\" \"curl\\\" 200 - \\\"forged\\\\\" "
+		"\"84961386-6d84-429d-98bd-c5aee93b5c88\" \"h\\x09st\\x01\" \"10.0.0.5:9080\" "
+		"c\\\"l 10.0.0.2:40001 198.51.100.2:80 198.51.100.1:51234 - my\\x20route\n");
+}
+
+/*
+ * The fields of line @p s as a log parser splits them: quoted fields end at
+ * the first '"' not escaped, others at a space. Returns how many; -1 when
+ * the line is not one line of printable ASCII ending in its newline.
+ */
+static int
+count_fields(const char *s)
+{
+	int n = 0;
+
+	for (const char *c = s; *c != '\0'; c++)
+		if ((unsigned char)*c >= 0x7f || ((unsigned char)*c < 0x20 && c[1] != '\0'))
+			return -1;
+	if (strlen(s) == 0 || s[strlen(s) - 1] != '\n')
+		return -1;
+	while (*s != '\n') {
+		if (*s == ' ') {
+			s++;
+			continue;
+		}
+		n++;
+		if (*s == '"') {
+			for (s++; *s != '"'; s++) {
+				if (*s == '\n')
+					return -1;
+				if (*s == '\\')
+					s++;
+			}
+			s++;
+		} else {
+			while (*s != ' ' && *s != '\n')
+				s++;
+		}
+	}
+	return n;
+}
+
+/* Random bytes in every field a request controls: always 22 fields on one line. */
+static void
+test_escape_random(void **state)
+{
+	struct hf_access_log_rec r;
+	char line[4096];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	rec_upstream(&r);
+	assert_int_equal(hf_access_log_format(&r, line, sizeof(line)), strlen(UPSTREAM_LINE));
+	assert_int_equal(count_fields(line), 22);
+	for (unsigned int round = 0; round < 2000; round++) {
+		struct {
+			char *p;
+			size_t cap;
+		} f[] = {
+			{r.method, sizeof(r.method)}, {r.path, sizeof(r.path)},
+			{r.authority, sizeof(r.authority)}, {r.user_agent, sizeof(r.user_agent)},
+			{r.xff, sizeof(r.xff)}, {r.request_id, sizeof(r.request_id)},
+			{r.cluster, sizeof(r.cluster)}, {r.route, sizeof(r.route)},
+		};
+
+		rec_upstream(&r);
+		for (unsigned int k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
+			size_t len;
+
+			/* splitmix64: the same bytes every run */
+			x += 0x9e3779b97f4a7c15ull;
+			len = (x >> 33) % f[k].cap;
+			for (size_t i = 0; i < len; i++) {
+				uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+
+				z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+				z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+				/* one byte in four a quote, a backslash, a space or a CR/LF */
+				f[k].p[i] = (z & 3) == 0 ? "\"\\ \r\n"[(z >> 8) % 5] : (char)(1 + (z >> 16) % 255);
+			}
+			f[k].p[len] = '\0';
+		}
+		hf_access_log_format(&r, line, sizeof(line));
+		if (count_fields(line) != 22)
+			fail_msg("round %u: %d fields in %s", round, count_fields(line), line);
+	}
+}
+
 /* Reads file @p path whole into a malloc'd string. */
 static char *
 slurp(const char *path)
@@ -307,6 +417,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_format_truncated),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_random),
 		cmocka_unit_test(test_drain),
 		cmocka_unit_test(test_open_fails),
 	};
