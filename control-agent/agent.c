@@ -53,7 +53,7 @@ by_name(const void *a, const void *b)
 }
 
 void
-hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
+hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out)
 {
 	enum { PORT_LINES = 9 };
 	struct hf_counters sum = {0};
@@ -112,28 +112,8 @@ hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter)
 #undef LINE
 	qsort(l, n, sizeof(*l), by_name);
 	for (size_t i = 0; i < n; i++)
-		if (filter == NULL || regexec(filter, l[i].name, 0, NULL, 0) == 0)
-			hf_strbuf_printf(out, "%s: %" PRIu64 "\n", l[i].name, l[i].value);
+		hf_strbuf_printf(out, "%s: %" PRIu64 "\n", l[i].name, l[i].value);
 	free(l);
-}
-
-static void
-route_stats(struct hf_agent *a, const char *query, struct hf_admin_reply *r)
-{
-	char pattern[256];
-	regex_t re;
-
-	if (hf_admin_query_get(query, "filter", pattern, sizeof(pattern)) != 0) {
-		hf_agent_stats(a, &r->body, NULL);
-		return;
-	}
-	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0) {
-		r->status = 400;
-		hf_strbuf_printf(&r->body, "filter: '%s' is not a valid regular expression\n", pattern);
-		return;
-	}
-	hf_agent_stats(a, &r->body, &re);
-	regfree(&re);
 }
 
 /* Appends @p v as a JSON string literal (RFC 8259 section 7). */
@@ -179,11 +159,12 @@ handle(void *ctx, const char *method, const char *path, const char *query,
 {
 	struct hf_agent *a = ctx;
 
+	(void)query;	/* /stats?filter= is applied by admin.c; no other endpoint takes one yet */
 	if (strcmp(path, "/ready") == 0) {
 		r->status = a->live ? 200 : 503;
 		hf_strbuf_printf(&r->body, "%s\n", a->live ? "LIVE" : "PRE_INITIALIZING");
 	} else if (strcmp(path, "/stats") == 0) {
-		route_stats(a, query, r);
+		hf_agent_stats(a, &r->body);
 	} else if (strcmp(path, "/server_info") == 0) {
 		route_server_info(a, r);
 	} else if (strcmp(path, "/quitquitquit") == 0) {

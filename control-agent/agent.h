@@ -2,7 +2,6 @@
 #ifndef HF_AGENT_H
 #define HF_AGENT_H
 
-#include <regex.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,9 +54,9 @@ void hf_agent_fini(struct hf_agent *a);
 
 /*
  * Writes every counter, summed over workers, and the server and port gauges,
- * one "name: value" per line in name order, to @p out. With @p filter only
- * the names it matches.
+ * one "name: value" per line in name order, to @p out (the admin applies
+ * /stats?filter= to these lines, see admin.h).
  */
-void hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out, const regex_t *filter);
+void hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out);
 
 #endif

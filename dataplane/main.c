@@ -87,7 +87,7 @@ print_final(struct hf_agent *agent)
 {
 	struct hf_strbuf out = {0};
 
-	hf_agent_stats(agent, &out, NULL);
+	hf_agent_stats(agent, &out);
 	printf("hydrofoil: final counters\n%s", out.s ? out.s : "");
 	fflush(stdout);
 	hf_strbuf_free(&out);
