@@ -65,6 +65,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@
 #include <time.h>
 
 #include "dataplane/proxy/rmatch-int.h"
+#include "dataplane/proxy/rmatch-t.h"
 #include "dataplane/proxy/rmatch.h"
 
 #define RX_CHUNK      16 /* at most this many patterns per path database (mask bits) */
@@ -80,108 +82,27 @@
 #define RX_FILTER_MIN 16 /* a group of more regexes than this is screened by literals */
 #define RX_REQ_MIN    3  /* the shortest required literal worth screening with */
 #define RX_HITS       8  /* chunks named by one screening scan; more: scan them all */
-#define NO_ROUTE      UINT32_MAX
 
-/* Which conditions a block has besides its path. */
-enum {
-	C_METHOD = 0x01,
-	C_AUTHORITY = 0x02,
-	C_SCHEME = 0x04,
-	C_PORT = 0x08,
-	C_KV = 0x10, /* headers or query parameters */
-};
+_Static_assert(RX_CHUNK <= HF_RMATCH_CHUNK_MAX, "a chunk's matches must fit the lookup's mask");
 
-/* A compiled StringMatch. */
-struct rm_str {
-	uint8_t kind; /* enum hf_match_kind; ANY only where the block has no such condition */
-	uint8_t icase;
-	uint8_t vectored;        /* regex database in HS_MODE_VECTORED (headers: several fields) */
-	uint32_t len;            /* literal length */
-	const char *s;           /* literal (exact, prefix), in the arena */
-	const hs_database_t *db; /* regex: its own one-pattern database */
-};
-
-struct rm_kv {
-	const char *name; /* headers: lower case */
-	uint32_t name_len;
-	bool absent; /* withoutHeaders: holds when missing or not matching */
-	bool query;  /* a query parameter, else a header */
-	struct rm_str m;
-};
-
-struct rm_block {
-	uint32_t route;
-	uint32_t flags; /* C_* */
-	uint32_t port;
-	uint32_t kv, n_kv; /* m->kvs[kv .. kv + n_kv) */
-	struct rm_str method, authority, scheme;
-};
-
-struct rm_range {
-	uint32_t off, n;
-};
-
-#define RM_INLINE 8 /* labels and child lists this short live in the node */
-
-/*
- * A trie node: 48 bytes, the bytes of its edge and its children's first
- * bytes kept in place when short, as they nearly always are, so a step down
- * the trie touches one node rather than three scattered lines.
- */
-struct rm_node {
-	uint32_t label_len; /* the edge into this node */
-	uint32_t n_child;
-	uint32_t child; /* first child in the trie's nodes; siblings are contiguous */
-	uint32_t rxg;   /* its regexes: m->groups[rxg - 1]; 0: none */
-	union {
-		char in[RM_INLINE]; /* label_len <= RM_INLINE */
-		const char *out;
-	} label;
-	union {
-		uint8_t in[RM_INLINE]; /* n_child <= RM_INLINE: first label byte of each child */
-		const uint8_t *out;
-	} first;
-	struct rm_range exact, prefix; /* blocks, in m->lists, route order */
-};
+/* The lookup reads the model's kinds as its own: the same values. */
+_Static_assert(HF_STR_MATCH_ANY == (int)HF_MATCH_ANY && HF_STR_MATCH_EXACT == (int)HF_MATCH_EXACT &&
+                       HF_STR_MATCH_PREFIX == (int)HF_MATCH_PREFIX &&
+                       HF_STR_MATCH_REGEX == (int)HF_MATCH_REGEX &&
+                       HF_STR_MATCH_PRESENT == (int)HF_MATCH_PRESENT,
+               "enum hf_str_match_kind and enum hf_match_kind differ");
 
 static inline const char *
-node_label(const struct rm_node *nd)
+node_label(const struct hf_rmatch_node *nd)
 {
-	return nd->label_len <= RM_INLINE ? nd->label.in : nd->label.out;
+	return nd->label_len <= HF_RMATCH_INLINE ? nd->label.in : nd->label.out;
 }
 
 static inline const uint8_t *
-node_first(const struct rm_node *nd)
+node_first(const struct hf_rmatch_node *nd)
 {
-	return nd->n_child <= RM_INLINE ? nd->first.in : nd->first.out;
+	return nd->n_child <= HF_RMATCH_INLINE ? nd->first.in : nd->first.out;
 }
-
-struct rm_chunk {
-	const hs_database_t *db;
-	uint32_t first_route;
-	uint32_t entry; /* m->lists[entry + id]: the block of pattern id */
-	uint32_t n;
-};
-
-/*
- * The regexes filed under one literal prefix. A small group is scanned whole
- * (its chunks in route order). In a large one, the regexes that must contain
- * some literal of RX_REQ_MIN bytes or more (a required factor: "/users7/search"
- * in "/api/v[0-9]+/users7/search") are screened first: one scan of the path
- * with a literal database names the chunks worth scanning.
- */
-struct rm_rxgroup {
-	struct rm_range plain;       /* chunks scanned whenever the node is passed */
-	struct rm_range filtered;    /* chunks scanned when the filter names them */
-	const hs_database_t *filter; /* the filtered regexes' required literals; NULL: none */
-	const uint32_t *chunk_of;    /* filter id → index in m->chunks */
-	uint32_t first_route;        /* the lowest route of its regexes */
-};
-
-struct rm_trie {
-	struct rm_node *nodes;
-	uint32_t n_nodes;
-};
 
 struct arena {
 	struct arena *next;
@@ -191,22 +112,25 @@ struct arena {
 
 struct dbent;
 
-struct hf_rmatch {
-	uint32_t always; /* the first route that takes every request, or NO_ROUTE */
-	struct rm_block *blocks;
-	struct rm_kv *kvs;
-	uint32_t *lists;
-	struct rm_chunk *chunks;
-	struct rm_rxgroup *groups;
-	uint32_t n_groups;
-	struct rm_range nopath; /* blocks without a path condition, in m->lists */
-	struct rm_trie trie[2]; /* [0] case-sensitive, [1] lower-cased keys */
+/*
+ * A matcher as the agent holds it: what workers read first (the pointer
+ * hf_rmatch_build() returns), then what only the agent needs to report on it
+ * and free it.
+ */
+struct built {
+	struct hf_rmatch m;
 	unsigned int n_dbs, cap_dbs;
 	struct dbent **dbs; /* references held in the cache */
 	struct arena *arena;
 	size_t arena_bytes;
 	struct hf_rmatch_stats st;
 };
+
+static inline const struct built *
+built_of(const struct hf_rmatch *m)
+{
+	return (const struct built *)((const char *)m - offsetof(struct built, m));
+}
 
 /* ---- database cache (agent side) ---- */
 
@@ -380,7 +304,8 @@ cache_put(struct dbent *e)
 /* ---- build ---- */
 
 struct build {
-	struct hf_rmatch *m;
+	struct built *own;
+	struct hf_rmatch *m; /* &own->m */
 	const struct hf_model_route *routes;
 	char *err;
 	size_t errlen;
@@ -390,7 +315,7 @@ struct build {
 static void *
 arena_alloc(struct build *b, size_t n)
 {
-	struct arena *a = b->m->arena;
+	struct arena *a = b->own->arena;
 	void *p;
 
 	n = (n + 7) & ~(size_t)7;
@@ -402,11 +327,11 @@ arena_alloc(struct build *b, size_t n)
 			b->nomem = true;
 			return NULL;
 		}
-		a->next = b->m->arena;
+		a->next = b->own->arena;
 		a->used = 0;
 		a->cap = cap;
-		b->m->arena = a;
-		b->m->arena_bytes += sizeof(*a) + cap;
+		b->own->arena = a;
+		b->own->arena_bytes += sizeof(*a) + cap;
 	}
 	p = a->data + a->used;
 	a->used += n;
@@ -449,26 +374,26 @@ fail(struct build *b, unsigned int route, unsigned int blk, const char *what, co
 static int
 keep_db(struct build *b, struct dbent *e, bool compiled)
 {
-	struct hf_rmatch *m = b->m;
+	struct built *o = b->own;
 
-	if (m->n_dbs == m->cap_dbs) {
-		unsigned int nc = m->cap_dbs ? m->cap_dbs * 2 : 16;
-		struct dbent **d = realloc(m->dbs, nc * sizeof(*d));
+	if (o->n_dbs == o->cap_dbs) {
+		unsigned int nc = o->cap_dbs ? o->cap_dbs * 2 : 16;
+		struct dbent **d = realloc(o->dbs, nc * sizeof(*d));
 
 		if (d == NULL) {
 			cache_put(e);
 			b->nomem = true;
 			return -ENOMEM;
 		}
-		m->dbs = d;
-		m->cap_dbs = nc;
+		o->dbs = d;
+		o->cap_dbs = nc;
 	}
-	m->dbs[m->n_dbs++] = e;
-	m->st.n_databases++;
+	o->dbs[o->n_dbs++] = e;
+	o->st.n_databases++;
 	if (compiled)
-		m->st.n_compiled++;
+		o->st.n_compiled++;
 	else
-		m->st.n_reused++;
+		o->st.n_reused++;
 	return 0;
 }
 
@@ -507,8 +432,8 @@ rx_reason(const char *re, unsigned int flags, const char *fallback, char *out, s
 
 /* Compiles one regex condition of a non-path dimension into its own database. */
 static int
-compile_one(struct build *b, struct rm_str *c, const char *re, unsigned int route, unsigned int blk,
-            const char *what)
+compile_one(struct build *b, struct hf_rmatch_str *c, const char *re, unsigned int route,
+            unsigned int blk, const char *what)
 {
 	unsigned int flags = rx_flags(c->icase);
 	unsigned int mode = c->vectored ? HS_MODE_VECTORED : HS_MODE_BLOCK;
@@ -534,14 +459,14 @@ compile_one(struct build *b, struct rm_str *c, const char *re, unsigned int rout
 		return fail(b, route, blk, what, "regex \"%s\" refused by Hyperscan: %s", re, why);
 	}
 	c->db = e->db;
-	b->m->st.n_regexes++;
+	b->own->st.n_regexes++;
 	return keep_db(b, e, compiled);
 }
 
 /* Copies a StringMatch of any dimension but the path. */
 static int
-copy_str(struct build *b, struct rm_str *c, const struct hf_model_str_match *s, bool vectored,
-         unsigned int route, unsigned int blk, const char *what)
+copy_str(struct build *b, struct hf_rmatch_str *c, const struct hf_model_str_match *s,
+         bool vectored, unsigned int route, unsigned int blk, const char *what)
 {
 	const char *v = s->value != NULL ? s->value : "";
 
@@ -597,13 +522,13 @@ pent_cmp(const void *a, const void *b)
 struct tkey {
 	const char *key;
 	uint32_t klen;
-	struct rm_range exact, prefix;
+	struct hf_rmatch_range exact, prefix;
 	uint32_t rxg;
 };
 
 struct tbuild {
 	struct build *b;
-	struct rm_trie *t;
+	struct hf_rmatch_trie *t;
 	struct tkey *keys;
 	uint32_t n_keys;
 };
@@ -627,7 +552,7 @@ lcp(const struct tkey *a, const struct tkey *z, uint32_t from)
 static int
 trie_fill(struct tbuild *tb, uint32_t ni, uint32_t lo, uint32_t hi, uint32_t depth)
 {
-	struct rm_trie *t = tb->t;
+	struct hf_rmatch_trie *t = tb->t;
 	uint32_t groups = 0, child, a;
 	uint8_t *first;
 
@@ -645,7 +570,7 @@ trie_fill(struct tbuild *tb, uint32_t ni, uint32_t lo, uint32_t hi, uint32_t dep
 	}
 	if (groups == 0)
 		return 0;
-	if (groups <= RM_INLINE) {
+	if (groups <= HF_RMATCH_INLINE) {
 		first = t->nodes[ni].first.in;
 	} else {
 		first = arena_alloc(tb->b, groups);
@@ -660,14 +585,14 @@ trie_fill(struct tbuild *tb, uint32_t ni, uint32_t lo, uint32_t hi, uint32_t dep
 	for (uint32_t g = 0; lo < hi; g++) {
 		uint8_t c = (uint8_t)tb->keys[lo].key[depth];
 		uint32_t e, z = lo;
-		struct rm_node *nd = &t->nodes[child + g];
+		struct hf_rmatch_node *nd = &t->nodes[child + g];
 
 		while (z < hi && (uint8_t)tb->keys[z].key[depth] == c)
 			z++;
 		e = lcp(&tb->keys[lo], &tb->keys[z - 1], depth + 1);
 		memset(nd, 0, sizeof(*nd));
 		nd->label_len = e - depth;
-		if (nd->label_len <= RM_INLINE)
+		if (nd->label_len <= HF_RMATCH_INLINE)
 			memcpy(nd->label.in, tb->keys[lo].key + depth, nd->label_len);
 		else
 			nd->label.out = tb->keys[lo].key + depth;
@@ -701,7 +626,7 @@ compile_chunks(struct build *b, const struct pent *pe, uint32_t lo, uint32_t hi,
 		const char *w[RX_CHUNK], *bare[RX_CHUNK];
 		unsigned int fl[RX_CHUNK], n = 0;
 		hs_compile_error_t *ce;
-		struct rm_chunk *ch;
+		struct hf_rmatch_chunk *ch;
 		struct dbent *e;
 		bool compiled;
 		int rc = 0;
@@ -760,7 +685,7 @@ compile_chunks(struct build *b, const struct pent *pe, uint32_t lo, uint32_t hi,
 		ch->first_route = m->blocks[pe[lo].block].route;
 		ch->entry = list_off + lo;
 		ch->n = n;
-		m->st.n_regexes += n;
+		b->own->st.n_regexes += n;
 		lo += n;
 	}
 	return 0;
@@ -778,7 +703,7 @@ build_group(struct build *b, struct pent *pe, uint32_t x, uint32_t y, uint32_t b
             uint32_t *n_chunks, uint32_t *rxg)
 {
 	struct hf_rmatch *m = b->m;
-	struct rm_rxgroup *g = &m->groups[m->n_groups];
+	struct hf_rmatch_rxgroup *g = &m->groups[m->n_groups];
 	uint32_t nf = 0, split = y;
 	int rc;
 
@@ -849,12 +774,12 @@ build_group(struct build *b, struct pent *pe, uint32_t x, uint32_t y, uint32_t b
 		} else if ((rc = keep_db(b, e, compiled)) == 0) {
 			g->filter = e->db;
 			g->chunk_of = chunk_of;
-			m->st.n_screened += nl;
+			b->own->st.n_screened += nl;
 		}
 	}
 	if (rc != 0)
 		return rc;
-	g->first_route = g->plain.n > 0 ? m->chunks[g->plain.off].first_route : NO_ROUTE;
+	g->first_route = g->plain.n > 0 ? m->chunks[g->plain.off].first_route : HF_RMATCH_NO_ROUTE;
 	if (g->filtered.n > 0 && m->chunks[g->filtered.off].first_route < g->first_route)
 		g->first_route = m->chunks[g->filtered.off].first_route;
 	*rxg = ++m->n_groups;
@@ -866,8 +791,8 @@ build_group(struct build *b, struct pent *pe, uint32_t x, uint32_t y, uint32_t b
  * m->lists from @p *list_off on, their regex chunks to m->chunks.
  */
 static int
-trie_build(struct build *b, struct rm_trie *t, struct pent *pe, uint32_t n, uint32_t *list_off,
-           uint32_t *n_chunks)
+trie_build(struct build *b, struct hf_rmatch_trie *t, struct pent *pe, uint32_t n,
+           uint32_t *list_off, uint32_t *n_chunks)
 {
 	struct hf_rmatch *m = b->m;
 	struct tbuild tb = {.b = b, .t = t};
@@ -902,9 +827,9 @@ trie_build(struct build *b, struct rm_trie *t, struct pent *pe, uint32_t n, uint
 			while (y < j && pe[y].kind == kind)
 				y++;
 			if (kind == P_EXACT)
-				k->exact = (struct rm_range){base + x, y - x};
+				k->exact = (struct hf_rmatch_range){base + x, y - x};
 			else if (kind == P_PREFIX)
-				k->prefix = (struct rm_range){base + x, y - x};
+				k->prefix = (struct hf_rmatch_range){base + x, y - x};
 			else
 				rc = build_group(b, pe, x, y, base, n_chunks, &k->rxg);
 			x = y;
@@ -915,7 +840,7 @@ trie_build(struct build *b, struct rm_trie *t, struct pent *pe, uint32_t n, uint
 		memset(&t->nodes[0], 0, sizeof(t->nodes[0]));
 		t->n_nodes = 1;
 		rc = trie_fill(&tb, 0, 0, tb.n_keys, 0);
-		m->st.n_trie_nodes += t->n_nodes;
+		b->own->st.n_trie_nodes += t->n_nodes;
 	}
 	free(tb.keys);
 	return rc;
@@ -930,7 +855,7 @@ unconditional(const struct hf_model_route_match *mm)
 }
 
 static int
-copy_kv(struct build *b, struct rm_kv *kv, const struct hf_model_kv_match *mk, bool query,
+copy_kv(struct build *b, struct hf_rmatch_kv *kv, const struct hf_model_kv_match *mk, bool query,
         unsigned int route, unsigned int blk)
 {
 	char what[160];
@@ -956,7 +881,7 @@ copy_kv(struct build *b, struct rm_kv *kv, const struct hf_model_kv_match *mk, b
 }
 
 static int
-copy_block(struct build *b, struct rm_block *bk, const struct hf_model_route_match *mm,
+copy_block(struct build *b, struct hf_rmatch_block *bk, const struct hf_model_route_match *mm,
            unsigned int route, unsigned int blk, uint32_t *kv_next)
 {
 	struct hf_rmatch *m = b->m;
@@ -983,10 +908,11 @@ copy_block(struct build *b, struct rm_block *bk, const struct hf_model_route_mat
 	            0 ||
 	    (rc = copy_str(b, &bk->scheme, &mm->scheme, false, route, blk, "scheme")) != 0)
 		return rc;
-	bk->flags = (mm->method.kind != HF_MATCH_ANY ? C_METHOD : 0) |
-	            (mm->authority.kind != HF_MATCH_ANY ? C_AUTHORITY : 0) |
-	            (mm->scheme.kind != HF_MATCH_ANY ? C_SCHEME : 0) |
-	            (mm->port != 0 ? C_PORT : 0) | (mm->n_headers + mm->n_query > 0 ? C_KV : 0);
+	bk->flags = (mm->method.kind != HF_MATCH_ANY ? HF_RMATCH_HAS_METHOD : 0) |
+	            (mm->authority.kind != HF_MATCH_ANY ? HF_RMATCH_HAS_AUTHORITY : 0) |
+	            (mm->scheme.kind != HF_MATCH_ANY ? HF_RMATCH_HAS_SCHEME : 0) |
+	            (mm->port != 0 ? HF_RMATCH_HAS_PORT : 0) |
+	            (mm->n_headers + mm->n_query > 0 ? HF_RMATCH_HAS_KV : 0);
 	bk->port = mm->port;
 	bk->kv = *kv_next;
 	bk->n_kv = mm->n_headers + mm->n_query;
@@ -1015,7 +941,8 @@ hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes, char
 {
 	uint64_t t0 = now_ns();
 	struct build b = {.routes = routes, .err = err, .errlen = errlen};
-	struct hf_rmatch *m = calloc(1, sizeof(*m));
+	struct built *o = calloc(1, sizeof(*o));
+	struct hf_rmatch *m = o != NULL ? &o->m : NULL;
 	uint32_t n_blocks = 0, n_kv = 0, n_path[2] = {0, 0}, n_rx = 0;
 	uint32_t kv_next = 0, list_off = 0, n_chunks = 0, k = 0;
 	struct pent *pe[2] = {NULL, NULL};
@@ -1024,13 +951,14 @@ hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes, char
 
 	if (m == NULL)
 		goto nomem;
+	b.own = o;
 	b.m = m;
-	m->always = NO_ROUTE;
-	m->st.n_routes = n_routes;
+	m->always = HF_RMATCH_NO_ROUTE;
+	o->st.n_routes = n_routes;
 	for (unsigned int i = 0; i < n_routes; i++) {
 		const struct hf_model_route *r = &routes[i];
 
-		if (r->n_matches == 0 && m->always == NO_ROUTE)
+		if (r->n_matches == 0 && m->always == HF_RMATCH_NO_ROUTE)
 			m->always = i;
 		for (unsigned int j = 0; j < r->n_matches; j++) {
 			const struct hf_model_route_match *mm = &r->matches[j];
@@ -1041,11 +969,11 @@ hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes, char
 				n_path[mm->uri.ignore_case ? 1 : 0]++;
 			if (mm->uri.kind == HF_MATCH_REGEX)
 				n_rx++;
-			if (unconditional(mm) && m->always == NO_ROUTE)
+			if (unconditional(mm) && m->always == HF_RMATCH_NO_ROUTE)
 				m->always = i;
 		}
 	}
-	m->st.n_blocks = n_blocks;
+	o->st.n_blocks = n_blocks;
 	m->blocks = arena_alloc(&b, sizeof(*m->blocks) * (n_blocks + 1));
 	m->kvs = arena_alloc(&b, sizeof(*m->kvs) * (n_kv + 1));
 	m->lists = arena_alloc(&b, sizeof(*m->lists) * (n_blocks + 1));
@@ -1116,10 +1044,10 @@ hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes, char
 		goto fail;
 	free(pe[0]);
 	free(pe[1]);
-	m->st.bytes = m->arena_bytes + sizeof(*m) + m->cap_dbs * sizeof(*m->dbs);
-	for (unsigned int i = 0; i < m->n_dbs; i++)
-		m->st.bytes += m->dbs[i]->db_bytes;
-	m->st.build_ns = now_ns() - t0;
+	o->st.bytes = o->arena_bytes + sizeof(*o) + o->cap_dbs * sizeof(*o->dbs);
+	for (unsigned int i = 0; i < o->n_dbs; i++)
+		o->st.bytes += o->dbs[i]->db_bytes;
+	o->st.build_ns = now_ns() - t0;
 	return m;
 nomem:
 	snprintf(err, errlen, "out of memory building the route matcher");
@@ -1136,24 +1064,28 @@ void
 hf_rmatch_free(struct hf_rmatch *m)
 {
 	struct arena *a, *nx;
+	struct built *o;
 
 	if (m == NULL)
 		return;
-	for (unsigned int i = 0; i < m->n_dbs; i++)
-		cache_put(m->dbs[i]);
-	free(m->dbs);
-	for (a = m->arena; a != NULL; a = nx) {
+	o = (struct built *)((char *)m - offsetof(struct built, m));
+	for (unsigned int i = 0; i < o->n_dbs; i++)
+		cache_put(o->dbs[i]);
+	free(o->dbs);
+	for (a = o->arena; a != NULL; a = nx) {
 		nx = a->next;
 		free(a);
 	}
-	free(m);
+	free(o);
 }
 
 int
 hf_rmatch_scratch_grow(const struct hf_rmatch *m, hs_scratch_t **scratch)
 {
-	for (unsigned int i = 0; i < m->n_dbs; i++)
-		if (hs_alloc_scratch(m->dbs[i]->db, scratch) != HS_SUCCESS)
+	const struct built *o = built_of(m);
+
+	for (unsigned int i = 0; i < o->n_dbs; i++)
+		if (hs_alloc_scratch(o->dbs[i]->db, scratch) != HS_SUCCESS)
 			return -ENOMEM;
 	return 0;
 }
@@ -1161,7 +1093,7 @@ hf_rmatch_scratch_grow(const struct hf_rmatch *m, hs_scratch_t **scratch)
 void
 hf_rmatch_stats(const struct hf_rmatch *m, struct hf_rmatch_stats *st)
 {
-	*st = m->st;
+	*st = built_of(m)->st;
 }
 
 /* ---- lookup (hot path) ---- */
@@ -1177,7 +1109,7 @@ struct req {
 	const char *scheme;
 	uint32_t slen;
 	uint16_t port;
-	uint32_t best; /* the lowest route known to match, or NO_ROUTE */
+	uint32_t best; /* the lowest route known to match, or HF_RMATCH_NO_ROUTE */
 };
 
 static int
@@ -1208,15 +1140,15 @@ bytes_eq(const char *a, const char *b, uint32_t n, bool icase)
  * with their ',' separators in between) matches @p c.
  */
 static bool
-value_matches(const struct req *rq, const struct rm_str *c, const char *const *d,
+value_matches(const struct req *rq, const struct hf_rmatch_str *c, const char *const *d,
               const unsigned int *l, unsigned int n)
 {
 	uint64_t total = 0;
 	uint32_t want, off = 0;
 
-	if (c->kind == HF_MATCH_PRESENT)
+	if (c->kind == HF_STR_MATCH_PRESENT)
 		return true;
-	if (c->kind == HF_MATCH_REGEX) {
+	if (c->kind == HF_STR_MATCH_REGEX) {
 		if (rq->scratch == NULL)
 			return false;
 		if (c->vectored)
@@ -1227,7 +1159,7 @@ value_matches(const struct req *rq, const struct rm_str *c, const char *const *d
 	}
 	for (unsigned int i = 0; i < n; i++)
 		total += l[i];
-	if (c->kind == HF_MATCH_EXACT ? total != c->len : total < c->len)
+	if (c->kind == HF_STR_MATCH_EXACT ? total != c->len : total < c->len)
 		return false;
 	want = c->len;
 	for (unsigned int i = 0; i < n && want > 0; i++) {
@@ -1242,7 +1174,7 @@ value_matches(const struct req *rq, const struct rm_str *c, const char *const *d
 }
 
 static bool
-one_matches(const struct req *rq, const struct rm_str *c, const char *p, uint32_t len)
+one_matches(const struct req *rq, const struct hf_rmatch_str *c, const char *p, uint32_t len)
 {
 	unsigned int l = len;
 
@@ -1251,7 +1183,7 @@ one_matches(const struct req *rq, const struct rm_str *c, const char *p, uint32_
 
 /* The first query parameter named @p kv (Envoy keeps the first), or false. */
 static bool
-query_value(const struct req *rq, const struct rm_kv *kv, const char **v, uint32_t *vlen)
+query_value(const struct req *rq, const struct hf_rmatch_kv *kv, const char **v, uint32_t *vlen)
 {
 	const char *p = rq->query, *end = rq->query + rq->qlen;
 
@@ -1275,7 +1207,7 @@ query_value(const struct req *rq, const struct rm_kv *kv, const char **v, uint32
 }
 
 static bool
-kv_holds(const struct req *rq, const struct rm_kv *kv)
+kv_holds(const struct req *rq, const struct hf_rmatch_kv *kv)
 {
 	const char *d[2 * HF_H1_MAX_HEADERS_CAP];
 	unsigned int l[2 * HF_H1_MAX_HEADERS_CAP];
@@ -1309,20 +1241,21 @@ kv_holds(const struct req *rq, const struct rm_kv *kv)
 
 /* Whether every condition of @p b but its path holds. */
 static bool
-rest_holds(const struct req *rq, const struct rm_block *b)
+rest_holds(const struct req *rq, const struct hf_rmatch_block *b)
 {
 	const struct hf_h1_message *msg = rq->msg;
 
 	if (b->flags == 0)
 		return true;
-	if ((b->flags & C_PORT) && b->port != rq->port)
+	if ((b->flags & HF_RMATCH_HAS_PORT) && b->port != rq->port)
 		return false;
-	if ((b->flags & C_METHOD) &&
+	if ((b->flags & HF_RMATCH_HAS_METHOD) &&
 	    !one_matches(rq, &b->method, msg->method_name.p, msg->method_name.len))
 		return false;
-	if ((b->flags & C_AUTHORITY) && !one_matches(rq, &b->authority, msg->host.p, msg->host.len))
+	if ((b->flags & HF_RMATCH_HAS_AUTHORITY) &&
+	    !one_matches(rq, &b->authority, msg->host.p, msg->host.len))
 		return false;
-	if ((b->flags & C_SCHEME) && !one_matches(rq, &b->scheme, rq->scheme, rq->slen))
+	if ((b->flags & HF_RMATCH_HAS_SCHEME) && !one_matches(rq, &b->scheme, rq->scheme, rq->slen))
 		return false;
 	for (uint32_t i = 0; i < b->n_kv; i++)
 		if (!kv_holds(rq, &rq->m->kvs[b->kv + i]))
@@ -1332,12 +1265,12 @@ rest_holds(const struct req *rq, const struct rm_block *b)
 
 /* The first block of list @p r whose route can still win and whose rest holds. */
 static inline void
-try_list(struct req *rq, struct rm_range r)
+try_list(struct req *rq, struct hf_rmatch_range r)
 {
 	const uint32_t *l = rq->m->lists + r.off;
 
 	for (uint32_t i = 0; i < r.n; i++) {
-		const struct rm_block *b = &rq->m->blocks[l[i]];
+		const struct hf_rmatch_block *b = &rq->m->blocks[l[i]];
 
 		if (b->route >= rq->best)
 			return;
@@ -1350,7 +1283,7 @@ try_list(struct req *rq, struct rm_range r)
 
 /* Scans one chunk; its matching blocks are in route order, the first that holds wins. */
 static void
-try_chunk(struct req *rq, const struct rm_chunk *ch)
+try_chunk(struct req *rq, const struct hf_rmatch_chunk *ch)
 {
 	const struct hf_rmatch *m = rq->m;
 	uint32_t mask = 0;
@@ -1358,7 +1291,8 @@ try_chunk(struct req *rq, const struct rm_chunk *ch)
 	if (hs_scan(ch->db, rq->path, rq->plen, 0, rq->scratch, on_match_mask, &mask) != HS_SUCCESS)
 		return;
 	while (mask != 0) {
-		const struct rm_block *b = &m->blocks[m->lists[ch->entry + __builtin_ctz(mask)]];
+		const struct hf_rmatch_block *b =
+		        &m->blocks[m->lists[ch->entry + __builtin_ctz(mask)]];
 
 		mask &= mask - 1;
 		if (b->route >= rq->best)
@@ -1405,7 +1339,7 @@ on_literal(unsigned int id, unsigned long long from, unsigned long long to, unsi
  * route order, then those of its filtered chunks the screening scan names.
  */
 static void
-try_group(struct req *rq, const struct rm_rxgroup *g)
+try_group(struct req *rq, const struct hf_rmatch_rxgroup *g)
 {
 	const struct hf_rmatch *m = rq->m;
 	struct hits h = {.chunk_of = g->chunk_of};
@@ -1413,7 +1347,7 @@ try_group(struct req *rq, const struct rm_rxgroup *g)
 	if (rq->scratch == NULL)
 		return;
 	for (uint32_t c = 0; c < g->plain.n; c++) {
-		const struct rm_chunk *ch = &m->chunks[g->plain.off + c];
+		const struct hf_rmatch_chunk *ch = &m->chunks[g->plain.off + c];
 
 		if (ch->first_route >= rq->best)
 			break;
@@ -1425,7 +1359,7 @@ try_group(struct req *rq, const struct rm_rxgroup *g)
 	    hs_scan(g->filter, rq->path, rq->plen, 0, rq->scratch, on_literal, &h) != HS_SUCCESS) {
 		/* no screen, or more chunks named than remembered: all of them */
 		for (uint32_t c = 0; c < g->filtered.n; c++) {
-			const struct rm_chunk *ch = &m->chunks[g->filtered.off + c];
+			const struct hf_rmatch_chunk *ch = &m->chunks[g->filtered.off + c];
 
 			if (ch->first_route >= rq->best)
 				break;
@@ -1462,8 +1396,8 @@ label_eq(const char *path, const char *label, uint32_t n, bool icase)
 }
 
 /* The child of @p nd whose label starts with @p c, or NULL. */
-static inline const struct rm_node *
-child_of(const struct rm_trie *t, const struct rm_node *nd, uint8_t c)
+static inline const struct hf_rmatch_node *
+child_of(const struct hf_rmatch_trie *t, const struct hf_rmatch_node *nd, uint8_t c)
 {
 	const uint8_t *first = node_first(nd), *f;
 
@@ -1484,16 +1418,16 @@ child_of(const struct rm_trie *t, const struct rm_node *nd, uint8_t c)
  * literals (or scanned at once when @p rx is full).
  */
 static void
-walk(struct req *rq, const struct rm_trie *t, bool icase, const struct rm_rxgroup **rx,
-     unsigned int *n_rx)
+walk(struct req *rq, const struct hf_rmatch_trie *t, bool icase,
+     const struct hf_rmatch_rxgroup **rx, unsigned int *n_rx)
 {
-	const struct rm_node *nd = &t->nodes[0];
+	const struct hf_rmatch_node *nd = &t->nodes[0];
 	uint32_t pos = 0;
 
 	if (t->n_nodes == 0)
 		return;
 	for (;;) {
-		const struct rm_node *ch;
+		const struct hf_rmatch_node *ch;
 		uint8_t c;
 
 		if (nd->prefix.n > 0)
@@ -1528,7 +1462,7 @@ hf_rmatch_find(const struct hf_rmatch *m, hs_scratch_t *scratch, const struct hf
                uint16_t port, const char *scheme)
 {
 	const char *q = memchr(msg->target.p, '?', msg->target.len);
-	const struct rm_rxgroup *rx[RX_NODES];
+	const struct hf_rmatch_rxgroup *rx[RX_NODES];
 	unsigned int n_rx = 0;
 	struct req rq = {
 	        .m = m,
@@ -1552,7 +1486,7 @@ hf_rmatch_find(const struct hf_rmatch *m, hs_scratch_t *scratch, const struct hf
 		try_list(&rq, m->nopath);
 	/* The group that may hold the lowest route first: what it finds prunes the others. */
 	for (unsigned int i = 1; i < n_rx; i++) {
-		const struct rm_rxgroup *g = rx[i];
+		const struct hf_rmatch_rxgroup *g = rx[i];
 		unsigned int j = i;
 
 		for (; j > 0 && rx[j - 1]->first_route > g->first_route; j--)
@@ -1561,5 +1495,5 @@ hf_rmatch_find(const struct hf_rmatch *m, hs_scratch_t *scratch, const struct hf
 	}
 	for (unsigned int i = 0; i < n_rx && rx[i]->first_route < rq.best; i++)
 		try_group(&rq, rx[i]);
-	return rq.best == NO_ROUTE ? -1 : (int)rq.best;
+	return rq.best == HF_RMATCH_NO_ROUTE ? -1 : (int)rq.best;
 }
