@@ -72,7 +72,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "dataplane/proxy/rmatch-int.h"
+#include "control-agent/compile/rmatch-int.h"
 #include "dataplane/proxy/rmatch-t.h"
 #include "dataplane/proxy/rmatch.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataplane/proxy/rmatch-int.h"
+#include "control-agent/compile/rmatch-int.h"
 
 /* Skips the bracket class at @p p ('['); NULL when it does not end. */
 static const char *
