@@ -22,7 +22,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "control-agent/snapshot.h"
-#include "dataplane/proxy/rmatch.h"
+#include "control-agent/compile/rmatch_build.h"
 
 /* ---- the arena: bump allocation in chunks, freed all at once ---- */
 

@@ -23,6 +23,7 @@
 #include <pcre2.h>
 
 extern "C" {
+#include "control-agent/compile/rmatch_build.h"
 #include "dataplane/proxy/rmatch.h"
 }
 

@@ -3,7 +3,7 @@
 #define HF_RMATCH_INT_H
 
 /*
- * Between the route matcher (rmatch.c) and its regex analysis
+ * Between the route matcher's build (rmatch_build.c) and its regex analysis
  * (rmatch_regex.c): what a regex says about the paths it can match, so that
  * it is filed under its literal prefix and screened by a literal it needs.
  */

@@ -9,8 +9,9 @@
  * without blocks takes every request). The cost of a lookup does not grow
  * with the number of routes: see rmatch.c for how.
  *
- * Built by the control agent (allocates, compiles Hyperscan databases), read
- * by any number of workers at once (read-only), each with its own scratch.
+ * Built by the control agent (control-agent/compile/rmatch_build.h) into the
+ * layout of rmatch-t.h; read by any number of workers at once (read-only),
+ * each with its own scratch.
  *
  * What a condition compares, per Istio/Envoy:
  * - uri: the path, the target up to the first '?' (the query is not part of
@@ -37,38 +38,13 @@
  *   dialect takes their common subset, and what Hyperscan refuses is refused
  *   here. Bytes, not UTF-8 code points.
  */
-#include <stddef.h>
 #include <stdint.h>
 
 #include <hs/hs.h>
 
-#include "control-agent/model/model.h"
 #include "dataplane/http/h1.h"
 
 struct hf_rmatch;
-
-/*
- * Builds the matcher of @p n_routes routes (a virtual host's, in order).
- * Copies everything it keeps: @p routes may be freed afterwards. Agent side:
- * allocates and compiles. Databases are shared with other matchers through a
- * locked cache, so a rebuild while the previous matcher still lives compiles
- * only what changed. Returns the matcher, or NULL with a message in @p err
- * naming the route index (and name), the match block, the dimension and the
- * pattern of a refused regex with Hyperscan's reason, or the condition the
- * matcher does not take, or "out of memory".
- */
-struct hf_rmatch *hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes,
-                                  char *err, size_t errlen);
-
-/* Frees @p m and drops its references to shared databases. NULL is fine. Agent side. */
-void hf_rmatch_free(struct hf_rmatch *m);
-
-/*
- * Grows *@p scratch (allocating it when NULL) so that it fits every database
- * of @p m: call it for every matcher of a snapshot, then give each worker its
- * own copy with hs_clone_scratch(). Agent side. Returns 0, or -ENOMEM.
- */
-int hf_rmatch_scratch_grow(const struct hf_rmatch *m, hs_scratch_t **scratch);
 
 /*
  * The index of the first route of @p m that @p msg (a parsed request head)
@@ -79,21 +55,5 @@ int hf_rmatch_scratch_grow(const struct hf_rmatch *m, hs_scratch_t **scratch);
  */
 int hf_rmatch_find(const struct hf_rmatch *m, hs_scratch_t *scratch,
                    const struct hf_h1_message *msg, uint16_t port, const char *scheme);
-
-/* What a build produced and what it cost, for logs, the admin API and benchmarks. */
-struct hf_rmatch_stats {
-	unsigned int n_routes;
-	unsigned int n_blocks;     /* match blocks indexed (routes after a catch-all are not) */
-	unsigned int n_trie_nodes; /* both path tries */
-	unsigned int n_regexes;    /* regex conditions, every dimension */
-	unsigned int n_screened;   /* path regexes behind a literal screen (see rmatch.c) */
-	unsigned int n_databases;  /* Hyperscan databases referenced */
-	unsigned int n_compiled;   /* of which compiled by this build */
-	unsigned int n_reused;     /* of which shared with an earlier build (not compiled again) */
-	uint64_t build_ns;         /* wall time of hf_rmatch_build() */
-	size_t bytes;              /* memory held, databases included */
-};
-
-void hf_rmatch_stats(const struct hf_rmatch *m, struct hf_rmatch_stats *st);
 
 #endif

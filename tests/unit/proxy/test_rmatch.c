@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The route matcher: a precedence and semantics table (each row a request and
- * the route it must get), refused regexes and their messages, the database
- * cache, and a randomized cross-check against a linear reference written
- * here from Istio's and Envoy's documentation, with PCRE2 for regexes.
+ * The route matcher, built by the agent (control-agent/compile/rmatch_build.c)
+ * and looked up as a worker does (dataplane/proxy/rmatch.c): a precedence and
+ * semantics table (each row a request and the route it must get), refused
+ * regexes and their messages, the database cache, and a randomized
+ * cross-check against a linear reference written here from Istio's and
+ * Envoy's documentation, with PCRE2 for regexes.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -16,6 +18,7 @@
 #include <pcre2.h>
 
 #include "hf_test.h"
+#include "control-agent/compile/rmatch_build.h"
 #include "dataplane/proxy/rmatch.h"
 
 /* ---- route tables from a compact notation ----
