@@ -49,7 +49,6 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -58,6 +57,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control-agent/compile/hs_cache.h"
 #include "control-agent/compile/rmatch-int.h"
 #include "control-agent/compile/rmatch_build.h"
 #include "dataplane/proxy/rmatch-t.h"
@@ -82,8 +82,6 @@ struct arena {
 	char data[];
 };
 
-struct dbent;
-
 /*
  * A matcher as the agent holds it: what workers read first (the pointer
  * hf_rmatch_build() returns), then what only the agent needs to report on it
@@ -92,7 +90,7 @@ struct dbent;
 struct built {
 	struct hf_rmatch m;
 	unsigned int n_dbs, cap_dbs;
-	struct dbent **dbs; /* references held in the cache */
+	struct hf_hs_cached **dbs; /* references held in the cache */
 	struct arena *arena;
 	size_t arena_bytes;
 	struct hf_rmatch_stats st;
@@ -102,175 +100,6 @@ static inline const struct built *
 built_of(const struct hf_rmatch *m)
 {
 	return (const struct built *)((const char *)m - offsetof(struct built, m));
-}
-
-/* ---- database cache ---- */
-
-struct dbent {
-	struct dbent *next;
-	uint64_t hash;
-	unsigned int refs;
-	size_t keylen;
-	hs_database_t *db;
-	size_t db_bytes;
-	char key[]; /* mode and kind, then (flags, length, bytes) per pattern */
-};
-
-static struct {
-	pthread_mutex_t lock;
-	struct dbent **slots;
-	size_t n_slots, n;
-} cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static uint64_t
-fnv(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-#define FNV0 0xcbf29ce484222325ULL
-
-static int
-cache_grow(void)
-{
-	size_t ns = cache.n_slots ? cache.n_slots * 2 : 1024;
-	struct dbent **s = calloc(ns, sizeof(*s));
-
-	if (s == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < cache.n_slots; i++) {
-		struct dbent *e = cache.slots[i], *nx;
-
-		for (; e != NULL; e = nx) {
-			nx = e->next;
-			e->next = s[e->hash & (ns - 1)];
-			s[e->hash & (ns - 1)] = e;
-		}
-	}
-	free(cache.slots);
-	cache.slots = s;
-	cache.n_slots = ns;
-	return 0;
-}
-
-/*
- * A database of patterns @p pats (flags @p flags, ids 0..n-1) in @p mode —
- * literals of lengths @p lens (hs_compile_lit_multi) when @p lens is not NULL,
- * else regexes: the cached one when the same list was compiled before, else
- * compiled now. Regexes come wrapped (^(?:re)\z); before they are compiled,
- * each of @p bare (the regexes as given) must parse alone, or a pattern like
- * "a)|(b" would escape the wrapping. Returns the entry (one more reference),
- * or NULL with *@p cerr set when Hyperscan refuses (the caller frees it;
- * expression is the index of the pattern when known), or NULL and *@p cerr
- * NULL when out of memory. *@p compiled tells which.
- */
-static struct dbent *
-cache_get(const char *const *pats, const char *const *bare, const size_t *lens,
-          const unsigned int *flags, unsigned int n, unsigned int mode, hs_compile_error_t **cerr,
-          bool *compiled)
-{
-	uint32_t tag = mode | (lens != NULL ? 0x80000000u : 0);
-	size_t keylen = sizeof(tag);
-	struct dbent *e = NULL;
-	unsigned int *ids = calloc(n, sizeof(*ids));
-	hs_error_t rc;
-	uint64_t h;
-	char *k;
-
-	*cerr = NULL;
-	*compiled = false;
-	for (unsigned int i = 0; i < n; i++)
-		keylen += 2 * sizeof(uint32_t) + (lens != NULL ? lens[i] : strlen(pats[i]));
-	e = ids != NULL ? malloc(sizeof(*e) + keylen) : NULL;
-	if (e == NULL) {
-		free(ids);
-		return NULL;
-	}
-	k = e->key;
-	memcpy(k, &tag, sizeof(tag));
-	k += sizeof(tag);
-	for (unsigned int i = 0; i < n; i++) {
-		uint32_t f = flags[i], l = (uint32_t)(lens != NULL ? lens[i] : strlen(pats[i]));
-
-		memcpy(k, &f, sizeof(f));
-		memcpy(k + sizeof(f), &l, sizeof(l));
-		memcpy(k + 2 * sizeof(f), pats[i], l);
-		k += 2 * sizeof(f) + l;
-		ids[i] = i;
-	}
-	h = fnv(e->key, keylen, FNV0);
-	pthread_mutex_lock(&cache.lock);
-	if (cache.n_slots > 0) {
-		for (struct dbent *c = cache.slots[h & (cache.n_slots - 1)]; c != NULL;
-		     c = c->next) {
-			if (c->hash == h && c->keylen == keylen &&
-			    memcmp(c->key, e->key, keylen) == 0) {
-				c->refs++;
-				pthread_mutex_unlock(&cache.lock);
-				free(e);
-				free(ids);
-				return c;
-			}
-		}
-	}
-	if (cache.n >= cache.n_slots && cache_grow() != 0)
-		goto fail;
-	for (unsigned int i = 0; bare != NULL && i < n; i++) {
-		hs_expr_info_t *info = NULL;
-
-		if (hs_expression_info(bare[i], flags[i], &info, cerr) != HS_SUCCESS) {
-			if (*cerr != NULL)
-				(*cerr)->expression = (int)i;
-			goto fail;
-		}
-		free(info);
-	}
-	if (lens != NULL)
-		rc = hs_compile_lit_multi(pats, flags, ids, lens, n, mode, NULL, &e->db, cerr);
-	else
-		rc = hs_compile_multi(pats, flags, ids, n, mode, NULL, &e->db, cerr);
-	if (rc != HS_SUCCESS)
-		goto fail;
-	*compiled = true;
-	if (hs_database_size(e->db, &e->db_bytes) != HS_SUCCESS)
-		e->db_bytes = 0;
-	e->hash = h;
-	e->keylen = keylen;
-	e->refs = 1;
-	e->next = cache.slots[h & (cache.n_slots - 1)];
-	cache.slots[h & (cache.n_slots - 1)] = e;
-	cache.n++;
-	pthread_mutex_unlock(&cache.lock);
-	free(ids);
-	return e;
-fail:
-	pthread_mutex_unlock(&cache.lock);
-	free(e);
-	free(ids);
-	return NULL;
-}
-
-static void
-cache_put(struct dbent *e)
-{
-	struct dbent **pp;
-
-	pthread_mutex_lock(&cache.lock);
-	if (--e->refs > 0) {
-		pthread_mutex_unlock(&cache.lock);
-		return;
-	}
-	for (pp = &cache.slots[e->hash & (cache.n_slots - 1)]; *pp != e; pp = &(*pp)->next)
-		;
-	*pp = e->next;
-	cache.n--;
-	pthread_mutex_unlock(&cache.lock);
-	hs_free_database(e->db);
-	free(e);
 }
 
 /* ---- build ---- */
@@ -344,16 +173,16 @@ fail(struct build *b, unsigned int route, unsigned int blk, const char *what, co
 }
 
 static int
-keep_db(struct build *b, struct dbent *e, bool compiled)
+keep_db(struct build *b, struct hf_hs_cached *e, bool compiled)
 {
 	struct built *o = b->own;
 
 	if (o->n_dbs == o->cap_dbs) {
 		unsigned int nc = o->cap_dbs ? o->cap_dbs * 2 : 16;
-		struct dbent **d = realloc(o->dbs, nc * sizeof(*d));
+		struct hf_hs_cached **d = realloc(o->dbs, nc * sizeof(*d));
 
 		if (d == NULL) {
-			cache_put(e);
+			hf_hs_cache_put(e);
 			b->nomem = true;
 			return -ENOMEM;
 		}
@@ -410,7 +239,7 @@ compile_one(struct build *b, struct hf_rmatch_str *c, const char *re, unsigned i
 	unsigned int flags = rx_flags(c->icase);
 	unsigned int mode = c->vectored ? HS_MODE_VECTORED : HS_MODE_BLOCK;
 	hs_compile_error_t *ce;
-	struct dbent *e;
+	struct hf_hs_cached *e;
 	bool compiled;
 	char *w = rx_wrap(re);
 	char why[256];
@@ -419,7 +248,7 @@ compile_one(struct build *b, struct hf_rmatch_str *c, const char *re, unsigned i
 		b->nomem = true;
 		return -ENOMEM;
 	}
-	e = cache_get((const char *const *)&w, &re, NULL, &flags, 1, mode, &ce, &compiled);
+	e = hf_hs_cache_get((const char *const *)&w, &re, NULL, &flags, 1, mode, &ce, &compiled);
 	free(w);
 	if (e == NULL && ce == NULL) {
 		b->nomem = true;
@@ -580,7 +409,7 @@ trie_fill(struct tbuild *tb, uint32_t ni, uint32_t lo, uint32_t hi, uint32_t dep
 static bool
 closes_chunk(const char *re)
 {
-	return (fnv(re, strlen(re), FNV0) & RX_CUT_MASK) == 0;
+	return (hf_hs_cache_hash(re, strlen(re)) & RX_CUT_MASK) == 0;
 }
 
 /*
@@ -599,7 +428,7 @@ compile_chunks(struct build *b, const struct pent *pe, uint32_t lo, uint32_t hi,
 		unsigned int fl[RX_CHUNK], n = 0;
 		hs_compile_error_t *ce;
 		struct hf_rmatch_chunk *ch;
-		struct dbent *e;
+		struct hf_hs_cached *e;
 		bool compiled;
 		int rc = 0;
 
@@ -616,7 +445,8 @@ compile_chunks(struct build *b, const struct pent *pe, uint32_t lo, uint32_t hi,
 			if (closes_chunk(p->re))
 				break;
 		}
-		e = rc == 0 ? cache_get(w, bare, NULL, fl, n, HS_MODE_BLOCK, &ce, &compiled) : NULL;
+		e = rc == 0 ? hf_hs_cache_get(w, bare, NULL, fl, n, HS_MODE_BLOCK, &ce, &compiled)
+		            : NULL;
 		if (e == NULL && rc == 0 && ce != NULL) {
 			/* the pattern Hyperscan names, else the first it refuses alone */
 			unsigned int bad = ce->expression >= 0 && (unsigned int)ce->expression < n
@@ -716,7 +546,7 @@ build_group(struct build *b, struct pent *pe, uint32_t x, uint32_t y, uint32_t b
 		unsigned int *fl = calloc(nl, sizeof(*fl));
 		uint32_t *chunk_of = arena_alloc(b, sizeof(*chunk_of) * nl);
 		hs_compile_error_t *ce = NULL;
-		struct dbent *e = NULL;
+		struct hf_hs_cached *e = NULL;
 		bool compiled;
 
 		if (lits != NULL && lens != NULL && fl != NULL && chunk_of != NULL) {
@@ -729,7 +559,8 @@ build_group(struct build *b, struct pent *pe, uint32_t x, uint32_t y, uint32_t b
 				fl[i] = HS_FLAG_SINGLEMATCH |
 				        (pe[split + i].icase ? HS_FLAG_CASELESS : 0);
 			}
-			e = cache_get(lits, NULL, lens, fl, nl, HS_MODE_BLOCK, &ce, &compiled);
+			e = hf_hs_cache_get(lits, NULL, lens, fl, nl, HS_MODE_BLOCK, &ce,
+			                    &compiled);
 		}
 		free(lits);
 		free(lens);
@@ -1042,7 +873,7 @@ hf_rmatch_free(struct hf_rmatch *m)
 		return;
 	o = (struct built *)((char *)m - offsetof(struct built, m));
 	for (unsigned int i = 0; i < o->n_dbs; i++)
-		cache_put(o->dbs[i]);
+		hf_hs_cache_put(o->dbs[i]);
 	free(o->dbs);
 	for (a = o->arena; a != NULL; a = nx) {
 		nx = a->next;
