@@ -69,13 +69,6 @@
 
 _Static_assert(RX_CHUNK <= HF_RMATCH_CHUNK_MAX, "a chunk's matches must fit the lookup's mask");
 
-/* The lookup reads the model's kinds as its own: the same values. */
-_Static_assert(HF_STR_MATCH_ANY == (int)HF_MATCH_ANY && HF_STR_MATCH_EXACT == (int)HF_MATCH_EXACT &&
-                       HF_STR_MATCH_PREFIX == (int)HF_MATCH_PREFIX &&
-                       HF_STR_MATCH_REGEX == (int)HF_MATCH_REGEX &&
-                       HF_STR_MATCH_PRESENT == (int)HF_MATCH_PRESENT,
-               "enum hf_str_match_kind and enum hf_match_kind differ");
-
 struct arena {
 	struct arena *next;
 	size_t used, cap;

@@ -25,19 +25,6 @@
 
 #include <hs/hs.h>
 
-/*
- * How a string is matched (Istio StringMatch, Envoy StringMatcher): the data
- * plane's own copy of the model's enum hf_match_kind, same values (the
- * builder asserts it).
- */
-enum hf_str_match_kind {
-	HF_STR_MATCH_ANY = 0, /* no condition */
-	HF_STR_MATCH_EXACT,
-	HF_STR_MATCH_PREFIX,
-	HF_STR_MATCH_REGEX,   /* whole value, ^(?:re)\z, in a Hyperscan database */
-	HF_STR_MATCH_PRESENT, /* headers and query parameters: the field exists */
-};
-
 #define HF_RMATCH_NO_ROUTE  UINT32_MAX /* no route matches (yet) */
 #define HF_RMATCH_CHUNK_MAX 32         /* patterns per path database: the lookup's 32-bit mask */
 #define HF_RMATCH_INLINE    8          /* node labels and child lists this short live in the node */
@@ -53,7 +40,7 @@ enum {
 
 /* A compiled StringMatch. */
 struct hf_rmatch_str {
-	uint8_t kind; /* enum hf_str_match_kind; ANY only where the block has no such condition */
+	uint8_t kind; /* enum hf_match_kind (router.h); ANY: the block has no such condition */
 	uint8_t icase;
 	uint8_t vectored;        /* regex database in HS_MODE_VECTORED (headers: several fields) */
 	uint32_t len;            /* literal length */

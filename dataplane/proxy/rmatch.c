@@ -45,6 +45,7 @@
 
 #include "dataplane/proxy/rmatch-t.h"
 #include "dataplane/proxy/rmatch.h"
+#include "dataplane/proxy/router.h"
 
 #define RX_NODES 64 /* trie nodes with regexes remembered per walk; more are scanned at once */
 #define RX_HITS  8  /* chunks named by one screening scan; more: scan them all */
@@ -109,9 +110,9 @@ value_matches(const struct req *rq, const struct hf_rmatch_str *c, const char *c
 	uint64_t total = 0;
 	uint32_t want, off = 0;
 
-	if (c->kind == HF_STR_MATCH_PRESENT)
+	if (c->kind == HF_MATCH_PRESENT)
 		return true;
-	if (c->kind == HF_STR_MATCH_REGEX) {
+	if (c->kind == HF_MATCH_REGEX) {
 		if (rq->scratch == NULL)
 			return false;
 		if (c->vectored)
@@ -122,7 +123,7 @@ value_matches(const struct req *rq, const struct hf_rmatch_str *c, const char *c
 	}
 	for (unsigned int i = 0; i < n; i++)
 		total += l[i];
-	if (c->kind == HF_STR_MATCH_EXACT ? total != c->len : total < c->len)
+	if (c->kind == HF_MATCH_EXACT ? total != c->len : total < c->len)
 		return false;
 	want = c->len;
 	for (unsigned int i = 0; i < n && want > 0; i++) {
