@@ -34,6 +34,7 @@
 #include <hs/hs.h>
 
 #include "control-agent/admin.h"
+#include "control-agent/clock.h"
 
 #define MAX_CLIENTS 32
 #define REQ_MAX 8192
@@ -54,15 +55,6 @@ struct hf_admin {
 	void *ctx;
 	struct client c[MAX_CLIENTS];
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static const char *
 reason(int status)
@@ -398,7 +390,7 @@ accept_all(struct hf_admin *a)
 		c->fd = fd;
 		c->in_len = 0;
 		c->out_off = 0;
-		c->deadline_ms = now_ms() + REQ_TIMEOUT_MS;
+		c->deadline_ms = hf_clock_ms() + REQ_TIMEOUT_MS;
 	}
 }
 
@@ -434,7 +426,7 @@ hf_admin_poll(struct hf_admin *a, int timeout_ms)
 	if (pfd[0].revents & POLLIN)
 		accept_all(a);
 
-	now = now_ms();
+	now = hf_clock_ms();
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &a->c[i];
 

@@ -11,6 +11,7 @@
 #include <rte_mempool.h>
 
 #include "control-agent/agent.h"
+#include "control-agent/clock.h"
 #include "dataplane/port.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/tcp/tcp.h"
@@ -22,15 +23,6 @@
 
 volatile sig_atomic_t hf_agent_stop_requested;
 volatile sig_atomic_t hf_agent_reload_requested;
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 on_signal(int sig)
@@ -76,7 +68,7 @@ hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out)
 		l[n++].value = (v);                                    \
 	} while (0)
 	LINE(a->live, "server.live");
-	LINE((now_ms() - a->start_ms) / 1000, "server.uptime");
+	LINE((hf_clock_ms() - a->start_ms) / 1000, "server.uptime");
 	LINE(a->n_workers, "server.concurrency");
 	LINE(hf_snapshot_now != NULL ? hf_snapshot_now->version : 0, "control_plane.snapshot_version");
 	LINE(a->pub.published, "control_plane.snapshots_published");
@@ -143,7 +135,7 @@ route_server_info(struct hf_agent *a, struct hf_admin_reply *r)
 	hf_strbuf_printf(b, "{\n \"version\": \"hydrofoil/%s\",\n \"state\": \"%s\",\n"
 			 " \"uptime_current_epoch\": \"%" PRIu64 "s\",\n \"node\": {\"id\": ",
 			 HF_VERSION, a->live ? "LIVE" : "PRE_INITIALIZING",
-			 (now_ms() - a->start_ms) / 1000);
+			 (hf_clock_ms() - a->start_ms) / 1000);
 	json_str(b, a->boot->node_id);
 	hf_strbuf_printf(b, ", \"cluster\": ");
 	json_str(b, a->boot->node_cluster);
@@ -217,7 +209,7 @@ hf_agent_init(struct hf_agent *a, char *err, size_t errlen)
 	struct hf_snapshot *s;
 	int rc;
 
-	a->start_ms = now_ms();
+	a->start_ms = hf_clock_ms();
 	rc = hf_config_open(&a->config, a->boot, a->n_workers, err, errlen);
 	if (rc != 0)
 		return rc;
@@ -258,13 +250,13 @@ hf_agent_run(struct hf_agent *a)
 		watch_links(a);
 		if (hf_agent_reload_requested) {
 			hf_agent_reload_requested = 0;
-			hf_config_request_reload(&a->config, now_ms());
+			hf_config_request_reload(&a->config, hf_clock_ms());
 		}
-		s = hf_config_poll(&a->config, now_ms());
+		s = hf_config_poll(&a->config, hf_clock_ms());
 		if (s != NULL && hf_snapshot_publish(&a->pub, s) != 0) {
 			/* Too many still in their grace period: try this one again shortly. */
 			hf_snapshot_free(s);
-			hf_config_request_reload(&a->config, now_ms() + 10);
+			hf_config_request_reload(&a->config, hf_clock_ms() + 10);
 		}
 		hf_snapshot_reclaim(&a->pub, false);
 		hf_access_log_drain(&a->alog);

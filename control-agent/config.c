@@ -12,20 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control-agent/clock.h"
 #include "control-agent/config.h"
 #include "control-agent/istio/istio.h"
 
 /* A change settles this long before it is read: editors and tools write files in several steps. */
 #define SETTLE_MS 10
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* *.yaml and *.yml, as the loader reads them. */
 static bool
@@ -47,7 +39,7 @@ hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_w
 	struct hf_model m = {0}, im = {0};
 	const char *labels[HF_BOOT_MAX_LABELS];
 	struct hf_snapshot *s = NULL;
-	uint64_t t0 = mono_us();
+	uint64_t t0 = hf_clock_us();
 	int rc;
 
 	if (hf_model_from_bootstrap(b, &m) != 0) {
@@ -71,7 +63,7 @@ hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_w
 			goto out;
 		}
 	}
-	hf_config_load_us = mono_us() - t0;
+	hf_config_load_us = hf_clock_us() - t0;
 	s = hf_snapshot_compile(&m, version, n_workers, err, errlen);
 out:
 	hf_model_free(&im);
@@ -141,7 +133,7 @@ hf_config_poll(struct hf_config *c, uint64_t now_ms)
 	if (!c->pending || now_ms < c->due_ms)
 		return NULL;
 	c->pending = false;
-	t0 = mono_us();
+	t0 = hf_clock_us();
 	s = hf_config_build(c->boot, c->version + 1, c->n_workers, c->last_error,
 			    sizeof(c->last_error));
 	if (s == NULL) {
@@ -153,7 +145,7 @@ hf_config_poll(struct hf_config *c, uint64_t now_ms)
 	}
 	c->version++;
 	c->reloads++;
-	c->last_build_us = mono_us() - t0;
+	c->last_build_us = hf_clock_us() - t0;
 	printf("hydrofoil: config: snapshot %" PRIu64 " built in %" PRIu64 " us (%" PRIu64 " us "
 	       "reading and translating; %u listeners, %u clusters)\n", c->version, c->last_build_us,
 	       hf_config_load_us, s->n_listeners, s->n_clusters);

@@ -57,6 +57,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control-agent/clock.h"
 #include "control-agent/compile/hs_cache.h"
 #include "control-agent/compile/rmatch-int.h"
 #include "control-agent/compile/rmatch_build.h"
@@ -722,20 +723,11 @@ copy_block(struct build *b, struct hf_rmatch_block *bk, const struct hf_model_ro
 	return 0;
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 struct hf_rmatch *
 hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes, char *err,
                 size_t errlen)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = hf_clock_ns();
 	struct build b = {.routes = routes, .err = err, .errlen = errlen};
 	struct built *o = calloc(1, sizeof(*o));
 	struct hf_rmatch *m = o != NULL ? &o->m : NULL;
@@ -843,7 +835,7 @@ hf_rmatch_build(const struct hf_model_route *routes, unsigned int n_routes, char
 	o->st.bytes = o->arena_bytes + sizeof(*o) + o->cap_dbs * sizeof(*o->dbs);
 	for (unsigned int i = 0; i < o->n_dbs; i++)
 		o->st.bytes += o->dbs[i]->db_bytes;
-	o->st.build_ns = now_ns() - t0;
+	o->st.build_ns = hf_clock_ns() - t0;
 	return m;
 nomem:
 	snprintf(err, errlen, "out of memory building the route matcher");
