@@ -17,6 +17,7 @@ struct rte_ring;
 struct rte_rcu_qsbr;
 struct hf_tcp_stack;
 struct hf_http_state;
+struct hf_l4_state;
 struct hf_snapshot;
 
 /*
@@ -60,6 +61,7 @@ struct hf_worker {
 	bool gate_open;			/* the last pass found the gate open: gated ports usable */
 	struct hf_tcp_stack *tcp;	/* NULL until hf_tcp_init() */
 	struct hf_http_state *http;	/* NULL without HTTP listeners */
+	struct hf_l4_state *l4;		/* NULL until hf_l4_start() */
 	struct hf_counters cnt;
 	struct hf_arp_table arp;
 } __rte_cache_aligned;

@@ -309,6 +309,7 @@ hf_worker_fini(struct hf_worker *w)
 		tb->ready = 0;
 	}
 	hf_http_fini(w);
+	hf_l4_fini(w);
 	hf_tcp_fini(w);
 	hf_arp_fini(w);
 	for (uint16_t i = 0; i < w->n_ports; i++)

@@ -56,6 +56,19 @@ hf_worker_port_ready(const struct hf_worker *w, const struct hf_port *p)
 	return !p->gated || (w->gate_open && __atomic_load_n(&p->io_up, __ATOMIC_RELAXED));
 }
 
+/*
+ * The port an upstream connection to @p addr (network order) leaves by: the
+ * first whose subnet holds it, else port 0, whose gateway routes it.
+ */
+static inline uint16_t
+hf_worker_port_for(const struct hf_worker *w, uint32_t addr)
+{
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		if ((addr & w->ports[i].mask) == (w->ports[i].addr & w->ports[i].mask))
+			return i;
+	return 0;
+}
+
 /** Sends every frame queued on port @p p now. */
 void hf_tx_flush(struct hf_worker *w, const struct hf_port *p);
 

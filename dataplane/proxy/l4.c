@@ -9,12 +9,85 @@
  */
 #include <errno.h>
 
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 
 #include "dataplane/proxy/l4.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
+#include "lb/lb.h"
+
+struct tcpp_listener {
+	unsigned int cluster;		/* index in the snapshot's clusters (bootstrap listeners) */
+	uint16_t port;			/* host order; with `dynamic`, the cluster is the snapshot's */
+	bool dynamic;			/* opened for a TCP listener of the Istio configuration */
+};
+
+/*
+ * Upstream connections open per endpoint (address and port, network order),
+ * for LEAST_CONN: open addressing, an entry kept once made (it counts 0 when
+ * idle). Endpoints beyond the table are not counted and read as idle.
+ */
+#define CX_TABLE 1024			/* power of two */
+
+struct cx_entry {
+	uint32_t addr;
+	uint16_t port;
+	bool used;
+	uint32_t open;
+};
+
+/* A worker's L4 proxy, hung off hf_worker.l4: hf_l4_start() makes it, hf_l4_fini() frees it. */
+struct hf_l4_state {
+	struct hf_lb_state *lb;		/* endpoint picking, this worker's own */
+	uint64_t seen_version;		/* snapshot whose TCP listeners are open */
+	struct tcpp_listener boot[HF_MAX_LISTENERS];	/* the bootstrap's, by listener index */
+	unsigned int n_dyn;
+	struct tcpp_listener dyn[HF_MAX_LISTENERS];	/* the configuration's */
+	struct cx_entry cx[CX_TABLE];
+};
+
+/* The entry counting connections to @p addr:@p port, made if needed; NULL when the table is full. */
+static struct cx_entry *
+cx_find(struct hf_l4_state *l4, uint32_t addr, uint16_t port, bool make)
+{
+	uint32_t h = (addr * 2654435761u) ^ port;
+
+	for (uint32_t i = 0; i < CX_TABLE; i++) {
+		struct cx_entry *e = &l4->cx[(h + i) & (CX_TABLE - 1)];
+
+		if (e->used && e->addr == addr && e->port == port)
+			return e;
+		if (!e->used) {
+			if (!make)
+				return NULL;
+			*e = (struct cx_entry){.addr = addr, .port = port, .used = true};
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static uint32_t
+cx_load(void *arg, const struct hf_snap_endpoint *ep, unsigned int index)
+{
+	const struct cx_entry *e = cx_find(arg, ep->addr, ep->port, false);
+
+	(void)index;
+	return e != NULL ? e->open : 0;
+}
+
+/* Upstream @p up is no longer proxied: one connection fewer to its endpoint. */
+static void
+cx_done(struct hf_worker *w, const struct hf_tcp_conn *up)
+{
+	struct cx_entry *e = cx_find(w->l4, up->raddr, up->rport, false);
+
+	if (e != NULL && e->open > 0)
+		e->open--;
+}
 
 /* Moves what @p to can take from @p from; propagates the peer's FIN. Returns bytes moved. */
 static uint64_t
@@ -151,6 +224,8 @@ tcpp_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 
 	if (other == NULL)
 		return;
+	/* The pair is unlinked once, whichever side ends first, however it ends. */
+	cx_done(w, c->ops == &tcpp_up_ops ? c : other);
 	other->ctx = NULL;
 	c->ctx = NULL;
 	if (err != 0) {
@@ -175,41 +250,18 @@ tcpp_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 	hf_tcp_shutdown(w, other);
 }
 
-/* The port whose subnet holds @p addr, else the first (its gateway routes). */
-static uint16_t
-route_port(const struct hf_worker *w, uint32_t addr)
-{
-	for (uint16_t i = 0; i < w->n_ports; i++)
-		if ((addr & w->ports[i].mask) == (w->ports[i].addr & w->ports[i].mask))
-			return i;
-	return 0;
-}
-
-struct tcpp_listener {
-	unsigned int cluster;		/* index in the snapshot's clusters (bootstrap listeners) */
-	uint16_t port;			/* host order; with `dynamic`, the cluster is the snapshot's */
-	bool dynamic;			/* opened for a TCP listener of the Istio configuration */
-	uint32_t rr;			/* round-robin cursor, this worker's own */
-};
-
-/* Listeners opened for the configuration's TCP routes, per worker. */
-static struct {
-	unsigned int n;
-	uint64_t seen_version;
-	struct tcpp_listener l[HF_MAX_LISTENERS];
-} dyn[HF_MAX_WORKERS];
-
 static int
 tcpp_accepted(struct hf_worker *w, struct hf_tcp_conn *down, void *lctx)
 {
 	struct tcpp_listener *l = lctx;
 	const struct hf_snapshot *snap = w->snap;
+	const struct hf_snap_listener *sl;
 	const struct hf_snap_cluster *cl;
 	const struct hf_snap_endpoint *ep;
+	struct hf_lb_ctx lb;
 	struct hf_tcp_conn *up;
-
-	const struct hf_snap_listener *sl;
-	int cluster = (int)l->cluster;
+	struct cx_entry *cx;
+	int cluster = (int)l->cluster, e;
 
 	HF_COUNT(w, TCPP_DOWNSTREAM_CX);
 	if (snap != NULL && l->dynamic) {
@@ -217,20 +269,29 @@ tcpp_accepted(struct hf_worker *w, struct hf_tcp_conn *down, void *lctx)
 		sl = hf_snapshot_listener(snap, l->port);
 		cluster = sl != NULL && sl->kind == HF_LISTENER_TCP ? sl->cluster : -1;
 	}
-	if (snap == NULL || cluster < 0 || (unsigned int)cluster >= snap->n_clusters ||
-	    snap->clusters[cluster].n_endpoints == 0) {
+	if (snap == NULL || cluster < 0 || (unsigned int)cluster >= snap->n_clusters) {
+		HF_COUNT(w, TCPP_NO_UPSTREAM);
+		return -ENOENT;
+	}
+	cl = &snap->clusters[cluster];
+	lb = (struct hf_lb_ctx){.st = w->l4->lb, .version = snap->version, .load = cx_load,
+				.load_arg = w->l4};
+	e = hf_lb_pick(&lb, cl, (unsigned int)cluster);
+	if (e < 0) {
 		HF_COUNT(w, TCPP_NO_UPSTREAM);
 		return -ENOENT;
 	}
 	/* The endpoint is copied into the connection: nothing here outlives this iteration. */
-	cl = &snap->clusters[cluster];
-	ep = &cl->endpoints[l->rr++ % cl->n_endpoints];
-	up = hf_tcp_connect(w, route_port(w, ep->addr), ep->addr, ep->port, cl->connect_timeout_ms,
-			    &tcpp_up_ops, down);
+	ep = &cl->endpoints[e];
+	up = hf_tcp_connect(w, hf_worker_port_for(w, ep->addr), ep->addr, ep->port,
+			    cl->connect_timeout_ms, &tcpp_up_ops, down);
 	if (up == NULL) {
 		HF_COUNT(w, TCPP_NO_UPSTREAM);
 		return -ENOBUFS;
 	}
+	cx = cx_find(w->l4, ep->addr, ep->port, true);
+	if (cx != NULL)
+		cx->open++;
 	down->ctx = up;
 	return 0;
 }
@@ -252,8 +313,20 @@ static const struct hf_tcp_ops tcpp_up_ops = {
 int
 hf_l4_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 {
-	static struct tcpp_listener tl[HF_MAX_WORKERS][HF_MAX_LISTENERS];
+	struct hf_l4_state *l4;
 
+	l4 = rte_zmalloc("hf_l4", sizeof(*l4), RTE_CACHE_LINE_SIZE);
+	if (l4 == NULL)
+		return -ENOMEM;
+	w->l4 = l4;
+	l4->lb = rte_malloc("hf_l4_lb", hf_lb_state_size(HF_LB_SLOTS, HF_LB_ARENA),
+			    RTE_CACHE_LINE_SIZE);
+	if (l4->lb == NULL) {
+		hf_l4_fini(w);
+		return -ENOMEM;
+	}
+	/* Each worker its own draws, and its own start in every round-robin cycle. */
+	hf_lb_state_init(l4->lb, HF_LB_SLOTS, HF_LB_ARENA, rte_rand());
 	for (unsigned int i = 0; i < pc->n_listeners; i++) {
 		const struct hf_listener_config *l = &pc->listeners[i];
 		int rc;
@@ -266,8 +339,8 @@ hf_l4_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 			rc = hf_tcp_listen(w, l->port, &discard_ops, NULL);
 			break;
 		case HF_FILTER_TCP_PROXY:
-			tl[w->id][i] = (struct tcpp_listener){.cluster = (unsigned int)l->cluster};
-			rc = hf_tcp_listen(w, l->port, &tcpp_listen_ops, &tl[w->id][i]);
+			l4->boot[i] = (struct tcpp_listener){.cluster = (unsigned int)l->cluster};
+			rc = hf_tcp_listen(w, l->port, &tcpp_listen_ops, &l4->boot[i]);
 			break;
 		default:
 			/* Not a network filter of ours (http has its own start). */
@@ -282,11 +355,11 @@ hf_l4_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 void
 hf_l4_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 {
-	typeof(dyn[0]) *d = &dyn[w->id];
+	struct hf_l4_state *l4 = w->l4;
 
-	if (d->seen_version == snap->version)
+	if (l4 == NULL || l4->seen_version == snap->version)
 		return;
-	d->seen_version = snap->version;
+	l4->seen_version = snap->version;
 	for (unsigned int i = 0; i < snap->n_listeners; i++) {
 		const struct hf_snap_listener *sl = &snap->listeners[i];
 		struct tcpp_listener *l;
@@ -294,15 +367,29 @@ hf_l4_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 
 		if (sl->kind != HF_LISTENER_TCP)
 			continue;
-		for (k = 0; k < d->n; k++)
-			if (d->l[k].port == sl->port)
+		for (k = 0; k < l4->n_dyn; k++)
+			if (l4->dyn[k].port == sl->port)
 				break;
 		/* Bootstrap listeners are open already; hf_tcp_listen refuses their ports. */
-		if (k < d->n || d->n == RTE_DIM(d->l))
+		if (k < l4->n_dyn || l4->n_dyn == RTE_DIM(l4->dyn))
 			continue;
-		l = &d->l[d->n];
+		l = &l4->dyn[l4->n_dyn];
 		*l = (struct tcpp_listener){.port = sl->port, .dynamic = true};
 		if (hf_tcp_listen(w, sl->port, &tcpp_listen_ops, l) >= 0)
-			d->n++;
+			l4->n_dyn++;
 	}
+}
+
+void
+hf_l4_fini(struct hf_worker *w)
+{
+	struct hf_l4_state *l4 = w->l4;
+
+	if (l4 == NULL)
+		return;
+	/* The TCP stack (hf_tcp_fini) drops the connections whose ctx point in here. */
+	w->l4 = NULL;
+	rte_free(l4->lb);
+	l4->lb = NULL;
+	rte_free(l4);
 }

@@ -6,11 +6,16 @@
 #include "dataplane/worker-t.h"
 
 /*
- * Opens the bootstrap's L4 listeners (echo, discard, tcp_proxy) on worker
- * @p w, whose TCP stack must be up. @p pc stays valid and unchanged for the
- * worker's life. Returns 0 or the first listen error (negative errno).
+ * Sets up worker @p w's L4 proxy state (w->l4: its listeners, its endpoint
+ * picking) and opens the bootstrap's L4 listeners (echo, discard, tcp_proxy)
+ * on it; its TCP stack must be up. @p pc stays valid and unchanged for the
+ * worker's life. Returns 0, -ENOMEM or the first listen error (negative
+ * errno); on error hf_l4_fini() still frees what was made.
  */
 int hf_l4_start(struct hf_worker *w, const struct hf_proxy_config *pc);
+
+/* Frees what hf_l4_start() made; w->l4 becomes NULL. Safe without a start. */
+void hf_l4_fini(struct hf_worker *w);
 
 struct hf_snapshot;
 
