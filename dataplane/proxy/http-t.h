@@ -9,6 +9,7 @@
 #include "dataplane/proxy/access_log-t.h"
 #include "dataplane/proxy/listener-t.h"
 #include "dataplane/tcp/tcp-t.h"
+#include "lb/lb-t.h"
 
 struct rte_hash;
 struct rte_ring;
@@ -172,14 +173,13 @@ struct hf_http_session {
 };
 
 #define HF_HTTP_MAX_LISTENERS HF_MAX_LISTENERS
-#define HF_HTTP_RR_SLOTS 1024		/* round-robin cursors (clusters beyond share them) */
 
 /* A worker's HTTP state: pools sized at start-up, never grown. */
 struct hf_http_state {
 	struct hf_worker *w;		/* the owner: timer callbacks get only their session */
 	unsigned int n_listeners;
 	struct hf_http_listener listeners[HF_HTTP_MAX_LISTENERS];
-	uint32_t rr[HF_HTTP_RR_SLOTS];	/* round-robin cursors, by cluster index modulo */
+	struct hf_lb_state *lb;		/* endpoint picking, this worker's own */
 	struct hf_http_session *sessions;
 	uint32_t *free_sessions;
 	uint32_t n_free_sessions;

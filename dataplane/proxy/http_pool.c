@@ -9,14 +9,13 @@
 
 #include <rte_hash.h>
 #include <rte_mbuf.h>
-#include <rte_random.h>
 
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/http_route.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
-#include "lb/lb-t.h"
+#include "lb/lb.h"
 
 struct hf_http_up *
 hf_http_up_alloc(struct hf_http_state *h)
@@ -151,38 +150,42 @@ hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s, const struc
 	return u;
 }
 
+/* LEAST_REQUEST's load: requests in flight to @p ep; without an idle-pool slot, the most there is. */
+static uint32_t
+ep_load(void *arg, const struct hf_snap_endpoint *ep, unsigned int index)
+{
+	struct hf_http_state *h = arg;
+	int32_t slot = hf_http_ep_slot(h, ep->addr, ep->port);
+
+	(void)index;
+	return slot >= 0 ? h->active[slot] : UINT32_MAX;
+}
+
 /*
- * The endpoint of cluster @p cl by its policy: round robin (per worker),
- * random, or least request (the fewer in-flight requests of two random
- * picks, Envoy's default choice count). *@p slot gets the endpoint's idle-pool
- * slot (-1 when the table is full).
+ * The endpoint of cluster @p cl (index @p cluster of the worker's current
+ * snapshot) by its policy and its endpoints' weights (lb/lb.h: weighted
+ * round robin, weighted random, or least request over the requests in
+ * flight). *@p slot gets the endpoint's idle-pool slot (-1 when the table is
+ * full). NULL when the cluster has no endpoint, which callers rule out first.
  */
 const struct hf_snap_endpoint *
 hf_http_pick_endpoint(struct hf_http_state *h, const struct hf_snap_cluster *cl, int cluster, int32_t *slot)
 {
-	const struct hf_snap_endpoint *ep, *other;
+	struct hf_lb_ctx lb = {
+		.st = h->lb,
+		.version = h->w->snap->version,
+		.load = ep_load,
+		.load_arg = h,
+	};
+	const struct hf_snap_endpoint *ep;
+	int e = hf_lb_pick(&lb, cl, (unsigned int)cluster);
 
-	switch (cl->lb) {
-	case HF_LB_RANDOM:
-		ep = &cl->endpoints[rte_rand() % cl->n_endpoints];
-		break;
-	case HF_LB_LEAST_REQUEST: {
-		int32_t s2;
-
-		ep = &cl->endpoints[rte_rand() % cl->n_endpoints];
-		other = &cl->endpoints[rte_rand() % cl->n_endpoints];
-		*slot = hf_http_ep_slot(h, ep->addr, ep->port);
-		s2 = hf_http_ep_slot(h, other->addr, other->port);
-		if (s2 >= 0 && (*slot < 0 || h->active[s2] < h->active[*slot])) {
-			*slot = s2;
-			ep = other;
-		}
-		return ep;
+	if (unlikely(e < 0)) {
+		/* No endpoint: the callers answer UH before they get here. */
+		*slot = -1;
+		return NULL;
 	}
-	default:
-		ep = &cl->endpoints[h->rr[(unsigned int)cluster % HF_HTTP_RR_SLOTS]++ % cl->n_endpoints];
-		break;
-	}
+	ep = &cl->endpoints[e];
 	*slot = hf_http_ep_slot(h, ep->addr, ep->port);
 	return ep;
 }

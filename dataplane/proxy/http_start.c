@@ -13,6 +13,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 #include <rte_ring.h>
 
 #include "dataplane/proxy/http-int.h"
@@ -20,6 +21,7 @@
 #include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
+#include "lb/lb.h"
 
 static_assert(HF_HTTP_MAX_LISTENERS == HF_MAX_LISTENERS, "one listener slot per static listener");
 
@@ -94,6 +96,7 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	h->free_ups = rte_malloc("hf_http_free_u", sizeof(uint32_t) * n, 0);
 	h->idle = rte_zmalloc("hf_http_idle", sizeof(*h->idle) * MAX_ENDPOINTS, 0);
 	h->active = rte_zmalloc("hf_http_active", sizeof(*h->active) * MAX_ENDPOINTS, 0);
+	h->lb = rte_malloc("hf_http_lb", hf_lb_state_size(HF_LB_SLOTS, HF_LB_ARENA), RTE_CACHE_LINE_SIZE);
 	snprintf(name, sizeof(name), "hf_http_ep_%u", w->id);
 	h->endpoints = rte_hash_create(&(struct rte_hash_parameters){
 		.name = name,
@@ -107,7 +110,7 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	    h->sessions == NULL || h->free_sessions == NULL || h->streams == NULL ||
 	    h->free_streams == NULL || h->ups == NULL ||
 	    h->free_ups == NULL || h->idle == NULL ||
-	    h->active == NULL ||
+	    h->active == NULL || h->lb == NULL ||
 	    h->endpoints == NULL)
 		goto fail;
 	for (uint32_t i = 0; i < n; i++) {
@@ -118,6 +121,8 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	for (uint32_t i = 0; i < h->n_streams; i++)
 		h->free_streams[i] = h->n_streams - 1 - i;
 	h->n_free_streams = h->n_streams;
+	/* Each worker its own draws, and its own start in every round-robin cycle. */
+	hf_lb_state_init(h->lb, HF_LB_SLOTS, HF_LB_ARENA, rte_rand());
 	h->tsc_per_ms = RTE_MAX(w->tsc_hz / 1000, 1u);
 	h->tsc_per_us = RTE_MAX(w->tsc_hz / 1000000, 1u);
 	gettimeofday(&tv, NULL);
@@ -220,6 +225,7 @@ hf_http_fini(struct hf_worker *w)
 	rte_hash_free(h->endpoints);
 	rte_free(h->idle);
 	rte_free(h->active);
+	rte_free(h->lb);
 	hf_http_heads_fini(&h->heads);
 	rte_free(h->free_ups);
 	rte_free(h->ups);
