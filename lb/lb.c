@@ -13,13 +13,14 @@
  *    exactly its weight's share per cycle, and the visits to one segment come
  *    spread out (a golden-ratio rotation is the low-discrepancy sequence
  *    behind Fibonacci hashing; the gaps between an endpoint's picks take at
- *    most three values, by the three-gap theorem). Against nginx's smooth
- *    weighted round robin or Envoy's EDF scheduler it keeps one position per
- *    cluster instead of state per endpoint, so a worker starts anywhere in
- *    the cycle in O(1) and keeps its place across snapshots (restarting an
- *    nginx cycle at each configuration change would favour its first picks),
- *    and costs O(log n) a pick instead of O(n); it is a little less smooth
- *    (see golden_stride()). Equal weights walk the endpoints in order.
+ *    most three values, by Slater's three-gap theorem). Against nginx's
+ *    smooth weighted round robin or Envoy's EDF scheduler it keeps one
+ *    position per cluster instead of state per endpoint, so a worker starts
+ *    anywhere in the cycle in O(1) and keeps its place across snapshots
+ *    (restarting an nginx cycle at each configuration change would favour
+ *    its first picks), and it costs O(log n) a pick (nginx's: O(n)); it is a
+ *    little less smooth (see golden_stride()). Equal weights walk the
+ *    endpoints in order.
  *  - LEAST_REQUEST is Envoy's power of two choices over two RANDOM picks.
  *
  * The cumulative weights of a cluster are computed at its first pick under a
