@@ -117,7 +117,6 @@ hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s, const struc
 	struct hf_http_state *h = w->http;
 	int32_t slot = hf_http_ep_slot(h, ep->addr, ep->port);
 	struct hf_http_up *u;
-	uint16_t port = 0;
 
 	if (slot >= 0 && h->idle[slot] != NULL) {
 		u = h->idle[slot];
@@ -130,13 +129,7 @@ hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s, const struc
 	u = hf_http_up_alloc(h);
 	if (u == NULL)
 		return NULL;
-	/* The port whose subnet holds the endpoint, else the first (its gateway routes). */
-	for (uint16_t i = 0; i < w->n_ports; i++)
-		if ((ep->addr & w->ports[i].mask) == (w->ports[i].addr & w->ports[i].mask)) {
-			port = i;
-			break;
-		}
-	u->tcp = hf_tcp_connect(w, port, ep->addr, ep->port, s->x->connect_timeout_ms, &hf_http_up_ops, u);
+	u->tcp = hf_tcp_connect(w, hf_worker_port_for(w, ep->addr), ep->addr, ep->port, s->x->connect_timeout_ms, &hf_http_up_ops, u);
 	if (u->tcp == NULL) {
 		hf_http_up_free(h, u);
 		return NULL;

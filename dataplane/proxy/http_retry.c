@@ -44,7 +44,6 @@ hf_http_mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h
 	};
 	struct hf_http_wr wr;
 	struct hf_http_up *u;
-	uint16_t port = 0;
 	int32_t slot;
 	int n;
 
@@ -67,12 +66,7 @@ hf_http_mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h
 		return;
 	}
 	ep = hf_http_pick_endpoint(h, cl, cluster, &slot);
-	for (uint16_t i = 0; i < w->n_ports; i++)
-		if ((ep->addr & w->ports[i].mask) == (w->ports[i].addr & w->ports[i].mask)) {
-			port = i;
-			break;
-		}
-	u->tcp = hf_tcp_connect(w, port, ep->addr, ep->port, cl->connect_timeout_ms, &hf_http_up_ops, u);
+	u->tcp = hf_tcp_connect(w, hf_worker_port_for(w, ep->addr), ep->addr, ep->port, cl->connect_timeout_ms, &hf_http_up_ops, u);
 	if (u->tcp == NULL) {
 		hf_http_wr_discard(&wr);
 		hf_http_up_free(h, u);
