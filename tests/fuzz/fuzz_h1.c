@@ -4,7 +4,7 @@
  * response and a chunked body, fed whole and cut in two at a point the input
  * chooses. The verdicts must agree and nothing may read out of bounds
  * (run under ASan).
- * fuzzes: dataplane/http/h1.c
+ * fuzzes: dataplane/http/h1.c dataplane/http/chunked.c
  */
 #include <stdint.h>
 #include <stdlib.h>
