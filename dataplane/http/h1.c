@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HTTP/1.1 heads (RFC 9112, RFC 9110). See h1.h for the contract; chunked
- * bodies are chunked.c's. Lines end in CRLF only: a bare LF or a bare CR is refused, which
- * is stricter than RFC 9112 2.2 allows a recipient to be, on purpose — every
- * hop behind us may read lines differently.
+ * bodies are chunked.c's. Lines end in CRLF only: a bare LF or a bare CR is
+ * refused, which is stricter than RFC 9112 2.2 allows a recipient to be, on
+ * purpose — every hop behind us may read lines differently.
  *
  * A head is decoded in one pass that finds its end on the way, so a head that
  * arrives whole — nearly all of them — has each byte looked at once. When that

@@ -9,9 +9,9 @@
 #include "dataplane/http/h1-t.h"
 
 /*
- * HTTP/1.1 message heads (RFC 9112), zero copy: every name,
- * value and target is a slice of the caller's buffer. Strict wherever leniency
- * lets two parsers disagree on where a message ends (request smuggling):
+ * HTTP/1.1 message heads (RFC 9112), zero copy: every name, value and target
+ * is a slice of the caller's buffer. Strict wherever leniency lets two
+ * parsers disagree on where a message ends (request smuggling):
  * Content-Length with Transfer-Encoding, several or malformed Content-Lengths,
  * a Transfer-Encoding not ending in chunked, obs-fold, whitespace before a
  * colon, control bytes, bare CR.
