@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * HTTP/1.1 heads and chunked bodies (RFC 9112, RFC 9110). See h1.h for the
- * contract. Lines end in CRLF only: a bare LF or a bare CR is refused, which
- * is stricter than RFC 9112 2.2 allows a recipient to be, on purpose — every
- * hop behind us may read lines differently.
+ * HTTP/1.1 heads (RFC 9112, RFC 9110). See h1.h for the contract; chunked
+ * bodies are chunked.c's. Lines end in CRLF only: a bare LF or a bare CR is
+ * refused, which is stricter than RFC 9112 2.2 allows a recipient to be, on
+ * purpose — every hop behind us may read lines differently.
  *
  * A head is decoded in one pass that finds its end on the way, so a head that
  * arrives whole — nearly all of them — has each byte looked at once. When that
@@ -20,20 +20,15 @@
 #endif
 
 #include "dataplane/http/h1.h"
+#include "dataplane/http/h1_chars.h"
 
-/*
- * Character classes (RFC 9110 5.6.2 tchar; 5.5 field-vchar and obs-text).
- * tchar: "!#$%&'*+-.^_`|~", DIGIT, ALPHA. vchar: 0x21-0x7e plus obs-text
- * 0x80-0xff, with SP and HTAB allowed inside a value.
- */
-enum { C_TCHAR = 1, C_VALUE = 2, C_TARGET = 4 };
-
-static uint8_t cls[256];
+/* The classes of h1_chars.h, shared with the chunked decoder. */
+uint8_t hf_h1_cls[256];
 
 /*
  * tchar again, for the vector scan: bit h of tchar_nib[l] is set when byte
- * 0xhl is a tchar. Only h < 8 can be: a token is ASCII. Derived from cls, so
- * the two can never disagree.
+ * 0xhl is a tchar. Only h < 8 can be: a token is ASCII. Derived from
+ * hf_h1_cls, so the two can never disagree.
  */
 static uint8_t tchar_nib[16];
 
@@ -48,15 +43,15 @@ init_classes(void)
 	for (int c = 0; c < 256; c++) {
 		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c != 0 && strchr(tspecial, c) != NULL))
-			cls[c] |= C_TCHAR;
+			hf_h1_cls[c] |= HF_H1_C_TCHAR;
 		if ((c >= 0x21 && c <= 0x7e) || c >= 0x80 || c == ' ' || c == '\t')
-			cls[c] |= C_VALUE;
+			hf_h1_cls[c] |= HF_H1_C_VALUE;
 		/* request-target: visible ASCII; obs-text refused (RFC 3986 has none) */
 		if (c >= 0x21 && c <= 0x7e)
-			cls[c] |= C_TARGET;
-		if (c < 0x80 && (cls[c] & C_TCHAR))
+			hf_h1_cls[c] |= HF_H1_C_TARGET;
+		if (c < 0x80 && (hf_h1_cls[c] & HF_H1_C_TCHAR))
 			tchar_nib[c & 0x0f] |= (uint8_t)(1u << (c >> 4));
-		if (c < 0x80 && !(cls[c] & C_VALUE))
+		if (c < 0x80 && !(hf_h1_cls[c] & HF_H1_C_VALUE))
 			vstop_nib[c & 0x0f] |= (uint8_t)(1u << (c >> 4));
 	}
 }
@@ -120,13 +115,16 @@ stop_mask(__m256i b, enum stop stop)
  * nothing outside [start, bound). AVX2 takes 32 bytes a step, and the last
  * few as the 32 bytes ending at @p bound with the bits before @p p shifted
  * out, so a line near the end of the buffer is not left to the byte loop;
- * buffers under 32 bytes and builds without AVX2 go through cls byte by byte.
+ * buffers under 32 bytes and builds without AVX2 go through hf_h1_cls byte
+ * by byte.
  */
 static inline __attribute__((always_inline)) const char *
 scan(const char *start, const char *p, const char *bound, enum stop stop)
 {
 	static const uint8_t keep[] = {
-		[STOP_NAME] = C_TCHAR, [STOP_VALUE] = C_VALUE, [STOP_TARGET] = C_TARGET,
+		[STOP_NAME] = HF_H1_C_TCHAR,
+		[STOP_VALUE] = HF_H1_C_VALUE,
+		[STOP_TARGET] = HF_H1_C_TARGET,
 	};
 
 #ifdef __AVX2__
@@ -145,7 +143,7 @@ scan(const char *start, const char *p, const char *bound, enum stop stop)
 #else
 	(void)start;
 #endif
-	while (p < bound && (cls[(uint8_t)*p] & keep[stop]))
+	while (p < bound && (hf_h1_cls[(uint8_t)*p] & keep[stop]))
 		p++;
 	return p;
 }
@@ -728,7 +726,7 @@ decode_response(const char *buf, const char *bound, const struct hf_h1_limits *l
 	if (eol - buf > 13)
 		msg->reason = (struct hf_h1_slice){buf + 13, (uint32_t)(eol - buf - 13)};
 	for (const char *r = msg->reason.p; r != NULL && r < eol; r++)
-		if (!(cls[(uint8_t)*r] & C_VALUE))
+		if (!(hf_h1_cls[(uint8_t)*r] & HF_H1_C_VALUE))
 			return HF_H1_E_BAD;
 	return parse_fields(buf, eol + 2, bound, lim, msg, false);
 }
@@ -786,127 +784,4 @@ hf_h1_find(const struct hf_h1_message *msg, const char *name)
 		if (ieq(&msg->headers[i].name, name))
 			return &msg->headers[i];
 	return NULL;
-}
-
-/*
- * Chunked states (RFC 9112 7.1: chunk = size [ext] CRLF data CRLF;
- * last = 0 [ext] CRLF trailers CRLF).
- */
-enum {
-	CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
-	CH_TRAILER_START, CH_TRAILER, CH_TRAILER_LF, CH_END_LF, CH_DONE,
-};
-
-#define CHUNK_LINE_MAX 4096
-
-/* A byte the grammar fixes (CR or LF): on to @p next, or false. */
-static inline bool
-expect(struct hf_h1_chunked *c, char ch, char want, uint8_t next)
-{
-	c->state = next;
-	return ch == want;
-}
-
-/* A byte of skipped text (extension, trailer): CR ends it and leads to @p next. */
-static inline bool
-text(struct hf_h1_chunked *c, char ch, uint8_t next)
-{
-	if (ch == '\r')
-		c->state = next;
-	return ch == '\r' || (cls[(uint8_t)ch] & C_VALUE);
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int
-hf_h1_chunked_decode(struct hf_h1_chunked *c, const char *buf, size_t len,
-		     struct hf_h1_slice *data, unsigned int max_data, unsigned int *n_data,
-		     bool *done)
-{
-	size_t i = 0;
-
-	*n_data = 0;
-	*done = c->state == CH_DONE;
-	while (i < len && c->state != CH_DONE) {
-		char ch = buf[i];
-
-		switch (c->state) {
-		case CH_SIZE:
-			if (hexval(ch) >= 0) {
-				if (++c->size_digits > 15)
-					return HF_H1_E_BAD_CHUNK;	/* would overflow */
-				c->remaining = c->remaining * 16 + (uint64_t)hexval(ch);
-			} else if (c->size_digits > 0 && (ch == ';' || ch == ' ' || ch == '\t')) {
-				c->state = CH_EXT;
-			} else if (c->size_digits > 0 && ch == '\r') {
-				c->state = CH_SIZE_LF;
-			} else {
-				return HF_H1_E_BAD_CHUNK;
-			}
-			break;
-		case CH_EXT:
-			/* Extensions are skipped, but stay a line of visible text. */
-			if (!text(c, ch, CH_SIZE_LF))
-				return HF_H1_E_BAD_CHUNK;
-			break;
-		case CH_SIZE_LF:
-			if (!expect(c, ch, '\n', c->remaining == 0 ? CH_TRAILER_START : CH_DATA))
-				return HF_H1_E_BAD_CHUNK;
-			c->size_digits = 0;
-			c->line_len = 0;
-			break;
-		case CH_DATA: {
-			size_t take = len - i < c->remaining ? len - i : (size_t)c->remaining;
-
-			if (*n_data == max_data)
-				goto out;
-			data[(*n_data)++] = (struct hf_h1_slice){buf + i, (uint32_t)take};
-			c->remaining -= take;
-			i += take;
-			if (c->remaining == 0)
-				c->state = CH_DATA_CR;
-			continue;
-		}
-		case CH_DATA_CR:
-			if (!expect(c, ch, '\r', CH_DATA_LF))
-				return HF_H1_E_BAD_CHUNK;
-			break;
-		case CH_DATA_LF:
-			if (!expect(c, ch, '\n', CH_SIZE))
-				return HF_H1_E_BAD_CHUNK;
-			break;
-		case CH_TRAILER_START:
-			c->state = ch == '\r' ? CH_END_LF : CH_TRAILER;
-			break;
-		case CH_TRAILER:
-			if (!text(c, ch, CH_TRAILER_LF))
-				return HF_H1_E_BAD_CHUNK;
-			break;
-		case CH_TRAILER_LF:
-			if (!expect(c, ch, '\n', CH_TRAILER_START))
-				return HF_H1_E_BAD_CHUNK;
-			c->line_len = 0;
-			break;
-		case CH_END_LF:
-			if (!expect(c, ch, '\n', CH_DONE))
-				return HF_H1_E_BAD_CHUNK;
-			break;
-		}
-		if (c->state != CH_DATA && ++c->line_len > CHUNK_LINE_MAX)
-			return HF_H1_E_BAD_CHUNK;
-		i++;
-	}
-out:
-	*done = c->state == CH_DONE;
-	return (int)i;
 }

@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataplane/http/h1-t.h"
+
 /*
- * HTTP/1.1 message heads (RFC 9112) and chunked bodies, zero copy: every name,
- * value and target is a slice of the caller's buffer. Strict wherever leniency
- * lets two parsers disagree on where a message ends (request smuggling):
+ * HTTP/1.1 message heads (RFC 9112), zero copy: every name, value and target
+ * is a slice of the caller's buffer. Strict wherever leniency lets two
+ * parsers disagree on where a message ends (request smuggling):
  * Content-Length with Transfer-Encoding, several or malformed Content-Lengths,
  * a Transfer-Encoding not ending in chunked, obs-fold, whitespace before a
  * colon, control bytes, bare CR.
@@ -22,17 +24,6 @@
  */
 
 #define HF_H1_MAX_HEADERS_CAP 128
-
-/* Results besides a positive length. */
-enum {
-	HF_AGAIN = -1,			/* need more bytes */
-	HF_H1_E_BAD = -2,		/* malformed: 400 */
-	HF_H1_E_URI_TOO_LONG = -3,	/* request line over the limit: 414 */
-	HF_H1_E_HEADERS_TOO_LARGE = -4,	/* header block or field count over the limit: 431 */
-	HF_H1_E_SMUGGLING = -5,		/* ambiguous framing: 400, and the connection closes */
-	HF_H1_E_VERSION = -6,		/* not HTTP/1.0 or 1.1: 505 */
-	HF_H1_E_BAD_CHUNK = -7,		/* malformed chunked body: 400 */
-};
 
 /* The HTTP status a parse error is answered with. */
 int hf_h1_error_status(int err);
@@ -47,11 +38,6 @@ struct hf_h1_limits {
 };
 
 void hf_h1_limits_default(struct hf_h1_limits *l);
-
-struct hf_h1_slice {
-	const char *p;
-	uint32_t len;
-};
 
 struct hf_h1_header {
 	struct hf_h1_slice name;
@@ -117,32 +103,7 @@ int hf_h1_parse_response(const char *buf, size_t len, struct hf_h1_scan *scan,
 /* Finds a header by name, case-insensitively; NULL when absent. */
 const struct hf_h1_header *hf_h1_find(const struct hf_h1_message *msg, const char *name);
 
-/* Chunked body decoding (RFC 9112 7.1), resumable byte by byte. */
-struct hf_h1_chunked {
-	uint8_t state;
-	uint8_t size_digits;
-	uint64_t remaining;		/* bytes left in the current chunk */
-	uint32_t line_len;		/* length of the current size or trailer line */
-};
-
-static inline void
-hf_h1_chunked_init(struct hf_h1_chunked *c)
-{
-	c->state = 0;
-	c->size_digits = 0;
-	c->remaining = 0;
-	c->line_len = 0;
-}
-
-/*
- * Decodes chunked framing in @p buf: the data bytes found are reported as
- * slices in @p data (at most @p max_data of them, *@p n_data set), so the
- * payload is never copied. Returns the bytes consumed (stopping early when
- * @p data is full), or HF_H1_E_BAD_CHUNK. *@p done becomes true after the
- * last chunk and trailers: what follows belongs to the next message.
- */
-int hf_h1_chunked_decode(struct hf_h1_chunked *c, const char *buf, size_t len,
-			 struct hf_h1_slice *data, unsigned int max_data, unsigned int *n_data,
-			 bool *done);
+/* The body decoder every user of a message head needs beside it. */
+#include "dataplane/http/chunked.h"
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The HTTP/1.1 parser: tables of valid and invalid messages, each fed whole,
- * cut at every split point, and one byte at a time, with the same verdict.
+ * The HTTP/1.1 head parser: tables of valid and invalid messages, each fed
+ * whole, cut at every split point, and one byte at a time, with the same
+ * verdict. Chunked bodies are test_chunked.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,60 +234,6 @@ test_responses(void **state)
 	assert_int_equal(verdict(hf_h1_parse_response, both, strlen(both)), HF_H1_E_SMUGGLING);
 }
 
-/* Decodes @p body split at @p cut; returns the payload or NULL on error. */
-static int
-dechunk(const char *body, size_t n, size_t cut, char *out, size_t *out_len, size_t *consumed)
-{
-	struct hf_h1_chunked c;
-	struct hf_h1_slice d[4];
-	unsigned int nd;
-	bool done = false;
-	size_t pos = 0;
-
-	hf_h1_chunked_init(&c);
-	*out_len = 0;
-	while (!done && pos < n) {
-		size_t avail = (pos < cut ? cut : n) - pos;
-		int rc = hf_h1_chunked_decode(&c, body + pos, avail, d, 4, &nd, &done);
-
-		if (rc < 0)
-			return rc;
-		for (unsigned int i = 0; i < nd; i++) {
-			memcpy(out + *out_len, d[i].p, d[i].len);
-			*out_len += d[i].len;
-		}
-		pos += (size_t)rc;
-		if (rc == 0 && avail > 0 && nd == 0)
-			return -100;	/* no progress */
-	}
-	*consumed = pos;
-	return done ? 0 : HF_AGAIN;
-}
-
-static void
-test_chunked(void **state)
-{
-	static const char body[] = "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\nNEXT";
-	static const char *const badc[] = {
-		"x\r\nhi\r\n0\r\n\r\n", "5\r\nhelloX\r\n0\r\n\r\n", "5\nhello\r\n0\r\n\r\n",
-		"\r\n", "1000000000000000\r\n", "5\r\nhello\r\n0\r\nX-T: a\x01\r\n\r\n", "-5\r\n",
-	};
-	char out[64];
-	size_t out_len, consumed, n = strlen(body) - 4;
-
-	(void)state;
-	for (size_t cut = 0; cut <= n; cut++) {
-		assert_int_equal(dechunk(body, n + 4, cut, out, &out_len, &consumed), 0);
-		assert_int_equal(out_len, 11);
-		assert_memory_equal(out, "hello world", 11);
-		assert_int_equal(consumed, n);	/* "NEXT" belongs to the next message */
-	}
-	for (size_t k = 0; k < sizeof(badc) / sizeof(badc[0]); k++)
-		assert_int_equal(dechunk(badc[k], strlen(badc[k]), strlen(badc[k]), out, &out_len,
-					 &consumed),
-				 HF_H1_E_BAD_CHUNK);
-}
-
 static int
 setup(void **state)
 {
@@ -303,7 +250,6 @@ main(void)
 		cmocka_unit_test(test_invalid_requests),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_responses),
-		cmocka_unit_test(test_chunked),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
