@@ -24,6 +24,17 @@
 #include "control-agent/snapshot.h"
 #include "control-agent/compile/rmatch_build.h"
 
+/* A cluster's identity across snapshots: FNV-1a over its whole name (hf_snap_cluster.id). */
+static uint64_t
+cluster_id(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	return h;
+}
+
 /* ---- the arena: bump allocation in chunks, freed all at once ---- */
 
 #define ARENA_CHUNK (64 * 1024)
@@ -460,6 +471,7 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 		if (ep == NULL)
 			goto nomem;
 		cl[i].name = cc_str(&c, mc->name);
+		cl[i].id = cluster_id(mc->name);
 		cl[i].lb = (uint8_t)mc->lb;
 		cl[i].connect_timeout_ms = mc->connect_timeout_ms;
 		cl[i].n_endpoints = mc->n_endpoints;

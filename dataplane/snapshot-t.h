@@ -26,6 +26,12 @@ struct hf_snap_endpoint {
 
 struct hf_snap_cluster {
 	const char *name;		/* e.g. outbound|9080|v1|reviews.default.svc.cluster.local */
+	/*
+	 * The cluster's identity across snapshots: a 64-bit hash of its whole
+	 * name (FNV-1a), so a request that outlives a snapshot finds its cluster
+	 * again in the next one without keeping the name (retries).
+	 */
+	uint64_t id;
 	uint8_t lb;			/* enum hf_lb_policy (lb/lb-t.h) */
 	uint32_t connect_timeout_ms;
 	unsigned int n_endpoints;

@@ -213,6 +213,8 @@ void hf_http_up_free(struct hf_http_state *h, struct hf_http_up *u);
 /* The idle-pool slot of endpoint (@p addr, @p port), added when new; -1 when the table is full. */
 int32_t hf_http_ep_slot(struct hf_http_state *h, uint32_t addr, uint16_t port);
 void hf_http_idle_remove(struct hf_http_state *h, struct hf_http_up *u);
+/* Gives back the slots of endpoints snapshot @p snap no longer lists (http_pool.c). */
+void hf_http_endpoints_sweep(struct hf_worker *w, const struct hf_snapshot *snap);
 void hf_http_idle_push(struct hf_http_state *h, struct hf_http_up *u);
 /* Closes upstream connection @p u (with a reset when @p reset) and frees it. */
 void hf_http_up_close(struct hf_worker *w, struct hf_http_up *u, bool reset);

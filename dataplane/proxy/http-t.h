@@ -146,6 +146,7 @@ struct hf_http_stream {
 	uint8_t n_retry_codes;
 	uint16_t retry_codes[6];
 	uint32_t retry_on;		/* HF_RETRY_* */
+	uint64_t cluster_id;		/* hf_snap_cluster.id of the route's destination */
 	uint32_t per_try_ms;
 	uint16_t rs_edit_len;
 	char rs_edit[256];		/* response header edits (HF_HTTP_EDIT_MAX), copied from the route */
@@ -173,6 +174,8 @@ struct hf_http_session {
 };
 
 #define HF_HTTP_MAX_LISTENERS HF_MAX_LISTENERS
+/* Distinct upstream endpoints with a pool slot (idle list, load) per worker. */
+#define HF_HTTP_ENDPOINT_SLOTS 4096
 
 /* A worker's HTTP state: pools sized at start-up, never grown. */
 struct hf_http_state {
@@ -195,6 +198,8 @@ struct hf_http_state {
 	struct rte_hash *endpoints;	/* (addr, port) → idle list slot */
 	struct hf_http_up **idle;	/* idle list heads, by slot */
 	uint32_t *active;		/* requests in flight, by endpoint slot (LEAST_REQUEST) */
+	uint32_t *slot_refs;		/* upstream connections bound to each endpoint slot */
+	uint64_t *slot_seen;		/* snapshot version that last listed each slot's endpoint */
 	struct hf_h1_limits up_limits;	/* what an upstream response head may be */
 	struct rte_ring *log_ring;	/* records to the agent (SP/SC); NULL: no access log */
 	uint64_t epoch_us;		/* wall clock at epoch_tsc, for %START_TIME% */

@@ -483,6 +483,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 	d = hf_http_route_dest(r);
 	cl = &snap->clusters[d->cluster];
 	hf_http_copy_str(s->x->log.cluster, sizeof(s->x->log.cluster), cl->name, strlen(cl->name));
+	s->x->cluster_id = cl->id;
 	s->x->route_timeout_ms = r->timeout_ms;
 	s->x->connect_timeout_ms = cl->connect_timeout_ms;
 	s->x->max_body = r->max_request_bytes;

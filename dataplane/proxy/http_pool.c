@@ -39,6 +39,10 @@ hf_http_up_free(struct hf_http_state *h, struct hf_http_up *u)
 	hf_http_rd_reset(&h->heads, &u->rd);
 	u->tcp = NULL;
 	u->sess = NULL;
+	if (u->slot >= 0) {
+		h->slot_refs[u->slot]--;
+		u->slot = -1;
+	}
 	h->free_ups[h->n_free_ups++] = u->id;
 }
 
@@ -48,7 +52,57 @@ hf_http_ep_slot(struct hf_http_state *h, uint32_t addr, uint16_t port)
 	struct hf_http_ep_key k = {.addr = addr, .port = port};
 	int32_t pos = rte_hash_lookup(h->endpoints, &k);
 
-	return pos >= 0 ? pos : rte_hash_add_key(h->endpoints, &k);
+	if (pos >= 0)
+		return pos;
+	pos = rte_hash_add_key(h->endpoints, &k);
+	if (pos < 0)
+		HF_COUNT(h->w, HTTP_ENDPOINT_TABLE_FULL);
+	else
+		HF_COUNT(h->w, HTTP_ENDPOINT_SLOTS);	/* a gauge: hf_http_endpoints_sweep() takes back */
+	return pos;
+}
+
+/*
+ * Endpoints leave the configuration: after a new snapshot, the slots of
+ * endpoints it no longer lists are given back once no connection is bound
+ * to them. Idle connections to such endpoints are closed (nothing will pick
+ * them again); a slot still held by a connection in use is tried again at the
+ * next snapshot. Without this, churning endpoints would fill the table and
+ * end keep-alive pooling for every endpoint met afterwards. A slot is
+ * reused only when nothing refers to it (slot_refs and active both 0), so a
+ * connection never lands in another endpoint's idle list. Reload path: one
+ * lookup per endpoint of the snapshot and one pass over the table.
+ */
+void
+hf_http_endpoints_sweep(struct hf_worker *w, const struct hf_snapshot *snap)
+{
+	struct hf_http_state *h = w->http;
+
+	for (unsigned int c = 0; c < snap->n_clusters; c++)
+		for (unsigned int e = 0; e < snap->clusters[c].n_endpoints; e++) {
+			const struct hf_snap_endpoint *ep = &snap->clusters[c].endpoints[e];
+			struct hf_http_ep_key k = {.addr = ep->addr, .port = ep->port};
+			int32_t pos = rte_hash_lookup(h->endpoints, &k);
+
+			if (pos >= 0)
+				h->slot_seen[pos] = snap->version;
+		}
+	for (int32_t pos = 0; pos < (int32_t)HF_HTTP_ENDPOINT_SLOTS; pos++) {
+		void *key;
+
+		if (rte_hash_get_key_with_position(h->endpoints, pos, &key) != 0)
+			continue;
+		if (h->slot_seen[pos] != snap->version) {
+			hf_http_idle_drain(w, pos);
+			if (h->slot_refs[pos] == 0 && h->active[pos] == 0) {
+				rte_hash_del_key(h->endpoints, key);
+				h->slot_seen[pos] = 0;
+				HF_COUNT(w, HTTP_ENDPOINT_SLOTS_FREED);
+				/* A gauge kept in a counter: the agent's sum over workers is the total. */
+				w->cnt.v[HF_CNT_HTTP_ENDPOINT_SLOTS]--;
+			}
+		}
+	}
 }
 
 void
@@ -139,6 +193,8 @@ hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s, const struc
 	u->addr = ep->addr;
 	u->port = ep->port;
 	u->slot = slot;
+	if (slot >= 0)
+		h->slot_refs[slot]++;
 	HF_COUNT(w, HTTP_UPSTREAM_CX);
 	return u;
 }

@@ -120,8 +120,9 @@ hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status, enum h
 	struct hf_http_up *u;
 	int cluster = -1;
 
+	/* By identity: the log keeps a truncated name, and the snapshot may be a newer one. */
 	for (unsigned int i = 0; snap != NULL && i < snap->n_clusters; i++)
-		if (strcmp(snap->clusters[i].name, s->x->log.cluster) == 0) {
+		if (snap->clusters[i].id == s->x->cluster_id) {
 			cl = &snap->clusters[i];
 			cluster = (int)i;
 			break;

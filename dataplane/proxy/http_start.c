@@ -29,8 +29,6 @@ static_assert(HF_HTTP_MAX_LISTENERS == HF_MAX_LISTENERS, "one listener slot per 
 #define GATHER_BUFFERS 256
 /* Records a worker may have queued for the agent. */
 #define LOG_RING_SIZE 16384
-/* Distinct upstream endpoints with idle connections per worker. */
-#define MAX_ENDPOINTS 4096
 
 struct rte_ring *
 hf_http_log_ring(const struct hf_worker *w)
@@ -94,13 +92,15 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	h->free_streams = rte_malloc("hf_http_free_x", sizeof(uint32_t) * h->n_streams, 0);
 	h->ups = rte_zmalloc("hf_http_ups", sizeof(*h->ups) * n, RTE_CACHE_LINE_SIZE);
 	h->free_ups = rte_malloc("hf_http_free_u", sizeof(uint32_t) * n, 0);
-	h->idle = rte_zmalloc("hf_http_idle", sizeof(*h->idle) * MAX_ENDPOINTS, 0);
-	h->active = rte_zmalloc("hf_http_active", sizeof(*h->active) * MAX_ENDPOINTS, 0);
+	h->idle = rte_zmalloc("hf_http_idle", sizeof(*h->idle) * HF_HTTP_ENDPOINT_SLOTS, 0);
+	h->active = rte_zmalloc("hf_http_active", sizeof(*h->active) * HF_HTTP_ENDPOINT_SLOTS, 0);
+	h->slot_refs = rte_zmalloc("hf_http_slot_refs", sizeof(*h->slot_refs) * HF_HTTP_ENDPOINT_SLOTS, 0);
+	h->slot_seen = rte_zmalloc("hf_http_slot_seen", sizeof(*h->slot_seen) * HF_HTTP_ENDPOINT_SLOTS, 0);
 	h->lb = rte_malloc("hf_http_lb", hf_lb_state_size(HF_LB_SLOTS, HF_LB_ARENA), RTE_CACHE_LINE_SIZE);
 	snprintf(name, sizeof(name), "hf_http_ep_%u", w->id);
 	h->endpoints = rte_hash_create(&(struct rte_hash_parameters){
 		.name = name,
-		.entries = MAX_ENDPOINTS,
+		.entries = HF_HTTP_ENDPOINT_SLOTS,
 		.key_len = sizeof(struct hf_http_ep_key),
 		.hash_func = rte_hash_crc,
 		.socket_id = (int)rte_socket_id(),
@@ -110,7 +110,7 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	    h->sessions == NULL || h->free_sessions == NULL || h->streams == NULL ||
 	    h->free_streams == NULL || h->ups == NULL ||
 	    h->free_ups == NULL || h->idle == NULL ||
-	    h->active == NULL || h->lb == NULL ||
+	    h->active == NULL || h->slot_refs == NULL || h->slot_seen == NULL || h->lb == NULL ||
 	    h->endpoints == NULL)
 		goto fail;
 	for (uint32_t i = 0; i < n; i++) {
@@ -163,6 +163,7 @@ hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 {
 	struct hf_http_state *h = w->http;
 
+	hf_http_endpoints_sweep(w, snap);
 	if (h->istio_http == NULL)
 		return;
 	for (unsigned int i = 0; i < snap->n_listeners; i++) {
@@ -225,6 +226,8 @@ hf_http_fini(struct hf_worker *w)
 	rte_hash_free(h->endpoints);
 	rte_free(h->idle);
 	rte_free(h->active);
+	rte_free(h->slot_refs);
+	rte_free(h->slot_seen);
 	rte_free(h->lb);
 	hf_http_heads_fini(&h->heads);
 	rte_free(h->free_ups);

@@ -317,6 +317,56 @@ hf_check "weighted 50/50 over 400 requests: v1 $w1, v3 $w3 (each 150..250), v2 $
 	bash -c '[ "$1" -ge 150 ] && [ "$1" -le 250 ] && [ "$2" -ge 150 ] && [ "$2" -le 250 ] && [ $(($1 + $2)) = 400 ]' _ "$w1" "$w3"
 expect_who "the catalog route survives the change: /wpcatalog/1" "reviews v2 /newcatalog/1" "${V[@]}" "$G/wpcatalog/1"
 
+# ---------------------------------------------------------------- retries to a long cluster name
+# A service whose host is 200 characters long: its cluster name (outbound|9080||HOST) is longer
+# than any name a request keeps, so a retry must find the cluster by identity, not by name.
+LONG=$(printf 'l%.0s' $(seq 62)).$(printf 'o%.0s' $(seq 62)).$(printf 'n%.0s' $(seq 62)).example.com
+cat > "$HF_TMP/long.yaml" <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata:
+  name: long-name
+spec:
+  hosts:
+  - $LONG
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - number: 9080
+    name: http
+    protocol: HTTP
+  endpoints:
+  - address: $BK_ADDR
+    ports:
+      http: 9085
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata:
+  name: long-name
+spec:
+  hosts:
+  - $LONG
+  gateways:
+  - bookinfo-gateway
+  http:
+  - route:
+    - destination:
+        host: $LONG
+    retries:
+      attempts: 2
+      perTryTimeout: 1s
+      retryOn: 5xx
+YAML
+v0=$(st control_plane.snapshot_version)
+bk_install "$HF_TMP/long.yaml" "$ISTIO"
+wait_version $((v0 + 1)) > /dev/null
+tag=longretry-$RANDOM
+req -H "Host: $LONG" "$G/flaky?t=$tag"
+tries=$(wait_count 3 ratings v1 "t=$tag")
+hf_check "retries to a cluster named by a ${#LONG}-character host: → $CODE, ratings v1 got $tries attempts (want 503, 3)" \
+	test "$CODE" = 503 -a "$tries" = 3
+
 # ---------------------------------------------------------------- 100 changes under load
 # Change i rewrites virtual-service-reviews.yaml (one rename). Every tenth, from the
 # fifth, is invalid; the others split the default route differently and set
