@@ -221,10 +221,23 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 		HF_COUNT(w, TCP_DROP_NO_ACK);
 		return DONE;
 	}
+	/*
+	 * RFC 5961 5.2 (RFC 9293 3.10.7.4, fifth check, MAY-12): an ACK is
+	 * acceptable only in [SND.UNA - MAX.SND.WND, SND.NXT] (our snd_max is the
+	 * RFC's SND.NXT: snd_nxt steps back to retransmit). Anything else is
+	 * discarded whole, data included, and answered with an ACK: a blind
+	 * attacker who got the sequence number into our window must also guess an
+	 * ACK within MAX.SND.WND of the truth to inject data.
+	 */
 	if (hf_seq_gt(s->ack, c->snd_max)) {
-		/* Acknowledges something never sent (3.10.7.4, fifth check). */
+		/* Acknowledges something never sent. */
 		HF_COUNT(w, TCP_DROP_ACK_UNSENT);
 		tcp_send_ack(w, c);
+		return DONE;
+	}
+	if (!hf_seq_geq(s->ack, c->snd_una - c->max_snd_wnd)) {
+		HF_COUNT(w, TCP_DROP_ACK_TOO_OLD);
+		challenge_ack(w, c);
 		return DONE;
 	}
 	sacked_before = hf_tcp_sack_bytes(&c->sack);
@@ -280,12 +293,22 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 		on_dupack(w, c);
 	}
 
-	/* Window update (3.10.7.4): only from a newer segment, or the same with a newer ACK. */
-	if (hf_seq_lt(c->snd_wl1, s->seq) ||
-	    (c->snd_wl1 == s->seq && hf_seq_leq(c->snd_wl2, s->ack))) {
+	/*
+	 * Window update (3.10.7.4): only when SND.UNA =< SEG.ACK =< SND.NXT (snd_una
+	 * has moved to an ACK that advanced it, so the test below reads the old
+	 * one), and then only from a newer segment, or the same with a newer ACK
+	 * (SND.WL1, SND.WL2). An old ACK (still inside MAX.SND.WND, so accepted
+	 * above) never moves the window, whatever its sequence number: else an
+	 * in-window segment with a stale or guessed ACK could close it, or open it
+	 * past what the peer offers.
+	 */
+	if (hf_seq_geq(s->ack, c->snd_una) &&
+	    (hf_seq_lt(c->snd_wl1, s->seq) ||
+	     (c->snd_wl1 == s->seq && hf_seq_leq(c->snd_wl2, s->ack)))) {
 		if (wnd > c->snd_wnd)
 			tcp_pending(w, c);	/* a window opened: maybe more to send */
 		c->snd_wnd = wnd;
+		c->max_snd_wnd = RTE_MAX(c->max_snd_wnd, wnd);
 		c->snd_wl1 = s->seq;
 		c->snd_wl2 = s->ack;
 	}
@@ -447,6 +470,7 @@ syn_rcvd_input(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 	}
 	update_ts_recent(w, c, s);
 	c->snd_wnd = s->wnd << c->snd_wscale;
+	c->max_snd_wnd = RTE_MAX(c->max_snd_wnd, c->snd_wnd);
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	tcp_established(w, c);
@@ -614,6 +638,7 @@ take_syn_options(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp
 	c->irs = s->seq;
 	c->rcv_nxt = s->seq + 1;
 	c->snd_wnd = s->wnd;	/* never scaled in a SYN (RFC 7323 2.2) */
+	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;
 }
 
@@ -718,6 +743,7 @@ no_conn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	c->snd_max = s->ack;
 	c->recover = c->iss;
 	c->snd_wnd = s->wnd;
+	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);
