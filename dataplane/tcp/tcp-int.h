@@ -6,6 +6,8 @@
 #ifndef HF_TCP_INT_H
 #define HF_TCP_INT_H
 
+#include <string.h>
+
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
@@ -124,10 +126,59 @@ uint32_t tcp_isn(struct hf_worker *w, const struct hf_tcp_conn *c);
 void tcp_conn_set_mss(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_opts *o);
 void tcp_established(struct hf_worker *w, struct hf_tcp_conn *c);
 
+/*
+ * Bounds on what a peer can make a connection hold (reasm.c): the receive
+ * queues together hold at most rcv_buf / HF_TCP_RX_TRUESIZE mbufs (at least
+ * HF_TCP_RX_MBUFS_MIN), the out-of-order queue half of that, in at most
+ * HF_TCP_OOO_MAX_RUNS runs of contiguous data.
+ */
+#define HF_TCP_RX_TRUESIZE 512
+#define HF_TCP_RX_MBUFS_MIN 64
+#define HF_TCP_OOO_MAX_RUNS 32
+/*
+ * Payload up to this size is copied into the room of the mbuf before it
+ * rather than kept alone. A full-sized segment (1448 bytes) is not, so bulk
+ * transfer stays zero-copy; anything that is leaves each mbuf of a queue
+ * holding about 1 KB, and a window's worth well inside the budget above.
+ */
+#define HF_TCP_COLLAPSE_MAX 1024
+
+/*
+ * Copies the payload of single-segment @p src behind the payload of @p dst
+ * when it is small (HF_TCP_COLLAPSE_MAX) and fits in @p dst's room; the caller
+ * then frees @p src. Only into a direct mbuf nobody else references: the
+ * room of a shared buffer may hold bytes a clone still reads. Returns whether
+ * it copied.
+ */
+static inline bool
+tcp_mbuf_absorb(struct rte_mbuf *dst, const struct rte_mbuf *src)
+{
+	uint16_t n = src->data_len;
+
+	if (n > HF_TCP_COLLAPSE_MAX || src->nb_segs != 1 || !RTE_MBUF_DIRECT(dst) ||
+	    rte_mbuf_refcnt_read(dst) != 1 || rte_pktmbuf_tailroom(dst) < n)
+		return false;
+	memcpy(rte_pktmbuf_mtod_offset(dst, char *, dst->data_len),
+	       rte_pktmbuf_mtod(src, const char *), n);
+	dst->data_len = (uint16_t)(dst->data_len + n);
+	dst->pkt_len += n;
+	return true;
+}
+
 /* Receive side (reasm.c): in-order append and out-of-order queue. */
+int tcp_reasm_init(void);
 void tcp_rcv_data(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 		  const struct hf_tcp_seg *seg);
 void tcp_mq_free(struct hf_tcp_mq *q);
+/* Frees the receive queue, or the out-of-order queue, and zeroes its counts. */
+void tcp_rcvq_free(struct hf_tcp_conn *c);
+void tcp_ooo_free(struct hf_tcp_conn *c);
+/*
+ * Checks the receive queues of @p c against their counts and bounds, and the
+ * out-of-order queue's order and runs. Returns 0, or a negative errno naming
+ * the first broken rule (for tests).
+ */
+int tcp_rcv_check(const struct hf_tcp_conn *c);
 /* Fills up to @p max SACK blocks (start, end pairs) describing the out-of-order queue. */
 unsigned int tcp_ooo_sack_blocks(const struct hf_tcp_conn *c, uint32_t *blocks, unsigned int max);
 
