@@ -625,7 +625,7 @@ hf_tcp_send(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m)
 		 * else pin one mbuf per byte for as long as its ACKs take (up to
 		 * snd_high of them), and each segment sent would walk them all.
 		 */
-		if (c->sndq_tail != NULL && tcp_mbuf_absorb(c->sndq_tail, seg)) {
+		if (c->sndq_tail != NULL && hf_tcp_mbuf_absorb(c->sndq_tail, seg)) {
 			HF_COUNT(w, TCP_TX_COLLAPSED);
 			c->sndq_bytes += seg->data_len;
 			rte_pktmbuf_free_seg(seg);

@@ -183,7 +183,7 @@ rcvq_add(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint32_
 {
 	struct hf_tcp_mq *q = &c->rcvq;
 
-	if (q->tail != NULL && tcp_mbuf_absorb(q->tail, m)) {
+	if (q->tail != NULL && hf_tcp_mbuf_absorb(q->tail, m)) {
 		HF_COUNT(w, TCP_RX_COLLAPSED);
 		rte_pktmbuf_free(m);
 		q->bytes += len;
@@ -328,7 +328,7 @@ ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint3
 	m->hash.usr = s;
 
 	/* Collapse: our bytes into the room of the run's last mbuf... */
-	if (a != NULL && tcp_mbuf_absorb(prev, m)) {
+	if (a != NULL && hf_tcp_mbuf_absorb(prev, m)) {
 		HF_COUNT(w, TCP_RX_COLLAPSED);
 		rte_pktmbuf_free(m);
 		c->ooo.bytes += len;
@@ -337,7 +337,7 @@ ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint3
 			return;
 		/* The hole between a and b is filled: one run; b's first mbuf may fold in too. */
 		c->ooo_runs--;
-		if (tcp_mbuf_absorb(prev, b)) {
+		if (hf_tcp_mbuf_absorb(prev, b)) {
 			HF_COUNT(w, TCP_RX_COLLAPSED);
 			run_set(a, run_other(b) == b ? prev : run_other(b));
 			prev->next = b->next;
@@ -351,7 +351,7 @@ ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint3
 		}
 		return;
 	}
-	if (b != NULL && tcp_mbuf_absorb(m, b)) {
+	if (b != NULL && hf_tcp_mbuf_absorb(m, b)) {
 		/* ...or the first mbuf of the run after us into ours, which takes its place. */
 		HF_COUNT(w, TCP_RX_COLLAPSED);
 		run_last = run_other(b) == b ? m : run_other(b);

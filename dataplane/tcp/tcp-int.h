@@ -6,8 +6,6 @@
 #ifndef HF_TCP_INT_H
 #define HF_TCP_INT_H
 
-#include <string.h>
-
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
@@ -135,36 +133,6 @@ void tcp_established(struct hf_worker *w, struct hf_tcp_conn *c);
 #define HF_TCP_RX_TRUESIZE 512
 #define HF_TCP_RX_MBUFS_MIN 64
 #define HF_TCP_OOO_MAX_RUNS 32
-/*
- * Payload up to this size is copied into the room of the mbuf before it
- * rather than kept alone. A full-sized segment (1448 bytes) is not, so bulk
- * transfer stays zero-copy; anything that is leaves each mbuf of a queue
- * holding about 1 KB, and a window's worth well inside the budget above.
- */
-#define HF_TCP_COLLAPSE_MAX 1024
-
-/*
- * Copies the payload of single-segment @p src behind the payload of @p dst
- * when it is small (HF_TCP_COLLAPSE_MAX) and fits in @p dst's room; the caller
- * then frees @p src. Only into a direct mbuf nobody else references: the
- * room of a shared buffer may hold bytes a clone still reads. Returns whether
- * it copied.
- */
-static inline bool
-tcp_mbuf_absorb(struct rte_mbuf *dst, const struct rte_mbuf *src)
-{
-	uint16_t n = src->data_len;
-
-	if (n > HF_TCP_COLLAPSE_MAX || src->nb_segs != 1 || !RTE_MBUF_DIRECT(dst) ||
-	    rte_mbuf_refcnt_read(dst) != 1 || rte_pktmbuf_tailroom(dst) < n)
-		return false;
-	memcpy(rte_pktmbuf_mtod_offset(dst, char *, dst->data_len),
-	       rte_pktmbuf_mtod(src, const char *), n);
-	dst->data_len = (uint16_t)(dst->data_len + n);
-	dst->pkt_len += n;
-	return true;
-}
-
 /* Receive side (reasm.c): in-order append and out-of-order queue. */
 int tcp_reasm_init(void);
 void tcp_rcv_data(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
