@@ -208,27 +208,22 @@ on_dupack(struct hf_worker *w, struct hf_tcp_conn *c)
 }
 
 /*
- * The ACK step of 3.10.7.4 for the synchronized states. Returns DONE when the
- * connection went away or the segment must not be processed further.
+ * The ACK step of 3.10.7.4, its acceptability half, before the segment may
+ * change any state (TS.Recent included: RFC 7323 4.3 takes it only from a
+ * segment that is processed). RFC 5961 5.2 (RFC 9293 3.10.7.4, MAY-12): an
+ * ACK is acceptable only in [SND.UNA - MAX.SND.WND, SND.NXT] (our snd_max is
+ * the RFC's SND.NXT: snd_nxt steps back to retransmit). Anything else is
+ * discarded whole, data included, and answered with an ACK: a blind attacker
+ * who got a sequence number into our window must also guess an ACK within
+ * MAX.SND.WND of the truth to inject data.
  */
 static enum step
-process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s)
+check_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s)
 {
-	struct hf_tcp_stack *st = tcp_stack(w);
-	uint32_t acked, wnd, sacked_before;
-
 	if (!(s->flags & TH_ACK)) {
 		HF_COUNT(w, TCP_DROP_NO_ACK);
 		return DONE;
 	}
-	/*
-	 * RFC 5961 5.2 (RFC 9293 3.10.7.4, fifth check, MAY-12): an ACK is
-	 * acceptable only in [SND.UNA - MAX.SND.WND, SND.NXT] (our snd_max is the
-	 * RFC's SND.NXT: snd_nxt steps back to retransmit). Anything else is
-	 * discarded whole, data included, and answered with an ACK: a blind
-	 * attacker who got the sequence number into our window must also guess an
-	 * ACK within MAX.SND.WND of the truth to inject data.
-	 */
 	if (hf_seq_gt(s->ack, c->snd_max)) {
 		/* Acknowledges something never sent. */
 		HF_COUNT(w, TCP_DROP_ACK_UNSENT);
@@ -240,6 +235,20 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 		challenge_ack(w, c);
 		return DONE;
 	}
+	return NEXT;
+}
+
+/*
+ * The rest of the ACK step for the synchronized states, on an acceptable ACK
+ * (check_ack). Returns DONE when the connection went away or the segment
+ * must not be processed further.
+ */
+static enum step
+process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	uint32_t acked, wnd, sacked_before;
+
 	sacked_before = hf_tcp_sack_bytes(&c->sack);
 	if ((c->flags & HF_TCP_F_SACK) && s->opts.sack_blocks > 0)
 		hf_tcp_sack_update(&c->sack, c->snd_una, c->snd_max, s->opts.sack, s->opts.sack_blocks);
@@ -407,7 +416,8 @@ static void
 synchronized_input(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 		   const struct hf_tcp_seg *s)
 {
-	if (check_seq(w, c, s) == DONE || check_rst(w, c, s) == DONE || check_syn(w, c, s) == DONE)
+	if (check_seq(w, c, s) == DONE || check_rst(w, c, s) == DONE ||
+	    check_syn(w, c, s) == DONE || check_ack(w, c, s) == DONE)
 		goto drop;
 	update_ts_recent(w, c, s);
 	if (process_ack(w, c, s) == DONE)

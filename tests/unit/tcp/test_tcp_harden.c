@@ -16,6 +16,7 @@
 
 #include "hf_test.h"
 #include "dataplane/net/eth.h"
+#include "dataplane/tcp/options.h"
 #include "dataplane/tcp/seq.h"
 #include "dataplane/tcp/tcp-int.h"
 #include "dataplane/tcp/tcp.h"
@@ -232,6 +233,34 @@ forge(const struct hf_tcp_conn *c, uint8_t flags, uint32_t seq, uint32_t ack, ui
 	return m;
 }
 
+/* forge() with a timestamp option carrying @p ts_val. */
+static struct rte_mbuf *
+forge_ts(const struct hf_tcp_conn *c, uint32_t seq, uint32_t ack, uint32_t ts_val,
+	 const void *data, uint16_t len)
+{
+	uint8_t l4[20 + 12 + 64] = {0};
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)l4;
+	uint32_t optlen = hf_tcp_opts_build_data(l4 + 20, true, ts_val, 0, NULL, 0);
+	struct rte_ipv4_hdr *ih;
+	struct rte_mbuf *m;
+
+	assert_true(len <= 64);
+	th->src_port = c->rport;
+	th->dst_port = c->lport;
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = (uint8_t)(((20 + optlen) / 4) << 4);
+	th->tcp_flags = RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG;
+	th->rx_win = rte_cpu_to_be_16(65535);
+	memcpy(l4 + 20 + optlen, data, len);
+	m = hf_test_ipv4(&pb.mac, IPPROTO_TCP, "198.51.100.2", "198.51.100.1", l4,
+			 20 + optlen + len);
+	ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	th = (struct rte_tcp_hdr *)(ih + 1);
+	th->cksum = rte_ipv4_udptcp_cksum(ih, th);
+	return m;
+}
+
 /* Hands @p m to B as if from the wire. */
 static void
 to_b(struct rte_mbuf *m)
@@ -378,6 +407,38 @@ test_old_ack_no_window_update(void **state)
 	to_b(forge(c, RTE_TCP_ACK_FLAG, c->rcv_nxt, c->snd_una + 1000, 2000, NULL, 0));
 	assert_int_equal(c->snd_wnd, 2000u << c->snd_wscale);
 	assert_int_equal(c->snd_max - c->snd_una, 2000);
+}
+
+/*
+ * A discarded segment changes nothing (RFC 5961 5.2): an unacceptable ACK
+ * with a timestamp far in the future must not become TS.Recent, or every
+ * segment of the real peer would then fail PAWS (RFC 7323 5) and the
+ * connection would stall.
+ */
+static void
+test_unacceptable_ack_keeps_ts_recent(void **state)
+{
+	struct hf_tcp_conn *c;
+	uint32_t ts_recent;
+	uint64_t paws;
+
+	(void)state;
+	c = in_flight(1000);
+	assert_true(c->flags & HF_TCP_F_TS);
+	ts_recent = c->ts_recent;
+	paws = B->cnt.v[HF_CNT_TCP_DROP_PAWS];
+	to_b(forge_ts(c, c->rcv_nxt, c->snd_una - c->max_snd_wnd - 1, ts_recent + 1000000000u,
+		      "evil", 4));
+	to_b(forge_ts(c, c->rcv_nxt, c->snd_max + 1000, ts_recent + 1000000000u, "evil", 4));
+	assert_int_equal(c->ts_recent, ts_recent);
+	/* The real client goes on (its own timestamps), and the data in flight is delivered. */
+	hf_tcp_send(A, cli.c, hf_test_mbuf("after", 5));
+	run(300, NULL);
+	print_message("  TS.Recent %u after two forged segments stamped %u; PAWS drops +%" PRIu64
+		      ", bytes delivered %zu\n", c->ts_recent, ts_recent + 1000000000u,
+		      B->cnt.v[HF_CNT_TCP_DROP_PAWS] - paws, srv.got);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_PAWS], paws);
+	assert_int_equal(srv.got, 5);
 }
 
 /*
@@ -887,6 +948,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ack_too_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_ack_no_window_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unacceptable_ack_keeps_ts_recent, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_blind_attacker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ooo_islands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ooo_trickle_collapses, setup, teardown),
