@@ -156,8 +156,21 @@ hf_http_rd_pull(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_co
 	if (rd->q.bytes >= max)
 		return 0;
 	m = hf_tcp_recv(w, c, max - rd->q.bytes);
-	if (m != NULL)
-		hf_http_mq_append(&rd->q, m);
+	/* A byte per segment must not become an mbuf per byte: small ones go into the tail's room. */
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		m->next = NULL;
+		m->nb_segs = 1;
+		m->pkt_len = m->data_len;
+		if (rd->q.tail != NULL && hf_tcp_mbuf_absorb(rd->q.tail, m)) {
+			rd->q.bytes += m->data_len;
+			rte_pktmbuf_free_seg(m);
+		} else {
+			hf_http_mq_append(&rd->q, m);
+		}
+		m = next;
+	}
 	return rd->q.bytes - before;
 }
 

@@ -345,7 +345,7 @@ tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 	c->sndq_head = NULL;
 	c->sndq_tail = NULL;
 	c->sndq_bytes = 0;
-	tcp_mq_free(&c->ooo);
+	tcp_ooo_free(c);
 	c->state = HF_TCP_CLOSED;
 	st->n_active--;
 	HF_COUNT_N(w, TCP_CX_ACTIVE, -1);
@@ -355,7 +355,7 @@ tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 		if (c->ops != NULL && c->ops->closed != NULL)
 			c->ops->closed(w, c, err);
 	}
-	tcp_mq_free(&c->rcvq);
+	tcp_rcvq_free(c);
 	c->ops = NULL;
 	c->ctx = NULL;
 	if (c->flags & HF_TCP_F_PENDING)
@@ -376,7 +376,7 @@ tcp_enter_time_wait(struct hf_worker *w, struct hf_tcp_conn *c)
 	c->sndq_head = NULL;
 	c->sndq_tail = NULL;
 	c->sndq_bytes = 0;
-	tcp_mq_free(&c->ooo);
+	tcp_ooo_free(c);
 	tcp_timer_arm(w, &c->life_timer, st->cfg.time_wait_ms);
 	c->tw_next = NULL;
 	c->tw_prev = st->tw_tail;
@@ -392,7 +392,7 @@ tcp_enter_time_wait(struct hf_worker *w, struct hf_tcp_conn *c)
 		if (c->ops != NULL && c->ops->closed != NULL)
 			c->ops->closed(w, c, 0);
 	}
-	tcp_mq_free(&c->rcvq);
+	tcp_rcvq_free(c);
 	c->ops = NULL;
 	c->ctx = NULL;
 }
@@ -614,7 +614,20 @@ hf_tcp_send(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m)
 	for (seg = m; seg != NULL; seg = next) {
 		next = seg->next;
 		seg->next = NULL;
+		seg->nb_segs = 1;
 		if (seg->data_len == 0) {
+			rte_pktmbuf_free_seg(seg);
+			continue;
+		}
+		/*
+		 * A small mbuf goes into the room of the last one: a peer that
+		 * trickles bytes to an echo, or a slow reader behind a proxy, would
+		 * else pin one mbuf per byte for as long as its ACKs take (up to
+		 * snd_high of them), and each segment sent would walk them all.
+		 */
+		if (c->sndq_tail != NULL && hf_tcp_mbuf_absorb(c->sndq_tail, seg)) {
+			HF_COUNT(w, TCP_TX_COLLAPSED);
+			c->sndq_bytes += seg->data_len;
 			rte_pktmbuf_free_seg(seg);
 			continue;
 		}
@@ -653,6 +666,7 @@ hf_tcp_recv(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
 	if (seg == NULL)
 		c->rcvq.tail = NULL;
 	c->rcvq.bytes -= total;
+	c->rcvq_mbufs -= nb;
 	last->next = NULL;
 	head->nb_segs = nb;
 	head->pkt_len = total;
@@ -762,7 +776,7 @@ hf_tcp_init(struct hf_worker *w, const struct hf_tcp_config *cfg)
 	st->now_tick = rte_rdtsc() / st->tsc_per_ms;
 	st->now_ms = (uint32_t)st->now_tick;
 	if (st->conns == NULL || st->free_ids == NULL || st->table == NULL ||
-	    st->clone_pool == NULL ||
+	    st->clone_pool == NULL || tcp_reasm_init() != 0 ||
 	    hf_timer_wheel_init(&st->wheel, WHEEL_SLOTS, st->now_tick) != 0)
 		goto fail;
 	for (uint32_t i = 0; i < cfg->max_connections; i++)
@@ -799,8 +813,8 @@ hf_tcp_fini(struct hf_worker *w)
 			continue;
 		c->flags |= HF_TCP_F_APP_CLOSED;
 		rte_pktmbuf_free(c->sndq_head);
-		tcp_mq_free(&c->rcvq);
-		tcp_mq_free(&c->ooo);
+		tcp_rcvq_free(c);
+		tcp_ooo_free(c);
 		c->sndq_head = NULL;
 		c->state = HF_TCP_CLOSED;
 	}

@@ -208,8 +208,40 @@ on_dupack(struct hf_worker *w, struct hf_tcp_conn *c)
 }
 
 /*
- * The ACK step of 3.10.7.4 for the synchronized states. Returns DONE when the
- * connection went away or the segment must not be processed further.
+ * The ACK step of 3.10.7.4, its acceptability half, before the segment may
+ * change any state (TS.Recent included: RFC 7323 4.3 takes it only from a
+ * segment that is processed). RFC 5961 5.2 (RFC 9293 3.10.7.4, MAY-12): an
+ * ACK is acceptable only in [SND.UNA - MAX.SND.WND, SND.NXT] (our snd_max is
+ * the RFC's SND.NXT: snd_nxt steps back to retransmit). Anything else is
+ * discarded whole, data included, and answered with an ACK: a blind attacker
+ * who got a sequence number into our window must also guess an ACK within
+ * MAX.SND.WND of the truth to inject data.
+ */
+static enum step
+check_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s)
+{
+	if (!(s->flags & TH_ACK)) {
+		HF_COUNT(w, TCP_DROP_NO_ACK);
+		return DONE;
+	}
+	if (hf_seq_gt(s->ack, c->snd_max)) {
+		/* Acknowledges something never sent. */
+		HF_COUNT(w, TCP_DROP_ACK_UNSENT);
+		tcp_send_ack(w, c);
+		return DONE;
+	}
+	if (!hf_seq_geq(s->ack, c->snd_una - c->max_snd_wnd)) {
+		HF_COUNT(w, TCP_DROP_ACK_TOO_OLD);
+		challenge_ack(w, c);
+		return DONE;
+	}
+	return NEXT;
+}
+
+/*
+ * The rest of the ACK step for the synchronized states, on an acceptable ACK
+ * (check_ack). Returns DONE when the connection went away or the segment
+ * must not be processed further.
  */
 static enum step
 process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s)
@@ -217,16 +249,6 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 	struct hf_tcp_stack *st = tcp_stack(w);
 	uint32_t acked, wnd, sacked_before;
 
-	if (!(s->flags & TH_ACK)) {
-		HF_COUNT(w, TCP_DROP_NO_ACK);
-		return DONE;
-	}
-	if (hf_seq_gt(s->ack, c->snd_max)) {
-		/* Acknowledges something never sent (3.10.7.4, fifth check). */
-		HF_COUNT(w, TCP_DROP_ACK_UNSENT);
-		tcp_send_ack(w, c);
-		return DONE;
-	}
 	sacked_before = hf_tcp_sack_bytes(&c->sack);
 	if ((c->flags & HF_TCP_F_SACK) && s->opts.sack_blocks > 0)
 		hf_tcp_sack_update(&c->sack, c->snd_una, c->snd_max, s->opts.sack, s->opts.sack_blocks);
@@ -280,12 +302,22 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 		on_dupack(w, c);
 	}
 
-	/* Window update (3.10.7.4): only from a newer segment, or the same with a newer ACK. */
-	if (hf_seq_lt(c->snd_wl1, s->seq) ||
-	    (c->snd_wl1 == s->seq && hf_seq_leq(c->snd_wl2, s->ack))) {
+	/*
+	 * Window update (3.10.7.4): only when SND.UNA =< SEG.ACK =< SND.NXT (snd_una
+	 * has moved to an ACK that advanced it, so the test below reads the old
+	 * one), and then only from a newer segment, or the same with a newer ACK
+	 * (SND.WL1, SND.WL2). An old ACK (still inside MAX.SND.WND, so accepted
+	 * above) never moves the window, whatever its sequence number: else an
+	 * in-window segment with a stale or guessed ACK could close it, or open it
+	 * past what the peer offers.
+	 */
+	if (hf_seq_geq(s->ack, c->snd_una) &&
+	    (hf_seq_lt(c->snd_wl1, s->seq) ||
+	     (c->snd_wl1 == s->seq && hf_seq_leq(c->snd_wl2, s->ack)))) {
 		if (wnd > c->snd_wnd)
 			tcp_pending(w, c);	/* a window opened: maybe more to send */
 		c->snd_wnd = wnd;
+		c->max_snd_wnd = RTE_MAX(c->max_snd_wnd, wnd);
 		c->snd_wl1 = s->seq;
 		c->snd_wl2 = s->ack;
 	}
@@ -384,7 +416,8 @@ static void
 synchronized_input(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 		   const struct hf_tcp_seg *s)
 {
-	if (check_seq(w, c, s) == DONE || check_rst(w, c, s) == DONE || check_syn(w, c, s) == DONE)
+	if (check_seq(w, c, s) == DONE || check_rst(w, c, s) == DONE ||
+	    check_syn(w, c, s) == DONE || check_ack(w, c, s) == DONE)
 		goto drop;
 	update_ts_recent(w, c, s);
 	if (process_ack(w, c, s) == DONE)
@@ -447,6 +480,7 @@ syn_rcvd_input(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 	}
 	update_ts_recent(w, c, s);
 	c->snd_wnd = s->wnd << c->snd_wscale;
+	c->max_snd_wnd = RTE_MAX(c->max_snd_wnd, c->snd_wnd);
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	tcp_established(w, c);
@@ -614,6 +648,7 @@ take_syn_options(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp
 	c->irs = s->seq;
 	c->rcv_nxt = s->seq + 1;
 	c->snd_wnd = s->wnd;	/* never scaled in a SYN (RFC 7323 2.2) */
+	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;
 }
 
@@ -718,6 +753,7 @@ no_conn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	c->snd_max = s->ack;
 	c->recover = c->iss;
 	c->snd_wnd = s->wnd;
+	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);

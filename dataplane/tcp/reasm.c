@@ -5,20 +5,102 @@
  * sequence number. Overlaps are resolved by trimming the newcomer against
  * what is already held — bytes at one sequence number are the same bytes
  * (RFC 9293 3.10.7.4, seventh step), so which copy is kept cannot change the
- * stream, and nothing is ever written into a payload.
+ * stream, and no byte already held is ever written over.
  *
  * Receive-queue entries are payload mbufs linked through m->next; only
  * per-segment data_len counts there. Out-of-order entries are single-segment
  * mbufs carrying their sequence number in m->hash.usr.
+ *
+ * No peer may pin the mbuf pool (a window of one-byte segments is 256 Ki
+ * mbufs, more than the pool) nor make an insertion walk thousands of
+ * segments (SegmentSmack, CVE-2018-5390). So:
+ *  - a segment of at most HF_TCP_COLLAPSE_MAX bytes that continues the mbuf
+ *    before it is copied into that mbuf's room and its own mbuf freed (as
+ *    Linux's tcp_collapse, but as it arrives): a trickle of small segments
+ *    holds one mbuf per ~2 KB, not one per segment, and a window of any
+ *    segment size about rcv_buf / 1024 mbufs at most;
+ *  - the two queues together are bounded in mbufs as well as bytes, for when
+ *    copying cannot help (an mbuf someone else references, as a packet
+ *    capture does): rcv_buf / 512 mbufs, at most half of them in the
+ *    out-of-order queue, in at most HF_TCP_OOO_MAX_RUNS runs of contiguous
+ *    data. What would pass a bound is refused and counted; the sender sends
+ *    it again;
+ *  - the out-of-order list is walked by runs, not segments: the first and the
+ *    last segment of a run point at each other (an mbuf dynamic field), so an
+ *    insertion steps over at most HF_TCP_OOO_MAX_RUNS runs, and one after the
+ *    last segment (most of them, in a loss recovery) costs nothing.
+ * Runs are maximal: two runs always have a hole between them.
  */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #include "dataplane/tcp/tcp-int.h"
+
+/* Offset of the run link in the mbuf's dynamic area; set once at start (tcp_reasm_init). */
+static int run_off = -1;
+
+int
+tcp_reasm_init(void)
+{
+	static const struct rte_mbuf_dynfield desc = {
+		.name = "hf_tcp_ooo_run",
+		.size = sizeof(struct rte_mbuf *),
+		.align = __alignof__(struct rte_mbuf *),
+	};
+	int off = rte_mbuf_dynfield_register(&desc);	/* the same offset for every caller */
+
+	if (off < 0)
+		return -rte_errno;
+	run_off = off;
+	return 0;
+}
 
 static inline uint32_t
 oseq(const struct rte_mbuf *m)
 {
 	return m->hash.usr;
+}
+
+static inline uint32_t
+oend(const struct rte_mbuf *m)
+{
+	return m->hash.usr + m->data_len;
+}
+
+/*
+ * The run link: in a run's first segment it points at the last, in the last
+ * at the first (a run of one points at itself); segments between hold stale
+ * values, never read.
+ */
+static inline struct rte_mbuf *
+run_other(const struct rte_mbuf *m)
+{
+	return *RTE_MBUF_DYNFIELD(m, run_off, struct rte_mbuf *const *);
+}
+
+static inline void
+run_set(struct rte_mbuf *first, struct rte_mbuf *last)
+{
+	*RTE_MBUF_DYNFIELD(first, run_off, struct rte_mbuf **) = last;
+	*RTE_MBUF_DYNFIELD(last, run_off, struct rte_mbuf **) = first;
+}
+
+/* Mbufs both receive queues of a connection may hold together: rcv_buf / 512, at least 64. */
+static inline uint32_t
+rx_budget(const struct hf_tcp_conn *c)
+{
+	return RTE_MAX(c->rcv_buf / HF_TCP_RX_TRUESIZE, (uint32_t)HF_TCP_RX_MBUFS_MIN);
+}
+
+/* The out-of-order queue's share: half, so in-order data always finds room. */
+static inline uint32_t
+ooo_budget(const struct hf_tcp_conn *c)
+{
+	return RTE_MIN(rx_budget(c) / 2, (uint32_t)UINT16_MAX);
 }
 
 /* Drops the first @p n bytes of chain @p m; returns the new head (NULL if nothing is left). */
@@ -65,17 +147,6 @@ trim_back(struct rte_mbuf *m, uint32_t keep)
 	m->pkt_len = keep;
 }
 
-static void
-mq_append(struct hf_tcp_mq *q, struct rte_mbuf *m, uint32_t len)
-{
-	if (q->tail != NULL)
-		q->tail->next = m;
-	else
-		q->head = m;
-	q->tail = rte_pktmbuf_lastseg(m);
-	q->bytes += len;
-}
-
 void
 tcp_mq_free(struct hf_tcp_mq *q)
 {
@@ -85,87 +156,243 @@ tcp_mq_free(struct hf_tcp_mq *q)
 	q->bytes = 0;
 }
 
-/* Moves out-of-order segments that became contiguous into the receive queue. */
+void
+tcp_rcvq_free(struct hf_tcp_conn *c)
+{
+	tcp_mq_free(&c->rcvq);
+	c->rcvq_mbufs = 0;
+}
+
+void
+tcp_ooo_free(struct hf_tcp_conn *c)
+{
+	tcp_mq_free(&c->ooo);
+	c->ooo_mbufs = 0;
+	c->ooo_runs = 0;
+}
+
+/*
+ * Appends @p m (@p len payload bytes, possibly a chain) to the receive
+ * queue: copied into the last mbuf's room when it is small enough, else
+ * linked on. With @p budget, refuses (false, m untouched) what would pass the
+ * connection's mbuf budget; segments moved from the out-of-order queue are
+ * already counted and pass without.
+ */
+static bool
+rcvq_add(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint32_t len, bool budget)
+{
+	struct hf_tcp_mq *q = &c->rcvq;
+
+	if (q->tail != NULL && hf_tcp_mbuf_absorb(q->tail, m)) {
+		HF_COUNT(w, TCP_RX_COLLAPSED);
+		rte_pktmbuf_free(m);
+		q->bytes += len;
+		return true;
+	}
+	if (budget && c->rcvq_mbufs + c->ooo_mbufs + m->nb_segs > rx_budget(c))
+		return false;
+	c->rcvq_mbufs += m->nb_segs;
+	if (q->tail != NULL)
+		q->tail->next = m;
+	else
+		q->head = m;
+	q->tail = rte_pktmbuf_lastseg(m);
+	q->bytes += len;
+	return true;
+}
+
+/*
+ * Moves out-of-order segments that became contiguous into the receive queue.
+ * A run whose first byte is in sequence drains whole (it has no hole), so the
+ * run links need no repair on the way: only the count of runs changes.
+ */
 static void
 ooo_drain(struct hf_worker *w, struct hf_tcp_conn *c)
 {
+	struct rte_mbuf *last = c->ooo.head != NULL ? run_other(c->ooo.head) : NULL;
+
 	while (c->ooo.head != NULL && hf_seq_leq(oseq(c->ooo.head), c->rcv_nxt)) {
 		struct rte_mbuf *o = c->ooo.head;
-		uint32_t end = oseq(o) + o->data_len;
+		uint32_t end = oend(o);
 
 		c->ooo.head = o->next;
 		if (c->ooo.head == NULL)
 			c->ooo.tail = NULL;
 		o->next = NULL;
 		c->ooo.bytes -= o->data_len;
+		c->ooo_mbufs--;
+		if (o == last) {
+			c->ooo_runs--;
+			last = c->ooo.head != NULL ? run_other(c->ooo.head) : NULL;
+		}
 		if (hf_seq_leq(end, c->rcv_nxt)) {
 			HF_COUNT_N(w, TCP_DUP_BYTES, o->data_len);
 			rte_pktmbuf_free(o);
 			continue;
 		}
 		o = trim_front(o, c->rcv_nxt - oseq(o));
-		mq_append(&c->rcvq, o, end - c->rcv_nxt);
+		rcvq_add(w, c, o, end - c->rcv_nxt, false);
 		HF_COUNT_N(w, TCP_RX_BYTES, end - c->rcv_nxt);
 		c->rcv_nxt = end;
 	}
 }
 
+/* Unlinks run @p first..@p last (after @p prev, NULL at the head) and frees it. */
+static void
+ooo_drop_run(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *prev,
+	     struct rte_mbuf *first, struct rte_mbuf *last)
+{
+	struct rte_mbuf *next = last->next;
+
+	if (prev != NULL)
+		prev->next = next;
+	else
+		c->ooo.head = next;
+	if (next == NULL)
+		c->ooo.tail = prev;
+	last->next = NULL;
+	for (struct rte_mbuf *o = first; o != NULL; o = o->next) {
+		HF_COUNT_N(w, TCP_DUP_BYTES, o->data_len);
+		c->ooo.bytes -= o->data_len;
+		c->ooo_mbufs--;
+	}
+	c->ooo_runs--;
+	rte_pktmbuf_free(first);
+}
+
 /*
  * Inserts the single-segment @p m covering [s, s + len) into the sorted
- * out-of-order list. Held segments wholly inside the newcomer are replaced by
- * it; otherwise the newcomer is trimmed to the gap it fills.
+ * out-of-order list. Runs wholly inside the newcomer are replaced by it;
+ * otherwise the newcomer is trimmed to the hole it fills. Steps over at most
+ * HF_TCP_OOO_MAX_RUNS runs (plus the runs it replaces, each once).
  */
 static void
 ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint32_t s,
 	   uint32_t len)
 {
-	struct rte_mbuf **link = &c->ooo.head;
+	struct rte_mbuf *prev = NULL;	/* the segment the newcomer goes after (NULL: first) */
+	struct rte_mbuf *next;		/* the segment it goes before (NULL: last) */
+	struct rte_mbuf *a = NULL;	/* first segment of the run it continues (ending at s) */
+	struct rte_mbuf *b = NULL;	/* first segment of the run that continues it (from e) */
+	struct rte_mbuf *run_last;	/* last segment of the run it ends up in */
 	uint32_t e = s + len;
 
-	while (*link != NULL) {
-		struct rte_mbuf *cur = *link;
-		uint32_t cs = oseq(cur), ce = cs + cur->data_len;
+	if (c->ooo.tail != NULL && hf_seq_geq(s, oend(c->ooo.tail))) {
+		/* After everything held: the usual case while a hole waits to be filled. */
+		prev = c->ooo.tail;
+		next = NULL;
+		if (s == oend(prev))
+			a = run_other(prev);
+	} else {
+		next = c->ooo.head;
+		while (next != NULL) {
+			struct rte_mbuf *last = run_other(next);
+			uint32_t rs = oseq(next), re = oend(last);
 
-		if (hf_seq_leq(ce, s)) {		/* wholly before: keep walking */
-			link = &cur->next;
-			continue;
-		}
-		if (hf_seq_geq(cs, e))			/* wholly after: insert here */
+			if (hf_seq_lt(re, s)) {			/* before us, a hole between */
+				prev = last;
+				next = last->next;
+				continue;
+			}
+			if (hf_seq_gt(rs, e))			/* after us, a hole between */
+				break;
+			if (hf_seq_leq(rs, s) && hf_seq_geq(re, e)) {	/* we bring nothing new */
+				HF_COUNT_N(w, TCP_DUP_BYTES, len);
+				rte_pktmbuf_free(m);
+				return;
+			}
+			if (hf_seq_geq(rs, s) && hf_seq_leq(re, e)) {	/* inside us: replace it */
+				ooo_drop_run(w, c, prev, next, last);
+				next = prev != NULL ? prev->next : c->ooo.head;
+				continue;
+			}
+			if (hf_seq_lt(rs, s)) {		/* it covers or touches our front */
+				HF_COUNT_N(w, TCP_DUP_BYTES, re - s);
+				m = trim_front(m, re - s);
+				len -= re - s;
+				s = re;
+				a = next;
+				prev = last;
+				next = last->next;
+				continue;
+			}
+			/* It covers or touches our tail: keep our part before it. */
+			HF_COUNT_N(w, TCP_DUP_BYTES, e - rs);
+			len = rs - s;
+			trim_back(m, len);
+			e = rs;
+			b = next;
 			break;
-		if (hf_seq_leq(cs, s) && hf_seq_geq(ce, e)) {	/* we bring nothing new */
-			HF_COUNT_N(w, TCP_DUP_BYTES, len);
+		}
+	}
+	m->hash.usr = s;
+
+	/* Collapse: our bytes into the room of the run's last mbuf... */
+	if (a != NULL && hf_tcp_mbuf_absorb(prev, m)) {
+		HF_COUNT(w, TCP_RX_COLLAPSED);
+		rte_pktmbuf_free(m);
+		c->ooo.bytes += len;
+		HF_COUNT(w, TCP_OOO_SEGMENTS);
+		if (b == NULL)
+			return;
+		/* The hole between a and b is filled: one run; b's first mbuf may fold in too. */
+		c->ooo_runs--;
+		if (hf_tcp_mbuf_absorb(prev, b)) {
+			HF_COUNT(w, TCP_RX_COLLAPSED);
+			run_set(a, run_other(b) == b ? prev : run_other(b));
+			prev->next = b->next;
+			if (prev->next == NULL)
+				c->ooo.tail = prev;
+			c->ooo_mbufs--;
+			b->next = NULL;
+			rte_pktmbuf_free(b);
+		} else {
+			run_set(a, run_other(b));
+		}
+		return;
+	}
+	if (b != NULL && hf_tcp_mbuf_absorb(m, b)) {
+		/* ...or the first mbuf of the run after us into ours, which takes its place. */
+		HF_COUNT(w, TCP_RX_COLLAPSED);
+		run_last = run_other(b) == b ? m : run_other(b);
+		next = b->next;
+		c->ooo.bytes -= b->data_len;
+		len = m->data_len;
+		c->ooo_mbufs--;
+		b->next = NULL;
+		rte_pktmbuf_free(b);
+	} else {
+		/* An mbuf of its own: within the budget, and a new run only if one more fits. */
+		if (c->ooo_mbufs >= ooo_budget(c) || c->rcvq_mbufs + c->ooo_mbufs >= rx_budget(c)) {
+			HF_COUNT(w, TCP_DROP_OOO_MBUF_BUDGET);
 			rte_pktmbuf_free(m);
 			return;
 		}
-		if (hf_seq_geq(cs, s) && hf_seq_leq(ce, e)) {	/* it is inside us: replace it */
-			*link = cur->next;
-			cur->next = NULL;
-			c->ooo.bytes -= cur->data_len;
-			HF_COUNT_N(w, TCP_DUP_BYTES, cur->data_len);
-			rte_pktmbuf_free(cur);
-			continue;
+		if (a == NULL && b == NULL && c->ooo_runs >= HF_TCP_OOO_MAX_RUNS) {
+			HF_COUNT(w, TCP_DROP_OOO_RUNS);
+			rte_pktmbuf_free(m);
+			return;
 		}
-		if (hf_seq_lt(cs, s)) {			/* it covers our front: trim ours */
-			HF_COUNT_N(w, TCP_DUP_BYTES, ce - s);
-			m = trim_front(m, ce - s);
-			len -= ce - s;
-			s = ce;
-			link = &cur->next;
-			continue;
-		}
-		/* It covers our tail: keep our part before it. */
-		HF_COUNT_N(w, TCP_DUP_BYTES, e - cs);
-		len = cs - s;
-		trim_back(m, len);
-		e = cs;
-		break;
+		run_last = b != NULL ? run_other(b) : m;
 	}
-	m->hash.usr = s;
-	m->next = *link;
-	*link = m;
-	if (m->next == NULL)
+	m->next = next;
+	if (next == NULL)
 		c->ooo.tail = m;
+	if (prev != NULL)
+		prev->next = m;
+	else
+		c->ooo.head = m;
+	c->ooo_mbufs++;
 	c->ooo.bytes += len;
+	if (a != NULL) {
+		run_set(a, run_last);
+		if (b != NULL)
+			c->ooo_runs--;		/* we filled the hole between two runs */
+	} else {
+		run_set(m, run_last);
+		if (b == NULL)
+			c->ooo_runs++;
+	}
 	HF_COUNT(w, TCP_OOO_SEGMENTS);
 }
 
@@ -208,7 +435,14 @@ tcp_rcv_data(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 	}
 
 	if (s == c->rcv_nxt) {
-		mq_append(&c->rcvq, m, len);
+		if (!rcvq_add(w, c, m, len, true)) {
+			/* The window took the bytes, the budget not the mbufs: sent again. */
+			HF_COUNT(w, TCP_DROP_RCVQ_MBUF_BUDGET);
+			rte_pktmbuf_free(m);
+			c->flags |= HF_TCP_F_ACK_NOW;
+			tcp_pending(w, c);
+			return;
+		}
 		c->rcv_nxt += len;
 		HF_COUNT_N(w, TCP_RX_BYTES, len);
 		ooo_drain(w, c);
@@ -239,15 +473,58 @@ tcp_ooo_sack_blocks(const struct hf_tcp_conn *c, uint32_t *blocks, unsigned int 
 	const struct rte_mbuf *o = c->ooo.head;
 	unsigned int n = 0;
 
-	while (o != NULL && n < max) {
-		uint32_t start = oseq(o), end = start + o->data_len;
-
-		/* Coalesce contiguous segments into one block. */
-		for (o = o->next; o != NULL && oseq(o) == end; o = o->next)
-			end += o->data_len;
-		blocks[2 * n] = start;
-		blocks[2 * n + 1] = end;
-		n++;
+	/* Runs are maximal: each is one block. */
+	for (; o != NULL && n < max; o = run_other(o)->next, n++) {
+		blocks[2 * n] = oseq(o);
+		blocks[2 * n + 1] = oend(run_other(o));
 	}
 	return n;
+}
+
+int
+tcp_rcv_check(const struct hf_tcp_conn *c)
+{
+	const struct rte_mbuf *o, *first = NULL, *prev = NULL;
+	uint32_t bytes = 0, mbufs = 0, runs = 0;
+
+	for (o = c->rcvq.head; o != NULL; prev = o, o = o->next) {
+		bytes += o->data_len;
+		mbufs++;
+	}
+	if (bytes != c->rcvq.bytes || mbufs != c->rcvq_mbufs || prev != c->rcvq.tail)
+		return -EBADMSG;
+	bytes = mbufs = 0;
+	prev = NULL;
+	for (o = c->ooo.head; o != NULL; prev = o, o = o->next) {
+		if (o->nb_segs != 1 || o->pkt_len != o->data_len || o->data_len == 0)
+			return -EBADMSG;
+		if (!hf_seq_gt(oseq(o), c->rcv_nxt) || !hf_seq_leq(oend(o), c->rcv_adv))
+			return -ERANGE;
+		if (prev != NULL && hf_seq_gt(oend(prev), oseq(o)))
+			return -EILSEQ;		/* unsorted or overlapping */
+		if (first == NULL) {
+			/* A run starts here: it ended before with a hole, or this is the first. */
+			if (prev != NULL && oend(prev) == oseq(o))
+				return -EILSEQ;	/* two runs touch: not maximal */
+			first = o;
+			runs++;
+		} else if (oend(prev) != oseq(o)) {
+			return -EILSEQ;		/* a hole inside a run */
+		}
+		if (o->next == NULL || oend(o) != oseq(o->next)) {
+			/* The run ends here: its ends must point at each other. */
+			if (run_other(first) != o || run_other(o) != first)
+				return -EFAULT;
+			first = NULL;
+		}
+		bytes += o->data_len;
+		mbufs++;
+	}
+	if (bytes != c->ooo.bytes || mbufs != c->ooo_mbufs || runs != c->ooo_runs ||
+	    prev != c->ooo.tail)
+		return -EBADMSG;
+	if (mbufs > ooo_budget(c) || runs > HF_TCP_OOO_MAX_RUNS ||
+	    c->rcvq_mbufs + mbufs > rx_budget(c))
+		return -E2BIG;
+	return 0;
 }

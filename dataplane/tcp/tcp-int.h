@@ -124,10 +124,29 @@ uint32_t tcp_isn(struct hf_worker *w, const struct hf_tcp_conn *c);
 void tcp_conn_set_mss(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_opts *o);
 void tcp_established(struct hf_worker *w, struct hf_tcp_conn *c);
 
+/*
+ * Bounds on what a peer can make a connection hold (reasm.c): the receive
+ * queues together hold at most rcv_buf / HF_TCP_RX_TRUESIZE mbufs (at least
+ * HF_TCP_RX_MBUFS_MIN), the out-of-order queue half of that, in at most
+ * HF_TCP_OOO_MAX_RUNS runs of contiguous data.
+ */
+#define HF_TCP_RX_TRUESIZE 512
+#define HF_TCP_RX_MBUFS_MIN 64
+#define HF_TCP_OOO_MAX_RUNS 32
 /* Receive side (reasm.c): in-order append and out-of-order queue. */
+int tcp_reasm_init(void);
 void tcp_rcv_data(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 		  const struct hf_tcp_seg *seg);
 void tcp_mq_free(struct hf_tcp_mq *q);
+/* Frees the receive queue, or the out-of-order queue, and zeroes its counts. */
+void tcp_rcvq_free(struct hf_tcp_conn *c);
+void tcp_ooo_free(struct hf_tcp_conn *c);
+/*
+ * Checks the receive queues of @p c against their counts and bounds, and the
+ * out-of-order queue's order and runs. Returns 0, or a negative errno naming
+ * the first broken rule (for tests).
+ */
+int tcp_rcv_check(const struct hf_tcp_conn *c);
 /* Fills up to @p max SACK blocks (start, end pairs) describing the out-of-order queue. */
 unsigned int tcp_ooo_sack_blocks(const struct hf_tcp_conn *c, uint32_t *blocks, unsigned int max);
 

@@ -111,6 +111,7 @@ struct hf_tcp_conn {
 	uint32_t snd_nxt;		/* next new or retransmitted byte to send */
 	uint32_t snd_max;		/* highest sequence number sent + 1 */
 	uint32_t snd_wnd;		/* peer window, scaled */
+	uint32_t max_snd_wnd;		/* largest snd_wnd ever offered (RFC 5961 MAX.SND.WND) */
 	uint32_t snd_wl1;
 	uint32_t snd_wl2;
 	uint32_t recover;		/* RFC 6582 "recover" */
@@ -135,6 +136,9 @@ struct hf_tcp_conn {
 	uint32_t sndq_bytes;
 	struct hf_tcp_mq rcvq;		/* in-order bytes not yet taken by the application */
 	struct hf_tcp_mq ooo;		/* out-of-order segments, sorted, seq in m->hash.usr */
+	uint32_t rcvq_mbufs;		/* mbufs in rcvq: both queues are bounded in count, */
+	uint16_t ooo_mbufs;		/* not only in bytes (reasm.c) */
+	uint16_t ooo_runs;		/* runs of contiguous segments in ooo */
 
 	struct hf_tcp_cc cc;
 	struct hf_tcp_rto rto;

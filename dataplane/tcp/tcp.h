@@ -4,6 +4,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+
+#include <rte_mbuf.h>
 
 #include "dataplane/tcp/tcp-t.h"
 #include "dataplane/worker-t.h"
@@ -125,6 +128,40 @@ static inline bool
 hf_tcp_writable(const struct hf_tcp_stack *s, const struct hf_tcp_conn *c)
 {
 	return c->sndq_bytes < s->cfg.snd_high;
+}
+
+/*
+ * Payload up to this size is copied into the room of the mbuf before it
+ * rather than kept alone. A full-sized segment (1448 bytes) is not, so bulk
+ * transfer stays zero-copy; anything smaller leaves each mbuf of a queue
+ * holding about 1 KB, so a window's worth stays inside the receive queues'
+ * mbuf budget (rcv_buf / 512, tcp-int.h).
+ */
+#define HF_TCP_COLLAPSE_MAX 1024
+
+/*
+ * Copies the payload of single-segment @p src behind the payload of @p dst
+ * when it is small (HF_TCP_COLLAPSE_MAX) and fits in @p dst's room; the caller
+ * then frees @p src. Only into a direct mbuf nobody else references: the
+ * room of a shared buffer may hold bytes a clone still reads. Bytes already
+ * in @p dst stay where they are (slices into them remain valid). Returns
+ * whether it copied. TCP collapses its queues with it; a layer above that
+ * queues what hf_tcp_recv() returns should too, or a peer sending one byte
+ * per segment makes it hold one mbuf per byte.
+ */
+static inline bool
+hf_tcp_mbuf_absorb(struct rte_mbuf *dst, const struct rte_mbuf *src)
+{
+	uint16_t n = src->data_len;
+
+	if (n > HF_TCP_COLLAPSE_MAX || src->nb_segs != 1 || !RTE_MBUF_DIRECT(dst) ||
+	    rte_mbuf_refcnt_read(dst) != 1 || rte_pktmbuf_tailroom(dst) < n)
+		return false;
+	memcpy(rte_pktmbuf_mtod_offset(dst, char *, dst->data_len),
+	       rte_pktmbuf_mtod(src, const char *), n);
+	dst->data_len = (uint16_t)(dst->data_len + n);
+	dst->pkt_len += n;
+	return true;
 }
 
 /* Half-close: FIN after the queued data (RFC 9293 3.10.4). */

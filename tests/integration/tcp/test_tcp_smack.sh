@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Peers that try to pin hydrofoil's mbuf pool, over net_tap in a private namespace:
+#  - SegmentSmack (CVE-2018-5390): a scapy peer injects one-byte out-of-order segments
+#    into its connection to the discard listener as fast as it can, islands all over
+#    the window and a trickle behind a hole, while a real client (Python's sockets, a
+#    sha256-checked transfer through tcp_proxy to a Linux upstream) keeps working. The
+#    pool must never run dry (port.p0.mbufs_free sampled, no RX or TX mbuf failure
+#    counted), the refusals are counted (tcp.drop.ooo_runs, tcp.drop.ooo_mbuf_budget),
+#    the trickle collapsed (tcp.rx_collapsed), and the client's throughput with and
+#    without the attack is printed (a figure, never a verdict);
+#  - a client trickling an HTTP request head one byte per segment must not hold more
+#    mbufs than a connection's receive budget (rcv_buf / 512).
+set -uo pipefail
+source "$(dirname "$0")/../../../scripts/lib/netns.sh"
+TOOL=$HF_ROOT/tests/integration/tcp/tcptool.py
+SMACK=$HF_ROOT/tests/integration/tcp/smack.py
+
+OUR=198.51.100.2
+PEER=198.51.100.1
+MB=${HF_SMACK_MB:-30}
+NS=$(hf_ns_new smack) || { hf_not_ok "create namespace"; exit 1; }
+hf_cfg "$HF_TMP/hf.cfg" hf0 "$OUR/24" "$PEER" '
+static_resources: {
+  listeners = (
+    { name = "discard"; port = 9;    filter = "discard"; },
+    { name = "l4";      port = 9000; filter = "tcp_proxy"; cluster = "backend"; },
+    { name = "http";    port = 80;   filter = "http";
+      route_config = { virtual_hosts = ( { name = "all"; domains = [ "*" ];
+          routes = ( { name = "all"; match = { prefix = "/"; }; route = { cluster = "refused"; }; } ); } ); }; }
+  );
+  clusters = (
+    { name = "backend"; connect_timeout_ms = 1000; endpoints = [ "198.51.100.1:9001" ]; },
+    { name = "refused"; connect_timeout_ms = 1000; endpoints = [ "198.51.100.1:9003" ]; }
+  );
+};'
+if ! hf_up "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf.log" "$PEER/24"; then
+	hf_not_ok "hydrofoil with discard, tcp_proxy and http listeners reports LIVE"
+	exit 1
+fi
+hf_ok "hydrofoil with discard, tcp_proxy and http listeners reports LIVE"
+ip netns exec "$NS" "$HF_PY" "$TOOL" server 9001 >/dev/null 2>&1 &
+HF_PIDS+=($!)
+sleep 0.5
+st() { hf_stat "$NS" "$1"; }
+json() { "$HF_PY" -c 'import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(d'"$1"')' 2>/dev/null; }
+# Counters that rise when an mbuf was wanted and the pool had none.
+NOMBUF="port.p0.hw.drop.rx_no_mbuf port.drop.no_mbuf tcp.drop.no_mbuf"
+nombuf_sum() { local s=0 c; for c in $NOMBUF; do s=$((s + $(st "$c"))); done; echo "$s"; }
+
+total=$(st port.p0.mbufs_total)
+idle=$(st port.p0.mbufs_free)
+nombuf0=$(nombuf_sum)
+
+# sample_min PID FILE: while PID lives, keeps in FILE the lowest port.p0.mbufs_free seen (every 50 ms).
+sample_min() {
+	local min=$idle f
+	while kill -0 "$1" 2>/dev/null; do
+		f=$(st port.p0.mbufs_free)
+		[ -n "$f" ] && [ "$f" -lt "$min" ] && min=$f
+		echo "$min" > "$2"
+		sleep 0.05
+	done
+}
+
+# cpf: the worker's stack cycles per frame since the counters in $1 (a "cycles frames" pair).
+counters_now() { echo "$(st worker.stack_cycles) $(st worker.stack_packets)"; }
+cpf() { local now; now=$(counters_now); awk -v a="$1" -v b="$now" 'BEGIN { split(a, x, " "); split(b, y, " ");
+	printf "%d", (y[2] > x[2]) ? (y[1] - x[1]) / (y[2] - x[2]) : 0 }'; }
+
+# ---------------------------------------------------------------- baseline
+c0=$(counters_now)
+ip netns exec "$NS" timeout 300 "$HF_PY" "$TOOL" stream "$OUR" 9000 "$MB" > "$HF_TMP/base.json" 2>&1 &
+CLIENT=$!
+sample_min "$CLIENT" "$HF_TMP/base_min"
+wait "$CLIENT"
+base_mbit=$(json "['mbit_s']" < "$HF_TMP/base.json")
+base_min=$(cat "$HF_TMP/base_min")
+hf_check "$MB MB through tcp_proxy without an attack, sha256 equal ($base_mbit Mbit/s; lowest free mbufs $base_min; $(cpf "$c0") stack cycles per frame)" \
+	test "$(json "['same']" < "$HF_TMP/base.json")" = True
+
+# ---------------------------------------------------------------- attack
+for c in tcp.drop.ooo_runs tcp.drop.ooo_mbuf_budget tcp.rx_collapsed tcp.ooo_segments tcp.rx_segments; do
+	eval "before_${c//./_}=$(st "$c")"
+done
+# The attacker runs until told to stop (at most 600 s): it must cover the whole transfer.
+ip netns exec "$NS" timeout 660 "$HF_PY" "$SMACK" attack hf0 "$OUR" "$PEER" 9 600 \
+	> "$HF_TMP/attack.json" 2>&1 &
+ATTACKER=$!
+HF_PIDS+=($ATTACKER)
+for _ in $(seq 600); do grep -q '^attacking' "$HF_TMP/attack.json" && break; sleep 0.1; done
+sample_min "$ATTACKER" "$HF_TMP/min_free" &
+SAMPLER=$!
+HF_PIDS+=($SAMPLER)
+sleep 1
+c0=$(counters_now)
+out=$(ip netns exec "$NS" timeout 300 "$HF_PY" "$TOOL" stream "$OUR" 9000 "$MB" 2>&1)
+attack_cpf=$(cpf "$c0")
+attack_mbit=$(json "['mbit_s']" <<<"$out")
+attack_alive=$(kill -0 "$ATTACKER" 2>/dev/null && echo yes || echo no)
+hf_check "$MB MB through tcp_proxy during the attack, sha256 equal ($attack_mbit Mbit/s, without: $base_mbit Mbit/s; $attack_cpf stack cycles per frame; attacker sending throughout: $attack_alive)" \
+	test "$(json "['same']" <<<"$out")" = True -a "$attack_alive" = yes
+kill -TERM "$ATTACKER" 2>/dev/null
+wait "$ATTACKER"
+wait "$SAMPLER"
+sed 's/^/# attacker: /' "$HF_TMP/attack.json"
+frames=$(json "['frames']" < "$HF_TMP/attack.json")
+hf_check "the attacker sent thousands of one-byte out-of-order segments (${frames:-0}, $(json "['pps']" < "$HF_TMP/attack.json") per second)" \
+	test "${frames:-0}" -ge 5000
+d() { echo $(( $(st "$1") - $(eval echo "\$before_${1//./_}") )); }
+refused=$(( $(d tcp.drop.ooo_runs) + $(d tcp.drop.ooo_mbuf_budget) ))
+echo "# rx segments +$(d tcp.rx_segments), queued out of order +$(d tcp.ooo_segments), collapsed +$(d tcp.rx_collapsed)"
+hf_check "the attacker's islands are refused and counted (tcp.drop.ooo_runs +$(d tcp.drop.ooo_runs), tcp.drop.ooo_mbuf_budget +$(d tcp.drop.ooo_mbuf_budget))" \
+	test "$refused" -ge 1000
+hf_check "its 3000-byte trickle behind a hole is collapsed, not held one mbuf per byte (tcp.rx_collapsed +$(d tcp.rx_collapsed))" \
+	test "$(d tcp.rx_collapsed)" -ge 2000
+min_free=$(cat "$HF_TMP/min_free" 2>/dev/null || echo 0)
+# The attacker may hold its connection's budget (rcv_buf / 512 = 512 mbufs) and fill the RX ring.
+hf_check "the mbuf pool never ran low: lowest free $min_free of $total during the attack, $base_min without it (idle $idle; at most 1024 fewer allowed)" \
+	test "$min_free" -gt 0 -a "$min_free" -ge $((base_min - 1024))
+nombuf=$(nombuf_sum)
+hf_check "no mbuf allocation failed ($NOMBUF: +$((nombuf - nombuf0)))" test "$nombuf" -eq "$nombuf0"
+for _ in $(seq 25); do [ "$(st port.p0.mbufs_free)" = "$idle" ] && break; sleep 0.2; done
+hf_check "the attacker's mbufs all back in the pool once it is gone ($idle free before, $(st port.p0.mbufs_free) after)" \
+	test "$(st port.p0.mbufs_free)" = "$idle"
+
+# ---------------------------------------------------------------- HTTP head trickle
+TRICKLE=3000
+budget=$(( 256 * 1024 / 512 ))
+segs0=$(st tcp.rx_segments)
+coproc TR { ip netns exec "$NS" timeout 120 "$HF_PY" "$SMACK" trickle "$OUR" 80 "$TRICKLE" 2>&1; }
+HF_PIDS+=($TR_PID)
+read -r -t 90 line <&"${TR[0]}"
+sleep 0.3
+held=$(( idle - $(st port.p0.mbufs_free) ))
+segs=$(( $(st tcp.rx_segments) - segs0 ))
+echo "# trickle: $line after $segs segments; mbufs held $held"
+hf_check "an HTTP head trickled one byte per segment ($segs segments, head unfinished) holds at most a connection's budget of mbufs ($held held, budget $budget)" \
+	test "$line" = ready -a "$segs" -ge "$TRICKLE" -a "$held" -le "$budget"
+echo >&"${TR[1]}"
+read -r -t 20 line <&"${TR[0]}"
+echo "# trickle: $line"
+for _ in $(seq 25); do [ "$(st port.p0.mbufs_free)" = "$idle" ] && break; sleep 0.2; done
+hf_check "the trickled head's mbufs back in the pool once it is answered ($idle free before, $(st port.p0.mbufs_free) after)" \
+	test "$(st port.p0.mbufs_free)" = "$idle"
+
+hf_check_stop
+hf_done
