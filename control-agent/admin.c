@@ -35,6 +35,7 @@
 
 #include "control-agent/admin.h"
 #include "control-agent/clock.h"
+#include "dataplane/http/h1.h"
 
 #define MAX_CLIENTS 32
 #define REQ_MAX 8192
@@ -56,23 +57,6 @@ struct hf_admin {
 	struct client c[MAX_CLIENTS];
 };
 
-static const char *
-reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Unknown";
-	}
-}
-
 static void
 client_close(struct client *c)
 {
@@ -90,7 +74,7 @@ respond(struct client *c, struct hf_admin_reply *r)
 	hf_strbuf_printf(&c->out,
 			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			 "Cache-Control: no-cache, max-age=0\r\nConnection: close\r\n\r\n",
-			 r->status, reason(r->status),
+			 r->status, hf_h1_reason(r->status),
 			 r->content_type ? r->content_type : "text/plain; charset=UTF-8", r->body.len);
 	if (r->body.len > 0)
 		hf_strbuf_append(&c->out, r->body.s, r->body.len);
@@ -320,7 +304,7 @@ dispatch(struct hf_admin *a, struct client *c)
 		hf_strbuf_free(&r.body);
 		hf_strbuf_printf(&c->out,
 				 "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-				 r.status, reason(r.status), len);
+				 r.status, hf_h1_reason(r.status), len);
 		return;
 	}
 	respond(c, &r);
@@ -491,18 +475,6 @@ hf_admin_close(struct hf_admin *a)
 }
 
 static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-static int
 query_value(const char *q, const char *key, char *out, size_t cap, size_t *len)
 {
 	size_t klen = strlen(key);
@@ -521,8 +493,8 @@ query_value(const char *q, const char *key, char *out, size_t cap, size_t *len)
 					*len = o;
 					return -E2BIG;
 				}
-				if (*v == '%' && end - v >= 3 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
-					out[o++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
+				if (*v == '%' && end - v >= 3 && hf_h1_hexval(v[1]) >= 0 && hf_h1_hexval(v[2]) >= 0) {
+					out[o++] = (char)(hf_h1_hexval(v[1]) * 16 + hf_h1_hexval(v[2]));
 					v += 3;
 				} else {
 					out[o++] = *v == '+' ? ' ' : *v;

@@ -175,7 +175,7 @@ lg_server_init(struct lg_worker *lw)
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\ncontent-type: application/octet-stream\r\n"
 		     "content-length: %u\r\n\r\n",
-		     o->status, hf_http_reason(o->status), o->response_size);
+		     o->status, hf_h1_reason(o->status), o->response_size);
 	for (uint16_t p = 0; p < w->n_ports; p++) {
 		lw->response[p][0] = lg_build(w->ports[p].pool, head, (size_t)n, o->response_size);
 		lw->response[p][1] = lg_build(w->ports[p].pool, head, (size_t)n, 0);

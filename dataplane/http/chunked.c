@@ -17,6 +17,7 @@
 #include <limits.h>
 
 #include "dataplane/http/chunked.h"
+#include "dataplane/http/h1.h"
 #include "dataplane/http/h1_chars.h"
 
 /*
@@ -67,18 +68,6 @@ static inline bool
 is_ws(char ch)
 {
 	return ch == ' ' || ch == '\t';
-}
-
-static inline int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
 }
 
 /*
@@ -165,7 +154,7 @@ hf_h1_chunked_decode(struct hf_h1_chunked *c, const char *buf, size_t len,
 
 		switch (c->state) {
 		case CH_SIZE:
-			if ((d = hexval(ch)) >= 0) {
+			if ((d = hf_h1_hexval(ch)) >= 0) {
 				if (++c->size_digits > HF_H1_CHUNK_SIZE_DIGITS)
 					goto bad;	/* leading zeros past reason */
 				c->remaining = c->remaining * 16 + (uint64_t)d;

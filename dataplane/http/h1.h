@@ -28,6 +28,25 @@
 /* The HTTP status a parse error is answered with. */
 int hf_h1_error_status(int err);
 
+/* The reason phrase of @p status (RFC 9110 15), "Unknown" for one Hydrofoil never sends. */
+const char *hf_h1_reason(int status);
+
+/*
+ * The value of hex digit @p ch (RFC 5234 HEXDIG, either case), or -1 when
+ * @p ch is not one.
+ */
+static inline int
+hf_h1_hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
 /* Short reason for logs and counters ("bad_request", "smuggling", ...). */
 const char *hf_h1_error_name(int err);
 

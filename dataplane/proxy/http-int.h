@@ -175,8 +175,6 @@ void hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *m
 void hf_http_build_local(struct hf_http_wr *wr, int status, const char *body, bool close,
 			 bool head_only, const char *extra);
 
-/* The reason phrase of @p status (RFC 9110 15). */
-const char *hf_http_reason(int status);
 
 /* Writes a random (version 4) UUID, HF_UUID_LEN characters and a NUL, into @p out. */
 void hf_http_uuid4(char *out);

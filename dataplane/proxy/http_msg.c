@@ -774,29 +774,6 @@ hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg, b
 	hf_http_wr_put(wr, "\r\n", 2);
 }
 
-const char *
-hf_http_reason(int status)
-{
-	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
-	}
-}
-
 void
 hf_http_build_local(struct hf_http_wr *wr, int status, const char *body, bool close,
 		    bool head_only, const char *extra)
@@ -806,7 +783,7 @@ hf_http_build_local(struct hf_http_wr *wr, int status, const char *body, bool cl
 	int n = snprintf(line, sizeof(line),
 			 "HTTP/1.1 %03d %s\r\ncontent-length: %zu\r\ncontent-type: text/plain\r\n"
 			 "server: hydrofoil\r\n%s",
-			 status, hf_http_reason(status), blen, close ? "connection: close\r\n" : "");
+			 status, hf_h1_reason(status), blen, close ? "connection: close\r\n" : "");
 
 	hf_http_wr_put(wr, line, (size_t)RTE_MIN((size_t)n, sizeof(line) - 1));
 	if (extra != NULL)
