@@ -65,9 +65,9 @@ const char *hf_path_mode_name(enum hf_path_mode mode);
  * use @p in; this is the fast path, one scan of the path and no copy), the
  * length of the normalized target written to @p out (never more than
  * 3 * len + 1), or an HF_PATH_E_* error. HF_PATH_E_SPACE comes when the
- * result does not fit in @p cap bytes, or when the path does not before its
- * "." and ".." segments are taken out (they are written first); a @p cap of
- * 3 * len + 1 always suffices.
+ * result does not fit in @p cap bytes as it stands before its "." and ".."
+ * segments are taken out and its slashes merged (both are written first); a
+ * @p cap of 3 * len + 1 always suffices.
  * @p in and @p out must not overlap.
  */
 int hf_path_normalize(enum hf_path_mode mode, const char *in, uint32_t len, char *out,
