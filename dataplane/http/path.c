@@ -16,6 +16,9 @@
  */
 #include <string.h>
 #include <strings.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 #include "dataplane/http/path.h"
 
@@ -99,15 +102,177 @@ dot_segment(const char *p, uint32_t i, uint32_t len)
 	return j == len || p[j] == '/' || p[j] == '?';
 }
 
+/* What a byte the fast scan stopped at means. */
+enum { F_END, F_NEXT, F_SLOW };
+
+/* At p[k] (k >= 1), a byte the scan stopped at: the end of the path, nothing, or work to do. */
+static inline int
+flagged(const char *p, uint32_t k, uint32_t len)
+{
+	if (p[k] == '?')
+		return F_END;
+	if (p[k] == '.')
+		return p[k - 1] == '/' && dot_segment(p, k, len) ? F_SLOW : F_NEXT;
+	return F_SLOW;	/* '%', '\', a byte to escape, or "//" when slashes merge */
+}
+
+#ifdef __AVX2__
+/*
+ * stop_nib[l] has bit h set when byte 0xhl stops the vector scan: the C_STOP
+ * bytes below 0x80 but '.', which stops it only after a '/'. Derived from cls,
+ * so the two scans can never disagree.
+ */
+static uint8_t stop_nib[16];
+
+static void __attribute__((constructor))
+init_stop_nib(void)
+{
+	for (int c = 0; c < 0x80; c++)
+		if ((cls[c] & C_STOP) && c != '.')
+			stop_nib[c & 15] |= (uint8_t)(1u << (c >> 4));
+}
+
+/*
+ * Bit j set when byte j of @p b must be looked at, @p prev being the 32 bytes
+ * one before: a stop byte (by two table lookups, as h1.c's masks), any byte
+ * from 0x80, a '.' after a '/', and with @p merge a '/' after a '/'.
+ */
+static inline __attribute__((always_inline)) uint32_t
+stops32(__m256i b, __m256i prev, int merge)
+{
+	const __m256i nib = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
+	const __m256i bits = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
+					      1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m256i row = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)stop_nib));
+	const __m256i slash = _mm256_set1_epi8('/');
+	__m256i bit = _mm256_shuffle_epi8(bits, _mm256_and_si256(_mm256_srli_epi16(b, 4), nib));
+	__m256i hit = _mm256_and_si256(_mm256_shuffle_epi8(row, _mm256_and_si256(b, nib)), bit);
+	__m256i after_slash = _mm256_cmpeq_epi8(prev, slash);
+	__m256i pair = _mm256_cmpeq_epi8(b, _mm256_set1_epi8('.'));
+	uint32_t m;
+
+	if (merge)
+		pair = _mm256_or_si256(pair, _mm256_cmpeq_epi8(b, slash));
+	m = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hit, zero));
+	m |= (uint32_t)_mm256_movemask_epi8(b);		/* bytes from 0x80 */
+	return m | (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(pair, after_slash));
+}
+
+/* The same for 16 bytes (SSSE3), for paths too short for a 32-byte load. */
+static inline __attribute__((always_inline)) uint32_t
+stops16(__m128i b, __m128i prev, int merge)
+{
+	const __m128i nib = _mm_set1_epi8(0x0f), zero = _mm_setzero_si128();
+	const __m128i bits = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m128i row = _mm_loadu_si128((const __m128i *)stop_nib);
+	const __m128i slash = _mm_set1_epi8('/');
+	__m128i bit = _mm_shuffle_epi8(bits, _mm_and_si128(_mm_srli_epi16(b, 4), nib));
+	__m128i hit = _mm_and_si128(_mm_shuffle_epi8(row, _mm_and_si128(b, nib)), bit);
+	__m128i pair = _mm_cmpeq_epi8(b, _mm_set1_epi8('.'));
+	uint32_t m;
+
+	if (merge)
+		pair = _mm_or_si128(pair, _mm_cmpeq_epi8(b, slash));
+	m = ~(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(hit, zero)) & 0xffff;
+	m |= (uint32_t)_mm_movemask_epi8(b);
+	return m | (uint32_t)_mm_movemask_epi8(_mm_and_si128(pair, _mm_cmpeq_epi8(prev, slash)));
+}
+
+/*
+ * The flagged bytes of mask @p m, bit j being p[base + j]: F_END with the
+ * path's end in *@p end, F_SLOW, or F_NEXT when none matters.
+ */
+static inline __attribute__((always_inline)) int
+walk_mask(const char *p, uint32_t len, uint32_t base, uint32_t m, uint32_t *end)
+{
+	for (; m != 0; m &= m - 1) {
+		uint32_t k = base + (uint32_t)__builtin_ctz(m);
+		int f = flagged(p, k, len);
+
+		if (f == F_END)
+			*end = k;
+		if (f != F_NEXT)
+			return f;
+	}
+	return F_NEXT;
+}
+#endif
+
 /*
  * The fast path: the length of the path part of @p p, or -1 when something
- * in it may change. The path starts with '/' (the caller checked).
+ * in it may change. The path starts with '/' (the caller checked). With AVX2
+ * it takes 32 bytes a step, each beside the 32 one byte before (for "/." and
+ * "//"), and the last bytes as the 32 ending at @p len; a target of 17 to 32
+ * bytes as two overlapping 16-byte steps, one of 10 to 16 as two overlapping
+ * 8-byte halves of one. Shorter ones, and builds without AVX2, go byte by byte
+ * through cls (a padded copy for a vector step costs more than it saves: the
+ * load waits on the copy's stores).
  */
 static inline int64_t
 scan_normal(const char *p, uint32_t len, uint8_t stop)
 {
 	uint32_t i = 1;
+#ifdef __AVX2__
+	const int merge = (stop & C_SLASH) != 0;
+	uint32_t end = len;
+	int f;
 
+	if (len < 10)
+		goto bytes;
+	if (len <= 16) {
+		/* p[1, 9) and the 8 bytes ending at len, side by side in one vector */
+		uint64_t b0, b1, p0, p1;
+		uint32_t m;
+
+		memcpy(&b0, p + 1, 8);
+		memcpy(&b1, p + len - 8, 8);
+		memcpy(&p0, p, 8);
+		memcpy(&p1, p + len - 9, 8);
+		m = stops16(_mm_set_epi64x((long long)b1, (long long)b0),
+			    _mm_set_epi64x((long long)p1, (long long)p0), merge);
+		f = walk_mask(p, len, 1, m & 0xff, &end);
+		if (f == F_NEXT)
+			f = walk_mask(p, len, len - 8, m >> 8, &end);
+		return f == F_SLOW ? -1 : (int64_t)end;
+	}
+	if (len <= 32) {
+		/* p[1, 17) and the 16 bytes ending at len, each beside the 16 one byte before */
+		uint32_t q = len - 16;
+
+		f = walk_mask(p, len, 1,
+			      stops16(_mm_loadu_si128((const __m128i *)(p + 1)),
+				      _mm_loadu_si128((const __m128i *)p), merge),
+			      &end);
+		if (f == F_NEXT && len > 17)
+			f = walk_mask(p, len, 17,
+				      stops16(_mm_loadu_si128((const __m128i *)(p + q)),
+					      _mm_loadu_si128((const __m128i *)(p + q - 1)), merge) >>
+					      (17 - q),
+				      &end);
+		return f == F_SLOW ? -1 : (int64_t)end;
+	}
+	for (; len - i >= 32; i += 32) {
+		f = walk_mask(p, len, i,
+			      stops32(_mm256_loadu_si256((const __m256i *)(p + i)),
+				      _mm256_loadu_si256((const __m256i *)(p + i - 1)), merge),
+			      &end);
+		if (f != F_NEXT)
+			return f == F_SLOW ? -1 : (int64_t)end;
+	}
+	if (i < len) {
+		uint32_t q = len - 32;
+
+		f = walk_mask(p, len, i,
+			      stops32(_mm256_loadu_si256((const __m256i *)(p + q)),
+				      _mm256_loadu_si256((const __m256i *)(p + q - 1)), merge) >>
+				      (i - q),
+			      &end);
+		if (f == F_SLOW)
+			return -1;
+	}
+	return end;
+bytes:
+#endif
 	for (;;) {
 		while (i < len && !(cls[(uint8_t)p[i]] & stop))
 			i++;
