@@ -113,7 +113,9 @@ flagged(const char *p, uint32_t k, uint32_t len)
 		return F_END;
 	if (p[k] == '.')
 		return p[k - 1] == '/' && dot_segment(p, k, len) ? F_SLOW : F_NEXT;
-	return F_SLOW;	/* '%', '\', a byte to escape, or "//" when slashes merge */
+	if (p[k] == '/')
+		return p[k - 1] == '/' ? F_SLOW : F_NEXT;	/* scanned for when slashes merge */
+	return F_SLOW;	/* '%', '\', a byte to escape */
 }
 
 #ifdef __AVX2__
@@ -276,17 +278,12 @@ bytes:
 	for (;;) {
 		while (i < len && !(cls[(uint8_t)p[i]] & stop))
 			i++;
-		if (i == len || p[i] == '?')
-			return i;
-		/* p[i - 1] exists: p[0] is the '/' no class stops at. */
-		if (p[i] == '.') {
-			if (p[i - 1] == '/' && dot_segment(p, i, len))
-				return -1;
-		} else if (p[i] == '/') {
-			if (p[i - 1] == '/')
-				return -1;
-		} else {
-			return -1;
+		if (i == len)
+			return len;
+		switch (flagged(p, i, len)) {
+		case F_END: return i;
+		case F_SLOW: return -1;
+		default: break;
 		}
 		i++;
 	}
