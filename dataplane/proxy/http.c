@@ -424,7 +424,8 @@ struct shaped {
  * authority becomes msg->host, which a Host field may not contradict (RFC
  * 9112 3.2.2: the recipient ignores Host then). An asterisk-form OPTIONS is
  * about the server as a whole (RFC 9110 9.3.7): it is routed as "/" and
- * forwarded as "*", as RFC 9112 3.2.4 has proxies do. CONNECT (authority-form)
+ * forwarded as "*", as RFC 9112 3.2.4 has proxies do, and so is an OPTIONS
+ * whose absolute-form target has neither path nor query. CONNECT (authority-form)
  * is refused: no route here can allow a tunnel. Returns 0, or the status to
  * refuse the request with, counted, with @p msg untouched.
  */
@@ -443,6 +444,15 @@ shape_target(struct hf_worker *w, const struct hf_http_session *s, struct hf_h1_
 		break;
 	case HF_H1_TARGET_ABSOLUTE:
 		out->absolute = true;
+		if (msg->method == HF_H1_M_OPTIONS && t.path.len == 0) {
+			/* RFC 9112 3.2.4: the last proxy sends "OPTIONS http://h" as "OPTIONS *". */
+			if (first)
+				HF_COUNT(w, HTTP_ABSOLUTE_FORM);
+			msg->host = t.authority;
+			out->asterisk = true;
+			msg->target = (struct hf_h1_slice){"/", 1};
+			return 0;
+		}
 		break;
 	case HF_H1_TARGET_ASTERISK:
 		if (msg->method != HF_H1_M_OPTIONS) {

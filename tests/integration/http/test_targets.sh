@@ -173,6 +173,10 @@ routed "OPTIONS * forwarded as '*' to the vhost's '/' route" main "*" "a.test" \
 	'OPTIONS * HTTP/1.1\r\nHost: a.test\r\n\r\n'
 m=$(last main | j "d['method']")
 hf_check "the upstream got method OPTIONS ($m)" test "$m" = OPTIONS
+routed "OPTIONS http://b.test (absolute, no path) forwarded as '*' (RFC 9112 3.2.4)" b "*" "b.test" \
+	'OPTIONS http://b.test HTTP/1.1\r\nHost: a.test\r\n\r\n'
+routed "OPTIONS http://b.test/ (a path) forwarded as '/'" b "/" "b.test" \
+	'OPTIONS http://b.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n'
 refused "GET *" 400 http.drop.asterisk_form 'GET * HTTP/1.1\r\nHost: a.test\r\n\r\n'
 
 # CONNECT (3.2.3): no route allows a tunnel; the bytes after the head are no request
