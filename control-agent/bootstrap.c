@@ -11,7 +11,9 @@
  *   tcp:    { max_connections; rcv_buf; snd_buf; syn_backlog; time_wait_ms;
  *             fin_wait_2_ms; delack_ms; keepalive_idle_ms; keepalive_intvl_ms;
  *             keepalive_probes; syn_retries; congestion = "cubic" | "newreno"; }
- *   http:   { max_requests; }    exchanges in flight per worker (default max_connections / 4)
+ *   http:   { max_requests;      exchanges in flight per worker (default max_connections / 4)
+ *             path_normalization = "BASE" | "DEFAULT" | "NONE" | "MERGE_SLASHES" |
+ *                                  "DECODE_AND_MERGE_SLASHES"; }   Istio's meshConfig, every listener
  *   static_resources: {
  *     listeners = ( { name; port; filter = "echo" | "discard" | "tcp_proxy" | "http"; cluster;
  *                     (http:) request_headers_timeout_ms; idle_timeout_ms; max_request_headers_kb;
@@ -287,21 +289,34 @@ load_tcp(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 /*
  * http.max_requests: the worker's pool of exchanges in flight. An idle
  * keep-alive connection holds none, so it is sized apart from the sessions.
+ * http.path_normalization: Istio's meshConfig.pathNormalization, mesh-wide
+ * there, so here one choice for every HTTP listener (see dataplane/http/path.h).
  */
 static int
 load_http_pools(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
-	static const char *const keys[] = {"max_requests", NULL};
+	static const char *const keys[] = {"max_requests", "path_normalization", NULL};
 	long long maxr = 0;
-	int rc = 0;
+	char norm[HF_BOOT_STR] = "";
+	int rc = 0, mode;
 	const config_setting_t *g = hf_cfg_member(c, root, "", "http", CONFIG_TYPE_GROUP, 0, &rc);
 
 	if (g == NULL)
 		return rc;
 	if ((rc = hf_cfg_check_keys(c, g, "http", keys)) != 0 ||
-	    (rc = hf_cfg_get_int(c, g, "http", "max_requests", 16, 4 << 20, &maxr, 0)) != 0)
+	    (rc = hf_cfg_get_int(c, g, "http", "max_requests", 16, 4 << 20, &maxr, 0)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "http", "path_normalization", norm, sizeof(norm), 0)) != 0)
 		return rc;
 	b->http_max_requests = (uint32_t)maxr;
+	if (norm[0] != '\0') {
+		mode = hf_path_mode_parse(norm);
+		if (mode < 0)
+			return hf_cfg_fail(c, config_setting_get_member(g, "path_normalization"),
+				    "http.path_normalization",
+				    "'%s' is not one of NONE, BASE, DEFAULT, MERGE_SLASHES, "
+				    "DECODE_AND_MERGE_SLASHES", norm);
+		b->http_path_normalization = (enum hf_path_mode)mode;
+	}
 	return 0;
 }
 
@@ -689,6 +704,10 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	    (rc = load_config(&c, root, b)) != 0)
 		goto out;
 	b->workers = (unsigned int)workers;
+	/* One mesh-wide choice: every HTTP listener takes it, and those Istio opens. */
+	for (unsigned int i = 0; i < b->n_listeners; i++)
+		b->listeners[i].http.path_normalization = b->http_path_normalization;
+	b->istio_http.path_normalization = b->http_path_normalization;
 	lcores = hf_bootstrap_count_lcores(b->lcores);
 	if (lcores < 0) {
 		const config_setting_t *d = config_setting_get_member(root, "dpdk");

@@ -75,6 +75,7 @@ struct hf_bootstrap {
 	uint16_t admin_port;
 	struct hf_tcp_config tcp;
 	uint32_t http_max_requests;	/* http.max_requests; 0: max_connections / 4 */
+	enum hf_path_mode http_path_normalization;	/* http.path_normalization (BASE) */
 	unsigned int n_listeners;
 	struct hf_listener_config listeners[HF_BOOT_MAX_LISTENERS];
 	struct hf_boot_route_config route_configs[HF_BOOT_MAX_LISTENERS];	/* by listener */

@@ -810,3 +810,102 @@ hf_h1_reason(int status)
 	default: return "Unknown";
 	}
 }
+
+/*
+ * host [ ":" port ] in [p, end) (RFC 3986 3.2.2, 3.2.3): a bracketed IPv6
+ * address (hex digits, ':' and '.'), or a name or IPv4 address (ALPHA, DIGIT,
+ * '-', '.', '_', '~': what a DNS name or an address is made of; RFC 3986's
+ * percent-encoded and sub-delims reg-names name no host a route could mean).
+ * The port, 1 to 5 digits up to 65535, is required when @p need_port; an
+ * empty one ("host:") is dropped from *@p out. False when it is not that.
+ */
+static inline bool
+is_alnum(char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+static inline bool
+is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+static bool
+parse_authority(const char *p, const char *end, bool need_port, struct hf_h1_slice *out)
+{
+	const char *h = p, *host_end;
+	uint32_t port = 0;
+	size_t digits;
+
+	if (p < end && *p == '[') {
+		for (p++; p < end && (is_hex(*p) || *p == ':' || *p == '.'); p++)
+			;
+		if (p == h + 1 || p == end || *p != ']')
+			return false;
+		p++;
+	} else {
+		for (; p < end && (is_alnum(*p) || *p == '-' || *p == '.' || *p == '_' ||
+				   *p == '~');
+		     p++)
+			;
+		if (p == h)
+			return false;
+	}
+	host_end = p;
+	if (p == end) {
+		if (need_port)
+			return false;
+		*out = (struct hf_h1_slice){h, (uint32_t)(end - h)};
+		return true;
+	}
+	if (*p != ':')
+		return false;
+	for (p++; p < end && *p >= '0' && *p <= '9'; p++)
+		port = port * 10 + (uint32_t)(*p - '0');
+	digits = (size_t)(end - host_end) - 1;
+	if (p != end || digits > 5 || port > 65535 || (digits == 0 && need_port))
+		return false;
+	*out = (struct hf_h1_slice){h, (uint32_t)((digits == 0 ? host_end : end) - h)};
+	return true;
+}
+
+enum hf_h1_target_form
+hf_h1_target_parse(enum hf_h1_method method, const struct hf_h1_slice *target,
+		   struct hf_h1_target *t)
+{
+	const char *p = target->p, *end = target->p + target->len, *a, *ae;
+
+	t->authority = (struct hf_h1_slice){0};
+	t->path = (struct hf_h1_slice){0};
+	t->form = HF_H1_TARGET_INVALID;
+	if (target->len == 0)
+		return t->form;
+	if (method == HF_H1_M_CONNECT) {
+		if (memchr(p, '@', target->len) == NULL &&
+		    parse_authority(p, end, true, &t->authority))
+			t->form = HF_H1_TARGET_AUTHORITY;
+		return t->form;
+	}
+	if (memchr(p, '#', target->len) != NULL)
+		return t->form;
+	if (*p == '/') {
+		t->path = *target;
+		return t->form = HF_H1_TARGET_ORIGIN;
+	}
+	if (target->len == 1 && *p == '*')
+		return t->form = HF_H1_TARGET_ASTERISK;
+	/* "http://" or "https://", the scheme in either case (RFC 3986 3.1) */
+	if (target->len >= 7 && strncasecmp(p, "http://", 7) == 0)
+		a = p + 7;
+	else if (target->len >= 8 && strncasecmp(p, "https://", 8) == 0)
+		a = p + 8;
+	else
+		return t->form;
+	for (ae = a; ae < end && *ae != '/' && *ae != '?'; ae++)
+		;
+	if (memchr(a, '@', (size_t)(ae - a)) != NULL || !parse_authority(a, ae, false, &t->authority))
+		return t->form;
+	t->path = (struct hf_h1_slice){ae, (uint32_t)(end - ae)};
+	return t->form = HF_H1_TARGET_ABSOLUTE;
+}

@@ -119,6 +119,37 @@ int hf_h1_parse_request(const char *buf, size_t len, struct hf_h1_scan *scan,
 int hf_h1_parse_response(const char *buf, size_t len, struct hf_h1_scan *scan,
 			 const struct hf_h1_limits *lim, struct hf_h1_message *msg);
 
+/* The four forms of request-target (RFC 9112 3.2). */
+enum hf_h1_target_form {
+	HF_H1_TARGET_ORIGIN,		/* absolute-path [ "?" query ] (3.2.1) */
+	HF_H1_TARGET_ABSOLUTE,		/* "http" / "https" "://" authority path-abempty [ "?" query ] (3.2.2) */
+	HF_H1_TARGET_AUTHORITY,		/* uri-host ":" port, the form of CONNECT (3.2.3) */
+	HF_H1_TARGET_ASTERISK,		/* "*" (3.2.4): OPTIONS alone may use it, which the caller checks */
+	HF_H1_TARGET_INVALID,		/* none of these: 400 */
+};
+
+/* A request-target taken apart: slices of the target. */
+struct hf_h1_target {
+	enum hf_h1_target_form form;
+	struct hf_h1_slice authority;	/* absolute- and authority-form: host[:port] */
+	struct hf_h1_slice path;	/* origin- and absolute-form: the path (may be empty in
+					 * absolute-form) and the query after it */
+};
+
+/*
+ * Classifies the target of a request with method @p method. CONNECT takes
+ * the authority-form and nothing else; every other method the origin-,
+ * absolute- or asterisk-form. INVALID is a target that is none of these:
+ * a relative path ("foo", "./a"), a fragment ('#' anywhere: RFC 9112 3.2.1
+ * has none, and Envoy refuses it), a scheme other than http or https
+ * (either case), userinfo ("http://a@b/", RFC 9110 4.2.4), an empty host, a
+ * host that is not a name, an IPv4 address or a bracketed IPv6 address, a
+ * port that is not 1 to 5 digits up to 65535. An absolute-form "host:" with
+ * an empty port yields the authority "host" (RFC 3986 6.2.3).
+ */
+enum hf_h1_target_form hf_h1_target_parse(enum hf_h1_method method, const struct hf_h1_slice *target,
+					  struct hf_h1_target *t);
+
 /* Finds a header by name, case-insensitively; NULL when absent. */
 const struct hf_h1_header *hf_h1_find(const struct hf_h1_message *msg, const char *name);
 

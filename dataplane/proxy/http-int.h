@@ -119,6 +119,7 @@ struct hf_http_rq_extra {
 	size_t xff_len;
 	const char *target;		/* the request target to send (a rewrite); NULL: as received */
 	uint32_t target_len;
+	bool asterisk;			/* send the target "*" (OPTIONS *, routed as "/") */
 	const char *authority;		/* the Host to send (a rewrite); NULL: as received */
 	uint32_t authority_len;
 	/* header operations, applied in order: the route's, then the destination's */

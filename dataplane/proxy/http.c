@@ -28,6 +28,7 @@
 #include <rte_random.h>
 #include <rte_ring.h>
 
+#include "dataplane/http/path.h"
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/http_route.h"
@@ -405,28 +406,118 @@ consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, 
 	return local_reply_x(w, s, status, flag, details, body, false, extra);
 }
 
+/* Room for a target whose normalization changed it: longer than this once normalized is a 414. */
+#define NORM_TARGET_MAX 16384
+
+/* What shape_target() made of a request's target. */
+struct shaped {
+	bool absolute;			/* absolute-form: msg->host is its authority, the Host to send */
+	bool asterisk;			/* OPTIONS *: routed as "/", sent as "*" */
+	const char *why;		/* a refusal's details */
+};
+
+/*
+ * Puts @p msg in the one shape that routing and the upstream both see (RFC
+ * 9112 3.2): msg->target becomes the origin-form target to route and to send,
+ * its path normalized as the listener says (path.h) into @p buf when that
+ * changes it; an absolute-form target gives its path and query, and its
+ * authority becomes msg->host, which a Host field may not contradict (RFC
+ * 9112 3.2.2: the recipient ignores Host then). An asterisk-form OPTIONS is
+ * about the server as a whole (RFC 9110 9.3.7): it is routed as "/" and
+ * forwarded as "*", as RFC 9112 3.2.4 has proxies do, and so is an OPTIONS
+ * whose absolute-form target has neither path nor query. CONNECT (authority-form)
+ * is refused: no route here can allow a tunnel. Returns 0, or the status to
+ * refuse the request with, counted, with @p msg untouched.
+ */
+static int
+shape_target(struct hf_worker *w, const struct hf_http_session *s, struct hf_h1_message *msg,
+	     char *buf, uint32_t cap, struct shaped *out)
+{
+	/* A delayed request (fault injection) comes back here: count it once. */
+	bool first = !(s->flags & HF_HTTP_S_FAULT_DONE);
+	struct hf_h1_target t;
+	int n;
+
+	*out = (struct shaped){0};
+	switch (hf_h1_target_parse(msg->method, &msg->target, &t)) {
+	case HF_H1_TARGET_ORIGIN:
+		break;
+	case HF_H1_TARGET_ABSOLUTE:
+		out->absolute = true;
+		if (msg->method == HF_H1_M_OPTIONS && t.path.len == 0) {
+			/* RFC 9112 3.2.4: the last proxy sends "OPTIONS http://h" as "OPTIONS *". */
+			if (first)
+				HF_COUNT(w, HTTP_ABSOLUTE_FORM);
+			msg->host = t.authority;
+			out->asterisk = true;
+			msg->target = (struct hf_h1_slice){"/", 1};
+			return 0;
+		}
+		break;
+	case HF_H1_TARGET_ASTERISK:
+		if (msg->method != HF_H1_M_OPTIONS) {
+			HF_COUNT(w, HTTP_DROP_ASTERISK);
+			out->why = "asterisk_form_not_options";
+			return 400;
+		}
+		out->asterisk = true;
+		msg->target = (struct hf_h1_slice){"/", 1};
+		return 0;
+	case HF_H1_TARGET_AUTHORITY:
+		HF_COUNT(w, HTTP_DROP_CONNECT);
+		out->why = "connect_not_allowed";
+		return 405;
+	default:
+		HF_COUNT(w, HTTP_DROP_BAD_TARGET);
+		out->why = "invalid_request_target";
+		return 400;
+	}
+	n = hf_path_normalize(s->lst->cfg->path_normalization, t.path.p, t.path.len, buf, cap);
+	if (n == HF_PATH_E_SPACE) {
+		HF_COUNT(w, HTTP_DROP_PATH_TOO_LONG);
+		out->why = "normalized_path_too_long";
+		return 414;
+	}
+	if (n < 0) {
+		HF_COUNT(w, HTTP_DROP_BAD_PATH);
+		out->why = n == HF_PATH_E_NUL ? "path_has_nul" : "path_bad_percent_encoding";
+		return 400;
+	}
+	if (first && out->absolute)
+		HF_COUNT(w, HTTP_ABSOLUTE_FORM);
+	if (n > 0) {
+		if (first)
+			HF_COUNT(w, HTTP_PATH_NORMALIZED);
+		t.path = (struct hf_h1_slice){buf, (uint32_t)n};
+	}
+	msg->target = t.path;
+	if (out->absolute)
+		msg->host = t.authority;
+	return 0;
+}
+
 /* Routes the parsed request @p msg (@p head_len bytes) and sends it on its way. */
 static int
-start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1_message *msg,
+start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_message *msg,
 	      int head_len)
 {
+	static const char allow[] = "allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH\r\n";
 	struct hf_http_state *h = w->http;
 	const struct hf_snapshot *snap = w->snap;
-	const struct hf_snap_listener *sl = hf_snapshot_listener(snap, s->lst->port);
-	const struct hf_vhost *vh =
-		sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
-	const struct hf_route *r =
-		vh != NULL ? hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port) : NULL;
+	const struct hf_snap_listener *sl;
+	const struct hf_vhost *vh;
+	const struct hf_route *r;
 	const struct hf_route_dest *d = NULL;
 	const struct hf_snap_cluster *cl;
 	const struct hf_snap_endpoint *ep;
 	struct hf_http_rq_extra x;
 	struct hf_http_wr wr;
 	struct hf_http_up *u;
-	char target[HF_ROUTER_PATH + 2048], extra[512];
+	struct shaped shape;
+	char target[HF_ROUTER_PATH + 2048], extra[512], norm[NORM_TARGET_MAX];
 	size_t tlen = 0;
 	bool expect, preflight;
-	int cors;
+	int cors, refuse;
 
 	if (stream_get(h, s) == NULL)
 		return no_stream(w, s);
@@ -435,12 +526,29 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 	s->flags |= (msg->flags & HF_H1_F_KEEP_ALIVE) ? HF_HTTP_S_KEEP_ALIVE : 0;
 	s->flags |= msg->method == HF_H1_M_HEAD ? HF_HTTP_S_HEAD : 0;
 	s->flags |= (msg->flags & HF_H1_F_UPGRADE) ? HF_HTTP_S_UPGRADE : 0;
+	refuse = shape_target(w, s, msg, norm, sizeof(norm), &shape);
 	if (h->log_ring != NULL) {
+		/* The path and authority logged are the ones routed, as Envoy logs :path after normalizing. */
 		s->flags |= HF_HTTP_S_LOG;
 		log_request(s, msg);
+		if (shape.asterisk)
+			hf_http_copy_str(s->x->log.path, sizeof(s->x->log.path), "*", 1);
 	}
 	hf_http_set_framing(&s->x->rq_body, msg);
 	hf_timer_cancel(&w->tcp->wheel, &s->timer);
+	if (refuse != 0) {
+		/*
+		 * The connection closes after the answer: a refused CONNECT's client may
+		 * already be sending the tunnel's bytes, which are no next request.
+		 */
+		hf_http_rd_consume(&h->heads, &s->rd, (uint32_t)head_len);
+		s->rq = HF_HTTP_RQ_BODY;
+		return local_reply_x(w, s, refuse, refuse == 405 ? HF_RF_NONE : HF_RF_DPE, shape.why,
+				     shape.why, true, refuse == 405 ? allow : NULL);
+	}
+	sl = hf_snapshot_listener(snap, s->lst->port);
+	vh = sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
+	r = vh != NULL ? hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port) : NULL;
 	if (r == NULL) {
 		HF_COUNT(w, HTTP_NO_ROUTE);
 		return consume_and_reply(w, s, head_len, 404, HF_RF_NR, "route_not_found", "", NULL);
@@ -528,7 +636,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		}
 		s->x->rs_edit_len = (uint16_t)elen;
 	}
-	if (r->rewrite_uri != NULL || r->rewrite_re != NULL) {
+	if (!shape.asterisk && (r->rewrite_uri != NULL || r->rewrite_re != NULL)) {
 		tlen = hf_http_route_target(r, snap->re_match[w->id], msg->target.p, msg->target.len,
 					    target, sizeof(target));
 		if (tlen == 0)
@@ -546,15 +654,22 @@ start_request(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 		.xff_len = sizeof(s->x->log.xff),
 		.target = tlen > 0 ? target : NULL,
 		.target_len = (uint32_t)tlen,
+		.asterisk = shape.asterisk,
 		.authority = r->rewrite_authority,
 		.authority_len = r->rewrite_authority != NULL ? (uint32_t)strlen(r->rewrite_authority) : 0,
 		.ops = {r->rq_ops, d->rq_ops},
 		.n_ops = {r->n_rq_ops, d->n_rq_ops},
 	};
+	if (x.authority == NULL && shape.absolute) {
+		/* The authority routed on is the one the upstream gets. */
+		x.authority = msg->host.p;
+		x.authority_len = msg->host.len;
+	}
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
 	hf_http_build_request(&wr, msg, &x);
 	expect = msg->flags & HF_H1_F_EXPECT_CONTINUE;
-	if (r->mirror_cluster >= 0 && hf_http_chance(r->mirror_ppm))
+	/* A mirror would send "OPTIONS /": the asterisk stays with the route's own upstream. */
+	if (r->mirror_cluster >= 0 && !shape.asterisk && hf_http_chance(r->mirror_ppm))
 		hf_http_mirror(w, s, msg, &snap->clusters[r->mirror_cluster], r->mirror_cluster);
 
 	hf_http_rd_consume(&h->heads, &s->rd, (uint32_t)head_len);

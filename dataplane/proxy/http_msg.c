@@ -671,7 +671,9 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 
 	put_slice(wr, &msg->method_name);
 	hf_http_wr_put(wr, " ", 1);
-	if (x->target != NULL)
+	if (x->asterisk)
+		hf_http_wr_put(wr, "*", 1);
+	else if (x->target != NULL)
 		hf_http_wr_put(wr, x->target, x->target_len);
 	else
 		put_slice(wr, &msg->target);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "dataplane/http/h1.h"
+#include "dataplane/http/path.h"
 
 #define HF_LISTENER_NAME 64
 #define HF_MAX_LISTENERS 64		/* static listeners, and Istio listeners per worker */
@@ -28,6 +29,7 @@ struct hf_http_listener_config {
 	struct hf_h1_limits limits;	/* request line 414, head size and field count 431 */
 	uint32_t request_headers_timeout_ms;	/* head not complete by then: 408, close (slowloris) */
 	uint32_t idle_timeout_ms;	/* keep-alive connection with no request: closed */
+	enum hf_path_mode path_normalization;	/* http.path_normalization; 0 is BASE */
 };
 
 /* A listener of the bootstrap's static_resources, opened by every worker at start. */
