@@ -47,14 +47,35 @@ hf_ns_new() {
 	echo "$ns"
 }
 
-# hf_cfg FILE IFACE ADDRESS/LEN GATEWAY [EXTRA]: writes a bootstrap for one tap port.
+# HF_WORKERS=N (default 1): the workers of the bootstraps hf_cfg writes. With more than one,
+# the agent's lcore and the N workers' all float over the CPUs this shell may run on, as
+# DPDK's --lcores map "(0-N)@(CPUS)": N busy-polling workers fit on 2 CPUs, slower, still
+# correct. hf_workers prints N, hf_lcores the dpdk.lcores value.
+hf_workers() {
+	local n=${HF_WORKERS:-1}
+	[[ "$n" =~ ^[1-9][0-9]*$ ]] || n=1
+	echo "$n"
+}
+hf_lcores() {
+	local n cpus
+	n=$(hf_workers)
+	if [ "$n" -eq 1 ]; then
+		echo "0-1"
+		return
+	fi
+	cpus=$(awk '$1 == "Cpus_allowed_list:" { print $2 }' /proc/self/status)
+	echo "(0-$n)@(${cpus:-0-1})"
+}
+
+# hf_cfg FILE IFACE ADDRESS/LEN GATEWAY [EXTRA]: writes a bootstrap for one tap port, with
+# $(hf_workers) workers (one queue pair each, RSS over them).
 hf_cfg() {
 	cat > "$1" <<CFG
 node:  { id = "gw-test"; cluster = "hydrofoil"; labels = [ "istio=ingressgateway" ]; };
-dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--in-memory", "--log-level=lib.eal:error" ]; };
+dpdk:  { lcores = "$(hf_lcores)"; args = [ "--no-pci", "--in-memory", "--log-level=lib.eal:error" ]; };
 ports = ( { name = "p0"; device = "net_tap0,iface=$2"; address = "$3";
             gateway = "$4"; mtu = 1500; } );
-workers = 1;
+workers = $(hf_workers);
 admin: { address = "127.0.0.1"; port = 15000; };
 ${5:-}
 CFG
