@@ -14,6 +14,7 @@ HF_PIDS=()
 HF_TMP=$(mktemp -d /tmp/hf-test.XXXXXX)
 HF_PASS=0
 HF_FAIL=0
+HF_SKIP=0
 
 hf_cleanup() {
 	local pid ns i
@@ -155,9 +156,12 @@ hf_stat() {
 	hf_admin "$1" /stats | awk -v n="$2:" '$1 == n { print $2 }'
 }
 
-# TAP-style results, counted by scripts/test.sh.
+# TAP-style results, counted by scripts/test.sh. A check that cannot run here (a tool
+# missing, a condition the test could not bring about) is a skip, never an ok:
+# hf_skip "WHAT: why" prints "skip - WHAT: why", and scripts/test.sh counts it apart.
 hf_ok() { HF_PASS=$((HF_PASS + 1)); echo "ok - $*"; }
 hf_not_ok() { HF_FAIL=$((HF_FAIL + 1)); echo "not ok - $*"; }
+hf_skip() { HF_SKIP=$((HF_SKIP + 1)); echo "skip - $*"; }
 # hf_check DESCRIPTION COMMAND...: runs COMMAND, reports its verdict.
 hf_check() {
 	local desc=$1
