@@ -3,7 +3,7 @@
  * The bootstrap file (libconfig). Its keys, every one optional unless noted:
  *
  *   node:   { id; cluster; labels = [ "key=value", ... ]; }
- *   dpdk:   { lcores = "0-1"; args = [ EAL options ]; }
+ *   dpdk:   { lcores = "0-1" (-l) or "0@0,(1-2)@1" (--lcores); args = [ EAL options ]; }
  *   ports = ( { name; device; address = "a.b.c.d/len"; gateway; mtu;
  *               impair = { loss; duplicate; reorder; delay_us; seed; }; } )      required
  *   workers = N;
@@ -31,6 +31,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,33 +45,85 @@
 #include "dataplane/net/addr.h"
 #include "dataplane/worker-t.h"
 
+/* CPU ids EAL can pin a thread to: glibc's CPU_SETSIZE, which EAL's parser bounds them by. */
+#define MAX_CPUS 1024
+
+/*
+ * One member of a core set: a number below @p max or a range "a-b" with
+ * a <= b < max. Returns the text after it, NULL when it is not one.
+ */
+static const char *
+core_range(const char *p, long max, long *a, long *b)
+{
+	char *end;
+
+	if (*p < '0' || *p > '9')
+		return NULL;
+	*a = strtol(p, &end, 10);
+	if (*a >= max)
+		return NULL;
+	*b = *a;
+	if (*end == '-') {
+		p = end + 1;
+		if (*p < '0' || *p > '9')
+			return NULL;
+		*b = strtol(p, &end, 10);
+		if (*b < *a || *b >= max)
+			return NULL;
+	}
+	return end;
+}
+
+/*
+ * One core set of DPDK's --lcores grammar: a member (core_range()) or a
+ * parenthesised, comma-separated list of members. With @p seen, the members
+ * are lcore ids: each is counted in @p count, and one named twice makes the
+ * set invalid (EAL would start one thread where the count says two). Returns
+ * the text after the set, NULL when it is not one.
+ */
+static const char *
+core_set(const char *p, long max, bool *seen, int *count)
+{
+	bool group = *p == '(';
+	long a, b;
+
+	if (group)
+		p++;
+	for (;;) {
+		p = core_range(p, max, &a, &b);
+		if (p == NULL)
+			return NULL;
+		for (long i = a; seen != NULL && i <= b; i++) {
+			if (seen[i])
+				return NULL;
+			seen[i] = true;
+			(*count)++;
+		}
+		if (!group || *p != ',')
+			break;
+		p++;
+	}
+	if (group && *p++ != ')')
+		return NULL;
+	return p;
+}
+
 int
 hf_bootstrap_count_lcores(const char *list)
 {
-	int count = 0;
+	bool seen[RTE_MAX_LCORE] = {false};
 	const char *p = list;
+	int count = 0;
 
-	while (*p != '\0') {
-		char *end;
-		long a = strtol(p, &end, 10), b;
-
-		if (end == p || a < 0 || a >= RTE_MAX_LCORE)
+	/* Elements "LCORES[@CPUS]", comma-separated; a plain -l list is the case without '@'. */
+	do {
+		p = core_set(p, RTE_MAX_LCORE, seen, &count);
+		if (p != NULL && *p == '@')
+			p = core_set(p + 1, MAX_CPUS, NULL, NULL);
+		if (p == NULL)
 			return -1;
-		b = a;
-		if (*end == '-') {
-			p = end + 1;
-			b = strtol(p, &end, 10);
-			if (end == p || b < a || b >= RTE_MAX_LCORE)
-				return -1;
-		}
-		count += (int)(b - a + 1);
-		if (*end == ',')
-			end++;
-		else if (*end != '\0')
-			return -1;
-		p = end;
-	}
-	return count > 0 ? count : -1;
+	} while (*p++ == ',');
+	return p[-1] == '\0' && count > 0 ? count : -1;
 }
 
 static int
@@ -713,7 +766,8 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 		const config_setting_t *d = config_setting_get_member(root, "dpdk");
 
 		rc = hf_cfg_fail(&c, d != NULL ? config_setting_get_member(d, "lcores") : root, "dpdk.lcores",
-			  "'%s' is not a core list like \"0-1\" or \"0,2-3\"", b->lcores);
+			  "'%s' is not a core list like \"0-1\" or \"0,2-3\", nor an lcore "
+			  "map like \"0@0,(1-3)@1\"", b->lcores);
 		goto out;
 	}
 	if ((unsigned int)lcores < b->workers + 1) {

@@ -100,8 +100,10 @@ struct hf_bootstrap {
 int hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t errlen);
 
 /*
- * Counts the lcores of a DPDK -l list ("0-3,6"). Returns the count, or -1
- * when @p list is not of that form (DPDK's --lcores group syntax included).
+ * Counts the lcores of a DPDK -l list ("0-3,6") or of an --lcores map, which
+ * runs lcores on given CPUs ("0@0,(1-3)@1": lcore 0 on CPU 0, lcores 1 to 3
+ * on CPU 1; several workers on fewer CPUs). Returns the count, or -1 when
+ * @p list is neither, or names an lcore twice. Blanks are not accepted.
  */
 int hf_bootstrap_count_lcores(const char *list);
 

@@ -61,12 +61,21 @@ static int
 eal_argv(const struct hf_bootstrap *b, const char *prog, int extra_argc, char **extra_argv,
 	 char **argv)
 {
-	static char prefix[64];
+	static char prefix[64], lcores[sizeof(b->lcores) + 16];
 	int n = 0;
 
 	argv[n++] = (char *)prog;
-	argv[n++] = (char *)"-l";
-	argv[n++] = (char *)b->lcores;
+	/*
+	 * A map that places lcores on CPUs ("0@0,(1-2)@1") is EAL's --lcores; a
+	 * plain core list is -l. EAL takes one or the other, never both.
+	 */
+	if (strpbrk(b->lcores, "@(") != NULL) {
+		snprintf(lcores, sizeof(lcores), "--lcores=%s", b->lcores);
+		argv[n++] = lcores;
+	} else {
+		argv[n++] = (char *)"-l";
+		argv[n++] = (char *)b->lcores;
+	}
 	for (unsigned int i = 0; i < b->n_eal_args; i++)
 		argv[n++] = (char *)b->eal_args[i];
 	for (unsigned int i = 0; i < b->n_ports; i++)

@@ -48,6 +48,7 @@ struct hf_port {
 	uint16_t reta_size;		/* 0 when the port has a single queue */
 	uint16_t reta[512];		/* redirection table: hash & (size - 1) → queue */
 	uint8_t rss_key[40];
+	bool sw_steer;			/* the device does not steer by them: workers do (worker.c) */
 	/*
 	 * Bumped by the control agent each time the link comes up, the one
 	 * field written after launch (release; workers read it with acquire).

@@ -338,31 +338,44 @@ dev_name(const char *device, char *name, size_t len)
 }
 
 /*
- * Records the RSS redirection table as the device has it, so active opens can
- * choose local ports whose replies come back to their own worker. A device
- * that cannot report it is assumed to spread entries round-robin, the
- * ethdev default.
+ * Decides who steers flows to workers, and records how. A device steers them
+ * itself when it was configured for RSS and reports both its redirection
+ * table and our symmetric key back: the table is recorded as it is. Any other
+ * multi-queue device (net_tap, whose queue the kernel picks with a hash of
+ * its own behind a boot-time secret, none of our key; net_memif, which has no
+ * RSS) leaves it to software: the worker that receives a frame hands it to
+ * the owner of its flow (worker.c) by this same key and an even table. Either
+ * way active opens choose local ports by it (hf_tcp_connect()).
  */
 static void
-read_reta(struct hf_port *p, uint16_t pid, const struct rte_eth_dev_info *info, uint16_t n_queues)
+set_steering(struct hf_port *p, uint16_t pid, const struct rte_eth_dev_info *info,
+	     uint16_t n_queues, bool rss)
 {
 	struct rte_eth_rss_reta_entry64 conf[512 / RTE_ETH_RETA_GROUP_SIZE];
+	uint8_t key[sizeof(sym_rss_key)];
+	struct rte_eth_rss_conf rss_conf = {.rss_key = key, .rss_key_len = sizeof(key)};
 	uint16_t size = info->reta_size;
 
 	memcpy(p->rss_key, sym_rss_key, sizeof(p->rss_key));
-	if (size == 0 || size > RTE_DIM(p->reta) || (size & (size - 1)) != 0)
-		size = 128;
-	memset(conf, 0, sizeof(conf));
-	for (unsigned int i = 0; i < size / RTE_ETH_RETA_GROUP_SIZE; i++)
-		conf[i].mask = UINT64_MAX;
-	if (info->reta_size != 0 && rte_eth_dev_rss_reta_query(pid, conf, size) == 0) {
+	if (rss && size != 0 && size <= RTE_DIM(p->reta) && (size & (size - 1)) == 0 &&
+	    rte_eth_dev_rss_hash_conf_get(pid, &rss_conf) == 0 &&
+	    rss_conf.rss_key_len == sizeof(key) && memcmp(key, sym_rss_key, sizeof(key)) == 0 &&
+	    (rss_conf.rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP) != 0) {
+		memset(conf, 0, sizeof(conf));
 		for (uint16_t i = 0; i < size; i++)
-			p->reta[i] = conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
-	} else {
-		for (uint16_t i = 0; i < size; i++)
-			p->reta[i] = i % n_queues;
+			conf[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
+		if (rte_eth_dev_rss_reta_query(pid, conf, size) == 0) {
+			for (uint16_t i = 0; i < size; i++)
+				p->reta[i] = conf[i / RTE_ETH_RETA_GROUP_SIZE]
+						     .reta[i % RTE_ETH_RETA_GROUP_SIZE];
+			p->reta_size = size;
+			return;
+		}
 	}
-	p->reta_size = size;
+	p->sw_steer = true;
+	p->reta_size = 128;
+	for (uint16_t i = 0; i < p->reta_size; i++)
+		p->reta[i] = i % n_queues;
 }
 
 int
@@ -431,9 +444,12 @@ hf_port_open(struct hf_port *p, const struct hf_port_config *bp, uint16_t index,
 	if (rc != 0)
 		goto fail_dev;
 
-	/* Enough for full rings both ways, the per-lcore caches and the ARP hold queues. */
+	/*
+	 * Enough for full rings both ways, the per-lcore caches, the ARP hold
+	 * queues and, with several workers, the rings that steer frames to them.
+	 */
 	n_mbufs = n_queues * (nb_rxd + nb_txd + 2 * HF_BURST + HF_ARP_PENDING_TOTAL) +
-		  (n_queues + 1) * POOL_CACHE;
+		  (n_queues + 1) * POOL_CACHE + (n_queues > 1 ? n_queues * HF_STEER_RING_SIZE : 0);
 	/*
 	 * TCP keeps received and sent payload in these mbufs (zero copy) until the
 	 * application takes it or the peer acknowledges it, so thousands of
@@ -460,8 +476,8 @@ hf_port_open(struct hf_port *p, const struct hf_port_config *bp, uint16_t index,
 	rc = rte_eth_dev_start(pid);
 	if (rc != 0)
 		goto fail_dev;
-	if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS)
-		read_reta(p, pid, &info, n_queues);
+	if (n_queues > 1)
+		set_steering(p, pid, &info, n_queues, conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS);
 	rc = rte_eth_macaddr_get(pid, &p->mac);
 	if (rc != 0)
 		goto fail_dev;

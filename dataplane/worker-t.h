@@ -11,6 +11,8 @@
 
 #define HF_BURST 32
 #define HF_MAX_WORKERS 64
+/* Frames one worker may have waiting from its siblings on a software-steered port. */
+#define HF_STEER_RING_SIZE 1024
 
 struct rte_mbuf;
 struct rte_ring;
@@ -52,6 +54,7 @@ struct hf_worker {
 	uint64_t next_tick;		/* TSC of the next timer pass */
 	struct rte_rcu_qsbr *qsbr;	/* NULL in unit tests */
 	struct rte_ring *arp_in;	/* struct hf_arp_update from siblings (MP/SC) */
+	struct rte_ring *steer_in;	/* frames of this worker's flows, from siblings (MP/SC) */
 	struct hf_worker *const *siblings; /* all workers, this one included */
 	struct hf_txbuf tx[HF_MAX_PORTS];
 	uint32_t announced[HF_MAX_PORTS];	/* link_gen of the last gratuitous ARP per port */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The worker poll loop. Each iteration, top to bottom:
- *   RX burst on every port → hand each frame to the stack (prefetching ahead)
- *   → timers when due → sibling ARP news → TX flush → RCU quiescent report.
+ *   RX burst on every port → hand each frame to the stack (prefetching ahead),
+ *   or, on a software-steered port, to the sibling that owns its flow → frames
+ *   siblings steered here → timers when due → sibling ARP news → TX flush →
+ *   RCU quiescent report.
  * Nothing here blocks, sleeps, locks or allocates from the heap.
  */
 #include <assert.h>
@@ -12,11 +14,14 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
+#include <rte_thash.h>
 
 #include "dataplane/net/arp.h"
 #include "dataplane/impair.h"
@@ -121,6 +126,97 @@ hf_tx_flush(struct hf_worker *w, const struct hf_port *p)
 	tb->ready = tb->n;
 }
 
+/*
+ * The worker that owns the flow of frame @p m, received on port @p p whose
+ * device does not steer by our key (p->sw_steer): the port's table entry for
+ * the Toeplitz hash of the frame's TCP 4-tuple, or of the one an ICMP error
+ * quotes (the key is symmetric: a quoted outbound segment hashes as its
+ * replies do). It is the computation active opens make to choose a local
+ * port (steers_here() in tcp/conn.c), so replies find their connection.
+ * Other frames, and any too short to tell, stay with the worker that has
+ * them: ARP news reaches siblings its own way, and the stack counts the rest.
+ */
+static uint16_t
+flow_owner(const struct hf_worker *w, const struct hf_port *p, const struct rte_mbuf *m)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m), off = sizeof(struct rte_ether_hdr), ihl;
+	const struct rte_ipv4_hdr *ih = (const struct rte_ipv4_hdr *)(d + off);
+	const struct rte_icmp_hdr *ic;
+	const rte_be16_t *l4;
+	struct rte_ipv4_tuple t;
+	uint16_t owner;
+
+	if (len < off + sizeof(*ih) ||
+	    ((const struct rte_ether_hdr *)d)->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		return w->id;
+	ihl = rte_ipv4_hdr_len(ih);
+	if (ih->next_proto_id == IPPROTO_ICMP) {
+		ic = (const struct rte_icmp_hdr *)(d + off + ihl);
+		if (len < off + ihl + sizeof(*ic) + sizeof(*ih) ||
+		    (ic->icmp_type != 3 && ic->icmp_type != 11))	/* unreachable, time exceeded */
+			return w->id;
+		off += ihl + sizeof(*ic);
+		ih = (const struct rte_ipv4_hdr *)(d + off);
+		ihl = rte_ipv4_hdr_len(ih);
+	}
+	if (ih->next_proto_id != IPPROTO_TCP || ihl < sizeof(*ih) || len < off + ihl + 4)
+		return w->id;
+	l4 = (const rte_be16_t *)(d + off + ihl);
+	t.src_addr = rte_be_to_cpu_32(ih->src_addr);
+	t.dst_addr = rte_be_to_cpu_32(ih->dst_addr);
+	t.sport = rte_be_to_cpu_16(l4[0]);
+	t.dport = rte_be_to_cpu_16(l4[1]);
+	owner = p->reta[rte_softrss((uint32_t *)&t, RTE_THASH_V4_L4_LEN, p->rss_key) &
+			(p->reta_size - 1)];
+	return owner < w->n_workers ? owner : w->id;
+}
+
+/*
+ * Hands frame @p m to the worker that owns its flow when that is not @p w.
+ * Returns true when the frame is no longer @p w's (passed on, or dropped on a
+ * full ring).
+ */
+static bool
+steer(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
+{
+	uint16_t owner = flow_owner(w, p, m);
+
+	if (owner == w->id)
+		return false;
+	/* The port index travels in the mbuf: the owner passes the frame to that port's stack. */
+	m->port = p->index;
+	if (unlikely(rte_ring_mp_enqueue(w->siblings[owner]->steer_in, m) != 0)) {
+		HF_COUNT(w, PORT_DROP_STEER_RING);
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	HF_COUNT(w, PORT_STEERED);
+	return true;
+}
+
+/* Passes the frames siblings steered to @p w to its stack; returns how many. */
+static unsigned int
+drain_steered(struct hf_worker *w)
+{
+	struct rte_mbuf *pkts[HF_BURST];
+	unsigned int n, total = 0;
+
+	/* Bounded: a sibling that keeps the ring full must not keep this loop from its own RX. */
+	for (int round = 0; round < 4; round++) {
+		n = rte_ring_sc_dequeue_burst(w->steer_in, (void **)pkts, HF_BURST, NULL);
+		for (unsigned int i = 0; i < n; i++) {
+			if (i + PREFETCH_OFFSET < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
+			hf_eth_input(w, &w->ports[pkts[i]->port], pkts[i]);
+		}
+		total += n;
+		if (n < HF_BURST)
+			break;
+	}
+	return total;
+}
+
 static inline unsigned int
 rx_port(struct hf_worker *w, const struct hf_port *p)
 {
@@ -143,6 +239,8 @@ rx_port(struct hf_worker *w, const struct hf_port *p)
 		if (i + PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
 		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		if (unlikely(p->sw_steer) && steer(w, p, pkts[i]))
+			continue;
 		hf_eth_input(w, p, pkts[i]);
 	}
 	HF_COUNT_N(w, PORT_RX_PACKETS, n);
@@ -190,6 +288,8 @@ hf_worker_poll_once(struct hf_worker *w)
 	}
 	for (uint16_t i = 0; i < w->n_ports; i++)
 		n += rx_port(w, &w->ports[i]);
+	if (w->steer_in != NULL)
+		n += drain_steered(w);
 
 	if (unlikely(w->now >= w->next_tick)) {
 		announce_links(w);
@@ -275,6 +375,10 @@ hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
 						 rte_socket_id(), RING_F_SC_DEQ);
 		if (w->arp_in == NULL)
 			return -ENOMEM;
+		snprintf(name, sizeof(name), "hf_steer_w%u", id);
+		w->steer_in = rte_ring_create(name, HF_STEER_RING_SIZE, rte_socket_id(), RING_F_SC_DEQ);
+		if (w->steer_in == NULL)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -322,4 +426,13 @@ hf_worker_fini(struct hf_worker *w)
 		}
 	rte_ring_free(w->arp_in);
 	w->arp_in = NULL;
+	if (w->steer_in != NULL) {
+		struct rte_mbuf *m;
+
+		/* Frames a sibling steered here after this worker's last loop. */
+		while (rte_ring_sc_dequeue(w->steer_in, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(w->steer_in);
+		w->steer_in = NULL;
+	}
 }

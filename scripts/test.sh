@@ -4,8 +4,11 @@
 #   2. fuzz targets (tests/fuzz/fuzz_*.c, clang libFuzzer with ASan/UBSan), each
 #      for HF_FUZZ_SECONDS (60); one test each: no crash, no leak, no overread
 #   3. integration tests (tests/integration/**/test_*.sh): real peers in private
-#      network namespaces, counted per "ok"/"not ok" line
-# Ends with one line "N passed, N failed"; exits 1 when anything failed.
+#      network namespaces, counted per "ok"/"not ok"/"skip" line; then the TCP and
+#      HTTP ones again with two workers (HF_WORKERS=2: RSS, steering, per-worker state)
+# A test that does not run what it names is a skip, never a pass: integration tests
+# print "skip - WHAT: why" (hf_skip), cmocka reports "[  SKIPPED ] N test(s)".
+# Ends with one line "N passed, N failed, N skipped"; exits 1 when anything failed.
 # Usage: scripts/test.sh [unit|fuzz|integration] [NAME-FILTER]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,32 +20,37 @@ FILTER=${2:-}
 
 if ! scripts/setup.sh; then
 	echo "setup or build failed"
-	echo "0 passed, 1 failed"
+	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
 
 pass=0
 fail=0
+skip=0
+# Integration tests run a second time with two workers (paths under tests/integration).
+MULTI_WORKER_TESTS="tcp/test_tcp.sh http/test_http.sh"
 
 sum_of() { awk '{ s += $1 } END { print s + 0 }'; }
 
 run_unit() {
-	local bin out rc p f
+	local bin out rc p f s
 	while IFS= read -r bin; do
 		[ -n "$FILTER" ] && [[ "$bin" != *"$FILTER"* ]] && continue
 		out=$(timeout 300 "$bin" 2>&1)
 		rc=$?
 		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | sum_of)
 		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | sum_of)
+		s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' <<<"$out" | sum_of)
 		# A crash or a non-zero exit with no failure reported is a failure too.
 		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
 		pass=$((pass + p))
 		fail=$((fail + f))
+		skip=$((skip + s))
 		if [ "$f" -gt 0 ]; then
-			echo "FAIL unit ${bin#"$BUILD"/}: $p passed, $f failed (exit $rc)"
+			echo "FAIL unit ${bin#"$BUILD"/}: $p passed, $f failed, $s skipped (exit $rc)"
 			sed 's/^/    /' <<<"$out" | tail -60
 		else
-			echo "ok   unit ${bin#"$BUILD"/}: $p passed"
+			echo "ok   unit ${bin#"$BUILD"/}: $p passed$([ "$s" -eq 0 ] || echo ", $s skipped")"
 		fi
 	done < <(find "$BUILD/tests/unit" -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
 }
@@ -75,20 +83,37 @@ run_fuzz() {
 	done
 }
 
+# run_one TEST [WORKERS]: one integration test (with HF_WORKERS=WORKERS when given), counted.
+run_one() {
+	local t=$1 workers=${2:-} out rc p f s
+	echo "---- ${t#"$ROOT"/}${workers:+ (workers = $workers)}"
+	if [ -n "$workers" ]; then
+		out=$(HF_WORKERS=$workers timeout 1200 "$t" 2>&1)
+	else
+		out=$(timeout 1200 "$t" 2>&1)
+	fi
+	rc=$?
+	sed 's/^/    /' <<<"$out"
+	p=$(grep -c '^ok - ' <<<"$out")
+	f=$(grep -c '^not ok - ' <<<"$out")
+	s=$(grep -c '^skip - ' <<<"$out")
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { f=1; echo "    not ok - exited $rc"; }
+	pass=$((pass + p))
+	fail=$((fail + f))
+	skip=$((skip + s))
+}
+
 run_integration() {
-	local t out rc p f
+	local t
 	while IFS= read -r t; do
 		[ -n "$FILTER" ] && [[ "$t" != *"$FILTER"* ]] && continue
-		echo "---- ${t#"$ROOT"/}"
-		out=$(timeout 1200 "$t" 2>&1)
-		rc=$?
-		sed 's/^/    /' <<<"$out"
-		p=$(grep -c '^ok - ' <<<"$out")
-		f=$(grep -c '^not ok - ' <<<"$out")
-		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { f=1; echo "    not ok - exited $rc"; }
-		pass=$((pass + p))
-		fail=$((fail + f))
+		run_one "$t"
 	done < <(find "$ROOT/tests/integration" -type f -name 'test_*.sh' -perm -u+x | sort)
+	for t in $MULTI_WORKER_TESTS; do
+		t=$ROOT/tests/integration/$t
+		[ -n "$FILTER" ] && [[ "$t" != *"$FILTER"* ]] && continue
+		run_one "$t" 2
+	done
 }
 
 case "$WHICH" in
@@ -100,5 +125,5 @@ integration) run_integration ;;
 esac
 
 echo
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -40,6 +40,7 @@ struct hf_arp_update {
 	uint32_t ip;
 	uint16_t port;
 	struct rte_ether_addr mac;
+	uint8_t create;			/* 1: from a frame for us, may create; 0: merge only */
 };
 
 struct hf_arp_table {

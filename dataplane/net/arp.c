@@ -155,20 +155,22 @@ flush_pending(struct hf_worker *w, const struct hf_port *p, struct hf_arp_entry 
 /*
  * Records that @p ip is at @p mac on port @p p. With @p create false only an
  * existing entry is updated (RFC 826 merge rule for frames not addressed to
- * us). Returns true when the cache changed, so the caller tells siblings.
+ * us). Returns 1 when the cache changed, 0 when it already held the mapping,
+ * -1 when it has no entry to merge into (@p create false), so that the caller
+ * knows what to tell siblings.
  */
-static bool
+static int
 learn(struct hf_worker *w, const struct hf_port *p, uint32_t ip,
       const struct rte_ether_addr *mac, bool create)
 {
 	struct hf_arp_entry *e = find(&w->arp, p->index, ip);
-	bool changed;
+	int changed;
 
 	if (e == NULL) {
 		if (!create)
-			return false;
+			return -1;
 		e = insert(w, p->index, ip);
-		changed = true;
+		changed = 1;
 	} else {
 		changed = e->state != HF_ARP_REACHABLE || !rte_is_same_ether_addr(&e->mac, mac);
 	}
@@ -182,11 +184,12 @@ learn(struct hf_worker *w, const struct hf_port *p, uint32_t ip,
 	return changed;
 }
 
+/* Passes a mapping to every sibling; with @p create false they only merge it (learn()). */
 static void
 tell_siblings(struct hf_worker *w, const struct hf_port *p, uint32_t ip,
-	      const struct rte_ether_addr *mac)
+	      const struct rte_ether_addr *mac, bool create)
 {
-	struct hf_arp_update u = {.ip = ip, .port = p->index};
+	struct hf_arp_update u = {.ip = ip, .port = p->index, .create = create};
 
 	if (w->siblings == NULL)
 		return;
@@ -213,8 +216,11 @@ hf_arp_drain_siblings(struct hf_worker *w)
 	for (unsigned int i = 0; i < n; i++) {
 		if (u[i].port >= w->n_ports)
 			continue;
-		/* A sibling's news creates entries too: they answer our own pending requests. */
-		learn(w, &w->ports[u[i].port], u[i].ip, &u[i].mac, true);
+		/*
+		 * News of a frame for us creates entries: it may answer our own pending
+		 * request. A frame for others only refreshes what this worker holds.
+		 */
+		learn(w, &w->ports[u[i].port], u[i].ip, &u[i].mac, u[i].create);
 		HF_COUNT(w, ARP_SIBLING_UPDATES);
 	}
 }
@@ -255,9 +261,15 @@ hf_arp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 	}
 	for_us = tip == p->addr;
 
-	/* An ARP probe (sender 0.0.0.0, RFC 5227 2.1.1) teaches no mapping. */
-	if (sip != 0 && learn(w, p, sip, &ah->arp_data.arp_sha, for_us))
-		tell_siblings(w, p, sip, &ah->arp_data.arp_sha);
+	/*
+	 * An ARP probe (sender 0.0.0.0, RFC 5227 2.1.1) teaches no mapping. A
+	 * change goes to the siblings, and so does a frame for others that this
+	 * worker had no entry to merge into: a sibling may hold the sender (a
+	 * gratuitous ARP after a MAC change, say) and must not keep the old MAC
+	 * because RSS brought the news here.
+	 */
+	if (sip != 0 && learn(w, p, sip, &ah->arp_data.arp_sha, for_us) != 0)
+		tell_siblings(w, p, sip, &ah->arp_data.arp_sha, for_us);
 
 	if (!for_us) {
 		HF_COUNT(w, ARP_DROP_NOT_FOR_US);

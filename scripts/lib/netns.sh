@@ -14,6 +14,7 @@ HF_PIDS=()
 HF_TMP=$(mktemp -d /tmp/hf-test.XXXXXX)
 HF_PASS=0
 HF_FAIL=0
+HF_SKIP=0
 
 hf_cleanup() {
 	local pid ns i
@@ -47,14 +48,35 @@ hf_ns_new() {
 	echo "$ns"
 }
 
-# hf_cfg FILE IFACE ADDRESS/LEN GATEWAY [EXTRA]: writes a bootstrap for one tap port.
+# HF_WORKERS=N (default 1): the workers of the bootstraps hf_cfg writes. With more than one,
+# the agent's lcore and the N workers' all float over the CPUs this shell may run on, as
+# DPDK's --lcores map "(0-N)@(CPUS)": N busy-polling workers fit on 2 CPUs, slower, still
+# correct. hf_workers prints N, hf_lcores the dpdk.lcores value.
+hf_workers() {
+	local n=${HF_WORKERS:-1}
+	[[ "$n" =~ ^[1-9][0-9]*$ ]] || n=1
+	echo "$n"
+}
+hf_lcores() {
+	local n cpus
+	n=$(hf_workers)
+	if [ "$n" -eq 1 ]; then
+		echo "0-1"
+		return
+	fi
+	cpus=$(awk '$1 == "Cpus_allowed_list:" { print $2 }' /proc/self/status)
+	echo "(0-$n)@(${cpus:-0-1})"
+}
+
+# hf_cfg FILE IFACE ADDRESS/LEN GATEWAY [EXTRA]: writes a bootstrap for one tap port, with
+# $(hf_workers) workers (one queue pair each, RSS over them).
 hf_cfg() {
 	cat > "$1" <<CFG
 node:  { id = "gw-test"; cluster = "hydrofoil"; labels = [ "istio=ingressgateway" ]; };
-dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--in-memory", "--log-level=lib.eal:error" ]; };
+dpdk:  { lcores = "$(hf_lcores)"; args = [ "--no-pci", "--in-memory", "--log-level=lib.eal:error" ]; };
 ports = ( { name = "p0"; device = "net_tap0,iface=$2"; address = "$3";
             gateway = "$4"; mtu = 1500; } );
-workers = 1;
+workers = $(hf_workers);
 admin: { address = "127.0.0.1"; port = 15000; };
 ${5:-}
 CFG
@@ -134,9 +156,12 @@ hf_stat() {
 	hf_admin "$1" /stats | awk -v n="$2:" '$1 == n { print $2 }'
 }
 
-# TAP-style results, counted by scripts/test.sh.
+# TAP-style results, counted by scripts/test.sh. A check that cannot run here (a tool
+# missing, a condition the test could not bring about) is a skip, never an ok:
+# hf_skip "WHAT: why" prints "skip - WHAT: why", and scripts/test.sh counts it apart.
 hf_ok() { HF_PASS=$((HF_PASS + 1)); echo "ok - $*"; }
 hf_not_ok() { HF_FAIL=$((HF_FAIL + 1)); echo "not ok - $*"; }
+hf_skip() { HF_SKIP=$((HF_SKIP + 1)); echo "skip - $*"; }
 # hf_check DESCRIPTION COMMAND...: runs COMMAND, reports its verdict.
 hf_check() {
 	local desc=$1

@@ -9,7 +9,8 @@
 #     per new connection;
 # under each DestinationRule loadBalancer (ROUND_ROBIN, RANDOM, LEAST_REQUEST),
 # switched live. N picks each: round robin gives A exactly N/4 times and never
-# twice in a row (one worker: the picks are consecutive in its cycle); the
+# twice in a row (one worker: the picks are consecutive in its cycle; with
+# HF_WORKERS=W, W cycles interleave and the bounds widen by W); the
 # random ones give A within 5 sigma of N/4 (sigma = sqrt(N p (1-p))).
 # LEAST_CONN over TCP against load: of two endpoints of equal weight, one holds
 # its connections open (they stay in flight) and the other closes at once; once
@@ -215,9 +216,21 @@ share() {
 		test "${errors:-1}" = 0 -a $((a + b)) = "$n"
 	hf_check "$what $policy: A $a of $n ($(awk -v a="$a" -v n="$n" 'BEGIN { printf "%.2f", 100 * a / n }')%), B $b; want $((n / 4)) ± 5σ (σ = $sigma: $lo..$hi)" \
 		test "$a" -ge "$lo" -a "$a" -le "$hi"
-	if [ "$policy" = ROUND_ROBIN ]; then
+	if [ "$policy" = ROUND_ROBIN ] && [ "$(hf_workers)" = 1 ]; then
 		hf_check "$what ROUND_ROBIN is exact and interleaved: A exactly $((n / 4)) times ($a), never AA, never BBBB" \
 			bash -c '[ "$1" = "$2" ] && [[ "$3" != *AA* ]] && [[ "$3" != *BBBB* ]]' _ "$a" "$((n / 4))" "$seq"
+		echo "# $what ROUND_ROBIN picks start: ${seq:0:24}"
+	elif [ "$policy" = ROUND_ROBIN ]; then
+		# Each worker keeps its own cycle (one A in every four picks), and RSS interleaves
+		# the W workers' picks: A is within 3W/4 of N/4, no run has more than W As (one per
+		# worker) or 3W Bs (three per worker).
+		local wk aa bb
+		wk=$(hf_workers)
+		aa=$(printf 'A%.0s' $(seq $((wk + 1))))
+		bb=$(printf 'B%.0s' $(seq $((3 * wk + 1))))
+		hf_check "$what ROUND_ROBIN over $wk workers' cycles: A $a times, want $((n / 4)) ± $((3 * wk / 4)), never $aa, never $bb" \
+			bash -c 'd=$(($1 - $2)); [ "${d#-}" -le "$3" ] && [[ "$4" != *"$5"* ]] && [[ "$4" != *"$6"* ]]' \
+			_ "$a" "$((n / 4))" "$((3 * wk / 4))" "$seq" "$aa" "$bb"
 		echo "# $what ROUND_ROBIN picks start: ${seq:0:24}"
 	fi
 }

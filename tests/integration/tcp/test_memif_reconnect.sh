@@ -119,7 +119,7 @@ wait_stat http.downstream_rq_total 2000 20
 why=$(race_check)
 case $? in
 0) hf_check "$RACE: hydrofoil survives" alive ;;
-2) hf_ok "$RACE # SKIP $why" ;;
+2) hf_skip "$RACE: $why" ;;
 *) hf_not_ok "$RACE: $why" ;;
 esac
 kill -KILL "$LGP" 2>/dev/null

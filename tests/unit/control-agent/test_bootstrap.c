@@ -237,6 +237,8 @@ static const struct {
 	{PORT "workers = 0;\n", 2, "workers", "out of range"},
 	{PORT "dpdk = { lcores = \"0-1\"; };\nworkers = 2;\n", 3, "workers", "need 3 lcores"},
 	{PORT "dpdk = { lcores = \"abc\"; };\n", 2, "dpdk.lcores", "not a core list"},
+	{PORT "dpdk = { lcores = \"(0-1)@0\"; };\nworkers = 2;\n", 3, "workers", "need 3 lcores"},
+	{PORT "dpdk = { lcores = \"0@0,1@(0\"; };\n", 2, "dpdk.lcores", "nor an lcore map"},
 	{PORT "node = { labels = [ \"istio\" ]; };\n", 2, "node.labels", "key=value"},
 	{"ports = ( { name = \"p0\"; device = \"d\"; address = \"198.51.100.2/24\"; },\n"
 	 "          { name = \"p0\"; device = \"e\"; address = \"198.51.100.3/24\"; } );\n", 2, "ports",
@@ -360,8 +362,75 @@ test_parsers(void **state)
 	assert_int_equal(hf_bootstrap_count_lcores("0,2-5,7"), 6);
 	assert_int_equal(hf_bootstrap_count_lcores("3"), 1);
 	assert_int_equal(hf_bootstrap_count_lcores("2-1"), -1);
-	assert_int_equal(hf_bootstrap_count_lcores("(0-1)@0"), -1);
 	assert_int_equal(hf_bootstrap_count_lcores(""), -1);
+}
+
+/*
+ * dpdk.lcores as DPDK's --lcores map: several lcores on fewer CPUs, so that N
+ * workers run on a machine with fewer cores. Each string is counted as EAL
+ * would start threads for it, or refused as EAL would refuse it.
+ */
+static const struct {
+	const char *list;
+	int count;
+} lcore_lists[] = {
+	{"0@0,1@1,2@1", 3},
+	{"(0-3)@(0-1)", 4},
+	{"0@0,(1-3)@1", 4},
+	{"0,(1,2)@1", 3},
+	{"(0,2-3,5)@(0,1)", 4},
+	{"1-3@0", 3},		/* a bare range before '@': lcores 1..3 all on CPU 0 */
+	{"0-1,2@(0-1)", 3},
+	{"0@1023", 1},		/* a CPU id may be past the lcore bound, not past the cpuset's */
+	/* Refused: malformed, empty, reversed, out of range, or an lcore named twice. */
+	{"(0-1)@", -1},
+	{"@0", -1},
+	{"(0-1", -1},
+	{"(0-1))@0", -1},
+	{"()@0", -1},
+	{"(1-0)@0", -1},
+	{"0@(1-0)", -1},
+	{"0@0@1", -1},
+	{"0@0,", -1},
+	{",0", -1},
+	{"0@1024", -1},
+	{"0, 1", -1},
+	{"(0-1)@0,1@1", -1},
+	{"0,0", -1},
+	{"99999999999999999999", -1},
+	{"-1@0", -1},
+};
+
+static void
+test_lcore_map(void **state)
+{
+	char dir[] = "/tmp/hf-boot-XXXXXX", path[600], err[HF_BOOT_ERR] = "";
+	FILE *f;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(lcore_lists) / sizeof(lcore_lists[0]); k++) {
+		print_message("  %s\n", lcore_lists[k].list);
+		assert_int_equal(hf_bootstrap_count_lcores(lcore_lists[k].list), lcore_lists[k].count);
+	}
+	/* lcores at the bound: the last valid id, then one past it */
+	snprintf(path, sizeof(path), "0@0,%d@1", RTE_MAX_LCORE - 1);
+	assert_int_equal(hf_bootstrap_count_lcores(path), 2);
+	snprintf(path, sizeof(path), "0@0,%d@1", RTE_MAX_LCORE);
+	assert_int_equal(hf_bootstrap_count_lcores(path), -1);
+
+	/* Three workers and the agent on two CPUs: the bootstrap takes it. */
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/map.cfg", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("ports = ( { name = \"p0\"; device = \"d\"; address = \"198.51.100.2/24\"; } );\n"
+	      "dpdk = { lcores = \"0@0,1@1,(2-3)@(0-1)\"; };\nworkers = 3;\n", f);
+	fclose(f);
+	assert_int_equal(hf_bootstrap_load(&boot, path, err, sizeof(err)), 0);
+	assert_string_equal(boot.lcores, "0@0,1@1,(2-3)@(0-1)");
+	assert_int_equal(boot.workers, 3);
+	unlink(path);
+	rmdir(dir);
 }
 
 int
@@ -373,6 +442,7 @@ main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_parsers),
+		cmocka_unit_test(test_lcore_map),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

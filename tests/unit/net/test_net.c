@@ -9,6 +9,7 @@
 #include <rte_arp.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_malloc.h>
 #include <rte_random.h>
 #include <rte_tcp.h>
 
@@ -17,6 +18,7 @@
 #include "dataplane/net/cksum.h"
 #include "dataplane/net/eth.h"
 #include "dataplane/net/ipv4.h"
+#include "dataplane/worker.h"
 
 static struct hf_port port;
 static struct hf_worker *w;
@@ -365,6 +367,63 @@ test_arp_stale_refresh(void **state)
 	assert_int_equal(arp, 1);
 }
 
+/*
+ * Three workers: what one learns from the wire reaches the others, since RSS
+ * brings ARP to a worker without regard to which one asked. A frame for us
+ * creates entries everywhere; a frame for others (a gratuitous ARP after a MAC
+ * change) refreshes the siblings that hold its sender, even when the worker it
+ * reached holds nothing, and creates nothing anywhere (RFC 826 merge rule).
+ */
+static void
+test_arp_siblings(void **state)
+{
+	const struct rte_ether_addr old_mac = {{0x02, 0, 0, 0, 0, 0x61}};
+	const struct rte_ether_addr new_mac = {{0x02, 0, 0, 0, 0, 0x62}};
+	const struct rte_ether_addr z_mac = {{0x02, 0, 0, 0, 0, 0x63}};
+	const uint32_t y = hf_test_addr("198.51.100.61"), z = hf_test_addr("198.51.100.63");
+	struct hf_worker *s[3];
+
+	(void)state;
+	for (uint16_t i = 0; i < 3; i++) {
+		s[i] = rte_zmalloc("sibling", sizeof(*s[i]), RTE_CACHE_LINE_SIZE);
+		assert_non_null(s[i]);
+		assert_int_equal(hf_worker_init(s[i], i, 3, &port, 1, rte_get_tsc_hz()), 0);
+		s[i]->siblings = s;
+		s[i]->now = rte_rdtsc();
+	}
+	hf_eth_input(s[0], &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.61",
+					    "198.51.100.2", &old_mac));
+	hf_arp_drain_siblings(s[1]);
+	hf_arp_drain_siblings(s[2]);
+	for (int i = 0; i < 3; i++)
+		assert_memory_equal(hf_arp_lookup(s[i], 0, y), &old_mac, 6);
+
+	/* Worker 0 forgets y: unused past the reachable time, then past the collection time. */
+	s[0]->now += hf_ms_to_tsc(s[0], HF_ARP_REACHABLE_MS + 1);
+	hf_arp_tick(s[0]);
+	s[0]->now += hf_ms_to_tsc(s[0], HF_ARP_GC_MS + 1);
+	hf_arp_tick(s[0]);
+	assert_null(hf_arp_lookup(s[0], 0, y));
+
+	/* y announces a new MAC, z announces itself; both reach worker 0 alone. */
+	hf_eth_input(s[0], &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.61",
+					    "198.51.100.61", &new_mac));
+	hf_eth_input(s[0], &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.63",
+					    "198.51.100.63", &z_mac));
+	assert_null(hf_arp_lookup(s[0], 0, y));
+	assert_null(hf_arp_lookup(s[0], 0, z));
+	for (int i = 1; i < 3; i++) {
+		hf_arp_drain_siblings(s[i]);
+		assert_memory_equal(hf_arp_lookup(s[i], 0, y), &new_mac, 6);
+		assert_null(hf_arp_lookup(s[i], 0, z));
+		assert_int_equal(s[i]->cnt.v[HF_CNT_ARP_SIBLING_UPDATES], 3);
+	}
+	for (int i = 0; i < 3; i++) {
+		hf_worker_fini(s[i]);
+		rte_free(s[i]);
+	}
+}
+
 static void
 test_gratuitous(void **state)
 {
@@ -507,6 +566,7 @@ main(void)
 		cmocka_unit_test(test_arp_resolve),
 		cmocka_unit_test(test_arp_queue_and_timeout),
 		cmocka_unit_test(test_arp_stale_refresh),
+		cmocka_unit_test(test_arp_siblings),
 		cmocka_unit_test(test_gratuitous),
 		cmocka_unit_test(test_arp_bad),
 		cmocka_unit_test(test_cksum),
