@@ -8,7 +8,8 @@
  *     edge of our window; SND.UNA, SND.NXT, SND.MAX, ISS) or raw, the window,
  *     MSS / window scale / SACK-permitted / timestamps / SACK blocks, and a
  *     payload of a chosen length whose bytes are a function of their
- *     sequence number (so every copy of a byte is the same byte);
+ *     sequence number (so every copy of a byte is the same byte, and the
+ *     stream taken can be checked byte by byte against the IRS);
  *   - the application: send, receive, shut down, abort, connect, accept or
  *     refuse, read at once or let the window fill;
  *   - time passing (the timers: retransmission, persist, tail loss probe,
@@ -88,10 +89,11 @@ static bool trace;		/* HF_FUZZ_TRACE set: each operation and where it left the c
 
 /* ---- the stream functions: the byte at each offset of either direction ---- */
 
+/* The peer's byte at sequence number @p seq: whatever segment carries it, the same byte. */
 static inline uint8_t
-peer_byte(uint32_t off)
+peer_byte(uint32_t seq)
 {
-	return (uint8_t)((off * 2654435761u) >> 24);
+	return (uint8_t)((seq * 2654435761u) >> 24);
 }
 
 static inline uint8_t
@@ -149,7 +151,7 @@ app_take(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
 			const uint8_t *p = rte_pktmbuf_mtod(s, const uint8_t *);
 
 			for (uint32_t i = 0; i < s->data_len; i++)
-				if (p[i] != peer_byte(app.rcvd + i))
+				if (p[i] != peer_byte(app.irs + 1 + app.rcvd + i))
 					die("a byte taken is not the byte sent there");
 			app.rcvd += s->data_len;
 			total += s->data_len;
@@ -308,8 +310,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (W == NULL || hf_worker_init(W, 0, 1, &port, 1, rte_get_tsc_hz()) != 0)
 		die("worker");
 	tsc_per_ms = rte_get_tsc_hz() / 1000;
-	vnow = rte_rdtsc();
-	W->now = vnow;
 	hf_tcp_config_default(&cfg);
 	/* Small enough that the input can fill windows and queues, reach every timer. */
 	cfg.max_connections = MAX_CONNS;
@@ -325,6 +325,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.syn_retries = 3;
 	if (hf_tcp_init(W, &cfg) != 0 || hf_tcp_listen(W, LPORT, &ops, NULL) < 0)
 		die("TCP stack");
+	/* The virtual clock starts after the stack's own (hf_tcp_init reads the TSC), as a loop's does. */
+	vnow = rte_rdtsc();
+	W->now = vnow;
 	arp_seed();
 	trace = getenv("HF_FUZZ_TRACE") != NULL;
 	return 0;
@@ -378,8 +381,11 @@ check_sent(struct rte_mbuf *m)
 	if (c->state == HF_TCP_TIME_WAIT || c->iss != app.iss)
 		return;		/* TIME_WAIT keeps no send queue to compare with */
 	if (!hf_seq_geq(seq + len, c->iss) ||
-	    !hf_seq_leq(seq + len + !!(fl & RTE_TCP_FIN_FLAG), c->snd_max))
+	    !hf_seq_leq(seq + len + !!(fl & RTE_TCP_FIN_FLAG), c->snd_max)) {
+		fprintf(stderr, "segment ISS%+d len %u flags %02x; SND.UNA ISS+%u SND.MAX ISS+%u\n",
+			(int32_t)(seq - c->iss), len, fl, c->snd_una - c->iss, c->snd_max - c->iss);
 		die("a segment outside [ISS, SND.MAX]");
+	}
 	if ((fl & RTE_TCP_SYN_FLAG) && (seq != c->iss || len != 0))
 		die("a SYN not at ISS, or with data");
 	/* Payload: the application's bytes at their stream offsets. */
@@ -593,16 +599,21 @@ u8(struct rd *r)
 	return v;
 }
 
+/* Big-endian; one read per statement, since C leaves the order of operands unspecified. */
 static uint16_t
 u16(struct rd *r)
 {
-	return (uint16_t)(u8(r) << 8 | u8(r));
+	uint16_t hi = u8(r);
+
+	return (uint16_t)(hi << 8 | u8(r));
 }
 
 static uint32_t
 u32(struct rd *r)
 {
-	return (uint32_t)u16(r) << 16 | u16(r);
+	uint32_t hi = u16(r);
+
+	return hi << 16 | u16(r);
 }
 
 /* An offset: small and signed, or (bit 0x8000 of the selector) scaled up to reach far. */
@@ -655,9 +666,9 @@ send_seg(const struct seg *s)
 	th->tcp_flags = s->flags;
 	th->rx_win = rte_cpu_to_be_16(s->wnd);
 	memcpy(th + 1, s->opts, s->optlen);
-	/* The payload: the peer's stream bytes at their offsets from its ISS. */
+	/* The payload: the peer's stream bytes at their sequence numbers (data follows a SYN). */
 	for (uint32_t i = 0; i < s->len; i++)
-		pl[i] = peer_byte(s->seq + (s->flags & RTE_TCP_SYN_FLAG ? 1 : 0) + i - peer.iss - 1);
+		pl[i] = peer_byte(s->seq + (s->flags & RTE_TCP_SYN_FLAG ? 1 : 0) + i);
 	th->cksum = rte_ipv4_udptcp_cksum(ih, th);
 	m = rte_pktmbuf_alloc(pool);
 	if (m == NULL)
@@ -666,6 +677,10 @@ send_seg(const struct seg *s)
 	memcpy(d, buf, sizeof(*eh) + tot);
 	m->l2_len = sizeof(*eh);
 	m->l3_len = sizeof(*ih);
+	if (trace)
+		fprintf(stderr, "  seg port %u flags %02x seq peer.iss%+d ack %u wnd %u opts %u len %u\n",
+			s->sport, s->flags, (int32_t)(s->seq - peer.iss), s->ack, s->wnd, s->optlen,
+			s->len);
 	W->now = vnow;
 	hf_tcp_input(W, &port, m);
 }
@@ -838,7 +853,7 @@ static void
 op_icmp(struct rd *r)
 {
 	static const uint8_t tc[][2] = {{3, 4}, {3, 3}, {3, 2}, {3, 1}, {11, 0}, {12, 0}};
-	uint8_t k = u8(r) % 6, quote[28];
+	uint8_t k = u8(r) % 6, quote[40];	/* room for a whole header; 28 bytes quoted */
 	uint16_t mtu = u16(r);
 	int32_t so = offset(r, false);
 	struct rte_ipv4_hdr *ih = (struct rte_ipv4_hdr *)quote;
@@ -855,7 +870,7 @@ op_icmp(struct rd *r)
 	th->src_port = c->lport;
 	th->dst_port = c->rport;
 	th->sent_seq = rte_cpu_to_be_32(c->snd_una + (uint32_t)so);
-	hf_tcp_icmp_error(W, tc[k][0], tc[k][1], mtu, quote, sizeof(quote));
+	hf_tcp_icmp_error(W, tc[k][0], tc[k][1], mtu, quote, 28);
 }
 
 /* The three-way handshake, done right, with the options @p sel asks for. */
@@ -969,6 +984,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	peer.iss = u32(&r);
 	peer.ts = u32(&r) | 1;
 	peer.dport = LPORT;
+	if (trace)
+		fprintf(stderr, "mode %02x sport %u iss %u ts %u\n", mode, peer.sport, peer.iss,
+			peer.ts);
 	if (active) {
 		app.c = hf_tcp_connect(W, 0, peer_ip, rte_cpu_to_be_16(peer.sport),
 				       1000 + 100u * u8(&r), &ops, NULL);
