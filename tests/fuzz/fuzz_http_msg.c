@@ -116,13 +116,13 @@ hexd(unsigned char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* An op name: a token, lower case (the loader lowers it), not a field the proxy manages. */
+/* An op name: a token, lower case (the loader lowers it), not a field the proxy manages or Host. */
 static bool
 op_name_ok(const char *s, size_t n)
 {
 	static const char *const managed[] = {"content-length", "transfer-encoding", "connection",
 					      "keep-alive", "proxy-connection", "te", "trailer",
-					      "upgrade", NULL};
+					      "upgrade", "host", NULL};
 
 	if (n == 0)
 		return false;
@@ -225,6 +225,26 @@ take(struct rd *r, char *dst, size_t cap, size_t *len)
 	return true;
 }
 
+/* Names the proxy itself writes or reads: a length byte of 0x80 + i takes names[i] instead. */
+static bool
+take_name(struct rd *r, char *dst, size_t cap, size_t *len)
+{
+	static const char *const names[] = {"x-forwarded-for", "x-request-id", "x-forwarded-proto",
+					    "x-envoy-original-path", "expect", "host", "connection",
+					    "content-length"};
+
+	if (r->n >= 1 && r->p[0] >= 0x80) {
+		const char *nm = names[r->p[0] % 8];
+
+		snprintf(dst, cap, "%s", nm);
+		*len = strlen(nm);
+		r->p++;
+		r->n--;
+		return true;
+	}
+	return take(r, dst, cap, len);
+}
+
 static bool
 slice_is(const struct hf_h1_slice *s, const char *name)
 {
@@ -311,7 +331,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ops[i].op = r.p[0] % 3;
 		r.p++;
 		r.n--;
-		if (!take(&r, names[i], sizeof(names[i]), &nl) ||
+		if (!take_name(&r, names[i], sizeof(names[i]), &nl) ||
 		    !take(&r, values[i], sizeof(values[i]), &vl) || !op_name_ok(names[i], nl) ||
 		    !field_value_ok(values[i], vl))
 			return 0;
