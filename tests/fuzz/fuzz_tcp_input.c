@@ -67,6 +67,7 @@
 #include "dataplane/net/eth.h"
 #include "dataplane/tcp/options.h"
 #include "dataplane/tcp/seq.h"
+#include "dataplane/tcp/tcp-int.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
@@ -497,6 +498,9 @@ check_conn(const struct hf_tcp_conn *c, bool flushed)
 		if (prev != NULL && !hf_seq_leq(prev->hash.usr + prev->data_len, s))
 			die("out-of-order segments unsorted or overlapping");
 	}
+	/* reasm.c's own bookkeeping: mbuf counts, runs, bounds. */
+	if (tcp_rcv_check(c) != 0)
+		die("tcp_rcv_check() refuses the receive queues");
 	if (hf_tcp_sack_bytes(&c->sack) > c->snd_max - c->snd_una)
 		die("more SACKed than in flight");
 	if (synced && (c->mss == 0 || c->mss > port.mtu - 40 || c->cc.cwnd == 0))
@@ -1054,7 +1058,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			flushed = true;
 			break;
 		}
-		/* Input leaves output to the flush; its invariants hold before it. */
+		/*
+		 * What the operation sent at once (challenge ACKs, resets, replies
+		 * of a TIME-WAIT) is read now, against the TCB that sent it. Input
+		 * leaves the rest of its output to the flush; the invariants hold
+		 * before it too.
+		 */
+		drain();
 		check_all(flushed);
 		if (trace)
 			trace_op(op);
