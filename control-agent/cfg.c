@@ -10,19 +10,50 @@
 
 #include "control-agent/cfg.h"
 
+/*
+ * Copies @p s into @p dst (@p cap bytes, NUL-terminated) with every control
+ * byte written as \xNN, and truncated before an escape that would not fit.
+ * Error messages quote values from the file, and libconfig strings may hold
+ * any byte (a raw newline, "\n", "\x1b"): the line an operator's terminal or
+ * log receives must stay one line and say nothing the file did not.
+ */
+static void
+escape_into(char *dst, size_t cap, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char b = (unsigned char)*s;
+
+		if (b < 0x20 || b == 0x7f) {
+			if (o + 4 >= cap)
+				break;
+			o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", b);
+		} else {
+			if (o + 1 >= cap)
+				break;
+			dst[o++] = (char)b;
+		}
+	}
+	dst[o] = '\0';
+}
+
 int
 hf_cfg_fail(struct hf_cfg *c, const config_setting_t *s, const char *key, const char *fmt, ...)
 {
 	/* The root group has no line of its own: a key missing at the top is reported at line 1. */
 	int line = s != NULL ? (int)config_setting_source_line(s) : 0;
-	int n = snprintf(c->err, c->errlen, "%s:%d: %s: ", c->path, line > 0 ? line : 1, key);
+	char raw[1024];
+	int n = snprintf(raw, sizeof(raw), "%s:%d: %s: ", c->path, line > 0 ? line : 1, key);
 	va_list ap;
 
-	if (n >= 0 && (size_t)n < c->errlen) {
+	if (n >= 0 && (size_t)n < sizeof(raw)) {
 		va_start(ap, fmt);
-		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
+		vsnprintf(raw + n, sizeof(raw) - (size_t)n, fmt, ap);
 		va_end(ap);
 	}
+	if (c->errlen > 0)
+		escape_into(c->err, c->errlen, raw);
 	return -EINVAL;
 }
 

@@ -56,23 +56,31 @@ run_unit() {
 }
 
 run_fuzz() {
-	local src name bin out
+	local src name bin out flags seeds
 	mkdir -p "$BUILD/fuzz"
 	for src in "$ROOT"/tests/fuzz/fuzz_*.c; do
 		name=$(basename "$src" .c)
 		[ -n "$FILTER" ] && [[ "$name" != *"$FILTER"* ]] && continue
 		bin=$BUILD/fuzz/$name
-		# A target names the sources it fuzzes on a " * fuzzes: FILES" line of its header.
+		# A target names the sources it fuzzes on a " * fuzzes: FILES" line of its header
+		# (globs allowed), and the flags and libraries it needs besides on optional
+		# " * fuzz-flags: ..." lines, which the shell expands: $(pkg-config ...) works there,
+		# and $BUILD/.../lib*.a supplies, uninstrumented, code the target does not fuzz.
+		flags=$(eval "echo $(sed -n 's|^ \* fuzz-flags: ||p' "$src" | tr '\n' ' ')")
+		# shellcheck disable=SC2046,SC2086
 		if ! out=$(clang -g -O1 -march=native -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-			-I"$ROOT" "$src" $(sed -n 's|^ \* fuzzes: ||p' "$src") -o "$bin" 2>&1); then
+			-I"$ROOT" "$src" $(sed -n 's|^ \* fuzzes: ||p' "$src") $flags -o "$bin" 2>&1); then
 			echo "FAIL fuzz $name: does not build"
 			echo "$out" | tail -20
 			fail=$((fail + 1))
 			continue
 		fi
 		mkdir -p "$BUILD/fuzz/$name.corpus"
+		# New finds go to the first directory; tests/fuzz/corpus/NAME holds the seeds.
+		seeds=()
+		[ -d "$ROOT/tests/fuzz/corpus/$name" ] && seeds=("$ROOT/tests/fuzz/corpus/$name")
 		if out=$("$bin" -max_total_time="${HF_FUZZ_SECONDS:-60}" -max_len=8192 \
-			"$BUILD/fuzz/$name.corpus" 2>&1); then
+			"$BUILD/fuzz/$name.corpus" "${seeds[@]}" 2>&1); then
 			echo "ok   fuzz $name: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' <<<"$out")"
 			pass=$((pass + 1))
 		else

@@ -255,6 +255,15 @@ op_name(struct ist *st, const struct yn *at, const char *path, const char *name)
 			return ist_fail(st, at, path, "'%s' is %s field the proxy manages: header "
 					"operations may not change it", name,
 					i < 2 ? "a framing" : "a hop-by-hop");
+	/*
+	 * Host is the authority the request was routed by and is sent once
+	 * (RFC 9112 3.2): an operation would add a second one or make it say
+	 * something else than routing saw. Envoy refuses it too (":-prefixed
+	 * or host headers may not be modified"); rewrite.authority changes it.
+	 */
+	if (strcasecmp(name, "host") == 0)
+		return ist_fail(st, at, path, "'%s' may not be changed by header operations: "
+				"rewrite.authority sets the authority sent upstream", name);
 	return 0;
 }
 

@@ -467,7 +467,9 @@ is_option(const char *b, size_t n, const void *arg)
 /*
  * RFC 9110 7.6.1: fields that concern one hop only. @p named: the Connection
  * fields name other fields (rare), which are then hop-by-hop too — but never
- * the framing fields, which must reach the next hop as they came.
+ * the framing fields, which must reach the next hop as they came, nor Host:
+ * "Connection: host" would have the upstream get a request without the
+ * authority it was routed by (RFC 9112 3.2 requires one).
  */
 static bool
 hop_by_hop(const struct hf_h1_message *msg, const struct hf_h1_slice *n, bool keep_upgrade,
@@ -477,6 +479,10 @@ hop_by_hop(const struct hf_h1_message *msg, const struct hf_h1_slice *n, bool ke
 	case 2:
 		if (IS(n, "te"))
 			return true;
+		break;
+	case 4:
+		if (IS(n, "host"))
+			return false;
 		break;
 	case 7:
 		if (IS(n, "trailer"))

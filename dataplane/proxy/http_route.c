@@ -59,13 +59,28 @@ hf_http_route_target(const struct hf_route *r, void *match, const char *target, 
 		/* uriRegexRewrite: every match in the path replaced (RE2::GlobalReplace), the query kept. */
 		const char *q = memchr(target, '?', len);
 		size_t plen = q != NULL ? (size_t)(q - target) : len;
-		PCRE2_SIZE olen = cap;
-		int rc = pcre2_substitute(r->rewrite_re, (PCRE2_SPTR)target, plen, 0,
-					  PCRE2_SUBSTITUTE_GLOBAL, match, NULL,
-					  (PCRE2_SPTR)r->rewrite_sub, r->rewrite_sub_len,
-					  (PCRE2_UCHAR *)out, &olen);
+		PCRE2_SIZE olen = cap > 0 ? cap - 1 : 0;
+		int rc;
 
-		if (rc < 0 || olen + (len - plen) > cap)
+		if (cap < 2)
+			return 0;
+		/* Written one byte in, for the '/' it may need in front (below). */
+		rc = pcre2_substitute(r->rewrite_re, (PCRE2_SPTR)target, plen, 0,
+				      PCRE2_SUBSTITUTE_GLOBAL, match, NULL, (PCRE2_SPTR)r->rewrite_sub,
+				      r->rewrite_sub_len, (PCRE2_UCHAR *)out + 1, &olen);
+		if (rc < 0)
+			return 0;
+		/*
+		 * A substitution may leave the path empty or not rooted ("$1" of a
+		 * pattern that captured no '/'): the request line would then carry no
+		 * origin-form target (RFC 9112 3.2.1). It is taken relative to the
+		 * root, as RFC 3986 6.2.3 makes an empty path "/".
+		 */
+		if (olen > 0 && out[1] == '/')
+			memmove(out, out + 1, olen);
+		else
+			out[0] = '/', olen++;
+		if (olen + (len - plen) > cap)
 			return 0;
 		memcpy(out + olen, target + plen, len - plen);
 		return olen + (len - plen);

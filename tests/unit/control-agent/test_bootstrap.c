@@ -303,6 +303,11 @@ static const struct {
 	{PORT HTTP_L "\n max_request_headers_kb = 97;\n route_config = { virtual_hosts = ( ); };"
 	 " } ); };\n", 5, "static_resources.listeners.[0].max_request_headers_kb", "out of range"},
 	{PORT HTTP_L " } ); };\n", 3, "static_resources.listeners.[0].route_config", "required"},
+	/* Values quoted in a message keep it one line: control bytes come out as \xNN. */
+	{"ports = ( { name = \"p0\"; device = \"d\";\n address = \"198.51.100.2\n/24\"; } );\n", 2,
+	 "ports.[0]", "address '198.51.100.2\\x0a/24' is not"},
+	{PORT "tcp = { congestion = \"\\x1b[2Jcubic\\r\"; };\n", 2, "tcp.congestion",
+	 "'\\x1b[2Jcubic\\x0d' is not one of"},
 	{PORT "\n\naccess_log = 1;\n", 4, "access_log", "must be a string"},
 	{PORT "access_log = \"\";\n", 2, "access_log", "must not be empty"},
 };
@@ -329,6 +334,8 @@ test_bad_files(void **state)
 		assert_non_null(strstr(err, want));
 		assert_non_null(strstr(err, bad[k].key));
 		assert_non_null(strstr(err, bad[k].what));
+		for (const char *e = err; *e != '\0'; e++)
+			assert_true((unsigned char)*e >= 0x20 && *e != 0x7f);
 		unlink(path);
 	}
 	rmdir(dir);

@@ -141,6 +141,12 @@ static const struct {
 	 "GET / HTTP/1.1\r\nHost: a\r\nX-C: 3\r\nx-forwarded-for: " CLIENT "\r\n"
 	 "x-forwarded-proto: http\r\nx-request-id: " UUID "\r\n\r\n",
 	 CLIENT, NULL},
+	{"Host passes even when Connection names it: the upstream needs the authority routed by",
+	 "GET / HTTP/1.1\r\nHost: a\r\nConnection: host, X-A\r\nX-A: 1\r\n\r\n",
+	 false,
+	 "GET / HTTP/1.1\r\nHost: a\r\nx-forwarded-for: " CLIENT "\r\n"
+	 "x-forwarded-proto: http\r\nx-request-id: " UUID "\r\n\r\n",
+	 CLIENT, NULL},
 	{"Expect removed (answered here); Content-Length passes even when Connection names it",
 	 "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nExpect: 100-continue\r\n"
 	 "Connection: Content-Length\r\nX-Forwarded-Proto: https\r\n\r\n",
