@@ -44,12 +44,53 @@ by_name(const void *a, const void *b)
 	return strcmp(((const struct stat_line *)a)->name, ((const struct stat_line *)b)->name);
 }
 
+/* The /stats names of the pieces of a loop iteration (enum hf_loop_work). */
+static const char *const loop_work_name[HF_LOOP__N] = {
+	[HF_LOOP_SNAPSHOT] = "snapshot", [HF_LOOP_RX] = "rx", [HF_LOOP_ARP] = "arp",
+	[HF_LOOP_TCP] = "tcp", [HF_LOOP_TX] = "tx", [HF_LOOP_OUTSIDE] = "outside",
+};
+
+#define LOOP_LINES (4 + HF_LOOP__N)
+
+/*
+ * The workers' loop timing since the last POST /reset_loop_stats (or start),
+ * in ns: the gap between the starts of two iterations at p99, p99.99 and its
+ * longest, over all workers' gaps together, and the longest single piece of
+ * each kind on any worker. Appends LOOP_LINES lines at @p l + *@p n.
+ */
+static void
+loop_lines(const struct hf_agent *a, struct stat_line *l, size_t *n)
+{
+	static struct hf_loop_stats sum;	/* 2.5 KB: the agent thread's alone */
+	uint64_t hz = a->n_workers > 0 ? a->workers[0]->tsc_hz : 0;
+	const double pct[] = {99.0, 99.99};
+	const char *const pname[] = {"p99", "p9999"};
+
+#define NS(ticks) (hz != 0 ? (uint64_t)((double)(ticks) * 1e9 / (double)hz) : 0)
+	memset(&sum, 0, sizeof(sum));
+	for (uint16_t i = 0; i < a->n_workers; i++)
+		hf_loop_stats_merge(&sum, &a->workers[i]->loop);
+	snprintf(l[*n].name, sizeof(l[*n].name), "worker.loop_gaps");
+	l[(*n)++].value = sum.count;
+	for (unsigned int i = 0; i < RTE_DIM(pct); i++) {
+		snprintf(l[*n].name, sizeof(l[*n].name), "worker.loop_gap_%s_ns", pname[i]);
+		l[(*n)++].value = NS(hf_loop_gap_at(&sum, pct[i]));
+	}
+	snprintf(l[*n].name, sizeof(l[*n].name), "worker.loop_gap_max_ns");
+	l[(*n)++].value = NS(sum.max);
+	for (unsigned int k = 0; k < HF_LOOP__N; k++) {
+		snprintf(l[*n].name, sizeof(l[*n].name), "worker.longest_%s_ns", loop_work_name[k]);
+		l[(*n)++].value = NS(sum.longest[k]);
+	}
+#undef NS
+}
+
 void
 hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out)
 {
 	enum { PORT_LINES = 9 };
 	struct hf_counters sum = {0};
-	size_t cap = HF_CNT__MAX + 16 + (size_t)a->n_ports * PORT_LINES, n = 0;
+	size_t cap = HF_CNT__MAX + 16 + LOOP_LINES + (size_t)a->n_ports * PORT_LINES, n = 0;
 	struct stat_line *l = calloc(cap, sizeof(*l));
 
 	if (l == NULL) {
@@ -101,6 +142,7 @@ hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out)
 	LINE(hf_tcp_conn_footprint(), "tcp.bytes_per_idle_connection");
 	LINE(hf_http_conn_footprint(), "http.bytes_per_idle_connection");
 	LINE(hf_http_stream_footprint(), "http.bytes_per_request_in_flight");
+	loop_lines(a, l, &n);
 #undef LINE
 	qsort(l, n, sizeof(*l), by_name);
 	for (size_t i = 0; i < n; i++)
@@ -159,6 +201,15 @@ handle(void *ctx, const char *method, const char *path, const char *query,
 		hf_agent_stats(a, &r->body);
 	} else if (strcmp(path, "/server_info") == 0) {
 		route_server_info(a, r);
+	} else if (strcmp(path, "/reset_loop_stats") == 0) {
+		if (strcmp(method, "POST") != 0) {
+			r->status = 405;
+			hf_strbuf_printf(&r->body, "use POST\n");
+			return;
+		}
+		/* Each worker starts a new window at its next iteration (worker.h). */
+		__atomic_fetch_add(&hf_worker_loop_epoch, 1, __ATOMIC_RELAXED);
+		hf_strbuf_printf(&r->body, "OK\n");
 	} else if (strcmp(path, "/quitquitquit") == 0) {
 		if (strcmp(method, "POST") != 0) {
 			r->status = 405;
@@ -173,6 +224,7 @@ handle(void *ctx, const char *method, const char *path, const char *query,
 				 "  /ready: 200 LIVE once every port's link is up, else 503\n"
 				 "  /stats: counters, one 'name: value' per line; ?filter=REGEX\n"
 				 "  /server_info: version, state, uptime, node\n"
+				 "  /reset_loop_stats (POST): a new window for the loop gaps\n"
 				 "  /quitquitquit (POST): stop the server\n");
 	} else {
 		r->status = 404;

@@ -37,6 +37,50 @@ struct hf_txbuf {
 struct hf_impair;
 
 /*
+ * Loop-gap histogram: TSC ticks between the starts of two consecutive loop
+ * iterations, log-linear as HdrHistogram lays one out (bench/loadgen/hist.h
+ * explains the layout): values below 2^(k+1) have a bucket each, every power
+ * of two above is cut into 2^k linear buckets, so a bucket's top is within
+ * 2^-k (12.5%) of any value in it. Ticks up to 2^40 (minutes) are tracked;
+ * longer gaps land in the last bucket.
+ */
+#define HF_LOOP_SUB_BITS 3
+#define HF_LOOP_MAX_LOG2 40
+#define HF_LOOP_BUCKETS (((HF_LOOP_MAX_LOG2 - HF_LOOP_SUB_BITS - 1) << HF_LOOP_SUB_BITS) + \
+			 (2 << HF_LOOP_SUB_BITS))
+
+/* The pieces of work of one iteration, timed one by one (worker.c has the order). */
+enum hf_loop_work {
+	HF_LOOP_SNAPSHOT,	/* a new snapshot picked up: listeners opened or closed */
+	HF_LOOP_RX,		/* RX bursts, the stack on each frame (proxy, access-log hand-off) */
+	HF_LOOP_ARP,		/* the 10 ms tick: link announcements, ARP ageing and requests */
+	HF_LOOP_TCP,		/* sibling ARP news, hf_tcp_poll(): timer wheel (RTO, delayed
+				   ACK, TIME-WAIT and FIN-WAIT-2 reaping, HTTP timeouts), output */
+	HF_LOOP_TX,		/* TX flush and the RCU quiescent report */
+	HF_LOOP_OUTSIDE,	/* end of one iteration to the start of the next: the caller's
+				   hooks (the load generator's client), and any time the thread
+				   did not run */
+	HF_LOOP__N
+};
+
+/*
+ * One worker's loop timing since its last reset (start, or a change of
+ * hf_worker_loop_epoch). Written by the worker only; the agent reads it as it
+ * reads the counters (aligned 64-bit words, a view that may be one loop old).
+ */
+struct hf_loop_stats {
+	uint64_t epoch;			/* hf_worker_loop_epoch this window belongs to */
+	uint64_t last_start;		/* TSC at the start of the previous iteration; 0: none yet */
+	uint64_t last_end;		/* TSC at its end */
+	uint64_t count;			/* gaps recorded */
+	uint64_t max;			/* longest gap, ticks */
+	uint64_t stall_end;		/* TSC: start of the iteration that ended the last stall */
+	uint64_t longest[HF_LOOP__N];	/* longest single piece of each kind, ticks */
+	uint64_t cur[HF_LOOP__N];	/* the pieces of the iteration in progress */
+	uint64_t bucket[HF_LOOP_BUCKETS];
+};
+
+/*
  * Everything one worker lcore owns. It is the first argument of every
  * per-packet function. Nothing in here is written by any other thread except
  * the sibling rings, which are multi-producer by construction.
@@ -67,6 +111,8 @@ struct hf_worker {
 	struct hf_l4_state *l4;		/* NULL until hf_l4_start() */
 	struct hf_counters cnt;
 	struct hf_arp_table arp;
+	uint64_t stall_tsc;		/* a gap this long is a stall (HF_WORKER_STALL_US) */
+	struct hf_loop_stats loop;
 } __rte_cache_aligned;
 
 #endif

@@ -6,6 +6,10 @@
  *   siblings steered here → timers when due → sibling ARP news → TX flush →
  *   RCU quiescent report.
  * Nothing here blocks, sleeps, locks or allocates from the heap.
+ *
+ * Each iteration is also timed, piece by piece (enum hf_loop_work), for the
+ * loop-gap histogram and the stall counters (issue 16): four TSC reads a loop,
+ * two of which the cycle accounting needs anyway.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -49,6 +53,108 @@ static_assert(HF_MAX_WORKERS <= HF_PORT_GATE_SLOTS, "the I/O gate tracks every w
 struct hf_snapshot *hf_snapshot_now;
 
 volatile bool hf_worker_stop;
+
+uint64_t hf_worker_loop_epoch;
+
+static const enum hf_counter stall_counter[HF_LOOP__N] = {
+	[HF_LOOP_SNAPSHOT] = HF_CNT_WORKER_STALL_SNAPSHOT,
+	[HF_LOOP_RX] = HF_CNT_WORKER_STALL_RX,
+	[HF_LOOP_ARP] = HF_CNT_WORKER_STALL_ARP,
+	[HF_LOOP_TCP] = HF_CNT_WORKER_STALL_TCP,
+	[HF_LOOP_TX] = HF_CNT_WORKER_STALL_TX,
+	[HF_LOOP_OUTSIDE] = HF_CNT_WORKER_STALL_OUTSIDE,
+};
+
+/* The highest value of bucket @p i: the inverse of hf_loop_bucket(). */
+static uint64_t
+bucket_top(uint32_t i)
+{
+	uint32_t top = i >> HF_LOOP_SUB_BITS;
+	unsigned int s = top == 0 ? 0 : top - 1;
+
+	return ((uint64_t)(i - (s << HF_LOOP_SUB_BITS)) << s) + ((UINT64_C(1) << s) - 1);
+}
+
+void
+hf_worker_loop_reset(struct hf_worker *w)
+{
+	uint64_t epoch = __atomic_load_n(&hf_worker_loop_epoch, __ATOMIC_RELAXED);
+
+	memset(&w->loop, 0, sizeof(w->loop));
+	w->loop.epoch = epoch;
+}
+
+uint64_t
+hf_loop_gap_at(const struct hf_loop_stats *s, double pct)
+{
+	uint64_t rank, cum = 0;
+
+	if (s->count == 0)
+		return 0;
+	if (pct >= 100.0)
+		return s->max;
+	rank = (uint64_t)(pct / 100.0 * (double)s->count);
+	if ((double)rank < pct / 100.0 * (double)s->count || rank == 0)
+		rank++;
+	for (uint32_t i = 0; i < HF_LOOP_BUCKETS; i++) {
+		cum += s->bucket[i];
+		if (cum >= rank)
+			return RTE_MIN(bucket_top(i), s->max);
+	}
+	return s->max;
+}
+
+void
+hf_loop_stats_merge(struct hf_loop_stats *dst, const struct hf_loop_stats *src)
+{
+	dst->count += src->count;
+	dst->max = RTE_MAX(dst->max, src->max);
+	for (unsigned int k = 0; k < HF_LOOP__N; k++)
+		dst->longest[k] = RTE_MAX(dst->longest[k], src->longest[k]);
+	for (unsigned int i = 0; i < HF_LOOP_BUCKETS; i++)
+		dst->bucket[i] += src->bucket[i];
+}
+
+/*
+ * The start of an iteration at @p start: the gap since the previous one goes
+ * into the histogram and, past the stall bound, is blamed on the longest
+ * piece of work it held (the time outside the loop included).
+ */
+static inline void
+loop_begin(struct hf_worker *w, uint64_t start)
+{
+	struct hf_loop_stats *ls = &w->loop;
+	uint64_t gap, longest;
+	unsigned int blame;
+
+	if (unlikely(__atomic_load_n(&hf_worker_loop_epoch, __ATOMIC_RELAXED) != ls->epoch))
+		hf_worker_loop_reset(w);
+	if (unlikely(ls->last_start == 0))
+		goto first;
+	gap = start - ls->last_start;
+	ls->cur[HF_LOOP_OUTSIDE] = start - ls->last_end;
+	hf_loop_record(ls, gap);
+	for (unsigned int k = 0; k < HF_LOOP__N; k++)
+		if (ls->cur[k] > ls->longest[k])
+			ls->longest[k] = ls->cur[k];
+	if (unlikely(gap > w->stall_tsc)) {
+		HF_COUNT(w, WORKER_STALLS);
+		HF_COUNT_N(w, WORKER_STALL_CYCLES, gap);
+		ls->stall_end = start;
+		blame = HF_LOOP_OUTSIDE;
+		longest = ls->cur[HF_LOOP_OUTSIDE];
+		for (unsigned int k = 0; k < HF_LOOP_OUTSIDE; k++)
+			if (ls->cur[k] > longest) {
+				longest = ls->cur[k];
+				blame = k;
+			}
+		w->cnt.v[stall_counter[blame]]++;
+	}
+first:
+	ls->last_start = start;
+	ls->cur[HF_LOOP_SNAPSHOT] = 0;
+	ls->cur[HF_LOOP_ARP] = 0;
+}
 
 /* The worker's quiescent point for the I/O gate, at the top of each loop. */
 static inline void
@@ -269,10 +375,13 @@ announce_links(struct hf_worker *w)
 unsigned int
 hf_worker_poll_once(struct hf_worker *w)
 {
-	uint64_t start = rte_rdtsc();
+	uint64_t start = rte_rdtsc(), t_rx, t_tcp, end, t;
+	struct hf_loop_stats *ls = &w->loop;
 	unsigned int n = 0;
 
+	loop_begin(w, start);
 	w->now = start;
+	t_rx = start;
 	/* Before any burst: what the previous iteration (and the caller between) did is over. */
 	if (w->gated)
 		gate_pass(w);
@@ -285,20 +394,29 @@ hf_worker_poll_once(struct hf_worker *w)
 			if (w->http != NULL)
 				hf_http_sync(w, w->snap);
 		}
+		t_rx = rte_rdtsc();
+		ls->cur[HF_LOOP_SNAPSHOT] = t_rx - start;
 	}
 	for (uint16_t i = 0; i < w->n_ports; i++)
 		n += rx_port(w, &w->ports[i]);
 	if (w->steer_in != NULL)
 		n += drain_steered(w);
 
+	t_tcp = rte_rdtsc();
+	ls->cur[HF_LOOP_RX] = t_tcp - t_rx;
 	if (unlikely(w->now >= w->next_tick)) {
 		announce_links(w);
 		hf_arp_tick(w);
 		w->next_tick = w->now + hf_ms_to_tsc(w, TICK_MS);
+		t = rte_rdtsc();
+		ls->cur[HF_LOOP_ARP] = t - t_tcp;
+		t_tcp = t;
 	}
 	hf_arp_drain_siblings(w);
 	if (w->tcp != NULL)
 		hf_tcp_poll(w);
+	t = rte_rdtsc();
+	ls->cur[HF_LOOP_TCP] = t - t_tcp;
 	for (uint16_t i = 0; i < w->n_ports; i++)
 		hf_tx_flush(w, &w->ports[i]);
 	/* No snapshot pointer survives this point: pairs with rte_rcu_qsbr_check() in the agent. */
@@ -306,13 +424,16 @@ hf_worker_poll_once(struct hf_worker *w)
 	if (w->qsbr != NULL)
 		rte_rcu_qsbr_quiescent(w->qsbr, w->id);
 
+	end = rte_rdtsc();
+	ls->cur[HF_LOOP_TX] = end - t;
+	ls->last_end = end;
 	HF_COUNT(w, WORKER_LOOPS);
 	if (n == 0) {
 		HF_COUNT(w, WORKER_IDLE_LOOPS);
-		HF_COUNT_N(w, WORKER_IDLE_CYCLES, rte_rdtsc() - start);
+		HF_COUNT_N(w, WORKER_IDLE_CYCLES, end - start);
 	} else {
 		HF_COUNT_N(w, WORKER_STACK_PACKETS, n);
-		HF_COUNT_N(w, WORKER_BUSY_CYCLES, rte_rdtsc() - start);
+		HF_COUNT_N(w, WORKER_BUSY_CYCLES, end - start);
 	}
 	return n;
 }
@@ -366,6 +487,8 @@ hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
 	w->ports = ports;
 	w->n_ports = n_ports;
 	w->tsc_hz = tsc_hz;
+	w->stall_tsc = tsc_hz * HF_WORKER_STALL_US / 1000000;
+	hf_worker_loop_reset(w);
 	for (uint16_t i = 0; i < n_ports; i++)
 		w->gated = w->gated || ports[i].gated;
 	hf_arp_init(w);

@@ -40,6 +40,53 @@ int hf_worker_main(void *arg);
 /** Runs one iteration of the poll loop; returns how many frames it received. */
 unsigned int hf_worker_poll_once(struct hf_worker *w);
 
+/* A gap between the starts of two loop iterations longer than this is a stall (counters.def). */
+#define HF_WORKER_STALL_US 50
+
+/*
+ * Loop timing (struct hf_loop_stats in worker-t.h). Every worker starts its
+ * window again at its next iteration when this changes: the agent increments
+ * it (relaxed: a window that starts one loop late is no worse) for POST
+ * /reset_loop_stats.
+ */
+extern uint64_t hf_worker_loop_epoch;
+
+/* Empties @p w's loop statistics now (its own thread, or before it runs). */
+void hf_worker_loop_reset(struct hf_worker *w);
+
+/* The histogram bucket of a gap of @p ticks: one clz, two shifts, an add (as hf_hist_index()). */
+static inline uint32_t
+hf_loop_bucket(uint64_t ticks)
+{
+	int s;
+
+	if (unlikely(ticks >> HF_LOOP_MAX_LOG2 != 0))
+		ticks = (UINT64_C(1) << HF_LOOP_MAX_LOG2) - 1;
+	s = 63 - __builtin_clzll(ticks | 1) - HF_LOOP_SUB_BITS;
+	s = s < 0 ? 0 : s;
+	return ((uint32_t)s << HF_LOOP_SUB_BITS) + (uint32_t)(ticks >> s);
+}
+
+/* Records one gap of @p ticks in @p s. */
+static inline void
+hf_loop_record(struct hf_loop_stats *s, uint64_t ticks)
+{
+	s->bucket[hf_loop_bucket(ticks)]++;
+	s->count++;
+	if (unlikely(ticks > s->max))
+		s->max = ticks;
+}
+
+/*
+ * The gap at percentile @p pct (0..100] of @p s, in TSC ticks: the top of the
+ * bucket holding that rank, capped at the longest gap (so within 12.5% above
+ * the true value); 0 while empty.
+ */
+uint64_t hf_loop_gap_at(const struct hf_loop_stats *s, double pct);
+
+/* Adds @p src's gaps to @p dst (counts, buckets, the longest of each). */
+void hf_loop_stats_merge(struct hf_loop_stats *dst, const struct hf_loop_stats *src);
+
 /** Set (release) by the control agent to end every worker's loop. */
 extern volatile bool hf_worker_stop;
 

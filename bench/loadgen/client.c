@@ -226,6 +226,12 @@ complete(struct lg_worker *lw, struct lg_conn *cn)
 		else
 			lw->st.err[LG_E_NON2XX]++;
 		hf_hist_record(lw->hist, ticks_to_ns(lw, t > cn->intended ? t - cn->intended : 0));
+		/* A stall of this worker's own loop since the request was due: the loadgen's. */
+		if (lw->w->loop.stall_end > cn->intended)
+			lw->st.responses_stalled++;
+		else
+			hf_hist_record(lw->hist_clean,
+				       ticks_to_ns(lw, t > cn->intended ? t - cn->intended : 0));
 	}
 	if (lw->o->new_conn || !cn->keep_alive) {
 		detach(lw, cn, true);
@@ -476,6 +482,7 @@ lg_client_init(struct lg_worker *lw)
 	lw->conns = calloc(n, sizeof(*lw->conns));
 	lw->ready = calloc(n, sizeof(*lw->ready));
 	lw->hist = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
+	lw->hist_clean = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
 	lw->open_loop = o->rate > 0;
 	lw->head_method = strcasecmp(o->method, "HEAD") == 0;
 	if (lw->open_loop) {
@@ -487,7 +494,8 @@ lg_client_init(struct lg_worker *lw)
 	}
 	lw->backlog = calloc(bl, sizeof(*lw->backlog));
 	lw->backlog_mask = bl - 1;
-	if (lw->conns == NULL || lw->ready == NULL || lw->hist == NULL || lw->backlog == NULL)
+	if (lw->conns == NULL || lw->ready == NULL || lw->hist == NULL || lw->hist_clean == NULL ||
+	    lw->backlog == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
 		lw->conns[i].lw = lw;
@@ -666,6 +674,8 @@ lg_client_fini(struct lg_worker *lw)
 	free(lw->ready);
 	free(lw->backlog);
 	hf_hist_free(lw->hist);
+	hf_hist_free(lw->hist_clean);
+	lw->hist_clean = NULL;
 	lw->conns = NULL;
 	lw->ready = NULL;
 	lw->backlog = NULL;

@@ -30,6 +30,7 @@
 #include <rte_malloc.h>
 
 #include "bench/loadgen/loadgen.h"
+#include "bench/loadgen/threads.h"
 #include "dataplane/net/addr.h"
 #include "dataplane/port.h"
 #include "dataplane/proxy/http-int.h"
@@ -43,6 +44,10 @@
 #define FIN_GRACE_MS 200
 /* A worker that has not left its loop this long after lg_stop is stuck: exit without it. */
 #define STOP_WAIT_MS 1000
+/* Threads of this process read before and after the measured window (EAL's and ours). */
+#define MAX_THREADS 64
+/* The first reading this long before the measured window: its file reads are not in it. */
+#define THREADS_LEAD_MS 20
 
 volatile bool lg_stop;
 static volatile sig_atomic_t got_signal;
@@ -216,11 +221,30 @@ route_port(const struct hf_port *ports, uint16_t n, uint32_t addr)
 	return 0;
 }
 
+/* The counters of the loop's stalls, in the order of lg_worker.stalls0. */
+static const enum hf_counter stall_ids[2 + HF_LOOP__N] = {
+	HF_CNT_WORKER_STALLS, HF_CNT_WORKER_STALL_CYCLES, HF_CNT_WORKER_STALL_SNAPSHOT,
+	HF_CNT_WORKER_STALL_RX, HF_CNT_WORKER_STALL_ARP, HF_CNT_WORKER_STALL_TCP,
+	HF_CNT_WORKER_STALL_TX, HF_CNT_WORKER_STALL_OUTSIDE,
+};
+
+/* At the start of the measured window: the loop statistics report it alone. */
+static void
+loop_window_start(struct lg_worker *lw)
+{
+	hf_worker_loop_reset(lw->w);
+	for (unsigned int i = 0; i < RTE_DIM(stall_ids); i++)
+		lw->stalls0[i] = lw->w->cnt.v[stall_ids[i]];
+	lw->longest_client = 0;
+	lw->loop_window = true;
+}
+
 static int
 worker_main(void *arg)
 {
 	struct lg_worker *lw = arg;
 	sigset_t sigio;
+	uint64_t t;
 
 	/* As in the daemon: net_tap's RX wakeups are for the workers only. */
 	hf_worker_io_signals(&sigio);
@@ -230,8 +254,16 @@ worker_main(void *arg)
 	/* Pairs with the release store in main() once the run is over. */
 	while (!__atomic_load_n(&lg_stop, __ATOMIC_ACQUIRE)) {
 		hf_worker_poll_once(lw->w);
-		if (lw->o->client)
+		if (unlikely(!lw->loop_window) && lw->w->now >= lw->t_warm)
+			loop_window_start(lw);
+		if (lw->o->client) {
+			/* The client's hook is part of the loop's "outside" piece: its own share. */
+			t = rte_rdtsc();
 			lg_client_poll(lw);
+			t = rte_rdtsc() - t;
+			if (t > lw->longest_client)
+				lw->longest_client = t;
+		}
 		if (lw->replay != NULL)
 			lg_replay_poll(lw);
 	}
@@ -312,9 +344,52 @@ mode_name(const struct lg_opts *o)
  * The table, or one JSON line. @p secs is the client's measured window (cut
  * short by a signal: @p interrupted); @p rp is the replay, NULL without one.
  */
+/* Everything about the measured window besides the requests: the loop and the threads. */
+struct lg_window {
+	const struct hf_hist *clean;	/* latencies of the responses no loop stall delayed */
+	struct hf_loop_stats loop;	/* the workers' loops, merged */
+	uint64_t longest_client;	/* ticks */
+	uint64_t hz;
+	const struct lg_thread *th0, *th1;
+	int n0, n1;
+};
+
+static const char *const loop_work_name[HF_LOOP__N] = {
+	[HF_LOOP_SNAPSHOT] = "snapshot", [HF_LOOP_RX] = "rx", [HF_LOOP_ARP] = "arp",
+	[HF_LOOP_TCP] = "tcp", [HF_LOOP_TX] = "tx", [HF_LOOP_OUTSIDE] = "outside",
+};
+
+/* The "worker_loop", "latency_unstalled_us" and "threads" members of the JSON line. */
+static void
+report_window(const struct lg_stats *t, const struct lg_window *win)
+{
+	const struct hf_loop_stats *l = &win->loop;
+	double us = 1e6 / (double)win->hz;
+
+	printf(",\"worker_loop\":{\"gaps\":%" PRIu64 ",\"gap_p99_us\":%.1f,\"gap_p9999_us\":%.1f,"
+	       "\"gap_max_us\":%.1f,\"stalls\":%" PRIu64 ",\"longest_us\":{",
+	       l->count, hf_loop_gap_at(l, 99) * us, hf_loop_gap_at(l, 99.99) * us, l->max * us,
+	       t->loop_stalls);
+	for (unsigned int k = 0; k < HF_LOOP__N; k++)
+		printf("\"%s\":%.1f,", loop_work_name[k], l->longest[k] * us);
+	printf("\"client\":%.1f},\"stall_blame\":{", win->longest_client * us);
+	for (unsigned int k = 0; k < HF_LOOP__N; k++)
+		printf("%s\"%s\":%" PRIu64, k ? "," : "", loop_work_name[k], t->stall_blame[k]);
+	printf("}},\"responses_stalled\":%" PRIu64 ",\"latency_unstalled_us\":{\"p50\":%.1f,"
+	       "\"p99\":%.1f,\"p99_9\":%.1f,\"max\":%.1f},\"threads\":",
+	       t->responses_stalled, hf_hist_value_at(win->clean, 50) / 1e3,
+	       hf_hist_value_at(win->clean, 99) / 1e3, hf_hist_value_at(win->clean, 99.9) / 1e3,
+	       hf_hist_max(win->clean) / 1e3);
+	if (win->n0 >= 0 && win->n1 >= 0)
+		lg_threads_json(stdout, win->th0, (unsigned int)win->n0, win->th1,
+				(unsigned int)win->n1);
+	else
+		printf("[]");
+}
+
 static void
 report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *h, double secs,
-       bool interrupted, const struct lg_replay *rp)
+       bool interrupted, const struct lg_replay *rp, const struct lg_window *win)
 {
 	static const double pct[] = {50, 90, 99, 99.9};
 	static const char *const pname[] = {"p50", "p90", "p99", "p99_9"};
@@ -344,6 +419,7 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 		       hf_hist_max(h) / 1e3, hf_hist_mean(h) / 1e3, t->rx_body_bytes, t->backlog_max,
 		       t->server_requests, t->server_conns, t->server_bad, t->tx_dropped,
 		       t->retransmits);
+		report_window(t, win);
 		if (rp != NULL) {
 			printf(",\"replay\":");
 			lg_replay_report(rp, o, true);
@@ -367,12 +443,35 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 		       hf_hist_value_at(h, 50) / 1e3, hf_hist_value_at(h, 90) / 1e3,
 		       hf_hist_value_at(h, 99) / 1e3, hf_hist_value_at(h, 99.9) / 1e3,
 		       hf_hist_max(h) / 1e3);
+		printf("  without loop stalls    p50 %.1f  p99 %.1f  p99.9 %.1f  (%" PRIu64
+		       " responses waited through a stall of the loadgen's own loop)\n",
+		       hf_hist_value_at(win->clean, 50) / 1e3,
+		       hf_hist_value_at(win->clean, 99) / 1e3,
+		       hf_hist_value_at(win->clean, 99.9) / 1e3, t->responses_stalled);
+		printf("  worker loop gaps (us)  p99 %.1f  p99.99 %.1f  max %.1f  "
+		       "stalls over %d us: %" PRIu64 "\n",
+		       hf_loop_gap_at(&win->loop, 99) * 1e6 / (double)win->hz,
+		       hf_loop_gap_at(&win->loop, 99.99) * 1e6 / (double)win->hz,
+		       win->loop.max * 1e6 / (double)win->hz, HF_WORKER_STALL_US, t->loop_stalls);
 	}
 	if (o->server)
 		printf("  server: %" PRIu64 " requests answered on %" PRIu64 " connections, %" PRIu64
 		       " refused as malformed\n", t->server_requests, t->server_conns, t->server_bad);
 	if (rp != NULL)
 		lg_replay_report(rp, o, false);
+}
+
+/* Sleeps until TSC @p tsc, or until a signal comes (nanosleep returns early for a handler). */
+static void
+sleep_until(uint64_t tsc, uint64_t hz)
+{
+	for (uint64_t now = rte_rdtsc(); now < tsc && !got_signal; now = rte_rdtsc()) {
+		uint64_t ns = (uint64_t)((unsigned __int128)(tsc - now) * 1000000000u / hz);
+		struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+				      .tv_nsec = (long)(ns % 1000000000u)};
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 /*
@@ -637,7 +736,10 @@ main(int argc, char **argv)
 	const char *lcores = "0-1";
 	unsigned int n_ports = 0, opened = 0, w, lcore;
 	struct lg_stats total = {0};
-	struct hf_hist *hist = NULL;
+	struct hf_hist *hist = NULL, *clean = NULL;
+	static struct lg_thread th0[MAX_THREADS], th1[MAX_THREADS];
+	static struct lg_window win;
+	int n_th0 = -1, n_th1 = -1;
 	uint64_t hz, t0, t_sig;
 	struct sigaction sa;
 	sigset_t sigio, sigstop;
@@ -739,6 +841,16 @@ main(int argc, char **argv)
 			o.client ? " client" : "", o.server ? " server" : "",
 			o.replay_file != NULL ? " replay" : "", o.workers,
 			o.workers == 1 ? "" : "s");
+	/*
+	 * The main lcore sleeps through the measured window: with --lcores
+	 * 0@0,1@0 it shares a CPU with a worker, and each wake-up takes that CPU
+	 * from the worker. Its threads are read just before the window and
+	 * after the run (issue 16).
+	 */
+	sleep_until(lws[0].t_warm - RTE_MIN(lws[0].t_warm - t0, hz * THREADS_LEAD_MS / 1000), hz);
+	n_th0 = lg_threads_read(0, th0, MAX_THREADS);
+	if (o.client)
+		sleep_until(lws[0].t_end, hz);
 	/* A server alone has no end of its own: only a signal ends it. */
 	for (;;) {
 		bool done = o.client || o.replay_file != NULL;
@@ -765,26 +877,44 @@ main(int argc, char **argv)
 	__atomic_store_n(&lg_stop, true, __ATOMIC_RELEASE);
 	stop_workers(lws, o.workers);
 
+	n_th1 = lg_threads_read(0, th1, MAX_THREADS);
+
 	hist = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
+	clean = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
+	memset(&win, 0, sizeof(win));
 	for (w = 0; w < o.workers; w++) {
 		const uint64_t *v = lws[w].w->cnt.v;
 
 		lws[w].st.tx_dropped = v[HF_CNT_PORT_DROP_TX_FULL] + v[HF_CNT_PORT_DROP_TX_REFUSED] +
 				       v[HF_CNT_PORT_DROP_LINK_DOWN];
 		lws[w].st.retransmits = v[HF_CNT_TCP_RETRANSMITS];
+		lws[w].st.loop_stalls = v[HF_CNT_WORKER_STALLS] - lws[w].stalls0[0];
+		for (unsigned int k = 0; k < HF_LOOP__N; k++)
+			lws[w].st.stall_blame[k] = v[stall_ids[2 + k]] - lws[w].stalls0[2 + k];
 		merge(&total, &lws[w].st);
 		if (hist != NULL && lws[w].hist != NULL)
 			hf_hist_merge(hist, lws[w].hist);
+		if (clean != NULL && lws[w].hist_clean != NULL)
+			hf_hist_merge(clean, lws[w].hist_clean);
+		hf_loop_stats_merge(&win.loop, &lws[w].w->loop);
+		win.longest_client = RTE_MAX(win.longest_client, lws[w].longest_client);
 	}
+	win.clean = clean;
+	win.hz = hz;
+	win.th0 = th0;
+	win.th1 = th1;
+	win.n0 = n_th0;
+	win.n1 = n_th1;
 	/* An interrupted client measured from the end of its warm-up to the signal. */
 	secs = o.duration_s - o.warmup_s;
 	if (interrupted && o.client && t_sig < lws[0].t_end)
 		secs = t_sig > lws[0].t_warm ? (double)(t_sig - lws[0].t_warm) / hz : 0;
-	if (hist != NULL)
+	if (hist != NULL && clean != NULL)
 		report(&o, &total, hist, secs, interrupted && o.client && t_sig < lws[0].t_end,
-		       o.replay_file != NULL ? &replay : NULL);
+		       o.replay_file != NULL ? &replay : NULL, &win);
 	fflush(stdout);
 	hf_hist_free(hist);
+	hf_hist_free(clean);
 	status = 0;
 
 out_workers:

@@ -89,6 +89,10 @@ struct lg_stats {
 	/* the loadgen's own stack over the whole run: frames it could not send, segments it resent */
 	uint64_t tx_dropped;		/* port.drop.tx_full + tx_refused + link_down */
 	uint64_t retransmits;		/* tcp.retransmits */
+	/* the worker's own loop over the measured window (issue 16) */
+	uint64_t responses_stalled;	/* measured responses whose wait held a loop stall */
+	uint64_t loop_stalls;		/* worker.loop_stalls: loop gaps over HF_WORKER_STALL_US */
+	uint64_t stall_blame[HF_LOOP__N];	/* of which blamed on each piece (counters.def) */
 };
 
 /* Client connection slot states. */
@@ -207,6 +211,12 @@ struct lg_worker {
 	bool stopping;			/* past t_end: no new requests */
 	volatile bool done;		/* client finished (written by this worker, read by main) */
 	struct hf_hist *hist;
+	/* measured responses whose wait held none of this worker's loop stalls (issue 16) */
+	struct hf_hist *hist_clean;
+	/* loop timing from the start of the measured window (t_warm) */
+	bool loop_window;		/* the worker's loop statistics were reset at t_warm */
+	uint64_t stalls0[2 + HF_LOOP__N];	/* WORKER_STALLS, _CYCLES, _<kind> then */
+	uint64_t longest_client;	/* longest lg_client_poll() since then, TSC ticks */
 	/* server */
 	struct lg_sconn *sconns;
 	uint32_t n_sconns;

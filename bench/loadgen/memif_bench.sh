@@ -38,13 +38,24 @@
 #     request per second among them; hydrofoil's tcp.cx_active and VmRSS
 #     before and while they are held.
 #
+# Stalls (issue 16): every open-loop row also says what each process's threads
+# went through in the run (per thread: the CPU, run_delay = time runnable but
+# waiting for that CPU, involuntary context switches), the loop gaps of the
+# loadgen's worker and of hydrofoil's (p99.99, max, stalls over 50 us and the
+# piece of work each was blamed on) and the loadgen's p99 without the requests
+# that waited through a stall of its own loop.
+#
 # Usage: bench/loadgen/memif_bench.sh [--duration S] [--warmup S] [--conns "4 16 64"]
 #          [--idle "1000 10000 100000 1000000"] [--reps N]
+#          [--phases "1 2 3 4"] [--rate R] [--fracs "10 50 90"] [--lg-lcores LIST]
 #   --duration  measured seconds of each closed- or open-loop run (default 3)
 #   --warmup    seconds before the measured window (default 0.5)
 #   --conns     keep-alive connection counts (default "4 16 64"); --nc-conns: new-connection slots (default 64)
 #   --reps      runs per keep-alive figure, the median is kept (default 1); --nc-reps: per
 #               new-connection figure (default 1)
+#   --phases    which phases run (default all); --rate: phase 3's 100% in req/s instead of
+#               phase 1's best (needed when phase 1 does not run); --fracs: its percentages
+#   --lg-lcores the loadgen's EAL --lcores (default 0@0,1@0: main and worker lcore on CPU 0)
 # Environment: HF_BUILD_DIR (default build), HF_KEEP_TMP=1 (keep the temp dir).
 # Needs root and the built hydrofoil and hf-loadgen (this script builds nothing).
 # Takes about two and a half minutes on an idle machine.
@@ -60,6 +71,10 @@ NC_CONNS="64"
 IDLE="1000 10000 100000 1000000"
 REPS=1
 NC_REPS=1
+PHASES="1 2 3 4"
+RATE_100=
+FRACS="10 50 90"
+LG_LCORES=0@0,1@0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) DUR=$2; shift ;;
@@ -69,6 +84,10 @@ while [ $# -gt 0 ]; do
 	--nc-conns) NC_CONNS=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--nc-reps) NC_REPS=$2; shift ;;
+	--phases) PHASES=$2; shift ;;
+	--rate) RATE_100=$2; shift ;;
+	--fracs) FRACS=$2; shift ;;
+	--lg-lcores) LG_LCORES=$2; shift ;;
 	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "memif_bench: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -129,6 +148,34 @@ stats() { hf_admin "$NS" /stats | awk -F': ' 'NF == 2 { print $1, $2 }' > "$1"; 
 field() { awk -v n="$1" '$1 == n { print $2 }' "$2"; }
 delta() { echo $(( $(field "$1" "$3") - $(field "$1" "$2") )); }
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# threads PID FILE: one line per thread of PID: tid comm cpu run_ns run_delay_ns timeslices
+# voluntary involuntary (/proc/PID/task/*: stat field 39, schedstat, status). Shell builtins
+# only: nothing forks while the other process runs.
+threads() {
+	local d tid comm st f k v vol inv sched
+	: > "$2"
+	for d in /proc/"$1"/task/*; do
+		tid=${d##*/}
+		read -r comm < "$d/comm" 2>/dev/null || continue
+		read -r st < "$d/stat" 2>/dev/null || continue
+		read -r sched < "$d/schedstat" 2>/dev/null || continue
+		st=${st##*) }
+		read -r -a f <<< "$st"
+		vol=0; inv=0
+		while read -r k v; do
+			case $k in
+			voluntary_ctxt_switches:) vol=$v ;;
+			nonvoluntary_ctxt_switches:) inv=$v ;;
+			esac
+		done < "$d/status"
+		echo "$tid ${comm// /_} ${f[36]} $sched $vol $inv" >> "$2"
+	done
+}
+# reset_loop PID: starts hydrofoil's loop-gap window (worker.loop_gap_*) again.
+reset_loop() {
+	ip netns exec "$NS" curl -s --max-time 5 -X POST -H 'x-hydrofoil-admin: 1' \
+		http://127.0.0.1:15000/reset_loop_stats > /dev/null
+}
 # jline NAME: the loadgen's JSON line (empty when it printed none).
 jline() { grep -h '^{' "$T/$1.json" 2>/dev/null | tail -1; }
 # record KEY=VALUE...: one result line.
@@ -191,7 +238,7 @@ lg_bg() {
 			--port "p1,net_memif1,role=client,socket=$SOCK,$CLI_ADDR/24"
 			--server 8080 --response-size "$BODY" --client "$LG_ADDR:8080" --tcbs "$BASE_TCBS")
 	fi
-	ip netns exec "$NS" "$LG" "${port[@]}" --json --lcores 0@0,1@0 "$@" -- "${EAL[@]}" -m "${LG_MEM:-$MEM}" \
+	ip netns exec "$NS" "$LG" "${port[@]}" --json --lcores "$LG_LCORES" "$@" -- "${EAL[@]}" -m "${LG_MEM:-$MEM}" \
 		> "$T/$name.json" 2> "$T/$name.log" &
 	LG_PID=$!
 	HF_PIDS+=("$LG_PID")
@@ -222,10 +269,15 @@ run() {
 		stop "$TGT_PID"
 		return 1
 	fi
-	[ "$target" = hf ] && stats "$T/$name.before"
+	if [ "$target" = hf ]; then
+		reset_loop
+		stats "$T/$name.before"
+		threads "$TGT_PID" "$T/$name.thr0"
+	fi
 	lg_bg "$name" "$target" "$@"
 	wait "$LG_PID"
 	rc=$?
+	[ -n "$TGT_PID" ] && threads "$TGT_PID" "$T/$name.thr1"
 	if [ -n "$TGT_PID" ] && ! kill -0 "$TGT_PID" 2>/dev/null; then
 		local why
 		why=$(dead_why "$TGT_PID" "$T/$name.target.log")
@@ -245,8 +297,17 @@ run() {
 			http.downstream_rq_5xx http.downstream_cx_total http.upstream_cx_total \
 			http.upstream_cx_connect_fail tcp.cx_passive_opens tcp.drop.no_tcb tcp.syncookies_accepted \
 			tcp.cx_reset_received tcp.retransmits port.drop.tx_full port.drop.tx_refused \
-			port.drop.no_mbuf port.tx_retried; do
+			port.drop.no_mbuf port.tx_retried worker.loop_stalls worker.loop_stall.snapshot \
+			worker.loop_stall.rx worker.loop_stall.arp worker.loop_stall.tcp worker.loop_stall.tx \
+			worker.loop_stall.outside; do
 			extra+=" hf.$k=$(delta "$k" "$T/$name.before" "$T/$name.after" 2>/dev/null)"
+		done
+		# Loop-gap figures since reset_loop, i.e. over the whole loadgen run.
+		for k in worker.loop_gaps worker.loop_gap_p99_ns worker.loop_gap_p9999_ns \
+			worker.loop_gap_max_ns worker.longest_snapshot_ns worker.longest_rx_ns \
+			worker.longest_arp_ns worker.longest_tcp_ns worker.longest_tx_ns \
+			worker.longest_outside_ns; do
+			extra+=" hf.$k=$(field "$k" "$T/$name.after")"
 		done
 	fi
 	record "name=$name ok=1 json=$j$extra"
@@ -268,7 +329,6 @@ print(f"{best[0]:.0f} {best[1]}")
 PY
 }
 LAT_CONNS=64
-FRACS="10 50 90"
 RUN_S=$(awk -v d="$DUR" -v w="$WARM" 'BEGIN { print d + w }')
 RUN=(--duration "$RUN_S" --warmup "$WARM" --timeout 2000)
 
@@ -278,8 +338,9 @@ LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
 PHASE_T0=$(date +%s)
 HF_OK=1
 BASE_OK=1
+has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 # 1. keep-alive, closed loop
-for r in $(seq "$REPS"); do
+has_phase 1 && for r in $(seq "$REPS"); do
 	for c in $CONNS; do
 		note "keep-alive, $c connections, run $r of $REPS: through hydrofoil, then straight ($RUN_S s each)"
 		run "hf-ka-$c-$r" hf -c "$c" "${RUN[@]}"
@@ -287,7 +348,7 @@ for r in $(seq "$REPS"); do
 	done
 done
 # 2. a new connection per request
-for r in $(seq "$NC_REPS"); do
+has_phase 2 && for r in $(seq "$NC_REPS"); do
 	for c in $NC_CONNS; do
 		note "new connection per request, $c slots, run $r of $REPS: through hydrofoil, then straight"
 		run "hf-nc-$c-$r" hf --new-conn -c "$c" "${RUN[@]}"
@@ -296,8 +357,9 @@ for r in $(seq "$NC_REPS"); do
 done
 # 3. open loop at fractions of hydrofoil's best keep-alive rate
 read -r best_rate best_c < <(best_ka hf)
+[ -n "$RATE_100" ] && best_rate=$RATE_100
 note "best keep-alive rate through hydrofoil: $best_rate req/s ($best_c connections)"
-if [ "${best_rate:-0}" -gt 0 ]; then
+if has_phase 3 && [ "${best_rate:-0}" -gt 0 ]; then
 	for f in $FRACS; do
 		rate=$((best_rate * f / 100))
 		note "open loop at $f% = $rate req/s: through hydrofoil, then straight"
@@ -307,6 +369,7 @@ if [ "${best_rate:-0}" -gt 0 ]; then
 fi
 # 4. idle connections held through hydrofoil: one hydrofoil for the steps, in
 # increasing order, each step's loadgen a fresh process on a fresh hydrofoil.
+has_phase 4 || IDLE=
 for n in $IDLE; do
 	name=idle-$n
 	# Listeners for the 4-tuples, memory for the TCBs (both sides), a small stream pool:
@@ -359,7 +422,7 @@ TOTAL_SECS=$(($(date +%s) - PHASE_T0))
 export HF_WHY="${HF_WHY:-}" BASE_WHY="${BASE_WHY:-}" BEST_RATE="${best_rate:-0}" HF_OK BASE_OK
 mkdir -p "$HF_ROOT/bench/results"
 export PLOT_DAT=$HF_ROOT/bench/results/plot.dat
-export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY
+export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES
 "$HF_PY" - "$RES" <<'PY'
 import json, os, re, statistics, sys
 
@@ -576,6 +639,74 @@ with open(E["PLOT_DAT"], "w") as pd:
 print("| what | hydrofoil (memif) | the loadgen straight to its own server role, same core (baseline) | ratio | issue 5's target | note |")
 print("|---|---:|---:|---:|---|---|")
 print("\n".join(rows))
+
+# Stall attribution for the open-loop runs: the loop gaps of both processes and what the
+# scheduler did to each of their threads over the run.
+def hf_threads(name):
+    def load(fn):
+        out = {}
+        try:
+            for line in open(os.path.join(E["T"], fn)):
+                f = line.split()
+                if len(f) == 8:
+                    out[f[0]] = dict(name=f[1], cpu=int(f[2]), run=int(f[3]), wait=int(f[4]),
+                                     slices=int(f[5]), vol=int(f[6]), inv=int(f[7]))
+        except OSError:
+            pass
+        return out
+    a, b = load(name + ".thr0"), load(name + ".thr1")
+    return [dict(name=t["name"], cpu=t["cpu"], run_ms=(t["run"] - a.get(tid, {}).get("run", 0)) / 1e6,
+                 run_delay_us=(t["wait"] - a.get(tid, {}).get("wait", 0)) / 1e3,
+                 involuntary=t["inv"] - a.get(tid, {}).get("inv", 0))
+            for tid, t in sorted(b.items())]
+
+def thr_txt(ts):
+    ts = [t for t in ts if t["run_ms"] >= 0.05 or t["involuntary"] > 0]
+    return "; ".join(f"{t['name']}@cpu{t['cpu']} ran {t['run_ms']:,.1f} ms, waited {t['run_delay_us']:,.0f} µs, "
+                     f"{t['involuntary']} preempted" for t in ts) or "—"
+
+def blame_txt(b):
+    return ", ".join(f"{k} {v}" for k, v in b.items() if v) or "none"
+
+srows = []
+for f in E["FRACS"].split():
+    for who in ("hf", "base"):
+        name = f"{who}-lat-{f}"
+        r = runs.get(name, {})
+        d = r.get("json")
+        if not d or "worker_loop" not in d:
+            continue
+        L, U = d["worker_loop"], d["latency_unstalled_us"]
+        lat = d["latency_us"]
+        srows.append(f"| {f}% {'through hydrofoil' if who == 'hf' else 'baseline'} | "
+                     f"{lat['p50']:.1f} / {lat['p99']:.1f} / {lat['p99_9']:.1f} / {lat['max']:,.0f} | "
+                     f"{U['p99']:.1f} / {U['p99_9']:.1f} ({d['responses_stalled']:,} of {d['responses']:,} waited "
+                     f"through a loadgen stall) | "
+                     f"gap p99.99 {L['gap_p9999_us']:.1f}, max {L['gap_max_us']:,.1f} µs; {L['stalls']} stalls "
+                     f"({blame_txt(L['stall_blame'])}); longest client {L['longest_us']['client']:.1f}, "
+                     f"rx {L['longest_us']['rx']:.1f}, tcp {L['longest_us']['tcp']:.1f}, "
+                     f"outside {L['longest_us']['outside']:,.1f} µs | {thr_txt(d.get('threads', []))} |")
+        if who == "hf" and "hf.worker.loop_gap_max_ns" in r:
+            g = lambda k: r.get("hf.worker." + k) or 0
+            hb = {k: g("loop_stall." + k) for k in ("snapshot", "rx", "arp", "tcp", "tx", "outside")}
+            srows.append(f"| {f}%: hydrofoil's own worker loop | — | — | "
+                         f"gap p99.99 {g('loop_gap_p9999_ns') / 1e3:.1f}, max {g('loop_gap_max_ns') / 1e3:,.1f} µs; "
+                         f"{g('loop_stalls')} stalls ({blame_txt(hb)}); longest rx {g('longest_rx_ns') / 1e3:.1f}, "
+                         f"tcp {g('longest_tcp_ns') / 1e3:.1f}, tx {g('longest_tx_ns') / 1e3:.1f}, arp "
+                         f"{g('longest_arp_ns') / 1e3:.1f}, outside {g('longest_outside_ns') / 1e3:,.1f} µs | "
+                         f"{thr_txt(hf_threads(name))} |")
+if srows:
+    print()
+    print(f"Stalls in the open-loop runs (loadgen --lcores {E['LG_LCORES']}): latency of all measured requests, "
+          "and of those during which the loadgen's own loop had no gap over 50 µs; the loop gaps of the loadgen's "
+          "worker (the first row of each pair) and of hydrofoil's, each stall blamed on the longest piece of work "
+          "in it (outside: between two iterations, i.e. the loadgen's hooks or the thread not running); and per "
+          "thread of the process, over the run, the CPU it ran on, the time it ran, the time it waited runnable "
+          "while another task had that CPU, and its involuntary context switches.")
+    print()
+    print("| run | p50 / p99 / p99.9 / max µs | p99 / p99.9 without loadgen stalls | worker loop | threads |")
+    print("|---|---:|---:|---|---|")
+    print("\n".join(srows))
 PY
 echo
 echo "hf-loadgen and hydrofoil, two DPDK processes over net_memif in one private netns (198.51.100.0/24), both"

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The worker loop's own timing (issue 16): the loop-gap histogram's
+ * percentiles against a sorted reference, merging, and on a live worker the
+ * stall counters, the blame on the piece of work that held the stall, and the
+ * reset through hf_worker_loop_epoch. Timing is only ever bounded from below
+ * (a spin of 300 us makes a gap of at least 300 us): nothing fails on a slow
+ * or busy machine.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_random.h>
+
+#include "hf_test.h"
+
+static struct hf_port port;
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The value at percentile @p p of sorted @p v (n values): rank ceil(p/100 n), as the histogram. */
+static uint64_t
+ref_at(const uint64_t *v, size_t n, double p)
+{
+	double x = p / 100.0 * (double)n;
+	size_t rank = (size_t)x;
+
+	if ((double)rank < x || rank == 0)
+		rank++;
+	return v[rank - 1];
+}
+
+/* Log-uniform gaps from 10 ticks to 2^36, and some beyond the tracked range. */
+static void
+test_percentiles_vs_sorted(void **state)
+{
+	static const double pct[] = {1, 50, 90, 99, 99.9, 99.99, 100};
+	enum { N = 200000 };
+	struct hf_loop_stats *s = calloc(1, sizeof(*s));
+	uint64_t *v = malloc(N * sizeof(*v));
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(v);
+	assert_int_equal(hf_loop_gap_at(s, 99), 0); /* empty */
+	for (size_t i = 0; i < N; i++) {
+		unsigned int e = 3 + (unsigned int)rte_rand_max(34);
+
+		v[i] = (UINT64_C(1) << e) + rte_rand_max(UINT64_C(1) << e);
+		/* One beyond 2^40: in the last bucket, and still the exact max. */
+		if (i == N / 2)
+			v[i] = UINT64_C(1) << 45;
+		hf_loop_record(s, v[i]);
+	}
+	qsort(v, N, sizeof(*v), cmp_u64);
+	assert_int_equal(s->count, N);
+	assert_int_equal(hf_loop_gap_at(s, 100), UINT64_C(1) << 45);
+	for (size_t i = 0; i < RTE_DIM(pct) - 1; i++) {
+		uint64_t want = ref_at(v, N, pct[i]), got = hf_loop_gap_at(s, pct[i]);
+
+		print_message("  p%-6g reference %14llu  histogram %14llu\n", pct[i],
+		              (unsigned long long)want, (unsigned long long)got);
+		/* The top of the bucket: never below the true value, at most 12.5% above it. */
+		assert_true(got >= want);
+		assert_true((double)got <= (double)want * 1.125 + 1);
+	}
+	free(v);
+	free(s);
+}
+
+/* Every value below 16 has a bucket of its own; the buckets of powers of two split in 8. */
+static void
+test_buckets(void **state)
+{
+	uint32_t last = 0;
+
+	(void)state;
+	for (uint64_t t = 0; t < 16; t++)
+		assert_int_equal(hf_loop_bucket(t), t);
+	for (uint64_t t = 1; t < (UINT64_C(1) << 22); t += 1 + t / 64) {
+		uint32_t b = hf_loop_bucket(t);
+
+		assert_true(b >= last); /* monotonic */
+		assert_true(b < HF_LOOP_BUCKETS);
+		last = b;
+	}
+	assert_int_equal(hf_loop_bucket((UINT64_C(1) << HF_LOOP_MAX_LOG2) - 1),
+	                 HF_LOOP_BUCKETS - 1);
+	assert_int_equal(hf_loop_bucket(UINT64_MAX), HF_LOOP_BUCKETS - 1);
+}
+
+static void
+test_merge(void **state)
+{
+	struct hf_loop_stats *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+
+	(void)state;
+	for (uint64_t i = 1; i <= 1000; i++)
+		hf_loop_record(a, 100);
+	for (uint64_t i = 1; i <= 1000; i++)
+		hf_loop_record(b, 100000);
+	a->longest[HF_LOOP_RX] = 5;
+	b->longest[HF_LOOP_RX] = 7;
+	b->longest[HF_LOOP_TCP] = 3;
+	hf_loop_stats_merge(a, b);
+	assert_int_equal(a->count, 2000);
+	assert_int_equal(a->max, 100000);
+	/* 100 is in bucket [96, 103]: its top is what the histogram says. */
+	assert_int_equal(hf_loop_gap_at(a, 50), 103);
+	assert_true(hf_loop_gap_at(a, 50.1) >= 100000);
+	assert_int_equal(hf_loop_gap_at(a, 100), 100000);
+	assert_int_equal(a->longest[HF_LOOP_RX], 7);
+	assert_int_equal(a->longest[HF_LOOP_TCP], 3);
+	free(a);
+	free(b);
+}
+
+static uint64_t
+stall_blamed(const struct hf_worker *w)
+{
+	return w->cnt.v[HF_CNT_WORKER_STALL_SNAPSHOT] + w->cnt.v[HF_CNT_WORKER_STALL_RX] +
+	       w->cnt.v[HF_CNT_WORKER_STALL_ARP] + w->cnt.v[HF_CNT_WORKER_STALL_TCP] +
+	       w->cnt.v[HF_CNT_WORKER_STALL_TX] + w->cnt.v[HF_CNT_WORKER_STALL_OUTSIDE];
+}
+
+/* A caller that holds the worker 300 us between two iterations: one stall, seen outside. */
+static void
+test_stall_outside(void **state)
+{
+	struct hf_worker *w = hf_test_worker(0, &port, 1);
+	uint64_t hz = rte_get_tsc_hz(), spin = hz * 300 / 1000000, t0, stalls;
+
+	(void)state;
+	for (int i = 0; i < 100; i++)
+		hf_worker_poll_once(w);
+	stalls = w->cnt.v[HF_CNT_WORKER_STALLS];
+	assert_int_equal(w->loop.count, 99); /* gaps are between iterations */
+	t0 = rte_rdtsc();
+	while (rte_rdtsc() - t0 < spin)
+		;
+	hf_worker_poll_once(w);
+	assert_true(w->cnt.v[HF_CNT_WORKER_STALLS] >= stalls + 1);
+	assert_true(w->cnt.v[HF_CNT_WORKER_STALL_CYCLES] >= spin);
+	/* Every stall is blamed on exactly one piece of work. */
+	assert_int_equal(stall_blamed(w), w->cnt.v[HF_CNT_WORKER_STALLS]);
+	assert_true(w->loop.longest[HF_LOOP_OUTSIDE] >= spin);
+	assert_true(w->loop.max >= spin);
+	assert_true(hf_loop_gap_at(&w->loop, 100) >= spin);
+	assert_true(w->loop.stall_end >= t0 + spin);
+	assert_int_equal(w->loop.count, 100);
+	/* On a quiet machine the spin is the longest piece; a preemption inside the loop may be
+	 * longer. */
+	print_message("  blamed outside %llu of %llu stalls\n",
+	              (unsigned long long)w->cnt.v[HF_CNT_WORKER_STALL_OUTSIDE],
+	              (unsigned long long)w->cnt.v[HF_CNT_WORKER_STALLS]);
+	hf_test_worker_free(w);
+}
+
+/* A new epoch empties the window at the next iteration; the counters stay. */
+static void
+test_reset_by_epoch(void **state)
+{
+	struct hf_worker *w = hf_test_worker(0, &port, 1);
+	uint64_t loops;
+
+	(void)state;
+	for (int i = 0; i < 50; i++)
+		hf_worker_poll_once(w);
+	assert_int_equal(w->loop.count, 49);
+	loops = w->cnt.v[HF_CNT_WORKER_LOOPS];
+	__atomic_fetch_add(&hf_worker_loop_epoch, 1, __ATOMIC_RELAXED);
+	hf_worker_poll_once(w);
+	assert_int_equal(w->loop.count, 0); /* the first iteration of a window has no gap */
+	hf_worker_poll_once(w);
+	hf_worker_poll_once(w);
+	assert_int_equal(w->loop.count, 2);
+	assert_int_equal(w->loop.epoch, __atomic_load_n(&hf_worker_loop_epoch, __ATOMIC_RELAXED));
+	assert_int_equal(w->cnt.v[HF_CNT_WORKER_LOOPS], loops + 3);
+	/* hf_worker_loop_reset() from the worker's own thread does the same. */
+	hf_worker_loop_reset(w);
+	assert_int_equal(w->loop.count, 0);
+	assert_int_equal(w->loop.max, 0);
+	hf_test_worker_free(w);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	hf_test_port(&port, 0, 0, "198.51.100.2/24", NULL);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_buckets),        cmocka_unit_test(test_percentiles_vs_sorted),
+	        cmocka_unit_test(test_merge),          cmocka_unit_test(test_stall_outside),
+	        cmocka_unit_test(test_reset_by_epoch),
+	};
+
+	hf_test_eal(1);
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
