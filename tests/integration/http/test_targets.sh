@@ -126,7 +126,8 @@ hf_check "http.path_normalization = \"MERGE\" refused by --check with status $rc
 up_hf BASE || exit 1
 for u in main:$MAIN_PORT admin:$ADMIN_PORT b:$B_PORT; do
 	: > "$HF_TMP/${u%%:*}.jsonl"
-	in_ns "$HF_PY" "$UP" "$PEER" "${u##*:}" "$HF_TMP/${u%%:*}.jsonl" >"$HF_TMP/${u%%:*}.err" 2>&1 &
+	# straight, not through in_ns: $! must be the upstream itself, for the cleanup
+	ip netns exec "$NS" "$HF_PY" "$UP" "$PEER" "${u##*:}" "$HF_TMP/${u%%:*}.jsonl" >"$HF_TMP/${u%%:*}.err" 2>&1 &
 	HF_PIDS+=($!)
 done
 listening() {
