@@ -66,8 +66,9 @@ hf_http_route_target(const struct hf_route *r, void *match, const char *target, 
 			return 0;
 		/* Written one byte in, for the '/' it may need in front (below). */
 		rc = pcre2_substitute(r->rewrite_re, (PCRE2_SPTR)target, plen, 0,
-				      PCRE2_SUBSTITUTE_GLOBAL, match, NULL, (PCRE2_SPTR)r->rewrite_sub,
-				      r->rewrite_sub_len, (PCRE2_UCHAR *)out + 1, &olen);
+				      PCRE2_SUBSTITUTE_GLOBAL, match, NULL,
+				      (PCRE2_SPTR)r->rewrite_sub, r->rewrite_sub_len,
+				      (PCRE2_UCHAR *)out + 1, &olen);
 		if (rc < 0)
 			return 0;
 		/*

@@ -108,9 +108,12 @@ check_loaded(const struct hf_bootstrap *b)
 		    (v->n_routes > 0 && (v->routes < b->routes ||
 					 v->routes + v->n_routes > b->routes + b->n_routes)))
 			abort();
-		for (unsigned int k = 0; k < v->n_routes; k++)
-			if (v->routes[k].cluster < 0 || (unsigned int)v->routes[k].cluster >= b->n_clusters)
+		for (unsigned int k = 0; k < v->n_routes; k++) {
+			int cl = v->routes[k].cluster;
+
+			if (cl < 0 || (unsigned int)cl >= b->n_clusters)
 				abort();
+		}
 	}
 }
 

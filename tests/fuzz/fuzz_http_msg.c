@@ -478,9 +478,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			     slice_is(&f->name, "x-envoy-original-path") ||
 			     slice_is(&f->name, "connection");
 
-		for (uint32_t k = 0; !known && k < msg.n_headers; k++)
-			known = slice_eq(&f->name, msg.headers[k].name.p, msg.headers[k].name.len) &&
-				slice_eq(&f->value, msg.headers[k].value.p, msg.headers[k].value.len);
+		for (uint32_t k = 0; !known && k < msg.n_headers; k++) {
+			const struct hf_h1_header *h = &msg.headers[k];
+
+			known = slice_eq(&f->name, h->name.p, h->name.len) &&
+				slice_eq(&f->value, h->value.p, h->value.len);
+		}
 		for (int s = 0; !known && s < 2; s++)
 			for (unsigned int k = 0; !known && k < x.n_ops[s]; k++)
 				known = x.ops[s][k].op != HF_HDR_REMOVE &&

@@ -52,7 +52,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (f == NULL)
 		exit(1);
 	fprintf(f, "node: { labels = [ \"istio=ingressgateway\", \"zone=a\", \"app=gw\" ]; };\n"
-		   "ports = ( { name = \"p0\"; device = \"net_tap0\"; address = \"198.51.100.2/24\"; } );\n"
+		   "ports = ( { name = \"p0\"; device = \"net_tap0\";\n"
+		   "            address = \"198.51.100.2/24\"; } );\n"
 		   "config: { istio_dir = \"%s\"; };\n", dir);
 	fclose(f);
 	if (hf_bootstrap_load(&boot, cfg, err, sizeof(err)) != 0) {
@@ -78,7 +79,9 @@ wire_safe(const char *v, size_t len, int allow_space)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)v[i];
 
-		if ((c < 0x20 && c != '\t') || c == 0x7f || (!allow_space && (c == ' ' || c == '\t')))
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			abort();
+		if (!allow_space && (c == ' ' || c == '\t'))
 			abort();
 	}
 }

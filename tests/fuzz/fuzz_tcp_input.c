@@ -87,7 +87,7 @@ static struct rte_ether_addr peer_mac = {{0x02, 0, 0, 0, 0, 0x99}};
 static uint32_t our_ip, peer_ip;
 static uint64_t vnow;		/* virtual TSC: only moves forward */
 static uint64_t tsc_per_ms;
-static bool trace;		/* HF_FUZZ_TRACE set: each operation and where it left the connection */
+static bool trace;		/* HF_FUZZ_TRACE: each operation and where it left the TCB */
 
 /* ---- the stream functions: the byte at each offset of either direction ---- */
 
@@ -282,7 +282,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char prefix[64];
 	char *eal[] = {"fuzz_tcp_input", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-		       "--no-telemetry", "--log-level=error", "-l", "0", "--vdev=net_ring0", prefix};
+		       "--no-telemetry", "--log-level=error", "-l", "0", "--vdev=net_ring0",
+		       prefix};
 	struct rte_eth_conf conf = {0};
 	struct hf_tcp_config cfg;
 
@@ -327,7 +328,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.syn_retries = 3;
 	if (hf_tcp_init(W, &cfg) != 0 || hf_tcp_listen(W, LPORT, &ops, NULL) < 0)
 		die("TCP stack");
-	/* The virtual clock starts after the stack's own (hf_tcp_init reads the TSC), as a loop's does. */
+	/* The virtual clock starts after the stack's (hf_tcp_init reads the TSC), as a loop's. */
 	vnow = rte_rdtsc();
 	W->now = vnow;
 	arp_seed();
@@ -404,7 +405,7 @@ check_sent(struct rte_mbuf *m)
 			die("our ACK number went back");
 		if (!hf_seq_leq(ack, c->rcv_nxt))
 			die("an ACK of bytes not received");
-		/* RFC 9293 3.8.6.2.2: the right edge never moves left (RFC 7323 2.4: but for rounding). */
+		/* RFC 9293 3.8.6.2.2: the right edge never moves left (RFC 7323 2.4: rounding). */
 		if (!(fl & RTE_TCP_SYN_FLAG) && peer.edge_seen && peer.ack_iss == c->iss &&
 		    hf_seq_lt(edge + (1u << c->rcv_wscale), peer.edge + 1))
 			die("the window we advertise shrank");
@@ -487,7 +488,8 @@ check_conn(const struct hf_tcp_conn *c, bool flushed)
 		die("out-of-order bytes are not the sum of its mbufs");
 	if (c->rcvq.bytes + c->ooo.bytes > c->rcv_buf)
 		die("more bytes held than the receive buffer");
-	for (const struct rte_mbuf *o = c->ooo.head, *prev = NULL; o != NULL; prev = o, o = o->next) {
+	for (const struct rte_mbuf *o = c->ooo.head, *prev = NULL; o != NULL;
+	     prev = o, o = o->next) {
 		uint32_t s = o->hash.usr, e = s + o->data_len;
 
 		if (o->data_len == 0 || o->nb_segs != 1)
@@ -683,7 +685,8 @@ send_seg(const struct seg *s)
 	m->l2_len = sizeof(*eh);
 	m->l3_len = sizeof(*ih);
 	if (trace)
-		fprintf(stderr, "  seg port %u flags %02x seq peer.iss%+d ack %u wnd %u opts %u len %u\n",
+		fprintf(stderr,
+			"  seg port %u flags %02x seq peer.iss%+d ack %u wnd %u opts %u len %u\n",
 			s->sport, s->flags, (int32_t)(s->seq - peer.iss), s->ack, s->wnd, s->optlen,
 			s->len);
 	W->now = vnow;
@@ -957,13 +960,15 @@ trace_op(uint8_t op)
 	const struct hf_tcp_conn *c = peer_conn(peer.sport);
 
 	if (c == NULL) {
-		fprintf(stderr, "op %3u: no connection; app %s\n", op % 12, app.closed ? "closed" : "-");
+		fprintf(stderr, "op %3u: no connection; app %s\n", op % 12,
+			app.closed ? "closed" : "-");
 		return;
 	}
 	fprintf(stderr, "op %3u: state %u una %u nxt %u max %u wnd %u | rcv_nxt %u adv %u rcvq %u "
 		"ooo %u | taken %u sent %u queued %u\n", op % 12, c->state, c->snd_una - c->iss,
 		c->snd_nxt - c->iss, c->snd_max - c->iss, c->snd_wnd, c->rcv_nxt - c->irs,
-		c->rcv_adv - c->irs, c->rcvq.bytes, c->ooo.bytes, app.rcvd, app.sent, c->sndq_bytes);
+		c->rcv_adv - c->irs, c->rcvq.bytes, c->ooo.bytes, app.rcvd, app.sent,
+		c->sndq_bytes);
 }
 
 int

@@ -83,7 +83,7 @@ test_regex_rewrite(void **state)
 		 "/v1/api/instance/foo?x=1"},
 		{"/v[0-9]+/", "/latest/", "/api/v1/users/v22/x", "/api/latest/users/latest/x"},
 		{"^/nomatch$", "/x", "/stays/as/is", "/stays/as/is"},
-		/* A result that is not rooted is taken from the root: the target stays origin-form. */
+		/* A result not rooted is taken from the root: the target stays origin-form. */
 		{"^/api/([a-z]+)/(.*)$", "$2/$1", "/api/users/42?x=1", "/42/users?x=1"},
 		{"^/.*$", "", "/anything?q", "/?q"},
 		{"^/api/([a-z]+)/(.*)$", "?/$2", "/api/users/42", "/?/42"},
