@@ -407,8 +407,12 @@ check_sent(struct rte_mbuf *m)
 			die("an ACK of bytes not received");
 		/* RFC 9293 3.8.6.2.2: the right edge never moves left (RFC 7323 2.4: rounding). */
 		if (!(fl & RTE_TCP_SYN_FLAG) && peer.edge_seen && peer.ack_iss == c->iss &&
-		    hf_seq_lt(edge + (1u << c->rcv_wscale), peer.edge + 1))
+		    hf_seq_lt(edge + (1u << c->rcv_wscale), peer.edge + 1)) {
+			fprintf(stderr, "ACK IRS+%u window %u << %u: edge IRS+%u, before IRS+%u\n",
+				ack - c->irs, rte_be_to_cpu_16(th->rx_win), c->rcv_wscale,
+				edge - c->irs, peer.edge - c->irs);
 			die("the window we advertise shrank");
+		}
 		if (!(fl & RTE_TCP_SYN_FLAG)) {
 			if (!peer.edge_seen || peer.ack_iss != c->iss || hf_seq_gt(edge, peer.edge))
 				peer.edge = edge;
