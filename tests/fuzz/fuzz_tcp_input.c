@@ -38,7 +38,7 @@
  * The EAL starts once, in LLVMFuzzerInitialize (no hugepages, one net_ring
  * loopback port whose TX comes back on its RX, where the harness reads what
  * the stack sent). Time is a virtual clock that only moves forward.
- * known-finding: issue 11 — a data segment sent past SND.MAX (crash input tests/fuzz/findings/tcp_input-snd_max.bin; "segment ISS+1 len 1460 flags 10; SND.UNA ISS+1 SND.MAX ISS+17"), not yet explained
+ * known-finding: issue 11 — three TCP bugs, tests/fuzz/findings/README.md: an RTO resends never-sent bytes past SND.MAX (output.c tcp_retransmit_head) and then refuses their ACK; data stranded behind a FIN; a SYN-ACK resent moves the advertised window edge back
  * fuzzes: dataplane/tcp/[a-z]*.c dataplane/net/[a-z]*.c
  * fuzz-flags: $(pkg-config --cflags libdpdk | sed 's|-march=[^ ]*||') -DALLOW_EXPERIMENTAL_API
  * fuzz-flags: $BUILD/dataplane/libhf_dataplane.a $BUILD/lb/libhf_lb.a
