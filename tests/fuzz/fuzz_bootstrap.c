@@ -47,6 +47,12 @@ __lsan_default_suppressions(void)
 static char path[64];
 static struct hf_bootstrap boot;
 
+static void
+remove_file(void)
+{
+	unlink(path);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -62,6 +68,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	close(fd);
+	atexit(remove_file);
 	return 0;
 }
 

@@ -31,6 +31,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 static char dir[64], yaml[96];
 static struct hf_bootstrap boot;
 
+static void
+remove_dir(void)
+{
+	unlink(yaml);
+	rmdir(dir);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -61,6 +68,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	unlink(cfg);
+	atexit(remove_dir);
 	return 0;
 }
 
