@@ -20,61 +20,13 @@
 #include "dataplane/tcp/seq.h"
 #include "dataplane/tcp/tcp-int.h"
 #include "dataplane/tcp/tcp.h"
+#include "tcp/tcp_app.h"
 
 static struct hf_port pa, pb;
 static struct hf_worker *A, *B;	/* A: 198.51.100.2 (client), B: 198.51.100.1 (server) */
 static bool wire_down;		/* the wire loses every frame */
 
-struct app {
-	struct hf_tcp_conn *c;
-	bool connected, closed, read_paused, eof;
-	int err;
-	size_t got;
-	uint8_t *buf;
-	size_t cap;
-};
-
-static struct app srv, cli;
-
-static void
-app_read(struct hf_worker *w, struct hf_tcp_conn *c)
-{
-	struct app *a = c->ctx;
-	struct rte_mbuf *m;
-
-	if (a == NULL || a->read_paused)
-		return;
-	while ((m = hf_tcp_recv(w, c, UINT32_MAX)) != NULL) {
-		for (struct rte_mbuf *s = m; s != NULL; s = s->next) {
-			if (a->buf != NULL && a->got + s->data_len <= a->cap)
-				memcpy(a->buf + a->got, rte_pktmbuf_mtod(s, void *), s->data_len);
-			a->got += s->data_len;
-		}
-		rte_pktmbuf_free(m);
-	}
-	if (hf_tcp_peer_closed(c))
-		a->eof = true;
-}
-
-static void
-app_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
-{
-	struct app *a = c->ctx;
-
-	(void)w;
-	if (a == NULL)
-		return;
-	a->closed = true;
-	a->err = err;
-	a->c = NULL;
-}
-
-static void
-app_connected(struct hf_worker *w, struct hf_tcp_conn *c)
-{
-	(void)w;
-	((struct app *)c->ctx)->connected = true;
-}
+static struct tcp_app srv, cli;
 
 static int
 srv_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)

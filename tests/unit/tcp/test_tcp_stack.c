@@ -20,6 +20,7 @@
 #include "dataplane/tcp/options.h"
 #include "dataplane/tcp/seq.h"
 #include "dataplane/tcp/tcp.h"
+#include "tcp/tcp_app.h"
 
 static struct hf_port pa, pb;
 static struct hf_worker *A, *B;	/* A: 198.51.100.2 (client), B: 198.51.100.1 (server) */
@@ -31,64 +32,13 @@ static struct {
 	uint64_t carried, dropped;
 } wire;
 
-/* Application state on either side. */
-struct app {
-	struct hf_tcp_conn *c;
-	bool connected, closed, read_paused;
-	int err;
-	size_t got;
-	uint8_t *buf;
-	size_t cap;
-	bool eof;
-};
-
-static struct app srv[8], cli[8];
+static struct tcp_app srv[8], cli[8];
 static unsigned int n_srv;
-
-static void
-app_read(struct hf_worker *w, struct hf_tcp_conn *c)
-{
-	struct app *a = c->ctx;
-	struct rte_mbuf *m;
-
-	if (a == NULL || a->read_paused)
-		return;
-	while ((m = hf_tcp_recv(w, c, UINT32_MAX)) != NULL) {
-		for (struct rte_mbuf *s = m; s != NULL; s = s->next) {
-			if (a->buf != NULL && a->got + s->data_len <= a->cap)
-				memcpy(a->buf + a->got, rte_pktmbuf_mtod(s, void *), s->data_len);
-			a->got += s->data_len;
-		}
-		rte_pktmbuf_free(m);
-	}
-	if (hf_tcp_peer_closed(c))
-		a->eof = true;
-}
-
-static void
-app_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
-{
-	struct app *a = c->ctx;
-
-	(void)w;
-	if (a == NULL)
-		return;
-	a->closed = true;
-	a->err = err;
-	a->c = NULL;
-}
-
-static void
-app_connected(struct hf_worker *w, struct hf_tcp_conn *c)
-{
-	(void)w;
-	((struct app *)c->ctx)->connected = true;
-}
 
 static int
 srv_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
 {
-	struct app *a = &srv[n_srv++ % 8];
+	struct tcp_app *a = &srv[n_srv++ % 8];
 
 	(void)w;
 	(void)lctx;
@@ -229,7 +179,7 @@ setup_default(void **state)
 }
 
 static struct hf_tcp_conn *
-open_to(uint16_t port, struct app *a)
+open_to(uint16_t port, struct tcp_app *a)
 {
 	a->c = hf_tcp_connect(A, 0, pb.addr, rte_cpu_to_be_16(port), 1000, &cli_ops, a);
 	return a->c;
@@ -237,7 +187,7 @@ open_to(uint16_t port, struct app *a)
 
 /* Sends @p len bytes of @p data from the client as the send queue takes them. */
 static void
-send_all(struct app *a, const uint8_t *data, size_t len)
+send_all(struct tcp_app *a, const uint8_t *data, size_t len)
 {
 	size_t off = 0;
 	uint64_t end = rte_rdtsc() + 20 * rte_get_tsc_hz();
@@ -265,7 +215,7 @@ test_odd_segment_chains(void **state)
 {
 	enum { TOTAL = 96 * 1024 };
 	static uint8_t data[TOTAL], got[TOTAL];
-	struct app *a = &cli[0];
+	struct tcp_app *a = &cli[0];
 	size_t off = 0;
 	unsigned int len = 1;
 	uint64_t end = rte_rdtsc() + 20 * rte_get_tsc_hz();
@@ -516,7 +466,7 @@ test_syn_rcvd_never_reported(void **state)
 {
 	static const struct hf_tcp_ops ops = {.accepted = refuse_accept, .closed = never_closed};
 	static int sentinel;
-	struct app *a = &cli[0];
+	struct tcp_app *a = &cli[0];
 	uint64_t rst0 = B->cnt.v[HF_CNT_TCP_CX_RESET_RX];
 
 	(void)state;
@@ -586,7 +536,7 @@ static void
 test_local_ports_exhausted(void **state)
 {
 	struct hf_tcp_conn **c = calloc(N_EPHEMERAL, sizeof(*c));
-	static struct app quiet;	/* never connected: there is no wire in this test */
+	static struct tcp_app quiet;	/* never connected: there is no wire in this test */
 	struct hf_tcp_conn *x = NULL;
 	unsigned int attempts = 0;
 	uint16_t freed;
