@@ -350,6 +350,9 @@ process_fin(struct hf_worker *w, struct hf_tcp_conn *c)
 	c->rcv_nxt++;
 	c->flags |= HF_TCP_F_FIN_RCVD | HF_TCP_F_ACK_NOW;
 	c->flags &= ~HF_TCP_F_OOO_FIN;
+	/* Nothing lies beyond the FIN: out-of-order data held past it can never be delivered
+	 * (Linux's tcp_fin purges it too). */
+	tcp_ooo_free(c);
 	tcp_pending(w, c);
 	switch (c->state) {
 	case HF_TCP_SYN_RCVD:

@@ -220,7 +220,11 @@ tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint3
 					       c->flags & HF_TCP_F_SACK, c->flags & HF_TCP_F_TS,
 					       st->now_ms, c->ts_recent);
 		wnd = (uint16_t)RTE_MIN(tcp_rcv_window(c), 65535u);
-		c->rcv_adv = c->rcv_nxt + wnd;
+		/* A SYN's window is never scaled, so it may say less than the edge already set
+		 * (or advertised by a segment between two SYN-ACKs): the edge stays, as a
+		 * window never shrinks (RFC 9293 3.8.6.2.2). */
+		if (hf_seq_gt(c->rcv_nxt + wnd, c->rcv_adv))
+			c->rcv_adv = c->rcv_nxt + wnd;
 	} else {
 		if ((c->flags & HF_TCP_F_SACK) && c->ooo.head != NULL) {
 			/* Blocks ride only in the room the payload leaves under the MTU. */
@@ -358,9 +362,16 @@ unsent_bytes(const struct hf_tcp_conn *c)
 void
 tcp_retransmit_head(struct hf_worker *w, struct hf_tcp_conn *c)
 {
-	uint32_t len = RTE_MIN(c->sndq_bytes, (uint32_t)c->mss);
+	/* Only what was sent is resent: bytes queued since (or held back by the peer's window)
+	 * lie beyond SND.MAX, and sending them here would leave SND.MAX behind SND.NXT, so the
+	 * peer's ACK of them would be refused as an ACK of unsent data. */
+	uint32_t sent = c->snd_max - c->snd_una;
+	uint32_t len;
 	uint8_t flags = TH_ACK;
 
+	if ((c->flags & HF_TCP_F_FIN_SENT) && sent > 0)
+		sent--;
+	len = RTE_MIN(RTE_MIN(c->sndq_bytes, sent), (uint32_t)c->mss);
 	/* Karn's rule: a retransmitted segment gives no RTT sample. */
 	c->flags &= ~HF_TCP_F_RTT_TIMING;
 	if ((c->flags & HF_TCP_F_FIN_SENT) && len == c->sndq_bytes)

@@ -38,7 +38,6 @@
  * The EAL starts once, in LLVMFuzzerInitialize (no hugepages, one net_ring
  * loopback port whose TX comes back on its RX, where the harness reads what
  * the stack sent). Time is a virtual clock that only moves forward.
- * known-finding: issue 11 — three TCP bugs, tests/fuzz/findings/README.md: an RTO resends never-sent bytes past SND.MAX (output.c tcp_retransmit_head) and then refuses their ACK; data stranded behind a FIN; a SYN-ACK resent moves the advertised window edge back
  * fuzzes: dataplane/tcp/[a-z]*.c dataplane/net/[a-z]*.c
  * fuzz-flags: $(pkg-config --cflags libdpdk | sed 's|-march=[^ ]*||') -DALLOW_EXPERIMENTAL_API
  * fuzz-flags: $BUILD/dataplane/libhf_dataplane.a $BUILD/lb/libhf_lb.a
