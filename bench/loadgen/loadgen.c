@@ -48,6 +48,9 @@
 #define MAX_THREADS 64
 /* The first reading this long before the measured window: its file reads are not in it. */
 #define THREADS_LEAD_MS 20
+/* Threads of the whole machine, read before the workers start and after they stop. */
+#define MAX_TASKS 8192
+#define TOP_TASKS 8
 
 volatile bool lg_stop;
 static volatile sig_atomic_t got_signal;
@@ -352,6 +355,9 @@ struct lg_window {
 	uint64_t hz;
 	const struct lg_thread *th0, *th1;
 	int n0, n1;
+	struct lg_thread *tasks0;	/* the machine's, sorted by lg_tasks_top_json() */
+	const struct lg_thread *tasks1;
+	int nt0, nt1;
 };
 
 static const char *const loop_work_name[HF_LOOP__N] = {
@@ -383,6 +389,13 @@ report_window(const struct lg_stats *t, const struct lg_window *win)
 	if (win->n0 >= 0 && win->n1 >= 0)
 		lg_threads_json(stdout, win->th0, (unsigned int)win->n0, win->th1,
 				(unsigned int)win->n1);
+	else
+		printf("[]");
+	/* What else ran on the machine over the run: who took a CPU from the pollers. */
+	printf(",\"others\":");
+	if (win->nt0 >= 0 && win->nt1 >= 0)
+		lg_tasks_top_json(stdout, win->tasks0, (unsigned int)win->nt0, win->tasks1,
+				  (unsigned int)win->nt1, TOP_TASKS, (int)getpid());
 	else
 		printf("[]");
 }
@@ -738,6 +751,8 @@ main(int argc, char **argv)
 	struct lg_stats total = {0};
 	struct hf_hist *hist = NULL, *clean = NULL;
 	static struct lg_thread th0[MAX_THREADS], th1[MAX_THREADS];
+	static struct lg_thread tasks0[MAX_TASKS], tasks1[MAX_TASKS];
+	int n_tasks0 = -1, n_tasks1 = -1;
 	static struct lg_window win;
 	int n_th0 = -1, n_th1 = -1;
 	uint64_t hz, t0, t_sig;
@@ -819,6 +834,9 @@ main(int argc, char **argv)
 			break;
 		usleep(10000);
 	}
+	/* Before the clock starts: a few hundred files to read. */
+	if (o.json)
+		n_tasks0 = lg_tasks_read_all(tasks0, MAX_TASKS);
 	hz = rte_get_tsc_hz();
 	/* 50 ms for the connections to open (ARP first): the warm-up starts after. */
 	t0 = rte_rdtsc() + hz / 20;
@@ -878,6 +896,8 @@ main(int argc, char **argv)
 	stop_workers(lws, o.workers);
 
 	n_th1 = lg_threads_read(0, th1, MAX_THREADS);
+	if (o.json)
+		n_tasks1 = lg_tasks_read_all(tasks1, MAX_TASKS);
 
 	hist = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
 	clean = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
@@ -905,6 +925,10 @@ main(int argc, char **argv)
 	win.th1 = th1;
 	win.n0 = n_th0;
 	win.n1 = n_th1;
+	win.tasks0 = tasks0;
+	win.tasks1 = tasks1;
+	win.nt0 = n_tasks0;
+	win.nt1 = n_tasks1;
 	/* An interrupted client measured from the end of its warm-up to the signal. */
 	secs = o.duration_s - o.warmup_s;
 	if (interrupted && o.client && t_sig < lws[0].t_end)

@@ -55,7 +55,12 @@
 #               new-connection figure (default 1)
 #   --phases    which phases run (default all); --rate: phase 3's 100% in req/s instead of
 #               phase 1's best (needed when phase 1 does not run); --fracs: its percentages
-#   --lg-lcores the loadgen's EAL --lcores (default 0@0,1@0: main and worker lcore on CPU 0)
+#   --lg-lcores the loadgen's EAL --lcores (default 0@0,1@0: main and worker lcore on CPU 0);
+#   --lg-cpus   the CPUs the loadgen process may use through hydrofoil (taskset; default all):
+#               EAL puts its own threads (interrupts, memif's control channel) on the CPUs of
+#               this set that no lcore uses, or with none left on the main lcore's. (The
+#               baseline is never restricted: with both memif ends and every thread of one
+#               process on one CPU, its link does not come up.)
 # Environment: HF_BUILD_DIR (default build), HF_KEEP_TMP=1 (keep the temp dir).
 # Needs root and the built hydrofoil and hf-loadgen (this script builds nothing).
 # Takes about two and a half minutes on an idle machine.
@@ -75,6 +80,7 @@ PHASES="1 2 3 4"
 RATE_100=
 FRACS="10 50 90"
 LG_LCORES=0@0,1@0
+LG_CPUS=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) DUR=$2; shift ;;
@@ -88,6 +94,7 @@ while [ $# -gt 0 ]; do
 	--rate) RATE_100=$2; shift ;;
 	--fracs) FRACS=$2; shift ;;
 	--lg-lcores) LG_LCORES=$2; shift ;;
+	--lg-cpus) LG_CPUS=$2; shift ;;
 	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "memif_bench: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -238,7 +245,9 @@ lg_bg() {
 			--port "p1,net_memif1,role=client,socket=$SOCK,$CLI_ADDR/24"
 			--server 8080 --response-size "$BODY" --client "$LG_ADDR:8080" --tcbs "$BASE_TCBS")
 	fi
-	ip netns exec "$NS" "$LG" "${port[@]}" --json --lcores "$LG_LCORES" "$@" -- "${EAL[@]}" -m "${LG_MEM:-$MEM}" \
+	local pin=()
+	[ "$target" = hf ] && [ -n "$LG_CPUS" ] && pin=(taskset -c "$LG_CPUS")
+	ip netns exec "$NS" "${pin[@]}" "$LG" "${port[@]}" --json --lcores "$LG_LCORES" "$@" -- "${EAL[@]}" -m "${LG_MEM:-$MEM}" \
 		> "$T/$name.json" 2> "$T/$name.log" &
 	LG_PID=$!
 	HF_PIDS+=("$LG_PID")
@@ -422,7 +431,7 @@ TOTAL_SECS=$(($(date +%s) - PHASE_T0))
 export HF_WHY="${HF_WHY:-}" BASE_WHY="${BASE_WHY:-}" BEST_RATE="${best_rate:-0}" HF_OK BASE_OK
 mkdir -p "$HF_ROOT/bench/results"
 export PLOT_DAT=$HF_ROOT/bench/results/plot.dat
-export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES
+export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS
 "$HF_PY" - "$RES" <<'PY'
 import json, os, re, statistics, sys
 
@@ -665,6 +674,10 @@ def thr_txt(ts):
     return "; ".join(f"{t['name']}@cpu{t['cpu']} ran {t['run_ms']:,.1f} ms, waited {t['run_delay_us']:,.0f} µs, "
                      f"{t['involuntary']} preempted" for t in ts) or "—"
 
+def others_txt(os_):
+    return "; ".join(f"{t['name']}@cpu{t['cpu']} {t['run_ms']:,.1f} ms in {t['timeslices']} turns of "
+                     f"{t['mean_slice_us']:,.0f} µs" for t in os_[:5]) or "—"
+
 def blame_txt(b):
     return ", ".join(f"{k} {v}" for k, v in b.items() if v) or "none"
 
@@ -685,7 +698,8 @@ for f in E["FRACS"].split():
                      f"gap p99.99 {L['gap_p9999_us']:.1f}, max {L['gap_max_us']:,.1f} µs; {L['stalls']} stalls "
                      f"({blame_txt(L['stall_blame'])}); longest client {L['longest_us']['client']:.1f}, "
                      f"rx {L['longest_us']['rx']:.1f}, tcp {L['longest_us']['tcp']:.1f}, "
-                     f"outside {L['longest_us']['outside']:,.1f} µs | {thr_txt(d.get('threads', []))} |")
+                     f"outside {L['longest_us']['outside']:,.1f} µs | {thr_txt(d.get('threads', []))} | "
+                     f"{others_txt(d.get('others', []))} |")
         if who == "hf" and "hf.worker.loop_gap_max_ns" in r:
             g = lambda k: r.get("hf.worker." + k) or 0
             hb = {k: g("loop_stall." + k) for k in ("snapshot", "rx", "arp", "tcp", "tx", "outside")}
@@ -694,18 +708,21 @@ for f in E["FRACS"].split():
                          f"{g('loop_stalls')} stalls ({blame_txt(hb)}); longest rx {g('longest_rx_ns') / 1e3:.1f}, "
                          f"tcp {g('longest_tcp_ns') / 1e3:.1f}, tx {g('longest_tx_ns') / 1e3:.1f}, arp "
                          f"{g('longest_arp_ns') / 1e3:.1f}, outside {g('longest_outside_ns') / 1e3:,.1f} µs | "
-                         f"{thr_txt(hf_threads(name))} |")
+                         f"{thr_txt(hf_threads(name))} | (above) |")
 if srows:
     print()
-    print(f"Stalls in the open-loop runs (loadgen --lcores {E['LG_LCORES']}): latency of all measured requests, "
+    print(f"Stalls in the open-loop runs (loadgen --lcores {E['LG_LCORES']}, CPUs through hydrofoil: {E['LG_CPUS'] or 'all'}): latency of all measured requests, "
           "and of those during which the loadgen's own loop had no gap over 50 µs; the loop gaps of the loadgen's "
           "worker (the first row of each pair) and of hydrofoil's, each stall blamed on the longest piece of work "
           "in it (outside: between two iterations, i.e. the loadgen's hooks or the thread not running); and per "
           "thread of the process, over the run, the CPU it ran on, the time it ran, the time it waited runnable "
-          "while another task had that CPU, and its involuntary context switches.")
+          "while another task had that CPU, and its involuntary context switches; last, the other threads of the "
+          "machine that ran longest over the loadgen's run (not the loadgen's own; hydrofoil's are among them), "
+          "with how long each of their turns on a CPU lasted.")
     print()
-    print("| run | p50 / p99 / p99.9 / max µs | p99 / p99.9 without loadgen stalls | worker loop | threads |")
-    print("|---|---:|---:|---|---|")
+    print("| run | p50 / p99 / p99.9 / max µs | p99 / p99.9 without loadgen stalls | worker loop | threads | "
+          "other threads that ran |")
+    print("|---|---:|---:|---|---|---|")
     print("\n".join(srows))
 PY
 echo
