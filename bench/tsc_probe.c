@@ -21,10 +21,13 @@
  * turns on a CPU lasted: who the preempters were).
  *
  * usage: hf-tscprobe [--cpu N (1)] [--seconds S (10)] [--threshold-us U (5)] [--json]
+ * SIGTERM or SIGINT ends the run early, with its report (memif_bench.sh runs
+ * it as the occupant of a core for as long as a baseline run lasts).
  * Exit status 0 after a run, 1 when the CPU cannot be had, 2 for a bad command line.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <math.h>
 #include <sched.h>
@@ -63,6 +66,15 @@ struct sched_view {
 	uint64_t run_ns, wait_ns, slices;
 	uint64_t vcsw, ivcsw;
 };
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static uint64_t
 mono_ns(void)
@@ -226,6 +238,8 @@ main(int argc, char **argv)
 		perror("hf-tscprobe: sched_setaffinity");
 		return 1;
 	}
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
 	hz = tsc_hz();
 	ns_per_tick = 1e9 / hz;
 	thr_tick = (uint64_t)(thr_us * 1e3 / ns_per_tick);
@@ -259,7 +273,7 @@ main(int argc, char **argv)
 			/* The look itself is not a gap of the machine's. */
 			now = __rdtsc();
 		}
-		if (now >= t_end)
+		if (now >= t_end || stop)
 			break;
 		prev = now;
 	}

@@ -56,6 +56,10 @@
 #   --phases    which phases run (default all); --rate: phase 3's 100% in req/s instead of
 #               phase 1's best (needed when phase 1 does not run); --fracs: its percentages
 #   --lg-lcores the loadgen's EAL --lcores (default 0@0,1@0: main and worker lcore on CPU 0);
+#   --occupy    in the baseline runs, core 1 (idle otherwise) runs hf-tscprobe, a busy poller
+#               like hydrofoil's worker: the machine's other threads (kernel threads, the
+#               sandbox's agent) then preempt a poller in the baseline too, as they must
+#               through hydrofoil, and the probe's report says what core 1 went through
 #   --lg-cpus   the CPUs the loadgen process may use through hydrofoil (taskset; default all):
 #               EAL puts its own threads (interrupts, memif's control channel) on the CPUs of
 #               this set that no lcore uses, or with none left on the main lcore's. (The
@@ -81,6 +85,8 @@ RATE_100=
 FRACS="10 50 90"
 LG_LCORES=0@0,1@0
 LG_CPUS=
+OCCUPY=0
+PROBE=${HF_PROBE:-$HF_ROOT/${HF_BUILD_DIR:-build}/bench/hf-tscprobe}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) DUR=$2; shift ;;
@@ -95,6 +101,7 @@ while [ $# -gt 0 ]; do
 	--fracs) FRACS=$2; shift ;;
 	--lg-lcores) LG_LCORES=$2; shift ;;
 	--lg-cpus) LG_CPUS=$2; shift ;;
+	--occupy) OCCUPY=1 ;;
 	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "memif_bench: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -271,7 +278,7 @@ HF_DEATHS=()
 # run NAME TARGET ARGS...: one run on a fresh target (through hydrofoil with
 # /stats before and after); records name=NAME, the loadgen's JSON and the deltas.
 run() {
-	local name=$1 target=$2 j rc extra="" maxc=$MAXC_RUN k
+	local name=$1 target=$2 j rc extra="" maxc=$MAXC_RUN k occ=
 	shift 2
 	if ! target_up "$name" "$target" "$maxc"; then
 		record "name=$name ok=0 why=target_did_not_start:$(dead_why "$TGT_PID" "$T/$name.target.log")"
@@ -283,10 +290,19 @@ run() {
 		stats "$T/$name.before"
 		threads "$TGT_PID" "$T/$name.thr0"
 	fi
+	if [ "$target" = base ] && [ "$OCCUPY" = 1 ] && [ -x "$PROBE" ]; then
+		"$PROBE" --cpu 1 --seconds 3600 --json > "$T/$name.probe" 2>/dev/null &
+		occ=$!
+		HF_PIDS+=("$occ")
+	fi
 	lg_bg "$name" "$target" "$@"
 	wait "$LG_PID"
 	rc=$?
 	[ -n "$TGT_PID" ] && threads "$TGT_PID" "$T/$name.thr1"
+	if [ -n "$occ" ]; then
+		kill -TERM "$occ" 2>/dev/null
+		wait "$occ" 2>/dev/null
+	fi
 	if [ -n "$TGT_PID" ] && ! kill -0 "$TGT_PID" 2>/dev/null; then
 		local why
 		why=$(dead_why "$TGT_PID" "$T/$name.target.log")
@@ -431,7 +447,7 @@ TOTAL_SECS=$(($(date +%s) - PHASE_T0))
 export HF_WHY="${HF_WHY:-}" BASE_WHY="${BASE_WHY:-}" BEST_RATE="${best_rate:-0}" HF_OK BASE_OK
 mkdir -p "$HF_ROOT/bench/results"
 export PLOT_DAT=$HF_ROOT/bench/results/plot.dat
-export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS
+export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS OCCUPY
 "$HF_PY" - "$RES" <<'PY'
 import json, os, re, statistics, sys
 
@@ -700,6 +716,15 @@ for f in E["FRACS"].split():
                      f"rx {L['longest_us']['rx']:.1f}, tcp {L['longest_us']['tcp']:.1f}, "
                      f"outside {L['longest_us']['outside']:,.1f} µs | {thr_txt(d.get('threads', []))} | "
                      f"{others_txt(d.get('others', []))} |")
+        try:
+            pr = json.loads(open(os.path.join(E["T"], name + ".probe")).read().strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError):
+            pr = None
+        if pr:
+            c = lambda k: f"{pr[k]['gaps']} {k} ({pr[k]['lost_us'] / 1e3:,.1f} ms, longest {pr[k]['max_us']:,.0f} µs)"
+            srows.append(f"| {f}%: core 1 in the baseline (hf-tscprobe, gaps over {pr['threshold_us']:.0f} µs) | — | — | "
+                         f"{c('preempted')}, {c('unseen')} | run_delay {pr['run_delay_us'] / 1e3:,.1f} ms, "
+                         f"{pr['involuntary_switches']} preempted | {others_txt(pr.get('others', []))} |")
         if who == "hf" and "hf.worker.loop_gap_max_ns" in r:
             g = lambda k: r.get("hf.worker." + k) or 0
             hb = {k: g("loop_stall." + k) for k in ("snapshot", "rx", "arp", "tcp", "tx", "outside")}
