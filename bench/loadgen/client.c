@@ -229,6 +229,10 @@ complete(struct lg_worker *lw, struct lg_conn *cn)
 		/* A stall of this worker's own loop since the request was due: the loadgen's. */
 		if (lw->w->loop.stall_end > cn->intended)
 			lw->st.responses_stalled++;
+		/* Pairs with the release CAS in the target's board_last_end() (worker.c). */
+		else if (lw->peer != NULL &&
+			 __atomic_load_n(&lw->peer->last_end, __ATOMIC_ACQUIRE) > cn->intended)
+			lw->st.responses_peer_stalled++;
 		else
 			hf_hist_record(lw->hist_clean,
 				       ticks_to_ns(lw, t > cn->intended ? t - cn->intended : 0));

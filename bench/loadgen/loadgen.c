@@ -70,6 +70,7 @@ usage(FILE *f)
 		"        --header 'k: v' (repeat)  --body-size N (request body; 0)\n"
 		"        --duration S (10)         --warmup S (0)      --timeout MS (2000)\n"
 		"        --target-ports N (1: slot i connects to PORT + i %% N, past 28k connections)\n"
+		"        --stall-board FILE (the target's HF_STALL_BOARD: its loop stalls)\n"
 		"server: --status S (200)          --response-size N (0; --body-size without --client)\n"
 		"replay: --replay-rate PPS (default: the file's timestamps; 0: no pacing)\n"
 		"        --replay-loops N (1; 0: until SIGTERM)\n"
@@ -381,7 +382,8 @@ report_window(const struct lg_stats *t, const struct lg_window *win)
 	printf("\"client\":%.1f},\"stall_blame\":{", win->longest_client * us);
 	for (unsigned int k = 0; k < HF_LOOP__N; k++)
 		printf("%s\"%s\":%" PRIu64, k ? "," : "", loop_work_name[k], t->stall_blame[k]);
-	printf("}},\"responses_stalled\":%" PRIu64 ",\"latency_unstalled_us\":{\"p50\":%.1f,"
+	printf("}},\"responses_peer_stalled\":%" PRIu64, t->responses_peer_stalled);
+	printf(",\"responses_stalled\":%" PRIu64 ",\"latency_unstalled_us\":{\"p50\":%.1f,"
 	       "\"p99\":%.1f,\"p99_9\":%.1f,\"max\":%.1f},\"threads\":",
 	       t->responses_stalled, hf_hist_value_at(win->clean, 50) / 1e3,
 	       hf_hist_value_at(win->clean, 99) / 1e3, hf_hist_value_at(win->clean, 99.9) / 1e3,
@@ -457,10 +459,12 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 		       hf_hist_value_at(h, 99) / 1e3, hf_hist_value_at(h, 99.9) / 1e3,
 		       hf_hist_max(h) / 1e3);
 		printf("  without loop stalls    p50 %.1f  p99 %.1f  p99.9 %.1f  (%" PRIu64
-		       " responses waited through a stall of the loadgen's own loop)\n",
+		       " responses waited through a stall of the loadgen's own loop, %" PRIu64
+		       " through one of the target's)\n",
 		       hf_hist_value_at(win->clean, 50) / 1e3,
 		       hf_hist_value_at(win->clean, 99) / 1e3,
-		       hf_hist_value_at(win->clean, 99.9) / 1e3, t->responses_stalled);
+		       hf_hist_value_at(win->clean, 99.9) / 1e3, t->responses_stalled,
+		       t->responses_peer_stalled);
 		printf("  worker loop gaps (us)  p99 %.1f  p99.99 %.1f  max %.1f  "
 		       "stalls over %d us: %" PRIu64 "\n",
 		       hf_loop_gap_at(&win->loop, 99) * 1e6 / (double)win->hz,
@@ -553,7 +557,8 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 {
 	enum { O_PORT = 256, O_CLIENT, O_SERVER, O_NEWCONN, O_RATE, O_POISSON, O_METHOD, O_PATH,
 	       O_HEADER, O_BODY, O_DURATION, O_WARMUP, O_TIMEOUT, O_STATUS, O_RESP, O_WORKERS,
-	       O_LCORES, O_JSON, O_REPLAY, O_REPLAY_RATE, O_REPLAY_LOOPS, O_REPLAY_DST, O_TCBS, O_TPORTS };
+	       O_LCORES, O_JSON, O_REPLAY, O_REPLAY_RATE, O_REPLAY_LOOPS, O_REPLAY_DST, O_TCBS, O_TPORTS,
+	       O_STALL_BOARD };
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, O_PORT},
 		{"client", required_argument, NULL, O_CLIENT},
@@ -561,6 +566,7 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 		{"connections", required_argument, NULL, 'c'},
 		{"tcbs", required_argument, NULL, O_TCBS},
 		{"target-ports", required_argument, NULL, O_TPORTS},
+		{"stall-board", required_argument, NULL, O_STALL_BOARD},
 		{"new-conn", no_argument, NULL, O_NEWCONN},
 		{"rate", required_argument, NULL, O_RATE},
 		{"poisson", no_argument, NULL, O_POISSON},
@@ -629,6 +635,7 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 				goto bad;
 			o->tcbs = (uint32_t)v;
 			break;
+		case O_STALL_BOARD: o->stall_board = optarg; break;
 		case O_NEWCONN: o->new_conn = true; break;
 		case O_RATE:
 			o->rate = strtod(optarg, &end);
@@ -816,6 +823,17 @@ main(int argc, char **argv)
 			fprintf(stderr, "hf-loadgen: cannot set up worker %u: %s\n", w, strerror(-rc));
 			goto out_workers;
 		}
+	if (o.stall_board != NULL) {
+		const struct hf_stall_board *b = hf_stall_board_map(o.stall_board, false);
+
+		if (b == NULL) {
+			fprintf(stderr, "hf-loadgen: --stall-board %s: %s\n", o.stall_board,
+				errno == EINVAL ? "not a stall board" : strerror(errno));
+			goto out_workers;
+		}
+		for (w = 0; w < o.workers; w++)
+			lws[w].peer = b;
+	}
 	if (o.replay_file != NULL) {
 		rc = lg_replay_load(&replay, &o, &ports[0], 0, err, sizeof(err));
 		if (rc != 0) {

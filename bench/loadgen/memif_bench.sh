@@ -42,8 +42,10 @@
 # went through in the run (per thread: the CPU, run_delay = time runnable but
 # waiting for that CPU, involuntary context switches), the loop gaps of the
 # loadgen's worker and of hydrofoil's (p99.99, max, stalls over 50 us and the
-# piece of work each was blamed on) and the loadgen's p99 without the requests
-# that waited through a stall of its own loop.
+# piece of work each was blamed on), the machine's other threads that ran, and
+# the p99 without the requests that waited through a loop stall of either
+# process (hydrofoil publishes its stalls on a stall board, HF_STALL_BOARD,
+# which the loadgen reads: --stall-board).
 #
 # Usage: bench/loadgen/memif_bench.sh [--duration S] [--warmup S] [--conns "4 16 64"]
 #          [--idle "1000 10000 100000 1000000"] [--reps N]
@@ -222,7 +224,10 @@ target_up() {
 	SOCK=$T/memif.$RUN_N.sock
 	if [ "$target" = hf ]; then
 		hf_config "$T/$name.cfg" "$SOCK" "$3" "${4:-1}" "${5:-$MEM}" "${6:-}"
+		# Hydrofoil's workers publish their loop stalls there; the loadgen reads them.
+		export HF_STALL_BOARD=$T/$name.board
 		hf_start "$NS" "$T/$name.cfg" "$T/$name.target.log"
+		unset HF_STALL_BOARD
 		TGT_PID=$HF_PID
 		for _ in $(seq 300); do
 			grep -q "running" "$T/$name.target.log" && return 0
@@ -247,6 +252,7 @@ lg_bg() {
 	if [ "$target" = hf ]; then
 		port=(--port "p0,net_memif0,role=client,socket=$SOCK,$LG_ADDR/24" --client "$HF_ADDR:80"
 			--server 8080 --response-size "$BODY")
+		[ -s "$T/$name.board" ] && port+=(--stall-board "$T/$name.board")
 	else
 		port=(--port "p0,net_memif0,role=server,socket=$SOCK,$LG_ADDR/24"
 			--port "p1,net_memif1,role=client,socket=$SOCK,$CLI_ADDR/24"
@@ -710,7 +716,7 @@ for f in E["FRACS"].split():
         srows.append(f"| {f}% {'through hydrofoil' if who == 'hf' else 'baseline'} | "
                      f"{lat['p50']:.1f} / {lat['p99']:.1f} / {lat['p99_9']:.1f} / {lat['max']:,.0f} | "
                      f"{U['p99']:.1f} / {U['p99_9']:.1f} ({d['responses_stalled']:,} of {d['responses']:,} waited "
-                     f"through a loadgen stall) | "
+                     f"through a loadgen stall, {d.get('responses_peer_stalled', 0):,} through one of hydrofoil's) | "
                      f"gap p99.99 {L['gap_p9999_us']:.1f}, max {L['gap_max_us']:,.1f} µs; {L['stalls']} stalls "
                      f"({blame_txt(L['stall_blame'])}); longest client {L['longest_us']['client']:.1f}, "
                      f"rx {L['longest_us']['rx']:.1f}, tcp {L['longest_us']['tcp']:.1f}, "
@@ -737,7 +743,7 @@ for f in E["FRACS"].split():
 if srows:
     print()
     print(f"Stalls in the open-loop runs (loadgen --lcores {E['LG_LCORES']}, CPUs through hydrofoil: {E['LG_CPUS'] or 'all'}): latency of all measured requests, "
-          "and of those during which the loadgen's own loop had no gap over 50 µs; the loop gaps of the loadgen's "
+          "and of those during which neither process's loop had a gap over 50 µs; the loop gaps of the loadgen's "
           "worker (the first row of each pair) and of hydrofoil's, each stall blamed on the longest piece of work "
           "in it (outside: between two iterations, i.e. the loadgen's hooks or the thread not running); and per "
           "thread of the process, over the run, the CPU it ran on, the time it ran, the time it waited runnable "
@@ -745,7 +751,7 @@ if srows:
           "machine that ran longest over the loadgen's run (not the loadgen's own; hydrofoil's are among them), "
           "with how long each of their turns on a CPU lasted.")
     print()
-    print("| run | p50 / p99 / p99.9 / max µs | p99 / p99.9 without loadgen stalls | worker loop | threads | "
+    print("| run | p50 / p99 / p99.9 / max µs | p99 / p99.9 without loop stalls | worker loop | threads | "
           "other threads that ran |")
     print("|---|---:|---:|---|---|---|")
     print("\n".join(srows))
