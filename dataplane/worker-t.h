@@ -82,7 +82,12 @@ struct hf_stall_slot {
 struct hf_stall_board {
 	uint64_t magic;
 	uint64_t n_slots;		/* HF_MAX_WORKERS */
-	uint64_t last_end;		/* the latest end of any slot (a CAS max, release) */
+	/*
+	 * The latest end of a stall's shadow over all slots (a CAS max,
+	 * release): its end plus its length, as the queue a stall leaves takes
+	 * about that long to drain at half load.
+	 */
+	uint64_t shadow_end;
 	struct hf_stall_slot slot[HF_MAX_WORKERS] __rte_cache_aligned;	/* by worker id */
 };
 
@@ -97,6 +102,7 @@ struct hf_loop_stats {
 	uint64_t last_end;		/* TSC at its end */
 	uint64_t count;			/* gaps recorded */
 	uint64_t max;			/* longest gap, ticks */
+	uint64_t stall_start;		/* TSC: start of the iteration before the last stall */
 	uint64_t stall_end;		/* TSC: start of the iteration that ended the last stall */
 	uint64_t longest[HF_LOOP__N];	/* longest single piece of each kind, ticks */
 	uint64_t cur[HF_LOOP__N];	/* the pieces of the iteration in progress */

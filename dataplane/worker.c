@@ -128,14 +128,14 @@ env_board(void)
 	return board;
 }
 
-/* Raises the board's last_end to @p end: one word for a reader to look at, whatever the workers. */
+/* Raises the board's shadow_end to @p end: one word for a reader, whatever the workers. */
 static void
-board_last_end(uint64_t end)
+board_shadow_end(uint64_t end)
 {
 	struct hf_stall_board *b = env_board();
-	uint64_t cur = __atomic_load_n(&b->last_end, __ATOMIC_RELAXED);
+	uint64_t cur = __atomic_load_n(&b->shadow_end, __ATOMIC_RELAXED);
 
-	while (cur < end && !__atomic_compare_exchange_n(&b->last_end, &cur, end, true,
+	while (cur < end && !__atomic_compare_exchange_n(&b->shadow_end, &cur, end, true,
 							 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		;
 }
@@ -205,13 +205,18 @@ loop_begin(struct hf_worker *w, uint64_t start)
 	if (unlikely(gap > w->stall_tsc)) {
 		HF_COUNT(w, WORKER_STALLS);
 		HF_COUNT_N(w, WORKER_STALL_CYCLES, gap);
+		if (gap > 10 * w->stall_tsc)
+			HF_COUNT(w, WORKER_STALLS_500US);
+		if (gap > 100 * w->stall_tsc)
+			HF_COUNT(w, WORKER_STALLS_5MS);
+		ls->stall_start = ls->last_start;
 		ls->stall_end = start;
 		if (w->stall_slot != NULL) {
 			w->stall_slot->start = ls->last_start;
 			w->stall_slot->count++;
 			/* Pairs with the acquire loads of the reader (hf-loadgen's complete()). */
 			__atomic_store_n(&w->stall_slot->end, start, __ATOMIC_RELEASE);
-			board_last_end(start);
+			board_shadow_end(start + (start - ls->last_start));
 		}
 		blame = HF_LOOP_OUTSIDE;
 		longest = ls->cur[HF_LOOP_OUTSIDE];

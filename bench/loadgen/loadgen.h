@@ -95,6 +95,8 @@ struct lg_stats {
 	uint64_t responses_peer_stalled; /* of the others, those whose wait held a target stall */
 	uint64_t loop_stalls;		/* worker.loop_stalls: loop gaps over HF_WORKER_STALL_US */
 	uint64_t stall_blame[HF_LOOP__N];	/* of which blamed on each piece (counters.def) */
+	uint64_t loop_stalls_500us;	/* of which over 500 us */
+	uint64_t loop_stalls_5ms;	/* and over 5 ms */
 };
 
 /* Client connection slot states. */
@@ -218,7 +220,7 @@ struct lg_worker {
 	const struct hf_stall_board *peer;	/* the target's stall board; NULL: none */
 	/* loop timing from the start of the measured window (t_warm) */
 	bool loop_window;		/* the worker's loop statistics were reset at t_warm */
-	uint64_t stalls0[2 + HF_LOOP__N];	/* WORKER_STALLS, _CYCLES, _<kind> then */
+	uint64_t stalls0[4 + HF_LOOP__N];	/* WORKER_STALLS, _CYCLES, _<kind>, _500US, _5MS */
 	uint64_t longest_client;	/* longest lg_client_poll() since then, TSC ticks */
 	/* server */
 	struct lg_sconn *sconns;

@@ -330,7 +330,7 @@ run() {
 			tcp.cx_reset_received tcp.retransmits port.drop.tx_full port.drop.tx_refused \
 			port.drop.no_mbuf port.tx_retried worker.loop_stalls worker.loop_stall.snapshot \
 			worker.loop_stall.rx worker.loop_stall.arp worker.loop_stall.tcp worker.loop_stall.tx \
-			worker.loop_stall.outside; do
+			worker.loop_stall.outside worker.loop_stalls_over_500us worker.loop_stalls_over_5ms; do
 			extra+=" hf.$k=$(delta "$k" "$T/$name.before" "$T/$name.after" 2>/dev/null)"
 		done
 		# Loop-gap figures since reset_loop, i.e. over the whole loadgen run.
@@ -718,7 +718,8 @@ for f in E["FRACS"].split():
                      f"{U['p99']:.1f} / {U['p99_9']:.1f} ({d['responses_stalled']:,} of {d['responses']:,} waited "
                      f"through a loadgen stall, {d.get('responses_peer_stalled', 0):,} through one of hydrofoil's) | "
                      f"gap p99.99 {L['gap_p9999_us']:.1f}, max {L['gap_max_us']:,.1f} µs; {L['stalls']} stalls "
-                     f"({blame_txt(L['stall_blame'])}); longest client {L['longest_us']['client']:.1f}, "
+                     f"({blame_txt(L['stall_blame'])}; {L.get('stalls_over_500us', '?')} over 500 µs, "
+                     f"{L.get('stalls_over_5ms', '?')} over 5 ms); longest client {L['longest_us']['client']:.1f}, "
                      f"rx {L['longest_us']['rx']:.1f}, tcp {L['longest_us']['tcp']:.1f}, "
                      f"outside {L['longest_us']['outside']:,.1f} µs | {thr_txt(d.get('threads', []))} | "
                      f"{others_txt(d.get('others', []))} |")
@@ -736,7 +737,8 @@ for f in E["FRACS"].split():
             hb = {k: g("loop_stall." + k) for k in ("snapshot", "rx", "arp", "tcp", "tx", "outside")}
             srows.append(f"| {f}%: hydrofoil's own worker loop | — | — | "
                          f"gap p99.99 {g('loop_gap_p9999_ns') / 1e3:.1f}, max {g('loop_gap_max_ns') / 1e3:,.1f} µs; "
-                         f"{g('loop_stalls')} stalls ({blame_txt(hb)}); longest rx {g('longest_rx_ns') / 1e3:.1f}, "
+                         f"{g('loop_stalls')} stalls ({blame_txt(hb)}; {g('loop_stalls_over_500us')} over 500 µs, "
+                         f"{g('loop_stalls_over_5ms')} over 5 ms); longest rx {g('longest_rx_ns') / 1e3:.1f}, "
                          f"tcp {g('longest_tcp_ns') / 1e3:.1f}, tx {g('longest_tx_ns') / 1e3:.1f}, arp "
                          f"{g('longest_arp_ns') / 1e3:.1f}, outside {g('longest_outside_ns') / 1e3:,.1f} µs | "
                          f"{thr_txt(hf_threads(name))} | (above) |")
