@@ -26,6 +26,12 @@
 # which sleeps); core 1 runs only hydrofoil's busy-polling worker (lcore 1), or
 # nothing in the baseline. So a hydrofoil figure against the baseline is what
 # the hop costs, and the baseline is the most the loadgen can show of it.
+# Nothing of ours wakes on core 0 during a measured window but the agent (4
+# times a second once the link is up) and the interrupt threads (once a
+# second): the loadgen's main lcore sleeps through it. But whatever else the
+# machine runs (its own agent, kernel threads) must take a poller's CPU when
+# both cores poll, and takes the idle core 1 in the baseline: --occupy shows
+# the baseline with core 1 busy too (issue 16).
 #
 # Phases:
 #  1. keep-alive, closed loop, 100-byte bodies, a few connection counts (the best
@@ -58,10 +64,11 @@
 #   --phases    which phases run (default all); --rate: phase 3's 100% in req/s instead of
 #               phase 1's best (needed when phase 1 does not run); --fracs: its percentages
 #   --lg-lcores the loadgen's EAL --lcores (default 0@0,1@0: main and worker lcore on CPU 0);
-#   --occupy    in the baseline runs, core 1 (idle otherwise) runs hf-tscprobe, a busy poller
-#               like hydrofoil's worker: the machine's other threads (kernel threads, the
-#               sandbox's agent) then preempt a poller in the baseline too, as they must
-#               through hydrofoil, and the probe's report says what core 1 went through
+#   --occupy    phase 3 also runs each baseline with core 1 (idle otherwise) occupied by
+#               hf-tscprobe, a busy poller like hydrofoil's worker: the machine's other
+#               threads (kernel threads, the sandbox's agent) then preempt a poller there
+#               too, as they must through hydrofoil, and the probe's report says what core 1
+#               went through (runs baseocc-lat-F; scripts/bench.sh passes it)
 #   --lg-cpus   the CPUs the loadgen process may use through hydrofoil (taskset; default all):
 #               EAL puts its own threads (interrupts, memif's control channel) on the CPUs of
 #               this set that no lcore uses, or with none left on the main lcore's. (The
@@ -296,7 +303,7 @@ run() {
 		stats "$T/$name.before"
 		threads "$TGT_PID" "$T/$name.thr0"
 	fi
-	if [ "$target" = base ] && [ "$OCCUPY" = 1 ] && [ -x "$PROBE" ]; then
+	if [[ $name == baseocc-* ]] && [ -x "$PROBE" ]; then
 		"$PROBE" --cpu 1 --seconds 3600 --json > "$T/$name.probe" 2>/dev/null &
 		occ=$!
 		HF_PIDS+=("$occ")
@@ -396,6 +403,7 @@ if has_phase 3 && [ "${best_rate:-0}" -gt 0 ]; then
 		note "open loop at $f% = $rate req/s: through hydrofoil, then straight"
 		run "hf-lat-$f" hf -c "$LAT_CONNS" --rate "$rate" "${RUN[@]}"
 		run "base-lat-$f" base -c "$LAT_CONNS" --rate "$rate" "${RUN[@]}"
+		[ "$OCCUPY" = 1 ] && run "baseocc-lat-$f" base -c "$LAT_CONNS" --rate "$rate" "${RUN[@]}"
 	done
 fi
 # 4. idle connections held through hydrofoil: one hydrofoil for the steps, in
@@ -624,6 +632,25 @@ for f in E["FRACS"].split():
             tgt += f" ({h['latency_us']['p99'] - b['latency_us']['p99']:+.1f} µs)"
     row(f"3. latency p50 / p99 at {f}% of max", lat(h), lat(b),
         ratio(h and h["latency_us"]["p99"], b and b["latency_us"]["p99"]) + " (p99)", tgt, note)
+    # The same without the machine's share: the baseline with core 1 busy too, and the
+    # requests that waited through a loop stall of either process (or its shadow) left out.
+    o = runs.get(f"baseocc-lat-{f}", {}).get("json")
+    if o:
+        p3 = lambda d: f"{d['latency_us']['p50']:.1f} / {d['latency_us']['p99']:.1f} / {d['latency_us']['p99_9']:.1f} µs"
+        row(f"3. p50 / p99 / p99.9 at {f}%, baseline with core 1 busy (hf-tscprobe)", p3(h) if h else "—", p3(o),
+            ratio(h and h["latency_us"]["p99"], o["latency_us"]["p99"]) + " (p99)", "—",
+            "the baseline run again with a busy poller on core 1, where hydrofoil's worker runs: the machine's own "
+            "threads then preempt a poller in both runs (the stall table below names them)")
+        U = lambda d: d.get("latency_unstalled_us")
+        if h and U(h) and U(o):
+            row(f"3. p99 / p99.9 at {f}% without loop stalls", f"{U(h)['p99']:.1f} / {U(h)['p99_9']:.1f} µs",
+                f"{U(o)['p99']:.1f} / {U(o)['p99_9']:.1f} µs (core 1 busy)",
+                ratio(U(h)["p99"], U(o)["p99"]) + " (p99)",
+                f"p99 added ≤ 20 µs ({U(h)['p99'] - U(o)['p99']:+.1f} µs)" if f == "50" else "—",
+                f"requests that waited through a loop gap over 50 µs (or its shadow, as long again) of the loadgen's "
+                f"worker or hydrofoil's left out: {h['responses_stalled'] + h.get('responses_peer_stalled', 0):,} of "
+                f"{h['responses']:,} through hydrofoil, {o['responses_stalled']:,} of {o['responses']:,} in the "
+                "baseline")
 
 # 4. idle connections
 foot = None
@@ -705,7 +732,7 @@ def blame_txt(b):
 
 srows = []
 for f in E["FRACS"].split():
-    for who in ("hf", "base"):
+    for who in ("hf", "base", "baseocc"):
         name = f"{who}-lat-{f}"
         r = runs.get(name, {})
         d = r.get("json")
@@ -713,7 +740,8 @@ for f in E["FRACS"].split():
             continue
         L, U = d["worker_loop"], d["latency_unstalled_us"]
         lat = d["latency_us"]
-        srows.append(f"| {f}% {'through hydrofoil' if who == 'hf' else 'baseline'} | "
+        label = {"hf": "through hydrofoil", "base": "baseline", "baseocc": "baseline, core 1 busy"}[who]
+        srows.append(f"| {f}% {label} | "
                      f"{lat['p50']:.1f} / {lat['p99']:.1f} / {lat['p99_9']:.1f} / {lat['max']:,.0f} | "
                      f"{U['p99']:.1f} / {U['p99_9']:.1f} ({d['responses_stalled']:,} of {d['responses']:,} waited "
                      f"through a loadgen stall, {d.get('responses_peer_stalled', 0):,} through one of hydrofoil's) | "
