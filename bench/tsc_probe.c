@@ -16,13 +16,18 @@
  *
  * It prints, per class, the count, the time lost (as a share of the run), the
  * longest gap and a log2 histogram; then the thread's schedstat and context
- * switches, and the CPU's interrupts and steal time over the run.
+ * switches, the CPU's interrupts and steal time over the run, and the threads
+ * of the whole machine that ran longest meanwhile (with how long each of their
+ * turns on a CPU lasted: who the preempters were).
  *
  * usage: hf-tscprobe [--cpu N (1)] [--seconds S (10)] [--threshold-us U (5)] [--json]
+ * SIGTERM or SIGINT ends the run early, with its report (memif_bench.sh runs
+ * it as the occupant of a core for as long as a baseline run lasts).
  * Exit status 0 after a run, 1 when the CPU cannot be had, 2 for a bad command line.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <math.h>
 #include <sched.h>
@@ -36,6 +41,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
+
+#include "bench/loadgen/threads.h"
+
+/* Threads of the machine read before and after the run, and how many of them are shown. */
+#define MAX_TASKS 8192
+#define TOP_TASKS 8
 
 /* Bucket b holds gaps in [2^b, 2^(b+1)) ns; 2^40 ns is 18 minutes. */
 #define BUCKETS 41
@@ -55,6 +66,15 @@ struct sched_view {
 	uint64_t run_ns, wait_ns, slices;
 	uint64_t vcsw, ivcsw;
 };
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static uint64_t
 mono_ns(void)
@@ -176,7 +196,9 @@ main(int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
+	static struct lg_thread tasks0[MAX_TASKS], tasks1[MAX_TASKS];
 	struct gap_class cls[C__N] = {0};
+	int n_tasks0, n_tasks1;
 	struct sched_view s0, s1;
 	struct rusage ru;
 	double secs = 10, thr_us = 5, hz, ns_per_tick;
@@ -216,11 +238,14 @@ main(int argc, char **argv)
 		perror("hf-tscprobe: sched_setaffinity");
 		return 1;
 	}
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
 	hz = tsc_hz();
 	ns_per_tick = 1e9 / hz;
 	thr_tick = (uint64_t)(thr_us * 1e3 / ns_per_tick);
 	getrusage(RUSAGE_THREAD, &ru);
 	ivcsw = ru.ru_nivcsw;
+	n_tasks0 = lg_tasks_read_all(tasks0, MAX_TASKS);
 	sched_read(&s0);
 	irq0 = cpu_interrupts(cpu);
 	steal0 = cpu_steal_ns(cpu);
@@ -248,7 +273,7 @@ main(int argc, char **argv)
 			/* The look itself is not a gap of the machine's. */
 			now = __rdtsc();
 		}
-		if (now >= t_end)
+		if (now >= t_end || stop)
 			break;
 		prev = now;
 	}
@@ -256,6 +281,7 @@ main(int argc, char **argv)
 	sched_read(&s1);
 	irq1 = cpu_interrupts(cpu);
 	steal1 = cpu_steal_ns(cpu);
+	n_tasks1 = lg_tasks_read_all(tasks1, MAX_TASKS);
 
 	double run_ns = (double)(n1 - n0);
 
@@ -278,9 +304,16 @@ main(int argc, char **argv)
 		}
 		printf(",\"run_delay_us\":%.1f,\"voluntary_switches\":%" PRIu64
 		       ",\"involuntary_switches\":%" PRIu64 ",\"interrupts\":%" PRIu64
-		       ",\"steal_us\":%.1f}\n",
+		       ",\"steal_us\":%.1f",
 		       (s1.wait_ns - s0.wait_ns) / 1e3, s1.vcsw - s0.vcsw, s1.ivcsw - s0.ivcsw,
 		       irq1 - irq0, (steal1 - steal0) / 1e3);
+		printf(",\"others\":");
+		if (n_tasks0 >= 0 && n_tasks1 >= 0)
+			lg_tasks_top_json(stdout, tasks0, (unsigned int)n_tasks0, tasks1,
+			                  (unsigned int)n_tasks1, TOP_TASKS, (int)getpid());
+		else
+			printf("[]");
+		printf("}\n");
 		return 0;
 	}
 	printf("hf-tscprobe: CPU %d, %.3f s, TSC %.1f MHz, %" PRIu64 " reads, gaps over %.1f us:\n",
@@ -302,6 +335,12 @@ main(int argc, char **argv)
 	printf("  CPU %d: %" PRIu64 " interrupts, steal %.1f us (0 where the hypervisor reports "
 	       "none)\n",
 	       cpu, irq1 - irq0, (steal1 - steal0) / 1e3);
+	printf("  the machine's threads that ran longest meanwhile (mean_slice_us: one turn on a "
+	       "CPU):\n  ");
+	if (n_tasks0 >= 0 && n_tasks1 >= 0)
+		lg_tasks_top_json(stdout, tasks0, (unsigned int)n_tasks0, tasks1,
+		                  (unsigned int)n_tasks1, TOP_TASKS, (int)getpid());
+	printf("\n");
 	return 0;
 bad:
 	fprintf(stderr, "hf-tscprobe: bad value for an option: '%s'\n", optarg);

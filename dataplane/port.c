@@ -25,12 +25,15 @@
 /*
  * The I/O gate's timings. Held open, the gate waits in poll() on the
  * interrupt thread's epoll set for a driver's event; GATE_IDLE_MS bounds that
- * wait (the stop flag is also looked at then). Where that set cannot be found,
+ * wait (the stop flag is also looked at then, though gate_stop() makes an
+ * event of its own). Each timeout is a wake-up on the interrupt thread's CPU,
+ * 30 to 100 us of CPU on this machine, taken from a poller there (issue 16):
+ * hence a long bound. Where that set cannot be found,
  * the gate falls back to closing every GATE_HOLD_US, which costs each worker a
  * loop or two without gated I/O per round. The closer spins GATE_SPINS times
  * on a worker's slot, then naps GATE_NAP_US between looks.
  */
-#define GATE_IDLE_MS 100
+#define GATE_IDLE_MS 1000
 #define GATE_HOLD_US 10000
 #define GATE_SPINS 4096
 #define GATE_NAP_US 20

@@ -64,6 +64,34 @@ enum hf_loop_work {
 };
 
 /*
+ * The stall board (issue 16, for benchmarks): a small file both processes of
+ * a benchmark map, where each worker of one publishes the interval of its
+ * latest loop stall, so the other can tell the requests that waited through
+ * it (TSC values: one clock for every process of the machine). Hydrofoil
+ * writes one when HF_STALL_BOARD names the file; hf-loadgen reads it with
+ * --stall-board.
+ */
+#define HF_STALL_BOARD_MAGIC 0x68667374616c6c31ull	/* "hfstall1" */
+
+struct hf_stall_slot {
+	uint64_t start;			/* TSC at the start of the iteration before the gap */
+	uint64_t end;			/* TSC at the start of the iteration after it (release) */
+	uint64_t count;			/* stalls so far */
+} __rte_cache_aligned;
+
+struct hf_stall_board {
+	uint64_t magic;
+	uint64_t n_slots;		/* HF_MAX_WORKERS */
+	/*
+	 * The latest end of a stall's shadow over all slots (a CAS max,
+	 * release): its end plus its length, as the queue a stall leaves takes
+	 * about that long to drain at half load.
+	 */
+	uint64_t shadow_end;
+	struct hf_stall_slot slot[HF_MAX_WORKERS] __rte_cache_aligned;	/* by worker id */
+};
+
+/*
  * One worker's loop timing since its last reset (start, or a change of
  * hf_worker_loop_epoch). Written by the worker only; the agent reads it as it
  * reads the counters (aligned 64-bit words, a view that may be one loop old).
@@ -74,6 +102,7 @@ struct hf_loop_stats {
 	uint64_t last_end;		/* TSC at its end */
 	uint64_t count;			/* gaps recorded */
 	uint64_t max;			/* longest gap, ticks */
+	uint64_t stall_start;		/* TSC: start of the iteration before the last stall */
 	uint64_t stall_end;		/* TSC: start of the iteration that ended the last stall */
 	uint64_t longest[HF_LOOP__N];	/* longest single piece of each kind, ticks */
 	uint64_t cur[HF_LOOP__N];	/* the pieces of the iteration in progress */
@@ -112,6 +141,7 @@ struct hf_worker {
 	struct hf_counters cnt;
 	struct hf_arp_table arp;
 	uint64_t stall_tsc;		/* a gap this long is a stall (HF_WORKER_STALL_US) */
+	struct hf_stall_slot *stall_slot;	/* on the stall board (HF_STALL_BOARD); NULL: none */
 	struct hf_loop_stats loop;
 } __rte_cache_aligned;
 

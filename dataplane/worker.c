@@ -12,7 +12,12 @@
  * two of which the cycle accounting needs anyway.
  */
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <signal.h>
 #include <string.h>
 
@@ -73,6 +78,66 @@ bucket_top(uint32_t i)
 	unsigned int s = top == 0 ? 0 : top - 1;
 
 	return ((uint64_t)(i - (s << HF_LOOP_SUB_BITS)) << s) + ((UINT64_C(1) << s) - 1);
+}
+
+struct hf_stall_board *
+hf_stall_board_map(const char *path, bool create)
+{
+	struct hf_stall_board *b;
+	int fd = open(path, create ? O_RDWR | O_CREAT | O_TRUNC : O_RDONLY, 0644);
+	int err;
+
+	if (fd < 0)
+		return NULL;
+	if (create && ftruncate(fd, sizeof(*b)) != 0)
+		goto fail;
+	b = mmap(NULL, sizeof(*b), create ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+	if (b == MAP_FAILED)
+		goto fail;
+	close(fd);
+	if (create) {
+		b->n_slots = HF_MAX_WORKERS;
+		b->magic = HF_STALL_BOARD_MAGIC;
+	} else if (b->magic != HF_STALL_BOARD_MAGIC) {
+		munmap(b, sizeof(*b));
+		errno = EINVAL;
+		return NULL;
+	}
+	return b;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return NULL;
+}
+
+/* The board HF_STALL_BOARD names, mapped by the first hf_worker_init() of the process. */
+static struct hf_stall_board *
+env_board(void)
+{
+	static struct hf_stall_board *board;
+	static bool tried;
+	const char *path;
+
+	if (!tried) {
+		tried = true;
+		path = getenv("HF_STALL_BOARD");
+		if (path != NULL && *path != '\0')
+			board = hf_stall_board_map(path, true);
+	}
+	return board;
+}
+
+/* Raises the board's shadow_end to @p end: one word for a reader, whatever the workers. */
+static void
+board_shadow_end(uint64_t end)
+{
+	struct hf_stall_board *b = env_board();
+	uint64_t cur = __atomic_load_n(&b->shadow_end, __ATOMIC_RELAXED);
+
+	while (cur < end && !__atomic_compare_exchange_n(&b->shadow_end, &cur, end, true,
+							 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
 }
 
 void
@@ -140,7 +205,19 @@ loop_begin(struct hf_worker *w, uint64_t start)
 	if (unlikely(gap > w->stall_tsc)) {
 		HF_COUNT(w, WORKER_STALLS);
 		HF_COUNT_N(w, WORKER_STALL_CYCLES, gap);
+		if (gap > 10 * w->stall_tsc)
+			HF_COUNT(w, WORKER_STALLS_500US);
+		if (gap > 100 * w->stall_tsc)
+			HF_COUNT(w, WORKER_STALLS_5MS);
+		ls->stall_start = ls->last_start;
 		ls->stall_end = start;
+		if (w->stall_slot != NULL) {
+			w->stall_slot->start = ls->last_start;
+			w->stall_slot->count++;
+			/* Pairs with the acquire loads of the reader (hf-loadgen's complete()). */
+			__atomic_store_n(&w->stall_slot->end, start, __ATOMIC_RELEASE);
+			board_shadow_end(start + (start - ls->last_start));
+		}
 		blame = HF_LOOP_OUTSIDE;
 		longest = ls->cur[HF_LOOP_OUTSIDE];
 		for (unsigned int k = 0; k < HF_LOOP_OUTSIDE; k++)
@@ -488,6 +565,8 @@ hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
 	w->n_ports = n_ports;
 	w->tsc_hz = tsc_hz;
 	w->stall_tsc = tsc_hz * HF_WORKER_STALL_US / 1000000;
+	if (env_board() != NULL && id < HF_MAX_WORKERS)
+		w->stall_slot = &env_board()->slot[id];
 	hf_worker_loop_reset(w);
 	for (uint16_t i = 0; i < n_ports; i++)
 		w->gated = w->gated || ports[i].gated;

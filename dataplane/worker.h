@@ -51,6 +51,15 @@ unsigned int hf_worker_poll_once(struct hf_worker *w);
  */
 extern uint64_t hf_worker_loop_epoch;
 
+/*
+ * Maps the stall board at @p path (worker-t.h): created (zeroed, sized) with
+ * @p create, else an existing one, read-only. NULL with errno set when it
+ * cannot be. Not for a hot path. hf_worker_init() maps the one named by the
+ * environment variable HF_STALL_BOARD, once per process, and gives each
+ * worker its slot.
+ */
+struct hf_stall_board *hf_stall_board_map(const char *path, bool create);
+
 /* Empties @p w's loop statistics now (its own thread, or before it runs). */
 void hf_worker_loop_reset(struct hf_worker *w);
 

@@ -226,9 +226,17 @@ complete(struct lg_worker *lw, struct lg_conn *cn)
 		else
 			lw->st.err[LG_E_NON2XX]++;
 		hf_hist_record(lw->hist, ticks_to_ns(lw, t > cn->intended ? t - cn->intended : 0));
-		/* A stall of this worker's own loop since the request was due: the loadgen's. */
-		if (lw->w->loop.stall_end > cn->intended)
+		/*
+		 * Due before the end of the shadow of a stall of this worker's own
+		 * loop (its end plus its length: the queue it left drains in about
+		 * that long at half load): the loadgen's delay, not the target's.
+		 */
+		if (2 * lw->w->loop.stall_end - lw->w->loop.stall_start > cn->intended)
 			lw->st.responses_stalled++;
+		/* Pairs with the release CAS in the target's board_shadow_end() (worker.c). */
+		else if (lw->peer != NULL &&
+			 __atomic_load_n(&lw->peer->shadow_end, __ATOMIC_ACQUIRE) > cn->intended)
+			lw->st.responses_peer_stalled++;
 		else
 			hf_hist_record(lw->hist_clean,
 				       ticks_to_ns(lw, t > cn->intended ? t - cn->intended : 0));

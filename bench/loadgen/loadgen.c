@@ -48,6 +48,9 @@
 #define MAX_THREADS 64
 /* The first reading this long before the measured window: its file reads are not in it. */
 #define THREADS_LEAD_MS 20
+/* Threads of the whole machine, read before the workers start and after they stop. */
+#define MAX_TASKS 8192
+#define TOP_TASKS 8
 
 volatile bool lg_stop;
 static volatile sig_atomic_t got_signal;
@@ -67,6 +70,7 @@ usage(FILE *f)
 		"        --header 'k: v' (repeat)  --body-size N (request body; 0)\n"
 		"        --duration S (10)         --warmup S (0)      --timeout MS (2000)\n"
 		"        --target-ports N (1: slot i connects to PORT + i %% N, past 28k connections)\n"
+		"        --stall-board FILE (the target's HF_STALL_BOARD: its loop stalls)\n"
 		"server: --status S (200)          --response-size N (0; --body-size without --client)\n"
 		"replay: --replay-rate PPS (default: the file's timestamps; 0: no pacing)\n"
 		"        --replay-loops N (1; 0: until SIGTERM)\n"
@@ -222,10 +226,11 @@ route_port(const struct hf_port *ports, uint16_t n, uint32_t addr)
 }
 
 /* The counters of the loop's stalls, in the order of lg_worker.stalls0. */
-static const enum hf_counter stall_ids[2 + HF_LOOP__N] = {
+static const enum hf_counter stall_ids[4 + HF_LOOP__N] = {
 	HF_CNT_WORKER_STALLS, HF_CNT_WORKER_STALL_CYCLES, HF_CNT_WORKER_STALL_SNAPSHOT,
 	HF_CNT_WORKER_STALL_RX, HF_CNT_WORKER_STALL_ARP, HF_CNT_WORKER_STALL_TCP,
-	HF_CNT_WORKER_STALL_TX, HF_CNT_WORKER_STALL_OUTSIDE,
+	HF_CNT_WORKER_STALL_TX, HF_CNT_WORKER_STALL_OUTSIDE, HF_CNT_WORKER_STALLS_500US,
+	HF_CNT_WORKER_STALLS_5MS,
 };
 
 /* At the start of the measured window: the loop statistics report it alone. */
@@ -352,6 +357,9 @@ struct lg_window {
 	uint64_t hz;
 	const struct lg_thread *th0, *th1;
 	int n0, n1;
+	struct lg_thread *tasks0;	/* the machine's, sorted by lg_tasks_top_json() */
+	const struct lg_thread *tasks1;
+	int nt0, nt1;
 };
 
 static const char *const loop_work_name[HF_LOOP__N] = {
@@ -367,15 +375,17 @@ report_window(const struct lg_stats *t, const struct lg_window *win)
 	double us = 1e6 / (double)win->hz;
 
 	printf(",\"worker_loop\":{\"gaps\":%" PRIu64 ",\"gap_p99_us\":%.1f,\"gap_p9999_us\":%.1f,"
-	       "\"gap_max_us\":%.1f,\"stalls\":%" PRIu64 ",\"longest_us\":{",
+	       "\"gap_max_us\":%.1f,\"stalls\":%" PRIu64 ",\"stalls_over_500us\":%" PRIu64
+	       ",\"stalls_over_5ms\":%" PRIu64 ",\"longest_us\":{",
 	       l->count, hf_loop_gap_at(l, 99) * us, hf_loop_gap_at(l, 99.99) * us, l->max * us,
-	       t->loop_stalls);
+	       t->loop_stalls, t->loop_stalls_500us, t->loop_stalls_5ms);
 	for (unsigned int k = 0; k < HF_LOOP__N; k++)
 		printf("\"%s\":%.1f,", loop_work_name[k], l->longest[k] * us);
 	printf("\"client\":%.1f},\"stall_blame\":{", win->longest_client * us);
 	for (unsigned int k = 0; k < HF_LOOP__N; k++)
 		printf("%s\"%s\":%" PRIu64, k ? "," : "", loop_work_name[k], t->stall_blame[k]);
-	printf("}},\"responses_stalled\":%" PRIu64 ",\"latency_unstalled_us\":{\"p50\":%.1f,"
+	printf("}},\"responses_peer_stalled\":%" PRIu64, t->responses_peer_stalled);
+	printf(",\"responses_stalled\":%" PRIu64 ",\"latency_unstalled_us\":{\"p50\":%.1f,"
 	       "\"p99\":%.1f,\"p99_9\":%.1f,\"max\":%.1f},\"threads\":",
 	       t->responses_stalled, hf_hist_value_at(win->clean, 50) / 1e3,
 	       hf_hist_value_at(win->clean, 99) / 1e3, hf_hist_value_at(win->clean, 99.9) / 1e3,
@@ -383,6 +393,13 @@ report_window(const struct lg_stats *t, const struct lg_window *win)
 	if (win->n0 >= 0 && win->n1 >= 0)
 		lg_threads_json(stdout, win->th0, (unsigned int)win->n0, win->th1,
 				(unsigned int)win->n1);
+	else
+		printf("[]");
+	/* What else ran on the machine over the run: who took a CPU from the pollers. */
+	printf(",\"others\":");
+	if (win->nt0 >= 0 && win->nt1 >= 0)
+		lg_tasks_top_json(stdout, win->tasks0, (unsigned int)win->nt0, win->tasks1,
+				  (unsigned int)win->nt1, TOP_TASKS, (int)getpid());
 	else
 		printf("[]");
 }
@@ -444,10 +461,12 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 		       hf_hist_value_at(h, 99) / 1e3, hf_hist_value_at(h, 99.9) / 1e3,
 		       hf_hist_max(h) / 1e3);
 		printf("  without loop stalls    p50 %.1f  p99 %.1f  p99.9 %.1f  (%" PRIu64
-		       " responses waited through a stall of the loadgen's own loop)\n",
+		       " responses waited through a stall of the loadgen's own loop, %" PRIu64
+		       " through one of the target's)\n",
 		       hf_hist_value_at(win->clean, 50) / 1e3,
 		       hf_hist_value_at(win->clean, 99) / 1e3,
-		       hf_hist_value_at(win->clean, 99.9) / 1e3, t->responses_stalled);
+		       hf_hist_value_at(win->clean, 99.9) / 1e3, t->responses_stalled,
+		       t->responses_peer_stalled);
 		printf("  worker loop gaps (us)  p99 %.1f  p99.99 %.1f  max %.1f  "
 		       "stalls over %d us: %" PRIu64 "\n",
 		       hf_loop_gap_at(&win->loop, 99) * 1e6 / (double)win->hz,
@@ -540,7 +559,8 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 {
 	enum { O_PORT = 256, O_CLIENT, O_SERVER, O_NEWCONN, O_RATE, O_POISSON, O_METHOD, O_PATH,
 	       O_HEADER, O_BODY, O_DURATION, O_WARMUP, O_TIMEOUT, O_STATUS, O_RESP, O_WORKERS,
-	       O_LCORES, O_JSON, O_REPLAY, O_REPLAY_RATE, O_REPLAY_LOOPS, O_REPLAY_DST, O_TCBS, O_TPORTS };
+	       O_LCORES, O_JSON, O_REPLAY, O_REPLAY_RATE, O_REPLAY_LOOPS, O_REPLAY_DST, O_TCBS, O_TPORTS,
+	       O_STALL_BOARD };
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, O_PORT},
 		{"client", required_argument, NULL, O_CLIENT},
@@ -548,6 +568,7 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 		{"connections", required_argument, NULL, 'c'},
 		{"tcbs", required_argument, NULL, O_TCBS},
 		{"target-ports", required_argument, NULL, O_TPORTS},
+		{"stall-board", required_argument, NULL, O_STALL_BOARD},
 		{"new-conn", no_argument, NULL, O_NEWCONN},
 		{"rate", required_argument, NULL, O_RATE},
 		{"poisson", no_argument, NULL, O_POISSON},
@@ -616,6 +637,7 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 				goto bad;
 			o->tcbs = (uint32_t)v;
 			break;
+		case O_STALL_BOARD: o->stall_board = optarg; break;
 		case O_NEWCONN: o->new_conn = true; break;
 		case O_RATE:
 			o->rate = strtod(optarg, &end);
@@ -738,6 +760,8 @@ main(int argc, char **argv)
 	struct lg_stats total = {0};
 	struct hf_hist *hist = NULL, *clean = NULL;
 	static struct lg_thread th0[MAX_THREADS], th1[MAX_THREADS];
+	static struct lg_thread tasks0[MAX_TASKS], tasks1[MAX_TASKS];
+	int n_tasks0 = -1, n_tasks1 = -1;
 	static struct lg_window win;
 	int n_th0 = -1, n_th1 = -1;
 	uint64_t hz, t0, t_sig;
@@ -801,6 +825,17 @@ main(int argc, char **argv)
 			fprintf(stderr, "hf-loadgen: cannot set up worker %u: %s\n", w, strerror(-rc));
 			goto out_workers;
 		}
+	if (o.stall_board != NULL) {
+		const struct hf_stall_board *b = hf_stall_board_map(o.stall_board, false);
+
+		if (b == NULL) {
+			fprintf(stderr, "hf-loadgen: --stall-board %s: %s\n", o.stall_board,
+				errno == EINVAL ? "not a stall board" : strerror(errno));
+			goto out_workers;
+		}
+		for (w = 0; w < o.workers; w++)
+			lws[w].peer = b;
+	}
 	if (o.replay_file != NULL) {
 		rc = lg_replay_load(&replay, &o, &ports[0], 0, err, sizeof(err));
 		if (rc != 0) {
@@ -819,6 +854,9 @@ main(int argc, char **argv)
 			break;
 		usleep(10000);
 	}
+	/* Before the clock starts: a few hundred files to read. */
+	if (o.json)
+		n_tasks0 = lg_tasks_read_all(tasks0, MAX_TASKS);
 	hz = rte_get_tsc_hz();
 	/* 50 ms for the connections to open (ARP first): the warm-up starts after. */
 	t0 = rte_rdtsc() + hz / 20;
@@ -878,6 +916,8 @@ main(int argc, char **argv)
 	stop_workers(lws, o.workers);
 
 	n_th1 = lg_threads_read(0, th1, MAX_THREADS);
+	if (o.json)
+		n_tasks1 = lg_tasks_read_all(tasks1, MAX_TASKS);
 
 	hist = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
 	clean = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
@@ -891,6 +931,9 @@ main(int argc, char **argv)
 		lws[w].st.loop_stalls = v[HF_CNT_WORKER_STALLS] - lws[w].stalls0[0];
 		for (unsigned int k = 0; k < HF_LOOP__N; k++)
 			lws[w].st.stall_blame[k] = v[stall_ids[2 + k]] - lws[w].stalls0[2 + k];
+		lws[w].st.loop_stalls_500us = v[HF_CNT_WORKER_STALLS_500US] -
+					      lws[w].stalls0[2 + HF_LOOP__N];
+		lws[w].st.loop_stalls_5ms = v[HF_CNT_WORKER_STALLS_5MS] - lws[w].stalls0[3 + HF_LOOP__N];
 		merge(&total, &lws[w].st);
 		if (hist != NULL && lws[w].hist != NULL)
 			hf_hist_merge(hist, lws[w].hist);
@@ -905,6 +948,10 @@ main(int argc, char **argv)
 	win.th1 = th1;
 	win.n0 = n_th0;
 	win.n1 = n_th1;
+	win.tasks0 = tasks0;
+	win.tasks1 = tasks1;
+	win.nt0 = n_tasks0;
+	win.nt1 = n_tasks1;
 	/* An interrupted client measured from the end of its warm-up to the signal. */
 	secs = o.duration_s - o.warmup_s;
 	if (interrupted && o.client && t_sig < lws[0].t_end)

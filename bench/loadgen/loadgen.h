@@ -46,6 +46,7 @@ struct lg_opts {
 	double duration_s;
 	double warmup_s;
 	uint32_t timeout_ms;		/* connect and response */
+	const char *stall_board;	/* --stall-board: the target's stall board (worker-t.h) */
 	/* server role */
 	bool server;
 	uint16_t server_port;		/* host order */
@@ -90,9 +91,12 @@ struct lg_stats {
 	uint64_t tx_dropped;		/* port.drop.tx_full + tx_refused + link_down */
 	uint64_t retransmits;		/* tcp.retransmits */
 	/* the worker's own loop over the measured window (issue 16) */
-	uint64_t responses_stalled;	/* measured responses whose wait held a loop stall */
+	uint64_t responses_stalled;	/* measured responses whose wait held a stall of our loop */
+	uint64_t responses_peer_stalled; /* of the others, those whose wait held a target stall */
 	uint64_t loop_stalls;		/* worker.loop_stalls: loop gaps over HF_WORKER_STALL_US */
 	uint64_t stall_blame[HF_LOOP__N];	/* of which blamed on each piece (counters.def) */
+	uint64_t loop_stalls_500us;	/* of which over 500 us */
+	uint64_t loop_stalls_5ms;	/* and over 5 ms */
 };
 
 /* Client connection slot states. */
@@ -211,11 +215,12 @@ struct lg_worker {
 	bool stopping;			/* past t_end: no new requests */
 	volatile bool done;		/* client finished (written by this worker, read by main) */
 	struct hf_hist *hist;
-	/* measured responses whose wait held none of this worker's loop stalls (issue 16) */
+	/* measured responses whose wait held no loop stall, ours or the target's (issue 16) */
 	struct hf_hist *hist_clean;
+	const struct hf_stall_board *peer;	/* the target's stall board; NULL: none */
 	/* loop timing from the start of the measured window (t_warm) */
 	bool loop_window;		/* the worker's loop statistics were reset at t_warm */
-	uint64_t stalls0[2 + HF_LOOP__N];	/* WORKER_STALLS, _CYCLES, _<kind> then */
+	uint64_t stalls0[4 + HF_LOOP__N];	/* WORKER_STALLS, _CYCLES, _<kind>, _500US, _5MS */
 	uint64_t longest_client;	/* longest lg_client_poll() since then, TSC ticks */
 	/* server */
 	struct lg_sconn *sconns;

@@ -26,6 +26,12 @@
 # which sleeps); core 1 runs only hydrofoil's busy-polling worker (lcore 1), or
 # nothing in the baseline. So a hydrofoil figure against the baseline is what
 # the hop costs, and the baseline is the most the loadgen can show of it.
+# Nothing of ours wakes on core 0 during a measured window but the agent (4
+# times a second once the link is up) and the interrupt threads (once a
+# second): the loadgen's main lcore sleeps through it. But whatever else the
+# machine runs (its own agent, kernel threads) must take a poller's CPU when
+# both cores poll, and takes the idle core 1 in the baseline: --occupy shows
+# the baseline with core 1 busy too (issue 16).
 #
 # Phases:
 #  1. keep-alive, closed loop, 100-byte bodies, a few connection counts (the best
@@ -42,8 +48,10 @@
 # went through in the run (per thread: the CPU, run_delay = time runnable but
 # waiting for that CPU, involuntary context switches), the loop gaps of the
 # loadgen's worker and of hydrofoil's (p99.99, max, stalls over 50 us and the
-# piece of work each was blamed on) and the loadgen's p99 without the requests
-# that waited through a stall of its own loop.
+# piece of work each was blamed on), the machine's other threads that ran, and
+# the p99 without the requests that waited through a loop stall of either
+# process (hydrofoil publishes its stalls on a stall board, HF_STALL_BOARD,
+# which the loadgen reads: --stall-board).
 #
 # Usage: bench/loadgen/memif_bench.sh [--duration S] [--warmup S] [--conns "4 16 64"]
 #          [--idle "1000 10000 100000 1000000"] [--reps N]
@@ -55,7 +63,17 @@
 #               new-connection figure (default 1)
 #   --phases    which phases run (default all); --rate: phase 3's 100% in req/s instead of
 #               phase 1's best (needed when phase 1 does not run); --fracs: its percentages
-#   --lg-lcores the loadgen's EAL --lcores (default 0@0,1@0: main and worker lcore on CPU 0)
+#   --lg-lcores the loadgen's EAL --lcores (default 0@0,1@0: main and worker lcore on CPU 0);
+#   --occupy    phase 3 also runs each baseline with core 1 (idle otherwise) occupied by
+#               hf-tscprobe, a busy poller like hydrofoil's worker: the machine's other
+#               threads (kernel threads, the sandbox's agent) then preempt a poller there
+#               too, as they must through hydrofoil, and the probe's report says what core 1
+#               went through (runs baseocc-lat-F; scripts/bench.sh passes it)
+#   --lg-cpus   the CPUs the loadgen process may use through hydrofoil (taskset; default all):
+#               EAL puts its own threads (interrupts, memif's control channel) on the CPUs of
+#               this set that no lcore uses, or with none left on the main lcore's. (The
+#               baseline is never restricted: with both memif ends and every thread of one
+#               process on one CPU, its link does not come up.)
 # Environment: HF_BUILD_DIR (default build), HF_KEEP_TMP=1 (keep the temp dir).
 # Needs root and the built hydrofoil and hf-loadgen (this script builds nothing).
 # Takes about two and a half minutes on an idle machine.
@@ -75,6 +93,9 @@ PHASES="1 2 3 4"
 RATE_100=
 FRACS="10 50 90"
 LG_LCORES=0@0,1@0
+LG_CPUS=
+OCCUPY=0
+PROBE=${HF_PROBE:-$HF_ROOT/${HF_BUILD_DIR:-build}/bench/hf-tscprobe}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) DUR=$2; shift ;;
@@ -88,6 +109,8 @@ while [ $# -gt 0 ]; do
 	--rate) RATE_100=$2; shift ;;
 	--fracs) FRACS=$2; shift ;;
 	--lg-lcores) LG_LCORES=$2; shift ;;
+	--lg-cpus) LG_CPUS=$2; shift ;;
+	--occupy) OCCUPY=1 ;;
 	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "memif_bench: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -208,7 +231,10 @@ target_up() {
 	SOCK=$T/memif.$RUN_N.sock
 	if [ "$target" = hf ]; then
 		hf_config "$T/$name.cfg" "$SOCK" "$3" "${4:-1}" "${5:-$MEM}" "${6:-}"
+		# Hydrofoil's workers publish their loop stalls there; the loadgen reads them.
+		export HF_STALL_BOARD=$T/$name.board
 		hf_start "$NS" "$T/$name.cfg" "$T/$name.target.log"
+		unset HF_STALL_BOARD
 		TGT_PID=$HF_PID
 		for _ in $(seq 300); do
 			grep -q "running" "$T/$name.target.log" && return 0
@@ -233,12 +259,15 @@ lg_bg() {
 	if [ "$target" = hf ]; then
 		port=(--port "p0,net_memif0,role=client,socket=$SOCK,$LG_ADDR/24" --client "$HF_ADDR:80"
 			--server 8080 --response-size "$BODY")
+		[ -s "$T/$name.board" ] && port+=(--stall-board "$T/$name.board")
 	else
 		port=(--port "p0,net_memif0,role=server,socket=$SOCK,$LG_ADDR/24"
 			--port "p1,net_memif1,role=client,socket=$SOCK,$CLI_ADDR/24"
 			--server 8080 --response-size "$BODY" --client "$LG_ADDR:8080" --tcbs "$BASE_TCBS")
 	fi
-	ip netns exec "$NS" "$LG" "${port[@]}" --json --lcores "$LG_LCORES" "$@" -- "${EAL[@]}" -m "${LG_MEM:-$MEM}" \
+	local pin=()
+	[ "$target" = hf ] && [ -n "$LG_CPUS" ] && pin=(taskset -c "$LG_CPUS")
+	ip netns exec "$NS" "${pin[@]}" "$LG" "${port[@]}" --json --lcores "$LG_LCORES" "$@" -- "${EAL[@]}" -m "${LG_MEM:-$MEM}" \
 		> "$T/$name.json" 2> "$T/$name.log" &
 	LG_PID=$!
 	HF_PIDS+=("$LG_PID")
@@ -262,7 +291,7 @@ HF_DEATHS=()
 # run NAME TARGET ARGS...: one run on a fresh target (through hydrofoil with
 # /stats before and after); records name=NAME, the loadgen's JSON and the deltas.
 run() {
-	local name=$1 target=$2 j rc extra="" maxc=$MAXC_RUN k
+	local name=$1 target=$2 j rc extra="" maxc=$MAXC_RUN k occ=
 	shift 2
 	if ! target_up "$name" "$target" "$maxc"; then
 		record "name=$name ok=0 why=target_did_not_start:$(dead_why "$TGT_PID" "$T/$name.target.log")"
@@ -274,10 +303,19 @@ run() {
 		stats "$T/$name.before"
 		threads "$TGT_PID" "$T/$name.thr0"
 	fi
+	if [[ $name == baseocc-* ]] && [ -x "$PROBE" ]; then
+		"$PROBE" --cpu 1 --seconds 3600 --json > "$T/$name.probe" 2>/dev/null &
+		occ=$!
+		HF_PIDS+=("$occ")
+	fi
 	lg_bg "$name" "$target" "$@"
 	wait "$LG_PID"
 	rc=$?
 	[ -n "$TGT_PID" ] && threads "$TGT_PID" "$T/$name.thr1"
+	if [ -n "$occ" ]; then
+		kill -TERM "$occ" 2>/dev/null
+		wait "$occ" 2>/dev/null
+	fi
 	if [ -n "$TGT_PID" ] && ! kill -0 "$TGT_PID" 2>/dev/null; then
 		local why
 		why=$(dead_why "$TGT_PID" "$T/$name.target.log")
@@ -299,7 +337,7 @@ run() {
 			tcp.cx_reset_received tcp.retransmits port.drop.tx_full port.drop.tx_refused \
 			port.drop.no_mbuf port.tx_retried worker.loop_stalls worker.loop_stall.snapshot \
 			worker.loop_stall.rx worker.loop_stall.arp worker.loop_stall.tcp worker.loop_stall.tx \
-			worker.loop_stall.outside; do
+			worker.loop_stall.outside worker.loop_stalls_over_500us worker.loop_stalls_over_5ms; do
 			extra+=" hf.$k=$(delta "$k" "$T/$name.before" "$T/$name.after" 2>/dev/null)"
 		done
 		# Loop-gap figures since reset_loop, i.e. over the whole loadgen run.
@@ -365,6 +403,7 @@ if has_phase 3 && [ "${best_rate:-0}" -gt 0 ]; then
 		note "open loop at $f% = $rate req/s: through hydrofoil, then straight"
 		run "hf-lat-$f" hf -c "$LAT_CONNS" --rate "$rate" "${RUN[@]}"
 		run "base-lat-$f" base -c "$LAT_CONNS" --rate "$rate" "${RUN[@]}"
+		[ "$OCCUPY" = 1 ] && run "baseocc-lat-$f" base -c "$LAT_CONNS" --rate "$rate" "${RUN[@]}"
 	done
 fi
 # 4. idle connections held through hydrofoil: one hydrofoil for the steps, in
@@ -422,7 +461,7 @@ TOTAL_SECS=$(($(date +%s) - PHASE_T0))
 export HF_WHY="${HF_WHY:-}" BASE_WHY="${BASE_WHY:-}" BEST_RATE="${best_rate:-0}" HF_OK BASE_OK
 mkdir -p "$HF_ROOT/bench/results"
 export PLOT_DAT=$HF_ROOT/bench/results/plot.dat
-export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES
+export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS OCCUPY
 "$HF_PY" - "$RES" <<'PY'
 import json, os, re, statistics, sys
 
@@ -593,6 +632,25 @@ for f in E["FRACS"].split():
             tgt += f" ({h['latency_us']['p99'] - b['latency_us']['p99']:+.1f} µs)"
     row(f"3. latency p50 / p99 at {f}% of max", lat(h), lat(b),
         ratio(h and h["latency_us"]["p99"], b and b["latency_us"]["p99"]) + " (p99)", tgt, note)
+    # The same without the machine's share: the baseline with core 1 busy too, and the
+    # requests that waited through a loop stall of either process (or its shadow) left out.
+    o = runs.get(f"baseocc-lat-{f}", {}).get("json")
+    if o:
+        p3 = lambda d: f"{d['latency_us']['p50']:.1f} / {d['latency_us']['p99']:.1f} / {d['latency_us']['p99_9']:.1f} µs"
+        row(f"3. p50 / p99 / p99.9 at {f}%, baseline with core 1 busy (hf-tscprobe)", p3(h) if h else "—", p3(o),
+            ratio(h and h["latency_us"]["p99"], o["latency_us"]["p99"]) + " (p99)", "—",
+            "the baseline run again with a busy poller on core 1, where hydrofoil's worker runs: the machine's own "
+            "threads then preempt a poller in both runs (the stall table below names them)")
+        U = lambda d: d.get("latency_unstalled_us")
+        if h and U(h) and U(o):
+            row(f"3. p99 / p99.9 at {f}% without loop stalls", f"{U(h)['p99']:.1f} / {U(h)['p99_9']:.1f} µs",
+                f"{U(o)['p99']:.1f} / {U(o)['p99_9']:.1f} µs (core 1 busy)",
+                ratio(U(h)["p99"], U(o)["p99"]) + " (p99)",
+                f"p99 added ≤ 20 µs ({U(h)['p99'] - U(o)['p99']:+.1f} µs)" if f == "50" else "—",
+                f"requests that waited through a loop gap over 50 µs (or its shadow, as long again) of the loadgen's "
+                f"worker or hydrofoil's left out: {h['responses_stalled'] + h.get('responses_peer_stalled', 0):,} of "
+                f"{h['responses']:,} through hydrofoil, {o['responses_stalled']:,} of {o['responses']:,} in the "
+                "baseline")
 
 # 4. idle connections
 foot = None
@@ -665,12 +723,16 @@ def thr_txt(ts):
     return "; ".join(f"{t['name']}@cpu{t['cpu']} ran {t['run_ms']:,.1f} ms, waited {t['run_delay_us']:,.0f} µs, "
                      f"{t['involuntary']} preempted" for t in ts) or "—"
 
+def others_txt(os_):
+    return "; ".join(f"{t['name']}@cpu{t['cpu']} {t['run_ms']:,.1f} ms in {t['timeslices']} turns of "
+                     f"{t['mean_slice_us']:,.0f} µs" for t in os_[:5]) or "—"
+
 def blame_txt(b):
     return ", ".join(f"{k} {v}" for k, v in b.items() if v) or "none"
 
 srows = []
 for f in E["FRACS"].split():
-    for who in ("hf", "base"):
+    for who in ("hf", "base", "baseocc"):
         name = f"{who}-lat-{f}"
         r = runs.get(name, {})
         d = r.get("json")
@@ -678,34 +740,50 @@ for f in E["FRACS"].split():
             continue
         L, U = d["worker_loop"], d["latency_unstalled_us"]
         lat = d["latency_us"]
-        srows.append(f"| {f}% {'through hydrofoil' if who == 'hf' else 'baseline'} | "
+        label = {"hf": "through hydrofoil", "base": "baseline", "baseocc": "baseline, core 1 busy"}[who]
+        srows.append(f"| {f}% {label} | "
                      f"{lat['p50']:.1f} / {lat['p99']:.1f} / {lat['p99_9']:.1f} / {lat['max']:,.0f} | "
                      f"{U['p99']:.1f} / {U['p99_9']:.1f} ({d['responses_stalled']:,} of {d['responses']:,} waited "
-                     f"through a loadgen stall) | "
+                     f"through a loadgen stall, {d.get('responses_peer_stalled', 0):,} through one of hydrofoil's) | "
                      f"gap p99.99 {L['gap_p9999_us']:.1f}, max {L['gap_max_us']:,.1f} µs; {L['stalls']} stalls "
-                     f"({blame_txt(L['stall_blame'])}); longest client {L['longest_us']['client']:.1f}, "
+                     f"({blame_txt(L['stall_blame'])}; {L.get('stalls_over_500us', '?')} over 500 µs, "
+                     f"{L.get('stalls_over_5ms', '?')} over 5 ms); longest client {L['longest_us']['client']:.1f}, "
                      f"rx {L['longest_us']['rx']:.1f}, tcp {L['longest_us']['tcp']:.1f}, "
-                     f"outside {L['longest_us']['outside']:,.1f} µs | {thr_txt(d.get('threads', []))} |")
+                     f"outside {L['longest_us']['outside']:,.1f} µs | {thr_txt(d.get('threads', []))} | "
+                     f"{others_txt(d.get('others', []))} |")
+        try:
+            pr = json.loads(open(os.path.join(E["T"], name + ".probe")).read().strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError):
+            pr = None
+        if pr:
+            c = lambda k: f"{pr[k]['gaps']} {k} ({pr[k]['lost_us'] / 1e3:,.1f} ms, longest {pr[k]['max_us']:,.0f} µs)"
+            srows.append(f"| {f}%: core 1 in the baseline (hf-tscprobe, gaps over {pr['threshold_us']:.0f} µs) | — | — | "
+                         f"{c('preempted')}, {c('unseen')} | run_delay {pr['run_delay_us'] / 1e3:,.1f} ms, "
+                         f"{pr['involuntary_switches']} preempted | {others_txt(pr.get('others', []))} |")
         if who == "hf" and "hf.worker.loop_gap_max_ns" in r:
             g = lambda k: r.get("hf.worker." + k) or 0
             hb = {k: g("loop_stall." + k) for k in ("snapshot", "rx", "arp", "tcp", "tx", "outside")}
             srows.append(f"| {f}%: hydrofoil's own worker loop | — | — | "
                          f"gap p99.99 {g('loop_gap_p9999_ns') / 1e3:.1f}, max {g('loop_gap_max_ns') / 1e3:,.1f} µs; "
-                         f"{g('loop_stalls')} stalls ({blame_txt(hb)}); longest rx {g('longest_rx_ns') / 1e3:.1f}, "
+                         f"{g('loop_stalls')} stalls ({blame_txt(hb)}; {g('loop_stalls_over_500us')} over 500 µs, "
+                         f"{g('loop_stalls_over_5ms')} over 5 ms); longest rx {g('longest_rx_ns') / 1e3:.1f}, "
                          f"tcp {g('longest_tcp_ns') / 1e3:.1f}, tx {g('longest_tx_ns') / 1e3:.1f}, arp "
                          f"{g('longest_arp_ns') / 1e3:.1f}, outside {g('longest_outside_ns') / 1e3:,.1f} µs | "
-                         f"{thr_txt(hf_threads(name))} |")
+                         f"{thr_txt(hf_threads(name))} | (above) |")
 if srows:
     print()
-    print(f"Stalls in the open-loop runs (loadgen --lcores {E['LG_LCORES']}): latency of all measured requests, "
-          "and of those during which the loadgen's own loop had no gap over 50 µs; the loop gaps of the loadgen's "
+    print(f"Stalls in the open-loop runs (loadgen --lcores {E['LG_LCORES']}, CPUs through hydrofoil: {E['LG_CPUS'] or 'all'}): latency of all measured requests, "
+          "and of those during which neither process's loop had a gap over 50 µs; the loop gaps of the loadgen's "
           "worker (the first row of each pair) and of hydrofoil's, each stall blamed on the longest piece of work "
           "in it (outside: between two iterations, i.e. the loadgen's hooks or the thread not running); and per "
           "thread of the process, over the run, the CPU it ran on, the time it ran, the time it waited runnable "
-          "while another task had that CPU, and its involuntary context switches.")
+          "while another task had that CPU, and its involuntary context switches; last, the other threads of the "
+          "machine that ran longest over the loadgen's run (not the loadgen's own; hydrofoil's are among them), "
+          "with how long each of their turns on a CPU lasted.")
     print()
-    print("| run | p50 / p99 / p99.9 / max µs | p99 / p99.9 without loadgen stalls | worker loop | threads |")
-    print("|---|---:|---:|---|---|")
+    print("| run | p50 / p99 / p99.9 / max µs | p99 / p99.9 without loop stalls | worker loop | threads | "
+          "other threads that ran |")
+    print("|---|---:|---:|---|---|---|")
     print("\n".join(srows))
 PY
 echo

@@ -14,6 +14,7 @@
  * file reads per thread.
  */
 struct lg_thread {
+	int pid;
 	int tid;
 	int cpu;          /* the CPU it last ran on (/proc/.../stat field 39) */
 	char name[16];    /* comm */
@@ -37,5 +38,22 @@ int lg_threads_read(int pid, struct lg_thread *t, unsigned int max);
  */
 void lg_threads_json(FILE *f, const struct lg_thread *before, unsigned int nb,
                      const struct lg_thread *after, unsigned int na);
+
+/*
+ * Reads every thread of every process (/proc/[0-9]*) into @p t, at most
+ * @p max: what else ran on the machine. Returns how many, or a negative errno.
+ */
+int lg_tasks_read_all(struct lg_thread *t, unsigned int max);
+
+/*
+ * Prints to @p f, as a JSON array, the @p k threads of @p after that ran the
+ * longest since @p before, those of process @p self_pid left out: name, pid,
+ * tid, cpu, run_ms, timeslices, mean_slice_us (how long each of its turns on
+ * a CPU lasted: what a poller sharing that CPU lost per turn). Sorts @p before
+ * by tid.
+ */
+void lg_tasks_top_json(FILE *f, struct lg_thread *before, unsigned int nb,
+                       const struct lg_thread *after, unsigned int na, unsigned int k,
+                       int self_pid);
 
 #endif

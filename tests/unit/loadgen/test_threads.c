@@ -95,6 +95,7 @@ test_read_and_delta(void **state)
 	assert_non_null(sa);
 	assert_non_null(sb);
 	assert_string_equal(sb->name, "lg\"spin\\1");
+	assert_int_equal(sb->pid, getpid());
 	assert_true(sb->cpu >= 0);
 	assert_true(sb->run_ns - sa->run_ns >= 30000000u);
 	assert_true(sb->slices > sa->slices);
@@ -109,6 +110,62 @@ test_read_and_delta(void **state)
 	assert_non_null(strstr(json, "\"name\":\"test_threads\""));
 	assert_true(json[0] == '[' && json[len - 1] == ']');
 	free(json);
+}
+
+/* Burns 20 ms of CPU. */
+static void *
+burner(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "lg-burn");
+	for (uint64_t t0 = cpu_ns(); cpu_ns() - t0 < 20000000u;)
+		;
+	return NULL;
+}
+
+/* The machine's threads: ours among them, listed by CPU time, or left out as asked. */
+static void
+test_tasks_top(void **state)
+{
+	enum { N = 8192 };
+	struct lg_thread *a = calloc(N, sizeof(*a)), *b = calloc(N, sizeof(*b));
+	char *json = NULL;
+	size_t len = 0;
+	pthread_t th;
+	FILE *f;
+	int na, nb;
+
+	(void)state;
+	na = lg_tasks_read_all(a, N);
+	assert_true(na >= 2); /* init and this thread at least */
+	assert_int_equal(pthread_create(&th, NULL, burner, NULL), 0);
+	pthread_join(th, NULL);
+	nb = lg_tasks_read_all(b, N);
+	assert_true(nb >= 2);
+	/* The burner is gone by now: it ran, but only threads alive at the second reading count. */
+	f = open_memstream(&json, &len);
+	lg_tasks_top_json(f, a, (unsigned int)na, b, (unsigned int)nb, N, 0);
+	fclose(f);
+	assert_non_null(strstr(json, "\"name\":\"test_threads\""));
+	assert_non_null(strstr(json, "\"mean_slice_us\":"));
+	free(json);
+	json = NULL;
+	/* This process left out: none of its threads. */
+	f = open_memstream(&json, &len);
+	lg_tasks_top_json(f, a, (unsigned int)na, b, (unsigned int)nb, N, (int)getpid());
+	fclose(f);
+	assert_null(strstr(json, "\"name\":\"test_threads\""));
+	assert_true(json[0] == '[' && json[len - 1] == ']');
+	free(json);
+	/* k = 0: an empty list. */
+	json = NULL;
+	f = open_memstream(&json, &len);
+	lg_tasks_top_json(f, a, (unsigned int)na, b, (unsigned int)nb, 0, 0);
+	fclose(f);
+	assert_string_equal(json, "[]");
+	free(json);
+	free(a);
+	free(b);
 }
 
 /* Another process's threads; one that does not exist is an error, not an empty list. */
@@ -130,6 +187,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_read_and_delta),
 	        cmocka_unit_test(test_other_process),
+	        cmocka_unit_test(test_tasks_top),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,8 +7,11 @@
  * (a spin of 300 us makes a gap of at least 300 us): nothing fails on a slow
  * or busy machine.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_malloc.h>
@@ -17,6 +20,7 @@
 #include "hf_test.h"
 
 static struct hf_port port;
+static char board_path[64];
 
 static int
 cmp_u64(const void *a, const void *b)
@@ -156,12 +160,44 @@ test_stall_outside(void **state)
 	assert_true(hf_loop_gap_at(&w->loop, 100) >= spin);
 	assert_true(w->loop.stall_end >= t0 + spin);
 	assert_int_equal(w->loop.count, 100);
+	/* The stall board (HF_STALL_BOARD, set in main) shows it to another process. */
+	{
+		const struct hf_stall_board *b = hf_stall_board_map(board_path, false);
+
+		assert_non_null(b);
+		assert_int_equal(b->slot[0].end, w->loop.stall_end);
+		assert_true(b->slot[0].end - b->slot[0].start >= spin);
+		assert_true(b->slot[0].count >= 1);
+		assert_true(b->shadow_end >= 2 * b->slot[0].end - b->slot[0].start);
+	}
 	/* On a quiet machine the spin is the longest piece; a preemption inside the loop may be
 	 * longer. */
 	print_message("  blamed outside %llu of %llu stalls\n",
 	              (unsigned long long)w->cnt.v[HF_CNT_WORKER_STALL_OUTSIDE],
 	              (unsigned long long)w->cnt.v[HF_CNT_WORKER_STALLS]);
 	hf_test_worker_free(w);
+}
+
+/* Only a board is mapped read-only: not a missing file, not another file. */
+static void
+test_board_refused(void **state)
+{
+	char path[64];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/hf-test-noboard-%d", (int)getpid());
+	unlink(path);
+	assert_null(hf_stall_board_map(path, false));
+	assert_int_equal(errno, ENOENT);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < sizeof(struct hf_stall_board); i++)
+		fputc('x', f);
+	fclose(f);
+	assert_null(hf_stall_board_map(path, false));
+	assert_int_equal(errno, EINVAL);
+	unlink(path);
 }
 
 /* A new epoch empties the window at the next iteration; the counters stay. */
@@ -203,11 +239,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_buckets),        cmocka_unit_test(test_percentiles_vs_sorted),
-	        cmocka_unit_test(test_merge),          cmocka_unit_test(test_stall_outside),
-	        cmocka_unit_test(test_reset_by_epoch),
+		cmocka_unit_test(test_buckets),
+		cmocka_unit_test(test_percentiles_vs_sorted),
+		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_stall_outside),
+		cmocka_unit_test(test_reset_by_epoch),
+		cmocka_unit_test(test_board_refused),
 	};
+	int rc;
 
+	/* Before the first worker: hf_worker_init() maps the board it names once per process. */
+	snprintf(board_path, sizeof(board_path), "/tmp/hf-test-board-%d", (int)getpid());
+	setenv("HF_STALL_BOARD", board_path, 1);
 	hf_test_eal(1);
-	return cmocka_run_group_tests(tests, setup, NULL);
+	rc = cmocka_run_group_tests(tests, setup, NULL);
+	unlink(board_path);
+	return rc;
 }
