@@ -19,6 +19,7 @@ static const char *const flag_names[HF_RF__MAX] = {
 	[HF_RF_NONE] = "-", [HF_RF_NR] = "NR", [HF_RF_UF] = "UF", [HF_RF_UH] = "UH",
 	[HF_RF_UT] = "UT", [HF_RF_UC] = "UC", [HF_RF_UPE] = "UPE", [HF_RF_DPE] = "DPE",
 	[HF_RF_UR] = "UR", [HF_RF_DC] = "DC", [HF_RF_FI] = "FI",
+	[HF_RF_OM] = "OM",
 };
 
 /* Records taken from a ring at a time. */

@@ -24,6 +24,8 @@
  *                                  } ); } ); }; } );
  *     clusters = ( { name; connect_timeout_ms; endpoints = [ "a.b.c.d:port" ]; } ); }
  *   access_log = "FILE";
+ *   overload: { enabled; window_ms; refuse_connections | disable_keepalive | shed_requests =
+ *               { backlog | mbufs | connections | streams = [ scaling, saturation ]; }; }
  *
  * Everything is checked before anything starts: a typo in a key is refused
  * with its line rather than ignored, as Envoy refuses unknown fields.
@@ -43,6 +45,7 @@
 #include "control-agent/bootstrap.h"
 #include "control-agent/cfg.h"
 #include "dataplane/net/addr.h"
+#include "dataplane/overload.h"
 #include "dataplane/worker-t.h"
 
 /* CPU ids EAL can pin a thread to: glibc's CPU_SETSIZE, which EAL's parser bounds them by. */
@@ -703,6 +706,86 @@ load_config(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap 
 	return 0;
 }
 
+/* A float or an integer setting as a double; false for anything else. */
+static bool
+number(const config_setting_t *s, double *v)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_FLOAT: *v = config_setting_get_float(s); return true;
+	case CONFIG_TYPE_INT: *v = config_setting_get_int(s); return true;
+	default: return false;
+	}
+}
+
+/*
+ * overload = { enabled; window_ms; ACTION = { MONITOR = [scaling, saturation]; ... }; }
+ * (dataplane/overload.h). An action's group replaces that action's default
+ * triggers: "shed_requests = {};" turns it off. enabled = false turns all off.
+ */
+static int
+load_overload(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
+{
+	static const char *const keys[] = {"enabled", "window_ms", "refuse_connections",
+					   "disable_keepalive", "shed_requests", NULL};
+	static const char *const monitors[] = {"backlog", "mbufs", "connections", "streams", NULL};
+	static const struct hf_overload_trigger off = {2.0f, 2.0f};
+	struct hf_overload_config *o = &b->overload;
+	long long window_ms = o->window_us / 1000;
+	char key[HF_CFG_KEY];
+	int rc = 0, enabled = 1;
+	const config_setting_t *g = hf_cfg_member(c, root, "", "overload", CONFIG_TYPE_GROUP, 0, &rc);
+
+	if (g == NULL)
+		return rc;
+	if ((rc = hf_cfg_check_keys(c, g, "overload", keys)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "overload", "window_ms", 1, 1000, &window_ms, 0)) != 0)
+		return rc;
+	o->window_us = (uint32_t)window_ms * 1000;
+	if (config_setting_lookup_bool(g, "enabled", &enabled) == CONFIG_FALSE &&
+	    config_setting_get_member(g, "enabled") != NULL)
+		return hf_cfg_fail(c, config_setting_get_member(g, "enabled"), "overload.enabled",
+				   "must be true or false");
+	for (int a = 0; a < HF_OVA__N; a++) {
+		const char *an = hf_overload_action_name((enum hf_overload_action)a);
+		const config_setting_t *ag;
+
+		if (!enabled) {
+			for (int m = 0; m < HF_OVM__N; m++)
+				o->trigger[a][m] = off;
+			continue;
+		}
+		snprintf(key, sizeof(key), "overload.%s", an);
+		ag = hf_cfg_member(c, g, "overload", an, CONFIG_TYPE_GROUP, 0, &rc);
+		if (ag == NULL) {
+			if (rc != 0)
+				return rc;
+			continue;
+		}
+		if ((rc = hf_cfg_check_keys(c, ag, key, monitors)) != 0)
+			return rc;
+		for (int m = 0; m < HF_OVM__N; m++) {
+			const char *mn = hf_overload_monitor_name((enum hf_overload_monitor)m);
+			const config_setting_t *t = config_setting_get_member(ag, mn);
+			double lo, hi;
+
+			o->trigger[a][m] = off;
+			if (t == NULL)
+				continue;
+			snprintf(key, sizeof(key), "overload.%s.%s", an, mn);
+			if (!config_setting_is_array(t) || config_setting_length(t) != 2 ||
+			    !number(config_setting_get_elem(t, 0), &lo) ||
+			    !number(config_setting_get_elem(t, 1), &hi))
+				return hf_cfg_fail(c, t, key,
+						   "want [scaling, saturation], two numbers like [0.9, 0.99]");
+			if (!(lo >= 0.0 && lo <= hi && hi <= 1.0))
+				return hf_cfg_fail(c, t, key,
+						   "[%g, %g]: want 0 <= scaling <= saturation <= 1", lo, hi);
+			o->trigger[a][m] = (struct hf_overload_trigger){(float)lo, (float)hi};
+		}
+	}
+	return 0;
+}
+
 static void
 defaults(struct hf_bootstrap *b)
 {
@@ -717,13 +800,15 @@ defaults(struct hf_bootstrap *b)
 	hf_h1_limits_default(&b->istio_http.limits);
 	b->istio_http.request_headers_timeout_ms = 10000;
 	b->istio_http.idle_timeout_ms = 60000;
+	hf_overload_defaults(&b->overload);
 }
 
 int
 hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", "tcp",
-					   "http", "static_resources", "access_log", "config", NULL};
+					   "http", "static_resources", "access_log", "config", "overload",
+					   NULL};
 	struct hf_cfg c = {.path = path, .err = err, .errlen = errlen};
 	const config_setting_t *root;
 	long long workers = 1;
@@ -754,7 +839,7 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	    (rc = load_http_pools(&c, root, b)) != 0 ||
 	    (rc = load_static_resources(&c, root, b)) != 0 ||
 	    (rc = hf_cfg_get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0 ||
-	    (rc = load_config(&c, root, b)) != 0)
+	    (rc = load_config(&c, root, b)) != 0 || (rc = load_overload(&c, root, b)) != 0)
 		goto out;
 	b->workers = (unsigned int)workers;
 	/* One mesh-wide choice: every HTTP listener takes it, and those Istio opens. */

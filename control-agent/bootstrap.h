@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataplane/overload-t.h"
 #include "dataplane/port-t.h"
 #include "dataplane/proxy/listener-t.h"
 #include "dataplane/proxy/router.h"
@@ -89,6 +90,7 @@ struct hf_bootstrap {
 	char access_log[HF_BOOT_DEVICE];	/* file for the access log; empty: none */
 	char istio_dir[HF_BOOT_DEVICE];	/* config.istio_dir: Istio YAML to serve, reloaded on change */
 	struct hf_http_listener_config istio_http;	/* what the Istio config's HTTP listeners enforce */
+	struct hf_overload_config overload;	/* overload = { ... }; the defaults without it */
 };
 
 /*

@@ -208,6 +208,7 @@ main(int argc, char **argv)
 		}
 		workers[w]->qsbr = qsbr;
 		workers[w]->siblings = workers;
+		hf_worker_overload(workers[w], &boot.overload);
 		for (unsigned int i = 0; i < boot.n_ports; i++)
 			if (boot.ports[i].impair.enabled &&
 			    hf_worker_impair(workers[w], (uint16_t)i, &boot.ports[i].impair) != 0) {

@@ -8,6 +8,7 @@
 #include "dataplane/counters.h"
 #include "dataplane/port-t.h"
 #include "dataplane/net/arp-t.h"
+#include "dataplane/overload-t.h"
 
 #define HF_BURST 32
 #define HF_MAX_WORKERS 64
@@ -143,6 +144,7 @@ struct hf_worker {
 	uint64_t stall_tsc;		/* a gap this long is a stall (HF_WORKER_STALL_US) */
 	struct hf_stall_slot *stall_slot;	/* on the stall board (HF_STALL_BOARD); NULL: none */
 	struct hf_loop_stats loop;
+	struct hf_overload ovl;		/* pressure and the actions it sets (overload.h) */
 } __rte_cache_aligned;
 
 #endif

@@ -34,6 +34,7 @@
 
 #include "dataplane/net/arp.h"
 #include "dataplane/impair.h"
+#include "dataplane/overload.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/l4.h"
 #include "dataplane/net/eth.h"
@@ -449,12 +450,66 @@ announce_links(struct hf_worker *w)
 	}
 }
 
+/* A share in [0, 1] of @p used out of @p total (0 when there is no pool). */
+static float
+share_of(uint64_t used, uint64_t total)
+{
+	return total == 0 ? 0.0f : used >= total ? 1.0f : (float)used / (float)total;
+}
+
+/*
+ * Ends an overload window (overload.h): reads the pools, sets the actions'
+ * levels and publishes the readings as gauges. Once per window (10 ms by
+ * default): the mempool count walks the lcore caches, too slow per loop.
+ */
+static void
+overload_window(struct hf_worker *w, uint64_t now)
+{
+	struct hf_overload *o = &w->ovl;
+	float p[HF_OVM__N] = {0};
+	static const int pct_cnt[HF_OVM__N] = {
+		[HF_OVM_BACKLOG] = HF_CNT_OVERLOAD_PCT_BACKLOG,
+		[HF_OVM_MBUFS] = HF_CNT_OVERLOAD_PCT_MBUFS,
+		[HF_OVM_CONNECTIONS] = HF_CNT_OVERLOAD_PCT_CONNECTIONS,
+		[HF_OVM_STREAMS] = HF_CNT_OVERLOAD_PCT_STREAMS,
+	};
+	static const int active_cnt[HF_OVA__N] = {
+		[HF_OVA_REFUSE_CONNECTIONS] = HF_CNT_OVERLOAD_ACTIVE_REFUSE,
+		[HF_OVA_DISABLE_KEEPALIVE] = HF_CNT_OVERLOAD_ACTIVE_KEEPALIVE,
+		[HF_OVA_SHED_REQUESTS] = HF_CNT_OVERLOAD_ACTIVE_SHED,
+	};
+
+	for (uint16_t i = 0; i < w->n_ports; i++) {
+		const struct rte_mempool *mp = w->ports[i].pool;
+		float f;
+
+		if (mp == NULL)
+			continue;
+		f = share_of(rte_mempool_in_use_count(mp), mp->size);
+		if (f > p[HF_OVM_MBUFS])
+			p[HF_OVM_MBUFS] = f;
+	}
+	if (w->tcp != NULL)
+		p[HF_OVM_CONNECTIONS] = share_of(w->tcp->n_active, w->tcp->cfg.max_connections);
+	if (w->http != NULL)
+		p[HF_OVM_STREAMS] = share_of(w->http->n_streams - w->http->n_free_streams,
+					     w->http->n_streams);
+	hf_overload_update(o, share_of(o->backlog_tsc, now - o->window_start), p);
+	o->window_start = now;
+	o->backlog_tsc = 0;
+	for (int m = 0; m < HF_OVM__N; m++)
+		w->cnt.v[pct_cnt[m]] = (uint64_t)(o->pressure[m] * 100.0f + 0.5f);
+	for (int a = 0; a < HF_OVA__N; a++)
+		w->cnt.v[active_cnt[a]] = o->threshold[a] != 0;
+}
+
 unsigned int
 hf_worker_poll_once(struct hf_worker *w)
 {
 	uint64_t start = rte_rdtsc(), t_rx, t_tcp, end, t;
 	struct hf_loop_stats *ls = &w->loop;
 	unsigned int n = 0;
+	bool backlogged = false;
 
 	loop_begin(w, start);
 	w->now = start;
@@ -474,8 +529,13 @@ hf_worker_poll_once(struct hf_worker *w)
 		t_rx = rte_rdtsc();
 		ls->cur[HF_LOOP_SNAPSHOT] = t_rx - start;
 	}
-	for (uint16_t i = 0; i < w->n_ports; i++)
-		n += rx_port(w, &w->ports[i]);
+	for (uint16_t i = 0; i < w->n_ports; i++) {
+		unsigned int k = rx_port(w, &w->ports[i]);
+
+		n += k;
+		/* A full burst: frames were left waiting in the queue (overload.h's backlog). */
+		backlogged |= k >= HF_BURST;
+	}
 	if (w->steer_in != NULL)
 		n += drain_steered(w);
 
@@ -505,6 +565,10 @@ hf_worker_poll_once(struct hf_worker *w)
 	ls->cur[HF_LOOP_TX] = end - t;
 	ls->last_end = end;
 	HF_COUNT(w, WORKER_LOOPS);
+	if (backlogged)
+		w->ovl.backlog_tsc += end - start;
+	if (unlikely(end - w->ovl.window_start >= w->ovl.window_tsc))
+		overload_window(w, end);
 	if (n == 0) {
 		HF_COUNT(w, WORKER_IDLE_LOOPS);
 		HF_COUNT_N(w, WORKER_IDLE_CYCLES, end - start);
@@ -556,6 +620,7 @@ int
 hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
 	       const struct hf_port *ports, uint16_t n_ports, uint64_t tsc_hz)
 {
+	struct hf_overload_config ovl;
 	char name[RTE_RING_NAMESIZE];
 
 	memset(w, 0, sizeof(*w));
@@ -568,6 +633,9 @@ hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
 	if (env_board() != NULL && id < HF_MAX_WORKERS)
 		w->stall_slot = &env_board()->slot[id];
 	hf_worker_loop_reset(w);
+	hf_overload_defaults(&ovl);
+	hf_overload_init(&w->ovl, &ovl, tsc_hz, id + 1u);
+	w->ovl.window_start = rte_rdtsc();
 	for (uint16_t i = 0; i < n_ports; i++)
 		w->gated = w->gated || ports[i].gated;
 	hf_arp_init(w);
@@ -583,6 +651,13 @@ hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+void
+hf_worker_overload(struct hf_worker *w, const struct hf_overload_config *cfg)
+{
+	hf_overload_init(&w->ovl, cfg, w->tsc_hz, w->id + 1u);
+	w->ovl.window_start = rte_rdtsc();
 }
 
 int

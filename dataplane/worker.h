@@ -18,6 +18,10 @@ int hf_worker_init(struct hf_worker *w, uint16_t id, uint16_t n_workers,
 		   const struct hf_port *ports, uint16_t n_ports, uint64_t tsc_hz);
 
 struct hf_impair_cfg;
+struct hf_overload_config;
+
+/* Sets @p w's overload manager to @p cfg (hf_worker_init() starts it with the defaults). */
+void hf_worker_overload(struct hf_worker *w, const struct hf_overload_config *cfg);
 
 /*
  * Turns on impairment of both directions of port @p port for this worker.

@@ -22,6 +22,7 @@ enum hf_response_flag {
 	HF_RF_UR,			/* upstream remote reset (mid-response) */
 	HF_RF_DC,			/* downstream connection termination */
 	HF_RF_FI,			/* fault injected (abort) */
+	HF_RF_OM,			/* shed by the overload manager */
 	HF_RF__MAX
 };
 

@@ -29,6 +29,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/http/path.h"
+#include "dataplane/overload.h"
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/http_route.h"
@@ -523,7 +524,13 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		return no_stream(w, s);
 	s->minor = msg->minor;
 	s->x->service_ms = -1;
-	s->flags |= (msg->flags & HF_H1_F_KEEP_ALIVE) ? HF_HTTP_S_KEEP_ALIVE : 0;
+	if (msg->flags & HF_H1_F_KEEP_ALIVE) {
+		/* Under pressure some connections end after this exchange (overload.h). */
+		if (unlikely(hf_overload_act(&w->ovl, HF_OVA_DISABLE_KEEPALIVE)))
+			HF_COUNT(w, OVERLOAD_KEEPALIVE_OFF);
+		else
+			s->flags |= HF_HTTP_S_KEEP_ALIVE;
+	}
 	s->flags |= msg->method == HF_H1_M_HEAD ? HF_HTTP_S_HEAD : 0;
 	s->flags |= (msg->flags & HF_H1_F_UPGRADE) ? HF_HTTP_S_UPGRADE : 0;
 	refuse = shape_target(w, s, msg, norm, sizeof(norm), &shape);
@@ -545,6 +552,12 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		s->rq = HF_HTTP_RQ_BODY;
 		return local_reply_x(w, s, refuse, refuse == 405 ? HF_RF_NONE : HF_RF_DPE, shape.why,
 				     shape.why, true, refuse == 405 ? allow : NULL);
+	}
+	if (unlikely(hf_overload_act(&w->ovl, HF_OVA_SHED_REQUESTS))) {
+		/* Shed before routing spends anything on it (Envoy's stop_accepting_requests). */
+		HF_COUNT(w, OVERLOAD_RQ_SHED);
+		return consume_and_reply(w, s, head_len, 503, HF_RF_OM, "overload", "envoy overloaded",
+					 NULL);
 	}
 	sl = hf_snapshot_listener(snap, s->lst->port);
 	vh = sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;

@@ -18,6 +18,7 @@
 
 #include "dataplane/net/cksum.h"
 #include "dataplane/net/ipv4.h"
+#include "dataplane/overload.h"
 #include "dataplane/tcp/syncookie.h"
 #include "dataplane/tcp/tcp-int.h"
 
@@ -670,6 +671,12 @@ listen_syn(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	struct hf_tcp_stack *st = tcp_stack(w);
 	struct hf_tcp_conn *c;
 
+	if (unlikely(hf_overload_act(&w->ovl, HF_OVA_REFUSE_CONNECTIONS))) {
+		/* Past saturation a new connection is refused at once rather than left to time out. */
+		HF_COUNT(w, OVERLOAD_CX_REFUSED);
+		tcp_reply_rst(w, p, m, s);
+		return;
+	}
 	if (l->synrcvd >= st->cfg.syn_backlog) {
 		st->cookies_active = true;
 		st->cookies_until = st->now_tick + 2 * HF_SYNCOOKIE_PERIOD_MS;

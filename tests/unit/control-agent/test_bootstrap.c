@@ -310,6 +310,15 @@ static const struct {
 	 "'\\x1b[2Jcubic\\x0d' is not one of"},
 	{PORT "\n\naccess_log = 1;\n", 4, "access_log", "must be a string"},
 	{PORT "access_log = \"\";\n", 2, "access_log", "must not be empty"},
+	/* overload = { }: triggers are [scaling, saturation] within [0, 1], on known monitors */
+	{PORT "overload = {\n shed_requests = { backlog = [ 0.9 ]; }; };\n", 3,
+	 "overload.shed_requests.backlog", "want [scaling, saturation]"},
+	{PORT "overload = { shed_requests = {\n mbufs = [ 0.9, 1.5 ]; }; };\n", 3,
+	 "overload.shed_requests.mbufs", "want 0 <= scaling <= saturation <= 1"},
+	{PORT "overload = { shed_requests = {\n lag = [ 0.5, 0.6 ]; }; };\n", 3,
+	 "overload.shed_requests.lag", "unknown key"},
+	{PORT "overload = {\n window_ms = 0; };\n", 3, "overload.window_ms", "out of range"},
+	{PORT "overload = {\n stop = { }; };\n", 3, "overload.stop", "unknown key"},
 };
 
 static void
@@ -339,6 +348,47 @@ test_bad_files(void **state)
 		unlink(path);
 	}
 	rmdir(dir);
+}
+
+/* overload = { }: an action's group replaces its default triggers; enabled = false stops all. */
+static void
+test_overload(void **state)
+{
+	char path[] = "/tmp/hf-boot-ovl-XXXXXX", err[HF_BOOT_ERR];
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(PORT "overload = { window_ms = 2;\n"
+		   " shed_requests = { streams = [ 0.5, 0.75 ]; connections = [ 1, 1 ]; }; };\n", f);
+	fclose(f);
+	assert_int_equal(hf_bootstrap_load(&boot, path, err, sizeof(err)), 0);
+	assert_int_equal(boot.overload.window_us, 2000);
+	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_STREAMS].scaling == 0.5f);
+	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_STREAMS].saturation == 0.75f);
+	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_CONNECTIONS].scaling == 1.0f);
+	/* The backlog default of shed_requests is gone with its group; the others' stay. */
+	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_BACKLOG].scaling > 1.0f);
+	assert_true(boot.overload.trigger[HF_OVA_DISABLE_KEEPALIVE][HF_OVM_BACKLOG].scaling < 1.0f);
+
+	f = fopen(path, "w");
+	fputs(PORT "overload = { enabled = false; };\n", f);
+	fclose(f);
+	assert_int_equal(hf_bootstrap_load(&boot, path, err, sizeof(err)), 0);
+	for (int a = 0; a < HF_OVA__N; a++)
+		for (int m = 0; m < HF_OVM__N; m++)
+			assert_true(boot.overload.trigger[a][m].scaling > 1.0f);
+
+	/* Without the group: the defaults (overload.c). */
+	f = fopen(path, "w");
+	fputs(PORT, f);
+	fclose(f);
+	assert_int_equal(hf_bootstrap_load(&boot, path, err, sizeof(err)), 0);
+	assert_int_equal(boot.overload.window_us, 10000);
+	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_BACKLOG].scaling < 1.0f);
+	unlink(path);
 }
 
 static void
@@ -447,6 +497,7 @@ main(void)
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_http_listeners),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_overload),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_parsers),
 		cmocka_unit_test(test_lcore_map),

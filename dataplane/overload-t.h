@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_OVERLOAD_T_H
+#define HF_OVERLOAD_T_H
+
+#include <stdint.h>
+
+/*
+ * The overload manager's types (Envoy's overload manager, driven by the
+ * worker's own pressure signals). Each worker measures its monitors once per
+ * window and sets the level of each action from them; the actions then act on
+ * that share of new connections, responses and requests.
+ */
+
+/* What a worker measures, each as a pressure in [0, 1]. */
+enum hf_overload_monitor {
+	/* share of the window's cycles spent in loop iterations whose RX burst came back
+	 * full: the worker was behind its queues (its loop lag) */
+	HF_OVM_BACKLOG,
+	HF_OVM_MBUFS,			/* share of the port's mbuf pool taken, worst port */
+	HF_OVM_CONNECTIONS,		/* share of the worker's TCBs taken */
+	HF_OVM_STREAMS,			/* share of the worker's HTTP streams taken */
+	HF_OVM__N
+};
+
+/* What it does about them. */
+enum hf_overload_action {
+	HF_OVA_REFUSE_CONNECTIONS,	/* a SYN to a listener is answered with RST */
+	HF_OVA_DISABLE_KEEPALIVE,	/* a response carries connection: close */
+	HF_OVA_SHED_REQUESTS,		/* a new request is answered 503 (flag OM) at once */
+	HF_OVA__N
+};
+
+/*
+ * A scaled trigger (Envoy's ScaledTrigger): the action's level is 0 below
+ * @c scaling, 1 from @c saturation, linear between. scaling > 1: never.
+ */
+struct hf_overload_trigger {
+	float scaling;
+	float saturation;
+};
+
+/* overload = { ... } of the bootstrap; the same for every worker. */
+struct hf_overload_config {
+	uint32_t window_us;		/* how often the monitors are read */
+	struct hf_overload_trigger trigger[HF_OVA__N][HF_OVM__N];
+};
+
+/* One worker's overload state; written by that worker only. */
+struct hf_overload {
+	struct hf_overload_config cfg;
+	uint64_t window_tsc;		/* cfg.window_us in TSC ticks */
+	uint64_t window_start;		/* TSC */
+	uint64_t backlog_tsc;		/* cycles of backlogged iterations in this window */
+	float pressure[HF_OVM__N];	/* as last measured (backlog smoothed over windows) */
+	float level[HF_OVA__N];		/* share of events each action takes now */
+	uint32_t threshold[HF_OVA__N];	/* level as a 32-bit draw threshold; 0: off */
+	uint64_t rng;
+};
+
+#endif
