@@ -48,15 +48,15 @@ hf_overload_defaults(struct hf_overload_config *cfg)
 		for (int m = 0; m < HF_OVM__N; m++)
 			cfg->trigger[a][m] = off;
 	/*
-	 * Past saturation, first stop holding connections open, then shed new
-	 * requests before they take an upstream exchange; refuse connections only
-	 * when buffers run out. The connection and stream pools have hard limits
-	 * with their own counters (tcp.drop.no_tcb, http.drop.no_stream), so they
-	 * trigger nothing unless configured.
+	 * By default only a pool of mbufs running out acts: first stop holding
+	 * connections open, then shed new requests before they take an upstream
+	 * exchange, and refuse connections last. The backlog triggers are for
+	 * workers on cores of their own (README): on a shared or slow device (a
+	 * net_tap's syscalls) a busy loop is not yet overload. The connection and
+	 * stream pools have hard limits with their own counters (tcp.drop.no_tcb,
+	 * http.drop.no_stream), so they trigger nothing unless configured.
 	 */
-	cfg->trigger[HF_OVA_DISABLE_KEEPALIVE][HF_OVM_BACKLOG] = (struct hf_overload_trigger){0.80f, 0.95f};
 	cfg->trigger[HF_OVA_DISABLE_KEEPALIVE][HF_OVM_MBUFS] = (struct hf_overload_trigger){0.85f, 0.95f};
-	cfg->trigger[HF_OVA_SHED_REQUESTS][HF_OVM_BACKLOG] = (struct hf_overload_trigger){0.90f, 0.99f};
 	cfg->trigger[HF_OVA_SHED_REQUESTS][HF_OVM_MBUFS] = (struct hf_overload_trigger){0.90f, 0.98f};
 	cfg->trigger[HF_OVA_REFUSE_CONNECTIONS][HF_OVM_MBUFS] = (struct hf_overload_trigger){0.95f, 0.99f};
 }

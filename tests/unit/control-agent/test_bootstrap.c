@@ -369,9 +369,9 @@ test_overload(void **state)
 	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_STREAMS].scaling == 0.5f);
 	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_STREAMS].saturation == 0.75f);
 	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_CONNECTIONS].scaling == 1.0f);
-	/* The backlog default of shed_requests is gone with its group; the others' stay. */
-	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_BACKLOG].scaling > 1.0f);
-	assert_true(boot.overload.trigger[HF_OVA_DISABLE_KEEPALIVE][HF_OVM_BACKLOG].scaling < 1.0f);
+	/* The mbufs default of shed_requests is gone with its group; the others' stay. */
+	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_MBUFS].scaling > 1.0f);
+	assert_true(boot.overload.trigger[HF_OVA_DISABLE_KEEPALIVE][HF_OVM_MBUFS].scaling < 1.0f);
 
 	f = fopen(path, "w");
 	fputs(PORT "overload = { enabled = false; };\n", f);
@@ -387,7 +387,8 @@ test_overload(void **state)
 	fclose(f);
 	assert_int_equal(hf_bootstrap_load(&boot, path, err, sizeof(err)), 0);
 	assert_int_equal(boot.overload.window_us, 10000);
-	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_BACKLOG].scaling < 1.0f);
+	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_MBUFS].scaling < 1.0f);
+	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_BACKLOG].scaling > 1.0f);
 	unlink(path);
 }
 

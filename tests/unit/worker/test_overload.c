@@ -142,10 +142,11 @@ test_defaults(void **state)
 	hf_overload_defaults(&cfg);
 	hf_overload_init(&o, &cfg, 2000000000, 1);
 	assert_int_equal(o.window_tsc, 20000000);	/* 10 ms at 2 GHz */
-	/* Full pools with their own hard limits trigger nothing by default. */
+	/* Full pools with their own hard limits, and a full backlog, trigger nothing by default. */
 	p[HF_OVM_CONNECTIONS] = 1.0f;
 	p[HF_OVM_STREAMS] = 1.0f;
-	hf_overload_update(&o, 0.0f, p);
+	for (int i = 0; i < 10; i++)
+		hf_overload_update(&o, 1.0f, p);
 	for (int a = 0; a < HF_OVA__N; a++)
 		assert_int_equal(o.threshold[a], 0);
 	/* A pool of mbufs nearly gone: every action, connections refused last. */
