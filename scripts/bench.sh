@@ -87,9 +87,13 @@ rm -f "$rm_json"
 # role. HF_BENCH_MEMIF=0 skips it. --occupy: the latency baselines run a second
 # time with core 1 busy-polled as through hydrofoil, so the machine's own
 # threads preempt a poller in both (issue 16), and the p99 without loop stalls.
+# --overload: hydrofoil sheds past saturation (README, "Overload").
 if [ "${HF_BENCH_MEMIF:-1}" != 0 ]; then
 	echo
-	bench/loadgen/memif_bench.sh --occupy || echo "memif_bench failed"
+	# Open loop past saturation too (100%, 150% of the best closed-loop rate), with the
+	# overload manager's backlog triggers on: the rows say how many requests were shed.
+	bench/loadgen/memif_bench.sh --occupy --overload --fracs "10 50 90 100 150" ||
+		echo "memif_bench failed"
 fi
 
 # The HTTP proxy side by side with nginx and HAProxy (wrk over the kernel path

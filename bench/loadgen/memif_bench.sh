@@ -69,6 +69,9 @@
 #               threads (kernel threads, the sandbox's agent) then preempt a poller there
 #               too, as they must through hydrofoil, and the probe's report says what core 1
 #               went through (runs baseocc-lat-F; scripts/bench.sh passes it)
+#   --overload  hydrofoil runs with the overload manager's backlog triggers on (README,
+#               "Overload": keep-alive off from 80% backlog, requests shed from 90%); the
+#               open-loop rows then say how many requests were shed (503, flag OM)
 #   --lg-cpus   the CPUs the loadgen process may use through hydrofoil (taskset; default all):
 #               EAL puts its own threads (interrupts, memif's control channel) on the CPUs of
 #               this set that no lcore uses, or with none left on the main lcore's. (The
@@ -95,6 +98,7 @@ FRACS="10 50 90"
 LG_LCORES=0@0,1@0
 LG_CPUS=
 OCCUPY=0
+OVERLOAD=
 PROBE=${HF_PROBE:-$HF_ROOT/${HF_BUILD_DIR:-build}/bench/hf-tscprobe}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -111,6 +115,8 @@ while [ $# -gt 0 ]; do
 	--lg-lcores) LG_LCORES=$2; shift ;;
 	--lg-cpus) LG_CPUS=$2; shift ;;
 	--occupy) OCCUPY=1 ;;
+	--overload) OVERLOAD='overload = { disable_keepalive = { backlog = [0.80, 0.95]; mbufs = [0.85, 0.95]; };
+  shed_requests = { backlog = [0.90, 0.99]; mbufs = [0.90, 0.98]; }; };' ;;
 	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "memif_bench: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -158,6 +164,7 @@ hf_config() {
 	done
 	hf_memif_cfg "$1" "$2" "$HF_ADDR" "" "${5:-$MEM}" "tcp: { max_connections = $3; time_wait_ms = 1000; };
 ${6:+http: { max_requests = $6; \};}
+$OVERLOAD
 static_resources: {
   listeners = ( $lst );
   clusters = ( { name = \"lg\"; connect_timeout_ms = 1000; endpoints = [ \"$LG_ADDR:8080\" ]; } );
@@ -337,7 +344,8 @@ run() {
 			tcp.cx_reset_received tcp.retransmits port.drop.tx_full port.drop.tx_refused \
 			port.drop.no_mbuf port.tx_retried worker.loop_stalls worker.loop_stall.snapshot \
 			worker.loop_stall.rx worker.loop_stall.arp worker.loop_stall.tcp worker.loop_stall.tx \
-			worker.loop_stall.outside worker.loop_stalls_over_500us worker.loop_stalls_over_5ms; do
+			worker.loop_stall.outside worker.loop_stalls_over_500us worker.loop_stalls_over_5ms \
+			overload.requests_shed overload.keepalive_disabled overload.connections_refused; do
 			extra+=" hf.$k=$(delta "$k" "$T/$name.before" "$T/$name.after" 2>/dev/null)"
 		done
 		# Loop-gap figures since reset_loop, i.e. over the whole loadgen run.
@@ -461,7 +469,7 @@ TOTAL_SECS=$(($(date +%s) - PHASE_T0))
 export HF_WHY="${HF_WHY:-}" BASE_WHY="${BASE_WHY:-}" BEST_RATE="${best_rate:-0}" HF_OK BASE_OK
 mkdir -p "$HF_ROOT/bench/results"
 export PLOT_DAT=$HF_ROOT/bench/results/plot.dat
-export DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS OCCUPY
+export OVERLOAD DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS OCCUPY
 "$HF_PY" - "$RES" <<'PY'
 import json, os, re, statistics, sys
 
@@ -617,6 +625,10 @@ for f in E["FRACS"].split():
             note += f"; {who}: " + why_missing(("hf" if who == "hydrofoil" else "base") + f"-lat-{f}",
                                                 "hf" if who == "hydrofoil" else "base")
     hd = runs.get(f"hf-lat-{f}", {})
+    if h and hd.get("hf.overload.requests_shed") not in (None, ""):
+        note += (f"; overload manager: {int(hd['hf.overload.requests_shed'] or 0):,} requests shed (503 OM), "
+                 f"{int(hd['hf.overload.keepalive_disabled'] or 0):,} responses with keep-alive off, "
+                 f"{int(hd['hf.overload.connections_refused'] or 0):,} connections refused")
     if h and "hf.tcp.retransmits" in hd:
         note += (f"; hydrofoil's counters: {hd['hf.tcp.retransmits']:,} retransmits, "
                  f"{hd['hf.port.tx_retried']:,} TX frames retried, {hd['hf.port.drop.tx_refused']:,} dropped as "
