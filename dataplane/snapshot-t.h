@@ -6,6 +6,7 @@
 
 #include "dataplane/proxy/router.h"
 #include "dataplane/worker-t.h"
+#include "tls/tls-t.h"
 
 /* What a listener of the configuration serves. */
 enum hf_listener_kind { HF_LISTENER_HTTP, HF_LISTENER_TCP, HF_LISTENER_TLS };
@@ -43,6 +44,7 @@ struct hf_snap_listener {
 	uint8_t kind;			/* enum hf_listener_kind */
 	int cluster;			/* TCP: the cluster of its first route; -1 otherwise */
 	struct hf_route_table table;	/* HTTP: its virtual hosts */
+	const struct hf_tls_listener_config *tls;	/* HTTP: TLS in front of it (HTTPS); NULL: none */
 };
 
 struct hf_snap_arena;

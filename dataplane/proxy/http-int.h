@@ -112,6 +112,7 @@ struct hf_route_hdr_op;
 
 struct hf_http_rq_extra {
 	uint32_t client_addr;		/* network order: appended to x-forwarded-for */
+	bool https;			/* the client spoke TLS to us: x-forwarded-proto https */
 	bool http10;			/* the client spoke 1.0: so does the upstream request */
 	bool upgrade;			/* keep Upgrade and say "connection: upgrade" */
 	char *request_id;		/* out: the x-request-id sent (HF_UUID_LEN + 1 bytes) */

@@ -13,6 +13,8 @@
 
 struct rte_hash;
 struct rte_ring;
+struct hf_tls_listener;
+struct hf_tls_worker;
 
 /*
  * Bytes taken from one TCP connection and not yet used: single-segment mbufs
@@ -119,6 +121,7 @@ struct hf_http_listener {
 	const struct hf_http_listener_config *cfg;
 	struct hf_http_state *http;
 	bool dynamic;			/* opened for a listener of the Istio configuration */
+	struct hf_tls_listener *tls;	/* an HTTPS port: TLS between TCP and this listener; else NULL */
 };
 
 /*
@@ -207,6 +210,7 @@ struct hf_http_state {
 	uint64_t tsc_per_ms;
 	uint64_t tsc_per_us;
 	const struct hf_http_listener_config *istio_http;	/* settings of Istio listeners; NULL: none */
+	struct hf_tls_worker *tls;	/* TLS connections, set up with the first HTTPS port; else NULL */
 };
 
 #endif

@@ -38,6 +38,7 @@
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 #include "lb/lb-t.h"
+#include "tls/tls.h"
 
 /*
  * A pooled connection idle this long may be dead without our knowing (its
@@ -204,7 +205,7 @@ sess_free(struct hf_worker *w, struct hf_http_session *s)
 	stream_end(w, s, true);
 	hf_http_rd_reset(&h->heads, &s->rd);
 	if (s->down != NULL)
-		s->down->ctx = NULL;
+		hf_tls_set_ctx(s->down, NULL);
 	s->down = NULL;
 	h->free_sessions[h->n_free_sessions++] = s->id;
 }
@@ -218,7 +219,7 @@ hf_http_sess_reset(struct hf_worker *w, struct hf_http_session *s, enum hf_respo
 		s->x->log.flag = (uint8_t)flag;
 		hf_http_log_push(w, s);
 	}
-	hf_tcp_abort(w, s->down);
+	hf_tls_abort(w, s->down);
 	s->down = NULL;
 	sess_free(w, s);
 	return STEP_GONE;
@@ -231,7 +232,7 @@ sess_close(struct hf_worker *w, struct hf_http_session *s)
 	s->rq = HF_HTTP_RQ_CLOSING;
 	hf_timer_cancel(&w->tcp->wheel, &s->timer);
 	hf_http_rd_reset(&w->http->heads, &s->rd);
-	hf_tcp_shutdown(w, s->down);
+	hf_tls_shutdown(w, s->down);
 }
 
 /*
@@ -299,7 +300,7 @@ local_reply_x(struct hf_worker *w, struct hf_http_session *s, int status,
 	}
 	HF_COUNT(w, HTTP_LOCAL_REPLY);
 	s->x->log.bytes_tx = strlen(body);
-	hf_tcp_send(w, s->down, wr.head);
+	hf_tls_send(w, s->down, wr.head);
 	s->flags |= HF_HTTP_S_RESPONDED;
 	set_result(s, status, flag, details);
 	s->rs = HF_HTTP_RS_DONE;
@@ -353,7 +354,7 @@ no_stream(struct hf_worker *w, struct hf_http_session *s)
 	if (wr.failed)
 		hf_http_wr_discard(&wr);
 	else
-		hf_tcp_send(w, s->down, wr.head);
+		hf_tls_send(w, s->down, wr.head);
 	sess_close(w, s);
 	return STEP_WAIT;
 }
@@ -660,6 +661,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	/* The head to forward is written now: msg's slices die with the consume below. */
 	x = (struct hf_http_rq_extra){
 		.client_addr = s->down->raddr,
+		.https = hf_tls_of(s->down) != NULL,
 		.http10 = msg->minor == 0,
 		.upgrade = (s->flags & HF_HTTP_S_UPGRADE) != 0,
 		.request_id = s->x->log.request_id,
@@ -718,7 +720,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		hf_http_wr_init(&cont, w->ports[s->down->port].pool);
 		hf_http_wr_put(&cont, line, sizeof(line) - 1);
 		if (!cont.failed) {
-			hf_tcp_send(w, s->down, cont.head);
+			hf_tls_send(w, s->down, cont.head);
 			HF_COUNT(w, HTTP_CONTINUE);
 		} else {
 			hf_http_wr_discard(&cont);
@@ -771,7 +773,7 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 		return STEP_WAIT;
 	hf_http_rd_pull(w, &s->rd, s->down, h->heads.size);
 	if (s->rd.q.bytes == 0) {
-		if (hf_tcp_peer_closed(s->down)) {
+		if (hf_tls_peer_closed(s->down)) {
 			sess_close(w, s);
 			return STEP_WAIT;
 		}
@@ -784,7 +786,7 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 	}
 	rc = hf_http_rd_head(&h->heads, &s->rd, true, &s->lst->cfg->limits, &msg);
 	if (rc == HF_AGAIN) {
-		if (hf_tcp_peer_closed(s->down)) {
+		if (hf_tls_peer_closed(s->down)) {
 			/* The client gave up in the middle of a head: nothing to answer. */
 			sess_close(w, s);
 		}
@@ -891,7 +893,7 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 	if ((msg.flags & HF_H1_F_KEEP_ALIVE) && s->x->rs_body.framing != HF_HTTP_BODY_CLOSE)
 		s->flags |= HF_HTTP_S_UP_REUSABLE;
 	/* A body that ends with the connection ends the downstream connection too. */
-	if (s->x->rs_body.framing == HF_HTTP_BODY_CLOSE || hf_tcp_peer_closed(s->down))
+	if (s->x->rs_body.framing == HF_HTTP_BODY_CLOSE || hf_tls_peer_closed(s->down))
 		s->flags &= ~HF_HTTP_S_KEEP_ALIVE;
 	keep = s->flags & HF_HTTP_S_KEEP_ALIVE;
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
@@ -903,7 +905,7 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 		hf_http_wr_discard(&wr);
 		return hf_http_local_reply(w, s, 503, HF_RF_NONE, "no_mbuf", "out of buffers", true);
 	}
-	hf_tcp_send(w, s->down, wr.head);
+	hf_tls_send(w, s->down, wr.head);
 	s->flags |= HF_HTTP_S_RESPONDED;
 	set_result(s, msg.status, HF_RF_NONE, "via_upstream");
 	if (msg.status == 101)
@@ -1044,7 +1046,7 @@ down_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
 	s->down = c;
 	s->lst = l;
 	hf_timer_init(&s->timer, on_timer, s);
-	c->ctx = s;
+	hf_tls_set_ctx(c, s);
 	hf_http_timer_set(w, s, l->cfg->idle_timeout_ms);
 	return 0;
 }
@@ -1052,7 +1054,7 @@ down_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
 static void
 down_event(struct hf_worker *w, struct hf_tcp_conn *c)
 {
-	struct hf_http_session *s = c->ctx;
+	struct hf_http_session *s = hf_tls_ctx(c);
 
 	if (s != NULL)
 		drive(w, s);
@@ -1061,7 +1063,7 @@ down_event(struct hf_worker *w, struct hf_tcp_conn *c)
 static void
 down_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 {
-	struct hf_http_session *s = c->ctx;
+	struct hf_http_session *s = hf_tls_ctx(c);
 
 	if (s == NULL)
 		return;
@@ -1071,7 +1073,7 @@ down_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 		hf_http_log_push(w, s);
 	}
 	s->down = NULL;
-	c->ctx = NULL;
+	hf_tls_set_ctx(c, NULL);
 	if (s->x != NULL && s->x->up != NULL && s->rq == HF_HTTP_RQ_TUNNEL && err == 0) {
 		/* A tunnel ended cleanly from the client's side: let the upstream finish too. */
 		hf_http_up_close(w, s->x->up, false);

@@ -19,6 +19,7 @@
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 #include "lb/lb-t.h"
+#include "tls/tls.h"
 
 /* Slices the chunked decoder reports per call (their content is not needed). */
 #define CHUNK_SLICES 16
@@ -45,7 +46,7 @@ move(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_conn *src,
 			break;
 		m = hf_http_mq_take(w, &rd->q, limit - moved, &got, nomem);
 		if (m != NULL)
-			hf_tcp_send(w, dst, m);
+			hf_tls_send(w, dst, m);
 		moved += got;
 		if (*nomem)
 			break;
@@ -117,7 +118,7 @@ move_body(struct hf_worker *w, struct hf_http_body *b, struct hf_http_reader *rd
 			break;
 		case HF_HTTP_BODY_CLOSE:
 			n = move(w, rd, src, dst, UINT64_MAX, &nomem);
-			done = rd->q.head == NULL && (src == NULL || hf_tcp_peer_closed(src));
+			done = rd->q.head == NULL && (src == NULL || hf_tls_peer_closed(src));
 			break;
 		default: {
 			/* Chunked: forward exactly the bytes decoded as the body's. */
@@ -148,7 +149,7 @@ move_body(struct hf_worker *w, struct hf_http_body *b, struct hf_http_reader *rd
 			return STEP_MORE;
 		}
 		if (n == 0) {
-			if (rd->q.head == NULL && (src == NULL || hf_tcp_peer_closed(src)))
+			if (rd->q.head == NULL && (src == NULL || hf_tls_peer_closed(src)))
 				return -EPIPE;
 			return STEP_WAIT;
 		}
@@ -249,7 +250,7 @@ hf_http_pump_tunnel(struct hf_worker *w, struct hf_http_session *s)
 	if (u->tcp != NULL) {
 		HF_COUNT_N(w, HTTP_DOWNSTREAM_RX_BODY,
 			   move(w, &s->rd, s->down, u->tcp, UINT64_MAX, &nomem));
-		if (s->rd.q.head == NULL && hf_tcp_peer_closed(s->down))
+		if (s->rd.q.head == NULL && hf_tls_peer_closed(s->down))
 			hf_tcp_shutdown(w, u->tcp);
 	}
 	HF_COUNT_N(w, HTTP_DOWNSTREAM_TX_BODY,
@@ -258,7 +259,7 @@ hf_http_pump_tunnel(struct hf_worker *w, struct hf_http_session *s)
 		HF_COUNT(w, HTTP_DROP_NO_MBUF);
 		return hf_http_sess_reset(w, s, HF_RF_NONE);
 	}
-	if (u->rd.q.head == NULL && (u->tcp == NULL || hf_tcp_peer_closed(u->tcp)))
-		hf_tcp_shutdown(w, s->down);
+	if (u->rd.q.head == NULL && (u->tcp == NULL || hf_tls_peer_closed(u->tcp)))
+		hf_tls_shutdown(w, s->down);
 	return STEP_WAIT;
 }

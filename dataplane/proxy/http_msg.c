@@ -19,6 +19,7 @@
 #include "dataplane/proxy/router.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
+#include "tls/tls.h"
 
 void
 hf_http_mq_append(struct hf_tcp_mq *q, struct rte_mbuf *m)
@@ -155,7 +156,8 @@ hf_http_rd_pull(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_co
 
 	if (rd->q.bytes >= max)
 		return 0;
-	m = hf_tcp_recv(w, c, max - rd->q.bytes);
+	/* Plaintext: decrypted here when @p c runs TLS. */
+	m = hf_tls_recv(w, c, max - rd->q.bytes);
 	/* A byte per segment must not become an mbuf per byte: small ones go into the tail's room. */
 	while (m != NULL) {
 		struct rte_mbuf *next = m->next;
@@ -720,7 +722,7 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 		keep_xff(x, NULL, 0, ip, iplen);
 	}
 	hf_http_wr_put(wr, ip, iplen);
-	put_str(wr, "\r\nx-forwarded-proto: http\r\n");
+	put_str(wr, x->https ? "\r\nx-forwarded-proto: https\r\n" : "\r\nx-forwarded-proto: http\r\n");
 	if (rid != NULL) {
 		hf_http_copy_str(x->request_id, HF_UUID_LEN + 1, rid->value.p, rid->value.len);
 	} else {

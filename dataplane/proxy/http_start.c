@@ -22,6 +22,7 @@
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 #include "lb/lb.h"
+#include "tls/tls.h"
 
 static_assert(HF_HTTP_MAX_LISTENERS == HF_MAX_LISTENERS, "one listener slot per static listener");
 
@@ -158,6 +159,32 @@ fail:
 	return rc;
 }
 
+/*
+ * Opens HTTPS port @p l: TLS between TCP and the listener, with this worker's
+ * own contexts built from @p cfg now (snapshot pick-up, tls/ctx.c). The
+ * worker's TLS pool is made with its first HTTPS port. Returns 0 or <0 (counted).
+ */
+static int
+listen_tls(struct hf_worker *w, struct hf_http_listener *l, const struct hf_tls_listener_config *cfg)
+{
+	struct hf_http_state *h = w->http;
+
+	if (h->tls == NULL)
+		h->tls = hf_tls_worker_new(w, h->n_conns);
+	l->tls = h->tls != NULL ? hf_tls_listener_new(h->tls, cfg, &hf_http_down_ops, l) : NULL;
+	if (l->tls == NULL) {
+		HF_COUNT(w, TLS_CONTEXT_ERRORS);
+		return -ENOMEM;
+	}
+	if (hf_tcp_listen(w, l->port, &hf_tls_tcp_ops, l->tls) < 0) {
+		HF_COUNT(w, HTTP_DROP_LISTENERS_FULL);
+		hf_tls_listener_free(l->tls);
+		l->tls = NULL;
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 void
 hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 {
@@ -176,8 +203,12 @@ hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 		for (k = 0; k < h->n_listeners; k++)
 			if (h->listeners[k].port == sl->port)
 				break;
-		if (k < h->n_listeners)
+		if (k < h->n_listeners) {
+			/* New certificates or settings for an HTTPS port (a port keeps its protocol). */
+			if (h->listeners[k].tls != NULL)
+				hf_tls_listener_update(h->listeners[k].tls, sl->tls);
 			continue;
+		}
 		/*
 		 * A port the configuration gained: opened now, on this worker's own
 		 * stack. One it lost stays open and answers 404 NR (no listener in the
@@ -193,7 +224,10 @@ hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 		l->cfg = h->istio_http;
 		l->http = h;
 		l->dynamic = true;
-		if (hf_tcp_listen(w, sl->port, &hf_http_down_ops, l) < 0) {
+		l->tls = NULL;
+		if (sl->tls != NULL && listen_tls(w, l, sl->tls) < 0)
+			continue;
+		if (l->tls == NULL && hf_tcp_listen(w, sl->port, &hf_http_down_ops, l) < 0) {
 			HF_COUNT(w, HTTP_DROP_LISTENERS_FULL);
 			continue;
 		}
@@ -222,6 +256,12 @@ hf_http_fini(struct hf_worker *w)
 	if (h->ups != NULL)
 		for (uint32_t i = 0; i < h->n_conns; i++)
 			hf_http_mq_free(&h->ups[i].rd.q);
+	for (unsigned int i = 0; i < h->n_listeners; i++) {
+		hf_tls_listener_free(h->listeners[i].tls);
+		h->listeners[i].tls = NULL;
+	}
+	hf_tls_worker_free(h->tls);
+	h->tls = NULL;
 	rte_ring_free(h->log_ring);
 	rte_hash_free(h->endpoints);
 	rte_free(h->idle);

@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * TLS connections of a worker: the handshake driven by TCP's callbacks, then
+ * plaintext in and out for the application.
+ *
+ * A TLS listener's TCP callbacks come here first. At accept a connection gets
+ * a slot of the worker's pool and an SSL; each segment that arrives runs
+ * SSL_do_handshake() once more, which reads what there is through the BIO
+ * and returns WANT_READ until the client's flight is whole, so a slow or
+ * silent client costs its slot and nothing else, until the handshake timeout
+ * resets it. A finished handshake hands the connection to the application
+ * (its accepted() callback, as if TCP had just accepted it); a failed one is
+ * counted by reason, its alert sent, and the connection closed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/port.h"
+#include "dataplane/worker.h"
+#include "tls/tls.h"
+
+/* The client's whole flight must be in by then: RFC 8446 leaves it to us; nginx and Envoy use 60 s / 15 s. */
+#define HANDSHAKE_MS 10000
+
+/* ---- the pool ---- */
+
+static struct hf_tls_conn *
+conn_alloc(struct hf_tls_worker *tw)
+{
+	struct hf_tls_conn *t;
+	uint32_t id;
+
+	if (tw->n_free == 0)
+		return NULL;
+	id = tw->free[--tw->n_free];
+	t = &tw->conns[id];
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	return t;
+}
+
+/* Frees @p t and everything it holds; the TCP connection no longer points to it. */
+static void
+conn_free(struct hf_tls_worker *tw, struct hf_tls_conn *t)
+{
+	if (t->io.w != NULL && t->io.w->tcp != NULL)
+		hf_timer_cancel(&t->io.w->tcp->wheel, &t->timer);
+	SSL_free(t->ssl);		/* and the BIO with it */
+	t->ssl = NULL;
+	hf_tls_io_reset(&t->io);
+	hf_tls_lctx_put(t->lctx);
+	t->lctx = NULL;
+	if (t->io.tcp != NULL && t->io.tcp->ctx == t)
+		t->io.tcp->ctx = NULL;
+	t->io.tcp = NULL;
+	tw->free[tw->n_free++] = t->id;
+}
+
+size_t
+hf_tls_conn_footprint(void)
+{
+	return sizeof(struct hf_tls_conn) + sizeof(uint32_t);
+}
+
+struct hf_tls_worker *
+hf_tls_worker_new(struct hf_worker *w, uint32_t n)
+{
+	struct hf_tls_worker *tw = rte_zmalloc("hf_tls", sizeof(*tw), RTE_CACHE_LINE_SIZE);
+
+	if (tw == NULL)
+		return NULL;
+	tw->w = w;
+	tw->n = n;
+	tw->handshake_ms = HANDSHAKE_MS;
+	tw->conns = rte_zmalloc("hf_tls_conns", sizeof(*tw->conns) * n, RTE_CACHE_LINE_SIZE);
+	tw->free = rte_malloc("hf_tls_free", sizeof(uint32_t) * n, 0);
+	/*
+	 * The worker's own library context: algorithm fetches during a
+	 * handshake look in its method store, which OpenSSL 3.0 guards with a
+	 * lock per store; shared by every worker, that lock would be one more
+	 * line bouncing between cores on each handshake.
+	 */
+	tw->lib = OSSL_LIB_CTX_new();
+	if (tw->conns == NULL || tw->free == NULL || tw->lib == NULL) {
+		hf_tls_worker_free(tw);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		tw->free[i] = n - 1 - i;
+	tw->n_free = n;
+	return tw;
+}
+
+void
+hf_tls_worker_free(struct hf_tls_worker *tw)
+{
+	if (tw == NULL)
+		return;
+	/* Connections still in use lose their SSL and mbufs; TCP was torn down without callbacks. */
+	if (tw->conns != NULL && tw->free != NULL && tw->n_free < tw->n) {
+		bool *idle = calloc(tw->n, sizeof(*idle));
+
+		for (uint32_t i = 0; idle != NULL && i < tw->n_free; i++)
+			idle[tw->free[i]] = true;
+		for (uint32_t i = 0; idle != NULL && i < tw->n; i++)
+			if (!idle[i]) {
+				SSL_free(tw->conns[i].ssl);
+				hf_tls_io_reset(&tw->conns[i].io);
+				hf_tls_lctx_put(tw->conns[i].lctx);
+			}
+		free(idle);
+	}
+	OSSL_LIB_CTX_free(tw->lib);
+	rte_free(tw->free);
+	rte_free(tw->conns);
+	rte_free(tw);
+}
+
+/* ---- listeners ---- */
+
+struct hf_tls_listener *
+hf_tls_listener_new(struct hf_tls_worker *tw, const struct hf_tls_listener_config *cfg,
+		    const struct hf_tcp_ops *app_ops, void *app_ctx)
+{
+	struct hf_tls_listener *l = rte_zmalloc("hf_tls_listener", sizeof(*l), 0);
+
+	if (l == NULL)
+		return NULL;
+	l->tw = tw;
+	l->app_ops = app_ops;
+	l->app_ctx = app_ctx;
+	hf_tls_listener_update(l, cfg);
+	return l;
+}
+
+void
+hf_tls_listener_update(struct hf_tls_listener *l, const struct hf_tls_listener_config *cfg)
+{
+	struct hf_tls_lctx *x;
+	char err[256];
+
+	if (cfg == NULL || (l->lctx != NULL && l->lctx->id == cfg->id))
+		return;
+	x = hf_tls_lctx_new(l->tw->lib, cfg, err, sizeof(err));
+	if (x == NULL) {
+		/* The agent built the same config before publishing it: only memory can fail here. */
+		HF_COUNT(l->tw->w, TLS_CONTEXT_ERRORS);
+		return;
+	}
+	HF_COUNT(l->tw->w, TLS_CONTEXTS_BUILT);
+	hf_tls_lctx_put(l->lctx);
+	l->lctx = x;
+}
+
+void
+hf_tls_listener_free(struct hf_tls_listener *l)
+{
+	if (l == NULL)
+		return;
+	hf_tls_lctx_put(l->lctx);
+	l->lctx = NULL;
+	rte_free(l);
+}
+
+/* ---- handshakes ---- */
+
+static void
+flush(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
+{
+	struct rte_mbuf *out = hf_tls_io_take(&t->io);
+
+	if (t->io.nomem) {
+		/* A record lacks bytes: the peer cannot decrypt what follows. */
+		HF_COUNT(w, TLS_DROP_NO_MBUF);
+		rte_pktmbuf_free(out);
+		t->broken = true;
+		return;
+	}
+	if (out != NULL)
+		hf_tcp_send(w, c, out);
+}
+
+/* Why the handshake failed, from the ClientHello callback's verdict or OpenSSL's error queue. */
+static enum hf_tls_fail
+classify(const struct hf_tls_conn *t)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (t->fail != HF_TLS_FAIL_NONE)
+		return t->fail;
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL) {
+		switch (ERR_GET_REASON(e)) {
+		case SSL_R_NO_SHARED_CIPHER:
+		case SSL_R_NO_SHARED_SIGNATURE_ALGORITHMS:
+		case SSL_R_NO_SUITABLE_KEY_SHARE:
+			return HF_TLS_FAIL_NO_SHARED_CIPHER;
+		case SSL_R_UNSUPPORTED_PROTOCOL:
+		case SSL_R_VERSION_TOO_LOW:
+		case SSL_R_VERSION_TOO_HIGH:
+			return HF_TLS_FAIL_BAD_VERSION;
+		case SSL_R_HTTP_REQUEST:
+		case SSL_R_HTTPS_PROXY_REQUEST:
+			return HF_TLS_FAIL_PLAINTEXT;
+		default:
+			break;
+		}
+	}
+	/* Nothing OpenSSL could read as a ClientHello came: framing, lengths, garbage. */
+	if (!t->hello_seen && t->io.bytes_in > 0)
+		return HF_TLS_FAIL_MALFORMED_HELLO;
+	return HF_TLS_FAIL_OTHER;
+}
+
+static void
+count_fail(struct hf_worker *w, enum hf_tls_fail f)
+{
+	switch (f) {
+	case HF_TLS_FAIL_NO_SHARED_CIPHER: HF_COUNT(w, TLS_HS_NO_SHARED_CIPHER); break;
+	case HF_TLS_FAIL_BAD_VERSION: HF_COUNT(w, TLS_HS_BAD_VERSION); break;
+	case HF_TLS_FAIL_UNKNOWN_SNI: HF_COUNT(w, TLS_HS_UNKNOWN_SNI); break;
+	case HF_TLS_FAIL_PLAINTEXT: HF_COUNT(w, TLS_HS_PLAINTEXT); break;
+	case HF_TLS_FAIL_MALFORMED_HELLO: HF_COUNT(w, TLS_HS_MALFORMED_HELLO); break;
+	case HF_TLS_FAIL_TIMEOUT: HF_COUNT(w, TLS_HS_TIMEOUT); break;
+	default: HF_COUNT(w, TLS_HS_OTHER); break;
+	}
+}
+
+/*
+ * The handshake failed: its alert (if OpenSSL wrote one) goes out, then our
+ * FIN; the SSL and its buffers are freed now, the slot when TCP closes.
+ */
+static void
+hs_fail(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t, enum hf_tls_fail f)
+{
+	struct rte_mbuf *m;
+
+	count_fail(w, f);
+	t->fail = (uint8_t)f;
+	t->state = HF_TLS_FAILED;
+	hf_timer_cancel(&w->tcp->wheel, &t->timer);
+	if (f != HF_TLS_FAIL_PLAINTEXT)
+		flush(w, c, t);
+	SSL_free(t->ssl);
+	t->ssl = NULL;
+	hf_tls_io_reset(&t->io);
+	hf_tls_lctx_put(t->lctx);
+	t->lctx = NULL;
+	while ((m = hf_tcp_recv(w, c, UINT32_MAX)) != NULL)
+		rte_pktmbuf_free(m);
+	hf_tcp_shutdown(w, c);
+	ERR_clear_error();
+}
+
+/*
+ * True when the first byte the client sent cannot start a TLS record and
+ * reads as the start of an HTTP method (RFC 9110 9: tokens, in practice
+ * upper-case letters): plaintext sent to a TLS port. Looked at before
+ * OpenSSL reads anything, in TCP's receive queue.
+ */
+static bool
+plaintext(const struct hf_tcp_conn *c, const struct hf_tls_conn *t)
+{
+	uint8_t b;
+
+	if (t->io.bytes_in > 0 || t->io.in.head != NULL || c->rcvq.head == NULL)
+		return false;
+	b = *rte_pktmbuf_mtod(c->rcvq.head, const uint8_t *);
+	return b >= 'A' && b <= 'Z';
+}
+
+static void
+handshake(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
+{
+	const struct hf_tls_listener *l = t->lst;
+	const unsigned char *alpn;
+	unsigned int alpn_len;
+	int rc;
+
+	if (plaintext(c, t)) {
+		hs_fail(w, c, t, HF_TLS_FAIL_PLAINTEXT);
+		return;
+	}
+	ERR_clear_error();
+	rc = SSL_do_handshake(t->ssl);
+	if (rc != 1) {
+		int e = SSL_get_error(t->ssl, rc);
+
+		if (e == SSL_ERROR_WANT_READ && !t->io.nomem) {
+			/* More of the client's flight to come; answer what there is (HelloRetryRequest). */
+			flush(w, c, t);
+			if (!hf_tcp_peer_closed(c))
+				return;
+		}
+		hs_fail(w, c, t, t->io.nomem ? HF_TLS_FAIL_OTHER : classify(t));
+		return;
+	}
+	flush(w, c, t);
+	hf_timer_cancel(&w->tcp->wheel, &t->timer);
+	t->state = HF_TLS_OPEN;
+	hf_tls_lctx_put(t->lctx);
+	t->lctx = NULL;
+	HF_COUNT(w, TLS_HANDSHAKES);
+	if (SSL_version(t->ssl) == TLS1_3_VERSION)
+		HF_COUNT(w, TLS_HANDSHAKE_TLS13);
+	else
+		HF_COUNT(w, TLS_HANDSHAKE_TLS12);
+	SSL_get0_alpn_selected(t->ssl, &alpn, &alpn_len);
+	if (alpn_len > 0)
+		HF_COUNT(w, TLS_ALPN_HTTP11);
+	if (l->app_ops->accepted != NULL && l->app_ops->accepted(w, c, l->app_ctx) < 0) {
+		hf_tls_abort_slow(w, c);
+		return;
+	}
+	/* Data that came with the client's Finished (a request right behind it) is read now. */
+	if (t->io.in.head != NULL || c->rcvq.head != NULL || SSL_has_pending(t->ssl) ||
+	    hf_tcp_peer_closed(c))
+		l->app_ops->readable(w, c);
+}
+
+static void
+on_timeout(struct hf_timer *tm, void *arg)
+{
+	struct hf_tls_conn *t = arg;
+	struct hf_worker *w = t->io.w;
+	struct hf_tcp_conn *c = t->io.tcp;
+
+	(void)tm;
+	count_fail(w, HF_TLS_FAIL_TIMEOUT);
+	conn_free(t->lst->tw, t);
+	hf_tcp_abort(w, c);
+}
+
+/* ---- TCP's callbacks ---- */
+
+static int
+tls_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
+{
+	struct hf_tls_listener *l = lctx;
+	struct hf_tls_conn *t;
+	BIO *bio;
+
+	if (l->lctx == NULL) {
+		HF_COUNT(w, TLS_DROP_NO_CONTEXT);
+		return -EINVAL;
+	}
+	t = conn_alloc(l->tw);
+	if (t == NULL) {
+		HF_COUNT(w, TLS_DROP_NO_CONN);
+		return -ENOBUFS;
+	}
+	t->io.w = w;
+	t->io.tcp = c;
+	t->io.mp = w->ports[c->port].pool;
+	t->lst = l;
+	t->ssl = SSL_new(l->lctx->ctx[0]);
+	bio = t->ssl != NULL ? hf_tls_bio_new(&t->io) : NULL;
+	if (bio == NULL) {
+		HF_COUNT(w, TLS_DROP_OPENSSL);
+		conn_free(l->tw, t);
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	SSL_set_bio(t->ssl, bio, bio);
+	SSL_set_accept_state(t->ssl);
+	SSL_set_app_data(t->ssl, t);
+	t->lctx = l->lctx;
+	t->lctx->refs++;
+	t->state = HF_TLS_HANDSHAKE;
+	c->ctx = t;
+	hf_timer_init(&t->timer, on_timeout, t);
+	hf_timer_arm(&w->tcp->wheel, &t->timer, w->tcp->now_tick + l->tw->handshake_ms);
+	return 0;
+}
+
+static void
+tls_readable(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct hf_tls_conn *t = c->ctx;
+	struct rte_mbuf *m;
+
+	if (t == NULL)
+		return;
+	switch (t->state) {
+	case HF_TLS_HANDSHAKE:
+		handshake(w, c, t);
+		return;
+	case HF_TLS_OPEN:
+		t->lst->app_ops->readable(w, c);
+		return;
+	default:
+		while ((m = hf_tcp_recv(w, c, UINT32_MAX)) != NULL)
+			rte_pktmbuf_free(m);
+		return;
+	}
+}
+
+static void
+tls_writable(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct hf_tls_conn *t = c->ctx;
+
+	if (t != NULL && t->state == HF_TLS_OPEN && t->lst->app_ops->writable != NULL)
+		t->lst->app_ops->writable(w, c);
+}
+
+static void
+tls_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
+{
+	struct hf_tls_conn *t = c->ctx;
+
+	if (t == NULL)
+		return;
+	if (t->state == HF_TLS_HANDSHAKE && err == 0)
+		count_fail(w, HF_TLS_FAIL_OTHER);	/* the client closed in the middle */
+	/* The application's closed() may still read what the peer sent before its FIN. */
+	if (t->state == HF_TLS_OPEN && t->lst->app_ops->closed != NULL)
+		t->lst->app_ops->closed(w, c, err);
+	conn_free(t->lst->tw, t);
+}
+
+const struct hf_tcp_ops hf_tls_tcp_ops = {
+	.accepted = tls_accepted,
+	.readable = tls_readable,
+	.writable = tls_writable,
+	.closed = tls_closed,
+};
+
+/* ---- plaintext I/O for the application ---- */
+
+struct rte_mbuf *
+hf_tls_recv_slow(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
+{
+	struct hf_tls_conn *t = c->ctx;
+	struct rte_mbuf *head = NULL, *tail = NULL;
+	uint32_t total = 0;
+	uint16_t nb = 0;
+
+	if (t == NULL || t->state != HF_TLS_OPEN || t->broken || t->peer_done)
+		return NULL;
+	ERR_clear_error();
+	while (total < max) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(t->io.mp);
+		size_t got = 0;
+		int e;
+
+		if (m == NULL) {
+			HF_COUNT(w, TLS_DROP_NO_MBUF);
+			break;
+		}
+		/* Decrypted straight into the mbuf's room: SSL_read's copy is the only one. */
+		if (SSL_read_ex(t->ssl, rte_pktmbuf_mtod(m, void *), rte_pktmbuf_tailroom(m), &got) == 1) {
+			m->data_len = (uint16_t)got;
+			m->pkt_len = (uint32_t)got;
+			if (tail != NULL)
+				tail->next = m;
+			else
+				head = m;
+			tail = m;
+			total += (uint32_t)got;
+			nb++;
+			continue;
+		}
+		rte_pktmbuf_free(m);
+		e = SSL_get_error(t->ssl, 0);
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			t->peer_done = true;		/* close_notify */
+		} else if (e != SSL_ERROR_WANT_READ) {
+			/* A FIN between whole records is the end of the stream, as browsers take it. */
+			if (hf_tcp_peer_closed(c) && t->io.in.head == NULL && !t->io.nomem) {
+				t->peer_done = true;
+			} else {
+				HF_COUNT(w, TLS_RECORD_ERRORS);
+				t->broken = true;
+			}
+		}
+		break;
+	}
+	/* A KeyUpdate answer or an alert may have been written. */
+	flush(w, c, t);
+	ERR_clear_error();
+	if (head != NULL) {
+		head->nb_segs = nb;
+		head->pkt_len = total;
+	}
+	return head;
+}
+
+int
+hf_tls_send_slow(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m)
+{
+	struct hf_tls_conn *t = c->ctx;
+	struct rte_mbuf *out;
+
+	if (t == NULL || t->state != HF_TLS_OPEN || t->broken) {
+		rte_pktmbuf_free(m);
+		return -EPIPE;
+	}
+	ERR_clear_error();
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+		size_t put = 0;
+
+		/* One record per mbuf: encrypted from the mbuf into OpenSSL's buffer, then the BIO's. */
+		if (m->data_len > 0 &&
+		    SSL_write_ex(t->ssl, rte_pktmbuf_mtod(m, const void *), m->data_len, &put) != 1) {
+			t->broken = true;
+			HF_COUNT(w, TLS_RECORD_ERRORS);
+			m->next = NULL;
+			rte_pktmbuf_free_seg(m);
+			rte_pktmbuf_free(next);
+			break;
+		}
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+	ERR_clear_error();
+	if (t->io.nomem) {
+		flush(w, c, t);
+		return -ENOMEM;
+	}
+	out = hf_tls_io_take(&t->io);
+	if (t->broken) {
+		rte_pktmbuf_free(out);
+		return -EPIPE;
+	}
+	if (out == NULL)
+		return hf_tcp_writable(w->tcp, c) ? 1 : 0;
+	return hf_tcp_send(w, c, out);
+}
+
+bool
+hf_tls_peer_closed_slow(const struct hf_tcp_conn *c)
+{
+	const struct hf_tls_conn *t = c->ctx;
+
+	if (t == NULL || t->state != HF_TLS_OPEN || t->broken || t->peer_done)
+		return t == NULL ? hf_tcp_peer_closed(c) : true;
+	return hf_tcp_peer_closed(c) && t->io.in.head == NULL && !SSL_has_pending(t->ssl);
+}
+
+void
+hf_tls_shutdown_slow(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct hf_tls_conn *t = c->ctx;
+
+	if (t != NULL && t->state == HF_TLS_OPEN && !t->broken) {
+		ERR_clear_error();
+		/* Our close_notify; the peer's is not waited for (RFC 8446 6.1 allows it). */
+		SSL_shutdown(t->ssl);
+		ERR_clear_error();
+		flush(w, c, t);
+	}
+	hf_tcp_shutdown(w, c);
+}
+
+void
+hf_tls_abort_slow(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct hf_tls_conn *t = c->ctx;
+
+	if (t != NULL)
+		conn_free(t->lst->tw, t);
+	hf_tcp_abort(w, c);
+}

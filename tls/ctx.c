@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Server contexts: an SSL_CTX per certificate, built from the PEM bytes of a
+ * listener's config, and a worker's set of them for one listener (struct
+ * hf_tls_lctx) with the SNI table its ClientHello callback selects from.
+ *
+ * Where contexts are made: the agent builds one per server once, to refuse a
+ * bad certificate, key or cipher list at load with the YAML's file and line,
+ * and throws it away. Each worker then builds its own from the same bytes
+ * when it picks the snapshot up (hf_tls_listener_new/update): nothing of
+ * OpenSSL is shared between workers, so no handshake takes a lock another
+ * core holds (OpenSSL 3.0 locks inside a shared SSL_CTX's session cache, a
+ * shared EVP_PKEY's provider-key cache and the library context's method
+ * store; each worker has its own library context as well). The cost is a few
+ * hundred microseconds of the worker's time per certificate at each snapshot
+ * that changes the listener; never per packet.
+ *
+ * Plain C over OpenSSL (no DPDK): the agent links it too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "tls/tls.h"
+
+/* The only protocol we speak over TLS until HTTP/2 exists (RFC 7301 3.1 wire format). */
+static const unsigned char alpn_ours[] = "\x08http/1.1";
+
+/*
+ * RFC 7301 3.2: the server picks from the client's list; with no protocol
+ * in common the handshake goes on without ALPN (NOACK) rather than failing,
+ * as Envoy does when it has no h2 to offer an h2-only client.
+ */
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+	    unsigned int inlen, void *arg)
+{
+	unsigned char *sel = NULL;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&sel, outlen, alpn_ours, sizeof(alpn_ours) - 1, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ * Runs before OpenSSL chooses a version or a cipher (statem_srvr.c calls it
+ * first thing in tls_early_post_process_client_hello): reads SNI with our own
+ * bounded parser, picks the server, and puts that server's certificate,
+ * versions and ciphers on the connection. A connection whose name no server
+ * takes fails with unrecognized_name (RFC 6066 3).
+ */
+static int
+client_hello(SSL *ssl, int *al, void *arg)
+{
+	struct hf_tls_conn *t = SSL_get_app_data(ssl);
+	struct hf_tls_lctx *x;
+	const unsigned char *p;
+	const char *name = "";
+	size_t len, nlen = 0;
+	int s;
+
+	(void)arg;
+	if (t == NULL || t->lctx == NULL)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	x = t->lctx;
+	t->hello_seen = true;
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) == 1 &&
+	    hf_tls_sni_parse(p, len, &name, &nlen) < 0) {
+		t->fail = HF_TLS_FAIL_MALFORMED_HELLO;
+		*al = SSL_AD_DECODE_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	s = hf_tls_sni_select(x->sni, x->n_sni, name, nlen);
+	if (s < 0 || (unsigned int)s >= x->n_servers) {
+		t->fail = HF_TLS_FAIL_UNKNOWN_SNI;
+		*al = SSL_AD_UNRECOGNIZED_NAME;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	t->server = (uint16_t)s;
+	if (s == 0)
+		return SSL_CLIENT_HELLO_SUCCESS;	/* SSL_new() took server 0's settings */
+	/* SSL_set_SSL_CTX() moves the certificate over, not the versions or ciphers. */
+	if (SSL_set_SSL_CTX(ssl, x->ctx[s]) == NULL ||
+	    !SSL_set_min_proto_version(ssl, x->min_version[s]) ||
+	    !SSL_set_max_proto_version(ssl, x->max_version[s]) ||
+	    (x->ciphers[s] != NULL && !SSL_set_cipher_list(ssl, x->ciphers[s]))) {
+		*al = SSL_AD_INTERNAL_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* No passphrase: an encrypted key is refused, never prompted for on a terminal. */
+static int
+no_passphrase(char *buf, int size, int rw, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rw;
+	(void)u;
+	return 0;
+}
+
+static void
+ssl_err(char *err, size_t errlen, const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+	char buf[256] = "";
+
+	if (e != 0)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	snprintf(err, errlen, "%s%s%s", what, buf[0] ? ": " : "", buf);
+	ERR_clear_error();
+}
+
+/* Loads the leaf and its chain from @p pem into @p ctx. */
+static int
+use_chain(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err, size_t errlen)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = X509_new_ex(lib, NULL);
+	int n = 0;
+
+	if (b == NULL || x == NULL || PEM_read_bio_X509(b, &x, no_passphrase, NULL) == NULL) {
+		X509_free(x);
+		BIO_free(b);
+		ssl_err(err, errlen, "no PEM certificate");
+		return -EINVAL;
+	}
+	if (SSL_CTX_use_certificate(ctx, x) != 1) {
+		X509_free(x);
+		BIO_free(b);
+		ssl_err(err, errlen, "certificate refused");
+		return -EINVAL;
+	}
+	X509_free(x);
+	for (;;) {
+		x = X509_new_ex(lib, NULL);
+		if (x == NULL || PEM_read_bio_X509(b, &x, no_passphrase, NULL) == NULL) {
+			X509_free(x);
+			break;
+		}
+		/* add0: the context owns it now */
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			X509_free(x);
+			BIO_free(b);
+			ssl_err(err, errlen, "chain certificate refused");
+			return -EINVAL;
+		}
+		n++;
+	}
+	/* The loop ends on "no start line": not an error. */
+	ERR_clear_error();
+	BIO_free(b);
+	return n;
+}
+
+static int
+use_key(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err, size_t errlen)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *k = b != NULL ? PEM_read_bio_PrivateKey_ex(b, NULL, no_passphrase, NULL, lib, NULL)
+			       : NULL;
+
+	BIO_free(b);
+	if (k == NULL) {
+		ssl_err(err, errlen, "no PEM private key (or an encrypted one)");
+		return -EINVAL;
+	}
+	if (SSL_CTX_use_PrivateKey(ctx, k) != 1) {
+		EVP_PKEY_free(k);
+		ssl_err(err, errlen, "private key refused");
+		return -EINVAL;
+	}
+	EVP_PKEY_free(k);
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		ssl_err(err, errlen, "the private key does not match the certificate");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+SSL_CTX *
+hf_tls_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_server_config *sc, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+
+	ERR_clear_error();
+	ctx = SSL_CTX_new_ex(lib, NULL, TLS_server_method());
+	if (ctx == NULL) {
+		ssl_err(err, errlen, "SSL_CTX_new");
+		return NULL;
+	}
+	if (sc->min_version < HF_TLS_V1_2 || sc->max_version > HF_TLS_V1_3 ||
+	    sc->min_version > sc->max_version) {
+		snprintf(err, errlen, "versions 0x%04x..0x%04x: TLS 1.2 and 1.3 only, min <= max",
+			 sc->min_version, sc->max_version);
+		goto fail;
+	}
+	if (!SSL_CTX_set_min_proto_version(ctx, sc->min_version) ||
+	    !SSL_CTX_set_max_proto_version(ctx, sc->max_version)) {
+		ssl_err(err, errlen, "protocol versions refused");
+		goto fail;
+	}
+	if (sc->ciphers != NULL && SSL_CTX_set_cipher_list(ctx, sc->ciphers) != 1) {
+		ssl_err(err, errlen, "cipher list refused");
+		goto fail;
+	}
+	/*
+	 * No renegotiation (a client could make us do handshakes at will), our
+	 * cipher order, and no resumption yet: with neither a session cache
+	 * (whose lock a shared context would take per handshake) nor tickets
+	 * (whose keys must be the same on every worker to be of use).
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+				 SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	/* An idle connection gives its 16 KB read and write buffers back. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	SSL_CTX_set_client_hello_cb(ctx, client_hello, NULL);
+	if (use_chain(ctx, lib, sc->cert_pem, sc->cert_len, err, errlen) < 0 ||
+	    use_key(ctx, lib, sc->key_pem, sc->key_len, err, errlen) < 0)
+		goto fail;
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+int
+hf_tls_cipher_known(const char *name)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	STACK_OF(SSL_CIPHER) *sk;
+	int rc = 0;
+
+	if (ctx == NULL)
+		return 0;
+	/* Every suite this OpenSSL has, whatever the security level would allow. */
+	SSL_CTX_set_security_level(ctx, 0);
+	if (SSL_CTX_set_cipher_list(ctx, "ALL:COMPLEMENTOFALL") != 1) {
+		SSL_CTX_free(ctx);
+		ERR_clear_error();
+		return 0;
+	}
+	sk = SSL_CTX_get_ciphers(ctx);
+	for (int i = 0; sk != NULL && i < sk_SSL_CIPHER_num(sk) && rc == 0; i++) {
+		const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, i);
+
+		if (strcmp(SSL_CIPHER_get_name(c), name) == 0 ||
+		    strcmp(SSL_CIPHER_standard_name(c), name) == 0)
+			rc = strcmp(SSL_CIPHER_get_version(c), "TLSv1.3") == 0 ? -1 : 1;
+	}
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+/* ---- a worker's contexts for one listener ---- */
+
+void
+hf_tls_lctx_put(struct hf_tls_lctx *x)
+{
+	if (x == NULL || --x->refs > 0)
+		return;
+	for (unsigned int i = 0; i < x->n_servers; i++) {
+		SSL_CTX_free(x->ctx[i]);
+		free(x->ciphers[i]);
+	}
+	free(x->sni);
+	free(x->names);
+	free(x);
+}
+
+struct hf_tls_lctx *
+hf_tls_lctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_listener_config *cfg, char *err,
+		size_t errlen)
+{
+	struct hf_tls_lctx *x;
+	size_t bytes = 0, off = 0;
+	unsigned int n = 0;
+
+	if (cfg->n_servers == 0 || cfg->n_servers > HF_TLS_MAX_SERVERS) {
+		snprintf(err, errlen, "%u servers (1 to %d)", cfg->n_servers, HF_TLS_MAX_SERVERS);
+		return NULL;
+	}
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		goto nomem;
+	x->refs = 1;
+	x->id = cfg->id;
+	for (unsigned int s = 0; s < cfg->n_servers; s++) {
+		n += cfg->servers[s].n_names;
+		for (unsigned int k = 0; k < cfg->servers[s].n_names; k++)
+			bytes += strlen(cfg->servers[s].names[k]) + 1;
+	}
+	x->sni = calloc(n > 0 ? n : 1, sizeof(*x->sni));
+	x->names = malloc(bytes > 0 ? bytes : 1);
+	if (x->sni == NULL || x->names == NULL)
+		goto nomem;
+	for (unsigned int s = 0; s < cfg->n_servers; s++) {
+		const struct hf_tls_server_config *sc = &cfg->servers[s];
+
+		x->ctx[s] = hf_tls_ctx_new(lib, sc, err, errlen);
+		x->n_servers = s + 1;
+		if (x->ctx[s] == NULL)
+			goto fail;
+		x->min_version[s] = sc->min_version;
+		x->max_version[s] = sc->max_version;
+		if (sc->ciphers != NULL && (x->ciphers[s] = strdup(sc->ciphers)) == NULL)
+			goto nomem;
+		for (unsigned int k = 0; k < sc->n_names; k++) {
+			const char *nm = sc->names[k];
+			struct hf_tls_sni_entry *e = &x->sni[x->n_sni++];
+			size_t l = strlen(nm);
+
+			memcpy(x->names + off, nm, l + 1);
+			e->server = (uint16_t)s;
+			if (strcmp(nm, "*") == 0) {
+				e->kind = 2;
+				e->name = x->names + off;
+				e->len = 0;
+			} else if (nm[0] == '*' && nm[1] == '.') {
+				e->kind = 1;
+				e->name = x->names + off + 1;	/* ".example.com" */
+				e->len = (uint16_t)(l - 1);
+			} else {
+				e->kind = 0;
+				e->name = x->names + off;
+				e->len = (uint16_t)l;
+			}
+			off += l + 1;
+		}
+	}
+	return x;
+nomem:
+	snprintf(err, errlen, "out of memory");
+fail:
+	hf_tls_lctx_put(x);
+	return NULL;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_TLS_T_H
+#define HF_TLS_T_H
+
+/*
+ * TLS termination over Hydrofoil's own TCP: the types the workers read.
+ *
+ * The configuration half (struct hf_tls_listener_config) is what the control
+ * agent compiles a Gateway's HTTPS servers into and publishes in the snapshot:
+ * certificates and keys as PEM bytes the agent has read and checked (file
+ * reads are syscalls, never a worker's), names, versions, ciphers. Each worker
+ * turns it into SSL_CTXs of its own when it picks the snapshot up (tls/lctx.c),
+ * so no OpenSSL object is shared between workers.
+ *
+ * The connection half (struct hf_tls_conn) is a worker's: one per TLS
+ * connection, from a pool sized at start, between TCP and the application
+ * (the HTTP proxy), with the BIO state that moves ciphertext between OpenSSL
+ * and the connection's mbufs (tls/bio.c).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane/tcp/tcp-t.h"
+
+/* Protocol versions as on the wire (RFC 8446 4.1.2 legacy_version values). */
+#define HF_TLS_V1_2 0x0303
+#define HF_TLS_V1_3 0x0304
+
+/* Servers (certificates) per TLS listener; names per server. */
+#define HF_TLS_MAX_SERVERS 64
+#define HF_TLS_MAX_NAMES 64
+/* An SNI host name: RFC 6066 3 caps it at 2^16 - 1, DNS (RFC 1035 2.3.4) at 253. */
+#define HF_TLS_NAME_MAX 253
+
+/* One certificate and what it serves: a Gateway server with tls.mode SIMPLE. */
+struct hf_tls_server_config {
+	unsigned int n_names;
+	const char *const *names;	/* lower case: "a.example.com", "*.example.com", "*" */
+	const char *cert_pem;		/* leaf first, then its chain */
+	uint32_t cert_len;
+	const char *key_pem;
+	uint32_t key_len;
+	uint16_t min_version;		/* HF_TLS_V1_2 or HF_TLS_V1_3 */
+	uint16_t max_version;
+	const char *ciphers;		/* OpenSSL cipher list for TLS <= 1.2; NULL: the default */
+};
+
+/* The servers of one HTTPS port, told apart by SNI; the first also answers without SNI. */
+struct hf_tls_listener_config {
+	uint64_t id;			/* content hash: a worker rebuilds only when it changes */
+	unsigned int n_servers;
+	const struct hf_tls_server_config *servers;
+};
+
+/*
+ * The BIO's state (tls/bio.c): ciphertext received and not yet read by
+ * OpenSSL, and ciphertext OpenSSL wrote and TCP has not taken yet.
+ */
+struct hf_tls_io {
+	struct hf_worker *w;		/* NULL in tests: then only `in` is read */
+	struct hf_tcp_conn *tcp;	/* topped up from its receive queue when `in` runs dry */
+	struct hf_tcp_mq in;		/* single-segment mbufs; the first byte of in.head is next */
+	struct rte_mbuf *out_head;	/* a chain of mbufs of `mp`, filled to the brim */
+	struct rte_mbuf *out_tail;
+	uint32_t out_len;
+	struct rte_mempool *mp;		/* where the write side's mbufs come from */
+	uint64_t bytes_in;		/* ciphertext read by OpenSSL */
+	bool nomem;			/* a write found no mbuf: the chain lacks bytes, the conn is lost */
+	bool eof;			/* tests: no more input will come (else the TCP conn says) */
+};
+
+/* Handshake failures by reason (counters tls.handshake.*). */
+enum hf_tls_fail {
+	HF_TLS_FAIL_NONE = 0,
+	HF_TLS_FAIL_NO_SHARED_CIPHER,
+	HF_TLS_FAIL_BAD_VERSION,
+	HF_TLS_FAIL_UNKNOWN_SNI,
+	HF_TLS_FAIL_PLAINTEXT,
+	HF_TLS_FAIL_MALFORMED_HELLO,
+	HF_TLS_FAIL_TIMEOUT,
+	HF_TLS_FAIL_OTHER,
+};
+
+enum hf_tls_state {
+	HF_TLS_HANDSHAKE,		/* waiting for (the rest of) the client's flight */
+	HF_TLS_OPEN,			/* handshake done: the application has the connection */
+	HF_TLS_FAILED,			/* alert sent, FIN queued: input is dropped until TCP closes */
+};
+
+struct hf_tls_lctx;
+struct hf_tls_listener;
+struct ssl_st;
+
+/* One TLS connection of a worker: c->ctx of its TCP connection points here. */
+struct hf_tls_conn {
+	struct ssl_st *ssl;
+	struct hf_tls_io io;
+	void *app_ctx;			/* the application's context for the TCP connection */
+	struct hf_tls_listener *lst;
+	struct hf_tls_lctx *lctx;	/* held (a reference) while the handshake runs */
+	struct hf_timer timer;		/* handshake timeout */
+	uint8_t state;			/* enum hf_tls_state */
+	uint8_t fail;			/* enum hf_tls_fail: set by the ClientHello callback */
+	bool hello_seen;		/* the ClientHello callback ran */
+	bool broken;			/* a record failed after the handshake: reads see the end */
+	bool peer_done;			/* close_notify received, or the peer's FIN after whole records */
+	uint16_t server;		/* index of the server SNI chose */
+	uint32_t id;			/* index in the worker's pool */
+};
+
+#endif

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_TLS_H
+#define HF_TLS_H
+
+/*
+ * TLS termination in the worker, over Hydrofoil's TCP (see tls-t.h).
+ *
+ * A TLS listener sits between TCP and the application: TCP calls
+ * hf_tls_tcp_ops, TLS runs the handshake (non-blocking: a ClientHello that
+ * comes in pieces just waits for the next segment), and only a connection
+ * whose handshake finished reaches the application's ops, as if TCP had just
+ * accepted it. From then on the application reads and writes plaintext with
+ * the hf_tls_* calls below, which take any TCP connection: on one that runs
+ * no TLS they are the hf_tcp_* calls themselves (a pointer compare), so code
+ * that serves both (the HTTP proxy) calls them everywhere.
+ *
+ * Hot path: no syscalls, no locks of ours; OpenSSL objects are per worker.
+ * OpenSSL itself allocates (SSL_new, a handshake's buffers, a record's
+ * buffers while a connection is busy: SSL_MODE_RELEASE_BUFFERS gives them back
+ * when idle); that is OpenSSL's malloc, per handshake, not per packet of an
+ * established connection once its buffers exist.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "dataplane/tcp/tcp.h"
+#include "tls/tls-t.h"
+
+struct ssl_ctx_st;
+struct ossl_lib_ctx_st;
+
+/* ---- building contexts (tls/ctx.c): no DPDK, also used by the agent to check a config ---- */
+
+/*
+ * A server SSL_CTX for @p sc in library context @p lib (NULL: the default):
+ * its certificate chain and key (checked to match), versions, TLS 1.2
+ * ciphers, ALPN offering only http/1.1, no renegotiation, no session cache
+ * or tickets (resumption is for later), SSL_MODE_RELEASE_BUFFERS. NULL with
+ * a message in @p err when something is refused.
+ */
+struct ssl_ctx_st *hf_tls_ctx_new(struct ossl_lib_ctx_st *lib, const struct hf_tls_server_config *sc,
+				  char *err, size_t errlen);
+
+/*
+ * Whether @p name is a TLS 1.2 (or older) cipher suite OpenSSL knows by that
+ * name ("ECDHE-ECDSA-AES128-GCM-SHA256"). Returns 1, 0 for an unknown name,
+ * or -1 for a TLS 1.3 suite name (not configurable, as in Envoy).
+ */
+int hf_tls_cipher_known(const char *name);
+
+/* ---- SNI (tls/sni.c): pure C ---- */
+
+struct hf_tls_sni_entry {
+	const char *name;		/* lower case; a wildcard without its "*" (".example.com") */
+	uint16_t len;
+	uint16_t server;
+	uint8_t kind;			/* 0 exact, 1 suffix wildcard, 2 "*" */
+};
+
+/*
+ * The server for SNI @p name (@p len bytes, any case): an exact name first,
+ * then the longest "*.suffix" that covers it (any depth, as Envoy's
+ * server_names), then "*". -1 when none (the handshake fails: unknown_sni).
+ * @p name of length 0 (no SNI) gets server 0.
+ */
+int hf_tls_sni_select(const struct hf_tls_sni_entry *e, unsigned int n, const char *name,
+		      size_t len);
+
+/*
+ * The host name of a server_name extension body (RFC 6066 3) at @p p, @p len
+ * bytes: *@p name and *@p name_len point into it. Returns 0, or -EINVAL when
+ * it is malformed (lengths that do not add up, no host_name entry, an empty
+ * or over-long name, bytes that no DNS name has).
+ */
+int hf_tls_sni_parse(const uint8_t *p, size_t len, const char **name, size_t *name_len);
+
+/* ---- the BIO (tls/bio.c) ---- */
+
+struct bio_st;
+
+/* A BIO over @p io (which must outlive it). NULL when OpenSSL has no memory. */
+struct bio_st *hf_tls_bio_new(struct hf_tls_io *io);
+
+/* Appends chain @p m to the read side of @p io (tests; the worker reads TCP itself). */
+void hf_tls_io_feed(struct hf_tls_io *io, struct rte_mbuf *m);
+
+/* Takes what OpenSSL wrote (a chain; NULL when nothing). */
+struct rte_mbuf *hf_tls_io_take(struct hf_tls_io *io);
+
+/* Frees both sides' mbufs. */
+void hf_tls_io_reset(struct hf_tls_io *io);
+
+/* ---- the worker (tls/conn.c) ---- */
+
+/* A worker's TLS state: the connection pool and the OpenSSL library context. */
+struct hf_tls_worker {
+	struct hf_worker *w;
+	struct ossl_lib_ctx_st *lib;	/* this worker's own (no shared method store) */
+	struct hf_tls_conn *conns;
+	uint32_t *free;
+	uint32_t n_free;
+	uint32_t n;
+	uint32_t handshake_ms;		/* handshake timeout */
+};
+
+/*
+ * One worker's contexts for one listener config: an SSL_CTX per server and
+ * the SNI table, with copies of everything they need (the snapshot they came
+ * from may go). Reference-counted: the listener holds one, every handshake
+ * in progress one.
+ */
+struct hf_tls_lctx {
+	uint32_t refs;
+	uint64_t id;			/* hf_tls_listener_config.id it was built from */
+	unsigned int n_servers;
+	struct ssl_ctx_st *ctx[HF_TLS_MAX_SERVERS];
+	uint16_t min_version[HF_TLS_MAX_SERVERS];
+	uint16_t max_version[HF_TLS_MAX_SERVERS];
+	char *ciphers[HF_TLS_MAX_SERVERS];	/* NULL: the default */
+	unsigned int n_sni;
+	struct hf_tls_sni_entry *sni;
+	char *names;			/* the entries' strings */
+};
+
+/*
+ * Builds @p cfg's contexts in library context @p lib (malloc: at snapshot
+ * pick-up or in the agent, never per packet), one reference held. NULL with
+ * a message in @p err.
+ */
+struct hf_tls_lctx *hf_tls_lctx_new(struct ossl_lib_ctx_st *lib,
+				    const struct hf_tls_listener_config *cfg, char *err, size_t errlen);
+
+/* Drops a reference; the last frees the contexts. NULL is fine. */
+void hf_tls_lctx_put(struct hf_tls_lctx *x);
+
+/* A TLS listener of a worker, between TCP (its ops) and the application's. */
+struct hf_tls_listener {
+	struct hf_tls_worker *tw;
+	struct hf_tls_lctx *lctx;	/* current; NULL when its config failed to build */
+	const struct hf_tcp_ops *app_ops;
+	void *app_ctx;			/* the application's listener context */
+};
+
+/* The TCP callbacks of a TLS listener: hf_tcp_listen(w, port, &hf_tls_tcp_ops, listener). */
+extern const struct hf_tcp_ops hf_tls_tcp_ops;
+
+/* Sets up TLS for worker @p w: @p n connections (rte_malloc). NULL when out of memory. */
+struct hf_tls_worker *hf_tls_worker_new(struct hf_worker *w, uint32_t n);
+
+/* Frees @p tw; every connection must be gone (the TCP stack is torn down first). */
+void hf_tls_worker_free(struct hf_tls_worker *tw);
+
+/*
+ * A TLS listener for @p cfg, handing established connections to @p app_ops
+ * with listener context @p app_ctx. Builds this worker's SSL_CTXs (at snapshot
+ * pick-up: a few hundred microseconds per certificate, never per packet).
+ * NULL when out of memory or when @p cfg does not build (counted).
+ */
+struct hf_tls_listener *hf_tls_listener_new(struct hf_tls_worker *tw,
+					    const struct hf_tls_listener_config *cfg,
+					    const struct hf_tcp_ops *app_ops, void *app_ctx);
+
+/*
+ * Points @p l at @p cfg from now on, rebuilding this worker's contexts when
+ * its id changed. Handshakes in progress finish on the contexts they
+ * started with; established connections keep theirs.
+ */
+void hf_tls_listener_update(struct hf_tls_listener *l, const struct hf_tls_listener_config *cfg);
+
+/* Frees @p l (its connections hold their own references to the contexts). */
+void hf_tls_listener_free(struct hf_tls_listener *l);
+
+/*
+ * Bytes of Hydrofoil's own state per TLS connection (the pool slot). OpenSSL's
+ * SSL object comes on top: tests/unit/tls/test_tls measures it per idle
+ * connection (README).
+ */
+size_t hf_tls_conn_footprint(void);
+
+/* ---- connection I/O: TLS when @p c runs it, plain TCP otherwise ---- */
+
+static inline struct hf_tls_conn *
+hf_tls_of(const struct hf_tcp_conn *c)
+{
+	return c->ops == &hf_tls_tcp_ops ? (struct hf_tls_conn *)c->ctx : NULL;
+}
+
+/* The application's context of @p c (TCP's ctx, or the one TLS keeps for it). */
+static inline void *
+hf_tls_ctx(const struct hf_tcp_conn *c)
+{
+	struct hf_tls_conn *t = hf_tls_of(c);
+
+	return t != NULL ? t->app_ctx : c->ctx;
+}
+
+static inline void
+hf_tls_set_ctx(struct hf_tcp_conn *c, void *ctx)
+{
+	struct hf_tls_conn *t = hf_tls_of(c);
+
+	if (t != NULL)
+		t->app_ctx = ctx;
+	else
+		c->ctx = ctx;
+}
+
+struct rte_mbuf *hf_tls_recv_slow(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max);
+int hf_tls_send_slow(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m);
+bool hf_tls_peer_closed_slow(const struct hf_tcp_conn *c);
+void hf_tls_shutdown_slow(struct hf_worker *w, struct hf_tcp_conn *c);
+void hf_tls_abort_slow(struct hf_worker *w, struct hf_tcp_conn *c);
+
+/*
+ * hf_tcp_recv() in plaintext: decrypted records as a chain of fresh mbufs of
+ * the connection's port pool, taken while fewer than @p max bytes are.
+ * Decryption reads the ciphertext left in TCP's receive queue only as far as
+ * it needs, so an application that stops reading closes the TCP window.
+ */
+static inline struct rte_mbuf *
+hf_tls_recv(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
+{
+	if (c->ops != &hf_tls_tcp_ops)
+		return hf_tcp_recv(w, c, max);
+	return hf_tls_recv_slow(w, c, max);
+}
+
+/*
+ * hf_tcp_send() in plaintext: each mbuf of @p m becomes one record (its
+ * ciphertext queued on TCP at once, so hf_tcp_writable() and
+ * hf_tcp_sndq_bytes() keep their meaning); @p m is freed.
+ */
+static inline int
+hf_tls_send(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m)
+{
+	if (c->ops != &hf_tls_tcp_ops)
+		return hf_tcp_send(w, c, m);
+	return hf_tls_send_slow(w, c, m);
+}
+
+/* True once the peer's close_notify (or TCP FIN) came and every plaintext byte was taken. */
+static inline bool
+hf_tls_peer_closed(const struct hf_tcp_conn *c)
+{
+	if (c->ops != &hf_tls_tcp_ops)
+		return hf_tcp_peer_closed(c);
+	return hf_tls_peer_closed_slow(c);
+}
+
+/* close_notify (RFC 8446 6.1), then TCP's FIN after the queued data. */
+static inline void
+hf_tls_shutdown(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	if (c->ops != &hf_tls_tcp_ops)
+		hf_tcp_shutdown(w, c);
+	else
+		hf_tls_shutdown_slow(w, c);
+}
+
+/* Resets the connection; its TLS state is freed and no callback follows. */
+static inline void
+hf_tls_abort(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	if (c->ops != &hf_tls_tcp_ops)
+		hf_tcp_abort(w, c);
+	else
+		hf_tls_abort_slow(w, c);
+}
+
+#endif
