@@ -684,14 +684,14 @@ load_static_resources(struct hf_cfg *c, const config_setting_t *root, struct hf_
 }
 
 /*
- * config: { istio_dir = "DIR"; request_headers_timeout_ms; idle_timeout_ms;
+ * config: { istio_dir = "DIR"; credentials_dir = "DIR"; request_headers_timeout_ms; idle_timeout_ms;
  *           max_request_headers_kb; max_headers_count; max_request_line; }
  * The directory's Gateways become listeners with these settings.
  */
 static int
 load_config(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
-	static const char *const keys[] = {"istio_dir", "request_headers_timeout_ms",
+	static const char *const keys[] = {"istio_dir", "credentials_dir", "request_headers_timeout_ms",
 					   "idle_timeout_ms", "max_request_headers_kb",
 					   "max_headers_count", "max_request_line", NULL};
 	int rc = 0;
@@ -701,6 +701,8 @@ load_config(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap 
 		return rc;
 	if ((rc = hf_cfg_check_keys(c, g, "config", keys)) != 0 ||
 	    (rc = hf_cfg_get_string(c, g, "config", "istio_dir", b->istio_dir, sizeof(b->istio_dir), 1)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "config", "credentials_dir", b->credentials_dir,
+				    sizeof(b->credentials_dir), 1)) != 0 ||
 	    (rc = load_http_settings(c, g, "config", &b->istio_http)) != 0)
 		return rc;
 	return 0;

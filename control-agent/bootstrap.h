@@ -89,6 +89,7 @@ struct hf_bootstrap {
 	struct hf_boot_route routes[HF_BOOT_MAX_ROUTES];
 	char access_log[HF_BOOT_DEVICE];	/* file for the access log; empty: none */
 	char istio_dir[HF_BOOT_DEVICE];	/* config.istio_dir: Istio YAML to serve, reloaded on change */
+	char credentials_dir[HF_BOOT_DEVICE];	/* config.credentials_dir: credentialName/tls.{crt,key} */
 	struct hf_http_listener_config istio_http;	/* what the Istio config's HTTP listeners enforce */
 	struct hf_overload_config overload;	/* overload = { ... }; the defaults without it */
 };

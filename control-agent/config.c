@@ -49,7 +49,8 @@ hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_w
 	if (b->istio_dir[0] != '\0') {
 		for (unsigned int i = 0; i < b->n_labels; i++)
 			labels[i] = b->labels[i];
-		rc = hf_istio_load(b->istio_dir, labels, b->n_labels, &im, err, errlen);
+		rc = hf_istio_load_creds(b->istio_dir, labels, b->n_labels, b->credentials_dir, &im, err,
+					 errlen);
 		if (rc != 0)
 			goto out;
 		rc = hf_model_append(&m, &im);

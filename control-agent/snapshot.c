@@ -414,6 +414,70 @@ cc_vhost(struct cc *c, const struct hf_model_vhost *mv, struct hf_vhost *v, cons
 	return rc;
 }
 
+/* FNV-1a over @p n bytes, continuing @p h. */
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	for (const unsigned char *b = p; n-- > 0; b++)
+		h = (h ^ *b) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * An HTTPS listener's servers into the arena, as tls/ reads them. The id
+ * hashes everything, so a worker rebuilds its contexts only for a listener
+ * whose certificates or settings changed.
+ */
+static const struct hf_tls_listener_config *
+cc_tls(struct cc *c, const struct hf_model_tls *mt)
+{
+	struct hf_tls_listener_config *t = cc_alloc(c, sizeof(*t));
+	struct hf_tls_server_config *sv = cc_alloc(c, sizeof(*sv) * mt->n_servers);
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (t == NULL || sv == NULL)
+		return NULL;
+	for (unsigned int i = 0; i < mt->n_servers; i++) {
+		const struct hf_model_tls_server *ms = &mt->servers[i];
+		const char **names = cc_alloc(c, sizeof(*names) * ms->n_names);
+		char *cert = cc_alloc(c, ms->cert_len), *key = cc_alloc(c, ms->key_len);
+
+		if (names == NULL || cert == NULL || key == NULL)
+			return NULL;
+		for (unsigned int k = 0; k < ms->n_names; k++) {
+			if ((names[k] = cc_str(c, ms->names[k])) == NULL)
+				return NULL;
+			h = fnv(h, ms->names[k], strlen(ms->names[k]) + 1);
+		}
+		memcpy(cert, ms->cert_pem, ms->cert_len);
+		memcpy(key, ms->key_pem, ms->key_len);
+		sv[i] = (struct hf_tls_server_config){
+			.n_names = ms->n_names,
+			.names = names,
+			.cert_pem = cert,
+			.cert_len = (uint32_t)ms->cert_len,
+			.key_pem = key,
+			.key_len = (uint32_t)ms->key_len,
+			.min_version = ms->min_version,
+			.max_version = ms->max_version,
+			.ciphers = ms->ciphers != NULL ? cc_str(c, ms->ciphers) : NULL,
+		};
+		if (ms->ciphers != NULL && sv[i].ciphers == NULL)
+			return NULL;
+		h = fnv(h, cert, ms->cert_len);
+		h = fnv(h, key, ms->key_len);
+		h = fnv(h, &ms->min_version, sizeof(ms->min_version));
+		h = fnv(h, &ms->max_version, sizeof(ms->max_version));
+		if (ms->ciphers != NULL)
+			h = fnv(h, ms->ciphers, strlen(ms->ciphers));
+		h = fnv(h, "|", 1);
+	}
+	t->n_servers = mt->n_servers;
+	t->servers = sv;
+	t->id = h;
+	return t;
+}
+
 static int
 cc_listener(struct cc *c, const struct hf_model_listener *ml, struct hf_snap_listener *l)
 {
@@ -443,6 +507,9 @@ cc_listener(struct cc *c, const struct hf_model_listener *ml, struct hf_snap_lis
 			return err;
 	l->table.vhosts = vh;
 	l->table.n_vhosts = rc->n_vhosts;
+	l->tls = NULL;
+	if (ml->tls != NULL && (l->tls = cc_tls(c, ml->tls)) == NULL)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -529,6 +596,12 @@ hf_snapshot_free(struct hf_snapshot *s)
 		hs_free_scratch(s->scratch[i]);
 		pcre2_match_data_free(s->re_match[i]);
 	}
+	/* Private keys do not outlive their snapshot in freed memory. */
+	for (unsigned int i = 0; s->listeners != NULL && i < s->n_listeners; i++)
+		for (unsigned int k = 0; s->listeners[i].tls != NULL &&
+		     k < s->listeners[i].tls->n_servers; k++)
+			explicit_bzero((char *)s->listeners[i].tls->servers[k].key_pem,
+				       s->listeners[i].tls->servers[k].key_len);
 	for (unsigned int i = 0; i < s->n_regexes; i++)
 		pcre2_code_free(s->regexes[i]);
 	free(s->regexes);

@@ -172,9 +172,17 @@ use_key(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *er
 	EVP_PKEY *k = b != NULL ? PEM_read_bio_PrivateKey_ex(b, NULL, no_passphrase, NULL, lib, NULL)
 			       : NULL;
 
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+
 	BIO_free(b);
 	if (k == NULL) {
 		ssl_err(err, errlen, "no PEM private key (or an encrypted one)");
+		return -EINVAL;
+	}
+	if (x != NULL && EVP_PKEY_eq(X509_get0_pubkey(x), k) != 1) {
+		EVP_PKEY_free(k);
+		ERR_clear_error();
+		snprintf(err, errlen, "the private key does not match the certificate");
 		return -EINVAL;
 	}
 	if (SSL_CTX_use_PrivateKey(ctx, k) != 1) {

@@ -17,14 +17,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "control-agent/istio/istio-int.h"
+#include "tls/tls.h"
 
 static const char *const gw_keys[] = {"selector", "servers", NULL};
 static const char *const server_keys[] = {"port", "hosts", "tls", "name", NULL};
 static const char *const server_later[] = {"bind", "defaultEndpoint", NULL};
 static const char *const gport_keys[] = {"number", "name", "protocol", NULL};
 static const char *const gport_later[] = {"targetPort", NULL};
-/* every ServerTLSSettings field: refused until TLS exists (an empty `tls: {}` says nothing) */
+/* ServerTLSSettings of an HTTPS server with mode SIMPLE */
+static const char *const gtls_keys[] = {
+	"mode", "credentialName", "serverCertificate", "privateKey", "minProtocolVersion",
+	"maxProtocolVersion", "cipherSuites", NULL,
+};
+static const char *const gtls_simple_later[] = {
+	"httpsRedirect", "caCertificates", "credentialNames", "subjectAltNames",
+	"verifyCertificateSpki", "verifyCertificateHash", "caCrl", NULL,
+};
+/* on a server that is not HTTPS every ServerTLSSettings field waits (httpsRedirect included) */
 static const char *const gtls_later[] = {
 	"mode", "httpsRedirect", "serverCertificate", "privateKey", "caCertificates", "credentialName",
 	"credentialNames", "subjectAltNames", "verifyCertificateSpki", "verifyCertificateHash",
@@ -47,8 +59,10 @@ struct srv {
 struct lsn {
 	uint32_t port;
 	enum hf_listener_kind kind;
+	bool https;
 	unsigned int n_srv;
 	struct srv *srv;
+	struct hf_model_tls *tls;	/* HTTPS: one server (certificate, read) per srv; moved to the model */
 };
 
 static bool
@@ -65,10 +79,254 @@ node_has(const struct ist *st, const char *key, const char *value)
 	return false;
 }
 
-/* Checks one server; *kind is its listener's kind. */
+/* ---- HTTPS servers ---- */
+
+static const char *const tls_modes[] = {"PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH",
+					"ISTIO_MUTUAL", "OPTIONAL_MUTUAL", NULL};
+static const char *const tls_versions[] = {"TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3",
+					   NULL};
+static const uint16_t tls_version_wire[] = {0, 0, 0, HF_TLS_V1_2, HF_TLS_V1_3};
+
+/* Reads a protocol version field into *@p v (left alone when absent or TLS_AUTO). */
+static int
+tls_version(struct ist *st, const struct yn *tls, const char *path, const char *key, uint16_t *v)
+{
+	char p[IST_PATH];
+	int i, rc = ist_get_enum(st, tls, path, key, tls_versions,
+				 "TLS_AUTO, TLSV1_2, TLSV1_3", &i);
+
+	if (rc <= 0)
+		return rc;
+	if (i == 1 || i == 2)
+		return ist_fail(st, ist_get(tls, key), ist_path(p, path, key), "%s is not "
+				"supported: TLS 1.2 is the oldest version served (TLS_AUTO, "
+				"TLSV1_2, TLSV1_3)", tls_versions[i]);
+	if (i != 0)
+		*v = tls_version_wire[i];
+	return 0;
+}
+
+/*
+ * Checks an HTTPS server's tls block without reading a file: mode SIMPLE (the
+ * others are refused by name), a certificate from credentialName or from
+ * serverCertificate and privateKey, versions, cipher suite names.
+ */
+static int
+check_https(struct ist *st, const struct yn *s, const struct yn *tls, const char *path)
+{
+	const char *mode = NULL, *cred = NULL, *cert = NULL, *key = NULL;
+	const struct yn *ciphers = NULL;
+	uint16_t lo = HF_TLS_V1_2, hi = HF_TLS_V1_3;
+	char p[IST_PATH], q[IST_PATH];
+	int rc, m;
+
+	if (tls == NULL)
+		return ist_fail(st, s, path, "an HTTPS server needs tls (mode SIMPLE with "
+				"credentialName, or serverCertificate and privateKey)");
+	ist_path(p, path, "tls");
+	if ((rc = ist_keys(st, tls, p, gtls_keys, gtls_simple_later)) < 0 ||
+	    (rc = ist_get_str(st, tls, p, "mode", false, &mode)) < 0 ||
+	    (rc = ist_get_str(st, tls, p, "credentialName", false, &cred)) < 0 ||
+	    (rc = ist_get_str(st, tls, p, "serverCertificate", false, &cert)) < 0 ||
+	    (rc = ist_get_str(st, tls, p, "privateKey", false, &key)) < 0 ||
+	    (rc = ist_get_strs(st, tls, p, "cipherSuites", false, &ciphers)) < 0 ||
+	    (rc = tls_version(st, tls, p, "minProtocolVersion", &lo)) < 0 ||
+	    (rc = tls_version(st, tls, p, "maxProtocolVersion", &hi)) < 0)
+		return rc;
+	if (mode == NULL)
+		return ist_fail(st, tls, p, "no mode, which is PASSTHROUGH: not supported yet "
+				"(SIMPLE only)");
+	m = ist_one_of(mode, tls_modes);
+	if (m < 0)
+		return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "'%s' is not a "
+				"tls mode (SIMPLE, MUTUAL, ISTIO_MUTUAL, PASSTHROUGH, "
+				"AUTO_PASSTHROUGH, OPTIONAL_MUTUAL)", mode);
+	if (m != 1)
+		return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "%s is not "
+				"supported yet (SIMPLE only)", mode);
+	if (cred != NULL && (cert != NULL || key != NULL))
+		return ist_fail(st, ist_get(tls, cert != NULL ? "serverCertificate" : "privateKey"),
+				ist_path(q, p, cert != NULL ? "serverCertificate" : "privateKey"),
+				"give credentialName or serverCertificate and privateKey, not both");
+	if (cred == NULL && (cert == NULL || key == NULL))
+		return ist_fail(st, tls, p, "mode SIMPLE needs credentialName, or serverCertificate "
+				"and privateKey");
+	if (lo > hi)
+		return ist_fail(st, ist_get(tls, "minProtocolVersion"),
+				ist_path(q, p, "minProtocolVersion"), "above maxProtocolVersion");
+	for (unsigned int i = 0; ciphers != NULL && i < ciphers->n; i++) {
+		const char *c = ciphers->val[i]->s;
+		int known = hf_tls_cipher_known(c);
+
+		if (known == 1)
+			continue;
+		ist_pathi(q, ist_path(q, p, "cipherSuites"), i);
+		if (known < 0)
+			return ist_fail(st, ciphers->val[i], q, "'%s' is a TLS 1.3 suite: TLS 1.3 "
+					"suites are not configurable (as in Envoy); cipherSuites "
+					"lists TLS 1.2 suites", c);
+		return ist_fail(st, ciphers->val[i], q, "unknown cipher suite '%s' (OpenSSL names, "
+				"e.g. ECDHE-ECDSA-AES128-GCM-SHA256)", c);
+	}
+	return 0;
+}
+
+/* Reads all of @p file (at most 1 MiB) into a malloc'ed buffer. Returns 0 or -errno. */
+static int
+slurp(const char *file, char **out, size_t *len)
+{
+	FILE *f = fopen(file, "re");
+	size_t cap = 1 << 20, n;
+	char *buf;
+
+	if (f == NULL)
+		return -errno;
+	buf = malloc(cap + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = fread(buf, 1, cap + 1, f);
+	if (ferror(f) || n > cap) {
+		int e = ferror(f) ? EIO : EFBIG;
+
+		fclose(f);
+		explicit_bzero(buf, n);
+		free(buf);
+		return -e;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* A credentialName is a Kubernetes secret name: DNS-1123 (a-z, 0-9, '-', '.'), no path. */
+static bool
+credential_name_ok(const char *s)
+{
+	if (s[0] == '\0' || s[0] == '.' || strlen(s) > 253)
+		return false;
+	for (const char *c = s; *c != '\0'; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.'))
+			return false;
+	return strstr(s, "..") == NULL;
+}
+
+/*
+ * Reads the certificate and key of checked HTTPS server @p s (agent side:
+ * files) and appends them to @p t, with the server's hosts as SNI names.
+ * Building an SSL_CTX from them here refuses what a worker would refuse.
+ */
+static int
+load_https(struct ist *st, const struct yn *s, const char *path, struct hf_model_tls *t)
+{
+	const struct yn *tls = ist_get(s, "tls"), *hosts = ist_get(s, "hosts");
+	const struct yn *ciphers = ist_get(tls, "cipherSuites"), *at;
+	const char *cred = NULL, *certf = NULL, *keyf = NULL;
+	char p[IST_PATH], q[IST_PATH], cpath[4096], kpath[4096], err[256];
+	struct hf_model_tls_server *ms;
+	struct hf_tls_server_config sc = {0};
+	const char **names;
+	SSL_CTX *ctx;
+	int rc;
+
+	ist_path(p, path, "tls");
+	ms = ist_push(&t->servers, &t->n_servers, sizeof(*ms));
+	if (ms == NULL)
+		return ist_oom(st);
+	ms->min_version = HF_TLS_V1_2;
+	ms->max_version = HF_TLS_V1_3;
+	if ((rc = tls_version(st, tls, p, "minProtocolVersion", &ms->min_version)) < 0 ||
+	    (rc = tls_version(st, tls, p, "maxProtocolVersion", &ms->max_version)) < 0)
+		return rc;
+	ist_get_str(st, tls, p, "credentialName", false, &cred);
+	ist_get_str(st, tls, p, "serverCertificate", false, &certf);
+	ist_get_str(st, tls, p, "privateKey", false, &keyf);
+	if (cred != NULL) {
+		at = ist_get(tls, "credentialName");
+		ist_path(q, p, "credentialName");
+		if (st->creds_dir == NULL || st->creds_dir[0] == '\0')
+			return ist_fail(st, at, q, "credentialName '%s' needs config.credentials_dir "
+					"in the bootstrap (a folder per name with tls.crt and tls.key)",
+					cred);
+		if (!credential_name_ok(cred))
+			return ist_fail(st, at, q, "'%s' is not a credential name (a Kubernetes "
+					"secret name: a-z, 0-9, '-', '.')", cred);
+		snprintf(cpath, sizeof(cpath), "%s/%s/tls.crt", st->creds_dir, cred);
+		snprintf(kpath, sizeof(kpath), "%s/%s/tls.key", st->creds_dir, cred);
+	} else {
+		at = ist_get(tls, "serverCertificate");
+		ist_path(q, p, "serverCertificate");
+		snprintf(cpath, sizeof(cpath), "%s", certf);
+		snprintf(kpath, sizeof(kpath), "%s", keyf);
+	}
+	if ((rc = slurp(cpath, &ms->cert_pem, &ms->cert_len)) < 0)
+		return rc == -ENOMEM ? ist_oom(st) :
+		       ist_fail(st, at, q, "cannot read '%s': %s", cpath, strerror(-rc));
+	if (cred == NULL) {
+		at = ist_get(tls, "privateKey");
+		ist_path(q, p, "privateKey");
+	}
+	if ((rc = slurp(kpath, &ms->key_pem, &ms->key_len)) < 0)
+		return rc == -ENOMEM ? ist_oom(st) :
+		       ist_fail(st, at, q, "cannot read '%s': %s", kpath, strerror(-rc));
+	if (ciphers != NULL && ciphers->n > 0) {
+		size_t len = 0;
+
+		for (unsigned int i = 0; i < ciphers->n; i++)
+			len += strlen(ciphers->val[i]->s) + 1;
+		ms->ciphers = calloc(1, len);
+		if (ms->ciphers == NULL)
+			return ist_oom(st);
+		for (unsigned int i = 0; i < ciphers->n; i++) {
+			if (i > 0)
+				strcat(ms->ciphers, ":");
+			strcat(ms->ciphers, ciphers->val[i]->s);
+		}
+	}
+	ms->names = calloc(hosts->n, sizeof(*ms->names));
+	if (ms->names == NULL)
+		return ist_oom(st);
+	for (unsigned int i = 0; i < hosts->n; i++) {
+		const char *h = hosts->val[i]->s, *slash = strchr(h, '/');
+		char *d = ist_mdup(slash != NULL ? slash + 1 : h);
+
+		if (d == NULL)
+			return ist_oom(st);
+		for (char *c = d; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+		ms->names[ms->n_names++] = d;
+	}
+	names = calloc(ms->n_names, sizeof(*names));
+	if (names == NULL)
+		return ist_oom(st);
+	for (unsigned int i = 0; i < ms->n_names; i++)
+		names[i] = ms->names[i];
+	sc = (struct hf_tls_server_config){
+		.n_names = ms->n_names, .names = names,
+		.cert_pem = ms->cert_pem, .cert_len = (uint32_t)ms->cert_len,
+		.key_pem = ms->key_pem, .key_len = (uint32_t)ms->key_len,
+		.min_version = ms->min_version, .max_version = ms->max_version,
+		.ciphers = ms->ciphers,
+	};
+	/* What a worker will build, built once here: a bad file is refused at load, with its line. */
+	ctx = hf_tls_ctx_new(NULL, &sc, err, sizeof(err));
+	free(names);
+	if (ctx == NULL) {
+		at = ist_get(tls, cred != NULL ? "credentialName" : "serverCertificate");
+		ist_path(q, p, cred != NULL ? "credentialName" : "serverCertificate");
+		return ist_fail(st, at, q, "%s, %s: %s", cpath, kpath, err);
+	}
+	SSL_CTX_free(ctx);
+	return 0;
+}
+
+/* Checks one server; *kind is its listener's kind, *https whether TLS terminates in front. */
 static int
 check_server(struct ist *st, const struct yn *s, const char *path,
-	     enum hf_listener_kind *kind)
+	     enum hf_listener_kind *kind, bool *https)
 {
 	const struct yn *port, *hosts, *tls = NULL;
 	const char *proto, *name;
@@ -91,8 +349,8 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 	if (strcasecmp(proto, "HTTP") == 0) {
 		*kind = HF_LISTENER_HTTP;
 	} else if (strcasecmp(proto, "HTTPS") == 0) {
-		return ist_fail(st, ist_get(port, "protocol"), q, "HTTPS servers need TLS support "
-				"(not yet)");
+		*kind = HF_LISTENER_HTTP;
+		*https = true;
 	} else if (strcasecmp(proto, "TCP") == 0 || strcasecmp(proto, "MONGO") == 0 ||
 		   strcasecmp(proto, "REDIS") == 0 || strcasecmp(proto, "MYSQL") == 0) {
 		*kind = HF_LISTENER_TCP;
@@ -116,6 +374,8 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 					ist_pathi(q, ist_path(p, path, "hosts"), i),
 					"'%s' is not a host or namespace/host", h);
 	}
+	if (*https)
+		return check_https(st, s, tls, path);
 	ist_path(p, path, "tls");
 	if (tls != NULL) {
 		if ((rc = ist_keys(st, tls, p, (const char *const[]){NULL}, gtls_later)) < 0)
@@ -126,7 +386,7 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 
 static int
 add_server(struct ist *st, struct lsn **ls, unsigned int *n, const struct ist_res *gw,
-	   const struct yn *s, const char *path, enum hf_listener_kind kind)
+	   const struct yn *s, const char *path, enum hf_listener_kind kind, bool https)
 {
 	static const char *const kinds[] = {"HTTP", "TCP", "TLS"};
 	uint32_t port = (uint32_t)strtoul(ist_get(ist_get(s, "port"), "number")->s, NULL, 10);
@@ -142,13 +402,23 @@ add_server(struct ist *st, struct lsn **ls, unsigned int *n, const struct ist_re
 			return ist_oom(st);
 		l->port = port;
 		l->kind = kind;
-	} else if (l->kind != kind) {
+		l->https = https;
+		if (https && (l->tls = calloc(1, sizeof(*l->tls))) == NULL)
+			return ist_oom(st);
+	} else if (l->kind != kind || l->https != https) {
 		char p[IST_PATH];
 
 		return ist_fail(st, ist_get(ist_get(s, "port"), "protocol"),
 				ist_path(p, path, "port.protocol"), "port %u already has a server "
-				"of protocol %s (Gateway %s/%s)", port, kinds[l->kind],
-				l->srv[0].gw->ns, l->srv[0].gw->name);
+				"of protocol %s (Gateway %s/%s)", port,
+				l->https ? "HTTPS" : kinds[l->kind], l->srv[0].gw->ns,
+				l->srv[0].gw->name);
+	}
+	if (https) {
+		int rc = load_https(st, s, path, l->tls);
+
+		if (rc < 0)
+			return rc;
 	}
 	sv = ist_push(&l->srv, &l->n_srv, sizeof(*sv));
 	if (sv == NULL)
@@ -182,10 +452,12 @@ gateways(struct ist *st, struct lsn **ls, unsigned int *n)
 			mine &= node_has(st, sel->key[k]->s, sel->val[k]->s);
 		for (unsigned int k = 0; k < servers->n; k++) {
 			enum hf_listener_kind kind = HF_LISTENER_HTTP;
+			bool https = false;
 
 			ist_pathi(p, "spec.servers", k);
-			if ((rc = check_server(st, servers->val[k], p, &kind)) < 0 ||
-			    (mine && (rc = add_server(st, ls, n, r, servers->val[k], p, kind)) < 0))
+			if ((rc = check_server(st, servers->val[k], p, &kind, &https)) < 0 ||
+			    (mine && (rc = add_server(st, ls, n, r, servers->val[k], p, kind,
+						      https)) < 0))
 				return rc;
 		}
 	}
@@ -543,6 +815,9 @@ listeners(struct ist *st)
 		ml->port = (uint16_t)ls[i].port;
 		ml->kind = ls[i].kind;
 		ml->route_config = -1;
+		/* the servers in the order their Gateways came: the first answers a client without SNI */
+		ml->tls = ls[i].tls;
+		ls[i].tls = NULL;
 		if (ls[i].kind == HF_LISTENER_HTTP) {
 			struct hf_model_route_config *rcfg;
 
@@ -558,8 +833,10 @@ listeners(struct ist *st)
 		}
 		rc = bind_listener(st, &ls[i], ml);
 	}
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
 		free(ls[i].srv);
+		hf_model_tls_free(ls[i].tls);
+	}
 	free(ls);
 	free_stash(st);
 	return rc;
@@ -569,10 +846,18 @@ int
 hf_istio_load(const char *path, const char *const *node_labels, unsigned int n_labels,
 	      struct hf_model *m, char *err, size_t errlen)
 {
+	return hf_istio_load_creds(path, node_labels, n_labels, NULL, m, err, errlen);
+}
+
+int
+hf_istio_load_creds(const char *path, const char *const *node_labels, unsigned int n_labels,
+		    const char *credentials_dir, struct hf_model *m, char *err, size_t errlen)
+{
 	struct ist st = {
 		.err = err,
 		.errlen = errlen,
 		.path = path,
+		.creds_dir = credentials_dir,
 		.labels = node_labels,
 		.n_labels = n_labels,
 	};

@@ -110,6 +110,7 @@ struct ist {
 	char *err;
 	size_t errlen;
 	const char *path;		/* as given to hf_istio_load */
+	const char *creds_dir;		/* config.credentials_dir; NULL: none */
 	struct ist_chunk *arena;
 
 	/* the resource being looked at, for messages */

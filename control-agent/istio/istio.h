@@ -20,7 +20,10 @@
  * Where it differs: ServiceEntry short hosts are resolved like every other
  * host (Istio takes them as written, so a VirtualService's "reviews" would
  * not find them); resolution NONE without endpoints is a PASSTHROUGH cluster.
- * Refused, each by field name: HTTPS and TLS servers, tls routes, names to
+ * HTTPS servers with tls.mode SIMPLE become HTTP listeners with TLS in front
+ * (credentialName or serverCertificate/privateKey; min/maxProtocolVersion;
+ * cipherSuites), several on one port told apart by SNI.
+ * Refused, each by field name: other tls modes, TLS servers, tls routes, names to
  * resolve by DNS, IPv6, and every Istio field the snapshot has no place for
  * (DestinationRule tls modes but DISABLE, outlierDetection, connection pool
  * limits, consistentHash, delegate, mirrors, sourceLabels, ...). Values that
@@ -52,5 +55,16 @@
  */
 int hf_istio_load(const char *path, const char *const *node_labels, unsigned int n_labels,
 		  struct hf_model *m, char *err, size_t errlen);
+
+/*
+ * hf_istio_load() with the credentials directory of the bootstrap
+ * (config.credentials_dir; NULL or "": none), where a Gateway server's
+ * tls.credentialName NAME is the folder NAME holding tls.crt and tls.key, as
+ * a Kubernetes TLS secret is mounted. Certificates and keys are read and
+ * checked here (agent side): a missing file, a key that does not match, an
+ * unknown cipher suite is refused with the YAML's file and line.
+ */
+int hf_istio_load_creds(const char *path, const char *const *node_labels, unsigned int n_labels,
+			const char *credentials_dir, struct hf_model *m, char *err, size_t errlen);
 
 #endif

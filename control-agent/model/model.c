@@ -93,6 +93,7 @@ hf_model_free(struct hf_model *m)
 			free_weighted(l->l4_routes[k].clusters, l->l4_routes[k].n_clusters);
 		}
 		free(l->l4_routes);
+		hf_model_tls_free(l->tls);
 	}
 	free(m->listeners);
 	for (unsigned int i = 0; i < m->n_route_configs; i++) {
@@ -186,4 +187,23 @@ hf_model_append(struct hf_model *dst, struct hf_model *src)
 	free(src->listeners);
 	memset(src, 0, sizeof(*src));
 	return 0;
+}
+
+void
+hf_model_tls_free(struct hf_model_tls *t)
+{
+	if (t == NULL)
+		return;
+	for (unsigned int i = 0; i < t->n_servers; i++) {
+		struct hf_model_tls_server *s = &t->servers[i];
+
+		free_strs(s->names, s->n_names);
+		free(s->cert_pem);
+		if (s->key_pem != NULL)
+			explicit_bzero(s->key_pem, s->key_len);
+		free(s->key_pem);
+		free(s->ciphers);
+	}
+	free(t->servers);
+	free(t);
 }

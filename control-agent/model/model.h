@@ -150,6 +150,31 @@ struct hf_model_l4_route {
 	struct hf_model_weighted *clusters;
 };
 
+/*
+ * A Gateway server with tls.mode SIMPLE: the certificate and key the agent
+ * read (credentialName or file paths), checked to match, and its settings.
+ */
+struct hf_model_tls_server {
+	unsigned int n_names;
+	char **names;			/* the server's hosts without namespace, lower case */
+	char *cert_pem;
+	size_t cert_len;
+	char *key_pem;
+	size_t key_len;
+	uint16_t min_version;		/* HF_TLS_V1_2 / HF_TLS_V1_3 (tls/tls-t.h) */
+	uint16_t max_version;
+	char *ciphers;			/* "A:B:C", TLS <= 1.2; NULL: OpenSSL's default */
+};
+
+/* An HTTPS listener's servers, in the order their Gateways came; the first answers without SNI. */
+struct hf_model_tls {
+	unsigned int n_servers;
+	struct hf_model_tls_server *servers;
+};
+
+/* Frees @p t and what it holds (key bytes wiped first); NULL is fine. */
+void hf_model_tls_free(struct hf_model_tls *t);
+
 struct hf_model_listener {
 	char *name;			/* "0.0.0.0_80" */
 	uint16_t port;
@@ -157,6 +182,7 @@ struct hf_model_listener {
 	int route_config;		/* HTTP: index in route_configs */
 	unsigned int n_l4_routes;	/* TCP and TLS */
 	struct hf_model_l4_route *l4_routes;
+	struct hf_model_tls *tls;	/* HTTP over TLS (HTTPS servers); NULL: plaintext */
 };
 
 struct hf_model_endpoint {
