@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tls/ without the network: the SNI parser and selection (tables), the
+ * context builder's refusals, and real OpenSSL handshakes between a client
+ * and a server that both run over our BIO (tls/bio.c) on mbufs, fed whole,
+ * one byte per mbuf, and with nothing to read (WANT_READ, never an error).
+ * The server side is set up as a worker sets it up (hf_tls_lctx_new, the
+ * ClientHello callback picking the server by SNI), so the certificate a
+ * client sees, the version, the cipher and ALPN are the ones a client of
+ * the gateway gets.
+ *
+ * Also measured (figures, never asserted): the bytes OpenSSL holds per idle
+ * server connection after a handshake and an exchange, with
+ * SSL_MODE_RELEASE_BUFFERS, and server-side full handshakes per second.
+ */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "hf_test.h"
+#include "tls/tls.h"
+
+/* ---- OpenSSL's memory, counted by side: every block carries its size and owner ---- */
+
+enum { SIDE_OTHER, SIDE_SERVER };
+static int side = SIDE_OTHER;
+static long long live[2];
+
+struct blk {
+	size_t size;
+	int owner;
+	int pad;
+};
+
+static void *
+c_malloc(size_t n, const char *f, int l)
+{
+	struct blk *b = malloc(sizeof(*b) + n);
+
+	(void)f;
+	(void)l;
+	if (b == NULL)
+		return NULL;
+	b->size = n;
+	b->owner = side;
+	live[side] += (long long)n;
+	return b + 1;
+}
+
+static void
+c_free(void *p, const char *f, int l)
+{
+	struct blk *b;
+
+	(void)f;
+	(void)l;
+	if (p == NULL)
+		return;
+	b = (struct blk *)p - 1;
+	live[b->owner] -= (long long)b->size;
+	free(b);
+}
+
+static void *
+c_realloc(void *p, size_t n, const char *f, int l)
+{
+	struct blk *b, *nb;
+
+	if (p == NULL)
+		return c_malloc(n, f, l);
+	b = (struct blk *)p - 1;
+	live[b->owner] -= (long long)b->size;
+	nb = realloc(b, sizeof(*nb) + n);
+	if (nb == NULL) {
+		live[b->owner] += (long long)b->size;
+		return NULL;
+	}
+	nb->size = n;
+	live[nb->owner] += (long long)n;
+	return nb + 1;
+}
+
+/* ---- test certificates, made in memory ---- */
+
+struct pem {
+	char cert[8192];
+	uint32_t cert_len;
+	char key[8192];
+	uint32_t key_len;
+	X509 *x;			/* for the client's trust store */
+};
+
+/* A self-signed certificate for @p name (CN and SAN), ECDSA P-256 or RSA 2048. */
+static void
+make_cert(struct pem *p, const char *name, bool rsa)
+{
+	EVP_PKEY *k = rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *n;
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	char san[300];
+	BIO *b;
+
+	assert_non_null(k);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), rand() & 0x7fffffff);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, k);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)name, -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	snprintf(san, sizeof(san), "DNS:%s", name);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	b = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509(b, x);
+	p->cert_len = (uint32_t)BIO_read(b, p->cert, sizeof(p->cert));
+	BIO_free(b);
+	b = BIO_new(BIO_s_mem());
+	PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+	p->key_len = (uint32_t)BIO_read(b, p->key, sizeof(p->key));
+	BIO_free(b);
+	EVP_PKEY_free(k);
+	p->x = x;
+}
+
+static struct pem cert_a, cert_org, cert_any;
+
+static const char *names_a[] = {"a.example.com"};
+static const char *names_org[] = {"*.example.org", "exact.example.org.test"};
+static const char *names_any[] = {"*"};
+
+static struct hf_tls_server_config servers[3];
+static struct hf_tls_listener_config lcfg = {.id = 1, .n_servers = 3, .servers = servers};
+
+static void
+setup_servers(void)
+{
+	struct pem *p[] = {&cert_a, &cert_org, &cert_any};
+	const char **n[] = {names_a, names_org, names_any};
+	unsigned int nn[] = {1, 2, 1};
+
+	for (int i = 0; i < 3; i++)
+		servers[i] = (struct hf_tls_server_config){
+			.n_names = nn[i], .names = n[i],
+			.cert_pem = p[i]->cert, .cert_len = p[i]->cert_len,
+			.key_pem = p[i]->key, .key_len = p[i]->key_len,
+			.min_version = HF_TLS_V1_2, .max_version = HF_TLS_V1_3,
+		};
+}
+
+/* ---- SNI ---- */
+
+/* A server_name extension body holding @p name (host_name entry). */
+static size_t
+sni_ext(uint8_t *out, const char *name)
+{
+	size_t n = strlen(name);
+
+	out[0] = (uint8_t)((n + 3) >> 8);
+	out[1] = (uint8_t)(n + 3);
+	out[2] = 0;
+	out[3] = (uint8_t)(n >> 8);
+	out[4] = (uint8_t)n;
+	memcpy(out + 5, name, n);
+	return n + 5;
+}
+
+static void
+test_sni_parse(void **state)
+{
+	uint8_t b[600];
+	const char *name;
+	size_t len, n;
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} bad[] = {
+		{"", 0},
+		{"\x00", 1},
+		{"\x00\x00", 2},				/* empty list */
+		{"\x00\x04\x00\x00\x02" "ab", 7},		/* list length one short of the entry */
+		{"\x00\x06\x00\x00\x02" "ab", 7},		/* list length one past the bytes */
+		{"\x00\x05\x00\x00\x04" "ab", 7},		/* name longer than what is left */
+		{"\x00\x03\x00\x00\x00", 5},			/* empty name */
+		{"\x00\x05\x01\x00\x02" "ab", 7},		/* no host_name entry */
+		{"\x00\x05\x00\x00\x02" "a/", 7},		/* not a DNS name */
+		{"\x00\x05\x00\x00\x02" "a\0", 7},		/* NUL */
+		{"\x00\x05\x00\x00\x02" "a*", 7},		/* a wildcard is no name to ask for */
+		{"\x00\x05\x00\x00\x02" "a\xc3", 7},		/* not ASCII */
+	};
+
+	(void)state;
+	n = sni_ext(b, "a.Example.com");
+	assert_int_equal(hf_tls_sni_parse(b, n, &name, &len), 0);
+	assert_int_equal(len, 13);
+	assert_memory_equal(name, "a.Example.com", 13);
+	/* every proper prefix is malformed */
+	for (size_t k = 0; k < n; k++)
+		assert_int_equal(hf_tls_sni_parse(b, k, &name, &len), -EINVAL);
+	/* another name type first, then host_name */
+	memcpy(b, "\x00\x0a\x07\x00\x02xy\x00\x00\x02ok", 12);
+	assert_int_equal(hf_tls_sni_parse(b, 12, &name, &len), 0);
+	assert_int_equal(len, 2);
+	assert_memory_equal(name, "ok", 2);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(hf_tls_sni_parse((const uint8_t *)bad[i].bytes, bad[i].len, &name,
+						  &len), -EINVAL);
+	/* 253 bytes is the longest DNS name; 254 is refused */
+	memset(b + 5, 'a', 254);
+	b[0] = 1, b[1] = 0, b[2] = 0, b[3] = 0, b[4] = 253;	/* list 256 = 253 + 3 */
+	assert_int_equal(hf_tls_sni_parse(b, 253 + 5, &name, &len), 0);
+	b[1] = 1, b[4] = 254;
+	assert_int_equal(hf_tls_sni_parse(b, 254 + 5, &name, &len), -EINVAL);
+}
+
+static void
+test_sni_select(void **state)
+{
+	static const struct hf_tls_sni_entry e[] = {
+		{.name = ".example.com", .len = 12, .server = 1, .kind = 1},
+		{.name = "a.example.com", .len = 13, .server = 0, .kind = 0},
+		{.name = ".b.example.com", .len = 14, .server = 2, .kind = 1},
+		{.name = "", .len = 0, .server = 3, .kind = 2},
+	};
+	static const struct {
+		const char *name;
+		int want;
+	} cases[] = {
+		{"a.example.com", 0},		/* exact beats an earlier wildcard */
+		{"A.EXAMPLE.COM", 0},		/* any case */
+		{"x.example.com", 1},
+		{"x.y.example.com", 1},		/* a wildcard covers any depth, as Envoy's server_names */
+		{"x.b.example.com", 2},		/* the longest wildcard wins */
+		{"b.example.com", 1},		/* ".b.example.com" needs a label before it */
+		{"example.com", 3},		/* "*.example.com" does not cover example.com: "*" does */
+		{"other.test", 3},
+		{"", 0},			/* no SNI: the first server */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(hf_tls_sni_select(e, 4, cases[i].name, strlen(cases[i].name)),
+				 cases[i].want);
+	/* without "*", a name nobody serves is refused */
+	assert_int_equal(hf_tls_sni_select(e, 3, "other.test", 10), -1);
+	assert_int_equal(hf_tls_sni_select(e, 3, "example.com", 11), -1);
+	assert_int_equal(hf_tls_sni_select(e, 0, "", 0), 0);
+}
+
+/* ---- contexts ---- */
+
+static void
+test_ctx_refusals(void **state)
+{
+	struct hf_tls_server_config sc = servers[0];
+	char err[256];
+	SSL_CTX *ctx;
+
+	(void)state;
+	ctx = hf_tls_ctx_new(NULL, &sc, err, sizeof(err));
+	assert_non_null(ctx);
+	SSL_CTX_free(ctx);
+	/* another certificate's key */
+	sc.key_pem = cert_org.key;
+	sc.key_len = cert_org.key_len;
+	assert_null(hf_tls_ctx_new(NULL, &sc, err, sizeof(err)));
+	assert_non_null(strstr(err, "does not match"));
+	/* no PEM at all */
+	sc = servers[0];
+	sc.cert_pem = "not a certificate";
+	sc.cert_len = 17;
+	assert_null(hf_tls_ctx_new(NULL, &sc, err, sizeof(err)));
+	assert_non_null(strstr(err, "no PEM certificate"));
+	sc = servers[0];
+	sc.key_len = 40;		/* a truncated key */
+	assert_null(hf_tls_ctx_new(NULL, &sc, err, sizeof(err)));
+	/* versions outside 1.2..1.3, or upside down */
+	sc = servers[0];
+	sc.min_version = 0x0301;
+	assert_null(hf_tls_ctx_new(NULL, &sc, err, sizeof(err)));
+	sc.min_version = HF_TLS_V1_3;
+	sc.max_version = HF_TLS_V1_2;
+	assert_null(hf_tls_ctx_new(NULL, &sc, err, sizeof(err)));
+	/* a cipher list that selects nothing */
+	sc = servers[0];
+	sc.ciphers = "NO-SUCH-CIPHER";
+	assert_null(hf_tls_ctx_new(NULL, &sc, err, sizeof(err)));
+	assert_int_equal(hf_tls_cipher_known("ECDHE-ECDSA-AES128-GCM-SHA256"), 1);
+	assert_int_equal(hf_tls_cipher_known("ECDHE-RSA-CHACHA20-POLY1305"), 1);
+	assert_int_equal(hf_tls_cipher_known("TLS_AES_128_GCM_SHA256"), -1);
+	assert_int_equal(hf_tls_cipher_known("NO-SUCH-CIPHER"), 0);
+	assert_int_equal(hf_tls_cipher_known("HIGH"), 0);	/* a keyword, not a suite */
+	assert_int_equal(hf_tls_cipher_known(""), 0);
+	ERR_clear_error();
+}
+
+/* ---- handshakes over the BIO ---- */
+
+struct end {
+	SSL *ssl;
+	struct hf_tls_io io;
+};
+
+struct pair {
+	struct end cli, srv;
+	struct hf_tls_conn t;		/* the server's, as a worker's pool holds it */
+	struct hf_tls_lctx *x;
+	SSL_CTX *cctx;
+};
+
+/* Moves what @p from wrote to @p to's read side, one byte per mbuf when @p bytewise. */
+static size_t
+carry(struct end *from, struct end *to, bool bytewise)
+{
+	struct rte_mbuf *m = hf_tls_io_take(&from->io);
+	size_t n = 0;
+
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		m->next = NULL;
+		m->nb_segs = 1;
+		m->pkt_len = m->data_len;
+		n += m->data_len;
+		if (bytewise) {
+			for (uint16_t i = 0; i < m->data_len; i++)
+				hf_tls_io_feed(&to->io, hf_test_mbuf(rte_pktmbuf_mtod_offset(m, char *, i), 1));
+			rte_pktmbuf_free(m);
+		} else {
+			hf_tls_io_feed(&to->io, m);
+		}
+		m = next;
+	}
+	return n;
+}
+
+/* When set, pairs share these contexts (as a listener's connections do) instead of their own. */
+static struct hf_tls_lctx *shared_x;
+
+static void
+pair_open(struct pair *p, const char *sni, int cli_min, int cli_max, const char *alpn,
+	  size_t alpn_len, const char *cli_ciphers)
+{
+	char err[256];
+	BIO *b;
+
+	memset(p, 0, sizeof(*p));
+	side = SIDE_SERVER;
+	if (shared_x != NULL) {
+		p->x = shared_x;
+		p->x->refs++;
+	} else {
+		p->x = hf_tls_lctx_new(NULL, &lcfg, err, sizeof(err));
+	}
+	assert_non_null(p->x);
+	p->t.lctx = p->x;
+	p->srv.io.mp = hf_test_pool();
+	p->srv.ssl = SSL_new(p->x->ctx[0]);
+	b = hf_tls_bio_new(&p->srv.io);
+	assert_non_null(b);
+	SSL_set_bio(p->srv.ssl, b, b);
+	SSL_set_accept_state(p->srv.ssl);
+	SSL_set_app_data(p->srv.ssl, &p->t);
+	side = SIDE_OTHER;
+
+	p->cctx = SSL_CTX_new(TLS_client_method());
+	X509_STORE_add_cert(SSL_CTX_get_cert_store(p->cctx), cert_a.x);
+	X509_STORE_add_cert(SSL_CTX_get_cert_store(p->cctx), cert_org.x);
+	X509_STORE_add_cert(SSL_CTX_get_cert_store(p->cctx), cert_any.x);
+	SSL_CTX_set_verify(p->cctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_min_proto_version(p->cctx, cli_min);
+	SSL_CTX_set_max_proto_version(p->cctx, cli_max);
+	if (cli_ciphers != NULL)
+		assert_int_equal(SSL_CTX_set_cipher_list(p->cctx, cli_ciphers), 1);
+	p->cli.io.mp = hf_test_pool();
+	p->cli.ssl = SSL_new(p->cctx);
+	b = hf_tls_bio_new(&p->cli.io);
+	SSL_set_bio(p->cli.ssl, b, b);
+	SSL_set_connect_state(p->cli.ssl);
+	if (sni != NULL)
+		SSL_set_tlsext_host_name(p->cli.ssl, sni);
+	if (alpn != NULL)
+		SSL_set_alpn_protos(p->cli.ssl, (const unsigned char *)alpn, (unsigned int)alpn_len);
+}
+
+static void
+pair_close(struct pair *p)
+{
+	side = SIDE_SERVER;
+	SSL_free(p->srv.ssl);
+	hf_tls_io_reset(&p->srv.io);
+	hf_tls_lctx_put(p->x);
+	side = SIDE_OTHER;
+	SSL_free(p->cli.ssl);
+	hf_tls_io_reset(&p->cli.io);
+	SSL_CTX_free(p->cctx);
+	ERR_clear_error();
+}
+
+static double srv_ns;		/* CPU time in the server's SSL calls (the machine may be shared), for the rate */
+
+static int
+srv_step(struct pair *p)
+{
+	struct timespec a, b;
+	int rc;
+
+	side = SIDE_SERVER;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	rc = SSL_do_handshake(p->srv.ssl);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	side = SIDE_OTHER;
+	srv_ns += (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+	return rc;
+}
+
+/*
+ * Runs the handshake to its end: 1 when both sides finished, 0 when one
+ * failed. Every call that has nothing to read must say WANT_READ.
+ */
+static int
+pair_handshake(struct pair *p, bool bytewise)
+{
+	int cdone = 0, sdone = 0;
+
+	for (int round = 0; round < 64; round++) {
+		if (!cdone) {
+			int rc = SSL_do_handshake(p->cli.ssl);
+
+			if (rc == 1)
+				cdone = 1;
+			else if (SSL_get_error(p->cli.ssl, rc) != SSL_ERROR_WANT_READ)
+				return 0;
+		}
+		carry(&p->cli, &p->srv, bytewise);
+		if (!sdone) {
+			int rc = srv_step(p);
+
+			if (rc == 1)
+				sdone = 1;
+			else if (SSL_get_error(p->srv.ssl, rc) != SSL_ERROR_WANT_READ)
+				return 0;
+		}
+		carry(&p->srv, &p->cli, bytewise);
+		if (cdone && sdone)
+			return 1;
+	}
+	fail_msg("handshake did not end in 64 rounds");
+	return 0;
+}
+
+static const char *
+subject_cn(SSL *ssl, char *buf, size_t cap)
+{
+	X509 *x = SSL_get1_peer_certificate(ssl);
+
+	buf[0] = '\0';
+	if (x != NULL)
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, buf, (int)cap);
+	X509_free(x);
+	return buf;
+}
+
+static void
+test_handshake_sni(void **state)
+{
+	static const struct {
+		const char *sni;
+		const char *cn;
+		int server;
+		int version;
+	} cases[] = {
+		{"a.example.com", "a.example.com", 0, TLS1_3_VERSION},
+		{"www.example.org", "*.example.org", 1, TLS1_3_VERSION},
+		{"x.y.example.org", "*.example.org", 1, TLS1_2_VERSION},
+		{"exact.example.org.test", "*.example.org", 1, TLS1_3_VERSION},
+		{"anything.test", "*", 2, TLS1_2_VERSION},
+		{NULL, "a.example.com", 0, TLS1_3_VERSION},	/* no SNI: the first server */
+	};
+	char cn[128];
+
+	(void)state;
+	for (int bytewise = 0; bytewise < 2; bytewise++)
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct pair p;
+
+			pair_open(&p, cases[i].sni, cases[i].version, cases[i].version,
+				  "\x02h2\x08http/1.1", 12, NULL);
+			assert_int_equal(pair_handshake(&p, bytewise), 1);
+			assert_true(p.t.hello_seen);
+			assert_int_equal(p.t.server, cases[i].server);
+			assert_string_equal(subject_cn(p.cli.ssl, cn, sizeof(cn)), cases[i].cn);
+			assert_int_equal(SSL_version(p.srv.ssl), cases[i].version);
+			{
+				const unsigned char *a;
+				unsigned int al;
+
+				SSL_get0_alpn_selected(p.cli.ssl, &a, &al);
+				assert_int_equal(al, 8);
+				assert_memory_equal(a, "http/1.1", 8);
+			}
+			/* the ciphertext went through the BIO: OpenSSL read all of it */
+			assert_int_equal(p.srv.io.in.bytes, 0);
+			assert_true(p.srv.io.bytes_in > 0);
+			pair_close(&p);
+		}
+}
+
+static void
+test_handshake_refusals(void **state)
+{
+	struct pair p;
+	unsigned long e;
+
+	(void)state;
+	/* a name no server takes, with no "*" server: lcfg without its last server */
+	lcfg.n_servers = 2;
+	pair_open(&p, "nobody.test", TLS1_2_VERSION, TLS1_3_VERSION, NULL, 0, NULL);
+	assert_int_equal(pair_handshake(&p, false), 0);
+	assert_int_equal(p.t.fail, HF_TLS_FAIL_UNKNOWN_SNI);
+	/* the client was told why: unrecognized_name (RFC 6066 3) */
+	ERR_clear_error();
+	carry(&p.srv, &p.cli, false);
+	assert_int_not_equal(SSL_do_handshake(p.cli.ssl), 1);
+	e = ERR_peek_last_error();
+	assert_int_equal(ERR_GET_REASON(e), SSL_R_TLSV1_UNRECOGNIZED_NAME);
+	pair_close(&p);
+	lcfg.n_servers = 3;
+
+	/* a TLS 1.2-only client against a server whose minimum is 1.3 */
+	servers[0].min_version = HF_TLS_V1_3;
+	lcfg.id++;
+	pair_open(&p, "a.example.com", TLS1_2_VERSION, TLS1_2_VERSION, NULL, 0, NULL);
+	assert_int_equal(pair_handshake(&p, false), 0);
+	assert_int_equal(p.t.fail, HF_TLS_FAIL_NONE);
+	pair_close(&p);
+	servers[0].min_version = HF_TLS_V1_2;
+	/* the same versions set on the server picked by SNI, not only the first */
+	servers[1].max_version = HF_TLS_V1_2;
+	servers[1].ciphers = "ECDHE-ECDSA-AES256-GCM-SHA384";
+	lcfg.id++;
+	pair_open(&p, "www.example.org", TLS1_3_VERSION, TLS1_3_VERSION, NULL, 0, NULL);
+	assert_int_equal(pair_handshake(&p, false), 0);
+	pair_close(&p);
+	/* its cipher list: a 1.2 client without that suite is refused, one with it is served */
+	pair_open(&p, "www.example.org", TLS1_2_VERSION, TLS1_2_VERSION, NULL, 0,
+		  "ECDHE-ECDSA-AES128-GCM-SHA256");
+	assert_int_equal(pair_handshake(&p, false), 0);
+	pair_close(&p);
+	pair_open(&p, "www.example.org", TLS1_2_VERSION, TLS1_2_VERSION, NULL, 0, NULL);
+	assert_int_equal(pair_handshake(&p, false), 1);
+	assert_string_equal(SSL_get_cipher_name(p.srv.ssl), "ECDHE-ECDSA-AES256-GCM-SHA384");
+	pair_close(&p);
+	servers[1].max_version = HF_TLS_V1_3;
+	servers[1].ciphers = NULL;
+	lcfg.id++;
+}
+
+static void
+test_data(void **state)
+{
+	enum { N = 1 << 20 };
+	unsigned char *src = malloc(N), *dst = malloc(N);
+	size_t sent = 0, got = 0;
+	struct pair p;
+	int rc;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++)
+		src[i] = (unsigned char)(i * 7 + (i >> 9));
+	pair_open(&p, "a.example.com", TLS1_2_VERSION, TLS1_3_VERSION, NULL, 0, NULL);
+	assert_int_equal(pair_handshake(&p, false), 1);
+	/* nothing to read: WANT_READ, and the connection is still good */
+	rc = SSL_read(p.srv.ssl, dst, 100);
+	assert_int_equal(SSL_get_error(p.srv.ssl, rc), SSL_ERROR_WANT_READ);
+	/* 1 MB in writes of odd sizes, carried a piece at a time, read into mbuf-sized buffers */
+	while (got < N) {
+		size_t w = 0, k = sent < N ? (size_t)RTE_MIN((size_t)(N - sent), (size_t)(1000 + sent % 7777)) : 0;
+
+		if (k > 0) {
+			assert_int_equal(SSL_write_ex(p.cli.ssl, src + sent, k, &w), 1);
+			sent += w;
+		}
+		carry(&p.cli, &p.srv, false);
+		for (;;) {
+			size_t r = 0;
+
+			if (SSL_read_ex(p.srv.ssl, dst + got, RTE_MIN((size_t)1920, (size_t)(N - got)), &r) != 1) {
+				assert_int_equal(SSL_get_error(p.srv.ssl, 0), SSL_ERROR_WANT_READ);
+				break;
+			}
+			got += r;
+		}
+	}
+	assert_memory_equal(src, dst, N);
+	/* and back, the server writing: the BIO packs records into full mbufs */
+	assert_int_equal(SSL_write_ex(p.srv.ssl, src, 50000, &sent), 1);
+	assert_true(p.srv.io.out_len > 50000);
+	{
+		struct rte_mbuf *m = p.srv.io.out_head;
+
+		for (; m != NULL && m->next != NULL; m = m->next)
+			assert_int_equal(rte_pktmbuf_tailroom(m), 0);
+	}
+	carry(&p.srv, &p.cli, true);
+	got = 0;
+	while (got < 50000) {
+		size_t r = 0;
+
+		assert_int_equal(SSL_read_ex(p.cli.ssl, dst + got, 50000 - got, &r), 1);
+		got += r;
+	}
+	assert_memory_equal(src, dst, 50000);
+	/* close_notify: the server reads the end of the stream, not an error */
+	SSL_shutdown(p.cli.ssl);
+	carry(&p.cli, &p.srv, false);
+	rc = SSL_read(p.srv.ssl, dst, 100);
+	assert_int_equal(SSL_get_error(p.srv.ssl, rc), SSL_ERROR_ZERO_RETURN);
+	/* a write that finds no mbuf fails the BIO, and says so */
+	pair_close(&p);
+	free(src);
+	free(dst);
+}
+
+/* Bytes OpenSSL holds per idle server connection, and server-side handshakes per second. */
+static void
+test_measure(void **state)
+{
+	enum { CONNS = 64 };
+	static struct pair p[CONNS];
+	long long before, after;
+	char req[64], buf[256], err[256];
+
+	(void)state;
+	side = SIDE_SERVER;
+	shared_x = hf_tls_lctx_new(NULL, &lcfg, err, sizeof(err));
+	side = SIDE_OTHER;
+	assert_non_null(shared_x);
+	for (int v = 0; v < 2; v++) {
+		int ver = v == 0 ? TLS1_3_VERSION : TLS1_2_VERSION;
+
+		before = live[SIDE_SERVER];
+		srv_ns = 0;
+		for (int i = 0; i < CONNS; i++) {
+			size_t n;
+
+			pair_open(&p[i], "a.example.com", ver, ver, "\x08http/1.1", 9, NULL);
+			assert_int_equal(pair_handshake(&p[i], false), 1);
+			/* one request each way, then idle: buffers given back (SSL_MODE_RELEASE_BUFFERS) */
+			snprintf(req, sizeof(req), "GET / HTTP/1.1\r\n\r\n");
+			assert_int_equal(SSL_write_ex(p[i].cli.ssl, req, strlen(req), &n), 1);
+			carry(&p[i].cli, &p[i].srv, false);
+			side = SIDE_SERVER;
+			assert_int_equal(SSL_read_ex(p[i].srv.ssl, buf, sizeof(buf), &n), 1);
+			assert_int_equal(SSL_write_ex(p[i].srv.ssl, "HTTP/1.1 200 OK\r\n\r\n", 19, &n), 1);
+			side = SIDE_OTHER;
+			carry(&p[i].srv, &p[i].cli, false);
+		}
+		after = live[SIDE_SERVER];
+		/* the lctx (contexts, certificates) is shared by all of a listener's connections */
+		print_message("# TLS %s, ECDSA P-256: %lld bytes of OpenSSL memory per idle server "
+			      "connection (+ %zu of ours), %.0f server-side full handshakes/s "
+			      "on one core\n", v == 0 ? "1.3" : "1.2",
+			      (after - before) / CONNS, hf_tls_conn_footprint(),
+			      CONNS / (srv_ns / 1e9));
+		for (int i = 0; i < CONNS; i++)
+			pair_close(&p[i]);
+		/* nothing of the server side leaks per connection (a few bytes of thread state may stay) */
+		assert_true(live[SIDE_SERVER] - before < CONNS);
+	}
+	side = SIDE_SERVER;
+	hf_tls_lctx_put(shared_x);
+	side = SIDE_OTHER;
+	shared_x = NULL;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sni_parse),
+		cmocka_unit_test(test_sni_select),
+		cmocka_unit_test(test_ctx_refusals),
+		cmocka_unit_test(test_handshake_sni),
+		cmocka_unit_test(test_handshake_refusals),
+		cmocka_unit_test(test_data),
+		cmocka_unit_test(test_measure),
+	};
+
+	/* Before OpenSSL allocates anything. */
+	if (!CRYPTO_set_mem_functions(c_malloc, c_realloc, c_free))
+		return 1;
+	hf_test_eal(0);
+	make_cert(&cert_a, "a.example.com", false);
+	make_cert(&cert_org, "*.example.org", false);
+	make_cert(&cert_any, "*", true);
+	setup_servers();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
