@@ -1057,8 +1057,14 @@ static const struct {
 	{"se-grpc.yaml", 9, "ServiceEntry default/api: spec.ports[1].protocol: GRPC is not "
 			    "supported yet"},
 	{"nul-byte.yaml", 6, "a string holds a NUL byte"},
-	{"https.yaml", 7, "spec.servers[0].port.protocol: HTTPS servers need TLS support (not "
-			  "yet)"},
+	{"https.yaml", 11, "spec.servers[0].tls.credentialName: credentialName 'cert' needs "
+			   "config.credentials_dir in the bootstrap"},
+	{"tls-mutual.yaml", 10, "spec.servers[0].tls.mode: MUTUAL is not supported yet (SIMPLE only)"},
+	{"tls-passthrough.yaml", 9, "spec.servers[0].tls: no mode, which is PASSTHROUGH: not "
+				     "supported yet (SIMPLE only)"},
+	{"tls-version.yaml", 12, "spec.servers[0].tls.minProtocolVersion: TLSV1_1 is not supported: "
+				 "TLS 1.2 is the oldest version served"},
+	{"tls-cipher.yaml", 12, "spec.servers[0].tls.cipherSuites[1]: unknown cipher suite 'RC4-NOPE'"},
 	{"http2.yaml", 7, "spec.servers[0].port.protocol: GRPC is not supported yet"},
 	{"protocol-clash.yaml", 10, "spec.servers[1].port.protocol: port 80 already has a server "
 				    "of protocol HTTP (Gateway default/gw)"},
