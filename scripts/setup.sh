@@ -17,7 +17,7 @@ PACKAGES=(
 	# benchmark peers: picohttpparser (in libh2o), http-parser, llhttp's C sources
 	libh2o-dev libhttp-parser-dev node-llhttp
 	# tests and demo: real peers and tools
-	iproute2 iputils-ping curl python3-scapy socat hping3 procps tcpdump
+	iproute2 iputils-ping curl python3-scapy socat hping3 procps tcpdump openssl
 	nginx-light haproxy wrk python3-websockets gdb
 	# benchmark plots (bench/plot.sh)
 	gnuplot-nox
