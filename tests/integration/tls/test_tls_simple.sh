@@ -12,7 +12,8 @@
 # client with none of them is refused (tls.handshake.no_shared_cipher); plaintext HTTP on the
 # TLS port is closed and counted; ALPN h2,http/1.1 negotiates http/1.1; x-forwarded-proto
 # https upstream; a 1 MB POST and a 10 MB response arrive intact (sha256); wrk with
-# keep-alive for 5 s over TLS without errors (req/s printed); configurations refused at load
+# keep-alive for 5 s over TLS without errors (req/s printed); malformed ClientHellos counted; a
+# stalled handshake holds up nobody and is reset at 10 s; configurations refused at load
 # with file, line and field: an unknown cipher suite, TLSV1_0, MUTUAL, PASSTHROUGH, a missing
 # credential; SIGTERM stops it with status 0.
 set -uo pipefail
@@ -186,6 +187,28 @@ subject_of() {
 		openssl x509 -noout -subject 2>/dev/null | sed 's/^subject= *//'
 }
 
+# ---------------------------------------------------------------- a stalled handshake
+# A client that sends the first 12 bytes of a ClientHello and then nothing: the checks below
+# run while it holds its connection (none may wait for it), and 10 s after its accept it is
+# reset (tls.handshake.timeout), which is looked at last.
+cat > "$HF_TMP/stall.py" <<'PY'
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 443), timeout=30)
+s.sendall(bytes.fromhex("160301020001000200030300"))  # record header, handshake header, version
+t0 = time.time()
+try:
+    got = s.recv(100)
+    print("closed" if got == b"" else "data", round(time.time() - t0, 1))
+except ConnectionResetError:
+    print("reset", round(time.time() - t0, 1))
+except socket.timeout:
+    print("timeout", round(time.time() - t0, 1))
+PY
+in_ns "$HF_PY" "$HF_TMP/stall.py" "$OUR" > "$HF_TMP/stall.out" 2>&1 &
+STALL_PID=$!
+HF_PIDS+=($STALL_PID)
+T_STALL=$SECONDS
+
 # ---------------------------------------------------------------- SNI
 for pair in "a.example.com|CN = a.example.com" "www.example.org|CN = *.example.org" \
 	    "deep.sub.example.org|CN = *.example.org" "files.example.net|CN = files.example.net"; do
@@ -282,6 +305,45 @@ if command -v wrk >/dev/null; then
 else
 	hf_skip "wrk over https: wrk is not installed"
 fi
+
+# ---------------------------------------------------------------- malformed, stalled
+# malformed BYTES_HEX: sends them to :443 and waits for the close; prints the counter's rise
+malformed() {
+	local before after
+	before=$(st tls.handshake.malformed_client_hello)
+	in_ns "$HF_PY" -c 'import socket, sys
+s = socket.create_connection((sys.argv[1], 443), timeout=10)
+s.sendall(bytes.fromhex(sys.argv[2]))
+try:
+    while s.recv(4096): pass
+except OSError: pass' "$OUR" "$1" 2>/dev/null
+	after=$(st tls.handshake.malformed_client_hello)
+	echo $((${after:-0} - ${before:-0}))
+}
+# hello SID_LEN SNI_HEX: a ClientHello (hex) with a session id of SID_LEN bytes and that
+# server_name extension body
+hello() {
+	"$HF_PY" -c '
+import os, sys
+sid, sni = int(sys.argv[1]), bytes.fromhex(sys.argv[2])
+ext = b"\x00\x00" + len(sni).to_bytes(2, "big") + sni
+body = b"\x03\x03" + os.urandom(32) + bytes([sid]) + os.urandom(sid) + bytes.fromhex("0002c02b0100")
+body += len(ext).to_bytes(2, "big") + ext
+hs = b"\x01" + len(body).to_bytes(3, "big") + body
+print((b"\x16\x03\x01" + len(hs).to_bytes(2, "big") + hs).hex())' "$1" "$2"
+}
+GOOD_SNI=000e00000b612e6578616d706c652e636f6d	# a.example.com
+n=$(malformed "$(hello 33 "$GOOD_SNI")")
+hf_check "a ClientHello with a 33-byte session id (RFC 8446: at most 32) is counted malformed (+$n)" \
+	test "$n" -eq 1
+# well framed for OpenSSL, but the name inside claims 5 bytes where 3 are: our SNI parser's refusal
+n=$(malformed "$(hello 0 0006000005612e62)")
+hf_check "a ClientHello whose server_name lies about its name's length is counted malformed (+$n)" \
+	test "$n" -eq 1
+wait "$STALL_PID" 2>/dev/null
+stall=$(cat "$HF_TMP/stall.out")
+hf_check "a handshake stalled after 12 bytes did not hold up the $((SECONDS - T_STALL)) s of checks above, and was reset at 10 s ('$stall'; tls.handshake.timeout $(st tls.handshake.timeout))" \
+	test "$(st tls.handshake.timeout)" -ge 1 -a "${stall%% *}" = reset
 
 # ---------------------------------------------------------------- end
 echo "# tls counters: $(hf_admin "$NS" /stats | grep '^tls\.' | tr '\n' ' ')"
