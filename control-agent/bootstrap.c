@@ -702,7 +702,7 @@ load_config(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap 
 	if ((rc = hf_cfg_check_keys(c, g, "config", keys)) != 0 ||
 	    (rc = hf_cfg_get_string(c, g, "config", "istio_dir", b->istio_dir, sizeof(b->istio_dir), 1)) != 0 ||
 	    (rc = hf_cfg_get_string(c, g, "config", "credentials_dir", b->credentials_dir,
-				    sizeof(b->credentials_dir), 1)) != 0 ||
+				    sizeof(b->credentials_dir), 0)) != 0 ||
 	    (rc = load_http_settings(c, g, "config", &b->istio_http)) != 0)
 		return rc;
 	return 0;

@@ -25,7 +25,7 @@
 #include "dataplane/worker.h"
 #include "tls/tls.h"
 
-/* The client's whole flight must be in by then: RFC 8446 leaves it to us; nginx and Envoy use 60 s / 15 s. */
+/* The client's whole flight must be in by then (RFC 8446 leaves it to us; nginx waits 60 s). */
 #define HANDSHAKE_MS 10000
 
 /* ---- the pool ---- */

@@ -41,8 +41,8 @@ struct ossl_lib_ctx_st;
  * or tickets (resumption is for later), SSL_MODE_RELEASE_BUFFERS. NULL with
  * a message in @p err when something is refused.
  */
-struct ssl_ctx_st *hf_tls_ctx_new(struct ossl_lib_ctx_st *lib, const struct hf_tls_server_config *sc,
-				  char *err, size_t errlen);
+struct ssl_ctx_st *hf_tls_ctx_new(struct ossl_lib_ctx_st *lib,
+				  const struct hf_tls_server_config *sc, char *err, size_t errlen);
 
 /*
  * Whether @p name is a TLS 1.2 (or older) cipher suite OpenSSL knows by that

@@ -165,7 +165,8 @@ fail:
  * worker's TLS pool is made with its first HTTPS port. Returns 0 or <0 (counted).
  */
 static int
-listen_tls(struct hf_worker *w, struct hf_http_listener *l, const struct hf_tls_listener_config *cfg)
+listen_tls(struct hf_worker *w, struct hf_http_listener *l,
+	   const struct hf_tls_listener_config *cfg)
 {
 	struct hf_http_state *h = w->http;
 

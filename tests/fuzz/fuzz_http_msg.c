@@ -27,6 +27,7 @@
  * fuzz-flags: $(pkg-config --cflags libdpdk | sed 's|-march=[^ ]*||') -DALLOW_EXPERIMENTAL_API
  * fuzz-flags: $BUILD/dataplane/libhf_dataplane.a $BUILD/lb/libhf_lb.a
  * fuzz-flags: $(pkg-config --libs libdpdk libhs libpcre2-8) -lm
+ * fuzz-flags: $BUILD/tls/libhf_tls.a $(pkg-config --libs openssl)
  */
 #define _GNU_SOURCE
 #include <limits.h>

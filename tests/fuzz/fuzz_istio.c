@@ -14,6 +14,7 @@
  * fuzz-flags: $BUILD/control-agent/libhf_agent.a $BUILD/dataplane/libhf_dataplane.a
  * fuzz-flags: $BUILD/lb/libhf_lb.a
  * fuzz-flags: $(pkg-config --libs libdpdk libconfig libhs libpcre2-8 yaml-0.1) -lm
+ * fuzz-flags: $BUILD/tls/libhf_tls.a $(pkg-config --libs openssl)
  */
 #include <stdint.h>
 #include <stdio.h>

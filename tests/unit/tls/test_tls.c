@@ -412,7 +412,8 @@ pair_close(struct pair *p)
 	ERR_clear_error();
 }
 
-static double srv_ns;		/* CPU time in the server's SSL calls (the machine may be shared), for the rate */
+/* CPU time in the server's SSL calls (the machine may be shared), for the rate */
+static double srv_ns;
 
 static int
 srv_step(struct pair *p)
@@ -577,6 +578,7 @@ test_data(void **state)
 	enum { N = 1 << 20 };
 	unsigned char *src = malloc(N), *dst = malloc(N);
 	size_t sent = 0, got = 0;
+	struct rte_mempool *tiny;
 	struct pair p;
 	int rc;
 
@@ -590,7 +592,7 @@ test_data(void **state)
 	assert_int_equal(SSL_get_error(p.srv.ssl, rc), SSL_ERROR_WANT_READ);
 	/* 1 MB in writes of odd sizes, carried a piece at a time, read into mbuf-sized buffers */
 	while (got < N) {
-		size_t w = 0, k = sent < N ? (size_t)RTE_MIN((size_t)(N - sent), (size_t)(1000 + sent % 7777)) : 0;
+		size_t w = 0, k = sent < N ? RTE_MIN((size_t)(N - sent), 1000 + sent % 7777) : 0;
 
 		if (k > 0) {
 			assert_int_equal(SSL_write_ex(p.cli.ssl, src + sent, k, &w), 1);
@@ -631,8 +633,15 @@ test_data(void **state)
 	carry(&p.cli, &p.srv, false);
 	rc = SSL_read(p.srv.ssl, dst, 100);
 	assert_int_equal(SSL_get_error(p.srv.ssl, rc), SSL_ERROR_ZERO_RETURN);
-	/* a write that finds no mbuf fails the BIO, and says so */
+	/* a write that finds no mbuf fails, and says so: no record goes out short and unnoticed */
+	tiny = rte_pktmbuf_pool_create("tls_tiny", 4, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	assert_non_null(tiny);
+	p.srv.io.mp = tiny;
+	assert_int_equal(SSL_write_ex(p.srv.ssl, src, 50000, &sent), 0);
+	assert_true(p.srv.io.nomem);
+	assert_true(p.srv.io.out_len < 50000);
 	pair_close(&p);
+	rte_mempool_free(tiny);
 	free(src);
 	free(dst);
 }
