@@ -654,12 +654,20 @@ test_measure(void **state)
 	static struct pair p[CONNS];
 	long long before, after;
 	char req[64], buf[256], err[256];
+	struct timespec t0, t1;
 
 	(void)state;
+
 	side = SIDE_SERVER;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	shared_x = hf_tls_lctx_new(NULL, &lcfg, err, sizeof(err));
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	side = SIDE_OTHER;
 	assert_non_null(shared_x);
+	/* what a worker spends at snapshot pick-up for a listener like this one */
+	print_message("# contexts for 3 servers (2 ECDSA P-256, 1 RSA 2048): %.0f us of CPU, "
+		      "%lld bytes\n", ((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
+					(double)(t1.tv_nsec - t0.tv_nsec)) / 1e3, live[SIDE_SERVER]);
 	for (int v = 0; v < 2; v++) {
 		int ver = v == 0 ? TLS1_3_VERSION : TLS1_2_VERSION;
 
