@@ -17,6 +17,7 @@
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 #include "lb/lb-t.h"
+#include "tls/tls.h"
 
 /*
  * Mirrors request @p msg to cluster @p cl (Istio mirror, fire and forget): a
@@ -35,6 +36,7 @@ hf_http_mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h
 	char shadow[HF_ROUTER_NAME + 8], rid[HF_UUID_LEN + 1], xff[64];
 	struct hf_http_rq_extra x = {
 		.client_addr = s->down->raddr,
+		.https = hf_tls_of(s->down) != NULL,
 		.http10 = false,
 		.request_id = rid,
 		.xff = xff,

@@ -12,10 +12,10 @@
 # client with none of them is refused (tls.handshake.no_shared_cipher); plaintext HTTP on the
 # TLS port is closed and counted; ALPN h2,http/1.1 negotiates http/1.1; x-forwarded-proto
 # https upstream; a 1 MB POST and a 10 MB response arrive intact (sha256); wrk with
-# keep-alive for 5 s over TLS without errors (req/s printed); malformed ClientHellos counted; a
-# stalled handshake holds up nobody and is reset at 10 s; configurations refused at load
-# with file, line and field: an unknown cipher suite, TLSV1_0, MUTUAL, PASSTHROUGH, a missing
-# credential; SIGTERM stops it with status 0.
+# keep-alive for 5 s over TLS without errors (req/s printed, beside plaintext on port 80);
+# malformed ClientHellos counted; a stalled handshake holds up nobody and is reset at 10 s;
+# configurations refused at load with file, line and field: an unknown cipher suite, TLSV1_0,
+# MUTUAL, PASSTHROUGH, a missing credential; SIGTERM stops it with status 0.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 TOOL=$HF_ROOT/tests/integration/http/httptool.py
@@ -65,6 +65,8 @@ spec:
   - port: {number: 8443, name: https-13, protocol: HTTPS}
     hosts: ["*"]
     tls: {mode: SIMPLE, credentialName: a-cred, minProtocolVersion: TLSV1_3}
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
   - port: {number: 9443, name: https-12, protocol: HTTPS}
     hosts: ["*"]
     tls:
@@ -132,9 +134,9 @@ refused() {
 		test "$rc" -eq 2 -a -n "$(grep -F -- "$2" <<<"$out")"
 }
 refused "$(gateway "      - NO-SUCH-CIPHER")" \
-	"gateway.yaml:@LINE@: Gateway default/gw: spec.servers[4].tls.cipherSuites[1]: unknown cipher suite 'NO-SUCH-CIPHER'" \
+	"gateway.yaml:@LINE@: Gateway default/gw: spec.servers[5].tls.cipherSuites[1]: unknown cipher suite 'NO-SUCH-CIPHER'" \
 	"an unknown cipherSuites name"
-refused "$(gateway "      - TLS_AES_128_GCM_SHA256")" "spec.servers[4].tls.cipherSuites[1]: 'TLS_AES_128_GCM_SHA256' is a TLS 1.3 suite" \
+refused "$(gateway "      - TLS_AES_128_GCM_SHA256")" "spec.servers[5].tls.cipherSuites[1]: 'TLS_AES_128_GCM_SHA256' is a TLS 1.3 suite" \
 	"a TLS 1.3 suite in cipherSuites"
 refused "$(gateway "" | sed 's/credentialName: a-cred, minProtocolVersion: TLSV1_3/credentialName: a-cred, minProtocolVersion: TLSV1_0/')" \
 	"spec.servers[3].tls.minProtocolVersion: TLSV1_0 is not supported" "minProtocolVersion TLSV1_0"
@@ -299,7 +301,8 @@ if command -v wrk >/dev/null; then
 	out=$(in_ns wrk -t1 -c16 -d5s "https://$OUR:8443/hello.txt" 2>&1)
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
 	errs=$(grep -E 'Socket errors|Non-2xx' <<<"$out" | tr '\n' ' ')
-	echo "# wrk -t1 -c16 -d5s over TLS (keep-alive): ${rps:-?} req/s"
+	plain=$(in_ns wrk -t1 -c16 -d5s "http://$OUR:80/hello.txt" 2>&1 | awk '/^Requests\/sec:/ { print $2 }')
+	echo "# wrk -t1 -c16 -d5s, keep-alive, same gateway and upstream: ${rps:-?} req/s over TLS, ${plain:-?} req/s in plaintext (port 80)"
 	hf_check "wrk over https with keep-alive for 5 s: ${rps:-no} req/s, no socket errors or non-2xx (${errs:-none})" \
 		test -n "$rps" -a -z "$errs"
 else
