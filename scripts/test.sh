@@ -122,12 +122,13 @@ run_one() {
 run_integration() {
 	local t
 	while IFS= read -r t; do
-		[ -n "$FILTER" ] && [[ "$t" != *"$FILTER"* ]] && continue
+		# The filter matches below tests/integration, never the checkout's own path.
+		[ -n "$FILTER" ] && [[ "${t#"$ROOT"/tests/integration/}" != *"$FILTER"* ]] && continue
 		run_one "$t"
 	done < <(find "$ROOT/tests/integration" -type f -name 'test_*.sh' -perm -u+x | sort)
 	for t in $MULTI_WORKER_TESTS; do
-		t=$ROOT/tests/integration/$t
 		[ -n "$FILTER" ] && [[ "$t" != *"$FILTER"* ]] && continue
+		t=$ROOT/tests/integration/$t
 		run_one "$t" 2
 	done
 }
