@@ -536,6 +536,46 @@ hf_tcp_listen(struct hf_worker *w, uint16_t lport, const struct hf_tcp_ops *ops,
 	return (int)st->n_listeners++;
 }
 
+int
+hf_tcp_unlisten(struct hf_worker *w, uint16_t lport)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	uint16_t be = rte_cpu_to_be_16(lport);
+	uint32_t i, last, left;
+
+	for (i = 0; i < st->n_listeners; i++)
+		if (st->listeners[i].lport == be)
+			break;
+	if (i == st->n_listeners)
+		return -ENOENT;
+	/*
+	 * The last slot moves into the freed one, so find_listener() keeps a dense
+	 * array. Only SYN-RECEIVED TCBs refer to their listener's slot (backlog count,
+	 * accepted() context): the removed listener's are reset, as Linux resets the
+	 * handshakes of a listening socket it closes, and the moved one's follow it.
+	 * Established connections never look at the slot again and stay.
+	 */
+	last = st->n_listeners - 1;
+	left = st->listeners[i].synrcvd + (i != last ? st->listeners[last].synrcvd : 0);
+	for (uint32_t k = 0; k < st->cfg.max_connections && left > 0; k++) {
+		struct hf_tcp_conn *c = &st->conns[k];
+
+		if (c->state != HF_TCP_SYN_RCVD || !(c->flags & HF_TCP_F_PASSIVE))
+			continue;
+		if (c->listener == i) {
+			left--;
+			hf_tcp_abort(w, c);
+		} else if (c->listener == last) {
+			left--;
+			c->listener = (uint16_t)i;
+		}
+	}
+	st->listeners[i] = st->listeners[last];
+	st->listeners[last] = (struct hf_tcp_listener){0};
+	st->n_listeners--;
+	return 0;
+}
+
 /*
  * True when a reply to (laddr:lport ← raddr:rport) would reach worker @p w:
  * the port hashes the reverse 4-tuple with the symmetric key and looks the

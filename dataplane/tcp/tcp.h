@@ -81,6 +81,15 @@ void hf_tcp_fini(struct hf_worker *w);
 int hf_tcp_listen(struct hf_worker *w, uint16_t lport, const struct hf_tcp_ops *ops, void *ctx);
 
 /*
+ * Closes the listener on TCP port @p lport (host order): from now on a SYN to
+ * it is answered with a RST and counted as tcp.drop.no_listener, as for any
+ * closed port. Connections it accepted stay, with their ops and contexts: the
+ * layer above drains them. Its handshakes not yet complete (SYN-RECEIVED) are
+ * reset. The port may be listened on again at once. Returns 0 or -ENOENT.
+ */
+int hf_tcp_unlisten(struct hf_worker *w, uint16_t lport);
+
+/*
  * Starts an active open from port @p p to @p raddr:@p rport (network order)
  * with a local port whose return traffic RSS steers to this worker.
  * ops->connected() or ops->closed() reports the outcome; the connection gives
