@@ -13,7 +13,8 @@
  *             keepalive_probes; syn_retries; congestion = "cubic" | "newreno"; }
  *   http:   { max_requests;      exchanges in flight per worker (default max_connections / 4)
  *             path_normalization = "BASE" | "DEFAULT" | "NONE" | "MERGE_SLASHES" |
- *                                  "DECODE_AND_MERGE_SLASHES"; }   Istio's meshConfig, every listener
+ *                                  "DECODE_AND_MERGE_SLASHES";     Istio's meshConfig, every listener
+ *             drain_timeout_ms; }  a removed listener's connections reset after it (600000)
  *   static_resources: {
  *     listeners = ( { name; port; filter = "echo" | "discard" | "tcp_proxy" | "http"; cluster;
  *                     (http:) request_headers_timeout_ms; idle_timeout_ms; max_request_headers_kb;
@@ -347,12 +348,15 @@ load_tcp(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
  * keep-alive connection holds none, so it is sized apart from the sessions.
  * http.path_normalization: Istio's meshConfig.pathNormalization, mesh-wide
  * there, so here one choice for every HTTP listener (see dataplane/http/path.h).
+ * http.drain_timeout_ms: Envoy's --drain-time-s, for every listener (HTTP and
+ * TCP) a configuration removes.
  */
 static int
 load_http_pools(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
-	static const char *const keys[] = {"max_requests", "path_normalization", NULL};
-	long long maxr = 0;
+	static const char *const keys[] = {"max_requests", "path_normalization", "drain_timeout_ms",
+					   NULL};
+	long long maxr = 0, drain = HF_DRAIN_TIMEOUT_DEFAULT_MS;
 	char norm[HF_BOOT_STR] = "";
 	int rc = 0, mode;
 	const config_setting_t *g = hf_cfg_member(c, root, "", "http", CONFIG_TYPE_GROUP, 0, &rc);
@@ -361,9 +365,12 @@ load_http_pools(struct hf_cfg *c, const config_setting_t *root, struct hf_bootst
 		return rc;
 	if ((rc = hf_cfg_check_keys(c, g, "http", keys)) != 0 ||
 	    (rc = hf_cfg_get_int(c, g, "http", "max_requests", 16, 4 << 20, &maxr, 0)) != 0 ||
-	    (rc = hf_cfg_get_string(c, g, "http", "path_normalization", norm, sizeof(norm), 0)) != 0)
+	    (rc = hf_cfg_get_string(c, g, "http", "path_normalization", norm, sizeof(norm), 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "http", "drain_timeout_ms", 1, 86400000, &drain,
+				 0)) != 0)
 		return rc;
 	b->http_max_requests = (uint32_t)maxr;
+	b->http_drain_timeout_ms = (uint32_t)drain;
 	if (norm[0] != '\0') {
 		mode = hf_path_mode_parse(norm);
 		if (mode < 0)
@@ -881,5 +888,6 @@ hf_bootstrap_proxy_config(const struct hf_bootstrap *b, struct hf_proxy_config *
 		.max_requests = b->http_max_requests,
 		.access_log = b->access_log[0] != '\0',
 		.dynamic_http = b->istio_dir[0] != '\0' ? &b->istio_http : NULL,
+		.drain_timeout_ms = b->http_drain_timeout_ms,
 	};
 }

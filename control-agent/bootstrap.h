@@ -77,6 +77,7 @@ struct hf_bootstrap {
 	struct hf_tcp_config tcp;
 	uint32_t http_max_requests;	/* http.max_requests; 0: max_connections / 4 */
 	enum hf_path_mode http_path_normalization;	/* http.path_normalization (BASE) */
+	uint32_t http_drain_timeout_ms;	/* http.drain_timeout_ms: a removed listener's drain bound */
 	unsigned int n_listeners;
 	struct hf_listener_config listeners[HF_BOOT_MAX_LISTENERS];
 	struct hf_boot_route_config route_configs[HF_BOOT_MAX_LISTENERS];	/* by listener */

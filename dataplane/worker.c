@@ -518,10 +518,13 @@ hf_worker_poll_once(struct hf_worker *w)
 	if (w->gated)
 		gate_pass(w);
 	w->snap = hf_snapshot_current();
-	/* A new configuration may bring listeners: opened here, between bursts. */
+	/* A new configuration may bring or drop listeners: opened or closed here, between bursts. */
 	if (unlikely(w->snap != NULL && w->snap->version != w->seen_version)) {
 		w->seen_version = w->snap->version;
 		if (w->tcp != NULL) {
+			/* What it lost first: a port that changed filters is closed before it reopens. */
+			hf_l4_drain_removed(w, w->snap);
+			hf_http_drain_removed(w, w->snap);
 			hf_l4_sync(w, w->snap);
 			if (w->http != NULL)
 				hf_http_sync(w, w->snap);

@@ -248,6 +248,21 @@ int hf_http_pump_response(struct hf_worker *w, struct hf_http_session *s);
 int hf_http_start_tunnel(struct hf_worker *w, struct hf_http_session *s);
 int hf_http_pump_tunnel(struct hf_worker *w, struct hf_http_session *s);
 
+/* What hf_http_drain_scan() does to each session of a removed listener. */
+enum hf_http_drain_op {
+	HF_HTTP_DRAIN_COUNT,		/* nothing: counts them */
+	HF_HTTP_DRAIN_START,		/* closes the idle ones (FIN), counted */
+	HF_HTTP_DRAIN_RESET,		/* resets every one (the drain timed out), counted */
+};
+
+/*
+ * Walks the sessions of listener @p l of worker @p w, doing @p op to each.
+ * Returns how many there were (reset ones included). O(sessions): for a
+ * configuration change and the drain's 100 ms recount, not per request.
+ */
+uint32_t hf_http_drain_scan(struct hf_worker *w, const struct hf_http_listener *l,
+			    enum hf_http_drain_op op);
+
 /* Sends a copy of the request head of @p s to cluster @p cl (index @p cluster); its answer is dropped. */
 void hf_http_mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1_message *msg,
 		    const struct hf_snap_cluster *cl, int cluster);

@@ -114,7 +114,13 @@ enum {
 	HF_HTTP_S_FAULT_DONE = 0x80,	/* the route's faults were drawn for this request */
 };
 
-/* An HTTP listener of one worker. */
+/*
+ * An HTTP listener of one worker. A dynamic one the configuration drops is
+ * closed (its port refuses) and drains: its sessions finish their exchange
+ * with "connection: close", idle ones are closed, and what is left when the
+ * drain timeout ends is reset. Its slot is free again once no session points
+ * at it (sessions keep `lst` for its settings).
+ */
 struct hf_http_listener {
 	unsigned int index;		/* in the static listeners; UINT32_MAX: dynamic */
 	uint16_t port;			/* host order: its routes are the snapshot's listener on it */
@@ -122,6 +128,11 @@ struct hf_http_listener {
 	struct hf_http_state *http;
 	bool dynamic;			/* opened for a listener of the Istio configuration */
 	struct hf_tls_listener *tls;	/* an HTTPS port: TLS between TCP and this listener; else NULL */
+	bool open;			/* listening on its port */
+	bool draining;			/* removed: its sessions close after their exchange */
+	uint32_t drain_left;		/* sessions still on it at the last count */
+	uint64_t drain_deadline;	/* TCP wheel tick at which the rest are reset */
+	struct hf_timer drain_timer;	/* recounts every HF_DRAIN_POLL_MS until none is left */
 };
 
 /*
@@ -211,6 +222,7 @@ struct hf_http_state {
 	uint64_t tsc_per_us;
 	const struct hf_http_listener_config *istio_http;	/* settings of Istio listeners; NULL: none */
 	struct hf_tls_worker *tls;	/* TLS connections, set up with the first HTTPS port; else NULL */
+	uint32_t drain_timeout_ms;	/* http.drain_timeout_ms */
 };
 
 #endif

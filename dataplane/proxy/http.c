@@ -258,6 +258,15 @@ exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close)
 			hf_http_up_close(w, u, s->rq != HF_HTTP_RQ_DONE || s->rs != HF_HTTP_RS_DONE);
 	}
 	stream_end(w, s, false);
+	/*
+	 * A listener removed after this response promised keep-alive: the client
+	 * may send again before it sees the FIN, as with any idle close.
+	 */
+	if (unlikely(s->lst->draining) && !close && (s->flags & HF_HTTP_S_KEEP_ALIVE) &&
+	    s->rq == HF_HTTP_RQ_DONE) {
+		HF_COUNT(w, LISTENER_DRAIN_IDLE);
+		close = true;
+	}
 	if (close || !(s->flags & HF_HTTP_S_KEEP_ALIVE) || s->rq != HF_HTTP_RQ_DONE) {
 		sess_close(w, s);
 		return STEP_WAIT;
@@ -289,7 +298,8 @@ local_reply_x(struct hf_worker *w, struct hf_http_session *s, int status,
 		s->x->up = NULL;
 	}
 	hf_http_mq_free(&s->x->pending);
-	if (s->rq == HF_HTTP_RQ_BODY || s->rq == HF_HTTP_RQ_HEAD)
+	/* The listener is draining: this answer says "connection: close" (Envoy's drain close). */
+	if (s->rq == HF_HTTP_RQ_BODY || s->rq == HF_HTTP_RQ_HEAD || s->lst->draining)
 		close = true;
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
 	hf_http_build_local(&wr, status, body, close, s->flags & HF_HTTP_S_HEAD, extra);
@@ -892,8 +902,13 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 		s->x->rs_body.framing = HF_HTTP_BODY_CLOSE;
 	if ((msg.flags & HF_H1_F_KEEP_ALIVE) && s->x->rs_body.framing != HF_HTTP_BODY_CLOSE)
 		s->flags |= HF_HTTP_S_UP_REUSABLE;
-	/* A body that ends with the connection ends the downstream connection too. */
-	if (s->x->rs_body.framing == HF_HTTP_BODY_CLOSE || hf_tls_peer_closed(s->down))
+	/*
+	 * A body that ends with the connection ends the downstream connection too;
+	 * so does a listener the configuration removed: its response in flight
+	 * says "connection: close" and the connection ends after it.
+	 */
+	if (s->x->rs_body.framing == HF_HTTP_BODY_CLOSE || hf_tls_peer_closed(s->down) ||
+	    s->lst->draining)
 		s->flags &= ~HF_HTTP_S_KEEP_ALIVE;
 	keep = s->flags & HF_HTTP_S_KEEP_ALIVE;
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
@@ -1028,6 +1043,45 @@ on_timer(struct hf_timer *t, void *arg)
 	default:
 		return;
 	}
+}
+
+/* ---- a removed listener's sessions ---- */
+
+uint32_t
+hf_http_drain_scan(struct hf_worker *w, const struct hf_http_listener *l, enum hf_http_drain_op op)
+{
+	struct hf_http_state *h = w->http;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < h->n_conns; i++) {
+		struct hf_http_session *s = &h->sessions[i];
+
+		/* A session in use has its connection; a free one has none (sess_free). */
+		if (s->down == NULL || s->lst != l)
+			continue;
+		n++;
+		switch (op) {
+		case HF_HTTP_DRAIN_START:
+			/*
+			 * Idle: between requests, with no byte of the next one here,
+			 * neither taken nor waiting in TCP. Closed now (FIN); the others
+			 * close after their exchange (read_response, exchange_end).
+			 */
+			if (s->rq == HF_HTTP_RQ_HEAD && s->x == NULL && s->rd.q.bytes == 0 &&
+			    s->down->rcvq.bytes == 0) {
+				HF_COUNT(w, LISTENER_DRAIN_IDLE);
+				sess_close(w, s);
+			}
+			break;
+		case HF_HTTP_DRAIN_RESET:
+			HF_COUNT(w, LISTENER_DRAIN_TIMEOUTS);
+			hf_http_sess_reset(w, s, HF_RF_NONE);
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
 }
 
 /* ---- TCP callbacks: downstream ---- */

@@ -19,10 +19,21 @@ struct hf_snapshot;
 
 /*
  * Opens on worker @p w the HTTP listeners snapshot @p snap has and the
- * worker does not (an Istio configuration gained a Gateway port). The poll
- * loop calls it when the snapshot's version changes.
+ * worker does not (an Istio configuration gained a Gateway port, or got one
+ * back: a listener still draining then serves again, its drain cancelled).
+ * The poll loop calls it when the snapshot's version changes.
  */
 void hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap);
+
+/*
+ * Closes on worker @p w the configuration's HTTP listeners that snapshot
+ * @p snap no longer has on their port (or has as TCP): their ports refuse new
+ * connections and their sessions drain (idle ones closed, the others after
+ * their exchange, the rest reset after http.drain_timeout_ms). The poll loop
+ * calls it when the snapshot's version changes, before hf_l4_sync() and
+ * hf_http_sync() open what it gained. Safe without HTTP state.
+ */
+void hf_http_drain_removed(struct hf_worker *w, const struct hf_snapshot *snap);
 
 /* Frees the worker's HTTP state; call before hf_tcp_fini(). */
 void hf_http_fini(struct hf_worker *w);

@@ -151,8 +151,11 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 		rc = hf_tcp_listen(w, pc->listeners[i].port, &hf_http_down_ops, l);
 		if (rc < 0)
 			goto fail;
+		l->open = true;
 	}
 	h->istio_http = pc->dynamic_http;
+	h->drain_timeout_ms = pc->drain_timeout_ms != 0 ? pc->drain_timeout_ms
+							: HF_DRAIN_TIMEOUT_DEFAULT_MS;
 	return 0;
 fail:
 	hf_http_fini(w);
@@ -186,6 +189,114 @@ listen_tls(struct hf_worker *w, struct hf_http_listener *l,
 	return 0;
 }
 
+/*
+ * Recounts the sessions of draining listener @p l: those gone since the last
+ * count drained; with none left the drain is over and the slot free; past the
+ * deadline the rest are reset. Else looks again in HF_DRAIN_POLL_MS.
+ */
+static void
+drain_check(struct hf_worker *w, struct hf_http_listener *l)
+{
+	uint32_t n = hf_http_drain_scan(w, l, HF_HTTP_DRAIN_COUNT);
+	uint64_t now = w->tcp->now_tick;
+
+	if (n < l->drain_left)
+		HF_COUNT_N(w, LISTENER_DRAINED_CX, l->drain_left - n);
+	HF_COUNT_N(w, LISTENER_DRAINING_CX, (uint64_t)n - l->drain_left);
+	l->drain_left = n;
+	if (n > 0 && now >= l->drain_deadline) {
+		hf_http_drain_scan(w, l, HF_HTTP_DRAIN_RESET);
+		HF_COUNT_N(w, LISTENER_DRAINING_CX, -(uint64_t)n);
+		l->drain_left = 0;
+		n = 0;
+	}
+	if (n == 0) {
+		hf_timer_cancel(&w->tcp->wheel, &l->drain_timer);
+		l->draining = false;
+		return;
+	}
+	hf_timer_arm(&w->tcp->wheel, &l->drain_timer,
+		     RTE_MIN(now + HF_DRAIN_POLL_MS, l->drain_deadline));
+}
+
+static void
+on_drain_timer(struct hf_timer *t, void *arg)
+{
+	struct hf_http_listener *l = arg;
+
+	(void)t;
+	drain_check(l->http->w, l);
+}
+
+/*
+ * Listener @p l is not in the configuration any more (by its port; a change
+ * of its routes keeps it): its port closes, so new connections are refused,
+ * and its sessions drain as Envoy's do. Idle keep-alive ones are closed now;
+ * one with an exchange in flight finishes it, its response saying
+ * "connection: close"; whatever is left after the drain timeout is reset.
+ */
+static void
+listener_remove(struct hf_worker *w, struct hf_http_listener *l)
+{
+	struct hf_http_state *h = w->http;
+
+	hf_tcp_unlisten(w, l->port);
+	l->open = false;
+	l->draining = true;
+	HF_COUNT(w, LISTENER_REMOVED);
+	l->drain_left = hf_http_drain_scan(w, l, HF_HTTP_DRAIN_START);
+	HF_COUNT_N(w, LISTENER_DRAINING_CX, l->drain_left);
+	l->drain_deadline = w->tcp->now_tick + h->drain_timeout_ms;
+	hf_timer_init(&l->drain_timer, on_drain_timer, l);
+	drain_check(w, l);
+}
+
+void
+hf_http_drain_removed(struct hf_worker *w, const struct hf_snapshot *snap)
+{
+	struct hf_http_state *h = w->http;
+
+	if (h == NULL)
+		return;
+	for (unsigned int k = 0; k < h->n_listeners; k++) {
+		struct hf_http_listener *l = &h->listeners[k];
+		const struct hf_snap_listener *sl;
+
+		/* The bootstrap's listeners are not the configuration's to remove. */
+		if (!l->dynamic || !l->open)
+			continue;
+		sl = hf_snapshot_listener(snap, l->port);
+		/* A port that became a TCP listener changes filters: this one drains too. */
+		if (sl == NULL || sl->kind != HF_LISTENER_HTTP)
+			listener_remove(w, l);
+	}
+}
+
+/*
+ * The slot for a listener on @p port: its own (open, draining or free), else
+ * a free one (closed, no session left on it), else a new one; NULL when all
+ * are taken.
+ */
+static struct hf_http_listener *
+listener_slot(struct hf_http_state *h, uint16_t port)
+{
+	struct hf_http_listener *spare = NULL;
+
+	for (unsigned int k = 0; k < h->n_listeners; k++) {
+		struct hf_http_listener *l = &h->listeners[k];
+
+		if (l->port == port && l->dynamic)
+			return l;
+		if (spare == NULL && l->dynamic && !l->open && !l->draining)
+			spare = l;
+	}
+	if (spare != NULL)
+		return spare;
+	if (h->n_listeners == HF_HTTP_MAX_LISTENERS)
+		return NULL;
+	return &h->listeners[h->n_listeners++];
+}
+
 void
 hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 {
@@ -196,13 +307,13 @@ hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 		return;
 	for (unsigned int i = 0; i < snap->n_listeners; i++) {
 		const struct hf_snap_listener *sl = &snap->listeners[i];
-		struct hf_http_listener *l = NULL;
+		struct hf_http_listener *l;
 		unsigned int k;
 
 		if (sl->kind != HF_LISTENER_HTTP)
 			continue;
 		for (k = 0; k < h->n_listeners; k++)
-			if (h->listeners[k].port == sl->port)
+			if (h->listeners[k].port == sl->port && h->listeners[k].open)
 				break;
 		if (k < h->n_listeners) {
 			/* New certificates or settings for an HTTPS port (a port keeps its protocol). */
@@ -211,28 +322,60 @@ hf_http_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 			continue;
 		}
 		/*
-		 * A port the configuration gained: opened now, on this worker's own
-		 * stack. One it lost stays open and answers 404 NR (no listener in the
-		 * snapshot), as a draining Envoy listener would.
+		 * A port the configuration gained, or got back: opened now, on this
+		 * worker's own stack. One it lost was closed by
+		 * hf_http_drain_removed().
 		 */
-		if (h->n_listeners == HF_HTTP_MAX_LISTENERS) {
+		l = listener_slot(h, sl->port);
+		if (l == NULL) {
 			HF_COUNT(w, HTTP_DROP_LISTENERS_FULL);
 			continue;
 		}
-		l = &h->listeners[h->n_listeners];
+		if (l->draining) {
+			int rc = -EPROTO;
+
+			/*
+			 * Back before its drain ended: it serves as before, sessions and all.
+			 * A port that turned HTTP <-> HTTPS meanwhile is not reopened (counted).
+			 */
+			if (l->tls != NULL && sl->tls != NULL) {
+				hf_tls_listener_update(l->tls, sl->tls);
+				rc = hf_tcp_listen(w, sl->port, &hf_tls_tcp_ops, l->tls);
+			} else if (l->tls == NULL && sl->tls == NULL) {
+				rc = hf_tcp_listen(w, sl->port, &hf_http_down_ops, l);
+			}
+			if (rc < 0) {
+				HF_COUNT(w, HTTP_DROP_LISTENERS_FULL);
+				continue;
+			}
+			hf_timer_cancel(&w->tcp->wheel, &l->drain_timer);
+			HF_COUNT_N(w, LISTENER_DRAINING_CX, -(uint64_t)l->drain_left);
+			l->drain_left = 0;
+			l->draining = false;
+			l->open = true;
+			HF_COUNT(w, LISTENER_REOPENED);
+			HF_COUNT(w, HTTP_LISTENERS_OPENED);
+			continue;
+		}
 		l->index = UINT32_MAX;
 		l->port = sl->port;
 		l->cfg = h->istio_http;
 		l->http = h;
 		l->dynamic = true;
+		if (l->tls != NULL) {
+			/* A drained HTTPS port's: its connections hold their own contexts. */
+			hf_tls_listener_free(l->tls);
+		}
 		l->tls = NULL;
+		l->open = false;
 		if (sl->tls != NULL && listen_tls(w, l, sl->tls) < 0)
 			continue;
 		if (l->tls == NULL && hf_tcp_listen(w, sl->port, &hf_http_down_ops, l) < 0) {
+			/* A slot taken above stays free (closed, not draining) for the next one. */
 			HF_COUNT(w, HTTP_DROP_LISTENERS_FULL);
 			continue;
 		}
-		h->n_listeners++;
+		l->open = true;
 		HF_COUNT(w, HTTP_LISTENERS_OPENED);
 	}
 }
@@ -244,6 +387,9 @@ hf_http_fini(struct hf_worker *w)
 
 	if (h == NULL)
 		return;
+	if (w->tcp != NULL)
+		for (unsigned int k = 0; k < h->n_listeners; k++)
+			hf_timer_cancel(&w->tcp->wheel, &h->listeners[k].drain_timer);
 	if (h->sessions != NULL && w->tcp != NULL)
 		for (uint32_t i = 0; i < h->n_conns; i++) {
 			hf_timer_cancel(&w->tcp->wheel, &h->sessions[i].timer);

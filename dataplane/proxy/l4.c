@@ -23,6 +23,12 @@ struct tcpp_listener {
 	unsigned int cluster;		/* index in the snapshot's clusters (bootstrap listeners) */
 	uint16_t port;			/* host order; with `dynamic`, the cluster is the snapshot's */
 	bool dynamic;			/* opened for a TCP listener of the Istio configuration */
+	bool open;			/* listening (dynamic ones) */
+	bool draining;			/* removed: its connections finish, bounded by the timeout */
+	uint32_t drain_left;		/* its connections at the last count */
+	uint64_t drain_deadline;	/* TCP wheel tick at which the rest are reset */
+	struct hf_timer drain_timer;	/* recounts every HF_DRAIN_POLL_MS until none is left */
+	struct hf_worker *w;		/* the owner, for the timer */
 };
 
 /*
@@ -46,6 +52,7 @@ struct hf_l4_state {
 	struct tcpp_listener boot[HF_MAX_LISTENERS];	/* the bootstrap's, by listener index */
 	unsigned int n_dyn;
 	struct tcpp_listener dyn[HF_MAX_LISTENERS];	/* the configuration's */
+	uint32_t drain_timeout_ms;	/* http.drain_timeout_ms */
 	struct cx_entry cx[CX_TABLE];
 };
 
@@ -327,6 +334,8 @@ hf_l4_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	}
 	/* Each worker its own draws, and its own start in every round-robin cycle. */
 	hf_lb_state_init(l4->lb, HF_LB_SLOTS, HF_LB_ARENA, rte_rand());
+	l4->drain_timeout_ms = pc->drain_timeout_ms != 0 ? pc->drain_timeout_ms
+							 : HF_DRAIN_TIMEOUT_DEFAULT_MS;
 	for (unsigned int i = 0; i < pc->n_listeners; i++) {
 		const struct hf_listener_config *l = &pc->listeners[i];
 		int rc;
@@ -352,6 +361,105 @@ hf_l4_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	return 0;
 }
 
+/*
+ * Walks the downstream connections that listener @p l accepted: tcp_proxy's
+ * on its port (a passive open keeps the listener's ops until it ends; TIME-WAIT
+ * ones have none). With @p reset, each is reset with its upstream. Returns how
+ * many there were. O(TCBs): for the drain's 100 ms recount, not per packet.
+ */
+static uint32_t
+drain_scan(struct hf_worker *w, const struct tcpp_listener *l, bool reset)
+{
+	struct hf_tcp_stack *st = w->tcp;
+	uint16_t be = rte_cpu_to_be_16(l->port);
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < st->cfg.max_connections; i++) {
+		struct hf_tcp_conn *c = &st->conns[i];
+
+		if (c->state == HF_TCP_CLOSED || c->ops != &tcpp_listen_ops || c->lport != be ||
+		    (c->flags & HF_TCP_F_APP_CLOSED))
+			continue;
+		n++;
+		if (reset) {
+			HF_COUNT(w, LISTENER_DRAIN_TIMEOUTS);
+			/* The upstream is reset as tcpp_closed() does for any reset; then this side. */
+			tcpp_closed(w, c, -ECONNABORTED);
+			hf_tcp_abort(w, c);
+		}
+	}
+	return n;
+}
+
+/* As drain_check() in http_start.c: recount, end the drain, or reset what is left at the deadline. */
+static void
+drain_check(struct hf_worker *w, struct tcpp_listener *l)
+{
+	uint32_t n = drain_scan(w, l, false);
+	uint64_t now = w->tcp->now_tick;
+
+	if (n < l->drain_left)
+		HF_COUNT_N(w, LISTENER_DRAINED_CX, l->drain_left - n);
+	HF_COUNT_N(w, LISTENER_DRAINING_CX, (uint64_t)n - l->drain_left);
+	l->drain_left = n;
+	if (n > 0 && now >= l->drain_deadline) {
+		drain_scan(w, l, true);
+		HF_COUNT_N(w, LISTENER_DRAINING_CX, -(uint64_t)n);
+		l->drain_left = 0;
+		n = 0;
+	}
+	if (n == 0) {
+		hf_timer_cancel(&w->tcp->wheel, &l->drain_timer);
+		l->draining = false;
+		return;
+	}
+	hf_timer_arm(&w->tcp->wheel, &l->drain_timer,
+		     RTE_MIN(now + HF_DRAIN_POLL_MS, l->drain_deadline));
+}
+
+static void
+on_drain_timer(struct hf_timer *t, void *arg)
+{
+	struct tcpp_listener *l = arg;
+
+	(void)t;
+	drain_check(l->w, l);
+}
+
+void
+hf_l4_drain_removed(struct hf_worker *w, const struct hf_snapshot *snap)
+{
+	struct hf_l4_state *l4 = w->l4;
+
+	if (l4 == NULL)
+		return;
+	for (unsigned int k = 0; k < l4->n_dyn; k++) {
+		struct tcpp_listener *l = &l4->dyn[k];
+		const struct hf_snap_listener *sl;
+
+		if (!l->open)
+			continue;
+		sl = hf_snapshot_listener(snap, l->port);
+		if (sl != NULL && sl->kind == HF_LISTENER_TCP)
+			continue;
+		/*
+		 * Gone (or now HTTP): the port refuses new connections; the proxied
+		 * ones go on, as Envoy's tcp_proxy does through a drain, until they
+		 * end or the drain timeout resets them.
+		 */
+		hf_tcp_unlisten(w, l->port);
+		l->open = false;
+		l->draining = true;
+		HF_COUNT(w, LISTENER_REMOVED);
+		l->drain_left = drain_scan(w, l, false);
+		HF_COUNT_N(w, LISTENER_DRAINING_CX, l->drain_left);
+		l->drain_deadline = w->tcp->now_tick + l4->drain_timeout_ms;
+		l->w = w;
+		hf_timer_init(&l->drain_timer, on_drain_timer, l);
+		drain_check(w, l);
+	}
+}
+
 void
 hf_l4_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 {
@@ -362,21 +470,41 @@ hf_l4_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 	l4->seen_version = snap->version;
 	for (unsigned int i = 0; i < snap->n_listeners; i++) {
 		const struct hf_snap_listener *sl = &snap->listeners[i];
-		struct tcpp_listener *l;
+		struct tcpp_listener *l = NULL, *spare = NULL;
 		unsigned int k;
 
 		if (sl->kind != HF_LISTENER_TCP)
 			continue;
-		for (k = 0; k < l4->n_dyn; k++)
+		for (k = 0; k < l4->n_dyn && l == NULL; k++) {
 			if (l4->dyn[k].port == sl->port)
-				break;
-		/* Bootstrap listeners are open already; hf_tcp_listen refuses their ports. */
-		if (k < l4->n_dyn || l4->n_dyn == RTE_DIM(l4->dyn))
+				l = &l4->dyn[k];
+			else if (spare == NULL && !l4->dyn[k].open && !l4->dyn[k].draining)
+				spare = &l4->dyn[k];
+		}
+		if (l != NULL && l->open)
 			continue;
-		l = &l4->dyn[l4->n_dyn];
+		if (l != NULL && l->draining) {
+			/* Back before its drain ended: accepting again, its connections kept. */
+			if (hf_tcp_listen(w, sl->port, &tcpp_listen_ops, l) < 0)
+				continue;
+			hf_timer_cancel(&w->tcp->wheel, &l->drain_timer);
+			HF_COUNT_N(w, LISTENER_DRAINING_CX, -(uint64_t)l->drain_left);
+			l->drain_left = 0;
+			l->draining = false;
+			l->open = true;
+			HF_COUNT(w, LISTENER_REOPENED);
+			continue;
+		}
+		if (l == NULL)
+			l = spare;
+		if (l == NULL) {
+			/* Bootstrap listeners are open already; hf_tcp_listen refuses their ports. */
+			if (l4->n_dyn == RTE_DIM(l4->dyn))
+				continue;
+			l = &l4->dyn[l4->n_dyn++];
+		}
 		*l = (struct tcpp_listener){.port = sl->port, .dynamic = true};
-		if (hf_tcp_listen(w, sl->port, &tcpp_listen_ops, l) >= 0)
-			l4->n_dyn++;
+		l->open = hf_tcp_listen(w, sl->port, &tcpp_listen_ops, l) >= 0;
 	}
 }
 
@@ -388,6 +516,9 @@ hf_l4_fini(struct hf_worker *w)
 	if (l4 == NULL)
 		return;
 	/* The TCP stack (hf_tcp_fini) drops the connections whose ctx point in here. */
+	if (w->tcp != NULL)
+		for (unsigned int k = 0; k < l4->n_dyn; k++)
+			hf_timer_cancel(&w->tcp->wheel, &l4->dyn[k].drain_timer);
 	w->l4 = NULL;
 	rte_free(l4->lb);
 	l4->lb = NULL;

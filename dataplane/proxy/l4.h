@@ -27,4 +27,13 @@ struct hf_snapshot;
  */
 void hf_l4_sync(struct hf_worker *w, const struct hf_snapshot *snap);
 
+/*
+ * Closes on worker @p w the configuration's tcp_proxy listeners that snapshot
+ * @p snap no longer has as TCP on their port: the port refuses new
+ * connections, the proxied ones go on until they end or until
+ * http.drain_timeout_ms, when they are reset (listener.drain_timeouts). Called
+ * by the poll loop when the snapshot's version changes, before the syncs.
+ */
+void hf_l4_drain_removed(struct hf_worker *w, const struct hf_snapshot *snap);
+
 #endif

@@ -50,6 +50,16 @@ struct hf_proxy_config {
 	bool access_log;		/* records go to the agent through a ring per worker */
 	/* the settings of the listeners the configuration (Istio) opens; NULL: it opens none */
 	const struct hf_http_listener_config *dynamic_http;
+	/*
+	 * How long the connections of a listener the configuration removed may
+	 * take to finish before they are reset (Envoy's --drain-time-s);
+	 * http.drain_timeout_ms, 0: HF_DRAIN_TIMEOUT_DEFAULT_MS.
+	 */
+	uint32_t drain_timeout_ms;
 };
+
+#define HF_DRAIN_TIMEOUT_DEFAULT_MS 600000	/* Envoy's default drain time, 600 s */
+/* A draining listener's connections are recounted this often (the gauge, the drain's end). */
+#define HF_DRAIN_POLL_MS 100
 
 #endif
