@@ -9,6 +9,9 @@
   drainpeer.py hold HOST PORT GOFILE     TCP client: one byte echoed, "ready"; once GOFILE
                                          exists one more byte must come back ("echo-after ok");
                                          then waits for the end: "closed SECONDS reset|fin|timeout"
+  drainpeer.py idle HOST PORT            HTTP client: one request, then idle on its keep-alive
+                                         connection: "ready STATUS-LINE", then how it ended
+                                         (30 s at most): "closed eof|reset|timeout|data SECONDS"
   drainpeer.py keepalive HOST PORT FLAGFILE WAITFILE
                                          two requests on one keep-alive connection, the
                                          second once WAITFILE exists (FLAGFILE written in
@@ -96,6 +99,32 @@ def hold(host, port, go):
     print("closed %.1f %s" % (time.time() - t0, kind), flush=True)
 
 
+def idle(host, port):
+    s = socket.create_connection((host, port), timeout=5)
+    s.sendall(b"GET / HTTP/1.1\r\nhost: idle\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(4096)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    while len(body) < length:
+        body += s.recv(4096)
+    print("ready %s" % head.split(b"\r\n")[0].decode(), flush=True)
+    s.settimeout(30)
+    t0 = time.time()
+    try:
+        kind = "eof" if s.recv(16) == b"" else "data"
+    except ConnectionResetError:
+        kind = "reset"
+    except socket.timeout:
+        kind = "timeout"
+    print("closed %s %.1f" % (kind, time.time() - t0), flush=True)
+
+
 def keepalive(host, port, flag, waitfile):
     import http.client
     c = http.client.HTTPConnection(host, port, timeout=10)
@@ -123,6 +152,8 @@ def main():
         echo_server(sys.argv[2], int(sys.argv[3]))
     elif cmd == "hold":
         hold(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif cmd == "idle":
+        idle(sys.argv[2], int(sys.argv[3]))
     elif cmd == "keepalive":
         keepalive(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
     else:
