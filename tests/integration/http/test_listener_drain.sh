@@ -329,14 +329,14 @@ gateway 80 8080 9000
 wait_version "$v"
 timely=yes
 in_time "$t_removed" || timely=no
-wait_stat listener.reopened $((reopened0 + W))
+wait_stat listener.reopened $((reopened0 + 1))
 reopened=$(( $(st listener.reopened) - reopened0 ))
 r=$(code 8080 /)
 touch "$HF_TMP/release"
 wait "$held" 2>/dev/null
 [ "$timely" = yes ] || hf_skip "a port back before its drain ended: two reloads took too long for the drain timeout ($((DRAIN_MS / 1000)) s)"
-[ "$timely" = yes ] && hf_check "8080 removed and back while a request on it is held upstream: refused meanwhile ($r_gone), reopened by every worker before its drain ended (listener.reopened +$reopened, want $W), answers again ($r); the held request ends $(cat "$HF_TMP/hold.code")" \
-	test "$r_gone" = "000 7" -a "$reopened" = "$W" -a "$r" = "200 0" -a "$(cat "$HF_TMP/hold.code")" = 200
+[ "$timely" = yes ] && hf_check "8080 removed and back while a request on it is held upstream: refused meanwhile ($r_gone), reopened before its drain ended by the worker holding the request (listener.reopened +$reopened, want 1; a worker with no connection on it had ended its drain), answers again ($r); the held request ends $(cat "$HF_TMP/hold.code")" \
+	test "$r_gone" = "000 7" -a "$reopened" = 1 -a "$r" = "200 0" -a "$(cat "$HF_TMP/hold.code")" = 200
 for _ in $(seq 50); do [ "$(st listener.draining_connections)" = 0 ] && break; sleep 0.1; done
 hf_check "listener.draining_connections is 0 at the end ($(st listener.draining_connections))" \
 	test "$(st listener.draining_connections)" = 0
