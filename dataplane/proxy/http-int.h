@@ -257,8 +257,8 @@ enum hf_http_drain_op {
 
 /*
  * Walks the sessions of listener @p l of worker @p w, doing @p op to each.
- * Returns how many there were (reset ones included). O(sessions): for a
- * configuration change and the drain's 100 ms recount, not per request.
+ * Returns how many there were (reset ones included). O(sessions) for a drain's
+ * start and its timeout; a count (the 100 ms recount) is the slot's tally, O(1).
  */
 uint32_t hf_http_drain_scan(struct hf_worker *w, const struct hf_http_listener *l,
 			    enum hf_http_drain_op op);

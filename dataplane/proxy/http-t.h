@@ -223,6 +223,8 @@ struct hf_http_state {
 	const struct hf_http_listener_config *istio_http;	/* settings of Istio listeners; NULL: none */
 	struct hf_tls_worker *tls;	/* TLS connections, set up with the first HTTPS port; else NULL */
 	uint32_t drain_timeout_ms;	/* http.drain_timeout_ms */
+	/* sessions alive per listener slot: a drain's recount without a walk of the sessions */
+	uint32_t lst_sessions[HF_HTTP_MAX_LISTENERS];
 };
 
 #endif

@@ -204,6 +204,8 @@ sess_free(struct hf_worker *w, struct hf_http_session *s)
 	hf_timer_cancel(&w->tcp->wheel, &s->timer);
 	stream_end(w, s, true);
 	hf_http_rd_reset(&h->heads, &s->rd);
+	if (s->lst != NULL)
+		h->lst_sessions[s->lst - h->listeners]--;
 	if (s->down != NULL)
 		hf_tls_set_ctx(s->down, NULL);
 	s->down = NULL;
@@ -1053,6 +1055,8 @@ hf_http_drain_scan(struct hf_worker *w, const struct hf_http_listener *l, enum h
 	struct hf_http_state *h = w->http;
 	uint32_t n = 0;
 
+	if (op == HF_HTTP_DRAIN_COUNT)
+		return h->lst_sessions[l - h->listeners];
 	for (uint32_t i = 0; i < h->n_conns; i++) {
 		struct hf_http_session *s = &h->sessions[i];
 
@@ -1099,6 +1103,7 @@ down_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
 	}
 	s->down = c;
 	s->lst = l;
+	w->http->lst_sessions[l - w->http->listeners]++;
 	hf_timer_init(&s->timer, on_timer, s);
 	hf_tls_set_ctx(c, s);
 	hf_http_timer_set(w, s, l->cfg->idle_timeout_ms);

@@ -27,7 +27,7 @@ struct tcpp_listener {
 	bool draining;			/* removed: its connections finish, bounded by the timeout */
 	uint32_t drain_left;		/* its connections at the last count */
 	uint64_t drain_deadline;	/* TCP wheel tick at which the rest are reset */
-	struct hf_timer drain_timer;	/* recounts every HF_DRAIN_POLL_MS until none is left */
+	struct hf_timer drain_timer;	/* recounts every HF_L4_DRAIN_POLL_MS until none is left */
 	struct hf_worker *w;		/* the owner, for the timer */
 };
 
@@ -365,7 +365,7 @@ hf_l4_start(struct hf_worker *w, const struct hf_proxy_config *pc)
  * Walks the downstream connections that listener @p l accepted: tcp_proxy's
  * on its port (a passive open keeps the listener's ops until it ends; TIME-WAIT
  * ones have none). With @p reset, each is reset with its upstream. Returns how
- * many there were. O(TCBs): for the drain's 100 ms recount, not per packet.
+ * many there were. O(TCBs): for the drain's recount (HF_L4_DRAIN_POLL_MS), not per packet.
  */
 static uint32_t
 drain_scan(struct hf_worker *w, const struct tcpp_listener *l, bool reset)
@@ -414,7 +414,7 @@ drain_check(struct hf_worker *w, struct tcpp_listener *l)
 		return;
 	}
 	hf_timer_arm(&w->tcp->wheel, &l->drain_timer,
-		     RTE_MIN(now + HF_DRAIN_POLL_MS, l->drain_deadline));
+		     RTE_MIN(now + HF_L4_DRAIN_POLL_MS, l->drain_deadline));
 }
 
 static void

@@ -38,6 +38,8 @@ in_time() { awk -v s="$(since "$1")" -v d="$DRAIN_MS" 'BEGIN { exit !(s * 1000 <
 
 NS=$(hf_ns_new drain) || { hf_not_ok "create namespace"; exit 1; }
 HF_NAMESPACES+=("$NS")
+# Background peers run as `ip netns exec "$NS" ...` (it execs): $! is then the peer itself,
+# which hf_cleanup ends; a shell function's $! would be a subshell that leaves it running.
 in_ns() { ip netns exec "$NS" "$@"; }
 st() { hf_stat "$NS" "$1"; }
 # wait_stat NAME MIN: waits up to 20 s for counter NAME to reach MIN.
@@ -179,12 +181,12 @@ http {
     server { listen $PEER:9101; location / { return 200 "H\n"; } }
 }
 NGINX
-in_ns nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
+ip netns exec "$NS" nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
 	-g 'daemon off;' > "$HF_TMP/nginx.out" 2>&1 &
 HF_PIDS+=($!)
-in_ns "$HF_PY" "$PEERPY" http "$PEER" 9102 "$HF_TMP/release" > "$HF_TMP/slow.out" 2>&1 &
+ip netns exec "$NS" "$HF_PY" "$PEERPY" http "$PEER" 9102 "$HF_TMP/release" > "$HF_TMP/slow.out" 2>&1 &
 HF_PIDS+=($!)
-in_ns "$HF_PY" "$PEERPY" echo "$PEER" 9201 > "$HF_TMP/echo.out" 2>&1 &
+ip netns exec "$NS" "$HF_PY" "$PEERPY" echo "$PEER" 9201 > "$HF_TMP/echo.out" 2>&1 &
 HF_PIDS+=($!)
 peers_up() {
 	local p
@@ -202,7 +204,7 @@ hf_check "before: port 80 answers ($r80), port 8080 answers ($r8080), /slow on 8
 
 # ---------------------------------------------------------------- a change that keeps the listeners
 removed0=$(st listener.removed)
-in_ns "$HF_PY" "$PEERPY" keepalive "$OUR" 8080 "$HF_TMP/ka-first" "$HF_TMP/ka-go" > "$HF_TMP/ka.out" 2>&1 &
+ip netns exec "$NS" "$HF_PY" "$PEERPY" keepalive "$OUR" 8080 "$HF_TMP/ka-first" "$HF_TMP/ka-go" > "$HF_TMP/ka.out" 2>&1 &
 ka=$!
 HF_PIDS+=("$ka")
 wait_file "$HF_TMP/ka-first"
@@ -217,15 +219,15 @@ hf_check "routes changed, listeners kept: a keep-alive connection on 8080 across
 	-a "$removed1" = "$removed0"
 
 # ---------------------------------------------------------------- load, then 8080 and 9000 go
-in_ns "$HF_PY" "$PEERPY" hold "$OUR" 9000 "$HF_TMP/tcp-go" > "$HF_TMP/hold.out" 2>&1 &
+ip netns exec "$NS" "$HF_PY" "$PEERPY" hold "$OUR" 9000 "$HF_TMP/tcp-go" > "$HF_TMP/hold.out" 2>&1 &
 HF_PIDS+=($!)
 hold=$!
 for _ in $(seq 100); do grep -q ready "$HF_TMP/hold.out" && break; sleep 0.1; done
-in_ns "$HF_PY" "$PEERPY" idle "$OUR" 8080 > "$HF_TMP/idle.out" 2>&1 &
+ip netns exec "$NS" "$HF_PY" "$PEERPY" idle "$OUR" 8080 > "$HF_TMP/idle.out" 2>&1 &
 idlec=$!
 HF_PIDS+=("$idlec")
 for _ in $(seq 100); do grep -q ready "$HF_TMP/idle.out" && break; sleep 0.1; done
-in_ns timeout 60 wrk -t1 -c8 -d6s --timeout 5s "http://$OUR:8080/" > "$HF_TMP/wrk.out" 2>&1 &
+ip netns exec "$NS" timeout 60 wrk -t1 -c8 -d6s --timeout 5s "http://$OUR:8080/" > "$HF_TMP/wrk.out" 2>&1 &
 wrk=$!
 HF_PIDS+=("$wrk")
 ( while [ ! -e "$HF_TMP/stop80" ]; do
@@ -236,7 +238,7 @@ HF_PIDS+=("$c80")
 sleep 1.5
 # The request in flight: the upstream holds its answer until the removal is seen.
 rm -f "$HF_TMP/release" "$HF_TMP/release.got"
-in_ns curl -s -D "$HF_TMP/slow.hdr" -o /dev/null -w '%{http_code}' --max-time 40 \
+ip netns exec "$NS" curl -s -D "$HF_TMP/slow.hdr" -o /dev/null -w '%{http_code}' --max-time 40 \
 	"http://$OUR:8080/hold" > "$HF_TMP/slow.code" 2>&1 &
 slow=$!
 wait_file "$HF_TMP/release.got"
@@ -314,7 +316,7 @@ hf_check "8080 and 9000 back in the Gateway after their drain: 8080 answers ($r)
 
 # Removed while a request on it is held upstream, back before that request ends.
 rm -f "$HF_TMP/release" "$HF_TMP/release.got"
-in_ns curl -s -D "$HF_TMP/hold.hdr" -o /dev/null -w '%{http_code}' --max-time 40 \
+ip netns exec "$NS" curl -s -D "$HF_TMP/hold.hdr" -o /dev/null -w '%{http_code}' --max-time 40 \
 	"http://$OUR:8080/hold" > "$HF_TMP/hold.code" 2>&1 &
 held=$!
 wait_file "$HF_TMP/release.got"
