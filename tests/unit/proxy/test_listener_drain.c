@@ -240,8 +240,9 @@ test_drain_ends_by_itself(void **state)
 	run(DRAIN_MS / 2, &cli[0].closed);
 	assert_true(cli[0].closed);
 	assert_int_equal(cli[0].err, 0);
-	/* The next recount (at the latest at the deadline) sees it gone: drained, not timed out. */
-	run(DRAIN_MS, NULL);
+	/* A recount (at the latest at the deadline) sees it gone: drained, not timed out. */
+	for (int i = 0; i < 1000 && cnt(HF_CNT_LISTENER_DRAINED_CX) == 0; i++)
+		run(10, NULL);
 	assert_int_equal(cnt(HF_CNT_LISTENER_DRAINED_CX), 1);
 	assert_int_equal(cnt(HF_CNT_LISTENER_DRAINING_CX), 0);
 	assert_int_equal(cnt(HF_CNT_LISTENER_DRAIN_TIMEOUTS), 0);
@@ -254,9 +255,15 @@ test_back_before_timeout(void **state)
 	uint8_t b0[16], b1[16];
 
 	(void)state;
+	uint64_t t0;
+
 	connect_echo(&cli[0], b0, sizeof(b0));
+	t0 = rte_rdtsc();
 	publish(false, 0);
 	run(50, NULL);
+	/* A thread held off the CPU past the drain timeout proves nothing here: skipped, not failed. */
+	if ((rte_rdtsc() - t0) * 1000 / rte_get_tsc_hz() > DRAIN_MS / 2)
+		skip();
 	publish(true, 0);
 	assert_int_equal(cnt(HF_CNT_LISTENER_REOPENED), 1);
 	assert_int_equal(cnt(HF_CNT_LISTENER_DRAINING_CX), 0);
