@@ -300,7 +300,7 @@ wait_version() {
 }
 v0=$(st control_plane.snapshot_version)
 # a request in flight across the change: held 1 s by the fault delay, then answered
-in_ns "${CURL[@]}" "${R[@]}" -o "$HF_TMP/inflight.body" -w '%{http_code}' "$G/fault/delay?t=inflight" \
+ip netns exec "$NS" "${CURL[@]}" "${R[@]}" -o "$HF_TMP/inflight.body" -w '%{http_code}' "$G/fault/delay?t=inflight" \
 	> "$HF_TMP/inflight.code" 2>>"$HF_TMP/curl.err" &
 inflight=$!
 sleep 0.3
@@ -412,7 +412,7 @@ grep -q 'nosuch-service' "$HF_TMP/invalid-host.yaml" && grep -q 'consumer(catalo
 	grep -q '"one hundred"' "$HF_TMP/invalid-type.yaml" || hf_not_ok "peer side: the invalid files carry their faults"
 
 ulimit -n 65536 2>/dev/null || true
-in_ns wrk -t2 -c50 -d20s --timeout 5s -H "Host: $REVIEWS" "$G/reviews/0" > "$HF_TMP/wrk.out" 2>&1 &
+ip netns exec "$NS" wrk -t2 -c50 -d20s --timeout 5s -H "Host: $REVIEWS" "$G/reviews/0" > "$HF_TMP/wrk.out" 2>&1 &
 WRK=$!
 HF_PIDS+=("$WRK")
 sleep 0.5

@@ -206,7 +206,7 @@ except ConnectionResetError:
 except socket.timeout:
     print("timeout", round(time.time() - t0, 1))
 PY
-in_ns "$HF_PY" "$HF_TMP/stall.py" "$OUR" > "$HF_TMP/stall.out" 2>&1 &
+ip netns exec "$NS" "$HF_PY" "$HF_TMP/stall.py" "$OUR" > "$HF_TMP/stall.out" 2>&1 &
 STALL_PID=$!
 HF_PIDS+=($STALL_PID)
 T_STALL=$SECONDS

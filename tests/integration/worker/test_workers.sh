@@ -162,12 +162,12 @@ http {
     server { listen $PEER:9101; location / { return 200 "H\n"; } }
 }
 NGINX
-in_ns nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
+ip netns exec "$NS" nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
 	-g 'daemon off;' > "$HF_TMP/nginx.out" 2>&1 &
 HF_PIDS+=($!)
-in_ns "$HF_PY" "$LBTOOL" serve "$PEER" 9201:T:close > "$HF_TMP/serve.out" 2>&1 &
+ip netns exec "$NS" "$HF_PY" "$LBTOOL" serve "$PEER" 9201:T:close > "$HF_TMP/serve.out" 2>&1 &
 HF_PIDS+=($!)
-in_ns "$HF_PY" "$REFUSER" hf0 "$GONE" 9005 > "$HF_TMP/refuser.out" 2>&1 &
+ip netns exec "$NS" "$HF_PY" "$REFUSER" hf0 "$GONE" 9005 > "$HF_TMP/refuser.out" 2>&1 &
 HF_PIDS+=($!)
 peers_up() {
 	[ -n "$(in_ns ss -Hltn 'sport = :9101')" ] && [ -n "$(in_ns ss -Hltn 'sport = :9201')" ] &&
