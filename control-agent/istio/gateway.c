@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "control-agent/istio/istio-int.h"
+#include "dataplane/proxy/listener-t.h"
 #include "tls/tls.h"
 
 static const char *const gw_keys[] = {"selector", "servers", NULL};
@@ -396,6 +397,20 @@ add_server(struct ist *st, struct lsn **ls, unsigned int *n, const struct ist_re
 	for (unsigned int i = 0; i < *n && l == NULL; i++)
 		if ((*ls)[i].port == port)
 			l = &(*ls)[i];
+	if (l == NULL && *n == HF_MAX_LISTENERS) {
+		char p[IST_PATH];
+
+		/*
+		 * Each worker's listener table has HF_MAX_LISTENERS places: the port
+		 * beyond them would not be opened (http.drop.listener_not_opened) while
+		 * its routes looked loaded. Refused here, where the file and line say
+		 * which server it is.
+		 */
+		return ist_fail(st, ist_get(ist_get(s, "port"), "number"),
+				ist_path(p, path, "port.number"), "port %u would be listener %u: "
+				"at most %u ports in all (a listener each)", port, *n + 1,
+				HF_MAX_LISTENERS);
+	}
 	if (l == NULL) {
 		l = ist_push(ls, n, sizeof(**ls));
 		if (l == NULL)

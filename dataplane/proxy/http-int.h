@@ -126,6 +126,13 @@ struct hf_http_rq_extra {
 	/* header operations, applied in order: the route's, then the destination's */
 	const struct hf_route_hdr_op *ops[2];
 	uint16_t n_ops[2];
+	/*
+	 * The limits the head sent may not pass (NULL: none): the listener's own,
+	 * which an upstream of the same kind holds it to (Envoy's defaults are
+	 * ours), so that what a rewrite or the fields added make too long is
+	 * refused here, saying why, instead of by the upstream.
+	 */
+	const struct hf_h1_limits *limits;
 };
 
 /*
@@ -155,9 +162,14 @@ int hf_http_edit_add_one(char *e, size_t *len, char op, const char *name, const 
  * us) and x-forwarded-proto, then x-forwarded-for, x-forwarded-proto and
  * x-request-id. Transfer-Encoding and Content-Length pass as they are: the
  * body is forwarded with its own framing.
+ * Returns 0 (check wr->failed for want of mbufs), or, with x->limits, what
+ * the head would pass measured as the parser measures a received one:
+ * -ENAMETOOLONG, the request line (its CR included) over max_request_line;
+ * -EMSGSIZE, the whole head over max_head. @p wr then holds the bytes
+ * written so far, for the caller to discard.
  */
-void hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
-			   struct hf_http_rq_extra *x);
+int hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
+			  struct hf_http_rq_extra *x);
 
 /*
  * Writes the response head to send downstream: HTTP/1.1 status line, every

@@ -1097,6 +1097,8 @@ static const struct {
 	{"tls-istio-mutual.yaml", 12, "spec.trafficPolicy.portLevelSettings[0].tls.mode: "
 				      "ISTIO_MUTUAL is not supported yet"},
 	{"tls-files.yaml", 10, "spec.trafficPolicy.tls.caCertificates: not supported yet"},
+	{"listeners-full.yaml", 136, "Gateway default/gw: spec.servers[64].port.number: port 8064 "
+				     "would be listener 65: at most 64 ports in all"},
 };
 
 static void
