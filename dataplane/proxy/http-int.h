@@ -190,6 +190,18 @@ void hf_http_build_local(struct hf_http_wr *wr, int status, const char *body, bo
 			 bool head_only, const char *extra);
 
 
+/*
+ * The Host a mirrored request carries, as Envoy writes it (shadowAppend):
+ * "-shadow" after the host, before any port ("a.test:80" → "a.test-shadow:80",
+ * not "a.test:80-shadow", which names no host and a port that is no number),
+ * so that the mirror's upstream can tell shadow traffic by name and still
+ * see the port. A bracketed IPv6 address
+ * keeps its brackets ("[::1]:80" → "[::1]-shadow:80"). Writes it into @p out
+ * (@p cap bytes, NUL-terminated) and returns its length, or 0 when it does
+ * not fit (nothing sensible to send).
+ */
+size_t hf_http_shadow_host(char *out, size_t cap, const char *host, size_t len);
+
 /* Writes a random (version 4) UUID, HF_UUID_LEN characters and a NUL, into @p out. */
 void hf_http_uuid4(char *out);
 

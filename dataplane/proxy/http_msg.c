@@ -752,6 +752,30 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 	return 0;
 }
 
+size_t
+hf_http_shadow_host(char *out, size_t cap, const char *host, size_t len)
+{
+	static const char sfx[] = "-shadow";
+	size_t hlen = len, i;
+
+	/* The port: digits after the last ':', which is no IPv6 address's own (after ']' if any). */
+	for (i = len; i > 0 && host[i - 1] >= '0' && host[i - 1] <= '9'; i--)
+		;
+	if (i > 0 && host[i - 1] == ':' &&
+	    (host[0] != '[' || (i >= 2 && host[i - 2] == ']')))
+		hlen = i - 1;
+	if (len + sizeof(sfx) > cap)
+		return 0;
+	/* An HTTP/1.0 request may have no Host: its slice is then {NULL, 0}. */
+	if (len > 0)
+		memcpy(out, host, hlen);
+	memcpy(out + hlen, sfx, sizeof(sfx) - 1);
+	if (len > hlen)
+		memcpy(out + hlen + sizeof(sfx) - 1, host + hlen, len - hlen);
+	out[len + sizeof(sfx) - 1] = '\0';
+	return len + sizeof(sfx) - 1;
+}
+
 void
 hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg, bool keep_alive,
 		       bool http10, int32_t service_ms, const char *edit)
