@@ -488,7 +488,7 @@ load_vhost(struct hf_cfg *c, const config_setting_t *s, const char *where, struc
 	if ((rc = hf_cfg_check_keys(c, s, where, keys)) != 0 ||
 	    (rc = hf_cfg_get_string(c, s, where, "name", v->name, sizeof(v->name), 1)) != 0)
 		return rc;
-	n = hf_cfg_get_strings(c, s, where, "domains", &v->domains[0][0], HF_ROUTER_NAME,
+	n = hf_cfg_get_strings(c, s, where, "domains", &v->domains[0][0], HF_ROUTER_DOMAIN,
 			HF_ROUTER_MAX_DOMAINS);
 	if (n < 0)
 		return n;
@@ -500,8 +500,9 @@ load_vhost(struct hf_cfg *c, const config_setting_t *s, const char *where, struc
 			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
 		if (hf_router_domain_valid(v->domains[d]) != 0)
 			return hf_cfg_fail(c, config_setting_get_member(s, "domains"), where,
-				    "domain '%s': a wildcard '*' may only stand alone or at one end",
-				    v->domains[d]);
+				    "domain '%s': a wildcard '*' may only stand alone or at one end, "
+				    "the name be at most %d characters, then maybe ':port'",
+				    v->domains[d], HF_ROUTER_HOST_MAX);
 	}
 	l = hf_cfg_member(c, s, where, "routes", CONFIG_TYPE_LIST, 1, &rc);
 	if (l == NULL)

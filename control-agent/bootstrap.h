@@ -36,7 +36,7 @@ struct hf_boot_route {
 struct hf_boot_vhost {
 	char name[HF_ROUTER_NAME];
 	unsigned int n_domains;
-	char domains[HF_ROUTER_MAX_DOMAINS][HF_ROUTER_NAME];	/* lower case */
+	char domains[HF_ROUTER_MAX_DOMAINS][HF_ROUTER_DOMAIN];	/* lower case */
 	unsigned int n_routes;
 	const struct hf_boot_route *routes;	/* into hf_bootstrap.routes */
 };

@@ -373,9 +373,10 @@ cc_vhost(struct cc *c, const struct hf_model_vhost *mv, struct hf_vhost *v, cons
 		return cc_fail(c, "listener %s: virtual host %s: %u domains, at most %d", lname,
 			       mv->name, mv->n_domains, HF_ROUTER_MAX_DOMAINS);
 	for (unsigned int i = 0; i < mv->n_domains; i++) {
-		if (strlen(mv->domains[i]) >= HF_ROUTER_NAME)
-			return cc_fail(c, "listener %s: virtual host %s: domain '%.40s...' too long",
-				       lname, mv->name, mv->domains[i]);
+		if (hf_router_domain_valid(mv->domains[i]) != 0)
+			return cc_fail(c, "listener %s: virtual host %s: domain '%.40s...' is not "
+				       "a name of at most %d characters, maybe with ':port'", lname,
+				       mv->name, mv->domains[i], HF_ROUTER_HOST_MAX);
 		snprintf(v->domains[i], sizeof(v->domains[i]), "%s", mv->domains[i]);
 	}
 	v->n_domains = mv->n_domains;

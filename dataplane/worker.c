@@ -379,35 +379,50 @@ steer(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 	return true;
 }
 
-/* Passes the frames siblings steered to @p w to its stack; returns how many. */
+/*
+ * Passes the frames siblings steered to @p w to its stack; returns how many.
+ * They are this worker's stack packets (the sibling that received them did
+ * not count them as its own), and their cycles its stack cycles.
+ */
 static unsigned int
 drain_steered(struct hf_worker *w)
 {
 	struct rte_mbuf *pkts[HF_BURST];
 	unsigned int n, total = 0;
+	uint64_t t0;
 
 	/* Bounded: a sibling that keeps the ring full must not keep this loop from its own RX. */
 	for (int round = 0; round < 4; round++) {
 		n = rte_ring_sc_dequeue_burst(w->steer_in, (void **)pkts, HF_BURST, NULL);
+		t0 = rte_rdtsc();
 		for (unsigned int i = 0; i < n; i++) {
 			if (i + PREFETCH_OFFSET < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
 			hf_eth_input(w, &w->ports[pkts[i]->port], pkts[i]);
 		}
+		if (n > 0)
+			HF_COUNT_N(w, WORKER_STACK_CYCLES, rte_rdtsc() - t0);
 		total += n;
 		if (n < HF_BURST)
 			break;
 	}
+	HF_COUNT_N(w, WORKER_STACK_PACKETS, total);
 	return total;
 }
 
+/*
+ * One RX burst of port @p p into the stack, or to the siblings that own the
+ * frames' flows. Returns the frames received, for the loop's busy/idle
+ * accounting; only those this worker's stack took count as its stack packets,
+ * so that a steered frame counts once, at the worker that handles it.
+ */
 static inline unsigned int
 rx_port(struct hf_worker *w, const struct hf_port *p)
 {
 	struct rte_mbuf *pkts[2 * HF_BURST];
 	struct hf_impair *im = w->impair[p->index][HF_IMPAIR_RX];
 	uint64_t bytes = 0, t0;
-	uint16_t n = 0, i;
+	uint16_t n = 0, i, away = 0;
 
 	if (likely(hf_worker_port_ready(w, p)))
 		n = rte_eth_rx_burst(p->port_id, w->id, pkts, HF_BURST);
@@ -423,13 +438,16 @@ rx_port(struct hf_worker *w, const struct hf_port *p)
 		if (i + PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
 		bytes += rte_pktmbuf_pkt_len(pkts[i]);
-		if (unlikely(p->sw_steer) && steer(w, p, pkts[i]))
+		if (unlikely(p->sw_steer) && steer(w, p, pkts[i])) {
+			away++;
 			continue;
+		}
 		hf_eth_input(w, p, pkts[i]);
 	}
 	HF_COUNT_N(w, PORT_RX_PACKETS, n);
 	HF_COUNT_N(w, PORT_RX_BYTES, bytes);
 	HF_COUNT_N(w, WORKER_STACK_CYCLES, rte_rdtsc() - t0);
+	HF_COUNT_N(w, WORKER_STACK_PACKETS, n - away);
 	return n;
 }
 
@@ -576,7 +594,6 @@ hf_worker_poll_once(struct hf_worker *w)
 		HF_COUNT(w, WORKER_IDLE_LOOPS);
 		HF_COUNT_N(w, WORKER_IDLE_CYCLES, end - start);
 	} else {
-		HF_COUNT_N(w, WORKER_STACK_PACKETS, n);
 		HF_COUNT_N(w, WORKER_BUSY_CYCLES, end - start);
 	}
 	return n;

@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "control-agent/istio/istio-int.h"
+#include "dataplane/proxy/listener-t.h"
 #include "tls/tls.h"
 
 static const char *const gw_keys[] = {"selector", "servers", NULL};
@@ -64,6 +65,20 @@ struct lsn {
 	struct srv *srv;
 	struct hf_model_tls *tls;	/* HTTPS: one server (certificate, read) per srv; moved to the model */
 };
+
+/*
+ * A host becomes a virtual host's domain, matched against the request's
+ * authority: a DNS name, so at most HF_ROUTER_HOST_MAX characters (RFC 1035
+ * 2.3.4: 255 octets on the wire, 253 written out). Refused at @p at otherwise.
+ */
+static int
+host_fits(struct ist *st, const struct yn *at, const char *path, const char *host)
+{
+	if (strlen(host) <= HF_ROUTER_HOST_MAX)
+		return 0;
+	return ist_fail(st, at, path, "'%.40s...' is %zu characters long: a host name has at most "
+			"%d", host, strlen(host), HF_ROUTER_HOST_MAX);
+}
 
 static bool
 node_has(const struct ist *st, const char *key, const char *value)
@@ -373,6 +388,9 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 			return ist_fail(st, hosts->val[i],
 					ist_pathi(q, ist_path(p, path, "hosts"), i),
 					"'%s' is not a host or namespace/host", h);
+		if ((rc = host_fits(st, hosts->val[i], ist_pathi(q, ist_path(p, path, "hosts"), i),
+				    slash != NULL ? slash + 1 : h)) < 0)
+			return rc;
 	}
 	if (*https)
 		return check_https(st, s, tls, path);
@@ -396,6 +414,20 @@ add_server(struct ist *st, struct lsn **ls, unsigned int *n, const struct ist_re
 	for (unsigned int i = 0; i < *n && l == NULL; i++)
 		if ((*ls)[i].port == port)
 			l = &(*ls)[i];
+	if (l == NULL && *n == HF_MAX_LISTENERS) {
+		char p[IST_PATH];
+
+		/*
+		 * Each worker's listener table has HF_MAX_LISTENERS places: the port
+		 * beyond them would not be opened (http.drop.listener_not_opened) while
+		 * its routes looked loaded. Refused here, where the file and line say
+		 * which server it is.
+		 */
+		return ist_fail(st, ist_get(ist_get(s, "port"), "number"),
+				ist_path(p, path, "port.number"), "port %u would be listener %u: "
+				"at most %u ports in all (a listener each)", port, *n + 1,
+				HF_MAX_LISTENERS);
+	}
 	if (l == NULL) {
 		l = ist_push(ls, n, sizeof(**ls));
 		if (l == NULL)
@@ -554,10 +586,14 @@ check_vs(struct ist *st, const struct ist_res *vs, struct hf_model_vhost *keep)
 	    (rc = ist_get_seq(st, vs->spec, "spec", "http", false, &http)) < 0 ||
 	    (rc = ist_get_seq(st, vs->spec, "spec", "tcp", false, &tcp)) < 0)
 		return rc;
-	for (unsigned int i = 0; i < hosts->n; i++)
+	for (unsigned int i = 0; i < hosts->n; i++) {
 		if (strchr(hosts->val[i]->s, '/') != NULL)
 			return ist_fail(st, hosts->val[i], ist_pathi(p, "spec.hosts", i), "'%s' is "
 					"not a host", hosts->val[i]->s);
+		if ((rc = host_fits(st, hosts->val[i], ist_pathi(p, "spec.hosts", i),
+				    hosts->val[i]->s)) < 0)
+			return rc;
+	}
 	for (unsigned int i = 0; gws != NULL && i < gws->n; i++) {
 		const char *g = gws->val[i]->s, *slash = strchr(g, '/');
 
@@ -624,9 +660,14 @@ vs_domains(struct ist *st, const struct ist_res *vs, const struct lsn *l,
 
 	for (unsigned int i = 0; i < hosts->n; i++) {
 		const char *h = ist_resolve_host(st, hosts->val[i]->s, vs->ns);
+		char p[IST_PATH];
+		int rc;
 
 		if (h == NULL)
 			return ist_oom(st);
+		/* A short name grows by its namespace's suffix ("reviews.default.svc.cluster.local"). */
+		if ((rc = host_fits(st, hosts->val[i], ist_pathi(p, "spec.hosts", i), h)) < 0)
+			return rc;
 		for (unsigned int s = 0; s < l->n_srv; s++) {
 			const struct yn *sh = ist_get(l->srv[s].server, "hosts");
 			bool bound = false;

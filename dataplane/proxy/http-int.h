@@ -126,6 +126,13 @@ struct hf_http_rq_extra {
 	/* header operations, applied in order: the route's, then the destination's */
 	const struct hf_route_hdr_op *ops[2];
 	uint16_t n_ops[2];
+	/*
+	 * The limits the head sent may not pass (NULL: none): the listener's own,
+	 * which an upstream of the same kind holds it to (Envoy's defaults are
+	 * ours), so that what a rewrite or the fields added make too long is
+	 * refused here, saying why, instead of by the upstream.
+	 */
+	const struct hf_h1_limits *limits;
 };
 
 /*
@@ -155,9 +162,14 @@ int hf_http_edit_add_one(char *e, size_t *len, char op, const char *name, const 
  * us) and x-forwarded-proto, then x-forwarded-for, x-forwarded-proto and
  * x-request-id. Transfer-Encoding and Content-Length pass as they are: the
  * body is forwarded with its own framing.
+ * Returns 0 (check wr->failed for want of mbufs), or, with x->limits, what
+ * the head would pass measured as the parser measures a received one:
+ * -ENAMETOOLONG, the request line (its CR included) over max_request_line;
+ * -EMSGSIZE, the whole head over max_head. @p wr then holds the bytes
+ * written so far, for the caller to discard.
  */
-void hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
-			   struct hf_http_rq_extra *x);
+int hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
+			  struct hf_http_rq_extra *x);
 
 /*
  * Writes the response head to send downstream: HTTP/1.1 status line, every
@@ -177,6 +189,18 @@ void hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *m
 void hf_http_build_local(struct hf_http_wr *wr, int status, const char *body, bool close,
 			 bool head_only, const char *extra);
 
+
+/*
+ * The Host a mirrored request carries, as Envoy writes it (shadowAppend):
+ * "-shadow" after the host, before any port ("a.test:80" → "a.test-shadow:80",
+ * not "a.test:80-shadow", which names no host and a port that is no number),
+ * so that the mirror's upstream can tell shadow traffic by name and still
+ * see the port. A bracketed IPv6 address
+ * keeps its brackets ("[::1]:80" → "[::1]-shadow:80"). Writes it into @p out
+ * (@p cap bytes, NUL-terminated) and returns its length, or 0 when it does
+ * not fit (nothing sensible to send).
+ */
+size_t hf_http_shadow_host(char *out, size_t cap, const char *host, size_t len);
 
 /* Writes a random (version 4) UUID, HF_UUID_LEN characters and a NUL, into @p out. */
 void hf_http_uuid4(char *out);

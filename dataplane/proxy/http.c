@@ -528,10 +528,10 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	struct hf_http_wr wr;
 	struct hf_http_up *u;
 	struct shaped shape;
-	char target[HF_ROUTER_PATH + 2048], extra[512], norm[NORM_TARGET_MAX];
+	char target[NORM_TARGET_MAX], extra[512], norm[NORM_TARGET_MAX];
 	size_t tlen = 0;
 	bool expect, preflight;
-	int cors, refuse;
+	int cors, refuse, built;
 
 	if (stream_get(h, s) == NULL)
 		return no_stream(w, s);
@@ -665,9 +665,12 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	if (!shape.asterisk && (r->rewrite_uri != NULL || r->rewrite_re != NULL)) {
 		tlen = hf_http_route_target(r, snap->re_match[w->id], msg->target.p, msg->target.len,
 					    target, sizeof(target));
-		if (tlen == 0)
-			return consume_and_reply(w, s, head_len, 414, HF_RF_NONE, "rewrite_too_long",
-						 "rewritten path too long", NULL);
+		if (tlen == 0) {
+			HF_COUNT(w, HTTP_DROP_REWRITE_TOO_LONG);
+			return consume_and_reply(w, s, head_len, 414, HF_RF_NONE,
+						 "rewritten_uri_too_long", "rewritten URI too long",
+						 NULL);
+		}
 	}
 
 	/* The head to forward is written now: msg's slices die with the consume below. */
@@ -686,6 +689,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		.authority_len = r->rewrite_authority != NULL ? (uint32_t)strlen(r->rewrite_authority) : 0,
 		.ops = {r->rq_ops, d->rq_ops},
 		.n_ops = {r->n_rq_ops, d->n_rq_ops},
+		.limits = &s->lst->cfg->limits,
 	};
 	if (x.authority == NULL && shape.absolute) {
 		/* The authority routed on is the one the upstream gets. */
@@ -693,7 +697,23 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		x.authority_len = msg->host.len;
 	}
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
-	hf_http_build_request(&wr, msg, &x);
+	built = hf_http_build_request(&wr, msg, &x);
+	if (built < 0) {
+		/*
+		 * The route made the head too long for the limits the client's had to
+		 * keep (a rewrite, header operations, the fields added): refused here,
+		 * as Envoy refuses a header map its filters grew past them.
+		 */
+		hf_http_wr_discard(&wr);
+		HF_COUNT(w, HTTP_DROP_REWRITE_TOO_LONG);
+		if (built == -ENAMETOOLONG)
+			return consume_and_reply(w, s, head_len, 414, HF_RF_NONE,
+						 "rewritten_uri_too_long", "rewritten URI too long",
+						 NULL);
+		return consume_and_reply(w, s, head_len, 431, HF_RF_NONE,
+					 "rewritten_headers_too_large",
+					 "rewritten request headers too large", NULL);
+	}
 	expect = msg->flags & HF_H1_F_EXPECT_CONTINUE;
 	/* A mirror would send "OPTIONS /": the asterisk stays with the route's own upstream. */
 	if (r->mirror_cluster >= 0 && !shape.asterisk && hf_http_chance(r->mirror_ppm))

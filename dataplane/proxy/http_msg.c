@@ -668,7 +668,7 @@ keep_xff(struct hf_http_rq_extra *x, const char *prev, size_t prev_len, const ch
 	x->xff[n] = '\0';
 }
 
-void
+int
 hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 		      struct hf_http_rq_extra *x)
 {
@@ -676,6 +676,7 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 	bool named = each_connection_option(msg, names_field, NULL);
 	char ip[16];
 	size_t iplen = fmt_ipv4(ip, x->client_addr);
+	uint32_t start = wr->len;
 
 	put_slice(wr, &msg->method_name);
 	hf_http_wr_put(wr, " ", 1);
@@ -686,6 +687,9 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 	else
 		put_slice(wr, &msg->target);
 	put_str(wr, x->http10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+	/* As h1.c counts a received line: up to its LF, the CR included. */
+	if (x->limits != NULL && !wr->failed && wr->len - start - 1 > x->limits->max_request_line)
+		return -ENAMETOOLONG;
 	if (x->authority != NULL) {
 		put_str(wr, "host: ");
 		hf_http_wr_put(wr, x->authority, x->authority_len);
@@ -743,6 +747,33 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 	else if (x->http10)
 		put_str(wr, "connection: keep-alive\r\n");
 	hf_http_wr_put(wr, "\r\n", 2);
+	if (x->limits != NULL && !wr->failed && wr->len - start > x->limits->max_head)
+		return -EMSGSIZE;
+	return 0;
+}
+
+size_t
+hf_http_shadow_host(char *out, size_t cap, const char *host, size_t len)
+{
+	static const char sfx[] = "-shadow";
+	size_t hlen = len, i;
+
+	/* The port: digits after the last ':', which is no IPv6 address's own (after ']' if any). */
+	for (i = len; i > 0 && host[i - 1] >= '0' && host[i - 1] <= '9'; i--)
+		;
+	if (i > 0 && host[i - 1] == ':' &&
+	    (host[0] != '[' || (i >= 2 && host[i - 2] == ']')))
+		hlen = i - 1;
+	if (len + sizeof(sfx) > cap)
+		return 0;
+	/* An HTTP/1.0 request may have no Host: its slice is then {NULL, 0}. */
+	if (len > 0)
+		memcpy(out, host, hlen);
+	memcpy(out + hlen, sfx, sizeof(sfx) - 1);
+	if (len > hlen)
+		memcpy(out + hlen + sizeof(sfx) - 1, host + hlen, len - hlen);
+	out[len + sizeof(sfx) - 1] = '\0';
+	return len + sizeof(sfx) - 1;
 }
 
 void

@@ -181,8 +181,11 @@ hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s, const struc
 		return u;
 	}
 	u = hf_http_up_alloc(h);
-	if (u == NULL)
+	if (u == NULL) {
+		/* hf_tcp_connect() counts its own refusals (tcp.drop.no_tcb, no_local_port). */
+		HF_COUNT(w, HTTP_DROP_NO_UPSTREAM_CONN);
 		return NULL;
+	}
 	u->tcp = hf_tcp_connect(w, hf_worker_port_for(w, ep->addr), ep->addr, ep->port, s->x->connect_timeout_ms, &hf_http_up_ops, u);
 	if (u->tcp == NULL) {
 		hf_http_up_free(h, u);

@@ -21,8 +21,10 @@
 
 /*
  * Mirrors request @p msg to cluster @p cl (Istio mirror, fire and forget): a
- * connection of its own that sends the request with the authority suffixed
- * "-shadow", as Envoy does, and "connection: close", and drops the answer.
+ * connection of its own that sends the request with the authority's host
+ * suffixed "-shadow" (hf_http_shadow_host), as Envoy does, and
+ * "connection: close", and drops the answer; a head the listener's limits
+ * refuse is not mirrored.
  * Nothing of the mirror reaches the client or delays its request.
  */
 void
@@ -33,7 +35,7 @@ hf_http_mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h
 		.op = HF_HDR_SET, .name = "connection", .name_len = 10, .value = "close", .value_len = 5};
 	struct hf_http_state *h = w->http;
 	const struct hf_snap_endpoint *ep;
-	char shadow[HF_ROUTER_NAME + 8], rid[HF_UUID_LEN + 1], xff[64];
+	char shadow[HF_ROUTER_DOMAIN + 8], rid[HF_UUID_LEN + 1], xff[64];
 	struct hf_http_rq_extra x = {
 		.client_addr = s->down->raddr,
 		.https = hf_tls_of(s->down) != NULL,
@@ -43,23 +45,23 @@ hf_http_mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h
 		.xff_len = sizeof(xff),
 		.ops = {&close_op},
 		.n_ops = {1},
+		.limits = &s->lst->cfg->limits,
 	};
 	struct hf_http_wr wr;
 	struct hf_http_up *u;
 	int32_t slot;
-	int n;
+	size_t n;
 
-	if (cl->n_endpoints == 0 || s->x->rq_body.framing != HF_HTTP_BODY_NONE) {
+	/* A Host longer than any DNS name names nothing a mirror could be told. */
+	n = hf_http_shadow_host(shadow, sizeof(shadow), msg->host.p, msg->host.len);
+	if (cl->n_endpoints == 0 || s->x->rq_body.framing != HF_HTTP_BODY_NONE || n == 0) {
 		HF_COUNT(w, HTTP_MIRROR_SKIPPED);
 		return;
 	}
-	n = snprintf(shadow, sizeof(shadow), "%.*s-shadow", (int)RTE_MIN(msg->host.len, 128u),
-		     msg->host.p);
 	x.authority = shadow;
 	x.authority_len = (uint32_t)n;
 	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
-	hf_http_build_request(&wr, msg, &x);
-	u = hf_http_up_alloc(h);
+	u = hf_http_build_request(&wr, msg, &x) == 0 ? hf_http_up_alloc(h) : NULL;
 	if (wr.failed || u == NULL) {
 		hf_http_wr_discard(&wr);
 		if (u != NULL)

@@ -100,10 +100,15 @@ hf_router_route(const struct hf_vhost *v, const char *target, size_t len)
 int
 hf_router_domain_valid(const char *domain)
 {
-	size_t n = strlen(domain);
+	size_t n = strlen(domain), host = n;
 	const char *star = strchr(domain, '*');
+	const char *colon = strrchr(domain, ':');
 
-	if (n == 0 || n >= HF_ROUTER_NAME)
+	/* "name:port": the port is digits after the last ':' (not an IPv6 address's). */
+	if (colon != NULL && strchr(domain, ']') == NULL && colon[1] != '\0' &&
+	    strspn(colon + 1, "0123456789") == strlen(colon + 1) && strlen(colon + 1) <= 5)
+		host = (size_t)(colon - domain);
+	if (n == 0 || host > HF_ROUTER_HOST_MAX || n >= HF_ROUTER_DOMAIN)
 		return -EINVAL;
 	if (star == NULL || (n == 1))
 		return 0;

@@ -13,6 +13,9 @@
  * built by the control agent and read by workers inside one snapshot.
  */
 #define HF_ROUTER_NAME 128
+/* A DNS name at its longest (253, RFC 1035 2.3.4 less the root's dot), ":65535", a NUL. */
+#define HF_ROUTER_HOST_MAX 253
+#define HF_ROUTER_DOMAIN (HF_ROUTER_HOST_MAX + 6 + 1)
 #define HF_ROUTER_PATH 256
 #define HF_ROUTER_MAX_DOMAINS 16
 
@@ -135,7 +138,7 @@ struct hf_rmatch;
 struct hf_vhost {
 	char name[HF_ROUTER_NAME];
 	unsigned int n_domains;
-	char domains[HF_ROUTER_MAX_DOMAINS][HF_ROUTER_NAME];	/* lower case */
+	char domains[HF_ROUTER_MAX_DOMAINS][HF_ROUTER_DOMAIN];	/* lower case */
 	unsigned int n_routes;
 	const struct hf_route *routes;
 	const struct hf_rmatch *rm;	/* NULL: routes matched by their own prefix/exact path */
@@ -160,7 +163,8 @@ const struct hf_route *hf_router_route(const struct hf_vhost *v, const char *tar
 
 /*
  * Checks a domain as Envoy accepts it: "*", "*.suffix" / "*suffix", "prefix.*" /
- * "prefix*", or a name without '*'. Returns 0 or -EINVAL.
+ * "prefix*", or a name without '*'; the name at most HF_ROUTER_HOST_MAX
+ * characters, then maybe ":port" (1 to 5 digits). Returns 0 or -EINVAL.
  */
 int hf_router_domain_valid(const char *domain);
 

@@ -309,7 +309,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hf_http_rq_extra x = {0};
 	struct hf_h1_scan scan;
 	struct hf_http_wr wr;
-	char rid[HF_UUID_LEN + 1], xff[64], shadow[HF_ROUTER_NAME + 8], *req, *head;
+	char rid[HF_UUID_LEN + 1], xff[64], shadow[HF_ROUTER_DOMAIN + 8], *req, *head;
 	unsigned int n_ops, avail, hosts;
 	size_t alen = 0, ulen = 0, relen = 0, tlen = 0, n;
 	uint8_t flags, mode;
@@ -395,9 +395,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static const struct hf_route_hdr_op close_op = {
 			.op = HF_HDR_SET, .name = "connection", .name_len = 10, .value = "close",
 			.value_len = 5};
-		int k = snprintf(shadow, sizeof(shadow), "%.*s-shadow",
-				 (int)(msg.host.len < 128 ? msg.host.len : 128), msg.host.p);
+		size_t k = hf_http_shadow_host(shadow, sizeof(shadow), msg.host.p, msg.host.len);
 
+		/* No DNS name is that long: the mirror is skipped, nothing is built. */
+		if (k == 0)
+			goto out;
 		x.http10 = false;
 		x.upgrade = false;
 		x.authority = shadow;

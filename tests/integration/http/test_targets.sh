@@ -164,6 +164,9 @@ refused "absolute-form with scheme ftp" 400 http.drop.bad_target \
 refused "absolute-form with an empty host" 400 http.drop.bad_target \
 	'GET http:///admin HTTP/1.1\r\nHost: b.test\r\n\r\n'
 refused "relative target 'foo'" 400 http.drop.bad_target 'GET foo HTTP/1.1\r\nHost: a.test\r\n\r\n'
+refused "origin-form without its leading '/': 'Gpi/x'" 400 http.drop.bad_target \
+	'GET Gpi/x HTTP/1.1\r\nHost: a.test\r\n\r\n'
+refused "a query alone '?q=/' (no path)" 400 http.drop.bad_target 'GET ?q=/ HTTP/1.1\r\nHost: a.test\r\n\r\n'
 refused "target with a fragment '/admin#x'" 400 http.drop.bad_target \
 	'GET /admin#x HTTP/1.1\r\nHost: a.test\r\n\r\n'
 refused "authority-form with GET" 400 http.drop.bad_target \

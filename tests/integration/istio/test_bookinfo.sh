@@ -262,6 +262,15 @@ m=$(wait_count 20 ratings-mirror v1 "t=$tag")
 mhost=$(grep -F "t=$tag" "$(bk_log "$BK" ratings-mirror v1)" | head -1 | sed -n 's/.* host=\([^ ]*\).*/\1/p')
 hf_check "mirror 100%: ratings-mirror's access log has $m of the 20 (Host there: $mhost), ratings v1's has $(bk_count "$BK" ratings v1 "t=$tag")" \
 	test "$m" = 20 -a "$(bk_count "$BK" ratings v1 "t=$tag")" = 20
+hf_check "mirror Host: '$mhost', the request's with '-shadow' (Envoy's shadowAppend)" \
+	test "$mhost" = "$RATINGS-shadow"
+# With a port, '-shadow' goes after the host, before the port: host-shadow:80, not host:80-shadow.
+tag=mirror-port-$RANDOM
+req -H "Host: $RATINGS:80" "$G/mirror/p?t=$tag"
+m=$(wait_count 1 ratings-mirror v1 "t=$tag")
+mhost=$(grep -F "t=$tag" "$(bk_log "$BK" ratings-mirror v1)" | head -1 | sed -n 's/.* host=\([^ ]*\).*/\1/p')
+hf_check "mirror Host for 'Host: $RATINGS:80' → $CODE, the mirror got $m with Host '$mhost' (want '$RATINGS-shadow:80')" \
+	test "$CODE" = 200 -a "$m" = 1 -a "$mhost" = "$RATINGS-shadow:80"
 
 # ---------------------------------------------------------------- CORS
 n0=$(upstream_lines "OPTIONS /cors")

@@ -13,6 +13,8 @@
 #include "hf_test.h"
 #include "control-agent/istio/istio.h"
 #include "control-agent/istio/istio-int.h"
+#include "control-agent/snapshot.h"
+#include "dataplane/snapshot.h"
 
 #define DATA "tests/unit/control-agent/istio/"
 
@@ -1097,6 +1099,8 @@ static const struct {
 	{"tls-istio-mutual.yaml", 12, "spec.trafficPolicy.portLevelSettings[0].tls.mode: "
 				      "ISTIO_MUTUAL is not supported yet"},
 	{"tls-files.yaml", 10, "spec.trafficPolicy.tls.caCertificates: not supported yet"},
+	{"listeners-full.yaml", 136, "Gateway default/gw: spec.servers[64].port.number: port 8064 "
+				     "would be listener 65: at most 64 ports in all"},
 };
 
 static void
@@ -1148,6 +1152,97 @@ test_short_err(void **state)
 	assert_null(m.clusters);
 }
 
+/*
+ * Host names as long as DNS allows (253 characters) become virtual hosts whose
+ * domains ("name" and "name:80") are routed by; one character more is refused
+ * with the file, line, resource and field, for a VirtualService's hosts as for
+ * a Gateway server's.
+ */
+static void
+test_long_hosts(void **state)
+{
+	static const char tmpl[] =
+		"apiVersion: networking.istio.io/v1\n"
+		"kind: Gateway\n"
+		"metadata: {name: gw}\n"
+		"spec:\n"
+		"  selector: {istio: ingressgateway}\n"
+		"  servers:\n"
+		"  - port: {number: 80, name: http, protocol: HTTP}\n"
+		"    hosts: [\"%s\"]\n"
+		"---\n"
+		"apiVersion: networking.istio.io/v1\n"
+		"kind: ServiceEntry\n"
+		"metadata: {name: web}\n"
+		"spec:\n"
+		"  hosts: [web.example.com]\n"
+		"  ports: [{number: 80, name: http, protocol: HTTP}]\n"
+		"  resolution: STATIC\n"
+		"  endpoints: [{address: 198.51.100.1}]\n"
+		"---\n"
+		"apiVersion: networking.istio.io/v1\n"
+		"kind: VirtualService\n"
+		"metadata: {name: web}\n"
+		"spec:\n"
+		"  hosts: [\"%s\"]\n"
+		"  gateways: [gw]\n"
+		"  http:\n"
+		"  - route: [{destination: {host: web.example.com}}]\n";
+	char dir[] = "/tmp/hf-istio-long-XXXXXX", file[256], host[300], authority[320], want[600];
+	struct hf_model m;
+	struct hf_snapshot *s;
+	const struct hf_snap_listener *sl;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/long.yaml", dir);
+	/* 63-character labels: "aaa...a.aaa...a.aaa...a.a...a", 253 in all */
+	memset(host, 'a', 253);
+	for (int i = 63; i < 253; i += 64)
+		host[i] = '.';
+	host[253] = '\0';
+	for (int k = 0; k < 3; k++) {
+		/* 0: 253 both; 1: the VirtualService's host 254; 2: the Gateway server's 254 */
+		char longer[300];
+
+		snprintf(longer, sizeof(longer), "b%.253s", host);
+		f = fopen(file, "w");
+		assert_non_null(f);
+		fprintf(f, tmpl, k == 2 ? longer : "*", k == 1 ? longer : host);
+		fclose(f);
+		memset(&m, 0, sizeof(m));
+		if (k == 0) {
+			if (hf_istio_load(file, node, N_NODE, &m, err, sizeof(err)) != 0)
+				fail_msg("%s", err);
+		} else {
+			assert_int_equal(hf_istio_load(file, node, N_NODE, &m, err, sizeof(err)),
+					 -EINVAL);
+			snprintf(want, sizeof(want), "%s:%d: %s default/%s: %s: 'baaa", file,
+				 k == 1 ? 23 : 8, k == 1 ? "VirtualService" : "Gateway",
+				 k == 1 ? "web" : "gw", k == 1 ? "spec.hosts[0]" : "spec.servers[0].hosts[0]");
+			print_message("  %s\n", err);
+			assert_memory_equal(err, want, strlen(want));
+			assert_non_null(strstr(err, "is 254 characters long: a host name has at most 253"));
+			continue;
+		}
+		s = hf_snapshot_compile(&m, 1, 1, err, sizeof(err));
+		if (s == NULL)
+			fail_msg("compile: %s", err);
+		sl = hf_snapshot_listener(s, 80);
+		assert_non_null(sl);
+		assert_non_null(hf_router_vhost(&sl->table, host, strlen(host)));
+		snprintf(authority, sizeof(authority), "%s:80", host);
+		assert_non_null(hf_router_vhost(&sl->table, authority, strlen(authority)));
+		authority[0] = 'b';
+		assert_null(hf_router_vhost(&sl->table, authority, strlen(authority)));
+		hf_snapshot_free(s);
+		hf_model_free(&m);
+	}
+	unlink(file);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -1166,6 +1261,7 @@ main(void)
 		cmocka_unit_test(test_values_accepted),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_short_err),
+		cmocka_unit_test(test_long_hosts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

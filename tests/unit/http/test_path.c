@@ -47,6 +47,13 @@ static const struct form_case forms[] = {
 	/* refused */
 	{HF_H1_M_GET, "", HF_H1_TARGET_INVALID, NULL, NULL},
 	{HF_H1_M_GET, "foo", HF_H1_TARGET_INVALID, NULL, NULL},
+	/* origin-form starts with '/': a path without it is no form, whatever the method */
+	{HF_H1_M_GET, "Gpi/x", HF_H1_TARGET_INVALID, NULL, NULL},
+	{HF_H1_M_POST, "api/x?y=/", HF_H1_TARGET_INVALID, NULL, NULL},
+	{HF_H1_M_OPTIONS, "Gpi/x", HF_H1_TARGET_INVALID, NULL, NULL},
+	{HF_H1_M_GET, "?q=/", HF_H1_TARGET_INVALID, NULL, NULL},
+	{HF_H1_M_GET, "%2Fa", HF_H1_TARGET_INVALID, NULL, NULL},
+	{HF_H1_M_GET, "\\a", HF_H1_TARGET_INVALID, NULL, NULL},
 	{HF_H1_M_GET, "./a", HF_H1_TARGET_INVALID, NULL, NULL},
 	{HF_H1_M_GET, "*a", HF_H1_TARGET_INVALID, NULL, NULL},
 	{HF_H1_M_GET, "a.test:443", HF_H1_TARGET_INVALID, NULL, NULL},

@@ -18,6 +18,7 @@
 
 #include "hf_test.h"
 #include "dataplane/proxy/http-int.h"
+#include "dataplane/proxy/router.h"
 #include "dataplane/tcp/tcp.h"
 
 #define CLIENT "198.51.100.1"
@@ -301,6 +302,68 @@ test_build_request(void **state)
 }
 
 /* Every request gets an id of its own, always of the UUIDv4 form. */
+/* The mirror's Host: "-shadow" after the host, before the port, as Envoy's shadowAppend. */
+static void
+test_shadow_host(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"ratings", "ratings-shadow"},
+		{"host:80", "host-shadow:80"},
+		{"bookinfo.example.com:8080", "bookinfo.example.com-shadow:8080"},
+		{"198.51.100.2", "198.51.100.2-shadow"},
+		{"198.51.100.2:80", "198.51.100.2-shadow:80"},
+		{"[2001:db8::1]:443", "[2001:db8::1]-shadow:443"},
+		{"[2001:db8::1]", "[2001:db8::1]-shadow"},
+		{"a.test:", "a.test-shadow:"},
+		{"8080", "8080-shadow"},
+	};
+	char sh[HF_ROUTER_DOMAIN + 8], host[300];
+	size_t n;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		n = hf_http_shadow_host(sh, sizeof(out), cases[k].in, strlen(cases[k].in));
+		print_message("  %-26s → %s\n", cases[k].in, sh);
+		assert_int_equal(n, strlen(cases[k].out));
+		assert_string_equal(sh, cases[k].out);
+	}
+	/* The longest DNS name with the longest port fits; a byte more is refused, not cut. */
+	memset(host, 'h', 253);
+	memcpy(host + 253, ":65535", 7);
+	assert_int_equal(hf_http_shadow_host(sh, sizeof(out), host, 259), 266);
+	assert_memory_equal(sh + 253, "-shadow:65535", 14);
+	assert_int_equal(hf_http_shadow_host(sh, 266, host, 259), 0);
+	assert_int_equal(hf_http_shadow_host(sh, 267, host, 259), 266);
+
+	/* The mirrored head carries it as its one Host, which parses back as sent. */
+	{
+		static const char in[] = "GET /r HTTP/1.1\r\nHost: host:80\r\n\r\n";
+		char rid[HF_UUID_LEN + 1], xff[64];
+		struct hf_http_rq_extra x = {.client_addr = hf_test_addr(CLIENT), .request_id = rid,
+					     .xff = xff, .xff_len = sizeof(xff)};
+		struct hf_h1_scan scan;
+		struct hf_http_wr wr;
+
+		hf_h1_scan_reset(&scan);
+		assert_int_equal(hf_h1_parse_request(in, sizeof(in) - 1, &scan, &lim, &msg),
+				 (int)sizeof(in) - 1);
+		n = hf_http_shadow_host(sh, sizeof(out), msg.host.p, msg.host.len);
+		x.authority = sh;
+		x.authority_len = (uint32_t)n;
+		hf_http_wr_init(&wr, hf_test_pool());
+		assert_int_equal(hf_http_build_request(&wr, &msg, &x), 0);
+		n = chain_str(wr.head);
+		hf_h1_scan_reset(&scan);
+		assert_int_equal(hf_h1_parse_request(out, n, &scan, &lim, &ref), (int)n);
+		assert_int_equal(ref.host.len, 14);
+		assert_memory_equal(ref.host.p, "host-shadow:80", 14);
+		assert_null(strstr(out, "Host: host:80"));
+		hf_http_wr_discard(&wr);
+	}
+}
+
 static void
 test_uuid4(void **state)
 {
@@ -1008,6 +1071,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_request),
 		cmocka_unit_test(test_uuid4),
+		cmocka_unit_test(test_shadow_host),
 		cmocka_unit_test(test_build_response),
 		cmocka_unit_test(test_build_local),
 		cmocka_unit_test(test_writer_out_of_mbufs),

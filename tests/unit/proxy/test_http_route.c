@@ -333,6 +333,139 @@ test_header_operations(void **state)
 	}
 }
 
+/*
+ * What a route makes of a request may not pass the limits the client's
+ * request had to keep: the head sent upstream is refused exactly when the
+ * listener's own parser, with the same limits, would refuse it (an upstream
+ * of our kind would), never cut. Checked around each limit, for a prefix
+ * rewrite that lengthens the line, an authority rewrite and header
+ * operations that lengthen the head.
+ */
+static void
+test_rewrite_limits(void **state)
+{
+	enum { LINE = 96, HEAD = 600 };
+	static const char tail[] = " HTTP/1.1\r";	/* what the line holds after the target */
+	struct hf_h1_limits lim = {.max_request_line = LINE, .max_head = HEAD, .max_headers = 100};
+	char rid[HF_UUID_LEN + 1], xff[64], out[4096], head[1024], target[512], value[1024];
+	struct hf_route_hdr_op op = {.op = HF_HDR_SET, .name = "x-grown", .name_len = 7};
+	struct hf_route r = {.rewrite_uri = "/longer/prefix/", .rewrite_uri_len = 15, .strip = 3};
+	unsigned int refused_line = 0, refused_head = 0, sent = 0;
+
+	(void)state;
+	/* Request lines of LINE - 12 .. LINE bytes: all pass the listener; the rewrite adds 12. */
+	for (int plen = LINE - 12 - 4 - (int)strlen(tail); plen <= LINE - 4 - (int)strlen(tail);
+	     plen++) {
+		struct hf_http_rq_extra x = {.client_addr = hf_test_addr("198.51.100.1"),
+					     .request_id = rid, .xff = xff, .xff_len = sizeof(xff),
+					     .limits = &lim};
+		struct hf_h1_scan scan;
+		struct hf_h1_message up;
+		struct hf_http_wr wr;
+		size_t tlen;
+		int rc, prc;
+
+		memset(target, 'p', sizeof(target));
+		memcpy(target, "/a/", 3);
+		snprintf(head, sizeof(head), "GET %.*s HTTP/1.1\r\nHost: a\r\n\r\n", plen, target);
+		parse(head);
+		tlen = hf_http_route_target(&r, NULL, msg.target.p, msg.target.len, out, sizeof(out));
+		assert_int_equal(tlen, (size_t)plen + 12);
+		x.target = out;
+		x.target_len = (uint32_t)tlen;
+		hf_http_wr_init(&wr, hf_test_pool());
+		rc = hf_http_build_request(&wr, &msg, &x);
+		assert_false(wr.failed);
+		if (rc == 0) {
+			char sent_head[4096];
+
+			chain_str(&wr, sent_head, sizeof(sent_head));
+			hf_h1_scan_reset(&scan);
+			prc = hf_h1_parse_request(sent_head, strlen(sent_head), &scan, &lim, &up);
+			assert_int_equal(prc, (int)strlen(sent_head));
+			sent++;
+		} else {
+			/* The line alone, as sent, is what the parser would refuse. */
+			snprintf(head, sizeof(head), "GET %.*s HTTP/1.1\r\n", (int)tlen, out);
+			hf_h1_scan_reset(&scan);
+			assert_int_equal(rc, -ENAMETOOLONG);
+			assert_int_equal(hf_h1_parse_request(head, strlen(head), &scan, &lim, &up),
+					 HF_H1_E_URI_TOO_LONG);
+			refused_line++;
+		}
+		hf_http_wr_discard(&wr);
+	}
+	print_message("  prefix rewrite +12 bytes over 13 line lengths: %u sent, %u refused (414)\n",
+		      sent, refused_line);
+	assert_int_equal(sent, 1);
+	assert_int_equal(refused_line, 12);
+
+	/* A set operation whose value grows the head a byte a step across max_head. */
+	parse("GET /a HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\n\r\n");
+	sent = 0;
+	for (unsigned int vlen = 300; vlen < 500; vlen++) {
+		struct hf_http_rq_extra x = {.client_addr = hf_test_addr("198.51.100.1"),
+					     .request_id = rid, .xff = xff, .xff_len = sizeof(xff),
+					     .ops = {&op}, .n_ops = {1}, .limits = &lim};
+		struct hf_h1_scan scan;
+		struct hf_h1_message up;
+		struct hf_http_wr wr, free_wr;
+		char sent_head[4096];
+		int rc;
+
+		memset(value, 'v', vlen);
+		op.value = value;
+		op.value_len = (uint16_t)vlen;
+		hf_http_wr_init(&wr, hf_test_pool());
+		rc = hf_http_build_request(&wr, &msg, &x);
+		/* The same head built without limits, for the parser to judge. */
+		x.limits = NULL;
+		hf_http_wr_init(&free_wr, hf_test_pool());
+		assert_int_equal(hf_http_build_request(&free_wr, &msg, &x), 0);
+		chain_str(&free_wr, sent_head, sizeof(sent_head));
+		hf_h1_scan_reset(&scan);
+		if (rc == 0) {
+			assert_int_equal(hf_h1_parse_request(sent_head, strlen(sent_head), &scan, &lim,
+							     &up),
+					 (int)strlen(sent_head));
+			assert_true(strlen(sent_head) <= HEAD);
+			sent++;
+		} else {
+			assert_int_equal(rc, -EMSGSIZE);
+			assert_int_equal(hf_h1_parse_request(sent_head, strlen(sent_head), &scan, &lim,
+							     &up),
+					 HF_H1_E_HEADERS_TOO_LARGE);
+			assert_int_equal(strlen(sent_head), HEAD + refused_head + 1);
+			refused_head++;
+		}
+		hf_http_wr_discard(&wr);
+		hf_http_wr_discard(&free_wr);
+	}
+	print_message("  header operation 300..499 bytes: %u sent, %u refused (431)\n", sent,
+		      refused_head);
+	assert_true(sent > 0 && refused_head > 0);
+	assert_int_equal(sent + refused_head, 200);
+
+	/* An authority rewrite alone can pass max_head too; without limits nothing is refused. */
+	{
+		struct hf_http_rq_extra x = {.client_addr = hf_test_addr("198.51.100.1"),
+					     .request_id = rid, .xff = xff, .xff_len = sizeof(xff),
+					     .authority = value, .authority_len = HEAD,
+					     .limits = &lim};
+		struct hf_http_wr wr;
+
+		memset(value, 'h', HEAD);
+		hf_http_wr_init(&wr, hf_test_pool());
+		assert_int_equal(hf_http_build_request(&wr, &msg, &x), -EMSGSIZE);
+		hf_http_wr_discard(&wr);
+		x.limits = NULL;
+		hf_http_wr_init(&wr, hf_test_pool());
+		assert_int_equal(hf_http_build_request(&wr, &msg, &x), 0);
+		assert_true(wr.len > HEAD);
+		hf_http_wr_discard(&wr);
+	}
+}
+
 int
 main(void)
 {
@@ -343,6 +476,7 @@ main(void)
 		cmocka_unit_test(test_cors),
 		cmocka_unit_test(test_weights_and_chances),
 		cmocka_unit_test(test_header_operations),
+		cmocka_unit_test(test_rewrite_limits),
 	};
 
 	hf_test_eal(0);

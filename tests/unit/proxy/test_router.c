@@ -22,6 +22,34 @@ static struct hf_vhost vh[] = {
 	{.name = "with-port", .n_domains = 2, .domains = {"reviews:9080", "reviews.default"}},
 };
 
+/* A 253-character name and ":8080" (258 characters) is a domain like any other: stored whole, matched. */
+static void
+test_long_domains(void **state)
+{
+	static struct hf_vhost lv[2];
+	struct hf_route_table t = {.n_vhosts = 2, .vhosts = lv};
+	char host[300];
+
+	(void)state;
+	memset(host, 'x', 253);
+	host[253] = '\0';
+	snprintf(lv[0].name, sizeof(lv[0].name), "long");
+	lv[0].n_domains = 1;
+	snprintf(lv[0].domains[0], sizeof(lv[0].domains[0]), "%.253s:8080", host);
+	lv[1].n_domains = 1;
+	snprintf(lv[1].name, sizeof(lv[1].name), "other");
+	snprintf(lv[1].domains[0], sizeof(lv[1].domains[0]), "%.252sy", host);
+	assert_int_equal(strlen(lv[0].domains[0]), 258);
+	strcat(host, ":8080");
+	assert_ptr_equal(hf_router_vhost(&t, host, strlen(host)), &lv[0]);
+	/* The same name but its last byte: the other virtual host, port or not. */
+	host[252] = 'y';
+	assert_ptr_equal(hf_router_vhost(&t, host, strlen(host)), &lv[1]);
+	assert_ptr_equal(hf_router_vhost(&t, host, 253), &lv[1]);
+	host[252] = 'x';
+	assert_null(hf_router_vhost(&t, host, 253));
+}
+
 static void
 test_vhosts(void **state)
 {
@@ -98,6 +126,29 @@ test_domain_syntax(void **state)
 	assert_int_equal(hf_router_domain_valid("**"), -EINVAL);
 	assert_int_equal(hf_router_domain_valid("*a*"), -EINVAL);
 	assert_int_equal(hf_router_domain_valid(""), -EINVAL);
+	/* A DNS name at its longest (253 characters), with or without a port; not a byte more. */
+	{
+		char d[HF_ROUTER_DOMAIN + 16];
+
+		memset(d, 'a', 253);
+		for (int i = 63; i < 253; i += 64)
+			d[i] = '.';
+		d[253] = '\0';
+		assert_int_equal(hf_router_domain_valid(d), 0);
+		strcpy(d + 253, ":65535");
+		assert_int_equal(hf_router_domain_valid(d), 0);
+		strcpy(d + 253, ":80");
+		assert_int_equal(hf_router_domain_valid(d), 0);
+		strcpy(d + 253, ":655350");
+		assert_int_equal(hf_router_domain_valid(d), -EINVAL);
+		strcpy(d + 253, "b");
+		assert_int_equal(hf_router_domain_valid(d), -EINVAL);
+		strcpy(d + 253, "b:80");
+		assert_int_equal(hf_router_domain_valid(d), -EINVAL);
+		d[0] = '*';
+		d[253] = '\0';
+		assert_int_equal(hf_router_domain_valid(d), 0);
+	}
 }
 
 int
@@ -105,6 +156,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vhosts),
+		cmocka_unit_test(test_long_domains),
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_domain_syntax),
 	};

@@ -13,7 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_random.h>
 
@@ -227,6 +230,84 @@ test_reset_by_epoch(void **state)
 	hf_test_worker_free(w);
 }
 
+/* A TCP (steered by its 4-tuple) or UDP (never steered) frame to another host's MAC. */
+static struct rte_mbuf *
+frame(uint8_t proto, uint16_t sport)
+{
+	static const struct rte_ether_addr other = {{0x02, 0, 0, 0, 0, 0x77}};
+	uint8_t l4[20] = {0};
+
+	l4[0] = (uint8_t)(sport >> 8);
+	l4[1] = (uint8_t)sport;
+	l4[3] = 80;
+	l4[12] = 5 << 4;
+	return hf_test_ipv4(&other, proto, "198.51.100.1", "198.51.100.2", l4,
+			    proto == IPPROTO_TCP ? 20 : 8);
+}
+
+/*
+ * Two workers on a software-steered port, every TCP flow owned by the second:
+ * the first receives them all and steers the TCP frames over; each frame is a
+ * stack packet of exactly one worker, the one whose stack handled it (before:
+ * steered frames counted at both, 20 for 12 frames), and a loop that only
+ * steered frames away is still a busy one.
+ */
+static void
+test_stack_packets_once(void **state)
+{
+	enum { TCP = 8, UDP = 4 };
+	struct hf_port sp = port;
+	struct hf_worker *w[2];
+	struct rte_mbuf *m[TCP + UDP];
+	uint64_t stack = 0, rx = 0;
+
+	(void)state;
+	sp.sw_steer = true;
+	sp.reta_size = 8;
+	for (unsigned int i = 0; i < sp.reta_size; i++)
+		sp.reta[i] = 1;
+	for (int k = 0; k < 2; k++) {
+		w[k] = rte_zmalloc("test_worker", sizeof(*w[k]), RTE_CACHE_LINE_SIZE);
+		assert_non_null(w[k]);
+		/* The second reads no queue of its own (n_ports 0): it only drains what is steered. */
+		assert_int_equal(hf_worker_init(w[k], (uint16_t)k, 2, &sp, k == 0 ? 1 : 0,
+						rte_get_tsc_hz()),
+				 0);
+		w[k]->siblings = w;
+	}
+	for (int i = 0; i < TCP; i++)
+		m[i] = frame(IPPROTO_TCP, (uint16_t)(40000 + i));
+	for (int i = 0; i < UDP; i++)
+		m[TCP + i] = frame(IPPROTO_UDP, (uint16_t)(50000 + i));
+	/* The loopback port: what goes out of its TX queue comes back on its RX queue. */
+	assert_int_equal(rte_eth_tx_burst(sp.port_id, 0, m, TCP + UDP), TCP + UDP);
+	assert_int_equal(hf_worker_poll_once(w[0]), TCP + UDP);
+	assert_int_equal(w[0]->cnt.v[HF_CNT_PORT_STEERED], TCP);
+	assert_int_equal(hf_worker_poll_once(w[1]), TCP);
+	for (int k = 0; k < 2; k++) {
+		print_message("  worker %d: rx %llu, steered away %llu, stack packets %llu, busy loops "
+			      "%llu\n", k, (unsigned long long)w[k]->cnt.v[HF_CNT_PORT_RX_PACKETS],
+			      (unsigned long long)w[k]->cnt.v[HF_CNT_PORT_STEERED],
+			      (unsigned long long)w[k]->cnt.v[HF_CNT_WORKER_STACK_PACKETS],
+			      (unsigned long long)(w[k]->cnt.v[HF_CNT_WORKER_LOOPS] -
+						   w[k]->cnt.v[HF_CNT_WORKER_IDLE_LOOPS]));
+		stack += w[k]->cnt.v[HF_CNT_WORKER_STACK_PACKETS];
+		rx += w[k]->cnt.v[HF_CNT_PORT_RX_PACKETS];
+		/* Every frame reached a stack: dropped there as addressed to another host. */
+		assert_int_equal(w[k]->cnt.v[HF_CNT_ETH_DROP_OTHER_HOST],
+				 w[k]->cnt.v[HF_CNT_WORKER_STACK_PACKETS]);
+		assert_int_equal(w[k]->cnt.v[HF_CNT_WORKER_IDLE_LOOPS], 0);
+	}
+	assert_int_equal(rx, TCP + UDP);
+	assert_int_equal(stack, TCP + UDP);
+	assert_int_equal(w[0]->cnt.v[HF_CNT_WORKER_STACK_PACKETS], UDP);
+	assert_int_equal(w[1]->cnt.v[HF_CNT_WORKER_STACK_PACKETS], TCP);
+	for (int k = 1; k >= 0; k--) {
+		hf_worker_fini(w[k]);
+		rte_free(w[k]);
+	}
+}
+
 static int
 setup(void **state)
 {
@@ -245,6 +326,7 @@ main(void)
 		cmocka_unit_test(test_stall_outside),
 		cmocka_unit_test(test_reset_by_epoch),
 		cmocka_unit_test(test_board_refused),
+		cmocka_unit_test(test_stack_packets_once),
 	};
 	int rc;
 
