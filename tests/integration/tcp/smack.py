@@ -143,7 +143,6 @@ def attack(iface, our_ip, peer_ip, port, seconds, go_file=None):
     dt = time.time() - t0
     raw.close()
     s.close()
-    synacks.sniffer.stop()
     print(json.dumps({"frames": sent, "seconds": round(dt, 2), "pps": round(sent / dt),
                       "resets": resets}), flush=True)
     return 0
@@ -172,8 +171,11 @@ def trickle(our_ip, port, nbytes):
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "attack":
-        sys.exit(attack(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]),
-                        float(sys.argv[6]), sys.argv[7] if len(sys.argv) > 7 else None))
+        rc = attack(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]),
+                    sys.argv[7] if len(sys.argv) > 7 else None)
+        # Out at once: stopping the sniffer (and scapy's clean-up) took seconds on a loaded host.
+        sys.stdout.flush()
+        os._exit(rc)
     if cmd == "trickle":
         sys.exit(trickle(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
     sys.exit(__doc__)

@@ -137,8 +137,8 @@ sleep 0.5
 echo "# ${SECONDS}s: transfer done, attacker reset"
 kill -TERM "$ATTACKER" 2>/dev/null
 wait "$ATTACKER"
-wait "$SAMPLER"
 echo "# ${SECONDS}s: attacker stopped"
+wait "$SAMPLER"
 sed 's/^/# attacker: /' "$HF_TMP/attack.json"
 read -r frames pps resets < <(json "['frames'], d['pps'], d['resets']" < "$HF_TMP/attack.json")
 hf_check "the attacker sent thousands of one-byte out-of-order segments (${frames:-0}, ${pps:-0} per second)" \
