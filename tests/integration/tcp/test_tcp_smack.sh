@@ -127,8 +127,10 @@ attack_mbit=$(json "['mbit_s']" <<<"$out")
 attack_alive=$(kill -0 "$ATTACKER" 2>/dev/null && echo yes || echo no)
 hf_check "$MB MB through tcp_proxy during the attack, sha256 equal within 300 s ($attack_mbit Mbit/s, without: $base_mbit Mbit/s; $attack_cpf stack cycles per frame; frames the kernel dropped before hydrofoil: $(( $(tapdrop) - td0 )); attacker sending throughout: $attack_alive)" \
 	test "$(json "['same']" <<<"$out")" = True -a "$attack_alive" = yes
-# Stopped once hydrofoil has reset one of its connections (or after 60 s more).
-for _ in $(seq 600); do
+# Stopped once hydrofoil has reset one of its connections (or after 60 s more: each look is a
+# process or two, so the bound is in seconds, not looks).
+deadline=$((SECONDS + 60))
+while [ "$SECONDS" -lt "$deadline" ]; do
 	[ "$(st tcp.cx_reset_rx_abuse)" -gt "$before_tcp_cx_reset_rx_abuse" ] 2>/dev/null && break
 	kill -0 "$ATTACKER" 2>/dev/null || break
 	sleep 0.1
@@ -160,7 +162,8 @@ hf_check "the mbuf pool never ran low: lowest free $min_free of $total during th
 	test "$min_free" -ge $((total / 4))
 nombuf=$(nombuf_sum)
 hf_check "no mbuf allocation failed ($NOMBUF: +$((nombuf - nombuf0)))" test "$nombuf" -eq "$nombuf0"
-for _ in $(seq 100); do [ "$(st port.p0.mbufs_free)" = "$idle" ] && break; sleep 0.2; done
+deadline=$((SECONDS + 20))
+while [ "$SECONDS" -lt "$deadline" ]; do [ "$(st port.p0.mbufs_free)" = "$idle" ] && break; sleep 0.2; done
 hf_check "the attacker's mbufs all back in the pool once it is gone ($idle free before, $(st port.p0.mbufs_free) after)" \
 	test "$(st port.p0.mbufs_free)" = "$idle"
 
@@ -183,7 +186,8 @@ hf_check "an HTTP head trickled one byte per segment ($segs segments, more than 
 echo >&"${TR[1]}"
 read -r -t 20 line <&"${TR[0]}"
 echo "# trickle: $line"
-for _ in $(seq 100); do [ "$(st port.p0.mbufs_free)" = "$idle" ] && break; sleep 0.2; done
+deadline=$((SECONDS + 20))
+while [ "$SECONDS" -lt "$deadline" ]; do [ "$(st port.p0.mbufs_free)" = "$idle" ] && break; sleep 0.2; done
 hf_check "the trickled head's mbufs back in the pool once it is answered ($idle free before, $(st port.p0.mbufs_free) after)" \
 	test "$(st port.p0.mbufs_free)" = "$idle"
 
