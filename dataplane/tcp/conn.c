@@ -345,7 +345,7 @@ tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 	c->sndq_head = NULL;
 	c->sndq_tail = NULL;
 	c->sndq_bytes = 0;
-	tcp_ooo_free(c);
+	tcp_ooo_free(w, c);
 	c->state = HF_TCP_CLOSED;
 	st->n_active--;
 	HF_COUNT_N(w, TCP_CX_ACTIVE, -1);
@@ -355,7 +355,7 @@ tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 		if (c->ops != NULL && c->ops->closed != NULL)
 			c->ops->closed(w, c, err);
 	}
-	tcp_rcvq_free(c);
+	tcp_rcvq_free(w, c);
 	c->ops = NULL;
 	c->ctx = NULL;
 	if (c->flags & HF_TCP_F_PENDING)
@@ -376,7 +376,7 @@ tcp_enter_time_wait(struct hf_worker *w, struct hf_tcp_conn *c)
 	c->sndq_head = NULL;
 	c->sndq_tail = NULL;
 	c->sndq_bytes = 0;
-	tcp_ooo_free(c);
+	tcp_ooo_free(w, c);
 	tcp_timer_arm(w, &c->life_timer, st->cfg.time_wait_ms);
 	c->tw_next = NULL;
 	c->tw_prev = st->tw_tail;
@@ -392,7 +392,7 @@ tcp_enter_time_wait(struct hf_worker *w, struct hf_tcp_conn *c)
 		if (c->ops != NULL && c->ops->closed != NULL)
 			c->ops->closed(w, c, 0);
 	}
-	tcp_rcvq_free(c);
+	tcp_rcvq_free(w, c);
 	c->ops = NULL;
 	c->ctx = NULL;
 }
@@ -707,6 +707,7 @@ hf_tcp_recv(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
 		c->rcvq.tail = NULL;
 	c->rcvq.bytes -= total;
 	c->rcvq_mbufs -= nb;
+	tcp_stack(w)->rx_mbufs -= nb;
 	last->next = NULL;
 	head->nb_segs = nb;
 	head->pkt_len = total;
@@ -785,6 +786,23 @@ hf_tcp_poll(struct hf_worker *w)
 	}
 }
 
+/*
+ * The default cap on the mbufs all of @p w's receive queues hold (reasm.c):
+ * half its share of its ports' pools, so that the rest (RX rings, send
+ * queues, the frames it builds) never finds the pool empty.
+ */
+static uint32_t
+rx_mbufs_share(const struct hf_worker *w)
+{
+	uint64_t sum = 0;
+
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		if (w->ports[i].pool != NULL)
+			sum += w->ports[i].pool->size;
+	sum /= 2u * RTE_MAX(w->n_workers, (uint16_t)1);
+	return sum != 0 ? (uint32_t)RTE_MIN(sum, (uint64_t)UINT32_MAX / 2) : UINT32_MAX / 2;
+}
+
 int
 hf_tcp_init(struct hf_worker *w, const struct hf_tcp_config *cfg)
 {
@@ -812,6 +830,7 @@ hf_tcp_init(struct hf_worker *w, const struct hf_tcp_config *cfg)
 	n_clones = rte_align32pow2(RTE_MAX(cfg->max_connections * 4u, 65536u)) - 1;
 	snprintf(name, sizeof(name), "hf_clone_%u", w->id);
 	st->clone_pool = rte_pktmbuf_pool_create(name, n_clones, 256, 0, 0, (int)rte_socket_id());
+	st->rx_mbufs_max = cfg->rx_mbufs_max != 0 ? cfg->rx_mbufs_max : rx_mbufs_share(w);
 	st->tsc_per_ms = RTE_MAX(w->tsc_hz / 1000, 1u);
 	st->now_tick = rte_rdtsc() / st->tsc_per_ms;
 	st->now_ms = (uint32_t)st->now_tick;
@@ -853,8 +872,8 @@ hf_tcp_fini(struct hf_worker *w)
 			continue;
 		c->flags |= HF_TCP_F_APP_CLOSED;
 		rte_pktmbuf_free(c->sndq_head);
-		tcp_rcvq_free(c);
-		tcp_ooo_free(c);
+		tcp_rcvq_free(w, c);
+		tcp_ooo_free(w, c);
 		c->sndq_head = NULL;
 		c->state = HF_TCP_CLOSED;
 	}

@@ -353,7 +353,7 @@ process_fin(struct hf_worker *w, struct hf_tcp_conn *c)
 	c->flags &= ~HF_TCP_F_OOO_FIN;
 	/* Nothing lies beyond the FIN: out-of-order data held past it can never be delivered
 	 * (Linux's tcp_fin purges it too). */
-	tcp_ooo_free(c);
+	tcp_ooo_free(w, c);
 	tcp_pending(w, c);
 	switch (c->state) {
 	case HF_TCP_SYN_RCVD:
@@ -392,6 +392,13 @@ process_data(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 
 	if (s->len > 0) {
 		tcp_rcv_data(w, c, m, s);	/* consumes m */
+		if (unlikely(tcp_rx_abusive(c))) {
+			/* Past its budget again and again, never filling its hole (tcp-int.h). */
+			HF_COUNT(w, TCP_CX_RESET_RX_ABUSE);
+			tcp_send_segment(w, c, c->snd_nxt, 0, TH_RST | TH_ACK);
+			tcp_conn_close(w, c, -ECONNRESET);
+			return;
+		}
 	} else {
 		rte_pktmbuf_free(m);
 	}

@@ -28,7 +28,11 @@
  *  - the out-of-order list is walked by runs, not segments: the first and the
  *    last segment of a run point at each other (an mbuf dynamic field), so an
  *    insertion steps over at most HF_TCP_OOO_MAX_RUNS runs, and one after the
- *    last segment (most of them, in a loss recovery) costs nothing.
+ *    last segment (most of them, in a loss recovery) costs nothing;
+ *  - the worker's connections together hold at most rx_mbufs_max mbufs in
+ *    their receive queues: past it, out-of-order queues are pruned, the
+ *    largest first; and a connection that keeps sending past its out-of-order
+ *    budget without ever filling its hole is reset (tcp-int.h).
  * Runs are maximal: two runs always have a hole between them.
  */
 #include <errno.h>
@@ -103,6 +107,50 @@ ooo_budget(const struct hf_tcp_conn *c)
 	return RTE_MIN(rx_budget(c) / 2, (uint32_t)UINT16_MAX);
 }
 
+/* Adds @p n mbufs (negative: removes) to the receive queue's count and the worker's. */
+static inline void
+rcvq_count(struct hf_worker *w, struct hf_tcp_conn *c, int32_t n)
+{
+	c->rcvq_mbufs += (uint32_t)n;
+	tcp_stack(w)->rx_mbufs += (uint32_t)n;
+}
+
+/*
+ * The same for the out-of-order queue. A connection is on the worker's list of
+ * out-of-order holders (what pruning looks through) exactly while it holds some.
+ */
+static void
+ooo_count(struct hf_worker *w, struct hf_tcp_conn *c, int32_t n)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	bool held = c->ooo_mbufs != 0;
+
+	c->ooo_mbufs = (uint16_t)(c->ooo_mbufs + n);
+	st->rx_mbufs += (uint32_t)n;
+	if (!held && c->ooo_mbufs != 0) {
+		c->ooo_prev = NULL;
+		c->ooo_next = st->ooo_conns;
+		if (st->ooo_conns != NULL)
+			st->ooo_conns->ooo_prev = c;
+		st->ooo_conns = c;
+	} else if (held && c->ooo_mbufs == 0) {
+		if (c->ooo_prev != NULL)
+			c->ooo_prev->ooo_next = c->ooo_next;
+		else
+			st->ooo_conns = c->ooo_next;
+		if (c->ooo_next != NULL)
+			c->ooo_next->ooo_prev = c->ooo_prev;
+		c->ooo_next = NULL;
+		c->ooo_prev = NULL;
+	}
+}
+
+bool
+tcp_rx_abusive(const struct hf_tcp_conn *c)
+{
+	return c->rx_strikes >= HF_TCP_RX_STRIKES * rx_budget(c);
+}
+
 /* Drops the first @p n bytes of chain @p m; returns the new head (NULL if nothing is left). */
 static struct rte_mbuf *
 trim_front(struct rte_mbuf *m, uint32_t n)
@@ -157,26 +205,85 @@ tcp_mq_free(struct hf_tcp_mq *q)
 }
 
 void
-tcp_rcvq_free(struct hf_tcp_conn *c)
+tcp_rcvq_free(struct hf_worker *w, struct hf_tcp_conn *c)
 {
 	tcp_mq_free(&c->rcvq);
-	c->rcvq_mbufs = 0;
+	rcvq_count(w, c, -(int32_t)c->rcvq_mbufs);
 }
 
 void
-tcp_ooo_free(struct hf_tcp_conn *c)
+tcp_ooo_free(struct hf_worker *w, struct hf_tcp_conn *c)
 {
 	tcp_mq_free(&c->ooo);
-	c->ooo_mbufs = 0;
+	ooo_count(w, c, -(int32_t)c->ooo_mbufs);
 	c->ooo_runs = 0;
+}
+
+/*
+ * Frees the out-of-order queue of @p c for the worker's cap: counted, and a
+ * strike for each mbuf (the peer sent them past what the worker could hold).
+ * Its SACK blocks leave the next ACK; the sender keeps what it sent until
+ * it is acknowledged (RFC 2018 8) and sends it again.
+ */
+static void
+ooo_prune(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	HF_COUNT_N(w, TCP_DROP_OOO_PRUNED, c->ooo_mbufs);
+	c->rx_strikes += c->ooo_mbufs;
+	tcp_ooo_free(w, c);
+}
+
+/*
+ * Over the worker's cap: prunes out-of-order queues down to 7/8 of it, so
+ * that the next prune is a good many segments away. The largest first; in
+ * the same walk every queue at least half as large, so a cap reached through
+ * many small queues costs a walk per halving, not one per queue.
+ */
+static void
+worker_prune(struct hf_worker *w)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	uint32_t low = st->rx_mbufs_max - st->rx_mbufs_max / 8;
+
+	while (st->rx_mbufs > low && st->ooo_conns != NULL) {
+		struct hf_tcp_conn *c, *next, *most = st->ooo_conns;
+		uint32_t top;
+
+		for (c = most->ooo_next; c != NULL; c = c->ooo_next)
+			if (c->ooo_mbufs > most->ooo_mbufs)
+				most = c;
+		top = most->ooo_mbufs;
+		ooo_prune(w, most);
+		for (c = st->ooo_conns; c != NULL && st->rx_mbufs > low; c = next) {
+			next = c->ooo_next;
+			if (2u * c->ooo_mbufs >= top)
+				ooo_prune(w, c);
+		}
+	}
+}
+
+/*
+ * Whether the worker's receive queues have room for @p n more mbufs, after
+ * pruning when they have not. Any connection's out-of-order queue may go,
+ * the caller's included: callers hold no pointer into one.
+ */
+static bool
+worker_room(struct hf_worker *w, uint32_t n)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+
+	if (likely(st->rx_mbufs + n <= st->rx_mbufs_max))
+		return true;
+	worker_prune(w);
+	return st->rx_mbufs + n <= st->rx_mbufs_max;
 }
 
 /*
  * Appends @p m (@p len payload bytes, possibly a chain) to the receive
  * queue: copied into the last mbuf's room when it is small enough, else
- * linked on. With @p budget, refuses (false, m untouched) what would pass the
- * connection's mbuf budget; segments moved from the out-of-order queue are
- * already counted and pass without.
+ * linked on. With @p budget, refuses (false, counted, m untouched) what would
+ * pass the connection's mbuf budget or the worker's cap; segments moved from
+ * the out-of-order queue are already counted and pass without.
  */
 static bool
 rcvq_add(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint32_t len, bool budget)
@@ -189,9 +296,15 @@ rcvq_add(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint32_
 		q->bytes += len;
 		return true;
 	}
-	if (budget && c->rcvq_mbufs + c->ooo_mbufs + m->nb_segs > rx_budget(c))
+	if (budget && c->rcvq_mbufs + c->ooo_mbufs + m->nb_segs > rx_budget(c)) {
+		HF_COUNT(w, TCP_DROP_RCVQ_MBUF_BUDGET);
 		return false;
-	c->rcvq_mbufs += m->nb_segs;
+	}
+	if (budget && !worker_room(w, m->nb_segs)) {
+		HF_COUNT(w, TCP_DROP_RX_WORKER_CAP);
+		return false;
+	}
+	rcvq_count(w, c, m->nb_segs);
 	if (q->tail != NULL)
 		q->tail->next = m;
 	else
@@ -220,7 +333,7 @@ ooo_drain(struct hf_worker *w, struct hf_tcp_conn *c)
 			c->ooo.tail = NULL;
 		o->next = NULL;
 		c->ooo.bytes -= o->data_len;
-		c->ooo_mbufs--;
+		ooo_count(w, c, -1);
 		if (o == last) {
 			c->ooo_runs--;
 			last = c->ooo.head != NULL ? run_other(c->ooo.head) : NULL;
@@ -254,7 +367,7 @@ ooo_drop_run(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *prev,
 	for (struct rte_mbuf *o = first; o != NULL; o = o->next) {
 		HF_COUNT_N(w, TCP_DUP_BYTES, o->data_len);
 		c->ooo.bytes -= o->data_len;
-		c->ooo_mbufs--;
+		ooo_count(w, c, -1);
 	}
 	c->ooo_runs--;
 	rte_pktmbuf_free(first);
@@ -277,6 +390,13 @@ ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint3
 	struct rte_mbuf *run_last;	/* last segment of the run it ends up in */
 	uint32_t e = s + len;
 
+	/* Before the walk: pruning may take this very queue. */
+	if (!worker_room(w, 1)) {
+		HF_COUNT(w, TCP_DROP_RX_WORKER_CAP);
+		c->rx_strikes++;
+		rte_pktmbuf_free(m);
+		return;
+	}
 	if (c->ooo.tail != NULL && hf_seq_geq(s, oend(c->ooo.tail))) {
 		/* After everything held: the usual case while a hole waits to be filled. */
 		prev = c->ooo.tail;
@@ -343,7 +463,7 @@ ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint3
 			prev->next = b->next;
 			if (prev->next == NULL)
 				c->ooo.tail = prev;
-			c->ooo_mbufs--;
+			ooo_count(w, c, -1);
 			b->next = NULL;
 			rte_pktmbuf_free(b);
 		} else {
@@ -358,18 +478,20 @@ ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint3
 		next = b->next;
 		c->ooo.bytes -= b->data_len;
 		len = m->data_len;
-		c->ooo_mbufs--;
+		ooo_count(w, c, -1);
 		b->next = NULL;
 		rte_pktmbuf_free(b);
 	} else {
 		/* An mbuf of its own: within the budget, and a new run only if one more fits. */
 		if (c->ooo_mbufs >= ooo_budget(c) || c->rcvq_mbufs + c->ooo_mbufs >= rx_budget(c)) {
 			HF_COUNT(w, TCP_DROP_OOO_MBUF_BUDGET);
+			c->rx_strikes++;
 			rte_pktmbuf_free(m);
 			return;
 		}
 		if (a == NULL && b == NULL && c->ooo_runs >= HF_TCP_OOO_MAX_RUNS) {
 			HF_COUNT(w, TCP_DROP_OOO_RUNS);
+			c->rx_strikes++;
 			rte_pktmbuf_free(m);
 			return;
 		}
@@ -382,7 +504,7 @@ ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint3
 		prev->next = m;
 	else
 		c->ooo.head = m;
-	c->ooo_mbufs++;
+	ooo_count(w, c, 1);
 	c->ooo.bytes += len;
 	if (a != NULL) {
 		run_set(a, run_last);
@@ -437,13 +559,13 @@ tcp_rcv_data(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 	if (s == c->rcv_nxt) {
 		if (!rcvq_add(w, c, m, len, true)) {
 			/* The window took the bytes, the budget not the mbufs: sent again. */
-			HF_COUNT(w, TCP_DROP_RCVQ_MBUF_BUDGET);
 			rte_pktmbuf_free(m);
 			c->flags |= HF_TCP_F_ACK_NOW;
 			tcp_pending(w, c);
 			return;
 		}
 		c->rcv_nxt += len;
+		c->rx_strikes = 0;
 		HF_COUNT_N(w, TCP_RX_BYTES, len);
 		ooo_drain(w, c);
 		/* RFC 5681 4.2: ACK at least every second full segment, at once when a hole filled. */
@@ -527,4 +649,27 @@ tcp_rcv_check(const struct hf_tcp_conn *c)
 	    c->rcvq_mbufs + mbufs > rx_budget(c))
 		return -E2BIG;
 	return 0;
+}
+
+int
+tcp_rx_check(struct hf_worker *w)
+{
+	const struct hf_tcp_stack *st = tcp_stack(w);
+	const struct hf_tcp_conn *c, *prev = NULL;
+	uint32_t mbufs = 0, holders = 0, listed = 0;
+
+	for (uint32_t i = 0; i < st->cfg.max_connections; i++) {
+		c = &st->conns[i];
+		mbufs += c->rcvq_mbufs + c->ooo_mbufs;
+		holders += c->ooo_mbufs != 0;
+	}
+	for (c = st->ooo_conns; c != NULL; prev = c, c = c->ooo_next) {
+		if (c->ooo_mbufs == 0 || c->ooo_prev != prev)
+			return -EFAULT;
+		if (++listed > holders)
+			return -ELOOP;
+	}
+	if (listed != holders || mbufs != st->rx_mbufs)
+		return -EBADMSG;
+	return st->rx_mbufs > st->rx_mbufs_max ? -E2BIG : 0;
 }

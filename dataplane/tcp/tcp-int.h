@@ -133,20 +133,44 @@ void tcp_established(struct hf_worker *w, struct hf_tcp_conn *c);
 #define HF_TCP_RX_TRUESIZE 512
 #define HF_TCP_RX_MBUFS_MIN 64
 #define HF_TCP_OOO_MAX_RUNS 32
+/*
+ * Those bounds hold per connection, and thousands of connections within
+ * theirs would still pin the pool; so the receive queues of all of a worker's
+ * connections together hold at most hf_tcp_stack.rx_mbufs_max mbufs. Past it
+ * out-of-order queues are pruned, the largest first (out-of-order data is only
+ * SACKed, never acknowledged: RFC 2018 8 lets the receiver discard it, as
+ * Linux's tcp_prune_ofo_queue does), down to 7/8 of the cap.
+ *
+ * A connection whose out-of-order mbufs were refused or pruned
+ * HF_TCP_RX_STRIKES times its mbuf budget while RCV.NXT never moved is reset
+ * (tcp.cx_reset_rx_abuse): a sender recovering from loss fills the hole at
+ * RCV.NXT within an RTO, and a window of full-sized segments is a fraction of
+ * the budget; a peer that only ever sends beyond a hole it never fills is not
+ * sending a stream.
+ */
+#define HF_TCP_RX_STRIKES 4
 /* Receive side (reasm.c): in-order append and out-of-order queue. */
 int tcp_reasm_init(void);
 void tcp_rcv_data(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 		  const struct hf_tcp_seg *seg);
 void tcp_mq_free(struct hf_tcp_mq *q);
 /* Frees the receive queue, or the out-of-order queue, and zeroes its counts. */
-void tcp_rcvq_free(struct hf_tcp_conn *c);
-void tcp_ooo_free(struct hf_tcp_conn *c);
+void tcp_rcvq_free(struct hf_worker *w, struct hf_tcp_conn *c);
+void tcp_ooo_free(struct hf_worker *w, struct hf_tcp_conn *c);
+/* True once @p c earned its reset: see HF_TCP_RX_STRIKES. */
+bool tcp_rx_abusive(const struct hf_tcp_conn *c);
 /*
  * Checks the receive queues of @p c against their counts and bounds, and the
  * out-of-order queue's order and runs. Returns 0, or a negative errno naming
  * the first broken rule (for tests).
  */
 int tcp_rcv_check(const struct hf_tcp_conn *c);
+/*
+ * Checks the worker's count of receive-queue mbufs against its connections',
+ * its list of out-of-order holders, and the cap. Returns 0 or a negative
+ * errno (for tests).
+ */
+int tcp_rx_check(struct hf_worker *w);
 /* Fills up to @p max SACK blocks (start, end pairs) describing the out-of-order queue. */
 unsigned int tcp_ooo_sack_blocks(const struct hf_tcp_conn *c, uint32_t *blocks, unsigned int max);
 

@@ -139,6 +139,9 @@ struct hf_tcp_conn {
 	uint32_t rcvq_mbufs;		/* mbufs in rcvq: both queues are bounded in count, */
 	uint16_t ooo_mbufs;		/* not only in bytes (reasm.c) */
 	uint16_t ooo_runs;		/* runs of contiguous segments in ooo */
+	uint32_t rx_strikes;		/* out-of-order mbufs refused or pruned since rcv_nxt moved */
+	struct hf_tcp_conn *ooo_next;	/* the worker's connections holding out-of-order data */
+	struct hf_tcp_conn *ooo_prev;	/* (doubly linked: one that drains leaves in O(1)) */
 
 	struct hf_tcp_cc cc;
 	struct hf_tcp_rto rto;

@@ -28,6 +28,8 @@ struct hf_tcp_config {
 	uint32_t keepalive_probes;
 	uint32_t syn_retries;
 	enum hf_tcp_cc_algo cc_algo;
+	uint32_t rx_mbufs_max;		/* receive queues of all connections; 0: half the
+					   worker's share of its ports' pools (reasm.c) */
 };
 
 /* A listening port: every port's address, one TCP port. */
@@ -60,6 +62,9 @@ struct hf_tcp_stack {
 	uint8_t secret[16];		/* ISN (RFC 6528) and SYN cookie key */
 	bool cookies_active;		/* a SYN cookie went out less than two periods ago */
 	uint64_t cookies_until;		/* now_tick until which cookies are checked */
+	uint32_t rx_mbufs;		/* mbufs in every connection's two receive queues */
+	uint32_t rx_mbufs_max;		/* their cap: past it out-of-order queues are pruned */
+	struct hf_tcp_conn *ooo_conns;	/* connections holding out-of-order data */
 };
 
 /** Fills @p cfg with the defaults (Linux-like). */

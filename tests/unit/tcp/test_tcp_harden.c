@@ -7,6 +7,7 @@
  * CVE-2018-5390). A client worker A and a server worker B, joined by a wire
  * the test carries frames over; forged segments go to B directly.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,51 +460,191 @@ test_blind_attacker(void **state)
 
 /* ---- mbuf budgets and collapsing ---- */
 
+/* True when B sent a RST to the peer of @p c since the last drain (the frames are freed). */
+static bool
+b_sent_rst(const struct hf_tcp_conn *c)
+{
+	struct rte_mbuf *m[64];
+	unsigned int n;
+	bool found = false;
+
+	while ((n = hf_test_sent(B, m, 64)) > 0)
+		for (unsigned int i = 0; i < n; i++) {
+			struct rte_ipv4_hdr *ih =
+				rte_pktmbuf_mtod_offset(m[i], struct rte_ipv4_hdr *, 14);
+			struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ih + 1);
+
+			if (ih->next_proto_id == IPPROTO_TCP && th->dst_port == c->rport &&
+			    (th->tcp_flags & RTE_TCP_RST_FLAG))
+				found = true;
+			rte_pktmbuf_free(m[i]);
+		}
+	return found;
+}
+
 /*
  * One-byte islands all over the window (each alone between two holes): the
- * out-of-order queue stops at its run and mbuf bounds, the refusals are
- * counted, and everything returns to the pool when the connection ends.
+ * out-of-order queue stops at its run and mbuf bounds and the refusals are
+ * counted; once HF_TCP_RX_STRIKES budgets' worth were refused with the hole
+ * at RCV.NXT never filled, the connection is reset (tcp.cx_reset_rx_abuse,
+ * a RST to the peer, closed() with ECONNRESET) and everything it held is
+ * back in the pool, while the islands still come.
  */
 static void
 test_ooo_islands(void **state)
 {
 	enum { N = 6000 };
 	struct hf_tcp_conn *c;
-	unsigned int idle, peak = 0;
-	uint64_t runs0, budget0;
-	uint32_t seed = 7;
+	unsigned int idle, peak = 0, reset_at = N;
+	uint64_t runs0, budget0, abuse0, refused;
+	uint32_t seed = 7, base, strikes;
+	bool rst = false;
 
 	(void)state;
 	c = connect_pair();
 	hf_test_drain(B);
 	idle = pool_in_use();
+	base = c->rcv_nxt;
+	strikes = HF_TCP_RX_STRIKES * rx_budget(c);
 	runs0 = B->cnt.v[HF_CNT_TCP_DROP_OOO_RUNS];
 	budget0 = B->cnt.v[HF_CNT_TCP_DROP_OOO_MBUF_BUDGET];
+	abuse0 = B->cnt.v[HF_CNT_TCP_CX_RESET_RX_ABUSE];
 	for (unsigned int i = 0; i < N; i++) {
 		seed = seed * 1103515245u + 12345u;
-		to_b(forge(c, RTE_TCP_ACK_FLAG, c->rcv_nxt + 2 + 2 * ((seed >> 8) % 100000),
+		to_b(forge(c, RTE_TCP_ACK_FLAG, base + 2 + 2 * ((seed >> 8) % 100000),
 			   c->snd_nxt, 65535, "x", 1));
+		if (reset_at == N && c->state == HF_TCP_CLOSED) {
+			reset_at = i;
+			rst = b_sent_rst(c);
+		}
 		if (i % 32 == 31) {
 			hf_test_drain(B);
 			peak = RTE_MAX(peak, pool_in_use() - idle);
-			assert_int_equal(tcp_rcv_check(c), 0);
+			if (reset_at == N) {
+				assert_int_equal(tcp_rcv_check(c), 0);
+				assert_true(c->ooo_runs <= HF_TCP_OOO_MAX_RUNS);
+			}
 		}
 	}
 	hf_test_drain(B);
-	print_message("  %u one-byte islands: %u held in %u runs (%u mbufs, pool peak +%u); "
-		      "refused: ooo_runs +%" PRIu64 ", ooo_mbuf_budget +%" PRIu64 "\n",
-		      N, c->ooo.bytes, c->ooo_runs, c->ooo_mbufs, peak,
-		      B->cnt.v[HF_CNT_TCP_DROP_OOO_RUNS] - runs0,
-		      B->cnt.v[HF_CNT_TCP_DROP_OOO_MBUF_BUDGET] - budget0);
-	assert_int_equal(c->ooo_runs, HF_TCP_OOO_MAX_RUNS);
+	refused = B->cnt.v[HF_CNT_TCP_DROP_OOO_RUNS] - runs0 +
+		  B->cnt.v[HF_CNT_TCP_DROP_OOO_MBUF_BUDGET] - budget0;
+	print_message("  %u one-byte islands: pool peak +%u mbufs; refused: ooo_runs +%" PRIu64
+		      ", ooo_mbuf_budget +%" PRIu64 "; reset after %u segments "
+		      "(cx_reset_rx_abuse +%" PRIu64 ", RST sent: %s, closed %d)\n",
+		      N, peak, B->cnt.v[HF_CNT_TCP_DROP_OOO_RUNS] - runs0,
+		      B->cnt.v[HF_CNT_TCP_DROP_OOO_MBUF_BUDGET] - budget0, reset_at + 1,
+		      B->cnt.v[HF_CNT_TCP_CX_RESET_RX_ABUSE] - abuse0, rst ? "yes" : "no",
+		      srv.err);
 	assert_true(peak <= rx_budget(c) / 2);
-	assert_true(B->cnt.v[HF_CNT_TCP_DROP_OOO_RUNS] - runs0 > N / 2);
-	hf_tcp_abort(B, c);
+	assert_true(reset_at < N);
+	assert_int_equal(refused, strikes);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_CX_RESET_RX_ABUSE] - abuse0, 1);
+	assert_true(rst);
+	assert_true(srv.closed);
+	assert_int_equal(srv.err, -ECONNRESET);
+	assert_int_equal(tcp_rx_check(B), 0);
+	assert_int_equal(B->tcp->rx_mbufs, 0);
+	assert_int_equal(pool_in_use(), idle);
+}
+
+/* Another connection from A to B; returns B's side (srv and cli now describe it). */
+static struct hf_tcp_conn *
+connect_another(void)
+{
+	memset(&srv, 0, sizeof(srv));
+	memset(&cli, 0, sizeof(cli));
+	return connect_pair();
+}
+
+/*
+ * Feeds @p n segments of @p len bytes to @p c behind a one-byte hole at
+ * RCV.NXT, from @p base + 1 + @p from * len on, checking the worker's count
+ * and cap after each; returns the most the worker held.
+ */
+static uint32_t
+feed_behind_hole(struct hf_tcp_conn *c, uint32_t base, const uint8_t *data, uint32_t from,
+		 uint32_t n, uint16_t len)
+{
+	uint32_t most = 0;
+
+	for (uint32_t k = from; k < from + n; k++) {
+		to_b(forge(c, RTE_TCP_ACK_FLAG, base + 1 + k * len, c->snd_nxt, 65535,
+			   data + 1 + k * len, len));
+		most = RTE_MAX(most, B->tcp->rx_mbufs);
+		assert_int_equal(tcp_rx_check(B), 0);
+	}
 	hf_test_drain(B);
-	run(50, NULL);
+	return most;
+}
+
+/*
+ * Connections each within their own budget but together past the worker's
+ * cap (set low here; by default half the worker's share of the pool): the
+ * largest out-of-order queue is pruned (tcp.drop.ooo_pruned), the worker
+ * never holds more than its cap, the others keep what they hold, and the
+ * pruned connection is not reset: its stream arrives whole once its sender
+ * fills the hole and sends again what was pruned (RFC 2018 8).
+ */
+static void
+test_worker_cap_prunes_largest(void **state)
+{
+	enum { SEG = 1100, NX = 200, NY = 60, NZ = 60, LEN = 1 + NX * SEG };
+	static uint8_t data[LEN];
+	struct hf_tcp_conn *x, *y, *z;
+	uint32_t bx, by, bz, most = 0;
+	uint64_t pruned0;
+	unsigned int idle;
+
+	(void)state;
+	for (uint32_t i = 0; i < LEN; i++)
+		data[i] = (uint8_t)(i * 13 + (i >> 8));
+	x = connect_another();
+	y = connect_another();
+	z = connect_another();
 	hf_test_drain(A);
 	hf_test_drain(B);
-	assert_int_equal(pool_in_use(), idle);
+	idle = pool_in_use();
+	B->tcp->rx_mbufs_max = 300;
+	pruned0 = B->cnt.v[HF_CNT_TCP_DROP_OOO_PRUNED];
+	bx = x->rcv_nxt;
+	by = y->rcv_nxt;
+	bz = z->rcv_nxt;
+	most = RTE_MAX(most, feed_behind_hole(x, bx, data, 0, NX, SEG));
+	most = RTE_MAX(most, feed_behind_hole(y, by, data, 0, NY, SEG));
+	assert_int_equal(x->ooo_mbufs, NX);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_OOO_PRUNED], pruned0);
+	/* z takes the worker to its cap, and one more: x, the largest, goes. */
+	most = RTE_MAX(most, feed_behind_hole(z, bz, data, 0, NZ, SEG));
+	print_message("  out-of-order mbufs x %u, y %u, z %u; worker held at most %u (cap %u); "
+		      "ooo_pruned +%" PRIu64 "\n", x->ooo_mbufs, y->ooo_mbufs, z->ooo_mbufs, most,
+		      B->tcp->rx_mbufs_max, B->cnt.v[HF_CNT_TCP_DROP_OOO_PRUNED] - pruned0);
+	assert_true(most <= B->tcp->rx_mbufs_max);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_OOO_PRUNED] - pruned0, NX);
+	assert_int_equal(x->ooo_mbufs, 0);
+	assert_int_equal(y->ooo_mbufs, NY);
+	assert_int_equal(z->ooo_mbufs, NZ);
+	assert_int_equal(tcp_rcv_check(x), 0);
+	assert_int_equal(tcp_rcv_check(z), 0);
+	assert_true(pool_in_use() - idle <= B->tcp->rx_mbufs_max);
+
+	/* x's sender fills the hole and sends again: the stream arrives whole, x was not reset. */
+	assert_int_equal(x->state, HF_TCP_ESTABLISHED);
+	x->ctx = &srv;
+	memset(&srv, 0, sizeof(srv));
+	srv.buf = malloc(LEN);
+	srv.cap = LEN;
+	to_b(forge(x, RTE_TCP_ACK_FLAG, bx, x->snd_nxt, 65535, data, 1));
+	for (uint32_t k = 0; k < NX; k++)
+		to_b(forge(x, RTE_TCP_ACK_FLAG, bx + 1 + k * SEG, x->snd_nxt, 65535,
+			   data + 1 + k * SEG, SEG));
+	hf_test_drain(B);
+	assert_int_equal(srv.got, LEN);
+	assert_memory_equal(srv.buf, data, LEN);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_CX_RESET_RX_ABUSE], 0);
+	free(srv.buf);
+	srv.buf = NULL;
+	assert_int_equal(tcp_rx_check(B), 0);
 }
 
 /*
@@ -871,6 +1012,7 @@ smack(enum pattern p, unsigned int n)
 			dts[done + i] = dt;
 		}
 		done += k;
+		c->rx_strikes = 0;	/* the insertion's cost is measured, not the reset */
 		B->now = rte_rdtsc();
 		hf_tcp_poll(B);		/* the ACKs, with their SACK blocks */
 		hf_test_drain(B);
@@ -909,6 +1051,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rcvq_trickle_paused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sndq_collapses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_when_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_worker_cap_prunes_largest, setup, teardown),
 		cmocka_unit_test(test_segmentsmack_cost),
 	};
 
