@@ -1056,14 +1056,18 @@ static const struct {
 	{"tls-server.yaml", 7, "Gateway default/gw: spec.servers[0].port.protocol: TLS servers (SNI "
 			       "passthrough) are not supported yet"},
 	{"https-redirect.yaml", 10, "spec.servers[0].tls.httpsRedirect: not supported yet"},
+	{"tls-mutual-no-ca.yaml", 9, "spec.servers[0].tls: mode MUTUAL needs caCertificates"},
+	{"tls-simple-ca.yaml", 13, "spec.servers[0].tls.subjectAltNames: client certificates are "
+				   "verified with mode MUTUAL only"},
 	{"se-grpc.yaml", 9, "ServiceEntry default/api: spec.ports[1].protocol: GRPC is not "
 			    "supported yet"},
 	{"nul-byte.yaml", 6, "a string holds a NUL byte"},
 	{"https.yaml", 11, "spec.servers[0].tls.credentialName: credentialName 'cert' needs "
 			   "config.credentials_dir in the bootstrap"},
-	{"tls-mutual.yaml", 10, "spec.servers[0].tls.mode: MUTUAL is not supported yet (SIMPLE only)"},
+	{"tls-mutual.yaml", 10, "spec.servers[0].tls.mode: OPTIONAL_MUTUAL is not supported yet "
+				"(SIMPLE and MUTUAL only)"},
 	{"tls-passthrough.yaml", 9, "spec.servers[0].tls: no mode, which is PASSTHROUGH: not "
-				     "supported yet (SIMPLE only)"},
+				     "supported yet (SIMPLE and MUTUAL only)"},
 	{"tls-version.yaml", 12, "spec.servers[0].tls.minProtocolVersion: TLSV1_1 is not supported: "
 				 "TLS 1.2 is the oldest version served"},
 	{"tls-cipher.yaml", 12, "spec.servers[0].tls.cipherSuites[1]: unknown cipher suite 'RC4-NOPE'"},
