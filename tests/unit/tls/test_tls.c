@@ -13,6 +13,7 @@
  * server connection after a handshake and an exchange, with
  * SSL_MODE_RELEASE_BUFFERS, and server-side full handshakes per second.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -706,6 +707,122 @@ test_measure(void **state)
 	shared_x = NULL;
 }
 
+/* ---- MUTUAL: client certificate SANs, CA bundles ---- */
+
+/* A self-signed certificate with CN @p cn, SANs @p san (openssl's "URI:x,DNS:y"; NULL: none). */
+static X509 *
+make_x509(const char *cn, const char *san, bool ca)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *n;
+	X509V3_CTX v3;
+
+	assert_non_null(k);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), rand() & 0x7fffffff);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, k);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	for (int i = 0; i < 2; i++) {
+		const char *v = i == 0 ? san : ca ? "critical,CA:TRUE" : NULL;
+		X509_EXTENSION *ext;
+
+		if (v == NULL)
+			continue;
+		ext = X509V3_EXT_conf_nid(NULL, &v3, i == 0 ? NID_subject_alt_name :
+					  NID_basic_constraints, v);
+		assert_non_null(ext);
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	EVP_PKEY_free(k);
+	return x;
+}
+
+static void
+test_san_match(void **state)
+{
+	X509 *x = make_x509("cn.example.com", "URI:spiffe://td/ns/a/sa/b,DNS:client.example.com,"
+			    "DNS:*.wild.example.com,IP:192.0.2.1", false);
+	X509 *none = make_x509("client.example.com", NULL, false);
+	static const struct {
+		const char *names[2];
+		unsigned int n;
+		int want;
+	} t[] = {
+		{{"spiffe://td/ns/a/sa/b"}, 1, 1},
+		{{"spiffe://td/ns/a/sa/B"}, 1, 0},		/* URIs compare byte for byte */
+		{{"spiffe://td/ns/a/sa"}, 1, 0},		/* a prefix is not the name */
+		{{"spiffe://td/ns/a/sa/bb"}, 1, 0},
+		{{"client.example.com"}, 1, 1},
+		{{"CLIENT.Example.com"}, 1, 1},			/* DNS names in any case */
+		{{"x.wild.example.com"}, 1, 1},			/* the SAN's wildcard covers one label */
+		{{"a.x.wild.example.com"}, 1, 0},
+		{{"wild.example.com"}, 1, 0},
+		{{"cn.example.com"}, 1, 0},			/* never the CN */
+		{{"example.com"}, 1, 0},
+		{{"192.0.2.1"}, 1, 0},				/* IP SANs are not DNS or URI */
+		{{"nope.example.com", "spiffe://td/ns/a/sa/b"}, 2, 1},	/* any one of the names */
+		{{"nope.example.com", "spiffe://td/ns/x/sa/b"}, 2, 0},
+		{{NULL}, 0, 0},
+	};
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int got = hf_tls_san_match(x, t[i].names, t[i].n);
+
+		if (got != t[i].want)
+			fail_msg("case %u (%s): got %d, want %d", i, t[i].names[0], got, t[i].want);
+	}
+	/* a certificate without SANs carries none of them, whatever its CN says */
+	assert_int_equal(hf_tls_san_match(none, (const char *const[]){"client.example.com"}, 1), 0);
+	X509_free(x);
+	X509_free(none);
+}
+
+static int
+pem_of(X509 *x, char *buf, int cap)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int n;
+
+	PEM_write_bio_X509(b, x);
+	n = BIO_read(b, buf, cap);
+	BIO_free(b);
+	return n;
+}
+
+static void
+test_ca_check(void **state)
+{
+	X509 *ca = make_x509("Test root", NULL, true), *ca2 = make_x509("Other root", NULL, true);
+	X509 *leaf = make_x509("leaf", "DNS:leaf.example.com", false);
+	char pem[16384], err[256];
+	int n;
+
+	(void)state;
+	n = pem_of(ca, pem, sizeof(pem));
+	assert_int_equal(hf_tls_ca_check(pem, (uint32_t)n, err, sizeof(err)), 0);
+	n += pem_of(ca2, pem + n, (int)sizeof(pem) - n);
+	assert_int_equal(hf_tls_ca_check(pem, (uint32_t)n, err, sizeof(err)), 0);
+	/* a bundle with a leaf in it: refused, and the message names which certificate */
+	n += pem_of(leaf, pem + n, (int)sizeof(pem) - n);
+	assert_int_equal(hf_tls_ca_check(pem, (uint32_t)n, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "certificate 3 (/CN=leaf) is not a CA certificate"));
+	assert_int_equal(hf_tls_ca_check(cert_a.key, cert_a.key_len, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no PEM certificate"));
+	assert_int_equal(hf_tls_ca_check("", 0, err, sizeof(err)), -EINVAL);
+	X509_free(ca);
+	X509_free(ca2);
+	X509_free(leaf);
+}
+
 int
 main(void)
 {
@@ -717,6 +834,8 @@ main(void)
 		cmocka_unit_test(test_handshake_refusals),
 		cmocka_unit_test(test_data),
 		cmocka_unit_test(test_measure),
+		cmocka_unit_test(test_san_match),
+		cmocka_unit_test(test_ca_check),
 	};
 
 	/* Before OpenSSL allocates anything. */
