@@ -152,9 +152,11 @@ verify_client(int ok, X509_STORE_CTX *sx)
 	int e = X509_STORE_CTX_get_error(sx);
 
 	if (!ok) {
+		bool dates = e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID;
+
 		if (t != NULL && t->fail == HF_TLS_FAIL_NONE)
-			t->fail = e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID
-				  ? HF_TLS_FAIL_EXPIRED_CLIENT_CERT : HF_TLS_FAIL_UNTRUSTED_CLIENT_CERT;
+			t->fail = dates ? HF_TLS_FAIL_EXPIRED_CLIENT_CERT
+					: HF_TLS_FAIL_UNTRUSTED_CLIENT_CERT;
 		return 0;
 	}
 	if (X509_STORE_CTX_get_error_depth(sx) != 0 || t == NULL || t->lctx == NULL)
@@ -294,7 +296,8 @@ use_ca(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err
 			snprintf(err, errlen, "caCertificates: certificate %d (%s) is not a CA "
 				 "certificate", n + 1, cn);
 			rc = -EINVAL;
-		} else if (X509_STORE_add_cert(store, x) != 1 || SSL_CTX_add_client_CA(ctx, x) != 1) {
+		} else if (X509_STORE_add_cert(store, x) != 1 ||
+			   SSL_CTX_add_client_CA(ctx, x) != 1) {
 			ssl_err(err, errlen, "CA certificate refused");
 			rc = -EINVAL;
 		}

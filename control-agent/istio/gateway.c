@@ -178,9 +178,10 @@ check_https(struct ist *st, const struct yn *s, const struct yn *tls, const char
 				"client certificates are verified with mode MUTUAL only (this "
 				"server is SIMPLE)");
 	if (m == 2 && cred != NULL && ca != NULL)
-		return ist_fail(st, ist_get(tls, "caCertificates"), ist_path(q, p, "caCertificates"),
-				"give credentialName (whose ca.crt, or <name>-cacert/ca.crt, holds "
-				"the CA) or caCertificates, not both");
+		return ist_fail(st, ist_get(tls, "caCertificates"),
+				ist_path(q, p, "caCertificates"), "give credentialName (whose "
+				"ca.crt, or <name>-cacert/ca.crt, holds the CA) or caCertificates, "
+				"not both");
 	if (m == 2 && cred == NULL && ca == NULL)
 		return ist_fail(st, tls, p, "mode MUTUAL needs caCertificates (the CA file client "
 				"certificates must chain to), or a credentialName with ca.crt");
