@@ -465,6 +465,25 @@ cc_tls(struct cc *c, const struct hf_model_tls *mt)
 		};
 		if (ms->ciphers != NULL && sv[i].ciphers == NULL)
 			return NULL;
+		if (ms->ca_pem != NULL) {
+			char *ca = cc_alloc(c, ms->ca_len);
+			const char **sans = cc_alloc(c, sizeof(*sans) * (ms->n_sans + 1));
+
+			if (ca == NULL || sans == NULL)
+				return NULL;
+			memcpy(ca, ms->ca_pem, ms->ca_len);
+			sv[i].ca_pem = ca;
+			sv[i].ca_len = (uint32_t)ms->ca_len;
+			h = fnv(h, "ca", 2);
+			h = fnv(h, ca, ms->ca_len);
+			for (unsigned int k = 0; k < ms->n_sans; k++) {
+				if ((sans[k] = cc_str(c, ms->sans[k])) == NULL)
+					return NULL;
+				h = fnv(h, ms->sans[k], strlen(ms->sans[k]) + 1);
+			}
+			sv[i].n_sans = ms->n_sans;
+			sv[i].sans = sans;
+		}
 		h = fnv(h, cert, ms->cert_len);
 		h = fnv(h, key, ms->key_len);
 		h = fnv(h, &ms->min_version, sizeof(ms->min_version));

@@ -207,6 +207,9 @@ classify(const struct hf_tls_conn *t)
 		case SSL_R_HTTP_REQUEST:
 		case SSL_R_HTTPS_PROXY_REQUEST:
 			return HF_TLS_FAIL_PLAINTEXT;
+		case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+			/* MUTUAL: an empty Certificate (RFC 8446 4.4.2.4: certificate_required) */
+			return HF_TLS_FAIL_NO_CLIENT_CERT;
 		default:
 			break;
 		}
@@ -227,6 +230,10 @@ count_fail(struct hf_worker *w, enum hf_tls_fail f)
 	case HF_TLS_FAIL_PLAINTEXT: HF_COUNT(w, TLS_HS_PLAINTEXT); break;
 	case HF_TLS_FAIL_MALFORMED_HELLO: HF_COUNT(w, TLS_HS_MALFORMED_HELLO); break;
 	case HF_TLS_FAIL_TIMEOUT: HF_COUNT(w, TLS_HS_TIMEOUT); break;
+	case HF_TLS_FAIL_NO_CLIENT_CERT: HF_COUNT(w, TLS_HS_NO_CLIENT_CERT); break;
+	case HF_TLS_FAIL_UNTRUSTED_CLIENT_CERT: HF_COUNT(w, TLS_HS_UNTRUSTED_CLIENT_CERT); break;
+	case HF_TLS_FAIL_EXPIRED_CLIENT_CERT: HF_COUNT(w, TLS_HS_EXPIRED_CLIENT_CERT); break;
+	case HF_TLS_FAIL_CLIENT_SAN_MISMATCH: HF_COUNT(w, TLS_HS_CLIENT_SAN_MISMATCH); break;
 	default: HF_COUNT(w, TLS_HS_OTHER); break;
 	}
 }

@@ -26,6 +26,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "tls/tls.h"
 
@@ -89,7 +90,11 @@ client_hello(SSL *ssl, int *al, void *arg)
 	t->server = (uint16_t)s;
 	if (s == 0)
 		return SSL_CLIENT_HELLO_SUCCESS;	/* SSL_new() took server 0's settings */
-	/* SSL_set_SSL_CTX() moves the certificate over, not the versions or ciphers. */
+	/*
+	 * SSL_set_SSL_CTX() moves the certificate over, not the versions, the
+	 * ciphers or whether a client certificate is asked for (the CA store and
+	 * CA names it then uses are the new context's).
+	 */
 	if (SSL_set_SSL_CTX(ssl, x->ctx[s]) == NULL ||
 	    !SSL_set_min_proto_version(ssl, x->min_version[s]) ||
 	    !SSL_set_max_proto_version(ssl, x->max_version[s]) ||
@@ -97,7 +102,73 @@ client_hello(SSL *ssl, int *al, void *arg)
 		*al = SSL_AD_INTERNAL_ERROR;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
+	SSL_set_verify(ssl, SSL_CTX_get_verify_mode(x->ctx[s]),
+		       SSL_CTX_get_verify_callback(x->ctx[s]));
 	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+int
+hf_tls_san_match(X509 *x, const char *const *names, unsigned int n)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	int found = 0;
+
+	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) && !found; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const ASN1_IA5STRING *u;
+
+		if (g->type != GEN_URI)
+			continue;
+		u = g->d.uniformResourceIdentifier;
+		for (unsigned int k = 0; k < n && !found; k++)
+			found = strlen(names[k]) == (size_t)u->length &&
+				memcmp(names[k], u->data, (size_t)u->length) == 0;
+	}
+	GENERAL_NAMES_free(gens);
+	/*
+	 * DNS SANs as RFC 6125 6.4 compares host names; never the CN, which
+	 * Envoy does not look at either when SANs are to be matched.
+	 */
+	for (unsigned int k = 0; k < n && !found; k++)
+		found = X509_check_host(x, names[k], 0, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+					X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+	ERR_clear_error();
+	return found;
+}
+
+/*
+ * MUTUAL servers: OpenSSL's verdict on each certificate of the client's
+ * chain, kept as the handshake's failure reason, and then, on the leaf that
+ * verified, the server's subjectAltNames. Returning 0 fails the handshake
+ * with the alert that matches the error (RFC 8446 6.2: bad_certificate,
+ * certificate_expired, unknown_ca).
+ */
+static int
+verify_client(int ok, X509_STORE_CTX *sx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct hf_tls_conn *t = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+	const struct hf_tls_lctx *x;
+	int e = X509_STORE_CTX_get_error(sx);
+
+	if (!ok) {
+		bool dates = e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID;
+
+		if (t != NULL && t->fail == HF_TLS_FAIL_NONE)
+			t->fail = dates ? HF_TLS_FAIL_EXPIRED_CLIENT_CERT
+					: HF_TLS_FAIL_UNTRUSTED_CLIENT_CERT;
+		return 0;
+	}
+	if (X509_STORE_CTX_get_error_depth(sx) != 0 || t == NULL || t->lctx == NULL)
+		return 1;
+	x = t->lctx;
+	if (x->n_sans[t->server] == 0 ||
+	    hf_tls_san_match(X509_STORE_CTX_get_current_cert(sx),
+			     (const char *const *)x->sans[t->server], x->n_sans[t->server]))
+		return 1;
+	t->fail = HF_TLS_FAIL_CLIENT_SAN_MISMATCH;
+	X509_STORE_CTX_set_error(sx, X509_V_ERR_HOSTNAME_MISMATCH);
+	return 0;
 }
 
 /* No passphrase: an encrypted key is refused, never prompted for on a terminal. */
@@ -198,6 +269,65 @@ use_key(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *er
 	return 0;
 }
 
+/*
+ * The CAs that client certificates must chain to, from @p pem (one or more
+ * certificates): into the context's trust store, and their names into the
+ * CertificateRequest's certificate_authorities (RFC 8446 4.2.4), which lets
+ * a client holding several certificates pick the right one.
+ */
+static int
+use_ca(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err, size_t errlen)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	int n = 0, rc = 0;
+
+	while (b != NULL && rc == 0) {
+		X509 *x = X509_new_ex(lib, NULL);
+
+		if (x == NULL || PEM_read_bio_X509(b, &x, no_passphrase, NULL) == NULL) {
+			X509_free(x);
+			break;
+		}
+		if (X509_check_ca(x) == 0) {
+			char cn[256] = "";
+
+			X509_NAME_oneline(X509_get_subject_name(x), cn, sizeof(cn));
+			snprintf(err, errlen, "caCertificates: certificate %d (%s) is not a CA "
+				 "certificate", n + 1, cn);
+			rc = -EINVAL;
+		} else if (X509_STORE_add_cert(store, x) != 1 ||
+			   SSL_CTX_add_client_CA(ctx, x) != 1) {
+			ssl_err(err, errlen, "CA certificate refused");
+			rc = -EINVAL;
+		}
+		X509_free(x);
+		n++;
+	}
+	BIO_free(b);
+	if (rc == 0 && n == 0) {
+		ssl_err(err, errlen, "caCertificates: no PEM certificate");
+		return -EINVAL;
+	}
+	ERR_clear_error();
+	return rc;
+}
+
+int
+hf_tls_ca_check(const char *pem, uint32_t len, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	int rc;
+
+	if (ctx == NULL) {
+		ssl_err(err, errlen, "SSL_CTX_new");
+		return -ENOMEM;
+	}
+	rc = use_ca(ctx, NULL, pem, len, err, errlen);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
 SSL_CTX *
 hf_tls_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_server_config *sc, char *err, size_t errlen)
 {
@@ -241,6 +371,13 @@ hf_tls_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_server_config *sc, char *e
 	if (use_chain(ctx, lib, sc->cert_pem, sc->cert_len, err, errlen) < 0 ||
 	    use_key(ctx, lib, sc->key_pem, sc->key_len, err, errlen) < 0)
 		goto fail;
+	if (sc->ca_pem != NULL) {
+		if (use_ca(ctx, lib, sc->ca_pem, sc->ca_len, err, errlen) < 0)
+			goto fail;
+		/* MUTUAL: no certificate, or one that does not verify, ends the handshake. */
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+				   verify_client);
+	}
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);
@@ -286,6 +423,9 @@ hf_tls_lctx_put(struct hf_tls_lctx *x)
 	for (unsigned int i = 0; i < x->n_servers; i++) {
 		SSL_CTX_free(x->ctx[i]);
 		free(x->ciphers[i]);
+		for (unsigned int k = 0; k < x->n_sans[i]; k++)
+			free(x->sans[i][k]);
+		free(x->sans[i]);
 	}
 	free(x->sni);
 	free(x->names);
@@ -329,6 +469,13 @@ hf_tls_lctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_listener_config *cfg, cha
 		x->max_version[s] = sc->max_version;
 		if (sc->ciphers != NULL && (x->ciphers[s] = strdup(sc->ciphers)) == NULL)
 			goto nomem;
+		if (sc->n_sans > 0 && (x->sans[s] = calloc(sc->n_sans, sizeof(char *))) == NULL)
+			goto nomem;
+		for (unsigned int k = 0; k < sc->n_sans; k++) {
+			if ((x->sans[s][k] = strdup(sc->sans[k])) == NULL)
+				goto nomem;
+			x->n_sans[s] = k + 1;
+		}
 		for (unsigned int k = 0; k < sc->n_names; k++) {
 			const char *nm = sc->names[k];
 			struct hf_tls_sni_entry *e = &x->sni[x->n_sni++];

@@ -32,7 +32,7 @@
 /* An SNI host name: RFC 6066 3 caps it at 2^16 - 1, DNS (RFC 1035 2.3.4) at 253. */
 #define HF_TLS_NAME_MAX 253
 
-/* One certificate and what it serves: a Gateway server with tls.mode SIMPLE. */
+/* One certificate and what it serves: a Gateway server with tls.mode SIMPLE or MUTUAL. */
 struct hf_tls_server_config {
 	unsigned int n_names;
 	const char *const *names;	/* lower case: "a.example.com", "*.example.com", "*" */
@@ -43,6 +43,16 @@ struct hf_tls_server_config {
 	uint16_t min_version;		/* HF_TLS_V1_2 or HF_TLS_V1_3 */
 	uint16_t max_version;
 	const char *ciphers;		/* OpenSSL cipher list for TLS <= 1.2; NULL: the default */
+	/*
+	 * MUTUAL: the CA certificates (PEM) a client certificate must chain to;
+	 * NULL for SIMPLE (no certificate asked for). With it, a client that
+	 * sends none, or one that does not verify, fails the handshake.
+	 */
+	const char *ca_pem;
+	uint32_t ca_len;
+	/* MUTUAL: the client certificate must carry one of these as a DNS or URI SAN; 0: any */
+	unsigned int n_sans;
+	const char *const *sans;
 };
 
 /* The servers of one HTTPS port, told apart by SNI; the first also answers without SNI. */
@@ -78,6 +88,10 @@ enum hf_tls_fail {
 	HF_TLS_FAIL_PLAINTEXT,
 	HF_TLS_FAIL_MALFORMED_HELLO,
 	HF_TLS_FAIL_TIMEOUT,
+	HF_TLS_FAIL_NO_CLIENT_CERT,
+	HF_TLS_FAIL_UNTRUSTED_CLIENT_CERT,
+	HF_TLS_FAIL_EXPIRED_CLIENT_CERT,
+	HF_TLS_FAIL_CLIENT_SAN_MISMATCH,
 	HF_TLS_FAIL_OTHER,
 };
 

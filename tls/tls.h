@@ -38,8 +38,10 @@ struct ossl_lib_ctx_st;
  * A server SSL_CTX for @p sc in library context @p lib (NULL: the default):
  * its certificate chain and key (checked to match), versions, TLS 1.2
  * ciphers, ALPN offering only http/1.1, no renegotiation, no session cache
- * or tickets (resumption is for later), SSL_MODE_RELEASE_BUFFERS. NULL with
- * a message in @p err when something is refused.
+ * or tickets (resumption is for later), SSL_MODE_RELEASE_BUFFERS. With
+ * sc->ca_pem (MUTUAL) a client certificate is required and verified against
+ * those CAs (each must be a CA certificate). NULL with a message in @p err
+ * when something is refused.
  */
 struct ssl_ctx_st *hf_tls_ctx_new(struct ossl_lib_ctx_st *lib,
 				  const struct hf_tls_server_config *sc, char *err, size_t errlen);
@@ -50,6 +52,24 @@ struct ssl_ctx_st *hf_tls_ctx_new(struct ossl_lib_ctx_st *lib,
  * or -1 for a TLS 1.3 suite name (not configurable, as in Envoy).
  */
 int hf_tls_cipher_known(const char *name);
+
+/*
+ * Whether @p pem (@p len bytes) is a usable caCertificates bundle: one or
+ * more PEM certificates, each a CA certificate. 0, or -EINVAL with the
+ * reason in @p err (the agent checks a MUTUAL server's CA file with it).
+ */
+int hf_tls_ca_check(const char *pem, uint32_t len, char *err, size_t errlen);
+
+struct x509_st;
+
+/*
+ * Whether client certificate @p x carries one of @p names (@p n of them) as a
+ * subjectAltName, as Envoy's match_subject_alt_names with exact matchers: a
+ * URI SAN byte for byte ("spiffe://td/ns/a/sa/b"), a DNS SAN as a host name
+ * (any case; a "*.example.com" SAN covers one label), never the subject CN.
+ * Returns 1 or 0.
+ */
+int hf_tls_san_match(struct x509_st *x, const char *const *names, unsigned int n);
 
 /* ---- SNI (tls/sni.c): pure C ---- */
 
@@ -120,6 +140,8 @@ struct hf_tls_lctx {
 	uint16_t min_version[HF_TLS_MAX_SERVERS];
 	uint16_t max_version[HF_TLS_MAX_SERVERS];
 	char *ciphers[HF_TLS_MAX_SERVERS];	/* NULL: the default */
+	unsigned int n_sans[HF_TLS_MAX_SERVERS];	/* MUTUAL: subjectAltNames; 0: any */
+	char **sans[HF_TLS_MAX_SERVERS];
 	unsigned int n_sni;
 	struct hf_tls_sni_entry *sni;
 	char *names;			/* the entries' strings */

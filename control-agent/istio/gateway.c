@@ -28,16 +28,18 @@ static const char *const server_keys[] = {"port", "hosts", "tls", "name", NULL};
 static const char *const server_later[] = {"bind", "defaultEndpoint", NULL};
 static const char *const gport_keys[] = {"number", "name", "protocol", NULL};
 static const char *const gport_later[] = {"targetPort", NULL};
-/* ServerTLSSettings of an HTTPS server with mode SIMPLE */
+/* ServerTLSSettings of an HTTPS server with mode SIMPLE or MUTUAL */
 static const char *const gtls_keys[] = {
 	"mode", "credentialName", "serverCertificate", "privateKey", "minProtocolVersion",
-	"maxProtocolVersion", "cipherSuites", NULL,
+	"maxProtocolVersion", "cipherSuites", "caCertificates", "subjectAltNames", NULL,
 };
 static const char *const gtls_simple_later[] = {
-	"httpsRedirect", "caCertificates", "credentialNames", "subjectAltNames",
-	"verifyCertificateSpki", "verifyCertificateHash", "caCrl", NULL,
+	"httpsRedirect", "credentialNames", "verifyCertificateSpki", "verifyCertificateHash",
+	"caCrl", NULL,
 };
-/* on a server that is not HTTPS every ServerTLSSettings field waits (httpsRedirect included) */
+/* an HTTP server's tls: httpsRedirect only */
+static const char *const gtls_http_keys[] = {"httpsRedirect", NULL};
+/* on a TCP server every ServerTLSSettings field waits (httpsRedirect included) */
 static const char *const gtls_later[] = {
 	"mode", "httpsRedirect", "serverCertificate", "privateKey", "caCertificates", "credentialName",
 	"credentialNames", "subjectAltNames", "verifyCertificateSpki", "verifyCertificateHash",
@@ -55,6 +57,7 @@ static const char *const tcpm_later[] = {"destinationSubnets", "sourceLabels", "
 struct srv {
 	const struct ist_res *gw;
 	const struct yn *server;
+	bool https_redirect;		/* HTTP server with tls.httpsRedirect: every request gets a 301 */
 };
 
 struct lsn {
@@ -122,15 +125,16 @@ tls_version(struct ist *st, const struct yn *tls, const char *path, const char *
 }
 
 /*
- * Checks an HTTPS server's tls block without reading a file: mode SIMPLE (the
- * others are refused by name), a certificate from credentialName or from
- * serverCertificate and privateKey, versions, cipher suite names.
+ * Checks an HTTPS server's tls block without reading a file: mode SIMPLE or
+ * MUTUAL (the others are refused by name), a certificate from credentialName
+ * or from serverCertificate and privateKey, versions, cipher suite names;
+ * MUTUAL's CA from caCertificates or the credential, its subjectAltNames.
  */
 static int
 check_https(struct ist *st, const struct yn *s, const struct yn *tls, const char *path)
 {
-	const char *mode = NULL, *cred = NULL, *cert = NULL, *key = NULL;
-	const struct yn *ciphers = NULL;
+	const char *mode = NULL, *cred = NULL, *cert = NULL, *key = NULL, *ca = NULL;
+	const struct yn *ciphers = NULL, *sans = NULL;
 	uint16_t lo = HF_TLS_V1_2, hi = HF_TLS_V1_3;
 	char p[IST_PATH], q[IST_PATH];
 	int rc, m;
@@ -145,27 +149,42 @@ check_https(struct ist *st, const struct yn *s, const struct yn *tls, const char
 	    (rc = ist_get_str(st, tls, p, "serverCertificate", false, &cert)) < 0 ||
 	    (rc = ist_get_str(st, tls, p, "privateKey", false, &key)) < 0 ||
 	    (rc = ist_get_strs(st, tls, p, "cipherSuites", false, &ciphers)) < 0 ||
+	    (rc = ist_get_str(st, tls, p, "caCertificates", false, &ca)) < 0 ||
+	    (rc = ist_get_strs(st, tls, p, "subjectAltNames", false, &sans)) < 0 ||
 	    (rc = tls_version(st, tls, p, "minProtocolVersion", &lo)) < 0 ||
 	    (rc = tls_version(st, tls, p, "maxProtocolVersion", &hi)) < 0)
 		return rc;
 	if (mode == NULL)
 		return ist_fail(st, tls, p, "no mode, which is PASSTHROUGH: not supported yet "
-				"(SIMPLE only)");
+				"(SIMPLE and MUTUAL only)");
 	m = ist_one_of(mode, tls_modes);
 	if (m < 0)
 		return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "'%s' is not a "
 				"tls mode (SIMPLE, MUTUAL, ISTIO_MUTUAL, PASSTHROUGH, "
 				"AUTO_PASSTHROUGH, OPTIONAL_MUTUAL)", mode);
-	if (m != 1)
+	if (m != 1 && m != 2)
 		return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "%s is not "
-				"supported yet (SIMPLE only)", mode);
+				"supported yet (SIMPLE and MUTUAL only)", mode);
 	if (cred != NULL && (cert != NULL || key != NULL))
 		return ist_fail(st, ist_get(tls, cert != NULL ? "serverCertificate" : "privateKey"),
 				ist_path(q, p, cert != NULL ? "serverCertificate" : "privateKey"),
 				"give credentialName or serverCertificate and privateKey, not both");
 	if (cred == NULL && (cert == NULL || key == NULL))
-		return ist_fail(st, tls, p, "mode SIMPLE needs credentialName, or serverCertificate "
-				"and privateKey");
+		return ist_fail(st, tls, p, "mode %s needs credentialName, or serverCertificate "
+				"and privateKey", mode);
+	if (m == 1 && (ca != NULL || sans != NULL))
+		return ist_fail(st, ist_get(tls, ca != NULL ? "caCertificates" : "subjectAltNames"),
+				ist_path(q, p, ca != NULL ? "caCertificates" : "subjectAltNames"),
+				"client certificates are verified with mode MUTUAL only (this "
+				"server is SIMPLE)");
+	if (m == 2 && cred != NULL && ca != NULL)
+		return ist_fail(st, ist_get(tls, "caCertificates"),
+				ist_path(q, p, "caCertificates"), "give credentialName (whose "
+				"ca.crt, or <name>-cacert/ca.crt, holds the CA) or caCertificates, "
+				"not both");
+	if (m == 2 && cred == NULL && ca == NULL)
+		return ist_fail(st, tls, p, "mode MUTUAL needs caCertificates (the CA file client "
+				"certificates must chain to), or a credentialName with ca.crt");
 	if (lo > hi)
 		return ist_fail(st, ist_get(tls, "minProtocolVersion"),
 				ist_path(q, p, "minProtocolVersion"), "above maxProtocolVersion");
@@ -230,16 +249,70 @@ credential_name_ok(const char *s)
 }
 
 /*
+ * MUTUAL: the CA bundle of server @p tls into @p ms, from caCertificates or
+ * from the credential: <name>/ca.crt, else Istio's separate <name>-cacert
+ * secret (<name>-cacert/ca.crt). Checked here (PEM, CA certificates), so a
+ * bad file is refused at load with the field that named it.
+ */
+static int
+load_ca(struct ist *st, const struct yn *tls, const char *p, const char *cred,
+	struct hf_model_tls_server *ms)
+{
+	const struct yn *sans = ist_get(tls, "subjectAltNames"), *at;
+	const char *caf = NULL;
+	char q[IST_PATH], path[4096], err[256];
+	int rc;
+
+	ist_get_str(st, tls, p, "caCertificates", false, &caf);
+	if (caf != NULL) {
+		at = ist_get(tls, "caCertificates");
+		ist_path(q, p, "caCertificates");
+		snprintf(path, sizeof(path), "%s", caf);
+		rc = slurp(path, &ms->ca_pem, &ms->ca_len);
+	} else {
+		at = ist_get(tls, "credentialName");
+		ist_path(q, p, "credentialName");
+		snprintf(path, sizeof(path), "%s/%s/ca.crt", st->creds_dir, cred);
+		rc = slurp(path, &ms->ca_pem, &ms->ca_len);
+		if (rc == -ENOENT) {
+			snprintf(path, sizeof(path), "%s/%s-cacert/ca.crt", st->creds_dir, cred);
+			rc = slurp(path, &ms->ca_pem, &ms->ca_len);
+			if (rc == -ENOENT)
+				return ist_fail(st, at, q, "mode MUTUAL: credential '%s' has no CA "
+						"(neither %s/%s/ca.crt nor %s)", cred,
+						st->creds_dir, cred, path);
+		}
+	}
+	if (rc < 0)
+		return rc == -ENOMEM ? ist_oom(st) :
+		       ist_fail(st, at, q, "cannot read '%s': %s", path, strerror(-rc));
+	if (hf_tls_ca_check(ms->ca_pem, (uint32_t)ms->ca_len, err, sizeof(err)) < 0)
+		return ist_fail(st, at, q, "%s: %s", path, err);
+	if (sans != NULL && sans->n > 0) {
+		ms->sans = calloc(sans->n, sizeof(*ms->sans));
+		if (ms->sans == NULL)
+			return ist_oom(st);
+		for (unsigned int i = 0; i < sans->n; i++) {
+			if ((ms->sans[i] = ist_mdup(sans->val[i]->s)) == NULL)
+				return ist_oom(st);
+			ms->n_sans = i + 1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Reads the certificate and key of checked HTTPS server @p s (agent side:
- * files) and appends them to @p t, with the server's hosts as SNI names.
- * Building an SSL_CTX from them here refuses what a worker would refuse.
+ * files) and appends them to @p t, with the server's hosts as SNI names;
+ * for MUTUAL its CA too. Building an SSL_CTX from them here refuses what a
+ * worker would refuse.
  */
 static int
 load_https(struct ist *st, const struct yn *s, const char *path, struct hf_model_tls *t)
 {
 	const struct yn *tls = ist_get(s, "tls"), *hosts = ist_get(s, "hosts");
 	const struct yn *ciphers = ist_get(tls, "cipherSuites"), *at;
-	const char *cred = NULL, *certf = NULL, *keyf = NULL;
+	const char *cred = NULL, *certf = NULL, *keyf = NULL, *mode = NULL;
 	char p[IST_PATH], q[IST_PATH], cpath[4096], kpath[4096], err[256];
 	struct hf_model_tls_server *ms;
 	struct hf_tls_server_config sc = {0};
@@ -287,6 +360,9 @@ load_https(struct ist *st, const struct yn *s, const char *path, struct hf_model
 	if ((rc = slurp(kpath, &ms->key_pem, &ms->key_len)) < 0)
 		return rc == -ENOMEM ? ist_oom(st) :
 		       ist_fail(st, at, q, "cannot read '%s': %s", kpath, strerror(-rc));
+	ist_get_str(st, tls, p, "mode", false, &mode);
+	if (strcmp(mode, "MUTUAL") == 0 && (rc = load_ca(st, tls, p, cred, ms)) < 0)
+		return rc;
 	if (ciphers != NULL && ciphers->n > 0) {
 		size_t len = 0;
 
@@ -325,6 +401,8 @@ load_https(struct ist *st, const struct yn *s, const char *path, struct hf_model
 		.key_pem = ms->key_pem, .key_len = (uint32_t)ms->key_len,
 		.min_version = ms->min_version, .max_version = ms->max_version,
 		.ciphers = ms->ciphers,
+		.ca_pem = ms->ca_pem, .ca_len = (uint32_t)ms->ca_len,
+		.n_sans = ms->n_sans, .sans = (const char *const *)ms->sans,
 	};
 	/* What a worker will build, built once here: a bad file is refused at load, with its line. */
 	ctx = hf_tls_ctx_new(NULL, &sc, err, sizeof(err));
@@ -396,7 +474,11 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 		return check_https(st, s, tls, path);
 	ist_path(p, path, "tls");
 	if (tls != NULL) {
-		if ((rc = ist_keys(st, tls, p, (const char *const[]){NULL}, gtls_later)) < 0)
+		bool redirect;
+
+		if ((rc = ist_keys(st, tls, p, *kind == HF_LISTENER_HTTP ? gtls_http_keys :
+					       (const char *const[]){NULL}, gtls_later)) < 0 ||
+		    (rc = ist_get_bool(st, tls, p, "httpsRedirect", &redirect)) < 0)
 			return rc;
 	}
 	return 0;
@@ -457,6 +539,12 @@ add_server(struct ist *st, struct lsn **ls, unsigned int *n, const struct ist_re
 		return ist_oom(st);
 	sv->gw = gw;
 	sv->server = s;
+	if (!https && kind == HF_LISTENER_HTTP) {
+		char p[IST_PATH];
+
+		ist_get_bool(st, ist_get(s, "tls"), ist_path(p, path, "tls"), "httpsRedirect",
+			     &sv->https_redirect);
+	}
 	return 0;
 }
 
@@ -752,6 +840,67 @@ take(struct ist *st, struct hf_model_vhost *from, struct hf_model_vhost *vh)
 	return 0;
 }
 
+/* Puts @p vh's https redirect first (once): Envoy checks require_tls before any route. */
+static int
+redirect_first(struct ist *st, struct hf_model_vhost *vh)
+{
+	struct hf_model_route *r;
+
+	if (vh->n_routes > 0 && vh->routes[0].name != NULL &&
+	    strcmp(vh->routes[0].name, "https_redirect") == 0)
+		return 0;
+	r = ist_push(&vh->routes, &vh->n_routes, sizeof(*r));
+	if (r == NULL)
+		return ist_oom(st);
+	memmove(vh->routes + 1, vh->routes, sizeof(*r) * (vh->n_routes - 1));
+	r = &vh->routes[0];
+	memset(r, 0, sizeof(*r));
+	r->action = HF_ACTION_REDIRECT;
+	r->redirect_code = 301;
+	if ((r->name = ist_mdup("https_redirect")) == NULL ||
+	    (r->redirect_scheme = ist_mdup("https")) == NULL)
+		return ist_oom(st);
+	return 0;
+}
+
+/*
+ * httpsRedirect on HTTP servers (Istio sets require_tls ALL on their
+ * virtual hosts): the virtual hosts of @p l whose names a redirecting
+ * server's hosts cover answer every request with a 301 to https, the host
+ * without its port, the path and query kept (http_route.c writes the
+ * Location). A host no VirtualService bound gets a virtual host of its own,
+ * so the redirect needs no route behind it, as in Istio.
+ */
+static int
+https_redirects(struct ist *st, const struct lsn *l, struct hf_model_route_config *rc)
+{
+	for (unsigned int s = 0; s < l->n_srv; s++) {
+		const struct yn *sh = ist_get(l->srv[s].server, "hosts");
+
+		if (!l->srv[s].https_redirect)
+			continue;
+		for (unsigned int k = 0; k < sh->n; k++) {
+			const char *full = sh->val[k]->s, *slash = strchr(full, '/');
+			const char *host = lower(st, slash != NULL ? slash + 1 : full);
+			struct hf_model_vhost *vh;
+			int err;
+
+			if (host == NULL)
+				return ist_oom(st);
+			for (unsigned int v = 0; v < rc->n_vhosts; v++)
+				if (ist_host_covers(host, rc->vhosts[v].domains[0]) &&
+				    (err = redirect_first(st, &rc->vhosts[v])) < 0)
+					return err;
+			vh = vhost_for(rc, host, l->port);
+			if (vh == NULL)
+				return ist_oom(st);
+			if ((err = redirect_first(st, vh)) < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
 static int
 bind_listener(struct ist *st, const struct lsn *l, struct hf_model_listener *ml)
 {
@@ -795,6 +944,8 @@ bind_listener(struct ist *st, const struct lsn *l, struct hf_model_listener *ml)
 				rc = ist_http_routes(st, vs, &b, vh);
 		}
 	}
+	if (rc == 0 && l->kind == HF_LISTENER_HTTP && l->tls == NULL)
+		rc = https_redirects(st, l, &st->m.route_configs[ml->route_config]);
 	free(domains);
 	free(gws);
 	return rc;

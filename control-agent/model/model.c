@@ -203,6 +203,8 @@ hf_model_tls_free(struct hf_model_tls *t)
 			explicit_bzero(s->key_pem, s->key_len);
 		free(s->key_pem);
 		free(s->ciphers);
+		free(s->ca_pem);
+		free_strs(s->sans, s->n_sans);
 	}
 	free(t->servers);
 	free(t);

@@ -151,8 +151,9 @@ struct hf_model_l4_route {
 };
 
 /*
- * A Gateway server with tls.mode SIMPLE: the certificate and key the agent
- * read (credentialName or file paths), checked to match, and its settings.
+ * A Gateway server with tls.mode SIMPLE or MUTUAL: the certificate and key
+ * the agent read (credentialName or file paths), checked to match, and its
+ * settings; for MUTUAL the CA bundle client certificates must chain to.
  */
 struct hf_model_tls_server {
 	unsigned int n_names;
@@ -164,6 +165,10 @@ struct hf_model_tls_server {
 	uint16_t min_version;		/* HF_TLS_V1_2 / HF_TLS_V1_3 (tls/tls-t.h) */
 	uint16_t max_version;
 	char *ciphers;			/* "A:B:C", TLS <= 1.2; NULL: OpenSSL's default */
+	char *ca_pem;			/* MUTUAL: caCertificates or the credential's ca.crt; NULL: SIMPLE */
+	size_t ca_len;
+	unsigned int n_sans;		/* MUTUAL: subjectAltNames a client certificate must carry */
+	char **sans;
 };
 
 /* An HTTPS listener's servers, in the order their Gateways came; the first answers without SNI. */

@@ -491,6 +491,45 @@ test_http_all(void **state)
 
 /* ---- tcp ---- */
 
+/* One redirect route first, matching every request: Envoy's require_tls ALL. */
+static void
+check_redirect(const struct hf_model_route *r)
+{
+	assert_int_equal(r->action, HF_ACTION_REDIRECT);
+	assert_int_equal(r->n_matches, 0);
+	assert_string_equal(r->redirect_scheme, "https");
+	assert_int_equal(r->redirect_code, 301);
+	assert_null(r->redirect_authority);
+	assert_null(r->redirect_uri);
+	assert_int_equal(r->redirect_port, 0);
+}
+
+static void
+test_https_redirect(void **state)
+{
+	const struct hf_model_vhost *vh;
+	struct hf_model m;
+
+	(void)state;
+	load_ok("https-redirect.yaml", &m);
+	vh = vhost(&m, "http.80", "a.example.com:80");
+	assert_int_equal(vh->n_routes, 2);
+	check_redirect(&vh->routes[0]);
+	assert_int_equal(vh->routes[1].action, HF_ACTION_DIRECT);
+	vh = vhost(&m, "http.80", "x.b.example.com:80");
+	assert_int_equal(vh->n_routes, 2);
+	check_redirect(&vh->routes[0]);
+	/* the wildcard host itself: a virtual host with the redirect alone */
+	vh = vhost(&m, "http.80", "*.b.example.com:80");
+	assert_int_equal(vh->n_routes, 1);
+	check_redirect(&vh->routes[0]);
+	/* port 8080's server does not redirect */
+	vh = vhost(&m, "http.8080", "a.example.com:8080");
+	assert_int_equal(vh->n_routes, 1);
+	assert_int_equal(vh->routes[0].action, HF_ACTION_DIRECT);
+	hf_model_free(&m);
+}
+
 static void
 test_tcp(void **state)
 {
@@ -1056,14 +1095,21 @@ static const struct {
 	{"tls-server.yaml", 7, "Gateway default/gw: spec.servers[0].port.protocol: TLS servers (SNI "
 			       "passthrough) are not supported yet"},
 	{"https-redirect.yaml", 10, "spec.servers[0].tls.httpsRedirect: not supported yet"},
+	{"tls-mutual-no-ca.yaml", 9, "spec.servers[0].tls: mode MUTUAL needs caCertificates"},
+	{"tls-mutual-both.yaml", 12, "spec.servers[0].tls.caCertificates: give credentialName "
+				     "(whose ca.crt, or <name>-cacert/ca.crt, holds the CA) or "
+				     "caCertificates, not both"},
+	{"tls-simple-ca.yaml", 13, "spec.servers[0].tls.subjectAltNames: client certificates are "
+				   "verified with mode MUTUAL only"},
 	{"se-grpc.yaml", 9, "ServiceEntry default/api: spec.ports[1].protocol: GRPC is not "
 			    "supported yet"},
 	{"nul-byte.yaml", 6, "a string holds a NUL byte"},
 	{"https.yaml", 11, "spec.servers[0].tls.credentialName: credentialName 'cert' needs "
 			   "config.credentials_dir in the bootstrap"},
-	{"tls-mutual.yaml", 10, "spec.servers[0].tls.mode: MUTUAL is not supported yet (SIMPLE only)"},
+	{"tls-mutual.yaml", 10, "spec.servers[0].tls.mode: OPTIONAL_MUTUAL is not supported yet "
+				"(SIMPLE and MUTUAL only)"},
 	{"tls-passthrough.yaml", 9, "spec.servers[0].tls: no mode, which is PASSTHROUGH: not "
-				     "supported yet (SIMPLE only)"},
+				     "supported yet (SIMPLE and MUTUAL only)"},
 	{"tls-version.yaml", 12, "spec.servers[0].tls.minProtocolVersion: TLSV1_1 is not supported: "
 				 "TLS 1.2 is the oldest version served"},
 	{"tls-cipher.yaml", 12, "spec.servers[0].tls.cipherSuites[1]: unknown cipher suite 'RC4-NOPE'"},
@@ -1251,6 +1297,7 @@ main(void)
 		cmocka_unit_test(test_bookinfo_dir),
 		cmocka_unit_test(test_not_selected),
 		cmocka_unit_test(test_http_all),
+		cmocka_unit_test(test_https_redirect),
 		cmocka_unit_test(test_tcp),
 		cmocka_unit_test(test_workloads),
 		cmocka_unit_test(test_binding),

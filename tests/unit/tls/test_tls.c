@@ -13,6 +13,7 @@
  * server connection after a handshake and an exchange, with
  * SSL_MODE_RELEASE_BUFFERS, and server-side full handshakes per second.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -706,6 +707,223 @@ test_measure(void **state)
 	shared_x = NULL;
 }
 
+/* ---- MUTUAL: client certificate SANs, CA bundles ---- */
+
+/*
+ * A certificate with CN @p cn, SANs @p san (openssl's "URI:x,DNS:y"; NULL: none), valid
+ * until @p until seconds from now (an hour before now when negative: expired), signed by
+ * @p issuer's key @p ikey (NULL: self-signed). Its key goes to *@p key when asked for.
+ */
+static X509 *
+make_x509k(const char *cn, const char *san, bool ca, X509 *issuer, EVP_PKEY *ikey,
+	   EVP_PKEY **key, long until)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *n;
+	X509V3_CTX v3;
+
+	assert_non_null(k);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), rand() & 0x7fffffff);
+	X509_gmtime_adj(X509_getm_notBefore(x), until < 0 ? -3600 : -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), until);
+	X509_set_pubkey(x, k);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : n);
+	X509V3_set_ctx(&v3, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+	for (int i = 0; i < 2; i++) {
+		const char *v = i == 0 ? san : ca ? "critical,CA:TRUE" : NULL;
+		X509_EXTENSION *ext;
+
+		if (v == NULL)
+			continue;
+		ext = X509V3_EXT_conf_nid(NULL, &v3, i == 0 ? NID_subject_alt_name :
+					  NID_basic_constraints, v);
+		assert_non_null(ext);
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	assert_true(X509_sign(x, ikey != NULL ? ikey : k, EVP_sha256()) > 0);
+	if (key != NULL)
+		*key = k;
+	else
+		EVP_PKEY_free(k);
+	return x;
+}
+
+static X509 *
+make_x509(const char *cn, const char *san, bool ca)
+{
+	return make_x509k(cn, san, ca, NULL, NULL, NULL, 3600);
+}
+
+static void
+test_san_match(void **state)
+{
+	X509 *x = make_x509("cn.example.com", "URI:spiffe://td/ns/a/sa/b,DNS:client.example.com,"
+			    "DNS:*.wild.example.com,IP:192.0.2.1", false);
+	X509 *none = make_x509("client.example.com", NULL, false);
+	static const struct {
+		const char *names[2];
+		unsigned int n;
+		int want;
+	} t[] = {
+		{{"spiffe://td/ns/a/sa/b"}, 1, 1},
+		{{"spiffe://td/ns/a/sa/B"}, 1, 0},		/* URIs compare byte for byte */
+		{{"spiffe://td/ns/a/sa"}, 1, 0},		/* a prefix is not the name */
+		{{"spiffe://td/ns/a/sa/bb"}, 1, 0},
+		{{"client.example.com"}, 1, 1},
+		{{"CLIENT.Example.com"}, 1, 1},			/* DNS names in any case */
+		{{"x.wild.example.com"}, 1, 1},			/* the SAN's wildcard covers one label */
+		{{"a.x.wild.example.com"}, 1, 0},
+		{{"wild.example.com"}, 1, 0},
+		{{"cn.example.com"}, 1, 0},			/* never the CN */
+		{{"example.com"}, 1, 0},
+		{{"192.0.2.1"}, 1, 0},				/* IP SANs are not DNS or URI */
+		{{"nope.example.com", "spiffe://td/ns/a/sa/b"}, 2, 1},	/* any one of the names */
+		{{"nope.example.com", "spiffe://td/ns/x/sa/b"}, 2, 0},
+		{{NULL}, 0, 0},
+	};
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int got = hf_tls_san_match(x, t[i].names, t[i].n);
+
+		if (got != t[i].want)
+			fail_msg("case %u (%s): got %d, want %d", i, t[i].names[0], got, t[i].want);
+	}
+	/* a certificate without SANs carries none of them, whatever its CN says */
+	assert_int_equal(hf_tls_san_match(none, (const char *const[]){"client.example.com"}, 1), 0);
+	X509_free(x);
+	X509_free(none);
+}
+
+static int
+pem_of(X509 *x, char *buf, int cap)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int n;
+
+	PEM_write_bio_X509(b, x);
+	n = BIO_read(b, buf, cap);
+	BIO_free(b);
+	return n;
+}
+
+static void
+test_ca_check(void **state)
+{
+	X509 *ca = make_x509("Test root", NULL, true), *ca2 = make_x509("Other root", NULL, true);
+	X509 *leaf = make_x509("leaf", "DNS:leaf.example.com", false);
+	char pem[16384], err[256];
+	int n;
+
+	(void)state;
+	n = pem_of(ca, pem, sizeof(pem));
+	assert_int_equal(hf_tls_ca_check(pem, (uint32_t)n, err, sizeof(err)), 0);
+	n += pem_of(ca2, pem + n, (int)sizeof(pem) - n);
+	assert_int_equal(hf_tls_ca_check(pem, (uint32_t)n, err, sizeof(err)), 0);
+	/* a bundle with a leaf in it: refused, and the message names which certificate */
+	n += pem_of(leaf, pem + n, (int)sizeof(pem) - n);
+	assert_int_equal(hf_tls_ca_check(pem, (uint32_t)n, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "certificate 3 (/CN=leaf) is not a CA certificate"));
+	assert_int_equal(hf_tls_ca_check(cert_a.key, cert_a.key_len, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no PEM certificate"));
+	assert_int_equal(hf_tls_ca_check("", 0, err, sizeof(err)), -EINVAL);
+	X509_free(ca);
+	X509_free(ca2);
+	X509_free(leaf);
+}
+
+/*
+ * MUTUAL over real handshakes, as a worker runs them: the server SNI picks
+ * asks for a client certificate and verifies it, the verdict kept as the
+ * handshake's failure reason; a SIMPLE server on the same listener asks for
+ * none, whether it comes before or after the MUTUAL one. TLS 1.2 and 1.3.
+ */
+static void
+test_handshake_mutual(void **state)
+{
+	static const char *const sans[] = {"spiffe://td/ns/a/sa/b"};
+	EVP_PKEY *cak, *othk, *gk, *ek, *sk, *wk;
+	X509 *ca = make_x509k("Test root", NULL, true, NULL, NULL, &cak, 3600);
+	X509 *other = make_x509k("Other root", NULL, true, NULL, NULL, &othk, 3600);
+	X509 *good = make_x509k("good", "URI:spiffe://td/ns/a/sa/b", false, ca, cak, &gk, 3600);
+	X509 *old = make_x509k("old", "URI:spiffe://td/ns/a/sa/b", false, ca, cak, &ek, -60);
+	X509 *stranger = make_x509k("stranger", "URI:spiffe://td/ns/a/sa/b", false, other, othk,
+				    &sk, 3600);
+	X509 *wrong = make_x509k("wrong", "URI:spiffe://td/ns/a/sa/c", false, ca, cak, &wk, 3600);
+	const struct {
+		X509 *cert;
+		EVP_PKEY *key;
+		int ok;
+		enum hf_tls_fail fail;
+	} t[] = {
+		{good, gk, 1, HF_TLS_FAIL_NONE},
+		{NULL, NULL, 0, HF_TLS_FAIL_NONE},	/* conn.c reads OpenSSL's reason: below */
+		{old, ek, 0, HF_TLS_FAIL_EXPIRED_CLIENT_CERT},
+		{stranger, sk, 0, HF_TLS_FAIL_UNTRUSTED_CLIENT_CERT},
+		{wrong, wk, 0, HF_TLS_FAIL_CLIENT_SAN_MISMATCH},
+	};
+	static const int versions[] = {TLS1_2_VERSION, TLS1_3_VERSION};
+	X509 *all[] = {ca, other, good, old, stranger, wrong};
+	EVP_PKEY *keys[] = {cak, othk, gk, ek, sk, wk};
+	char ca_pem[8192];
+	struct pair p;
+
+	(void)state;
+	servers[1].ca_pem = ca_pem;
+	servers[1].ca_len = (uint32_t)pem_of(ca, ca_pem, sizeof(ca_pem));
+	servers[1].n_sans = 1;
+	servers[1].sans = sans;
+	lcfg.id++;
+	for (unsigned int v = 0; v < 2; v++) {
+		for (unsigned int i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			int rc;
+
+			pair_open(&p, "www.example.org", versions[v], versions[v], NULL, 0, NULL);
+			if (t[i].cert != NULL) {
+				assert_int_equal(SSL_use_certificate(p.cli.ssl, t[i].cert), 1);
+				assert_int_equal(SSL_use_PrivateKey(p.cli.ssl, t[i].key), 1);
+			}
+			ERR_clear_error();
+			rc = pair_handshake(&p, false);
+			if (rc != t[i].ok || p.t.fail != t[i].fail)
+				fail_msg("TLS 1.%d case %u: handshake %d fail %d, want %d %d",
+					 v + 2, i, rc, p.t.fail, t[i].ok, t[i].fail);
+			if (t[i].cert == NULL)
+				assert_int_equal(ERR_GET_REASON(ERR_peek_last_error()),
+						 SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE);
+			pair_close(&p);
+		}
+		/* the SIMPLE server before it asks for nothing */
+		pair_open(&p, "a.example.com", versions[v], versions[v], NULL, 0, NULL);
+		assert_int_equal(pair_handshake(&p, false), 1);
+		pair_close(&p);
+	}
+	/* MUTUAL first, SIMPLE picked by SNI after it: no certificate asked for */
+	servers[0].ca_pem = servers[1].ca_pem;
+	servers[0].ca_len = servers[1].ca_len;
+	servers[1].ca_pem = NULL;
+	servers[1].n_sans = 0;
+	lcfg.id++;
+	pair_open(&p, "www.example.org", TLS1_2_VERSION, TLS1_3_VERSION, NULL, 0, NULL);
+	assert_int_equal(pair_handshake(&p, false), 1);
+	pair_close(&p);
+	pair_open(&p, "a.example.com", TLS1_2_VERSION, TLS1_3_VERSION, NULL, 0, NULL);
+	assert_int_equal(pair_handshake(&p, false), 0);
+	pair_close(&p);
+	servers[0].ca_pem = NULL;
+	servers[0].ca_len = 0;
+	lcfg.id++;
+	for (unsigned int i = 0; i < 6; i++) {
+		X509_free(all[i]);
+		EVP_PKEY_free(keys[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -717,6 +935,9 @@ main(void)
 		cmocka_unit_test(test_handshake_refusals),
 		cmocka_unit_test(test_data),
 		cmocka_unit_test(test_measure),
+		cmocka_unit_test(test_san_match),
+		cmocka_unit_test(test_ca_check),
+		cmocka_unit_test(test_handshake_mutual),
 	};
 
 	/* Before OpenSSL allocates anything. */
