@@ -472,6 +472,7 @@ hf_l4_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 		const struct hf_snap_listener *sl = &snap->listeners[i];
 		struct tcpp_listener *l = NULL, *spare = NULL;
 		unsigned int k;
+		int rc;
 
 		if (sl->kind != HF_LISTENER_TCP)
 			continue;
@@ -499,12 +500,18 @@ hf_l4_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 			l = spare;
 		if (l == NULL) {
 			/* Bootstrap listeners are open already; hf_tcp_listen refuses their ports. */
-			if (l4->n_dyn == RTE_DIM(l4->dyn))
+			if (l4->n_dyn == RTE_DIM(l4->dyn)) {
+				HF_COUNT(w, L4_DROP_LISTENER_NOT_OPENED);
 				continue;
+			}
 			l = &l4->dyn[l4->n_dyn++];
 		}
 		*l = (struct tcpp_listener){.port = sl->port, .dynamic = true};
-		l->open = hf_tcp_listen(w, sl->port, &tcpp_listen_ops, l) >= 0;
+		rc = hf_tcp_listen(w, sl->port, &tcpp_listen_ops, l);
+		l->open = rc >= 0;
+		/* A bootstrap listener's port (EADDRINUSE) is no failure: it is open already. */
+		if (rc == -ENOSPC)
+			HF_COUNT(w, L4_DROP_LISTENER_NOT_OPENED);
 	}
 }
 
