@@ -229,8 +229,24 @@ static void
 ooo_prune(struct hf_worker *w, struct hf_tcp_conn *c)
 {
 	HF_COUNT_N(w, TCP_DROP_OOO_PRUNED, c->ooo_mbufs);
-	c->rx_strikes += c->ooo_mbufs;
+	/* Only a queue of small segments is held against its sender (tcp-int.h). */
+	if (c->ooo.bytes < (uint64_t)c->ooo_mbufs * HF_TCP_RX_TRUESIZE)
+		c->rx_strikes += c->ooo_mbufs;
 	tcp_ooo_free(w, c);
+}
+
+/*
+ * A refused out-of-order segment of @p len bytes: a strike only when it is
+ * smaller than the budget's unit. A stream's segments are full-sized but for
+ * the tail of a write, so a sender recovering from loss behind a long hole,
+ * or one reordered and duplicated by the path, earns none (test_tcp_impaired);
+ * one-byte segments (SegmentSmack) earn one each.
+ */
+static inline void
+strike(struct hf_tcp_conn *c, uint32_t len)
+{
+	if (len < HF_TCP_RX_TRUESIZE)
+		c->rx_strikes++;
 }
 
 /*
@@ -393,7 +409,7 @@ ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint3
 	/* Before the walk: pruning may take this very queue. */
 	if (!worker_room(w, 1)) {
 		HF_COUNT(w, TCP_DROP_RX_WORKER_CAP);
-		c->rx_strikes++;
+		strike(c, len);
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -485,13 +501,13 @@ ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint3
 		/* An mbuf of its own: within the budget, and a new run only if one more fits. */
 		if (c->ooo_mbufs >= ooo_budget(c) || c->rcvq_mbufs + c->ooo_mbufs >= rx_budget(c)) {
 			HF_COUNT(w, TCP_DROP_OOO_MBUF_BUDGET);
-			c->rx_strikes++;
+			strike(c, len);
 			rte_pktmbuf_free(m);
 			return;
 		}
 		if (a == NULL && b == NULL && c->ooo_runs >= HF_TCP_OOO_MAX_RUNS) {
 			HF_COUNT(w, TCP_DROP_OOO_RUNS);
-			c->rx_strikes++;
+			strike(c, len);
 			rte_pktmbuf_free(m);
 			return;
 		}

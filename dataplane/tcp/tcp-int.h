@@ -141,7 +141,9 @@ void tcp_established(struct hf_worker *w, struct hf_tcp_conn *c);
  * SACKed, never acknowledged: RFC 2018 8 lets the receiver discard it, as
  * Linux's tcp_prune_ofo_queue does), down to 7/8 of the cap.
  *
- * A connection whose out-of-order mbufs were refused or pruned
+ * A connection whose small out-of-order segments (under HF_TCP_RX_TRUESIZE
+ * bytes: full-sized ones never count, as a lossy, reordering path makes a
+ * real stream send many beyond a hole) were refused or pruned
  * HF_TCP_RX_STRIKES times its mbuf budget while RCV.NXT never moved is reset
  * (tcp.cx_reset_rx_abuse): a sender recovering from loss fills the hole at
  * RCV.NXT within an RTO, and a window of full-sized segments is a fraction of
