@@ -180,10 +180,10 @@ http {
     server { listen $PEER:9103; location / { return 200 "B\n"; } }
 }
 NGINX
-in_ns nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
+ip netns exec "$NS" nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
 	-g 'daemon off;' > "$HF_TMP/nginx.out" 2>&1 &
 HF_PIDS+=($!)
-in_ns "$HF_PY" "$TOOL" serve "$PEER" 9201:A:close 9203:B:close 9301:A:hold 9303:B:close \
+ip netns exec "$NS" "$HF_PY" "$TOOL" serve "$PEER" 9201:A:close 9203:B:close 9301:A:hold 9303:B:close \
 	> "$HF_TMP/serve.out" 2>&1 &
 HF_PIDS+=($!)
 listening() {
