@@ -16,6 +16,7 @@
 #include <rte_random.h>
 #include <rte_ring.h>
 
+#include "dataplane/proxy/drain.h"
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/snapshot.h"
@@ -197,20 +198,12 @@ listen_tls(struct hf_worker *w, struct hf_http_listener *l,
 static void
 drain_check(struct hf_worker *w, struct hf_http_listener *l)
 {
-	uint32_t n = hf_http_drain_scan(w, l, HF_HTTP_DRAIN_COUNT);
 	uint64_t now = w->tcp->now_tick;
 
-	if (n < l->drain_left)
-		HF_COUNT_N(w, LISTENER_DRAINED_CX, l->drain_left - n);
-	HF_COUNT_N(w, LISTENER_DRAINING_CX, (uint64_t)n - l->drain_left);
-	l->drain_left = n;
-	if (n > 0 && now >= l->drain_deadline) {
+	if (hf_drain_recount(w, &l->drain_left, hf_http_drain_scan(w, l, HF_HTTP_DRAIN_COUNT),
+			     now >= l->drain_deadline))
 		hf_http_drain_scan(w, l, HF_HTTP_DRAIN_RESET);
-		HF_COUNT_N(w, LISTENER_DRAINING_CX, -(uint64_t)n);
-		l->drain_left = 0;
-		n = 0;
-	}
-	if (n == 0) {
+	if (l->drain_left == 0) {
 		hf_timer_cancel(&w->tcp->wheel, &l->drain_timer);
 		l->draining = false;
 		return;

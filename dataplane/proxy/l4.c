@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_random.h>
 
+#include "dataplane/proxy/drain.h"
 #include "dataplane/proxy/l4.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
@@ -395,20 +396,11 @@ drain_scan(struct hf_worker *w, const struct tcpp_listener *l, bool reset)
 static void
 drain_check(struct hf_worker *w, struct tcpp_listener *l)
 {
-	uint32_t n = drain_scan(w, l, false);
 	uint64_t now = w->tcp->now_tick;
 
-	if (n < l->drain_left)
-		HF_COUNT_N(w, LISTENER_DRAINED_CX, l->drain_left - n);
-	HF_COUNT_N(w, LISTENER_DRAINING_CX, (uint64_t)n - l->drain_left);
-	l->drain_left = n;
-	if (n > 0 && now >= l->drain_deadline) {
+	if (hf_drain_recount(w, &l->drain_left, drain_scan(w, l, false), now >= l->drain_deadline))
 		drain_scan(w, l, true);
-		HF_COUNT_N(w, LISTENER_DRAINING_CX, -(uint64_t)n);
-		l->drain_left = 0;
-		n = 0;
-	}
-	if (n == 0) {
+	if (l->drain_left == 0) {
 		hf_timer_cancel(&w->tcp->wheel, &l->drain_timer);
 		l->draining = false;
 		return;
