@@ -392,7 +392,7 @@ drain_scan(struct hf_worker *w, const struct tcpp_listener *l, bool reset)
 	return n;
 }
 
-/* As drain_check() in http_start.c: recount, end the drain, or reset what is left at the deadline. */
+/* Recounts a drain (drain.h): ends it, or resets what is left at the deadline. */
 static void
 drain_check(struct hf_worker *w, struct tcpp_listener *l)
 {
