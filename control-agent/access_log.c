@@ -22,6 +22,12 @@ static const char *const flag_names[HF_RF__MAX] = {
 	[HF_RF_OM] = "OM",
 };
 
+const char *
+hf_response_flag_name(unsigned int flag)
+{
+	return flag < HF_RF__MAX && flag_names[flag] != NULL ? flag_names[flag] : "-";
+}
+
 /* Records taken from a ring at a time. */
 #define DRAIN_BURST 64
 
@@ -127,7 +133,7 @@ hf_access_log_format(const struct hf_access_log_rec *r, char *buf, size_t cap)
 	add_esc(&l, r->path, false);
 	add(&l, " %s\" ", r->method[0] != '\0' ? (r->minor == 0 ? "HTTP/1.0" : "HTTP/1.1") : "-");
 	add(&l, "%u %s %s - \"-\" ", r->status,
-	    r->flag < HF_RF__MAX ? flag_names[r->flag] : "-", r->details != NULL ? r->details : "-");
+	    hf_response_flag_name(r->flag), r->details != NULL ? r->details : "-");
 	add(&l, "%" PRIu64 " %" PRIu64 " %u ", r->bytes_rx, r->bytes_tx, r->duration_ms);
 	if (r->service_ms >= 0)
 		add(&l, "%d ", r->service_ms);

@@ -55,4 +55,7 @@ void hf_access_log_close(struct hf_access_log *al);
  */
 size_t hf_access_log_format(const struct hf_access_log_rec *r, char *buf, size_t cap);
 
+/* Envoy's short name of response flag @p flag (enum hf_response_flag): "UF"; "-" for none. */
+const char *hf_response_flag_name(unsigned int flag);
+
 #endif

@@ -41,15 +41,10 @@ on_signal(int sig)
 		hf_agent_stop_requested = 1;
 }
 
-struct stat_line {
-	char name[96];
-	uint64_t value;
-};
-
 static int
 by_name(const void *a, const void *b)
 {
-	return strcmp(((const struct stat_line *)a)->name, ((const struct stat_line *)b)->name);
+	return strcmp(((const struct hf_stat_line *)a)->name, ((const struct hf_stat_line *)b)->name);
 }
 
 /* The /stats names of the pieces of a loop iteration (enum hf_loop_work). */
@@ -67,7 +62,7 @@ static const char *const loop_work_name[HF_LOOP__N] = {
  * each kind on any worker. Appends LOOP_LINES lines at @p l + *@p n.
  */
 static void
-loop_lines(const struct hf_agent *a, struct stat_line *l, size_t *n)
+loop_lines(const struct hf_agent *a, struct hf_stat_line *l, size_t *n)
 {
 	static struct hf_loop_stats sum;	/* 2.5 KB: the agent thread's alone */
 	uint64_t hz = a->n_workers > 0 ? a->workers[0]->tsc_hz : 0;
@@ -78,6 +73,8 @@ loop_lines(const struct hf_agent *a, struct stat_line *l, size_t *n)
 	memset(&sum, 0, sizeof(sum));
 	for (uint16_t i = 0; i < a->n_workers; i++)
 		hf_loop_stats_merge(&sum, &a->workers[i]->loop);
+	for (size_t i = *n; i < *n + LOOP_LINES; i++)
+		l[i].gauge = true;	/* windows: POST /reset_loop_stats starts them again */
 	snprintf(l[*n].name, sizeof(l[*n].name), "worker.loop_gaps");
 	l[(*n)++].value = sum.count;
 	for (unsigned int i = 0; i < RTE_DIM(pct); i++) {
@@ -93,66 +90,88 @@ loop_lines(const struct hf_agent *a, struct stat_line *l, size_t *n)
 #undef NS
 }
 
-void
-hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out)
+struct hf_stat_line *
+hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 {
 	enum { PORT_LINES = 9 };
 	struct hf_counters sum = {0};
 	size_t cap = HF_CNT__MAX + 16 + LOOP_LINES + (size_t)a->n_ports * PORT_LINES, n = 0;
-	struct stat_line *l = calloc(cap, sizeof(*l));
+	struct hf_stat_line *l = calloc(cap, sizeof(*l));
 
-	if (l == NULL) {
-		out->failed = 1;
-		return;
-	}
+	if (l == NULL)
+		return NULL;
 	for (uint16_t i = 0; i < a->n_workers; i++)
 		hf_counters_add(&sum, &a->workers[i]->cnt);
 	for (unsigned int i = 0; i < HF_CNT__MAX; i++) {
+		const char *help = hf_counter_help(i);
+
 		snprintf(l[n].name, sizeof(l[n].name), "%s", hf_counter_name(i));
+		l[n].help = help;
+		/* counters.def marks its gauges in their descriptions */
+		l[n].gauge = strncmp(help, "gauge", 5) == 0 || strstr(help, "(gauge)") != NULL;
 		l[n++].value = sum.v[i];
 	}
-#define LINE(v, ...)                                                   \
+#define LINE(g, v, ...)                                                \
 	do {                                                           \
 		snprintf(l[n].name, sizeof(l[n].name), __VA_ARGS__);   \
+		l[n].gauge = (g);                                      \
 		l[n++].value = (v);                                    \
 	} while (0)
-	LINE(a->live, "server.live");
-	LINE((hf_clock_ms() - a->start_ms) / 1000, "server.uptime");
-	LINE(a->n_workers, "server.concurrency");
-	LINE(hf_snapshot_now != NULL ? hf_snapshot_now->version : 0, "control_plane.snapshot_version");
-	LINE(a->pub.published, "control_plane.snapshots_published");
-	LINE(a->pub.n_retired, "control_plane.snapshots_awaiting_grace");
-	LINE(a->config.reloads, "control_plane.config_reloads");
-	LINE(a->config.rejected, "control_plane.config_rejected");
-	LINE(a->config.last_build_us, "control_plane.last_build_us");
+#define GAUGE(v, ...) LINE(true, v, __VA_ARGS__)
+#define COUNTER(v, ...) LINE(false, v, __VA_ARGS__)
+	GAUGE(a->live, "server.live");
+	GAUGE((hf_clock_ms() - a->start_ms) / 1000, "server.uptime");
+	GAUGE(a->n_workers, "server.concurrency");
+	GAUGE(hf_snapshot_now != NULL ? hf_snapshot_now->version : 0, "control_plane.snapshot_version");
+	COUNTER(a->pub.published, "control_plane.snapshots_published");
+	GAUGE(a->pub.n_retired, "control_plane.snapshots_awaiting_grace");
+	COUNTER(a->config.reloads, "control_plane.config_reloads");
+	COUNTER(a->config.rejected, "control_plane.config_rejected");
+	GAUGE(a->config.last_build_us, "control_plane.last_build_us");
 	for (uint16_t i = 0; i < a->n_ports; i++) {
 		const struct hf_port *p = &a->ports[i];
 		struct rte_eth_stats st = {0};
 
 		rte_eth_stats_get(p->port_id, &st);
 		/* Device-level drops: frames lost before any worker saw them. */
-		LINE(a->link_up[i], "port.%s.link_up", p->name);
-		LINE(st.ipackets, "port.%s.hw.rx_packets", p->name);
-		LINE(st.opackets, "port.%s.hw.tx_packets", p->name);
-		LINE(st.imissed, "port.%s.hw.drop.rx_missed", p->name);
-		LINE(st.ierrors, "port.%s.hw.drop.rx_errors", p->name);
-		LINE(st.rx_nombuf, "port.%s.hw.drop.rx_no_mbuf", p->name);
-		LINE(st.oerrors, "port.%s.hw.drop.tx_errors", p->name);
-		LINE(p->pool->size, "port.%s.mbufs_total", p->name);
-		LINE(rte_mempool_avail_count(p->pool), "port.%s.mbufs_free", p->name);
+		GAUGE(a->link_up[i], "port.%s.link_up", p->name);
+		COUNTER(st.ipackets, "port.%s.hw.rx_packets", p->name);
+		COUNTER(st.opackets, "port.%s.hw.tx_packets", p->name);
+		COUNTER(st.imissed, "port.%s.hw.drop.rx_missed", p->name);
+		COUNTER(st.ierrors, "port.%s.hw.drop.rx_errors", p->name);
+		COUNTER(st.rx_nombuf, "port.%s.hw.drop.rx_no_mbuf", p->name);
+		COUNTER(st.oerrors, "port.%s.hw.drop.tx_errors", p->name);
+		GAUGE(p->pool->size, "port.%s.mbufs_total", p->name);
+		GAUGE(rte_mempool_avail_count(p->pool), "port.%s.mbufs_free", p->name);
 	}
 	/* Indirect mbufs in use: payload referenced by segments in flight. */
 	uint64_t clones_used = 0;
 
 	for (uint16_t i = 0; i < a->n_workers; i++)
 		clones_used += hf_tcp_clones_in_use(a->workers[i]);
-	LINE(clones_used, "tcp.clone_mbufs_in_use");
-	LINE(hf_tcp_conn_footprint(), "tcp.bytes_per_idle_connection");
-	LINE(hf_http_conn_footprint(), "http.bytes_per_idle_connection");
-	LINE(hf_http_stream_footprint(), "http.bytes_per_request_in_flight");
+	GAUGE(clones_used, "tcp.clone_mbufs_in_use");
+	GAUGE(hf_tcp_conn_footprint(), "tcp.bytes_per_idle_connection");
+	GAUGE(hf_http_conn_footprint(), "http.bytes_per_idle_connection");
+	GAUGE(hf_http_stream_footprint(), "http.bytes_per_request_in_flight");
 	loop_lines(a, l, &n);
+#undef COUNTER
+#undef GAUGE
 #undef LINE
 	qsort(l, n, sizeof(*l), by_name);
+	*count = n;
+	return l;
+}
+
+void
+hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out)
+{
+	size_t n;
+	struct hf_stat_line *l = hf_agent_stat_lines(a, &n);
+
+	if (l == NULL) {
+		out->failed = 1;
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		hf_strbuf_printf(out, "%s: %" PRIu64 "\n", l[i].name, l[i].value);
 	free(l);
@@ -207,6 +226,9 @@ handle(void *ctx, const char *method, const char *path, const char *query,
 		hf_strbuf_printf(&r->body, "%s\n", a->live ? "LIVE" : "PRE_INITIALIZING");
 	} else if (strcmp(path, "/stats") == 0) {
 		hf_agent_stats(a, &r->body);
+	} else if (strcmp(path, "/stats/prometheus") == 0) {
+		r->content_type = "text/plain; version=0.0.4";
+		hf_agent_prometheus(a, &r->body);
 	} else if (strcmp(path, "/server_info") == 0) {
 		route_server_info(a, r);
 	} else if (strcmp(path, "/reset_loop_stats") == 0) {
@@ -231,6 +253,7 @@ handle(void *ctx, const char *method, const char *path, const char *query,
 				 "admin commands are:\n"
 				 "  /ready: 200 LIVE once every port's link is up, else 503\n"
 				 "  /stats: counters, one 'name: value' per line; ?filter=REGEX\n"
+				 "  /stats/prometheus: the counters and Istio's metrics, Prometheus format\n"
 				 "  /server_info: version, state, uptime, node\n"
 				 "  /reset_loop_stats (POST): a new window for the loop gaps\n"
 				 "  /quitquitquit (POST): stop the server\n");

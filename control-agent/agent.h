@@ -59,4 +59,24 @@ void hf_agent_fini(struct hf_agent *a);
  */
 void hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out);
 
+/* One line of /stats: a counter (only grows) or a gauge, with its description if it has one. */
+struct hf_stat_line {
+	char name[96];
+	uint64_t value;
+	const char *help;		/* NULL: none */
+	bool gauge;
+};
+
+/*
+ * The lines hf_agent_stats() prints, in name order, in an array the caller
+ * frees; *@p n lines. NULL when out of memory.
+ */
+struct hf_stat_line *hf_agent_stat_lines(struct hf_agent *a, size_t *n);
+
+/*
+ * GET /stats/prometheus (control-agent/prometheus.c): every /stats line and
+ * Istio's standard metrics, in the Prometheus text format (version 0.0.4).
+ */
+void hf_agent_prometheus(struct hf_agent *a, struct hf_strbuf *out);
+
 #endif

@@ -27,6 +27,7 @@
  *   access_log = "FILE";
  *   overload: { enabled; window_ms; refuse_connections | disable_keepalive | shed_requests =
  *               { backlog | mbufs | connections | streams = [ scaling, saturation ]; }; }
+ *   metrics: { max_series; }  Istio's metrics: HTTP series per worker (1024)
  *
  * Everything is checked before anything starts: a typo in a key is refused
  * with its line rather than ignored, as Envoy refuses unknown fields.
@@ -811,6 +812,30 @@ defaults(struct hf_bootstrap *b)
 	b->istio_http.request_headers_timeout_ms = 10000;
 	b->istio_http.idle_timeout_ms = 60000;
 	hf_overload_defaults(&b->overload);
+	b->metrics_max_series = HF_METRICS_MAX_SERIES_DEFAULT;
+}
+
+/*
+ * metrics.max_series: the series of Istio's HTTP metrics one worker keeps
+ * (destination cluster, response code and flag); a quarter as many TCP
+ * ones. The table is allocated at start; beyond it exchanges are counted in
+ * metrics.drop.series_overflow, not recorded.
+ */
+static int
+load_metrics(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
+{
+	static const char *const keys[] = {"max_series", NULL};
+	long long n = HF_METRICS_MAX_SERIES_DEFAULT;
+	int rc = 0;
+	const config_setting_t *g = hf_cfg_member(c, root, "", "metrics", CONFIG_TYPE_GROUP, 0, &rc);
+
+	if (g == NULL)
+		return rc;
+	if ((rc = hf_cfg_check_keys(c, g, "metrics", keys)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "metrics", "max_series", 16, 1 << 20, &n, 0)) != 0)
+		return rc;
+	b->metrics_max_series = (uint32_t)n;
+	return 0;
 }
 
 int
@@ -818,7 +843,7 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 {
 	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", "tcp",
 					   "http", "static_resources", "access_log", "config", "overload",
-					   NULL};
+					   "metrics", NULL};
 	struct hf_cfg c = {.path = path, .err = err, .errlen = errlen};
 	const config_setting_t *root;
 	long long workers = 1;
@@ -849,7 +874,8 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	    (rc = load_http_pools(&c, root, b)) != 0 ||
 	    (rc = load_static_resources(&c, root, b)) != 0 ||
 	    (rc = hf_cfg_get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0 ||
-	    (rc = load_config(&c, root, b)) != 0 || (rc = load_overload(&c, root, b)) != 0)
+	    (rc = load_config(&c, root, b)) != 0 || (rc = load_overload(&c, root, b)) != 0 ||
+	    (rc = load_metrics(&c, root, b)) != 0)
 		goto out;
 	b->workers = (unsigned int)workers;
 	/* One mesh-wide choice: every HTTP listener takes it, and those Istio opens. */

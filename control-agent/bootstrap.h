@@ -22,6 +22,7 @@
 #define HF_BOOT_MAX_ENDPOINTS 64
 #define HF_BOOT_MAX_VHOSTS 256		/* over all HTTP listeners */
 #define HF_BOOT_MAX_ROUTES 1024		/* over all virtual hosts */
+#define HF_METRICS_MAX_SERIES_DEFAULT 1024
 
 /* One route of a static route_config: match = { prefix | path }; route = { cluster; ... } */
 struct hf_boot_route {
@@ -93,6 +94,7 @@ struct hf_bootstrap {
 	char credentials_dir[HF_BOOT_DEVICE];	/* config.credentials_dir: credentialName/tls.{crt,key} */
 	struct hf_http_listener_config istio_http;	/* what the Istio config's HTTP listeners enforce */
 	struct hf_overload_config overload;	/* overload = { ... }; the defaults without it */
+	uint32_t metrics_max_series;	/* metrics.max_series: Istio HTTP series per worker */
 };
 
 /*

@@ -23,6 +23,7 @@
 #include "control-agent/agent.h"
 #include "control-agent/bootstrap.h"
 #include "control-agent/config.h"
+#include "dataplane/metrics.h"
 #include "dataplane/port.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/l4.h"
@@ -209,6 +210,11 @@ main(int argc, char **argv)
 		workers[w]->qsbr = qsbr;
 		workers[w]->siblings = workers;
 		hf_worker_overload(workers[w], &boot.overload);
+		if (hf_metrics_init(&workers[w]->metrics, boot.metrics_max_series) != 0) {
+			fprintf(stderr, "hydrofoil: cannot allocate the metrics of worker %u "
+				"(metrics.max_series %u)\n", w, boot.metrics_max_series);
+			goto out_workers;
+		}
 		for (unsigned int i = 0; i < boot.n_ports; i++)
 			if (boot.ports[i].impair.enabled &&
 			    hf_worker_impair(workers[w], (uint16_t)i, &boot.ports[i].impair) != 0) {
@@ -268,6 +274,7 @@ out_workers:
 	for (w = 0; w < boot.workers; w++)
 		if (workers[w] != NULL) {
 			hf_worker_fini(workers[w]);
+			hf_metrics_free(&workers[w]->metrics);
 			rte_free(workers[w]);
 		}
 	rte_free(qsbr);

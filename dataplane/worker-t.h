@@ -8,6 +8,7 @@
 #include "dataplane/counters.h"
 #include "dataplane/port-t.h"
 #include "dataplane/net/arp-t.h"
+#include "dataplane/metrics-t.h"
 #include "dataplane/overload-t.h"
 
 #define HF_BURST 32
@@ -145,6 +146,7 @@ struct hf_worker {
 	struct hf_stall_slot *stall_slot;	/* on the stall board (HF_STALL_BOARD); NULL: none */
 	struct hf_loop_stats loop;
 	struct hf_overload ovl;		/* pressure and the actions it sets (overload.h) */
+	struct hf_metrics metrics;	/* Istio's standard metrics, this worker's series (metrics.h) */
 } __rte_cache_aligned;
 
 #endif

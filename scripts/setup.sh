@@ -18,7 +18,7 @@ PACKAGES=(
 	libh2o-dev libhttp-parser-dev node-llhttp
 	# tests and demo: real peers and tools
 	iproute2 iputils-ping curl python3-scapy socat hping3 procps tcpdump openssl
-	nginx-light haproxy wrk python3-websockets gdb
+	nginx-light haproxy wrk python3-websockets gdb prometheus
 	# benchmark plots (bench/plot.sh)
 	gnuplot-nox
 )

@@ -162,6 +162,7 @@ struct hf_http_stream {
 	uint32_t retry_on;		/* HF_RETRY_* */
 	uint64_t cluster_id;		/* hf_snap_cluster.id of the route's destination */
 	uint32_t per_try_ms;
+	bool reported;			/* counted in Istio's metrics (hf_http_log_push) */
 	uint16_t rs_edit_len;
 	char rs_edit[256];		/* response header edits (HF_HTTP_EDIT_MAX), copied from the route */
 	struct hf_access_log_rec log;	/* filled as the exchange goes, queued at its end */

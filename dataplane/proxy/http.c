@@ -29,6 +29,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/http/path.h"
+#include "dataplane/metrics.h"
 #include "dataplane/overload.h"
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/http.h"
@@ -129,7 +130,15 @@ hf_http_log_push(struct hf_worker *w, struct hf_http_session *s)
 {
 	struct hf_http_state *h = w->http;
 	struct hf_access_log_rec *r;
+	struct hf_http_stream *x = s->x;
 
+	/* Every exchange that ends is reported once, logged or not. */
+	if (x != NULL && !x->reported) {
+		x->reported = true;
+		hf_metrics_http_done(w, x->cluster_id, x->log.status, x->log.flag,
+				     (w->now - s->start_tsc) / h->tsc_per_us, x->log.bytes_rx,
+				     x->log.bytes_tx);
+	}
 	/* HF_HTTP_S_LOG is set with a stream only (log_request(), log_connection()). */
 	if (!(s->flags & HF_HTTP_S_LOG))
 		return;
@@ -217,7 +226,7 @@ int
 hf_http_sess_reset(struct hf_worker *w, struct hf_http_session *s, enum hf_response_flag flag)
 {
 	HF_COUNT(w, HTTP_RQ_RESET);
-	if (s->flags & HF_HTTP_S_LOG) {
+	if (s->x != NULL) {
 		s->x->log.flag = (uint8_t)flag;
 		hf_http_log_push(w, s);
 	}
@@ -1146,7 +1155,7 @@ down_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 
 	if (s == NULL)
 		return;
-	if (s->flags & HF_HTTP_S_LOG) {
+	if (s->x != NULL && !s->x->reported) {
 		/* The client went away with its request unanswered. */
 		s->x->log.flag = HF_RF_DC;
 		hf_http_log_push(w, s);

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef HF_METRICS_T_H
+#define HF_METRICS_T_H
+
+/*
+ * Istio's standard metrics as a worker records them: one series per
+ * (destination cluster, response code, response flag) for HTTP, one per
+ * cluster for TCP. Each worker writes only its own tables, with plain stores;
+ * the control agent reads every worker's tables at scrape time, merges them
+ * and names the labels (control-agent/prometheus.c). The tables are sized at
+ * start (metrics.max_series) and never grow: a series that finds no room is
+ * counted (metrics.drop.series_overflow) and not recorded.
+ */
+#include <stdint.h>
+
+/*
+ * Envoy's default histogram bucket bounds (its supported_buckets), used for
+ * durations in milliseconds and for sizes in bytes alike, as Istio's metrics
+ * are; a value above the last one lands in +Inf only.
+ */
+#define HF_METRICS_BUCKETS 19
+
+/* One histogram: counts per bucket (not cumulative; the last is +Inf) and the sum. */
+struct hf_metrics_hist {
+	uint64_t n[HF_METRICS_BUCKETS + 1];
+	uint64_t sum;			/* durations: microseconds; sizes: bytes */
+};
+
+struct hf_metrics_http {
+	uint64_t cluster_id;		/* hf_snap_cluster.id; 0: no cluster (no route) */
+	uint16_t code;			/* response code; 0: none sent */
+	uint8_t flag;			/* enum hf_response_flag */
+	uint8_t used;			/* set last, with release: the key above is whole */
+	uint64_t requests;
+	struct hf_metrics_hist duration;	/* microseconds, shown as milliseconds */
+	struct hf_metrics_hist rq_bytes;
+	struct hf_metrics_hist rs_bytes;
+};
+
+struct hf_metrics_tcp {
+	uint64_t cluster_id;
+	uint8_t used;
+	uint64_t opened;
+	uint64_t closed;
+	uint64_t sent;			/* bytes sent to the downstream (Istio: istio_tcp_sent_bytes) */
+	uint64_t received;		/* bytes received from the downstream */
+};
+
+/* A worker's tables: open addressing, linear probing, sizes powers of two. */
+struct hf_metrics {
+	uint32_t http_mask;		/* slots - 1 */
+	uint32_t tcp_mask;
+	struct hf_metrics_http *http;
+	struct hf_metrics_tcp *tcp;
+};
+
+#endif

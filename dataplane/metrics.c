@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Istio's standard metrics, the worker's half: find or claim a series, add
+ * to it. No locks: each worker owns its tables; the agent reads them (see
+ * metrics-t.h for the publication order of a new series).
+ */
+#include <errno.h>
+
+#include <rte_common.h>
+#include <rte_malloc.h>
+
+#include "dataplane/counters.h"
+#include "dataplane/metrics.h"
+#include "dataplane/worker-t.h"
+
+/* Series probed before giving up: the table has twice the configured slots. */
+#define PROBES 16
+
+const uint64_t hf_metrics_bounds_milli[HF_METRICS_BUCKETS] = {
+	500, 1000, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+	5000000, 10000000, 30000000, 60000000, 300000000, 600000000, 1800000000,
+	3600000000,
+};
+
+int
+hf_metrics_init(struct hf_metrics *m, uint32_t max_series)
+{
+	uint32_t http = rte_align32pow2(RTE_MAX(max_series, 16u)) * 2;
+	uint32_t tcp = RTE_MAX(http / 4, 16u);
+
+	m->http = rte_zmalloc("hf_metrics_http", sizeof(*m->http) * http, RTE_CACHE_LINE_SIZE);
+	m->tcp = rte_zmalloc("hf_metrics_tcp", sizeof(*m->tcp) * tcp, RTE_CACHE_LINE_SIZE);
+	if (m->http == NULL || m->tcp == NULL) {
+		hf_metrics_free(m);
+		return -ENOMEM;
+	}
+	m->http_mask = http - 1;
+	m->tcp_mask = tcp - 1;
+	return 0;
+}
+
+void
+hf_metrics_free(struct hf_metrics *m)
+{
+	rte_free(m->http);
+	rte_free(m->tcp);
+	m->http = NULL;
+	m->tcp = NULL;
+}
+
+void
+hf_metrics_observe(struct hf_metrics_hist *h, uint64_t v_milli, uint64_t sum_v)
+{
+	unsigned int b = 0;
+
+	/* Most values fall in the first few buckets: a forward scan ends early. */
+	while (b < HF_METRICS_BUCKETS && v_milli > hf_metrics_bounds_milli[b])
+		b++;
+	h->n[b]++;
+	h->sum += sum_v;
+}
+
+/* A 64-bit mix of the key (the finalizer of MurmurHash3). */
+static uint64_t
+mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= UINT64_C(0xff51afd7ed558ccd);
+	k ^= k >> 33;
+	k *= UINT64_C(0xc4ceb9fe1a85ec53);
+	return k ^ (k >> 33);
+}
+
+void
+hf_metrics_http_done(struct hf_worker *w, uint64_t cluster_id, uint16_t code, uint8_t flag,
+		     uint64_t duration_us, uint64_t rq_bytes, uint64_t rs_bytes)
+{
+	struct hf_metrics *m = &w->metrics;
+	uint64_t h;
+	struct hf_metrics_http *s = NULL;
+
+	if (m->http == NULL)
+		return;
+	h = mix(cluster_id ^ ((uint64_t)code << 8 | flag) * UINT64_C(0x9e3779b97f4a7c15));
+	for (unsigned int i = 0; i < PROBES; i++) {
+		struct hf_metrics_http *e = &m->http[(h + i) & m->http_mask];
+
+		if (!e->used) {
+			e->cluster_id = cluster_id;
+			e->code = code;
+			e->flag = flag;
+			/* The key is whole before the agent may see the slot. */
+			__atomic_store_n(&e->used, 1, __ATOMIC_RELEASE);
+			s = e;
+			break;
+		}
+		if (e->cluster_id == cluster_id && e->code == code && e->flag == flag) {
+			s = e;
+			break;
+		}
+	}
+	if (unlikely(s == NULL)) {
+		HF_COUNT(w, METRICS_DROP_SERIES_OVERFLOW);
+		return;
+	}
+	s->requests++;
+	hf_metrics_observe(&s->duration, duration_us, duration_us);	/* µs: thousandths of a ms */
+	hf_metrics_observe(&s->rq_bytes, rq_bytes * 1000, rq_bytes);
+	hf_metrics_observe(&s->rs_bytes, rs_bytes * 1000, rs_bytes);
+}
+
+struct hf_metrics_tcp *
+hf_metrics_tcp_series(struct hf_worker *w, uint64_t cluster_id)
+{
+	struct hf_metrics *m = &w->metrics;
+	uint64_t h;
+
+	if (m->tcp == NULL)
+		return NULL;
+	h = mix(cluster_id);
+	for (unsigned int i = 0; i < PROBES; i++) {
+		struct hf_metrics_tcp *e = &m->tcp[(h + i) & m->tcp_mask];
+
+		if (!e->used) {
+			e->cluster_id = cluster_id;
+			__atomic_store_n(&e->used, 1, __ATOMIC_RELEASE);
+			return e;
+		}
+		if (e->cluster_id == cluster_id)
+			return e;
+	}
+	HF_COUNT(w, METRICS_DROP_SERIES_OVERFLOW);
+	return NULL;
+}

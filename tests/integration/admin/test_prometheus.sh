@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Istio's standard metrics on GET /stats/prometheus, scraped by a real Prometheus (Debian's).
+# Hydrofoil on net_tap in a private namespace serves an Istio Gateway and VirtualService in
+# front of nginx; the test drives a known mix of requests (200s to two services, 404s from
+# the upstream, 404 NR for a host no route has, a 503 UF to a port nobody listens on),
+# then asks Prometheus with PromQL for what it scraped: the request counts by destination
+# service and response code, a rate, and a histogram_quantile of the duration. promtool
+# checks the exposition itself. Prometheus listens on the namespace's loopback only.
+set -uo pipefail
+source "$(dirname "$0")/../../../scripts/lib/netns.sh"
+NGINX_CONF=$HF_ROOT/tests/integration/http/nginx.conf.in
+
+OUR=198.51.100.2
+PEER=198.51.100.1
+WEB_PORT=8080
+DEAD_PORT=8089	# nothing listens: connection refused, 503 UF
+PROM_PORT=19090
+ISTIO=$HF_TMP/istio
+WWW=$HF_TMP/www
+
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+	hf_skip "Prometheus scrape: prometheus and promtool are not installed (scripts/setup.sh installs them)"
+	exit 0
+fi
+
+mkdir -p "$ISTIO" "$WWW" "$HF_TMP/nginx" "$HF_TMP/prom"
+echo ok > "$WWW/ok.txt"
+cat > "$ISTIO/gw.yaml" <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: [web.shop.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+  endpoints: [{address: $PEER}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: cart, namespace: shop}
+spec:
+  hosts: [cart.shop.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+  endpoints: [{address: $PEER}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: dead, namespace: shop}
+spec:
+  hosts: [dead.shop.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: $DEAD_PORT, name: http, protocol: HTTP}]
+  endpoints: [{address: $PEER}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: shop, namespace: istio-system}
+spec:
+  hosts: ["shop.example.com"]
+  gateways: [gw]
+  http:
+  - match: [{uri: {prefix: /cart/}}]
+    rewrite: {uri: /}
+    route: [{destination: {host: cart.shop.svc.cluster.local, port: {number: 8080}}}]
+  - match: [{uri: {prefix: /dead/}}]
+    route: [{destination: {host: dead.shop.svc.cluster.local, port: {number: $DEAD_PORT}}}]
+  - route: [{destination: {host: web.shop.svc.cluster.local, port: {number: 8080}}}]
+YAML
+
+NS=$(hf_ns_new prom) || { hf_not_ok "create namespace"; exit 1; }
+HF_NAMESPACES+=("$NS")
+hf_cfg "$HF_TMP/hf.cfg" hf0 "$OUR/24" "$PEER" "config: { istio_dir = \"$ISTIO\"; };
+access_log = \"$HF_TMP/access.log\";"
+# The node of an Istio ingress gateway: router~IP~POD.NAMESPACE~NAMESPACE.svc.cluster.local
+sed -i 's|^node: .*|node: { id = "router~198.51.100.2~ingress-7d4f.istio-system~istio-system.svc.cluster.local"; cluster = "Kubernetes"; labels = [ "istio=ingressgateway", "app=istio-ingressgateway" ]; };|' "$HF_TMP/hf.cfg"
+if ! hf_up "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf.log" "$PEER/24"; then
+	hf_not_ok "hydrofoil with an Istio Gateway reports LIVE"
+	exit 1
+fi
+hf_ok "hydrofoil with an Istio Gateway reports LIVE"
+sed -e "s|@TMP@|$HF_TMP|g" -e "s|@ADDR@|$PEER|g" -e "s|@PORT@|$WEB_PORT|g" "$NGINX_CONF" > "$HF_TMP/nginx.conf"
+ip netns exec "$NS" nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
+	-g 'daemon off;' >/dev/null 2>&1 &
+HF_PIDS+=($!)
+for _ in $(seq 50); do
+	[ -n "$(ip netns exec "$NS" ss -Hltn "sport = :$WEB_PORT")" ] && break
+	sleep 0.1
+done
+
+# ---------------------------------------------------------------- the exposition itself
+ip netns exec "$NS" curl -s --max-time 5 -o "$HF_TMP/scrape0.txt" -w '%{http_code} %{content_type}' \
+	http://127.0.0.1:15000/stats/prometheus > "$HF_TMP/scrape0.code"
+hf_check "GET /stats/prometheus answers 200 text/plain version 0.0.4 ($(cat "$HF_TMP/scrape0.code"))" \
+	grep -q '^200 text/plain; version=0.0.4' "$HF_TMP/scrape0.code"
+hf_check "every /stats counter is there (hydrofoil_tcp_drop_no_listener, typed counter)" \
+	grep -q '^# TYPE hydrofoil_tcp_drop_no_listener counter$' "$HF_TMP/scrape0.txt"
+hf_check "gauges are typed gauge (hydrofoil_tcp_cx_active)" \
+	grep -q '^# TYPE hydrofoil_tcp_cx_active gauge$' "$HF_TMP/scrape0.txt"
+hf_check "istio_build names the proxy" grep -q '^istio_build{component="proxy",tag="hydrofoil-' "$HF_TMP/scrape0.txt"
+
+# ---------------------------------------------------------------- the traffic
+cat > "$HF_TMP/prom.yml" <<YML
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+- job_name: hydrofoil
+  metrics_path: /stats/prometheus
+  static_configs: [{targets: ["127.0.0.1:15000"]}]
+YML
+ip netns exec "$NS" prometheus --config.file="$HF_TMP/prom.yml" --storage.tsdb.path="$HF_TMP/prom" \
+	--web.listen-address="127.0.0.1:$PROM_PORT" >"$HF_TMP/prom.log" 2>&1 &
+PROM_PID=$!
+HF_PIDS+=("$PROM_PID")
+prom() {	# prom QUERY: the first result's value, or empty
+	ip netns exec "$NS" curl -s --max-time 5 -G "http://127.0.0.1:$PROM_PORT/api/v1/query" \
+		--data-urlencode "query=$1" |
+		"$HF_PY" -c 'import json,sys
+d=json.load(sys.stdin)
+r=d.get("data",{}).get("result",[])
+print(r[0]["value"][1] if r else "")' 2>/dev/null
+}
+up=""
+for _ in $(seq 100); do
+	up=$(prom 'up{job="hydrofoil"}')
+	[ "$up" = 1 ] && break
+	sleep 0.2
+done
+hf_check "Prometheus scrapes hydrofoil's admin (up=${up:-none})" test "$up" = 1
+
+get() {	# get N PATH: N requests for shop.example.com PATH, the last code printed
+	local code=""
+	for _ in $(seq "$1"); do
+		code=$(ip netns exec "$NS" curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+			-H 'host: shop.example.com' "http://$OUR$2")
+	done
+	echo "$code"
+}
+c1=$(get 30 /ok.txt)
+c2=$(get 12 /cart/ok.txt)
+c3=$(get 7 /missing.txt)
+c4=$(get 5 /dead/x)
+c5=$(ip netns exec "$NS" curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'host: nowhere.example' "http://$OUR/")
+hf_check "the traffic got its codes (web 200: $c1, cart 200: $c2, web 404: $c3, dead 503: $c4, no route 404: $c5)" \
+	test "$c1 $c2 $c3 $c4 $c5" = "200 200 404 503 404"
+ip netns exec "$NS" curl -s --max-time 5 http://127.0.0.1:15000/stats/prometheus > "$HF_TMP/scrape1.txt"
+
+# Wait until a scrape newer than the traffic holds all of it.
+want_total=55
+total=""
+for _ in $(seq 60); do
+	total=$(prom 'sum(istio_requests_total)')
+	[ "$total" = "$want_total" ] && break
+	sleep 0.25
+done
+hf_check "sum(istio_requests_total) is the $want_total requests sent (got ${total:-none})" test "$total" = "$want_total"
+
+q() { prom "sum(istio_requests_total{$1})"; }
+v=$(q 'destination_service="web.shop.svc.cluster.local",response_code="200"')
+hf_check "web.shop 200: 30 (got ${v:-none})" test "$v" = 30
+v=$(q 'destination_service_name="cart",destination_service_namespace="shop",response_code="200"')
+hf_check "cart (name cart, namespace shop) 200: 12 (got ${v:-none})" test "$v" = 12
+v=$(q 'destination_service="web.shop.svc.cluster.local",response_code="404",response_flags="-"')
+hf_check "web.shop 404 from the upstream, no flag: 7 (got ${v:-none})" test "$v" = 7
+v=$(q 'destination_service="dead.shop.svc.cluster.local",response_code="503",response_flags="UF"')
+hf_check "dead.shop 503 with flag UF: 5 (got ${v:-none})" test "$v" = 5
+v=$(q 'destination_service="unknown",response_code="404",response_flags="NR"')
+hf_check "no route: 404 NR to destination unknown: 1 (got ${v:-none})" test "$v" = 1
+v=$(q 'reporter="source",source_workload="istio-ingressgateway",source_workload_namespace="istio-system",source_cluster="Kubernetes",request_protocol="http"')
+hf_check "source labels from the node (reporter source, workload, namespace, cluster): 55 (got ${v:-none})" \
+	test "$v" = 55
+v=$(prom 'sum(rate(istio_requests_total{response_code="200"}[1m])) > 0')
+hf_check "rate(istio_requests_total[1m]) of the 200s is above 0 (got ${v:-none})" test -n "$v"
+v=$(prom 'histogram_quantile(0.5, sum by (le) (rate(istio_request_duration_milliseconds_bucket{response_code="200"}[1m])))')
+hf_check "histogram_quantile(0.5) of the 200s' duration is a number of ms (got ${v:-none})" \
+	"$HF_PY" -c 'import sys; v=float(sys.argv[1]); sys.exit(0 if 0 <= v < 1000 else 1)' "${v:-x}"
+# Each bucket against the access log's durations (whole ms, rounded down) of the same
+# requests: floor(d) < X implies d <= X, and d <= X implies floor(d) <= X, so the bucket
+# le=X holds at least the first count and at most the second.
+sleep 0.5	# the agent writes the log within a few ms
+bucket_bad=""
+for le in 1 5 10 25 50 100 250 500 1000; do
+	b=$(grep -E "^istio_request_duration_milliseconds_bucket\{.*destination_service=\"web.shop.svc.cluster.local\".*response_code=\"200\".*le=\"$le\"\}" \
+		"$HF_TMP/scrape1.txt" | awk '{ print $NF }')
+	# Istio's format: [time] "GET /ok.txt HTTP/1.1" 200 FLAG DETAILS - "-" RX TX DURATION ...
+	read -r lo hi < <(awk -v X="$le" '$3 == "/ok.txt" && $5 == 200 { if ($12 < X) lo++; if ($12 <= X) hi++ }
+		END { print lo + 0, hi + 0 }' "$HF_TMP/access.log")
+	[ -n "$b" ] && [ "$b" -ge "$lo" ] && [ "$b" -le "$hi" ] || bucket_bad+=" le=$le: $b not in [$lo, $hi];"
+done
+hf_check "web's 200s fall in the duration buckets their access-log durations say${bucket_bad}" test -z "$bucket_bad"
+v=$(prom 'sum(istio_request_duration_milliseconds_count)')
+hf_check "the duration histogram counted every request (count ${v:-none})" test "$v" = "$want_total"
+v=$(prom 'sum(istio_response_bytes_sum{destination_service="web.shop.svc.cluster.local",response_code="200"})')
+hf_check "istio_response_bytes_sum of web's 200s is 30 x 3 bytes (got ${v:-none})" test "$v" = 90
+
+# ---------------------------------------------------------------- format and bounds
+# promtool parses the exposition (an error is "error while linting: text format parsing
+# error"); its naming lints (help text, _total suffixes, unit names) are not format errors.
+out=$(promtool check metrics < "$HF_TMP/scrape1.txt" 2>&1)
+bad=$(grep -i 'error while linting\|parsing error' <<<"$out" | head -2)
+hf_check "promtool parses the exposition without an error${bad:+: $bad}" test -z "$bad"
+dups=$(grep -v '^#' "$HF_TMP/scrape1.txt" | sed 's/ [^ ]*$//' | sort | uniq -d | head -2)
+hf_check "no series appears twice in one scrape${dups:+: $dups}" test -z "$dups"
+hf_check "the overflow counter is exposed and 0 (hydrofoil_metrics_drop_series_overflow)" \
+	grep -q '^hydrofoil_metrics_drop_series_overflow 0$' "$HF_TMP/scrape1.txt"
+cp "$HF_TMP/hf.cfg" "$HF_TMP/bad.cfg"
+echo 'metrics = { max_series = 4; };' >> "$HF_TMP/bad.cfg"
+out=$("$HF_BIN" -c "$HF_TMP/bad.cfg" --check 2>&1)
+rc=$?
+hf_check "metrics.max_series below 16 refused by --check: exit $rc, '$(tail -1 <<<"$out" | cut -c1-160)'" \
+	test "$rc" -eq 2 -a -n "$(grep -F 'metrics.max_series' <<<"$out")"
+
+hf_check_stop
+hf_done
