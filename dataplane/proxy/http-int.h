@@ -272,6 +272,9 @@ int hf_http_pump_response(struct hf_worker *w, struct hf_http_session *s);
 int hf_http_start_tunnel(struct hf_worker *w, struct hf_http_session *s);
 int hf_http_pump_tunnel(struct hf_worker *w, struct hf_http_session *s);
 
+/* Stops reading requests on @p s: FIN after what is queued; later input is dropped. */
+void hf_http_sess_close(struct hf_worker *w, struct hf_http_session *s);
+
 /* What hf_http_drain_scan() does to each session of a removed listener. */
 enum hf_http_drain_op {
 	HF_HTTP_DRAIN_COUNT,		/* nothing: counts them */
@@ -295,5 +298,29 @@ bool hf_http_retriable(const struct hf_http_session *s, int status, uint32_t on)
 /* Sends the request of @p s again (a retry), or answers with @p status when none is left. */
 int hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status,
 		  enum hf_response_flag flag, const char *details, const char *body);
+
+/* What hf_http_shape_target() made of a request's target. */
+struct hf_http_shaped {
+	bool absolute;			/* absolute-form: msg->host is its authority, the Host to send */
+	bool asterisk;			/* OPTIONS *: routed as "/", sent as "*" */
+	const char *why;		/* a refusal's details */
+};
+
+/*
+ * Puts @p msg in the one shape that routing and the upstream both see (RFC
+ * 9112 3.2): msg->target becomes the origin-form target to route and to send,
+ * its path normalized as the listener says (path.h) into @p buf when that
+ * changes it; an absolute-form target gives its path and query, and its
+ * authority becomes msg->host, which a Host field may not contradict (RFC
+ * 9112 3.2.2: the recipient ignores Host then). An asterisk-form OPTIONS is
+ * about the server as a whole (RFC 9110 9.3.7): it is routed as "/" and
+ * forwarded as "*", as RFC 9112 3.2.4 has proxies do, and so is an OPTIONS
+ * whose absolute-form target has neither path nor query. CONNECT (authority-form)
+ * is refused: no route here can allow a tunnel. Returns 0, or the status to
+ * refuse the request with, counted, with @p msg untouched.
+ */
+int hf_http_shape_target(struct hf_worker *w, const struct hf_http_session *s,
+			 struct hf_h1_message *msg, char *buf, uint32_t cap,
+			 struct hf_http_shaped *out);
 
 #endif

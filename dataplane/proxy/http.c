@@ -236,9 +236,8 @@ hf_http_sess_reset(struct hf_worker *w, struct hf_http_session *s, enum hf_respo
 	return STEP_GONE;
 }
 
-/* Stops reading requests: FIN after what is queued; later input is dropped. */
-static void
-sess_close(struct hf_worker *w, struct hf_http_session *s)
+void
+hf_http_sess_close(struct hf_worker *w, struct hf_http_session *s)
 {
 	s->rq = HF_HTTP_RQ_CLOSING;
 	hf_timer_cancel(&w->tcp->wheel, &s->timer);
@@ -279,7 +278,7 @@ exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close)
 		close = true;
 	}
 	if (close || !(s->flags & HF_HTTP_S_KEEP_ALIVE) || s->rq != HF_HTTP_RQ_DONE) {
-		sess_close(w, s);
+		hf_http_sess_close(w, s);
 		return STEP_WAIT;
 	}
 	s->rq = HF_HTTP_RQ_HEAD;
@@ -376,7 +375,7 @@ no_stream(struct hf_worker *w, struct hf_http_session *s)
 		hf_http_wr_discard(&wr);
 	else
 		hf_tls_send(w, s->down, wr.head);
-	sess_close(w, s);
+	hf_http_sess_close(w, s);
 	return STEP_WAIT;
 }
 
@@ -432,93 +431,6 @@ consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, 
 /* Room for a target whose normalization changed it: longer than this once normalized is a 414. */
 #define NORM_TARGET_MAX 16384
 
-/* What shape_target() made of a request's target. */
-struct shaped {
-	bool absolute;			/* absolute-form: msg->host is its authority, the Host to send */
-	bool asterisk;			/* OPTIONS *: routed as "/", sent as "*" */
-	const char *why;		/* a refusal's details */
-};
-
-/*
- * Puts @p msg in the one shape that routing and the upstream both see (RFC
- * 9112 3.2): msg->target becomes the origin-form target to route and to send,
- * its path normalized as the listener says (path.h) into @p buf when that
- * changes it; an absolute-form target gives its path and query, and its
- * authority becomes msg->host, which a Host field may not contradict (RFC
- * 9112 3.2.2: the recipient ignores Host then). An asterisk-form OPTIONS is
- * about the server as a whole (RFC 9110 9.3.7): it is routed as "/" and
- * forwarded as "*", as RFC 9112 3.2.4 has proxies do, and so is an OPTIONS
- * whose absolute-form target has neither path nor query. CONNECT (authority-form)
- * is refused: no route here can allow a tunnel. Returns 0, or the status to
- * refuse the request with, counted, with @p msg untouched.
- */
-static int
-shape_target(struct hf_worker *w, const struct hf_http_session *s, struct hf_h1_message *msg,
-	     char *buf, uint32_t cap, struct shaped *out)
-{
-	/* A delayed request (fault injection) comes back here: count it once. */
-	bool first = !(s->flags & HF_HTTP_S_FAULT_DONE);
-	struct hf_h1_target t;
-	int n;
-
-	*out = (struct shaped){0};
-	switch (hf_h1_target_parse(msg->method, &msg->target, &t)) {
-	case HF_H1_TARGET_ORIGIN:
-		break;
-	case HF_H1_TARGET_ABSOLUTE:
-		out->absolute = true;
-		if (msg->method == HF_H1_M_OPTIONS && t.path.len == 0) {
-			/* RFC 9112 3.2.4: the last proxy sends "OPTIONS http://h" as "OPTIONS *". */
-			if (first)
-				HF_COUNT(w, HTTP_ABSOLUTE_FORM);
-			msg->host = t.authority;
-			out->asterisk = true;
-			msg->target = (struct hf_h1_slice){"/", 1};
-			return 0;
-		}
-		break;
-	case HF_H1_TARGET_ASTERISK:
-		if (msg->method != HF_H1_M_OPTIONS) {
-			HF_COUNT(w, HTTP_DROP_ASTERISK);
-			out->why = "asterisk_form_not_options";
-			return 400;
-		}
-		out->asterisk = true;
-		msg->target = (struct hf_h1_slice){"/", 1};
-		return 0;
-	case HF_H1_TARGET_AUTHORITY:
-		HF_COUNT(w, HTTP_DROP_CONNECT);
-		out->why = "connect_not_allowed";
-		return 405;
-	default:
-		HF_COUNT(w, HTTP_DROP_BAD_TARGET);
-		out->why = "invalid_request_target";
-		return 400;
-	}
-	n = hf_path_normalize(s->lst->cfg->path_normalization, t.path.p, t.path.len, buf, cap);
-	if (n == HF_PATH_E_SPACE) {
-		HF_COUNT(w, HTTP_DROP_PATH_TOO_LONG);
-		out->why = "normalized_path_too_long";
-		return 414;
-	}
-	if (n < 0) {
-		HF_COUNT(w, HTTP_DROP_BAD_PATH);
-		out->why = n == HF_PATH_E_NUL ? "path_has_nul" : "path_bad_percent_encoding";
-		return 400;
-	}
-	if (first && out->absolute)
-		HF_COUNT(w, HTTP_ABSOLUTE_FORM);
-	if (n > 0) {
-		if (first)
-			HF_COUNT(w, HTTP_PATH_NORMALIZED);
-		t.path = (struct hf_h1_slice){buf, (uint32_t)n};
-	}
-	msg->target = t.path;
-	if (out->absolute)
-		msg->host = t.authority;
-	return 0;
-}
-
 /* Routes the parsed request @p msg (@p head_len bytes) and sends it on its way. */
 static int
 start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_message *msg,
@@ -536,7 +448,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	struct hf_http_rq_extra x;
 	struct hf_http_wr wr;
 	struct hf_http_up *u;
-	struct shaped shape;
+	struct hf_http_shaped shape;
 	char target[NORM_TARGET_MAX], extra[512], norm[NORM_TARGET_MAX];
 	size_t tlen = 0;
 	bool expect, preflight;
@@ -555,7 +467,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	}
 	s->flags |= msg->method == HF_H1_M_HEAD ? HF_HTTP_S_HEAD : 0;
 	s->flags |= (msg->flags & HF_H1_F_UPGRADE) ? HF_HTTP_S_UPGRADE : 0;
-	refuse = shape_target(w, s, msg, norm, sizeof(norm), &shape);
+	refuse = hf_http_shape_target(w, s, msg, norm, sizeof(norm), &shape);
 	if (h->log_ring != NULL) {
 		/* The path and authority logged are the ones routed, as Envoy logs :path after normalizing. */
 		s->flags |= HF_HTTP_S_LOG;
@@ -815,7 +727,7 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 	hf_http_rd_pull(w, &s->rd, s->down, h->heads.size);
 	if (s->rd.q.bytes == 0) {
 		if (hf_tls_peer_closed(s->down)) {
-			sess_close(w, s);
+			hf_http_sess_close(w, s);
 			return STEP_WAIT;
 		}
 		return STEP_WAIT;
@@ -829,7 +741,7 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 	if (rc == HF_AGAIN) {
 		if (hf_tls_peer_closed(s->down)) {
 			/* The client gave up in the middle of a head: nothing to answer. */
-			sess_close(w, s);
+			hf_http_sess_close(w, s);
 		}
 		return STEP_WAIT;
 	}
@@ -1040,7 +952,7 @@ on_timer(struct hf_timer *t, void *arg)
 	case HF_HTTP_RQ_HEAD:
 		if (!(s->flags & HF_HTTP_S_GOT_BYTES)) {
 			HF_COUNT(w, HTTP_IDLE_TIMEOUT);
-			sess_close(w, s);
+			hf_http_sess_close(w, s);
 			return;
 		}
 		HF_COUNT(w, HTTP_DROP_HEADER_TIMEOUT);
@@ -1074,47 +986,6 @@ on_timer(struct hf_timer *t, void *arg)
 	default:
 		return;
 	}
-}
-
-/* ---- a removed listener's sessions ---- */
-
-uint32_t
-hf_http_drain_scan(struct hf_worker *w, const struct hf_http_listener *l, enum hf_http_drain_op op)
-{
-	struct hf_http_state *h = w->http;
-	uint32_t n = 0;
-
-	if (op == HF_HTTP_DRAIN_COUNT)
-		return h->lst_sessions[l - h->listeners];
-	for (uint32_t i = 0; i < h->n_conns; i++) {
-		struct hf_http_session *s = &h->sessions[i];
-
-		/* A session in use has its connection; a free one has none (sess_free). */
-		if (s->down == NULL || s->lst != l)
-			continue;
-		n++;
-		switch (op) {
-		case HF_HTTP_DRAIN_START:
-			/*
-			 * Idle: between requests, with no byte of the next one here,
-			 * neither taken nor waiting in TCP. Closed now (FIN); the others
-			 * close after their exchange (read_response, exchange_end).
-			 */
-			if (s->rq == HF_HTTP_RQ_HEAD && s->x == NULL && s->rd.q.bytes == 0 &&
-			    s->down->rcvq.bytes == 0) {
-				HF_COUNT(w, LISTENER_DRAIN_IDLE);
-				sess_close(w, s);
-			}
-			break;
-		case HF_HTTP_DRAIN_RESET:
-			HF_COUNT(w, LISTENER_DRAIN_TIMEOUTS);
-			hf_http_sess_reset(w, s, HF_RF_NONE);
-			break;
-		default:
-			break;
-		}
-	}
-	return n;
 }
 
 /* ---- TCP callbacks: downstream ---- */

@@ -419,3 +419,44 @@ hf_http_fini(struct hf_worker *w)
 	rte_free(h);
 	w->http = NULL;
 }
+
+/* ---- a removed listener's sessions ---- */
+
+uint32_t
+hf_http_drain_scan(struct hf_worker *w, const struct hf_http_listener *l, enum hf_http_drain_op op)
+{
+	struct hf_http_state *h = w->http;
+	uint32_t n = 0;
+
+	if (op == HF_HTTP_DRAIN_COUNT)
+		return h->lst_sessions[l - h->listeners];
+	for (uint32_t i = 0; i < h->n_conns; i++) {
+		struct hf_http_session *s = &h->sessions[i];
+
+		/* A session in use has its connection; a free one has none (sess_free). */
+		if (s->down == NULL || s->lst != l)
+			continue;
+		n++;
+		switch (op) {
+		case HF_HTTP_DRAIN_START:
+			/*
+			 * Idle: between requests, with no byte of the next one here,
+			 * neither taken nor waiting in TCP. Closed now (FIN); the others
+			 * close after their exchange (read_response, exchange_end).
+			 */
+			if (s->rq == HF_HTTP_RQ_HEAD && s->x == NULL && s->rd.q.bytes == 0 &&
+			    s->down->rcvq.bytes == 0) {
+				HF_COUNT(w, LISTENER_DRAIN_IDLE);
+				hf_http_sess_close(w, s);
+			}
+			break;
+		case HF_HTTP_DRAIN_RESET:
+			HF_COUNT(w, LISTENER_DRAIN_TIMEOUTS);
+			hf_http_sess_reset(w, s, HF_RF_NONE);
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}
