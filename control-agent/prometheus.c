@@ -254,102 +254,82 @@ print_hist(struct hf_strbuf *b, const char *name, const char *labels,
 	hf_strbuf_printf(b, "%s_count{%s} %" PRIu64 "\n", name, labels, cum);
 }
 
-/* Istio's HTTP series of every worker, merged; NULL when out of memory. */
-static struct series *
-http_series(struct hf_agent *a, const char *src, size_t *count)
+/* The labels after the source's of HTTP slot @p e (@p tcp false) or TCP slot @p e. */
+static void
+slot_labels(const void *e, bool tcp, char *l, size_t cap, size_t *len)
 {
-	size_t cap = 0, n = 0;
-	struct series *v;
+	const struct hf_metrics_http *h = e;
+	const struct hf_metrics_tcp *t = e;
+	char code[8];
 
-	for (uint16_t w = 0; w < a->n_workers; w++)
-		cap += a->workers[w]->metrics.http != NULL ? a->workers[w]->metrics.http_mask + 1 : 0;
-	v = calloc(cap + 1, sizeof(*v));
-	if (v == NULL)
-		return NULL;
-	for (uint16_t w = 0; w < a->n_workers; w++) {
-		const struct hf_metrics *m = &a->workers[w]->metrics;
-
-		for (uint32_t i = 0; m->http != NULL && i <= m->http_mask; i++) {
-			const struct hf_metrics_http *e = &m->http[i];
-			char l[LABELS_MAX], code[8];
-			size_t len = 0;
-
-			/* Pairs with the worker's release: the key is whole. */
-			if (!__atomic_load_n(&e->used, __ATOMIC_ACQUIRE))
-				continue;
-			memcpy(l, src, strlen(src) + 1);
-			len = strlen(l);
-			destination_labels(e->cluster_id, l, sizeof(l), &len);
-			snprintf(code, sizeof(code), "%u", e->code);
-			label(l, sizeof(l), &len, "request_protocol", "http");
-			label(l, sizeof(l), &len, "response_code", code);
-			label(l, sizeof(l), &len, "grpc_response_status", "");
-			label(l, sizeof(l), &len, "response_flags", hf_response_flag_name(e->flag));
-			label(l, sizeof(l), &len, "connection_security_policy", "unknown");
-			v[n].labels = strdup(l);
-			if (v[n].labels == NULL)
-				goto fail;
-			v[n].requests = ld(&e->requests);
-			hist_add(&v[n].h[0], &e->duration);
-			hist_add(&v[n].h[1], &e->rq_bytes);
-			hist_add(&v[n].h[2], &e->rs_bytes);
-			n++;
-		}
+	destination_labels(tcp ? t->cluster_id : h->cluster_id, l, cap, len);
+	label(l, cap, len, "request_protocol", tcp ? "tcp" : "http");
+	if (!tcp) {
+		snprintf(code, sizeof(code), "%u", h->code);
+		label(l, cap, len, "response_code", code);
+		label(l, cap, len, "grpc_response_status", "");
 	}
-	*count = merge(v, n);
-	return v;
-fail:
-	for (size_t i = 0; i < n; i++)
-		free(v[i].labels);
-	free(v);
-	return NULL;
+	label(l, cap, len, "response_flags", tcp ? "-" : hf_response_flag_name(h->flag));
+	label(l, cap, len, "connection_security_policy", "unknown");
 }
 
-/* Istio's TCP series of every worker, merged; NULL when out of memory. */
+/*
+ * Istio's HTTP (@p tcp false) or TCP series of every worker, labelled and
+ * merged; NULL when out of memory.
+ */
 static struct series *
-tcp_series(struct hf_agent *a, const char *src, size_t *count)
+collect(struct hf_agent *a, const char *src, bool tcp, size_t *count)
 {
 	size_t cap = 0, n = 0;
 	struct series *v;
 
-	for (uint16_t w = 0; w < a->n_workers; w++)
-		cap += a->workers[w]->metrics.tcp != NULL ? a->workers[w]->metrics.tcp_mask + 1 : 0;
+	for (uint16_t w = 0; w < a->n_workers; w++) {
+		const struct hf_metrics *m = &a->workers[w]->metrics;
+
+		cap += tcp ? (m->tcp != NULL ? m->tcp_mask + 1 : 0) : (m->http != NULL ? m->http_mask + 1 : 0);
+	}
 	v = calloc(cap + 1, sizeof(*v));
 	if (v == NULL)
 		return NULL;
 	for (uint16_t w = 0; w < a->n_workers; w++) {
 		const struct hf_metrics *m = &a->workers[w]->metrics;
+		uint32_t slots = tcp ? (m->tcp != NULL ? m->tcp_mask + 1 : 0)
+				     : (m->http != NULL ? m->http_mask + 1 : 0);
 
-		for (uint32_t i = 0; m->tcp != NULL && i <= m->tcp_mask; i++) {
-			const struct hf_metrics_tcp *e = &m->tcp[i];
+		for (uint32_t i = 0; i < slots; i++) {
+			const struct hf_metrics_http *h = tcp ? NULL : &m->http[i];
+			const struct hf_metrics_tcp *t = tcp ? &m->tcp[i] : NULL;
 			char l[LABELS_MAX];
-			size_t len;
+			size_t len = strlen(src);
 
-			if (!__atomic_load_n(&e->used, __ATOMIC_ACQUIRE))
+			/* Pairs with the worker's release: the key is whole. */
+			if (!__atomic_load_n(tcp ? &t->used : &h->used, __ATOMIC_ACQUIRE))
 				continue;
-			memcpy(l, src, strlen(src) + 1);
-			len = strlen(l);
-			destination_labels(e->cluster_id, l, sizeof(l), &len);
-			label(l, sizeof(l), &len, "request_protocol", "tcp");
-			label(l, sizeof(l), &len, "response_flags", "-");
-			label(l, sizeof(l), &len, "connection_security_policy", "unknown");
+			memcpy(l, src, len + 1);
+			slot_labels(tcp ? (const void *)t : (const void *)h, tcp, l, sizeof(l), &len);
 			v[n].labels = strdup(l);
-			if (v[n].labels == NULL)
-				goto fail;
-			v[n].tcp[0] = ld(&e->opened);
-			v[n].tcp[1] = ld(&e->closed);
-			v[n].tcp[2] = ld(&e->sent);
-			v[n].tcp[3] = ld(&e->received);
+			if (v[n].labels == NULL) {
+				for (size_t k = 0; k < n; k++)
+					free(v[k].labels);
+				free(v);
+				return NULL;
+			}
+			if (tcp) {
+				v[n].tcp[0] = ld(&t->opened);
+				v[n].tcp[1] = ld(&t->closed);
+				v[n].tcp[2] = ld(&t->sent);
+				v[n].tcp[3] = ld(&t->received);
+			} else {
+				v[n].requests = ld(&h->requests);
+				hist_add(&v[n].h[0], &h->duration);
+				hist_add(&v[n].h[1], &h->rq_bytes);
+				hist_add(&v[n].h[2], &h->rs_bytes);
+			}
 			n++;
 		}
 	}
 	*count = merge(v, n);
 	return v;
-fail:
-	for (size_t i = 0; i < n; i++)
-		free(v[i].labels);
-	free(v);
-	return NULL;
 }
 
 static void
@@ -380,8 +360,8 @@ istio_metrics(struct hf_agent *a, struct hf_strbuf *b)
 	struct series *http, *tcp;
 
 	source_labels(a->boot, src, sizeof(src), &len);
-	http = http_series(a, src, &n_http);
-	tcp = tcp_series(a, src, &n_tcp);
+	http = collect(a, src, false, &n_http);
+	tcp = collect(a, src, true, &n_tcp);
 	if (http == NULL || tcp == NULL) {
 		b->failed = 1;
 		if (http != NULL)
