@@ -82,6 +82,25 @@ else
 fi
 rm -f "$rm_json"
 
+# Istio's metrics (issue 15): what recording one exchange costs the worker, by how many
+# series the requests spread over. CPU time (the machine may be shared).
+m_json=$(mktemp)
+if "$BUILD/bench/bench_metrics" --benchmark_format=json > "$m_json" 2>/dev/null; then
+	echo
+	/usr/bin/python3 - "$m_json" <<'PY'
+import json, sys
+print("Istio's metrics, recorded per exchange on the worker (series probe and three histograms):\n")
+print("| distinct series | cycles per exchange | CPU ns per exchange |")
+print("|---:|---:|---:|")
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    n = b["name"].split("/")[1]
+    print(f"| {int(n):,} | {b['cycles_per_exchange']:.0f} | {b['cpu_time'] / 64:.1f} |")
+PY
+else
+	echo "bench_metrics failed"
+fi
+rm -f "$m_json"
+
 # The kernel-bypass rows (issue 5): hf-loadgen and hydrofoil as two DPDK
 # processes over net_memif, against the loadgen straight to its own server
 # role. HF_BENCH_MEMIF=0 skips it. --occupy: the latency baselines run a second
