@@ -78,12 +78,14 @@
 #               baseline is never restricted: with both memif ends and every thread of one
 #               process on one CPU, its link does not come up.)
 # Environment: HF_BUILD_DIR (default build), HF_KEEP_TMP=1 (keep the temp dir),
-# HF_LAT_CONNS (phase 3's connections, default 64). An open loop past saturation
+# HF_LAT_CONNS (phase 3's connections below 100%, default 64), HF_SAT_CONNS (from 100%,
+# default 2048). An open loop past saturation
 # queues its excess in the loadgen, one request in flight per connection: with 64
 # connections hydrofoil never holds more than 64 requests, its receive bursts are
 # never full, and the overload manager's backlog monitor cannot see the overload.
 # With more connections than the port's 1,024 receive descriptors the excess
-# waits at hydrofoil's port instead, as it would with a crowd of real clients.
+# waits at hydrofoil's port instead, as it would with a crowd of real clients: the
+# runs at 100% and beyond use HF_SAT_CONNS for that.
 # Needs root and the built hydrofoil and hf-loadgen (this script builds nothing).
 # Takes about two and a half minutes on an idle machine.
 set -uo pipefail
@@ -381,6 +383,7 @@ print(f"{best[0]:.0f} {best[1]}")
 PY
 }
 LAT_CONNS=${HF_LAT_CONNS:-64}
+SAT_CONNS=${HF_SAT_CONNS:-2048}
 RUN_S=$(awk -v d="$DUR" -v w="$WARM" 'BEGIN { print d + w }')
 RUN=(--duration "$RUN_S" --warmup "$WARM" --timeout 2000)
 
@@ -415,9 +418,11 @@ if has_phase 3 && [ "${best_rate:-0}" -gt 0 ]; then
 	for f in $FRACS; do
 		rate=$((best_rate * f / 100))
 		note "open loop at $f% = $rate req/s: through hydrofoil, then straight"
-		run "hf-lat-$f" hf -c "$LAT_CONNS" --rate "$rate" "${RUN[@]}"
-		run "base-lat-$f" base -c "$LAT_CONNS" --rate "$rate" "${RUN[@]}"
-		[ "$OCCUPY" = 1 ] && run "baseocc-lat-$f" base -c "$LAT_CONNS" --rate "$rate" "${RUN[@]}"
+		c=$LAT_CONNS
+		[ "$f" -ge 100 ] && c=$SAT_CONNS
+		run "hf-lat-$f" hf -c "$c" --rate "$rate" "${RUN[@]}"
+		run "base-lat-$f" base -c "$c" --rate "$rate" "${RUN[@]}"
+		[ "$OCCUPY" = 1 ] && run "baseocc-lat-$f" base -c "$c" --rate "$rate" "${RUN[@]}"
 	done
 fi
 # 4. idle connections held through hydrofoil: one hydrofoil for the steps, in
@@ -475,7 +480,7 @@ TOTAL_SECS=$(($(date +%s) - PHASE_T0))
 export HF_WHY="${HF_WHY:-}" BASE_WHY="${BASE_WHY:-}" BEST_RATE="${best_rate:-0}" HF_OK BASE_OK
 mkdir -p "$HF_ROOT/bench/results"
 export PLOT_DAT=$HF_ROOT/bench/results/plot.dat
-export OVERLOAD DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS OCCUPY
+export OVERLOAD DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS SAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS OCCUPY
 "$HF_PY" - "$RES" <<'PY'
 import json, os, re, statistics, sys
 
@@ -622,7 +627,7 @@ for f in E["FRACS"].split():
     lat = lambda d: f"{d['latency_us']['p50']:.1f} / {d['latency_us']['p99']:.1f} µs" if d else "—"
     added = (f"+{h['latency_us']['p50'] - b['latency_us']['p50']:.1f} / "
              f"+{h['latency_us']['p99'] - b['latency_us']['p99']:.1f} µs") if h and b else "—"
-    note = f"open loop at {rate:,} req/s ({f}% of hydrofoil's best), c={E['LAT_CONNS']}, added p50 / p99: {added}"
+    note = f"open loop at {rate:,} req/s ({f}% of hydrofoil's best), c={E['SAT_CONNS'] if int(f) >= 100 else E['LAT_CONNS']}, added p50 / p99: {added}"
     for who, d in (("hydrofoil", h), ("baseline", b)):
         if d:
             note += (f"; {who} achieved {d['requests_per_s']:,.0f}/s, p99.9 {d['latency_us']['p99_9']:.0f} µs, "
