@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# xDS end to end, state of the world: hydrofoil configured only by an ADS
+# server (tests/xds/server.js on @grpc/grpc-js with the official Envoy protos,
+# serving the JSON resources of a directory), on a net_tap in a private
+# namespace, in front of two nginx servers that name themselves ("A" on 9101,
+# "B" on 9102). The server runs in the same namespace on 127.0.0.1:15010.
+#
+# Checks: the node identity istiod expects (id and metadata) in the first
+# request; initial sync (an EDS cluster, an RDS route configuration) → curl
+# through the gateway reaches A; a header-matched route to a STATIC cluster
+# reaches B; the server saw an ACK of every type with the version it sent; an
+# unsupported field in a route configuration → NACK whose error_detail names
+# the resource and the field, the old routes still serving; an endpoint change
+# → traffic moves to B; the server killed → the configuration keeps serving;
+# a change made while it was away, the server restarted → the client resends
+# the versions it holds, resyncs, and traffic follows; SIGTERM stops it with 0.
+set -uo pipefail
+source "$(dirname "$0")/../../../scripts/lib/netns.sh"
+
+OUR=198.51.100.2
+PEER=198.51.100.1
+XDS=$HF_TMP/xds
+LOG=$HF_TMP/hf.log
+SLOG=$HF_TMP/server.log
+SERVER=$HF_ROOT/tests/xds/server.js
+
+if [ ! -d "$HF_ROOT/tests/xds/node_modules/@grpc/grpc-js" ] || ! command -v node >/dev/null; then
+	hf_not_ok "tests/xds/node_modules is installed (scripts/setup.sh runs npm ci)"
+	exit 1
+fi
+NS=$(hf_ns_new xds) || { hf_not_ok "create namespace"; exit 1; }
+HF_NAMESPACES+=("$NS")
+in_ns() { ip netns exec "$NS" "$@"; }
+
+# ---------------------------------------------------------------- the resources
+mkdir -p "$XDS"
+T=type.googleapis.com
+# endpoints PORT: the ClusterLoadAssignment of cluster "web" → PEER:PORT (written, then renamed in place)
+endpoints() {
+	cat > "$XDS/.endpoints.tmp" <<JSON
+{"resources": [
+ {"@type": "$T/envoy.config.endpoint.v3.ClusterLoadAssignment", "cluster_name": "web",
+  "endpoints": [{"locality": {"region": "r1", "zone": "z1"},
+   "lb_endpoints": [
+    {"endpoint": {"address": {"socket_address": {"address": "$PEER", "port_value": $1}}},
+     "health_status": "HEALTHY", "load_balancing_weight": {"value": 1}},
+    {"endpoint": {"address": {"socket_address": {"address": "$PEER", "port_value": 9199}}},
+     "health_status": "UNHEALTHY"}]}]}
+]}
+JSON
+	mv "$XDS/.endpoints.tmp" "$XDS/endpoints.json"
+}
+# routes [EXTRA_ROUTE]: RouteConfiguration "http.80", EXTRA_ROUTE first when given
+routes() {
+	cat > "$XDS/.routes.tmp" <<JSON
+{"resources": [
+ {"@type": "$T/envoy.config.route.v3.RouteConfiguration", "name": "http.80",
+  "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
+   ${1:-}
+   {"name": "canary", "match": {"prefix": "/", "headers": [{"name": "x-canary",
+     "string_match": {"exact": "yes"}}]},
+    "route": {"cluster": "web-b", "timeout": {"seconds": 5}}},
+   {"name": "direct", "match": {"path": "/hello"},
+    "direct_response": {"status": 203, "body": {"inline_string": "hello from xds\n"}}},
+   {"name": "default", "match": {"prefix": "/"},
+    "route": {"cluster": "web", "retry_policy": {"retry_on": "connect-failure,5xx",
+      "num_retries": {"value": 2}}}}]}]}
+]}
+JSON
+	mv "$XDS/.routes.tmp" "$XDS/routes.json"
+}
+cat > "$XDS/clusters.json" <<JSON
+{"resources": [
+ {"@type": "$T/envoy.config.cluster.v3.Cluster", "name": "web", "type": "EDS",
+  "eds_cluster_config": {"eds_config": {"ads": {}, "resource_api_version": "V3"}},
+  "connect_timeout": {"seconds": 1}, "lb_policy": "ROUND_ROBIN"},
+ {"@type": "$T/envoy.config.cluster.v3.Cluster", "name": "web-b", "type": "STATIC",
+  "lb_policy": "RANDOM",
+  "load_assignment": {"cluster_name": "web-b", "endpoints": [{"lb_endpoints": [
+   {"endpoint": {"address": {"socket_address": {"address": "$PEER", "port_value": 9102}}}}]}]}}
+]}
+JSON
+cat > "$XDS/listeners.json" <<JSON
+{"resources": [
+ {"@type": "$T/envoy.config.listener.v3.Listener", "name": "http_80",
+  "address": {"socket_address": {"address": "0.0.0.0", "port_value": 80}},
+  "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
+   "typed_config": {"@type": "$T/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+    "stat_prefix": "http_80",
+    "rds": {"route_config_name": "http.80", "config_source": {"ads": {}, "resource_api_version": "V3"}},
+    "http_filters": [{"name": "envoy.filters.http.router",
+     "typed_config": {"@type": "$T/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}
+]}
+JSON
+endpoints 9101
+routes
+
+# ---------------------------------------------------------------- the servers
+start_server() {
+	ip netns exec "$NS" node "$SERVER" --dir "$XDS" --port 15010 >> "$SLOG" 2>&1 &
+	SPID=$!
+	HF_PIDS+=("$SPID")
+	for _ in $(seq 100); do
+		[ -n "$(in_ns ss -Hltn 'sport = :15010')" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# ev EVENT [JQ-ish FILTER via python]: the server's log lines of EVENT as JSON, one per line
+ev() { grep -F "\"event\":\"$1\"" "$SLOG" 2>/dev/null; }
+# field NAME: that field of each JSON line on stdin
+field() { "$HF_PY" -c 'import json,sys
+for l in sys.stdin:
+    l=l.strip()
+    if l:
+        v=json.loads(l).get(sys.argv[1])
+        print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1"; }
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+
+mkdir -p "$HF_TMP/nginx"
+cat > "$HF_TMP/nginx.conf" <<NGINX
+user root;
+worker_processes 1;
+pid $HF_TMP/nginx.pid;
+error_log $HF_TMP/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $HF_TMP/nginx; proxy_temp_path $HF_TMP/nginx;
+    fastcgi_temp_path $HF_TMP/nginx; uwsgi_temp_path $HF_TMP/nginx; scgi_temp_path $HF_TMP/nginx;
+    default_type text/plain;
+    server { listen $PEER:9101; location / { return 200 "A\n"; } }
+    server { listen $PEER:9102; location / { return 200 "B\n"; } }
+}
+NGINX
+
+if ! start_server; then
+	hf_not_ok "the xDS server listens on 127.0.0.1:15010 in the namespace"
+	cat "$SLOG"
+	exit 1
+fi
+hf_ok "the xDS server listens on 127.0.0.1:15010 in the namespace"
+
+hf_cfg "$HF_TMP/hf.cfg" hf0 "$OUR/24" "$PEER" "xds = { address = \"127.0.0.1\"; port = 15010;
+  cluster = \"istio-ingressgateway.istio-system\";
+  metadata = { ISTIO_VERSION = \"1.24.0\"; CLUSTER_ID = \"Kubernetes\"; NAMESPACE = \"istio-system\";
+    NAME = \"gw-0\"; INSTANCE_IPS = \"$OUR\"; SERVICE_ACCOUNT = \"istio-ingressgateway\";
+    WORKLOAD_NAME = \"istio-ingressgateway\"; MESH_ID = \"cluster.local\"; }; };"
+if ! out=$("$HF_BIN" -c "$HF_TMP/hf.cfg" --check 2>&1); then
+	hf_not_ok "a bootstrap with an xds block is accepted by --check ($out)"
+	exit 1
+fi
+if ! hf_up "$NS" "$HF_TMP/hf.cfg" "$LOG" "$PEER/24"; then
+	hf_not_ok "hydrofoil with an xds bootstrap reports LIVE"
+	exit 1
+fi
+hf_ok "hydrofoil with an xds bootstrap reports LIVE"
+ip netns exec "$NS" nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
+	-g 'daemon off;' > "$HF_TMP/nginx.out" 2>&1 &
+HF_PIDS+=($!)
+wait_for 5 bash -c "[ -n \"\$(ip netns exec $NS ss -Hltn 'sport = :9102')\" ]" ||
+	{ hf_not_ok "nginx listens on $PEER:9101,9102"; exit 1; }
+
+CURL=(curl -s --noproxy '*' --max-time 5)
+get() { in_ns "${CURL[@]}" "$@" 2>/dev/null | tr -d '\r'; }
+answers() { [ "$(get "$@" "http://$OUR/")" = "$WANT" ]; }
+
+# ---------------------------------------------------------------- node identity, initial sync
+node=$(ev request | head -1 | field node)
+want_id="router~$OUR~gw-0.istio-system~istio-system.svc.cluster.local"
+hf_check "the first request carries node.id $want_id and cluster (got $(cut -c1-160 <<<"$node"))" \
+	"$HF_PY" -c 'import json,sys; n=json.loads(sys.argv[1]); sys.exit(not (n["id"]==sys.argv[2] and n["cluster"]=="istio-ingressgateway.istio-system"))' "$node" "$want_id"
+hf_check "the node metadata holds NAMESPACE, ISTIO_VERSION, INSTANCE_IPS, MESH_ID and LABELS" \
+	"$HF_PY" -c 'import json,sys; m=json.loads(sys.argv[1])["metadata"]["fields"]
+ok = all(k in m for k in ("NAMESPACE","ISTIO_VERSION","INSTANCE_IPS","MESH_ID","LABELS","NAME","CLUSTER_ID"))
+# (the well-known types decode in camelCase: protobufjs loads them without keepCase)
+g = lambda v, k: v.get(k, v.get(k.split("_")[0] + k.split("_")[1].capitalize()))
+ok = ok and g(m["NAMESPACE"], "string_value")=="istio-system" and "istio" in g(m["LABELS"], "struct_value")["fields"]
+sys.exit(not ok)' "$node"
+
+WANT=A
+hf_check "initial sync: GET / through the gateway reaches the EDS endpoint (A)" wait_for 15 answers
+WANT=B
+hf_check "a header-matched route (x-canary: yes) reaches the STATIC cluster (B)" answers -H 'x-canary: yes'
+code=$(in_ns "${CURL[@]}" -o "$HF_TMP/hello" -w '%{http_code}' "http://$OUR/hello")
+hf_check "a direct_response route answers 203 'hello from xds' (got $code $(cat "$HF_TMP/hello"))" \
+	bash -c '[ "$1" = 203 ] && [ "$(cat "$2")" = "hello from xds" ]' _ "$code" "$HF_TMP/hello"
+# acked TYPE: the server saw an ACK with the version it last sent of TYPE
+acked() {
+	local v
+	v=$(ev send | grep -F "\"type\":\"$1\"" | tail -1 | field version)
+	[ -n "$v" ] && ev ack | grep -F "\"type\":\"$1\"" | grep -qF "\"version\":\"$v\""
+}
+for t in Cluster ClusterLoadAssignment Listener RouteConfiguration; do
+	hf_check "the server saw an ACK of $t with the version it sent" wait_for 5 acked "$t"
+done
+hf_check "no NACK so far" bash -c '! grep -qF "\"event\":\"nack\"" "$1"' _ "$SLOG"
+good_rds=$(ev send | grep -F '"type":"RouteConfiguration"' | tail -1 | field version)
+
+# ---------------------------------------------------------------- NACK, the old config serving
+routes '{"name": "bad", "match": {"prefix": "/old"}, "redirect": {"path_redirect": "/new"}},'
+nacked() { ev nack | grep -F '"type":"RouteConfiguration"' | grep -qF "RouteConfiguration 'http.80'"; }
+hf_check "an unsupported route action is NACKed" wait_for 10 nacked
+err=$(ev nack | tail -1 | field error)
+hf_check "the NACK's error_detail names the resource and the field ($err)" \
+	bash -c '[[ "$1" == *"http.80"* && "$1" == *"virtual_hosts[0].routes[0]"* && "$1" == *redirect* ]]' _ "$err"
+nver=$(ev nack | tail -1 | field version)
+hf_check "the NACK carries the version held ($nver, the last good $good_rds)" test "$nver" = "$good_rds"
+WANT=A
+hf_check "after the NACK the old routes still serve (GET / → A)" answers
+hf_check "after the NACK the old routes still serve (/old has no redirect: A)" \
+	bash -c '[ "$(ip netns exec "$1" curl -s --max-time 5 "http://$2/old" | tr -d "\r")" = A ]' _ "$NS" "$OUR"
+grep -q "NACK RouteConfiguration" "$LOG"
+hf_check "hydrofoil logs the NACK" test $? = 0
+routes
+
+# ---------------------------------------------------------------- endpoint change
+endpoints 9102
+WANT=B
+hf_check "an endpoint change (EDS) moves traffic to B" wait_for 10 answers
+hf_check "… and the route change after the NACK was taken (/old → web, now B)" \
+	bash -c '[ "$(ip netns exec "$1" curl -s --max-time 5 "http://$2/old" | tr -d "\r")" = B ]' _ "$NS" "$OUR"
+
+# ---------------------------------------------------------------- server away, restart
+kill -KILL "$SPID"
+wait "$SPID" 2>/dev/null
+closed() { grep -q "stream closed" "$LOG"; }
+hf_check "hydrofoil notices the server is gone" wait_for 10 closed
+sleep 1
+WANT=B
+hf_check "with the server away the last configuration keeps serving (B)" answers
+endpoints 9101
+n_streams=$(ev stream_open | wc -l)
+if ! start_server; then
+	hf_not_ok "the xDS server restarts"
+else
+	hf_ok "the xDS server restarts"
+fi
+reopened() { [ "$(ev stream_open | wc -l)" -gt "$n_streams" ]; }
+hf_check "hydrofoil reconnects (backoff with jitter)" wait_for 20 reopened
+held=$(ev request | tail -n +1 | grep -F '"type":"Cluster"' | tail -1 | field version)
+hf_check "after the reconnect its Cluster request resends the version held ($held)" test -n "$held"
+WANT=A
+hf_check "resync after the restart: the change made while away is served (A)" wait_for 15 answers
+
+hf_check_stop
+hf_done
