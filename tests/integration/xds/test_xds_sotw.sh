@@ -14,6 +14,9 @@
 # → traffic moves to B; the server killed → the configuration keeps serving;
 # a change made while it was away, the server restarted → the client resends
 # the versions it holds, resyncs, and traffic follows; SIGTERM stops it with 0.
+# Also: a tcp_proxy listener added live; a listener whose route configuration
+# has not arrived is ACKed and warms (its port unserved, the rest serving)
+# until the route configuration comes.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 
@@ -80,18 +83,36 @@ cat > "$XDS/clusters.json" <<JSON
    {"endpoint": {"address": {"socket_address": {"address": "$PEER", "port_value": 9102}}}}]}]}}
 ]}
 JSON
-cat > "$XDS/listeners.json" <<JSON
-{"resources": [
- {"@type": "$T/envoy.config.listener.v3.Listener", "name": "http_80",
-  "address": {"socket_address": {"address": "0.0.0.0", "port_value": 80}},
+# http_listener PORT: an HTTP listener whose routes come by RDS as "http.PORT"
+http_listener() {
+	cat <<JSON
+ {"@type": "$T/envoy.config.listener.v3.Listener", "name": "http_$1",
+  "address": {"socket_address": {"address": "0.0.0.0", "port_value": $1}},
   "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
    "typed_config": {"@type": "$T/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-    "stat_prefix": "http_80",
-    "rds": {"route_config_name": "http.80", "config_source": {"ads": {}, "resource_api_version": "V3"}},
+    "stat_prefix": "http_$1",
+    "rds": {"route_config_name": "http.$1", "config_source": {"ads": {}, "resource_api_version": "V3"}},
     "http_filters": [{"name": "envoy.filters.http.router",
      "typed_config": {"@type": "$T/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}
-]}
 JSON
+}
+# listeners [EXTRA...]: http_80, then each EXTRA listener (JSON)
+listeners() {
+	local l
+	{
+		echo '{"resources": ['
+		http_listener 80
+		for l in "$@"; do echo ",$l"; done
+		echo ']}'
+	} > "$XDS/.listeners.tmp"
+	mv "$XDS/.listeners.tmp" "$XDS/listeners.json"
+}
+TCP_9000='{"@type": "'$T'/envoy.config.listener.v3.Listener", "name": "tcp_9000",
+  "address": {"socket_address": {"address": "0.0.0.0", "port_value": 9000}},
+  "filter_chains": [{"filters": [{"name": "envoy.filters.network.tcp_proxy",
+   "typed_config": {"@type": "'$T'/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+    "stat_prefix": "tcp_9000", "cluster": "web-b"}}]}]}'
+listeners
 endpoints 9101
 routes
 
@@ -226,6 +247,26 @@ WANT=B
 hf_check "an endpoint change (EDS) moves traffic to B" wait_for 10 answers
 hf_check "… and the route change after the NACK was taken (/old → web, now B)" \
 	bash -c '[ "$(ip netns exec "$1" curl -s --max-time 5 "http://$2/old" | tr -d "\r")" = B ]' _ "$NS" "$OUR"
+
+# ---------------------------------------------------------------- tcp_proxy, warming
+listeners "$TCP_9000"
+tcp_b() { [ "$(get "http://$OUR:9000/")" = B ]; }
+hf_check "a tcp_proxy listener added on 9000 carries HTTP to its cluster (B)" wait_for 10 tcp_b
+lds_acks=$(ev ack | grep -cF '"type":"Listener"')
+listeners "$TCP_9000" "$(http_listener 8080)"
+more_acks() { [ "$(ev ack | grep -cF '"type":"Listener"')" -gt "$lds_acks" ]; }
+hf_check "a listener on 8080 whose routes (http.8080) do not exist yet is ACKed" wait_for 10 more_acks
+warming() { grep -q "warming: waiting for RouteConfiguration 'http.8080'" "$LOG"; }
+hf_check "… and warms: hydrofoil waits for RouteConfiguration http.8080" wait_for 5 warming
+sleep 0.5
+code=$(in_ns curl -s --noproxy '*' --max-time 2 -o /dev/null -w '%{http_code}' "http://$OUR:8080/")
+hf_check "while it warms, 8080 is not served (curl: $code) and 80 still is" \
+	bash -c '[ "$1" = 000 ] && [ "$(ip netns exec "$2" curl -s --max-time 5 "http://$3/" | tr -d "\r")" = B ]' \
+	_ "$code" "$NS" "$OUR"
+sed 's/"http\.80"/"http.8080"/' "$XDS/routes.json" > "$XDS/.routes8080.tmp"
+mv "$XDS/.routes8080.tmp" "$XDS/routes8080.json"
+served_8080() { [ "$(get "http://$OUR:8080/")" = B ]; }
+hf_check "once http.8080 arrives the listener on 8080 serves (B)" wait_for 10 served_8080
 
 # ---------------------------------------------------------------- server away, restart
 kill -KILL "$SPID"
