@@ -20,6 +20,7 @@
 //   {"event":"request","id":N,"type":T,"version":V,"nonce":NONCE,"names":[...],"node":{...}}
 //   {"event":"ack","id":N,"type":T,"version":V,"nonce":NONCE}
 //   {"event":"nack","id":N,"type":T,"version":V,"nonce":NONCE,"error":MSG}
+//   (either with "stale":true when it answers an older response than the last sent)
 //   {"event":"send","id":N,"type":T,"version":V,"nonce":NONCE,"resources":[names]}
 //   {"event":"load","versions":{T:V}} / {"event":"load_error","error":MSG}
 //
@@ -184,14 +185,16 @@ function onRequest(st, rq) {
   const changed = !fresh && JSON.stringify(sub.names) !== JSON.stringify(names);
   sub.names = names;
   if (rq.response_nonce !== '') {
-    if (rq.response_nonce !== sub.nonce) return; // stale: an answer to an older response
+    // An answer to an older response than the last one sent is stale: logged, not acted on.
+    const stale = rq.response_nonce !== sub.nonce ? { stale: true } : {};
     if (rq.error_detail) {
-      log({ event: 'nack', id: st.id, type: short, version: rq.version_info, nonce: rq.response_nonce,
-        error: rq.error_detail.message });
+      log(Object.assign({ event: 'nack', id: st.id, type: short, version: rq.version_info,
+        nonce: rq.response_nonce, error: rq.error_detail.message }, stale));
     } else {
-      log({ event: 'ack', id: st.id, type: short, version: rq.version_info, nonce: rq.response_nonce });
+      log(Object.assign({ event: 'ack', id: st.id, type: short, version: rq.version_info,
+        nonce: rq.response_nonce }, stale));
     }
-    if (changed) send(st, t);
+    if (changed && !stale.stale) send(st, t);
     return;
   }
   // A new subscription (or a new stream): answer unless the client holds this version already.
