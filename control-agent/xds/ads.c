@@ -329,6 +329,7 @@ on_response(struct hf_xds *x, const Envoy__Service__Discovery__V3__DiscoveryResp
 			snprintf(err, sizeof(err), "%s '%s': %s", type_name[t], name, e2);
 	}
 	if (err[0] != '\0') {
+		hf_xds_one_line(err);
 		res_free(r, n);
 		s->nacks++;
 		logf_("NACK %s version %s (keeping %s): %s", type_name[t], rs->version_info,

@@ -43,6 +43,7 @@ bad(struct tr *t, const char *at, const char *fmt, ...)
 	if (n < t->errlen)
 		vsnprintf(t->err + n, t->errlen - n, fmt, ap);
 	va_end(ap);
+	hf_xds_one_line(t->err);
 	t->rc = -EINVAL;
 	return t->rc;
 }

@@ -26,6 +26,19 @@
 #define HF_XDS_EDS HF_XDS_TYPE_PREFIX "envoy.config.endpoint.v3.ClusterLoadAssignment"
 
 /*
+ * Makes @p s one printable line in place: the names and strings of a resource
+ * come from the control plane and end up in logs and error_detail; control
+ * bytes become '?'.
+ */
+static inline void
+hf_xds_one_line(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/*
  * Appends listener @p l to @p m. An HTTP listener with RDS gets route_config
  * -1 and *@p rds the route configuration's name (owned by the caller's free()),
  * to be resolved once it is known; with an inline route_config the route

@@ -130,6 +130,8 @@ test_listener_refused(void **state)
 		{4, "filter_chains[0].filters[0].name: network filter 'envoy.filters.network.rbac'"},
 		{5, "port_value: 0 is not a port"},
 		{6, "field 'use_remote_address' is not supported"},
+		/* the control plane's strings reach logs and error_detail as one printable line */
+		{7, "network filter 'evil?name?" "?' is not supported"},
 	};
 	(void)state;
 	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -165,6 +167,9 @@ test_listener_refused(void **state)
 		case 6:
 			yes.value = 1;
 			x.h.use_remote_address = &yes;
+			break;
+		case 7:
+			x.f.name = "evil\nname\x01\x7f";
 			break;
 		}
 		pack(&x.hcm_any, &x.h.base);
