@@ -79,16 +79,18 @@ struct hf_xds {
 static void
 logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* One log line; what the control plane sent (names, versions) is made printable first. */
 static void
 logf_(const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("hydrofoil: xds: ", stdout);
-	vprintf(fmt, ap);
-	fputc('\n', stdout);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	hf_xds_one_line(line);
+	printf("hydrofoil: xds: %s\n", line);
 	fflush(stdout);
 }
 
