@@ -11,7 +11,7 @@
 # reaches B; the server saw an ACK of every type with the version it sent; an
 # unsupported field in a route configuration → NACK whose error_detail names
 # the resource and the field, the old routes still serving; an endpoint change
-# → traffic moves to B; the server killed → the configuration keeps serving;
+# → traffic moves to B; safe_regex and weighted_clusters routes; the server killed → the configuration keeps serving;
 # a change made while it was away, the server restarted → the client resends
 # the versions it holds, resyncs, and traffic follows; SIGTERM stops it with 0.
 # Also: a tcp_proxy listener added live; a listener whose route configuration
@@ -64,6 +64,9 @@ routes() {
    {"name": "canary", "match": {"prefix": "/", "headers": [{"name": "x-canary",
      "string_match": {"exact": "yes"}}]},
     "route": {"cluster": "web-b", "timeout": {"seconds": 5}}},
+   {"name": "split", "match": {"prefix": "/split"}, "route": {"weighted_clusters": {"clusters": [
+     {"name": "web", "weight": {"value": 1}}, {"name": "web-b", "weight": {"value": 1}}]}}},
+   {"name": "re", "match": {"safe_regex": {"regex": "/re/[0-9]+"}}, "route": {"cluster": "web-b"}},
    {"name": "direct", "match": {"path": "/hello"},
     "direct_response": {"status": 203, "body": {"inline_string": "hello from xds\n"}}},
    {"name": "default", "match": {"prefix": "/"},
@@ -213,6 +216,12 @@ WANT=A
 hf_check "initial sync: GET / through the gateway reaches the EDS endpoint (A)" wait_for 15 answers
 WANT=B
 hf_check "a header-matched route (x-canary: yes) reaches the STATIC cluster (B)" answers -H 'x-canary: yes'
+re_num=$(get "http://$OUR/re/123"); re_abc=$(get "http://$OUR/re/abc")
+hf_check "a safe_regex route: /re/123 → B ($re_num), /re/abc falls through to / → A ($re_abc)" \
+	bash -c '[ "$1" = B ] && [ "$2" = A ]' _ "$re_num" "$re_abc"
+split=$(for _ in $(seq 40); do get "http://$OUR/split"; done | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')
+hf_check "weighted_clusters 1:1 over 40 requests reach both A and B ($split)" \
+	bash -c '[[ "$1" == *A=* && "$1" == *B=* ]]' _ "$split"
 code=$(in_ns "${CURL[@]}" -o "$HF_TMP/hello" -w '%{http_code}' "http://$OUR/hello")
 hf_check "a direct_response route answers 203 'hello from xds' (got $code $(cat "$HF_TMP/hello"))" \
 	bash -c '[ "$1" = 203 ] && [ "$(cat "$2")" = "hello from xds" ]' _ "$code" "$HF_TMP/hello"
