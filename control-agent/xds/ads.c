@@ -30,38 +30,43 @@
 #define ADS_PATH "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
 /* google.rpc.Code INVALID_ARGUMENT */
 #define CODE_INVALID_ARGUMENT 3
-#define ERR 512
+#define ERR                   512
 
 /* The order the subscriptions open in: clusters before listeners (make before break). */
 enum xtype { T_CDS, T_EDS, T_LDS, T_RDS, T__N };
 
 static const char *const type_url[T__N] = {
-	[T_CDS] = HF_XDS_CDS, [T_EDS] = HF_XDS_EDS, [T_LDS] = HF_XDS_LDS, [T_RDS] = HF_XDS_RDS,
+        [T_CDS] = HF_XDS_CDS,
+        [T_EDS] = HF_XDS_EDS,
+        [T_LDS] = HF_XDS_LDS,
+        [T_RDS] = HF_XDS_RDS,
 };
 static const char *const type_name[T__N] = {
-	[T_CDS] = "Cluster", [T_EDS] = "ClusterLoadAssignment", [T_LDS] = "Listener",
-	[T_RDS] = "RouteConfiguration",
+        [T_CDS] = "Cluster",
+        [T_EDS] = "ClusterLoadAssignment",
+        [T_LDS] = "Listener",
+        [T_RDS] = "RouteConfiguration",
 };
 static const ProtobufCMessageDescriptor *const type_desc[T__N] = {
-	[T_CDS] = &envoy__config__cluster__v3__cluster__descriptor,
-	[T_EDS] = &envoy__config__endpoint__v3__cluster_load_assignment__descriptor,
-	[T_LDS] = &envoy__config__listener__v3__listener__descriptor,
-	[T_RDS] = &envoy__config__route__v3__route_configuration__descriptor,
+        [T_CDS] = &envoy__config__cluster__v3__cluster__descriptor,
+        [T_EDS] = &envoy__config__endpoint__v3__cluster_load_assignment__descriptor,
+        [T_LDS] = &envoy__config__listener__v3__listener__descriptor,
+        [T_RDS] = &envoy__config__route__v3__route_configuration__descriptor,
 };
 
 struct res {
 	char *name;
 	ProtobufCMessage *msg;
-	char *ref;			/* LDS: its RDS name; CDS: its EDS name; else NULL */
+	char *ref; /* LDS: its RDS name; CDS: its EDS name; else NULL */
 };
 
 struct sub {
-	char *version;			/* version_info of the last accepted response ("" none) */
-	char *nonce;			/* of the last response on this stream */
+	char *version; /* version_info of the last accepted response ("" none) */
+	char *nonce;   /* of the last response on this stream */
 	unsigned int n;
-	struct res *r;			/* accepted resources, by name */
+	struct res *r; /* accepted resources, by name */
 	unsigned int n_names;
-	char **names;			/* RDS, EDS: the names subscribed; sorted */
+	char **names; /* RDS, EDS: the names subscribed; sorted */
 	uint64_t acks, nacks;
 };
 
@@ -71,13 +76,12 @@ struct hf_xds {
 	struct hf_grpc *g;
 	struct hf_xds_node node;
 	bool node_sent;
-	bool dirty;			/* accepted resources changed since the last build */
+	bool dirty; /* accepted resources changed since the last build */
 	bool warming_logged;
 	struct sub s[T__N];
 };
 
-static void
-logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One log line; what the control plane sent (names, versions) is made printable first. */
 static void
@@ -99,7 +103,9 @@ res_name(enum xtype t, const ProtobufCMessage *m)
 {
 	switch (t) {
 	case T_CDS: return ((const Envoy__Config__Cluster__V3__Cluster *)m)->name;
-	case T_EDS: return ((const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *)m)->cluster_name;
+	case T_EDS:
+		return ((const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *)m)
+		        ->cluster_name;
 	case T_LDS: return ((const Envoy__Config__Listener__V3__Listener *)m)->name;
 	default: return ((const Envoy__Config__Route__V3__RouteConfiguration *)m)->name;
 	}
@@ -136,7 +142,7 @@ static int
 send_request(struct hf_xds *x, enum xtype t, const char *error)
 {
 	Envoy__Service__Discovery__V3__DiscoveryRequest rq =
-		ENVOY__SERVICE__DISCOVERY__V3__DISCOVERY_REQUEST__INIT;
+	        ENVOY__SERVICE__DISCOVERY__V3__DISCOVERY_REQUEST__INIT;
 	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
 	struct sub *s = &x->s[t];
 	uint8_t *buf;
@@ -247,15 +253,9 @@ check(enum xtype t, const ProtobufCMessage *m, char **ref, char *err, size_t err
 
 	*ref = NULL;
 	switch (t) {
-	case T_LDS:
-		rc = hf_xds_tr_listener((const void *)m, &scratch, ref, err, errlen);
-		break;
-	case T_RDS:
-		rc = hf_xds_tr_route_config((const void *)m, &scratch, err, errlen);
-		break;
-	case T_CDS:
-		rc = hf_xds_tr_cluster((const void *)m, &scratch, ref, err, errlen);
-		break;
+	case T_LDS: rc = hf_xds_tr_listener((const void *)m, &scratch, ref, err, errlen); break;
+	case T_RDS: rc = hf_xds_tr_route_config((const void *)m, &scratch, err, errlen); break;
+	case T_CDS: rc = hf_xds_tr_cluster((const void *)m, &scratch, ref, err, errlen); break;
 	default:
 		/* hf_model_free frees the cluster with its endpoints */
 		scratch.clusters = calloc(1, sizeof(*scratch.clusters));
@@ -303,13 +303,13 @@ on_response(struct hf_xds *x, const Envoy__Service__Discovery__V3__DiscoveryResp
 
 		if (strcmp(a->type_url, type_url[t]) != 0) {
 			snprintf(err, sizeof(err), "resources[%zu]: type %s in a %s response", i,
-				 a->type_url, type_name[t]);
+			         a->type_url, type_name[t]);
 			break;
 		}
 		m = protobuf_c_message_unpack(type_desc[t], NULL, a->value.len, a->value.data);
 		if (m == NULL) {
 			snprintf(err, sizeof(err), "resources[%zu]: not a valid %s message", i,
-				 type_name[t]);
+			         type_name[t]);
 			break;
 		}
 		r[n].msg = m;
@@ -321,12 +321,14 @@ on_response(struct hf_xds *x, const Envoy__Service__Discovery__V3__DiscoveryResp
 		}
 		n++;
 		if (name[0] == '\0') {
-			snprintf(err, sizeof(err), "resources[%zu]: %s without a name", i, type_name[t]);
+			snprintf(err, sizeof(err), "resources[%zu]: %s without a name", i,
+			         type_name[t]);
 			break;
 		}
 		for (unsigned int j = 0; j + 1 < n; j++)
 			if (strcmp(r[j].name, name) == 0)
-				snprintf(err, sizeof(err), "%s '%s': sent twice", type_name[t], name);
+				snprintf(err, sizeof(err), "%s '%s': sent twice", type_name[t],
+				         name);
 		if (err[0] == '\0' && check(t, m, &r[n - 1].ref, e2, sizeof(e2)) != 0)
 			snprintf(err, sizeof(err), "%s '%s': %s", type_name[t], name, e2);
 	}
@@ -422,7 +424,9 @@ on_close(void *ctx, const char *why)
 }
 
 static const struct hf_grpc_ops ops = {
-	.on_open = on_open, .on_message = on_message, .on_close = on_close,
+        .on_open = on_open,
+        .on_message = on_message,
+        .on_close = on_close,
 };
 
 static const struct res *
@@ -457,7 +461,8 @@ warming(const struct hf_xds *x, enum xtype *t)
 	return NULL;
 }
 
-/* The model of every accepted resource (checked on arrival, so errors here are ENOMEM or references). */
+/* The model of every accepted resource (checked on arrival, so errors here are ENOMEM or
+ * references). */
 static int
 build_model(struct hf_xds *x, struct hf_model *m, char *err, size_t errlen)
 {
@@ -470,8 +475,8 @@ build_model(struct hf_xds *x, struct hf_model *m, char *err, size_t errlen)
 
 		rc = hf_xds_tr_cluster((const void *)cds->r[i].msg, m, &eds, err, errlen);
 		if (rc == 0 && eds != NULL && (e = find(&x->s[T_EDS], eds)) != NULL)
-			rc = hf_xds_tr_endpoints((const void *)e->msg, &m->clusters[m->n_clusters - 1],
-						 err, errlen);
+			rc = hf_xds_tr_endpoints((const void *)e->msg,
+			                         &m->clusters[m->n_clusters - 1], err, errlen);
 		free(eds);
 		if (rc != 0)
 			return rc;
@@ -485,7 +490,9 @@ build_model(struct hf_xds *x, struct hf_model *m, char *err, size_t errlen)
 			unsigned int j;
 
 			ml = &m->listeners[m->n_listeners - 1];
-			for (j = 0; j < m->n_route_configs && strcmp(m->route_configs[j].name, ref) != 0; j++)
+			for (j = 0;
+			     j < m->n_route_configs && strcmp(m->route_configs[j].name, ref) != 0;
+			     j++)
 				;
 			if (j == m->n_route_configs) {
 				const struct res *rr = find(rds, ref);
@@ -494,7 +501,8 @@ build_model(struct hf_xds *x, struct hf_model *m, char *err, size_t errlen)
 					snprintf(err, errlen, "no route configuration '%s'", ref);
 					rc = -ENOENT;
 				} else {
-					rc = hf_xds_tr_route_config((const void *)rr->msg, m, err, errlen);
+					rc = hf_xds_tr_route_config((const void *)rr->msg, m, err,
+					                            errlen);
 				}
 			}
 			/* the listener's index may have moved: it is the last one still */
@@ -535,17 +543,19 @@ build(struct hf_xds *x, uint64_t *version)
 	if (rc == 0)
 		rc = hf_model_append(&m, &xm);
 	if (rc == -EADDRINUSE)
-		snprintf(err, sizeof(err), "a listener's port is also a static_resources listener's");
+		snprintf(err, sizeof(err),
+		         "a listener's port is also a static_resources listener's");
 	else if (rc == -ENOMEM)
 		snprintf(err, sizeof(err), "out of memory");
 	if (rc == 0)
 		snap = hf_snapshot_compile(&m, *version + 1, x->n_workers, err, sizeof(err));
 	if (snap == NULL)
-		logf_("the resources do not compile, snapshot %" PRIu64 " keeps serving: %s", *version,
-		      err);
+		logf_("the resources do not compile, snapshot %" PRIu64 " keeps serving: %s",
+		      *version, err);
 	else {
 		++*version;
-		logf_("snapshot %" PRIu64 ": %u listeners, %u clusters (CDS %s, EDS %s, LDS %s, RDS %s)",
+		logf_("snapshot %" PRIu64
+		      ": %u listeners, %u clusters (CDS %s, EDS %s, LDS %s, RDS %s)",
 		      *version, snap->n_listeners, snap->n_clusters, x->s[T_CDS].version,
 		      x->s[T_EDS].version, x->s[T_LDS].version, x->s[T_RDS].version);
 	}

@@ -21,14 +21,14 @@
 
 /* Bytes read from the socket per poll at most: the agent has other work on its loop. */
 #define READ_BUDGET (256u << 10)
-#define READ_CHUNK (16u << 10)
+#define READ_CHUNK  (16u << 10)
 /* Stream and connection receive windows: a state of the world arrives without stalls. */
 #define WINDOW (16u << 20)
 
 enum grpc_state { G_DOWN, G_CONNECTING, G_UP };
 
 struct hf_grpc {
-	uint32_t addr;			/* network order */
+	uint32_t addr; /* network order */
 	uint16_t port;
 	char *authority, *path;
 	const struct hf_grpc_ops *ops;
@@ -36,14 +36,14 @@ struct hf_grpc {
 	enum grpc_state state;
 	int fd;
 	nghttp2_session *h2;
-	int32_t stream_id;		/* 0: no stream */
-	uint64_t next_try_ms;		/* G_DOWN: when to connect */
-	uint32_t backoff_ms;		/* the next delay before jitter */
+	int32_t stream_id;    /* 0: no stream */
+	uint64_t next_try_ms; /* G_DOWN: when to connect */
+	uint32_t backoff_ms;  /* the next delay before jitter */
 	uint64_t rng;
 	/* framed messages waiting for nghttp2's data provider */
 	uint8_t *out;
 	size_t out_len, out_off, out_cap;
-	bool deferred;			/* the provider said DEFERRED: resume on new data */
+	bool deferred; /* the provider said DEFERRED: resume on new data */
 	/* bytes nghttp2 produced that the socket did not take yet */
 	uint8_t *wpend;
 	size_t wpend_len, wpend_off, wpend_cap;
@@ -52,9 +52,9 @@ struct hf_grpc {
 	size_t in_len, in_cap;
 	/* response head and trailers */
 	int http_status;
-	int grpc_status;		/* -1: not seen */
+	int grpc_status; /* -1: not seen */
 	char grpc_message[160];
-	char why[200];			/* set by the first reason to tear down */
+	char why[200]; /* set by the first reason to tear down */
 };
 
 static uint32_t
@@ -133,7 +133,7 @@ append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *p, size_t n)
 
 static ssize_t
 data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
-	  nghttp2_data_source *src, void *user)
+          nghttp2_data_source *src, void *user)
 {
 	struct hf_grpc *g = user;
 	size_t n = g->out_len - g->out_off;
@@ -141,7 +141,7 @@ data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t 
 	(void)s;
 	(void)id;
 	(void)src;
-	(void)flags;	/* never END_STREAM: the client half stays open for the stream's life */
+	(void)flags; /* never END_STREAM: the client half stays open for the stream's life */
 	if (n == 0) {
 		g->deferred = true;
 		return NGHTTP2_ERR_DEFERRED;
@@ -157,7 +157,7 @@ data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t 
 
 static int
 on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t namelen,
-	  const uint8_t *value, size_t valuelen, uint8_t flags, void *user)
+          const uint8_t *value, size_t valuelen, uint8_t flags, void *user)
 {
 	struct hf_grpc *g = user;
 
@@ -171,9 +171,9 @@ on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_
 		g->grpc_status = atoi((const char *)value);
 	else if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0)
 		snprintf(g->grpc_message, sizeof(g->grpc_message), "%.*s", (int)valuelen,
-			 (const char *)value);
+		         (const char *)value);
 	else if (namelen == 12 && memcmp(name, "content-type", 12) == 0 &&
-		 (valuelen < 16 || memcmp(value, "application/grpc", 16) != 0))
+	         (valuelen < 16 || memcmp(value, "application/grpc", 16) != 0))
 		/* gRPC over HTTP/2: a response of another type is not a gRPC answer */
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return 0;
@@ -195,7 +195,7 @@ on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data, size
 	/* Deliver every whole message: 1 byte flag, 4 bytes length, the message. */
 	while (g->in_len >= 5) {
 		uint32_t n = (uint32_t)g->in[1] << 24 | (uint32_t)g->in[2] << 16 |
-			     (uint32_t)g->in[3] << 8 | g->in[4];
+		             (uint32_t)g->in[3] << 8 | g->in[4];
 
 		if (g->in[0] != 0) {
 			fail(g, "%s", "a compressed message (no grpc-encoding was offered)");
@@ -208,7 +208,7 @@ on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data, size
 		if (g->in_len < 5 + (size_t)n)
 			break;
 		g->ops->on_message(g->ctx, g->in + 5, n);
-		if (g->h2 == NULL)	/* the callback may not tear down; defensive */
+		if (g->h2 == NULL) /* the callback may not tear down; defensive */
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		memmove(g->in, g->in + 5 + n, g->in_len - 5 - n);
 		g->in_len -= 5 + (size_t)n;
@@ -227,12 +227,12 @@ on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *user)
 		return 0;
 	if (g->grpc_status >= 0)
 		snprintf(why, sizeof(why), "stream ended: grpc-status %d%s%s", g->grpc_status,
-			 g->grpc_message[0] != '\0' ? ": " : "", g->grpc_message);
+		         g->grpc_message[0] != '\0' ? ": " : "", g->grpc_message);
 	else if (g->http_status != 200)
 		snprintf(why, sizeof(why), "stream ended: HTTP status %d", g->http_status);
 	else
 		snprintf(why, sizeof(why), "stream reset: HTTP/2 error %s",
-			 nghttp2_http2_strerror(code));
+		         nghttp2_http2_strerror(code));
 	fail(g, "%s", why);
 	/* The connection goes too: one stream is all it carries. */
 	return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -256,18 +256,18 @@ start_session(struct hf_grpc *g)
 {
 	nghttp2_session_callbacks *cb;
 	nghttp2_settings_entry iv[] = {
-		{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, WINDOW},
+	        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+	        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, WINDOW},
 	};
 	nghttp2_nv hdr[] = {
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
-		NV(":method", "POST"),
-		NV(":scheme", "http"),
-		NV(":path", g->path),
-		NV(":authority", g->authority),
-		NV("content-type", "application/grpc"),
-		NV("te", "trailers"),
-		NV("user-agent", "hydrofoil/" HF_VERSION),
+	        NV(":method", "POST"),
+	        NV(":scheme", "http"),
+	        NV(":path", g->path),
+	        NV(":authority", g->authority),
+	        NV("content-type", "application/grpc"),
+	        NV("te", "trailers"),
+	        NV("user-agent", "hydrofoil/" HF_VERSION),
 #undef NV
 	};
 	nghttp2_data_provider prd = {.source.ptr = g, .read_callback = data_read};
@@ -283,15 +283,16 @@ start_session(struct hf_grpc *g)
 	nghttp2_session_callbacks_del(cb);
 	if (rc != 0)
 		return -ENOMEM;
-	/* RFC 9113 section 3.4: the client preface is the magic then SETTINGS (mem_send sends both). */
+	/* RFC 9113 section 3.4: the client preface is the magic then SETTINGS (mem_send sends
+	 * both). */
 	if (nghttp2_submit_settings(g->h2, NGHTTP2_FLAG_NONE, iv, 2) != 0 ||
 	    nghttp2_session_set_local_window_size(g->h2, NGHTTP2_FLAG_NONE, 0, WINDOW) != 0)
 		return -ENOMEM;
 	g->http_status = 0;
 	g->grpc_status = -1;
 	g->grpc_message[0] = '\0';
-	g->stream_id = nghttp2_submit_request(g->h2, NULL, hdr, sizeof(hdr) / sizeof(hdr[0]), &prd,
-					      g);
+	g->stream_id =
+	        nghttp2_submit_request(g->h2, NULL, hdr, sizeof(hdr) / sizeof(hdr[0]), &prd, g);
 	if (g->stream_id < 0) {
 		g->stream_id = 0;
 		return -ENOMEM;
@@ -302,8 +303,8 @@ start_session(struct hf_grpc *g)
 static void
 try_connect(struct hf_grpc *g, uint64_t now_ms)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(g->port),
-				 .sin_addr.s_addr = g->addr};
+	struct sockaddr_in sa = {
+	        .sin_family = AF_INET, .sin_port = htons(g->port), .sin_addr.s_addr = g->addr};
 	int one = 1;
 
 	g->why[0] = '\0';
@@ -351,7 +352,8 @@ flush(struct hf_grpc *g)
 			if (w < n) {
 				size_t rest = (size_t)(n - w);
 
-				if (append(&g->wpend, &g->wpend_len, &g->wpend_cap, p + w, rest) != 0) {
+				if (append(&g->wpend, &g->wpend_len, &g->wpend_cap, p + w, rest) !=
+				    0) {
 					fail(g, "%s", "out of memory sending");
 					return -1;
 				}
@@ -389,7 +391,7 @@ hf_grpc_poll(struct hf_grpc *g, uint64_t now_ms)
 		socklen_t l = sizeof(err);
 
 		if (poll(&p, 1, 0) <= 0)
-			return 0;	/* still connecting */
+			return 0; /* still connecting */
 		if (getsockopt(g->fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0 || err != 0) {
 			close(g->fd);
 			g->fd = -1;
@@ -413,8 +415,8 @@ hf_grpc_poll(struct hf_grpc *g, uint64_t now_ms)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			fail(g, n == 0 ? "%s" : "read: %s", n == 0 ? "the server closed the connection"
-								     : strerror(errno));
+			fail(g, n == 0 ? "%s" : "read: %s",
+			     n == 0 ? "the server closed the connection" : strerror(errno));
 			teardown(g, now_ms);
 			return 0;
 		}
@@ -435,7 +437,7 @@ int
 hf_grpc_send(struct hf_grpc *g, const uint8_t *data, size_t len)
 {
 	uint8_t hdr[5] = {0, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-			  (uint8_t)len};
+	                  (uint8_t)len};
 
 	if (g->state != G_UP || g->stream_id == 0)
 		return -ENOTCONN;
@@ -469,7 +471,7 @@ hf_grpc_fd(const struct hf_grpc *g)
 
 struct hf_grpc *
 hf_grpc_new(uint32_t addr, uint16_t port, const char *authority, const char *path,
-	    const struct hf_grpc_ops *ops, void *ctx)
+            const struct hf_grpc_ops *ops, void *ctx)
 {
 	struct hf_grpc *g = calloc(1, sizeof(*g));
 

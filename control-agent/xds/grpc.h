@@ -32,7 +32,7 @@ struct hf_grpc_ops {
 
 /* Backoff: the first retry after BASE, then x1.6 up to MAX, each +-20 % jitter. */
 #define HF_GRPC_BACKOFF_BASE_MS 250
-#define HF_GRPC_BACKOFF_MAX_MS 10000
+#define HF_GRPC_BACKOFF_MAX_MS  10000
 /* The largest message accepted (a big state of the world); a larger one ends the stream. */
 #define HF_GRPC_MAX_MESSAGE (64u << 20)
 
@@ -42,7 +42,7 @@ struct hf_grpc_ops {
  * NULL on ENOMEM.
  */
 struct hf_grpc *hf_grpc_new(uint32_t addr, uint16_t port, const char *authority, const char *path,
-			    const struct hf_grpc_ops *ops, void *ctx);
+                            const struct hf_grpc_ops *ops, void *ctx);
 
 /*
  * Connects when due, reads and writes what the socket allows (at most a

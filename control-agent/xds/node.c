@@ -26,7 +26,7 @@ hf_xds_node_init(struct hf_xds_node *n, const struct hf_bootstrap *b)
 	n->node.cluster = (char *)x->cluster;
 	n->node.user_agent_name = (char *)"hydrofoil";
 	n->node.user_agent_version_type_case =
-		ENVOY__CONFIG__CORE__V3__NODE__USER_AGENT_VERSION_TYPE_USER_AGENT_VERSION;
+	        ENVOY__CONFIG__CORE__V3__NODE__USER_AGENT_VERSION_TYPE_USER_AGENT_VERSION;
 	n->node.user_agent_version = (char *)HF_VERSION;
 	for (i = 0; i < x->n_meta; i++) {
 		google__protobuf__struct__fields_entry__init(&n->ent[i]);
@@ -39,7 +39,8 @@ hf_xds_node_init(struct hf_xds_node *n, const struct hf_bootstrap *b)
 	for (unsigned int j = 0; j < b->n_labels; j++) {
 		const char *eq = strchr(b->labels[j], '=');
 
-		snprintf(n->lkey[j], sizeof(n->lkey[j]), "%.*s", (int)(eq - b->labels[j]), b->labels[j]);
+		snprintf(n->lkey[j], sizeof(n->lkey[j]), "%.*s", (int)(eq - b->labels[j]),
+		         b->labels[j]);
 		google__protobuf__struct__fields_entry__init(&n->lent[j]);
 		n->lent[j].key = n->lkey[j];
 		str_value(&n->lval[j], eq + 1);

@@ -17,17 +17,18 @@
 
 #include "control-agent/xds/translate.h"
 
-/* Envoy's defaults (Envoy's API docs: RouteAction.timeout, Cluster.connect_timeout, num_retries). */
-#define ROUTE_TIMEOUT_MS 15000
+/* Envoy's defaults (Envoy's API docs: RouteAction.timeout, Cluster.connect_timeout, num_retries).
+ */
+#define ROUTE_TIMEOUT_MS   15000
 #define CONNECT_TIMEOUT_MS 5000
-#define NUM_RETRIES 1
+#define NUM_RETRIES        1
 
 #define PATH 256
 
 struct tr {
 	char *err;
 	size_t errlen;
-	int rc;				/* first failure: -EINVAL or -ENOMEM */
+	int rc; /* first failure: -EINVAL or -ENOMEM */
 };
 
 static inline int __attribute__((format(printf, 3, 4)))
@@ -122,26 +123,21 @@ field_set(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 	    f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_STRING)
 		return *(const protobuf_c_boolean *)(base + f->quantifier_offset);
 	switch (f->type) {
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return *(void *const *)v != NULL;
+	case PROTOBUF_C_TYPE_MESSAGE: return *(void *const *)v != NULL;
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(const char *const *)v;
 
 		return s != NULL && *s != '\0';
 	}
-	case PROTOBUF_C_TYPE_BYTES:
-		return ((const ProtobufCBinaryData *)v)->len != 0;
+	case PROTOBUF_C_TYPE_BYTES: return ((const ProtobufCBinaryData *)v)->len != 0;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return memcmp(v, zero, 8) != 0;
-	case PROTOBUF_C_TYPE_BOOL:
-		return *(const protobuf_c_boolean *)v != 0;
-	default:		/* 32-bit integers, enums, float */
-		return memcmp(v, zero, 4) != 0;
+	case PROTOBUF_C_TYPE_DOUBLE: return memcmp(v, zero, 8) != 0;
+	case PROTOBUF_C_TYPE_BOOL: return *(const protobuf_c_boolean *)v != 0;
+	default: /* 32-bit integers, enums, float */ return memcmp(v, zero, 4) != 0;
 	}
 }
 
@@ -163,7 +159,8 @@ only(struct tr *t, const ProtobufCMessage *m, const char *at, const char *const 
 		for (const char *const *k = ok; *k != NULL && !allowed; k++)
 			allowed = strcmp(*k, f->name) == 0;
 		if (!allowed)
-			return bad(t, at, "field '%s' is not supported by Hydrofoil (yet)", f->name);
+			return bad(t, at, "field '%s' is not supported by Hydrofoil (yet)",
+			           f->name);
 	}
 	if (m->n_unknown_fields > 0)
 		return bad(t, at, "unknown field number %u", m->unknown_fields[0].tag);
@@ -172,10 +169,11 @@ only(struct tr *t, const ProtobufCMessage *m, const char *at, const char *const 
 
 #define ONLY(t, m, at, ...) only((t), &(m)->base, (at), (const char *const[]){__VA_ARGS__, NULL})
 
-/* Unpacks Any @p a as a @p d message; NULL with the failure set. Free with protobuf_c_message_free_unpacked. */
+/* Unpacks Any @p a as a @p d message; NULL with the failure set. Free with
+ * protobuf_c_message_free_unpacked. */
 static inline ProtobufCMessage *
 unpack_any(struct tr *t, const Google__Protobuf__Any *a, const ProtobufCMessageDescriptor *d,
-	   const char *at)
+           const char *at)
 {
 	const char *slash = strrchr(a->type_url, '/');
 	const char *name = slash != NULL ? slash + 1 : a->type_url;

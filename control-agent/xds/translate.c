@@ -31,16 +31,19 @@ config_source(struct tr *t, const Envoy__Config__Core__V3__ConfigSource *cs, con
 }
 
 static int
-http_filters(struct tr *t, const Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager *h,
-	     const char *at)
+http_filters(
+        struct tr *t,
+        const Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager
+                *h,
+        const char *at)
 {
 	char p[PATH];
 	size_t last = h->n_http_filters;
 
 	/* The router must be there and last (Envoy refuses a chain that does not end with it). */
 	for (size_t i = 0; i < h->n_http_filters && t->rc == 0; i++) {
-		const Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpFilter *f =
-			h->http_filters[i];
+		const Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpFilter
+		        *f = h->http_filters[i];
 		ProtobufCMessage *router;
 
 		path(p, sizeof(p), "%s.http_filters[%zu]", at, i);
@@ -50,11 +53,15 @@ http_filters(struct tr *t, const Envoy__Extensions__Filters__Network__HttpConnec
 			/* An optional filter this data plane lacks is skipped, as Envoy does. */
 			if (f->is_optional)
 				continue;
-			return bad(t, p, "HTTP filter '%s' is not supported (mark it is_optional to skip it)",
-				   f->name);
+			return bad(t, p,
+			           "HTTP filter '%s' is not supported (mark it is_optional to skip "
+			           "it)",
+			           f->name);
 		}
 		path(p, sizeof(p), "%s.http_filters[%zu].typed_config", at, i);
-		router = unpack_any(t, f->typed_config, &envoy__extensions__filters__http__router__v3__router__descriptor, p);
+		router = unpack_any(
+		        t, f->typed_config,
+		        &envoy__extensions__filters__http__router__v3__router__descriptor, p);
 		if (router == NULL)
 			return t->rc;
 		only(t, router, p, (const char *const[]){NULL});
@@ -62,7 +69,8 @@ http_filters(struct tr *t, const Envoy__Extensions__Filters__Network__HttpConnec
 		last = i;
 	}
 	if (t->rc == 0 && last != h->n_http_filters - 1)
-		return bad(t, at, "http_filters: the last filter must be envoy.filters.http.router");
+		return bad(t, at,
+		           "http_filters: the last filter must be envoy.filters.http.router");
 	return t->rc;
 }
 
@@ -73,14 +81,20 @@ hcm(struct tr *t, const Google__Protobuf__Any *any, const char *at, struct hf_mo
 	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager *h;
 	char p[PATH];
 
-	h = (void *)unpack_any(t, any, &envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__descriptor, at);
+	h = (void *)unpack_any(
+	        t, any,
+	        &envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__descriptor,
+	        at);
 	if (h == NULL)
 		return t->rc;
 	if (ONLY(t, h, at, "codec_type", "stat_prefix", "rds", "route_config", "http_filters") != 0)
 		goto out;
-	if (h->codec_type != ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__CODEC_TYPE__AUTO &&
-	    h->codec_type != ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__CODEC_TYPE__HTTP1) {
-		bad(t, at, "codec_type: only AUTO and HTTP1 (HTTP/1.1 is what the data plane speaks)");
+	if (h->codec_type !=
+	            ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__CODEC_TYPE__AUTO &&
+	    h->codec_type !=
+	            ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__CODEC_TYPE__HTTP1) {
+		bad(t, at,
+		    "codec_type: only AUTO and HTTP1 (HTTP/1.1 is what the data plane speaks)");
 		goto out;
 	}
 	if (http_filters(t, h, at) != 0)
@@ -102,8 +116,9 @@ hcm(struct tr *t, const Google__Protobuf__Any *any, const char *at, struct hf_mo
 				goto out;
 		}
 		*rds = sdup(t, h->rds->route_config_name);
-	} else if (h->route_specifier_case ==
-		   ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_ROUTE_CONFIG) {
+	} else if (
+	        h->route_specifier_case ==
+	        ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_ROUTE_CONFIG) {
 		char e2[200];
 		int rc = hf_xds_tr_route_config(h->route_config, m, e2, sizeof(e2));
 
@@ -128,18 +143,20 @@ out:
 
 static int
 tcp_proxy(struct tr *t, const Google__Protobuf__Any *any, const char *at,
-	  struct hf_model_listener *ml)
+          struct hf_model_listener *ml)
 {
 	Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy *tp;
 	struct hf_model_l4_route *r;
 
-	tp = (void *)unpack_any(t, any, &envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__descriptor, at);
+	tp = (void *)unpack_any(
+	        t, any, &envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__descriptor,
+	        at);
 	if (tp == NULL)
 		return t->rc;
 	if (ONLY(t, tp, at, "stat_prefix", "cluster") != 0)
 		goto out;
 	if (tp->cluster_specifier_case !=
-	    ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_CLUSTER ||
+	            ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_CLUSTER ||
 	    tp->cluster[0] == '\0') {
 		bad(t, at, "no cluster");
 		goto out;
@@ -162,12 +179,12 @@ out:
 	return t->rc;
 }
 
-#define HCM_NAME "envoy.filters.network.http_connection_manager"
+#define HCM_NAME       "envoy.filters.network.http_connection_manager"
 #define TCP_PROXY_NAME "envoy.filters.network.tcp_proxy"
 
 int
 hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_model *m, char **rds,
-		   char *err, size_t errlen)
+                   char *err, size_t errlen)
 {
 	struct tr t = {.err = err, .errlen = errlen};
 	const Envoy__Config__Core__V3__SocketAddress *sa;
@@ -191,18 +208,21 @@ hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_mod
 	/* The data plane listens on its ports' addresses: a listener names the port only. */
 	if (inet_pton(AF_INET, sa->address, &ia) != 1 && strcmp(sa->address, "::") != 0)
 		return bad(&t, "address.socket_address.address", "'%s' is not an IPv4 address",
-			   sa->address);
+		           sa->address);
 	if (sa->port_value == 0 || sa->port_value > 65535)
-		return bad(&t, "address.socket_address.port_value", "%u is not a port", sa->port_value);
+		return bad(&t, "address.socket_address.port_value", "%u is not a port",
+		           sa->port_value);
 	if (l->n_filter_chains != 1)
 		return bad(&t, "filter_chains", "exactly one filter chain is supported (got %zu)",
-			   l->n_filter_chains);
+		           l->n_filter_chains);
 	fc = l->filter_chains[0];
 	if (ONLY(&t, fc, "filter_chains[0]", "name", "filters") != 0)
 		return t.rc;
 	if (fc->n_filters != 1)
-		return bad(&t, "filter_chains[0].filters", "exactly one network filter "
-			   "(http_connection_manager or tcp_proxy) is supported (got %zu)", fc->n_filters);
+		return bad(&t, "filter_chains[0].filters",
+		           "exactly one network filter "
+		           "(http_connection_manager or tcp_proxy) is supported (got %zu)",
+		           fc->n_filters);
 	f = fc->filters[0];
 	if (ONLY(&t, f, "filter_chains[0].filters[0]", "name", "typed_config") != 0)
 		return t.rc;
@@ -217,11 +237,13 @@ hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_mod
 	if (t.rc != 0)
 		return t.rc;
 	if (strcmp(f->name, HCM_NAME) == 0)
-		return hcm(&t, f->typed_config, "filter_chains[0].filters[0].typed_config", m, ml, rds);
+		return hcm(&t, f->typed_config, "filter_chains[0].filters[0].typed_config", m, ml,
+		           rds);
 	if (strcmp(f->name, TCP_PROXY_NAME) == 0)
-		return tcp_proxy(&t, f->typed_config, "filter_chains[0].filters[0].typed_config", ml);
+		return tcp_proxy(&t, f->typed_config, "filter_chains[0].filters[0].typed_config",
+		                 ml);
 	return bad(&t, "filter_chains[0].filters[0].name", "network filter '%s' is not supported",
-		   f->name);
+	           f->name);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -243,7 +265,7 @@ free_endpoints(struct hf_model_cluster *mc)
 
 static int
 endpoints(struct tr *t, const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *cla,
-	  const char *at, struct hf_model_cluster *mc)
+          const char *at, struct hf_model_cluster *mc)
 {
 	char p[PATH], q[PATH];
 
@@ -262,7 +284,7 @@ endpoints(struct tr *t, const Envoy__Config__Endpoint__V3__ClusterLoadAssignment
 			if (ONLY(t, le->locality, q, "region", "zone", "sub_zone") != 0)
 				return t->rc;
 			snprintf(loc, sizeof(loc), "%.64s/%.64s/%.64s", le->locality->region,
-				 le->locality->zone, le->locality->sub_zone);
+			         le->locality->zone, le->locality->sub_zone);
 		}
 		for (size_t j = 0; j < le->n_lb_endpoints && t->rc == 0; j++) {
 			const Envoy__Config__Endpoint__V3__LbEndpoint *lb = le->lb_endpoints[j];
@@ -271,7 +293,8 @@ endpoints(struct tr *t, const Envoy__Config__Endpoint__V3__ClusterLoadAssignment
 			struct in_addr ia;
 
 			path(q, sizeof(q), "%s.lb_endpoints[%zu]", p, j);
-			if (ONLY(t, lb, q, "endpoint", "health_status", "load_balancing_weight") != 0)
+			if (ONLY(t, lb, q, "endpoint", "health_status", "load_balancing_weight") !=
+			    0)
 				return t->rc;
 			if (lb->endpoint == NULL || lb->endpoint->address == NULL ||
 			    lb->endpoint->address->socket_address == NULL)
@@ -283,12 +306,17 @@ endpoints(struct tr *t, const Envoy__Config__Endpoint__V3__ClusterLoadAssignment
 			if (ONLY(t, sa, q, "address", "port_value") != 0)
 				return t->rc;
 			if (inet_pton(AF_INET, sa->address, &ia) != 1)
-				return bad(t, q, "endpoint.address.socket_address.address: '%s' is not "
-					   "an IPv4 address", sa->address);
+				return bad(t, q,
+				           "endpoint.address.socket_address.address: '%s' is not "
+				           "an IPv4 address",
+				           sa->address);
 			if (sa->port_value == 0 || sa->port_value > 65535)
-				return bad(t, q, "endpoint.address.socket_address.port_value: %u is not "
-					   "a port", sa->port_value);
-			if (lb->load_balancing_weight != NULL && lb->load_balancing_weight->value == 0)
+				return bad(t, q,
+				           "endpoint.address.socket_address.port_value: %u is not "
+				           "a port",
+				           sa->port_value);
+			if (lb->load_balancing_weight != NULL &&
+			    lb->load_balancing_weight->value == 0)
 				return bad(t, q, "load_balancing_weight: 0 (must be at least 1)");
 			/* Envoy sends traffic to HEALTHY and UNKNOWN hosts; the others wait. */
 			if (lb->health_status != ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__UNKNOWN &&
@@ -299,7 +327,9 @@ endpoints(struct tr *t, const Envoy__Config__Endpoint__V3__ClusterLoadAssignment
 				return t->rc;
 			e->addr = ia.s_addr;
 			e->port = (uint16_t)sa->port_value;
-			e->weight = lb->load_balancing_weight != NULL ? lb->load_balancing_weight->value : 1;
+			e->weight = lb->load_balancing_weight != NULL
+			                    ? lb->load_balancing_weight->value
+			                    : 1;
 			if (loc[0] != '\0')
 				e->locality = sdup(t, loc);
 		}
@@ -309,7 +339,7 @@ endpoints(struct tr *t, const Envoy__Config__Endpoint__V3__ClusterLoadAssignment
 
 int
 hf_xds_tr_endpoints(const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *cla,
-		    struct hf_model_cluster *mc, char *err, size_t errlen)
+                    struct hf_model_cluster *mc, char *err, size_t errlen)
 {
 	struct tr t = {.err = err, .errlen = errlen};
 
@@ -318,14 +348,14 @@ hf_xds_tr_endpoints(const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *cl
 
 int
 hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model *m, char **eds,
-		  char *err, size_t errlen)
+                  char *err, size_t errlen)
 {
 	struct tr t = {.err = err, .errlen = errlen};
 	struct hf_model_cluster *mc;
 
 	*eds = NULL;
 	if (ONLY(&t, c, "Cluster", "name", "type", "eds_cluster_config", "connect_timeout",
-		 "lb_policy", "load_assignment") != 0)
+	         "lb_policy", "load_assignment") != 0)
 		return t.rc;
 	if (c->name[0] == '\0')
 		return bad(&t, "name", "empty");
@@ -334,8 +364,8 @@ hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model 
 		return t.rc;
 	mc->name = sdup(&t, c->name);
 	mc->service = sdup(&t, c->name);
-	mc->connect_timeout_ms = c->connect_timeout != NULL ? duration_ms(c->connect_timeout)
-							    : CONNECT_TIMEOUT_MS;
+	mc->connect_timeout_ms =
+	        c->connect_timeout != NULL ? duration_ms(c->connect_timeout) : CONNECT_TIMEOUT_MS;
 	switch (c->lb_policy) {
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN:
 		mc->lb = HF_LB_ROUND_ROBIN;
@@ -343,15 +373,15 @@ hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model 
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST:
 		mc->lb = HF_LB_LEAST_REQUEST;
 		break;
-	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RANDOM:
-		mc->lb = HF_LB_RANDOM;
-		break;
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RANDOM: mc->lb = HF_LB_RANDOM; break;
 	default:
-		return bad(&t, "lb_policy", "only ROUND_ROBIN, LEAST_REQUEST and RANDOM are supported");
+		return bad(&t, "lb_policy",
+		           "only ROUND_ROBIN, LEAST_REQUEST and RANDOM are supported");
 	}
 	if (c->cluster_discovery_type_case !=
-	    ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE &&
-	    c->cluster_discovery_type_case != ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE__NOT_SET)
+	            ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE &&
+	    c->cluster_discovery_type_case !=
+	            ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE__NOT_SET)
 		return bad(&t, "cluster_type", "custom cluster types are not supported");
 	/* Absent, type is STATIC (its default, 0). */
 	switch (c->type) {
@@ -366,11 +396,11 @@ hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model 
 			return bad(&t, "load_assignment", "set on an EDS cluster");
 		if (c->eds_cluster_config != NULL) {
 			if (ONLY(&t, c->eds_cluster_config, "eds_cluster_config", "eds_config",
-				 "service_name") != 0)
+			         "service_name") != 0)
 				return t.rc;
 			if (c->eds_cluster_config->eds_config != NULL &&
 			    config_source(&t, c->eds_cluster_config->eds_config,
-					  "eds_cluster_config.eds_config") != 0)
+			                  "eds_cluster_config.eds_config") != 0)
 				return t.rc;
 			if (c->eds_cluster_config->service_name[0] != '\0') {
 				*eds = sdup(&t, c->eds_cluster_config->service_name);
@@ -379,7 +409,6 @@ hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model 
 		}
 		*eds = sdup(&t, c->name);
 		return t.rc;
-	default:
-		return bad(&t, "type", "only STATIC and EDS clusters are supported");
+	default: return bad(&t, "type", "only STATIC and EDS clusters are supported");
 	}
 }

@@ -20,10 +20,10 @@
 
 /* Type URLs of the resources (the Any's type_url and the DiscoveryRequest's type_url). */
 #define HF_XDS_TYPE_PREFIX "type.googleapis.com/"
-#define HF_XDS_LDS HF_XDS_TYPE_PREFIX "envoy.config.listener.v3.Listener"
-#define HF_XDS_RDS HF_XDS_TYPE_PREFIX "envoy.config.route.v3.RouteConfiguration"
-#define HF_XDS_CDS HF_XDS_TYPE_PREFIX "envoy.config.cluster.v3.Cluster"
-#define HF_XDS_EDS HF_XDS_TYPE_PREFIX "envoy.config.endpoint.v3.ClusterLoadAssignment"
+#define HF_XDS_LDS         HF_XDS_TYPE_PREFIX "envoy.config.listener.v3.Listener"
+#define HF_XDS_RDS         HF_XDS_TYPE_PREFIX "envoy.config.route.v3.RouteConfiguration"
+#define HF_XDS_CDS         HF_XDS_TYPE_PREFIX "envoy.config.cluster.v3.Cluster"
+#define HF_XDS_EDS         HF_XDS_TYPE_PREFIX "envoy.config.endpoint.v3.ClusterLoadAssignment"
 
 /*
  * Makes @p s one printable line in place: the names and strings of a resource
@@ -45,19 +45,19 @@ hf_xds_one_line(char *s)
  * configuration is appended to @p m and *@p rds stays NULL.
  */
 int hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_model *m,
-		       char **rds, char *err, size_t errlen);
+                       char **rds, char *err, size_t errlen);
 
 /* Appends route configuration @p rc to @p m. */
 int hf_xds_tr_route_config(const Envoy__Config__Route__V3__RouteConfiguration *rc,
-			   struct hf_model *m, char *err, size_t errlen);
+                           struct hf_model *m, char *err, size_t errlen);
 
 /*
  * Appends cluster @p c to @p m, with the endpoints of its load_assignment for
  * STATIC; an EDS cluster gets none and *@p eds the name its endpoints come by
  * (eds_cluster_config.service_name, else the cluster's name; caller frees).
  */
-int hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model *m,
-		      char **eds, char *err, size_t errlen);
+int hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model *m, char **eds,
+                      char *err, size_t errlen);
 
 /*
  * Sets the endpoints of @p mc from @p cla (replacing any). Endpoints whose
@@ -65,6 +65,6 @@ int hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_mo
  * Envoy routes to none of them while healthy ones exist.
  */
 int hf_xds_tr_endpoints(const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *cla,
-			struct hf_model_cluster *mc, char *err, size_t errlen);
+                        struct hf_model_cluster *mc, char *err, size_t errlen);
 
 #endif

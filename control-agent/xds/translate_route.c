@@ -9,7 +9,7 @@
 
 static int
 regex_value(struct tr *t, const Envoy__Type__Matcher__V3__RegexMatcher *r, const char *at,
-	    struct hf_model_str_match *sm)
+            struct hf_model_str_match *sm)
 {
 	if (ONLY(t, r, at, "regex", "google_re2") != 0)
 		return t->rc;
@@ -20,7 +20,7 @@ regex_value(struct tr *t, const Envoy__Type__Matcher__V3__RegexMatcher *r, const
 
 static int
 string_matcher(struct tr *t, const Envoy__Type__Matcher__V3__StringMatcher *s, const char *at,
-	       struct hf_model_str_match *sm)
+               struct hf_model_str_match *sm)
 {
 	char p[PATH];
 
@@ -39,35 +39,35 @@ string_matcher(struct tr *t, const Envoy__Type__Matcher__V3__StringMatcher *s, c
 	case ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_SAFE_REGEX:
 		path(p, sizeof(p), "%s.safe_regex", at);
 		return regex_value(t, s->safe_regex, p, sm);
-	default:
-		return bad(t, at, "no match pattern");
+	default: return bad(t, at, "no match pattern");
 	}
 	return t->rc;
 }
 
 static int
 header_matcher(struct tr *t, const Envoy__Config__Route__V3__HeaderMatcher *h, const char *at,
-	       struct hf_model_route_match *rm)
+               struct hf_model_route_match *rm)
 {
 	struct hf_model_str_match sm = {0};
 	struct hf_model_kv_match *kv;
 	char p[PATH];
 
-	/* exact_match, prefix_match, safe_regex_match: deprecated in v3 for string_match, refused */
+	/* exact_match, prefix_match, safe_regex_match: deprecated in v3 for string_match, refused
+	 */
 	if (ONLY(t, h, at, "name", "present_match", "string_match", "invert_match") != 0)
 		return t->rc;
 	switch (h->header_match_specifier_case) {
 	case ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_PRESENT_MATCH:
 		if (!h->present_match)
-			return bad(t, at, "present_match false is not supported (use invert_match)");
+			return bad(t, at,
+			           "present_match false is not supported (use invert_match)");
 		sm.kind = HF_MATCH_PRESENT;
 		break;
 	case ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_STRING_MATCH:
 		path(p, sizeof(p), "%s.string_match", at);
 		string_matcher(t, h->string_match, p, &sm);
 		break;
-	default:
-		return bad(t, at, "no match specifier");
+	default: return bad(t, at, "no match specifier");
 	}
 	if (t->rc != 0) {
 		free(sm.value);
@@ -101,7 +101,7 @@ header_matcher(struct tr *t, const Envoy__Config__Route__V3__HeaderMatcher *h, c
 
 static int
 query_matcher(struct tr *t, const Envoy__Config__Route__V3__QueryParameterMatcher *q,
-	      const char *at, struct hf_model_route_match *rm)
+              const char *at, struct hf_model_route_match *rm)
 {
 	struct hf_model_kv_match *kv;
 	char p[PATH];
@@ -127,13 +127,13 @@ query_matcher(struct tr *t, const Envoy__Config__Route__V3__QueryParameterMatche
 
 static int
 route_match(struct tr *t, const Envoy__Config__Route__V3__RouteMatch *m, const char *at,
-	    struct hf_model_route *r)
+            struct hf_model_route *r)
 {
 	struct hf_model_route_match *rm;
 	char p[PATH];
 
 	if (ONLY(t, m, at, "prefix", "path", "safe_regex", "case_sensitive", "headers",
-		 "query_parameters") != 0)
+	         "query_parameters") != 0)
 		return t->rc;
 	rm = grow(t, &r->matches, &r->n_matches, sizeof(*rm));
 	if (rm == NULL)
@@ -153,8 +153,7 @@ route_match(struct tr *t, const Envoy__Config__Route__V3__RouteMatch *m, const c
 		if (regex_value(t, m->safe_regex, p, &rm->uri) != 0)
 			return t->rc;
 		break;
-	default:
-		return bad(t, at, "no path specifier (prefix, path or safe_regex)");
+	default: return bad(t, at, "no path specifier (prefix, path or safe_regex)");
 	}
 	for (size_t i = 0; i < m->n_headers && t->rc == 0; i++) {
 		path(p, sizeof(p), "%s.headers[%zu]", at, i);
@@ -172,23 +171,23 @@ static const struct {
 	const char *name;
 	uint32_t flag;
 } retry_on[] = {
-	{"5xx", HF_RETRY_5XX},
-	{"gateway-error", HF_RETRY_GATEWAY_ERROR},
-	{"connect-failure", HF_RETRY_CONNECT_FAILURE},
-	{"reset", HF_RETRY_RESET},
-	{"retriable-4xx", HF_RETRY_RETRIABLE_4XX},
-	{"retriable-status-codes", HF_RETRY_RETRIABLE_CODES},
-	{"refused-stream", HF_RETRY_REFUSED_STREAM},
+        {"5xx", HF_RETRY_5XX},
+        {"gateway-error", HF_RETRY_GATEWAY_ERROR},
+        {"connect-failure", HF_RETRY_CONNECT_FAILURE},
+        {"reset", HF_RETRY_RESET},
+        {"retriable-4xx", HF_RETRY_RETRIABLE_4XX},
+        {"retriable-status-codes", HF_RETRY_RETRIABLE_CODES},
+        {"refused-stream", HF_RETRY_REFUSED_STREAM},
 };
 
 static int
 retry_policy(struct tr *t, const Envoy__Config__Route__V3__RetryPolicy *rp, const char *at,
-	     struct hf_model_route *r)
+             struct hf_model_route *r)
 {
 	const char *s = rp->retry_on;
 
 	if (ONLY(t, rp, at, "retry_on", "num_retries", "per_try_timeout",
-		 "retriable_status_codes") != 0)
+	         "retriable_status_codes") != 0)
 		return t->rc;
 	while (*s != '\0') {
 		size_t n = strcspn(s, ",");
@@ -212,9 +211,11 @@ retry_policy(struct tr *t, const Envoy__Config__Route__V3__RetryPolicy *rp, cons
 		if (r->retry.codes == NULL)
 			return nomem(t);
 		for (size_t i = 0; i < rp->n_retriable_status_codes; i++) {
-			if (rp->retriable_status_codes[i] < 100 || rp->retriable_status_codes[i] > 599)
-				return bad(t, at, "retriable_status_codes[%zu]: %u is not an HTTP status",
-					   i, rp->retriable_status_codes[i]);
+			if (rp->retriable_status_codes[i] < 100 ||
+			    rp->retriable_status_codes[i] > 599)
+				return bad(t, at,
+				           "retriable_status_codes[%zu]: %u is not an HTTP status",
+				           i, rp->retriable_status_codes[i]);
 			r->retry.codes[i] = (uint16_t)rp->retriable_status_codes[i];
 		}
 		r->retry.n_codes = (unsigned int)rp->n_retriable_status_codes;
@@ -224,23 +225,24 @@ retry_policy(struct tr *t, const Envoy__Config__Route__V3__RetryPolicy *rp, cons
 
 static int
 route_action(struct tr *t, const Envoy__Config__Route__V3__RouteAction *a, const char *at,
-	     struct hf_model_route *r)
+             struct hf_model_route *r)
 {
 	struct hf_model_weighted *w;
 	char p[PATH];
 
 	if (ONLY(t, a, at, "cluster", "weighted_clusters", "timeout", "retry_policy",
-		 "prefix_rewrite", "host_rewrite_literal") != 0)
+	         "prefix_rewrite", "host_rewrite_literal") != 0)
 		return t->rc;
 	r->action = HF_ACTION_ROUTE;
-	if (a->cluster_specifier_case == ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER) {
+	if (a->cluster_specifier_case ==
+	    ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER) {
 		w = grow(t, &r->clusters, &r->n_clusters, sizeof(*w));
 		if (w == NULL)
 			return t->rc;
 		w->cluster = sdup(t, a->cluster);
 		w->weight = 1;
 	} else if (a->cluster_specifier_case ==
-		   ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_WEIGHTED_CLUSTERS) {
+	           ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_WEIGHTED_CLUSTERS) {
 		const Envoy__Config__Route__V3__WeightedCluster *wc = a->weighted_clusters;
 		uint64_t sum = 0;
 
@@ -248,7 +250,8 @@ route_action(struct tr *t, const Envoy__Config__Route__V3__RouteAction *a, const
 		if (ONLY(t, wc, p, "clusters") != 0)
 			return t->rc;
 		for (size_t i = 0; i < wc->n_clusters; i++) {
-			const Envoy__Config__Route__V3__WeightedCluster__ClusterWeight *cw = wc->clusters[i];
+			const Envoy__Config__Route__V3__WeightedCluster__ClusterWeight *cw =
+			        wc->clusters[i];
 			char q[PATH];
 
 			path(q, sizeof(q), "%s.clusters[%zu]", p, i);
@@ -283,7 +286,7 @@ route_action(struct tr *t, const Envoy__Config__Route__V3__RouteAction *a, const
 
 static int
 direct_response(struct tr *t, const Envoy__Config__Route__V3__DirectResponseAction *d,
-		const char *at, struct hf_model_route *r)
+                const char *at, struct hf_model_route *r)
 {
 	char p[PATH];
 
@@ -324,8 +327,7 @@ route(struct tr *t, const Envoy__Config__Route__V3__Route *ro, const char *at,
 	case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_DIRECT_RESPONSE:
 		path(p, sizeof(p), "%s.direct_response", at);
 		return direct_response(t, ro->direct_response, p, r);
-	default:
-		return bad(t, at, "no action (route or direct_response)");
+	default: return bad(t, at, "no action (route or direct_response)");
 	}
 }
 
@@ -357,8 +359,8 @@ vhost(struct tr *t, const Envoy__Config__Route__V3__VirtualHost *v, const char *
 }
 
 int
-hf_xds_tr_route_config(const Envoy__Config__Route__V3__RouteConfiguration *rc,
-		       struct hf_model *m, char *err, size_t errlen)
+hf_xds_tr_route_config(const Envoy__Config__Route__V3__RouteConfiguration *rc, struct hf_model *m,
+                       char *err, size_t errlen)
 {
 	struct tr t = {.err = err, .errlen = errlen};
 	struct hf_model_route_config *mrc;
@@ -370,7 +372,8 @@ hf_xds_tr_route_config(const Envoy__Config__Route__V3__RouteConfiguration *rc,
 	if (mrc == NULL)
 		return t.rc;
 	mrc->name = sdup(&t, rc->name);
-	mrc->vhosts = calloc(rc->n_virtual_hosts == 0 ? 1 : rc->n_virtual_hosts, sizeof(*mrc->vhosts));
+	mrc->vhosts =
+	        calloc(rc->n_virtual_hosts == 0 ? 1 : rc->n_virtual_hosts, sizeof(*mrc->vhosts));
 	if (mrc->vhosts == NULL)
 		return nomem(&t);
 	for (size_t i = 0; i < rc->n_virtual_hosts && t.rc == 0; i++) {
@@ -380,4 +383,3 @@ hf_xds_tr_route_config(const Envoy__Config__Route__V3__RouteConfiguration *rc,
 	}
 	return t.rc;
 }
-

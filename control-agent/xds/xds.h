@@ -25,7 +25,7 @@ struct hf_xds;
 
 /* A client for @p b's xds block (b->xds.port != 0). NULL with @p err on ENOMEM. */
 struct hf_xds *hf_xds_open(const struct hf_bootstrap *b, unsigned int n_workers, char *err,
-			   size_t errlen);
+                           size_t errlen);
 
 /*
  * Does the stream's I/O (bounded) and, when the accepted resources changed

@@ -8,8 +8,8 @@
  * error_detail): non-empty, NUL-terminated within the buffer, no control
  * byte. A translated resource must hold what the model promises (names,
  * ports, endpoint counts); the model is freed (LSan watches).
- * fuzzes: control-agent/xds/translate.c control-agent/xds/translate_route.c control-agent/model/model.c
- * fuzz-flags: -I$BUILD/control-agent/xds -I$BUILD/control-agent/xds/pb
+ * fuzzes: control-agent/xds/translate.c control-agent/xds/translate_route.c
+ * control-agent/model/model.c fuzz-flags: -I$BUILD/control-agent/xds -I$BUILD/control-agent/xds/pb
  * fuzz-flags: $(pkg-config --cflags libdpdk | sed 's|-march=[^ ]*||') -DALLOW_EXPERIMENTAL_API
  * fuzz-flags: $BUILD/control-agent/xds/libhf_xds_pb.a $(pkg-config --libs libprotobuf-c)
  */
@@ -21,10 +21,10 @@
 #include "control-agent/xds/translate.h"
 
 static const ProtobufCMessageDescriptor *const types[] = {
-	&envoy__config__listener__v3__listener__descriptor,
-	&envoy__config__route__v3__route_configuration__descriptor,
-	&envoy__config__cluster__v3__cluster__descriptor,
-	&envoy__config__endpoint__v3__cluster_load_assignment__descriptor,
+        &envoy__config__listener__v3__listener__descriptor,
+        &envoy__config__route__v3__route_configuration__descriptor,
+        &envoy__config__cluster__v3__cluster__descriptor,
+        &envoy__config__endpoint__v3__cluster_load_assignment__descriptor,
 };
 
 static void
@@ -61,8 +61,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 		rc = hf_xds_tr_listener((const void *)msg, &m, &ref, err, sizeof(err));
 		if (rc == 0 && (m.n_listeners != 1 || m.listeners[0].port == 0 ||
-				(m.listeners[0].kind == HF_LISTENER_HTTP &&
-				 (ref == NULL) == (m.listeners[0].route_config < 0))))
+		                (m.listeners[0].kind == HF_LISTENER_HTTP &&
+		                 (ref == NULL) == (m.listeners[0].route_config < 0))))
 			abort();
 		break;
 	case 1:
@@ -82,7 +82,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.n_clusters = 1;
 		rc = hf_xds_tr_endpoints((const void *)msg, &m.clusters[0], err, sizeof(err));
 		for (unsigned int i = 0; rc == 0 && i < m.clusters[0].n_endpoints; i++)
-			if (m.clusters[0].endpoints[i].port == 0 || m.clusters[0].endpoints[i].weight == 0)
+			if (m.clusters[0].endpoints[i].port == 0 ||
+			    m.clusters[0].endpoints[i].weight == 0)
 				abort();
 		break;
 	}

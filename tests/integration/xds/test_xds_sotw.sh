@@ -11,8 +11,9 @@
 # reaches B; the server saw an ACK of every type with the version it sent; an
 # unsupported field in a route configuration → NACK whose error_detail names
 # the resource and the field, the old routes still serving; an endpoint change
-# → traffic moves to B; safe_regex and weighted_clusters routes; the server killed → the configuration keeps serving;
-# a change made while it was away, the server restarted → the client resends
+# → traffic moves to B; safe_regex and weighted_clusters routes; the server
+# killed → the configuration keeps serving; a change made while it was away,
+# the server restarted → the client resends
 # the versions it holds, resyncs, and traffic follows; SIGTERM stops it with 0.
 # Also: a tcp_proxy listener added live; a listener whose route configuration
 # has not arrived is ACKed and warms (its port unserved, the rest serving)

@@ -28,7 +28,9 @@ load(const char *text)
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
 	assert_non_null(f);
-	fputs("ports = ( { name = \"p0\"; device = \"net_tap0\"; address = \"198.51.100.2/24\"; } );\n", f);
+	fputs("ports = ( { name = \"p0\"; device = \"net_tap0\"; address = \"198.51.100.2/24\"; } "
+	      ");\n",
+	      f);
 	fputs(text, f);
 	fclose(f);
 	err[0] = '\0';
@@ -38,8 +40,8 @@ load(const char *text)
 }
 
 static const char meta[] =
-	"metadata = { ISTIO_VERSION = \"1.24.0\"; NAMESPACE = \"istio-system\"; NAME = \"gw-0\";"
-	" INSTANCE_IPS = \"198.51.100.2,198.51.100.3\"; MESH_ID = \"cluster.local\"; }; };\n";
+        "metadata = { ISTIO_VERSION = \"1.24.0\"; NAMESPACE = \"istio-system\"; NAME = \"gw-0\";"
+        " INSTANCE_IPS = \"198.51.100.2,198.51.100.3\"; MESH_ID = \"cluster.local\"; }; };\n";
 
 static void
 test_node_id(void **state)
@@ -47,19 +49,22 @@ test_node_id(void **state)
 	char text[1024];
 
 	(void)state;
-	snprintf(text, sizeof(text), "node = { cluster = \"gw\"; labels = [ \"istio=ingressgateway\", "
-		 "\"app=gw\" ]; };\nxds = { address = \"127.0.0.1\"; port = 15010; %s", meta);
+	snprintf(text, sizeof(text),
+	         "node = { cluster = \"gw\"; labels = [ \"istio=ingressgateway\", "
+	         "\"app=gw\" ]; };\nxds = { address = \"127.0.0.1\"; port = 15010; %s",
+	         meta);
 	assert_int_equal(load(text), 0);
 	assert_int_equal(boot.xds.port, 15010);
 	assert_int_equal(boot.xds.addr, hf_test_addr("127.0.0.1"));
 	assert_string_equal(boot.xds.node_id,
-			    "router~198.51.100.2~gw-0.istio-system~istio-system.svc.cluster.local");
+	                    "router~198.51.100.2~gw-0.istio-system~istio-system.svc.cluster.local");
 	assert_string_equal(boot.xds.cluster, "gw");
 	assert_int_equal(boot.xds.n_meta, 5);
 
 	/* given, it is taken as it is */
-	snprintf(text, sizeof(text), "xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n1\";"
-		 " cluster = \"c1\"; };\n");
+	snprintf(text, sizeof(text),
+	         "xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n1\";"
+	         " cluster = \"c1\"; };\n");
 	assert_int_equal(load(text), 0);
 	assert_string_equal(boot.xds.node_id, "n1");
 	assert_string_equal(boot.xds.cluster, "c1");
@@ -75,15 +80,18 @@ test_refused(void **state)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{"xds = { address = \"127.0.0.1\"; port = 15010; };\n", "xds.node_id: not given"},
-		{"xds = { address = \"istiod\"; port = 15010; node_id = \"n\"; };\n",
-		 "xds.address: 'istiod' is not an IPv4 address"},
-		{"xds = { address = \"127.0.0.1\"; node_id = \"n\"; };\n", "port"},
-		{"xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\"; metadata = "
-		 "{ POD_NAME = \"x\"; }; };\n", "POD_NAME"},
-		{"xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\"; tls = true; };\n", "tls"},
-		{"config = { istio_dir = \"/tmp\"; };\n"
-		 "xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\"; };\n", "pick one"},
+	        {"xds = { address = \"127.0.0.1\"; port = 15010; };\n", "xds.node_id: not given"},
+	        {"xds = { address = \"istiod\"; port = 15010; node_id = \"n\"; };\n",
+	         "xds.address: 'istiod' is not an IPv4 address"},
+	        {"xds = { address = \"127.0.0.1\"; node_id = \"n\"; };\n", "port"},
+	        {"xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\"; metadata = "
+	         "{ POD_NAME = \"x\"; }; };\n",
+	         "POD_NAME"},
+	        {"xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\"; tls = true; };\n",
+	         "tls"},
+	        {"config = { istio_dir = \"/tmp\"; };\n"
+	         "xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\"; };\n",
+	         "pick one"},
 	};
 	(void)state;
 	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -113,8 +121,10 @@ test_node_message(void **state)
 	size_t len;
 
 	(void)state;
-	snprintf(text, sizeof(text), "node = { cluster = \"gw\"; labels = [ \"istio=ingressgateway\", "
-		 "\"app=gw\" ]; };\nxds = { address = \"127.0.0.1\"; port = 15010; %s", meta);
+	snprintf(text, sizeof(text),
+	         "node = { cluster = \"gw\"; labels = [ \"istio=ingressgateway\", "
+	         "\"app=gw\" ]; };\nxds = { address = \"127.0.0.1\"; port = 15010; %s",
+	         meta);
 	assert_int_equal(load(text), 0);
 	hf_xds_node_init(&n, &boot);
 	len = envoy__config__core__v3__node__get_packed_size(&n.node);
@@ -149,9 +159,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_node_id),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_node_message),
+	        cmocka_unit_test(test_node_id),
+	        cmocka_unit_test(test_refused),
+	        cmocka_unit_test(test_node_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

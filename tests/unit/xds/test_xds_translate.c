@@ -57,13 +57,15 @@ http_listener(struct http_listener *x, uint32_t port, const char *rds)
 	envoy__config__core__v3__socket_address__init(&x->sa);
 	envoy__config__listener__v3__filter_chain__init(&x->fc);
 	envoy__config__listener__v3__filter__init(&x->f);
-	envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__init(&x->h);
+	envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__init(
+	        &x->h);
 	envoy__extensions__filters__network__http_connection_manager__v3__rds__init(&x->rds);
 	envoy__extensions__filters__network__http_connection_manager__v3__http_filter__init(&x->hf);
 	envoy__extensions__filters__http__router__v3__router__init(&x->router);
 	x->l.name = "http_80";
 	x->sa.address = "0.0.0.0";
-	x->sa.port_specifier_case = ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE;
+	x->sa.port_specifier_case =
+	        ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE;
 	x->sa.port_value = port;
 	x->addr.address_case = ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_SOCKET_ADDRESS;
 	x->addr.socket_address = &x->sa;
@@ -71,12 +73,12 @@ http_listener(struct http_listener *x, uint32_t port, const char *rds)
 	x->rds.route_config_name = (char *)rds;
 	x->h.stat_prefix = "http";
 	x->h.route_specifier_case =
-		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS;
+	        ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS;
 	x->h.rds = &x->rds;
 	pack(&x->router_any, &x->router.base);
 	x->hf.name = "envoy.filters.http.router";
 	x->hf.config_type_case =
-		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG;
+	        ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG;
 	x->hf.typed_config = &x->router_any;
 	x->phf[0] = &x->hf;
 	x->h.n_http_filters = 1;
@@ -123,15 +125,17 @@ test_listener_refused(void **state)
 		int what;
 		const char *want;
 	} cases[] = {
-		{0, "filter_chains: exactly one filter chain"},
-		{1, "field 'per_connection_buffer_limit_bytes' is not supported"},
-		{2, "http_filters[0]: HTTP filter 'istio.stats' is not supported"},
-		{3, "codec_type"},
-		{4, "filter_chains[0].filters[0].name: network filter 'envoy.filters.network.rbac'"},
-		{5, "port_value: 0 is not a port"},
-		{6, "field 'use_remote_address' is not supported"},
-		/* the control plane's strings reach logs and error_detail as one printable line */
-		{7, "network filter 'evil?name?" "?' is not supported"},
+	        {0, "filter_chains: exactly one filter chain"},
+	        {1, "field 'per_connection_buffer_limit_bytes' is not supported"},
+	        {2, "http_filters[0]: HTTP filter 'istio.stats' is not supported"},
+	        {3, "codec_type"},
+	        {4,
+	         "filter_chains[0].filters[0].name: network filter 'envoy.filters.network.rbac'"},
+	        {5, "port_value: 0 is not a port"},
+	        {6, "field 'use_remote_address' is not supported"},
+	        /* the control plane's strings reach logs and error_detail as one printable line */
+	        {7, "network filter 'evil?name?"
+	            "?' is not supported"},
 	};
 	(void)state;
 	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -151,26 +155,18 @@ test_listener_refused(void **state)
 			limit.value = 1024;
 			x.l.per_connection_buffer_limit_bytes = &limit;
 			break;
-		case 2:
-			x.hf.name = "istio.stats";
-			break;
+		case 2: x.hf.name = "istio.stats"; break;
 		case 3:
 			x.h.codec_type =
-				ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__CODEC_TYPE__HTTP2;
+			        ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__CODEC_TYPE__HTTP2;
 			break;
-		case 4:
-			x.f.name = "envoy.filters.network.rbac";
-			break;
-		case 5:
-			x.sa.port_value = 0;
-			break;
+		case 4: x.f.name = "envoy.filters.network.rbac"; break;
+		case 5: x.sa.port_value = 0; break;
 		case 6:
 			yes.value = 1;
 			x.h.use_remote_address = &yes;
 			break;
-		case 7:
-			x.f.name = "evil\nname\x01\x7f";
-			break;
+		case 7: x.f.name = "evil\nname\x01\x7f"; break;
 		}
 		pack(&x.hcm_any, &x.h.base);
 		err[0] = '\0';
@@ -237,7 +233,7 @@ route_config(struct rc *x)
 	x->match.path_specifier_case = ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PREFIX;
 	x->match.prefix = "/api";
 	x->action.cluster_specifier_case =
-		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER;
+	        ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER;
 	x->action.cluster = "web";
 	x->r.match = &x->match;
 	x->r.action_case = ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_ROUTE;
@@ -255,12 +251,16 @@ test_routes(void **state)
 {
 	struct rc x;
 	struct hf_model m = {0};
-	Envoy__Config__Route__V3__HeaderMatcher h = ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__INIT, *ph = &h;
+	Envoy__Config__Route__V3__HeaderMatcher h = ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__INIT,
+	                                        *ph = &h;
 	Envoy__Type__Matcher__V3__StringMatcher sm = ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__INIT;
-	Envoy__Config__Route__V3__WeightedCluster wc = ENVOY__CONFIG__ROUTE__V3__WEIGHTED_CLUSTER__INIT;
-	Envoy__Config__Route__V3__WeightedCluster__ClusterWeight w1 =
-		ENVOY__CONFIG__ROUTE__V3__WEIGHTED_CLUSTER__CLUSTER_WEIGHT__INIT, w2 = w1, *pw[2] = {&w1, &w2};
-	Google__Protobuf__UInt32Value v20 = GOOGLE__PROTOBUF__UINT32_VALUE__INIT, v80 = v20, n3 = v20;
+	Envoy__Config__Route__V3__WeightedCluster wc =
+	        ENVOY__CONFIG__ROUTE__V3__WEIGHTED_CLUSTER__INIT;
+	Envoy__Config__Route__V3__WeightedCluster__ClusterWeight
+	        w1 = ENVOY__CONFIG__ROUTE__V3__WEIGHTED_CLUSTER__CLUSTER_WEIGHT__INIT,
+	        w2 = w1, *pw[2] = {&w1, &w2};
+	Google__Protobuf__UInt32Value v20 = GOOGLE__PROTOBUF__UINT32_VALUE__INIT, v80 = v20,
+	                              n3 = v20;
 	Envoy__Config__Route__V3__RetryPolicy rp = ENVOY__CONFIG__ROUTE__V3__RETRY_POLICY__INIT;
 	Google__Protobuf__Duration d = GOOGLE__PROTOBUF__DURATION__INIT;
 	uint32_t codes[] = {503};
@@ -272,7 +272,7 @@ test_routes(void **state)
 	sm.exact = "yes";
 	h.name = "X-Canary";
 	h.header_match_specifier_case =
-		ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_STRING_MATCH;
+	        ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_STRING_MATCH;
 	h.string_match = &sm;
 	h.invert_match = 1;
 	x.match.n_headers = 1;
@@ -286,7 +286,7 @@ test_routes(void **state)
 	wc.n_clusters = 2;
 	wc.clusters = pw;
 	x.action.cluster_specifier_case =
-		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_WEIGHTED_CLUSTERS;
+	        ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_WEIGHTED_CLUSTERS;
 	x.action.weighted_clusters = &wc;
 	rp.retry_on = "5xx,retriable-status-codes";
 	n3.value = 3;
@@ -344,21 +344,24 @@ test_routes_refused(void **state)
 		int what;
 		const char *want;
 	} cases[] = {
-		{0, "virtual_hosts[0].routes[0]: field 'redirect' is not supported"},
-		{1, "virtual_hosts[0].routes[0].route: field 'cluster_header' is not supported"},
-		{2, "virtual_hosts[0].routes[0].route.retry_policy: retry_on: 'bogus' is not supported"},
-		{3, "virtual_hosts[0].routes[0].match: no path specifier"},
-		{4, "virtual_hosts[0]: no domains"},
-		{5, "virtual_hosts[0].routes[0].match: field 'runtime_fraction' is not supported"},
+	        {0, "virtual_hosts[0].routes[0]: field 'redirect' is not supported"},
+	        {1, "virtual_hosts[0].routes[0].route: field 'cluster_header' is not supported"},
+	        {2, "virtual_hosts[0].routes[0].route.retry_policy: retry_on: 'bogus' is not "
+	            "supported"},
+	        {3, "virtual_hosts[0].routes[0].match: no path specifier"},
+	        {4, "virtual_hosts[0]: no domains"},
+	        {5, "virtual_hosts[0].routes[0].match: field 'runtime_fraction' is not supported"},
 	};
 	(void)state;
 	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rc x;
 		struct hf_model m = {0};
-		Envoy__Config__Route__V3__RedirectAction red = ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__INIT;
-		Envoy__Config__Route__V3__RetryPolicy rp = ENVOY__CONFIG__ROUTE__V3__RETRY_POLICY__INIT;
+		Envoy__Config__Route__V3__RedirectAction red =
+		        ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__INIT;
+		Envoy__Config__Route__V3__RetryPolicy rp =
+		        ENVOY__CONFIG__ROUTE__V3__RETRY_POLICY__INIT;
 		Envoy__Config__Core__V3__RuntimeFractionalPercent rf =
-			ENVOY__CONFIG__CORE__V3__RUNTIME_FRACTIONAL_PERCENT__INIT;
+		        ENVOY__CONFIG__CORE__V3__RUNTIME_FRACTIONAL_PERCENT__INIT;
 
 		route_config(&x);
 		switch (cases[i].what) {
@@ -368,7 +371,7 @@ test_routes_refused(void **state)
 			break;
 		case 1:
 			x.action.cluster_specifier_case =
-				ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER_HEADER;
+			        ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER_HEADER;
 			x.action.cluster_header = "x-cluster";
 			break;
 		case 2:
@@ -376,11 +379,10 @@ test_routes_refused(void **state)
 			x.action.retry_policy = &rp;
 			break;
 		case 3:
-			x.match.path_specifier_case = ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER__NOT_SET;
+			x.match.path_specifier_case =
+			        ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER__NOT_SET;
 			break;
-		case 4:
-			x.vh.n_domains = 0;
-			break;
+		case 4: x.vh.n_domains = 0; break;
 		case 5:
 			rf.runtime_key = "k";
 			x.match.runtime_fraction = &rf;
@@ -399,13 +401,14 @@ test_clusters(void **state)
 {
 	Envoy__Config__Cluster__V3__Cluster c = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__INIT;
 	Envoy__Config__Cluster__V3__Cluster__EdsClusterConfig eds =
-		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__EDS_CLUSTER_CONFIG__INIT;
+	        ENVOY__CONFIG__CLUSTER__V3__CLUSTER__EDS_CLUSTER_CONFIG__INIT;
 	struct hf_model m = {0};
 	char *name = NULL;
 
 	(void)state;
 	c.name = "outbound|80||web.default.svc.cluster.local";
-	c.cluster_discovery_type_case = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE;
+	c.cluster_discovery_type_case =
+	        ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE;
 	c.type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__EDS;
 	c.lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST;
 	eds.service_name = "web-eds";
@@ -434,9 +437,10 @@ static void
 test_endpoints(void **state)
 {
 	Envoy__Config__Endpoint__V3__ClusterLoadAssignment cla =
-		ENVOY__CONFIG__ENDPOINT__V3__CLUSTER_LOAD_ASSIGNMENT__INIT;
-	Envoy__Config__Endpoint__V3__LocalityLbEndpoints le =
-		ENVOY__CONFIG__ENDPOINT__V3__LOCALITY_LB_ENDPOINTS__INIT, *ple = &le;
+	        ENVOY__CONFIG__ENDPOINT__V3__CLUSTER_LOAD_ASSIGNMENT__INIT;
+	Envoy__Config__Endpoint__V3__LocalityLbEndpoints
+	        le = ENVOY__CONFIG__ENDPOINT__V3__LOCALITY_LB_ENDPOINTS__INIT,
+	        *ple = &le;
 	Envoy__Config__Core__V3__Locality loc = ENVOY__CONFIG__CORE__V3__LOCALITY__INIT;
 	Envoy__Config__Endpoint__V3__LbEndpoint lb[3], *plb[3];
 	Envoy__Config__Endpoint__V3__Endpoint ep[3];
@@ -453,12 +457,14 @@ test_endpoints(void **state)
 		envoy__config__core__v3__address__init(&ad[i]);
 		envoy__config__core__v3__socket_address__init(&sa[i]);
 		sa[i].address = i == 2 ? "198.51.100.3" : "198.51.100.1";
-		sa[i].port_specifier_case = ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE;
+		sa[i].port_specifier_case =
+		        ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE;
 		sa[i].port_value = 9080 + (uint32_t)i;
 		ad[i].address_case = ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_SOCKET_ADDRESS;
 		ad[i].socket_address = &sa[i];
 		ep[i].address = &ad[i];
-		lb[i].host_identifier_case = ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER_ENDPOINT;
+		lb[i].host_identifier_case =
+		        ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER_ENDPOINT;
 		lb[i].endpoint = &ep[i];
 		plb[i] = &lb[i];
 	}
@@ -504,14 +510,15 @@ test_tcp_proxy(void **state)
 {
 	struct http_listener x;
 	Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy tp =
-		ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__INIT;
+	        ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__INIT;
 	struct hf_model m = {0};
 	char *rds = NULL;
 
 	(void)state;
 	http_listener(&x, 9000, "unused");
 	tp.stat_prefix = "tcp";
-	tp.cluster_specifier_case = ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_CLUSTER;
+	tp.cluster_specifier_case =
+	        ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_CLUSTER;
 	tp.cluster = "db";
 	pack(&x.hcm_any, &tp.base);
 	x.f.name = "envoy.filters.network.tcp_proxy";
@@ -535,14 +542,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_listener_rds),
-		cmocka_unit_test(test_listener_refused),
-		cmocka_unit_test(test_listener_optional_filter),
-		cmocka_unit_test(test_routes),
-		cmocka_unit_test(test_routes_refused),
-		cmocka_unit_test(test_clusters),
-		cmocka_unit_test(test_endpoints),
-		cmocka_unit_test(test_tcp_proxy),
+	        cmocka_unit_test(test_listener_rds),
+	        cmocka_unit_test(test_listener_refused),
+	        cmocka_unit_test(test_listener_optional_filter),
+	        cmocka_unit_test(test_routes),
+	        cmocka_unit_test(test_routes_refused),
+	        cmocka_unit_test(test_clusters),
+	        cmocka_unit_test(test_endpoints),
+	        cmocka_unit_test(test_tcp_proxy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
