@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* clang-format off: the fuzzes: and fuzz-flags: lines are read one by one by scripts/test.sh */
 /*
  * libFuzzer target for the xDS translation: what a control plane sends is
  * untrusted. The first byte picks the resource type (Listener,
@@ -9,10 +10,12 @@
  * byte. A translated resource must hold what the model promises (names,
  * ports, endpoint counts); the model is freed (LSan watches).
  * fuzzes: control-agent/xds/translate.c control-agent/xds/translate_route.c
- * control-agent/model/model.c fuzz-flags: -I$BUILD/control-agent/xds -I$BUILD/control-agent/xds/pb
+ * fuzzes: control-agent/model/model.c
+ * fuzz-flags: -I$BUILD/control-agent/xds -I$BUILD/control-agent/xds/pb
  * fuzz-flags: $(pkg-config --cflags libdpdk | sed 's|-march=[^ ]*||') -DALLOW_EXPERIMENTAL_API
  * fuzz-flags: $BUILD/control-agent/xds/libhf_xds_pb.a $(pkg-config --libs libprotobuf-c)
  */
+/* clang-format on */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
