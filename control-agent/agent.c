@@ -313,6 +313,11 @@ hf_agent_init(struct hf_agent *a, char *err, size_t errlen)
 			if (hf_http_log_ring(a->workers[i]) != NULL)
 				a->alog.rings[a->alog.n_rings++] = hf_http_log_ring(a->workers[i]);
 	}
+	if (a->boot->xds.port != 0) {
+		a->xds = hf_xds_open(a->boot, a->n_workers, err, errlen);
+		if (a->xds == NULL)
+			return -ENOMEM;
+	}
 	a->admin = hf_admin_open(a->boot->admin_address, a->boot->admin_port, handle, a, err, errlen);
 	if (a->admin == NULL)
 		return -EADDRNOTAVAIL;
@@ -329,7 +334,7 @@ static int
 wait_ms(const struct hf_agent *a)
 {
 	/* Short waits while records or configuration changes may be coming. */
-	if (a->alog.f != NULL || a->config.inotify_fd >= 0)
+	if (a->alog.f != NULL || a->config.inotify_fd >= 0 || a->xds != NULL)
 		return LOG_LOOP_MS;
 	if (!a->live || a->config.pending || a->pub.n_retired > 0)
 		return LOOP_MS;
@@ -348,13 +353,23 @@ hf_agent_run(struct hf_agent *a)
 		watch_links(a);
 		if (hf_agent_reload_requested) {
 			hf_agent_reload_requested = 0;
-			hf_config_request_reload(&a->config, hf_clock_ms());
+			if (a->xds != NULL)
+				hf_xds_request_rebuild(a->xds);
+			else
+				hf_config_request_reload(&a->config, hf_clock_ms());
 		}
-		s = hf_config_poll(&a->config, hf_clock_ms());
+		/* With an xds block, the xDS client is the source (the Istio directory is refused). */
+		if (a->xds != NULL)
+			s = hf_xds_poll(a->xds, hf_clock_ms(), &a->config.version);
+		else
+			s = hf_config_poll(&a->config, hf_clock_ms());
 		if (s != NULL && hf_snapshot_publish(&a->pub, s) != 0) {
 			/* Too many still in their grace period: try this one again shortly. */
 			hf_snapshot_free(s);
-			hf_config_request_reload(&a->config, hf_clock_ms() + 10);
+			if (a->xds != NULL)
+				hf_xds_request_rebuild(a->xds);
+			else
+				hf_config_request_reload(&a->config, hf_clock_ms() + 10);
 		}
 		hf_snapshot_reclaim(&a->pub, false);
 		hf_access_log_drain(&a->alog);
@@ -370,6 +385,8 @@ hf_agent_fini(struct hf_agent *a)
 	hf_admin_close(a->admin);
 	a->admin = NULL;
 	hf_config_close(&a->config);
+	hf_xds_close(a->xds);
+	a->xds = NULL;
 	hf_snapshot_reclaim(&a->pub, true);
 	hf_snapshot_free(hf_snapshot_now);
 	__atomic_store_n(&hf_snapshot_now, NULL, __ATOMIC_RELEASE);

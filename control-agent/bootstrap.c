@@ -717,6 +717,78 @@ load_config(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap 
 	return 0;
 }
 
+/* The node metadata istiod reads (pilot/pkg/model/context.go NodeMetadata); LABELS come from node.labels. */
+static const char *const xds_meta_keys[] = {"ISTIO_VERSION", "CLUSTER_ID", "NAMESPACE", "INSTANCE_IPS",
+					    "SERVICE_ACCOUNT", "WORKLOAD_NAME", "MESH_ID", "NAME", NULL};
+
+static const char *
+xds_meta(const struct hf_boot_xds *x, const char *key)
+{
+	for (unsigned int i = 0; i < x->n_meta; i++)
+		if (strcmp(x->meta_key[i], key) == 0)
+			return x->meta_val[i];
+	return NULL;
+}
+
+/*
+ * xds = { address = "IPv4"; port = N; node_id = "..."; cluster = "..."; metadata = { KEY = "value"; } }
+ * See struct hf_boot_xds. The node id, when not given, is istiod's form built from the metadata.
+ */
+static int
+load_xds(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
+{
+	static const char *const keys[] = {"address", "port", "node_id", "cluster", "metadata", NULL};
+	struct hf_boot_xds *x = &b->xds;
+	int rc = 0;
+	const config_setting_t *g = hf_cfg_member(c, root, "", "xds", CONFIG_TYPE_GROUP, 0, &rc), *md;
+	long long port = 0;
+	const char *ip, *name, *ns;
+
+	if (g == NULL)
+		return rc;
+	if ((rc = hf_cfg_check_keys(c, g, "xds", keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "xds", "address", x->address, sizeof(x->address), 1)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "xds", "port", 1, 65535, &port, 1)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "xds", "node_id", x->node_id, sizeof(x->node_id), 0)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "xds", "cluster", x->cluster, sizeof(x->cluster), 0)) != 0)
+		return rc;
+	if (hf_addr_parse_ipv4(x->address, &x->addr, NULL) != 0)
+		return hf_cfg_fail(c, config_setting_get_member(g, "address"), "xds.address",
+			    "'%s' is not an IPv4 address", x->address);
+	if (b->istio_dir[0] != '\0')
+		return hf_cfg_fail(c, g, "xds", "config.istio_dir is set too: pick one source of "
+			    "dynamic configuration (xDS or the Istio directory)");
+	md = hf_cfg_member(c, g, "xds", "metadata", CONFIG_TYPE_GROUP, 0, &rc);
+	if (rc != 0 || (md != NULL && (rc = hf_cfg_check_keys(c, md, "xds.metadata", xds_meta_keys)) != 0))
+		return rc;
+	for (int i = 0; md != NULL && i < config_setting_length(md); i++) {
+		const config_setting_t *e = config_setting_get_elem(md, (unsigned int)i);
+		const char *v = config_setting_get_string(e);
+
+		if (v == NULL || strlen(v) >= HF_BOOT_STR)
+			return hf_cfg_fail(c, e, "xds.metadata", "%s: want a string shorter than %d",
+				    config_setting_name(e), HF_BOOT_STR);
+		snprintf(x->meta_key[x->n_meta], sizeof(x->meta_key[0]), "%s", config_setting_name(e));
+		snprintf(x->meta_val[x->n_meta], sizeof(x->meta_val[0]), "%s", v);
+		x->n_meta++;
+	}
+	if (x->cluster[0] == '\0')
+		snprintf(x->cluster, sizeof(x->cluster), "%s", b->node_cluster);
+	if (x->node_id[0] == '\0') {
+		ip = xds_meta(x, "INSTANCE_IPS");
+		name = xds_meta(x, "NAME");
+		ns = xds_meta(x, "NAMESPACE");
+		if (ip == NULL || name == NULL || ns == NULL)
+			return hf_cfg_fail(c, g, "xds.node_id", "not given, and metadata lacks "
+				    "INSTANCE_IPS, NAME or NAMESPACE to make istiod's "
+				    "router~IP~NAME.NAMESPACE~NAMESPACE.svc.cluster.local");
+		snprintf(x->node_id, sizeof(x->node_id), "router~%.*s~%s.%s~%s.svc.cluster.local",
+			 (int)strcspn(ip, ","), ip, name, ns, ns);
+	}
+	x->port = (uint16_t)port;
+	return 0;
+}
+
 /* A float or an integer setting as a double; false for anything else. */
 static bool
 number(const config_setting_t *s, double *v)
@@ -843,7 +915,7 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 {
 	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", "tcp",
 					   "http", "static_resources", "access_log", "config", "overload",
-					   "metrics", NULL};
+					   "metrics", "xds", NULL};
 	struct hf_cfg c = {.path = path, .err = err, .errlen = errlen};
 	const config_setting_t *root;
 	long long workers = 1;
@@ -875,7 +947,8 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	    (rc = load_static_resources(&c, root, b)) != 0 ||
 	    (rc = hf_cfg_get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0 ||
 	    (rc = load_config(&c, root, b)) != 0 || (rc = load_overload(&c, root, b)) != 0 ||
-	    (rc = load_metrics(&c, root, b)) != 0)
+	    (rc = load_metrics(&c, root, b)) != 0 ||
+	    (rc = load_xds(&c, root, b)) != 0)
 		goto out;
 	b->workers = (unsigned int)workers;
 	/* One mesh-wide choice: every HTTP listener takes it, and those Istio opens. */
@@ -914,7 +987,7 @@ hf_bootstrap_proxy_config(const struct hf_bootstrap *b, struct hf_proxy_config *
 		.max_connections = b->tcp.max_connections,
 		.max_requests = b->http_max_requests,
 		.access_log = b->access_log[0] != '\0',
-		.dynamic_http = b->istio_dir[0] != '\0' ? &b->istio_http : NULL,
+		.dynamic_http = b->istio_dir[0] != '\0' || b->xds.port != 0 ? &b->istio_http : NULL,
 		.drain_timeout_ms = b->http_drain_timeout_ms,
 	};
 }

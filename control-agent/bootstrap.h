@@ -60,6 +60,25 @@ struct hf_boot_cluster {
 	struct hf_boot_endpoint endpoints[HF_BOOT_MAX_ENDPOINTS];
 };
 
+#define HF_BOOT_XDS_META 16
+
+/*
+ * xds = { address; port; node_id; cluster; metadata = { ISTIO_VERSION = "..."; ... }; }:
+ * the ADS server this node is configured by (then it is the only source of
+ * dynamic configuration: config.istio_dir is refused beside it). node_id
+ * defaults to istiod's router~<ip>~<NAME>.<NAMESPACE>~<NAMESPACE>.svc.cluster.local.
+ */
+struct hf_boot_xds {
+	uint16_t port;			/* 0: no xds block */
+	uint32_t addr;			/* network order */
+	char address[HF_BOOT_STR];
+	char node_id[2 * HF_BOOT_STR];
+	char cluster[HF_BOOT_STR];	/* node.cluster; default: the bootstrap's node.cluster */
+	unsigned int n_meta;
+	char meta_key[HF_BOOT_XDS_META][32];
+	char meta_val[HF_BOOT_XDS_META][HF_BOOT_STR];
+};
+
 /* The bootstrap file, validated. Every string is NUL-terminated. */
 struct hf_bootstrap {
 	char path[HF_BOOT_DEVICE];
@@ -95,6 +114,7 @@ struct hf_bootstrap {
 	struct hf_http_listener_config istio_http;	/* what the Istio config's HTTP listeners enforce */
 	struct hf_overload_config overload;	/* overload = { ... }; the defaults without it */
 	uint32_t metrics_max_series;	/* metrics.max_series: Istio HTTP series per worker */
+	struct hf_boot_xds xds;		/* xds = { ... }; port 0 without it */
 };
 
 /*

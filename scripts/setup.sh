@@ -21,7 +21,12 @@ PACKAGES=(
 	nginx-light haproxy wrk python3-websockets gdb prometheus
 	# benchmark plots (bench/plot.sh)
 	gnuplot-nox
+	# xDS client: HTTP/2 and protobuf-c, its code generator; the well-known .proto files
+	libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
 )
+# node and npm: the Envoy API protos and the xDS test server come from npm (tests/xds).
+# A node from elsewhere (nodesource's package carries its own npm) is taken as it is.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 log() { printf 'setup: %s\n' "$*"; }
 
@@ -67,6 +72,13 @@ quiet() {
 		exit 1
 	fi
 }
+# The Envoy API protos (the build generates C from them) and the xDS test server's packages,
+# pinned by tests/xds/package-lock.json, into tests/xds/node_modules; again when the lock changes.
+if [ ! -f tests/xds/node_modules/.package-lock.json ] ||
+   [ tests/xds/package-lock.json -nt tests/xds/node_modules/.package-lock.json ]; then
+	log "npm ci in tests/xds"
+	quiet npm ci --prefix tests/xds --no-audit --no-fund
+fi
 # shellcheck disable=SC2086
 if [ ! -f "$BUILD/build.ninja" ]; then
 	quiet meson setup "$BUILD" -Dwerror=true ${HF_MESON_ARGS:-}
