@@ -17,13 +17,15 @@
 #
 # Per core: a server's handshakes (or bytes) divided by the CPU time it spent on them,
 # so that a client slower than the server, or a machine shared with others, still gives
-# a per-core figure. Hydrofoil's worker busy-polls (its process is at 100% of a core
-# whatever the load), so its CPU is `worker.busy_cycles` (loop iterations that
-# received packets) ÷ the TSC rate, over the loadgen's run, against its own
-# `tls.handshakes` (or `http.downstream_rq_total` × body size) over the same span.
-# nginx's is utime+stime of its worker from /proc/PID/stat over the client's run, kernel
-# time included (its sockets' TCP work; softirqs that run in another task's time are
-# not in it). The clients (hf-loadgen, s_time, wrk), the upstreams and hydrofoil's
+# a per-core figure. Hydrofoil's worker busy-polls (its thread is on a CPU whenever the
+# machine lets it, whatever the load), so its CPU for the work is the CPU time its thread
+# got over the loadgen's run (/proc/PID/task/TID/schedstat) × the busy share of its loop
+# (`worker.busy_cycles` ÷ busy + `worker.idle_cycles`: TSC cycles in iterations that
+# received packets, against all), against its own `tls.handshakes` (or
+# `http.downstream_rq_2xx` × body size) over the same span: time it was preempted counts
+# for neither. nginx's is its worker's CPU time (schedstat, user and kernel) over the
+# clients' run: its sockets' TCP work is in it, softirqs that ran in another task's time
+# are not. The clients (hf-loadgen, s_time, wrk), the upstreams and hydrofoil's
 # agent run on core 0; the server under test alone on core 1.
 #
 # Placement and layout as bench/loadgen/memif_bench.sh: one private namespace
@@ -83,7 +85,6 @@ HF_ADDR=198.51.100.2
 LG_ADDR=198.51.100.1
 NGX_ADDR=203.0.113.1
 EAL=(--no-huge --no-pci --log-level=lib.eal:error)
-TCK=$(getconf CLK_TCK)
 RUN_S=$(awk -v d="$DUR" -v w="$WARM" 'BEGIN { print d + w }')
 LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
 T_START=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -174,14 +175,24 @@ stop() {
 	kill -KILL "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 }
-# cpu_ticks PID: utime+stime of PID (clock ticks).
-cpu_ticks() {
-	local s
-	s=$(cat /proc/"$1"/stat 2>/dev/null) || { echo 0; return; }
-	s=${s##*) }
-	# shellcheck disable=SC2086
-	set -- $s
-	echo $(( ${12} + ${13} ))
+# cpu_ns PID: CPU time of PID's threads, ns, summed (schedstat: on-CPU time, user and kernel).
+cpu_ns() {
+	local f a t=0
+	for f in /proc/"$1"/task/*/schedstat; do
+		read -r a _ < "$f" 2>/dev/null || continue
+		t=$((t + a))
+	done
+	echo "$t"
+}
+# thread_ns PID FILE: "tid ns" per thread of PID into FILE.
+thread_ns() {
+	local f a tid
+	: > "$2"
+	for f in /proc/"$1"/task/*/schedstat; do
+		read -r a _ < "$f" 2>/dev/null || continue
+		tid=${f%/schedstat}
+		echo "${tid##*/} $a" >> "$2"
+	done
 }
 
 # hf_run NAME LOADGEN_ARGS...: a fresh hydrofoil and hf-loadgen (its TLS client and its
@@ -205,10 +216,12 @@ hf_run() {
 		return 1
 	fi
 	stats "$T/$name.before"
+	thread_ns "$HF_PID" "$T/$name.thr0"
 	nsx "$LG" --port "p0,net_memif0,role=client,socket=$sock,$LG_ADDR/24" \
 		--server 8080 --json --lcores 0@0,1@0 --duration "$RUN_S" --warmup "$WARM" \
 		--timeout 5000 "$@" -- "${EAL[@]}" -m 1024 > "$T/$name.json" 2> "$T/$name.lg.log"
 	rc=$?
+	thread_ns "$HF_PID" "$T/$name.thr1"
 	stats "$T/$name.after"
 	stop "$HF_PID"
 	rm -rf "/var/run/dpdk/hydrofoil-$HF_PID"
@@ -221,6 +234,8 @@ hf_run() {
 		tls.handshakes_tls13 http.downstream_rq_total http.downstream_rq_2xx tls.record_errors; do
 		extra+=" hf.$k=$(delta "$k" "$T/$name.before" "$T/$name.after" 2>/dev/null)"
 	done
+	# The worker: the thread that ran most over the run (it busy-polls), ns on a CPU.
+	extra+=" hf.worker_cpu_ns=$(awk 'NR == FNR { a[$1] = $2; next } ($1 in a) && $2 - a[$1] > m { m = $2 - a[$1] } END { print m + 0 }' "$T/$name.thr0" "$T/$name.thr1")"
 	record "name=$name ok=1 json=$j$extra"
 }
 
@@ -233,7 +248,7 @@ SIGN=$(awk '/ecdsa \(nistp256\)/ { print $(NF - 1) }' "$T/speed.pk" | tail -1)
 X25519=$(awk '/ecdh \(X25519\)/ { print $NF }' "$T/speed.pk" | tail -1)
 P256=$(awk '/ecdh \(nistp256\)/ { print $NF }' "$T/speed.pk" | tail -1)
 AES=$(awk '/^(AES-128-GCM|aes-128-gcm)/ { v = $NF; sub(/k$/, "", v); print v * 1000 }' "$T/speed.aes" | tail -1)
-record "name=ceiling sign=${SIGN:-0} x25519=${X25519:-0} p256=${P256:-0} aes16k=${AES:-0}"
+record "name=ceiling ok=1 sign=${SIGN:-0} x25519=${X25519:-0} p256=${P256:-0} aes16k=${AES:-0}"
 
 # ---- 2. hydrofoil over memif ------------------------------------------------------
 
@@ -314,11 +329,12 @@ $(ngx_server 444 TLSv1.2 "    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256; ssl_pre
 }
 EOF
 } > "$T/ngx/nginx.conf"
-nsx taskset -c 0 nginx -p "$T/up" -c "$T/up/nginx.conf" -e "$T/up/error.log" -g 'daemon off;' \
-	> "$T/up.log" 2>&1 &
+# ip and taskset exec: $! is nginx's master itself.
+ip netns exec "$NS" taskset -c 0 nginx -p "$T/up" -c "$T/up/nginx.conf" -e "$T/up/error.log" \
+	-g 'daemon off;' > "$T/up.log" 2>&1 &
 HF_PIDS+=($!)
-nsx taskset -c 1 nginx -p "$T/ngx" -c "$T/ngx/nginx.conf" -e "$T/ngx/error.log" -g 'daemon off;' \
-	> "$T/ngx.log" 2>&1 &
+ip netns exec "$NS" taskset -c 1 nginx -p "$T/ngx" -c "$T/ngx/nginx.conf" -e "$T/ngx/error.log" \
+	-g 'daemon off;' > "$T/ngx.log" 2>&1 &
 NGX_MASTER=$!
 HF_PIDS+=("$NGX_MASTER")
 NGX_WORKER=
@@ -330,29 +346,36 @@ for _ in $(seq 50); do
 done
 NGX_VERSION=$(nginx -v 2>&1 | sed 's/.*nginx\///')
 
-# ngx_run NAME CMD...: runs the client CMD on core 0, nginx's worker CPU over it.
+# ngx_run NAME P CMD...: runs P copies of the client CMD on core 0 (their outputs in
+# NAME.out.1..P), nginx's worker CPU over them.
 ngx_run() {
-	local name=$1 c0 c1 t0 t1
-	shift
+	local name=$1 p=$2 c0 c1 t0 t1 i pids=()
+	shift 2
 	if [ -z "$NGX_WORKER" ] || ! kill -0 "$NGX_WORKER" 2>/dev/null; then
 		record "name=$name ok=0 why=nginx_not_running:$(tail -1 "$T/ngx/error.log" 2>/dev/null | tr ' =' '_:' | cut -c1-120)"
 		return 1
 	fi
-	c0=$(cpu_ticks "$NGX_WORKER")
+	c0=$(cpu_ns "$NGX_WORKER")
 	t0=$(now_ns)
-	nsx taskset -c 0 "$@" > "$T/$name.out" 2>&1
+	for ((i = 1; i <= p; i++)); do
+		ip netns exec "$NS" taskset -c 0 "$@" > "$T/$name.out.$i" 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
 	t1=$(now_ns)
-	c1=$(cpu_ticks "$NGX_WORKER")
-	record "name=$name ok=1 wall_ns=$((t1 - t0)) cpu_ticks=$((c1 - c0)) tck=$TCK"
+	c1=$(cpu_ns "$NGX_WORKER")
+	record "name=$name ok=1 wall_ns=$((t1 - t0)) cpu_ns=$((c1 - c0)) clients=$p"
 }
+# s_time does one handshake at a time: a few of them keep nginx's worker busier.
+STIMES=4
 STIME=(openssl s_time -connect "$NGX_ADDR:443" -time "$DUR" -www /index.html)
 note "nginx $NGX_VERSION: full TLS 1.3 handshakes (openssl s_time -new)"
-ngx_run ngx-full13 "${STIME[@]}" -new -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256
+ngx_run ngx-full13 "$STIMES" "${STIME[@]}" -new -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256
 note "nginx: full TLS 1.2 handshakes"
-ngx_run ngx-full12 openssl s_time -connect "$NGX_ADDR:444" -time "$DUR" -www /index.html -new \
+ngx_run ngx-full12 "$STIMES" openssl s_time -connect "$NGX_ADDR:444" -time "$DUR" -www /index.html -new \
 	-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256
 note "nginx: resumed TLS 1.3 handshakes (openssl s_time -reuse)"
-ngx_run ngx-res13 "${STIME[@]}" -reuse -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256
+ngx_run ngx-res13 "$STIMES" "${STIME[@]}" -reuse -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256
 cat > "$T/report.lua" <<'EOF'
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -361,7 +384,7 @@ done = function(summary, latency, requests)
 end
 EOF
 note "nginx: bulk, wrk keep-alive, $BULK_CONNS connections"
-ngx_run ngx-bulk wrk -t1 -c"$BULK_CONNS" -d"${DUR}s" -s "$T/report.lua" \
+ngx_run ngx-bulk 1 wrk -t1 -c"$BULK_CONNS" -d"${DUR}s" -s "$T/report.lua" \
 	"https://$NGX_ADDR:443/bulk.bin"
 
 # ---- 4. OpenSSL's locks: shared SSL_CTX against per-thread contexts --------------
@@ -374,14 +397,13 @@ if [ -x "$CTXB" ]; then
 fi
 
 LOAD1=$(cut -d" " -f1-3 /proc/loadavg)
-TSC_HZ=$(awk -F': ' '/^cpu MHz/ { printf "%.0f", $2 * 1e6; exit }' /proc/cpuinfo)
 
 # ---- the table --------------------------------------------------------------------
 
-"$HF_PY" - "$RES" "$T" "$BULK" "$TSC_HZ" "$T_START" "$LOAD0" "$LOAD1" "$NGX_VERSION" <<'PY'
+"$HF_PY" - "$RES" "$T" "$BULK" "$T_START" "$LOAD0" "$LOAD1" "$NGX_VERSION" <<'PY'
 import json, os, re, sys
-res, T, bulk, tsc_hz, when, load0, load1, ngx_ver = sys.argv[1:9]
-bulk, tsc_hz = int(bulk), float(tsc_hz or 0)
+res, T, bulk, when, load0, load1, ngx_ver = sys.argv[1:8]
+bulk = int(bulk)
 runs = {}
 for line in open(res):
     m = re.match(r"name=(\S+) ok=(\d)(.*)", line.strip())
@@ -415,11 +437,12 @@ def hf_row(name, kind):
     if not r or not r["ok"]:
         return None, why(r)
     j, t = r["json"], r["json"].get("tls", {})
-    busy = num(r.get("hf.worker.busy_cycles")) / tsc_hz if tsc_hz else 0
-    secs = num(j.get("duration_s"))
-    span = (num(r.get("hf.worker.busy_cycles")) + num(r.get("hf.worker.idle_cycles"))) / tsc_hz \
-        if tsc_hz else 0
-    share = busy / span if span else 0
+    # The worker's CPU for its work: the CPU time its thread got × the share of its loop
+    # that was busy (TSC cycles in iterations that received packets, against all), so that
+    # the times it was preempted (a shared machine) count for neither.
+    b, i = num(r.get("hf.worker.busy_cycles")), num(r.get("hf.worker.idle_cycles"))
+    share = b / (b + i) if b + i else 0
+    busy = num(r.get("hf.worker_cpu_ns")) / 1e9 * share
     errs = j.get("errors_total", 0)
     if kind == "bulk":
         raw = t.get("body_bytes_per_s", 0) / 1e6
@@ -433,8 +456,8 @@ def hf_row(name, kind):
                               "ticket and no session ID (tls/ctx.c: SSL_OP_NO_TICKET, cache off)")
             raw = t.get("resumed_per_s", 0)
             per *= t["resumed"] / max(t["handshakes"], 1)
-    note = f"{fmt(raw)}/s at {share * 100:.0f}% busy" if kind != "bulk" else \
-        f"{fmt(raw)} MB/s at {share * 100:.0f}% busy"
+    note = (f"{fmt(raw)}/s" if kind != "bulk" else f"{fmt(raw)} MB/s") + \
+        f", worker {share * 100:.0f}% busy"
     if errs:
         note += f", {errs} errors"
     return per, note
@@ -444,8 +467,9 @@ def ngx_row(name, kind):
     if not r or not r["ok"]:
         return None, why(r)
     wall = num(r["wall_ns"]) / 1e9
-    cpu = num(r["cpu_ticks"]) / num(r["tck"])
-    out = open(os.path.join(T, name + ".out")).read()
+    cpu = num(r["cpu_ns"]) / 1e9
+    outs = [open(os.path.join(T, f"{name}.out.{k}")).read() for k in range(1, int(r["clients"]) + 1)]
+    out = outs[0]
     if kind == "bulk":
         m = re.search(r"requests=(\d+) duration_us=(\d+) bytes=(\d+) errors=(\d+)", out)
         if not m:
@@ -458,13 +482,18 @@ def ngx_row(name, kind):
             note += f", {m.group(4)} errors"
         return per, note
     # s_time: "N connections in X.XXs; ..." (user time) and "N connections in S real seconds"
-    counts = [int(x) for x in re.findall(r"(\d+) connections in [\d.]+ real seconds", out)]
-    if not counts:
+    counts = [re.findall(r"(\d+) connections in [\d.]+ real seconds", o) for o in outs]
+    if not all(counts):
         return None, "not measured: s_time printed no count (" + out.strip().splitlines()[-1][:80] + ")"
-    n = counts[-1]
+    n = sum(int(c[-1]) for c in counts)
     raw = n / wall
     per = n / cpu if cpu else 0
-    note = f"{fmt(raw)}/s at {cpu / wall * 100:.0f}% CPU"
+    note = f"{fmt(raw)}/s at {cpu / wall * 100:.0f}% CPU, {len(outs)} s_time"
+    if kind == "resumed":
+        # s_time prints one character per connection: 'r' resumed, '*' a full handshake.
+        marks = "".join("".join(re.findall(r"^[*r]+$", o.split("session id reuse")[-1], re.M))
+                        for o in outs)
+        note += f", {marks.count('r') * 100 // max(len(marks), 1)}% resumed"
     return per, note
 
 c = runs.get("ceiling", {})

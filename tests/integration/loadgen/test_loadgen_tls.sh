@@ -92,6 +92,8 @@ run() {
 finish() {
 	hf_check_stop
 	kill -KILL "$HF_PID" 2>/dev/null && wait "$HF_PID" 2>/dev/null
+	# EAL leaves hydrofoil's runtime directory behind (the loadgen removes its own).
+	rm -rf "/var/run/dpdk/hydrofoil-$HF_PID"
 }
 f() { hf_lg_field "$1" <<<"$OUT"; }
 st() { hf_stat "$NS" "$1"; }
