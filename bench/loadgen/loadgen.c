@@ -427,12 +427,14 @@ report_tls(const struct lg_opts *o, const struct lg_stats *t, double secs, const
 
 	if (o->json) {
 		printf(",\"tls\":{\"version\":\"%s\",\"negotiated\":\"%s\",\"resume\":%s,"
-		       "\"handshakes_total\":%" PRIu64 ",\"handshakes\":%" PRIu64
+		       "\"handshakes_total\":%" PRIu64 ",\"resumed_total\":%" PRIu64
+		       ",\"handshakes\":%" PRIu64
 		       ",\"resumed\":%" PRIu64 ",\"handshakes_per_s\":%.1f,"
 		       "\"resumed_per_s\":%.1f,\"handshake_mean_us\":%.1f,\"body_bytes\":%" PRIu64
 		       ",\"body_bytes_per_s\":%.0f,\"first_error\":\"%s\"}",
 		       o->tls_version == HF_TLS_V1_3 ? "1.3" : "1.2", desc,
-		       o->tls_resume ? "true" : "false", t->tls_handshakes_total, t->tls_handshakes,
+		       o->tls_resume ? "true" : "false", t->tls_handshakes_total,
+		       t->tls_resumed_total, t->tls_handshakes,
 		       t->tls_resumed, hs, rs, us, t->body_bytes_measured, bps, err);
 		return;
 	}

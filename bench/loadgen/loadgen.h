@@ -107,6 +107,7 @@ struct lg_stats {
 	uint64_t loop_stalls_500us;	/* of which over 500 us */
 	uint64_t loop_stalls_5ms;	/* and over 5 ms */
 	uint64_t tls_handshakes_total;	/* --tls: handshakes finished over the whole run */
+	uint64_t tls_resumed_total;	/* of which resumed */
 	/* --tls, the measured window */
 	uint64_t tls_handshakes;	/* completed (full and resumed) */
 	uint64_t tls_resumed;		/* of which the server resumed (SSL_session_reused) */

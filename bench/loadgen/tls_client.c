@@ -12,12 +12,17 @@
  * response decrypted into fresh mbufs of the port's pool, appended to the
  * slot's HTTP reader (lg_tls_pull), which client.c parses as in plaintext.
  *
- * Resumption (--tls-resume): the first session a worker is given (a TLS 1.3
- * NewSessionTicket after the handshake, or a TLS 1.2 ticket or session ID at
- * its end) is kept and offered by every later connection of that worker, as
- * a browser that keeps one ticket for a site. Whether the server took it is
- * OpenSSL's verdict (SSL_session_reused), counted apart: a server that issues
- * neither tickets nor session IDs gives full handshakes only.
+ * Resumption (--tls-resume): the session of the worker's first connection
+ * that can be resumed (taken when it closes, after its response: a TLS 1.3
+ * NewSessionTicket has arrived by then; a TLS 1.2 ticket or session ID came
+ * with the handshake) is kept and offered by every later connection of that
+ * worker. The same ticket again and again: the client keeps no session
+ * cache, so OpenSSL does not retire a TLS 1.3 ticket once used (it does, in
+ * client cache mode, to keep tickets single-use), and a server that accepts
+ * a ticket more than once (stateless tickets without early data: OpenSSL's,
+ * nginx's) resumes every connection. Whether it did is OpenSSL's verdict
+ * (SSL_session_reused), counted apart: a server that issues neither tickets
+ * nor session IDs gives full handshakes only.
  *
  * The client's settings are the benchmark's, not a browser's: one version,
  * one cipher suite (AES-128-GCM), X25519 for the key exchange (P-256 listed
@@ -44,27 +49,19 @@
 /* RFC 7301 3.1 wire format: the only protocol the gateway speaks over TLS. */
 static const unsigned char alpn_h11[] = "\x08http/1.1";
 
-/* The ex_data index of an SSL's struct lg_conn (the new-session callback needs its worker). */
-static int conn_idx = -1;
-
-/*
- * OpenSSL hands every session it could resume to this callback (client
- * cache mode, no internal store): the worker keeps the first and offers it
- * from then on. Returns 1 when it kept a reference.
- */
-static int
-new_session(SSL *ssl, SSL_SESSION *sess)
+/* --tls-resume: the worker keeps @p ssl's session when it has none yet and this one resumes. */
+static void
+keep_session(struct lg_worker *lw, SSL *ssl)
 {
-	struct lg_conn *cn = SSL_get_ex_data(ssl, conn_idx);
-	struct lg_worker *lw;
+	SSL_SESSION *sess;
 
-	if (cn == NULL)
-		return 0;
-	lw = cn->lw;
-	if (lw->tls_sess != NULL || !SSL_SESSION_is_resumable(sess))
-		return 0;
-	lw->tls_sess = sess;
-	return 1;
+	if (!lw->o->tls_resume || lw->tls_sess != NULL)
+		return;
+	sess = SSL_get1_session(ssl);
+	if (sess != NULL && SSL_SESSION_is_resumable(sess))
+		lw->tls_sess = sess;
+	else
+		SSL_SESSION_free(sess);
 }
 
 int
@@ -73,12 +70,10 @@ lg_tls_init(struct lg_worker *lw, char *err, size_t errlen)
 	const struct lg_opts *o = lw->o;
 	SSL_CTX *ctx;
 
-	if (conn_idx < 0)
-		conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	/* The worker's own library context, as each gateway worker has: no lock shared with others. */
 	lw->tls_lib = OSSL_LIB_CTX_new();
 	ctx = lw->tls_lib != NULL ? SSL_CTX_new_ex(lw->tls_lib, NULL, TLS_client_method()) : NULL;
-	if (ctx == NULL || conn_idx < 0) {
+	if (ctx == NULL) {
 		snprintf(err, errlen, "OpenSSL: no client context");
 		goto fail;
 	}
@@ -103,15 +98,11 @@ lg_tls_init(struct lg_worker *lw, char *err, size_t errlen)
 		snprintf(err, errlen, "OpenSSL: ALPN refused");
 		goto fail;
 	}
-	if (o->tls_resume) {
-		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
-						    SSL_SESS_CACHE_NO_INTERNAL_STORE);
-		SSL_CTX_sess_set_new_cb(ctx, new_session);
-	} else {
-		/* No ticket asked for in TLS 1.2 (1.3 servers send theirs anyway: read, dropped). */
-		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* No client cache either way (keep_session() keeps the one session resumed). */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* No ticket asked for in TLS 1.2 unless resuming (1.3 servers send theirs anyway). */
+	if (!o->tls_resume)
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-	}
 	ERR_clear_error();
 	return 0;
 fail:
@@ -165,7 +156,6 @@ lg_tls_start(struct lg_worker *lw, struct lg_conn *cn)
 	}
 	SSL_set_bio(t->ssl, bio, bio);
 	SSL_set_connect_state(t->ssl);
-	SSL_set_ex_data(t->ssl, conn_idx, cn);
 	if (lw->o->tls_sni != NULL)
 		SSL_set_tlsext_host_name(t->ssl, lw->o->tls_sni);
 	if (lw->tls_sess != NULL)
@@ -197,6 +187,8 @@ lg_tls_handshake(struct lg_worker *lw, struct lg_conn *cn)
 			return -1;
 		t->done = true;
 		lw->st.tls_handshakes_total++;
+		if (SSL_session_reused(t->ssl))
+			lw->st.tls_resumed_total++;
 		if (lw->tls_desc[0] == '\0')
 			describe(lw, t->ssl);
 		if (lw->w->now >= lw->t_warm && lw->w->now < lw->t_end) {
@@ -301,6 +293,8 @@ lg_tls_close(struct lg_worker *lw, struct lg_conn *cn)
 {
 	struct lg_tls_conn *t = &cn->tls;
 
+	if (t->ssl != NULL && t->done && !t->broken)
+		keep_session(lw, t->ssl);
 	if (t->ssl != NULL && t->done && !t->broken && cn->tcp != NULL) {
 		/* Our close_notify (RFC 8446 6.1) ahead of the FIN; the server's is not waited for. */
 		ERR_clear_error();

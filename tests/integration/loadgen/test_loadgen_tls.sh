@@ -10,10 +10,14 @@
 # negotiated suite TLS_AES_128_GCM_SHA256 and group X25519); TLS 1.2 the same on
 # a TLS 1.2 port (ECDHE-ECDSA-AES128-GCM-SHA256, tls.handshakes_tls12); keep-alive
 # with 64 KB responses (one handshake per connection, every body byte of the
-# measured responses decrypted and counted: bytes = responses x 65536); --tls-resume (resumed handshakes counted by the
-# client as OpenSSL says; a skip while hydrofoil issues no tickets); a client
-# that offers only TLS 1.2 to the TLS 1.3 port fails its handshakes, counted as
-# errors.tls on our side and tls.handshake.bad_version on hydrofoil's.
+# measured responses decrypted and counted: bytes = responses x 65536);
+# --tls-resume through hydrofoil (a skip while hydrofoil issues no tickets); a
+# client that offers only TLS 1.2 to the TLS 1.3 port fails its handshakes,
+# counted as errors.tls on our side and tls.handshake.bad_version on
+# hydrofoil's. Then resumption against a server that issues tickets: the
+# loadgen on a net_tap whose kernel side holds nginx (tickets on, its
+# default), TLS 1.3 and 1.2: nearly every handshake resumed, and nginx's access
+# log ($ssl_session_reused) counts exactly the loadgen's resumed handshakes.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 LG=$HF_ROOT/${HF_BUILD_DIR:-build}/bench/hf-loadgen
@@ -147,5 +151,64 @@ tls_err=$(f errors.tls); bad=$(st tls.handshake.bad_version)
 hf_check "TLS 1.2 offered to the TLS 1.3 port: no response ($(f responses_total)), $tls_err errors.tls ('$(f tls.first_error)'), hydrofoil tls.handshake.bad_version $bad" \
 	test "$(f responses_total)" = 0 -a "${tls_err:-0}" -gt 0 -a "${bad:-0}" -gt 0
 finish
+
+# ---------------------------------------------------------------- resumption against nginx
+mkdir -p "$HF_TMP/ngx" "$HF_TMP/www"
+echo "hello over tls" > "$HF_TMP/www/index.html"
+chmod -R a+rX "$HF_TMP"
+NGX_ADDR=198.51.100.5
+cat > "$HF_TMP/ngx/nginx.conf" <<CFG
+user root;
+worker_processes 1;
+pid $HF_TMP/ngx/nginx.pid;
+error_log $HF_TMP/ngx/error.log warn;
+events { worker_connections 1024; }
+http {
+  log_format reuse '\$ssl_protocol \$ssl_session_reused';
+  access_log $HF_TMP/ngx/access.log reuse;
+  client_body_temp_path $HF_TMP/ngx/cb; proxy_temp_path $HF_TMP/ngx/px;
+  fastcgi_temp_path $HF_TMP/ngx/fc; uwsgi_temp_path $HF_TMP/ngx/uw; scgi_temp_path $HF_TMP/ngx/sc;
+  server {
+    listen $NGX_ADDR:443 ssl;
+    ssl_certificate $CERTS/lg-cert/tls.crt;
+    ssl_certificate_key $CERTS/lg-cert/tls.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root $HF_TMP/www;
+  }
+}
+CFG
+NGX_STARTED=0
+for v in 1.3 1.2; do
+	ip netns exec "$NS" timeout 60 "$LG" --port "p0,net_tap0,iface=lgt0,198.51.100.1/24" \
+		--client "$NGX_ADDR:443" --tls "$v" --tls-resume --new-conn -c 4 --duration 2 \
+		--warmup 0.5 --timeout 10000 --path /index.html --json --lcores 0@0,1@0 -- "${EAL[@]}" \
+		> "$HF_TMP/ngx-$v.json" 2> "$HF_TMP/ngx-$v.log" &
+	LGP=$!
+	HF_PIDS+=("$LGP")
+	# The tap exists once the loadgen has started: its kernel side gets nginx's address,
+	# and nginx (bound to that address) starts with the first tap.
+	for _ in $(seq 100); do ip -n "$NS" link show lgt0 >/dev/null 2>&1 && break; sleep 0.1; done
+	ip -n "$NS" addr add "$NGX_ADDR/24" dev lgt0 2>/dev/null
+	ip -n "$NS" link set lgt0 up
+	if [ "$NGX_STARTED" = 0 ]; then
+		ip -n "$NS" addr add "$NGX_ADDR/32" dev lo	# stays bound when the tap goes
+		ip netns exec "$NS" nginx -p "$HF_TMP/ngx" -c "$HF_TMP/ngx/nginx.conf" \
+			-g 'daemon off;' > "$HF_TMP/ngx/out.log" 2>&1 &
+		HF_PIDS+=($!)
+		NGX_STARTED=1
+	fi
+	wait "$LGP"
+	OUT=$(grep '^{' "$HF_TMP/ngx-$v.json" | tail -1)
+	echo "# nginx $v: $(grep -o '"tls":{[^}]*}' <<<"$OUT")"
+	[ -n "$OUT" ] || cat "$HF_TMP/ngx-$v.log" "$HF_TMP/ngx/error.log"
+	hs=$(f tls.handshakes_total); res=$(f tls.resumed_total); errs=$(f errors_total)
+	hf_check "--tls $v --tls-resume against nginx: $res of $hs handshakes resumed, $errs errors" \
+		test "${hs:-0}" -gt 50 -a "${res:-0}" -ge $((${hs:-0} * 9 / 10)) -a "${errs:-1}" -eq 0
+	sleep 0.3	# nginx logs a request as its connection closes
+	nres=$(grep -c "^TLSv$v r$" "$HF_TMP/ngx/access.log")
+	nall=$(grep -c "^TLSv$v " "$HF_TMP/ngx/access.log")
+	hf_check "nginx logged $nres of its $nall TLSv$v requests as resumed, as the loadgen counted ($res of $hs)" \
+		test "$nres" = "$res" -a "$nall" = "$hs"
+done
 
 hf_done
