@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2153 # HF_PID is set by hf_start in scripts/lib/netns.sh
 # hf-loadgen's TLS client (--tls) against hydrofoil's HTTPS Gateway, two DPDK
 # processes over net_memif (as test_loadgen.sh: both --no-huge, hydrofoil the
 # memif server, a fresh hydrofoil and socket per run). The upstream is the
