@@ -122,6 +122,15 @@ if [ "${HF_BENCH_PEERS:-1}" != 0 ]; then
 	bench/http/proxy_compare.sh || echo "proxy_compare failed"
 fi
 
+# TLS per worker core (issue 13): handshakes (TLS 1.3, 1.2, resumed) and bulk
+# AES-128-GCM through hydrofoil over memif (hf-loadgen --tls) beside nginx with one
+# worker on the same core, and the CPU's ceiling (openssl speed); then shared against
+# per-thread SSL_CTX (bench_tls_ctx). HF_BENCH_TLS=0 skips it.
+if [ "${HF_BENCH_TLS:-1}" != 0 ]; then
+	echo
+	bench/tls/tls_bench.sh || echo "tls_bench failed"
+fi
+
 # PNG plots (latency.png, throughput.png in bench/results/) of the figures the
 # runs above left in bench/results/plot.dat; bench/plot.sh documents that
 # format and skips, saying why, without gnuplot or without data.

@@ -64,7 +64,7 @@ static inline bool
 has_request(const struct lg_conn *cn)
 {
 	return cn->state == LG_C_HEAD || cn->state == LG_C_BODY ||
-	       (cn->state == LG_C_CONNECTING && cn->has_request);
+	       ((cn->state == LG_C_CONNECTING || cn->state == LG_C_TLS) && cn->has_request);
 }
 
 /* A request that will not complete: counted under @p kind when it was measured. */
@@ -92,6 +92,13 @@ detach(struct lg_worker *lw, struct lg_conn *cn, bool graceful)
 	cn->state = LG_C_IDLE;
 	if (c == NULL)
 		return;
+	if (cn->tls.ssl != NULL) {
+		/* close_notify (when graceful) goes out ahead of the FIN. */
+		if (graceful)
+			lg_tls_close(lw, cn);
+		else
+			lg_tls_free(cn);
+	}
 	cn->tcp = NULL;
 	lw->live--;
 	c->ctx = NULL;
@@ -160,7 +167,25 @@ conn_open(struct lg_worker *lw, struct lg_conn *cn, bool with_request, uint64_t 
 static void
 send_request(struct lg_worker *lw, struct lg_conn *cn, uint64_t intended)
 {
-	struct rte_mbuf *m = hf_http_chain_clone(lw->w, lw->request[lw->port]);
+	struct rte_mbuf *m;
+
+	if (lw->o->tls_version != 0) {
+		/* Encrypted from the prebuilt request's bytes: no clone needed. */
+		if (!cn->has_request)
+			lw->outstanding++;
+		cn->has_request = false;
+		cn->intended = intended;
+		cn->deadline = RTE_MAX(intended, lw->w->now) + lw->timeout_tsc;
+		lw->st.requests_total++;
+		cn->state = LG_C_HEAD;
+		if (lg_tls_send(lw, cn, lw->request[lw->port]) < 0) {
+			request_failed(lw, intended, LG_E_TLS);
+			detach(lw, cn, false);
+			cn->retry_at = lw->w->now;
+		}
+		return;
+	}
+	m = hf_http_chain_clone(lw->w, lw->request[lw->port]);
 
 	if (!cn->has_request)
 		lw->outstanding++;
@@ -264,6 +289,33 @@ fail(struct lg_worker *lw, struct lg_conn *cn, enum lg_err kind, bool graceful)
 	slot_lost(lw, cn, true);
 }
 
+/* Plaintext for the slot's reader: decrypted here under --tls. */
+static inline void
+pull(struct lg_worker *lw, struct lg_conn *cn)
+{
+	if (cn->tls.ssl != NULL)
+		lg_tls_pull(lw, cn, PULL_MAX);
+	else
+		hf_http_rd_pull(lw->w, &cn->rd, cn->tcp, PULL_MAX);
+}
+
+static inline bool
+peer_closed(const struct lg_conn *cn)
+{
+	return cn->tls.ssl != NULL ? lg_tls_peer_closed(cn) : hf_tcp_peer_closed(cn->tcp);
+}
+
+/* The slot's connection is ready for requests (TCP connected, or its TLS handshake done). */
+static void
+established(struct lg_worker *lw, struct lg_conn *cn)
+{
+	cn->state = LG_C_READY;
+	if (cn->has_request)
+		send_request(lw, cn, cn->intended);
+	else
+		next_request(lw, cn);
+}
+
 /* Reads the response head: 1 when parsed, 0 for more, -1 after a failure (slot released). */
 static int
 read_head(struct lg_worker *lw, struct lg_conn *cn)
@@ -309,15 +361,30 @@ process(struct lg_worker *lw, struct lg_conn *cn)
 {
 	int rc;
 
+	if (cn->state == LG_C_TLS) {
+		rc = lg_tls_handshake(lw, cn);
+		if (rc < 0) {
+			fail(lw, cn, LG_E_TLS, false);
+			return;
+		}
+		if (rc == 0)
+			return;
+		established(lw, cn);
+	}
 	while (cn->tcp != NULL) {
-		hf_http_rd_pull(lw->w, &cn->rd, cn->tcp, PULL_MAX);
+		pull(lw, cn);
 		if (cn->state == LG_C_HEAD) {
 			rc = read_head(lw, cn);
 			if (rc <= 0)
 				break;
 		}
 		if (cn->state == LG_C_BODY) {
-			rc = lg_body_skip(lw, &cn->rd, &cn->body, &lw->st.rx_body_bytes);
+			uint64_t got = 0;
+
+			rc = lg_body_skip(lw, &cn->rd, &cn->body, &got);
+			lw->st.rx_body_bytes += got;
+			if (measured(lw, cn->intended))
+				lw->st.body_bytes_measured += got;
 			if (rc < 0) {
 				fail(lw, cn, LG_E_BAD, false);
 				return;
@@ -327,14 +394,14 @@ process(struct lg_worker *lw, struct lg_conn *cn)
 			complete(lw, cn);
 			continue;
 		}
-		if (cn->rd.q.bytes > 0 && cn->state != LG_C_CONNECTING) {
+		if (cn->rd.q.bytes > 0 && cn->state != LG_C_CONNECTING && cn->state != LG_C_TLS) {
 			/* Bytes nobody asked for. */
 			fail(lw, cn, LG_E_BAD, false);
 			return;
 		}
 		break;
 	}
-	if (cn->tcp == NULL || !hf_tcp_peer_closed(cn->tcp))
+	if (cn->tcp == NULL || cn->state == LG_C_TLS || !peer_closed(cn))
 		return;
 	if (cn->state == LG_C_BODY && cn->body.framing == HF_HTTP_BODY_CLOSE) {
 		/* The body ran until the close (RFC 9112 6.3, rule 8). */
@@ -372,11 +439,14 @@ client_connected(struct hf_worker *w, struct hf_tcp_conn *c)
 		lw->st.connects++;
 	lw->connecting--;
 	lw->any_connected = true;
-	cn->state = LG_C_READY;
-	if (cn->has_request)
-		send_request(lw, cn, cn->intended);
-	else
-		next_request(lw, cn);
+	if (lw->o->tls_version != 0) {
+		/* The ClientHello goes out; the request waits for the end of the handshake. */
+		cn->state = LG_C_TLS;
+		if (lg_tls_start(lw, cn) < 0)
+			fail(lw, cn, LG_E_TLS, false);
+		return;
+	}
+	established(lw, cn);
 }
 
 static void
@@ -413,9 +483,14 @@ client_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 		process(lw, cn);
 	if (cn->tcp != c)
 		return;
+	lg_tls_free(cn);
 	c->ctx = NULL;
 	cn->tcp = NULL;
 	lw->live--;
+	if (cn->state == LG_C_TLS) {
+		fail(lw, cn, LG_E_TLS, false);
+		return;
+	}
 	if (cn->state == LG_C_BODY && cn->body.framing == HF_HTTP_BODY_CLOSE && err == 0) {
 		cn->keep_alive = false;
 		complete(lw, cn);
@@ -602,9 +677,10 @@ scan(struct lg_worker *lw)
 	for (uint32_t i = 0; i < lw->n_conns; i++) {
 		struct lg_conn *cn = &lw->conns[i];
 
-		if ((has_request(cn) || cn->state == LG_C_CONNECTING) && now > cn->deadline) {
-			fail(lw, cn, cn->state == LG_C_CONNECTING ? LG_E_CONNECT : LG_E_TIMEOUT,
-			     false);
+		if ((has_request(cn) || cn->state == LG_C_CONNECTING || cn->state == LG_C_TLS) &&
+		    now > cn->deadline) {
+			fail(lw, cn, cn->state == LG_C_CONNECTING ? LG_E_CONNECT :
+				     cn->state == LG_C_TLS ? LG_E_TLS : LG_E_TIMEOUT, false);
 		}
 		if (cn->state == LG_C_IDLE && !lw->stopping && now >= cn->retry_at) {
 			if (!lw->o->new_conn) {
@@ -678,6 +754,9 @@ lg_client_fini(struct lg_worker *lw)
 	if (lw->conns != NULL && lw->heads.bufs != NULL)
 		for (uint32_t i = 0; i < lw->n_conns; i++)
 			hf_http_rd_reset(&lw->heads, &lw->conns[i].rd);
+	for (uint32_t i = 0; lw->conns != NULL && i < lw->n_conns; i++)
+		lg_tls_free(&lw->conns[i]);
+	lg_tls_fini(lw);
 	free(lw->conns);
 	free(lw->ready);
 	free(lw->backlog);

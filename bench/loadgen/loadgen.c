@@ -71,6 +71,10 @@ usage(FILE *f)
 		"        --duration S (10)         --warmup S (0)      --timeout MS (2000)\n"
 		"        --target-ports N (1: slot i connects to PORT + i %% N, past 28k connections)\n"
 		"        --stall-board FILE (the target's HF_STALL_BOARD: its loop stalls)\n"
+		"        --tls 1.2|1.3 (a TLS client: one handshake per connection; with --new-conn\n"
+		"        its rate is the handshake rate)   --tls-resume (offer the first session again)\n"
+		"        --tls-sni NAME  --tls-groups LIST (X25519:P-256)  --tls-ciphers SUITE (1.3:\n"
+		"        TLS_AES_128_GCM_SHA256, 1.2: ECDHE-ECDSA-AES128-GCM-SHA256)\n"
 		"server: --status S (200)          --response-size N (0; --body-size without --client)\n"
 		"replay: --replay-rate PPS (default: the file's timestamps; 0: no pacing)\n"
 		"        --replay-loops N (1; 0: until SIGTERM)\n"
@@ -304,10 +308,16 @@ lw_init(struct lg_worker *lw, const struct lg_opts *o, uint16_t id, const struct
 	lw->ns_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / rte_get_tsc_hz());
 	lw->timeout_tsc = (uint64_t)o->timeout_ms * rte_get_tsc_hz() / 1000;
 	if (o->client) {
+		char err[160];
+
 		lw->n_conns = o->connections / o->workers + (id < o->connections % o->workers);
 		lw->port = route_port(ports, n_ports, o->target_addr);
 		if ((rc = lg_client_init(lw)) != 0 || (rc = build_requests(lw)) != 0)
 			return rc;
+		if (o->tls_version != 0 && (rc = lg_tls_init(lw, err, sizeof(err))) != 0) {
+			fprintf(stderr, "hf-loadgen: --tls: %s\n", err);
+			return rc;
+		}
 	}
 	if (o->server && (rc = lg_server_init(lw)) != 0)
 		return rc;
@@ -333,7 +343,7 @@ lw_fini(struct lg_worker *lw)
 
 static const char *const err_names[LG_E__N] = {
 	[LG_E_CONNECT] = "connect", [LG_E_RESET] = "reset", [LG_E_TIMEOUT] = "timeout",
-	[LG_E_BAD] = "bad_response", [LG_E_NON2XX] = "non_2xx",
+	[LG_E_BAD] = "bad_response", [LG_E_NON2XX] = "non_2xx", [LG_E_TLS] = "tls",
 };
 
 /* The role a JSON line is about: what its first fields describe. */
@@ -404,9 +414,43 @@ report_window(const struct lg_stats *t, const struct lg_window *win)
 		printf("[]");
 }
 
+/* The "tls" member of the JSON line, or the table's TLS lines. */
+static void
+report_tls(const struct lg_opts *o, const struct lg_stats *t, double secs, const char *desc,
+	   const char *err, uint64_t hz)
+{
+	double hs = secs > 0 ? t->tls_handshakes / secs : 0;
+	double rs = secs > 0 ? t->tls_resumed / secs : 0;
+	double us = t->tls_handshakes > 0 ?
+		    (double)t->tls_hs_cycles / t->tls_handshakes * 1e6 / hz : 0;
+	double bps = secs > 0 ? t->body_bytes_measured / secs : 0;
+
+	if (o->json) {
+		printf(",\"tls\":{\"version\":\"%s\",\"negotiated\":\"%s\",\"resume\":%s,"
+		       "\"handshakes_total\":%" PRIu64 ",\"resumed_total\":%" PRIu64
+		       ",\"handshakes\":%" PRIu64
+		       ",\"resumed\":%" PRIu64 ",\"handshakes_per_s\":%.1f,"
+		       "\"resumed_per_s\":%.1f,\"handshake_mean_us\":%.1f,\"body_bytes\":%" PRIu64
+		       ",\"body_bytes_per_s\":%.0f,\"first_error\":\"%s\"}",
+		       o->tls_version == HF_TLS_V1_3 ? "1.3" : "1.2", desc,
+		       o->tls_resume ? "true" : "false", t->tls_handshakes_total,
+		       t->tls_resumed_total, t->tls_handshakes,
+		       t->tls_resumed, hs, rs, us, t->body_bytes_measured, bps, err);
+		return;
+	}
+	printf("  %-22s %14.1f  (%s%s)\n", "TLS handshakes/s", hs, desc,
+	       o->tls_resume ? ", resumption offered" : "");
+	printf("  %-22s %14.1f\n", "  of which resumed/s", rs);
+	printf("  %-22s %14.1f\n", "handshake mean (us)", us);
+	printf("  %-22s %14.1f\n", "body MB/s", bps / 1e6);
+	if (err[0] != '\0')
+		printf("  %-22s %s\n", "first TLS error", err);
+}
+
 static void
 report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *h, double secs,
-       bool interrupted, const struct lg_replay *rp, const struct lg_window *win)
+       bool interrupted, const struct lg_replay *rp, const struct lg_window *win,
+       const char *tls_desc, const char *tls_err)
 {
 	static const double pct[] = {50, 90, 99, 99.9};
 	static const char *const pname[] = {"p50", "p90", "p99", "p99_9"};
@@ -437,6 +481,8 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 		       t->server_requests, t->server_conns, t->server_bad, t->tx_dropped,
 		       t->retransmits);
 		report_window(t, win);
+		if (o->tls_version != 0)
+			report_tls(o, t, secs, tls_desc, tls_err, win->hz);
 		if (rp != NULL) {
 			printf(",\"replay\":");
 			lg_replay_report(rp, o, true);
@@ -472,6 +518,8 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 		       hf_loop_gap_at(&win->loop, 99) * 1e6 / (double)win->hz,
 		       hf_loop_gap_at(&win->loop, 99.99) * 1e6 / (double)win->hz,
 		       win->loop.max * 1e6 / (double)win->hz, HF_WORKER_STALL_US, t->loop_stalls);
+		if (o->tls_version != 0)
+			report_tls(o, t, secs, tls_desc, tls_err, win->hz);
 	}
 	if (o->server)
 		printf("  server: %" PRIu64 " requests answered on %" PRIu64 " connections, %" PRIu64
@@ -560,7 +608,7 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 	enum { O_PORT = 256, O_CLIENT, O_SERVER, O_NEWCONN, O_RATE, O_POISSON, O_METHOD, O_PATH,
 	       O_HEADER, O_BODY, O_DURATION, O_WARMUP, O_TIMEOUT, O_STATUS, O_RESP, O_WORKERS,
 	       O_LCORES, O_JSON, O_REPLAY, O_REPLAY_RATE, O_REPLAY_LOOPS, O_REPLAY_DST, O_TCBS, O_TPORTS,
-	       O_STALL_BOARD };
+	       O_STALL_BOARD, O_TLS, O_TLS_RESUME, O_TLS_SNI, O_TLS_GROUPS, O_TLS_CIPHERS };
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, O_PORT},
 		{"client", required_argument, NULL, O_CLIENT},
@@ -569,6 +617,11 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 		{"tcbs", required_argument, NULL, O_TCBS},
 		{"target-ports", required_argument, NULL, O_TPORTS},
 		{"stall-board", required_argument, NULL, O_STALL_BOARD},
+		{"tls", required_argument, NULL, O_TLS},
+		{"tls-resume", no_argument, NULL, O_TLS_RESUME},
+		{"tls-sni", required_argument, NULL, O_TLS_SNI},
+		{"tls-groups", required_argument, NULL, O_TLS_GROUPS},
+		{"tls-ciphers", required_argument, NULL, O_TLS_CIPHERS},
 		{"new-conn", no_argument, NULL, O_NEWCONN},
 		{"rate", required_argument, NULL, O_RATE},
 		{"poisson", no_argument, NULL, O_POISSON},
@@ -638,6 +691,18 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 			o->tcbs = (uint32_t)v;
 			break;
 		case O_STALL_BOARD: o->stall_board = optarg; break;
+		case O_TLS:
+			if (strcmp(optarg, "1.3") == 0)
+				o->tls_version = HF_TLS_V1_3;
+			else if (strcmp(optarg, "1.2") == 0)
+				o->tls_version = HF_TLS_V1_2;
+			else
+				goto bad;
+			break;
+		case O_TLS_RESUME: o->tls_resume = true; break;
+		case O_TLS_SNI: o->tls_sni = optarg; break;
+		case O_TLS_GROUPS: o->tls_groups = optarg; break;
+		case O_TLS_CIPHERS: o->tls_ciphers = optarg; break;
 		case O_NEWCONN: o->new_conn = true; break;
 		case O_RATE:
 			o->rate = strtod(optarg, &end);
@@ -728,6 +793,27 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 			"need --replay\n");
 		return -1;
 	}
+	if ((o->tls_resume || o->tls_sni != NULL || o->tls_groups != NULL ||
+	     o->tls_ciphers != NULL) && o->tls_version == 0) {
+		fprintf(stderr, "hf-loadgen: --tls-resume, --tls-sni, --tls-groups and --tls-ciphers "
+			"need --tls\n");
+		return -1;
+	}
+	if (o->tls_version != 0 && !o->client) {
+		fprintf(stderr, "hf-loadgen: --tls is the client's (the server role is plaintext)\n");
+		return -1;
+	}
+	/*
+	 * X25519 for the key exchange; P-256 listed after it because a TLS 1.2
+	 * server may only use an ECDSA P-256 certificate with a client that
+	 * lists that curve (RFC 8422 5.1). In TLS 1.3 the one key share sent is
+	 * X25519's.
+	 */
+	if (o->tls_groups == NULL)
+		o->tls_groups = "X25519:P-256";
+	if (o->tls_ciphers == NULL)
+		o->tls_ciphers = o->tls_version == HF_TLS_V1_3 ? "TLS_AES_128_GCM_SHA256" :
+				 "ECDHE-ECDSA-AES128-GCM-SHA256";
 	if (o->warmup_s >= o->duration_s) {
 		fprintf(stderr, "hf-loadgen: --warmup must be shorter than --duration\n");
 		return -1;
@@ -958,7 +1044,8 @@ main(int argc, char **argv)
 		secs = t_sig > lws[0].t_warm ? (double)(t_sig - lws[0].t_warm) / hz : 0;
 	if (hist != NULL && clean != NULL)
 		report(&o, &total, hist, secs, interrupted && o.client && t_sig < lws[0].t_end,
-		       o.replay_file != NULL ? &replay : NULL, &win);
+		       o.replay_file != NULL ? &replay : NULL, &win, lws[0].tls_desc,
+		       lws[0].tls_err);
 	fflush(stdout);
 	hf_hist_free(hist);
 	hf_hist_free(clean);

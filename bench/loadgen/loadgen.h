@@ -20,6 +20,7 @@
 #include "dataplane/http/h1.h"
 #include "dataplane/proxy/http-t.h"
 #include "dataplane/worker-t.h"
+#include "tls/tls-t.h"
 
 #define LG_MAX_HEADERS 32
 #define LG_GATHER_BUFS 64	/* per worker: heads that span segments (rare) */
@@ -47,6 +48,12 @@ struct lg_opts {
 	double warmup_s;
 	uint32_t timeout_ms;		/* connect and response */
 	const char *stall_board;	/* --stall-board: the target's stall board (worker-t.h) */
+	/* --tls: the client speaks TLS (tls_client.c) */
+	uint16_t tls_version;		/* HF_TLS_V1_2 or HF_TLS_V1_3; 0: plaintext */
+	bool tls_resume;		/* offer the worker's first session to every later connection */
+	const char *tls_sni;		/* server_name; NULL: none */
+	const char *tls_groups;		/* key-exchange groups (OpenSSL's list syntax) */
+	const char *tls_ciphers;	/* the one suite offered (1.3: ciphersuites, 1.2: cipher list) */
 	/* server role */
 	bool server;
 	uint16_t server_port;		/* host order */
@@ -71,6 +78,7 @@ enum lg_err {
 	LG_E_TIMEOUT,			/* no complete response within timeout_ms */
 	LG_E_BAD,			/* unparsable response, bad chunking, no head buffer */
 	LG_E_NON2XX,			/* a complete response whose status is not 2xx */
+	LG_E_TLS,			/* TLS handshake failed or timed out, or a record was bad */
 	LG_E__N
 };
 
@@ -82,7 +90,8 @@ struct lg_stats {
 	uint64_t ok;			/* of which 2xx */
 	uint64_t connects;		/* connections established in the window */
 	uint64_t err[LG_E__N];
-	uint64_t rx_body_bytes;
+	uint64_t rx_body_bytes;		/* response body bytes over the whole run */
+	uint64_t body_bytes_measured;	/* of which those of measured requests */
 	uint64_t server_requests;	/* requests answered by the server role */
 	uint64_t server_conns;		/* connections it accepted */
 	uint64_t server_bad;		/* requests it could not parse (connection reset) */
@@ -97,12 +106,19 @@ struct lg_stats {
 	uint64_t stall_blame[HF_LOOP__N];	/* of which blamed on each piece (counters.def) */
 	uint64_t loop_stalls_500us;	/* of which over 500 us */
 	uint64_t loop_stalls_5ms;	/* and over 5 ms */
+	uint64_t tls_handshakes_total;	/* --tls: handshakes finished over the whole run */
+	uint64_t tls_resumed_total;	/* of which resumed */
+	/* --tls, the measured window */
+	uint64_t tls_handshakes;	/* completed (full and resumed) */
+	uint64_t tls_resumed;		/* of which the server resumed (SSL_session_reused) */
+	uint64_t tls_hs_cycles;		/* TSC from TCP's connect to the end of the handshake, summed */
 };
 
 /* Client connection slot states. */
 enum lg_conn_state {
 	LG_C_IDLE,			/* no TCP connection */
 	LG_C_CONNECTING,		/* SYN sent */
+	LG_C_TLS,			/* --tls: connected, handshake running */
 	LG_C_READY,			/* established, nothing outstanding */
 	LG_C_HEAD,			/* request sent, waiting for the response head */
 	LG_C_BODY,			/* reading the response body */
@@ -150,6 +166,16 @@ struct lg_replay {
 	volatile bool done;		/* every pass sent (release by worker 0, acquire by main) */
 };
 
+/* A slot's TLS client (tls_client.c); ssl is NULL when none runs. */
+struct lg_tls_conn {
+	struct ssl_st *ssl;
+	struct hf_tls_io io;		/* tls/bio.c's state over the slot's TCP connection */
+	uint64_t t0;			/* TSC when the handshake started */
+	bool done;			/* handshake finished */
+	bool broken;			/* a record failed: the connection is lost */
+	bool peer_done;			/* close_notify, or the FIN after whole records */
+};
+
 /* How the body being read ends (RFC 9112 6.3). */
 struct lg_body {
 	uint8_t framing;		/* enum hf_http_framing */
@@ -172,6 +198,7 @@ struct lg_conn {
 	uint64_t retry_at;		/* IDLE: no connect before this TSC (after a failure) */
 	struct hf_http_reader rd;
 	struct lg_body body;
+	struct lg_tls_conn tls;
 };
 
 /* A connection accepted by the server role. */
@@ -227,6 +254,12 @@ struct lg_worker {
 	uint32_t n_sconns;
 	uint32_t sfree;			/* free list head, UINT32_MAX when empty */
 	struct rte_mbuf *response[HF_MAX_PORTS][2];	/* [port][head_only] */
+	/* --tls: the client's context in the worker's own library context; the kept session */
+	struct ossl_lib_ctx_st *tls_lib;
+	struct ssl_ctx_st *tls_ctx;
+	struct ssl_session_st *tls_sess;
+	char tls_desc[96];		/* version, cipher, group of the first handshake */
+	char tls_err[128];		/* why the first failed handshake failed */
 	/* replay: worker 0 only, NULL elsewhere */
 	struct lg_replay *replay;
 	struct lg_stats st;
@@ -241,6 +274,28 @@ void lg_client_start(struct lg_worker *lw);
 /* The per-loop hook: schedule, dispatch, timeouts, the end of the run. */
 void lg_client_poll(struct lg_worker *lw);
 void lg_client_fini(struct lg_worker *lw);
+
+/*
+ * The client over TLS (tls_client.c). lg_tls_init builds the worker's client
+ * context from the options (0, or -EINVAL with why in @p err). lg_tls_start
+ * (TCP just connected) sends the ClientHello: 0 or a negative errno.
+ * lg_tls_handshake runs the handshake on: 1 done, 0 for more, -1 failed.
+ * lg_tls_send encrypts the bytes of chain @p m (not freed) and queues them
+ * on TCP: 0 or a negative errno. lg_tls_pull decrypts into the slot's reader
+ * until it holds @p max bytes: the bytes added. lg_tls_close sends
+ * close_notify after a finished handshake, then frees the TLS state, which
+ * lg_tls_free does alone (the TCP connection is gone).
+ */
+struct ssl_st;
+int lg_tls_init(struct lg_worker *lw, char *err, size_t errlen);
+void lg_tls_fini(struct lg_worker *lw);
+int lg_tls_start(struct lg_worker *lw, struct lg_conn *cn);
+int lg_tls_handshake(struct lg_worker *lw, struct lg_conn *cn);
+int lg_tls_send(struct lg_worker *lw, struct lg_conn *cn, const struct rte_mbuf *m);
+uint32_t lg_tls_pull(struct lg_worker *lw, struct lg_conn *cn, uint32_t max);
+bool lg_tls_peer_closed(const struct lg_conn *cn);
+void lg_tls_close(struct lg_worker *lw, struct lg_conn *cn);
+void lg_tls_free(struct lg_conn *cn);
 
 /* Server role: opens the listener; 0 or a negative errno. */
 int lg_server_init(struct lg_worker *lw);
