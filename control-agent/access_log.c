@@ -132,8 +132,9 @@ hf_access_log_format(const struct hf_access_log_rec *r, char *buf, size_t cap)
 	add(&l, " ");
 	add_esc(&l, r->path, false);
 	add(&l, " %s\" ", r->method[0] != '\0' ? (r->minor == 0 ? "HTTP/1.0" : "HTTP/1.1") : "-");
-	add(&l, "%u %s %s - \"-\" ", r->status,
-	    hf_response_flag_name(r->flag), r->details != NULL ? r->details : "-");
+	add(&l, "%u %s %s %s \"-\" ", r->status,
+	    hf_response_flag_name(r->flag), r->details != NULL ? r->details : "-",
+	    r->conn_details != NULL ? r->conn_details : "-");
 	add(&l, "%" PRIu64 " %" PRIu64 " %u ", r->bytes_rx, r->bytes_tx, r->duration_ms);
 	if (r->service_ms >= 0)
 		add(&l, "%d ", r->service_ms);
@@ -157,7 +158,9 @@ hf_access_log_format(const struct hf_access_log_rec *r, char *buf, size_t cap)
 	add_addr(&l, r->d_laddr, r->d_lport);
 	add(&l, " ");
 	add_addr(&l, r->d_raddr, r->d_rport);
-	add(&l, " - ");
+	add(&l, " ");
+	add_esc(&l, r->sni, false);
+	add(&l, " ");
 	add_esc(&l, r->route, false);
 	add(&l, "\n");
 	/* A truncated line still ends the record. */

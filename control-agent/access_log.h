@@ -25,6 +25,12 @@ struct rte_ring;
  * %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS%
  * %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%
  *
+ * A TLS handshake that failed is a line too, with no request: "- - -",
+ * code 0, %CONNECTION_TERMINATION_DETAILS% "TLS_error:<reason>" (the reason
+ * of its tls.handshake.* counter, in the place Envoy's
+ * %DOWNSTREAM_TRANSPORT_FAILURE_REASON% would have) and the client's SNI as
+ * %REQUESTED_SERVER_NAME% (requests do not fill it yet: "-").
+ *
  * What the request or the configuration controls is escaped so that it
  * cannot forge a field or a line: '"' and '\' get a backslash, control
  * bytes, DEL and bytes 0x80-0xff become \xNN, and so does a space in the

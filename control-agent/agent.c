@@ -11,6 +11,7 @@
 #include <rte_mempool.h>
 
 #include "control-agent/agent.h"
+#include "control-agent/certs.h"
 #include "control-agent/clock.h"
 #include "dataplane/port.h"
 #include "dataplane/proxy/http.h"
@@ -90,12 +91,36 @@ loop_lines(const struct hf_agent *a, struct hf_stat_line *l, size_t *n)
 #undef NS
 }
 
+/* The certificate expiry gauges: one per certificate, and Envoy's soonest. */
+struct expiry_lines {
+	struct hf_stat_line *l;
+	size_t *n;
+	size_t cap;
+	int64_t first;
+};
+
+static void
+expiry_line(void *arg, const char *name, int64_t days)
+{
+	struct expiry_lines *e = arg;
+
+	if (*e->n == e->cap)
+		return;
+	snprintf(e->l[*e->n].name, sizeof(e->l[*e->n].name), "tls.cert_expiry_days.%s", name);
+	e->l[*e->n].gauge = true;
+	/* An expired certificate reads 0, as Envoy's days_until_expiration does. */
+	e->l[(*e->n)++].value = days > 0 ? (uint64_t)days : 0;
+	if (e->first < 0 || days < e->first)
+		e->first = days > 0 ? days : 0;
+}
+
 struct hf_stat_line *
 hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 {
-	enum { PORT_LINES = 9 };
+	enum { PORT_LINES = 9, AGENT_LINES = 32, CERT_LINES = 257 };
 	struct hf_counters sum = {0};
-	size_t cap = HF_CNT__MAX + 16 + LOOP_LINES + (size_t)a->n_ports * PORT_LINES, n = 0;
+	size_t cap = HF_CNT__MAX + AGENT_LINES + CERT_LINES + LOOP_LINES +
+		     (size_t)a->n_ports * PORT_LINES, n = 0;
 	struct hf_stat_line *l = calloc(cap, sizeof(*l));
 
 	if (l == NULL)
@@ -128,6 +153,11 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 	COUNTER(a->config.reloads, "control_plane.config_reloads");
 	COUNTER(a->config.rejected, "control_plane.config_rejected");
 	GAUGE(a->config.last_build_us, "control_plane.last_build_us");
+	GAUGE(a->config.watch.n, "control_plane.watched_files");
+	COUNTER(a->config.cert_changes, "control_plane.cert_changes");
+	COUNTER(a->config.cert_rejected, "control_plane.cert_rejected");
+	COUNTER(a->tickets.rotations, "tls.ticket_key_rotations");
+	GAUGE(a->tickets.cur != NULL ? a->tickets.cur->n : 0, "tls.ticket_keys");
 	for (uint16_t i = 0; i < a->n_ports; i++) {
 		const struct hf_port *p = &a->ports[i];
 		struct rte_eth_stats st = {0};
@@ -154,6 +184,14 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 	GAUGE(hf_http_conn_footprint(), "http.bytes_per_idle_connection");
 	GAUGE(hf_http_stream_footprint(), "http.bytes_per_request_in_flight");
 	loop_lines(a, l, &n);
+	{
+		struct expiry_lines e = {.l = l, .n = &n, .cap = n + CERT_LINES - 1, .first = -1};
+
+		hf_certs_expiry(hf_snapshot_now, &a->config.watch, a->boot->credentials_dir,
+				(int64_t)time(NULL), expiry_line, &e);
+		if (e.first >= 0)
+			GAUGE((uint64_t)e.first, "server.days_until_first_cert_expiring");
+	}
 #undef COUNTER
 #undef GAUGE
 #undef LINE
@@ -231,6 +269,9 @@ handle(void *ctx, const char *method, const char *path, const char *query,
 		hf_agent_prometheus(a, &r->body);
 	} else if (strcmp(path, "/server_info") == 0) {
 		route_server_info(a, r);
+	} else if (strcmp(path, "/certs") == 0) {
+		r->content_type = "application/json";
+		hf_certs_json(hf_snapshot_now, &a->config.watch, (int64_t)time(NULL), &r->body);
 	} else if (strcmp(path, "/reset_loop_stats") == 0) {
 		if (strcmp(method, "POST") != 0) {
 			r->status = 405;
@@ -255,6 +296,7 @@ handle(void *ctx, const char *method, const char *path, const char *query,
 				 "  /stats: counters, one 'name: value' per line; ?filter=REGEX\n"
 				 "  /stats/prometheus: the counters and Istio's metrics, Prometheus format\n"
 				 "  /server_info: version, state, uptime, node\n"
+				 "  /certs: the certificates served, as JSON (Envoy's)\n"
 				 "  /reset_loop_stats (POST): a new window for the loop gaps\n"
 				 "  /quitquitquit (POST): stop the server\n");
 	} else {
@@ -296,7 +338,13 @@ hf_agent_init(struct hf_agent *a, char *err, size_t errlen)
 	rc = hf_config_open(&a->config, a->boot, a->n_workers, err, errlen);
 	if (rc != 0)
 		return rc;
-	s = hf_config_build(a->boot, 1, a->n_workers, err, errlen);
+	/* Before the first snapshot: workers make their contexts issue tickets when keys exist. */
+	if (hf_tickets_init(&a->tickets, a->boot->tls_session_tickets != 0,
+			    a->boot->tls_ticket_rotation_s, a->pub.qsbr, a->start_ms) != 0) {
+		snprintf(err, errlen, "tls: no session ticket keys (out of memory or entropy)");
+		return -ENOMEM;
+	}
+	s = hf_config_first(&a->config, err, errlen);
 	if (s == NULL)
 		return -EINVAL;
 	if (hf_snapshot_publish(&a->pub, s) != 0) {
@@ -334,7 +382,8 @@ static int
 wait_ms(const struct hf_agent *a)
 {
 	/* Short waits while records or configuration changes may be coming. */
-	if (a->alog.f != NULL || a->config.inotify_fd >= 0 || a->xds != NULL)
+	if (a->alog.f != NULL || a->config.inotify_fd >= 0 || a->xds != NULL ||
+	    a->config.watch.fd >= 0)
 		return LOG_LOOP_MS;
 	if (!a->live || a->config.pending || a->pub.n_retired > 0)
 		return LOOP_MS;
@@ -372,6 +421,7 @@ hf_agent_run(struct hf_agent *a)
 				hf_config_request_reload(&a->config, hf_clock_ms() + 10);
 		}
 		hf_snapshot_reclaim(&a->pub, false);
+		hf_tickets_poll(&a->tickets, hf_clock_ms());
 		hf_access_log_drain(&a->alog);
 		hf_admin_poll(a->admin, wait_ms(a));
 	}
@@ -388,6 +438,7 @@ hf_agent_fini(struct hf_agent *a)
 	hf_xds_close(a->xds);
 	a->xds = NULL;
 	hf_snapshot_reclaim(&a->pub, true);
+	hf_tickets_fini(&a->tickets);
 	hf_snapshot_free(hf_snapshot_now);
 	__atomic_store_n(&hf_snapshot_now, NULL, __ATOMIC_RELEASE);
 }

@@ -11,6 +11,7 @@
 #include "control-agent/bootstrap.h"
 #include "control-agent/config.h"
 #include "control-agent/snapshot.h"
+#include "control-agent/tickets.h"
 #include "control-agent/xds/xds.h"
 #include "dataplane/worker-t.h"
 
@@ -33,6 +34,7 @@ struct hf_agent {
 	struct hf_access_log alog;	/* f NULL: no access log */
 	struct hf_config config;	/* where snapshots come from; hot reload */
 	struct hf_xds *xds;		/* the bootstrap's xds server; NULL without one */
+	struct hf_tickets tickets;	/* TLS session ticket keys, rotated */
 };
 
 /* Set from the signal handler (SIGINT, SIGTERM) or by POST /quitquitquit. */

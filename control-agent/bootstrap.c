@@ -869,6 +869,35 @@ load_overload(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstra
 	return 0;
 }
 
+/*
+ * tls = { session_tickets = true; ticket_key_rotation_s = 3600; }: stateless
+ * session resumption (RFC 5077, RFC 8446 4.6.1) with keys the agent draws
+ * and every worker shares, rotated on that period (control-agent/tickets.h).
+ */
+static int
+load_tls(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
+{
+	static const char *const keys[] = {"session_tickets", "ticket_key_rotation_s", NULL};
+	long long period = b->tls_ticket_rotation_s;
+	const config_setting_t *t;
+	int rc = 0;
+	const config_setting_t *g = hf_cfg_member(c, root, "", "tls", CONFIG_TYPE_GROUP, 0, &rc);
+
+	if (g == NULL)
+		return rc;
+	/* A week at most: RFC 8446 4.6.1 caps a ticket's lifetime there. */
+	if ((rc = hf_cfg_check_keys(c, g, "tls", keys)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "tls", "ticket_key_rotation_s", 1, 604800, &period, 0)) != 0)
+		return rc;
+	b->tls_ticket_rotation_s = (uint32_t)period;
+	t = config_setting_get_member(g, "session_tickets");
+	if (t != NULL && config_setting_type(t) != CONFIG_TYPE_BOOL)
+		return hf_cfg_fail(c, t, "tls.session_tickets", "must be true or false");
+	if (t != NULL)
+		b->tls_session_tickets = config_setting_get_bool(t);
+	return 0;
+}
+
 static void
 defaults(struct hf_bootstrap *b)
 {
@@ -885,6 +914,8 @@ defaults(struct hf_bootstrap *b)
 	b->istio_http.idle_timeout_ms = 60000;
 	hf_overload_defaults(&b->overload);
 	b->metrics_max_series = HF_METRICS_MAX_SERIES_DEFAULT;
+	b->tls_session_tickets = 1;
+	b->tls_ticket_rotation_s = 3600;
 }
 
 /*
@@ -915,7 +946,7 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 {
 	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", "tcp",
 					   "http", "static_resources", "access_log", "config", "overload",
-					   "metrics", "xds", NULL};
+					   "metrics", "xds", "tls", NULL};
 	struct hf_cfg c = {.path = path, .err = err, .errlen = errlen};
 	const config_setting_t *root;
 	long long workers = 1;
@@ -947,7 +978,7 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	    (rc = load_static_resources(&c, root, b)) != 0 ||
 	    (rc = hf_cfg_get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0 ||
 	    (rc = load_config(&c, root, b)) != 0 || (rc = load_overload(&c, root, b)) != 0 ||
-	    (rc = load_metrics(&c, root, b)) != 0 ||
+	    (rc = load_metrics(&c, root, b)) != 0 || (rc = load_tls(&c, root, b)) != 0 ||
 	    (rc = load_xds(&c, root, b)) != 0)
 		goto out;
 	b->workers = (unsigned int)workers;

@@ -81,6 +81,7 @@ hf_config_open(struct hf_config *c, const struct hf_bootstrap *b, unsigned int n
 	c->n_workers = n_workers;
 	c->version = 1;
 	c->inotify_fd = -1;
+	hf_watch_init(&c->watch);
 	if (b->istio_dir[0] == '\0')
 		return 0;
 	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -97,6 +98,36 @@ hf_config_open(struct hf_config *c, const struct hf_bootstrap *b, unsigned int n
 	return 0;
 }
 
+/*
+ * Builds version @p version, recording the files the load reads: the watch
+ * takes them when the build succeeds, or their state now when it fails (so
+ * the next change retries).
+ */
+static struct hf_snapshot *
+build(struct hf_config *c, uint64_t version, char *err, size_t errlen)
+{
+	struct hf_watch next;
+	struct hf_snapshot *s;
+	int rc;
+
+	hf_watch_init(&next);
+	hf_watch_record(&next);
+	s = hf_config_build(c->boot, version, c->n_workers, err, errlen);
+	hf_watch_record(NULL);
+	rc = s != NULL ? hf_watch_replace(&c->watch, &next) : hf_watch_merge(&c->watch, &next);
+	if (rc < 0)
+		printf("hydrofoil: config: cannot watch the certificate files: %s\n",
+		       strerror(-rc));
+	hf_watch_free(&next);
+	return s;
+}
+
+struct hf_snapshot *
+hf_config_first(struct hf_config *c, char *err, size_t errlen)
+{
+	return build(c, 1, err, errlen);
+}
+
 void
 hf_config_request_reload(struct hf_config *c, uint64_t now_ms)
 {
@@ -108,6 +139,7 @@ struct hf_snapshot *
 hf_config_poll(struct hf_config *c, uint64_t now_ms)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char files[1024];
 	struct hf_snapshot *s;
 	uint64_t t0;
 
@@ -131,12 +163,22 @@ hf_config_poll(struct hf_config *c, uint64_t now_ms)
 				p += sizeof(*ev) + ev->len;
 			}
 	}
+	if (hf_watch_poll(&c->watch, now_ms, files, sizeof(files)) > 0) {
+		printf("hydrofoil: config: changed: %s\n", files);
+		fflush(stdout);
+		c->cert_changes++;
+		c->by_files = true;
+		c->pending = true;
+		c->due_ms = now_ms;
+	}
 	if (!c->pending || now_ms < c->due_ms)
 		return NULL;
 	c->pending = false;
 	t0 = hf_clock_us();
-	s = hf_config_build(c->boot, c->version + 1, c->n_workers, c->last_error,
-			    sizeof(c->last_error));
+	s = build(c, c->version + 1, c->last_error, sizeof(c->last_error));
+	if (s == NULL && c->by_files)
+		c->cert_rejected++;
+	c->by_files = false;
 	if (s == NULL) {
 		c->rejected++;
 		printf("hydrofoil: config: change refused, snapshot %" PRIu64 " keeps serving: %s\n",
@@ -160,4 +202,5 @@ hf_config_close(struct hf_config *c)
 	if (c->inotify_fd >= 0)
 		close(c->inotify_fd);
 	c->inotify_fd = -1;
+	hf_watch_free(&c->watch);
 }

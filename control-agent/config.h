@@ -8,6 +8,7 @@
 
 #include "control-agent/bootstrap.h"
 #include "control-agent/snapshot.h"
+#include "control-agent/watch.h"
 
 /*
  * Where the routing configuration comes from: the bootstrap's
@@ -16,6 +17,13 @@
  * on SIGHUP; a change is parsed, translated and compiled here, on the agent's
  * thread, and only a valid one replaces the snapshot. An invalid one is
  * logged in one line and the old snapshot keeps serving.
+ *
+ * The certificate, key and CA files a load read are watched too (watch.h):
+ * a change to one of them reloads the same way, so a rotated certificate is
+ * served by new handshakes while established connections keep the one they
+ * started with. A pair that does not match (a certificate written before its
+ * key) is refused like any bad change, counted in cert_rejected and logged
+ * with its paths; the next change to any of the files retries.
  */
 struct hf_config {
 	const struct hf_bootstrap *boot;
@@ -28,6 +36,10 @@ struct hf_config {
 	uint64_t rejected;		/* changes refused */
 	uint64_t last_build_us;		/* how long the last good load + compile took */
 	char last_error[HF_BOOT_ERR + 64];
+	struct hf_watch watch;		/* files the last load read (certificates...) */
+	bool by_files;			/* the pending reload is for changed watched files */
+	uint64_t cert_changes;		/* reloads for changed watched files */
+	uint64_t cert_rejected;		/* of those, refused: the files before serve on */
 };
 
 /*
@@ -40,6 +52,12 @@ struct hf_snapshot *hf_config_build(const struct hf_bootstrap *b, uint64_t versi
 /* Starts watching (no-op without istio_dir). Returns 0 or -errno with @p err. */
 int hf_config_open(struct hf_config *c, const struct hf_bootstrap *b, unsigned int n_workers,
 		   char *err, size_t errlen);
+
+/*
+ * The first snapshot (version 1), recording the files it reads for the watch.
+ * NULL with one line in @p err.
+ */
+struct hf_snapshot *hf_config_first(struct hf_config *c, char *err, size_t errlen);
 
 /* Asks for a reload at the next poll (SIGHUP). */
 void hf_config_request_reload(struct hf_config *c, uint64_t now_ms);

@@ -20,8 +20,10 @@
 #include <openssl/ssl.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "dataplane/port.h"
+#include "dataplane/proxy/access_log-t.h"
 #include "dataplane/worker.h"
 #include "tls/tls.h"
 
@@ -95,6 +97,17 @@ hf_tls_worker_new(struct hf_worker *w, uint32_t n)
 		tw->free[i] = n - 1 - i;
 	tw->n_free = n;
 	return tw;
+}
+
+void
+hf_tls_worker_set_log(struct hf_tls_worker *tw, struct rte_ring *ring, uint64_t epoch_us,
+		      uint64_t epoch_tsc, uint64_t tsc_hz)
+{
+	tw->log_ring = ring;
+	tw->epoch_us = epoch_us;
+	tw->epoch_tsc = epoch_tsc;
+	tw->tsc_per_us = tsc_hz / 1000000 > 0 ? tsc_hz / 1000000 : 1;
+	tw->tsc_per_ms = tsc_hz / 1000 > 0 ? tsc_hz / 1000 : 1;
 }
 
 void
@@ -238,6 +251,60 @@ count_fail(struct hf_worker *w, enum hf_tls_fail f)
 	}
 }
 
+/* %CONNECTION_TERMINATION_DETAILS% of a failed handshake's line: the counter's reason. */
+static const char *const fail_details[] = {
+	[HF_TLS_FAIL_NONE] = "TLS_error:other",
+	[HF_TLS_FAIL_NO_SHARED_CIPHER] = "TLS_error:no_shared_cipher",
+	[HF_TLS_FAIL_BAD_VERSION] = "TLS_error:bad_version",
+	[HF_TLS_FAIL_UNKNOWN_SNI] = "TLS_error:unknown_sni",
+	[HF_TLS_FAIL_PLAINTEXT] = "TLS_error:plaintext_on_tls_port",
+	[HF_TLS_FAIL_MALFORMED_HELLO] = "TLS_error:malformed_client_hello",
+	[HF_TLS_FAIL_TIMEOUT] = "TLS_error:timeout",
+	[HF_TLS_FAIL_NO_CLIENT_CERT] = "TLS_error:no_client_cert",
+	[HF_TLS_FAIL_UNTRUSTED_CLIENT_CERT] = "TLS_error:untrusted_client_cert",
+	[HF_TLS_FAIL_EXPIRED_CLIENT_CERT] = "TLS_error:expired_client_cert",
+	[HF_TLS_FAIL_CLIENT_SAN_MISMATCH] = "TLS_error:client_san_mismatch",
+	[HF_TLS_FAIL_OTHER] = "TLS_error:other",
+};
+
+/*
+ * The access log line of a handshake that failed for @p f (the HTTP proxy's
+ * ring, formatted by the agent): no request, code 0, the reason and the SNI.
+ * Before the SSL is freed: the name it accepted is read from it.
+ */
+static void
+log_fail(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t, enum hf_tls_fail f)
+{
+	struct hf_tls_worker *tw = t->lst->tw;
+	struct hf_access_log_rec r;
+	const char *sni = NULL;
+
+	if (tw->log_ring == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.start_us = tw->epoch_us + (t->start_tsc - tw->epoch_tsc) / tw->tsc_per_us;
+	r.duration_ms = (uint32_t)((w->now - t->start_tsc) / tw->tsc_per_ms);
+	r.service_ms = -1;
+	r.minor = 1;
+	r.d_laddr = c->laddr;
+	r.d_lport = c->lport;
+	r.d_raddr = c->raddr;
+	r.d_rport = c->rport;
+	r.conn_details = (unsigned int)f < sizeof(fail_details) / sizeof(fail_details[0])
+			 ? fail_details[f] : fail_details[HF_TLS_FAIL_OTHER];
+	if (t->ssl != NULL)
+		sni = SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+	if (sni == NULL && f == HF_TLS_FAIL_UNKNOWN_SNI && tw->hello_id == t->id)
+		sni = tw->hello_sni;
+	if (sni != NULL)
+		snprintf(r.sni, sizeof(r.sni), "%s", sni);
+	if (rte_ring_sp_enqueue_elem(tw->log_ring, &r, sizeof(r)) != 0) {
+		HF_COUNT(w, ACCESS_LOG_DROP_FULL);
+		return;
+	}
+	HF_COUNT(w, ACCESS_LOG_RECORDS);
+}
+
 /*
  * The handshake failed: its alert (if OpenSSL wrote one) goes out, then our
  * FIN; the SSL and its buffers are freed now, the slot when TCP closes.
@@ -248,6 +315,7 @@ hs_fail(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t, enum 
 	struct rte_mbuf *m;
 
 	count_fail(w, f);
+	log_fail(w, c, t, f);
 	t->fail = (uint8_t)f;
 	t->state = HF_TLS_FAILED;
 	hf_timer_cancel(&w->tcp->wheel, &t->timer);
@@ -317,6 +385,13 @@ handshake(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
 		HF_COUNT(w, TLS_HANDSHAKE_TLS13);
 	else
 		HF_COUNT(w, TLS_HANDSHAKE_TLS12);
+	if (SSL_session_reused(t->ssl)) {
+		HF_COUNT(w, TLS_RESUMED);
+		if (SSL_version(t->ssl) == TLS1_3_VERSION)
+			HF_COUNT(w, TLS_RESUMED_TLS13);
+		else
+			HF_COUNT(w, TLS_RESUMED_TLS12);
+	}
 	SSL_get0_alpn_selected(t->ssl, &alpn, &alpn_len);
 	if (alpn_len > 0)
 		HF_COUNT(w, TLS_ALPN_HTTP11);
@@ -339,6 +414,7 @@ on_timeout(struct hf_timer *tm, void *arg)
 
 	(void)tm;
 	count_fail(w, HF_TLS_FAIL_TIMEOUT);
+	log_fail(w, c, t, HF_TLS_FAIL_TIMEOUT);
 	conn_free(t->lst->tw, t);
 	hf_tcp_abort(w, c);
 }
@@ -365,6 +441,7 @@ tls_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
 	t->io.tcp = c;
 	t->io.mp = w->ports[c->port].pool;
 	t->lst = l;
+	t->start_tsc = w->now;
 	t->ssl = SSL_new(l->lctx->ctx[0]);
 	bio = t->ssl != NULL ? hf_tls_bio_new(&t->io) : NULL;
 	if (bio == NULL) {
@@ -423,8 +500,10 @@ tls_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 
 	if (t == NULL)
 		return;
-	if (t->state == HF_TLS_HANDSHAKE && err == 0)
+	if (t->state == HF_TLS_HANDSHAKE && err == 0) {
 		count_fail(w, HF_TLS_FAIL_OTHER);	/* the client closed in the middle */
+		log_fail(w, c, t, HF_TLS_FAIL_OTHER);
+	}
 	/* The application's closed() may still read what the peer sent before its FIN. */
 	if (t->state == HF_TLS_OPEN && t->lst->app_ops->closed != NULL)
 		t->lst->app_ops->closed(w, c, err);

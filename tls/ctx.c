@@ -22,13 +22,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "tls/tls.h"
+
+struct hf_tls_tickets *hf_tls_tickets_now;
 
 /* The only protocol we speak over TLS until HTTP/2 exists (RFC 7301 3.1 wire format). */
 static const unsigned char alpn_ours[] = "\x08http/1.1";
@@ -84,6 +89,15 @@ client_hello(SSL *ssl, int *al, void *arg)
 	s = hf_tls_sni_select(x->sni, x->n_sni, name, nlen);
 	if (s < 0 || (unsigned int)s >= x->n_servers) {
 		t->fail = HF_TLS_FAIL_UNKNOWN_SNI;
+		/* OpenSSL keeps no name it never accepted: the access log line takes it here. */
+		if (t->lst != NULL && t->lst->tw != NULL) {
+			struct hf_tls_worker *tw = t->lst->tw;
+			size_t k = nlen < sizeof(tw->hello_sni) ? nlen : sizeof(tw->hello_sni) - 1;
+
+			memcpy(tw->hello_sni, name, k);
+			tw->hello_sni[k] = '\0';
+			tw->hello_id = t->id;
+		}
 		*al = SSL_AD_UNRECOGNIZED_NAME;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
@@ -328,6 +342,87 @@ hf_tls_ca_check(const char *pem, uint32_t len, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Seals (@p enc) or opens a session ticket with the shared keys (RFC 5077 4's
+ * recommended construction, which OpenSSL applies: key_name, IV, AES-256-CBC,
+ * HMAC-SHA256). Opening: 1 with the current key, 2 with the previous one
+ * (OpenSSL then issues a fresh ticket under the current key), 0 for a name we
+ * do not hold any more (a full handshake, and a new ticket). Runs in a
+ * handshake, so the connection's contexts are held (t->lctx).
+ */
+static int
+ticket_key(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
+	   EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	const struct hf_tls_tickets *tk = hf_tls_tickets_current();
+	const struct hf_tls_conn *t = SSL_get_app_data(ssl);
+	const struct hf_tls_ticket_key *k = NULL;
+	OSSL_PARAM params[2];
+	int rc = 1;
+
+	if (tk == NULL || tk->n == 0 || t == NULL || t->lctx == NULL || t->lctx->ticket_aes == NULL)
+		return 0;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (enc) {
+		k = &tk->key[0];
+		if (RAND_bytes(iv, 16) != 1)
+			return -1;
+		memcpy(name, k->name, HF_TLS_TICKET_NAME);
+		if (EVP_EncryptInit_ex(cctx, t->lctx->ticket_aes, NULL, k->aes, iv) != 1 ||
+		    EVP_MAC_init(hctx, k->hmac, sizeof(k->hmac), params) != 1)
+			return -1;
+		return 1;
+	}
+	for (unsigned int i = 0; i < tk->n && i < 2 && k == NULL; i++)
+		if (memcmp(name, tk->key[i].name, HF_TLS_TICKET_NAME) == 0) {
+			k = &tk->key[i];
+			rc = i == 0 ? 1 : 2;
+		}
+	if (k == NULL)
+		return 0;
+	if (EVP_MAC_init(hctx, k->hmac, sizeof(k->hmac), params) != 1 ||
+	    EVP_DecryptInit_ex(cctx, t->lctx->ticket_aes, NULL, k->aes, iv) != 1)
+		return -1;
+	return rc;
+}
+
+/*
+ * The session id context of @p sc's server: a session (a ticket) resumes
+ * only on a server with the same one (OpenSSL compares it, RFC 5077 3.4's
+ * "the server must not resume a session it would not accept"). It hashes
+ * the SNI names, the leaf certificate's subject and what MUTUAL checks (CA
+ * bundle, SANs): not the certificate's bytes, so sessions survive its
+ * rotation (as Envoy's context id does), never a move to another server or
+ * to other client checks.
+ */
+static int
+set_sid_ctx(SSL_CTX *ctx, const struct hf_tls_server_config *sc)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	X509 *leaf = SSL_CTX_get0_certificate(ctx);
+	char subj[512] = "";
+	int ok;
+
+	if (leaf != NULL)
+		X509_NAME_oneline(X509_get_subject_name(leaf), subj, sizeof(subj));
+	ok = h != NULL && EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1;
+	for (unsigned int i = 0; ok && i < sc->n_names; i++)
+		ok = EVP_DigestUpdate(h, sc->names[i], strlen(sc->names[i]) + 1) == 1;
+	ok = ok && EVP_DigestUpdate(h, subj, strlen(subj) + 1) == 1;
+	if (ok && sc->ca_pem != NULL)
+		ok = EVP_DigestUpdate(h, sc->ca_pem, sc->ca_len) == 1;
+	for (unsigned int i = 0; ok && i < sc->n_sans; i++)
+		ok = EVP_DigestUpdate(h, sc->sans[i], strlen(sc->sans[i]) + 1) == 1;
+	ok = ok && EVP_DigestFinal_ex(h, md, &mdlen) == 1 &&
+	     SSL_CTX_set_session_id_context(ctx, md, mdlen < SSL_MAX_SID_CTX_LENGTH ? mdlen
+							      : SSL_MAX_SID_CTX_LENGTH) == 1;
+	EVP_MD_CTX_free(h);
+	return ok ? 0 : -ENOMEM;
+}
+
 SSL_CTX *
 hf_tls_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_server_config *sc, char *err, size_t errlen)
 {
@@ -356,14 +451,21 @@ hf_tls_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_server_config *sc, char *e
 	}
 	/*
 	 * No renegotiation (a client could make us do handshakes at will), our
-	 * cipher order, and no resumption yet: with neither a session cache
-	 * (whose lock a shared context would take per handshake) nor tickets
-	 * (whose keys must be the same on every worker to be of use).
+	 * cipher order, and no session cache (whose lock a shared context would
+	 * take per handshake, and which one worker's sessions would not reach
+	 * another's): resumption is by stateless tickets only, sealed with the
+	 * keys every worker shares, when the agent publishes them.
 	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-				 SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION);
+				 SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_num_tickets(ctx, 0);
+	if (hf_tls_tickets_current() != NULL) {
+		/* TLS 1.3: two tickets after each handshake, as OpenSSL and BoringSSL send */
+		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key);
+	} else {
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+		SSL_CTX_set_num_tickets(ctx, 0);
+	}
 	/* An idle connection gives its 16 KB read and write buffers back. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
@@ -371,6 +473,10 @@ hf_tls_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_server_config *sc, char *e
 	if (use_chain(ctx, lib, sc->cert_pem, sc->cert_len, err, errlen) < 0 ||
 	    use_key(ctx, lib, sc->key_pem, sc->key_len, err, errlen) < 0)
 		goto fail;
+	if (set_sid_ctx(ctx, sc) < 0) {
+		ssl_err(err, errlen, "session id context");
+		goto fail;
+	}
 	if (sc->ca_pem != NULL) {
 		if (use_ca(ctx, lib, sc->ca_pem, sc->ca_len, err, errlen) < 0)
 			goto fail;
@@ -429,6 +535,7 @@ hf_tls_lctx_put(struct hf_tls_lctx *x)
 	}
 	free(x->sni);
 	free(x->names);
+	EVP_CIPHER_free(x->ticket_aes);
 	free(x);
 }
 
@@ -449,6 +556,10 @@ hf_tls_lctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_listener_config *cfg, cha
 		goto nomem;
 	x->refs = 1;
 	x->id = cfg->id;
+	/* Fetched once here: a fetch per ticket would search the library's method store. */
+	x->ticket_aes = EVP_CIPHER_fetch(lib, "AES-256-CBC", NULL);
+	if (x->ticket_aes == NULL)
+		goto nomem;
 	for (unsigned int s = 0; s < cfg->n_servers; s++) {
 		n += cfg->servers[s].n_names;
 		for (unsigned int k = 0; k < cfg->servers[s].n_names; k++)

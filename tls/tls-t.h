@@ -120,6 +120,28 @@ struct hf_tls_conn {
 	bool peer_done;			/* close_notify received, or the peer's FIN after whole records */
 	uint16_t server;		/* index of the server SNI chose */
 	uint32_t id;			/* index in the worker's pool */
+	uint64_t start_tsc;		/* the accept: a failed handshake's access log line */
+};
+
+/*
+ * Session tickets (RFC 5077; RFC 8446 4.6.1): the keys every worker seals and
+ * opens tickets with, so a ticket one worker issued resumes on any other. The
+ * control agent draws them at random, rotates them on a period and publishes
+ * them by RCU (hf_tls_tickets_now, tls.h): key[0] seals, key[0] and key[1]
+ * (the one before) open, and a ticket opened with key[1] is replaced by a new
+ * one. 80 bytes a key, as nginx's ssl_session_ticket_key files hold them.
+ */
+#define HF_TLS_TICKET_NAME 16
+struct hf_tls_ticket_key {
+	uint8_t name[HF_TLS_TICKET_NAME];	/* in the clear: which key sealed the ticket */
+	uint8_t aes[32];		/* AES-256-CBC */
+	uint8_t hmac[32];		/* HMAC-SHA256 over the sealed ticket */
+};
+
+struct hf_tls_tickets {
+	uint64_t gen;			/* rotations since start */
+	unsigned int n;			/* keys in use: 1 at start, then 2 */
+	struct hf_tls_ticket_key key[2];	/* current, previous */
 };
 
 #endif

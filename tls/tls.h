@@ -31,14 +31,20 @@
 
 struct ssl_ctx_st;
 struct ossl_lib_ctx_st;
+struct evp_cipher_st;
 
 /* ---- building contexts (tls/ctx.c): no DPDK, also used by the agent to check a config ---- */
 
 /*
  * A server SSL_CTX for @p sc in library context @p lib (NULL: the default):
  * its certificate chain and key (checked to match), versions, TLS 1.2
- * ciphers, ALPN offering only http/1.1, no renegotiation, no session cache
- * or tickets (resumption is for later), SSL_MODE_RELEASE_BUFFERS. With
+ * ciphers, ALPN offering only http/1.1, no renegotiation, no session cache,
+ * SSL_MODE_RELEASE_BUFFERS; session tickets sealed with the shared keys of
+ * hf_tls_tickets_now when keys are published as it is built (none: no
+ * tickets), and a session id context that hashes what a resumed session
+ * must still agree with (the names, the leaf's subject, MUTUAL's CAs and
+ * SANs), so a ticket never resumes on another server, and does across a
+ * rotation of the same server's certificate. With
  * sc->ca_pem (MUTUAL) a client certificate is required and verified against
  * those CAs (each must be a CA certificate). NULL with a message in @p err
  * when something is refused.
@@ -61,6 +67,21 @@ int hf_tls_cipher_known(const char *name);
 int hf_tls_ca_check(const char *pem, uint32_t len, char *err, size_t errlen);
 
 struct x509_st;
+
+/*
+ * The session ticket keys all workers use (tls-t.h), or NULL: no tickets.
+ * Written by the control agent only, with a release store; the old keys are
+ * freed after an RCU grace period of the workers (they read them during a
+ * handshake, within one loop iteration).
+ */
+extern struct hf_tls_tickets *hf_tls_tickets_now;
+
+static inline const struct hf_tls_tickets *
+hf_tls_tickets_current(void)
+{
+	/* Pairs with the release store of the agent's rotation (control-agent/tickets.c). */
+	return __atomic_load_n(&hf_tls_tickets_now, __ATOMIC_ACQUIRE);
+}
 
 /*
  * Whether client certificate @p x carries one of @p names (@p n of them) as a
@@ -124,6 +145,12 @@ struct hf_tls_worker {
 	uint32_t n_free;
 	uint32_t n;
 	uint32_t handshake_ms;		/* handshake timeout */
+	/* access log lines of failed handshakes (hf_tls_worker_set_log); log_ring NULL: none */
+	struct rte_ring *log_ring;
+	uint64_t epoch_us, epoch_tsc, tsc_per_us, tsc_per_ms;
+	/* an SNI no server took (ctx.c), for that connection's line: the SSL kept none */
+	uint32_t hello_id;
+	char hello_sni[64];
 };
 
 /*
@@ -145,6 +172,7 @@ struct hf_tls_lctx {
 	unsigned int n_sni;
 	struct hf_tls_sni_entry *sni;
 	char *names;			/* the entries' strings */
+	struct evp_cipher_st *ticket_aes;	/* AES-256-CBC, fetched in this worker's library */
 };
 
 /*
@@ -171,6 +199,14 @@ extern const struct hf_tcp_ops hf_tls_tcp_ops;
 
 /* Sets up TLS for worker @p w: @p n connections (rte_malloc). NULL when out of memory. */
 struct hf_tls_worker *hf_tls_worker_new(struct hf_worker *w, uint32_t n);
+
+/*
+ * Failed handshakes get an access log line (control-agent/access_log.h), queued
+ * on @p ring (the HTTP proxy's ring of this worker; NULL: none), their times
+ * from the TSC as the proxy's: wall clock @p epoch_us at TSC @p epoch_tsc.
+ */
+void hf_tls_worker_set_log(struct hf_tls_worker *tw, struct rte_ring *ring, uint64_t epoch_us,
+			   uint64_t epoch_tsc, uint64_t tsc_hz);
 
 /* Frees @p tw; every connection must be gone (the TCP stack is torn down first). */
 void hf_tls_worker_free(struct hf_tls_worker *tw);

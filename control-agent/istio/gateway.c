@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "control-agent/istio/istio-int.h"
+#include "control-agent/watch.h"
 #include "dataplane/proxy/listener-t.h"
 #include "tls/tls.h"
 
@@ -213,8 +214,13 @@ slurp(const char *file, char **out, size_t *len)
 	size_t cap = 1 << 20, n;
 	char *buf;
 
-	if (f == NULL)
-		return -errno;
+	/* Watched for rotation (watch.h): what was read, or that it could not be. */
+	if (f == NULL) {
+		int e = errno;
+
+		hf_watch_note(file, NULL, 0, e);
+		return -e;
+	}
 	buf = malloc(cap + 1);
 	if (buf == NULL) {
 		fclose(f);
@@ -231,6 +237,7 @@ slurp(const char *file, char **out, size_t *len)
 	}
 	fclose(f);
 	buf[n] = '\0';
+	hf_watch_note(file, buf, n, 0);
 	*out = buf;
 	*len = n;
 	return 0;

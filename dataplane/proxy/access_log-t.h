@@ -49,6 +49,14 @@ struct hf_access_log_rec {
 	char request_id[40];
 	char cluster[64];
 	char route[64];
+	/*
+	 * A connection's line with no request (a failed TLS handshake): its
+	 * %CONNECTION_TERMINATION_DETAILS%, a string literal, e.g.
+	 * "TLS_error:unknown_sni" (what Envoy's %DOWNSTREAM_TRANSPORT_FAILURE_REASON%
+	 * holds); NULL: "-". And %REQUESTED_SERVER_NAME%, the client's SNI.
+	 */
+	const char *conn_details;
+	char sni[64];
 };
 
 #endif

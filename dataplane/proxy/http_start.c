@@ -174,8 +174,8 @@ listen_tls(struct hf_worker *w, struct hf_http_listener *l,
 {
 	struct hf_http_state *h = w->http;
 
-	if (h->tls == NULL)
-		h->tls = hf_tls_worker_new(w, h->n_conns);
+	if (h->tls == NULL && (h->tls = hf_tls_worker_new(w, h->n_conns)) != NULL)
+		hf_tls_worker_set_log(h->tls, h->log_ring, h->epoch_us, h->epoch_tsc, w->tsc_hz);
 	l->tls = h->tls != NULL ? hf_tls_listener_new(h->tls, cfg, &hf_http_down_ops, l) : NULL;
 	if (l->tls == NULL) {
 		HF_COUNT(w, TLS_CONTEXT_ERRORS);

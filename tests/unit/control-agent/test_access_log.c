@@ -411,12 +411,51 @@ test_open_fails(void **state)
 	assert_int_equal(hf_access_log_drain(&al), 0);
 }
 
+/*
+ * A failed TLS handshake (tls/conn.c's record): no request, code 0, the reason
+ * as %CONNECTION_TERMINATION_DETAILS%, the client's SNI as %REQUESTED_SERVER_NAME%,
+ * which is escaped like any unquoted field the client controls.
+ */
+static void
+test_format_tls_failure(void **state)
+{
+	static const char want[] =
+		"[1970-01-02T00:00:00.005Z] \"- - -\" 0 - - TLS_error:unknown_sni \"-\" 0 0 3 - "
+		"\"-\" \"-\" \"-\" \"-\" \"-\" - - 198.51.100.2:443 198.51.100.1:40001 "
+		"nobody.example.com -\n";
+	struct hf_access_log_rec r;
+	char line[LINE_MAX_LEN];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.start_us = 86400000000ull + 5000;
+	r.duration_ms = 3;
+	r.service_ms = -1;
+	r.minor = 1;
+	r.d_laddr = hf_test_addr("198.51.100.2");
+	r.d_lport = rte_cpu_to_be_16(443);
+	r.d_raddr = hf_test_addr("198.51.100.1");
+	r.d_rport = rte_cpu_to_be_16(40001);
+	r.conn_details = "TLS_error:unknown_sni";
+	strcpy(r.sni, "nobody.example.com");
+	assert_int_equal(hf_access_log_format(&r, line, sizeof(line)), strlen(want));
+	assert_string_equal(line, want);
+	/* no SNI: "-"; one with a space or a quote cannot forge a field */
+	r.sni[0] = '\0';
+	hf_access_log_format(&r, line, sizeof(line));
+	assert_non_null(strstr(line, " 198.51.100.1:40001 - -\n"));
+	strcpy(r.sni, "a b\"c");
+	hf_access_log_format(&r, line, sizeof(line));
+	assert_non_null(strstr(line, " 198.51.100.1:40001 a\\x20b\\\"c -\n"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_format_truncated),
+		cmocka_unit_test(test_format_tls_failure),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_escape_random),
 		cmocka_unit_test(test_drain),
