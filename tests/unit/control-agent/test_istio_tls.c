@@ -5,13 +5,18 @@
  * server hosts, match.port and match.gateways applied), compiled into the
  * snapshot's SNI table, and the route and cluster the worker picks for a
  * name (dataplane/proxy/l4_route.h): exact, longest wildcard, case, no SNI,
- * unknown names, weights.
+ * unknown names, weights. A TLS server with mode SIMPLE: TLS in front of
+ * its tcp route.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "hf_test.h"
 #include "control-agent/istio/istio.h"
@@ -238,6 +243,95 @@ test_passthrough_refusals(void **state)
 		":18: VirtualService default/v: spec.tls[0].route: weights sum to 90, not 100");
 }
 
+/* A self-signed ECDSA certificate for @p cn and its key, PEM, into @p dir/tls.crt and tls.key. */
+static void
+write_cert(const char *dir, const char *cn)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name;
+	char path[512];
+	FILE *f;
+
+	assert_non_null(key);
+	assert_non_null(x);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	snprintf(path, sizeof(path), "%s/tls.crt", dir);
+	assert_non_null(f = fopen(path, "w"));
+	PEM_write_X509(f, x);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/tls.key", dir);
+	assert_non_null(f = fopen(path, "w"));
+	PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
+/*
+ * A Gateway TLS server with mode SIMPLE: a TCP listener with TLS in front,
+ * its VirtualService's tcp route behind it; the snapshot carries both.
+ */
+static void
+test_tcp_over_tls(void **state)
+{
+	char dir[] = "/tmp/hf-istio-tcptls-XXXXXX", yaml[1200], path[600];
+	const struct hf_snap_listener *sl;
+	struct hf_snapshot *s;
+	struct hf_model m;
+	FILE *f;
+	int rc;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	write_cert(dir, "echo.example.net");
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw}\n"
+		 "spec:\n  servers:\n  - port: {number: 9443, name: t, protocol: TLS}\n"
+		 "    hosts: ['*']\n    tls: {mode: SIMPLE, serverCertificate: %s/tls.crt, "
+		 "privateKey: %s/tls.key}\n---\n"
+		 "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: e}\n"
+		 "spec:\n  hosts: [echo.svc.local]\n  ports: [{number: 7, name: t, protocol: TCP}]\n"
+		 "  resolution: STATIC\n  endpoints: [{address: 198.51.100.7}]\n---\n"
+		 "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\n"
+		 "spec:\n  hosts: ['*']\n  gateways: [gw]\n"
+		 "  tcp: [{route: [{destination: {host: echo.svc.local}}]}]\n", dir, dir);
+	snprintf(path, sizeof(path), "%s/gw.yaml", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(yaml, f);
+	fclose(f);
+	rc = hf_istio_load(path, node, 1, &m, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("%d: %s", rc, err);
+	assert_int_equal(m.n_listeners, 1);
+	assert_int_equal(m.listeners[0].kind, HF_LISTENER_TCP);
+	assert_non_null(m.listeners[0].tls);
+	assert_int_equal(m.listeners[0].tls->n_servers, 1);
+	assert_int_equal(m.listeners[0].n_l4_routes, 1);
+	assert_string_equal(m.listeners[0].l4_routes[0].clusters[0].cluster,
+			    "outbound|7||echo.svc.local");
+	s = hf_snapshot_compile(&m, 1, 1, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("compile: %s", err);
+	sl = hf_snapshot_listener(s, 9443);
+	assert_non_null(sl);
+	assert_int_equal(sl->kind, HF_LISTENER_TCP);
+	assert_non_null(sl->tls);
+	assert_int_equal(sl->tls->n_servers, 1);
+	assert_string_equal(s->clusters[sl->cluster].name, "outbound|7||echo.svc.local");
+	hf_snapshot_free(s);
+	hf_model_free(&m);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -246,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_passthrough_select),
 		cmocka_unit_test(test_zero_weights),
 		cmocka_unit_test(test_passthrough_refusals),
+		cmocka_unit_test(test_tcp_over_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
