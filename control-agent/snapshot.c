@@ -23,6 +23,7 @@
 
 #include "control-agent/snapshot.h"
 #include "control-agent/compile/rmatch_build.h"
+#include "tls/tls.h"
 
 /* A cluster's identity across snapshots: FNV-1a over its whole name (hf_snap_cluster.id). */
 static uint64_t
@@ -498,6 +499,65 @@ cc_tls(struct cc *c, const struct hf_model_tls *mt)
 	return t;
 }
 
+/*
+ * A passthrough listener's tls routes with their weighted clusters, and the
+ * SNI table that picks one (tls/sni.c: an exact name, else the longest
+ * "*.suffix", else "*"). A name an earlier route already has is left out:
+ * Istio keeps the first filter chain of a duplicated server name.
+ */
+static int
+cc_sni_routes(struct cc *c, const struct hf_model_listener *ml, struct hf_snap_listener *l)
+{
+	struct hf_snap_l4_route *r = cc_alloc(c, sizeof(*r) * ml->n_l4_routes);
+	struct hf_tls_sni_entry *e;
+	unsigned int names = 0, n = 0;
+
+	for (unsigned int i = 0; i < ml->n_l4_routes; i++)
+		names += ml->l4_routes[i].n_sni;
+	e = cc_alloc(c, sizeof(*e) * names);
+	if (r == NULL || e == NULL)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < ml->n_l4_routes; i++) {
+		const struct hf_model_l4_route *mr = &ml->l4_routes[i];
+		struct hf_snap_l4_dest *d = cc_alloc(c, sizeof(*d) * mr->n_clusters);
+
+		if (d == NULL)
+			return -ENOMEM;
+		for (unsigned int k = 0; k < mr->n_clusters; k++) {
+			d[k].cluster = cc_cluster(c, mr->clusters[k].cluster, ml->name);
+			if (d[k].cluster < 0)
+				return -EINVAL;
+			d[k].weight = mr->clusters[k].weight;
+			r[i].total += d[k].weight;
+		}
+		r[i].dests = d;
+		r[i].n_dests = mr->n_clusters;
+		for (unsigned int k = 0; k < mr->n_sni; k++) {
+			const char *s = mr->sni[k];
+			uint8_t kind = strcmp(s, "*") == 0 ? 2 : s[0] == '*' ? 1 : 0;
+			const char *name = kind == 0 ? s : kind == 1 ? s + 1 : "";
+			bool dup = false;
+
+			if (strlen(name) > HF_TLS_NAME_MAX + 1)
+				return cc_fail(c, "listener %s: sniHost '%.40s...' is too long",
+					       ml->name, s);
+			for (unsigned int j = 0; j < n && !dup; j++)
+				dup = e[j].kind == kind && strcmp(e[j].name, name) == 0;
+			if (dup)
+				continue;
+			e[n] = (struct hf_tls_sni_entry){.name = cc_str(c, name),
+				.len = (uint16_t)strlen(name), .server = (uint16_t)i, .kind = kind};
+			if (e[n++].name == NULL)
+				return -ENOMEM;
+		}
+	}
+	l->l4_routes = r;
+	l->n_l4_routes = ml->n_l4_routes;
+	l->sni = e;
+	l->n_sni = n;
+	return 0;
+}
+
 static int
 cc_listener(struct cc *c, const struct hf_model_listener *ml, struct hf_snap_listener *l)
 {
@@ -514,7 +574,10 @@ cc_listener(struct cc *c, const struct hf_model_listener *ml, struct hf_snap_lis
 			if (l->cluster < 0)
 				return -EINVAL;
 		}
-		return 0;
+		/* tcp routes over terminated TLS (Gateway TLS servers with mode SIMPLE, MUTUAL) */
+		if (ml->tls != NULL && (l->tls = cc_tls(c, ml->tls)) == NULL)
+			return -ENOMEM;
+		return ml->kind == HF_LISTENER_TLS ? cc_sni_routes(c, ml, l) : 0;
 	}
 	if (ml->route_config < 0 || (unsigned int)ml->route_config >= c->m->n_route_configs)
 		return cc_fail(c, "listener %s: no route configuration", ml->name);

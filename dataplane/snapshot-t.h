@@ -39,12 +39,31 @@ struct hf_snap_cluster {
 	const struct hf_snap_endpoint *endpoints;
 };
 
+/* A tcp or tls route's destinations: weighted clusters (weights sum to total). */
+struct hf_snap_l4_dest {
+	int cluster;			/* index in the snapshot's clusters */
+	uint32_t weight;
+};
+
+struct hf_snap_l4_route {
+	uint32_t total;
+	unsigned int n_dests;
+	const struct hf_snap_l4_dest *dests;
+};
+
+struct hf_tls_sni_entry;
+
 struct hf_snap_listener {
 	uint16_t port;			/* host order */
 	uint8_t kind;			/* enum hf_listener_kind */
 	int cluster;			/* TCP: the cluster of its first route; -1 otherwise */
 	struct hf_route_table table;	/* HTTP: its virtual hosts */
-	const struct hf_tls_listener_config *tls;	/* HTTP: TLS in front of it (HTTPS); NULL: none */
+	const struct hf_tls_listener_config *tls;	/* HTTP, TCP: TLS terminated in front */
+	/* TLS (passthrough): the tls routes, one chosen per connection by its SNI */
+	unsigned int n_l4_routes;
+	const struct hf_snap_l4_route *l4_routes;
+	unsigned int n_sni;
+	const struct hf_tls_sni_entry *sni;	/* tls/tls.h; .server is the index in l4_routes */
 };
 
 struct hf_snap_arena;

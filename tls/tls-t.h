@@ -14,8 +14,8 @@
  *
  * The connection half (struct hf_tls_conn) is a worker's: one per TLS
  * connection, from a pool sized at start, between TCP and the application
- * (the HTTP proxy), with the BIO state that moves ciphertext between OpenSSL
- * and the connection's mbufs (tls/bio.c).
+ * (the HTTP proxy, or tcp_proxy for tcp routes), with the BIO state that
+ * moves ciphertext between OpenSSL and the connection's mbufs (tls/bio.c).
  */
 #include <stdbool.h>
 #include <stdint.h>

@@ -118,6 +118,30 @@ int hf_tls_sni_select(const struct hf_tls_sni_entry *e, unsigned int n, const ch
  */
 int hf_tls_sni_parse(const uint8_t *p, size_t len, const char **name, size_t *name_len);
 
+/*
+ * Passthrough (tls.mode PASSTHROUGH): the ClientHello is read, never
+ * answered, to learn its SNI; the bytes go on unchanged. Its message may be
+ * at most HF_TLS_HELLO_MAX bytes (Envoy's tls_inspector default), the
+ * records carrying it at most HF_TLS_PEEK_MAX.
+ */
+#define HF_TLS_HELLO_MAX 16384
+#define HF_TLS_PEEK_MAX (HF_TLS_HELLO_MAX + 1024)
+#define HF_TLS_PEEK_AGAIN 1
+
+/*
+ * The SNI of the ClientHello that starts @p p (@p len bytes: what the client
+ * sent so far). Returns 0 with *@p name and *@p name_len pointing into @p p
+ * or @p scratch (*@p name_len 0: no server_name extension);
+ * HF_TLS_PEEK_AGAIN with *@p need, the byte count to wait for before looking
+ * again; -EINVAL when the bytes are no TLS handshake record holding a
+ * well-formed ClientHello (RFC 8446 4.1.2, 5.1; the server_name as
+ * hf_tls_sni_parse() takes it); -E2BIG past the caps above. @p scratch
+ * (HF_TLS_HELLO_MAX bytes) joins a message fragmented over records. Pure C,
+ * bounded: reads only the @p len bytes given.
+ */
+int hf_tls_hello_peek(const uint8_t *p, size_t len, uint8_t *scratch, const char **name,
+		      size_t *name_len, size_t *need);
+
 /* ---- the BIO (tls/bio.c) ---- */
 
 struct bio_st;

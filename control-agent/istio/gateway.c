@@ -9,6 +9,13 @@
  * only), when it is exported to the Gateway's namespace, for each of its
  * hosts a server host on that port admits ("ns/host"; the narrower of the
  * two names becomes the virtual host).
+ *
+ * TLS servers: PASSTHROUGH ones (protocol TLS or HTTPS, no mode is
+ * PASSTHROUGH) are listeners of kind TLS whose VirtualService tls routes are
+ * picked by SNI, their sniHosts narrowed to the server hosts as Pilot does;
+ * protocol TLS with mode SIMPLE or MUTUAL terminates TLS in front of the
+ * port's tcp routes. A port is one or the other: passthrough and terminated
+ * servers on one port are refused.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -46,13 +53,15 @@ static const char *const gtls_later[] = {
 	"credentialNames", "subjectAltNames", "verifyCertificateSpki", "verifyCertificateHash",
 	"minProtocolVersion", "maxProtocolVersion", "cipherSuites", "caCrl", NULL,
 };
-static const char *const vs_keys[] = {"hosts", "gateways", "http", "tcp", "exportTo", NULL};
-/* tls routes: the data plane opens no listener for TLS servers and has no SNI routing yet */
-static const char *const vs_later[] = {"tls", NULL};
+static const char *const vs_keys[] = {"hosts", "gateways", "http", "tcp", "tls", "exportTo", NULL};
 static const char *const l4r_keys[] = {"match", "route", NULL};
 static const char *const tcpm_keys[] = {"port", "gateways", NULL};
 static const char *const tcpm_later[] = {"destinationSubnets", "sourceLabels", "sourceNamespace",
 					 "sourceSubnet", NULL};
+/* TLSMatchAttributes */
+static const char *const tlsm_keys[] = {"sniHosts", "port", "gateways", NULL};
+static const char *const tlsm_later[] = {"destinationSubnets", "sourceLabels", "sourceNamespace",
+					 NULL};
 
 /* A server of a selected Gateway, on the listener of its port. */
 struct srv {
@@ -63,8 +72,8 @@ struct srv {
 
 struct lsn {
 	uint32_t port;
-	enum hf_listener_kind kind;
-	bool https;
+	enum hf_listener_kind kind;	/* TLS: passthrough */
+	bool https;			/* TLS terminated in front (HTTP or TCP) */
 	unsigned int n_srv;
 	struct srv *srv;
 	struct hf_model_tls *tls;	/* HTTPS: one server (certificate, read) per srv; moved to the model */
@@ -156,8 +165,7 @@ check_https(struct ist *st, const struct yn *s, const struct yn *tls, const char
 	    (rc = tls_version(st, tls, p, "maxProtocolVersion", &hi)) < 0)
 		return rc;
 	if (mode == NULL)
-		return ist_fail(st, tls, p, "no mode, which is PASSTHROUGH: not supported yet "
-				"(SIMPLE and MUTUAL only)");
+		return ist_fail(st, tls, p, "needs a mode (SIMPLE, MUTUAL or PASSTHROUGH)");
 	m = ist_one_of(mode, tls_modes);
 	if (m < 0)
 		return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "'%s' is not a "
@@ -165,7 +173,7 @@ check_https(struct ist *st, const struct yn *s, const struct yn *tls, const char
 				"AUTO_PASSTHROUGH, OPTIONAL_MUTUAL)", mode);
 	if (m != 1 && m != 2)
 		return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "%s is not "
-				"supported yet (SIMPLE and MUTUAL only)", mode);
+				"supported yet (SIMPLE, MUTUAL and PASSTHROUGH only)", mode);
 	if (cred != NULL && (cert != NULL || key != NULL))
 		return ist_fail(st, ist_get(tls, cert != NULL ? "serverCertificate" : "privateKey"),
 				ist_path(q, p, cert != NULL ? "serverCertificate" : "privateKey"),
@@ -423,6 +431,37 @@ load_https(struct ist *st, const struct yn *s, const char *path, struct hf_model
 	return 0;
 }
 
+/* Whether server tls block @p tls passes TLS through: mode PASSTHROUGH, or none (its default). */
+static bool
+passthrough(const struct yn *tls)
+{
+	const struct yn *mode = ist_get(tls, "mode");
+
+	return tls != NULL && (mode == NULL || mode->type == YN_NULL ||
+			       (mode->type == YN_STR && strcmp(mode->s, "PASSTHROUGH") == 0));
+}
+
+/*
+ * A PASSTHROUGH server's tls: nothing is terminated, so nothing but the mode
+ * has a use (Istio ignores certificates there with a warning; they are
+ * refused here, as a sign the server is not what its author meant).
+ */
+static int
+check_passthrough(struct ist *st, const struct yn *tls, const char *path)
+{
+	char q[IST_PATH];
+	int rc;
+
+	if ((rc = ist_keys(st, tls, path, gtls_keys, gtls_simple_later)) < 0)
+		return rc;
+	for (unsigned int i = 0; i < tls->n; i++)
+		if (strcmp(tls->key[i]->s, "mode") != 0)
+			return ist_fail(st, tls->val[i], ist_path(q, path, tls->key[i]->s), "not "
+					"used with mode PASSTHROUGH (TLS goes to the upstream "
+					"untouched): remove it, or terminate with mode SIMPLE");
+	return 0;
+}
+
 /* Checks one server; *kind is its listener's kind, *https whether TLS terminates in front. */
 static int
 check_server(struct ist *st, const struct yn *s, const char *path,
@@ -455,9 +494,9 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 		   strcasecmp(proto, "REDIS") == 0 || strcasecmp(proto, "MYSQL") == 0) {
 		*kind = HF_LISTENER_TCP;
 	} else if (strcasecmp(proto, "TLS") == 0) {
-		/* SNI passthrough: the data plane opens no listener for it and routes no SNI */
-		return ist_fail(st, ist_get(port, "protocol"), q, "TLS servers (SNI passthrough) "
-				"are not supported yet");
+		/* passthrough by SNI, or (SIMPLE, MUTUAL) terminated in front of tcp routes */
+		*kind = HF_LISTENER_TCP;
+		*https = true;
 	} else if (strcasecmp(proto, "HTTP2") == 0 || strcasecmp(proto, "GRPC") == 0 ||
 		   strcasecmp(proto, "GRPC-WEB") == 0) {
 		return ist_fail(st, ist_get(port, "protocol"), q, "%s is not supported yet "
@@ -477,6 +516,14 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 				    slash != NULL ? slash + 1 : h)) < 0)
 			return rc;
 	}
+	if (*https && tls == NULL && *kind == HF_LISTENER_TCP)
+		return ist_fail(st, s, path, "a TLS server needs tls (mode PASSTHROUGH, or SIMPLE "
+				"or MUTUAL with a certificate)");
+	if (*https && passthrough(tls)) {
+		*kind = HF_LISTENER_TLS;
+		*https = false;
+		return check_passthrough(st, tls, ist_path(p, path, "tls"));
+	}
 	if (*https)
 		return check_https(st, s, tls, path);
 	ist_path(p, path, "tls");
@@ -491,11 +538,21 @@ check_server(struct ist *st, const struct yn *s, const char *path,
 	return 0;
 }
 
+/* What a listener serves, for messages. */
+static const char *
+flavor(enum hf_listener_kind kind, bool https)
+{
+	if (kind == HF_LISTENER_TLS)
+		return "TLS passthrough";
+	if (kind == HF_LISTENER_TCP)
+		return https ? "TLS terminated" : "TCP";
+	return https ? "HTTPS" : "HTTP";
+}
+
 static int
 add_server(struct ist *st, struct lsn **ls, unsigned int *n, const struct ist_res *gw,
 	   const struct yn *s, const char *path, enum hf_listener_kind kind, bool https)
 {
-	static const char *const kinds[] = {"HTTP", "TCP", "TLS"};
 	uint32_t port = (uint32_t)strtoul(ist_get(ist_get(s, "port"), "number")->s, NULL, 10);
 	struct lsn *l = NULL;
 	struct srv *sv;
@@ -529,11 +586,16 @@ add_server(struct ist *st, struct lsn **ls, unsigned int *n, const struct ist_re
 	} else if (l->kind != kind || l->https != https) {
 		char p[IST_PATH];
 
+		/*
+		 * One filter per port: SNI does not choose between terminating and
+		 * passing through (nor between HTTP and TCP behind TLS).
+		 */
 		return ist_fail(st, ist_get(ist_get(s, "port"), "protocol"),
 				ist_path(p, path, "port.protocol"), "port %u already has a server "
-				"of protocol %s (Gateway %s/%s)", port,
-				l->https ? "HTTPS" : kinds[l->kind], l->srv[0].gw->ns,
-				l->srv[0].gw->name);
+				"of protocol %s (Gateway %s/%s); this one is %s: a port serves one "
+				"of HTTP, HTTPS, TCP, TLS terminated, TLS passthrough", port,
+				flavor(l->kind, l->https), l->srv[0].gw->ns, l->srv[0].gw->name,
+				flavor(kind, https));
 	}
 	if (https) {
 		int rc = load_https(st, s, path, l->tls);
@@ -660,6 +722,9 @@ l4_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b,
 
 /* ---- VirtualServices ---- */
 
+static int tls_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b,
+		      const struct lsn *l, struct hf_model_listener *ml);
+
 /*
  * Checks a VirtualService whole, bound or not, by translating it with every
  * match block kept: its http routes wait in @p keep for the first binding
@@ -668,18 +733,19 @@ l4_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b,
 static int
 check_vs(struct ist *st, const struct ist_res *vs, struct hf_model_vhost *keep)
 {
-	const struct yn *hosts, *gws = NULL, *http = NULL, *tcp = NULL;
+	const struct yn *hosts, *gws = NULL, *http = NULL, *tcp = NULL, *tls = NULL;
 	const struct ist_bind none = {0};
 	struct hf_model scratch = {0};
 	char p[IST_PATH];
 	int rc;
 
-	if ((rc = ist_keys(st, vs->spec, "spec", vs_keys, vs_later)) < 0 ||
+	if ((rc = ist_keys(st, vs->spec, "spec", vs_keys, NULL)) < 0 ||
 	    (rc = ist_get_strs(st, vs->spec, "spec", "hosts", true, &hosts)) < 0 ||
 	    (rc = ist_get_strs(st, vs->spec, "spec", "gateways", false, &gws)) < 0 ||
 	    (rc = ist_check_export(st, vs->spec, "spec")) < 0 ||
 	    (rc = ist_get_seq(st, vs->spec, "spec", "http", false, &http)) < 0 ||
-	    (rc = ist_get_seq(st, vs->spec, "spec", "tcp", false, &tcp)) < 0)
+	    (rc = ist_get_seq(st, vs->spec, "spec", "tcp", false, &tcp)) < 0 ||
+	    (rc = ist_get_seq(st, vs->spec, "spec", "tls", false, &tls)) < 0)
 		return rc;
 	for (unsigned int i = 0; i < hosts->n; i++) {
 		if (strchr(hosts->val[i]->s, '/') != NULL)
@@ -696,15 +762,17 @@ check_vs(struct ist *st, const struct ist_res *vs, struct hf_model_vhost *keep)
 			return ist_fail(st, gws->val[i], ist_pathi(p, "spec.gateways", i), "'%s' "
 					"is not a gateway name or namespace/name", g);
 	}
-	if ((http == NULL || http->n == 0) && (tcp == NULL || tcp->n == 0))
-		return ist_fail(st, vs->spec, "spec", "needs http or tcp routes");
-	/* tcp routes are cheap to make again: thrown away */
+	if ((http == NULL || http->n == 0) && (tcp == NULL || tcp->n == 0) &&
+	    (tls == NULL || tls->n == 0))
+		return ist_fail(st, vs->spec, "spec", "needs http, tls or tcp routes");
+	/* tcp and tls routes are cheap to make again: thrown away */
 	scratch.listeners = calloc(1, sizeof(*scratch.listeners));
 	if (scratch.listeners == NULL)
 		return ist_oom(st);
 	scratch.n_listeners = 1;
-	if ((rc = ist_http_routes(st, vs, &none, keep)) == 0)
-		rc = l4_routes(st, vs, &none, &scratch.listeners[0]);
+	if ((rc = ist_http_routes(st, vs, &none, keep)) == 0 &&
+	    (rc = l4_routes(st, vs, &none, &scratch.listeners[0])) == 0)
+		rc = tls_routes(st, vs, &none, NULL, &scratch.listeners[0]);
 	hf_model_free(&scratch);
 	return rc;
 }
@@ -743,10 +811,56 @@ bound_gateways(struct ist *st, const struct ist_res *vs, const struct lsn *l,
 }
 
 /*
- * The virtual host names @p vs gets on @p l: for each of its hosts and each
- * host of a server of a bound Gateway that admits the VirtualService's
- * namespace, the narrower of the two when one covers the other.
+ * The names host @p h (a VirtualService host or sniHost) gets on @p l,
+ * appended to *@p out without duplicates: for each host of a server of a
+ * Gateway @p vs binds to (@p b) that admits the VirtualService's namespace,
+ * the narrower of the two when one covers the other.
  */
+static int
+narrow(struct ist *st, const struct ist_res *vs, const struct lsn *l, const struct ist_bind *b,
+       const char *h, const char ***out, unsigned int *n)
+{
+	for (unsigned int s = 0; s < l->n_srv; s++) {
+		const struct yn *sh = ist_get(l->srv[s].server, "hosts");
+		bool bound = false;
+
+		for (unsigned int g = 0; g < b->n_gws && !bound; g++)
+			bound = b->gws[g] == l->srv[s].gw;
+		for (unsigned int k = 0; bound && k < sh->n; k++) {
+			const char *full = sh->val[k]->s, *slash = strchr(full, '/');
+			const char *host = slash != NULL ? slash + 1 : full, *d = NULL;
+			char ns[256];
+			const char **slot;
+			bool dup = false;
+
+			snprintf(ns, sizeof(ns), "%.*s", slash ? (int)(slash - full) : 1,
+				 slash ? full : "*");
+			if (strcmp(ns, ".") == 0)
+				snprintf(ns, sizeof(ns), "%s", l->srv[s].gw->ns);
+			if (strcmp(ns, "*") != 0 && strcmp(ns, vs->ns) != 0)
+				continue;
+			/* server hosts are names as written (no short names), any case */
+			host = lower(st, host);
+			if (host == NULL)
+				return ist_oom(st);
+			if (ist_host_covers(host, h))
+				d = h;
+			else if (ist_host_covers(h, host))
+				d = host;
+			for (unsigned int x = 0; d != NULL && x < *n && !dup; x++)
+				dup = strcmp((*out)[x], d) == 0;
+			if (d == NULL || dup)
+				continue;
+			slot = ist_push(out, n, sizeof(**out));
+			if (slot == NULL)
+				return ist_oom(st);
+			*slot = d;
+		}
+	}
+	return 0;
+}
+
+/* The virtual host names @p vs gets on @p l: narrow() of each of its hosts. */
 static int
 vs_domains(struct ist *st, const struct ist_res *vs, const struct lsn *l,
 	   const struct ist_bind *b, const char ***out, unsigned int *n)
@@ -761,44 +875,130 @@ vs_domains(struct ist *st, const struct ist_res *vs, const struct lsn *l,
 		if (h == NULL)
 			return ist_oom(st);
 		/* A short name grows by its namespace's suffix ("reviews.default.svc.cluster.local"). */
-		if ((rc = host_fits(st, hosts->val[i], ist_pathi(p, "spec.hosts", i), h)) < 0)
+		if ((rc = host_fits(st, hosts->val[i], ist_pathi(p, "spec.hosts", i), h)) < 0 ||
+		    (rc = narrow(st, vs, l, b, h, out, n)) < 0)
 			return rc;
-		for (unsigned int s = 0; s < l->n_srv; s++) {
-			const struct yn *sh = ist_get(l->srv[s].server, "hosts");
-			bool bound = false;
+	}
+	return 0;
+}
 
-			for (unsigned int g = 0; g < b->n_gws && !bound; g++)
-				bound = b->gws[g] == l->srv[s].gw;
-			for (unsigned int k = 0; bound && k < sh->n; k++) {
-				const char *full = sh->val[k]->s, *slash = strchr(full, '/');
-				const char *host = slash != NULL ? slash + 1 : full, *d = NULL;
-				char ns[256];
-				const char **slot;
-				bool dup = false;
+/*
+ * An sniHost (TLSMatchAttributes): a host name, "*", or one with a "*."
+ * prefix, within one of the VirtualService's hosts as written (Istio: "must
+ * be a subset of the corresponding virtual service's hosts").
+ */
+static int
+check_sni_host(struct ist *st, const struct ist_res *vs, const struct yn *at, const char *path,
+	       const char *sni)
+{
+	const struct yn *hosts = ist_get(vs->spec, "hosts");
+	const char *star = strchr(sni, '*');
+	int rc;
 
-				snprintf(ns, sizeof(ns), "%.*s", slash ? (int)(slash - full) : 1,
-					 slash ? full : "*");
-				if (strcmp(ns, ".") == 0)
-					snprintf(ns, sizeof(ns), "%s", l->srv[s].gw->ns);
-				if (strcmp(ns, "*") != 0 && strcmp(ns, vs->ns) != 0)
-					continue;
-				/* server hosts are names as written (no short names), any case */
-				host = lower(st, host);
-				if (host == NULL)
+	if (sni[0] == '\0' || strchr(sni, '/') != NULL || strchr(sni, ':') != NULL ||
+	    (star != NULL && (star != sni || (sni[1] != '\0' && sni[1] != '.') ||
+			      strchr(sni + 1, '*') != NULL)))
+		return ist_fail(st, at, path, "'%s' is not an SNI host (a DNS name, \"*\", or "
+				"\"*.\" and a domain)", sni);
+	if ((rc = host_fits(st, at, path, sni)) < 0)
+		return rc;
+	for (unsigned int i = 0; i < hosts->n; i++) {
+		const char *h = lower(st, hosts->val[i]->s);
+
+		if (h == NULL)
+			return ist_oom(st);
+		if (ist_host_covers(h, sni))
+			return 0;
+	}
+	return ist_fail(st, at, path, "'%s' is not within any of the VirtualService's hosts "
+			"(an sniHost must be one of them or under one)", sni);
+}
+
+/*
+ * Appends @p vs's tls routes, as bound by @p b, to passthrough listener @p
+ * ml: one per applying match block, its sniHosts narrowed to the hosts of
+ * the servers on @p l (NULL: checking only, kept as written), as Pilot
+ * narrows a passthrough filter chain's server_names. A block left with no
+ * name is no route of this listener.
+ */
+static int
+tls_routes(struct ist *st, const struct ist_res *vs, const struct ist_bind *b, const struct lsn *l,
+	   struct hf_model_listener *ml)
+{
+	const struct yn *routes = NULL;
+	char p[IST_PATH], q[IST_PATH], mp[IST_PATH], sp[IST_PATH];
+	int rc = ist_get_seq(st, vs->spec, "spec", "tls", false, &routes);
+
+	if (rc <= 0)
+		return rc;
+	for (unsigned int i = 0; i < routes->n; i++) {
+		const struct yn *r = routes->val[i], *match, *dests;
+
+		ist_pathi(p, "spec.tls", i);
+		if ((rc = ist_want(st, r, p, YN_MAP)) < 0 ||
+		    (rc = ist_keys(st, r, p, l4r_keys, NULL)) < 0 ||
+		    (rc = ist_get_seq(st, r, p, "match", true, &match)) < 0 ||
+		    (rc = ist_get_seq(st, r, p, "route", true, &dests)) < 0)
+			return rc;
+		if (match->n == 0)
+			return ist_fail(st, match, ist_path(q, p, "match"), "a tls route needs at "
+					"least one match (with sniHosts)");
+		for (unsigned int k = 0; k < match->n; k++) {
+			const struct yn *m = match->val[k], *sni, *gws;
+			const char **names = NULL;
+			unsigned int n = 0;
+			struct hf_model_l4_route *lr;
+			uint32_t port = 0;
+
+			ist_pathi(mp, ist_path(q, p, "match"), k);
+			if ((rc = ist_want(st, m, mp, YN_MAP)) < 0 ||
+			    (rc = ist_keys(st, m, mp, tlsm_keys, tlsm_later)) < 0 ||
+			    (rc = ist_get_strs(st, m, mp, "sniHosts", true, &sni)) < 0 ||
+			    (rc = ist_get_u32(st, m, mp, "port", false, 1, 65535, &port)) < 0 ||
+			    (rc = ist_get_strs(st, m, mp, "gateways", false, &gws)) < 0)
+				return rc;
+			for (unsigned int j = 0; j < sni->n; j++) {
+				const char *h = lower(st, sni->val[j]->s);
+
+				if (h == NULL)
 					return ist_oom(st);
-				if (ist_host_covers(host, h))
-					d = h;
-				else if (ist_host_covers(h, host))
-					d = host;
-				for (unsigned int x = 0; d != NULL && x < *n && !dup; x++)
-					dup = strcmp((*out)[x], d) == 0;
-				if (d == NULL || dup)
-					continue;
-				slot = ist_push(out, n, sizeof(**out));
-				if (slot == NULL)
-					return ist_oom(st);
-				*slot = d;
+				ist_pathi(sp, ist_path(sp, mp, "sniHosts"), j);
+				if ((rc = check_sni_host(st, vs, sni->val[j], sp, h)) < 0)
+					return rc;
+				if (l == NULL) {
+					const char **slot = ist_push(&names, &n, sizeof(*names));
+
+					if (slot == NULL) {
+						free(names);
+						return ist_oom(st);
+					}
+					*slot = h;
+				} else if ((rc = narrow(st, vs, l, b, h, &names, &n)) < 0) {
+					free(names);
+					return rc;
+				}
 			}
+			if (!ist_block_applies(st, vs, m, b) || n == 0) {
+				free(names);
+				continue;
+			}
+			lr = ist_push(&ml->l4_routes, &ml->n_l4_routes, sizeof(*lr));
+			if (lr == NULL || (lr->sni = calloc(n, sizeof(*lr->sni))) == NULL) {
+				free(names);
+				return ist_oom(st);
+			}
+			for (unsigned int j = 0; j < n; j++) {
+				if ((lr->sni[j] = ist_mdup(names[j])) == NULL) {
+					free(names);
+					return ist_oom(st);
+				}
+				lr->n_sni = j + 1;
+			}
+			free(names);
+			lr->port = port;
+			if ((rc = ist_destinations(st, vs, dests, ist_path(q, p, "route"), false,
+						   &lr->n_clusters, &lr->clusters)) < 0)
+				return rc;
 		}
 	}
 	return 0;
@@ -932,6 +1132,10 @@ bind_listener(struct ist *st, const struct lsn *l, struct hf_model_listener *ml)
 		domains = NULL;
 		if ((rc = vs_domains(st, vs, l, &b, &domains, &nd)) < 0 || nd == 0)
 			continue;
+		if (l->kind == HF_LISTENER_TLS) {
+			rc = tls_routes(st, vs, &b, l, ml);
+			continue;
+		}
 		if (l->kind != HF_LISTENER_HTTP) {
 			rc = l4_routes(st, vs, &b, ml);
 			continue;

@@ -22,8 +22,12 @@
  * not find them); resolution NONE without endpoints is a PASSTHROUGH cluster.
  * HTTPS servers with tls.mode SIMPLE become HTTP listeners with TLS in front
  * (credentialName or serverCertificate/privateKey; min/maxProtocolVersion;
- * cipherSuites), several on one port told apart by SNI.
- * Refused, each by field name: other tls modes, TLS servers, tls routes, names to
+ * cipherSuites), several on one port told apart by SNI; TLS servers with
+ * SIMPLE or MUTUAL put TLS in front of their tcp routes; PASSTHROUGH servers
+ * (TLS or HTTPS; no mode is PASSTHROUGH) become TLS listeners whose
+ * VirtualService tls routes are picked by SNI.
+ * Refused, each by field name: other tls modes, passthrough and terminated
+ * servers on one port, names to
  * resolve by DNS, IPv6, and every Istio field the snapshot has no place for
  * (DestinationRule tls modes but DISABLE, outlierDetection, connection pool
  * limits, consistentHash, delegate, mirrors, sourceLabels, ...). Values that

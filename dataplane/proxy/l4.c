@@ -6,8 +6,22 @@
  * connection only while the side it goes to is writable, so a slow reader
  * leaves bytes in the other side's receive queue, which closes that side's
  * TCP window. Memory stays bounded by the two windows and send queues.
+ *
+ * tcp_proxy's downstream side may run TLS: a Gateway TLS server with mode
+ * SIMPLE or MUTUAL whose VirtualService has tcp routes terminates TLS in
+ * front of it (tls/conn.c hands the connection over once its handshake is
+ * done), and the plaintext moves through the hf_tls_* calls, which are the
+ * hf_tcp_* ones on a connection without TLS.
+ *
+ * A TLS passthrough listener (tls.mode PASSTHROUGH) answers nothing at
+ * first: it waits for the client's ClientHello in the downstream receive
+ * queue (bounded: HF_TLS_PEEK_MAX bytes, HF_L4_HELLO_TIMEOUT_MS), reads its
+ * SNI there with our own parser (tls/sni.c), picks the tls route and a
+ * cluster, and only then connects upstream; the ClientHello is still in the
+ * queue, so it goes out first and unchanged, like every byte after it.
  */
 #include <errno.h>
+#include <string.h>
 
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -15,15 +29,22 @@
 
 #include "dataplane/proxy/drain.h"
 #include "dataplane/proxy/l4.h"
+#include "dataplane/proxy/l4_route.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 #include "lb/lb.h"
+#include "tls/tls.h"
+
+/* The ClientHello of a passthrough connection must be whole by then (as a TLS handshake's). */
+#define HF_L4_HELLO_TIMEOUT_MS 10000
 
 struct tcpp_listener {
 	unsigned int cluster;		/* index in the snapshot's clusters (bootstrap listeners) */
 	uint16_t port;			/* host order; with `dynamic`, the cluster is the snapshot's */
 	bool dynamic;			/* opened for a TCP listener of the Istio configuration */
+	uint8_t kind;			/* HF_LISTENER_TCP, or HF_LISTENER_TLS: passthrough by SNI */
+	struct hf_tls_listener *tls;	/* TLS terminated in front of tcp_proxy; NULL: none */
 	bool open;			/* listening (dynamic ones) */
 	bool draining;			/* removed: its connections finish, bounded by the timeout */
 	uint32_t drain_left;		/* its connections at the last count */
@@ -46,6 +67,16 @@ struct cx_entry {
 	uint32_t open;
 };
 
+/* A passthrough connection waiting for its ClientHello: c->ctx points here. */
+struct sni_wait {
+	struct hf_timer timer;		/* HF_L4_HELLO_TIMEOUT_MS from the accept */
+	struct hf_worker *w;
+	struct hf_tcp_conn *c;
+	uint16_t port;			/* the listener's (host order): its routes are the snapshot's */
+	uint32_t need;			/* received bytes to wait for before parsing again */
+	uint32_t id;			/* index in the pool */
+};
+
 /* A worker's L4 proxy, hung off hf_worker.l4: hf_l4_start() makes it, hf_l4_fini() frees it. */
 struct hf_l4_state {
 	struct hf_lb_state *lb;		/* endpoint picking, this worker's own */
@@ -54,7 +85,15 @@ struct hf_l4_state {
 	unsigned int n_dyn;
 	struct tcpp_listener dyn[HF_MAX_LISTENERS];	/* the configuration's */
 	uint32_t drain_timeout_ms;	/* http.drain_timeout_ms */
+	uint32_t max_connections;	/* tcp.max_connections: sizes the pools below */
+	struct hf_tls_worker *tls;	/* made with the first TLS-terminated tcp port */
+	uint32_t n_waits;		/* made with the first passthrough port */
+	struct sni_wait *waits;
+	uint32_t *wait_free;
+	uint32_t n_wait_free;
 	struct cx_entry cx[CX_TABLE];
+	uint8_t hello[HF_TLS_PEEK_MAX];	/* a ClientHello's records, gathered from mbufs */
+	uint8_t scratch[HF_TLS_HELLO_MAX];	/* its message, when fragmented over records */
 };
 
 /* The entry counting connections to @p addr:@p port, made if needed; NULL when the table is full. */
@@ -104,17 +143,18 @@ pump(struct hf_worker *w, struct hf_tcp_conn *from, struct hf_tcp_conn *to)
 	const struct hf_tcp_stack *st = w->tcp;
 	uint64_t moved = 0;
 
+	/* hf_tls_*: plaintext on a TLS-terminated side, the hf_tcp_* calls on the others */
 	while (hf_tcp_writable(st, to)) {
-		struct rte_mbuf *m = hf_tcp_recv(w, from, st->cfg.snd_high - hf_tcp_sndq_bytes(to));
+		struct rte_mbuf *m = hf_tls_recv(w, from, st->cfg.snd_high - hf_tcp_sndq_bytes(to));
 
 		if (m == NULL)
 			break;
 		moved += rte_pktmbuf_pkt_len(m);
-		if (hf_tcp_send(w, to, m) < 0)
+		if (hf_tls_send(w, to, m) < 0)
 			break;
 	}
-	if (hf_tcp_peer_closed(from))
-		hf_tcp_shutdown(w, to);
+	if (hf_tls_peer_closed(from))
+		hf_tls_shutdown(w, to);
 	return moved;
 }
 
@@ -169,9 +209,10 @@ static const struct hf_tcp_ops discard_ops = {
 };
 
 /*
- * tcp_proxy: each side's ctx points at the other side; NULL once that side is
- * gone. Until the upstream connects, downstream bytes wait in the downstream
- * receive queue (its window bounds them).
+ * tcp_proxy: each side's ctx points at the other side (a TLS-terminated
+ * downstream's is the one TLS keeps for it: hf_tls_ctx); NULL once that side
+ * is gone. Until the upstream connects, downstream bytes wait in the
+ * downstream receive queue (its window bounds them).
  */
 static const struct hf_tcp_ops tcpp_up_ops;
 
@@ -192,7 +233,7 @@ tcpp_move(struct hf_worker *w, struct hf_tcp_conn *from, struct hf_tcp_conn *to,
 static void
 tcpp_down_readable(struct hf_worker *w, struct hf_tcp_conn *down)
 {
-	tcpp_move(w, down, down->ctx, true);
+	tcpp_move(w, down, hf_tls_ctx(down), true);
 }
 
 /* The upstream took data: pull more from downstream. */
@@ -212,8 +253,10 @@ tcpp_up_readable(struct hf_worker *w, struct hf_tcp_conn *up)
 static void
 tcpp_down_writable(struct hf_worker *w, struct hf_tcp_conn *down)
 {
-	if (down->ctx != NULL)
-		tcpp_move(w, down->ctx, down, false);
+	struct hf_tcp_conn *up = hf_tls_ctx(down);
+
+	if (up != NULL)
+		tcpp_move(w, up, down, false);
 }
 
 static void
@@ -228,55 +271,52 @@ tcpp_up_connected(struct hf_worker *w, struct hf_tcp_conn *up)
 static void
 tcpp_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 {
-	struct hf_tcp_conn *other = c->ctx;
+	struct hf_tcp_conn *other = hf_tls_ctx(c);
 
 	if (other == NULL)
 		return;
 	/* The pair is unlinked once, whichever side ends first, however it ends. */
 	cx_done(w, c->ops == &tcpp_up_ops ? c : other);
-	other->ctx = NULL;
-	c->ctx = NULL;
+	hf_tls_set_ctx(other, NULL);
+	hf_tls_set_ctx(c, NULL);
 	if (err != 0) {
 		if (c->ops == &tcpp_up_ops && !hf_tcp_was_established(c))
 			HF_COUNT(w, TCPP_UPSTREAM_FAIL);
 		HF_COUNT(w, TCPP_RESETS);
-		hf_tcp_abort(w, other);
+		hf_tls_abort(w, other);
 		return;
 	}
 	/*
 	 * Orderly: what the closed side received and the other could not take yet
 	 * goes over now, past the watermark (one window at most), then the FIN.
 	 */
-	for (struct rte_mbuf *m; (m = hf_tcp_recv(w, c, UINT32_MAX)) != NULL;) {
+	for (struct rte_mbuf *m; (m = hf_tls_recv(w, c, UINT32_MAX)) != NULL;) {
 		if (c->ops == &tcpp_up_ops)
 			HF_COUNT_N(w, TCPP_TX_DOWN, rte_pktmbuf_pkt_len(m));
 		else
 			HF_COUNT_N(w, TCPP_TX_UP, rte_pktmbuf_pkt_len(m));
-		if (hf_tcp_send(w, other, m) < 0)
+		if (hf_tls_send(w, other, m) < 0)
 			break;
 	}
-	hf_tcp_shutdown(w, other);
+	hf_tls_shutdown(w, other);
 }
 
+/*
+ * Connects @p down to an endpoint of cluster @p cluster (an index in the
+ * current snapshot) picked by its load balancer. 0, or <0 counted
+ * (tcp_proxy.drop.no_upstream): the caller resets @p down.
+ */
 static int
-tcpp_accepted(struct hf_worker *w, struct hf_tcp_conn *down, void *lctx)
+tcpp_connect(struct hf_worker *w, struct hf_tcp_conn *down, int cluster)
 {
-	struct tcpp_listener *l = lctx;
 	const struct hf_snapshot *snap = w->snap;
-	const struct hf_snap_listener *sl;
 	const struct hf_snap_cluster *cl;
 	const struct hf_snap_endpoint *ep;
 	struct hf_lb_ctx lb;
 	struct hf_tcp_conn *up;
 	struct cx_entry *cx;
-	int cluster = (int)l->cluster, e;
+	int e;
 
-	HF_COUNT(w, TCPP_DOWNSTREAM_CX);
-	if (snap != NULL && l->dynamic) {
-		/* A TCP route of the configuration: its cluster as the current snapshot says. */
-		sl = hf_snapshot_listener(snap, l->port);
-		cluster = sl != NULL && sl->kind == HF_LISTENER_TCP ? sl->cluster : -1;
-	}
 	if (snap == NULL || cluster < 0 || (unsigned int)cluster >= snap->n_clusters) {
 		HF_COUNT(w, TCPP_NO_UPSTREAM);
 		return -ENOENT;
@@ -300,8 +340,24 @@ tcpp_accepted(struct hf_worker *w, struct hf_tcp_conn *down, void *lctx)
 	cx = cx_find(w->l4, ep->addr, ep->port, true);
 	if (cx != NULL)
 		cx->open++;
-	down->ctx = up;
+	hf_tls_set_ctx(down, up);
 	return 0;
+}
+
+static int
+tcpp_accepted(struct hf_worker *w, struct hf_tcp_conn *down, void *lctx)
+{
+	struct tcpp_listener *l = lctx;
+	const struct hf_snap_listener *sl;
+	int cluster = (int)l->cluster;
+
+	HF_COUNT(w, TCPP_DOWNSTREAM_CX);
+	if (w->snap != NULL && l->dynamic) {
+		/* A TCP route of the configuration: its cluster as the current snapshot says. */
+		sl = hf_snapshot_listener(w->snap, l->port);
+		cluster = sl != NULL && sl->kind == HF_LISTENER_TCP ? sl->cluster : -1;
+	}
+	return tcpp_connect(w, down, cluster);
 }
 
 static const struct hf_tcp_ops tcpp_listen_ops = {
@@ -316,6 +372,181 @@ static const struct hf_tcp_ops tcpp_up_ops = {
 	.readable = tcpp_up_readable,
 	.writable = tcpp_up_writable,
 	.closed = tcpp_closed,
+};
+
+/*
+ * A passthrough connection once routed: tcp_proxy's callbacks under their own
+ * table, so a drain tells its connections from a tcp port's on the same port.
+ */
+static const struct hf_tcp_ops pt_ops = {
+	.readable = tcpp_down_readable,
+	.writable = tcpp_down_writable,
+	.closed = tcpp_closed,
+};
+
+/* ---- TLS passthrough: waiting for the ClientHello ---- */
+
+/* Makes the pool of connections waiting for a ClientHello (at snapshot pick-up). 0 or -ENOMEM. */
+static int
+waits_init(struct hf_l4_state *l4)
+{
+	uint32_t n = RTE_MAX(l4->max_connections / 2, 1u);
+
+	if (l4->waits != NULL)
+		return 0;
+	l4->waits = rte_zmalloc("hf_l4_waits", sizeof(*l4->waits) * n, RTE_CACHE_LINE_SIZE);
+	l4->wait_free = rte_malloc("hf_l4_wait_free", sizeof(uint32_t) * n, 0);
+	if (l4->waits == NULL || l4->wait_free == NULL) {
+		rte_free(l4->waits);
+		rte_free(l4->wait_free);
+		l4->waits = NULL;
+		l4->wait_free = NULL;
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		l4->waits[i].id = i;
+		l4->wait_free[i] = n - 1 - i;
+	}
+	l4->n_waits = n;
+	l4->n_wait_free = n;
+	return 0;
+}
+
+/* @p c waits no more: its timer stops, its slot goes back. */
+static void
+wait_end(struct hf_worker *w, struct hf_tcp_conn *c, struct sni_wait *sw)
+{
+	hf_timer_cancel(&w->tcp->wheel, &sw->timer);
+	sw->c = NULL;
+	c->ctx = NULL;
+	w->l4->wait_free[w->l4->n_wait_free++] = sw->id;
+}
+
+static void
+on_hello_timeout(struct hf_timer *t, void *arg)
+{
+	struct sni_wait *sw = arg;
+	struct hf_worker *w = sw->w;
+	struct hf_tcp_conn *c = sw->c;
+
+	(void)t;
+	HF_COUNT(w, TLS_PT_DROP_TIMEOUT);
+	wait_end(w, c, sw);
+	hf_tcp_abort(w, c);
+}
+
+static int
+sni_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
+{
+	const struct tcpp_listener *l = lctx;
+	struct hf_l4_state *l4 = w->l4;
+	struct sni_wait *sw;
+
+	HF_COUNT(w, TCPP_DOWNSTREAM_CX);
+	HF_COUNT(w, TLS_PT_CX);
+	if (l4->n_wait_free == 0) {
+		HF_COUNT(w, TLS_PT_DROP_NO_SLOT);
+		return -ENOBUFS;
+	}
+	sw = &l4->waits[l4->wait_free[--l4->n_wait_free]];
+	sw->w = w;
+	sw->c = c;
+	sw->port = l->port;
+	sw->need = 5;			/* a record header */
+	c->ctx = sw;
+	hf_timer_init(&sw->timer, on_hello_timeout, sw);
+	hf_timer_arm(&w->tcp->wheel, &sw->timer, w->tcp->now_tick + HF_L4_HELLO_TIMEOUT_MS);
+	return 0;
+}
+
+/* Copies the first bytes of @p c's receive queue (at most @p cap) into @p buf; returns how many. */
+static size_t
+gather(const struct hf_tcp_conn *c, uint8_t *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (const struct rte_mbuf *m = c->rcvq.head; m != NULL && n < cap; m = m->next) {
+		size_t k = RTE_MIN((size_t)m->data_len, cap - n);
+
+		memcpy(buf + n, rte_pktmbuf_mtod(m, const uint8_t *), k);
+		n += k;
+	}
+	return n;
+}
+
+/*
+ * Looks at what @p c sent so far once there is enough to (sw->need bytes):
+ * a whole ClientHello is routed by its SNI, anything else is counted and the
+ * connection reset. Nothing is taken from the receive queue.
+ */
+static void
+sni_readable(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct hf_l4_state *l4 = w->l4;
+	struct sni_wait *sw = c->ctx;
+	const struct hf_snap_listener *sl;
+	const char *name = NULL;
+	size_t len = 0, need = 0;
+	bool fin = (c->flags & HF_TCP_F_FIN_RCVD) != 0;
+	int rc, route, cluster;
+
+	if (sw == NULL)
+		return;
+	if (c->rcvq.bytes < sw->need && !fin)
+		return;
+	rc = hf_tls_hello_peek(l4->hello, gather(c, l4->hello, sizeof(l4->hello)), l4->scratch,
+			       &name, &len, &need);
+	if (rc == HF_TLS_PEEK_AGAIN && !fin) {
+		sw->need = (uint32_t)need;
+		return;
+	}
+	if (rc == HF_TLS_PEEK_AGAIN)
+		HF_COUNT(w, TLS_PT_DROP_INCOMPLETE);	/* the client's FIN came first */
+	else if (rc == -E2BIG)
+		HF_COUNT(w, TLS_PT_DROP_TOO_BIG);
+	else if (rc < 0)
+		HF_COUNT(w, TLS_PT_DROP_NOT_TLS);
+	else if (len == 0)
+		HF_COUNT(w, TLS_PT_DROP_NO_SNI);
+	if (rc != 0 || len == 0)
+		goto drop;
+	sl = w->snap != NULL ? hf_snapshot_listener(w->snap, sw->port) : NULL;
+	route = sl != NULL && sl->kind == HF_LISTENER_TLS ? hf_l4_sni_route(sl, name, len) : -1;
+	if (route < 0) {
+		HF_COUNT(w, TLS_PT_DROP_NO_ROUTE);
+		goto drop;
+	}
+	cluster = hf_l4_route_cluster(&sl->l4_routes[route], rte_rand());
+	wait_end(w, c, sw);
+	c->ops = &pt_ops;
+	if (tcpp_connect(w, c, cluster) < 0) {
+		hf_tcp_abort(w, c);
+		return;
+	}
+	HF_COUNT(w, TLS_PT_ROUTED);
+	return;
+drop:
+	wait_end(w, c, sw);
+	hf_tcp_abort(w, c);
+}
+
+/* The client reset (or TCP gave up) before its ClientHello was whole. */
+static void
+sni_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
+{
+	struct sni_wait *sw = c->ctx;
+
+	(void)err;
+	if (sw == NULL)
+		return;
+	HF_COUNT(w, TLS_PT_DROP_INCOMPLETE);
+	wait_end(w, c, sw);
+}
+
+static const struct hf_tcp_ops sni_ops = {
+	.accepted = sni_accepted,
+	.readable = sni_readable,
+	.closed = sni_closed,
 };
 
 int
@@ -335,6 +566,7 @@ hf_l4_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	}
 	/* Each worker its own draws, and its own start in every round-robin cycle. */
 	hf_lb_state_init(l4->lb, HF_LB_SLOTS, HF_LB_ARENA, rte_rand());
+	l4->max_connections = pc->max_connections;
 	l4->drain_timeout_ms = pc->drain_timeout_ms != 0 ? pc->drain_timeout_ms
 							 : HF_DRAIN_TIMEOUT_DEFAULT_MS;
 	for (unsigned int i = 0; i < pc->n_listeners; i++) {
@@ -363,10 +595,29 @@ hf_l4_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 }
 
 /*
- * Walks the downstream connections that listener @p l accepted: tcp_proxy's
- * on its port (a passive open keeps the listener's ops until it ends; TIME-WAIT
- * ones have none). With @p reset, each is reset with its upstream. Returns how
- * many there were. O(TCBs): for the drain's recount (HF_L4_DRAIN_POLL_MS), not per packet.
+ * Whether downstream connection @p c is one listener @p l accepted: by its
+ * ops (a passive open keeps its listener's until it ends, a passthrough one
+ * gets pt_ops once routed; TIME-WAIT ones have none) and port; over TLS, by
+ * the TLS listener it came through.
+ */
+static bool
+conn_of(const struct tcpp_listener *l, const struct hf_tcp_conn *c, uint16_t be)
+{
+	const struct hf_tls_conn *t;
+
+	if (c->state == HF_TCP_CLOSED || c->lport != be || (c->flags & HF_TCP_F_APP_CLOSED))
+		return false;
+	if (l->tls != NULL)
+		return (t = hf_tls_of(c)) != NULL && t->lst == l->tls;
+	if (l->kind == HF_LISTENER_TLS)
+		return c->ops == &sni_ops || c->ops == &pt_ops;
+	return c->ops == &tcpp_listen_ops;
+}
+
+/*
+ * Walks the downstream connections that listener @p l accepted. With @p
+ * reset, each is reset with its upstream. Returns how many there were.
+ * O(TCBs): for the drain's recount (HF_L4_DRAIN_POLL_MS), not per packet.
  */
 static uint32_t
 drain_scan(struct hf_worker *w, const struct tcpp_listener *l, bool reset)
@@ -378,16 +629,21 @@ drain_scan(struct hf_worker *w, const struct tcpp_listener *l, bool reset)
 	for (uint32_t i = 0; i < st->cfg.max_connections; i++) {
 		struct hf_tcp_conn *c = &st->conns[i];
 
-		if (c->state == HF_TCP_CLOSED || c->ops != &tcpp_listen_ops || c->lport != be ||
-		    (c->flags & HF_TCP_F_APP_CLOSED))
+		if (!conn_of(l, c, be))
 			continue;
 		n++;
-		if (reset) {
-			HF_COUNT(w, LISTENER_DRAIN_TIMEOUTS);
-			/* The upstream is reset as tcpp_closed() does for any reset; then this side. */
-			tcpp_closed(w, c, -ECONNABORTED);
+		if (!reset)
+			continue;
+		HF_COUNT(w, LISTENER_DRAIN_TIMEOUTS);
+		if (c->ops == &sni_ops) {
+			if (c->ctx != NULL)
+				wait_end(w, c, c->ctx);
 			hf_tcp_abort(w, c);
+			continue;
 		}
+		/* The upstream is reset as tcpp_closed() does for any reset; then this side. */
+		tcpp_closed(w, c, -ECONNABORTED);
+		hf_tls_abort(w, c);
 	}
 	return n;
 }
@@ -418,6 +674,54 @@ on_drain_timer(struct hf_timer *t, void *arg)
 	drain_check(l->w, l);
 }
 
+/* Whether listener @p l serves what @p sl is: plain TCP, TCP over terminated TLS, passthrough. */
+static bool
+same_kind(const struct tcpp_listener *l, const struct hf_snap_listener *sl)
+{
+	if (sl->kind != HF_LISTENER_TCP && sl->kind != HF_LISTENER_TLS)
+		return false;
+	return l->kind == sl->kind && (l->tls != NULL) == (sl->tls != NULL);
+}
+
+/*
+ * Opens @p sl's port for @p l: tcp_proxy, with TLS terminated in front when
+ * @p sl has certificates, or the passthrough's SNI wait. Pools are made with
+ * the first port that needs them. 0, or <0 (counted).
+ */
+static int
+l4_listen(struct hf_worker *w, struct tcpp_listener *l, const struct hf_snap_listener *sl)
+{
+	struct hf_l4_state *l4 = w->l4;
+	int rc;
+
+	if (sl->kind == HF_LISTENER_TLS) {
+		if (waits_init(l4) < 0) {
+			HF_COUNT(w, L4_DROP_LISTENER_NOT_OPENED);
+			return -ENOMEM;
+		}
+		rc = hf_tcp_listen(w, sl->port, &sni_ops, l);
+	} else if (sl->tls != NULL) {
+		if (l->tls == NULL) {
+			if (l4->tls == NULL)
+				l4->tls = hf_tls_worker_new(w, RTE_MAX(l4->max_connections / 2, 1u));
+			if (l4->tls != NULL)
+				l->tls = hf_tls_listener_new(l4->tls, sl->tls, &tcpp_listen_ops, l);
+			if (l->tls == NULL) {
+				HF_COUNT(w, TLS_CONTEXT_ERRORS);
+				return -ENOMEM;
+			}
+		}
+		hf_tls_listener_update(l->tls, sl->tls);
+		rc = hf_tcp_listen(w, sl->port, &hf_tls_tcp_ops, l->tls);
+	} else {
+		rc = hf_tcp_listen(w, sl->port, &tcpp_listen_ops, l);
+	}
+	/* A bootstrap listener's port (EADDRINUSE) is no failure: it is open already. */
+	if (rc == -ENOSPC)
+		HF_COUNT(w, L4_DROP_LISTENER_NOT_OPENED);
+	return rc;
+}
+
 void
 hf_l4_drain_removed(struct hf_worker *w, const struct hf_snapshot *snap)
 {
@@ -432,12 +736,16 @@ hf_l4_drain_removed(struct hf_worker *w, const struct hf_snapshot *snap)
 		if (!l->open)
 			continue;
 		sl = hf_snapshot_listener(snap, l->port);
-		if (sl != NULL && sl->kind == HF_LISTENER_TCP)
+		if (sl != NULL && same_kind(l, sl)) {
+			/* New certificates or settings for a TLS-terminated port. */
+			if (l->tls != NULL)
+				hf_tls_listener_update(l->tls, sl->tls);
 			continue;
+		}
 		/*
-		 * Gone (or now HTTP): the port refuses new connections; the proxied
-		 * ones go on, as Envoy's tcp_proxy does through a drain, until they
-		 * end or the drain timeout resets them.
+		 * Gone (or now HTTP, or TLS where it was not): the port refuses new
+		 * connections; the proxied ones go on, as Envoy's tcp_proxy does
+		 * through a drain, until they end or the drain timeout resets them.
 		 */
 		hf_tcp_unlisten(w, l->port);
 		l->open = false;
@@ -466,19 +774,22 @@ hf_l4_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 		unsigned int k;
 		int rc;
 
-		if (sl->kind != HF_LISTENER_TCP)
+		if (sl->kind != HF_LISTENER_TCP && sl->kind != HF_LISTENER_TLS)
 			continue;
+		/* Its own slot: open, or draining and of the same kind; else a free one. */
 		for (k = 0; k < l4->n_dyn && l == NULL; k++) {
-			if (l4->dyn[k].port == sl->port)
-				l = &l4->dyn[k];
-			else if (spare == NULL && !l4->dyn[k].open && !l4->dyn[k].draining)
-				spare = &l4->dyn[k];
+			struct tcpp_listener *d = &l4->dyn[k];
+
+			if (d->port == sl->port && (d->open || (d->draining && same_kind(d, sl))))
+				l = d;
+			else if (spare == NULL && !d->open && !d->draining)
+				spare = d;
 		}
 		if (l != NULL && l->open)
 			continue;
 		if (l != NULL && l->draining) {
 			/* Back before its drain ended: accepting again, its connections kept. */
-			if (hf_tcp_listen(w, sl->port, &tcpp_listen_ops, l) < 0)
+			if (l4_listen(w, l, sl) < 0)
 				continue;
 			hf_timer_cancel(&w->tcp->wheel, &l->drain_timer);
 			HF_COUNT_N(w, LISTENER_DRAINING_CX, -(uint64_t)l->drain_left);
@@ -498,12 +809,11 @@ hf_l4_sync(struct hf_worker *w, const struct hf_snapshot *snap)
 			}
 			l = &l4->dyn[l4->n_dyn++];
 		}
-		*l = (struct tcpp_listener){.port = sl->port, .dynamic = true};
-		rc = hf_tcp_listen(w, sl->port, &tcpp_listen_ops, l);
+		/* A drained TLS port's: none of its connections is left to point at it. */
+		hf_tls_listener_free(l->tls);
+		*l = (struct tcpp_listener){.port = sl->port, .dynamic = true, .kind = sl->kind};
+		rc = l4_listen(w, l, sl);
 		l->open = rc >= 0;
-		/* A bootstrap listener's port (EADDRINUSE) is no failure: it is open already. */
-		if (rc == -ENOSPC)
-			HF_COUNT(w, L4_DROP_LISTENER_NOT_OPENED);
 	}
 }
 
@@ -515,9 +825,21 @@ hf_l4_fini(struct hf_worker *w)
 	if (l4 == NULL)
 		return;
 	/* The TCP stack (hf_tcp_fini) drops the connections whose ctx point in here. */
-	if (w->tcp != NULL)
+	if (w->tcp != NULL) {
 		for (unsigned int k = 0; k < l4->n_dyn; k++)
 			hf_timer_cancel(&w->tcp->wheel, &l4->dyn[k].drain_timer);
+		for (uint32_t i = 0; l4->waits != NULL && i < l4->n_waits; i++)
+			if (l4->waits[i].c != NULL)
+				hf_timer_cancel(&w->tcp->wheel, &l4->waits[i].timer);
+	}
+	for (unsigned int k = 0; k < l4->n_dyn; k++) {
+		hf_tls_listener_free(l4->dyn[k].tls);
+		l4->dyn[k].tls = NULL;
+	}
+	hf_tls_worker_free(l4->tls);
+	l4->tls = NULL;
+	rte_free(l4->waits);
+	rte_free(l4->wait_free);
 	w->l4 = NULL;
 	rte_free(l4->lb);
 	l4->lb = NULL;

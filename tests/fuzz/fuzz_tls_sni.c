@@ -9,10 +9,18 @@
  * a slow reference (every entry scored, exact over longest suffix over "*")
  * picks, for the name as given and in upper case; the parser's input buffer
  * is an exact-size heap block, so ASan sees any read past it.
+ *
+ * The same bytes as what a passthrough client sent so far
+ * (hf_tls_hello_peek): a name found lies in the input or the scratch buffer
+ * and passes the same checks; "again" asks for more bytes than it has, within
+ * the cap; and growing a prefix by the counts it asks for, from nothing,
+ * reaches the same verdict and name at or before the whole input (the
+ * worker's wait for a ClientHello in pieces).
  * fuzzes: tls/sni.c
  * fuzz-flags: $(pkg-config --cflags libdpdk | sed 's|-march=[^ ]*||') -DALLOW_EXPERIMENTAL_API
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +86,53 @@ check_select(const char *name, size_t len)
 	free(up);
 }
 
+static uint8_t scratch[HF_TLS_HELLO_MAX];
+static uint8_t scratch2[HF_TLS_HELLO_MAX];
+
+static void
+check_name(const uint8_t *buf, size_t size, const uint8_t *sc, const char *name, size_t len)
+{
+	const uint8_t *n = (const uint8_t *)name;
+
+	if (len == 0)
+		return;
+	if (!((n >= buf && n + len <= buf + size) || (n >= sc && n + len <= sc + HF_TLS_HELLO_MAX)))
+		abort();
+	if (len > HF_TLS_NAME_MAX)
+		abort();
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum(n[i]) && n[i] != '-' && n[i] != '.' && n[i] != '_')
+			abort();
+}
+
+static void
+check_peek(const uint8_t *buf, size_t size)
+{
+	const char *name = NULL, *name2 = NULL;
+	size_t len = 0, len2 = 0, need = 0, have = 0;
+	int rc = hf_tls_hello_peek(buf, size, scratch, &name, &len, &need), rc2;
+
+	if (rc == HF_TLS_PEEK_AGAIN && (need <= size || need > HF_TLS_PEEK_MAX))
+		abort();
+	if (rc != 0 && rc != HF_TLS_PEEK_AGAIN && rc != -EINVAL && rc != -E2BIG)
+		abort();
+	if (rc == 0)
+		check_name(buf, size, scratch, name, len);
+	/* the worker's way: look again only once the bytes asked for are there */
+	for (;;) {
+		rc2 = hf_tls_hello_peek(buf, have, scratch2, &name2, &len2, &need);
+		if (rc2 != HF_TLS_PEEK_AGAIN || need > size)
+			break;
+		if (need <= have)
+			abort();
+		have = need;
+	}
+	if (rc2 == HF_TLS_PEEK_AGAIN)
+		rc2 = hf_tls_hello_peek(buf, size, scratch2, &name2, &len2, &need);
+	if (rc2 != rc || len2 != len || (len > 0 && memcmp(name, name2, len) != 0))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -100,6 +155,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		check_select(name, len);
 	}
+	check_peek(buf, size);
 	/* the input as a name, whatever it holds */
 	check_select((const char *)buf, size > 300 ? 300 : size);
 	free(buf);

@@ -180,7 +180,7 @@ refused "$(gateway "" | sed "0,/{mode: MUTUAL, credentialName: m-cred}/s//{mode:
 refused "$(gateway "" | sed "/caCertificates: /d")" \
 	"spec.servers[3].tls: mode MUTUAL needs caCertificates" "MUTUAL with certificate files and no caCertificates"
 refused "$(gateway "" | sed "0,/{mode: MUTUAL, credentialName: m-cred}/s//{mode: OPTIONAL_MUTUAL, credentialName: m-cred}/")" \
-	"spec.servers[1].tls.mode: OPTIONAL_MUTUAL is not supported yet (SIMPLE and MUTUAL only)" "tls.mode OPTIONAL_MUTUAL"
+	"spec.servers[1].tls.mode: OPTIONAL_MUTUAL is not supported yet (SIMPLE, MUTUAL and PASSTHROUGH only)" "tls.mode OPTIONAL_MUTUAL"
 
 # ---------------------------------------------------------------- start
 if ! out=$("$HF_BIN" -c "$HF_TMP/hf.cfg" --check 2>&1); then

@@ -15,7 +15,7 @@
 # keep-alive for 5 s over TLS without errors (req/s printed, beside plaintext on port 80);
 # malformed ClientHellos counted; a stalled handshake holds up nobody and is reset at 10 s;
 # configurations refused at load with file, line and field: an unknown cipher suite, TLSV1_0,
-# ISTIO_MUTUAL, PASSTHROUGH, a missing credential (MUTUAL: test_tls_mutual.sh); SIGTERM stops it with status 0.
+# ISTIO_MUTUAL, a PASSTHROUGH server with a certificate, a missing credential (MUTUAL: test_tls_mutual.sh); SIGTERM stops it with status 0.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 TOOL=$HF_ROOT/tests/integration/http/httptool.py
@@ -140,10 +140,12 @@ refused "$(gateway "      - TLS_AES_128_GCM_SHA256")" "spec.servers[5].tls.ciphe
 	"a TLS 1.3 suite in cipherSuites"
 refused "$(gateway "" | sed 's/credentialName: a-cred, minProtocolVersion: TLSV1_3/credentialName: a-cred, minProtocolVersion: TLSV1_0/')" \
 	"spec.servers[3].tls.minProtocolVersion: TLSV1_0 is not supported" "minProtocolVersion TLSV1_0"
-for mode in ISTIO_MUTUAL PASSTHROUGH AUTO_PASSTHROUGH OPTIONAL_MUTUAL; do
+for mode in ISTIO_MUTUAL AUTO_PASSTHROUGH OPTIONAL_MUTUAL; do
 	refused "$(gateway "" | sed "0,/mode: SIMPLE, credentialName: a-cred}/s//mode: $mode, credentialName: a-cred}/")" \
-		"spec.servers[0].tls.mode: $mode is not supported yet (SIMPLE and MUTUAL only)" "tls.mode $mode"
+		"spec.servers[0].tls.mode: $mode is not supported yet (SIMPLE, MUTUAL and PASSTHROUGH only)" "tls.mode $mode"
 done
+refused "$(gateway "" | sed "0,/mode: SIMPLE, credentialName: a-cred}/s//mode: PASSTHROUGH, credentialName: a-cred}/")" \
+	"spec.servers[0].tls.credentialName: not used with mode PASSTHROUGH" "a certificate on a PASSTHROUGH server"
 refused "$(gateway "" | sed '0,/credentialName: a-cred}/s//credentialName: nope}/')" \
 	"spec.servers[0].tls.credentialName: cannot read '$CERTS/nope/tls.crt'" "a credentialName with no folder"
 refused "$(gateway "" | sed "s|privateKey: $CERTS/files/tls.key|privateKey: $CERTS/a-cred/tls.key|")" \

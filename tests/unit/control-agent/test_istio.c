@@ -1055,7 +1055,7 @@ static const struct {
 	{"gw-no-servers.yaml", 5, "Gateway default/gw: spec.servers: required field is missing"},
 	{"dest-no-host.yaml", 9, "spec.http[0].route[0].destination.host: required field is "
 				  "missing"},
-	{"no-routes.yaml", 5, "spec: needs http or tcp routes"},
+	{"no-routes.yaml", 5, "spec: needs http, tls or tcp routes"},
 	{"host-unknown.yaml", 23, "VirtualService default/reviews: spec.http[0].route[0]."
 				  "destination.host: 'nosuch' is not a known service"},
 	{"export-hidden.yaml", 23, "'reviews.team-a' is not a known service (ServiceEntry "
@@ -1087,13 +1087,21 @@ static const struct {
 	{"body-bytes.yaml", 11, "spec.http[0].directResponse.body.bytes: not supported yet"},
 	{"source-labels.yaml", 9, "spec.http[0].match[0].sourceLabels: not supported yet"},
 	{"source-namespace.yaml", 10, "spec.http[0].match[0].sourceNamespace: not supported yet"},
-	{"tls-routes.yaml", 7, "VirtualService default/reviews: spec.tls: not supported yet"},
+	{"tls-routes.yaml", 9, "VirtualService default/reviews: spec.tls[0].match[0].sniHosts[0]: "
+			       "'login.example.org' is not within any of the VirtualService's hosts"},
+	{"tls-route-no-match.yaml", 8, "spec.tls[0].match: required field is missing"},
+	{"tls-sni-wildcard.yaml", 10, "spec.tls[0].match[0].sniHosts[1]: 'a.*.com' is not an SNI "
+				      "host"},
+	{"tls-source-labels.yaml", 10, "spec.tls[0].match[0].sourceLabels: not supported yet"},
+	{"tls-mixed-port.yaml", 11, "spec.servers[1].port.protocol: port 443 already has a server "
+				    "of protocol TLS passthrough (Gateway default/gw); this one is "
+				    "HTTPS"},
 	{"tcp-weighted.yaml", 23, "spec.tcp[0].route[1]: weighted tcp routes (2 destinations) are "
 				  "not supported yet"},
 	{"cors-regex.yaml", 25, "spec.http[0].corsPolicy.allowOrigins[1].regex: not supported yet "
 				"(exact and prefix are)"},
-	{"tls-server.yaml", 7, "Gateway default/gw: spec.servers[0].port.protocol: TLS servers (SNI "
-			       "passthrough) are not supported yet"},
+	{"tls-server.yaml", 7, "Gateway default/gw: spec.servers[0]: a TLS server needs tls (mode "
+			       "PASSTHROUGH, or SIMPLE or MUTUAL with a certificate)"},
 	{"https-redirect.yaml", 10, "spec.servers[0].tls.httpsRedirect: not supported yet"},
 	{"tls-mutual-no-ca.yaml", 9, "spec.servers[0].tls: mode MUTUAL needs caCertificates"},
 	{"tls-mutual-both.yaml", 12, "spec.servers[0].tls.caCertificates: give credentialName "
@@ -1107,9 +1115,9 @@ static const struct {
 	{"https.yaml", 11, "spec.servers[0].tls.credentialName: credentialName 'cert' needs "
 			   "config.credentials_dir in the bootstrap"},
 	{"tls-mutual.yaml", 10, "spec.servers[0].tls.mode: OPTIONAL_MUTUAL is not supported yet "
-				"(SIMPLE and MUTUAL only)"},
-	{"tls-passthrough.yaml", 9, "spec.servers[0].tls: no mode, which is PASSTHROUGH: not "
-				     "supported yet (SIMPLE and MUTUAL only)"},
+				"(SIMPLE, MUTUAL and PASSTHROUGH only)"},
+	{"tls-passthrough.yaml", 10, "spec.servers[0].tls.credentialName: not used with mode "
+				     "PASSTHROUGH"},
 	{"tls-version.yaml", 12, "spec.servers[0].tls.minProtocolVersion: TLSV1_1 is not supported: "
 				 "TLS 1.2 is the oldest version served"},
 	{"tls-cipher.yaml", 12, "spec.servers[0].tls.cipherSuites[1]: unknown cipher suite 'RC4-NOPE'"},
