@@ -26,7 +26,8 @@ int
 hf_metrics_init(struct hf_metrics *m, uint32_t max_series)
 {
 	uint32_t http = rte_align32pow2(RTE_MAX(max_series, 16u)) * 2;
-	uint32_t tcp = RTE_MAX(http / 4, 16u);
+	/* A TCP series is named by a uint16_t tag on its upstream TCB (tcp-t.h): 32768 at most. */
+	uint32_t tcp = RTE_MIN(RTE_MAX(http / 4, 16u), 32768u);
 
 	m->http = rte_zmalloc("hf_metrics_http", sizeof(*m->http) * http, RTE_CACHE_LINE_SIZE);
 	m->tcp = rte_zmalloc("hf_metrics_tcp", sizeof(*m->tcp) * tcp, RTE_CACHE_LINE_SIZE);

@@ -27,6 +27,7 @@
 #include <rte_mbuf.h>
 #include <rte_random.h>
 
+#include "dataplane/metrics.h"
 #include "dataplane/proxy/drain.h"
 #include "dataplane/proxy/l4.h"
 #include "dataplane/proxy/l4_route.h"
@@ -126,14 +127,24 @@ cx_load(void *arg, const struct hf_snap_endpoint *ep, unsigned int index)
 	return e != NULL ? e->open : 0;
 }
 
+/* The Istio TCP metrics series of upstream @p up (its tag), or NULL. */
+static struct hf_metrics_tcp *
+up_series(struct hf_worker *w, const struct hf_tcp_conn *up)
+{
+	return up->listener != 0 ? &w->metrics.tcp[up->listener - 1] : NULL;
+}
+
 /* Upstream @p up is no longer proxied: one connection fewer to its endpoint. */
 static void
 cx_done(struct hf_worker *w, const struct hf_tcp_conn *up)
 {
 	struct cx_entry *e = cx_find(w->l4, up->raddr, up->rport, false);
+	struct hf_metrics_tcp *ms = up_series(w, up);
 
 	if (e != NULL && e->open > 0)
 		e->open--;
+	if (ms != NULL)
+		ms->closed++;
 }
 
 /* Moves what @p to can take from @p from; propagates the peer's FIN. Returns bytes moved. */
@@ -216,6 +227,23 @@ static const struct hf_tcp_ops discard_ops = {
  */
 static const struct hf_tcp_ops tcpp_up_ops;
 
+/* @p n bytes went up (from the downstream) or down through upstream @p up. */
+static void
+tcpp_count(struct hf_worker *w, const struct hf_tcp_conn *up, bool upward, uint64_t n)
+{
+	struct hf_metrics_tcp *ms = up_series(w, up);
+
+	if (upward) {
+		HF_COUNT_N(w, TCPP_TX_UP, n);
+		if (ms != NULL)
+			ms->received += n;
+	} else {
+		HF_COUNT_N(w, TCPP_TX_DOWN, n);
+		if (ms != NULL)
+			ms->sent += n;
+	}
+}
+
 static void
 tcpp_move(struct hf_worker *w, struct hf_tcp_conn *from, struct hf_tcp_conn *to, bool upward)
 {
@@ -224,10 +252,7 @@ tcpp_move(struct hf_worker *w, struct hf_tcp_conn *from, struct hf_tcp_conn *to,
 	if (to == NULL || to->state == HF_TCP_SYN_SENT)
 		return;
 	n = pump(w, from, to);
-	if (upward)
-		HF_COUNT_N(w, TCPP_TX_UP, n);
-	else
-		HF_COUNT_N(w, TCPP_TX_DOWN, n);
+	tcpp_count(w, upward ? to : from, upward, n);
 }
 
 static void
@@ -291,10 +316,9 @@ tcpp_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 	 * goes over now, past the watermark (one window at most), then the FIN.
 	 */
 	for (struct rte_mbuf *m; (m = hf_tls_recv(w, c, UINT32_MAX)) != NULL;) {
-		if (c->ops == &tcpp_up_ops)
-			HF_COUNT_N(w, TCPP_TX_DOWN, rte_pktmbuf_pkt_len(m));
-		else
-			HF_COUNT_N(w, TCPP_TX_UP, rte_pktmbuf_pkt_len(m));
+		bool from_up = c->ops == &tcpp_up_ops;
+
+		tcpp_count(w, from_up ? c : other, !from_up, rte_pktmbuf_pkt_len(m));
 		if (hf_tls_send(w, other, m) < 0)
 			break;
 	}
@@ -315,6 +339,7 @@ tcpp_connect(struct hf_worker *w, struct hf_tcp_conn *down, int cluster)
 	struct hf_lb_ctx lb;
 	struct hf_tcp_conn *up;
 	struct cx_entry *cx;
+	struct hf_metrics_tcp *ms;
 	int e;
 
 	if (snap == NULL || cluster < 0 || (unsigned int)cluster >= snap->n_clusters) {
@@ -340,6 +365,11 @@ tcpp_connect(struct hf_worker *w, struct hf_tcp_conn *down, int cluster)
 	cx = cx_find(w->l4, ep->addr, ep->port, true);
 	if (cx != NULL)
 		cx->open++;
+	ms = hf_metrics_tcp_series(w, cl->id);
+	if (ms != NULL) {
+		ms->opened++;
+		up->listener = (uint16_t)(ms - w->metrics.tcp + 1);
+	}
 	hf_tls_set_ctx(down, up);
 	return 0;
 }

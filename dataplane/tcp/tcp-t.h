@@ -101,7 +101,11 @@ struct hf_tcp_conn {
 	uint8_t dupacks;
 	uint16_t port;			/* hf_port.index */
 	uint16_t mss;			/* effective send MSS, options excluded */
-	uint16_t listener;		/* listener index for passive opens */
+	/*
+	 * Passive opens: the listener's index. Active opens: the opener's own tag
+	 * (tcp_proxy: its Istio metrics series + 1, 0 for none).
+	 */
+	uint16_t listener;
 	uint32_t id;			/* index in the worker's TCB array */
 	uint32_t flags;			/* HF_TCP_F_* */
 

@@ -34,6 +34,8 @@ spec:
   servers:
   - port: {number: 80, name: http, protocol: HTTP}
     hosts: ["*"]
+  - port: {number: 9000, name: tcp, protocol: TCP}
+    hosts: ["*"]
 ---
 apiVersion: networking.istio.io/v1beta1
 kind: ServiceEntry
@@ -78,6 +80,16 @@ spec:
   - match: [{uri: {prefix: /dead/}}]
     route: [{destination: {host: dead.shop.svc.cluster.local, port: {number: $DEAD_PORT}}}]
   - route: [{destination: {host: web.shop.svc.cluster.local, port: {number: 8080}}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: shop-tcp, namespace: istio-system}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  tcp:
+  - match: [{port: 9000}]
+    route: [{destination: {host: cart.shop.svc.cluster.local, port: {number: 8080}}}]
 YAML
 
 NS=$(hf_ns_new prom) || { hf_not_ok "create namespace"; exit 1; }
@@ -203,6 +215,34 @@ v=$(prom 'sum(istio_request_duration_milliseconds_count)')
 hf_check "the duration histogram counted every request (count ${v:-none})" test "$v" = "$want_total"
 v=$(prom 'sum(istio_response_bytes_sum{destination_service="web.shop.svc.cluster.local",response_code="200"})')
 hf_check "istio_response_bytes_sum of web's 200s is 30 x 3 bytes (got ${v:-none})" test "$v" = 90
+
+# ---------------------------------------------------------------- TCP (tcp_proxy)
+# Three connections through the tcp route to cart (HTTP over raw TCP, one request each).
+tcp_ok=0
+for _ in 1 2 3; do
+	c=$(ip netns exec "$NS" curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$OUR:9000/ok.txt")
+	[ "$c" = 200 ] && tcp_ok=$((tcp_ok + 1))
+done
+hf_check "three requests through the tcp route answered 200 ($tcp_ok)" test "$tcp_ok" = 3
+up_b=$(hf_stat "$NS" tcp_proxy.upstream_tx_bytes)
+down_b=$(hf_stat "$NS" tcp_proxy.downstream_tx_bytes)
+tq() { prom "sum($1{destination_service=\"cart.shop.svc.cluster.local\",request_protocol=\"tcp\"})"; }
+v=""
+for _ in $(seq 40); do
+	v=$(tq istio_tcp_connections_closed_total)
+	[ "$v" = 3 ] && break
+	sleep 0.25
+done
+hf_check "istio_tcp_connections_closed_total to cart: 3 (got ${v:-none})" test "$v" = 3
+v=$(tq istio_tcp_connections_opened_total)
+hf_check "istio_tcp_connections_opened_total to cart: 3 (got ${v:-none})" test "$v" = 3
+v=$(tq istio_tcp_received_bytes_total)
+hf_check "istio_tcp_received_bytes_total is what tcp_proxy sent upstream ($up_b; got ${v:-none})" \
+	test -n "$v" -a "$v" = "$up_b" -a "${up_b:-0}" -gt 0
+v=$(tq istio_tcp_sent_bytes_total)
+hf_check "istio_tcp_sent_bytes_total is what tcp_proxy sent downstream ($down_b; got ${v:-none})" \
+	test -n "$v" -a "$v" = "$down_b" -a "${down_b:-0}" -gt 0
+ip netns exec "$NS" curl -s --max-time 5 http://127.0.0.1:15000/stats/prometheus > "$HF_TMP/scrape1.txt"
 
 # ---------------------------------------------------------------- format and bounds
 # promtool parses the exposition (an error is "error while linting: text format parsing
