@@ -10,6 +10,9 @@
 # then shifts reviews to 50% v1 / 50% v3 live, under wrk load, by rewriting the
 # reviews-route VirtualService in hydrofoil's configuration directory (inotify
 # picks it up), and shows the split, the errors (none) and the snapshot version.
+# The gateway also serves HTTPS on 443 (a certificate from scripts/mkcert.sh, by
+# credentialName), and a real Prometheus scrapes Istio's standard metrics from the
+# admin API; the demo ends with two PromQL queries over what it sent.
 # Everything it creates is removed when it ends, also on Ctrl-C.
 # HF_NO_SETUP=1 skips scripts/setup.sh (packages, hugepages, build).
 set -uo pipefail
@@ -30,6 +33,21 @@ BK=$HF_TMP/services		# nginx configuration, pid, access logs
 cp -r examples/bookinfo "$ISTIO"
 CFG=$HF_TMP/gateway.cfg
 bk_bootstrap "$CFG" "$ISTIO" "$HF_TMP/access.log"
+# HTTPS on 443: a test CA and a certificate for bookinfo.example.com, found by credentialName
+# in the bootstrap's credentials_dir (the layout of a mounted Kubernetes TLS secret).
+CREDS=$HF_TMP/credentials
+scripts/mkcert.sh ca "$CREDS" >/dev/null && scripts/mkcert.sh cert "$CREDS" bookinfo-cred bookinfo.example.com >/dev/null ||
+	{ echo "scripts/mkcert.sh could not make the demo's certificate"; exit 1; }
+sed -i "s|config: { istio_dir = \"$ISTIO\"; };|config: { istio_dir = \"$ISTIO\"; credentials_dir = \"$CREDS\"; };|" "$CFG"
+/usr/bin/python3 - "$ISTIO/bookinfo-gateway.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+https = ('  - port:\n      number: 443\n      name: https\n      protocol: HTTPS\n'
+         '    hosts:\n    - "*"\n    tls:\n      mode: SIMPLE\n      credentialName: bookinfo-cred\n')
+i = s.index('    - "*"\n') + len('    - "*"\n')
+open(p, "w").write(s[:i] + https + s[i:])
+PY
 
 say "the Istio configuration (a copy of examples/bookinfo in $ISTIO)"
 /usr/bin/python3 - "$ISTIO" <<'PY' 2>/dev/null || ls -l "$ISTIO"
@@ -131,6 +149,29 @@ say "what the upstream saw for GET /wpcatalog/7 (Host: $REVIEWS, end-user: jason
 ask -H "Host: $REVIEWS" -H 'end-user: jason' "http://$GW/wpcatalog/7"
 tr -d '\r' <<<"$BODY" | sed 's/^/  /'
 
+# ---------------------------------------------------------------- HTTPS
+say "HTTPS on 443 (tls.mode SIMPLE, credentialName bookinfo-cred; curl verifies with the demo's CA)"
+out=$(c --cacert "$CREDS/ca.crt" --resolve "bookinfo.example.com:443:$GW" -o "$HF_TMP/body" \
+	-w '%{http_code}' https://bookinfo.example.com/productpage)
+echo "GET https://bookinfo.example.com/productpage -> $out $(bk_who "$(cat "$HF_TMP/body")" | awk '{ print $1, $2 }')"
+ip netns exec "$NS" openssl s_client -connect "$GW:443" -servername bookinfo.example.com \
+	-CAfile "$CREDS/ca.crt" -brief </dev/null 2>&1 | grep -E 'Protocol version|Ciphersuite|Verification' | sed 's/^/  /'
+echo "GET /certs (the admin API): $(hf_admin "$NS" /certs | tr -d ' \n' | grep -o '"serial_number":"[^"]*"\|"days_until_expiration":"*[0-9]*"*' | head -2 | tr '\n' ' ')"
+echo "counters: tls.handshakes $(hf_stat "$NS" tls.handshakes), tls.handshakes_tls13 $(hf_stat "$NS" tls.handshakes_tls13)"
+
+# Prometheus scrapes the admin API from here on (Istio's metrics, /stats/prometheus).
+cat > "$HF_TMP/prometheus.yml" <<YML
+global: {scrape_interval: 1s}
+scrape_configs:
+- job_name: hydrofoil
+  metrics_path: /stats/prometheus
+  static_configs: [{targets: ["127.0.0.1:15000"]}]
+YML
+mkdir -p "$HF_TMP/prom"
+ip netns exec "$NS" prometheus --config.file="$HF_TMP/prometheus.yml" --storage.tsdb.path="$HF_TMP/prom" \
+	--web.listen-address=127.0.0.1:19090 >"$HF_TMP/prometheus.log" 2>&1 &
+HF_PIDS+=($!)
+
 # ---------------------------------------------------------------- the live shift
 say "live traffic shift: reviews-route default 100% v1 -> 50% v1 / 50% v3, under wrk load"
 WRK_URL="http://$GW/reviews/0"
@@ -178,6 +219,22 @@ non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$HF_TMP/wrk
 sock=$(sed -n 's/^ *Socket errors: *//p' "$HF_TMP/wrk.out")
 echo "non-2xx: ${non2xx:-0}; socket errors: ${sock:-0}"
 echo "control_plane.snapshot_version: before $v0, after $(hf_stat "$NS" control_plane.snapshot_version)"
+
+say "Prometheus (scraping GET /stats/prometheus every second): PromQL over what the demo sent"
+promql() {
+	ip netns exec "$NS" curl -s --max-time 5 -G http://127.0.0.1:19090/api/v1/query --data-urlencode "query=$1" |
+		/usr/bin/python3 -c 'import json, sys
+for r in json.load(sys.stdin).get("data", {}).get("result", []):
+    if r["value"][1] == "NaN":
+        continue  # no request to it in the window
+    m = r["metric"]
+    print("  %-45s %-5s %s" % (m.get("destination_service", ""), m.get("response_code", ""), r["value"][1]))' 2>/dev/null
+}
+sleep 2	# one more scrape after the last request
+echo "sum by (destination_service, response_code) (istio_requests_total):"
+promql 'sum by (destination_service, response_code) (istio_requests_total)'
+echo "histogram_quantile(0.99, rate(istio_request_duration_milliseconds_bucket[1m])) by destination, in ms:"
+promql 'histogram_quantile(0.99, sum by (destination_service, le) (rate(istio_request_duration_milliseconds_bucket[1m])))'
 
 say "counters (GET /stats: http and control_plane, non-zero)"
 hf_admin "$NS" /stats | grep -E '^(http\.|control_plane\.)' | grep -v ': 0$'
