@@ -132,9 +132,10 @@ hf_access_log_format(const struct hf_access_log_rec *r, char *buf, size_t cap)
 	add(&l, " ");
 	add_esc(&l, r->path, false);
 	add(&l, " %s\" ", r->method[0] != '\0' ? (r->minor == 0 ? "HTTP/1.0" : "HTTP/1.1") : "-");
-	add(&l, "%u %s %s %s \"-\" ", r->status,
+	add(&l, "%u %s %s %s \"%s\" ", r->status,
 	    hf_response_flag_name(r->flag), r->details != NULL ? r->details : "-",
-	    r->conn_details != NULL ? r->conn_details : "-");
+	    r->conn_details != NULL ? r->conn_details : "-",
+	    r->transport_failure != NULL ? r->transport_failure : "-");
 	add(&l, "%" PRIu64 " %" PRIu64 " %u ", r->bytes_rx, r->bytes_tx, r->duration_ms);
 	if (r->service_ms >= 0)
 		add(&l, "%d ", r->service_ms);

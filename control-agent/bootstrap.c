@@ -49,6 +49,7 @@
 #include "dataplane/net/addr.h"
 #include "dataplane/overload.h"
 #include "dataplane/worker-t.h"
+#include "tls/tls.h"
 
 /* CPU ids EAL can pin a thread to: glibc's CPU_SETSIZE, which EAL's parser bounds them by. */
 #define MAX_CPUS 1024
@@ -789,6 +790,111 @@ load_xds(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 	return 0;
 }
 
+/* Reads @p file (at most 1 MiB) into a malloc'ed buffer. 0 or -errno. */
+static int
+read_small(const char *file, char **out, size_t *len)
+{
+	FILE *f = fopen(file, "re");
+	size_t cap = 1 << 20, n;
+	char *buf;
+
+	if (f == NULL)
+		return -errno;
+	buf = malloc(cap + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = fread(buf, 1, cap + 1, f);
+	if (ferror(f) || n > cap) {
+		fclose(f);
+		explicit_bzero(buf, n);
+		free(buf);
+		return -EFBIG;
+	}
+	fclose(f);
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* A SPIFFE path segment: a Kubernetes name (RFC 1123 label characters). */
+static bool
+spiffe_segment_ok(const char *s, bool dots)
+{
+	if (s[0] == '\0')
+		return false;
+	for (const char *p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      (dots && *p == '.')))
+			return false;
+	return true;
+}
+
+/*
+ * identity = { trust_domain; namespace; service_account; cert_chain; key; root_cert; }:
+ * the SPIFFE ID spiffe://<trust_domain>/ns/<namespace>/sa/<service_account>, and the files
+ * read and checked now (the chain's leaf carries that ID as a URI SAN, the key is its own,
+ * the chain verifies to root_cert), so a node never starts with an identity its peers refuse.
+ */
+static int
+load_identity(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
+{
+	static const char *const keys[] = {"trust_domain", "namespace", "service_account",
+					   "cert_chain", "key", "root_cert", NULL};
+	struct hf_boot_identity *id = &b->identity;
+	char *pem[3] = {NULL, NULL, NULL}, msg[256];
+	const char *files[3] = {id->cert_chain, id->key, id->root_cert};
+	static const char *const names[3] = {"identity.cert_chain", "identity.key",
+					     "identity.root_cert"};
+	size_t len[3] = {0, 0, 0};
+	int rc = 0;
+	const config_setting_t *g = hf_cfg_member(c, root, "", "identity", CONFIG_TYPE_GROUP, 0, &rc);
+
+	if (g == NULL)
+		return rc;
+	snprintf(id->trust_domain, sizeof(id->trust_domain), "cluster.local");
+	if ((rc = hf_cfg_check_keys(c, g, "identity", keys)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "identity", "trust_domain", id->trust_domain,
+				    sizeof(id->trust_domain), 0)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "identity", "namespace", id->ns, sizeof(id->ns), 1)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "identity", "service_account", id->service_account,
+				    sizeof(id->service_account), 1)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "identity", "cert_chain", id->cert_chain,
+				    sizeof(id->cert_chain), 1)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "identity", "key", id->key, sizeof(id->key), 1)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "identity", "root_cert", id->root_cert,
+				    sizeof(id->root_cert), 1)) != 0)
+		return rc;
+	if (!spiffe_segment_ok(id->trust_domain, true))
+		return hf_cfg_fail(c, config_setting_get_member(g, "trust_domain"),
+				   "identity.trust_domain", "'%s' is not a trust domain (lower-case "
+				   "DNS name)", id->trust_domain);
+	if (!spiffe_segment_ok(id->ns, false) || !spiffe_segment_ok(id->service_account, true))
+		return hf_cfg_fail(c, g, "identity", "namespace '%s' and service_account '%s' must "
+				   "be Kubernetes names (a-z, 0-9, '-')", id->ns, id->service_account);
+	snprintf(id->spiffe, sizeof(id->spiffe), "spiffe://%s/ns/%s/sa/%s", id->trust_domain, id->ns,
+		 id->service_account);
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		rc = read_small(files[i], &pem[i], &len[i]);
+		if (rc < 0)
+			rc = hf_cfg_fail(c, config_setting_get_member(g, names[i] + 9), names[i],
+					 "cannot read '%s': %s", files[i], strerror(-rc));
+	}
+	if (rc == 0 && hf_tls_identity_check(pem[0], (uint32_t)len[0], pem[1], (uint32_t)len[1],
+					     pem[2], (uint32_t)len[2], id->spiffe, msg,
+					     sizeof(msg)) != 0)
+		rc = hf_cfg_fail(c, g, "identity", "%s", msg);
+	for (int i = 0; i < 3; i++) {
+		if (pem[i] != NULL)
+			explicit_bzero(pem[i], len[i]);
+		free(pem[i]);
+	}
+	if (rc != 0)
+		id->spiffe[0] = '\0';
+	return rc;
+}
+
 /* A float or an integer setting as a double; false for anything else. */
 static bool
 number(const config_setting_t *s, double *v)
@@ -946,7 +1052,7 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 {
 	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", "tcp",
 					   "http", "static_resources", "access_log", "config", "overload",
-					   "metrics", "xds", "tls", NULL};
+					   "metrics", "xds", "tls", "identity", NULL};
 	struct hf_cfg c = {.path = path, .err = err, .errlen = errlen};
 	const config_setting_t *root;
 	long long workers = 1;
@@ -979,7 +1085,7 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	    (rc = hf_cfg_get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0 ||
 	    (rc = load_config(&c, root, b)) != 0 || (rc = load_overload(&c, root, b)) != 0 ||
 	    (rc = load_metrics(&c, root, b)) != 0 || (rc = load_tls(&c, root, b)) != 0 ||
-	    (rc = load_xds(&c, root, b)) != 0)
+	    (rc = load_xds(&c, root, b)) != 0 || (rc = load_identity(&c, root, b)) != 0)
 		goto out;
 	b->workers = (unsigned int)workers;
 	/* One mesh-wide choice: every HTTP listener takes it, and those Istio opens. */

@@ -79,6 +79,22 @@ struct hf_boot_xds {
 	char meta_val[HF_BOOT_XDS_META][HF_BOOT_STR];
 };
 
+/*
+ * identity = { trust_domain; namespace; service_account; cert_chain; key; root_cert; }: the
+ * node's mesh identity, as istiod's CA would issue it (scripts/meshca.sh), in Istio's
+ * file-mounted layout. Checked at load: the chain's leaf carries spiffe as a URI SAN, the key
+ * is its own, the chain verifies to root_cert. ISTIO_MUTUAL presents it and trusts the root.
+ */
+struct hf_boot_identity {
+	char trust_domain[HF_BOOT_STR];
+	char ns[HF_BOOT_STR];
+	char service_account[HF_BOOT_STR];
+	char cert_chain[HF_BOOT_DEVICE];
+	char key[HF_BOOT_DEVICE];
+	char root_cert[HF_BOOT_DEVICE];
+	char spiffe[3 * HF_BOOT_STR + 16];	/* spiffe://<td>/ns/<ns>/sa/<sa>; "": no identity */
+};
+
 /* The bootstrap file, validated. Every string is NUL-terminated. */
 struct hf_bootstrap {
 	char path[HF_BOOT_DEVICE];
@@ -117,6 +133,7 @@ struct hf_bootstrap {
 	struct hf_boot_xds xds;		/* xds = { ... }; port 0 without it */
 	int tls_session_tickets;	/* tls.session_tickets: resumption by tickets (true) */
 	uint32_t tls_ticket_rotation_s;	/* tls.ticket_key_rotation_s: key period (3600) */
+	struct hf_boot_identity identity;	/* identity = { ... }; spiffe "" without it */
 };
 
 /*

@@ -47,10 +47,18 @@ hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_w
 		return NULL;
 	}
 	if (b->istio_dir[0] != '\0') {
+		const struct hf_istio_identity id = {
+			.spiffe = b->identity.spiffe,
+			.trust_domain = b->identity.trust_domain,
+			.cert_chain = b->identity.cert_chain,
+			.key = b->identity.key,
+			.root_cert = b->identity.root_cert,
+		};
+
 		for (unsigned int i = 0; i < b->n_labels; i++)
 			labels[i] = b->labels[i];
-		rc = hf_istio_load_creds(b->istio_dir, labels, b->n_labels, b->credentials_dir, &im, err,
-					 errlen);
+		rc = hf_istio_load_mesh(b->istio_dir, labels, b->n_labels, b->credentials_dir, &id,
+					&im, err, errlen);
 		if (rc != 0)
 			goto out;
 		rc = hf_model_append(&m, &im);

@@ -596,11 +596,105 @@ cc_listener(struct cc *c, const struct hf_model_listener *ml, struct hf_snap_lis
 	return 0;
 }
 
+/* Whether @p s names a host an SNI may carry: a DNS name, no wildcard, not an IPv4 literal. */
+static bool
+sni_name(const char *s)
+{
+	bool alpha = false;
+
+	if (s == NULL || s[0] == '\0' || strlen(s) > 253)
+		return false;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p == '*' || *p == ':' || *p == '/')
+			return false;
+		alpha |= (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+	}
+	return alpha;
+}
+
+/*
+ * A cluster's TLS origination into the arena, as tls/client.c reads it. The
+ * SNI is the DestinationRule's sni, else the service's host name (Envoy's
+ * auto SNI takes the request's Host, which for a ServiceEntry host is the
+ * same name; a per-cluster name keeps one pool per cluster). Without
+ * subjectAltNames a verified server must be valid for that name (Istio's
+ * auto SAN validation). The id hashes everything; a CA bundle the previous
+ * cluster had (the system bundle, most often) is shared, not copied again.
+ */
+static const struct hf_tls_client_config *
+cc_up_tls(struct cc *c, const struct hf_model_cluster *mc, const struct hf_tls_client_config *prev)
+{
+	const struct hf_model_up_tls *mt = mc->up_tls;
+	struct hf_tls_client_config *t = cc_alloc(c, sizeof(*t));
+	const char **sans = cc_alloc(c, sizeof(*sans) * (mt->n_sans + 1));
+	const char *sni = mt->sni != NULL ? mt->sni : sni_name(mc->service) ? mc->service : NULL;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (t == NULL || sans == NULL)
+		return NULL;
+	*t = (struct hf_tls_client_config){
+		.mode = (uint8_t)(mt->mode == HF_TLS_SIMPLE ? HF_TLS_ORIG_SIMPLE :
+				  mt->mode == HF_TLS_MUTUAL ? HF_TLS_ORIG_MUTUAL :
+				  HF_TLS_ORIG_ISTIO_MUTUAL),
+		.n_sans = mt->n_sans,
+		.sans = sans,
+		/* workload certificates carry no DNS name: ISTIO_MUTUAL checks SPIFFE IDs only */
+		.verify_host = mt->ca_pem != NULL && mt->n_sans == 0 && sni != NULL &&
+			       mt->mode != HF_TLS_ISTIO_MUTUAL,
+	};
+	h = fnv(h, &t->mode, 1);
+	h = fnv(h, &t->verify_host, 1);
+	if (sni != NULL) {
+		if ((t->sni = cc_str(c, sni)) == NULL)
+			return NULL;
+		h = fnv(h, sni, strlen(sni) + 1);
+	}
+	for (unsigned int k = 0; k < mt->n_sans; k++) {
+		if ((sans[k] = cc_str(c, mt->sans[k])) == NULL)
+			return NULL;
+		h = fnv(h, mt->sans[k], strlen(mt->sans[k]) + 1);
+	}
+	if (mt->ca_pem != NULL) {
+		if (prev != NULL && prev->ca_len == mt->ca_len &&
+		    memcmp(prev->ca_pem, mt->ca_pem, mt->ca_len) == 0) {
+			t->ca_pem = prev->ca_pem;
+		} else {
+			char *ca = cc_alloc(c, mt->ca_len);
+
+			if (ca == NULL)
+				return NULL;
+			memcpy(ca, mt->ca_pem, mt->ca_len);
+			t->ca_pem = ca;
+		}
+		t->ca_len = (uint32_t)mt->ca_len;
+		h = fnv(h, "ca", 2);
+		h = fnv(h, mt->ca_pem, mt->ca_len);
+	}
+	if (mt->cert_pem != NULL && mt->key_pem != NULL) {
+		char *cert = cc_alloc(c, mt->cert_len), *key = cc_alloc(c, mt->key_len);
+
+		if (cert == NULL || key == NULL)
+			return NULL;
+		memcpy(cert, mt->cert_pem, mt->cert_len);
+		memcpy(key, mt->key_pem, mt->key_len);
+		t->cert_pem = cert;
+		t->cert_len = (uint32_t)mt->cert_len;
+		t->key_pem = key;
+		t->key_len = (uint32_t)mt->key_len;
+		h = fnv(h, "id", 2);
+		h = fnv(h, cert, mt->cert_len);
+		h = fnv(h, key, mt->key_len);
+	}
+	t->id = h != 0 ? h : 1;
+	return t;
+}
+
 struct hf_snapshot *
 hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_workers, char *err,
 		    size_t errlen)
 {
 	struct cc c = {.m = m, .err = err, .errlen = errlen};
+	const struct hf_tls_client_config *prev_tls = NULL;
 	struct hf_snap_cluster *cl;
 	struct hf_snap_listener *ls;
 	hs_scratch_t *proto = NULL;
@@ -631,6 +725,14 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 			ep[e].weight = mc->endpoints[e].weight > 0 ? mc->endpoints[e].weight : 1;
 		}
 		cl[i].endpoints = ep;
+		cl[i].tls = NULL;
+		if (mc->up_tls != NULL) {
+			cl[i].tls = cc_up_tls(&c, mc, prev_tls);
+			if (cl[i].tls == NULL)
+				goto nomem;
+			if (cl[i].tls->ca_pem != NULL)
+				prev_tls = cl[i].tls;
+		}
 	}
 	c.s->clusters = cl;
 	c.s->n_clusters = m->n_clusters;
@@ -685,6 +787,9 @@ hf_snapshot_free(struct hf_snapshot *s)
 		     k < s->listeners[i].tls->n_servers; k++)
 			explicit_bzero((char *)s->listeners[i].tls->servers[k].key_pem,
 				       s->listeners[i].tls->servers[k].key_len);
+	for (unsigned int i = 0; s->clusters != NULL && i < s->n_clusters; i++)
+		if (s->clusters[i].tls != NULL && s->clusters[i].tls->key_pem != NULL)
+			explicit_bzero((char *)s->clusters[i].tls->key_pem, s->clusters[i].tls->key_len);
 	for (unsigned int i = 0; i < s->n_regexes; i++)
 		pcre2_code_free(s->regexes[i]);
 	free(s->regexes);

@@ -654,3 +654,17 @@ hf_tls_abort_slow(struct hf_worker *w, struct hf_tcp_conn *c)
 		conn_free(t->lst->tw, t);
 	hf_tcp_abort(w, c);
 }
+
+/* ---- the pool, for the client side (tls/client.c) ---- */
+
+struct hf_tls_conn *
+hf_tls_conn_get(struct hf_tls_worker *tw)
+{
+	return conn_alloc(tw);
+}
+
+void
+hf_tls_conn_put(struct hf_tls_worker *tw, struct hf_tls_conn *t)
+{
+	conn_free(tw, t);
+}

@@ -93,6 +93,12 @@ enum hf_tls_fail {
 	HF_TLS_FAIL_EXPIRED_CLIENT_CERT,
 	HF_TLS_FAIL_CLIENT_SAN_MISMATCH,
 	HF_TLS_FAIL_OTHER,
+	/* TLS origination (tls/client.c): why a handshake with an upstream failed */
+	HF_TLS_FAIL_UNTRUSTED_SERVER_CERT,
+	HF_TLS_FAIL_EXPIRED_SERVER_CERT,
+	HF_TLS_FAIL_SERVER_SAN_MISMATCH,
+	HF_TLS_FAIL_ALERT_RECEIVED,
+	HF_TLS_FAIL_PEER_CLOSED,
 };
 
 enum hf_tls_state {
@@ -142,6 +148,39 @@ struct hf_tls_tickets {
 	uint64_t gen;			/* rotations since start */
 	unsigned int n;			/* keys in use: 1 at start, then 2 */
 	struct hf_tls_ticket_key key[2];	/* current, previous */
+};
+
+/*
+ * TLS origination: what a cluster with a DestinationRule tls mode SIMPLE,
+ * MUTUAL or ISTIO_MUTUAL asks of its upstream connections (tls/client.c),
+ * compiled by the agent into the snapshot with PEM bytes it has read and
+ * checked. Each worker builds a client SSL_CTX of its own from it.
+ */
+enum hf_tls_origination {
+	HF_TLS_ORIG_SIMPLE = 1,
+	HF_TLS_ORIG_MUTUAL,
+	HF_TLS_ORIG_ISTIO_MUTUAL,
+};
+
+struct hf_tls_client_config {
+	uint64_t id;			/* content hash, never 0: a worker rebuilds only when it changes */
+	uint8_t mode;			/* enum hf_tls_origination */
+	const char *sni;		/* server_name sent; NULL: none */
+	/*
+	 * The CAs the server certificate must chain to (caCertificates, the
+	 * system bundle, or the mesh root); NULL: not verified (insecureSkipVerify).
+	 */
+	const char *ca_pem;
+	uint32_t ca_len;
+	/* the server certificate must carry one of these as a DNS or URI SAN; 0: see verify_host */
+	unsigned int n_sans;
+	const char *const *sans;
+	bool verify_host;		/* no sans: the certificate must be valid for `sni` (RFC 6125) */
+	/* MUTUAL, ISTIO_MUTUAL: our certificate chain and key; NULL: none sent */
+	const char *cert_pem;
+	uint32_t cert_len;
+	const char *key_pem;
+	uint32_t key_len;
 };
 
 #endif

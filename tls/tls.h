@@ -262,12 +262,109 @@ void hf_tls_listener_free(struct hf_tls_listener *l);
  */
 size_t hf_tls_conn_footprint(void);
 
+/* ---- TLS origination (tls/client.c): the client side, for upstream connections ---- */
+
+/*
+ * A client SSL_CTX for @p cc in library context @p lib (NULL: the default):
+ * TLS 1.2 and 1.3, ALPN http/1.1, no renegotiation, no session cache; the
+ * server verified against cc->ca_pem (each a CA certificate) unless it is
+ * NULL, then its SANs (cc->sans) or its name (cc->sni); with cc->cert_pem our
+ * certificate chain and key (checked to match). NULL with a message in
+ * @p err. The agent builds one to refuse a bad configuration at load.
+ */
+struct ssl_ctx_st *hf_tls_client_ctx_new(struct ossl_lib_ctx_st *lib,
+					 const struct hf_tls_client_config *cc, char *err,
+					 size_t errlen);
+
+struct ssl_st;
+
+/*
+ * What a client connection of @p cc sets on its own SSL @p ssl: the SNI, and
+ * the name a verified server must be valid for when no subjectAltNames are
+ * given (cc->verify_host). Returns 0, or -ENOMEM (OpenSSL's).
+ */
+int hf_tls_client_ssl_setup(struct ssl_st *ssl, const struct hf_tls_client_config *cc);
+
+/*
+ * A worker's client side: its contexts, one per client config of the current
+ * snapshot (by id, sorted), and the application's ops its connections report
+ * to once their handshake is done.
+ */
+struct hf_tls_client_ent {
+	uint64_t id;
+	struct ssl_ctx_st *ctx;
+};
+
+struct hf_tls_client {
+	struct hf_tls_listener lst;	/* what conn.c's calls read of a connection's owner */
+	struct hf_tls_client_ent *ents;
+	unsigned int n_ents;
+};
+
+/* The client side of worker TLS state @p tw for application @p app_ops. NULL: no memory. */
+struct hf_tls_client *hf_tls_client_new(struct hf_tls_worker *tw, const struct hf_tcp_ops *app_ops);
+
+/* Frees @p cl (connections keep their SSL_CTX: OpenSSL counts references). NULL is fine. */
+void hf_tls_client_free(struct hf_tls_client *cl);
+
+/*
+ * Snapshot pick-up: contexts for the @p n configs of @p cfgs (duplicates
+ * allowed), reusing those whose id it already has and building the others
+ * (malloc, about a millisecond each; never per packet); the rest are dropped.
+ */
+void hf_tls_client_sync(struct hf_tls_client *cl, const struct hf_tls_client_config *const *cfgs,
+			unsigned int n);
+
+/*
+ * Opens a TCP connection from port @p p to @p raddr:@p rport (network order)
+ * that runs a client handshake for @p cfg as soon as TCP is up. The
+ * application's connected() is called once the handshake is done; before
+ * that, closed() reports a TCP or a handshake failure (then
+ * hf_tls_failure_reason() says which). Its context is @p app_ctx
+ * (hf_tls_ctx()). NULL when no connection can be had (counted).
+ */
+struct hf_tcp_conn *hf_tls_connect(struct hf_worker *w, struct hf_tls_client *cl,
+				   const struct hf_tls_client_config *cfg, uint16_t p, uint32_t raddr,
+				   uint16_t rport, uint32_t timeout_ms, void *app_ctx);
+
+/*
+ * Why the handshake of client connection @p c failed, as the access log's
+ * %UPSTREAM_TRANSPORT_FAILURE_REASON% gives it ("TLS_error:untrusted_server_cert"),
+ * a string of static storage; NULL when it did not fail (or runs no TLS).
+ */
+const char *hf_tls_failure_reason(const struct hf_tcp_conn *c);
+
+/*
+ * Whether a mesh identity holds together (the bootstrap's identity block):
+ * the first certificate of @p cert_pem carries @p spiffe as a URI SAN, @p key_pem
+ * is its key, and it verifies to one of @p root_pem's certificates with the
+ * rest of @p cert_pem as intermediates (dates included). 0, or -EINVAL with
+ * the reason in @p err.
+ */
+int hf_tls_identity_check(const char *cert_pem, uint32_t cert_len, const char *key_pem,
+			  uint32_t key_len, const char *root_pem, uint32_t root_len,
+			  const char *spiffe, char *err, size_t errlen);
+
+/* conn.c's pool, for the client side: a zeroed connection (NULL when empty), and back. */
+struct hf_tls_conn *hf_tls_conn_get(struct hf_tls_worker *tw);
+void hf_tls_conn_put(struct hf_tls_worker *tw, struct hf_tls_conn *t);
+
 /* ---- connection I/O: TLS when @p c runs it, plain TCP otherwise ---- */
+
+/* The TCP callbacks of an upstream connection that originates TLS (tls/client.c). */
+extern const struct hf_tcp_ops hf_tls_client_ops;
+
+/* Whether @p c runs TLS: accepted by a TLS listener or opened by hf_tls_connect(). */
+static inline bool
+hf_tls_runs(const struct hf_tcp_conn *c)
+{
+	return c->ops == &hf_tls_tcp_ops || c->ops == &hf_tls_client_ops;
+}
 
 static inline struct hf_tls_conn *
 hf_tls_of(const struct hf_tcp_conn *c)
 {
-	return c->ops == &hf_tls_tcp_ops ? (struct hf_tls_conn *)c->ctx : NULL;
+	return hf_tls_runs(c) ? (struct hf_tls_conn *)c->ctx : NULL;
 }
 
 /* The application's context of @p c (TCP's ctx, or the one TLS keeps for it). */
@@ -305,7 +402,7 @@ void hf_tls_abort_slow(struct hf_worker *w, struct hf_tcp_conn *c);
 static inline struct rte_mbuf *
 hf_tls_recv(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
 {
-	if (c->ops != &hf_tls_tcp_ops)
+	if (!hf_tls_runs(c))
 		return hf_tcp_recv(w, c, max);
 	return hf_tls_recv_slow(w, c, max);
 }
@@ -318,7 +415,7 @@ hf_tls_recv(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
 static inline int
 hf_tls_send(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m)
 {
-	if (c->ops != &hf_tls_tcp_ops)
+	if (!hf_tls_runs(c))
 		return hf_tcp_send(w, c, m);
 	return hf_tls_send_slow(w, c, m);
 }
@@ -327,7 +424,7 @@ hf_tls_send(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m)
 static inline bool
 hf_tls_peer_closed(const struct hf_tcp_conn *c)
 {
-	if (c->ops != &hf_tls_tcp_ops)
+	if (!hf_tls_runs(c))
 		return hf_tcp_peer_closed(c);
 	return hf_tls_peer_closed_slow(c);
 }
@@ -336,7 +433,7 @@ hf_tls_peer_closed(const struct hf_tcp_conn *c)
 static inline void
 hf_tls_shutdown(struct hf_worker *w, struct hf_tcp_conn *c)
 {
-	if (c->ops != &hf_tls_tcp_ops)
+	if (!hf_tls_runs(c))
 		hf_tcp_shutdown(w, c);
 	else
 		hf_tls_shutdown_slow(w, c);
@@ -346,7 +443,7 @@ hf_tls_shutdown(struct hf_worker *w, struct hf_tcp_conn *c)
 static inline void
 hf_tls_abort(struct hf_worker *w, struct hf_tcp_conn *c)
 {
-	if (c->ops != &hf_tls_tcp_ops)
+	if (!hf_tls_runs(c))
 		hf_tcp_abort(w, c);
 	else
 		hf_tls_abort_slow(w, c);

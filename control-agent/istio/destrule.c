@@ -7,20 +7,25 @@
  * port-level entry last, as Pilot merges them. What the snapshot has no
  * place for is refused by name.
  */
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "control-agent/istio/istio-int.h"
+#include "tls/tls.h"
 
 static const char *const dr_keys[] = {"host", "trafficPolicy", "subsets", "exportTo", NULL};
 static const char *const dr_later[] = {"workloadSelector", NULL};
 /*
  * What the snapshot has no place for is refused by name, not kept: an
- * operator who writes a circuit breaker, an outlier detector or TLS
- * origination is told it does not exist rather than left believing it does.
+ * operator who writes a circuit breaker or an outlier detector is told it
+ * does not exist rather than left believing it does.
  */
 static const char *const tp_keys[] = {"loadBalancer", "connectionPool", "tls", "portLevelSettings",
 				      NULL};
@@ -39,10 +44,10 @@ static const char *const http_later[] = {"http1MaxPendingRequests", "http2MaxReq
 					 "maxRequestsPerConnection", "maxRetries", "idleTimeout",
 					 "h2UpgradePolicy", "useClientProtocol",
 					 "maxConcurrentStreams", NULL};
-static const char *const tls_keys[] = {"mode", NULL};
-static const char *const tls_later[] = {"clientCertificate", "privateKey", "caCertificates", "sni",
-					"subjectAltNames", "credentialName", "insecureSkipVerify",
-					"caCrl", NULL};
+static const char *const tls_keys[] = {"mode", "clientCertificate", "privateKey",
+				       "caCertificates", "sni", "subjectAltNames", "credentialName",
+				       "insecureSkipVerify", NULL};
+static const char *const tls_later[] = {"caCrl", NULL};
 static const char *const subset_keys[] = {"name", "labels", "trafficPolicy", NULL};
 
 /* ---- DestinationRule ---- */
@@ -103,29 +108,300 @@ apply_pool(struct ist *st, const struct yn *pool, const char *path, struct hf_mo
 	return 0;
 }
 
+/* Reads all of @p file (at most 1 MiB) into a malloc'ed, NUL-terminated buffer. 0 or -errno. */
+static int
+slurp(const char *file, char **out, size_t *len)
+{
+	FILE *f = fopen(file, "re");
+	size_t cap = 1 << 20, n;
+	char *buf;
+
+	if (f == NULL)
+		return -errno;
+	buf = malloc(cap + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = fread(buf, 1, cap + 1, f);
+	if (ferror(f) || n > cap) {
+		int e = ferror(f) ? EIO : EFBIG;
+
+		fclose(f);
+		explicit_bzero(buf, n);
+		free(buf);
+		return -e;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* Reads @p file into *@p out for field @p key of @p tls; a failure names the field. */
+static int
+read_pem(struct ist *st, const struct yn *tls, const char *path, const char *key,
+	 const char *file, char **out, size_t *len)
+{
+	char q[IST_PATH];
+	int rc = slurp(file, out, len);
+
+	if (rc == -ENOMEM)
+		return ist_oom(st);
+	if (rc < 0)
+		return ist_fail(st, ist_get(tls, key), ist_path(q, path, key), "cannot read '%s': %s",
+				file, strerror(-rc));
+	return 0;
+}
+
+/* A credentialName is a Kubernetes secret name: DNS-1123 (a-z, 0-9, '-', '.'), no path. */
+static bool
+credential_ok(const char *s)
+{
+	if (s[0] == '\0' || s[0] == '.' || strlen(s) > 253 || strstr(s, "..") != NULL)
+		return false;
+	for (const char *c = s; *c != '\0'; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.'))
+			return false;
+	return true;
+}
+
 /*
- * tls: DISABLE only. Until TLS origination exists, SIMPLE, MUTUAL and
- * ISTIO_MUTUAL would send in plaintext what the operator asked to encrypt.
+ * The files of a tls block into @p t: our certificate and key (MUTUAL, from
+ * clientCertificate/privateKey or the credential's tls.crt/tls.key), the
+ * CAs the server must chain to (caCertificates, the credential's ca.crt or
+ * Istio's <name>-cacert/ca.crt, else the system bundle, as Istio does since
+ * 1.20 with VERIFY_CERTIFICATE_AT_CLIENT), unless insecureSkipVerify.
+ */
+static int
+load_files(struct ist *st, const struct yn *tls, const char *path, struct hf_model_up_tls *t)
+{
+	const char *cert = NULL, *key = NULL, *ca = NULL, *cred = NULL;
+	char q[IST_PATH], f[4096];
+	int rc;
+
+	ist_get_str(st, tls, path, "clientCertificate", false, &cert);
+	ist_get_str(st, tls, path, "privateKey", false, &key);
+	ist_get_str(st, tls, path, "caCertificates", false, &ca);
+	ist_get_str(st, tls, path, "credentialName", false, &cred);
+	if (cred != NULL) {
+		const struct yn *at = ist_get(tls, "credentialName");
+
+		ist_path(q, path, "credentialName");
+		if (st->creds_dir == NULL || st->creds_dir[0] == '\0')
+			return ist_fail(st, at, q, "credentialName '%s' needs config.credentials_dir "
+					"in the bootstrap (a folder per name with tls.crt, tls.key and "
+					"ca.crt)", cred);
+		if (!credential_ok(cred))
+			return ist_fail(st, at, q, "'%s' is not a credential name (a Kubernetes "
+					"secret name: a-z, 0-9, '-', '.')", cred);
+		snprintf(f, sizeof(f), "%s/%s/tls.crt", st->creds_dir, cred);
+		if ((rc = read_pem(st, tls, path, "credentialName", f, &t->cert_pem,
+				   &t->cert_len)) < 0)
+			return rc;
+		snprintf(f, sizeof(f), "%s/%s/tls.key", st->creds_dir, cred);
+		if ((rc = read_pem(st, tls, path, "credentialName", f, &t->key_pem,
+				   &t->key_len)) < 0)
+			return rc;
+		if (!t->insecure_skip_verify) {
+			snprintf(f, sizeof(f), "%s/%s/ca.crt", st->creds_dir, cred);
+			rc = slurp(f, &t->ca_pem, &t->ca_len);
+			if (rc == -ENOENT) {
+				snprintf(f, sizeof(f), "%s/%s-cacert/ca.crt", st->creds_dir, cred);
+				rc = slurp(f, &t->ca_pem, &t->ca_len);
+			}
+			if (rc < 0 && rc != -ENOENT)
+				return rc == -ENOMEM ? ist_oom(st) :
+				       ist_fail(st, at, q, "cannot read '%s': %s", f, strerror(-rc));
+		}
+	} else if (cert != NULL) {
+		if ((rc = read_pem(st, tls, path, "clientCertificate", cert, &t->cert_pem,
+				   &t->cert_len)) < 0 ||
+		    (rc = read_pem(st, tls, path, "privateKey", key, &t->key_pem, &t->key_len)) < 0)
+			return rc;
+	}
+	if (t->insecure_skip_verify || t->ca_pem != NULL)
+		return 0;
+	if (ca != NULL)
+		return read_pem(st, tls, path, "caCertificates", ca, &t->ca_pem, &t->ca_len);
+	snprintf(f, sizeof(f), "%s", X509_get_default_cert_file());
+	rc = slurp(f, &t->ca_pem, &t->ca_len);
+	if (rc == -ENOMEM)
+		return ist_oom(st);
+	if (rc < 0)
+		return ist_fail(st, tls, path, "no caCertificates, and the system CA bundle '%s' "
+				"cannot be read (%s): give caCertificates, or insecureSkipVerify: "
+				"true", f, strerror(-rc));
+	return 0;
+}
+
+/*
+ * tls: DISABLE, SIMPLE, MUTUAL (Istio's ClientTLSSettings). Checked whole
+ * and its files read and built into a client SSL_CTX here, so what a worker
+ * would refuse is refused at load with the field that named it; the result
+ * replaces the cluster's previous TLS settings (a port's or a subset's
+ * policy over the rule's).
  */
 static int
 apply_tls(struct ist *st, const struct yn *tls, const char *path, struct hf_model_cluster *c)
 {
 	static const char *const modes[] = {"DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL", NULL};
-	char p[IST_PATH];
+	const char *cert = NULL, *key = NULL, *ca = NULL, *cred = NULL, *sni = NULL;
+	const struct yn *sans = NULL;
+	struct hf_model_up_tls *t;
+	struct hf_tls_client_config cc;
+	char p[IST_PATH], err[256];
+	bool skip = false;
 	int rc, mode = HF_TLS_DISABLE;
+	SSL_CTX *ctx;
 
-	/* the mode first: it says why the certificate fields that come with it are refused too */
 	if ((rc = ist_get_enum(st, tls, path, "mode", modes,
-			       "DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL", &mode)) < 0)
+			       "DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL", &mode)) < 0 ||
+	    (rc = ist_keys(st, tls, path, tls_keys, tls_later)) < 0 ||
+	    (rc = ist_get_str(st, tls, path, "clientCertificate", false, &cert)) < 0 ||
+	    (rc = ist_get_str(st, tls, path, "privateKey", false, &key)) < 0 ||
+	    (rc = ist_get_str(st, tls, path, "caCertificates", false, &ca)) < 0 ||
+	    (rc = ist_get_str(st, tls, path, "credentialName", false, &cred)) < 0 ||
+	    (rc = ist_get_str(st, tls, path, "sni", false, &sni)) < 0 ||
+	    (rc = ist_get_strs(st, tls, path, "subjectAltNames", false, &sans)) < 0 ||
+	    (rc = ist_get_bool(st, tls, path, "insecureSkipVerify", &skip)) < 0)
 		return rc;
-	if (mode != HF_TLS_DISABLE)
-		return ist_fail(st, ist_get(tls, "mode"), ist_path(p, path, "mode"), "%s is not "
-				"supported yet: there is no TLS origination, the upstream traffic "
-				"would be plaintext (DISABLE is)", modes[mode]);
-	if ((rc = ist_keys(st, tls, path, tls_keys, tls_later)) < 0)
+	hf_model_up_tls_free(c->up_tls);
+	c->up_tls = NULL;
+	c->tls_mode = (enum hf_tls_mode)mode;
+	if (mode == HF_TLS_DISABLE)
+		return 0;
+	if (mode == HF_TLS_ISTIO_MUTUAL && st->identity == NULL)
+		return ist_fail(st, ist_get(tls, "mode"), ist_path(p, path, "mode"), "ISTIO_MUTUAL "
+				"needs the node's mesh identity: an identity block in the bootstrap "
+				"(cert_chain, key, root_cert; scripts/meshca.sh makes them)");
+	if (mode == HF_TLS_ISTIO_MUTUAL && (cert != NULL || key != NULL || ca != NULL ||
+					    cred != NULL || skip)) {
+		const char *k = cert != NULL ? "clientCertificate" : key != NULL ? "privateKey" :
+				ca != NULL ? "caCertificates" : cred != NULL ? "credentialName" :
+				"insecureSkipVerify";
+
+		return ist_fail(st, ist_get(tls, k), ist_path(p, path, k), "mode ISTIO_MUTUAL uses "
+				"the node's mesh identity and root (the bootstrap's identity "
+				"block): %s does not go with it", k);
+	}
+	if (mode == HF_TLS_SIMPLE && (cert != NULL || key != NULL))
+		return ist_fail(st, ist_get(tls, cert != NULL ? "clientCertificate" : "privateKey"),
+				ist_path(p, path, cert != NULL ? "clientCertificate" : "privateKey"),
+				"mode SIMPLE sends no client certificate: clientCertificate and "
+				"privateKey go with mode MUTUAL");
+	if (mode == HF_TLS_SIMPLE && cred != NULL)
+		return ist_fail(st, ist_get(tls, "credentialName"), ist_path(p, path, "credentialName"),
+				"mode SIMPLE sends no client certificate: credentialName goes with "
+				"mode MUTUAL (give caCertificates for the CA)");
+	if (mode == HF_TLS_MUTUAL && cred != NULL && (cert != NULL || key != NULL || ca != NULL))
+		return ist_fail(st, ist_get(tls, "credentialName"), ist_path(p, path, "credentialName"),
+				"give credentialName (tls.crt, tls.key, ca.crt) or the file fields "
+				"(clientCertificate, privateKey, caCertificates), not both");
+	if (mode == HF_TLS_MUTUAL && cred == NULL && (cert == NULL || key == NULL))
+		return ist_fail(st, tls, path, "mode MUTUAL needs clientCertificate and privateKey, "
+				"or credentialName");
+	if (skip && (ca != NULL || (sans != NULL && sans->n > 0)))
+		return ist_fail(st, ist_get(tls, "insecureSkipVerify"),
+				ist_path(p, path, "insecureSkipVerify"), "insecureSkipVerify: true "
+				"checks nothing of the server: caCertificates and subjectAltNames "
+				"would be ignored");
+	if (sni != NULL && (sni[0] == '\0' || strlen(sni) > 253 || strchr(sni, '*') != NULL))
+		return ist_fail(st, ist_get(tls, "sni"), ist_path(p, path, "sni"), "'%s' is not a "
+				"server name (a DNS name without '*', at most 253 characters)", sni);
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return ist_oom(st);
+	c->up_tls = t;
+	t->mode = (enum hf_tls_mode)mode;
+	t->insecure_skip_verify = skip;
+	if (sni != NULL && (t->sni = ist_mdup(sni)) == NULL)
+		return ist_oom(st);
+	if (sans != NULL && sans->n > 0) {
+		if ((t->sans = calloc(sans->n, sizeof(*t->sans))) == NULL)
+			return ist_oom(st);
+		for (unsigned int i = 0; i < sans->n; i++) {
+			if ((t->sans[i] = ist_mdup(sans->val[i]->s)) == NULL)
+				return ist_oom(st);
+			t->n_sans = i + 1;
+		}
+	}
+	if (mode == HF_TLS_ISTIO_MUTUAL) {
+		/* re-read at each load: a rotated identity is picked up with the next config */
+		const struct hf_istio_identity *id = st->identity;
+
+		if ((rc = read_pem(st, tls, path, "mode", id->cert_chain, &t->cert_pem,
+				   &t->cert_len)) < 0 ||
+		    (rc = read_pem(st, tls, path, "mode", id->key, &t->key_pem, &t->key_len)) < 0 ||
+		    (rc = read_pem(st, tls, path, "mode", id->root_cert, &t->ca_pem,
+				   &t->ca_len)) < 0)
+			return rc;
+	} else if ((rc = load_files(st, tls, path, t)) < 0) {
 		return rc;
-	c->tls_mode = HF_TLS_DISABLE;
+	}
+	/* What a worker will build, built once here: a bad file is refused with its field. */
+	cc = (struct hf_tls_client_config){
+		.id = 1, .mode = (uint8_t)mode, .sni = t->sni,
+		.ca_pem = t->ca_pem, .ca_len = (uint32_t)t->ca_len,
+		.n_sans = t->n_sans, .sans = (const char *const *)t->sans,
+		.cert_pem = t->cert_pem, .cert_len = (uint32_t)t->cert_len,
+		.key_pem = t->key_pem, .key_len = (uint32_t)t->key_len,
+	};
+	ctx = hf_tls_client_ctx_new(NULL, &cc, err, sizeof(err));
+	if (ctx == NULL) {
+		const char *k = strstr(err, "privateKey") == err ? "privateKey" :
+				strstr(err, "clientCertificate") == err ? "clientCertificate" :
+				"caCertificates";
+
+		if (cred != NULL)
+			k = "credentialName";
+		else if (ist_get(tls, k) == NULL)
+			k = "mode";
+		return ist_fail(st, ist_get(tls, k), ist_path(p, path, k), "%s", err);
+	}
+	SSL_CTX_free(ctx);
 	return 0;
+}
+
+int
+ist_mesh_sans(struct ist *st, const struct ist_se *se, const struct yn *sel,
+	      struct hf_model_cluster *c)
+{
+	struct hf_model_up_tls *t = c->up_tls;
+	unsigned int n = 0;
+
+	if (t == NULL || t->mode != HF_TLS_ISTIO_MUTUAL || t->n_sans > 0 || st->identity == NULL)
+		return 0;
+	t->sans = calloc((se->sans != NULL ? se->sans->n : 0) + se->n_eps + 1, sizeof(*t->sans));
+	if (t->sans == NULL)
+		return ist_oom(st);
+	for (unsigned int i = 0; se->sans != NULL && i < se->sans->n; i++)
+		if ((t->sans[n++] = ist_mdup(se->sans->val[i]->s)) == NULL)
+			goto nomem;
+	/* the ServiceEntry's subjectAltNames say it all; else its workloads' accounts */
+	for (unsigned int i = 0, from_se = n; from_se == 0 && i < se->n_eps; i++) {
+		char *id;
+		bool dup = false;
+
+		if (se->eps[i].sa == NULL || !ist_labels_match(sel, se->eps[i].labels))
+			continue;
+		if (asprintf(&id, "spiffe://%s/ns/%s/sa/%s", st->identity->trust_domain,
+			     se->res->ns, se->eps[i].sa) < 0)
+			goto nomem;
+		for (unsigned int k = 0; k < n && !dup; k++)
+			dup = strcmp(t->sans[k], id) == 0;
+		if (dup)
+			free(id);
+		else
+			t->sans[n++] = id;
+	}
+	/* without any: Istio checks only that the peer is of the mesh (its root), so do we */
+	t->n_sans = n;
+	return 0;
+nomem:
+	t->n_sans = n;
+	return ist_oom(st);
 }
 
 /* The groups of a TrafficPolicy or a PortTrafficPolicy: each replaces what it names whole. */
@@ -186,7 +462,10 @@ ist_apply_policy(struct ist *st, const struct yn *tp, const char *path, uint32_t
 				   ist_get(ps, "number")->s) == 0)
 				return ist_fail(st, ist_get(ps, "number"), ist_path(q, r, "number"),
 						"port %u has settings twice", number);
-		if ((rc = apply_groups(st, e, q, number == port ? c : &scratch)) < 0)
+		rc = apply_groups(st, e, q, number == port ? c : &scratch);
+		/* an entry for another port is only checked: what it read goes */
+		hf_model_up_tls_free(scratch.up_tls);
+		if (rc < 0)
 			return rc;
 	}
 	return 0;
@@ -240,6 +519,8 @@ parse_dr(struct ist *st, const struct ist_res *r, struct ist_dr *dr)
 					st->dr[i].res->line);
 	if (dr->policy != NULL) {
 		rc = ist_apply_policy(st, dr->policy, "spec.trafficPolicy", 0, &scratch);
+		hf_model_up_tls_free(scratch.up_tls);
+		scratch.up_tls = NULL;
 		if (rc < 0)
 			return rc;
 	}
@@ -265,6 +546,8 @@ parse_dr(struct ist *st, const struct ist_res *r, struct ist_dr *dr)
 						"subset '%s' is defined twice", name);
 		if (tp != NULL) {
 			rc = ist_apply_policy(st, tp, ist_path(q, p, "trafficPolicy"), 0, &scratch);
+			hf_model_up_tls_free(scratch.up_tls);
+			scratch.up_tls = NULL;
 			if (rc < 0)
 				return rc;
 		}

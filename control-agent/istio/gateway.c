@@ -171,6 +171,21 @@ check_https(struct ist *st, const struct yn *s, const struct yn *tls, const char
 		return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "'%s' is not a "
 				"tls mode (SIMPLE, MUTUAL, ISTIO_MUTUAL, PASSTHROUGH, "
 				"AUTO_PASSTHROUGH, OPTIONAL_MUTUAL)", mode);
+	/* ISTIO_MUTUAL: the node's mesh identity served, client certificates of the mesh root */
+	if (m == 4 && st->identity == NULL)
+		return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "%s is not "
+				"supported yet (SIMPLE and MUTUAL only) without the node's mesh "
+				"identity: an identity block in the bootstrap", mode);
+	if (m == 4 && (cred != NULL || cert != NULL || key != NULL || ca != NULL)) {
+		const char *k = cred != NULL ? "credentialName" : cert != NULL ?
+				"serverCertificate" : key != NULL ? "privateKey" : "caCertificates";
+
+		return ist_fail(st, ist_get(tls, k), ist_path(q, p, k), "mode ISTIO_MUTUAL serves "
+				"the node's mesh identity (the bootstrap's identity block): %s does "
+				"not go with it", k);
+	}
+	if (m == 4)
+		goto versions;
 	if (m != 1 && m != 2)
 		return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "%s is not "
 				"supported yet (SIMPLE, MUTUAL and PASSTHROUGH only)", mode);
@@ -194,6 +209,7 @@ check_https(struct ist *st, const struct yn *s, const struct yn *tls, const char
 	if (m == 2 && cred == NULL && ca == NULL)
 		return ist_fail(st, tls, p, "mode MUTUAL needs caCertificates (the CA file client "
 				"certificates must chain to), or a credentialName with ca.crt");
+versions:
 	if (lo > hi)
 		return ist_fail(st, ist_get(tls, "minProtocolVersion"),
 				ist_path(q, p, "minProtocolVersion"), "above maxProtocolVersion");
@@ -317,6 +333,35 @@ load_ca(struct ist *st, const struct yn *tls, const char *p, const char *cred,
 }
 
 /*
+ * ISTIO_MUTUAL: client certificates must chain to the mesh root (the
+ * identity's root_cert) and, with subjectAltNames, carry one of them (SPIFFE
+ * IDs, "spiffe://td/ns/x/sa/y").
+ */
+static int
+load_mesh_ca(struct ist *st, const struct yn *tls, const char *p, struct hf_model_tls_server *ms)
+{
+	const struct yn *sans = ist_get(tls, "subjectAltNames");
+	char q[IST_PATH], err[256];
+	int rc = slurp(st->identity->root_cert, &ms->ca_pem, &ms->ca_len);
+
+	ist_path(q, p, "mode");
+	if (rc < 0)
+		return rc == -ENOMEM ? ist_oom(st) :
+		       ist_fail(st, ist_get(tls, "mode"), q, "cannot read the mesh root '%s': %s",
+				st->identity->root_cert, strerror(-rc));
+	if (hf_tls_ca_check(ms->ca_pem, (uint32_t)ms->ca_len, err, sizeof(err)) < 0)
+		return ist_fail(st, ist_get(tls, "mode"), q, "%s: %s", st->identity->root_cert, err);
+	for (unsigned int i = 0; sans != NULL && i < sans->n; i++) {
+		if (ms->sans == NULL && (ms->sans = calloc(sans->n, sizeof(*ms->sans))) == NULL)
+			return ist_oom(st);
+		if ((ms->sans[i] = ist_mdup(sans->val[i]->s)) == NULL)
+			return ist_oom(st);
+		ms->n_sans = i + 1;
+	}
+	return 0;
+}
+
+/*
  * Reads the certificate and key of checked HTTPS server @p s (agent side:
  * files) and appends them to @p t, with the server's hosts as SNI names;
  * for MUTUAL its CA too. Building an SSL_CTX from them here refuses what a
@@ -347,7 +392,14 @@ load_https(struct ist *st, const struct yn *s, const char *path, struct hf_model
 	ist_get_str(st, tls, p, "credentialName", false, &cred);
 	ist_get_str(st, tls, p, "serverCertificate", false, &certf);
 	ist_get_str(st, tls, p, "privateKey", false, &keyf);
-	if (cred != NULL) {
+	ist_get_str(st, tls, p, "mode", false, &mode);
+	if (strcmp(mode, "ISTIO_MUTUAL") == 0) {
+		/* the node's mesh identity, re-read at each load (rotation) */
+		at = ist_get(tls, "mode");
+		ist_path(q, p, "mode");
+		snprintf(cpath, sizeof(cpath), "%s", st->identity->cert_chain);
+		snprintf(kpath, sizeof(kpath), "%s", st->identity->key);
+	} else if (cred != NULL) {
 		at = ist_get(tls, "credentialName");
 		ist_path(q, p, "credentialName");
 		if (st->creds_dir == NULL || st->creds_dir[0] == '\0')
@@ -368,15 +420,16 @@ load_https(struct ist *st, const struct yn *s, const char *path, struct hf_model
 	if ((rc = slurp(cpath, &ms->cert_pem, &ms->cert_len)) < 0)
 		return rc == -ENOMEM ? ist_oom(st) :
 		       ist_fail(st, at, q, "cannot read '%s': %s", cpath, strerror(-rc));
-	if (cred == NULL) {
+	if (cred == NULL && keyf != NULL) {
 		at = ist_get(tls, "privateKey");
 		ist_path(q, p, "privateKey");
 	}
 	if ((rc = slurp(kpath, &ms->key_pem, &ms->key_len)) < 0)
 		return rc == -ENOMEM ? ist_oom(st) :
 		       ist_fail(st, at, q, "cannot read '%s': %s", kpath, strerror(-rc));
-	ist_get_str(st, tls, p, "mode", false, &mode);
 	if (strcmp(mode, "MUTUAL") == 0 && (rc = load_ca(st, tls, p, cred, ms)) < 0)
+		return rc;
+	if (strcmp(mode, "ISTIO_MUTUAL") == 0 && (rc = load_mesh_ca(st, tls, p, ms)) < 0)
 		return rc;
 	if (ciphers != NULL && ciphers->n > 0) {
 		size_t len = 0;
@@ -423,8 +476,11 @@ load_https(struct ist *st, const struct yn *s, const char *path, struct hf_model
 	ctx = hf_tls_ctx_new(NULL, &sc, err, sizeof(err));
 	free(names);
 	if (ctx == NULL) {
-		at = ist_get(tls, cred != NULL ? "credentialName" : "serverCertificate");
-		ist_path(q, p, cred != NULL ? "credentialName" : "serverCertificate");
+		const char *k = cred != NULL ? "credentialName" : certf != NULL ?
+				"serverCertificate" : "mode";
+
+		at = ist_get(tls, k);
+		ist_path(q, p, k);
 		return ist_fail(st, at, q, "%s, %s: %s", cpath, kpath, err);
 	}
 	SSL_CTX_free(ctx);
@@ -1256,11 +1312,21 @@ int
 hf_istio_load_creds(const char *path, const char *const *node_labels, unsigned int n_labels,
 		    const char *credentials_dir, struct hf_model *m, char *err, size_t errlen)
 {
+	return hf_istio_load_mesh(path, node_labels, n_labels, credentials_dir, NULL, m, err,
+				  errlen);
+}
+
+int
+hf_istio_load_mesh(const char *path, const char *const *node_labels, unsigned int n_labels,
+		   const char *credentials_dir, const struct hf_istio_identity *id,
+		   struct hf_model *m, char *err, size_t errlen)
+{
 	struct ist st = {
 		.err = err,
 		.errlen = errlen,
 		.path = path,
 		.creds_dir = credentials_dir,
+		.identity = id != NULL && id->spiffe != NULL && id->spiffe[0] != '\0' ? id : NULL,
 		.labels = node_labels,
 		.n_labels = n_labels,
 	};

@@ -62,6 +62,7 @@ struct ist_ep {
 	const char *locality;		/* NULL: none */
 	const struct yn *labels;	/* MAP of strings, or NULL */
 	const struct yn *ports;		/* MAP port name -> number, or NULL */
+	const char *sa;			/* serviceAccount (of the ServiceEntry's namespace), or NULL */
 };
 
 enum ist_resolution { IST_RES_NONE, IST_RES_STATIC, IST_RES_DNS };
@@ -74,6 +75,7 @@ struct ist_se {
 	unsigned int n_eps;
 	struct ist_ep *eps;
 	const struct yn *export_to;	/* SEQ or NULL */
+	const struct yn *sans;		/* subjectAltNames (SEQ) or NULL */
 };
 
 /* A service: one host of a ServiceEntry. */
@@ -111,6 +113,7 @@ struct ist {
 	size_t errlen;
 	const char *path;		/* as given to hf_istio_load */
 	const char *creds_dir;		/* config.credentials_dir; NULL: none */
+	const struct hf_istio_identity *identity;	/* the node's mesh identity; NULL: none */
 	struct ist_chunk *arena;
 
 	/* the resource being looked at, for messages */
@@ -231,6 +234,14 @@ bool ist_labels_match(const struct yn *selector, const struct yn *labels);
 int ist_dest_rules(struct ist *st);
 /* The DestinationRule of @p fqdn: its own host, else the longest wildcard covering it. */
 const struct ist_dr *ist_find_dr(const struct ist *st, const char *fqdn);
+/*
+ * destrule.c: an ISTIO_MUTUAL cluster @p c of ServiceEntry @p se (its endpoints
+ * selected by @p sel) without subjectAltNames of its own gets those the server
+ * may show: the ServiceEntry's subjectAltNames, else the SPIFFE IDs of its
+ * endpoints' service accounts. 0 or -ENOMEM.
+ */
+int ist_mesh_sans(struct ist *st, const struct ist_se *se, const struct yn *sel,
+		  struct hf_model_cluster *c);
 int ist_apply_policy(struct ist *st, const struct yn *tp, const char *path, uint32_t port,
 		     struct hf_model_cluster *c);
 

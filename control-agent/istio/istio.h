@@ -71,4 +71,22 @@ int hf_istio_load(const char *path, const char *const *node_labels, unsigned int
 int hf_istio_load_creds(const char *path, const char *const *node_labels, unsigned int n_labels,
 			const char *credentials_dir, struct hf_model *m, char *err, size_t errlen);
 
+/* The node's mesh identity (the bootstrap's identity block): files in Istio's layout. */
+struct hf_istio_identity {
+	const char *spiffe;		/* spiffe://<trust domain>/ns/<ns>/sa/<sa> */
+	const char *trust_domain;
+	const char *cert_chain;		/* PEM files, read at each load */
+	const char *key;
+	const char *root_cert;
+};
+
+/*
+ * hf_istio_load_creds() with the node's mesh identity @p id (NULL: none), which
+ * DestinationRule tls.mode ISTIO_MUTUAL presents to upstreams and Gateway
+ * servers with tls.mode ISTIO_MUTUAL serve, trusting its root_cert.
+ */
+int hf_istio_load_mesh(const char *path, const char *const *node_labels, unsigned int n_labels,
+		       const char *credentials_dir, const struct hf_istio_identity *id,
+		       struct hf_model *m, char *err, size_t errlen);
+
 #endif

@@ -17,11 +17,13 @@
 #include "control-agent/istio/istio-int.h"
 
 static const char *const se_keys[] = {"hosts", "addresses", "ports", "location", "resolution",
-				      "endpoints", "workloadSelector", "exportTo", NULL};
-static const char *const se_later[] = {"subjectAltNames", NULL};
+				      "endpoints", "workloadSelector", "exportTo", "subjectAltNames",
+				      NULL};
+static const char *const se_later[] = {NULL};
 static const char *const port_keys[] = {"number", "name", "protocol", "targetPort", NULL};
-static const char *const ep_keys[] = {"address", "ports", "labels", "locality", "weight", NULL};
-static const char *const ep_later[] = {"network", "serviceAccount", NULL};
+static const char *const ep_keys[] = {"address", "ports", "labels", "locality", "weight",
+				      "serviceAccount", NULL};
+static const char *const ep_later[] = {"network", NULL};
 static const char *const protocols[] = {"HTTP",	 "HTTPS", "GRPC",  "GRPC-WEB", "HTTP2", "MONGO",
 					"REDIS", "MYSQL", "TCP",   "TLS",      "UDP",	NULL};
 static const char *const later_protocols[] = {"HTTP2", "GRPC", "GRPC-WEB", "UDP", NULL};
@@ -106,7 +108,8 @@ parse_ep(struct ist *st, const struct yn *m, const char *path, const struct ist_
 	    (rc = ist_get_strmap(st, m, path, "labels", &ep->labels)) < 0 ||
 	    (rc = ist_get_str(st, m, path, "locality", false, &ep->locality)) < 0 ||
 	    (rc = ist_get_u32(st, m, path, "weight", false, 0, UINT32_MAX, &ep->weight)) < 0 ||
-	    (rc = ist_get_map(st, m, path, "ports", false, &ep->ports)) < 0)
+	    (rc = ist_get_map(st, m, path, "ports", false, &ep->ports)) < 0 ||
+	    (rc = ist_get_str(st, m, path, "serviceAccount", false, &ep->sa)) < 0)
 		return rc;
 	if (ep->weight == 0)
 		ep->weight = 1;
@@ -193,7 +196,8 @@ parse_se(struct ist *st, const struct ist_res *r, struct ist_se *se, const struc
 	    (rc = ist_check_export(st, spec, "spec")) < 0 ||
 	    (rc = parse_ports(st, spec, "spec", se)) < 0 ||
 	    (rc = ist_get_seq(st, spec, "spec", "endpoints", false, &eps)) < 0 ||
-	    (rc = ist_get_map(st, spec, "spec", "workloadSelector", false, &sel)) < 0)
+	    (rc = ist_get_map(st, spec, "spec", "workloadSelector", false, &sel)) < 0 ||
+	    (rc = ist_get_strs(st, spec, "spec", "subjectAltNames", false, &se->sans)) < 0)
 		return rc;
 	if (res == 3)
 		return ist_fail(st, ist_get(spec, "resolution"), "spec.resolution",
@@ -361,6 +365,9 @@ add_cluster(struct ist *st, const struct ist_svc *svc, const struct ist_port *pt
 			return rc;
 	}
 	if (stp != NULL && (rc = ist_apply_policy(st, stp, "trafficPolicy", pt->number, c)) < 0)
+		return rc;
+	/* ISTIO_MUTUAL: the identities the service's workloads may show */
+	if ((rc = ist_mesh_sans(st, se, sel, c)) < 0)
 		return rc;
 	/* resolution NONE without endpoints: the caller's own destination (ORIGINAL_DST) */
 	if (passthrough)

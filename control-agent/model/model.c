@@ -121,6 +121,7 @@ hf_model_free(struct hf_model *m)
 		free(c->tls_client_cert);
 		free(c->tls_private_key);
 		free(c->tls_ca_certs);
+		hf_model_up_tls_free(c->up_tls);
 		for (unsigned int e = 0; e < c->n_endpoints; e++) {
 			free(c->endpoints[e].locality);
 			free_strs(c->endpoints[e].labels, c->endpoints[e].n_labels);
@@ -187,6 +188,21 @@ hf_model_append(struct hf_model *dst, struct hf_model *src)
 	free(src->listeners);
 	memset(src, 0, sizeof(*src));
 	return 0;
+}
+
+void
+hf_model_up_tls_free(struct hf_model_up_tls *t)
+{
+	if (t == NULL)
+		return;
+	free(t->sni);
+	free_strs(t->sans, t->n_sans);
+	free(t->ca_pem);
+	free(t->cert_pem);
+	if (t->key_pem != NULL)
+		explicit_bzero(t->key_pem, t->key_len);
+	free(t->key_pem);
+	free(t);
 }
 
 void

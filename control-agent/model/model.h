@@ -201,6 +201,27 @@ struct hf_model_endpoint {
 
 enum hf_tls_mode { HF_TLS_DISABLE = 0, HF_TLS_SIMPLE, HF_TLS_MUTUAL, HF_TLS_ISTIO_MUTUAL };
 
+/*
+ * A DestinationRule's tls block with a mode other than DISABLE, its files
+ * read: what the upstream connections of a cluster originate (tls/client.c).
+ */
+struct hf_model_up_tls {
+	enum hf_tls_mode mode;
+	char *sni;			/* NULL: the service's host name (when it is one) */
+	bool insecure_skip_verify;	/* the server certificate is not checked */
+	unsigned int n_sans;		/* subjectAltNames the server certificate must carry one of */
+	char **sans;
+	char *ca_pem;			/* caCertificates, the system bundle or the mesh root; NULL: skip */
+	size_t ca_len;
+	char *cert_pem;			/* MUTUAL / ISTIO_MUTUAL: our certificate chain and key */
+	size_t cert_len;
+	char *key_pem;
+	size_t key_len;
+};
+
+/* Frees @p t (NULL is fine), the key bytes wiped first. */
+void hf_model_up_tls_free(struct hf_model_up_tls *t);
+
 struct hf_model_cluster {
 	char *name;			/* Istio's: outbound|<port>|<subset>|<fqdn> */
 	char *service;			/* the FQDN it belongs to */
@@ -213,6 +234,7 @@ struct hf_model_cluster {
 	char *tls_client_cert;		/* DestinationRule tls paths, NULL when not given */
 	char *tls_private_key;
 	char *tls_ca_certs;
+	struct hf_model_up_tls *up_tls;	/* TLS origination (tls.mode other than DISABLE); NULL: plaintext */
 	uint32_t max_connections;	/* 0: unlimited */
 	uint32_t max_pending_requests;
 	uint32_t outlier_consecutive_5xx;

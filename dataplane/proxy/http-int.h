@@ -246,7 +246,17 @@ void hf_http_up_close(struct hf_worker *w, struct hf_http_up *u, bool reset);
 void hf_http_idle_drain(struct hf_worker *w, int32_t slot);
 /* An upstream connection to @p ep for session @p s: pooled, or a new one. NULL: none to be had. */
 struct hf_http_up *hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s,
+					const struct hf_snap_cluster *cl,
 					const struct hf_snap_endpoint *ep);
+/*
+ * Opens @p u's connection to @p ep of cluster @p cl: plain TCP, or TLS when the
+ * cluster originates it (tls/client.c). Returns it, or NULL (counted).
+ */
+struct hf_tcp_conn *hf_http_up_connect(struct hf_worker *w, struct hf_http_up *u,
+				       const struct hf_snap_cluster *cl,
+				       const struct hf_snap_endpoint *ep);
+/* Frees the worker's TLS origination state (http_start.c's teardown). */
+void hf_http_tls_client_free(struct hf_worker *w);
 const struct hf_snap_endpoint *hf_http_pick_endpoint(struct hf_http_state *h,
 						     const struct hf_snap_cluster *cl, int cluster,
 						     int32_t *slot);

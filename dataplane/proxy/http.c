@@ -262,7 +262,7 @@ exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close)
 		if ((s->flags & HF_HTTP_S_UP_REUSABLE) && s->rq == HF_HTTP_RQ_DONE && u->tcp != NULL &&
 		    u->slot >= 0 &&
 		    u->state == HF_HTTP_UP_ACTIVE && u->rd.q.bytes == 0 &&
-		    u->tcp->state == HF_TCP_ESTABLISHED && !hf_tcp_peer_closed(u->tcp))
+		    u->tcp->state == HF_TCP_ESTABLISHED && !hf_tls_peer_closed(u->tcp))
 			hf_http_idle_push(w->http, u);
 		else
 			hf_http_up_close(w, u, s->rq != HF_HTTP_RQ_DONE || s->rs != HF_HTTP_RS_DONE);
@@ -648,7 +648,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		return hf_http_local_reply(w, s, 503, HF_RF_NONE, "no_mbuf", "out of buffers", true);
 	}
 	ep = hf_http_pick_endpoint(h, cl, d->cluster, &s->x->ep_slot);
-	u = hf_http_upstream_for(w, s, ep);
+	u = hf_http_upstream_for(w, s, cl, ep);
 	if (u == NULL) {
 		s->x->ep_slot = -1;
 		hf_http_wr_discard(&wr);
@@ -705,7 +705,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	}
 	s->x->sent_tsc = w->now;
 	if (u->state == HF_HTTP_UP_ACTIVE)
-		hf_tcp_send(w, u->tcp, wr.head);
+		hf_tls_send(w, u->tcp, wr.head);
 	else
 		hf_http_mq_append(&s->x->pending, wr.head);
 	if (s->rq == HF_HTTP_RQ_DONE)
@@ -805,13 +805,13 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 	if (u->tcp != NULL)
 		hf_http_rd_pull(w, &u->rd, u->tcp, h->heads.size);
 	if (u->rd.q.bytes == 0) {
-		if (u->tcp == NULL || hf_tcp_peer_closed(u->tcp))
+		if (u->tcp == NULL || hf_tls_peer_closed(u->tcp))
 			return hf_http_upstream_failed(w, s, HF_RF_UC);
 		return STEP_WAIT;
 	}
 	rc = hf_http_rd_head(&h->heads, &u->rd, false, &h->up_limits, &msg);
 	if (rc == HF_AGAIN) {
-		if (u->tcp == NULL || hf_tcp_peer_closed(u->tcp))
+		if (u->tcp == NULL || hf_tls_peer_closed(u->tcp))
 			return hf_http_upstream_failed(w, s, HF_RF_UC);
 		return STEP_WAIT;
 	}
@@ -1046,7 +1046,7 @@ down_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 static void
 up_connected(struct hf_worker *w, struct hf_tcp_conn *c)
 {
-	struct hf_http_up *u = c->ctx;
+	struct hf_http_up *u = hf_tls_ctx(c);
 	struct hf_http_session *s = u->sess;
 
 	if (u->state == HF_HTTP_UP_MIRROR) {
@@ -1055,7 +1055,7 @@ up_connected(struct hf_worker *w, struct hf_tcp_conn *c)
 		u->rd.q.head = u->rd.q.tail = NULL;
 		u->rd.q.bytes = 0;
 		if (m != NULL)
-			hf_tcp_send(w, c, m);
+			hf_tls_send(w, c, m);
 		return;
 	}
 	if (u->state != HF_HTTP_UP_CONNECTING || s == NULL)
@@ -1070,7 +1070,7 @@ up_connected(struct hf_worker *w, struct hf_tcp_conn *c)
 		s->x->pending.head = s->x->pending.tail = NULL;
 		s->x->pending.bytes = 0;
 		s->x->sent_tsc = w->now;
-		hf_tcp_send(w, c, m);
+		hf_tls_send(w, c, m);
 	}
 	drive(w, s);
 }
@@ -1078,7 +1078,7 @@ up_connected(struct hf_worker *w, struct hf_tcp_conn *c)
 static void
 up_event(struct hf_worker *w, struct hf_tcp_conn *c)
 {
-	struct hf_http_up *u = c->ctx;
+	struct hf_http_up *u = hf_tls_ctx(c);
 	struct rte_mbuf *m;
 
 	switch (u->state) {
@@ -1086,13 +1086,17 @@ up_event(struct hf_worker *w, struct hf_tcp_conn *c)
 		drive(w, u->sess);
 		return;
 	case HF_HTTP_UP_IDLE:
-		/* Nothing was asked: an idle upstream that talks cannot be trusted with a request. */
-		if ((m = hf_tcp_recv(w, c, UINT32_MAX)) != NULL) {
+		/*
+		 * Nothing was asked: an idle upstream that talks cannot be trusted with a
+		 * request. Over TLS only application data counts: a TLS 1.3 server's
+		 * NewSessionTicket after the handshake is taken by OpenSSL in there.
+		 */
+		if ((m = hf_tls_recv(w, c, UINT32_MAX)) != NULL) {
 			rte_pktmbuf_free(m);
 			HF_COUNT(w, HTTP_DROP_UNSOLICITED);
 			hf_http_idle_remove(w->http, u);
 			hf_http_up_close(w, u, true);
-		} else if (hf_tcp_peer_closed(c)) {
+		} else if (hf_tls_peer_closed(c)) {
 			HF_COUNT(w, HTTP_UPSTREAM_IDLE_CLOSED);
 			hf_http_idle_remove(w->http, u);
 			hf_http_up_close(w, u, false);
@@ -1101,11 +1105,11 @@ up_event(struct hf_worker *w, struct hf_tcp_conn *c)
 	case HF_HTTP_UP_CLOSING:
 	case HF_HTTP_UP_MIRROR:
 		/* Nobody waits for these bytes; the upstream closes after its answer. */
-		while ((m = hf_tcp_recv(w, c, UINT32_MAX)) != NULL)
+		while ((m = hf_tls_recv(w, c, UINT32_MAX)) != NULL)
 			rte_pktmbuf_free(m);
-		if (u->state == HF_HTTP_UP_MIRROR && hf_tcp_peer_closed(c)) {
+		if (u->state == HF_HTTP_UP_MIRROR && hf_tls_peer_closed(c)) {
 			u->state = HF_HTTP_UP_CLOSING;
-			hf_tcp_shutdown(w, c);
+			hf_tls_shutdown(w, c);
 		}
 		return;
 	default:
@@ -1116,7 +1120,7 @@ up_event(struct hf_worker *w, struct hf_tcp_conn *c)
 static void
 up_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 {
-	struct hf_http_up *u = c->ctx;
+	struct hf_http_up *u = hf_tls_ctx(c);
 	struct hf_http_session *s = u->sess;
 
 	switch (u->state) {
@@ -1134,6 +1138,8 @@ up_closed(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 		s->x->up = NULL;
 		hf_http_up_free(w->http, u);
 		hf_http_mq_free(&s->x->pending);
+		/* %UPSTREAM_TRANSPORT_FAILURE_REASON%: why TLS origination failed, if it did */
+		s->x->log.transport_failure = hf_tls_failure_reason(c);
 		hf_http_upstream_failed(w, s, HF_RF_UF);
 		return;
 	default:

@@ -251,7 +251,7 @@ hf_http_pump_tunnel(struct hf_worker *w, struct hf_http_session *s)
 		HF_COUNT_N(w, HTTP_DOWNSTREAM_RX_BODY,
 			   move(w, &s->rd, s->down, u->tcp, UINT64_MAX, &nomem));
 		if (s->rd.q.head == NULL && hf_tls_peer_closed(s->down))
-			hf_tcp_shutdown(w, u->tcp);
+			hf_tls_shutdown(w, u->tcp);
 	}
 	HF_COUNT_N(w, HTTP_DOWNSTREAM_TX_BODY,
 		   move(w, &u->rd, u->tcp, s->down, UINT64_MAX, &nomem2));

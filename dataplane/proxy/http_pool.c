@@ -3,8 +3,16 @@
  * The HTTP proxy's upstream side: connections to endpoints, kept per worker
  * in an idle pool per endpoint (most recently used first) for keep-alive
  * reuse, and the choice of endpoint by the cluster's policy.
+ *
+ * TLS origination: a cluster whose DestinationRule asks for TLS opens its
+ * connections through tls/client.c (the handshake runs before the proxy
+ * sees the connection as connected) and they go back to the same idle
+ * list, tagged with the client config they run: a pooled connection is
+ * reused only by a cluster with the same TLS config id (0: plaintext), as
+ * Envoy keeps a pool per cluster and transport socket.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_hash.h>
@@ -16,6 +24,7 @@
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 #include "lb/lb.h"
+#include "tls/tls.h"
 
 struct hf_http_up *
 hf_http_up_alloc(struct hf_http_state *h)
@@ -63,6 +72,48 @@ hf_http_ep_slot(struct hf_http_state *h, uint32_t addr, uint16_t port)
 }
 
 /*
+ * TLS origination at snapshot pick-up: this worker's client contexts for the
+ * clusters' TLS configs (tls/client.c builds the new ones, keeps the rest by
+ * id). The TLS connection pool is the one HTTPS listeners share, made here
+ * when no listener made it first.
+ */
+static void
+tls_client_sync(struct hf_worker *w, const struct hf_snapshot *snap)
+{
+	struct hf_http_state *h = w->http;
+	const struct hf_tls_client_config **cfgs;
+	unsigned int n = 0;
+
+	for (unsigned int c = 0; c < snap->n_clusters; c++)
+		n += snap->clusters[c].tls != NULL;
+	if (n == 0 && h->tls_client == NULL)
+		return;
+	if (h->tls == NULL)
+		h->tls = hf_tls_worker_new(w, h->n_conns);
+	if (h->tls != NULL && h->tls_client == NULL)
+		h->tls_client = hf_tls_client_new(h->tls, &hf_http_up_ops);
+	cfgs = calloc(n > 0 ? n : 1, sizeof(*cfgs));
+	if (h->tls_client == NULL || cfgs == NULL) {
+		HF_COUNT(w, TLS_UP_CONTEXT_ERRORS);
+		free(cfgs);
+		return;
+	}
+	n = 0;
+	for (unsigned int c = 0; c < snap->n_clusters; c++)
+		if (snap->clusters[c].tls != NULL)
+			cfgs[n++] = snap->clusters[c].tls;
+	hf_tls_client_sync(h->tls_client, cfgs, n);
+	free(cfgs);
+}
+
+void
+hf_http_tls_client_free(struct hf_worker *w)
+{
+	hf_tls_client_free(w->http->tls_client);
+	w->http->tls_client = NULL;
+}
+
+/*
  * Endpoints leave the configuration: after a new snapshot, the slots of
  * endpoints it no longer lists are given back once no connection is bound
  * to them. Idle connections to such endpoints are closed (nothing will pick
@@ -77,6 +128,8 @@ void
 hf_http_endpoints_sweep(struct hf_worker *w, const struct hf_snapshot *snap)
 {
 	struct hf_http_state *h = w->http;
+
+	tls_client_sync(w, snap);
 
 	for (unsigned int c = 0; c < snap->n_clusters; c++)
 		for (unsigned int e = 0; e < snap->clusters[c].n_endpoints; e++) {
@@ -142,14 +195,15 @@ hf_http_up_close(struct hf_worker *w, struct hf_http_up *u, bool reset)
 		return;
 	}
 	if (reset) {
-		hf_tcp_abort(w, u->tcp);
+		hf_tls_abort(w, u->tcp);
 		hf_http_up_free(h, u);
 		return;
 	}
 	u->state = HF_HTTP_UP_CLOSING;
 	u->sess = NULL;
 	hf_http_rd_reset(&h->heads, &u->rd);
-	hf_tcp_shutdown(w, u->tcp);
+	/* TLS: our close_notify first (RFC 8446 6.1), then the FIN */
+	hf_tls_shutdown(w, u->tcp);
 }
 
 /* Closes every idle connection to endpoint @p slot (their peer is gone). */
@@ -164,16 +218,42 @@ hf_http_idle_drain(struct hf_worker *w, int32_t slot)
 	}
 }
 
-/* Picks the endpoint and an upstream connection to it: pooled, or a new one. */
+struct hf_tcp_conn *
+hf_http_up_connect(struct hf_worker *w, struct hf_http_up *u, const struct hf_snap_cluster *cl,
+		   const struct hf_snap_endpoint *ep)
+{
+	uint16_t port = hf_worker_port_for(w, ep->addr);
+
+	u->tls_id = cl->tls != NULL ? cl->tls->id : 0;
+	if (cl->tls == NULL)
+		return hf_tcp_connect(w, port, ep->addr, ep->port, cl->connect_timeout_ms,
+				      &hf_http_up_ops, u);
+	if (w->http->tls_client == NULL) {
+		/* hf_http_endpoints_sweep() sets it up with the first cluster that asks */
+		HF_COUNT(w, TLS_UP_DROP_NO_CONTEXT);
+		return NULL;
+	}
+	return hf_tls_connect(w, w->http->tls_client, cl->tls, port, ep->addr, ep->port,
+			      cl->connect_timeout_ms, u);
+}
+
+/*
+ * Picks an upstream connection to @p ep of @p cl: pooled (the most recently
+ * used idle one that runs the cluster's TLS config, or plaintext like it), or
+ * a new one.
+ */
 struct hf_http_up *
-hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s, const struct hf_snap_endpoint *ep)
+hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s,
+		     const struct hf_snap_cluster *cl, const struct hf_snap_endpoint *ep)
 {
 	struct hf_http_state *h = w->http;
 	int32_t slot = hf_http_ep_slot(h, ep->addr, ep->port);
+	uint64_t tls_id = cl->tls != NULL ? cl->tls->id : 0;
 	struct hf_http_up *u;
 
-	if (slot >= 0 && h->idle[slot] != NULL) {
-		u = h->idle[slot];
+	for (u = slot >= 0 ? h->idle[slot] : NULL; u != NULL && u->tls_id != tls_id;)
+		u = u->idle_next;
+	if (u != NULL) {
 		hf_http_idle_remove(h, u);
 		u->state = HF_HTTP_UP_ACTIVE;
 		u->sess = s;
@@ -186,7 +266,7 @@ hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s, const struc
 		HF_COUNT(w, HTTP_DROP_NO_UPSTREAM_CONN);
 		return NULL;
 	}
-	u->tcp = hf_tcp_connect(w, hf_worker_port_for(w, ep->addr), ep->addr, ep->port, s->x->connect_timeout_ms, &hf_http_up_ops, u);
+	u->tcp = hf_http_up_connect(w, u, cl, ep);
 	if (u->tcp == NULL) {
 		hf_http_up_free(h, u);
 		return NULL;

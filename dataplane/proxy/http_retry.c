@@ -70,7 +70,7 @@ hf_http_mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h
 		return;
 	}
 	ep = hf_http_pick_endpoint(h, cl, cluster, &slot);
-	u->tcp = hf_tcp_connect(w, hf_worker_port_for(w, ep->addr), ep->addr, ep->port, cl->connect_timeout_ms, &hf_http_up_ops, u);
+	u->tcp = hf_http_up_connect(w, u, cl, ep);
 	if (u->tcp == NULL) {
 		hf_http_wr_discard(&wr);
 		hf_http_up_free(h, u);
@@ -145,7 +145,7 @@ hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status, enum h
 		s->x->ep_slot = -1;
 	}
 	ep = hf_http_pick_endpoint(h, cl, cluster, &s->x->ep_slot);
-	u = hf_http_upstream_for(w, s, ep);
+	u = hf_http_upstream_for(w, s, cl, ep);
 	if (u == NULL) {
 		s->x->ep_slot = -1;
 		rte_pktmbuf_free(copy);
@@ -163,7 +163,7 @@ hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status, enum h
 	HF_COUNT(w, HTTP_UPSTREAM_RQ);
 	s->x->sent_tsc = w->now;
 	if (u->state == HF_HTTP_UP_ACTIVE)
-		hf_tcp_send(w, u->tcp, copy);
+		hf_tls_send(w, u->tcp, copy);
 	else
 		hf_http_mq_append(&s->x->pending, copy);
 	hf_http_timer_set(w, s, s->x->per_try_ms != 0 ? s->x->per_try_ms : s->x->route_timeout_ms);

@@ -400,6 +400,7 @@ hf_http_fini(struct hf_worker *w)
 		hf_tls_listener_free(h->listeners[i].tls);
 		h->listeners[i].tls = NULL;
 	}
+	hf_http_tls_client_free(w);
 	hf_tls_worker_free(h->tls);
 	h->tls = NULL;
 	rte_ring_free(h->log_ring);

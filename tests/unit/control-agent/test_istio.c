@@ -1131,7 +1131,7 @@ static const struct {
 			      "DNS resolution of names is not supported yet"},
 	{"static-no-endpoints.yaml", 5, "spec.endpoints: resolution STATIC needs endpoints or a "
 					"workloadSelector"},
-	{"service-account.yaml", 6, "WorkloadEntry default/details-svc: spec.serviceAccount: not "
+	{"service-account.yaml", 6, "WorkloadEntry default/details-svc: spec.network: not "
 				    "supported yet"},
 	{"consistent-hash.yaml", 9, "DestinationRule default/reviews: spec.trafficPolicy."
 				    "loadBalancer.consistentHash: not supported yet"},
@@ -1145,14 +1145,17 @@ static const struct {
 				     "http1MaxPendingRequests: not supported yet"},
 	{"lb-passthrough.yaml", 9, "spec.trafficPolicy.loadBalancer.simple: PASSTHROUGH is not "
 				   "supported yet"},
-	{"mutual.yaml", 9, "DestinationRule default/db: spec.trafficPolicy.tls.mode: MUTUAL is not "
-			   "supported yet: there is no TLS origination, the upstream traffic would be "
-			   "plaintext (DISABLE is)"},
-	{"tls-simple.yaml", 12, "spec.subsets[0].trafficPolicy.tls.mode: SIMPLE is not supported "
-				"yet"},
+	{"mutual.yaml", 8, "DestinationRule default/db: spec.trafficPolicy.tls: mode MUTUAL needs "
+			   "clientCertificate and privateKey, or credentialName"},
+	{"tls-simple.yaml", 13, "spec.subsets[0].trafficPolicy.tls.sni: '*.example.com' is not a "
+				"server name"},
 	{"tls-istio-mutual.yaml", 12, "spec.trafficPolicy.portLevelSettings[0].tls.mode: "
-				      "ISTIO_MUTUAL is not supported yet"},
-	{"tls-files.yaml", 10, "spec.trafficPolicy.tls.caCertificates: not supported yet"},
+				      "ISTIO_MUTUAL needs the node's mesh identity"},
+	{"tls-files.yaml", 10, "spec.trafficPolicy.tls.caCertificates: cannot read "
+			       "'/nonexistent/hydrofoil/ca.pem'"},
+	{"tls-crl.yaml", 10, "spec.trafficPolicy.tls.caCrl: not supported yet"},
+	{"tls-simple-cert.yaml", 10, "spec.trafficPolicy.tls.clientCertificate: mode SIMPLE sends "
+				    "no client certificate"},
 	{"listeners-full.yaml", 136, "Gateway default/gw: spec.servers[64].port.number: port 8064 "
 				     "would be listener 65: at most 64 ports in all"},
 };
