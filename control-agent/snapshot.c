@@ -789,7 +789,8 @@ hf_snapshot_free(struct hf_snapshot *s)
 				       s->listeners[i].tls->servers[k].key_len);
 	for (unsigned int i = 0; s->clusters != NULL && i < s->n_clusters; i++)
 		if (s->clusters[i].tls != NULL && s->clusters[i].tls->key_pem != NULL)
-			explicit_bzero((char *)s->clusters[i].tls->key_pem, s->clusters[i].tls->key_len);
+			explicit_bzero((char *)s->clusters[i].tls->key_pem,
+				       s->clusters[i].tls->key_len);
 	for (unsigned int i = 0; i < s->n_regexes; i++)
 		pcre2_code_free(s->regexes[i]);
 	free(s->regexes);

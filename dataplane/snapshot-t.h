@@ -37,7 +37,7 @@ struct hf_snap_cluster {
 	uint32_t connect_timeout_ms;
 	unsigned int n_endpoints;
 	const struct hf_snap_endpoint *endpoints;
-	const struct hf_tls_client_config *tls;	/* TLS origination (DestinationRule tls); NULL: plaintext */
+	const struct hf_tls_client_config *tls;	/* TLS origination; NULL: plaintext */
 };
 
 /* A tcp or tls route's destinations: weighted clusters (weights sum to total). */

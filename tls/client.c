@@ -117,9 +117,10 @@ hf_tls_client_sync(struct hf_tls_client *cl, const struct hf_tls_client_config *
 			SSL_CTX_up_ref(old->ctx);
 			e[k].ctx = old->ctx;
 		} else {
-			e[k].ctx = hf_tls_client_ctx_new(cl->lst.tw->lib, cfgs[i], err, sizeof(err));
+			e[k].ctx = hf_tls_client_ctx_new(cl->lst.tw->lib, cfgs[i], err,
+							 sizeof(err));
 			if (e[k].ctx == NULL) {
-				/* The agent built the same config before publishing it: only memory fails. */
+				/* The agent built the same config before publishing it: memory. */
 				HF_COUNT(w, TLS_UP_CONTEXT_ERRORS);
 				continue;
 			}
@@ -279,7 +280,8 @@ handshake(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
 			flush(w, c, t);
 			if (!hf_tcp_peer_closed(c))
 				return;
-			hs_fail(w, c, t, t->fail != HF_TLS_FAIL_NONE ? t->fail : HF_TLS_FAIL_PEER_CLOSED);
+			hs_fail(w, c, t,
+				t->fail != HF_TLS_FAIL_NONE ? t->fail : HF_TLS_FAIL_PEER_CLOSED);
 			return;
 		}
 		hs_fail(w, c, t, t->io.nomem ? HF_TLS_FAIL_OTHER : classify(t));

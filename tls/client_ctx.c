@@ -144,8 +144,8 @@ trust(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err,
 			break;
 		}
 		if (X509_check_ca(x) == 0) {
-			snprintf(err, errlen, "caCertificates: certificate %d is not a CA certificate",
-				 n + 1);
+			snprintf(err, errlen,
+				 "caCertificates: certificate %d is not a CA certificate", n + 1);
 			rc = -EINVAL;
 		} else if (X509_STORE_add_cert(store, x) != 1) {
 			cerr(err, errlen, "CA certificate refused");
@@ -255,7 +255,8 @@ hf_tls_client_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_client_config *cc, 
 	 * want a cache per worker and per upstream; keep-alive pooling is what
 	 * saves handshakes here.
 	 */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+				 SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_set_alpn_protos(ctx, alpn_http11, sizeof(alpn_http11) - 1) != 0) {

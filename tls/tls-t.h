@@ -163,7 +163,7 @@ enum hf_tls_origination {
 };
 
 struct hf_tls_client_config {
-	uint64_t id;			/* content hash, never 0: a worker rebuilds only when it changes */
+	uint64_t id;			/* content hash, never 0: workers rebuild when it changes */
 	uint8_t mode;			/* enum hf_tls_origination */
 	const char *sni;		/* server_name sent; NULL: none */
 	/*
@@ -175,7 +175,7 @@ struct hf_tls_client_config {
 	/* the server certificate must carry one of these as a DNS or URI SAN; 0: see verify_host */
 	unsigned int n_sans;
 	const char *const *sans;
-	bool verify_host;		/* no sans: the certificate must be valid for `sni` (RFC 6125) */
+	bool verify_host;		/* no sans: the server must be valid for `sni` (RFC 6125) */
 	/* MUTUAL, ISTIO_MUTUAL: our certificate chain and key; NULL: none sent */
 	const char *cert_pem;
 	uint32_t cert_len;

@@ -324,8 +324,9 @@ void hf_tls_client_sync(struct hf_tls_client *cl, const struct hf_tls_client_con
  * (hf_tls_ctx()). NULL when no connection can be had (counted).
  */
 struct hf_tcp_conn *hf_tls_connect(struct hf_worker *w, struct hf_tls_client *cl,
-				   const struct hf_tls_client_config *cfg, uint16_t p, uint32_t raddr,
-				   uint16_t rport, uint32_t timeout_ms, void *app_ctx);
+				   const struct hf_tls_client_config *cfg, uint16_t p,
+				   uint32_t raddr, uint16_t rport, uint32_t timeout_ms,
+				   void *app_ctx);
 
 /*
  * Why the handshake of client connection @p c failed, as the access log's

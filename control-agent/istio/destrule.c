@@ -150,8 +150,8 @@ read_pem(struct ist *st, const struct yn *tls, const char *path, const char *key
 	if (rc == -ENOMEM)
 		return ist_oom(st);
 	if (rc < 0)
-		return ist_fail(st, ist_get(tls, key), ist_path(q, path, key), "cannot read '%s': %s",
-				file, strerror(-rc));
+		return ist_fail(st, ist_get(tls, key), ist_path(q, path, key),
+				"cannot read '%s': %s", file, strerror(-rc));
 	return 0;
 }
 
@@ -162,7 +162,8 @@ credential_ok(const char *s)
 	if (s[0] == '\0' || s[0] == '.' || strlen(s) > 253 || strstr(s, "..") != NULL)
 		return false;
 	for (const char *c = s; *c != '\0'; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.'))
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+		      *c == '.'))
 			return false;
 	return true;
 }
@@ -190,9 +191,9 @@ load_files(struct ist *st, const struct yn *tls, const char *path, struct hf_mod
 
 		ist_path(q, path, "credentialName");
 		if (st->creds_dir == NULL || st->creds_dir[0] == '\0')
-			return ist_fail(st, at, q, "credentialName '%s' needs config.credentials_dir "
-					"in the bootstrap (a folder per name with tls.crt, tls.key and "
-					"ca.crt)", cred);
+			return ist_fail(st, at, q, "credentialName '%s' needs "
+					"config.credentials_dir in the bootstrap (a folder per "
+					"name with tls.crt, tls.key and ca.crt)", cred);
 		if (!credential_ok(cred))
 			return ist_fail(st, at, q, "'%s' is not a credential name (a Kubernetes "
 					"secret name: a-z, 0-9, '-', '.')", cred);
@@ -213,7 +214,8 @@ load_files(struct ist *st, const struct yn *tls, const char *path, struct hf_mod
 			}
 			if (rc < 0 && rc != -ENOENT)
 				return rc == -ENOMEM ? ist_oom(st) :
-				       ist_fail(st, at, q, "cannot read '%s': %s", f, strerror(-rc));
+				       ist_fail(st, at, q, "cannot read '%s': %s", f,
+						strerror(-rc));
 		}
 	} else if (cert != NULL) {
 		if ((rc = read_pem(st, tls, path, "clientCertificate", cert, &t->cert_pem,
@@ -274,8 +276,9 @@ apply_tls(struct ist *st, const struct yn *tls, const char *path, struct hf_mode
 		return 0;
 	if (mode == HF_TLS_ISTIO_MUTUAL && st->identity == NULL)
 		return ist_fail(st, ist_get(tls, "mode"), ist_path(p, path, "mode"), "ISTIO_MUTUAL "
-				"needs the node's mesh identity: an identity block in the bootstrap "
-				"(cert_chain, key, root_cert; scripts/meshca.sh makes them)");
+				"needs the node's mesh identity: an identity block in the "
+				"bootstrap (cert_chain, key, root_cert; scripts/meshca.sh makes "
+				"them)");
 	if (mode == HF_TLS_ISTIO_MUTUAL && (cert != NULL || key != NULL || ca != NULL ||
 					    cred != NULL || skip)) {
 		const char *k = cert != NULL ? "clientCertificate" : key != NULL ? "privateKey" :
@@ -288,20 +291,23 @@ apply_tls(struct ist *st, const struct yn *tls, const char *path, struct hf_mode
 	}
 	if (mode == HF_TLS_SIMPLE && (cert != NULL || key != NULL))
 		return ist_fail(st, ist_get(tls, cert != NULL ? "clientCertificate" : "privateKey"),
-				ist_path(p, path, cert != NULL ? "clientCertificate" : "privateKey"),
+				ist_path(p, path,
+					 cert != NULL ? "clientCertificate" : "privateKey"),
 				"mode SIMPLE sends no client certificate: clientCertificate and "
 				"privateKey go with mode MUTUAL");
 	if (mode == HF_TLS_SIMPLE && cred != NULL)
-		return ist_fail(st, ist_get(tls, "credentialName"), ist_path(p, path, "credentialName"),
-				"mode SIMPLE sends no client certificate: credentialName goes with "
-				"mode MUTUAL (give caCertificates for the CA)");
+		return ist_fail(st, ist_get(tls, "credentialName"),
+				ist_path(p, path, "credentialName"), "mode SIMPLE sends no client "
+				"certificate: credentialName goes with mode MUTUAL (give "
+				"caCertificates for the CA)");
 	if (mode == HF_TLS_MUTUAL && cred != NULL && (cert != NULL || key != NULL || ca != NULL))
-		return ist_fail(st, ist_get(tls, "credentialName"), ist_path(p, path, "credentialName"),
-				"give credentialName (tls.crt, tls.key, ca.crt) or the file fields "
-				"(clientCertificate, privateKey, caCertificates), not both");
+		return ist_fail(st, ist_get(tls, "credentialName"),
+				ist_path(p, path, "credentialName"), "give credentialName (tls.crt, "
+				"tls.key, ca.crt) or the file fields (clientCertificate, privateKey, "
+				"caCertificates), not both");
 	if (mode == HF_TLS_MUTUAL && cred == NULL && (cert == NULL || key == NULL))
-		return ist_fail(st, tls, path, "mode MUTUAL needs clientCertificate and privateKey, "
-				"or credentialName");
+		return ist_fail(st, tls, path, "mode MUTUAL needs clientCertificate and "
+				"privateKey, or credentialName");
 	if (skip && (ca != NULL || (sans != NULL && sans->n > 0)))
 		return ist_fail(st, ist_get(tls, "insecureSkipVerify"),
 				ist_path(p, path, "insecureSkipVerify"), "insecureSkipVerify: true "
@@ -309,7 +315,8 @@ apply_tls(struct ist *st, const struct yn *tls, const char *path, struct hf_mode
 				"would be ignored");
 	if (sni != NULL && (sni[0] == '\0' || strlen(sni) > 253 || strchr(sni, '*') != NULL))
 		return ist_fail(st, ist_get(tls, "sni"), ist_path(p, path, "sni"), "'%s' is not a "
-				"server name (a DNS name without '*', at most 253 characters)", sni);
+				"server name (a DNS name without '*', at most 253 characters)",
+				sni);
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return ist_oom(st);

@@ -62,7 +62,7 @@ struct ist_ep {
 	const char *locality;		/* NULL: none */
 	const struct yn *labels;	/* MAP of strings, or NULL */
 	const struct yn *ports;		/* MAP port name -> number, or NULL */
-	const char *sa;			/* serviceAccount (of the ServiceEntry's namespace), or NULL */
+	const char *sa;			/* serviceAccount (the ServiceEntry's namespace); NULL */
 };
 
 enum ist_resolution { IST_RES_NONE, IST_RES_STATIC, IST_RES_DNS };

@@ -17,8 +17,8 @@
 #include "control-agent/istio/istio-int.h"
 
 static const char *const se_keys[] = {"hosts", "addresses", "ports", "location", "resolution",
-				      "endpoints", "workloadSelector", "exportTo", "subjectAltNames",
-				      NULL};
+				      "endpoints", "workloadSelector", "exportTo",
+				      "subjectAltNames", NULL};
 static const char *const se_later[] = {NULL};
 static const char *const port_keys[] = {"number", "name", "protocol", "targetPort", NULL};
 static const char *const ep_keys[] = {"address", "ports", "labels", "locality", "weight",

@@ -209,9 +209,9 @@ struct hf_model_up_tls {
 	enum hf_tls_mode mode;
 	char *sni;			/* NULL: the service's host name (when it is one) */
 	bool insecure_skip_verify;	/* the server certificate is not checked */
-	unsigned int n_sans;		/* subjectAltNames the server certificate must carry one of */
+	unsigned int n_sans;		/* subjectAltNames: the server must carry one */
 	char **sans;
-	char *ca_pem;			/* caCertificates, the system bundle or the mesh root; NULL: skip */
+	char *ca_pem;			/* caCertificates, system bundle, mesh root; NULL: skip */
 	size_t ca_len;
 	char *cert_pem;			/* MUTUAL / ISTIO_MUTUAL: our certificate chain and key */
 	size_t cert_len;
@@ -234,7 +234,7 @@ struct hf_model_cluster {
 	char *tls_client_cert;		/* DestinationRule tls paths, NULL when not given */
 	char *tls_private_key;
 	char *tls_ca_certs;
-	struct hf_model_up_tls *up_tls;	/* TLS origination (tls.mode other than DISABLE); NULL: plaintext */
+	struct hf_model_up_tls *up_tls;	/* TLS origination (not DISABLE); NULL: plaintext */
 	uint32_t max_connections;	/* 0: unlimited */
 	uint32_t max_pending_requests;
 	uint32_t outlier_consecutive_5xx;

@@ -41,7 +41,7 @@ struct hf_access_log_rec {
 	uint16_t d_lport, d_rport;
 	const char *details;		/* %RESPONSE_CODE_DETAILS%: a string literal (static storage, so the
 					 * agent may read it after the worker moved on); NULL: none */
-	const char *transport_failure;	/* %UPSTREAM_TRANSPORT_FAILURE_REASON%, static storage; NULL: none */
+	const char *transport_failure;	/* %UPSTREAM_TRANSPORT_FAILURE_REASON% (static); NULL */
 	char method[16];
 	char path[256];
 	char authority[128];

@@ -85,7 +85,7 @@ struct hf_http_up {
 	uint64_t idle_tsc;		/* when it last went idle */
 	struct hf_http_reader rd;	/* response bytes */
 	uint32_t id;			/* index in the worker's array */
-	uint64_t tls_id;		/* hf_tls_client_config.id it originates TLS with; 0: plaintext */
+	uint64_t tls_id;		/* hf_tls_client_config.id of its TLS; 0: plaintext */
 };
 
 /* Where a session is in the request and the response it carries. */
@@ -225,7 +225,7 @@ struct hf_http_state {
 	uint64_t tsc_per_us;
 	const struct hf_http_listener_config *istio_http;	/* settings of Istio listeners; NULL: none */
 	struct hf_tls_worker *tls;	/* TLS connections, set up with the first HTTPS port; else NULL */
-	struct hf_tls_client *tls_client;	/* TLS origination, set up with the first cluster that asks */
+	struct hf_tls_client *tls_client;	/* TLS origination, from the first cluster asking */
 	uint32_t drain_timeout_ms;	/* http.drain_timeout_ms */
 	/* sessions alive per listener slot: a drain's recount without a walk of the sessions */
 	uint32_t lst_sessions[HF_HTTP_MAX_LISTENERS];

@@ -39,7 +39,7 @@ write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-/* A certificate (CA when @p ca) with SAN @p san, signed by @p ikey (NULL: self), to @p cpath/@p kpath. */
+/* A certificate (a CA when @p ca), SAN @p san, signed by @p ikey (NULL: self), into files. */
 static void
 make(const char *cpath, const char *kpath, const char *san, bool ca, EVP_PKEY *ikey, X509 *issuer,
      EVP_PKEY **kout, X509 **xout)
@@ -289,7 +289,8 @@ test_istio_mutual(void **state)
 		"  - name: named\n"
 		"    labels: {v: a}\n"
 		"    trafficPolicy:\n"
-		"      tls: {mode: ISTIO_MUTUAL, subjectAltNames: [spiffe://cluster.local/ns/x/sa/y]}\n";
+		"      tls: {mode: ISTIO_MUTUAL,\n"
+		"            subjectAltNames: [spiffe://cluster.local/ns/x/sa/y]}\n";
 	struct hf_model m;
 	char err[512];
 	const struct hf_model_cluster *c;
@@ -317,8 +318,9 @@ test_istio_mutual(void **state)
 	hf_model_free(&m);
 	/* without an identity: refused */
 	assert_int_equal(load(dr, NULL, &m, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "istio.yaml:21: DestinationRule shop/up: spec.trafficPolicy.tls.mode: "
-				    "ISTIO_MUTUAL needs the node's mesh identity"));
+	assert_non_null(strstr(err, "istio.yaml:21: DestinationRule shop/up: "
+				    "spec.trafficPolicy.tls.mode: ISTIO_MUTUAL needs the node's "
+				    "mesh identity"));
 }
 
 /* @p in with @CA@, @CERT@ and @KEY@ replaced by the files' paths, into @p out. */
@@ -346,23 +348,26 @@ static void
 test_refusals(void **state)
 {
 	const struct {
-		const char *tls;	/* @CA@: the CA, @CERT@: a certificate, @KEY@: another's key */
+		const char *tls;	/* @CA@ the CA, @CERT@ a certificate, @KEY@ another's key */
 		const char *want;
 	} t[] = {
-		{"{mode: SIMPLE, caCertificates: @CERT@.nope}", "spec.trafficPolicy.tls.caCertificates: "
-		 "cannot read"},
+		{"{mode: SIMPLE, caCertificates: @CERT@.nope}",
+		 "spec.trafficPolicy.tls.caCertificates: cannot read"},
 		{"{mode: SIMPLE, caCertificates: @CERT@}", "spec.trafficPolicy.tls.caCertificates: "
 		 "caCertificates: certificate 1 is not a CA certificate"},
-		{"{mode: MUTUAL, clientCertificate: @CERT@, privateKey: @KEY@, caCertificates: @CA@}",
+		{"{mode: MUTUAL, clientCertificate: @CERT@, privateKey: @KEY@, "
+		 "caCertificates: @CA@}",
 		 "spec.trafficPolicy.tls.privateKey: privateKey: the private key does not match"},
-		{"{mode: MUTUAL, caCertificates: @CA@}", "spec.trafficPolicy.tls: mode MUTUAL needs "
-		 "clientCertificate and privateKey, or credentialName"},
+		{"{mode: MUTUAL, caCertificates: @CA@}",
+		 "spec.trafficPolicy.tls: mode MUTUAL needs clientCertificate and privateKey, or "
+		 "credentialName"},
 		{"{mode: MUTUAL, credentialName: gw-cred, caCertificates: @CA@}",
 		 "spec.trafficPolicy.tls.credentialName: give credentialName"},
-		{"{mode: SIMPLE, credentialName: gw-cred}", "spec.trafficPolicy.tls.credentialName: "
-		 "mode SIMPLE sends no client certificate"},
+		{"{mode: SIMPLE, credentialName: gw-cred}",
+		 "spec.trafficPolicy.tls.credentialName: mode SIMPLE sends no client certificate"},
 		{"{mode: SIMPLE, insecureSkipVerify: true, subjectAltNames: [a.example.com]}",
-		 "spec.trafficPolicy.tls.insecureSkipVerify: insecureSkipVerify: true checks nothing"},
+		 "spec.trafficPolicy.tls.insecureSkipVerify: insecureSkipVerify: true checks "
+		 "nothing"},
 		{"{mode: SIMPLE, sni: '*.example.com', caCertificates: @CA@}",
 		 "spec.trafficPolicy.tls.sni: '*.example.com' is not a server name"},
 		{"{mode: MUTUAL, credentialName: ../etc}", "spec.trafficPolicy.tls.credentialName: "
@@ -385,7 +390,8 @@ test_refusals(void **state)
 			 "  host: up.example.com\n"
 			 "  trafficPolicy:\n"
 			 "    tls: %s\n", tls);
-		if (load(dr, &mesh_id, &m, err, sizeof(err)) != -EINVAL || strstr(err, t[i].want) == NULL)
+		if (load(dr, &mesh_id, &m, err, sizeof(err)) != -EINVAL ||
+		    strstr(err, t[i].want) == NULL)
 			fail_msg("case %u (%s): got '%s', want '%s'", i, t[i].tls, err, t[i].want);
 		/* every message names the file and the line of the tls block */
 		assert_non_null(strstr(err, "istio.yaml:21: DestinationRule shop/up: "));

@@ -105,7 +105,8 @@ setup(void **state)
 	other = mk("Other root", NULL, true, NULL, NULL, &othk, 3600);
 	up = mk("up", "DNS:up.example.com,DNS:*.up.example.com", false, ca, cak, &upk, 3600);
 	old = mk("old", "DNS:up.example.com", false, ca, cak, &oldk, -1);
-	spiffe = mk("cart", "URI:spiffe://cluster.local/ns/shop/sa/cart", false, ca, cak, &spk, 3600);
+	spiffe = mk("cart", "URI:spiffe://cluster.local/ns/shop/sa/cart", false, ca, cak, &spk,
+		    3600);
 	cli = mk("gateway-client", "DNS:gw.example.com", false, ca, cak, &cli_k, 3600);
 	ca_len = pem_x509(ca, ca_pem, sizeof(ca_pem));
 	other_len = pem_x509(other, other_pem, sizeof(other_pem));
@@ -224,7 +225,8 @@ test_verify(void **state)
 		enum hf_tls_fail fail;
 		const char *sni;
 	} t[] = {
-		{"CA, name from sni", {.ca_pem = ca_pem, .sni = "up.example.com", .verify_host = true},
+		{"CA, name from sni",
+		 {.ca_pem = ca_pem, .sni = "up.example.com", .verify_host = true},
 		 &up, &upk, false, 1, HF_TLS_FAIL_NONE, "up.example.com"},
 		{"the SAN's wildcard covers the sni",
 		 {.ca_pem = ca_pem, .sni = "a.up.example.com", .verify_host = true},
@@ -244,7 +246,8 @@ test_verify(void **state)
 		 &up, &upk, false, 1, HF_TLS_FAIL_NONE, "elsewhere.example.net"},
 		{"SPIFFE URI SAN", {.ca_pem = ca_pem, .n_sans = 1, .sans = cart},
 		 &spiffe, &spk, false, 1, HF_TLS_FAIL_NONE, ""},
-		{"another service account's SPIFFE ID", {.ca_pem = ca_pem, .n_sans = 1, .sans = pay},
+		{"another service account's SPIFFE ID",
+		 {.ca_pem = ca_pem, .n_sans = 1, .sans = pay},
 		 &spiffe, &spk, false, 0, HF_TLS_FAIL_SERVER_SAN_MISMATCH, ""},
 		{"insecureSkipVerify: another CA's certificate goes",
 		 {.ca_pem = NULL, .sni = "up.example.com"},
@@ -267,13 +270,15 @@ test_verify(void **state)
 			int ok;
 
 			cc.id = i + 1;
-			cc.ca_len = cc.ca_pem == ca_pem ? ca_len : cc.ca_pem != NULL ? other_len : 0;
+			cc.ca_len = cc.ca_pem == ca_pem	  ? ca_len :
+				    cc.ca_pem != NULL ? other_len : 0;
 			cc.cert_len = cc.cert_pem != NULL ? cli_len : 0;
 			cc.key_len = cc.key_pem != NULL ? cli_key_len : 0;
 			ok = handshake(&cc, *t[i].x, *t[i].k, t[i].want_client, versions[v], &fail,
 				       sni, sizeof(sni));
 			if (ok != t[i].ok || fail != t[i].fail || strcmp(sni, t[i].sni) != 0)
-				fail_msg("TLS 1.%u, %s: handshake %d fail %u sni '%s', want %d %d '%s'",
+				fail_msg("TLS 1.%u, %s: handshake %d fail %u sni '%s', "
+					 "want %d %d '%s'",
 					 v + 2, t[i].what, ok, fail, sni, t[i].ok, t[i].fail,
 					 t[i].sni);
 		}
