@@ -98,6 +98,7 @@ stream_get(struct hf_http_state *h, struct hf_http_session *s)
 	x->log.status = 0;
 	x->log.flag = HF_RF_NONE;
 	x->log.details = NULL;
+	x->log.transport_failure = NULL;
 	x->log.bytes_rx = x->log.bytes_tx = 0;
 	x->service_ms = -1;
 	x->ep_slot = -1;
@@ -768,10 +769,19 @@ hf_http_upstream_failed(struct hf_worker *w, struct hf_http_session *s, enum hf_
 				 "reset reason: connection termination";
 
 	if (flag == HF_RF_UF) {
+		/* Envoy's words when TLS origination failed: the reason follows (local_reply copies it) */
+		char body[256];
+		const char *b = uf;
+
+		if (s->x->log.transport_failure != NULL) {
+			snprintf(body, sizeof(body), "%s, transport failure reason: %s", uf,
+				 s->x->log.transport_failure);
+			b = body;
+		}
 		HF_COUNT(w, HTTP_UPSTREAM_FAIL);
 		if (hf_http_retriable(s, 0, HF_RETRY_CONNECT_FAILURE | HF_RETRY_REFUSED_STREAM))
-			return hf_http_retry(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started", uf);
-		return hf_http_local_reply(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started", uf,
+			return hf_http_retry(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started", b);
+		return hf_http_local_reply(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started", b,
 				   true);
 	}
 	HF_COUNT(w, HTTP_UPSTREAM_GONE);
@@ -1062,6 +1072,7 @@ up_connected(struct hf_worker *w, struct hf_tcp_conn *c)
 		return;
 	u->state = HF_HTTP_UP_ACTIVE;
 	u->tcp = c;
+	s->x->log.transport_failure = NULL;	/* a retry got through: no failure to report */
 	s->x->log.up_laddr = c->laddr;
 	s->x->log.up_lport = c->lport;
 	if (s->x->pending.head != NULL) {

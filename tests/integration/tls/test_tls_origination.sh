@@ -423,6 +423,9 @@ hf_check "a 1 MB POST through the TLS upstream arrives intact (httptool saw ${se
 
 # ---------------------------------------------------------------- refusals
 fails_by wrongca tls.upstream.handshake.untrusted_server_cert "caCertificates of another CA"
+out=$(get wrongca)
+hf_check "the 503's body gives the reason as Envoy's does ('$(cut -c60-200 <<<"$out")')" \
+	grep -q "reset reason: connection failure, transport failure reason: TLS_error:untrusted_server_cert 503$" <<<"$out"
 hf_check "the access log gives UF and the transport failure reason" \
 	grep -q '" 503 UF upstream_reset_before_response_started - "TLS_error:untrusted_server_cert"' "$HF_TMP/access.log"
 fails_by san tls.upstream.handshake.san_mismatch "subjectAltNames the certificate does not carry"
