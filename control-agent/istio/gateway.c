@@ -174,8 +174,8 @@ check_https(struct ist *st, const struct yn *s, const struct yn *tls, const char
 	/* ISTIO_MUTUAL: the node's mesh identity served, client certificates of the mesh root */
 	if (m == 4 && st->identity == NULL)
 		return ist_fail(st, ist_get(tls, "mode"), ist_path(q, p, "mode"), "%s is not "
-				"supported yet (SIMPLE and MUTUAL only) without the node's mesh "
-				"identity: an identity block in the bootstrap", mode);
+				"supported yet (SIMPLE, MUTUAL and PASSTHROUGH only) without the "
+				"node's mesh identity: an identity block in the bootstrap", mode);
 	if (m == 4 && (cred != NULL || cert != NULL || key != NULL || ca != NULL)) {
 		const char *k = cred != NULL ? "credentialName" : cert != NULL ?
 				"serverCertificate" : key != NULL ? "privateKey" : "caCertificates";
