@@ -11,7 +11,9 @@
 # reviews-route VirtualService in hydrofoil's configuration directory (inotify
 # picks it up), and shows the split, the errors (none) and the snapshot version.
 # The gateway also serves HTTPS on 443 (a certificate from scripts/mkcert.sh, by
-# credentialName), and a real Prometheus scrapes Istio's standard metrics from the
+# credentialName), originates mutual TLS with the mesh identity (ISTIO_MUTUAL, certificates
+# from scripts/meshca.sh) to a details server that requires it, and a real Prometheus
+# scrapes Istio's standard metrics from the
 # admin API; the demo ends with two PromQL queries over what it sent.
 # Everything it creates is removed when it ends, also on Ctrl-C.
 # HF_NO_SETUP=1 skips scripts/setup.sh (packages, hugepages, build).
@@ -39,6 +41,47 @@ CREDS=$HF_TMP/credentials
 scripts/mkcert.sh ca "$CREDS" >/dev/null && scripts/mkcert.sh cert "$CREDS" bookinfo-cred bookinfo.example.com >/dev/null ||
 	{ echo "scripts/mkcert.sh could not make the demo's certificate"; exit 1; }
 sed -i "s|config: { istio_dir = \"$ISTIO\"; };|config: { istio_dir = \"$ISTIO\"; credentials_dir = \"$CREDS\"; };|" "$CFG"
+# The mesh (the seed's Citadel): a root and SPIFFE workload certificates from scripts/meshca.sh,
+# the gateway's as its bootstrap identity, details' for an nginx that requires a mesh client
+# certificate; a DestinationRule with tls.mode ISTIO_MUTUAL makes the gateway originate mTLS.
+MESH=$HF_TMP/mesh
+MTLS_PORT=9443
+scripts/meshca.sh root "$MESH" >/dev/null && scripts/meshca.sh workload "$MESH" istio-system istio-ingressgateway >/dev/null &&
+	scripts/meshca.sh workload "$MESH" default bookinfo-details >/dev/null ||
+	{ echo "scripts/meshca.sh could not make the mesh certificates"; exit 1; }
+cat >> "$CFG" <<ID
+identity = { trust_domain = "cluster.local"; namespace = "istio-system"; service_account = "istio-ingressgateway";
+  cert_chain = "$MESH/istio-system/istio-ingressgateway/cert-chain.pem";
+  key = "$MESH/istio-system/istio-ingressgateway/key.pem"; root_cert = "$MESH/root-cert.pem"; };
+ID
+cat > "$ISTIO/details-mtls.yaml" <<YAML
+# details behind mutual TLS: the gateway presents its SPIFFE identity and checks details'
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: details-secure, namespace: default}
+spec:
+  hosts: [details-secure.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: $MTLS_PORT, name: http, protocol: HTTP}]
+  endpoints: [{address: $BK_ADDR, serviceAccount: bookinfo-details}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: details-secure, namespace: default}
+spec:
+  host: details-secure.default.svc.cluster.local
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: details-secure, namespace: default}
+spec:
+  hosts: [details-secure.example.com]
+  gateways: [bookinfo-gateway]
+  http:
+  - route: [{destination: {host: details-secure.default.svc.cluster.local, port: {number: $MTLS_PORT}}}]
+YAML
 /usr/bin/python3 - "$ISTIO/bookinfo-gateway.yaml" <<'PY'
 import sys
 p = sys.argv[1]
@@ -158,6 +201,33 @@ ip netns exec "$NS" openssl s_client -connect "$GW:443" -servername bookinfo.exa
 	-CAfile "$CREDS/ca.crt" -brief </dev/null 2>&1 | grep -E 'Protocol version|Ciphersuite|Verification' | sed 's/^/  /'
 echo "GET /certs (the admin API): $(hf_admin "$NS" /certs | tr -d ' \n' | grep -o '"serial_number":"[^"]*"\|"days_until_expiration":"*[0-9]*"*' | head -2 | tr '\n' ' ')"
 echo "counters: tls.handshakes $(hf_stat "$NS" tls.handshakes), tls.handshakes_tls13 $(hf_stat "$NS" tls.handshakes_tls13)"
+
+say "mutual TLS to an upstream (DestinationRule tls.mode ISTIO_MUTUAL; nginx requires a mesh client certificate)"
+mkdir -p "$HF_TMP/mtls"
+cat > "$HF_TMP/mtls/nginx.conf" <<NGINX
+pid $HF_TMP/mtls/nginx.pid;
+error_log $HF_TMP/mtls/error.log warn;
+events {}
+http {
+    access_log off;
+    client_body_temp_path $HF_TMP/mtls; proxy_temp_path $HF_TMP/mtls; fastcgi_temp_path $HF_TMP/mtls;
+    uwsgi_temp_path $HF_TMP/mtls; scgi_temp_path $HF_TMP/mtls;
+    server {
+        listen $BK_ADDR:$MTLS_PORT ssl;
+        ssl_certificate $MESH/default/bookinfo-details/cert-chain.pem;
+        ssl_certificate_key $MESH/default/bookinfo-details/key.pem;
+        ssl_verify_client on;
+        ssl_client_certificate $MESH/root-cert.pem;
+        location / { return 200 "details (mTLS) saw client \$ssl_client_verify, SAN of the mesh root, over \$ssl_protocol\n"; }
+    }
+}
+NGINX
+ip netns exec "$NS" nginx -p "$HF_TMP/mtls" -c "$HF_TMP/mtls/nginx.conf" -g 'daemon off;' >/dev/null 2>&1 &
+HF_PIDS+=($!)
+for _ in $(seq 50); do [ -n "$(ip netns exec "$NS" ss -Hltn "sport = :$MTLS_PORT")" ] && break; sleep 0.1; done
+out=$(c -H 'Host: details-secure.example.com' -w ' -> %{http_code}' "http://$GW/")
+echo "GET http://$GW/  Host: details-secure.example.com: $out"
+echo "counters: tls.upstream.handshakes $(hf_stat "$NS" tls.upstream.handshakes); the gateway's identity: $(openssl x509 -in "$MESH/istio-system/istio-ingressgateway/cert-chain.pem" -noout -ext subjectAltName | tail -1 | tr -d ' ')"
 
 # Prometheus scrapes the admin API from here on (Istio's metrics, /stats/prometheus).
 cat > "$HF_TMP/prometheus.yml" <<YML
