@@ -218,7 +218,7 @@ http {
         ssl_certificate_key $MESH/default/bookinfo-details/key.pem;
         ssl_verify_client on;
         ssl_client_certificate $MESH/root-cert.pem;
-        location / { return 200 "details (mTLS) saw client \$ssl_client_verify, SAN of the mesh root, over \$ssl_protocol\n"; }
+        location / { return 200 "details (mTLS): client certificate \$ssl_client_verify against the mesh root, \$ssl_protocol\n"; }
     }
 }
 NGINX
