@@ -404,10 +404,17 @@ hf_check "mbufs all back in the pool ($idle_mbufs free before, $(st port.p0.mbuf
 # What hydrofoil holds besides TIME_WAIT must be its idle upstream pool: exactly the
 # connections the kernel sees established to the upstreams. A leaked session shows as more.
 upstream_cx() { in_ns ss -Htn state established "( sport = :$WEB_PORT or sport = :$PY_PORT or sport = :$WS_PORT )" | wc -l; }
-held() { echo $(( $(st tcp.cx_active) - $(st tcp.cx_time_wait) )); }
-for _ in $(seq 25); do [ "$(held)" = "$(upstream_cx)" ] && break; sleep 0.2; done
-hf_check "no connection left behind: hydrofoil holds $(held) besides TIME_WAIT, the kernel sees $(upstream_cx) pooled upstream connections, $(in_ns ss -Htn "( dport = :80 or dport = :8000 )" | wc -l) client connections" \
-	test "$(held)" = "$(upstream_cx)"
+# Both counters from one /stats read: a connection leaving TIME_WAIT between two reads would
+# count once as held. Each try samples both sides once, and the verdict is on those samples.
+held() { hf_admin "$NS" /stats | awk '$1 == "tcp.cx_active:" { a = $2 } $1 == "tcp.cx_time_wait:" { t = $2 } END { print a - t }'; }
+for _ in $(seq 50); do
+	h=$(held)
+	u=$(upstream_cx)
+	[ "$h" = "$u" ] && break
+	sleep 0.2
+done
+hf_check "no connection left behind: hydrofoil holds $h besides TIME_WAIT, the kernel sees $u pooled upstream connections, $(in_ns ss -Htn "( dport = :80 or dport = :8000 )" | wc -l) client connections" \
+	test "$h" = "$u"
 if [ "$HF_FAIL" -gt 0 ]; then
 	hf_admin "$NS" /stats | grep -E '^(http\.|access_log\.|tcp\.cx_active|port\.p0\.mbufs)' | sed 's/^/# /'
 	grep -v '^$' "$HF_TMP/hf.log" | tail -20 | sed 's/^/# hydrofoil: /'
