@@ -30,6 +30,7 @@
 
 #include "dataplane/port.h"
 #include "dataplane/worker.h"
+#include "tls/tls-int.h"
 #include "tls/tls.h"
 
 /* ---- contexts ---- */
@@ -214,21 +215,6 @@ classify(const struct hf_tls_conn *t)
 
 /* ---- handshakes ---- */
 
-static void
-flush(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
-{
-	struct rte_mbuf *out = hf_tls_io_take(&t->io);
-
-	if (t->io.nomem) {
-		HF_COUNT(w, TLS_DROP_NO_MBUF);
-		rte_pktmbuf_free(out);
-		t->broken = true;
-		return;
-	}
-	if (out != NULL)
-		hf_tcp_send(w, c, out);
-}
-
 /* Tells the application its connection failed (once); it must not touch @p c after. */
 static void
 tell_closed(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t, int err)
@@ -255,7 +241,7 @@ hs_fail(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t, enum 
 	t->state = HF_TLS_FAILED;
 	hf_timer_cancel(&w->tcp->wheel, &t->timer);
 	if (f != HF_TLS_FAIL_PLAINTEXT)
-		flush(w, c, t);
+		hf_tls_flush(w, c, t);
 	SSL_free(t->ssl);
 	t->ssl = NULL;
 	hf_tls_io_reset(&t->io);
@@ -277,7 +263,7 @@ handshake(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
 		int e = SSL_get_error(t->ssl, rc);
 
 		if (e == SSL_ERROR_WANT_READ && !t->io.nomem) {
-			flush(w, c, t);
+			hf_tls_flush(w, c, t);
 			if (!hf_tcp_peer_closed(c))
 				return;
 			hs_fail(w, c, t,
@@ -287,7 +273,7 @@ handshake(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
 		hs_fail(w, c, t, t->io.nomem ? HF_TLS_FAIL_OTHER : classify(t));
 		return;
 	}
-	flush(w, c, t);
+	hf_tls_flush(w, c, t);
 	hf_timer_cancel(&w->tcp->wheel, &t->timer);
 	t->state = HF_TLS_OPEN;
 	HF_COUNT(w, TLS_UP_HANDSHAKES);

@@ -32,6 +32,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "tls/tls-int.h"
 #include "tls/tls.h"
 
 static const unsigned char alpn_http11[] = "\x08http/1.1";
@@ -67,28 +68,6 @@ static void
 cdata_init(void)
 {
 	cdata_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, cdata_free);
-}
-
-static void
-cerr(char *err, size_t errlen, const char *what)
-{
-	unsigned long e = ERR_peek_last_error();
-	char buf[256] = "";
-
-	if (e != 0)
-		ERR_error_string_n(e, buf, sizeof(buf));
-	snprintf(err, errlen, "%s%s%s", what, buf[0] ? ": " : "", buf);
-	ERR_clear_error();
-}
-
-static int
-no_pass(char *buf, int size, int rw, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rw;
-	(void)u;
-	return 0;
 }
 
 /*
@@ -128,88 +107,21 @@ verify_server(int ok, X509_STORE_CTX *sx)
 	return 0;
 }
 
-/* The CAs of @p pem into @p ctx's store; each must be a CA certificate. */
-static int
-trust(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err, size_t errlen)
-{
-	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	int n = 0, rc = 0;
-
-	while (b != NULL && rc == 0) {
-		X509 *x = X509_new_ex(lib, NULL);
-
-		if (x == NULL || PEM_read_bio_X509(b, &x, no_pass, NULL) == NULL) {
-			X509_free(x);
-			break;
-		}
-		if (X509_check_ca(x) == 0) {
-			snprintf(err, errlen,
-				 "caCertificates: certificate %d is not a CA certificate", n + 1);
-			rc = -EINVAL;
-		} else if (X509_STORE_add_cert(store, x) != 1) {
-			cerr(err, errlen, "CA certificate refused");
-			rc = -EINVAL;
-		}
-		X509_free(x);
-		n++;
-	}
-	BIO_free(b);
-	if (rc == 0 && n == 0) {
-		cerr(err, errlen, "caCertificates: no PEM certificate");
-		return -EINVAL;
-	}
-	ERR_clear_error();
-	return rc;
-}
-
 /* Our certificate (the leaf first, then its chain) and its key, checked to match. */
 static int
 identity(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const struct hf_tls_client_config *cc, char *err,
 	 size_t errlen)
 {
-	BIO *b = BIO_new_mem_buf(cc->cert_pem, (int)cc->cert_len);
-	X509 *x = X509_new_ex(lib, NULL);
-	EVP_PKEY *k = NULL;
+	char why[256];
 
-	if (b == NULL || x == NULL || PEM_read_bio_X509(b, &x, no_pass, NULL) == NULL ||
-	    SSL_CTX_use_certificate(ctx, x) != 1) {
-		X509_free(x);
-		BIO_free(b);
-		cerr(err, errlen, "clientCertificate: no usable PEM certificate");
+	if (hf_tls_use_chain(ctx, lib, cc->cert_pem, cc->cert_len, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "clientCertificate: %s", why);
 		return -EINVAL;
 	}
-	X509_free(x);
-	for (;;) {
-		x = X509_new_ex(lib, NULL);
-		if (x == NULL || PEM_read_bio_X509(b, &x, no_pass, NULL) == NULL) {
-			X509_free(x);
-			break;
-		}
-		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
-			X509_free(x);
-			BIO_free(b);
-			cerr(err, errlen, "clientCertificate: chain certificate refused");
-			return -EINVAL;
-		}
-	}
-	BIO_free(b);
-	ERR_clear_error();
-	b = BIO_new_mem_buf(cc->key_pem, (int)cc->key_len);
-	if (b != NULL)
-		k = PEM_read_bio_PrivateKey_ex(b, NULL, no_pass, NULL, lib, NULL);
-	BIO_free(b);
-	if (k == NULL) {
-		cerr(err, errlen, "privateKey: no PEM private key (or an encrypted one)");
+	if (hf_tls_use_key(ctx, lib, cc->key_pem, cc->key_len, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "privateKey: %s", why);
 		return -EINVAL;
 	}
-	if (SSL_CTX_use_PrivateKey(ctx, k) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-		EVP_PKEY_free(k);
-		ERR_clear_error();
-		snprintf(err, errlen, "privateKey: the private key does not match the certificate");
-		return -EINVAL;
-	}
-	EVP_PKEY_free(k);
 	return 0;
 }
 
@@ -242,12 +154,12 @@ hf_tls_client_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_client_config *cc, 
 	}
 	ctx = SSL_CTX_new_ex(lib, NULL, TLS_client_method());
 	if (ctx == NULL) {
-		cerr(err, errlen, "SSL_CTX_new");
+		hf_tls_ssl_err(err, errlen, "SSL_CTX_new");
 		return NULL;
 	}
 	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION)) {
-		cerr(err, errlen, "protocol versions refused");
+		hf_tls_ssl_err(err, errlen, "protocol versions refused");
 		goto fail;
 	}
 	/*
@@ -260,11 +172,11 @@ hf_tls_client_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_client_config *cc, 
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_set_alpn_protos(ctx, alpn_http11, sizeof(alpn_http11) - 1) != 0) {
-		cerr(err, errlen, "ALPN refused");
+		hf_tls_ssl_err(err, errlen, "ALPN refused");
 		goto fail;
 	}
 	if (cc->ca_pem != NULL) {
-		if (trust(ctx, lib, cc->ca_pem, cc->ca_len, err, errlen) < 0)
+		if (hf_tls_add_cas(ctx, lib, cc->ca_pem, cc->ca_len, false, err, errlen) < 0)
 			goto fail;
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_server);
 	} else {
@@ -313,19 +225,19 @@ hf_tls_identity_check(const char *cert_pem, uint32_t cert_len, const char *key_p
 		rc = -ENOMEM;
 		goto out;
 	}
-	leaf = PEM_read_bio_X509(b, NULL, no_pass, NULL);
+	leaf = PEM_read_bio_X509(b, NULL, hf_tls_no_passphrase, NULL);
 	if (leaf == NULL) {
-		cerr(err, errlen, "cert_chain: no PEM certificate");
+		hf_tls_ssl_err(err, errlen, "cert_chain: no PEM certificate");
 		goto out;
 	}
-	while ((x = PEM_read_bio_X509(b, NULL, no_pass, NULL)) != NULL)
+	while ((x = PEM_read_bio_X509(b, NULL, hf_tls_no_passphrase, NULL)) != NULL)
 		sk_X509_push(chain, x);
 	ERR_clear_error();
 	BIO_free(b);
 	b = BIO_new_mem_buf(key_pem, (int)key_len);
-	k = b != NULL ? PEM_read_bio_PrivateKey(b, NULL, no_pass, NULL) : NULL;
+	k = b != NULL ? PEM_read_bio_PrivateKey(b, NULL, hf_tls_no_passphrase, NULL) : NULL;
 	if (k == NULL) {
-		cerr(err, errlen, "key: no PEM private key (or an encrypted one)");
+		hf_tls_ssl_err(err, errlen, "key: no PEM private key (or an encrypted one)");
 		goto out;
 	}
 	if (EVP_PKEY_eq(X509_get0_pubkey(leaf), k) != 1) {
@@ -339,7 +251,7 @@ hf_tls_identity_check(const char *cert_pem, uint32_t cert_len, const char *key_p
 	}
 	BIO_free(b);
 	b = BIO_new_mem_buf(root_pem, (int)root_len);
-	while (b != NULL && (x = PEM_read_bio_X509(b, NULL, no_pass, NULL)) != NULL) {
+	while (b != NULL && (x = PEM_read_bio_X509(b, NULL, hf_tls_no_passphrase, NULL)) != NULL) {
 		X509_STORE_add_cert(store, x);
 		X509_free(x);
 		n++;

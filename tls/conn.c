@@ -25,6 +25,7 @@
 #include "dataplane/port.h"
 #include "dataplane/proxy/access_log-t.h"
 #include "dataplane/worker.h"
+#include "tls/tls-int.h"
 #include "tls/tls.h"
 
 /* The client's whole flight must be in by then (RFC 8446 leaves it to us; nginx waits 60 s). */
@@ -183,8 +184,8 @@ hf_tls_listener_free(struct hf_tls_listener *l)
 
 /* ---- handshakes ---- */
 
-static void
-flush(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
+void
+hf_tls_flush(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
 {
 	struct rte_mbuf *out = hf_tls_io_take(&t->io);
 
@@ -320,7 +321,7 @@ hs_fail(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t, enum 
 	t->state = HF_TLS_FAILED;
 	hf_timer_cancel(&w->tcp->wheel, &t->timer);
 	if (f != HF_TLS_FAIL_PLAINTEXT)
-		flush(w, c, t);
+		hf_tls_flush(w, c, t);
 	SSL_free(t->ssl);
 	t->ssl = NULL;
 	hf_tls_io_reset(&t->io);
@@ -368,14 +369,14 @@ handshake(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
 
 		if (e == SSL_ERROR_WANT_READ && !t->io.nomem) {
 			/* More of the client's flight to come; answer what there is (HelloRetryRequest). */
-			flush(w, c, t);
+			hf_tls_flush(w, c, t);
 			if (!hf_tcp_peer_closed(c))
 				return;
 		}
 		hs_fail(w, c, t, t->io.nomem ? HF_TLS_FAIL_OTHER : classify(t));
 		return;
 	}
-	flush(w, c, t);
+	hf_tls_flush(w, c, t);
 	hf_timer_cancel(&w->tcp->wheel, &t->timer);
 	t->state = HF_TLS_OPEN;
 	hf_tls_lctx_put(t->lctx);
@@ -568,7 +569,7 @@ hf_tls_recv_slow(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
 		break;
 	}
 	/* A KeyUpdate answer or an alert may have been written. */
-	flush(w, c, t);
+	hf_tls_flush(w, c, t);
 	ERR_clear_error();
 	if (head != NULL) {
 		head->nb_segs = nb;
@@ -607,7 +608,7 @@ hf_tls_send_slow(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m)
 	}
 	ERR_clear_error();
 	if (t->io.nomem) {
-		flush(w, c, t);
+		hf_tls_flush(w, c, t);
 		return -ENOMEM;
 	}
 	out = hf_tls_io_take(&t->io);
@@ -640,7 +641,7 @@ hf_tls_shutdown_slow(struct hf_worker *w, struct hf_tcp_conn *c)
 		/* Our close_notify; the peer's is not waited for (RFC 8446 6.1 allows it). */
 		SSL_shutdown(t->ssl);
 		ERR_clear_error();
-		flush(w, c, t);
+		hf_tls_flush(w, c, t);
 	}
 	hf_tcp_shutdown(w, c);
 }

@@ -31,6 +31,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "tls/tls-int.h"
 #include "tls/tls.h"
 
 struct hf_tls_tickets *hf_tls_tickets_now;
@@ -185,9 +186,8 @@ verify_client(int ok, X509_STORE_CTX *sx)
 	return 0;
 }
 
-/* No passphrase: an encrypted key is refused, never prompted for on a terminal. */
-static int
-no_passphrase(char *buf, int size, int rw, void *u)
+int
+hf_tls_no_passphrase(char *buf, int size, int rw, void *u)
 {
 	(void)buf;
 	(void)size;
@@ -196,8 +196,8 @@ no_passphrase(char *buf, int size, int rw, void *u)
 	return 0;
 }
 
-static void
-ssl_err(char *err, size_t errlen, const char *what)
+void
+hf_tls_ssl_err(char *err, size_t errlen, const char *what)
 {
 	unsigned long e = ERR_peek_last_error();
 	char buf[256] = "";
@@ -208,30 +208,29 @@ ssl_err(char *err, size_t errlen, const char *what)
 	ERR_clear_error();
 }
 
-/* Loads the leaf and its chain from @p pem into @p ctx. */
-static int
-use_chain(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err, size_t errlen)
+int
+hf_tls_use_chain(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err, size_t errlen)
 {
 	BIO *b = BIO_new_mem_buf(pem, (int)len);
 	X509 *x = X509_new_ex(lib, NULL);
 	int n = 0;
 
-	if (b == NULL || x == NULL || PEM_read_bio_X509(b, &x, no_passphrase, NULL) == NULL) {
+	if (b == NULL || x == NULL || PEM_read_bio_X509(b, &x, hf_tls_no_passphrase, NULL) == NULL) {
 		X509_free(x);
 		BIO_free(b);
-		ssl_err(err, errlen, "no PEM certificate");
+		hf_tls_ssl_err(err, errlen, "no PEM certificate");
 		return -EINVAL;
 	}
 	if (SSL_CTX_use_certificate(ctx, x) != 1) {
 		X509_free(x);
 		BIO_free(b);
-		ssl_err(err, errlen, "certificate refused");
+		hf_tls_ssl_err(err, errlen, "certificate refused");
 		return -EINVAL;
 	}
 	X509_free(x);
 	for (;;) {
 		x = X509_new_ex(lib, NULL);
-		if (x == NULL || PEM_read_bio_X509(b, &x, no_passphrase, NULL) == NULL) {
+		if (x == NULL || PEM_read_bio_X509(b, &x, hf_tls_no_passphrase, NULL) == NULL) {
 			X509_free(x);
 			break;
 		}
@@ -239,7 +238,7 @@ use_chain(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *
 		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
 			X509_free(x);
 			BIO_free(b);
-			ssl_err(err, errlen, "chain certificate refused");
+			hf_tls_ssl_err(err, errlen, "chain certificate refused");
 			return -EINVAL;
 		}
 		n++;
@@ -250,18 +249,18 @@ use_chain(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *
 	return n;
 }
 
-static int
-use_key(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err, size_t errlen)
+int
+hf_tls_use_key(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err, size_t errlen)
 {
 	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	EVP_PKEY *k = b != NULL ? PEM_read_bio_PrivateKey_ex(b, NULL, no_passphrase, NULL, lib, NULL)
+	EVP_PKEY *k = b != NULL ? PEM_read_bio_PrivateKey_ex(b, NULL, hf_tls_no_passphrase, NULL, lib, NULL)
 			       : NULL;
 
 	X509 *x = SSL_CTX_get0_certificate(ctx);
 
 	BIO_free(b);
 	if (k == NULL) {
-		ssl_err(err, errlen, "no PEM private key (or an encrypted one)");
+		hf_tls_ssl_err(err, errlen, "no PEM private key (or an encrypted one)");
 		return -EINVAL;
 	}
 	if (x != NULL && EVP_PKEY_eq(X509_get0_pubkey(x), k) != 1) {
@@ -272,25 +271,24 @@ use_key(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *er
 	}
 	if (SSL_CTX_use_PrivateKey(ctx, k) != 1) {
 		EVP_PKEY_free(k);
-		ssl_err(err, errlen, "private key refused");
+		hf_tls_ssl_err(err, errlen, "private key refused");
 		return -EINVAL;
 	}
 	EVP_PKEY_free(k);
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		ssl_err(err, errlen, "the private key does not match the certificate");
+		hf_tls_ssl_err(err, errlen, "the private key does not match the certificate");
 		return -EINVAL;
 	}
 	return 0;
 }
 
 /*
- * The CAs that client certificates must chain to, from @p pem (one or more
- * certificates): into the context's trust store, and their names into the
- * CertificateRequest's certificate_authorities (RFC 8446 4.2.4), which lets
- * a client holding several certificates pick the right one.
+ * A server also names its CAs in the CertificateRequest's certificate_authorities
+ * (RFC 8446 4.2.4), which lets a client holding several certificates pick the right one.
  */
-static int
-use_ca(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err, size_t errlen)
+int
+hf_tls_add_cas(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, bool request,
+	       char *err, size_t errlen)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
 	BIO *b = BIO_new_mem_buf(pem, (int)len);
@@ -299,7 +297,7 @@ use_ca(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err
 	while (b != NULL && rc == 0) {
 		X509 *x = X509_new_ex(lib, NULL);
 
-		if (x == NULL || PEM_read_bio_X509(b, &x, no_passphrase, NULL) == NULL) {
+		if (x == NULL || PEM_read_bio_X509(b, &x, hf_tls_no_passphrase, NULL) == NULL) {
 			X509_free(x);
 			break;
 		}
@@ -311,8 +309,8 @@ use_ca(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err
 				 "certificate", n + 1, cn);
 			rc = -EINVAL;
 		} else if (X509_STORE_add_cert(store, x) != 1 ||
-			   SSL_CTX_add_client_CA(ctx, x) != 1) {
-			ssl_err(err, errlen, "CA certificate refused");
+			   (request && SSL_CTX_add_client_CA(ctx, x) != 1)) {
+			hf_tls_ssl_err(err, errlen, "CA certificate refused");
 			rc = -EINVAL;
 		}
 		X509_free(x);
@@ -320,7 +318,7 @@ use_ca(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, uint32_t len, char *err
 	}
 	BIO_free(b);
 	if (rc == 0 && n == 0) {
-		ssl_err(err, errlen, "caCertificates: no PEM certificate");
+		hf_tls_ssl_err(err, errlen, "caCertificates: no PEM certificate");
 		return -EINVAL;
 	}
 	ERR_clear_error();
@@ -334,10 +332,10 @@ hf_tls_ca_check(const char *pem, uint32_t len, char *err, size_t errlen)
 	int rc;
 
 	if (ctx == NULL) {
-		ssl_err(err, errlen, "SSL_CTX_new");
+		hf_tls_ssl_err(err, errlen, "SSL_CTX_new");
 		return -ENOMEM;
 	}
-	rc = use_ca(ctx, NULL, pem, len, err, errlen);
+	rc = hf_tls_add_cas(ctx, NULL, pem, len, true, err, errlen);
 	SSL_CTX_free(ctx);
 	return rc;
 }
@@ -431,7 +429,7 @@ hf_tls_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_server_config *sc, char *e
 	ERR_clear_error();
 	ctx = SSL_CTX_new_ex(lib, NULL, TLS_server_method());
 	if (ctx == NULL) {
-		ssl_err(err, errlen, "SSL_CTX_new");
+		hf_tls_ssl_err(err, errlen, "SSL_CTX_new");
 		return NULL;
 	}
 	if (sc->min_version < HF_TLS_V1_2 || sc->max_version > HF_TLS_V1_3 ||
@@ -442,11 +440,11 @@ hf_tls_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_server_config *sc, char *e
 	}
 	if (!SSL_CTX_set_min_proto_version(ctx, sc->min_version) ||
 	    !SSL_CTX_set_max_proto_version(ctx, sc->max_version)) {
-		ssl_err(err, errlen, "protocol versions refused");
+		hf_tls_ssl_err(err, errlen, "protocol versions refused");
 		goto fail;
 	}
 	if (sc->ciphers != NULL && SSL_CTX_set_cipher_list(ctx, sc->ciphers) != 1) {
-		ssl_err(err, errlen, "cipher list refused");
+		hf_tls_ssl_err(err, errlen, "cipher list refused");
 		goto fail;
 	}
 	/*
@@ -470,15 +468,15 @@ hf_tls_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_server_config *sc, char *e
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello, NULL);
-	if (use_chain(ctx, lib, sc->cert_pem, sc->cert_len, err, errlen) < 0 ||
-	    use_key(ctx, lib, sc->key_pem, sc->key_len, err, errlen) < 0)
+	if (hf_tls_use_chain(ctx, lib, sc->cert_pem, sc->cert_len, err, errlen) < 0 ||
+	    hf_tls_use_key(ctx, lib, sc->key_pem, sc->key_len, err, errlen) < 0)
 		goto fail;
 	if (set_sid_ctx(ctx, sc) < 0) {
-		ssl_err(err, errlen, "session id context");
+		hf_tls_ssl_err(err, errlen, "session id context");
 		goto fail;
 	}
 	if (sc->ca_pem != NULL) {
-		if (use_ca(ctx, lib, sc->ca_pem, sc->ca_len, err, errlen) < 0)
+		if (hf_tls_add_cas(ctx, lib, sc->ca_pem, sc->ca_len, true, err, errlen) < 0)
 			goto fail;
 		/* MUTUAL: no certificate, or one that does not verify, ends the handshake. */
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,

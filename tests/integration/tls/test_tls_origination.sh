@@ -304,7 +304,7 @@ refused() {
 		test "$rc" -eq 2 -a -n "$(grep -F -- "$2" <<<"$out")"
 }
 refused "{mode: SIMPLE, caCertificates: $CLIENTS/gw.crt}" \
-	"spec.trafficPolicy.tls.caCertificates: caCertificates: certificate 1 is not a CA certificate" \
+	"spec.trafficPolicy.tls.caCertificates: caCertificates: certificate 1 (" \
 	"a caCertificates file holding a leaf certificate"
 refused "{mode: SIMPLE, caCertificates: $HF_TMP/nope.crt}" \
 	"spec.trafficPolicy.tls.caCertificates: cannot read '$HF_TMP/nope.crt'" "a missing caCertificates file"

@@ -300,7 +300,7 @@ test_ctx_refusals(void **state)
 	cc.ca_pem = cli_pem;
 	cc.ca_len = cli_len;
 	assert_null(hf_tls_client_ctx_new(NULL, &cc, err, sizeof(err)));
-	assert_non_null(strstr(err, "certificate 1 is not a CA certificate"));
+	assert_non_null(strstr(err, "caCertificates: certificate 1 (") && strstr(err, ") is not a CA certificate"));
 	/* a key where the CAs go */
 	cc.ca_pem = cli_key;
 	cc.ca_len = cli_key_len;
@@ -316,7 +316,7 @@ test_ctx_refusals(void **state)
 	cc.cert_pem = cli_key;
 	cc.cert_len = cli_key_len;
 	assert_null(hf_tls_client_ctx_new(NULL, &cc, err, sizeof(err)));
-	assert_non_null(strstr(err, "clientCertificate: no usable PEM certificate"));
+	assert_non_null(strstr(err, "clientCertificate: no PEM certificate"));
 	/* with the right key: built */
 	cc.cert_pem = cli_pem;
 	cc.cert_len = cli_len;
