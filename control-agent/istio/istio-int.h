@@ -270,4 +270,15 @@ bool ist_match_gateways(struct ist *st, const struct ist_res *vs, const struct y
 bool ist_block_applies(struct ist *st, const struct ist_res *vs, const struct yn *m,
 		       const struct ist_bind *b);
 
+
+/* A Gateway server's TLS settings (gateway_tls.c) */
+/* Whether server tls block @p tls passes TLS through: mode PASSTHROUGH, or none (its default). */
+bool hf_ist_passthrough(const struct yn *tls);
+/* Checks a passthrough server's tls block: mode only. */
+int hf_ist_check_passthrough(struct ist *st, const struct yn *tls, const char *path);
+/* Checks an HTTPS or terminated TLS server's tls block @p tls of server @p s. */
+int hf_ist_check_https(struct ist *st, const struct yn *s, const struct yn *tls, const char *path);
+/* Reads the certificates, keys and CAs server @p s names into @p t. */
+int hf_ist_load_https(struct ist *st, const struct yn *s, const char *path, struct hf_model_tls *t);
+
 #endif
