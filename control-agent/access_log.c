@@ -20,6 +20,8 @@ static const char *const flag_names[HF_RF__MAX] = {
 	[HF_RF_UT] = "UT", [HF_RF_UC] = "UC", [HF_RF_UPE] = "UPE", [HF_RF_DPE] = "DPE",
 	[HF_RF_UR] = "UR", [HF_RF_DC] = "DC", [HF_RF_FI] = "FI",
 	[HF_RF_OM] = "OM",
+	[HF_RF_RBAC] = "RBAC",
+	[HF_RF_RL] = "RL",
 };
 
 const char *

@@ -23,6 +23,8 @@ enum hf_response_flag {
 	HF_RF_DC,			/* downstream connection termination */
 	HF_RF_FI,			/* fault injected (abort) */
 	HF_RF_OM,			/* shed by the overload manager */
+	HF_RF_RBAC,			/* denied by an AuthorizationPolicy ("RBAC") */
+	HF_RF_RL,			/* local rate limit ("RL") */
 	HF_RF__MAX
 };
 

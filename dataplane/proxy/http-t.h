@@ -7,6 +7,7 @@
 
 #include "dataplane/http/h1.h"
 #include "dataplane/proxy/access_log-t.h"
+#include "dataplane/proxy/authn-t.h"
 #include "dataplane/proxy/listener-t.h"
 #include "dataplane/tcp/tcp-t.h"
 #include "lb/lb-t.h"
@@ -226,6 +227,7 @@ struct hf_http_state {
 	const struct hf_http_listener_config *istio_http;	/* settings of Istio listeners; NULL: none */
 	struct hf_tls_worker *tls;	/* TLS connections, set up with the first HTTPS port; else NULL */
 	struct hf_tls_client *tls_client;	/* TLS origination, from the first cluster asking */
+	struct hf_authn authn;		/* the request being checked: its JWT's principal and claims */
 	uint32_t drain_timeout_ms;	/* http.drain_timeout_ms */
 	/* sessions alive per listener slot: a drain's recount without a walk of the sessions */
 	uint32_t lst_sessions[HF_HTTP_MAX_LISTENERS];
