@@ -54,7 +54,7 @@ static const char *const loop_work_name[HF_LOOP__N] = {
 	[HF_LOOP_TCP] = "tcp", [HF_LOOP_TX] = "tx", [HF_LOOP_OUTSIDE] = "outside",
 };
 
-#define LOOP_LINES (4 + HF_LOOP__N)
+#define LOOP_LINES (5 + HF_LOOP__N)
 
 /*
  * The workers' loop timing since the last POST /reset_loop_stats (or start),
@@ -84,6 +84,8 @@ loop_lines(const struct hf_agent *a, struct hf_stat_line *l, size_t *n)
 	}
 	snprintf(l[*n].name, sizeof(l[*n].name), "worker.loop_gap_max_ns");
 	l[(*n)++].value = NS(sum.max);
+	snprintf(l[*n].name, sizeof(l[*n].name), "worker.loop_stall_unswitched_max_ns");
+	l[(*n)++].value = NS(sum.max_unswitched);
 	for (unsigned int k = 0; k < HF_LOOP__N; k++) {
 		snprintf(l[*n].name, sizeof(l[*n].name), "worker.longest_%s_ns", loop_work_name[k]);
 		l[(*n)++].value = NS(sum.longest[k]);

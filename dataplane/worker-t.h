@@ -106,6 +106,9 @@ struct hf_loop_stats {
 	uint64_t max;			/* longest gap, ticks */
 	uint64_t stall_start;		/* TSC: start of the iteration before the last stall */
 	uint64_t stall_end;		/* TSC: start of the iteration that ended the last stall */
+	uint64_t switches_seen;		/* the thread's context switches (both kinds) at the last stall */
+	uint64_t preempt_seen;		/* of which involuntary */
+	uint64_t max_unswitched;	/* longest stall the thread was not switched out in, ticks */
 	uint64_t longest[HF_LOOP__N];	/* longest single piece of each kind, ticks */
 	uint64_t cur[HF_LOOP__N];	/* the pieces of the iteration in progress */
 	uint64_t bucket[HF_LOOP_BUCKETS];

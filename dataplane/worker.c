@@ -11,12 +11,14 @@
  * loop-gap histogram and the stall counters (issue 16): four TSC reads a loop,
  * two of which the cycle accounting needs anyway.
  */
+#define _GNU_SOURCE	/* RUSAGE_THREAD */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <signal.h>
 #include <string.h>
@@ -175,10 +177,45 @@ hf_loop_stats_merge(struct hf_loop_stats *dst, const struct hf_loop_stats *src)
 {
 	dst->count += src->count;
 	dst->max = RTE_MAX(dst->max, src->max);
+	dst->max_unswitched = RTE_MAX(dst->max_unswitched, src->max_unswitched);
 	for (unsigned int k = 0; k < HF_LOOP__N; k++)
 		dst->longest[k] = RTE_MAX(dst->longest[k], src->longest[k]);
 	for (unsigned int i = 0; i < HF_LOOP_BUCKETS; i++)
 		dst->bucket[i] += src->bucket[i];
+}
+
+/*
+ * Whether the thread was switched out during a stall of @p gap ticks: its
+ * context switch counts rose since the previous stall (one getrusage() call,
+ * only on a stall, which has already cost 50 us). A preemption is another
+ * task on our CPU; a voluntary switch is a blocking call of ours; neither is
+ * our own long work, an interrupt or the hypervisor, which the longest such
+ * gap then bounds. A switch between two stalls is credited to the second:
+ * a poller switched out always stalls, so that is rare and errs towards
+ * calling a stall ours.
+ */
+static void
+stall_switches(struct hf_worker *w, uint64_t gap)
+{
+	struct hf_loop_stats *ls = &w->loop;
+	struct rusage ru;
+	uint64_t all, inv;
+
+	if (getrusage(RUSAGE_THREAD, &ru) != 0)
+		return;
+	inv = (uint64_t)ru.ru_nivcsw;
+	all = inv + (uint64_t)ru.ru_nvcsw;
+	if (inv != ls->preempt_seen)
+		HF_COUNT(w, WORKER_STALL_PREEMPTED);
+	else if (all != ls->switches_seen)
+		HF_COUNT(w, WORKER_STALL_BLOCKED);
+	else {
+		HF_COUNT(w, WORKER_STALL_UNSWITCHED);
+		if (gap > ls->max_unswitched)
+			ls->max_unswitched = gap;
+	}
+	ls->preempt_seen = inv;
+	ls->switches_seen = all;
 }
 
 /*
@@ -227,8 +264,17 @@ loop_begin(struct hf_worker *w, uint64_t start)
 				blame = k;
 			}
 		w->cnt.v[stall_counter[blame]]++;
+		stall_switches(w, gap);
 	}
 first:
+	if (unlikely(ls->count == 0 && ls->switches_seen == 0)) {
+		struct rusage ru;
+
+		if (getrusage(RUSAGE_THREAD, &ru) == 0) {
+			ls->preempt_seen = (uint64_t)ru.ru_nivcsw;
+			ls->switches_seen = ls->preempt_seen + (uint64_t)ru.ru_nvcsw;
+		}
+	}
 	ls->last_start = start;
 	ls->cur[HF_LOOP_SNAPSHOT] = 0;
 	ls->cur[HF_LOOP_ARP] = 0;

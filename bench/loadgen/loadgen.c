@@ -230,11 +230,12 @@ route_port(const struct hf_port *ports, uint16_t n, uint32_t addr)
 }
 
 /* The counters of the loop's stalls, in the order of lg_worker.stalls0. */
-static const enum hf_counter stall_ids[4 + HF_LOOP__N] = {
+static const enum hf_counter stall_ids[7 + HF_LOOP__N] = {
 	HF_CNT_WORKER_STALLS, HF_CNT_WORKER_STALL_CYCLES, HF_CNT_WORKER_STALL_SNAPSHOT,
 	HF_CNT_WORKER_STALL_RX, HF_CNT_WORKER_STALL_ARP, HF_CNT_WORKER_STALL_TCP,
 	HF_CNT_WORKER_STALL_TX, HF_CNT_WORKER_STALL_OUTSIDE, HF_CNT_WORKER_STALLS_500US,
-	HF_CNT_WORKER_STALLS_5MS,
+	HF_CNT_WORKER_STALLS_5MS, HF_CNT_WORKER_STALL_PREEMPTED, HF_CNT_WORKER_STALL_BLOCKED,
+	HF_CNT_WORKER_STALL_UNSWITCHED,
 };
 
 /* At the start of the measured window: the loop statistics report it alone. */
@@ -386,9 +387,12 @@ report_window(const struct lg_stats *t, const struct lg_window *win)
 
 	printf(",\"worker_loop\":{\"gaps\":%" PRIu64 ",\"gap_p99_us\":%.1f,\"gap_p9999_us\":%.1f,"
 	       "\"gap_max_us\":%.1f,\"stalls\":%" PRIu64 ",\"stalls_over_500us\":%" PRIu64
-	       ",\"stalls_over_5ms\":%" PRIu64 ",\"longest_us\":{",
+	       ",\"stalls_over_5ms\":%" PRIu64 ",\"stalls_preempted\":%" PRIu64
+	       ",\"stalls_blocked\":%" PRIu64 ",\"stalls_unswitched\":%" PRIu64
+	       ",\"unswitched_max_us\":%.1f,\"longest_us\":{",
 	       l->count, hf_loop_gap_at(l, 99) * us, hf_loop_gap_at(l, 99.99) * us, l->max * us,
-	       t->loop_stalls, t->loop_stalls_500us, t->loop_stalls_5ms);
+	       t->loop_stalls, t->loop_stalls_500us, t->loop_stalls_5ms, t->loop_stalls_preempted,
+	       t->loop_stalls_blocked, t->loop_stalls_unswitched, l->max_unswitched * us);
 	for (unsigned int k = 0; k < HF_LOOP__N; k++)
 		printf("\"%s\":%.1f,", loop_work_name[k], l->longest[k] * us);
 	printf("\"client\":%.1f},\"stall_blame\":{", win->longest_client * us);
@@ -1020,6 +1024,12 @@ main(int argc, char **argv)
 		lws[w].st.loop_stalls_500us = v[HF_CNT_WORKER_STALLS_500US] -
 					      lws[w].stalls0[2 + HF_LOOP__N];
 		lws[w].st.loop_stalls_5ms = v[HF_CNT_WORKER_STALLS_5MS] - lws[w].stalls0[3 + HF_LOOP__N];
+		lws[w].st.loop_stalls_preempted = v[HF_CNT_WORKER_STALL_PREEMPTED] -
+						  lws[w].stalls0[4 + HF_LOOP__N];
+		lws[w].st.loop_stalls_blocked = v[HF_CNT_WORKER_STALL_BLOCKED] -
+						lws[w].stalls0[5 + HF_LOOP__N];
+		lws[w].st.loop_stalls_unswitched = v[HF_CNT_WORKER_STALL_UNSWITCHED] -
+						   lws[w].stalls0[6 + HF_LOOP__N];
 		merge(&total, &lws[w].st);
 		if (hist != NULL && lws[w].hist != NULL)
 			hf_hist_merge(hist, lws[w].hist);

@@ -106,6 +106,9 @@ struct lg_stats {
 	uint64_t stall_blame[HF_LOOP__N];	/* of which blamed on each piece (counters.def) */
 	uint64_t loop_stalls_500us;	/* of which over 500 us */
 	uint64_t loop_stalls_5ms;	/* and over 5 ms */
+	uint64_t loop_stalls_preempted;	/* of all stalls: the thread preempted in it */
+	uint64_t loop_stalls_blocked;	/* the thread slept in it */
+	uint64_t loop_stalls_unswitched;	/* neither: own work, an interrupt, the hypervisor */
 	uint64_t tls_handshakes_total;	/* --tls: handshakes finished over the whole run */
 	uint64_t tls_resumed_total;	/* of which resumed */
 	/* --tls, the measured window */
@@ -247,7 +250,8 @@ struct lg_worker {
 	const struct hf_stall_board *peer;	/* the target's stall board; NULL: none */
 	/* loop timing from the start of the measured window (t_warm) */
 	bool loop_window;		/* the worker's loop statistics were reset at t_warm */
-	uint64_t stalls0[4 + HF_LOOP__N];	/* WORKER_STALLS, _CYCLES, _<kind>, _500US, _5MS */
+	uint64_t stalls0[7 + HF_LOOP__N];	/* WORKER_STALLS, _CYCLES, _<kind>, _500US, _5MS, _PREEMPTED,
+						   _BLOCKED, _UNSWITCHED */
 	uint64_t longest_client;	/* longest lg_client_poll() since then, TSC ticks */
 	/* server */
 	struct lg_sconn *sconns;

@@ -353,6 +353,7 @@ run() {
 			port.drop.no_mbuf port.tx_retried worker.loop_stalls worker.loop_stall.snapshot \
 			worker.loop_stall.rx worker.loop_stall.arp worker.loop_stall.tcp worker.loop_stall.tx \
 			worker.loop_stall.outside worker.loop_stalls_over_500us worker.loop_stalls_over_5ms \
+			worker.loop_stall.preempted worker.loop_stall.blocked worker.loop_stall.unswitched \
 			overload.requests_shed overload.keepalive_disabled overload.connections_refused; do
 			extra+=" hf.$k=$(delta "$k" "$T/$name.before" "$T/$name.after" 2>/dev/null)"
 		done
@@ -360,7 +361,7 @@ run() {
 		for k in worker.loop_gaps worker.loop_gap_p99_ns worker.loop_gap_p9999_ns \
 			worker.loop_gap_max_ns worker.longest_snapshot_ns worker.longest_rx_ns \
 			worker.longest_arp_ns worker.longest_tcp_ns worker.longest_tx_ns \
-			worker.longest_outside_ns; do
+			worker.longest_outside_ns worker.loop_stall_unswitched_max_ns; do
 			extra+=" hf.$k=$(field "$k" "$T/$name.after")"
 		done
 	fi
@@ -750,6 +751,13 @@ def others_txt(os_):
     return "; ".join(f"{t['name']}@cpu{t['cpu']} {t['run_ms']:,.1f} ms in {t['timeslices']} turns of "
                      f"{t['mean_slice_us']:,.0f} µs" for t in os_[:5]) or "—"
 
+def sw_txt(pre, blk, uns, uns_max):
+    # Whether the thread was switched out in each stall (getrusage at the stall).
+    if pre is None:
+        return "switches not recorded"
+    return (f"{pre} preempted, {blk} blocked, {uns} with no switch (longest {uns_max or 0:,.1f} µs: "
+            "our own work, an interrupt or the hypervisor)")
+
 def blame_txt(b):
     return ", ".join(f"{k} {v}" for k, v in b.items() if v) or "none"
 
@@ -770,7 +778,7 @@ for f in E["FRACS"].split():
                      f"through a loadgen stall, {d.get('responses_peer_stalled', 0):,} through one of hydrofoil's) | "
                      f"gap p99.99 {L['gap_p9999_us']:.1f}, max {L['gap_max_us']:,.1f} µs; {L['stalls']} stalls "
                      f"({blame_txt(L['stall_blame'])}; {L.get('stalls_over_500us', '?')} over 500 µs, "
-                     f"{L.get('stalls_over_5ms', '?')} over 5 ms); longest client {L['longest_us']['client']:.1f}, "
+                     f"{L.get('stalls_over_5ms', '?')} over 5 ms; {sw_txt(L.get('stalls_preempted'), L.get('stalls_blocked'), L.get('stalls_unswitched'), L.get('unswitched_max_us'))}); longest client {L['longest_us']['client']:.1f}, "
                      f"rx {L['longest_us']['rx']:.1f}, tcp {L['longest_us']['tcp']:.1f}, "
                      f"outside {L['longest_us']['outside']:,.1f} µs | {thr_txt(d.get('threads', []))} | "
                      f"{others_txt(d.get('others', []))} |")
@@ -789,7 +797,7 @@ for f in E["FRACS"].split():
             srows.append(f"| {f}%: hydrofoil's own worker loop | — | — | "
                          f"gap p99.99 {g('loop_gap_p9999_ns') / 1e3:.1f}, max {g('loop_gap_max_ns') / 1e3:,.1f} µs; "
                          f"{g('loop_stalls')} stalls ({blame_txt(hb)}; {g('loop_stalls_over_500us')} over 500 µs, "
-                         f"{g('loop_stalls_over_5ms')} over 5 ms); longest rx {g('longest_rx_ns') / 1e3:.1f}, "
+                         f"{g('loop_stalls_over_5ms')} over 5 ms; {sw_txt(g('loop_stall.preempted'), g('loop_stall.blocked'), g('loop_stall.unswitched'), g('loop_stall_unswitched_max_ns') / 1e3)}); longest rx {g('longest_rx_ns') / 1e3:.1f}, "
                          f"tcp {g('longest_tcp_ns') / 1e3:.1f}, tx {g('longest_tx_ns') / 1e3:.1f}, arp "
                          f"{g('longest_arp_ns') / 1e3:.1f}, outside {g('longest_outside_ns') / 1e3:,.1f} µs | "
                          f"{thr_txt(hf_threads(name))} | (above) |")
