@@ -138,6 +138,37 @@ stall_blamed(const struct hf_worker *w)
 	       w->cnt.v[HF_CNT_WORKER_STALL_TX] + w->cnt.v[HF_CNT_WORKER_STALL_OUTSIDE];
 }
 
+static uint64_t
+stall_switched(const struct hf_worker *w)
+{
+	return w->cnt.v[HF_CNT_WORKER_STALL_PREEMPTED] + w->cnt.v[HF_CNT_WORKER_STALL_BLOCKED] +
+	       w->cnt.v[HF_CNT_WORKER_STALL_UNSWITCHED];
+}
+
+/*
+ * A caller that sleeps 1 ms between two iterations: the stall is the thread's
+ * own blocking call (a voluntary switch), not a busy piece of work. Unless the
+ * kernel also preempted it meanwhile, which the classes then say instead.
+ */
+static void
+test_stall_blocked(void **state)
+{
+	struct hf_worker *w = hf_test_worker(0, &port, 1);
+	uint64_t before, preempted;
+
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		hf_worker_poll_once(w);
+	before = w->cnt.v[HF_CNT_WORKER_STALL_BLOCKED];
+	preempted = w->cnt.v[HF_CNT_WORKER_STALL_PREEMPTED];
+	usleep(1000);
+	hf_worker_poll_once(w);
+	assert_int_equal(stall_switched(w), w->cnt.v[HF_CNT_WORKER_STALLS]);
+	if (w->cnt.v[HF_CNT_WORKER_STALL_PREEMPTED] == preempted)
+		assert_int_equal(w->cnt.v[HF_CNT_WORKER_STALL_BLOCKED], before + 1);
+	hf_test_worker_free(w);
+}
+
 /* A caller that holds the worker 300 us between two iterations: one stall, seen outside. */
 static void
 test_stall_outside(void **state)
@@ -156,8 +187,9 @@ test_stall_outside(void **state)
 	hf_worker_poll_once(w);
 	assert_true(w->cnt.v[HF_CNT_WORKER_STALLS] >= stalls + 1);
 	assert_true(w->cnt.v[HF_CNT_WORKER_STALL_CYCLES] >= spin);
-	/* Every stall is blamed on exactly one piece of work. */
+	/* Every stall is blamed on exactly one piece of work, and classed once by switches. */
 	assert_int_equal(stall_blamed(w), w->cnt.v[HF_CNT_WORKER_STALLS]);
+	assert_int_equal(stall_switched(w), w->cnt.v[HF_CNT_WORKER_STALLS]);
 	assert_true(w->loop.longest[HF_LOOP_OUTSIDE] >= spin);
 	assert_true(w->loop.max >= spin);
 	assert_true(hf_loop_gap_at(&w->loop, 100) >= spin);
@@ -324,6 +356,7 @@ main(void)
 		cmocka_unit_test(test_percentiles_vs_sorted),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_stall_outside),
+		cmocka_unit_test(test_stall_blocked),
 		cmocka_unit_test(test_reset_by_epoch),
 		cmocka_unit_test(test_board_refused),
 		cmocka_unit_test(test_stack_packets_once),
