@@ -35,6 +35,12 @@
 /* Interval of the pass over every slot (timeouts, reconnections). */
 #define SCAN_MS 10
 /*
+ * Slots one poll's scan looks at. A pass over a million idle slots at once held the
+ * loop for tens of milliseconds: RX backed up and the connections opened at a
+ * crawl (issue 16's idle phase). A pass now takes n_conns / SCAN_SLICE polls.
+ */
+#define SCAN_SLICE 2048
+/*
  * Handshakes in flight per worker, and new ones started per poll. One worker
  * opening every slot at once (100,000 SYNs in one loop) overflows the ARP hold
  * queue (all wait for the first resolution), the memif ring (1024 slots) and
@@ -594,6 +600,7 @@ lg_client_start(struct lg_worker *lw)
 
 	w->now = rte_rdtsc();
 	lw->next_scan = lw->t_start;
+	lw->scan_pos = 0;
 	if (lw->open_loop)
 		hf_sched_init(&lw->sched, lw->o->rate / lw->o->workers, w->tsc_hz,
 			      lw->o->poisson ? HF_SCHED_POISSON : HF_SCHED_CONSTANT, w->id + 1,
@@ -667,14 +674,18 @@ ramp(struct lg_worker *lw)
 		conn_open(lw, &lw->conns[lw->open_next++], false, 0);
 }
 
-/* Every SCAN_MS: requests past their deadline, slots to reconnect. */
-static void
+/*
+ * Requests past their deadline, slots to reconnect: SCAN_SLICE slots a poll,
+ * a new pass every SCAN_MS. Returns whether this pass is over.
+ */
+static bool
 scan(struct lg_worker *lw)
 {
 	uint64_t now = lw->w->now;
 	unsigned int reopens = 0;
+	uint32_t end = RTE_MIN(lw->scan_pos + SCAN_SLICE, lw->n_conns);
 
-	for (uint32_t i = 0; i < lw->n_conns; i++) {
+	for (uint32_t i = lw->scan_pos; i < end; i++) {
 		struct lg_conn *cn = &lw->conns[i];
 
 		if ((has_request(cn) || cn->state == LG_C_CONNECTING || cn->state == LG_C_TLS) &&
@@ -692,6 +703,8 @@ scan(struct lg_worker *lw)
 			}
 		}
 	}
+	lw->scan_pos = end < lw->n_conns ? end : 0;
+	return lw->scan_pos == 0;
 }
 
 /* The run is over: requests still out time out, every connection closes. */
@@ -742,10 +755,8 @@ lg_client_poll(struct lg_worker *lw)
 		dispatch(lw);
 	if (!lw->o->new_conn && !lw->stopping)
 		ramp(lw);
-	if (now >= lw->next_scan) {
-		scan(lw);
+	if (now >= lw->next_scan && scan(lw))
 		lw->next_scan = now + lw->w->tsc_hz * SCAN_MS / 1000;
-	}
 }
 
 void

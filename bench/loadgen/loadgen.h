@@ -236,6 +236,7 @@ struct lg_worker {
 	uint64_t bl_head, bl_tail;
 	uint64_t t_start, t_warm, t_end, t_drain_end;
 	uint64_t next_scan;
+	uint32_t scan_pos;		/* the next slot scan() looks at: a pass is spread over polls */
 	uint64_t timeout_tsc;
 	uint32_t outstanding;		/* requests sent or connecting, not yet answered */
 	uint32_t live;			/* slots with a TCP connection */
