@@ -519,6 +519,23 @@ hf_admin_query_get(const char *q, const char *key, char *out, size_t outlen)
 	return query_value(q, key, out, outlen, &len) == -ENOENT ? -ENOENT : 0;
 }
 
+int
+hf_admin_query_nth(const char *q, const char *key, unsigned int n, char *out, size_t outlen)
+{
+	size_t klen = strlen(key), len;
+
+	while (*q != '\0') {
+		size_t seg = strcspn(q, "&");
+
+		if (seg >= klen && strncmp(q, key, klen) == 0 && (q[klen] == '=' || seg == klen) &&
+		    n-- == 0)
+			/* query_value finds this occurrence first: it starts here */
+			return query_value(q, key, out, outlen, &len) == -ENOENT ? -ENOENT : 0;
+		q += seg + (q[seg] == '&');
+	}
+	return -ENOENT;
+}
+
 uint16_t
 hf_admin_port(const struct hf_admin *a)
 {

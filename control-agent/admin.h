@@ -60,6 +60,9 @@ void hf_admin_close(struct hf_admin *a);
 /** Decodes the value of @p key in query string @p q into @p out; returns 0 or -ENOENT. */
 int hf_admin_query_get(const char *q, const char *key, char *out, size_t outlen);
 
+/** The same for the @p n th (from 0) occurrence of @p key: repeated keys (header=...). */
+int hf_admin_query_nth(const char *q, const char *key, unsigned int n, char *out, size_t outlen);
+
 /** The port @p a listens on (what port 0 became). */
 uint16_t hf_admin_port(const struct hf_admin *a);
 

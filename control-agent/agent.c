@@ -13,6 +13,7 @@
 #include "control-agent/agent.h"
 #include "control-agent/certs.h"
 #include "control-agent/clock.h"
+#include "control-agent/explain.h"
 #include "dataplane/port.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/tcp/tcp.h"
@@ -260,7 +261,6 @@ handle(void *ctx, const char *method, const char *path, const char *query,
 {
 	struct hf_agent *a = ctx;
 
-	(void)query;	/* /stats?filter= is applied by admin.c; no other endpoint takes one yet */
 	if (strcmp(path, "/ready") == 0) {
 		r->status = a->live ? 200 : 503;
 		hf_strbuf_printf(&r->body, "%s\n", a->live ? "LIVE" : "PRE_INITIALIZING");
@@ -274,6 +274,11 @@ handle(void *ctx, const char *method, const char *path, const char *query,
 	} else if (strcmp(path, "/certs") == 0) {
 		r->content_type = "application/json";
 		hf_certs_json(hf_snapshot_now, &a->config.watch, (int64_t)time(NULL), &r->body);
+	} else if (strcmp(path, "/explain") == 0) {
+		struct hf_proxy_config pc;
+
+		hf_bootstrap_proxy_config(a->boot, &pc);
+		hf_explain(hf_snapshot_now, &pc, query, r);
 	} else if (strcmp(path, "/reset_loop_stats") == 0) {
 		if (strcmp(method, "POST") != 0) {
 			r->status = 405;
@@ -299,6 +304,7 @@ handle(void *ctx, const char *method, const char *path, const char *query,
 				 "  /stats/prometheus: the counters and Istio's metrics, Prometheus format\n"
 				 "  /server_info: version, state, uptime, node\n"
 				 "  /certs: the certificates served, as JSON (Envoy's)\n"
+				 "  /explain?method=&url=&header=name:value: the route a request gets, and why\n"
 				 "  /reset_loop_stats (POST): a new window for the loop gaps\n"
 				 "  /quitquitquit (POST): stop the server\n");
 	} else {
