@@ -155,8 +155,8 @@ put_route(struct hf_strbuf *b, const struct hf_snapshot *s, const struct hf_vhos
 {
 	unsigned int idx = (unsigned int)(r - vh->routes);
 
-	hf_strbuf_printf(b, "route: %s (route %u of %u in this virtual host: the first whose "
-			 "match holds", r->name[0] != '\0' ? r->name : "(unnamed)", idx + 1,
+	hf_strbuf_printf(b, "route: %s (route %u of %u in this virtual host, one per match "
+			 "alternative: the first whose match holds", r->name[0] != '\0' ? r->name : "(unnamed)", idx + 1,
 			 vh->n_routes);
 	if (idx > 0)
 		hf_strbuf_printf(b, "; the %u before it did not match", idx);
@@ -182,9 +182,11 @@ put_route(struct hf_strbuf *b, const struct hf_snapshot *s, const struct hf_vhos
 	hf_strbuf_printf(b, "  action: forward; timeout %s", r->timeout_ms ? "" : "none");
 	if (r->timeout_ms)
 		hf_strbuf_printf(b, "%u ms", r->timeout_ms);
-	if (r->retry.attempts)
-		hf_strbuf_printf(b, "; retries %u (per try %u ms)", r->retry.attempts,
-				 r->retry.per_try_timeout_ms);
+	if (r->retry.attempts) {
+		hf_strbuf_printf(b, "; retries %u", r->retry.attempts);
+		if (r->retry.per_try_timeout_ms)
+			hf_strbuf_printf(b, " (per try %u ms)", r->retry.per_try_timeout_ms);
+	}
 	if (r->fault.abort_ppm)
 		hf_strbuf_printf(b, "; fault abort %u for %.4f%%", r->fault.abort_status,
 				 r->fault.abort_ppm / 1e4);

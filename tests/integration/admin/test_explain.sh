@@ -67,6 +67,7 @@ agrees() {
 	hf_check "$desc: explained '$want', taken '$got'" test -n "$(field route "$out")" -a "$want" = "$got"
 }
 
+explain GET "http://$REVIEWS/wpcatalog/7" "end-user: jason" | sed 's/^/# /'
 agrees "GET /productpage (exact match)" GET /productpage bookinfo.example
 agrees "GET /api/v1/products/1 (prefix match)" GET /api/v1/products/1 bookinfo.example
 agrees "any path on Host details.bookinfo.example (authority match)" GET /anything details.bookinfo.example
