@@ -55,7 +55,7 @@ static const char *const loop_work_name[HF_LOOP__N] = {
 	[HF_LOOP_TCP] = "tcp", [HF_LOOP_TX] = "tx", [HF_LOOP_OUTSIDE] = "outside",
 };
 
-#define LOOP_LINES (5 + HF_LOOP__N)
+#define LOOP_LINES (5 + 2 * HF_LOOP__N)
 
 /*
  * The workers' loop timing since the last POST /reset_loop_stats (or start),
@@ -90,6 +90,12 @@ loop_lines(const struct hf_agent *a, struct hf_stat_line *l, size_t *n)
 	for (unsigned int k = 0; k < HF_LOOP__N; k++) {
 		snprintf(l[*n].name, sizeof(l[*n].name), "worker.longest_%s_ns", loop_work_name[k]);
 		l[(*n)++].value = NS(sum.longest[k]);
+	}
+	/* The same, in stalls the thread was never switched out of: our own work (or the machine's) */
+	for (unsigned int k = 0; k < HF_LOOP__N; k++) {
+		snprintf(l[*n].name, sizeof(l[*n].name), "worker.unswitched_longest_%s_ns",
+			 loop_work_name[k]);
+		l[(*n)++].value = NS(sum.unswitched_longest[k]);
 	}
 #undef NS
 }

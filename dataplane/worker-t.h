@@ -109,6 +109,7 @@ struct hf_loop_stats {
 	uint64_t switches_seen;		/* the thread's context switches (both kinds) at the last stall */
 	uint64_t preempt_seen;		/* of which involuntary */
 	uint64_t max_unswitched;	/* longest stall the thread was not switched out in, ticks */
+	uint64_t unswitched_longest[HF_LOOP__N];	/* longest piece of each kind in such stalls */
 	uint64_t longest[HF_LOOP__N];	/* longest single piece of each kind, ticks */
 	uint64_t cur[HF_LOOP__N];	/* the pieces of the iteration in progress */
 	uint64_t bucket[HF_LOOP_BUCKETS];

@@ -179,6 +179,9 @@ hf_loop_stats_merge(struct hf_loop_stats *dst, const struct hf_loop_stats *src)
 	dst->max = RTE_MAX(dst->max, src->max);
 	dst->max_unswitched = RTE_MAX(dst->max_unswitched, src->max_unswitched);
 	for (unsigned int k = 0; k < HF_LOOP__N; k++)
+		dst->unswitched_longest[k] = RTE_MAX(dst->unswitched_longest[k],
+						     src->unswitched_longest[k]);
+	for (unsigned int k = 0; k < HF_LOOP__N; k++)
 		dst->longest[k] = RTE_MAX(dst->longest[k], src->longest[k]);
 	for (unsigned int i = 0; i < HF_LOOP_BUCKETS; i++)
 		dst->bucket[i] += src->bucket[i];
@@ -213,6 +216,9 @@ stall_switches(struct hf_worker *w, uint64_t gap)
 		HF_COUNT(w, WORKER_STALL_UNSWITCHED);
 		if (gap > ls->max_unswitched)
 			ls->max_unswitched = gap;
+		for (unsigned int k = 0; k < HF_LOOP__N; k++)
+			if (ls->cur[k] > ls->unswitched_longest[k])
+				ls->unswitched_longest[k] = ls->cur[k];
 	}
 	ls->preempt_seen = inv;
 	ls->switches_seen = all;

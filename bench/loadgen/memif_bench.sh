@@ -361,7 +361,9 @@ run() {
 		for k in worker.loop_gaps worker.loop_gap_p99_ns worker.loop_gap_p9999_ns \
 			worker.loop_gap_max_ns worker.longest_snapshot_ns worker.longest_rx_ns \
 			worker.longest_arp_ns worker.longest_tcp_ns worker.longest_tx_ns \
-			worker.longest_outside_ns worker.loop_stall_unswitched_max_ns; do
+			worker.longest_outside_ns worker.loop_stall_unswitched_max_ns \
+			worker.unswitched_longest_rx_ns worker.unswitched_longest_tcp_ns \
+			worker.unswitched_longest_tx_ns worker.unswitched_longest_outside_ns; do
 			extra+=" hf.$k=$(field "$k" "$T/$name.after")"
 		done
 	fi
@@ -799,7 +801,7 @@ for f in E["FRACS"].split():
             srows.append(f"| {f}%: hydrofoil's own worker loop | — | — | "
                          f"gap p99.99 {g('loop_gap_p9999_ns') / 1e3:.1f}, max {g('loop_gap_max_ns') / 1e3:,.1f} µs; "
                          f"{g('loop_stalls')} stalls ({blame_txt(hb)}; {g('loop_stalls_over_500us')} over 500 µs, "
-                         f"{g('loop_stalls_over_5ms')} over 5 ms; {sw_txt(g('loop_stall.preempted'), g('loop_stall.blocked'), g('loop_stall.unswitched'), g('loop_stall_unswitched_max_ns') / 1e3)}); longest rx {g('longest_rx_ns') / 1e3:.1f}, "
+                         f"{g('loop_stalls_over_5ms')} over 5 ms; {sw_txt(g('loop_stall.preempted'), g('loop_stall.blocked'), g('loop_stall.unswitched'), g('loop_stall_unswitched_max_ns') / 1e3)}; in those with no switch, longest rx {g('unswitched_longest_rx_ns') / 1e3:.1f}, tcp {g('unswitched_longest_tcp_ns') / 1e3:.1f}, tx {g('unswitched_longest_tx_ns') / 1e3:.1f}, outside {g('unswitched_longest_outside_ns') / 1e3:.1f} µs); longest rx {g('longest_rx_ns') / 1e3:.1f}, "
                          f"tcp {g('longest_tcp_ns') / 1e3:.1f}, tx {g('longest_tx_ns') / 1e3:.1f}, arp "
                          f"{g('longest_arp_ns') / 1e3:.1f}, outside {g('longest_outside_ns') / 1e3:,.1f} µs | "
                          f"{thr_txt(hf_threads(name))} | (above) |")
