@@ -27,7 +27,7 @@
  *   access_log = "FILE";
  *   overload: { enabled; window_ms; refuse_connections | disable_keepalive | shed_requests =
  *               { backlog | mbufs | connections | streams = [ scaling, saturation ]; }; }
- *   metrics: { max_series; }  Istio's metrics: HTTP series per worker (1024)
+ *   metrics: { enabled; max_series; }  Istio's metrics (on): HTTP series per worker (1024)
  *
  * Everything is checked before anything starts: a typo in a key is refused
  * with its line rather than ignored, as Envoy refuses unknown fields.
@@ -1020,6 +1020,7 @@ defaults(struct hf_bootstrap *b)
 	b->istio_http.idle_timeout_ms = 60000;
 	hf_overload_defaults(&b->overload);
 	b->metrics_max_series = HF_METRICS_MAX_SERIES_DEFAULT;
+	b->metrics_enabled = true;
 	b->tls_session_tickets = 1;
 	b->tls_ticket_rotation_s = 3600;
 }
@@ -1033,9 +1034,9 @@ defaults(struct hf_bootstrap *b)
 static int
 load_metrics(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
-	static const char *const keys[] = {"max_series", NULL};
+	static const char *const keys[] = {"enabled", "max_series", NULL};
 	long long n = HF_METRICS_MAX_SERIES_DEFAULT;
-	int rc = 0;
+	int rc = 0, enabled = 1;
 	const config_setting_t *g = hf_cfg_member(c, root, "", "metrics", CONFIG_TYPE_GROUP, 0, &rc);
 
 	if (g == NULL)
@@ -1043,7 +1044,13 @@ load_metrics(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap
 	if ((rc = hf_cfg_check_keys(c, g, "metrics", keys)) != 0 ||
 	    (rc = hf_cfg_get_int(c, g, "metrics", "max_series", 16, 1 << 20, &n, 0)) != 0)
 		return rc;
+	if (config_setting_lookup_bool(g, "enabled", &enabled) == CONFIG_FALSE &&
+	    config_setting_get_member(g, "enabled") != NULL)
+		return hf_cfg_fail(c, config_setting_get_member(g, "enabled"), "metrics.enabled",
+				   "must be true or false");
 	b->metrics_max_series = (uint32_t)n;
+	/* Off, the workers have no tables: recording returns at once (what it costs, measured). */
+	b->metrics_enabled = enabled != 0;
 	return 0;
 }
 

@@ -130,6 +130,7 @@ struct hf_bootstrap {
 	struct hf_http_listener_config istio_http;	/* what the Istio config's HTTP listeners enforce */
 	struct hf_overload_config overload;	/* overload = { ... }; the defaults without it */
 	uint32_t metrics_max_series;	/* metrics.max_series: Istio HTTP series per worker */
+	bool metrics_enabled;		/* metrics.enabled: Istio's metrics recorded (true) */
 	struct hf_boot_xds xds;		/* xds = { ... }; port 0 without it */
 	int tls_session_tickets;	/* tls.session_tickets: resumption by tickets (true) */
 	uint32_t tls_ticket_rotation_s;	/* tls.ticket_key_rotation_s: key period (3600) */

@@ -210,7 +210,8 @@ main(int argc, char **argv)
 		workers[w]->qsbr = qsbr;
 		workers[w]->siblings = workers;
 		hf_worker_overload(workers[w], &boot.overload);
-		if (hf_metrics_init(&workers[w]->metrics, boot.metrics_max_series) != 0) {
+		if (boot.metrics_enabled &&
+		    hf_metrics_init(&workers[w]->metrics, boot.metrics_max_series) != 0) {
 			fprintf(stderr, "hydrofoil: cannot allocate the metrics of worker %u "
 				"(metrics.max_series %u)\n", w, boot.metrics_max_series);
 			goto out_workers;

@@ -261,5 +261,26 @@ rc=$?
 hf_check "metrics.max_series below 16 refused by --check: exit $rc, '$(tail -1 <<<"$out" | cut -c1-160)'" \
 	test "$rc" -eq 2 -a -n "$(grep -F 'metrics.max_series' <<<"$out")"
 
+cp "$HF_TMP/hf.cfg" "$HF_TMP/bad.cfg"
+echo 'metrics = { enabled = "yes"; };' >> "$HF_TMP/bad.cfg"
+out=$("$HF_BIN" -c "$HF_TMP/bad.cfg" --check 2>&1)
+rc=$?
+hf_check "metrics.enabled not a boolean refused by --check: exit $rc, '$(tail -1 <<<"$out" | cut -c1-160)'" \
+	test "$rc" -eq 2 -a -n "$(grep -F 'metrics.enabled' <<<"$out")"
 hf_check_stop
+
+# Metrics off (what they cost is measured with them off and on): requests are served and
+# counted in /stats, and no Istio series is recorded.
+cp "$HF_TMP/hf.cfg" "$HF_TMP/off.cfg"
+echo 'metrics = { enabled = false; };' >> "$HF_TMP/off.cfg"
+if hf_up "$NS" "$HF_TMP/off.cfg" "$HF_TMP/off.log" "$PEER/24"; then
+	code=$(get 5 /ok.txt)
+	ip netns exec "$NS" curl -s --max-time 5 http://127.0.0.1:15000/stats/prometheus > "$HF_TMP/off.txt"
+	hf_check "with metrics.enabled = false: 5 requests answered ($code), counted in /stats ($(hf_stat "$NS" http.downstream_rq_total)), no istio_requests_total series ($(grep -c '^istio_requests_total{' "$HF_TMP/off.txt"))" \
+		test "$code" = 200 -a "$(hf_stat "$NS" http.downstream_rq_total)" -ge 5 \
+		-a "$(grep -c '^istio_requests_total{' "$HF_TMP/off.txt")" = 0
+	hf_check_stop
+else
+	hf_not_ok "hydrofoil with metrics.enabled = false reports LIVE"
+fi
 hf_done
