@@ -115,6 +115,14 @@ if [ "${HF_BENCH_MEMIF:-1}" != 0 ]; then
 		echo "memif_bench failed"
 fi
 
+# What the check and the report cost per request (issue 15): Istio's metrics, 20
+# AuthorizationPolicies with 100 rules, a JWT validated per request, each beside the
+# plain figure of the same round, over memif. HF_BENCH_CHECK=0 skips it.
+if [ "${HF_BENCH_CHECK:-1}" != 0 ]; then
+	echo
+	bench/proxy/check_cost.sh || echo "check_cost failed"
+fi
+
 # The HTTP proxy side by side with nginx and HAProxy (wrk over the kernel path
 # through net_tap), in the same invocation. HF_BENCH_PEERS=0 skips it.
 if [ "${HF_BENCH_PEERS:-1}" != 0 ]; then

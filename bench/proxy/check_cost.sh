@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# What the check and the report cost per proxied request (issue 15): hf-loadgen drives
+# hydrofoil over net_memif (keep-alive, closed loop, 100-byte bodies, the loadgen's
+# server role as the upstream), hydrofoil configured from an Istio directory (Gateway,
+# ServiceEntry, VirtualService) in these variants, each beside the plain one of the
+# same round:
+#   plain          metrics.enabled = false, no policy
+#   metrics        Istio's standard metrics recorded (the default)
+#   authz          20 AuthorizationPolicies with 100 rules in the root namespace (19 DENY
+#                  whose rules never match a bench request, one ALLOW whose last rule
+#                  does: every request is checked against all of them), metrics off
+#   authz+metrics  both: the issue's target is at most 10% over plain
+#   jwt            a RequestAuthentication (ES256 JWKS inline) and a token on every
+#                  request, validated per request, metrics off
+# Cycles per request: hydrofoil worker.busy_cycles delta ÷ http.downstream_rq_total
+# delta over the run. Rounds alternate the variants; the median of the rounds is kept.
+# Figures are measured, never asserted. Needs a machine nobody else is using (two cores:
+# the loadgen on core 0, hydrofoil's worker on core 1).
+#
+# Usage: bench/proxy/check_cost.sh [--rounds N (3)] [--duration S (4)] [--conns C (16)]
+# Environment: HF_BUILD_DIR (default build), HF_KEEP_TMP=1 keeps the temp dir.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib/netns.sh
+ROUNDS=3 DUR=4 CONNS=16
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rounds) ROUNDS=$2; shift ;;
+	--duration) DUR=$2; shift ;;
+	--conns) CONNS=$2; shift ;;
+	*) echo "check_cost: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+LG=$HF_ROOT/${HF_BUILD_DIR:-build}/bench/hf-loadgen
+HF_ADDR=198.51.100.2
+LG_ADDR=198.51.100.1
+T=$HF_TMP
+NS=$(hf_ns_new cost) || { echo "check_cost: cannot create a namespace" >&2; exit 1; }
+VARIANTS="plain metrics authz authz+metrics jwt"
+JWT_OK=0
+
+# ---------------------------------------------------------------- the Istio directories
+base_yaml() {
+	cat <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: lg, namespace: bench}
+spec:
+  hosts: [lg.bench.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+  endpoints: [{address: $LG_ADDR}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: lg, namespace: bench}
+spec:
+  hosts: ["*"]
+  gateways: [istio-system/gw]
+  http:
+  - route:
+    - destination: {host: lg.bench.svc.cluster.local, port: {number: 8080}}
+YAML
+}
+# 19 DENY policies of 5 rules each that a bench request never matches (methods, paths
+# with templates, headers, source blocks, hosts), then one ALLOW whose fifth rule does.
+authz_yaml() {
+	local i
+	for i in $(seq 19); do
+		cat <<YAML
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-$i, namespace: istio-system}
+spec:
+  action: DENY
+  rules:
+  - to: [{operation: {methods: [DELETE, PATCH], paths: ["/admin-$i/*"]}}]
+  - to: [{operation: {paths: ["/private-$i/{*}/secret", "*.bak$i"]}}]
+  - when: [{key: "request.headers[x-block-$i]", values: ["yes"]}]
+  - from: [{source: {ipBlocks: ["203.0.113.$i/32"]}}]
+  - to: [{operation: {hosts: ["blocked-$i.example.com"], ports: ["81$i"]}}]
+YAML
+	done
+	cat <<YAML
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-bench, namespace: istio-system}
+spec:
+  action: ALLOW
+  rules:
+  - to: [{operation: {paths: ["/never-a"]}}]
+  - to: [{operation: {paths: ["/never-b/*"]}}]
+  - to: [{operation: {methods: [PUT]}}]
+  - from: [{source: {ipBlocks: ["192.0.2.0/24"]}}]
+  - to: [{operation: {methods: [GET], paths: ["/*"]}}]
+YAML
+}
+# The ES256 key, its JWKS and a token valid for an hour, made with openssl.
+jwt_setup() {
+	openssl ecparam -name prime256v1 -genkey -noout -out "$T/jwt.key" 2>/dev/null || return 1
+	"$HF_PY" - "$T/jwt.key" "$T" <<'PY' || return 1
+import base64, json, subprocess, sys, time
+key, out = sys.argv[1], sys.argv[2]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+pub = subprocess.run(["openssl", "ec", "-in", key, "-pubout", "-outform", "DER"],
+                     capture_output=True, check=True).stdout
+point = pub[-65:]                      # uncompressed point: 04 || x || y
+assert point[0] == 4
+jwks = {"keys": [{"kty": "EC", "crv": "P-256", "alg": "ES256", "kid": "bench",
+                  "x": b64(point[1:33]), "y": b64(point[33:65])}]}
+now = int(time.time())
+head = b64(json.dumps({"alg": "ES256", "typ": "JWT", "kid": "bench"}).encode())
+body = b64(json.dumps({"iss": "bench@hydrofoil", "sub": "loadgen", "aud": "bench",
+                       "iat": now, "exp": now + 3600}).encode())
+der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=f"{head}.{body}".encode(),
+                     capture_output=True, check=True).stdout
+# DER SEQUENCE { INTEGER r, INTEGER s } -> r || s, 32 bytes each (JWS, RFC 7518 3.4)
+def ints(d):
+    i, vals = 2 if d[1] < 0x80 else 3, []
+    while i < len(d):
+        n = d[i + 1]; vals.append(int.from_bytes(d[i + 2:i + 2 + n], "big")); i += 2 + n
+    return vals
+r, s = ints(der)
+open(f"{out}/jwks.json", "w").write(json.dumps(jwks))
+open(f"{out}/token", "w").write(f"{head}.{body}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}")
+PY
+}
+jwt_yaml() {
+	cat <<YAML
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: bench-jwt, namespace: istio-system}
+spec:
+  jwtRules:
+  - issuer: bench@hydrofoil
+    audiences: [bench]
+    jwks: '$(cat "$T/jwks.json")'
+YAML
+}
+
+for v in $VARIANTS; do
+	mkdir -p "$T/istio-$v"
+	{
+		base_yaml
+		case $v in authz*) authz_yaml ;; esac
+		[ "$v" = jwt ] && jwt_setup && JWT_OK=1 && jwt_yaml
+	} > "$T/istio-$v/all.yaml"
+done
+[ "$JWT_OK" = 1 ] || VARIANTS=${VARIANTS% jwt}
+
+# ---------------------------------------------------------------- one run
+# run VARIANT ROUND: hydrofoil with that directory, the loadgen for DUR seconds; appends
+# "VARIANT cycles_per_request requests_per_s non_2xx" to $T/results.
+run() {
+	local v=$1 sock=$T/memif.$1.$2.sock cfg=$T/hf-$1.cfg metrics=false hdr=() out b0 r0 b1 r1
+	case $v in *metrics) metrics=true ;; esac
+	[ "$v" = jwt ] && hdr=(--header "authorization: Bearer $(cat "$T/token")")
+	cat > "$cfg" <<CFG
+node:  { id = "gw-cost"; cluster = "hydrofoil"; labels = [ "istio=ingressgateway" ]; };
+dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "512", "--log-level=lib.eal:error" ]; };
+ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$sock"; address = "$HF_ADDR/24"; mtu = 1500; } );
+workers = 1;
+admin: { address = "127.0.0.1"; port = 15000; };
+config: { istio_dir = "$T/istio-$v"; };
+metrics = { enabled = $metrics; };
+CFG
+	if ! "$HF_BIN" -c "$cfg" --check > "$T/check-$v.log" 2>&1; then
+		echo "$v refused $(tail -1 "$T/check-$v.log")" >> "$T/results"
+		return
+	fi
+	hf_start "$NS" "$cfg" "$T/hf-$v.log"
+	for _ in $(seq 200); do grep -q running "$T/hf-$v.log" && break; sleep 0.05; done
+	ip netns exec "$NS" "$LG" --port "p0,net_memif0,role=client,socket=$sock,$LG_ADDR/24" \
+		--client "$HF_ADDR:80" --server 8080 --response-size 100 -c "$CONNS" --path /bench \
+		"${hdr[@]}" --duration "$((DUR + 1))" --warmup 1 --json --lcores 0@0,1@0 \
+		-- --no-huge --no-pci --log-level=lib.eal:error -m 512 > "$T/lg-$v.json" 2>"$T/lg-$v.log" &
+	local lg=$!
+	HF_PIDS+=("$lg")
+	sleep 1.5
+	b0=$(hf_stat "$NS" worker.busy_cycles); r0=$(hf_stat "$NS" http.downstream_rq_total)
+	sleep "$((DUR - 1))"
+	b1=$(hf_stat "$NS" worker.busy_cycles); r1=$(hf_stat "$NS" http.downstream_rq_total)
+	wait "$lg"
+	out=$("$HF_PY" -c 'import json,sys
+d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+print("%.0f %d" % (d["requests_per_s"], d["errors_total"]))' \
+		"$T/lg-$v.json" 2>/dev/null || echo "0 ?")
+	kill -TERM "$HF_PID" 2>/dev/null
+	wait "$HF_PID" 2>/dev/null
+	if [ -n "${r1:-}" ] && [ -n "${r0:-}" ] && [ "$((r1 - r0))" -gt 0 ]; then
+		echo "$v $(((b1 - b0) / (r1 - r0))) $out" >> "$T/results"
+	else
+		echo "$v failed (hydrofoil counted no request; $(tail -1 "$T/lg-$v.log"))" >> "$T/results"
+	fi
+}
+
+: > "$T/results"
+for r in $(seq "$ROUNDS"); do
+	for v in $VARIANTS; do
+		run "$v" "$r"
+	done
+done
+
+# ---------------------------------------------------------------- the table
+"$HF_PY" - "$T/results" "$ROUNDS" "$CONNS" "$JWT_OK" <<'PY'
+import statistics, sys
+rows, rounds, conns, jwt_ok = {}, sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+fails = []
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 4 and f[1].isdigit():
+        rows.setdefault(f[0], []).append((int(f[1]), float(f[2]), f[3]))
+    else:
+        fails.append(line.strip())
+print(f"What the check and the report cost, cycles per proxied request (hydrofoil's worker, memif, "
+      f"keep-alive c={conns}, medians of {rounds} rounds, variants alternating)\n")
+print("| variant | cycles per request | over plain | req/s | errors |")
+print("|---|---:|---:|---:|---:|")
+plain = statistics.median(c for c, _, _ in rows["plain"]) if rows.get("plain") else None
+what = {"plain": "plain (metrics off, no policy)", "metrics": "Istio's metrics on",
+        "authz": "20 AuthorizationPolicies, 100 rules", "authz+metrics": "policies and metrics (target ≤ +10%)",
+        "jwt": "a JWT validated per request (ES256)"}
+for v in ("plain", "metrics", "authz", "authz+metrics", "jwt"):
+    if v not in rows:
+        why = next((x for x in fails if x.startswith(v + " ")), "not run" if v != "jwt" or jwt_ok else "no token")
+        print(f"| {what[v]} | — | — | — | {why} |")
+        continue
+    c = statistics.median(x for x, _, _ in rows[v])
+    rps = statistics.median(x for _, x, _ in rows[v])
+    errs = ",".join(e for _, _, e in rows[v])
+    over = f"{(c / plain - 1) * 100:+.1f}%" if plain else "—"
+    print(f"| {what[v]} | {c:,.0f} | {over} | {rps:,.0f} | {errs} |")
+for x in fails:
+    print(f"\nnote: {x}")
+PY
+[ "${HF_KEEP_TMP:-0}" = 1 ] && echo "(kept $T)"
