@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# GET /explain and `foilctl explain`: what the gateway would do with a request, and why,
-# against what it does. Hydrofoil runs examples/bookinfo (scripts/lib/bookinfo.sh) in
+# `foilctl explain` (GET /explain): what the gateway would do with a request, and why,
+# against what it does; and `foilctl proxy-config` / `proxy-status` (GET /config_dump,
+# /clusters) on the same gateway, fed by Istio YAML. Hydrofoil runs examples/bookinfo (scripts/lib/bookinfo.sh) in
 # front of bookinfo's nginx servers in a private namespace; for each request below,
 # the route and cluster the explanation names must be the ones the real request took
 # (the access log's %ROUTE_NAME% and %UPSTREAM_CLUSTER%), and the redirects, direct
@@ -108,6 +109,27 @@ hf_check "after the live change /reviews/1 is explained as two clusters at 50% e
 	-a -n "$(grep "cluster: outbound|9080|v3|$REVIEWS" <<<"$out")"
 hf_check "the explanation lists each cluster's endpoints ($(grep -c 'endpoints (' <<<"$out") lines)" \
 	test "$(grep -c 'endpoints (1, ' <<<"$out")" = 2
+
+# foilctl proxy-config: what is loaded, in istioctl's columns.
+pc() { in_ns "$HF_PY" "$FOILCTL" proxy-config "$@" 2>&1; }
+out=$(pc cluster)
+hf_check "proxy-config cluster lists reviews' subsets v1, v2, v3 on 9080 outbound ($(grep -c "^$REVIEWS " <<<"$out") rows for reviews)" \
+	test -n "$(grep -E "^$REVIEWS +9080 +v1 +outbound" <<<"$out")" -a -n "$(grep -E "^$REVIEWS +9080 +v3 +outbound" <<<"$out")"
+n=$(pc cluster -o json | "$HF_PY" -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null)
+hf_check "proxy-config cluster -o json is the clusters as JSON, one per row of the table ($n, $(($(wc -l <<<"$out") - 1)) rows)" \
+	test -n "$n" -a "$n" = "$(($(wc -l <<<"$out") - 1))"
+out=$(pc listener)
+hf_check "proxy-config listener: port 80 ($(grep -E ' 80 ' <<<"$out" | head -1 | tr -s ' '))" \
+	test -n "$(grep -E '^[0-9.]+ +80 ' <<<"$out")"
+out=$(pc route --name .)
+hf_check "proxy-config route lists the catalog and default routes of reviews ($(grep -c "$REVIEWS" <<<"$out") rows)" \
+	test -n "$(grep -E "/wpcatalog" <<<"$out")" -a "$(grep -c "$REVIEWS" <<<"$out")" -ge 3
+out=$(pc endpoint --name "v2\\|$REVIEWS")
+hf_check "proxy-config endpoint --name: reviews v2 at $BK_ADDR:9082, HEALTHY ($(tr -s ' ' <<<"$out" | tail -1))" \
+	test -n "$(grep -E "^$BK_ADDR:9082 +HEALTHY +OK +outbound\|9080\|v2\|$REVIEWS" <<<"$out")"
+out=$(in_ns "$HF_PY" "$FOILCTL" proxy-status 2>&1)
+hf_check "proxy-status: node gw-test, CDS/LDS/RDS SYNCED from the Istio YAML ($(tail -1 <<<"$out" | tr -s ' '))" \
+	test -n "$(grep -E '^gw-test +hydrofoil +Istio YAML' <<<"$out")" -a "$(grep -o 'SYNCED' <<<"$out" | wc -l)" -ge 3
 
 # What a request to a port without a listener, and a bad query, get.
 out=$(explain GET "http://bookinfo.example:8081/productpage")
