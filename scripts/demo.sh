@@ -192,6 +192,11 @@ say "what the upstream saw for GET /wpcatalog/7 (Host: $REVIEWS, end-user: jason
 ask -H "Host: $REVIEWS" -H 'end-user: jason' "http://$GW/wpcatalog/7"
 tr -d '\r' <<<"$BODY" | sed 's/^/  /'
 
+say "foilctl explain: the route that request gets, and why (the workers' own matchers on the live snapshot)"
+ip netns exec "$NS" scripts/foilctl explain GET "http://$REVIEWS/wpcatalog/7" -H 'end-user: jason' | sed 's/^/  /'
+say "foilctl proxy-config cluster (istioctl's columns, from GET /config_dump)"
+ip netns exec "$NS" scripts/foilctl proxy-config cluster --name 'reviews|ratings' | sed 's/^/  /'
+
 # ---------------------------------------------------------------- HTTPS
 say "HTTPS on 443 (tls.mode SIMPLE, credentialName bookinfo-cred; curl verifies with the demo's CA)"
 out=$(c --cacert "$CREDS/ca.crt" --resolve "bookinfo.example.com:443:$GW" -o "$HF_TMP/body" \
