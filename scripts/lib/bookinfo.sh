@@ -191,3 +191,15 @@ YAML
 bk_who() {
 	head -1 <<<"$1" | awk 'NF >= 4 && $2 ~ /^v[0-9]$/ { print $1, $2, $4; exit }'
 }
+
+# bk_log_line NS ALOG SUBSTR: hydrofoil's access-log line (ALOG) whose path contains SUBSTR,
+# as JSON (tests/integration/http/httptool.py log); waits up to 3 s for it to be written.
+bk_log_line() {
+	local out i
+	for i in $(seq 30); do
+		out=$(ip netns exec "$1" timeout 5 "$HF_PY" "$HF_ROOT/tests/integration/http/httptool.py" \
+			log "$2" "$3" 2>/dev/null) && { echo "$out"; return 0; }
+		sleep 0.1
+	done
+	echo "$out"
+}

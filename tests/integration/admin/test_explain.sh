@@ -10,7 +10,6 @@
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 source "$HF_ROOT/scripts/lib/bookinfo.sh"
-TOOL=$HF_ROOT/tests/integration/http/httptool.py
 FOILCTL=$HF_ROOT/scripts/foilctl
 
 ISTIO=$HF_TMP/bookinfo
@@ -36,15 +35,7 @@ explain() {
 	in_ns "$HF_PY" "$FOILCTL" explain "$m" "$u" "${h[@]}"
 }
 field() { sed -n "s/^$1: \([^ ]*\).*/\1/p" <<<"$2" | head -1; }
-# lg PATH: the access log's line of the last request for PATH, as JSON.
-lg() {
-	local out i
-	for i in $(seq 30); do
-		out=$(in_ns timeout 5 "$HF_PY" "$TOOL" log "$ALOG" "$1" 2>/dev/null) && { echo "$out"; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
+lg() { bk_log_line "$NS" "$ALOG" "$1"; }
 j() { "$HF_PY" -c 'import json,sys
 try: d=json.loads(sys.stdin.read().strip().splitlines()[-1])
 except Exception: sys.exit(0)

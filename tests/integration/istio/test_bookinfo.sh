@@ -21,7 +21,6 @@
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 source "$HF_ROOT/scripts/lib/bookinfo.sh"
-TOOL=$HF_ROOT/tests/integration/http/httptool.py	# its "log" command parses the access log
 
 GW=$BK_GW
 REVIEWS=reviews.$BK_SUFFIX
@@ -88,14 +87,7 @@ expect_code() {
 		test "$CODE" = "$want" -a -z "$WHO"
 }
 # lg SUBSTR: the access-log line whose path contains SUBSTR, as JSON (waits up to 3 s).
-lg() {
-	local out i
-	for i in $(seq 30); do
-		out=$(in_ns timeout 5 "$HF_PY" "$TOOL" log "$ALOG" "$1" 2>/dev/null) && { echo "$out"; return 0; }
-		sleep 0.1
-	done
-	echo "$out"
-}
+lg() { bk_log_line "$NS" "$ALOG" "$1"; }
 j() { "$HF_PY" -c 'import json,sys
 try: d=json.loads(sys.stdin.read().strip().splitlines()[-1])
 except Exception: sys.exit(0)
