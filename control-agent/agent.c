@@ -14,6 +14,7 @@
 #include "control-agent/certs.h"
 #include "control-agent/clock.h"
 #include "control-agent/explain.h"
+#include "control-agent/ratelimit.h"
 #include "dataplane/port.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/tcp/tcp.h"
@@ -129,7 +130,7 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 	enum { PORT_LINES = 9, AGENT_LINES = 32, CERT_LINES = 257 };
 	struct hf_counters sum = {0};
 	size_t cap = HF_CNT__MAX + AGENT_LINES + CERT_LINES + LOOP_LINES +
-		     (size_t)a->n_ports * PORT_LINES, n = 0;
+		     (size_t)a->n_ports * PORT_LINES + HF_RL_MAX_STATS * HF_RL_STAT__N, n = 0;
 	struct hf_stat_line *l = calloc(cap, sizeof(*l));
 
 	if (l == NULL)
@@ -193,6 +194,16 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 	GAUGE(hf_http_conn_footprint(), "http.bytes_per_idle_connection");
 	GAUGE(hf_http_stream_footprint(), "http.bytes_per_request_in_flight");
 	loop_lines(a, l, &n);
+	{
+		/* Envoy's <stat_prefix>.http_local_rate_limit.*, one set per prefix registered */
+		uint64_t rl[HF_RL_MAX_STATS][HF_RL_STAT__N] = {{0}};
+
+		hf_rl_stats_sum(a->n_workers, rl);
+		for (unsigned int i = 0; i < hf_rl_stat_count(); i++)
+			for (unsigned int k = 0; k < HF_RL_STAT__N; k++)
+				COUNTER(rl[i][k], "%s.http_local_rate_limit.%s", hf_rl_stat_name(i),
+					hf_rl_stat_suffix(k));
+	}
 	{
 		struct expiry_lines e = {.l = l, .n = &n, .cap = n + CERT_LINES - 1, .first = -1};
 

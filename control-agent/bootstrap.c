@@ -1059,7 +1059,7 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 {
 	static const char *const keys[] = {"node", "dpdk", "ports", "workers", "admin", "tcp",
 					   "http", "static_resources", "access_log", "config", "overload",
-					   "metrics", "xds", "tls", "identity", NULL};
+					   "metrics", "xds", "tls", "identity", "local_ratelimits", NULL};
 	struct hf_cfg c = {.path = path, .err = err, .errlen = errlen};
 	const config_setting_t *root;
 	long long workers = 1;
@@ -1092,7 +1092,8 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	    (rc = hf_cfg_get_string(&c, root, "", "access_log", b->access_log, sizeof(b->access_log), 0)) != 0 ||
 	    (rc = load_config(&c, root, b)) != 0 || (rc = load_overload(&c, root, b)) != 0 ||
 	    (rc = load_metrics(&c, root, b)) != 0 || (rc = load_tls(&c, root, b)) != 0 ||
-	    (rc = load_xds(&c, root, b)) != 0 || (rc = load_identity(&c, root, b)) != 0)
+	    (rc = load_xds(&c, root, b)) != 0 || (rc = load_identity(&c, root, b)) != 0 ||
+	    (rc = hf_rl_boot_load(&c, root, &b->ratelimits)) != 0)
 		goto out;
 	b->workers = (unsigned int)workers;
 	/* One mesh-wide choice: every HTTP listener takes it, and those Istio opens. */

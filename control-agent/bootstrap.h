@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control-agent/ratelimit.h"
 #include "dataplane/overload-t.h"
 #include "dataplane/port-t.h"
 #include "dataplane/proxy/listener-t.h"
@@ -135,6 +136,7 @@ struct hf_bootstrap {
 	int tls_session_tickets;	/* tls.session_tickets: resumption by tickets (true) */
 	uint32_t tls_ticket_rotation_s;	/* tls.ticket_key_rotation_s: key period (3600) */
 	struct hf_boot_identity identity;	/* identity = { ... }; spiffe "" without it */
+	struct hf_boot_ratelimits ratelimits;	/* local_ratelimits = ( ... ) (ratelimit.h) */
 };
 
 /*

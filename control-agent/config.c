@@ -72,6 +72,11 @@ hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_w
 			goto out;
 		}
 	}
+	rc = hf_rl_boot_apply(&b->ratelimits, b->path, &m, err, errlen);
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (rc != 0)
+		goto out;
 	hf_config_load_us = hf_clock_us() - t0;
 	s = hf_snapshot_compile(&m, version, n_workers, err, errlen);
 out:

@@ -23,6 +23,7 @@
 
 #include "control-agent/snapshot.h"
 #include "control-agent/compile/rmatch_build.h"
+#include "control-agent/ratelimit.h"
 #include "tls/tls.h"
 
 /* A cluster's identity across snapshots: FNV-1a over its whole name (hf_snap_cluster.id). */
@@ -87,6 +88,9 @@ struct cc {
 	char *err;
 	size_t errlen;
 	bool nomem;
+	/* the local rate limits compiled so far, sorted and numbered at the end (cc_rl_table) */
+	struct hf_rl_limit **rls;
+	unsigned int n_rls;
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -208,6 +212,98 @@ cc_regex_rewrite(struct cc *c, const struct hf_model_route *mr, struct hf_route 
 	return 0;
 }
 
+/* FNV-1a over @p n bytes, continuing @p h. */
+static uint64_t
+rl_fnv(uint64_t h, const void *p, size_t n)
+{
+	for (const unsigned char *b = p; n-- > 0; b++)
+		h = (h ^ *b) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * Local rate limit @p ml (NULL: none) of the scope named @p scope into the
+ * arena. Its key hashes the scope and every setting, so that a worker keeps
+ * the bucket of a limit that a new snapshot carries unchanged (ratelimit.h).
+ */
+static const struct hf_rl_limit *
+cc_rl(struct cc *c, const struct hf_model_ratelimit *ml, const char *scope)
+{
+	struct hf_rl_limit *l, **grown;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (ml == NULL)
+		return NULL;
+	if (c->n_rls == HF_RL_MAX_LIMITS) {
+		cc_fail(c, "%s: more than %d local rate limits", scope, HF_RL_MAX_LIMITS);
+		return NULL;
+	}
+	l = cc_alloc(c, sizeof(*l));
+	grown = realloc(c->rls, sizeof(*grown) * (c->n_rls + 1));
+	if (l == NULL || grown == NULL) {
+		c->nomem = true;
+		if (grown != NULL)
+			c->rls = grown;
+		return NULL;
+	}
+	c->rls = grown;
+	*l = (struct hf_rl_limit){
+		.max_tokens = ml->max_tokens,
+		.tokens_per_fill = ml->tokens_per_fill,
+		.fill_interval_ms = ml->fill_interval_ms,
+		.enabled_ppm = ml->enabled_ppm,
+		.enforced_ppm = ml->enforced_ppm,
+		.status = ml->status >= 400 ? ml->status : 429,
+		.stat = hf_rl_stat_index(ml->stat_prefix != NULL ? ml->stat_prefix : ""),
+		.x_headers = ml->x_headers,
+		.n_headers = (uint16_t)ml->n_headers,
+		.headers = cc_ops(c, ml->headers, ml->n_headers),
+	};
+	h = rl_fnv(h, scope, strlen(scope) + 1);
+	h = rl_fnv(h, &l->max_tokens, sizeof(l->max_tokens));
+	h = rl_fnv(h, &l->tokens_per_fill, sizeof(l->tokens_per_fill));
+	h = rl_fnv(h, &l->fill_interval_ms, sizeof(l->fill_interval_ms));
+	l->key = h != 0 ? h : 1;
+	c->rls[c->n_rls++] = l;
+	return l;
+}
+
+static int
+rl_by_key(const void *a, const void *b)
+{
+	uint64_t x = (*(struct hf_rl_limit *const *)a)->key, y = (*(struct hf_rl_limit *const *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The snapshot's table of limits, sorted by key, each numbered by its place
+ * (the worker's bucket index). Two keys alike (two scopes hashing the same)
+ * would merge two buckets: the later one is moved to the next free key.
+ */
+static int
+cc_rl_table(struct cc *c)
+{
+	const struct hf_rl_limit **t;
+
+	if (c->n_rls == 0)
+		return 0;
+	qsort(c->rls, c->n_rls, sizeof(*c->rls), rl_by_key);
+	for (unsigned int i = 1; i < c->n_rls; i++)
+		if (c->rls[i]->key <= c->rls[i - 1]->key)
+			c->rls[i]->key = c->rls[i - 1]->key + 1;
+	t = cc_alloc(c, sizeof(*t) * c->n_rls);
+	if (t == NULL)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < c->n_rls; i++) {
+		c->rls[i]->slot = i;
+		t[i] = c->rls[i];
+	}
+	c->s->rl = t;
+	c->s->n_rl = c->n_rls;
+	return 0;
+}
+
 /* One snapshot route from match block @p b (NULL: none) of model route @p mr. */
 static int
 cc_route(struct cc *c, const struct hf_model_route *mr, const struct hf_model_route_match *b,
@@ -320,6 +416,15 @@ cc_route(struct cc *c, const struct hf_model_route *mr, const struct hf_model_ro
 	r->n_rs_ops = (uint16_t)mr->n_rs_ops;
 	r->rq_ops = cc_ops(c, mr->rq_ops, mr->n_rq_ops);
 	r->rs_ops = cc_ops(c, mr->rs_ops, mr->n_rs_ops);
+	/* Each Envoy route (one per match block) has a bucket of its own, as Envoy's per-route config. */
+	if (mr->ratelimit != NULL) {
+		char scope[400];
+
+		snprintf(scope, sizeof(scope), "%s: match %ld", where,
+			 b != NULL ? (long)(b - mr->matches) : -1L);
+		if ((r->ratelimit = cc_rl(c, mr->ratelimit, scope)) == NULL)
+			return c->nomem ? -ENOMEM : -EINVAL;
+	}
 	return c->nomem ? -ENOMEM : 0;
 }
 
@@ -410,6 +515,11 @@ cc_vhost(struct cc *c, const struct hf_model_vhost *mv, struct hf_vhost *v, cons
 	v->routes = routes;
 	v->n_routes = n;
 	v->rm = NULL;
+	if (rc == 0 && mv->ratelimit != NULL) {
+		snprintf(where, sizeof(where), "listener %s: virtual host %s", lname, mv->name);
+		if ((v->ratelimit = cc_rl(c, mv->ratelimit, where)) == NULL)
+			rc = c->nomem ? -ENOMEM : -EINVAL;
+	}
 	if (rc == 0 && !simple)
 		rc = cc_build_matcher(c, v, flat, n);
 	free(flat);
@@ -590,6 +700,13 @@ cc_listener(struct cc *c, const struct hf_model_listener *ml, struct hf_snap_lis
 			return err;
 	l->table.vhosts = vh;
 	l->table.n_vhosts = rc->n_vhosts;
+	if (ml->ratelimit != NULL) {
+		char scope[128];
+
+		snprintf(scope, sizeof(scope), "listener %s", ml->name);
+		if ((l->ratelimit = cc_rl(c, ml->ratelimit, scope)) == NULL)
+			return c->nomem ? -ENOMEM : -EINVAL;
+	}
 	l->tls = NULL;
 	if (ml->tls != NULL && (l->tls = cc_tls(c, ml->tls)) == NULL)
 		return -ENOMEM;
@@ -746,6 +863,10 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 		if (rc == 0)
 			rc = cc_listener(&c, &m->listeners[i], &ls[i]);
 	}
+	if (rc == 0)
+		rc = cc_rl_table(&c);
+	free(c.rls);
+	c.rls = NULL;
 	if (rc == -ENOMEM || c.nomem)
 		goto nomem;
 	if (rc != 0)

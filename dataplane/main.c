@@ -18,16 +18,19 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_pdump.h>
 #include <rte_rcu_qsbr.h>
 
 #include "control-agent/agent.h"
 #include "control-agent/bootstrap.h"
 #include "control-agent/config.h"
+#include "dataplane/eal_files.h"
 #include "dataplane/metrics.h"
 #include "dataplane/port.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/l4.h"
 #include "dataplane/tcp/tcp.h"
+#include "dataplane/telemetry.h"
 #include "dataplane/worker.h"
 
 #define EXIT_USAGE 2
@@ -57,7 +60,15 @@ has_arg(const struct hf_bootstrap *b, int extra_argc, char **extra_argv, const c
 	return false;
 }
 
-/* Builds the EAL command line: program, lcores, dpdk.args, devices, then extra options. */
+/* The EAL file prefix in force (--file-prefix=X, the last one given), for the file watcher. */
+static char eal_prefix[HF_BOOT_DEVICE];
+
+/*
+ * Builds the EAL command line: program, lcores, dpdk.args, devices, then extra
+ * options. Without a --file-prefix the process gets "hydrofoil-<pid>": two
+ * processes on one host must not share hugepage files, and dpdk-dumpcap and
+ * dpdk-telemetry.py find this one by it (-f / --file-prefix).
+ */
 static int
 eal_argv(const struct hf_bootstrap *b, const char *prog, int extra_argc, char **extra_argv,
 	 char **argv)
@@ -89,7 +100,26 @@ eal_argv(const struct hf_bootstrap *b, const char *prog, int extra_argc, char **
 	for (int i = 0; i < extra_argc && n < MAX_EAL_ARGS - 1; i++)
 		argv[n++] = extra_argv[i];
 	argv[n] = NULL;
+	for (int i = 0; i < n; i++)
+		if (strncmp(argv[i], "--file-prefix=", 14) == 0)
+			snprintf(eal_prefix, sizeof(eal_prefix), "%s", argv[i] + 14);
 	return n;
+}
+
+/*
+ * The EAL option of @p argv that keeps secondary processes out: --in-memory and
+ * --no-shconf share no configuration, --no-huge no memory. NULL: none.
+ */
+static const char *
+no_secondary(int argc, char **argv)
+{
+	static const char *const modes[] = {"--in-memory", "--no-shconf", "--no-huge", NULL};
+
+	for (int i = 1; i < argc; i++)
+		for (unsigned int k = 0; modes[k] != NULL; k++)
+			if (strcmp(argv[i], modes[k]) == 0)
+				return modes[k];
+	return NULL;
 }
 
 static void
@@ -122,7 +152,7 @@ main(int argc, char **argv)
 	char *eargv[MAX_EAL_ARGS];
 	sigset_t sigio;
 	char err[HF_BOOT_ERR];
-	const char *config = NULL;
+	const char *config = NULL, *mode;
 	bool check = false;
 	unsigned int lcore, w, opened = 0;
 	int opt, eargc, rc, status = EXIT_FAILURE;
@@ -170,10 +200,30 @@ main(int argc, char **argv)
 	 */
 	hf_worker_io_signals(&sigio);
 	pthread_sigmask(SIG_BLOCK, &sigio, NULL);
+	/*
+	 * Hugepage files stay while we run (secondary processes map them) and go
+	 * when we end, even by SIGKILL: the watcher forked here removes them
+	 * (eal_files.h). Those of earlier instances that died are removed now.
+	 */
+	hf_eal_files_sweep();
+	if (eal_prefix[0] != '\0' && (rc = hf_eal_files_watch(eal_prefix)) != 0)
+		fprintf(stderr, "hydrofoil: no watcher for the EAL files of %s: %s\n", eal_prefix,
+			strerror(-rc));
 	if (rte_eal_init(eargc, eargv) < 0) {
 		fprintf(stderr, "hydrofoil: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return EXIT_FAILURE;
 	}
+	/* dpdk-dumpcap's side: a secondary process asks, the ports' RX/TX callbacks copy. */
+	if (rte_pdump_init() != 0)
+		printf("hydrofoil: EAL file prefix %s: no packet capture: %s\n", eal_prefix,
+		       rte_strerror(rte_errno));
+	else if ((mode = no_secondary(eargc, eargv)) != NULL)
+		printf("hydrofoil: EAL file prefix %s: no packet capture: %s admits no secondary "
+		       "process (dpdk-dumpcap); dpdk-telemetry.py takes -f %s\n", eal_prefix, mode,
+		       eal_prefix);
+	else
+		printf("hydrofoil: EAL file prefix %s: dpdk-dumpcap and dpdk-telemetry.py take "
+		       "--file-prefix=%s / -f %s\n", eal_prefix, eal_prefix, eal_prefix);
 	if (rte_lcore_count() < boot.workers + 1) {
 		fprintf(stderr, "hydrofoil: %u workers need %u lcores, EAL has %u\n", boot.workers,
 			boot.workers + 1, rte_lcore_count());
@@ -238,6 +288,8 @@ main(int argc, char **argv)
 		}
 	}
 
+	if (hf_telemetry_init(workers, boot.workers) != 0)
+		fprintf(stderr, "hydrofoil: /hydrofoil/stats not registered with telemetry\n");
 	agent.boot = &boot;
 	agent.ports = ports;
 	agent.n_ports = (uint16_t)boot.n_ports;
@@ -272,6 +324,7 @@ main(int argc, char **argv)
 	status = 0;
 
 out_workers:
+	hf_telemetry_fini();
 	for (w = 0; w < boot.workers; w++)
 		if (workers[w] != NULL) {
 			hf_worker_fini(workers[w]);
@@ -283,6 +336,9 @@ out_ports:
 	while (opened > 0)
 		hf_port_close(&ports[--opened]);
 out_eal:
+	rte_pdump_uninit();
 	rte_eal_cleanup();
+	/* Gone before our exit status is: whoever waits for us finds no file left. */
+	hf_eal_files_remove(eal_prefix);
 	return status;
 }

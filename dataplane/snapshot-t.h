@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "dataplane/proxy/ratelimit-t.h"
 #include "dataplane/proxy/router.h"
 #include "dataplane/worker-t.h"
 #include "tls/tls-t.h"
@@ -65,6 +66,7 @@ struct hf_snap_listener {
 	const struct hf_snap_l4_route *l4_routes;
 	unsigned int n_sni;
 	const struct hf_tls_sni_entry *sni;	/* tls/tls.h; .server is the index in l4_routes */
+	const struct hf_rl_limit *ratelimit;	/* HTTP: its local rate limit; NULL: none */
 };
 
 struct hf_snap_arena;
@@ -86,6 +88,9 @@ struct hf_snapshot {
 	struct hf_rmatch **matchers;
 	unsigned int n_regexes;
 	void **regexes;			/* pcre2_code of the regex rewrites */
+	/* local rate limits (dataplane/proxy/ratelimit.h), sorted by key; slot i is rl[i] */
+	unsigned int n_rl;
+	const struct hf_rl_limit *const *rl;
 };
 
 #endif

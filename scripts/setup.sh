@@ -19,6 +19,8 @@ PACKAGES=(
 	# tests and demo: real peers and tools
 	iproute2 iputils-ping curl python3-scapy socat hping3 procps tcpdump openssl
 	nginx-light haproxy wrk python3-websockets gdb prometheus
+	# reading what dpdk-dumpcap (in dpdk-dev, with dpdk-telemetry.py) captures from hydrofoil
+	tshark
 	# benchmark plots (bench/plot.sh)
 	gnuplot-nox
 	# xDS client: HTTP/2 and protobuf-c, its code generator; the well-known .proto files

@@ -26,11 +26,11 @@ static const struct {
 	{"DestinationRule", IST_DR},
 	{"ServiceEntry", IST_SE},
 	{"WorkloadEntry", IST_WE},
+	{"EnvoyFilter", IST_EF},	/* its local rate limit patches only (envoyfilter.c) */
 };
 
 /* Kinds of the networking group this loader does not translate yet: refused by name. */
-static const char *const later_kinds[] = {"Sidecar", "EnvoyFilter", "WorkloadGroup", "ProxyConfig",
-					  NULL};
+static const char *const later_kinds[] = {"Sidecar", "WorkloadGroup", "ProxyConfig", NULL};
 
 static const char *const top_keys[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
 

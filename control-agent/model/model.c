@@ -44,6 +44,16 @@ free_weighted(struct hf_model_weighted *w, unsigned int n)
 	free(w);
 }
 
+void
+hf_model_ratelimit_free(struct hf_model_ratelimit *rl)
+{
+	if (rl == NULL)
+		return;
+	free(rl->stat_prefix);
+	free_ops(rl->headers, rl->n_headers);
+	free(rl);
+}
+
 static void
 free_route(struct hf_model_route *r)
 {
@@ -79,6 +89,7 @@ free_route(struct hf_model_route *r)
 	free(r->cors.expose_headers);
 	free_ops(r->rq_ops, r->n_rq_ops);
 	free_ops(r->rs_ops, r->n_rs_ops);
+	hf_model_ratelimit_free(r->ratelimit);
 }
 
 void
@@ -94,6 +105,7 @@ hf_model_free(struct hf_model *m)
 		}
 		free(l->l4_routes);
 		hf_model_tls_free(l->tls);
+		hf_model_ratelimit_free(l->ratelimit);
 	}
 	free(m->listeners);
 	for (unsigned int i = 0; i < m->n_route_configs; i++) {
@@ -108,6 +120,7 @@ hf_model_free(struct hf_model *m)
 			for (unsigned int r = 0; r < vh->n_routes; r++)
 				free_route(&vh->routes[r]);
 			free(vh->routes);
+			hf_model_ratelimit_free(vh->ratelimit);
 		}
 		free(rc->vhosts);
 	}

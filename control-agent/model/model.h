@@ -80,6 +80,27 @@ struct hf_model_cors {
 	bool allow_credentials;
 };
 
+/*
+ * A local rate limit (Envoy's LocalRateLimit): a token bucket and how it is
+ * applied. Owned by the listener, virtual host or route that points to it.
+ */
+struct hf_model_ratelimit {
+	char *stat_prefix;
+	uint32_t max_tokens;
+	uint32_t tokens_per_fill;
+	uint32_t fill_interval_ms;
+	uint32_t enabled_ppm;		/* filter_enabled, parts per million */
+	uint32_t enforced_ppm;		/* filter_enforced */
+	uint16_t status;		/* 429 unless given */
+	bool x_headers;			/* enable_x_ratelimit_headers: DRAFT_VERSION_03 */
+	unsigned int n_headers;
+	struct hf_model_header_op *headers;	/* response_headers_to_add (set or add) */
+	char origin[192];		/* who set it, for messages ("bootstrap", "EnvoyFilter ns/name") */
+};
+
+/* Frees @p rl and what it holds; NULL is fine. */
+void hf_model_ratelimit_free(struct hf_model_ratelimit *rl);
+
 struct hf_model_route {
 	char *name;
 	unsigned int n_matches;		/* OR of matches; 0: every request */
@@ -125,6 +146,7 @@ struct hf_model_route {
 	struct hf_model_cors cors;
 	unsigned int n_rq_ops, n_rs_ops;
 	struct hf_model_header_op *rq_ops, *rs_ops;
+	struct hf_model_ratelimit *ratelimit;	/* NULL: none of its own */
 };
 
 struct hf_model_vhost {
@@ -133,6 +155,7 @@ struct hf_model_vhost {
 	char **domains;			/* lower case; "*", "*.suffix", "prefix.*", exact, maybe ":port" */
 	unsigned int n_routes;
 	struct hf_model_route *routes;	/* first match wins */
+	struct hf_model_ratelimit *ratelimit;	/* NULL: none of its own */
 };
 
 struct hf_model_route_config {
@@ -188,6 +211,7 @@ struct hf_model_listener {
 	unsigned int n_l4_routes;	/* TCP and TLS */
 	struct hf_model_l4_route *l4_routes;
 	struct hf_model_tls *tls;	/* HTTP over TLS (HTTPS servers); NULL: plaintext */
+	struct hf_model_ratelimit *ratelimit;	/* HTTP: the listener-wide limit; NULL: none */
 };
 
 struct hf_model_endpoint {

@@ -34,6 +34,7 @@
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/http_route.h"
+#include "dataplane/proxy/ratelimit.h"
 #include "dataplane/proxy/router.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
@@ -450,6 +451,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	struct hf_http_wr wr;
 	struct hf_http_up *u;
 	struct hf_http_shaped shape;
+	struct hf_rl_result rlr;
 	char target[NORM_TARGET_MAX], extra[512], norm[NORM_TARGET_MAX];
 	size_t tlen = 0;
 	bool expect, preflight;
@@ -536,6 +538,10 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 			return STEP_WAIT;
 		}
 	}
+	/* Local rate limit: Istio inserts envoy.filters.http.local_ratelimit just before the router. */
+	if (hf_rl_request(w, sl, vh, r, &rlr) == HF_RL_ENFORCE)
+		return consume_and_reply(w, s, head_len, rlr.status, HF_RF_RL, "local_rate_limited",
+					 "local_rate_limited", rlr.extra);
 	d = hf_http_route_dest(r);
 	cl = &snap->clusters[d->cluster];
 	hf_http_copy_str(s->x->log.cluster, sizeof(s->x->log.cluster), cl->name, strlen(cl->name));
@@ -564,7 +570,8 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		size_t elen = 0;
 
 		if (hf_http_edit_add(s->x->rs_edit, &elen, r->rs_ops, r->n_rs_ops) != 0 ||
-		    hf_http_edit_add(s->x->rs_edit, &elen, d->rs_ops, d->n_rs_ops) != 0)
+		    hf_http_edit_add(s->x->rs_edit, &elen, d->rs_ops, d->n_rs_ops) != 0 ||
+		    hf_rl_edit_add(s->x->rs_edit, &elen, &rlr) != 0)
 			HF_COUNT(w, HTTP_DROP_EDIT_FULL);
 		/* A CORS answer's fields ride along as additions. */
 		for (const char *p = cors > 0 ? extra : NULL; p != NULL && *p != '\0';) {

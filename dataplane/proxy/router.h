@@ -21,6 +21,8 @@
 
 enum hf_route_match { HF_ROUTE_PREFIX, HF_ROUTE_EXACT };
 
+struct hf_rl_limit;
+
 /* How a string is matched (Istio StringMatch, Envoy StringMatcher). */
 enum hf_match_kind {
 	HF_MATCH_ANY = 0,		/* no condition */
@@ -131,6 +133,7 @@ struct hf_route {
 	struct hf_route_cors cors;
 	uint16_t n_rq_ops, n_rs_ops;
 	const struct hf_route_hdr_op *rq_ops, *rs_ops;
+	const struct hf_rl_limit *ratelimit;	/* its local rate limit (ratelimit-t.h); NULL: none */
 };
 
 struct hf_rmatch;
@@ -142,6 +145,7 @@ struct hf_vhost {
 	unsigned int n_routes;
 	const struct hf_route *routes;
 	const struct hf_rmatch *rm;	/* NULL: routes matched by their own prefix/exact path */
+	const struct hf_rl_limit *ratelimit;	/* its local rate limit; NULL: none */
 };
 
 struct hf_route_table {
