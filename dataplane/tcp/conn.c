@@ -731,6 +731,12 @@ hf_tcp_peer_closed(const struct hf_tcp_conn *c)
 }
 
 void
+hf_tcp_flush_later(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	tcp_pending(w, c);
+}
+
+void
 hf_tcp_shutdown(struct hf_worker *w, struct hf_tcp_conn *c)
 {
 	switch (c->state) {
@@ -775,6 +781,9 @@ hf_tcp_poll(struct hf_worker *w)
 	st->pending = NULL;
 	for (; c != NULL; c = next) {
 		next = c->next_pending;
+		/* Still marked pending: what flush() sends joins this output, not the next pass. */
+		if (!(c->flags & HF_TCP_F_DEAD) && c->ops != NULL && c->ops->flush != NULL)
+			c->ops->flush(w, c);
 		c->next_pending = NULL;
 		c->flags &= ~HF_TCP_F_PENDING;
 		if (c->flags & HF_TCP_F_DEAD) {

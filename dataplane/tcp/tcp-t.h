@@ -75,6 +75,13 @@ struct hf_tcp_ops {
 	 * taken with hf_tcp_recv() during the call; they are dropped after it.
 	 */
 	void (*closed)(struct hf_worker *w, struct hf_tcp_conn *c, int err);
+	/*
+	 * Optional: asked for with hf_tcp_flush_later(), called once in the
+	 * worker loop's TCP pass, just before the connection's output is sent,
+	 * for a layer that batches what it was given during the pass (TLS seals
+	 * it into full-sized records). It may call hf_tcp_send(), never close.
+	 */
+	void (*flush)(struct hf_worker *w, struct hf_tcp_conn *c);
 };
 
 /* A receive-side list of payload mbufs (single segments linked through m->next). */
