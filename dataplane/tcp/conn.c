@@ -343,6 +343,7 @@ tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 	tcp_timer_stop(w, &c->life_timer);
 	rte_pktmbuf_free(c->sndq_head);
 	c->sndq_head = NULL;
+	c->tx_seg = NULL;
 	c->sndq_tail = NULL;
 	c->sndq_bytes = 0;
 	tcp_ooo_free(w, c);
@@ -374,6 +375,7 @@ tcp_enter_time_wait(struct hf_worker *w, struct hf_tcp_conn *c)
 	tcp_timer_stop(w, &c->ack_timer);
 	rte_pktmbuf_free(c->sndq_head);
 	c->sndq_head = NULL;
+	c->tx_seg = NULL;
 	c->sndq_tail = NULL;
 	c->sndq_bytes = 0;
 	tcp_ooo_free(w, c);
@@ -884,6 +886,7 @@ hf_tcp_fini(struct hf_worker *w)
 		tcp_rcvq_free(w, c);
 		tcp_ooo_free(w, c);
 		c->sndq_head = NULL;
+		c->tx_seg = NULL;
 		c->state = HF_TCP_CLOSED;
 	}
 	hf_timer_wheel_fini(&st->wheel);

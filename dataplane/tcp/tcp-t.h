@@ -145,6 +145,13 @@ struct hf_tcp_conn {
 	struct rte_mbuf *sndq_head;	/* unacknowledged and unsent bytes from snd_una */
 	struct rte_mbuf *sndq_tail;
 	uint32_t sndq_bytes;
+	uint32_t tx_seq;		/* sequence number of tx_seg's first byte */
+	/*
+	 * Where the last segment's payload was found in the send queue (NULL:
+	 * nowhere yet): the next one, in order, starts looking there instead of
+	 * at the head, so sending a queue of n mbufs is O(n), not O(n^2).
+	 */
+	struct rte_mbuf *tx_seg;
 	struct hf_tcp_mq rcvq;		/* in-order bytes not yet taken by the application */
 	struct hf_tcp_mq ooo;		/* out-of-order segments, sorted, seq in m->hash.usr */
 	uint32_t rcvq_mbufs;		/* mbufs in rcvq: both queues are bounded in count, */
