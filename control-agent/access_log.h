@@ -29,7 +29,7 @@ struct rte_ring;
  * code 0, %CONNECTION_TERMINATION_DETAILS% "TLS_error:<reason>" (the reason
  * of its tls.handshake.* counter, in the place Envoy's
  * %DOWNSTREAM_TRANSPORT_FAILURE_REASON% would have) and the client's SNI as
- * %REQUESTED_SERVER_NAME% (requests do not fill it yet: "-").
+ * %REQUESTED_SERVER_NAME%, as a request over TLS has it ("-" without SNI).
  *
  * What the request or the configuration controls is escaped so that it
  * cannot forge a field or a line: '"' and '\' get a backslash, control

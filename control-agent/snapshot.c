@@ -733,7 +733,9 @@ sni_name(const char *s)
  * A cluster's TLS origination into the arena, as tls/client.c reads it. The
  * SNI is the DestinationRule's sni, else the service's host name (Envoy's
  * auto SNI takes the request's Host, which for a ServiceEntry host is the
- * same name; a per-cluster name keeps one pool per cluster). Without
+ * same name; a per-cluster name keeps one pool per cluster); ISTIO_MUTUAL's
+ * is Istio's own default, the cluster's DNS SRV key
+ * "outbound_.<port>_.<subset>_.<host>" (BuildDNSSrvSubsetKey). Without
  * subjectAltNames a verified server must be valid for that name (Istio's
  * auto SAN validation). The id hashes everything; a CA bundle the previous
  * cluster had (the system bundle, most often) is shared, not copied again.
@@ -746,9 +748,19 @@ cc_up_tls(struct cc *c, const struct hf_model_cluster *mc, const struct hf_tls_c
 	const char **sans = cc_alloc(c, sizeof(*sans) * (mt->n_sans + 1));
 	const char *sni = mt->sni != NULL ? mt->sni : sni_name(mc->service) ? mc->service : NULL;
 	uint64_t h = 0xcbf29ce484222325ull;
+	char mesh_sni[256];
 
 	if (t == NULL || sans == NULL)
 		return NULL;
+	if (mt->mode == HF_TLS_ISTIO_MUTUAL && mt->sni == NULL && mc->service != NULL) {
+		int n = snprintf(mesh_sni, sizeof(mesh_sni), "outbound_.%u_.%s_.%s",
+				 (unsigned int)mc->service_port,
+				 mc->subset != NULL ? mc->subset : "", mc->service);
+
+		/* A name past DNS's 253 bytes (RFC 1035 2.3.4) cannot be sent: the host's then. */
+		if (n > 0 && n <= 253)
+			sni = mesh_sni;
+	}
 	*t = (struct hf_tls_client_config){
 		.mode = (uint8_t)(mt->mode == HF_TLS_SIMPLE ? HF_TLS_ORIG_SIMPLE :
 				  mt->mode == HF_TLS_MUTUAL ? HF_TLS_ORIG_MUTUAL :

@@ -18,8 +18,18 @@
  * at pick-up (hf_tls_client_sync), kept in an array sorted by id that a new
  * connection searches. A connection's SSL holds a reference to its SSL_CTX,
  * so a context dropped by a newer snapshot lives until its last connection.
+ *
+ * Resumption: the session (TLS 1.3 ticket, TLS 1.2 ticket or id) an
+ * upstream gives us is kept per worker, per endpoint and per config id
+ * (never across configs: a resumed handshake skips the certificate check
+ * that config asked for), and offered by the next connection to that
+ * endpoint, which then costs the upstream no signature and us no chain
+ * verification. Pooling keeps most requests off new connections; this is
+ * for the ones that still open (upstreams that close after a response,
+ * bursts beyond the pool).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +52,11 @@ hf_tls_client_new(struct hf_tls_worker *tw, const struct hf_tcp_ops *app_ops)
 
 	if (cl == NULL)
 		return NULL;
+	cl->sess = calloc(HF_TLS_SESS_SLOTS, sizeof(*cl->sess));
+	if (cl->sess == NULL) {
+		free(cl);
+		return NULL;
+	}
 	cl->lst.tw = tw;
 	cl->lst.app_ops = app_ops;
 	return cl;
@@ -61,7 +76,52 @@ hf_tls_client_free(struct hf_tls_client *cl)
 	if (cl == NULL)
 		return;
 	ents_free(cl->ents, cl->n_ents);
+	for (unsigned int i = 0; i < HF_TLS_SESS_SLOTS; i++)
+		SSL_SESSION_free(cl->sess[i].sess);
+	free(cl->sess);
 	free(cl);
+}
+
+/* ---- sessions ---- */
+
+static struct hf_tls_sess_slot *
+sess_slot(struct hf_tls_client *cl, uint64_t id, uint32_t addr, uint16_t port)
+{
+	uint64_t h = (id ^ ((uint64_t)addr << 16 | port)) * 0x9e3779b97f4a7c15ull;
+
+	return &cl->sess[h >> 56 & (HF_TLS_SESS_SLOTS - 1)];
+}
+
+/*
+ * OpenSSL's new-session callback (SSL_SESS_CACHE_CLIENT): a session the
+ * upstream of @p ssl gave us, after the handshake (TLS 1.2) or in a
+ * NewSessionTicket read with the response (TLS 1.3). Kept in the
+ * connection's slot, replacing the one there; returns 1: the reference is ours.
+ */
+static int
+sess_new(SSL *ssl, SSL_SESSION *sess)
+{
+	struct hf_tls_conn *t = SSL_get_app_data(ssl);
+	struct hf_tls_client *cl;
+	const struct hf_tls_client_ent *e = NULL;
+	struct hf_tls_sess_slot *s;
+	SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+
+	if (t == NULL || t->lst == NULL || t->io.tcp == NULL || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	cl = (struct hf_tls_client *)((char *)t->lst - offsetof(struct hf_tls_client, lst));
+	/* The config the context was built for; none once a snapshot dropped it. */
+	for (unsigned int i = 0; i < cl->n_ents && e == NULL; i++)
+		if (cl->ents[i].ctx == ctx)
+			e = &cl->ents[i];
+	if (e == NULL)
+		return 0;
+	s = sess_slot(cl, e->id, t->io.tcp->raddr, t->io.tcp->rport);
+	SSL_SESSION_free(s->sess);
+	*s = (struct hf_tls_sess_slot){.id = e->id, .addr = t->io.tcp->raddr,
+				       .port = t->io.tcp->rport, .sess = sess};
+	HF_COUNT(t->io.w, TLS_UP_SESSIONS_KEPT);
+	return 1;
 }
 
 static int
@@ -125,6 +185,7 @@ hf_tls_client_sync(struct hf_tls_client *cl, const struct hf_tls_client_config *
 				HF_COUNT(w, TLS_UP_CONTEXT_ERRORS);
 				continue;
 			}
+			SSL_CTX_sess_set_new_cb(e[k].ctx, sess_new);
 			HF_COUNT(w, TLS_UP_CONTEXTS_BUILT);
 		}
 		e[k++].id = cfgs[i]->id;
@@ -279,6 +340,8 @@ handshake(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
 	HF_COUNT(w, TLS_UP_HANDSHAKES);
 	if (SSL_version(t->ssl) == TLS1_3_VERSION)
 		HF_COUNT(w, TLS_UP_HANDSHAKE_TLS13);
+	if (SSL_session_reused(t->ssl))
+		HF_COUNT(w, TLS_UP_RESUMED);
 	/* The application may close the connection in there: nothing of it is touched after. */
 	if (t->lst->app_ops->connected != NULL)
 		t->lst->app_ops->connected(w, c);
@@ -306,6 +369,7 @@ hf_tls_connect(struct hf_worker *w, struct hf_tls_client *cl,
 	       uint32_t timeout_ms, void *app_ctx)
 {
 	const struct hf_tls_client_ent *e = ent_find(cl->ents, cl->n_ents, cfg->id);
+	const struct hf_tls_sess_slot *s = sess_slot(cl, cfg->id, raddr, rport);
 	struct hf_tls_conn *t;
 	struct hf_tcp_conn *c;
 	BIO *bio;
@@ -333,6 +397,10 @@ hf_tls_connect(struct hf_worker *w, struct hf_tls_client *cl,
 		return NULL;
 	}
 	SSL_set_bio(t->ssl, bio, bio);
+	/* A session this endpoint gave for this config: offered (the server may decline). */
+	if (s->sess != NULL && s->id == cfg->id && s->addr == raddr && s->port == rport &&
+	    SSL_set_session(t->ssl, s->sess) != 1)
+		ERR_clear_error();
 	SSL_set_connect_state(t->ssl);
 	SSL_set_app_data(t->ssl, t);
 	t->state = HF_TLS_HANDSHAKE;
@@ -419,4 +487,5 @@ const struct hf_tcp_ops hf_tls_client_ops = {
 	.readable = cl_readable,
 	.writable = cl_writable,
 	.closed = cl_closed,
+	.flush = hf_tls_seal_pass,
 };

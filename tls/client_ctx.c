@@ -36,6 +36,13 @@
 #include "tls/tls.h"
 
 static const unsigned char alpn_http11[] = "\x08http/1.1";
+/*
+ * ISTIO_MUTUAL: what an Istio sidecar offers for HTTP/1.1 in the mesh (its
+ * istio.alpn filter's override): "istio-http/1.1" and "istio" let a
+ * sidecar's inbound listener pick its mTLS HTTP filter chain, "http/1.1"
+ * keeps a server outside the mesh (nginx) answering.
+ */
+static const unsigned char alpn_istio[] = "\x0eistio-http/1.1\x05istio\x08http/1.1";
 
 /* What the verify callback needs of the config, owned by the SSL_CTX (freed with it). */
 struct cdata {
@@ -163,15 +170,20 @@ hf_tls_client_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_client_config *cc, 
 		goto fail;
 	}
 	/*
-	 * No renegotiation, no compression, no session cache: resumption would
-	 * want a cache per worker and per upstream; keep-alive pooling is what
-	 * saves handshakes here.
+	 * No renegotiation, no compression. Sessions (tickets) are asked for, and
+	 * handed to the worker's own cache per upstream endpoint (tls/client.c,
+	 * SSL_CTX_sess_set_new_cb there), never OpenSSL's internal one, whose
+	 * lock and list a worker does not need. A chain is sent as the file
+	 * gives it (SSL_MODE_NO_AUTO_CHAIN): OpenSSL would else try to build one
+	 * from the trust store in each handshake.
 	 */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-				 SSL_OP_NO_TICKET);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	if (SSL_CTX_set_alpn_protos(ctx, alpn_http11, sizeof(alpn_http11) - 1) != 0) {
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+					    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
+	if (cc->mode == HF_TLS_ORIG_ISTIO_MUTUAL
+	    ? SSL_CTX_set_alpn_protos(ctx, alpn_istio, sizeof(alpn_istio) - 1) != 0
+	    : SSL_CTX_set_alpn_protos(ctx, alpn_http11, sizeof(alpn_http11) - 1) != 0) {
 		hf_tls_ssl_err(err, errlen, "ALPN refused");
 		goto fail;
 	}

@@ -31,6 +31,80 @@
 /* The client's whole flight must be in by then (RFC 8446 leaves it to us; nginx waits 60 s). */
 #define HANDSHAKE_MS 10000
 
+/* ---- plaintext held for sealing ---- */
+
+/* Appends chain @p m to @p q as single segments; small ones join the room of the last. */
+static void
+mq_append(struct hf_tcp_mq *q, struct rte_mbuf *m)
+{
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		m->next = NULL;
+		m->nb_segs = 1;
+		m->pkt_len = m->data_len;
+		if (m->data_len == 0 || (q->tail != NULL && hf_tcp_mbuf_absorb(q->tail, m))) {
+			q->bytes += m->data_len;
+			rte_pktmbuf_free_seg(m);
+		} else {
+			if (q->tail != NULL)
+				q->tail->next = m;
+			else
+				q->head = m;
+			q->tail = m;
+			q->bytes += m->data_len;
+		}
+		m = next;
+	}
+}
+
+/* Drops @p n bytes (at most the head mbuf's) from the front of @p q. */
+static void
+mq_consume(struct hf_tcp_mq *q, uint32_t n)
+{
+	struct rte_mbuf *m = q->head;
+
+	q->bytes -= n;
+	if (n < m->data_len) {
+		rte_pktmbuf_adj(m, (uint16_t)n);
+		return;
+	}
+	q->head = m->next;
+	if (q->head == NULL)
+		q->tail = NULL;
+	rte_pktmbuf_free_seg(m);
+}
+
+/* Takes the first @p n bytes of @p q (it holds that many) into @p buf. */
+static void
+mq_gather(struct hf_tcp_mq *q, uint8_t *buf, uint32_t n)
+{
+	uint32_t off = 0;
+
+	while (off < n) {
+		uint32_t k = RTE_MIN((uint32_t)q->head->data_len, n - off);
+
+		memcpy(buf + off, rte_pktmbuf_mtod(q->head, const void *), k);
+		off += k;
+		mq_consume(q, k);
+	}
+}
+
+static void
+mq_free(struct hf_tcp_mq *q)
+{
+	struct rte_mbuf *m = q->head;
+
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+	q->head = q->tail = NULL;
+	q->bytes = 0;
+}
+
 /* ---- the pool ---- */
 
 static struct hf_tls_conn *
@@ -57,6 +131,7 @@ conn_free(struct hf_tls_worker *tw, struct hf_tls_conn *t)
 	SSL_free(t->ssl);		/* and the BIO with it */
 	t->ssl = NULL;
 	hf_tls_io_reset(&t->io);
+	mq_free(&t->plain);
 	hf_tls_lctx_put(t->lctx);
 	t->lctx = NULL;
 	if (t->io.tcp != NULL && t->io.tcp->ctx == t)
@@ -83,6 +158,7 @@ hf_tls_worker_new(struct hf_worker *w, uint32_t n)
 	tw->handshake_ms = HANDSHAKE_MS;
 	tw->conns = rte_zmalloc("hf_tls_conns", sizeof(*tw->conns) * n, RTE_CACHE_LINE_SIZE);
 	tw->free = rte_malloc("hf_tls_free", sizeof(uint32_t) * n, 0);
+	tw->rec = rte_malloc("hf_tls_rec", HF_TLS_RECORD_MAX, RTE_CACHE_LINE_SIZE);
 	/*
 	 * The worker's own library context: algorithm fetches during a
 	 * handshake look in its method store, which OpenSSL 3.0 guards with a
@@ -90,7 +166,7 @@ hf_tls_worker_new(struct hf_worker *w, uint32_t n)
 	 * line bouncing between cores on each handshake.
 	 */
 	tw->lib = OSSL_LIB_CTX_new();
-	if (tw->conns == NULL || tw->free == NULL || tw->lib == NULL) {
+	if (tw->conns == NULL || tw->free == NULL || tw->rec == NULL || tw->lib == NULL) {
 		hf_tls_worker_free(tw);
 		return NULL;
 	}
@@ -126,11 +202,13 @@ hf_tls_worker_free(struct hf_tls_worker *tw)
 			if (!idle[i]) {
 				SSL_free(tw->conns[i].ssl);
 				hf_tls_io_reset(&tw->conns[i].io);
+				mq_free(&tw->conns[i].plain);
 				hf_tls_lctx_put(tw->conns[i].lctx);
 			}
 		free(idle);
 	}
 	OSSL_LIB_CTX_free(tw->lib);
+	rte_free(tw->rec);
 	rte_free(tw->free);
 	rte_free(tw->conns);
 	rte_free(tw);
@@ -516,6 +594,7 @@ const struct hf_tcp_ops hf_tls_tcp_ops = {
 	.readable = tls_readable,
 	.writable = tls_writable,
 	.closed = tls_closed,
+	.flush = hf_tls_seal_pass,
 };
 
 /* ---- plaintext I/O for the application ---- */
@@ -578,47 +657,105 @@ hf_tls_recv_slow(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
 	return head;
 }
 
+/*
+ * Seals the plaintext held for @p t into records, the full ones only or,
+ * with @p all, the rest as well, and queues their ciphertext on TCP. A
+ * record whose bytes one mbuf holds (a small response) is encrypted straight
+ * from it; a larger one is gathered into the worker's buffer first: that
+ * memcpy of the plaintext buys one record per 16 KiB instead of one per TCP
+ * segment, each with its header, tag, nonce setup and SSL_write()/SSL_read()
+ * call on both ends (OpenSSL 3.0 has no writev: a record is one buffer).
+ */
+static void
+seal(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t, bool all)
+{
+	struct hf_tcp_mq *q = &t->plain;
+	bool up = c->ops == &hf_tls_client_ops;
+	bool wrote = false;
+
+	ERR_clear_error();
+	while (!t->broken && !t->io.nomem &&
+	       (q->bytes >= HF_TLS_RECORD_MAX || (all && q->bytes > 0))) {
+		uint32_t n = RTE_MIN(q->bytes, (uint32_t)HF_TLS_RECORD_MAX);
+		bool direct = q->head->data_len >= n;
+		const void *p = rte_pktmbuf_mtod(q->head, const void *);
+		size_t put = 0;
+
+		if (!direct) {
+			mq_gather(q, t->lst->tw->rec, n);
+			p = t->lst->tw->rec;
+		}
+		if (SSL_write_ex(t->ssl, p, n, &put) != 1) {
+			/* Out of mbufs: hf_tls_flush() counts it; else OpenSSL refused the record. */
+			if (!t->io.nomem)
+				HF_COUNT(w, TLS_RECORD_ERRORS);
+			t->broken = true;
+			break;
+		}
+		if (direct)
+			mq_consume(q, n);
+		wrote = true;
+		if (up) {
+			HF_COUNT(w, TLS_UP_RECORDS_SENT);
+			HF_COUNT_N(w, TLS_UP_RECORD_BYTES_SENT, n);
+		} else {
+			HF_COUNT(w, TLS_RECORDS_SENT);
+			HF_COUNT_N(w, TLS_RECORD_BYTES_SENT, n);
+		}
+	}
+	ERR_clear_error();
+	if (wrote || t->io.nomem)
+		hf_tls_flush(w, c, t);
+	if (t->broken) {
+		/* What was written went out; the peer cannot have the rest. */
+		mq_free(q);
+		rte_pktmbuf_free(hf_tls_io_take(&t->io));
+	}
+}
+
+void
+hf_tls_seal_pass(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct hf_tls_conn *t = c->ctx;
+
+	if (t != NULL && t->state == HF_TLS_OPEN && t->plain.bytes > 0)
+		seal(w, c, t, true);
+}
+
 int
 hf_tls_send_slow(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m)
 {
 	struct hf_tls_conn *t = c->ctx;
-	struct rte_mbuf *out;
 
 	if (t == NULL || t->state != HF_TLS_OPEN || t->broken) {
 		rte_pktmbuf_free(m);
 		return -EPIPE;
 	}
-	ERR_clear_error();
-	while (m != NULL) {
-		struct rte_mbuf *next = m->next;
-		size_t put = 0;
+	mq_append(&t->plain, m);
+	if (t->plain.bytes >= HF_TLS_RECORD_MAX)
+		seal(w, c, t, false);
+	if (t->broken)
+		return t->io.nomem ? -ENOMEM : -EPIPE;
+	/* The rest waits for the end of this loop pass: what else the pass sends joins it. */
+	if (t->plain.bytes > 0)
+		hf_tcp_flush_later(w, c);
+	return hf_tcp_writable(w->tcp, c) ? 1 : 0;
+}
 
-		/* One record per mbuf: encrypted from the mbuf into OpenSSL's buffer, then the BIO's. */
-		if (m->data_len > 0 &&
-		    SSL_write_ex(t->ssl, rte_pktmbuf_mtod(m, const void *), m->data_len, &put) != 1) {
-			t->broken = true;
-			HF_COUNT(w, TLS_RECORD_ERRORS);
-			m->next = NULL;
-			rte_pktmbuf_free_seg(m);
-			rte_pktmbuf_free(next);
-			break;
-		}
-		rte_pktmbuf_free_seg(m);
-		m = next;
-	}
-	ERR_clear_error();
-	if (t->io.nomem) {
-		hf_tls_flush(w, c, t);
-		return -ENOMEM;
-	}
-	out = hf_tls_io_take(&t->io);
-	if (t->broken) {
-		rte_pktmbuf_free(out);
-		return -EPIPE;
-	}
-	if (out == NULL)
-		return hf_tcp_writable(w->tcp, c) ? 1 : 0;
-	return hf_tcp_send(w, c, out);
+void
+hf_tls_sni_get(const struct hf_tcp_conn *c, char *buf, size_t cap)
+{
+	const struct hf_tls_conn *t = c->ops == &hf_tls_tcp_ops ? c->ctx : NULL;
+	const char *name;
+
+	if (cap == 0)
+		return;
+	buf[0] = '\0';
+	if (t == NULL || t->ssl == NULL)
+		return;
+	name = SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+	if (name != NULL)
+		snprintf(buf, cap, "%s", name);
 }
 
 bool
@@ -636,6 +773,9 @@ hf_tls_shutdown_slow(struct hf_worker *w, struct hf_tcp_conn *c)
 {
 	struct hf_tls_conn *t = c->ctx;
 
+	/* What the application sent before goes out before the close_notify. */
+	if (t != NULL && t->state == HF_TLS_OPEN && !t->broken)
+		seal(w, c, t, true);
 	if (t != NULL && t->state == HF_TLS_OPEN && !t->broken) {
 		ERR_clear_error();
 		/* Our close_notify; the peer's is not waited for (RFC 8446 6.1 allows it). */

@@ -464,8 +464,14 @@ hf_tls_ctx_new(OSSL_LIB_CTX *lib, const struct hf_tls_server_config *sc, char *e
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 		SSL_CTX_set_num_tickets(ctx, 0);
 	}
-	/* An idle connection gives its 16 KB read and write buffers back. */
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * An idle connection gives its 16 KB read and write buffers back. The
+	 * chain goes out as the certificate file gives it, as Envoy sends it:
+	 * without SSL_MODE_NO_AUTO_CHAIN, a leaf with no chain in its file has
+	 * OpenSSL build one from the trust store in every handshake
+	 * (X509_STORE_CTX_new, X509_verify_cert: ssl_add_cert_chain()).
+	 */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello, NULL);
 	if (hf_tls_use_chain(ctx, lib, sc->cert_pem, sc->cert_len, err, errlen) < 0 ||

@@ -20,6 +20,12 @@ struct hf_worker;
 /* Queues what OpenSSL wrote for @p t on TCP; a record short of mbufs breaks @p t (counted). */
 void hf_tls_flush(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t);
 
+/*
+ * TCP's flush() of a TLS connection (server and client ops): seals the
+ * plaintext the application sent in this loop pass into its last record.
+ */
+void hf_tls_seal_pass(struct hf_worker *w, struct hf_tcp_conn *c);
+
 /* OpenSSL's passphrase callback that gives none: an encrypted key is refused, never prompted for. */
 int hf_tls_no_passphrase(char *buf, int size, int rw, void *u);
 

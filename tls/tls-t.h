@@ -127,7 +127,16 @@ struct hf_tls_conn {
 	uint16_t server;		/* index of the server SNI chose */
 	uint32_t id;			/* index in the worker's pool */
 	uint64_t start_tsc;		/* the accept: a failed handshake's access log line */
+	/*
+	 * Plaintext the application sent in this loop pass and not yet sealed:
+	 * single-segment mbufs, sealed into records of up to HF_TLS_RECORD_MAX
+	 * bytes as they fill, the rest at the end of the pass (tls/conn.c).
+	 */
+	struct hf_tcp_mq plain;
 };
+
+/* The largest record plaintext (RFC 8446 5.1: 2^14 bytes). */
+#define HF_TLS_RECORD_MAX 16384
 
 /*
  * Session tickets (RFC 5077; RFC 8446 4.6.1): the keys every worker seals and

@@ -175,6 +175,8 @@ struct hf_tls_worker {
 	/* an SNI no server took (ctx.c), for that connection's line: the SSL kept none */
 	uint32_t hello_id;
 	char hello_sni[64];
+	/* HF_TLS_RECORD_MAX bytes: a record's plaintext gathered from its mbufs (conn.c) */
+	uint8_t *rec;
 };
 
 /*
@@ -266,7 +268,9 @@ size_t hf_tls_conn_footprint(void);
 
 /*
  * A client SSL_CTX for @p cc in library context @p lib (NULL: the default):
- * TLS 1.2 and 1.3, ALPN http/1.1, no renegotiation, no session cache; the
+ * TLS 1.2 and 1.3, ALPN http/1.1 (ISTIO_MUTUAL: istio-http/1.1, istio,
+ * http/1.1, as Istio's sidecars), no renegotiation, sessions kept by the
+ * caller (SSL_SESS_CACHE_CLIENT with no internal store); the
  * server verified against cc->ca_pem (each a CA certificate) unless it is
  * NULL, then its SANs (cc->sans) or its name (cc->sni); with cc->cert_pem our
  * certificate chain and key (checked to match). NULL with a message in
@@ -295,10 +299,25 @@ struct hf_tls_client_ent {
 	struct ssl_ctx_st *ctx;
 };
 
+/*
+ * Client sessions for resumption, one per upstream endpoint and client
+ * config: a direct-mapped table of HF_TLS_SESS_SLOTS (a collision replaces
+ * the older session: a full handshake next time, nothing worse).
+ */
+#define HF_TLS_SESS_SLOTS 256
+struct ssl_session_st;
+struct hf_tls_sess_slot {
+	uint64_t id;			/* hf_tls_client_config.id; 0: empty */
+	uint32_t addr;			/* network order */
+	uint16_t port;
+	struct ssl_session_st *sess;	/* a reference held */
+};
+
 struct hf_tls_client {
 	struct hf_tls_listener lst;	/* what conn.c's calls read of a connection's owner */
 	struct hf_tls_client_ent *ents;
 	unsigned int n_ents;
+	struct hf_tls_sess_slot *sess;	/* HF_TLS_SESS_SLOTS */
 };
 
 /* The client side of worker TLS state @p tw for application @p app_ops. NULL: no memory. */
@@ -409,9 +428,13 @@ hf_tls_recv(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
 }
 
 /*
- * hf_tcp_send() in plaintext: each mbuf of @p m becomes one record (its
- * ciphertext queued on TCP at once, so hf_tcp_writable() and
- * hf_tcp_sndq_bytes() keep their meaning); @p m is freed.
+ * hf_tcp_send() in plaintext; @p m is taken. What the application sends in
+ * one loop pass is sealed into records of HF_TLS_RECORD_MAX bytes as soon as
+ * that much is held, and the rest into one last record at the end of the
+ * pass (TCP's flush(), before its output goes out): a bulk transfer gets
+ * full-sized records, a small response no added delay. At most one record's
+ * worth of plaintext is held back, so hf_tcp_writable() and
+ * hf_tcp_sndq_bytes() keep their meaning within a record.
  */
 static inline int
 hf_tls_send(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m)
@@ -420,6 +443,14 @@ hf_tls_send(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m)
 		return hf_tcp_send(w, c, m);
 	return hf_tls_send_slow(w, c, m);
 }
+
+/*
+ * The SNI name the client of accepted TLS connection @p c sent, into @p buf
+ * (@p cap bytes, truncated, NUL-terminated; "" when none, or when @p c runs
+ * no TLS or is an upstream connection): the access log's
+ * %REQUESTED_SERVER_NAME%.
+ */
+void hf_tls_sni_get(const struct hf_tcp_conn *c, char *buf, size_t cap);
 
 /* True once the peer's close_notify (or TCP FIN) came and every plaintext byte was taken. */
 static inline bool

@@ -37,6 +37,10 @@
 #   --duration  measured seconds per run (default 5); --warmup: before it (default 1)
 #   --conns     hf-loadgen's connection slots for handshakes (default 32) and bulk (16)
 #   --bulk      response body of the bulk rows (default 262144)
+#   --only      comma-separated runs to make (hf-full13,hf-full12,hf-res13,hf-bulk,ngx-full13,
+#               ngx-full12,ngx-res13,ngx-bulk,ctx; the ceiling is always measured): A/B runs
+#   --perf DIR  perf record -g of hydrofoil's worker thread during each of its runs, into
+#               DIR/NAME.perf.data, with the top of `perf report` in DIR/NAME.perf.txt
 # Environment: HF_BUILD_DIR (default build), HF_KEEP_TMP=1 (keep the temp dir).
 # Needs root, the built hydrofoil, hf-loadgen and bench_tls_ctx, nginx, wrk, openssl.
 set -uo pipefail
@@ -51,12 +55,16 @@ WARM=1
 CONNS=32
 BULK_CONNS=16
 BULK=262144
+ONLY=
+PERF_DIR=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) DUR=$2; shift ;;
 	--warmup) WARM=$2; shift ;;
 	--conns) CONNS=$2; shift ;;
 	--bulk) BULK=$2; shift ;;
+	--only) ONLY=,$2,; shift ;;
+	--perf) PERF_DIR=$2; shift ;;
 	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "tls_bench: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -64,6 +72,8 @@ while [ $# -gt 0 ]; do
 done
 
 note() { echo "tls_bench: $*" >&2; }
+# want NAME: whether --only (if given) names that run
+want() { [ -z "$ONLY" ] || [[ $ONLY == *",$1,"* ]]; }
 fail_table() {
 	echo "| TLS benchmark | not measured: $1 |"
 	exit 0
@@ -203,8 +213,9 @@ worker_ns() {
 # hydrofoil's counter deltas over the loadgen's run.
 RUN_N=0
 hf_run() {
-	local name=$1 sock j rc k extra="" w0 w1
+	local name=$1 sock j rc k extra="" w0 w1 perf_pid="" tid d
 	shift
+	want "$name" || return 0
 	RUN_N=$((RUN_N + 1))
 	sock=$T/memif.$RUN_N.sock
 	hf_bootstrap "$T/$name.cfg" "$sock"
@@ -220,11 +231,26 @@ hf_run() {
 	fi
 	stats "$T/$name.before"
 	w0=$(worker_ns "$HF_PID")
+	if [ -n "$PERF_DIR" ] && command -v perf >/dev/null; then
+		for d in /proc/"$HF_PID"/task/*; do
+			case $(cat "$d/comm" 2>/dev/null) in *-worker-*) tid=${d##*/} ;; esac
+		done
+		mkdir -p "$PERF_DIR"
+		[ -n "${tid:-}" ] && perf record -q -g -t "$tid" -o "$PERF_DIR/$name.perf.data" \
+			-- sleep "$RUN_S" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	nsx "$LG" --port "p0,net_memif0,role=client,socket=$sock,$LG_ADDR/24" \
 		--server 8080 --json --lcores 0@0,1@0 --duration "$RUN_S" --warmup "$WARM" \
 		--timeout 5000 "$@" -- "${EAL[@]}" -m 1024 > "$T/$name.json" 2> "$T/$name.lg.log"
 	rc=$?
 	w1=$(worker_ns "$HF_PID")
+	if [ -n "$perf_pid" ]; then
+		wait "$perf_pid" 2>/dev/null
+		perf report -i "$PERF_DIR/$name.perf.data" --no-children --percent-limit 0.5 \
+			--stdio -g none 2>/dev/null | grep -v '^#' | sed '/^$/d' | head -60 \
+			> "$PERF_DIR/$name.perf.txt"
+	fi
 	stats "$T/$name.after"
 	stop "$HF_PID"
 	rm -rf "/var/run/dpdk/hydrofoil-$HF_PID"
@@ -234,7 +260,8 @@ hf_run() {
 		return 1
 	fi
 	for k in worker.busy_cycles worker.idle_cycles tls.handshakes tls.handshakes_tls12 \
-		tls.handshakes_tls13 http.downstream_rq_total http.downstream_rq_2xx tls.record_errors; do
+		tls.handshakes_tls13 http.downstream_rq_total http.downstream_rq_2xx \
+		tls.record_errors tls.records_sent tls.record_bytes_sent; do
 		extra+=" hf.$k=$(delta "$k" "$T/$name.before" "$T/$name.after" 2>/dev/null)"
 	done
 	extra+=" hf.worker_cpu_ns=$((w1 - w0))"
@@ -246,7 +273,7 @@ hf_run() {
 note "openssl speed on core 1 (ecdsap256, ecdhx25519, ecdhp256; aes-128-gcm, 16 KB)"
 taskset -c 1 openssl speed -seconds 2 ecdsap256 ecdhx25519 ecdhp256 > "$T/speed.pk" 2>/dev/null
 taskset -c 1 openssl speed -seconds 2 -bytes 16384 -evp aes-128-gcm > "$T/speed.aes" 2>/dev/null
-# Records of one TCP segment's payload, as hydrofoil writes them (one record per mbuf).
+# Records of one TCP segment's payload (what one record per mbuf would be).
 taskset -c 1 openssl speed -seconds 2 -bytes 1448 -evp aes-128-gcm > "$T/speed.aes1448" 2>/dev/null
 SIGN=$(awk '/ecdsa \(nistp256\)/ { print $(NF - 1) }' "$T/speed.pk" | tail -1)
 X25519=$(awk '/ecdh \(X25519\)/ { print $NF }' "$T/speed.pk" | tail -1)
@@ -357,6 +384,7 @@ NGX_VERSION=$(nginx -v 2>&1 | sed 's/.*nginx\///')
 ngx_run() {
 	local name=$1 p=$2 c0 c1 t0 t1 i pids=()
 	shift 2
+	want "$name" || return 0
 	if [ -z "$NGX_WORKER" ] || ! kill -0 "$NGX_WORKER" 2>/dev/null; then
 		record "name=$name ok=0 why=nginx_not_running:$(tail -1 "$T/ngx/error.log" 2>/dev/null | tr ' =' '_:' | cut -c1-120)"
 		return 1
@@ -395,7 +423,7 @@ ngx_run ngx-bulk 1 wrk -t1 -c"$BULK_CONNS" -d"${DUR}s" -s "$T/report.lua" \
 
 # ---- 4. OpenSSL's locks: shared SSL_CTX against per-thread contexts --------------
 
-if [ -x "$CTXB" ]; then
+if [ -x "$CTXB" ] && want ctx; then
 	note "bench_tls_ctx: in-memory handshakes, 1 and 2 threads"
 	"$CTXB" --benchmark_format=json --benchmark_repetitions=3 \
 		--benchmark_report_aggregates_only=true > "$T/ctx.json" 2>/dev/null ||
@@ -557,18 +585,21 @@ else:
 
 print(f"\nCeiling: ECDSA P-256 {fmt(sign)} signs/s, X25519 {fmt(x25519)} ops/s, P-256 ECDH "
       f"{fmt(p256)} ops/s, AES-128-GCM {fmt(ceil_bulk)} MB/s in 16 KB records, "
-      f"{fmt(aes1448 / 1e6)} MB/s in 1,448-byte ones (one TCP segment's payload, as hydrofoil "
-      f"makes its records: one per mbuf), on core 1; a full handshake "
+      f"{fmt(aes1448 / 1e6)} MB/s in 1,448-byte ones (one TCP segment's payload), on core 1; "
+      f"a full handshake "
       f"costs the server one signature and two X25519 operations (key share, secret), a resumed "
       f"TLS 1.3 one the two X25519 operations.")
 for n in ("hf-full13", "hf-full12", "hf-res13", "hf-bulk"):
     r = runs.get(n)
     if r and r["ok"]:
         t = r["json"].get("tls", {})
+        recs = num(r.get("hf.tls.records_sent"))
+        mean = (f", records of {num(r.get('hf.tls.record_bytes_sent')) / recs:,.0f} bytes "
+                "on average") if recs else ""
         print(f"{n}: {t.get('negotiated', '?')}, {t.get('handshakes', 0):,} handshakes "
               f"({t.get('resumed', 0):,} resumed), mean {t.get('handshake_mean_us', 0):.0f} µs, "
               f"errors {json.dumps(r['json'].get('errors', {}))}"
-              + (f", first: {t['first_error']}" if t.get("first_error") else ""))
+              + (f", first: {t['first_error']}" if t.get("first_error") else "") + mean)
 if med:
     print("\nbench_tls_ctx (medians of 3): handshakes/s all threads together | CPU µs per handshake")
     print("\n| mode | TLS | 1 thread | 2 threads |")

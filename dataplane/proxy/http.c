@@ -357,6 +357,7 @@ log_request(struct hf_http_session *s, const struct hf_h1_message *msg)
 	f = hf_h1_find(msg, "user-agent");
 	if (f != NULL)
 		hf_http_copy_str(r->user_agent, sizeof(r->user_agent), f->value.p, f->value.len);
+	hf_tls_sni_get(s->down, r->sni, sizeof(r->sni));
 }
 
 /*

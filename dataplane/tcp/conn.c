@@ -343,6 +343,7 @@ tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 	tcp_timer_stop(w, &c->life_timer);
 	rte_pktmbuf_free(c->sndq_head);
 	c->sndq_head = NULL;
+	c->tx_seg = NULL;
 	c->sndq_tail = NULL;
 	c->sndq_bytes = 0;
 	tcp_ooo_free(w, c);
@@ -374,6 +375,7 @@ tcp_enter_time_wait(struct hf_worker *w, struct hf_tcp_conn *c)
 	tcp_timer_stop(w, &c->ack_timer);
 	rte_pktmbuf_free(c->sndq_head);
 	c->sndq_head = NULL;
+	c->tx_seg = NULL;
 	c->sndq_tail = NULL;
 	c->sndq_bytes = 0;
 	tcp_ooo_free(w, c);
@@ -731,6 +733,12 @@ hf_tcp_peer_closed(const struct hf_tcp_conn *c)
 }
 
 void
+hf_tcp_flush_later(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	tcp_pending(w, c);
+}
+
+void
 hf_tcp_shutdown(struct hf_worker *w, struct hf_tcp_conn *c)
 {
 	switch (c->state) {
@@ -775,6 +783,9 @@ hf_tcp_poll(struct hf_worker *w)
 	st->pending = NULL;
 	for (; c != NULL; c = next) {
 		next = c->next_pending;
+		/* Still marked pending: what flush() sends joins this output, not the next pass. */
+		if (!(c->flags & HF_TCP_F_DEAD) && c->ops != NULL && c->ops->flush != NULL)
+			c->ops->flush(w, c);
 		c->next_pending = NULL;
 		c->flags &= ~HF_TCP_F_PENDING;
 		if (c->flags & HF_TCP_F_DEAD) {
@@ -875,6 +886,7 @@ hf_tcp_fini(struct hf_worker *w)
 		tcp_rcvq_free(w, c);
 		tcp_ooo_free(w, c);
 		c->sndq_head = NULL;
+		c->tx_seg = NULL;
 		c->state = HF_TCP_CLOSED;
 	}
 	hf_timer_wheel_fini(&st->wheel);

@@ -127,6 +127,9 @@ sndq_drop(struct hf_tcp_conn *c, uint32_t acked)
 	while (acked > 0 && c->sndq_head != NULL) {
 		struct rte_mbuf *m = c->sndq_head;
 
+		/* The cursor's mbuf goes, or its first byte moves: the next send looks from the head. */
+		if (m == c->tx_seg)
+			c->tx_seg = NULL;
 		if (m->data_len <= acked) {
 			acked -= m->data_len;
 			c->sndq_bytes -= m->data_len;

@@ -163,10 +163,17 @@ attach_payload(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, u
 	struct rte_mbuf *seg = c->sndq_head, *last = rte_pktmbuf_lastseg(m);
 	uint32_t off = seq - c->snd_una;
 
+	/* New data (and a retransmission past the cursor) starts at the cursor. */
+	if (c->tx_seg != NULL && hf_seq_geq(seq, c->tx_seq)) {
+		seg = c->tx_seg;
+		off = seq - c->tx_seq;
+	}
 	while (seg != NULL && off >= seg->data_len) {
 		off -= seg->data_len;
 		seg = seg->next;
 	}
+	c->tx_seg = seg;
+	c->tx_seq = seq - off;
 	if (len <= COPY_MAX && len <= rte_pktmbuf_tailroom(last)) {
 		char *dst = rte_pktmbuf_append(m, (uint16_t)len);
 

@@ -75,6 +75,13 @@ struct hf_tcp_ops {
 	 * taken with hf_tcp_recv() during the call; they are dropped after it.
 	 */
 	void (*closed)(struct hf_worker *w, struct hf_tcp_conn *c, int err);
+	/*
+	 * Optional: asked for with hf_tcp_flush_later(), called once in the
+	 * worker loop's TCP pass, just before the connection's output is sent,
+	 * for a layer that batches what it was given during the pass (TLS seals
+	 * it into full-sized records). It may call hf_tcp_send(), never close.
+	 */
+	void (*flush)(struct hf_worker *w, struct hf_tcp_conn *c);
 };
 
 /* A receive-side list of payload mbufs (single segments linked through m->next). */
@@ -138,6 +145,13 @@ struct hf_tcp_conn {
 	struct rte_mbuf *sndq_head;	/* unacknowledged and unsent bytes from snd_una */
 	struct rte_mbuf *sndq_tail;
 	uint32_t sndq_bytes;
+	uint32_t tx_seq;		/* sequence number of tx_seg's first byte */
+	/*
+	 * Where the last segment's payload was found in the send queue (NULL:
+	 * nowhere yet): the next one, in order, starts looking there instead of
+	 * at the head, so sending a queue of n mbufs is O(n), not O(n^2).
+	 */
+	struct rte_mbuf *tx_seg;
 	struct hf_tcp_mq rcvq;		/* in-order bytes not yet taken by the application */
 	struct hf_tcp_mq ooo;		/* out-of-order segments, sorted, seq in m->hash.usr */
 	uint32_t rcvq_mbufs;		/* mbufs in rcvq: both queues are bounded in count, */

@@ -178,6 +178,12 @@ hf_tcp_mbuf_absorb(struct rte_mbuf *dst, const struct rte_mbuf *src)
 	return true;
 }
 
+/*
+ * Puts @p c on this loop pass's flush list: its ops' flush() runs before its
+ * output goes out (for a layer above that holds data back to batch it).
+ */
+void hf_tcp_flush_later(struct hf_worker *w, struct hf_tcp_conn *c);
+
 /* Half-close: FIN after the queued data (RFC 9293 3.10.4). */
 void hf_tcp_shutdown(struct hf_worker *w, struct hf_tcp_conn *c);
 

@@ -11,6 +11,10 @@
 # 503 san_mismatch), a Gateway server with tls.mode ISTIO_MUTUAL (serves the node's identity,
 # refuses a client of another CA), identity blocks refused at load.
 #
+# Resumption: an upstream that closes after each response (keepalive_requests 1) sees the
+# 2nd and 3rd of three requests resume the session the 1st got (\$ssl_session_reused r,
+# tls.upstream.resumed); ISTIO_MUTUAL's SNI is Istio's outbound_.80_._.<host> and its ALPN
+# offer includes http/1.1 (nginx selects it).
 # Checks: SIMPLE with caCertificates → 200, the SNI sent is the service's host name (no sni
 # field) or the DestinationRule's sni; a 1 MB response and a 1 MB POST (through nginx to
 # httptool.py, which hashes it) arrive intact by sha256; keep-alive: a second request reuses
@@ -38,6 +42,7 @@ EGRESS_PORT=443   # nginx, TLS (the egress task's targetPort)
 PY_PORT=8081      # httptool.py serve, behind nginx for the POST check
 MESH_PORT=8446    # nginx, the mesh identity default/cart, client certificate of the mesh required
 INTRUDER_PORT=8447 # nginx, the mesh identity default/intruder
+RESUME_PORT=8448  # nginx, TLS, one request per connection: each request a new handshake
 GW_MESH_PORT=15443 # hydrofoil, Gateway server with tls.mode ISTIO_MUTUAL
 MESH=$HF_TMP/mesh
 CERTS=$HF_TMP/certs
@@ -95,6 +100,7 @@ http {
     log_format tls '\$server_port \$ssl_protocol sni=\$ssl_server_name client=\$ssl_client_s_dn '
                    'verify=\$ssl_client_verify conn=\$connection req=\$connection_requests \$request';
     access_log $HF_TMP/nginx-access.log tls;
+    log_format tls_resume '\$ssl_protocol reused=\$ssl_session_reused \$request';
     client_body_temp_path $HF_TMP/nginx/body;
     proxy_temp_path $HF_TMP/nginx/proxy;
     fastcgi_temp_path $HF_TMP/nginx/fastcgi;
@@ -122,6 +128,13 @@ http {
         ssl_verify_client on;
         ssl_client_certificate $MESH/root-cert.pem;
         location = /who { return 200 "mesh verify=\$ssl_client_verify serial=\$ssl_client_serial\n"; }
+        location = /sni { return 200 "sni=\$ssl_server_name alpn=\$ssl_alpn_protocol\n"; }
+    }
+    server {
+        listen $PEER:$RESUME_PORT ssl;
+        keepalive_requests 1;
+        access_log $HF_TMP/nginx-resume.log tls_resume;
+        location = /who { return 200 "reused=\$ssl_session_reused\n"; }
     }
     server {
         listen $PEER:$INTRUDER_PORT ssl;
@@ -215,6 +228,8 @@ YAML
 	dr meshany "{mode: ISTIO_MUTUAL}"
 	svc simple $TLS_PORT
 	dr simple "{mode: SIMPLE, caCertificates: $CERTS/ca.crt}"
+	svc resume $RESUME_PORT
+	dr resume "{mode: SIMPLE, caCertificates: $CERTS/ca.crt}"
 	svc sni $TLS_PORT
 	dr sni "{mode: SIMPLE, caCertificates: $CERTS/ca.crt, sni: other.up.example.com}"
 	svc wrongca $TLS_PORT
@@ -358,7 +373,7 @@ ip netns exec "$NS" "$HF_PY" "$TOOL" serve "$PEER" "$PY_PORT" >"$HF_TMP/py.log" 
 HF_PIDS+=($!)
 peers_up() {
 	local p
-	for p in $TLS_PORT $MTLS_PORT $PLAIN_PORT $EGRESS_PORT $PY_PORT $MESH_PORT $INTRUDER_PORT; do
+	for p in $TLS_PORT $MTLS_PORT $PLAIN_PORT $EGRESS_PORT $PY_PORT $MESH_PORT $INTRUDER_PORT $RESUME_PORT; do
 		[ -n "$(ip netns exec "$NS" ss -Hltn "sport = :$p")" ] || return 1
 	done
 }
@@ -421,6 +436,21 @@ seen=$(in_ns "${CURL[@]}" -o /dev/null -D - -H "Host: simple.up.example.com" \
 hf_check "a 1 MB POST through the TLS upstream arrives intact (httptool saw ${seen:0:12}, sent ${want:0:12})" \
 	test "$seen" = "$want"
 
+# ---------------------------------------------------------------- resumption
+# nginx on RESUME_PORT closes after each response: three requests on one client connection
+# (one worker) are three upstream handshakes; the 2nd and 3rd offer the session the 1st got.
+res0=$(st tls.upstream.resumed)
+hs0=$(st tls.upstream.handshakes)
+out=$(in_ns "${CURL[@]}" -H "Host: resume.up.example.com" -w ' %{http_code}\n' "http://$OUR/who" "http://$OUR/who" \
+	"http://$OUR/who" 2>&1 | tr '\n' ' ')
+res1=$(st tls.upstream.resumed)
+hs1=$(st tls.upstream.handshakes)
+for _ in $(seq 20); do [ "$(grep -c . "$HF_TMP/nginx-resume.log" 2>/dev/null)" -ge 3 ] && break; sleep 0.1; done
+ngx=$(awk '{ print $2 }' "$HF_TMP/nginx-resume.log" 2>/dev/null | tr '\n' ' ')
+hf_check "client sessions resumed per upstream endpoint: 3 requests, 3 handshakes ($hs0 -> $hs1), tls.upstream.resumed $res0 -> $res1, nginx's \$ssl_session_reused: $ngx('$out')" \
+	test "$(grep -o ' 200' <<<"$out" | wc -l)" -eq 3 -a $((hs1 - hs0)) -eq 3 -a $((res1 - res0)) -eq 2 \
+	-a "$ngx" = "reused=. reused=r reused=r "
+
 # ---------------------------------------------------------------- refusals
 fails_by wrongca tls.upstream.handshake.untrusted_server_cert "caCertificates of another CA"
 out=$(get wrongca)
@@ -458,6 +488,9 @@ hf_check "egress TLS origination task: port 80 HTTP → targetPort 443 over TLS 
 out=$(get mesh)
 hf_check "ISTIO_MUTUAL: our mesh identity verified by nginx, the server's default/cart from the endpoint's serviceAccount ('$out')" \
 	grep -q "^mesh verify=SUCCESS serial=[0-9A-F]* 200$" <<<"$out"
+out=$(get mesh sni)
+hf_check "ISTIO_MUTUAL sends Istio's SNI, outbound_.<port>_.<subset>_.<host>, and offers Istio's ALPN with http/1.1, which nginx takes ('$out')" \
+	grep -q "^sni=outbound_\.80_\._\.mesh\.up\.example\.com alpn=http/1\.1 200$" <<<"$out"
 fails_by meshbad tls.upstream.handshake.san_mismatch "ISTIO_MUTUAL to a workload of another service account (default/intruder)"
 out=$(get meshse)
 hf_check "ISTIO_MUTUAL, the ServiceEntry's subjectAltNames name default/cart ('$out')" grep -q " 200$" <<<"$out"

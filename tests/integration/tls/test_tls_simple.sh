@@ -13,6 +13,9 @@
 # TLS port is closed and counted; ALPN h2,http/1.1 negotiates http/1.1; x-forwarded-proto
 # https upstream; a 1 MB POST and a 10 MB response arrive intact (sha256); wrk with
 # keep-alive for 5 s over TLS without errors (req/s printed, beside plaintext on port 80);
+# a 6,000-byte directResponse (several mbufs) leaves as one TLS record (tls.records_sent), and
+# the 10 MB response's mean record is printed; the access log gives the SNI as
+# %REQUESTED_SERVER_NAME% ("-" on the plaintext port);
 # malformed ClientHellos counted; a stalled handshake holds up nobody and is reset at 10 s;
 # configurations refused at load with file, line and field: an unknown cipher suite, TLSV1_0,
 # ISTIO_MUTUAL, a PASSTHROUGH server with a certificate, a missing credential (MUTUAL: test_tls_mutual.sh); SIGTERM stops it with status 0.
@@ -107,6 +110,8 @@ spec:
   hosts: ["*"]
   gateways: [gw]
   http:
+  - match: [{uri: {exact: /direct-6000}}]
+    directResponse: {status: 200, body: {string: "$(head -c 6000 /dev/zero | tr '\0' 'd')"}}
   - match: [{uri: {prefix: /py/}}]
     route: [{destination: {host: py, port: {number: 8081}}}]
   - route: [{destination: {host: web, port: {number: 8080}}}]
@@ -115,7 +120,8 @@ YAML
 T0=$SECONDS
 NS=$(hf_ns_new tls) || { hf_not_ok "create namespace"; exit 1; }
 HF_NAMESPACES+=("$NS")
-hf_cfg "$HF_TMP/hf.cfg" hf0 "$OUR/24" "$PEER" "config: { istio_dir = \"$ISTIO\"; credentials_dir = \"$CERTS\"; };"
+hf_cfg "$HF_TMP/hf.cfg" hf0 "$OUR/24" "$PEER" "config: { istio_dir = \"$ISTIO\"; credentials_dir = \"$CERTS\"; };
+access_log = \"$HF_TMP/access.log\";"
 
 # ---------------------------------------------------------------- refused at load
 # refused FILE_CONTENT WANT DESC: --check on a copy of the config with gateway.yaml replaced;
@@ -182,6 +188,7 @@ hf_check "upstreams listening: nginx :$WEB_PORT, httptool :$PY_PORT" peers_up
 
 in_ns() { ip netns exec "$NS" "$@"; }
 st() { hf_stat "$NS" "$1"; }
+stn() { local v; v=$(hf_stat "$NS" "$1"); echo "${v:-0}"; }
 CURL=(curl -sS --noproxy '*' --max-time 20 --cacert "$CERTS/ca.crt")
 # subject_of PORT [SNI]: the subject of the certificate the server shows
 subject_of() {
@@ -293,9 +300,21 @@ got=$(sha256sum < "$HF_TMP/post.out" | cut -d' ' -f1)
 hf_check "a 1 MB POST through TLS reaches the upstream intact (${seen:0:12}) and comes back intact (${got:0:12}; sent ${want:0:12})" \
 	test "$seen" = "$want" -a "$got" = "$want"
 want=$(sha256sum < "$WWW/10m.bin" | cut -d' ' -f1)
+r0=$(stn tls.records_sent) b0=$(stn tls.record_bytes_sent)
 got=$(in_ns "${CURL[@]}" --resolve www.example.org:443:$OUR https://www.example.org/10m.bin | sha256sum | cut -d' ' -f1)
+r1=$(stn tls.records_sent) b1=$(stn tls.record_bytes_sent)
 hf_check "a 10 MB response through TLS (RSA certificate) arrives intact (${got:0:12}, nginx's ${want:0:12})" \
 	test "$got" = "$want"
+# How many segments a record gathers depends on how many arrive per loop pass: printed, not judged.
+echo "# the 10 MB response: $((r1 - r0)) records, $(( (b1 - b0) / ((r1 - r0) > 0 ? r1 - r0 : 1) )) bytes of plaintext each on average (one TCP segment: 1,448)"
+
+# ---------------------------------------------------------------- records
+# A response handed to TLS in one piece leaves as one record, whatever mbufs carry it.
+r0=$(stn tls.records_sent) b0=$(stn tls.record_bytes_sent)
+body=$(in_ns "${CURL[@]}" --resolve a.example.com:443:$OUR https://a.example.com/direct-6000 2>&1)
+r1=$(stn tls.records_sent) b1=$(stn tls.record_bytes_sent)
+hf_check "a 6,000-byte directResponse (head and body over 3 mbufs) is one TLS record (tls.records_sent +$((r1 - r0)), tls.record_bytes_sent +$((b1 - b0)); body ${#body} bytes)" \
+	test "${#body}" -eq 6000 -a $((r1 - r0)) -eq 1 -a $((b1 - b0)) -gt 6000
 
 # ---------------------------------------------------------------- wrk over https, keep-alive
 if command -v wrk >/dev/null; then
@@ -349,6 +368,25 @@ wait "$STALL_PID" 2>/dev/null
 stall=$(cat "$HF_TMP/stall.out")
 hf_check "a handshake stalled after 12 bytes did not hold up the $((SECONDS - T_STALL)) s of checks above, and was reset at 10 s ('$stall'; tls.handshake.timeout $(st tls.handshake.timeout))" \
 	test "$(st tls.handshake.timeout)" -ge 1 -a "${stall%% *}" = reset
+
+# ---------------------------------------------------------------- access log
+# log_line PATTERN: waits (the agent writes the log a few times a second) for a matching line
+log_line() {
+	local i
+	for i in $(seq 50); do
+		grep -E "$1" "$HF_TMP/access.log" 2>/dev/null | tail -1 | grep -q . && break
+		sleep 0.1
+	done
+	grep -E "$1" "$HF_TMP/access.log" 2>/dev/null | tail -1
+}
+in_ns "${CURL[@]}" --resolve files.example.net:443:$OUR -o /dev/null https://files.example.net/hello.txt?sni-log 2>/dev/null
+line=$(log_line 'GET /hello.txt\?sni-log ')
+hf_check "the access log gives the SNI as %REQUESTED_SERVER_NAME% ('$(cut -c1-40 <<<"$line")...$(awk '{ print $(NF - 1), $NF }' <<<"$line")')" \
+	test "$(awk '{ print $(NF - 1) }' <<<"$line")" = files.example.net
+in_ns curl -sS --noproxy '*' --max-time 10 -o /dev/null "http://$OUR:80/hello.txt?plain-log" 2>/dev/null
+line=$(log_line 'GET /hello.txt\?plain-log ')
+hf_check "and '-' for a request over plaintext ('$(awk '{ print $(NF - 1), $NF }' <<<"$line")')" \
+	test -n "$line" -a "$(awk '{ print $(NF - 1) }' <<<"$line")" = -
 
 # ---------------------------------------------------------------- end
 echo "# tls counters: $(hf_admin "$NS" /stats | grep '^tls\.' | tr '\n' ' ')"

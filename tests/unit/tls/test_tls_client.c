@@ -7,7 +7,8 @@
  * reason the verify callback leaves for the counters and the access log:
  * trust (CA), dates, subjectAltNames (DNS and SPIFFE URI SANs), the SNI
  * name when no SANs are given, insecureSkipVerify, a client certificate for
- * MUTUAL; TLS 1.2 and 1.3. And what hf_tls_client_ctx_new() refuses.
+ * MUTUAL; TLS 1.2 and 1.3. And what hf_tls_client_ctx_new() refuses, the ALPN a
+ * client offers (Istio's for ISTIO_MUTUAL), and that its sessions resume.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -328,12 +329,133 @@ test_ctx_refusals(void **state)
 	explicit_bzero(up_key, sizeof(up_key));
 }
 
+/* The server's ALPN callback: keeps the client's offer (wire format), picks "istio" if offered. */
+static unsigned char offered[64];
+static unsigned int offered_len;
+
+static int
+alpn_keep(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+	  unsigned int inlen, void *arg)
+{
+	static const unsigned char ours[] = "\x05istio\x08http/1.1";
+	unsigned char *sel;
+
+	(void)ssl;
+	(void)arg;
+	offered_len = inlen < sizeof(offered) ? inlen : 0;
+	memcpy(offered, in, offered_len);
+	if (SSL_select_next_proto(&sel, outlen, ours, sizeof(ours) - 1, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ * Client @p c and server @p s (fresh SSLs) over a BIO pair until both finished, then the
+ * client reads once (TLS 1.3: the server's tickets). Returns 1 when both finished.
+ */
+static int
+run(SSL *c, SSL *s)
+{
+	BIO *bc, *bs;
+	bool cdone = false, sdone = false;
+	char b[8];
+
+	assert_int_equal(BIO_new_bio_pair(&bc, 0, &bs, 0), 1);
+	SSL_set_bio(c, bc, bc);
+	SSL_set_bio(s, bs, bs);
+	SSL_set_connect_state(c);
+	SSL_set_accept_state(s);
+	for (int i = 0; i < 20 && !(cdone && sdone); i++) {
+		if (!cdone)
+			cdone = SSL_do_handshake(c) == 1;
+		if (!sdone)
+			sdone = SSL_do_handshake(s) == 1;
+	}
+	if (cdone && sdone)
+		SSL_read(c, b, sizeof(b));
+	ERR_clear_error();
+	return cdone && sdone;
+}
+
+/*
+ * What the client offers in ALPN: http/1.1 for SIMPLE; for ISTIO_MUTUAL what an Istio
+ * sidecar offers for HTTP/1.1 (istio-http/1.1, istio, http/1.1), so a sidecar's server picks
+ * "istio". And the client takes a ticket and resumes with it (no SSL_OP_NO_TICKET), TLS 1.2
+ * and 1.3: what the worker's session cache per endpoint keeps (tls/client.c).
+ */
+static void
+test_alpn_and_resumption(void **state)
+{
+	static const unsigned char simple[] = "\x08http/1.1";
+	static const unsigned char istio[] = "\x0eistio-http/1.1\x05istio\x08http/1.1";
+	static const int versions[] = {TLS1_2_VERSION, TLS1_3_VERSION};
+	char err[256];
+
+	(void)state;
+	for (unsigned int v = 0; v < 2; v++)
+		for (int mode = HF_TLS_ORIG_SIMPLE; mode <= HF_TLS_ORIG_ISTIO_MUTUAL; mode += 2) {
+			struct hf_tls_client_config cc = {
+				.id = 1, .mode = (uint8_t)mode, .ca_pem = ca_pem, .ca_len = ca_len,
+				.sni = "up.example.com", .verify_host = true,
+			};
+			SSL_CTX *cctx = hf_tls_client_ctx_new(NULL, &cc, err, sizeof(err));
+			SSL_CTX *sctx = server_ctx(up, upk, false, versions[v]);
+			const unsigned char *want = mode == HF_TLS_ORIG_SIMPLE ? simple : istio;
+			size_t want_len = mode == HF_TLS_ORIG_SIMPLE ? sizeof(simple) - 1
+								     : sizeof(istio) - 1;
+			const unsigned char *sel;
+			unsigned int sel_len;
+			SSL_SESSION *sess;
+			SSL *c, *s;
+
+			if (cctx == NULL)
+				fail_msg("client context: %s", err);
+			SSL_CTX_set_alpn_select_cb(sctx, alpn_keep, NULL);
+			offered_len = 0;
+			c = SSL_new(cctx);
+			s = SSL_new(sctx);
+			assert_int_equal(hf_tls_client_ssl_setup(c, &cc), 0);
+			assert_int_equal(run(c, s), 1);
+			assert_int_equal(offered_len, want_len);
+			assert_memory_equal(offered, want, want_len);
+			SSL_get0_alpn_selected(c, &sel, &sel_len);
+			if (mode == HF_TLS_ORIG_SIMPLE)
+				assert_true(sel_len == 8 && memcmp(sel, "http/1.1", 8) == 0);
+			else
+				assert_true(sel_len == 5 && memcmp(sel, "istio", 5) == 0);
+			assert_false(SSL_session_reused(c));
+			sess = SSL_get1_session(c);
+			assert_non_null(sess);
+			assert_true(SSL_SESSION_is_resumable(sess));
+			/* a connection closed without close_notify leaves its session unresumable */
+			SSL_shutdown(c);
+			SSL_free(c);
+			SSL_free(s);
+			/* the next connection offers it: resumed, no certificate check again */
+			c = SSL_new(cctx);
+			s = SSL_new(sctx);
+			assert_int_equal(hf_tls_client_ssl_setup(c, &cc), 0);
+			assert_int_equal(SSL_set_session(c, sess), 1);
+			assert_int_equal(run(c, s), 1);
+			if (!SSL_session_reused(c) || !SSL_session_reused(s))
+				fail_msg("TLS 1.%u, mode %d: the session was not resumed", v + 2, mode);
+			SSL_SESSION_free(sess);
+			SSL_free(c);
+			SSL_free(s);
+			SSL_CTX_free(cctx);
+			SSL_CTX_free(sctx);
+		}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_ctx_refusals),
+		cmocka_unit_test(test_alpn_and_resumption),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
