@@ -69,6 +69,7 @@ struct hf_snap_listener {
 
 struct hf_snap_arena;
 struct hf_rmatch;
+struct hf_authz;
 
 struct hf_snapshot {
 	uint64_t version;
@@ -86,6 +87,8 @@ struct hf_snapshot {
 	struct hf_rmatch **matchers;
 	unsigned int n_regexes;
 	void **regexes;			/* pcre2_code of the regex rewrites */
+	/* the AuthorizationPolicies that select this node (proxy/authz-t.h); NULL: none, no check */
+	const struct hf_authz *authz;
 };
 
 #endif

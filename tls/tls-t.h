@@ -111,6 +111,8 @@ struct hf_tls_lctx;
 struct hf_tls_listener;
 struct ssl_st;
 
+#define HF_TLS_PEER_MAX 256		/* a principal longer than this is not kept */
+
 /* One TLS connection of a worker: c->ctx of its TCP connection points here. */
 struct hf_tls_conn {
 	struct ssl_st *ssl;
@@ -127,6 +129,13 @@ struct hf_tls_conn {
 	uint16_t server;		/* index of the server SNI chose */
 	uint32_t id;			/* index in the worker's pool */
 	uint64_t start_tsc;		/* the accept: a failed handshake's access log line */
+	/*
+	 * The client certificate's SPIFFE ID without "spiffe://" (Istio's
+	 * principal), kept when the handshake ends (tls/peer.c); 0: none, or
+	 * longer than HF_TLS_PEER_MAX.
+	 */
+	uint16_t peer_len;
+	char peer[HF_TLS_PEER_MAX];
 };
 
 /*

@@ -12,6 +12,7 @@
  *   http.c       VirtualService http routes
  *   gateway.c    Gateways into listeners, binding, tcp routes, hf_istio_load()
  *   values.c     what goes onto the wire as written: header names and values, paths, authorities
+ *   authz.c      AuthorizationPolicy (security.istio.io) into the model's struct hf_authz
  *
  * Everything here lives in one arena freed when the load ends; only what
  * goes into the struct hf_model is malloc'ed on its own.
@@ -40,7 +41,7 @@ struct yn {
 	struct yn **val;		/* MAP: the values; SEQ: the items */
 };
 
-enum ist_kind { IST_GATEWAY, IST_VS, IST_DR, IST_SE, IST_WE };
+enum ist_kind { IST_GATEWAY, IST_VS, IST_DR, IST_SE, IST_WE, IST_AP };
 
 /* One resource (a YAML document) and where it came from. */
 struct ist_res {
@@ -123,6 +124,9 @@ struct ist {
 
 	const char *const *labels;
 	unsigned int n_labels;
+	/* AuthorizationPolicy selection (authz.c): NULL for "default" and "istio-system" */
+	const char *node_ns, *root_ns;
+	uint32_t xff_trusted_hops;	/* copied into the policies (struct hf_authz) */
 
 	unsigned int n_res;
 	struct ist_res *res;
@@ -270,6 +274,9 @@ bool ist_match_gateways(struct ist *st, const struct ist_res *vs, const struct y
 bool ist_block_applies(struct ist *st, const struct ist_res *vs, const struct yn *m,
 		       const struct ist_bind *b);
 
+
+/* authz.c: checks every AuthorizationPolicy, and puts those selecting the node into st->m.authz */
+int ist_authz(struct ist *st);
 
 /* A Gateway server's TLS settings (gateway_tls.c) */
 /* Whether server tls block @p tls passes TLS through: mode PASSTHROUGH, or none (its default). */
