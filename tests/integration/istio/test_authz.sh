@@ -48,19 +48,18 @@ in_ns() { ip netns exec "$NS" "$@"; }
 st() { hf_stat "$NS" "$1"; }
 CURL=(curl -sS --noproxy '*' --max-time 10)
 G=http://$GW
-# code ARGS...: the status of one request through the gateway; BODY its body.
-code() {
-	local out
-	out=$(in_ns "${CURL[@]}" -o "$HF_TMP/body" -w '%{http_code}' "$@" 2>>"$HF_TMP/curl.err")
+# req ARGS...: one request through the gateway; sets CODE and BODY.
+req() {
+	rm -f "$HF_TMP/body"
+	CODE=$(in_ns "${CURL[@]}" -o "$HF_TMP/body" -w '%{http_code}' "$@" 2>>"$HF_TMP/curl.err")
 	BODY=$(cat "$HF_TMP/body" 2>/dev/null)
-	echo "$out"
 }
 # expect DESC WANT ARGS...
 expect() {
-	local desc=$1 want=$2 got
+	local desc=$1 want=$2
 	shift 2
-	got=$(code "$@")
-	hf_check "$desc → $got (want $want)" test "$got" = "$want"
+	req "$@"
+	hf_check "$desc → $CODE (want $want)" test "$CODE" = "$want"
 }
 # policy NAME ACTION [BODY]: an AuthorizationPolicy of istio-system selecting the gateway.
 policy() {
