@@ -34,6 +34,10 @@ struct hf_authz_rq {
 	bool remote_done;
 	bool remote_v6;
 	uint8_t remote[16];
+	/* filled by the check when a condition reads the Host: lower case, if it fits */
+	bool host_done;
+	uint16_t host_len;		/* 0: empty, or longer than host_lc */
+	char host_lc[256];
 };
 
 /* The outcome of a check. */
