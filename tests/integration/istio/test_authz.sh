@@ -11,7 +11,7 @@
 # beside it), "Ingress gateway" (ipBlocks on the TCP peer; remoteIpBlocks on
 # X-Forwarded-For with http.xff_num_trusted_hops = 2). Then a DENY policy added
 # and removed again while it serves; a CUSTOM policy refused by name with the
-# previous policies still in force; the 403's body, response flag RBAC and
+# previous policies still in force; an AUDIT policy that only counts; the 403's body, response flag RBAC and
 # Envoy's response code details in the access log; rbac.* counters and the
 # per-policy line on /stats. SIGTERM stops it with status 0.
 set -uo pipefail
@@ -235,6 +235,19 @@ drop deny-productpage
 expect "DENY removed live: GET /productpage" 200 "$G/productpage"
 hf_check "snapshot version moved with each change ($v → $(st control_plane.snapshot_version))" \
 	test "$(st control_plane.snapshot_version)" -gt "$v"
+
+# AUDIT: counted, decides nothing
+policy audit-posts AUDIT "  rules:
+  - to:
+    - operation:
+        methods: [\"POST\"]" > "$POL/audit-posts.yaml"
+put audit-posts
+a0=$(st rbac.audited)
+expect "AUDIT alone: POST /productpage passes" 200 -X POST -d x=1 "$G/productpage"
+expect "AUDIT alone: GET /productpage passes" 200 "$G/productpage"
+hf_check "rbac.audited $a0 → $(st rbac.audited) (want +1), rbac.policy.istio-system.audit-posts.audited $(st rbac.policy.istio-system.audit-posts.audited) (want 1)" \
+	test "$(st rbac.audited)" = $((a0 + 1)) -a "$(st rbac.policy.istio-system.audit-posts.audited)" = 1
+drop audit-posts
 
 n=$(st rbac.denied); a=$(st rbac.allowed); d=$(st rbac.denied.deny_policy)
 hf_check "counters: rbac.denied $n, rbac.denied.deny_policy $d, rbac.allowed $a (all > 0)" \
