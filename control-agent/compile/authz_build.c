@@ -206,6 +206,64 @@ dup_clauses(struct hf_authz *az, const struct hf_authz_clause *src, uint16_t n, 
 	return c;
 }
 
+#define ALL UINT64_MAX
+
+/*
+ * The first-segment bit a path value pins down, or ALL: an exact path, a prefix
+ * or a template whose literal start holds a whole first segment ("/a/..." ->
+ * "a"; an exact "/a" -> "a"); not "/a*" (the segment may go on), "*x", "*".
+ */
+static uint64_t
+path_bits(const struct hf_authz_value *v)
+{
+	size_t n = v->len, k = 1;
+
+	if (v->kind == HF_AZM_TEMPLATE)
+		n = strcspn(v->s, "{");
+	else if (v->kind != HF_AZM_EXACT && v->kind != HF_AZM_PREFIX)
+		return ALL;
+	if (n == 0 || v->s[0] != '/')
+		return ALL;
+	while (k < n && v->s[k] != '/')
+		k++;
+	if (k == n && v->kind != HF_AZM_EXACT)
+		return ALL;
+	return hf_authz_bit(v->s + 1, k - 1, false);
+}
+
+/* What a clause's conditions on @p attr pin down: the OR of its values' bits, or ALL. */
+static uint64_t
+clause_bits(const struct hf_authz_clause *cl, enum hf_authz_attr attr)
+{
+	for (uint16_t i = 0; i < cl->n_conds; i++) {
+		const struct hf_authz_cond *c = &cl->conds[i];
+		uint64_t m = 0;
+
+		if (c->attr != attr || c->negated)
+			continue;
+		for (uint16_t k = 0; k < c->n_values && m != ALL; k++)
+			m |= attr == HF_AZ_PATH ? path_bits(&c->values[k])
+			     : c->values[k].kind == HF_AZM_EXACT
+				     ? hf_authz_bit(c->values[k].s, c->values[k].len, false)
+				     : ALL;
+		return m;	/* one field of each kind per clause */
+	}
+	return ALL;
+}
+
+/* A rule's prefilter on @p attr: any of its `to` clauses may be the one that holds. */
+static uint64_t
+rule_bits(const struct hf_authz_rule *r, enum hf_authz_attr attr)
+{
+	uint64_t m = 0;
+
+	if (r->n_to == 0)
+		return ALL;
+	for (uint16_t i = 0; i < r->n_to && m != ALL; i++)
+		m |= clause_bits(&r->to[i], attr);
+	return m;
+}
+
 static const struct hf_authz_policy *
 dup_policies(struct hf_authz *az, const struct hf_authz_policy *src, uint16_t n, bool *nomem)
 {
@@ -224,6 +282,10 @@ dup_policies(struct hf_authz *az, const struct hf_authz_policy *src, uint16_t n,
 			r[k].from = dup_clauses(az, sr->from, sr->n_from, nomem);
 			r[k].to = dup_clauses(az, sr->to, sr->n_to, nomem);
 			r[k].when = dup_conds(az, sr->when, sr->n_when, nomem);
+			r[k].seg_mask = *nomem || r[k].to == NULL ? ALL : rule_bits(&r[k], HF_AZ_PATH);
+			r[k].host_mask = *nomem || r[k].to == NULL ? ALL : rule_bits(&r[k], HF_AZ_HOST);
+			az->filter_seg |= r[k].seg_mask != ALL;
+			az->filter_host |= r[k].host_mask != ALL;
 			r[k].details = details_of(src[i].ns, src[i].name, k);
 			if (r[k].details == NULL)
 				r[k].details = details_of(src[i].ns, src[i].name, -1);

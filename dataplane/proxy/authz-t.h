@@ -94,6 +94,13 @@ struct hf_authz_rule {
 	 * snapshot is gone).
 	 */
 	const char *details;
+	/*
+	 * Prefilters the agent computes (hf_authz_compile): a request whose first
+	 * path segment's bit, or whose Host's bit (hf_authz_bit), is not set here
+	 * cannot match this rule, which is then passed over without a look at its
+	 * conditions. ~0: no filter.
+	 */
+	uint64_t seg_mask, host_mask;
 };
 
 struct hf_authz_policy {
@@ -116,6 +123,7 @@ struct hf_authz {
 	uint32_t xff_trusted_hops;
 	/* by action, each in the order the agent read them (namespace, name) */
 	uint16_t n_deny, n_allow, n_audit;
+	bool filter_seg, filter_host;	/* some rule has such a prefilter (not ~0) */
 	const struct hf_authz_policy *deny, *allow, *audit;
 	struct hf_authz_mem *mem;	/* owned: every allocation above */
 };

@@ -337,9 +337,17 @@ some_clause(const struct hf_authz *az, const struct hf_authz_clause *cl, uint16_
 	return false;
 }
 
+/* The request's prefilter bits; 0: unknown (no filter applies). */
+struct bits {
+	uint64_t seg, host;
+};
+
 static bool
-rule_holds(const struct hf_authz *az, const struct hf_authz_rule *r, struct hf_authz_rq *rq)
+rule_holds(const struct hf_authz *az, const struct hf_authz_rule *r, struct hf_authz_rq *rq,
+	   const struct bits *b)
 {
+	if ((b->seg != 0 && !(r->seg_mask & b->seg)) || (b->host != 0 && !(r->host_mask & b->host)))
+		return false;
 	/* the operation first: methods and paths tell most requests apart at the least cost */
 	if (!some_clause(az, r->to, r->n_to, rq) || !some_clause(az, r->from, r->n_from, rq))
 		return false;
@@ -351,19 +359,51 @@ rule_holds(const struct hf_authz *az, const struct hf_authz_rule *r, struct hf_a
 
 /* The first rule of @p p that holds, or NULL. */
 static const struct hf_authz_rule *
-policy_match(const struct hf_authz *az, const struct hf_authz_policy *p, struct hf_authz_rq *rq)
+policy_match(const struct hf_authz *az, const struct hf_authz_policy *p, struct hf_authz_rq *rq,
+	     const struct bits *b)
 {
 	for (uint16_t i = 0; i < p->n_rules; i++)
-		if (rule_holds(az, &p->rules[i], rq))
+		if (rule_holds(az, &p->rules[i], rq, b))
 			return &p->rules[i];
 	return NULL;
+}
+
+/* The request's first path segment and Host bits, the Host lower-cased on the way. */
+static void
+request_bits(const struct hf_authz *az, struct hf_authz_rq *rq, struct bits *b)
+{
+	const struct hf_h1_message *msg = rq->msg;
+	uint32_t k = 1;
+
+	b->seg = b->host = 0;
+	if (az->filter_seg && rq->path_len > 0 && rq->path[0] == '/') {
+		while (k < rq->path_len && rq->path[k] != '/')
+			k++;
+		b->seg = hf_authz_bit(rq->path + 1, k - 1, false);
+	}
+	if (!az->filter_host || msg->host.len == 0)
+		return;
+	if (!rq->host_done) {
+		rq->host_len = 0;
+		if (msg->host.len <= sizeof(rq->host_lc)) {
+			for (uint32_t i = 0; i < msg->host.len; i++)
+				rq->host_lc[i] = (char)lower((unsigned char)msg->host.p[i]);
+			rq->host_len = (uint16_t)msg->host.len;
+		}
+		rq->host_done = true;
+	}
+	b->host = rq->host_len > 0 ? hf_authz_bit(rq->host_lc, rq->host_len, false)
+				   : hf_authz_bit(msg->host.p, msg->host.len, true);
 }
 
 bool
 hf_authz_check(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
 {
 	const struct hf_authz_rule *r;
+	struct bits b = {0, 0};
 
+	if (az->filter_seg || az->filter_host)
+		request_bits(az, rq, &b);
 	res->denied = false;
 	res->policy = NULL;
 	res->rule = NULL;
@@ -371,13 +411,13 @@ hf_authz_check(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_auth
 	res->n_audited = 0;
 	/* AUDIT decides nothing: every matching one is reported, whatever follows */
 	for (uint16_t i = 0; i < az->n_audit; i++)
-		if (policy_match(az, &az->audit[i], rq) != NULL) {
+		if (policy_match(az, &az->audit[i], rq, &b) != NULL) {
 			if (res->n_audited < sizeof(res->audited) / sizeof(res->audited[0]))
 				res->audited[res->n_audited] = az->audit[i].slot;
 			res->n_audited++;
 		}
 	for (uint16_t i = 0; i < az->n_deny; i++)
-		if ((r = policy_match(az, &az->deny[i], rq)) != NULL) {
+		if ((r = policy_match(az, &az->deny[i], rq, &b)) != NULL) {
 			res->denied = true;
 			res->policy = &az->deny[i];
 			res->rule = r;
@@ -386,7 +426,7 @@ hf_authz_check(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_auth
 	if (az->n_allow == 0)
 		return false;
 	for (uint16_t i = 0; i < az->n_allow; i++)
-		if (policy_match(az, &az->allow[i], rq) != NULL) {
+		if (policy_match(az, &az->allow[i], rq, &b) != NULL) {
 			res->allowed_by = &az->allow[i];
 			return false;
 		}

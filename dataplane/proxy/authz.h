@@ -40,6 +40,27 @@ struct hf_authz_rq {
 	char host_lc[256];
 };
 
+/*
+ * The prefilter bit of @p n bytes at @p s (FNV-1a, 6 bits; @p lower: ASCII
+ * letters taken lower case): of a request's first path segment (between the
+ * leading '/' and the next) and its Host, and of the literal first segments
+ * and exact hosts of the rules (struct hf_authz_rule.seg_mask, .host_mask).
+ */
+static inline uint64_t
+hf_authz_bit(const char *s, size_t n, bool lower)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (lower && c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		h = (h ^ c) * 16777619u;
+	}
+	return UINT64_C(1) << (h & 63);
+}
+
 /* The outcome of a check. */
 struct hf_authz_result {
 	bool denied;

@@ -657,6 +657,83 @@ test_compile_copy(void **state)
 			    "-rule[0]]");
 }
 
+/*
+ * The prefilters (a rule's first path segment and Host bits) never change a
+ * verdict: random requests over policies with every kind of path and host
+ * value give the same answer, policy and rule with the filters as without.
+ * Then a filter made wrong on purpose must show: the check can fail.
+ */
+static int
+cross_check(struct hf_authz *az, unsigned int n, unsigned int *differ)
+{
+	static const char *const paths[] = {"/", "/a", "/a/", "/a/b", "/ab", "/b/a", "/v1/x/r2/q",
+					    "/v1/r2/z", "/api/v1/products/7/reviews", "/x.html",
+					    "/a/b.html", "/static/css", "/statics", "/login?x", "/p"};
+	static const char *const hosts[] = {"a.example.com", "A.EXAMPLE.COM", "b.example.com",
+					    "example.com", "svc1.example.com", "x.s1.example.com",
+					    "a.example.com:80"};
+	static const char *const methods[] = {"GET", "POST", "HEAD", "DELETE"};
+	const struct facts f = {0};
+	unsigned int seed = 7, same = 0;
+
+	*differ = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		char head[512];
+		struct hf_authz_result r1, r2;
+		bool d1, d2;
+		const char *h;
+
+		seed = seed * 1103515245u + 12345u;
+		h = hosts[(seed >> 8) % (sizeof(hosts) / sizeof(hosts[0]))];
+		snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\n",
+			 methods[(seed >> 4) % 4], paths[(seed >> 16) % (sizeof(paths) / sizeof(paths[0]))],
+			 h);
+		az->filter_seg = az->filter_host = true;
+		d1 = denied_by(az, head, &f, &r1);
+		az->filter_seg = az->filter_host = false;
+		d2 = denied_by(az, head, &f, &r2);
+		if (d1 == d2 && r1.policy == r2.policy && r1.rule == r2.rule &&
+		    r1.allowed_by == r2.allowed_by && r1.n_audited == r2.n_audited)
+			same++;
+		else
+			(*differ)++;
+	}
+	return (int)same;
+}
+
+static void
+test_prefilter(void **state)
+{
+	struct hf_authz *az;
+	unsigned int differ;
+	bool any_filter = false;
+
+	(void)state;
+	az = load(META("p1", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		  "  - to:\n    - operation: {paths: [\"/a\"], methods: [\"DELETE\"]}\n"
+		  "  - to:\n    - operation: {paths: [\"/a/*\", \"*.html\"]}\n"
+		  "    - operation: {hosts: [\"b.example.com\"]}\n"
+		  "---\n" META("p2", "istio-system") "spec:\n  rules:\n"
+		  "  - to:\n    - operation: {paths: [\"/v1/{*}/r2/{**}\", \"/static/*\", \"/login*\"]}\n"
+		  "  - to:\n    - operation: {hosts: [\"A.example.com\", \"*.s1.example.com\"], notPaths: [\"/p\"]}\n"
+		  "  - to:\n    - operation: {paths: [\"/\", \"/api/v1/products/{*}/reviews\"]}\n"
+		  "  - from:\n    - source: {ipBlocks: [\"198.51.100.0/24\"]}\n"
+		  "    to:\n    - operation: {hosts: [\"example.com\"], paths: [\"/ab\"]}\n"
+		  "---\n" META("p3", "istio-system") "spec:\n  action: AUDIT\n  rules:\n"
+		  "  - to:\n    - operation: {paths: [\"/b/a\"]}\n");
+	for (unsigned int i = 0; i < az->n_allow; i++)
+		for (unsigned int k = 0; k < az->allow[i].n_rules; k++)
+			any_filter |= az->allow[i].rules[k].seg_mask != UINT64_MAX ||
+				      az->allow[i].rules[k].host_mask != UINT64_MAX;
+	assert_true(any_filter);
+	assert_int_equal(cross_check(az, 2000, &differ), 2000);
+	/* a filter that leaves out the bit of "/a/..." requests: some verdicts change */
+	((struct hf_authz_rule *)&az->deny[0].rules[1])->seg_mask &= ~hf_authz_bit("a", 1, false);
+	cross_check(az, 2000, &differ);
+	assert_true(differ > 0);
+	hf_authz_free(az);
+}
+
 static int
 setup(void **state)
 {
@@ -694,6 +771,7 @@ main(void)
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_selection),
 		cmocka_unit_test(test_compile_copy),
+		cmocka_unit_test(test_prefilter),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
