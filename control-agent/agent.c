@@ -13,6 +13,7 @@
 #include "control-agent/agent.h"
 #include "control-agent/certs.h"
 #include "control-agent/clock.h"
+#include "control-agent/compile/authz_build.h"
 #include "control-agent/explain.h"
 #include "control-agent/ratelimit.h"
 #include "dataplane/port.h"
@@ -130,7 +131,8 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 	enum { PORT_LINES = 9, AGENT_LINES = 32, CERT_LINES = 257 };
 	struct hf_counters sum = {0};
 	size_t cap = HF_CNT__MAX + AGENT_LINES + CERT_LINES + LOOP_LINES +
-		     (size_t)a->n_ports * PORT_LINES + HF_RL_MAX_STATS * HF_RL_STAT__N, n = 0;
+		     (size_t)a->n_ports * PORT_LINES + HF_RL_MAX_STATS * HF_RL_STAT__N +
+		     HF_AUTHZ_SLOTS, n = 0;
 	struct hf_stat_line *l = calloc(cap, sizeof(*l));
 
 	if (l == NULL)
@@ -194,6 +196,7 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 	GAUGE(hf_http_conn_footprint(), "http.bytes_per_idle_connection");
 	GAUGE(hf_http_stream_footprint(), "http.bytes_per_request_in_flight");
 	loop_lines(a, l, &n);
+	hf_authz_stat_lines(a->n_workers, l, &n, n + HF_AUTHZ_SLOTS);
 	{
 		/* Envoy's <stat_prefix>.http_local_rate_limit.*, one set per prefix registered */
 		uint64_t rl[HF_RL_MAX_STATS][HF_RL_STAT__N] = {{0}};

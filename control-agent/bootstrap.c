@@ -2,7 +2,7 @@
 /*
  * The bootstrap file (libconfig). Its keys, every one optional unless noted:
  *
- *   node:   { id; cluster; labels = [ "key=value", ... ]; }
+ *   node:   { id; cluster; labels = [ "key=value", ... ]; namespace; }
  *   dpdk:   { lcores = "0-1" (-l) or "0@0,(1-2)@1" (--lcores); args = [ EAL options ]; }
  *   ports = ( { name; device; address = "a.b.c.d/len"; gateway; mtu;
  *               impair = { loss; duplicate; reorder; delay_us; seed; }; } )      required
@@ -14,7 +14,8 @@
  *   http:   { max_requests;      exchanges in flight per worker (default max_connections / 4)
  *             path_normalization = "BASE" | "DEFAULT" | "NONE" | "MERGE_SLASHES" |
  *                                  "DECODE_AND_MERGE_SLASHES";     Istio's meshConfig, every listener
- *             drain_timeout_ms; }  a removed listener's connections reset after it (600000)
+ *             drain_timeout_ms;    a removed listener's connections reset after it (600000)
+ *             xff_num_trusted_hops; }  proxies in front trusted in x-forwarded-for (0)
  *   static_resources: {
  *     listeners = ( { name; port; filter = "echo" | "discard" | "tcp_proxy" | "http"; cluster;
  *                     (http:) request_headers_timeout_ms; idle_timeout_ms; max_request_headers_kb;
@@ -132,10 +133,24 @@ hf_bootstrap_count_lcores(const char *list)
 	return p[-1] == '\0' && count > 0 ? count : -1;
 }
 
+/* A Kubernetes namespace name: an RFC 1123 label. */
+static bool
+k8s_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
 static int
 load_node(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
-	static const char *const keys[] = {"id", "cluster", "labels", NULL};
+	static const char *const keys[] = {"id", "cluster", "labels", "namespace", NULL};
 	int rc = 0, n;
 	const config_setting_t *g = hf_cfg_member(c, root, "", "node", CONFIG_TYPE_GROUP, 0, &rc);
 
@@ -143,8 +158,12 @@ load_node(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b
 		return rc;
 	if ((rc = hf_cfg_check_keys(c, g, "node", keys)) != 0 ||
 	    (rc = hf_cfg_get_string(c, g, "node", "id", b->node_id, sizeof(b->node_id), 0)) != 0 ||
-	    (rc = hf_cfg_get_string(c, g, "node", "cluster", b->node_cluster, sizeof(b->node_cluster), 0)) != 0)
+	    (rc = hf_cfg_get_string(c, g, "node", "cluster", b->node_cluster, sizeof(b->node_cluster), 0)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "node", "namespace", b->node_ns, sizeof(b->node_ns), 0)) != 0)
 		return rc;
+	if (b->node_ns[0] != '\0' && !k8s_name(b->node_ns))
+		return hf_cfg_fail(c, config_setting_get_member(g, "namespace"), "node.namespace",
+				   "'%s' is not a namespace (a-z, 0-9 and '-', at most 63)", b->node_ns);
 	n = hf_cfg_get_strings(c, g, "node", "labels", &b->labels[0][0], HF_BOOT_STR, HF_BOOT_MAX_LABELS);
 	if (n < 0)
 		return n;
@@ -352,13 +371,17 @@ load_tcp(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
  * there, so here one choice for every HTTP listener (see dataplane/http/path.h).
  * http.drain_timeout_ms: Envoy's --drain-time-s, for every listener (HTTP and
  * TCP) a configuration removes.
+ * http.xff_num_trusted_hops: Envoy's xff_num_trusted_hops (Istio's
+ * gatewayTopology.numTrustedProxies): the proxies in front whose
+ * x-forwarded-for entries are believed; AuthorizationPolicy's remote.ip and
+ * remoteIpBlocks read the client address there.
  */
 static int
 load_http_pools(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"max_requests", "path_normalization", "drain_timeout_ms",
-					   NULL};
-	long long maxr = 0, drain = HF_DRAIN_TIMEOUT_DEFAULT_MS;
+					   "xff_num_trusted_hops", NULL};
+	long long maxr = 0, drain = HF_DRAIN_TIMEOUT_DEFAULT_MS, hops = 0;
 	char norm[HF_BOOT_STR] = "";
 	int rc = 0, mode;
 	const config_setting_t *g = hf_cfg_member(c, root, "", "http", CONFIG_TYPE_GROUP, 0, &rc);
@@ -369,8 +392,10 @@ load_http_pools(struct hf_cfg *c, const config_setting_t *root, struct hf_bootst
 	    (rc = hf_cfg_get_int(c, g, "http", "max_requests", 16, 4 << 20, &maxr, 0)) != 0 ||
 	    (rc = hf_cfg_get_string(c, g, "http", "path_normalization", norm, sizeof(norm), 0)) != 0 ||
 	    (rc = hf_cfg_get_int(c, g, "http", "drain_timeout_ms", 1, 86400000, &drain,
-				 0)) != 0)
+				 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "http", "xff_num_trusted_hops", 0, 64, &hops, 0)) != 0)
 		return rc;
+	b->http_xff_trusted_hops = (uint32_t)hops;
 	b->http_max_requests = (uint32_t)maxr;
 	b->http_drain_timeout_ms = (uint32_t)drain;
 	if (norm[0] != '\0') {
@@ -695,15 +720,17 @@ load_static_resources(struct hf_cfg *c, const config_setting_t *root, struct hf_
 
 /*
  * config: { istio_dir = "DIR"; credentials_dir = "DIR"; request_headers_timeout_ms; idle_timeout_ms;
- *           max_request_headers_kb; max_headers_count; max_request_line; }
- * The directory's Gateways become listeners with these settings.
+ *           max_request_headers_kb; max_headers_count; max_request_line; root_namespace; }
+ * The directory's Gateways become listeners with these settings. root_namespace is
+ * meshConfig.rootNamespace (istio-system): its AuthorizationPolicies apply mesh-wide.
  */
 static int
 load_config(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"istio_dir", "credentials_dir", "request_headers_timeout_ms",
 					   "idle_timeout_ms", "max_request_headers_kb",
-					   "max_headers_count", "max_request_line", NULL};
+					   "max_headers_count", "max_request_line", "root_namespace",
+					   NULL};
 	int rc = 0;
 	const config_setting_t *g = hf_cfg_member(c, root, "", "config", CONFIG_TYPE_GROUP, 0, &rc);
 
@@ -713,8 +740,14 @@ load_config(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap 
 	    (rc = hf_cfg_get_string(c, g, "config", "istio_dir", b->istio_dir, sizeof(b->istio_dir), 1)) != 0 ||
 	    (rc = hf_cfg_get_string(c, g, "config", "credentials_dir", b->credentials_dir,
 				    sizeof(b->credentials_dir), 0)) != 0 ||
-	    (rc = load_http_settings(c, g, "config", &b->istio_http)) != 0)
+	    (rc = load_http_settings(c, g, "config", &b->istio_http)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "config", "root_namespace", b->root_ns,
+				    sizeof(b->root_ns), 0)) != 0)
 		return rc;
+	if (b->root_ns[0] != '\0' && !k8s_name(b->root_ns))
+		return hf_cfg_fail(c, config_setting_get_member(g, "root_namespace"),
+				   "config.root_namespace", "'%s' is not a namespace (a-z, 0-9 and "
+				   "'-', at most 63)", b->root_ns);
 	return 0;
 }
 

@@ -103,6 +103,7 @@ struct hf_bootstrap {
 	char node_cluster[HF_BOOT_STR];
 	unsigned int n_labels;
 	char labels[HF_BOOT_MAX_LABELS][HF_BOOT_STR];	/* "key=value" */
+	char node_ns[HF_BOOT_STR];	/* node.namespace; "": identity's, node id's, "default" */
 	char lcores[HF_BOOT_STR];
 	unsigned int n_eal_args;
 	char eal_args[HF_BOOT_MAX_ARGS][HF_BOOT_DEVICE];
@@ -115,6 +116,7 @@ struct hf_bootstrap {
 	uint32_t http_max_requests;	/* http.max_requests; 0: max_connections / 4 */
 	enum hf_path_mode http_path_normalization;	/* http.path_normalization (BASE) */
 	uint32_t http_drain_timeout_ms;	/* http.drain_timeout_ms: a removed listener's drain bound */
+	uint32_t http_xff_trusted_hops;	/* http.xff_num_trusted_hops: remote.ip of AuthorizationPolicy */
 	unsigned int n_listeners;
 	struct hf_listener_config listeners[HF_BOOT_MAX_LISTENERS];
 	struct hf_boot_route_config route_configs[HF_BOOT_MAX_LISTENERS];	/* by listener */
@@ -128,6 +130,7 @@ struct hf_bootstrap {
 	char access_log[HF_BOOT_DEVICE];	/* file for the access log; empty: none */
 	char istio_dir[HF_BOOT_DEVICE];	/* config.istio_dir: Istio YAML to serve, reloaded on change */
 	char credentials_dir[HF_BOOT_DEVICE];	/* config.credentials_dir: credentialName/tls.{crt,key} */
+	char root_ns[HF_BOOT_STR];	/* config.root_namespace (meshConfig.rootNamespace); "": istio-system */
 	struct hf_http_listener_config istio_http;	/* what the Istio config's HTTP listeners enforce */
 	struct hf_overload_config overload;	/* overload = { ... }; the defaults without it */
 	uint32_t metrics_max_series;	/* metrics.max_series: Istio HTTP series per worker */

@@ -29,6 +29,33 @@ is_yaml(const char *name)
 	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
 }
 
+/*
+ * The node's namespace, where its namespace-wide AuthorizationPolicies live:
+ * node.namespace, else the identity's, else the one istiod's node id names
+ * (router~IP~POD.NAMESPACE~NAMESPACE.svc.cluster.local), else "default".
+ */
+static const char *
+node_namespace(const struct hf_bootstrap *b, char *buf, size_t cap)
+{
+	const char *p = b->node_id, *last = NULL;
+	unsigned int tildes = 0;
+
+	if (b->node_ns[0] != '\0')
+		return b->node_ns;
+	if (b->identity.ns[0] != '\0')
+		return b->identity.ns;
+	for (const char *q = p; *q != '\0'; q++)
+		if (*q == '~') {
+			tildes++;
+			last = q + 1;
+		}
+	if (tildes == 3 && last[0] != '\0') {
+		snprintf(buf, cap, "%.*s", (int)strcspn(last, "."), last);
+		return buf;
+	}
+	return "default";
+}
+
 /* How long the last hf_config_build() spent reading and translating, before compiling. */
 static uint64_t hf_config_load_us;
 
@@ -54,11 +81,20 @@ hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_w
 			.key = b->identity.key,
 			.root_cert = b->identity.root_cert,
 		};
+		char ns[HF_BOOT_STR];
+		const struct hf_istio_node node = {
+			.labels = labels,
+			.n_labels = b->n_labels,
+			.credentials_dir = b->credentials_dir,
+			.identity = &id,
+			.ns = node_namespace(b, ns, sizeof(ns)),
+			.root_ns = b->root_ns,
+			.xff_trusted_hops = b->http_xff_trusted_hops,
+		};
 
 		for (unsigned int i = 0; i < b->n_labels; i++)
 			labels[i] = b->labels[i];
-		rc = hf_istio_load_mesh(b->istio_dir, labels, b->n_labels, b->credentials_dir, &id,
-					&im, err, errlen);
+		rc = hf_istio_load_node(b->istio_dir, &node, &im, err, errlen);
 		if (rc != 0)
 			goto out;
 		rc = hf_model_append(&m, &im);

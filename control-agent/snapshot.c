@@ -22,6 +22,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "control-agent/snapshot.h"
+#include "control-agent/compile/authz_build.h"
 #include "control-agent/compile/rmatch_build.h"
 #include "control-agent/ratelimit.h"
 #include "tls/tls.h"
@@ -891,6 +892,8 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 		if (hs_clone_scratch(proto, (hs_scratch_t **)&c.s->scratch[w]) != HS_SUCCESS)
 			goto nomem;
 	hs_free_scratch(proto);
+	if (m->authz != NULL && (c.s->authz = hf_authz_compile(m->authz)) == NULL)
+		goto nomem;
 	for (unsigned int w = 0; c.s->n_regexes > 0 && w < n_workers && w < HF_MAX_WORKERS; w++) {
 		c.s->re_match[w] = pcre2_match_data_create(32, NULL);
 		if (c.s->re_match[w] == NULL)
@@ -930,6 +933,7 @@ hf_snapshot_free(struct hf_snapshot *s)
 	for (unsigned int i = 0; i < s->n_matchers; i++)
 		hf_rmatch_free(s->matchers[i]);
 	free(s->matchers);
+	hf_authz_free((struct hf_authz *)s->authz);
 	arena_free(s->arena);
 	free(s);
 }

@@ -71,6 +71,7 @@ struct hf_snap_listener {
 
 struct hf_snap_arena;
 struct hf_rmatch;
+struct hf_authz;
 
 struct hf_snapshot {
 	uint64_t version;
@@ -91,6 +92,8 @@ struct hf_snapshot {
 	/* local rate limits (dataplane/proxy/ratelimit.h), sorted by key; slot i is rl[i] */
 	unsigned int n_rl;
 	const struct hf_rl_limit *const *rl;
+	/* the AuthorizationPolicies that select this node (proxy/authz-t.h); NULL: none, no check */
+	const struct hf_authz *authz;
 };
 
 #endif

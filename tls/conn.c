@@ -457,6 +457,7 @@ handshake(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
 	hf_tls_flush(w, c, t);
 	hf_timer_cancel(&w->tcp->wheel, &t->timer);
 	t->state = HF_TLS_OPEN;
+	hf_tls_keep_peer(t);
 	hf_tls_lctx_put(t->lctx);
 	t->lctx = NULL;
 	HF_COUNT(w, TLS_HANDSHAKES);

@@ -111,6 +111,8 @@ struct hf_tls_lctx;
 struct hf_tls_listener;
 struct ssl_st;
 
+#define HF_TLS_PEER_MAX 256		/* a principal longer than this is not kept */
+
 /* One TLS connection of a worker: c->ctx of its TCP connection points here. */
 struct hf_tls_conn {
 	struct ssl_st *ssl;
@@ -133,6 +135,13 @@ struct hf_tls_conn {
 	 * bytes as they fill, the rest at the end of the pass (tls/conn.c).
 	 */
 	struct hf_tcp_mq plain;
+	/*
+	 * The client certificate's SPIFFE ID without "spiffe://" (Istio's
+	 * principal), kept when the handshake ends (tls/peer.c); 0: none, or
+	 * longer than HF_TLS_PEER_MAX.
+	 */
+	uint16_t peer_len;
+	char peer[HF_TLS_PEER_MAX];
 };
 
 /* The largest record plaintext (RFC 8446 5.1: 2^14 bytes). */

@@ -407,6 +407,26 @@ hf_tls_set_ctx(struct hf_tcp_conn *c, void *ctx)
 		c->ctx = ctx;
 }
 
+/*
+ * The principal of the client certificate of @p c (its SPIFFE ID without
+ * "spiffe://", as Istio names peers), kept when the handshake ended; NULL
+ * (*@p len 0) when @p c is no TLS connection or its client showed none.
+ */
+static inline const char *
+hf_tls_peer_principal(const struct hf_tcp_conn *c, uint16_t *len)
+{
+	const struct hf_tls_conn *t = hf_tls_of(c);
+
+	*len = t != NULL ? t->peer_len : 0;
+	return *len > 0 ? t->peer : NULL;
+}
+
+/* The server_name the client of @p c asked for (NUL-terminated), or NULL. */
+const char *hf_tls_sni_of(const struct hf_tcp_conn *c);
+
+/* Keeps the principal of the client certificate of @p t (tls/peer.c; handshake end). */
+void hf_tls_keep_peer(struct hf_tls_conn *t);
+
 struct rte_mbuf *hf_tls_recv_slow(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max);
 int hf_tls_send_slow(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m);
 bool hf_tls_peer_closed_slow(const struct hf_tcp_conn *c);

@@ -897,14 +897,32 @@ hf_istio_load_mesh(const char *path, const char *const *node_labels, unsigned in
 		   const char *credentials_dir, const struct hf_istio_identity *id,
 		   struct hf_model *m, char *err, size_t errlen)
 {
+	const struct hf_istio_node node = {
+		.labels = node_labels,
+		.n_labels = n_labels,
+		.credentials_dir = credentials_dir,
+		.identity = id,
+	};
+
+	return hf_istio_load_node(path, &node, m, err, errlen);
+}
+
+int
+hf_istio_load_node(const char *path, const struct hf_istio_node *node, struct hf_model *m,
+		   char *err, size_t errlen)
+{
+	const struct hf_istio_identity *id = node->identity;
 	struct ist st = {
 		.err = err,
 		.errlen = errlen,
 		.path = path,
-		.creds_dir = credentials_dir,
+		.creds_dir = node->credentials_dir,
 		.identity = id != NULL && id->spiffe != NULL && id->spiffe[0] != '\0' ? id : NULL,
-		.labels = node_labels,
-		.n_labels = n_labels,
+		.labels = node->labels,
+		.n_labels = node->n_labels,
+		.node_ns = node->ns != NULL && node->ns[0] != '\0' ? node->ns : NULL,
+		.root_ns = node->root_ns != NULL && node->root_ns[0] != '\0' ? node->root_ns : NULL,
+		.xff_trusted_hops = node->xff_trusted_hops,
 	};
 	int rc;
 
@@ -913,7 +931,7 @@ hf_istio_load_mesh(const char *path, const char *const *node_labels, unsigned in
 		err[0] = '\0';
 	if ((rc = ist_collect(&st, path)) < 0 || (rc = ist_services(&st)) < 0 ||
 	    (rc = ist_dest_rules(&st)) < 0 || (rc = listeners(&st)) < 0 ||
-	    (rc = ist_envoy_filters(&st)) < 0)
+	    (rc = ist_envoy_filters(&st)) < 0 || (rc = ist_authz(&st)) < 0)
 		hf_model_free(&st.m);
 	else
 		*m = st.m;

@@ -13,6 +13,7 @@
  *   gateway.c    Gateways into listeners, binding, tcp routes, hf_istio_load()
  *   values.c     what goes onto the wire as written: header names and values, paths, authorities
  *   envoyfilter.c  EnvoyFilter: Envoy's local rate limit only
+ *   authz.c      AuthorizationPolicy (security.istio.io) into the model's struct hf_authz
  *
  * Everything here lives in one arena freed when the load ends; only what
  * goes into the struct hf_model is malloc'ed on its own.
@@ -41,7 +42,7 @@ struct yn {
 	struct yn **val;		/* MAP: the values; SEQ: the items */
 };
 
-enum ist_kind { IST_GATEWAY, IST_VS, IST_DR, IST_SE, IST_WE, IST_EF };
+enum ist_kind { IST_GATEWAY, IST_VS, IST_DR, IST_SE, IST_WE, IST_EF, IST_AP };
 
 /* One resource (a YAML document) and where it came from. */
 struct ist_res {
@@ -124,6 +125,9 @@ struct ist {
 
 	const char *const *labels;
 	unsigned int n_labels;
+	/* AuthorizationPolicy selection (authz.c): NULL for "default" and "istio-system" */
+	const char *node_ns, *root_ns;
+	uint32_t xff_trusted_hops;	/* copied into the policies (struct hf_authz) */
 
 	unsigned int n_res;
 	struct ist_res *res;
@@ -274,6 +278,8 @@ bool ist_block_applies(struct ist *st, const struct ist_res *vs, const struct yn
 
 /* envoyfilter.c: EnvoyFilters' local rate limits onto the listeners, virtual hosts and routes built */
 int ist_envoy_filters(struct ist *st);
+/* authz.c: checks every AuthorizationPolicy, and puts those selecting the node into st->m.authz */
+int ist_authz(struct ist *st);
 
 /* A Gateway server's TLS settings (gateway_tls.c) */
 /* Whether server tls block @p tls passes TLS through: mode PASSTHROUGH, or none (its default). */

@@ -37,6 +37,7 @@
  * Agent side only (allocates, reads files); never called by a worker.
  */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "control-agent/model/model.h"
 
@@ -88,5 +89,25 @@ struct hf_istio_identity {
 int hf_istio_load_mesh(const char *path, const char *const *node_labels, unsigned int n_labels,
 		       const char *credentials_dir, const struct hf_istio_identity *id,
 		       struct hf_model *m, char *err, size_t errlen);
+
+/* Who the node is, for what selects it (Gateways, AuthorizationPolicies). */
+struct hf_istio_node {
+	const char *const *labels;	/* "key=value" each */
+	unsigned int n_labels;
+	const char *credentials_dir;	/* NULL or "": none */
+	const struct hf_istio_identity *identity;	/* NULL: none */
+	const char *ns;			/* the node's namespace; NULL or "": "default" */
+	const char *root_ns;		/* meshConfig.rootNamespace; NULL or "": "istio-system" */
+	uint32_t xff_trusted_hops;	/* x-forwarded-for hops trusted for remote.ip (struct hf_authz) */
+};
+
+/*
+ * hf_istio_load_mesh() for node @p node, with security.istio.io
+ * AuthorizationPolicies (v1, v1beta1) too: every one is checked, and those
+ * selecting the node (control-agent/istio/authz.c) become m->authz (NULL
+ * when none does).
+ */
+int hf_istio_load_node(const char *path, const struct hf_istio_node *node, struct hf_model *m,
+		       char *err, size_t errlen);
 
 #endif

@@ -16,6 +16,7 @@
 #include "control-agent/istio/istio-int.h"
 
 #define GROUP "networking.istio.io"
+#define SECURITY "security.istio.io"
 
 static const struct {
 	const char *name;
@@ -73,6 +74,26 @@ add_namespace(struct ist *st, const char *ns)
 	return 0;
 }
 
+/* security.istio.io: AuthorizationPolicy (v1, v1beta1); its other kinds are refused by name. */
+static int
+security_kind(struct ist *st, const struct yn *root, const char *version, const char *kind,
+	      enum ist_kind *out)
+{
+	if (strcmp(version, "v1") != 0 && strcmp(version, "v1beta1") != 0)
+		return ist_fail(st, ist_get(root, "apiVersion"), "apiVersion", "version '%s' of "
+				SECURITY " is not one of v1beta1, v1", version);
+	if (strcmp(kind, "AuthorizationPolicy") == 0) {
+		*out = IST_AP;
+		return 0;
+	}
+	if (strcmp(kind, "RequestAuthentication") == 0 || strcmp(kind, "PeerAuthentication") == 0)
+		return ist_fail(st, ist_get(root, "kind"), "kind", "%s is not supported yet "
+				"(AuthorizationPolicy is)", kind);
+	st->cur_kind = NULL;
+	return ist_fail(st, ist_get(root, "kind"), "kind", "'%s' is not a kind of " SECURITY,
+			kind);
+}
+
 /* The apiVersion and kind of a document: only the five kinds of networking.istio.io are read. */
 static int
 doc_kind(struct ist *st, const struct yn *root, enum ist_kind *out)
@@ -92,6 +113,8 @@ doc_kind(struct ist *st, const struct yn *root, enum ist_kind *out)
 	if (slash == NULL)
 		return ist_fail(st, at, "apiVersion", "the Kubernetes core API (%s) is not read "
 				"here: only " GROUP " resources are", api);
+	if ((size_t)(slash - api) == strlen(SECURITY) && strncmp(api, SECURITY, strlen(SECURITY)) == 0)
+		return security_kind(st, root, slash + 1, kind, out);
 	if ((size_t)(slash - api) != strlen(GROUP) || strncmp(api, GROUP, strlen(GROUP)) != 0)
 		return ist_fail(st, at, "apiVersion", "API group %.*s (%s) is not read here: only "
 				GROUP " resources are", (int)(slash - api), api, api);

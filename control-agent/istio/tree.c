@@ -123,6 +123,7 @@ ist_set_cur(struct ist *st, const struct ist_res *r)
 		[IST_SE] = "ServiceEntry",
 		[IST_WE] = "WorkloadEntry",
 		[IST_EF] = "EnvoyFilter",
+		[IST_AP] = "AuthorizationPolicy",
 	};
 
 	st->cur_file = r->file;

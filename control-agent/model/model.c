@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "control-agent/model/model.h"
+#include "control-agent/compile/authz_build.h"
 
 static void
 free_strs(char **v, unsigned int n)
@@ -142,6 +143,7 @@ hf_model_free(struct hf_model *m)
 		free(c->endpoints);
 	}
 	free(m->clusters);
+	hf_authz_free(m->authz);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -199,6 +201,12 @@ hf_model_append(struct hf_model *dst, struct hf_model *src)
 		if (dst->listeners[i].route_config >= 0)
 			dst->listeners[i].route_config += (int)rc0;
 	free(src->listeners);
+	/* one source has policies (the Istio directory): the bootstrap has none */
+	if (dst->authz == NULL) {
+		dst->authz = src->authz;
+		src->authz = NULL;
+	}
+	hf_authz_free(src->authz);
 	memset(src, 0, sizeof(*src));
 	return 0;
 }

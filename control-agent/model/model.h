@@ -22,6 +22,8 @@
 #include "dataplane/snapshot-t.h"
 #include "lb/lb-t.h"
 
+struct hf_authz;
+
 struct hf_model_str_match {
 	enum hf_match_kind kind;
 	char *value;			/* NULL for ANY and PRESENT */
@@ -273,6 +275,8 @@ struct hf_model {
 	struct hf_model_route_config *route_configs;
 	unsigned int n_clusters;
 	struct hf_model_cluster *clusters;
+	/* AuthorizationPolicies selecting the node (control-agent/compile/authz_build.h); NULL: none */
+	struct hf_authz *authz;
 };
 
 /* Frees everything @p m owns and zeroes it. Safe on a zeroed model. */

@@ -33,6 +33,7 @@
 #include "dataplane/overload.h"
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/http.h"
+#include "dataplane/proxy/http_authz.h"
 #include "dataplane/proxy/http_route.h"
 #include "dataplane/proxy/ratelimit.h"
 #include "dataplane/proxy/router.h"
@@ -457,6 +458,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	size_t tlen = 0;
 	bool expect, preflight;
 	int cors, refuse, built;
+	const char *denied;
 
 	if (stream_get(h, s) == NULL)
 		return no_stream(w, s);
@@ -497,6 +499,11 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		return consume_and_reply(w, s, head_len, 503, HF_RF_OM, "overload", "envoy overloaded",
 					 NULL);
 	}
+	/* AuthorizationPolicy before the route (Envoy's RBAC filter); a delayed request passed it */
+	if (snap->authz != NULL && !(s->flags & HF_HTTP_S_FAULT_DONE) &&
+	    (denied = hf_http_authz(w, s, msg)) != NULL)
+		return consume_and_reply(w, s, head_len, 403, HF_RF_RBAC, denied,
+					 "RBAC: access denied", NULL);
 	sl = hf_snapshot_listener(snap, s->lst->port);
 	vh = sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
 	r = vh != NULL ? hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port) : NULL;

@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * AuthorizationPolicy, from the YAML an operator writes to the verdict a
+ * worker gives: each case loads policies with the Istio loader, compiles them
+ * as a snapshot would, and checks real request heads (parsed by the HTTP
+ * parser) with the peer, TLS and JWT facts the case gives. The istio.io
+ * tasks' documented results come first, then the semantics one by one: the
+ * string forms, path templates, every not-form, the evaluation order, the
+ * `when` keys, the JWT principal and claims filled by hand as request
+ * authentication would.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hf_test.h"
+#include "control-agent/agent.h"
+#include "control-agent/compile/authz_build.h"
+#include "control-agent/istio/istio.h"
+#include "control-agent/model/model.h"
+#include "dataplane/proxy/authz.h"
+
+static char dir[64];
+static char err[HF_ISTIO_ERR];
+
+static const char *const gw_labels[] = {"istio=ingressgateway", "app=istio-ingressgateway"};
+
+/* Loads @p yaml as the only file of the Istio directory; the node is istio-system's gateway. */
+static int
+load_ns(const char *yaml, const char *node_ns, struct hf_authz **out)
+{
+	char path[128];
+	FILE *f;
+	struct hf_model m;
+	const struct hf_istio_node node = {
+		.labels = gw_labels,
+		.n_labels = 2,
+		.ns = node_ns,
+		.xff_trusted_hops = 2,
+	};
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/policies.yaml", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(yaml, f);
+	fclose(f);
+	rc = hf_istio_load_node(dir, &node, &m, err, sizeof(err));
+	*out = NULL;
+	if (rc == 0) {
+		/* what the workers get: the snapshot's own copy */
+		*out = m.authz != NULL ? hf_authz_compile(m.authz) : NULL;
+		if (m.authz != NULL)
+			assert_non_null(*out);
+		hf_model_free(&m);
+	}
+	return rc;
+}
+
+static struct hf_authz *
+load(const char *yaml)
+{
+	struct hf_authz *az;
+
+	if (load_ns(yaml, "istio-system", &az) != 0)
+		fail_msg("%s", err);
+	return az;
+}
+
+/* What the request is besides its head. */
+struct facts {
+	const char *src;		/* TCP peer; default 198.51.100.7 */
+	const char *peer;		/* TLS principal; NULL: plaintext */
+	const char *sni;
+	const char *jwt;		/* "<iss>/<sub>"; NULL: no token */
+	const char *claims[8][2];	/* name, value */
+	uint16_t port;			/* default 80 */
+};
+
+static struct hf_authn authn;
+
+static void
+fill_authn(const struct facts *f)
+{
+	memset(&authn, 0, sizeof(authn));
+	if (f->jwt == NULL)
+		return;
+	authn.principal_off = 0;
+	authn.principal_len = (uint16_t)strlen(f->jwt);
+	memcpy(authn.buf, f->jwt, authn.principal_len + 1);
+	authn.used = (uint16_t)(authn.principal_len + 1);
+	for (unsigned int i = 0; i < 8 && f->claims[i][0] != NULL; i++) {
+		struct hf_authn_claim *c = &authn.claims[authn.n_claims++];
+
+		c->name_off = authn.used;
+		c->name_len = (uint16_t)strlen(f->claims[i][0]);
+		memcpy(authn.buf + authn.used, f->claims[i][0], c->name_len + 1);
+		authn.used = (uint16_t)(authn.used + c->name_len + 1);
+		c->val_off = authn.used;
+		c->val_len = (uint16_t)strlen(f->claims[i][1]);
+		memcpy(authn.buf + authn.used, f->claims[i][1], c->val_len + 1);
+		authn.used = (uint16_t)(authn.used + c->val_len + 1);
+	}
+}
+
+/* 403 (true) or not for @p head ("GET /x HTTP/1.1\r\nHost: h\r\n...", the blank line added). */
+static bool
+denied_by(const struct hf_authz *az, const char *head, const struct facts *f,
+	  struct hf_authz_result *res)
+{
+	char buf[2048];
+	struct hf_h1_message msg;
+	struct hf_h1_scan scan = {0};
+	struct hf_h1_limits lim;
+	struct hf_authz_rq rq = {0};
+	const char *q;
+	int n = snprintf(buf, sizeof(buf), "%s\r\n", head);
+
+	hf_h1_limits_default(&lim);
+	assert_int_equal(hf_h1_parse_request(buf, (size_t)n, &scan, &lim, &msg), n);
+	fill_authn(f);
+	rq.msg = &msg;
+	rq.path = msg.target.p;
+	q = memchr(msg.target.p, '?', msg.target.len);
+	rq.path_len = q != NULL ? (uint32_t)(q - msg.target.p) : msg.target.len;
+	assert_int_equal(inet_pton(AF_INET, f->src != NULL ? f->src : "198.51.100.7", &rq.src_ip), 1);
+	assert_int_equal(inet_pton(AF_INET, "203.0.113.1", &rq.dst_ip), 1);
+	rq.dst_port = f->port != 0 ? f->port : 80;
+	rq.peer = f->peer;
+	rq.peer_len = f->peer != NULL ? (uint16_t)strlen(f->peer) : 0;
+	rq.sni = f->sni;
+	rq.authn = &authn;
+	return hf_authz_check(az, &rq, res);
+}
+
+static bool
+denied_f(const struct hf_authz *az, const char *head, const struct facts *f)
+{
+	struct hf_authz_result res;
+
+	return denied_by(az, head, f, &res);
+}
+
+static bool
+denied(const struct hf_authz *az, const char *head)
+{
+	const struct facts f = {0};
+
+	return denied_f(az, head, &f);
+}
+
+#define GET(path) "GET " path " HTTP/1.1\r\nHost: httpbin.example.com\r\n"
+#define POST(path) "POST " path " HTTP/1.1\r\nHost: httpbin.example.com\r\nContent-Length: 0\r\n"
+
+#define META(name, ns) "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n" \
+		       "metadata:\n  name: " name "\n  namespace: " ns "\n"
+#define SEL "  selector:\n    matchLabels:\n      istio: ingressgateway\n"
+
+/* ---- the istio.io tasks ---- */
+
+/*
+ * "Explicit deny": deny GET; then deny GET unless x-token is admin; then allow
+ * only /ip, with the deny in place. Each step's documented answers.
+ */
+static void
+test_task_explicit_deny(void **state)
+{
+	struct hf_authz *az;
+
+	(void)state;
+	az = load(META("deny-method-get", "istio-system") "spec:\n" SEL "  action: DENY\n"
+		  "  rules:\n  - to:\n    - operation:\n        methods: [\"GET\"]\n");
+	assert_true(denied(az, GET("/get")));
+	assert_false(denied(az, POST("/post")));
+	hf_authz_free(az);
+
+	az = load(META("deny-method-get", "istio-system") "spec:\n" SEL "  action: DENY\n"
+		  "  rules:\n  - to:\n    - operation:\n        methods: [\"GET\"]\n"
+		  "    when:\n    - key: request.headers[x-token]\n      notValues: [\"admin\"]\n");
+	assert_false(denied(az, GET("/get") "x-token: admin\r\n"));
+	assert_true(denied(az, GET("/get") "x-token: guest\r\n"));
+	assert_true(denied(az, GET("/get")));	/* no x-token: none of notValues */
+	hf_authz_free(az);
+
+	az = load(META("deny-method-get", "istio-system") "spec:\n" SEL "  action: DENY\n"
+		  "  rules:\n  - to:\n    - operation:\n        methods: [\"GET\"]\n"
+		  "    when:\n    - key: request.headers[x-token]\n      notValues: [\"admin\"]\n"
+		  "---\n" META("allow-path-ip", "istio-system") "spec:\n" SEL "  action: ALLOW\n"
+		  "  rules:\n  - to:\n    - operation:\n        paths: [\"/ip\"]\n");
+	assert_false(denied(az, GET("/ip") "x-token: admin\r\n"));
+	assert_true(denied(az, GET("/get") "x-token: admin\r\n"));	/* no ALLOW matches */
+	assert_true(denied(az, GET("/ip") "x-token: guest\r\n"));	/* DENY first */
+	hf_authz_free(az);
+}
+
+/*
+ * "Authorization for HTTP traffic", at the gateway: allow-nothing denies
+ * everything; then GET on /productpage and the static paths, and GET of
+ * /reviews/{*} and /ratings/{*}, is all that passes.
+ */
+static void
+test_task_http_traffic(void **state)
+{
+	struct hf_authz *az;
+
+	(void)state;
+	az = load(META("allow-nothing", "istio-system") "spec:\n  {}\n");
+	assert_int_equal(az->n_allow, 1);
+	assert_int_equal(az->allow[0].n_rules, 0);
+	assert_true(denied(az, GET("/productpage")));
+	assert_true(denied(az, POST("/")));
+	hf_authz_free(az);
+
+	az = load(META("allow-nothing", "istio-system") "spec:\n  {}\n---\n"
+		  META("productpage-viewer", "istio-system") "spec:\n" SEL "  action: ALLOW\n"
+		  "  rules:\n  - to:\n    - operation:\n        methods: [\"GET\"]\n"
+		  "        paths: [\"/productpage\", \"/static/*\", \"/api/v1/products/{*}\","
+		  " \"/api/v1/products/{*}/reviews\", \"/login*\"]\n");
+	assert_false(denied(az, GET("/productpage")));
+	assert_false(denied(az, GET("/productpage?u=normal")));	/* the query is not the path */
+	assert_false(denied(az, GET("/static/bootstrap/css/bootstrap.min.css")));
+	assert_false(denied(az, GET("/api/v1/products/0")));
+	assert_false(denied(az, GET("/api/v1/products/0/reviews")));
+	assert_false(denied(az, GET("/login?x=1")));
+	assert_true(denied(az, POST("/productpage")));
+	assert_true(denied(az, GET("/productpage/")));
+	assert_true(denied(az, GET("/api/v1/products/")));	/* {*}: at least one byte */
+	assert_true(denied(az, GET("/api/v1/products/0/ratings")));
+	assert_true(denied(az, GET("/api/v1/products/0/1/reviews")));
+	assert_true(denied(az, GET("/static")));
+	hf_authz_free(az);
+}
+
+/*
+ * "Ingress gateway" (IP-based): ipBlocks reads the TCP peer, remoteIpBlocks
+ * the client x-forwarded-for names past the trusted hops (2 here, Istio's
+ * numTrustedProxies in the task).
+ */
+static void
+test_task_ingress_ip(void **state)
+{
+	struct hf_authz *az;
+	struct facts from_lb = {.src = "192.0.2.10"}, other = {.src = "203.0.113.50"};
+
+	(void)state;
+	az = load(META("ingress-policy", "istio-system") "spec:\n" SEL "  action: ALLOW\n"
+		  "  rules:\n  - from:\n    - source:\n        ipBlocks: [\"192.0.2.0/24\"]\n");
+	assert_false(denied_f(az, GET("/headers"), &from_lb));
+	assert_true(denied_f(az, GET("/headers"), &other));
+	hf_authz_free(az);
+
+	az = load(META("ingress-policy", "istio-system") "spec:\n" SEL "  action: ALLOW\n"
+		  "  rules:\n  - from:\n    - source:\n"
+		  "        remoteIpBlocks: [\"198.51.100.0/24\", \"2001:db8::/32\"]\n");
+	/* three entries, two trusted hops: the client is the second from the right */
+	assert_false(denied_f(az, GET("/headers") "X-Forwarded-For: 203.0.113.9, 198.51.100.77,"
+			      " 192.0.2.1\r\n", &other));
+	assert_true(denied_f(az, GET("/headers") "X-Forwarded-For: 198.51.100.77, 203.0.113.9,"
+			     " 192.0.2.1\r\n", &other));
+	assert_false(denied_f(az, GET("/headers") "X-Forwarded-For: 2001:db8::5, 192.0.2.1\r\n",
+			      &other));
+	/* too few entries: the TCP peer, not in the block */
+	assert_true(denied_f(az, GET("/headers") "X-Forwarded-For: 198.51.100.77\r\n", &other));
+	/* not an address: the TCP peer */
+	assert_true(denied_f(az, GET("/headers") "X-Forwarded-For: junk, 192.0.2.1\r\n", &other));
+	hf_authz_free(az);
+
+	az = load(META("ingress-policy", "istio-system") "spec:\n" SEL "  action: DENY\n"
+		  "  rules:\n  - from:\n    - source:\n        remoteIpBlocks: [\"198.51.100.77\"]\n");
+	assert_true(denied_f(az, GET("/") "X-Forwarded-For: 198.51.100.77, 192.0.2.1\r\n", &other));
+	assert_false(denied_f(az, GET("/") "X-Forwarded-For: 198.51.100.78, 192.0.2.1\r\n",
+			      &other));
+	hf_authz_free(az);
+}
+
+/* ---- semantics ---- */
+
+/* Istio's documented reading of empty things: no rules, a `{}` rule, DENY without rules. */
+static void
+test_empty_rules(void **state)
+{
+	struct hf_authz *az;
+
+	(void)state;
+	az = load(META("allow-all", "istio-system") "spec:\n  rules:\n  - {}\n");
+	assert_false(denied(az, GET("/anything")));
+	hf_authz_free(az);
+
+	az = load(META("deny-all", "istio-system") "spec:\n  action: DENY\n  rules:\n  - {}\n");
+	assert_true(denied(az, GET("/anything")));
+	hf_authz_free(az);
+
+	az = load(META("deny-nothing", "istio-system") "spec:\n  action: DENY\n");
+	assert_false(denied(az, GET("/anything")));
+	hf_authz_free(az);
+
+	/* an empty list is no field: this rule is `{}` */
+	az = load(META("allow-all", "istio-system") "spec:\n  rules:\n  - from: []\n    to: []\n");
+	assert_false(denied(az, GET("/anything")));
+	hf_authz_free(az);
+}
+
+/* DENY before ALLOW; any ALLOW suffices; AUDIT decides nothing. */
+static void
+test_order(void **state)
+{
+	struct hf_authz *az;
+	struct hf_authz_result res;
+	const struct facts f = {0};
+
+	(void)state;
+	az = load(META("a-allow-get", "istio-system") "spec:\n  rules:\n  - to:\n    - operation:\n"
+		  "        methods: [\"GET\"]\n---\n"
+		  META("b-allow-admin", "istio-system") "spec:\n  rules:\n  - to:\n    - operation:\n"
+		  "        paths: [\"/admin/*\"]\n---\n"
+		  META("c-deny-admin-get", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		  "  - to:\n    - operation:\n        paths: [\"/x\"]\n"
+		  "  - to:\n    - operation:\n        methods: [\"GET\"]\n        paths: [\"/admin/*\"]\n"
+		  "---\n" META("d-audit", "istio-system") "spec:\n  action: AUDIT\n  rules:\n"
+		  "  - to:\n    - operation:\n        methods: [\"POST\"]\n");
+	assert_int_equal(az->n_allow, 2);
+	assert_int_equal(az->n_deny, 1);
+	assert_int_equal(az->n_audit, 1);
+	assert_false(denied_by(az, GET("/a"), &f, &res));
+	assert_string_equal(res.allowed_by->name, "a-allow-get");
+	assert_int_equal(res.n_audited, 0);
+	/* POST /admin/x: the second ALLOW matches; the AUDIT reports it */
+	assert_false(denied_by(az, POST("/admin/x"), &f, &res));
+	assert_string_equal(res.allowed_by->name, "b-allow-admin");
+	assert_int_equal(res.n_audited, 1);
+	/* GET /admin/x: both ALLOWs match, the DENY wins, by its second rule */
+	assert_true(denied_by(az, GET("/admin/x"), &f, &res));
+	assert_non_null(res.policy);
+	assert_string_equal(res.rule->details,
+			    "rbac_access_denied_matched_policy[ns[istio-system]-policy[c-deny-admin-get]"
+			    "-rule[1]]");
+	/* POST /other: no ALLOW matches; audited all the same */
+	assert_true(denied_by(az, POST("/other"), &f, &res));
+	assert_null(res.policy);
+	assert_int_equal(res.n_audited, 1);
+	hf_authz_free(az);
+
+	/* AUDIT alone: everything passes */
+	az = load(META("audit", "istio-system") "spec:\n  action: AUDIT\n  rules:\n  - {}\n");
+	assert_false(denied_by(az, POST("/"), &f, &res));
+	assert_int_equal(res.n_audited, 1);
+	hf_authz_free(az);
+}
+
+/* Within a field OR, between fields AND, between from entries OR, `when` all. */
+static void
+test_and_or(void **state)
+{
+	struct hf_authz *az;
+
+	(void)state;
+	az = load(META("p", "istio-system") "spec:\n  rules:\n  - to:\n    - operation:\n"
+		  "        methods: [\"GET\", \"HEAD\"]\n        paths: [\"/a\"]\n"
+		  "    - operation:\n        methods: [\"DELETE\"]\n"
+		  "    when:\n    - key: request.headers[x-a]\n      values: [\"1\"]\n"
+		  "    - key: request.headers[x-b]\n      values: [\"2\"]\n");
+	assert_false(denied(az, GET("/a") "x-a: 1\r\nx-b: 2\r\n"));
+	assert_false(denied(az, "HEAD /a HTTP/1.1\r\nHost: h\r\nx-a: 1\r\nx-b: 2\r\n"));
+	assert_false(denied(az, "DELETE /zz HTTP/1.1\r\nHost: h\r\nx-a: 1\r\nx-b: 2\r\n"));
+	assert_true(denied(az, GET("/b") "x-a: 1\r\nx-b: 2\r\n"));
+	assert_true(denied(az, GET("/a") "x-a: 1\r\n"));
+	assert_true(denied(az, POST("/a") "x-a: 1\r\nx-b: 2\r\n"));
+	hf_authz_free(az);
+}
+
+/* Exact, prefix, suffix, presence; hosts without regard to case; ports. */
+static void
+test_string_forms(void **state)
+{
+	struct hf_authz *az;
+
+	(void)state;
+	az = load(META("p", "istio-system") "spec:\n  rules:\n  - to:\n    - operation:\n"
+		  "        hosts: [\"*.Example.com\", \"exact.test\"]\n        ports: [\"80\", 8080]\n"
+		  "        paths: [\"*.html\", \"/api/*\", \"/exact\"]\n");
+	assert_false(denied(az, "GET /x/index.html HTTP/1.1\r\nHost: WWW.EXAMPLE.COM\r\n"));
+	assert_false(denied(az, "GET /api/ HTTP/1.1\r\nHost: exact.test\r\n"));
+	assert_false(denied(az, "GET /exact HTTP/1.1\r\nHost: exact.test\r\n"));
+	assert_true(denied(az, "GET /exact/ HTTP/1.1\r\nHost: exact.test\r\n"));
+	assert_true(denied(az, "GET /api HTTP/1.1\r\nHost: exact.test\r\n"));
+	assert_true(denied(az, "GET /index.htm HTTP/1.1\r\nHost: exact.test\r\n"));
+	assert_true(denied(az, "GET /exact HTTP/1.1\r\nHost: example.com\r\n"));
+	/* the Host as it is sent: a port in it is part of what is compared */
+	assert_true(denied(az, "GET /exact HTTP/1.1\r\nHost: exact.test:80\r\n"));
+	{
+		const struct facts f = {.port = 8080}, g = {.port = 8443};
+
+		assert_false(denied_f(az, "GET /exact HTTP/1.1\r\nHost: exact.test\r\n", &f));
+		assert_true(denied_f(az, "GET /exact HTTP/1.1\r\nHost: exact.test\r\n", &g));
+	}
+	hf_authz_free(az);
+
+	az = load(META("p", "istio-system") "spec:\n  rules:\n  - when:\n"
+		  "    - key: request.headers[X-Present]\n      values: [\"*\"]\n");
+	assert_false(denied(az, GET("/") "x-present: \r\n"));
+	assert_false(denied(az, GET("/") "X-PRESENT: yes\r\n"));
+	assert_true(denied(az, GET("/")));
+	hf_authz_free(az);
+}
+
+/* Every not-form: true when none matches, an absent attribute included. */
+static void
+test_not_forms(void **state)
+{
+	struct hf_authz *az;
+	const struct facts plain = {0}, tls = {.peer = "cluster.local/ns/foo/sa/sleep"},
+			   other = {.peer = "cluster.local/ns/bar/sa/x"},
+			   jwt = {.jwt = "https://issuer/alice"};
+
+	(void)state;
+	az = load(META("p", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		  "  - from:\n    - source:\n        notPrincipals: [\"cluster.local/ns/foo/*\"]\n"
+		  "    to:\n    - operation:\n        paths: [\"/principals\"]\n"
+		  "  - from:\n    - source:\n        notNamespaces: [\"foo\"]\n"
+		  "    to:\n    - operation:\n        paths: [\"/namespaces\"]\n"
+		  "  - from:\n    - source:\n        notRequestPrincipals: [\"*\"]\n"
+		  "    to:\n    - operation:\n        paths: [\"/jwt\"]\n"
+		  "  - from:\n    - source:\n        notIpBlocks: [\"198.51.100.0/24\"]\n"
+		  "    to:\n    - operation:\n        paths: [\"/ip\"]\n"
+		  "  - to:\n    - operation:\n        notMethods: [\"GET\"]\n        paths: [\"/m\"]\n"
+		  "  - to:\n    - operation:\n        notHosts: [\"httpbin.example.com\"]\n"
+		  "        paths: [\"/h\"]\n"
+		  "  - to:\n    - operation:\n        notPorts: [\"80\"]\n        paths: [\"/p\"]\n"
+		  "  - to:\n    - operation:\n        notPaths: [\"/n*\", \"/m\", \"/h\", \"/p\", \"/ip\","
+		  " \"/jwt\", \"/namespaces\", \"/principals\"]\n");
+	assert_true(denied_f(az, GET("/principals"), &plain));
+	assert_false(denied_f(az, GET("/principals"), &tls));
+	assert_true(denied_f(az, GET("/principals"), &other));
+	assert_true(denied_f(az, GET("/namespaces"), &plain));
+	assert_false(denied_f(az, GET("/namespaces"), &tls));
+	assert_true(denied_f(az, GET("/namespaces"), &other));
+	assert_true(denied_f(az, GET("/jwt"), &plain));
+	assert_false(denied_f(az, GET("/jwt"), &jwt));
+	assert_false(denied_f(az, GET("/ip"), &plain));
+	{
+		const struct facts far = {.src = "192.0.2.3"};
+
+		assert_true(denied_f(az, GET("/ip"), &far));
+	}
+	assert_false(denied(az, GET("/m")));
+	assert_true(denied(az, POST("/m")));
+	assert_false(denied(az, GET("/h")));
+	assert_true(denied(az, "GET /h HTTP/1.1\r\nHost: other\r\n"));
+	assert_false(denied(az, GET("/p")));
+	assert_true(denied(az, GET("/zzz")));	/* notPaths: none of them */
+	assert_false(denied(az, GET("/nothing")));
+	hf_authz_free(az);
+}
+
+/* Principals and namespaces come from the mTLS peer, without "spiffe://". */
+static void
+test_principals(void **state)
+{
+	struct hf_authz *az;
+	const struct facts sleep = {.peer = "cluster.local/ns/default/sa/sleep"},
+			   test = {.peer = "cluster.local/ns/test/sa/other"}, plain = {0};
+
+	(void)state;
+	az = load(META("httpbin", "istio-system") "spec:\n  action: ALLOW\n  rules:\n"
+		  "  - from:\n    - source:\n        principals: [\"cluster.local/ns/default/sa/sleep\"]\n"
+		  "    - source:\n        namespaces: [\"test\"]\n"
+		  "    to:\n    - operation:\n        methods: [\"GET\"]\n        paths: [\"/info*\"]\n"
+		  "    - operation:\n        methods: [\"POST\"]\n        paths: [\"/data\"]\n");
+	assert_false(denied_f(az, GET("/info/x"), &sleep));
+	assert_false(denied_f(az, POST("/data"), &test));
+	assert_true(denied_f(az, POST("/info"), &test));
+	assert_true(denied_f(az, GET("/info"), &plain));
+	hf_authz_free(az);
+
+	az = load(META("any-peer", "istio-system") "spec:\n  rules:\n  - from:\n    - source:\n"
+		  "        principals: [\"*\"]\n");
+	assert_false(denied_f(az, GET("/"), &test));
+	assert_true(denied_f(az, GET("/"), &plain));
+	hf_authz_free(az);
+}
+
+/* `when`: every key this node reads. */
+static void
+test_when_keys(void **state)
+{
+	struct hf_authz *az;
+	const struct facts good = {
+		.src = "192.0.2.5", .peer = "cluster.local/ns/foo/sa/bar", .sni = "API.example.com",
+		.jwt = "https://accounts.example.com/alice",
+		.claims = {{"iss", "https://accounts.example.com"}, {"groups", "dev"},
+			   {"groups", "admin"}, {"aud", "svc-a"}, {"azp", "cli"},
+			   {"nested.key", "v1"}},
+		.port = 443,
+	};
+	struct facts bad;
+
+	(void)state;
+	az = load(META("when", "istio-system") "spec:\n  rules:\n  - when:\n"
+		  "    - key: source.ip\n      values: [\"192.0.2.0/28\"]\n"
+		  "    - key: remote.ip\n      values: [\"192.0.2.5\"]\n"
+		  "    - key: source.namespace\n      values: [\"foo\"]\n"
+		  "    - key: source.principal\n      values: [\"*/sa/bar\"]\n"
+		  "    - key: destination.ip\n      values: [\"203.0.113.0/24\"]\n"
+		  "    - key: destination.port\n      values: [\"443\"]\n"
+		  "    - key: connection.sni\n      values: [\"api.example.com\"]\n"
+		  "    - key: request.auth.principal\n      values: [\"https://accounts.example.com/*\"]\n"
+		  "    - key: request.auth.audiences\n      values: [\"svc-a\"]\n"
+		  "    - key: request.auth.presenter\n      values: [\"cli\"]\n"
+		  "    - key: request.auth.claims[groups]\n      values: [\"admin\"]\n"
+		  "    - key: request.auth.claims[nested][key]\n      values: [\"v1\"]\n"
+		  "    - key: request.auth.claims[iss]\n      notValues: [\"https://evil\"]\n");
+	assert_false(denied_f(az, GET("/"), &good));
+#define BREAK(field, v)                                     \
+	do {                                                \
+		bad = good;                                 \
+		bad.field = v;                              \
+		assert_true(denied_f(az, GET("/"), &bad));  \
+	} while (0)
+	BREAK(src, "192.0.2.17");
+	BREAK(peer, "cluster.local/ns/other/sa/bar");
+	BREAK(peer, NULL);
+	BREAK(sni, "www.example.com");
+	BREAK(sni, NULL);
+	BREAK(jwt, NULL);
+	BREAK(port, 80);
+	bad = good;
+	bad.claims[2][1] = "ops";	/* groups: dev, ops */
+	assert_true(denied_f(az, GET("/"), &bad));
+	bad = good;
+	bad.claims[5][0] = "nested";
+	assert_true(denied_f(az, GET("/"), &bad));
+	bad = good;
+	bad.claims[0][1] = "https://evil";
+	assert_true(denied_f(az, GET("/"), &bad));
+#undef BREAK
+	hf_authz_free(az);
+
+	/* requestPrincipals: the JWT's <iss>/<sub> */
+	az = load(META("jwt", "istio-system") "spec:\n  rules:\n  - from:\n    - source:\n"
+		  "        requestPrincipals: [\"https://accounts.example.com/alice\"]\n");
+	assert_false(denied_f(az, GET("/"), &good));
+	bad = good;
+	bad.jwt = "https://accounts.example.com/bob";
+	assert_true(denied_f(az, GET("/"), &bad));
+	bad.jwt = NULL;
+	assert_true(denied_f(az, GET("/"), &bad));
+	hf_authz_free(az);
+}
+
+/* Path templates, alone. */
+static void
+test_templates(void **state)
+{
+	static const struct {
+		const char *t, *p;
+		bool match;
+	} cases[] = {
+		{"/a/{*}", "/a/b", true},
+		{"/a/{*}", "/a/", false},
+		{"/a/{*}", "/a/b/c", false},
+		{"/a/{*}/c", "/a/b/c", true},
+		{"/a/{*}/c", "/a//c", false},
+		{"/a/{**}", "/a/", true},
+		{"/a/{**}", "/a/b/c/d", true},
+		{"/a/{**}", "/a", false},
+		{"/{*}/{*}/x/{**}", "/1/2/x/3/4", true},
+		{"/{*}/{*}/x/{**}", "/1/x/3/4", false},
+		{"/{*}", "/", false},
+		{"/{*}", "/abc", true},
+	};
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (hf_authz_template_match(cases[i].t, strlen(cases[i].t), cases[i].p,
+					    strlen(cases[i].p)) != cases[i].match)
+			fail_msg("%s against %s: expected %d", cases[i].t, cases[i].p,
+				 cases[i].match);
+}
+
+/* Selection: the root namespace mesh-wide, the node's own namespace, matchLabels. */
+static void
+test_selection(void **state)
+{
+	struct hf_authz *az;
+
+	(void)state;
+	/* another namespace: not this node's */
+	assert_int_equal(load_ns(META("p", "bookinfo") "spec:\n  {}\n", "istio-system", &az), 0);
+	assert_null(az);
+	/* its own namespace */
+	assert_int_equal(load_ns(META("p", "bookinfo") "spec:\n  {}\n", "bookinfo", &az), 0);
+	assert_non_null(az);
+	hf_authz_free(az);
+	/* the root namespace, whatever the node's */
+	assert_int_equal(load_ns(META("p", "istio-system") "spec:\n  {}\n", "bookinfo", &az), 0);
+	assert_non_null(az);
+	hf_authz_free(az);
+	/* labels the node lacks */
+	assert_int_equal(load_ns(META("p", "istio-system") "spec:\n  selector:\n    matchLabels:\n"
+				 "      app: productpage\n", "istio-system", &az), 0);
+	assert_null(az);
+	/* labels it has */
+	assert_int_equal(load_ns(META("p", "istio-system") "spec:\n  selector:\n    matchLabels:\n"
+				 "      app: istio-ingressgateway\n      istio: ingressgateway\n",
+				 "istio-system", &az), 0);
+	assert_non_null(az);
+	hf_authz_free(az);
+	/* v1beta1 reads the same */
+	assert_int_equal(load_ns("apiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\n"
+				 "metadata:\n  name: x\n  namespace: istio-system\nspec: {}\n",
+				 "istio-system", &az), 0);
+	assert_non_null(az);
+	hf_authz_free(az);
+}
+
+/* The compiled copy stands alone, and each rule's details stay readable after it is gone. */
+static void
+test_compile_copy(void **state)
+{
+	struct hf_authz *az, *again;
+	const char *d;
+
+	(void)state;
+	az = load(META("deny-x", "istio-system") "spec:\n  action: DENY\n  rules:\n  - to:\n"
+		  "    - operation:\n        paths: [\"/x\"]\n");
+	d = az->deny[0].rules[0].details;
+	again = hf_authz_compile(az);
+	assert_non_null(again);
+	assert_ptr_equal(again->deny[0].rules[0].details, d);	/* interned */
+	assert_int_equal(again->deny[0].slot, az->deny[0].slot);	/* kept by name */
+	assert_int_not_equal(az->deny[0].slot, 0);
+	hf_authz_free(az);
+	assert_true(denied(again, GET("/x")));
+	assert_false(denied(again, GET("/y")));
+	/* what workers counted under the policy's slot is its line on /stats */
+	hf_authz_hits[0].n[again->deny[0].slot] += 5;
+	hf_authz_hits[1].n[again->deny[0].slot] += 2;
+	{
+		struct hf_stat_line l[HF_AUTHZ_SLOTS + 1];
+		size_t n = 0;
+		bool seen = false;
+
+		hf_authz_stat_lines(2, l, &n, HF_AUTHZ_SLOTS + 1);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(l[i].name, "rbac.policy.istio-system.deny-x.denied") == 0) {
+				assert_int_equal(l[i].value, 7);
+				seen = true;
+			}
+		assert_true(seen);
+		assert_string_equal(l[0].name, "rbac.policy.overflow");
+	}
+	hf_authz_free(again);
+	assert_string_equal(d, "rbac_access_denied_matched_policy[ns[istio-system]-policy[deny-x]"
+			    "-rule[0]]");
+}
+
+/*
+ * The prefilters (a rule's first path segment and Host bits) never change a
+ * verdict: random requests over policies with every kind of path and host
+ * value give the same answer, policy and rule with the filters as without.
+ * Then a filter made wrong on purpose must show: the check can fail.
+ */
+static int
+cross_check(struct hf_authz *az, unsigned int n, unsigned int *differ)
+{
+	static const char *const paths[] = {"/", "/a", "/a/", "/a/b", "/ab", "/b/a", "/v1/x/r2/q",
+					    "/v1/r2/z", "/api/v1/products/7/reviews", "/x.html",
+					    "/a/b.html", "/static/css", "/statics", "/login?x", "/p"};
+	static const char *const hosts[] = {"a.example.com", "A.EXAMPLE.COM", "b.example.com",
+					    "example.com", "svc1.example.com", "x.s1.example.com",
+					    "a.example.com:80"};
+	static const char *const methods[] = {"GET", "POST", "HEAD", "DELETE"};
+	const struct facts f = {0};
+	unsigned int seed = 7, same = 0;
+
+	*differ = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		char head[512];
+		struct hf_authz_result r1, r2;
+		bool d1, d2;
+		const char *h;
+
+		seed = seed * 1103515245u + 12345u;
+		h = hosts[(seed >> 8) % (sizeof(hosts) / sizeof(hosts[0]))];
+		snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\n",
+			 methods[(seed >> 4) % 4], paths[(seed >> 16) % (sizeof(paths) / sizeof(paths[0]))],
+			 h);
+		az->filter_seg = az->filter_host = true;
+		d1 = denied_by(az, head, &f, &r1);
+		az->filter_seg = az->filter_host = false;
+		d2 = denied_by(az, head, &f, &r2);
+		if (d1 == d2 && r1.policy == r2.policy && r1.rule == r2.rule &&
+		    r1.allowed_by == r2.allowed_by && r1.n_audited == r2.n_audited)
+			same++;
+		else
+			(*differ)++;
+	}
+	return (int)same;
+}
+
+static void
+test_prefilter(void **state)
+{
+	struct hf_authz *az;
+	unsigned int differ;
+	bool any_filter = false;
+
+	(void)state;
+	az = load(META("p1", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		  "  - to:\n    - operation: {paths: [\"/a\"], methods: [\"DELETE\"]}\n"
+		  "  - to:\n    - operation: {paths: [\"/a/*\", \"*.html\"]}\n"
+		  "    - operation: {hosts: [\"b.example.com\"]}\n"
+		  "---\n" META("p2", "istio-system") "spec:\n  rules:\n"
+		  "  - to:\n    - operation: {paths: [\"/v1/{*}/r2/{**}\", \"/static/*\", \"/login*\"]}\n"
+		  "  - to:\n    - operation: {hosts: [\"A.example.com\", \"*.s1.example.com\"], notPaths: [\"/p\"]}\n"
+		  "  - to:\n    - operation: {paths: [\"/\", \"/api/v1/products/{*}/reviews\"]}\n"
+		  "  - from:\n    - source: {ipBlocks: [\"198.51.100.0/24\"]}\n"
+		  "    to:\n    - operation: {hosts: [\"example.com\"], paths: [\"/ab\"]}\n"
+		  "---\n" META("p3", "istio-system") "spec:\n  action: AUDIT\n  rules:\n"
+		  "  - to:\n    - operation: {paths: [\"/b/a\"]}\n");
+	for (unsigned int i = 0; i < az->n_allow; i++)
+		for (unsigned int k = 0; k < az->allow[i].n_rules; k++)
+			any_filter |= az->allow[i].rules[k].seg_mask != UINT64_MAX ||
+				      az->allow[i].rules[k].host_mask != UINT64_MAX;
+	assert_true(any_filter);
+	assert_int_equal(cross_check(az, 2000, &differ), 2000);
+	/* a filter that leaves out the bit of "/a/..." requests: some verdicts change */
+	((struct hf_authz_rule *)&az->deny[0].rules[1])->seg_mask &= ~hf_authz_bit("a", 1, false);
+	cross_check(az, 2000, &differ);
+	assert_true(differ > 0);
+	hf_authz_free(az);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/hf_authz_XXXXXX");
+	return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/policies.yaml", dir);
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_task_explicit_deny),
+		cmocka_unit_test(test_task_http_traffic),
+		cmocka_unit_test(test_task_ingress_ip),
+		cmocka_unit_test(test_empty_rules),
+		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_and_or),
+		cmocka_unit_test(test_string_forms),
+		cmocka_unit_test(test_not_forms),
+		cmocka_unit_test(test_principals),
+		cmocka_unit_test(test_when_keys),
+		cmocka_unit_test(test_templates),
+		cmocka_unit_test(test_selection),
+		cmocka_unit_test(test_compile_copy),
+		cmocka_unit_test(test_prefilter),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
