@@ -23,6 +23,7 @@
 
 #include "control-agent/snapshot.h"
 #include "control-agent/compile/rmatch_build.h"
+#include "control-agent/jwks.h"
 #include "tls/tls.h"
 
 /* A cluster's identity across snapshots: FNV-1a over its whole name (hf_snap_cluster.id). */
@@ -738,6 +739,7 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 	c.s->n_clusters = m->n_clusters;
 	c.s->listeners = ls;
 	c.s->n_listeners = m->n_listeners;
+	c.s->jwt = hf_jwt_config_ref(m->jwt);
 	for (unsigned int i = 0; i < m->n_listeners && rc == 0; i++) {
 		for (unsigned int k = 0; k < i; k++)
 			if (m->listeners[k].port == m->listeners[i].port)
@@ -798,6 +800,7 @@ hf_snapshot_free(struct hf_snapshot *s)
 		hf_rmatch_free(s->matchers[i]);
 	free(s->matchers);
 	arena_free(s->arena);
+	hf_jwt_config_unref(s->jwt);
 	free(s);
 }
 

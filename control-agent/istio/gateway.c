@@ -912,7 +912,8 @@ hf_istio_load_mesh(const char *path, const char *const *node_labels, unsigned in
 	if (errlen > 0)
 		err[0] = '\0';
 	if ((rc = ist_collect(&st, path)) < 0 || (rc = ist_services(&st)) < 0 ||
-	    (rc = ist_dest_rules(&st)) < 0 || (rc = listeners(&st)) < 0)
+	    (rc = ist_dest_rules(&st)) < 0 || (rc = listeners(&st)) < 0 ||
+	    (rc = ist_request_authn(&st)) < 0)
 		hf_model_free(&st.m);
 	else
 		*m = st.m;

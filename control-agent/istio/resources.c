@@ -88,6 +88,9 @@ doc_kind(struct ist *st, const struct yn *root, enum ist_kind *out)
 	rc = ist_get_str(st, root, "", "apiVersion", true, &api);
 	if (rc < 0)
 		return rc;
+	rc = ist_security_kind(st, root, api, kind, out);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	slash = strchr(api, '/');
 	if (slash == NULL)
 		return ist_fail(st, at, "apiVersion", "the Kubernetes core API (%s) is not read "

@@ -122,6 +122,7 @@ ist_set_cur(struct ist *st, const struct ist_res *r)
 		[IST_DR] = "DestinationRule",
 		[IST_SE] = "ServiceEntry",
 		[IST_WE] = "WorkloadEntry",
+		[IST_RA] = "RequestAuthentication",
 	};
 
 	st->cur_file = r->file;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control-agent/jwks.h"
 #include "control-agent/model/model.h"
 
 static void
@@ -129,6 +130,7 @@ hf_model_free(struct hf_model *m)
 		free(c->endpoints);
 	}
 	free(m->clusters);
+	hf_jwt_config_unref(m->jwt);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -186,6 +188,12 @@ hf_model_append(struct hf_model *dst, struct hf_model *src)
 		if (dst->listeners[i].route_config >= 0)
 			dst->listeners[i].route_config += (int)rc0;
 	free(src->listeners);
+	/* JWT rules come from one source (Istio's RequestAuthentication): taken when dst has none */
+	if (dst->jwt == NULL) {
+		dst->jwt = src->jwt;
+		src->jwt = NULL;
+	}
+	hf_jwt_config_unref(src->jwt);
 	memset(src, 0, sizeof(*src));
 	return 0;
 }

@@ -34,6 +34,7 @@
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/http_route.h"
+#include "dataplane/proxy/jwt.h"
 #include "dataplane/proxy/router.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
@@ -450,6 +451,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	struct hf_http_wr wr;
 	struct hf_http_up *u;
 	struct hf_http_shaped shape;
+	struct hf_jwt_reply jwt;
 	char target[NORM_TARGET_MAX], extra[512], norm[NORM_TARGET_MAX];
 	size_t tlen = 0;
 	bool expect, preflight;
@@ -494,6 +496,11 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		return consume_and_reply(w, s, head_len, 503, HF_RF_OM, "overload", "envoy overloaded",
 					 NULL);
 	}
+	/* RequestAuthentication before routing, as Envoy's jwt_authn runs before the router */
+	refuse = hf_jwt_request(w, msg, hf_tls_of(s->down) != NULL, &jwt);
+	if (unlikely(refuse != 0))
+		return consume_and_reply(w, s, head_len, refuse, HF_RF_NONE, jwt.details, jwt.body,
+					 jwt.extra);
 	sl = hf_snapshot_listener(snap, s->lst->port);
 	vh = sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
 	r = vh != NULL ? hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port) : NULL;
