@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include "control-agent/jwks.h"
 #include "dataplane/proxy/json.h"
@@ -346,6 +347,8 @@ struct mem {
 	void **p;
 	unsigned int n_pkeys;
 	void **pkeys;
+	unsigned int n_ctx, cap_ctx;
+	void **ctx;			/* the prepared EVP_PKEY_CTXs */
 };
 
 static void *
@@ -394,6 +397,10 @@ mem_free(struct mem *m)
 {
 	if (m == NULL)
 		return;
+	/* the contexts hold references to the keys: they go first */
+	for (unsigned int i = 0; i < m->n_ctx; i++)
+		EVP_PKEY_CTX_free(m->ctx[i]);
+	free(m->ctx);
 	for (unsigned int i = 0; i < m->n_pkeys; i++)
 		EVP_PKEY_free(m->pkeys[i]);
 	free(m->pkeys);
@@ -564,6 +571,93 @@ hf_jwt_config_unref(const struct hf_jwt_config *c)
 
 	if (w == NULL || --w->refs > 0)
 		return;
+	for (int i = 0; i < 3; i++)
+		EVP_MD_free(w->md[i]);
 	/* c itself is one of m's allocations */
 	mem_free(w->mem);
+}
+
+/* A context of key @p pkey ready to verify a digest made with @p alg's hash; NULL on failure. */
+static EVP_PKEY_CTX *
+verify_ctx(EVP_PKEY *pkey, enum hf_jwt_alg alg, const EVP_MD *md)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+
+	if (ctx == NULL || EVP_PKEY_verify_init(ctx) != 1)
+		goto fail;
+	if (alg >= HF_JWT_RS256 && alg <= HF_JWT_PS512) {
+		bool pss = alg >= HF_JWT_PS256;
+
+		/* RFC 7518 3.3 (PKCS #1 v1.5), 3.5 (PSS, salt as long as the hash, MGF1 with it) */
+		if (EVP_PKEY_CTX_set_rsa_padding(ctx, pss ? RSA_PKCS1_PSS_PADDING :
+							     RSA_PKCS1_PADDING) != 1 ||
+		    EVP_PKEY_CTX_set_signature_md(ctx, md) != 1 ||
+		    (pss && (EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+			     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1)))
+			goto fail;
+	}
+	return ctx;
+fail:
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return NULL;
+}
+
+int
+hf_jwt_config_prepare(const struct hf_jwt_config *cc, unsigned int n_workers)
+{
+	static const char *const names[3] = {"SHA256", "SHA384", "SHA512"};
+	struct hf_jwt_config *c = (struct hf_jwt_config *)cc;
+	struct mem *m;
+
+	if (c == NULL || n_workers == 0)
+		return 0;
+	m = c->mem;
+	for (int i = 0; i < 3; i++)
+		if (c->md[i] == NULL && (c->md[i] = EVP_MD_fetch(NULL, names[i], NULL)) == NULL)
+			return -ENOMEM;
+	for (unsigned int i = 0; i < c->n_providers; i++) {
+		struct hf_jwt_provider *p = (struct hf_jwt_provider *)&c->providers[i];
+
+		for (unsigned int j = 0; j < p->n_keys; j++) {
+			struct hf_jwt_key *k = (struct hf_jwt_key *)&p->keys[j];
+			void **v;
+
+			/* published already, or EdDSA (which hashes inside): left as they are */
+			if (k->vctx != NULL || k->kty == HF_JWT_KTY_OKP)
+				continue;
+			v = m_alloc(m, sizeof(*v) * n_workers * HF_JWT_ALG__MAX);
+			if (v == NULL)
+				return -ENOMEM;
+			for (unsigned int w = 0; w < n_workers; w++)
+				for (int a = HF_JWT_RS256; a <= HF_JWT_ES512; a++) {
+					EVP_PKEY_CTX *x;
+					enum hf_jwt_kty kty = a <= HF_JWT_PS512 ? HF_JWT_KTY_RSA :
+							      HF_JWT_KTY_EC;
+					const EVP_MD *md = c->md[a <= HF_JWT_PS512 ?
+								 (a - HF_JWT_RS256) % 3 :
+								 a - HF_JWT_ES256];
+
+					if (k->kty != kty || (k->alg != HF_JWT_ALG_NONE && k->alg != a))
+						continue;
+					if (m->n_ctx == m->cap_ctx) {
+						unsigned int cap = m->cap_ctx ? m->cap_ctx * 2 : 16;
+						void **nc = realloc(m->ctx, cap * sizeof(*nc));
+
+						if (nc == NULL)
+							return -ENOMEM;
+						m->ctx = nc;
+						m->cap_ctx = cap;
+					}
+					x = verify_ctx(k->pkey, (enum hf_jwt_alg)a, md);
+					if (x == NULL)
+						return -ENOMEM;
+					m->ctx[m->n_ctx++] = x;
+					v[w * HF_JWT_ALG__MAX + (unsigned int)a] = x;
+				}
+			k->vctx = v;
+			k->n_workers = n_workers;
+		}
+	}
+	return 0;
 }

@@ -58,6 +58,15 @@ struct hf_jwt_rule {
  */
 struct hf_jwt_config *hf_jwt_config_build(struct hf_jwt_rule *r, unsigned int n, uint32_t skew_s);
 
+/*
+ * Makes for each key of @p c and each of @p n_workers workers the contexts
+ * that verify a digest (hf_jwt_key.vctx), and fetches the digests: a worker
+ * then makes no EVP_PKEY_CTX per request. Keys prepared already are left
+ * alone (a published config never changes). Returns 0 or -ENOMEM (then
+ * unprepared keys verify the slower way; nothing is wrong).
+ */
+int hf_jwt_config_prepare(const struct hf_jwt_config *c, unsigned int n_workers);
+
 /* One more reference to @p c (NULL is fine: returns NULL). Agent thread only. */
 const struct hf_jwt_config *hf_jwt_config_ref(const struct hf_jwt_config *c);
 

@@ -740,6 +740,8 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 	c.s->listeners = ls;
 	c.s->n_listeners = m->n_listeners;
 	c.s->jwt = hf_jwt_config_ref(m->jwt);
+	/* before it is published; short of memory, keys verify the slower way */
+	hf_jwt_config_prepare(c.s->jwt, n_workers < HF_MAX_WORKERS ? n_workers : HF_MAX_WORKERS);
 	for (unsigned int i = 0; i < m->n_listeners && rc == 0; i++) {
 		for (unsigned int k = 0; k < i; k++)
 			if (m->listeners[k].port == m->listeners[i].port)

@@ -8,7 +8,7 @@
 #include "tests/unit/jwt_util.h"
 
 struct hf_jwt_config *
-bench_jwt_setup(const char *alg, const char *payload, char **token)
+bench_jwt_setup(const char *alg, const char *payload, char **token, int prepare)
 {
 	EVP_PKEY *k = alg[0] == 'E' && alg[1] == 'S' ? tju_ec(strstr(alg, "384") ? "P-384" : "P-256") :
 		      alg[0] == 'E' ? tju_ed25519() : tju_rsa();
@@ -23,6 +23,8 @@ bench_jwt_setup(const char *alg, const char *payload, char **token)
 	c = hf_jwt_config_build(&r, 1, 60);
 	tju_need(c != NULL, "config");
 	hf_jwks_free(r.keys, 1);
+	if (prepare)
+		tju_need(hf_jwt_config_prepare(c, 1) == 0, "prepare");
 	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"bench\"}", alg);
 	*token = tju_sign(k, alg, hdr, payload);
 	free(jwk);

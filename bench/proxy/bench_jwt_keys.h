@@ -9,8 +9,10 @@ extern "C" {
 #endif
 
 /* A fresh key for @p alg, a config of one rule (issuer https://issuer.example) holding it,
- * and in *@p token (malloc'ed) @p payload signed by it. Aborts on failure. */
-struct hf_jwt_config *bench_jwt_setup(const char *alg, const char *payload, char **token);
+ * prepared for worker 0 as a snapshot's is when @p prepare, and in *@p token (malloc'ed)
+ * @p payload signed by it. Aborts on failure. */
+struct hf_jwt_config *bench_jwt_setup(const char *alg, const char *payload, char **token,
+				      int prepare);
 
 #ifdef __cplusplus
 }

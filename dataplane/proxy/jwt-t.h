@@ -29,6 +29,16 @@ enum hf_jwt_kty { HF_JWT_KTY_RSA = 1, HF_JWT_KTY_EC, HF_JWT_KTY_OKP };
 
 struct hf_jwt_key {
 	void *pkey;			/* EVP_PKEY, a public key */
+	/*
+	 * EVP_PKEY_CTXs ready to verify a digest (EVP_PKEY_verify_init done,
+	 * RSA padding and digest set), one per worker and algorithm the key
+	 * takes: vctx[worker * HF_JWT_ALG__MAX + alg], NULL where none. Each is
+	 * used by its worker alone: OpenSSL's init (13 allocations) happens once
+	 * on the agent, not per request. NULL: not prepared (EdDSA, which signs
+	 * the message itself, never is): EVP_DigestVerify per request.
+	 */
+	void **vctx;
+	unsigned int n_workers;		/* workers vctx was prepared for */
 	const char *kid;		/* NULL: none */
 	uint16_t kid_len;
 	uint8_t kty;			/* enum hf_jwt_kty */
@@ -76,6 +86,7 @@ struct hf_jwt_config {
 	unsigned int n_locs;
 	const struct hf_jwt_loc *locs;
 	uint32_t clock_skew_s;		/* exp and nbf are given this much (Envoy's default, 60) */
+	void *md[3];			/* fetched EVP_MDs SHA-256, -384, -512 (prepared configs) */
 	unsigned int refs;		/* agent only: the model and each snapshot holding it */
 	void *mem;			/* agent only: what to free */
 };

@@ -270,6 +270,7 @@ hf_jwt_request(struct hf_worker *w, struct hf_h1_message *msg, bool https,
 		w->cnt.v[HF_CNT_JWT_NO_TOKEN]++;
 		return 0;
 	}
+	sc->worker = w->id;
 	now_s = (h->epoch_us + (w->now - h->epoch_tsc) / h->tsc_per_us) / 1000000;
 	st = hf_jwt_verify(snap->jwt, f.loc, f.tok, f.len, now_s, sc, &h->authn, &p);
 	w->cnt.v[counter_of[st]]++;

@@ -59,6 +59,7 @@ enum hf_jwt_status {
 /* A worker's room for one validation (nothing of it outlives the request). */
 struct hf_jwt_scratch {
 	void *md_ctx;			/* EVP_MD_CTX, made at the first verification, reused */
+	unsigned int worker;		/* whose prepared key contexts (hf_jwt_key.vctx) to use */
 	char hdr[1024];			/* the decoded header */
 	char payload[HF_JWT_MAX_TOKEN];	/* the decoded payload */
 	uint8_t sig[1024];		/* the decoded signature */

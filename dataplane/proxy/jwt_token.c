@@ -216,10 +216,28 @@ ecdsa_der(uint8_t *der, const uint8_t *sig, size_t n, size_t half)
 	return k + b;
 }
 
+/*
+ * The digest of @p data, then its signature checked by the worker's own
+ * prepared context @p pctx: no EVP_PKEY_CTX made per request.
+ */
+static int
+verify_prepared(EVP_MD_CTX *ctx, EVP_PKEY_CTX *pctx, const EVP_MD *md, const char *data, size_t n,
+		const uint8_t *sig, size_t siglen)
+{
+	unsigned char dgst[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+
+	if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, data, n) != 1 ||
+	    EVP_DigestFinal_ex(ctx, dgst, &dl) != 1)
+		return 0;
+	return EVP_PKEY_verify(pctx, sig, siglen, dgst, dl) == 1;
+}
+
 /* 1: the signature of @p data by key @p k verifies with @p alg; 0: it does not. */
 static int
-verify_sig(struct hf_jwt_scratch *sc, const struct hf_jwt_key *k, enum hf_jwt_alg alg,
-	   const char *data, size_t n, const uint8_t *sig, size_t siglen)
+verify_sig(const struct hf_jwt_config *cfg, struct hf_jwt_scratch *sc,
+	   const struct hf_jwt_key *k, enum hf_jwt_alg alg, const char *data, size_t n,
+	   const uint8_t *sig, size_t siglen)
 {
 	EVP_MD_CTX *ctx = sc->md_ctx;
 	EVP_PKEY_CTX *pctx = NULL;
@@ -239,6 +257,14 @@ verify_sig(struct hf_jwt_scratch *sc, const struct hf_jwt_key *k, enum hf_jwt_al
 		if (siglen == 0)
 			return 0;
 		sig = der;
+	}
+	if (k->vctx != NULL && sc->worker < k->n_workers &&
+	    (pctx = k->vctx[sc->worker * HF_JWT_ALG__MAX + alg]) != NULL) {
+		const EVP_MD *md = cfg->md[alg <= HF_JWT_PS512 ? (alg - HF_JWT_RS256) % 3 :
+					     alg - HF_JWT_ES256];
+
+		ok = md != NULL && verify_prepared(ctx, pctx, md, data, n, sig, siglen);
+		goto out;
 	}
 	if (EVP_DigestVerifyInit(ctx, &pctx, md_of(alg), NULL, k->pkey) != 1)
 		goto out;
@@ -561,7 +587,8 @@ hf_jwt_verify(const struct hf_jwt_config *cfg, const struct hf_jwt_loc *loc, con
 			continue;
 		key_seen = true;
 		/* RFC 7515 5.2: the signing input is the first two sections as they came */
-		if (verify_sig(sc, &p->keys[i], alg, tok, (size_t)(d2 - tok), sc->sig, (size_t)sl))
+		if (verify_sig(cfg, sc, &p->keys[i], alg, tok, (size_t)(d2 - tok), sc->sig,
+			       (size_t)sl))
 			goto valid;
 	}
 	return key_seen ? HF_JWT_BAD_SIGNATURE : HF_JWT_NO_KEY;

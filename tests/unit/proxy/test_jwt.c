@@ -140,11 +140,23 @@ test_algorithms(void **state)
 			fail_msg("%s does not verify", t[i].alg);
 		assert_int_equal(an.principal_len, strlen(ISS "/alice"));
 		assert_string_equal(an.buf + an.principal_off, ISS "/alice");
-		/* the same token with another key of the type: the signature fails */
+		/* with the agent's per-worker contexts (as a snapshot has them), worker 1's */
+		assert_int_equal(hf_jwt_config_prepare(c, 2), 0);
+		if (t[i].k != &ed)
+			assert_non_null(c->providers[0].keys[0].vctx);
+		sc.worker = 1;
+		if (sign_verify(c, *t[i].k, t[i].alg, pl) != HF_JWT_OK)
+			fail_msg("%s does not verify with prepared contexts", t[i].alg);
+		/* the same token with another key of the type: the signature fails, both ways */
 		hf_jwt_config_unref(c);
 		c = config_of(*t[i].other, NULL, NULL);
+		sc.worker = 0;
 		assert_int_equal(sign_verify(c, *t[i].k, t[i].alg, pl), HF_JWT_BAD_SIGNATURE);
 		assert_int_equal(an.principal_len, 0);
+		assert_int_equal(hf_jwt_config_prepare(c, 2), 0);
+		sc.worker = 1;
+		assert_int_equal(sign_verify(c, *t[i].k, t[i].alg, pl), HF_JWT_BAD_SIGNATURE);
+		sc.worker = 0;
 		hf_jwt_config_unref(c);
 	}
 }
