@@ -27,8 +27,8 @@
 struct jk {
 	const char *s;
 	const struct hf_json_tok *t;
-	int key;			/* token of the JWK */
-	unsigned int index;		/* in "keys", for messages */
+	int key;            /* token of the JWK */
+	unsigned int index; /* in "keys", for messages */
 	char *err;
 	size_t errlen;
 };
@@ -141,9 +141,9 @@ ec_key(struct jk *k, const char *crv, struct hf_jwks_key *out)
 		size_t size;
 		enum hf_jwt_alg alg;
 	} curves[] = {
-		{"P-256", "prime256v1", 32, HF_JWT_ES256},
-		{"P-384", "secp384r1", 48, HF_JWT_ES384},
-		{"P-521", "secp521r1", 66, HF_JWT_ES512},
+	        {"P-256", "prime256v1", 32, HF_JWT_ES256},
+	        {"P-384", "secp384r1", 48, HF_JWT_ES384},
+	        {"P-521", "secp521r1", 66, HF_JWT_ES512},
 	};
 	uint8_t pub[1 + 2 * 66], x[MEMBER_MAX], y[MEMBER_MAX];
 	OSSL_PARAM_BLD *bld;
@@ -160,15 +160,18 @@ ec_key(struct jk *k, const char *crv, struct hf_jwks_key *out)
 		return yl;
 	if ((size_t)xl != curves[c].size || (size_t)yl != curves[c].size)
 		return bad(k, "x and y must each be %s bytes (RFC 7518 6.2.1.2)",
-			   c == 0 ? "32" : c == 1 ? "48" : "66");
-	pub[0] = 0x04;	/* SEC 1 2.3.3: uncompressed */
+		           c == 0   ? "32"
+		           : c == 1 ? "48"
+		                    : "66");
+	pub[0] = 0x04; /* SEC 1 2.3.3: uncompressed */
 	memcpy(pub + 1, x, (size_t)xl);
 	memcpy(pub + 1 + xl, y, (size_t)yl);
 	bld = OSSL_PARAM_BLD_new();
 	if (bld == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curves[c].group, 0) != 1 ||
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curves[c].group, 0) !=
+	            1 ||
 	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub,
-					     1 + 2 * curves[c].size) != 1) {
+	                                     1 + 2 * curves[c].size) != 1) {
 		OSSL_PARAM_BLD_free(bld);
 		return -ENOMEM;
 	}
@@ -206,10 +209,10 @@ static enum hf_jwt_alg
 alg_named(const char *s)
 {
 	static const char *const names[HF_JWT_ALG__MAX] = {
-		[HF_JWT_RS256] = "RS256", [HF_JWT_RS384] = "RS384", [HF_JWT_RS512] = "RS512",
-		[HF_JWT_PS256] = "PS256", [HF_JWT_PS384] = "PS384", [HF_JWT_PS512] = "PS512",
-		[HF_JWT_ES256] = "ES256", [HF_JWT_ES384] = "ES384", [HF_JWT_ES512] = "ES512",
-		[HF_JWT_EDDSA] = "EdDSA",
+	        [HF_JWT_RS256] = "RS256", [HF_JWT_RS384] = "RS384", [HF_JWT_RS512] = "RS512",
+	        [HF_JWT_PS256] = "PS256", [HF_JWT_PS384] = "PS384", [HF_JWT_PS512] = "PS512",
+	        [HF_JWT_ES256] = "ES256", [HF_JWT_ES384] = "ES384", [HF_JWT_ES512] = "ES512",
+	        [HF_JWT_EDDSA] = "EdDSA",
 	};
 
 	for (int a = 1; a < HF_JWT_ALG__MAX; a++)
@@ -241,8 +244,10 @@ one_key(struct jk *k, struct hf_jwks_key *out)
 	if (has_use && strcmp(use, "sig") != 0)
 		return 0;
 	if (has_alg && (a = alg_named(alg)) == HF_JWT_ALG_NONE)
-		return bad(k, "alg '%s' is not a JWS algorithm taken here (RS/PS/ES 256/384/512, "
-			   "EdDSA)", alg);
+		return bad(k,
+		           "alg '%s' is not a JWS algorithm taken here (RS/PS/ES 256/384/512, "
+		           "EdDSA)",
+		           alg);
 	if (strcmp(kty, "RSA") == 0) {
 		if (has_alg && a > HF_JWT_PS512)
 			return bad(k, "alg '%s' is not an RSA algorithm", alg);
@@ -262,7 +267,7 @@ one_key(struct jk *k, struct hf_jwks_key *out)
 			return bad(k, "%s is missing", "crv");
 		rc = okp_key(k, crv, out);
 	} else {
-		return 0;	/* "oct" and others: no public key to verify with */
+		return 0; /* "oct" and others: no public key to verify with */
 	}
 	if (rc < 0)
 		return rc;
@@ -289,8 +294,8 @@ hf_jwks_parse(const char *json, size_t len, struct hf_jwks_key **keys, char *err
 		return -ENOMEM;
 	rc = hf_json_parse(json, len, t, cap);
 	if (rc < 0 || t[0].type != HF_JSON_OBJECT) {
-		snprintf(err, errlen, "not a JSON object%s", rc == HF_JSON_E_DEPTH ?
-			 " (nested too deep)" : "");
+		snprintf(err, errlen, "not a JSON object%s",
+		         rc == HF_JSON_E_DEPTH ? " (nested too deep)" : "");
 		rc = -EINVAL;
 		goto out;
 	}
@@ -313,8 +318,9 @@ hf_jwks_parse(const char *json, size_t len, struct hf_jwks_key **keys, char *err
 		n += (unsigned int)rc;
 	}
 	if (n == 0) {
-		snprintf(err, errlen, "no usable key (RSA, EC or OKP, for signatures): Envoy's "
-			 "\"Jwks doesn't have any valid public key\"");
+		snprintf(err, errlen,
+		         "no usable key (RSA, EC or OKP, for signatures): Envoy's "
+		         "\"Jwks doesn't have any valid public key\"");
 		rc = -EINVAL;
 		goto out;
 	}
@@ -348,7 +354,7 @@ struct mem {
 	unsigned int n_pkeys;
 	void **pkeys;
 	unsigned int n_ctx, cap_ctx;
-	void **ctx;			/* the prepared EVP_PKEY_CTXs */
+	void **ctx; /* the prepared EVP_PKEY_CTXs */
 };
 
 static void *
@@ -412,17 +418,23 @@ mem_free(struct mem *m)
 
 /* Envoy's defaults when a rule names no location (JwtProvider: from_headers, from_params). */
 static const struct hf_jwt_loc default_locs[] = {
-	{.from = HF_JWT_FROM_HEADER, .name = "authorization", .name_len = 13,
-	 .prefix = "Bearer ", .prefix_len = 7},
-	{.from = HF_JWT_FROM_PARAM, .name = "access_token", .name_len = 12, .prefix = "",
-	 .prefix_len = 0},
+        {.from = HF_JWT_FROM_HEADER,
+         .name = "authorization",
+         .name_len = 13,
+         .prefix = "Bearer ",
+         .prefix_len = 7},
+        {.from = HF_JWT_FROM_PARAM,
+         .name = "access_token",
+         .name_len = 12,
+         .prefix = "",
+         .prefix_len = 0},
 };
 
 static bool
 loc_eq(const struct hf_jwt_loc *a, const struct hf_jwt_loc *b)
 {
-	return a->from == b->from && a->name_len == b->name_len &&
-	       strcmp(a->name, b->name) == 0 && strcmp(a->prefix, b->prefix) == 0;
+	return a->from == b->from && a->name_len == b->name_len && strcmp(a->name, b->name) == 0 &&
+	       strcmp(a->prefix, b->prefix) == 0;
 }
 
 static int
@@ -434,8 +446,8 @@ copy_locs(struct mem *m, const struct hf_jwt_loc *src, unsigned int n, struct hf
 		return -ENOMEM;
 	for (unsigned int i = 0; i < n; i++) {
 		l[i].from = src[i].from;
-		l[i].name = src[i].from == HF_JWT_FROM_HEADER ? m_lower(m, src[i].name) :
-			    m_str(m, src[i].name);
+		l[i].name = src[i].from == HF_JWT_FROM_HEADER ? m_lower(m, src[i].name)
+		                                              : m_str(m, src[i].name);
 		l[i].prefix = m_str(m, src[i].prefix != NULL ? src[i].prefix : "");
 		if (l[i].name == NULL || l[i].prefix == NULL)
 			return -ENOMEM;
@@ -589,11 +601,11 @@ verify_ctx(EVP_PKEY *pkey, enum hf_jwt_alg alg, const EVP_MD *md)
 		bool pss = alg >= HF_JWT_PS256;
 
 		/* RFC 7518 3.3 (PKCS #1 v1.5), 3.5 (PSS, salt as long as the hash, MGF1 with it) */
-		if (EVP_PKEY_CTX_set_rsa_padding(ctx, pss ? RSA_PKCS1_PSS_PADDING :
-							     RSA_PKCS1_PADDING) != 1 ||
+		if (EVP_PKEY_CTX_set_rsa_padding(ctx, pss ? RSA_PKCS1_PSS_PADDING
+		                                          : RSA_PKCS1_PADDING) != 1 ||
 		    EVP_PKEY_CTX_set_signature_md(ctx, md) != 1 ||
 		    (pss && (EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
-			     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1)))
+		             EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1)))
 			goto fail;
 	}
 	return ctx;
@@ -632,13 +644,14 @@ hf_jwt_config_prepare(const struct hf_jwt_config *cc, unsigned int n_workers)
 			for (unsigned int w = 0; w < n_workers; w++)
 				for (int a = HF_JWT_RS256; a <= HF_JWT_ES512; a++) {
 					EVP_PKEY_CTX *x;
-					enum hf_jwt_kty kty = a <= HF_JWT_PS512 ? HF_JWT_KTY_RSA :
-							      HF_JWT_KTY_EC;
-					const EVP_MD *md = c->md[a <= HF_JWT_PS512 ?
-								 (a - HF_JWT_RS256) % 3 :
-								 a - HF_JWT_ES256];
+					enum hf_jwt_kty kty =
+					        a <= HF_JWT_PS512 ? HF_JWT_KTY_RSA : HF_JWT_KTY_EC;
+					const EVP_MD *md =
+					        c->md[a <= HF_JWT_PS512 ? (a - HF_JWT_RS256) % 3
+					                                : a - HF_JWT_ES256];
 
-					if (k->kty != kty || (k->alg != HF_JWT_ALG_NONE && k->alg != a))
+					if (k->kty != kty ||
+					    (k->alg != HF_JWT_ALG_NONE && k->alg != a))
 						continue;
 					if (m->n_ctx == m->cap_ctx) {
 						unsigned int cap = m->cap_ctx ? m->cap_ctx * 2 : 16;

@@ -16,10 +16,10 @@
 
 /* One key of a JWKS, as read. */
 struct hf_jwks_key {
-	void *pkey;			/* EVP_PKEY */
-	char *kid;			/* NULL: none */
+	void *pkey; /* EVP_PKEY */
+	char *kid;  /* NULL: none */
 	enum hf_jwt_kty kty;
-	enum hf_jwt_alg alg;		/* "alg", or the curve's for EC; HF_JWT_ALG_NONE: any */
+	enum hf_jwt_alg alg; /* "alg", or the curve's for EC; HF_JWT_ALG_NONE: any */
 };
 
 /*
@@ -33,7 +33,7 @@ struct hf_jwks_key {
  *   -ENOMEM
  */
 int hf_jwks_parse(const char *json, size_t len, struct hf_jwks_key **keys, char *err,
-		  size_t errlen);
+                  size_t errlen);
 
 void hf_jwks_free(struct hf_jwks_key *keys, unsigned int n);
 
@@ -43,11 +43,12 @@ struct hf_jwt_rule {
 	unsigned int n_aud;
 	const char *const *aud;
 	unsigned int n_keys;
-	struct hf_jwks_key *keys;	/* taken by hf_jwt_config_build() (pkeys moved, set NULL) */
+	struct hf_jwks_key *keys; /* taken by hf_jwt_config_build() (pkeys moved, set NULL) */
 	unsigned int n_locs;
-	const struct hf_jwt_loc *locs;	/* none: Envoy's defaults (Authorization: Bearer, access_token) */
+	const struct hf_jwt_loc
+	        *locs; /* none: Envoy's defaults (Authorization: Bearer, access_token) */
 	bool forward;
-	const char *payload_header;	/* NULL: none */
+	const char *payload_header; /* NULL: none */
 	unsigned int n_claim_hdrs;
 	const struct hf_jwt_claim_hdr *claim_hdrs;
 };

@@ -10,8 +10,10 @@
 struct hf_jwt_config *
 bench_jwt_setup(const char *alg, const char *payload, char **token, int prepare)
 {
-	EVP_PKEY *k = alg[0] == 'E' && alg[1] == 'S' ? tju_ec(strstr(alg, "384") ? "P-384" : "P-256") :
-		      alg[0] == 'E' ? tju_ed25519() : tju_rsa();
+	EVP_PKEY *k = alg[0] == 'E' && alg[1] == 'S'
+	                      ? tju_ec(strstr(alg, "384") ? "P-384" : "P-256")
+	              : alg[0] == 'E' ? tju_ed25519()
+	                              : tju_rsa();
 	char *jwk = tju_jwk(k, "bench", alg), *jwks = tju_jwks(jwk, NULL), hdr[128], err[256];
 	struct hf_jwt_rule r = {.issuer = "https://issuer.example"};
 	struct hf_jwt_config *c;

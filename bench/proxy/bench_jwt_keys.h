@@ -12,7 +12,7 @@ extern "C" {
  * prepared for worker 0 as a snapshot's is when @p prepare, and in *@p token (malloc'ed)
  * @p payload signed by it. Aborts on failure. */
 struct hf_jwt_config *bench_jwt_setup(const char *alg, const char *payload, char **token,
-				      int prepare);
+                                      int prepare);
 
 #ifdef __cplusplus
 }

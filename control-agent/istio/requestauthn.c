@@ -34,8 +34,18 @@
 static const char *const spec_keys[] = {"selector", "jwtRules", NULL};
 static const char *const spec_later[] = {"targetRef", "targetRefs", NULL};
 static const char *const rule_keys[] = {
-	"issuer", "audiences", "jwksUri", "jwks", "fromHeaders", "fromParams", "fromCookies",
-	"outputPayloadToHeader", "forwardOriginalToken", "outputClaimToHeaders", "timeout", NULL,
+        "issuer",
+        "audiences",
+        "jwksUri",
+        "jwks",
+        "fromHeaders",
+        "fromParams",
+        "fromCookies",
+        "outputPayloadToHeader",
+        "forwardOriginalToken",
+        "outputClaimToHeaders",
+        "timeout",
+        NULL,
 };
 static const char *const header_keys[] = {"name", "prefix", NULL};
 static const char *const claim_keys[] = {"header", "claim", NULL};
@@ -43,17 +53,20 @@ static const char *const sel_keys[] = {"matchLabels", NULL};
 
 int
 ist_security_kind(struct ist *st, const struct yn *root, const char *api, const char *kind,
-		  enum ist_kind *out)
+                  enum ist_kind *out)
 {
 	static const char group[] = "security.istio.io/";
 	const char *version;
 
-	if (strncmp(api, group, sizeof(group) - 1) != 0 || strcmp(kind, "RequestAuthentication") != 0)
+	if (strncmp(api, group, sizeof(group) - 1) != 0 ||
+	    strcmp(kind, "RequestAuthentication") != 0)
 		return 0;
 	version = api + sizeof(group) - 1;
 	if (strcmp(version, "v1beta1") != 0 && strcmp(version, "v1") != 0)
-		return ist_fail(st, ist_get(root, "apiVersion"), "apiVersion", "version '%s' of "
-				"security.istio.io is not one of v1beta1, v1", version);
+		return ist_fail(st, ist_get(root, "apiVersion"), "apiVersion",
+		                "version '%s' of "
+		                "security.istio.io is not one of v1beta1, v1",
+		                version);
 	*out = IST_RA;
 	return 1;
 }
@@ -88,7 +101,7 @@ node_namespace(struct ist *st)
 /* Reads a JWKS file named by a file:// URI (RFC 8089: file:///abs/path). */
 static int
 read_jwks(struct ist *st, const struct yn *at, const char *path, const char *uri, char **out,
-	  size_t *len)
+          size_t *len)
 {
 	const char *file = uri + 7;
 	FILE *f;
@@ -98,8 +111,10 @@ read_jwks(struct ist *st, const struct yn *at, const char *path, const char *uri
 	if (strncmp(file, "localhost/", 10) == 0)
 		file += 9;
 	if (file[0] != '/')
-		return ist_fail(st, at, path, "'%s': a file URI names an absolute path "
-				"(file:///path/to/jwks.json)", uri);
+		return ist_fail(st, at, path,
+		                "'%s': a file URI names an absolute path "
+		                "(file:///path/to/jwks.json)",
+		                uri);
 	f = fopen(file, "re");
 	if (f == NULL) {
 		int e = errno;
@@ -115,8 +130,8 @@ read_jwks(struct ist *st, const struct yn *at, const char *path, const char *uri
 	n = fread(buf, 1, JWKS_MAX + 1, f);
 	if (ferror(f) || n > JWKS_MAX) {
 		fclose(f);
-		return ist_fail(st, at, path, "%s: %s", file, n > JWKS_MAX ? "larger than 1 MiB" :
-				"read error");
+		return ist_fail(st, at, path, "%s: %s", file,
+		                n > JWKS_MAX ? "larger than 1 MiB" : "read error");
 	}
 	fclose(f);
 	buf[n] = '\0';
@@ -141,20 +156,25 @@ rule_keys_of(struct ist *st, const struct yn *r, const char *path, struct hf_jwt
 	    (rc = ist_get_str(st, r, path, "jwks", false, &inline_jwks)) < 0)
 		return rc;
 	if (uri != NULL && inline_jwks != NULL)
-		return ist_fail(st, ist_get(r, "jwks"), ist_path(p, path, "jwks"), "give jwks or "
-				"jwksUri, not both");
+		return ist_fail(st, ist_get(r, "jwks"), ist_path(p, path, "jwks"),
+		                "give jwks or "
+		                "jwksUri, not both");
 	if (uri == NULL && inline_jwks == NULL)
-		return ist_fail(st, ist_get(r, "issuer"), path, "no jwks nor jwksUri: Istio would "
-				"find the keys through the issuer's OpenID discovery, which needs a "
-				"fetch; Hydrofoil fetches nothing at run time: give jwks inline or "
-				"jwksUri file:///path/to/jwks.json");
+		return ist_fail(
+		        st, ist_get(r, "issuer"), path,
+		        "no jwks nor jwksUri: Istio would "
+		        "find the keys through the issuer's OpenID discovery, which needs a "
+		        "fetch; Hydrofoil fetches nothing at run time: give jwks inline or "
+		        "jwksUri file:///path/to/jwks.json");
 	if (uri != NULL) {
 		at = ist_get(r, "jwksUri");
 		ist_path(p, path, "jwksUri");
 		if (strncmp(uri, "http://", 7) == 0 || strncmp(uri, "https://", 8) == 0)
-			return ist_fail(st, at, p, "'%s': Hydrofoil fetches no keys at run time: save "
-					"the JWKS to a file and give file:///path/to/jwks.json, or "
-					"give the keys inline in jwks", uri);
+			return ist_fail(st, at, p,
+			                "'%s': Hydrofoil fetches no keys at run time: save "
+			                "the JWKS to a file and give file:///path/to/jwks.json, or "
+			                "give the keys inline in jwks",
+			                uri);
 		if (strncmp(uri, "file://", 7) != 0)
 			return ist_fail(st, at, p, "'%s' is not a file:// URI", uri);
 		if ((rc = read_jwks(st, at, p, uri, &file_text, &len)) < 0)
@@ -189,8 +209,8 @@ rule_locs(struct ist *st, const struct yn *r, const char *path, struct hf_jwt_ru
 	    (rc = ist_get_strs(st, r, path, "fromParams", false, &ps)) < 0 ||
 	    (rc = ist_get_strs(st, r, path, "fromCookies", false, &cs)) < 0)
 		return rc;
-	locs = ist_alloc(st, sizeof(*locs) * ((hs ? hs->n : 0) + (ps ? ps->n : 0) +
-					      (cs ? cs->n : 0) + 1));
+	locs = ist_alloc(st, sizeof(*locs) *
+	                             ((hs ? hs->n : 0) + (ps ? ps->n : 0) + (cs ? cs->n : 0) + 1));
 	if (locs == NULL)
 		return ist_oom(st);
 	ist_path(p, path, "fromHeaders");
@@ -204,22 +224,22 @@ rule_locs(struct ist *st, const struct yn *r, const char *path, struct hf_jwt_ru
 		    (rc = ist_get_str(st, h, q, "name", true, &name)) < 0 ||
 		    (rc = ist_get_str(st, h, q, "prefix", false, &prefix)) < 0 ||
 		    (rc = ist_check_token(st, ist_get(h, "name"), ist_path(f, q, "name"),
-					  "header name", name)) < 0)
+		                          "header name", name)) < 0)
 			return rc;
 		if (prefix == NULL)
 			prefix = "";
 		if ((rc = ist_check_field_value(st, ist_get(h, "prefix"), ist_path(f, q, "prefix"),
-						prefix)) < 0)
+		                                prefix)) < 0)
 			return rc;
-		locs[n++] = (struct hf_jwt_loc){.from = HF_JWT_FROM_HEADER, .name = name,
-						.prefix = prefix};
+		locs[n++] = (struct hf_jwt_loc){
+		        .from = HF_JWT_FROM_HEADER, .name = name, .prefix = prefix};
 	}
 	for (unsigned int i = 0; ps != NULL && i < ps->n; i++)
-		locs[n++] = (struct hf_jwt_loc){.from = HF_JWT_FROM_PARAM, .name = ps->val[i]->s,
-						.prefix = ""};
+		locs[n++] = (struct hf_jwt_loc){
+		        .from = HF_JWT_FROM_PARAM, .name = ps->val[i]->s, .prefix = ""};
 	for (unsigned int i = 0; cs != NULL && i < cs->n; i++)
-		locs[n++] = (struct hf_jwt_loc){.from = HF_JWT_FROM_COOKIE, .name = cs->val[i]->s,
-						.prefix = ""};
+		locs[n++] = (struct hf_jwt_loc){
+		        .from = HF_JWT_FROM_COOKIE, .name = cs->val[i]->s, .prefix = ""};
 	out->locs = locs;
 	out->n_locs = n;
 	return 0;
@@ -233,15 +253,15 @@ rule_outputs(struct ist *st, const struct yn *r, const char *path, struct hf_jwt
 	char p[IST_PATH], q[IST_PATH], f[IST_PATH];
 	int rc;
 
-	if ((rc = ist_get_str(st, r, path, "outputPayloadToHeader", false,
-			      &out->payload_header)) < 0 ||
+	if ((rc = ist_get_str(st, r, path, "outputPayloadToHeader", false, &out->payload_header)) <
+	            0 ||
 	    (rc = ist_get_bool(st, r, path, "forwardOriginalToken", &out->forward)) < 0 ||
 	    (rc = ist_get_seq(st, r, path, "outputClaimToHeaders", false, &cl)) < 0)
 		return rc;
 	if (out->payload_header != NULL &&
 	    (rc = ist_check_token(st, ist_get(r, "outputPayloadToHeader"),
-				  ist_path(p, path, "outputPayloadToHeader"), "header name",
-				  out->payload_header)) < 0)
+	                          ist_path(p, path, "outputPayloadToHeader"), "header name",
+	                          out->payload_header)) < 0)
 		return rc;
 	if (cl == NULL)
 		return 0;
@@ -258,7 +278,7 @@ rule_outputs(struct ist *st, const struct yn *r, const char *path, struct hf_jwt
 		    (rc = ist_get_str(st, c, q, "header", true, &ch[i].header)) < 0 ||
 		    (rc = ist_get_str(st, c, q, "claim", true, &ch[i].claim)) < 0 ||
 		    (rc = ist_check_token(st, ist_get(c, "header"), ist_path(f, q, "header"),
-					  "header name", ch[i].header)) < 0)
+		                          "header name", ch[i].header)) < 0)
 			return rc;
 	}
 	out->claim_hdrs = ch;
@@ -287,7 +307,7 @@ one_rule(struct ist *st, const struct yn *r, const char *path, struct hf_jwt_rul
 		char p[IST_PATH];
 
 		return ist_fail(st, ist_get(r, "issuer"), ist_path(p, path, "issuer"),
-				"must not be empty");
+		                "must not be empty");
 	}
 	if (aud != NULL) {
 		auds = ist_alloc(st, sizeof(*auds) * (aud->n + 1));
@@ -340,9 +360,9 @@ ist_request_authn(struct ist *st)
 		if ((rc = ist_keys(st, res->spec, "spec", spec_keys, spec_later)) < 0 ||
 		    (rc = ist_get_map(st, res->spec, "spec", "selector", false, &sel)) < 0)
 			break;
-		if (sel != NULL && ((rc = ist_keys(st, sel, "spec.selector", sel_keys, NULL)) < 0 ||
-				    (rc = ist_get_strmap(st, sel, "spec.selector", "matchLabels",
-							 &ml)) < 0))
+		if (sel != NULL &&
+		    ((rc = ist_keys(st, sel, "spec.selector", sel_keys, NULL)) < 0 ||
+		     (rc = ist_get_strmap(st, sel, "spec.selector", "matchLabels", &ml)) < 0))
 			break;
 		if ((rc = ist_get_seq(st, res->spec, "spec", "jwtRules", false, &rs)) < 0)
 			break;

@@ -70,7 +70,9 @@ utf8_len(const unsigned char *s, size_t n)
 		unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
 
 		return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
-		       (s[3] & 0xc0) == 0x80 ? 4 : 0;
+		                       (s[3] & 0xc0) == 0x80
+		               ? 4
+		               : 0;
 	}
 	return 0;
 }
@@ -136,7 +138,7 @@ string(struct jp *p)
 			return HF_JSON_E_SYNTAX;
 		p->i += 6;
 		if (u >= 0xdc00 && u <= 0xdfff)
-			return HF_JSON_E_SYNTAX;	/* a low surrogate alone */
+			return HF_JSON_E_SYNTAX; /* a low surrogate alone */
 		if (u >= 0xd800 && u <= 0xdbff) {
 			if (p->len - p->i < 6 || s[p->i] != '\\' || s[p->i + 1] != 'u' ||
 			    hex4(p->s + p->i + 2, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)

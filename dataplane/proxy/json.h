@@ -31,17 +31,17 @@ enum hf_json_type {
 };
 
 struct hf_json_tok {
-	uint8_t type;			/* enum hf_json_type */
-	uint8_t esc;			/* STRING: holds a backslash escape (hf_json_str() decodes) */
-	uint16_t n;			/* OBJECT: members; ARRAY: items */
-	uint32_t off, len;		/* in the text; STRING: between the quotes */
-	uint32_t next;			/* index of the first token after this value's subtree */
+	uint8_t type;      /* enum hf_json_type */
+	uint8_t esc;       /* STRING: holds a backslash escape (hf_json_str() decodes) */
+	uint16_t n;        /* OBJECT: members; ARRAY: items */
+	uint32_t off, len; /* in the text; STRING: between the quotes */
+	uint32_t next;     /* index of the first token after this value's subtree */
 };
 
 /* Errors of hf_json_parse(). */
-#define HF_JSON_E_SYNTAX (-1)		/* not JSON, or bytes after the value */
-#define HF_JSON_E_TOKENS (-2)		/* more values than tokens given */
-#define HF_JSON_E_DEPTH (-3)		/* containers nested deeper than HF_JSON_MAX_DEPTH */
+#define HF_JSON_E_SYNTAX (-1) /* not JSON, or bytes after the value */
+#define HF_JSON_E_TOKENS (-2) /* more values than tokens given */
+#define HF_JSON_E_DEPTH  (-3) /* containers nested deeper than HF_JSON_MAX_DEPTH */
 
 /*
  * Parses @p len bytes at @p s (one value, whitespace around it allowed) into

@@ -28,26 +28,26 @@
 static struct hf_jwt_scratch scratch[HF_MAX_WORKERS];
 
 static const enum hf_counter counter_of[HF_JWT__MAX] = {
-	[HF_JWT_OK] = HF_CNT_JWT_ALLOWED,
-	[HF_JWT_MISSING] = HF_CNT_JWT_NO_TOKEN,
-	[HF_JWT_BAD_FORMAT] = HF_CNT_JWT_BAD_FORMAT,
-	[HF_JWT_HEADER_BAD_B64] = HF_CNT_JWT_HEADER_BAD_B64,
-	[HF_JWT_HEADER_BAD_JSON] = HF_CNT_JWT_HEADER_BAD_JSON,
-	[HF_JWT_HEADER_BAD_ALG] = HF_CNT_JWT_HEADER_BAD_ALG,
-	[HF_JWT_ALG_UNSUPPORTED] = HF_CNT_JWT_ALG_UNSUPPORTED,
-	[HF_JWT_HEADER_BAD_KID] = HF_CNT_JWT_HEADER_BAD_KID,
-	[HF_JWT_PAYLOAD_BAD_B64] = HF_CNT_JWT_PAYLOAD_BAD_B64,
-	[HF_JWT_PAYLOAD_BAD_JSON] = HF_CNT_JWT_PAYLOAD_BAD_JSON,
-	[HF_JWT_PAYLOAD_BAD_CLAIM] = HF_CNT_JWT_PAYLOAD_BAD_CLAIM,
-	[HF_JWT_SIG_BAD_B64] = HF_CNT_JWT_SIG_BAD_B64,
-	[HF_JWT_TOO_LARGE] = HF_CNT_JWT_TOO_LARGE,
-	[HF_JWT_UNKNOWN_ISSUER] = HF_CNT_JWT_UNKNOWN_ISSUER,
-	[HF_JWT_EXPIRED] = HF_CNT_JWT_EXPIRED,
-	[HF_JWT_NOT_YET_VALID] = HF_CNT_JWT_NOT_YET_VALID,
-	[HF_JWT_AUDIENCE] = HF_CNT_JWT_AUDIENCE,
-	[HF_JWT_NO_KEY] = HF_CNT_JWT_NO_KEY,
-	[HF_JWT_BAD_SIGNATURE] = HF_CNT_JWT_BAD_SIGNATURE,
-	[HF_JWT_CLAIMS_FULL] = HF_CNT_JWT_CLAIMS_FULL,
+        [HF_JWT_OK] = HF_CNT_JWT_ALLOWED,
+        [HF_JWT_MISSING] = HF_CNT_JWT_NO_TOKEN,
+        [HF_JWT_BAD_FORMAT] = HF_CNT_JWT_BAD_FORMAT,
+        [HF_JWT_HEADER_BAD_B64] = HF_CNT_JWT_HEADER_BAD_B64,
+        [HF_JWT_HEADER_BAD_JSON] = HF_CNT_JWT_HEADER_BAD_JSON,
+        [HF_JWT_HEADER_BAD_ALG] = HF_CNT_JWT_HEADER_BAD_ALG,
+        [HF_JWT_ALG_UNSUPPORTED] = HF_CNT_JWT_ALG_UNSUPPORTED,
+        [HF_JWT_HEADER_BAD_KID] = HF_CNT_JWT_HEADER_BAD_KID,
+        [HF_JWT_PAYLOAD_BAD_B64] = HF_CNT_JWT_PAYLOAD_BAD_B64,
+        [HF_JWT_PAYLOAD_BAD_JSON] = HF_CNT_JWT_PAYLOAD_BAD_JSON,
+        [HF_JWT_PAYLOAD_BAD_CLAIM] = HF_CNT_JWT_PAYLOAD_BAD_CLAIM,
+        [HF_JWT_SIG_BAD_B64] = HF_CNT_JWT_SIG_BAD_B64,
+        [HF_JWT_TOO_LARGE] = HF_CNT_JWT_TOO_LARGE,
+        [HF_JWT_UNKNOWN_ISSUER] = HF_CNT_JWT_UNKNOWN_ISSUER,
+        [HF_JWT_EXPIRED] = HF_CNT_JWT_EXPIRED,
+        [HF_JWT_NOT_YET_VALID] = HF_CNT_JWT_NOT_YET_VALID,
+        [HF_JWT_AUDIENCE] = HF_CNT_JWT_AUDIENCE,
+        [HF_JWT_NO_KEY] = HF_CNT_JWT_NO_KEY,
+        [HF_JWT_BAD_SIGNATURE] = HF_CNT_JWT_BAD_SIGNATURE,
+        [HF_JWT_CLAIMS_FULL] = HF_CNT_JWT_CLAIMS_FULL,
 };
 
 static bool
@@ -118,7 +118,7 @@ find_cookie(const struct hf_h1_message *msg, const struct hf_jwt_loc *l, struct 
 
 bool
 hf_jwt_find(const struct hf_jwt_config *cfg, const struct hf_h1_message *msg,
-	    struct hf_jwt_found *f)
+            struct hf_jwt_found *f)
 {
 	for (unsigned int k = 0; k < cfg->n_locs; k++) {
 		const struct hf_jwt_loc *l = &cfg->locs[k];
@@ -135,7 +135,8 @@ hf_jwt_find(const struct hf_jwt_config *cfg, const struct hf_h1_message *msg,
 				if (!slice_eq(&h->name, l->name, l->name_len))
 					continue;
 				/* RFC 9110 11.1: an authentication scheme is case-insensitive */
-				if (n < l->prefix_len || strncasecmp(p, l->prefix, l->prefix_len) != 0)
+				if (n < l->prefix_len ||
+				    strncasecmp(p, l->prefix, l->prefix_len) != 0)
 					continue;
 				p += l->prefix_len;
 				n -= l->prefix_len;
@@ -156,8 +157,7 @@ hf_jwt_find(const struct hf_jwt_config *cfg, const struct hf_h1_message *msg,
 			if (find_cookie(msg, l, f))
 				return true;
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	return false;
@@ -194,8 +194,8 @@ msg_set(struct hf_h1_message *msg, const char *name, size_t n, const char *value
 
 void
 hf_jwt_edit_request(const struct hf_jwt_provider *p, const struct hf_jwt_found *f,
-		    const struct hf_jwt_scratch *sc, const struct hf_authn *an,
-		    struct hf_h1_message *msg, unsigned int *not_added)
+                    const struct hf_jwt_scratch *sc, const struct hf_authn *an,
+                    struct hf_h1_message *msg, unsigned int *not_added)
 {
 	/*
 	 * Envoy removes the whole header a token came in (forward: false); a
@@ -206,9 +206,8 @@ hf_jwt_edit_request(const struct hf_jwt_provider *p, const struct hf_jwt_found *
 
 		msg_remove(msg, name.p, name.len);
 	}
-	if (p->payload_header != NULL &&
-	    !msg_set(msg, p->payload_header, p->payload_header_len, sc->payload_b64,
-		     sc->payload_b64_len))
+	if (p->payload_header != NULL && !msg_set(msg, p->payload_header, p->payload_header_len,
+	                                          sc->payload_b64, sc->payload_b64_len))
 		(*not_added)++;
 	for (unsigned int i = 0; i < p->n_claim_hdrs; i++) {
 		const struct hf_jwt_claim_hdr *ch = &p->claim_hdrs[i];
@@ -241,8 +240,7 @@ put_realm(char *o, size_t room, const char *p, size_t n)
 }
 
 int
-hf_jwt_request(struct hf_worker *w, struct hf_h1_message *msg, bool https,
-	       struct hf_jwt_reply *r)
+hf_jwt_request(struct hf_worker *w, struct hf_h1_message *msg, bool https, struct hf_jwt_reply *r)
 {
 	const struct hf_snapshot *snap = w->snap;
 	struct hf_http_state *h = w->http;
@@ -283,10 +281,10 @@ hf_jwt_request(struct hf_worker *w, struct hf_h1_message *msg, bool https,
 	r->body = hf_jwt_status_text(st);
 	r->details = hf_jwt_status_details(st);
 	k = (size_t)snprintf(r->extra, sizeof(r->extra), "www-authenticate: Bearer realm=\"%s://",
-			     https ? "https" : "http");
+	                     https ? "https" : "http");
 	k += put_realm(r->extra + k, sizeof(r->extra) - k - 64, msg->host.p, msg->host.len);
 	k += put_realm(r->extra + k, sizeof(r->extra) - k - 64, msg->target.p,
-		       msg->target.len < HF_JWT_REALM_PATH ? msg->target.len : HF_JWT_REALM_PATH);
+	               msg->target.len < HF_JWT_REALM_PATH ? msg->target.len : HF_JWT_REALM_PATH);
 	snprintf(r->extra + k, sizeof(r->extra) - k, "\", error=\"invalid_token\"\r\n");
 	return hf_jwt_status_code(st);
 }

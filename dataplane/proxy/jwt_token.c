@@ -15,16 +15,16 @@
 
 /* RFC 4648 5: '-' and '_' for 62 and 63; 0xff: not in the alphabet. */
 static const uint8_t b64url[256] = {
-	['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,  ['G'] = 6,
-	['H'] = 7,  ['I'] = 8,  ['J'] = 9,  ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13,
-	['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20,
-	['V'] = 21, ['W'] = 22, ['X'] = 23, ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27,
-	['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34,
-	['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
-	['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47, ['w'] = 48,
-	['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
-	['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61, ['-'] = 62,
-	['_'] = 63,
+        ['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,  ['G'] = 6,
+        ['H'] = 7,  ['I'] = 8,  ['J'] = 9,  ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13,
+        ['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20,
+        ['V'] = 21, ['W'] = 22, ['X'] = 23, ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27,
+        ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34,
+        ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
+        ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47, ['w'] = 48,
+        ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
+        ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61, ['-'] = 62,
+        ['_'] = 63,
 };
 
 /* The table above gives 0 to bytes it does not list: 'A' is the only true 0. */
@@ -65,49 +65,57 @@ hf_jwt_b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap)
 }
 
 static const char *const status_text[HF_JWT__MAX] = {
-	[HF_JWT_OK] = "OK",
-	[HF_JWT_MISSING] = "Jwt is missing",
-	[HF_JWT_BAD_FORMAT] = "Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections",
-	[HF_JWT_HEADER_BAD_B64] = "Jwt header is an invalid Base64url encoded",
-	[HF_JWT_HEADER_BAD_JSON] = "Jwt header is an invalid JSON",
-	[HF_JWT_HEADER_BAD_ALG] = "Jwt header [alg] field is required and must be a string",
-	[HF_JWT_ALG_UNSUPPORTED] = "Jwt header [alg] is not supported",
-	[HF_JWT_HEADER_BAD_KID] = "Jwt header [kid] field is not a string",
-	[HF_JWT_PAYLOAD_BAD_B64] = "Jwt payload is an invalid Base64url encoded",
-	[HF_JWT_PAYLOAD_BAD_JSON] = "Jwt payload is an invalid JSON",
-	[HF_JWT_PAYLOAD_BAD_CLAIM] = "Jwt payload has a registered claim of the wrong type",
-	[HF_JWT_SIG_BAD_B64] = "Jwt signature is an invalid Base64url encoded",
-	[HF_JWT_TOO_LARGE] = "Jwt is too large",
-	[HF_JWT_UNKNOWN_ISSUER] = "Jwt issuer is not configured",
-	[HF_JWT_EXPIRED] = "Jwt is expired",
-	[HF_JWT_NOT_YET_VALID] = "Jwt not yet valid",
-	[HF_JWT_AUDIENCE] = "Audiences in Jwt are not allowed",
-	[HF_JWT_NO_KEY] = "Jwks doesn't have key to match kid or alg from Jwt",
-	[HF_JWT_BAD_SIGNATURE] = "Jwt verification fails",
-	[HF_JWT_CLAIMS_FULL] = "Jwt has more claims than can be kept",
+        [HF_JWT_OK] = "OK",
+        [HF_JWT_MISSING] = "Jwt is missing",
+        [HF_JWT_BAD_FORMAT] =
+                "Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections",
+        [HF_JWT_HEADER_BAD_B64] = "Jwt header is an invalid Base64url encoded",
+        [HF_JWT_HEADER_BAD_JSON] = "Jwt header is an invalid JSON",
+        [HF_JWT_HEADER_BAD_ALG] = "Jwt header [alg] field is required and must be a string",
+        [HF_JWT_ALG_UNSUPPORTED] = "Jwt header [alg] is not supported",
+        [HF_JWT_HEADER_BAD_KID] = "Jwt header [kid] field is not a string",
+        [HF_JWT_PAYLOAD_BAD_B64] = "Jwt payload is an invalid Base64url encoded",
+        [HF_JWT_PAYLOAD_BAD_JSON] = "Jwt payload is an invalid JSON",
+        [HF_JWT_PAYLOAD_BAD_CLAIM] = "Jwt payload has a registered claim of the wrong type",
+        [HF_JWT_SIG_BAD_B64] = "Jwt signature is an invalid Base64url encoded",
+        [HF_JWT_TOO_LARGE] = "Jwt is too large",
+        [HF_JWT_UNKNOWN_ISSUER] = "Jwt issuer is not configured",
+        [HF_JWT_EXPIRED] = "Jwt is expired",
+        [HF_JWT_NOT_YET_VALID] = "Jwt not yet valid",
+        [HF_JWT_AUDIENCE] = "Audiences in Jwt are not allowed",
+        [HF_JWT_NO_KEY] = "Jwks doesn't have key to match kid or alg from Jwt",
+        [HF_JWT_BAD_SIGNATURE] = "Jwt verification fails",
+        [HF_JWT_CLAIMS_FULL] = "Jwt has more claims than can be kept",
 };
 
 static const char *const status_details[HF_JWT__MAX] = {
-	[HF_JWT_OK] = "jwt_authn_access_allowed",
-	[HF_JWT_MISSING] = "jwt_authn_access_denied{Jwt_is_missing}",
-	[HF_JWT_BAD_FORMAT] = "jwt_authn_access_denied{Jwt_is_not_in_the_form_of_Header.Payload.Signature_with_two_dots_and_3_sections}",
-	[HF_JWT_HEADER_BAD_B64] = "jwt_authn_access_denied{Jwt_header_is_an_invalid_Base64url_encoded}",
-	[HF_JWT_HEADER_BAD_JSON] = "jwt_authn_access_denied{Jwt_header_is_an_invalid_JSON}",
-	[HF_JWT_HEADER_BAD_ALG] = "jwt_authn_access_denied{Jwt_header_[alg]_field_is_required_and_must_be_a_string}",
-	[HF_JWT_ALG_UNSUPPORTED] = "jwt_authn_access_denied{Jwt_header_[alg]_is_not_supported}",
-	[HF_JWT_HEADER_BAD_KID] = "jwt_authn_access_denied{Jwt_header_[kid]_field_is_not_a_string}",
-	[HF_JWT_PAYLOAD_BAD_B64] = "jwt_authn_access_denied{Jwt_payload_is_an_invalid_Base64url_encoded}",
-	[HF_JWT_PAYLOAD_BAD_JSON] = "jwt_authn_access_denied{Jwt_payload_is_an_invalid_JSON}",
-	[HF_JWT_PAYLOAD_BAD_CLAIM] = "jwt_authn_access_denied{Jwt_payload_has_a_registered_claim_of_the_wrong_type}",
-	[HF_JWT_SIG_BAD_B64] = "jwt_authn_access_denied{Jwt_signature_is_an_invalid_Base64url_encoded}",
-	[HF_JWT_TOO_LARGE] = "jwt_authn_access_denied{Jwt_is_too_large}",
-	[HF_JWT_UNKNOWN_ISSUER] = "jwt_authn_access_denied{Jwt_issuer_is_not_configured}",
-	[HF_JWT_EXPIRED] = "jwt_authn_access_denied{Jwt_is_expired}",
-	[HF_JWT_NOT_YET_VALID] = "jwt_authn_access_denied{Jwt_not_yet_valid}",
-	[HF_JWT_AUDIENCE] = "jwt_authn_access_denied{Audiences_in_Jwt_are_not_allowed}",
-	[HF_JWT_NO_KEY] = "jwt_authn_access_denied{Jwks_doesn't_have_key_to_match_kid_or_alg_from_Jwt}",
-	[HF_JWT_BAD_SIGNATURE] = "jwt_authn_access_denied{Jwt_verification_fails}",
-	[HF_JWT_CLAIMS_FULL] = "jwt_authn_access_denied{Jwt_has_more_claims_than_can_be_kept}",
+        [HF_JWT_OK] = "jwt_authn_access_allowed",
+        [HF_JWT_MISSING] = "jwt_authn_access_denied{Jwt_is_missing}",
+        [HF_JWT_BAD_FORMAT] = "jwt_authn_access_denied{Jwt_is_not_in_the_form_of_Header.Payload."
+                              "Signature_with_two_dots_and_3_sections}",
+        [HF_JWT_HEADER_BAD_B64] =
+                "jwt_authn_access_denied{Jwt_header_is_an_invalid_Base64url_encoded}",
+        [HF_JWT_HEADER_BAD_JSON] = "jwt_authn_access_denied{Jwt_header_is_an_invalid_JSON}",
+        [HF_JWT_HEADER_BAD_ALG] =
+                "jwt_authn_access_denied{Jwt_header_[alg]_field_is_required_and_must_be_a_string}",
+        [HF_JWT_ALG_UNSUPPORTED] = "jwt_authn_access_denied{Jwt_header_[alg]_is_not_supported}",
+        [HF_JWT_HEADER_BAD_KID] = "jwt_authn_access_denied{Jwt_header_[kid]_field_is_not_a_string}",
+        [HF_JWT_PAYLOAD_BAD_B64] =
+                "jwt_authn_access_denied{Jwt_payload_is_an_invalid_Base64url_encoded}",
+        [HF_JWT_PAYLOAD_BAD_JSON] = "jwt_authn_access_denied{Jwt_payload_is_an_invalid_JSON}",
+        [HF_JWT_PAYLOAD_BAD_CLAIM] =
+                "jwt_authn_access_denied{Jwt_payload_has_a_registered_claim_of_the_wrong_type}",
+        [HF_JWT_SIG_BAD_B64] =
+                "jwt_authn_access_denied{Jwt_signature_is_an_invalid_Base64url_encoded}",
+        [HF_JWT_TOO_LARGE] = "jwt_authn_access_denied{Jwt_is_too_large}",
+        [HF_JWT_UNKNOWN_ISSUER] = "jwt_authn_access_denied{Jwt_issuer_is_not_configured}",
+        [HF_JWT_EXPIRED] = "jwt_authn_access_denied{Jwt_is_expired}",
+        [HF_JWT_NOT_YET_VALID] = "jwt_authn_access_denied{Jwt_not_yet_valid}",
+        [HF_JWT_AUDIENCE] = "jwt_authn_access_denied{Audiences_in_Jwt_are_not_allowed}",
+        [HF_JWT_NO_KEY] =
+                "jwt_authn_access_denied{Jwks_doesn't_have_key_to_match_kid_or_alg_from_Jwt}",
+        [HF_JWT_BAD_SIGNATURE] = "jwt_authn_access_denied{Jwt_verification_fails}",
+        [HF_JWT_CLAIMS_FULL] = "jwt_authn_access_denied{Jwt_has_more_claims_than_can_be_kept}",
 };
 
 const char *
@@ -119,7 +127,8 @@ hf_jwt_status_text(enum hf_jwt_status st)
 const char *
 hf_jwt_status_details(enum hf_jwt_status st)
 {
-	return (unsigned int)st < HF_JWT__MAX ? status_details[st] : status_details[HF_JWT_BAD_SIGNATURE];
+	return (unsigned int)st < HF_JWT__MAX ? status_details[st]
+	                                      : status_details[HF_JWT_BAD_SIGNATURE];
 }
 
 int
@@ -139,10 +148,10 @@ static const struct {
 	const char *name;
 	enum hf_jwt_alg alg;
 } algs[] = {
-	{"RS256", HF_JWT_RS256}, {"RS384", HF_JWT_RS384}, {"RS512", HF_JWT_RS512},
-	{"PS256", HF_JWT_PS256}, {"PS384", HF_JWT_PS384}, {"PS512", HF_JWT_PS512},
-	{"ES256", HF_JWT_ES256}, {"ES384", HF_JWT_ES384}, {"ES512", HF_JWT_ES512},
-	{"EdDSA", HF_JWT_EDDSA},
+        {"RS256", HF_JWT_RS256}, {"RS384", HF_JWT_RS384}, {"RS512", HF_JWT_RS512},
+        {"PS256", HF_JWT_PS256}, {"PS384", HF_JWT_PS384}, {"PS512", HF_JWT_PS512},
+        {"ES256", HF_JWT_ES256}, {"ES384", HF_JWT_ES384}, {"ES512", HF_JWT_ES512},
+        {"EdDSA", HF_JWT_EDDSA},
 };
 
 static enum hf_jwt_alg
@@ -158,9 +167,15 @@ static const EVP_MD *
 md_of(enum hf_jwt_alg a)
 {
 	switch (a) {
-	case HF_JWT_RS256: case HF_JWT_PS256: case HF_JWT_ES256: return EVP_sha256();
-	case HF_JWT_RS384: case HF_JWT_PS384: case HF_JWT_ES384: return EVP_sha384();
-	case HF_JWT_RS512: case HF_JWT_PS512: case HF_JWT_ES512: return EVP_sha512();
+	case HF_JWT_RS256:
+	case HF_JWT_PS256:
+	case HF_JWT_ES256: return EVP_sha256();
+	case HF_JWT_RS384:
+	case HF_JWT_PS384:
+	case HF_JWT_ES384: return EVP_sha384();
+	case HF_JWT_RS512:
+	case HF_JWT_PS512:
+	case HF_JWT_ES512: return EVP_sha512();
 	default: return NULL;
 	}
 }
@@ -222,7 +237,7 @@ ecdsa_der(uint8_t *der, const uint8_t *sig, size_t n, size_t half)
  */
 static int
 verify_prepared(EVP_MD_CTX *ctx, EVP_PKEY_CTX *pctx, const EVP_MD *md, const char *data, size_t n,
-		const uint8_t *sig, size_t siglen)
+                const uint8_t *sig, size_t siglen)
 {
 	unsigned char dgst[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0;
@@ -235,9 +250,8 @@ verify_prepared(EVP_MD_CTX *ctx, EVP_PKEY_CTX *pctx, const EVP_MD *md, const cha
 
 /* 1: the signature of @p data by key @p k verifies with @p alg; 0: it does not. */
 static int
-verify_sig(const struct hf_jwt_config *cfg, struct hf_jwt_scratch *sc,
-	   const struct hf_jwt_key *k, enum hf_jwt_alg alg, const char *data, size_t n,
-	   const uint8_t *sig, size_t siglen)
+verify_sig(const struct hf_jwt_config *cfg, struct hf_jwt_scratch *sc, const struct hf_jwt_key *k,
+           enum hf_jwt_alg alg, const char *data, size_t n, const uint8_t *sig, size_t siglen)
 {
 	EVP_MD_CTX *ctx = sc->md_ctx;
 	EVP_PKEY_CTX *pctx = NULL;
@@ -260,8 +274,8 @@ verify_sig(const struct hf_jwt_config *cfg, struct hf_jwt_scratch *sc,
 	}
 	if (k->vctx != NULL && sc->worker < k->n_workers &&
 	    (pctx = k->vctx[sc->worker * HF_JWT_ALG__MAX + alg]) != NULL) {
-		const EVP_MD *md = cfg->md[alg <= HF_JWT_PS512 ? (alg - HF_JWT_RS256) % 3 :
-					     alg - HF_JWT_ES256];
+		const EVP_MD *md = cfg->md[alg <= HF_JWT_PS512 ? (alg - HF_JWT_RS256) % 3
+		                                               : alg - HF_JWT_ES256];
 
 		ok = md != NULL && verify_prepared(ctx, pctx, md, data, n, sig, siglen);
 		goto out;
@@ -287,7 +301,7 @@ struct flat {
 	const char *s;
 	const struct hf_json_tok *t;
 	bool full;
-	bool nul;			/* a string decoded with a NUL inside: refused */
+	bool nul; /* a string decoded with a NUL inside: refused */
 };
 
 /* Appends @p n bytes and a NUL to an->buf; returns the offset, or -1 (full). */
@@ -390,7 +404,7 @@ flat_object(struct flat *f, int obj, const char *prefix, size_t plen)
 		memcpy(name, prefix, plen);
 		klen = hf_json_str(f->s, k, name + plen, sizeof(name) - plen);
 		if (klen < 0)
-			continue;	/* a name longer than any claim authorization names */
+			continue; /* a name longer than any claim authorization names */
 		if (v->type == HF_JSON_OBJECT) {
 			name[plen + (size_t)klen] = '.';
 			flat_object(f, (int)(k - f->t) + 1, name, plen + (size_t)klen + 1);
@@ -417,8 +431,8 @@ flat_object(struct flat *f, int obj, const char *prefix, size_t plen)
 
 				if (e > p) {
 					*e = '\0';
-					add_claim(f, name_off, (uint16_t)klen, (int)(p - f->an->buf),
-						  (uint16_t)(e - p));
+					add_claim(f, name_off, (uint16_t)klen,
+					          (int)(p - f->an->buf), (uint16_t)(e - p));
 				}
 				p = e + 1;
 			}
@@ -434,7 +448,8 @@ hf_authn_find(const struct hf_authn *an, const char *name)
 	size_t n = strlen(name);
 
 	for (unsigned int i = 0; i < an->n_claims; i++)
-		if (an->claims[i].name_len == n && memcmp(an->buf + an->claims[i].name_off, name, n) == 0)
+		if (an->claims[i].name_len == n &&
+		    memcmp(an->buf + an->claims[i].name_off, name, n) == 0)
 			return &an->claims[i];
 	return NULL;
 }
@@ -450,7 +465,8 @@ has_loc(const struct hf_jwt_provider *p, const struct hf_jwt_loc *loc)
 		const struct hf_jwt_loc *l = &p->locs[i];
 
 		if (l->from == loc->from && l->name_len == loc->name_len &&
-		    memcmp(l->name, loc->name, l->name_len) == 0 && l->prefix_len == loc->prefix_len &&
+		    memcmp(l->name, loc->name, l->name_len) == 0 &&
+		    l->prefix_len == loc->prefix_len &&
 		    memcmp(l->prefix, loc->prefix, l->prefix_len) == 0)
 			return true;
 	}
@@ -460,7 +476,7 @@ has_loc(const struct hf_jwt_provider *p, const struct hf_jwt_loc *loc)
 /* Whether key @p k may verify a token of @p alg whose kid is @p kid (-1: none) in @p hs. */
 static bool
 key_fits(const struct hf_jwt_key *k, enum hf_jwt_alg alg, const char *hs,
-	 const struct hf_json_tok *kid)
+         const struct hf_json_tok *kid)
 {
 	if (k->kty != kty_of(alg))
 		return false;
@@ -495,8 +511,8 @@ is_str(const struct hf_json_tok *t, int i)
 
 enum hf_jwt_status
 hf_jwt_verify(const struct hf_jwt_config *cfg, const struct hf_jwt_loc *loc, const char *tok,
-	      size_t len, uint64_t now_s, struct hf_jwt_scratch *sc, struct hf_authn *an,
-	      const struct hf_jwt_provider **prov)
+              size_t len, uint64_t now_s, struct hf_jwt_scratch *sc, struct hf_authn *an,
+              const struct hf_jwt_provider **prov)
 {
 	const char *d1, *d2, *end = tok + len, *hs = sc->hdr, *ps = sc->payload;
 	const struct hf_jwt_provider *p = NULL;
@@ -519,8 +535,8 @@ hf_jwt_verify(const struct hf_jwt_config *cfg, const struct hf_jwt_loc *loc, con
 	/* the header: {"alg": ..., "kid": ...} (RFC 7515 4.1) */
 	hl = hf_jwt_b64url_decode(tok, (size_t)(d1 - tok), (uint8_t *)sc->hdr, sizeof(sc->hdr));
 	if (hl < 0)
-		return (size_t)(d1 - tok) / 4 * 3 > sizeof(sc->hdr) ? HF_JWT_TOO_LARGE :
-		       HF_JWT_HEADER_BAD_B64;
+		return (size_t)(d1 - tok) / 4 * 3 > sizeof(sc->hdr) ? HF_JWT_TOO_LARGE
+		                                                    : HF_JWT_HEADER_BAD_B64;
 	n = hf_json_parse(hs, (size_t)hl, sc->htok, HF_JWT_HDR_TOKENS);
 	if (n == HF_JSON_E_TOKENS)
 		return HF_JWT_TOO_LARGE;
@@ -537,7 +553,7 @@ hf_jwt_verify(const struct hf_jwt_config *cfg, const struct hf_jwt_loc *loc, con
 		return HF_JWT_HEADER_BAD_KID;
 	/* the payload: the claims (RFC 7519 4.1) */
 	pl = hf_jwt_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), (uint8_t *)sc->payload,
-				  sizeof(sc->payload) - 1);
+	                          sizeof(sc->payload) - 1);
 	if (pl < 0)
 		return HF_JWT_PAYLOAD_BAD_B64;
 	n = hf_json_parse(ps, (size_t)pl, sc->ptok, HF_JWT_PAYLOAD_TOKENS);
@@ -565,12 +581,12 @@ hf_jwt_verify(const struct hf_jwt_config *cfg, const struct hf_jwt_loc *loc, con
 	}
 	sl = hf_jwt_b64url_decode(d2 + 1, (size_t)(end - d2 - 1), sc->sig, sizeof(sc->sig));
 	if (sl < 0)
-		return (size_t)(end - d2 - 1) / 4 * 3 > sizeof(sc->sig) ? HF_JWT_TOO_LARGE :
-		       HF_JWT_SIG_BAD_B64;
+		return (size_t)(end - d2 - 1) / 4 * 3 > sizeof(sc->sig) ? HF_JWT_TOO_LARGE
+		                                                        : HF_JWT_SIG_BAD_B64;
 	/* the issuer's rule, among those that look where this token was found */
 	for (unsigned int i = 0; iss >= 0 && i < cfg->n_providers && p == NULL; i++)
 		if (hf_json_str_eq(ps, &pt[iss], cfg->providers[i].issuer,
-				   cfg->providers[i].issuer_len) &&
+		                   cfg->providers[i].issuer_len) &&
 		    has_loc(&cfg->providers[i], loc))
 			p = &cfg->providers[i];
 	if (p == NULL)
@@ -588,7 +604,7 @@ hf_jwt_verify(const struct hf_jwt_config *cfg, const struct hf_jwt_loc *loc, con
 		key_seen = true;
 		/* RFC 7515 5.2: the signing input is the first two sections as they came */
 		if (verify_sig(cfg, sc, &p->keys[i], alg, tok, (size_t)(d2 - tok), sc->sig,
-			       (size_t)sl))
+		               (size_t)sl))
 			goto valid;
 	}
 	return key_seen ? HF_JWT_BAD_SIGNATURE : HF_JWT_NO_KEY;
@@ -598,7 +614,7 @@ valid:
 		int off = put_value(&f, &pt[iss]);
 
 		if (off >= 0) {
-			an->used--;	/* the NUL goes: "/" and sub follow */
+			an->used--; /* the NUL goes: "/" and sub follow */
 			if (put(&f, "/", 1) >= 0) {
 				an->used--;
 				if (sub >= 0)

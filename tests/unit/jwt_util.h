@@ -103,19 +103,22 @@ tju_jwk(EVP_PKEY *k, const char *kid, const char *alg)
 
 	tju_need(out != NULL, "malloc");
 	if (kid != NULL)
-		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",\"kid\":\"%s\"", kid);
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",\"kid\":\"%s\"",
+		         kid);
 	if (alg != NULL)
-		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",\"alg\":\"%s\"", alg);
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",\"alg\":\"%s\"",
+		         alg);
 	if (EVP_PKEY_is_a(k, "RSA")) {
 		BIGNUM *n = NULL, *e = NULL;
 		char *nb, *eb;
 
 		tju_need(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
-			 EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &e) == 1, "RSA params");
+		                 EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &e) == 1,
+		         "RSA params");
 		nb = tju_bn_b64(n, 0);
 		eb = tju_bn_b64(e, 0);
-		snprintf(out, 4096, "{\"kty\":\"RSA\",\"use\":\"sig\",\"n\":\"%s\",\"e\":\"%s\"%s}", nb,
-			 eb, extra);
+		snprintf(out, 4096, "{\"kty\":\"RSA\",\"use\":\"sig\",\"n\":\"%s\",\"e\":\"%s\"%s}",
+		         nb, eb, extra);
 		free(nb);
 		free(eb);
 		BN_free(n);
@@ -128,15 +131,17 @@ tju_jwk(EVP_PKEY *k, const char *kid, const char *alg)
 		const char *crv;
 
 		tju_need(EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
-							 sizeof(group), &gl) == 1, "EC group");
+		                                        sizeof(group), &gl) == 1,
+		         "EC group");
 		size = strstr(group, "256") != NULL ? 32 : strstr(group, "384") != NULL ? 48 : 66;
 		crv = size == 32 ? "P-256" : size == 48 ? "P-384" : "P-521";
 		tju_need(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
-			 EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1, "EC params");
+		                 EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1,
+		         "EC params");
 		xb = tju_bn_b64(x, size);
 		yb = tju_bn_b64(y, size);
-		snprintf(out, 4096, "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"%s}", crv,
-			 xb, yb, extra);
+		snprintf(out, 4096, "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"%s}",
+		         crv, xb, yb, extra);
 		free(xb);
 		free(yb);
 		BN_free(x);
@@ -148,7 +153,8 @@ tju_jwk(EVP_PKEY *k, const char *kid, const char *alg)
 
 		tju_need(EVP_PKEY_get_raw_public_key(k, raw, &rl) == 1, "Ed25519 raw");
 		xb = tju_b64url(raw, rl);
-		snprintf(out, 4096, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\"%s}", xb, extra);
+		snprintf(out, 4096, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\"%s}", xb,
+		         extra);
 		free(xb);
 	}
 	return out;
@@ -162,7 +168,7 @@ tju_jwks(const char *jwk1, const char *jwk2)
 
 	tju_need(out != NULL, "malloc");
 	snprintf(out, 8192, "{\"keys\":[%s%s%s]}", jwk1, jwk2 != NULL ? "," : "",
-		 jwk2 != NULL ? jwk2 : "");
+	         jwk2 != NULL ? jwk2 : "");
 	return out;
 }
 
@@ -193,10 +199,12 @@ tju_sign(EVP_PKEY *k, const char *alg, const char *header, const char *payload)
 	tju_need(EVP_DigestSignInit(ctx, &pctx, md, NULL, k) == 1, "DigestSignInit");
 	if (alg[0] == 'P') {
 		tju_need(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-			 EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1, "PSS");
+		                 EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) ==
+		                         1,
+		         "PSS");
 	}
 	tju_need(EVP_DigestSign(ctx, sig, &sl, (unsigned char *)input, strlen(input)) == 1,
-		 "DigestSign");
+	         "DigestSign");
 	if (alg[0] == 'E' && alg[1] == 'S') {
 		/* DER → R || S (RFC 7518 3.4) */
 		const unsigned char *d = sig;

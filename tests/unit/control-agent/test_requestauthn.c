@@ -78,7 +78,7 @@ load(const char *yaml, const char *spiffe, struct hf_model *m)
 	fputs(yaml, f);
 	fclose(f);
 	return hf_istio_load_mesh(dir, node, 2, NULL, spiffe != NULL ? &id : NULL, m, err,
-				  sizeof(err));
+	                          sizeof(err));
 }
 
 /* A RequestAuthentication in @p ns with @p selector ("" none) and @p rule (a jwtRules item). */
@@ -89,12 +89,12 @@ ra(const char *api, const char *ns, const char *selector, const char *rule)
 
 	assert_non_null(y);
 	snprintf(y, 16384,
-		 "apiVersion: security.istio.io/%s\n"
-		 "kind: RequestAuthentication\n"
-		 "metadata:\n  name: jwt\n  namespace: %s\n"
-		 "spec:\n%s"
-		 "  jwtRules:\n%s",
-		 api, ns, selector, rule);
+	         "apiVersion: security.istio.io/%s\n"
+	         "kind: RequestAuthentication\n"
+	         "metadata:\n  name: jwt\n  namespace: %s\n"
+	         "spec:\n%s"
+	         "  jwtRules:\n%s",
+	         api, ns, selector, rule);
 	return y;
 }
 
@@ -104,24 +104,26 @@ inline_rule(const char *extra)
 	char *r = malloc(12288);
 
 	assert_non_null(r);
-	snprintf(r, 12288, "  - issuer: \"testing@secure.istio.io\"\n    jwks: '%s'\n%s", jwks, extra);
+	snprintf(r, 12288, "  - issuer: \"testing@secure.istio.io\"\n    jwks: '%s'\n%s", jwks,
+	         extra);
 	return r;
 }
 
 static void
 test_inline_and_fields(void **state)
 {
-	char *rule = inline_rule("    audiences: [app, web]\n"
-				 "    fromHeaders:\n    - name: X-Jwt-Assertion\n      prefix: \"Token \"\n"
-				 "    - name: x-other\n"
-				 "    fromParams: [my_token]\n"
-				 "    fromCookies: [session]\n"
-				 "    outputPayloadToHeader: X-Jwt-Payload\n"
-				 "    forwardOriginalToken: true\n"
-				 "    outputClaimToHeaders:\n    - header: x-sub\n      claim: sub\n"
-				 "    timeout: 5s\n");
-	char *y = ra("v1", "istio-system", "  selector:\n    matchLabels:\n      istio: ingressgateway\n",
-		     rule);
+	char *rule = inline_rule(
+	        "    audiences: [app, web]\n"
+	        "    fromHeaders:\n    - name: X-Jwt-Assertion\n      prefix: \"Token \"\n"
+	        "    - name: x-other\n"
+	        "    fromParams: [my_token]\n"
+	        "    fromCookies: [session]\n"
+	        "    outputPayloadToHeader: X-Jwt-Payload\n"
+	        "    forwardOriginalToken: true\n"
+	        "    outputClaimToHeaders:\n    - header: x-sub\n      claim: sub\n"
+	        "    timeout: 5s\n");
+	char *y = ra("v1", "istio-system",
+	             "  selector:\n    matchLabels:\n      istio: ingressgateway\n", rule);
 	struct hf_model m = {0};
 	const struct hf_jwt_provider *p;
 
@@ -167,8 +169,10 @@ test_file_uri_and_snapshot(void **state)
 	const struct hf_jwt_provider *p;
 
 	(void)state;
-	snprintf(rule, sizeof(rule), "  - issuer: \"testing@secure.istio.io\"\n"
-		 "    jwksUri: file://%s\n", jwks_file);
+	snprintf(rule, sizeof(rule),
+	         "  - issuer: \"testing@secure.istio.io\"\n"
+	         "    jwksUri: file://%s\n",
+	         jwks_file);
 	y = ra("v1beta1", "istio-system", "", rule);
 	if (load(y, NULL, &m) != 0)
 		fail_msg("%s", err);
@@ -181,14 +185,15 @@ test_file_uri_and_snapshot(void **state)
 	assert_false(m.jwt->providers[0].forward);
 	s = hf_snapshot_compile(&m, 1, 1, err, sizeof(err));
 	assert_non_null(s);
-	hf_model_free(&m);	/* the snapshot keeps its own reference */
+	hf_model_free(&m); /* the snapshot keeps its own reference */
 	assert_non_null(s->jwt);
 	tok = tju_sign(key, "ES256", "{\"alg\":\"ES256\",\"kid\":\"k1\"}",
-		       "{\"iss\":\"testing@secure.istio.io\",\"sub\":\"testing@secure.istio.io\"}");
-	assert_int_equal(hf_jwt_verify(s->jwt, &s->jwt->locs[0], tok, strlen(tok), 1780000000, &sc,
-				       &an, &p), HF_JWT_OK);
+	               "{\"iss\":\"testing@secure.istio.io\",\"sub\":\"testing@secure.istio.io\"}");
+	assert_int_equal(
+	        hf_jwt_verify(s->jwt, &s->jwt->locs[0], tok, strlen(tok), 1780000000, &sc, &an, &p),
+	        HF_JWT_OK);
 	assert_string_equal(an.buf + an.principal_off,
-			    "testing@secure.istio.io/testing@secure.istio.io");
+	                    "testing@secure.istio.io/testing@secure.istio.io");
 	hf_snapshot_free(s);
 	hf_jwt_scratch_fini(&sc);
 	free(tok);
@@ -203,15 +208,16 @@ test_selection(void **state)
 		const char *ns, *selector, *spiffe;
 		bool applies;
 	} t[] = {
-		{"istio-system", "", NULL, true},
-		{"istio-system", "  selector:\n    matchLabels:\n      app: gw\n", NULL, true},
-		{"istio-system", "  selector:\n    matchLabels:\n      app: other\n", NULL, false},
-		{"foo", "", NULL, false},
-		{"foo", "", "spiffe://cluster.local/ns/foo/sa/gw", true},
-		{"bar", "", "spiffe://cluster.local/ns/foo/sa/gw", false},
-		{"istio-system", "", "spiffe://cluster.local/ns/foo/sa/gw", true},
-		{"foo", "  selector:\n    matchLabels:\n      istio: ingressgateway\n      app: gw\n",
-		 "spiffe://cluster.local/ns/foo/sa/gw", true},
+	        {"istio-system", "", NULL, true},
+	        {"istio-system", "  selector:\n    matchLabels:\n      app: gw\n", NULL, true},
+	        {"istio-system", "  selector:\n    matchLabels:\n      app: other\n", NULL, false},
+	        {"foo", "", NULL, false},
+	        {"foo", "", "spiffe://cluster.local/ns/foo/sa/gw", true},
+	        {"bar", "", "spiffe://cluster.local/ns/foo/sa/gw", false},
+	        {"istio-system", "", "spiffe://cluster.local/ns/foo/sa/gw", true},
+	        {"foo",
+	         "  selector:\n    matchLabels:\n      istio: ingressgateway\n      app: gw\n",
+	         "spiffe://cluster.local/ns/foo/sa/gw", true},
 	};
 
 	(void)state;
@@ -232,10 +238,12 @@ test_selection(void **state)
 		char rule2[512];
 		struct hf_model m = {0};
 
-		snprintf(rule2, sizeof(rule2), "  - issuer: other\n    jwksUri: file://%s\n"
-			 "    fromParams: [t]\n", jwks_file);
+		snprintf(rule2, sizeof(rule2),
+		         "  - issuer: other\n    jwksUri: file://%s\n"
+		         "    fromParams: [t]\n",
+		         jwks_file);
 		b = ra("v1", "istio-system", "", rule2);
-		strstr(b, "name: jwt")[8] = '2';	/* name: jwt2 */
+		strstr(b, "name: jwt")[8] = '2'; /* name: jwt2 */
 		snprintf(both, 40000, "%s---\n%s", a, b);
 		if (load(both, NULL, &m) != 0)
 			fail_msg("%s", err);
@@ -259,26 +267,31 @@ test_refused(void **state)
 		const char *api, *selector, *rule;
 		const char *why;
 	} t[] = {
-		{"v1", "", "  - issuer: a\n    jwksUri: https://example.com/jwks.json\n",
-		 "spec.jwtRules[0].jwksUri: 'https://example.com/jwks.json': Hydrofoil fetches no keys"},
-		{"v1", "", "  - issuer: a\n", "spec.jwtRules[0]: no jwks nor jwksUri"},
-		{"v1", "", "  - issuer: a\n    jwksUri: file://relative/jwks.json\n", "absolute path"},
-		{"v1", "", "  - issuer: a\n    jwksUri: file:///nonexistent/jwks.json\n",
-		 "/nonexistent/jwks.json: cannot read"},
-		{"v1", "", "  - issuer: a\n    jwks: '{\"keys\":[]}'\n", "jwtRules[0].jwks: no usable key"},
-		{"v1", "", "  - issuer: a\n    jwks: 'nope'\n", "jwtRules[0].jwks: not a JSON object"},
-		{"v1", "", "  - jwks: '{}'\n", "issuer"},
-		{"v1", "", "  - issuer: a\n    jwksURI: x\n", "spec.jwtRules[0].jwksURI: unknown field"},
-		{"v1", "", "  - issuer: a\n    fromHeaders:\n    - prefix: x\n",
-		 "fromHeaders[0].name"},
-		{"v1", "", "  - issuer: a\n    fromHeaders:\n    - name: \"bad header\"\n",
-		 "fromHeaders[0].name"},
-		{"v1", "", "  - issuer: a\n    outputClaimToHeaders:\n    - header: x\n",
-		 "outputClaimToHeaders[0].claim"},
-		{"v1", "  targetRef:\n    kind: Gateway\n    name: gw\n", "  - issuer: a\n",
-		 "spec.targetRef: not supported yet"},
-		{"v1alpha1", "", "  - issuer: a\n", "version 'v1alpha1' of security.istio.io"},
-		{"v1", "", both, "give jwks or jwksUri, not both"},
+	        {"v1", "", "  - issuer: a\n    jwksUri: https://example.com/jwks.json\n",
+	         "spec.jwtRules[0].jwksUri: 'https://example.com/jwks.json': Hydrofoil fetches no "
+	         "keys"},
+	        {"v1", "", "  - issuer: a\n", "spec.jwtRules[0]: no jwks nor jwksUri"},
+	        {"v1", "", "  - issuer: a\n    jwksUri: file://relative/jwks.json\n",
+	         "absolute path"},
+	        {"v1", "", "  - issuer: a\n    jwksUri: file:///nonexistent/jwks.json\n",
+	         "/nonexistent/jwks.json: cannot read"},
+	        {"v1", "", "  - issuer: a\n    jwks: '{\"keys\":[]}'\n",
+	         "jwtRules[0].jwks: no usable key"},
+	        {"v1", "", "  - issuer: a\n    jwks: 'nope'\n",
+	         "jwtRules[0].jwks: not a JSON object"},
+	        {"v1", "", "  - jwks: '{}'\n", "issuer"},
+	        {"v1", "", "  - issuer: a\n    jwksURI: x\n",
+	         "spec.jwtRules[0].jwksURI: unknown field"},
+	        {"v1", "", "  - issuer: a\n    fromHeaders:\n    - prefix: x\n",
+	         "fromHeaders[0].name"},
+	        {"v1", "", "  - issuer: a\n    fromHeaders:\n    - name: \"bad header\"\n",
+	         "fromHeaders[0].name"},
+	        {"v1", "", "  - issuer: a\n    outputClaimToHeaders:\n    - header: x\n",
+	         "outputClaimToHeaders[0].claim"},
+	        {"v1", "  targetRef:\n    kind: Gateway\n    name: gw\n", "  - issuer: a\n",
+	         "spec.targetRef: not supported yet"},
+	        {"v1alpha1", "", "  - issuer: a\n", "version 'v1alpha1' of security.istio.io"},
+	        {"v1", "", both, "give jwks or jwksUri, not both"},
 	};
 
 	(void)state;
@@ -311,10 +324,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_inline_and_fields),
-		cmocka_unit_test(test_file_uri_and_snapshot),
-		cmocka_unit_test(test_selection),
-		cmocka_unit_test(test_refused),
+	        cmocka_unit_test(test_inline_and_fields),
+	        cmocka_unit_test(test_file_uri_and_snapshot),
+	        cmocka_unit_test(test_selection),
+	        cmocka_unit_test(test_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -58,7 +58,8 @@ teardown(void **state)
 	return 0;
 }
 
-/* A config of one rule: issuer ISS, keys from @p jwks, audiences @p aud (NULL-terminated or NULL). */
+/* A config of one rule: issuer ISS, keys from @p jwks, audiences @p aud (NULL-terminated or NULL).
+ */
 static struct hf_jwt_config *
 config(const char *jwks, const char *const *aud)
 {
@@ -127,9 +128,9 @@ test_algorithms(void **state)
 		EVP_PKEY **k, **other;
 		const char *alg;
 	} t[] = {
-		{&rsa, &rsa2, "RS256"}, {&rsa, &rsa2, "RS384"}, {&rsa, &rsa2, "RS512"},
-		{&rsa, &rsa2, "PS256"}, {&rsa, &rsa2, "PS384"}, {&ec, &ec_b, "ES256"},
-		{&ec384, &ec384_b, "ES384"}, {&ed, &ed_b, "EdDSA"},
+	        {&rsa, &rsa2, "RS256"},      {&rsa, &rsa2, "RS384"}, {&rsa, &rsa2, "RS512"},
+	        {&rsa, &rsa2, "PS256"},      {&rsa, &rsa2, "PS384"}, {&ec, &ec_b, "ES256"},
+	        {&ec384, &ec384_b, "ES384"}, {&ed, &ed_b, "EdDSA"},
 	};
 
 	(void)state;
@@ -171,45 +172,47 @@ test_time_and_audience(void **state)
 		const char *payload;
 		enum hf_jwt_status st;
 	} t[] = {
-		{"{\"iss\":\"" ISS "\",\"exp\":1779999879}", HF_JWT_EXPIRED},	/* 121 s ago */
-		{"{\"iss\":\"" ISS "\",\"exp\":1779999941}", HF_JWT_OK},	/* 59 s ago: skew */
-		{"{\"iss\":\"" ISS "\",\"nbf\":1780000061}", HF_JWT_NOT_YET_VALID},
-		{"{\"iss\":\"" ISS "\",\"nbf\":1780000060}", HF_JWT_OK},
-		{"{\"iss\":\"" ISS "\",\"exp\":1780000100,\"nbf\":1779999000,\"iat\":1779999000}", HF_JWT_OK},
-		{"{\"iss\":\"https://other.example\",\"exp\":1780000100}", HF_JWT_UNKNOWN_ISSUER},
-		{"{\"sub\":\"nobody\"}", HF_JWT_UNKNOWN_ISSUER},
-		{"{\"iss\":\"" ISS "\",\"exp\":\"tomorrow\"}", HF_JWT_PAYLOAD_BAD_CLAIM},
-		{"{\"iss\":\"" ISS "\",\"exp\":1.5e9}", HF_JWT_PAYLOAD_BAD_CLAIM},
-		{"{\"iss\":\"" ISS "\",\"exp\":-1}", HF_JWT_PAYLOAD_BAD_CLAIM},
-		{"{\"iss\":\"" ISS "\",\"exp\":99999999999999999999999}", HF_JWT_PAYLOAD_BAD_CLAIM},
-		{"{\"iss\":\"" ISS "\",\"exp\":1780000100.0}", HF_JWT_OK},
-		{"{\"iss\":7}", HF_JWT_PAYLOAD_BAD_CLAIM},
-		{"{\"iss\":\"" ISS "\",\"sub\":[\"a\"]}", HF_JWT_PAYLOAD_BAD_CLAIM},
-		{"{\"iss\":\"" ISS "\",\"aud\":[\"a\",3]}", HF_JWT_PAYLOAD_BAD_CLAIM},
-		{"{\"iss\":\"" ISS "\",\"sub\":\"a\\u0000b\"}", HF_JWT_PAYLOAD_BAD_CLAIM},
+	        {"{\"iss\":\"" ISS "\",\"exp\":1779999879}", HF_JWT_EXPIRED}, /* 121 s ago */
+	        {"{\"iss\":\"" ISS "\",\"exp\":1779999941}", HF_JWT_OK},      /* 59 s ago: skew */
+	        {"{\"iss\":\"" ISS "\",\"nbf\":1780000061}", HF_JWT_NOT_YET_VALID},
+	        {"{\"iss\":\"" ISS "\",\"nbf\":1780000060}", HF_JWT_OK},
+	        {"{\"iss\":\"" ISS "\",\"exp\":1780000100,\"nbf\":1779999000,\"iat\":1779999000}",
+	         HF_JWT_OK},
+	        {"{\"iss\":\"https://other.example\",\"exp\":1780000100}", HF_JWT_UNKNOWN_ISSUER},
+	        {"{\"sub\":\"nobody\"}", HF_JWT_UNKNOWN_ISSUER},
+	        {"{\"iss\":\"" ISS "\",\"exp\":\"tomorrow\"}", HF_JWT_PAYLOAD_BAD_CLAIM},
+	        {"{\"iss\":\"" ISS "\",\"exp\":1.5e9}", HF_JWT_PAYLOAD_BAD_CLAIM},
+	        {"{\"iss\":\"" ISS "\",\"exp\":-1}", HF_JWT_PAYLOAD_BAD_CLAIM},
+	        {"{\"iss\":\"" ISS "\",\"exp\":99999999999999999999999}", HF_JWT_PAYLOAD_BAD_CLAIM},
+	        {"{\"iss\":\"" ISS "\",\"exp\":1780000100.0}", HF_JWT_OK},
+	        {"{\"iss\":7}", HF_JWT_PAYLOAD_BAD_CLAIM},
+	        {"{\"iss\":\"" ISS "\",\"sub\":[\"a\"]}", HF_JWT_PAYLOAD_BAD_CLAIM},
+	        {"{\"iss\":\"" ISS "\",\"aud\":[\"a\",3]}", HF_JWT_PAYLOAD_BAD_CLAIM},
+	        {"{\"iss\":\"" ISS "\",\"sub\":\"a\\u0000b\"}", HF_JWT_PAYLOAD_BAD_CLAIM},
 	};
 
 	(void)state;
 	for (unsigned int i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (sign_verify(c, ec, "ES256", t[i].payload) != t[i].st)
 			fail_msg("%s: %s, not %s", t[i].payload,
-				 hf_jwt_status_text(sign_verify(c, ec, "ES256", t[i].payload)),
-				 hf_jwt_status_text(t[i].st));
+			         hf_jwt_status_text(sign_verify(c, ec, "ES256", t[i].payload)),
+			         hf_jwt_status_text(t[i].st));
 	/* audiences: one of the token's must be allowed; Envoy answers 403 */
 	ca = config(jwks, aud);
 	assert_int_equal(sign_verify(ca, ec, "ES256", "{\"iss\":\"" ISS "\",\"aud\":\"petstore\"}"),
-			 HF_JWT_OK);
-	assert_int_equal(sign_verify(ca, ec, "ES256",
-				     "{\"iss\":\"" ISS "\",\"aud\":[\"x\",\"bookstore\"]}"), HF_JWT_OK);
+	                 HF_JWT_OK);
+	assert_int_equal(
+	        sign_verify(ca, ec, "ES256", "{\"iss\":\"" ISS "\",\"aud\":[\"x\",\"bookstore\"]}"),
+	        HF_JWT_OK);
 	assert_int_equal(sign_verify(ca, ec, "ES256", "{\"iss\":\"" ISS "\",\"aud\":\"zoo\"}"),
-			 HF_JWT_AUDIENCE);
+	                 HF_JWT_AUDIENCE);
 	assert_int_equal(sign_verify(ca, ec, "ES256", "{\"iss\":\"" ISS "\"}"), HF_JWT_AUDIENCE);
 	assert_int_equal(hf_jwt_status_code(HF_JWT_AUDIENCE), 403);
 	assert_int_equal(hf_jwt_status_code(HF_JWT_EXPIRED), 401);
 	assert_string_equal(hf_jwt_status_text(HF_JWT_EXPIRED), "Jwt is expired");
 	assert_string_equal(hf_jwt_status_text(HF_JWT_BAD_SIGNATURE), "Jwt verification fails");
 	assert_string_equal(hf_jwt_status_details(HF_JWT_EXPIRED),
-			    "jwt_authn_access_denied{Jwt_is_expired}");
+	                    "jwt_authn_access_denied{Jwt_is_expired}");
 	hf_jwt_config_unref(ca);
 	hf_jwt_config_unref(c);
 	free(jwk);
@@ -271,7 +274,8 @@ test_malformed(void **state)
 {
 	struct hf_jwt_config *c = config_of(ec, NULL, NULL);
 	char *good = tju_sign(ec, "ES256", "{\"alg\":\"ES256\"}", "{\"iss\":\"" ISS "\"}");
-	char *h = tju_b64url_str("{\"alg\":\"ES256\"}"), *p = tju_b64url_str("{\"iss\":\"" ISS "\"}");
+	char *h = tju_b64url_str("{\"alg\":\"ES256\"}"),
+	     *p = tju_b64url_str("{\"iss\":\"" ISS "\"}");
 	char *nojson = tju_b64url_str("{\"alg\":"), *arr = tju_b64url_str("[1]");
 	char buf[1024], big[HF_JWT_MAX_TOKEN + 2];
 	const char *sig = strrchr(good, '.') + 1;
@@ -280,22 +284,22 @@ test_malformed(void **state)
 		const char *a, *b, *c;
 		enum hf_jwt_status st;
 	} t[] = {
-		{"%s", "", NULL, NULL, HF_JWT_BAD_FORMAT},
-		{"%s", "deadbeef", NULL, NULL, HF_JWT_BAD_FORMAT},
-		{"%s.%s", h, p, NULL, HF_JWT_BAD_FORMAT},
-		{"%s.%s.%s.x", h, p, sig, HF_JWT_BAD_FORMAT},
-		{".%s.%s", p, sig, NULL, HF_JWT_BAD_FORMAT},
-		{"%s..%s", h, sig, NULL, HF_JWT_BAD_FORMAT},
-		{"a*b.%s.%s", p, sig, NULL, HF_JWT_HEADER_BAD_B64},
-		{"%s=.%s.%s", h, p, sig, HF_JWT_HEADER_BAD_B64},
-		{"%s.%s.%s", nojson, p, sig, HF_JWT_HEADER_BAD_JSON},
-		{"%s.%s.%s", arr, p, sig, HF_JWT_HEADER_BAD_JSON},
-		{"%s.p+q.%s", h, sig, NULL, HF_JWT_PAYLOAD_BAD_B64},
-		{"%s.%s.%s", h, nojson, sig, HF_JWT_PAYLOAD_BAD_JSON},
-		{"%s.%s.%s", h, arr, sig, HF_JWT_PAYLOAD_BAD_JSON},
-		{"%s.%s.a/b", h, p, NULL, HF_JWT_SIG_BAD_B64},
-		{"%s.%s.%s", h, p, "AAAA", HF_JWT_BAD_SIGNATURE},
-		{"%s.%s.", h, p, NULL, HF_JWT_BAD_SIGNATURE},
+	        {"%s", "", NULL, NULL, HF_JWT_BAD_FORMAT},
+	        {"%s", "deadbeef", NULL, NULL, HF_JWT_BAD_FORMAT},
+	        {"%s.%s", h, p, NULL, HF_JWT_BAD_FORMAT},
+	        {"%s.%s.%s.x", h, p, sig, HF_JWT_BAD_FORMAT},
+	        {".%s.%s", p, sig, NULL, HF_JWT_BAD_FORMAT},
+	        {"%s..%s", h, sig, NULL, HF_JWT_BAD_FORMAT},
+	        {"a*b.%s.%s", p, sig, NULL, HF_JWT_HEADER_BAD_B64},
+	        {"%s=.%s.%s", h, p, sig, HF_JWT_HEADER_BAD_B64},
+	        {"%s.%s.%s", nojson, p, sig, HF_JWT_HEADER_BAD_JSON},
+	        {"%s.%s.%s", arr, p, sig, HF_JWT_HEADER_BAD_JSON},
+	        {"%s.p+q.%s", h, sig, NULL, HF_JWT_PAYLOAD_BAD_B64},
+	        {"%s.%s.%s", h, nojson, sig, HF_JWT_PAYLOAD_BAD_JSON},
+	        {"%s.%s.%s", h, arr, sig, HF_JWT_PAYLOAD_BAD_JSON},
+	        {"%s.%s.a/b", h, p, NULL, HF_JWT_SIG_BAD_B64},
+	        {"%s.%s.%s", h, p, "AAAA", HF_JWT_BAD_SIGNATURE},
+	        {"%s.%s.", h, p, NULL, HF_JWT_BAD_SIGNATURE},
 	};
 
 	(void)state;
@@ -304,7 +308,7 @@ test_malformed(void **state)
 		snprintf(buf, sizeof(buf), t[i].fmt, t[i].a, t[i].b, t[i].c);
 		if (verify(c, buf) != t[i].st)
 			fail_msg("'%s': %s, not %s", buf, hf_jwt_status_text(verify(c, buf)),
-				 hf_jwt_status_text(t[i].st));
+			         hf_jwt_status_text(t[i].st));
 		assert_int_equal(an.principal_len, 0);
 	}
 	/* one flipped bit anywhere in the signed part or the signature fails it */
@@ -334,15 +338,17 @@ test_claims(void **state)
 {
 	struct hf_jwt_config *c = config_of(ec, NULL, NULL);
 	static const char pl[] =
-		"{\"iss\":\"" ISS "\",\"sub\":\"b\\u00e9a\",\"groups\":[\"dev\",\"ops\",null,{\"x\":1}],"
-		"\"nested\":{\"key1\":[\"v1\",\"v2\"],\"deep\":{\"k\":\"v\"}},\"n\":42,\"ok\":true,"
-		"\"scope\":\"read  write\",\"gone\":null}";
+	        "{\"iss\":\"" ISS
+	        "\",\"sub\":\"b\\u00e9a\",\"groups\":[\"dev\",\"ops\",null,{\"x\":1}],"
+	        "\"nested\":{\"key1\":[\"v1\",\"v2\"],\"deep\":{\"k\":\"v\"}},\"n\":42,\"ok\":true,"
+	        "\"scope\":\"read  write\",\"gone\":null}";
 	char many[4096];
 	size_t k;
 
 	(void)state;
 	assert_int_equal(sign_verify(c, ec, "ES256", pl), HF_JWT_OK);
-	assert_string_equal(an.buf + an.principal_off, ISS "/b\xc3\xa9" "a");
+	assert_string_equal(an.buf + an.principal_off, ISS "/b\xc3\xa9"
+	                                                   "a");
 	assert_string_equal(claim("iss"), ISS);
 	assert_string_equal(claim("nested.deep.k"), "v");
 	assert_string_equal(claim("n"), "42");
@@ -351,9 +357,9 @@ test_claims(void **state)
 	assert_null(claim("nested"));
 	/* lists: one entry per element, in order; scope split at spaces */
 	{
-		const char *want[][2] = {{"groups", "dev"}, {"groups", "ops"},
-					 {"nested.key1", "v1"}, {"nested.key1", "v2"},
-					 {"scope", "read"}, {"scope", "write"}};
+		const char *want[][2] = {{"groups", "dev"},     {"groups", "ops"},
+		                         {"nested.key1", "v1"}, {"nested.key1", "v2"},
+		                         {"scope", "read"},     {"scope", "write"}};
 		unsigned int found = 0;
 
 		for (unsigned int i = 0; i < an.n_claims; i++) {
@@ -386,27 +392,44 @@ test_json_bounds(void **state)
 	char deep[128], out[64];
 	struct {
 		const char *in;
-		int rc;			/* > 0: that many tokens */
+		int rc; /* > 0: that many tokens */
 	} v[] = {
-		{"{}", 1}, {"[]", 1}, {" {\"a\" : [1, 2.5e-3, -0, true, false, null]} ", 9},
-		{"\"\\u00e9\\ud83d\\ude00\"", 1}, {"\"\xc3\xa9\xf0\x9f\x98\x80\"", 1},
-		{"123456789012345678901234567890e999999", 1},
-		{"", HF_JSON_E_SYNTAX}, {"{", HF_JSON_E_SYNTAX}, {"{\"a\":1,}", HF_JSON_E_SYNTAX},
-		{"[1,]", HF_JSON_E_SYNTAX}, {"{\"a\" 1}", HF_JSON_E_SYNTAX}, {"{1:2}", HF_JSON_E_SYNTAX},
-		{"01", HF_JSON_E_SYNTAX}, {"1.", HF_JSON_E_SYNTAX}, {"-", HF_JSON_E_SYNTAX},
-		{"1e", HF_JSON_E_SYNTAX}, {".5", HF_JSON_E_SYNTAX}, {"+1", HF_JSON_E_SYNTAX},
-		{"tru", HF_JSON_E_SYNTAX}, {"nul", HF_JSON_E_SYNTAX}, {"{} {}", HF_JSON_E_SYNTAX},
-		{"\"a\x01\"", HF_JSON_E_SYNTAX}, {"\"\\x41\"", HF_JSON_E_SYNTAX},
-		{"\"\\u12\"", HF_JSON_E_SYNTAX}, {"\"\\u12g4\"", HF_JSON_E_SYNTAX},
-		{"\"\\udc00\"", HF_JSON_E_SYNTAX}, {"\"\\ud800\"", HF_JSON_E_SYNTAX},
-		{"\"\\ud800\\u0041\"", HF_JSON_E_SYNTAX}, {"\"\\", HF_JSON_E_SYNTAX},
-		{"\"\xc0\x80\"", HF_JSON_E_SYNTAX},	/* overlong NUL */
-		{"\"\xed\xa0\x80\"", HF_JSON_E_SYNTAX},	/* a surrogate in UTF-8 */
-		{"\"\x80\"", HF_JSON_E_SYNTAX},		/* a lone continuation byte */
-		{"\"\xe2\x82\"", HF_JSON_E_SYNTAX},	/* cut short */
-		{"\"\xf4\x90\x80\x80\"", HF_JSON_E_SYNTAX},	/* past U+10FFFF */
-		{"\"\xff\"", HF_JSON_E_SYNTAX},
-		{"\"abc", HF_JSON_E_SYNTAX},
+	        {"{}", 1},
+	        {"[]", 1},
+	        {" {\"a\" : [1, 2.5e-3, -0, true, false, null]} ", 9},
+	        {"\"\\u00e9\\ud83d\\ude00\"", 1},
+	        {"\"\xc3\xa9\xf0\x9f\x98\x80\"", 1},
+	        {"123456789012345678901234567890e999999", 1},
+	        {"", HF_JSON_E_SYNTAX},
+	        {"{", HF_JSON_E_SYNTAX},
+	        {"{\"a\":1,}", HF_JSON_E_SYNTAX},
+	        {"[1,]", HF_JSON_E_SYNTAX},
+	        {"{\"a\" 1}", HF_JSON_E_SYNTAX},
+	        {"{1:2}", HF_JSON_E_SYNTAX},
+	        {"01", HF_JSON_E_SYNTAX},
+	        {"1.", HF_JSON_E_SYNTAX},
+	        {"-", HF_JSON_E_SYNTAX},
+	        {"1e", HF_JSON_E_SYNTAX},
+	        {".5", HF_JSON_E_SYNTAX},
+	        {"+1", HF_JSON_E_SYNTAX},
+	        {"tru", HF_JSON_E_SYNTAX},
+	        {"nul", HF_JSON_E_SYNTAX},
+	        {"{} {}", HF_JSON_E_SYNTAX},
+	        {"\"a\x01\"", HF_JSON_E_SYNTAX},
+	        {"\"\\x41\"", HF_JSON_E_SYNTAX},
+	        {"\"\\u12\"", HF_JSON_E_SYNTAX},
+	        {"\"\\u12g4\"", HF_JSON_E_SYNTAX},
+	        {"\"\\udc00\"", HF_JSON_E_SYNTAX},
+	        {"\"\\ud800\"", HF_JSON_E_SYNTAX},
+	        {"\"\\ud800\\u0041\"", HF_JSON_E_SYNTAX},
+	        {"\"\\", HF_JSON_E_SYNTAX},
+	        {"\"\xc0\x80\"", HF_JSON_E_SYNTAX},         /* overlong NUL */
+	        {"\"\xed\xa0\x80\"", HF_JSON_E_SYNTAX},     /* a surrogate in UTF-8 */
+	        {"\"\x80\"", HF_JSON_E_SYNTAX},             /* a lone continuation byte */
+	        {"\"\xe2\x82\"", HF_JSON_E_SYNTAX},         /* cut short */
+	        {"\"\xf4\x90\x80\x80\"", HF_JSON_E_SYNTAX}, /* past U+10FFFF */
+	        {"\"\xff\"", HF_JSON_E_SYNTAX},
+	        {"\"abc", HF_JSON_E_SYNTAX},
 	};
 
 	(void)state;
@@ -433,7 +456,8 @@ test_json_bounds(void **state)
 	assert_int_equal(hf_json_parse("[1,2,3]", 7, t, 3), HF_JSON_E_TOKENS);
 	/* find and numbers */
 	{
-		static const char o[] = "{\"a\":{\"x\":1},\"b\":[1,2],\"c\":\"\\u0063\",\"d\":17.000}";
+		static const char o[] =
+		        "{\"a\":{\"x\":1},\"b\":[1,2],\"c\":\"\\u0063\",\"d\":17.000}";
 		uint64_t u;
 
 		assert_true(hf_json_parse(o, strlen(o), t, 64) > 0);
@@ -474,20 +498,22 @@ test_jwks(void **state)
 		const char *jwks;
 		const char *why;
 	} bad[] = {
-		{"[]", "not a JSON object"},
-		{"{\"keys\":{}}", "no \"keys\" list"},
-		{"{\"keys\":[]}", "no usable key"},
-		{"{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\"}]}", "no usable key"},
-		{"{\"keys\":[{\"n\":\"AAAA\"}]}", "kty is missing"},
-		{"{\"keys\":[{\"kty\":\"RSA\",\"e\":\"AQAB\"}]}", "n is missing"},
-		{"{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\",\"y\":\"AAAA\"}]}",
-		 "x and y must each be 32 bytes"},
-		{"{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-192\",\"x\":\"AAAA\",\"y\":\"AAAA\"}]}",
-		 "crv 'P-192'"},
-		{"{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
-		 "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}", "not on the curve"},
-		{"{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"HS256\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}",
-		 "alg 'HS256'"},
+	        {"[]", "not a JSON object"},
+	        {"{\"keys\":{}}", "no \"keys\" list"},
+	        {"{\"keys\":[]}", "no usable key"},
+	        {"{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\"}]}", "no usable key"},
+	        {"{\"keys\":[{\"n\":\"AAAA\"}]}", "kty is missing"},
+	        {"{\"keys\":[{\"kty\":\"RSA\",\"e\":\"AQAB\"}]}", "n is missing"},
+	        {"{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\",\"y\":\"AAAA\"}]}",
+	         "x and y must each be 32 bytes"},
+	        {"{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-192\",\"x\":\"AAAA\",\"y\":\"AAAA\"}]}",
+	         "crv 'P-192'"},
+	        {"{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"
+	         "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+	         "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}",
+	         "not on the curve"},
+	        {"{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"HS256\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}",
+	         "alg 'HS256'"},
 	};
 
 	(void)state;
@@ -505,8 +531,10 @@ test_jwks(void **state)
 	free(jwk);
 	/* "use": "enc" keys are skipped beside a good one */
 	jwk = tju_jwk(ec, "e1", "ES256");
-	snprintf(buf, sizeof(buf), "{\"keys\":[{\"kty\":\"RSA\",\"use\":\"enc\",\"n\":\"AQAB\","
-		 "\"e\":\"AQAB\"},%s]}", jwk);
+	snprintf(buf, sizeof(buf),
+	         "{\"keys\":[{\"kty\":\"RSA\",\"use\":\"enc\",\"n\":\"AQAB\","
+	         "\"e\":\"AQAB\"},%s]}",
+	         jwk);
 	assert_int_equal(hf_jwks_parse(buf, strlen(buf), &k, err, sizeof(err)), 1);
 	assert_string_equal(k[0].kid, "e1");
 	assert_int_equal(k[0].alg, HF_JWT_ES256);
@@ -536,16 +564,20 @@ static void
 test_request(void **state)
 {
 	struct hf_jwt_loc locs[] = {
-		{.from = HF_JWT_FROM_HEADER, .name = "x-jwt", .prefix = "Token "},
-		{.from = HF_JWT_FROM_PARAM, .name = "tok", .prefix = ""},
-		{.from = HF_JWT_FROM_COOKIE, .name = "session", .prefix = ""},
+	        {.from = HF_JWT_FROM_HEADER, .name = "x-jwt", .prefix = "Token "},
+	        {.from = HF_JWT_FROM_PARAM, .name = "tok", .prefix = ""},
+	        {.from = HF_JWT_FROM_COOKIE, .name = "session", .prefix = ""},
 	};
 	struct hf_jwt_claim_hdr ch = {.header = "x-sub", .claim = "sub"};
 	char *jwk = tju_jwk(ec, NULL, NULL), *jwks = tju_jwks(jwk, NULL), err[256], req[4096];
 	char *tok = tju_sign(ec, "ES256", "{\"alg\":\"ES256\"}",
-			     "{\"iss\":\"" ISS "\",\"sub\":\"carol\"}");
-	struct hf_jwt_rule r = {.issuer = ISS, .locs = locs, .n_locs = 3, .payload_header = "X-Payload",
-				.claim_hdrs = &ch, .n_claim_hdrs = 1};
+	                     "{\"iss\":\"" ISS "\",\"sub\":\"carol\"}");
+	struct hf_jwt_rule r = {.issuer = ISS,
+	                        .locs = locs,
+	                        .n_locs = 3,
+	                        .payload_header = "X-Payload",
+	                        .claim_hdrs = &ch,
+	                        .n_claim_hdrs = 1};
 	struct hf_jwt_config *c, *dflt;
 	const struct hf_jwt_provider *p;
 	struct hf_h1_message msg;
@@ -564,7 +596,8 @@ test_request(void **state)
 	assert_non_null(c);
 	assert_non_null(dflt);
 	/* Envoy's defaults: Authorization with "Bearer " (any case), else access_token */
-	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: bearer  %s \r\n\r\n", tok);
+	snprintf(req, sizeof(req),
+	         "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: bearer  %s \r\n\r\n", tok);
 	parse(req, &msg);
 	assert_true(hf_jwt_find(dflt, &msg, &f));
 	assert_int_equal(f.len, strlen(tok));
@@ -574,8 +607,10 @@ test_request(void **state)
 	hf_jwt_edit_request(p, &f, &sc, &an, &msg, &not_added);
 	assert_null(field(&msg, "authorization"));
 	assert_non_null(field(&msg, "host"));
-	snprintf(req, sizeof(req), "GET /p?x=1&access_token=%s HTTP/1.1\r\nHost: a\r\n"
-		 "Authorization: Basic Zm9v\r\n\r\n", tok);
+	snprintf(req, sizeof(req),
+	         "GET /p?x=1&access_token=%s HTTP/1.1\r\nHost: a\r\n"
+	         "Authorization: Basic Zm9v\r\n\r\n",
+	         tok);
 	parse(req, &msg);
 	assert_true(hf_jwt_find(dflt, &msg, &f));
 	assert_int_equal(f.header, -1);
@@ -583,19 +618,23 @@ test_request(void **state)
 	parse("GET /?access_token= HTTP/1.1\r\nHost: a\r\nAuthorization: Basic Zm9v\r\n\r\n", &msg);
 	assert_false(hf_jwt_find(dflt, &msg, &f));
 	/* the rule's own places: the default ones are not looked at */
-	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n\r\n", tok);
+	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n\r\n",
+	         tok);
 	parse(req, &msg);
 	assert_false(hf_jwt_find(c, &msg, &f));
-	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\nCookie: a=b; session=%s; c=d\r\n"
-		 "X-Payload: forged\r\nX-Sub: forged\r\n\r\n", tok);
+	snprintf(req, sizeof(req),
+	         "GET / HTTP/1.1\r\nHost: a\r\nCookie: a=b; session=%s; c=d\r\n"
+	         "X-Payload: forged\r\nX-Sub: forged\r\n\r\n",
+	         tok);
 	parse(req, &msg);
 	assert_true(hf_jwt_find(c, &msg, &f));
 	assert_int_equal(f.len, strlen(tok));
 	assert_int_equal(hf_jwt_verify(c, f.loc, f.tok, f.len, NOW, &sc, &an, &p), HF_JWT_OK);
 	hf_jwt_edit_request(p, &f, &sc, &an, &msg, &not_added);
-	assert_non_null(field(&msg, "cookie"));	/* a cookie stays, as in Envoy */
+	assert_non_null(field(&msg, "cookie")); /* a cookie stays, as in Envoy */
 	{
-		const struct hf_h1_header *ph = field(&msg, "x-payload"), *sh = field(&msg, "x-sub");
+		const struct hf_h1_header *ph = field(&msg, "x-payload"),
+		                          *sh = field(&msg, "x-sub");
 		const char *d1 = strchr(tok, '.');
 
 		assert_non_null(ph);
@@ -615,7 +654,7 @@ test_request(void **state)
 	parse(req, &msg);
 	assert_true(hf_jwt_find(c, &msg, &f));
 	assert_int_equal(hf_jwt_verify(dflt, f.loc, f.tok, f.len, NOW, &sc, &an, &p),
-			 HF_JWT_UNKNOWN_ISSUER);
+	                 HF_JWT_UNKNOWN_ISSUER);
 	hf_jwt_config_unref(c);
 	hf_jwt_config_unref(dflt);
 	free(jwk);
@@ -627,15 +666,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_algorithms),
-		cmocka_unit_test(test_time_and_audience),
-		cmocka_unit_test(test_kid_and_alg),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_claims),
-		cmocka_unit_test(test_json_bounds),
-		cmocka_unit_test(test_b64url),
-		cmocka_unit_test(test_jwks),
-		cmocka_unit_test(test_request),
+	        cmocka_unit_test(test_algorithms),  cmocka_unit_test(test_time_and_audience),
+	        cmocka_unit_test(test_kid_and_alg), cmocka_unit_test(test_malformed),
+	        cmocka_unit_test(test_claims),      cmocka_unit_test(test_json_bounds),
+	        cmocka_unit_test(test_b64url),      cmocka_unit_test(test_jwks),
+	        cmocka_unit_test(test_request),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
