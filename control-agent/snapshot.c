@@ -25,6 +25,7 @@
 #include "control-agent/compile/authz_build.h"
 #include "control-agent/compile/rmatch_build.h"
 #include "control-agent/ratelimit.h"
+#include "control-agent/jwks.h"
 #include "tls/tls.h"
 
 /* A cluster's identity across snapshots: FNV-1a over its whole name (hf_snap_cluster.id). */
@@ -868,6 +869,9 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 	c.s->n_clusters = m->n_clusters;
 	c.s->listeners = ls;
 	c.s->n_listeners = m->n_listeners;
+	c.s->jwt = hf_jwt_config_ref(m->jwt);
+	/* before it is published; short of memory, keys verify the slower way */
+	hf_jwt_config_prepare(c.s->jwt, n_workers < HF_MAX_WORKERS ? n_workers : HF_MAX_WORKERS);
 	for (unsigned int i = 0; i < m->n_listeners && rc == 0; i++) {
 		for (unsigned int k = 0; k < i; k++)
 			if (m->listeners[k].port == m->listeners[i].port)
@@ -935,6 +939,7 @@ hf_snapshot_free(struct hf_snapshot *s)
 	free(s->matchers);
 	hf_authz_free((struct hf_authz *)s->authz);
 	arena_free(s->arena);
+	hf_jwt_config_unref(s->jwt);
 	free(s);
 }
 

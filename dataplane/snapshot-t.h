@@ -72,6 +72,7 @@ struct hf_snap_listener {
 struct hf_snap_arena;
 struct hf_rmatch;
 struct hf_authz;
+struct hf_jwt_config;
 
 struct hf_snapshot {
 	uint64_t version;
@@ -79,6 +80,8 @@ struct hf_snapshot {
 	const struct hf_snap_cluster *clusters;
 	unsigned int n_listeners;
 	const struct hf_snap_listener *listeners;
+	/* RequestAuthentication: JWT rules (dataplane/proxy/jwt-t.h); NULL: none */
+	const struct hf_jwt_config *jwt;
 	/* Hyperscan scratch for the route matchers, one per worker (NULL when none needs one) */
 	void *scratch[HF_MAX_WORKERS];
 	/* uriRegexRewrite: PCRE2 match data, one per worker (NULL when no route has one) */

@@ -101,6 +101,53 @@ else
 fi
 rm -f "$m_json"
 
+# JWT validation per request (issue 15): one ES256 and one RS256 token through our
+# parser and OpenSSL, in cycles, beside what `openssl speed` verifies per second on
+# this CPU in the same run (converted to cycles at the TSC rate bench_jwt measured).
+# Both sides by CPU time (openssl speed times by user CPU time): the machine may be shared.
+j_json=$(mktemp)
+j_speed=$(mktemp)
+if "$BUILD/bench/bench_jwt" --benchmark_format=json > "$j_json" 2>/dev/null &&
+	openssl speed -seconds 1 ecdsap256 rsa2048 > "$j_speed" 2>/dev/null; then
+	echo
+	/usr/bin/python3 - "$j_json" "$j_speed" <<'PY'
+import json, re, sys
+b = {x["name"].split("/")[0]: x for x in json.load(open(sys.argv[1]))["benchmarks"]}
+hz = b["BM_jwt_ES256"]["tsc_hz"]
+speed = {}
+header = None
+for line in open(sys.argv[2]):
+    t = line.split()
+    if "verify/s" in t:
+        header = [w for w in t if w.endswith("/s")]
+        continue
+    m = re.search(r"(rsa 2048 bits|\(nistp256\))\s+(.*)", line)
+    if m and header:
+        nums = [float(w.rstrip("s")) for w in m.group(2).split()]
+        rates = nums[len(nums) - len(header):]
+        speed["RS256" if "rsa" in m.group(1) else "ES256"] = rates[header.index("verify/s")]
+print("JWT validation per request (bench_jwt; openssl speed -seconds 1 in the same run):\n")
+print("| token | our cycles per validation (CPU time) | OpenSSL allocations per validation | `openssl speed` verify, cycles (verifies/s) | ours over OpenSSL's bare verify |")
+print("|---|---:|---:|---:|---:|")
+for alg in ("ES256", "RS256"):
+    x = b["BM_jwt_" + alg]
+    ours = x["cpu_cycles_per_verify"]
+    if alg in speed:
+        bare = hz / speed[alg]
+        print(f"| {alg} | {ours:,.0f} | {x['openssl_allocs_per_verify']:.0f} | {bare:,.0f} ({speed[alg]:,.0f}/s) | {ours / bare:.2f}x |")
+    else:
+        print(f"| {alg} | {ours:,.0f} | {x['openssl_allocs_per_verify']:.0f} | - | - |")
+for alg in ("ES256", "RS256"):
+    x = b["BM_jwt_" + alg + "_unprepared"]
+    print(f"| {alg}, EVP_DigestVerifyInit per request (no per-worker context) | {x['cpu_cycles_per_verify']:,.0f} | {x['openssl_allocs_per_verify']:.0f} | | |")
+p = b["BM_jwt_parse_only"]
+print(f"| parsing alone (ES256 token, no signature check) | {p['cpu_cycles_per_verify']:,.0f} | {p['openssl_allocs_per_verify']:.0f} | | |")
+PY
+else
+	echo "bench_jwt failed"
+fi
+rm -f "$j_json" "$j_speed"
+
 # The kernel-bypass rows (issue 5): hf-loadgen and hydrofoil as two DPDK
 # processes over net_memif, against the loadgen straight to its own server
 # role. HF_BENCH_MEMIF=0 skips it. --occupy: the latency baselines run a second

@@ -42,7 +42,7 @@ struct yn {
 	struct yn **val;		/* MAP: the values; SEQ: the items */
 };
 
-enum ist_kind { IST_GATEWAY, IST_VS, IST_DR, IST_SE, IST_WE, IST_EF, IST_AP };
+enum ist_kind { IST_GATEWAY, IST_VS, IST_DR, IST_SE, IST_WE, IST_EF, IST_AP, IST_RA };
 
 /* One resource (a YAML document) and where it came from. */
 struct ist_res {
@@ -280,6 +280,12 @@ bool ist_block_applies(struct ist *st, const struct ist_res *vs, const struct yn
 int ist_envoy_filters(struct ist *st);
 /* authz.c: checks every AuthorizationPolicy, and puts those selecting the node into st->m.authz */
 int ist_authz(struct ist *st);
+/* requestauthn.c: RequestAuthentication (security.istio.io) */
+/* 1 with *@p out when @p api / @p kind is a RequestAuthentication, 0 when not, or an error. */
+int ist_security_kind(struct ist *st, const struct yn *root, const char *api, const char *kind,
+		      enum ist_kind *out);
+/* Checks every RequestAuthentication; the jwtRules of those that apply become st->m.jwt. */
+int ist_request_authn(struct ist *st);
 
 /* A Gateway server's TLS settings (gateway_tls.c) */
 /* Whether server tls block @p tls passes TLS through: mode PASSTHROUGH, or none (its default). */

@@ -74,7 +74,7 @@ add_namespace(struct ist *st, const char *ns)
 	return 0;
 }
 
-/* security.istio.io: AuthorizationPolicy (v1, v1beta1); its other kinds are refused by name. */
+/* security.istio.io: AuthorizationPolicy (v1, v1beta1); its other kinds but RequestAuthentication are refused by name. */
 static int
 security_kind(struct ist *st, const struct yn *root, const char *version, const char *kind,
 	      enum ist_kind *out)
@@ -86,9 +86,10 @@ security_kind(struct ist *st, const struct yn *root, const char *version, const 
 		*out = IST_AP;
 		return 0;
 	}
-	if (strcmp(kind, "RequestAuthentication") == 0 || strcmp(kind, "PeerAuthentication") == 0)
+	/* RequestAuthentication was taken by ist_security_kind() before this */
+	if (strcmp(kind, "PeerAuthentication") == 0)
 		return ist_fail(st, ist_get(root, "kind"), "kind", "%s is not supported yet "
-				"(AuthorizationPolicy is)", kind);
+				"(AuthorizationPolicy and RequestAuthentication are)", kind);
 	st->cur_kind = NULL;
 	return ist_fail(st, ist_get(root, "kind"), "kind", "'%s' is not a kind of " SECURITY,
 			kind);
@@ -109,6 +110,9 @@ doc_kind(struct ist *st, const struct yn *root, enum ist_kind *out)
 	rc = ist_get_str(st, root, "", "apiVersion", true, &api);
 	if (rc < 0)
 		return rc;
+	rc = ist_security_kind(st, root, api, kind, out);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	slash = strchr(api, '/');
 	if (slash == NULL)
 		return ist_fail(st, at, "apiVersion", "the Kubernetes core API (%s) is not read "

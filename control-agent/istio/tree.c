@@ -124,6 +124,7 @@ ist_set_cur(struct ist *st, const struct ist_res *r)
 		[IST_WE] = "WorkloadEntry",
 		[IST_EF] = "EnvoyFilter",
 		[IST_AP] = "AuthorizationPolicy",
+		[IST_RA] = "RequestAuthentication",
 	};
 
 	st->cur_file = r->file;

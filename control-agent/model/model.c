@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control-agent/jwks.h"
 #include "control-agent/model/model.h"
 #include "control-agent/compile/authz_build.h"
 
@@ -144,6 +145,7 @@ hf_model_free(struct hf_model *m)
 	}
 	free(m->clusters);
 	hf_authz_free(m->authz);
+	hf_jwt_config_unref(m->jwt);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -207,6 +209,12 @@ hf_model_append(struct hf_model *dst, struct hf_model *src)
 		src->authz = NULL;
 	}
 	hf_authz_free(src->authz);
+	/* JWT rules come from one source (Istio's RequestAuthentication): taken when dst has none */
+	if (dst->jwt == NULL) {
+		dst->jwt = src->jwt;
+		src->jwt = NULL;
+	}
+	hf_jwt_config_unref(src->jwt);
 	memset(src, 0, sizeof(*src));
 	return 0;
 }

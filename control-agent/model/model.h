@@ -268,7 +268,11 @@ struct hf_model_cluster {
 	struct hf_model_endpoint *endpoints;
 };
 
+struct hf_jwt_config;
+
 struct hf_model {
+	/* RequestAuthentication's JWT rules (control-agent/jwks.h): one reference; NULL: none */
+	const struct hf_jwt_config *jwt;
 	unsigned int n_listeners;
 	struct hf_model_listener *listeners;
 	unsigned int n_route_configs;

@@ -36,6 +36,7 @@
 #include "dataplane/proxy/http_authz.h"
 #include "dataplane/proxy/http_route.h"
 #include "dataplane/proxy/ratelimit.h"
+#include "dataplane/proxy/jwt.h"
 #include "dataplane/proxy/router.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
@@ -454,6 +455,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	struct hf_http_up *u;
 	struct hf_http_shaped shape;
 	struct hf_rl_result rlr;
+	struct hf_jwt_reply jwt;
 	char target[NORM_TARGET_MAX], extra[512], norm[NORM_TARGET_MAX];
 	size_t tlen = 0;
 	bool expect, preflight;
@@ -499,6 +501,11 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		return consume_and_reply(w, s, head_len, 503, HF_RF_OM, "overload", "envoy overloaded",
 					 NULL);
 	}
+	/* RequestAuthentication before routing, as Envoy's jwt_authn runs before the router */
+	refuse = hf_jwt_request(w, msg, hf_tls_of(s->down) != NULL, &jwt);
+	if (unlikely(refuse != 0))
+		return consume_and_reply(w, s, head_len, refuse, HF_RF_NONE, jwt.details, jwt.body,
+					 jwt.extra);
 	/* AuthorizationPolicy before the route (Envoy's RBAC filter); a delayed request passed it */
 	if (snap->authz != NULL && !(s->flags & HF_HTTP_S_FAULT_DONE) &&
 	    (denied = hf_http_authz(w, s, msg)) != NULL)
