@@ -66,7 +66,8 @@ bootstrap(const struct hf_dump_in *in)
 		json_t *md = json_object();
 
 		for (unsigned int i = 0; i < b->xds.n_meta; i++)
-			json_object_set_new(md, b->xds.meta_key[i], json_string(b->xds.meta_val[i]));
+			json_object_set_new(md, b->xds.meta_key[i],
+			                    json_string(b->xds.meta_val[i]));
 		json_object_set_new(node, "metadata", md);
 	}
 	json_object_set_new(bs, "node", node);
@@ -83,7 +84,8 @@ bootstrap(const struct hf_dump_in *in)
 		char target[HF_BOOT_STR + 8];
 
 		snprintf(target, sizeof(target), "%s:%u", b->xds.address, b->xds.port);
-		json_object_set_new(ads, "api_type", json_string(b->xds.delta ? "DELTA_GRPC" : "GRPC"));
+		json_object_set_new(ads, "api_type",
+		                    json_string(b->xds.delta ? "DELTA_GRPC" : "GRPC"));
 		json_object_set_new(ads, "transport_api_version", json_string("V3"));
 		json_object_set_new(gg, "target_uri", json_string(target));
 		json_object_set_new(gg, "stat_prefix", json_string("xds-grpc"));
@@ -120,9 +122,9 @@ yaml_dynamic(const struct hf_dump_in *in, json_t *cl, json_t *ep, json_t *ls, js
 	for (unsigned int i = in->n_static[2]; i < m->n_clusters; i++) {
 		if (m->clusters[i].missing)
 			continue;
-		json_array_append_new(array(cl, "dynamic_active_clusters"),
-		                      entry("cluster", hf_dump_cluster(&m->clusters[i], true), v,
-		                            in->built_ms));
+		json_array_append_new(
+		        array(cl, "dynamic_active_clusters"),
+		        entry("cluster", hf_dump_cluster(&m->clusters[i], true), v, in->built_ms));
 		if (ep != NULL)
 			json_array_append_new(array(ep, "dynamic_endpoint_configs"),
 			                      entry("endpoint_config", hf_dump_cla(&m->clusters[i]),
@@ -132,15 +134,16 @@ yaml_dynamic(const struct hf_dump_in *in, json_t *cl, json_t *ep, json_t *ls, js
 		json_t *l = json_object();
 
 		json_object_set_new(l, "name", json_string(m->listeners[i].name));
-		json_object_set_new(l, "active_state",
-		                    entry("listener", hf_dump_listener(m, &m->listeners[i]), v,
-		                          in->built_ms));
+		json_object_set_new(
+		        l, "active_state",
+		        entry("listener", hf_dump_listener(m, &m->listeners[i]), v, in->built_ms));
 		json_array_append_new(array(ls, "dynamic_listeners"), l);
 	}
 	for (unsigned int i = in->n_static[1]; i < m->n_route_configs; i++)
 		json_array_append_new(array(rt, "dynamic_route_configs"),
-		                      entry("route_config", hf_dump_route_config(&m->route_configs[i]),
-		                            v, in->built_ms));
+		                      entry("route_config",
+		                            hf_dump_route_config(&m->route_configs[i]), v,
+		                            in->built_ms));
 }
 
 /* The name of a dump entry's resource, or NULL when it has none. */
@@ -181,7 +184,8 @@ keep_names(json_t *dump, const hs_database_t *db, hs_scratch_t *scratch)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(dump, key, v) {
+	json_object_foreach(dump, key, v)
+	{
 		if (!json_is_array(v))
 			continue;
 		for (size_t i = 0; i < json_array_size(v);) {
@@ -189,7 +193,8 @@ keep_names(json_t *dump, const hs_database_t *db, hs_scratch_t *scratch)
 			bool hit = false;
 
 			if (name != NULL)
-				hs_scan(db, name, (unsigned int)strlen(name), 0, scratch, on_hit, &hit);
+				hs_scan(db, name, (unsigned int)strlen(name), 0, scratch, on_hit,
+				        &hit);
 			if (hit)
 				i++;
 			else
@@ -271,8 +276,10 @@ hf_config_dump(const struct hf_dump_in *in, const char *query, struct hf_admin_r
 	}
 	if (by_res && (etype = entry_type(resource)) == NULL) {
 		r->status = 404;
-		hf_strbuf_printf(&r->body, "resource '%s' not found: it names a repeated field of a "
-		                 "config dump (e.g. dynamic_active_clusters)\n", resource);
+		hf_strbuf_printf(&r->body,
+		                 "resource '%s' not found: it names a repeated field of a "
+		                 "config dump (e.g. dynamic_active_clusters)\n",
+		                 resource);
 		hs_free_scratch(scratch);
 		hs_free_database(db);
 		return;
@@ -296,13 +303,14 @@ hf_config_dump(const struct hf_dump_in *in, const char *query, struct hf_admin_r
 	}
 	for (unsigned int i = 0; i < in->n_static[0] && i < in->m->n_listeners; i++)
 		json_array_append_new(array(ls, "static_listeners"),
-		                      entry("listener", hf_dump_listener(in->m, &in->m->listeners[i]),
-		                            NULL, in->start_ms));
+		                      entry("listener",
+		                            hf_dump_listener(in->m, &in->m->listeners[i]), NULL,
+		                            in->start_ms));
 	for (unsigned int i = 0; i < in->n_static[1] && i < in->m->n_route_configs; i++)
-		json_array_append_new(
-		        array(rt, "static_route_configs"),
-		        entry("route_config", hf_dump_route_config(&in->m->route_configs[i]), NULL,
-		              in->start_ms));
+		json_array_append_new(array(rt, "static_route_configs"),
+		                      entry("route_config",
+		                            hf_dump_route_config(&in->m->route_configs[i]), NULL,
+		                            in->start_ms));
 	if (in->xds != NULL) {
 		hf_xds_dump(in->xds, cl, ls, rt, ep);
 		hf_dump_secrets(in->m, array(sc, "static_secrets"), NULL, in->start_ms);
@@ -331,11 +339,13 @@ hf_config_dump(const struct hf_dump_in *in, const char *query, struct hf_admin_r
 		char t[128];
 
 		snprintf(t, sizeof(t), ADMIN "%s", etype);
-		json_array_foreach(configs, i, c) {
+		json_array_foreach(configs, i, c)
+		{
 			json_t *a = json_object_get(c, resource), *e;
 			size_t k;
 
-			json_array_foreach(a, k, e) {
+			json_array_foreach(a, k, e)
+			{
 				json_t *te = json_object();
 
 				json_object_set_new(te, "@type", json_string(t));
@@ -374,11 +384,14 @@ hf_clusters_dump(const struct hf_dump_in *in, const char *query, struct hf_admin
 		if (c->missing)
 			continue;
 		if (!json) {
-			hf_strbuf_printf(&r->body, "%s::observability_name::%s\n", c->name, c->name);
-			hf_strbuf_printf(&r->body, "%s::default_priority::max_connections::%" PRIu64 "\n",
+			hf_strbuf_printf(&r->body, "%s::observability_name::%s\n", c->name,
+			                 c->name);
+			hf_strbuf_printf(&r->body,
+			                 "%s::default_priority::max_connections::%" PRIu64 "\n",
 			                 c->name, maxc);
 			hf_strbuf_printf(&r->body,
-			                 "%s::default_priority::max_pending_requests::%" PRIu64 "\n",
+			                 "%s::default_priority::max_pending_requests::%" PRIu64
+			                 "\n",
 			                 c->name, maxp);
 			hf_strbuf_printf(&r->body, "%s::added_via_api::%s\n", c->name,
 			                 api ? "true" : "false");
@@ -398,15 +411,16 @@ hf_clusters_dump(const struct hf_dump_in *in, const char *query, struct hf_admin
 			if (e->locality != NULL)
 				sscanf(e->locality, "%127[^/]/%127[^/]/%127s", region, zone, sub);
 			if (!json) {
-				/* the endpoints the model holds are the ones Envoy counts healthy */
-				hf_strbuf_printf(&r->body, "%s::%s:%u::health_flags::healthy\n", c->name,
-				                 ip, e->port);
+				/* the endpoints the model holds are the ones Envoy counts healthy
+				 */
+				hf_strbuf_printf(&r->body, "%s::%s:%u::health_flags::healthy\n",
+				                 c->name, ip, e->port);
 				hf_strbuf_printf(&r->body, "%s::%s:%u::weight::%u\n", c->name, ip,
 				                 e->port, e->weight);
 				hf_strbuf_printf(&r->body, "%s::%s:%u::region::%s\n", c->name, ip,
 				                 e->port, region);
-				hf_strbuf_printf(&r->body, "%s::%s:%u::zone::%s\n", c->name, ip, e->port,
-				                 zone);
+				hf_strbuf_printf(&r->body, "%s::%s:%u::zone::%s\n", c->name, ip,
+				                 e->port, zone);
 				hf_strbuf_printf(&r->body, "%s::%s:%u::sub_zone::%s\n", c->name, ip,
 				                 e->port, sub);
 				hf_strbuf_printf(&r->body, "%s::%s:%u::priority::0\n", c->name, ip,

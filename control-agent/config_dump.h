@@ -19,12 +19,12 @@
 
 struct hf_dump_in {
 	const struct hf_bootstrap *boot;
-	const struct hf_model *m;	/* the current snapshot's model */
-	unsigned int n_static[3];	/* its first listeners, route configs, clusters: bootstrap */
-	uint64_t built_ms;		/* when it was built (last_updated of the YAML path) */
-	uint64_t start_ms;		/* wall clock at start (the bootstrap's last_updated) */
-	uint64_t version;		/* the snapshot's version (the YAML path's version_info) */
-	const struct hf_xds *xds;	/* NULL: the Istio YAML path */
+	const struct hf_model *m; /* the current snapshot's model */
+	unsigned int n_static[3]; /* its first listeners, route configs, clusters: bootstrap */
+	uint64_t built_ms;        /* when it was built (last_updated of the YAML path) */
+	uint64_t start_ms;        /* wall clock at start (the bootstrap's last_updated) */
+	uint64_t version;         /* the snapshot's version (the YAML path's version_info) */
+	const struct hf_xds *xds; /* NULL: the Istio YAML path */
 };
 
 /*

@@ -14,12 +14,13 @@
 
 #include "control-agent/config_dump.h"
 
-#define T                "type.googleapis.com/"
-#define HCM              "envoy.filters.network.http_connection_manager"
-#define HCM_TYPE         T "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
-#define TCP_PROXY        "envoy.filters.network.tcp_proxy"
-#define TCP_PROXY_TYPE   T "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
-#define TLS_SOCKET       "envoy.transport_sockets.tls"
+#define T   "type.googleapis.com/"
+#define HCM "envoy.filters.network.http_connection_manager"
+#define HCM_TYPE                                                                                   \
+	T "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+#define TCP_PROXY      "envoy.filters.network.tcp_proxy"
+#define TCP_PROXY_TYPE T "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
+#define TLS_SOCKET     "envoy.transport_sockets.tls"
 
 static json_t *
 typed(const char *type)
@@ -116,8 +117,8 @@ route_match(const struct hf_model_route_match *mm)
 	const struct {
 		const char *name;
 		const struct hf_model_str_match *m;
-	} pseudo[] = {{":method", &mm->method}, {":authority", &mm->authority},
-	              {":scheme", &mm->scheme}};
+	} pseudo[] = {
+	        {":method", &mm->method}, {":authority", &mm->authority}, {":scheme", &mm->scheme}};
 
 	h = json_array();
 	q = json_array();
@@ -135,8 +136,8 @@ route_match(const struct hf_model_route_match *mm)
 		json_object_set_new(o, "case_sensitive", json_false());
 	for (unsigned int i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++)
 		if (pseudo[i].m->kind != HF_MATCH_ANY)
-			json_array_append_new(h, kv_matcher(pseudo[i].name, pseudo[i].m, false,
-			                                    false));
+			json_array_append_new(
+			        h, kv_matcher(pseudo[i].name, pseudo[i].m, false, false));
 	for (unsigned int i = 0; i < mm->n_headers; i++)
 		json_array_append_new(h, kv_matcher(mm->headers[i].name, &mm->headers[i].m,
 		                                    mm->headers[i].absent, false));
@@ -355,7 +356,8 @@ routes(json_t *arr, const struct hf_model_route *r)
 			                                             : "MOVED_PERMANENTLY";
 
 			if (r->redirect_uri)
-				json_object_set_new(rd, "path_redirect", json_string(r->redirect_uri));
+				json_object_set_new(rd, "path_redirect",
+				                    json_string(r->redirect_uri));
 			if (r->redirect_authority)
 				json_object_set_new(rd, "host_redirect",
 				                    json_string(r->redirect_authority));
@@ -372,7 +374,8 @@ routes(json_t *arr, const struct hf_model_route *r)
 
 			json_object_set_new(dr, "status", json_integer(r->direct_status));
 			if (r->direct_body != NULL) {
-				json_object_set_new(body, "inline_string", json_string(r->direct_body));
+				json_object_set_new(body, "inline_string",
+				                    json_string(r->direct_body));
 				json_object_set_new(dr, "body", body);
 			} else {
 				json_decref(body);
@@ -462,14 +465,17 @@ hf_dump_listener(const struct hf_model *m, const struct hf_model_listener *l)
 
 			json_object_set_new(h, "stat_prefix", json_string(l->name));
 			json_object_set_new(rds, "config_source", ads_source());
-			json_object_set_new(rds, "route_config_name",
-			                    json_string(l->route_config >= 0
-			                                        ? m->route_configs[l->route_config].name
-			                                        : ""));
+			json_object_set_new(
+			        rds, "route_config_name",
+			        json_string(l->route_config >= 0
+			                            ? m->route_configs[l->route_config].name
+			                            : ""));
 			json_object_set_new(h, "rds", rds);
-			json_object_set_new(router, "name", json_string("envoy.filters.http.router"));
-			json_object_set_new(router, "typed_config",
-			                    typed(T "envoy.extensions.filters.http.router.v3.Router"));
+			json_object_set_new(router, "name",
+			                    json_string("envoy.filters.http.router"));
+			json_object_set_new(
+			        router, "typed_config",
+			        typed(T "envoy.extensions.filters.http.router.v3.Router"));
 			json_array_append_new(hf, router);
 			json_object_set_new(h, "http_filters", hf);
 			json_object_set_new(f, "name", json_string(HCM));
@@ -478,10 +484,12 @@ hf_dump_listener(const struct hf_model *m, const struct hf_model_listener *l)
 			json_object_set_new(fc, "filters", fs);
 			if (l->tls != NULL) {
 				const struct hf_model_tls_server *s = &l->tls->servers[i];
-				json_t *fcm = json_object(), *sn = json_array(), *ts = json_object();
+				json_t *fcm = json_object(), *sn = json_array(),
+				       *ts = json_object();
 				json_t *ctx = typed(T "envoy.extensions.transport_sockets.tls.v3."
 				                      "DownstreamTlsContext");
-				json_t *common = json_object(), *sds = json_array(), *sc = json_object();
+				json_t *common = json_object(), *sds = json_array(),
+				       *sc = json_object();
 				char name[512];
 
 				for (unsigned int k = 0; k < s->n_names; k++)
@@ -491,7 +499,8 @@ hf_dump_listener(const struct hf_model *m, const struct hf_model_listener *l)
 				hf_dump_secret_name(name, sizeof(name), l, i);
 				json_object_set_new(sc, "name", json_string(name));
 				json_array_append_new(sds, sc);
-				json_object_set_new(common, "tls_certificate_sds_secret_configs", sds);
+				json_object_set_new(common, "tls_certificate_sds_secret_configs",
+				                    sds);
 				json_object_set_new(ctx, "common_tls_context", common);
 				json_object_set_new(ctx, "require_client_certificate",
 				                    json_boolean(s->ca_pem != NULL));
@@ -521,7 +530,8 @@ hf_dump_listener(const struct hf_model *m, const struct hf_model_listener *l)
 		if (l->kind == HF_LISTENER_TLS) {
 			json_t *lf = json_array(), *ti = json_object();
 
-			json_object_set_new(ti, "name", json_string("envoy.filters.listener.tls_inspector"));
+			json_object_set_new(ti, "name",
+			                    json_string("envoy.filters.listener.tls_inspector"));
 			json_array_append_new(lf, ti);
 			json_object_set_new(o, "listener_filters", lf);
 		}
@@ -625,12 +635,14 @@ hf_dump_cluster(const struct hf_model_cluster *c, bool eds)
 	if (c->outlier_consecutive_5xx) {
 		json_t *od = json_object();
 
-		json_object_set_new(od, "consecutive_5xx", json_integer(c->outlier_consecutive_5xx));
+		json_object_set_new(od, "consecutive_5xx",
+		                    json_integer(c->outlier_consecutive_5xx));
 		json_object_set_new(o, "outlier_detection", od);
 	}
 	if (c->up_tls != NULL) {
 		json_t *ts = json_object();
-		json_t *ctx = typed(T "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext");
+		json_t *ctx =
+		        typed(T "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext");
 		json_t *common = json_object();
 
 		if (c->up_tls->sni != NULL)

@@ -30,7 +30,7 @@ extern const char *const hf_xds_type_name[T__N];
 
 struct res {
 	char *name;
-	char *version;       /* delta: the resource's own; state of the world: the response's */
+	char *version; /* delta: the resource's own; state of the world: the response's */
 	ProtobufCMessage *msg;
 	char *ref;           /* LDS: its RDS name; CDS: its EDS name; else NULL */
 	uint64_t updated_ms; /* wall clock (ms since the epoch) when it was accepted */
@@ -118,8 +118,8 @@ bool hf_xds_remove(struct sub *s, const char *name);
  * sets *@p old / *@p n_old to the names before (the caller frees them with
  * hf_xds_names_free()) and returns true.
  */
-bool hf_xds_resubscribe(struct hf_xds *x, enum hf_xds_type from, enum hf_xds_type to,
-                        char ***old, unsigned int *n_old);
+bool hf_xds_resubscribe(struct hf_xds *x, enum hf_xds_type from, enum hf_xds_type to, char ***old,
+                        unsigned int *n_old);
 
 void hf_xds_names_free(char **v, unsigned int n);
 

@@ -296,7 +296,8 @@ hf_xds_decode(enum hf_xds_type t, const Google__Protobuf__Any *a, size_t i, stru
 	}
 	r->msg = protobuf_c_message_unpack(type_desc[t], NULL, a->value.len, a->value.data);
 	if (r->msg == NULL) {
-		snprintf(err, errlen, "resources[%zu]: not a valid %s message", i, hf_xds_type_name[t]);
+		snprintf(err, errlen, "resources[%zu]: not a valid %s message", i,
+		         hf_xds_type_name[t]);
 		return -EINVAL;
 	}
 	name = res_name(t, r->msg);
@@ -426,8 +427,8 @@ on_response(struct hf_xds *x, const Envoy__Service__Discovery__V3__DiscoveryResp
 			break;
 		for (unsigned int j = 0; j + 1 < n; j++)
 			if (strcmp(r[j].name, r[n - 1].name) == 0)
-				snprintf(err, sizeof(err), "%s '%s': sent twice", hf_xds_type_name[t],
-				         r[n - 1].name);
+				snprintf(err, sizeof(err), "%s '%s': sent twice",
+				         hf_xds_type_name[t], r[n - 1].name);
 	}
 	if (err[0] != '\0') {
 		res_free(r, n);

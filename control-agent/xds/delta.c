@@ -37,8 +37,9 @@ send_delta(struct hf_xds *x, enum hf_xds_type t, char **sub, unsigned int n_sub,
 {
 	Envoy__Service__Discovery__V3__DeltaDiscoveryRequest rq =
 	        ENVOY__SERVICE__DISCOVERY__V3__DELTA_DISCOVERY_REQUEST__INIT;
-	Envoy__Service__Discovery__V3__DeltaDiscoveryRequest__InitialResourceVersionsEntry *ent = NULL,
-	                                                                                   **pent = NULL;
+	Envoy__Service__Discovery__V3__DeltaDiscoveryRequest__InitialResourceVersionsEntry
+	        *ent = NULL,
+	        **pent = NULL;
 	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
 	const struct sub *s = &x->s[t];
 	unsigned int n_ent = 0;
@@ -168,21 +169,22 @@ on_delta(struct hf_xds *x, const Envoy__Service__Discovery__V3__DeltaDiscoveryRe
 	for (size_t i = 0; i < rs->n_resources && err[0] == '\0'; i++) {
 		const Envoy__Service__Discovery__V3__Resource *dr = rs->resources[i];
 
-		/* A resource without a body refreshes its TTL only (a heartbeat): nothing changes. */
+		/* A resource without a body refreshes its TTL only (a heartbeat): nothing changes.
+		 */
 		if (dr->resource == NULL)
 			continue;
 		n++;
 		if (hf_xds_decode(t, dr->resource, i, &r[n - 1], err, sizeof(err)) != 0)
 			break;
 		if (dr->name[0] != '\0' && strcmp(dr->name, r[n - 1].name) != 0)
-			snprintf(err, sizeof(err), "resources[%zu]: named '%s' but holds %s '%s'", i,
-			         dr->name, hf_xds_type_name[t], r[n - 1].name);
+			snprintf(err, sizeof(err), "resources[%zu]: named '%s' but holds %s '%s'",
+			         i, dr->name, hf_xds_type_name[t], r[n - 1].name);
 		else if (hf_xds_set_str(&r[n - 1].version, dr->version) != 0)
 			snprintf(err, sizeof(err), "out of memory");
 		for (unsigned int j = 0; j + 1 < n && err[0] == '\0'; j++)
 			if (strcmp(r[j].name, r[n - 1].name) == 0)
-				snprintf(err, sizeof(err), "%s '%s': sent twice", hf_xds_type_name[t],
-				         r[n - 1].name);
+				snprintf(err, sizeof(err), "%s '%s': sent twice",
+				         hf_xds_type_name[t], r[n - 1].name);
 	}
 	if (err[0] != '\0') {
 		hf_xds_one_line(err);
@@ -206,8 +208,8 @@ on_delta(struct hf_xds *x, const Envoy__Service__Discovery__V3__DeltaDiscoveryRe
 
 		removed += hf_xds_remove(s, rs->removed_resources[i]);
 		if (w != NULL && !w->absent)
-			hf_xds_log("%s '%s' does not exist: the server says so", hf_xds_type_name[t],
-			           rs->removed_resources[i]);
+			hf_xds_log("%s '%s' does not exist: the server says so",
+			           hf_xds_type_name[t], rs->removed_resources[i]);
 		if (w != NULL)
 			w->absent = true;
 	}

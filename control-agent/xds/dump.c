@@ -69,9 +69,9 @@ hf_xds_dump(const struct hf_xds *x, json_t *clusters, json_t *listeners, json_t 
 			continue;
 		}
 		if (r->old_msg != NULL)
-			json_array_append_new(array(clusters, "dynamic_active_clusters"),
-			                      entry("cluster", r->old_msg, r->old_version,
-			                            r->old_updated_ms));
+			json_array_append_new(
+			        array(clusters, "dynamic_active_clusters"),
+			        entry("cluster", r->old_msg, r->old_version, r->old_updated_ms));
 		json_array_append_new(array(clusters, "dynamic_warming_clusters"),
 		                      entry("cluster", r->msg, r->version, r->updated_ms));
 	}
@@ -86,9 +86,9 @@ hf_xds_dump(const struct hf_xds *x, json_t *clusters, json_t *listeners, json_t 
 			json_object_set_new(l, "active_state",
 			                    entry("listener", r->msg, r->version, r->updated_ms));
 		else if (r->old_msg != NULL)
-			json_object_set_new(l, "active_state",
-			                    entry("listener", r->old_msg, r->old_version,
-			                          r->old_updated_ms));
+			json_object_set_new(
+			        l, "active_state",
+			        entry("listener", r->old_msg, r->old_version, r->old_updated_ms));
 		if (!r->served)
 			json_object_set_new(l, "warming_state",
 			                    entry("listener", r->msg, r->version, r->updated_ms));
@@ -102,14 +102,14 @@ hf_xds_dump(const struct hf_xds *x, json_t *clusters, json_t *listeners, json_t 
 	}
 	s = &x->s[T_RDS];
 	for (unsigned int i = 0; i < s->n; i++)
-		json_array_append_new(array(routes, "dynamic_route_configs"),
-		                      entry("route_config", s->r[i].msg, s->r[i].version,
-		                            s->r[i].updated_ms));
+		json_array_append_new(
+		        array(routes, "dynamic_route_configs"),
+		        entry("route_config", s->r[i].msg, s->r[i].version, s->r[i].updated_ms));
 	s = &x->s[T_EDS];
 	for (unsigned int i = 0; endpoints != NULL && i < s->n; i++)
-		json_array_append_new(array(endpoints, "dynamic_endpoint_configs"),
-		                      entry("endpoint_config", s->r[i].msg, s->r[i].version,
-		                            s->r[i].updated_ms));
+		json_array_append_new(
+		        array(endpoints, "dynamic_endpoint_configs"),
+		        entry("endpoint_config", s->r[i].msg, s->r[i].version, s->r[i].updated_ms));
 }
 
 const struct hf_model *

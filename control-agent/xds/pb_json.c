@@ -276,7 +276,8 @@ message(const ProtobufCMessage *m)
 				const void *e = arr + k * elem_size(f);
 
 				if (map) {
-					const ProtobufCMessage *ent = *(const ProtobufCMessage *const *)e;
+					const ProtobufCMessage *ent =
+					        *(const ProtobufCMessage *const *)e;
 					const ProtobufCMessageDescriptor *ed = f->descriptor;
 					const ProtobufCFieldDescriptor *kf = &ed->fields[0],
 					                               *vf = &ed->fields[1];

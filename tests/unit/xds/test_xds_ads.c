@@ -117,7 +117,7 @@ delta_rq(unsigned int i)
 
 	assert_true(i < n_sent);
 	rq = envoy__service__discovery__v3__delta_discovery_request__unpack(NULL, sent[i].n,
-	                                                                     sent[i].p);
+	                                                                    sent[i].p);
 	assert_non_null(rq);
 	return rq;
 }
@@ -180,7 +180,8 @@ cluster(Google__Protobuf__Any *a, const char *name, bool lb_bad)
 	Envoy__Config__Cluster__V3__Cluster c = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__INIT;
 
 	c.name = (char *)name;
-	c.cluster_discovery_type_case = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE;
+	c.cluster_discovery_type_case =
+	        ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE;
 	c.type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__EDS;
 	if (lb_bad)
 		c.lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV;
@@ -192,8 +193,9 @@ cla(Google__Protobuf__Any *a, const char *name, uint32_t port)
 {
 	Envoy__Config__Endpoint__V3__ClusterLoadAssignment c =
 	        ENVOY__CONFIG__ENDPOINT__V3__CLUSTER_LOAD_ASSIGNMENT__INIT;
-	Envoy__Config__Endpoint__V3__LocalityLbEndpoints le =
-	        ENVOY__CONFIG__ENDPOINT__V3__LOCALITY_LB_ENDPOINTS__INIT, *ple = &le;
+	Envoy__Config__Endpoint__V3__LocalityLbEndpoints
+	        le = ENVOY__CONFIG__ENDPOINT__V3__LOCALITY_LB_ENDPOINTS__INIT,
+	        *ple = &le;
 	Envoy__Config__Endpoint__V3__LbEndpoint lb = ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__INIT,
 	                                        *plb = &lb;
 	Envoy__Config__Endpoint__V3__Endpoint ep = ENVOY__CONFIG__ENDPOINT__V3__ENDPOINT__INIT;
@@ -206,7 +208,8 @@ cla(Google__Protobuf__Any *a, const char *name, uint32_t port)
 	ad.address_case = ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_SOCKET_ADDRESS;
 	ad.socket_address = &sa;
 	ep.address = &ad;
-	lb.host_identifier_case = ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER_ENDPOINT;
+	lb.host_identifier_case =
+	        ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER_ENDPOINT;
 	lb.endpoint = &ep;
 	le.n_lb_endpoints = 1;
 	le.lb_endpoints = &plb;
@@ -223,15 +226,16 @@ listener(Google__Protobuf__Any *a, const char *name, uint32_t port, const char *
 	Envoy__Config__Listener__V3__Listener l = ENVOY__CONFIG__LISTENER__V3__LISTENER__INIT;
 	Envoy__Config__Core__V3__Address ad = ENVOY__CONFIG__CORE__V3__ADDRESS__INIT;
 	Envoy__Config__Core__V3__SocketAddress sa = ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__INIT;
-	Envoy__Config__Listener__V3__FilterChain fc = ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN__INIT,
-	                                         *pfc = &fc;
+	Envoy__Config__Listener__V3__FilterChain
+	        fc = ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN__INIT,
+	        *pfc = &fc;
 	Envoy__Config__Listener__V3__Filter f = ENVOY__CONFIG__LISTENER__V3__FILTER__INIT, *pf = &f;
 	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager h =
 	        ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__INIT;
 	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__Rds r =
 	        ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__RDS__INIT;
-	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpFilter hf =
-	        ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__INIT,
+	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpFilter
+	        hf = ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__INIT,
 	        *phf = &hf;
 	Envoy__Extensions__Filters__Http__Router__V3__Router router =
 	        ENVOY__EXTENSIONS__FILTERS__HTTP__ROUTER__V3__ROUTER__INIT;
@@ -282,7 +286,8 @@ routes(Google__Protobuf__Any *a, const char *name, const char *cluster_name)
 
 	m.path_specifier_case = ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PREFIX;
 	m.prefix = "/";
-	ra.cluster_specifier_case = ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER;
+	ra.cluster_specifier_case =
+	        ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER;
 	ra.cluster = (char *)cluster_name;
 	r.match = &m;
 	r.action_case = ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_ROUTE;
@@ -369,8 +374,9 @@ open_client(const char *extra)
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
 	assert_non_null(f);
-	fprintf(f, "ports = ( { name = \"p0\"; device = \"net_tap0\"; address = \"198.51.100.2/24\"; "
-	           "} );\nxds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n1\"; %s };\n",
+	fprintf(f,
+	        "ports = ( { name = \"p0\"; device = \"net_tap0\"; address = \"198.51.100.2/24\"; "
+	        "} );\nxds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n1\"; %s };\n",
 	        extra);
 	fclose(f);
 	assert_int_equal(hf_bootstrap_load(&boot, path, err, sizeof(err)), 0);
@@ -427,9 +433,8 @@ test_delta(void **state)
 	const struct hf_snap_cluster *c;
 
 	(void)state;
-	assert_string_equal(g_path,
-	                    "/envoy.service.discovery.v3.AggregatedDiscoveryService/"
-	                    "DeltaAggregatedResources");
+	assert_string_equal(g_path, "/envoy.service.discovery.v3.AggregatedDiscoveryService/"
+	                            "DeltaAggregatedResources");
 	/* the stream opens CDS then LDS, wildcard (no names), the node on the first */
 	assert_int_equal(n_sent, 2);
 	rq = delta_rq(0);

@@ -79,8 +79,8 @@ static void
 test_variant(void **state)
 {
 	(void)state;
-	assert_int_equal(load("xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\"; };\n"),
-	                 0);
+	assert_int_equal(
+	        load("xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\"; };\n"), 0);
 	assert_false(boot.xds.delta);
 	assert_int_equal(boot.xds.initial_fetch_timeout_ms, 15000);
 	assert_int_equal(load("xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\";"

@@ -30,7 +30,8 @@ test_base64(void **state)
 {
 	static const struct {
 		const char *in, *out;
-	} cases[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foobar", "Zm9vYmFy"}};
+	} cases[] = {
+	        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foobar", "Zm9vYmFy"}};
 
 	(void)state;
 	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -52,7 +53,8 @@ test_cluster_json(void **state)
 
 	(void)state;
 	c.name = "web";
-	c.cluster_discovery_type_case = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE;
+	c.cluster_discovery_type_case =
+	        ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE;
 	c.type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__EDS;
 	c.lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST;
 	d.seconds = 1;
@@ -61,10 +63,11 @@ test_cluster_json(void **state)
 	ec.service_name = "web.svc";
 	c.eds_cluster_config = &ec;
 	s = dumps(hf_pb_json_typed(&c.base));
-	assert_string_equal(s, "{\"@type\":\"type.googleapis.com/envoy.config.cluster.v3.Cluster\","
-	                       "\"connect_timeout\":\"1.5s\","
-	                       "\"eds_cluster_config\":{\"service_name\":\"web.svc\"},"
-	                       "\"lb_policy\":\"LEAST_REQUEST\",\"name\":\"web\",\"type\":\"EDS\"}");
+	assert_string_equal(s,
+	                    "{\"@type\":\"type.googleapis.com/envoy.config.cluster.v3.Cluster\","
+	                    "\"connect_timeout\":\"1.5s\","
+	                    "\"eds_cluster_config\":{\"service_name\":\"web.svc\"},"
+	                    "\"lb_policy\":\"LEAST_REQUEST\",\"name\":\"web\",\"type\":\"EDS\"}");
 	free(s);
 }
 
@@ -91,9 +94,10 @@ test_any(void **state)
 	f.config_type_case = ENVOY__CONFIG__LISTENER__V3__FILTER__CONFIG_TYPE_TYPED_CONFIG;
 	f.typed_config = &a;
 	s = dumps(hf_pb_json(&f.base));
-	assert_non_null(strstr(s, "\"typed_config\":{\"@type\":\"type.googleapis.com/envoy.extensions."
-	                          "filters.network.tcp_proxy.v3.TcpProxy\",\"cluster\":\"web\","
-	                          "\"stat_prefix\":\"tcp\"}"));
+	assert_non_null(strstr(s,
+	                       "\"typed_config\":{\"@type\":\"type.googleapis.com/envoy.extensions."
+	                       "filters.network.tcp_proxy.v3.TcpProxy\",\"cluster\":\"web\","
+	                       "\"stat_prefix\":\"tcp\"}"));
 	free(s);
 	a.type_url = HF_XDS_TYPE_PREFIX "istio.stats.PluginConfig";
 	s = dumps(hf_pb_json(&f.base));
@@ -191,7 +195,8 @@ static struct hf_bootstrap boot;
 static char *
 dump(const struct hf_model *m, const char *query, int *status)
 {
-	struct hf_dump_in in = {.boot = &boot, .m = m, .version = 7, .built_ms = 1000, .start_ms = 0};
+	struct hf_dump_in in = {
+	        .boot = &boot, .m = m, .version = 7, .built_ms = 1000, .start_ms = 0};
 	struct hf_admin_reply r = {.status = 200};
 	char *s;
 
@@ -226,8 +231,8 @@ test_model_dump(void **state)
 	c = json_object_get(json_array_get(json_object_get(j, "configs"), 1),
 	                    "dynamic_active_clusters");
 	assert_int_equal(json_array_size(c), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "version_info")),
-	                    "7");
+	assert_string_equal(
+	        json_string_value(json_object_get(json_array_get(c, 0), "version_info")), "7");
 	json_decref(j);
 	free(s);
 
@@ -297,10 +302,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_base64),
-	        cmocka_unit_test(test_cluster_json),
-	        cmocka_unit_test(test_any),
-	        cmocka_unit_test(test_model_dump),
+	        cmocka_unit_test(test_base64),   cmocka_unit_test(test_cluster_json),
+	        cmocka_unit_test(test_any),      cmocka_unit_test(test_model_dump),
 	        cmocka_unit_test(test_clusters),
 	};
 
