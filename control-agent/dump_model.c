@@ -274,9 +274,6 @@ route_action(json_t *o, const struct hf_model_route *r)
 		json_array_append_new(mp, m);
 		json_object_set_new(a, "request_mirror_policies", mp);
 	}
-	if (r->max_request_bytes > 0)
-		json_object_set_new(a, "hydrofoil_max_request_bytes",
-		                    json_integer((json_int_t)r->max_request_bytes));
 	json_object_set_new(o, "route", a);
 }
 
@@ -304,6 +301,16 @@ per_filter(json_t *o, const struct hf_model_route *r)
 			json_object_set_new(f, "abort", ab);
 		}
 		json_object_set_new(pf, "envoy.filters.http.fault", f);
+	}
+	if (r->max_request_bytes > 0) {
+		/* a route's body limit, as Envoy sets one: the buffer filter's per-route config */
+		json_t *b = typed(T "envoy.extensions.filters.http.buffer.v3.BufferPerRoute");
+		json_t *bb = json_object();
+
+		json_object_set_new(bb, "max_request_bytes",
+		                    json_integer((json_int_t)r->max_request_bytes));
+		json_object_set_new(b, "buffer", bb);
+		json_object_set_new(pf, "envoy.filters.http.buffer", b);
 	}
 	if (r->cors.enabled) {
 		json_t *c = typed(T "envoy.extensions.filters.http.cors.v3.CorsPolicy");

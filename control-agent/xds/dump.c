@@ -94,12 +94,6 @@ hf_xds_dump(const struct hf_xds *x, json_t *clusters, json_t *listeners, json_t 
 			                    entry("listener", r->msg, r->version, r->updated_ms));
 		json_array_append_new(array(listeners, "dynamic_listeners"), l);
 	}
-	if (s->last_error != NULL) {
-		json_t *e = json_object();
-
-		json_object_set_new(e, "details", json_string(s->last_error));
-		json_object_set_new(listeners, "hydrofoil_last_nack", e);
-	}
 	s = &x->s[T_RDS];
 	for (unsigned int i = 0; i < s->n; i++)
 		json_array_append_new(
