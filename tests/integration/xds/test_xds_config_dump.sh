@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # GET /config_dump and GET /clusters in Envoy's shapes, read with jq and
-# Python's json, for both ways a gateway is configured:
+# Python's json, and strictly against the official Envoy protos as
+# envoy.admin.v3.ConfigDump and envoy.admin.v3.Clusters (tests/xds/check_dump.js:
+# no field, enum value or Any type the protos lack), for both ways a gateway
+# is configured:
 #  1. the Istio YAML path (examples/bookinfo as config.istio_dir): the
 #     compiled model shows as Envoy resources, dynamic, at the snapshot's
 #     version; ?include_eds, ?resource=, ?name_regex=; /clusters text and JSON;
@@ -19,6 +22,13 @@ if ! command -v jq >/dev/null; then
 	exit 1
 fi
 adm() { hf_admin "$NS" "$1"; }
+# strict WHAT TYPE PATH: GET PATH read against the Envoy protos as TYPE, strictly (check_dump.js)
+strict() {
+	local out
+	out=$(adm "$3" | node "$HF_ROOT/tests/xds/check_dump.js" "$2" 2>&1)
+	hf_check "$1 reads as $2 against the Envoy protos, strictly ($(head -3 <<<"$out" | tr '\n' ' '))" \
+		test "$out" = ok
+}
 # jqc DESC FILTER PATH: jq -e FILTER over GET PATH must hold
 jqc() { hf_check "$1" bash -c 'ip netns exec "$1" curl -s --max-time 5 "http://127.0.0.1:15000$3" | jq -e "$2" >/dev/null' _ "$NS" "$2" "$3"; }
 
@@ -34,6 +44,8 @@ fi
 adm /config_dump > "$HF_TMP/yaml.json"
 hf_check "YAML path: /config_dump is JSON (python json.load)" \
 	"$HF_PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$HF_TMP/yaml.json"
+strict "YAML path: /config_dump?include_eds" envoy.admin.v3.ConfigDump '/config_dump?include_eds'
+strict "YAML path: /clusters?format=json" envoy.admin.v3.Clusters '/clusters?format=json'
 types=$(jq -c '[.configs[]["@type"] | sub(".*\\.v3\\."; "")]' "$HF_TMP/yaml.json")
 hf_check "… configs in Envoy's order ($types)" test "$types" = \
 	'["BootstrapConfigDump","ClustersConfigDump","ListenersConfigDump","RoutesConfigDump","SecretsConfigDump"]'
@@ -90,6 +102,8 @@ hf_check "xDS path: initial sync (A)" wait_for 15 answers
 adm /config_dump > "$HF_TMP/xds.json"
 hf_check "xDS path: /config_dump is JSON (python json.load)" \
 	"$HF_PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$HF_TMP/xds.json"
+strict "xDS path: /config_dump?include_eds" envoy.admin.v3.ConfigDump '/config_dump?include_eds'
+strict "xDS path: /clusters?format=json" envoy.admin.v3.Clusters '/clusters?format=json'
 # sent TYPE NAME: the version of the last response of TYPE carrying NAME
 sent() { ev send | grep -F "\"type\":\"$1\"" | jq -r --arg n "$2" 'select(.resources | index($n)) | .version' | tail -1; }
 v_web=$(sent Cluster web); v_l=$(sent Listener http_80); v_r=$(sent RouteConfiguration http.80)
