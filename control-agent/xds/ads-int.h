@@ -62,7 +62,10 @@ struct sub {
 	char **names;      /* RDS, EDS: the names subscribed; sorted */
 	struct want *want; /* one per name */
 	uint64_t acks, nacks;
-	char *last_error; /* the last NACK's error_detail, NULL after an ACK */
+	char *last_error;   /* the last NACK's error_detail, NULL after an ACK */
+	char *nack_name;    /* the resource it refused, NULL when unknown */
+	char *nack_version; /* the version refused */
+	uint64_t nack_ms;   /* when (wall clock, ms since the epoch) */
 };
 
 struct hf_xds {
@@ -108,6 +111,14 @@ int hf_xds_decode(enum hf_xds_type t, const Google__Protobuf__Any *a, size_t i, 
  * cleared).
  */
 int hf_xds_store(struct sub *s, struct res *r);
+
+/*
+ * Records a NACK of @p s for config_dump's error_state: @p err, the resource
+ * refused (@p name, NULL when unknown) and its @p version. An ACK clears it
+ * (hf_xds_acked()).
+ */
+void hf_xds_nacked(struct sub *s, const char *name, const char *version, const char *err);
+void hf_xds_acked(struct sub *s);
 
 /* Removes the resource named @p name from @p s; true when there was one. */
 bool hf_xds_remove(struct sub *s, const char *name);

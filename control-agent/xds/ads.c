@@ -387,13 +387,42 @@ hf_xds_remove(struct sub *s, const char *name)
 	return true;
 }
 
-/* A NACK: logged, kept for proxy-status, sent by the variant's @p send. */
-static void
-nacked(struct sub *s, enum hf_xds_type t, const char *version, char *err)
+static uint64_t
+wall_ms(void)
 {
-	hf_xds_one_line(err);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+hf_xds_nacked(struct sub *s, const char *name, const char *version, const char *err)
+{
 	s->nacks++;
 	set_str(&s->last_error, err);
+	free(s->nack_name);
+	s->nack_name = name != NULL ? strdup(name) : NULL;
+	set_str(&s->nack_version, version != NULL ? version : "");
+	s->nack_ms = wall_ms();
+}
+
+void
+hf_xds_acked(struct sub *s)
+{
+	s->acks++;
+	free(s->last_error);
+	s->last_error = NULL;
+	free(s->nack_name);
+	s->nack_name = NULL;
+}
+
+/* A NACK: logged, kept for config_dump, then sent. */
+static void
+nacked(struct sub *s, enum hf_xds_type t, const char *name, const char *version, char *err)
+{
+	hf_xds_one_line(err);
+	hf_xds_nacked(s, name, version, err);
 	logf_("NACK %s version %s (keeping %s): %s", hf_xds_type_name[t], version,
 	      s->version[0] != '\0' ? s->version : "none", err);
 }
@@ -431,8 +460,8 @@ on_response(struct hf_xds *x, const Envoy__Service__Discovery__V3__DiscoveryResp
 				         hf_xds_type_name[t], r[n - 1].name);
 	}
 	if (err[0] != '\0') {
+		nacked(s, t, n > 0 ? r[n - 1].name : NULL, rs->version_info, err);
 		res_free(r, n);
-		nacked(s, t, rs->version_info, err);
 		send_request(x, t, err);
 		return;
 	}
@@ -455,9 +484,7 @@ on_response(struct hf_xds *x, const Envoy__Service__Discovery__V3__DiscoveryResp
 		}
 	free(r);
 	set_str(&s->version, rs->version_info);
-	free(s->last_error);
-	s->last_error = NULL;
-	s->acks++;
+	hf_xds_acked(s);
 	x->dirty = true;
 	logf_("ACK %s version %s (%u resources)", hf_xds_type_name[t], s->version, s->n);
 	send_request(x, t, NULL);
@@ -591,6 +618,8 @@ hf_xds_close(struct hf_xds *x)
 		free(x->s[t].version);
 		free(x->s[t].nonce);
 		free(x->s[t].last_error);
+		free(x->s[t].nack_name);
+		free(x->s[t].nack_version);
 		res_free(x->s[t].r, x->s[t].n);
 		names_free(x->s[t].names, x->s[t].n_names);
 		free(x->s[t].want);

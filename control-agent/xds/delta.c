@@ -152,6 +152,7 @@ on_delta(struct hf_xds *x, const Envoy__Service__Discovery__V3__DeltaDiscoveryRe
 	char err[HF_XDS_ERR] = "";
 	struct res *r;
 	unsigned int n = 0, removed = 0;
+	size_t fail = 0; /* the resource being read when the response was refused */
 	enum hf_xds_type t;
 	struct sub *s;
 
@@ -169,6 +170,7 @@ on_delta(struct hf_xds *x, const Envoy__Service__Discovery__V3__DeltaDiscoveryRe
 	for (size_t i = 0; i < rs->n_resources && err[0] == '\0'; i++) {
 		const Envoy__Service__Discovery__V3__Resource *dr = rs->resources[i];
 
+		fail = i;
 		/* A resource without a body refreshes its TTL only (a heartbeat): nothing changes.
 		 */
 		if (dr->resource == NULL)
@@ -188,10 +190,10 @@ on_delta(struct hf_xds *x, const Envoy__Service__Discovery__V3__DeltaDiscoveryRe
 	}
 	if (err[0] != '\0') {
 		hf_xds_one_line(err);
+		hf_xds_nacked(s, n > 0 ? r[n - 1].name : NULL,
+		              n > 0 ? rs->resources[fail]->version : NULL, err);
 		hf_xds_res_clear(r, n);
 		free(r);
-		s->nacks++;
-		hf_xds_set_str(&s->last_error, err);
 		hf_xds_log("NACK %s (delta, nonce %s): %s", hf_xds_type_name[t], rs->nonce, err);
 		send_delta(x, t, NULL, 0, NULL, 0, false, rs->nonce, err);
 		return;
@@ -214,9 +216,7 @@ on_delta(struct hf_xds *x, const Envoy__Service__Discovery__V3__DeltaDiscoveryRe
 			w->absent = true;
 	}
 	hf_xds_set_str(&s->version, rs->system_version_info);
-	free(s->last_error);
-	s->last_error = NULL;
-	s->acks++;
+	hf_xds_acked(s);
 	x->dirty = true;
 	hf_xds_log("ACK %s (delta, nonce %s): %u updated, %u removed, %u held", hf_xds_type_name[t],
 	           rs->nonce, n, removed, s->n);

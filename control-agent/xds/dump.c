@@ -52,30 +52,88 @@ array(json_t *o, const char *key)
 	return a;
 }
 
+/* Envoy's UpdateFailureState of the last NACK of @p s (which holds one). */
+static json_t *
+error_state(const struct sub *s)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "last_update_attempt", hf_json_time_ms(s->nack_ms));
+	json_object_set_new(o, "details", json_string(s->last_error));
+	json_object_set_new(o, "version_info", json_string(s->nack_version ? s->nack_version : ""));
+	return o;
+}
+
+/* The resource named @p name is the one the last NACK of @p s refused. */
+static bool
+refused(const struct sub *s, const char *name)
+{
+	return s->last_error != NULL && s->nack_name != NULL && strcmp(s->nack_name, name) == 0;
+}
+
+/*
+ * The entries of type @p t into array @p key of @p dump (@p res: the key of
+ * the resource in an entry); the last NACK as the error_state of the entry of
+ * the resource it refused, or of an entry of its own (as Envoy shows a
+ * resource refused before any version of it was taken).
+ */
+static void
+plain(const struct sub *s, json_t *dump, const char *key, const char *res)
+{
+	bool shown = false;
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		json_t *e = entry(res, s->r[i].msg, s->r[i].version, s->r[i].updated_ms);
+
+		if (refused(s, s->r[i].name)) {
+			json_object_set_new(e, "error_state", error_state(s));
+			shown = true;
+		}
+		json_array_append_new(array(dump, key), e);
+	}
+	if (s->last_error != NULL && !shown) {
+		json_t *e = json_object();
+
+		json_object_set_new(e, "error_state", error_state(s));
+		json_array_append_new(array(dump, key), e);
+	}
+}
+
 void
 hf_xds_dump(const struct hf_xds *x, json_t *clusters, json_t *listeners, json_t *routes,
             json_t *endpoints)
 {
 	const struct sub *s;
+	bool shown = false;
 
 	s = &x->s[T_CDS];
 	json_object_set_new(clusters, "version_info", json_string(s->version));
 	for (unsigned int i = 0; i < s->n; i++) {
 		const struct res *r = &s->r[i];
+		json_t *e = entry("cluster", r->msg, r->version, r->updated_ms);
 
+		if (refused(s, r->name)) {
+			json_object_set_new(e, "error_state", error_state(s));
+			shown = true;
+		}
 		if (r->served) {
-			json_array_append_new(array(clusters, "dynamic_active_clusters"),
-			                      entry("cluster", r->msg, r->version, r->updated_ms));
+			json_array_append_new(array(clusters, "dynamic_active_clusters"), e);
 			continue;
 		}
 		if (r->old_msg != NULL)
 			json_array_append_new(
 			        array(clusters, "dynamic_active_clusters"),
 			        entry("cluster", r->old_msg, r->old_version, r->old_updated_ms));
-		json_array_append_new(array(clusters, "dynamic_warming_clusters"),
-		                      entry("cluster", r->msg, r->version, r->updated_ms));
+		json_array_append_new(array(clusters, "dynamic_warming_clusters"), e);
+	}
+	if (s->last_error != NULL && !shown) {
+		json_t *e = json_object();
+
+		json_object_set_new(e, "error_state", error_state(s));
+		json_array_append_new(array(clusters, "dynamic_active_clusters"), e);
 	}
 	s = &x->s[T_LDS];
+	shown = false;
 	json_object_set_new(listeners, "version_info", json_string(s->version));
 	for (unsigned int i = 0; i < s->n; i++) {
 		const struct res *r = &s->r[i];
@@ -92,18 +150,22 @@ hf_xds_dump(const struct hf_xds *x, json_t *clusters, json_t *listeners, json_t 
 		if (!r->served)
 			json_object_set_new(l, "warming_state",
 			                    entry("listener", r->msg, r->version, r->updated_ms));
+		if (refused(s, r->name)) {
+			json_object_set_new(l, "error_state", error_state(s));
+			shown = true;
+		}
 		json_array_append_new(array(listeners, "dynamic_listeners"), l);
 	}
-	s = &x->s[T_RDS];
-	for (unsigned int i = 0; i < s->n; i++)
-		json_array_append_new(
-		        array(routes, "dynamic_route_configs"),
-		        entry("route_config", s->r[i].msg, s->r[i].version, s->r[i].updated_ms));
-	s = &x->s[T_EDS];
-	for (unsigned int i = 0; endpoints != NULL && i < s->n; i++)
-		json_array_append_new(
-		        array(endpoints, "dynamic_endpoint_configs"),
-		        entry("endpoint_config", s->r[i].msg, s->r[i].version, s->r[i].updated_ms));
+	if (s->last_error != NULL && !shown) {
+		json_t *l = json_object();
+
+		json_object_set_new(l, "name", json_string(s->nack_name ? s->nack_name : ""));
+		json_object_set_new(l, "error_state", error_state(s));
+		json_array_append_new(array(listeners, "dynamic_listeners"), l);
+	}
+	plain(&x->s[T_RDS], routes, "dynamic_route_configs", "route_config");
+	if (endpoints != NULL)
+		plain(&x->s[T_EDS], endpoints, "dynamic_endpoint_configs", "endpoint_config");
 }
 
 const struct hf_model *
