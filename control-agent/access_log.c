@@ -22,6 +22,7 @@ static const char *const flag_names[HF_RF__MAX] = {
 	[HF_RF_OM] = "OM",
 	[HF_RF_RBAC] = "RBAC",
 	[HF_RF_RL] = "RL",
+	[HF_RF_NC] = "NC",
 };
 
 const char *

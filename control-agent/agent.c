@@ -14,6 +14,7 @@
 #include "control-agent/certs.h"
 #include "control-agent/clock.h"
 #include "control-agent/compile/authz_build.h"
+#include "control-agent/config_dump.h"
 #include "control-agent/explain.h"
 #include "control-agent/ratelimit.h"
 #include "dataplane/port.h"
@@ -275,13 +276,47 @@ route_server_info(struct hf_agent *a, struct hf_admin_reply *r)
 	hf_strbuf_printf(b, "}\n}\n");
 }
 
+/* What /config_dump and /clusters show: the model of the snapshot serving, and where from. */
+static void
+dump_in(const struct hf_agent *a, struct hf_dump_in *in)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(in, 0, sizeof(*in));
+	in->boot = a->boot;
+	in->start_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 -
+		       (hf_clock_ms() - a->start_ms);
+	in->version = hf_snapshot_now != NULL ? hf_snapshot_now->version : 0;
+	in->xds = a->xds;
+	/* Until xDS built one, the bootstrap's snapshot serves (hf_config_first). */
+	if (a->xds != NULL && a->config.version > 1) {
+		in->m = hf_xds_model(a->xds, in->n_static, &in->built_ms);
+		return;
+	}
+	in->m = &a->config.model;
+	in->n_static[0] = a->config.n_static_listeners;
+	in->n_static[1] = a->config.n_static_route_configs;
+	in->n_static[2] = a->config.n_static_clusters;
+	in->built_ms = a->config.model_ms;
+}
+
 static void
 handle(void *ctx, const char *method, const char *path, const char *query,
        struct hf_admin_reply *r)
 {
 	struct hf_agent *a = ctx;
 
-	if (strcmp(path, "/ready") == 0) {
+	/* /stats?filter= is applied by admin.c */
+	if (strcmp(path, "/config_dump") == 0 || strcmp(path, "/clusters") == 0) {
+		struct hf_dump_in in;
+
+		dump_in(a, &in);
+		if (strcmp(path, "/config_dump") == 0)
+			hf_config_dump(&in, query, r);
+		else
+			hf_clusters_dump(&in, query, r);
+	} else if (strcmp(path, "/ready") == 0) {
 		r->status = a->live ? 200 : 503;
 		hf_strbuf_printf(&r->body, "%s\n", a->live ? "LIVE" : "PRE_INITIALIZING");
 	} else if (strcmp(path, "/stats") == 0) {
@@ -325,6 +360,9 @@ handle(void *ctx, const char *method, const char *path, const char *query,
 				 "  /server_info: version, state, uptime, node\n"
 				 "  /certs: the certificates served, as JSON (Envoy's)\n"
 				 "  /explain?method=&url=&header=name:value: the route a request gets, and why\n"
+				 "  /config_dump: the configuration loaded, as Envoy's; ?include_eds,"
+				 " ?resource=FIELD, ?name_regex=REGEX\n"
+				 "  /clusters: clusters and hosts, Envoy's text lines; ?format=json\n"
 				 "  /reset_loop_stats (POST): a new window for the loop gaps\n"
 				 "  /quitquitquit (POST): stop the server\n");
 	} else {

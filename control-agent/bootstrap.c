@@ -771,7 +771,10 @@ xds_meta(const struct hf_boot_xds *x, const char *key)
 static int
 load_xds(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
-	static const char *const keys[] = {"address", "port", "node_id", "cluster", "metadata", NULL};
+	static const char *const keys[] = {"address", "port", "node_id", "cluster", "metadata",
+					   "api_type", "initial_fetch_timeout_ms", NULL};
+	char api[16] = "GRPC";
+	long long fetch_ms = 15000;
 	struct hf_boot_xds *x = &b->xds;
 	int rc = 0;
 	const config_setting_t *g = hf_cfg_member(c, root, "", "xds", CONFIG_TYPE_GROUP, 0, &rc), *md;
@@ -784,8 +787,18 @@ load_xds(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 	    (rc = hf_cfg_get_string(c, g, "xds", "address", x->address, sizeof(x->address), 1)) != 0 ||
 	    (rc = hf_cfg_get_int(c, g, "xds", "port", 1, 65535, &port, 1)) != 0 ||
 	    (rc = hf_cfg_get_string(c, g, "xds", "node_id", x->node_id, sizeof(x->node_id), 0)) != 0 ||
-	    (rc = hf_cfg_get_string(c, g, "xds", "cluster", x->cluster, sizeof(x->cluster), 0)) != 0)
+	    (rc = hf_cfg_get_string(c, g, "xds", "cluster", x->cluster, sizeof(x->cluster), 0)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "xds", "api_type", api, sizeof(api), 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "xds", "initial_fetch_timeout_ms", 0, 3600000, &fetch_ms,
+				 0)) != 0)
 		return rc;
+	/* Envoy's ApiConfigSource.api_type names: state of the world or incremental ADS */
+	if (strcmp(api, "GRPC") != 0 && strcmp(api, "DELTA_GRPC") != 0)
+		return hf_cfg_fail(c, config_setting_get_member(g, "api_type"), "xds.api_type",
+			    "'%s': want GRPC (state of the world) or DELTA_GRPC (incremental)", api);
+	x->delta = strcmp(api, "DELTA_GRPC") == 0;
+	/* Envoy's ConfigSource.initial_fetch_timeout: 15 s by default, 0 waits forever */
+	x->initial_fetch_timeout_ms = (uint32_t)fetch_ms;
 	if (hf_addr_parse_ipv4(x->address, &x->addr, NULL) != 0)
 		return hf_cfg_fail(c, config_setting_get_member(g, "address"), "xds.address",
 			    "'%s' is not an IPv4 address", x->address);

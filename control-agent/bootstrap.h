@@ -64,7 +64,8 @@ struct hf_boot_cluster {
 #define HF_BOOT_XDS_META 16
 
 /*
- * xds = { address; port; node_id; cluster; metadata = { ISTIO_VERSION = "..."; ... }; }:
+ * xds = { address; port; node_id; cluster; api_type; initial_fetch_timeout_ms;
+ *         metadata = { ISTIO_VERSION = "..."; ... }; }:
  * the ADS server this node is configured by (then it is the only source of
  * dynamic configuration: config.istio_dir is refused beside it). node_id
  * defaults to istiod's router~<ip>~<NAME>.<NAMESPACE>~<NAMESPACE>.svc.cluster.local.
@@ -78,6 +79,8 @@ struct hf_boot_xds {
 	unsigned int n_meta;
 	char meta_key[HF_BOOT_XDS_META][32];
 	char meta_val[HF_BOOT_XDS_META][HF_BOOT_STR];
+	bool delta;			/* api_type = "DELTA_GRPC": incremental ADS; "GRPC" (default): SotW */
+	uint32_t initial_fetch_timeout_ms;	/* a resource not received by then does not exist; 0: wait */
 };
 
 /*

@@ -59,9 +59,13 @@ node_namespace(const struct hf_bootstrap *b, char *buf, size_t cap)
 /* How long the last hf_config_build() spent reading and translating, before compiling. */
 static uint64_t hf_config_load_us;
 
-struct hf_snapshot *
-hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_workers, char *err,
-		size_t errlen)
+/*
+ * hf_config_build(), keeping the model in @p keep (its previous one freed)
+ * when the snapshot builds and @p keep is not NULL.
+ */
+static struct hf_snapshot *
+build_keep(const struct hf_bootstrap *b, uint64_t version, unsigned int n_workers,
+	   struct hf_config *keep, char *err, size_t errlen)
 {
 	struct hf_model m = {0}, im = {0};
 	const char *labels[HF_BOOT_MAX_LABELS];
@@ -69,10 +73,16 @@ hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_w
 	uint64_t t0 = hf_clock_us();
 	int rc;
 
+	unsigned int n_l, n_rc, n_c;
+	struct timespec ts;
+
 	if (hf_model_from_bootstrap(b, &m) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	n_l = m.n_listeners;
+	n_rc = m.n_route_configs;
+	n_c = m.n_clusters;
 	if (b->istio_dir[0] != '\0') {
 		const struct hf_istio_identity id = {
 			.spiffe = b->identity.spiffe,
@@ -115,10 +125,27 @@ hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_w
 		goto out;
 	hf_config_load_us = hf_clock_us() - t0;
 	s = hf_snapshot_compile(&m, version, n_workers, err, errlen);
+	if (s != NULL && keep != NULL) {
+		hf_model_free(&keep->model);
+		keep->model = m;
+		memset(&m, 0, sizeof(m));
+		keep->n_static_listeners = n_l;
+		keep->n_static_route_configs = n_rc;
+		keep->n_static_clusters = n_c;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		keep->model_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	}
 out:
 	hf_model_free(&im);
 	hf_model_free(&m);
 	return s;
+}
+
+struct hf_snapshot *
+hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_workers, char *err,
+		size_t errlen)
+{
+	return build_keep(b, version, n_workers, NULL, err, errlen);
 }
 
 int
@@ -161,7 +188,7 @@ build(struct hf_config *c, uint64_t version, char *err, size_t errlen)
 
 	hf_watch_init(&next);
 	hf_watch_record(&next);
-	s = hf_config_build(c->boot, version, c->n_workers, err, errlen);
+	s = build_keep(c->boot, version, c->n_workers, c, err, errlen);
 	hf_watch_record(NULL);
 	rc = s != NULL ? hf_watch_replace(&c->watch, &next) : hf_watch_merge(&c->watch, &next);
 	if (rc < 0)
@@ -252,4 +279,5 @@ hf_config_close(struct hf_config *c)
 		close(c->inotify_fd);
 	c->inotify_fd = -1;
 	hf_watch_free(&c->watch);
+	hf_model_free(&c->model);
 }

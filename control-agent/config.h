@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "control-agent/bootstrap.h"
+#include "control-agent/model/model.h"
 #include "control-agent/snapshot.h"
 #include "control-agent/watch.h"
 
@@ -40,6 +41,14 @@ struct hf_config {
 	bool by_files;			/* the pending reload is for changed watched files */
 	uint64_t cert_changes;		/* reloads for changed watched files */
 	uint64_t cert_rejected;		/* of those, refused: the files before serve on */
+	/*
+	 * The model of the snapshot last built, for GET /config_dump and
+	 * /clusters: its first n_static_* listeners, route configurations and
+	 * clusters come from the bootstrap, the rest from the Istio directory.
+	 */
+	struct hf_model model;
+	unsigned int n_static_listeners, n_static_route_configs, n_static_clusters;
+	uint64_t model_ms;		/* wall clock (ms since the epoch) it was built */
 };
 
 /*

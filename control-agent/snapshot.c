@@ -850,6 +850,7 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 		cl[i].lb = (uint8_t)mc->lb;
 		cl[i].connect_timeout_ms = mc->connect_timeout_ms;
 		cl[i].n_endpoints = mc->n_endpoints;
+		cl[i].missing = mc->missing;
 		for (unsigned int e = 0; e < mc->n_endpoints; e++) {
 			ep[e].addr = mc->endpoints[e].addr;
 			ep[e].port = rte_cpu_to_be_16(mc->endpoints[e].port);

@@ -39,6 +39,7 @@ struct hf_snap_cluster {
 	unsigned int n_endpoints;
 	const struct hf_snap_endpoint *endpoints;
 	const struct hf_tls_client_config *tls;	/* TLS origination; NULL: plaintext */
+	bool missing;			/* named by a route, not defined: 503 NC (no cluster) */
 };
 
 /* A tcp or tls route's destinations: weighted clusters (weights sum to total). */

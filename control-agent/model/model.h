@@ -266,6 +266,11 @@ struct hf_model_cluster {
 	uint32_t outlier_consecutive_5xx;
 	unsigned int n_endpoints;
 	struct hf_model_endpoint *endpoints;
+	/*
+	 * Named by a route but not defined (xDS: not sent, or still warming):
+	 * requests routed to it are answered 503 NC, as Envoy answers them.
+	 */
+	bool missing;
 };
 
 struct hf_jwt_config;

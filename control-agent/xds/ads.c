@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ADS, state of the world (xds.h), per Envoy's "xDS REST and gRPC protocol":
+ * The ADS client's store and its state of the world variant (xds.h), per
+ * Envoy's "xDS REST and gRPC protocol"; delta.c holds the incremental one,
+ * build.c turns what is held into snapshots.
  *  - one DiscoveryRequest per type opens its subscription: wildcard (no
  *    names) for listeners and clusters, the referenced names for route
  *    configurations and cluster load assignments; the first request of a
@@ -12,8 +14,8 @@
  *    (google.rpc.Status INVALID_ARGUMENT) naming the resource and the field;
  *  - listeners and clusters absent from a response are removed (state of the
  *    world); route configurations and assignments are kept while subscribed;
- *  - warming: nothing is built while a listener's route configuration or an
- *    EDS cluster's assignment is missing; the previous snapshot serves.
+ *  - each resource keeps its version and when it was taken (config_dump),
+ *    and a replaced one that served stays until the new one is warm.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,27 +23,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "control-agent/xds/grpc.h"
-#include "control-agent/xds/node.h"
-#include "control-agent/xds/translate.h"
-#include "control-agent/xds/xds.h"
+#include "control-agent/xds/ads-int.h"
 
 #define ADS_PATH "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
-/* google.rpc.Code INVALID_ARGUMENT */
-#define CODE_INVALID_ARGUMENT 3
-#define ERR                   512
+#define ADS_DELTA_PATH                                                                             \
+	"/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
+#define CODE_INVALID_ARGUMENT HF_XDS_CODE_INVALID_ARGUMENT
+#define ERR                   HF_XDS_ERR
 
-/* The order the subscriptions open in: clusters before listeners (make before break). */
-enum xtype { T_CDS, T_EDS, T_LDS, T_RDS, T__N };
-
-static const char *const type_url[T__N] = {
+const char *const hf_xds_type_url[T__N] = {
         [T_CDS] = HF_XDS_CDS,
         [T_EDS] = HF_XDS_EDS,
         [T_LDS] = HF_XDS_LDS,
         [T_RDS] = HF_XDS_RDS,
 };
-static const char *const type_name[T__N] = {
+const char *const hf_xds_type_name[T__N] = {
         [T_CDS] = "Cluster",
         [T_EDS] = "ClusterLoadAssignment",
         [T_LDS] = "Listener",
@@ -54,38 +52,9 @@ static const ProtobufCMessageDescriptor *const type_desc[T__N] = {
         [T_RDS] = &envoy__config__route__v3__route_configuration__descriptor,
 };
 
-struct res {
-	char *name;
-	ProtobufCMessage *msg;
-	char *ref; /* LDS: its RDS name; CDS: its EDS name; else NULL */
-};
-
-struct sub {
-	char *version; /* version_info of the last accepted response ("" none) */
-	char *nonce;   /* of the last response on this stream */
-	unsigned int n;
-	struct res *r; /* accepted resources, by name */
-	unsigned int n_names;
-	char **names; /* RDS, EDS: the names subscribed; sorted */
-	uint64_t acks, nacks;
-};
-
-struct hf_xds {
-	const struct hf_bootstrap *boot;
-	unsigned int n_workers;
-	struct hf_grpc *g;
-	struct hf_xds_node node;
-	bool node_sent;
-	bool dirty; /* accepted resources changed since the last build */
-	bool warming_logged;
-	struct sub s[T__N];
-};
-
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* One log line; what the control plane sent (names, versions) is made printable first. */
-static void
-logf_(const char *fmt, ...)
+void
+hf_xds_log(const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -97,9 +66,10 @@ logf_(const char *fmt, ...)
 	printf("hydrofoil: xds: %s\n", line);
 	fflush(stdout);
 }
+#define logf_ hf_xds_log
 
 static const char *
-res_name(enum xtype t, const ProtobufCMessage *m)
+res_name(enum hf_xds_type t, const ProtobufCMessage *m)
 {
 	switch (t) {
 	case T_CDS: return ((const Envoy__Config__Cluster__V3__Cluster *)m)->name;
@@ -111,17 +81,23 @@ res_name(enum xtype t, const ProtobufCMessage *m)
 	}
 }
 
-/* Frees what @p n resources hold, not the array. */
-static void
-res_clear(struct res *r, unsigned int n)
+void
+hf_xds_res_clear(struct res *r, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
 		free(r[i].name);
+		free(r[i].version);
 		free(r[i].ref);
+		free(r[i].old_ref);
+		free(r[i].old_version);
 		if (r[i].msg != NULL)
 			protobuf_c_message_free_unpacked(r[i].msg, NULL);
+		if (r[i].old_msg != NULL)
+			protobuf_c_message_free_unpacked(r[i].old_msg, NULL);
+		memset(&r[i], 0, sizeof(r[i]));
 	}
 }
+#define res_clear hf_xds_res_clear
 
 static void
 res_free(struct res *r, unsigned int n)
@@ -130,16 +106,17 @@ res_free(struct res *r, unsigned int n)
 	free(r);
 }
 
-static void
-names_free(char **v, unsigned int n)
+void
+hf_xds_names_free(char **v, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
 }
+#define names_free hf_xds_names_free
 
 static int
-send_request(struct hf_xds *x, enum xtype t, const char *error)
+send_request(struct hf_xds *x, enum hf_xds_type t, const char *error)
 {
 	Envoy__Service__Discovery__V3__DiscoveryRequest rq =
 	        ENVOY__SERVICE__DISCOVERY__V3__DISCOVERY_REQUEST__INIT;
@@ -152,7 +129,7 @@ send_request(struct hf_xds *x, enum xtype t, const char *error)
 	if (!hf_grpc_is_open(x->g))
 		return -ENOTCONN;
 	rq.version_info = s->version;
-	rq.type_url = (char *)type_url[t];
+	rq.type_url = (char *)hf_xds_type_url[t];
 	rq.response_nonce = s->nonce;
 	rq.n_resource_names = s->n_names;
 	rq.resource_names = s->names;
@@ -175,8 +152,8 @@ send_request(struct hf_xds *x, enum xtype t, const char *error)
 	return rc;
 }
 
-static int
-set_str(char **dst, const char *src)
+int
+hf_xds_set_str(char **dst, const char *src)
 {
 	char *p = strdup(src);
 
@@ -186,6 +163,7 @@ set_str(char **dst, const char *src)
 	*dst = p;
 	return 0;
 }
+#define set_str hf_xds_set_str
 
 static int
 cmp_str(const void *a, const void *b)
@@ -193,30 +171,48 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/*
- * The RDS (from listeners) or EDS (from clusters) names referenced now; when
- * they differ from the subscription, subscribes to them, drops the resources
- * no longer named and returns true.
- */
-static bool
-resubscribe(struct hf_xds *x, enum xtype from, enum xtype to)
+struct want *
+hf_xds_want(struct hf_xds *x, enum hf_xds_type t, const char *name)
+{
+	struct sub *s = &x->s[t];
+	char **hit;
+
+	if (s->n_names == 0)
+		return NULL;
+	hit = bsearch(&name, s->names, s->n_names, sizeof(char *), cmp_str);
+	return hit != NULL ? &s->want[hit - s->names] : NULL;
+}
+
+bool
+hf_xds_resubscribe(struct hf_xds *x, enum hf_xds_type from, enum hf_xds_type to, char ***old,
+                   unsigned int *n_old)
 {
 	struct sub *f = &x->s[from], *s = &x->s[to];
-	char **names = calloc(f->n == 0 ? 1 : f->n, sizeof(char *));
+	/* each resource names at most two: its own reference and its served version's */
+	char **names = calloc(f->n == 0 ? 1 : 2 * f->n, sizeof(char *));
+	struct want *want = calloc(f->n == 0 ? 1 : 2 * f->n, sizeof(*want));
 	unsigned int n = 0, k = 0;
 	bool same;
 
-	if (names == NULL)
+	if (names == NULL || want == NULL) {
+		free(names);
+		free(want);
 		return false;
+	}
 	for (unsigned int i = 0; i < f->n; i++) {
-		bool seen = false;
+		/* a resource warming keeps what its served version references subscribed too */
+		const char *refs[2] = {f->r[i].ref, f->r[i].old_ref};
 
-		if (f->r[i].ref == NULL)
-			continue;
-		for (unsigned int j = 0; j < n && !seen; j++)
-			seen = strcmp(names[j], f->r[i].ref) == 0;
-		if (!seen && (names[n] = strdup(f->r[i].ref)) != NULL)
-			n++;
+		for (unsigned int r = 0; r < 2; r++) {
+			bool seen = false;
+
+			if (refs[r] == NULL)
+				continue;
+			for (unsigned int j = 0; j < n && !seen; j++)
+				seen = strcmp(names[j], refs[r]) == 0;
+			if (!seen && (names[n] = strdup(refs[r])) != NULL)
+				n++;
+		}
 	}
 	qsort(names, n, sizeof(char *), cmp_str);
 	same = n == s->n_names;
@@ -224,14 +220,27 @@ resubscribe(struct hf_xds *x, enum xtype from, enum xtype to)
 		same = strcmp(names[i], s->names[i]) == 0;
 	if (same) {
 		names_free(names, n);
+		free(want);
 		return false;
 	}
-	names_free(s->names, s->n_names);
+	/* A name subscribed before keeps when it was first asked for (its fetch timeout). */
+	for (unsigned int i = 0; i < n; i++) {
+		const struct want *w = hf_xds_want(x, to, names[i]);
+
+		if (w != NULL)
+			want[i] = *w;
+		else
+			want[i].since_ms = x->now_ms;
+	}
+	*old = s->names;
+	*n_old = s->n_names;
+	free(s->want);
 	s->names = names;
 	s->n_names = n;
+	s->want = want;
 	/* Resources no longer subscribed go (the protocol's unsubscribe). */
 	for (unsigned int i = 0; i < s->n; i++) {
-		if (bsearch(&s->r[i].name, names, n, sizeof(char *), cmp_str) != NULL) {
+		if (n > 0 && bsearch(&s->r[i].name, names, n, sizeof(char *), cmp_str) != NULL) {
 			s->r[k++] = s->r[i];
 			continue;
 		}
@@ -246,7 +255,7 @@ resubscribe(struct hf_xds *x, enum xtype from, enum xtype to)
  * with @p err. Sets *@p ref to what it references (LDS: RDS name; CDS: EDS).
  */
 static int
-check(enum xtype t, const ProtobufCMessage *m, char **ref, char *err, size_t errlen)
+check(enum hf_xds_type t, const ProtobufCMessage *m, char **ref, char *err, size_t errlen)
 {
 	struct hf_model scratch = {0};
 	int rc;
@@ -273,17 +282,162 @@ check(enum xtype t, const ProtobufCMessage *m, char **ref, char *err, size_t err
 	return rc;
 }
 
+int
+hf_xds_decode(enum hf_xds_type t, const Google__Protobuf__Any *a, size_t i, struct res *r,
+              char *err, size_t errlen)
+{
+	char e2[ERR - 160];
+	const char *name;
+
+	if (strcmp(a->type_url, hf_xds_type_url[t]) != 0) {
+		snprintf(err, errlen, "resources[%zu]: type %s in a %s response", i, a->type_url,
+		         hf_xds_type_name[t]);
+		return -EINVAL;
+	}
+	r->msg = protobuf_c_message_unpack(type_desc[t], NULL, a->value.len, a->value.data);
+	if (r->msg == NULL) {
+		snprintf(err, errlen, "resources[%zu]: not a valid %s message", i,
+		         hf_xds_type_name[t]);
+		return -EINVAL;
+	}
+	name = res_name(t, r->msg);
+	if (set_str(&r->name, name) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (name[0] == '\0') {
+		snprintf(err, errlen, "resources[%zu]: %s without a name", i, hf_xds_type_name[t]);
+		return -EINVAL;
+	}
+	if (check(t, r->msg, &r->ref, e2, sizeof(e2)) != 0) {
+		snprintf(err, errlen, "%s '%s': %s", hf_xds_type_name[t], name, e2);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct res *
+hf_xds_find(const struct sub *s, const char *name)
+{
+	for (unsigned int i = 0; i < s->n; i++)
+		if (strcmp(s->r[i].name, name) == 0)
+			return &s->r[i];
+	return NULL;
+}
+
+int
+hf_xds_store(struct sub *s, struct res *r)
+{
+	struct res *have = hf_xds_find(s, r->name), *nr;
+
+	r->updated_ms = (uint64_t)time(NULL) * 1000;
+	{
+		struct timespec ts;
+
+		if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+			r->updated_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	}
+	if (have != NULL) {
+		/*
+		 * Make before break: the version that served stays beside the new
+		 * one until the new one's references are here (build.c).
+		 */
+		if (have->served) {
+			r->old_msg = have->msg;
+			r->old_ref = have->ref;
+			r->old_version = have->version;
+			r->old_updated_ms = have->updated_ms;
+			have->msg = NULL;
+			have->ref = NULL;
+			have->version = NULL;
+		} else {
+			r->old_msg = have->old_msg;
+			r->old_ref = have->old_ref;
+			r->old_version = have->old_version;
+			r->old_updated_ms = have->old_updated_ms;
+			have->old_msg = NULL;
+			have->old_ref = NULL;
+			have->old_version = NULL;
+		}
+		res_clear(have, 1);
+		*have = *r;
+		memset(r, 0, sizeof(*r));
+		return 0;
+	}
+	nr = realloc(s->r, (s->n + 1) * sizeof(*nr));
+	if (nr == NULL) {
+		res_clear(r, 1);
+		return -ENOMEM;
+	}
+	s->r = nr;
+	s->r[s->n++] = *r;
+	memset(r, 0, sizeof(*r));
+	return 0;
+}
+
+bool
+hf_xds_remove(struct sub *s, const char *name)
+{
+	struct res *r = hf_xds_find(s, name);
+
+	if (r == NULL)
+		return false;
+	res_clear(r, 1);
+	*r = s->r[--s->n];
+	return true;
+}
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+hf_xds_nacked(struct sub *s, const char *name, const char *version, const char *err)
+{
+	s->nacks++;
+	set_str(&s->last_error, err);
+	free(s->nack_name);
+	s->nack_name = name != NULL ? strdup(name) : NULL;
+	set_str(&s->nack_version, version != NULL ? version : "");
+	s->nack_ms = wall_ms();
+}
+
+void
+hf_xds_acked(struct sub *s)
+{
+	s->acks++;
+	free(s->last_error);
+	s->last_error = NULL;
+	free(s->nack_name);
+	s->nack_name = NULL;
+}
+
+/* A NACK: logged, kept for config_dump, then sent. */
+static void
+nacked(struct sub *s, enum hf_xds_type t, const char *name, const char *version, char *err)
+{
+	hf_xds_one_line(err);
+	hf_xds_nacked(s, name, version, err);
+	logf_("NACK %s version %s (keeping %s): %s", hf_xds_type_name[t], version,
+	      s->version[0] != '\0' ? s->version : "none", err);
+}
+
 static void
 on_response(struct hf_xds *x, const Envoy__Service__Discovery__V3__DiscoveryResponse *rs)
 {
-	char err[ERR] = "", e2[ERR - 160];
+	char err[ERR] = "";
 	struct res *r = NULL;
 	unsigned int n = 0;
-	enum xtype t;
+	enum hf_xds_type t;
 	struct sub *s;
 
 	for (t = 0; t < T__N; t++)
-		if (strcmp(rs->type_url, type_url[t]) == 0)
+		if (strcmp(rs->type_url, hf_xds_type_url[t]) == 0)
 			break;
 	if (t == T__N) {
 		/* A type never asked for: nothing to ACK or NACK on a stream of ours. */
@@ -297,89 +451,62 @@ on_response(struct hf_xds *x, const Envoy__Service__Discovery__V3__DiscoveryResp
 	if (r == NULL)
 		return;
 	for (size_t i = 0; i < rs->n_resources && err[0] == '\0'; i++) {
-		const Google__Protobuf__Any *a = rs->resources[i];
-		ProtobufCMessage *m;
-		const char *name;
-
-		if (strcmp(a->type_url, type_url[t]) != 0) {
-			snprintf(err, sizeof(err), "resources[%zu]: type %s in a %s response", i,
-			         a->type_url, type_name[t]);
-			break;
-		}
-		m = protobuf_c_message_unpack(type_desc[t], NULL, a->value.len, a->value.data);
-		if (m == NULL) {
-			snprintf(err, sizeof(err), "resources[%zu]: not a valid %s message", i,
-			         type_name[t]);
-			break;
-		}
-		r[n].msg = m;
-		name = res_name(t, m);
-		if (set_str(&r[n].name, name) != 0) {
-			n++;
-			snprintf(err, sizeof(err), "out of memory");
-			break;
-		}
 		n++;
-		if (name[0] == '\0') {
-			snprintf(err, sizeof(err), "resources[%zu]: %s without a name", i,
-			         type_name[t]);
+		if (hf_xds_decode(t, rs->resources[i], i, &r[n - 1], err, sizeof(err)) != 0)
 			break;
-		}
 		for (unsigned int j = 0; j + 1 < n; j++)
-			if (strcmp(r[j].name, name) == 0)
-				snprintf(err, sizeof(err), "%s '%s': sent twice", type_name[t],
-				         name);
-		if (err[0] == '\0' && check(t, m, &r[n - 1].ref, e2, sizeof(e2)) != 0)
-			snprintf(err, sizeof(err), "%s '%s': %s", type_name[t], name, e2);
+			if (strcmp(r[j].name, r[n - 1].name) == 0)
+				snprintf(err, sizeof(err), "%s '%s': sent twice",
+				         hf_xds_type_name[t], r[n - 1].name);
 	}
 	if (err[0] != '\0') {
-		hf_xds_one_line(err);
+		nacked(s, t, n > 0 ? r[n - 1].name : NULL, rs->version_info, err);
 		res_free(r, n);
-		s->nacks++;
-		logf_("NACK %s version %s (keeping %s): %s", type_name[t], rs->version_info,
-		      s->version[0] != '\0' ? s->version : "none", err);
 		send_request(x, t, err);
 		return;
 	}
 	if (t == T_LDS || t == T_CDS) {
-		/* state of the world: the response is the whole set */
-		res_free(s->r, s->n);
-		s->r = r;
-		s->n = n;
-	} else {
-		/* by name: replace or add each, keep the others still subscribed */
-		for (unsigned int i = 0; i < n; i++) {
-			unsigned int j;
+		/* state of the world: the response is the whole set; what it lacks goes */
+		for (unsigned int i = 0; i < s->n;) {
+			bool kept = false;
 
-			for (j = 0; j < s->n && strcmp(s->r[j].name, r[i].name) != 0; j++)
-				;
-			if (j == s->n) {
-				struct res *nr = realloc(s->r, (s->n + 1) * sizeof(*nr));
-
-				if (nr == NULL) {
-					res_clear(r + i, n - i);
-					free(r);
-					return;
-				}
-				s->r = nr;
-				s->r[s->n++] = r[i];
-				continue;
-			}
-			res_clear(&s->r[j], 1);
-			s->r[j] = r[i];
+			for (unsigned int j = 0; j < n && !kept; j++)
+				kept = strcmp(r[j].name, s->r[i].name) == 0;
+			if (kept || !hf_xds_remove(s, s->r[i].name))
+				i++;
 		}
-		free(r);
 	}
+	/* by name: replace or add each, keep the others (RDS, EDS: still subscribed) */
+	for (unsigned int i = 0; i < n; i++)
+		if (set_str(&r[i].version, rs->version_info) != 0 || hf_xds_store(s, &r[i]) != 0) {
+			res_free(r, n);
+			return;
+		}
+	free(r);
 	set_str(&s->version, rs->version_info);
-	s->acks++;
+	hf_xds_acked(s);
 	x->dirty = true;
-	logf_("ACK %s version %s (%u resources)", type_name[t], s->version, s->n);
+	logf_("ACK %s version %s (%u resources)", hf_xds_type_name[t], s->version, s->n);
 	send_request(x, t, NULL);
 	/* New references open or close the dependent subscriptions. */
-	if (t == T_LDS && resubscribe(x, T_LDS, T_RDS))
-		send_request(x, T_RDS, NULL);
-	if (t == T_CDS && resubscribe(x, T_CDS, T_EDS))
-		send_request(x, T_EDS, NULL);
+	hf_xds_refs_changed(x);
+}
+
+void
+hf_xds_refs_changed(struct hf_xds *x)
+{
+	static const enum hf_xds_type dep[][2] = {{T_LDS, T_RDS}, {T_CDS, T_EDS}};
+	char **old = NULL;
+	unsigned int n_old = 0;
+
+	for (unsigned int i = 0; i < 2; i++) {
+		if (x->delta) {
+			hf_xds_delta_resubscribe(x, dep[i][0], dep[i][1]);
+		} else if (hf_xds_resubscribe(x, dep[i][0], dep[i][1], &old, &n_old)) {
+			names_free(old, n_old);
+			send_request(x, dep[i][1], NULL);
+		}
+	}
 }
 
 static void
@@ -388,14 +515,19 @@ on_open(void *ctx)
 	struct hf_xds *x = ctx;
 
 	x->node_sent = false;
-	logf_("connected to %s:%u, node %s", x->boot->xds.address, x->boot->xds.port,
-	      x->boot->xds.node_id);
-	for (enum xtype t = 0; t < T__N; t++) {
-		/* A new stream: no nonce yet; the versions held are resent. */
+	logf_("connected to %s:%u (%s), node %s", x->boot->xds.address, x->boot->xds.port,
+	      x->delta ? "delta" : "state of the world", x->boot->xds.node_id);
+	for (enum hf_xds_type t = 0; t < T__N; t++)
+		/* A new stream: no nonce yet. */
 		set_str(&x->s[t].nonce, "");
+	if (x->delta) {
+		hf_xds_delta_open(x);
+		return;
+	}
+	/* The versions held are resent. */
+	for (enum hf_xds_type t = 0; t < T__N; t++)
 		if (t == T_CDS || t == T_LDS || x->s[t].n_names > 0)
 			send_request(x, t, NULL);
-	}
 }
 
 static void
@@ -404,6 +536,10 @@ on_message(void *ctx, const uint8_t *data, size_t len)
 	struct hf_xds *x = ctx;
 	Envoy__Service__Discovery__V3__DiscoveryResponse *rs;
 
+	if (x->delta) {
+		hf_xds_delta_message(x, data, len);
+		return;
+	}
 	rs = envoy__service__discovery__v3__discovery_response__unpack(NULL, len, data);
 	if (rs == NULL) {
 		logf_("a message that is not a DiscoveryResponse (%zu bytes) ignored", len);
@@ -429,146 +565,14 @@ static const struct hf_grpc_ops ops = {
         .on_close = on_close,
 };
 
-static const struct res *
-find(const struct sub *s, const char *name)
-{
-	for (unsigned int i = 0; i < s->n; i++)
-		if (strcmp(s->r[i].name, name) == 0)
-			return &s->r[i];
-	return NULL;
-}
-
-/* A reference still missing (warming), or NULL when everything referenced is here. */
-static const char *
-warming(const struct hf_xds *x, enum xtype *t)
-{
-	for (unsigned int i = 0; i < x->s[T_LDS].n; i++) {
-		const char *ref = x->s[T_LDS].r[i].ref;
-
-		if (ref != NULL && find(&x->s[T_RDS], ref) == NULL) {
-			*t = T_RDS;
-			return ref;
-		}
-	}
-	for (unsigned int i = 0; i < x->s[T_CDS].n; i++) {
-		const char *ref = x->s[T_CDS].r[i].ref;
-
-		if (ref != NULL && find(&x->s[T_EDS], ref) == NULL) {
-			*t = T_EDS;
-			return ref;
-		}
-	}
-	return NULL;
-}
-
-/* The model of every accepted resource (checked on arrival, so errors here are ENOMEM or
- * references). */
-static int
-build_model(struct hf_xds *x, struct hf_model *m, char *err, size_t errlen)
-{
-	const struct sub *cds = &x->s[T_CDS], *lds = &x->s[T_LDS], *rds = &x->s[T_RDS];
-	int rc;
-
-	for (unsigned int i = 0; i < cds->n; i++) {
-		char *eds = NULL;
-		const struct res *e;
-
-		rc = hf_xds_tr_cluster((const void *)cds->r[i].msg, m, &eds, err, errlen);
-		if (rc == 0 && eds != NULL && (e = find(&x->s[T_EDS], eds)) != NULL)
-			rc = hf_xds_tr_endpoints((const void *)e->msg,
-			                         &m->clusters[m->n_clusters - 1], err, errlen);
-		free(eds);
-		if (rc != 0)
-			return rc;
-	}
-	for (unsigned int i = 0; i < lds->n; i++) {
-		char *ref = NULL;
-		struct hf_model_listener *ml;
-
-		rc = hf_xds_tr_listener((const void *)lds->r[i].msg, m, &ref, err, errlen);
-		if (rc == 0 && ref != NULL) {
-			unsigned int j;
-
-			ml = &m->listeners[m->n_listeners - 1];
-			for (j = 0;
-			     j < m->n_route_configs && strcmp(m->route_configs[j].name, ref) != 0;
-			     j++)
-				;
-			if (j == m->n_route_configs) {
-				const struct res *rr = find(rds, ref);
-
-				if (rr == NULL) {
-					snprintf(err, errlen, "no route configuration '%s'", ref);
-					rc = -ENOENT;
-				} else {
-					rc = hf_xds_tr_route_config((const void *)rr->msg, m, err,
-					                            errlen);
-				}
-			}
-			/* the listener's index may have moved: it is the last one still */
-			ml = &m->listeners[m->n_listeners - 1];
-			if (rc == 0)
-				ml->route_config = (int)j;
-		}
-		free(ref);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
-static struct hf_snapshot *
-build(struct hf_xds *x, uint64_t *version)
-{
-	struct hf_model m = {0}, xm = {0};
-	struct hf_snapshot *snap = NULL;
-	char err[ERR];
-	enum xtype wt;
-	const char *w = warming(x, &wt);
-	int rc;
-
-	if (w != NULL) {
-		if (!x->warming_logged)
-			logf_("warming: waiting for %s '%s'", type_name[wt], w);
-		x->warming_logged = true;
-		return NULL;
-	}
-	x->warming_logged = false;
-	x->dirty = false;
-	if (hf_model_from_bootstrap(x->boot, &m) != 0) {
-		logf_("out of memory building the model");
-		return NULL;
-	}
-	rc = build_model(x, &xm, err, sizeof(err));
-	if (rc == 0)
-		rc = hf_model_append(&m, &xm);
-	if (rc == -EADDRINUSE)
-		snprintf(err, sizeof(err),
-		         "a listener's port is also a static_resources listener's");
-	else if (rc == -ENOMEM)
-		snprintf(err, sizeof(err), "out of memory");
-	if (rc == 0)
-		snap = hf_snapshot_compile(&m, *version + 1, x->n_workers, err, sizeof(err));
-	if (snap == NULL)
-		logf_("the resources do not compile, snapshot %" PRIu64 " keeps serving: %s",
-		      *version, err);
-	else {
-		++*version;
-		logf_("snapshot %" PRIu64
-		      ": %u listeners, %u clusters (CDS %s, EDS %s, LDS %s, RDS %s)",
-		      *version, snap->n_listeners, snap->n_clusters, x->s[T_CDS].version,
-		      x->s[T_EDS].version, x->s[T_LDS].version, x->s[T_RDS].version);
-	}
-	hf_model_free(&xm);
-	hf_model_free(&m);
-	return snap;
-}
-
 struct hf_snapshot *
 hf_xds_poll(struct hf_xds *x, uint64_t now_ms, uint64_t *version)
 {
+	x->now_ms = now_ms;
 	hf_grpc_poll(x->g, now_ms);
-	return x->dirty ? build(x, version) : NULL;
+	if (hf_xds_timeouts(x))
+		x->dirty = true;
+	return x->dirty ? hf_xds_build(x, version) : NULL;
 }
 
 void
@@ -587,12 +591,14 @@ hf_xds_open(const struct hf_bootstrap *b, unsigned int n_workers, char *err, siz
 		goto fail;
 	x->boot = b;
 	x->n_workers = n_workers;
+	x->delta = b->xds.delta;
 	hf_xds_node_init(&x->node, b);
-	for (enum xtype t = 0; t < T__N; t++)
+	for (enum hf_xds_type t = 0; t < T__N; t++)
 		if (set_str(&x->s[t].version, "") != 0 || set_str(&x->s[t].nonce, "") != 0)
 			goto fail;
 	snprintf(authority, sizeof(authority), "%s:%u", b->xds.address, b->xds.port);
-	x->g = hf_grpc_new(b->xds.addr, b->xds.port, authority, ADS_PATH, &ops, x);
+	x->g = hf_grpc_new(b->xds.addr, b->xds.port, authority,
+	                   x->delta ? ADS_DELTA_PATH : ADS_PATH, &ops, x);
 	if (x->g == NULL)
 		goto fail;
 	return x;
@@ -608,11 +614,16 @@ hf_xds_close(struct hf_xds *x)
 	if (x == NULL)
 		return;
 	hf_grpc_free(x->g);
-	for (enum xtype t = 0; t < T__N; t++) {
+	for (enum hf_xds_type t = 0; t < T__N; t++) {
 		free(x->s[t].version);
 		free(x->s[t].nonce);
+		free(x->s[t].last_error);
+		free(x->s[t].nack_name);
+		free(x->s[t].nack_version);
 		res_free(x->s[t].r, x->s[t].n);
 		names_free(x->s[t].names, x->s[t].n_names);
+		free(x->s[t].want);
 	}
+	hf_model_free(&x->model);
 	free(x);
 }

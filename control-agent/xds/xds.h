@@ -3,16 +3,18 @@
 #define HF_XDS_H
 
 /*
- * The xDS client of the control agent: one ADS stream (state of the world,
- * Envoy's "xDS REST and gRPC protocol") to the bootstrap's xds server, on the
- * agent's thread. Listeners and clusters are subscribed by wildcard, route
- * configurations and endpoints by the names the listeners and clusters
- * reference. Each response is ACKed (its version_info and nonce) or NACKed
- * (the version held, the nonce, and an error_detail naming the resource and
- * the field). Once every referenced route configuration and cluster load
- * assignment has arrived (warming), the resources are translated into the
- * model, merged with the bootstrap's static_resources and compiled into a
- * snapshot for the agent to publish. While the server is away the last good
+ * The xDS client of the control agent: one ADS stream to the bootstrap's xds
+ * server, on the agent's thread, in either variant of Envoy's "xDS REST and
+ * gRPC protocol": state of the world (StreamAggregatedResources) or
+ * incremental (DeltaAggregatedResources, bootstrap api_type = "DELTA_GRPC").
+ * Listeners and clusters are subscribed by wildcard, route configurations
+ * and endpoints by the names the listeners and clusters reference. Each
+ * response is ACKed or NACKed (error_detail naming the resource and the
+ * field). Each resource warms on its own: a cluster waits for its
+ * assignment, a listener for its route configuration, the rest serves
+ * meanwhile; a name not received within the initial fetch timeout (or that
+ * the server says does not exist) stops the wait; a route to a cluster that
+ * is not there answers 503 NC. While the server is away the last good
  * snapshot keeps serving; the client reconnects with backoff and resends the
  * versions it holds.
  */

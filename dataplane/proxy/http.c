@@ -564,6 +564,13 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	s->x->route_timeout_ms = r->timeout_ms;
 	s->x->connect_timeout_ms = cl->connect_timeout_ms;
 	s->x->max_body = r->max_request_bytes;
+	if (cl->missing) {
+		/* Envoy's answer to a route whose cluster does not exist (xDS) */
+		HF_COUNT(w, HTTP_NO_CLUSTER);
+		hf_http_rd_consume(&h->heads, &s->rd, (uint32_t)head_len);
+		s->rq = HF_HTTP_RQ_BODY;
+		return hf_http_local_reply(w, s, 503, HF_RF_NC, "cluster_not_found", "", true);
+	}
 	if (cl->n_endpoints == 0) {
 		HF_COUNT(w, HTTP_NO_HEALTHY);
 		hf_http_rd_consume(&h->heads, &s->rd, (uint32_t)head_len);

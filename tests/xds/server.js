@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: Apache-2.0
 //
-// An xDS management server for the tests: Aggregated Discovery Service, state
-// of the world, on @grpc/grpc-js with the official Envoy protos (the ones
-// @grpc/grpc-js-xds ships, loaded by @grpc/proto-loader and protobufjs).
+// An xDS management server for the tests: Aggregated Discovery Service, both
+// variants (state of the world: StreamAggregatedResources; incremental:
+// DeltaAggregatedResources), on @grpc/grpc-js with the official Envoy protos
+// (the ones @grpc/grpc-js-xds ships, loaded by @grpc/proto-loader and protobufjs).
 //
 // It serves the Envoy v3 resources of the *.json / *.yaml files of a
 // directory: each file holds {"resources": [ {"@type": TYPE_URL, ...fields}, ... ]}
 // (or a list of resources), in protobuf's field names (snake_case), Durations
-// as {"seconds": N}. A type's version is a hash of its resources, so a server
-// restarted on the same files offers the same versions. The directory is
+// as {"seconds": N}. A type's version is a hash of its resources, and each
+// resource's own version (delta) a hash of its bytes, so a server restarted
+// on the same files offers the same versions. The directory is
 // re-read every 200 ms; a change is pushed to every stream subscribed to the
 // types it touches. A file that does not parse or encode is logged and the
 // previous resources stay.
@@ -23,6 +25,12 @@
 //   (either with "stale":true when it answers an older response than the last sent)
 //   {"event":"send","id":N,"type":T,"version":V,"nonce":NONCE,"resources":[names]}
 //   {"event":"load","versions":{T:V}} / {"event":"load_error","error":MSG}
+// Delta streams log the same events with "delta":true; their requests carry
+// "subscribe", "unsubscribe" and "initial" ({name: version}), their sends
+// "versions" ({name: version}) and "removed" ([names]). As the protocol
+// says, a delta server sends what changed: the resources whose version the
+// client does not hold, and as removed the ones it holds that are gone (or a
+// name subscribed that does not exist).
 //
 // usage: server.js --dir DIR [--port N] [--address A]
 'use strict';
@@ -64,8 +72,9 @@ function arg(name, dflt) {
   const i = process.argv.indexOf('--' + name);
   return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
 }
+// Each event carries "t", the wall clock in ms (tests measure push-to-served times with it).
 function log(o) {
-  process.stdout.write(JSON.stringify(o) + '\n');
+  process.stdout.write(JSON.stringify(Object.assign(o, { t: Date.now() })) + '\n');
 }
 
 // protobufjs with every include root: encodes resources (Any with @type included).
@@ -102,7 +111,9 @@ function encode(res) {
   const msg = type.fromObject(body);
   const name = body[NAME_FIELD[t.slice(PREFIX.length)] || 'name'];
   if (!name) throw new Error(t + ': a resource without a name');
-  return { name, any: { type_url: t, value: Buffer.from(type.encode(msg).finish()) } };
+  const value = Buffer.from(type.encode(msg).finish());
+  const version = crypto.createHash('sha256').update(value).digest('hex').slice(0, 12);
+  return { name, version, any: { type_url: t, value } };
 }
 
 function load() {
@@ -202,6 +213,92 @@ function onRequest(st, rq) {
   if (changed || rq.version_info !== state[t].version) send(st, t);
 }
 
+// ---------------------------------------------------------------- incremental (delta)
+
+// Sends type @t on delta stream @st: what the client lacks or holds in another version,
+// and as removed what it holds that is gone and the names it asked for that do not exist.
+function sendDelta(st, t) {
+  const sub = st.subs.get(t);
+  const s = state[t];
+  if (!sub || !s) return;
+  const inScope = (n) => sub.wildcard || sub.names.has(n);
+  const list = [...s.byName.values()].filter((e) => inScope(e.name) && sub.known.get(e.name) !== e.version);
+  const removed = [...sub.known.keys()].filter((n) => !s.byName.has(n) || !inScope(n));
+  for (const n of sub.names)
+    if (!s.byName.has(n) && !sub.known.has(n) && !sub.absent.has(n)) removed.push(n);
+  if (list.length === 0 && removed.length === 0) return;
+  for (const e of list) {
+    sub.known.set(e.name, e.version);
+    sub.absent.delete(e.name);
+  }
+  for (const n of removed) {
+    sub.known.delete(n);
+    sub.absent.add(n);
+  }
+  const nonce = String(nextNonce++);
+  sub.nonce = nonce;
+  st.call.write({ system_version_info: s.version, type_url: t, nonce, removed_resources: removed,
+    resources: list.map((e) => ({ name: e.name, version: e.version, resource: e.any })) });
+  const versions = {};
+  for (const e of list) versions[e.name] = e.version;
+  log({ event: 'send', delta: true, id: st.id, type: t.split('.').pop(), version: s.version, nonce,
+    resources: list.map((e) => e.name), versions, removed });
+}
+
+function onDeltaRequest(st, rq) {
+  const t = rq.type_url;
+  const short = t.split('.').pop();
+  const subscribe = rq.resource_names_subscribe || [];
+  const unsubscribe = rq.resource_names_unsubscribe || [];
+  const initial = rq.initial_resource_versions || {};
+  log({ event: 'request', delta: true, id: st.id, type: short, nonce: rq.response_nonce,
+    subscribe, unsubscribe, initial,
+    node: rq.node ? { id: rq.node.id, cluster: rq.node.cluster, metadata: rq.node.metadata } : undefined });
+  let sub = st.subs.get(t);
+  const fresh = !sub;
+  if (fresh) {
+    // A first request naming nothing is the legacy wildcard subscription.
+    sub = { wildcard: subscribe.length === 0, names: new Set(), known: new Map(), absent: new Set(), nonce: '' };
+    st.subs.set(t, sub);
+    for (const [n, v] of Object.entries(initial)) sub.known.set(n, v);
+  }
+  for (const n of subscribe) {
+    if (n === '*') sub.wildcard = true;
+    else sub.names.add(n);
+  }
+  for (const n of unsubscribe) {
+    if (n === '*') sub.wildcard = false;
+    else {
+      sub.names.delete(n);
+      sub.known.delete(n);
+      sub.absent.delete(n);
+    }
+  }
+  if (rq.response_nonce !== '') {
+    const stale = rq.response_nonce !== sub.nonce ? { stale: true } : {};
+    if (rq.error_detail) {
+      log(Object.assign({ event: 'nack', delta: true, id: st.id, type: short, nonce: rq.response_nonce,
+        error: rq.error_detail.message }, stale));
+    } else {
+      log(Object.assign({ event: 'ack', delta: true, id: st.id, type: short, nonce: rq.response_nonce }, stale));
+    }
+  }
+  if (fresh || subscribe.length > 0 || unsubscribe.length > 0) sendDelta(st, t);
+}
+
+function serveDelta(call) {
+  const st = { id: nextStream++, call, subs: new Map(), delta: true };
+  streams.add(st);
+  log({ event: 'stream_open', id: st.id, delta: true, peer: call.getPeer() });
+  call.on('data', (rq) => onDeltaRequest(st, rq));
+  const end = () => {
+    if (streams.delete(st)) log({ event: 'stream_close', id: st.id, delta: true });
+  };
+  call.on('end', () => { end(); call.end(); });
+  call.on('error', end);
+  call.on('cancelled', end);
+}
+
 function serve(call) {
   const st = { id: nextStream++, call, subs: new Map() };
   streams.add(st);
@@ -219,11 +316,14 @@ load();
 setInterval(() => {
   if (!load()) return;
   for (const st of streams)
-    for (const [t, sub] of st.subs) if (state[t] && sub.sent !== state[t].version) send(st, t);
+    for (const [t, sub] of st.subs) {
+      if (st.delta) sendDelta(st, t);
+      else if (state[t] && sub.sent !== state[t].version) send(st, t);
+    }
 }, 200);
 
 const server = new grpc.Server();
-server.addService(ADS.service, { StreamAggregatedResources: serve });
+server.addService(ADS.service, { StreamAggregatedResources: serve, DeltaAggregatedResources: serveDelta });
 const address = arg('address', '127.0.0.1');
 server.bindAsync(`${address}:${arg('port', '15010')}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) {

@@ -17,8 +17,10 @@
 # the versions it holds, resyncs, and traffic follows; SIGTERM stops it with 0.
 # Also: a tcp_proxy listener added live; a listener whose route configuration
 # has not arrived is ACKed and warms (its port unserved, the rest serving)
-# until the route configuration comes; 50 endpoint changes in 5 s under wrk
-# with no failed request, every version pushed ACKed.
+# until the route configuration comes; a listener changed to a route
+# configuration not there yet warms while its previous version serves (make
+# before break); 50 endpoint changes in 5 s under wrk with no failed request,
+# every version pushed ACKed.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 
@@ -281,6 +283,21 @@ sed 's/"http\.80"/"http.8080"/' "$XDS/routes.json" > "$XDS/.routes8080.tmp"
 mv "$XDS/.routes8080.tmp" "$XDS/routes8080.json"
 served_8080() { [ "$(get "http://$OUR:8080/")" = B ]; }
 hf_check "once http.8080 arrives the listener on 8080 serves (B)" wait_for 10 served_8080
+
+# ---------------------------------------------------------------- make before break
+# The listener on 80 changes to route configuration http.80b, not there yet: the version that
+# served keeps serving until http.80b comes (the initial fetch timeout is Envoy's 15 s here).
+sed 's/"route_config_name": "http\.80",/"route_config_name": "http.80b",/' "$XDS/listeners.json" \
+	> "$XDS/.listeners.tmp"
+mv "$XDS/.listeners.tmp" "$XDS/listeners.json"
+waiting_80b() { grep -q "waiting for RouteConfiguration 'http.80b' (the previous version serves" "$LOG"; }
+hf_check "a listener changed to a route configuration not there yet warms (http.80b)" wait_for 10 waiting_80b
+WANT=B
+hf_check "… while its previous version keeps serving (GET / → B)" answers
+sed -e 's/"http\.80"/"http.80b"/' -e 's/hello from xds/hello from 80b/' "$XDS/routes.json" > "$XDS/.r80b.tmp"
+mv "$XDS/.r80b.tmp" "$XDS/routes80b.json"
+new_80() { [ "$(get "http://$OUR/hello")" = "hello from 80b" ]; }
+hf_check "once http.80b arrives the new version serves (/hello → 'hello from 80b')" wait_for 10 new_80
 
 # ---------------------------------------------------------------- endpoints every 100 ms under load
 eds_sent0=$(ev send | grep -cF '"type":"ClusterLoadAssignment"')

@@ -74,6 +74,27 @@ test_node_id(void **state)
 	assert_int_equal(boot.xds.port, 0);
 }
 
+/* The variant (Envoy's api_type) and the initial fetch timeout: defaults and given. */
+static void
+test_variant(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	        load("xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\"; };\n"), 0);
+	assert_false(boot.xds.delta);
+	assert_int_equal(boot.xds.initial_fetch_timeout_ms, 15000);
+	assert_int_equal(load("xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\";"
+	                      " api_type = \"DELTA_GRPC\"; initial_fetch_timeout_ms = 1000; };\n"),
+	                 0);
+	assert_true(boot.xds.delta);
+	assert_int_equal(boot.xds.initial_fetch_timeout_ms, 1000);
+	assert_int_equal(load("xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\";"
+	                      " api_type = \"GRPC\"; initial_fetch_timeout_ms = 0; };\n"),
+	                 0);
+	assert_false(boot.xds.delta);
+	assert_int_equal(boot.xds.initial_fetch_timeout_ms, 0);
+}
+
 static void
 test_refused(void **state)
 {
@@ -92,6 +113,12 @@ test_refused(void **state)
 	        {"config = { istio_dir = \"/tmp\"; };\n"
 	         "xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\"; };\n",
 	         "pick one"},
+	        {"xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\";"
+	         " api_type = \"REST\"; };\n",
+	         "xds.api_type: 'REST': want GRPC (state of the world) or DELTA_GRPC"},
+	        {"xds = { address = \"127.0.0.1\"; port = 15010; node_id = \"n\";"
+	         " initial_fetch_timeout_ms = -1; };\n",
+	         "initial_fetch_timeout_ms"},
 	};
 	(void)state;
 	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -160,6 +187,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_node_id),
+	        cmocka_unit_test(test_variant),
 	        cmocka_unit_test(test_refused),
 	        cmocka_unit_test(test_node_message),
 	};
