@@ -22,6 +22,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/netns.sh
+source scripts/lib/jwt.sh
 ROUNDS=3 DUR=4 CONNS=16
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -108,35 +109,16 @@ spec:
   - to: [{operation: {methods: [GET], paths: ["/*"]}}]
 YAML
 }
-# The ES256 key, its JWKS and a token valid for an hour, made with openssl.
+# The ES256 key, its JWKS and a token valid for an hour, made with openssl (scripts/lib/jwt.sh).
 jwt_setup() {
+	local now claims
 	openssl ecparam -name prime256v1 -genkey -noout -out "$T/jwt.key" 2>/dev/null || return 1
-	"$HF_PY" - "$T/jwt.key" "$T" <<'PY' || return 1
-import base64, json, subprocess, sys, time
-key, out = sys.argv[1], sys.argv[2]
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-pub = subprocess.run(["openssl", "ec", "-in", key, "-pubout", "-outform", "DER"],
-                     capture_output=True, check=True).stdout
-point = pub[-65:]                      # uncompressed point: 04 || x || y
-assert point[0] == 4
-jwks = {"keys": [{"kty": "EC", "crv": "P-256", "alg": "ES256", "kid": "bench",
-                  "x": b64(point[1:33]), "y": b64(point[33:65])}]}
-now = int(time.time())
-head = b64(json.dumps({"alg": "ES256", "typ": "JWT", "kid": "bench"}).encode())
-body = b64(json.dumps({"iss": "bench@hydrofoil", "sub": "loadgen", "aud": "bench",
-                       "iat": now, "exp": now + 3600}).encode())
-der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=f"{head}.{body}".encode(),
-                     capture_output=True, check=True).stdout
-# DER SEQUENCE { INTEGER r, INTEGER s } -> r || s, 32 bytes each (JWS, RFC 7518 3.4)
-def ints(d):
-    i, vals = 2 if d[1] < 0x80 else 3, []
-    while i < len(d):
-        n = d[i + 1]; vals.append(int.from_bytes(d[i + 2:i + 2 + n], "big")); i += 2 + n
-    return vals
-r, s = ints(der)
-open(f"{out}/jwks.json", "w").write(json.dumps(jwks))
-open(f"{out}/token", "w").write(f"{head}.{body}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}")
-PY
+	printf '{"keys":[%s]}' "$(ec_jwk "$T/jwt.key" bench)" > "$T/jwks.json"
+	now=$(date +%s)
+	claims=$(printf '{"iss":"bench@hydrofoil","sub":"loadgen","aud":"bench","iat":%d,"exp":%d}' \
+		"$now" "$((now + 3600))")
+	jwt_token ES256 "$T/jwt.key" bench "$claims" > "$T/token"
+	[ -s "$T/token" ]
 }
 jwt_yaml() {
 	cat <<YAML

@@ -28,38 +28,7 @@ ISS=testing@secure.istio.io
 mkdir -p "$ISTIO" "$KEYS" "$HF_TMP/nginx"
 
 # ---------------------------------------------------------------- keys and tokens (openssl)
-b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
-hex2b64url() { xxd -r -p | b64url; }
-# rsa_jwk PEM KID: the JWK of an RSA key's public half (n from openssl's modulus, e 65537).
-rsa_jwk() {
-	local n
-	n=$(openssl rsa -in "$1" -noout -modulus 2>/dev/null | cut -d= -f2 | hex2b64url)
-	printf '{"kty":"RSA","alg":"RS256","use":"sig","kid":"%s","n":"%s","e":"AQAB"}' "$2" "$n"
-}
-# ec_jwk PEM KID: the JWK of a P-256 key (x and y: the last 64 bytes of its SPKI, 04||x||y).
-ec_jwk() {
-	local xy
-	xy=$(openssl ec -in "$1" -pubout -outform DER 2>/dev/null | tail -c 64 | xxd -p | tr -d '\n')
-	printf '{"kty":"EC","crv":"P-256","kid":"%s","x":"%s","y":"%s"}' "$2" \
-		"$(printf %s "${xy:0:64}" | hex2b64url)" "$(printf %s "${xy:64:64}" | hex2b64url)"
-}
-# ecdsa_raw: a DER ECDSA signature on stdin as JWS wants it, R || S of 32 bytes each.
-ecdsa_raw() {
-	openssl asn1parse -inform DER 2>/dev/null | awk -F: '/INTEGER/ { print $NF }' |
-		while read -r h; do printf '%064s' "$h" | tr ' ' 0; done | hex2b64url
-}
-# token ALG PEM KID PAYLOAD: a compact JWS of PAYLOAD signed by PEM.
-token() {
-	local h p sig
-	h=$(printf '{"alg":"%s","typ":"JWT","kid":"%s"}' "$1" "$3" | b64url)
-	p=$(printf %s "$4" | b64url)
-	if [ "$1" = ES256 ]; then
-		sig=$(printf %s "$h.$p" | openssl dgst -sha256 -sign "$2" -binary | ecdsa_raw)
-	else
-		sig=$(printf %s "$h.$p" | openssl dgst -sha256 -sign "$2" -binary | b64url)
-	fi
-	echo "$h.$p.$sig"
-}
+source "$HF_ROOT/scripts/lib/jwt.sh"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$KEYS/rsa.pem" 2>/dev/null
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$KEYS/rsa2.pem" 2>/dev/null
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$KEYS/other.pem" 2>/dev/null
@@ -68,14 +37,14 @@ printf '{"keys":[%s]}' "$(rsa_jwk "$KEYS/rsa.pem" k1)" > "$KEYS/jwks.json"
 EC_JWKS=$(printf '{"keys":[%s]}' "$(ec_jwk "$KEYS/ec.pem" e1)")
 NOW=$(date +%s)
 claims() { printf '{"iss":"%s","sub":"%s","aud":"%s","iat":%d,"exp":%d%s}' "$1" "$2" "$3" "$NOW" "$4" "${5:-}"; }
-VALID=$(token RS256 "$KEYS/rsa.pem" k1 "$(claims "$ISS" alice bookstore $((NOW + 3600)) ',"groups":["dev"]')")
-EXPIRED=$(token RS256 "$KEYS/rsa.pem" k1 "$(claims "$ISS" alice bookstore $((NOW - 3600)))")
-FUTURE=$(token RS256 "$KEYS/rsa.pem" k1 "$(claims "$ISS" alice bookstore $((NOW + 7200)) ",\"nbf\":$((NOW + 3600))")")
-UNKNOWN=$(token RS256 "$KEYS/rsa.pem" k1 "$(claims other@example alice bookstore $((NOW + 3600)))")
-FORGED=$(token RS256 "$KEYS/other.pem" k1 "$(claims "$ISS" mallory bookstore $((NOW + 3600)))")
-WRONG_AUD=$(token RS256 "$KEYS/rsa.pem" k1 "$(claims "$ISS" alice zoo $((NOW + 3600)))")
-EC_VALID=$(token ES256 "$KEYS/ec.pem" e1 "$(claims ec@example bob petstore $((NOW + 3600)))")
-ROTATED=$(token RS256 "$KEYS/rsa2.pem" k2 "$(claims "$ISS" carol bookstore $((NOW + 3600)))")
+VALID=$(jwt_token RS256 "$KEYS/rsa.pem" k1 "$(claims "$ISS" alice bookstore $((NOW + 3600)) ',"groups":["dev"]')")
+EXPIRED=$(jwt_token RS256 "$KEYS/rsa.pem" k1 "$(claims "$ISS" alice bookstore $((NOW - 3600)))")
+FUTURE=$(jwt_token RS256 "$KEYS/rsa.pem" k1 "$(claims "$ISS" alice bookstore $((NOW + 7200)) ",\"nbf\":$((NOW + 3600))")")
+UNKNOWN=$(jwt_token RS256 "$KEYS/rsa.pem" k1 "$(claims other@example alice bookstore $((NOW + 3600)))")
+FORGED=$(jwt_token RS256 "$KEYS/other.pem" k1 "$(claims "$ISS" mallory bookstore $((NOW + 3600)))")
+WRONG_AUD=$(jwt_token RS256 "$KEYS/rsa.pem" k1 "$(claims "$ISS" alice zoo $((NOW + 3600)))")
+EC_VALID=$(jwt_token ES256 "$KEYS/ec.pem" e1 "$(claims ec@example bob petstore $((NOW + 3600)))")
+ROTATED=$(jwt_token RS256 "$KEYS/rsa2.pem" k2 "$(claims "$ISS" carol bookstore $((NOW + 3600)))")
 
 # ---------------------------------------------------------------- configuration
 cat > "$ISTIO/gateway.yaml" <<YAML
