@@ -12,9 +12,9 @@
  *
  * Inputs with an @include directive are skipped: libconfig would read the
  * file it names, and the fuzzer must not read /dev/stdin or the disk at large.
- * fuzzes: control-agent/bootstrap.c control-agent/cfg.c dataplane/net/addr.c
+ * fuzzes: control-agent/bootstrap.c control-agent/cfg.c control-agent/ratelimit.c dataplane/net/addr.c
  * fuzz-flags: $(pkg-config --cflags libdpdk | sed 's|-march=[^ ]*||') -DALLOW_EXPERIMENTAL_API
- * fuzz-flags: $BUILD/dataplane/libhf_dataplane.a $BUILD/lb/libhf_lb.a
+ * fuzz-flags: $BUILD/control-agent/libhf_agent.a $BUILD/dataplane/libhf_dataplane.a $BUILD/lb/libhf_lb.a
  * fuzz-flags: $(pkg-config --libs libdpdk libconfig libhs libpcre2-8) -lm
  * fuzz-flags: $BUILD/tls/libhf_tls.a $(pkg-config --libs openssl)
  */
