@@ -262,6 +262,13 @@ ieq_lit(const char *n, const char *lit, uint32_t len)
 	uint64_t a, b;
 	uint32_t x, y;
 
+	if (len < 4) {
+		/* too short for the 4-byte loads below, which would read before the name */
+		for (uint32_t i = 0; i < len; i++)
+			if (((unsigned char)n[i] | 0x20) != (unsigned char)lit[i])
+				return false;
+		return true;
+	}
 	if (len < 8) {
 		memcpy(&x, n, 4);
 		memcpy(&y, lit, 4);

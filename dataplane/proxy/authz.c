@@ -55,8 +55,7 @@ eq(const char *a, const char *b, size_t n, bool nocase)
 
 /*
  * The first field named @p name (@p n bytes, lower case) of @p msg, or NULL.
- * Not hf_h1_find(): it compares 4 and 8 bytes at a time and is meant for
- * names of at least 4 bytes; a policy may name a field of any length.
+ * Not hf_h1_find(), which takes a NUL-terminated name: a policy's is a slice.
  */
 static const struct hf_h1_header *
 find_field(const struct hf_h1_message *msg, const char *name, size_t n)

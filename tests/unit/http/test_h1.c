@@ -75,6 +75,18 @@ test_valid_requests(void **state)
 	assert_int_equal(msg.n_headers, 5);
 	assert_memory_equal(msg.target.p, "/productpage?u=normal", msg.target.len);
 	assert_string_equal(hf_h1_find(&msg, "cookie")->value.p[0] == 's' ? "ok" : "no", "ok");
+	/* Names shorter than the parser's 4-byte compares are found too (TE, x-a). */
+	{
+		static const char shortn[] = "GET / HTTP/1.1\r\nHost: a\r\nTE: trailers\r\nX-A: 1\r\n\r\n";
+
+		rc = verdict(hf_h1_parse_request, shortn, strlen(shortn));
+		assert_int_equal(rc, strlen(shortn));
+		assert_non_null(hf_h1_find(&msg, "te"));
+		assert_memory_equal(hf_h1_find(&msg, "te")->value.p, "trailers", 8);
+		assert_non_null(hf_h1_find(&msg, "x-a"));
+		assert_null(hf_h1_find(&msg, "x-b"));
+		assert_null(hf_h1_find(&msg, "t"));
+	}
 
 	static const char post[] = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
 				   "Expect: 100-continue\r\nConnection: close\r\n\r\n0123456789";
