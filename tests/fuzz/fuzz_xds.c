@@ -14,6 +14,8 @@
  * fuzz-flags: -I$BUILD/control-agent/xds -I$BUILD/control-agent/xds/pb
  * fuzz-flags: $(pkg-config --cflags libdpdk | sed 's|-march=[^ ]*||') -DALLOW_EXPERIMENTAL_API
  * fuzz-flags: $BUILD/control-agent/xds/libhf_xds_pb.a $(pkg-config --libs libprotobuf-c)
+ * fuzz-flags: $BUILD/control-agent/libhf_agent.a $BUILD/dataplane/libhf_dataplane.a $BUILD/lb/libhf_lb.a
+ * fuzz-flags: $BUILD/tls/libhf_tls.a $(pkg-config --libs libdpdk libconfig libhs libpcre2-8 openssl) -lm
  */
 /* clang-format on */
 #include <errno.h>
