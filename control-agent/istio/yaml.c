@@ -195,7 +195,8 @@ static int
 end(struct builder *b)
 {
 	struct frame *f = &b->frames[--b->depth];
-	struct yn *y = f->node, **k = b->kids + f->first;
+	/* no kids array yet when the document's first collection is empty ("{}") */
+	struct yn *y = f->node, **k = b->kids != NULL ? b->kids + f->first : NULL;
 	unsigned int n = b->n_kids - f->first;
 
 	y->size = 1;
@@ -206,7 +207,8 @@ end(struct builder *b)
 		y->val = ist_alloc(b->st, sizeof(*y->val) * (n + 1));
 		if (y->val == NULL)
 			return ist_oom(b->st);
-		memcpy(y->val, k, sizeof(*k) * n);
+		if (n > 0)
+			memcpy(y->val, k, sizeof(*k) * n);
 	} else {
 		y->n = n / 2;
 		y->key = ist_alloc(b->st, sizeof(*y->key) * (y->n + 1));
