@@ -39,6 +39,15 @@ hf_cleanup() {
 trap hf_cleanup EXIT
 trap 'exit 130' INT TERM
 
+# hf_forget_pid PID: drops PID from HF_PIDS (a process the test ended itself). The exact
+# element: ${HF_PIDS[@]/PID} would cut PID out of every longer PID that holds its digits,
+# and the cleanup then misses those processes.
+hf_forget_pid() {
+	local keep=() p
+	for p in "${HF_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	HF_PIDS=("${keep[@]}")
+}
+
 # hf_ns_new TAG: creates a namespace with a unique name, prints the name.
 hf_ns_new() {
 	local ns="hf-$1-$$-$RANDOM"

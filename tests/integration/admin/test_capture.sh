@@ -51,7 +51,9 @@ http {
     server { listen $WEB_PORT; location / { return 200 "captured\n"; } }
 }
 EOF
-in_ns nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
+# Not through in_ns: a shell function in the background is a subshell, whose PID the cleanup
+# would end while nginx, its child, stays.
+ip netns exec "$NS" nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
 	-g 'daemon off;' >/dev/null 2>&1 &
 HF_PIDS+=($!)
 
@@ -159,7 +161,7 @@ hf_check "/hydrofoil/stats,port. answers only the counters named port.*" \
 hf_check_stop
 hf_check "after SIGTERM no hugepage file or runtime directory of $PREFIX is left" \
 	test "$(files_of "$PREFIX")" -eq 0
-HF_PIDS=("${HF_PIDS[@]/$HF_PID}")
+hf_forget_pid "$HF_PID"
 
 if ! hf_up "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf2.log" "$PEER/24"; then
 	hf_not_ok "hydrofoil starts again"
@@ -171,5 +173,5 @@ hf_check "the new instance has its files ($(files_of "$PREFIX") for $PREFIX)" te
 kill -KILL "$HF_PID"
 wait "$HF_PID" 2>/dev/null
 hf_check "after kill -9 the watcher removes $PREFIX's hugepage files and runtime directory" gone "$PREFIX"
-HF_PIDS=("${HF_PIDS[@]/$HF_PID}")
+hf_forget_pid "$HF_PID"
 hf_done

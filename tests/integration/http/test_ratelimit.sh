@@ -194,7 +194,9 @@ wait_version() {
 	echo "${v:-0}"
 }
 
-in_ns nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
+# Not through in_ns: a shell function in the background is a subshell, whose PID the cleanup
+# would end while nginx, its child, stays.
+ip netns exec "$NS" nginx -p "$HF_TMP/nginx" -c "$HF_TMP/nginx.conf" -e "$HF_TMP/nginx-error.log" \
 	-g 'daemon off;' >/dev/null 2>&1 &
 HF_PIDS+=($!)
 
@@ -315,7 +317,7 @@ local_ratelimits = (
 	for _ in $(seq 30); do grep -q ' 429 RL local_rate_limited ' "$ALOG" 2>/dev/null && break; sleep 0.1; done
 	hf_check "[$W] access log: 429 RL local_rate_limited" grep -q '"GET /limited HTTP/1.1" 429 RL local_rate_limited ' "$ALOG"
 	hf_check_stop
-	HF_PIDS=("${HF_PIDS[@]/$HF_PID}")
+	hf_forget_pid "$HF_PID"
 }
 
 phase 1
