@@ -261,9 +261,15 @@ const struct hf_snap_endpoint *hf_http_pick_endpoint(struct hf_http_state *h,
 						     const struct hf_snap_cluster *cl, int cluster,
 						     int32_t *slot);
 
+/* http_log.c: the record's fields every answer has (the connection, HTTP/1.<minor>) */
+void hf_http_log_begin(struct hf_http_session *s, uint8_t minor);
+/* ... and a request's: method, path, authority, user-agent, SNI */
+void hf_http_log_request(struct hf_http_session *s, const struct hf_h1_message *msg);
+/* ... and, once the exchange ends, its metrics recorded and the record handed to the agent */
+void hf_http_log_push(struct hf_worker *w, struct hf_http_session *s);
+
 /* From the session machine (http.c) to the body pump and the retries. */
 void hf_http_timer_set(struct hf_worker *w, struct hf_http_session *s, uint32_t ms);
-void hf_http_log_push(struct hf_worker *w, struct hf_http_session *s);
 void hf_http_count_status(struct hf_worker *w, int status);
 /* Resets the downstream (and the upstream): the exchange cannot end cleanly. STEP_GONE. */
 int hf_http_sess_reset(struct hf_worker *w, struct hf_http_session *s, enum hf_response_flag flag);

@@ -127,37 +127,6 @@ hf_http_timer_set(struct hf_worker *w, struct hf_http_session *s, uint32_t ms)
 		hf_timer_arm(&w->tcp->wheel, &s->timer, w->tcp->now_tick + ms + 1);
 }
 
-/* ---- access log ---- */
-
-void
-hf_http_log_push(struct hf_worker *w, struct hf_http_session *s)
-{
-	struct hf_http_state *h = w->http;
-	struct hf_access_log_rec *r;
-	struct hf_http_stream *x = s->x;
-
-	/* Every exchange that ends is reported once, logged or not. */
-	if (x != NULL && !x->reported) {
-		x->reported = true;
-		hf_metrics_http_done(w, x->cluster_id, x->log.status, x->log.flag,
-				     (w->now - s->start_tsc) / h->tsc_per_us, x->log.bytes_rx,
-				     x->log.bytes_tx);
-	}
-	/* HF_HTTP_S_LOG is set with a stream only (log_request(), log_connection()). */
-	if (!(s->flags & HF_HTTP_S_LOG))
-		return;
-	s->flags &= ~HF_HTTP_S_LOG;
-	r = &s->x->log;
-	r->start_us = h->epoch_us + (s->start_tsc - h->epoch_tsc) / h->tsc_per_us;
-	r->duration_ms = (uint32_t)((w->now - s->start_tsc) / h->tsc_per_ms);
-	r->service_ms = s->x->service_ms;
-	if (rte_ring_sp_enqueue_elem(h->log_ring, r, sizeof(*r)) != 0) {
-		HF_COUNT(w, ACCESS_LOG_DROP_FULL);
-		return;
-	}
-	HF_COUNT(w, ACCESS_LOG_RECORDS);
-}
-
 void
 hf_http_count_status(struct hf_worker *w, int status)
 {
@@ -340,28 +309,6 @@ hf_http_local_reply(struct hf_worker *w, struct hf_http_session *s, int status, 
 
 /* ---- the request ---- */
 
-static void
-log_request(struct hf_http_session *s, const struct hf_h1_message *msg)
-{
-	struct hf_access_log_rec *r = &s->x->log;
-	const struct hf_h1_header *f;
-
-	memset(r, 0, sizeof(*r));
-	r->minor = msg->minor;
-	r->service_ms = -1;
-	r->d_laddr = s->down->laddr;
-	r->d_lport = s->down->lport;
-	r->d_raddr = s->down->raddr;
-	r->d_rport = s->down->rport;
-	hf_http_copy_str(r->method, sizeof(r->method), msg->method_name.p, msg->method_name.len);
-	hf_http_copy_str(r->path, sizeof(r->path), msg->target.p, msg->target.len);
-	hf_http_copy_str(r->authority, sizeof(r->authority), msg->host.p, msg->host.len);
-	f = hf_h1_find(msg, "user-agent");
-	if (f != NULL)
-		hf_http_copy_str(r->user_agent, sizeof(r->user_agent), f->value.p, f->value.len);
-	hf_tls_sni_get(s->down, r->sni, sizeof(r->sni));
-}
-
 /*
  * Refuses a request for want of a stream (http.max_requests in flight): a
  * 503 and the connection closes. There is no stream to log it in; the
@@ -391,18 +338,9 @@ no_stream(struct hf_worker *w, struct hf_http_session *s)
 static bool
 log_connection(struct hf_worker *w, struct hf_http_session *s)
 {
-	struct hf_access_log_rec *r;
-
 	if (stream_get(w->http, s) == NULL)
 		return false;
-	r = &s->x->log;
-	memset(r, 0, sizeof(*r));
-	r->service_ms = -1;
-	r->d_laddr = s->down->laddr;
-	r->d_lport = s->down->lport;
-	r->d_raddr = s->down->raddr;
-	r->d_rport = s->down->rport;
-	r->minor = 1;
+	hf_http_log_begin(s, 1);
 	if (w->http->log_ring != NULL)
 		s->flags |= HF_HTTP_S_LOG;
 	return true;
@@ -479,7 +417,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	if (h->log_ring != NULL) {
 		/* The path and authority logged are the ones routed, as Envoy logs :path after normalizing. */
 		s->flags |= HF_HTTP_S_LOG;
-		log_request(s, msg);
+		hf_http_log_request(s, msg);
 		if (shape.asterisk)
 			hf_http_copy_str(s->x->log.path, sizeof(s->x->log.path), "*", 1);
 	}
