@@ -56,6 +56,18 @@ hf_model_ratelimit_free(struct hf_model_ratelimit *rl)
 	free(rl);
 }
 
+void
+hf_model_cors_free(struct hf_model_cors *c)
+{
+	for (unsigned int i = 0; i < c->n_origins; i++)
+		free(c->origins[i].value);
+	free(c->origins);
+	free(c->allow_methods);
+	free(c->allow_headers);
+	free(c->expose_headers);
+	memset(c, 0, sizeof(*c));
+}
+
 static void
 free_route(struct hf_model_route *r)
 {
@@ -83,12 +95,7 @@ free_route(struct hf_model_route *r)
 	free(r->redirect_authority);
 	free(r->redirect_scheme);
 	free(r->direct_body);
-	for (unsigned int i = 0; i < r->cors.n_origins; i++)
-		free(r->cors.origins[i].value);
-	free(r->cors.origins);
-	free(r->cors.allow_methods);
-	free(r->cors.allow_headers);
-	free(r->cors.expose_headers);
+	hf_model_cors_free(&r->cors);
 	free_ops(r->rq_ops, r->n_rq_ops);
 	free_ops(r->rs_ops, r->n_rs_ops);
 	hf_model_ratelimit_free(r->ratelimit);

@@ -100,6 +100,9 @@ struct hf_model_ratelimit {
 	char origin[192];		/* who set it, for messages ("bootstrap", "EnvoyFilter ns/name") */
 };
 
+/* Frees what @p c holds and leaves it empty (not enabled). */
+void hf_model_cors_free(struct hf_model_cors *c);
+
 /* Frees @p rl and what it holds; NULL is fine. */
 void hf_model_ratelimit_free(struct hf_model_ratelimit *rl);
 

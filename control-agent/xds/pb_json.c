@@ -22,6 +22,10 @@ static const ProtobufCMessageDescriptor *const known[] = {
         &envoy__extensions__filters__http__router__v3__router__descriptor,
         &envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__descriptor,
         &envoy__extensions__transport_sockets__tls__v3__secret__descriptor,
+        &envoy__extensions__filters__http__fault__v3__httpfault__descriptor,
+        &envoy__extensions__filters__http__cors__v3__cors__descriptor,
+        &envoy__extensions__filters__http__cors__v3__cors_policy__descriptor,
+        &envoy__config__route__v3__filter_config__descriptor,
 };
 
 json_t *

@@ -197,4 +197,21 @@ duration_ms(const Google__Protobuf__Duration *d)
 	return ms < 0 ? 0 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
+/* translate_route.c: a StringMatcher (suffix and contains become regexes). */
+int hf_xds_tr_string_matcher(struct tr *t, const Envoy__Type__Matcher__V3__StringMatcher *s,
+                             const char *at, struct hf_model_str_match *sm);
+/* translate_filter.c: a FractionalPercent as 0..100. */
+double hf_xds_tr_percent(const Envoy__Type__V3__FractionalPercent *f);
+/*
+ * translate_filter.c: an HTTP filter other than the router; 0 taken, 1 skipped
+ * (optional and unknown), negative refused.
+ */
+int hf_xds_tr_http_filter(
+        struct tr *t,
+        const Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpFilter *f,
+        const char *at);
+/* translate_filter.c: one typed_per_filter_config entry into @p r (fault, CORS). */
+int hf_xds_tr_per_filter(struct tr *t, const char *key, const Google__Protobuf__Any *any,
+                         const char *at, struct hf_model_route *r);
+
 #endif

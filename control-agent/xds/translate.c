@@ -49,15 +49,14 @@ http_filters(
 		path(p, sizeof(p), "%s.http_filters[%zu]", at, i);
 		if (ONLY(t, f, p, "name", "typed_config", "is_optional") != 0)
 			return t->rc;
-		if (f->typed_config == NULL || strcmp(f->name, "envoy.filters.http.router") != 0) {
-			/* An optional filter this data plane lacks is skipped, as Envoy does. */
-			if (f->is_optional)
-				continue;
-			return bad(t, p,
-			           "HTTP filter '%s' is not supported (mark it is_optional to skip "
-			           "it)",
-			           f->name);
+		if (strcmp(f->name, "envoy.filters.http.router") != 0) {
+			/* fault, cors: configured per route; an optional one this data plane lacks
+			 * is skipped, as Envoy does. */
+			hf_xds_tr_http_filter(t, f, p);
+			continue;
 		}
+		if (f->typed_config == NULL)
+			return bad(t, p, "the router has no typed_config");
 		path(p, sizeof(p), "%s.http_filters[%zu].typed_config", at, i);
 		router = unpack_any(
 		        t, f->typed_config,

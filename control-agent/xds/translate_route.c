@@ -3,7 +3,9 @@
  * RouteConfiguration into the model (translate.h): virtual hosts with their
  * domains; routes matched by prefix, path or safe_regex, headers and query
  * parameters; routed to a cluster or weighted clusters with timeout, retries,
- * prefix and host rewrite, or answered directly. Any other field: refused.
+ * prefix, regex and host rewrite and a mirror, redirected, or answered
+ * directly; header operations at every level; fault and CORS per route
+ * (translate_filter.c). Any other field: refused.
  */
 #include "control-agent/xds/translate-int.h"
 
@@ -18,13 +20,35 @@ regex_value(struct tr *t, const Envoy__Type__Matcher__V3__RegexMatcher *r, const
 	return t->rc;
 }
 
-static int
-string_matcher(struct tr *t, const Envoy__Type__Matcher__V3__StringMatcher *s, const char *at,
-               struct hf_model_str_match *sm)
+/* @p s as a regex matching itself literally (RE2 syntax: metacharacters escaped). */
+static char *
+regex_literal(struct tr *t, const char *lead, const char *s, const char *trail)
+{
+	size_t n = strlen(s);
+	char *o = malloc(strlen(lead) + 2 * n + strlen(trail) + 1), *q;
+
+	if (o == NULL) {
+		nomem(t);
+		return NULL;
+	}
+	q = stpcpy(o, lead);
+	for (; *s != '\0'; s++) {
+		if (strchr("\\^$.|?*+()[]{}", *s) != NULL)
+			*q++ = '\\';
+		*q++ = *s;
+	}
+	strcpy(q, trail);
+	return o;
+}
+
+int
+hf_xds_tr_string_matcher(struct tr *t, const Envoy__Type__Matcher__V3__StringMatcher *s,
+                         const char *at, struct hf_model_str_match *sm)
 {
 	char p[PATH];
 
-	if (ONLY(t, s, at, "exact", "prefix", "safe_regex", "ignore_case") != 0)
+	if (ONLY(t, s, at, "exact", "prefix", "suffix", "contains", "safe_regex",
+	         "ignore_case") != 0)
 		return t->rc;
 	sm->ignore_case = s->ignore_case;
 	switch (s->match_pattern_case) {
@@ -35,6 +59,19 @@ string_matcher(struct tr *t, const Envoy__Type__Matcher__V3__StringMatcher *s, c
 	case ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_PREFIX:
 		sm->kind = HF_MATCH_PREFIX;
 		sm->value = sdup(t, s->prefix);
+		break;
+	/* The model matches exact, prefix and whole-value regexes: the others are regexes. */
+	case ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_SUFFIX:
+		if (s->suffix[0] == '\0')
+			return bad(t, at, "empty suffix");
+		sm->kind = HF_MATCH_REGEX;
+		sm->value = regex_literal(t, ".*", s->suffix, "");
+		break;
+	case ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_CONTAINS:
+		if (s->contains[0] == '\0')
+			return bad(t, at, "empty contains");
+		sm->kind = HF_MATCH_REGEX;
+		sm->value = regex_literal(t, ".*", s->contains, ".*");
 		break;
 	case ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_SAFE_REGEX:
 		path(p, sizeof(p), "%s.safe_regex", at);
@@ -65,7 +102,7 @@ header_matcher(struct tr *t, const Envoy__Config__Route__V3__HeaderMatcher *h, c
 		break;
 	case ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_STRING_MATCH:
 		path(p, sizeof(p), "%s.string_match", at);
-		string_matcher(t, h->string_match, p, &sm);
+		hf_xds_tr_string_matcher(t, h->string_match, p, &sm);
 		break;
 	default: return bad(t, at, "no match specifier");
 	}
@@ -122,7 +159,7 @@ query_matcher(struct tr *t, const Envoy__Config__Route__V3__QueryParameterMatche
 	if (q->string_match == NULL)
 		return bad(t, at, "no match specifier");
 	path(p, sizeof(p), "%s.string_match", at);
-	return string_matcher(t, q->string_match, p, &kv->m);
+	return hf_xds_tr_string_matcher(t, q->string_match, p, &kv->m);
 }
 
 static int
@@ -223,6 +260,221 @@ retry_policy(struct tr *t, const Envoy__Config__Route__V3__RetryPolicy *rp, cons
 	return t->rc;
 }
 
+/*
+ * Envoy's header value: "%%" is a literal '%', any other '%' starts a command
+ * operator (%DOWNSTREAM_REMOTE_ADDRESS% and friends), which Hydrofoil does not
+ * expand: refused rather than sent as written.
+ */
+static char *
+header_value(struct tr *t, const char *v, const char *at)
+{
+	char *o = malloc(strlen(v) + 1), *q = o;
+
+	if (o == NULL) {
+		nomem(t);
+		return NULL;
+	}
+	for (const char *s = v; *s != '\0'; s++) {
+		if (*s == '%' && *++s != '%') {
+			free(o);
+			bad(t, at, "'%s': command operators (%%...%%) are not supported; %%%% is a "
+			           "literal %%", v);
+			return NULL;
+		}
+		*q++ = *s;
+	}
+	*q = '\0';
+	return o;
+}
+
+/* Envoy refuses to touch pseudo-headers and host with these lists; so does the model. */
+static int
+header_name(struct tr *t, const char *name, const char *at)
+{
+	if (name[0] == '\0' || name[0] == ':' || strcasecmp(name, "host") == 0)
+		return bad(t, at, "header '%s' cannot be added or removed", name);
+	return 0;
+}
+
+/* Drops the operations on @p name an earlier (inner) level put in @p ops: a removal or an
+ * overwrite at this level undoes them. */
+static void
+drop_ops(struct hf_model_header_op *ops, unsigned int *n_ops, const char *name)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < *n_ops; i++) {
+		if (strcmp(ops[i].name, name) == 0) {
+			free(ops[i].name);
+			free(ops[i].value);
+			continue;
+		}
+		ops[k++] = ops[i];
+	}
+	*n_ops = k;
+}
+
+/* Appends operation @p kind on @p name (lower-cased here) with @p value (taken, may be NULL). */
+static int
+append_op(struct tr *t, struct hf_model_header_op **ops, unsigned int *n_ops,
+          enum hf_header_op_kind kind, const char *name, char *value)
+{
+	char *lower = sdup_lower(t, name);
+	struct hf_model_header_op *op;
+
+	if (lower != NULL && kind != HF_HDR_ADD)
+		drop_ops(*ops, n_ops, lower);
+	op = lower != NULL ? grow(t, ops, n_ops, sizeof(*op)) : NULL;
+	if (op == NULL) {
+		free(lower);
+		free(value);
+		return t->rc;
+	}
+	op->op = kind;
+	op->name = lower;
+	op->value = value;
+	return 0;
+}
+
+/*
+ * One level's *_headers_to_remove and *_headers_to_add (route, weighted
+ * cluster, virtual host or route configuration) applied to @p ops, the inner
+ * levels' operations: Envoy removes a level's names, then adds its headers, and
+ * applies the levels from the route outwards. So that the data plane, which
+ * applies the list in order to the request as received, gets the same result,
+ * a removal or an overwrite replaces what inner levels did to that name.
+ * @p what is "request" or "response", for the field paths.
+ */
+static int
+header_ops(struct tr *t, const char *at, const char *what,
+           Envoy__Config__Core__V3__HeaderValueOption *const *add, size_t n_add,
+           char *const *rm, size_t n_rm, struct hf_model_header_op **ops, unsigned int *n_ops)
+{
+	char p[PATH], q[PATH];
+
+	for (size_t i = 0; i < n_rm && t->rc == 0; i++) {
+		path(p, sizeof(p), "%s.%s_headers_to_remove[%zu]", at, what, i);
+		if (header_name(t, rm[i], p) != 0)
+			return t->rc;
+		if (append_op(t, ops, n_ops, HF_HDR_REMOVE, rm[i], NULL) != 0)
+			return t->rc;
+	}
+	for (size_t i = 0; i < n_add && t->rc == 0; i++) {
+		const Envoy__Config__Core__V3__HeaderValueOption *o = add[i];
+		enum hf_header_op_kind kind;
+		char *value;
+
+		path(p, sizeof(p), "%s.%s_headers_to_add[%zu]", at, what, i);
+		/* append (deprecated for append_action) is refused by name. */
+		if (ONLY(t, o, p, "header", "append_action", "keep_empty_value") != 0)
+			return t->rc;
+		if (o->header == NULL)
+			return bad(t, p, "no header");
+		path(q, sizeof(q), "%s.header", p);
+		if (ONLY(t, o->header, q, "key", "value") != 0 || header_name(t, o->header->key, q))
+			return t->rc;
+		if (o->append_action ==
+		    ENVOY__CONFIG__CORE__V3__HEADER_VALUE_OPTION__HEADER_APPEND_ACTION__APPEND_IF_EXISTS_OR_ADD)
+			kind = HF_HDR_ADD;
+		else if (o->append_action ==
+		         ENVOY__CONFIG__CORE__V3__HEADER_VALUE_OPTION__HEADER_APPEND_ACTION__OVERWRITE_IF_EXISTS_OR_ADD)
+			kind = HF_HDR_SET;
+		else
+			return bad(t, p, "append_action %d is not supported (APPEND_IF_EXISTS_OR_ADD "
+			                 "and OVERWRITE_IF_EXISTS_OR_ADD are)",
+			           (int)o->append_action);
+		/* An empty value is not added unless keep_empty_value says so (Envoy). */
+		if (o->header->value[0] == '\0' && !o->keep_empty_value)
+			continue;
+		value = header_value(t, o->header->value, q);
+		if (value == NULL || append_op(t, ops, n_ops, kind, o->header->key, value) != 0)
+			return t->rc;
+	}
+	return t->rc;
+}
+
+/* The four lists of a level that has them all, into a route's or destination's ops. */
+#define HEADER_OPS(t, at, m, rq, n_rq, rs, n_rs)                                                   \
+	(header_ops((t), (at), "request", (m)->request_headers_to_add,                            \
+	            (m)->n_request_headers_to_add, (m)->request_headers_to_remove,                \
+	            (m)->n_request_headers_to_remove, (rq), (n_rq)) != 0 ||                       \
+	         header_ops((t), (at), "response", (m)->response_headers_to_add,                  \
+	                    (m)->n_response_headers_to_add, (m)->response_headers_to_remove,      \
+	                    (m)->n_response_headers_to_remove, (rs), (n_rs)) != 0)
+
+static int
+mirror(struct tr *t, const Envoy__Config__Route__V3__RouteAction__RequestMirrorPolicy *mp,
+       const char *at, struct hf_model_route *r)
+{
+	const Envoy__Config__Core__V3__RuntimeFractionalPercent *rf = mp->runtime_fraction;
+	char p[PATH];
+
+	if (ONLY(t, mp, at, "cluster", "runtime_fraction") != 0)
+		return t->rc;
+	if (mp->cluster[0] == '\0')
+		return bad(t, at, "no cluster");
+	r->mirror_cluster = sdup(t, mp->cluster);
+	r->mirror_percent = 100;
+	if (rf != NULL) {
+		path(p, sizeof(p), "%s.runtime_fraction", at);
+		/* Hydrofoil has no runtime: only the default value can be honoured. */
+		if (ONLY(t, rf, p, "default_value") != 0)
+			return t->rc;
+		r->mirror_percent = hf_xds_tr_percent(rf->default_value);
+	}
+	return t->rc;
+}
+
+static int
+redirect(struct tr *t, const Envoy__Config__Route__V3__RedirectAction *rd, const char *at,
+         struct hf_model_route *r)
+{
+	static const uint16_t codes[] = {301, 302, 303, 307, 308};
+
+	if (ONLY(t, rd, at, "host_redirect", "port_redirect", "response_code", "https_redirect",
+	         "scheme_redirect", "path_redirect") != 0)
+		return t->rc;
+	r->action = HF_ACTION_REDIRECT;
+	if ((unsigned int)rd->response_code >= sizeof(codes) / sizeof(codes[0]))
+		return bad(t, at, "response_code %d is not known", (int)rd->response_code);
+	r->redirect_code = codes[rd->response_code];
+	if (rd->scheme_rewrite_specifier_case ==
+	            ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__SCHEME_REWRITE_SPECIFIER_HTTPS_REDIRECT &&
+	    rd->https_redirect) {
+		r->redirect_scheme = sdup(t, "https");
+	} else if (rd->scheme_rewrite_specifier_case ==
+	           ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__SCHEME_REWRITE_SPECIFIER_SCHEME_REDIRECT) {
+		/* The Location's scheme: http or https (RFC 9110 section 4.2). */
+		if (strcasecmp(rd->scheme_redirect, "http") != 0 &&
+		    strcasecmp(rd->scheme_redirect, "https") != 0)
+			return bad(t, at, "scheme_redirect '%s' is not http or https",
+			           rd->scheme_redirect);
+		r->redirect_scheme = sdup_lower(t, rd->scheme_redirect);
+	}
+	if (rd->host_redirect[0] != '\0') {
+		if (strpbrk(rd->host_redirect, "/?#@ ") != NULL)
+			return bad(t, at, "host_redirect '%s' is not a host", rd->host_redirect);
+		if (strchr(rd->host_redirect, ':') != NULL && rd->port_redirect != 0)
+			return bad(t, at, "host_redirect '%s' has a port already", rd->host_redirect);
+		r->redirect_authority = sdup(t, rd->host_redirect);
+	}
+	if (rd->port_redirect > 65535)
+		return bad(t, at, "port_redirect %u is not a port", rd->port_redirect);
+	r->redirect_port = rd->port_redirect;
+	if (rd->path_rewrite_specifier_case ==
+	    ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__PATH_REWRITE_SPECIFIER_PATH_REDIRECT) {
+		/* The request's query follows the new path; one in path_redirect would replace it. */
+		if (rd->path_redirect[0] != '/' || strpbrk(rd->path_redirect, "?# ") != NULL)
+			return bad(t, at, "path_redirect '%s' must be a path (from '/', no query)",
+			           rd->path_redirect);
+		r->redirect_uri = sdup(t, rd->path_redirect);
+	}
+	if (t->rc == 0 && r->redirect_uri == NULL && r->redirect_authority == NULL &&
+	    r->redirect_scheme == NULL && r->redirect_port == 0)
+		return bad(t, at, "redirects to the same URL (set a host, port, scheme or path)");
+	return t->rc;
+}
+
 static int
 route_action(struct tr *t, const Envoy__Config__Route__V3__RouteAction *a, const char *at,
              struct hf_model_route *r)
@@ -231,7 +483,8 @@ route_action(struct tr *t, const Envoy__Config__Route__V3__RouteAction *a, const
 	char p[PATH];
 
 	if (ONLY(t, a, at, "cluster", "weighted_clusters", "timeout", "retry_policy",
-	         "prefix_rewrite", "host_rewrite_literal") != 0)
+	         "prefix_rewrite", "regex_rewrite", "host_rewrite_literal",
+	         "request_mirror_policies") != 0)
 		return t->rc;
 	r->action = HF_ACTION_ROUTE;
 	if (a->cluster_specifier_case ==
@@ -255,7 +508,9 @@ route_action(struct tr *t, const Envoy__Config__Route__V3__RouteAction *a, const
 			char q[PATH];
 
 			path(q, sizeof(q), "%s.clusters[%zu]", p, i);
-			if (ONLY(t, cw, q, "name", "weight") != 0)
+			if (ONLY(t, cw, q, "name", "weight", "request_headers_to_add",
+			         "request_headers_to_remove", "response_headers_to_add",
+			         "response_headers_to_remove") != 0)
 				return t->rc;
 			if (cw->name[0] == '\0')
 				return bad(t, q, "no cluster name");
@@ -265,6 +520,8 @@ route_action(struct tr *t, const Envoy__Config__Route__V3__RouteAction *a, const
 			w->cluster = sdup(t, cw->name);
 			w->weight = cw->weight != NULL ? cw->weight->value : 0;
 			sum += w->weight;
+			if (HEADER_OPS(t, q, cw, &w->rq_ops, &w->n_rq_ops, &w->rs_ops, &w->n_rs_ops))
+				return t->rc;
 		}
 		if (sum == 0)
 			return bad(t, p, "the weights add up to 0");
@@ -272,8 +529,30 @@ route_action(struct tr *t, const Envoy__Config__Route__V3__RouteAction *a, const
 		return bad(t, at, "no cluster or weighted_clusters");
 	}
 	r->timeout_ms = a->timeout != NULL ? duration_ms(a->timeout) : ROUTE_TIMEOUT_MS;
+	if (a->prefix_rewrite[0] != '\0' && a->regex_rewrite != NULL)
+		return bad(t, at, "prefix_rewrite and regex_rewrite together");
 	if (a->prefix_rewrite[0] != '\0')
 		r->rewrite_uri = sdup(t, a->prefix_rewrite);
+	if (a->regex_rewrite != NULL) {
+		path(p, sizeof(p), "%s.regex_rewrite", at);
+		if (ONLY(t, a->regex_rewrite, p, "pattern", "substitution") != 0)
+			return t->rc;
+		if (a->regex_rewrite->pattern == NULL)
+			return bad(t, p, "no pattern");
+		path(p, sizeof(p), "%s.regex_rewrite.pattern", at);
+		if (ONLY(t, a->regex_rewrite->pattern, p, "regex", "google_re2") != 0)
+			return t->rc;
+		r->rewrite_regex = sdup(t, a->regex_rewrite->pattern->regex);
+		r->rewrite_regex_sub = sdup(t, a->regex_rewrite->substitution);
+	}
+	if (a->n_request_mirror_policies > 1)
+		return bad(t, at, "request_mirror_policies: one mirror per route is supported, not %zu",
+		           a->n_request_mirror_policies);
+	if (a->n_request_mirror_policies == 1) {
+		path(p, sizeof(p), "%s.request_mirror_policies[0]", at);
+		if (mirror(t, a->request_mirror_policies[0], p, r) != 0)
+			return t->rc;
+	}
 	if (a->host_rewrite_specifier_case ==
 	    ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HOST_REWRITE_SPECIFIER_HOST_REWRITE_LITERAL)
 		r->rewrite_authority = sdup(t, a->host_rewrite_literal);
@@ -305,13 +584,22 @@ direct_response(struct tr *t, const Envoy__Config__Route__V3__DirectResponseActi
 	return t->rc;
 }
 
+/* What a route inherits: its virtual host's and its route configuration's lists. */
+struct outer {
+	const Envoy__Config__Route__V3__VirtualHost *vh;
+	const Envoy__Config__Route__V3__RouteConfiguration *rc;
+	const char *vh_at;
+};
+
 static int
 route(struct tr *t, const Envoy__Config__Route__V3__Route *ro, const char *at,
-      struct hf_model_route *r)
+      const struct outer *o, struct hf_model_route *r)
 {
 	char p[PATH];
 
-	if (ONLY(t, ro, at, "name", "match", "route", "direct_response") != 0)
+	if (ONLY(t, ro, at, "name", "match", "route", "redirect", "direct_response",
+	         "typed_per_filter_config", "request_headers_to_add", "request_headers_to_remove",
+	         "response_headers_to_add", "response_headers_to_remove") != 0)
 		return t->rc;
 	if (ro->name[0] != '\0')
 		r->name = sdup(t, ro->name);
@@ -323,21 +611,66 @@ route(struct tr *t, const Envoy__Config__Route__V3__Route *ro, const char *at,
 	switch (ro->action_case) {
 	case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_ROUTE:
 		path(p, sizeof(p), "%s.route", at);
-		return route_action(t, ro->route, p, r);
+		route_action(t, ro->route, p, r);
+		break;
+	case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_REDIRECT:
+		path(p, sizeof(p), "%s.redirect", at);
+		redirect(t, ro->redirect, p, r);
+		break;
 	case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_DIRECT_RESPONSE:
 		path(p, sizeof(p), "%s.direct_response", at);
-		return direct_response(t, ro->direct_response, p, r);
-	default: return bad(t, at, "no action (route or direct_response)");
+		direct_response(t, ro->direct_response, p, r);
+		break;
+	default: return bad(t, at, "no action (route, redirect or direct_response)");
 	}
+	/*
+	 * A filter's most specific configuration wins as a whole (Envoy): the virtual
+	 * host's first, then the route's own replaces it.
+	 */
+	for (size_t i = 0; i < o->vh->n_typed_per_filter_config && t->rc == 0; i++) {
+		path(p, sizeof(p), "%s.typed_per_filter_config['%s']", o->vh_at,
+		     o->vh->typed_per_filter_config[i]->key);
+		hf_xds_tr_per_filter(t, o->vh->typed_per_filter_config[i]->key,
+		                     o->vh->typed_per_filter_config[i]->value, p, r);
+	}
+	for (size_t i = 0; i < ro->n_typed_per_filter_config && t->rc == 0; i++) {
+		path(p, sizeof(p), "%s.typed_per_filter_config['%s']", at,
+		     ro->typed_per_filter_config[i]->key);
+		if (strcmp(ro->typed_per_filter_config[i]->key, "envoy.filters.http.fault") == 0)
+			memset(&r->fault, 0, sizeof(r->fault));
+		hf_xds_tr_per_filter(t, ro->typed_per_filter_config[i]->key,
+		                     ro->typed_per_filter_config[i]->value, p, r);
+	}
+	if (t->rc != 0)
+		return t->rc;
+	/*
+	 * Header lists: the route's, then its virtual host's, then its route
+	 * configuration's, in the order Envoy applies them (an outer level's
+	 * overwrite wins).
+	 */
+	if (HEADER_OPS(t, at, ro, &r->rq_ops, &r->n_rq_ops, &r->rs_ops, &r->n_rs_ops) ||
+	    HEADER_OPS(t, o->vh_at, o->vh, &r->rq_ops, &r->n_rq_ops, &r->rs_ops, &r->n_rs_ops))
+		return t->rc;
+	return header_ops(t, "RouteConfiguration", "request", o->rc->request_headers_to_add,
+	                  o->rc->n_request_headers_to_add, o->rc->request_headers_to_remove,
+	                  o->rc->n_request_headers_to_remove, &r->rq_ops, &r->n_rq_ops) != 0 ||
+	       header_ops(t, "RouteConfiguration", "response", o->rc->response_headers_to_add,
+	                  o->rc->n_response_headers_to_add, o->rc->response_headers_to_remove,
+	                  o->rc->n_response_headers_to_remove, &r->rs_ops, &r->n_rs_ops) != 0
+	               ? t->rc
+	               : 0;
 }
 
 static int
 vhost(struct tr *t, const Envoy__Config__Route__V3__VirtualHost *v, const char *at,
-      struct hf_model_vhost *mv)
+      const Envoy__Config__Route__V3__RouteConfiguration *rc, struct hf_model_vhost *mv)
 {
+	struct outer o = {.vh = v, .rc = rc, .vh_at = at};
 	char p[PATH];
 
-	if (ONLY(t, v, at, "name", "domains", "routes") != 0)
+	if (ONLY(t, v, at, "name", "domains", "routes", "typed_per_filter_config",
+	         "request_headers_to_add", "request_headers_to_remove", "response_headers_to_add",
+	         "response_headers_to_remove") != 0)
 		return t->rc;
 	if (v->n_domains == 0)
 		return bad(t, at, "no domains");
@@ -353,7 +686,7 @@ vhost(struct tr *t, const Envoy__Config__Route__V3__VirtualHost *v, const char *
 	for (size_t i = 0; i < v->n_routes && t->rc == 0; i++) {
 		path(p, sizeof(p), "%s.routes[%zu]", at, i);
 		mv->n_routes++;
-		route(t, v->routes[i], p, &mv->routes[i]);
+		route(t, v->routes[i], p, &o, &mv->routes[i]);
 	}
 	return t->rc;
 }
@@ -366,7 +699,9 @@ hf_xds_tr_route_config(const Envoy__Config__Route__V3__RouteConfiguration *rc, s
 	struct hf_model_route_config *mrc;
 	char p[PATH];
 
-	if (ONLY(&t, rc, "RouteConfiguration", "name", "virtual_hosts", "validate_clusters") != 0)
+	if (ONLY(&t, rc, "RouteConfiguration", "name", "virtual_hosts", "validate_clusters",
+	         "request_headers_to_add", "request_headers_to_remove", "response_headers_to_add",
+	         "response_headers_to_remove") != 0)
 		return t.rc;
 	mrc = grow(&t, &m->route_configs, &m->n_route_configs, sizeof(*mrc));
 	if (mrc == NULL)
@@ -379,7 +714,7 @@ hf_xds_tr_route_config(const Envoy__Config__Route__V3__RouteConfiguration *rc, s
 	for (size_t i = 0; i < rc->n_virtual_hosts && t.rc == 0; i++) {
 		path(p, sizeof(p), "virtual_hosts[%zu]", i);
 		mrc->n_vhosts++;
-		vhost(&t, rc->virtual_hosts[i], p, &mrc->vhosts[i]);
+		vhost(&t, rc->virtual_hosts[i], p, rc, &mrc->vhosts[i]);
 	}
 	return t.rc;
 }

@@ -130,18 +130,18 @@ warm() { adm /config_dump | jq -e '.configs[2].dynamic_listeners[] | select(.nam
 	(.warming_state.listener.name == "http_8080") and (.active_state == null)' >/dev/null; }
 hf_check "a listener waiting for its route configuration shows warming_state, no active_state" wait_for 10 warm
 # a NACK: the refused route configuration's entry carries Envoy's error_state
-routes "$(route_config http.80 '{"name": "bad", "match": {"prefix": "/old"}, "redirect": {"path_redirect": "/new"}},')"
+routes "$(route_config http.80 '{"name": "bad", "match": {"prefix": "/old"}, "route": {"cluster_header": "x-cluster"}},')"
 nacked() { ev nack | grep -qF '"type":"RouteConfiguration"'; }
 hf_check "an unsupported route action is NACKed" wait_for 10 nacked
 v_bad=$(ev send | grep -F '"type":"RouteConfiguration"' | tail -1 | jq -r .version)
 jqc "… and /config_dump shows it as http.80's error_state (details, the refused version $v_bad), v$v_r still held" \
 	'.configs[3].dynamic_route_configs[] | select(.route_config.name == "http.80") |
-	 .version_info == "'"$v_r"'" and (.error_state.details | test("redirect")) and
+	 .version_info == "'"$v_r"'" and (.error_state.details | test("cluster_header")) and
 	 .error_state.version_info == "'"$v_bad"'" and (.error_state.last_update_attempt | test("Z$"))' /config_dump
 strict "… that dump" envoy.admin.v3.ConfigDump /config_dump
 st=$(ip netns exec "$NS" "$HF_ROOT/scripts/foilctl" proxy-status 2>&1)
 hf_check "foilctl proxy-status says RDS is STALE and prints the NACK ($(tr '\n' ' ' <<<"$st" | cut -c1-200))" \
-	bash -c '[[ "$1" == *STALE* && "$1" == *"NACK RDS"*redirect* ]]' _ "$st"
+	bash -c '[[ "$1" == *STALE* && "$1" == *"NACK RDS"*cluster_header* ]]' _ "$st"
 routes "$(route_config http.80)"
 acked_again() { ! adm /config_dump | jq -e '[.configs[3].dynamic_route_configs[] | select(.error_state)] | length > 0' >/dev/null; }
 hf_check "the fixed route configuration taken, the error_state goes" wait_for 10 acked_again

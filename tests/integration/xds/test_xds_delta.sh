@@ -111,15 +111,15 @@ sent=$(last_send ClusterLoadAssignment resources)
 hf_check "… the server sent only web's assignment ($sent), not web2's" test "$sent" = '["web"]'
 
 # ---------------------------------------------------------------- NACK
-routes "$(route_config http.80 "$ROUTE_WEB2"'{"name": "bad", "match": {"prefix": "/old"}, "redirect": {"path_redirect": "/new"}},')"
+routes "$(route_config http.80 "$ROUTE_WEB2"'{"name": "bad", "match": {"prefix": "/old"}, "route": {"cluster_header": "x-cluster"}},')"
 nacked() { ev nack | grep -F '"type":"RouteConfiguration"' | has "http.80"; }
 hf_check "an unsupported route action is NACKed" wait_for 10 nacked
 err=$(ev nack | tail -1 | field error)
 hf_check "the NACK's error_detail names the resource and the field ($err)" \
-	bash -c '[[ "$1" == *"http.80"* && "$1" == *"routes[1]"* && "$1" == *redirect* ]]' _ "$err"
+	bash -c '[[ "$1" == *"http.80"* && "$1" == *"routes[1]"* && "$1" == *cluster_header* ]]' _ "$err"
 hf_check "the NACK answers the response's nonce" \
 	test "$(ev nack | tail -1 | field nonce)" = "$(last_send RouteConfiguration nonce | tr -d '"')"
-hf_check "after the NACK the old routes serve (/old → B, no redirect)" \
+hf_check "after the NACK the old routes serve (/old → B, the bad route not taken)" \
 	test "$(get "http://$OUR/old")" = B
 routes "$(route_config http.80 "$ROUTE_WEB2")"
 

@@ -67,8 +67,9 @@ routes() {
 	local IFS=,
 	echo "{\"resources\": [$*]}" | put routes.json
 }
-# http_listener PORT [RDS_NAME]: an HTTP listener whose routes come by RDS as RDS_NAME
-# (default http.PORT) (JSON)
+# http_listener PORT [RDS_NAME [FILTERS]]: an HTTP listener whose routes come by RDS as RDS_NAME
+# (default http.PORT), FILTERS (HttpFilter JSON objects, each followed by a comma) before the
+# router (JSON)
 http_listener() {
 	cat <<JSON
  {"@type": "$T/envoy.config.listener.v3.Listener", "name": "http_$1",
@@ -77,7 +78,7 @@ http_listener() {
    "typed_config": {"@type": "$T/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
     "stat_prefix": "http_$1",
     "rds": {"route_config_name": "${2:-http.$1}", "config_source": {"ads": {}, "resource_api_version": "V3"}},
-    "http_filters": [{"name": "envoy.filters.http.router",
+    "http_filters": [${3:-}{"name": "envoy.filters.http.router",
      "typed_config": {"@type": "$T/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}
 JSON
 }

@@ -344,7 +344,7 @@ test_routes_refused(void **state)
 		int what;
 		const char *want;
 	} cases[] = {
-	        {0, "virtual_hosts[0].routes[0]: field 'redirect' is not supported"},
+	        {0, "virtual_hosts[0].routes[0].redirect: redirects to the same URL"},
 	        {1, "virtual_hosts[0].routes[0].route: field 'cluster_header' is not supported"},
 	        {2, "virtual_hosts[0].routes[0].route.retry_policy: retry_on: 'bogus' is not "
 	            "supported"},
@@ -394,6 +394,184 @@ test_routes_refused(void **state)
 			fail_msg("case %u: '%s' does not say '%s'", i, err, cases[i].want);
 		hf_model_free(&m);
 	}
+}
+
+/* hv: a HeaderValueOption, overwrite or append. */
+static void
+hv(Envoy__Config__Core__V3__HeaderValueOption *o, Envoy__Config__Core__V3__HeaderValue *h,
+   const char *key, const char *value, bool overwrite)
+{
+	envoy__config__core__v3__header_value_option__init(o);
+	envoy__config__core__v3__header_value__init(h);
+	h->key = (char *)key;
+	h->value = (char *)value;
+	o->header = h;
+	o->append_action =
+	        overwrite
+	                ? ENVOY__CONFIG__CORE__V3__HEADER_VALUE_OPTION__HEADER_APPEND_ACTION__OVERWRITE_IF_EXISTS_OR_ADD
+	                : ENVOY__CONFIG__CORE__V3__HEADER_VALUE_OPTION__HEADER_APPEND_ACTION__APPEND_IF_EXISTS_OR_ADD;
+}
+
+/*
+ * Header lists at the route, virtual host and route configuration levels, in
+ * Envoy's order (route first, an outer level's removal or overwrite replaces what
+ * inner levels did to that name); "%%" unescaped; an empty value skipped.
+ */
+static void
+test_route_header_levels(void **state)
+{
+	struct rc x;
+	struct hf_model m = {0};
+	Envoy__Config__Core__V3__HeaderValueOption o[6], *ro[3] = {&o[0], &o[1], &o[5]},
+	                                                 *vo[1] = {&o[2]}, *co[2] = {&o[3], &o[4]};
+	Envoy__Config__Core__V3__HeaderValue h[6];
+	char *rm[1] = {"X-Gone"};
+	const struct hf_model_route *r;
+
+	(void)state;
+	route_config(&x);
+	hv(&o[0], &h[0], "X-A", "1", true);	/* route: set x-a 1 */
+	hv(&o[1], &h[1], "x-gone", "g", false);	/* route: add x-gone, removed by the vhost */
+	hv(&o[5], &h[5], "x-empty", "", false);	/* skipped: empty, keep_empty_value false */
+	hv(&o[2], &h[2], "x-a", "2", false);	/* vhost: add x-a 2 */
+	hv(&o[3], &h[3], "x-b", "50%%", true);	/* config: set x-b "50%" */
+	hv(&o[4], &h[4], "x-c", "c", false);
+	x.r.n_request_headers_to_add = 3;
+	x.r.request_headers_to_add = ro;
+	x.vh.n_request_headers_to_add = 1;
+	x.vh.request_headers_to_add = vo;
+	x.vh.n_request_headers_to_remove = 1;
+	x.vh.request_headers_to_remove = rm;
+	x.rc.n_request_headers_to_add = 2;
+	x.rc.request_headers_to_add = co;
+	assert_int_equal(hf_xds_tr_route_config(&x.rc, &m, err, sizeof(err)), 0);
+	r = &m.route_configs[0].vhosts[0].routes[0];
+	/* set x-a 1, (add x-gone dropped) remove x-gone, add x-a 2, set x-b, add x-c */
+	assert_int_equal(r->n_rq_ops, 5);
+	assert_int_equal(r->rq_ops[0].op, HF_HDR_SET);
+	assert_string_equal(r->rq_ops[0].name, "x-a");
+	assert_int_equal(r->rq_ops[1].op, HF_HDR_REMOVE);
+	assert_string_equal(r->rq_ops[1].name, "x-gone");
+	assert_int_equal(r->rq_ops[2].op, HF_HDR_ADD);
+	assert_string_equal(r->rq_ops[2].value, "2");
+	assert_int_equal(r->rq_ops[3].op, HF_HDR_SET);
+	assert_string_equal(r->rq_ops[3].value, "50%");
+	assert_string_equal(r->rq_ops[4].name, "x-c");
+	hf_model_free(&m);
+
+	/* An overwrite at the configuration level replaces both of x-a's inner operations. */
+	route_config(&x);
+	hv(&o[3], &h[3], "x-a", "outer", true);
+	x.r.n_request_headers_to_add = 1;
+	x.r.request_headers_to_add = ro;
+	x.vh.n_request_headers_to_add = 1;
+	x.vh.request_headers_to_add = vo;
+	x.rc.n_request_headers_to_add = 1;
+	x.rc.request_headers_to_add = co;
+	hv(&o[0], &h[0], "x-a", "1", true);
+	hv(&o[2], &h[2], "x-a", "2", false);
+	assert_int_equal(hf_xds_tr_route_config(&x.rc, &m, err, sizeof(err)), 0);
+	r = &m.route_configs[0].vhosts[0].routes[0];
+	assert_int_equal(r->n_rq_ops, 1);
+	assert_string_equal(r->rq_ops[0].value, "outer");
+	hf_model_free(&m);
+
+	/* A command operator is refused, naming the field; so are :path and host. */
+	route_config(&x);
+	hv(&o[0], &h[0], "x-ip", "%DOWNSTREAM_REMOTE_ADDRESS%", true);
+	x.r.n_response_headers_to_add = 1;
+	x.r.response_headers_to_add = ro;
+	assert_int_equal(hf_xds_tr_route_config(&x.rc, &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "routes[0].response_headers_to_add[0].header: "
+	                            "'%DOWNSTREAM_REMOTE_ADDRESS%': command operators"));
+	hf_model_free(&m);
+	memset(&m, 0, sizeof(m));
+	route_config(&x);
+	hv(&o[0], &h[0], "Host", "h", true);
+	x.r.n_request_headers_to_add = 1;
+	x.r.request_headers_to_add = ro;
+	assert_int_equal(hf_xds_tr_route_config(&x.rc, &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "header 'Host' cannot be added or removed"));
+	hf_model_free(&m);
+}
+
+/* suffix and contains become regexes with the value's metacharacters escaped. */
+static void
+test_route_string_matchers(void **state)
+{
+	struct rc x;
+	struct hf_model m = {0};
+	Envoy__Config__Route__V3__HeaderMatcher h1 = ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__INIT,
+	                                        h2 = h1, *ph[2] = {&h1, &h2};
+	Envoy__Type__Matcher__V3__StringMatcher s1 = ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__INIT,
+	                                        s2 = s1;
+	const struct hf_model_route_match *rm;
+
+	(void)state;
+	route_config(&x);
+	s1.match_pattern_case = ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_SUFFIX;
+	s1.suffix = ".png";
+	s2.match_pattern_case = ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_CONTAINS;
+	s2.contains = "a(b)*[c]\\";
+	s2.ignore_case = 1;
+	h1.name = "x-file";
+	h2.name = "user-agent";
+	h1.header_match_specifier_case = h2.header_match_specifier_case =
+	        ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_STRING_MATCH;
+	h1.string_match = &s1;
+	h2.string_match = &s2;
+	x.match.n_headers = 2;
+	x.match.headers = ph;
+	assert_int_equal(hf_xds_tr_route_config(&x.rc, &m, err, sizeof(err)), 0);
+	rm = &m.route_configs[0].vhosts[0].routes[0].matches[0];
+	assert_int_equal(rm->headers[0].m.kind, HF_MATCH_REGEX);
+	assert_string_equal(rm->headers[0].m.value, ".*\\.png");
+	assert_string_equal(rm->headers[1].m.value, ".*a\\(b\\)\\*\\[c\\]\\\\.*");
+	assert_true(rm->headers[1].m.ignore_case);
+	hf_model_free(&m);
+}
+
+/* Redirects: Envoy's response codes, https_redirect, and what is refused. */
+static void
+test_route_redirect(void **state)
+{
+	struct rc x;
+	struct hf_model m = {0};
+	Envoy__Config__Route__V3__RedirectAction red = ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__INIT;
+	const struct hf_model_route *r;
+
+	(void)state;
+	route_config(&x);
+	red.response_code = ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__REDIRECT_RESPONSE_CODE__PERMANENT_REDIRECT;
+	red.scheme_rewrite_specifier_case =
+	        ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__SCHEME_REWRITE_SPECIFIER_HTTPS_REDIRECT;
+	red.https_redirect = 1;
+	red.host_redirect = "example.org";
+	red.path_rewrite_specifier_case =
+	        ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__PATH_REWRITE_SPECIFIER_PATH_REDIRECT;
+	red.path_redirect = "/new";
+	x.r.action_case = ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_REDIRECT;
+	x.r.redirect = &red;
+	assert_int_equal(hf_xds_tr_route_config(&x.rc, &m, err, sizeof(err)), 0);
+	r = &m.route_configs[0].vhosts[0].routes[0];
+	assert_int_equal(r->action, HF_ACTION_REDIRECT);
+	assert_int_equal(r->redirect_code, 308);
+	assert_string_equal(r->redirect_scheme, "https");
+	assert_string_equal(r->redirect_authority, "example.org");
+	assert_string_equal(r->redirect_uri, "/new");
+	hf_model_free(&m);
+
+	memset(&m, 0, sizeof(m));
+	red.path_redirect = "/new?x=1";	/* would replace the request's query: refused */
+	assert_int_equal(hf_xds_tr_route_config(&x.rc, &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "path_redirect '/new?x=1' must be a path"));
+	hf_model_free(&m);
+	memset(&m, 0, sizeof(m));
+	red.path_redirect = "/new";
+	red.strip_query = 1;
+	assert_int_equal(hf_xds_tr_route_config(&x.rc, &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "field 'strip_query' is not supported"));
+	hf_model_free(&m);
 }
 
 static void
@@ -547,6 +725,9 @@ main(void)
 	        cmocka_unit_test(test_listener_optional_filter),
 	        cmocka_unit_test(test_routes),
 	        cmocka_unit_test(test_routes_refused),
+	        cmocka_unit_test(test_route_header_levels),
+	        cmocka_unit_test(test_route_string_matchers),
+	        cmocka_unit_test(test_route_redirect),
 	        cmocka_unit_test(test_clusters),
 	        cmocka_unit_test(test_endpoints),
 	        cmocka_unit_test(test_tcp_proxy),
