@@ -475,6 +475,14 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		return consume_and_reply(w, s, head_len, r->redirect_code, HF_RF_NONE,
 					 "direct_response", "", extra);
 	}
+	/*
+	 * The destination before the filters that may answer for it (fault, rate limit):
+	 * their answers are reported against the route's cluster, as Envoy's are.
+	 */
+	d = hf_http_route_dest(r);
+	cl = &snap->clusters[d->cluster];
+	hf_http_copy_str(s->x->log.cluster, sizeof(s->x->log.cluster), cl->name, strlen(cl->name));
+	s->x->cluster_id = cl->id;
 	if (!(s->flags & HF_HTTP_S_FAULT_DONE)) {
 		/* Faults are drawn once per request; a delayed one comes back here after its timer. */
 		s->flags |= HF_HTTP_S_FAULT_DONE;
@@ -495,10 +503,6 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	if (hf_rl_request(w, sl, vh, r, &rlr) == HF_RL_ENFORCE)
 		return consume_and_reply(w, s, head_len, rlr.status, HF_RF_RL, "local_rate_limited",
 					 "local_rate_limited", rlr.extra);
-	d = hf_http_route_dest(r);
-	cl = &snap->clusters[d->cluster];
-	hf_http_copy_str(s->x->log.cluster, sizeof(s->x->log.cluster), cl->name, strlen(cl->name));
-	s->x->cluster_id = cl->id;
 	s->x->route_timeout_ms = r->timeout_ms;
 	s->x->connect_timeout_ms = cl->connect_timeout_ms;
 	s->x->max_body = r->max_request_bytes;

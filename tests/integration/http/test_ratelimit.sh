@@ -316,6 +316,12 @@ local_ratelimits = (
 	# -------- the access log: 429 with Envoy's flag RL and details local_rate_limited
 	for _ in $(seq 30); do grep -q ' 429 RL local_rate_limited ' "$ALOG" 2>/dev/null && break; sleep 0.1; done
 	hf_check "[$W] access log: 429 RL local_rate_limited" grep -q '"GET /limited HTTP/1.1" 429 RL local_rate_limited ' "$ALOG"
+	# A 429 is reported against the route's cluster, as Envoy's stats filter reports it.
+	hf_check "[$W] … naming the route's cluster (web) as the upstream cluster" \
+		bash -c 'grep "\"GET /limited HTTP/1.1\" 429 RL " "$1" | tail -1 | grep -q "\" web - "' _ "$ALOG"
+	p429=$(hf_admin "$NS" /stats/prometheus | grep '^istio_requests_total{' | grep 'response_code="429"')
+	hf_check "[$W] istio_requests_total of the 429s has a destination_service, not unknown ($(grep -o 'destination_service="[^"]*"' <<<"$p429" | sort -u | paste -sd, -))" \
+		bash -c '[ -n "$1" ] && ! grep -q "destination_service=\"unknown\"" <<<"$1"' _ "$p429"
 	hf_check_stop
 	hf_forget_pid "$HF_PID"
 }
