@@ -262,73 +262,173 @@ free_endpoints(struct hf_model_cluster *mc)
 	mc->n_endpoints = 0;
 }
 
+/* Envoy's overprovisioning factor (ClusterLoadAssignment.Policy), in percent. */
+#define OVERPROVISIONING 140
+#define MAX_PRIORITY     8
+
+/* What the priority levels of an assignment hold: hosts, healthy hosts, their weight. */
+struct prio {
+	uint32_t hosts, healthy;
+	uint64_t weight;
+	uint32_t load;		/* percent of the traffic (Envoy's priority load) */
+};
+
+/*
+ * Envoy's priority load (LoadBalancerBase::recalculatePerPriorityState): a
+ * level's health is min(100, overprovisioning x healthy / hosts); levels take
+ * traffic in order, each its health normalised by the total (at most 100), so
+ * a level fully healthy takes all of it and a degraded one spills the rest to
+ * the next. Health comes from health_status alone here (no active checks).
+ */
+static void
+priority_load(struct prio *pr, unsigned int n, uint32_t factor)
+{
+	uint32_t health[MAX_PRIORITY], total = 0, left = 100;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t h = pr[i].hosts == 0 ? 0 : (uint64_t)factor * pr[i].healthy / pr[i].hosts;
+
+		health[i] = h > 100 ? 100 : (uint32_t)h;
+		total += health[i];
+	}
+	if (total > 100)
+		total = 100;
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t l = total == 0 ? 0 : health[i] * 100 / total;
+
+		pr[i].load = l < left ? l : left;
+		left -= pr[i].load;
+	}
+	/* Rounding leftovers go to the first level that takes traffic. */
+	for (unsigned int i = 0; i < n && left > 0; i++)
+		if (pr[i].load > 0) {
+			pr[i].load += left;
+			left = 0;
+		}
+}
+
+/*
+ * One lb_endpoint checked; its address into @p e. Returns whether it takes
+ * traffic (HEALTHY or UNKNOWN, as Envoy's load balancers choose), or -1.
+ */
+static int
+lb_endpoint(struct tr *t, const Envoy__Config__Endpoint__V3__LbEndpoint *lb, const char *q,
+            struct hf_model_endpoint *e)
+{
+	const Envoy__Config__Core__V3__SocketAddress *sa;
+	struct in_addr ia;
+
+	if (ONLY(t, lb, q, "endpoint", "health_status", "load_balancing_weight") != 0)
+		return -1;
+	if (lb->endpoint == NULL || lb->endpoint->address == NULL ||
+	    lb->endpoint->address->socket_address == NULL)
+		return bad(t, q, "no endpoint.address.socket_address"), -1;
+	if (ONLY(t, lb->endpoint, q, "address") != 0 ||
+	    ONLY(t, lb->endpoint->address, q, "socket_address") != 0)
+		return -1;
+	sa = lb->endpoint->address->socket_address;
+	if (ONLY(t, sa, q, "address", "port_value") != 0)
+		return -1;
+	if (inet_pton(AF_INET, sa->address, &ia) != 1)
+		return bad(t, q, "endpoint.address.socket_address.address: '%s' is not an IPv4 address",
+		           sa->address),
+		       -1;
+	if (sa->port_value == 0 || sa->port_value > 65535)
+		return bad(t, q, "endpoint.address.socket_address.port_value: %u is not a port",
+		           sa->port_value),
+		       -1;
+	if (lb->load_balancing_weight != NULL && lb->load_balancing_weight->value == 0)
+		return bad(t, q, "load_balancing_weight: 0 (must be at least 1)"), -1;
+	e->addr = ia.s_addr;
+	e->port = (uint16_t)sa->port_value;
+	e->weight = lb->load_balancing_weight != NULL ? lb->load_balancing_weight->value : 1;
+	return lb->health_status == ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__UNKNOWN ||
+	       lb->health_status == ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__HEALTHY;
+}
+
 static int
 endpoints(struct tr *t, const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *cla,
           const char *at, struct hf_model_cluster *mc)
 {
+	struct prio pr[MAX_PRIORITY] = {{0}};
+	uint32_t factor = OVERPROVISIONING;
+	unsigned int n_prio = 0, levels = 0;
 	char p[PATH], q[PATH];
 
-	if (ONLY(t, cla, at, "cluster_name", "endpoints") != 0)
+	if (ONLY(t, cla, at, "cluster_name", "endpoints", "policy") != 0)
 		return t->rc;
+	if (cla->policy != NULL) {
+		path(p, sizeof(p), "%spolicy", at);
+		if (ONLY(t, cla->policy, p, "overprovisioning_factor") != 0)
+			return t->rc;
+		if (cla->policy->overprovisioning_factor != NULL)
+			factor = cla->policy->overprovisioning_factor->value;
+	}
 	free_endpoints(mc);
+	/* First the levels' health, then the healthy endpoints of the levels with traffic. */
 	for (size_t i = 0; i < cla->n_endpoints && t->rc == 0; i++) {
 		const Envoy__Config__Endpoint__V3__LocalityLbEndpoints *le = cla->endpoints[i];
-		char loc[3 * 64 + 3] = "";
 
 		path(p, sizeof(p), "%sendpoints[%zu]", at, i);
-		if (ONLY(t, le, p, "locality", "lb_endpoints") != 0)
+		/*
+		 * load_balancing_weight (Istio sets it) weighs localities only under a
+		 * cluster's locality_weighted_lb_config, which is refused: Envoy ignores it too.
+		 */
+		if (ONLY(t, le, p, "locality", "lb_endpoints", "load_balancing_weight",
+		         "priority") != 0)
 			return t->rc;
+		if (le->priority >= MAX_PRIORITY)
+			return bad(t, p, "priority %u: at most %d levels are supported", le->priority,
+			           MAX_PRIORITY);
+		if (le->priority >= n_prio)
+			n_prio = le->priority + 1;
+		for (size_t j = 0; j < le->n_lb_endpoints && t->rc == 0; j++) {
+			struct hf_model_endpoint e = {0};
+			int ok;
+
+			path(q, sizeof(q), "%s.lb_endpoints[%zu]", p, j);
+			if ((ok = lb_endpoint(t, le->lb_endpoints[j], q, &e)) < 0)
+				return t->rc;
+			pr[le->priority].hosts++;
+			if (ok) {
+				pr[le->priority].healthy++;
+				pr[le->priority].weight += e.weight;
+			}
+		}
+	}
+	priority_load(pr, n_prio, factor);
+	for (unsigned int i = 0; i < n_prio; i++)
+		levels += pr[i].load > 0;
+	for (size_t i = 0; i < cla->n_endpoints && t->rc == 0; i++) {
+		const Envoy__Config__Endpoint__V3__LocalityLbEndpoints *le = cla->endpoints[i];
+		const struct prio *lv = &pr[le->priority];
+		char loc[3 * 64 + 3] = "";
+
+		if (lv->load == 0)
+			continue;
 		if (le->locality != NULL) {
-			path(q, sizeof(q), "%s.locality", p);
+			path(q, sizeof(q), "%sendpoints[%zu].locality", at, i);
 			if (ONLY(t, le->locality, q, "region", "zone", "sub_zone") != 0)
 				return t->rc;
 			snprintf(loc, sizeof(loc), "%.64s/%.64s/%.64s", le->locality->region,
 			         le->locality->zone, le->locality->sub_zone);
 		}
 		for (size_t j = 0; j < le->n_lb_endpoints && t->rc == 0; j++) {
-			const Envoy__Config__Endpoint__V3__LbEndpoint *lb = le->lb_endpoints[j];
-			const Envoy__Config__Core__V3__SocketAddress *sa;
-			struct hf_model_endpoint *e;
-			struct in_addr ia;
+			struct hf_model_endpoint *e, tmp = {0};
 
-			path(q, sizeof(q), "%s.lb_endpoints[%zu]", p, j);
-			if (ONLY(t, lb, q, "endpoint", "health_status", "load_balancing_weight") !=
-			    0)
-				return t->rc;
-			if (lb->endpoint == NULL || lb->endpoint->address == NULL ||
-			    lb->endpoint->address->socket_address == NULL)
-				return bad(t, q, "no endpoint.address.socket_address");
-			if (ONLY(t, lb->endpoint, q, "address") != 0 ||
-			    ONLY(t, lb->endpoint->address, q, "socket_address") != 0)
-				return t->rc;
-			sa = lb->endpoint->address->socket_address;
-			if (ONLY(t, sa, q, "address", "port_value") != 0)
-				return t->rc;
-			if (inet_pton(AF_INET, sa->address, &ia) != 1)
-				return bad(t, q,
-				           "endpoint.address.socket_address.address: '%s' is not "
-				           "an IPv4 address",
-				           sa->address);
-			if (sa->port_value == 0 || sa->port_value > 65535)
-				return bad(t, q,
-				           "endpoint.address.socket_address.port_value: %u is not "
-				           "a port",
-				           sa->port_value);
-			if (lb->load_balancing_weight != NULL &&
-			    lb->load_balancing_weight->value == 0)
-				return bad(t, q, "load_balancing_weight: 0 (must be at least 1)");
-			/* Envoy sends traffic to HEALTHY and UNKNOWN hosts; the others wait. */
-			if (lb->health_status != ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__UNKNOWN &&
-			    lb->health_status != ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__HEALTHY)
-				continue;
+			path(q, sizeof(q), "%sendpoints[%zu].lb_endpoints[%zu]", at, i, j);
+			if (lb_endpoint(t, le->lb_endpoints[j], q, &tmp) <= 0)
+				continue;	/* checked above: not healthy */
 			e = grow(t, &mc->endpoints, &mc->n_endpoints, sizeof(*e));
 			if (e == NULL)
 				return t->rc;
-			e->addr = ia.s_addr;
-			e->port = (uint16_t)sa->port_value;
-			e->weight = lb->load_balancing_weight != NULL
-			                    ? lb->load_balancing_weight->value
-			                    : 1;
+			*e = tmp;
+			/* Several levels at once: each level's share of its load, by weight. */
+			if (levels > 1) {
+				uint64_t w = (uint64_t)lv->load * 10000 * tmp.weight / lv->weight;
+
+				e->weight = w == 0 ? 1 : w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
+			}
 			if (loc[0] != '\0')
 				e->locality = sdup(t, loc);
 		}

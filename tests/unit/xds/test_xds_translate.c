@@ -611,6 +611,89 @@ test_clusters(void **state)
 	hf_model_free(&m);
 }
 
+/*
+ * Priorities as Envoy weighs them (overprovisioning 140%): a level with half
+ * its hosts unhealthy keeps 70% of the traffic and spills 30% to the next; a
+ * healthy level 0 takes it all; more than 8 levels are refused.
+ */
+static void
+test_endpoint_priorities(void **state)
+{
+	Envoy__Config__Endpoint__V3__ClusterLoadAssignment cla =
+	        ENVOY__CONFIG__ENDPOINT__V3__CLUSTER_LOAD_ASSIGNMENT__INIT;
+	Envoy__Config__Endpoint__V3__LocalityLbEndpoints le[2], *ple[2] = {&le[0], &le[1]};
+	Envoy__Config__Endpoint__V3__LbEndpoint lb[3], *plb[3];
+	Envoy__Config__Endpoint__V3__Endpoint ep[3];
+	Envoy__Config__Core__V3__Address ad[3];
+	Envoy__Config__Core__V3__SocketAddress sa[3];
+	Google__Protobuf__UInt32Value lw = GOOGLE__PROTOBUF__UINT32_VALUE__INIT;
+	struct hf_model_cluster mc = {0};
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		envoy__config__endpoint__v3__lb_endpoint__init(&lb[i]);
+		envoy__config__endpoint__v3__endpoint__init(&ep[i]);
+		envoy__config__core__v3__address__init(&ad[i]);
+		envoy__config__core__v3__socket_address__init(&sa[i]);
+		sa[i].address = "198.51.100.1";
+		sa[i].port_specifier_case =
+		        ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE;
+		sa[i].port_value = 9080 + (uint32_t)i;
+		ad[i].address_case = ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_SOCKET_ADDRESS;
+		ad[i].socket_address = &sa[i];
+		ep[i].address = &ad[i];
+		lb[i].host_identifier_case =
+		        ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER_ENDPOINT;
+		lb[i].endpoint = &ep[i];
+		plb[i] = &lb[i];
+	}
+	for (int i = 0; i < 2; i++)
+		envoy__config__endpoint__v3__locality_lb_endpoints__init(&le[i]);
+	/* level 0: 9080 healthy, 9081 unhealthy; level 1: 9082 (locality weight as Istio sends) */
+	lb[1].health_status = ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__UNHEALTHY;
+	le[0].n_lb_endpoints = 2;
+	le[0].lb_endpoints = plb;
+	le[1].n_lb_endpoints = 1;
+	le[1].lb_endpoints = &plb[2];
+	le[1].priority = 1;
+	lw.value = 1;
+	le[1].load_balancing_weight = &lw;
+	cla.cluster_name = "web";
+	cla.n_endpoints = 2;
+	cla.endpoints = ple;
+	assert_int_equal(hf_xds_tr_endpoints(&cla, &mc, err, sizeof(err)), 0);
+	assert_int_equal(mc.n_endpoints, 2);
+	assert_int_equal(mc.endpoints[0].port, 9080);
+	assert_int_equal(mc.endpoints[1].port, 9082);
+	/* 70% and 30% of the traffic */
+	assert_int_equal(mc.endpoints[0].weight * 3, mc.endpoints[1].weight * 7);
+
+	/* level 0 healthy: level 1 takes nothing, and the weights are the endpoints' own */
+	lb[1].health_status = ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__HEALTHY;
+	assert_int_equal(hf_xds_tr_endpoints(&cla, &mc, err, sizeof(err)), 0);
+	assert_int_equal(mc.n_endpoints, 2);
+	assert_int_equal(mc.endpoints[0].port, 9080);
+	assert_int_equal(mc.endpoints[1].port, 9081);
+	assert_int_equal(mc.endpoints[0].weight, 1);
+
+	/* level 0 all unhealthy: level 1 takes everything */
+	lb[0].health_status = lb[1].health_status = ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__DRAINING;
+	assert_int_equal(hf_xds_tr_endpoints(&cla, &mc, err, sizeof(err)), 0);
+	assert_int_equal(mc.n_endpoints, 1);
+	assert_int_equal(mc.endpoints[0].port, 9082);
+
+	le[1].priority = 8;
+	assert_int_equal(hf_xds_tr_endpoints(&cla, &mc, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "endpoints[1]: priority 8: at most 8 levels"));
+	{
+		struct hf_model m = {.clusters = malloc(sizeof(mc)), .n_clusters = 1};
+
+		assert_non_null(m.clusters);
+		m.clusters[0] = mc;
+		hf_model_free(&m);
+	}
+}
+
 static void
 test_endpoints(void **state)
 {
@@ -673,9 +756,9 @@ test_endpoints(void **state)
 	assert_non_null(strstr(err, "endpoints[0].lb_endpoints[2]"));
 	assert_non_null(strstr(err, "not an IPv4 address"));
 	sa[2].address = "198.51.100.3";
-	le.priority = 1;
+	le.priority = 9;
 	assert_int_equal(hf_xds_tr_endpoints(&cla, &mc, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "endpoints[0]: field 'priority'"));
+	assert_non_null(strstr(err, "endpoints[0]: priority 9: at most 8 levels"));
 	m.clusters = malloc(sizeof(mc));
 	assert_non_null(m.clusters);
 	m.clusters[0] = mc;
@@ -730,6 +813,7 @@ main(void)
 	        cmocka_unit_test(test_route_redirect),
 	        cmocka_unit_test(test_clusters),
 	        cmocka_unit_test(test_endpoints),
+	        cmocka_unit_test(test_endpoint_priorities),
 	        cmocka_unit_test(test_tcp_proxy),
 	};
 
