@@ -318,7 +318,12 @@ lb_endpoint(struct tr *t, const Envoy__Config__Endpoint__V3__LbEndpoint *lb, con
 	const Envoy__Config__Core__V3__SocketAddress *sa;
 	struct in_addr ia;
 
-	if (ONLY(t, lb, q, "endpoint", "health_status", "load_balancing_weight") != 0)
+	/*
+	 * metadata: istiod sets it on every endpoint (the workload for telemetry,
+	 * tlsMode for transport_socket_matches); opaque to the load balancer, as in
+	 * Envoy, and transport_socket_matches, its one consumer here, is refused.
+	 */
+	if (ONLY(t, lb, q, "endpoint", "health_status", "load_balancing_weight", "metadata") != 0)
 		return -1;
 	if (lb->endpoint == NULL || lb->endpoint->address == NULL ||
 	    lb->endpoint->address->socket_address == NULL)

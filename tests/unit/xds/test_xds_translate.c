@@ -627,6 +627,7 @@ test_endpoint_priorities(void **state)
 	Envoy__Config__Core__V3__Address ad[3];
 	Envoy__Config__Core__V3__SocketAddress sa[3];
 	Google__Protobuf__UInt32Value lw = GOOGLE__PROTOBUF__UINT32_VALUE__INIT;
+	Envoy__Config__Core__V3__Metadata md;
 	struct hf_model_cluster mc = {0};
 
 	(void)state;
@@ -651,6 +652,9 @@ test_endpoint_priorities(void **state)
 		envoy__config__endpoint__v3__locality_lb_endpoints__init(&le[i]);
 	/* level 0: 9080 healthy, 9081 unhealthy; level 1: 9082 (locality weight as Istio sends) */
 	lb[1].health_status = ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__UNHEALTHY;
+	/* istiod's endpoint metadata (workload, tlsMode) is taken */
+	envoy__config__core__v3__metadata__init(&md);
+	lb[0].metadata = &md;
 	le[0].n_lb_endpoints = 2;
 	le[0].lb_endpoints = plb;
 	le[1].n_lb_endpoints = 1;
