@@ -450,6 +450,41 @@ hf_xds_tr_endpoints(const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *cl
 	return endpoints(&t, cla, "", mc);
 }
 
+/*
+ * Circuit breakers are not enforced yet: the thresholds istiod writes by
+ * default (every limit 2^32-1, i.e. none) are taken, a real limit is refused
+ * rather than ignored.
+ */
+static int
+circuit_breakers(struct tr *t, const Envoy__Config__Cluster__V3__CircuitBreakers *cb)
+{
+	char p[PATH];
+
+	if (ONLY(t, cb, "circuit_breakers", "thresholds") != 0)
+		return t->rc;
+	for (size_t i = 0; i < cb->n_thresholds; i++) {
+		const Envoy__Config__Cluster__V3__CircuitBreakers__Thresholds *th = cb->thresholds[i];
+		const Google__Protobuf__UInt32Value *lim[] = {th->max_connections,
+		                                              th->max_pending_requests,
+		                                              th->max_requests, th->max_retries,
+		                                              th->max_connection_pools};
+
+		path(p, sizeof(p), "circuit_breakers.thresholds[%zu]", i);
+		if (ONLY(t, th, p, "priority", "max_connections", "max_pending_requests",
+		         "max_requests", "max_retries", "track_remaining",
+		         "max_connection_pools") != 0)
+			return t->rc;
+		for (size_t k = 0; k < sizeof(lim) / sizeof(lim[0]); k++)
+			if (lim[k] != NULL && lim[k]->value != UINT32_MAX)
+				return bad(t, p,
+				           "a limit of %u: circuit breaking is not enforced by "
+				           "Hydrofoil yet (only unlimited thresholds, istiod's "
+				           "default, are taken)",
+				           lim[k]->value);
+	}
+	return t->rc;
+}
+
 int
 hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model *m, char **eds,
                   char *err, size_t errlen)
@@ -458,8 +493,10 @@ hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model 
 	struct hf_model_cluster *mc;
 
 	*eds = NULL;
+	/* metadata: istiod's services and original port, for telemetry; opaque, as in Envoy. */
 	if (ONLY(&t, c, "Cluster", "name", "type", "eds_cluster_config", "connect_timeout",
-	         "lb_policy", "load_assignment") != 0)
+	         "lb_policy", "load_assignment", "circuit_breakers", "metadata") != 0 ||
+	    (c->circuit_breakers != NULL && circuit_breakers(&t, c->circuit_breakers) != 0))
 		return t.rc;
 	if (c->name[0] == '\0')
 		return bad(&t, "name", "empty");

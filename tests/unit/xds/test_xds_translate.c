@@ -609,6 +609,34 @@ test_clusters(void **state)
 	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "type: only STATIC and EDS"));
 	hf_model_free(&m);
+
+	/* istiod's default circuit breakers (every limit 2^32-1) are taken, a real limit refused */
+	{
+		Envoy__Config__Cluster__V3__CircuitBreakers cb =
+		        ENVOY__CONFIG__CLUSTER__V3__CIRCUIT_BREAKERS__INIT;
+		Envoy__Config__Cluster__V3__CircuitBreakers__Thresholds th =
+		        ENVOY__CONFIG__CLUSTER__V3__CIRCUIT_BREAKERS__THRESHOLDS__INIT,
+		        *pth = &th;
+		Google__Protobuf__UInt32Value max = GOOGLE__PROTOBUF__UINT32_VALUE__INIT;
+		Envoy__Config__Core__V3__Metadata md = ENVOY__CONFIG__CORE__V3__METADATA__INIT;
+
+		max.value = UINT32_MAX;
+		th.max_connections = th.max_pending_requests = th.max_requests = th.max_retries = &max;
+		th.track_remaining = 1;
+		cb.n_thresholds = 1;
+		cb.thresholds = &pth;
+		c.type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__EDS;
+		c.circuit_breakers = &cb;
+		c.metadata = &md;
+		assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, err, sizeof(err)), 0);
+		free(name);
+		hf_model_free(&m);
+		max.value = 1024;
+		assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "circuit_breakers.thresholds[0]: a limit of 1024: circuit "
+		                            "breaking is not enforced"));
+		hf_model_free(&m);
+	}
 }
 
 /*
