@@ -130,6 +130,7 @@ conn_free(struct hf_tls_worker *tw, struct hf_tls_conn *t)
 		hf_timer_cancel(&t->io.w->tcp->wheel, &t->timer);
 	SSL_free(t->ssl);		/* and the BIO with it */
 	t->ssl = NULL;
+	hf_tls_drop_peer(tw, t);
 	hf_tls_io_reset(&t->io);
 	mq_free(&t->plain);
 	hf_tls_lctx_put(t->lctx);
@@ -166,7 +167,8 @@ hf_tls_worker_new(struct hf_worker *w, uint32_t n)
 	 * line bouncing between cores on each handshake.
 	 */
 	tw->lib = OSSL_LIB_CTX_new();
-	if (tw->conns == NULL || tw->free == NULL || tw->rec == NULL || tw->lib == NULL) {
+	if (tw->conns == NULL || tw->free == NULL || tw->rec == NULL || tw->lib == NULL ||
+	    hf_tls_peers_init(&tw->peers, n) < 0) {
 		hf_tls_worker_free(tw);
 		return NULL;
 	}
@@ -208,6 +210,7 @@ hf_tls_worker_free(struct hf_tls_worker *tw)
 		free(idle);
 	}
 	OSSL_LIB_CTX_free(tw->lib);
+	hf_tls_peers_free(&tw->peers);
 	rte_free(tw->rec);
 	rte_free(tw->free);
 	rte_free(tw->conns);
@@ -457,7 +460,7 @@ handshake(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
 	hf_tls_flush(w, c, t);
 	hf_timer_cancel(&w->tcp->wheel, &t->timer);
 	t->state = HF_TLS_OPEN;
-	hf_tls_keep_peer(t);
+	hf_tls_keep_peer(t->lst->tw, t);
 	hf_tls_lctx_put(t->lctx);
 	t->lctx = NULL;
 	HF_COUNT(w, TLS_HANDSHAKES);

@@ -904,6 +904,64 @@ test_handshake_mutual(void **state)
 		assert_int_equal(pair_handshake(&p, false), 1);
 		pair_close(&p);
 	}
+	/*
+	 * The principals the handshakes leave for authorization: one entry of
+	 * the worker's table per identity, shared by its connections and
+	 * freed with the last; none for a connection without a certificate.
+	 */
+	{
+		struct hf_tls_worker tw;
+		struct hf_tls_listener l = {.tw = &tw};
+		struct pair q[3];
+		struct hf_tcp_conn c[3];
+		X509 *certs[3] = {good, good, NULL};
+		EVP_PKEY *ks[3] = {gk, gk, NULL};
+		const char *pr;
+		uint16_t len;
+
+		memset(&tw, 0, sizeof(tw));
+		assert_int_equal(hf_tls_peers_init(&tw.peers, 3), 0);
+		for (int i = 0; i < 3; i++) {
+			pair_open(&q[i], i < 2 ? "www.example.org" : "a.example.com", TLS1_3_VERSION,
+				  TLS1_3_VERSION, NULL, 0, NULL);
+			if (certs[i] != NULL) {
+				assert_int_equal(SSL_use_certificate(q[i].cli.ssl, certs[i]), 1);
+				assert_int_equal(SSL_use_PrivateKey(q[i].cli.ssl, ks[i]), 1);
+			}
+			assert_int_equal(pair_handshake(&q[i], false), 1);
+			q[i].t.ssl = q[i].srv.ssl;
+			q[i].t.lst = &l;
+			side = SIDE_SERVER;
+			hf_tls_keep_peer(&tw, &q[i].t);
+			side = SIDE_OTHER;
+			memset(&c[i], 0, sizeof(c[i]));
+			c[i].ops = &hf_tls_tcp_ops;
+			c[i].ctx = &q[i].t;
+		}
+		for (int i = 0; i < 2; i++) {
+			pr = hf_tls_peer_principal(&c[i], &len);
+			assert_non_null(pr);
+			assert_int_equal(len, strlen("td/ns/a/sa/b"));
+			assert_memory_equal(pr, "td/ns/a/sa/b", len);
+		}
+		assert_null(hf_tls_peer_principal(&c[2], &len));
+		assert_int_equal(len, 0);
+		assert_int_equal(q[0].t.peer, q[1].t.peer);
+		assert_int_equal(tw.peers.used, 1);
+		hf_tls_drop_peer(&tw, &q[0].t);
+		assert_int_equal(tw.peers.used, 1);
+		assert_null(hf_tls_peer_principal(&c[0], &len));
+		pr = hf_tls_peer_principal(&c[1], &len);
+		assert_non_null(pr);
+		assert_memory_equal(pr, "td/ns/a/sa/b", len);
+		hf_tls_drop_peer(&tw, &q[1].t);
+		assert_int_equal(tw.peers.used, 0);
+		for (int i = 0; i < 3; i++) {
+			q[i].t.ssl = NULL;
+			pair_close(&q[i]);
+		}
+		hf_tls_peers_free(&tw.peers);
+	}
 	/* MUTUAL first, SIMPLE picked by SNI after it: no certificate asked for */
 	servers[0].ca_pem = servers[1].ca_pem;
 	servers[0].ca_len = servers[1].ca_len;
