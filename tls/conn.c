@@ -154,6 +154,7 @@ hf_tls_worker_new(struct hf_worker *w, uint32_t n)
 
 	if (tw == NULL)
 		return NULL;
+	hf_tls_pid_init();
 	tw->w = w;
 	tw->n = n;
 	tw->handshake_ms = HANDSHAKE_MS;

@@ -224,6 +224,13 @@ struct hf_tls_listener {
 /* The TCP callbacks of a TLS listener: hf_tcp_listen(w, port, &hf_tls_tcp_ops, listener). */
 extern const struct hf_tcp_ops hf_tls_tcp_ops;
 
+/*
+ * Makes getpid() answer from a cache that fork() refreshes (tls/pid.c):
+ * OpenSSL 3.0 calls it before every random draw. Idempotent; called by
+ * hf_tls_worker_new.
+ */
+void hf_tls_pid_init(void);
+
 /* Sets up TLS for worker @p w: @p n connections (rte_malloc). NULL when out of memory. */
 struct hf_tls_worker *hf_tls_worker_new(struct hf_worker *w, uint32_t n);
 

@@ -21,7 +21,7 @@
  * them: malloc_usable_size plus its 8-byte chunk header), and our slot
  * (hf_tls_conn_footprint), which the worker's pool holds from start.
  *
- * Usage: bench_tls_hs [-v 13|12] [-n HANDSHAKES] [-t TICKETS] [-g GROUPS] [-r] [-d] [-i N]
+ * Usage: bench_tls_hs [-v 13|12] [-n HANDSHAKES] [-t TICKETS] [-g GROUPS] [-r] [-d] [-i N] [-s]
  *   -v  protocol version (default 13)
  *   -n  handshakes measured (default 2000, after 100 unmeasured)
  *   -t  TLS 1.3 session tickets the server sends (default: what tls/ctx.c sets)
@@ -29,6 +29,7 @@
  *   -r  reuse server SSLs (SSL_clear) instead of SSL_new/SSL_free per connection
  *   -d  the default library context instead of one of our own
  *   -i  N idle connections: bytes per idle connection, no timing
+ *   -s  getpid() a system call each time, as without tls/pid.c's cache (which a worker sets up)
  * Prints one line: key=value pairs (server_us, server_cycles, ceiling_us, share).
  */
 #include <malloc.h>
@@ -319,7 +320,7 @@ main(int argc, char **argv)
 	struct hf_tls_listener_config lc = {.id = 1, .n_servers = 1, .servers = &sc};
 	struct hf_tls_conn conn;
 	const char *groups = "X25519:P-256";
-	int ver = 13, n = 2000, tickets = -1, reuse = 0, deflib = 0, idle = 0, opt;
+	int ver = 13, n = 2000, tickets = -1, reuse = 0, deflib = 0, idle = 0, pidsys = 0, opt;
 	OSSL_LIB_CTX *lib = NULL;
 	SSL_CTX *tmp, *cctx;
 	struct hf_tls_lctx *x;
@@ -332,7 +333,7 @@ main(int argc, char **argv)
 	/* Before OpenSSL allocates anything. */
 	if (!CRYPTO_set_mem_functions(c_malloc, c_realloc, c_free))
 		return 1;
-	while ((opt = getopt(argc, argv, "v:n:t:g:rdi:")) != -1) {
+	while ((opt = getopt(argc, argv, "v:n:t:g:rdi:s")) != -1) {
 		switch (opt) {
 		case 'v': ver = atoi(optarg); break;
 		case 'n': n = atoi(optarg); break;
@@ -341,12 +342,15 @@ main(int argc, char **argv)
 		case 'r': reuse = 1; break;
 		case 'd': deflib = 1; break;
 		case 'i': idle = atoi(optarg); break;
+		case 's': pidsys = 1; break;
 		default:
 			fprintf(stderr, "usage: bench_tls_hs [-v 13|12] [-n N] [-t TICKETS] "
-				"[-g GROUPS] [-r] [-d] [-i N]\n");
+				"[-g GROUPS] [-r] [-d] [-i N] [-s]\n");
 			return 2;
 		}
 	}
+	if (!pidsys)
+		hf_tls_pid_init();
 	sc.min_version = sc.max_version = ver == 12 ? HF_TLS_V1_2 : HF_TLS_V1_3;
 	sc.ciphers = ver == 12 ? "ECDHE-ECDSA-AES128-GCM-SHA256" : NULL;
 	if (!deflib && (lib = OSSL_LIB_CTX_new()) == NULL)
@@ -431,10 +435,11 @@ main(int argc, char **argv)
 		sg = sign_us(lib, k);
 		kx = derive_us(lib, g);
 		ceil_us = sg + 2 * kx;
-		printf("version=1.%d handshakes=%d fails=%d tickets=%d reuse=%d lib=%s group=%s "
+		printf("version=1.%d handshakes=%d fails=%d tickets=%d reuse=%d lib=%s group=%s getpid=%s "
 		       "server_us=%.1f server_cycles=%.0f per_core=%.0f sign_us=%.1f derive_us=%.1f "
 		       "ceiling_us=%.1f ceiling_per_core=%.0f share=%.0f%%\n",
 		       ver == 12 ? 2 : 3, n, fails, tickets, reuse, deflib ? "default" : "own", g,
+		       pidsys ? "syscall" : "cached",
 		       (double)m.ns / 1e3 / n, (double)m.cyc / n, 1e9 * n / (double)m.ns, sg, kx,
 		       ceil_us, 1e6 / ceil_us, 100.0 * ceil_us / ((double)m.ns / 1e3 / n));
 	}
