@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -1167,6 +1170,44 @@ test_tickets(void **state)
 	OSSL_LIB_CTX_free(lib_b);
 }
 
+/*
+ * tls/pid.c: getpid() answers from its cache, and a fork()ed child gets its
+ * own PID from it, not its parent's, so OpenSSL's fork check (a PID change)
+ * still fires in a child; and random bytes drawn there differ from the
+ * parent's next draw, which a stale PID would make equal.
+ */
+static void
+test_pid_fork(void **state)
+{
+	unsigned char a[32], b[32];
+	int fds[2], st = 0;
+	pid_t parent, child;
+
+	(void)state;
+	hf_tls_pid_init();
+	parent = getpid();
+	assert_int_equal(parent, (pid_t)syscall(SYS_getpid));
+	assert_int_equal(RAND_bytes(a, sizeof(a)), 1);	/* the parent's DRBG is seeded and used */
+	assert_int_equal(pipe(fds), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		/* the child: its PID, and its own random bytes, sent to the parent */
+		int ok = getpid() == (pid_t)syscall(SYS_getpid) && getpid() != parent &&
+			 RAND_bytes(b, sizeof(b)) == 1 && write(fds[1], b, sizeof(b)) == sizeof(b);
+
+		_exit(ok ? 0 : 1);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], b, sizeof(b)), (ssize_t)sizeof(b));
+	close(fds[0]);
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(getpid(), parent);
+	assert_int_equal(RAND_bytes(a, sizeof(a)), 1);
+	assert_memory_not_equal(a, b, sizeof(a));
+}
+
 int
 main(void)
 {
@@ -1182,6 +1223,7 @@ main(void)
 		cmocka_unit_test(test_ca_check),
 		cmocka_unit_test(test_handshake_mutual),
 		cmocka_unit_test(test_tickets),
+		cmocka_unit_test(test_pid_fork),
 	};
 
 	/* Before OpenSSL allocates anything. */
