@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -281,6 +282,11 @@ idle_run(struct hf_tls_lctx *x, SSL_CTX *cctx, int n, int ver, int tickets)
 		if (SSL_accept(ss[i]) != 1 || SSL_read_ex(ss[i], b, sizeof(b), &k) != 1 ||
 		    SSL_write_ex(ss[i], rs, sizeof(rs) - 1, &k) != 1)
 			fails++;
+		/* As a worker reads: until WANT_READ, then the buffers back (hf_tls_recv_slow). */
+		fcntl(fds[2 * i], F_SETFL, O_NONBLOCK);
+		if (SSL_read_ex(ss[i], b, sizeof(b), &k) == 1)
+			fails++;
+		SSL_free_buffers(ss[i]);
 		in_server = false;
 		ERR_clear_error();
 	}
