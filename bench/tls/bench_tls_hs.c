@@ -21,7 +21,7 @@
  * them: malloc_usable_size plus its 8-byte chunk header), and our slot
  * (hf_tls_conn_footprint), which the worker's pool holds from start.
  *
- * Usage: bench_tls_hs [-v 13|12] [-n HANDSHAKES] [-t TICKETS] [-g GROUPS] [-r] [-d] [-i N] [-s]
+ * Usage: bench_tls_hs [-v 13|12] [-n HANDSHAKES] [-t TICKETS] [-g GROUPS] [-r] [-d] [-i N] [-s] [-c K]
  *   -v  protocol version (default 13)
  *   -n  handshakes measured (default 2000, after 100 unmeasured)
  *   -t  TLS 1.3 session tickets the server sends (default: what tls/ctx.c sets)
@@ -29,6 +29,7 @@
  *   -r  reuse server SSLs (SSL_clear) instead of SSL_new/SSL_free per connection
  *   -d  the default library context instead of one of our own
  *   -i  N idle connections: bytes per idle connection, no timing
+ *   -c  K handshakes in flight at once, a flight of each in turn (default 1; at most 256)
  *   -s  getpid() a system call each time, as without tls/pid.c's cache (which a worker sets up)
  * Prints one line: key=value pairs (server_us, server_cycles, ceiling_us, share).
  */
@@ -115,6 +116,8 @@ rss(void)
 	}
 	return (long long)res * sysconf(_SC_PAGESIZE);
 }
+
+#define HS_CONC_MAX 256
 
 static uint64_t
 cpu_ns(void)
@@ -324,14 +327,15 @@ main(int argc, char **argv)
 	static struct hf_tls_tickets keys = {.gen = 1, .n = 1};
 	struct hf_tls_server_config sc = {.n_names = 1, .names = names};
 	struct hf_tls_listener_config lc = {.id = 1, .n_servers = 1, .servers = &sc};
-	struct hf_tls_conn conn;
+	static struct hf_tls_conn conn[HS_CONC_MAX];
+	SSL *s[HS_CONC_MAX] = {NULL};
+	int conc = 1;
 	const char *groups = "X25519:P-256";
 	int ver = 13, n = 2000, tickets = -1, reuse = 0, deflib = 0, idle = 0, pidsys = 0, opt;
 	OSSL_LIB_CTX *lib = NULL;
 	SSL_CTX *tmp, *cctx;
 	struct hf_tls_lctx *x;
 	struct meter m = {0};
-	SSL *s = NULL;
 	char err[256];
 	double sg, kx, ceil_us;
 	int fails = 0;
@@ -339,7 +343,7 @@ main(int argc, char **argv)
 	/* Before OpenSSL allocates anything. */
 	if (!CRYPTO_set_mem_functions(c_malloc, c_realloc, c_free))
 		return 1;
-	while ((opt = getopt(argc, argv, "v:n:t:g:rdi:s")) != -1) {
+	while ((opt = getopt(argc, argv, "v:n:t:g:rdi:sc:")) != -1) {
 		switch (opt) {
 		case 'v': ver = atoi(optarg); break;
 		case 'n': n = atoi(optarg); break;
@@ -349,9 +353,10 @@ main(int argc, char **argv)
 		case 'd': deflib = 1; break;
 		case 'i': idle = atoi(optarg); break;
 		case 's': pidsys = 1; break;
+		case 'c': conc = RTE_MAX(1, RTE_MIN(atoi(optarg), HS_CONC_MAX)); break;
 		default:
 			fprintf(stderr, "usage: bench_tls_hs [-v 13|12] [-n N] [-t TICKETS] "
-				"[-g GROUPS] [-r] [-d] [-i N] [-s]\n");
+				"[-g GROUPS] [-r] [-d] [-i N] [-s] [-c K]\n");
 			return 2;
 		}
 	}
@@ -380,60 +385,88 @@ main(int argc, char **argv)
 		SSL_CTX_set_num_tickets(x->ctx[0], (size_t)tickets);
 	if (idle > 0)
 		return idle_run(x, cctx, idle, ver, tickets);
-	for (int i = -100; i < n; i++) {
-		SSL *c = SSL_new(cctx);
-		BIO *sb = NULL, *cb = NULL;
-		int cd = 0, sd = 0;
+	/*
+	 * Batches of `conc` connections whose handshakes advance together, one
+	 * flight of each in turn, as a worker interleaves the connections in
+	 * flight (1: one handshake at a time, hot in the caches).
+	 */
+	for (int i = -((100 + conc - 1) / conc) * conc; i < n; i += conc) {
+		SSL *c[HS_CONC_MAX];
+		int cd[HS_CONC_MAX], sd[HS_CONC_MAX], k = RTE_MIN(conc, n - i);
 
 		if (i == 0)
-			memset(&m, 0, sizeof(m));
-		memset(&conn, 0, sizeof(conn));
-		conn.lctx = x;
-		m_start(&m);
-		if (s == NULL)
-			s = SSL_new(x->ctx[0]);
-		m_stop(&m);
-		if (s == NULL || c == NULL || !BIO_new_bio_pair(&sb, 0, &cb, 0))
-			return 1;
-		SSL_set_bio(s, sb, sb);
-		SSL_set_bio(c, cb, cb);
-		SSL_set_app_data(s, &conn);
-		SSL_set_accept_state(s);
-		SSL_set_connect_state(c);
-		for (int round = 0; round < 16 && !(cd == 1 && sd == 1); round++) {
-			if (cd != 1) {
-				cd = SSL_do_handshake(c);
-				if (cd != 1 && SSL_get_error(c, cd) != SSL_ERROR_WANT_READ)
-					break;
-			}
-			if (sd != 1) {
-				m_start(&m);
-				sd = server_handshake(s);
-				m_stop(&m);
-				if (sd != 1 && SSL_get_error(s, sd) != SSL_ERROR_WANT_READ)
-					break;
-			}
-		}
-		if (cd != 1 || sd != 1)
-			fails++;
-		/* the client reads the tickets, as a real one does */
-		if (cd == 1) {
-			char b[16];
+			memset(&m, 0, sizeof(m));	/* the batches before warmed up */
+		for (int j = 0; j < k; j++) {
+			BIO *sb = NULL, *cb = NULL;
 
-			SSL_read(c, b, sizeof(b));
+			c[j] = SSL_new(cctx);
+			cd[j] = sd[j] = 0;
+			memset(&conn[j], 0, sizeof(conn[j]));
+			conn[j].lctx = x;
+			m_start(&m);
+			if (s[j] == NULL)
+				s[j] = SSL_new(x->ctx[0]);
+			m_stop(&m);
+			if (s[j] == NULL || c[j] == NULL || !BIO_new_bio_pair(&sb, 0, &cb, 0))
+				return 1;
+			SSL_set_bio(s[j], sb, sb);
+			SSL_set_bio(c[j], cb, cb);
+			SSL_set_app_data(s[j], &conn[j]);
+			SSL_set_accept_state(s[j]);
+			SSL_set_connect_state(c[j]);
 		}
-		ERR_clear_error();
-		m_start(&m);
-		if (reuse && sd == 1 && SSL_clear(s) == 1) {
-			SSL_set_bio(s, NULL, NULL);
-		} else {
-			SSL_free(s);
-			s = NULL;
+		for (int round = 0; round < 16; round++) {
+			int done = 0;
+
+			for (int j = 0; j < k; j++)
+				if (cd[j] == 0) {
+					int rc = SSL_do_handshake(c[j]);
+
+					if (rc == 1)
+						cd[j] = 1;
+					else if (SSL_get_error(c[j], rc) != SSL_ERROR_WANT_READ)
+						cd[j] = -1;
+				}
+			for (int j = 0; j < k; j++) {
+				if (sd[j] == 0) {
+					int rc;
+
+					m_start(&m);
+					rc = server_handshake(s[j]);
+					m_stop(&m);
+					if (rc == 1)
+						sd[j] = 1;
+					else if (SSL_get_error(s[j], rc) != SSL_ERROR_WANT_READ)
+						sd[j] = -1;
+				}
+				done += cd[j] != 0 && sd[j] != 0;
+			}
+			if (done == k)
+				break;
 		}
-		m_stop(&m);
-		SSL_free(c);
+		for (int j = 0; j < k; j++) {
+			if (cd[j] != 1 || sd[j] != 1)
+				fails++;
+			/* the client reads the tickets, as a real one does */
+			if (cd[j] == 1) {
+				char b[16];
+
+				SSL_read(c[j], b, sizeof(b));
+			}
+			ERR_clear_error();
+			m_start(&m);
+			if (reuse && sd[j] == 1 && SSL_clear(s[j]) == 1) {
+				SSL_set_bio(s[j], NULL, NULL);
+			} else {
+				SSL_free(s[j]);
+				s[j] = NULL;
+			}
+			m_stop(&m);
+			SSL_free(c[j]);
+		}
 	}
-	SSL_free(s);
+	for (int j = 0; j < conc; j++)
+		SSL_free(s[j]);
 	{
 		EVP_PKEY *k = SSL_CTX_get0_privatekey(x->ctx[0]);
 		const char *g = strncmp(groups, "P-256", 5) == 0 ? "P-256" : "X25519";
@@ -441,10 +474,11 @@ main(int argc, char **argv)
 		sg = sign_us(lib, k);
 		kx = derive_us(lib, g);
 		ceil_us = sg + 2 * kx;
-		printf("version=1.%d handshakes=%d fails=%d tickets=%d reuse=%d lib=%s group=%s getpid=%s "
+		printf("version=1.%d handshakes=%d in_flight=%d fails=%d tickets=%d reuse=%d lib=%s "
+		       "group=%s getpid=%s "
 		       "server_us=%.1f server_cycles=%.0f per_core=%.0f sign_us=%.1f derive_us=%.1f "
 		       "ceiling_us=%.1f ceiling_per_core=%.0f share=%.0f%%\n",
-		       ver == 12 ? 2 : 3, n, fails, tickets, reuse, deflib ? "default" : "own", g,
+		       ver == 12 ? 2 : 3, n, conc, fails, tickets, reuse, deflib ? "default" : "own", g,
 		       pidsys ? "syscall" : "cached",
 		       (double)m.ns / 1e3 / n, (double)m.cyc / n, 1e9 * n / (double)m.ns, sg, kx,
 		       ceil_us, 1e6 / ceil_us, 100.0 * ceil_us / ((double)m.ns / 1e3 / n));
