@@ -130,6 +130,7 @@ conn_free(struct hf_tls_worker *tw, struct hf_tls_conn *t)
 		hf_timer_cancel(&t->io.w->tcp->wheel, &t->timer);
 	SSL_free(t->ssl);		/* and the BIO with it */
 	t->ssl = NULL;
+	hf_tls_drop_peer(tw, t);
 	hf_tls_io_reset(&t->io);
 	mq_free(&t->plain);
 	hf_tls_lctx_put(t->lctx);
@@ -153,6 +154,7 @@ hf_tls_worker_new(struct hf_worker *w, uint32_t n)
 
 	if (tw == NULL)
 		return NULL;
+	hf_tls_pid_init();
 	tw->w = w;
 	tw->n = n;
 	tw->handshake_ms = HANDSHAKE_MS;
@@ -166,7 +168,8 @@ hf_tls_worker_new(struct hf_worker *w, uint32_t n)
 	 * line bouncing between cores on each handshake.
 	 */
 	tw->lib = OSSL_LIB_CTX_new();
-	if (tw->conns == NULL || tw->free == NULL || tw->rec == NULL || tw->lib == NULL) {
+	if (tw->conns == NULL || tw->free == NULL || tw->rec == NULL || tw->lib == NULL ||
+	    hf_tls_peers_init(&tw->peers, n) < 0) {
 		hf_tls_worker_free(tw);
 		return NULL;
 	}
@@ -208,6 +211,7 @@ hf_tls_worker_free(struct hf_tls_worker *tw)
 		free(idle);
 	}
 	OSSL_LIB_CTX_free(tw->lib);
+	hf_tls_peers_free(&tw->peers);
 	rte_free(tw->rec);
 	rte_free(tw->free);
 	rte_free(tw->conns);
@@ -457,7 +461,7 @@ handshake(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t)
 	hf_tls_flush(w, c, t);
 	hf_timer_cancel(&w->tcp->wheel, &t->timer);
 	t->state = HF_TLS_OPEN;
-	hf_tls_keep_peer(t);
+	hf_tls_keep_peer(t->lst->tw, t);
 	hf_tls_lctx_put(t->lctx);
 	t->lctx = NULL;
 	HF_COUNT(w, TLS_HANDSHAKES);
@@ -612,10 +616,21 @@ hf_tls_recv_slow(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
 		return NULL;
 	ERR_clear_error();
 	while (total < max) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(t->io.mp);
+		struct rte_mbuf *m;
 		size_t got = 0;
 		int e;
 
+		/*
+		 * Nothing to read, no plaintext left in OpenSSL, no FIN: an
+		 * SSL_read would only say WANT_READ, after allocating its 16 KiB
+		 * read buffer (OpenSSL 3.0 sets it up before it asks the BIO),
+		 * which SSL_MODE_RELEASE_BUFFERS gives back only once a record
+		 * has been read from it: every idle connection would hold one.
+		 */
+		if (t->io.in.head == NULL && c->rcvq.head == NULL && !SSL_has_pending(t->ssl) &&
+		    !hf_tcp_peer_closed(c))
+			break;
+		m = rte_pktmbuf_alloc(t->io.mp);
 		if (m == NULL) {
 			HF_COUNT(w, TLS_DROP_NO_MBUF);
 			break;
@@ -650,6 +665,16 @@ hf_tls_recv_slow(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max)
 	}
 	/* A KeyUpdate answer or an alert may have been written. */
 	hf_tls_flush(w, c, t);
+	/*
+	 * All read: OpenSSL's read buffer goes back now. SSL_MODE_RELEASE_BUFFERS
+	 * frees it only when an SSL_read empties a record of application data;
+	 * one that ended on a post-handshake message (a session ticket) or on
+	 * WANT_READ keeps its 16 KiB on an idle connection (test_tls_conn saw
+	 * 16,584 bytes so held). It refuses (returns 0) while part of a record
+	 * is in it.
+	 */
+	if (t->io.in.head == NULL && !SSL_has_pending(t->ssl))
+		SSL_free_buffers(t->ssl);
 	ERR_clear_error();
 	if (head != NULL) {
 		head->nb_segs = nb;
@@ -673,8 +698,18 @@ seal(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t, bool all
 	struct hf_tcp_mq *q = &t->plain;
 	bool up = c->ops == &hf_tls_client_ops;
 	bool wrote = false;
+	/*
+	 * Several records in this call: OpenSSL keeps its write buffer (16 KiB
+	 * and the record's overhead) from one to the next instead of freeing it
+	 * after each SSL_write (SSL_MODE_RELEASE_BUFFERS) and allocating it
+	 * again; the mode is back on for the pass's last record, which gives
+	 * it back, so an idle connection still holds none.
+	 */
+	bool hold = q->bytes > HF_TLS_RECORD_MAX;
 
 	ERR_clear_error();
+	if (hold)
+		SSL_clear_mode(t->ssl, SSL_MODE_RELEASE_BUFFERS);
 	while (!t->broken && !t->io.nomem &&
 	       (q->bytes >= HF_TLS_RECORD_MAX || (all && q->bytes > 0))) {
 		uint32_t n = RTE_MIN(q->bytes, (uint32_t)HF_TLS_RECORD_MAX);
@@ -682,6 +717,13 @@ seal(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t, bool all
 		const void *p = rte_pktmbuf_mtod(q->head, const void *);
 		size_t put = 0;
 
+		/*
+		 * Nothing left behind this record: it gives the buffer back. Else
+		 * the rest goes at the end of the pass (seal(all)), with the mode
+		 * on, in the buffer still held.
+		 */
+		if (hold && q->bytes == n)
+			SSL_set_mode(t->ssl, SSL_MODE_RELEASE_BUFFERS);
 		if (!direct) {
 			mq_gather(q, t->lst->tw->rec, n);
 			p = t->lst->tw->rec;
@@ -704,6 +746,8 @@ seal(struct hf_worker *w, struct hf_tcp_conn *c, struct hf_tls_conn *t, bool all
 			HF_COUNT_N(w, TLS_RECORD_BYTES_SENT, n);
 		}
 	}
+	if (hold)
+		SSL_set_mode(t->ssl, SSL_MODE_RELEASE_BUFFERS);
 	ERR_clear_error();
 	if (wrote || t->io.nomem)
 		hf_tls_flush(w, c, t);

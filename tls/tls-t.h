@@ -137,11 +137,40 @@ struct hf_tls_conn {
 	struct hf_tcp_mq plain;
 	/*
 	 * The client certificate's SPIFFE ID without "spiffe://" (Istio's
-	 * principal), kept when the handshake ends (tls/peer.c); 0: none, or
-	 * longer than HF_TLS_PEER_MAX.
+	 * principal), kept when the handshake ends (tls/peer.c): 1 + its index
+	 * in the worker's table of principals, which connections of one
+	 * identity share; 0: none, or longer than HF_TLS_PEER_MAX. Outside the
+	 * slot, an idle connection without a client certificate (the most of
+	 * them) holds 4 bytes for it, not 258.
 	 */
-	uint16_t peer_len;
-	char peer[HF_TLS_PEER_MAX];
+	uint32_t peer;
+};
+
+/*
+ * A principal in a worker's table (tls/peer.c): held by `refs` connections,
+ * chained from its hash bucket by `next` (1 + index; 0 ends the chain).
+ */
+struct hf_tls_peer {
+	uint32_t refs;
+	uint32_t next;
+	uint32_t hash;
+	uint16_t len;
+	char s[HF_TLS_PEER_MAX];
+};
+
+/*
+ * A worker's principals: as many entries as the worker has TLS connections,
+ * so that every connection can hold one and a handshake never fails for
+ * want of an entry; calloc'd, so only the pages of entries ever used (one
+ * per identity seen at once, not per connection) take memory.
+ */
+struct hf_tls_peers {
+	uint32_t cap;			/* entries */
+	uint32_t mask;			/* buckets - 1 (a power of two >= cap) */
+	uint32_t free_head;		/* 1 + index of a free entry; 0: none */
+	uint32_t used;
+	uint32_t *bucket;		/* 1 + index of the chain's first entry */
+	struct hf_tls_peer *ent;
 };
 
 /* The largest record plaintext (RFC 8446 5.1: 2^14 bytes). */

@@ -177,6 +177,7 @@ struct hf_tls_worker {
 	char hello_sni[64];
 	/* HF_TLS_RECORD_MAX bytes: a record's plaintext gathered from its mbufs (conn.c) */
 	uint8_t *rec;
+	struct hf_tls_peers peers;	/* client certificates' principals (peer.c) */
 };
 
 /*
@@ -222,6 +223,13 @@ struct hf_tls_listener {
 
 /* The TCP callbacks of a TLS listener: hf_tcp_listen(w, port, &hf_tls_tcp_ops, listener). */
 extern const struct hf_tcp_ops hf_tls_tcp_ops;
+
+/*
+ * Makes getpid() answer from a cache that fork() refreshes (tls/pid.c):
+ * OpenSSL 3.0 calls it before every random draw. Idempotent; called by
+ * hf_tls_worker_new.
+ */
+void hf_tls_pid_init(void);
 
 /* Sets up TLS for worker @p w: @p n connections (rte_malloc). NULL when out of memory. */
 struct hf_tls_worker *hf_tls_worker_new(struct hf_worker *w, uint32_t n);
@@ -416,16 +424,32 @@ static inline const char *
 hf_tls_peer_principal(const struct hf_tcp_conn *c, uint16_t *len)
 {
 	const struct hf_tls_conn *t = hf_tls_of(c);
+	const struct hf_tls_peer *p;
 
-	*len = t != NULL ? t->peer_len : 0;
-	return *len > 0 ? t->peer : NULL;
+	if (t == NULL || t->peer == 0) {
+		*len = 0;
+		return NULL;
+	}
+	p = &t->lst->tw->peers.ent[t->peer - 1];
+	*len = p->len;
+	return p->s;
 }
 
 /* The server_name the client of @p c asked for (NUL-terminated), or NULL. */
 const char *hf_tls_sni_of(const struct hf_tcp_conn *c);
 
-/* Keeps the principal of the client certificate of @p t (tls/peer.c; handshake end). */
-void hf_tls_keep_peer(struct hf_tls_conn *t);
+/*
+ * Keeps the principal of the client certificate of @p t (tls/peer.c;
+ * handshake end) in @p tw's table, shared with connections of the same one.
+ */
+void hf_tls_keep_peer(struct hf_tls_worker *tw, struct hf_tls_conn *t);
+
+/* Lets go of @p t's principal (the last connection frees its entry). */
+void hf_tls_drop_peer(struct hf_tls_worker *tw, struct hf_tls_conn *t);
+
+/* The table for @p n connections (calloc). 0 or -ENOMEM; free with hf_tls_peers_free. */
+int hf_tls_peers_init(struct hf_tls_peers *pt, uint32_t n);
+void hf_tls_peers_free(struct hf_tls_peers *pt);
 
 struct rte_mbuf *hf_tls_recv_slow(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t max);
 int hf_tls_send_slow(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m);

@@ -38,17 +38,18 @@
 #   --conns     hf-loadgen's connection slots for handshakes (default 32) and bulk (16)
 #   --bulk      response body of the bulk rows (default 262144)
 #   --only      comma-separated runs to make (hf-full13,hf-full12,hf-res13,hf-bulk,ngx-full13,
-#               ngx-full12,ngx-res13,ngx-bulk,ctx; the ceiling is always measured): A/B runs
+#               ngx-full12,ngx-res13,ngx-bulk,ctx,hs; the ceiling is always measured): A/B runs
 #   --perf DIR  perf record -g of hydrofoil's worker thread during each of its runs, into
 #               DIR/NAME.perf.data, with the top of `perf report` in DIR/NAME.perf.txt
 # Environment: HF_BUILD_DIR (default build), HF_KEEP_TMP=1 (keep the temp dir).
-# Needs root, the built hydrofoil, hf-loadgen and bench_tls_ctx, nginx, wrk, openssl.
+# Needs root, the built hydrofoil, hf-loadgen, bench_tls_ctx and bench_tls_hs, nginx, wrk, openssl.
 set -uo pipefail
 # shellcheck source=../../scripts/lib/netns.sh
 source "$(dirname "$0")/../../scripts/lib/netns.sh"
 BUILD=$HF_ROOT/${HF_BUILD_DIR:-build}
 LG=$BUILD/bench/hf-loadgen
 CTXB=$BUILD/bench/bench_tls_ctx
+HSB=$BUILD/bench/bench_tls_hs
 
 DUR=5
 WARM=1
@@ -430,6 +431,23 @@ if [ -x "$CTXB" ] && want ctx; then
 		note "bench_tls_ctx failed"
 fi
 
+# ---- 5. the server's CPU per in-memory handshake, and bytes per idle connection ------
+
+if [ -x "$HSB" ] && want hs; then
+	note "bench_tls_hs: server CPU per in-memory handshake (3 runs each), 500 idle connections"
+	: > "$T/hs.txt"
+	for _ in 1 2 3; do
+		for v in 13 12; do
+			taskset -c 1 "$HSB" -v "$v" -n 1500 >> "$T/hs.txt" 2>/dev/null ||
+				note "bench_tls_hs -v $v failed"
+		done
+	done
+	for v in 13 12; do
+		taskset -c 1 "$HSB" -v "$v" -i 500 >> "$T/hs.txt" 2>/dev/null ||
+			note "bench_tls_hs -v $v -i 500 failed"
+	done
+fi
+
 LOAD1=$(cut -d" " -f1-3 /proc/loadavg)
 
 # ---- the table --------------------------------------------------------------------
@@ -582,6 +600,28 @@ if med:
 else:
     print("| in-memory handshakes, shared vs per-thread SSL_CTX (bench_tls_ctx) | not measured "
           "(not built: Google Benchmark missing?) | | | | |")
+
+# bench_tls_hs: key=value lines, medians of the handshake runs; the idle runs as they are
+hsf = os.path.join(T, "hs.txt")
+hs = [dict(kv.split("=", 1) for kv in l.split()) for l in open(hsf)] if os.path.exists(hsf) else []
+for ver in ("1.3", "1.2"):
+    xs = sorted((num(h["server_us"]), num(h["ceiling_us"])) for h in hs
+                if h.get("version") == ver and "server_us" in h)
+    if xs:
+        us, cu = xs[len(xs) // 2]
+        print(f"| server CPU per full handshake in memory, TLS {ver} (bench_tls_hs, median of "
+              f"{len(xs)}: {', '.join(f'{x[0]:.0f}' for x in xs)} µs) | {us:.0f} µs "
+              f"({1e6 / us:,.0f}/s per core) | — | {cu:.0f} µs ({1e6 / cu:,.0f}/s: sign + 2 "
+              f"derives, same process) | — | {cu / us * 100:.0f}% |")
+for h in hs:
+    if "idle_connections" in h:
+        print(f"| bytes per idle TLS {h['version']} connection (bench_tls_hs -i "
+              f"{h['idle_connections']}: server RSS growth / N; of it OpenSSL's heap; our slot) | "
+              f"{num(h['rss_bytes_per_conn']):,.0f} B RSS ({num(h['server_heap_bytes_per_conn']):,.0f} "
+              f"OpenSSL heap in {h['server_chunks_per_conn']} blocks) + {h['slot_bytes']} B slot | "
+              f"— | — | — | — |")
+if not hs:
+    print("| bench_tls_hs | not measured (not built, or --only left it out) | | | | |")
 
 print(f"\nCeiling: ECDSA P-256 {fmt(sign)} signs/s, X25519 {fmt(x25519)} ops/s, P-256 ECDH "
       f"{fmt(p256)} ops/s, AES-128-GCM {fmt(ceil_bulk)} MB/s in 16 KB records, "

@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -904,6 +907,64 @@ test_handshake_mutual(void **state)
 		assert_int_equal(pair_handshake(&p, false), 1);
 		pair_close(&p);
 	}
+	/*
+	 * The principals the handshakes leave for authorization: one entry of
+	 * the worker's table per identity, shared by its connections and
+	 * freed with the last; none for a connection without a certificate.
+	 */
+	{
+		struct hf_tls_worker tw;
+		struct hf_tls_listener l = {.tw = &tw};
+		struct pair q[3];
+		struct hf_tcp_conn c[3];
+		X509 *certs[3] = {good, good, NULL};
+		EVP_PKEY *ks[3] = {gk, gk, NULL};
+		const char *pr;
+		uint16_t len;
+
+		memset(&tw, 0, sizeof(tw));
+		assert_int_equal(hf_tls_peers_init(&tw.peers, 3), 0);
+		for (int i = 0; i < 3; i++) {
+			pair_open(&q[i], i < 2 ? "www.example.org" : "a.example.com", TLS1_3_VERSION,
+				  TLS1_3_VERSION, NULL, 0, NULL);
+			if (certs[i] != NULL) {
+				assert_int_equal(SSL_use_certificate(q[i].cli.ssl, certs[i]), 1);
+				assert_int_equal(SSL_use_PrivateKey(q[i].cli.ssl, ks[i]), 1);
+			}
+			assert_int_equal(pair_handshake(&q[i], false), 1);
+			q[i].t.ssl = q[i].srv.ssl;
+			q[i].t.lst = &l;
+			side = SIDE_SERVER;
+			hf_tls_keep_peer(&tw, &q[i].t);
+			side = SIDE_OTHER;
+			memset(&c[i], 0, sizeof(c[i]));
+			c[i].ops = &hf_tls_tcp_ops;
+			c[i].ctx = &q[i].t;
+		}
+		for (int i = 0; i < 2; i++) {
+			pr = hf_tls_peer_principal(&c[i], &len);
+			assert_non_null(pr);
+			assert_int_equal(len, strlen("td/ns/a/sa/b"));
+			assert_memory_equal(pr, "td/ns/a/sa/b", len);
+		}
+		assert_null(hf_tls_peer_principal(&c[2], &len));
+		assert_int_equal(len, 0);
+		assert_int_equal(q[0].t.peer, q[1].t.peer);
+		assert_int_equal(tw.peers.used, 1);
+		hf_tls_drop_peer(&tw, &q[0].t);
+		assert_int_equal(tw.peers.used, 1);
+		assert_null(hf_tls_peer_principal(&c[0], &len));
+		pr = hf_tls_peer_principal(&c[1], &len);
+		assert_non_null(pr);
+		assert_memory_equal(pr, "td/ns/a/sa/b", len);
+		hf_tls_drop_peer(&tw, &q[1].t);
+		assert_int_equal(tw.peers.used, 0);
+		for (int i = 0; i < 3; i++) {
+			q[i].t.ssl = NULL;
+			pair_close(&q[i]);
+		}
+		hf_tls_peers_free(&tw.peers);
+	}
 	/* MUTUAL first, SIMPLE picked by SNI after it: no certificate asked for */
 	servers[0].ca_pem = servers[1].ca_pem;
 	servers[0].ca_len = servers[1].ca_len;
@@ -1109,6 +1170,44 @@ test_tickets(void **state)
 	OSSL_LIB_CTX_free(lib_b);
 }
 
+/*
+ * tls/pid.c: getpid() answers from its cache, and a fork()ed child gets its
+ * own PID from it, not its parent's, so OpenSSL's fork check (a PID change)
+ * still fires in a child; and random bytes drawn there differ from the
+ * parent's next draw, which a stale PID would make equal.
+ */
+static void
+test_pid_fork(void **state)
+{
+	unsigned char a[32], b[32];
+	int fds[2], st = 0;
+	pid_t parent, child;
+
+	(void)state;
+	hf_tls_pid_init();
+	parent = getpid();
+	assert_int_equal(parent, (pid_t)syscall(SYS_getpid));
+	assert_int_equal(RAND_bytes(a, sizeof(a)), 1);	/* the parent's DRBG is seeded and used */
+	assert_int_equal(pipe(fds), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		/* the child: its PID, and its own random bytes, sent to the parent */
+		int ok = getpid() == (pid_t)syscall(SYS_getpid) && getpid() != parent &&
+			 RAND_bytes(b, sizeof(b)) == 1 && write(fds[1], b, sizeof(b)) == sizeof(b);
+
+		_exit(ok ? 0 : 1);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], b, sizeof(b)), (ssize_t)sizeof(b));
+	close(fds[0]);
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(getpid(), parent);
+	assert_int_equal(RAND_bytes(a, sizeof(a)), 1);
+	assert_memory_not_equal(a, b, sizeof(a));
+}
+
 int
 main(void)
 {
@@ -1124,6 +1223,7 @@ main(void)
 		cmocka_unit_test(test_ca_check),
 		cmocka_unit_test(test_handshake_mutual),
 		cmocka_unit_test(test_tickets),
+		cmocka_unit_test(test_pid_fork),
 	};
 
 	/* Before OpenSSL allocates anything. */
