@@ -313,6 +313,7 @@ hf_config_dump(const struct hf_dump_in *in, const char *query, struct hf_admin_r
 		                            in->start_ms));
 	if (in->xds != NULL) {
 		hf_xds_dump(in->xds, cl, ls, rt, ep);
+		hf_xds_dump_secrets(in->xds, sc);
 		hf_dump_secrets(in->m, array(sc, "static_secrets"), NULL, in->start_ms);
 	} else {
 		char v[24];

@@ -26,6 +26,8 @@ static const ProtobufCMessageDescriptor *const known[] = {
         &envoy__extensions__filters__http__cors__v3__cors__descriptor,
         &envoy__extensions__filters__http__cors__v3__cors_policy__descriptor,
         &envoy__config__route__v3__filter_config__descriptor,
+        &envoy__extensions__transport_sockets__tls__v3__downstream_tls_context__descriptor,
+        &envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__descriptor,
 };
 
 json_t *

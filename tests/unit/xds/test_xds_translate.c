@@ -104,7 +104,7 @@ test_listener_rds(void **state)
 	(void)state;
 	http_listener(&x, 8080, "http.8080");
 	pack(&x.hcm_any, &x.h.base);
-	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, err, sizeof(err)), 0);
+	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, &(struct hf_xds_sds){0}, err, sizeof(err)), 0);
 	assert_int_equal(m.n_listeners, 1);
 	assert_int_equal(m.listeners[0].port, 8080);
 	assert_int_equal(m.listeners[0].kind, HF_LISTENER_HTTP);
@@ -170,7 +170,7 @@ test_listener_refused(void **state)
 		}
 		pack(&x.hcm_any, &x.h.base);
 		err[0] = '\0';
-		assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, err, sizeof(err)), -EINVAL);
+		assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, &(struct hf_xds_sds){0}, err, sizeof(err)), -EINVAL);
 		if (strstr(err, cases[i].want) == NULL)
 			fail_msg("case %u: '%s' does not say '%s'", i, err, cases[i].want);
 		assert_null(rds);
@@ -199,7 +199,7 @@ test_listener_optional_filter(void **state)
 	x.h.n_http_filters = 2;
 	x.h.http_filters = two;
 	pack(&x.hcm_any, &x.h.base);
-	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, err, sizeof(err)), 0);
+	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, &(struct hf_xds_sds){0}, err, sizeof(err)), 0);
 	free(rds);
 	hf_model_free(&m);
 	free(x.hcm_any.value.data);
@@ -591,7 +591,7 @@ test_clusters(void **state)
 	c.lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST;
 	eds.service_name = "web-eds";
 	c.eds_cluster_config = &eds;
-	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, err, sizeof(err)), 0);
+	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, &(struct hf_xds_sds){0}, err, sizeof(err)), 0);
 	assert_string_equal(name, "web-eds");
 	assert_int_equal(m.clusters[0].lb, HF_LB_LEAST_REQUEST);
 	assert_int_equal(m.clusters[0].connect_timeout_ms, 5000);
@@ -599,14 +599,14 @@ test_clusters(void **state)
 	hf_model_free(&m);
 
 	c.lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV;
-	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, err, sizeof(err)), -EINVAL);
+	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, &(struct hf_xds_sds){0}, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "lb_policy"));
 	hf_model_free(&m);
 
 	c.lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN;
 	c.type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STRICT_DNS;
 	c.eds_cluster_config = NULL;
-	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, err, sizeof(err)), -EINVAL);
+	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, &(struct hf_xds_sds){0}, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "type: only STATIC and EDS"));
 	hf_model_free(&m);
 }
@@ -700,7 +700,7 @@ test_tcp_proxy(void **state)
 	tp.cluster = "db";
 	pack(&x.hcm_any, &tp.base);
 	x.f.name = "envoy.filters.network.tcp_proxy";
-	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, err, sizeof(err)), 0);
+	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, &(struct hf_xds_sds){0}, err, sizeof(err)), 0);
 	assert_null(rds);
 	assert_int_equal(m.listeners[0].kind, HF_LISTENER_TCP);
 	assert_int_equal(m.listeners[0].n_l4_routes, 1);
@@ -710,7 +710,7 @@ test_tcp_proxy(void **state)
 
 	/* an Any of the wrong type where the tcp_proxy goes */
 	x.f.typed_config = &x.router_any;
-	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, err, sizeof(err)), -EINVAL);
+	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, &(struct hf_xds_sds){0}, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "is not supported here"));
 	hf_model_free(&m);
 	free(x.router_any.value.data);
