@@ -117,11 +117,11 @@ pick(struct hf_xds *x, struct res *r, enum hf_xds_type dep, const char **ref)
 	w = n == NEED_WAIT ? hf_xds_want(x, dep, r->ref) : hf_xds_want(x, T_SDS, sec);
 	if (w != NULL && !w->logged) {
 		w->logged = true;
-		hf_xds_log("warming: waiting for %s '%s' (%s '%s')%s",
+		hf_xds_log("warming: waiting for %s '%s'%s (%s '%s')",
 		           hf_xds_type_name[n == NEED_WAIT ? dep : T_SDS],
-		           n == NEED_WAIT ? r->ref : sec, dep == T_RDS ? "Listener" : "Cluster",
-		           r->name,
-		           r->old_msg != NULL ? " (the previous version serves meanwhile)" : "");
+		           n == NEED_WAIT ? r->ref : sec,
+		           r->old_msg != NULL ? " (the previous version serves meanwhile)" : "",
+		           dep == T_RDS ? "Listener" : "Cluster", r->name);
 		if (n != NEED_WAIT)
 			x->cnt[HF_XDS_CNT_SECRET_WAITS]++;
 	}

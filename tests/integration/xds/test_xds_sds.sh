@@ -93,7 +93,7 @@ endpoints web 9101
 routes "$(route_config http.80 '{"name": "tls", "match": {"prefix": "/tls"}, "route": {"cluster": "web-tls"}},
    {"name": "other", "match": {"prefix": "/other"}, "route": {"cluster": "web-other"}},')"
 listeners "$(http_listener 80)" "$(https_listener 443 gw-cert)" "$(https_listener 8443 never)"
-xds_setup xdssds ''
+xds_setup xdssds "${XDS_SDS_OPTIONS:-}"
 
 HCURL=(--cacert "$ROOT" --resolve "gw.example.com:443:$OUR" --resolve "gw.example.com:8443:$OUR")
 https() { get "${HCURL[@]}" "https://gw.example.com$1"; }
