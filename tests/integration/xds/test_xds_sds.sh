@@ -184,10 +184,18 @@ assert "warming_state" in l and "active_state" not in l, l.keys()
 assert "active_state" in ls["https_443"]
 assert "never" in [s["name"] for s in sc.get("dynamic_warming_secrets", [])]
 act = {s["name"]: s for s in sc["dynamic_active_secrets"]}
-assert act["gw-cert"]["secret"]["tls_certificate"]["private_key"] == "[redacted]", act["gw-cert"]
+assert act["gw-cert"]["secret"]["tls_certificate"]["private_key"] == {"inline_string": "[redacted]"}, act["gw-cert"]
 assert "BEGIN CERTIFICATE" in act["gw-cert"]["secret"]["tls_certificate"]["certificate_chain"]["inline_string"]
 ' "$DUMP"
 hf_check "no private key in /config_dump" bash -c '! grep -q "PRIVATE KEY" "$1"' _ "$DUMP"
+hf_check "… no secret of xDS shown as static_secrets (the bootstrap has none)" \
+	"$HF_PY" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+sc = [c for c in d["configs"] if c["@type"].endswith("SecretsConfigDump")][0]
+assert not sc.get("static_secrets"), sc.get("static_secrets")' "$DUMP"
+out=$(node "$HF_ROOT/tests/xds/check_dump.js" envoy.admin.v3.ConfigDump < "$DUMP" 2>&1)
+hf_check "… and the dump reads strictly as envoy.admin.v3.ConfigDump (TLS contexts, secrets): $(head -c 200 <<<"$out")" \
+	test "$out" = ok
 
 # ------------------------------------------------------------------ NACKs
 listeners "$(http_listener 80)" "$(https_listener 443 gw-cert '"require_sni": {"value": true},')" "$(https_listener 8443 never)"
