@@ -56,22 +56,13 @@ secrets() {
 	echo "{\"resources\": [$*]}" | put secrets.json
 }
 SDS='"sds_config": {"ads": {}, "resource_api_version": "V3"}'
-# https_listener PORT SECRET [EXTRA_CONTEXT_FIELDS]: an HTTPS listener (routes by RDS as http.80)
+# https_listener PORT SECRET [EXTRA_CONTEXT_FIELDS]: an HTTPS listener https_PORT for
+# gw.example.com (routes by RDS as http.80), its certificate the Secret SECRET (JSON)
 https_listener() {
-	cat <<JSON
- {"@type": "$T/envoy.config.listener.v3.Listener", "name": "https_$1",
-  "address": {"socket_address": {"address": "0.0.0.0", "port_value": $1}},
-  "filter_chains": [{"filter_chain_match": {"server_names": ["gw.example.com"]},
+	http_listener "$1" http.80 '' '"filter_chain_match": {"server_names": ["gw.example.com"]},
    "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
-    "@type": "$T/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", ${3:-}
-    "common_tls_context": {"tls_certificate_sds_secret_configs": [{"name": "$2", $SDS}]}}},
-   "filters": [{"name": "envoy.filters.network.http_connection_manager",
-   "typed_config": {"@type": "$T/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-    "stat_prefix": "https_$1",
-    "rds": {"route_config_name": "http.80", "config_source": {"ads": {}, "resource_api_version": "V3"}},
-    "http_filters": [{"name": "envoy.filters.http.router",
-     "typed_config": {"@type": "$T/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}
-JSON
+    "@type": "'$T'/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", '"${3:-}"'
+    "common_tls_context": {"tls_certificate_sds_secret_configs": [{"name": "'$2'", '"$SDS"'}]}}},' "https_$1"
 }
 # tls_cluster NAME CA_SECRET: a STATIC cluster → PEER:9443 over TLS, SNI up.example.com (JSON)
 tls_cluster() {

@@ -67,14 +67,15 @@ routes() {
 	local IFS=,
 	echo "{\"resources\": [$*]}" | put routes.json
 }
-# http_listener PORT [RDS_NAME [FILTERS]]: an HTTP listener whose routes come by RDS as RDS_NAME
-# (default http.PORT), FILTERS (HttpFilter JSON objects, each followed by a comma) before the
-# router (JSON)
+# http_listener PORT [RDS_NAME [FILTERS [CHAIN_FIELDS [NAME]]]]: an HTTP listener NAME (default
+# http_PORT) whose routes come by RDS as RDS_NAME (default http.PORT), FILTERS (HttpFilter JSON
+# objects, each followed by a comma) before the router; CHAIN_FIELDS ("key": value, ...,) open
+# its filter chain (JSON)
 http_listener() {
 	cat <<JSON
- {"@type": "$T/envoy.config.listener.v3.Listener", "name": "http_$1",
+ {"@type": "$T/envoy.config.listener.v3.Listener", "name": "${5:-http_$1}",
   "address": {"socket_address": {"address": "0.0.0.0", "port_value": $1}},
-  "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
+  "filter_chains": [{${4:-} "filters": [{"name": "envoy.filters.network.http_connection_manager",
    "typed_config": {"@type": "$T/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
     "stat_prefix": "http_$1",
     "rds": {"route_config_name": "${2:-http.$1}", "config_source": {"ads": {}, "resource_api_version": "V3"}},

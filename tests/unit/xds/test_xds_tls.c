@@ -17,6 +17,7 @@
 
 #include "hf_test.h"
 #include "control-agent/xds/translate.h"
+#include "xds_listener.h"
 
 typedef Envoy__Extensions__TransportSockets__Tls__V3__Secret secret_t;
 
@@ -168,18 +169,11 @@ test_secrets(void **state)
 
 /* ------------------------------------------------------------------ a TLS listener */
 
+/* An HTTP listener whose filter chain terminates TLS: a DownstreamTlsContext naming "gw-cert". */
 struct lis {
-	Envoy__Config__Listener__V3__Listener l;
-	Envoy__Config__Core__V3__Address addr;
-	Envoy__Config__Core__V3__SocketAddress sa;
-	Envoy__Config__Listener__V3__FilterChain fc, *pfc[1];
+	struct http_listener b;
 	Envoy__Config__Listener__V3__FilterChainMatch fcm;
 	char *server_names[1];
-	Envoy__Config__Listener__V3__Filter f, *pf[1];
-	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager h;
-	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__Rds rds;
-	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpFilter hf, *phf[1];
-	Envoy__Extensions__Filters__Http__Router__V3__Router router;
 	Envoy__Config__Core__V3__TransportSocket ts;
 	Envoy__Extensions__TransportSockets__Tls__V3__DownstreamTlsContext d;
 	Envoy__Extensions__TransportSockets__Tls__V3__CommonTlsContext c;
@@ -187,36 +181,16 @@ struct lis {
 	Envoy__Config__Core__V3__ConfigSource ads_cs;
 	Envoy__Config__Core__V3__AggregatedConfigSource ads;
 	Google__Protobuf__BoolValue require;
-	Google__Protobuf__Any hcm_any, router_any, d_any;
-	uint8_t buf[3][4096];
+	Google__Protobuf__Any d_any;
 };
 
-static void
-pack(Google__Protobuf__Any *any, const ProtobufCMessage *m, uint8_t *buf, const char *url)
-{
-	assert_true(protobuf_c_message_get_packed_size(m) <= 4096);
-	google__protobuf__any__init(any);
-	any->type_url = (char *)url;
-	any->value.len = protobuf_c_message_pack(m, buf);
-	any->value.data = buf;
-}
-
-/* Listener "https_443" with an HCM (RDS http.80) and a DownstreamTlsContext naming secret "gw-cert". */
 static void
 tls_listener(struct lis *x)
 {
 	memset(x, 0, sizeof(*x));
-	envoy__config__listener__v3__listener__init(&x->l);
-	envoy__config__core__v3__address__init(&x->addr);
-	envoy__config__core__v3__socket_address__init(&x->sa);
-	envoy__config__listener__v3__filter_chain__init(&x->fc);
+	http_listener(&x->b, 443, "http.80");
+	pack(&x->b.hcm_any, &x->b.h.base);
 	envoy__config__listener__v3__filter_chain_match__init(&x->fcm);
-	envoy__config__listener__v3__filter__init(&x->f);
-	envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__init(
-	        &x->h);
-	envoy__extensions__filters__network__http_connection_manager__v3__rds__init(&x->rds);
-	envoy__extensions__filters__network__http_connection_manager__v3__http_filter__init(&x->hf);
-	envoy__extensions__filters__http__router__v3__router__init(&x->router);
 	envoy__config__core__v3__transport_socket__init(&x->ts);
 	envoy__extensions__transport_sockets__tls__v3__downstream_tls_context__init(&x->d);
 	envoy__extensions__transport_sockets__tls__v3__common_tls_context__init(&x->c);
@@ -224,43 +198,10 @@ tls_listener(struct lis *x)
 	envoy__config__core__v3__config_source__init(&x->ads_cs);
 	envoy__config__core__v3__aggregated_config_source__init(&x->ads);
 	google__protobuf__bool_value__init(&x->require);
-	x->l.name = "https_443";
-	x->l.address = &x->addr;
-	x->addr.address_case = ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_SOCKET_ADDRESS;
-	x->addr.socket_address = &x->sa;
-	x->sa.address = "0.0.0.0";
-	x->sa.port_specifier_case =
-	        ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE;
-	x->sa.port_value = 443;
-	x->pfc[0] = &x->fc;
-	x->l.n_filter_chains = 1;
-	x->l.filter_chains = x->pfc;
 	x->server_names[0] = "GW.example.com";
 	x->fcm.n_server_names = 1;
 	x->fcm.server_names = x->server_names;
-	x->fc.filter_chain_match = &x->fcm;
-	x->pf[0] = &x->f;
-	x->fc.n_filters = 1;
-	x->fc.filters = x->pf;
-	x->f.name = "envoy.filters.network.http_connection_manager";
-	x->f.config_type_case = ENVOY__CONFIG__LISTENER__V3__FILTER__CONFIG_TYPE_TYPED_CONFIG;
-	x->f.typed_config = &x->hcm_any;
-	x->rds.route_config_name = "http.80";
-	x->h.route_specifier_case =
-	        ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS;
-	x->h.rds = &x->rds;
-	x->hf.name = "envoy.filters.http.router";
-	x->hf.config_type_case =
-	        ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG;
-	x->hf.typed_config = &x->router_any;
-	x->phf[0] = &x->hf;
-	x->h.n_http_filters = 1;
-	x->h.http_filters = x->phf;
-	pack(&x->router_any, &x->router.base, x->buf[0],
-	     "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router");
-	pack(&x->hcm_any, &x->h.base, x->buf[1],
-	     "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
-	     "HttpConnectionManager");
+	x->b.fc.filter_chain_match = &x->fcm;
 	x->ads_cs.config_source_specifier_case =
 	        ENVOY__CONFIG__CORE__V3__CONFIG_SOURCE__CONFIG_SOURCE_SPECIFIER_ADS;
 	x->ads_cs.ads = &x->ads;
@@ -273,14 +214,7 @@ tls_listener(struct lis *x)
 	x->ts.name = "envoy.transport_sockets.tls";
 	x->ts.config_type_case = ENVOY__CONFIG__CORE__V3__TRANSPORT_SOCKET__CONFIG_TYPE_TYPED_CONFIG;
 	x->ts.typed_config = &x->d_any;
-	x->fc.transport_socket = &x->ts;
-}
-
-static void
-repack(struct lis *x)
-{
-	pack(&x->d_any, &x->d.base, x->buf[2],
-	     "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext");
+	x->b.fc.transport_socket = &x->ts;
 }
 
 static struct sec held;
@@ -298,9 +232,10 @@ tr(struct lis *x, struct hf_model *m, struct hf_xds_sds *sds)
 	char *rds = NULL;
 	int rc;
 
-	repack(x);
+	pack(&x->d_any, &x->d.base);
 	memset(m, 0, sizeof(*m));
-	rc = hf_xds_tr_listener(&x->l, m, &rds, sds, err, sizeof(err));
+	rc = hf_xds_tr_listener(&x->b.l, m, &rds, sds, err, sizeof(err));
+	free(x->d_any.value.data);
 	free(rds);
 	return rc;
 }
@@ -388,6 +323,8 @@ test_listener(void **state)
 	                         "envoy.transport_sockets.tls)");
 	hf_model_free(&m);
 	sds_free(&sds);
+	free(x.b.hcm_any.value.data);
+	free(x.b.router_any.value.data);
 }
 
 int
