@@ -35,8 +35,8 @@ struct res {
 	char *name;
 	char *version; /* delta: the resource's own; state of the world: the response's */
 	ProtobufCMessage *msg;
-	char *ref;           /* LDS: its RDS name; CDS: its EDS name; else NULL */
-	unsigned int n_sds;  /* LDS, CDS: the Secrets its TLS names (it waits for them) */
+	char *ref;          /* LDS: its RDS name; CDS: its EDS name; else NULL */
+	unsigned int n_sds; /* LDS, CDS: the Secrets its TLS names (it waits for them) */
 	char **sds;
 	uint64_t updated_ms; /* wall clock (ms since the epoch) when it was accepted */
 	/*

@@ -34,17 +34,12 @@
 #define ERR                   HF_XDS_ERR
 
 const char *const hf_xds_type_url[T__N] = {
-        [T_CDS] = HF_XDS_CDS,
-        [T_EDS] = HF_XDS_EDS,
-        [T_LDS] = HF_XDS_LDS,
-        [T_RDS] = HF_XDS_RDS,
-        [T_SDS] = HF_XDS_SDS,
+        [T_CDS] = HF_XDS_CDS, [T_EDS] = HF_XDS_EDS, [T_LDS] = HF_XDS_LDS,
+        [T_RDS] = HF_XDS_RDS, [T_SDS] = HF_XDS_SDS,
 };
 const char *const hf_xds_type_name[T__N] = {
-        [T_CDS] = "Cluster",
-        [T_EDS] = "ClusterLoadAssignment",
-        [T_LDS] = "Listener",
-        [T_RDS] = "RouteConfiguration",
+        [T_CDS] = "Cluster",  [T_EDS] = "ClusterLoadAssignment",
+        [T_LDS] = "Listener", [T_RDS] = "RouteConfiguration",
         [T_SDS] = "Secret",
 };
 static const ProtobufCMessageDescriptor *const type_desc[T__N] = {
@@ -225,7 +220,8 @@ hf_xds_resubscribe(struct hf_xds *x, enum hf_xds_type from, enum hf_xds_type to,
 
 			for (unsigned int pass = 0; pass < (to == T_SDS ? 2u : 1u); pass++) {
 				if (to == T_SDS) {
-					refs = (const char *const *)(pass == 0 ? r->sds : r->old_sds);
+					refs = (const char *const *)(pass == 0 ? r->sds
+					                                       : r->old_sds);
 					nr = pass == 0 ? r->n_sds : r->n_old_sds;
 				}
 				for (unsigned int q = 0; q < nr; q++) {
@@ -693,8 +689,7 @@ hf_xds_counter(const struct hf_xds *x, enum hf_xds_counter c, const char **name)
 		for (enum hf_xds_type t = 0; t < T__N; t++)
 			v += x->s[t].nacks;
 		return v;
-	case HF_XDS_CNT_CONNECT_ERRORS:
-		return hf_grpc_counter(x->g, HF_GRPC_CNT_CONNECT_ERRORS);
+	case HF_XDS_CNT_CONNECT_ERRORS: return hf_grpc_counter(x->g, HF_GRPC_CNT_CONNECT_ERRORS);
 	case HF_XDS_CNT_TLS_ERRORS: return hf_grpc_counter(x->g, HF_GRPC_CNT_TLS_ERRORS);
 	case HF_XDS_CNT_TLS_VERIFY_ERRORS:
 		return hf_grpc_counter(x->g, HF_GRPC_CNT_TLS_VERIFY_ERRORS);

@@ -191,7 +191,8 @@ hf_xds_dump_secrets(const struct hf_xds *x, json_t *secrets)
 		json_object_set_new(e, "name", json_string(s->names[i]));
 		json_array_append_new(array(secrets, "dynamic_warming_secrets"), e);
 	}
-	if (s->last_error != NULL && (s->nack_name == NULL || hf_xds_find(s, s->nack_name) == NULL)) {
+	if (s->last_error != NULL &&
+	    (s->nack_name == NULL || hf_xds_find(s, s->nack_name) == NULL)) {
 		json_t *e = json_object();
 
 		json_object_set_new(e, "name", json_string(s->nack_name ? s->nack_name : ""));

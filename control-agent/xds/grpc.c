@@ -38,7 +38,7 @@ struct hf_grpc {
 	void *ctx;
 	enum grpc_state state;
 	int fd;
-	SSL *ssl;              /* TLS channel: this connection's; NULL in plaintext */
+	SSL *ssl; /* TLS channel: this connection's; NULL in plaintext */
 	char *cert_file, *key_file, *ca_file, *san; /* TLS: set; else NULL */
 	uint64_t cnt[HF_GRPC_CNT__N];
 	nghttp2_session *h2;
@@ -541,8 +541,10 @@ tls_handshake(struct hf_grpc *g)
 			X509_free(peer);
 			g->cnt[HF_GRPC_CNT_TLS_ERRORS]++;
 			g->cnt[HF_GRPC_CNT_TLS_VERIFY_ERRORS]++;
-			fail(g, "TLS: the server's certificate does not carry the SAN '%s' "
-			        "(xds.tls_san)", g->san);
+			fail(g,
+			     "TLS: the server's certificate does not carry the SAN '%s' "
+			     "(xds.tls_san)",
+			     g->san);
 			return -1;
 		}
 		X509_free(peer);

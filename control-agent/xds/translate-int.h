@@ -224,8 +224,8 @@ int hf_xds_tr_config_source(struct tr *t, const Envoy__Config__Core__V3__ConfigS
  * a cluster's (UpstreamTlsContext) into @p mc->up_tls.
  */
 int hf_xds_tr_down_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket *ts,
-                       const char *at, char **server_names, size_t n_names,
-                       struct hf_xds_sds *sds, struct hf_model_listener *ml);
+                       const char *at, char **server_names, size_t n_names, struct hf_xds_sds *sds,
+                       struct hf_model_listener *ml);
 int hf_xds_tr_up_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket *ts,
                      const char *at, struct hf_xds_sds *sds, struct hf_model_cluster *mc);
 

@@ -255,7 +255,8 @@ hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_mod
 			return t.rc;
 		return hf_xds_tr_down_tls(
 		        &t, fc->transport_socket, "filter_chains[0].transport_socket",
-		        fc->filter_chain_match != NULL ? fc->filter_chain_match->server_names : NULL,
+		        fc->filter_chain_match != NULL ? fc->filter_chain_match->server_names
+		                                       : NULL,
 		        fc->filter_chain_match != NULL ? fc->filter_chain_match->n_server_names : 0,
 		        sds, &m->listeners[li]);
 	}
@@ -426,7 +427,7 @@ hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model 
 				return t.rc;
 			if (c->eds_cluster_config->eds_config != NULL &&
 			    hf_xds_tr_config_source(&t, c->eds_cluster_config->eds_config,
-			                  "eds_cluster_config.eds_config") != 0)
+			                            "eds_cluster_config.eds_config") != 0)
 				return t.rc;
 			if (c->eds_cluster_config->service_name[0] != '\0') {
 				*eds = sdup(&t, c->eds_cluster_config->service_name);

@@ -76,8 +76,9 @@ data_source(struct tr *t, const Envoy__Config__Core__V3__DataSource *d, const ch
 		n = strlen(d->inline_string);
 		break;
 	default:
-		return bad(t, at, "only inline_bytes and inline_string are supported (a control "
-		                  "plane sends the PEM itself)");
+		return bad(t, at,
+		           "only inline_bytes and inline_string are supported (a control "
+		           "plane sends the PEM itself)");
 	}
 	if (n == 0)
 		return bad(t, at, "empty");
@@ -173,10 +174,14 @@ certificate(struct tr *t, const cert_t *c, const char *at, struct tls_parts *tp)
 		return t->rc;
 	tp->has_cert = true;
 	sc = (struct hf_tls_server_config){
-	        .n_names = 1, .names = &star,
-	        .cert_pem = tp->cert, .cert_len = (uint32_t)tp->cert_len,
-	        .key_pem = tp->key, .key_len = (uint32_t)tp->key_len,
-	        .min_version = HF_TLS_V1_2, .max_version = HF_TLS_V1_3,
+	        .n_names = 1,
+	        .names = &star,
+	        .cert_pem = tp->cert,
+	        .cert_len = (uint32_t)tp->cert_len,
+	        .key_pem = tp->key,
+	        .key_len = (uint32_t)tp->key_len,
+	        .min_version = HF_TLS_V1_2,
+	        .max_version = HF_TLS_V1_3,
 	};
 	ctx = hf_tls_ctx_new(NULL, &sc, err, sizeof(err));
 	if (ctx == NULL)
@@ -193,7 +198,8 @@ hf_xds_tr_secret(const secret_t *s, char *err, size_t errlen)
 
 	if (ONLY(&t, s, "Secret", "name", "tls_certificate", "validation_context") != 0)
 		return t.rc;
-	if (s->type_case == ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__SECRET__TYPE_TLS_CERTIFICATE)
+	if (s->type_case ==
+	    ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__SECRET__TYPE_TLS_CERTIFICATE)
 		certificate(&t, s->tls_certificate, "tls_certificate", &tp);
 	else if (s->type_case ==
 	         ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__SECRET__TYPE_VALIDATION_CONTEXT)
@@ -239,7 +245,8 @@ sds_ref(struct tr *t, const sdsref_t *r, const char *at, struct hf_xds_sds *sds,
 	if (r->name[0] == '\0')
 		return bad(t, at, "no name (secrets come by name over ADS)");
 	if (r->sds_config == NULL)
-		return bad(t, at, "no sds_config: the secret would be static (only ads is supported)");
+		return bad(t, at,
+		           "no sds_config: the secret would be static (only ads is supported)");
 	path(p, sizeof(p), "%s.sds_config", at);
 	if (hf_xds_tr_config_source(t, r->sds_config, p) != 0 || note(t, sds, r->name) != 0)
 		return t->rc;
@@ -252,11 +259,13 @@ sds_ref(struct tr *t, const sdsref_t *r, const char *at, struct hf_xds_sds *sds,
 	s = sds->find(sds->ctx, r->name);
 	if (s == NULL)
 		return bad(t, at, "secret '%s' is not here", r->name);
-	if (cert && s->type_case !=
-	                    ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__SECRET__TYPE_TLS_CERTIFICATE)
+	if (cert &&
+	    s->type_case !=
+	            ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__SECRET__TYPE_TLS_CERTIFICATE)
 		return bad(t, at, "secret '%s' holds no tls_certificate", r->name);
-	if (!cert && s->type_case !=
-	                     ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__SECRET__TYPE_VALIDATION_CONTEXT)
+	if (!cert &&
+	    s->type_case !=
+	            ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__SECRET__TYPE_VALIDATION_CONTEXT)
 		return bad(t, at, "secret '%s' holds no validation_context", r->name);
 	path(p, sizeof(p), "%s (secret '%s')", at, r->name);
 	return cert ? certificate(t, s->tls_certificate, p, tp)
@@ -397,8 +406,8 @@ socket_ctx(struct tr *t, const Envoy__Config__Core__V3__TransportSocket *ts, con
 }
 
 int
-hf_xds_tr_down_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket *ts,
-                   const char *at, char **server_names, size_t n_names, struct hf_xds_sds *sds,
+hf_xds_tr_down_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket *ts, const char *at,
+                   char **server_names, size_t n_names, struct hf_xds_sds *sds,
                    struct hf_model_listener *ml)
 {
 	Envoy__Extensions__TransportSockets__Tls__V3__DownstreamTlsContext *d;
@@ -420,15 +429,17 @@ hf_xds_tr_down_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket 
 	if (common(t, d->common_tls_context, p, sds, &tp) != 0)
 		goto out;
 	if (!tp.has_cert) {
-		bad(t, p, "no certificate (tls_certificates or tls_certificate_sds_secret_configs)");
+		bad(t, p,
+		    "no certificate (tls_certificates or tls_certificate_sds_secret_configs)");
 		goto out;
 	}
 	/* The data plane verifies client certificates when asked to, or not at all. */
 	if (tp.has_ca != require || (tp.n_sans > 0 && !require)) {
 		path(p, sizeof(p), "%s.typed_config.require_client_certificate", at);
-		bad(t, p, "%s", require ? "true needs a validation context with trusted_ca"
-		                        : "a validation context needs require_client_certificate "
-		                          "true (optional client certificates are not supported)");
+		bad(t, p, "%s",
+		    require ? "true needs a validation context with trusted_ca"
+		            : "a validation context needs require_client_certificate "
+		              "true (optional client certificates are not supported)");
 		goto out;
 	}
 	ml->tls = calloc(1, sizeof(*ml->tls));
@@ -445,8 +456,8 @@ hf_xds_tr_down_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket 
 		goto out;
 	}
 	for (size_t i = 0; i < (n_names == 0 ? 1 : n_names); i++)
-		if ((ms->names[ms->n_names++] = sdup_lower(t, n_names == 0 ? "*" : server_names[i])) ==
-		    NULL)
+		if ((ms->names[ms->n_names++] =
+		             sdup_lower(t, n_names == 0 ? "*" : server_names[i])) == NULL)
 			goto out;
 	ms->cert_pem = tp.cert;
 	ms->cert_len = tp.cert_len;

@@ -44,11 +44,11 @@ void hf_xds_close(struct hf_xds *x);
 
 /* The client's counters, shown in /stats as xds.<name>. */
 enum hf_xds_counter {
-	HF_XDS_CNT_NACKS,          /* responses refused (NACK sent) */
-	HF_XDS_CNT_SECRETS,        /* Secret resources taken (new or updated) */
-	HF_XDS_CNT_SECRET_WAITS,   /* listeners and clusters that waited for a Secret */
-	HF_XDS_CNT_CONNECT_ERRORS, /* connections to the server that failed before a stream */
-	HF_XDS_CNT_TLS_ERRORS,     /* TLS handshakes with the server that failed */
+	HF_XDS_CNT_NACKS,             /* responses refused (NACK sent) */
+	HF_XDS_CNT_SECRETS,           /* Secret resources taken (new or updated) */
+	HF_XDS_CNT_SECRET_WAITS,      /* listeners and clusters that waited for a Secret */
+	HF_XDS_CNT_CONNECT_ERRORS,    /* connections to the server that failed before a stream */
+	HF_XDS_CNT_TLS_ERRORS,        /* TLS handshakes with the server that failed */
 	HF_XDS_CNT_TLS_VERIFY_ERRORS, /* ... of them: the server's certificate refused */
 	HF_XDS_CNT__N
 };

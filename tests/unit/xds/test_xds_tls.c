@@ -104,7 +104,8 @@ cert_secret(struct sec *x, const char *name, const char *key)
 	x->tc.certificate_chain = &x->chain;
 	x->tc.private_key = &x->key;
 	x->s.name = (char *)name;
-	x->s.type_case = ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__SECRET__TYPE_TLS_CERTIFICATE;
+	x->s.type_case =
+	        ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__SECRET__TYPE_TLS_CERTIFICATE;
 	x->s.tls_certificate = &x->tc;
 }
 
@@ -212,7 +213,8 @@ tls_listener(struct lis *x)
 	x->c.tls_certificate_sds_secret_configs = x->pref;
 	x->d.common_tls_context = &x->c;
 	x->ts.name = "envoy.transport_sockets.tls";
-	x->ts.config_type_case = ENVOY__CONFIG__CORE__V3__TRANSPORT_SOCKET__CONFIG_TYPE_TYPED_CONFIG;
+	x->ts.config_type_case =
+	        ENVOY__CONFIG__CORE__V3__TRANSPORT_SOCKET__CONFIG_TYPE_TYPED_CONFIG;
 	x->ts.typed_config = &x->d_any;
 	x->b.fc.transport_socket = &x->ts;
 }
@@ -284,9 +286,10 @@ test_listener(void **state)
 	/* a secret of the other kind */
 	ca_secret(&held, "gw-cert");
 	assert_int_equal(tr(&x, &m, &sds), -EINVAL);
-	assert_string_equal(err, "filter_chains[0].transport_socket.typed_config.common_tls_context."
-	                         "tls_certificate_sds_secret_configs[0]: secret 'gw-cert' holds "
-	                         "no tls_certificate");
+	assert_string_equal(err,
+	                    "filter_chains[0].transport_socket.typed_config.common_tls_context."
+	                    "tls_certificate_sds_secret_configs[0]: secret 'gw-cert' holds "
+	                    "no tls_certificate");
 	hf_model_free(&m);
 	sds_free(&sds);
 	/* client certificates required, no CA to check them with */
