@@ -15,7 +15,8 @@
 # dynamic_warming_secrets; private keys never appear in /config_dump; a TLS context with a
 # field not supported (require_sni) and a Secret holding a file name are NACKed naming the
 # resource and the field, the last good config serving; counters xds.secrets_received,
-# xds.secret_waits, xds.nacks rise.
+# xds.secret_waits, xds.nacks rise; a listener changed to a secret not there yet warms while
+# its previous version serves (make before break), and takes the new one when it comes.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 source "$(dirname "$0")/xds_lib.sh"
@@ -202,6 +203,18 @@ hf_check "… the whole response is refused: HTTPS still serves the last good ce
 hf_check "… and answers A" ok443
 nk=$(hf_stat "$NS" xds.nacks)
 hf_check "xds.nacks counts them ($nk)" test "${nk:-0}" -ge 2
+
+# ------------------------------------------------------------------ make before break on a secret
+listeners "$(http_listener 80)" "$(https_listener 443 gw-cert-2)" "$(https_listener 8443 never)"
+mbb() { grep -q "warming: waiting for Secret 'gw-cert-2' (the previous version serves meanwhile) (Listener 'https_443')" "$LOG"; }
+hf_check "the listener on 443 changed to a secret not there yet (gw-cert-2) warms" wait_for 10 mbb
+s=$(serial)
+hf_check "… while its previous version serves on (serial $s, A)" bash -c '[ "$1" = 2222BBBB ]' _ "$s"
+hf_check "… answering A" ok443
+secrets "$(cert_secret gw-cert "$PKI/gw2.crt" "$PKI/gw2.key")" "$(ca_secret mesh-root "$ROOT")" \
+	"$(ca_secret other-root "$HF_TMP/other/root-cert.pem")" "$(cert_secret gw-cert-2 "$PKI/gw1.crt" "$PKI/gw1.key")"
+back() { [ "$(serial)" = 1111AAAA ] && ok443; }
+hf_check "once gw-cert-2 comes the new version serves its certificate (1111AAAA)" wait_for 15 back
 
 hf_check_stop
 hf_done
