@@ -220,6 +220,7 @@ tls_listener(struct lis *x)
 }
 
 static struct sec held;
+static Google__Protobuf__Any u_any;
 
 static const secret_t *
 find(void *ctx, const char *name)
@@ -330,12 +331,100 @@ test_listener(void **state)
 	free(x.b.router_any.value.data);
 }
 
+/* A cluster's UpstreamTlsContext: SIMPLE unverified, verified by an SDS CA, MUTUAL inline. */
+static void
+test_cluster(void **state)
+{
+	Envoy__Config__Cluster__V3__Cluster c;
+	Envoy__Config__Core__V3__TransportSocket ts;
+	Envoy__Extensions__TransportSockets__Tls__V3__UpstreamTlsContext u;
+	Envoy__Extensions__TransportSockets__Tls__V3__CommonTlsContext ctx;
+	Envoy__Extensions__TransportSockets__Tls__V3__SdsSecretConfig ref;
+	Envoy__Config__Core__V3__ConfigSource cs;
+	Envoy__Config__Core__V3__AggregatedConfigSource ads;
+	Envoy__Extensions__TransportSockets__Tls__V3__TlsCertificate *pc[1];
+	struct hf_xds_sds sds = {0};
+	struct hf_model m = {0};
+	const struct hf_model_up_tls *t;
+	struct sec mine;
+	char *eds = NULL;
+
+	(void)state;
+	envoy__config__cluster__v3__cluster__init(&c);
+	envoy__config__core__v3__transport_socket__init(&ts);
+	envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__init(&u);
+	envoy__extensions__transport_sockets__tls__v3__common_tls_context__init(&ctx);
+	envoy__extensions__transport_sockets__tls__v3__sds_secret_config__init(&ref);
+	envoy__config__core__v3__config_source__init(&cs);
+	envoy__config__core__v3__aggregated_config_source__init(&ads);
+	c.name = "web-tls";
+	c.cluster_discovery_type_case =
+	        ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE;
+	c.type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__EDS;
+	c.transport_socket = &ts;
+	ts.name = "envoy.transport_sockets.tls";
+	ts.config_type_case = ENVOY__CONFIG__CORE__V3__TRANSPORT_SOCKET__CONFIG_TYPE_TYPED_CONFIG;
+	u.sni = "up.example.com";
+	/* no common context: SIMPLE, the server not verified (as Envoy) */
+	pack(&u_any, &u.base);
+	ts.typed_config = &u_any;
+	assert_int_equal(hf_xds_tr_cluster(&c, &m, &eds, &sds, err, sizeof(err)), 0);
+	t = m.clusters[0].up_tls;
+	assert_non_null(t);
+	assert_int_equal(t->mode, HF_TLS_SIMPLE);
+	assert_true(t->insecure_skip_verify);
+	assert_string_equal(t->sni, "up.example.com");
+	free(u_any.value.data);
+	free(eds);
+	eds = NULL;
+	hf_model_free(&m);
+	/* the CA by SDS: checked alone, the name; built, the PEM */
+	cs.config_source_specifier_case =
+	        ENVOY__CONFIG__CORE__V3__CONFIG_SOURCE__CONFIG_SOURCE_SPECIFIER_ADS;
+	cs.ads = &ads;
+	ref.name = "mesh-root";
+	ref.sds_config = &cs;
+	ctx.validation_context_type_case =
+	        ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__COMMON_TLS_CONTEXT__VALIDATION_CONTEXT_TYPE_VALIDATION_CONTEXT_SDS_SECRET_CONFIG;
+	ctx.validation_context_sds_secret_config = &ref;
+	u.common_tls_context = &ctx;
+	/* and our certificate inline: MUTUAL */
+	cert_secret(&mine, "unused", key_pem);
+	pc[0] = &mine.tc;
+	ctx.n_tls_certificates = 1;
+	ctx.tls_certificates = pc;
+	pack(&u_any, &u.base);
+	ts.typed_config = &u_any;
+	assert_int_equal(hf_xds_tr_cluster(&c, &m, &eds, &sds, err, sizeof(err)), 0);
+	assert_int_equal(sds.n, 1);
+	assert_string_equal(sds.names[0], "mesh-root");
+	assert_null(m.clusters[0].up_tls->ca_pem);
+	free(eds);
+	eds = NULL;
+	hf_model_free(&m);
+	sds_free(&sds);
+	ca_secret(&held, "mesh-root");
+	sds.find = find;
+	assert_int_equal(hf_xds_tr_cluster(&c, &m, &eds, &sds, err, sizeof(err)), 0);
+	t = m.clusters[0].up_tls;
+	assert_int_equal(t->mode, HF_TLS_MUTUAL);
+	assert_false(t->insecure_skip_verify);
+	assert_string_equal(t->ca_pem, cert_pem);
+	assert_string_equal(t->cert_pem, cert_pem);
+	assert_string_equal(t->key_pem, key_pem);
+	free(u_any.value.data);
+	free(eds);
+	hf_model_free(&m);
+	sds_free(&sds);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_secrets),
 	        cmocka_unit_test(test_listener),
+	        cmocka_unit_test(test_cluster),
 	};
 	int rc;
 
