@@ -129,7 +129,7 @@ expiry_line(void *arg, const char *name, int64_t days)
 struct hf_stat_line *
 hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 {
-	enum { PORT_LINES = 9, AGENT_LINES = 32, CERT_LINES = 257 };
+	enum { PORT_LINES = 9, AGENT_LINES = 32 + HF_XDS_CNT__N, CERT_LINES = 257 };
 	struct hf_counters sum = {0};
 	size_t cap = HF_CNT__MAX + AGENT_LINES + CERT_LINES + LOOP_LINES +
 		     (size_t)a->n_ports * PORT_LINES + HF_RL_MAX_STATS * HF_RL_STAT__N +
@@ -170,6 +170,12 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 	COUNTER(a->config.cert_changes, "control_plane.cert_changes");
 	COUNTER(a->config.cert_rejected, "control_plane.cert_rejected");
 	COUNTER(a->tickets.rotations, "tls.ticket_key_rotations");
+	for (unsigned int i = 0; a->xds != NULL && i < HF_XDS_CNT__N; i++) {
+		const char *name;
+		uint64_t v = hf_xds_counter(a->xds, (enum hf_xds_counter)i, &name);
+
+		COUNTER(v, "xds.%s", name);
+	}
 	GAUGE(a->tickets.cur != NULL ? a->tickets.cur->n : 0, "tls.ticket_keys");
 	for (uint16_t i = 0; i < a->n_ports; i++) {
 		const struct hf_port *p = &a->ports[i];

@@ -772,7 +772,8 @@ static int
 load_xds(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"address", "port", "node_id", "cluster", "metadata",
-					   "api_type", "initial_fetch_timeout_ms", NULL};
+					   "api_type", "initial_fetch_timeout_ms", "tls", "tls_san",
+					   NULL};
 	char api[16] = "GRPC";
 	long long fetch_ms = 15000;
 	struct hf_boot_xds *x = &b->xds;
@@ -790,8 +791,18 @@ load_xds(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 	    (rc = hf_cfg_get_string(c, g, "xds", "cluster", x->cluster, sizeof(x->cluster), 0)) != 0 ||
 	    (rc = hf_cfg_get_string(c, g, "xds", "api_type", api, sizeof(api), 0)) != 0 ||
 	    (rc = hf_cfg_get_int(c, g, "xds", "initial_fetch_timeout_ms", 0, 3600000, &fetch_ms,
-				 0)) != 0)
+				 0)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "xds", "tls_san", x->tls_san, sizeof(x->tls_san), 0)) != 0)
 		return rc;
+	md = config_setting_get_member(g, "tls");
+	if (md != NULL && config_setting_type(md) != CONFIG_TYPE_BOOL)
+		return hf_cfg_fail(c, md, "xds.tls", "must be true or false (true: the channel runs "
+			    "over TLS with the identity block's certificate, istiod's 15012 style)");
+	x->tls = md != NULL && config_setting_get_bool(md);
+	if (x->tls_san[0] != '\0' && !x->tls)
+		return hf_cfg_fail(c, config_setting_get_member(g, "tls_san"), "xds.tls_san",
+			    "set without xds.tls = true: the plaintext channel has no certificate "
+			    "to check");
 	/* Envoy's ApiConfigSource.api_type names: state of the world or incremental ADS */
 	if (strcmp(api, "GRPC") != 0 && strcmp(api, "DELTA_GRPC") != 0)
 		return hf_cfg_fail(c, config_setting_get_member(g, "api_type"), "xds.api_type",
@@ -1141,6 +1152,14 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	    (rc = load_xds(&c, root, b)) != 0 || (rc = load_identity(&c, root, b)) != 0 ||
 	    (rc = hf_rl_boot_load(&c, root, &b->ratelimits)) != 0)
 		goto out;
+	/* The TLS channel presents the node's mesh identity: it needs one. */
+	if (b->xds.tls && b->identity.spiffe[0] == '\0') {
+		rc = hf_cfg_fail(&c, config_setting_lookup((config_setting_t *)root, "xds.tls"), "xds.tls",
+				 "true needs the node's mesh identity: an identity block "
+				 "(cert_chain, key, root_cert), whose certificate the channel "
+				 "presents and whose root_cert verifies the server");
+		goto out;
+	}
 	b->workers = (unsigned int)workers;
 	/* One mesh-wide choice: every HTTP listener takes it, and those Istio opens. */
 	for (unsigned int i = 0; i < b->n_listeners; i++)

@@ -81,6 +81,14 @@ struct hf_boot_xds {
 	char meta_val[HF_BOOT_XDS_META][HF_BOOT_STR];
 	bool delta;			/* api_type = "DELTA_GRPC": incremental ADS; "GRPC" (default): SotW */
 	uint32_t initial_fetch_timeout_ms;	/* a resource not received by then does not exist; 0: wait */
+	/*
+	 * tls = true: the channel runs over TLS (istiod's 15012 style), presenting the
+	 * identity block's certificate and verifying the server's against its root_cert;
+	 * tls_san: a DNS or URI SAN the server's certificate must carry (also sent as SNI
+	 * when a DNS name), e.g. "istiod.istio-system.svc"; "": the chain is checked only.
+	 */
+	bool tls;
+	char tls_san[HF_BOOT_STR];
 };
 
 /*

@@ -312,8 +312,16 @@ hf_config_dump(const struct hf_dump_in *in, const char *query, struct hf_admin_r
 		                            hf_dump_route_config(&in->m->route_configs[i]), NULL,
 		                            in->start_ms));
 	if (in->xds != NULL) {
+		/* the bootstrap's listeners and clusters alone: the rest came by xDS */
+		struct hf_model st = *in->m;
+
+		if (st.n_listeners > in->n_static[0])
+			st.n_listeners = in->n_static[0];
+		if (st.n_clusters > in->n_static[2])
+			st.n_clusters = in->n_static[2];
 		hf_xds_dump(in->xds, cl, ls, rt, ep);
-		hf_dump_secrets(in->m, array(sc, "static_secrets"), NULL, in->start_ms);
+		hf_xds_dump_secrets(in->xds, sc);
+		hf_dump_secrets(&st, array(sc, "static_secrets"), NULL, in->start_ms);
 	} else {
 		char v[24];
 

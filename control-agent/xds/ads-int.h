@@ -22,8 +22,11 @@
 #define HF_XDS_CODE_INVALID_ARGUMENT 3
 #define HF_XDS_ERR                   512
 
-/* The order the subscriptions open in: clusters before listeners (make before break). */
-enum hf_xds_type { T_CDS, T_EDS, T_LDS, T_RDS, T__N };
+/*
+ * The order the subscriptions open in: clusters before listeners (make
+ * before break); secrets, named by both, last.
+ */
+enum hf_xds_type { T_CDS, T_EDS, T_LDS, T_RDS, T_SDS, T__N };
 
 extern const char *const hf_xds_type_url[T__N];
 extern const char *const hf_xds_type_name[T__N];
@@ -32,7 +35,9 @@ struct res {
 	char *name;
 	char *version; /* delta: the resource's own; state of the world: the response's */
 	ProtobufCMessage *msg;
-	char *ref;           /* LDS: its RDS name; CDS: its EDS name; else NULL */
+	char *ref;          /* LDS: its RDS name; CDS: its EDS name; else NULL */
+	unsigned int n_sds; /* LDS, CDS: the Secrets its TLS names (it waits for them) */
+	char **sds;
 	uint64_t updated_ms; /* wall clock (ms since the epoch) when it was accepted */
 	/*
 	 * Make before break: the version that served before msg, kept while
@@ -41,6 +46,8 @@ struct res {
 	 */
 	ProtobufCMessage *old_msg;
 	char *old_ref, *old_version;
+	unsigned int n_old_sds;
+	char **old_sds;
 	uint64_t old_updated_ms;
 	bool served; /* msg has been part of a snapshot */
 };
@@ -83,6 +90,7 @@ struct hf_xds {
 	struct hf_model model;
 	unsigned int n_static[3];
 	struct sub s[T__N];
+	uint64_t cnt[HF_XDS_CNT__N]; /* those grpc.c does not keep */
 };
 
 void hf_xds_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

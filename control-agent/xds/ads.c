@@ -34,22 +34,20 @@
 #define ERR                   HF_XDS_ERR
 
 const char *const hf_xds_type_url[T__N] = {
-        [T_CDS] = HF_XDS_CDS,
-        [T_EDS] = HF_XDS_EDS,
-        [T_LDS] = HF_XDS_LDS,
-        [T_RDS] = HF_XDS_RDS,
+        [T_CDS] = HF_XDS_CDS, [T_EDS] = HF_XDS_EDS, [T_LDS] = HF_XDS_LDS,
+        [T_RDS] = HF_XDS_RDS, [T_SDS] = HF_XDS_SDS,
 };
 const char *const hf_xds_type_name[T__N] = {
-        [T_CDS] = "Cluster",
-        [T_EDS] = "ClusterLoadAssignment",
-        [T_LDS] = "Listener",
-        [T_RDS] = "RouteConfiguration",
+        [T_CDS] = "Cluster",  [T_EDS] = "ClusterLoadAssignment",
+        [T_LDS] = "Listener", [T_RDS] = "RouteConfiguration",
+        [T_SDS] = "Secret",
 };
 static const ProtobufCMessageDescriptor *const type_desc[T__N] = {
         [T_CDS] = &envoy__config__cluster__v3__cluster__descriptor,
         [T_EDS] = &envoy__config__endpoint__v3__cluster_load_assignment__descriptor,
         [T_LDS] = &envoy__config__listener__v3__listener__descriptor,
         [T_RDS] = &envoy__config__route__v3__route_configuration__descriptor,
+        [T_SDS] = &envoy__extensions__transport_sockets__tls__v3__secret__descriptor,
 };
 
 /* One log line; what the control plane sent (names, versions) is made printable first. */
@@ -77,14 +75,26 @@ res_name(enum hf_xds_type t, const ProtobufCMessage *m)
 		return ((const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *)m)
 		        ->cluster_name;
 	case T_LDS: return ((const Envoy__Config__Listener__V3__Listener *)m)->name;
+	case T_SDS: return ((const Envoy__Extensions__TransportSockets__Tls__V3__Secret *)m)->name;
 	default: return ((const Envoy__Config__Route__V3__RouteConfiguration *)m)->name;
 	}
 }
 
 void
+hf_xds_names_free(char **v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+#define names_free hf_xds_names_free
+
+void
 hf_xds_res_clear(struct res *r, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
+		names_free(r[i].sds, r[i].n_sds);
+		names_free(r[i].old_sds, r[i].n_old_sds);
 		free(r[i].name);
 		free(r[i].version);
 		free(r[i].ref);
@@ -105,15 +115,6 @@ res_free(struct res *r, unsigned int n)
 	res_clear(r, n);
 	free(r);
 }
-
-void
-hf_xds_names_free(char **v, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-#define names_free hf_xds_names_free
 
 static int
 send_request(struct hf_xds *x, enum hf_xds_type t, const char *error)
@@ -187,33 +188,54 @@ bool
 hf_xds_resubscribe(struct hf_xds *x, enum hf_xds_type from, enum hf_xds_type to, char ***old,
                    unsigned int *n_old)
 {
-	struct sub *f = &x->s[from], *s = &x->s[to];
-	/* each resource names at most two: its own reference and its served version's */
-	char **names = calloc(f->n == 0 ? 1 : 2 * f->n, sizeof(char *));
-	struct want *want = calloc(f->n == 0 ? 1 : 2 * f->n, sizeof(*want));
-	unsigned int n = 0, k = 0;
+	struct sub *s = &x->s[to];
+	/* secrets are named by listeners and clusters both */
+	const enum hf_xds_type froms[2] = {to == T_SDS ? T_LDS : from, T_CDS};
+	unsigned int n_from = to == T_SDS ? 2 : 1, cap = 1, n = 0, k = 0;
+	char **names;
+	struct want *want;
 	bool same;
 
+	/* a resource names its own references and its served version's */
+	for (unsigned int fi = 0; fi < n_from; fi++)
+		for (unsigned int i = 0; i < x->s[froms[fi]].n; i++) {
+			const struct res *r = &x->s[froms[fi]].r[i];
+
+			cap += to == T_SDS ? r->n_sds + r->n_old_sds : 2;
+		}
+	names = calloc(cap, sizeof(char *));
+	want = calloc(cap, sizeof(*want));
 	if (names == NULL || want == NULL) {
 		free(names);
 		free(want);
 		return false;
 	}
-	for (unsigned int i = 0; i < f->n; i++) {
-		/* a resource warming keeps what its served version references subscribed too */
-		const char *refs[2] = {f->r[i].ref, f->r[i].old_ref};
+	for (unsigned int fi = 0; fi < n_from; fi++)
+		for (unsigned int i = 0; i < x->s[froms[fi]].n; i++) {
+			const struct res *r = &x->s[froms[fi]].r[i];
+			/* a resource warming keeps what its served version references too */
+			const char *two[2] = {r->ref, r->old_ref};
+			const char *const *refs = two;
+			unsigned int nr = 2;
 
-		for (unsigned int r = 0; r < 2; r++) {
-			bool seen = false;
+			for (unsigned int pass = 0; pass < (to == T_SDS ? 2u : 1u); pass++) {
+				if (to == T_SDS) {
+					refs = (const char *const *)(pass == 0 ? r->sds
+					                                       : r->old_sds);
+					nr = pass == 0 ? r->n_sds : r->n_old_sds;
+				}
+				for (unsigned int q = 0; q < nr; q++) {
+					bool seen = false;
 
-			if (refs[r] == NULL)
-				continue;
-			for (unsigned int j = 0; j < n && !seen; j++)
-				seen = strcmp(names[j], refs[r]) == 0;
-			if (!seen && (names[n] = strdup(refs[r])) != NULL)
-				n++;
+					if (refs[q] == NULL)
+						continue;
+					for (unsigned int j = 0; j < n && !seen; j++)
+						seen = strcmp(names[j], refs[q]) == 0;
+					if (!seen && (names[n] = strdup(refs[q])) != NULL)
+						n++;
+				}
+			}
 		}
-	}
 	qsort(names, n, sizeof(char *), cmp_str);
 	same = n == s->n_names;
 	for (unsigned int i = 0; same && i < n; i++)
@@ -255,16 +277,23 @@ hf_xds_resubscribe(struct hf_xds *x, enum hf_xds_type from, enum hf_xds_type to,
  * with @p err. Sets *@p ref to what it references (LDS: RDS name; CDS: EDS).
  */
 static int
-check(enum hf_xds_type t, const ProtobufCMessage *m, char **ref, char *err, size_t errlen)
+check(enum hf_xds_type t, const ProtobufCMessage *m, struct res *r, char *err, size_t errlen)
 {
 	struct hf_model scratch = {0};
+	struct hf_xds_sds sds = {0};
+	char **ref = &r->ref;
 	int rc;
 
 	*ref = NULL;
 	switch (t) {
-	case T_LDS: rc = hf_xds_tr_listener((const void *)m, &scratch, ref, err, errlen); break;
+	case T_LDS:
+		rc = hf_xds_tr_listener((const void *)m, &scratch, ref, &sds, err, errlen);
+		break;
 	case T_RDS: rc = hf_xds_tr_route_config((const void *)m, &scratch, err, errlen); break;
-	case T_CDS: rc = hf_xds_tr_cluster((const void *)m, &scratch, ref, err, errlen); break;
+	case T_CDS:
+		rc = hf_xds_tr_cluster((const void *)m, &scratch, ref, &sds, err, errlen);
+		break;
+	case T_SDS: rc = hf_xds_tr_secret((const void *)m, err, errlen); break;
 	default:
 		/* hf_model_free frees the cluster with its endpoints */
 		scratch.clusters = calloc(1, sizeof(*scratch.clusters));
@@ -278,8 +307,12 @@ check(enum hf_xds_type t, const ProtobufCMessage *m, char **ref, char *err, size
 	if (rc != 0) {
 		free(*ref);
 		*ref = NULL;
+		names_free(sds.names, sds.n);
+		return rc;
 	}
-	return rc;
+	r->sds = sds.names;
+	r->n_sds = sds.n;
+	return 0;
 }
 
 int
@@ -309,7 +342,7 @@ hf_xds_decode(enum hf_xds_type t, const Google__Protobuf__Any *a, size_t i, stru
 		snprintf(err, errlen, "resources[%zu]: %s without a name", i, hf_xds_type_name[t]);
 		return -EINVAL;
 	}
-	if (check(t, r->msg, &r->ref, e2, sizeof(e2)) != 0) {
+	if (check(t, r->msg, r, e2, sizeof(e2)) != 0) {
 		snprintf(err, errlen, "%s '%s': %s", hf_xds_type_name[t], name, e2);
 		return -EINVAL;
 	}
@@ -345,18 +378,26 @@ hf_xds_store(struct sub *s, struct res *r)
 		if (have->served) {
 			r->old_msg = have->msg;
 			r->old_ref = have->ref;
+			r->old_sds = have->sds;
+			r->n_old_sds = have->n_sds;
 			r->old_version = have->version;
 			r->old_updated_ms = have->updated_ms;
 			have->msg = NULL;
 			have->ref = NULL;
+			have->sds = NULL;
+			have->n_sds = 0;
 			have->version = NULL;
 		} else {
 			r->old_msg = have->old_msg;
 			r->old_ref = have->old_ref;
+			r->old_sds = have->old_sds;
+			r->n_old_sds = have->n_old_sds;
 			r->old_version = have->old_version;
 			r->old_updated_ms = have->old_updated_ms;
 			have->old_msg = NULL;
 			have->old_ref = NULL;
+			have->old_sds = NULL;
+			have->n_old_sds = 0;
 			have->old_version = NULL;
 		}
 		res_clear(have, 1);
@@ -483,6 +524,8 @@ on_response(struct hf_xds *x, const Envoy__Service__Discovery__V3__DiscoveryResp
 			return;
 		}
 	free(r);
+	if (t == T_SDS)
+		x->cnt[HF_XDS_CNT_SECRETS] += n;
 	set_str(&s->version, rs->version_info);
 	hf_xds_acked(s);
 	x->dirty = true;
@@ -495,11 +538,12 @@ on_response(struct hf_xds *x, const Envoy__Service__Discovery__V3__DiscoveryResp
 void
 hf_xds_refs_changed(struct hf_xds *x)
 {
-	static const enum hf_xds_type dep[][2] = {{T_LDS, T_RDS}, {T_CDS, T_EDS}};
+	/* secrets follow listeners and clusters both (hf_xds_resubscribe) */
+	static const enum hf_xds_type dep[][2] = {{T_LDS, T_RDS}, {T_CDS, T_EDS}, {T_LDS, T_SDS}};
 	char **old = NULL;
 	unsigned int n_old = 0;
 
-	for (unsigned int i = 0; i < 2; i++) {
+	for (unsigned int i = 0; i < 3; i++) {
 		if (x->delta) {
 			hf_xds_delta_resubscribe(x, dep[i][0], dep[i][1]);
 		} else if (hf_xds_resubscribe(x, dep[i][0], dep[i][1], &old, &n_old)) {
@@ -515,8 +559,9 @@ on_open(void *ctx)
 	struct hf_xds *x = ctx;
 
 	x->node_sent = false;
-	logf_("connected to %s:%u (%s), node %s", x->boot->xds.address, x->boot->xds.port,
-	      x->delta ? "delta" : "state of the world", x->boot->xds.node_id);
+	logf_("connected to %s:%u (%s%s), node %s", x->boot->xds.address, x->boot->xds.port,
+	      x->delta ? "delta" : "state of the world", x->boot->xds.tls ? ", TLS" : "",
+	      x->boot->xds.node_id);
 	for (enum hf_xds_type t = 0; t < T__N; t++)
 		/* A new stream: no nonce yet. */
 		set_str(&x->s[t].nonce, "");
@@ -559,10 +604,21 @@ on_close(void *ctx, const char *why)
 	logf_("stream closed (%s); the last configuration keeps serving, reconnecting", why);
 }
 
+/* A connection that failed before its stream: logged (the backoff spaces the lines out). */
+static void
+on_fail(void *ctx, const char *why)
+{
+	struct hf_xds *x = ctx;
+
+	logf_("cannot reach %s:%u (%s); the last configuration keeps serving, retrying",
+	      x->boot->xds.address, x->boot->xds.port, why);
+}
+
 static const struct hf_grpc_ops ops = {
         .on_open = on_open,
         .on_message = on_message,
         .on_close = on_close,
+        .on_fail = on_fail,
 };
 
 struct hf_snapshot *
@@ -586,6 +642,7 @@ hf_xds_open(const struct hf_bootstrap *b, unsigned int n_workers, char *err, siz
 {
 	struct hf_xds *x = calloc(1, sizeof(*x));
 	char authority[HF_BOOT_STR + 8];
+	struct hf_grpc_tls tls;
 
 	if (x == NULL)
 		goto fail;
@@ -597,8 +654,13 @@ hf_xds_open(const struct hf_bootstrap *b, unsigned int n_workers, char *err, siz
 		if (set_str(&x->s[t].version, "") != 0 || set_str(&x->s[t].nonce, "") != 0)
 			goto fail;
 	snprintf(authority, sizeof(authority), "%s:%u", b->xds.address, b->xds.port);
+	/* istiod's 15012 style: the node's mesh identity both ways */
+	tls = (struct hf_grpc_tls){.cert_file = b->identity.cert_chain,
+	                           .key_file = b->identity.key,
+	                           .ca_file = b->identity.root_cert,
+	                           .san = b->xds.tls_san};
 	x->g = hf_grpc_new(b->xds.addr, b->xds.port, authority,
-	                   x->delta ? ADS_DELTA_PATH : ADS_PATH, &ops, x);
+	                   x->delta ? ADS_DELTA_PATH : ADS_PATH, b->xds.tls ? &tls : NULL, &ops, x);
 	if (x->g == NULL)
 		goto fail;
 	return x;
@@ -606,6 +668,33 @@ fail:
 	hf_xds_close(x);
 	snprintf(err, errlen, "xds: out of memory");
 	return NULL;
+}
+
+uint64_t
+hf_xds_counter(const struct hf_xds *x, enum hf_xds_counter c, const char **name)
+{
+	static const char *const names[HF_XDS_CNT__N] = {
+	        [HF_XDS_CNT_NACKS] = "nacks",
+	        [HF_XDS_CNT_SECRETS] = "secrets_received",
+	        [HF_XDS_CNT_SECRET_WAITS] = "secret_waits",
+	        [HF_XDS_CNT_CONNECT_ERRORS] = "connect_errors",
+	        [HF_XDS_CNT_TLS_ERRORS] = "tls.handshake_errors",
+	        [HF_XDS_CNT_TLS_VERIFY_ERRORS] = "tls.verify_errors",
+	};
+	uint64_t v = 0;
+
+	*name = names[c];
+	switch (c) {
+	case HF_XDS_CNT_NACKS:
+		for (enum hf_xds_type t = 0; t < T__N; t++)
+			v += x->s[t].nacks;
+		return v;
+	case HF_XDS_CNT_CONNECT_ERRORS: return hf_grpc_counter(x->g, HF_GRPC_CNT_CONNECT_ERRORS);
+	case HF_XDS_CNT_TLS_ERRORS: return hf_grpc_counter(x->g, HF_GRPC_CNT_TLS_ERRORS);
+	case HF_XDS_CNT_TLS_VERIFY_ERRORS:
+		return hf_grpc_counter(x->g, HF_GRPC_CNT_TLS_VERIFY_ERRORS);
+	default: return x->cnt[c];
+	}
 }
 
 void

@@ -76,13 +76,29 @@ hf_xds_timeouts(struct hf_xds *x)
  * when what it needs is settled (then the version it replaced is freed), the
  * one that served before while the newest waits, else NULL (warming).
  */
+/*
+ * The first of secrets @p v not held, NULL when all are. A secret never
+ * stops the wait: without its certificate a listener has nothing to serve
+ * and a cluster nothing to originate with (the initial fetch timeout does
+ * not apply, unlike route configurations and assignments).
+ */
+static const char *
+secret_missing(struct hf_xds *x, char **v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (hf_xds_find(&x->s[T_SDS], v[i]) == NULL)
+			return v[i];
+	return NULL;
+}
+
 static const ProtobufCMessage *
 pick(struct hf_xds *x, struct res *r, enum hf_xds_type dep, const char **ref)
 {
 	enum need n = need(x, dep, r->ref);
+	const char *sec = secret_missing(x, r->sds, r->n_sds);
 	struct want *w;
 
-	if (n != NEED_WAIT) {
+	if (n != NEED_WAIT && sec == NULL) {
 		if (r->old_msg != NULL) {
 			protobuf_c_message_free_unpacked(r->old_msg, NULL);
 			r->old_msg = NULL;
@@ -90,18 +106,27 @@ pick(struct hf_xds *x, struct res *r, enum hf_xds_type dep, const char **ref)
 			r->old_ref = NULL;
 			free(r->old_version);
 			r->old_version = NULL;
+			hf_xds_names_free(r->old_sds, r->n_old_sds);
+			r->old_sds = NULL;
+			r->n_old_sds = 0;
 		}
 		r->served = true;
 		*ref = r->ref;
 		return r->msg;
 	}
-	w = hf_xds_want(x, dep, r->ref);
+	w = n == NEED_WAIT ? hf_xds_want(x, dep, r->ref) : hf_xds_want(x, T_SDS, sec);
 	if (w != NULL && !w->logged) {
 		w->logged = true;
-		hf_xds_log("warming: waiting for %s '%s'%s", hf_xds_type_name[dep], r->ref,
-		           r->old_msg != NULL ? " (the previous version serves meanwhile)" : "");
+		hf_xds_log("warming: waiting for %s '%s'%s (%s '%s')",
+		           hf_xds_type_name[n == NEED_WAIT ? dep : T_SDS],
+		           n == NEED_WAIT ? r->ref : sec,
+		           r->old_msg != NULL ? " (the previous version serves meanwhile)" : "",
+		           dep == T_RDS ? "Listener" : "Cluster", r->name);
+		if (n != NEED_WAIT)
+			x->cnt[HF_XDS_CNT_SECRET_WAITS]++;
 	}
-	if (r->old_msg != NULL && need(x, dep, r->old_ref) != NEED_WAIT) {
+	if (r->old_msg != NULL && need(x, dep, r->old_ref) != NEED_WAIT &&
+	    secret_missing(x, r->old_sds, r->n_old_sds) == NULL) {
 		*ref = r->old_ref;
 		return r->old_msg;
 	}
@@ -126,11 +151,23 @@ add_route_config(struct hf_model *m, const char *name)
 	return 0;
 }
 
-/* The model of every resource ready to serve (checked on arrival: errors here are ENOMEM). */
+static const Envoy__Extensions__TransportSockets__Tls__V3__Secret *
+find_secret(void *ctx, const char *name)
+{
+	const struct res *r = hf_xds_find(&((struct hf_xds *)ctx)->s[T_SDS], name);
+
+	return r != NULL ? (const void *)r->msg : NULL;
+}
+
+/*
+ * The model of every resource ready to serve (checked on arrival: errors
+ * here are ENOMEM, or a secret of the wrong kind for where it is named).
+ */
 static int
 build_model(struct hf_xds *x, struct hf_model *m, char *err, size_t errlen)
 {
 	struct sub *cds = &x->s[T_CDS], *lds = &x->s[T_LDS], *rds = &x->s[T_RDS];
+	struct hf_xds_sds sds = {.find = find_secret, .ctx = x};
 	int rc;
 
 	for (unsigned int i = 0; i < cds->n; i++) {
@@ -141,7 +178,10 @@ build_model(struct hf_xds *x, struct hf_model *m, char *err, size_t errlen)
 
 		if (c == NULL)
 			continue;
-		rc = hf_xds_tr_cluster((const void *)c, m, &eds, err, errlen);
+		rc = hf_xds_tr_cluster((const void *)c, m, &eds, &sds, err, errlen);
+		hf_xds_names_free(sds.names, sds.n);
+		sds.names = NULL;
+		sds.n = 0;
 		if (rc == 0 && ref != NULL && (e = hf_xds_find(&x->s[T_EDS], ref)) != NULL)
 			rc = hf_xds_tr_endpoints((const void *)e->msg,
 			                         &m->clusters[m->n_clusters - 1], err, errlen);
@@ -157,7 +197,10 @@ build_model(struct hf_xds *x, struct hf_model *m, char *err, size_t errlen)
 
 		if (l == NULL)
 			continue;
-		rc = hf_xds_tr_listener((const void *)l, m, &ref, err, errlen);
+		rc = hf_xds_tr_listener((const void *)l, m, &ref, &sds, err, errlen);
+		hf_xds_names_free(sds.names, sds.n);
+		sds.names = NULL;
+		sds.n = 0;
 		if (rc == 0 && ref != NULL) {
 			for (j = 0;
 			     j < m->n_route_configs && strcmp(m->route_configs[j].name, ref) != 0;

@@ -205,6 +205,8 @@ on_delta(struct hf_xds *x, const Envoy__Service__Discovery__V3__DeltaDiscoveryRe
 			return;
 		}
 	free(r);
+	if (t == T_SDS)
+		x->cnt[HF_XDS_CNT_SECRETS] += n;
 	for (size_t i = 0; i < rs->n_removed_resources; i++) {
 		struct want *w = hf_xds_want(x, t, rs->removed_resources[i]);
 

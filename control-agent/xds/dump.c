@@ -168,6 +168,39 @@ hf_xds_dump(const struct hf_xds *x, json_t *clusters, json_t *listeners, json_t 
 		plain(&x->s[T_EDS], endpoints, "dynamic_endpoint_configs", "endpoint_config");
 }
 
+void
+hf_xds_dump_secrets(const struct hf_xds *x, json_t *secrets)
+{
+	const struct sub *s = &x->s[T_SDS];
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		/* Envoy's DynamicSecret: the name beside the resource */
+		json_t *e = entry("secret", s->r[i].msg, s->r[i].version, s->r[i].updated_ms);
+
+		json_object_set_new(e, "name", json_string(s->r[i].name));
+		if (refused(s, s->r[i].name))
+			json_object_set_new(e, "error_state", error_state(s));
+		json_array_append_new(array(secrets, "dynamic_active_secrets"), e);
+	}
+	for (unsigned int i = 0; i < s->n_names; i++) {
+		json_t *e;
+
+		if (hf_xds_find(s, s->names[i]) != NULL)
+			continue;
+		e = json_object();
+		json_object_set_new(e, "name", json_string(s->names[i]));
+		json_array_append_new(array(secrets, "dynamic_warming_secrets"), e);
+	}
+	if (s->last_error != NULL &&
+	    (s->nack_name == NULL || hf_xds_find(s, s->nack_name) == NULL)) {
+		json_t *e = json_object();
+
+		json_object_set_new(e, "name", json_string(s->nack_name ? s->nack_name : ""));
+		json_object_set_new(e, "error_state", error_state(s));
+		json_array_append_new(array(secrets, "dynamic_active_secrets"), e);
+	}
+}
+
 const struct hf_model *
 hf_xds_model(const struct hf_xds *x, unsigned int n_static[3], uint64_t *built_ms)
 {

@@ -21,6 +21,13 @@ void hf_xds_dump(const struct hf_xds *x, json_t *clusters, json_t *listeners, js
                  json_t *endpoints);
 
 /*
+ * Adds the Secrets to Envoy's SecretsConfigDump @p secrets:
+ * dynamic_active_secrets (each as sent, private keys "[redacted]") and
+ * dynamic_warming_secrets (named by a listener or cluster, not received yet).
+ */
+void hf_xds_dump_secrets(const struct hf_xds *x, json_t *secrets);
+
+/*
  * The model of the snapshot last built from xDS (empty before the first),
  * its first n_static[0] listeners, [1] route configurations and [2] clusters
  * from the bootstrap; *@p built_ms when the newest resource was taken.

@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "control-agent/xds/grpc.h"
 
@@ -25,7 +28,7 @@
 /* Stream and connection receive windows: a state of the world arrives without stalls. */
 #define WINDOW (16u << 20)
 
-enum grpc_state { G_DOWN, G_CONNECTING, G_UP };
+enum grpc_state { G_DOWN, G_CONNECTING, G_HANDSHAKE, G_UP };
 
 struct hf_grpc {
 	uint32_t addr; /* network order */
@@ -35,6 +38,9 @@ struct hf_grpc {
 	void *ctx;
 	enum grpc_state state;
 	int fd;
+	SSL *ssl; /* TLS channel: this connection's; NULL in plaintext */
+	char *cert_file, *key_file, *ca_file, *san; /* TLS: set; else NULL */
+	uint64_t cnt[HF_GRPC_CNT__N];
 	nghttp2_session *h2;
 	int32_t stream_id;    /* 0: no stream */
 	uint64_t next_try_ms; /* G_DOWN: when to connect */
@@ -87,6 +93,8 @@ teardown(struct hf_grpc *g, uint64_t now_ms)
 	if (g->h2 != NULL)
 		nghttp2_session_del(g->h2);
 	g->h2 = NULL;
+	SSL_free(g->ssl);
+	g->ssl = NULL;
 	if (g->fd >= 0)
 		close(g->fd);
 	g->fd = -1;
@@ -101,6 +109,47 @@ teardown(struct hf_grpc *g, uint64_t now_ms)
 		snprintf(g->why, sizeof(g->why), "connection closed");
 	if (was_open)
 		g->ops->on_close(g->ctx, g->why);
+	else if (g->ops->on_fail != NULL)
+		g->ops->on_fail(g->ctx, g->why);
+}
+
+/* read() or SSL_read(): bytes, 0 at the end, -1 with errno (EAGAIN: nothing now). */
+static ssize_t
+io_read(struct hf_grpc *g, void *buf, size_t n)
+{
+	int r;
+
+	if (g->ssl == NULL)
+		return read(g->fd, buf, n);
+	ERR_clear_error();
+	r = SSL_read(g->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(g->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE: errno = EAGAIN; return -1;
+	case SSL_ERROR_ZERO_RETURN: return 0;
+	default: errno = EPROTO; return -1;
+	}
+}
+
+/* write() or SSL_write(): bytes taken, or -1 with errno (EAGAIN: none now). */
+static ssize_t
+io_write(struct hf_grpc *g, const void *buf, size_t n)
+{
+	int r;
+
+	if (g->ssl == NULL)
+		return write(g->fd, buf, n);
+	ERR_clear_error();
+	r = SSL_write(g->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(g->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE: errno = EAGAIN; return -1;
+	default: errno = EPROTO; return -1;
+	}
 }
 
 /* Records the first reason the connection ends. */
@@ -262,7 +311,7 @@ start_session(struct hf_grpc *g)
 	nghttp2_nv hdr[] = {
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
 	        NV(":method", "POST"),
-	        NV(":scheme", "http"),
+	        NV(":scheme", g->ssl != NULL ? "https" : "http"),
 	        NV(":path", g->path),
 	        NV(":authority", g->authority),
 	        NV("content-type", "application/grpc"),
@@ -315,9 +364,9 @@ try_connect(struct hf_grpc *g, uint64_t now_ms)
 	}
 	setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(g->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS) {
-		close(g->fd);
-		g->fd = -1;
-		schedule_retry(g, now_ms);
+		g->cnt[HF_GRPC_CNT_CONNECT_ERRORS]++;
+		fail(g, "connect: %s", strerror(errno));
+		teardown(g, now_ms);
 		return;
 	}
 	g->state = G_CONNECTING;
@@ -341,7 +390,7 @@ flush(struct hf_grpc *g)
 			if (n == 0)
 				return 0;
 			/* keep a copy only of what the socket refuses */
-			w = write(g->fd, p, (size_t)n);
+			w = io_write(g, p, (size_t)n);
 
 			if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 				fail(g, "write: %s", strerror(errno));
@@ -361,7 +410,7 @@ flush(struct hf_grpc *g)
 			}
 			continue;
 		}
-		n = write(g->fd, g->wpend + g->wpend_off, g->wpend_len - g->wpend_off);
+		n = io_write(g, g->wpend + g->wpend_off, g->wpend_len - g->wpend_off);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			fail(g, "write: %s", strerror(errno));
 			return -1;
@@ -370,6 +419,137 @@ flush(struct hf_grpc *g)
 			return 0;
 		g->wpend_off += (size_t)n;
 	}
+}
+
+/* The first OpenSSL error queued, as text (the queue is cleared). */
+static void
+ssl_why(struct hf_grpc *g, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char b[160];
+
+	ERR_error_string_n(e, b, sizeof(b));
+	fail(g, what, e != 0 ? b : "the connection ended");
+	ERR_clear_error();
+}
+
+/*
+ * A client context from the files, read now (a rotated identity is what the
+ * next connection presents), and this connection's SSL on the socket.
+ */
+static int
+tls_start(struct hf_grpc *g)
+{
+	SSL_CTX *ctx;
+	static const unsigned char alpn[] = {2, 'h', '2'};
+
+	ERR_clear_error();
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL) {
+		ssl_why(g, "TLS: %s");
+		return -1;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (SSL_CTX_use_certificate_chain_file(ctx, g->cert_file) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, g->key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		ssl_why(g, "TLS: the identity's certificate or key: %s");
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, g->ca_file, NULL) != 1) {
+		ssl_why(g, "TLS: the root_cert: %s");
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* RFC 9113 section 3.2: HTTP/2 over TLS is negotiated with ALPN "h2" */
+	SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn));
+	g->ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx); /* the SSL holds its reference */
+	if (g->ssl == NULL || SSL_set_fd(g->ssl, g->fd) != 1) {
+		ssl_why(g, "TLS: %s");
+		return -1;
+	}
+	/* A DNS name is the SNI too (istiod's certificate is served for its service name). */
+	if (g->san != NULL && strstr(g->san, "://") == NULL)
+		SSL_set_tlsext_host_name(g->ssl, g->san);
+	SSL_set_connect_state(g->ssl);
+	return 0;
+}
+
+/* Whether the server's certificate carries @p want as a DNS or URI SAN. */
+static bool
+has_san(X509 *x, const char *want)
+{
+	GENERAL_NAMES *gn = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	bool hit = false;
+
+	for (int i = 0; gn != NULL && i < sk_GENERAL_NAME_num(gn) && !hit; i++) {
+		const GENERAL_NAME *n = sk_GENERAL_NAME_value(gn, i);
+		const ASN1_IA5STRING *v = n->type == GEN_DNS   ? n->d.dNSName
+		                          : n->type == GEN_URI ? n->d.uniformResourceIdentifier
+		                                               : NULL;
+
+		hit = v != NULL && (size_t)v->length == strlen(want) &&
+		      memcmp(v->data, want, (size_t)v->length) == 0;
+	}
+	GENERAL_NAMES_free(gn);
+	return hit;
+}
+
+/* One step of the handshake: 1 done (and checked), 0 more to do, -1 failed (counted). */
+static int
+tls_handshake(struct hf_grpc *g)
+{
+	const unsigned char *proto = NULL;
+	unsigned int plen = 0;
+	long v;
+	int r;
+	X509 *peer;
+
+	if (g->ssl == NULL)
+		return 1; /* plaintext: nothing to negotiate */
+	ERR_clear_error();
+	r = SSL_connect(g->ssl);
+	if (r != 1) {
+		int e = SSL_get_error(g->ssl, r);
+
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			return 0;
+		g->cnt[HF_GRPC_CNT_TLS_ERRORS]++;
+		v = SSL_get_verify_result(g->ssl);
+		if (v != X509_V_OK) {
+			g->cnt[HF_GRPC_CNT_TLS_VERIFY_ERRORS]++;
+			fail(g, "TLS: the server's certificate is refused: %s",
+			     X509_verify_cert_error_string(v));
+		} else {
+			ssl_why(g, "TLS handshake failed: %s");
+		}
+		return -1;
+	}
+	SSL_get0_alpn_selected(g->ssl, &proto, &plen);
+	if (plen != 2 || memcmp(proto, "h2", 2) != 0) {
+		g->cnt[HF_GRPC_CNT_TLS_ERRORS]++;
+		fail(g, "%s", "TLS: the server did not select ALPN h2 (RFC 9113 section 3.2)");
+		return -1;
+	}
+	if (g->san != NULL) {
+		peer = SSL_get1_peer_certificate(g->ssl);
+		if (peer == NULL || !has_san(peer, g->san)) {
+			X509_free(peer);
+			g->cnt[HF_GRPC_CNT_TLS_ERRORS]++;
+			g->cnt[HF_GRPC_CNT_TLS_VERIFY_ERRORS]++;
+			fail(g,
+			     "TLS: the server's certificate does not carry the SAN '%s' "
+			     "(xds.tls_san)",
+			     g->san);
+			return -1;
+		}
+		X509_free(peer);
+	}
+	return 1;
 }
 
 int
@@ -393,12 +573,29 @@ hf_grpc_poll(struct hf_grpc *g, uint64_t now_ms)
 		if (poll(&p, 1, 0) <= 0)
 			return 0; /* still connecting */
 		if (getsockopt(g->fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0 || err != 0) {
-			close(g->fd);
-			g->fd = -1;
-			g->state = G_DOWN;
-			schedule_retry(g, now_ms);
+			g->cnt[HF_GRPC_CNT_CONNECT_ERRORS]++;
+			fail(g, "connect: %s", strerror(err != 0 ? err : errno));
+			teardown(g, now_ms);
 			return 0;
 		}
+		if (g->ca_file != NULL) {
+			if (tls_start(g) != 0) {
+				g->cnt[HF_GRPC_CNT_TLS_ERRORS]++;
+				teardown(g, now_ms);
+				return 0;
+			}
+		}
+		g->state = G_HANDSHAKE;
+	}
+	if (g->state == G_HANDSHAKE) {
+		int r = tls_handshake(g);
+
+		if (r < 0) {
+			teardown(g, now_ms);
+			return 0;
+		}
+		if (r == 0)
+			return 0; /* more round trips */
 		if (start_session(g) != 0) {
 			fail(g, "%s", "out of memory starting the session");
 			teardown(g, now_ms);
@@ -407,9 +604,11 @@ hf_grpc_poll(struct hf_grpc *g, uint64_t now_ms)
 		g->state = G_UP;
 		g->ops->on_open(g->ctx);
 	}
+	if (g->state != G_UP)
+		return 0;
 	/* Read a bounded amount, feed it to nghttp2, which calls back per frame. */
 	while (budget > 0 && g->h2 != NULL) {
-		ssize_t n = read(g->fd, buf, sizeof(buf));
+		ssize_t n = io_read(g, buf, sizeof(buf));
 		ssize_t used;
 
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -469,14 +668,31 @@ hf_grpc_fd(const struct hf_grpc *g)
 	return g->fd;
 }
 
+uint64_t
+hf_grpc_counter(const struct hf_grpc *g, enum hf_grpc_counter c)
+{
+	return g->cnt[c];
+}
+
 struct hf_grpc *
 hf_grpc_new(uint32_t addr, uint16_t port, const char *authority, const char *path,
-            const struct hf_grpc_ops *ops, void *ctx)
+            const struct hf_grpc_tls *tls, const struct hf_grpc_ops *ops, void *ctx)
 {
 	struct hf_grpc *g = calloc(1, sizeof(*g));
 
 	if (g == NULL)
 		return NULL;
+	if (tls != NULL) {
+		g->cert_file = strdup(tls->cert_file);
+		g->key_file = strdup(tls->key_file);
+		g->ca_file = strdup(tls->ca_file);
+		if (tls->san != NULL && tls->san[0] != '\0')
+			g->san = strdup(tls->san);
+		if (g->cert_file == NULL || g->key_file == NULL || g->ca_file == NULL) {
+			hf_grpc_free(g);
+			return NULL;
+		}
+	}
 	g->addr = addr;
 	g->port = port;
 	g->authority = strdup(authority);
@@ -501,8 +717,13 @@ hf_grpc_free(struct hf_grpc *g)
 		return;
 	if (g->h2 != NULL)
 		nghttp2_session_del(g->h2);
+	SSL_free(g->ssl);
 	if (g->fd >= 0)
 		close(g->fd);
+	free(g->cert_file);
+	free(g->key_file);
+	free(g->ca_file);
+	free(g->san);
 	free(g->authority);
 	free(g->path);
 	free(g->out);

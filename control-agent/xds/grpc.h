@@ -4,7 +4,8 @@
 
 /*
  * One bidirectional gRPC stream over HTTP/2 (nghttp2, cleartext h2c with
- * prior knowledge, RFC 9113 section 3.3) on a non-blocking kernel socket,
+ * prior knowledge, RFC 9113 section 3.3, or over TLS with ALPN h2, RFC 9113
+ * section 3.2, OpenSSL on the same socket) on a non-blocking kernel socket,
  * driven only by hf_grpc_poll() from the control agent's loop: no thread, no
  * blocking call, bounded work per call. When the stream or the connection
  * ends, it reconnects after an exponential backoff with jitter (gRPC's
@@ -28,6 +29,27 @@ struct hf_grpc_ops {
 	void (*on_message)(void *ctx, const uint8_t *data, size_t len);
 	/* The stream or connection ended; @p why says how (grpc-status, errno, EOF). */
 	void (*on_close)(void *ctx, const char *why);
+	/* A connection attempt failed before a stream opened (TLS: @p why names the check). */
+	void (*on_fail)(void *ctx, const char *why);
+};
+
+/*
+ * TLS to the server (istiod's 15012 style): our certificate chain and key
+ * presented (mTLS), the server's chain verified against the CA file and,
+ * when @p san is not empty, carrying it as a DNS or URI SAN (a DNS name is
+ * also the SNI). The files are read again at each connection, so a rotated
+ * identity is what the next connection presents. ALPN offers h2 (gRPC).
+ */
+struct hf_grpc_tls {
+	const char *cert_file, *key_file, *ca_file;
+	const char *san;
+};
+
+enum hf_grpc_counter {
+	HF_GRPC_CNT_CONNECT_ERRORS,    /* TCP connects that failed */
+	HF_GRPC_CNT_TLS_ERRORS,        /* TLS handshakes that failed, whatever the cause */
+	HF_GRPC_CNT_TLS_VERIFY_ERRORS, /* ... of them: the server's certificate refused */
+	HF_GRPC_CNT__N
 };
 
 /* Backoff: the first retry after BASE, then x1.6 up to MAX, each +-20 % jitter. */
@@ -42,7 +64,10 @@ struct hf_grpc_ops {
  * NULL on ENOMEM.
  */
 struct hf_grpc *hf_grpc_new(uint32_t addr, uint16_t port, const char *authority, const char *path,
-                            const struct hf_grpc_ops *ops, void *ctx);
+                            const struct hf_grpc_tls *tls, const struct hf_grpc_ops *ops,
+                            void *ctx);
+
+uint64_t hf_grpc_counter(const struct hf_grpc *g, enum hf_grpc_counter c);
 
 /*
  * Connects when due, reads and writes what the socket allows (at most a

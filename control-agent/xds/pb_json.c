@@ -26,6 +26,8 @@ static const ProtobufCMessageDescriptor *const known[] = {
         &envoy__extensions__filters__http__cors__v3__cors__descriptor,
         &envoy__extensions__filters__http__cors__v3__cors_policy__descriptor,
         &envoy__config__route__v3__filter_config__descriptor,
+        &envoy__extensions__transport_sockets__tls__v3__downstream_tls_context__descriptor,
+        &envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__descriptor,
 };
 
 json_t *
@@ -267,7 +269,16 @@ message(const ProtobufCMessage *m)
 			continue;
 		/* never shown, wherever a resource carries one (Envoy's dump redacts them too) */
 		if (strcmp(f->name, "private_key") == 0) {
-			json_object_set_new(o, f->name, json_string("[redacted]"));
+			/* a DataSource still (the dump stays a valid message), as Envoy's */
+			json_t *r = json_string("[redacted]");
+
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				json_t *ds = json_object();
+
+				json_object_set_new(ds, "inline_string", r);
+				r = ds;
+			}
+			json_object_set_new(o, f->name, r);
 			continue;
 		}
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {

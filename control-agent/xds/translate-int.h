@@ -214,4 +214,19 @@ int hf_xds_tr_http_filter(
 int hf_xds_tr_per_filter(struct tr *t, const char *key, const Google__Protobuf__Any *any,
                          const char *at, struct hf_model_route *r);
 
+/* translate.c: an RDS, EDS or SDS config source: ADS only. */
+int hf_xds_tr_config_source(struct tr *t, const Envoy__Config__Core__V3__ConfigSource *cs,
+                            const char *at);
+
+/*
+ * translate_tls.c: a filter chain's transport socket (DownstreamTlsContext)
+ * into @p ml->tls, one server answering @p server_names (none: every name);
+ * a cluster's (UpstreamTlsContext) into @p mc->up_tls.
+ */
+int hf_xds_tr_down_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket *ts,
+                       const char *at, char **server_names, size_t n_names, struct hf_xds_sds *sds,
+                       struct hf_model_listener *ml);
+int hf_xds_tr_up_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket *ts,
+                     const char *at, struct hf_xds_sds *sds, struct hf_model_cluster *mc);
+
 #endif

@@ -18,8 +18,9 @@
 /* listeners                                                                                    */
 
 /* An RDS or EDS config source: only ADS, the stream this client holds, is spoken. */
-static int
-config_source(struct tr *t, const Envoy__Config__Core__V3__ConfigSource *cs, const char *at)
+int
+hf_xds_tr_config_source(struct tr *t, const Envoy__Config__Core__V3__ConfigSource *cs,
+                        const char *at)
 {
 	/* initial_fetch_timeout is accepted: this client waits for the resource however long. */
 	if (ONLY(t, cs, at, "ads", "resource_api_version", "initial_fetch_timeout") != 0)
@@ -111,7 +112,7 @@ hcm(struct tr *t, const Google__Protobuf__Any *any, const char *at, struct hf_mo
 		}
 		if (h->rds->config_source != NULL) {
 			path(p, sizeof(p), "%s.rds.config_source", at);
-			if (config_source(t, h->rds->config_source, p) != 0)
+			if (hf_xds_tr_config_source(t, h->rds->config_source, p) != 0)
 				goto out;
 		}
 		*rds = sdup(t, h->rds->route_config_name);
@@ -183,7 +184,7 @@ out:
 
 int
 hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_model *m, char **rds,
-                   char *err, size_t errlen)
+                   struct hf_xds_sds *sds, char *err, size_t errlen)
 {
 	struct tr t = {.err = err, .errlen = errlen};
 	const Envoy__Config__Core__V3__SocketAddress *sa;
@@ -215,8 +216,17 @@ hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_mod
 		return bad(&t, "filter_chains", "exactly one filter chain is supported (got %zu)",
 		           l->n_filter_chains);
 	fc = l->filter_chains[0];
-	if (ONLY(&t, fc, "filter_chains[0]", "name", "filters") != 0)
+	if (ONLY(&t, fc, "filter_chains[0]", "name", "filters", "filter_chain_match",
+	         "transport_socket") != 0)
 		return t.rc;
+	/* SNI is what tells TLS servers apart; a chain matches on nothing else here. */
+	if (fc->filter_chain_match != NULL &&
+	    ONLY(&t, fc->filter_chain_match, "filter_chains[0].filter_chain_match",
+	         "server_names") != 0)
+		return t.rc;
+	if (fc->filter_chain_match != NULL && fc->transport_socket == NULL)
+		return bad(&t, "filter_chains[0].filter_chain_match.server_names",
+		           "matching SNI needs the chain to terminate TLS (transport_socket)");
 	if (fc->n_filters != 1)
 		return bad(&t, "filter_chains[0].filters",
 		           "exactly one network filter "
@@ -235,9 +245,24 @@ hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_mod
 	ml->route_config = -1;
 	if (t.rc != 0)
 		return t.rc;
-	if (strcmp(f->name, HCM_NAME) == 0)
-		return hcm(&t, f->typed_config, "filter_chains[0].filters[0].typed_config", m, ml,
-		           rds);
+	if (strcmp(f->name, HCM_NAME) == 0) {
+		/* hcm() may append a route configuration: the listener is re-found by index */
+		unsigned int li = m->n_listeners - 1;
+
+		if (hcm(&t, f->typed_config, "filter_chains[0].filters[0].typed_config", m, ml,
+		        rds) != 0 ||
+		    fc->transport_socket == NULL)
+			return t.rc;
+		return hf_xds_tr_down_tls(
+		        &t, fc->transport_socket, "filter_chains[0].transport_socket",
+		        fc->filter_chain_match != NULL ? fc->filter_chain_match->server_names
+		                                       : NULL,
+		        fc->filter_chain_match != NULL ? fc->filter_chain_match->n_server_names : 0,
+		        sds, &m->listeners[li]);
+	}
+	if (fc->transport_socket != NULL)
+		return bad(&t, "filter_chains[0].transport_socket",
+		           "TLS is terminated for http_connection_manager chains only");
 	if (strcmp(f->name, TCP_PROXY_NAME) == 0)
 		return tcp_proxy(&t, f->typed_config, "filter_chains[0].filters[0].typed_config",
 		                 ml);
@@ -487,7 +512,7 @@ circuit_breakers(struct tr *t, const Envoy__Config__Cluster__V3__CircuitBreakers
 
 int
 hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model *m, char **eds,
-                  char *err, size_t errlen)
+                  struct hf_xds_sds *sds, char *err, size_t errlen)
 {
 	struct tr t = {.err = err, .errlen = errlen};
 	struct hf_model_cluster *mc;
@@ -495,7 +520,8 @@ hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model 
 	*eds = NULL;
 	/* metadata: istiod's services and original port, for telemetry; opaque, as in Envoy. */
 	if (ONLY(&t, c, "Cluster", "name", "type", "eds_cluster_config", "connect_timeout",
-	         "lb_policy", "load_assignment", "circuit_breakers", "metadata") != 0 ||
+	         "lb_policy", "load_assignment", "transport_socket", "circuit_breakers",
+	         "metadata") != 0 ||
 	    (c->circuit_breakers != NULL && circuit_breakers(&t, c->circuit_breakers) != 0))
 		return t.rc;
 	if (c->name[0] == '\0')
@@ -507,6 +533,9 @@ hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model 
 	mc->service = sdup(&t, c->name);
 	mc->connect_timeout_ms =
 	        c->connect_timeout != NULL ? duration_ms(c->connect_timeout) : CONNECT_TIMEOUT_MS;
+	if (c->transport_socket != NULL &&
+	    hf_xds_tr_up_tls(&t, c->transport_socket, "transport_socket", sds, mc) != 0)
+		return t.rc;
 	switch (c->lb_policy) {
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN:
 		mc->lb = HF_LB_ROUND_ROBIN;
@@ -540,8 +569,8 @@ hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model 
 			         "service_name") != 0)
 				return t.rc;
 			if (c->eds_cluster_config->eds_config != NULL &&
-			    config_source(&t, c->eds_cluster_config->eds_config,
-			                  "eds_cluster_config.eds_config") != 0)
+			    hf_xds_tr_config_source(&t, c->eds_cluster_config->eds_config,
+			                            "eds_cluster_config.eds_config") != 0)
 				return t.rc;
 			if (c->eds_cluster_config->service_name[0] != '\0') {
 				*eds = sdup(&t, c->eds_cluster_config->service_name);

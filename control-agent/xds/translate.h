@@ -24,6 +24,22 @@
 #define HF_XDS_RDS         HF_XDS_TYPE_PREFIX "envoy.config.route.v3.RouteConfiguration"
 #define HF_XDS_CDS         HF_XDS_TYPE_PREFIX "envoy.config.cluster.v3.Cluster"
 #define HF_XDS_EDS         HF_XDS_TYPE_PREFIX "envoy.config.endpoint.v3.ClusterLoadAssignment"
+#define HF_XDS_SDS         HF_XDS_TYPE_PREFIX "envoy.extensions.transport_sockets.tls.v3.Secret"
+
+/*
+ * The Secret resources a translation reads TLS certificates and validation
+ * contexts from (SDS over the ADS stream), and the names it referenced.
+ * With find NULL (a resource checked alone, before its secrets are known)
+ * the TLS contexts are shaped but not filled; the names are collected still.
+ */
+struct hf_xds_sds {
+	/* The secret named @p name, NULL when not held. */
+	const Envoy__Extensions__TransportSockets__Tls__V3__Secret *(*find)(void *ctx,
+	                                                                    const char *name);
+	void *ctx;
+	unsigned int n; /* out: the secrets referenced, each once; the caller frees them */
+	char **names;
+};
 
 /*
  * Makes @p s one printable line in place: the names and strings of a resource
@@ -45,7 +61,7 @@ hf_xds_one_line(char *s)
  * configuration is appended to @p m and *@p rds stays NULL.
  */
 int hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_model *m,
-                       char **rds, char *err, size_t errlen);
+                       char **rds, struct hf_xds_sds *sds, char *err, size_t errlen);
 
 /* Appends route configuration @p rc to @p m. */
 int hf_xds_tr_route_config(const Envoy__Config__Route__V3__RouteConfiguration *rc,
@@ -57,7 +73,16 @@ int hf_xds_tr_route_config(const Envoy__Config__Route__V3__RouteConfiguration *r
  * (eds_cluster_config.service_name, else the cluster's name; caller frees).
  */
 int hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model *m, char **eds,
-                      char *err, size_t errlen);
+                      struct hf_xds_sds *sds, char *err, size_t errlen);
+
+/*
+ * Checks Secret @p s alone: a tls_certificate (inline certificate chain and
+ * private key that match) or a validation_context (inline trusted_ca, exact
+ * SANs). TLS of listeners (a filter chain's transport_socket) and clusters
+ * is read with their translation, through struct hf_xds_sds.
+ */
+int hf_xds_tr_secret(const Envoy__Extensions__TransportSockets__Tls__V3__Secret *s, char *err,
+                     size_t errlen);
 
 /*
  * Sets the endpoints of @p mc from @p cla (replacing any). Endpoints whose

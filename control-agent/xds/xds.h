@@ -42,4 +42,18 @@ void hf_xds_request_rebuild(struct hf_xds *x);
 
 void hf_xds_close(struct hf_xds *x);
 
+/* The client's counters, shown in /stats as xds.<name>. */
+enum hf_xds_counter {
+	HF_XDS_CNT_NACKS,             /* responses refused (NACK sent) */
+	HF_XDS_CNT_SECRETS,           /* Secret resources taken (new or updated) */
+	HF_XDS_CNT_SECRET_WAITS,      /* listeners and clusters that waited for a Secret */
+	HF_XDS_CNT_CONNECT_ERRORS,    /* connections to the server that failed before a stream */
+	HF_XDS_CNT_TLS_ERRORS,        /* TLS handshakes with the server that failed */
+	HF_XDS_CNT_TLS_VERIFY_ERRORS, /* ... of them: the server's certificate refused */
+	HF_XDS_CNT__N
+};
+
+/* The value of counter @p c; *@p name its name after "xds.". */
+uint64_t hf_xds_counter(const struct hf_xds *x, enum hf_xds_counter c, const char **name);
+
 #endif

@@ -30,6 +30,7 @@ static const ProtobufCMessageDescriptor *const types[] = {
         &envoy__config__route__v3__route_configuration__descriptor,
         &envoy__config__cluster__v3__cluster__descriptor,
         &envoy__config__endpoint__v3__cluster_load_assignment__descriptor,
+        &envoy__extensions__transport_sockets__tls__v3__secret__descriptor,
 };
 
 static void
@@ -50,6 +51,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hf_model m = {0};
+	struct hf_xds_sds sds = {0};
 	char err[512], *ref = NULL;
 	ProtobufCMessage *msg;
 	unsigned int t;
@@ -57,14 +59,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	t = data[0] % 4;
+	t = data[0] % 5;
 	msg = protobuf_c_message_unpack(types[t], NULL, size - 1, data + 1);
 	if (msg == NULL)
 		return 0;
 	memset(err, 0x7f, sizeof(err));
 	switch (t) {
 	case 0:
-		rc = hf_xds_tr_listener((const void *)msg, &m, &ref, err, sizeof(err));
+		rc = hf_xds_tr_listener((const void *)msg, &m, &ref, &sds, err, sizeof(err));
 		if (rc == 0 && (m.n_listeners != 1 || m.listeners[0].port == 0 ||
 		                (m.listeners[0].kind == HF_LISTENER_HTTP &&
 		                 (ref == NULL) == (m.listeners[0].route_config < 0))))
@@ -76,10 +78,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		break;
 	case 2:
-		rc = hf_xds_tr_cluster((const void *)msg, &m, &ref, err, sizeof(err));
+		rc = hf_xds_tr_cluster((const void *)msg, &m, &ref, &sds, err, sizeof(err));
 		if (rc == 0 && (m.n_clusters != 1 || m.clusters[0].name == NULL))
 			abort();
 		break;
+	case 4: rc = hf_xds_tr_secret((const void *)msg, err, sizeof(err)); break;
 	default:
 		m.clusters = calloc(1, sizeof(*m.clusters));
 		if (m.clusters == NULL)
@@ -94,6 +97,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_err(rc, err, sizeof(err));
 	free(ref);
+	for (unsigned int i = 0; i < sds.n; i++)
+		free(sds.names[i]);
+	free(sds.names);
 	hf_model_free(&m);
 	protobuf_c_message_free_unpacked(msg, NULL);
 	return 0;

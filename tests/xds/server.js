@@ -32,7 +32,11 @@
 // client does not hold, and as removed the ones it holds that are gone (or a
 // name subscribed that does not exist).
 //
-// usage: server.js --dir DIR [--port N] [--address A]
+// With --tls-cert, --tls-key and --tls-ca it serves over TLS (istiod's 15012
+// style) and requires a client certificate chaining to the CA; each
+// stream_open then carries "peer_san", the SANs of the client's certificate.
+//
+// usage: server.js --dir DIR [--port N] [--address A] [--tls-cert F --tls-key F --tls-ca F]
 'use strict';
 
 const crypto = require('crypto');
@@ -68,6 +72,7 @@ const PROTOS = [
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',
   'envoy/extensions/filters/http/fault/v3/fault.proto',
   'envoy/extensions/filters/http/cors/v3/cors.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
 ];
 
 function arg(name, dflt) {
@@ -288,10 +293,21 @@ function onDeltaRequest(st, rq) {
   if (fresh || subscribe.length > 0 || unsubscribe.length > 0) sendDelta(st, t);
 }
 
+// The SANs of the client certificate of @call's connection ("URI:spiffe://..."), or undefined.
+// grpc-js 1.13 has no server-side auth context: the call's HTTP/2 stream leads to the socket.
+function peerSan(call) {
+  let c = call.call;
+  for (let i = 0; c && !c.stream && i < 8; i++) c = c.nextCall;
+  const sock = c && c.stream && c.stream.session && c.stream.session.socket;
+  if (!sock || typeof sock.getPeerCertificate !== 'function') return undefined;
+  const cert = sock.getPeerCertificate();
+  return cert && cert.subjectaltname;
+}
+
 function serveDelta(call) {
   const st = { id: nextStream++, call, subs: new Map(), delta: true };
   streams.add(st);
-  log({ event: 'stream_open', id: st.id, delta: true, peer: call.getPeer() });
+  log({ event: 'stream_open', id: st.id, delta: true, peer: call.getPeer(), peer_san: peerSan(call) });
   call.on('data', (rq) => onDeltaRequest(st, rq));
   const end = () => {
     if (streams.delete(st)) log({ event: 'stream_close', id: st.id, delta: true });
@@ -304,7 +320,7 @@ function serveDelta(call) {
 function serve(call) {
   const st = { id: nextStream++, call, subs: new Map() };
   streams.add(st);
-  log({ event: 'stream_open', id: st.id, peer: call.getPeer() });
+  log({ event: 'stream_open', id: st.id, peer: call.getPeer(), peer_san: peerSan(call) });
   call.on('data', (rq) => onRequest(st, rq));
   const end = () => {
     if (streams.delete(st)) log({ event: 'stream_close', id: st.id });
@@ -327,7 +343,12 @@ setInterval(() => {
 const server = new grpc.Server();
 server.addService(ADS.service, { StreamAggregatedResources: serve, DeltaAggregatedResources: serveDelta });
 const address = arg('address', '127.0.0.1');
-server.bindAsync(`${address}:${arg('port', '15010')}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
+const tlsCert = arg('tls-cert');
+const creds = tlsCert
+  ? grpc.ServerCredentials.createSsl(fs.readFileSync(arg('tls-ca')),
+    [{ cert_chain: fs.readFileSync(tlsCert), private_key: fs.readFileSync(arg('tls-key')) }], true)
+  : grpc.ServerCredentials.createInsecure();
+server.bindAsync(`${address}:${arg('port', '15010')}`, creds, (err, port) => {
   if (err) {
     console.error('server.js: ' + err.message);
     process.exit(1);

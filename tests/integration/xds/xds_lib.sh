@@ -67,14 +67,15 @@ routes() {
 	local IFS=,
 	echo "{\"resources\": [$*]}" | put routes.json
 }
-# http_listener PORT [RDS_NAME [FILTERS]]: an HTTP listener whose routes come by RDS as RDS_NAME
-# (default http.PORT), FILTERS (HttpFilter JSON objects, each followed by a comma) before the
-# router (JSON)
+# http_listener PORT [RDS_NAME [FILTERS [CHAIN_FIELDS [NAME]]]]: an HTTP listener NAME (default
+# http_PORT) whose routes come by RDS as RDS_NAME (default http.PORT), FILTERS (HttpFilter JSON
+# objects, each followed by a comma) before the router; CHAIN_FIELDS ("key": value, ...,) open
+# its filter chain (JSON)
 http_listener() {
 	cat <<JSON
- {"@type": "$T/envoy.config.listener.v3.Listener", "name": "http_$1",
+ {"@type": "$T/envoy.config.listener.v3.Listener", "name": "${5:-http_$1}",
   "address": {"socket_address": {"address": "0.0.0.0", "port_value": $1}},
-  "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
+  "filter_chains": [{${4:-} "filters": [{"name": "envoy.filters.network.http_connection_manager",
    "typed_config": {"@type": "$T/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
     "stat_prefix": "http_$1",
     "rds": {"route_config_name": "${2:-http.$1}", "config_source": {"ads": {}, "resource_api_version": "V3"}},
@@ -97,7 +98,7 @@ listeners() {
 }
 
 start_server() {
-	ip netns exec "$NS" node "$SERVER" --dir "$XDS" --port 15010 >> "$SLOG" 2>&1 &
+	ip netns exec "$NS" node "$SERVER" --dir "$XDS" --port 15010 "${XDS_SERVER_ARGS[@]}" >> "$SLOG" 2>&1 &
 	SPID=$!
 	HF_PIDS+=("$SPID")
 	for _ in $(seq 100); do
@@ -126,7 +127,10 @@ wait_for() {
 }
 
 # xds_setup TAG XDS_OPTIONS: the namespace, the server, hydrofoil with an xds block adding
-# XDS_OPTIONS (e.g. api_type) and an access log, nginx. Exits on failure.
+# XDS_OPTIONS (e.g. api_type) and an access log, nginx. Exits on failure. Set before it:
+# XDS_SERVER_ARGS (more server.js arguments), XDS_EXTRA_CFG (more bootstrap, e.g. an identity
+# block), XDS_NGINX_EXTRA (more nginx server blocks).
+XDS_SERVER_ARGS=()
 xds_setup() {
 	if [ ! -d "$HF_ROOT/tests/xds/node_modules/@grpc/grpc-js" ] || ! command -v node >/dev/null; then
 		hf_not_ok "tests/xds/node_modules is installed (scripts/setup.sh runs npm ci)"
@@ -148,6 +152,7 @@ http {
     default_type text/plain;
     server { listen $PEER:9101; location / { return 200 "A\n"; } }
     server { listen $PEER:9102; location / { return 200 "B\n"; } }
+    ${XDS_NGINX_EXTRA:-}
 }
 NGINX
 	if ! start_server; then
@@ -157,7 +162,8 @@ NGINX
 	fi
 	hf_cfg "$HF_TMP/hf.cfg" hf0 "$OUR/24" "$PEER" "access_log = \"$ALOG\";
 xds = { address = \"127.0.0.1\"; port = 15010; $2
-  metadata = { NAMESPACE = \"istio-system\"; NAME = \"gw-0\"; INSTANCE_IPS = \"$OUR\"; }; };"
+  metadata = { NAMESPACE = \"istio-system\"; NAME = \"gw-0\"; INSTANCE_IPS = \"$OUR\"; }; };
+${XDS_EXTRA_CFG:-}"
 	if ! hf_up "$NS" "$HF_TMP/hf.cfg" "$LOG" "$PEER/24"; then
 		hf_not_ok "hydrofoil with an xds bootstrap ($2) reports LIVE"
 		exit 1

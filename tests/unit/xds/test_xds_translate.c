@@ -13,86 +13,10 @@
 
 #include "hf_test.h"
 #include "control-agent/xds/translate.h"
+#include "xds_listener.h"
 
 static char err[512];
-
-/* Packs @p m into @p any (type URL from its descriptor); the buffer lives until the test ends. */
-static void
-pack(Google__Protobuf__Any *any, const ProtobufCMessage *m)
-{
-	static char urls[8][200];
-	static int n;
-	size_t len = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf = malloc(len + 1);
-
-	assert_non_null(buf);
-	protobuf_c_message_pack(m, buf);
-	google__protobuf__any__init(any);
-	snprintf(urls[n % 8], sizeof(urls[0]), "type.googleapis.com/%s", m->descriptor->name);
-	any->type_url = urls[n++ % 8];
-	any->value.data = buf;
-	any->value.len = len;
-}
-
-/* An HTTP listener on @p port with RDS @p rds; @p tweak may change the HCM before packing. */
-struct http_listener {
-	Envoy__Config__Listener__V3__Listener l;
-	Envoy__Config__Core__V3__Address addr;
-	Envoy__Config__Core__V3__SocketAddress sa;
-	Envoy__Config__Listener__V3__FilterChain fc, *pfc[2];
-	Envoy__Config__Listener__V3__Filter f, *pf[1];
-	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager h;
-	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__Rds rds;
-	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpFilter hf, *phf[1];
-	Envoy__Extensions__Filters__Http__Router__V3__Router router;
-	Google__Protobuf__Any hcm_any, router_any;
-};
-
-static void
-http_listener(struct http_listener *x, uint32_t port, const char *rds)
-{
-	memset(x, 0, sizeof(*x));
-	envoy__config__listener__v3__listener__init(&x->l);
-	envoy__config__core__v3__address__init(&x->addr);
-	envoy__config__core__v3__socket_address__init(&x->sa);
-	envoy__config__listener__v3__filter_chain__init(&x->fc);
-	envoy__config__listener__v3__filter__init(&x->f);
-	envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__init(
-	        &x->h);
-	envoy__extensions__filters__network__http_connection_manager__v3__rds__init(&x->rds);
-	envoy__extensions__filters__network__http_connection_manager__v3__http_filter__init(&x->hf);
-	envoy__extensions__filters__http__router__v3__router__init(&x->router);
-	x->l.name = "http_80";
-	x->sa.address = "0.0.0.0";
-	x->sa.port_specifier_case =
-	        ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE;
-	x->sa.port_value = port;
-	x->addr.address_case = ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_SOCKET_ADDRESS;
-	x->addr.socket_address = &x->sa;
-	x->l.address = &x->addr;
-	x->rds.route_config_name = (char *)rds;
-	x->h.stat_prefix = "http";
-	x->h.route_specifier_case =
-	        ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS;
-	x->h.rds = &x->rds;
-	pack(&x->router_any, &x->router.base);
-	x->hf.name = "envoy.filters.http.router";
-	x->hf.config_type_case =
-	        ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG;
-	x->hf.typed_config = &x->router_any;
-	x->phf[0] = &x->hf;
-	x->h.n_http_filters = 1;
-	x->h.http_filters = x->phf;
-	x->f.name = "envoy.filters.network.http_connection_manager";
-	x->f.config_type_case = ENVOY__CONFIG__LISTENER__V3__FILTER__CONFIG_TYPE_TYPED_CONFIG;
-	x->f.typed_config = &x->hcm_any;
-	x->pf[0] = &x->f;
-	x->fc.n_filters = 1;
-	x->fc.filters = x->pf;
-	x->pfc[0] = &x->fc;
-	x->l.n_filter_chains = 1;
-	x->l.filter_chains = x->pfc;
-}
+static struct hf_xds_sds nosds; /* these resources name no secret */
 
 static void
 test_listener_rds(void **state)
@@ -104,7 +28,7 @@ test_listener_rds(void **state)
 	(void)state;
 	http_listener(&x, 8080, "http.8080");
 	pack(&x.hcm_any, &x.h.base);
-	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, err, sizeof(err)), 0);
+	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, &nosds, err, sizeof(err)), 0);
 	assert_int_equal(m.n_listeners, 1);
 	assert_int_equal(m.listeners[0].port, 8080);
 	assert_int_equal(m.listeners[0].kind, HF_LISTENER_HTTP);
@@ -170,7 +94,7 @@ test_listener_refused(void **state)
 		}
 		pack(&x.hcm_any, &x.h.base);
 		err[0] = '\0';
-		assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, err, sizeof(err)), -EINVAL);
+		assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, &nosds, err, sizeof(err)), -EINVAL);
 		if (strstr(err, cases[i].want) == NULL)
 			fail_msg("case %u: '%s' does not say '%s'", i, err, cases[i].want);
 		assert_null(rds);
@@ -199,7 +123,7 @@ test_listener_optional_filter(void **state)
 	x.h.n_http_filters = 2;
 	x.h.http_filters = two;
 	pack(&x.hcm_any, &x.h.base);
-	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, err, sizeof(err)), 0);
+	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, &nosds, err, sizeof(err)), 0);
 	free(rds);
 	hf_model_free(&m);
 	free(x.hcm_any.value.data);
@@ -591,7 +515,7 @@ test_clusters(void **state)
 	c.lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST;
 	eds.service_name = "web-eds";
 	c.eds_cluster_config = &eds;
-	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, err, sizeof(err)), 0);
+	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, &nosds, err, sizeof(err)), 0);
 	assert_string_equal(name, "web-eds");
 	assert_int_equal(m.clusters[0].lb, HF_LB_LEAST_REQUEST);
 	assert_int_equal(m.clusters[0].connect_timeout_ms, 5000);
@@ -599,14 +523,14 @@ test_clusters(void **state)
 	hf_model_free(&m);
 
 	c.lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV;
-	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, err, sizeof(err)), -EINVAL);
+	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, &nosds, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "lb_policy"));
 	hf_model_free(&m);
 
 	c.lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN;
 	c.type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STRICT_DNS;
 	c.eds_cluster_config = NULL;
-	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, err, sizeof(err)), -EINVAL);
+	assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, &nosds, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "type: only STATIC and EDS"));
 	hf_model_free(&m);
 
@@ -628,11 +552,11 @@ test_clusters(void **state)
 		c.type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__EDS;
 		c.circuit_breakers = &cb;
 		c.metadata = &md;
-		assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, err, sizeof(err)), 0);
+		assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, &nosds, err, sizeof(err)), 0);
 		free(name);
 		hf_model_free(&m);
 		max.value = 1024;
-		assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, err, sizeof(err)), -EINVAL);
+		assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, &nosds, err, sizeof(err)), -EINVAL);
 		assert_non_null(strstr(err, "circuit_breakers.thresholds[0]: a limit of 1024: circuit "
 		                            "breaking is not enforced"));
 		hf_model_free(&m);
@@ -815,7 +739,7 @@ test_tcp_proxy(void **state)
 	tp.cluster = "db";
 	pack(&x.hcm_any, &tp.base);
 	x.f.name = "envoy.filters.network.tcp_proxy";
-	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, err, sizeof(err)), 0);
+	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, &nosds, err, sizeof(err)), 0);
 	assert_null(rds);
 	assert_int_equal(m.listeners[0].kind, HF_LISTENER_TCP);
 	assert_int_equal(m.listeners[0].n_l4_routes, 1);
@@ -825,7 +749,7 @@ test_tcp_proxy(void **state)
 
 	/* an Any of the wrong type where the tcp_proxy goes */
 	x.f.typed_config = &x.router_any;
-	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, err, sizeof(err)), -EINVAL);
+	assert_int_equal(hf_xds_tr_listener(&x.l, &m, &rds, &nosds, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "is not supported here"));
 	hf_model_free(&m);
 	free(x.router_any.value.data);
