@@ -329,8 +329,22 @@ common(struct tr *t, const common_t *c, const char *at, struct hf_xds_sds *sds,
 		return 0;
 	if (ONLY(t, c, at, "tls_params", "tls_certificates", "tls_certificate_sds_secret_configs",
 	         "validation_context", "validation_context_sds_secret_config",
-	         "combined_validation_context") != 0)
+	         "combined_validation_context", "alpn_protocols") != 0)
 		return t->rc;
+	/*
+	 * Istio lists h2 and http/1.1 for a gateway's server: the handshake selects
+	 * http/1.1 from the client's offer (tls/ctx.c), the one Hydrofoil speaks, so
+	 * a list without it cannot be served.
+	 */
+	if (c->n_alpn_protocols > 0) {
+		size_t i = 0;
+
+		while (i < c->n_alpn_protocols && strcmp(c->alpn_protocols[i], "http/1.1") != 0)
+			i++;
+		if (i == c->n_alpn_protocols)
+			return bad(t, at, "alpn_protocols without http/1.1: Hydrofoil speaks HTTP/1.1 "
+			                  "only");
+	}
 	if (c->n_tls_certificates + c->n_tls_certificate_sds_secret_configs > 1)
 		return bad(t, at, "one certificate per context is supported (got %zu)",
 		           c->n_tls_certificates + c->n_tls_certificate_sds_secret_configs);
@@ -497,6 +511,10 @@ hf_xds_tr_up_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket *t
 	path(p, sizeof(p), "%s.typed_config.common_tls_context", at);
 	if (common(t, u->common_tls_context, p, sds, &tp) != 0)
 		goto out;
+	if (u->common_tls_context != NULL && u->common_tls_context->n_alpn_protocols > 0) {
+		bad(t, p, "alpn_protocols: not supported on upstream connections yet");
+		goto out;
+	}
 	if (tp.ciphers != NULL || tp.min_version != HF_TLS_V1_2 || tp.max_version != HF_TLS_V1_3) {
 		bad(t, p, "tls_params: not supported on upstream connections yet");
 		goto out;

@@ -311,6 +311,25 @@ test_listener(void **state)
 	assert_int_equal(sds.n, 1); /* the same name twice is one subscription */
 	hf_model_free(&m);
 	sds_free(&sds);
+	/* Istio's ALPN list for a gateway server (h2, http/1.1): taken; one without http/1.1 not */
+	{
+		static char *istio_alpn[] = {"h2", "http/1.1"}, *h2_only[] = {"h2"};
+
+		x.c.n_alpn_protocols = 2;
+		x.c.alpn_protocols = istio_alpn;
+		assert_int_equal(tr(&x, &m, &sds), 0);
+		hf_model_free(&m);
+		sds_free(&sds);
+		x.c.n_alpn_protocols = 1;
+		x.c.alpn_protocols = h2_only;
+		assert_int_equal(tr(&x, &m, &sds), -EINVAL);
+		assert_string_equal(err, "filter_chains[0].transport_socket.typed_config."
+		                         "common_tls_context: alpn_protocols without http/1.1: "
+		                         "Hydrofoil speaks HTTP/1.1 only");
+		hf_model_free(&m);
+		sds_free(&sds);
+		x.c.n_alpn_protocols = 0;
+	}
 	/* an unsupported field, by its path */
 	x.d.require_sni = &x.require;
 	assert_int_equal(tr(&x, &m, &sds), -EINVAL);
