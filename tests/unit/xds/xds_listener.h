@@ -13,11 +13,11 @@
 #include "hf_test.h"
 #include "control-agent/xds/translate.h"
 
-/* Packs @p m into @p any (type URL from its descriptor); the buffer lives until the test ends. */
+/* Packs @p m into @p any (type URL from its descriptor, in a ring of 64: a test packs fewer). */
 static inline void
 pack(Google__Protobuf__Any *any, const ProtobufCMessage *m)
 {
-	static char urls[8][200];
+	static char urls[64][200];
 	static int n;
 	size_t len = protobuf_c_message_get_packed_size(m);
 	uint8_t *buf = malloc(len + 1);
@@ -25,8 +25,8 @@ pack(Google__Protobuf__Any *any, const ProtobufCMessage *m)
 	assert_non_null(buf);
 	protobuf_c_message_pack(m, buf);
 	google__protobuf__any__init(any);
-	snprintf(urls[n % 8], sizeof(urls[0]), "type.googleapis.com/%s", m->descriptor->name);
-	any->type_url = urls[n++ % 8];
+	snprintf(urls[n % 64], sizeof(urls[0]), "type.googleapis.com/%s", m->descriptor->name);
+	any->type_url = urls[n++ % 64];
 	any->value.data = buf;
 	any->value.len = len;
 }
