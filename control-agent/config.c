@@ -56,9 +56,6 @@ node_namespace(const struct hf_bootstrap *b, char *buf, size_t cap)
 	return "default";
 }
 
-/* How long the last hf_config_build() spent reading and translating, before compiling. */
-static uint64_t hf_config_load_us;
-
 /*
  * hf_config_build(), keeping the model in @p keep (its previous one freed)
  * when the snapshot builds and @p keep is not NULL.
@@ -69,6 +66,8 @@ build_keep(const struct hf_bootstrap *b, uint64_t version, unsigned int n_worker
 {
 	struct hf_model m = {0}, im = {0};
 	const char *labels[HF_BOOT_MAX_LABELS];
+	struct hf_istio_stats is = {0};
+	struct hf_config_phases ph = {0};
 	struct hf_snapshot *s = NULL;
 	uint64_t t0 = hf_clock_us();
 	int rc;
@@ -100,6 +99,8 @@ build_keep(const struct hf_bootstrap *b, uint64_t version, unsigned int n_worker
 			.ns = node_namespace(b, ns, sizeof(ns)),
 			.root_ns = b->root_ns,
 			.xff_trusted_hops = b->http_xff_trusted_hops,
+			.cache = keep != NULL ? keep->istio_cache : NULL,
+			.stats = &is,
 		};
 
 		for (unsigned int i = 0; i < b->n_labels; i++)
@@ -107,6 +108,11 @@ build_keep(const struct hf_bootstrap *b, uint64_t version, unsigned int n_worker
 		rc = hf_istio_load_node(b->istio_dir, &node, &im, err, errlen);
 		if (rc != 0)
 			goto out;
+		ph.read_us = is.read_us;
+		ph.parse_us = is.parse_us;
+		ph.translate_us = is.translate_us;
+		ph.files = is.files;
+		ph.files_parsed = is.files_parsed;
 		rc = hf_model_append(&m, &im);
 		if (rc == -EADDRINUSE) {
 			snprintf(err, errlen, "%s: a Gateway port is also a static_resources listener",
@@ -123,9 +129,12 @@ build_keep(const struct hf_bootstrap *b, uint64_t version, unsigned int n_worker
 		snprintf(err, errlen, "out of memory");
 	if (rc != 0)
 		goto out;
-	hf_config_load_us = hf_clock_us() - t0;
+	ph.merge_us = hf_clock_us() - t0 - ph.read_us - ph.parse_us - ph.translate_us;
+	t0 = hf_clock_us();
 	s = hf_snapshot_compile(&m, version, n_workers, err, errlen);
+	ph.compile_us = hf_clock_us() - t0;
 	if (s != NULL && keep != NULL) {
+		keep->last = ph;
 		hf_model_free(&keep->model);
 		keep->model = m;
 		memset(&m, 0, sizeof(m));
@@ -160,6 +169,11 @@ hf_config_open(struct hf_config *c, const struct hf_bootstrap *b, unsigned int n
 	hf_watch_init(&c->watch);
 	if (b->istio_dir[0] == '\0')
 		return 0;
+	c->istio_cache = hf_istio_cache_new();
+	if (c->istio_cache == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (c->inotify_fd < 0 ||
 	    inotify_add_watch(c->inotify_fd, b->istio_dir,
@@ -265,9 +279,12 @@ hf_config_poll(struct hf_config *c, uint64_t now_ms)
 	c->version++;
 	c->reloads++;
 	c->last_build_us = hf_clock_us() - t0;
-	printf("hydrofoil: config: snapshot %" PRIu64 " built in %" PRIu64 " us (%" PRIu64 " us "
-	       "reading and translating; %u listeners, %u clusters)\n", c->version, c->last_build_us,
-	       hf_config_load_us, s->n_listeners, s->n_clusters);
+	printf("hydrofoil: config: snapshot %" PRIu64 " built in %" PRIu64 " us (read %" PRIu64
+	       " us, parse %" PRIu64 " us for %u of %u files, translate %" PRIu64 " us, merge %"
+	       PRIu64 " us, compile %" PRIu64 " us; %u listeners, %u clusters)\n", c->version,
+	       c->last_build_us, c->last.read_us, c->last.parse_us, c->last.files_parsed,
+	       c->last.files, c->last.translate_us, c->last.merge_us, c->last.compile_us,
+	       s->n_listeners, s->n_clusters);
 	fflush(stdout);
 	return s;
 }
@@ -280,4 +297,6 @@ hf_config_close(struct hf_config *c)
 	c->inotify_fd = -1;
 	hf_watch_free(&c->watch);
 	hf_model_free(&c->model);
+	hf_istio_cache_free(c->istio_cache);
+	c->istio_cache = NULL;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "control-agent/bootstrap.h"
+#include "control-agent/istio/istio.h"
 #include "control-agent/model/model.h"
 #include "control-agent/snapshot.h"
 #include "control-agent/watch.h"
@@ -36,6 +37,12 @@ struct hf_config {
 	uint64_t reloads;		/* snapshots built after the first */
 	uint64_t rejected;		/* changes refused */
 	uint64_t last_build_us;		/* how long the last good load + compile took */
+	/* where the last build's time went, in µs, and how many YAML files it had to parse */
+	struct hf_config_phases {
+		uint64_t read_us, parse_us, translate_us, merge_us, compile_us;
+		unsigned int files, files_parsed;
+	} last;
+	struct hf_istio_cache *istio_cache;	/* parsed Istio files kept from build to build */
 	char last_error[HF_BOOT_ERR + 64];
 	struct hf_watch watch;		/* files the last load read (certificates...) */
 	bool by_files;			/* the pending reload is for changed watched files */

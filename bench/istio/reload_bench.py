@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 """Writes an Istio directory with N routes and measures a hot reload.
 
-  reload_bench.py gen DIR N VERSION   writes DIR/routes.yaml: a Gateway on port 80,
-                                      ServiceEntries v1 and v2, and one VirtualService
-                                      with N routes (45% exact, 45% prefix, 10% regex)
-                                      ahead of a catch-all to VERSION
-  reload_bench.py swap HOST DIR N     measures: a keep-alive client asks for a path
-                                      only the catch-all matches while the file is
-                                      replaced (rename) by one whose catch-all goes
-                                      to the other version; prints JSON with the
-                                      milliseconds from the rename to the first
-                                      answer of the new snapshot
+  reload_bench.py gen DIR N VERSION [FILES]
+        writes a Gateway on port 80, ServiceEntries v1 and v2, and N routes
+        (45% exact, 45% prefix, 10% regex) ahead of a catch-all to VERSION:
+        with FILES 1 (the default) all in DIR/routes.yaml, one VirtualService;
+        else DIR/base.yaml and FILES VirtualServices for host "*" in
+        DIR/routes-NNN.yaml, the last one holding the catch-all
+  reload_bench.py swap HOST DIR N [FILES [REPEAT]]
+        measures: a keep-alive client asks for a path only the catch-all
+        matches while the file holding it is replaced (rename) by one whose
+        catch-all goes to the other version, REPEAT times (1); prints JSON
+        with the milliseconds from each rename to the first answer of the new
+        snapshot, their median, and the requests that failed meanwhile
 """
 import http.client
 import json
@@ -55,9 +57,9 @@ spec:
 """
 
 
-def gen(path, n, version):
-    out = [HEAD]
-    for i in range(n):
+def routes(n, first, version, catch_all):
+    out = []
+    for i in range(first, first + n):
         kind = i % 20
         if kind < 2:
             m = 'regex: "/x/%d/[0-9]+/item-[a-z]+"' % i
@@ -66,43 +68,103 @@ def gen(path, n, version):
         else:
             m = 'prefix: "/p/%d/"' % i
         out.append("  - match: [{uri: {%s}}]\n    route: [{destination: {host: v1.bench}}]\n" % m)
-    out.append("  - route: [{destination: {host: %s.bench}}]\n" % version)
-    tmp = path + ".tmp"
+    if catch_all:
+        out.append("  - route: [{destination: {host: %s.bench}}]\n" % version)
+    return "".join(out)
+
+
+VS = """---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: many-%03d, namespace: default}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http:
+"""
+
+
+def write(path, text):
+    """Writes @text beside @path (a hidden name the loader skips); returns that name."""
+    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
     with open(tmp, "w") as f:
-        f.write("".join(out))
+        f.write(text)
     return tmp
+
+
+def last_file(d, files):
+    if files == 1:
+        return os.path.join(d, "routes.yaml")
+    return os.path.join(d, "routes-%03d.yaml" % (files - 1))
+
+
+def gen(d, n, version, files, rest=True):
+    """Writes every file but the last (when @rest); returns the last one's path and text."""
+    if files == 1:
+        return last_file(d, 1), HEAD + routes(n, 0, version, True)
+    base = HEAD[:HEAD.index("---\napiVersion: networking.istio.io/v1beta1\nkind: VirtualService")]
+    if rest:
+        os.rename(write(os.path.join(d, "base.yaml"), base), os.path.join(d, "base.yaml"))
+    per = n // files
+    for k in range(files):
+        count = per if k < files - 1 else n - per * (files - 1)
+        text = VS % k + routes(count, k * per, version, k == files - 1)
+        path = os.path.join(d, "routes-%03d.yaml" % k)
+        if k == files - 1:
+            return path, text
+        if rest:
+            os.rename(write(path, text), path)
+    return None
 
 
 def main(argv):
     if argv[0] == "gen":
-        os.rename(gen(os.path.join(argv[1], "routes.yaml"), int(argv[2]), argv[3]),
-                  os.path.join(argv[1], "routes.yaml"))
+        files = int(argv[4]) if len(argv) > 4 else 1
+        path, text = gen(argv[1], int(argv[2]), argv[3], files)
+        os.rename(write(path, text), path)
         return 0
     host, d, n = argv[1], argv[2], int(argv[3])
-    c = http.client.HTTPConnection(host, 80, timeout=5)
+    files = int(argv[4]) if len(argv) > 4 else 1
+    repeat = int(argv[5]) if len(argv) > 5 else 1
+    conn = [http.client.HTTPConnection(host, 80, timeout=5)]
+    failed = 0
 
     def ask():
-        c.request("GET", "/nothing/else/matches")
-        r = c.getresponse()
-        return r.read().decode().strip()
+        """The answer's body; a failed request (error, not 200) counts and is asked again."""
+        nonlocal failed
+        while True:
+            try:
+                conn[0].request("GET", "/nothing/else/matches")
+                r = conn[0].getresponse()
+                body = r.read().decode().strip()
+                if r.status == 200:
+                    return body
+            except (OSError, http.client.HTTPException):
+                conn[0].close()
+                conn[0] = http.client.HTTPConnection(host, 80, timeout=5)
+            failed += 1
 
-    before = ask()
-    want = "v2" if "v1" in before else "v1"
-    tmp = gen(os.path.join(d, "routes.yaml"), n, want)
-    t0 = time.monotonic()
-    os.rename(tmp, os.path.join(d, "routes.yaml"))
-    asked = 0
-    while True:
-        got = ask()
-        asked += 1
-        if want in got:
-            break
-        if time.monotonic() - t0 > 30:
-            print(json.dumps({"error": "no change in 30 s", "got": got}))
-            return 1
-    ms = (time.monotonic() - t0) * 1000
-    print(json.dumps({"routes": n, "reload_ms": round(ms, 1), "requests_meanwhile": asked,
-                      "before": before, "after": got}))
+    times, asked = [], 0
+    for _ in range(repeat):
+        before = ask()
+        want = "v2" if "v1" in before else "v1"
+        path, text = gen(d, n, want, files, rest=False)
+        tmp = write(path, text)
+        t0 = time.monotonic()
+        os.rename(tmp, path)
+        while True:
+            got = ask()
+            asked += 1
+            if want in got:
+                break
+            if time.monotonic() - t0 > 30:
+                print(json.dumps({"error": "no change in 30 s", "got": got}))
+                return 1
+        times.append(round((time.monotonic() - t0) * 1000, 1))
+        # the next change on a settled snapshot
+        time.sleep(0.3)
+    print(json.dumps({"routes": n, "files": files, "reload_ms": sorted(times)[len(times) // 2],
+                      "all_ms": times, "requests_meanwhile": asked, "failed": failed}))
     return 0
 
 

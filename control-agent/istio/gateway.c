@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control-agent/clock.h"
 #include "control-agent/istio/istio-int.h"
 #include "dataplane/proxy/listener-t.h"
 
@@ -662,6 +663,15 @@ vhost_for(struct hf_model_route_config *rc, const char *d, uint32_t port)
 static int
 take(struct ist *st, struct hf_model_vhost *from, struct hf_model_vhost *vh)
 {
+	/* the common case, one VirtualService per host: the whole array changes hands */
+	if (vh->n_routes == 0) {
+		free(vh->routes);
+		vh->routes = from->routes;
+		vh->n_routes = from->n_routes;
+		from->routes = NULL;
+		from->n_routes = 0;
+		return 0;
+	}
 	for (unsigned int k = 0; k < from->n_routes; k++) {
 		struct hf_model_route *r = ist_push(&vh->routes, &vh->n_routes, sizeof(*r));
 
@@ -923,19 +933,30 @@ hf_istio_load_node(const char *path, const struct hf_istio_node *node, struct hf
 		.node_ns = node->ns != NULL && node->ns[0] != '\0' ? node->ns : NULL,
 		.root_ns = node->root_ns != NULL && node->root_ns[0] != '\0' ? node->root_ns : NULL,
 		.xff_trusted_hops = node->xff_trusted_hops,
+		.cache = node->cache,
+		.stats = node->stats,
 	};
+	uint64_t t0;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	if (errlen > 0)
 		err[0] = '\0';
-	if ((rc = ist_collect(&st, path)) < 0 || (rc = ist_services(&st)) < 0 ||
+	if (node->stats != NULL)
+		memset(node->stats, 0, sizeof(*node->stats));
+	rc = ist_collect(&st, path);
+	/* the files this load did not read are forgotten, whatever became of the load */
+	ist_cache_sweep(&st);
+	t0 = hf_clock_us();
+	if (rc < 0 || (rc = ist_services(&st)) < 0 ||
 	    (rc = ist_dest_rules(&st)) < 0 || (rc = listeners(&st)) < 0 ||
 	    (rc = ist_envoy_filters(&st)) < 0 || (rc = ist_authz(&st)) < 0 ||
 	    (rc = ist_request_authn(&st)) < 0)
 		hf_model_free(&st.m);
 	else
 		*m = st.m;
+	if (node->stats != NULL)
+		node->stats->translate_us = hf_clock_us() - t0;
 	free(st.res);
 	free(st.namespaces);
 	free(st.svc);

@@ -81,10 +81,14 @@ check_regex(struct ist *st, const struct yn *v, const char *path, const char *re
 	hs_expr_info_t *info = NULL;
 	int rc = 0;
 
+	if (ist_cache_regex_known(st, re))
+		return 0;
 	/* hs_expression_info parses without compiling (tens of µs, not a millisecond). */
 	if (hs_expression_info(re, HS_FLAG_ALLOWEMPTY, &info, &ce) != HS_SUCCESS)
 		rc = ist_fail(st, v, path, "regex '%s' is refused: %s", re,
 			      ce != NULL ? ce->message : "cannot be compiled");
+	else
+		ist_cache_regex_add(st, re);
 	hs_free_compile_error(ce);
 	free(info);
 	return rc;

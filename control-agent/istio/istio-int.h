@@ -5,6 +5,7 @@
 /*
  * Inside the Istio loader: the YAML tree and the load state its files share.
  *   yaml.c       files into trees (libyaml events)
+ *   filecache.c  trees kept between loads for files whose bytes did not change
  *   tree.c       arena, messages, typed field access, durations, name index
  *   resources.c  which files, what each document is, hosts, exportTo, labels
  *   services.c   ServiceEntry, WorkloadEntry, clusters, destinations
@@ -102,6 +103,7 @@ struct ist_bind {
 };
 
 struct ist_chunk;
+struct ist_recording;
 
 /* Open-addressing index of names to array positions (+1; 0 is empty), in the arena. */
 struct ist_index {
@@ -117,6 +119,10 @@ struct ist {
 	const char *creds_dir;		/* config.credentials_dir; NULL: none */
 	const struct hf_istio_identity *identity;	/* the node's mesh identity; NULL: none */
 	struct ist_chunk *arena;
+	size_t chunk;			/* size of the arena's next chunk; 0: the default */
+	struct hf_istio_cache *cache;	/* parsed files kept between loads; NULL: none */
+	struct hf_istio_stats *stats;	/* where the load's times and counts go; NULL: nowhere */
+	struct ist_recording *recording;	/* filecache.c: the file being parsed into the cache */
 
 	/* the resource being looked at, for messages */
 	const char *cur_file;
@@ -154,6 +160,8 @@ void *ist_alloc(struct ist *st, size_t n);
 char *ist_strdup(struct ist *st, const char *s);
 char *ist_fmt(struct ist *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ist_arena_free(struct ist *st);
+/* hands the chunks of another arena to @p st's, freed with it */
+void ist_arena_adopt(struct ist *st, struct ist_chunk *chunks);
 /* grows @p *arr (n elements of @p size, capacity the next power of two) by one zeroed element */
 void *ist_push(void *arr, unsigned int *n, size_t size);
 char *ist_mdup(const char *s);		/* malloc'ed copy for the model; NULL: out of memory */
@@ -173,6 +181,28 @@ void ist_set_cur(struct ist *st, const struct ist_res *r);
 /* yaml.c: reading one file into documents, each handed to @p doc */
 int ist_read_yaml(struct ist *st, const char *file,
 		  int (*doc)(struct ist *st, const char *file, const struct yn *root));
+/* yaml.c: ist_read_yaml() over @p len bytes at @p data, named @p file in messages */
+int ist_parse_yaml(struct ist *st, const char *file, const void *data, size_t len,
+		   int (*doc)(struct ist *st, const char *file, const struct yn *root));
+/* yaml.c: the bytes of @p file, malloc'ed into *@p data; 0, -ENOENT or -ENOMEM with st->err */
+int ist_slurp(struct ist *st, const char *file, char **data, size_t *len);
+/*
+ * filecache.c: ist_read_yaml() through st->cache: a file whose bytes are those
+ * of an earlier load hands @p doc the trees that load parsed (documents
+ * checked again, not parsed again); other files are parsed into trees the
+ * cache keeps. Without a cache, ist_read_yaml().
+ */
+int ist_read_cached(struct ist *st, const char *file,
+		    int (*doc)(struct ist *st, const char *file, const struct yn *root));
+/* filecache.c: forgets the files this load did not read (removed, renamed, or after an error) */
+void ist_cache_sweep(struct ist *st);
+/*
+ * filecache.c: whether Hyperscan took regex @p re in an earlier check (false
+ * without a cache), and remembering that it did: the check costs tens of µs
+ * a regex, which thousands of routes add up to on every reload.
+ */
+bool ist_cache_regex_known(const struct ist *st, const char *re);
+void ist_cache_regex_add(struct ist *st, const char *re);
 
 /* tree.c: typed access. Getters return 1 (present), 0 (absent or null) or a negative errno. */
 const char *ist_path(char *buf, const char *parent, const char *key);

@@ -90,6 +90,30 @@ int hf_istio_load_mesh(const char *path, const char *const *node_labels, unsigne
 		       const char *credentials_dir, const struct hf_istio_identity *id,
 		       struct hf_model *m, char *err, size_t errlen);
 
+/*
+ * What the loader keeps between loads of one directory (agent side): the
+ * parsed YAML of each file, keyed by its path and its bytes, so a reload
+ * parses only the files that changed. Translation always runs over every
+ * resource, since what a VirtualService becomes depends on resources in
+ * other files (Gateways, ServiceEntries, DestinationRule subsets, the
+ * namespaces). A file that is gone, or was not read by the last load, is
+ * forgotten.
+ */
+struct hf_istio_cache;
+
+/* NULL when out of memory. */
+struct hf_istio_cache *hf_istio_cache_new(void);
+void hf_istio_cache_free(struct hf_istio_cache *c);
+
+/* Where one load spent its time, and how much it could reuse. */
+struct hf_istio_stats {
+	uint64_t read_us;		/* reading and comparing the files' bytes */
+	uint64_t parse_us;		/* YAML into trees (files not in the cache) */
+	uint64_t translate_us;		/* trees into the model: checks, binding, clusters */
+	unsigned int files;		/* YAML files read */
+	unsigned int files_parsed;	/* of those, parsed (the others came from the cache) */
+};
+
 /* Who the node is, for what selects it (Gateways, AuthorizationPolicies). */
 struct hf_istio_node {
 	const char *const *labels;	/* "key=value" each */
@@ -99,6 +123,8 @@ struct hf_istio_node {
 	const char *ns;			/* the node's namespace; NULL or "": "default" */
 	const char *root_ns;		/* meshConfig.rootNamespace; NULL or "": "istio-system" */
 	uint32_t xff_trusted_hops;	/* x-forwarded-for hops trusted for remote.ip (struct hf_authz) */
+	struct hf_istio_cache *cache;	/* parsed files kept from load to load; NULL: none */
+	struct hf_istio_stats *stats;	/* filled when not NULL */
 };
 
 /*

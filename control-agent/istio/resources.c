@@ -271,7 +271,7 @@ ist_collect(struct ist *st, const char *path)
 		return -ENOENT;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
-		rc = ist_read_yaml(st, path, on_doc);
+		rc = ist_read_cached(st, path, on_doc);
 		return rc < 0 ? rc : check_duplicates(st);
 	}
 	d = opendir(path);
@@ -300,7 +300,7 @@ ist_collect(struct ist *st, const char *path)
 		/* what is not a regular file (a directory named x.yaml) is not read */
 		if (stat(files[i], &sb) == 0 && !S_ISREG(sb.st_mode))
 			continue;
-		rc = ist_read_yaml(st, files[i], on_doc);
+		rc = ist_read_cached(st, files[i], on_doc);
 	}
 	free(files);
 	return rc < 0 ? rc : check_duplicates(st);

@@ -29,7 +29,8 @@ ist_alloc(struct ist *st, size_t n)
 
 	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (c == NULL || c->cap - c->used < n) {
-		size_t cap = n > CHUNK ? n : CHUNK;
+		size_t chunk = st->chunk != 0 ? st->chunk : CHUNK;
+		size_t cap = n > chunk ? n : chunk;
 
 		c = calloc(1, sizeof(*c) + cap);
 		if (c == NULL)
@@ -84,6 +85,16 @@ ist_arena_free(struct ist *st)
 		st->arena = c->next;
 		free(c);
 	}
+}
+
+void
+ist_arena_adopt(struct ist *st, struct ist_chunk *chunks)
+{
+	struct ist_chunk **tail = &st->arena;
+
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = chunks;
 }
 
 void *

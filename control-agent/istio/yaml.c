@@ -5,9 +5,12 @@
  * the caller's function per non-empty document.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -289,24 +292,16 @@ event(struct builder *b, const yaml_event_t *e)
 }
 
 int
-ist_read_yaml(struct ist *st, const char *file,
-	      int (*doc)(struct ist *st, const char *file, const struct yn *root))
+ist_parse_yaml(struct ist *st, const char *file, const void *data, size_t len,
+	       int (*doc)(struct ist *st, const char *file, const struct yn *root))
 {
 	struct builder b = {.st = st, .file = file};
 	yaml_parser_t p;
-	FILE *f;
 	int rc = 0;
 
-	f = fopen(file, "rb");
-	if (f == NULL) {
-		snprintf(st->err, st->errlen, "%s: cannot read: %s", file, strerror(errno));
-		return -ENOENT;
-	}
-	if (!yaml_parser_initialize(&p)) {
-		fclose(f);
+	if (!yaml_parser_initialize(&p))
 		return ist_oom(st);
-	}
-	yaml_parser_set_input_file(&p, f);
+	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
 	while (rc == 0) {
 		yaml_event_t e;
 		yaml_event_type_t t;
@@ -343,6 +338,72 @@ ist_read_yaml(struct ist *st, const char *file,
 	free(b.kids);
 	free(b.anchors);
 	yaml_parser_delete(&p);
-	fclose(f);
+	return rc;
+}
+
+int
+ist_slurp(struct ist *st, const char *file, char **data, size_t *len)
+{
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+	int fd, e;
+
+	*data = NULL;
+	*len = 0;
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	for (;;) {
+		ssize_t k;
+
+		if (n == cap) {
+			struct stat sb;
+			size_t want = cap == 0 && fstat(fd, &sb) == 0 && sb.st_size > 0
+					      ? (size_t)sb.st_size + 1 : cap * 2 + 4096;
+			char *q = realloc(buf, want);
+
+			if (q == NULL) {
+				free(buf);
+				close(fd);
+				return ist_oom(st);
+			}
+			buf = q;
+			cap = want;
+		}
+		k = read(fd, buf + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			e = errno;
+			free(buf);
+			close(fd);
+			errno = e;
+			goto fail;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	*data = buf;
+	*len = n;
+	return 0;
+fail:
+	snprintf(st->err, st->errlen, "%s: cannot read: %s", file, strerror(errno));
+	return -ENOENT;
+}
+
+int
+ist_read_yaml(struct ist *st, const char *file,
+	      int (*doc)(struct ist *st, const char *file, const struct yn *root))
+{
+	char *data;
+	size_t len;
+	int rc = ist_slurp(st, file, &data, &len);
+
+	if (rc < 0)
+		return rc;
+	rc = ist_parse_yaml(st, file, data, len, doc);
+	free(data);
 	return rc;
 }

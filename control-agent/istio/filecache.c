@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Parsed files kept between loads (struct hf_istio_cache): each file's bytes,
+ * and the trees its documents became, in an arena of the file's own. A load
+ * reads every file again (reading and comparing cost little next to
+ * parsing); a file whose bytes are the ones kept hands its trees to the load
+ * as a fresh parse would, and only the others are parsed. The trees are
+ * never written after they are built (every reader takes const struct yn),
+ * so loads may share them.
+ *
+ * Only parsing is skipped: every document is checked and translated again at
+ * every load, because what a resource becomes depends on others (hosts on
+ * the namespaces seen, VirtualServices on Gateways, destinations on
+ * ServiceEntries and DestinationRule subsets) which may have changed in
+ * other files.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control-agent/clock.h"
+#include "control-agent/istio/istio-int.h"
+
+#define FILE_CHUNK_MIN (16 * 1024)
+#define FILE_CHUNK_MAX (1024 * 1024)
+
+struct ist_cached_file {
+	const char *path;		/* in its arena */
+	char *bytes;			/* what was parsed */
+	size_t len;
+	struct ist_chunk *arena;	/* the trees, the path */
+	const struct yn **docs;		/* non-empty documents, in file order */
+	unsigned int n_docs;
+	uint64_t seen;			/* the last load that read it */
+};
+
+/* Regexes Hyperscan took, so a reload does not ask again: open addressing, strings malloc'ed. */
+#define REGEX_MAX 65536		/* past this many the set starts again empty */
+
+struct regex_set {
+	char **slot;
+	uint64_t *hash;
+	unsigned int n, mask;		/* mask + 1 slots, a power of two; n used */
+};
+
+struct hf_istio_cache {
+	struct regex_set regexes;
+	struct ist_cached_file *files;
+	unsigned int n_files;
+	unsigned int hint;		/* where the next lookup starts: files come in name order */
+	uint64_t load;			/* the load under way (from 1) */
+};
+
+struct hf_istio_cache *
+hf_istio_cache_new(void)
+{
+	struct hf_istio_cache *c = calloc(1, sizeof(*c));
+
+	if (c != NULL)
+		c->load = 1;
+	return c;
+}
+
+static void
+drop(struct ist_cached_file *f)
+{
+	struct ist tmp = {.arena = f->arena};
+
+	ist_arena_free(&tmp);
+	free(f->bytes);
+	free(f->docs);
+	memset(f, 0, sizeof(*f));
+}
+
+static void
+regex_set_clear(struct regex_set *r)
+{
+	for (unsigned int i = 0; r->slot != NULL && i <= r->mask; i++)
+		free(r->slot[i]);
+	free(r->slot);
+	free(r->hash);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+hf_istio_cache_free(struct hf_istio_cache *c)
+{
+	if (c == NULL)
+		return;
+	regex_set_clear(&c->regexes);
+	for (unsigned int i = 0; i < c->n_files; i++)
+		drop(&c->files[i]);
+	free(c->files);
+	free(c);
+}
+
+static struct ist_cached_file *
+find(struct hf_istio_cache *c, const char *path)
+{
+	for (unsigned int k = 0; k < c->n_files; k++) {
+		unsigned int i = (c->hint + k) % c->n_files;
+
+		if (strcmp(c->files[i].path, path) == 0) {
+			c->hint = i + 1;
+			return &c->files[i];
+		}
+	}
+	return NULL;
+}
+
+/* The documents of the file being parsed, recorded on their way to the caller's function. */
+struct ist_recording {
+	const struct yn **docs;
+	unsigned int n_docs;
+	int (*doc)(struct ist *st, const char *file, const struct yn *root);
+};
+
+static int
+record_doc(struct ist *st, const char *file, const struct yn *root)
+{
+	struct ist_recording *rec = st->recording;
+	const struct yn **slot = ist_push(&rec->docs, &rec->n_docs, sizeof(*slot));
+
+	if (slot == NULL)
+		return ist_oom(st);
+	*slot = root;
+	return rec->doc(st, file, root);
+}
+
+static void
+add_us(uint64_t *to, uint64_t since)
+{
+	*to += hf_clock_us() - since;
+}
+
+/* Parses @p data (@p len bytes of @p file, taken) into an arena of its own, kept in the cache. */
+static int
+parse_into_cache(struct ist *st, struct ist_cached_file *old, const char *file, char *data,
+		 size_t len, int (*doc)(struct ist *st, const char *file, const struct yn *root))
+{
+	struct hf_istio_cache *c = st->cache;
+	struct ist_chunk *outer = st->arena;
+	size_t outer_chunk = st->chunk;
+	struct ist_recording rec = {.doc = doc};
+	struct ist_cached_file *f = old;
+	const char *path;
+	int rc;
+
+	st->arena = NULL;
+	st->chunk = len * 4 < FILE_CHUNK_MIN ? FILE_CHUNK_MIN
+		    : len * 4 > FILE_CHUNK_MAX ? FILE_CHUNK_MAX : len * 4;
+	/* the resources keep the file's name: it lives as long as its trees */
+	path = ist_strdup(st, file);
+	st->recording = &rec;
+	rc = path == NULL ? ist_oom(st) : ist_parse_yaml(st, path, data, len, record_doc);
+	st->recording = NULL;
+	if (rc == 0 && old == NULL &&
+	    (f = ist_push(&c->files, &c->n_files, sizeof(*c->files))) == NULL)
+		rc = ist_oom(st);
+	if (rc < 0) {
+		/* resources already taken may point into the trees: they go with the load */
+		ist_arena_adopt(st, st->arena);
+		st->arena = outer;
+		st->chunk = outer_chunk;
+		free(rec.docs);
+		free(data);
+		return rc;
+	}
+	if (old != NULL)
+		drop(old);
+	f->path = path;
+	f->bytes = data;
+	f->len = len;
+	f->arena = st->arena;
+	f->docs = rec.docs;
+	f->n_docs = rec.n_docs;
+	f->seen = c->load;
+	st->arena = outer;
+	st->chunk = outer_chunk;
+	if (st->stats != NULL)
+		st->stats->files_parsed++;
+	return 0;
+}
+
+int
+ist_read_cached(struct ist *st, const char *file,
+		int (*doc)(struct ist *st, const char *file, const struct yn *root))
+{
+	struct hf_istio_stats none = {0}, *stats = st->stats != NULL ? st->stats : &none;
+	uint64_t t0 = hf_clock_us();
+	struct ist_cached_file *f = NULL;
+	char *data;
+	size_t len;
+	int rc;
+
+	rc = ist_slurp(st, file, &data, &len);
+	if (rc < 0)
+		return rc;
+	stats->files++;
+	if (st->cache != NULL) {
+		f = find(st->cache, file);
+		if (f != NULL && f->len == len && memcmp(f->bytes, data, len) == 0) {
+			free(data);
+			f->seen = st->cache->load;
+			add_us(&stats->read_us, t0);
+			for (unsigned int i = 0; i < f->n_docs; i++) {
+				st->cur_file = f->path;
+				st->cur_kind = NULL;
+				rc = doc(st, f->path, f->docs[i]);
+				if (rc < 0)
+					return rc;
+			}
+			return 0;
+		}
+	}
+	add_us(&stats->read_us, t0);
+	t0 = hf_clock_us();
+	if (st->cache != NULL) {
+		rc = parse_into_cache(st, f, file, data, len, doc);
+	} else {
+		rc = ist_parse_yaml(st, file, data, len, doc);
+		free(data);
+		if (rc == 0)
+			stats->files_parsed++;
+	}
+	add_us(&stats->parse_us, t0);
+	return rc;
+}
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+bool
+ist_cache_regex_known(const struct ist *st, const char *re)
+{
+	const struct regex_set *r = st->cache != NULL ? &st->cache->regexes : NULL;
+	uint64_t h;
+
+	if (r == NULL || r->slot == NULL)
+		return false;
+	h = fnv1a(re);
+	for (unsigned int i = (unsigned int)h & r->mask; r->slot[i] != NULL; i = (i + 1) & r->mask)
+		if (r->hash[i] == h && strcmp(r->slot[i], re) == 0)
+			return true;
+	return false;
+}
+
+static void
+regex_set_put(struct regex_set *r, char *re, uint64_t h)
+{
+	unsigned int i = (unsigned int)h & r->mask;
+
+	while (r->slot[i] != NULL)
+		i = (i + 1) & r->mask;
+	r->slot[i] = re;
+	r->hash[i] = h;
+	r->n++;
+}
+
+void
+ist_cache_regex_add(struct ist *st, const char *re)
+{
+	struct regex_set *r = st->cache != NULL ? &st->cache->regexes : NULL;
+	uint64_t h = fnv1a(re);
+	char *copy;
+
+	if (r == NULL || ist_cache_regex_known(st, re))
+		return;
+	if (r->n >= REGEX_MAX)
+		regex_set_clear(r);
+	/* at most half full */
+	if (r->slot == NULL || 2 * (r->n + 1) > r->mask + 1) {
+		struct regex_set g = {0};
+		unsigned int size = r->slot == NULL ? 1024 : 2 * (r->mask + 1);
+
+		g.slot = calloc(size, sizeof(*g.slot));
+		g.hash = calloc(size, sizeof(*g.hash));
+		g.mask = size - 1;
+		if (g.slot == NULL || g.hash == NULL) {
+			/* only a memo: without it the next load asks Hyperscan again */
+			regex_set_clear(&g);
+			return;
+		}
+		for (unsigned int i = 0; r->slot != NULL && i <= r->mask; i++)
+			if (r->slot[i] != NULL)
+				regex_set_put(&g, r->slot[i], r->hash[i]);
+		free(r->slot);
+		free(r->hash);
+		*r = g;
+	}
+	copy = strdup(re);
+	if (copy != NULL)
+		regex_set_put(r, copy, h);
+}
+
+void
+ist_cache_sweep(struct ist *st)
+{
+	struct hf_istio_cache *c = st->cache;
+	unsigned int j = 0;
+
+	if (c == NULL)
+		return;
+	for (unsigned int i = 0; i < c->n_files; i++) {
+		if (c->files[i].seen != c->load)
+			drop(&c->files[i]);
+		else
+			c->files[j++] = c->files[i];
+	}
+	c->n_files = j;
+	c->hint = 0;
+	c->load++;
+}
