@@ -35,8 +35,10 @@
 // With --tls-cert, --tls-key and --tls-ca it serves over TLS (istiod's 15012
 // style) and requires a client certificate chaining to the CA; each
 // stream_open then carries "peer_san", the SANs of the client's certificate.
+// --poll-ms sets how often the directory is re-read (200 ms).
 //
 // usage: server.js --dir DIR [--port N] [--address A] [--tls-cert F --tls-key F --tls-ca F]
+//                  [--poll-ms MS]
 'use strict';
 
 const crypto = require('crypto');
@@ -338,7 +340,7 @@ setInterval(() => {
       if (st.delta) sendDelta(st, t);
       else if (state[t] && sub.sent !== state[t].version) send(st, t);
     }
-}, 200);
+}, Number(arg('poll-ms', '200')));
 
 const server = new grpc.Server();
 server.addService(ADS.service, { StreamAggregatedResources: serve, DeltaAggregatedResources: serveDelta });
