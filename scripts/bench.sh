@@ -46,6 +46,14 @@ echo "Istio hot reload: time from replacing the file to the first request served
 echo
 bench/istio/reload_bench.sh || echo "reload_bench failed"
 
+# The same for an xDS push: a RouteConfiguration of 10,000 routes from the test management
+# server to the first request served on it, under load; the agent's CPU while endpoints
+# change every 100 ms.
+echo
+echo "xDS push: time from the management server's push to the first request served on it"
+echo
+bench/xds/push_bench.sh || echo "push_bench failed"
+
 # Route matching inside a virtual host, 10 to 10,000 routes (10% regex): our
 # matcher (tries for literals, Hyperscan for regexes) against a linear PCRE2
 # matcher (pcre2_jit_match per route, in order), same requests, one run.

@@ -7,18 +7,33 @@
         with FILES 1 (the default) all in DIR/routes.yaml, one VirtualService;
         else DIR/base.yaml and FILES VirtualServices for host "*" in
         DIR/routes-NNN.yaml, the last one holding the catch-all
-  reload_bench.py swap HOST DIR N [FILES [REPEAT]]
+  reload_bench.py swap HOST DIR N [FILES [REPEAT [PID]]]
         measures: a keep-alive client asks for a path only the catch-all
         matches while the file holding it is replaced (rename) by one whose
         catch-all goes to the other version, REPEAT times (1); prints JSON
         with the milliseconds from each rename to the first answer of the new
-        snapshot, their median, and the requests that failed meanwhile
+        snapshot, their median, the requests made and those that failed, and
+        (with PID, hydrofoil's) the agent thread's CPU time per change
 """
 import http.client
 import json
 import os
 import sys
 import time
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def agent_cpu_ms(pid):
+    """The agent's CPU time (utime + stime of the process's first thread, the EAL main lcore)."""
+    if not pid:
+        return 0.0
+    try:
+        with open("/proc/%s/task/%s/stat" % (pid, pid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000.0 / TICK
+    except OSError:
+        return 0.0
 
 HEAD = """apiVersion: networking.istio.io/v1beta1
 kind: Gateway
@@ -55,6 +70,31 @@ spec:
   gateways: [gw]
   http:
 """
+
+
+class Client:
+    """Keep-alive GETs of @path; a failed request (an error, a status but 200) counts and is
+    asked again. push_bench.py (bench/xds) uses it too."""
+
+    def __init__(self, host, path="/nothing/else/matches"):
+        self.host, self.path = host, path
+        self.conn = http.client.HTTPConnection(host, 80, timeout=5)
+        self.asked = self.failed = 0
+
+    def ask(self):
+        """The body of the next 200 answer."""
+        while True:
+            self.asked += 1
+            try:
+                self.conn.request("GET", self.path)
+                r = self.conn.getresponse()
+                body = r.read().decode().strip()
+                if r.status == 200:
+                    return body
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(self.host, 80, timeout=5)
+            self.failed += 1
 
 
 def routes(n, first, version, catch_all):
@@ -126,45 +166,33 @@ def main(argv):
     host, d, n = argv[1], argv[2], int(argv[3])
     files = int(argv[4]) if len(argv) > 4 else 1
     repeat = int(argv[5]) if len(argv) > 5 else 1
-    conn = [http.client.HTTPConnection(host, 80, timeout=5)]
-    failed = 0
-
-    def ask():
-        """The answer's body; a failed request (error, not 200) counts and is asked again."""
-        nonlocal failed
-        while True:
-            try:
-                conn[0].request("GET", "/nothing/else/matches")
-                r = conn[0].getresponse()
-                body = r.read().decode().strip()
-                if r.status == 200:
-                    return body
-            except (OSError, http.client.HTTPException):
-                conn[0].close()
-                conn[0] = http.client.HTTPConnection(host, 80, timeout=5)
-            failed += 1
-
-    times, asked = [], 0
+    pid = argv[6] if len(argv) > 6 else None
+    cpu = 0.0
+    client = Client(host)
+    ask = client.ask
+    times = []
     for _ in range(repeat):
         before = ask()
         want = "v2" if "v1" in before else "v1"
         path, text = gen(d, n, want, files, rest=False)
         tmp = write(path, text)
+        c0 = agent_cpu_ms(pid)
         t0 = time.monotonic()
         os.rename(tmp, path)
         while True:
             got = ask()
-            asked += 1
             if want in got:
                 break
             if time.monotonic() - t0 > 30:
                 print(json.dumps({"error": "no change in 30 s", "got": got}))
                 return 1
         times.append(round((time.monotonic() - t0) * 1000, 1))
-        # the next change on a settled snapshot
+        # the next change on a settled snapshot; the old one's release counts too
         time.sleep(0.3)
+        cpu += agent_cpu_ms(pid) - c0
     print(json.dumps({"routes": n, "files": files, "reload_ms": sorted(times)[len(times) // 2],
-                      "all_ms": times, "requests_meanwhile": asked, "failed": failed}))
+                      "all_ms": times, "requests": client.asked, "failed": client.failed,
+                      "agent_cpu_ms": round(cpu / repeat, 1)}))
     return 0
 
 

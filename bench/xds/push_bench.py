@@ -5,20 +5,23 @@
         writes DIR/routes.json: RouteConfiguration http.80, one virtual host
         "*" with N routes (45% path, 45% prefix, 10% safe_regex) to cluster
         web ahead of a catch-all to CLUSTER (renamed into place)
-  push_bench.py swap HOST DIR SERVER_LOG N REPEAT
+  push_bench.py swap HOST DIR SERVER_LOG N REPEAT [PID]
         measures: a keep-alive client asks for a path only the catch-all
         matches while routes.json is rewritten with the catch-all to the
         other cluster (web answers "A", web-b "B"), REPEAT times; for each,
         the milliseconds from the management server's push (its "send"
         event of the RouteConfiguration, wall clock) to the first answer of
         the new configuration. Prints JSON with each, their median, and the
-        requests that failed meanwhile (an error or a status but 200)
+        requests that failed meanwhile (an error or a status but 200), and
+        (with PID, hydrofoil's) the agent thread's CPU time per change
 """
-import http.client
 import json
 import os
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "istio"))
+from reload_bench import Client, agent_cpu_ms  # noqa: E402
 
 T = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
 
@@ -62,29 +65,16 @@ def sends_after(log, t0_ms):
     return out
 
 
-def swap(host, d, log, n, repeat):
-    conn = [http.client.HTTPConnection(host, 80, timeout=5)]
-    failed = asked = 0
-
-    def ask():
-        nonlocal failed, asked
-        while True:
-            asked += 1
-            try:
-                conn[0].request("GET", "/nothing/else/matches")
-                r = conn[0].getresponse()
-                body = r.read().decode().strip()
-                if r.status == 200:
-                    return body
-            except (OSError, http.client.HTTPException):
-                conn[0].close()
-                conn[0] = http.client.HTTPConnection(host, 80, timeout=5)
-            failed += 1
+def swap(host, d, log, n, repeat, pid=None):
+    client = Client(host)
+    ask = client.ask
+    cpu = 0.0
 
     push_ms, write_ms = [], []
     for _ in range(repeat):
         before = ask()
         want, cluster = ("B", "web-b") if before == "A" else ("A", "web")
+        c0 = agent_cpu_ms(pid)
         t0 = time.time()
         write_routes(d, n, cluster)
         while True:
@@ -100,8 +90,10 @@ def swap(host, d, log, n, repeat):
         push_ms.append(round(t1 * 1000 - sends[0]["t"], 1))
         write_ms.append(round((t1 - t0) * 1000, 1))
         time.sleep(0.5)
+        cpu += agent_cpu_ms(pid) - c0
     return {"routes": n, "push_ms": sorted(push_ms)[len(push_ms) // 2], "all_ms": push_ms,
-            "write_to_served_ms": write_ms, "requests": asked, "failed": failed}
+            "write_to_served_ms": write_ms, "requests": client.asked, "failed": client.failed,
+            "agent_cpu_ms": round(cpu / repeat, 1)}
 
 
 def main(argv):
@@ -109,7 +101,8 @@ def main(argv):
         write_routes(argv[1], int(argv[2]), argv[3])
         return 0
     if argv[0] == "swap":
-        r = swap(argv[1], argv[2], argv[3], int(argv[4]), int(argv[5]))
+        r = swap(argv[1], argv[2], argv[3], int(argv[4]), int(argv[5]),
+                 argv[6] if len(argv) > 6 else None)
         print(json.dumps(r))
         return 1 if "error" in r else 0
     print(__doc__, file=sys.stderr)

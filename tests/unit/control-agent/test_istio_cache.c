@@ -207,6 +207,18 @@ teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* The files every case starts from (a Gateway on port 80, ServiceEntries a and b), and a cache. */
+static struct hf_istio_cache *
+start(void)
+{
+	struct hf_istio_cache *c = hf_istio_cache_new();
+
+	assert_non_null(c);
+	put_gateway(80);
+	put("services.yaml", services);
+	return c;
+}
+
 static bool
 has(const char *dump, const char *what)
 {
@@ -217,13 +229,10 @@ has(const char *dump, const char *what)
 static void
 test_one_file_changed(void **state)
 {
-	struct hf_istio_cache *c = hf_istio_cache_new();
+	struct hf_istio_cache *c = start();
 	char *d;
 
 	(void)state;
-	assert_non_null(c);
-	put_gateway(80);
-	put("services.yaml", services);
 	put_vs("vs-a.yaml", "a", "a.example", "/a1", "a.example", NULL);
 	put_vs("vs-b.yaml", "b", "b.example", "/b1", "b.example", NULL);
 	d = load_same(c, 4, 4);
@@ -258,12 +267,10 @@ test_one_file_changed(void **state)
 static void
 test_file_removed(void **state)
 {
-	struct hf_istio_cache *c = hf_istio_cache_new();
+	struct hf_istio_cache *c = start();
 	char *d;
 
 	(void)state;
-	put_gateway(80);
-	put("services.yaml", services);
 	put_vs("vs-a.yaml", "a", "a.example", "/a1", "a.example", NULL);
 	put_vs("vs-b.yaml", "b", "b.example", "/b1", "b.example", NULL);
 	free(load_same(c, 4, 4));
@@ -294,13 +301,11 @@ test_file_removed(void **state)
 static void
 test_cross_file(void **state)
 {
-	struct hf_istio_cache *c = hf_istio_cache_new();
+	struct hf_istio_cache *c = start();
 	struct hf_model m;
 	char *d;
 
 	(void)state;
-	put_gateway(80);
-	put("services.yaml", services);
 	put_dr("v1");
 	put_vs("vs-a.yaml", "a", "a.example", "/a1", "a.example", "v1");
 	d = load_same(c, 4, 4);
@@ -353,14 +358,12 @@ test_cross_file(void **state)
 static void
 test_errors_from_cache(void **state)
 {
-	struct hf_istio_cache *c = hf_istio_cache_new();
+	struct hf_istio_cache *c = start();
 	struct hf_istio_stats st;
 	char first[HF_ISTIO_ERR];
 	struct hf_model m;
 
 	(void)state;
-	put_gateway(80);
-	put("services.yaml", services);
 	put_vs("vs-a.yaml", "a", "a.example", "/a1", "a.example", NULL);
 	put_vs("vs-b.yaml", "a", "b.example", "/b1", "b.example", NULL);
 	assert_int_equal(load(c, &st, &m), -EINVAL);
@@ -401,13 +404,11 @@ test_regex_memo(void **state)
 		"  http:\n"
 		"  - match: [{uri: {regex: \"/x/(\"}}]\n"
 		"    route: [{destination: {host: a.example}}]\n";
-	struct hf_istio_cache *c = hf_istio_cache_new();
+	struct hf_istio_cache *c = start();
 	struct hf_model m;
 	char *d;
 
 	(void)state;
-	put_gateway(80);
-	put("services.yaml", services);
 	put("vs-r.yaml", bad);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(load(c, NULL, &m), -EINVAL);
