@@ -158,10 +158,12 @@ parse_into_cache(struct ist *st, struct ist_cached_file *old, const char *file, 
 	    (f = ist_push(&c->files, &c->n_files, sizeof(*c->files))) == NULL)
 		rc = ist_oom(st);
 	if (rc < 0) {
+		struct ist_chunk *trees = st->arena;
+
 		/* resources already taken may point into the trees: they go with the load */
-		ist_arena_adopt(st, st->arena);
 		st->arena = outer;
 		st->chunk = outer_chunk;
+		ist_arena_adopt(st, trees);
 		free(rec.docs);
 		free(data);
 		return rc;
