@@ -563,6 +563,36 @@ test_clusters(void **state)
 	}
 }
 
+/* Three lb_endpoints at 198.51.100.1:9080, :9081 and @p third:9082, each set up in place. */
+struct eps {
+	Envoy__Config__Endpoint__V3__LbEndpoint lb[3], *plb[3];
+	Envoy__Config__Endpoint__V3__Endpoint ep[3];
+	Envoy__Config__Core__V3__Address ad[3];
+	Envoy__Config__Core__V3__SocketAddress sa[3];
+};
+
+static void
+eps_init(struct eps *x, const char *third)
+{
+	for (int i = 0; i < 3; i++) {
+		envoy__config__endpoint__v3__lb_endpoint__init(&x->lb[i]);
+		envoy__config__endpoint__v3__endpoint__init(&x->ep[i]);
+		envoy__config__core__v3__address__init(&x->ad[i]);
+		envoy__config__core__v3__socket_address__init(&x->sa[i]);
+		x->sa[i].address = (char *)(i == 2 ? third : "198.51.100.1");
+		x->sa[i].port_specifier_case =
+		        ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE;
+		x->sa[i].port_value = 9080 + (uint32_t)i;
+		x->ad[i].address_case = ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_SOCKET_ADDRESS;
+		x->ad[i].socket_address = &x->sa[i];
+		x->ep[i].address = &x->ad[i];
+		x->lb[i].host_identifier_case =
+		        ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER_ENDPOINT;
+		x->lb[i].endpoint = &x->ep[i];
+		x->plb[i] = &x->lb[i];
+	}
+}
+
 /*
  * Priorities as Envoy weighs them (overprovisioning 140%): a level with half
  * its hosts unhealthy keeps 70% of the traffic and spills 30% to the next; a
@@ -574,32 +604,14 @@ test_endpoint_priorities(void **state)
 	Envoy__Config__Endpoint__V3__ClusterLoadAssignment cla =
 	        ENVOY__CONFIG__ENDPOINT__V3__CLUSTER_LOAD_ASSIGNMENT__INIT;
 	Envoy__Config__Endpoint__V3__LocalityLbEndpoints le[2], *ple[2] = {&le[0], &le[1]};
-	Envoy__Config__Endpoint__V3__LbEndpoint lb[3], *plb[3];
-	Envoy__Config__Endpoint__V3__Endpoint ep[3];
-	Envoy__Config__Core__V3__Address ad[3];
-	Envoy__Config__Core__V3__SocketAddress sa[3];
+	static struct eps e;
+	Envoy__Config__Endpoint__V3__LbEndpoint *lb = e.lb, **plb = e.plb;
 	Google__Protobuf__UInt32Value lw = GOOGLE__PROTOBUF__UINT32_VALUE__INIT;
 	Envoy__Config__Core__V3__Metadata md;
 	struct hf_model_cluster mc = {0};
 
 	(void)state;
-	for (int i = 0; i < 3; i++) {
-		envoy__config__endpoint__v3__lb_endpoint__init(&lb[i]);
-		envoy__config__endpoint__v3__endpoint__init(&ep[i]);
-		envoy__config__core__v3__address__init(&ad[i]);
-		envoy__config__core__v3__socket_address__init(&sa[i]);
-		sa[i].address = "198.51.100.1";
-		sa[i].port_specifier_case =
-		        ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE;
-		sa[i].port_value = 9080 + (uint32_t)i;
-		ad[i].address_case = ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_SOCKET_ADDRESS;
-		ad[i].socket_address = &sa[i];
-		ep[i].address = &ad[i];
-		lb[i].host_identifier_case =
-		        ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER_ENDPOINT;
-		lb[i].endpoint = &ep[i];
-		plb[i] = &lb[i];
-	}
+	eps_init(&e, "198.51.100.1");
 	for (int i = 0; i < 2; i++)
 		envoy__config__endpoint__v3__locality_lb_endpoints__init(&le[i]);
 	/* level 0: 9080 healthy, 9081 unhealthy; level 1: 9082 (locality weight as Istio sends) */
@@ -659,32 +671,15 @@ test_endpoints(void **state)
 	        le = ENVOY__CONFIG__ENDPOINT__V3__LOCALITY_LB_ENDPOINTS__INIT,
 	        *ple = &le;
 	Envoy__Config__Core__V3__Locality loc = ENVOY__CONFIG__CORE__V3__LOCALITY__INIT;
-	Envoy__Config__Endpoint__V3__LbEndpoint lb[3], *plb[3];
-	Envoy__Config__Endpoint__V3__Endpoint ep[3];
-	Envoy__Config__Core__V3__Address ad[3];
-	Envoy__Config__Core__V3__SocketAddress sa[3];
+	static struct eps e;
+	Envoy__Config__Endpoint__V3__LbEndpoint *lb = e.lb, **plb = e.plb;
+	Envoy__Config__Core__V3__SocketAddress *sa = e.sa;
 	Google__Protobuf__UInt32Value w = GOOGLE__PROTOBUF__UINT32_VALUE__INIT;
 	struct hf_model_cluster mc = {0};
 	struct hf_model m = {0};
 
 	(void)state;
-	for (int i = 0; i < 3; i++) {
-		envoy__config__endpoint__v3__lb_endpoint__init(&lb[i]);
-		envoy__config__endpoint__v3__endpoint__init(&ep[i]);
-		envoy__config__core__v3__address__init(&ad[i]);
-		envoy__config__core__v3__socket_address__init(&sa[i]);
-		sa[i].address = i == 2 ? "198.51.100.3" : "198.51.100.1";
-		sa[i].port_specifier_case =
-		        ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE;
-		sa[i].port_value = 9080 + (uint32_t)i;
-		ad[i].address_case = ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_SOCKET_ADDRESS;
-		ad[i].socket_address = &sa[i];
-		ep[i].address = &ad[i];
-		lb[i].host_identifier_case =
-		        ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER_ENDPOINT;
-		lb[i].endpoint = &ep[i];
-		plb[i] = &lb[i];
-	}
+	eps_init(&e, "198.51.100.3");
 	w.value = 7;
 	lb[0].load_balancing_weight = &w;
 	lb[0].health_status = ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__HEALTHY;
