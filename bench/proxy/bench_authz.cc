@@ -109,7 +109,6 @@ BM_authz_check(benchmark::State &state)
 
 		for (int k = 0; k < 64; k++) {
 			rq.remote_done = false;
-			rq.host_done = false;
 			benchmark::DoNotOptimize(hf_authz_check(az, &rq, &res));
 		}
 		cycles += __rdtsc() - t0;

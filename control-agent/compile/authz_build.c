@@ -7,6 +7,7 @@
  * snapshot (a details pointer in a log record, a slot number) still means
  * the same thing after that snapshot is freed.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -206,64 +207,6 @@ dup_clauses(struct hf_authz *az, const struct hf_authz_clause *src, uint16_t n, 
 	return c;
 }
 
-#define ALL UINT64_MAX
-
-/*
- * The first-segment bit a path value pins down, or ALL: an exact path, a prefix
- * or a template whose literal start holds a whole first segment ("/a/..." ->
- * "a"; an exact "/a" -> "a"); not "/a*" (the segment may go on), "*x", "*".
- */
-static uint64_t
-path_bits(const struct hf_authz_value *v)
-{
-	size_t n = v->len, k = 1;
-
-	if (v->kind == HF_AZM_TEMPLATE)
-		n = strcspn(v->s, "{");
-	else if (v->kind != HF_AZM_EXACT && v->kind != HF_AZM_PREFIX)
-		return ALL;
-	if (n == 0 || v->s[0] != '/')
-		return ALL;
-	while (k < n && v->s[k] != '/')
-		k++;
-	if (k == n && v->kind != HF_AZM_EXACT)
-		return ALL;
-	return hf_authz_bit(v->s + 1, k - 1, false);
-}
-
-/* What a clause's conditions on @p attr pin down: the OR of its values' bits, or ALL. */
-static uint64_t
-clause_bits(const struct hf_authz_clause *cl, enum hf_authz_attr attr)
-{
-	for (uint16_t i = 0; i < cl->n_conds; i++) {
-		const struct hf_authz_cond *c = &cl->conds[i];
-		uint64_t m = 0;
-
-		if (c->attr != attr || c->negated)
-			continue;
-		for (uint16_t k = 0; k < c->n_values && m != ALL; k++)
-			m |= attr == HF_AZ_PATH ? path_bits(&c->values[k])
-			     : c->values[k].kind == HF_AZM_EXACT
-				     ? hf_authz_bit(c->values[k].s, c->values[k].len, false)
-				     : ALL;
-		return m;	/* one field of each kind per clause */
-	}
-	return ALL;
-}
-
-/* A rule's prefilter on @p attr: any of its `to` clauses may be the one that holds. */
-static uint64_t
-rule_bits(const struct hf_authz_rule *r, enum hf_authz_attr attr)
-{
-	uint64_t m = 0;
-
-	if (r->n_to == 0)
-		return ALL;
-	for (uint16_t i = 0; i < r->n_to && m != ALL; i++)
-		m |= clause_bits(&r->to[i], attr);
-	return m;
-}
-
 static const struct hf_authz_policy *
 dup_policies(struct hf_authz *az, const struct hf_authz_policy *src, uint16_t n, bool *nomem)
 {
@@ -282,10 +225,6 @@ dup_policies(struct hf_authz *az, const struct hf_authz_policy *src, uint16_t n,
 			r[k].from = dup_clauses(az, sr->from, sr->n_from, nomem);
 			r[k].to = dup_clauses(az, sr->to, sr->n_to, nomem);
 			r[k].when = dup_conds(az, sr->when, sr->n_when, nomem);
-			r[k].seg_mask = *nomem || r[k].to == NULL ? ALL : rule_bits(&r[k], HF_AZ_PATH);
-			r[k].host_mask = *nomem || r[k].to == NULL ? ALL : rule_bits(&r[k], HF_AZ_HOST);
-			az->filter_seg |= r[k].seg_mask != ALL;
-			az->filter_host |= r[k].host_mask != ALL;
 			r[k].details = details_of(src[i].ns, src[i].name, k);
 			if (r[k].details == NULL)
 				r[k].details = details_of(src[i].ns, src[i].name, -1);
@@ -293,6 +232,541 @@ dup_policies(struct hf_authz *az, const struct hf_authz_policy *src, uint16_t n,
 		p[i].rules = r;
 	}
 	return p;
+}
+
+/* ---- the index (dataplane/proxy/authz-t.h), built once per snapshot ---- */
+
+/* A dim while it is built: its lengths grow as values come. */
+struct dimb {
+	uint8_t attr;
+	bool nocase, exact;
+	uint16_t name_len;
+	const char *name;
+	int32_t present;
+	uint16_t n_pre, n_suf, n_plen;
+	uint16_t *pre, *suf, *plen;	/* malloc'd, sorted, distinct */
+	uint32_t haspos;		/* set: the terms with a positive condition on it */
+};
+
+struct ixb {
+	struct hf_authz *az;
+	uint32_t nw;
+	struct dimb *dims;
+	uint32_t n_dims;
+	struct hf_authz_ent *ents;
+	uint32_t n_ents, cap_ents;
+	uint64_t *sets;
+	uint32_t n_words, cap_words;
+	struct hf_authz_slot *slots;	/* sized for every value the terms hold */
+	uint32_t mask;
+	bool nomem;
+};
+
+/* A zeroed set of nw words; its offset, or UINT32_MAX when out of memory. */
+static uint32_t
+set_new(struct ixb *b)
+{
+	uint32_t off = b->n_words;
+
+	if (b->n_words + b->nw > b->cap_words) {
+		uint32_t cap = b->cap_words * 2 + b->nw * 16;
+		uint64_t *p = realloc(b->sets, cap * sizeof(*p));
+
+		if (p == NULL) {
+			b->nomem = true;
+			return UINT32_MAX;
+		}
+		b->sets = p;
+		b->cap_words = cap;
+	}
+	memset(b->sets + off, 0, b->nw * sizeof(uint64_t));
+	b->n_words += b->nw;
+	return off;
+}
+
+static void
+set_bit(struct ixb *b, uint32_t set, uint32_t t)
+{
+	if (set != UINT32_MAX)
+		b->sets[set + t / 64] |= UINT64_C(1) << (t % 64);
+}
+
+/* Adds @p v to the sorted, distinct list @p l of @p n. */
+static void
+len_add(struct ixb *b, uint16_t **l, uint16_t *n, uint16_t v)
+{
+	uint16_t *p, i;
+
+	for (i = 0; i < *n && (*l)[i] < v; i++)
+		;
+	if (i < *n && (*l)[i] == v)
+		return;
+	p = realloc(*l, sizeof(*p) * (*n + 1u));
+	if (p == NULL) {
+		b->nomem = true;
+		return;
+	}
+	memmove(p + i + 1, p + i, sizeof(*p) * (*n - i));
+	p[i] = v;
+	*l = p;
+	(*n)++;
+}
+
+static bool
+same_dim(const struct hf_authz_cond *a, const struct hf_authz_cond *c)
+{
+	if (a->attr != c->attr)
+		return false;
+	if (a->attr != HF_AZ_HEADER && a->attr != HF_AZ_CLAIM)
+		return true;
+	return a->name_len == c->name_len && memcmp(a->name, c->name, a->name_len) == 0;
+}
+
+static uint32_t
+dim_of(struct ixb *b, const struct hf_authz_cond *c)
+{
+	struct dimb *d;
+
+	for (uint32_t i = 0; i < b->n_dims; i++) {
+		d = &b->dims[i];
+		if (d->attr == c->attr && (c->attr != HF_AZ_HEADER && c->attr != HF_AZ_CLAIM
+					   ? true
+					   : d->name_len == c->name_len &&
+						     memcmp(d->name, c->name, c->name_len) == 0))
+			return i;
+	}
+	d = realloc(b->dims, sizeof(*d) * (b->n_dims + 1));
+	if (d == NULL || b->n_dims == UINT16_MAX) {
+		if (d != NULL)
+			b->dims = d;
+		b->nomem = true;
+		return UINT32_MAX;
+	}
+	b->dims = d;
+	d = &b->dims[b->n_dims];
+	memset(d, 0, sizeof(*d));
+	d->attr = c->attr;
+	d->nocase = c->attr == HF_AZ_HOST || c->attr == HF_AZ_SNI;
+	d->name = c->name;
+	d->name_len = c->name_len;
+	d->present = -1;
+	d->haspos = set_new(b);
+	return b->n_dims++;
+}
+
+/* The hash of key @p s (@p n bytes; a suffix's read from its end), as the worker computes it. */
+static uint32_t
+key_hash(const char *s, size_t n, bool lower, uint32_t dim, uint8_t cls)
+{
+	uint32_t h = HF_AUTHZ_FNV0;
+
+	for (size_t i = 0; i < n; i++)
+		h = hf_authz_hash_step(h, (unsigned char)s[cls == HF_AZC_SUFFIX ? n - 1 - i : i],
+				       lower);
+	return hf_authz_hash_end(h, cls == HF_AZC_HDR ? 0 : dim, cls);
+}
+
+/* The entry keyed (@p dim, @p cls, @p s) of kind @p kind (a template: @p t), added if new. */
+static int32_t
+ent_of(struct ixb *b, uint32_t dim, uint8_t cls, uint8_t kind, const char *s, uint16_t len,
+       const char *t, uint16_t tlen, bool lower)
+{
+	uint32_t h = key_hash(s, len, lower, dim, cls), i;
+	struct hf_authz_ent *e;
+	int32_t head = -1, last = -1;
+
+	for (i = h & b->mask; b->slots[i].ent >= 0; i = (i + 1) & b->mask) {
+		e = &b->ents[b->slots[i].ent];
+		if (b->slots[i].h == h && e->dim == dim && e->cls == cls && e->len == len &&
+		    memcmp(e->s, s, len) == 0) {
+			head = b->slots[i].ent;
+			break;
+		}
+	}
+	for (int32_t k = head; k >= 0; k = b->ents[k].next) {
+		e = &b->ents[k];
+		if (e->kind == kind && (kind != HF_AZM_TEMPLATE ||
+					(e->tlen == tlen && memcmp(e->s, t, tlen) == 0)))
+			return k;
+		last = k;
+	}
+	if (b->n_ents == b->cap_ents) {
+		uint32_t cap = b->cap_ents * 2 + 64;
+
+		e = realloc(b->ents, sizeof(*e) * cap);
+		if (e == NULL) {
+			b->nomem = true;
+			return -1;
+		}
+		b->ents = e;
+		b->cap_ents = cap;
+	}
+	e = &b->ents[b->n_ents];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->cls = cls;
+	e->dim = (uint16_t)dim;
+	e->len = len;
+	e->tlen = tlen;
+	e->next = -1;
+	e->s = kind == HF_AZM_TEMPLATE ? t : s;
+	e->pos = cls == HF_AZC_HDR ? 0 : set_new(b);
+	e->neg = cls == HF_AZC_HDR ? 0 : set_new(b);
+	if (last >= 0)
+		b->ents[last].next = (int32_t)b->n_ents;
+	else {
+		b->slots[i].h = h;
+		b->slots[i].ent = (int32_t)b->n_ents;
+	}
+	return (int32_t)b->n_ents++;
+}
+
+/*
+ * Value @p v of a condition on dim @p di, satisfied or refuted by term @p t.
+ * A value that can never match the attribute (as the tree walk's str_match
+ * and cidr_match see it) is left out.
+ */
+static void
+add_value(struct ixb *b, uint32_t di, const struct hf_authz_value *v, bool negated, uint32_t t)
+{
+	struct dimb *d = &b->dims[di];
+	int32_t e = -1;
+
+	if (d->attr == HF_AZ_SOURCE_IP || d->attr == HF_AZ_REMOTE_IP || d->attr == HF_AZ_DEST_IP) {
+		unsigned int full = v->plen / 8u, rest = v->plen % 8u;
+		uint8_t *key;
+
+		if (v->kind != HF_AZM_CIDR || v->plen > (v->v6 ? 128 : 32))
+			return;
+		key = hf_authz_alloc(b->az, 18);
+		if (key == NULL) {
+			b->nomem = true;
+			return;
+		}
+		memcpy(key, v->addr, full);
+		if (rest != 0)
+			key[full] = v->addr[full] & (uint8_t)(0xff00u >> rest);
+		key[16] = v->plen;
+		key[17] = v->v6 ? 1 : 0;
+		len_add(b, &d->plen, &d->n_plen, (uint16_t)(v->plen | (v->v6 ? 0x100 : 0)));
+		e = ent_of(b, di, HF_AZC_ADDR, HF_AZM_CIDR, (const char *)key, 18, NULL, 0, false);
+	} else if (d->attr == HF_AZ_PORT) {
+		char *key = hf_authz_alloc(b->az, 2);
+
+		if (key == NULL) {
+			b->nomem = true;
+			return;
+		}
+		/* the tree walk compares the port whatever the kind */
+		key[0] = (char)(v->port >> 8);
+		key[1] = (char)(v->port & 0xff);
+		e = ent_of(b, di, HF_AZC_ADDR, HF_AZM_PORT, key, 2, NULL, 0, false);
+	} else {
+		switch (v->kind) {
+		case HF_AZM_EXACT:
+			d->exact = true;
+			e = ent_of(b, di, HF_AZC_EXACT, v->kind, v->s, v->len, NULL, 0, d->nocase);
+			break;
+		case HF_AZM_PREFIX:
+			len_add(b, &d->pre, &d->n_pre, v->len);
+			e = ent_of(b, di, HF_AZC_PREFIX, v->kind, v->s, v->len, NULL, 0, d->nocase);
+			break;
+		case HF_AZM_SUFFIX:
+			len_add(b, &d->suf, &d->n_suf, v->len);
+			e = ent_of(b, di, HF_AZC_SUFFIX, v->kind, v->s, v->len, NULL, 0, d->nocase);
+			break;
+		case HF_AZM_TEMPLATE: {
+			/* keyed by its literal start, which a matching path begins with */
+			uint16_t lit = (uint16_t)strcspn(v->s, "{");
+
+			if (lit > v->len)
+				lit = v->len;
+			len_add(b, &d->pre, &d->n_pre, lit);
+			e = ent_of(b, di, HF_AZC_PREFIX, v->kind, v->s, lit, v->s, v->len, d->nocase);
+			break;
+		}
+		case HF_AZM_PRESENT:
+			if (d->present < 0) {
+				static const char none[1];
+
+				/* in the table under a class no request probes: it owns the sets */
+				e = ent_of(b, di, HF_AZC_HDR + 1, v->kind, none, 0, NULL, 0, false);
+				d = &b->dims[di];
+				d->present = e;
+			}
+			e = d->present;
+			break;
+		default:
+			return;
+		}
+	}
+	if (e >= 0)
+		set_bit(b, negated ? b->ents[e].neg : b->ents[e].pos, t);
+}
+
+/* The conditions of term (@p f, @p t) of rule @p r into @p out (at most @p cap); how many, or -1. */
+static int
+term_conds(const struct hf_authz_rule *r, uint16_t f, uint16_t t,
+	   const struct hf_authz_cond **out, unsigned int cap)
+{
+	unsigned int n = 0;
+	const struct hf_authz_clause *parts[2] = {
+		r->n_from > 0 ? &r->from[f] : NULL,
+		r->n_to > 0 ? &r->to[t] : NULL,
+	};
+
+	for (unsigned int p = 0; p < 2; p++)
+		for (uint16_t i = 0; parts[p] != NULL && i < parts[p]->n_conds; i++) {
+			if (n == cap)
+				return -1;
+			out[n++] = &parts[p]->conds[i];
+		}
+	for (uint16_t i = 0; i < r->n_when; i++) {
+		if (n == cap)
+			return -1;
+		out[n++] = &r->when[i];
+	}
+	return (int)n;
+}
+
+#define TERM_CONDS 64
+
+/* Whether rule @p r needs the tree walk: too many pairs, or two positive conditions on a dim. */
+static bool
+rule_slow(const struct hf_authz_rule *r)
+{
+	const struct hf_authz_cond *c[TERM_CONDS];
+	uint32_t nf = r->n_from > 0 ? r->n_from : 1, nt = r->n_to > 0 ? r->n_to : 1;
+
+	if (nf * nt > HF_AUTHZ_IX_PAIRS)
+		return true;
+	for (uint16_t f = 0; f < nf; f++)
+		for (uint16_t t = 0; t < nt; t++) {
+			int n = term_conds(r, f, t, c, TERM_CONDS);
+
+			if (n < 0)
+				return true;
+			for (int i = 0; i < n; i++)
+				for (int k = i + 1; k < n; k++)
+					if (!c[i]->negated && !c[k]->negated && same_dim(c[i], c[k]))
+						return true;
+		}
+	return false;
+}
+
+static uint32_t
+rule_terms(const struct hf_authz_rule *r)
+{
+	if (rule_slow(r))
+		return 1;
+	return (r->n_from > 0 ? r->n_from : 1u) * (r->n_to > 0 ? r->n_to : 1u);
+}
+
+/* Lays out the terms of @p n policies from term @p t on; fills dims and entries. */
+static uint32_t
+index_policies(struct ixb *b, const struct hf_authz_policy *p, uint16_t n, uint32_t t,
+	       struct hf_authz_term *terms, uint32_t *slow, uint32_t *n_slow)
+{
+	const struct hf_authz_cond *c[TERM_CONDS];
+
+	for (uint16_t i = 0; i < n; i++)
+		for (uint16_t k = 0; k < p[i].n_rules; k++) {
+			const struct hf_authz_rule *r = &p[i].rules[k];
+			uint16_t nf = r->n_from > 0 ? r->n_from : 1, nt = r->n_to > 0 ? r->n_to : 1;
+
+			if (rule_slow(r)) {
+				terms[t].policy = &p[i];
+				terms[t].rule = r;
+				slow[(*n_slow)++] = t++;
+				continue;
+			}
+			for (uint16_t f = 0; f < nf; f++)
+				for (uint16_t o = 0; o < nt; o++, t++) {
+					int nc = term_conds(r, f, o, c, TERM_CONDS);
+
+					terms[t].policy = &p[i];
+					terms[t].rule = r;
+					for (int j = 0; j < nc && !b->nomem; j++) {
+						uint32_t di = dim_of(b, c[j]);
+
+						if (di == UINT32_MAX)
+							break;
+						if (!c[j]->negated)
+							set_bit(b, b->dims[di].haspos, t);
+						for (uint16_t v = 0; v < c[j]->n_values; v++)
+							add_value(b, di, &c[j]->values[v], c[j]->negated, t);
+					}
+				}
+		}
+	return t;
+}
+
+static uint32_t
+count_terms(const struct hf_authz_policy *p, uint16_t n, uint64_t *values)
+{
+	uint32_t t = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		for (uint16_t k = 0; k < p[i].n_rules; k++) {
+			const struct hf_authz_rule *r = &p[i].rules[k];
+			uint32_t nt = rule_terms(r);
+
+			t += nt;
+			/* every value of every term, and a name each: a bound on the entries */
+			for (uint16_t f = 0; f < r->n_from; f++)
+				for (uint16_t c = 0; c < r->from[f].n_conds; c++)
+					*values += (uint64_t)nt * (r->from[f].conds[c].n_values + 1u);
+			for (uint16_t f = 0; f < r->n_to; f++)
+				for (uint16_t c = 0; c < r->to[f].n_conds; c++)
+					*values += (uint64_t)nt * (r->to[f].conds[c].n_values + 1u);
+			for (uint16_t c = 0; c < r->n_when; c++)
+				*values += (uint64_t)nt * (r->when[c].n_values + 1u);
+		}
+	return t;
+}
+
+/* Copies @p n bytes of @p src into @p az's memory (NULL for none; sets *nomem when short). */
+static void *
+ix_copy(struct hf_authz *az, const void *src, size_t n, bool *nomem)
+{
+	return dup_mem(az, src, n, nomem);
+}
+
+/* Builds the index into @p b from its scratch: the worker's arrays, in @p az's memory. */
+static int
+index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
+{
+	struct hf_authz_dim *dims;
+	struct hf_authz_slot *slots;
+	uint32_t n_slots = 16, hdr_dflt;
+	uint64_t hdr_lens = 0;
+	bool nomem = false;
+
+	/* the header dims' dflt AND'ed: the answer when a request sends none of their fields */
+	hdr_dflt = set_new(b);
+	if (b->nomem)
+		return -1;
+	memset(b->sets + hdr_dflt, 0xff, b->nw * sizeof(uint64_t));
+	for (uint32_t i = 0; i < b->n_dims; i++) {
+		struct dimb *d = &b->dims[i];
+
+		/* dflt: the terms without a positive condition here (haspos turned over in place) */
+		for (uint32_t w = 0; w < b->nw; w++)
+			b->sets[d->haspos + w] = ~b->sets[d->haspos + w];
+		if (d->attr != HF_AZ_HEADER)
+			continue;
+		ix->any_hdr = true;
+		hdr_lens |= UINT64_C(1) << (d->name_len < 63 ? d->name_len : 63);
+		for (uint32_t w = 0; w < b->nw; w++)
+			b->sets[hdr_dflt + w] &= b->sets[d->haspos + w];
+		if (ent_of(b, i, HF_AZC_HDR, HF_AZM_EXACT, d->name, d->name_len, NULL, 0, true) < 0)
+			return -1;
+	}
+	dims = hf_authz_alloc(b->az, sizeof(*dims) * (b->n_dims > 0 ? b->n_dims : 1));
+	if (dims == NULL)
+		return -1;
+	for (uint32_t i = 0; i < b->n_dims; i++) {
+		const struct dimb *d = &b->dims[i];
+
+		dims[i].attr = d->attr;
+		dims[i].nocase = d->nocase;
+		dims[i].exact = d->exact;
+		dims[i].name_len = d->name_len;
+		dims[i].name = d->name;
+		dims[i].present = d->present;
+		dims[i].n_pre = d->n_pre;
+		dims[i].n_suf = d->n_suf;
+		dims[i].n_plen = d->n_plen;
+		dims[i].pre = ix_copy(b->az, d->pre, sizeof(uint16_t) * d->n_pre, &nomem);
+		dims[i].suf = ix_copy(b->az, d->suf, sizeof(uint16_t) * d->n_suf, &nomem);
+		dims[i].plen = ix_copy(b->az, d->plen, sizeof(uint16_t) * d->n_plen, &nomem);
+		dims[i].dflt = d->haspos;
+	}
+	/* the worker's table: at most half full, only the heads of the chains in it */
+	while (n_slots < 2 * b->n_ents)
+		n_slots *= 2;
+	slots = hf_authz_alloc(b->az, sizeof(*slots) * n_slots);
+	if (slots == NULL)
+		return -1;
+	for (uint32_t i = 0; i < n_slots; i++)
+		slots[i].ent = -1;
+	for (uint32_t i = 0; i <= b->mask; i++) {
+		uint32_t k;
+
+		if (b->slots[i].ent < 0)
+			continue;
+		for (k = b->slots[i].h & (n_slots - 1); slots[k].ent >= 0; k = (k + 1) & (n_slots - 1))
+			;
+		slots[k] = b->slots[i];
+	}
+	ix->n_terms = n_terms;
+	ix->nw = b->nw;
+	ix->n_dims = (uint16_t)b->n_dims;
+	ix->dims = dims;
+	ix->mask = n_slots - 1;
+	ix->slots = slots;
+	ix->ents = ix_copy(b->az, b->ents, sizeof(*b->ents) * b->n_ents, &nomem);
+	ix->sets = ix_copy(b->az, b->sets, sizeof(uint64_t) * b->n_words, &nomem);
+	ix->hdr_lens = hdr_lens;
+	ix->hdr_dflt = hdr_dflt;
+	return nomem ? -1 : 0;
+}
+
+/*
+ * Compiles the policies of @p az (already its own copy) into its index
+ * (az->ix). Returns 0, with az->ix NULL when the terms pass
+ * HF_AUTHZ_IX_WORDS x 64 (the tree walk decides then), or -ENOMEM.
+ */
+static int
+hf_authz_index(struct hf_authz *az)
+{
+	struct ixb b = {.az = az};
+	struct hf_authz_ix *ix;
+	struct hf_authz_term *terms;
+	uint32_t *slow, n_slow = 0, n_terms, t, n_slots = 16;
+	uint64_t values = 0;
+	int rc = -ENOMEM;
+
+	n_terms = count_terms(az->deny, az->n_deny, &values) +
+		  count_terms(az->allow, az->n_allow, &values) +
+		  count_terms(az->audit, az->n_audit, &values);
+	if (n_terms > HF_AUTHZ_IX_WORDS * 64)
+		return 0;
+	while (n_slots < 2 * values + 2)
+		n_slots *= 2;
+	ix = hf_authz_alloc(az, sizeof(*ix));
+	terms = hf_authz_alloc(az, sizeof(*terms) * (n_terms > 0 ? n_terms : 1));
+	slow = hf_authz_alloc(az, sizeof(*slow) * (n_terms > 0 ? n_terms : 1));
+	b.slots = malloc(sizeof(*b.slots) * n_slots);
+	if (ix == NULL || terms == NULL || slow == NULL || b.slots == NULL)
+		goto out;
+	for (uint32_t i = 0; i < n_slots; i++)
+		b.slots[i].ent = -1;
+	b.mask = n_slots - 1;
+	b.nw = (n_terms + 63) / 64 > 0 ? (n_terms + 63) / 64 : 1;
+	t = index_policies(&b, az->deny, az->n_deny, 0, terms, slow, &n_slow);
+	ix->deny_end = t;
+	t = index_policies(&b, az->allow, az->n_allow, t, terms, slow, &n_slow);
+	ix->allow_end = t;
+	t = index_policies(&b, az->audit, az->n_audit, t, terms, slow, &n_slow);
+	if (b.nomem || index_publish(&b, ix, t) < 0)
+		goto out;
+	ix->terms = terms;
+	ix->n_slow = n_slow;
+	ix->slow = slow;
+	az->ix = ix;
+	rc = 0;
+out:
+	for (uint32_t i = 0; i < b.n_dims; i++) {
+		free(b.dims[i].pre);
+		free(b.dims[i].suf);
+		free(b.dims[i].plen);
+	}
+	free(b.dims);
+	free(b.ents);
+	free(b.sets);
+	free(b.slots);
+	return rc;
 }
 
 struct hf_authz *
@@ -310,7 +784,7 @@ hf_authz_compile(const struct hf_authz *m)
 	az->deny = dup_policies(az, m->deny, m->n_deny, &nomem);
 	az->allow = dup_policies(az, m->allow, m->n_allow, &nomem);
 	az->audit = dup_policies(az, m->audit, m->n_audit, &nomem);
-	if (nomem) {
+	if (nomem || hf_authz_index(az) < 0) {
 		hf_authz_free(az);
 		return NULL;
 	}

@@ -94,13 +94,6 @@ struct hf_authz_rule {
 	 * snapshot is gone).
 	 */
 	const char *details;
-	/*
-	 * Prefilters the agent computes (hf_authz_compile): a request whose first
-	 * path segment's bit, or whose Host's bit (hf_authz_bit), is not set here
-	 * cannot match this rule, which is then passed over without a look at its
-	 * conditions. ~0: no filter.
-	 */
-	uint64_t seg_mask, host_mask;
 };
 
 struct hf_authz_policy {
@@ -113,6 +106,83 @@ struct hf_authz_policy {
 
 struct hf_authz_mem;
 
+/*
+ * The index the agent compiles the policies into (hf_authz_compile), so a
+ * request reads each attribute once and decides every rule with bit
+ * operations. A rule is an OR of terms, one per (from, to) clause pair, each
+ * term the AND of that pair's conditions and the rule's `when` ones; the
+ * terms are numbered in the order a tree walk would meet them (DENY, ALLOW,
+ * AUDIT; policy; rule), so the first set bit of a range is the first rule
+ * that holds. A request starts with every term alive; per attribute ("dim":
+ * an attribute, a header name, a claim name) it gathers P, the terms one of
+ * whose positive conditions a request value matches, and N, those with a
+ * negated condition it matches, and keeps (dflt | P) & ~N: a term with a
+ * positive condition on the attribute needs a match, a negated one must see
+ * none (an absent attribute matches nothing). That is exact when a term has
+ * at most one positive condition per attribute (any number of negated ones):
+ * a rule with more, or with more than HF_AUTHZ_IX_PAIRS clause pairs, is one
+ * "slow" term the tree walk decides.
+ */
+#define HF_AUTHZ_IX_WORDS 64		/* at most 64 x 64 terms; more: no index, the tree walk */
+#define HF_AUTHZ_IX_PAIRS 16
+
+struct hf_authz_term {
+	const struct hf_authz_policy *policy;
+	const struct hf_authz_rule *rule;
+};
+
+/* One attribute the index reads; the lengths say where to look up prefixes and suffixes. */
+struct hf_authz_dim {
+	uint8_t attr;			/* enum hf_authz_attr */
+	bool nocase;			/* HOST, SNI: the request's bytes compared lower case */
+	bool exact;			/* some value is an exact one */
+	uint16_t name_len;
+	const char *name;		/* HEADER: the field name, lower case; CLAIM: "a.b" */
+	int32_t present;		/* the entry of "*" (any value), -1: none */
+	uint16_t n_pre, n_suf, n_plen;
+	const uint16_t *pre;		/* prefix lengths, ascending (a template's literal start too) */
+	const uint16_t *suf;		/* suffix lengths, ascending */
+	const uint16_t *plen;		/* CIDR prefix lengths, | 0x100 for IPv6 */
+	uint32_t dflt;			/* set: the terms without a positive condition on it */
+};
+
+/* How an entry is keyed in the index's hash table. */
+enum hf_authz_cls { HF_AZC_EXACT, HF_AZC_PREFIX, HF_AZC_SUFFIX, HF_AZC_ADDR, HF_AZC_HDR };
+
+/* One distinct value of a dim, or (HF_AZC_HDR) a header name the index reads. */
+struct hf_authz_ent {
+	uint8_t kind;			/* enum hf_authz_match */
+	uint8_t cls;			/* enum hf_authz_cls */
+	uint16_t dim;
+	uint16_t len;			/* bytes of the key */
+	uint16_t tlen;			/* TEMPLATE: bytes of the template (s) */
+	int32_t next;			/* another entry under the same key (templates), -1 */
+	const char *s;			/* the key's bytes (a template's literal start) */
+	uint32_t pos, neg;		/* sets: terms with a positive / negated condition it matches */
+};
+
+struct hf_authz_slot {
+	uint32_t h;
+	int32_t ent;			/* -1: empty */
+};
+
+struct hf_authz_ix {
+	uint32_t n_terms, nw;		/* terms, and 64-bit words of a set */
+	uint32_t deny_end, allow_end;	/* DENY [0, deny_end), ALLOW up to allow_end, then AUDIT */
+	const struct hf_authz_term *terms;
+	uint16_t n_dims;
+	bool any_hdr;
+	const struct hf_authz_dim *dims;
+	uint32_t mask;			/* slots - 1 (a power of two) */
+	const struct hf_authz_slot *slots;
+	const struct hf_authz_ent *ents;
+	const uint64_t *sets;		/* every set, nw words each, at the offsets above */
+	uint64_t hdr_lens;		/* bit n: a header name of n bytes is read (63: 63 or more) */
+	uint32_t hdr_dflt;		/* set: AND of the header dims' dflt (no such field sent) */
+	uint32_t n_slow;
+	const uint32_t *slow;		/* terms that are whole rules the tree walk decides */
+};
+
 struct hf_authz {
 	/*
 	 * x-forwarded-for entries, from its right end, that trusted proxies in
@@ -123,8 +193,8 @@ struct hf_authz {
 	uint32_t xff_trusted_hops;
 	/* by action, each in the order the agent read them (namespace, name) */
 	uint16_t n_deny, n_allow, n_audit;
-	bool filter_seg, filter_host;	/* some rule has such a prefilter (not ~0) */
 	const struct hf_authz_policy *deny, *allow, *audit;
+	const struct hf_authz_ix *ix;	/* NULL: the tree walk decides (a model, too many terms) */
 	struct hf_authz_mem *mem;	/* owned: every allocation above */
 };
 

@@ -270,21 +270,7 @@ matches(const struct hf_authz *az, const struct hf_authz_cond *c, struct hf_auth
 		}
 		return any_cidr(c, rq->remote, rq->remote_v6);
 	case HF_AZ_HOST:
-		if (msg->host.len == 0)
-			return false;
-		if (!rq->host_done) {
-			/* lower case once, then every host value is a plain memcmp */
-			rq->host_len = 0;
-			if (msg->host.len <= sizeof(rq->host_lc)) {
-				for (uint32_t i = 0; i < msg->host.len; i++)
-					rq->host_lc[i] = (char)lower((unsigned char)msg->host.p[i]);
-				rq->host_len = (uint16_t)msg->host.len;
-			}
-			rq->host_done = true;
-		}
-		if (rq->host_len > 0)
-			return any_str(c, rq->host_lc, rq->host_len, false);
-		return any_str(c, msg->host.p, msg->host.len, true);
+		return msg->host.len > 0 && any_str(c, msg->host.p, msg->host.len, true);
 	case HF_AZ_PORT:
 		for (uint16_t i = 0; i < c->n_values; i++)
 			if (c->values[i].port == rq->dst_port)
@@ -336,17 +322,9 @@ some_clause(const struct hf_authz *az, const struct hf_authz_clause *cl, uint16_
 	return false;
 }
 
-/* The request's prefilter bits; 0: unknown (no filter applies). */
-struct bits {
-	uint64_t seg, host;
-};
-
 static bool
-rule_holds(const struct hf_authz *az, const struct hf_authz_rule *r, struct hf_authz_rq *rq,
-	   const struct bits *b)
+rule_holds(const struct hf_authz *az, const struct hf_authz_rule *r, struct hf_authz_rq *rq)
 {
-	if ((b->seg != 0 && !(r->seg_mask & b->seg)) || (b->host != 0 && !(r->host_mask & b->host)))
-		return false;
 	/* the operation first: methods and paths tell most requests apart at the least cost */
 	if (!some_clause(az, r->to, r->n_to, rq) || !some_clause(az, r->from, r->n_from, rq))
 		return false;
@@ -358,65 +336,39 @@ rule_holds(const struct hf_authz *az, const struct hf_authz_rule *r, struct hf_a
 
 /* The first rule of @p p that holds, or NULL. */
 static const struct hf_authz_rule *
-policy_match(const struct hf_authz *az, const struct hf_authz_policy *p, struct hf_authz_rq *rq,
-	     const struct bits *b)
+policy_match(const struct hf_authz *az, const struct hf_authz_policy *p, struct hf_authz_rq *rq)
 {
 	for (uint16_t i = 0; i < p->n_rules; i++)
-		if (rule_holds(az, &p->rules[i], rq, b))
+		if (rule_holds(az, &p->rules[i], rq))
 			return &p->rules[i];
 	return NULL;
 }
 
-/* The request's first path segment and Host bits, the Host lower-cased on the way. */
 static void
-request_bits(const struct hf_authz *az, struct hf_authz_rq *rq, struct bits *b)
+result_clear(struct hf_authz_result *res)
 {
-	const struct hf_h1_message *msg = rq->msg;
-	uint32_t k = 1;
-
-	b->seg = b->host = 0;
-	if (az->filter_seg && rq->path_len > 0 && rq->path[0] == '/') {
-		while (k < rq->path_len && rq->path[k] != '/')
-			k++;
-		b->seg = hf_authz_bit(rq->path + 1, k - 1, false);
-	}
-	if (!az->filter_host || msg->host.len == 0)
-		return;
-	if (!rq->host_done) {
-		rq->host_len = 0;
-		if (msg->host.len <= sizeof(rq->host_lc)) {
-			for (uint32_t i = 0; i < msg->host.len; i++)
-				rq->host_lc[i] = (char)lower((unsigned char)msg->host.p[i]);
-			rq->host_len = (uint16_t)msg->host.len;
-		}
-		rq->host_done = true;
-	}
-	b->host = rq->host_len > 0 ? hf_authz_bit(rq->host_lc, rq->host_len, false)
-				   : hf_authz_bit(msg->host.p, msg->host.len, true);
-}
-
-bool
-hf_authz_check(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
-{
-	const struct hf_authz_rule *r;
-	struct bits b = {0, 0};
-
-	if (az->filter_seg || az->filter_host)
-		request_bits(az, rq, &b);
 	res->denied = false;
 	res->policy = NULL;
 	res->rule = NULL;
 	res->allowed_by = NULL;
 	res->n_audited = 0;
+}
+
+bool
+hf_authz_check_tree(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	const struct hf_authz_rule *r;
+
+	result_clear(res);
 	/* AUDIT decides nothing: every matching one is reported, whatever follows */
 	for (uint16_t i = 0; i < az->n_audit; i++)
-		if (policy_match(az, &az->audit[i], rq, &b) != NULL) {
+		if (policy_match(az, &az->audit[i], rq) != NULL) {
 			if (res->n_audited < sizeof(res->audited) / sizeof(res->audited[0]))
 				res->audited[res->n_audited] = az->audit[i].slot;
 			res->n_audited++;
 		}
 	for (uint16_t i = 0; i < az->n_deny; i++)
-		if ((r = policy_match(az, &az->deny[i], rq, &b)) != NULL) {
+		if ((r = policy_match(az, &az->deny[i], rq)) != NULL) {
 			res->denied = true;
 			res->policy = &az->deny[i];
 			res->rule = r;
@@ -425,10 +377,367 @@ hf_authz_check(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_auth
 	if (az->n_allow == 0)
 		return false;
 	for (uint16_t i = 0; i < az->n_allow; i++)
-		if (policy_match(az, &az->allow[i], rq, &b) != NULL) {
+		if (policy_match(az, &az->allow[i], rq) != NULL) {
 			res->allowed_by = &az->allow[i];
 			return false;
 		}
 	res->denied = true;
 	return true;
+}
+
+/* ---- the index (authz-t.h): each attribute read once, every rule decided by bit operations ---- */
+
+/* What one dim gathers from a request: the terms its matches satisfy (P) and refute (N). */
+struct gather {
+	const struct hf_authz_ix *ix;
+	uint32_t nw;
+	bool any;			/* some entry matched */
+	uint64_t p[HF_AUTHZ_IX_WORDS], n[HF_AUTHZ_IX_WORDS];
+};
+
+static void
+gather_ent(struct gather *g, const struct hf_authz_ent *e)
+{
+	const uint64_t *p = g->ix->sets + e->pos, *n = g->ix->sets + e->neg;
+
+	if (!g->any) {
+		memcpy(g->p, p, g->nw * sizeof(uint64_t));
+		memcpy(g->n, n, g->nw * sizeof(uint64_t));
+		g->any = true;
+		return;
+	}
+	for (uint32_t i = 0; i < g->nw; i++) {
+		g->p[i] |= p[i];
+		g->n[i] |= n[i];
+	}
+}
+
+/*
+ * The entries of dim @p dim under key @p key (@p len bytes, hash @p h), for
+ * request value @p s (@p n bytes; a template is matched against it whole).
+ */
+static void
+probe(struct gather *g, uint32_t h, uint16_t dim, uint8_t cls, const char *key, size_t len,
+      bool nocase, const char *s, size_t n)
+{
+	const struct hf_authz_ix *ix = g->ix;
+
+	for (uint32_t i = h & ix->mask;; i = (i + 1) & ix->mask) {
+		const struct hf_authz_slot *sl = &ix->slots[i];
+		const struct hf_authz_ent *e;
+
+		if (sl->ent < 0)
+			return;
+		e = &ix->ents[sl->ent];
+		if (sl->h != h || e->dim != dim || e->cls != cls || e->len != len ||
+		    !eq(key, e->s, len, nocase))
+			continue;
+		for (;; e = &ix->ents[e->next]) {
+			if (e->kind != HF_AZM_TEMPLATE || hf_authz_template_match(e->s, e->tlen, s, n))
+				gather_ent(g, e);
+			if (e->next < 0)
+				return;
+		}
+	}
+}
+
+/* String @p s (@p n bytes) against the values of dim @p di: present, prefixes, exact, suffixes. */
+static void
+match_str(struct gather *g, uint16_t di, const char *s, size_t n)
+{
+	const struct hf_authz_dim *d = &g->ix->dims[di];
+	uint32_t h = HF_AUTHZ_FNV0;
+	size_t i = 0;
+
+	if (d->present >= 0)
+		gather_ent(g, &g->ix->ents[d->present]);
+	for (uint16_t k = 0; k < d->n_pre && d->pre[k] <= n; k++) {
+		for (; i < d->pre[k]; i++)
+			h = hf_authz_hash_step(h, (unsigned char)s[i], d->nocase);
+		probe(g, hf_authz_hash_end(h, di, HF_AZC_PREFIX), di, HF_AZC_PREFIX, s, i, d->nocase,
+		      s, n);
+	}
+	if (d->exact) {
+		for (; i < n; i++)
+			h = hf_authz_hash_step(h, (unsigned char)s[i], d->nocase);
+		probe(g, hf_authz_hash_end(h, di, HF_AZC_EXACT), di, HF_AZC_EXACT, s, n, d->nocase, s,
+		      n);
+	}
+	/* suffixes are keyed by their bytes read from the end */
+	h = HF_AUTHZ_FNV0;
+	i = 0;
+	for (uint16_t k = 0; k < d->n_suf && d->suf[k] <= n; k++) {
+		for (; i < d->suf[k]; i++)
+			h = hf_authz_hash_step(h, (unsigned char)s[n - 1 - i], d->nocase);
+		probe(g, hf_authz_hash_end(h, di, HF_AZC_SUFFIX), di, HF_AZC_SUFFIX, s + n - i, i,
+		      d->nocase, s, n);
+	}
+}
+
+/* An address (@p a, network order, IPv4 in the first 4 bytes) against dim @p di's blocks. */
+static void
+match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
+{
+	const struct hf_authz_dim *d = &g->ix->dims[di];
+
+	for (uint16_t k = 0; k < d->n_plen; k++) {
+		unsigned int plen = d->plen[k] & 0xff, full = plen / 8u, rest = plen % 8u;
+		uint8_t key[18] = {0};
+		uint32_t h = HF_AUTHZ_FNV0;
+
+		if ((bool)(d->plen[k] & 0x100) != v6)
+			continue;
+		memcpy(key, a, full);
+		if (rest != 0)
+			key[full] = a[full] & (uint8_t)(0xff00u >> rest);
+		key[16] = (uint8_t)plen;
+		key[17] = v6;
+		for (unsigned int i = 0; i < sizeof(key); i++)
+			h = hf_authz_hash_step(h, key[i], false);
+		probe(g, hf_authz_hash_end(h, di, HF_AZC_ADDR), di, HF_AZC_ADDR, (const char *)key,
+		      sizeof(key), false, NULL, 0);
+	}
+}
+
+static void
+match_port(struct gather *g, uint16_t di, uint16_t port)
+{
+	char key[2] = {(char)(port >> 8), (char)(port & 0xff)};
+	uint32_t h = hf_authz_hash_step(hf_authz_hash_step(HF_AUTHZ_FNV0, (unsigned char)key[0],
+							   false), (unsigned char)key[1], false);
+
+	probe(g, hf_authz_hash_end(h, di, HF_AZC_ADDR), di, HF_AZC_ADDR, key, 2, false, NULL, 0);
+}
+
+/* Keeps in @p alive the terms dim @p d lets live: (dflt | P) & ~N. */
+static void
+apply(const struct gather *g, const struct hf_authz_dim *d, uint64_t *alive)
+{
+	const uint64_t *dflt = g->ix->sets + d->dflt;
+
+	if (!g->any) {
+		for (uint32_t i = 0; i < g->nw; i++)
+			alive[i] &= dflt[i];
+		return;
+	}
+	for (uint32_t i = 0; i < g->nw; i++)
+		alive[i] &= (dflt[i] | g->p[i]) & ~g->n[i];
+}
+
+/* Gathers what dim @p di (not a header) reads of @p rq. */
+static void
+gather_dim(const struct hf_authz *az, struct gather *g, uint16_t di, struct hf_authz_rq *rq)
+{
+	const struct hf_authz_dim *d = &g->ix->dims[di];
+	const struct hf_h1_message *msg = rq->msg;
+	const struct hf_authn *an = rq->authn;
+	const char *ns;
+	size_t ns_len;
+	uint8_t a[16] = {0};
+	bool v6 = false;
+
+	switch (d->attr) {
+	case HF_AZ_PRINCIPAL:
+		if (rq->peer != NULL && rq->peer_len > 0)
+			match_str(g, di, rq->peer, rq->peer_len);
+		return;
+	case HF_AZ_NAMESPACE:
+		if (rq->peer != NULL && principal_ns(rq->peer, rq->peer_len, &ns, &ns_len) &&
+		    ns_len > 0)
+			match_str(g, di, ns, ns_len);
+		return;
+	case HF_AZ_REQ_PRINCIPAL:
+		if (an != NULL && an->principal_len > 0)
+			match_str(g, di, an->buf + an->principal_off, an->principal_len);
+		return;
+	case HF_AZ_SOURCE_IP:
+	case HF_AZ_DEST_IP:
+		memcpy(a, d->attr == HF_AZ_SOURCE_IP ? &rq->src_ip : &rq->dst_ip, 4);
+		match_addr(g, di, a, false);
+		return;
+	case HF_AZ_REMOTE_IP:
+		if (!hf_authz_xff_addr(msg, az->xff_trusted_hops, a, &v6)) {
+			memset(a, 0, sizeof(a));
+			memcpy(a, &rq->src_ip, 4);
+			v6 = false;
+		}
+		match_addr(g, di, a, v6);
+		return;
+	case HF_AZ_HOST:
+		if (msg->host.len > 0)
+			match_str(g, di, msg->host.p, msg->host.len);
+		return;
+	case HF_AZ_PORT:
+		match_port(g, di, rq->dst_port);
+		return;
+	case HF_AZ_METHOD:
+		match_str(g, di, msg->method_name.p, msg->method_name.len);
+		return;
+	case HF_AZ_PATH:
+		match_str(g, di, rq->path, rq->path_len);
+		return;
+	case HF_AZ_SNI:
+		if (rq->sni != NULL && rq->sni[0] != '\0')
+			match_str(g, di, rq->sni, strlen(rq->sni));
+		return;
+	case HF_AZ_CLAIM:
+		/* a list claim is one entry per element: any of them may match */
+		if (an == NULL || an->principal_len == 0)
+			return;
+		for (uint16_t i = 0; i < an->n_claims && i < HF_AUTHN_MAX_CLAIMS; i++) {
+			const struct hf_authn_claim *cl = &an->claims[i];
+
+			if (cl->name_len == d->name_len &&
+			    memcmp(an->buf + cl->name_off, d->name, d->name_len) == 0)
+				match_str(g, di, an->buf + cl->val_off, cl->val_len);
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+/*
+ * The header dims: one pass over the request's fields, each name whose length
+ * some policy reads looked up; the first field of a name is its value.
+ */
+static void
+apply_headers(const struct hf_authz_ix *ix, struct gather *g, const struct hf_h1_message *msg,
+	      uint64_t *alive)
+{
+	uint16_t seen[16];
+	uint32_t hdr[16], n_seen = 0;
+	const uint64_t *dflt = ix->sets + ix->hdr_dflt;
+
+	for (uint32_t i = 0; i < msg->n_headers; i++) {
+		const struct hf_h1_header *f = &msg->headers[i];
+		uint32_t n = f->name.len < 63 ? f->name.len : 63, h = HF_AUTHZ_FNV0;
+
+		if (!(ix->hdr_lens & (UINT64_C(1) << n)))
+			continue;
+		for (uint32_t k = 0; k < f->name.len; k++)
+			h = hf_authz_hash_step(h, (unsigned char)f->name.p[k], true);
+		h = hf_authz_hash_end(h, 0, HF_AZC_HDR);
+		for (uint32_t s = h & ix->mask; ix->slots[s].ent >= 0; s = (s + 1) & ix->mask) {
+			const struct hf_authz_ent *e = &ix->ents[ix->slots[s].ent];
+			uint32_t k;
+
+			if (ix->slots[s].h != h || e->cls != HF_AZC_HDR || e->len != f->name.len ||
+			    !eq_nocase(f->name.p, e->s, e->len))
+				continue;
+			for (k = 0; k < n_seen && seen[k] != e->dim; k++)
+				;
+			if (k == n_seen && n_seen < 16) {
+				seen[n_seen] = e->dim;
+				hdr[n_seen++] = i;
+			} else if (k == n_seen) {
+				n_seen = UINT32_MAX;	/* too many to track: every dim looked up */
+			}
+			break;
+		}
+		if (n_seen == UINT32_MAX)
+			break;
+	}
+	if (n_seen == 0) {
+		for (uint32_t i = 0; i < ix->nw; i++)
+			alive[i] &= dflt[i];
+		return;
+	}
+	for (uint16_t di = 0; di < ix->n_dims; di++) {
+		const struct hf_authz_dim *d = &ix->dims[di];
+		const struct hf_h1_header *f = NULL;
+
+		if (d->attr != HF_AZ_HEADER)
+			continue;
+		if (n_seen == UINT32_MAX) {
+			f = find_field(msg, d->name, d->name_len);
+		} else {
+			for (uint32_t k = 0; k < n_seen; k++)
+				if (seen[k] == di)
+					f = &msg->headers[hdr[k]];
+		}
+		g->any = false;
+		if (f != NULL)
+			match_str(g, di, f->value.p, f->value.len);
+		apply(g, d, alive);
+	}
+}
+
+/* The first set bit of @p s in [@p from, @p to), or @p to. */
+static uint32_t
+first_bit(const uint64_t *s, uint32_t from, uint32_t to)
+{
+	for (uint32_t i = from; i < to;) {
+		uint64_t w = s[i / 64] >> (i % 64);
+
+		if (w != 0) {
+			i += (uint32_t)__builtin_ctzll(w);
+			return i < to ? i : to;
+		}
+		i = (i / 64 + 1) * 64;
+	}
+	return to;
+}
+
+static bool
+check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_authz_rq *rq,
+	 struct hf_authz_result *res)
+{
+	struct gather g;
+	uint64_t alive[HF_AUTHZ_IX_WORDS];
+	const struct hf_authz_policy *last = NULL;
+	uint32_t t;
+
+	g.ix = ix;
+	g.nw = ix->nw;
+	memset(alive, 0xff, ix->nw * sizeof(uint64_t));
+	for (uint16_t di = 0; di < ix->n_dims; di++) {
+		if (ix->dims[di].attr == HF_AZ_HEADER)
+			continue;
+		g.any = false;
+		gather_dim(az, &g, di, rq);
+		apply(&g, &ix->dims[di], alive);
+	}
+	if (ix->any_hdr)
+		apply_headers(ix, &g, rq->msg, alive);
+	for (uint32_t i = 0; i < ix->n_slow; i++) {
+		t = ix->slow[i];
+		if (!rule_holds(az, ix->terms[t].rule, rq))
+			alive[t / 64] &= ~(UINT64_C(1) << (t % 64));
+	}
+	result_clear(res);
+	/* AUDIT: each policy with a term alive, in order */
+	for (t = first_bit(alive, ix->allow_end, ix->n_terms); t < ix->n_terms;
+	     t = first_bit(alive, t + 1, ix->n_terms)) {
+		if (ix->terms[t].policy == last)
+			continue;
+		last = ix->terms[t].policy;
+		if (res->n_audited < sizeof(res->audited) / sizeof(res->audited[0]))
+			res->audited[res->n_audited] = last->slot;
+		res->n_audited++;
+	}
+	t = first_bit(alive, 0, ix->deny_end);
+	if (t < ix->deny_end) {
+		res->denied = true;
+		res->policy = ix->terms[t].policy;
+		res->rule = ix->terms[t].rule;
+		return true;
+	}
+	if (az->n_allow == 0)
+		return false;
+	t = first_bit(alive, ix->deny_end, ix->allow_end);
+	if (t < ix->allow_end) {
+		res->allowed_by = ix->terms[t].policy;
+		return false;
+	}
+	res->denied = true;
+	return true;
+}
+
+bool
+hf_authz_check(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	if (az->ix != NULL)
+		return check_ix(az, az->ix, rq, res);
+	return hf_authz_check_tree(az, rq, res);
 }

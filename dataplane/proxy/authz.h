@@ -34,31 +34,30 @@ struct hf_authz_rq {
 	bool remote_done;
 	bool remote_v6;
 	uint8_t remote[16];
-	/* filled by the check when a condition reads the Host: lower case, if it fits */
-	bool host_done;
-	uint16_t host_len;		/* 0: empty, or longer than host_lc */
-	char host_lc[256];
 };
 
 /*
- * The prefilter bit of @p n bytes at @p s (FNV-1a, 6 bits; @p lower: ASCII
- * letters taken lower case): of a request's first path segment (between the
- * leading '/' and the next) and its Host, and of the literal first segments
- * and exact hosts of the rules (struct hf_authz_rule.seg_mask, .host_mask).
+ * The index's hash (authz-t.h): FNV-1a over a key's bytes, one step at a
+ * time so a request hashes each of its prefixes on the way; then mixed with
+ * the dim and the class. The agent keys its entries with the same functions.
  */
-static inline uint64_t
-hf_authz_bit(const char *s, size_t n, bool lower)
+#define HF_AUTHZ_FNV0 2166136261u
+
+static inline uint32_t
+hf_authz_hash_step(uint32_t h, unsigned char c, bool lower)
 {
-	uint32_t h = 2166136261u;
+	if (lower && c >= 'A' && c <= 'Z')
+		c = (unsigned char)(c + 32);
+	return (h ^ c) * 16777619u;
+}
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (lower && c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c + 32);
-		h = (h ^ c) * 16777619u;
-	}
-	return UINT64_C(1) << (h & 63);
+static inline uint32_t
+hf_authz_hash_end(uint32_t h, uint32_t dim, uint32_t cls)
+{
+	h ^= (dim << 4 | cls) * 0x9e3779b1u;
+	h ^= h >> 15;
+	h *= 0x85ebca6bu;
+	return h ^ (h >> 13);
 }
 
 /* The outcome of a check. */
@@ -81,6 +80,14 @@ struct hf_authz_result {
  */
 bool hf_authz_check(const struct hf_authz *az, struct hf_authz_rq *rq,
 		    struct hf_authz_result *res);
+
+/*
+ * The same verdict by a walk of the policies' tree, condition by condition,
+ * without the index: what hf_authz_check() does when @p az has none, and the
+ * reference the tests hold the index to.
+ */
+bool hf_authz_check_tree(const struct hf_authz *az, struct hf_authz_rq *rq,
+			 struct hf_authz_result *res);
 
 /* Whether condition @p c holds for @p rq (the check's building block, open to the tests). */
 bool hf_authz_cond_holds(const struct hf_authz *az, const struct hf_authz_cond *c,

@@ -106,6 +106,23 @@ fill_authn(const struct facts *f)
 	}
 }
 
+/* Whether two checks said the same: verdict, deciding policy and rule, audits. */
+static bool
+same_result(const struct hf_authz_result *a, const struct hf_authz_result *b)
+{
+	if (a->denied != b->denied || a->policy != b->policy || a->rule != b->rule ||
+	    a->allowed_by != b->allowed_by || a->n_audited != b->n_audited)
+		return false;
+	for (unsigned int i = 0; i < a->n_audited && i < 8; i++)
+		if (a->audited[i] != b->audited[i])
+			return false;
+	return true;
+}
+
+/* Checks that found the index and the tree walk apart; counted, not failed, in cross_check(). */
+static unsigned int mismatches;
+static bool check_count_only;
+
 /* 403 (true) or not for @p head ("GET /x HTTP/1.1\r\nHost: h\r\n...", the blank line added). */
 static bool
 denied_by(const struct hf_authz *az, const char *head, const struct facts *f,
@@ -133,7 +150,18 @@ denied_by(const struct hf_authz *az, const char *head, const struct facts *f,
 	rq.peer_len = f->peer != NULL ? (uint16_t)strlen(f->peer) : 0;
 	rq.sni = f->sni;
 	rq.authn = &authn;
-	return hf_authz_check(az, &rq, res);
+	{
+		/* every case holds the index to the tree walk: the same verdict, policy and rule */
+		struct hf_authz_result tree;
+		bool d = hf_authz_check_tree(az, &rq, &tree);
+
+		if (hf_authz_check(az, &rq, res) != d || !same_result(res, &tree)) {
+			if (!check_count_only)
+				fail_msg("the index and the tree walk differ on %s", head);
+			mismatches++;
+		}
+		return d;
+	}
 }
 
 static bool
@@ -658,79 +686,251 @@ test_compile_copy(void **state)
 }
 
 /*
- * The prefilters (a rule's first path segment and Host bits) never change a
- * verdict: random requests over policies with every kind of path and host
- * value give the same answer, policy and rule with the filters as without.
- * Then a filter made wrong on purpose must show: the check can fail.
+ * The index (authz-t.h) against the tree walk over random requests: every
+ * attribute, present or not, with policies that use every form. denied_by()
+ * holds each check of this file to the walk; here the requests are many and
+ * varied, and a corrupted index must show: the check can fail.
  */
-static int
-cross_check(struct hf_authz *az, unsigned int n, unsigned int *differ)
-{
-	static const char *const paths[] = {"/", "/a", "/a/", "/a/b", "/ab", "/b/a", "/v1/x/r2/q",
-					    "/v1/r2/z", "/api/v1/products/7/reviews", "/x.html",
-					    "/a/b.html", "/static/css", "/statics", "/login?x", "/p"};
-	static const char *const hosts[] = {"a.example.com", "A.EXAMPLE.COM", "b.example.com",
-					    "example.com", "svc1.example.com", "x.s1.example.com",
-					    "a.example.com:80"};
-	static const char *const methods[] = {"GET", "POST", "HEAD", "DELETE"};
-	const struct facts f = {0};
-	unsigned int seed = 7, same = 0;
+static const char *const x_paths[] = {"/", "/a", "/a/", "/a/b", "/ab", "/b/a", "/v1/x/r2/q",
+				      "/v1/r2/z", "/api/v1/products/7/reviews", "/x.html",
+				      "/a/b.html", "/static/css", "/statics", "/login?x", "/p",
+				      "/api/admin/x", "/api/x"};
+static const char *const x_hosts[] = {"a.example.com", "A.EXAMPLE.COM", "b.example.com",
+				      "example.com", "svc1.example.com", "x.s1.example.com",
+				      "a.example.com:80"};
+static const char *const x_methods[] = {"GET", "POST", "HEAD", "DELETE"};
+static const char *const x_hdrs[] = {"", "x-a: 1\r\n", "x-a: 2\r\nx-a: 3\r\n", "X-A: yes\r\n",
+				     "x-b: on\r\nx-a: 3\r\n", "x-forwarded-for: 203.0.113.9, 192.0.2.1\r\n"};
+static const char *const x_srcs[] = {"198.51.100.7", "198.51.100.9", "203.0.113.5", "203.0.113.9",
+				     "192.0.2.77"};
+static const char *const x_peers[] = {NULL, "cluster.local/ns/foo/sa/a", "cluster.local/ns/bar/sa/b",
+				      "td/nothing"};
+static const char *const x_snis[] = {NULL, "a.example.com", "B.EXAMPLE.COM"};
+static const uint16_t x_ports[] = {80, 8080, 9090};
 
-	*differ = 0;
+static unsigned int
+cross_check(const struct hf_authz *az, unsigned int n, unsigned int *allowed)
+{
+	unsigned int seed = 7;
+
+#define PICK(a) a[(seed = seed * 1103515245u + 12345u, (seed >> 8) % (sizeof(a) / sizeof(a[0])))]
+	mismatches = 0;
+	*allowed = 0;
+	check_count_only = true;
 	for (unsigned int i = 0; i < n; i++) {
 		char head[512];
-		struct hf_authz_result r1, r2;
-		bool d1, d2;
-		const char *h;
+		struct hf_authz_result r;
+		struct facts f = {0};
+		const char *m = PICK(x_methods), *p = PICK(x_paths), *h = PICK(x_hosts);
 
-		seed = seed * 1103515245u + 12345u;
-		h = hosts[(seed >> 8) % (sizeof(hosts) / sizeof(hosts[0]))];
-		snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\n",
-			 methods[(seed >> 4) % 4], paths[(seed >> 16) % (sizeof(paths) / sizeof(paths[0]))],
-			 h);
-		az->filter_seg = az->filter_host = true;
-		d1 = denied_by(az, head, &f, &r1);
-		az->filter_seg = az->filter_host = false;
-		d2 = denied_by(az, head, &f, &r2);
-		if (d1 == d2 && r1.policy == r2.policy && r1.rule == r2.rule &&
-		    r1.allowed_by == r2.allowed_by && r1.n_audited == r2.n_audited)
-			same++;
-		else
-			(*differ)++;
+		snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\n%s", m, p, h, PICK(x_hdrs));
+		f.src = PICK(x_srcs);
+		f.peer = PICK(x_peers);
+		f.sni = PICK(x_snis);
+		f.port = PICK(x_ports);
+		if ((seed >> 4) & 1) {
+			f.jwt = "https://issuer/alice";
+			f.claims[0][0] = "groups";
+			f.claims[0][1] = (seed >> 5) & 1 ? "admin" : "dev";
+			f.claims[1][0] = "groups";
+			f.claims[1][1] = "staff";
+		}
+		*allowed += !denied_by(az, head, &f, &r);
 	}
-	return (int)same;
+	check_count_only = false;
+#undef PICK
+	return mismatches;
 }
 
 static void
-test_prefilter(void **state)
+test_index_cross_check(void **state)
 {
 	struct hf_authz *az;
-	unsigned int differ;
-	bool any_filter = false;
+	unsigned int allowed, n = 4000;
+	uint32_t dflt = UINT32_MAX;
 
 	(void)state;
 	az = load(META("p1", "istio-system") "spec:\n  action: DENY\n  rules:\n"
 		  "  - to:\n    - operation: {paths: [\"/a\"], methods: [\"DELETE\"]}\n"
 		  "  - to:\n    - operation: {paths: [\"/a/*\", \"*.html\"]}\n"
 		  "    - operation: {hosts: [\"b.example.com\"]}\n"
+		  "  - when:\n    - {key: \"request.headers[x-a]\", values: [\"2\"]}\n"
+		  "  - from:\n    - source: {notPrincipals: [\"cluster.local/ns/foo/*\"], "
+		  "principals: [\"*\"]}\n    to:\n    - operation: {ports: [\"9090\"]}\n"
 		  "---\n" META("p2", "istio-system") "spec:\n  rules:\n"
 		  "  - to:\n    - operation: {paths: [\"/v1/{*}/r2/{**}\", \"/static/*\", \"/login*\"]}\n"
 		  "  - to:\n    - operation: {hosts: [\"A.example.com\", \"*.s1.example.com\"], notPaths: [\"/p\"]}\n"
-		  "  - to:\n    - operation: {paths: [\"/\", \"/api/v1/products/{*}/reviews\"]}\n"
-		  "  - from:\n    - source: {ipBlocks: [\"198.51.100.0/24\"]}\n"
+		  "  - to:\n    - operation: {paths: [\"/\", \"/api/v1/products/{*}/reviews\", \"/api/*\"], "
+		  "notPaths: [\"/api/admin/*\"]}\n"
+		  "  - from:\n    - source: {ipBlocks: [\"198.51.100.0/24\"], notIpBlocks: [\"198.51.100.9\"]}\n"
 		  "    to:\n    - operation: {hosts: [\"example.com\"], paths: [\"/ab\"]}\n"
+		  "  - from:\n    - source: {namespaces: [\"bar\"]}\n    - source: {remoteIpBlocks: [\"203.0.113.9\"]}\n"
+		  "    when:\n    - {key: connection.sni, values: [\"b.example.com\"]}\n"
+		  "  - from:\n    - source: {requestPrincipals: [\"https://issuer/*\"]}\n"
+		  "    when:\n    - {key: \"request.auth.claims[groups]\", values: [\"admin\"]}\n"
+		  "    - {key: \"request.headers[x-b]\", notValues: [\"on\"]}\n"
+		  "  - to:\n    - operation: {methods: [\"HEAD\"], notHosts: [\"*.example.com\"]}\n"
+		  "    when:\n    - {key: destination.port, notValues: [\"80\"]}\n"
 		  "---\n" META("p3", "istio-system") "spec:\n  action: AUDIT\n  rules:\n"
-		  "  - to:\n    - operation: {paths: [\"/b/a\"]}\n");
-	for (unsigned int i = 0; i < az->n_allow; i++)
-		for (unsigned int k = 0; k < az->allow[i].n_rules; k++)
-			any_filter |= az->allow[i].rules[k].seg_mask != UINT64_MAX ||
-				      az->allow[i].rules[k].host_mask != UINT64_MAX;
-	assert_true(any_filter);
-	assert_int_equal(cross_check(az, 2000, &differ), 2000);
-	/* a filter that leaves out the bit of "/a/..." requests: some verdicts change */
-	((struct hf_authz_rule *)&az->deny[0].rules[1])->seg_mask &= ~hf_authz_bit("a", 1, false);
-	cross_check(az, 2000, &differ);
-	assert_true(differ > 0);
+		  "  - to:\n    - operation: {paths: [\"/b/a\"]}\n"
+		  "  - from:\n    - source: {notNamespaces: [\"foo\"]}\n");
+	assert_non_null(az->ix);
+	assert_int_equal(az->ix->n_slow, 0);
+	assert_int_equal(cross_check(az, n, &allowed), 0);
+	/* both verdicts are common: agreeing on one answer would prove little */
+	assert_true(allowed > n / 10 && allowed < n - n / 10);
+	/* an index that forgets the path conditions (every term passes them): verdicts change */
+	for (uint16_t i = 0; i < az->ix->n_dims; i++)
+		if (az->ix->dims[i].attr == HF_AZ_PATH)
+			dflt = az->ix->dims[i].dflt;
+	assert_int_not_equal(dflt, UINT32_MAX);
+	memset((uint64_t *)az->ix->sets + dflt, 0xff, az->ix->nw * sizeof(uint64_t));
+	assert_true(cross_check(az, n, &allowed) > 0);
+	hf_authz_free(az);
+}
+
+/* A positive and a not-form on one attribute in one clause; one value in many conditions. */
+static void
+test_index_same_attr(void **state)
+{
+	struct hf_authz *az;
+	struct facts f = {0};
+
+	(void)state;
+	az = load(META("deny", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		  "  - to:\n    - operation: {methods: [\"DELETE\"], notPaths: [\"/api/*\", \"/health\"]}\n"
+		  "---\n" META("allow", "istio-system") "spec:\n  rules:\n"
+		  "  - to:\n    - operation: {paths: [\"/api/*\"], notPaths: [\"/api/admin*\"]}\n"
+		  "  - from:\n    - source: {namespaces: [\"foo\", \"bar\"], notNamespaces: [\"bar\"]}\n"
+		  "  - from:\n    - source: {ipBlocks: [\"203.0.113.0/24\"], notIpBlocks: [\"203.0.113.9/32\"]}\n");
+	assert_false(denied(az, GET("/api/x")));
+	assert_true(denied(az, GET("/api/admin/x")));
+	assert_true(denied(az, GET("/other")));
+	f.peer = "cluster.local/ns/foo/sa/a";
+	assert_false(denied_f(az, GET("/other"), &f));
+	f.peer = "cluster.local/ns/bar/sa/a";
+	assert_true(denied_f(az, GET("/other"), &f));
+	f.peer = NULL;
+	f.src = "203.0.113.5";
+	assert_false(denied_f(az, GET("/other"), &f));
+	f.src = "203.0.113.9";
+	assert_true(denied_f(az, GET("/other"), &f));
+	/* one prefix value, the ALLOW's path and the DENY's notPath at once */
+	assert_false(denied(az, "DELETE /api/x HTTP/1.1\r\nHost: h\r\n"));
+	assert_true(denied(az, "DELETE /api/admin HTTP/1.1\r\nHost: h\r\n"));
+	f.src = "203.0.113.5";
+	assert_true(denied_f(az, "DELETE /other HTTP/1.1\r\nHost: h\r\n", &f));
+	assert_false(denied_f(az, "DELETE /health HTTP/1.1\r\nHost: h\r\n", &f));
+	hf_authz_free(az);
+}
+
+/* Rules the index leaves to the tree walk: two positive conditions on one attribute, 25 pairs. */
+static void
+test_index_slow_rules(void **state)
+{
+	struct hf_authz *az;
+	struct facts f = {0};
+	struct hf_authz_result res;
+	char y[4096];
+	int n;
+
+	(void)state;
+	n = snprintf(y, sizeof(y), META("deny", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		     "  - when:\n    - {key: \"request.headers[x-a]\", values: [\"1\", \"2\"]}\n"
+		     "    - {key: \"request.headers[x-a]\", values: [\"2\", \"3\"]}\n"
+		     "  - from:\n    - source: {ipBlocks: [\"198.51.100.0/24\"]}\n"
+		     "    when:\n    - {key: source.ip, values: [\"198.51.100.9\"]}\n"
+		     "---\n" META("allow", "istio-system") "spec:\n  rules:\n  - from:\n");
+	for (int i = 1; i <= 5; i++)
+		n += snprintf(y + n, sizeof(y) - (size_t)n,
+			      "    - source: {ipBlocks: [\"203.0.113.%d\"]}\n", i);
+	n += snprintf(y + n, sizeof(y) - (size_t)n, "    to:\n");
+	for (int i = 1; i <= 5; i++)
+		n += snprintf(y + n, sizeof(y) - (size_t)n,
+			      "    - operation: {paths: [\"/p%d\"]}\n", i);
+	snprintf(y + n, sizeof(y) - (size_t)n, "  - to:\n    - operation: {paths: [\"/open\"]}\n");
+	az = load(y);
+	assert_non_null(az->ix);
+	assert_int_equal(az->ix->n_slow, 3);
+	assert_true(denied_by(az, GET("/open") "x-a: 2\r\n", &f, &res));
+	assert_ptr_equal(res.rule, &az->deny[0].rules[0]);
+	assert_false(denied(az, GET("/open") "x-a: 1\r\n"));
+	assert_false(denied(az, GET("/open") "x-a: 3\r\n"));
+	f.src = "198.51.100.9";
+	assert_true(denied_by(az, GET("/open"), &f, &res));
+	assert_ptr_equal(res.rule, &az->deny[0].rules[1]);
+	f.src = "198.51.100.8";
+	assert_false(denied_f(az, GET("/open"), &f));
+	f.src = "203.0.113.4";
+	assert_false(denied_f(az, GET("/p2"), &f));
+	assert_true(denied_f(az, GET("/p6"), &f));
+	f.src = "203.0.113.6";
+	assert_true(denied_f(az, GET("/p2"), &f));
+	hf_authz_free(az);
+}
+
+/* Past 64 terms (sets of several words), values shared by many rules, the deciding rule named. */
+static void
+test_index_many_rules(void **state)
+{
+	static char y[64 * 1024];
+	struct hf_authz *az;
+	struct hf_authz_result res;
+	const struct facts f = {0};
+	int n;
+
+	(void)state;
+	n = snprintf(y, sizeof(y), META("deny", "istio-system") "spec:\n  action: DENY\n  rules:\n");
+	for (int i = 0; i < 100; i++)
+		n += snprintf(y + n, sizeof(y) - (size_t)n,
+			      "  - to:\n    - operation: {methods: [\"DELETE\"], paths: [\"/r%d\"]}\n", i);
+	n += snprintf(y + n, sizeof(y) - (size_t)n, "---\n" META("allow", "istio-system")
+		      "spec:\n  rules:\n");
+	for (int i = 0; i < 150; i++)
+		n += snprintf(y + n, sizeof(y) - (size_t)n,
+			      "  - to:\n    - operation: {methods: [\"GET\"], paths: [\"/r%d\", \"/all\"]}\n",
+			      i);
+	az = load(y);
+	assert_non_null(az->ix);
+	assert_int_equal(az->ix->n_terms, 250);
+	assert_int_equal(az->ix->nw, 4);
+	assert_false(denied_by(az, GET("/r149"), &f, &res));
+	assert_ptr_equal(res.allowed_by, &az->allow[0]);
+	assert_false(denied(az, GET("/r64")));
+	assert_true(denied(az, GET("/r150")));
+	assert_false(denied(az, GET("/all")));	/* in every rule: the first holds */
+	assert_true(denied_by(az, "DELETE /r99 HTTP/1.1\r\nHost: h\r\n", &f, &res));
+	assert_ptr_equal(res.rule, &az->deny[0].rules[99]);
+	assert_true(denied_by(az, "DELETE /r63 HTTP/1.1\r\nHost: h\r\n", &f, &res));
+	assert_ptr_equal(res.rule, &az->deny[0].rules[63]);
+	assert_true(denied_by(az, "DELETE /r120 HTTP/1.1\r\nHost: h\r\n", &f, &res));
+	assert_null(res.policy);	/* no DENY rule: no ALLOW rule either (GET only) */
+	hf_authz_free(az);
+}
+
+/* Past HF_AUTHZ_IX_WORDS x 64 terms there is no index: the tree walk gives the same answers. */
+static void
+test_index_too_many_terms(void **state)
+{
+	static char y[512 * 1024];
+	struct hf_authz *az;
+	struct hf_authz_result res;
+	const struct facts f = {0};
+	int n = 0;
+
+	(void)state;
+	for (int p = 0; p < 2; p++) {
+		n += snprintf(y + n, sizeof(y) - (size_t)n, "---\n" META("allow-%d", "istio-system")
+			      "spec:\n  rules:\n", p);
+		for (int i = 0; i < 2100; i++)
+			n += snprintf(y + n, sizeof(y) - (size_t)n,
+				      "  - to:\n    - operation: {paths: [\"/p%d/r%d\"]}\n", p, i);
+	}
+	az = load(y);
+	assert_null(az->ix);
+	assert_false(denied_by(az, GET("/p1/r2099"), &f, &res));
+	assert_ptr_equal(res.allowed_by, &az->allow[1]);
+	assert_true(denied(az, GET("/p1/r2100")));
 	hf_authz_free(az);
 }
 
@@ -771,7 +971,11 @@ main(void)
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_selection),
 		cmocka_unit_test(test_compile_copy),
-		cmocka_unit_test(test_prefilter),
+		cmocka_unit_test(test_index_cross_check),
+		cmocka_unit_test(test_index_same_attr),
+		cmocka_unit_test(test_index_slow_rules),
+		cmocka_unit_test(test_index_many_rules),
+		cmocka_unit_test(test_index_too_many_terms),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
