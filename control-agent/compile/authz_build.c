@@ -354,16 +354,11 @@ dim_of(struct ixb *b, const struct hf_authz_cond *c)
 	return b->n_dims++;
 }
 
-/* The hash of key @p s (@p n bytes; a suffix's read from its end), as the worker computes it. */
+/* The hash of key @p s (@p n bytes), as the worker computes it; header names under dim 0. */
 static uint32_t
 key_hash(const char *s, size_t n, bool lower, uint32_t dim, uint8_t cls)
 {
-	uint32_t h = HF_AUTHZ_FNV0;
-
-	for (size_t i = 0; i < n; i++)
-		h = hf_authz_hash_step(h, (unsigned char)s[cls == HF_AZC_SUFFIX ? n - 1 - i : i],
-				       lower);
-	return hf_authz_hash_end(h, cls == HF_AZC_HDR ? 0 : dim, cls);
+	return hf_authz_key_hash(s, n, lower, cls == HF_AZC_HDR ? 0 : dim, cls);
 }
 
 /* The entry keyed (@p dim, @p cls, @p s) of kind @p kind (a template: @p t), added if new. */
@@ -438,7 +433,10 @@ add_value(struct ixb *b, uint32_t di, const struct hf_authz_value *v, bool negat
 
 		if (v->kind != HF_AZM_CIDR || v->plen > (v->v6 ? 128 : 32))
 			return;
-		key = hf_authz_alloc(b->az, 18);
+		/* the block's address, its bits past plen cleared, then plen: 5 or 17 bytes */
+		uint16_t klen = v->v6 ? 17 : 5;
+
+		key = hf_authz_alloc(b->az, klen);
 		if (key == NULL) {
 			b->nomem = true;
 			return;
@@ -446,10 +444,9 @@ add_value(struct ixb *b, uint32_t di, const struct hf_authz_value *v, bool negat
 		memcpy(key, v->addr, full);
 		if (rest != 0)
 			key[full] = v->addr[full] & (uint8_t)(0xff00u >> rest);
-		key[16] = v->plen;
-		key[17] = v->v6 ? 1 : 0;
+		key[klen - 1] = v->plen;
 		len_add(b, &d->plen, &d->n_plen, (uint16_t)(v->plen | (v->v6 ? 0x100 : 0)));
-		e = ent_of(b, di, HF_AZC_ADDR, HF_AZM_CIDR, (const char *)key, 18, NULL, 0, false);
+		e = ent_of(b, di, HF_AZC_ADDR, HF_AZM_CIDR, (const char *)key, klen, NULL, 0, false);
 	} else if (d->attr == HF_AZ_PORT) {
 		char *key = hf_authz_alloc(b->az, 2);
 
@@ -638,7 +635,7 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 {
 	struct hf_authz_dim *dims;
 	struct hf_authz_slot *slots;
-	uint32_t n_slots = 16, hdr_dflt;
+	uint32_t n_slots = 16, hdr_dflt, n_main = 0, *perm;
 	uint64_t hdr_lens = 0;
 	bool nomem = false;
 
@@ -662,11 +659,24 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 		if (ent_of(b, i, HF_AZC_HDR, HF_AZM_EXACT, d->name, d->name_len, NULL, 0, true) < 0)
 			return -1;
 	}
+	/* the header dims last: the worker passes over them at once when no field of theirs came */
+	perm = malloc(sizeof(*perm) * (b->n_dims > 0 ? b->n_dims : 1));
 	dims = hf_authz_alloc(b->az, sizeof(*dims) * (b->n_dims > 0 ? b->n_dims : 1));
-	if (dims == NULL)
+	if (dims == NULL || perm == NULL) {
+		free(perm);
 		return -1;
-	for (uint32_t i = 0; i < b->n_dims; i++) {
-		const struct dimb *d = &b->dims[i];
+	}
+	for (uint32_t i = 0; i < b->n_dims; i++)
+		if (b->dims[i].attr != HF_AZ_HEADER)
+			perm[i] = n_main++;
+	for (uint32_t i = 0, k = n_main; i < b->n_dims; i++)
+		if (b->dims[i].attr == HF_AZ_HEADER)
+			perm[i] = k++;
+	for (uint32_t i = 0; i < b->n_ents; i++)
+		b->ents[i].dim = (uint16_t)perm[b->ents[i].dim];
+	for (uint32_t o = 0; o < b->n_dims; o++) {
+		const struct dimb *d = &b->dims[o];
+		uint32_t i = perm[o];
 
 		dims[i].attr = d->attr;
 		dims[i].nocase = d->nocase;
@@ -686,22 +696,33 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 	while (n_slots < 2 * b->n_ents)
 		n_slots *= 2;
 	slots = hf_authz_alloc(b->az, sizeof(*slots) * n_slots);
-	if (slots == NULL)
+	if (slots == NULL) {
+		free(perm);
 		return -1;
+	}
 	for (uint32_t i = 0; i < n_slots; i++)
 		slots[i].ent = -1;
 	for (uint32_t i = 0; i <= b->mask; i++) {
-		uint32_t k;
+		const struct hf_authz_ent *e;
+		uint32_t k, h;
 
 		if (b->slots[i].ent < 0)
 			continue;
-		for (k = b->slots[i].h & (n_slots - 1); slots[k].ent >= 0; k = (k + 1) & (n_slots - 1))
+		/* hashed again: the dims have their final numbers */
+		e = &b->ents[b->slots[i].ent];
+		h = key_hash(e->s, e->len,
+			     e->cls == HF_AZC_HDR || (e->cls <= HF_AZC_SUFFIX && dims[e->dim].nocase),
+			     e->dim, e->cls);
+		for (k = h & (n_slots - 1); slots[k].ent >= 0; k = (k + 1) & (n_slots - 1))
 			;
-		slots[k] = b->slots[i];
+		slots[k].h = h;
+		slots[k].ent = b->slots[i].ent;
 	}
+	free(perm);
 	ix->n_terms = n_terms;
 	ix->nw = b->nw;
 	ix->n_dims = (uint16_t)b->n_dims;
+	ix->n_main = (uint16_t)n_main;
 	ix->dims = dims;
 	ix->mask = n_slots - 1;
 	ix->slots = slots;

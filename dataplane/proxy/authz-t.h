@@ -170,7 +170,7 @@ struct hf_authz_ix {
 	uint32_t n_terms, nw;		/* terms, and 64-bit words of a set */
 	uint32_t deny_end, allow_end;	/* DENY [0, deny_end), ALLOW up to allow_end, then AUDIT */
 	const struct hf_authz_term *terms;
-	uint16_t n_dims;
+	uint16_t n_dims, n_main;	/* dims; the HEADER ones come after the first n_main */
 	bool any_hdr;
 	const struct hf_authz_dim *dims;
 	uint32_t mask;			/* slots - 1 (a power of two) */

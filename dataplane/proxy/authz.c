@@ -401,8 +401,10 @@ gather_ent(struct gather *g, const struct hf_authz_ent *e)
 	const uint64_t *p = g->ix->sets + e->pos, *n = g->ix->sets + e->neg;
 
 	if (!g->any) {
-		memcpy(g->p, p, g->nw * sizeof(uint64_t));
-		memcpy(g->n, n, g->nw * sizeof(uint64_t));
+		for (uint32_t i = 0; i < g->nw; i++) {
+			g->p[i] = p[i];
+			g->n[i] = n[i];
+		}
 		g->any = true;
 		return;
 	}
@@ -446,31 +448,20 @@ static void
 match_str(struct gather *g, uint16_t di, const char *s, size_t n)
 {
 	const struct hf_authz_dim *d = &g->ix->dims[di];
-	uint32_t h = HF_AUTHZ_FNV0;
-	size_t i = 0;
 
 	if (d->present >= 0)
 		gather_ent(g, &g->ix->ents[d->present]);
-	for (uint16_t k = 0; k < d->n_pre && d->pre[k] <= n; k++) {
-		for (; i < d->pre[k]; i++)
-			h = hf_authz_hash_step(h, (unsigned char)s[i], d->nocase);
-		probe(g, hf_authz_hash_end(h, di, HF_AZC_PREFIX), di, HF_AZC_PREFIX, s, i, d->nocase,
-		      s, n);
-	}
-	if (d->exact) {
-		for (; i < n; i++)
-			h = hf_authz_hash_step(h, (unsigned char)s[i], d->nocase);
-		probe(g, hf_authz_hash_end(h, di, HF_AZC_EXACT), di, HF_AZC_EXACT, s, n, d->nocase, s,
-		      n);
-	}
-	/* suffixes are keyed by their bytes read from the end */
-	h = HF_AUTHZ_FNV0;
-	i = 0;
-	for (uint16_t k = 0; k < d->n_suf && d->suf[k] <= n; k++) {
-		for (; i < d->suf[k]; i++)
-			h = hf_authz_hash_step(h, (unsigned char)s[n - 1 - i], d->nocase);
-		probe(g, hf_authz_hash_end(h, di, HF_AZC_SUFFIX), di, HF_AZC_SUFFIX, s + n - i, i,
+	for (uint16_t k = 0; k < d->n_pre && d->pre[k] <= n; k++)
+		probe(g, hf_authz_key_hash(s, d->pre[k], d->nocase, di, HF_AZC_PREFIX), di,
+		      HF_AZC_PREFIX, s, d->pre[k], d->nocase, s, n);
+	if (d->exact)
+		probe(g, hf_authz_key_hash(s, n, d->nocase, di, HF_AZC_EXACT), di, HF_AZC_EXACT, s, n,
 		      d->nocase, s, n);
+	for (uint16_t k = 0; k < d->n_suf && d->suf[k] <= n; k++) {
+		const char *t = s + n - d->suf[k];
+
+		probe(g, hf_authz_key_hash(t, d->suf[k], d->nocase, di, HF_AZC_SUFFIX), di,
+		      HF_AZC_SUFFIX, t, d->suf[k], d->nocase, s, n);
 	}
 }
 
@@ -482,20 +473,19 @@ match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
 
 	for (uint16_t k = 0; k < d->n_plen; k++) {
 		unsigned int plen = d->plen[k] & 0xff, full = plen / 8u, rest = plen % 8u;
-		uint8_t key[18] = {0};
-		uint32_t h = HF_AUTHZ_FNV0;
+		uint8_t key[17];
+		size_t klen = v6 ? 17 : 5;
 
 		if ((bool)(d->plen[k] & 0x100) != v6)
 			continue;
+		/* the agent's key: the address cut to plen bits, then plen */
+		memset(key, 0, sizeof(key));
 		memcpy(key, a, full);
 		if (rest != 0)
 			key[full] = a[full] & (uint8_t)(0xff00u >> rest);
-		key[16] = (uint8_t)plen;
-		key[17] = v6;
-		for (unsigned int i = 0; i < sizeof(key); i++)
-			h = hf_authz_hash_step(h, key[i], false);
-		probe(g, hf_authz_hash_end(h, di, HF_AZC_ADDR), di, HF_AZC_ADDR, (const char *)key,
-		      sizeof(key), false, NULL, 0);
+		key[klen - 1] = (uint8_t)plen;
+		probe(g, hf_authz_key_hash((const char *)key, klen, false, di, HF_AZC_ADDR), di,
+		      HF_AZC_ADDR, (const char *)key, klen, false, NULL, 0);
 	}
 }
 
@@ -503,10 +493,9 @@ static void
 match_port(struct gather *g, uint16_t di, uint16_t port)
 {
 	char key[2] = {(char)(port >> 8), (char)(port & 0xff)};
-	uint32_t h = hf_authz_hash_step(hf_authz_hash_step(HF_AUTHZ_FNV0, (unsigned char)key[0],
-							   false), (unsigned char)key[1], false);
 
-	probe(g, hf_authz_hash_end(h, di, HF_AZC_ADDR), di, HF_AZC_ADDR, key, 2, false, NULL, 0);
+	probe(g, hf_authz_key_hash(key, 2, false, di, HF_AZC_ADDR), di, HF_AZC_ADDR, key, 2, false,
+	      NULL, 0);
 }
 
 /* Keeps in @p alive the terms dim @p d lets live: (dflt | P) & ~N. */
@@ -611,13 +600,11 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, const struct hf_h1
 
 	for (uint32_t i = 0; i < msg->n_headers; i++) {
 		const struct hf_h1_header *f = &msg->headers[i];
-		uint32_t n = f->name.len < 63 ? f->name.len : 63, h = HF_AUTHZ_FNV0;
+		uint32_t n = f->name.len < 63 ? f->name.len : 63, h;
 
 		if (!(ix->hdr_lens & (UINT64_C(1) << n)))
 			continue;
-		for (uint32_t k = 0; k < f->name.len; k++)
-			h = hf_authz_hash_step(h, (unsigned char)f->name.p[k], true);
-		h = hf_authz_hash_end(h, 0, HF_AZC_HDR);
+		h = hf_authz_key_hash(f->name.p, f->name.len, true, 0, HF_AZC_HDR);
 		for (uint32_t s = h & ix->mask; ix->slots[s].ent >= 0; s = (s + 1) & ix->mask) {
 			const struct hf_authz_ent *e = &ix->ents[ix->slots[s].ent];
 			uint32_t k;
@@ -643,12 +630,10 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, const struct hf_h1
 			alive[i] &= dflt[i];
 		return;
 	}
-	for (uint16_t di = 0; di < ix->n_dims; di++) {
+	for (uint16_t di = ix->n_main; di < ix->n_dims; di++) {
 		const struct hf_authz_dim *d = &ix->dims[di];
 		const struct hf_h1_header *f = NULL;
 
-		if (d->attr != HF_AZ_HEADER)
-			continue;
 		if (n_seen == UINT32_MAX) {
 			f = find_field(msg, d->name, d->name_len);
 		} else {
@@ -691,9 +676,7 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 	g.ix = ix;
 	g.nw = ix->nw;
 	memset(alive, 0xff, ix->nw * sizeof(uint64_t));
-	for (uint16_t di = 0; di < ix->n_dims; di++) {
-		if (ix->dims[di].attr == HF_AZ_HEADER)
-			continue;
+	for (uint16_t di = 0; di < ix->n_main; di++) {
 		g.any = false;
 		gather_dim(az, &g, di, rq);
 		apply(&g, &ix->dims[di], alive);

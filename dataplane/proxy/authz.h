@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dataplane/http/h1.h"
 #include "dataplane/proxy/authn-t.h"
@@ -36,28 +37,70 @@ struct hf_authz_rq {
 	uint8_t remote[16];
 };
 
-/*
- * The index's hash (authz-t.h): FNV-1a over a key's bytes, one step at a
- * time so a request hashes each of its prefixes on the way; then mixed with
- * the dim and the class. The agent keys its entries with the same functions.
- */
-#define HF_AUTHZ_FNV0 2166136261u
-
-static inline uint32_t
-hf_authz_hash_step(uint32_t h, unsigned char c, bool lower)
+/* ASCII letters of the 8 bytes of @p x lower case, all at once (the bytes' own lanes). */
+static inline uint64_t
+hf_authz_lower8(uint64_t x)
 {
-	if (lower && c >= 'A' && c <= 'Z')
-		c = (unsigned char)(c + 32);
-	return (h ^ c) * 16777619u;
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	uint64_t h = x & (0x7f * ones);
+	/* the high bit of each lane: its byte is past 'Z', then at least 'A' */
+	uint64_t over_z = h + (0x7f - 'Z') * ones, from_a = h + (0x80 - 'A') * ones;
+
+	return x | (((from_a ^ over_z) & ~x & (0x80 * ones)) >> 2);
 }
 
-static inline uint32_t
-hf_authz_hash_end(uint32_t h, uint32_t dim, uint32_t cls)
+static inline uint64_t
+hf_authz_load8(const char *s)
 {
-	h ^= (dim << 4 | cls) * 0x9e3779b1u;
-	h ^= h >> 15;
-	h *= 0x85ebca6bu;
-	return h ^ (h >> 13);
+	uint64_t x;
+
+	memcpy(&x, s, 8);
+	return x;
+}
+
+static inline uint64_t
+hf_authz_load4(const char *s)
+{
+	uint32_t x;
+
+	memcpy(&x, s, 4);
+	return x;
+}
+
+/*
+ * The index's hash (authz-t.h) of key @p s (@p n bytes; @p lower: ASCII
+ * letters taken lower case) for @p dim and class @p cls: its first and last
+ * 8 bytes and its length (wyhash's way with short keys), so a request hashes
+ * each prefix and suffix it looks up in constant time; longer keys that
+ * agree there are told apart by the comparison that follows a hit. The agent
+ * keys its entries with the same function.
+ */
+static inline uint32_t
+hf_authz_key_hash(const char *s, size_t n, bool lower, uint32_t dim, uint32_t cls)
+{
+	uint64_t a, b;
+	__uint128_t m;
+
+	if (n >= 8) {
+		a = hf_authz_load8(s);
+		b = hf_authz_load8(s + n - 8);
+	} else if (n >= 4) {
+		a = hf_authz_load4(s);
+		b = hf_authz_load4(s + n - 4);
+	} else if (n > 0) {
+		a = (uint64_t)(unsigned char)s[0] << 16 | (uint64_t)(unsigned char)s[n / 2] << 8 |
+		    (unsigned char)s[n - 1];
+		b = 0;
+	} else {
+		a = b = 0;
+	}
+	if (lower) {
+		a = hf_authz_lower8(a);
+		b = hf_authz_lower8(b);
+	}
+	m = (__uint128_t)(a ^ UINT64_C(0xa0761d6478bd642f) ^ ((uint64_t)n << 32 | dim << 4 | cls)) *
+	    (b ^ UINT64_C(0xe7037ed1a0b428db));
+	return (uint32_t)((uint64_t)m ^ (uint64_t)(m >> 64) ^ ((uint64_t)(m >> 64) >> 32));
 }
 
 /* The outcome of a check. */
