@@ -9,6 +9,12 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include <rte_byteorder.h>
+
+#if RTE_BYTE_ORDER != RTE_LITTLE_ENDIAN
+#error "match_addr() builds little-endian words"
+#endif
+
 #include "dataplane/proxy/authz.h"
 
 struct hf_authz_hits hf_authz_hits[HF_MAX_WORKERS];
@@ -470,22 +476,36 @@ static void
 match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
 {
 	const struct hf_authz_dim *d = &g->ix->dims[di];
+	uint32_t a4;
 
+	memcpy(&a4, a, 4);
 	for (uint16_t k = 0; k < d->n_plen; k++) {
 		unsigned int plen = d->plen[k] & 0xff, full = plen / 8u, rest = plen % 8u;
 		uint8_t key[17];
-		size_t klen = v6 ? 17 : 5;
+		uint32_t h;
 
 		if ((bool)(d->plen[k] & 0x100) != v6)
 			continue;
-		/* the agent's key: the address cut to plen bits, then plen */
+		/* the agent's key: the address cut to plen bits, then plen (5 or 17 bytes) */
+		if (!v6) {
+			/* in registers: the hash's two 4-byte words are bytes 0-3 and 1-4 (x86 order) */
+			uint32_t m = plen == 0 ? 0 : rte_cpu_to_be_32(~UINT32_C(0) << (32 - plen));
+			uint32_t w = a4 & m;
+
+			memcpy(key, &w, 4);
+			key[4] = (uint8_t)plen;
+			h = hf_authz_hash_words(w, (uint64_t)(w >> 8 | (uint32_t)plen << 24), 5, di,
+						HF_AZC_ADDR);
+			probe(g, h, di, HF_AZC_ADDR, (const char *)key, 5, false, NULL, 0);
+			continue;
+		}
 		memset(key, 0, sizeof(key));
 		memcpy(key, a, full);
 		if (rest != 0)
 			key[full] = a[full] & (uint8_t)(0xff00u >> rest);
-		key[klen - 1] = (uint8_t)plen;
-		probe(g, hf_authz_key_hash((const char *)key, klen, false, di, HF_AZC_ADDR), di,
-		      HF_AZC_ADDR, (const char *)key, klen, false, NULL, 0);
+		key[16] = (uint8_t)plen;
+		probe(g, hf_authz_key_hash((const char *)key, 17, false, di, HF_AZC_ADDR), di,
+		      HF_AZC_ADDR, (const char *)key, 17, false, NULL, 0);
 	}
 }
 
@@ -675,7 +695,8 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 
 	g.ix = ix;
 	g.nw = ix->nw;
-	memset(alive, 0xff, ix->nw * sizeof(uint64_t));
+	for (uint32_t i = 0; i < ix->nw; i++)
+		alive[i] = UINT64_MAX;
 	for (uint16_t di = 0; di < ix->n_main; di++) {
 		g.any = false;
 		gather_dim(az, &g, di, rq);

@@ -67,6 +67,17 @@ hf_authz_load4(const char *s)
 	return x;
 }
 
+/* The last step of hf_authz_key_hash(), over the words it read of a key of @p n bytes. */
+static inline uint32_t
+hf_authz_hash_words(uint64_t a, uint64_t b, size_t n, uint32_t dim, uint32_t cls)
+{
+	__uint128_t m = (__uint128_t)(a ^ UINT64_C(0xa0761d6478bd642f) ^
+				      ((uint64_t)n << 32 | dim << 4 | cls)) *
+			(b ^ UINT64_C(0xe7037ed1a0b428db));
+
+	return (uint32_t)((uint64_t)m ^ (uint64_t)(m >> 64) ^ ((uint64_t)(m >> 64) >> 32));
+}
+
 /*
  * The index's hash (authz-t.h) of key @p s (@p n bytes; @p lower: ASCII
  * letters taken lower case) for @p dim and class @p cls: its first and last
@@ -79,7 +90,6 @@ static inline uint32_t
 hf_authz_key_hash(const char *s, size_t n, bool lower, uint32_t dim, uint32_t cls)
 {
 	uint64_t a, b;
-	__uint128_t m;
 
 	if (n >= 8) {
 		a = hf_authz_load8(s);
@@ -98,9 +108,7 @@ hf_authz_key_hash(const char *s, size_t n, bool lower, uint32_t dim, uint32_t cl
 		a = hf_authz_lower8(a);
 		b = hf_authz_lower8(b);
 	}
-	m = (__uint128_t)(a ^ UINT64_C(0xa0761d6478bd642f) ^ ((uint64_t)n << 32 | dim << 4 | cls)) *
-	    (b ^ UINT64_C(0xe7037ed1a0b428db));
-	return (uint32_t)((uint64_t)m ^ (uint64_t)(m >> 64) ^ ((uint64_t)(m >> 64) >> 32));
+	return hf_authz_hash_words(a, b, n, dim, cls);
 }
 
 /* The outcome of a check. */
