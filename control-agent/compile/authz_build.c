@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The memory of a set of AuthorizationPolicies (chunks freed all at once),
- * its copy into a snapshot, and the two tables that outlive snapshots: the
+ * its copy into a snapshot with the index workers check it by (authz-t.h),
+ * and the two tables that outlive snapshots: the
  * counter slot of each policy name, and the access log details of each
  * rule. Both are bounded and only grow, so what a worker copied from a
  * snapshot (a details pointer in a log record, a slot number) still means
@@ -736,7 +737,8 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 /*
  * Compiles the policies of @p az (already its own copy) into its index
  * (az->ix). Returns 0, with az->ix NULL when the terms pass
- * HF_AUTHZ_IX_WORDS x 64 (the tree walk decides then), or -ENOMEM.
+ * HF_AUTHZ_IX_WORDS x 64 or their values 2^24 (the tree walk decides then),
+ * or -ENOMEM.
  */
 static int
 hf_authz_index(struct hf_authz *az)
@@ -751,7 +753,8 @@ hf_authz_index(struct hf_authz *az)
 	n_terms = count_terms(az->deny, az->n_deny, &values) +
 		  count_terms(az->allow, az->n_allow, &values) +
 		  count_terms(az->audit, az->n_audit, &values);
-	if (n_terms > HF_AUTHZ_IX_WORDS * 64)
+	/* past these, the tree walk: a table that large would not pay for itself */
+	if (n_terms > HF_AUTHZ_IX_WORDS * 64 || values > (UINT64_C(1) << 24))
 		return 0;
 	while (n_slots < 2 * values + 2)
 		n_slots *= 2;

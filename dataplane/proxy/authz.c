@@ -2,9 +2,12 @@
 /*
  * The authorization check (authz.h): Istio's AuthorizationPolicy semantics
  * over one request, as Envoy's RBAC filter applies what Pilot generates.
- * Straight loops over the compiled policies; every string is compared where
- * it lies in the request head, nothing is copied but the one address an
- * x-forwarded-for entry gives.
+ * Two ways to the same verdict: the index the agent compiled (authz-t.h),
+ * each attribute of the request read and looked up once, every rule then
+ * decided by bit operations; and the tree walk, condition by condition, for
+ * the rules the index leaves out and as the tests' reference. Every string is
+ * compared where it lies in the request head; nothing is copied but an
+ * address and the key of an address block.
  */
 #include <arpa/inet.h>
 #include <string.h>

@@ -7,8 +7,8 @@
  * force (authz-t.h). Pure C over the request's parts: no allocation, no
  * lock, no system call, so a worker runs it per request. Its caller
  * (http_authz.c) gathers what the request is made of into a struct
- * hf_authz_rq; the remote address (x-forwarded-for) is worked out only when
- * a condition reads it.
+ * hf_authz_rq; the remote address (x-forwarded-for), a header field, the
+ * principal's namespace are worked out only when some policy reads them.
  */
 #include <stdbool.h>
 #include <stddef.h>
