@@ -716,6 +716,8 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 			     e->dim, e->cls);
 		for (k = h & (n_slots - 1); slots[k].ent >= 0; k = (k + 1) & (n_slots - 1))
 			;
+		if (e->cls != HF_AZC_HDR)
+			dims[e->dim].bloom[h >> 30] |= UINT64_C(1) << ((h >> 24) & 63);
 		slots[k].h = h;
 		slots[k].ent = b->slots[i].ent;
 	}

@@ -144,6 +144,8 @@ struct hf_authz_dim {
 	const uint16_t *suf;		/* suffix lengths, ascending */
 	const uint16_t *plen;		/* CIDR prefix lengths, | 0x100 for IPv6 */
 	uint32_t dflt;			/* set: the terms without a positive condition on it */
+	/* bit (h >> 24) of each key hash h of its entries: most misses never reach the table */
+	uint64_t bloom[4];
 };
 
 /* How an entry is keyed in the index's hash table. */

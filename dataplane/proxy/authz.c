@@ -428,8 +428,8 @@ gather_ent(struct gather *g, const struct hf_authz_ent *e)
  * request value @p s (@p n bytes; a template is matched against it whole).
  */
 static void
-probe(struct gather *g, uint32_t h, uint16_t dim, uint8_t cls, const char *key, size_t len,
-      bool nocase, const char *s, size_t n)
+probe_table(struct gather *g, uint32_t h, uint16_t dim, uint8_t cls, const char *key, size_t len,
+	    bool nocase, const char *s, size_t n)
 {
 	const struct hf_authz_ix *ix = g->ix;
 
@@ -450,6 +450,15 @@ probe(struct gather *g, uint32_t h, uint16_t dim, uint8_t cls, const char *key, 
 				return;
 		}
 	}
+}
+
+/* probe_table() behind the dim's filter, which turns most misses away without a call. */
+static inline void
+probe(struct gather *g, uint32_t h, uint16_t dim, uint8_t cls, const char *key, size_t len,
+      bool nocase, const char *s, size_t n)
+{
+	if (g->ix->dims[dim].bloom[h >> 30] & (UINT64_C(1) << ((h >> 24) & 63)))
+		probe_table(g, h, dim, cls, key, len, nocase, s, n);
 }
 
 /* String @p s (@p n bytes) against the values of dim @p di: present, prefixes, exact, suffixes. */
