@@ -700,7 +700,8 @@ static const char *const x_hosts[] = {"a.example.com", "A.EXAMPLE.COM", "b.examp
 				      "a.example.com:80"};
 static const char *const x_methods[] = {"GET", "POST", "HEAD", "DELETE"};
 static const char *const x_hdrs[] = {"", "x-a: 1\r\n", "x-a: 2\r\nx-a: 3\r\n", "X-A: yes\r\n",
-				     "x-b: on\r\nx-a: 3\r\n", "x-forwarded-for: 203.0.113.9, 192.0.2.1\r\n"};
+				     "x-b: on\r\nx-a: 3\r\n", "x-forwarded-for: 203.0.113.9, 192.0.2.1\r\n",
+				     "x-forwarded-for: 2001:db8::7, 192.0.2.1\r\n"};
 static const char *const x_srcs[] = {"198.51.100.7", "198.51.100.9", "203.0.113.5", "203.0.113.9",
 				     "192.0.2.77"};
 static const char *const x_peers[] = {NULL, "cluster.local/ns/foo/sa/a", "cluster.local/ns/bar/sa/b",
@@ -764,7 +765,7 @@ test_index_cross_check(void **state)
 		  "notPaths: [\"/api/admin/*\"]}\n"
 		  "  - from:\n    - source: {ipBlocks: [\"198.51.100.0/24\"], notIpBlocks: [\"198.51.100.9\"]}\n"
 		  "    to:\n    - operation: {hosts: [\"example.com\"], paths: [\"/ab\"]}\n"
-		  "  - from:\n    - source: {namespaces: [\"bar\"]}\n    - source: {remoteIpBlocks: [\"203.0.113.9\"]}\n"
+		  "  - from:\n    - source: {namespaces: [\"bar\"]}\n    - source: {remoteIpBlocks: [\"203.0.113.9\", \"2001:db8::/33\"]}\n"
 		  "    when:\n    - {key: connection.sni, values: [\"b.example.com\"]}\n"
 		  "  - from:\n    - source: {requestPrincipals: [\"https://issuer/*\"]}\n"
 		  "    when:\n    - {key: \"request.auth.claims[groups]\", values: [\"admin\"]}\n"
@@ -776,6 +777,18 @@ test_index_cross_check(void **state)
 		  "  - from:\n    - source: {notNamespaces: [\"foo\"]}\n");
 	assert_non_null(az->ix);
 	assert_int_equal(az->ix->n_slow, 0);
+	{
+		/* an IPv6 remote address in a /33 (a prefix length inside a byte), and just past it */
+		struct facts f = {.sni = "b.example.com"};
+		struct hf_authz_result r;
+
+		assert_false(denied_by(az, "GET /zzz HTTP/1.1\r\nHost: q\r\n"
+				       "x-forwarded-for: 2001:db8:7fff::7, 192.0.2.1\r\n", &f, &r));
+		assert_ptr_equal(r.allowed_by, &az->allow[0]);
+		assert_true(denied_by(az, "GET /zzz HTTP/1.1\r\nHost: q\r\n"
+				      "x-forwarded-for: 2001:db8:8000::7, 192.0.2.1\r\n", &f, &r));
+		assert_null(r.policy);
+	}
 	assert_int_equal(cross_check(az, n, &allowed), 0);
 	/* both verdicts are common: agreeing on one answer would prove little */
 	assert_true(allowed > n / 10 && allowed < n - n / 10);
