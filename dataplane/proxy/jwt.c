@@ -13,6 +13,7 @@
  * head itself, so routing and the head sent upstream both see them, as they
  * see Envoy's filter's edits.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -26,6 +27,8 @@
 
 /* One per worker, by id: what a validation decodes into. Never shared. */
 static struct hf_jwt_scratch scratch[HF_MAX_WORKERS];
+/* One per worker, by id: the tokens it verified lately (jwt.h). */
+static struct hf_jwt_cache cache[HF_MAX_WORKERS];
 
 static const enum hf_counter counter_of[HF_JWT__MAX] = {
         [HF_JWT_OK] = HF_CNT_JWT_ALLOWED,
@@ -221,6 +224,65 @@ hf_jwt_edit_request(const struct hf_jwt_provider *p, const struct hf_jwt_found *
 	}
 }
 
+/* The slot of a token: its last 8 bytes, the signature's, which are random. */
+static unsigned int
+cache_slot(const char *tok, size_t len)
+{
+	uint64_t x = 0;
+
+	memcpy(&x, tok + len - (len < 8 ? len : 8), len < 8 ? len : 8);
+	x *= UINT64_C(0x9e3779b97f4a7c15);
+	return (unsigned int)(x >> 61) % HF_JWT_CACHE_SLOTS;
+}
+
+const struct hf_jwt_provider *
+hf_jwt_cache_get(const struct hf_jwt_cache *c, uint64_t gen, const struct hf_jwt_config *cfg,
+                 const struct hf_jwt_loc *loc, const char *tok, size_t len, uint64_t now_s,
+                 struct hf_authn *an, struct hf_jwt_scratch *sc)
+{
+	const struct hf_jwt_cache_ent *e;
+
+	if (len == 0 || len > HF_JWT_CACHE_TOKEN)
+		return NULL;
+	e = &c->e[cache_slot(tok, len)];
+	/* the exact bytes, under the same snapshot, strictly before exp */
+	if (e->gen == 0 || e->gen != gen || e->cfg != cfg || e->loc != loc || e->len != len ||
+	    now_s >= e->exp || memcmp(e->tok, tok, len) != 0)
+		return NULL;
+	memcpy(an, &e->an, offsetof(struct hf_authn, buf) + e->an.used);
+	sc->payload_b64 = tok + e->payload_off;
+	sc->payload_b64_len = e->payload_len;
+	sc->exp = e->exp;
+	return e->prov;
+}
+
+bool
+hf_jwt_cache_put(struct hf_jwt_cache *c, uint64_t gen, const struct hf_jwt_config *cfg,
+                 const struct hf_jwt_loc *loc, const char *tok, size_t len,
+                 const struct hf_jwt_provider *prov, const struct hf_authn *an,
+                 const struct hf_jwt_scratch *sc)
+{
+	struct hf_jwt_cache_ent *e;
+	bool evicted;
+
+	if (len == 0 || len > HF_JWT_CACHE_TOKEN || gen == 0 || sc->payload_b64 < tok ||
+	    sc->payload_b64 + sc->payload_b64_len > tok + len)
+		return false;
+	e = &c->e[cache_slot(tok, len)];
+	evicted = e->gen != 0 && (e->len != len || memcmp(e->tok, tok, len) != 0);
+	e->gen = gen;
+	e->cfg = cfg;
+	e->loc = loc;
+	e->prov = prov;
+	e->exp = sc->exp;
+	e->len = (uint32_t)len;
+	e->payload_off = (uint32_t)(sc->payload_b64 - tok);
+	e->payload_len = (uint32_t)sc->payload_b64_len;
+	memcpy(e->tok, tok, len);
+	memcpy(&e->an, an, offsetof(struct hf_authn, buf) + an->used);
+	return evicted;
+}
+
 /* Writes @p p (@p n bytes) into the realm, '"' and '\' escaped so the quoted-string holds. */
 static size_t
 put_realm(char *o, size_t room, const char *p, size_t n)
@@ -270,7 +332,17 @@ hf_jwt_request(struct hf_worker *w, struct hf_h1_message *msg, bool https, struc
 	}
 	sc->worker = w->id;
 	now_s = (h->epoch_us + (w->now - h->epoch_tsc) / h->tsc_per_us) / 1000000;
-	st = hf_jwt_verify(snap->jwt, f.loc, f.tok, f.len, now_s, sc, &h->authn, &p);
+	p = hf_jwt_cache_get(&cache[w->id], snap->version, snap->jwt, f.loc, f.tok, f.len, now_s,
+	                     &h->authn, sc);
+	if (p != NULL) {
+		w->cnt.v[HF_CNT_JWT_CACHE_HIT]++;
+		st = HF_JWT_OK;
+	} else {
+		st = hf_jwt_verify(snap->jwt, f.loc, f.tok, f.len, now_s, sc, &h->authn, &p);
+		if (st == HF_JWT_OK && hf_jwt_cache_put(&cache[w->id], snap->version, snap->jwt, f.loc,
+		                                        f.tok, f.len, p, &h->authn, sc))
+			w->cnt.v[HF_CNT_JWT_CACHE_EVICTED]++;
+	}
 	w->cnt.v[counter_of[st]]++;
 	if (st == HF_JWT_OK) {
 		hf_jwt_edit_request(p, &f, sc, &h->authn, msg, &not_added);

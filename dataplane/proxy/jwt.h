@@ -69,6 +69,7 @@ struct hf_jwt_scratch {
 	/* what the last validation found, for the headers sent upstream */
 	const char *payload_b64; /* the token's payload section (in the request) */
 	size_t payload_b64_len;
+	uint64_t exp;            /* the last valid token's exp; UINT64_MAX: it has none */
 };
 
 /* Frees what @p sc holds (its EVP_MD_CTX) and zeroes the pointer; safe twice. */
@@ -165,5 +166,58 @@ struct hf_jwt_reply {
  */
 int hf_jwt_request(struct hf_worker *w, struct hf_h1_message *msg, bool https,
                    struct hf_jwt_reply *r);
+
+/*
+ * Tokens a worker verified lately (Envoy's jwt_authn cache of verified
+ * tokens), so a client that sends the same token on every request costs one
+ * signature check, not one per request. An entry holds the exact token bytes
+ * (no hash stands in for them), where it was found, its provider, what it
+ * filled struct hf_authn with, and its exp; it answers only under the
+ * snapshot it was verified under (a JWKS change is a new snapshot: its keys
+ * are never trusted from an older one) and only before its exp (never past
+ * it: at exp the token goes to the full check again, which applies the skew).
+ * Direct-mapped, HF_JWT_CACHE_SLOTS entries; a token longer than
+ * HF_JWT_CACHE_TOKEN is verified every time.
+ */
+#define HF_JWT_CACHE_SLOTS 8
+#define HF_JWT_CACHE_TOKEN 1024
+
+struct hf_jwt_cache_ent {
+	uint64_t gen; /* the snapshot version it was verified under; 0: empty */
+	const struct hf_jwt_config *cfg;
+	const struct hf_jwt_loc *loc;
+	const struct hf_jwt_provider *prov;
+	uint64_t exp; /* UINT64_MAX: none */
+	uint32_t len, payload_off, payload_len;
+	char tok[HF_JWT_CACHE_TOKEN];
+	struct hf_authn an;
+};
+
+struct hf_jwt_cache {
+	struct hf_jwt_cache_ent e[HF_JWT_CACHE_SLOTS];
+};
+
+/*
+ * The provider of token @p tok (@p len bytes, found at @p loc) when @p c
+ * holds it, verified under snapshot version @p gen and config @p cfg, and
+ * @p now_s is before its exp: @p an and @p sc's payload section filled as
+ * hf_jwt_verify() would. NULL otherwise (nothing written).
+ */
+const struct hf_jwt_provider *hf_jwt_cache_get(const struct hf_jwt_cache *c, uint64_t gen,
+                                               const struct hf_jwt_config *cfg,
+                                               const struct hf_jwt_loc *loc, const char *tok,
+                                               size_t len, uint64_t now_s, struct hf_authn *an,
+                                               struct hf_jwt_scratch *sc);
+
+/*
+ * Keeps token @p tok, just verified (HF_JWT_OK) with what @p an, @p sc and
+ * @p prov hold. Returns true when it took the place of another live token
+ * (an eviction, counted by the caller), false otherwise (a token too long is
+ * not kept).
+ */
+bool hf_jwt_cache_put(struct hf_jwt_cache *c, uint64_t gen, const struct hf_jwt_config *cfg,
+                      const struct hf_jwt_loc *loc, const char *tok, size_t len,
+                      const struct hf_jwt_provider *prov, const struct hf_authn *an,
+                      const struct hf_jwt_scratch *sc);
 
 #endif

@@ -640,6 +640,7 @@ valid:
 	}
 	sc->payload_b64 = d1 + 1;
 	sc->payload_b64_len = (size_t)(d2 - d1 - 1);
+	sc->exp = exp >= 0 ? exp_v : UINT64_MAX;
 	*prov = p;
 	return HF_JWT_OK;
 }
