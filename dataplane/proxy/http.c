@@ -374,6 +374,34 @@ consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, 
 /* Room for a target whose normalization changed it: longer than this once normalized is a 414. */
 #define NORM_TARGET_MAX 16384
 
+/*
+ * The route and cluster a request refused by jwt_authn or RBAC would have
+ * taken, for its access-log line and Istio's metrics only: Envoy's connection
+ * manager resolves the route before those filters run, so their 401 and 403
+ * name the destination. On the refusal path alone: a request that passes is
+ * routed once, after them (a header jwt_authn wrote may change its route).
+ */
+static void
+label_refused(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1_message *msg)
+{
+	const struct hf_snapshot *snap = w->snap;
+	const struct hf_snap_listener *sl = hf_snapshot_listener(snap, s->lst->port);
+	const struct hf_vhost *vh =
+		sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
+	const struct hf_route *r =
+		vh != NULL ? hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port) : NULL;
+	const struct hf_snap_cluster *cl;
+
+	if (r == NULL)
+		return;
+	hf_http_copy_str(s->x->log.route, sizeof(s->x->log.route), r->name, strlen(r->name));
+	if (r->kind != HF_ROUTE_FORWARD)
+		return;
+	cl = &snap->clusters[hf_http_route_dest(r)->cluster];
+	hf_http_copy_str(s->x->log.cluster, sizeof(s->x->log.cluster), cl->name, strlen(cl->name));
+	s->x->cluster_id = cl->id;
+}
+
 /* Routes the parsed request @p msg (@p head_len bytes) and sends it on its way. */
 static int
 start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_message *msg,
@@ -441,14 +469,18 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	}
 	/* RequestAuthentication before routing, as Envoy's jwt_authn runs before the router */
 	refuse = hf_jwt_request(w, msg, hf_tls_of(s->down) != NULL, &jwt);
-	if (unlikely(refuse != 0))
+	if (unlikely(refuse != 0)) {
+		label_refused(w, s, msg);
 		return consume_and_reply(w, s, head_len, refuse, HF_RF_NONE, jwt.details, jwt.body,
 					 jwt.extra);
+	}
 	/* AuthorizationPolicy before the route (Envoy's RBAC filter); a delayed request passed it */
 	if (snap->authz != NULL && !(s->flags & HF_HTTP_S_FAULT_DONE) &&
-	    (denied = hf_http_authz(w, s, msg)) != NULL)
+	    (denied = hf_http_authz(w, s, msg)) != NULL) {
+		label_refused(w, s, msg);
 		return consume_and_reply(w, s, head_len, 403, HF_RF_RBAC, denied,
 					 "RBAC: access denied", NULL);
+	}
 	sl = hf_snapshot_listener(snap, s->lst->port);
 	vh = sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
 	r = vh != NULL ? hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port) : NULL;

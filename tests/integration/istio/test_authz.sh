@@ -127,6 +127,10 @@ expect "allow-nothing: a path without a route is denied before routing (GET /not
 l=$(lg "?n=1")
 got=$(j 'd["code"] + " " + d["flags"] + " " + d["details"]' <<<"$l")
 hf_check "access log: '$got'" test "$got" = "403 RBAC rbac_access_denied_matched_policy[none]"
+# Envoy resolves the route before RBAC runs: the 403 names the route and cluster it would take.
+got=$(j 'd["ucluster"] + " " + d["route"]' <<<"$l")
+hf_check "… naming the cluster and route the request would have taken ($got)" \
+	bash -c '[[ "$1" == outbound\|9080\|*productpage* && "$1" != *" -" ]]' _ "$got"
 n=$(st rbac.denied.no_allow_match)
 hf_check "rbac.denied.no_allow_match counts them ($n, want ≥ 2)" test "${n:-0}" -ge 2
 
