@@ -165,7 +165,9 @@ hf_config_build(const struct hf_bootstrap *b, uint64_t version, unsigned int n_w
  * trimmed, so every reload faults all of it in again, page by page: a third
  * of a 10,000-route build on a virtual machine. Kept instead (the agent's
  * heap stays at its peak, which each build reaches anyway), a reload reuses
- * pages already there. Process wide, but the workers never call malloc.
+ * pages already there. Process wide: the only other allocations are
+ * OpenSSL's on the workers (small, per TLS connection), whose freed memory
+ * is then also kept rather than trimmed back to the kernel.
  */
 static void
 keep_heap(void)
