@@ -434,26 +434,25 @@ steer(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 /*
  * Passes the frames siblings steered to @p w to its stack; returns how many.
  * They are this worker's stack packets (the sibling that received them did
- * not count them as its own), and their cycles its stack cycles.
+ * not count them as its own), and their cycles its stack cycles: @p t0 is
+ * the start of the stack's window, read here if the RX bursts brought none.
  */
 static unsigned int
-drain_steered(struct hf_worker *w)
+drain_steered(struct hf_worker *w, uint64_t *t0)
 {
 	struct rte_mbuf *pkts[HF_BURST];
 	unsigned int n, total = 0;
-	uint64_t t0;
 
 	/* Bounded: a sibling that keeps the ring full must not keep this loop from its own RX. */
 	for (int round = 0; round < 4; round++) {
 		n = rte_ring_sc_dequeue_burst(w->steer_in, (void **)pkts, HF_BURST, NULL);
-		t0 = rte_rdtsc();
+		if (n > 0 && *t0 == 0)
+			*t0 = rte_rdtsc();
 		for (unsigned int i = 0; i < n; i++) {
 			if (i + PREFETCH_OFFSET < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
 			hf_eth_input(w, &w->ports[pkts[i]->port], pkts[i]);
 		}
-		if (n > 0)
-			HF_COUNT_N(w, WORKER_STACK_CYCLES, rte_rdtsc() - t0);
 		total += n;
 		if (n < HF_BURST)
 			break;
@@ -462,28 +461,32 @@ drain_steered(struct hf_worker *w)
 	return total;
 }
 
-/*
- * One RX burst of port @p p into the stack, or to the siblings that own the
- * frames' flows. Returns the frames received, for the loop's busy/idle
- * accounting; only those this worker's stack took count as its stack packets,
- * so that a steered frame counts once, at the worker that handles it.
- */
-static inline unsigned int
-rx_port(struct hf_worker *w, const struct hf_port *p)
+/* One RX burst of port @p p into @p pkts (room for 2 * HF_BURST); returns how many. */
+static inline uint16_t
+rx_burst(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf **pkts)
 {
-	struct rte_mbuf *pkts[2 * HF_BURST];
 	struct hf_impair *im = w->impair[p->index][HF_IMPAIR_RX];
-	uint64_t bytes = 0, t0;
-	uint16_t n = 0, i, away = 0;
+	uint16_t n = 0;
 
 	if (likely(hf_worker_port_ready(w, p)))
 		n = rte_eth_rx_burst(p->port_id, w->id, pkts, HF_BURST);
-
 	if (unlikely(im != NULL))
-		n = hf_impair_apply(im, &w->cnt, pkts, n, RTE_DIM(pkts), w->now);
-	if (n == 0)
-		return 0;
-	t0 = rte_rdtsc();
+		n = hf_impair_apply(im, &w->cnt, pkts, n, 2 * HF_BURST, w->now);
+	return n;
+}
+
+/*
+ * The @p n frames of one RX burst of port @p p into the stack, or to the
+ * siblings that own the frames' flows. Only those this worker's stack took
+ * count as its stack packets, so that a steered frame counts once, at the
+ * worker that handles it.
+ */
+static inline void
+rx_handle(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint64_t bytes = 0;
+	uint16_t i, away = 0;
+
 	for (i = 0; i < n && i < PREFETCH_OFFSET; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
@@ -498,9 +501,7 @@ rx_port(struct hf_worker *w, const struct hf_port *p)
 	}
 	HF_COUNT_N(w, PORT_RX_PACKETS, n);
 	HF_COUNT_N(w, PORT_RX_BYTES, bytes);
-	HF_COUNT_N(w, WORKER_STACK_CYCLES, rte_rdtsc() - t0);
 	HF_COUNT_N(w, WORKER_STACK_PACKETS, n - away);
-	return n;
 }
 
 /* Worker 0 announces each port whose link came up since it last looked. */
@@ -576,7 +577,9 @@ overload_window(struct hf_worker *w, uint64_t now)
 unsigned int
 hf_worker_poll_once(struct hf_worker *w)
 {
-	uint64_t start = rte_rdtsc(), t_rx, t_tcp, end, t;
+	uint64_t start = rte_rdtsc(), t_rx, t_tcp, end, t, t_stack = 0;
+	struct rte_mbuf *pkts[HF_MAX_PORTS][2 * HF_BURST];
+	uint16_t got[HF_MAX_PORTS];
 	struct hf_loop_stats *ls = &w->loop;
 	unsigned int n = 0;
 	bool backlogged = false;
@@ -602,18 +605,30 @@ hf_worker_poll_once(struct hf_worker *w)
 		t_rx = rte_rdtsc();
 		ls->cur[HF_LOOP_SNAPSHOT] = t_rx - start;
 	}
+	/*
+	 * Every port's burst first, then the stack on all of them: one clock
+	 * read on each side of the stack's work, however many ports had frames
+	 * (a read costs tens of cycles on a virtual machine).
+	 */
 	for (uint16_t i = 0; i < w->n_ports; i++) {
-		unsigned int k = rx_port(w, &w->ports[i]);
-
-		n += k;
+		got[i] = rx_burst(w, &w->ports[i], pkts[i]);
+		n += got[i];
 		/* A full burst: frames were left waiting in the queue (overload.h's backlog). */
-		backlogged |= k >= HF_BURST;
+		backlogged |= got[i] >= HF_BURST;
+	}
+	if (n > 0) {
+		t_stack = rte_rdtsc();
+		for (uint16_t i = 0; i < w->n_ports; i++)
+			if (got[i] > 0)
+				rx_handle(w, &w->ports[i], pkts[i], got[i]);
 	}
 	if (w->steer_in != NULL)
-		n += drain_steered(w);
+		n += drain_steered(w, &t_stack);
 
 	t_tcp = rte_rdtsc();
 	ls->cur[HF_LOOP_RX] = t_tcp - t_rx;
+	if (t_stack != 0)
+		HF_COUNT_N(w, WORKER_STACK_CYCLES, t_tcp - t_stack);
 	if (unlikely(w->now >= w->next_tick)) {
 		announce_links(w);
 		hf_arp_tick(w);
@@ -647,6 +662,15 @@ hf_worker_poll_once(struct hf_worker *w)
 		HF_COUNT_N(w, WORKER_IDLE_CYCLES, end - start);
 	} else {
 		HF_COUNT_N(w, WORKER_BUSY_CYCLES, end - start);
+		/*
+		 * The cost of the work itself on a shared machine: an iteration that
+		 * took longer than the stall bound was, at any rate we reach, the
+		 * thread not running for part of it (a stall), not frames.
+		 */
+		if (likely(end - start < w->stall_tsc)) {
+			HF_COUNT_N(w, WORKER_BUSY_CYCLES_UNSTALLED, end - start);
+			HF_COUNT_N(w, WORKER_BUSY_FRAMES_UNSTALLED, n);
+		}
 	}
 	return n;
 }

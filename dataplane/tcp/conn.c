@@ -773,12 +773,20 @@ hf_tcp_poll(struct hf_worker *w)
 	struct hf_tcp_stack *st = tcp_stack(w);
 	struct hf_tcp_conn *c, *next;
 
-	st->now_tick = w->now / st->tsc_per_ms;
-	st->now_ms = (uint32_t)st->now_tick;
-	hf_timer_wheel_advance(&st->wheel, st->now_tick);
-	/* Cookies are checked for as long as one sent may still come back (two periods). */
-	if (st->cookies_active && st->now_tick >= st->cookies_until)
-		st->cookies_active = false;
+	/*
+	 * The clock moves in 1 ms ticks: within the current one (most loop
+	 * iterations) there is no division to make and no timer to fire. One
+	 * unsigned comparison also catches a clock set back (tests).
+	 */
+	if (unlikely(w->now - st->tick_start >= st->tsc_per_ms)) {
+		st->now_tick = w->now / st->tsc_per_ms;
+		st->now_ms = (uint32_t)st->now_tick;
+		st->tick_start = st->now_tick * st->tsc_per_ms;
+		hf_timer_wheel_advance(&st->wheel, st->now_tick);
+		/* Cookies are checked for as long as one sent may still come back (two periods). */
+		if (st->cookies_active && st->now_tick >= st->cookies_until)
+			st->cookies_active = false;
+	}
 	c = st->pending;
 	st->pending = NULL;
 	for (; c != NULL; c = next) {
@@ -845,6 +853,7 @@ hf_tcp_init(struct hf_worker *w, const struct hf_tcp_config *cfg)
 	st->tsc_per_ms = RTE_MAX(w->tsc_hz / 1000, 1u);
 	st->now_tick = rte_rdtsc() / st->tsc_per_ms;
 	st->now_ms = (uint32_t)st->now_tick;
+	st->tick_start = st->now_tick * st->tsc_per_ms;
 	if (st->conns == NULL || st->free_ids == NULL || st->table == NULL ||
 	    st->clone_pool == NULL || tcp_reasm_init() != 0 ||
 	    hf_timer_wheel_init(&st->wheel, WHEEL_SLOTS, st->now_tick) != 0)

@@ -52,6 +52,7 @@ struct hf_tcp_stack {
 	struct hf_timer_wheel wheel;	/* 1 ms ticks */
 	uint64_t tsc_per_ms;
 	uint64_t now_tick;		/* milliseconds, the wheel's clock */
+	uint64_t tick_start;		/* the TSC at which now_tick began */
 	uint32_t now_ms;		/* the same, truncated: timestamps and RTTs */
 	uint32_t n_listeners;
 	struct hf_tcp_listener listeners[HF_TCP_MAX_LISTENERS];
