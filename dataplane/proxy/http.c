@@ -375,6 +375,26 @@ consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, 
 #define NORM_TARGET_MAX 16384
 
 /*
+ * The route of request @p msg on @p s's listener in the current snapshot,
+ * NULL for 404 NR; the listener and virtual host it was found in (or NULL)
+ * into @p slp and @p vhp.
+ */
+static const struct hf_route *
+route_of(const struct hf_worker *w, const struct hf_http_session *s,
+	 const struct hf_h1_message *msg, const struct hf_snap_listener **slp,
+	 const struct hf_vhost **vhp)
+{
+	const struct hf_snapshot *snap = w->snap;
+	const struct hf_snap_listener *sl = hf_snapshot_listener(snap, s->lst->port);
+	const struct hf_vhost *vh =
+		sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
+
+	*slp = sl;
+	*vhp = vh;
+	return vh != NULL ? hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port) : NULL;
+}
+
+/*
  * The route and cluster a request refused by jwt_authn or RBAC would have
  * taken, for its access-log line and Istio's metrics only: Envoy's connection
  * manager resolves the route before those filters run, so their 401 and 403
@@ -385,11 +405,9 @@ static void
 label_refused(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1_message *msg)
 {
 	const struct hf_snapshot *snap = w->snap;
-	const struct hf_snap_listener *sl = hf_snapshot_listener(snap, s->lst->port);
-	const struct hf_vhost *vh =
-		sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
-	const struct hf_route *r =
-		vh != NULL ? hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port) : NULL;
+	const struct hf_snap_listener *sl;
+	const struct hf_vhost *vh;
+	const struct hf_route *r = route_of(w, s, msg, &sl, &vh);
 	const struct hf_snap_cluster *cl;
 
 	if (r == NULL)
@@ -481,9 +499,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		return consume_and_reply(w, s, head_len, 403, HF_RF_RBAC, denied,
 					 "RBAC: access denied", NULL);
 	}
-	sl = hf_snapshot_listener(snap, s->lst->port);
-	vh = sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
-	r = vh != NULL ? hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port) : NULL;
+	r = route_of(w, s, msg, &sl, &vh);
 	if (r == NULL) {
 		HF_COUNT(w, HTTP_NO_ROUTE);
 		return consume_and_reply(w, s, head_len, 404, HF_RF_NR, "route_not_found", "", NULL);
