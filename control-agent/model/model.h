@@ -267,6 +267,13 @@ struct hf_model_cluster {
 	uint32_t max_connections;	/* 0: unlimited */
 	uint32_t max_pending_requests;
 	uint32_t outlier_consecutive_5xx;
+	uint32_t max_requests;		/* xDS circuit breakers, stored, not enforced; 0: unlimited */
+	uint32_t max_retries;
+	/*
+	 * xDS transport_socket_matches (istiod's auto-mTLS): up_tls is for endpoints
+	 * whose metadata says tlsMode "istio"; endpoints without it are plaintext.
+	 */
+	bool tls_by_endpoint;
 	unsigned int n_endpoints;
 	struct hf_model_endpoint *endpoints;
 	/*

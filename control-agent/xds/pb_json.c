@@ -28,6 +28,8 @@ static const ProtobufCMessageDescriptor *const known[] = {
         &envoy__config__route__v3__filter_config__descriptor,
         &envoy__extensions__transport_sockets__tls__v3__downstream_tls_context__descriptor,
         &envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__descriptor,
+        &envoy__extensions__upstreams__http__v3__http_protocol_options__descriptor,
+        &envoy__extensions__transport_sockets__raw_buffer__v3__raw_buffer__descriptor,
 };
 
 json_t *

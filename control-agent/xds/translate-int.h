@@ -229,4 +229,17 @@ int hf_xds_tr_down_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSoc
 int hf_xds_tr_up_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket *ts,
                      const char *at, struct hf_xds_sds *sds, struct hf_model_cluster *mc);
 
+/* The endpoint metadata transport_socket_matches read (Envoy's filter_metadata key). */
+#define HF_XDS_SOCKET_MATCH "envoy.transport_socket_match"
+
+/*
+ * translate_cluster.c: what a cluster sets beside discovery and LB policy
+ * (circuit breakers, outlier detection, protocol options, common_lb_config,
+ * filters, transport_socket and transport_socket_matches) into @p mc.
+ */
+int hf_xds_tr_cluster_extras(struct tr *t, const Envoy__Config__Cluster__V3__Cluster *c,
+                             struct hf_xds_sds *sds, struct hf_model_cluster *mc);
+/* translate_cluster.c: an endpoint's tlsMode (HF_XDS_SOCKET_MATCH), "" when none. */
+const char *hf_xds_tr_tls_mode(const Envoy__Config__Core__V3__Metadata *md);
+
 #endif

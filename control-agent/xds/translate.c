@@ -11,6 +11,7 @@
  * with its path, so an unsupported feature is a NACK, never ignored.
  */
 #include <arpa/inet.h>
+#include <strings.h>
 
 #include "control-agent/xds/translate-int.h"
 
@@ -182,19 +183,211 @@ out:
 #define HCM_NAME       "envoy.filters.network.http_connection_manager"
 #define TCP_PROXY_NAME "envoy.filters.network.tcp_proxy"
 
+#define TLS_INSPECTOR  "envoy.filters.listener.tls_inspector"
+
+typedef Envoy__Config__Listener__V3__FilterChain chain_t;
+
+/* What a filter chain is, checked (chain_check). */
+struct chain {
+	const chain_t *fc;
+	unsigned int index;	/* in filter_chains, for paths */
+	bool http;		/* http_connection_manager, else tcp_proxy */
+	bool tls;		/* terminates TLS (transport_socket) */
+	size_t n_names;		/* filter_chain_match.server_names */
+	char **names;
+};
+
+/*
+ * Filter chain @p i checked alone. Returns 1 when it can never match (a
+ * destination_port other than the listener's: Envoy keeps such a chain and
+ * never picks it), 0 taken, negative refused.
+ */
+static int
+chain_check(struct tr *t, const chain_t *fc, unsigned int i, uint32_t port, struct chain *c)
+{
+	const Envoy__Config__Listener__V3__FilterChainMatch *fm = fc->filter_chain_match;
+	const Envoy__Config__Listener__V3__Filter *f;
+	char p[PATH], q[PATH];
+
+	path(p, sizeof(p), "filter_chains[%u]", i);
+	if (ONLY(t, fc, p, "name", "filters", "filter_chain_match", "transport_socket") != 0)
+		return t->rc;
+	*c = (struct chain){.fc = fc, .index = i, .tls = fc->transport_socket != NULL};
+	if (fm != NULL) {
+		path(q, sizeof(q), "%s.filter_chain_match", p);
+		/* SNI tells TLS servers apart; the port and the transport are implied here. */
+		if (ONLY(t, fm, q, "server_names", "transport_protocol", "destination_port") != 0)
+			return t->rc;
+		if (fm->destination_port != NULL && fm->destination_port->value != port)
+			return 1;
+		c->n_names = fm->n_server_names;
+		c->names = fm->server_names;
+	}
+	path(q, sizeof(q), "%s.filters", p);
+	if (fc->n_filters != 1)
+		return bad(t, q,
+		           "exactly one network filter (http_connection_manager or tcp_proxy) "
+		           "is supported (got %zu)",
+		           fc->n_filters);
+	f = fc->filters[0];
+	path(q, sizeof(q), "%s.filters[0]", p);
+	if (ONLY(t, f, q, "name", "typed_config") != 0)
+		return t->rc;
+	if (f->typed_config == NULL)
+		return bad(t, q, "no typed_config");
+	path(q, sizeof(q), "%s.filters[0].name", p);
+	if (strcmp(f->name, HCM_NAME) == 0)
+		c->http = true;
+	else if (strcmp(f->name, TCP_PROXY_NAME) != 0)
+		return bad(t, q, "network filter '%s' is not supported", f->name);
+	path(q, sizeof(q), "%s.transport_socket", p);
+	if (c->tls && !c->http)
+		return bad(t, q, "TLS is terminated for http_connection_manager chains only");
+	/* server_names without termination: TLS passthrough (tcp_proxy), SNI read by the data plane */
+	path(q, sizeof(q), "%s.filter_chain_match.server_names", p);
+	if (c->n_names > 0 && !c->tls && c->http)
+		return bad(t, q, "matching SNI needs the chain to terminate TLS (transport_socket)");
+	if (fm != NULL && fm->transport_protocol[0] != '\0') {
+		bool tls_in = c->tls || c->n_names > 0;
+
+		path(q, sizeof(q), "%s.filter_chain_match.transport_protocol", p);
+		if (strcmp(fm->transport_protocol, "tls") != 0 &&
+		    strcmp(fm->transport_protocol, "raw_buffer") != 0)
+			return bad(t, q, "'%s': only tls and raw_buffer", fm->transport_protocol);
+		if (strcmp(fm->transport_protocol, "tls") == 0 && !tls_in)
+			return bad(t, q, "tls on a chain that neither terminates TLS nor matches "
+			                 "server_names: TLS and plaintext chains on one listener are "
+			                 "not supported");
+		if (strcmp(fm->transport_protocol, "raw_buffer") == 0 && tls_in)
+			return bad(t, q, "raw_buffer on a TLS chain never matches");
+	}
+	return 0;
+}
+
+/* Whether chains @p a and @p b share a server name (or both match every name). */
+static const char *
+chain_overlap(const struct chain *a, const struct chain *b)
+{
+	if (a->n_names == 0 && b->n_names == 0)
+		return "*";
+	for (size_t i = 0; i < a->n_names; i++)
+		for (size_t j = 0; j < b->n_names; j++)
+			if (strcasecmp(a->names[i], b->names[j]) == 0)
+				return a->names[i];
+	return NULL;
+}
+
+static int
+listener_filters(struct tr *t, const Envoy__Config__Listener__V3__Listener *l)
+{
+	char p[PATH];
+
+	for (size_t i = 0; i < l->n_listener_filters; i++) {
+		const Envoy__Config__Listener__V3__ListenerFilter *f = l->listener_filters[i];
+
+		path(p, sizeof(p), "listener_filters[%zu]", i);
+		if (ONLY(t, f, p, "name", "typed_config") != 0)
+			return t->rc;
+		/* The data plane reads the ClientHello's SNI itself: the inspector is implied. */
+		if (strcmp(f->name, TLS_INSPECTOR) != 0)
+			return bad(t, p, "listener filter '%s' is not supported", f->name);
+	}
+	return 0;
+}
+
+/*
+ * The HTTP chains of a listener: one route table (the model's), every chain
+ * naming the same RDS route configuration (istiod's for the servers of one
+ * Gateway port); each TLS chain one server of the listener's TLS, the chain
+ * matching every name first (the model's first server answers without SNI).
+ */
+static int
+http_chains(struct tr *t, struct chain *cs, unsigned int n, struct hf_model *m, unsigned int li,
+            char **rds, struct hf_xds_sds *sds)
+{
+	char p[PATH];
+
+	for (unsigned int k = 0; k < n && t->rc == 0; k++) {
+		const struct chain *c = &cs[k];
+		struct hf_model_listener tmp = {.name = m->listeners[li].name, .route_config = -1};
+		char *other = NULL;
+
+		path(p, sizeof(p), "filter_chains[%u].filters[0].typed_config", c->index);
+		if (k == 0) {
+			if (hcm(t, c->fc->filters[0]->typed_config, p, m, &m->listeners[li], rds) != 0)
+				return t->rc;
+		} else {
+			unsigned int n_rc = m->n_route_configs;
+
+			if (hcm(t, c->fc->filters[0]->typed_config, p, m, &tmp, &other) != 0) {
+				free(other);
+				return t->rc;
+			}
+			if (m->n_route_configs != n_rc || *rds == NULL || other == NULL ||
+			    strcmp(other, *rds) != 0)
+				bad(t, p,
+				    "rds.route_config_name '%s' is not filter_chains[%u]'s '%s': a "
+				    "listener has one route table in Hydrofoil (its chains differ by "
+				    "certificate only)",
+				    other != NULL ? other : "(inline)", cs[0].index,
+				    *rds != NULL ? *rds : "(inline)");
+			free(other);
+			if (t->rc != 0)
+				return t->rc;
+		}
+		if (!c->tls)
+			continue;
+		path(p, sizeof(p), "filter_chains[%u].transport_socket", c->index);
+		if (hf_xds_tr_down_tls(t, c->fc->transport_socket, p, c->names, c->n_names, sds,
+		                       &m->listeners[li]) != 0)
+			return t->rc;
+	}
+	return t->rc;
+}
+
+/* TLS passthrough: each chain's server_names route to its tcp_proxy's cluster. */
+static int
+passthrough_chains(struct tr *t, struct chain *cs, unsigned int n, struct hf_model_listener *ml)
+{
+	char p[PATH];
+
+	for (unsigned int k = 0; k < n; k++) {
+		struct hf_model_l4_route *r;
+		size_t nn = cs[k].n_names == 0 ? 1 : cs[k].n_names;
+
+		path(p, sizeof(p), "filter_chains[%u].filters[0].typed_config", cs[k].index);
+		if (tcp_proxy(t, cs[k].fc->filters[0]->typed_config, p, ml) != 0)
+			return t->rc;
+		r = &ml->l4_routes[ml->n_l4_routes - 1];
+		if ((r->sni = calloc(nn, sizeof(*r->sni))) == NULL)
+			return nomem(t);
+		/* no server_names: every other name (the SNI table's "*") */
+		for (size_t i = 0; i < nn; i++)
+			if ((r->sni[r->n_sni++] =
+			             sdup_lower(t, cs[k].n_names == 0 ? "*" : cs[k].names[i])) ==
+			    NULL)
+				return t->rc;
+	}
+	ml->kind = HF_LISTENER_TLS;
+	return 0;
+}
+
 int
 hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_model *m, char **rds,
                    struct hf_xds_sds *sds, char *err, size_t errlen)
 {
 	struct tr t = {.err = err, .errlen = errlen};
 	const Envoy__Config__Core__V3__SocketAddress *sa;
-	const Envoy__Config__Listener__V3__FilterChain *fc;
-	const Envoy__Config__Listener__V3__Filter *f;
 	struct hf_model_listener *ml;
+	struct chain *cs;
+	unsigned int n = 0, li;
+	bool any_tls = false, passthrough = false;
 	struct in_addr ia;
 
 	*rds = NULL;
-	if (ONLY(&t, l, "Listener", "name", "address", "filter_chains", "traffic_direction") != 0)
+	if (ONLY(&t, l, "Listener", "name", "address", "filter_chains", "traffic_direction",
+	         "listener_filters") != 0 ||
+	    listener_filters(&t, l) != 0)
 		return t.rc;
 	if (l->address == NULL)
 		return bad(&t, "address", "missing");
@@ -212,62 +405,67 @@ hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_mod
 	if (sa->port_value == 0 || sa->port_value > 65535)
 		return bad(&t, "address.socket_address.port_value", "%u is not a port",
 		           sa->port_value);
-	if (l->n_filter_chains != 1)
-		return bad(&t, "filter_chains", "exactly one filter chain is supported (got %zu)",
-		           l->n_filter_chains);
-	fc = l->filter_chains[0];
-	if (ONLY(&t, fc, "filter_chains[0]", "name", "filters", "filter_chain_match",
-	         "transport_socket") != 0)
-		return t.rc;
-	/* SNI is what tells TLS servers apart; a chain matches on nothing else here. */
-	if (fc->filter_chain_match != NULL &&
-	    ONLY(&t, fc->filter_chain_match, "filter_chains[0].filter_chain_match",
-	         "server_names") != 0)
-		return t.rc;
-	if (fc->filter_chain_match != NULL && fc->transport_socket == NULL)
-		return bad(&t, "filter_chains[0].filter_chain_match.server_names",
-		           "matching SNI needs the chain to terminate TLS (transport_socket)");
-	if (fc->n_filters != 1)
-		return bad(&t, "filter_chains[0].filters",
-		           "exactly one network filter "
-		           "(http_connection_manager or tcp_proxy) is supported (got %zu)",
-		           fc->n_filters);
-	f = fc->filters[0];
-	if (ONLY(&t, f, "filter_chains[0].filters[0]", "name", "typed_config") != 0)
-		return t.rc;
-	if (f->typed_config == NULL)
-		return bad(&t, "filter_chains[0].filters[0]", "no typed_config");
-	ml = grow(&t, &m->listeners, &m->n_listeners, sizeof(*ml));
-	if (ml == NULL)
-		return t.rc;
+	if (l->n_filter_chains == 0)
+		return bad(&t, "filter_chains", "none");
+	cs = calloc(l->n_filter_chains, sizeof(*cs));
+	if (cs == NULL)
+		return nomem(&t);
+	for (unsigned int i = 0; i < l->n_filter_chains && t.rc == 0; i++) {
+		struct chain c;
+		char p[PATH];
+		int rc = chain_check(&t, l->filter_chains[i], i, sa->port_value, &c);
+
+		if (rc != 0)
+			continue; /* 1: never matches, as in Envoy; else refused */
+		path(p, sizeof(p), "filter_chains[%u]", i);
+		for (unsigned int k = 0; k < n && t.rc == 0; k++) {
+			const char *dup = chain_overlap(&cs[k], &c);
+
+			if (dup != NULL)
+				bad(&t, p, "matches what filter_chains[%u] matches (server name '%s')",
+				    cs[k].index, dup);
+		}
+		if (t.rc == 0 && n > 0 && c.http != cs[0].http)
+			bad(&t, p, "http_connection_manager and tcp_proxy chains on one listener are "
+			           "not supported");
+		if (t.rc == 0 && n > 0 && (c.tls || c.n_names > 0) != (any_tls || passthrough))
+			bad(&t, p, "TLS and plaintext chains on one listener are not supported");
+		if (t.rc != 0)
+			break;
+		any_tls |= c.tls;
+		passthrough |= !c.http && c.n_names > 0;
+		/* the chain matching every server name first: it answers without SNI */
+		if (c.n_names == 0 && n > 0) {
+			memmove(&cs[1], &cs[0], n * sizeof(*cs));
+			cs[0] = c;
+		} else {
+			cs[n] = c;
+		}
+		n++;
+	}
+	if (t.rc == 0 && n == 0)
+		bad(&t, "filter_chains", "no chain can match (destination_port is not %u)",
+		    sa->port_value);
+	if (t.rc == 0 && n > 1 && !any_tls && !passthrough)
+		bad(&t, "filter_chains", "several plaintext chains: only SNI tells chains apart");
+	if (t.rc != 0 || (ml = grow(&t, &m->listeners, &m->n_listeners, sizeof(*ml))) == NULL)
+		goto out;
+	li = m->n_listeners - 1;
 	ml->name = sdup(&t, l->name);
 	ml->port = (uint16_t)sa->port_value;
 	ml->route_config = -1;
 	if (t.rc != 0)
-		return t.rc;
-	if (strcmp(f->name, HCM_NAME) == 0) {
-		/* hcm() may append a route configuration: the listener is re-found by index */
-		unsigned int li = m->n_listeners - 1;
-
-		if (hcm(&t, f->typed_config, "filter_chains[0].filters[0].typed_config", m, ml,
-		        rds) != 0 ||
-		    fc->transport_socket == NULL)
-			return t.rc;
-		return hf_xds_tr_down_tls(
-		        &t, fc->transport_socket, "filter_chains[0].transport_socket",
-		        fc->filter_chain_match != NULL ? fc->filter_chain_match->server_names
-		                                       : NULL,
-		        fc->filter_chain_match != NULL ? fc->filter_chain_match->n_server_names : 0,
-		        sds, &m->listeners[li]);
-	}
-	if (fc->transport_socket != NULL)
-		return bad(&t, "filter_chains[0].transport_socket",
-		           "TLS is terminated for http_connection_manager chains only");
-	if (strcmp(f->name, TCP_PROXY_NAME) == 0)
-		return tcp_proxy(&t, f->typed_config, "filter_chains[0].filters[0].typed_config",
-		                 ml);
-	return bad(&t, "filter_chains[0].filters[0].name", "network filter '%s' is not supported",
-	           f->name);
+		goto out;
+	if (cs[0].http)
+		http_chains(&t, cs, n, m, li, rds, sds);
+	else if (passthrough)
+		passthrough_chains(&t, cs, n, ml);
+	else
+		tcp_proxy(&t, cs[0].fc->filters[0]->typed_config,
+		          "filter_chains[0].filters[0].typed_config", ml);
+out:
+	free(cs);
+	return t.rc;
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -345,8 +543,8 @@ lb_endpoint(struct tr *t, const Envoy__Config__Endpoint__V3__LbEndpoint *lb, con
 
 	/*
 	 * metadata: istiod sets it on every endpoint (the workload for telemetry,
-	 * tlsMode for transport_socket_matches); opaque to the load balancer, as in
-	 * Envoy, and transport_socket_matches, its one consumer here, is refused.
+	 * tlsMode for transport_socket_matches, read by endpoints()); opaque to the
+	 * load balancer, as in Envoy.
 	 */
 	if (ONLY(t, lb, q, "endpoint", "health_status", "load_balancing_weight", "metadata") != 0)
 		return -1;
@@ -385,6 +583,9 @@ endpoints(struct tr *t, const Envoy__Config__Endpoint__V3__ClusterLoadAssignment
 	unsigned int n_prio = 0, levels = 0;
 	char p[PATH], q[PATH];
 
+	const char *mode = NULL, *mode_at = "";
+	char mode_path[PATH] = "";
+
 	if (ONLY(t, cla, at, "cluster_name", "endpoints", "policy") != 0)
 		return t->rc;
 	if (cla->policy != NULL) {
@@ -419,12 +620,36 @@ endpoints(struct tr *t, const Envoy__Config__Endpoint__V3__ClusterLoadAssignment
 			path(q, sizeof(q), "%s.lb_endpoints[%zu]", p, j);
 			if ((ok = lb_endpoint(t, le->lb_endpoints[j], q, &e)) < 0)
 				return t->rc;
+			/*
+			 * transport_socket_matches choose a transport per endpoint by this
+			 * metadata; the model has one per cluster: an assignment whose
+			 * endpoints differ is refused, whatever its cluster (checked alone).
+			 */
+			if (mode == NULL) {
+				mode = hf_xds_tr_tls_mode(le->lb_endpoints[j]->metadata);
+				snprintf(mode_path, sizeof(mode_path), "%s", q);
+				mode_at = mode_path;
+			} else if (strcmp(mode, hf_xds_tr_tls_mode(
+			                                le->lb_endpoints[j]->metadata)) != 0) {
+				return bad(t, q,
+				           "metadata." HF_XDS_SOCKET_MATCH ".tlsMode '%s' differs "
+				           "from %s's '%s': Hydrofoil chooses one transport "
+				           "socket per cluster",
+				           hf_xds_tr_tls_mode(le->lb_endpoints[j]->metadata),
+				           mode_at, mode);
+			}
 			pr[le->priority].hosts++;
 			if (ok) {
 				pr[le->priority].healthy++;
 				pr[le->priority].weight += e.weight;
 			}
 		}
+	}
+	/* istiod's auto-mTLS: TLS to endpoints that say tlsMode istio, plaintext otherwise */
+	if (mc->tls_by_endpoint && mode != NULL && strcmp(mode, "istio") != 0) {
+		hf_model_up_tls_free(mc->up_tls);
+		mc->up_tls = NULL;
+		mc->tls_mode = HF_TLS_DISABLE;
 	}
 	priority_load(pr, n_prio, factor);
 	for (unsigned int i = 0; i < n_prio; i++)
@@ -475,41 +700,6 @@ hf_xds_tr_endpoints(const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *cl
 	return endpoints(&t, cla, "", mc);
 }
 
-/*
- * Circuit breakers are not enforced yet: the thresholds istiod writes by
- * default (every limit 2^32-1, i.e. none) are taken, a real limit is refused
- * rather than ignored.
- */
-static int
-circuit_breakers(struct tr *t, const Envoy__Config__Cluster__V3__CircuitBreakers *cb)
-{
-	char p[PATH];
-
-	if (ONLY(t, cb, "circuit_breakers", "thresholds") != 0)
-		return t->rc;
-	for (size_t i = 0; i < cb->n_thresholds; i++) {
-		const Envoy__Config__Cluster__V3__CircuitBreakers__Thresholds *th = cb->thresholds[i];
-		const Google__Protobuf__UInt32Value *lim[] = {th->max_connections,
-		                                              th->max_pending_requests,
-		                                              th->max_requests, th->max_retries,
-		                                              th->max_connection_pools};
-
-		path(p, sizeof(p), "circuit_breakers.thresholds[%zu]", i);
-		if (ONLY(t, th, p, "priority", "max_connections", "max_pending_requests",
-		         "max_requests", "max_retries", "track_remaining",
-		         "max_connection_pools") != 0)
-			return t->rc;
-		for (size_t k = 0; k < sizeof(lim) / sizeof(lim[0]); k++)
-			if (lim[k] != NULL && lim[k]->value != UINT32_MAX)
-				return bad(t, p,
-				           "a limit of %u: circuit breaking is not enforced by "
-				           "Hydrofoil yet (only unlimited thresholds, istiod's "
-				           "default, are taken)",
-				           lim[k]->value);
-	}
-	return t->rc;
-}
-
 int
 hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model *m, char **eds,
                   struct hf_xds_sds *sds, char *err, size_t errlen)
@@ -521,8 +711,8 @@ hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model 
 	/* metadata: istiod's services and original port, for telemetry; opaque, as in Envoy. */
 	if (ONLY(&t, c, "Cluster", "name", "type", "eds_cluster_config", "connect_timeout",
 	         "lb_policy", "load_assignment", "transport_socket", "circuit_breakers",
-	         "metadata") != 0 ||
-	    (c->circuit_breakers != NULL && circuit_breakers(&t, c->circuit_breakers) != 0))
+	         "metadata", "outlier_detection", "transport_socket_matches",
+	         "typed_extension_protocol_options", "common_lb_config", "filters") != 0)
 		return t.rc;
 	if (c->name[0] == '\0')
 		return bad(&t, "name", "empty");
@@ -533,8 +723,7 @@ hf_xds_tr_cluster(const Envoy__Config__Cluster__V3__Cluster *c, struct hf_model 
 	mc->service = sdup(&t, c->name);
 	mc->connect_timeout_ms =
 	        c->connect_timeout != NULL ? duration_ms(c->connect_timeout) : CONNECT_TIMEOUT_MS;
-	if (c->transport_socket != NULL &&
-	    hf_xds_tr_up_tls(&t, c->transport_socket, "transport_socket", sds, mc) != 0)
+	if (hf_xds_tr_cluster_extras(&t, c, sds, mc) != 0)
 		return t.rc;
 	switch (c->lb_policy) {
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN:

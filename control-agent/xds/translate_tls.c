@@ -133,6 +133,28 @@ sans(struct tr *t, const valctx_t *v, const char *at, struct tls_parts *tp)
 			return t->rc;
 		tp->n_sans++;
 	}
+	/* the deprecated untyped list istiod still writes: any SAN type, exact only */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	for (size_t i = 0; i < v->n_match_subject_alt_names; i++) {
+		const Envoy__Type__Matcher__V3__StringMatcher *m = v->match_subject_alt_names[i];
+		char **nv;
+
+		path(p, sizeof(p), "%s.match_subject_alt_names[%zu]", at, i);
+		if (ONLY(t, m, p, "exact") != 0)
+			return t->rc;
+		if (m->match_pattern_case !=
+		    ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_EXACT)
+			return bad(t, p, "only exact is supported");
+		nv = realloc(tp->sans, (tp->n_sans + 1) * sizeof(*nv));
+		if (nv == NULL)
+			return nomem(t);
+		tp->sans = nv;
+		if ((tp->sans[tp->n_sans] = sdup(t, m->exact)) == NULL)
+			return t->rc;
+		tp->n_sans++;
+	}
+#pragma GCC diagnostic pop
 	return 0;
 }
 
@@ -142,7 +164,8 @@ validation(struct tr *t, const valctx_t *v, const char *at, bool need_ca, struct
 {
 	char p[PATH], err[200];
 
-	if (ONLY(t, v, at, "trusted_ca", "match_typed_subject_alt_names") != 0)
+	if (ONLY(t, v, at, "trusted_ca", "match_typed_subject_alt_names",
+	         "match_subject_alt_names") != 0)
 		return t->rc;
 	if (v->trusted_ca != NULL || need_ca) {
 		path(p, sizeof(p), "%s.trusted_ca", at);
@@ -229,6 +252,54 @@ note(struct tr *t, struct hf_xds_sds *sds, const char *name)
 	return 0;
 }
 
+#define SDS_GRPC "sds-grpc"
+
+/*
+ * Where an SdsSecretConfig's secret comes from: ads, or istiod's own shape
+ * for the node's identity and a gateway's kubernetes:// credentials, an
+ * api_config_source of GRPC to the cluster sds-grpc (pilot-agent's SDS
+ * server in a pod). Here that agent is the management server itself: the
+ * secrets arrive on the ADS stream, so sds-grpc is taken as ADS; any other
+ * source would be a stream this client does not open.
+ */
+static int
+sds_source(struct tr *t, const Envoy__Config__Core__V3__ConfigSource *cs, const char *at)
+{
+	const Envoy__Config__Core__V3__ApiConfigSource *a;
+	char p[PATH];
+
+	if (cs->config_source_specifier_case !=
+	    ENVOY__CONFIG__CORE__V3__CONFIG_SOURCE__CONFIG_SOURCE_SPECIFIER_API_CONFIG_SOURCE)
+		return hf_xds_tr_config_source(t, cs, at);
+	if (ONLY(t, cs, at, "api_config_source", "resource_api_version",
+	         "initial_fetch_timeout") != 0)
+		return t->rc;
+	a = cs->api_config_source;
+	path(p, sizeof(p), "%s.api_config_source", at);
+	if (ONLY(t, a, p, "api_type", "transport_api_version", "grpc_services",
+	         "set_node_on_first_message_only") != 0)
+		return t->rc;
+	if (a->api_type != ENVOY__CONFIG__CORE__V3__API_CONFIG_SOURCE__API_TYPE__GRPC)
+		return bad(t, p, "api_type: only GRPC to " SDS_GRPC " is supported (as ADS)");
+	if (a->n_grpc_services != 1)
+		return bad(t, p, "grpc_services: exactly one (envoy_grpc " SDS_GRPC ") is supported");
+	path(p, sizeof(p), "%s.api_config_source.grpc_services[0]", at);
+	if (ONLY(t, a->grpc_services[0], p, "envoy_grpc") != 0)
+		return t->rc;
+	if (a->grpc_services[0]->target_specifier_case !=
+	    ENVOY__CONFIG__CORE__V3__GRPC_SERVICE__TARGET_SPECIFIER_ENVOY_GRPC)
+		return bad(t, p, "only envoy_grpc is supported");
+	path(p, sizeof(p), "%s.api_config_source.grpc_services[0].envoy_grpc", at);
+	if (ONLY(t, a->grpc_services[0]->envoy_grpc, p, "cluster_name") != 0)
+		return t->rc;
+	if (strcmp(a->grpc_services[0]->envoy_grpc->cluster_name, SDS_GRPC) != 0)
+		return bad(t, p,
+		           "cluster_name '%s': secrets come over ADS (or istiod's " SDS_GRPC
+		           ", taken as ADS), not from another server",
+		           a->grpc_services[0]->envoy_grpc->cluster_name);
+	return 0;
+}
+
 /*
  * An SdsSecretConfig: its name noted; when secrets are at hand, the secret
  * it names, of the @p cert kind (tls_certificate) or not (validation_context).
@@ -248,7 +319,7 @@ sds_ref(struct tr *t, const sdsref_t *r, const char *at, struct hf_xds_sds *sds,
 		return bad(t, at,
 		           "no sds_config: the secret would be static (only ads is supported)");
 	path(p, sizeof(p), "%s.sds_config", at);
-	if (hf_xds_tr_config_source(t, r->sds_config, p) != 0 || note(t, sds, r->name) != 0)
+	if (sds_source(t, r->sds_config, p) != 0 || note(t, sds, r->name) != 0)
 		return t->rc;
 	if (cert)
 		tp->has_cert = true;
@@ -318,7 +389,7 @@ params(struct tr *t, const Envoy__Extensions__TransportSockets__Tls__V3__TlsPara
 
 /* A CommonTlsContext into @p tp: at most one certificate, one validation context. */
 static int
-common(struct tr *t, const common_t *c, const char *at, struct hf_xds_sds *sds,
+common(struct tr *t, const common_t *c, const char *at, bool down, struct hf_xds_sds *sds,
        struct tls_parts *tp)
 {
 	char p[PATH];
@@ -336,7 +407,7 @@ common(struct tr *t, const common_t *c, const char *at, struct hf_xds_sds *sds,
 	 * http/1.1 from the client's offer (tls/ctx.c), the one Hydrofoil speaks, so
 	 * a list without it cannot be served.
 	 */
-	if (c->n_alpn_protocols > 0) {
+	if (down && c->n_alpn_protocols > 0) {
 		size_t i = 0;
 
 		while (i < c->n_alpn_protocols && strcmp(c->alpn_protocols[i], "http/1.1") != 0)
@@ -440,7 +511,7 @@ hf_xds_tr_down_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket 
 		goto out;
 	require = d->require_client_certificate != NULL && d->require_client_certificate->value;
 	path(p, sizeof(p), "%s.typed_config.common_tls_context", at);
-	if (common(t, d->common_tls_context, p, sds, &tp) != 0)
+	if (common(t, d->common_tls_context, p, true, sds, &tp) != 0)
 		goto out;
 	if (!tp.has_cert) {
 		bad(t, p,
@@ -456,13 +527,14 @@ hf_xds_tr_down_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket 
 		              "true (optional client certificates are not supported)");
 		goto out;
 	}
-	ml->tls = calloc(1, sizeof(*ml->tls));
-	if (ml->tls == NULL || (ml->tls->servers = calloc(1, sizeof(*ms))) == NULL) {
+	/* a listener's filter chains are its servers, in order (translate.c) */
+	if (ml->tls == NULL && (ml->tls = calloc(1, sizeof(*ml->tls))) == NULL) {
 		nomem(t);
 		goto out;
 	}
-	ml->tls->n_servers = 1;
-	ms = &ml->tls->servers[0];
+	ms = grow(t, &ml->tls->servers, &ml->tls->n_servers, sizeof(*ms));
+	if (ms == NULL)
+		goto out;
 	/* No server_names: the chain answers every name (and no SNI), as Envoy's lone chain. */
 	ms->names = calloc(n_names == 0 ? 1 : n_names, sizeof(*ms->names));
 	if (ms->names == NULL) {
@@ -509,11 +581,26 @@ hf_xds_tr_up_tls(struct tr *t, const Envoy__Config__Core__V3__TransportSocket *t
 	if (ONLY(t, u, p, "common_tls_context", "sni") != 0)
 		goto out;
 	path(p, sizeof(p), "%s.typed_config.common_tls_context", at);
-	if (common(t, u->common_tls_context, p, sds, &tp) != 0)
+	if (common(t, u->common_tls_context, p, false, sds, &tp) != 0)
 		goto out;
-	if (u->common_tls_context != NULL && u->common_tls_context->n_alpn_protocols > 0) {
-		bad(t, p, "alpn_protocols: not supported on upstream connections yet");
-		goto out;
+	/*
+	 * istiod's auto-mTLS offers istio-peer-exchange and istio: the first asks
+	 * the upstream sidecar for the metadata exchange (skipped: translate_cluster.c),
+	 * the second marks Istio mTLS for its protocol sniffing; a sidecar serves
+	 * mTLS without them. Not sent; any other protocol is refused.
+	 */
+	for (size_t i = 0; u->common_tls_context != NULL &&
+	                   i < u->common_tls_context->n_alpn_protocols;
+	     i++) {
+		const char *a = u->common_tls_context->alpn_protocols[i];
+
+		if (strcmp(a, "istio-peer-exchange") != 0 && strcmp(a, "istio") != 0) {
+			bad(t, p,
+			    "alpn_protocols[%zu]: '%s': ALPN is not offered upstream (only "
+			    "istiod's istio-peer-exchange and istio are taken, unsent)",
+			    i, a);
+			goto out;
+		}
 	}
 	if (tp.ciphers != NULL || tp.min_version != HF_TLS_V1_2 || tp.max_version != HF_TLS_V1_3) {
 		bad(t, p, "tls_params: not supported on upstream connections yet");

@@ -49,7 +49,7 @@ test_listener_refused(void **state)
 		int what;
 		const char *want;
 	} cases[] = {
-	        {0, "filter_chains: exactly one filter chain"},
+	        {0, "filter_chains[1]: matches what filter_chains[0] matches"},
 	        {1, "field 'per_connection_buffer_limit_bytes' is not supported"},
 	        {2, "http_filters[0]: HTTP filter 'istio.stats' is not supported"},
 	        {3, "codec_type"},
@@ -534,7 +534,7 @@ test_clusters(void **state)
 	assert_non_null(strstr(err, "type: only STATIC and EDS"));
 	hf_model_free(&m);
 
-	/* istiod's default circuit breakers (every limit 2^32-1) are taken, a real limit refused */
+	/* circuit breakers are stored (2^32-1, istiod's default, is unlimited: 0), not enforced */
 	{
 		Envoy__Config__Cluster__V3__CircuitBreakers cb =
 		        ENVOY__CONFIG__CLUSTER__V3__CIRCUIT_BREAKERS__INIT;
@@ -553,12 +553,17 @@ test_clusters(void **state)
 		c.circuit_breakers = &cb;
 		c.metadata = &md;
 		assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, &nosds, err, sizeof(err)), 0);
+		assert_int_equal(m.clusters[0].max_connections, 0);
+		assert_int_equal(m.clusters[0].max_requests, 0);
 		free(name);
 		hf_model_free(&m);
 		max.value = 1024;
-		assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, &nosds, err, sizeof(err)), -EINVAL);
-		assert_non_null(strstr(err, "circuit_breakers.thresholds[0]: a limit of 1024: circuit "
-		                            "breaking is not enforced"));
+		assert_int_equal(hf_xds_tr_cluster(&c, &m, &name, &nosds, err, sizeof(err)), 0);
+		assert_int_equal(m.clusters[0].max_connections, 1024);
+		assert_int_equal(m.clusters[0].max_pending_requests, 1024);
+		assert_int_equal(m.clusters[0].max_requests, 1024);
+		assert_int_equal(m.clusters[0].max_retries, 1024);
+		free(name);
 		hf_model_free(&m);
 	}
 }
