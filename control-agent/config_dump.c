@@ -387,6 +387,8 @@ hf_clusters_dump(const struct hf_dump_in *in, const char *query, struct hf_admin
 		/* Istio's "unlimited" (0 in the model) is the largest uint32, as Envoy prints it */
 		uint64_t maxc = c->max_connections ? c->max_connections : UINT32_MAX;
 		uint64_t maxp = c->max_pending_requests ? c->max_pending_requests : UINT32_MAX;
+		uint64_t maxr = c->max_requests ? c->max_requests : UINT32_MAX;
+		uint64_t maxt = c->max_retries ? c->max_retries : UINT32_MAX;
 		json_t *cs, *hs;
 
 		if (c->missing)
@@ -401,6 +403,13 @@ hf_clusters_dump(const struct hf_dump_in *in, const char *query, struct hf_admin
 			                 "%s::default_priority::max_pending_requests::%" PRIu64
 			                 "\n",
 			                 c->name, maxp);
+			/* stored from xDS circuit_breakers, not enforced yet (README) */
+			hf_strbuf_printf(&r->body,
+			                 "%s::default_priority::max_requests::%" PRIu64 "\n",
+			                 c->name, maxr);
+			hf_strbuf_printf(&r->body,
+			                 "%s::default_priority::max_retries::%" PRIu64 "\n",
+			                 c->name, maxt);
 			hf_strbuf_printf(&r->body, "%s::added_via_api::%s\n", c->name,
 			                 api ? "true" : "false");
 		}
@@ -409,6 +418,17 @@ hf_clusters_dump(const struct hf_dump_in *in, const char *query, struct hf_admin
 		json_object_set_new(cs, "name", json_string(c->name));
 		json_object_set_new(cs, "observability_name", json_string(c->name));
 		json_object_set_new(cs, "added_via_api", json_boolean(api));
+		{
+			json_t *cb = json_object(), *ths = json_array(), *th = json_object();
+
+			json_object_set_new(th, "max_connections", json_integer((json_int_t)maxc));
+			json_object_set_new(th, "max_pending_requests", json_integer((json_int_t)maxp));
+			json_object_set_new(th, "max_requests", json_integer((json_int_t)maxr));
+			json_object_set_new(th, "max_retries", json_integer((json_int_t)maxt));
+			json_array_append_new(ths, th);
+			json_object_set_new(cb, "thresholds", ths);
+			json_object_set_new(cs, "circuit_breakers", cb);
+		}
 		for (unsigned int k = 0; k < c->n_endpoints; k++) {
 			const struct hf_model_endpoint *e = &c->endpoints[k];
 			char ip[INET_ADDRSTRLEN], region[128] = "", zone[128] = "", sub[128] = "";

@@ -179,7 +179,21 @@ pbj_message(const ProtobufCMessageDescriptor *d, json_t *j)
 	{
 		const ProtobufCFieldDescriptor *f =
 		        protobuf_c_message_descriptor_get_field_by_name(d, k);
-		char *base = (char *)m;
+		char *base = (char *)m, snake[128];
+		size_t o = 0;
+
+		/* protobufjs's built-in well-known types (Value) take lowerCamelCase names */
+		for (const char *c = k; f == NULL && *c != '\0' && o + 2 < sizeof(snake); c++) {
+			if (*c >= 'A' && *c <= 'Z') {
+				snake[o++] = '_';
+				snake[o++] = (char)(*c - 'A' + 'a');
+			} else {
+				snake[o++] = *c;
+			}
+		}
+		snake[o] = '\0';
+		if (f == NULL)
+			f = protobuf_c_message_descriptor_get_field_by_name(d, snake);
 
 		if (strcmp(k, "@type") == 0)
 			continue;
@@ -237,7 +251,7 @@ pbj_text(const char *file, const char *name)
 	json_t *root, *r = NULL, *e;
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/tests/integration/xds/istiod/%s", src != NULL ? src : ".",
+	snprintf(path, sizeof(path), "%s/tests/integration/xds/istiod/%s", src != NULL ? src : HF_TEST_SOURCE_ROOT,
 	         file);
 	root = json_load_file(path, 0, &je);
 	if (root == NULL)

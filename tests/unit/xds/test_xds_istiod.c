@@ -181,7 +181,7 @@ static const struct {
          "envoy_grpc: cluster_name 'vault-sds': secrets come over ADS"},
         {MTLS, "\"api_type\":\"GRPC\"", "\"api_type\":\"REST\"",
          "sds_config.api_config_source: api_type: only GRPC"},
-        {MTLS, "{\"string_value\":\"istio\"}", "{\"string_value\":\"strict\"}",
+        {MTLS, "{\"stringValue\":\"istio\"}", "{\"stringValue\":\"strict\"}",
          "transport_socket_matches[0].transport_socket: tlsMode 'strict': only 'istio'"},
         {MTLS, "\"envoy.extensions.upstreams.http.v3.HttpProtocolOptions\":",
          "\"envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions\":",
