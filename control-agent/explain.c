@@ -5,7 +5,11 @@
  * code the workers run (hf_h1_parse_request, hf_path_normalize,
  * hf_router_vhost, hf_http_route_select) on the snapshot they hold now, with
  * a Hyperscan scratch of the agent's own, so the answer cannot drift from
- * what a worker does.
+ * what a worker does. Before the route, as the workers' filters run: where
+ * the JWT rules find a token (hf_jwt_find; the signature is the workers' to
+ * check, with key contexts prepared per worker, so explain does not verify
+ * it) and the AuthorizationPolicy verdict (hf_authz_check); after it, the
+ * local rate limit that applies (hf_rl_pick).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +24,10 @@
 #include "control-agent/explain.h"
 #include "dataplane/http/h1.h"
 #include "dataplane/http/path.h"
+#include "dataplane/proxy/authz.h"
 #include "dataplane/proxy/http_route.h"
+#include "dataplane/proxy/jwt.h"
+#include "dataplane/proxy/ratelimit.h"
 #include "dataplane/snapshot.h"
 #include "lb/lb-t.h"
 
@@ -213,6 +220,96 @@ put_route(struct hf_strbuf *b, const struct hf_snapshot *s, const struct hf_vhos
 	}
 }
 
+static void
+put_jwt(struct hf_strbuf *b, const struct hf_jwt_config *cfg, const struct hf_h1_message *msg)
+{
+	struct hf_jwt_found f;
+
+	if (cfg == NULL) {
+		hf_strbuf_printf(b, "jwt: no RequestAuthentication rules\n");
+		return;
+	}
+	if (!hf_jwt_find(cfg, msg, &f)) {
+		hf_strbuf_printf(b, "jwt: no token where the rules of %u provider%s look: the request "
+				 "goes on without a principal (only an AuthorizationPolicy can "
+				 "require one)\n", cfg->n_providers, cfg->n_providers == 1 ? "" : "s");
+		return;
+	}
+	hf_strbuf_printf(b, "jwt: a token (%zu bytes) in %s %.*s: a worker verifies it against "
+			 "%u provider%s (an invalid one is answered 401); explain does not check "
+			 "signatures\n", f.len,
+			 f.loc->from == HF_JWT_FROM_HEADER ? "header" :
+			 f.loc->from == HF_JWT_FROM_PARAM ? "query parameter" : "cookie",
+			 (int)f.loc->name_len, f.loc->name, cfg->n_providers,
+			 cfg->n_providers == 1 ? "" : "s");
+}
+
+/* The AuthorizationPolicy verdict, the request's source being @p src (network order). */
+static void
+put_authz(struct hf_strbuf *b, const struct hf_authz *az, const struct hf_h1_message *msg,
+	  uint32_t src, uint16_t port)
+{
+	static const char *const action[] = {"ALLOW", "DENY", "AUDIT"};
+	struct hf_authz_result res;
+	struct hf_authz_rq rq = {
+		.msg = msg,
+		.path = msg->target.p,
+		.path_len = msg->target.len,
+		.src_ip = src,
+		.dst_port = port,
+	};
+	const char *q = memchr(msg->target.p, '?', msg->target.len);
+	char ip[INET_ADDRSTRLEN];
+
+	if (az == NULL) {
+		hf_strbuf_printf(b, "authorization: no AuthorizationPolicy selects this gateway: "
+				 "allowed\n");
+		return;
+	}
+	if (q != NULL)
+		rq.path_len = (uint32_t)(q - msg->target.p);
+	inet_ntop(AF_INET, &src, ip, sizeof(ip));
+	hf_authz_check(az, &rq, &res);
+	if (!res.denied && res.allowed_by != NULL)
+		hf_strbuf_printf(b, "authorization: allowed by %s %s/%s", action[HF_AUTHZ_ALLOW],
+				 res.allowed_by->ns, res.allowed_by->name);
+	else if (!res.denied)
+		hf_strbuf_printf(b, "authorization: allowed (no DENY policy matched, no ALLOW "
+				 "policy applies)");
+	else if (res.policy != NULL)
+		hf_strbuf_printf(b, "authorization: denied by %s %s/%s: a worker answers 403 "
+				 "(RBAC: access denied)", action[res.policy->action < 3 ?
+				 res.policy->action : 1], res.policy->ns, res.policy->name);
+	else
+		hf_strbuf_printf(b, "authorization: denied, no ALLOW policy matched: a worker "
+				 "answers 403 (RBAC: access denied)");
+	if (res.n_audited > 0)
+		hf_strbuf_printf(b, "; %u AUDIT polic%s matched", res.n_audited,
+				 res.n_audited == 1 ? "y" : "ies");
+	/* what explain cannot know of a real connection, said rather than guessed */
+	hf_strbuf_printf(b, " (as seen from source %s, without a TLS peer or a verified JWT)\n",
+			 ip);
+}
+
+static void
+put_ratelimit(struct hf_strbuf *b, const struct hf_snap_listener *sl, const struct hf_vhost *vh,
+	      const struct hf_route *r)
+{
+	const struct hf_rl_limit *l = hf_rl_pick(sl, vh, r);
+
+	if (l == NULL) {
+		hf_strbuf_printf(b, "rate limit: none applies\n");
+		return;
+	}
+	hf_strbuf_printf(b, "rate limit: the %s's bucket: %u tokens, %u every %u ms (split "
+			 "among the workers' buckets), enabled for %.4f%%, enforced for "
+			 "%.4f%%; when empty a worker answers %u\n",
+			 r != NULL && r->ratelimit == l ? "route" :
+			 vh != NULL && vh->ratelimit == l ? "virtual host" : "listener",
+			 l->max_tokens, l->tokens_per_fill, l->fill_interval_ms,
+			 l->enabled_ppm / 1e4, l->enforced_ppm / 1e4, l->status);
+}
+
 /* Builds the request head from the query; returns its length or 0 with the reason in @p b. */
 static size_t
 build_head(const char *query, char *head, size_t cap, uint16_t *port, struct hf_strbuf *b)
@@ -284,9 +381,17 @@ hf_explain(const struct hf_snapshot *s, const struct hf_proxy_config *pc, const 
 	enum hf_h1_target_form form;
 	hs_scratch_t *scratch = NULL;
 	uint16_t port = 80;
+	uint32_t src = 0;	/* source= (network order); 0.0.0.0 unless given */
+	char field[64];
 	size_t len;
 	int rc;
 
+	if (hf_admin_query_get(query, "source", field, sizeof(field)) == 0 &&
+	    inet_pton(AF_INET, field, &src) != 1) {
+		r->status = 400;
+		hf_strbuf_printf(b, "source: '%s' is not an IPv4 address\n", field);
+		return;
+	}
 	len = build_head(query, head, sizeof(head), &port, b);
 	if (len == 0) {
 		r->status = 400;
@@ -353,6 +458,8 @@ hf_explain(const struct hf_snapshot *s, const struct hf_proxy_config *pc, const 
 	msg.target = t.path;
 	if (form == HF_H1_TARGET_ABSOLUTE)
 		msg.host = t.authority;
+	put_jwt(b, s->jwt, &msg);
+	put_authz(b, s->authz, &msg, src, port);
 	vh = hf_router_vhost(&sl->table, msg.host.p, msg.host.len);
 	if (vh == NULL) {
 		hf_strbuf_printf(b, "virtual host: none of the %u matches authority ",
@@ -378,4 +485,5 @@ hf_explain(const struct hf_snapshot *s, const struct hf_proxy_config *pc, const 
 		return;
 	}
 	put_route(b, s, vh, route);
+	put_ratelimit(b, sl, vh, route);
 }

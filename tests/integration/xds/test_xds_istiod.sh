@@ -139,6 +139,35 @@ s = {x["name"]: x for x in json.loads(sys.argv[1])}
 assert sorted(s) == ["ROOTCA", "default", "kubernetes://a-cred", "kubernetes://b-cred"], sorted(s)
 assert s["default"]["tls_certificate"]["private_key"] == {"inline_string": "[redacted]"}' "$sj"
 
+# a listener on 8443 whose credential never comes: its secret is listed as warming
+"$HF_PY" -c 'import copy, json, sys
+d = json.load(sys.stdin)
+l = copy.deepcopy(d["resources"][0])
+l["name"] = "0.0.0.0_8443"
+l["address"]["socket_address"]["port_value"] = 8443
+l["filter_chains"] = l["filter_chains"][:1]
+l["filter_chains"][0]["filter_chain_match"]["server_names"] = ["c.example.com"]
+ctx = l["filter_chains"][0]["transport_socket"]["typed_config"]["common_tls_context"]
+ctx["tls_certificate_sds_secret_configs"][0]["name"] = "kubernetes://c-cred"
+d["resources"].append(l)
+print(json.dumps(d))' < "$FIX/listeners.json" | put listeners.json
+warm() { "${FOIL[@]}" proxy-config secret 2>&1 | grep -Eq "^kubernetes://c-cred +- +WARMING +false"; }
+hf_check "foilctl proxy-config secret lists kubernetes://c-cred, referenced and never sent, as WARMING" \
+	wait_for 10 warm
+
+# ------------------------------------------------------------------ the upstream's identity
+# web-mtls expecting another service account: the upstream's certificate is refused
+"$HF_PY" -c 'import json,sys
+print(sys.stdin.read().replace("spiffe://cluster.local/ns/default/sa/web\"", "spiffe://cluster.local/ns/default/sa/other\""))' \
+	< "$FIX/clusters.json" | put clusters.json
+san() { c=$(code "http://$OUR/mtls"); [ "$c" != 200 ] && [ "$c" != 000 ]; }
+hf_check "web-mtls expecting spiffe://…/sa/other: the upstream (sa/web) is refused, GET /mtls is not 200" \
+	wait_for 10 san
+hf_check "… while GET / still answers A" plain
+put clusters.json < "$FIX/clusters.json"
+back() { [ "$(get "http://$OUR/mtls")" = "M SUCCESS" ]; }
+hf_check "… and the right SAN back: M SUCCESS again" wait_for 10 back
+
 # ------------------------------------------------------------------ a NACK by field
 "$HF_PY" -c 'import json,sys
 d = json.load(sys.stdin)
