@@ -193,6 +193,7 @@ struct chain {
 	unsigned int index;	/* in filter_chains, for paths */
 	bool http;		/* http_connection_manager, else tcp_proxy */
 	bool tls;		/* terminates TLS (transport_socket) */
+	bool sni;		/* passes TLS through by SNI (tcp_proxy, server_names or "tls") */
 	size_t n_names;		/* filter_chain_match.server_names */
 	char **names;
 };
@@ -247,8 +248,13 @@ chain_check(struct tr *t, const chain_t *fc, unsigned int i, uint32_t port, stru
 	path(q, sizeof(q), "%s.filter_chain_match.server_names", p);
 	if (c->n_names > 0 && !c->tls && c->http)
 		return bad(t, q, "matching SNI needs the chain to terminate TLS (transport_socket)");
+	c->sni = !c->http && c->n_names > 0;
 	if (fm != NULL && fm->transport_protocol[0] != '\0') {
-		bool tls_in = c->tls || c->n_names > 0;
+		bool tls_in;
+
+		/* tcp_proxy and transport_protocol tls, no names: passthrough of every other name */
+		c->sni |= !c->http && strcmp(fm->transport_protocol, "tls") == 0;
+		tls_in = c->tls || c->sni;
 
 		path(q, sizeof(q), "%s.filter_chain_match.transport_protocol", p);
 		if (strcmp(fm->transport_protocol, "tls") != 0 &&
@@ -428,12 +434,12 @@ hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_mod
 		if (t.rc == 0 && n > 0 && c.http != cs[0].http)
 			bad(&t, p, "http_connection_manager and tcp_proxy chains on one listener are "
 			           "not supported");
-		if (t.rc == 0 && n > 0 && (c.tls || c.n_names > 0) != (any_tls || passthrough))
+		if (t.rc == 0 && n > 0 && (c.tls || c.sni) != (any_tls || passthrough))
 			bad(&t, p, "TLS and plaintext chains on one listener are not supported");
 		if (t.rc != 0)
 			break;
 		any_tls |= c.tls;
-		passthrough |= !c.http && c.n_names > 0;
+		passthrough |= c.sni;
 		/* the chain matching every server name first: it answers without SNI */
 		if (c.n_names == 0 && n > 0) {
 			memmove(&cs[1], &cs[0], n * sizeof(*cs));

@@ -406,6 +406,28 @@ test_listener_passthrough(void **state)
 	                    "outbound|5432||db.default.svc.cluster.local");
 	assert_string_equal(m.listeners[0].l4_routes[1].sni[0], "*.example.org");
 	hf_model_free(&m);
+
+	/* transport_protocol tls without server_names: every other name (the SNI table's "*") */
+	assert_int_equal(
+	        listener(pbj_parse(d, pbj_replace(strdup(text),
+	                                          "\"server_names\":[\"*.example.org\"],", "")),
+	                 &m, &rds, &sds),
+	        0);
+	assert_int_equal(m.listeners[0].kind, HF_LISTENER_TLS);
+	assert_int_equal(m.listeners[0].n_l4_routes, 2);
+	assert_string_equal(m.listeners[0].l4_routes[0].sni[0], "*");
+	assert_string_equal(m.listeners[0].l4_routes[0].clusters[0].cluster,
+	                    "outbound|443||org.default.svc.cluster.local");
+	hf_model_free(&m);
+	/* without transport_protocol it would be plaintext beside TLS passthrough: refused */
+	assert_int_equal(listener(pbj_parse(d, pbj_replace(strdup(text),
+	                                                   "\"server_names\":[\"*.example.org\"],"
+	                                                   "\"transport_protocol\":\"tls\"",
+	                                                   "")),
+	                          &m, &rds, &sds),
+	                 -EINVAL);
+	assert_non_null(strstr(err, "TLS and plaintext chains on one listener are not supported"));
+	hf_model_free(&m);
 }
 
 int
