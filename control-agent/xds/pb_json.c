@@ -30,6 +30,7 @@ static const ProtobufCMessageDescriptor *const known[] = {
         &envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__descriptor,
         &envoy__extensions__upstreams__http__v3__http_protocol_options__descriptor,
         &envoy__extensions__transport_sockets__raw_buffer__v3__raw_buffer__descriptor,
+        &envoy__extensions__filters__listener__tls_inspector__v3__tls_inspector__descriptor,
 };
 
 json_t *

@@ -113,6 +113,15 @@ m = cs["outbound|443||web-mtls.default.svc.cluster.local"]
 assert [x["name"] for x in m["transport_socket_matches"]] == ["tlsMode-istio", "tlsMode-disabled"], m
 ' "$DUMP"
 hf_check "no private key in /config_dump" bash -c '! grep -q "PRIVATE KEY" "$1"' _ "$DUMP"
+# Istio's MetadataExchange is no Envoy API type: the listeners, which hold none, read strictly
+out=$("$HF_PY" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+l = [c for c in d["configs"] if c["@type"].endswith("ListenersConfigDump")][0]
+del l["@type"]
+print(json.dumps(l))' "$DUMP" |
+	node "$HF_ROOT/tests/xds/check_dump.js" envoy.admin.v3.ListenersConfigDump 2>&1)
+hf_check "… its listeners (two filter chains, tls_inspector) read strictly as envoy.admin.v3.ListenersConfigDump ($(head -c 150 <<<"$out"))" \
+	test "$out" = ok
 CL=$(hf_admin "$NS" /clusters)
 hf_check "/clusters prints the stored thresholds (max_connections 100, max_requests 200)" \
 	bash -c 'grep -qx "outbound|80||web-plain.default.svc.cluster.local::default_priority::max_connections::100" <<<"$1" &&
