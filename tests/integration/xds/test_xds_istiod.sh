@@ -135,6 +135,9 @@ hf_check "foilctl proxy-config cluster -o json shows web-plain's circuit breaker
 	"$HF_PY" -c 'import json,sys
 c = json.loads(sys.argv[1])
 assert len(c) == 1 and "circuit_breakers" in c[0] and "outlier_detection" in c[0], c' "$pj"
+pc=$("${FOIL[@]}" proxy-config cluster 2>&1)
+hf_check "foilctl proxy-config cluster: web-plain's row names its DestinationRule from istiod's metadata" \
+	grep -Eq "^web-plain.default.svc.cluster.local +80 +- +outbound +EDS +web-plain.default$" <<<"$pc"
 st=$("${FOIL[@]}" proxy-config secret 2>&1)
 printf '%s\n' "$st" > "$HF_TMP/secret.txt"
 hf_check "foilctl proxy-config secret: istioctl's columns" \
