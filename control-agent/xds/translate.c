@@ -183,18 +183,18 @@ out:
 #define HCM_NAME       "envoy.filters.network.http_connection_manager"
 #define TCP_PROXY_NAME "envoy.filters.network.tcp_proxy"
 
-#define TLS_INSPECTOR  "envoy.filters.listener.tls_inspector"
+#define TLS_INSPECTOR "envoy.filters.listener.tls_inspector"
 
 typedef Envoy__Config__Listener__V3__FilterChain chain_t;
 
 /* What a filter chain is, checked (chain_check). */
 struct chain {
 	const chain_t *fc;
-	unsigned int index;	/* in filter_chains, for paths */
-	bool http;		/* http_connection_manager, else tcp_proxy */
-	bool tls;		/* terminates TLS (transport_socket) */
-	bool sni;		/* passes TLS through by SNI (tcp_proxy, server_names or "tls") */
-	size_t n_names;		/* filter_chain_match.server_names */
+	unsigned int index; /* in filter_chains, for paths */
+	bool http;          /* http_connection_manager, else tcp_proxy */
+	bool tls;           /* terminates TLS (transport_socket) */
+	bool sni;           /* passes TLS through by SNI (tcp_proxy, server_names or "tls") */
+	size_t n_names;     /* filter_chain_match.server_names */
 	char **names;
 };
 
@@ -244,15 +244,16 @@ chain_check(struct tr *t, const chain_t *fc, unsigned int i, uint32_t port, stru
 	path(q, sizeof(q), "%s.transport_socket", p);
 	if (c->tls && !c->http)
 		return bad(t, q, "TLS is terminated for http_connection_manager chains only");
-	/* server_names without termination: TLS passthrough (tcp_proxy), SNI read by the data plane */
+	/* server_names without termination: TLS passthrough (tcp_proxy), SNI read by the worker */
 	path(q, sizeof(q), "%s.filter_chain_match.server_names", p);
 	if (c->n_names > 0 && !c->tls && c->http)
-		return bad(t, q, "matching SNI needs the chain to terminate TLS (transport_socket)");
+		return bad(t, q,
+		           "matching SNI needs the chain to terminate TLS (transport_socket)");
 	c->sni = !c->http && c->n_names > 0;
 	if (fm != NULL && fm->transport_protocol[0] != '\0') {
 		bool tls_in;
 
-		/* tcp_proxy and transport_protocol tls, no names: passthrough of every other name */
+		/* tcp_proxy and transport_protocol tls, no names: every other name passes */
 		c->sni |= !c->http && strcmp(fm->transport_protocol, "tls") == 0;
 		tls_in = c->tls || c->sni;
 
@@ -261,9 +262,10 @@ chain_check(struct tr *t, const chain_t *fc, unsigned int i, uint32_t port, stru
 		    strcmp(fm->transport_protocol, "raw_buffer") != 0)
 			return bad(t, q, "'%s': only tls and raw_buffer", fm->transport_protocol);
 		if (strcmp(fm->transport_protocol, "tls") == 0 && !tls_in)
-			return bad(t, q, "tls on a chain that neither terminates TLS nor matches "
-			                 "server_names: TLS and plaintext chains on one listener are "
-			                 "not supported");
+			return bad(t, q,
+			           "tls on a chain that neither terminates TLS nor matches "
+			           "server_names: TLS and plaintext chains on one listener are "
+			           "not supported");
 		if (strcmp(fm->transport_protocol, "raw_buffer") == 0 && tls_in)
 			return bad(t, q, "raw_buffer on a TLS chain never matches");
 	}
@@ -320,7 +322,8 @@ http_chains(struct tr *t, struct chain *cs, unsigned int n, struct hf_model *m, 
 
 		path(p, sizeof(p), "filter_chains[%u].filters[0].typed_config", c->index);
 		if (k == 0) {
-			if (hcm(t, c->fc->filters[0]->typed_config, p, m, &m->listeners[li], rds) != 0)
+			if (hcm(t, c->fc->filters[0]->typed_config, p, m, &m->listeners[li], rds) !=
+			    0)
 				return t->rc;
 		} else {
 			unsigned int n_rc = m->n_route_configs;
@@ -333,7 +336,8 @@ http_chains(struct tr *t, struct chain *cs, unsigned int n, struct hf_model *m, 
 			    strcmp(other, *rds) != 0)
 				bad(t, p,
 				    "rds.route_config_name '%s' is not filter_chains[%u]'s '%s': a "
-				    "listener has one route table in Hydrofoil (its chains differ by "
+				    "listener has one route table in Hydrofoil (its chains differ "
+				    "by "
 				    "certificate only)",
 				    other != NULL ? other : "(inline)", cs[0].index,
 				    *rds != NULL ? *rds : "(inline)");
@@ -369,9 +373,8 @@ passthrough_chains(struct tr *t, struct chain *cs, unsigned int n, struct hf_mod
 			return nomem(t);
 		/* no server_names: every other name (the SNI table's "*") */
 		for (size_t i = 0; i < nn; i++)
-			if ((r->sni[r->n_sni++] =
-			             sdup_lower(t, cs[k].n_names == 0 ? "*" : cs[k].names[i])) ==
-			    NULL)
+			if ((r->sni[r->n_sni++] = sdup_lower(
+			             t, cs[k].n_names == 0 ? "*" : cs[k].names[i])) == NULL)
 				return t->rc;
 	}
 	ml->kind = HF_LISTENER_TLS;
@@ -428,12 +431,14 @@ hf_xds_tr_listener(const Envoy__Config__Listener__V3__Listener *l, struct hf_mod
 			const char *dup = chain_overlap(&cs[k], &c);
 
 			if (dup != NULL)
-				bad(&t, p, "matches what filter_chains[%u] matches (server name '%s')",
+				bad(&t, p,
+				    "matches what filter_chains[%u] matches (server name '%s')",
 				    cs[k].index, dup);
 		}
 		if (t.rc == 0 && n > 0 && c.http != cs[0].http)
-			bad(&t, p, "http_connection_manager and tcp_proxy chains on one listener are "
-			           "not supported");
+			bad(&t, p,
+			    "http_connection_manager and tcp_proxy chains on one listener are "
+			    "not supported");
 		if (t.rc == 0 && n > 0 && (c.tls || c.sni) != (any_tls || passthrough))
 			bad(&t, p, "TLS and plaintext chains on one listener are not supported");
 		if (t.rc != 0)
@@ -564,7 +569,8 @@ lb_endpoint(struct tr *t, const Envoy__Config__Endpoint__V3__LbEndpoint *lb, con
 	if (ONLY(t, sa, q, "address", "port_value") != 0)
 		return -1;
 	if (inet_pton(AF_INET, sa->address, &ia) != 1)
-		return bad(t, q, "endpoint.address.socket_address.address: '%s' is not an IPv4 address",
+		return bad(t, q,
+		           "endpoint.address.socket_address.address: '%s' is not an IPv4 address",
 		           sa->address),
 		       -1;
 	if (sa->port_value == 0 || sa->port_value > 65535)
@@ -615,8 +621,8 @@ endpoints(struct tr *t, const Envoy__Config__Endpoint__V3__ClusterLoadAssignment
 		         "priority") != 0)
 			return t->rc;
 		if (le->priority >= MAX_PRIORITY)
-			return bad(t, p, "priority %u: at most %d levels are supported", le->priority,
-			           MAX_PRIORITY);
+			return bad(t, p, "priority %u: at most %d levels are supported",
+			           le->priority, MAX_PRIORITY);
 		if (le->priority >= n_prio)
 			n_prio = le->priority + 1;
 		for (size_t j = 0; j < le->n_lb_endpoints && t->rc == 0; j++) {

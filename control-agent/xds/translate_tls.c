@@ -282,7 +282,8 @@ sds_source(struct tr *t, const Envoy__Config__Core__V3__ConfigSource *cs, const 
 	if (a->api_type != ENVOY__CONFIG__CORE__V3__API_CONFIG_SOURCE__API_TYPE__GRPC)
 		return bad(t, p, "api_type: only GRPC to " SDS_GRPC " is supported (as ADS)");
 	if (a->n_grpc_services != 1)
-		return bad(t, p, "grpc_services: exactly one (envoy_grpc " SDS_GRPC ") is supported");
+		return bad(t, p,
+		           "grpc_services: exactly one (envoy_grpc " SDS_GRPC ") is supported");
 	path(p, sizeof(p), "%s.api_config_source.grpc_services[0]", at);
 	if (ONLY(t, a->grpc_services[0], p, "envoy_grpc") != 0)
 		return t->rc;
