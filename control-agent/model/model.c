@@ -71,6 +71,10 @@ hf_model_cors_free(struct hf_model_cors *c)
 static void
 free_route(struct hf_model_route *r)
 {
+	if (r->borrowed) {
+		hf_model_ratelimit_free(r->ratelimit);
+		return;
+	}
 	for (unsigned int i = 0; i < r->n_matches; i++) {
 		struct hf_model_route_match *m = &r->matches[i];
 
@@ -190,6 +194,18 @@ hf_model_piece_unref(struct hf_model_piece *p)
 		return;
 	hf_model_free(&p->m);
 	free(p);
+}
+
+int
+hf_model_hold_piece(struct hf_model *m, struct hf_model_piece *p)
+{
+	struct hf_model_piece **pieces = realloc(m->pieces, (m->n_pieces + 1) * sizeof(*pieces));
+
+	if (pieces == NULL)
+		return -ENOMEM;
+	m->pieces = pieces;
+	m->pieces[m->n_pieces++] = hf_model_piece_ref(p);
+	return 0;
 }
 
 int
