@@ -797,16 +797,20 @@ take(struct ist *st, struct hf_model_vhost *from, struct hf_model_vhost *vh)
 		from->n_routes = 0;
 		return 0;
 	}
-	for (unsigned int k = 0; k < from->n_routes; k++) {
-		struct hf_model_route *r = ist_push(&vh->routes, &vh->n_routes, sizeof(*r));
+	/* one growth to the capacity ist_push() would have reached (a power of two), one copy */
+	if (from->n_routes > 0) {
+		unsigned int n = vh->n_routes + from->n_routes;
+		size_t cap = 1;
+		struct hf_model_route *r;
 
-		if (r == NULL) {
-			/* what is left stays in @p from, freed with the stash */
-			memmove(from->routes, from->routes + k, sizeof(*r) * (from->n_routes - k));
-			from->n_routes -= k;
-			return ist_oom(st);
-		}
-		*r = from->routes[k];
+		while (cap < n)
+			cap *= 2;
+		r = realloc(vh->routes, cap * sizeof(*r));
+		if (r == NULL)
+			return ist_oom(st); /* what is left stays in @p from, freed with the stash */
+		memcpy(r + vh->n_routes, from->routes, from->n_routes * sizeof(*r));
+		vh->routes = r;
+		vh->n_routes = n;
 	}
 	free(from->routes);
 	from->routes = NULL;
