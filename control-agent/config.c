@@ -114,6 +114,7 @@ build_keep(const struct hf_bootstrap *b, uint64_t version, unsigned int n_worker
 		ph.translate_us = is.translate_us;
 		ph.files = is.files;
 		ph.files_parsed = is.files_parsed;
+		ph.vs_reused = is.vs_reused;
 		rc = hf_model_append(&m, &im);
 		if (rc == -EADDRINUSE) {
 			snprintf(err, errlen, "%s: a Gateway port is also a static_resources listener",
@@ -301,10 +302,11 @@ hf_config_poll(struct hf_config *c, uint64_t now_ms)
 	c->last_build_us = hf_clock_us() - t0;
 	printf("hydrofoil: config: snapshot %" PRIu64 " built in %" PRIu64 " us (read %" PRIu64
 	       " us, parse %" PRIu64 " us for %u of %u files, translate %" PRIu64 " us, merge %"
-	       PRIu64 " us, compile %" PRIu64 " us; %u listeners, %u clusters)\n", c->version,
+	       PRIu64 " us, compile %" PRIu64 " us; %u listeners, %u clusters; the http routes of %u "
+	       "VirtualServices reused)\n", c->version,
 	       c->last_build_us, c->last.read_us, c->last.parse_us, c->last.files_parsed,
 	       c->last.files, c->last.translate_us, c->last.merge_us, c->last.compile_us,
-	       s->n_listeners, s->n_clusters);
+	       s->n_listeners, s->n_clusters, c->last.vs_reused);
 	fflush(stdout);
 	return s;
 }

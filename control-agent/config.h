@@ -41,6 +41,7 @@ struct hf_config {
 	struct hf_config_phases {
 		uint64_t read_us, parse_us, translate_us, merge_us, compile_us;
 		unsigned int files, files_parsed;
+		unsigned int vs_reused;	/* VirtualServices whose routes were not translated again */
 	} last;
 	struct hf_istio_cache *istio_cache;	/* parsed Istio files kept from build to build */
 	char last_error[HF_BOOT_ERR + 64];

@@ -167,12 +167,54 @@ ppm(double percent)
 }
 
 /*
+ * Where a route is, for messages: formatted only when one is written (or a
+ * rate limit's scope needs it), not for each of 10,000 routes that compile.
+ */
+struct route_at {
+	const char *lname, *vname, *rname;
+	unsigned int i;
+	char buf[256];
+};
+
+static const char *
+route_at(struct route_at *at)
+{
+	if (at->buf[0] == '\0')
+		snprintf(at->buf, sizeof(at->buf), "listener %s: virtual host %s: route %u%s%s",
+			 at->lname, at->vname, at->i, at->rname != NULL ? " " : "",
+			 at->rname != NULL ? at->rname : "");
+	return at->buf;
+}
+
+/* The index of cluster @p name, or -1 with a message naming the route at @p at. */
+static int
+cc_route_cluster(struct cc *c, const char *name, struct route_at *at)
+{
+	int i = hf_model_find_cluster(c->m, name);
+
+	if (i < 0)
+		cc_fail(c, "%s: no cluster '%s'", route_at(at), name);
+	return i;
+}
+
+/* @p src into @p dst of @p cap bytes, cut to fit (as snprintf("%s") would, without its cost). */
+static size_t
+cc_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
+}
+
+/*
  * uriRegexRewrite: the pattern compiled (with JIT) into the snapshot, the
  * substitution turned from RE2's \\1 into PCRE2's $1 ($ itself doubled).
  */
 static int
 cc_regex_rewrite(struct cc *c, const struct hf_model_route *mr, struct hf_route *r,
-		 const char *where)
+		 struct route_at *at)
 {
 	const char *in = mr->rewrite_regex_sub != NULL ? mr->rewrite_regex_sub : "";
 	size_t n = strlen(in);
@@ -186,7 +228,7 @@ cc_regex_rewrite(struct cc *c, const struct hf_model_route *mr, struct hf_route 
 		return -ENOMEM;
 	re = pcre2_compile((PCRE2_SPTR)mr->rewrite_regex, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
 	if (re == NULL)
-		return cc_fail(c, "%s: uriRegexRewrite.match '%s' does not compile", where,
+		return cc_fail(c, "%s: uriRegexRewrite.match '%s' does not compile", route_at(at),
 			       mr->rewrite_regex);
 	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 	grown = realloc(c->s->regexes, sizeof(*grown) * (c->s->n_regexes + 1));
@@ -309,38 +351,38 @@ cc_rl_table(struct cc *c)
 /* One snapshot route from match block @p b (NULL: none) of model route @p mr. */
 static int
 cc_route(struct cc *c, const struct hf_model_route *mr, const struct hf_model_route_match *b,
-	 struct hf_route *r, const char *where)
+	 struct hf_route *r, struct route_at *at)
 {
 	struct hf_route_dest *d;
 	uint32_t cum = 0;
 
 	/* @p r comes zeroed from the arena (calloc): no second pass over 640 bytes a route */
-	snprintf(r->name, sizeof(r->name), "%s", mr->name != NULL ? mr->name : "");
+	cc_copy(r->name, sizeof(r->name), mr->name != NULL ? mr->name : "");
 	r->match = HF_ROUTE_PREFIX;
 	if (b != NULL && (b->uri.kind == HF_MATCH_EXACT || b->uri.kind == HF_MATCH_PREFIX)) {
 		if (strlen(b->uri.value) >= sizeof(r->path))
-			return cc_fail(c, "%s: path '%.40s...' longer than %zu bytes", where,
+			return cc_fail(c, "%s: path '%.40s...' longer than %zu bytes", route_at(at),
 				       b->uri.value, sizeof(r->path) - 1);
 		r->match = b->uri.kind == HF_MATCH_EXACT ? HF_ROUTE_EXACT : HF_ROUTE_PREFIX;
-		snprintf(r->path, sizeof(r->path), "%s", b->uri.value);
+		r->path_len = (uint16_t)cc_copy(r->path, sizeof(r->path), b->uri.value);
 	} else {
 		strcpy(r->path, "/");
+		r->path_len = 1;
 	}
-	r->path_len = (uint16_t)strlen(r->path);
 	r->kind = mr->action == HF_ACTION_REDIRECT ? HF_ROUTE_REDIRECT
 		  : mr->action == HF_ACTION_DIRECT ? HF_ROUTE_DIRECT : HF_ROUTE_FORWARD;
 	r->cluster = -1;
 	r->mirror_cluster = -1;
 	if (r->kind == HF_ROUTE_FORWARD) {
 		if (mr->n_clusters == 0)
-			return cc_fail(c, "%s: a route needs a destination", where);
+			return cc_fail(c, "%s: a route needs a destination", route_at(at));
 		d = cc_alloc(c, sizeof(*d) * mr->n_clusters);
 		if (d == NULL)
 			return -ENOMEM;
 		for (unsigned int i = 0; i < mr->n_clusters; i++) {
 			const struct hf_model_weighted *mw = &mr->clusters[i];
 
-			d[i].cluster = cc_cluster(c, mw->cluster, where);
+			d[i].cluster = cc_route_cluster(c, mw->cluster, at);
 			if (d[i].cluster < 0)
 				return -EINVAL;
 			cum += mw->weight;
@@ -351,7 +393,7 @@ cc_route(struct cc *c, const struct hf_model_route *mr, const struct hf_model_ro
 			d[i].rs_ops = cc_ops(c, mw->rs_ops, mw->n_rs_ops);
 		}
 		if (cum == 0)
-			return cc_fail(c, "%s: destination weights add up to 0", where);
+			return cc_fail(c, "%s: destination weights add up to 0", route_at(at));
 		r->dests = d;
 		r->n_dests = (uint16_t)mr->n_clusters;
 		r->total_weight = cum;
@@ -363,7 +405,7 @@ cc_route(struct cc *c, const struct hf_model_route *mr, const struct hf_model_ro
 		r->rewrite_whole = b == NULL || b->uri.kind != HF_MATCH_PREFIX;
 		r->strip = r->rewrite_whole ? 0 : r->path_len;
 	}
-	if (mr->rewrite_regex != NULL && cc_regex_rewrite(c, mr, r, where) != 0)
+	if (mr->rewrite_regex != NULL && cc_regex_rewrite(c, mr, r, at) != 0)
 		return -EINVAL;
 	r->rewrite_authority = cc_str(c, mr->rewrite_authority);
 	r->timeout_ms = mr->timeout_ms;
@@ -384,7 +426,7 @@ cc_route(struct cc *c, const struct hf_model_route *mr, const struct hf_model_ro
 	r->fault.abort_status = mr->fault.abort_status;
 	r->fault.abort_ppm = mr->fault.abort_status > 0 ? ppm(mr->fault.abort_percent) : 0;
 	if (mr->mirror_cluster != NULL) {
-		r->mirror_cluster = cc_cluster(c, mr->mirror_cluster, where);
+		r->mirror_cluster = cc_route_cluster(c, mr->mirror_cluster, at);
 		if (r->mirror_cluster < 0)
 			return -EINVAL;
 		r->mirror_ppm = ppm(mr->mirror_percent);
@@ -422,7 +464,7 @@ cc_route(struct cc *c, const struct hf_model_route *mr, const struct hf_model_ro
 	if (mr->ratelimit != NULL) {
 		char scope[400];
 
-		snprintf(scope, sizeof(scope), "%s: match %ld", where,
+		snprintf(scope, sizeof(scope), "%s: match %ld", route_at(at),
 			 b != NULL ? (long)(b - mr->matches) : -1L);
 		if ((r->ratelimit = cc_rl(c, mr->ratelimit, scope)) == NULL)
 			return c->nomem ? -ENOMEM : -EINVAL;
@@ -470,6 +512,7 @@ static int
 cc_vhost(struct cc *c, const struct hf_model_vhost *mv, struct hf_vhost *v, const char *lname)
 {
 	unsigned int n = 0, k = 0;
+	struct route_at at = {.lname = lname, .vname = mv->name};
 	struct hf_model_route *flat;
 	struct hf_route *routes;
 	bool simple = true;
@@ -504,9 +547,10 @@ cc_vhost(struct cc *c, const struct hf_model_vhost *mv, struct hf_vhost *v, cons
 		for (unsigned int b = 0; b < nb && rc == 0; b++, k++) {
 			const struct hf_model_route_match *blk = mr->n_matches > 0 ? &mr->matches[b] : NULL;
 
-			snprintf(where, sizeof(where), "listener %s: virtual host %s: route %u%s%s", lname,
-				 mv->name, i, mr->name != NULL ? " " : "", mr->name != NULL ? mr->name : "");
-			rc = cc_route(c, mr, blk, &routes[k], where);
+			at.rname = mr->name;
+			at.i = i;
+			at.buf[0] = '\0';
+			rc = cc_route(c, mr, blk, &routes[k], &at);
 			flat[k] = *mr;
 			flat[k].n_matches = blk != NULL ? 1 : 0;
 			flat[k].matches = (struct hf_model_route_match *)blk;

@@ -8,11 +8,15 @@
  * never written after they are built (every reader takes const struct yn),
  * so loads may share them.
  *
- * Only parsing is skipped: every document is checked and translated again at
- * every load, because what a resource becomes depends on others (hosts on
- * the namespaces seen, VirtualServices on Gateways, destinations on
- * ServiceEntries and DestinationRule subsets) which may have changed in
- * other files.
+ * Every document is checked and translated again at every load, because
+ * what a resource becomes depends on others (hosts on the namespaces seen,
+ * VirtualServices on Gateways, destinations on ServiceEntries and
+ * DestinationRule subsets) which may have changed in other files; except a
+ * VirtualService's http routes, the bulk of a large configuration: kept
+ * here with the context they were made in (gateway.c, vs_context(): every
+ * other resource by its parse and tree, and the namespaces), they are lent
+ * to the next load (struct hf_model_piece) when its VirtualService's tree
+ * and that context are the same, which makes them the same routes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,6 +36,16 @@ struct ist_cached_file {
 	const struct yn **docs;		/* non-empty documents, in file order */
 	unsigned int n_docs;
 	uint64_t seen;			/* the last load that read it */
+	uint64_t parse;			/* its number (ist_res.parse) */
+};
+
+/* A VirtualService's http routes as a load translated them (ist_cache_vs_find()). */
+struct vs_kept {
+	uint64_t parse;			/* its document: the parse and the tree */
+	const struct yn *root;
+	uint64_t context;		/* st->vs_context of that load */
+	struct hf_model_piece *routes;
+	uint64_t seen;			/* the last load that asked for it */
 };
 
 /* Regexes Hyperscan took, so a reload does not ask again: open addressing, strings malloc'ed. */
@@ -49,6 +63,9 @@ struct hf_istio_cache {
 	unsigned int n_files;
 	unsigned int hint;		/* where the next lookup starts: files come in name order */
 	uint64_t load;			/* the load under way (from 1) */
+	uint64_t parses;		/* parses made, numbering them */
+	struct vs_kept *vs;
+	unsigned int n_vs;
 };
 
 struct hf_istio_cache *
@@ -91,6 +108,9 @@ hf_istio_cache_free(struct hf_istio_cache *c)
 	for (unsigned int i = 0; i < c->n_files; i++)
 		drop(&c->files[i]);
 	free(c->files);
+	for (unsigned int i = 0; i < c->n_vs; i++)
+		hf_model_piece_unref(c->vs[i].routes);
+	free(c->vs);
 	free(c);
 }
 
@@ -152,6 +172,7 @@ parse_into_cache(struct ist *st, struct ist_cached_file *old, const char *file, 
 	/* the resources keep the file's name: it lives as long as its trees */
 	path = ist_strdup(st, file);
 	st->recording = &rec;
+	st->cur_parse = ++c->parses;
 	rc = path == NULL ? ist_oom(st) : ist_parse_yaml(st, path, data, len, record_doc);
 	st->recording = NULL;
 	if (rc == 0 && old == NULL &&
@@ -177,6 +198,7 @@ parse_into_cache(struct ist *st, struct ist_cached_file *old, const char *file, 
 	f->docs = rec.docs;
 	f->n_docs = rec.n_docs;
 	f->seen = c->load;
+	f->parse = st->cur_parse;
 	st->arena = outer;
 	st->chunk = outer_chunk;
 	if (st->stats != NULL)
@@ -205,6 +227,7 @@ ist_read_cached(struct ist *st, const char *file,
 			free(data);
 			f->seen = st->cache->load;
 			add_us(&stats->read_us, t0);
+			st->cur_parse = f->parse;
 			for (unsigned int i = 0; i < f->n_docs; i++) {
 				st->cur_file = f->path;
 				st->cur_kind = NULL;
@@ -220,6 +243,7 @@ ist_read_cached(struct ist *st, const char *file,
 	if (st->cache != NULL) {
 		rc = parse_into_cache(st, f, file, data, len, doc);
 	} else {
+		st->cur_parse = 0;
 		rc = ist_parse_yaml(st, file, data, len, doc);
 		free(data);
 		if (rc == 0)
@@ -318,5 +342,56 @@ ist_cache_sweep(struct ist *st)
 	}
 	c->n_files = j;
 	c->hint = 0;
+	/* the translations the last load asked for (or made) stay; it ran under this load's number */
+	j = 0;
+	for (unsigned int i = 0; i < c->n_vs; i++) {
+		if (c->vs[i].seen != c->load)
+			hf_model_piece_unref(c->vs[i].routes);
+		else
+			c->vs[j++] = c->vs[i];
+	}
+	c->n_vs = j;
 	c->load++;
+}
+
+static struct vs_kept *
+vs_find(struct hf_istio_cache *c, const struct ist_res *vs)
+{
+	for (unsigned int i = 0; i < c->n_vs; i++)
+		if (c->vs[i].parse == vs->parse && c->vs[i].root == vs->root)
+			return &c->vs[i];
+	return NULL;
+}
+
+struct hf_model_piece *
+ist_cache_vs_find(struct ist *st, const struct ist_res *vs)
+{
+	struct vs_kept *k;
+
+	if (st->cache == NULL || vs->parse == 0 || st->vs_context == 0 ||
+	    (k = vs_find(st->cache, vs)) == NULL || k->context != st->vs_context)
+		return NULL;
+	k->seen = st->cache->load;
+	return k->routes;
+}
+
+void
+ist_cache_vs_put(struct ist *st, const struct ist_res *vs, struct hf_model_piece *p)
+{
+	struct hf_istio_cache *c = st->cache;
+	struct vs_kept *k;
+
+	if (c == NULL || vs->parse == 0 || st->vs_context == 0)
+		return;
+	k = vs_find(c, vs);
+	if (k == NULL && (k = ist_push(&c->vs, &c->n_vs, sizeof(*c->vs))) == NULL)
+		return; /* out of memory: translated again next time */
+	hf_model_piece_unref(k->routes);
+	*k = (struct vs_kept){
+		.parse = vs->parse,
+		.root = vs->root,
+		.context = st->vs_context,
+		.routes = hf_model_piece_ref(p),
+		.seen = c->load,
+	};
 }

@@ -363,15 +363,138 @@ static int tls_routes(struct ist *st, const struct ist_res *vs, const struct ist
  * match block kept: its http routes wait in @p keep for the first binding
  * that would make the same ones (what none takes is freed with the stash).
  */
+/*
+ * What a VirtualService's http routes may depend on besides its own tree:
+ * every other resource (ServiceEntries and WorkloadEntries for
+ * destinations, DestinationRules for subsets, Gateways; the rest counted
+ * too, to be safe) by the parse and tree it came from, in order, and the
+ * namespaces that make "name.namespace" a service host. 0 (nothing kept)
+ * when a resource came from no cached parse.
+ */
+static uint64_t
+vs_context(const struct ist *st)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+#define MIX(v) (h = (h ^ (uint64_t)(v)) * 0x100000001b3ull)
+	if (st->cache == NULL)
+		return 0;
+	for (unsigned int i = 0; i < st->n_res; i++) {
+		const struct ist_res *r = &st->res[i];
+
+		if (r->parse == 0)
+			return 0;
+		if (r->kind == IST_VS)
+			continue;
+		MIX(r->kind);
+		MIX(r->parse);
+		MIX((uintptr_t)r->root);
+	}
+	for (unsigned int i = 0; i < st->n_ns; i++) {
+		for (const char *p = st->namespaces[i]; *p != '\0'; p++)
+			MIX((unsigned char)*p);
+		MIX('/');
+	}
+#undef MIX
+	return h != 0 ? h : 1;
+}
+
+/* Room for @p n routes as ist_push() counts it (the power of two at or above), so it can grow. */
+static struct hf_model_route *
+routes_alloc(unsigned int n)
+{
+	size_t cap = 1;
+
+	while (cap < n)
+		cap *= 2;
+	return malloc(cap * sizeof(struct hf_model_route));
+}
+
+/*
+ * The http routes of VirtualService @p vs as an earlier load translated
+ * them, lent to @p keep (shallow copies marked borrowed; the model holds the
+ * piece): its tree and everything it depends on are those of that load, so
+ * every check passed then passes now and the routes are the same.
+ */
+static int
+reuse_vs(struct ist *st, const struct ist_res *vs, struct hf_model_piece *p,
+	 struct hf_model_vhost *keep)
+{
+	const struct hf_model_vhost *from = &p->m.route_configs[0].vhosts[0];
+	struct hf_model_route *r = routes_alloc(from->n_routes);
+
+	(void)vs;
+	if (r == NULL || hf_model_hold_piece(&st->m, p) != 0) {
+		free(r);
+		return ist_oom(st);
+	}
+	memcpy(r, from->routes, from->n_routes * sizeof(*r));
+	for (unsigned int i = 0; i < from->n_routes; i++)
+		r[i].borrowed = true;
+	keep->routes = r;
+	keep->n_routes = from->n_routes;
+	st->vs_reused++;
+	return 0;
+}
+
+/*
+ * Keeps the http routes VirtualService @p vs became in @p keep for the
+ * loads to come: they move into a piece of the cache and @p keep borrows
+ * them, as a later load will. Out of memory, they simply stay @p keep's.
+ */
+static void
+keep_vs(struct ist *st, const struct ist_res *vs, struct hf_model_vhost *keep)
+{
+	struct hf_model_route_config *rc;
+	struct hf_model_route *lent;
+	struct hf_model_piece *p;
+	struct hf_model pm = {0};
+
+	if (st->vs_context == 0 || vs->parse == 0)
+		return;
+	for (unsigned int i = 0; i < keep->n_routes; i++)
+		if (keep->routes[i].ratelimit != NULL || keep->routes[i].borrowed)
+			return; /* not the translation's alone */
+	rc = calloc(1, sizeof(*rc));
+	lent = routes_alloc(keep->n_routes);
+	if (rc == NULL || lent == NULL || (rc->vhosts = calloc(1, sizeof(*rc->vhosts))) == NULL) {
+		free(rc);
+		free(lent);
+		return;
+	}
+	pm.route_configs = rc;
+	pm.n_route_configs = 1;
+	rc->n_vhosts = 1;
+	p = hf_model_piece_new(&pm);
+	if (p == NULL || hf_model_hold_piece(&st->m, p) != 0) {
+		hf_model_piece_unref(p);
+		hf_model_free(&pm);
+		free(lent);
+		return;
+	}
+	memcpy(lent, keep->routes, keep->n_routes * sizeof(*lent));
+	for (unsigned int i = 0; i < keep->n_routes; i++)
+		lent[i].borrowed = true;
+	rc->vhosts[0].routes = keep->routes;
+	rc->vhosts[0].n_routes = keep->n_routes;
+	keep->routes = lent;
+	ist_cache_vs_put(st, vs, p);
+	hf_model_piece_unref(p);
+}
+
 static int
 check_vs(struct ist *st, const struct ist_res *vs, struct hf_model_vhost *keep)
 {
 	const struct yn *hosts, *gws = NULL, *http = NULL, *tcp = NULL, *tls = NULL;
 	const struct ist_bind none = {0};
 	struct hf_model scratch = {0};
+	struct hf_model_piece *kept = ist_cache_vs_find(st, vs);
 	char p[IST_PATH];
 	int rc;
 
+	/* its tcp and tls routes are checked (and made) where it binds, as always */
+	if (kept != NULL)
+		return reuse_vs(st, vs, kept, keep);
 	if ((rc = ist_keys(st, vs->spec, "spec", vs_keys, NULL)) < 0 ||
 	    (rc = ist_get_strs(st, vs->spec, "spec", "hosts", true, &hosts)) < 0 ||
 	    (rc = ist_get_strs(st, vs->spec, "spec", "gateways", false, &gws)) < 0 ||
@@ -407,6 +530,8 @@ check_vs(struct ist *st, const struct ist_res *vs, struct hf_model_vhost *keep)
 	    (rc = l4_routes(st, vs, &none, &scratch.listeners[0])) == 0)
 		rc = tls_routes(st, vs, &none, NULL, &scratch.listeners[0]);
 	hf_model_free(&scratch);
+	if (rc == 0)
+		keep_vs(st, vs, keep);
 	return rc;
 }
 
@@ -672,16 +797,20 @@ take(struct ist *st, struct hf_model_vhost *from, struct hf_model_vhost *vh)
 		from->n_routes = 0;
 		return 0;
 	}
-	for (unsigned int k = 0; k < from->n_routes; k++) {
-		struct hf_model_route *r = ist_push(&vh->routes, &vh->n_routes, sizeof(*r));
+	/* one growth to the capacity ist_push() would have reached (a power of two), one copy */
+	if (from->n_routes > 0) {
+		unsigned int n = vh->n_routes + from->n_routes;
+		size_t cap = 1;
+		struct hf_model_route *r;
 
-		if (r == NULL) {
-			/* what is left stays in @p from, freed with the stash */
-			memmove(from->routes, from->routes + k, sizeof(*r) * (from->n_routes - k));
-			from->n_routes -= k;
-			return ist_oom(st);
-		}
-		*r = from->routes[k];
+		while (cap < n)
+			cap *= 2;
+		r = realloc(vh->routes, cap * sizeof(*r));
+		if (r == NULL)
+			return ist_oom(st); /* what is left stays in @p from, freed with the stash */
+		memcpy(r + vh->n_routes, from->routes, from->n_routes * sizeof(*r));
+		vh->routes = r;
+		vh->n_routes = n;
 	}
 	free(from->routes);
 	from->routes = NULL;
@@ -838,6 +967,7 @@ listeners(struct ist *st)
 	int rc;
 
 	rc = alloc_stash(st);
+	st->vs_context = vs_context(st);
 	if (rc == 0)
 		rc = gateways(st, &ls, &n);
 	for (unsigned int i = 0; rc == 0 && i < st->n_res; i++)
@@ -955,8 +1085,10 @@ hf_istio_load_node(const char *path, const struct hf_istio_node *node, struct hf
 		hf_model_free(&st.m);
 	else
 		*m = st.m;
-	if (node->stats != NULL)
+	if (node->stats != NULL) {
 		node->stats->translate_us = hf_clock_us() - t0;
+		node->stats->vs_reused = st.vs_reused;
+	}
 	free(st.res);
 	free(st.namespaces);
 	free(st.svc);

@@ -52,6 +52,12 @@ struct ist_res {
 	const char *ns, *name;
 	const struct yn *root, *spec;
 	unsigned int line;		/* of metadata.name, for "already defined at" */
+	/*
+	 * The parse its tree came from (filecache.c: a number no other parse
+	 * had, kept while the file's bytes do not change); 0 without a cache.
+	 * With root, it names the document across loads.
+	 */
+	uint64_t parse;
 };
 
 struct ist_port {
@@ -123,6 +129,14 @@ struct ist {
 	struct hf_istio_cache *cache;	/* parsed files kept between loads; NULL: none */
 	struct hf_istio_stats *stats;	/* where the load's times and counts go; NULL: nowhere */
 	struct ist_recording *recording;	/* filecache.c: the file being parsed into the cache */
+	uint64_t cur_parse;		/* the parse of the documents being handed out (ist_res.parse) */
+	/*
+	 * What a VirtualService's http routes depend on besides its own tree
+	 * (gateway.c: every other resource's parse and tree, the namespaces);
+	 * 0: its translation is not kept.
+	 */
+	uint64_t vs_context;
+	unsigned int vs_reused;		/* VirtualServices whose routes came from the cache */
 
 	/* the resource being looked at, for messages */
 	const char *cur_file;
@@ -203,6 +217,15 @@ void ist_cache_sweep(struct ist *st);
  */
 bool ist_cache_regex_known(const struct ist *st, const char *re);
 void ist_cache_regex_add(struct ist *st, const char *re);
+/*
+ * filecache.c: the http routes VirtualService @p vs became in an earlier
+ * load with the same st->vs_context (its tree unchanged, and everything
+ * else it may depend on), NULL when none; and keeping them (one reference
+ * taken). A translation kept and not asked for in a load is forgotten at
+ * the next.
+ */
+struct hf_model_piece *ist_cache_vs_find(struct ist *st, const struct ist_res *vs);
+void ist_cache_vs_put(struct ist *st, const struct ist_res *vs, struct hf_model_piece *p);
 
 /* tree.c: typed access. Getters return 1 (present), 0 (absent or null) or a negative errno. */
 const char *ist_path(char *buf, const char *parent, const char *key);

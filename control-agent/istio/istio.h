@@ -93,11 +93,12 @@ int hf_istio_load_mesh(const char *path, const char *const *node_labels, unsigne
 /*
  * What the loader keeps between loads of one directory (agent side): the
  * parsed YAML of each file, keyed by its path and its bytes, so a reload
- * parses only the files that changed. Translation always runs over every
- * resource, since what a VirtualService becomes depends on resources in
- * other files (Gateways, ServiceEntries, DestinationRule subsets, the
- * namespaces). A file that is gone, or was not read by the last load, is
- * forgotten.
+ * parses only the files that changed; and the http routes each
+ * VirtualService became, reused while its document and everything else it
+ * may depend on (every other resource, the namespaces) are unchanged, so a
+ * change to one VirtualService among many translates that one. A file that
+ * is gone, or was not read by the last load, is forgotten, and so is a
+ * translation the last load did not use.
  */
 struct hf_istio_cache;
 
@@ -112,6 +113,7 @@ struct hf_istio_stats {
 	uint64_t translate_us;		/* trees into the model: checks, binding, clusters */
 	unsigned int files;		/* YAML files read */
 	unsigned int files_parsed;	/* of those, parsed (the others came from the cache) */
+	unsigned int vs_reused;		/* VirtualServices whose http routes came from the cache */
 };
 
 /* Who the node is, for what selects it (Gateways, AuthorizationPolicies). */

@@ -145,7 +145,7 @@ static int
 on_doc(struct ist *st, const char *file, const struct yn *root)
 {
 	const struct yn *meta, *spec, *dummy;
-	struct ist_res r = {.file = file, .root = root, .ns = "default"};
+	struct ist_res r = {.file = file, .root = root, .ns = "default", .parse = st->cur_parse};
 	struct ist_res *slot;
 	const char *name;
 	int rc;

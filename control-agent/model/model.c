@@ -71,6 +71,10 @@ hf_model_cors_free(struct hf_model_cors *c)
 static void
 free_route(struct hf_model_route *r)
 {
+	if (r->borrowed) {
+		hf_model_ratelimit_free(r->ratelimit);
+		return;
+	}
 	for (unsigned int i = 0; i < r->n_matches; i++) {
 		struct hf_model_route_match *m = &r->matches[i];
 
@@ -124,6 +128,8 @@ hf_model_free(struct hf_model *m)
 		for (unsigned int v = 0; v < rc->n_vhosts; v++) {
 			struct hf_model_vhost *vh = &rc->vhosts[v];
 
+			if (vh->borrowed)
+				continue;
 			free(vh->name);
 			free_strs(vh->domains, vh->n_domains);
 			for (unsigned int r = 0; r < vh->n_routes; r++)
@@ -153,7 +159,89 @@ hf_model_free(struct hf_model *m)
 	free(m->clusters);
 	hf_authz_free(m->authz);
 	hf_jwt_config_unref(m->jwt);
+	/* after the virtual hosts that borrowed from them */
+	for (unsigned int i = 0; i < m->n_pieces; i++)
+		hf_model_piece_unref(m->pieces[i]);
+	free(m->pieces);
 	memset(m, 0, sizeof(*m));
+}
+
+struct hf_model_piece *
+hf_model_piece_new(struct hf_model *m)
+{
+	struct hf_model_piece *p = malloc(sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->refs = 1;
+	p->m = *m;
+	memset(m, 0, sizeof(*m));
+	return p;
+}
+
+struct hf_model_piece *
+hf_model_piece_ref(struct hf_model_piece *p)
+{
+	/* atomic: unit tests and benchmarks build on several threads; the agent on one */
+	__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+void
+hf_model_piece_unref(struct hf_model_piece *p)
+{
+	if (p == NULL || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	hf_model_free(&p->m);
+	free(p);
+}
+
+int
+hf_model_hold_piece(struct hf_model *m, struct hf_model_piece *p)
+{
+	struct hf_model_piece **pieces = realloc(m->pieces, (m->n_pieces + 1) * sizeof(*pieces));
+
+	if (pieces == NULL)
+		return -ENOMEM;
+	m->pieces = pieces;
+	m->pieces[m->n_pieces++] = hf_model_piece_ref(p);
+	return 0;
+}
+
+int
+hf_model_borrow_route_config(struct hf_model *m, struct hf_model_piece *p, unsigned int i)
+{
+	const struct hf_model_route_config *src = &p->m.route_configs[i];
+	struct hf_model_route_config *rc;
+	struct hf_model_piece **pieces;
+	struct hf_model_vhost *vh;
+	char *name;
+
+	pieces = realloc(m->pieces, (m->n_pieces + 1) * sizeof(*pieces));
+	if (pieces == NULL)
+		return -ENOMEM;
+	m->pieces = pieces;
+	rc = realloc(m->route_configs, (m->n_route_configs + 1) * sizeof(*rc));
+	if (rc == NULL)
+		return -ENOMEM;
+	m->route_configs = rc;
+	vh = malloc((src->n_vhosts == 0 ? 1 : src->n_vhosts) * sizeof(*vh));
+	name = strdup(src->name != NULL ? src->name : "");
+	if (vh == NULL || name == NULL) {
+		free(vh);
+		free(name);
+		return -ENOMEM;
+	}
+	memcpy(vh, src->vhosts, src->n_vhosts * sizeof(*vh));
+	for (unsigned int v = 0; v < src->n_vhosts; v++)
+		vh[v].borrowed = true;
+	rc[m->n_route_configs++] = (struct hf_model_route_config){
+		.name = name,
+		.n_vhosts = src->n_vhosts,
+		.vhosts = vh,
+	};
+	m->pieces[m->n_pieces++] = hf_model_piece_ref(p);
+	return 0;
 }
 
 int
@@ -222,6 +310,17 @@ hf_model_append(struct hf_model *dst, struct hf_model *src)
 		src->jwt = NULL;
 	}
 	hf_jwt_config_unref(src->jwt);
+	/* the references go with the virtual hosts that borrow from them */
+	if (append((void **)&dst->pieces, dst->n_pieces, src->pieces, src->n_pieces,
+		   sizeof(*src->pieces)) != 0) {
+		for (unsigned int i = 0; i < src->n_pieces; i++)
+			hf_model_piece_unref(src->pieces[i]);
+		free(src->pieces);
+		memset(src, 0, sizeof(*src));
+		return -ENOMEM;
+	}
+	dst->n_pieces += src->n_pieces;
+	free(src->pieces);
 	memset(src, 0, sizeof(*src));
 	return 0;
 }

@@ -152,6 +152,14 @@ struct hf_model_route {
 	unsigned int n_rq_ops, n_rs_ops;
 	struct hf_model_header_op *rq_ops, *rs_ops;
 	struct hf_model_ratelimit *ratelimit;	/* NULL: none of its own */
+	/*
+	 * Everything above but ratelimit belongs to a struct hf_model_piece the
+	 * model holds a reference to (a VirtualService's routes as an earlier
+	 * load translated them); ratelimit, which EnvoyFilters and the
+	 * bootstrap set after translation, is the model's own. hf_model_free()
+	 * frees only that.
+	 */
+	bool borrowed;
 };
 
 struct hf_model_vhost {
@@ -161,6 +169,12 @@ struct hf_model_vhost {
 	unsigned int n_routes;
 	struct hf_model_route *routes;	/* first match wins */
 	struct hf_model_ratelimit *ratelimit;	/* NULL: none of its own */
+	/*
+	 * Everything above belongs to a struct hf_model_piece the model holds
+	 * a reference to (hf_model.pieces): hf_model_free() leaves it alone.
+	 * Nothing may change a borrowed virtual host; it is only read.
+	 */
+	bool borrowed;
 };
 
 struct hf_model_route_config {
@@ -296,7 +310,45 @@ struct hf_model {
 	struct hf_model_cluster *clusters;
 	/* AuthorizationPolicies selecting the node (control-agent/compile/authz_build.h); NULL: none */
 	struct hf_authz *authz;
+	/* the pieces its borrowed virtual hosts and routes belong to: one reference each */
+	unsigned int n_pieces;
+	struct hf_model_piece **pieces;
 };
+
+/*
+ * A piece of model translated once and lent to the models of the builds
+ * that follow while its source does not change (an xDS RouteConfiguration,
+ * translated when it arrived and checked), so that a rebuild for another
+ * resource (endpoints every 100 ms) neither translates it again nor copies
+ * it. Reference-counted: held by whoever keeps the source and by each
+ * model that borrows from it, freed with the last. Immutable once made.
+ */
+struct hf_model_piece {
+	unsigned int refs;
+	struct hf_model m;
+};
+
+/* A piece holding what @p m held (@p m is left empty), one reference; NULL when out of memory
+ * (@p m then unchanged). */
+struct hf_model_piece *hf_model_piece_new(struct hf_model *m);
+
+/* One more reference to @p p; returns @p p. */
+struct hf_model_piece *hf_model_piece_ref(struct hf_model_piece *p);
+
+/* Drops one reference to @p p (NULL is fine); the last frees it. */
+void hf_model_piece_unref(struct hf_model_piece *p);
+
+/*
+ * Appends to @p m a route configuration that borrows route configuration
+ * @p i of piece @p p: its name copied, its virtual hosts shallow copies
+ * marked borrowed, @p m holding a reference to @p p. The result reads as
+ * the piece's own would (tests/unit/xds/test_xds_ads.c, test_sotw_rds_lent).
+ * Returns 0 or -ENOMEM (then @p m is as before).
+ */
+int hf_model_borrow_route_config(struct hf_model *m, struct hf_model_piece *p, unsigned int i);
+
+/* Adds to @p m's list one reference to @p p, whose pieces it borrows: 0 or -ENOMEM. */
+int hf_model_hold_piece(struct hf_model *m, struct hf_model_piece *p);
 
 /* Frees everything @p m owns and zeroes it. Safe on a zeroed model. */
 void hf_model_free(struct hf_model *m);

@@ -50,6 +50,12 @@ struct res {
 	char **old_sds;
 	uint64_t old_updated_ms;
 	bool served; /* msg has been part of a snapshot */
+	/*
+	 * RDS: msg translated when it was checked, lent to every build while
+	 * msg is held (build.c), so neither the push nor later rebuilds (new
+	 * endpoints) translate it again; NULL: translate when building.
+	 */
+	struct hf_model_piece *tr;
 };
 
 /* A name subscribed (RDS, EDS), beside struct sub's names. */

@@ -104,6 +104,7 @@ hf_xds_res_clear(struct res *r, unsigned int n)
 			protobuf_c_message_free_unpacked(r[i].msg, NULL);
 		if (r[i].old_msg != NULL)
 			protobuf_c_message_free_unpacked(r[i].old_msg, NULL);
+		hf_model_piece_unref(r[i].tr);
 		memset(&r[i], 0, sizeof(r[i]));
 	}
 }
@@ -303,6 +304,9 @@ check(enum hf_xds_type t, const ProtobufCMessage *m, struct res *r, char *err, s
 		rc = hf_xds_tr_endpoints((const void *)m, &scratch.clusters[0], err, errlen);
 		break;
 	}
+	/* A route configuration is kept as translated: build.c lends it to each snapshot's model. */
+	if (rc == 0 && t == T_RDS && scratch.n_route_configs == 1)
+		r->tr = hf_model_piece_new(&scratch);
 	hf_model_free(&scratch);
 	if (rc != 0) {
 		free(*ref);

@@ -210,9 +210,13 @@ build_model(struct hf_xds *x, struct hf_model *m, char *err, size_t errlen)
 				const struct res *rr = hf_xds_find(rds, ref);
 
 				/* does not exist: served with no route (404 NR), as Envoy does */
-				rc = rr != NULL ? hf_xds_tr_route_config((const void *)rr->msg, m,
-				                                         err, errlen)
-				                : add_route_config(m, ref);
+				if (rr == NULL)
+					rc = add_route_config(m, ref);
+				else if (rr->tr != NULL)
+					rc = hf_model_borrow_route_config(m, rr->tr, 0);
+				else
+					rc = hf_xds_tr_route_config((const void *)rr->msg, m, err,
+					                            errlen);
 			}
 			/* the listener's index may have moved: it is the last one still */
 			if (rc == 0)

@@ -73,6 +73,7 @@ static const char dr_fmt[] =
 
 static char dir[64];
 static char err[HF_ISTIO_ERR];
+static struct hf_istio_stats last;	/* of load_same()'s cached load */
 
 static void
 put(const char *name, const char *text)
@@ -174,6 +175,7 @@ load_same(struct hf_istio_cache *c, unsigned int files, unsigned int parsed)
 
 	if (load(c, &st, &cached) != 0)
 		fail_msg("cached load: %s", err);
+	last = st;
 	assert_int_equal(st.files, files);
 	assert_int_equal(st.files_parsed, parsed);
 	if (load(NULL, &st, &fresh) != 0)
@@ -354,6 +356,164 @@ test_cross_file(void **state)
 	hf_istio_cache_free(c);
 }
 
+/* VirtualService many-@p k for every host: three routes under /k<k>/, the last to @p dest. */
+static void
+put_many(unsigned int k, const char *dest)
+{
+	char name[32], text[2048];
+
+	snprintf(name, sizeof(name), "vs-%u.yaml", k);
+	snprintf(text, sizeof(text),
+		 "apiVersion: networking.istio.io/v1beta1\n"
+		 "kind: VirtualService\n"
+		 "metadata: {name: many-%u}\n"
+		 "spec:\n"
+		 "  hosts: [\"*\"]\n"
+		 "  gateways: [gw]\n"
+		 "  http:\n"
+		 "  - match: [{uri: {prefix: /k%u/a}}, {uri: {regex: \"/k%u/r/[0-9]+\"}}]\n"
+		 "    route: [{destination: {host: a.example}}]\n"
+		 "    timeout: 2s\n"
+		 "  - match: [{uri: {exact: /k%u/b}}]\n"
+		 "    route: [{destination: {host: a.example}, weight: 30},\n"
+		 "            {destination: {host: b.example}, weight: 70}]\n"
+		 "  - match: [{uri: {prefix: /k%u/}}]\n"
+		 "    route: [{destination: {host: %s}}]\n",
+		 k, k, k, k, k, dest);
+	put(name, text);
+}
+
+static const char route_limit[] =
+	"apiVersion: networking.istio.io/v1alpha3\n"
+	"kind: EnvoyFilter\n"
+	"metadata: {name: per-route, namespace: istio-system}\n"
+	"spec:\n"
+	"  configPatches:\n"
+	"    - applyTo: HTTP_FILTER\n"
+	"      match:\n"
+	"        context: GATEWAY\n"
+	"        listener:\n"
+	"          filterChain:\n"
+	"            filter: {name: \"envoy.filters.network.http_connection_manager\"}\n"
+	"      patch:\n"
+	"        operation: INSERT_BEFORE\n"
+	"        value:\n"
+	"          name: envoy.filters.http.local_ratelimit\n"
+	"          typed_config:\n"
+	"            \"@type\": type.googleapis.com/udpa.type.v1.TypedStruct\n"
+	"            type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit\n"
+	"            value: {stat_prefix: http_local_rate_limiter}\n"
+	"    - applyTo: HTTP_ROUTE\n"
+	"      match:\n"
+	"        context: GATEWAY\n"
+	"        routeConfiguration:\n"
+	"          vhost:\n"
+	"            name: \"*:80\"\n"
+	"            route: {action: ROUTE}\n"
+	"      patch:\n"
+	"        operation: MERGE\n"
+	"        value:\n"
+	"          typed_per_filter_config:\n"
+	"            envoy.filters.http.local_ratelimit:\n"
+	"              \"@type\": type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit\n"
+	"              stat_prefix: per_route\n"
+	"              token_bucket: {max_tokens: 2, fill_interval: 1s}\n";
+
+/* Loads through @p c: how many routes have a rate limit "per_route" (the model is freed). */
+static unsigned int
+limited(struct hf_istio_cache *c)
+{
+	struct hf_model m;
+	unsigned int n = 0;
+
+	if (load(c, &last, &m) != 0)
+		fail_msg("cached load: %s", err);
+	for (unsigned int i = 0; i < m.n_route_configs; i++)
+		for (unsigned int v = 0; v < m.route_configs[i].n_vhosts; v++)
+			for (unsigned int r = 0; r < m.route_configs[i].vhosts[v].n_routes; r++) {
+				const struct hf_model_route *mr = &m.route_configs[i].vhosts[v].routes[r];
+
+				n += mr->ratelimit != NULL &&
+				     strcmp(mr->ratelimit->stat_prefix, "per_route") == 0;
+			}
+	hf_model_free(&m);
+	return n;
+}
+
+/*
+ * The http routes of unchanged VirtualServices come from the cache (no
+ * translation) and the model is still the one a load from scratch makes:
+ * several VirtualServices merged into one virtual host, one of them
+ * changed; an EnvoyFilter giving every route a rate limit (set on the
+ * routes the cache lends, then gone with the filter); a ServiceEntry
+ * changed under them. Any other resource changed means translating again.
+ */
+static void
+test_vs_translations_reused(void **state)
+{
+	struct hf_istio_cache *c = start();
+	char *d;
+
+	(void)state;
+	for (unsigned int k = 0; k < 3; k++)
+		put_many(k, "a.example");
+	free(load_same(c, 5, 5));
+	assert_int_equal(last.vs_reused, 0);
+	d = load_same(c, 5, 0);
+	assert_int_equal(last.vs_reused, 3);
+	assert_true(has(d, "\"/k0/a\"") && has(d, "\"/k2/\""));
+	free(d);
+
+	/* one changed: translated, the two others lent, in the same order as before */
+	put_many(1, "b.example");
+	d = load_same(c, 5, 1);
+	assert_int_equal(last.vs_reused, 2);
+	free(d);
+	d = load_same(c, 5, 0);
+	assert_int_equal(last.vs_reused, 3);
+	free(d);
+
+	/* a rate limit on every route (routes lent by the cache included), then without */
+	put("ef.yaml", route_limit);
+	d = load_same(c, 6, 1);
+	assert_int_equal(last.vs_reused, 0);
+	free(d);
+	d = load_same(c, 6, 0);
+	assert_int_equal(last.vs_reused, 3);
+	free(d);
+	/* (config_dump shows no rate limits: counted on the model) */
+	assert_int_equal(limited(c), 9);
+	assert_int_equal(last.vs_reused, 3);
+	rm("ef.yaml");
+	free(load_same(c, 5, 0));
+	assert_int_equal(limited(c), 0);
+	assert_int_equal(last.vs_reused, 3);
+
+	/* b.example's port changes: the routes to it are made again and name the new cluster */
+	put("services.yaml", "apiVersion: networking.istio.io/v1beta1\n"
+			     "kind: ServiceEntry\n"
+			     "metadata: {name: a}\n"
+			     "spec:\n"
+			     "  hosts: [a.example]\n"
+			     "  ports: [{number: 8080, name: http, protocol: HTTP}]\n"
+			     "  resolution: STATIC\n"
+			     "  endpoints: [{address: 198.51.100.1, labels: {version: v1}}]\n"
+			     "---\n"
+			     "apiVersion: networking.istio.io/v1beta1\n"
+			     "kind: ServiceEntry\n"
+			     "metadata: {name: b}\n"
+			     "spec:\n"
+			     "  hosts: [b.example]\n"
+			     "  ports: [{number: 9090, name: http, protocol: HTTP}]\n"
+			     "  resolution: STATIC\n"
+			     "  endpoints: [{address: 198.51.100.2}]\n");
+	d = load_same(c, 5, 1);
+	assert_int_equal(last.vs_reused, 0);
+	assert_true(has(d, "outbound|9090||b.example") && !has(d, "outbound|8080||b.example"));
+	free(d);
+	hf_istio_cache_free(c);
+}
+
 /* Mistakes read the same from the cache: a broken file, and duplicates across two files. */
 static void
 test_errors_from_cache(void **state)
@@ -440,6 +600,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cross_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_from_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_regex_memo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vs_translations_reused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

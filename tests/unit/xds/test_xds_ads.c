@@ -26,6 +26,8 @@
 #include "control-agent/xds/grpc.h"
 #include "control-agent/xds/translate.h"
 #include "control-agent/xds/xds.h"
+#include "control-agent/xds/ads-int.h"
+#include "control-agent/config_dump.h"
 
 /* ------------------------------------------------------------------ the fake stream */
 
@@ -617,12 +619,103 @@ test_sotw_warming(void **state)
 	sent_clear();
 }
 
+/* Route configuration @p name of @p m as config_dump shows it (free it). */
+static char *
+rc_dump(const struct hf_model *m, const char *name)
+{
+	for (unsigned int i = 0; i < m->n_route_configs; i++)
+		if (strcmp(m->route_configs[i].name, name) == 0) {
+			json_t *j = hf_dump_route_config(&m->route_configs[i]);
+			char *s = json_dumps(j, JSON_SORT_KEYS);
+
+			json_decref(j);
+			return s;
+		}
+	fail_msg("no route configuration %s", name);
+	return NULL;
+}
+
+/* The cluster route 0 of the first virtual host of listener 0 sends to. */
+static const char *
+routed_to(const struct hf_snapshot *s)
+{
+	assert_int_equal(s->n_listeners, 1);
+	assert_true(s->listeners[0].table.n_vhosts >= 1);
+	return s->clusters[s->listeners[0].table.vhosts[0].routes[0].cluster].name;
+}
+
+/*
+ * A route configuration is translated once, when it arrives, and lent to
+ * each build while it is held: a build for new endpoints serves the same
+ * routes, reading as a fresh translation of the message would; a new
+ * version of it replaces what is lent (no stale routes), and the model a
+ * build kept (config_dump) outlives the version it borrowed from.
+ */
+static void
+test_sotw_rds_lent(void **state)
+{
+	struct hf_xds *x = open_client("");
+	struct hf_snapshot *snap = NULL;
+	struct hf_model fresh = {0};
+	char err[HF_XDS_ERR], *a_dump, *b_dump;
+	const struct res *rr;
+	Google__Protobuf__Any a[2];
+
+	(void)state;
+	cluster(&a[0], "web", false);
+	cluster(&a[1], "web-b", false);
+	sotw(HF_XDS_CDS, "c1", "s1", 2, a);
+	cla(&a[0], "web", 9101);
+	cla(&a[1], "web-b", 9102);
+	sotw(HF_XDS_EDS, "e1", "s2", 2, a);
+	listener(&a[0], "l80", 80, "http.80");
+	sotw(HF_XDS_LDS, "l1", "s3", 1, a);
+	routes(&a[0], "http.80", "web");
+	sotw(HF_XDS_RDS, "r1", "s4", 1, a);
+	assert_non_null(poll_at(x, 100, &snap));
+	assert_string_equal(routed_to(snap), "web");
+	rr = hf_xds_find(&x->s[T_RDS], "http.80");
+	assert_non_null(rr);
+	assert_non_null(rr->tr);
+	/* what the model borrowed reads as the message translated now */
+	assert_int_equal(hf_xds_tr_route_config((const void *)rr->msg, &fresh, err, sizeof(err)), 0);
+	a_dump = rc_dump(&x->model, "http.80");
+	b_dump = rc_dump(&fresh, "http.80");
+	assert_string_equal(a_dump, b_dump);
+	free(a_dump);
+	free(b_dump);
+	hf_model_free(&fresh);
+	assert_true(x->model.route_configs[x->model.n_route_configs - 1].vhosts[0].borrowed);
+
+	/* new endpoints: rebuilt, the same routes lent again */
+	cla(&a[0], "web", 9103);
+	sotw(HF_XDS_EDS, "e2", "s5", 1, a);
+	assert_non_null(poll_at(x, 200, &snap));
+	assert_string_equal(routed_to(snap), "web");
+	assert_int_equal(snap_cluster(snap, "web")->endpoints[0].port, htons(9103));
+	assert_ptr_equal(hf_xds_find(&x->s[T_RDS], "http.80")->tr, rr->tr);
+
+	/* a new version: its own translation serves, the old one is gone with its message */
+	routes(&a[0], "http.80", "web-b");
+	sotw(HF_XDS_RDS, "r2", "s6", 1, a);
+	assert_non_null(poll_at(x, 300, &snap));
+	assert_string_equal(routed_to(snap), "web-b");
+	a_dump = rc_dump(&x->model, "http.80");
+	assert_non_null(strstr(a_dump, "web-b"));
+	free(a_dump);
+
+	hf_snapshot_free(snap);
+	hf_xds_close(x);
+	sent_clear();
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_delta),
 	        cmocka_unit_test(test_sotw_warming),
+	        cmocka_unit_test(test_sotw_rds_lent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
