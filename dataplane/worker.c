@@ -461,24 +461,6 @@ drain_steered(struct hf_worker *w, uint64_t *t0)
 	return total;
 }
 
-/*
- * Frames of one burst the stack handles before the output they caused is
- * sent: a long burst (the queue after a pause) is handled in slices, so that
- * the first frames' answers leave after ~8 frames of work (a few µs), not
- * after the whole burst's. Output of one slice is still batched.
- */
-#define RX_SLICE 8
-
-/* Sends the output of the frames handled so far in this iteration (RX_SLICE). */
-static void
-send_early(struct hf_worker *w)
-{
-	if (w->tcp != NULL)
-		hf_tcp_send_pending(w);
-	for (uint16_t i = 0; i < w->n_ports; i++)
-		hf_tx_flush(w, &w->ports[i]);
-}
-
 /* One RX burst of port @p p into @p pkts (room for 2 * HF_BURST); returns how many. */
 static inline uint16_t
 rx_burst(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf **pkts)
@@ -516,8 +498,6 @@ rx_handle(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf **pkts, 
 			continue;
 		}
 		hf_eth_input(w, p, pkts[i]);
-		if (unlikely((i + 1) % RX_SLICE == 0) && i + 1 < n)
-			send_early(w);
 	}
 	HF_COUNT_N(w, PORT_RX_PACKETS, n);
 	HF_COUNT_N(w, PORT_RX_BYTES, bytes);

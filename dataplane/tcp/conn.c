@@ -771,6 +771,7 @@ void
 hf_tcp_poll(struct hf_worker *w)
 {
 	struct hf_tcp_stack *st = tcp_stack(w);
+	struct hf_tcp_conn *c, *next;
 
 	/*
 	 * The clock moves in 1 ms ticks: within the current one (most loop
@@ -786,15 +787,6 @@ hf_tcp_poll(struct hf_worker *w)
 		if (st->cookies_active && st->now_tick >= st->cookies_until)
 			st->cookies_active = false;
 	}
-	hf_tcp_send_pending(w);
-}
-
-void
-hf_tcp_send_pending(struct hf_worker *w)
-{
-	struct hf_tcp_stack *st = tcp_stack(w);
-	struct hf_tcp_conn *c, *next;
-
 	c = st->pending;
 	st->pending = NULL;
 	for (; c != NULL; c = next) {

@@ -207,14 +207,6 @@ void hf_tcp_icmp_error(struct hf_worker *w, uint8_t type, uint8_t code, uint16_t
 /* Runs due timers and sends what connections have queued. Call once per loop. */
 void hf_tcp_poll(struct hf_worker *w);
 
-/*
- * Sends what connections have queued since the last call (no timers): the
- * output hf_tcp_poll() would send, sent earlier. For the loop between slices
- * of a long RX burst, so that the first frames' answers do not wait for the
- * last frames' work.
- */
-void hf_tcp_send_pending(struct hf_worker *w);
-
 /* Bytes of state per idle established connection (TCB + table entry). */
 size_t hf_tcp_conn_footprint(void);
 
