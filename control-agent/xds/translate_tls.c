@@ -94,6 +94,27 @@ data_source(struct tr *t, const Envoy__Config__Core__V3__DataSource *d, const ch
 	return 0;
 }
 
+/* Exact StringMatcher @p m (at field path @p p) appended to @p tp's SANs. */
+static int
+add_exact_san(struct tr *t, const Envoy__Type__Matcher__V3__StringMatcher *m, const char *p,
+	      struct tls_parts *tp)
+{
+	char **nv;
+
+	if (ONLY(t, m, p, "exact") != 0)
+		return t->rc;
+	if (m->match_pattern_case != ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_EXACT)
+		return bad(t, p, "only exact is supported");
+	nv = realloc(tp->sans, (tp->n_sans + 1) * sizeof(*nv));
+	if (nv == NULL)
+		return nomem(t);
+	tp->sans = nv;
+	if ((tp->sans[tp->n_sans] = sdup(t, m->exact)) == NULL)
+		return t->rc;
+	tp->n_sans++;
+	return 0;
+}
+
 /*
  * Exact DNS or URI SAN matchers into @p tp (the model matches SANs exactly,
  * as Istio's subjectAltNames, against DNS and URI SANs alike).
@@ -107,7 +128,6 @@ sans(struct tr *t, const valctx_t *v, const char *at, struct tls_parts *tp)
 		const Envoy__Extensions__TransportSockets__Tls__V3__SubjectAltNameMatcher *sm =
 		        v->match_typed_subject_alt_names[i];
 		const Envoy__Type__Matcher__V3__StringMatcher *m = sm->matcher;
-		char **nv;
 
 		path(p, sizeof(p), "%s.match_typed_subject_alt_names[%zu]", at, i);
 		if (ONLY(t, sm, p, "san_type", "matcher") != 0)
@@ -120,39 +140,16 @@ sans(struct tr *t, const valctx_t *v, const char *at, struct tls_parts *tp)
 		if (m == NULL)
 			return bad(t, p, "no matcher");
 		path(p, sizeof(p), "%s.match_typed_subject_alt_names[%zu].matcher", at, i);
-		if (ONLY(t, m, p, "exact") != 0)
+		if (add_exact_san(t, m, p, tp) != 0)
 			return t->rc;
-		if (m->match_pattern_case !=
-		    ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_EXACT)
-			return bad(t, p, "only exact is supported");
-		nv = realloc(tp->sans, (tp->n_sans + 1) * sizeof(*nv));
-		if (nv == NULL)
-			return nomem(t);
-		tp->sans = nv;
-		if ((tp->sans[tp->n_sans] = sdup(t, m->exact)) == NULL)
-			return t->rc;
-		tp->n_sans++;
 	}
 	/* the deprecated untyped list istiod still writes: any SAN type, exact only */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 	for (size_t i = 0; i < v->n_match_subject_alt_names; i++) {
-		const Envoy__Type__Matcher__V3__StringMatcher *m = v->match_subject_alt_names[i];
-		char **nv;
-
 		path(p, sizeof(p), "%s.match_subject_alt_names[%zu]", at, i);
-		if (ONLY(t, m, p, "exact") != 0)
+		if (add_exact_san(t, v->match_subject_alt_names[i], p, tp) != 0)
 			return t->rc;
-		if (m->match_pattern_case !=
-		    ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_EXACT)
-			return bad(t, p, "only exact is supported");
-		nv = realloc(tp->sans, (tp->n_sans + 1) * sizeof(*nv));
-		if (nv == NULL)
-			return nomem(t);
-		tp->sans = nv;
-		if ((tp->sans[tp->n_sans] = sdup(t, m->exact)) == NULL)
-			return t->rc;
-		tp->n_sans++;
 	}
 #pragma GCC diagnostic pop
 	return 0;
