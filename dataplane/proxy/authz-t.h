@@ -38,7 +38,7 @@ enum hf_authz_attr {
 	HF_AZ_PORT,			/* the local port the request came to */
 	HF_AZ_METHOD,
 	HF_AZ_PATH,			/* the normalized path the router used, without the query */
-	HF_AZ_HEADER,			/* request.headers[name]: its first field */
+	HF_AZ_HEADER,			/* request.headers[name]: its fields joined with "," */
 	HF_AZ_DEST_IP,			/* the local address the request came to */
 	HF_AZ_SNI,			/* connection.sni: the client's TLS server_name */
 	HF_AZ_CLAIM,			/* request.auth.claims[a][b] ("a.b"), audiences ("aud"), presenter ("azp") */

@@ -62,17 +62,58 @@ eq(const char *a, const char *b, size_t n, bool nocase)
 	return nocase ? eq_nocase(a, b, n) : same(a, b, n);
 }
 
-/*
- * The first field named @p name (@p n bytes, lower case) of @p msg, or NULL.
- * Not hf_h1_find(), which takes a NUL-terminated name: a policy's is a slice.
- */
-static const struct hf_h1_header *
-find_field(const struct hf_h1_message *msg, const char *name, size_t n)
+/* Whether field @p f is named @p name (@p n bytes, lower case). */
+static inline bool
+field_is(const struct hf_h1_header *f, const char *name, size_t n)
 {
-	for (uint32_t i = 0; i < msg->n_headers; i++)
-		if (msg->headers[i].name.len == n && eq_nocase(msg->headers[i].name.p, name, n))
-			return &msg->headers[i];
-	return NULL;
+	return f->name.len == n && eq_nocase(f->name.p, name, n);
+}
+
+/*
+ * The value of the header named @p name (@p n bytes, lower case), its fields
+ * looked for from field @p from on: the field's own bytes when it came once,
+ * else every field of that name joined with "," in the order they came, in
+ * rq->join, as Envoy's RBAC reads a header (getAllOfHeaderAsString; RFC 9110
+ * 5.3: the fields of a name are one comma-separated list). Not hf_h1_find(),
+ * which takes a NUL-terminated name: a policy's is a slice. Returns false
+ * when no field has the name, or when the joined value does not fit (it
+ * cannot, in rooms of HF_AUTHZ_JOIN_ROOM: then the index and the tree walk
+ * alike take the header as absent).
+ */
+static bool
+field_value(struct hf_authz_rq *rq, const char *name, size_t n, uint32_t from, const char **v,
+	    size_t *vn)
+{
+	const struct hf_h1_message *msg = rq->msg;
+	uint32_t i, k;
+	size_t len = 0;
+
+	for (i = from; i < msg->n_headers && !field_is(&msg->headers[i], name, n); i++)
+		;
+	if (i == msg->n_headers)
+		return false;
+	for (k = i + 1; k < msg->n_headers && !field_is(&msg->headers[k], name, n); k++)
+		;
+	if (k == msg->n_headers) {
+		*v = msg->headers[i].value.p;
+		*vn = msg->headers[i].value.len;
+		return true;
+	}
+	for (k = i; k < msg->n_headers; k++) {
+		const struct hf_h1_slice *f = &msg->headers[k].value;
+
+		if (!field_is(&msg->headers[k], name, n))
+			continue;
+		if (rq->join == NULL || len + (k > i) + f->len > rq->join_cap)
+			return false;
+		if (k > i)
+			rq->join[len++] = ',';
+		memcpy(rq->join + len, f->p, f->len);
+		len += f->len;
+	}
+	*v = rq->join;
+	*vn = len;
+	return true;
 }
 
 bool
@@ -159,24 +200,43 @@ parse_addr(const char *s, size_t n, uint8_t out[16], bool *v6)
 bool
 hf_authz_xff_addr(const struct hf_h1_message *msg, uint32_t hops, uint8_t out[16], bool *v6)
 {
-	const struct hf_h1_header *f;
-	const char *p, *end, *start;
+	static const char xff[] = "x-forwarded-for";
+	const size_t xn = sizeof(xff) - 1;
+	const char *p, *end, *start = NULL;
 	uint32_t count = 0, want;
 
-	if (hops == 0 || (f = find_field(msg, "x-forwarded-for", 15)) == NULL)
+	if (hops == 0)
 		return false;
-	p = f->value.p;
-	end = p + f->value.len;
-	for (const char *q = p; q < end; q++)
-		count += *q == ',';
-	count++;
-	if (count < hops)
+	/* a field sent more than once is one list, its fields joined with "," (RFC 9110 5.3) */
+	for (uint32_t i = 0; i < msg->n_headers; i++) {
+		if (!field_is(&msg->headers[i], xff, xn))
+			continue;
+		p = msg->headers[i].value.p;
+		end = p + msg->headers[i].value.len;
+		for (const char *q = p; q < end; q++)
+			count += *q == ',';
+		count++;
+	}
+	if (count == 0 || count < hops)
 		return false;
 	/* the hops-th from the right is entry count - hops, from 0 on the left */
 	want = count - hops;
-	for (start = p; want > 0; start++)
-		if (*start == ',')
-			want--;
+	for (uint32_t i = 0; start == NULL; i++) {
+		if (!field_is(&msg->headers[i], xff, xn))
+			continue;
+		p = msg->headers[i].value.p;
+		end = p + msg->headers[i].value.len;
+		for (const char *q = p; start == NULL; q++) {
+			if (want == 0) {
+				start = q;
+			} else if (q == end) {
+				want--;		/* the next field: past the "," joining them */
+				break;
+			} else if (*q == ',') {
+				want--;
+			}
+		}
+	}
 	for (p = start; p < end && *p != ','; p++)
 		;
 	while (start < p && (*start == ' ' || *start == '\t'))
@@ -244,9 +304,8 @@ static bool
 matches(const struct hf_authz *az, const struct hf_authz_cond *c, struct hf_authz_rq *rq)
 {
 	const struct hf_h1_message *msg = rq->msg;
-	const struct hf_h1_header *f;
-	const char *ns;
-	size_t ns_len;
+	const char *ns, *v;
+	size_t ns_len, vn;
 	uint8_t a[16] = {0};
 
 	switch (c->attr) {
@@ -290,8 +349,7 @@ matches(const struct hf_authz *az, const struct hf_authz_cond *c, struct hf_auth
 	case HF_AZ_PATH:
 		return any_str(c, rq->path, rq->path_len, false);
 	case HF_AZ_HEADER:
-		f = find_field(msg, c->name, c->name_len);
-		return f != NULL && any_str(c, f->value.p, f->value.len, false);
+		return field_value(rq, c->name, c->name_len, 0, &v, &vn) && any_str(c, v, vn, false);
 	case HF_AZ_SNI:
 		return rq->sni != NULL && rq->sni[0] != '\0' &&
 		       any_str(c, rq->sni, strlen(rq->sni), true);
@@ -620,14 +678,17 @@ gather_dim(const struct hf_authz *az, struct gather *g, uint16_t di, struct hf_a
 
 /*
  * The header dims: one pass over the request's fields, each name whose length
- * some policy reads looked up; the first field of a name is its value.
+ * some policy reads looked up; a name that came in one field is matched in
+ * place, one that came in several is joined (field_value()).
  */
 static void
-apply_headers(const struct hf_authz_ix *ix, struct gather *g, const struct hf_h1_message *msg,
+apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq *rq,
 	      uint64_t *alive)
 {
+	const struct hf_h1_message *msg = rq->msg;
 	uint16_t seen[16];
-	uint32_t hdr[16], n_seen = 0;
+	/* again: bit k set when dim seen[k] has more than one field */
+	uint32_t hdr[16], n_seen = 0, again = 0;
 	const uint64_t *dflt = ix->sets + ix->hdr_dflt;
 
 	for (uint32_t i = 0; i < msg->n_headers; i++) {
@@ -646,10 +707,12 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, const struct hf_h1
 				continue;
 			for (k = 0; k < n_seen && seen[k] != e->dim; k++)
 				;
-			if (k == n_seen && n_seen < 16) {
+			if (k < n_seen) {
+				again |= UINT32_C(1) << k;
+			} else if (n_seen < 16) {
 				seen[n_seen] = e->dim;
 				hdr[n_seen++] = i;
-			} else if (k == n_seen) {
+			} else {
 				n_seen = UINT32_MAX;	/* too many to track: every dim looked up */
 			}
 			break;
@@ -664,18 +727,32 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, const struct hf_h1
 	}
 	for (uint16_t di = ix->n_main; di < ix->n_dims; di++) {
 		const struct hf_authz_dim *d = &ix->dims[di];
-		const struct hf_h1_header *f = NULL;
+		const char *v = NULL;
+		size_t vn = 0;
+		bool have = false;
 
 		if (n_seen == UINT32_MAX) {
-			f = find_field(msg, d->name, d->name_len);
+			have = field_value(rq, d->name, d->name_len, 0, &v, &vn);
 		} else {
-			for (uint32_t k = 0; k < n_seen; k++)
-				if (seen[k] == di)
-					f = &msg->headers[hdr[k]];
+			for (uint32_t k = 0; k < n_seen; k++) {
+				const struct hf_h1_slice *f = &msg->headers[hdr[k]].value;
+
+				if (seen[k] != di)
+					continue;
+				if (again & (UINT32_C(1) << k)) {
+					have = field_value(rq, d->name, d->name_len, hdr[k], &v,
+							   &vn);
+				} else {
+					v = f->p;
+					vn = f->len;
+					have = true;
+				}
+				break;
+			}
 		}
 		g->any = false;
-		if (f != NULL)
-			match_str(g, di, f->value.p, f->value.len);
+		if (have)
+			match_str(g, di, v, vn);
 		apply(g, d, alive);
 	}
 }
@@ -715,7 +792,7 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 		apply(&g, &ix->dims[di], alive);
 	}
 	if (ix->any_hdr)
-		apply_headers(ix, &g, rq->msg, alive);
+		apply_headers(ix, &g, rq, alive);
 	for (uint32_t i = 0; i < ix->n_slow; i++) {
 		t = ix->slow[i];
 		if (!rule_holds(az, ix->terms[t].rule, rq))
