@@ -510,13 +510,21 @@ probe_table(struct gather *g, uint32_t h, uint16_t dim, uint8_t cls, const char 
 	}
 }
 
-/* probe_table() behind the dim's filter, which turns most misses away without a call. */
+/* probe_table() behind the dim's filter, which turns most misses away before any hash. */
 static inline void
-probe(struct gather *g, uint32_t h, uint16_t dim, uint8_t cls, const char *key, size_t len,
+probe(struct gather *g, uint16_t dim, uint8_t cls, uint32_t bit, const char *key, size_t len,
       bool nocase, const char *s, size_t n)
 {
-	if (g->ix->dims[dim].bloom[h >> 30] & (UINT64_C(1) << ((h >> 24) & 63)))
-		probe_table(g, h, dim, cls, key, len, nocase, s, n);
+	if (hf_authz_filter_has(g->ix->dims[dim].filter, bit))
+		probe_table(g, hf_authz_key_hash(key, len, nocase, dim, cls), dim, cls, key, len,
+			    nocase, s, n);
+}
+
+/* Byte @p c of a request's value, as the dim's filter holds it. */
+static inline uint32_t
+fbyte(char c, bool nocase)
+{
+	return nocase ? lower((unsigned char)c) : (unsigned char)c;
 }
 
 /* String @p s (@p n bytes) against the values of dim @p di: present, prefixes, exact, suffixes. */
@@ -524,20 +532,28 @@ static void
 match_str(struct gather *g, uint16_t di, const char *s, size_t n)
 {
 	const struct hf_authz_dim *d = &g->ix->dims[di];
+	const bool nc = d->nocase;
 
 	if (d->present >= 0)
 		gather_ent(g, &g->ix->ents[d->present]);
-	for (uint16_t k = 0; k < d->n_pre && d->pre[k] <= n; k++)
-		probe(g, hf_authz_key_hash(s, d->pre[k], d->nocase, di, HF_AZC_PREFIX), di,
-		      HF_AZC_PREFIX, s, d->pre[k], d->nocase, s, n);
-	if (d->exact)
-		probe(g, hf_authz_key_hash(s, n, d->nocase, di, HF_AZC_EXACT), di, HF_AZC_EXACT, s, n,
-		      d->nocase, s, n);
-	for (uint16_t k = 0; k < d->n_suf && d->suf[k] <= n; k++) {
-		const char *t = s + n - d->suf[k];
+	for (uint16_t k = 0; k < d->n_pre && d->pre[k] <= n; k++) {
+		size_t l = d->pre[k];
 
-		probe(g, hf_authz_key_hash(t, d->suf[k], d->nocase, di, HF_AZC_SUFFIX), di,
-		      HF_AZC_SUFFIX, t, d->suf[k], d->nocase, s, n);
+		probe(g, di, HF_AZC_PREFIX,
+		      hf_authz_filter_bit(HF_AZC_PREFIX, (uint32_t)l, l > 0 ? fbyte(s[l - 1], nc) : 0),
+		      s, l, nc, s, n);
+	}
+	if (d->exact)
+		probe(g, di, HF_AZC_EXACT,
+		      hf_authz_filter_bit(HF_AZC_EXACT, (uint32_t)n, n > 0 ? fbyte(s[n - 1], nc) : 0),
+		      s, n, nc, s, n);
+	for (uint16_t k = 0; k < d->n_suf && d->suf[k] <= n; k++) {
+		size_t l = d->suf[k];
+		const char *t = s + n - l;
+
+		probe(g, di, HF_AZC_SUFFIX,
+		      hf_authz_filter_bit(HF_AZC_SUFFIX, (uint32_t)l, l > 0 ? fbyte(t[0], nc) : 0),
+		      t, l, nc, s, n);
 	}
 }
 
@@ -562,11 +578,14 @@ match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
 			uint32_t m = plen == 0 ? 0 : rte_cpu_to_be_32(~UINT32_C(0) << (32 - plen));
 			uint32_t w = a4 & m;
 
+			if (!hf_authz_filter_has(d->filter,
+						 hf_authz_filter_bit(HF_AZC_ADDR, plen, w & 0xff)))
+				continue;
 			memcpy(key, &w, 4);
 			key[4] = (uint8_t)plen;
 			h = hf_authz_hash_words(w, (uint64_t)(w >> 8 | (uint32_t)plen << 24), 5, di,
 						HF_AZC_ADDR);
-			probe(g, h, di, HF_AZC_ADDR, (const char *)key, 5, false, NULL, 0);
+			probe_table(g, h, di, HF_AZC_ADDR, (const char *)key, 5, false, NULL, 0);
 			continue;
 		}
 		memset(key, 0, sizeof(key));
@@ -574,8 +593,8 @@ match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
 		if (rest != 0)
 			key[full] = a[full] & (uint8_t)(0xff00u >> rest);
 		key[16] = (uint8_t)plen;
-		probe(g, hf_authz_key_hash((const char *)key, 17, false, di, HF_AZC_ADDR), di,
-		      HF_AZC_ADDR, (const char *)key, 17, false, NULL, 0);
+		probe(g, di, HF_AZC_ADDR, hf_authz_filter_bit(HF_AZC_ADDR, plen | 0x100, key[0]),
+		      (const char *)key, 17, false, NULL, 0);
 	}
 }
 
@@ -584,23 +603,37 @@ match_port(struct gather *g, uint16_t di, uint16_t port)
 {
 	char key[2] = {(char)(port >> 8), (char)(port & 0xff)};
 
-	probe(g, hf_authz_key_hash(key, 2, false, di, HF_AZC_ADDR), di, HF_AZC_ADDR, key, 2, false,
-	      NULL, 0);
+	probe(g, di, HF_AZC_ADDR, hf_authz_filter_bit(HF_AZC_ADDR, 0x200, port & 0xff), key, 2,
+	      false, NULL, 0);
 }
 
-/* Keeps in @p alive the terms dim @p d lets live: (dflt | P) & ~N. */
-static void
-apply(const struct gather *g, const struct hf_authz_dim *d, uint64_t *alive)
+/*
+ * Keeps in @p alive (@p nw words: a constant where check_ix() is
+ * specialized) the terms dim @p d lets live: (dflt | P) & ~N.
+ */
+static inline __attribute__((always_inline)) void
+apply(const struct gather *g, const struct hf_authz_dim *d, uint64_t *alive, uint32_t nw)
 {
 	const uint64_t *dflt = g->ix->sets + d->dflt;
 
 	if (!g->any) {
-		for (uint32_t i = 0; i < g->nw; i++)
+		for (uint32_t i = 0; i < nw; i++)
 			alive[i] &= dflt[i];
 		return;
 	}
-	for (uint32_t i = 0; i < g->nw; i++)
+	for (uint32_t i = 0; i < nw; i++)
 		alive[i] &= (dflt[i] | g->p[i]) & ~g->n[i];
+}
+
+/* Whether some term of @p alive is in set @p s (@p nw words). */
+static inline __attribute__((always_inline)) bool
+meets(const uint64_t *alive, const uint64_t *s, uint32_t nw)
+{
+	uint64_t x = 0;
+
+	for (uint32_t i = 0; i < nw; i++)
+		x |= alive[i] & s[i];
+	return x != 0;
 }
 
 /* Gathers what dim @p di (not a header) reads of @p rq. */
@@ -685,6 +718,7 @@ static void
 apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq *rq,
 	      uint64_t *alive)
 {
+	const uint32_t nw = ix->nw;
 	const struct hf_h1_message *msg = rq->msg;
 	uint16_t seen[16];
 	/* again: bit k set when dim seen[k] has more than one field */
@@ -753,7 +787,7 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq
 		g->any = false;
 		if (have)
 			match_str(g, di, v, vn);
-		apply(g, d, alive);
+		apply(g, d, alive, nw);
 	}
 }
 
@@ -773,9 +807,14 @@ first_bit(const uint64_t *s, uint32_t from, uint32_t to)
 	return to;
 }
 
-static bool
+/*
+ * The check through the index, its sets @p nw words long: a constant in the
+ * copies hf_authz_check() picks for the usual sizes, so the set operations
+ * are a few instructions each, without loops.
+ */
+static inline __attribute__((always_inline)) bool
 check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_authz_rq *rq,
-	 struct hf_authz_result *res)
+	 struct hf_authz_result *res, const uint32_t nw)
 {
 	struct gather g;
 	uint64_t alive[HF_AUTHZ_IX_WORDS];
@@ -783,15 +822,20 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 	uint32_t t;
 
 	g.ix = ix;
-	g.nw = ix->nw;
-	for (uint32_t i = 0; i < ix->nw; i++)
+	g.nw = nw;
+	for (uint32_t i = 0; i < nw; i++)
 		alive[i] = UINT64_MAX;
 	for (uint16_t di = 0; di < ix->n_main; di++) {
+		const struct hf_authz_dim *d = &ix->dims[di];
+
+		/* no live term reads it: whatever the request holds, it would keep them all */
+		if (!meets(alive, ix->sets + d->touch, nw))
+			continue;
 		g.any = false;
 		gather_dim(az, &g, di, rq);
-		apply(&g, &ix->dims[di], alive);
+		apply(&g, d, alive, nw);
 	}
-	if (ix->any_hdr)
+	if (ix->any_hdr && meets(alive, ix->sets + ix->hdr_touch, nw))
 		apply_headers(ix, &g, rq, alive);
 	for (uint32_t i = 0; i < ix->n_slow; i++) {
 		t = ix->slow[i];
@@ -827,10 +871,43 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 	return true;
 }
 
+static bool
+check_ix1(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	return check_ix(az, az->ix, rq, res, 1);
+}
+
+static bool
+check_ix2(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	return check_ix(az, az->ix, rq, res, 2);
+}
+
+static bool
+check_ix4(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	return check_ix(az, az->ix, rq, res, 4);
+}
+
+static bool
+check_ixn(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	return check_ix(az, az->ix, rq, res, az->ix->nw);
+}
+
 bool
 hf_authz_check(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
 {
-	if (az->ix != NULL)
-		return check_ix(az, az->ix, rq, res);
-	return hf_authz_check_tree(az, rq, res);
+	if (az->ix == NULL)
+		return hf_authz_check_tree(az, rq, res);
+	switch (az->ix->nw) {
+	case 1:
+		return check_ix1(az, rq, res);
+	case 2:
+		return check_ix2(az, rq, res);
+	case 4:
+		return check_ix4(az, rq, res);
+	default:
+		return check_ixn(az, rq, res);
+	}
 }

@@ -127,6 +127,26 @@ hf_authz_key_hash(const char *s, size_t n, bool lower, uint32_t dim, uint32_t cl
 	return hf_authz_hash_words(a, b, n, dim, cls);
 }
 
+/*
+ * The bit of a dim's filter (authz-t.h) that stands for a key of class
+ * @p cls (enum hf_authz_cls), "length" @p len and byte @p b: EXACT, the
+ * value's length and last byte; PREFIX, the prefix's length and last byte;
+ * SUFFIX, the suffix's length and first byte (lower case when the dim is
+ * nocase); ADDR, an address block's prefix length (| 0x100: IPv6) and first
+ * byte (cut to the prefix length), a port's 0x200 and low byte. One multiply.
+ */
+static inline uint32_t
+hf_authz_filter_bit(uint32_t cls, uint32_t len, uint32_t b)
+{
+	return ((b | len << 8 | cls << 28) * UINT32_C(0x9e3779b1)) >> 24;
+}
+
+static inline bool
+hf_authz_filter_has(const uint64_t filter[4], uint32_t bit)
+{
+	return (filter[bit >> 6] >> (bit & 63)) & 1;
+}
+
 /* The outcome of a check. */
 struct hf_authz_result {
 	bool denied;
