@@ -190,6 +190,16 @@ struct hf_authz_ix {
 	uint64_t hdr_lens;		/* bit n: a header name of n bytes is read (63: 63 or more) */
 	uint32_t hdr_dflt;		/* set: AND of the header dims' dflt (no such field sent) */
 	uint32_t hdr_touch;		/* set: OR of the header dims' touch */
+	/*
+	 * What every request reads, whatever it holds, in two runs the check
+	 * prefetches at its start (their misses overlap, not one after
+	 * another): hot_len bytes from hot (the main dims' lengths, then the
+	 * main dims), and from set offset dim_sets the main dims' touch and
+	 * dflt sets, then hdr_touch and hdr_dflt (the header dims' follow).
+	 */
+	const void *hot;
+	uint32_t hot_len;
+	uint32_t dim_sets;
 	uint32_t n_slow;
 	const uint32_t *slow;		/* terms that are whole rules the tree walk decides */
 };

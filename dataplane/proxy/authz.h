@@ -133,12 +133,16 @@ hf_authz_key_hash(const char *s, size_t n, bool lower, uint32_t dim, uint32_t cl
  * value's length and last byte; PREFIX, the prefix's length and last byte;
  * SUFFIX, the suffix's length and first byte (lower case when the dim is
  * nocase); ADDR, an address block's prefix length (| 0x100: IPv6) and first
- * byte (cut to the prefix length), a port's 0x200 and low byte. One multiply.
+ * byte (cut to the prefix length), a port's 0x200 and low byte.
  */
 static inline uint32_t
 hf_authz_filter_bit(uint32_t cls, uint32_t len, uint32_t b)
 {
-	return ((b | len << 8 | cls << 28) * UINT32_C(0x9e3779b1)) >> 24;
+	/* murmur3's finalizer, cut short: one multiply alone maps near keys onto one bit */
+	uint32_t x = (b | len << 8 | cls << 28) * UINT32_C(0x9e3779b1);
+
+	x ^= x >> 15;
+	return (x * UINT32_C(0x85ebca6b)) >> 24;
 }
 
 static inline bool
