@@ -145,7 +145,7 @@ struct hf_authz_dim {
 	const uint16_t *suf;		/* suffix lengths, ascending */
 	const uint16_t *plen;		/* CIDR prefix lengths, | 0x100 for IPv6 */
 	uint32_t dflt;			/* set: the terms without a positive condition on it */
-	uint32_t touch;			/* set: the terms with any condition on it (not dflt, or negated) */
+	uint32_t touch;			/* set: terms with a condition on it (not dflt; negated) */
 	/*
 	 * Bit hf_authz_filter_bit() of each of its entries' (class, length, one
 	 * byte of the key): a request's prefix, suffix, exact value or address

@@ -538,15 +538,17 @@ match_str(struct gather *g, uint16_t di, const char *s, size_t n)
 		gather_ent(g, &g->ix->ents[d->present]);
 	for (uint16_t k = 0; k < d->n_pre && d->pre[k] <= n; k++) {
 		size_t l = d->pre[k];
+		uint32_t b = l > 0 ? fbyte(s[l - 1], nc) : 0;
 
-		probe(g, di, HF_AZC_PREFIX,
-		      hf_authz_filter_bit(HF_AZC_PREFIX, (uint32_t)l, l > 0 ? fbyte(s[l - 1], nc) : 0),
-		      s, l, nc, s, n);
+		probe(g, di, HF_AZC_PREFIX, hf_authz_filter_bit(HF_AZC_PREFIX, (uint32_t)l, b), s, l,
+		      nc, s, n);
 	}
-	if (d->exact)
-		probe(g, di, HF_AZC_EXACT,
-		      hf_authz_filter_bit(HF_AZC_EXACT, (uint32_t)n, n > 0 ? fbyte(s[n - 1], nc) : 0),
-		      s, n, nc, s, n);
+	if (d->exact) {
+		uint32_t b = n > 0 ? fbyte(s[n - 1], nc) : 0;
+
+		probe(g, di, HF_AZC_EXACT, hf_authz_filter_bit(HF_AZC_EXACT, (uint32_t)n, b), s, n,
+		      nc, s, n);
+	}
 	for (uint16_t k = 0; k < d->n_suf && d->suf[k] <= n; k++) {
 		size_t l = d->suf[k];
 		const char *t = s + n - l;
