@@ -9,16 +9,20 @@
 #   authz          20 AuthorizationPolicies with 100 rules in the root namespace (19 DENY
 #                  whose rules never match a bench request, one ALLOW whose last rule
 #                  does: every request is checked against all of them), metrics off
-#   authz+metrics  both: the issue's target is at most 10% over plain
+#   authz+metrics  both: the issue's target is at most 10% over plain (and, as the plain
+#                  path gets cheaper, at most 200 cycles added: the table gives both)
 #   jwt            a RequestAuthentication (ES256 JWKS inline) and a token on every
 #                  request, validated per request, metrics off
 # Cycles per request: hydrofoil worker.busy_cycles delta ÷ http.downstream_rq_total
-# delta over the run. Rounds alternate the variants; the median of the rounds is kept.
+# delta over the run; and "unstalled", the same without the loop iterations a stall
+# stretched (preemption on a shared machine; worker.busy_cycles_unstalled, as
+# bench/loadgen/memif_bench.sh). Rounds alternate the variants; the medians are kept.
 # Figures are measured, never asserted. Needs a machine nobody else is using (two cores:
 # the loadgen on core 0, hydrofoil's worker on core 1).
 #
 # Usage: bench/proxy/check_cost.sh [--rounds N (3)] [--duration S (4)] [--conns C (16)]
-# Environment: HF_BUILD_DIR (default build), HF_KEEP_TMP=1 keeps the temp dir.
+# Environment: HF_BUILD_DIR (default build), HF_BIN (the hydrofoil binary), HF_KEEP_TMP=1
+# keeps the temp dir, HF_COST_VARIANTS (a subset of the variants, in that order).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/netns.sh
@@ -38,7 +42,7 @@ HF_ADDR=198.51.100.2
 LG_ADDR=198.51.100.1
 T=$HF_TMP
 NS=$(hf_ns_new cost) || { echo "check_cost: cannot create a namespace" >&2; exit 1; }
-VARIANTS="plain metrics authz authz+metrics jwt"
+VARIANTS=${HF_COST_VARIANTS:-"plain metrics authz authz+metrics jwt"}
 JWT_OK=0
 
 # ---------------------------------------------------------------- the Istio directories
@@ -145,6 +149,21 @@ done
 [ "$JWT_OK" = 1 ] || VARIANTS=${VARIANTS% jwt}
 
 # ---------------------------------------------------------------- one run
+stat_of() { awk -v n="$1:" '$1 == n { print $2 }' "$2"; }
+# unstalled S0 S1: the worker's cycles per request without the iterations a stall
+# (preemption: a shared machine) stretched, as bench/loadgen/memif_bench.sh takes them:
+# busy_cycles_unstalled ÷ busy_frames_unstalled × frames per request; "-" when the
+# binary has no such counters.
+unstalled() {
+	awk 'FNR == NR { a[$1] = $2; next } { b[$1] = $2 }
+	END {
+		c = b["worker.busy_cycles_unstalled:"] - a["worker.busy_cycles_unstalled:"]
+		f = b["worker.busy_frames_unstalled:"] - a["worker.busy_frames_unstalled:"]
+		p = b["worker.stack_packets:"] - a["worker.stack_packets:"]
+		r = b["http.downstream_rq_total:"] - a["http.downstream_rq_total:"]
+		if (f > 0 && r > 0 && p > 0) printf "%d\n", c / f * p / r; else print "-"
+	}' "$1" "$2"
+}
 # run VARIANT ROUND: hydrofoil with that directory, the loadgen for DUR seconds; appends
 # "VARIANT cycles_per_request requests_per_s non_2xx" to $T/results.
 run() {
@@ -173,9 +192,11 @@ CFG
 	local lg=$!
 	HF_PIDS+=("$lg")
 	sleep 1.5
-	b0=$(hf_stat "$NS" worker.busy_cycles); r0=$(hf_stat "$NS" http.downstream_rq_total)
+	hf_admin "$NS" /stats > "$T/s0"
 	sleep "$((DUR - 1))"
-	b1=$(hf_stat "$NS" worker.busy_cycles); r1=$(hf_stat "$NS" http.downstream_rq_total)
+	hf_admin "$NS" /stats > "$T/s1"
+	b0=$(stat_of worker.busy_cycles "$T/s0"); r0=$(stat_of http.downstream_rq_total "$T/s0")
+	b1=$(stat_of worker.busy_cycles "$T/s1"); r1=$(stat_of http.downstream_rq_total "$T/s1")
 	wait "$lg"
 	out=$("$HF_PY" -c 'import json,sys
 d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
@@ -184,7 +205,7 @@ print("%.0f %d" % (d["requests_per_s"], d["errors_total"]))' \
 	kill -TERM "$HF_PID" 2>/dev/null
 	wait "$HF_PID" 2>/dev/null
 	if [ -n "${r1:-}" ] && [ -n "${r0:-}" ] && [ "$((r1 - r0))" -gt 0 ]; then
-		echo "$v $(((b1 - b0) / (r1 - r0))) $out" >> "$T/results"
+		echo "$v $(((b1 - b0) / (r1 - r0))) $out $(unstalled "$T/s0" "$T/s1")" >> "$T/results"
 	else
 		echo "$v failed (hydrofoil counted no request; $(tail -1 "$T/lg-$v.log"))" >> "$T/results"
 	fi
@@ -201,17 +222,21 @@ done
 "$HF_PY" - "$T/results" "$ROUNDS" "$CONNS" "$JWT_OK" <<'PY'
 import statistics, sys
 rows, rounds, conns, jwt_ok = {}, sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+unst = {}
 fails = []
 for line in open(sys.argv[1]):
     f = line.split()
-    if len(f) == 4 and f[1].isdigit():
+    if len(f) == 5 and f[1].isdigit():
         rows.setdefault(f[0], []).append((int(f[1]), float(f[2]), f[3]))
+        if f[4].isdigit():
+            unst.setdefault(f[0], []).append(int(f[4]))
     else:
         fails.append(line.strip())
 print(f"What the check and the report cost, cycles per proxied request (hydrofoil's worker, memif, "
       f"keep-alive c={conns}, medians of {rounds} rounds, variants alternating)\n")
-print("| variant | cycles per request | over plain | req/s | errors |")
-print("|---|---:|---:|---:|---:|")
+print("| variant | cycles per request | added cycles | over plain | unstalled cycles per request | added | req/s | errors |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+uplain = statistics.median(unst["plain"]) if unst.get("plain") else None
 plain = statistics.median(c for c, _, _ in rows["plain"]) if rows.get("plain") else None
 what = {"plain": "plain (metrics off, no policy)", "metrics": "Istio's metrics on",
         "authz": "20 AuthorizationPolicies, 100 rules", "authz+metrics": "policies and metrics (target ≤ +10%)",
@@ -219,13 +244,18 @@ what = {"plain": "plain (metrics off, no policy)", "metrics": "Istio's metrics o
 for v in ("plain", "metrics", "authz", "authz+metrics", "jwt"):
     if v not in rows:
         why = next((x for x in fails if x.startswith(v + " ")), "not run" if v != "jwt" or jwt_ok else "no token")
-        print(f"| {what[v]} | — | — | — | {why} |")
+        print(f"| {what[v]} | — | — | — | — | — | — | {why} |")
         continue
     c = statistics.median(x for x, _, _ in rows[v])
     rps = statistics.median(x for _, x, _ in rows[v])
     errs = ",".join(e for _, _, e in rows[v])
     over = f"{(c / plain - 1) * 100:+.1f}%" if plain else "—"
-    print(f"| {what[v]} | {c:,.0f} | {over} | {rps:,.0f} | {errs} |")
+    # the absolute figure too: the plain path keeps getting cheaper, which alone moves the ratio
+    added = f"{c - plain:+,.0f}" if plain and v != "plain" else "—"
+    u = statistics.median(unst[v]) if unst.get(v) else None
+    us = f"{u:,.0f}" if u is not None else "—"
+    uadded = f"{u - uplain:+,.0f}" if u is not None and uplain and v != "plain" else "—"
+    print(f"| {what[v]} | {c:,.0f} | {added} | {over} | {us} | {uadded} | {rps:,.0f} | {errs} |")
 for x in fails:
     print(f"\nnote: {x}")
 PY

@@ -247,6 +247,7 @@ struct dimb {
 	uint16_t n_pre, n_suf, n_plen;
 	uint16_t *pre, *suf, *plen;	/* malloc'd, sorted, distinct */
 	uint32_t haspos;		/* set: the terms with a positive condition on it */
+	uint32_t touch;			/* set: those and the terms with a negated one */
 };
 
 struct ixb {
@@ -630,18 +631,72 @@ ix_copy(struct hf_authz *az, const void *src, size_t n, bool *nomem)
 	return dup_mem(az, src, n, nomem);
 }
 
+/* The bit of entry @p e (not a header name) in its dim @p d's filter, as the worker finds it. */
+static uint32_t
+filter_bit(const struct hf_authz_ent *e, const struct hf_authz_dim *d)
+{
+	const unsigned char *k = (const unsigned char *)e->s;
+	uint32_t first = e->len > 0 ? k[0] : 0, last = e->len > 0 ? k[e->len - 1] : 0;
+
+	if (d->nocase) {
+		first = first >= 'A' && first <= 'Z' ? first + 32 : first;
+		last = last >= 'A' && last <= 'Z' ? last + 32 : last;
+	}
+	switch (e->cls) {
+	case HF_AZC_EXACT:
+	case HF_AZC_PREFIX:
+		return hf_authz_filter_bit(e->cls, e->len, last);
+	case HF_AZC_SUFFIX:
+		return hf_authz_filter_bit(e->cls, e->len, first);
+	default:
+		/* a port (2 bytes, its low one), or an address block, its plen last */
+		if (d->attr == HF_AZ_PORT)
+			return hf_authz_filter_bit(HF_AZC_ADDR, 0x200, k[1]);
+		return hf_authz_filter_bit(HF_AZC_ADDR, last | (e->len == 17 ? 0x100u : 0), first);
+	}
+}
+
+/* Copies @p n lengths from @p src to *@p at, which moves past them; NULL for none. */
+static const uint16_t *
+lens_copy(uint16_t **at, const uint16_t *src, uint16_t n)
+{
+	uint16_t *p = *at;
+
+	if (n == 0)
+		return NULL;
+	memcpy(p, src, sizeof(*p) * n);
+	*at = p + n;
+	return p;
+}
+
 /* Builds the index into @p b from its scratch: the worker's arrays, in @p az's memory. */
 static int
 index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 {
 	struct hf_authz_dim *dims;
 	struct hf_authz_slot *slots;
-	uint32_t n_slots = 16, hdr_dflt, n_main = 0, *perm;
+	uint32_t n_slots = 16, hdr_dflt, hdr_touch, n_main = 0, *perm, dim_sets;
+	size_t n_lens = 0, lens_bytes;
+	uint16_t *lens;
+	const void *hot = NULL;
+	char *block;
 	uint64_t hdr_lens = 0;
 	bool nomem = false;
 
+	/* touch: the terms a condition on the dim reads, positive or negated */
+	for (uint32_t i = 0; i < b->n_dims; i++) {
+		b->dims[i].touch = set_new(b);
+		if (b->nomem)
+			return -1;
+		memcpy(b->sets + b->dims[i].touch, b->sets + b->dims[i].haspos,
+		       b->nw * sizeof(uint64_t));
+	}
+	for (uint32_t i = 0; i < b->n_ents; i++)
+		for (uint32_t w = 0; b->ents[i].cls != HF_AZC_HDR && w < b->nw; w++)
+			b->sets[b->dims[b->ents[i].dim].touch + w] |= b->sets[b->ents[i].neg + w];
 	/* the header dims' dflt AND'ed: the answer when a request sends none of their fields */
 	hdr_dflt = set_new(b);
+	hdr_touch = set_new(b);
 	if (b->nomem)
 		return -1;
 	memset(b->sets + hdr_dflt, 0xff, b->nw * sizeof(uint64_t));
@@ -655,18 +710,29 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 			continue;
 		ix->any_hdr = true;
 		hdr_lens |= UINT64_C(1) << (d->name_len < 63 ? d->name_len : 63);
-		for (uint32_t w = 0; w < b->nw; w++)
+		for (uint32_t w = 0; w < b->nw; w++) {
 			b->sets[hdr_dflt + w] &= b->sets[d->haspos + w];
+			b->sets[hdr_touch + w] |= b->sets[d->touch + w];
+		}
 		if (ent_of(b, i, HF_AZC_HDR, HF_AZM_EXACT, d->name, d->name_len, NULL, 0, true) < 0)
 			return -1;
 	}
 	/* the header dims last: the worker passes over them at once when no field of theirs came */
+	for (uint32_t i = 0; i < b->n_dims; i++)
+		n_lens += (size_t)b->dims[i].n_pre + b->dims[i].n_suf + b->dims[i].n_plen;
 	perm = malloc(sizeof(*perm) * (b->n_dims > 0 ? b->n_dims : 1));
-	dims = hf_authz_alloc(b->az, sizeof(*dims) * (b->n_dims > 0 ? b->n_dims : 1));
-	if (dims == NULL || perm == NULL) {
+	/*
+	 * One block: the header dims' lengths, the main dims' lengths, then the
+	 * dims (main first): what every request reads is in one run (ix->hot).
+	 */
+	lens_bytes = (sizeof(uint16_t) * n_lens + 63) & ~(size_t)63;
+	block = hf_authz_alloc(b->az, lens_bytes + sizeof(*dims) * (b->n_dims > 0 ? b->n_dims : 1));
+	if (block == NULL || perm == NULL) {
 		free(perm);
 		return -1;
 	}
+	lens = (uint16_t *)block;
+	dims = (struct hf_authz_dim *)(block + lens_bytes);
 	for (uint32_t i = 0; i < b->n_dims; i++)
 		if (b->dims[i].attr != HF_AZ_HEADER)
 			perm[i] = n_main++;
@@ -675,9 +741,16 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 			perm[i] = k++;
 	for (uint32_t i = 0; i < b->n_ents; i++)
 		b->ents[i].dim = (uint16_t)perm[b->ents[i].dim];
-	for (uint32_t o = 0; o < b->n_dims; o++) {
-		const struct dimb *d = &b->dims[o];
-		uint32_t i = perm[o];
+	for (uint32_t k = 0; k < b->n_dims; k++) {
+		/* the header dims' lengths first, the main dims' next to the dims */
+		uint32_t i = k < b->n_dims - n_main ? n_main + k : k - (b->n_dims - n_main);
+		const struct dimb *d = NULL;
+
+		for (uint32_t o = 0; d == NULL; o++)
+			if (perm[o] == i)
+				d = &b->dims[o];
+		if (i == 0)
+			hot = lens;
 
 		dims[i].attr = d->attr;
 		dims[i].nocase = d->nocase;
@@ -688,10 +761,11 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 		dims[i].n_pre = d->n_pre;
 		dims[i].n_suf = d->n_suf;
 		dims[i].n_plen = d->n_plen;
-		dims[i].pre = ix_copy(b->az, d->pre, sizeof(uint16_t) * d->n_pre, &nomem);
-		dims[i].suf = ix_copy(b->az, d->suf, sizeof(uint16_t) * d->n_suf, &nomem);
-		dims[i].plen = ix_copy(b->az, d->plen, sizeof(uint16_t) * d->n_plen, &nomem);
+		dims[i].pre = lens_copy(&lens, d->pre, d->n_pre);
+		dims[i].suf = lens_copy(&lens, d->suf, d->n_suf);
+		dims[i].plen = lens_copy(&lens, d->plen, d->n_plen);
 		dims[i].dflt = d->haspos;
+		dims[i].touch = d->touch;
 	}
 	/* the worker's table: at most half full, only the heads of the chains in it */
 	while (n_slots < 2 * b->n_ents)
@@ -716,12 +790,35 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 			     e->dim, e->cls);
 		for (k = h & (n_slots - 1); slots[k].ent >= 0; k = (k + 1) & (n_slots - 1))
 			;
-		if (e->cls != HF_AZC_HDR)
-			dims[e->dim].bloom[h >> 30] |= UINT64_C(1) << ((h >> 24) & 63);
+		if (e->cls <= HF_AZC_ADDR) {
+			uint32_t bit = filter_bit(e, &dims[e->dim]);
+
+			dims[e->dim].filter[bit >> 6] |= UINT64_C(1) << (bit & 63);
+		}
 		slots[k].h = h;
 		slots[k].ent = b->slots[i].ent;
 	}
 	free(perm);
+	/*
+	 * The sets a request reads of every dim it looks at, whatever it holds
+	 * (touch, dflt), side by side in the dims' order, with the header dims'
+	 * two: a few cache lines, not one per set wherever the build left it.
+	 */
+	dim_sets = b->n_words;
+	for (uint32_t k = 0; k <= b->n_dims; k++) {
+		/* the main dims, the header dims' AND and OR, the header dims */
+		uint32_t i = k < n_main ? k : k - 1;
+		uint32_t *pt = k == n_main ? &hdr_touch : &dims[i].touch;
+		uint32_t *pd = k == n_main ? &hdr_dflt : &dims[i].dflt;
+		uint32_t touch = set_new(b), dflt = set_new(b);
+
+		if (b->nomem)
+			return -1;
+		memcpy(b->sets + touch, b->sets + *pt, b->nw * sizeof(uint64_t));
+		memcpy(b->sets + dflt, b->sets + *pd, b->nw * sizeof(uint64_t));
+		*pt = touch;
+		*pd = dflt;
+	}
 	ix->n_terms = n_terms;
 	ix->nw = b->nw;
 	ix->n_dims = (uint16_t)b->n_dims;
@@ -733,6 +830,10 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 	ix->sets = ix_copy(b->az, b->sets, sizeof(uint64_t) * b->n_words, &nomem);
 	ix->hdr_lens = hdr_lens;
 	ix->hdr_dflt = hdr_dflt;
+	ix->hdr_touch = hdr_touch;
+	ix->hot = hot != NULL ? hot : dims;
+	ix->hot_len = (uint32_t)((const char *)(dims + n_main) - (const char *)ix->hot);
+	ix->dim_sets = dim_sets;
 	return nomem ? -1 : 0;
 }
 

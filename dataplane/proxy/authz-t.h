@@ -38,7 +38,7 @@ enum hf_authz_attr {
 	HF_AZ_PORT,			/* the local port the request came to */
 	HF_AZ_METHOD,
 	HF_AZ_PATH,			/* the normalized path the router used, without the query */
-	HF_AZ_HEADER,			/* request.headers[name]: its first field */
+	HF_AZ_HEADER,			/* request.headers[name]: its fields joined with "," */
 	HF_AZ_DEST_IP,			/* the local address the request came to */
 	HF_AZ_SNI,			/* connection.sni: the client's TLS server_name */
 	HF_AZ_CLAIM,			/* request.auth.claims[a][b] ("a.b"), audiences ("aud"), presenter ("azp") */
@@ -118,10 +118,11 @@ struct hf_authz_mem;
  * whose positive conditions a request value matches, and N, those with a
  * negated condition it matches, and keeps (dflt | P) & ~N: a term with a
  * positive condition on the attribute needs a match, a negated one must see
- * none (an absent attribute matches nothing). That is exact when a term has
- * at most one positive condition per attribute (any number of negated ones):
- * a rule with more, or with more than HF_AUTHZ_IX_PAIRS clause pairs, is one
- * "slow" term the tree walk decides.
+ * none (an absent attribute matches nothing); a dim no live term has a
+ * condition on ("touch") would keep them all, and is not read. That is exact
+ * when a term has at most one positive condition per attribute (any number
+ * of negated ones): a rule with more, or with more than HF_AUTHZ_IX_PAIRS
+ * clause pairs, is one "slow" term the tree walk decides.
  */
 #define HF_AUTHZ_IX_WORDS 64		/* at most 64 x 64 terms; more: no index, the tree walk */
 #define HF_AUTHZ_IX_PAIRS 16
@@ -144,8 +145,15 @@ struct hf_authz_dim {
 	const uint16_t *suf;		/* suffix lengths, ascending */
 	const uint16_t *plen;		/* CIDR prefix lengths, | 0x100 for IPv6 */
 	uint32_t dflt;			/* set: the terms without a positive condition on it */
-	/* bit (h >> 24) of each key hash h of its entries: most misses never reach the table */
-	uint64_t bloom[4];
+	uint32_t touch;			/* set: terms with a condition on it (not dflt; negated) */
+	/*
+	 * Bit hf_authz_filter_bit() of each of its entries' (class, length, one
+	 * byte of the key): a request's prefix, suffix, exact value or address
+	 * block whose bit is clear has no entry, and is neither hashed nor
+	 * looked up (most are not: a path is checked against many prefix and
+	 * suffix lengths, few of which start or end with its bytes).
+	 */
+	uint64_t filter[4];
 };
 
 /* How an entry is keyed in the index's hash table. */
@@ -181,6 +189,17 @@ struct hf_authz_ix {
 	const uint64_t *sets;		/* every set, nw words each, at the offsets above */
 	uint64_t hdr_lens;		/* bit n: a header name of n bytes is read (63: 63 or more) */
 	uint32_t hdr_dflt;		/* set: AND of the header dims' dflt (no such field sent) */
+	uint32_t hdr_touch;		/* set: OR of the header dims' touch */
+	/*
+	 * What every request reads, whatever it holds, in two runs the check
+	 * prefetches at its start (their misses overlap, not one after
+	 * another): hot_len bytes from hot (the main dims' lengths, then the
+	 * main dims), and from set offset dim_sets the main dims' touch and
+	 * dflt sets, then hdr_touch and hdr_dflt (the header dims' follow).
+	 */
+	const void *hot;
+	uint32_t hot_len;
+	uint32_t dim_sets;
 	uint32_t n_slow;
 	const uint32_t *slow;		/* terms that are whole rules the tree walk decides */
 };

@@ -62,17 +62,58 @@ eq(const char *a, const char *b, size_t n, bool nocase)
 	return nocase ? eq_nocase(a, b, n) : same(a, b, n);
 }
 
-/*
- * The first field named @p name (@p n bytes, lower case) of @p msg, or NULL.
- * Not hf_h1_find(), which takes a NUL-terminated name: a policy's is a slice.
- */
-static const struct hf_h1_header *
-find_field(const struct hf_h1_message *msg, const char *name, size_t n)
+/* Whether field @p f is named @p name (@p n bytes, lower case). */
+static inline bool
+field_is(const struct hf_h1_header *f, const char *name, size_t n)
 {
-	for (uint32_t i = 0; i < msg->n_headers; i++)
-		if (msg->headers[i].name.len == n && eq_nocase(msg->headers[i].name.p, name, n))
-			return &msg->headers[i];
-	return NULL;
+	return f->name.len == n && eq_nocase(f->name.p, name, n);
+}
+
+/*
+ * The value of the header named @p name (@p n bytes, lower case), its fields
+ * looked for from field @p from on: the field's own bytes when it came once,
+ * else every field of that name joined with "," in the order they came, in
+ * rq->join, as Envoy's RBAC reads a header (getAllOfHeaderAsString; RFC 9110
+ * 5.3: the fields of a name are one comma-separated list). Not hf_h1_find(),
+ * which takes a NUL-terminated name: a policy's is a slice. Returns false
+ * when no field has the name, or when the joined value does not fit (it
+ * cannot, in rooms of HF_AUTHZ_JOIN_ROOM: then the index and the tree walk
+ * alike take the header as absent).
+ */
+static bool
+field_value(struct hf_authz_rq *rq, const char *name, size_t n, uint32_t from, const char **v,
+	    size_t *vn)
+{
+	const struct hf_h1_message *msg = rq->msg;
+	uint32_t i, k;
+	size_t len = 0;
+
+	for (i = from; i < msg->n_headers && !field_is(&msg->headers[i], name, n); i++)
+		;
+	if (i == msg->n_headers)
+		return false;
+	for (k = i + 1; k < msg->n_headers && !field_is(&msg->headers[k], name, n); k++)
+		;
+	if (k == msg->n_headers) {
+		*v = msg->headers[i].value.p;
+		*vn = msg->headers[i].value.len;
+		return true;
+	}
+	for (k = i; k < msg->n_headers; k++) {
+		const struct hf_h1_slice *f = &msg->headers[k].value;
+
+		if (!field_is(&msg->headers[k], name, n))
+			continue;
+		if (rq->join == NULL || len + (k > i) + f->len > rq->join_cap)
+			return false;
+		if (k > i)
+			rq->join[len++] = ',';
+		memcpy(rq->join + len, f->p, f->len);
+		len += f->len;
+	}
+	*v = rq->join;
+	*vn = len;
+	return true;
 }
 
 bool
@@ -159,24 +200,43 @@ parse_addr(const char *s, size_t n, uint8_t out[16], bool *v6)
 bool
 hf_authz_xff_addr(const struct hf_h1_message *msg, uint32_t hops, uint8_t out[16], bool *v6)
 {
-	const struct hf_h1_header *f;
-	const char *p, *end, *start;
+	static const char xff[] = "x-forwarded-for";
+	const size_t xn = sizeof(xff) - 1;
+	const char *p, *end, *start = NULL;
 	uint32_t count = 0, want;
 
-	if (hops == 0 || (f = find_field(msg, "x-forwarded-for", 15)) == NULL)
+	if (hops == 0)
 		return false;
-	p = f->value.p;
-	end = p + f->value.len;
-	for (const char *q = p; q < end; q++)
-		count += *q == ',';
-	count++;
-	if (count < hops)
+	/* a field sent more than once is one list, its fields joined with "," (RFC 9110 5.3) */
+	for (uint32_t i = 0; i < msg->n_headers; i++) {
+		if (!field_is(&msg->headers[i], xff, xn))
+			continue;
+		p = msg->headers[i].value.p;
+		end = p + msg->headers[i].value.len;
+		for (const char *q = p; q < end; q++)
+			count += *q == ',';
+		count++;
+	}
+	if (count == 0 || count < hops)
 		return false;
 	/* the hops-th from the right is entry count - hops, from 0 on the left */
 	want = count - hops;
-	for (start = p; want > 0; start++)
-		if (*start == ',')
-			want--;
+	for (uint32_t i = 0; start == NULL; i++) {
+		if (!field_is(&msg->headers[i], xff, xn))
+			continue;
+		p = msg->headers[i].value.p;
+		end = p + msg->headers[i].value.len;
+		for (const char *q = p; start == NULL; q++) {
+			if (want == 0) {
+				start = q;
+			} else if (q == end) {
+				want--;		/* the next field: past the "," joining them */
+				break;
+			} else if (*q == ',') {
+				want--;
+			}
+		}
+	}
 	for (p = start; p < end && *p != ','; p++)
 		;
 	while (start < p && (*start == ' ' || *start == '\t'))
@@ -244,9 +304,8 @@ static bool
 matches(const struct hf_authz *az, const struct hf_authz_cond *c, struct hf_authz_rq *rq)
 {
 	const struct hf_h1_message *msg = rq->msg;
-	const struct hf_h1_header *f;
-	const char *ns;
-	size_t ns_len;
+	const char *ns, *v;
+	size_t ns_len, vn;
 	uint8_t a[16] = {0};
 
 	switch (c->attr) {
@@ -290,8 +349,7 @@ matches(const struct hf_authz *az, const struct hf_authz_cond *c, struct hf_auth
 	case HF_AZ_PATH:
 		return any_str(c, rq->path, rq->path_len, false);
 	case HF_AZ_HEADER:
-		f = find_field(msg, c->name, c->name_len);
-		return f != NULL && any_str(c, f->value.p, f->value.len, false);
+		return field_value(rq, c->name, c->name_len, 0, &v, &vn) && any_str(c, v, vn, false);
 	case HF_AZ_SNI:
 		return rq->sni != NULL && rq->sni[0] != '\0' &&
 		       any_str(c, rq->sni, strlen(rq->sni), true);
@@ -452,13 +510,21 @@ probe_table(struct gather *g, uint32_t h, uint16_t dim, uint8_t cls, const char 
 	}
 }
 
-/* probe_table() behind the dim's filter, which turns most misses away without a call. */
+/* probe_table() behind the dim's filter, which turns most misses away before any hash. */
 static inline void
-probe(struct gather *g, uint32_t h, uint16_t dim, uint8_t cls, const char *key, size_t len,
+probe(struct gather *g, uint16_t dim, uint8_t cls, uint32_t bit, const char *key, size_t len,
       bool nocase, const char *s, size_t n)
 {
-	if (g->ix->dims[dim].bloom[h >> 30] & (UINT64_C(1) << ((h >> 24) & 63)))
-		probe_table(g, h, dim, cls, key, len, nocase, s, n);
+	if (hf_authz_filter_has(g->ix->dims[dim].filter, bit))
+		probe_table(g, hf_authz_key_hash(key, len, nocase, dim, cls), dim, cls, key, len,
+			    nocase, s, n);
+}
+
+/* Byte @p c of a request's value, as the dim's filter holds it. */
+static inline uint32_t
+fbyte(char c, bool nocase)
+{
+	return nocase ? lower((unsigned char)c) : (unsigned char)c;
 }
 
 /* String @p s (@p n bytes) against the values of dim @p di: present, prefixes, exact, suffixes. */
@@ -466,20 +532,30 @@ static void
 match_str(struct gather *g, uint16_t di, const char *s, size_t n)
 {
 	const struct hf_authz_dim *d = &g->ix->dims[di];
+	const bool nc = d->nocase;
 
 	if (d->present >= 0)
 		gather_ent(g, &g->ix->ents[d->present]);
-	for (uint16_t k = 0; k < d->n_pre && d->pre[k] <= n; k++)
-		probe(g, hf_authz_key_hash(s, d->pre[k], d->nocase, di, HF_AZC_PREFIX), di,
-		      HF_AZC_PREFIX, s, d->pre[k], d->nocase, s, n);
-	if (d->exact)
-		probe(g, hf_authz_key_hash(s, n, d->nocase, di, HF_AZC_EXACT), di, HF_AZC_EXACT, s, n,
-		      d->nocase, s, n);
-	for (uint16_t k = 0; k < d->n_suf && d->suf[k] <= n; k++) {
-		const char *t = s + n - d->suf[k];
+	for (uint16_t k = 0; k < d->n_pre && d->pre[k] <= n; k++) {
+		size_t l = d->pre[k];
+		uint32_t b = l > 0 ? fbyte(s[l - 1], nc) : 0;
 
-		probe(g, hf_authz_key_hash(t, d->suf[k], d->nocase, di, HF_AZC_SUFFIX), di,
-		      HF_AZC_SUFFIX, t, d->suf[k], d->nocase, s, n);
+		probe(g, di, HF_AZC_PREFIX, hf_authz_filter_bit(HF_AZC_PREFIX, (uint32_t)l, b), s, l,
+		      nc, s, n);
+	}
+	if (d->exact) {
+		uint32_t b = n > 0 ? fbyte(s[n - 1], nc) : 0;
+
+		probe(g, di, HF_AZC_EXACT, hf_authz_filter_bit(HF_AZC_EXACT, (uint32_t)n, b), s, n,
+		      nc, s, n);
+	}
+	for (uint16_t k = 0; k < d->n_suf && d->suf[k] <= n; k++) {
+		size_t l = d->suf[k];
+		const char *t = s + n - l;
+
+		probe(g, di, HF_AZC_SUFFIX,
+		      hf_authz_filter_bit(HF_AZC_SUFFIX, (uint32_t)l, l > 0 ? fbyte(t[0], nc) : 0),
+		      t, l, nc, s, n);
 	}
 }
 
@@ -504,11 +580,14 @@ match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
 			uint32_t m = plen == 0 ? 0 : rte_cpu_to_be_32(~UINT32_C(0) << (32 - plen));
 			uint32_t w = a4 & m;
 
+			if (!hf_authz_filter_has(d->filter,
+						 hf_authz_filter_bit(HF_AZC_ADDR, plen, w & 0xff)))
+				continue;
 			memcpy(key, &w, 4);
 			key[4] = (uint8_t)plen;
 			h = hf_authz_hash_words(w, (uint64_t)(w >> 8 | (uint32_t)plen << 24), 5, di,
 						HF_AZC_ADDR);
-			probe(g, h, di, HF_AZC_ADDR, (const char *)key, 5, false, NULL, 0);
+			probe_table(g, h, di, HF_AZC_ADDR, (const char *)key, 5, false, NULL, 0);
 			continue;
 		}
 		memset(key, 0, sizeof(key));
@@ -516,8 +595,8 @@ match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
 		if (rest != 0)
 			key[full] = a[full] & (uint8_t)(0xff00u >> rest);
 		key[16] = (uint8_t)plen;
-		probe(g, hf_authz_key_hash((const char *)key, 17, false, di, HF_AZC_ADDR), di,
-		      HF_AZC_ADDR, (const char *)key, 17, false, NULL, 0);
+		probe(g, di, HF_AZC_ADDR, hf_authz_filter_bit(HF_AZC_ADDR, plen | 0x100, key[0]),
+		      (const char *)key, 17, false, NULL, 0);
 	}
 }
 
@@ -526,23 +605,37 @@ match_port(struct gather *g, uint16_t di, uint16_t port)
 {
 	char key[2] = {(char)(port >> 8), (char)(port & 0xff)};
 
-	probe(g, hf_authz_key_hash(key, 2, false, di, HF_AZC_ADDR), di, HF_AZC_ADDR, key, 2, false,
-	      NULL, 0);
+	probe(g, di, HF_AZC_ADDR, hf_authz_filter_bit(HF_AZC_ADDR, 0x200, port & 0xff), key, 2,
+	      false, NULL, 0);
 }
 
-/* Keeps in @p alive the terms dim @p d lets live: (dflt | P) & ~N. */
-static void
-apply(const struct gather *g, const struct hf_authz_dim *d, uint64_t *alive)
+/*
+ * Keeps in @p alive (@p nw words: a constant where check_ix() is
+ * specialized) the terms dim @p d lets live: (dflt | P) & ~N.
+ */
+static inline __attribute__((always_inline)) void
+apply(const struct gather *g, const struct hf_authz_dim *d, uint64_t *alive, uint32_t nw)
 {
 	const uint64_t *dflt = g->ix->sets + d->dflt;
 
 	if (!g->any) {
-		for (uint32_t i = 0; i < g->nw; i++)
+		for (uint32_t i = 0; i < nw; i++)
 			alive[i] &= dflt[i];
 		return;
 	}
-	for (uint32_t i = 0; i < g->nw; i++)
+	for (uint32_t i = 0; i < nw; i++)
 		alive[i] &= (dflt[i] | g->p[i]) & ~g->n[i];
+}
+
+/* Whether some term of @p alive is in set @p s (@p nw words). */
+static inline __attribute__((always_inline)) bool
+meets(const uint64_t *alive, const uint64_t *s, uint32_t nw)
+{
+	uint64_t x = 0;
+
+	for (uint32_t i = 0; i < nw; i++)
+		x |= alive[i] & s[i];
+	return x != 0;
 }
 
 /* Gathers what dim @p di (not a header) reads of @p rq. */
@@ -620,14 +713,18 @@ gather_dim(const struct hf_authz *az, struct gather *g, uint16_t di, struct hf_a
 
 /*
  * The header dims: one pass over the request's fields, each name whose length
- * some policy reads looked up; the first field of a name is its value.
+ * some policy reads looked up; a name that came in one field is matched in
+ * place, one that came in several is joined (field_value()).
  */
 static void
-apply_headers(const struct hf_authz_ix *ix, struct gather *g, const struct hf_h1_message *msg,
+apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq *rq,
 	      uint64_t *alive)
 {
+	const uint32_t nw = ix->nw;
+	const struct hf_h1_message *msg = rq->msg;
 	uint16_t seen[16];
-	uint32_t hdr[16], n_seen = 0;
+	/* again: bit k set when dim seen[k] has more than one field */
+	uint32_t hdr[16], n_seen = 0, again = 0;
 	const uint64_t *dflt = ix->sets + ix->hdr_dflt;
 
 	for (uint32_t i = 0; i < msg->n_headers; i++) {
@@ -646,10 +743,12 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, const struct hf_h1
 				continue;
 			for (k = 0; k < n_seen && seen[k] != e->dim; k++)
 				;
-			if (k == n_seen && n_seen < 16) {
+			if (k < n_seen) {
+				again |= UINT32_C(1) << k;
+			} else if (n_seen < 16) {
 				seen[n_seen] = e->dim;
 				hdr[n_seen++] = i;
-			} else if (k == n_seen) {
+			} else {
 				n_seen = UINT32_MAX;	/* too many to track: every dim looked up */
 			}
 			break;
@@ -664,19 +763,33 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, const struct hf_h1
 	}
 	for (uint16_t di = ix->n_main; di < ix->n_dims; di++) {
 		const struct hf_authz_dim *d = &ix->dims[di];
-		const struct hf_h1_header *f = NULL;
+		const char *v = NULL;
+		size_t vn = 0;
+		bool have = false;
 
 		if (n_seen == UINT32_MAX) {
-			f = find_field(msg, d->name, d->name_len);
+			have = field_value(rq, d->name, d->name_len, 0, &v, &vn);
 		} else {
-			for (uint32_t k = 0; k < n_seen; k++)
-				if (seen[k] == di)
-					f = &msg->headers[hdr[k]];
+			for (uint32_t k = 0; k < n_seen; k++) {
+				const struct hf_h1_slice *f = &msg->headers[hdr[k]].value;
+
+				if (seen[k] != di)
+					continue;
+				if (again & (UINT32_C(1) << k)) {
+					have = field_value(rq, d->name, d->name_len, hdr[k], &v,
+							   &vn);
+				} else {
+					v = f->p;
+					vn = f->len;
+					have = true;
+				}
+				break;
+			}
 		}
 		g->any = false;
-		if (f != NULL)
-			match_str(g, di, f->value.p, f->value.len);
-		apply(g, d, alive);
+		if (have)
+			match_str(g, di, v, vn);
+		apply(g, d, alive, nw);
 	}
 }
 
@@ -696,26 +809,45 @@ first_bit(const uint64_t *s, uint32_t from, uint32_t to)
 	return to;
 }
 
-static bool
+/*
+ * The check through the index, its sets @p nw words long: a constant in the
+ * copies hf_authz_check() picks for the usual sizes, so the set operations
+ * are a few instructions each, without loops.
+ */
+static inline __attribute__((always_inline)) bool
 check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_authz_rq *rq,
-	 struct hf_authz_result *res)
+	 struct hf_authz_result *res, const uint32_t nw)
 {
 	struct gather g;
 	uint64_t alive[HF_AUTHZ_IX_WORDS];
 	const struct hf_authz_policy *last = NULL;
 	uint32_t t;
 
+	/*
+	 * What this check will read whatever the request holds, asked for at
+	 * once: between two requests the worker's packets push it out of L1,
+	 * and one line after another it costs more than the check itself.
+	 */
+	for (uint32_t o = 0; o < ix->hot_len + 63; o += 64)
+		__builtin_prefetch((const char *)ix->hot + o);
+	for (uint32_t o = 0; o < (ix->n_main + 1u) * 2 * nw * 8 + 63; o += 64)
+		__builtin_prefetch((const char *)(ix->sets + ix->dim_sets) + o);
 	g.ix = ix;
-	g.nw = ix->nw;
-	for (uint32_t i = 0; i < ix->nw; i++)
+	g.nw = nw;
+	for (uint32_t i = 0; i < nw; i++)
 		alive[i] = UINT64_MAX;
 	for (uint16_t di = 0; di < ix->n_main; di++) {
+		const struct hf_authz_dim *d = &ix->dims[di];
+
+		/* no live term reads it: whatever the request holds, it would keep them all */
+		if (!meets(alive, ix->sets + d->touch, nw))
+			continue;
 		g.any = false;
 		gather_dim(az, &g, di, rq);
-		apply(&g, &ix->dims[di], alive);
+		apply(&g, d, alive, nw);
 	}
-	if (ix->any_hdr)
-		apply_headers(ix, &g, rq->msg, alive);
+	if (ix->any_hdr && meets(alive, ix->sets + ix->hdr_touch, nw))
+		apply_headers(ix, &g, rq, alive);
 	for (uint32_t i = 0; i < ix->n_slow; i++) {
 		t = ix->slow[i];
 		if (!rule_holds(az, ix->terms[t].rule, rq))
@@ -750,10 +882,43 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 	return true;
 }
 
+static bool
+check_ix1(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	return check_ix(az, az->ix, rq, res, 1);
+}
+
+static bool
+check_ix2(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	return check_ix(az, az->ix, rq, res, 2);
+}
+
+static bool
+check_ix4(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	return check_ix(az, az->ix, rq, res, 4);
+}
+
+static bool
+check_ixn(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	return check_ix(az, az->ix, rq, res, az->ix->nw);
+}
+
 bool
 hf_authz_check(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
 {
-	if (az->ix != NULL)
-		return check_ix(az, az->ix, rq, res);
-	return hf_authz_check_tree(az, rq, res);
+	if (az->ix == NULL)
+		return hf_authz_check_tree(az, rq, res);
+	switch (az->ix->nw) {
+	case 1:
+		return check_ix1(az, rq, res);
+	case 2:
+		return check_ix2(az, rq, res);
+	case 4:
+		return check_ix4(az, rq, res);
+	default:
+		return check_ixn(az, rq, res);
+	}
 }

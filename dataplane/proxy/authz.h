@@ -20,6 +20,14 @@
 #include "dataplane/proxy/authz-t.h"
 #include "dataplane/worker-t.h"
 
+/*
+ * What a joined header value needs at most: the fields of one name that the
+ * parser saw all lie in the head (a field JWT authentication writes replaces
+ * every field of its name), so their values and commas are shorter than the
+ * head, at most 96 KiB (max_request_headers_kb's bound in the bootstrap).
+ */
+#define HF_AUTHZ_JOIN_ROOM (96 * 1024)
+
 /* What a check reads of one request. Strings are not NUL-terminated unless said. */
 struct hf_authz_rq {
 	const struct hf_h1_message *msg;	/* method, Host, header fields */
@@ -31,6 +39,14 @@ struct hf_authz_rq {
 	uint16_t peer_len;
 	const char *sni;		/* NUL-terminated; NULL: none */
 	const struct hf_authn *authn;	/* the request's JWT; NULL or principal_len 0: none */
+	/*
+	 * Room for the value of a header sent in several fields, which a policy
+	 * reads joined with "," (Envoy's RBAC matches getAllOfHeaderAsString(),
+	 * RFC 9110 5.3): the caller's, at least HF_AUTHZ_JOIN_ROOM bytes (a
+	 * joined value that does not fit is taken as absent).
+	 */
+	char *join;
+	uint32_t join_cap;
 	/* filled by the check when a condition reads remote.ip */
 	bool remote_done;
 	bool remote_v6;
@@ -111,6 +127,30 @@ hf_authz_key_hash(const char *s, size_t n, bool lower, uint32_t dim, uint32_t cl
 	return hf_authz_hash_words(a, b, n, dim, cls);
 }
 
+/*
+ * The bit of a dim's filter (authz-t.h) that stands for a key of class
+ * @p cls (enum hf_authz_cls), "length" @p len and byte @p b: EXACT, the
+ * value's length and last byte; PREFIX, the prefix's length and last byte;
+ * SUFFIX, the suffix's length and first byte (lower case when the dim is
+ * nocase); ADDR, an address block's prefix length (| 0x100: IPv6) and first
+ * byte (cut to the prefix length), a port's 0x200 and low byte.
+ */
+static inline uint32_t
+hf_authz_filter_bit(uint32_t cls, uint32_t len, uint32_t b)
+{
+	/* murmur3's finalizer, cut short: one multiply alone maps near keys onto one bit */
+	uint32_t x = (b | len << 8 | cls << 28) * UINT32_C(0x9e3779b1);
+
+	x ^= x >> 15;
+	return (x * UINT32_C(0x85ebca6b)) >> 24;
+}
+
+static inline bool
+hf_authz_filter_has(const uint64_t filter[4], uint32_t bit)
+{
+	return (filter[bit >> 6] >> (bit & 63)) & 1;
+}
+
 /* The outcome of a check. */
 struct hf_authz_result {
 	bool denied;
@@ -154,8 +194,10 @@ bool hf_authz_template_match(const char *t, size_t tlen, const char *path, size_
 /*
  * The remote address x-forwarded-for gives, @p hops entries from its right
  * end (RFC 7239 section 5.2 order: each proxy appends the address it got the
- * request from). Returns false (the TCP peer stands) when @p hops is 0, the
- * field has fewer entries, or the entry is not an address.
+ * request from; a field sent more than once is one list, its fields joined
+ * in the order they came, RFC 9110 5.3, as Envoy joins them). Returns
+ * false (the TCP peer stands) when @p hops is 0, the field has fewer
+ * entries, or the entry is not an address.
  */
 bool hf_authz_xff_addr(const struct hf_h1_message *msg, uint32_t hops, uint8_t out[16],
 		       bool *v6);

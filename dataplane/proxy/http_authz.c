@@ -14,6 +14,9 @@
 #include "dataplane/worker.h"
 #include "tls/tls.h"
 
+/* Each worker's room for a header a policy reads that came in several fields (authz.h). */
+static char join_room[HF_MAX_WORKERS][HF_AUTHZ_JOIN_ROOM];
+
 const char *
 hf_http_authz(struct hf_worker *w, const struct hf_http_session *s,
 	      const struct hf_h1_message *msg)
@@ -29,6 +32,8 @@ hf_http_authz(struct hf_worker *w, const struct hf_http_session *s,
 		.dst_ip = s->down->laddr,
 		.dst_port = rte_be_to_cpu_16(s->down->lport),
 		.authn = &w->http->authn,
+		.join = join_room[w->id],
+		.join_cap = sizeof(join_room[0]),
 	};
 
 	/* the path as the router reads it: Envoy's url_path leaves the query out */

@@ -245,9 +245,13 @@ hf_jwt_cache_get(const struct hf_jwt_cache *c, uint64_t gen, const struct hf_jwt
 	if (len == 0 || len > HF_JWT_CACHE_TOKEN)
 		return NULL;
 	e = &c->e[cache_slot(tok, len)];
-	/* the exact bytes, under the same snapshot, strictly before exp */
+	/*
+	 * The exact bytes, under the same snapshot, not past exp and the skew:
+	 * exp is checked again on every hit, as hf_jwt_verify() checks it
+	 * (RFC 7519 4.1.4), so a token kept here expires here too.
+	 */
 	if (e->gen == 0 || e->gen != gen || e->cfg != cfg || e->loc != loc || e->len != len ||
-	    now_s >= e->exp || memcmp(e->tok, tok, len) != 0)
+	    now_s > e->until || memcmp(e->tok, tok, len) != 0)
 		return NULL;
 	memcpy(an, &e->an, offsetof(struct hf_authn, buf) + e->an.used);
 	sc->payload_b64 = tok + e->payload_off;
@@ -260,7 +264,7 @@ bool
 hf_jwt_cache_put(struct hf_jwt_cache *c, uint64_t gen, const struct hf_jwt_config *cfg,
                  const struct hf_jwt_loc *loc, const char *tok, size_t len,
                  const struct hf_jwt_provider *prov, const struct hf_authn *an,
-                 const struct hf_jwt_scratch *sc)
+                 const struct hf_jwt_scratch *sc, uint32_t skew_s)
 {
 	struct hf_jwt_cache_ent *e;
 	bool evicted;
@@ -275,6 +279,7 @@ hf_jwt_cache_put(struct hf_jwt_cache *c, uint64_t gen, const struct hf_jwt_confi
 	e->loc = loc;
 	e->prov = prov;
 	e->exp = sc->exp;
+	e->until = sc->exp > UINT64_MAX - skew_s ? UINT64_MAX : sc->exp + skew_s;
 	e->len = (uint32_t)len;
 	e->payload_off = (uint32_t)(sc->payload_b64 - tok);
 	e->payload_len = (uint32_t)sc->payload_b64_len;
@@ -339,8 +344,9 @@ hf_jwt_request(struct hf_worker *w, struct hf_h1_message *msg, bool https, struc
 		st = HF_JWT_OK;
 	} else {
 		st = hf_jwt_verify(snap->jwt, f.loc, f.tok, f.len, now_s, sc, &h->authn, &p);
-		if (st == HF_JWT_OK && hf_jwt_cache_put(&cache[w->id], snap->version, snap->jwt, f.loc,
-		                                        f.tok, f.len, p, &h->authn, sc))
+		if (st == HF_JWT_OK &&
+		    hf_jwt_cache_put(&cache[w->id], snap->version, snap->jwt, f.loc, f.tok, f.len, p,
+		                     &h->authn, sc, snap->jwt->clock_skew_s))
 			w->cnt.v[HF_CNT_JWT_CACHE_EVICTED]++;
 	}
 	w->cnt.v[counter_of[st]]++;

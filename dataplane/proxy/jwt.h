@@ -174,8 +174,10 @@ int hf_jwt_request(struct hf_worker *w, struct hf_h1_message *msg, bool https,
  * (no hash stands in for them), where it was found, its provider, what it
  * filled struct hf_authn with, and its exp; it answers only under the
  * snapshot it was verified under (a JWKS change is a new snapshot: its keys
- * are never trusted from an older one) and only before its exp (never past
- * it: at exp the token goes to the full check again, which applies the skew).
+ * are never trusted from an older one) and only while the full check would
+ * still take its exp: up to exp plus the clock skew, as Envoy's cache asks
+ * verifyTimeConstraint() on every lookup; past that the token goes to the
+ * full check again, which refuses it (401, expired).
  * Direct-mapped, HF_JWT_CACHE_SLOTS entries; a token longer than
  * HF_JWT_CACHE_TOKEN is verified every time.
  */
@@ -187,7 +189,8 @@ struct hf_jwt_cache_ent {
 	const struct hf_jwt_config *cfg;
 	const struct hf_jwt_loc *loc;
 	const struct hf_jwt_provider *prov;
-	uint64_t exp; /* UINT64_MAX: none */
+	uint64_t exp;   /* UINT64_MAX: none */
+	uint64_t until; /* exp plus the clock skew: the last second it is good */
 	uint32_t len, payload_off, payload_len;
 	char tok[HF_JWT_CACHE_TOKEN];
 	struct hf_authn an;
@@ -200,8 +203,8 @@ struct hf_jwt_cache {
 /*
  * The provider of token @p tok (@p len bytes, found at @p loc) when @p c
  * holds it, verified under snapshot version @p gen and config @p cfg, and
- * @p now_s is before its exp: @p an and @p sc's payload section filled as
- * hf_jwt_verify() would. NULL otherwise (nothing written).
+ * @p now_s is not past its exp and the skew: @p an and @p sc's payload
+ * section filled as hf_jwt_verify() would. NULL otherwise (nothing written).
  */
 const struct hf_jwt_provider *hf_jwt_cache_get(const struct hf_jwt_cache *c, uint64_t gen,
                                                const struct hf_jwt_config *cfg,
@@ -211,13 +214,14 @@ const struct hf_jwt_provider *hf_jwt_cache_get(const struct hf_jwt_cache *c, uin
 
 /*
  * Keeps token @p tok, just verified (HF_JWT_OK) with what @p an, @p sc and
- * @p prov hold. Returns true when it took the place of another live token
- * (an eviction, counted by the caller), false otherwise (a token too long is
- * not kept).
+ * @p prov hold, good until its exp (sc->exp) plus @p skew_s seconds, as the
+ * full check takes it. Returns true when it took the place of another live
+ * token (an eviction, counted by the caller), false otherwise (a token too
+ * long is not kept).
  */
 bool hf_jwt_cache_put(struct hf_jwt_cache *c, uint64_t gen, const struct hf_jwt_config *cfg,
                       const struct hf_jwt_loc *loc, const char *tok, size_t len,
                       const struct hf_jwt_provider *prov, const struct hf_authn *an,
-                      const struct hf_jwt_scratch *sc);
+                      const struct hf_jwt_scratch *sc, uint32_t skew_s);
 
 #endif

@@ -9,7 +9,8 @@
 # path without a route; then GET of the product page and its paths only),
 # "Explicit deny" (DENY GET unless x-token: admin; with an ALLOW of one path
 # beside it), "Ingress gateway" (ipBlocks on the TCP peer; remoteIpBlocks on
-# X-Forwarded-For with http.xff_num_trusted_hops = 2). Then a DENY policy added
+# X-Forwarded-For with http.xff_num_trusted_hops = 2). A `when` on a header curl
+# sends twice, read as Envoy does: the fields joined with ",". Then a DENY policy added
 # and removed again while it serves; a CUSTOM policy refused by name with the
 # previous policies still in force; an AUDIT policy that only counts; the 403's body, response flag RBAC and
 # Envoy's response code details in the access log; rbac.* counters and the
@@ -182,6 +183,21 @@ n=$(st rbac.policy.istio-system.deny-method-get.denied)
 hf_check "/stats has the policy's own count: rbac.policy.istio-system.deny-method-get.denied $n (want 3)" test "${n:-0}" = 3
 drop allow-path-productpage
 drop deny-method-get
+
+# ---------------------------------------------------------------- a header sent twice
+# Envoy's RBAC reads a header sent in several fields as one value, the fields joined
+# with "," in order (getAllOfHeaderAsString): curl sends x-team twice.
+policy team-pair ALLOW "  rules:
+  - when:
+    - key: request.headers[x-team]
+      values: [\"blue,green\"]" > "$POL/team-pair.yaml"
+put team-pair
+expect "request.headers[x-team] = 'blue,green': x-team: blue, then x-team: green" 200 \
+	-H 'x-team: blue' -H 'x-team: green' "$G/productpage"
+expect "… x-team: green, then x-team: blue" 403 -H 'x-team: green' -H 'x-team: blue' "$G/productpage"
+expect "… x-team: blue alone" 403 -H 'x-team: blue' "$G/productpage"
+expect "… x-team: blue,green in one field" 200 -H 'x-team: blue,green' "$G/productpage"
+drop team-pair
 
 # ---------------------------------------------------------------- Ingress gateway: source IPs
 policy ingress-policy ALLOW "  rules:

@@ -14,6 +14,9 @@
 #   parameter → the same; each outcome's jwt.* counter; the access log's 401 line
 #   with Envoy's response code details; the JWKS file rotated to a new key →
 #   reloaded, the old key's token refused, the new one's accepted; SIGTERM → 0.
+# And the worker's cache of verified tokens: the same token twice on one connection is
+# found in it the second time (jwt.cache.hit +1, 200); a token cached within the clock
+# skew past its exp is refused (401, expired) on that connection once the skew is past.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 
@@ -218,6 +221,64 @@ hf_check "counters: $got" test "$got" = \
 for _ in $(seq 30); do grep -q 'Jwt_is_expired' "$ALOG" 2>/dev/null && break; sleep 0.1; done
 hf_check "the access log shows the 401 with Envoy's details: $(grep -m1 'Jwt_is_expired' "$ALOG" | cut -c1-120)" \
 	grep -q '" 401 - jwt_authn_access_denied{Jwt_is_expired} ' "$ALOG"
+
+# ---------------------------------------------------------------- the worker's token cache
+# The same token twice on one connection (one worker: the cache is per worker): the
+# second is answered from the cache (jwt.cache.hit +1) and passes. A fresh token, so no
+# earlier request of this test put it in a cache.
+T0=$(date +%s)
+CACHED=$(jwt_token ES256 "$KEYS/ec.pem" e1 "$(claims ec@example cached petstore $((T0 + 3600)))")
+h0=$(st jwt.cache.hit)
+codes=$(ip netns exec "$NS" curl -sS --noproxy '*' --max-time 10 -o /dev/null -o /dev/null \
+	-w '%{http_code} ' \
+	-H "Authorization: Bearer $CACHED" "$G/headers" "$G/headers" 2>>"$HF_TMP/curl.err")
+h1=$(st jwt.cache.hit)
+hf_check "the same token twice on one connection → '${codes% }' (want '200 200'), jwt.cache.hit $h0 → $h1 (want +1)" \
+	test "${codes% }" = "200 200" -a "$((h1 - h0))" = 1
+# A token past its exp but within Envoy's 60 s clock skew: good (verified, then found in
+# the cache); once exp + 60 s are past, the same token on the same connection (the
+# worker that cached it) is 401 "Jwt is expired": the cache checks exp on every hit.
+T0=$(date +%s)
+EXP=$((T0 - 45))
+LATE=$(jwt_token ES256 "$KEYS/ec.pem" e1 "$(claims ec@example late petstore "$EXP")")
+h0=$(st jwt.cache.hit)
+ip netns exec "$NS" /usr/bin/python3 - "$GW" "$LATE" "$HF_TMP/late.step" "$HF_TMP/late.go" \
+	> "$HF_TMP/late.out" 2>&1 <<'PY' &
+import http.client, os, sys, time
+gw, tok, step, go = sys.argv[1:5]
+c = http.client.HTTPConnection(gw, 80, timeout=10)
+def get():
+    c.request("GET", "/headers", headers={"Authorization": "Bearer " + tok})
+    r = c.getresponse()
+    return r.status, r.read().decode().strip()
+a, b = get(), get()
+print(a[0], b[0], int(time.time()), flush=True)
+open(step, "w").close()
+for _ in range(1200):
+    if os.path.exists(go):
+        break
+    time.sleep(0.1)
+s, body = get()
+print(s, body, flush=True)
+PY
+late=$!
+HF_PIDS+=("$late")
+for _ in $(seq 300); do [ -e "$HF_TMP/late.step" ] && break; sleep 0.1; done
+h1=$(st jwt.cache.hit)
+read -r c1 c2 t2 < <(head -1 "$HF_TMP/late.out")
+if [ "${t2:-0}" -gt $((EXP + 60)) ]; then
+	# the machine took longer than the skew to send two requests: nothing to check
+	hf_skip "a token within the clock skew found in the cache: its second request came at $t2, past exp + 60 = $((EXP + 60))"
+else
+	hf_check "a token 45 s past exp (within the 60 s skew) twice → '${c1:-} ${c2:-}' (want '200 200'), jwt.cache.hit $h0 → $h1 (want +1)" \
+		test "${c1:-} ${c2:-}" = "200 200" -a "$((h1 - h0))" = 1
+fi
+while [ "$(date +%s)" -le $((EXP + 61)) ]; do sleep 0.5; done
+touch "$HF_TMP/late.go"
+wait "$late"
+last=$(sed -n 2p "$HF_TMP/late.out")
+hf_check "the cached token once exp + 60 s are past, same connection → '$last' (want '401 Jwt is expired')" \
+	test "$last" = "401 Jwt is expired"
 
 # ---------------------------------------------------------------- the JWKS file rotates
 v0=$(st control_plane.snapshot_version)

@@ -81,6 +81,8 @@ struct facts {
 };
 
 static struct hf_authn authn;
+/* the worker's room for a header sent in several fields (authz.h) */
+static char join_room[HF_AUTHZ_JOIN_ROOM];
 
 static void
 fill_authn(const struct facts *f)
@@ -150,6 +152,8 @@ denied_by(const struct hf_authz *az, const char *head, const struct facts *f,
 	rq.peer_len = f->peer != NULL ? (uint16_t)strlen(f->peer) : 0;
 	rq.sni = f->sni;
 	rq.authn = &authn;
+	rq.join = join_room;
+	rq.join_cap = sizeof(join_room);
 	{
 		/* every case holds the index to the tree walk: the same verdict, policy and rule */
 		struct hf_authz_result tree;
@@ -431,6 +435,79 @@ test_string_forms(void **state)
 	assert_false(denied(az, GET("/") "x-present: \r\n"));
 	assert_false(denied(az, GET("/") "X-PRESENT: yes\r\n"));
 	assert_true(denied(az, GET("/")));
+	hf_authz_free(az);
+}
+
+/*
+ * A header sent in several fields is one value, its fields joined with ","
+ * in the order they came (RFC 9110 5.3), as Envoy's RBAC reads it
+ * (getAllOfHeaderAsString): a condition sees "a,b", not the first field.
+ */
+static void
+test_repeated_header(void **state)
+{
+	struct hf_authz *az;
+	struct facts other = {.src = "203.0.113.50"};
+	char yaml[8192], head[2048];
+	size_t k;
+
+	(void)state;
+	az = load(META("p", "istio-system") "spec:\n  rules:\n"
+		  "  - when:\n    - key: request.headers[x-foo]\n      values: [\"a,b\"]\n"
+		  "  - when:\n    - key: request.headers[x-bar]\n      values: [\"*,second\"]\n"
+		  "  - when:\n    - key: request.headers[x-baz]\n"
+		  "      notValues: [\"one\", \"one,*\"]\n"
+		  "    - key: request.headers[x-baz]\n      values: [\"*\"]\n");
+	/* the joined value, exactly */
+	assert_false(denied(az, GET("/") "x-foo: a\r\nx-foo: b\r\n"));
+	assert_false(denied(az, GET("/") "X-Foo: a\r\naccept: */*\r\nx-FOO: b\r\n"));
+	assert_true(denied(az, GET("/") "x-foo: a\r\n"));
+	assert_true(denied(az, GET("/") "x-foo: b\r\nx-foo: a\r\n"));
+	assert_true(denied(az, GET("/") "x-foo: a\r\nx-foo: b\r\nx-foo: c\r\n"));
+	/* a suffix only the second field has */
+	assert_false(denied(az, GET("/") "x-bar: first\r\nx-bar: second\r\n"));
+	assert_true(denied(az, GET("/") "x-bar: second\r\nx-bar: first\r\n"));
+	/* an empty field is an empty element: "a," then "b" is "a,,b" */
+	assert_true(denied(az, GET("/") "x-foo: a\r\nx-foo: \r\nx-foo: b\r\n"));
+	/* not-forms see the whole value: "one,two" is "one,*"; "two,one" is neither */
+	assert_true(denied(az, GET("/") "x-baz: one\r\n"));
+	assert_true(denied(az, GET("/") "x-baz: one\r\nx-baz: two\r\n"));
+	assert_false(denied(az, GET("/") "x-baz: two\r\nx-baz: one\r\n"));
+	hf_authz_free(az);
+
+	/* x-forwarded-for in two fields is one list (the node trusts two hops) */
+	az = load(META("ingress-policy", "istio-system") "spec:\n" SEL "  action: ALLOW\n"
+		  "  rules:\n  - from:\n    - source:\n"
+		  "        remoteIpBlocks: [\"198.51.100.77\"]\n");
+	assert_false(denied_f(az, GET("/") "X-Forwarded-For: 203.0.113.9\r\n"
+			      "X-Forwarded-For: 198.51.100.77, 192.0.2.1\r\n", &other));
+	assert_false(denied_f(az, GET("/") "X-Forwarded-For: 203.0.113.9, 198.51.100.77\r\n"
+			      "X-Forwarded-For: 192.0.2.1\r\n", &other));
+	assert_true(denied_f(az, GET("/") "X-Forwarded-For: 198.51.100.77\r\n"
+			     "X-Forwarded-For: 203.0.113.9, 192.0.2.1\r\n", &other));
+	/* an empty field is an empty entry: the second from the right is not an address */
+	assert_true(denied_f(az, GET("/") "X-Forwarded-For: 198.51.100.77\r\n"
+			     "X-Forwarded-For: \r\nX-Forwarded-For: 192.0.2.1\r\n", &other));
+	hf_authz_free(az);
+
+	/* more header names than the index tracks at once (16): each still joined */
+	k = (size_t)snprintf(yaml, sizeof(yaml), META("many", "istio-system") "spec:\n  rules:\n"
+			     "  - when:\n");
+	for (int i = 0; i < 20; i++)
+		k += (size_t)snprintf(yaml + k, sizeof(yaml) - k,
+				      "    - key: request.headers[x-h%d]\n"
+				      "      values: [\"v%d,w\"]\n", i, i);
+	az = load(yaml);
+	assert_non_null(az->ix);
+	k = (size_t)snprintf(head, sizeof(head), GET("/"));
+	for (int i = 0; i < 20; i++)
+		k += (size_t)snprintf(head + k, sizeof(head) - k, "x-h%d: v%d\r\n", i, i);
+	for (int i = 0; i < 20; i++)
+		k += (size_t)snprintf(head + k, sizeof(head) - k, "x-h%d: w\r\n", i);
+	assert_false(denied(az, head));
+	/* one name sent once: its condition fails */
+	head[k - strlen("x-h19: w\r\n")] = '\0';
+	assert_true(denied(az, head));
 	hf_authz_free(az);
 }
 
@@ -978,6 +1055,7 @@ main(void)
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_and_or),
 		cmocka_unit_test(test_string_forms),
+		cmocka_unit_test(test_repeated_header),
 		cmocka_unit_test(test_not_forms),
 		cmocka_unit_test(test_principals),
 		cmocka_unit_test(test_when_keys),

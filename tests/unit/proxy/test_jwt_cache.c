@@ -2,9 +2,9 @@
 /*
  * The worker's cache of verified tokens (jwt.h): what it gives back is what
  * the verification gave, and it gives nothing back for another snapshot,
- * another place in the request, another token (one byte apart), at or past
- * the token's exp, or for a token too long to keep; it stays within its slots
- * and says when it let a token go.
+ * another place in the request, another token (one byte apart), past the
+ * token's exp and the clock skew, or for a token too long to keep; it stays
+ * within its slots and says when it let a token go.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -12,6 +12,9 @@
 
 #include "hf_test.h"
 #include "dataplane/proxy/jwt.h"
+
+/* Envoy's default clock skew, as the agent configures it */
+#define SKEW 60
 
 static struct hf_jwt_cache cache;
 static struct hf_jwt_scratch sc;
@@ -64,7 +67,7 @@ test_hit_and_misses(void **state)
 	n = token(tok, sizeof(tok), 1, 1000);
 	payload = sc.payload_b64;
 	assert_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, tok, n, 10, &got, &sc));
-	assert_false(hf_jwt_cache_put(&cache, 7, cfg, loc_a, tok, n, prov, &an, &sc));
+	assert_false(hf_jwt_cache_put(&cache, 7, cfg, loc_a, tok, n, prov, &an, &sc, SKEW));
 	/* the same token, found again: what the verification filled, the payload in this request */
 	memset(&got, 0, sizeof(got));
 	sc.payload_b64 = NULL;
@@ -81,12 +84,21 @@ test_hit_and_misses(void **state)
 	other[n - 1] ^= 1;
 	assert_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, other, n, 10, &got, &sc));
 	assert_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, tok, n - 1, 10, &got, &sc));
-	/* never at or past exp: the full check decides then */
-	assert_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, tok, n, 1000, &got, &sc));
+	/*
+	 * exp is checked on every hit, with the skew the full check gives it
+	 * (expired once exp + skew < now): good up to 1060, never after
+	 */
+	assert_non_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, tok, n, 1000, &got, &sc));
+	assert_non_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, tok, n, 1000 + SKEW, &got, &sc));
+	assert_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, tok, n, 1000 + SKEW + 1, &got, &sc));
 	assert_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, tok, n, 5000, &got, &sc));
+	/* without skew, the last good second is exp itself */
+	assert_false(hf_jwt_cache_put(&cache, 7, cfg, loc_a, tok, n, prov, &an, &sc, 0));
+	assert_non_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, tok, n, 1000, &got, &sc));
+	assert_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, tok, n, 1001, &got, &sc));
 	/* a token without exp stays good (until the snapshot changes) */
 	n = token(tok, sizeof(tok), 2, UINT64_MAX);
-	hf_jwt_cache_put(&cache, 7, cfg, loc_a, tok, n, prov, &an, &sc);
+	hf_jwt_cache_put(&cache, 7, cfg, loc_a, tok, n, prov, &an, &sc, SKEW);
 	assert_non_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, tok, n, UINT64_MAX - 1, &got, &sc));
 }
 
@@ -106,12 +118,12 @@ test_bounds(void **state)
 	n = token(tok, sizeof(tok), 3, 1000);
 	memcpy(big, tok, n);
 	sc.payload_b64 = big + (sc.payload_b64 - tok);
-	assert_false(hf_jwt_cache_put(&cache, 7, cfg, loc_a, big, sizeof(big), prov, &an, &sc));
+	assert_false(hf_jwt_cache_put(&cache, 7, cfg, loc_a, big, sizeof(big), prov, &an, &sc, SKEW));
 	assert_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, big, sizeof(big), 10, &got, &sc));
 	/* 100 tokens through 8 slots: at least 92 let go, each counted; the last one is there */
 	for (unsigned int i = 0; i < 100; i++) {
 		n = token(tok, sizeof(tok), 100 + i, 1000);
-		evicted += hf_jwt_cache_put(&cache, 7, cfg, loc_a, tok, n, prov, &an, &sc);
+		evicted += hf_jwt_cache_put(&cache, 7, cfg, loc_a, tok, n, prov, &an, &sc, SKEW);
 	}
 	assert_true(evicted >= 100 - HF_JWT_CACHE_SLOTS);
 	assert_non_null(hf_jwt_cache_get(&cache, 7, cfg, loc_a, tok, n, 10, &got, &sc));
@@ -121,7 +133,7 @@ test_bounds(void **state)
 	}
 	assert_true(hits >= 1 && hits <= HF_JWT_CACHE_SLOTS);
 	/* the same token again takes its own slot back: no eviction */
-	assert_false(hf_jwt_cache_put(&cache, 7, cfg, loc_a, tok, n, prov, &an, &sc));
+	assert_false(hf_jwt_cache_put(&cache, 7, cfg, loc_a, tok, n, prov, &an, &sc, SKEW));
 }
 
 int
