@@ -169,8 +169,8 @@ static const struct {
         {"\"http_protocol_options\":{}",
          "\"http_protocol_options\":{\"default_host_for_http_10\":\"a\"}", NULL, NULL,
          HCM ".http_protocol_options: field 'default_host_for_http_10' is not supported"},
-        {"\"use_request_id_for_trace_sampling\":true",
-         "\"use_request_id_for_trace_sampling\":true,\"pack_trace_reason\":{\"value\":true}",
+        {"\"use_request_id_for_trace_sampling\":{\"value\":true}",
+         "\"use_request_id_for_trace_sampling\":{\"value\":true},\"pack_trace_reason\":{\"value\":true}",
          NULL, NULL, NULL},
 };
 
