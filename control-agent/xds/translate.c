@@ -312,8 +312,9 @@ hcm(struct tr *t, const Google__Protobuf__Any *any, const char *at, struct hf_mo
 	/*
 	 * stat_prefix names Envoy's stats (Hydrofoil's are its own); server_name is
 	 * Envoy's server header, Hydrofoil's local replies say "hydrofoil" and
-	 * upstream responses keep theirs; preserve_external_request_id is what
-	 * Hydrofoil does either way (a request's x-request-id is kept).
+	 * upstream responses keep theirs. Hydrofoil keeps a request's x-request-id,
+	 * which is preserve_external_request_id true; false (the default, so never
+	 * seen as set) would have Envoy replace an external one.
 	 */
 	if (ONLY(t, h, at, "codec_type", "stat_prefix", "rds", "route_config", "http_filters",
 	         "use_remote_address", "normalize_path", "merge_slashes",
