@@ -103,15 +103,17 @@ hcm_access_log(struct tr *t, const hcm_t *h, const char *at)
 		path(p, sizeof(p), "%s.access_log[%zu].typed_config", at, i);
 		f = (void *)unpack_any(
 		        t, a->typed_config,
-		        &envoy__extensions__access_loggers__file__v3__file_access_log__descriptor, p);
+		        &envoy__extensions__access_loggers__file__v3__file_access_log__descriptor,
+		        p);
 		if (f == NULL)
 			return t->rc;
 		/* The format is Istio's, which Hydrofoil's log already writes. */
-		if (ONLY(t, f, p, "path", "log_format", "format", "json_format", "typed_json_format") ==
-		            0 &&
+		if (ONLY(t, f, p, "path", "log_format", "format", "json_format",
+		         "typed_json_format") == 0 &&
 		    strcmp(f->path, "/dev/stdout") != 0)
 			bad(t, p,
-			    "path '%s': only /dev/stdout (Hydrofoil's own access log, the bootstrap's "
+			    "path '%s': only /dev/stdout (Hydrofoil's own access log, the "
+			    "bootstrap's "
 			    "access_log) is written",
 			    f->path);
 		protobuf_c_message_free_unpacked(&f->base, NULL);
@@ -145,7 +147,8 @@ hcm_path(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listener 
 	bool norm = h->normalize_path != NULL && h->normalize_path->value;
 	int esc = h->path_with_escaped_slashes_action;
 
-	if (esc == HCM_ENUM(HTTP_CONNECTION_MANAGER__PATH_WITH_ESCAPED_SLASHES_ACTION__KEEP_UNCHANGED))
+	if (esc ==
+	    HCM_ENUM(HTTP_CONNECTION_MANAGER__PATH_WITH_ESCAPED_SLASHES_ACTION__KEEP_UNCHANGED))
 		esc = 0;
 	if (esc != 0 &&
 	    esc != HCM_ENUM(
@@ -162,7 +165,7 @@ hcm_path(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listener 
 		return bad(t, at,
 		           "path_with_escaped_slashes_action UNESCAPE_AND_FORWARD without "
 		           "merge_slashes: Hydrofoil's DECODE_AND_MERGE_SLASHES does both");
-	ml->path_normalization = !norm            ? HF_PATH_NONE
+	ml->path_normalization = !norm              ? HF_PATH_NONE
 	                         : esc != 0         ? HF_PATH_DECODE_AND_MERGE_SLASHES
 	                         : h->merge_slashes ? HF_PATH_MERGE_SLASHES
 	                                            : HF_PATH_BASE;
@@ -246,7 +249,9 @@ hcm_headers(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listen
 		           "generate_request_id: false is not supported (Hydrofoil gives a "
 		           "request without x-request-id a UUIDv4)");
 	if (h->add_user_agent != NULL && h->add_user_agent->value)
-		return bad(t, at, "add_user_agent: Hydrofoil adds no x-envoy-downstream-service-* headers");
+		return bad(
+		        t, at,
+		        "add_user_agent: Hydrofoil adds no x-envoy-downstream-service-* headers");
 	if (fcc != HCM_ENUM(HTTP_CONNECTION_MANAGER__FORWARD_CLIENT_CERT_DETAILS__SANITIZE) &&
 	    fcc != HCM_ENUM(HTTP_CONNECTION_MANAGER__FORWARD_CLIENT_CERT_DETAILS__SANITIZE_SET))
 		return bad(t, at,
@@ -254,8 +259,8 @@ hcm_headers(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listen
 		           "forwards no client certificate details)");
 	if (h->set_current_client_cert_details != NULL) {
 		path(p, sizeof(p), "%s.set_current_client_cert_details", at);
-		if (ONLY(t, h->set_current_client_cert_details, p, "subject", "cert", "chain", "dns",
-		         "uri") != 0)
+		if (ONLY(t, h->set_current_client_cert_details, p, "subject", "cert", "chain",
+		         "dns", "uri") != 0)
 			return t->rc;
 	}
 	if (h->request_id_extension != NULL) {
@@ -268,12 +273,15 @@ hcm_headers(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listen
 			return bad(t, p, "no typed_config");
 		path(p, sizeof(p), "%s.request_id_extension.typed_config", at);
 		/* Hydrofoil's ids are UUIDv4; the trace-reason packing only matters to a tracer. */
-		u = unpack_any(t, h->request_id_extension->typed_config,
-		               &envoy__extensions__request_id__uuid__v3__uuid_request_id_config__descriptor,
-		               p);
+		u = unpack_any(
+		        t, h->request_id_extension->typed_config,
+		        &envoy__extensions__request_id__uuid__v3__uuid_request_id_config__descriptor,
+		        p);
 		if (u == NULL)
 			return t->rc;
-		only(t, u, p, (const char *const[]){"pack_trace_reason", "use_request_id_for_trace_sampling", NULL});
+		only(t, u, p,
+		     (const char *const[]){"pack_trace_reason", "use_request_id_for_trace_sampling",
+		                           NULL});
 		protobuf_c_message_free_unpacked(u, NULL);
 		if (t->rc != 0)
 			return t->rc;
@@ -578,6 +586,16 @@ http_chains(struct tr *t, struct chain *cs, unsigned int n, struct hf_model *m, 
 			free(other);
 			if (t->rc != 0)
 				return t->rc;
+			/* One listener, one set of connection manager settings (the model's). */
+			if (tmp.path_normalization != m->listeners[li].path_normalization ||
+			    tmp.xff_num_trusted_hops != m->listeners[li].xff_num_trusted_hops ||
+			    tmp.idle_timeout_set != m->listeners[li].idle_timeout_set ||
+			    tmp.idle_timeout_ms != m->listeners[li].idle_timeout_ms)
+				return bad(t, p,
+				           "path normalization, xff_num_trusted_hops or "
+				           "idle_timeout differ from filter_chains[%u]'s: a "
+				           "listener has one setting of each in Hydrofoil",
+				           cs[0].index);
 		}
 		if (!c->tls)
 			continue;

@@ -74,15 +74,14 @@ static const struct {
         {"\"normalize_path\":{\"value\":true}", "\"normalize_path\":{\"value\":false}",
          "\"merge_slashes\":true", "\"merge_slashes\":false", HF_PATH_NONE, 1, 3600000, true},
         /* normalize_path alone: BASE (RFC 3986 6) */
-        {"\"merge_slashes\":true", "\"merge_slashes\":false", NULL, NULL, HF_PATH_BASE, 1,
-         3600000, true},
+        {"\"merge_slashes\":true", "\"merge_slashes\":false", NULL, NULL, HF_PATH_BASE, 1, 3600000,
+         true},
         /* %2F and %5C unescaped: DECODE_AND_MERGE_SLASHES */
-        {"KEEP_UNCHANGED", "UNESCAPE_AND_FORWARD", NULL, NULL, HF_PATH_DECODE_AND_MERGE_SLASHES,
-         1, 3600000, true},
+        {"KEEP_UNCHANGED", "UNESCAPE_AND_FORWARD", NULL, NULL, HF_PATH_DECODE_AND_MERGE_SLASHES, 1,
+         3600000, true},
         /* numTrustedProxies 3; use_remote_address unset (the edge regardless) */
         {"\"xff_num_trusted_hops\":1", "\"xff_num_trusted_hops\":3",
-         "\"use_remote_address\":{\"value\":true},", "", HF_PATH_MERGE_SLASHES, 3, 3600000,
-         true},
+         "\"use_remote_address\":{\"value\":true},", "", HF_PATH_MERGE_SLASHES, 3, 3600000, true},
         /* no trusted hop (the field unset) */
         {",\"xff_num_trusted_hops\":1", "", NULL, NULL, HF_PATH_MERGE_SLASHES, 0, 3600000, true},
         /* idle_timeout 0: never; 90 s */
@@ -91,8 +90,8 @@ static const struct {
         {"\"idle_timeout\":{\"seconds\":3600}", "\"idle_timeout\":{\"seconds\":90}", NULL, NULL,
          HF_PATH_MERGE_SLASHES, 1, 90000, true},
         /* no common_http_protocol_options: Envoy's default */
-        {"\"common_http_protocol_options\":{\"idle_timeout\":{\"seconds\":3600}},", "", NULL,
-         NULL, HF_PATH_MERGE_SLASHES, 1, 0, false},
+        {"\"common_http_protocol_options\":{\"idle_timeout\":{\"seconds\":3600}},", "", NULL, NULL,
+         HF_PATH_MERGE_SLASHES, 1, 0, false},
 };
 
 /* Each behaviour-changing setting lands on the model's listener as Envoy reads it. */
@@ -112,8 +111,9 @@ test_hcm_mapped(void **state)
 		    l->xff_num_trusted_hops != mapped[i].hops ||
 		    l->idle_timeout_set != mapped[i].idle_set ||
 		    l->idle_timeout_ms != mapped[i].idle_ms)
-			fail_msg("case %u: path %d hops %u idle %u/%d", i, (int)l->path_normalization,
-			         l->xff_num_trusted_hops, l->idle_timeout_ms, l->idle_timeout_set);
+			fail_msg("case %u: path %d hops %u idle %u/%d", i,
+			         (int)l->path_normalization, l->xff_num_trusted_hops,
+			         l->idle_timeout_ms, l->idle_timeout_set);
 		hf_model_free(&m);
 	}
 }
@@ -125,15 +125,16 @@ static const struct {
          NULL, NULL, HCM ": use_remote_address: false is not supported"},
         {"\"generate_request_id\":{\"value\":true}", "\"generate_request_id\":{\"value\":false}",
          NULL, NULL, HCM ": generate_request_id: false is not supported"},
-        {"\"normalize_path\":{\"value\":true}", "\"normalize_path\":{\"value\":false}", NULL,
-         NULL, HCM ": merge_slashes without normalize_path"},
+        {"\"normalize_path\":{\"value\":true}", "\"normalize_path\":{\"value\":false}", NULL, NULL,
+         HCM ": merge_slashes without normalize_path"},
         {"KEEP_UNCHANGED", "REJECT_REQUEST", NULL, NULL,
          HCM ": path_with_escaped_slashes_action: only KEEP_UNCHANGED and UNESCAPE_AND_FORWARD"},
         {"KEEP_UNCHANGED", "UNESCAPE_AND_REDIRECT", NULL, NULL,
          HCM ": path_with_escaped_slashes_action: only"},
         {"KEEP_UNCHANGED", "UNESCAPE_AND_FORWARD", "\"merge_slashes\":true",
-         "\"merge_slashes\":false", HCM ": path_with_escaped_slashes_action UNESCAPE_AND_FORWARD "
-                                   "without merge_slashes"},
+         "\"merge_slashes\":false",
+         HCM ": path_with_escaped_slashes_action UNESCAPE_AND_FORWARD "
+             "without merge_slashes"},
         {"\"upgrade_type\":\"websocket\"", "\"upgrade_type\":\"CONNECT\"", NULL, NULL,
          HCM ".upgrade_configs[0]: upgrade_type 'CONNECT': Hydrofoil tunnels websocket only"},
         {"\"upgrade_type\":\"websocket\"",
@@ -170,7 +171,8 @@ static const struct {
          "\"http_protocol_options\":{\"default_host_for_http_10\":\"a\"}", NULL, NULL,
          HCM ".http_protocol_options: field 'default_host_for_http_10' is not supported"},
         {"\"use_request_id_for_trace_sampling\":{\"value\":true}",
-         "\"use_request_id_for_trace_sampling\":{\"value\":true},\"pack_trace_reason\":{\"value\":true}",
+         "\"use_request_id_for_trace_sampling\":{\"value\":true},\"pack_trace_reason\":{\"value\":"
+         "true}",
          NULL, NULL, NULL},
 };
 
@@ -193,6 +195,49 @@ test_hcm_refused(void **state)
 	}
 }
 
+/* istiod's port with two TLS servers: their HCMs must agree on what the listener records. */
+static void
+test_hcm_chains(void **state)
+{
+	const char *sp = "\"stat_prefix\":\"outbound_0.0.0.0_443\"";
+	const char *hops = "\"stat_prefix\":\"outbound_0.0.0.0_443\",\"xff_num_trusted_hops\":2";
+	struct hf_model m = {0};
+	struct hf_xds_sds sds = {0};
+	char *rds = NULL;
+	ProtobufCMessage *l;
+
+	(void)state;
+	for (int both = 0; both < 2; both++) {
+		char *text = pbj_text("listeners.json", "0.0.0.0_443");
+
+		text = both ? pbj_replace(text, sp, hops) : pbj_replace_last(text, sp, hops);
+		l = pbj_parse(&envoy__config__listener__v3__listener__descriptor, text);
+		err[0] = '\0';
+		if (both) {
+			assert_int_equal(hf_xds_tr_listener((const void *)l, &m, &rds, &sds, err,
+			                                    sizeof(err)),
+			                 0);
+			assert_int_equal(m.listeners[0].xff_num_trusted_hops, 2);
+		} else {
+			assert_int_equal(hf_xds_tr_listener((const void *)l, &m, &rds, &sds, err,
+			                                    sizeof(err)),
+			                 -EINVAL);
+			assert_non_null(
+			        strstr(err, "filter_chains[1].filters[0].typed_config: path "
+			                    "normalization, xff_num_trusted_hops or idle_timeout "
+			                    "differ from filter_chains[0]'s"));
+		}
+		protobuf_c_message_free_unpacked(l, NULL);
+		for (unsigned int i = 0; i < sds.n; i++)
+			free(sds.names[i]);
+		free(sds.names);
+		memset(&sds, 0, sizeof(sds));
+		free(rds);
+		rds = NULL;
+		hf_model_free(&m);
+	}
+}
+
 int
 main(void)
 {
@@ -200,8 +245,8 @@ main(void)
 	        cmocka_unit_test(test_hcm_istiod_accepted),
 	        cmocka_unit_test(test_hcm_mapped),
 	        cmocka_unit_test(test_hcm_refused),
+	        cmocka_unit_test(test_hcm_chains),
 	};
 
-	(void)pbj_replace_last; /* pb_from_json.h's, not needed here */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
