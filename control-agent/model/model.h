@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 /* The vocabulary the workers read (match kinds, header ops, retry flags, listener kinds, LB) */
+#include "dataplane/http/path.h"
 #include "dataplane/proxy/router.h"
 #include "dataplane/snapshot-t.h"
 #include "lb/lb-t.h"
@@ -231,6 +232,16 @@ struct hf_model_listener {
 	struct hf_model_l4_route *l4_routes;
 	struct hf_model_tls *tls;	/* HTTP over TLS (HTTPS servers); NULL: plaintext */
 	struct hf_model_ratelimit *ratelimit;	/* HTTP: the listener-wide limit; NULL: none */
+	/*
+	 * HTTP, from an xDS HttpConnectionManager (control-agent/xds/translate.c):
+	 * what it asks of the connection manager, recorded only when hcm_set (the
+	 * YAML and bootstrap paths take the bootstrap's http.* settings).
+	 */
+	bool hcm_set;
+	enum hf_path_mode path_normalization;	/* normalize_path, merge_slashes, escaped slashes */
+	uint32_t xff_num_trusted_hops;		/* Envoy's xff_num_trusted_hops */
+	uint32_t idle_timeout_ms;		/* common_http_protocol_options.idle_timeout; 0: none */
+	bool idle_timeout_set;			/* unset: Envoy's default, one hour */
 };
 
 struct hf_model_endpoint {

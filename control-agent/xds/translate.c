@@ -75,6 +75,235 @@ http_filters(
 	return t->rc;
 }
 
+typedef Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager hcm_t;
+
+#define HCM_ENUM(x) ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__##x
+
+/*
+ * access_log: Hydrofoil writes its own access log (the bootstrap's
+ * access_log, Istio's default format), so istiod's file logger to
+ * /dev/stdout (meshConfig.accessLogFile) is that log and is taken as it;
+ * another path, another logger or a filter would log what Hydrofoil does not.
+ */
+static int
+hcm_access_log(struct tr *t, const hcm_t *h, const char *at)
+{
+	char p[PATH];
+
+	for (size_t i = 0; i < h->n_access_log && t->rc == 0; i++) {
+		const Envoy__Config__Accesslog__V3__AccessLog *a = h->access_log[i];
+		Envoy__Extensions__AccessLoggers__File__V3__FileAccessLog *f;
+
+		path(p, sizeof(p), "%s.access_log[%zu]", at, i);
+		if (ONLY(t, a, p, "name", "typed_config") != 0)
+			return t->rc;
+		if (a->config_type_case !=
+		    ENVOY__CONFIG__ACCESSLOG__V3__ACCESS_LOG__CONFIG_TYPE_TYPED_CONFIG)
+			return bad(t, p, "no typed_config");
+		path(p, sizeof(p), "%s.access_log[%zu].typed_config", at, i);
+		f = (void *)unpack_any(
+		        t, a->typed_config,
+		        &envoy__extensions__access_loggers__file__v3__file_access_log__descriptor,
+		        p);
+		if (f == NULL)
+			return t->rc;
+		/* The format is Istio's, which Hydrofoil's log already writes. */
+		if (ONLY(t, f, p, "path", "log_format", "format", "json_format",
+		         "typed_json_format") == 0 &&
+		    strcmp(f->path, "/dev/stdout") != 0)
+			bad(t, p,
+			    "path '%s': only /dev/stdout (Hydrofoil's own access log, the "
+			    "bootstrap's "
+			    "access_log) is written",
+			    f->path);
+		protobuf_c_message_free_unpacked(&f->base, NULL);
+	}
+	return t->rc;
+}
+
+/* tracing: sampling and tags without a provider trace nothing; a provider would send spans. */
+static int
+hcm_tracing(struct tr *t, const hcm_t *h, const char *at)
+{
+	char p[PATH];
+
+	if (h->tracing == NULL)
+		return 0;
+	path(p, sizeof(p), "%s.tracing", at);
+	if (h->tracing->provider != NULL)
+		return bad(t, p, "provider: Hydrofoil has no tracer to send spans to");
+	return ONLY(t, h->tracing, p, "client_sampling", "random_sampling", "overall_sampling",
+	            "verbose", "max_path_tag_length", "custom_tags", "spawn_upstream_span");
+}
+
+/*
+ * Path normalization as Envoy's three fields say it, into Hydrofoil's modes
+ * (the ones Istio's meshConfig.pathNormalization writes): none, normalize_path
+ * (RFC 3986 6), then merge_slashes, then %2F and %5C unescaped and forwarded.
+ */
+static int
+hcm_path(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listener *ml)
+{
+	bool norm = h->normalize_path != NULL && h->normalize_path->value;
+	int esc = h->path_with_escaped_slashes_action;
+
+	if (esc ==
+	    HCM_ENUM(HTTP_CONNECTION_MANAGER__PATH_WITH_ESCAPED_SLASHES_ACTION__KEEP_UNCHANGED))
+		esc = 0;
+	if (esc != 0 &&
+	    esc != HCM_ENUM(
+	                   HTTP_CONNECTION_MANAGER__PATH_WITH_ESCAPED_SLASHES_ACTION__UNESCAPE_AND_FORWARD))
+		return bad(t, at,
+		           "path_with_escaped_slashes_action: only KEEP_UNCHANGED and "
+		           "UNESCAPE_AND_FORWARD (Hydrofoil neither rejects nor redirects)");
+	if (!norm && (h->merge_slashes || esc != 0))
+		return bad(t, at,
+		           "%s without normalize_path: Hydrofoil merges slashes and unescapes them "
+		           "only on a normalized path",
+		           h->merge_slashes ? "merge_slashes" : "path_with_escaped_slashes_action");
+	if (esc != 0 && !h->merge_slashes)
+		return bad(t, at,
+		           "path_with_escaped_slashes_action UNESCAPE_AND_FORWARD without "
+		           "merge_slashes: Hydrofoil's DECODE_AND_MERGE_SLASHES does both");
+	ml->path_normalization = !norm              ? HF_PATH_NONE
+	                         : esc != 0         ? HF_PATH_DECODE_AND_MERGE_SLASHES
+	                         : h->merge_slashes ? HF_PATH_MERGE_SLASHES
+	                                            : HF_PATH_BASE;
+	return 0;
+}
+
+/* Upgrades: WebSocket is a byte tunnel after the upstream's 101 (RFC 6455); nothing else. */
+static int
+hcm_upgrades(struct tr *t, const hcm_t *h, const char *at)
+{
+	char p[PATH];
+
+	for (size_t i = 0; i < h->n_upgrade_configs && t->rc == 0; i++) {
+		const Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager__UpgradeConfig
+		        *u = h->upgrade_configs[i];
+
+		path(p, sizeof(p), "%s.upgrade_configs[%zu]", at, i);
+		if (ONLY(t, u, p, "upgrade_type", "enabled") != 0)
+			return t->rc;
+		if (strcasecmp(u->upgrade_type, "websocket") != 0)
+			return bad(t, p, "upgrade_type '%s': Hydrofoil tunnels websocket only",
+			           u->upgrade_type);
+		if (u->enabled != NULL && !u->enabled->value)
+			return bad(t, p, "enabled false: Hydrofoil always tunnels websocket");
+	}
+	return t->rc;
+}
+
+/* common_http_protocol_options and http_protocol_options (HTTP/1.1). */
+static int
+hcm_protocol(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listener *ml)
+{
+	const Envoy__Config__Core__V3__HttpProtocolOptions *c = h->common_http_protocol_options;
+	char p[PATH];
+
+	if (c != NULL) {
+		path(p, sizeof(p), "%s.common_http_protocol_options", at);
+		if (ONLY(t, c, p, "idle_timeout", "headers_with_underscores_action") != 0)
+			return t->rc;
+		if (c->headers_with_underscores_action !=
+		    ENVOY__CONFIG__CORE__V3__HTTP_PROTOCOL_OPTIONS__HEADERS_WITH_UNDERSCORES_ACTION__ALLOW)
+			return bad(t, p,
+			           "headers_with_underscores_action: only ALLOW (Hydrofoil passes "
+			           "such headers on)");
+		if (c->idle_timeout != NULL) {
+			ml->idle_timeout_ms = duration_ms(c->idle_timeout);
+			ml->idle_timeout_set = true;
+		}
+	}
+	if (h->http_protocol_options != NULL) {
+		path(p, sizeof(p), "%s.http_protocol_options", at);
+		/* HTTP/1.0 requests are served (RFC 9112 2.6), as with accept_http_10. */
+		if (ONLY(t, h->http_protocol_options, p, "accept_http_10") != 0)
+			return t->rc;
+	}
+	/* Envoy's stream idle timeout; istiod turns it off (0s), Hydrofoil has none. */
+	if (h->stream_idle_timeout != NULL && duration_ms(h->stream_idle_timeout) != 0)
+		return bad(t, at,
+		           "stream_idle_timeout: only 0 (off); Hydrofoil bounds a request by its "
+		           "route timeout");
+	return 0;
+}
+
+/*
+ * What the request's headers become: x-forwarded-for (Hydrofoil is the edge:
+ * the peer is appended, use_remote_address), x-request-id (generated when
+ * absent, one sent is kept), x-forwarded-client-cert.
+ */
+static int
+hcm_headers(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listener *ml)
+{
+	char p[PATH];
+	int fcc = h->forward_client_cert_details;
+
+	if (h->use_remote_address != NULL && !h->use_remote_address->value)
+		return bad(t, at,
+		           "use_remote_address: false is not supported (Hydrofoil is the edge: "
+		           "it appends the peer's address to x-forwarded-for)");
+	if (h->generate_request_id != NULL && !h->generate_request_id->value)
+		return bad(t, at,
+		           "generate_request_id: false is not supported (Hydrofoil gives a "
+		           "request without x-request-id a UUIDv4)");
+	if (h->add_user_agent != NULL && h->add_user_agent->value)
+		return bad(
+		        t, at,
+		        "add_user_agent: Hydrofoil adds no x-envoy-downstream-service-* headers");
+	if (fcc != HCM_ENUM(HTTP_CONNECTION_MANAGER__FORWARD_CLIENT_CERT_DETAILS__SANITIZE) &&
+	    fcc != HCM_ENUM(HTTP_CONNECTION_MANAGER__FORWARD_CLIENT_CERT_DETAILS__SANITIZE_SET))
+		return bad(t, at,
+		           "forward_client_cert_details: only SANITIZE and SANITIZE_SET (Hydrofoil "
+		           "forwards no client certificate details)");
+	if (h->set_current_client_cert_details != NULL) {
+		path(p, sizeof(p), "%s.set_current_client_cert_details", at);
+		if (ONLY(t, h->set_current_client_cert_details, p, "subject", "cert", "chain",
+		         "dns", "uri") != 0)
+			return t->rc;
+	}
+	if (h->request_id_extension != NULL) {
+		ProtobufCMessage *u;
+
+		path(p, sizeof(p), "%s.request_id_extension", at);
+		if (ONLY(t, h->request_id_extension, p, "typed_config") != 0)
+			return t->rc;
+		if (h->request_id_extension->typed_config == NULL)
+			return bad(t, p, "no typed_config");
+		path(p, sizeof(p), "%s.request_id_extension.typed_config", at);
+		/* Hydrofoil's ids are UUIDv4; the trace-reason packing only matters to a tracer. */
+		u = unpack_any(
+		        t, h->request_id_extension->typed_config,
+		        &envoy__extensions__request_id__uuid__v3__uuid_request_id_config__descriptor,
+		        p);
+		if (u == NULL)
+			return t->rc;
+		only(t, u, p,
+		     (const char *const[]){"pack_trace_reason", "use_request_id_for_trace_sampling",
+		                           NULL});
+		protobuf_c_message_free_unpacked(u, NULL);
+		if (t->rc != 0)
+			return t->rc;
+	}
+	if (h->xff_num_trusted_hops > 64)
+		return bad(t, at, "xff_num_trusted_hops: %u is over 64", h->xff_num_trusted_hops);
+	ml->xff_num_trusted_hops = h->xff_num_trusted_hops;
+	return 0;
+}
+
+/* Every HCM setting beside the routes and filters, into @p ml (the hcm_* fields). */
+static int
+hcm_settings(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listener *ml)
+{
+	if (hcm_path(t, h, at, ml) != 0 || hcm_headers(t, h, at, ml) != 0 ||
+	    hcm_protocol(t, h, at, ml) != 0 || hcm_upgrades(t, h, at) != 0 ||
+	    hcm_access_log(t, h, at) != 0 || hcm_tracing(t, h, at) != 0)
+		return t->rc;
+	ml->hcm_set = true;
+	return 0;
+}
+
 static int
 hcm(struct tr *t, const Google__Protobuf__Any *any, const char *at, struct hf_model *m,
     struct hf_model_listener *ml, char **rds)
@@ -88,7 +317,20 @@ hcm(struct tr *t, const Google__Protobuf__Any *any, const char *at, struct hf_mo
 	        at);
 	if (h == NULL)
 		return t->rc;
-	if (ONLY(t, h, at, "codec_type", "stat_prefix", "rds", "route_config", "http_filters") != 0)
+	/*
+	 * stat_prefix names Envoy's stats (Hydrofoil's are its own); server_name is
+	 * Envoy's server header, Hydrofoil's local replies say "hydrofoil" and
+	 * upstream responses keep theirs. Hydrofoil keeps a request's x-request-id,
+	 * which is preserve_external_request_id true; false (the default, so never
+	 * seen as set) would have Envoy replace an external one.
+	 */
+	if (ONLY(t, h, at, "codec_type", "stat_prefix", "rds", "route_config", "http_filters",
+	         "use_remote_address", "normalize_path", "merge_slashes",
+	         "path_with_escaped_slashes_action", "upgrade_configs", "access_log", "tracing",
+	         "server_name", "generate_request_id", "preserve_external_request_id",
+	         "forward_client_cert_details", "set_current_client_cert_details",
+	         "request_id_extension", "stream_idle_timeout", "common_http_protocol_options",
+	         "http_protocol_options", "xff_num_trusted_hops", "add_user_agent") != 0)
 		goto out;
 	if (h->codec_type !=
 	            ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__CODEC_TYPE__AUTO &&
@@ -98,7 +340,7 @@ hcm(struct tr *t, const Google__Protobuf__Any *any, const char *at, struct hf_mo
 		    "codec_type: only AUTO and HTTP1 (HTTP/1.1 is what the data plane speaks)");
 		goto out;
 	}
-	if (http_filters(t, h, at) != 0)
+	if (http_filters(t, h, at) != 0 || hcm_settings(t, h, at, ml) != 0)
 		goto out;
 	ml->kind = HF_LISTENER_HTTP;
 	ml->route_config = -1;
@@ -344,6 +586,16 @@ http_chains(struct tr *t, struct chain *cs, unsigned int n, struct hf_model *m, 
 			free(other);
 			if (t->rc != 0)
 				return t->rc;
+			/* One listener, one set of connection manager settings (the model's). */
+			if (tmp.path_normalization != m->listeners[li].path_normalization ||
+			    tmp.xff_num_trusted_hops != m->listeners[li].xff_num_trusted_hops ||
+			    tmp.idle_timeout_set != m->listeners[li].idle_timeout_set ||
+			    tmp.idle_timeout_ms != m->listeners[li].idle_timeout_ms)
+				return bad(t, p,
+				           "path normalization, xff_num_trusted_hops or "
+				           "idle_timeout differ from filter_chains[%u]'s: a "
+				           "listener has one setting of each in Hydrofoil",
+				           cs[0].index);
 		}
 		if (!c->tls)
 			continue;

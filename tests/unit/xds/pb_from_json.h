@@ -32,6 +32,8 @@ static const ProtobufCMessageDescriptor *const pbj_known[] = {
         &envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__descriptor,
         &envoy__extensions__upstreams__http__v3__http_protocol_options__descriptor,
         &envoy__extensions__transport_sockets__raw_buffer__v3__raw_buffer__descriptor,
+        &envoy__extensions__access_loggers__file__v3__file_access_log__descriptor,
+        &envoy__extensions__request_id__uuid__v3__uuid_request_id_config__descriptor,
 };
 
 static ProtobufCMessage *pbj_message(const ProtobufCMessageDescriptor *d, json_t *j);

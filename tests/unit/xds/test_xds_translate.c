@@ -56,7 +56,7 @@ test_listener_refused(void **state)
 	        {4,
 	         "filter_chains[0].filters[0].name: network filter 'envoy.filters.network.rbac'"},
 	        {5, "port_value: 0 is not a port"},
-	        {6, "field 'use_remote_address' is not supported"},
+	        {6, "use_remote_address: false is not supported"},
 	        /* the control plane's strings reach logs and error_detail as one printable line */
 	        {7, "network filter 'evil?name?"
 	            "?' is not supported"},
@@ -87,7 +87,7 @@ test_listener_refused(void **state)
 		case 4: x.f.name = "envoy.filters.network.rbac"; break;
 		case 5: x.sa.port_value = 0; break;
 		case 6:
-			yes.value = 1;
+			yes.value = 0; /* Hydrofoil is the edge: true is taken */
 			x.h.use_remote_address = &yes;
 			break;
 		case 7: x.f.name = "evil\nname\x01\x7f"; break;
