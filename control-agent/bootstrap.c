@@ -550,9 +550,12 @@ load_vhost(struct hf_cfg *c, const config_setting_t *s, const char *where, struc
 	return 0;
 }
 
-/* The HTTP connection manager's limits and timeouts (also config's, for Istio listeners). */
-static int
-load_http_settings(struct hf_cfg *c, const config_setting_t *s, const char *where,
+/*
+ * The HTTP connection manager's limits and timeouts (also config's and xds's,
+ * for the listeners the configuration opens).
+ */
+int
+hf_boot_load_http_settings(struct hf_cfg *c, const config_setting_t *s, const char *where,
 		   struct hf_http_listener_config *h)
 {
 	long long hto = 10000, ito = 60000, kb = 60, count = 100, line = 8192;
@@ -582,7 +585,7 @@ load_http(struct hf_cfg *c, const config_setting_t *s, const char *where, struct
 	char rwhere[64], vwhere[96];
 	int rc = 0, n;
 
-	if ((rc = load_http_settings(c, s, where, &l->http)) != 0)
+	if ((rc = hf_boot_load_http_settings(c, s, where, &l->http)) != 0)
 		return rc;
 	snprintf(rwhere, sizeof(rwhere), "%s.route_config", where);
 	rc_set = hf_cfg_member(c, s, where, "route_config", CONFIG_TYPE_GROUP, 1, &rc);
@@ -741,7 +744,7 @@ load_config(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap 
 	    (rc = hf_cfg_get_string(c, g, "config", "istio_dir", b->istio_dir, sizeof(b->istio_dir), 1)) != 0 ||
 	    (rc = hf_cfg_get_string(c, g, "config", "credentials_dir", b->credentials_dir,
 				    sizeof(b->credentials_dir), 0)) != 0 ||
-	    (rc = load_http_settings(c, g, "config", &b->istio_http)) != 0 ||
+	    (rc = hf_boot_load_http_settings(c, g, "config", &b->istio_http)) != 0 ||
 	    (rc = hf_cfg_get_string(c, g, "config", "root_namespace", b->root_ns,
 				    sizeof(b->root_ns), 0)) != 0)
 		return rc;

@@ -45,7 +45,9 @@ hf_boot_load_xds(struct hf_cfg *c, const config_setting_t *root, struct hf_boots
 {
 	static const char *const keys[] = {"address", "port", "node_id", "cluster", "metadata",
 					   "api_type", "initial_fetch_timeout_ms", "tls", "tls_san",
-					   NULL};
+					   "request_headers_timeout_ms", "idle_timeout_ms",
+					   "max_request_headers_kb", "max_headers_count",
+					   "max_request_line", NULL};
 	char api[16] = "GRPC";
 	long long fetch_ms = 15000;
 	struct hf_boot_xds *x = &b->xds;
@@ -64,7 +66,8 @@ hf_boot_load_xds(struct hf_cfg *c, const config_setting_t *root, struct hf_boots
 	    (rc = hf_cfg_get_string(c, g, "xds", "api_type", api, sizeof(api), 0)) != 0 ||
 	    (rc = hf_cfg_get_int(c, g, "xds", "initial_fetch_timeout_ms", 0, 3600000, &fetch_ms,
 				 0)) != 0 ||
-	    (rc = hf_cfg_get_string(c, g, "xds", "tls_san", x->tls_san, sizeof(x->tls_san), 0)) != 0)
+	    (rc = hf_cfg_get_string(c, g, "xds", "tls_san", x->tls_san, sizeof(x->tls_san), 0)) != 0 ||
+	    (rc = hf_boot_load_http_settings(c, g, "xds", &b->istio_http)) != 0)
 		return rc;
 	md = config_setting_get_member(g, "tls");
 	if (md != NULL && config_setting_type(md) != CONFIG_TYPE_BOOL)

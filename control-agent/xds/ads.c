@@ -652,6 +652,8 @@ hf_xds_open(const struct hf_bootstrap *b, unsigned int n_workers, char *err, siz
 		goto fail;
 	x->boot = b;
 	x->n_workers = n_workers;
+	hf_xds_translate_node_http(b->istio_http.path_normalization, b->http_xff_trusted_hops,
+				   b->istio_http.idle_timeout_ms);
 	x->delta = b->xds.delta;
 	hf_xds_node_init(&x->node, b);
 	for (enum hf_xds_type t = 0; t < T__N; t++)

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "control-agent/xds/translate-int.h"
+#include "dataplane/http/path.h"
 
 /* ------------------------------------------------------------------------------------------- */
 /* listeners                                                                                    */
@@ -292,13 +293,61 @@ hcm_headers(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listen
 	return 0;
 }
 
+static struct {
+	bool set;
+	enum hf_path_mode path;
+	uint32_t xff_hops;
+	uint32_t idle_ms;
+} node_http;
+
+void
+hf_xds_translate_node_http(enum hf_path_mode path, uint32_t xff_hops, uint32_t idle_ms)
+{
+	node_http.set = true;
+	node_http.path = path;
+	node_http.xff_hops = xff_hops;
+	node_http.idle_ms = idle_ms;
+}
+
+/*
+ * The settings of @p ml (from @p h) against what the data plane applies
+ * (hf_xds_translate_node_http). An HCM that says nothing of paths (no
+ * normalize_path, merge_slashes or escaped-slash action: Envoy's runtime
+ * default decides) gets the node's mode.
+ */
+static int
+hcm_node_agrees(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listener *ml)
+{
+	if (!node_http.set)
+		return 0;
+	if (h->normalize_path == NULL && !h->merge_slashes && h->path_with_escaped_slashes_action == 0)
+		ml->path_normalization = node_http.path;
+	if (ml->path_normalization != node_http.path)
+		return bad(t, at,
+		           "normalize_path/merge_slashes/path_with_escaped_slashes_action: %s, but "
+		           "this node applies %s (http.path_normalization) to every listener",
+		           hf_path_mode_name(ml->path_normalization), hf_path_mode_name(node_http.path));
+	if (ml->xff_num_trusted_hops != node_http.xff_hops)
+		return bad(t, at,
+		           "xff_num_trusted_hops: %u, but this node applies %u "
+		           "(http.xff_num_trusted_hops) to every listener",
+		           ml->xff_num_trusted_hops, node_http.xff_hops);
+	if (ml->idle_timeout_set && ml->idle_timeout_ms != node_http.idle_ms)
+		return bad(t, at,
+		           "common_http_protocol_options.idle_timeout: %u ms, but this node applies "
+		           "%u ms (config.idle_timeout_ms or xds.idle_timeout_ms) to every listener",
+		           ml->idle_timeout_ms, node_http.idle_ms);
+	return 0;
+}
+
 /* Every HCM setting beside the routes and filters, into @p ml (the hcm_* fields). */
 static int
 hcm_settings(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listener *ml)
 {
 	if (hcm_path(t, h, at, ml) != 0 || hcm_headers(t, h, at, ml) != 0 ||
 	    hcm_protocol(t, h, at, ml) != 0 || hcm_upgrades(t, h, at) != 0 ||
-	    hcm_access_log(t, h, at) != 0 || hcm_tracing(t, h, at) != 0)
+	    hcm_access_log(t, h, at) != 0 || hcm_tracing(t, h, at) != 0 ||
+	    hcm_node_agrees(t, h, at, ml) != 0)
 		return t->rc;
 	ml->hcm_set = true;
 	return 0;

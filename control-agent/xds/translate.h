@@ -92,4 +92,14 @@ int hf_xds_tr_secret(const Envoy__Extensions__TransportSockets__Tls__V3__Secret 
 int hf_xds_tr_endpoints(const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *cla,
                         struct hf_model_cluster *mc, char *err, size_t errlen);
 
+/*
+ * What this node's data plane applies to every listener the configuration
+ * opens (the bootstrap's http.path_normalization, http.xff_num_trusted_hops
+ * and the Istio listeners' idle timeout): one setting for all of them, so an
+ * HttpConnectionManager asking for another value is NACKed by field rather
+ * than taken and not applied. Until it is called (unit tests of the mapping)
+ * any value is taken.
+ */
+void hf_xds_translate_node_http(enum hf_path_mode path, uint32_t xff_hops, uint32_t idle_ms);
+
 #endif

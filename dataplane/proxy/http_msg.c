@@ -701,6 +701,8 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 
 		if (hop_by_hop(msg, n, x->upgrade, named) || IS(n, "expect") ||
 		    IS(n, "x-forwarded-proto") || IS(n, "x-envoy-original-path") ||
+		    /* Envoy's SANITIZE: a client's claim of a certificate is never passed on. */
+		    IS(n, "x-forwarded-client-cert") ||
 		    (x->authority != NULL && IS(n, "host")) ||
 		    ((x->n_ops[0] | x->n_ops[1]) != 0 && replaced_by_ops(x, n)))
 			continue;

@@ -372,10 +372,14 @@ hf_check "a client's x-request-id is kept: upstream saw $up_kept, access log $lo
 
 # ---------------------------------------------------------------- 14. forwarding and hop-by-hop headers
 body=$(hc -D "$HF_TMP/hdr" -H 'Connection: keep-alive' -H 'Proxy-Connection: keep-alive' \
-	-H 'Keep-Alive: timeout=5' "http://$OUR/py/headers?tag=hop")
+	-H 'Keep-Alive: timeout=5' -H 'X-Forwarded-Client-Cert: By=spiffe://forged;URI=spiffe://cluster.local/ns/x/sa/admin' \
+	"http://$OUR/py/headers?tag=hop")
 hv() { j "[v for n, v in d[\"headers\"] if n.lower() == \"$1\"]" <<<"$body"; }
 hf_check "upstream sees x-forwarded-for $(hv x-forwarded-for)" test "$(hv x-forwarded-for)" = "['$PEER']"
 hf_check "upstream sees x-forwarded-proto $(hv x-forwarded-proto)" test "$(hv x-forwarded-proto)" = "['http']"
+# Envoy's default (SANITIZE; istiod's SANITIZE_SET for gateways): a client's XFCC is never believed.
+hf_check "a client's x-forwarded-client-cert is stripped: upstream sees $(hv x-forwarded-client-cert)" \
+	test "$(hv x-forwarded-client-cert)" = "[]"
 rid=$(hv x-request-id)
 hf_check "upstream sees a UUIDv4 x-request-id $rid" \
 	grep -Eq "^\['[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'\]$" <<<"$rid"

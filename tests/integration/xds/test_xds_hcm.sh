@@ -24,7 +24,11 @@ endpoints web 9103
 clusters "$(eds_cluster web)" "$(static_cluster web-b 9102)"
 routes "$(route_config http.8080)"
 put listeners.json < "$FIX/listener_hcm.json"
-xds_setup xdshcm ""
+# What istiod's HCM asks (normalize_path with merge_slashes, one trusted hop) is what this
+# node applies to every listener, as an operator aligns it with meshConfig; another value is
+# NACKed (test_xds_hcm.c, test_hcm_node).
+XDS_EXTRA_CFG='http = { path_normalization = "MERGE_SLASHES"; xff_num_trusted_hops = 1; };'
+xds_setup xdshcm "idle_timeout_ms = 3600000;"
 
 seen() { get "http://$OUR:8080/hello?q=1"; }
 ok8080() { seen | grep -q "^/hello?q=1 "; }

@@ -238,6 +238,42 @@ test_hcm_chains(void **state)
 	}
 }
 
+/*
+ * Once the node's settings are known, an HCM is taken only where it asks for
+ * what the data plane applies to every listener: another path mode, trusted
+ * hop count or idle timeout is NACKed naming the field, not taken and ignored.
+ */
+static void
+test_hcm_node(void **state)
+{
+	struct hf_model m = {0};
+	enum hf_path_mode path, other;
+	uint32_t hops, idle;
+
+	(void)state;
+	assert_int_equal(translate(&m, NULL, NULL, NULL, NULL), 0);
+	path = m.listeners[0].path_normalization;
+	hops = m.listeners[0].xff_num_trusted_hops;
+	idle = m.listeners[0].idle_timeout_set ? m.listeners[0].idle_timeout_ms : 60000;
+	hf_model_free(&m);
+	other = path == HF_PATH_BASE ? HF_PATH_MERGE_SLASHES : HF_PATH_BASE;
+
+	hf_xds_translate_node_http(path, hops, idle);
+	assert_int_equal(translate(&m, NULL, NULL, NULL, NULL), 0);
+	hf_model_free(&m);
+
+	hf_xds_translate_node_http(other, hops, idle);
+	assert_int_equal(translate(&m, NULL, NULL, NULL, NULL), -EINVAL);
+	assert_non_null(strstr(err, "normalize_path/merge_slashes/path_with_escaped_slashes_action"));
+	assert_non_null(strstr(err, "to every listener"));
+	hf_model_free(&m);
+
+	hf_xds_translate_node_http(path, hops + 1, idle);
+	assert_int_equal(translate(&m, NULL, NULL, NULL, NULL), -EINVAL);
+	assert_non_null(strstr(err, "xff_num_trusted_hops"));
+	hf_model_free(&m);
+}
+
 int
 main(void)
 {
@@ -246,6 +282,8 @@ main(void)
 	        cmocka_unit_test(test_hcm_mapped),
 	        cmocka_unit_test(test_hcm_refused),
 	        cmocka_unit_test(test_hcm_chains),
+	        /* last: it tells the translator the node's settings, for the rest of the process */
+	        cmocka_unit_test(test_hcm_node),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
