@@ -69,9 +69,11 @@
 #               threads (kernel threads, the sandbox's agent) then preempt a poller there
 #               too, as they must through hydrofoil, and the probe's report says what core 1
 #               went through (runs baseocc-lat-F; scripts/bench.sh passes it)
-#   --overload  hydrofoil runs with the overload manager's backlog triggers on (README,
-#               "Overload": keep-alive off from 80% backlog, requests shed from 90%); the
-#               open-loop rows then say how many requests were shed (503, flag OM)
+#   --overload  hydrofoil's open-loop runs (phase 3) have the overload manager's backlog
+#               triggers on (README, "Overload": keep-alive off from 80% backlog, requests
+#               shed from 90%); those rows then say how many requests were shed (503, flag
+#               OM). The closed-loop phases run without: a closed loop saturates the worker
+#               by design, and shedding would count as its rate.
 #   --lg-cpus   the CPUs the loadgen process may use through hydrofoil (taskset; default all):
 #               EAL puts its own threads (interrupts, memif's control channel) on the CPUs of
 #               this set that no lcore uses, or with none left on the main lcore's. (The
@@ -162,7 +164,7 @@ EAL=(--no-huge --no-pci --log-level=lib.eal:error)
 NS=$(hf_ns_new memif) || fail_table "cannot create a namespace"
 HF_NAMESPACES+=("$NS")
 
-# hf_config FILE SOCKET MAXC [LISTENERS [MEM_MB [MAX_REQUESTS]]]: LISTENERS http listeners on
+# hf_config FILE SOCKET MAXC [LISTENERS [MEM_MB [MAX_REQUESTS [OVERLOAD]]]]: LISTENERS http listeners on
 # ports 80, 81, ... (one source address reaches one listener through ~28k local ports).
 hf_config() {
 	local i lst="" n=${4:-1}
@@ -172,7 +174,7 @@ hf_config() {
 	done
 	hf_memif_cfg "$1" "$2" "$HF_ADDR" "" "${5:-$MEM}" "tcp: { max_connections = $3; time_wait_ms = 1000; };
 ${6:+http: { max_requests = $6; \};}
-$OVERLOAD
+${7:-}
 static_resources: {
   listeners = ( $lst );
   clusters = ( { name = \"lg\"; connect_timeout_ms = 1000; endpoints = [ \"$LG_ADDR:8080\" ]; } );
@@ -245,7 +247,9 @@ target_up() {
 	RUN_N=$((RUN_N + 1))
 	SOCK=$T/memif.$RUN_N.sock
 	if [ "$target" = hf ]; then
-		hf_config "$T/$name.cfg" "$SOCK" "$3" "${4:-1}" "${5:-$MEM}" "${6:-}"
+		local ovl=
+		[[ $name == hf-lat-* ]] && ovl=$OVERLOAD
+		hf_config "$T/$name.cfg" "$SOCK" "$3" "${4:-1}" "${5:-$MEM}" "${6:-}" "$ovl"
 		# Hydrofoil's workers publish their loop stalls there; the loadgen reads them.
 		export HF_STALL_BOARD=$T/$name.board
 		hf_start "$NS" "$T/$name.cfg" "$T/$name.target.log"
