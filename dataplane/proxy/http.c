@@ -391,7 +391,9 @@ route_of(const struct hf_worker *w, const struct hf_http_session *s,
 
 	*slp = sl;
 	*vhp = vh;
-	return vh != NULL ? hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port) : NULL;
+	if (vh == NULL)
+		return NULL;
+	return hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port);
 }
 
 /*
