@@ -374,26 +374,13 @@ consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, 
 /* Room for a target whose normalization changed it: longer than this once normalized is a 414. */
 #define NORM_TARGET_MAX 16384
 
-/*
- * The route of request @p msg on @p s's listener in the current snapshot,
- * NULL for 404 NR; the listener and virtual host it was found in (or NULL)
- * into @p slp and @p vhp.
- */
+/* The route of request @p msg on @p s's listener (hf_http_route_find()). */
 static const struct hf_route *
 route_of(const struct hf_worker *w, const struct hf_http_session *s,
 	 const struct hf_h1_message *msg, const struct hf_snap_listener **slp,
 	 const struct hf_vhost **vhp)
 {
-	const struct hf_snapshot *snap = w->snap;
-	const struct hf_snap_listener *sl = hf_snapshot_listener(snap, s->lst->port);
-	const struct hf_vhost *vh =
-		sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
-
-	*slp = sl;
-	*vhp = vh;
-	if (vh == NULL)
-		return NULL;
-	return hf_http_route_select(vh, snap->scratch[w->id], msg, s->lst->port);
+	return hf_http_route_find(w->snap, w->snap->scratch[w->id], s->lst->port, msg, slp, vhp);
 }
 
 /*

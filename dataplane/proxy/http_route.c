@@ -18,6 +18,7 @@
 
 #include "dataplane/proxy/http_route.h"
 #include "dataplane/proxy/rmatch.h"
+#include "dataplane/snapshot.h"
 
 const struct hf_route *
 hf_http_route_select(const struct hf_vhost *vh, void *scratch, const struct hf_h1_message *msg,
@@ -185,4 +186,18 @@ hf_http_route_cors(const struct hf_route *r, const struct hf_h1_message *msg, ch
 			      "access-control-expose-headers: %s\r\n", c->expose_headers);
 	}
 	return (size_t)n < cap ? n : -1;
+}
+
+const struct hf_route *
+hf_http_route_find(const struct hf_snapshot *snap, void *scratch, uint16_t port,
+		   const struct hf_h1_message *msg, const struct hf_snap_listener **slp,
+		   const struct hf_vhost **vhp)
+{
+	const struct hf_snap_listener *sl = hf_snapshot_listener(snap, port);
+	const struct hf_vhost *vh =
+		sl != NULL ? hf_router_vhost(&sl->table, msg->host.p, msg->host.len) : NULL;
+
+	*slp = sl;
+	*vhp = vh;
+	return vh != NULL ? hf_http_route_select(vh, scratch, msg, port) : NULL;
 }

@@ -17,6 +17,20 @@
 const struct hf_route *hf_http_route_select(const struct hf_vhost *vh, void *scratch,
 					    const struct hf_h1_message *msg, uint16_t port);
 
+struct hf_snapshot;
+struct hf_snap_listener;
+
+/*
+ * The route of request @p msg on listener port @p port of snapshot @p snap:
+ * the listener, its virtual host by the Host field, then
+ * hf_http_route_select(). NULL for 404 NR; the listener and virtual host it
+ * was found in (or NULL) into @p slp and @p vhp.
+ */
+const struct hf_route *hf_http_route_find(const struct hf_snapshot *snap, void *scratch,
+					  uint16_t port, const struct hf_h1_message *msg,
+					  const struct hf_snap_listener **slp,
+					  const struct hf_vhost **vhp);
+
 /* The weighted destination of forwarding route @p r, drawn at random by weight. */
 const struct hf_route_dest *hf_http_route_dest(const struct hf_route *r);
 
