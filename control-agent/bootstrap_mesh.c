@@ -18,6 +18,7 @@
 #include <libconfig.h>
 
 #include "control-agent/bootstrap-int.h"
+#include "control-agent/file.h"
 #include "control-agent/bootstrap.h"
 #include "control-agent/cfg.h"
 #include "dataplane/net/addr.h"
@@ -122,34 +123,6 @@ hf_boot_load_xds(struct hf_cfg *c, const config_setting_t *root, struct hf_boots
 	return 0;
 }
 
-/* Reads @p file (at most 1 MiB) into a malloc'ed buffer. 0 or -errno. */
-static int
-read_small(const char *file, char **out, size_t *len)
-{
-	FILE *f = fopen(file, "re");
-	size_t cap = 1 << 20, n;
-	char *buf;
-
-	if (f == NULL)
-		return -errno;
-	buf = malloc(cap + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, cap + 1, f);
-	if (ferror(f) || n > cap) {
-		fclose(f);
-		explicit_bzero(buf, n);
-		free(buf);
-		return -EFBIG;
-	}
-	fclose(f);
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 /* A SPIFFE path segment: a Kubernetes name (RFC 1123 label characters). */
 static bool
 spiffe_segment_ok(const char *s, bool dots)
@@ -208,7 +181,7 @@ hf_boot_load_identity(struct hf_cfg *c, const config_setting_t *root, struct hf_
 	snprintf(id->spiffe, sizeof(id->spiffe), "spiffe://%s/ns/%s/sa/%s", id->trust_domain, id->ns,
 		 id->service_account);
 	for (int i = 0; i < 3 && rc == 0; i++) {
-		rc = read_small(files[i], &pem[i], &len[i]);
+		rc = hf_file_read(files[i], &pem[i], &len[i]);
 		if (rc < 0)
 			rc = hf_cfg_fail(c, config_setting_get_member(g, names[i] + 9), names[i],
 					 "cannot read '%s': %s", files[i], strerror(-rc));

@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "control-agent/file.h"
 #include "control-agent/watch.h"
 
 /*
@@ -25,8 +26,6 @@
  * the load refuses it and the next write retries.
  */
 #define SETTLE_MS 50
-/* Files are read whole up to this size, as the loaders read them. */
-#define MAX_FILE (1 << 20)
 
 static struct hf_watch *recording;
 
@@ -188,30 +187,17 @@ hf_watch_merge(struct hf_watch *w, struct hf_watch *from)
 static int
 sum_file(const char *path, uint8_t *sum)
 {
-	FILE *f = fopen(path, "re");
 	char *buf;
 	size_t n;
-	int rc = 0;
+	int rc = hf_file_read(path, &buf, &n);
 
-	if (f == NULL)
-		return -errno;
-	buf = malloc(MAX_FILE + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, MAX_FILE + 1, f);
-	if (ferror(f))
-		rc = -EIO;
-	else if (n > MAX_FILE)
-		rc = -EFBIG;
-	else
-		hf_watch_sum(buf, n, sum);
-	fclose(f);
+	if (rc != 0)
+		return rc;
+	hf_watch_sum(buf, n, sum);
 	/* a private key's bytes, maybe */
 	explicit_bzero(buf, n);
 	free(buf);
-	return rc;
+	return 0;
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "control-agent/file.h"
 #include "control-agent/istio/istio-int.h"
 #include "tls/tls.h"
 
@@ -108,44 +109,13 @@ apply_pool(struct ist *st, const struct yn *pool, const char *path, struct hf_mo
 	return 0;
 }
 
-/* Reads all of @p file (at most 1 MiB) into a malloc'ed, NUL-terminated buffer. 0 or -errno. */
-static int
-slurp(const char *file, char **out, size_t *len)
-{
-	FILE *f = fopen(file, "re");
-	size_t cap = 1 << 20, n;
-	char *buf;
-
-	if (f == NULL)
-		return -errno;
-	buf = malloc(cap + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, cap + 1, f);
-	if (ferror(f) || n > cap) {
-		int e = ferror(f) ? EIO : EFBIG;
-
-		fclose(f);
-		explicit_bzero(buf, n);
-		free(buf);
-		return -e;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 /* Reads @p file into *@p out for field @p key of @p tls; a failure names the field. */
 static int
 read_pem(struct ist *st, const struct yn *tls, const char *path, const char *key,
 	 const char *file, char **out, size_t *len)
 {
 	char q[IST_PATH];
-	int rc = slurp(file, out, len);
+	int rc = hf_file_read(file, out, len);
 
 	if (rc == -ENOMEM)
 		return ist_oom(st);
@@ -207,10 +177,10 @@ load_files(struct ist *st, const struct yn *tls, const char *path, struct hf_mod
 			return rc;
 		if (!t->insecure_skip_verify) {
 			snprintf(f, sizeof(f), "%s/%s/ca.crt", st->creds_dir, cred);
-			rc = slurp(f, &t->ca_pem, &t->ca_len);
+			rc = hf_file_read(f, &t->ca_pem, &t->ca_len);
 			if (rc == -ENOENT) {
 				snprintf(f, sizeof(f), "%s/%s-cacert/ca.crt", st->creds_dir, cred);
-				rc = slurp(f, &t->ca_pem, &t->ca_len);
+				rc = hf_file_read(f, &t->ca_pem, &t->ca_len);
 			}
 			if (rc < 0 && rc != -ENOENT)
 				return rc == -ENOMEM ? ist_oom(st) :
@@ -228,7 +198,7 @@ load_files(struct ist *st, const struct yn *tls, const char *path, struct hf_mod
 	if (ca != NULL)
 		return read_pem(st, tls, path, "caCertificates", ca, &t->ca_pem, &t->ca_len);
 	snprintf(f, sizeof(f), "%s", X509_get_default_cert_file());
-	rc = slurp(f, &t->ca_pem, &t->ca_len);
+	rc = hf_file_read(f, &t->ca_pem, &t->ca_len);
 	if (rc == -ENOMEM)
 		return ist_oom(st);
 	if (rc < 0)

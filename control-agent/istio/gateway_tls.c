@@ -15,6 +15,7 @@
 
 #include <openssl/ssl.h>
 
+#include "control-agent/file.h"
 #include "control-agent/istio/istio-int.h"
 #include "control-agent/watch.h"
 #include "tls/tls.h"
@@ -150,41 +151,20 @@ versions:
 	return 0;
 }
 
-/* Reads all of @p file (at most 1 MiB) into a malloc'ed buffer. Returns 0 or -errno. */
+/*
+ * Reads all of @p file (hf_file_read()) and notes it for the rotation watch
+ * (watch.h): what was read, or that it could not be. 0 or -errno.
+ */
 static int
 slurp(const char *file, char **out, size_t *len)
 {
-	FILE *f = fopen(file, "re");
-	size_t cap = 1 << 20, n;
-	char *buf;
+	int rc = hf_file_read(file, out, len);
 
-	/* Watched for rotation (watch.h): what was read, or that it could not be. */
-	if (f == NULL) {
-		int e = errno;
-
-		hf_watch_note(file, NULL, 0, e);
-		return -e;
-	}
-	buf = malloc(cap + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, cap + 1, f);
-	if (ferror(f) || n > cap) {
-		int e = ferror(f) ? EIO : EFBIG;
-
-		fclose(f);
-		explicit_bzero(buf, n);
-		free(buf);
-		return -e;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	hf_watch_note(file, buf, n, 0);
-	*out = buf;
-	*len = n;
-	return 0;
+	if (rc == 0)
+		hf_watch_note(file, *out, *len, 0);
+	else if (rc != -ENOMEM)
+		hf_watch_note(file, NULL, 0, -rc);
+	return rc;
 }
 
 /* A credentialName is a Kubernetes secret name: DNS-1123 (a-z, 0-9, '-', '.'), no path. */
