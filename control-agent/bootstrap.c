@@ -776,7 +776,7 @@ load_overload(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstra
 {
 	static const char *const keys[] = {"enabled", "window_ms", "refuse_connections",
 					   "disable_keepalive", "shed_requests", NULL};
-	static const char *const monitors[] = {"backlog", "mbufs", "connections", "streams", NULL};
+	const char *monitors[HF_OVM__N + 1] = {NULL};
 	static const struct hf_overload_trigger off = {2.0f, 2.0f};
 	struct hf_overload_config *o = &b->overload;
 	long long window_ms = o->window_us / 1000;
@@ -786,6 +786,8 @@ load_overload(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstra
 
 	if (g == NULL)
 		return rc;
+	for (int m = 0; m < HF_OVM__N; m++)
+		monitors[m] = hf_overload_monitor_name((enum hf_overload_monitor)m);
 	if ((rc = hf_cfg_check_keys(c, g, "overload", keys)) != 0 ||
 	    (rc = hf_cfg_get_int(c, g, "overload", "window_ms", 1, 1000, &window_ms, 0)) != 0)
 		return rc;

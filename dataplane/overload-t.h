@@ -13,8 +13,9 @@
 
 /* What a worker measures, each as a pressure in [0, 1]. */
 enum hf_overload_monitor {
-	/* share of the window's cycles spent in loop iterations whose RX burst came back
-	 * full: the worker was behind its queues (its loop lag) */
+	/* share of the window's cycles spent in loop iterations that found their RX
+	 * queue still full after HF_OVERLOAD_LAG_BURSTS full bursts in a row: the
+	 * worker was behind its queues and not catching up (its loop lag) */
 	HF_OVM_BACKLOG,
 	HF_OVM_MBUFS,			/* share of the port's mbuf pool taken, worst port */
 	HF_OVM_CONNECTIONS,		/* share of the worker's TCBs taken */
@@ -50,7 +51,8 @@ struct hf_overload {
 	struct hf_overload_config cfg;
 	uint64_t window_tsc;		/* cfg.window_us in TSC ticks */
 	uint64_t window_start;		/* TSC */
-	uint64_t backlog_tsc;		/* cycles of backlogged iterations in this window */
+	uint64_t backlog_tsc;		/* cycles of lagging iterations in this window */
+	uint32_t full_streak;		/* iterations in a row whose RX burst came back full */
 	float pressure[HF_OVM__N];	/* as last measured (backlog smoothed over windows) */
 	float level[HF_OVA__N];		/* share of events each action takes now */
 	uint32_t threshold[HF_OVA__N];	/* level as a 32-bit draw threshold; 0: off */

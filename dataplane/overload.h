@@ -28,6 +28,31 @@ float hf_overload_scale(const struct hf_overload_trigger *t, float p);
 const char *hf_overload_monitor_name(enum hf_overload_monitor m);
 const char *hf_overload_action_name(enum hf_overload_action a);
 
+/*
+ * Full bursts in a row before the loop counts as lagging. A peer that sends
+ * in batches (a loadgen, a NIC's interrupt moderation upstream, a burst of
+ * pipelined requests) fills one or two bursts at a time at any load; a worker
+ * that cannot keep up finds its queue full burst after burst. Four bursts are
+ * 128 frames still waiting after 96 were taken.
+ */
+#define HF_OVERLOAD_LAG_BURSTS 4
+
+/*
+ * One loop iteration of @p cycles whose RX burst came back full (@p full) or
+ * not: adds it to the window's lagging cycles when it continues a streak of
+ * full bursts longer than HF_OVERLOAD_LAG_BURSTS.
+ */
+static inline void
+hf_overload_loop(struct hf_overload *o, bool full, uint64_t cycles)
+{
+	if (!full) {
+		o->full_streak = 0;
+		return;
+	}
+	if (++o->full_streak > HF_OVERLOAD_LAG_BURSTS)
+		o->backlog_tsc += cycles;
+}
+
 /* Whether action @p a takes this event: a draw against its level, no draw while off. */
 static inline bool
 hf_overload_act(struct hf_overload *o, enum hf_overload_action a)

@@ -653,8 +653,7 @@ hf_worker_poll_once(struct hf_worker *w)
 	ls->cur[HF_LOOP_TX] = end - t;
 	ls->last_end = end;
 	HF_COUNT(w, WORKER_LOOPS);
-	if (backlogged)
-		w->ovl.backlog_tsc += end - start;
+	hf_overload_loop(&w->ovl, backlogged, end - start);
 	if (unlikely(end - w->ovl.window_start >= w->ovl.window_tsc))
 		overload_window(w, end);
 	if (n == 0) {

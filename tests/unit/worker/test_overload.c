@@ -131,6 +131,37 @@ test_backlog_smoothed(void **state)
 	assert_true(o.pressure[HF_OVM_BACKLOG] < 0.3f);
 }
 
+/*
+ * Which iterations count as lagging: a peer's batches fill a burst or two at
+ * a time at any load and count for nothing; only a queue still full after
+ * HF_OVERLOAD_LAG_BURSTS full bursts in a row does.
+ */
+static void
+test_lag_streak(void **state)
+{
+	struct hf_overload_config cfg;
+	struct hf_overload o;
+
+	(void)state;
+	start(&o, &cfg);
+	/* Batches of up to HF_OVERLOAD_LAG_BURSTS full bursts, each drained by the next poll. */
+	for (int i = 0; i < 1000; i++) {
+		for (int k = 0; k < HF_OVERLOAD_LAG_BURSTS; k++)
+			hf_overload_loop(&o, true, 100);
+		hf_overload_loop(&o, false, 10);
+	}
+	assert_int_equal(o.backlog_tsc, 0);
+	/* A queue that stays full: every iteration past the streak's start counts. */
+	for (int i = 0; i < HF_OVERLOAD_LAG_BURSTS + 10; i++)
+		hf_overload_loop(&o, true, 100);
+	assert_int_equal(o.backlog_tsc, 10 * 100);
+	/* One partial burst ends the streak: the next full one starts over. */
+	hf_overload_loop(&o, false, 10);
+	hf_overload_loop(&o, true, 100);
+	assert_int_equal(o.backlog_tsc, 10 * 100);
+	assert_int_equal(o.full_streak, 1);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -166,6 +197,7 @@ main(void)
 		cmocka_unit_test(test_scale),
 		cmocka_unit_test(test_levels_and_draws),
 		cmocka_unit_test(test_backlog_smoothed),
+		cmocka_unit_test(test_lag_streak),
 		cmocka_unit_test(test_defaults),
 	};
 
