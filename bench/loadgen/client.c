@@ -166,6 +166,7 @@ conn_open(struct lg_worker *lw, struct lg_conn *cn, bool with_request, uint64_t 
 	cn->state = LG_C_CONNECTING;
 	cn->has_request = with_request;
 	cn->intended = with_request ? intended : lw->w->now;
+	cn->sent = lw->w->now;
 	cn->deadline = cn->intended + lw->timeout_tsc;
 }
 
@@ -181,6 +182,7 @@ send_request(struct lg_worker *lw, struct lg_conn *cn, uint64_t intended)
 			lw->outstanding++;
 		cn->has_request = false;
 		cn->intended = intended;
+		cn->sent = lw->w->now;
 		cn->deadline = RTE_MAX(intended, lw->w->now) + lw->timeout_tsc;
 		lw->st.requests_total++;
 		cn->state = LG_C_HEAD;
@@ -197,6 +199,7 @@ send_request(struct lg_worker *lw, struct lg_conn *cn, uint64_t intended)
 		lw->outstanding++;
 	cn->has_request = false;
 	cn->intended = intended;
+	cn->sent = lw->w->now;
 	cn->deadline = RTE_MAX(intended, lw->w->now) + lw->timeout_tsc;
 	if (m == NULL) {
 		/* Out of indirect mbufs: the request never leaves. */
@@ -257,6 +260,7 @@ complete(struct lg_worker *lw, struct lg_conn *cn)
 		else
 			lw->st.err[LG_E_NON2XX]++;
 		hf_hist_record(lw->hist, ticks_to_ns(lw, t > cn->intended ? t - cn->intended : 0));
+		hf_hist_record(lw->hist_sent, ticks_to_ns(lw, t > cn->sent ? t - cn->sent : 0));
 		/*
 		 * Due before the end of the shadow of a stall of this worker's own
 		 * loop (its end plus its length: the queue it left drains in about
@@ -572,6 +576,7 @@ lg_client_init(struct lg_worker *lw)
 	lw->ready = calloc(n, sizeof(*lw->ready));
 	lw->hist = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
 	lw->hist_clean = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
+	lw->hist_sent = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
 	lw->open_loop = o->rate > 0;
 	lw->head_method = strcasecmp(o->method, "HEAD") == 0;
 	if (lw->open_loop) {
@@ -584,7 +589,7 @@ lg_client_init(struct lg_worker *lw)
 	lw->backlog = calloc(bl, sizeof(*lw->backlog));
 	lw->backlog_mask = bl - 1;
 	if (lw->conns == NULL || lw->ready == NULL || lw->hist == NULL || lw->hist_clean == NULL ||
-	    lw->backlog == NULL)
+	    lw->hist_sent == NULL || lw->backlog == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
 		lw->conns[i].lw = lw;
@@ -774,6 +779,8 @@ lg_client_fini(struct lg_worker *lw)
 	hf_hist_free(lw->hist);
 	hf_hist_free(lw->hist_clean);
 	lw->hist_clean = NULL;
+	hf_hist_free(lw->hist_sent);
+	lw->hist_sent = NULL;
 	lw->conns = NULL;
 	lw->ready = NULL;
 	lw->backlog = NULL;

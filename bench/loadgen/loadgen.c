@@ -363,6 +363,7 @@ mode_name(const struct lg_opts *o)
 /* Everything about the measured window besides the requests: the loop and the threads. */
 struct lg_window {
 	const struct hf_hist *clean;	/* latencies of the responses no loop stall delayed */
+	const struct hf_hist *sent;	/* latencies from the send: the loadgen's queue left out */
 	struct hf_loop_stats loop;	/* the workers' loops, merged */
 	uint64_t longest_client;	/* ticks */
 	uint64_t hz;
@@ -400,10 +401,14 @@ report_window(const struct lg_stats *t, const struct lg_window *win)
 		printf("%s\"%s\":%" PRIu64, k ? "," : "", loop_work_name[k], t->stall_blame[k]);
 	printf("}},\"responses_peer_stalled\":%" PRIu64, t->responses_peer_stalled);
 	printf(",\"responses_stalled\":%" PRIu64 ",\"latency_unstalled_us\":{\"p50\":%.1f,"
-	       "\"p99\":%.1f,\"p99_9\":%.1f,\"max\":%.1f},\"threads\":",
+	       "\"p99\":%.1f,\"p99_9\":%.1f,\"max\":%.1f}",
 	       t->responses_stalled, hf_hist_value_at(win->clean, 50) / 1e3,
 	       hf_hist_value_at(win->clean, 99) / 1e3, hf_hist_value_at(win->clean, 99.9) / 1e3,
 	       hf_hist_max(win->clean) / 1e3);
+	printf(",\"latency_from_send_us\":{\"p50\":%.1f,\"p99\":%.1f,\"p99_9\":%.1f,\"max\":%.1f}",
+	       hf_hist_value_at(win->sent, 50) / 1e3, hf_hist_value_at(win->sent, 99) / 1e3,
+	       hf_hist_value_at(win->sent, 99.9) / 1e3, hf_hist_max(win->sent) / 1e3);
+	printf(",\"threads\":");
 	if (win->n0 >= 0 && win->n1 >= 0)
 		lg_threads_json(stdout, win->th0, (unsigned int)win->n0, win->th1,
 				(unsigned int)win->n1);
@@ -517,6 +522,10 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 		       hf_hist_value_at(win->clean, 99) / 1e3,
 		       hf_hist_value_at(win->clean, 99.9) / 1e3, t->responses_stalled,
 		       t->responses_peer_stalled);
+		printf("  from the send          p50 %.1f  p99 %.1f  p99.9 %.1f  (the loadgen's own "
+		       "queue of due requests left out)\n",
+		       hf_hist_value_at(win->sent, 50) / 1e3, hf_hist_value_at(win->sent, 99) / 1e3,
+		       hf_hist_value_at(win->sent, 99.9) / 1e3);
 		printf("  worker loop gaps (us)  p99 %.1f  p99.99 %.1f  max %.1f  "
 		       "stalls over %d us: %" PRIu64 "\n",
 		       hf_loop_gap_at(&win->loop, 99) * 1e6 / (double)win->hz,
@@ -848,7 +857,7 @@ main(int argc, char **argv)
 	const char *lcores = "0-1";
 	unsigned int n_ports = 0, opened = 0, w, lcore;
 	struct lg_stats total = {0};
-	struct hf_hist *hist = NULL, *clean = NULL;
+	struct hf_hist *hist = NULL, *clean = NULL, *sent = NULL;
 	static struct lg_thread th0[MAX_THREADS], th1[MAX_THREADS];
 	static struct lg_thread tasks0[MAX_TASKS], tasks1[MAX_TASKS];
 	int n_tasks0 = -1, n_tasks1 = -1;
@@ -1011,6 +1020,7 @@ main(int argc, char **argv)
 
 	hist = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
 	clean = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
+	sent = hf_hist_create(LG_HIST_MAX_NS, LG_HIST_SUB_BITS);
 	memset(&win, 0, sizeof(win));
 	for (w = 0; w < o.workers; w++) {
 		const uint64_t *v = lws[w].w->cnt.v;
@@ -1035,10 +1045,13 @@ main(int argc, char **argv)
 			hf_hist_merge(hist, lws[w].hist);
 		if (clean != NULL && lws[w].hist_clean != NULL)
 			hf_hist_merge(clean, lws[w].hist_clean);
+		if (sent != NULL && lws[w].hist_sent != NULL)
+			hf_hist_merge(sent, lws[w].hist_sent);
 		hf_loop_stats_merge(&win.loop, &lws[w].w->loop);
 		win.longest_client = RTE_MAX(win.longest_client, lws[w].longest_client);
 	}
 	win.clean = clean;
+	win.sent = sent;
 	win.hz = hz;
 	win.th0 = th0;
 	win.th1 = th1;
@@ -1052,13 +1065,14 @@ main(int argc, char **argv)
 	secs = o.duration_s - o.warmup_s;
 	if (interrupted && o.client && t_sig < lws[0].t_end)
 		secs = t_sig > lws[0].t_warm ? (double)(t_sig - lws[0].t_warm) / hz : 0;
-	if (hist != NULL && clean != NULL)
+	if (hist != NULL && clean != NULL && sent != NULL)
 		report(&o, &total, hist, secs, interrupted && o.client && t_sig < lws[0].t_end,
 		       o.replay_file != NULL ? &replay : NULL, &win, lws[0].tls_desc,
 		       lws[0].tls_err);
 	fflush(stdout);
 	hf_hist_free(hist);
 	hf_hist_free(clean);
+	hf_hist_free(sent);
 	status = 0;
 
 out_workers:

@@ -197,6 +197,7 @@ struct lg_conn {
 	uint32_t idx;
 	uint32_t next_ready;		/* ready stack link */
 	uint64_t intended;		/* TSC the outstanding request was meant to leave */
+	uint64_t sent;			/* TSC it left (its connect began, for a new connection) */
 	uint64_t deadline;		/* TSC after which it times out */
 	uint64_t retry_at;		/* IDLE: no connect before this TSC (after a failure) */
 	struct hf_http_reader rd;
@@ -248,6 +249,8 @@ struct lg_worker {
 	struct hf_hist *hist;
 	/* measured responses whose wait held no loop stall, ours or the target's (issue 16) */
 	struct hf_hist *hist_clean;
+	/* latencies from the send instead of the intended time: the loadgen's own queue left out */
+	struct hf_hist *hist_sent;
 	const struct hf_stall_board *peer;	/* the target's stall board; NULL: none */
 	/* loop timing from the start of the measured window (t_warm) */
 	bool loop_window;		/* the worker's loop statistics were reset at t_warm */

@@ -666,6 +666,11 @@ for f in E["FRACS"].split():
         note += (f"; overload manager: {int(hd['hf.overload.requests_shed'] or 0):,} requests shed (503 OM), "
                  f"{int(hd['hf.overload.keepalive_disabled'] or 0):,} responses with keep-alive off, "
                  f"{int(hd['hf.overload.connections_refused'] or 0):,} connections refused")
+    for who, d in (("hydrofoil", h), ("baseline", b)):
+        fs = d.get("latency_from_send_us") if d else None
+        if fs:
+            note += (f"; {who} from the send (the loadgen's own queue of due requests left out): "
+                     f"p50 / p99 / p99.9 {fs['p50']:.1f} / {fs['p99']:.1f} / {fs['p99_9']:.1f} µs")
     hb = busy_share([hd]) if h else None
     if hb is not None:
         note += (f"; hydrofoil's worker {hb:.0%} busy"
