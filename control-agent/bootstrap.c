@@ -15,7 +15,8 @@
  *             path_normalization = "BASE" | "DEFAULT" | "NONE" | "MERGE_SLASHES" |
  *                                  "DECODE_AND_MERGE_SLASHES";     Istio's meshConfig, every listener
  *             drain_timeout_ms;    a removed listener's connections reset after it (600000)
- *             xff_num_trusted_hops; }  proxies in front trusted in x-forwarded-for (0)
+ *             xff_num_trusted_hops;  proxies in front trusted in x-forwarded-for (0)
+ *             forward_client_cert = "SANITIZE_SET" | "SANITIZE"; }  x-forwarded-client-cert
  *   static_resources: {
  *     listeners = ( { name; port; filter = "echo" | "discard" | "tcp_proxy" | "http"; cluster;
  *                     (http:) request_headers_timeout_ms; idle_timeout_ms; max_request_headers_kb;
@@ -376,14 +377,17 @@ load_tcp(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
  * gatewayTopology.numTrustedProxies): the proxies in front whose
  * x-forwarded-for entries are believed; AuthorizationPolicy's remote.ip and
  * remoteIpBlocks read the client address there.
+ * http.forward_client_cert: Envoy's forward_client_cert_details (Istio's
+ * gatewayTopology.forwardClientCertDetails), SANITIZE_SET by default as on
+ * Istio's gateways, for every HTTP listener.
  */
 static int
 load_http_pools(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
 	static const char *const keys[] = {"max_requests", "path_normalization", "drain_timeout_ms",
-					   "xff_num_trusted_hops", NULL};
+					   "xff_num_trusted_hops", "forward_client_cert", NULL};
 	long long maxr = 0, drain = HF_DRAIN_TIMEOUT_DEFAULT_MS, hops = 0;
-	char norm[HF_BOOT_STR] = "";
+	char norm[HF_BOOT_STR] = "", fcc[HF_BOOT_STR] = "";
 	int rc = 0, mode;
 	const config_setting_t *g = hf_cfg_member(c, root, "", "http", CONFIG_TYPE_GROUP, 0, &rc);
 
@@ -394,9 +398,18 @@ load_http_pools(struct hf_cfg *c, const config_setting_t *root, struct hf_bootst
 	    (rc = hf_cfg_get_string(c, g, "http", "path_normalization", norm, sizeof(norm), 0)) != 0 ||
 	    (rc = hf_cfg_get_int(c, g, "http", "drain_timeout_ms", 1, 86400000, &drain,
 				 0)) != 0 ||
-	    (rc = hf_cfg_get_int(c, g, "http", "xff_num_trusted_hops", 0, 64, &hops, 0)) != 0)
+	    (rc = hf_cfg_get_int(c, g, "http", "xff_num_trusted_hops", 0, 64, &hops, 0)) != 0 ||
+	    (rc = hf_cfg_get_string(c, g, "http", "forward_client_cert", fcc, sizeof(fcc), 0)) != 0)
 		return rc;
 	b->http_xff_trusted_hops = (uint32_t)hops;
+	if (strcmp(fcc, "SANITIZE") == 0)
+		b->http_xfcc_sanitize_only = true;
+	else if (fcc[0] != '\0' && strcmp(fcc, "SANITIZE_SET") != 0)
+		return hf_cfg_fail(c, config_setting_get_member(g, "forward_client_cert"),
+				   "http.forward_client_cert",
+				   "'%s' is not one of SANITIZE_SET, SANITIZE (Envoy's FORWARD_ONLY, "
+				   "APPEND_FORWARD and ALWAYS_FORWARD_ONLY would pass on what a client "
+				   "claims)", fcc);
 	b->http_max_requests = (uint32_t)maxr;
 	b->http_drain_timeout_ms = (uint32_t)drain;
 	if (norm[0] != '\0') {
@@ -970,6 +983,9 @@ hf_bootstrap_load(struct hf_bootstrap *b, const char *path, char *err, size_t er
 	for (unsigned int i = 0; i < b->n_listeners; i++)
 		b->listeners[i].http.path_normalization = b->http_path_normalization;
 	b->istio_http.path_normalization = b->http_path_normalization;
+	for (unsigned int i = 0; i < b->n_listeners; i++)
+		b->listeners[i].http.xfcc_sanitize_only = b->http_xfcc_sanitize_only;
+	b->istio_http.xfcc_sanitize_only = b->http_xfcc_sanitize_only;
 	lcores = hf_bootstrap_count_lcores(b->lcores);
 	if (lcores < 0) {
 		const config_setting_t *d = config_setting_get_member(root, "dpdk");

@@ -126,6 +126,7 @@ struct hf_bootstrap {
 	struct hf_tcp_config tcp;
 	uint32_t http_max_requests;	/* http.max_requests; 0: max_connections / 4 */
 	enum hf_path_mode http_path_normalization;	/* http.path_normalization (BASE) */
+	bool http_xfcc_sanitize_only;	/* http.forward_client_cert: SANITIZE (else SANITIZE_SET) */
 	uint32_t http_drain_timeout_ms;	/* http.drain_timeout_ms: a removed listener's drain bound */
 	uint32_t http_xff_trusted_hops;	/* http.xff_num_trusted_hops: remote.ip of AuthorizationPolicy */
 	unsigned int n_listeners;

@@ -723,6 +723,7 @@ cc_listener(struct cc *c, const struct hf_model_listener *ml, struct hf_snap_lis
 
 	l->port = ml->port;
 	l->kind = (uint8_t)ml->kind;
+	l->xfcc = ml->xfcc;
 	l->cluster = -1;
 	if (ml->kind != HF_LISTENER_HTTP) {
 		if (ml->n_l4_routes > 0 && ml->l4_routes[0].n_clusters > 0) {

@@ -56,9 +56,17 @@ struct hf_snap_l4_route {
 
 struct hf_tls_sni_entry;
 
+/* What an HTTP listener does with x-forwarded-client-cert (Envoy's forward_client_cert_details). */
+enum hf_xfcc_mode {
+	HF_XFCC_NODE,		/* the node's http.forward_client_cert (listeners of YAML, bootstrap) */
+	HF_XFCC_SANITIZE,	/* a client's is dropped; none is sent */
+	HF_XFCC_SANITIZE_SET,	/* a client's is dropped; ours describes its certificate */
+};
+
 struct hf_snap_listener {
 	uint16_t port;			/* host order */
 	uint8_t kind;			/* enum hf_listener_kind */
+	uint8_t xfcc;			/* HTTP: enum hf_xfcc_mode */
 	int cluster;			/* TCP: the cluster of its first route; -1 otherwise */
 	struct hf_route_table table;	/* HTTP: its virtual hosts */
 	const struct hf_tls_listener_config *tls;	/* HTTP, TCP: TLS terminated in front */

@@ -136,33 +136,42 @@ struct hf_tls_conn {
 	 */
 	struct hf_tcp_mq plain;
 	/*
-	 * The client certificate's SPIFFE ID without "spiffe://" (Istio's
-	 * principal), kept when the handshake ends (tls/peer.c): 1 + its index
-	 * in the worker's table of principals, which connections of one
-	 * identity share; 0: none, or longer than HF_TLS_PEER_MAX. Outside the
+	 * The client certificate a server verified, kept when the handshake
+	 * ends (tls/peer.c): 1 + its index in the worker's table of peers,
+	 * which connections of one certificate share (its SPIFFE ID, Istio's
+	 * principal; its x-forwarded-client-cert value); 0: none. Outside the
 	 * slot, an idle connection without a client certificate (the most of
-	 * them) holds 4 bytes for it, not 258.
+	 * them) holds 4 bytes for it.
 	 */
 	uint32_t peer;
 };
 
+/* x-forwarded-client-cert's value for a certificate: By, Hash, Subject, URI, the DNS that fit */
+#define HF_TLS_XFCC_MAX 1024
+
 /*
- * A principal in a worker's table (tls/peer.c): held by `refs` connections,
- * chained from its hash bucket by `next` (1 + index; 0 ends the chain).
+ * A client certificate in a worker's table (tls/peer.c): held by `refs`
+ * connections, chained from its hash bucket by `next` (1 + index; 0 ends
+ * the chain), found by a SHA-256 of its own SHA-256 and the URI of the
+ * server certificate it was shown to (the By of its x-forwarded-client-cert).
  */
 struct hf_tls_peer {
 	uint32_t refs;
 	uint32_t next;
 	uint32_t hash;
-	uint16_t len;
-	char s[HF_TLS_PEER_MAX];
+	uint16_t len;			/* of the principal; 0: no SPIFFE ID (or too long) */
+	uint16_t xlen;			/* of its x-forwarded-client-cert value */
+	unsigned char key[32];		/* SHA-256(SHA-256 of the DER, the server's URI) */
+	char s[HF_TLS_PEER_MAX];	/* the principal: SPIFFE ID without "spiffe://" */
 };
 
 /*
- * A worker's principals: as many entries as the worker has TLS connections,
- * so that every connection can hold one and a handshake never fails for
- * want of an entry; calloc'd, so only the pages of entries ever used (one
- * per identity seen at once, not per connection) take memory.
+ * A worker's client certificates: as many entries as the worker has TLS
+ * connections, so that every connection can hold one and a handshake never
+ * fails for want of an entry; calloc'd, so only the pages of entries ever
+ * used (one per certificate seen at once, not per connection) take memory.
+ * The x-forwarded-client-cert values are an array of their own, touched
+ * only when an entry is filled.
  */
 struct hf_tls_peers {
 	uint32_t cap;			/* entries */
@@ -171,6 +180,7 @@ struct hf_tls_peers {
 	uint32_t used;
 	uint32_t *bucket;		/* 1 + index of the chain's first entry */
 	struct hf_tls_peer *ent;
+	char (*xfcc)[HF_TLS_XFCC_MAX];	/* per entry */
 };
 
 /* The largest record plaintext (RFC 8446 5.1: 2^14 bytes). */

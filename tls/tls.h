@@ -426,25 +426,44 @@ hf_tls_peer_principal(const struct hf_tcp_conn *c, uint16_t *len)
 	const struct hf_tls_conn *t = hf_tls_of(c);
 	const struct hf_tls_peer *p;
 
-	if (t == NULL || t->peer == 0) {
+	if (t == NULL || t->peer == 0 || (p = &t->lst->tw->peers.ent[t->peer - 1])->len == 0) {
 		*len = 0;
 		return NULL;
 	}
-	p = &t->lst->tw->peers.ent[t->peer - 1];
 	*len = p->len;
 	return p->s;
+}
+
+/*
+ * The x-forwarded-client-cert value describing the client certificate of
+ * @p c (tls/peer.c), kept when the handshake ended; NULL (*@p len 0) when
+ * @p c is no TLS connection or its client showed none.
+ */
+static inline const char *
+hf_tls_peer_xfcc(const struct hf_tcp_conn *c, uint16_t *len)
+{
+	const struct hf_tls_conn *t = hf_tls_of(c);
+	const struct hf_tls_peers *pt;
+
+	if (t == NULL || t->peer == 0 || (pt = &t->lst->tw->peers)->ent[t->peer - 1].xlen == 0) {
+		*len = 0;
+		return NULL;
+	}
+	*len = pt->ent[t->peer - 1].xlen;
+	return pt->xfcc[t->peer - 1];
 }
 
 /* The server_name the client of @p c asked for (NUL-terminated), or NULL. */
 const char *hf_tls_sni_of(const struct hf_tcp_conn *c);
 
 /*
- * Keeps the principal of the client certificate of @p t (tls/peer.c;
- * handshake end) in @p tw's table, shared with connections of the same one.
+ * Keeps the principal and the x-forwarded-client-cert value of the client
+ * certificate of @p t (tls/peer.c; handshake end) in @p tw's table, shared
+ * with connections of the same certificate.
  */
 void hf_tls_keep_peer(struct hf_tls_worker *tw, struct hf_tls_conn *t);
 
-/* Lets go of @p t's principal (the last connection frees its entry). */
+/* Lets go of @p t's client certificate (the last connection frees its entry). */
 void hf_tls_drop_peer(struct hf_tls_worker *tw, struct hf_tls_conn *t);
 
 /* The table for @p n connections (calloc). 0 or -ENOMEM; free with hf_tls_peers_free. */

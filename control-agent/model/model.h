@@ -240,6 +240,7 @@ struct hf_model_listener {
 	bool hcm_set;
 	enum hf_path_mode path_normalization;	/* normalize_path, merge_slashes, escaped slashes */
 	uint32_t xff_num_trusted_hops;		/* Envoy's xff_num_trusted_hops */
+	uint8_t xfcc;				/* enum hf_xfcc_mode (forward_client_cert_details) */
 	uint32_t idle_timeout_ms;		/* common_http_protocol_options.idle_timeout; 0: none */
 	bool idle_timeout_set;			/* unset: Envoy's default, one hour */
 };

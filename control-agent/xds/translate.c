@@ -256,13 +256,22 @@ hcm_headers(struct tr *t, const hcm_t *h, const char *at, struct hf_model_listen
 	if (fcc != HCM_ENUM(HTTP_CONNECTION_MANAGER__FORWARD_CLIENT_CERT_DETAILS__SANITIZE) &&
 	    fcc != HCM_ENUM(HTTP_CONNECTION_MANAGER__FORWARD_CLIENT_CERT_DETAILS__SANITIZE_SET))
 		return bad(t, at,
-		           "forward_client_cert_details: only SANITIZE and SANITIZE_SET (Hydrofoil "
-		           "forwards no client certificate details)");
-	if (h->set_current_client_cert_details != NULL) {
+		           "forward_client_cert_details: only SANITIZE and SANITIZE_SET (the others "
+		           "pass on what a client claims)");
+	ml->xfcc = fcc == HCM_ENUM(HTTP_CONNECTION_MANAGER__FORWARD_CLIENT_CERT_DETAILS__SANITIZE_SET)
+	                   ? HF_XFCC_SANITIZE_SET
+	                   : HF_XFCC_SANITIZE;
+	if (ml->xfcc == HF_XFCC_SANITIZE_SET) {
+		const Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager__SetCurrentClientCertDetails
+		        *d = h->set_current_client_cert_details;
+
+		/* What tls/peer.c writes beside By and Hash: Istio's gateway fields. */
 		path(p, sizeof(p), "%s.set_current_client_cert_details", at);
-		if (ONLY(t, h->set_current_client_cert_details, p, "subject", "cert", "chain",
-		         "dns", "uri") != 0)
-			return t->rc;
+		if (d == NULL || d->subject == NULL || !d->subject->value || !d->uri || !d->dns ||
+		    d->cert || d->chain)
+			return bad(t, p,
+			           "Hydrofoil sets By, Hash, Subject, URI and DNS (Istio's subject, "
+			           "uri and dns true; cert and chain false), not another set");
 	}
 	if (h->request_id_extension != NULL) {
 		ProtobufCMessage *u;
@@ -639,11 +648,13 @@ http_chains(struct tr *t, struct chain *cs, unsigned int n, struct hf_model *m, 
 			if (tmp.path_normalization != m->listeners[li].path_normalization ||
 			    tmp.xff_num_trusted_hops != m->listeners[li].xff_num_trusted_hops ||
 			    tmp.idle_timeout_set != m->listeners[li].idle_timeout_set ||
-			    tmp.idle_timeout_ms != m->listeners[li].idle_timeout_ms)
+			    tmp.idle_timeout_ms != m->listeners[li].idle_timeout_ms ||
+			    tmp.xfcc != m->listeners[li].xfcc)
 				return bad(t, p,
-				           "path normalization, xff_num_trusted_hops or "
-				           "idle_timeout differ from filter_chains[%u]'s: a "
-				           "listener has one setting of each in Hydrofoil",
+				           "path normalization, xff_num_trusted_hops, "
+				           "forward_client_cert_details or idle_timeout differ from "
+				           "filter_chains[%u]'s: a listener has one setting of each "
+				           "in Hydrofoil",
 				           cs[0].index);
 		}
 		if (!c->tls)

@@ -115,6 +115,9 @@ struct hf_http_rq_extra {
 	bool https;			/* the client spoke TLS to us: x-forwarded-proto https */
 	bool http10;			/* the client spoke 1.0: so does the upstream request */
 	bool upgrade;			/* keep Upgrade and say "connection: upgrade" */
+	/* x-forwarded-client-cert to set (the client's certificate, SANITIZE_SET); NULL: none */
+	const char *xfcc;
+	uint16_t xfcc_len;
 	char *request_id;		/* out: the x-request-id sent (HF_UUID_LEN + 1 bytes) */
 	char *xff;			/* out: x-forwarded-for as sent, truncated to xff_len */
 	size_t xff_len;
@@ -152,6 +155,16 @@ int hf_http_edit_add(char *e, size_t *len, const struct hf_route_hdr_op *ops, un
 /* Appends one "add" entry. Returns 0 or -ENOSPC. */
 int hf_http_edit_add_one(char *e, size_t *len, char op, const char *name, const char *value,
 			 size_t value_len);
+
+struct hf_snap_listener;
+
+/*
+ * The x-forwarded-client-cert @p s's upstream requests carry: the client's
+ * certificate described (tls/peer.c) where listener @p sl (NULL: the node's
+ * choice) is SANITIZE_SET, else NULL (*@p len 0).
+ */
+const char *hf_http_xfcc(const struct hf_http_session *s, const struct hf_snap_listener *sl,
+			 uint16_t *len);
 
 #define HF_UUID_LEN 36
 

@@ -374,6 +374,20 @@ consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, 
 /* Room for a target whose normalization changed it: longer than this once normalized is a 414. */
 #define NORM_TARGET_MAX 16384
 
+const char *
+hf_http_xfcc(const struct hf_http_session *s, const struct hf_snap_listener *sl, uint16_t *len)
+{
+	uint8_t mode = sl != NULL ? sl->xfcc : HF_XFCC_NODE;
+
+	if (mode == HF_XFCC_NODE)
+		mode = s->lst->cfg->xfcc_sanitize_only ? HF_XFCC_SANITIZE : HF_XFCC_SANITIZE_SET;
+	if (mode != HF_XFCC_SANITIZE_SET) {
+		*len = 0;
+		return NULL;
+	}
+	return hf_tls_peer_xfcc(s->down, len);
+}
+
 /* The route of request @p msg on @p s's listener (hf_http_route_find()). */
 static const struct hf_route *
 route_of(const struct hf_worker *w, const struct hf_http_session *s,
@@ -621,6 +635,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		.n_ops = {r->n_rq_ops, d->n_rq_ops},
 		.limits = &s->lst->cfg->limits,
 	};
+	x.xfcc = hf_http_xfcc(s, sl, &x.xfcc_len);
 	if (x.authority == NULL && shape.absolute) {
 		/* The authority routed on is the one the upstream gets. */
 		x.authority = msg->host.p;

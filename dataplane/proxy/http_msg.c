@@ -729,6 +729,12 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 	}
 	hf_http_wr_put(wr, ip, iplen);
 	put_str(wr, x->https ? "\r\nx-forwarded-proto: https\r\n" : "\r\nx-forwarded-proto: http\r\n");
+	if (x->xfcc != NULL) {
+		/* Envoy's SANITIZE_SET: the client's own claim was dropped above; ours says who it is. */
+		put_str(wr, "x-forwarded-client-cert: ");
+		hf_http_wr_put(wr, x->xfcc, x->xfcc_len);
+		hf_http_wr_put(wr, "\r\n", 2);
+	}
 	if (rid != NULL) {
 		hf_http_copy_str(x->request_id, HF_UUID_LEN + 1, rid->value.p, rid->value.len);
 	} else {

@@ -30,6 +30,13 @@ struct hf_http_listener_config {
 	uint32_t request_headers_timeout_ms;	/* head not complete by then: 408, close (slowloris) */
 	uint32_t idle_timeout_ms;	/* keep-alive connection with no request: closed */
 	enum hf_path_mode path_normalization;	/* http.path_normalization; 0 is BASE */
+	/*
+	 * http.forward_client_cert: SANITIZE (true) or SANITIZE_SET (false, the
+	 * default of Istio's gateways): a client's x-forwarded-client-cert is
+	 * dropped either way; SANITIZE_SET sends the upstream one that describes
+	 * the certificate the client showed a MUTUAL server.
+	 */
+	bool xfcc_sanitize_only;
 };
 
 /* A listener of the bootstrap's static_resources, opened by every worker at start. */

@@ -11,7 +11,10 @@
 # CA's → refused (tls.handshake.untrusted_client_cert); an expired one → refused
 # (tls.handshake.expired_client_cert); a SAN not in subjectAltNames → refused
 # (tls.handshake.client_san_mismatch); a SIMPLE server on the same port, chosen by SNI, asks
-# for no certificate whether it comes first or after a MUTUAL one; httpsRedirect: http:// →
+# for no certificate whether it comes first or after a MUTUAL one; x-forwarded-client-cert
+# (Envoy's SANITIZE_SET, the default of Istio's gateways) as the upstream (httptool.py) saw it:
+# Hash (SHA-256 of the certificate, from openssl), Subject, URI and DNS of the client's
+# certificate, a client's own forged one dropped, none behind a SIMPLE server; httpsRedirect: http:// →
 # 301 with location https://host/path?query (the Host's port dropped), counted in
 # http.rq_redirect, ahead of the VirtualService's route; configurations refused at load with
 # file, line and field: a caCertificates file that is not a CA, one with no PEM, a credential
@@ -131,7 +134,18 @@ $1
 YAML
 }
 gateway "" > "$ISTIO/gateway.yaml"
+PY_PORT=8081
 cat > "$ISTIO/routes.yaml" <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: py, namespace: default}
+spec:
+  hosts: [py.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: $PY_PORT, name: http, protocol: HTTP}]
+  endpoints: [{address: $PEER}]
+---
 apiVersion: networking.istio.io/v1beta1
 kind: VirtualService
 metadata: {name: all, namespace: default}
@@ -139,6 +153,8 @@ spec:
   hosts: ["*"]
   gateways: [gw]
   http:
+  - match: [{uri: {prefix: /py/}}]
+    route: [{destination: {host: py, port: {number: $PY_PORT}}}]
   - directResponse: {status: 200, body: {string: "hello mutual"}}
 YAML
 
@@ -194,6 +210,10 @@ fi
 hf_ok "hydrofoil with MUTUAL Gateway servers reports LIVE"
 
 in_ns() { ip netns exec "$NS" "$@"; }
+in_ns "$HF_PY" "$HF_ROOT/tests/integration/http/httptool.py" serve "$PEER" "$PY_PORT" \
+	>"$HF_TMP/py.log" 2>&1 &
+HF_PIDS+=($!)
+for _ in $(seq 50); do [ -n "$(in_ns ss -Hltn "sport = :$PY_PORT")" ] && break; sleep 0.1; done
 st() { local v; v=$(hf_stat "$NS" "$1"); echo "${v:-0}"; }
 CURL=(curl -sS --noproxy '*' --max-time 20 --cacert "$CERTS/ca.crt")
 # get HOST PORT [CLIENT] [curl args...]: the status (000 when refused) and curl's error, one line
@@ -254,6 +274,30 @@ refused_by tls.handshake.no_client_cert "the MUTUAL server first on port 8443, n
 	m.example.com 8443 ""
 out=$(get m.example.com 8443 good)
 hf_check "and with one → $out" test "$out" = 200
+
+# ---------------------------------------------------------------- x-forwarded-client-cert
+# xfcc HOST CLIENT: the x-forwarded-client-cert values the upstream got for a request that
+# carried a forged one, '|'-separated ("none" when it got none)
+xfcc() {
+	local cert=()
+	[ -n "$2" ] && cert=(--cert "$CLIENTS/$2.crt" --key "$CLIENTS/$2.key")
+	in_ns "${CURL[@]}" --resolve "$1:443:$OUR" "${cert[@]}" -H 'x-forwarded-client-cert: By=forged;URI=spiffe://evil' \
+		"https://$1/py/headers" 2>/dev/null |
+		"$HF_PY" -c 'import json,sys
+v=[x[1] for x in json.load(sys.stdin)["headers"] if x[0].lower()=="x-forwarded-client-cert"]
+print("|".join(v) if v else "none")' 2>/dev/null || echo "no answer"
+}
+hash_of() { openssl x509 -in "$CLIENTS/$1.crt" -outform DER | sha256sum | cut -d' ' -f1; }
+subject_of() { openssl x509 -in "$CLIENTS/$1.crt" -noout -subject -nameopt RFC2253 | sed 's/^subject=//'; }
+got=$(xfcc m.example.com good)
+want="Hash=$(hash_of good);Subject=\"$(subject_of good)\";URI=$SPIFFE"
+hf_check "MUTUAL: the upstream got one x-forwarded-client-cert, the client's forged one dropped: '$got'" \
+	test "$got" = "$want"
+got=$(xfcc san.example.com dns)
+want="Hash=$(hash_of dns);Subject=\"$(subject_of dns)\";DNS=dns-client.example.com"
+hf_check "a certificate with a DNS SAN only: '$got'" test "$got" = "$want"
+got=$(xfcc s.example.com "")
+hf_check "SIMPLE (no client certificate): the forged one dropped, none set: '$got'" test "$got" = none
 
 # ---------------------------------------------------------------- httpsRedirect
 before=$(st http.rq_redirect)

@@ -256,6 +256,8 @@ static const struct {
 	{PORT "ports2 = 1;\n", 2, "ports2", "unknown key"},
 	{PORT "http = { max_requests = 8; };\n", 2, "http.max_requests", "out of range"},
 	{PORT "http = { max_streams = 64; };\n", 2, "http.max_streams", "unknown key"},
+	{PORT "http = {\n forward_client_cert = \"APPEND_FORWARD\"; };\n", 3, "http.forward_client_cert",
+	 "'APPEND_FORWARD' is not one of SANITIZE_SET, SANITIZE"},
 	{"ports = ( { name = \"p0\"; device = \"d\"; address = \"198.51.100.2/24\";\n"
 	 " impair = { loss = 1.5; }; } );\n", 2, "ports.[0].impair.loss", "not a probability"},
 	/* HTTP listeners: their settings, route configurations and the routes' clusters. */

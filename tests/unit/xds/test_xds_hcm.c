@@ -159,6 +159,12 @@ static const struct {
          HCM ": stream_idle_timeout: only 0"},
         {"SANITIZE_SET", "APPEND_FORWARD", NULL, NULL,
          HCM ": forward_client_cert_details: only SANITIZE and SANITIZE_SET"},
+        {"\"uri\":true", "\"uri\":false", NULL, NULL,
+         HCM ".set_current_client_cert_details: Hydrofoil sets By, Hash, Subject, URI and DNS"},
+        {"\"dns\":true", "\"dns\":true,\"cert\":true", NULL, NULL,
+         HCM ".set_current_client_cert_details: Hydrofoil sets By, Hash, Subject, URI and DNS"},
+        /* a control: SANITIZE alone is taken (before the node's settings are known) */
+        {"\"SANITIZE_SET\"", "\"SANITIZE\"", NULL, NULL, NULL},
         {"\"xff_num_trusted_hops\":1", "\"xff_num_trusted_hops\":65", NULL, NULL,
          HCM ": xff_num_trusted_hops: 65 is over 64"},
         {"\"xff_num_trusted_hops\":1",
@@ -224,8 +230,9 @@ test_hcm_chains(void **state)
 			                 -EINVAL);
 			assert_non_null(
 			        strstr(err, "filter_chains[1].filters[0].typed_config: path "
-			                    "normalization, xff_num_trusted_hops or idle_timeout "
-			                    "differ from filter_chains[0]'s"));
+			                    "normalization, xff_num_trusted_hops, "
+			                    "forward_client_cert_details or idle_timeout differ from "
+			                    "filter_chains[0]'s"));
 		}
 		protobuf_c_message_free_unpacked(l, NULL);
 		for (unsigned int i = 0; i < sds.n; i++)
