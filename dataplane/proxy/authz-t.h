@@ -130,6 +130,7 @@ struct hf_authz_mem;
 struct hf_authz_term {
 	const struct hf_authz_policy *policy;
 	const struct hf_authz_rule *rule;
+	uint16_t slot;			/* the policy's: counted without reading the policy */
 };
 
 /* One attribute the index reads; the lengths say where to look up prefixes and suffixes. */
@@ -171,9 +172,22 @@ struct hf_authz_ent {
 	uint32_t pos, neg;		/* sets: terms with a positive / negated condition it matches */
 };
 
+/*
+ * A slot of the index's hash table holds the first entry under its key
+ * whole (the rest of its chain, templates, in ents): a lookup that finds
+ * its key reads one line of the table, not a slot and then an entry.
+ */
+#define HF_AZC_EMPTY 0xff		/* cls of an empty slot */
+
 struct hf_authz_slot {
 	uint32_t h;
-	int32_t ent;			/* -1: empty */
+	int32_t next;			/* the entry's next, as in ents */
+	uint8_t cls;			/* enum hf_authz_cls; HF_AZC_EMPTY: an empty slot */
+	uint8_t kind;
+	uint16_t dim;
+	uint16_t len, tlen;
+	const char *s;
+	uint32_t pos, neg;
 };
 
 struct hf_authz_ix {
@@ -202,6 +216,16 @@ struct hf_authz_ix {
 	uint32_t dim_sets;
 	uint32_t n_slow;
 	const uint32_t *slow;		/* terms that are whole rules the tree walk decides */
+	/*
+	 * The METHOD dim's answer for each method the parser names (enum
+	 * hf_h1_method, OTHER left out), nw words from method * nw: the terms it
+	 * lets live, (dflt | P) & ~N, worked out by the agent with the worker's
+	 * own matching (hf_authz_dim_keep), so a request's method costs one load
+	 * instead of a lookup. NULL: no METHOD dim; a method the parser does not
+	 * name is looked up.
+	 */
+	const uint64_t *method_keep;
+	uint16_t method_dim;
 };
 
 struct hf_authz {

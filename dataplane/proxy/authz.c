@@ -418,6 +418,7 @@ result_clear(struct hf_authz_result *res)
 	res->policy = NULL;
 	res->rule = NULL;
 	res->allowed_by = NULL;
+	res->slot = 0;
 	res->n_audited = 0;
 }
 
@@ -439,6 +440,7 @@ hf_authz_check_tree(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf
 			res->denied = true;
 			res->policy = &az->deny[i];
 			res->rule = r;
+			res->slot = az->deny[i].slot;
 			return true;
 		}
 	if (az->n_allow == 0)
@@ -446,6 +448,7 @@ hf_authz_check_tree(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf
 	for (uint16_t i = 0; i < az->n_allow; i++)
 		if (policy_match(az, &az->allow[i], rq) != NULL) {
 			res->allowed_by = &az->allow[i];
+			res->slot = az->allow[i].slot;
 			return false;
 		}
 	res->denied = true;
@@ -462,10 +465,11 @@ struct gather {
 	uint64_t p[HF_AUTHZ_IX_WORDS], n[HF_AUTHZ_IX_WORDS];
 };
 
+/* ORs the sets of an entry (its pos and neg, offsets in the index's sets) into @p g. */
 static void
-gather_ent(struct gather *g, const struct hf_authz_ent *e)
+gather_sets(struct gather *g, uint32_t pos, uint32_t neg)
 {
-	const uint64_t *p = g->ix->sets + e->pos, *n = g->ix->sets + e->neg;
+	const uint64_t *p = g->ix->sets + pos, *n = g->ix->sets + neg;
 
 	if (!g->any) {
 		for (uint32_t i = 0; i < g->nw; i++) {
@@ -493,20 +497,22 @@ probe_table(struct gather *g, uint32_t h, uint16_t dim, uint8_t cls, const char 
 
 	for (uint32_t i = h & ix->mask;; i = (i + 1) & ix->mask) {
 		const struct hf_authz_slot *sl = &ix->slots[i];
-		const struct hf_authz_ent *e;
 
-		if (sl->ent < 0)
+		if (sl->cls == HF_AZC_EMPTY)
 			return;
-		e = &ix->ents[sl->ent];
-		if (sl->h != h || e->dim != dim || e->cls != cls || e->len != len ||
-		    !eq(key, e->s, len, nocase))
+		if (sl->h != h || sl->dim != dim || sl->cls != cls || sl->len != len ||
+		    !eq(key, sl->s, len, nocase))
 			continue;
-		for (;; e = &ix->ents[e->next]) {
+		if (sl->kind != HF_AZM_TEMPLATE || hf_authz_template_match(sl->s, sl->tlen, s, n))
+			gather_sets(g, sl->pos, sl->neg);
+		/* more entries under the key: templates with one literal start */
+		for (int32_t k = sl->next; k >= 0; k = ix->ents[k].next) {
+			const struct hf_authz_ent *e = &ix->ents[k];
+
 			if (e->kind != HF_AZM_TEMPLATE || hf_authz_template_match(e->s, e->tlen, s, n))
-				gather_ent(g, e);
-			if (e->next < 0)
-				return;
+				gather_sets(g, e->pos, e->neg);
 		}
+		return;
 	}
 }
 
@@ -535,7 +541,7 @@ match_str(struct gather *g, uint16_t di, const char *s, size_t n)
 	const bool nc = d->nocase;
 
 	if (d->present >= 0)
-		gather_ent(g, &g->ix->ents[d->present]);
+		gather_sets(g, g->ix->ents[d->present].pos, g->ix->ents[d->present].neg);
 	for (uint16_t k = 0; k < d->n_pre && d->pre[k] <= n; k++) {
 		size_t l = d->pre[k];
 		uint32_t b = l > 0 ? fbyte(s[l - 1], nc) : 0;
@@ -638,6 +644,18 @@ meets(const uint64_t *alive, const uint64_t *s, uint32_t nw)
 	return x != 0;
 }
 
+void
+hf_authz_dim_keep(const struct hf_authz_ix *ix, uint16_t di, const char *s, size_t n,
+		  uint64_t *out)
+{
+	struct gather g = {.ix = ix, .nw = ix->nw, .any = false};
+
+	for (uint32_t i = 0; i < ix->nw; i++)
+		out[i] = UINT64_MAX;
+	match_str(&g, di, s, n);
+	apply(&g, &ix->dims[di], out, ix->nw);
+}
+
 /* Gathers what dim @p di (not a header) reads of @p rq. */
 static void
 gather_dim(const struct hf_authz *az, struct gather *g, uint16_t di, struct hf_authz_rq *rq)
@@ -734,11 +752,12 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq
 		if (!(ix->hdr_lens & (UINT64_C(1) << n)))
 			continue;
 		h = hf_authz_key_hash(f->name.p, f->name.len, true, 0, HF_AZC_HDR);
-		for (uint32_t s = h & ix->mask; ix->slots[s].ent >= 0; s = (s + 1) & ix->mask) {
-			const struct hf_authz_ent *e = &ix->ents[ix->slots[s].ent];
+		for (uint32_t s = h & ix->mask; ix->slots[s].cls != HF_AZC_EMPTY;
+		     s = (s + 1) & ix->mask) {
+			const struct hf_authz_slot *e = &ix->slots[s];
 			uint32_t k;
 
-			if (ix->slots[s].h != h || e->cls != HF_AZC_HDR || e->len != f->name.len ||
+			if (e->h != h || e->cls != HF_AZC_HDR || e->len != f->name.len ||
 			    !eq_nocase(f->name.p, e->s, e->len))
 				continue;
 			for (k = 0; k < n_seen && seen[k] != e->dim; k++)
@@ -821,6 +840,12 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 	struct gather g;
 	uint64_t alive[HF_AUTHZ_IX_WORDS];
 	const struct hf_authz_policy *last = NULL;
+	const enum hf_h1_method m = rq->msg->method;
+	/* the method's answer, when the agent worked it out (a method the parser names) */
+	const uint64_t *method_keep = ix->method_keep != NULL && m != HF_H1_M_OTHER &&
+					      m <= HF_H1_M_PATCH
+					      ? ix->method_keep + (size_t)m * nw
+					      : NULL;
 	uint32_t t;
 
 	/*
@@ -832,6 +857,8 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 		__builtin_prefetch((const char *)ix->hot + o);
 	for (uint32_t o = 0; o < (ix->n_main + 1u) * 2 * nw * 8 + 63; o += 64)
 		__builtin_prefetch((const char *)(ix->sets + ix->dim_sets) + o);
+	if (method_keep != NULL)
+		__builtin_prefetch(method_keep);
 	g.ix = ix;
 	g.nw = nw;
 	for (uint32_t i = 0; i < nw; i++)
@@ -842,6 +869,11 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 		/* no live term reads it: whatever the request holds, it would keep them all */
 		if (!meets(alive, ix->sets + d->touch, nw))
 			continue;
+		if (di == ix->method_dim && method_keep != NULL) {
+			for (uint32_t i = 0; i < nw; i++)
+				alive[i] &= method_keep[i];
+			continue;
+		}
 		g.any = false;
 		gather_dim(az, &g, di, rq);
 		apply(&g, d, alive, nw);
@@ -869,6 +901,7 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 		res->denied = true;
 		res->policy = ix->terms[t].policy;
 		res->rule = ix->terms[t].rule;
+		res->slot = ix->terms[t].slot;
 		return true;
 	}
 	if (az->n_allow == 0)
@@ -876,6 +909,7 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 	t = first_bit(alive, ix->deny_end, ix->allow_end);
 	if (t < ix->allow_end) {
 		res->allowed_by = ix->terms[t].policy;
+		res->slot = ix->terms[t].slot;
 		return false;
 	}
 	res->denied = true;
