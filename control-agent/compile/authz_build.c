@@ -664,17 +664,14 @@ filter_bit(const struct hf_authz_ent *e, const struct hf_authz_dim *d)
 	}
 }
 
-/* Copies @p n lengths from @p src to *@p at, which moves past them; NULL for none. */
-static const uint16_t *
+/* Copies @p n lengths from @p src to *@p at, which moves past them. */
+static void
 lens_copy(uint16_t **at, const uint16_t *src, uint16_t n)
 {
-	uint16_t *p = *at;
-
 	if (n == 0)
-		return NULL;
-	memcpy(p, src, sizeof(*p) * n);
-	*at = p + n;
-	return p;
+		return;
+	memcpy(*at, src, sizeof(**at) * n);
+	*at += n;
 }
 
 /* Builds the index into @p b from its scratch: the worker's arrays, in @p az's memory. */
@@ -682,6 +679,7 @@ static int
 index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 {
 	struct hf_authz_dim *dims;
+	struct hf_authz_name *names;
 	struct hf_authz_slot *slots;
 	uint32_t n_slots = 16, hdr_dflt, hdr_touch, n_main = 0, *perm, dim_sets;
 	size_t n_lens = 0, lens_bytes;
@@ -734,11 +732,15 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 	 * dims (main first): what every request reads is in one run (ix->hot).
 	 */
 	lens_bytes = (sizeof(uint16_t) * n_lens + 63) & ~(size_t)63;
-	block = hf_authz_alloc(b->az, lens_bytes + sizeof(*dims) * (b->n_dims > 0 ? b->n_dims : 1));
-	if (block == NULL || perm == NULL) {
+	/* on a line boundary (the memory's are 16 bytes apart): each dim on a line of its own */
+	block = hf_authz_alloc(b->az, 48 + lens_bytes +
+					      sizeof(*dims) * (b->n_dims > 0 ? b->n_dims : 1));
+	names = hf_authz_alloc(b->az, sizeof(*names) * (b->n_dims > 0 ? b->n_dims : 1));
+	if (block == NULL || names == NULL || perm == NULL) {
 		free(perm);
 		return -1;
 	}
+	block = (char *)(((uintptr_t)block + 63) & ~(uintptr_t)63);
 	lens = (uint16_t *)block;
 	dims = (struct hf_authz_dim *)(block + lens_bytes);
 	for (uint32_t i = 0; i < b->n_dims; i++)
@@ -763,15 +765,17 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 		dims[i].attr = d->attr;
 		dims[i].nocase = d->nocase;
 		dims[i].exact = d->exact;
-		dims[i].name_len = d->name_len;
-		dims[i].name = d->name;
+		names[i].s = d->name;
+		names[i].len = d->name_len;
 		dims[i].present = d->present;
 		dims[i].n_pre = d->n_pre;
 		dims[i].n_suf = d->n_suf;
 		dims[i].n_plen = d->n_plen;
-		dims[i].pre = lens_copy(&lens, d->pre, d->n_pre);
-		dims[i].suf = lens_copy(&lens, d->suf, d->n_suf);
-		dims[i].plen = lens_copy(&lens, d->plen, d->n_plen);
+		/* prefix, suffix and block lengths one after the other */
+		dims[i].lens = lens;
+		lens_copy(&lens, d->pre, d->n_pre);
+		lens_copy(&lens, d->suf, d->n_suf);
+		lens_copy(&lens, d->plen, d->n_plen);
 		dims[i].dflt = d->haspos;
 		dims[i].touch = d->touch;
 	}
@@ -840,6 +844,7 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 	ix->n_dims = (uint16_t)b->n_dims;
 	ix->n_main = (uint16_t)n_main;
 	ix->dims = dims;
+	ix->names = names;
 	ix->mask = n_slots - 1;
 	ix->slots = slots;
 	ix->ents = ix_copy(b->az, b->ents, sizeof(*b->ents) * b->n_ents, &nomem);

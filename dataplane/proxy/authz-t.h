@@ -133,18 +133,24 @@ struct hf_authz_term {
 	uint16_t slot;			/* the policy's: counted without reading the policy */
 };
 
-/* One attribute the index reads; the lengths say where to look up prefixes and suffixes. */
+/*
+ * One attribute the index reads; the lengths say where to look up prefixes
+ * and suffixes. 64 bytes, on a line of its own: what a request reads of the
+ * dims it looks at is one line each (the names, which only HEADER and CLAIM
+ * dims read, are in ix->names).
+ */
 struct hf_authz_dim {
 	uint8_t attr;			/* enum hf_authz_attr */
 	bool nocase;			/* HOST, SNI: the request's bytes compared lower case */
 	bool exact;			/* some value is an exact one */
-	uint16_t name_len;
-	const char *name;		/* HEADER: the field name, lower case; CLAIM: "a.b" */
-	int32_t present;		/* the entry of "*" (any value), -1: none */
 	uint16_t n_pre, n_suf, n_plen;
-	const uint16_t *pre;		/* prefix lengths, ascending (a template's literal start too) */
-	const uint16_t *suf;		/* suffix lengths, ascending */
-	const uint16_t *plen;		/* CIDR prefix lengths, | 0x100 for IPv6 */
+	int32_t present;		/* the entry of "*" (any value), -1: none */
+	/*
+	 * n_pre prefix lengths, ascending (a template's literal start too), then
+	 * n_suf suffix lengths, ascending, then n_plen CIDR prefix lengths
+	 * (| 0x100 for IPv6)
+	 */
+	const uint16_t *lens;
 	uint32_t dflt;			/* set: the terms without a positive condition on it */
 	uint32_t touch;			/* set: terms with a condition on it (not dflt; negated) */
 	/*
@@ -155,6 +161,12 @@ struct hf_authz_dim {
 	 * suffix lengths, few of which start or end with its bytes).
 	 */
 	uint64_t filter[4];
+};
+
+/* A dim's name: HEADER, the field name, lower case; CLAIM, "a.b"; else none. */
+struct hf_authz_name {
+	const char *s;
+	uint16_t len;
 };
 
 /* How an entry is keyed in the index's hash table. */
@@ -197,6 +209,7 @@ struct hf_authz_ix {
 	uint16_t n_dims, n_main;	/* dims; the HEADER ones come after the first n_main */
 	bool any_hdr;
 	const struct hf_authz_dim *dims;
+	const struct hf_authz_name *names;	/* by dim */
 	uint32_t mask;			/* slots - 1 (a power of two) */
 	const struct hf_authz_slot *slots;
 	const struct hf_authz_ent *ents;

@@ -10,6 +10,7 @@
  * address and the key of an address block.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -21,6 +22,8 @@
 #include "dataplane/proxy/authz.h"
 
 struct hf_authz_hits hf_authz_hits[HF_MAX_WORKERS];
+
+static_assert(sizeof(struct hf_authz_dim) == 64, "a dim is one cache line");
 
 static inline unsigned char
 lower(unsigned char c)
@@ -542,8 +545,10 @@ match_str(struct gather *g, uint16_t di, const char *s, size_t n)
 
 	if (d->present >= 0)
 		gather_sets(g, g->ix->ents[d->present].pos, g->ix->ents[d->present].neg);
-	for (uint16_t k = 0; k < d->n_pre && d->pre[k] <= n; k++) {
-		size_t l = d->pre[k];
+	const uint16_t *pre = d->lens, *suf = d->lens + d->n_pre;
+
+	for (uint16_t k = 0; k < d->n_pre && pre[k] <= n; k++) {
+		size_t l = pre[k];
 		uint32_t b = l > 0 ? fbyte(s[l - 1], nc) : 0;
 
 		probe(g, di, HF_AZC_PREFIX, hf_authz_filter_bit(HF_AZC_PREFIX, (uint32_t)l, b), s, l,
@@ -555,8 +560,8 @@ match_str(struct gather *g, uint16_t di, const char *s, size_t n)
 		probe(g, di, HF_AZC_EXACT, hf_authz_filter_bit(HF_AZC_EXACT, (uint32_t)n, b), s, n,
 		      nc, s, n);
 	}
-	for (uint16_t k = 0; k < d->n_suf && d->suf[k] <= n; k++) {
-		size_t l = d->suf[k];
+	for (uint16_t k = 0; k < d->n_suf && suf[k] <= n; k++) {
+		size_t l = suf[k];
 		const char *t = s + n - l;
 
 		probe(g, di, HF_AZC_SUFFIX,
@@ -573,12 +578,14 @@ match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
 	uint32_t a4;
 
 	memcpy(&a4, a, 4);
+	const uint16_t *plens = d->lens + d->n_pre + d->n_suf;
+
 	for (uint16_t k = 0; k < d->n_plen; k++) {
-		unsigned int plen = d->plen[k] & 0xff, full = plen / 8u, rest = plen % 8u;
+		unsigned int plen = plens[k] & 0xff, full = plen / 8u, rest = plen % 8u;
 		uint8_t key[17];
 		uint32_t h;
 
-		if ((bool)(d->plen[k] & 0x100) != v6)
+		if ((bool)(plens[k] & 0x100) != v6)
 			continue;
 		/* the agent's key: the address cut to plen bits, then plen (5 or 17 bytes) */
 		if (!v6) {
@@ -719,8 +726,10 @@ gather_dim(const struct hf_authz *az, struct gather *g, uint16_t di, struct hf_a
 		for (uint16_t i = 0; i < an->n_claims && i < HF_AUTHN_MAX_CLAIMS; i++) {
 			const struct hf_authn_claim *cl = &an->claims[i];
 
-			if (cl->name_len == d->name_len &&
-			    memcmp(an->buf + cl->name_off, d->name, d->name_len) == 0)
+			const struct hf_authz_name *nm = &g->ix->names[di];
+
+			if (cl->name_len == nm->len &&
+			    memcmp(an->buf + cl->name_off, nm->s, nm->len) == 0)
 				match_str(g, di, an->buf + cl->val_off, cl->val_len);
 		}
 		return;
@@ -782,12 +791,13 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq
 	}
 	for (uint16_t di = ix->n_main; di < ix->n_dims; di++) {
 		const struct hf_authz_dim *d = &ix->dims[di];
+		const struct hf_authz_name *nm = &ix->names[di];
 		const char *v = NULL;
 		size_t vn = 0;
 		bool have = false;
 
 		if (n_seen == UINT32_MAX) {
-			have = field_value(rq, d->name, d->name_len, 0, &v, &vn);
+			have = field_value(rq, nm->s, nm->len, 0, &v, &vn);
 		} else {
 			for (uint32_t k = 0; k < n_seen; k++) {
 				const struct hf_h1_slice *f = &msg->headers[hdr[k]].value;
@@ -795,7 +805,7 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq
 				if (seen[k] != di)
 					continue;
 				if (again & (UINT32_C(1) << k)) {
-					have = field_value(rq, d->name, d->name_len, hdr[k], &v,
+					have = field_value(rq, nm->s, nm->len, hdr[k], &v,
 							   &vn);
 				} else {
 					v = f->p;
