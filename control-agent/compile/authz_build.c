@@ -250,6 +250,12 @@ struct dimb {
 	uint32_t touch;			/* set: those and the terms with a negated one */
 };
 
+/* The builder's table: the entry under each key, by number. */
+struct bslot {
+	uint32_t h;
+	int32_t ent;			/* -1: empty */
+};
+
 struct ixb {
 	struct hf_authz *az;
 	uint32_t nw;
@@ -259,7 +265,7 @@ struct ixb {
 	uint32_t n_ents, cap_ents;
 	uint64_t *sets;
 	uint32_t n_words, cap_words;
-	struct hf_authz_slot *slots;	/* sized for every value the terms hold */
+	struct bslot *slots;		/* sized for every value the terms hold */
 	uint32_t mask;
 	bool nomem;
 };
@@ -576,6 +582,7 @@ index_policies(struct ixb *b, const struct hf_authz_policy *p, uint16_t n, uint3
 			if (rule_slow(r)) {
 				terms[t].policy = &p[i];
 				terms[t].rule = r;
+				terms[t].slot = p[i].slot;
 				slow[(*n_slow)++] = t++;
 				continue;
 			}
@@ -585,6 +592,7 @@ index_policies(struct ixb *b, const struct hf_authz_policy *p, uint16_t n, uint3
 
 					terms[t].policy = &p[i];
 					terms[t].rule = r;
+					terms[t].slot = p[i].slot;
 					for (int j = 0; j < nc && !b->nomem; j++) {
 						uint32_t di = dim_of(b, c[j]);
 
@@ -656,17 +664,14 @@ filter_bit(const struct hf_authz_ent *e, const struct hf_authz_dim *d)
 	}
 }
 
-/* Copies @p n lengths from @p src to *@p at, which moves past them; NULL for none. */
-static const uint16_t *
+/* Copies @p n lengths from @p src to *@p at, which moves past them. */
+static void
 lens_copy(uint16_t **at, const uint16_t *src, uint16_t n)
 {
-	uint16_t *p = *at;
-
 	if (n == 0)
-		return NULL;
-	memcpy(p, src, sizeof(*p) * n);
-	*at = p + n;
-	return p;
+		return;
+	memcpy(*at, src, sizeof(**at) * n);
+	*at += n;
 }
 
 /* Builds the index into @p b from its scratch: the worker's arrays, in @p az's memory. */
@@ -674,6 +679,7 @@ static int
 index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 {
 	struct hf_authz_dim *dims;
+	struct hf_authz_name *names;
 	struct hf_authz_slot *slots;
 	uint32_t n_slots = 16, hdr_dflt, hdr_touch, n_main = 0, *perm, dim_sets;
 	size_t n_lens = 0, lens_bytes;
@@ -726,11 +732,15 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 	 * dims (main first): what every request reads is in one run (ix->hot).
 	 */
 	lens_bytes = (sizeof(uint16_t) * n_lens + 63) & ~(size_t)63;
-	block = hf_authz_alloc(b->az, lens_bytes + sizeof(*dims) * (b->n_dims > 0 ? b->n_dims : 1));
-	if (block == NULL || perm == NULL) {
+	/* on a line boundary (the memory's are 16 bytes apart): each dim on a line of its own */
+	block = hf_authz_alloc(b->az, 48 + lens_bytes +
+					      sizeof(*dims) * (b->n_dims > 0 ? b->n_dims : 1));
+	names = hf_authz_alloc(b->az, sizeof(*names) * (b->n_dims > 0 ? b->n_dims : 1));
+	if (block == NULL || names == NULL || perm == NULL) {
 		free(perm);
 		return -1;
 	}
+	block = (char *)(((uintptr_t)block + 63) & ~(uintptr_t)63);
 	lens = (uint16_t *)block;
 	dims = (struct hf_authz_dim *)(block + lens_bytes);
 	for (uint32_t i = 0; i < b->n_dims; i++)
@@ -755,15 +765,17 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 		dims[i].attr = d->attr;
 		dims[i].nocase = d->nocase;
 		dims[i].exact = d->exact;
-		dims[i].name_len = d->name_len;
-		dims[i].name = d->name;
+		names[i].s = d->name;
+		names[i].len = d->name_len;
 		dims[i].present = d->present;
 		dims[i].n_pre = d->n_pre;
 		dims[i].n_suf = d->n_suf;
 		dims[i].n_plen = d->n_plen;
-		dims[i].pre = lens_copy(&lens, d->pre, d->n_pre);
-		dims[i].suf = lens_copy(&lens, d->suf, d->n_suf);
-		dims[i].plen = lens_copy(&lens, d->plen, d->n_plen);
+		/* prefix, suffix and block lengths one after the other */
+		dims[i].lens = lens;
+		lens_copy(&lens, d->pre, d->n_pre);
+		lens_copy(&lens, d->suf, d->n_suf);
+		lens_copy(&lens, d->plen, d->n_plen);
 		dims[i].dflt = d->haspos;
 		dims[i].touch = d->touch;
 	}
@@ -776,7 +788,7 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 		return -1;
 	}
 	for (uint32_t i = 0; i < n_slots; i++)
-		slots[i].ent = -1;
+		slots[i].cls = HF_AZC_EMPTY;
 	for (uint32_t i = 0; i <= b->mask; i++) {
 		const struct hf_authz_ent *e;
 		uint32_t k, h;
@@ -788,7 +800,7 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 		h = key_hash(e->s, e->len,
 			     e->cls == HF_AZC_HDR || (e->cls <= HF_AZC_SUFFIX && dims[e->dim].nocase),
 			     e->dim, e->cls);
-		for (k = h & (n_slots - 1); slots[k].ent >= 0; k = (k + 1) & (n_slots - 1))
+		for (k = h & (n_slots - 1); slots[k].cls != HF_AZC_EMPTY; k = (k + 1) & (n_slots - 1))
 			;
 		if (e->cls <= HF_AZC_ADDR) {
 			uint32_t bit = filter_bit(e, &dims[e->dim]);
@@ -796,7 +808,15 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 			dims[e->dim].filter[bit >> 6] |= UINT64_C(1) << (bit & 63);
 		}
 		slots[k].h = h;
-		slots[k].ent = b->slots[i].ent;
+		slots[k].next = e->next;
+		slots[k].cls = e->cls;
+		slots[k].kind = e->kind;
+		slots[k].dim = e->dim;
+		slots[k].len = e->len;
+		slots[k].tlen = e->tlen;
+		slots[k].s = e->s;
+		slots[k].pos = e->pos;
+		slots[k].neg = e->neg;
 	}
 	free(perm);
 	/*
@@ -824,6 +844,7 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 	ix->n_dims = (uint16_t)b->n_dims;
 	ix->n_main = (uint16_t)n_main;
 	ix->dims = dims;
+	ix->names = names;
 	ix->mask = n_slots - 1;
 	ix->slots = slots;
 	ix->ents = ix_copy(b->az, b->ents, sizeof(*b->ents) * b->n_ents, &nomem);
@@ -835,6 +856,40 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 	ix->hot_len = (uint32_t)((const char *)(dims + n_main) - (const char *)ix->hot);
 	ix->dim_sets = dim_sets;
 	return nomem ? -1 : 0;
+}
+
+/*
+ * The METHOD dim's answer for each method the parser names (ix->method_keep),
+ * worked out by the worker's own matching on the finished index.
+ */
+static int
+method_table(struct hf_authz *az, struct hf_authz_ix *ix)
+{
+	static const char *const names[] = {
+		[HF_H1_M_GET] = "GET",		[HF_H1_M_HEAD] = "HEAD",
+		[HF_H1_M_POST] = "POST",	[HF_H1_M_PUT] = "PUT",
+		[HF_H1_M_DELETE] = "DELETE",	[HF_H1_M_CONNECT] = "CONNECT",
+		[HF_H1_M_OPTIONS] = "OPTIONS",	[HF_H1_M_TRACE] = "TRACE",
+		[HF_H1_M_PATCH] = "PATCH",
+	};
+	uint64_t *keep;
+
+	ix->method_keep = NULL;
+	for (uint16_t di = 0; di < ix->n_main; di++) {
+		if (ix->dims[di].attr != HF_AZ_METHOD)
+			continue;
+		keep = hf_authz_alloc(az, sizeof(*keep) * ix->nw * (HF_H1_M_PATCH + 1u));
+		if (keep == NULL)
+			return -1;
+		/* OTHER's row stays unused: such a method is looked up */
+		memset(keep, 0xff, sizeof(*keep) * ix->nw);
+		for (unsigned int m = HF_H1_M_GET; m <= HF_H1_M_PATCH; m++)
+			hf_authz_dim_keep(ix, di, names[m], strlen(names[m]), keep + m * ix->nw);
+		ix->method_dim = di;
+		ix->method_keep = keep;
+		return 0;
+	}
+	return 0;
 }
 
 /*
@@ -876,7 +931,7 @@ hf_authz_index(struct hf_authz *az)
 	t = index_policies(&b, az->allow, az->n_allow, t, terms, slow, &n_slow);
 	ix->allow_end = t;
 	t = index_policies(&b, az->audit, az->n_audit, t, terms, slow, &n_slow);
-	if (b.nomem || index_publish(&b, ix, t) < 0)
+	if (b.nomem || index_publish(&b, ix, t) < 0 || method_table(az, ix) < 0)
 		goto out;
 	ix->terms = terms;
 	ix->n_slow = n_slow;

@@ -130,20 +130,27 @@ struct hf_authz_mem;
 struct hf_authz_term {
 	const struct hf_authz_policy *policy;
 	const struct hf_authz_rule *rule;
+	uint16_t slot;			/* the policy's: counted without reading the policy */
 };
 
-/* One attribute the index reads; the lengths say where to look up prefixes and suffixes. */
+/*
+ * One attribute the index reads; the lengths say where to look up prefixes
+ * and suffixes. 64 bytes, on a line of its own: what a request reads of the
+ * dims it looks at is one line each (the names, which only HEADER and CLAIM
+ * dims read, are in ix->names).
+ */
 struct hf_authz_dim {
 	uint8_t attr;			/* enum hf_authz_attr */
 	bool nocase;			/* HOST, SNI: the request's bytes compared lower case */
 	bool exact;			/* some value is an exact one */
-	uint16_t name_len;
-	const char *name;		/* HEADER: the field name, lower case; CLAIM: "a.b" */
-	int32_t present;		/* the entry of "*" (any value), -1: none */
 	uint16_t n_pre, n_suf, n_plen;
-	const uint16_t *pre;		/* prefix lengths, ascending (a template's literal start too) */
-	const uint16_t *suf;		/* suffix lengths, ascending */
-	const uint16_t *plen;		/* CIDR prefix lengths, | 0x100 for IPv6 */
+	int32_t present;		/* the entry of "*" (any value), -1: none */
+	/*
+	 * n_pre prefix lengths, ascending (a template's literal start too), then
+	 * n_suf suffix lengths, ascending, then n_plen CIDR prefix lengths
+	 * (| 0x100 for IPv6)
+	 */
+	const uint16_t *lens;
 	uint32_t dflt;			/* set: the terms without a positive condition on it */
 	uint32_t touch;			/* set: terms with a condition on it (not dflt; negated) */
 	/*
@@ -154,6 +161,12 @@ struct hf_authz_dim {
 	 * suffix lengths, few of which start or end with its bytes).
 	 */
 	uint64_t filter[4];
+};
+
+/* A dim's name: HEADER, the field name, lower case; CLAIM, "a.b"; else none. */
+struct hf_authz_name {
+	const char *s;
+	uint16_t len;
 };
 
 /* How an entry is keyed in the index's hash table. */
@@ -171,9 +184,22 @@ struct hf_authz_ent {
 	uint32_t pos, neg;		/* sets: terms with a positive / negated condition it matches */
 };
 
+/*
+ * A slot of the index's hash table holds the first entry under its key
+ * whole (the rest of its chain, templates, in ents): a lookup that finds
+ * its key reads one line of the table, not a slot and then an entry.
+ */
+#define HF_AZC_EMPTY 0xff		/* cls of an empty slot */
+
 struct hf_authz_slot {
 	uint32_t h;
-	int32_t ent;			/* -1: empty */
+	int32_t next;			/* the entry's next, as in ents */
+	uint8_t cls;			/* enum hf_authz_cls; HF_AZC_EMPTY: an empty slot */
+	uint8_t kind;
+	uint16_t dim;
+	uint16_t len, tlen;
+	const char *s;
+	uint32_t pos, neg;
 };
 
 struct hf_authz_ix {
@@ -183,6 +209,7 @@ struct hf_authz_ix {
 	uint16_t n_dims, n_main;	/* dims; the HEADER ones come after the first n_main */
 	bool any_hdr;
 	const struct hf_authz_dim *dims;
+	const struct hf_authz_name *names;	/* by dim */
 	uint32_t mask;			/* slots - 1 (a power of two) */
 	const struct hf_authz_slot *slots;
 	const struct hf_authz_ent *ents;
@@ -202,6 +229,16 @@ struct hf_authz_ix {
 	uint32_t dim_sets;
 	uint32_t n_slow;
 	const uint32_t *slow;		/* terms that are whole rules the tree walk decides */
+	/*
+	 * The METHOD dim's answer for each method the parser names (enum
+	 * hf_h1_method, OTHER left out), nw words from method * nw: the terms it
+	 * lets live, (dflt | P) & ~N, worked out by the agent with the worker's
+	 * own matching (hf_authz_dim_keep), so a request's method costs one load
+	 * instead of a lookup. NULL: no METHOD dim; a method the parser does not
+	 * name is looked up.
+	 */
+	const uint64_t *method_keep;
+	uint16_t method_dim;
 };
 
 struct hf_authz {

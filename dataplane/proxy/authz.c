@@ -10,6 +10,7 @@
  * address and the key of an address block.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -21,6 +22,8 @@
 #include "dataplane/proxy/authz.h"
 
 struct hf_authz_hits hf_authz_hits[HF_MAX_WORKERS];
+
+static_assert(sizeof(struct hf_authz_dim) == 64, "a dim is one cache line");
 
 static inline unsigned char
 lower(unsigned char c)
@@ -418,6 +421,7 @@ result_clear(struct hf_authz_result *res)
 	res->policy = NULL;
 	res->rule = NULL;
 	res->allowed_by = NULL;
+	res->slot = 0;
 	res->n_audited = 0;
 }
 
@@ -439,6 +443,7 @@ hf_authz_check_tree(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf
 			res->denied = true;
 			res->policy = &az->deny[i];
 			res->rule = r;
+			res->slot = az->deny[i].slot;
 			return true;
 		}
 	if (az->n_allow == 0)
@@ -446,6 +451,7 @@ hf_authz_check_tree(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf
 	for (uint16_t i = 0; i < az->n_allow; i++)
 		if (policy_match(az, &az->allow[i], rq) != NULL) {
 			res->allowed_by = &az->allow[i];
+			res->slot = az->allow[i].slot;
 			return false;
 		}
 	res->denied = true;
@@ -462,10 +468,11 @@ struct gather {
 	uint64_t p[HF_AUTHZ_IX_WORDS], n[HF_AUTHZ_IX_WORDS];
 };
 
+/* ORs the sets of an entry (its pos and neg, offsets in the index's sets) into @p g. */
 static void
-gather_ent(struct gather *g, const struct hf_authz_ent *e)
+gather_sets(struct gather *g, uint32_t pos, uint32_t neg)
 {
-	const uint64_t *p = g->ix->sets + e->pos, *n = g->ix->sets + e->neg;
+	const uint64_t *p = g->ix->sets + pos, *n = g->ix->sets + neg;
 
 	if (!g->any) {
 		for (uint32_t i = 0; i < g->nw; i++) {
@@ -493,20 +500,22 @@ probe_table(struct gather *g, uint32_t h, uint16_t dim, uint8_t cls, const char 
 
 	for (uint32_t i = h & ix->mask;; i = (i + 1) & ix->mask) {
 		const struct hf_authz_slot *sl = &ix->slots[i];
-		const struct hf_authz_ent *e;
 
-		if (sl->ent < 0)
+		if (sl->cls == HF_AZC_EMPTY)
 			return;
-		e = &ix->ents[sl->ent];
-		if (sl->h != h || e->dim != dim || e->cls != cls || e->len != len ||
-		    !eq(key, e->s, len, nocase))
+		if (sl->h != h || sl->dim != dim || sl->cls != cls || sl->len != len ||
+		    !eq(key, sl->s, len, nocase))
 			continue;
-		for (;; e = &ix->ents[e->next]) {
+		if (sl->kind != HF_AZM_TEMPLATE || hf_authz_template_match(sl->s, sl->tlen, s, n))
+			gather_sets(g, sl->pos, sl->neg);
+		/* more entries under the key: templates with one literal start */
+		for (int32_t k = sl->next; k >= 0; k = ix->ents[k].next) {
+			const struct hf_authz_ent *e = &ix->ents[k];
+
 			if (e->kind != HF_AZM_TEMPLATE || hf_authz_template_match(e->s, e->tlen, s, n))
-				gather_ent(g, e);
-			if (e->next < 0)
-				return;
+				gather_sets(g, e->pos, e->neg);
 		}
+		return;
 	}
 }
 
@@ -535,9 +544,11 @@ match_str(struct gather *g, uint16_t di, const char *s, size_t n)
 	const bool nc = d->nocase;
 
 	if (d->present >= 0)
-		gather_ent(g, &g->ix->ents[d->present]);
-	for (uint16_t k = 0; k < d->n_pre && d->pre[k] <= n; k++) {
-		size_t l = d->pre[k];
+		gather_sets(g, g->ix->ents[d->present].pos, g->ix->ents[d->present].neg);
+	const uint16_t *pre = d->lens, *suf = d->lens + d->n_pre;
+
+	for (uint16_t k = 0; k < d->n_pre && pre[k] <= n; k++) {
+		size_t l = pre[k];
 		uint32_t b = l > 0 ? fbyte(s[l - 1], nc) : 0;
 
 		probe(g, di, HF_AZC_PREFIX, hf_authz_filter_bit(HF_AZC_PREFIX, (uint32_t)l, b), s, l,
@@ -549,8 +560,8 @@ match_str(struct gather *g, uint16_t di, const char *s, size_t n)
 		probe(g, di, HF_AZC_EXACT, hf_authz_filter_bit(HF_AZC_EXACT, (uint32_t)n, b), s, n,
 		      nc, s, n);
 	}
-	for (uint16_t k = 0; k < d->n_suf && d->suf[k] <= n; k++) {
-		size_t l = d->suf[k];
+	for (uint16_t k = 0; k < d->n_suf && suf[k] <= n; k++) {
+		size_t l = suf[k];
 		const char *t = s + n - l;
 
 		probe(g, di, HF_AZC_SUFFIX,
@@ -567,12 +578,14 @@ match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
 	uint32_t a4;
 
 	memcpy(&a4, a, 4);
+	const uint16_t *plens = d->lens + d->n_pre + d->n_suf;
+
 	for (uint16_t k = 0; k < d->n_plen; k++) {
-		unsigned int plen = d->plen[k] & 0xff, full = plen / 8u, rest = plen % 8u;
+		unsigned int plen = plens[k] & 0xff, full = plen / 8u, rest = plen % 8u;
 		uint8_t key[17];
 		uint32_t h;
 
-		if ((bool)(d->plen[k] & 0x100) != v6)
+		if ((bool)(plens[k] & 0x100) != v6)
 			continue;
 		/* the agent's key: the address cut to plen bits, then plen (5 or 17 bytes) */
 		if (!v6) {
@@ -638,6 +651,18 @@ meets(const uint64_t *alive, const uint64_t *s, uint32_t nw)
 	return x != 0;
 }
 
+void
+hf_authz_dim_keep(const struct hf_authz_ix *ix, uint16_t di, const char *s, size_t n,
+		  uint64_t *out)
+{
+	struct gather g = {.ix = ix, .nw = ix->nw, .any = false};
+
+	for (uint32_t i = 0; i < ix->nw; i++)
+		out[i] = UINT64_MAX;
+	match_str(&g, di, s, n);
+	apply(&g, &ix->dims[di], out, ix->nw);
+}
+
 /* Gathers what dim @p di (not a header) reads of @p rq. */
 static void
 gather_dim(const struct hf_authz *az, struct gather *g, uint16_t di, struct hf_authz_rq *rq)
@@ -701,8 +726,10 @@ gather_dim(const struct hf_authz *az, struct gather *g, uint16_t di, struct hf_a
 		for (uint16_t i = 0; i < an->n_claims && i < HF_AUTHN_MAX_CLAIMS; i++) {
 			const struct hf_authn_claim *cl = &an->claims[i];
 
-			if (cl->name_len == d->name_len &&
-			    memcmp(an->buf + cl->name_off, d->name, d->name_len) == 0)
+			const struct hf_authz_name *nm = &g->ix->names[di];
+
+			if (cl->name_len == nm->len &&
+			    memcmp(an->buf + cl->name_off, nm->s, nm->len) == 0)
 				match_str(g, di, an->buf + cl->val_off, cl->val_len);
 		}
 		return;
@@ -734,11 +761,12 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq
 		if (!(ix->hdr_lens & (UINT64_C(1) << n)))
 			continue;
 		h = hf_authz_key_hash(f->name.p, f->name.len, true, 0, HF_AZC_HDR);
-		for (uint32_t s = h & ix->mask; ix->slots[s].ent >= 0; s = (s + 1) & ix->mask) {
-			const struct hf_authz_ent *e = &ix->ents[ix->slots[s].ent];
+		for (uint32_t s = h & ix->mask; ix->slots[s].cls != HF_AZC_EMPTY;
+		     s = (s + 1) & ix->mask) {
+			const struct hf_authz_slot *e = &ix->slots[s];
 			uint32_t k;
 
-			if (ix->slots[s].h != h || e->cls != HF_AZC_HDR || e->len != f->name.len ||
+			if (e->h != h || e->cls != HF_AZC_HDR || e->len != f->name.len ||
 			    !eq_nocase(f->name.p, e->s, e->len))
 				continue;
 			for (k = 0; k < n_seen && seen[k] != e->dim; k++)
@@ -763,12 +791,13 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq
 	}
 	for (uint16_t di = ix->n_main; di < ix->n_dims; di++) {
 		const struct hf_authz_dim *d = &ix->dims[di];
+		const struct hf_authz_name *nm = &ix->names[di];
 		const char *v = NULL;
 		size_t vn = 0;
 		bool have = false;
 
 		if (n_seen == UINT32_MAX) {
-			have = field_value(rq, d->name, d->name_len, 0, &v, &vn);
+			have = field_value(rq, nm->s, nm->len, 0, &v, &vn);
 		} else {
 			for (uint32_t k = 0; k < n_seen; k++) {
 				const struct hf_h1_slice *f = &msg->headers[hdr[k]].value;
@@ -776,7 +805,7 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq
 				if (seen[k] != di)
 					continue;
 				if (again & (UINT32_C(1) << k)) {
-					have = field_value(rq, d->name, d->name_len, hdr[k], &v,
+					have = field_value(rq, nm->s, nm->len, hdr[k], &v,
 							   &vn);
 				} else {
 					v = f->p;
@@ -821,6 +850,12 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 	struct gather g;
 	uint64_t alive[HF_AUTHZ_IX_WORDS];
 	const struct hf_authz_policy *last = NULL;
+	const enum hf_h1_method m = rq->msg->method;
+	/* the method's answer, when the agent worked it out (a method the parser names) */
+	const uint64_t *method_keep = ix->method_keep != NULL && m != HF_H1_M_OTHER &&
+					      m <= HF_H1_M_PATCH
+					      ? ix->method_keep + (size_t)m * nw
+					      : NULL;
 	uint32_t t;
 
 	/*
@@ -832,6 +867,8 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 		__builtin_prefetch((const char *)ix->hot + o);
 	for (uint32_t o = 0; o < (ix->n_main + 1u) * 2 * nw * 8 + 63; o += 64)
 		__builtin_prefetch((const char *)(ix->sets + ix->dim_sets) + o);
+	if (method_keep != NULL)
+		__builtin_prefetch(method_keep);
 	g.ix = ix;
 	g.nw = nw;
 	for (uint32_t i = 0; i < nw; i++)
@@ -842,6 +879,11 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 		/* no live term reads it: whatever the request holds, it would keep them all */
 		if (!meets(alive, ix->sets + d->touch, nw))
 			continue;
+		if (di == ix->method_dim && method_keep != NULL) {
+			for (uint32_t i = 0; i < nw; i++)
+				alive[i] &= method_keep[i];
+			continue;
+		}
 		g.any = false;
 		gather_dim(az, &g, di, rq);
 		apply(&g, d, alive, nw);
@@ -869,6 +911,7 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 		res->denied = true;
 		res->policy = ix->terms[t].policy;
 		res->rule = ix->terms[t].rule;
+		res->slot = ix->terms[t].slot;
 		return true;
 	}
 	if (az->n_allow == 0)
@@ -876,6 +919,7 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 	t = first_bit(alive, ix->deny_end, ix->allow_end);
 	if (t < ix->allow_end) {
 		res->allowed_by = ix->terms[t].policy;
+		res->slot = ix->terms[t].slot;
 		return false;
 	}
 	res->denied = true;

@@ -159,6 +159,7 @@ struct hf_authz_result {
 	const struct hf_authz_rule *rule;
 	/* the first ALLOW policy that matched (allowed with ALLOW policies); else NULL */
 	const struct hf_authz_policy *allowed_by;
+	uint16_t slot;			/* the counter slot of policy or allowed_by (0: neither) */
 	uint16_t n_audited;		/* AUDIT policies that matched */
 	uint16_t audited[8];		/* their slots, the first 8 */
 };
@@ -179,6 +180,14 @@ bool hf_authz_check(const struct hf_authz *az, struct hf_authz_rq *rq,
  */
 bool hf_authz_check_tree(const struct hf_authz *az, struct hf_authz_rq *rq,
 			 struct hf_authz_result *res);
+
+/*
+ * What main dim @p di of @p ix keeps of the terms when the request's value
+ * is @p s (@p n bytes): (dflt | P) & ~N, into @p out (ix->nw words), as the
+ * check works it out. The agent precomputes the METHOD dim's answers with it.
+ */
+void hf_authz_dim_keep(const struct hf_authz_ix *ix, uint16_t di, const char *s, size_t n,
+		       uint64_t *out);
 
 /* Whether condition @p c holds for @p rq (the check's building block, open to the tests). */
 bool hf_authz_cond_holds(const struct hf_authz *az, const struct hf_authz_cond *c,

@@ -36,10 +36,19 @@ hf_http_authz(struct hf_worker *w, const struct hf_http_session *s,
 		.join_cap = sizeof(join_room[0]),
 	};
 
-	/* the path as the router reads it: Envoy's url_path leaves the query out */
-	q = memchr(msg->target.p, '?', msg->target.len);
-	if (q != NULL)
-		rq.path_len = (uint32_t)(q - msg->target.p);
+	/*
+	 * The path as the router reads it: Envoy's url_path leaves the query
+	 * out. A short target is scanned in place: memchr()'s call costs more.
+	 */
+	if (msg->target.len <= 32) {
+		for (q = msg->target.p; q < msg->target.p + msg->target.len && *q != '?'; q++)
+			;
+	} else {
+		q = memchr(msg->target.p, '?', msg->target.len);
+		if (q == NULL)
+			q = msg->target.p + msg->target.len;
+	}
+	rq.path_len = (uint32_t)(q - msg->target.p);
 	if (hf_tls_runs(s->down)) {
 		rq.peer = hf_tls_peer_principal(s->down, &rq.peer_len);
 		rq.sni = hf_tls_sni_of(s->down);
@@ -51,7 +60,7 @@ hf_http_authz(struct hf_worker *w, const struct hf_http_session *s,
 		HF_COUNT(w, RBAC_AUDITED);
 	if (!res.denied) {
 		if (res.allowed_by != NULL)
-			hf_authz_hits[w->id].n[res.allowed_by->slot]++;
+			hf_authz_hits[w->id].n[res.slot]++;
 		HF_COUNT(w, RBAC_ALLOWED);
 		return NULL;
 	}
@@ -61,6 +70,6 @@ hf_http_authz(struct hf_worker *w, const struct hf_http_session *s,
 		return "rbac_access_denied_matched_policy[none]";
 	}
 	HF_COUNT(w, RBAC_DENIED_DENY);
-	hf_authz_hits[w->id].n[res.policy->slot]++;
+	hf_authz_hits[w->id].n[res.slot]++;
 	return res.rule->details != NULL ? res.rule->details : "rbac_access_denied_matched_policy";
 }

@@ -113,7 +113,7 @@ static bool
 same_result(const struct hf_authz_result *a, const struct hf_authz_result *b)
 {
 	if (a->denied != b->denied || a->policy != b->policy || a->rule != b->rule ||
-	    a->allowed_by != b->allowed_by || a->n_audited != b->n_audited)
+	    a->allowed_by != b->allowed_by || a->slot != b->slot || a->n_audited != b->n_audited)
 		return false;
 	for (unsigned int i = 0; i < a->n_audited && i < 8; i++)
 		if (a->audited[i] != b->audited[i])
@@ -914,6 +914,105 @@ test_index_same_attr(void **state)
 	hf_authz_free(az);
 }
 
+/*
+ * Templates with one literal start are one key of the index's table: the
+ * slot holds the first entry, the others follow its chain; each is matched
+ * whole. The verdict names its policy's counter slot (res.slot) without the
+ * worker reading the policy.
+ */
+static void
+test_index_template_chain(void **state)
+{
+	struct hf_authz *az;
+	struct hf_authz_result r;
+	const struct facts f = {0};
+
+	(void)state;
+	az = load(META("deny", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		  "  - to:\n    - operation: {paths: [\"/v1/{*}/secret\"]}\n"
+		  "---\n" META("allow", "istio-system") "spec:\n  rules:\n"
+		  "  - to:\n    - operation: {paths: [\"/v1/{*}/a\"]}\n"
+		  "  - to:\n    - operation: {paths: [\"/v1/{*}/b/{**}\"]}\n"
+		  "  - to:\n    - operation: {paths: [\"/v1/{*}\"]}\n");
+	assert_non_null(az->ix);
+	assert_int_equal(az->ix->n_slow, 0);
+	assert_true(denied_by(az, GET("/v1/x/secret"), &f, &r));
+	assert_ptr_equal(r.policy, &az->deny[0]);
+	assert_int_equal(r.slot, az->deny[0].slot);
+	assert_int_not_equal(r.slot, 0);
+	assert_false(denied_by(az, GET("/v1/x/a"), &f, &r));
+	assert_ptr_equal(r.rule, NULL);
+	assert_ptr_equal(r.allowed_by, &az->allow[0]);
+	assert_int_equal(r.slot, az->allow[0].slot);
+	assert_int_not_equal(r.slot, az->deny[0].slot);
+	/* the second and third entries of the chain */
+	assert_false(denied(az, GET("/v1/x/b/c/d")));
+	assert_false(denied(az, GET("/v1/x")));
+	assert_true(denied(az, GET("/v1/x/c")));
+	assert_true(denied(az, GET("/v1//a")));
+	assert_true(denied(az, GET("/v2/x/a")));
+	/* no policy allowed it: no slot */
+	assert_true(denied_by(az, GET("/v1/x/b"), &f, &r));
+	assert_null(r.policy);
+	assert_int_equal(r.slot, 0);
+	hf_authz_free(az);
+}
+
+/*
+ * The METHOD dim answered from the table the agent precomputed for each
+ * method the parser names (exact, prefix, suffix and not-forms), a method it
+ * does not name looked up: every case against the tree walk; a wrong row
+ * in the table must show.
+ */
+static void
+test_index_method_table(void **state)
+{
+	static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT",
+					      "OPTIONS", "TRACE", "PATCH", "get", "PURGE", "GETX"};
+	struct hf_authz *az;
+	struct hf_authz_result r;
+	const struct facts f = {0};
+	char head[128];
+
+	(void)state;
+	az = load(META("deny", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		  "  - to:\n    - operation: {methods: [\"DELETE\", \"*CH\"], paths: [\"/admin\"]}\n"
+		  "  - to:\n    - operation: {notMethods: [\"GET\", \"HEAD\", \"P*\"], paths: [\"/ro\"]}\n"
+		  "---\n" META("allow", "istio-system") "spec:\n  rules:\n"
+		  "  - to:\n    - operation: {methods: [\"GE*\", \"HEAD\"]}\n"
+		  "  - to:\n    - operation: {methods: [\"POST\", \"PURGE\"], paths: [\"/w\"]}\n"
+		  "  - to:\n    - operation: {notMethods: [\"GET\", \"POST\"], paths: [\"/other\"]}\n");
+	assert_non_null(az->ix);
+	assert_non_null(az->ix->method_keep);
+	mismatches = 0;
+	for (unsigned int i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		for (unsigned int k = 0; k < 5; k++) {
+			static const char *const paths[] = {"/admin", "/ro", "/w", "/other", "/x"};
+
+			snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: h\r\n", methods[i],
+				 paths[k]);
+			(void)denied(az, head);
+		}
+	assert_false(denied_by(az, "GET /x HTTP/1.1\r\nHost: h\r\n", &f, &r));
+	assert_ptr_equal(r.allowed_by, &az->allow[0]);
+	assert_true(denied(az, "PATCH /admin HTTP/1.1\r\nHost: h\r\n"));
+	assert_true(denied(az, "TRACE /ro HTTP/1.1\r\nHost: h\r\n"));
+	assert_true(denied(az, "PUT /ro HTTP/1.1\r\nHost: h\r\n"));	/* no ALLOW rule */
+	assert_false(denied(az, "PURGE /w HTTP/1.1\r\nHost: h\r\n"));
+	assert_false(denied(az, "OPTIONS /other HTTP/1.1\r\nHost: h\r\n"));
+	assert_true(denied(az, "POST /other HTTP/1.1\r\nHost: h\r\n"));
+	/* GET's row emptied: the index now denies what the tree walk allows */
+	memset((uint64_t *)az->ix->method_keep + HF_H1_M_GET * az->ix->nw, 0,
+	       az->ix->nw * sizeof(uint64_t));
+	check_count_only = true;
+	mismatches = 0;
+	(void)denied(az, "GET /x HTTP/1.1\r\nHost: h\r\n");
+	(void)denied(az, "get /x HTTP/1.1\r\nHost: h\r\n");
+	check_count_only = false;
+	assert_int_equal(mismatches, 1);
+	hf_authz_free(az);
+}
+
 /* Rules the index leaves to the tree walk: two positive conditions on one attribute, 25 pairs. */
 static void
 test_index_slow_rules(void **state)
@@ -1064,6 +1163,8 @@ main(void)
 		cmocka_unit_test(test_compile_copy),
 		cmocka_unit_test(test_index_cross_check),
 		cmocka_unit_test(test_index_same_attr),
+		cmocka_unit_test(test_index_template_chain),
+		cmocka_unit_test(test_index_method_table),
 		cmocka_unit_test(test_index_slow_rules),
 		cmocka_unit_test(test_index_many_rules),
 		cmocka_unit_test(test_index_too_many_terms),
