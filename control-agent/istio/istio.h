@@ -113,6 +113,14 @@ struct hf_istio_stats {
 	uint64_t translate_us;		/* trees into the model: checks, binding, clusters */
 	unsigned int files;		/* YAML files read */
 	unsigned int files_parsed;	/* of those, parsed (the others came from the cache) */
+	/*
+	 * Documents of the files parsed: parsed whole, and rebuilt from their
+	 * earlier tree by re-parsing only the items of a long list whose bytes
+	 * changed (the others came from the cache unparsed). A file read
+	 * whole (one the loader cannot split safely) counts no document.
+	 */
+	unsigned int docs_parsed;
+	unsigned int docs_spliced;
 	unsigned int vs_reused;		/* VirtualServices whose http routes came from the cache */
 };
 
