@@ -269,7 +269,7 @@ copy_with(struct ist *st, const struct yn *y, unsigned int k, struct yn *child)
 }
 
 int
-ist_splice(struct ist *st, const char *file, unsigned int line0, const char *ob, size_t ol,
+ist_splice(struct ist *st, const char *file, const char *ob, size_t ol,
 	   const struct yn *old_root, const struct ist_seqix *ix, const size_t *off,
 	   const char *nb, size_t nl, struct ist_piece_parse *out, size_t **new_off)
 {
@@ -284,7 +284,6 @@ ist_splice(struct ist *st, const char *file, unsigned int line0, const char *ob,
 	long delta, dsize;
 	int rc;
 
-	(void)line0;
 	*new_off = NULL;
 	memset(out, 0, sizeof(*out));
 	if (n == 0 || off == NULL)

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Parsed files kept between loads (struct hf_istio_cache): each file's bytes,
- * and the trees its documents became, in an arena of the file's own. A load
- * reads every file again (reading and comparing cost little next to
- * parsing); a file whose bytes are the ones kept hands its trees to the load
- * as a fresh parse would, and only the others are parsed. The trees are
- * never written after they are built (every reader takes const struct yn),
- * so loads may share them.
+ * and the trees its documents became. A load reads every file again
+ * (reading and comparing cost little next to parsing); a file whose bytes
+ * are the ones kept hands its trees to the load as a fresh parse would, and
+ * only the others are parsed. Those are cut at their document markers
+ * (docs.c) and kept a tree per piece, each in an arena of its own: a piece
+ * whose bytes and first line did not change keeps its tree and its parse
+ * number, one that changed is rebuilt from the old tree by re-parsing only
+ * the changed items of its longest list (a VirtualService's http routes),
+ * or parsed whole. A file that cannot be cut safely, or whose pieces do not
+ * all parse, is parsed whole as one (which reports the mistake as it always
+ * has). The trees are never written after they are built (every reader
+ * takes const struct yn), so loads, and rebuilt trees, may share them.
  *
  * Every document is checked and translated again at every load, because
  * what a resource becomes depends on others (hosts on the namespaces seen,
@@ -374,7 +380,7 @@ split_into_cache(struct ist *st, struct ist_cached_file *old, const char *file, 
 		    ist_arena_size(o->arena) < 2 * o->fresh) {
 			/* the new items and the path to them: small next to the document */
 			st->chunk = 64 * 1024;
-			rc = ist_splice(st, file, d->line0, old->bytes + o->off, o->len, o->root,
+			rc = ist_splice(st, file, old->bytes + o->off, o->len, o->root,
 					&o->ix, o->items, data + d->off, d->len, &pp, &d->items);
 			if (rc == 0) {
 				from[i] = (int)i;

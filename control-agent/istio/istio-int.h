@@ -271,9 +271,9 @@ int ist_seq_offsets(const char *data, size_t len, unsigned int line0, const stru
 		    const struct ist_seqix *ix, size_t **off);
 
 /*
- * docs.c: the tree of document @p nb (@p nl bytes, after @p line0 lines of
- * @p file) made from the tree @p old_root of document @p ob (@p ol bytes,
- * same @p line0) by re-parsing alone only the items of its indexed sequence
+ * docs.c: the tree of document @p nb (@p nl bytes of @p file) made from
+ * the tree @p old_root of document @p ob (@p ol bytes, starting on the same
+ * line of the file) by re-parsing alone only the items of its indexed sequence
  * (@p ix, item offsets @p off) that hold changed bytes; what does not change
  * is shared with the old tree. 0 with @p out (root, nodes, seq) and
  * *@p new_off (malloc'ed, or NULL when the new items cannot be indexed);
@@ -282,7 +282,7 @@ int ist_seq_offsets(const char *data, size_t len, unsigned int line0, const stru
  * that sequence, ...): parse the document whole; or -ENOMEM. The new nodes
  * go to st's arena.
  */
-int ist_splice(struct ist *st, const char *file, unsigned int line0, const char *ob, size_t ol,
+int ist_splice(struct ist *st, const char *file, const char *ob, size_t ol,
 	       const struct yn *old_root, const struct ist_seqix *ix, const size_t *off,
 	       const char *nb, size_t nl, struct ist_piece_parse *out, size_t **new_off);
 

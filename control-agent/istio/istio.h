@@ -93,7 +93,8 @@ int hf_istio_load_mesh(const char *path, const char *const *node_labels, unsigne
 /*
  * What the loader keeps between loads of one directory (agent side): the
  * parsed YAML of each file, keyed by its path and its bytes, so a reload
- * parses only the files that changed; and the http routes each
+ * parses only the files that changed, and in those only the documents that
+ * changed (in a long list of routes, only the routes that changed); and the http routes each
  * VirtualService became, reused while its document and everything else it
  * may depend on (every other resource, the namespaces) are unchanged, so a
  * change to one VirtualService among many translates that one. A file that

@@ -192,7 +192,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (op[i].off == NULL || op[i].at.line0 != np[i].at.line0)
 			continue;
 		st_init(&st);
-		rc = ist_splice(&st, "f.yaml", np[i].at.line0, ot + op[i].at.off, op[i].at.len,
+		rc = ist_splice(&st, "f.yaml", ot + op[i].at.off, op[i].at.len,
 				op[i].pp.root, &op[i].pp.seq, op[i].off, nt + np[i].at.off,
 				np[i].at.len, &pp, &no);
 		if (rc == 0 && !same_tree(pp.root, np[i].pp.root)) {

@@ -305,7 +305,7 @@ splice_check(struct old_doc *o, const char *ot, const char *nt, size_t **no)
 	int rc, frc;
 
 	st_init(&st);
-	rc = ist_splice(&st, "t.yaml", 0, ot, strlen(ot), o->root, &o->ix, o->off, nt, strlen(nt),
+	rc = ist_splice(&st, "t.yaml", ot, strlen(ot), o->root, &o->ix, o->off, nt, strlen(nt),
 			&pp, no);
 	assert_true(rc == 0 || rc == 1);
 	st_init(&fs);
