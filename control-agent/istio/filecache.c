@@ -394,12 +394,12 @@ split_into_cache(struct ist *st, struct ist_cached_file *old, const char *file, 
 			ist_arena_free(st);
 			own_arena(st, d->len);
 			rc = ist_parse_piece(st, file, data + d->off, d->len, d->line0, &pp);
-			/* a mistake is reported by the whole-file parse, in the order it finds them */
+			/* mistakes are reported by the whole-file parse, in its order */
 			if ((rc < 0 && rc != -ENOMEM) || (rc == 0 && pp.n_docs > 1))
 				rc = 1;
 			if (rc == 0 && pp.root != NULL && !pp.aliases && pp.seq.n > 0) {
-				rc = ist_seq_offsets(data + d->off, d->len, d->line0, pp.root, &pp.seq,
-						     &d->items);
+				rc = ist_seq_offsets(data + d->off, d->len, d->line0, pp.root,
+						     &pp.seq, &d->items);
 				rc = rc < 0 ? ist_oom(st) : 0;
 			}
 			d->fresh = ist_arena_size(st->arena);

@@ -180,8 +180,8 @@ start(struct builder *b, enum yn_type t, const yaml_event_t *e, const yaml_char_
 	struct yn *y;
 
 	if (b->depth == IST_MAX_DEPTH)
-		return bfail(b, b->line0 + (unsigned int)e->start_mark.line + 1, "YAML nested deeper "
-			     "than %s levels", "64");
+		return bfail(b, b->line0 + (unsigned int)e->start_mark.line + 1,
+			     "YAML nested deeper than %s levels", "64");
 	y = ist_alloc(b->st, sizeof(*y));
 	if (y == NULL)
 		return ist_oom(b->st);

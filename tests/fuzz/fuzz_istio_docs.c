@@ -118,7 +118,7 @@ check_file(struct ist *st, const char *text, size_t len, unsigned int *n)
 			abort();
 		if (rc == 0 && pc[i].pp.root != NULL && !w.many) {
 			if (k >= w.n || !same_tree(pc[i].pp.root, w.roots[k])) {
-				fprintf(stderr, "piece %u differs from the whole parse's document\n", i);
+				fprintf(stderr, "piece %u differs from the whole parse\n", i);
 				abort();
 			}
 			k++;

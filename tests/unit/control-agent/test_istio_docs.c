@@ -318,11 +318,12 @@ splice_check(struct old_doc *o, const char *ot, const char *nt, size_t **no)
 		assert_int_equal(pp.nodes, full.nodes);
 		/* the new offsets are those an index of the new text has (same sequence noted) */
 		if (*no != NULL && pp.seq.n == full.seq.n && pp.seq.depth == full.seq.depth &&
-		    memcmp(pp.seq.path, full.seq.path, sizeof(pp.seq.path[0]) * pp.seq.depth) == 0) {
+		    memcmp(pp.seq.path, full.seq.path,
+			   sizeof(pp.seq.path[0]) * pp.seq.depth) == 0) {
 			size_t *fo;
 
-			assert_int_equal(ist_seq_offsets(nt, strlen(nt), 0, full.root, &full.seq, &fo),
-					 0);
+			assert_int_equal(ist_seq_offsets(nt, strlen(nt), 0, full.root, &full.seq,
+							 &fo), 0);
 			assert_memory_equal(*no, fo, sizeof(*fo) * (full.seq.n + 1));
 			free(fo);
 		}
@@ -390,7 +391,8 @@ test_splice_random(void **state)
 {
 	static const char *const bits[] = {
 		"-", " ", "  ", "\n", ":", "- ", "  - ", "\"", "'", "#", "[", "]", "{", "}", ",",
-		"|", ">", "&a ", "*a", "---\n", "...\n", "\t", "x", "\r\n", "  - y\n", "\n  - z: 1\n",
+		"|", ">", "&a ", "*a", "---\n", "...\n", "\t", "x", "\r\n", "  - y\n",
+		"\n  - z: 1\n",
 		"? ", "!!str ", "%", "\xef\xbb\xbf", "\n    ", "\n      k: v\n",
 	};
 	const char *env = getenv("HF_SPLICE_ROUNDS");	/* more, for a longer search */
