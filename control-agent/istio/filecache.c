@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Parsed files kept between loads (struct hf_istio_cache): each file's bytes,
- * and the trees its documents became, in an arena of the file's own. A load
- * reads every file again (reading and comparing cost little next to
- * parsing); a file whose bytes are the ones kept hands its trees to the load
- * as a fresh parse would, and only the others are parsed. The trees are
- * never written after they are built (every reader takes const struct yn),
- * so loads may share them.
+ * and the trees its documents became. A load reads every file again
+ * (reading and comparing cost little next to parsing); a file whose bytes
+ * are the ones kept hands its trees to the load as a fresh parse would, and
+ * only the others are parsed. Those are cut at their document markers
+ * (docs.c) and kept a tree per piece, each in an arena of its own: a piece
+ * whose bytes and first line did not change keeps its tree and its parse
+ * number, one that changed is rebuilt from the old tree by re-parsing only
+ * the changed items of its longest list (a VirtualService's http routes),
+ * or parsed whole. A file that cannot be cut safely, or whose pieces do not
+ * all parse, is parsed whole as one (which reports the mistake as it always
+ * has). The trees are never written after they are built (every reader
+ * takes const struct yn), so loads, and rebuilt trees, may share them.
  *
  * Every document is checked and translated again at every load, because
  * what a resource becomes depends on others (hosts on the namespaces seen,
@@ -28,13 +34,31 @@
 #define FILE_CHUNK_MIN (16 * 1024)
 #define FILE_CHUNK_MAX (1024 * 1024)
 
+/* One piece of a file split at its document markers (docs.c), and its tree. */
+struct ist_cached_doc {
+	size_t off, len;		/* its bytes in the file's */
+	uint64_t hash;			/* of those bytes */
+	unsigned int line0;		/* the file's lines before it: its tree's lines count from there */
+	const struct yn *root;		/* NULL: no document, or an empty one */
+	unsigned long nodes;
+	uint64_t parse;			/* its number (ist_res.parse) */
+	struct ist_chunk *arena;	/* its tree (and trees it shares nodes of) */
+	struct ist_seqix ix;		/* its longest block sequence */
+	size_t *items;			/* ix.n + 1 offsets in its bytes; NULL: not indexed */
+	size_t fresh;			/* the bytes of its arena when last parsed whole */
+};
+
 struct ist_cached_file {
 	const char *path;		/* in its arena */
 	char *bytes;			/* what was parsed */
 	size_t len;
-	struct ist_chunk *arena;	/* the trees, the path */
+	struct ist_chunk *arena;	/* the path; parsed whole: the trees too */
+	/* parsed whole (the file could not be split safely): one parse for all */
 	const struct yn **docs;		/* non-empty documents, in file order */
 	unsigned int n_docs;
+	/* split: a parse and a tree per piece */
+	struct ist_cached_doc *pieces;
+	unsigned int n_pieces;
 	uint64_t seen;			/* the last load that read it */
 	uint64_t parse;			/* its number (ist_res.parse) */
 };
@@ -79,6 +103,17 @@ hf_istio_cache_new(void)
 }
 
 static void
+drop_doc(struct ist_cached_doc *d)
+{
+	struct ist tmp = {.arena = d->arena};
+
+	ist_arena_free(&tmp);
+	free(d->items);
+	d->arena = NULL;
+	d->items = NULL;
+}
+
+static void
 drop(struct ist_cached_file *f)
 {
 	struct ist tmp = {.arena = f->arena};
@@ -86,6 +121,9 @@ drop(struct ist_cached_file *f)
 	ist_arena_free(&tmp);
 	free(f->bytes);
 	free(f->docs);
+	for (unsigned int i = 0; i < f->n_pieces; i++)
+		drop_doc(&f->pieces[i]);
+	free(f->pieces);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -206,6 +244,246 @@ parse_into_cache(struct ist *st, struct ist_cached_file *old, const char *file, 
 	return 0;
 }
 
+/* Hands the documents of @p f to @p doc, each under its parse's number. */
+static int
+hand_out(struct ist *st, const struct ist_cached_file *f,
+	 int (*doc)(struct ist *st, const char *file, const struct yn *root))
+{
+	int rc;
+
+	for (unsigned int i = 0; i < f->n_pieces; i++) {
+		if (f->pieces[i].root == NULL)
+			continue;
+		st->cur_parse = f->pieces[i].parse;
+		st->cur_file = f->path;
+		st->cur_kind = NULL;
+		rc = doc(st, f->path, f->pieces[i].root);
+		if (rc < 0)
+			return rc;
+	}
+	for (unsigned int i = 0; i < f->n_docs; i++) {
+		st->cur_parse = f->parse;
+		st->cur_file = f->path;
+		st->cur_kind = NULL;
+		rc = doc(st, f->path, f->docs[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* An arena of its own for what comes next, sized for @p len bytes of YAML. */
+static void
+own_arena(struct ist *st, size_t len)
+{
+	st->arena = NULL;
+	st->chunk = len * 4 < 1024 ? 1024 : len * 4 > FILE_CHUNK_MAX ? FILE_CHUNK_MAX : len * 4;
+}
+
+/* What becomes of an old piece in the load under way. */
+enum { OLD_FREE, OLD_KEPT, OLD_SHARED };
+
+/* The old piece with @p d's bytes and first line, not yet taken; NULL when none. */
+static struct ist_cached_doc *
+same_piece(const struct ist_cached_file *old, const char *obytes, const unsigned int *table,
+	   unsigned int mask, const char *data, const struct ist_cached_doc *d, const char *fate)
+{
+	for (unsigned int h = (unsigned int)d->hash & mask; table[h] != 0; h = (h + 1) & mask) {
+		struct ist_cached_doc *o = &old->pieces[table[h] - 1];
+
+		if (fate[table[h] - 1] == OLD_FREE && o->hash == d->hash && o->len == d->len &&
+		    o->line0 == d->line0 && memcmp(obytes + o->off, data + d->off, d->len) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * Parses @p data (@p len bytes of @p file, taken when it returns 0) piece
+ * by piece (docs.c): a piece whose bytes and first line are those of a
+ * piece of @p old keeps its tree and parse; one that changed is rebuilt
+ * from the old piece at its place by re-parsing the items that changed, or
+ * parsed whole. Nothing is handed out until every piece is parsed, so a
+ * failure changes nothing: 1 sends the file to the whole-file parse, which
+ * says what is wrong as it always has.
+ */
+static int
+split_into_cache(struct ist *st, struct ist_cached_file *old, const char *file, char *data,
+		 size_t len, int (*doc)(struct ist *st, const char *file, const struct yn *root))
+{
+	struct hf_istio_cache *c = st->cache;
+	struct hf_istio_stats none = {0}, *stats = st->stats != NULL ? st->stats : &none;
+	struct ist_chunk *outer = st->arena;
+	size_t outer_chunk = st->chunk;
+	unsigned int n = 0, n_old = old != NULL ? old->n_pieces : 0, mask = 0, *table = NULL;
+	unsigned int parsed = 0, spliced = 0;
+	struct ist_cached_doc *docs = NULL;
+	struct ist_piece *pc = NULL;
+	unsigned long nodes = 0;
+	char *fate = NULL;
+	bool committed = false;
+	int *from = NULL;		/* per piece: the old piece it keeps or shares, else -1 */
+	const char *path;
+	int rc;
+
+	rc = ist_yaml_split(data, len, &pc, &n);
+	if (rc != 0) {
+		if (rc < 0)
+			free(data);
+		return rc < 0 ? ist_oom(st) : 1;
+	}
+	docs = calloc(n, sizeof(*docs));
+	from = malloc(sizeof(*from) * n);
+	fate = calloc(n_old + 1, 1);
+	if (n_old > 0) {
+		for (mask = 7; mask < 2 * n_old; mask = mask * 2 + 1)
+			;
+		table = calloc(mask + 1, sizeof(*table));
+	}
+	if (docs == NULL || from == NULL || fate == NULL || (n_old > 0 && table == NULL)) {
+		rc = ist_oom(st);
+		goto out;
+	}
+	for (unsigned int i = 0; i < n_old; i++) {
+		unsigned int h = (unsigned int)old->pieces[i].hash & mask;
+
+		while (table[h] != 0)
+			h = (h + 1) & mask;
+		table[h] = i + 1;
+	}
+	/* first the pieces that did not change, wherever they moved */
+	for (unsigned int i = 0; i < n; i++) {
+		struct ist_cached_doc *d = &docs[i], *o;
+
+		d->off = pc[i].off;
+		d->len = pc[i].len;
+		d->line0 = pc[i].line0;
+		d->hash = ist_bytes_hash(data + d->off, d->len);
+		from[i] = -1;
+		o = n_old > 0 ? same_piece(old, old->bytes, table, mask, data, d, fate) : NULL;
+		if (o != NULL) {
+			from[i] = (int)(o - old->pieces);
+			fate[from[i]] = OLD_KEPT;
+			nodes += o->nodes;
+		}
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		struct ist_cached_doc *d = &docs[i], *o = i < n_old ? &old->pieces[i] : NULL;
+		struct ist_piece_parse pp;
+
+		if (from[i] >= 0)
+			continue;
+		own_arena(st, d->len);
+		rc = 1;
+		/* an old tree that gathered more than it holds (earlier changes) is parsed anew */
+		if (o != NULL && fate[i] == OLD_FREE && o->items != NULL && o->line0 == d->line0 &&
+		    ist_arena_size(o->arena) < 2 * o->fresh) {
+			/* the new items and the path to them: small next to the document */
+			st->chunk = 64 * 1024;
+			rc = ist_splice(st, file, old->bytes + o->off, o->len, o->root,
+					&o->ix, o->items, data + d->off, d->len, &pp, &d->items);
+			if (rc == 0) {
+				from[i] = (int)i;
+				fate[i] = OLD_SHARED;
+				d->fresh = o->fresh;
+				spliced++;
+			}
+		}
+		if (rc == 1) {
+			/* what the splice made, if anything, goes */
+			ist_arena_free(st);
+			own_arena(st, d->len);
+			rc = ist_parse_piece(st, file, data + d->off, d->len, d->line0, &pp);
+			/* mistakes are reported by the whole-file parse, in its order */
+			if ((rc < 0 && rc != -ENOMEM) || (rc == 0 && pp.n_docs > 1))
+				rc = 1;
+			if (rc == 0 && pp.root != NULL && !pp.aliases && pp.seq.n > 0) {
+				rc = ist_seq_offsets(data + d->off, d->len, d->line0, pp.root,
+						     &pp.seq, &d->items);
+				rc = rc < 0 ? ist_oom(st) : 0;
+			}
+			d->fresh = ist_arena_size(st->arena);
+			parsed++;
+		}
+		d->arena = st->arena;
+		st->arena = NULL;
+		if (rc != 0)
+			goto out;
+		d->root = pp.root;
+		d->nodes = pp.nodes;
+		d->ix = pp.seq;
+		d->parse = ++c->parses;
+		if (d->items == NULL)
+			d->ix.n = 0;
+		nodes += d->nodes;
+	}
+	/* the limit is the whole file's: the whole-file parse says where it is passed */
+	if (nodes > IST_MAX_NODES) {
+		rc = 1;
+		goto out;
+	}
+	st->arena = NULL;
+	st->chunk = 256;
+	path = ist_strdup(st, file);
+	if (path == NULL || (old == NULL &&
+			     (old = ist_push(&c->files, &c->n_files, sizeof(*c->files))) == NULL)) {
+		rc = ist_oom(st);
+		ist_arena_free(st);
+		goto out;
+	}
+	/* committed: the pieces take the old trees they keep or share, the rest go */
+	for (unsigned int i = 0; i < n; i++) {
+		struct ist_cached_doc *d = &docs[i], *o;
+
+		if (from[i] < 0)
+			continue;
+		o = &old->pieces[from[i]];
+		if (fate[from[i]] == OLD_KEPT) {
+			size_t off = d->off;
+
+			*d = *o;
+			d->off = off;
+		} else {
+			struct ist tmp = {.arena = d->arena};
+
+			ist_arena_adopt(&tmp, o->arena);
+			d->arena = tmp.arena;
+			free(o->items);
+		}
+		o->arena = NULL;
+		o->items = NULL;
+	}
+	drop(old);
+	old->path = path;
+	old->arena = st->arena;
+	old->bytes = data;
+	old->len = len;
+	old->pieces = docs;
+	old->n_pieces = n;
+	old->seen = c->load;
+	docs = NULL;
+	committed = true;
+	stats->files_parsed++;
+	stats->docs_parsed += parsed;
+	stats->docs_spliced += spliced;
+	rc = 0;
+out:
+	for (unsigned int i = 0; docs != NULL && i < n; i++)
+		drop_doc(&docs[i]);
+	free(docs);
+	free(pc);
+	free(from);
+	free(fate);
+	free(table);
+	st->arena = outer;
+	st->chunk = outer_chunk;
+	if (rc < 0 && !committed)
+		free(data);
+	if (rc == 0)
+		rc = hand_out(st, old, doc);
+	return rc;
+}
+
 int
 ist_read_cached(struct ist *st, const char *file,
 		int (*doc)(struct ist *st, const char *file, const struct yn *root))
@@ -227,21 +505,15 @@ ist_read_cached(struct ist *st, const char *file,
 			free(data);
 			f->seen = st->cache->load;
 			add_us(&stats->read_us, t0);
-			st->cur_parse = f->parse;
-			for (unsigned int i = 0; i < f->n_docs; i++) {
-				st->cur_file = f->path;
-				st->cur_kind = NULL;
-				rc = doc(st, f->path, f->docs[i]);
-				if (rc < 0)
-					return rc;
-			}
-			return 0;
+			return hand_out(st, f, doc);
 		}
 	}
 	add_us(&stats->read_us, t0);
 	t0 = hf_clock_us();
 	if (st->cache != NULL) {
-		rc = parse_into_cache(st, f, file, data, len, doc);
+		rc = split_into_cache(st, f, file, data, len, doc);
+		if (rc == 1)
+			rc = parse_into_cache(st, f, file, data, len, doc);
 	} else {
 		st->cur_parse = 0;
 		rc = ist_parse_yaml(st, file, data, len, doc);

@@ -6,6 +6,7 @@
  * Inside the Istio loader: the YAML tree and the load state its files share.
  *   yaml.c       files into trees (libyaml events)
  *   filecache.c  trees kept between loads for files whose bytes did not change
+ *   docs.c       a file split at its document markers; a long sequence's changed items re-parsed
  *   tree.c       arena, messages, typed field access, durations, name index
  *   resources.c  which files, what each document is, hosts, exportTo, labels
  *   services.c   ServiceEntry, WorkloadEntry, clusters, destinations
@@ -28,6 +29,7 @@
 #define IST_PATH 256		/* longest field path in a message */
 #define IST_MAX_DEPTH 64	/* deeper YAML is refused */
 #define IST_MAX_NODES 1000000	/* per file, aliases counted whole each time: bombs are refused */
+#define IST_SPLICE_MIN 16	/* block sequences this long are indexed for re-parsing items alone */
 
 /* A YAML node. Plain scalars are typed by YAML 1.2's core schema; quoted ones are strings. */
 enum yn_type { YN_NULL, YN_STR, YN_INT, YN_FLOAT, YN_BOOL, YN_MAP, YN_SEQ };
@@ -192,12 +194,101 @@ int ist_fail(struct ist *st, const struct yn *at, const char *path, const char *
 int ist_oom(struct ist *st);
 void ist_set_cur(struct ist *st, const struct ist_res *r);
 
+/*
+ * A document's longest block sequence (at least IST_SPLICE_MIN items), noted
+ * by its parse so that a later load may re-parse only the items whose
+ * bytes changed (docs.c).
+ */
+struct ist_seqix {
+	unsigned int n;			/* items; 0: none noted */
+	unsigned int col;		/* 0-based column of its '-' indicators */
+	unsigned int end_line;		/* 1-based line of what ends it (next token, or the end) */
+	unsigned int depth;		/* its ancestors; 0: it is the document's root */
+	bool indentless;		/* a block mapping's value at the mapping's column */
+	/* its place in each ancestor, from the root: kids as the parse stacks them (key, value, ...) */
+	unsigned int path[IST_MAX_DEPTH];
+};
+
+/* What ist_parse_piece() found in its bytes. */
+struct ist_piece_parse {
+	const struct yn *root;		/* the non-empty document; NULL: none */
+	unsigned int n_docs;		/* documents, empty ones included */
+	unsigned long nodes;		/* as IST_MAX_NODES counts them */
+	unsigned int max_depth;		/* the deepest nesting of collections */
+	bool aliases;			/* an anchor or alias was seen: nodes may be shared */
+	bool root_block;		/* the root is a block collection */
+	unsigned int root_col;		/* the 0-based column where the root starts */
+	bool kid_block;			/* the same for the root's first child collection */
+	unsigned int kid_col;
+	struct ist_seqix seq;
+};
+
 /* yaml.c: reading one file into documents, each handed to @p doc */
 int ist_read_yaml(struct ist *st, const char *file,
 		  int (*doc)(struct ist *st, const char *file, const struct yn *root));
 /* yaml.c: ist_read_yaml() over @p len bytes at @p data, named @p file in messages */
 int ist_parse_yaml(struct ist *st, const char *file, const void *data, size_t len,
 		   int (*doc)(struct ist *st, const char *file, const struct yn *root));
+/*
+ * yaml.c: parses @p len bytes at @p data, a piece of @p file after its first
+ * @p line0 lines (lines in trees and messages count from the file's start),
+ * into st's arena without handing documents out: what it found goes to
+ * @p out. 0, or a negative errno with the message in st->err.
+ */
+int ist_parse_piece(struct ist *st, const char *file, const void *data, size_t len,
+		    unsigned int line0, struct ist_piece_parse *out);
+
+/* A piece of a file: a document and what precedes its end (docs.c). */
+struct ist_piece {
+	size_t off, len;		/* its bytes in the file's */
+	unsigned int line0;		/* the file's lines before it */
+};
+
+/*
+ * docs.c: cuts @p len bytes at @p data before each document start marker
+ * (a line starting with "---" and a blank or its end: YAML 1.2 section
+ * 9.1.2; libyaml takes one at column 0 wherever it is, and no scalar runs
+ * across one), each piece holding at most one document, parsed alone as
+ * it is within the whole. Returns 0 with *@p out (malloc'ed, *@p n
+ * pieces, the first at 0), 1 when the bytes hold what a piece parsed
+ * alone might read otherwise (directives, line breaks other than LF and
+ * CRLF, a UTF-16 byte order mark, NUL bytes): the file is parsed whole;
+ * or -ENOMEM.
+ */
+int ist_yaml_split(const char *data, size_t len, struct ist_piece **out, unsigned int *n);
+
+/* docs.c: a hash of @p len bytes (not for adversaries: equal hashes are compared byte by byte) */
+uint64_t ist_bytes_hash(const void *data, size_t len);
+
+/*
+ * docs.c: the byte offsets, within the @p len bytes at @p data of a piece
+ * after @p line0 lines of its file, of the items of sequence @p ix in @p root
+ * (@p ix->n + 1: each item's line start, then where the sequence's bytes
+ * end). 0 with *@p off malloc'ed; 1 when an item does not start its line
+ * ('-' at the sequence's column after spaces only): not indexed; -ENOMEM.
+ */
+int ist_seq_offsets(const char *data, size_t len, unsigned int line0, const struct yn *root,
+		    const struct ist_seqix *ix, size_t **off);
+
+/*
+ * docs.c: the tree of document @p nb (@p nl bytes of @p file) made from
+ * the tree @p old_root of document @p ob (@p ol bytes, starting on the same
+ * line of the file) by re-parsing alone only the items of its indexed sequence
+ * (@p ix, item offsets @p off) that hold changed bytes; what does not change
+ * is shared with the old tree. 0 with @p out (root, nodes, seq) and
+ * *@p new_off (malloc'ed, or NULL when the new items cannot be indexed);
+ * 1 when the change cannot be made so (it crosses the sequence's bounds,
+ * changes the number of lines, the re-parsed items do not read as items of
+ * that sequence, ...): parse the document whole; or -ENOMEM. The new nodes
+ * go to st's arena.
+ */
+int ist_splice(struct ist *st, const char *file, const char *ob, size_t ol,
+	       const struct yn *old_root, const struct ist_seqix *ix, const size_t *off,
+	       const char *nb, size_t nl, struct ist_piece_parse *out, size_t **new_off);
+
+/* tree.c: the bytes held by the chunks of an arena */
+size_t ist_arena_size(const struct ist_chunk *chunks);
+
 /* yaml.c: the bytes of @p file, malloc'ed into *@p data; 0, -ENOENT or -ENOMEM with st->err */
 int ist_slurp(struct ist *st, const char *file, char **data, size_t *len);
 /*

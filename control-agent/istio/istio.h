@@ -93,7 +93,8 @@ int hf_istio_load_mesh(const char *path, const char *const *node_labels, unsigne
 /*
  * What the loader keeps between loads of one directory (agent side): the
  * parsed YAML of each file, keyed by its path and its bytes, so a reload
- * parses only the files that changed; and the http routes each
+ * parses only the files that changed, and in those only the documents that
+ * changed (in a long list of routes, only the routes that changed); and the http routes each
  * VirtualService became, reused while its document and everything else it
  * may depend on (every other resource, the namespaces) are unchanged, so a
  * change to one VirtualService among many translates that one. A file that
@@ -113,6 +114,14 @@ struct hf_istio_stats {
 	uint64_t translate_us;		/* trees into the model: checks, binding, clusters */
 	unsigned int files;		/* YAML files read */
 	unsigned int files_parsed;	/* of those, parsed (the others came from the cache) */
+	/*
+	 * Documents of the files parsed: parsed whole, and rebuilt from their
+	 * earlier tree by re-parsing only the items of a long list whose bytes
+	 * changed (the others came from the cache unparsed). A file read
+	 * whole (one the loader cannot split safely) counts no document.
+	 */
+	unsigned int docs_parsed;
+	unsigned int docs_spliced;
 	unsigned int vs_reused;		/* VirtualServices whose http routes came from the cache */
 };
 

@@ -97,6 +97,16 @@ ist_arena_adopt(struct ist *st, struct ist_chunk *chunks)
 	*tail = chunks;
 }
 
+size_t
+ist_arena_size(const struct ist_chunk *chunks)
+{
+	size_t n = 0;
+
+	for (; chunks != NULL; chunks = chunks->next)
+		n += sizeof(*chunks) + chunks->cap;
+	return n;
+}
+
 void *
 ist_push(void *arr, unsigned int *n, size_t size)
 {

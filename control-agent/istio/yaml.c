@@ -84,6 +84,8 @@ struct frame {
 	struct yn *node;
 	unsigned int first;		/* its children: kids[first ..] */
 	const char *anchor;		/* registered at the end, NULL: none */
+	unsigned int col;		/* 0-based column of its start */
+	bool block;			/* a block collection (not flow) */
 };
 
 struct anchor {
@@ -102,6 +104,12 @@ struct builder {
 	unsigned int n_anchors;
 	struct yn *root;
 	unsigned long nodes;		/* with what aliases stand for */
+	unsigned int line0;		/* lines before the bytes parsed (a piece of a file) */
+	/* ist_parse_piece() only (out == NULL otherwise) */
+	struct ist_piece_parse *out;
+	bool root_block;		/* the document's root is a block collection */
+	unsigned int root_col;
+	bool kid_seen;			/* the root's first child collection was noted */
 };
 
 static int
@@ -165,24 +173,65 @@ copy_anchor(struct builder *b, const yaml_char_t *a)
 }
 
 static int
-start(struct builder *b, enum yn_type t, const yaml_event_t *e, const yaml_char_t *anchor)
+start(struct builder *b, enum yn_type t, const yaml_event_t *e, const yaml_char_t *anchor,
+      bool block)
 {
 	struct frame *f;
 	struct yn *y;
 
 	if (b->depth == IST_MAX_DEPTH)
-		return bfail(b, (unsigned int)e->start_mark.line + 1, "YAML nested deeper than %s "
-			     "levels", "64");
+		return bfail(b, b->line0 + (unsigned int)e->start_mark.line + 1,
+			     "YAML nested deeper than %s levels", "64");
 	y = ist_alloc(b->st, sizeof(*y));
 	if (y == NULL)
 		return ist_oom(b->st);
 	y->type = t;
-	y->line = (unsigned int)e->start_mark.line + 1;
+	y->line = b->line0 + (unsigned int)e->start_mark.line + 1;
+	if (b->depth == 0) {
+		b->root_block = block;
+		b->root_col = (unsigned int)e->start_mark.column;
+		b->kid_seen = false;
+	} else if (b->depth == 1 && !b->kid_seen && b->out != NULL) {
+		b->kid_seen = true;
+		b->out->kid_block = block;
+		b->out->kid_col = (unsigned int)e->start_mark.column;
+	}
 	f = &b->frames[b->depth++];
 	f->node = y;
 	f->first = b->n_kids;
 	f->anchor = copy_anchor(b, anchor);
+	f->col = (unsigned int)e->start_mark.column;
+	f->block = block;
+	if (b->out != NULL && b->depth > b->out->max_depth)
+		b->out->max_depth = b->depth;
+	if (anchor != NULL && b->out != NULL)
+		b->out->aliases = true;
 	return anchor != NULL && f->anchor == NULL ? ist_oom(b->st) : count(b, 1, y->line);
+}
+
+/*
+ * Notes block sequence @p f (just ended at @p end_line, its @p n items in
+ * kids[f->first ..]) when it is the longest of the document so far: where a
+ * later load may re-parse some of its items alone (docs.c).
+ */
+static void
+note_seq(struct builder *b, const struct frame *f, unsigned int n, unsigned int end_line)
+{
+	struct ist_seqix *x = &b->out->seq;
+	unsigned int d = (unsigned int)(f - b->frames);
+
+	if (!f->block || n < IST_SPLICE_MIN || n <= x->n)
+		return;
+	x->n = n;
+	x->col = f->col;
+	x->depth = d;
+	x->end_line = end_line;
+	/* libyaml keeps the mapping's indentation for it: no level of its own */
+	x->indentless = d > 0 && b->frames[d - 1].node->type == YN_MAP &&
+			b->frames[d - 1].block && b->frames[d - 1].col == f->col;
+	/* a child's node lands in its parent's kids where its own kids began */
+	for (unsigned int i = 0; i < d; i++)
+		x->path[i] = b->frames[i + 1].first - b->frames[i].first;
 }
 
 static int
@@ -195,7 +244,7 @@ twice(struct builder *b, const struct yn *key, const struct yn *first)
 }
 
 static int
-end(struct builder *b)
+end(struct builder *b, const yaml_event_t *e)
 {
 	struct frame *f = &b->frames[--b->depth];
 	/* no kids array yet when the document's first collection is empty ("{}") */
@@ -212,6 +261,8 @@ end(struct builder *b)
 			return ist_oom(b->st);
 		if (n > 0)
 			memcpy(y->val, k, sizeof(*k) * n);
+		if (b->out != NULL)
+			note_seq(b, f, n, b->line0 + (unsigned int)e->start_mark.line + 1);
 	} else {
 		y->n = n / 2;
 		y->key = ist_alloc(b->st, sizeof(*y->key) * (y->n + 1));
@@ -242,7 +293,7 @@ end(struct builder *b)
 static int
 event(struct builder *b, const yaml_event_t *e)
 {
-	unsigned int line = (unsigned int)e->start_mark.line + 1;
+	unsigned int line = b->line0 + (unsigned int)e->start_mark.line + 1;
 	struct yn *y;
 	int rc;
 
@@ -262,13 +313,18 @@ event(struct builder *b, const yaml_event_t *e)
 		if ((rc = count(b, 1, line)) < 0)
 			return rc;
 		if (e->data.scalar.anchor != NULL) {
-			const char *a = copy_anchor(b, e->data.scalar.anchor);
+			const char *a;
 
+			if (b->out != NULL)
+				b->out->aliases = true;
+			a = copy_anchor(b, e->data.scalar.anchor);
 			if (a == NULL || remember(b, a, y) < 0)
 				return ist_oom(b->st);
 		}
 		return add(b, y);
 	case YAML_ALIAS_EVENT:
+		if (b->out != NULL)
+			b->out->aliases = true;
 		for (unsigned int i = b->n_anchors; i-- > 0;)
 			if (strcmp(b->anchors[i].name, (const char *)e->data.alias.anchor) == 0) {
 				/* a whole subtree, counted once per use */
@@ -280,22 +336,25 @@ event(struct builder *b, const yaml_event_t *e)
 		return bfail(b, line, "alias *%s names no complete node before it",
 			     (const char *)e->data.alias.anchor);
 	case YAML_SEQUENCE_START_EVENT:
-		return start(b, YN_SEQ, e, e->data.sequence_start.anchor);
+		return start(b, YN_SEQ, e, e->data.sequence_start.anchor,
+			     e->data.sequence_start.style == YAML_BLOCK_SEQUENCE_STYLE);
 	case YAML_MAPPING_START_EVENT:
-		return start(b, YN_MAP, e, e->data.mapping_start.anchor);
+		return start(b, YN_MAP, e, e->data.mapping_start.anchor,
+			     e->data.mapping_start.style == YAML_BLOCK_MAPPING_STYLE);
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
-		return end(b);
+		return end(b, e);
 	default:
 		return 0;
 	}
 }
 
-int
-ist_parse_yaml(struct ist *st, const char *file, const void *data, size_t len,
-	       int (*doc)(struct ist *st, const char *file, const struct yn *root))
+/* The parse of @p len bytes at @p data: each non-empty document to @p doc, or noted in b->out. */
+static int
+run(struct builder *b, const void *data, size_t len,
+    int (*doc)(struct ist *st, const char *file, const struct yn *root))
 {
-	struct builder b = {.st = st, .file = file};
+	struct ist *st = b->st;
 	yaml_parser_t p;
 	int rc = 0;
 
@@ -311,8 +370,8 @@ ist_parse_yaml(struct ist *st, const char *file, const void *data, size_t len,
 				rc = ist_oom(st);
 				break;
 			}
-			snprintf(st->err, st->errlen, "%s:%zu: YAML syntax error: %s%s%s", file,
-				 p.problem_mark.line + 1,
+			snprintf(st->err, st->errlen, "%s:%zu: YAML syntax error: %s%s%s", b->file,
+				 b->line0 + p.problem_mark.line + 1,
 				 p.problem != NULL ? p.problem : "malformed",
 				 p.context != NULL ? " " : "", p.context != NULL ? p.context : "");
 			rc = -EINVAL;
@@ -320,25 +379,54 @@ ist_parse_yaml(struct ist *st, const char *file, const void *data, size_t len,
 		}
 		t = e.type;
 		if (t == YAML_DOCUMENT_START_EVENT) {
-			b.root = NULL;
-			b.n_anchors = 0;	/* anchors do not cross documents */
+			b->root = NULL;
+			b->n_anchors = 0;	/* anchors do not cross documents */
+			if (b->out != NULL)
+				b->out->n_docs++;
 		}
-		rc = event(&b, &e);
+		rc = event(b, &e);
 		yaml_event_delete(&e);
 		/* an empty document between two `---` is a null scalar: skipped */
-		if (rc == 0 && t == YAML_DOCUMENT_END_EVENT && b.root != NULL &&
-		    b.root->type != YN_NULL) {
-			st->cur_file = file;
-			st->cur_kind = NULL;
-			rc = doc(st, file, b.root);
+		if (rc == 0 && t == YAML_DOCUMENT_END_EVENT && b->root != NULL &&
+		    b->root->type != YN_NULL) {
+			if (b->out != NULL) {
+				b->out->root = b->root;
+				b->out->root_block = b->root_block;
+				b->out->root_col = b->root_col;
+			} else {
+				st->cur_file = b->file;
+				st->cur_kind = NULL;
+				rc = doc(st, b->file, b->root);
+			}
 		}
 		if (t == YAML_STREAM_END_EVENT)
 			break;
 	}
-	free(b.kids);
-	free(b.anchors);
+	if (b->out != NULL)
+		b->out->nodes = b->nodes;
+	free(b->kids);
+	free(b->anchors);
 	yaml_parser_delete(&p);
 	return rc;
+}
+
+int
+ist_parse_yaml(struct ist *st, const char *file, const void *data, size_t len,
+	       int (*doc)(struct ist *st, const char *file, const struct yn *root))
+{
+	struct builder b = {.st = st, .file = file};
+
+	return run(&b, data, len, doc);
+}
+
+int
+ist_parse_piece(struct ist *st, const char *file, const void *data, size_t len,
+		unsigned int line0, struct ist_piece_parse *out)
+{
+	struct builder b = {.st = st, .file = file, .line0 = line0, .out = out};
+
+	memset(out, 0, sizeof(*out));
+	return run(&b, data, len, NULL);
 }
 
 int

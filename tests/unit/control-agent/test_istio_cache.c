@@ -591,6 +591,152 @@ test_regex_memo(void **state)
 	hf_istio_cache_free(c);
 }
 
+
+/* File all.yaml: VirtualServices a (routes /a0../a{n-1} when @p n > 1) b and c, in one file. */
+static void
+put_all(unsigned int n, const char *a_dest, const char *b_prefix, bool extra, const char *c_text)
+{
+	size_t cap = 4096 + (size_t)n * 128, len = 0;
+	char *t = malloc(cap);
+
+	assert_non_null(t);
+	len += (size_t)snprintf(t + len, cap - len, "# three VirtualServices\n"
+				"apiVersion: networking.istio.io/v1beta1\n"
+				"kind: VirtualService\n"
+				"metadata: {name: a}\n"
+				"spec:\n"
+				"  hosts: [a.example]\n"
+				"  gateways: [gw]\n"
+				"  http:\n");
+	for (unsigned int i = 0; i < n; i++)
+		len += (size_t)snprintf(t + len, cap - len,
+					"  - match: [{uri: {prefix: \"/a%u/\"}}]\n"
+					"    route: [{destination: {host: %s}}]\n", i,
+					i == n / 2 ? a_dest : "a.example");
+	len += (size_t)snprintf(t + len, cap - len, "---\n");
+	len += (size_t)snprintf(t + len, cap - len, vs_fmt, "b", "b.example", b_prefix,
+				"b.example", "");
+	if (extra)
+		len += (size_t)snprintf(t + len, cap - len, "---\n# an extra one\n---\n");
+	snprintf(t + len, cap - len, "---\n%s", c_text);
+	put("all.yaml", t);
+	free(t);
+}
+
+static const char vs_c[] =
+	"apiVersion: networking.istio.io/v1beta1\n"
+	"kind: VirtualService\n"
+	"metadata: {name: c}\n"
+	"spec:\n"
+	"  hosts: [c.example]\n"
+	"  gateways: [gw]\n"
+	"  http:\n"
+	"  - headers:\n"
+	"      request:\n"
+	"        set:\n"
+	"          x-note: >-\n"
+	"            ---\n"
+	"            not a marker\n"
+	"    route: [{destination: {host: a.example}}]\n";
+
+/*
+ * Documents of one file: a change to one parses that one (or only the
+ * routes that changed in a long list), the model always the one a fresh
+ * load makes; documents added and removed.
+ */
+static void
+test_documents_of_a_file(void **state)
+{
+	struct hf_istio_cache *c = start();
+	char *d;
+
+	(void)state;
+	put_all(40, "a.example", "/b1", false, vs_c);
+	d = load_same(c, 3, 3);
+	assert_int_equal(last.docs_parsed, 6);	/* the Gateway and two ServiceEntries too */
+	free(d);
+
+	/* b's prefix: that document alone */
+	put_all(40, "a.example", "/b2", false, vs_c);
+	d = load_same(c, 3, 1);
+	assert_int_equal(last.docs_parsed, 1);
+	assert_int_equal(last.docs_spliced, 0);
+	assert_true(has(d, "\"/b2\"") && !has(d, "\"/b1\""));
+	free(d);
+
+	/* one of a's 40 routes: that route alone is parsed again */
+	put_all(40, "b.example", "/b2", false, vs_c);
+	d = load_same(c, 3, 1);
+	assert_int_equal(last.docs_parsed, 0);
+	assert_int_equal(last.docs_spliced, 1);
+	assert_true(has(d, "outbound|8080||b.example"));
+	free(d);
+
+	/*
+	 * two routes more (more lines): a is parsed whole, and so are b and c, whose lines
+	 * moved (their trees hold line numbers)
+	 */
+	put_all(42, "b.example", "/b2", false, vs_c);
+	d = load_same(c, 3, 1);
+	assert_int_equal(last.docs_parsed, 3);
+	assert_int_equal(last.docs_spliced, 0);
+	assert_true(has(d, "\"/a41/\""));
+	free(d);
+
+	/* empty documents added, then taken away: c moves down, then back (new lines: parsed) */
+	put_all(42, "b.example", "/b2", true, vs_c);
+	d = load_same(c, 3, 1);
+	assert_int_equal(last.docs_parsed, 3);
+	free(d);
+	put_all(42, "b.example", "/b2", false, vs_c);
+	d = load_same(c, 3, 1);
+	free(d);
+
+	/* c gone, then back */
+	put_all(42, "b.example", "/b2", false, "");
+	d = load_same(c, 3, 1);
+	assert_true(!has(d, "c.example"));
+	free(d);
+	put_all(42, "b.example", "/b2", false, vs_c);
+	d = load_same(c, 3, 1);
+	assert_int_equal(last.docs_parsed, 1);
+	assert_true(has(d, "not a marker"));
+	free(d);
+	hf_istio_cache_free(c);
+}
+
+/* A syntax error in the third document names its line, cached or not, the same way. */
+static void
+test_error_in_third_document(void **state)
+{
+	struct hf_istio_cache *c = start();
+	char first[HF_ISTIO_ERR];
+	struct hf_istio_stats st;
+	struct hf_model m;
+
+	(void)state;
+	put_all(20, "a.example", "/b1", false, vs_c);
+	free(load_same(c, 3, 3));
+	/*
+	 * c's "hosts" is line 64 of all.yaml (1 + 7 + 40 route lines, "---", b's 9, "---", 4 of
+	 * c's); libyaml finds the flow list unclosed on the line after
+	 */
+	put_all(20, "a.example", "/b1", false,
+		"apiVersion: networking.istio.io/v1beta1\n"
+		"kind: VirtualService\n"
+		"metadata: {name: c}\n"
+		"spec:\n"
+		"  hosts: [c.example\n"
+		"  gateways: [gw]\n");
+	assert_int_equal(load(c, &st, &m), -EINVAL);
+	print_message("  cached: %s\n", err);
+	snprintf(first, sizeof(first), "%s", err);
+	assert_int_equal(load(NULL, &st, &m), -EINVAL);
+	assert_string_equal(err, first);
+	assert_non_null(strstr(err, "all.yaml:65: YAML syntax error"));
+	hf_istio_cache_free(c);
+}
+
 int
 main(void)
 {
@@ -601,6 +747,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_errors_from_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_regex_memo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vs_translations_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_documents_of_a_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_in_third_document, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
