@@ -570,7 +570,7 @@ test_tcp(void **state)
 
 /* ---- WorkloadEntries and DestinationRule policy ---- */
 
-/* What a DestinationRule may set; the circuit-breaking and outlier fields are refused, so zero. */
+/* What a DestinationRule may set; these rules set no circuit breaker and no outlier detection. */
 static void
 check_policy(const struct hf_model_cluster *c, enum hf_lb_policy lb, uint32_t connect)
 {
@@ -578,7 +578,7 @@ check_policy(const struct hf_model_cluster *c, enum hf_lb_policy lb, uint32_t co
 	assert_int_equal(c->connect_timeout_ms, connect);
 	assert_int_equal(c->max_connections, 0);
 	assert_int_equal(c->max_pending_requests, 0);
-	assert_int_equal(c->outlier_consecutive_5xx, 0);
+	assert_false(c->outlier);
 	assert_int_equal(c->tls_mode, HF_TLS_DISABLE);
 	assert_null(c->tls_client_cert);
 	assert_null(c->tls_private_key);

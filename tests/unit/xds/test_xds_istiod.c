@@ -114,7 +114,7 @@ test_cluster_auto_mtls(void **state)
 	sds_free(&sds);
 }
 
-/* A DestinationRule's connectionPool and outlierDetection, as istiod writes them: stored. */
+/* A DestinationRule's connectionPool and outlierDetection, as istiod writes them. */
 static void
 test_cluster_stored(void **state)
 {
@@ -127,7 +127,13 @@ test_cluster_stored(void **state)
 	assert_int_equal(m.clusters[0].max_pending_requests, 10);
 	assert_int_equal(m.clusters[0].max_requests, 200);
 	assert_int_equal(m.clusters[0].max_retries, 0);
-	assert_int_equal(m.clusters[0].outlier_consecutive_5xx, 7);
+	assert_true(m.clusters[0].outlier);
+	assert_int_equal(m.clusters[0].od.consecutive_5xx, 7);
+	/* what istiod leaves out: Envoy's defaults */
+	assert_int_equal(m.clusters[0].od.consecutive_gateway, 0);
+	assert_int_equal(m.clusters[0].od.base_ejection_ms, 30000);
+	assert_int_equal(m.clusters[0].od.max_ejection_ms, 300000);
+	assert_int_equal(m.clusters[0].od.max_ejection_percent, 10);
 	hf_model_free(&m);
 	sds_free(&sds);
 	/* outlier_detection without consecutive_5xx: Envoy's default, 5 */
@@ -135,7 +141,7 @@ test_cluster_stored(void **state)
 	                                     "\"consecutive_5xx\":{\"value\":7},", ""),
 	                         &m, &sds),
 	                 0);
-	assert_int_equal(m.clusters[0].outlier_consecutive_5xx, 5);
+	assert_int_equal(m.clusters[0].od.consecutive_5xx, 5);
 	hf_model_free(&m);
 	sds_free(&sds);
 	/* raw_buffer as the cluster's own socket (no matches) is plaintext */
