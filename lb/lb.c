@@ -282,7 +282,7 @@ hf_lb_pick(struct hf_lb_ctx *ctx, const struct hf_snap_cluster *cl, unsigned int
 {
 	struct hf_lb_slot *sl;
 	unsigned int n = cl->n_endpoints;
-	uint64_t start;
+	uint64_t start, pos;
 	int first, e;
 
 	if (n == 0)
@@ -291,6 +291,7 @@ hf_lb_pick(struct hf_lb_ctx *ctx, const struct hf_snap_cluster *cl, unsigned int
 		return 0;
 	sl = slot_for(ctx, cl, cluster);
 	first = pick_policy(ctx, cl, sl);
+	pos = sl->pos;
 	if (ctx->skip == NULL || !ctx->skip(ctx->skip_arg, &cl->endpoints[first], (unsigned int)first))
 		return first;
 	for (unsigned int t = 1; t < HF_LB_SKIP_TRIES; t++) {
@@ -304,5 +305,7 @@ hf_lb_pick(struct hf_lb_ctx *ctx, const struct hf_snap_cluster *cl, unsigned int
 		if (!ctx->skip(ctx->skip_arg, &cl->endpoints[e], (unsigned int)e))
 			return e;
 	}
+	/* Every one is out: the walk goes on from the first pick, as if nobody were. */
+	sl->pos = pos;
 	return first;
 }

@@ -1135,14 +1135,14 @@ static const struct {
 				    "supported yet"},
 	{"consistent-hash.yaml", 9, "DestinationRule default/reviews: spec.trafficPolicy."
 				    "loadBalancer.consistentHash: not supported yet"},
-	{"outlier-interval.yaml", 10, "spec.subsets[0].trafficPolicy.outlierDetection: not "
+	{"outlier-interval.yaml", 10, "spec.subsets[0].trafficPolicy.outlierDetection."
+				      "consecutiveErrors: not supported yet"},
+	{"outlier-port.yaml", 11, "spec.trafficPolicy.portLevelSettings[0].outlierDetection."
+				  "consecutiveErrors: not supported yet"},
+	{"max-connections.yaml", 12, "spec.trafficPolicy.connectionPool.tcp."
+				     "maxConnectionDuration: not supported yet"},
+	{"pending-requests.yaml", 11, "spec.trafficPolicy.connectionPool.http.idleTimeout: not "
 				      "supported yet"},
-	{"outlier-port.yaml", 10, "spec.trafficPolicy.portLevelSettings[0].outlierDetection: not "
-				  "supported yet"},
-	{"max-connections.yaml", 11, "spec.trafficPolicy.connectionPool.tcp.maxConnections: not "
-				     "supported yet"},
-	{"pending-requests.yaml", 10, "spec.trafficPolicy.connectionPool.http."
-				     "http1MaxPendingRequests: not supported yet"},
 	{"lb-passthrough.yaml", 9, "spec.trafficPolicy.loadBalancer.simple: PASSTHROUGH is not "
 				   "supported yet"},
 	{"mutual.yaml", 8, "DestinationRule default/db: spec.trafficPolicy.tls: mode MUTUAL needs "

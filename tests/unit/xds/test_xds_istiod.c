@@ -175,8 +175,10 @@ static const struct {
          "typed_extension_protocol_options['envoy.extensions.upstreams.http.v3."
          "HttpProtocolOptions'].explicit_http_config.http2_protocol_options: HTTP/2 to "
          "upstreams is not supported"},
-        {PLAIN, "\"healthy_panic_threshold\":{}", "\"healthy_panic_threshold\":{\"value\":50}",
-         "common_lb_config.healthy_panic_threshold: 50%: panic routing"},
+        {PLAIN, "\"healthy_panic_threshold\":{}", "\"healthy_panic_threshold\":{\"value\":150}",
+         "common_lb_config.healthy_panic_threshold: 150%: not a percentage"},
+        {PLAIN, "\"enforcing_success_rate\":{\"value\":0}", "\"enforcing_success_rate\":{\"value\":100}",
+         "outlier_detection.enforcing_success_rate: 100: success-rate ejection is not supported"},
         {MTLS, "\"common_lb_config\":{}",
          "\"common_lb_config\":{\"locality_weighted_lb_config\":{}}",
          "common_lb_config: field 'locality_weighted_lb_config' is not supported"},
