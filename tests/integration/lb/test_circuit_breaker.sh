@@ -8,6 +8,7 @@
 #     find the connection taken are answered 503 with response flag UO, and
 #     the access log's UO lines, the drop counter and the cluster's
 #     upstream_rq_pending_overflow in /stats and /clusters agree.
+#   - once.cb.example: maxRequestsPerConnection 1, each request its own connection.
 #   - od.cb.example: two nginx servers, "bad" answering 500 and "good" 200,
 #     behind outlierDetection consecutive5xxErrors 3, baseEjectionTime 6s,
 #     maxEjectionPercent 50. 40 requests from one curl (well within 6 s): bad gets 3 per
@@ -53,6 +54,9 @@ spec:
   - match: [{uri: {prefix: /slow}}]
     route:
     - destination: {host: slow.cb.example, port: {number: 80}}
+  - match: [{uri: {prefix: /once}}]
+    route:
+    - destination: {host: once.cb.example, port: {number: 80}}
   - route:
     - destination: {host: od.cb.example, port: {number: 80}}
 ---
@@ -85,6 +89,30 @@ spec:
     ports: {http: 9501}
   - address: $PEER
     ports: {http: 9502}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata:
+  name: once
+spec:
+  hosts: [once.cb.example]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - {number: 80, name: http, protocol: HTTP}
+  endpoints:
+  - address: $PEER
+    ports: {http: 9502}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata:
+  name: once
+spec:
+  host: once.cb.example
+  trafficPolicy:
+    connectionPool:
+      http: {maxRequestsPerConnection: 1}
 ---
 apiVersion: networking.istio.io/v1beta1
 kind: DestinationRule
@@ -211,6 +239,13 @@ hf_check "/clusters says ${SLOW}::upstream_rq_pending_overflow::$cl_text" test "
 # nothing left counted: after the load, one request goes through
 body=$(in_ns curl -s --max-time 5 "http://$OUR/slow")
 hf_check "after the load the cluster's places are free again: a request is answered ($body)" test "$body" = slow
+
+# ---------------------------------------------------------------- maxRequestsPerConnection
+cx0=$(st http.upstream_cx_total); mr0=$(st http.upstream_cx_max_requests)
+n=$(in_ns curl -s --max-time 20 "http://$OUR/once?[1-5]" | grep -c good)
+cx=$(( $(st http.upstream_cx_total) - cx0 )); mr=$(( $(st http.upstream_cx_max_requests) - mr0 ))
+hf_check "maxRequestsPerConnection 1: 5 requests ($n answered) take 5 upstream connections ($cx), each closed after its one ($mr)" \
+	test "$n" = 5 -a "$cx" = 5 -a "$mr" = 5
 
 # ---------------------------------------------------------------- outlier detection
 OD='outbound|80||od.cb.example'
