@@ -10,7 +10,8 @@
  *  - typed_extension_protocol_options holding an upstreams.http.v3
  *    HttpProtocolOptions: explicit HTTP/1.1 or use_downstream_protocol (the
  *    downstream is HTTP/1.1 here, so both mean HTTP/1.1); HTTP/2 and HTTP/3
- *    upstreams are refused by name;
+ *    upstreams are refused by name; common_http_protocol_options'
+ *    max_requests_per_connection (istiod's maxRequestsPerConnection) only;
  *  - common_lb_config: healthy_panic_threshold (Envoy's default 50 %):
  *    under it, outlier ejections are ignored; EDS-unhealthy endpoints are
  *    never routed to (translate.c), in panic or not;
@@ -151,7 +152,8 @@ outlier_detection(struct tr *t, const Envoy__Config__Cluster__V3__OutlierDetecti
 }
 
 static int
-http_options(struct tr *t, const Google__Protobuf__Any *any, const char *at)
+http_options(struct tr *t, const Google__Protobuf__Any *any, const char *at,
+             struct hf_model_cluster *mc)
 {
 	Envoy__Extensions__Upstreams__Http__V3__HttpProtocolOptions *o;
 	char p[PATH];
@@ -161,8 +163,16 @@ http_options(struct tr *t, const Google__Protobuf__Any *any, const char *at)
 	        at);
 	if (o == NULL)
 		return t->rc;
-	if (ONLY(t, o, at, "explicit_http_config", "use_downstream_protocol_config") != 0)
+	if (ONLY(t, o, at, "explicit_http_config", "use_downstream_protocol_config",
+	         "common_http_protocol_options") != 0)
 		goto out;
+	if (o->common_http_protocol_options != NULL) {
+		/* istiod's maxRequestsPerConnection; its idle_timeout and the rest are refused */
+		path(p, sizeof(p), "%s.common_http_protocol_options", at);
+		if (ONLY(t, o->common_http_protocol_options, p, "max_requests_per_connection") != 0)
+			goto out;
+		mc->max_rq_per_cx = limit(o->common_http_protocol_options->max_requests_per_connection);
+	}
 	switch (o->upstream_protocol_options_case) {
 	case ENVOY__EXTENSIONS__UPSTREAMS__HTTP__V3__HTTP_PROTOCOL_OPTIONS__UPSTREAM_PROTOCOL_OPTIONS_EXPLICIT_HTTP_CONFIG: {
 		const Envoy__Extensions__Upstreams__Http__V3__HttpProtocolOptions__ExplicitHttpConfig
@@ -215,7 +225,8 @@ out:
 }
 
 static int
-protocol_options(struct tr *t, const Envoy__Config__Cluster__V3__Cluster *c)
+protocol_options(struct tr *t, const Envoy__Config__Cluster__V3__Cluster *c,
+                 struct hf_model_cluster *mc)
 {
 	char p[PATH];
 
@@ -228,7 +239,7 @@ protocol_options(struct tr *t, const Envoy__Config__Cluster__V3__Cluster *c)
 			return bad(t, p, "protocol options of this extension are not supported");
 		if (e->value == NULL)
 			return bad(t, p, "no value");
-		http_options(t, e->value, p);
+		http_options(t, e->value, p, mc);
 	}
 	return t->rc;
 }
@@ -412,7 +423,7 @@ hf_xds_tr_cluster_extras(struct tr *t, const Envoy__Config__Cluster__V3__Cluster
 		return t->rc;
 	if (c->outlier_detection != NULL && outlier_detection(t, c->outlier_detection, mc) != 0)
 		return t->rc;
-	if (protocol_options(t, c) != 0)
+	if (protocol_options(t, c, mc) != 0)
 		return t->rc;
 	if (c->common_lb_config != NULL && common_lb(t, c->common_lb_config, mc) != 0)
 		return t->rc;

@@ -136,6 +136,17 @@ test_cluster_stored(void **state)
 	assert_int_equal(m.clusters[0].od.max_ejection_percent, 10);
 	hf_model_free(&m);
 	sds_free(&sds);
+	/* maxRequestsPerConnection, where istiod writes it */
+	assert_int_equal(cluster(pbj_replace(pbj_text("clusters.json", PLAIN),
+	                                     "\"explicit_http_config\"",
+	                                     "\"common_http_protocol_options\":"
+	                                     "{\"max_requests_per_connection\":{\"value\":3}},"
+	                                     "\"explicit_http_config\""),
+	                         &m, &sds),
+	                 0);
+	assert_int_equal(m.clusters[0].max_rq_per_cx, 3);
+	hf_model_free(&m);
+	sds_free(&sds);
 	/* outlier_detection without consecutive_5xx: Envoy's default, 5 */
 	assert_int_equal(cluster(pbj_replace(pbj_text("clusters.json", PLAIN),
 	                                     "\"consecutive_5xx\":{\"value\":7},", ""),
