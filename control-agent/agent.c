@@ -130,7 +130,8 @@ expiry_line(void *arg, const char *name, int64_t days)
 struct hf_stat_line *
 hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 {
-	enum { CLUSTER_LINES = 4, PORT_LINES = 9, AGENT_LINES = 32 + HF_XDS_CNT__N, CERT_LINES = 257 };
+	enum { CLUSTER_LINES = 4, PORT_LINES = 9, AGENT_LINES = 32 + HF_XDS_CNT__N,
+	       CERT_LINES = 257 };
 	struct hf_counters sum = {0};
 	size_t cap = HF_CNT__MAX + AGENT_LINES + CERT_LINES + LOOP_LINES +
 		     (size_t)a->n_ports * PORT_LINES + HF_RL_MAX_STATS * HF_RL_STAT__N +
@@ -138,7 +139,7 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 	const struct hf_snapshot *snap = hf_snapshot_now;
 	struct hf_stat_line *l;
 
-	/* Envoy's cluster.<name>.* circuit-breaker and outlier stats, per cluster of the snapshot */
+	/* Envoy's cluster.<name>.* circuit-breaker and outlier stats, per snapshot cluster */
 	if (snap != NULL)
 		cap += (size_t)snap->n_clusters * CLUSTER_LINES;
 	l = calloc(cap, sizeof(*l));
@@ -242,8 +243,8 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 			cl->name);
 		COUNTER(v[HF_HTTP_CB_RETRY_OVERFLOW], "cluster.%s.upstream_rq_retry_overflow",
 			cl->name);
-		COUNTER(v[HF_HTTP_CB_EJECTIONS], "cluster.%s.outlier_detection.ejections_enforced_total",
-			cl->name);
+		COUNTER(v[HF_HTTP_CB_EJECTIONS],
+			"cluster.%s.outlier_detection.ejections_enforced_total", cl->name);
 	}
 #undef COUNTER
 #undef GAUGE

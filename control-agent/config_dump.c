@@ -424,15 +424,16 @@ hf_clusters_dump(const struct hf_dump_in *in, const char *query, struct hf_admin
 			hf_strbuf_printf(&r->body, "%s::added_via_api::%s\n", c->name,
 			                 api ? "true" : "false");
 			/* the workers' overflows and ejections, Envoy's stat names, summed */
-			hf_strbuf_printf(&r->body, "%s::upstream_cx_overflow::%" PRIu64 "\n", c->name,
-			                 cbv[HF_HTTP_CB_CX_OVERFLOW]);
-			hf_strbuf_printf(&r->body, "%s::upstream_rq_pending_overflow::%" PRIu64 "\n",
+			hf_strbuf_printf(&r->body, "%s::upstream_cx_overflow::%" PRIu64 "\n",
+			                 c->name, cbv[HF_HTTP_CB_CX_OVERFLOW]);
+			hf_strbuf_printf(&r->body,
+			                 "%s::upstream_rq_pending_overflow::%" PRIu64 "\n",
 			                 c->name, cbv[HF_HTTP_CB_PENDING_OVERFLOW]);
 			hf_strbuf_printf(&r->body, "%s::upstream_rq_retry_overflow::%" PRIu64 "\n",
 			                 c->name, cbv[HF_HTTP_CB_RETRY_OVERFLOW]);
 			hf_strbuf_printf(&r->body,
-			                 "%s::outlier_detection.ejections_enforced_total::%" PRIu64 "\n",
-			                 c->name, cbv[HF_HTTP_CB_EJECTIONS]);
+			                 "%s::outlier_detection.ejections_enforced_total::%" PRIu64
+			                 "\n", c->name, cbv[HF_HTTP_CB_EJECTIONS]);
 		}
 		cs = json_object();
 		hs = json_array();

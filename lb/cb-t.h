@@ -31,8 +31,8 @@ struct hf_od_config {
 	uint8_t max_ejection_percent;	/* of the cluster's hosts, at most; 0..100 */
 	uint8_t min_health_percent;	/* below it, ejections are ignored (panic); 0: never */
 	uint32_t base_ejection_ms;	/* an ejection lasts this times the host's ejections */
-	uint32_t max_ejection_ms;	/* ... but at most this (Envoy: 300 s, or the base if longer) */
-	uint32_t interval_ms;		/* a host's ejection count decays by one per interval clean */
+	uint32_t max_ejection_ms;	/* ... at most this (300 s), or the base if longer */
+	uint32_t interval_ms;		/* a clean interval takes one off a host's ejections */
 };
 
 /*

@@ -156,7 +156,8 @@ may_eject(const struct hf_cb_cluster *c)
 {
 	if (c->n_ejected == 0)
 		return true;
-	return (uint64_t)(c->n_ejected + 1) * 100 <= (uint64_t)c->od.max_ejection_percent * c->n_hosts;
+	return (uint64_t)(c->n_ejected + 1) * 100 <=
+	       (uint64_t)c->od.max_ejection_percent * c->n_hosts;
 }
 
 bool

@@ -64,7 +64,7 @@ enum hf_cb_overflow {
 	HF_CB_OK = 0,
 	HF_CB_CX,			/* max_connections: upstream_cx_overflow (and pending) */
 	HF_CB_PENDING,			/* max_pending_requests: upstream_rq_pending_overflow */
-	HF_CB_RQ,			/* max_requests: upstream_rq_pending_overflow, as Envoy counts */
+	HF_CB_RQ,			/* max_requests: upstream_rq_pending_overflow (Envoy's) */
 	HF_CB_RETRY,			/* max_retries: upstream_rq_retry_overflow */
 };
 

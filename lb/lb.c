@@ -292,7 +292,8 @@ hf_lb_pick(struct hf_lb_ctx *ctx, const struct hf_snap_cluster *cl, unsigned int
 	sl = slot_for(ctx, cl, cluster);
 	first = pick_policy(ctx, cl, sl);
 	pos = sl->pos;
-	if (ctx->skip == NULL || !ctx->skip(ctx->skip_arg, &cl->endpoints[first], (unsigned int)first))
+	if (ctx->skip == NULL ||
+	    !ctx->skip(ctx->skip_arg, &cl->endpoints[first], (unsigned int)first))
 		return first;
 	for (unsigned int t = 1; t < HF_LB_SKIP_TRIES; t++) {
 		e = pick_policy(ctx, cl, sl);

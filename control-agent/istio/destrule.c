@@ -153,7 +153,8 @@ apply_outlier(struct ist *st, const struct yn *od, const char *path, struct hf_m
 	int rc;
 
 	if ((rc = ist_keys(st, od, path, od_keys, od_later)) < 0 ||
-	    (rc = ist_get_u32(st, od, path, "consecutive5xxErrors", false, 0, INT32_MAX, &c5)) < 0 ||
+	    (rc = ist_get_u32(st, od, path, "consecutive5xxErrors", false, 0, INT32_MAX,
+			      &c5)) < 0 ||
 	    (rc = ist_get_u32(st, od, path, "consecutiveGatewayErrors", false, 0, INT32_MAX,
 			      &cgw)) < 0 ||
 	    (rc = ist_get_u32(st, od, path, "consecutiveLocalOriginFailures", false, 0, INT32_MAX,

@@ -89,8 +89,7 @@ enforcing(struct tr *t, const Google__Protobuf__UInt32Value *v, const char *name
 	uint32_t e = u32_or(v, dflt);
 
 	if (e != 0 && e != 100)
-		return bad(t, name, "%u: only 0 and 100 are supported (ejection on a chance is not)",
-		           e);
+		return bad(t, name, "%u: only 0 and 100 are supported (no ejection by chance)", e);
 	*on = e == 100;
 	return 0;
 }
@@ -125,8 +124,8 @@ outlier_detection(struct tr *t, const Envoy__Config__Cluster__V3__OutlierDetecti
 		return bad(t, "outlier_detection.enforcing_success_rate",
 		           "%u: success-rate ejection is not supported (0 turns it off)",
 		           od->enforcing_success_rate->value);
-	if (enforcing(t, od->enforcing_consecutive_5xx, "outlier_detection.enforcing_consecutive_5xx",
-	              100, &e5) != 0 ||
+	if (enforcing(t, od->enforcing_consecutive_5xx,
+	              "outlier_detection.enforcing_consecutive_5xx", 100, &e5) != 0 ||
 	    enforcing(t, od->enforcing_consecutive_gateway_failure,
 	              "outlier_detection.enforcing_consecutive_gateway_failure", 0, &egw) != 0 ||
 	    enforcing(t, od->enforcing_consecutive_local_origin_failure,
@@ -171,7 +170,8 @@ http_options(struct tr *t, const Google__Protobuf__Any *any, const char *at,
 		path(p, sizeof(p), "%s.common_http_protocol_options", at);
 		if (ONLY(t, o->common_http_protocol_options, p, "max_requests_per_connection") != 0)
 			goto out;
-		mc->max_rq_per_cx = limit(o->common_http_protocol_options->max_requests_per_connection);
+		mc->max_rq_per_cx =
+		        limit(o->common_http_protocol_options->max_requests_per_connection);
 	}
 	switch (o->upstream_protocol_options_case) {
 	case ENVOY__EXTENSIONS__UPSTREAMS__HTTP__V3__HTTP_PROTOCOL_OPTIONS__UPSTREAM_PROTOCOL_OPTIONS_EXPLICIT_HTTP_CONFIG: {

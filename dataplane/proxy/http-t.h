@@ -171,7 +171,7 @@ struct hf_http_stream {
 	uint64_t cluster_id;		/* hf_snap_cluster.id of the route's destination */
 	uint32_t per_try_ms;
 	bool reported;			/* counted in Istio's metrics (hf_http_log_push) */
-	struct hf_cb_cluster *cb;	/* the cluster whose request count has it (lb/cb.h); NULL: none */
+	struct hf_cb_cluster *cb;	/* its cluster's circuit breakers (lb/cb.h); NULL: none */
 	bool cb_retry;			/* counted among the cluster's retries in flight */
 	uint8_t cb_overflow;		/* why a circuit breaker refused it (enum hf_cb_overflow) */
 	uint16_t rs_edit_len;

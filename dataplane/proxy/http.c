@@ -664,10 +664,8 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		s->x->ep_slot = -1;
 		hf_http_wr_discard(&wr);
 		if (s->x->cb_overflow != 0)
-			return hf_http_local_reply(w, s, 503, HF_RF_UO,
-						   "upstream_reset_before_response_started{overflow}",
-						   "upstream connect error or disconnect/reset before "
-						   "headers. reset reason: overflow", true);
+			return hf_http_local_reply(w, s, 503, HF_RF_UO, HF_HTTP_UO_DETAILS,
+						   HF_HTTP_UO_BODY, true);
 		HF_COUNT(w, HTTP_UPSTREAM_FAIL);
 		return hf_http_local_reply(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started",
 				   "upstream connect error or disconnect/reset before headers. "

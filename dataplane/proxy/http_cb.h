@@ -12,6 +12,11 @@
 
 #include "lb/cb.h"
 
+/* Envoy's answer to a request a circuit breaker refused (503, response flag UO). */
+#define HF_HTTP_UO_DETAILS "upstream_reset_before_response_started{overflow}"
+#define HF_HTTP_UO_BODY                                                                    \
+	"upstream connect error or disconnect/reset before headers. reset reason: overflow"
+
 struct hf_worker;
 struct hf_http_session;
 struct hf_http_stream;

@@ -450,7 +450,8 @@ ep_load(void *arg, const struct hf_snap_endpoint *ep, unsigned int index)
  * The endpoint of cluster @p cl (index @p cluster of the worker's current
  * snapshot) by its policy and its endpoints' weights (lb/lb.h: weighted
  * round robin, weighted random, or least request over the requests in
- * flight), passing over the hosts outlier detection ejected. *@p slot gets the endpoint's idle-pool slot (-1 when the table is
+ * flight), passing over the hosts outlier detection ejected. *@p slot gets
+ * the endpoint's idle-pool slot (-1 when the table is
  * full). NULL when the cluster has no endpoint, which callers rule out first.
  */
 const struct hf_snap_endpoint *

@@ -154,10 +154,8 @@ hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status, enum h
 		s->x->ep_slot = -1;
 		rte_pktmbuf_free(copy);
 		if (s->x->cb_overflow != 0)
-			return hf_http_local_reply(w, s, 503, HF_RF_UO,
-						   "upstream_reset_before_response_started{overflow}",
-						   "upstream connect error or disconnect/reset before "
-						   "headers. reset reason: overflow", true);
+			return hf_http_local_reply(w, s, 503, HF_RF_UO, HF_HTTP_UO_DETAILS,
+						   HF_HTTP_UO_BODY, true);
 		return hf_http_local_reply(w, s, status, flag, details, body, true);
 	}
 	if (s->x->ep_slot >= 0)
