@@ -23,6 +23,7 @@ static const char *const flag_names[HF_RF__MAX] = {
 	[HF_RF_RBAC] = "RBAC",
 	[HF_RF_RL] = "RL",
 	[HF_RF_NC] = "NC",
+	[HF_RF_UO] = "UO",
 };
 
 const char *

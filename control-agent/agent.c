@@ -19,6 +19,7 @@
 #include "control-agent/ratelimit.h"
 #include "dataplane/port.h"
 #include "dataplane/proxy/http.h"
+#include "dataplane/proxy/http_cb.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
@@ -129,12 +130,19 @@ expiry_line(void *arg, const char *name, int64_t days)
 struct hf_stat_line *
 hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 {
-	enum { PORT_LINES = 9, AGENT_LINES = 32 + HF_XDS_CNT__N, CERT_LINES = 257 };
+	enum { CLUSTER_LINES = 4, PORT_LINES = 9, AGENT_LINES = 32 + HF_XDS_CNT__N,
+	       CERT_LINES = 257 };
 	struct hf_counters sum = {0};
 	size_t cap = HF_CNT__MAX + AGENT_LINES + CERT_LINES + LOOP_LINES +
 		     (size_t)a->n_ports * PORT_LINES + HF_RL_MAX_STATS * HF_RL_STAT__N +
 		     HF_AUTHZ_SLOTS, n = 0;
-	struct hf_stat_line *l = calloc(cap, sizeof(*l));
+	const struct hf_snapshot *snap = hf_snapshot_now;
+	struct hf_stat_line *l;
+
+	/* Envoy's cluster.<name>.* circuit-breaker and outlier stats, per snapshot cluster */
+	if (snap != NULL)
+		cap += (size_t)snap->n_clusters * CLUSTER_LINES;
+	l = calloc(cap, sizeof(*l));
 
 	if (l == NULL)
 		return NULL;
@@ -222,6 +230,22 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 		if (e.first >= 0)
 			GAUGE((uint64_t)e.first, "server.days_until_first_cert_expiring");
 	}
+	for (unsigned int c = 0; snap != NULL && c < snap->n_clusters; c++) {
+		const struct hf_snap_cluster *cl = &snap->clusters[c];
+		uint64_t v[HF_HTTP_CB_STAT__N] = {0};
+
+		if (cl->missing)
+			continue;
+		for (uint16_t i = 0; i < a->n_workers; i++)
+			hf_http_cb_stats(a->workers[i], cl->id, v);
+		COUNTER(v[HF_HTTP_CB_CX_OVERFLOW], "cluster.%s.upstream_cx_overflow", cl->name);
+		COUNTER(v[HF_HTTP_CB_PENDING_OVERFLOW], "cluster.%s.upstream_rq_pending_overflow",
+			cl->name);
+		COUNTER(v[HF_HTTP_CB_RETRY_OVERFLOW], "cluster.%s.upstream_rq_retry_overflow",
+			cl->name);
+		COUNTER(v[HF_HTTP_CB_EJECTIONS],
+			"cluster.%s.outlier_detection.ejections_enforced_total", cl->name);
+	}
 #undef COUNTER
 #undef GAUGE
 #undef LINE
@@ -295,6 +319,9 @@ dump_in(const struct hf_agent *a, struct hf_dump_in *in)
 		       (hf_clock_ms() - a->start_ms);
 	in->version = hf_snapshot_now != NULL ? hf_snapshot_now->version : 0;
 	in->xds = a->xds;
+	in->snap = hf_snapshot_now;
+	in->workers = a->workers;
+	in->n_workers = a->n_workers;
 	/* Until xDS built one, the bootstrap's snapshot serves (hf_config_first). */
 	if (a->xds != NULL && a->config.version > 1) {
 		in->m = hf_xds_model(a->xds, in->n_static, &in->built_ms);

@@ -10,8 +10,11 @@
 #include <string.h>
 
 #include <hs/hs.h>
+#include <rte_cycles.h>
 
 #include "control-agent/config_dump.h"
+#include "dataplane/proxy/http_cb.h"
+#include "dataplane/snapshot-t.h"
 
 #define ADMIN "type.googleapis.com/envoy.admin.v3."
 
@@ -390,9 +393,17 @@ hf_clusters_dump(const struct hf_dump_in *in, const char *query, struct hf_admin
 		uint64_t maxr = c->max_requests ? c->max_requests : UINT32_MAX;
 		uint64_t maxt = c->max_retries ? c->max_retries : UINT32_MAX;
 		json_t *cs, *hs;
+		const struct hf_snap_cluster *sc = NULL;
+		uint64_t cbv[HF_HTTP_CB_STAT__N] = {0};
+		uint64_t now_tsc = rte_rdtsc();
 
 		if (c->missing)
 			continue;
+		for (unsigned int k = 0; in->snap != NULL && k < in->snap->n_clusters; k++)
+			if (strcmp(in->snap->clusters[k].name, c->name) == 0)
+				sc = &in->snap->clusters[k];
+		for (uint16_t w = 0; sc != NULL && w < in->n_workers; w++)
+			hf_http_cb_stats(in->workers[w], sc->id, cbv);
 		if (!json) {
 			hf_strbuf_printf(&r->body, "%s::observability_name::%s\n", c->name,
 			                 c->name);
@@ -412,6 +423,17 @@ hf_clusters_dump(const struct hf_dump_in *in, const char *query, struct hf_admin
 			                 c->name, maxt);
 			hf_strbuf_printf(&r->body, "%s::added_via_api::%s\n", c->name,
 			                 api ? "true" : "false");
+			/* the workers' overflows and ejections, Envoy's stat names, summed */
+			hf_strbuf_printf(&r->body, "%s::upstream_cx_overflow::%" PRIu64 "\n",
+			                 c->name, cbv[HF_HTTP_CB_CX_OVERFLOW]);
+			hf_strbuf_printf(&r->body,
+			                 "%s::upstream_rq_pending_overflow::%" PRIu64 "\n",
+			                 c->name, cbv[HF_HTTP_CB_PENDING_OVERFLOW]);
+			hf_strbuf_printf(&r->body, "%s::upstream_rq_retry_overflow::%" PRIu64 "\n",
+			                 c->name, cbv[HF_HTTP_CB_RETRY_OVERFLOW]);
+			hf_strbuf_printf(&r->body,
+			                 "%s::outlier_detection.ejections_enforced_total::%" PRIu64
+			                 "\n", c->name, cbv[HF_HTTP_CB_EJECTIONS]);
 		}
 		cs = json_object();
 		hs = json_array();
@@ -435,14 +457,21 @@ hf_clusters_dump(const struct hf_dump_in *in, const char *query, struct hf_admin
 			json_t *h = json_object(), *a = json_object(), *sa = json_object();
 			json_t *hst = json_object(), *loc = json_object();
 
+			bool failed = false;
+
+			/* ejected by any worker (each ejects on its own: lb/cb.h) */
+			for (uint16_t w = 0; sc != NULL && w < in->n_workers && !failed; w++)
+				failed = hf_http_od_failed(in->workers[w], sc->id, e->addr,
+				                           htons(e->port), now_tsc);
 			inet_ntop(AF_INET, &e->addr, ip, sizeof(ip));
 			if (e->locality != NULL)
 				sscanf(e->locality, "%127[^/]/%127[^/]/%127s", region, zone, sub);
 			if (!json) {
 				/* the endpoints the model holds are the ones Envoy counts healthy
 				 */
-				hf_strbuf_printf(&r->body, "%s::%s:%u::health_flags::healthy\n",
-				                 c->name, ip, e->port);
+				hf_strbuf_printf(&r->body, "%s::%s:%u::health_flags::%s\n",
+				                 c->name, ip, e->port,
+				                 failed ? "/failed_outlier_check" : "healthy");
 				hf_strbuf_printf(&r->body, "%s::%s:%u::weight::%u\n", c->name, ip,
 				                 e->port, e->weight);
 				hf_strbuf_printf(&r->body, "%s::%s:%u::region::%s\n", c->name, ip,
@@ -459,6 +488,8 @@ hf_clusters_dump(const struct hf_dump_in *in, const char *query, struct hf_admin
 			json_object_set_new(a, "socket_address", sa);
 			json_object_set_new(h, "address", a);
 			json_object_set_new(hst, "eds_health_status", json_string("HEALTHY"));
+			if (failed)
+				json_object_set_new(hst, "failed_outlier_check", json_true());
 			json_object_set_new(h, "health_status", hst);
 			json_object_set_new(h, "weight", json_integer(e->weight));
 			json_object_set_new(loc, "region", json_string(region));

@@ -17,6 +17,9 @@
 #include "control-agent/model/model.h"
 #include "control-agent/xds/dump.h"
 
+struct hf_snapshot;
+struct hf_worker;
+
 struct hf_dump_in {
 	const struct hf_bootstrap *boot;
 	const struct hf_model *m; /* the current snapshot's model */
@@ -25,6 +28,10 @@ struct hf_dump_in {
 	uint64_t start_ms;        /* wall clock at start (the bootstrap's last_updated) */
 	uint64_t version;         /* the snapshot's version (the YAML path's version_info) */
 	const struct hf_xds *xds; /* NULL: the Istio YAML path */
+	/* /clusters: the workers' circuit-breaker and outlier state (none: NULL, 0) */
+	const struct hf_snapshot *snap;
+	struct hf_worker *const *workers;
+	uint16_t n_workers;
 };
 
 /*

@@ -627,7 +627,7 @@ hf_dump_cluster(const struct hf_model_cluster *c, bool eds)
 	}
 	json_object_set_new(o, "connect_timeout", duration_ms(c->connect_timeout_ms));
 	json_object_set_new(o, "lb_policy", json_string(lb_name(c->lb)));
-	if (c->max_connections || c->max_pending_requests) {
+	if (c->max_connections || c->max_pending_requests || c->max_requests || c->max_retries) {
 		json_t *cb = json_object(), *th = json_array(), *t = json_object();
 
 		if (c->max_connections)
@@ -635,15 +635,30 @@ hf_dump_cluster(const struct hf_model_cluster *c, bool eds)
 		if (c->max_pending_requests)
 			json_object_set_new(t, "max_pending_requests",
 			                    json_integer(c->max_pending_requests));
+		if (c->max_requests)
+			json_object_set_new(t, "max_requests", json_integer(c->max_requests));
+		if (c->max_retries)
+			json_object_set_new(t, "max_retries", json_integer(c->max_retries));
 		json_array_append_new(th, t);
 		json_object_set_new(cb, "thresholds", th);
 		json_object_set_new(o, "circuit_breakers", cb);
 	}
-	if (c->outlier_consecutive_5xx) {
+	if (c->outlier) {
 		json_t *od = json_object();
 
-		json_object_set_new(od, "consecutive_5xx",
-		                    json_integer(c->outlier_consecutive_5xx));
+		json_object_set_new(od, "consecutive_5xx", json_integer(c->od.consecutive_5xx));
+		json_object_set_new(od, "consecutive_gateway_failure",
+		                    json_integer(c->od.consecutive_gateway));
+		json_object_set_new(od, "interval", duration_ms(c->od.interval_ms));
+		json_object_set_new(od, "base_ejection_time", duration_ms(c->od.base_ejection_ms));
+		json_object_set_new(od, "max_ejection_time", duration_ms(c->od.max_ejection_ms));
+		json_object_set_new(od, "max_ejection_percent",
+		                    json_integer(c->od.max_ejection_percent));
+		if (c->od.split_local) {
+			json_object_set_new(od, "split_external_local_origin_errors", json_true());
+			json_object_set_new(od, "consecutive_local_origin_failure",
+			                    json_integer(c->od.consecutive_local));
+		}
 		json_object_set_new(o, "outlier_detection", od);
 	}
 	if (c->up_tls != NULL) {

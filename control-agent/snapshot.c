@@ -896,6 +896,14 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 		cl[i].connect_timeout_ms = mc->connect_timeout_ms;
 		cl[i].n_endpoints = mc->n_endpoints;
 		cl[i].missing = mc->missing;
+		cl[i].cb = (struct hf_cb_limits){
+			.max_connections = mc->max_connections,
+			.max_pending = mc->max_pending_requests,
+			.max_requests = mc->max_requests,
+			.max_retries = mc->max_retries,
+			.max_rq_per_cx = mc->max_rq_per_cx,
+		};
+		cl[i].od = mc->od;
 		for (unsigned int e = 0; e < mc->n_endpoints; e++) {
 			ep[e].addr = mc->endpoints[e].addr;
 			ep[e].port = rte_cpu_to_be_16(mc->endpoints[e].port);

@@ -7,6 +7,7 @@
 #include "dataplane/proxy/ratelimit-t.h"
 #include "dataplane/proxy/router.h"
 #include "dataplane/worker-t.h"
+#include "lb/cb-t.h"
 #include "tls/tls-t.h"
 
 /* What a listener of the configuration serves. */
@@ -40,6 +41,8 @@ struct hf_snap_cluster {
 	const struct hf_snap_endpoint *endpoints;
 	const struct hf_tls_client_config *tls;	/* TLS origination; NULL: plaintext */
 	bool missing;			/* named by a route, not defined: 503 NC (no cluster) */
+	struct hf_cb_limits cb;		/* circuit breakers, process-wide (lb/cb.h splits them) */
+	struct hf_od_config od;		/* outlier detection; off unless a consecutive_* is set */
 };
 
 /* A tcp or tls route's destinations: weighted clusters (weights sum to total). */

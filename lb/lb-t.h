@@ -18,6 +18,8 @@ enum hf_lb_policy {
 };
 
 struct hf_snap_endpoint;
+struct hf_cb_cluster;
+struct hf_od_host;
 
 /*
  * What one worker knows of one cluster of the snapshot it picks from: the
@@ -55,6 +57,11 @@ struct hf_lb_state {
 	struct hf_lb_slot *slots;	/* [n_slots], in the same allocation */
 	uint64_t *arena;		/* [arena_size], in the same allocation */
 	uint64_t uncached;		/* slots built with the arena full */
+	/* circuit breakers and outlier detection (lb/cb.h), in the same allocation */
+	struct hf_cb_cluster *cb;	/* [HF_CB_CLUSTERS], by cluster id */
+	struct hf_od_host *od;		/* [HF_OD_HOSTS], by cluster id and host */
+	uint64_t cb_full;		/* clusters the table had no room for (run unlimited) */
+	uint64_t od_full;		/* hosts the table had no room for (never ejected) */
 };
 
 #endif

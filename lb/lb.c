@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "dataplane/snapshot-t.h"
+#include "lb/cb.h"
 #include "lb/lb.h"
 
 /* 2^64 / golden ratio: the line's length times this, >> 64, is the golden stride. */
@@ -69,7 +70,8 @@ hf_lb_state_size(unsigned int n_slots, uint32_t arena_size)
 	if (n_slots == 0)
 		n_slots = 1;
 	return sizeof(struct hf_lb_state) + sizeof(struct hf_lb_slot) * n_slots +
-	       sizeof(uint64_t) * arena_size;
+	       sizeof(uint64_t) * arena_size + sizeof(struct hf_cb_cluster) * HF_CB_CLUSTERS +
+	       sizeof(struct hf_od_host) * HF_OD_HOSTS;
 }
 
 void
@@ -83,6 +85,8 @@ hf_lb_state_init(struct hf_lb_state *st, unsigned int n_slots, uint32_t arena_si
 	st->arena_size = arena_size;
 	st->slots = (struct hf_lb_slot *)(st + 1);
 	st->arena = (uint64_t *)(st->slots + n_slots);
+	st->cb = (struct hf_cb_cluster *)(st->arena + arena_size);
+	st->od = (struct hf_od_host *)(st->cb + HF_CB_CLUSTERS);
 }
 
 /* The sum of the partial quotients of @p s / @p line's continued fraction (Euclid's quotients). */
@@ -237,18 +241,13 @@ pick_random(struct hf_lb_state *st, const struct hf_lb_slot *sl)
 	return locate(sl, below(st, sl->line));
 }
 
-int
-hf_lb_pick(struct hf_lb_ctx *ctx, const struct hf_snap_cluster *cl, unsigned int cluster)
+/* One pick by the cluster's policy, out or not. */
+static int
+pick_policy(struct hf_lb_ctx *ctx, const struct hf_snap_cluster *cl, struct hf_lb_slot *sl)
 {
-	struct hf_lb_slot *sl;
 	unsigned int a, b;
 	uint64_t la, lb;
 
-	if (cl->n_endpoints == 0)
-		return -ENOENT;
-	if (cl->n_endpoints == 1)
-		return 0;
-	sl = slot_for(ctx, cl, cluster);
 	switch (cl->lb) {
 	case HF_LB_RANDOM:
 		return (int)pick_random(ctx->st, sl);
@@ -276,4 +275,38 @@ hf_lb_pick(struct hf_lb_ctx *ctx, const struct hf_snap_cluster *cl, unsigned int
 			sl->pos -= sl->line;
 		return (int)a;
 	}
+}
+
+int
+hf_lb_pick(struct hf_lb_ctx *ctx, const struct hf_snap_cluster *cl, unsigned int cluster)
+{
+	struct hf_lb_slot *sl;
+	unsigned int n = cl->n_endpoints;
+	uint64_t start, pos;
+	int first, e;
+
+	if (n == 0)
+		return -ENOENT;
+	if (n == 1)
+		return 0;
+	sl = slot_for(ctx, cl, cluster);
+	first = pick_policy(ctx, cl, sl);
+	pos = sl->pos;
+	if (ctx->skip == NULL ||
+	    !ctx->skip(ctx->skip_arg, &cl->endpoints[first], (unsigned int)first))
+		return first;
+	for (unsigned int t = 1; t < HF_LB_SKIP_TRIES; t++) {
+		e = pick_policy(ctx, cl, sl);
+		if (!ctx->skip(ctx->skip_arg, &cl->endpoints[e], (unsigned int)e))
+			return e;
+	}
+	start = below(ctx->st, n);
+	for (unsigned int i = 0; i < n; i++) {
+		e = (int)((start + i) % n);
+		if (!ctx->skip(ctx->skip_arg, &cl->endpoints[e], (unsigned int)e))
+			return e;
+	}
+	/* Every one is out: the walk goes on from the first pick, as if nobody were. */
+	sl->pos = pos;
+	return first;
 }

@@ -15,6 +15,7 @@
  * snapshot compiler already turns 0 into 1, and so does this module for any
  * caller that did not: a weight of 0 counts as 1, never as "drained".
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,8 @@ struct hf_snap_cluster;
 /* Slots and arena entries for a worker's state when the caller has no better figure. */
 #define HF_LB_SLOTS 1024
 #define HF_LB_ARENA 16384
+/* Policy picks an endpoint out (ctx->skip) costs before a scan for one that is in. */
+#define HF_LB_SKIP_TRIES 16
 
 /*
  * Bytes an hf_lb_state with @p n_slots cluster slots (at least 1) and
@@ -46,12 +49,20 @@ void hf_lb_state_init(struct hf_lb_state *st, unsigned int n_slots, uint32_t are
  */
 typedef uint32_t hf_lb_load_fn(void *arg, const struct hf_snap_endpoint *ep, unsigned int index);
 
-/* One pick's context: whose state, which snapshot, and where loads come from. */
+/*
+ * Whether endpoint @p ep, index @p index of the cluster being picked from, is
+ * out of the picks (ejected by outlier detection).
+ */
+typedef bool hf_lb_skip_fn(void *arg, const struct hf_snap_endpoint *ep, unsigned int index);
+
+/* One pick's context: whose state, which snapshot, where loads come from, who is out. */
 struct hf_lb_ctx {
 	struct hf_lb_state *st;
 	uint64_t version;    /* the snapshot's version: what st caches is for it only */
 	hf_lb_load_fn *load; /* NULL: no load known, LEAST_REQUEST picks as RANDOM */
 	void *load_arg;
+	hf_lb_skip_fn *skip; /* NULL: every endpoint is in */
+	void *skip_arg;
 };
 
 /*
@@ -67,6 +78,11 @@ struct hf_lb_ctx {
  *    (so equal loads leave the weighted shares as they are);
  *  - CONSISTENT_HASH is not built yet and picks as ROUND_ROBIN; PASSTHROUGH
  *    clusters have no endpoints.
+ * With ctx->skip, an endpoint it puts out is passed over: the policy picks
+ * again (round robin moves on, so the others share the load by their
+ * weights), up to HF_LB_SKIP_TRIES times, then the first endpoint that is in
+ * from a random point; when none is, the policy's first pick stands (Envoy's
+ * panic routing: traffic to every host rather than to none).
  * A cluster of one endpoint returns 0 without using the random source.
  * Returns the endpoint's index in cl->endpoints, or -ENOENT when the cluster
  * has none. Runs in O(log n) per pick, O(n) at a cluster's first pick after

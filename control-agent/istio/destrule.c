@@ -25,26 +25,30 @@ static const char *const dr_keys[] = {"host", "trafficPolicy", "subsets", "expor
 static const char *const dr_later[] = {"workloadSelector", NULL};
 /*
  * What the snapshot has no place for is refused by name, not kept: an
- * operator who writes a circuit breaker or an outlier detector is told it
+ * operator who writes a setting the data plane does not enforce is told it
  * does not exist rather than left believing it does.
  */
-static const char *const tp_keys[] = {"loadBalancer", "connectionPool", "tls", "portLevelSettings",
-				      NULL};
-static const char *const tp_later[] = {"outlierDetection", "tunnel", "proxyProtocol",
-				       "retryBudget", NULL};
-static const char *const plp_keys[] = {"port", "loadBalancer", "connectionPool", "tls", NULL};
-static const char *const plp_later[] = {"outlierDetection", NULL};
+static const char *const tp_keys[] = {"loadBalancer", "connectionPool", "outlierDetection", "tls",
+				      "portLevelSettings", NULL};
+static const char *const tp_later[] = {"tunnel", "proxyProtocol", "retryBudget", NULL};
+static const char *const plp_keys[] = {"port", "loadBalancer", "connectionPool",
+				       "outlierDetection", "tls", NULL};
 static const char *const lb_keys[] = {"simple", NULL};
 static const char *const lb_later[] = {"consistentHash", "localityLbSetting", "warmupDurationSecs",
 				       "warmup", NULL};
 static const char *const pool_keys[] = {"tcp", "http", NULL};
-static const char *const tcp_keys[] = {"connectTimeout", NULL};
-static const char *const tcp_later[] = {"maxConnections", "tcpKeepalive", "maxConnectionDuration",
-					"idleTimeout", NULL};
-static const char *const http_later[] = {"http1MaxPendingRequests", "http2MaxRequests",
-					 "maxRequestsPerConnection", "maxRetries", "idleTimeout",
-					 "h2UpgradePolicy", "useClientProtocol",
+static const char *const tcp_keys[] = {"connectTimeout", "maxConnections", NULL};
+static const char *const tcp_later[] = {"tcpKeepalive", "maxConnectionDuration", "idleTimeout",
+					NULL};
+static const char *const http_keys[] = {"http1MaxPendingRequests", "http2MaxRequests",
+					"maxRequestsPerConnection", "maxRetries", NULL};
+static const char *const http_later[] = {"idleTimeout", "h2UpgradePolicy", "useClientProtocol",
 					 "maxConcurrentStreams", NULL};
+static const char *const od_keys[] = {"consecutive5xxErrors", "consecutiveGatewayErrors",
+				      "interval", "baseEjectionTime", "maxEjectionPercent",
+				      "minHealthPercent", "splitExternalLocalOriginErrors",
+				      "consecutiveLocalOriginFailures", NULL};
+static const char *const od_later[] = {"consecutiveErrors", NULL};
 static const char *const tls_keys[] = {"mode", "clientCertificate", "privateKey",
 				       "caCertificates", "sni", "subjectAltNames", "credentialName",
 				       "insecureSkipVerify", NULL};
@@ -77,7 +81,15 @@ apply_lb(struct ist *st, const struct yn *lb, const char *path, struct hf_model_
 	return 0;
 }
 
-/* connectionPool: connectTimeout only; the limits (circuit breaking) are refused by name. */
+/*
+ * connectionPool: connectTimeout and the circuit breakers, as Pilot maps them
+ * (Envoy's DEFAULT priority thresholds): tcp.maxConnections is
+ * max_connections, http.http1MaxPendingRequests max_pending_requests,
+ * http.http2MaxRequests max_requests, http.maxRetries max_retries, and
+ * http.maxRequestsPerConnection closes a connection after that many requests.
+ * Absent or 0 is unlimited (Pilot writes 2^32-1). The data plane enforces each
+ * per worker share (lb/cb.h).
+ */
 static int
 apply_pool(struct ist *st, const struct yn *pool, const char *path, struct hf_model_cluster *c)
 {
@@ -86,6 +98,8 @@ apply_pool(struct ist *st, const struct yn *pool, const char *path, struct hf_mo
 	int rc;
 
 	c->connect_timeout_ms = IST_CONNECT_TIMEOUT_MS;
+	c->max_connections = c->max_pending_requests = c->max_requests = c->max_retries = 0;
+	c->max_rq_per_cx = 0;
 	if ((rc = ist_keys(st, pool, path, pool_keys, NULL)) < 0 ||
 	    (rc = ist_get_map(st, pool, path, "tcp", false, &tcp)) < 0 ||
 	    (rc = ist_get_map(st, pool, path, "http", false, &http)) < 0)
@@ -93,7 +107,9 @@ apply_pool(struct ist *st, const struct yn *pool, const char *path, struct hf_mo
 	if (tcp != NULL) {
 		ist_path(p, path, "tcp");
 		if ((rc = ist_keys(st, tcp, p, tcp_keys, tcp_later)) < 0 ||
-		    (rc = ist_get_ms(st, tcp, p, "connectTimeout", &c->connect_timeout_ms)) < 0)
+		    (rc = ist_get_ms(st, tcp, p, "connectTimeout", &c->connect_timeout_ms)) < 0 ||
+		    (rc = ist_get_u32(st, tcp, p, "maxConnections", false, 0, INT32_MAX,
+				      &c->max_connections)) < 0)
 			return rc;
 		if (c->connect_timeout_ms == 0) {
 			char q[IST_PATH];
@@ -102,10 +118,66 @@ apply_pool(struct ist *st, const struct yn *pool, const char *path, struct hf_mo
 					ist_path(q, p, "connectTimeout"), "must be at least 1ms");
 		}
 	}
-	if (http != NULL &&
-	    (rc = ist_keys(st, http, ist_path(p, path, "http"), (const char *const[]){NULL},
-			   http_later)) < 0)
+	if (http != NULL) {
+		ist_path(p, path, "http");
+		if ((rc = ist_keys(st, http, p, http_keys, http_later)) < 0 ||
+		    (rc = ist_get_u32(st, http, p, "http1MaxPendingRequests", false, 0, INT32_MAX,
+				      &c->max_pending_requests)) < 0 ||
+		    (rc = ist_get_u32(st, http, p, "http2MaxRequests", false, 0, INT32_MAX,
+				      &c->max_requests)) < 0 ||
+		    (rc = ist_get_u32(st, http, p, "maxRetries", false, 0, INT32_MAX,
+				      &c->max_retries)) < 0 ||
+		    (rc = ist_get_u32(st, http, p, "maxRequestsPerConnection", false, 0,
+				      INT32_MAX, &c->max_rq_per_cx)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * outlierDetection, as Pilot writes it into Envoy's outlier_detection:
+ * consecutive5xxErrors (default 5; 0 turns that detector off),
+ * consecutiveGatewayErrors (default off), with splitExternalLocalOriginErrors
+ * consecutiveLocalOriginFailures (default 5), interval (10s),
+ * baseEjectionTime (30s), maxEjectionPercent (10) and minHealthPercent (0:
+ * Envoy's healthy_panic_threshold; under it ejections are ignored). Envoy's
+ * max_ejection_time, which Istio does not set, is 300 s. The deprecated
+ * consecutiveErrors is refused by name.
+ */
+static int
+apply_outlier(struct ist *st, const struct yn *od, const char *path, struct hf_model_cluster *c)
+{
+	struct hf_od_config *o = &c->od;
+	uint32_t c5 = 5, cgw = 0, clo = 5, maxp = 10, minh = 0;
+	bool split = false;
+	int rc;
+
+	if ((rc = ist_keys(st, od, path, od_keys, od_later)) < 0 ||
+	    (rc = ist_get_u32(st, od, path, "consecutive5xxErrors", false, 0, INT32_MAX,
+			      &c5)) < 0 ||
+	    (rc = ist_get_u32(st, od, path, "consecutiveGatewayErrors", false, 0, INT32_MAX,
+			      &cgw)) < 0 ||
+	    (rc = ist_get_u32(st, od, path, "consecutiveLocalOriginFailures", false, 0, INT32_MAX,
+			      &clo)) < 0 ||
+	    (rc = ist_get_bool(st, od, path, "splitExternalLocalOriginErrors", &split)) < 0 ||
+	    (rc = ist_get_u32(st, od, path, "maxEjectionPercent", false, 0, 100, &maxp)) < 0 ||
+	    (rc = ist_get_u32(st, od, path, "minHealthPercent", false, 0, 100, &minh)) < 0)
 		return rc;
+	*o = (struct hf_od_config){
+		.consecutive_5xx = c5,
+		.consecutive_gateway = cgw,
+		.consecutive_local = split ? clo : 0,
+		.split_local = split,
+		.max_ejection_percent = (uint8_t)maxp,
+		.min_health_percent = (uint8_t)minh,
+		.interval_ms = 10000,
+		.base_ejection_ms = 30000,
+		.max_ejection_ms = 300000,
+	};
+	if ((rc = ist_get_ms(st, od, path, "interval", &o->interval_ms)) < 0 ||
+	    (rc = ist_get_ms(st, od, path, "baseEjectionTime", &o->base_ejection_ms)) < 0)
+		return rc;
+	c->outlier = true;
 	return 0;
 }
 
@@ -385,12 +457,14 @@ nomem:
 static int
 apply_groups(struct ist *st, const struct yn *tp, const char *path, struct hf_model_cluster *c)
 {
-	static const char *const names[] = {"loadBalancer", "connectionPool", "tls"};
+	static const char *const names[] = {"loadBalancer", "connectionPool", "outlierDetection",
+					    "tls"};
 	static int (*const fns[])(struct ist *, const struct yn *, const char *,
-				  struct hf_model_cluster *) = {apply_lb, apply_pool, apply_tls};
+				  struct hf_model_cluster *) = {apply_lb, apply_pool, apply_outlier,
+								apply_tls};
 	char p[IST_PATH];
 
-	for (unsigned int i = 0; i < 3; i++) {
+	for (unsigned int i = 0; i < 4; i++) {
 		const struct yn *g = NULL;
 		int rc = ist_get_map(st, tp, path, names[i], false, &g);
 
@@ -427,7 +501,7 @@ ist_apply_policy(struct ist *st, const struct yn *tp, const char *path, uint32_t
 
 		ist_pathi(q, p, i);
 		if ((rc = ist_want(st, e, q, YN_MAP)) < 0 ||
-		    (rc = ist_keys(st, e, q, plp_keys, plp_later)) < 0 ||
+		    (rc = ist_keys(st, e, q, plp_keys, NULL)) < 0 ||
 		    (rc = ist_get_map(st, e, q, "port", true, &ps)) < 0 ||
 		    (rc = ist_keys(st, ps, ist_path(r, q, "port"), (const char *const[]){"number",
 				   NULL}, NULL)) < 0 ||

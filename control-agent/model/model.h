@@ -290,11 +290,14 @@ struct hf_model_cluster {
 	char *tls_private_key;
 	char *tls_ca_certs;
 	struct hf_model_up_tls *up_tls;	/* TLS origination (not DISABLE); NULL: plaintext */
-	uint32_t max_connections;	/* 0: unlimited */
+	/* circuit breakers (DEFAULT priority), enforced per worker share (lb/cb.h); 0: unlimited */
+	uint32_t max_connections;
 	uint32_t max_pending_requests;
-	uint32_t outlier_consecutive_5xx;
-	uint32_t max_requests;		/* xDS circuit breakers, stored, not enforced; 0: unlimited */
+	uint32_t max_requests;
 	uint32_t max_retries;
+	uint32_t max_rq_per_cx;		/* max_requests_per_connection */
+	bool outlier;			/* outlier_detection given (shown by /config_dump) */
+	struct hf_od_config od;		/* its settings, Envoy's defaults filled in */
 	/*
 	 * xDS transport_socket_matches (istiod's auto-mTLS): up_tls is for endpoints
 	 * whose metadata says tlsMode "istio"; endpoints without it are plaintext.

@@ -2,15 +2,19 @@
 /*
  * The parts of an Envoy v3 Cluster istiod writes beyond discovery and LB
  * policy (translate.c), into the model:
- *  - circuit_breakers and outlier_detection: stored (the thresholds of the
- *    default priority, outlier_detection's consecutive_5xx), shown by
- *    /clusters and /config_dump, not enforced yet (the load-balancing work);
+ *  - circuit_breakers: the thresholds of the default priority, enforced by
+ *    the workers (lb/cb.h: each enforces its share); shown by /clusters and
+ *    /config_dump;
+ *  - outlier_detection: the consecutive-failure detectors (below), enforced
+ *    per worker (lb/cb.h);
  *  - typed_extension_protocol_options holding an upstreams.http.v3
  *    HttpProtocolOptions: explicit HTTP/1.1 or use_downstream_protocol (the
  *    downstream is HTTP/1.1 here, so both mean HTTP/1.1); HTTP/2 and HTTP/3
- *    upstreams are refused by name;
- *  - common_lb_config: a healthy_panic_threshold of 0 (the data plane routes
- *    to healthy endpoints only, which is panic mode disabled);
+ *    upstreams are refused by name; common_http_protocol_options'
+ *    max_requests_per_connection (istiod's maxRequestsPerConnection) only;
+ *  - common_lb_config: healthy_panic_threshold (Envoy's default 50 %):
+ *    under it, outlier ejections are ignored; EDS-unhealthy endpoints are
+ *    never routed to (translate.c), in panic or not;
  *  - filters: Istio's istio.metadata_exchange (peer metadata for Istio's
  *    telemetry over ALPN) is skipped as an HTTP filter marked optional is,
  *    any other upstream filter is refused;
@@ -57,18 +61,57 @@ circuit_breakers(struct tr *t, const Envoy__Config__Cluster__V3__CircuitBreakers
 			continue;
 		mc->max_connections = limit(th->max_connections);
 		mc->max_pending_requests = limit(th->max_pending_requests);
-		/* Envoy's default for max_requests is 1024, for max_retries 3: kept as given */
+		/*
+		 * Envoy's defaults (1024 connections, pending and requests, 3 retries)
+		 * are not filled in: istiod always writes every threshold, and an
+		 * absent one is the model's unlimited.
+		 */
 		mc->max_requests = limit(th->max_requests);
 		mc->max_retries = limit(th->max_retries);
 	}
 	return t->rc;
 }
 
-/* What istiod writes for a DestinationRule's outlierDetection (cluster_builder.go). */
+static uint32_t duration_ms(const Google__Protobuf__Duration *d);
+
+/* A UInt32Value, @p dflt when absent. */
+static uint32_t
+u32_or(const Google__Protobuf__UInt32Value *v, uint32_t dflt)
+{
+	return v != NULL ? v->value : dflt;
+}
+
+/* An enforcing_* percentage: 100 (always) or 0 (never); a chance in between is refused. */
+static int
+enforcing(struct tr *t, const Google__Protobuf__UInt32Value *v, const char *name, uint32_t dflt,
+          bool *on)
+{
+	uint32_t e = u32_or(v, dflt);
+
+	if (e != 0 && e != 100)
+		return bad(t, name, "%u: only 0 and 100 are supported (no ejection by chance)", e);
+	*on = e == 100;
+	return 0;
+}
+
+/*
+ * What istiod writes for a DestinationRule's outlierDetection
+ * (cluster_builder.go): the consecutive-failure detectors, with Envoy's
+ * defaults for what is absent (5 consecutive 5xx enforced; 5 gateway
+ * failures, not enforced unless enforcing_consecutive_gateway_failure says
+ * 100; interval 10 s, base ejection 30 s, max ejection 300 s, 10 %). The
+ * success-rate and failure-percentage detectors are not run: istiod writes
+ * enforcing_success_rate 0, and a cluster asking for either is refused by
+ * name; an unset enforcing_success_rate (Envoy's 100, which ejects on success
+ * rate only with 5 hosts of 100 requests each per interval) is taken as 0.
+ */
 static int
 outlier_detection(struct tr *t, const Envoy__Config__Cluster__V3__OutlierDetection *od,
                   struct hf_model_cluster *mc)
 {
+	struct hf_od_config *o = &mc->od;
+	bool e5 = true, egw = false, elocal = true;
+
 	if (ONLY(t, od, "outlier_detection", "consecutive_5xx", "interval", "base_ejection_time",
 	         "max_ejection_percent", "enforcing_consecutive_5xx", "enforcing_success_rate",
 	         "consecutive_gateway_failure", "enforcing_consecutive_gateway_failure",
@@ -77,13 +120,39 @@ outlier_detection(struct tr *t, const Envoy__Config__Cluster__V3__OutlierDetecti
 	         "success_rate_minimum_hosts", "success_rate_request_volume",
 	         "success_rate_stdev_factor") != 0)
 		return t->rc;
-	/* Envoy's default: 5 consecutive 5xx eject a host. */
-	mc->outlier_consecutive_5xx = od->consecutive_5xx != NULL ? od->consecutive_5xx->value : 5;
+	if (od->enforcing_success_rate != NULL && od->enforcing_success_rate->value != 0)
+		return bad(t, "outlier_detection.enforcing_success_rate",
+		           "%u: success-rate ejection is not supported (0 turns it off)",
+		           od->enforcing_success_rate->value);
+	if (enforcing(t, od->enforcing_consecutive_5xx,
+	              "outlier_detection.enforcing_consecutive_5xx", 100, &e5) != 0 ||
+	    enforcing(t, od->enforcing_consecutive_gateway_failure,
+	              "outlier_detection.enforcing_consecutive_gateway_failure", 0, &egw) != 0 ||
+	    enforcing(t, od->enforcing_consecutive_local_origin_failure,
+	              "outlier_detection.enforcing_consecutive_local_origin_failure", 100,
+	              &elocal) != 0)
+		return t->rc;
+	if (u32_or(od->max_ejection_percent, 10) > 100)
+		return bad(t, "outlier_detection.max_ejection_percent", "%u: above 100",
+		           od->max_ejection_percent->value);
+	mc->outlier = true;
+	o->consecutive_5xx = e5 ? u32_or(od->consecutive_5xx, 5) : 0;
+	o->consecutive_gateway = egw ? u32_or(od->consecutive_gateway_failure, 5) : 0;
+	o->split_local = od->split_external_local_origin_errors;
+	o->consecutive_local =
+	        o->split_local && elocal ? u32_or(od->consecutive_local_origin_failure, 5) : 0;
+	o->interval_ms = od->interval != NULL ? duration_ms(od->interval) : 10000;
+	o->base_ejection_ms = od->base_ejection_time != NULL ? duration_ms(od->base_ejection_time) :
+	                                                       30000;
+	o->max_ejection_ms = od->max_ejection_time != NULL ? duration_ms(od->max_ejection_time) :
+	                                                     300000;
+	o->max_ejection_percent = (uint8_t)u32_or(od->max_ejection_percent, 10);
 	return 0;
 }
 
 static int
-http_options(struct tr *t, const Google__Protobuf__Any *any, const char *at)
+http_options(struct tr *t, const Google__Protobuf__Any *any, const char *at,
+             struct hf_model_cluster *mc)
 {
 	Envoy__Extensions__Upstreams__Http__V3__HttpProtocolOptions *o;
 	char p[PATH];
@@ -93,8 +162,17 @@ http_options(struct tr *t, const Google__Protobuf__Any *any, const char *at)
 	        at);
 	if (o == NULL)
 		return t->rc;
-	if (ONLY(t, o, at, "explicit_http_config", "use_downstream_protocol_config") != 0)
+	if (ONLY(t, o, at, "explicit_http_config", "use_downstream_protocol_config",
+	         "common_http_protocol_options") != 0)
 		goto out;
+	if (o->common_http_protocol_options != NULL) {
+		/* istiod's maxRequestsPerConnection; its idle_timeout and the rest are refused */
+		path(p, sizeof(p), "%s.common_http_protocol_options", at);
+		if (ONLY(t, o->common_http_protocol_options, p, "max_requests_per_connection") != 0)
+			goto out;
+		mc->max_rq_per_cx =
+		        limit(o->common_http_protocol_options->max_requests_per_connection);
+	}
 	switch (o->upstream_protocol_options_case) {
 	case ENVOY__EXTENSIONS__UPSTREAMS__HTTP__V3__HTTP_PROTOCOL_OPTIONS__UPSTREAM_PROTOCOL_OPTIONS_EXPLICIT_HTTP_CONFIG: {
 		const Envoy__Extensions__Upstreams__Http__V3__HttpProtocolOptions__ExplicitHttpConfig
@@ -147,7 +225,8 @@ out:
 }
 
 static int
-protocol_options(struct tr *t, const Envoy__Config__Cluster__V3__Cluster *c)
+protocol_options(struct tr *t, const Envoy__Config__Cluster__V3__Cluster *c,
+                 struct hf_model_cluster *mc)
 {
 	char p[PATH];
 
@@ -160,13 +239,14 @@ protocol_options(struct tr *t, const Envoy__Config__Cluster__V3__Cluster *c)
 			return bad(t, p, "protocol options of this extension are not supported");
 		if (e->value == NULL)
 			return bad(t, p, "no value");
-		http_options(t, e->value, p);
+		http_options(t, e->value, p, mc);
 	}
 	return t->rc;
 }
 
 static int
-common_lb(struct tr *t, const Envoy__Config__Cluster__V3__Cluster__CommonLbConfig *lc)
+common_lb(struct tr *t, const Envoy__Config__Cluster__V3__Cluster__CommonLbConfig *lc,
+          struct hf_model_cluster *mc)
 {
 	/*
 	 * locality_weighted_lb_config would pick a locality by its weight first;
@@ -176,15 +256,18 @@ common_lb(struct tr *t, const Envoy__Config__Cluster__V3__Cluster__CommonLbConfi
 	if (ONLY(t, lc, "common_lb_config", "healthy_panic_threshold") != 0)
 		return t->rc;
 	/*
-	 * Endpoints not healthy are never chosen here (translate.c): that is
-	 * Envoy's panic mode disabled, a threshold of 0. Another threshold would
-	 * route to unhealthy hosts under it, which is not implemented.
+	 * Endpoints EDS does not call healthy are never chosen here (translate.c);
+	 * the threshold is the share of hosts outlier detection must leave in, under
+	 * which it is ignored (Istio's minHealthPercent).
 	 */
-	if (lc->healthy_panic_threshold != NULL && lc->healthy_panic_threshold->value != 0)
-		return bad(t, "common_lb_config.healthy_panic_threshold",
-		           "%g%%: panic routing to unhealthy endpoints is not supported (only 0, "
-		           "panic disabled)",
-		           lc->healthy_panic_threshold->value);
+	if (lc->healthy_panic_threshold != NULL) {
+		double v = lc->healthy_panic_threshold->value;
+
+		if (!(v >= 0 && v <= 100))
+			return bad(t, "common_lb_config.healthy_panic_threshold",
+			           "%g%%: not a percentage", v);
+		mc->od.min_health_percent = (uint8_t)(v + 0.5);
+	}
 	return 0;
 }
 
@@ -334,13 +417,15 @@ int
 hf_xds_tr_cluster_extras(struct tr *t, const Envoy__Config__Cluster__V3__Cluster *c,
                          struct hf_xds_sds *sds, struct hf_model_cluster *mc)
 {
+	/* Envoy's default panic threshold; common_lb_config may change it */
+	mc->od.min_health_percent = 50;
 	if (c->circuit_breakers != NULL && circuit_breakers(t, c->circuit_breakers, mc) != 0)
 		return t->rc;
 	if (c->outlier_detection != NULL && outlier_detection(t, c->outlier_detection, mc) != 0)
 		return t->rc;
-	if (protocol_options(t, c) != 0)
+	if (protocol_options(t, c, mc) != 0)
 		return t->rc;
-	if (c->common_lb_config != NULL && common_lb(t, c->common_lb_config) != 0)
+	if (c->common_lb_config != NULL && common_lb(t, c->common_lb_config, mc) != 0)
 		return t->rc;
 	if (cluster_filters(t, c) != 0)
 		return t->rc;

@@ -26,6 +26,7 @@ enum hf_response_flag {
 	HF_RF_RBAC,			/* denied by an AuthorizationPolicy ("RBAC") */
 	HF_RF_RL,			/* local rate limit ("RL") */
 	HF_RF_NC,			/* the route's cluster does not exist ("NC") */
+	HF_RF_UO,			/* upstream overflow: a circuit breaker refused it ("UO") */
 	HF_RF__MAX
 };
 

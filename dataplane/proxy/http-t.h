@@ -72,6 +72,7 @@ enum hf_http_up_state {
 };
 
 struct hf_http_session;
+struct hf_cb_cluster;
 
 /* One upstream TCP connection, pooled per endpoint while idle. */
 struct hf_http_up {
@@ -87,6 +88,10 @@ struct hf_http_up {
 	struct hf_http_reader rd;	/* response bytes */
 	uint32_t id;			/* index in the worker's array */
 	uint64_t tls_id;		/* hf_tls_client_config.id of its TLS; 0: plaintext */
+	struct hf_cb_cluster *cb;	/* the cluster whose connection count has it; NULL: none */
+	bool cb_pending;		/* counted among the cluster's pending requests */
+	uint32_t n_rq;			/* requests it was given */
+	uint32_t max_rq;		/* then it closes (max_requests_per_connection); 0: never */
 };
 
 /* Where a session is in the request and the response it carries. */
@@ -166,6 +171,9 @@ struct hf_http_stream {
 	uint64_t cluster_id;		/* hf_snap_cluster.id of the route's destination */
 	uint32_t per_try_ms;
 	bool reported;			/* counted in Istio's metrics (hf_http_log_push) */
+	struct hf_cb_cluster *cb;	/* its cluster's circuit breakers (lb/cb.h); NULL: none */
+	bool cb_retry;			/* counted among the cluster's retries in flight */
+	uint8_t cb_overflow;		/* why a circuit breaker refused it (enum hf_cb_overflow) */
 	uint16_t rs_edit_len;
 	char rs_edit[256];		/* response header edits (HF_HTTP_EDIT_MAX), copied from the route */
 	struct hf_access_log_rec log;	/* filled as the exchange goes, queued at its end */

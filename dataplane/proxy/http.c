@@ -34,6 +34,7 @@
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/http.h"
 #include "dataplane/proxy/http_authz.h"
+#include "dataplane/proxy/http_cb.h"
 #include "dataplane/proxy/http_route.h"
 #include "dataplane/proxy/ratelimit.h"
 #include "dataplane/proxy/jwt.h"
@@ -167,6 +168,7 @@ stream_end(struct hf_worker *w, struct hf_http_session *s, bool reset_up)
 		h->active[x->ep_slot]--;
 		x->ep_slot = -1;
 	}
+	hf_http_cb_stream_end(x);
 	if (x->up != NULL) {
 		hf_http_up_close(w, x->up, reset_up);
 		x->up = NULL;
@@ -676,6 +678,9 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	if (u == NULL) {
 		s->x->ep_slot = -1;
 		hf_http_wr_discard(&wr);
+		if (s->x->cb_overflow != 0)
+			return hf_http_local_reply(w, s, 503, HF_RF_UO, HF_HTTP_UO_DETAILS,
+						   HF_HTTP_UO_BODY, true);
 		HF_COUNT(w, HTTP_UPSTREAM_FAIL);
 		return hf_http_local_reply(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started",
 				   "upstream connect error or disconnect/reset before headers. "
@@ -791,6 +796,7 @@ hf_http_upstream_failed(struct hf_worker *w, struct hf_http_session *s, enum hf_
 	static const char uc[] = "upstream connect error or disconnect/reset before headers. "
 				 "reset reason: connection termination";
 
+	hf_http_outlier_report(w, s, HF_OD_LOCAL_FAILURE);
 	if (flag == HF_RF_UF) {
 		/* Envoy's words when TLS origination failed: the reason follows (local_reply copies it) */
 		char body[256];
@@ -863,6 +869,7 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 		hf_http_rd_consume(&h->heads, &u->rd, (uint32_t)rc);
 		return STEP_MORE;
 	}
+	hf_http_outlier_report(w, s, hf_od_classify(msg.status));
 	if (hf_http_retriable(s, msg.status, 0)) {
 		/* This answer is dropped with its connection; the request goes again. */
 		hf_http_rd_consume(&h->heads, &u->rd, (uint32_t)rc);
@@ -1095,6 +1102,7 @@ up_connected(struct hf_worker *w, struct hf_tcp_conn *c)
 		return;
 	u->state = HF_HTTP_UP_ACTIVE;
 	u->tcp = c;
+	hf_http_cb_connected(w, u);
 	s->x->log.transport_failure = NULL;	/* a retry got through: no failure to report */
 	s->x->log.up_laddr = c->laddr;
 	s->x->log.up_lport = c->lport;

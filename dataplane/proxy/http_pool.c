@@ -10,6 +10,14 @@
  * list, tagged with the client config they run: a pooled connection is
  * reused only by a cluster with the same TLS config id (0: plaintext), as
  * Envoy keeps a pool per cluster and transport socket.
+ *
+ * Circuit breakers and outlier detection (lb/cb.h, each worker on its own
+ * share): a request takes a place among its cluster's requests in flight
+ * when it first asks for a connection, a new connection takes a connection
+ * and a pending place (given back when it comes up), a retry a retry place;
+ * what overflows is answered 503 UO by the caller. Responses and connection
+ * failures are reported to the host's detectors, and picks pass over the
+ * hosts they ejected.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +31,8 @@
 #include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
+#include "dataplane/proxy/http_cb.h"
+#include "lb/cb.h"
 #include "lb/lb.h"
 #include "tls/tls.h"
 
@@ -42,9 +52,24 @@ hf_http_up_alloc(struct hf_http_state *h)
 	return u;
 }
 
+/* The connection is done with its cluster's counts: its pending place, its connection. */
+static void
+cb_release(struct hf_http_up *u)
+{
+	if (u->cb == NULL)
+		return;
+	if (u->cb_pending && u->cb->pending > 0)
+		u->cb->pending--;
+	u->cb_pending = false;
+	if (u->cb->cx > 0)
+		u->cb->cx--;
+	u->cb = NULL;
+}
+
 void
 hf_http_up_free(struct hf_http_state *h, struct hf_http_up *u)
 {
+	cb_release(u);
 	hf_http_rd_reset(&h->heads, &u->rd);
 	u->tcp = NULL;
 	u->sess = NULL;
@@ -173,6 +198,12 @@ hf_http_idle_remove(struct hf_http_state *h, struct hf_http_up *u)
 void
 hf_http_idle_push(struct hf_http_state *h, struct hf_http_up *u)
 {
+	if (u->max_rq != 0 && u->n_rq >= u->max_rq) {
+		/* max_requests_per_connection: this one has served its last (a FIN, not a reset) */
+		HF_COUNT(h->w, HTTP_RQ_PER_CX_CLOSE);
+		hf_http_up_close(h->w, u, false);
+		return;
+	}
 	u->state = HF_HTTP_UP_IDLE;
 	u->sess = NULL;
 	u->idle_tsc = h->w->now;
@@ -199,6 +230,9 @@ hf_http_up_close(struct hf_worker *w, struct hf_http_up *u, bool reset)
 		hf_http_up_free(h, u);
 		return;
 	}
+	if (u->cb_pending && u->cb->pending > 0)
+		u->cb->pending--;
+	u->cb_pending = false;
 	u->state = HF_HTTP_UP_CLOSING;
 	u->sess = NULL;
 	hf_http_rd_reset(&h->heads, &u->rd);
@@ -238,9 +272,29 @@ hf_http_up_connect(struct hf_worker *w, struct hf_http_up *u, const struct hf_sn
 }
 
 /*
- * Picks an upstream connection to @p ep of @p cl: pooled (the most recently
- * used idle one that runs the cluster's TLS config, or plaintext like it), or
- * a new one.
+ * The circuit-breaker entry of cluster @p cl on this worker, its settings
+ * brought to the snapshot's. NULL when the table is full (unlimited).
+ */
+static struct hf_cb_cluster *
+cb_entry(struct hf_http_state *h, const struct hf_snap_cluster *cl)
+{
+	struct hf_cb_cluster *c = hf_cb_cluster(h->lb, cl->id);
+
+	if (c != NULL) {
+		c->od = cl->od;
+		c->n_hosts = cl->n_endpoints;
+	}
+	return c;
+}
+
+/*
+ * Picks an upstream connection to @p ep of @p cl for the stream of @p s:
+ * pooled (the most recently used idle one that runs the cluster's TLS config,
+ * or plaintext like it), or a new one. The stream's first ask takes its place
+ * among the cluster's requests in flight; a new connection must fit the
+ * cluster's connection and pending limits. NULL when no connection is to be
+ * had; s->x->cb_overflow then says whether a circuit breaker refused it
+ * (counted; the caller answers 503 UO).
  */
 struct hf_http_up *
 hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s,
@@ -249,23 +303,51 @@ hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s,
 	struct hf_http_state *h = w->http;
 	int32_t slot = hf_http_ep_slot(h, ep->addr, ep->port);
 	uint64_t tls_id = cl->tls != NULL ? cl->tls->id : 0;
+	struct hf_cb_cluster *c;
+	enum hf_cb_overflow why;
 	struct hf_http_up *u;
 
+	s->x->cb_overflow = HF_CB_OK;
+	if (s->x->cb == NULL && (c = cb_entry(h, cl)) != NULL) {
+		if (hf_cb_admit_rq(c, &cl->cb, w->id, w->n_workers) != 0) {
+			HF_COUNT(w, HTTP_DROP_PENDING_OVERFLOW);
+			s->x->cb_overflow = HF_CB_RQ;
+			return NULL;
+		}
+		s->x->cb = c;
+	}
+	c = s->x->cb;
 	for (u = slot >= 0 ? h->idle[slot] : NULL; u != NULL && u->tls_id != tls_id;)
 		u = u->idle_next;
 	if (u != NULL) {
 		hf_http_idle_remove(h, u);
 		u->state = HF_HTTP_UP_ACTIVE;
 		u->sess = s;
+		u->n_rq++;
 		HF_COUNT(w, HTTP_UPSTREAM_REUSED);
 		return u;
+	}
+	if (c != NULL && hf_cb_admit_cx(c, &cl->cb, w->id, w->n_workers, &why) != 0) {
+		if (why == HF_CB_CX)
+			HF_COUNT(w, HTTP_DROP_CX_OVERFLOW);
+		else
+			HF_COUNT(w, HTTP_DROP_PENDING_OVERFLOW);
+		s->x->cb_overflow = (uint8_t)why;
+		return NULL;
 	}
 	u = hf_http_up_alloc(h);
 	if (u == NULL) {
 		/* hf_tcp_connect() counts its own refusals (tcp.drop.no_tcb, no_local_port). */
 		HF_COUNT(w, HTTP_DROP_NO_UPSTREAM_CONN);
+		if (c != NULL) {
+			c->cx--;
+			c->pending--;
+		}
 		return NULL;
 	}
+	/* From here the connection holds its places: hf_http_up_free() gives them back. */
+	u->cb = c;
+	u->cb_pending = c != NULL;
 	u->tcp = hf_http_up_connect(w, u, cl, ep);
 	if (u->tcp == NULL) {
 		hf_http_up_free(h, u);
@@ -276,10 +358,81 @@ hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s,
 	u->addr = ep->addr;
 	u->port = ep->port;
 	u->slot = slot;
+	u->n_rq = 1;
+	u->max_rq = cl->cb.max_rq_per_cx;
 	if (slot >= 0)
 		h->slot_refs[slot]++;
 	HF_COUNT(w, HTTP_UPSTREAM_CX);
 	return u;
+}
+
+void
+hf_http_cb_connected(struct hf_worker *w, struct hf_http_up *u)
+{
+	if (u->cb_pending && u->cb->pending > 0)
+		u->cb->pending--;
+	u->cb_pending = false;
+	if (u->sess != NULL && u->sess->x != NULL)
+		hf_http_outlier_report(w, u->sess, HF_OD_LOCAL_SUCCESS);
+}
+
+void
+hf_http_cb_stream_end(struct hf_http_stream *x)
+{
+	if (x->cb == NULL)
+		return;
+	if (x->cb->rq > 0)
+		x->cb->rq--;
+	if (x->cb_retry && x->cb->retries > 0)
+		x->cb->retries--;
+	x->cb_retry = false;
+	x->cb = NULL;
+}
+
+int
+hf_http_cb_retry(struct hf_worker *w, struct hf_http_session *s, const struct hf_snap_cluster *cl)
+{
+	struct hf_http_stream *x = s->x;
+
+	if (x->cb == NULL || x->cb_retry)
+		return 0;
+	if (hf_cb_admit_retry(x->cb, &cl->cb, w->id, w->n_workers) != 0) {
+		HF_COUNT(w, HTTP_DROP_RETRY_OVERFLOW);
+		return -EBUSY;
+	}
+	x->cb_retry = true;
+	return 0;
+}
+
+void
+hf_http_outlier_report(struct hf_worker *w, struct hf_http_session *s, enum hf_od_result r)
+{
+	struct hf_http_state *h = w->http;
+	struct hf_cb_cluster *c = s->x->cb;
+	struct hf_od_host *o;
+
+	if (c == NULL || !hf_od_enabled(&c->od) || s->x->log.up_port == 0)
+		return;
+	o = hf_od_host(h->lb, c->id, s->x->log.up_addr, s->x->log.up_port, true);
+	if (o != NULL && hf_od_report(c, o, r, w->now / h->tsc_per_ms))
+		HF_COUNT(w, HTTP_OUTLIER_EJECTED);
+}
+
+/* What ctx.skip needs: whose hosts, of which cluster, at what time. */
+struct skip_arg {
+	struct hf_http_state *h;
+	struct hf_cb_cluster *c;
+	uint64_t now_ms;
+};
+
+static bool
+ep_ejected(void *arg, const struct hf_snap_endpoint *ep, unsigned int index)
+{
+	struct skip_arg *a = arg;
+	struct hf_od_host *o = hf_od_host(a->h->lb, a->c->id, ep->addr, ep->port, false);
+
+	(void)index;
+	return o != NULL && hf_od_ejected(a->c, o, a->now_ms);
 }
 
 /* LEAST_REQUEST's load: requests in flight to @p ep; without an idle-pool slot, the most there is. */
@@ -297,7 +450,8 @@ ep_load(void *arg, const struct hf_snap_endpoint *ep, unsigned int index)
  * The endpoint of cluster @p cl (index @p cluster of the worker's current
  * snapshot) by its policy and its endpoints' weights (lb/lb.h: weighted
  * round robin, weighted random, or least request over the requests in
- * flight). *@p slot gets the endpoint's idle-pool slot (-1 when the table is
+ * flight), passing over the hosts outlier detection ejected. *@p slot gets
+ * the endpoint's idle-pool slot (-1 when the table is
  * full). NULL when the cluster has no endpoint, which callers rule out first.
  */
 const struct hf_snap_endpoint *
@@ -309,8 +463,18 @@ hf_http_pick_endpoint(struct hf_http_state *h, const struct hf_snap_cluster *cl,
 		.load = ep_load,
 		.load_arg = h,
 	};
+	struct skip_arg sa = {.h = h};
 	const struct hf_snap_endpoint *ep;
-	int e = hf_lb_pick(&lb, cl, (unsigned int)cluster);
+	int e;
+
+	/* Ejected hosts are passed over, unless too few are left (panic: every host is in). */
+	if (hf_od_enabled(&cl->od) && (sa.c = cb_entry(h, cl)) != NULL && sa.c->n_ejected > 0 &&
+	    !hf_od_panic(sa.c)) {
+		sa.now_ms = h->w->now / h->tsc_per_ms;
+		lb.skip = ep_ejected;
+		lb.skip_arg = &sa;
+	}
+	e = hf_lb_pick(&lb, cl, (unsigned int)cluster);
 
 	if (unlikely(e < 0)) {
 		/* No endpoint: the callers answer UH before they get here. */
@@ -320,4 +484,41 @@ hf_http_pick_endpoint(struct hf_http_state *h, const struct hf_snap_cluster *cl,
 	ep = &cl->endpoints[e];
 	*slot = hf_http_ep_slot(h, ep->addr, ep->port);
 	return ep;
+}
+
+/* ---- what the agent reads (http_cb.h) ---- */
+
+void
+hf_http_cb_stats(const struct hf_worker *w, uint64_t cluster_id, uint64_t out[HF_HTTP_CB_STAT__N])
+{
+	const struct hf_lb_state *st = w->http != NULL ? w->http->lb : NULL;
+
+	for (unsigned int i = 0; st != NULL && i < HF_CB_CLUSTERS; i++) {
+		const struct hf_cb_cluster *c = &st->cb[i];
+
+		if (c->id != cluster_id)
+			continue;
+		out[HF_HTTP_CB_CX_OVERFLOW] += c->cx_overflow;
+		out[HF_HTTP_CB_PENDING_OVERFLOW] += c->rq_pending_overflow;
+		out[HF_HTTP_CB_RETRY_OVERFLOW] += c->rq_retry_overflow;
+		out[HF_HTTP_CB_EJECTIONS] += c->ejections;
+		out[HF_HTTP_CB_CX_ACTIVE] += c->cx;
+		out[HF_HTTP_CB_RQ_ACTIVE] += c->rq;
+		return;
+	}
+}
+
+bool
+hf_http_od_failed(const struct hf_worker *w, uint64_t cluster_id, uint32_t addr, uint16_t port,
+		  uint64_t now_tsc)
+{
+	const struct hf_lb_state *st = w->http != NULL ? w->http->lb : NULL;
+
+	for (unsigned int i = 0; st != NULL && i < HF_OD_HOSTS; i++) {
+		const struct hf_od_host *o = &st->od[i];
+
+		if (o->cluster == cluster_id && o->addr == addr && o->port == port)
+			return o->ejected && now_tsc / w->http->tsc_per_ms < o->until_ms;
+	}
+	return false;
 }

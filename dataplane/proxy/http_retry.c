@@ -12,6 +12,7 @@
 #include <rte_random.h>
 
 #include "dataplane/proxy/http-int.h"
+#include "dataplane/proxy/http_cb.h"
 #include "dataplane/proxy/http_route.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
@@ -132,6 +133,9 @@ hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status, enum h
 			cluster = (int)i;
 			break;
 		}
+	/* max_retries: the failed attempt's answer stands (Envoy's upstream_rq_retry_overflow) */
+	if (cl != NULL && hf_http_cb_retry(w, s, cl) != 0)
+		return hf_http_local_reply(w, s, status, flag, details, body, true);
 	copy = cl != NULL && cl->n_endpoints > 0 ? hf_http_chain_clone(w, s->x->retry_head.head) : NULL;
 	if (copy == NULL)
 		return hf_http_local_reply(w, s, status, flag, details, body, true);
@@ -150,6 +154,9 @@ hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status, enum h
 	if (u == NULL) {
 		s->x->ep_slot = -1;
 		rte_pktmbuf_free(copy);
+		if (s->x->cb_overflow != 0)
+			return hf_http_local_reply(w, s, 503, HF_RF_UO, HF_HTTP_UO_DETAILS,
+						   HF_HTTP_UO_BODY, true);
 		return hf_http_local_reply(w, s, status, flag, details, body, true);
 	}
 	if (s->x->ep_slot >= 0)

@@ -570,7 +570,7 @@ test_tcp(void **state)
 
 /* ---- WorkloadEntries and DestinationRule policy ---- */
 
-/* What a DestinationRule may set; the circuit-breaking and outlier fields are refused, so zero. */
+/* What a DestinationRule may set; these rules set no circuit breaker and no outlier detection. */
 static void
 check_policy(const struct hf_model_cluster *c, enum hf_lb_policy lb, uint32_t connect)
 {
@@ -578,11 +578,59 @@ check_policy(const struct hf_model_cluster *c, enum hf_lb_policy lb, uint32_t co
 	assert_int_equal(c->connect_timeout_ms, connect);
 	assert_int_equal(c->max_connections, 0);
 	assert_int_equal(c->max_pending_requests, 0);
-	assert_int_equal(c->outlier_consecutive_5xx, 0);
+	assert_false(c->outlier);
 	assert_int_equal(c->tls_mode, HF_TLS_DISABLE);
 	assert_null(c->tls_client_cert);
 	assert_null(c->tls_private_key);
 	assert_null(c->tls_ca_certs);
+}
+
+/* connectionPool limits and outlierDetection, as Pilot maps them, each group replaced whole. */
+static void
+test_circuit_breakers(void **state)
+{
+	const struct hf_model_cluster *c;
+	struct hf_model m;
+
+	(void)state;
+	load_ok("circuit-breaker.yaml", &m);
+	c = cluster(&m, "outbound|80||reviews.cb.example");
+	assert_int_equal(c->connect_timeout_ms, 2000);
+	assert_int_equal(c->max_connections, 100);
+	assert_int_equal(c->max_pending_requests, 10);
+	assert_int_equal(c->max_requests, 200);
+	assert_int_equal(c->max_retries, 3);
+	assert_int_equal(c->max_rq_per_cx, 50);
+	assert_true(c->outlier);
+	assert_int_equal(c->od.consecutive_5xx, 7);
+	assert_int_equal(c->od.consecutive_gateway, 2);
+	assert_false(c->od.split_local);
+	assert_int_equal(c->od.consecutive_local, 0);
+	assert_int_equal(c->od.interval_ms, 5000);
+	assert_int_equal(c->od.base_ejection_ms, 60000);
+	assert_int_equal(c->od.max_ejection_ms, 300000);
+	assert_int_equal(c->od.max_ejection_percent, 40);
+	assert_int_equal(c->od.min_health_percent, 25);
+	/* port 81's connectionPool replaces the rule's whole: its other limits are unlimited */
+	c = cluster(&m, "outbound|81||reviews.cb.example");
+	assert_int_equal(c->max_connections, 5);
+	assert_int_equal(c->max_pending_requests, 0);
+	assert_int_equal(c->max_requests, 0);
+	assert_int_equal(c->connect_timeout_ms, IST_CONNECT_TIMEOUT_MS);
+	assert_int_equal(c->od.consecutive_5xx, 7);
+	/* the subset's outlierDetection replaces the rule's: Istio's defaults for the rest */
+	c = cluster(&m, "outbound|80|v2|reviews.cb.example");
+	assert_int_equal(c->max_connections, 100);
+	assert_true(c->outlier);
+	assert_int_equal(c->od.consecutive_5xx, 5);
+	assert_int_equal(c->od.consecutive_gateway, 0);
+	assert_true(c->od.split_local);
+	assert_int_equal(c->od.consecutive_local, 4);
+	assert_int_equal(c->od.base_ejection_ms, 30000);
+	assert_int_equal(c->od.interval_ms, 10000);
+	assert_int_equal(c->od.max_ejection_percent, 10);
+	assert_int_equal(c->od.min_health_percent, 0);
+	hf_model_free(&m);
 }
 
 static void
@@ -1135,14 +1183,14 @@ static const struct {
 				    "supported yet"},
 	{"consistent-hash.yaml", 9, "DestinationRule default/reviews: spec.trafficPolicy."
 				    "loadBalancer.consistentHash: not supported yet"},
-	{"outlier-interval.yaml", 10, "spec.subsets[0].trafficPolicy.outlierDetection: not "
+	{"outlier-interval.yaml", 11, "spec.subsets[0].trafficPolicy.outlierDetection."
+				      "consecutiveErrors: not supported yet"},
+	{"outlier-port.yaml", 11, "spec.trafficPolicy.portLevelSettings[0].outlierDetection."
+				  "consecutiveErrors: not supported yet"},
+	{"max-connections.yaml", 12, "spec.trafficPolicy.connectionPool.tcp."
+				     "maxConnectionDuration: not supported yet"},
+	{"pending-requests.yaml", 11, "spec.trafficPolicy.connectionPool.http.idleTimeout: not "
 				      "supported yet"},
-	{"outlier-port.yaml", 10, "spec.trafficPolicy.portLevelSettings[0].outlierDetection: not "
-				  "supported yet"},
-	{"max-connections.yaml", 11, "spec.trafficPolicy.connectionPool.tcp.maxConnections: not "
-				     "supported yet"},
-	{"pending-requests.yaml", 10, "spec.trafficPolicy.connectionPool.http."
-				     "http1MaxPendingRequests: not supported yet"},
 	{"lb-passthrough.yaml", 9, "spec.trafficPolicy.loadBalancer.simple: PASSTHROUGH is not "
 				   "supported yet"},
 	{"mutual.yaml", 8, "DestinationRule default/db: spec.trafficPolicy.tls: mode MUTUAL needs "
@@ -1311,6 +1359,7 @@ main(void)
 		cmocka_unit_test(test_https_redirect),
 		cmocka_unit_test(test_tcp),
 		cmocka_unit_test(test_workloads),
+		cmocka_unit_test(test_circuit_breakers),
 		cmocka_unit_test(test_binding),
 		cmocka_unit_test(test_anchors),
 		cmocka_unit_test(test_empty_and_missing),

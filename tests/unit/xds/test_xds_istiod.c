@@ -114,7 +114,7 @@ test_cluster_auto_mtls(void **state)
 	sds_free(&sds);
 }
 
-/* A DestinationRule's connectionPool and outlierDetection, as istiod writes them: stored. */
+/* A DestinationRule's connectionPool and outlierDetection, as istiod writes them. */
 static void
 test_cluster_stored(void **state)
 {
@@ -127,7 +127,24 @@ test_cluster_stored(void **state)
 	assert_int_equal(m.clusters[0].max_pending_requests, 10);
 	assert_int_equal(m.clusters[0].max_requests, 200);
 	assert_int_equal(m.clusters[0].max_retries, 0);
-	assert_int_equal(m.clusters[0].outlier_consecutive_5xx, 7);
+	assert_true(m.clusters[0].outlier);
+	assert_int_equal(m.clusters[0].od.consecutive_5xx, 7);
+	/* what istiod leaves out: Envoy's defaults */
+	assert_int_equal(m.clusters[0].od.consecutive_gateway, 0);
+	assert_int_equal(m.clusters[0].od.base_ejection_ms, 30000);
+	assert_int_equal(m.clusters[0].od.max_ejection_ms, 300000);
+	assert_int_equal(m.clusters[0].od.max_ejection_percent, 10);
+	hf_model_free(&m);
+	sds_free(&sds);
+	/* maxRequestsPerConnection, where istiod writes it */
+	assert_int_equal(cluster(pbj_replace(pbj_text("clusters.json", PLAIN),
+	                                     "\"explicit_http_config\"",
+	                                     "\"common_http_protocol_options\":"
+	                                     "{\"max_requests_per_connection\":{\"value\":3}},"
+	                                     "\"explicit_http_config\""),
+	                         &m, &sds),
+	                 0);
+	assert_int_equal(m.clusters[0].max_rq_per_cx, 3);
 	hf_model_free(&m);
 	sds_free(&sds);
 	/* outlier_detection without consecutive_5xx: Envoy's default, 5 */
@@ -135,7 +152,7 @@ test_cluster_stored(void **state)
 	                                     "\"consecutive_5xx\":{\"value\":7},", ""),
 	                         &m, &sds),
 	                 0);
-	assert_int_equal(m.clusters[0].outlier_consecutive_5xx, 5);
+	assert_int_equal(m.clusters[0].od.consecutive_5xx, 5);
 	hf_model_free(&m);
 	sds_free(&sds);
 	/* raw_buffer as the cluster's own socket (no matches) is plaintext */
@@ -169,8 +186,11 @@ static const struct {
          "typed_extension_protocol_options['envoy.extensions.upstreams.http.v3."
          "HttpProtocolOptions'].explicit_http_config.http2_protocol_options: HTTP/2 to "
          "upstreams is not supported"},
-        {PLAIN, "\"healthy_panic_threshold\":{}", "\"healthy_panic_threshold\":{\"value\":50}",
-         "common_lb_config.healthy_panic_threshold: 50%: panic routing"},
+        {PLAIN, "\"healthy_panic_threshold\":{}", "\"healthy_panic_threshold\":{\"value\":150}",
+         "common_lb_config.healthy_panic_threshold: 150%: not a percentage"},
+        {PLAIN, "\"enforcing_success_rate\":{\"value\":0}",
+         "\"enforcing_success_rate\":{\"value\":100}",
+         "outlier_detection.enforcing_success_rate: 100: success-rate ejection is not supported"},
         {MTLS, "\"common_lb_config\":{}",
          "\"common_lb_config\":{\"locality_weighted_lb_config\":{}}",
          "common_lb_config: field 'locality_weighted_lb_config' is not supported"},
