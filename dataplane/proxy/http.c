@@ -376,20 +376,6 @@ consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, 
 /* Room for a target whose normalization changed it: longer than this once normalized is a 414. */
 #define NORM_TARGET_MAX 16384
 
-const char *
-hf_http_xfcc(const struct hf_http_session *s, const struct hf_snap_listener *sl, uint16_t *len)
-{
-	uint8_t mode = sl != NULL ? sl->xfcc : HF_XFCC_NODE;
-
-	if (mode == HF_XFCC_NODE)
-		mode = s->lst->cfg->xfcc_sanitize_only ? HF_XFCC_SANITIZE : HF_XFCC_SANITIZE_SET;
-	if (mode != HF_XFCC_SANITIZE_SET) {
-		*len = 0;
-		return NULL;
-	}
-	return hf_tls_peer_xfcc(s->down, len);
-}
-
 /* The route of request @p msg on @p s's listener (hf_http_route_find()). */
 static const struct hf_route *
 route_of(const struct hf_worker *w, const struct hf_http_session *s,
@@ -787,48 +773,6 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 }
 
 /* ---- the response ---- */
-
-int
-hf_http_upstream_failed(struct hf_worker *w, struct hf_http_session *s, enum hf_response_flag flag)
-{
-	static const char uf[] = "upstream connect error or disconnect/reset before headers. "
-				 "reset reason: connection failure";
-	static const char uc[] = "upstream connect error or disconnect/reset before headers. "
-				 "reset reason: connection termination";
-
-	hf_http_outlier_report(w, s, HF_OD_LOCAL_FAILURE);
-	if (flag == HF_RF_UF) {
-		/* Envoy's words when TLS origination failed: the reason follows (local_reply copies it) */
-		char body[256];
-		const char *b = uf;
-
-		if (s->x->log.transport_failure != NULL) {
-			snprintf(body, sizeof(body), "%s, transport failure reason: %s", uf,
-				 s->x->log.transport_failure);
-			b = body;
-		}
-		HF_COUNT(w, HTTP_UPSTREAM_FAIL);
-		if (hf_http_retriable(s, 0, HF_RETRY_CONNECT_FAILURE | HF_RETRY_REFUSED_STREAM))
-			return hf_http_retry(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started", b);
-		return hf_http_local_reply(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started", b,
-				   true);
-	}
-	HF_COUNT(w, HTTP_UPSTREAM_GONE);
-	if (s->flags & HF_HTTP_S_RESPONDED)
-		return hf_http_sess_reset(w, s, HF_RF_UR);
-	if (s->x->stale_retry && s->x->retry_head.head != NULL) {
-		/* The pooled connection was dead: so, likely, are its siblings from the same time. */
-		s->x->stale_retry = false;
-		if (s->x->up != NULL && s->x->up->slot >= 0)
-			hf_http_idle_drain(w, s->x->up->slot);
-		HF_COUNT(w, HTTP_STALE_RETRY);
-		s->x->retries_left++;
-		return hf_http_retry(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started", uc);
-	}
-	if (hf_http_retriable(s, 0, HF_RETRY_RESET | HF_RETRY_5XX | HF_RETRY_GATEWAY_ERROR))
-		return hf_http_retry(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started", uc);
-	return hf_http_local_reply(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started", uc, true);
-}
 
 /* RS_WAIT: reads the upstream's response head and sends ours downstream. */
 static int

@@ -17,7 +17,9 @@
 
 #include "dataplane/proxy/http-int.h"
 #include "dataplane/proxy/router.h"
+#include "dataplane/snapshot-t.h"
 #include "dataplane/tcp/tcp.h"
+#include "tls/tls.h"
 #include "dataplane/worker.h"
 #include "tls/tls.h"
 
@@ -666,6 +668,20 @@ keep_xff(struct hf_http_rq_extra *x, const char *prev, size_t prev_len, const ch
 	}
 	n = append_cut(x->xff, n, cap, ip, iplen);
 	x->xff[n] = '\0';
+}
+
+const char *
+hf_http_xfcc(const struct hf_http_session *s, const struct hf_snap_listener *sl, uint16_t *len)
+{
+	uint8_t mode = sl != NULL ? sl->xfcc : HF_XFCC_NODE;
+
+	if (mode == HF_XFCC_NODE)
+		mode = s->lst->cfg->xfcc_sanitize_only ? HF_XFCC_SANITIZE : HF_XFCC_SANITIZE_SET;
+	if (mode != HF_XFCC_SANITIZE_SET) {
+		*len = 0;
+		return NULL;
+	}
+	return hf_tls_peer_xfcc(s->down, len);
 }
 
 int

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Retries (Istio's HTTPRetry, Envoy's retry_policy: retry_on conditions,
- * attempts, per-try timeouts) and mirroring (a copy of the request to a
+ * attempts, per-try timeouts), what an upstream that failed before its
+ * answer gets (a retry or Envoy's 503), and mirroring (a copy of the request to a
  * second cluster whose answer is dropped).
  */
 #include <errno.h>
@@ -176,4 +177,46 @@ hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status, enum h
 		hf_http_mq_append(&s->x->pending, copy);
 	hf_http_timer_set(w, s, s->x->per_try_ms != 0 ? s->x->per_try_ms : s->x->route_timeout_ms);
 	return STEP_MORE;
+}
+
+int
+hf_http_upstream_failed(struct hf_worker *w, struct hf_http_session *s, enum hf_response_flag flag)
+{
+	static const char uf[] = "upstream connect error or disconnect/reset before headers. "
+				 "reset reason: connection failure";
+	static const char uc[] = "upstream connect error or disconnect/reset before headers. "
+				 "reset reason: connection termination";
+
+	hf_http_outlier_report(w, s, HF_OD_LOCAL_FAILURE);
+	if (flag == HF_RF_UF) {
+		/* Envoy's words when TLS origination failed: the reason follows (local_reply copies it) */
+		char body[256];
+		const char *b = uf;
+
+		if (s->x->log.transport_failure != NULL) {
+			snprintf(body, sizeof(body), "%s, transport failure reason: %s", uf,
+				 s->x->log.transport_failure);
+			b = body;
+		}
+		HF_COUNT(w, HTTP_UPSTREAM_FAIL);
+		if (hf_http_retriable(s, 0, HF_RETRY_CONNECT_FAILURE | HF_RETRY_REFUSED_STREAM))
+			return hf_http_retry(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started", b);
+		return hf_http_local_reply(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started", b,
+				   true);
+	}
+	HF_COUNT(w, HTTP_UPSTREAM_GONE);
+	if (s->flags & HF_HTTP_S_RESPONDED)
+		return hf_http_sess_reset(w, s, HF_RF_UR);
+	if (s->x->stale_retry && s->x->retry_head.head != NULL) {
+		/* The pooled connection was dead: so, likely, are its siblings from the same time. */
+		s->x->stale_retry = false;
+		if (s->x->up != NULL && s->x->up->slot >= 0)
+			hf_http_idle_drain(w, s->x->up->slot);
+		HF_COUNT(w, HTTP_STALE_RETRY);
+		s->x->retries_left++;
+		return hf_http_retry(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started", uc);
+	}
+	if (hf_http_retriable(s, 0, HF_RETRY_RESET | HF_RETRY_5XX | HF_RETRY_GATEWAY_ERROR))
+		return hf_http_retry(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started", uc);
+	return hf_http_local_reply(w, s, 503, HF_RF_UC, "upstream_reset_before_response_started", uc, true);
 }
