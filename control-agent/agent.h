@@ -63,9 +63,17 @@ void hf_agent_fini(struct hf_agent *a);
  */
 void hf_agent_stats(struct hf_agent *a, struct hf_strbuf *out);
 
+/*
+ * Room for the longest stat name Hydrofoil makes: a cluster name
+ * ("outbound|<port>|<subset>|<host>", a DNS name of up to 253 characters and a
+ * label value of up to 63) or a policy's namespace (63) and name (253), with
+ * their prefix and suffix ("cluster.", ".outlier_detection.ejections_enforced_total").
+ */
+#define HF_STAT_NAME_MAX 400
+
 /* One line of /stats: a counter (only grows) or a gauge, with its description if it has one. */
 struct hf_stat_line {
-	char name[96];
+	char name[HF_STAT_NAME_MAX];
 	uint64_t value;
 	const char *help;		/* NULL: none */
 	bool gauge;

@@ -414,7 +414,6 @@ hf_clusters_dump(const struct hf_dump_in *in, const char *query, struct hf_admin
 			                 "%s::default_priority::max_pending_requests::%" PRIu64
 			                 "\n",
 			                 c->name, maxp);
-			/* stored from xDS circuit_breakers, not enforced yet (README) */
 			hf_strbuf_printf(&r->body,
 			                 "%s::default_priority::max_requests::%" PRIu64 "\n",
 			                 c->name, maxr);

@@ -34,7 +34,7 @@
 static void
 metric_name(struct hf_strbuf *b, const char *name)
 {
-	char out[160];
+	char out[HF_STAT_NAME_MAX];
 	size_t i;
 
 	for (i = 0; name[i] != '\0' && i < sizeof(out) - 1; i++) {

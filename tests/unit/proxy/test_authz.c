@@ -758,6 +758,29 @@ test_compile_copy(void **state)
 		assert_string_equal(l[0].name, "rbac.policy.overflow");
 	}
 	hf_authz_free(again);
+	/* a policy named as long as Kubernetes allows keeps its whole name on /stats */
+	{
+		static struct hf_stat_line l[HF_AUTHZ_SLOTS + 1];
+		char name[254], want[512], yaml[1024];
+		size_t n = 0;
+		bool seen = false;
+
+		memset(name, 'n', 253);
+		name[253] = '\0';
+		snprintf(yaml, sizeof(yaml), META("%s", "istio-system") "spec:\n  action: DENY\n"
+			 "  rules:\n  - to:\n    - operation:\n        paths: [\"/x\"]\n", name);
+		az = load(yaml);
+		hf_authz_hits[0].n[az->deny[0].slot] += 3;
+		snprintf(want, sizeof(want), "rbac.policy.istio-system.%s.denied", name);
+		hf_authz_stat_lines(1, l, &n, HF_AUTHZ_SLOTS + 1);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(l[i].name, want) == 0) {
+				assert_int_equal(l[i].value, 3);
+				seen = true;
+			}
+		assert_true(seen);
+		hf_authz_free(az);
+	}
 	assert_string_equal(d, "rbac_access_denied_matched_policy[ns[istio-system]-policy[deny-x]"
 			    "-rule[0]]");
 }
