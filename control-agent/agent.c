@@ -130,7 +130,7 @@ expiry_line(void *arg, const char *name, int64_t days)
 struct hf_stat_line *
 hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 {
-	enum { CLUSTER_LINES = 4, PORT_LINES = 9, AGENT_LINES = 32 + HF_XDS_CNT__N,
+	enum { CLUSTER_LINES = 7, PORT_LINES = 9, AGENT_LINES = 32 + HF_XDS_CNT__N,
 	       CERT_LINES = 257 };
 	struct hf_counters sum = {0};
 	size_t cap = HF_CNT__MAX + AGENT_LINES + CERT_LINES + LOOP_LINES +
@@ -245,6 +245,10 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 			cl->name);
 		COUNTER(v[HF_HTTP_CB_EJECTIONS],
 			"cluster.%s.outlier_detection.ejections_enforced_total", cl->name);
+		GAUGE(v[HF_HTTP_CB_CX_ACTIVE], "cluster.%s.upstream_cx_active", cl->name);
+		GAUGE(v[HF_HTTP_CB_RQ_ACTIVE], "cluster.%s.upstream_rq_active", cl->name);
+		GAUGE(v[HF_HTTP_CB_RQ_PENDING_ACTIVE], "cluster.%s.upstream_rq_pending_active",
+		      cl->name);
 	}
 #undef COUNTER
 #undef GAUGE

@@ -638,6 +638,9 @@ hf_worker_poll_once(struct hf_worker *w)
 		t_tcp = t;
 	}
 	hf_arp_drain_siblings(w);
+	/* Requests queued at their cluster's max_connections, for the connections that closed. */
+	if (unlikely(w->http != NULL && w->http->n_waitq != 0))
+		hf_http_wake(w);
 	if (w->tcp != NULL)
 		hf_tcp_poll(w);
 	t = rte_rdtsc();

@@ -12,7 +12,7 @@
  */
 struct hf_cb_limits {
 	uint32_t max_connections;	/* upstream connections open */
-	uint32_t max_pending;		/* requests waiting for their connection to come up */
+	uint32_t max_pending;		/* requests waiting for a connection (queued or coming up) */
 	uint32_t max_requests;		/* requests in flight */
 	uint32_t max_retries;		/* retries in flight */
 	uint32_t max_rq_per_cx;		/* requests one connection carries, then it closes */
@@ -44,7 +44,10 @@ struct hf_od_config {
 struct hf_cb_cluster {
 	uint64_t id;			/* the cluster's id; 0: a free entry */
 	uint32_t cx;			/* upstream connections open */
-	uint32_t pending;		/* requests whose connection is still coming up */
+	uint32_t pending;		/* requests waiting for a connection: queued, or theirs coming up */
+	uint32_t waiting;		/* of those, queued: max_connections was reached (hf_cb_admit_wait) */
+	uint32_t wait_first;		/* the queue, in the caller's ids + 1 (0: empty), oldest first */
+	uint32_t wait_last;
 	uint32_t rq;			/* requests in flight */
 	uint32_t retries;		/* requests in flight that are retries */
 	uint32_t n_ejected;		/* hosts ejected now (may count some whose time is up) */
@@ -54,6 +57,7 @@ struct hf_cb_cluster {
 	uint64_t rq_retry_overflow;	/* upstream_rq_retry_overflow */
 	uint64_t ejections;		/* outlier_detection.ejections_enforced_total */
 	struct hf_od_config od;		/* the settings last seen in a snapshot */
+	struct hf_cb_limits lim;	/* the same, of the circuit breakers (the queue's wake-ups) */
 };
 
 /* One worker's outlier state of one host of one cluster. */

@@ -64,7 +64,6 @@ hf_cb_admit_cx(struct hf_cb_cluster *c, const struct hf_cb_limits *lim, unsigned
 
 	if (maxc != 0 && c->cx >= maxc) {
 		c->cx_overflow++;
-		c->rq_pending_overflow++;
 		*why = HF_CB_CX;
 		return -EBUSY;
 	}
@@ -76,6 +75,20 @@ hf_cb_admit_cx(struct hf_cb_cluster *c, const struct hf_cb_limits *lim, unsigned
 	c->cx++;
 	c->pending++;
 	*why = HF_CB_OK;
+	return 0;
+}
+
+int
+hf_cb_admit_wait(struct hf_cb_cluster *c, const struct hf_cb_limits *lim, unsigned int id,
+		 unsigned int n)
+{
+	uint32_t maxp = hf_cb_share(lim->max_pending, id, n);
+
+	if (maxp != 0 && c->pending >= maxp) {
+		c->rq_pending_overflow++;
+		return -EBUSY;
+	}
+	c->pending++;
 	return 0;
 }
 

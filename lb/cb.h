@@ -66,6 +66,7 @@ enum hf_cb_overflow {
 	HF_CB_PENDING,			/* max_pending_requests: upstream_rq_pending_overflow */
 	HF_CB_RQ,			/* max_requests: upstream_rq_pending_overflow (Envoy's) */
 	HF_CB_RETRY,			/* max_retries: upstream_rq_retry_overflow */
+	HF_CB_WAIT,			/* not refused: queued for a connection (hf_cb_admit_wait) */
 };
 
 /*
@@ -78,16 +79,26 @@ int hf_cb_admit_rq(struct hf_cb_cluster *c, const struct hf_cb_limits *lim, unsi
 
 /*
  * A request of cluster @p c needs a new upstream connection: takes a
- * connection and a pending place (c->cx, c->pending) and returns 0, or counts
- * the overflow and returns -EBUSY. At max_connections Envoy's HTTP/1.1 pool
- * would queue the request, up to max_pending_requests; there is no waiting
- * list here, so the request overflows at once: upstream_cx_overflow and
- * upstream_rq_pending_overflow both count it (*@p why HF_CB_CX). With room
- * for a connection but max_pending_requests requests already waiting for
- * theirs to come up, HF_CB_PENDING.
+ * connection and a pending place (c->cx, c->pending) and returns 0, or
+ * returns -EBUSY. At max_connections upstream_cx_overflow counts it (*@p why
+ * HF_CB_CX), and the request may wait for a connection as in Envoy's HTTP/1.1
+ * pool (hf_cb_admit_wait). With room for a connection but max_pending_requests
+ * requests already waiting for theirs, upstream_rq_pending_overflow counts it
+ * (HF_CB_PENDING).
  */
 int hf_cb_admit_cx(struct hf_cb_cluster *c, const struct hf_cb_limits *lim, unsigned int id,
 		   unsigned int n, enum hf_cb_overflow *why);
+
+/*
+ * A request of cluster @p c found max_connections reached: takes a pending
+ * place (c->pending) to wait in and returns 0, or counts
+ * upstream_rq_pending_overflow and returns -EBUSY when max_pending_requests
+ * (this worker's share) requests already wait. The caller keeps the queue
+ * (c->waiting, c->wait_first, c->wait_last) and gives the place back when
+ * the request leaves it.
+ */
+int hf_cb_admit_wait(struct hf_cb_cluster *c, const struct hf_cb_limits *lim, unsigned int id,
+		     unsigned int n);
 
 /* A retry of a request of @p c: takes a retry place and returns 0, or counts and -EBUSY. */
 int hf_cb_admit_retry(struct hf_cb_cluster *c, const struct hf_cb_limits *lim, unsigned int id,

@@ -289,6 +289,8 @@ int hf_http_sess_reset(struct hf_worker *w, struct hf_http_session *s, enum hf_r
 /* Answers the request of @p s locally with @p status and @p body (closing after it with @p close). */
 int hf_http_local_reply(struct hf_worker *w, struct hf_http_session *s, int status,
 			enum hf_response_flag flag, const char *details, const char *body, bool close);
+/* Drives session @p s again: its queued request got an upstream connection (http_pool.c). */
+void hf_http_resume(struct hf_worker *w, struct hf_http_session *s);
 /* The upstream connection failed (@p flag UF) or closed (UC) before a response: retry or 503. */
 int hf_http_upstream_failed(struct hf_worker *w, struct hf_http_session *s,
 			    enum hf_response_flag flag);

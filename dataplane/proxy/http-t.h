@@ -174,6 +174,10 @@ struct hf_http_stream {
 	struct hf_cb_cluster *cb;	/* its cluster's circuit breakers (lb/cb.h); NULL: none */
 	bool cb_retry;			/* counted among the cluster's retries in flight */
 	uint8_t cb_overflow;		/* why a circuit breaker refused it (enum hf_cb_overflow) */
+	/* queued for a connection of its cluster (cb->wait_first): neighbours' ids + 1, 0: none */
+	uint32_t wait_prev;
+	uint32_t wait_next;
+	uint32_t wait_sess;		/* its session's id + 1 while queued; 0: not queued */
 	uint16_t rs_edit_len;
 	char rs_edit[256];		/* response header edits (HF_HTTP_EDIT_MAX), copied from the route */
 	struct hf_access_log_rec log;	/* filled as the exchange goes, queued at its end */
@@ -237,6 +241,9 @@ struct hf_http_state {
 	struct hf_tls_client *tls_client;	/* TLS origination, from the first cluster asking */
 	struct hf_authn authn;		/* the request being checked: its JWT's principal and claims */
 	uint32_t drain_timeout_ms;	/* http.drain_timeout_ms */
+	/* clusters with requests queued for a connection (hf_http_wake), HF_CB_CLUSTERS at most */
+	struct hf_cb_cluster **waitq;
+	uint32_t n_waitq;
 	/* sessions alive per listener slot: a drain's recount without a walk of the sessions */
 	uint32_t lst_sessions[HF_HTTP_MAX_LISTENERS];
 };

@@ -168,7 +168,7 @@ stream_end(struct hf_worker *w, struct hf_http_session *s, bool reset_up)
 		h->active[x->ep_slot]--;
 		x->ep_slot = -1;
 	}
-	hf_http_cb_stream_end(x);
+	hf_http_cb_stream_end(h, x);
 	if (x->up != NULL) {
 		hf_http_up_close(w, x->up, reset_up);
 		x->up = NULL;
@@ -663,6 +663,8 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	u = hf_http_upstream_for(w, s, cl, ep);
 	if (u == NULL) {
 		s->x->ep_slot = -1;
+		if (s->x->cb_overflow == HF_CB_WAIT)
+			goto queued;	/* its cluster's next connection takes it (http_pool.c) */
 		hf_http_wr_discard(&wr);
 		if (s->x->cb_overflow != 0)
 			return hf_http_local_reply(w, s, 503, HF_RF_UO, HF_HTTP_UO_DETAILS,
@@ -675,12 +677,13 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	if (s->x->ep_slot >= 0)
 		h->active[s->x->ep_slot]++;
 	s->x->up = u;
-	s->rs = HF_HTTP_RS_WAIT;
 	s->x->log.up_addr = ep->addr;
 	s->x->log.up_port = ep->port;
 	s->x->log.up_laddr = u->tcp->laddr;
 	s->x->log.up_lport = u->tcp->lport;
 	HF_COUNT(w, HTTP_UPSTREAM_RQ);
+queued:
+	s->rs = HF_HTTP_RS_WAIT;
 	if (expect && s->rq == HF_HTTP_RQ_BODY) {
 		struct hf_http_wr cont;
 		static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -709,7 +712,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		} else {
 			HF_COUNT(w, HTTP_DROP_NO_MBUF);
 		}
-	} else if (s->rq == HF_HTTP_RQ_DONE && u->state == HF_HTTP_UP_ACTIVE &&
+	} else if (s->rq == HF_HTTP_RQ_DONE && u != NULL && u->state == HF_HTTP_UP_ACTIVE &&
 		   w->now - u->idle_tsc >= STALE_RISK_MS * h->tsc_per_ms) {
 		struct rte_mbuf *copy = hf_http_chain_clone(w, wr.head);
 
@@ -719,13 +722,20 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		}
 	}
 	s->x->sent_tsc = w->now;
-	if (u->state == HF_HTTP_UP_ACTIVE)
+	if (u != NULL && u->state == HF_HTTP_UP_ACTIVE)
 		hf_tls_send(w, u->tcp, wr.head);
 	else
 		hf_http_mq_append(&s->x->pending, wr.head);
-	if (s->rq == HF_HTTP_RQ_DONE)
+	/* A queued request's route timeout runs while it waits, its body or not (504 UT). */
+	if (s->rq == HF_HTTP_RQ_DONE || u == NULL)
 		hf_http_timer_set(w, s, s->x->per_try_ms != 0 ? s->x->per_try_ms : s->x->route_timeout_ms);
 	return STEP_MORE;
+}
+
+void
+hf_http_resume(struct hf_worker *w, struct hf_http_session *s)
+{
+	drive(w, s);
 }
 
 /* RQ_HEAD: reads and parses a request head. */

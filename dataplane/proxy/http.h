@@ -39,6 +39,13 @@ void hf_http_drain_removed(struct hf_worker *w, const struct hf_snapshot *snap);
 void hf_http_fini(struct hf_worker *w);
 
 /*
+ * Gives requests queued for a connection (their cluster's max_connections was
+ * reached) the connections that closed since: called once per loop pass while
+ * any waits (w->http->n_waitq), before the TCP output pass.
+ */
+void hf_http_wake(struct hf_worker *w);
+
+/*
  * The ring of access-log records worker @p w fills (single producer: the
  * worker; single consumer: the agent), or NULL without an access log.
  */

@@ -21,13 +21,18 @@ struct hf_worker;
 struct hf_http_session;
 struct hf_http_stream;
 struct hf_http_up;
+struct hf_http_state;
 struct hf_snap_cluster;
 
 /* Connection @p u came up: it leaves its cluster's pending requests; the host did connect. */
 void hf_http_cb_connected(struct hf_worker *w, struct hf_http_up *u);
 
-/* Stream @p x ends: its place among its cluster's requests (and retries) is given back. */
-void hf_http_cb_stream_end(struct hf_http_stream *x);
+/*
+ * Stream @p x of worker state @p h ends: its place among its cluster's
+ * requests (and retries) is given back, and its place in the cluster's queue
+ * of requests waiting for a connection if it was still there.
+ */
+void hf_http_cb_stream_end(struct hf_http_state *h, struct hf_http_stream *x);
 
 /*
  * The request of @p s is to be sent again to cluster @p cl: its first retry
@@ -48,6 +53,7 @@ enum {
 	HF_HTTP_CB_EJECTIONS,		/* outlier_detection.ejections_enforced_total */
 	HF_HTTP_CB_CX_ACTIVE,		/* upstream_cx_active (gauge) */
 	HF_HTTP_CB_RQ_ACTIVE,		/* upstream_rq_active (gauge) */
+	HF_HTTP_CB_RQ_PENDING_ACTIVE,	/* upstream_rq_pending_active (gauge): queued or connecting */
 	HF_HTTP_CB_STAT__N,
 };
 

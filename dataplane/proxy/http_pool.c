@@ -18,6 +18,14 @@
  * what overflows is answered 503 UO by the caller. Responses and connection
  * failures are reported to the host's detectors, and picks pass over the
  * hosts they ejected.
+ *
+ * A request that finds its cluster's max_connections reached and no idle
+ * connection waits, as in Envoy's HTTP/1.1 pool, while pending places are
+ * left (max_pending_requests): queued oldest first on its cluster's entry,
+ * its head (and any body) held back. It gets the next connection of its
+ * cluster to go idle, handed over at once, or a new one when a connection
+ * closes (hf_http_wake, once per loop pass while anything waits). Its route
+ * timeout runs while it waits (504 UT), as Envoy's does.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -78,6 +86,167 @@ hf_http_up_free(struct hf_http_state *h, struct hf_http_up *u)
 		u->slot = -1;
 	}
 	h->free_ups[h->n_free_ups++] = u->id;
+}
+
+/* ---- requests waiting for a connection ---- */
+
+static struct hf_http_stream *
+stream_of(struct hf_http_state *h, uint32_t id1)
+{
+	return id1 != 0 ? &h->streams[id1 - 1] : NULL;
+}
+
+/* Queues the stream of @p s (its pending place taken) at the end of its cluster's queue. */
+static void
+wait_push(struct hf_http_state *h, struct hf_http_session *s)
+{
+	struct hf_http_stream *x = s->x, *last;
+	struct hf_cb_cluster *c = x->cb;
+
+	x->wait_sess = s->id + 1;
+	x->wait_next = 0;
+	x->wait_prev = c->wait_last;
+	last = stream_of(h, c->wait_last);
+	if (last != NULL)
+		last->wait_next = x->id + 1;
+	else
+		c->wait_first = x->id + 1;
+	c->wait_last = x->id + 1;
+	if (c->waiting++ == 0)
+		h->waitq[h->n_waitq++] = c;
+}
+
+/* Takes stream @p x out of its cluster's queue and gives its pending place back; its session. */
+static struct hf_http_session *
+wait_unlink(struct hf_http_state *h, struct hf_http_stream *x)
+{
+	struct hf_cb_cluster *c = x->cb;
+	struct hf_http_stream *prev = stream_of(h, x->wait_prev), *next = stream_of(h, x->wait_next);
+	struct hf_http_session *s = &h->sessions[x->wait_sess - 1];
+
+	if (prev != NULL)
+		prev->wait_next = x->wait_next;
+	else
+		c->wait_first = x->wait_next;
+	if (next != NULL)
+		next->wait_prev = x->wait_prev;
+	else
+		c->wait_last = x->wait_prev;
+	x->wait_prev = x->wait_next = x->wait_sess = 0;
+	if (c->pending > 0)
+		c->pending--;
+	if (--c->waiting == 0)
+		for (uint32_t i = 0; i < h->n_waitq; i++)
+			if (h->waitq[i] == c) {
+				h->waitq[i] = h->waitq[--h->n_waitq];
+				break;
+			}
+	return s;
+}
+
+/*
+ * The queued request of @p s has upstream @p u of its cluster (ACTIVE, from
+ * the idle pool or handed over, or CONNECTING): what start_request() does for
+ * a request that found one at once; then its held bytes go out, or wait in
+ * x->pending for the connection to come up (up_connected).
+ */
+static void
+wait_attach(struct hf_worker *w, struct hf_http_session *s, struct hf_http_up *u)
+{
+	struct hf_http_state *h = w->http;
+	struct hf_http_stream *x = s->x;
+
+	x->up = u;
+	x->ep_slot = u->slot;
+	if (u->slot >= 0)
+		h->active[u->slot]++;
+	x->log.up_addr = u->addr;
+	x->log.up_port = u->port;
+	x->log.up_laddr = u->tcp->laddr;
+	x->log.up_lport = u->tcp->lport;
+	HF_COUNT(w, HTTP_UPSTREAM_RQ);
+	if (u->state != HF_HTTP_UP_ACTIVE)
+		return;
+	if (x->pending.head != NULL) {
+		struct rte_mbuf *m = x->pending.head;
+
+		x->pending.head = x->pending.tail = NULL;
+		x->pending.bytes = 0;
+		x->sent_tsc = w->now;
+		hf_tls_send(w, u->tcp, m);
+	}
+	hf_http_resume(w, s);
+}
+
+/*
+ * The oldest queued request of @p c asks again now that a connection closed:
+ * an endpoint by the cluster's policy, then an idle connection to it or a new
+ * one. A cluster the snapshot no longer has, or no connection to be had,
+ * ends it with the answer start_request() would give.
+ */
+static void
+wait_connect(struct hf_worker *w, struct hf_cb_cluster *c)
+{
+	struct hf_http_state *h = w->http;
+	struct hf_http_session *s = wait_unlink(h, stream_of(h, c->wait_first));
+	const struct hf_snapshot *snap = w->snap;
+	const struct hf_snap_cluster *cl = NULL;
+	const struct hf_snap_endpoint *ep;
+	struct hf_http_up *u;
+	int cluster = -1;
+	int32_t slot;
+
+	for (unsigned int i = 0; snap != NULL && i < snap->n_clusters; i++)
+		if (snap->clusters[i].id == s->x->cluster_id) {
+			cl = &snap->clusters[i];
+			cluster = (int)i;
+			break;
+		}
+	if (cl == NULL || cl->n_endpoints == 0) {
+		HF_COUNT(w, HTTP_NO_HEALTHY);
+		hf_http_local_reply(w, s, 503, HF_RF_UH, "no_healthy_upstream", "no healthy upstream",
+				    true);
+		return;
+	}
+	ep = hf_http_pick_endpoint(h, cl, cluster, &slot);
+	u = hf_http_upstream_for(w, s, cl, ep);
+	if (u != NULL) {
+		wait_attach(w, s, u);
+		return;
+	}
+	if (s->x->cb_overflow == HF_CB_WAIT)
+		return;		/* the limits changed under it: queued again, at the end */
+	if (s->x->cb_overflow != HF_CB_OK) {
+		hf_http_local_reply(w, s, 503, HF_RF_UO, HF_HTTP_UO_DETAILS, HF_HTTP_UO_BODY, true);
+		return;
+	}
+	HF_COUNT(w, HTTP_UPSTREAM_FAIL);
+	hf_http_local_reply(w, s, 503, HF_RF_UF, "upstream_reset_before_response_started",
+			    "upstream connect error or disconnect/reset before headers. "
+			    "reset reason: local resource exhaustion", true);
+}
+
+void
+hf_http_wake(struct hf_worker *w)
+{
+	struct hf_http_state *h = w->http;
+	/* Bounded: a request queued again (its limits changed) is not retried in this pass. */
+	uint32_t budget = 0;
+
+	for (uint32_t i = 0; i < h->n_waitq; i++)
+		budget += h->waitq[i]->waiting;
+	for (uint32_t i = 0; i < h->n_waitq && budget > 0;) {
+		struct hf_cb_cluster *c = h->waitq[i];
+		uint32_t maxc = hf_cb_share(c->lim.max_connections, w->id, w->n_workers);
+
+		if (maxc != 0 && c->cx >= maxc) {
+			i++;
+			continue;
+		}
+		budget--;
+		/* May drop c from the queue list (the last one moves to i): i is looked at again. */
+		wait_connect(w, c);
+	}
 }
 
 int32_t
@@ -204,6 +373,17 @@ hf_http_idle_push(struct hf_http_state *h, struct hf_http_up *u)
 		hf_http_up_close(h->w, u, false);
 		return;
 	}
+	if (u->cb != NULL && u->cb->wait_first != 0) {
+		/* a request of its cluster waits for a connection: this one, now */
+		struct hf_http_session *s = wait_unlink(h, stream_of(h, u->cb->wait_first));
+
+		u->state = HF_HTTP_UP_ACTIVE;
+		u->sess = s;
+		u->n_rq++;
+		HF_COUNT(h->w, HTTP_UPSTREAM_REUSED);
+		wait_attach(h->w, s, u);
+		return;
+	}
 	u->state = HF_HTTP_UP_IDLE;
 	u->sess = NULL;
 	u->idle_tsc = h->w->now;
@@ -282,6 +462,7 @@ cb_entry(struct hf_http_state *h, const struct hf_snap_cluster *cl)
 
 	if (c != NULL) {
 		c->od = cl->od;
+		c->lim = cl->cb;
 		c->n_hosts = cl->n_endpoints;
 	}
 	return c;
@@ -328,6 +509,13 @@ hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s,
 		return u;
 	}
 	if (c != NULL && hf_cb_admit_cx(c, &cl->cb, w->id, w->n_workers, &why) != 0) {
+		if (why == HF_CB_CX && hf_cb_admit_wait(c, &cl->cb, w->id, w->n_workers) == 0) {
+			/* max_connections: it waits for a connection of its cluster (the caller holds it) */
+			wait_push(h, s);
+			HF_COUNT(w, HTTP_UPSTREAM_RQ_QUEUED);
+			s->x->cb_overflow = HF_CB_WAIT;
+			return NULL;
+		}
 		if (why == HF_CB_CX)
 			HF_COUNT(w, HTTP_DROP_CX_OVERFLOW);
 		else
@@ -377,10 +565,12 @@ hf_http_cb_connected(struct hf_worker *w, struct hf_http_up *u)
 }
 
 void
-hf_http_cb_stream_end(struct hf_http_stream *x)
+hf_http_cb_stream_end(struct hf_http_state *h, struct hf_http_stream *x)
 {
 	if (x->cb == NULL)
 		return;
+	if (x->wait_sess != 0)
+		wait_unlink(h, x);
 	if (x->cb->rq > 0)
 		x->cb->rq--;
 	if (x->cb_retry && x->cb->retries > 0)
@@ -504,6 +694,7 @@ hf_http_cb_stats(const struct hf_worker *w, uint64_t cluster_id, uint64_t out[HF
 		out[HF_HTTP_CB_EJECTIONS] += c->ejections;
 		out[HF_HTTP_CB_CX_ACTIVE] += c->cx;
 		out[HF_HTTP_CB_RQ_ACTIVE] += c->rq;
+		out[HF_HTTP_CB_RQ_PENDING_ACTIVE] += c->pending;
 		return;
 	}
 }

@@ -152,6 +152,15 @@ hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status, enum h
 	}
 	ep = hf_http_pick_endpoint(h, cl, cluster, &s->x->ep_slot);
 	u = hf_http_upstream_for(w, s, cl, ep);
+	if (u == NULL && s->x->cb_overflow == HF_CB_WAIT) {
+		/* max_connections: the try waits in its cluster's queue (http_pool.c) */
+		s->x->ep_slot = -1;
+		s->rs = HF_HTTP_RS_WAIT;
+		s->flags &= ~HF_HTTP_S_UP_REUSABLE;
+		hf_http_mq_append(&s->x->pending, copy);
+		hf_http_timer_set(w, s, s->x->per_try_ms != 0 ? s->x->per_try_ms : s->x->route_timeout_ms);
+		return STEP_MORE;
+	}
 	if (u == NULL) {
 		s->x->ep_slot = -1;
 		rte_pktmbuf_free(copy);

@@ -22,6 +22,7 @@
 #include "dataplane/snapshot.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
+#include "lb/cb.h"
 #include "lb/lb.h"
 #include "tls/tls.h"
 
@@ -99,6 +100,7 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	h->slot_refs = rte_zmalloc("hf_http_slot_refs", sizeof(*h->slot_refs) * HF_HTTP_ENDPOINT_SLOTS, 0);
 	h->slot_seen = rte_zmalloc("hf_http_slot_seen", sizeof(*h->slot_seen) * HF_HTTP_ENDPOINT_SLOTS, 0);
 	h->lb = rte_malloc("hf_http_lb", hf_lb_state_size(HF_LB_SLOTS, HF_LB_ARENA), RTE_CACHE_LINE_SIZE);
+	h->waitq = rte_malloc("hf_http_waitq", sizeof(*h->waitq) * HF_CB_CLUSTERS, 0);
 	snprintf(name, sizeof(name), "hf_http_ep_%u", w->id);
 	h->endpoints = rte_hash_create(&(struct rte_hash_parameters){
 		.name = name,
@@ -113,7 +115,7 @@ hf_http_start(struct hf_worker *w, const struct hf_proxy_config *pc)
 	    h->free_streams == NULL || h->ups == NULL ||
 	    h->free_ups == NULL || h->idle == NULL ||
 	    h->active == NULL || h->slot_refs == NULL || h->slot_seen == NULL || h->lb == NULL ||
-	    h->endpoints == NULL)
+	    h->waitq == NULL || h->endpoints == NULL)
 		goto fail;
 	for (uint32_t i = 0; i < n; i++) {
 		h->free_sessions[i] = n - 1 - i;
@@ -410,6 +412,7 @@ hf_http_fini(struct hf_worker *w)
 	rte_free(h->slot_refs);
 	rte_free(h->slot_seen);
 	rte_free(h->lb);
+	rte_free(h->waitq);
 	hf_http_heads_fini(&h->heads);
 	rte_free(h->free_ups);
 	rte_free(h->ups);

@@ -4,10 +4,14 @@
 # private namespace.
 #   - slow.cb.example: one Python server answering after 1 s, behind a
 #     DestinationRule with connectionPool tcp.maxConnections 1 and
-#     http.http1MaxPendingRequests 1. wrk -c 20 against it: the requests that
-#     find the connection taken are answered 503 with response flag UO, and
-#     the access log's UO lines, the drop counter and the cluster's
-#     upstream_rq_pending_overflow in /stats and /clusters agree.
+#     http.http1MaxPendingRequests 1. wrk -c 20 against it: a request that
+#     finds the connection taken waits for it in the one pending place, the
+#     rest are answered 503 with response flag UO, and the access log's UO
+#     lines, the drop counter and the cluster's upstream_rq_pending_overflow
+#     in /stats and /clusters agree. Three requests at once (one worker): one
+#     is served, one waits and is served after it, one is refused (Istio's
+#     circuit-breaking task); a route timeout ends a request while it waits
+#     (504 UT), and the places are free again afterwards.
 #   - once.cb.example: maxRequestsPerConnection 1, each request its own connection.
 #   - od.cb.example: two nginx servers, "bad" answering 500 and "good" 200,
 #     behind outlierDetection consecutive5xxErrors 3, baseEjectionTime 6s,
@@ -51,6 +55,10 @@ spec:
   hosts: ["*"]
   gateways: [cb-gateway]
   http:
+  - match: [{uri: {prefix: /tslow}}]
+    timeout: 0.5s
+    route:
+    - destination: {host: slow.cb.example, port: {number: 80}}
   - match: [{uri: {prefix: /slow}}]
     route:
     - destination: {host: slow.cb.example, port: {number: 80}}
@@ -233,9 +241,49 @@ hf_check "every 503 wrk saw is a UO line of the access log ($uo UO lines, $non2x
 	test "$uo" -ge "$non2xx" -a "$uo" -le "$((non2xx + 20))" -a "${lost:-0}" = 0
 hf_check "the counters agree with the log: http.drop.upstream_cx_overflow $cxo + http.drop.upstream_rq_pending_overflow $drop = cluster.$SLOW.upstream_rq_pending_overflow $cl_pend = UO lines $uo" \
 	test "$((cxo + drop))" = "$cl_pend" -a "$cl_pend" = "$uo"
-hf_check "max_connections is what refused them with one worker: upstream_cx_overflow $cxo (cluster $cl_cx) = $uo" \
-	test "$W" != 1 -o "$cl_cx" = "$uo"
+queued=$(st http.upstream_rq_queued)
+hf_check "requests waited for the connection ($queued queued; wrk saw $ok answered)" test "${queued:-0}" -ge 1
+hf_check "max_connections is what refused or queued them with one worker: cluster upstream_cx_overflow $cl_cx = UO lines $uo + queued $queued" \
+	test "$W" != 1 -o "$cl_cx" = "$((uo + queued))"
 hf_check "/clusters says ${SLOW}::upstream_rq_pending_overflow::$cl_text" test "$cl_text" = "$cl_pend"
+
+# three at once (Istio's circuit-breaking task, one worker): served, served after waiting, refused
+# (after wrk's last requests: until nothing is in flight to the slow server)
+for _ in $(seq 50); do
+	[ "$(st "cluster.$SLOW.upstream_rq_active")" = 0 ] && break
+	sleep 0.1
+done
+if [ "$W" = 1 ]; then
+	q0=$queued
+	for i in 1 2 3; do
+		in_ns curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 10 \
+			"http://$OUR/slow?$i" > "$HF_TMP/three.$i" &
+		pids[i]=$!
+		sleep 0.1
+	done
+	wait "${pids[@]}"
+	codes=$(cut -d' ' -f1 "$HF_TMP/three.1" "$HF_TMP/three.2" "$HF_TMP/three.3" | tr '\n' ' ')
+	t2=$(cut -d' ' -f2 "$HF_TMP/three.2")
+	q1=$(st http.upstream_rq_queued)
+	hf_check "3 requests at once, one connection, one pending place: 200, 200 after waiting (${t2} s), 503 ($codes; queued $((q1 - q0)))" \
+		test "$codes" = "200 200 503 " -a "$((q1 - q0))" = 1 -a "${t2%%.*}" -ge 1
+else
+	hf_skip "3 requests at once on one worker's share (this run has $W workers)"
+fi
+# a route timeout runs while a request waits: both time out, the second in the queue
+for i in 1 2; do
+	in_ns curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "http://$OUR/tslow?$i" \
+		> "$HF_TMP/tslow.$i" &
+	pids[i]=$!
+	sleep 0.1
+done
+wait "${pids[1]}" "${pids[2]}"
+codes=$(cat "$HF_TMP/tslow.1" "$HF_TMP/tslow.2" | tr '\n' ' ')
+recs=$(st access_log.records)
+wait_log "${recs:-0}"
+ut=$(grep -c '/tslow.* 504 UT ' "$ALOG")
+hf_check "timeout 0.5s: the request on the connection and the one waiting for it both end 504 UT ($codes; $ut UT lines)" \
+	test "$codes" = "504 504 " -a "$ut" = 2
 # nothing left counted: after the load, one request goes through
 body=$(in_ns curl -s --max-time 5 "http://$OUR/slow")
 hf_check "after the load the cluster's places are free again: a request is answered ($body)" test "$body" = slow

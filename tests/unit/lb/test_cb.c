@@ -75,8 +75,14 @@ test_limits(void **state)
 	assert_int_equal(hf_cb_admit_cx(c, &lim, 0, 1, &why), -EBUSY);
 	assert_int_equal(why, HF_CB_CX);
 	assert_int_equal(c->cx_overflow, 1);
-	assert_int_equal(c->rq_pending_overflow, 3);
+	assert_int_equal(c->rq_pending_overflow, 2);
 	assert_int_equal(c->cx, 2);
+	/* at max_connections it may wait: one pending place, then the queue is full */
+	assert_int_equal(hf_cb_admit_wait(c, &lim, 0, 1), 0);
+	assert_int_equal(c->pending, 1);
+	assert_int_equal(hf_cb_admit_wait(c, &lim, 0, 1), -EBUSY);
+	assert_int_equal(c->rq_pending_overflow, 3);
+	c->pending--;
 	/* retries */
 	assert_int_equal(hf_cb_admit_retry(c, &lim, 0, 1), 0);
 	assert_int_equal(hf_cb_admit_retry(c, &lim, 0, 1), -EBUSY);
