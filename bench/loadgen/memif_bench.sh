@@ -644,6 +644,14 @@ if ncyc:
 row("2. new connections/s (one request each), 1 worker core" + (f" (c={hnc})" if hnc else ""),
     fmt(hn), fmt(bn) + (f" (c={bnc})" if bnc else ""), ratio(hn, bn),
     f"500,000 ({ratio(hn, 5e5)} of it)", note)
+nbs = busy_share(hnrs)
+if hn and nbs:
+    nu = unstalled(hnrs)
+    row("2. the worker's busy share at that rate, and the rate it implies for a whole core",
+        f"{nbs:.0%} → {hn / nbs:,.0f} conn/s", "—", "—", f"500,000 ({ratio(hn / nbs, 5e5)} of it)",
+        "as for keep-alive: when the loadgen (clients and upstream on the other core, its ceiling the "
+        "baseline beside) sets the pace, achieved ÷ busy share is what the worker's core would take"
+        + (f"; {nu:,.0f} cycles per connection in iterations without a stall" if nu else ""))
 
 # 3. latency
 for f in E["FRACS"].split():
