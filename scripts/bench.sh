@@ -176,7 +176,7 @@ fi
 if [ "${HF_BENCH_CHECK:-1}" != 0 ]; then
 	echo
 	bench/proxy/check_cost.sh || echo "check_cost failed"
-	# Its cycles read ~30% higher when core 1 does not boost: say how fast it ran just after.
+	# TSC cycles per request read higher when core 1 runs slower: say how fast it ran just after.
 	echo "Core 1 after check_cost: $("$BUILD/bench/hf-tscprobe" --clock --cpu 1 ||
 		echo not measured)"
 fi

@@ -401,7 +401,7 @@ RUN=(--duration "$RUN_S" --warmup "$WARM" --timeout 2000)
 
 LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
 # How fast core 1 (hydrofoil's worker) runs against the TSC, before and after: the same work
-# reads as ~30% more TSC cycles when the host does not boost that core (hf-tscprobe --clock).
+# reads as more TSC cycles when that core runs slower, e.g. without boost (hf-tscprobe --clock).
 core_clock() { [ -x "$PROBE" ] && "$PROBE" --clock --cpu 1 2>/dev/null | sed 's/^cpu 1: //'; }
 CLOCK0=$(core_clock)
 PHASE_T0=$(date +%s)
