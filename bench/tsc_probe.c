@@ -20,7 +20,16 @@
  * of the whole machine that ran longest meanwhile (with how long each of their
  * turns on a CPU lasted: who the preempters were).
  *
+ * With --clock it measures instead how fast the CPU's core runs against the
+ * TSC, and exits: a chain of dependent additions takes one core cycle each,
+ * so TSC ticks over additions is the TSC's rate over the core's. The quickest
+ * of many short chunks is kept (a chunk the thread was preempted in only
+ * reads slower). The same work reads as more TSC cycles on a core that runs
+ * slower (a host without boost at that moment, a busy sibling hyperthread):
+ * this says which a run of the benchmarks had.
+ *
  * usage: hf-tscprobe [--cpu N (1)] [--seconds S (10)] [--threshold-us U (5)] [--json]
+ *        hf-tscprobe --clock [--cpu N (1)] [--json]
  * SIGTERM or SIGINT ends the run early, with its report (memif_bench.sh runs
  * it as the occupant of a core for as long as a baseline run lasts).
  * Exit status 0 after a run, 1 when the CPU cannot be had, 2 for a bad command line.
@@ -96,6 +105,31 @@ tsc_hz(void)
 	while (n1 - n0 < 200000000u);
 	t1 = __rdtsc();
 	return (double)(t1 - t0) * 1e9 / (double)(n1 - n0);
+}
+
+/* Chunks of CLOCK_ADDS dependent additions, for at least CLOCK_NS in all. */
+#define CLOCK_ADDS 400000u
+#define CLOCK_NS 300000000u
+
+/* TSC ticks per core cycle on this thread's CPU: the quickest chunk of additions. */
+static double
+tsc_per_core_cycle(void)
+{
+	uint64_t best = UINT64_MAX, n0 = mono_ns();
+
+	do {
+		uint64_t x = 0, t0 = __rdtsc(), t;
+
+		/* Four additions an iteration, each needing the one before: 4 cycles, the loop's
+		 * own counter and branch running beside them. */
+		for (uint32_t i = 0; i < CLOCK_ADDS / 4; i++)
+			__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+					 : "+r"(x));
+		t = __rdtsc() - t0;
+		if (t < best)
+			best = t;
+	} while (mono_ns() - n0 < CLOCK_NS);
+	return (double)best / CLOCK_ADDS;
 }
 
 static void
@@ -182,7 +216,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: hf-tscprobe [--cpu N (1)] [--seconds S (10)] [--threshold-us U (5)] "
-	           "[--json]\n");
+	           "[--json]\n       hf-tscprobe --clock [--cpu N (1)] [--json]\n");
 }
 
 int
@@ -193,6 +227,7 @@ main(int argc, char **argv)
 	        {"seconds", required_argument, NULL, 's'},
 	        {"threshold-us", required_argument, NULL, 't'},
 	        {"json", no_argument, NULL, 'j'},
+	        {"clock", no_argument, NULL, 'k'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -204,7 +239,7 @@ main(int argc, char **argv)
 	double secs = 10, thr_us = 5, hz, ns_per_tick;
 	uint64_t thr_tick, t_end, prev, loops = 0, irq0, irq1, steal0, steal1, n0, n1;
 	long ivcsw;
-	bool json = false;
+	bool json = false, clock_only = false;
 	cpu_set_t set;
 	int cpu = 1, opt;
 	char *end;
@@ -228,6 +263,7 @@ main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'j': json = true; break;
+		case 'k': clock_only = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -241,6 +277,17 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	hz = tsc_hz();
+	if (clock_only) {
+		double r = tsc_per_core_cycle();
+
+		if (json)
+			printf("{\"cpu\": %d, \"tsc_hz\": %.0f, \"core_hz\": %.0f, "
+			       "\"tsc_per_core_cycle\": %.3f}\n", cpu, hz, hz / r, r);
+		else
+			printf("cpu %d: core %.2f GHz, TSC %.2f GHz: %.3f TSC ticks per core cycle\n",
+			       cpu, hz / r / 1e9, hz / 1e9, r);
+		return 0;
+	}
 	ns_per_tick = 1e9 / hz;
 	thr_tick = (uint64_t)(thr_us * 1e3 / ns_per_tick);
 	getrusage(RUSAGE_THREAD, &ru);

@@ -176,6 +176,9 @@ fi
 if [ "${HF_BENCH_CHECK:-1}" != 0 ]; then
 	echo
 	bench/proxy/check_cost.sh || echo "check_cost failed"
+	# TSC cycles per request read higher when core 1 runs slower: say how fast it ran just after.
+	echo "Core 1 after check_cost: $("$BUILD/bench/hf-tscprobe" --clock --cpu 1 ||
+		echo not measured)"
 fi
 
 # The HTTP proxy side by side with nginx and HAProxy (wrk over the kernel path

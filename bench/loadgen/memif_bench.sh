@@ -400,6 +400,10 @@ RUN=(--duration "$RUN_S" --warmup "$WARM" --timeout 2000)
 # ---- the runs: hydrofoil and the baseline alternate, so both see the same machine ----
 
 LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
+# How fast core 1 (hydrofoil's worker) runs against the TSC, before and after: the same work
+# reads as more TSC cycles when that core runs slower, e.g. without boost (hf-tscprobe --clock).
+core_clock() { [ -x "$PROBE" ] && "$PROBE" --clock --cpu 1 2>/dev/null | sed 's/^cpu 1: //'; }
+CLOCK0=$(core_clock)
 PHASE_T0=$(date +%s)
 HF_OK=1
 BASE_OK=1
@@ -644,6 +648,14 @@ if ncyc:
 row("2. new connections/s (one request each), 1 worker core" + (f" (c={hnc})" if hnc else ""),
     fmt(hn), fmt(bn) + (f" (c={bnc})" if bnc else ""), ratio(hn, bn),
     f"500,000 ({ratio(hn, 5e5)} of it)", note)
+nbs = busy_share(hnrs)
+if hn and nbs:
+    nu = unstalled(hnrs)
+    row("2. the worker's busy share at that rate, and the rate it implies for a whole core",
+        f"{nbs:.0%} → {hn / nbs:,.0f} conn/s", "—", "—", f"500,000 ({ratio(hn / nbs, 5e5)} of it)",
+        "as for keep-alive: when the loadgen (clients and upstream on the other core, its ceiling the "
+        "baseline beside) sets the pace, achieved ÷ busy share is what the worker's core would take"
+        + (f"; {nu:,.0f} cycles per connection in iterations without a stall" if nu else ""))
 
 # 3. latency
 for f in E["FRACS"].split():
@@ -864,5 +876,6 @@ echo "Hydrofoil: tcp.max_connections $MAXC_RUN (phase 4: connections asked + 163
 echo "per 25,000 connections, -m 1024 + 1 MB per 300 connections for both processes), tcp.time_wait_ms 1000 (the loadgen's own),"
 echo "idle_timeout_ms 600000. Ratios are hydrofoil ÷ baseline, or ÷ the target."
 echo "The runs took ${TOTAL_SECS:-?} s; $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), load average before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Core 1 (hydrofoil's worker; hf-tscprobe --clock, the quickest of many chunks of dependent additions) before: ${CLOCK0:-not measured}; after: $(core_clock || echo not measured)."
 for d in "${HF_DEATHS[@]}"; do echo "A target process died during a run: $d."; done
 exit 0
