@@ -78,8 +78,8 @@ static const uint64_t bucket_by_bits[33] = {
 	UINT64_C(18) << 56 | 0,
 };
 
-unsigned int
-hf_metrics_bucket(uint64_t v_milli)
+static inline unsigned int
+bucket(uint64_t v_milli)
 {
 	unsigned int k = 63u - (unsigned int)__builtin_clzll(v_milli | 1);
 	uint64_t e = bucket_by_bits[k < 32 ? k : 32];
@@ -87,11 +87,23 @@ hf_metrics_bucket(uint64_t v_milli)
 	return (unsigned int)(e >> 56) + (v_milli > (e & ((UINT64_C(1) << 56) - 1)));
 }
 
+static inline void
+observe(struct hf_metrics_hist *h, uint64_t v_milli, uint64_t sum_v)
+{
+	h->n[bucket(v_milli)]++;
+	h->sum += sum_v;
+}
+
+unsigned int
+hf_metrics_bucket(uint64_t v_milli)
+{
+	return bucket(v_milli);
+}
+
 void
 hf_metrics_observe(struct hf_metrics_hist *h, uint64_t v_milli, uint64_t sum_v)
 {
-	h->n[hf_metrics_bucket(v_milli)]++;
-	h->sum += sum_v;
+	observe(h, v_milli, sum_v);
 }
 
 /* A 64-bit mix of the key (the finalizer of MurmurHash3). */
@@ -138,9 +150,10 @@ hf_metrics_http_done(struct hf_worker *w, uint64_t cluster_id, uint16_t code, ui
 		return;
 	}
 	s->requests++;
-	hf_metrics_observe(&s->duration, duration_us, duration_us);	/* µs: thousandths of a ms */
-	hf_metrics_observe(&s->rq_bytes, rq_bytes * 1000, rq_bytes);
-	hf_metrics_observe(&s->rs_bytes, rs_bytes * 1000, rs_bytes);
+	/* inline: three calls cost about what the three buckets do */
+	observe(&s->duration, duration_us, duration_us);	/* µs: thousandths of a ms */
+	observe(&s->rq_bytes, rq_bytes * 1000, rq_bytes);
+	observe(&s->rs_bytes, rs_bytes * 1000, rs_bytes);
 }
 
 struct hf_metrics_tcp *
