@@ -239,7 +239,7 @@ struct hf_authz_ix {
 	 */
 	const uint64_t *method_keep;
 	uint16_t method_dim;
-	/* this index's number, one of its own for each the agent builds (a worker's hf_authz_memo) */
+	/* this index's number, each the agent builds its own (a worker's hf_authz_memo) */
 	uint64_t serial;
 };
 

@@ -1131,11 +1131,13 @@ test_index_memo(void **state)
 {
 	static const char *const yaml[2] = {
 		META("deny", "istio-system") "spec:\n  action: DENY\n  rules:\n"
-		"  - to:\n    - operation: {paths: [\"/admin*\"], hosts: [\"httpbin.example.com\"]}\n"
+		"  - to:\n    - operation: {paths: [\"/admin*\"],\n"
+		"                  hosts: [\"httpbin.example.com\"]}\n"
 		"  - from:\n    - source: {ipBlocks: [\"198.51.100.7/32\"]}\n"
 		"    when:\n    - {key: \"request.headers[x-a]\", values: [\"1\"]}\n",
 		META("allow", "istio-system") "spec:\n  rules:\n"
-		"  - to:\n    - operation: {paths: [\"/admin*\"], hosts: [\"httpbin.example.com\"]}\n"
+		"  - to:\n    - operation: {paths: [\"/admin*\"],\n"
+		"                  hosts: [\"httpbin.example.com\"]}\n"
 		"  - from:\n    - source: {ipBlocks: [\"198.51.100.0/24\"]}\n"
 		"    when:\n    - {key: \"request.headers[x-a]\", values: [\"2\"]}\n",
 	};
