@@ -19,6 +19,9 @@ extern const uint64_t hf_metrics_bounds_milli[HF_METRICS_BUCKETS];
 int hf_metrics_init(struct hf_metrics *m, uint32_t max_series);
 void hf_metrics_free(struct hf_metrics *m);
 
+/* The bucket of @p v_milli: the first bound it does not pass; HF_METRICS_BUCKETS: +Inf. */
+unsigned int hf_metrics_bucket(uint64_t v_milli);
+
 /* Adds @p v (in thousandths of the unit) to @p h; @p sum_v goes into the sum as is. */
 void hf_metrics_observe(struct hf_metrics_hist *h, uint64_t v_milli, uint64_t sum_v);
 

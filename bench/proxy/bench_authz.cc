@@ -9,7 +9,10 @@
 // inflates them), checks per CPU second, and the TSC cycles of single checks (the mean of
 // their middle half) with the caches warm (median_hot), after 256 KiB of data and 96 KiB of
 // code went through them (median_l2: the policies out of L1, as between two requests on a
-// busy worker) and after 8 MiB (median_cold).
+// busy worker) and after 8 MiB (median_cold). Arg 3: Arg 2 with a worker's memo
+// (hf_authz_memo, as the proxy checks): each request the same as the last, as in check_cost.sh.
+// Args 4 and 5: Arg 2 without and with the memo, the path one of two in turn (the memo's
+// misses), cycles in a loop only.
 #include <benchmark/benchmark.h>
 #include <x86intrin.h>
 
@@ -137,7 +140,10 @@ median_check(const struct hf_authz *az, struct hf_authz_rq *rq, size_t cold, int
 static void
 BM_authz_check(benchmark::State &state)
 {
-	const int big = (int)state.range(0);
+	const bool with_memo = state.range(0) == 3 || state.range(0) == 5;
+	const bool alternate = state.range(0) >= 4;
+	const int big = state.range(0) >= 2 ? 2 : (int)state.range(0);
+	static struct hf_authz_memo memo;
 	char dir[] = "/tmp/hf-bench-authz-XXXXXX", path[128], err[512];
 	const char *labels[] = {"istio=ingressgateway"};
 	struct hf_istio_node node = {};
@@ -185,11 +191,14 @@ BM_authz_check(benchmark::State &state)
 	inet_pton(AF_INET, "198.51.100.2", &rq.dst_ip);
 	rq.dst_port = 80;
 	rq.authn = &authn;
+	rq.memo = with_memo ? &memo : NULL;
 	for (auto _ : state) {
 		uint64_t t0 = __rdtsc();
 
 		for (int k = 0; k < 64; k++) {
 			rq.remote_done = false;
+			if (alternate)
+				rq.path = k % 2 ? "/bencx" : msg.target.p;
 			benchmark::DoNotOptimize(hf_authz_check(az, &rq, &res));
 		}
 		cycles += __rdtsc() - t0;
@@ -198,6 +207,11 @@ BM_authz_check(benchmark::State &state)
 	if (res.denied || res.allowed_by == NULL)
 		state.SkipWithError("the request was not allowed by a rule");
 	state.counters["cycles_per_check"] = (double)cycles / (double)n;
+	if (alternate) {
+		state.SetItemsProcessed((int64_t)n);
+		hf_authz_free(az);
+		return;
+	}
 	state.counters["median_hot"] = median_check(az, &rq, 0, 20001);
 	state.counters["median_l2"] = median_check(az, &rq, 256 << 10, 4001);
 	state.counters["median_cold"] = median_check(az, &rq, 8 << 20, 301);
@@ -206,6 +220,6 @@ BM_authz_check(benchmark::State &state)
 	state.SetItemsProcessed((int64_t)n);
 	hf_authz_free(az);
 }
-BENCHMARK(BM_authz_check)->Arg(0)->Arg(1)->Arg(2)->MinTime(0.5);
+BENCHMARK(BM_authz_check)->Arg(0)->Arg(1)->Arg(2)->Arg(3)->Arg(4)->Arg(5)->MinTime(0.5);
 
 BENCHMARK_MAIN();

@@ -892,6 +892,9 @@ method_table(struct hf_authz *az, struct hf_authz_ix *ix)
 	return 0;
 }
 
+/* The last index's serial (hf_authz_ix.serial): a worker's memo tells indexes apart by it. */
+static uint64_t ix_serial;
+
 /*
  * Compiles the policies of @p az (already its own copy) into its index
  * (az->ix). Returns 0, with az->ix NULL when the terms pass
@@ -934,6 +937,7 @@ hf_authz_index(struct hf_authz *az)
 	if (b.nomem || index_publish(&b, ix, t) < 0 || method_table(az, ix) < 0)
 		goto out;
 	ix->terms = terms;
+	ix->serial = __atomic_add_fetch(&ix_serial, 1, __ATOMIC_RELAXED);
 	ix->n_slow = n_slow;
 	ix->slow = slow;
 	az->ix = ix;

@@ -239,6 +239,8 @@ struct hf_authz_ix {
 	 */
 	const uint64_t *method_keep;
 	uint16_t method_dim;
+	/* this index's number, each the agent builds its own (a worker's hf_authz_memo) */
+	uint64_t serial;
 };
 
 struct hf_authz {

@@ -24,6 +24,7 @@
 struct hf_authz_hits hf_authz_hits[HF_MAX_WORKERS];
 
 static_assert(sizeof(struct hf_authz_dim) == 64, "a dim is one cache line");
+static_assert(sizeof(struct hf_authz_memo_ent) == 128, "a memo entry is two cache lines");
 
 static inline unsigned char
 lower(unsigned char c)
@@ -465,15 +466,14 @@ struct gather {
 	const struct hf_authz_ix *ix;
 	uint32_t nw;
 	bool any;			/* some entry matched */
+	struct hf_authz_memo *memo;	/* NULL: none (or sets of more than 2 words) */
 	uint64_t p[HF_AUTHZ_IX_WORDS], n[HF_AUTHZ_IX_WORDS];
 };
 
-/* ORs the sets of an entry (its pos and neg, offsets in the index's sets) into @p g. */
+/* ORs sets @p p and @p n (g->nw words each) into @p g. */
 static void
-gather_sets(struct gather *g, uint32_t pos, uint32_t neg)
+gather_words(struct gather *g, const uint64_t *p, const uint64_t *n)
 {
-	const uint64_t *p = g->ix->sets + pos, *n = g->ix->sets + neg;
-
 	if (!g->any) {
 		for (uint32_t i = 0; i < g->nw; i++) {
 			g->p[i] = p[i];
@@ -486,6 +486,13 @@ gather_sets(struct gather *g, uint32_t pos, uint32_t neg)
 		g->p[i] |= p[i];
 		g->n[i] |= n[i];
 	}
+}
+
+/* ORs the sets of an entry (its pos and neg, offsets in the index's sets) into @p g. */
+static inline void
+gather_sets(struct gather *g, uint32_t pos, uint32_t neg)
+{
+	gather_words(g, g->ix->sets + pos, g->ix->sets + neg);
 }
 
 /*
@@ -538,7 +545,7 @@ fbyte(char c, bool nocase)
 
 /* String @p s (@p n bytes) against the values of dim @p di: present, prefixes, exact, suffixes. */
 static void
-match_str(struct gather *g, uint16_t di, const char *s, size_t n)
+lookup_str(struct gather *g, uint16_t di, const char *s, size_t n)
 {
 	const struct hf_authz_dim *d = &g->ix->dims[di];
 	const bool nc = d->nocase;
@@ -572,7 +579,7 @@ match_str(struct gather *g, uint16_t di, const char *s, size_t n)
 
 /* An address (@p a, network order, IPv4 in the first 4 bytes) against dim @p di's blocks. */
 static void
-match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
+lookup_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
 {
 	const struct hf_authz_dim *d = &g->ix->dims[di];
 	uint32_t a4;
@@ -611,6 +618,99 @@ match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
 		probe(g, di, HF_AZC_ADDR, hf_authz_filter_bit(HF_AZC_ADDR, plen | 0x100, key[0]),
 		      (const char *)key, 17, false, NULL, 0);
 	}
+}
+
+/* Key equality in a few loads: overlapping words, no byte loop (values are mostly short). */
+static inline bool
+same_key(const char *a, const char *b, size_t n)
+{
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8)
+			if (hf_authz_load8(a + i) != hf_authz_load8(b + i))
+				return false;
+		return hf_authz_load8(a + n - 8) == hf_authz_load8(b + n - 8);
+	}
+	if (n >= 4)
+		return hf_authz_load4(a) == hf_authz_load4(b) &&
+		       hf_authz_load4(a + n - 4) == hf_authz_load4(b + n - 4);
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/*
+ * gather_value()'s lookup when the dim's memo holds another value: the value
+ * looked up, remembered. Into @p g itself when it holds nothing yet (a dim's
+ * first value: what it then holds is what this value gathered).
+ */
+static __attribute__((noinline)) void
+memo_fill(struct gather *g, struct hf_authz_memo_ent *e, uint16_t di, const char *key, size_t n,
+	  const uint8_t *a, bool v6)
+{
+	struct gather t, *to = g;
+
+	if (g->any) {
+		t.ix = g->ix;
+		t.nw = g->nw;
+		t.any = false;
+		t.memo = NULL;
+		to = &t;
+	}
+	if (a == NULL)
+		lookup_str(to, di, key, n);
+	else
+		lookup_addr(to, di, a, v6);
+	e->full = true;
+	e->len = (uint8_t)n;
+	memcpy(e->key, key, n);
+	e->hit = to->any;
+	for (uint32_t i = 0; i < to->nw && to->any; i++) {
+		e->p[i] = to->p[i];
+		e->n[i] = to->n[i];
+	}
+	if (to != g && t.any)
+		gather_words(g, t.p, t.n);
+}
+
+/*
+ * What value @p key (@p n bytes; an address: 4 bytes IPv4, 16 IPv6) of dim
+ * @p di gathers, into @p g: from the worker's memo when the dim's last value
+ * was the same, else looked up (a string: @p key; an address: @p a, @p v6)
+ * and remembered. A dim's lookups may add to what @p g holds (a list
+ * claim's elements): the memo holds what this value alone gathered.
+ */
+static inline __attribute__((always_inline)) void
+gather_value(struct gather *g, uint16_t di, const char *key, size_t n, const uint8_t *a, bool v6)
+{
+	struct hf_authz_memo_ent *e;
+
+	if (g->memo == NULL || di >= HF_AUTHZ_MEMO_DIMS || n > HF_AUTHZ_MEMO_KEY) {
+		if (a == NULL)
+			lookup_str(g, di, key, n);
+		else
+			lookup_addr(g, di, a, v6);
+		return;
+	}
+	e = &g->memo->ent[di];
+	if (!e->full || e->len != n || !same_key(e->key, key, n)) {
+		memo_fill(g, e, di, key, n, a, v6);
+		return;
+	}
+	if (e->hit)
+		gather_words(g, e->p, e->n);
+}
+
+static inline void
+match_str(struct gather *g, uint16_t di, const char *s, size_t n)
+{
+	gather_value(g, di, s, n, NULL, false);
+}
+
+static inline void
+match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
+{
+	gather_value(g, di, (const char *)a, v6 ? 16 : 4, a, v6);
 }
 
 static void
@@ -871,6 +971,13 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 		__builtin_prefetch(method_keep);
 	g.ix = ix;
 	g.nw = nw;
+	g.memo = nw <= 2 ? rq->memo : NULL;
+	if (g.memo != NULL && g.memo->serial != ix->serial) {
+		/* another index: what the memo holds was gathered from the last one */
+		for (uint32_t i = 0; i < HF_AUTHZ_MEMO_DIMS; i++)
+			g.memo->ent[i].full = false;
+		g.memo->serial = ix->serial;
+	}
 	for (uint32_t i = 0; i < nw; i++)
 		alive[i] = UINT64_MAX;
 	for (uint16_t di = 0; di < ix->n_main; di++) {

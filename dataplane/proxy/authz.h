@@ -28,6 +28,31 @@
  */
 #define HF_AUTHZ_JOIN_ROOM (96 * 1024)
 
+/*
+ * A worker's memory of what its last requests' values matched, dim by dim
+ * (the first HF_AUTHZ_MEMO_DIMS of an index of at most 128 terms): a value
+ * the same as the last one of its dim, byte for byte, takes the sets it
+ * gathered then instead of looking its prefixes, suffixes and blocks up
+ * again (what a dim gathers depends on the index and the value alone). A
+ * gateway's requests mostly repeat their Host, port and source, often their
+ * path. Tied to one index by its serial; the check keeps it.
+ */
+#define HF_AUTHZ_MEMO_DIMS 16
+#define HF_AUTHZ_MEMO_KEY 88		/* longer values are looked up each time */
+
+struct hf_authz_memo_ent {
+	uint8_t len;			/* bytes of key */
+	bool full;			/* holds a value */
+	bool hit;			/* the value matched some entry: p and n are its sets */
+	uint64_t p[2], n[2];
+	char key[HF_AUTHZ_MEMO_KEY];	/* the value's first 24 bytes share p and n's line */
+} __attribute__((aligned(64)));
+
+struct hf_authz_memo {
+	uint64_t serial;		/* the index's (hf_authz_ix.serial); 0: none */
+	struct hf_authz_memo_ent ent[HF_AUTHZ_MEMO_DIMS];
+};
+
 /* What a check reads of one request. Strings are not NUL-terminated unless said. */
 struct hf_authz_rq {
 	const struct hf_h1_message *msg;	/* method, Host, header fields */
@@ -47,6 +72,7 @@ struct hf_authz_rq {
 	 */
 	char *join;
 	uint32_t join_cap;
+	struct hf_authz_memo *memo;	/* the worker's (NULL: none, every value looked up) */
 	/* filled by the check when a condition reads remote.ip */
 	bool remote_done;
 	bool remote_v6;

@@ -16,6 +16,8 @@
 
 /* Each worker's room for a header a policy reads that came in several fields (authz.h). */
 static char join_room[HF_MAX_WORKERS][HF_AUTHZ_JOIN_ROOM];
+/* Each worker's memory of its last requests' values (authz.h). */
+static struct hf_authz_memo memo[HF_MAX_WORKERS];
 
 const char *
 hf_http_authz(struct hf_worker *w, const struct hf_http_session *s,
@@ -34,6 +36,7 @@ hf_http_authz(struct hf_worker *w, const struct hf_http_session *s,
 		.authn = &w->http->authn,
 		.join = join_room[w->id],
 		.join_cap = sizeof(join_room[0]),
+		.memo = &memo[w->id],
 	};
 
 	/*

@@ -224,6 +224,20 @@ hf_jwt_edit_request(const struct hf_jwt_provider *p, const struct hf_jwt_found *
 	}
 }
 
+/*
+ * Copies what @p src holds into @p dst: its claims in use and the bytes of
+ * buf in use, not the whole claims array (48 entries, 392 bytes with the
+ * counts) a token with a handful of claims leaves mostly empty.
+ */
+static void
+authn_copy(struct hf_authn *dst, const struct hf_authn *src)
+{
+	uint16_t n = src->n_claims < HF_AUTHN_MAX_CLAIMS ? src->n_claims : HF_AUTHN_MAX_CLAIMS;
+
+	memcpy(dst, src, offsetof(struct hf_authn, claims) + n * sizeof(src->claims[0]));
+	memcpy(dst->buf, src->buf, src->used);
+}
+
 /* The slot of a token: its last 8 bytes, the signature's, which are random. */
 static unsigned int
 cache_slot(const char *tok, size_t len)
@@ -253,7 +267,7 @@ hf_jwt_cache_get(const struct hf_jwt_cache *c, uint64_t gen, const struct hf_jwt
 	if (e->gen == 0 || e->gen != gen || e->cfg != cfg || e->loc != loc || e->len != len ||
 	    now_s > e->until || memcmp(e->tok, tok, len) != 0)
 		return NULL;
-	memcpy(an, &e->an, offsetof(struct hf_authn, buf) + e->an.used);
+	authn_copy(an, &e->an);
 	sc->payload_b64 = tok + e->payload_off;
 	sc->payload_b64_len = e->payload_len;
 	sc->exp = e->exp;
@@ -284,7 +298,7 @@ hf_jwt_cache_put(struct hf_jwt_cache *c, uint64_t gen, const struct hf_jwt_confi
 	e->payload_off = (uint32_t)(sc->payload_b64 - tok);
 	e->payload_len = (uint32_t)sc->payload_b64_len;
 	memcpy(e->tok, tok, len);
-	memcpy(&e->an, an, offsetof(struct hf_authn, buf) + an->used);
+	authn_copy(&e->an, an);
 	return evicted;
 }
 

@@ -83,6 +83,8 @@ struct facts {
 static struct hf_authn authn;
 /* the worker's room for a header sent in several fields (authz.h) */
 static char join_room[HF_AUTHZ_JOIN_ROOM];
+/* a worker's memo (authz.h), kept across every case and index, as a worker keeps it */
+static struct hf_authz_memo memo;
 
 static void
 fill_authn(const struct facts *f)
@@ -159,11 +161,30 @@ denied_by(const struct hf_authz *az, const char *head, const struct facts *f,
 		struct hf_authz_result tree;
 		bool d = hf_authz_check_tree(az, &rq, &tree);
 
+		struct hf_authz_result m;
+		bool bad = false;
+
 		if (hf_authz_check(az, &rq, res) != d || !same_result(res, &tree)) {
 			if (!check_count_only)
 				fail_msg("the index and the tree walk differ on %s", head);
-			mismatches++;
+			bad = true;
 		}
+		/*
+		 * and with the memo, twice: what the last case left in it (another
+		 * request, maybe another index), then this request's own values
+		 */
+		rq.memo = &memo;
+		for (int i = 0; i < 2; i++) {
+			rq.remote_done = false;
+			if (hf_authz_check(az, &rq, &m) != d || !same_result(&m, &tree)) {
+				if (!check_count_only)
+					fail_msg("the memo's check and the tree walk differ on %s",
+						 head);
+				bad = true;
+			}
+		}
+		mismatches += bad;
+		rq.memo = NULL;
 		return d;
 	}
 }
@@ -1120,6 +1141,67 @@ test_index_many_rules(void **state)
 	hf_authz_free(az);
 }
 
+/*
+ * The worker's memo (authz.h): a value the same as its dim's last one takes
+ * what that one gathered. Another index at the same address (freed, then
+ * built again with other policies) must not read the old one's; a value
+ * that matched nothing, one longer than the memo keeps, and a header dim
+ * (its lookups in apply_headers) all agree with the tree walk (denied_by()
+ * checks each request with and without the memo).
+ */
+static void
+test_index_memo(void **state)
+{
+	static const char *const yaml[2] = {
+		META("deny", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		"  - to:\n    - operation: {paths: [\"/admin*\"],\n"
+		"                  hosts: [\"httpbin.example.com\"]}\n"
+		"  - from:\n    - source: {ipBlocks: [\"198.51.100.7/32\"]}\n"
+		"    when:\n    - {key: \"request.headers[x-a]\", values: [\"1\"]}\n",
+		META("allow", "istio-system") "spec:\n  rules:\n"
+		"  - to:\n    - operation: {paths: [\"/admin*\"],\n"
+		"                  hosts: [\"httpbin.example.com\"]}\n"
+		"  - from:\n    - source: {ipBlocks: [\"198.51.100.0/24\"]}\n"
+		"    when:\n    - {key: \"request.headers[x-a]\", values: [\"2\"]}\n",
+	};
+	char longp[256];
+	struct facts f = {0};
+
+	(void)state;
+	memset(longp, 'a', sizeof(longp));
+	memcpy(longp, "GET /admin", 10);
+	snprintf(longp + 10 + HF_AUTHZ_MEMO_KEY, sizeof(longp) - 10 - HF_AUTHZ_MEMO_KEY,
+		 " HTTP/1.1\r\nHost: httpbin.example.com\r\n");
+	for (int round = 0; round < 4; round++) {
+		struct hf_authz *az = load(yaml[round % 2]);
+		const bool deny = round % 2 == 0;
+		uint64_t serial;
+
+		assert_non_null(az->ix);
+		assert_true(az->ix->nw <= 2);
+		/* the same request as the last round's, under the other policies */
+		assert_int_equal(denied(az, GET("/admin/x")), deny);
+		serial = memo.serial;
+		assert_int_equal(serial, az->ix->serial);
+		assert_int_equal(denied(az, GET("/admin/x")), deny);
+		assert_int_equal(denied(az, GET("/other")), !deny);
+		assert_int_equal(denied(az, GET("/admin/x")), deny);
+		/* a path past what the memo keeps: looked up each time */
+		assert_int_equal(denied(az, longp), deny);
+		assert_int_equal(denied(az, longp), deny);
+		/* the address dim and a header dim, hit and missed in turn */
+		assert_true(denied(az, GET("/other") "x-a: 1\r\n"));
+		assert_false(denied(az, GET("/other") "x-a: 2\r\n"));
+		f.src = "198.51.100.8";
+		assert_false(denied_f(az, GET("/other") "x-a: 2\r\n", &f));
+		assert_int_equal(denied_f(az, GET("/other") "x-a: 1\r\n", &f), !deny);
+		f.src = NULL;
+		assert_true(denied(az, GET("/other") "x-a: 1\r\n"));
+		assert_int_equal(memo.serial, serial);
+		hf_authz_free(az);
+	}
+}
+
 /* Past HF_AUTHZ_IX_WORDS x 64 terms there is no index: the tree walk gives the same answers. */
 static void
 test_index_too_many_terms(void **state)
@@ -1186,6 +1268,7 @@ main(void)
 		cmocka_unit_test(test_compile_copy),
 		cmocka_unit_test(test_index_cross_check),
 		cmocka_unit_test(test_index_same_attr),
+		cmocka_unit_test(test_index_memo),
 		cmocka_unit_test(test_index_template_chain),
 		cmocka_unit_test(test_index_method_table),
 		cmocka_unit_test(test_index_slow_rules),

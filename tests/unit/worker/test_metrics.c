@@ -73,6 +73,47 @@ test_bucket_bounds(void **state)
 	assert_int_equal(h.sum, 7);
 }
 
+/* The scan hf_metrics_bucket() stands for: the first bound @p v does not pass. */
+static unsigned int
+bucket_scan(uint64_t v)
+{
+	unsigned int b = 0;
+
+	while (b < HF_METRICS_BUCKETS && v > hf_metrics_bounds_milli[b])
+		b++;
+	return b;
+}
+
+/* The bucket by bit length agrees with the scan at and around every bound and power of two. */
+static void
+test_bucket_fast(void **state)
+{
+	uint64_t x = UINT64_C(0x9e3779b97f4a7c15);
+
+	(void)state;
+	for (unsigned int i = 0; i < HF_METRICS_BUCKETS; i++)
+		for (int64_t d = -2; d <= 2; d++) {
+			uint64_t v = hf_metrics_bounds_milli[i] + (uint64_t)d;
+
+			assert_int_equal(hf_metrics_bucket(v), bucket_scan(v));
+		}
+	for (unsigned int k = 0; k < 64; k++)
+		for (int64_t d = -1; d <= 1; d++)
+			assert_int_equal(hf_metrics_bucket((UINT64_C(1) << k) + (uint64_t)d),
+					 bucket_scan((UINT64_C(1) << k) + (uint64_t)d));
+	assert_int_equal(hf_metrics_bucket(0), 0);
+	assert_int_equal(hf_metrics_bucket(UINT64_MAX), HF_METRICS_BUCKETS);
+	for (int i = 0; i < 1000000; i++) {
+		/* values of every size: a random word cut to a random bit length */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		uint64_t v = x >> (x % 64);
+
+		assert_int_equal(hf_metrics_bucket(v), bucket_scan(v));
+	}
+}
+
 /* Same key, same series; any part of the key different, another series. */
 static void
 test_series_by_key(void **state)
@@ -144,6 +185,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bucket_bounds),
+		cmocka_unit_test(test_bucket_fast),
 		cmocka_unit_test(test_series_by_key),
 		cmocka_unit_test(test_overflow_counted),
 		cmocka_unit_test(test_tcp_series),
