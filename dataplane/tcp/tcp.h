@@ -47,7 +47,13 @@ struct hf_tcp_stack {
 	uint32_t *free_ids;		/* stack of free TCB indexes */
 	uint32_t n_free;
 	uint32_t n_active;
-	struct rte_hash *table;		/* 4-tuple → TCB index */
+	/*
+	 * The 4-tuple table: chains through the TCBs (hnext), heads by keyed hash
+	 * (TCB id + 1, 0 for an empty bucket), at least one bucket per TCB.
+	 */
+	uint32_t *buckets;
+	uint32_t bucket_mask;
+	uint32_t hash_seed;
 	struct rte_mempool *clone_pool;	/* indirect mbufs: retransmission by reference */
 	struct hf_timer_wheel wheel;	/* 1 ms ticks */
 	uint64_t tsc_per_ms;
