@@ -11,10 +11,12 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_jhash.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 #include <rte_random.h>
 #include <rte_thash.h>
 
@@ -490,6 +492,50 @@ tcp_conn_alloc(struct hf_worker *w, uint16_t port, uint32_t laddr, uint16_t lpor
 	/* Any state but CLOSED, so tcp_conn_close() undoes the above; the caller sets the real one. */
 	c->state = HF_TCP_SYN_SENT;
 	return c;
+}
+
+void
+hf_tcp_prefetch_burst(struct hf_worker *w, struct rte_mbuf *const *pkts, uint16_t n)
+{
+	const struct hf_tcp_stack *st = w->tcp;
+	const uint32_t *b[2 * HF_BURST];
+	uint16_t k = 0;
+
+	if (st == NULL || n < 2)
+		return;
+	n = RTE_MIN(n, (uint16_t)RTE_DIM(b));
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+		const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+		const struct rte_ether_hdr *eh = (const struct rte_ether_hdr *)f;
+		const struct rte_ipv4_hdr *ih = (const struct rte_ipv4_hdr *)(eh + 1);
+		const struct rte_tcp_hdr *th;
+		uint32_t ihl;
+
+		/* A frame this does not read right is only not warmed: the stack checks it all. */
+		if (m->data_len < sizeof(*eh) + sizeof(*ih) + 4 ||
+		    eh->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+		    ih->next_proto_id != IPPROTO_TCP)
+			continue;
+		ihl = (uint32_t)(ih->version_ihl & RTE_IPV4_HDR_IHL_MASK) * 4;
+		if (ihl < sizeof(*ih) || m->data_len < sizeof(*eh) + ihl + 4)
+			continue;
+		th = (const struct rte_tcp_hdr *)((const uint8_t *)ih + ihl);
+		b[k] = bucket_of(st, ih->src_addr, ih->dst_addr, th->src_port, th->dst_port);
+		rte_prefetch0(b[k]);
+		k++;
+	}
+	/* The buckets' loads overlap one another, and so do the TCBs' behind them. */
+	for (uint16_t i = 0; i < k; i++) {
+		uint32_t id = *b[i];
+
+		if (id != 0) {
+			const char *c = (const char *)&st->conns[id - 1];
+
+			rte_prefetch0(c);
+			rte_prefetch0(c + RTE_CACHE_LINE_SIZE);
+		}
+	}
 }
 
 struct hf_tcp_conn *

@@ -74,6 +74,15 @@ struct hf_tcp_stack {
 	struct hf_tcp_conn *ooo_conns;	/* connections holding out-of-order data */
 };
 
+/*
+ * Warms what the stack will read first of the connections of TCP frames
+ * @p pkts (an RX burst, Ethernet headers first): their table buckets, then
+ * the TCBs those lead to, all the burst's loads in flight at once rather than
+ * one cold miss after the other as each frame's lookup comes. A burst of one
+ * is left alone.
+ */
+void hf_tcp_prefetch_burst(struct hf_worker *w, struct rte_mbuf *const *pkts, uint16_t n);
+
 /** Fills @p cfg with the defaults (Linux-like). */
 void hf_tcp_config_default(struct hf_tcp_config *cfg);
 

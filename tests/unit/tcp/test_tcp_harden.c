@@ -1093,6 +1093,44 @@ test_table_chains(void **state)
 		assert_int_equal(st->buckets[i], 0);
 }
 
+/*
+ * The worker's warming of an RX burst (hf_tcp_prefetch_burst) reads only
+ * what a frame holds: short frames, other protocols and a header length past
+ * the frame's end are passed over, and the frames go to the stack unchanged
+ * (the connection's segment still taken, its data delivered).
+ */
+static void
+test_prefetch_burst_odd_frames(void **state)
+{
+	struct hf_tcp_conn *c = connect_pair();
+	uint8_t udp[8] = {0};
+	struct rte_mbuf *m[6];
+	struct rte_ipv4_hdr *ih;
+
+	(void)state;
+	m[0] = hf_test_mbuf("short", 5);
+	m[1] = hf_test_ipv4(&pb.mac, IPPROTO_UDP, "198.51.100.2", "198.51.100.1", udp, 8);
+	m[2] = hf_test_ipv4(&pb.mac, IPPROTO_TCP, "198.51.100.2", "198.51.100.1", udp, 4);
+	ih = rte_pktmbuf_mtod_offset(m[2], struct rte_ipv4_hdr *, 14);
+	ih->version_ihl = 0x4f;		/* 60 bytes of IPv4 header: past the frame */
+	m[3] = hf_test_ipv4(&pb.mac, IPPROTO_TCP, "198.51.100.2", "198.51.100.1", udp, 4);
+	ih = rte_pktmbuf_mtod_offset(m[3], struct rte_ipv4_hdr *, 14);
+	ih->version_ihl = 0x43;		/* under 20 bytes */
+	m[4] = forge(c, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->rcv_nxt, c->snd_nxt, 65535,
+		     "abc", 3);
+	m[5] = hf_test_mbuf("", 0);
+	hf_tcp_prefetch_burst(B, m, 6);
+	hf_tcp_prefetch_burst(B, m, 1);
+	hf_tcp_prefetch_burst(B, m, 0);
+	for (unsigned int i = 0; i < 6; i++)
+		if (i == 4)
+			hf_eth_input(B, &pb, m[i]);
+		else
+			rte_pktmbuf_free(m[i]);
+	run(50, NULL);
+	assert_int_equal(srv.got, 3);
+}
+
 int
 main(void)
 {
@@ -1111,6 +1149,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_worker_cap_prunes_largest, setup, teardown),
 		cmocka_unit_test(test_segmentsmack_cost),
 		cmocka_unit_test_setup_teardown(test_table_chains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefetch_burst_odd_frames, setup, teardown),
 	};
 
 	hf_test_eal(2);
