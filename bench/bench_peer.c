@@ -236,6 +236,152 @@ bench_tcp_conn_life(struct bench_env *e)
 	return cyc;
 }
 
+/*
+ * Phase 2 of memif_bench.sh at the TCP level: the peer connects, sends a
+ * request, we answer and close first (connection: close), the peer's FIN
+ * puts the TCB in TIME_WAIT, and the next SYN to that tuple reopens it
+ * (RFC 6191), one local port after the other through the 28,232 a Linux
+ * client uses: as many TIME_WAIT TCBs as ports, cold when their SYN comes.
+ */
+#define TW_PORTS 28232
+#define TW_DPORT 81
+
+static struct rte_mempool *tw_pool;
+
+static int
+tw_accepted(struct hf_worker *w, struct hf_tcp_conn *c, void *lctx)
+{
+	(void)w;
+	(void)c;
+	(void)lctx;
+	return 0;
+}
+
+/* The request in, a 100-byte answer and our FIN out. */
+static void
+tw_read(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct rte_mbuf *m;
+	bool got = false;
+
+	while ((m = hf_tcp_recv(w, c, UINT32_MAX)) != NULL) {
+		rte_pktmbuf_free(m);
+		got = true;
+	}
+	if (!got || (c->flags & HF_TCP_F_FIN_QUEUED))
+		return;
+	m = rte_pktmbuf_alloc(tw_pool);
+	memset(rte_pktmbuf_append(m, 100), 'r', 100);
+	hf_tcp_send(w, c, m);
+	hf_tcp_shutdown(w, c);
+}
+
+static const struct hf_tcp_ops tw_ops = {
+	.accepted = tw_accepted,
+	.readable = tw_read,
+};
+
+int
+bench_tcp_tw_setup(struct bench_env *e)
+{
+	tw_pool = e->pool;
+	e->w->tcp->cfg.time_wait_ms = 60000;
+	return hf_tcp_listen(e->w, TW_DPORT, &tw_ops, NULL) < 0 ? -1 : 0;
+}
+
+uint64_t
+bench_tcp_conn_tw_reopen(struct bench_env *e)
+{
+	static uint32_t iter;
+	uint16_t sport = (uint16_t)(32768 + iter % TW_PORTS);
+	uint32_t seq = 5000 + 1000 * iter++, isn = 0;
+	uint64_t cyc = 0;
+
+	cyc += feed(e, bench_segment(e, sport, TW_DPORT, seq, 0, RTE_TCP_SYN_FLAG, 0));
+	bench_drain(e, &isn);
+	cyc += feed(e, bench_segment(e, sport, TW_DPORT, seq + 1, isn + 1,
+				     RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 100));
+	bench_drain(e, NULL);
+	cyc += feed(e, bench_segment(e, sport, TW_DPORT, seq + 101, isn + 102,
+				     RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, 0));
+	bench_drain(e, NULL);
+	return cyc;
+}
+
+/* The sequence number of the frame sent to peer port @p sport in what @p e holds to send. */
+static uint32_t
+sent_seq_to(struct bench_env *e, uint16_t sport)
+{
+	struct hf_txbuf *tb = &e->w->tx[0];
+
+	for (unsigned int i = 0; i < tb->n; i++) {
+		const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(tb->m[i],
+						const struct rte_tcp_hdr *, 14 + 20);
+
+		if (th->dst_port == htons(sport))
+			return ntohl(th->sent_seq);
+	}
+	return 0;
+}
+
+/* Hands the frames @p m to the stack as one RX burst (warmed first when @p warm); its cycles. */
+static uint64_t
+feed_burst(struct bench_env *e, struct rte_mbuf **m, unsigned int k, int warm)
+{
+	uint64_t t0 = rte_rdtsc(), t1;
+
+	e->w->now = t0;
+	if (warm)
+		hf_tcp_prefetch_burst(e->w, m, (uint16_t)k);
+	for (unsigned int i = 0; i < k; i++)
+		hf_eth_input(e->w, e->port, m[i]);
+	hf_tcp_poll(e->w);
+	t1 = rte_rdtsc();
+	return t1 - t0;
+}
+
+uint64_t
+bench_tcp_conn_tw_burst(struct bench_env *e, unsigned int k, int warm)
+{
+	static uint32_t iter = 7 * TW_PORTS / 13;	/* away from the one-at-a-time benchmark's */
+	struct rte_mbuf *m[16];
+	uint16_t sport[16];
+	uint32_t seq[16], isn[16];
+	uint64_t cyc = 0;
+
+	k = RTE_MIN(k, 16u);
+	for (unsigned int i = 0; i < k; i++) {
+		sport[i] = (uint16_t)(32768 + iter % TW_PORTS);
+		seq[i] = 5000 + 1000 * iter++;
+		m[i] = bench_segment(e, sport[i], TW_DPORT, seq[i], 0, RTE_TCP_SYN_FLAG, 0);
+	}
+	cyc += feed_burst(e, m, k, warm);
+	for (unsigned int i = 0; i < k; i++)
+		isn[i] = sent_seq_to(e, sport[i]);
+	bench_drain(e, NULL);
+	for (unsigned int i = 0; i < k; i++)
+		m[i] = bench_segment(e, sport[i], TW_DPORT, seq[i] + 1, isn[i] + 1,
+				     RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 100);
+	cyc += feed_burst(e, m, k, warm);
+	bench_drain(e, NULL);
+	for (unsigned int i = 0; i < k; i++)
+		m[i] = bench_segment(e, sport[i], TW_DPORT, seq[i] + 101, isn[i] + 102,
+				     RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, 0);
+	cyc += feed_burst(e, m, k, warm);
+	bench_drain(e, NULL);
+	return cyc;
+}
+
+unsigned int
+bench_tcp_time_wait(struct bench_env *e)
+{
+	unsigned int n = 0;
+
+	for (const struct hf_tcp_conn *c = e->w->tcp->tw_head; c != NULL; c = c->tw_next)
+		n++;
+	return n;
+}
+
 uint64_t
 bench_icmp_echo(struct bench_env *e, uint16_t payload)
 {

@@ -57,6 +57,10 @@ int bench_tcp_data_setup(struct bench_env *e);
 uint64_t bench_tcp_data_segment(struct bench_env *e, int offload);
 /* A whole passive connection: SYN, ACK, FIN from the peer, our FIN, last ACK → CLOSED. */
 uint64_t bench_tcp_conn_life(struct bench_env *e);
+int bench_tcp_tw_setup(struct bench_env *e);
+uint64_t bench_tcp_conn_tw_reopen(struct bench_env *e);
+uint64_t bench_tcp_conn_tw_burst(struct bench_env *e, unsigned int k, int warm);
+unsigned int bench_tcp_time_wait(struct bench_env *e);
 /* One ICMP echo request of @p payload bytes turned into its reply. */
 uint64_t bench_icmp_echo(struct bench_env *e, uint16_t payload);
 /* Bytes of state per idle established connection. */

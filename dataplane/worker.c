@@ -448,6 +448,7 @@ drain_steered(struct hf_worker *w, uint64_t *t0)
 		n = rte_ring_sc_dequeue_burst(w->steer_in, (void **)pkts, HF_BURST, NULL);
 		if (n > 0 && *t0 == 0)
 			*t0 = rte_rdtsc();
+		hf_tcp_prefetch_burst(w, pkts, (uint16_t)n);
 		for (unsigned int i = 0; i < n; i++) {
 			if (i + PREFETCH_OFFSET < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
@@ -489,6 +490,7 @@ rx_handle(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf **pkts, 
 
 	for (i = 0; i < n && i < PREFETCH_OFFSET; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	hf_tcp_prefetch_burst(w, pkts, n);
 	for (i = 0; i < n; i++) {
 		if (i + PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));

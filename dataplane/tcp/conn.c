@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Connections of one worker: the TCB pool (an array and a stack of free
- * indexes, sized at start), the 4-tuple table (rte_hash, used by this worker
- * alone, so without locks), timers on a hashed wheel of 1 ms ticks, the flush
+ * indexes, sized at start), the 4-tuple table (chained through the TCBs,
+ * used by this worker alone, so without locks), timers on a hashed wheel of 1 ms ticks, the flush
  * list, TIME_WAIT bookkeeping, and the API the layers above TCP use.
  */
 #include <errno.h>
@@ -11,11 +11,12 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_jhash.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 #include <rte_random.h>
 #include <rte_thash.h>
 
@@ -74,12 +75,54 @@ size_t
 hf_tcp_conn_footprint(void)
 {
 	/*
-	 * The TCB, its free-list slot, and its share of the table: a key-store
-	 * slot (key and data pointer) and a bucket entry (signature and index).
+	 * The TCB (its table link included), its free-list slot and its table
+	 * bucket (one per TCB, rounded up to a power of two).
 	 */
-	return sizeof(struct hf_tcp_conn) + sizeof(uint32_t) +
-	       RTE_ALIGN_CEIL(sizeof(struct key) + sizeof(void *), 8) + sizeof(uint16_t) +
-	       sizeof(uint32_t);
+	return sizeof(struct hf_tcp_conn) + sizeof(uint32_t) + sizeof(uint32_t);
+}
+
+/*
+ * The 4-tuple table. Each bucket heads a chain of TCBs linked through hnext,
+ * so a lookup reads the bucket and then the TCBs themselves, key and all: one
+ * cache miss fewer than a table that keeps its keys apart, and an insert or a
+ * removal is a link to set. The hash is keyed with a secret drawn at start
+ * (as Linux's established hash): the tuples are the peers' to choose, and
+ * without the key they cannot pile their connections into one chain.
+ */
+static inline uint32_t *
+bucket_of(const struct hf_tcp_stack *st, uint32_t raddr, uint32_t laddr, uint16_t rport,
+	  uint16_t lport)
+{
+	uint32_t h = rte_jhash_3words(raddr, laddr, ((uint32_t)rport << 16) | lport,
+				      st->hash_seed);
+
+	return &st->buckets[h & st->bucket_mask];
+}
+
+static void
+table_add(struct hf_tcp_stack *st, struct hf_tcp_conn *c)
+{
+	uint32_t *b = bucket_of(st, c->raddr, c->laddr, c->rport, c->lport);
+
+	c->hnext = *b;
+	*b = c->id + 1;
+}
+
+static void
+table_del(struct hf_tcp_stack *st, struct hf_tcp_conn *c)
+{
+	uint32_t *link = bucket_of(st, c->raddr, c->laddr, c->rport, c->lport);
+
+	while (*link != 0) {
+		struct hf_tcp_conn *e = &st->conns[*link - 1];
+
+		if (e == c) {
+			*link = c->hnext;
+			c->hnext = 0;
+			return;
+		}
+		link = &e->hnext;
+	}
 }
 
 static inline struct hf_tcp_conn *
@@ -327,7 +370,6 @@ void
 tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 {
 	struct hf_tcp_stack *st = tcp_stack(w);
-	struct key k = {c->raddr, c->laddr, c->rport, c->lport};
 
 	if (c->state == HF_TCP_CLOSED)
 		return;
@@ -337,7 +379,7 @@ tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err)
 	}
 	if (c->state == HF_TCP_SYN_RCVD && (c->flags & HF_TCP_F_PASSIVE))
 		st->listeners[c->listener].synrcvd--;
-	rte_hash_del_key(st->table, &k);
+	table_del(st, c);
 	tcp_timer_stop(w, &c->rtx_timer);
 	tcp_timer_stop(w, &c->ack_timer);
 	tcp_timer_stop(w, &c->life_timer);
@@ -415,7 +457,6 @@ tcp_conn_alloc(struct hf_worker *w, uint16_t port, uint32_t laddr, uint16_t lpor
 	       uint32_t raddr, uint16_t rport)
 {
 	struct hf_tcp_stack *st = tcp_stack(w);
-	struct key k = {raddr, laddr, rport, lport};
 	struct hf_tcp_conn *c;
 	uint32_t id;
 
@@ -435,10 +476,7 @@ tcp_conn_alloc(struct hf_worker *w, uint16_t port, uint32_t laddr, uint16_t lpor
 	c->rport = rport;
 	c->lport = lport;
 	c->port = port;
-	if (rte_hash_add_key_data(st->table, &k, c) != 0) {
-		release_id(st, c);
-		return NULL;
-	}
+	table_add(st, c);
 	c->rcv_buf = st->cfg.rcv_buf;
 	c->rcv_wscale = wscale_for(c->rcv_buf);
 	c->mss = 536;	/* RFC 9293 3.7.1 default until the peer says otherwise */
@@ -456,16 +494,65 @@ tcp_conn_alloc(struct hf_worker *w, uint16_t port, uint32_t laddr, uint16_t lpor
 	return c;
 }
 
+void
+hf_tcp_prefetch_burst(struct hf_worker *w, struct rte_mbuf *const *pkts, uint16_t n)
+{
+	const struct hf_tcp_stack *st = w->tcp;
+	const uint32_t *b[2 * HF_BURST];
+	uint16_t k = 0;
+
+	if (st == NULL || n < 2)
+		return;
+	n = RTE_MIN(n, (uint16_t)RTE_DIM(b));
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+		const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+		const struct rte_ether_hdr *eh = (const struct rte_ether_hdr *)f;
+		const struct rte_ipv4_hdr *ih = (const struct rte_ipv4_hdr *)(eh + 1);
+		const struct rte_tcp_hdr *th;
+		uint32_t ihl;
+
+		/* A frame this does not read right is only not warmed: the stack checks it all. */
+		if (m->data_len < sizeof(*eh) + sizeof(*ih) + 4 ||
+		    eh->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+		    ih->next_proto_id != IPPROTO_TCP)
+			continue;
+		ihl = (uint32_t)(ih->version_ihl & RTE_IPV4_HDR_IHL_MASK) * 4;
+		if (ihl < sizeof(*ih) || m->data_len < sizeof(*eh) + ihl + 4)
+			continue;
+		th = (const struct rte_tcp_hdr *)((const uint8_t *)ih + ihl);
+		b[k] = bucket_of(st, ih->src_addr, ih->dst_addr, th->src_port, th->dst_port);
+		rte_prefetch0(b[k]);
+		k++;
+	}
+	/* The buckets' loads overlap one another, and so do the TCBs' behind them. */
+	for (uint16_t i = 0; i < k; i++) {
+		uint32_t id = *b[i];
+
+		if (id != 0) {
+			const char *c = (const char *)&st->conns[id - 1];
+
+			rte_prefetch0(c);
+			rte_prefetch0(c + RTE_CACHE_LINE_SIZE);
+		}
+	}
+}
+
 struct hf_tcp_conn *
 tcp_conn_lookup(struct hf_worker *w, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		uint16_t rport)
 {
-	struct key k = {raddr, laddr, rport, lport};
-	void *data;
+	const struct hf_tcp_stack *st = tcp_stack(w);
 
-	if (rte_hash_lookup_data(tcp_stack(w)->table, &k, &data) < 0)
-		return NULL;
-	return data;
+	for (uint32_t id = *bucket_of(st, raddr, laddr, rport, lport); id != 0;) {
+		struct hf_tcp_conn *c = &st->conns[id - 1];
+
+		if (c->raddr == raddr && c->laddr == laddr && c->rport == rport &&
+		    c->lport == lport)
+			return c;
+		id = c->hnext;
+	}
+	return NULL;
 }
 
 uint32_t
@@ -826,14 +913,8 @@ int
 hf_tcp_init(struct hf_worker *w, const struct hf_tcp_config *cfg)
 {
 	struct hf_tcp_stack *st;
-	char name[RTE_HASH_NAMESIZE];
-	struct rte_hash_parameters hp = {
-		.name = name,
-		.entries = RTE_MAX(cfg->max_connections, 64u),
-		.key_len = sizeof(struct key),
-		.hash_func = rte_hash_crc,
-		.socket_id = (int)rte_socket_id(),
-	};
+	char name[RTE_MEMPOOL_NAMESIZE];
+	uint32_t n_buckets = rte_align32pow2(RTE_MAX(cfg->max_connections, 64u));
 	unsigned int n_clones;
 
 	st = rte_zmalloc("hf_tcp_stack", sizeof(*st), RTE_CACHE_LINE_SIZE);
@@ -843,8 +924,10 @@ hf_tcp_init(struct hf_worker *w, const struct hf_tcp_config *cfg)
 	st->conns = rte_zmalloc("hf_tcp_conns", sizeof(*st->conns) * cfg->max_connections,
 				RTE_CACHE_LINE_SIZE);
 	st->free_ids = rte_malloc("hf_tcp_free", sizeof(uint32_t) * cfg->max_connections, 0);
-	snprintf(name, sizeof(name), "hf_tcp_%u", w->id);
-	st->table = rte_hash_create(&hp);
+	st->buckets = rte_zmalloc("hf_tcp_buckets", sizeof(uint32_t) * n_buckets,
+				  RTE_CACHE_LINE_SIZE);
+	st->bucket_mask = n_buckets - 1;
+	st->hash_seed = (uint32_t)rte_rand();
 	/* Clones reference in-flight data: a window's worth for a good share of connections. */
 	n_clones = rte_align32pow2(RTE_MAX(cfg->max_connections * 4u, 65536u)) - 1;
 	snprintf(name, sizeof(name), "hf_clone_%u", w->id);
@@ -854,7 +937,7 @@ hf_tcp_init(struct hf_worker *w, const struct hf_tcp_config *cfg)
 	st->now_tick = rte_rdtsc() / st->tsc_per_ms;
 	st->now_ms = (uint32_t)st->now_tick;
 	st->tick_start = st->now_tick * st->tsc_per_ms;
-	if (st->conns == NULL || st->free_ids == NULL || st->table == NULL ||
+	if (st->conns == NULL || st->free_ids == NULL || st->buckets == NULL ||
 	    st->clone_pool == NULL || tcp_reasm_init() != 0 ||
 	    hf_timer_wheel_init(&st->wheel, WHEEL_SLOTS, st->now_tick) != 0)
 		goto fail;
@@ -871,7 +954,7 @@ hf_tcp_init(struct hf_worker *w, const struct hf_tcp_config *cfg)
 	return 0;
 fail:
 	rte_mempool_free(st->clone_pool);
-	rte_hash_free(st->table);
+	rte_free(st->buckets);
 	rte_free(st->free_ids);
 	rte_free(st->conns);
 	rte_free(st);
@@ -900,7 +983,7 @@ hf_tcp_fini(struct hf_worker *w)
 	}
 	hf_timer_wheel_fini(&st->wheel);
 	rte_mempool_free(st->clone_pool);
-	rte_hash_free(st->table);
+	rte_free(st->buckets);
 	rte_free(st->free_ids);
 	rte_free(st->conns);
 	rte_free(st);

@@ -12,7 +12,6 @@
 
 struct rte_mbuf;
 struct rte_mempool;
-struct rte_hash;
 struct hf_worker;
 struct hf_tcp_conn;
 
@@ -115,6 +114,7 @@ struct hf_tcp_conn {
 	uint16_t listener;
 	uint32_t id;			/* index in the worker's TCB array */
 	uint32_t flags;			/* HF_TCP_F_* */
+	uint32_t hnext;			/* next TCB in its table bucket: id + 1, 0 for none */
 
 	/* send sequence space (RFC 9293 3.3.1) */
 	uint32_t iss;
@@ -137,7 +137,6 @@ struct hf_tcp_conn {
 	uint32_t rcv_buf;		/* receive buffer size */
 	uint32_t ts_recent;		/* RFC 7323 4.3 */
 	uint32_t ts_recent_ms;		/* when ts_recent was taken (PAWS 24-day rule) */
-	uint32_t ooo_fin;		/* sequence of an out-of-order FIN (HF_TCP_F_OOO_FIN) */
 	uint16_t segs_unacked;		/* full segments received since our last ACK */
 	uint16_t rto_backoff;		/* consecutive timeouts of the retransmit timer */
 
@@ -158,6 +157,7 @@ struct hf_tcp_conn {
 	uint16_t ooo_mbufs;		/* not only in bytes (reasm.c) */
 	uint16_t ooo_runs;		/* runs of contiguous segments in ooo */
 	uint32_t rx_strikes;		/* out-of-order mbufs refused or pruned since rcv_nxt moved */
+	uint32_t ooo_fin;		/* sequence of an out-of-order FIN (HF_TCP_F_OOO_FIN) */
 	struct hf_tcp_conn *ooo_next;	/* the worker's connections holding out-of-order data */
 	struct hf_tcp_conn *ooo_prev;	/* (doubly linked: one that drains leaves in O(1)) */
 

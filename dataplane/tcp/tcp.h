@@ -47,7 +47,13 @@ struct hf_tcp_stack {
 	uint32_t *free_ids;		/* stack of free TCB indexes */
 	uint32_t n_free;
 	uint32_t n_active;
-	struct rte_hash *table;		/* 4-tuple → TCB index */
+	/*
+	 * The 4-tuple table: chains through the TCBs (hnext), heads by keyed hash
+	 * (TCB id + 1, 0 for an empty bucket), at least one bucket per TCB.
+	 */
+	uint32_t *buckets;
+	uint32_t bucket_mask;
+	uint32_t hash_seed;
 	struct rte_mempool *clone_pool;	/* indirect mbufs: retransmission by reference */
 	struct hf_timer_wheel wheel;	/* 1 ms ticks */
 	uint64_t tsc_per_ms;
@@ -67,6 +73,15 @@ struct hf_tcp_stack {
 	uint32_t rx_mbufs_max;		/* their cap: past it out-of-order queues are pruned */
 	struct hf_tcp_conn *ooo_conns;	/* connections holding out-of-order data */
 };
+
+/*
+ * Warms what the stack will read first of the connections of TCP frames
+ * @p pkts (an RX burst, Ethernet headers first): their table buckets, then
+ * the TCBs those lead to, all the burst's loads in flight at once rather than
+ * one cold miss after the other as each frame's lookup comes. A burst of one
+ * is left alone.
+ */
+void hf_tcp_prefetch_burst(struct hf_worker *w, struct rte_mbuf *const *pkts, uint16_t n);
 
 /** Fills @p cfg with the defaults (Linux-like). */
 void hf_tcp_config_default(struct hf_tcp_config *cfg);

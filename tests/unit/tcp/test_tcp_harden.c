@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_jhash.h>
 #include <rte_tcp.h>
 
 #include "hf_test.h"
@@ -1036,6 +1037,100 @@ test_segmentsmack_cost(void **state)
 		smack(p, 6000);
 }
 
+/*
+ * The 4-tuple table chains its TCBs by a hash keyed per worker: tuples that
+ * share one bucket (found here with the worker's own key, which a peer does
+ * not have) are all found, and each leaves its chain alone when it closes,
+ * from the head, the middle or the tail, the others still found.
+ */
+static void
+test_table_chains(void **state)
+{
+	struct hf_tcp_stack *st = B->tcp;
+	const uint32_t raddr = pa.addr, laddr = pb.addr, lport = rte_cpu_to_be_16(80);
+	uint16_t rports[6];
+	struct hf_tcp_conn *c[6];
+	uint32_t want = UINT32_MAX, n = 0;
+
+	(void)state;
+	assert_int_not_equal(A->tcp->hash_seed, B->tcp->hash_seed);
+	for (uint32_t p = 1024; p < 65536 && n < 6; p++) {
+		uint16_t rport = rte_cpu_to_be_16((uint16_t)p);
+		uint32_t b = rte_jhash_3words(raddr, laddr, ((uint32_t)rport << 16) | lport,
+					      st->hash_seed) & st->bucket_mask;
+
+		if (want == UINT32_MAX)
+			want = b;
+		if (b == want)
+			rports[n++] = rport;
+	}
+	assert_int_equal(n, 6);
+	for (unsigned int i = 0; i < 6; i++) {
+		c[i] = tcp_conn_alloc(B, 0, laddr, (uint16_t)lport, raddr, rports[i]);
+		assert_non_null(c[i]);
+	}
+	for (unsigned int i = 0; i < 6; i++)
+		assert_ptr_equal(tcp_conn_lookup(B, laddr, (uint16_t)lport, raddr, rports[i]), c[i]);
+	/* The newest is the chain's head, the oldest its tail. */
+	tcp_conn_close(B, c[5], 0);
+	tcp_conn_close(B, c[2], 0);
+	tcp_conn_close(B, c[0], 0);
+	for (unsigned int i = 0; i < 6; i++)
+		assert_ptr_equal(tcp_conn_lookup(B, laddr, (uint16_t)lport, raddr, rports[i]),
+				 i == 0 || i == 2 || i == 5 ? NULL : c[i]);
+	/* A TCB taken again for another tuple is found by that one only. */
+	c[0] = tcp_conn_alloc(B, 0, laddr, (uint16_t)lport, raddr, rports[0]);
+	assert_ptr_equal(tcp_conn_lookup(B, laddr, (uint16_t)lport, raddr, rports[0]), c[0]);
+	assert_null(tcp_conn_lookup(B, laddr, (uint16_t)lport, raddr, rports[5]));
+	tcp_conn_close(B, c[0], 0);
+	tcp_conn_close(B, c[1], 0);
+	tcp_conn_close(B, c[3], 0);
+	tcp_conn_close(B, c[4], 0);
+	for (unsigned int i = 0; i < 6; i++)
+		assert_null(tcp_conn_lookup(B, laddr, (uint16_t)lport, raddr, rports[i]));
+	assert_int_equal(st->n_active, 0);
+	for (uint32_t i = 0; i <= st->bucket_mask; i++)
+		assert_int_equal(st->buckets[i], 0);
+}
+
+/*
+ * The worker's warming of an RX burst (hf_tcp_prefetch_burst) reads only
+ * what a frame holds: short frames, other protocols and a header length past
+ * the frame's end are passed over, and the frames go to the stack unchanged
+ * (the connection's segment still taken, its data delivered).
+ */
+static void
+test_prefetch_burst_odd_frames(void **state)
+{
+	struct hf_tcp_conn *c = connect_pair();
+	uint8_t udp[8] = {0};
+	struct rte_mbuf *m[6];
+	struct rte_ipv4_hdr *ih;
+
+	(void)state;
+	m[0] = hf_test_mbuf("short", 5);
+	m[1] = hf_test_ipv4(&pb.mac, IPPROTO_UDP, "198.51.100.2", "198.51.100.1", udp, 8);
+	m[2] = hf_test_ipv4(&pb.mac, IPPROTO_TCP, "198.51.100.2", "198.51.100.1", udp, 4);
+	ih = rte_pktmbuf_mtod_offset(m[2], struct rte_ipv4_hdr *, 14);
+	ih->version_ihl = 0x4f;		/* 60 bytes of IPv4 header: past the frame */
+	m[3] = hf_test_ipv4(&pb.mac, IPPROTO_TCP, "198.51.100.2", "198.51.100.1", udp, 4);
+	ih = rte_pktmbuf_mtod_offset(m[3], struct rte_ipv4_hdr *, 14);
+	ih->version_ihl = 0x43;		/* under 20 bytes */
+	m[4] = forge(c, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->rcv_nxt, c->snd_nxt, 65535,
+		     "abc", 3);
+	m[5] = hf_test_mbuf("", 0);
+	hf_tcp_prefetch_burst(B, m, 6);
+	hf_tcp_prefetch_burst(B, m, 1);
+	hf_tcp_prefetch_burst(B, m, 0);
+	for (unsigned int i = 0; i < 6; i++)
+		if (i == 4)
+			hf_eth_input(B, &pb, m[i]);
+		else
+			rte_pktmbuf_free(m[i]);
+	run(50, NULL);
+	assert_int_equal(srv.got, 3);
+}
+
 int
 main(void)
 {
@@ -1053,6 +1148,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_budget_when_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worker_cap_prunes_largest, setup, teardown),
 		cmocka_unit_test(test_segmentsmack_cost),
+		cmocka_unit_test_setup_teardown(test_table_chains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefetch_burst_odd_frames, setup, teardown),
 	};
 
 	hf_test_eal(2);
