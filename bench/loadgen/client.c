@@ -193,7 +193,8 @@ send_request(struct lg_worker *lw, struct lg_conn *cn, uint64_t intended)
 		}
 		return;
 	}
-	m = hf_http_chain_clone(lw->w, lw->request[lw->port]);
+	m = hf_http_chain_clone(lw->w, lw->requests[lw->port][0] == NULL ? lw->request[lw->port]
+			: lw->requests[lw->port][lw->next_path++ % RTE_MAX(lw->o->n_paths, 1u)]);
 
 	if (!cn->has_request)
 		lw->outstanding++;

@@ -67,6 +67,7 @@ usage(FILE *f)
 		"                  [--workers N] [--lcores LIST] [--tcbs N] [--json] [-- EAL options...]\n"
 		"client: -c, --connections N (1)   --new-conn          --rate R (0: closed loop)\n"
 		"        --poisson                 --method M (GET)    --path P (/)\n"
+		"        --paths N (1: requests to P/0 .. P/N-1 in turn, at most %d)\n"
 		"        --header 'k: v' (repeat)  --body-size N (request body; 0)\n"
 		"        --duration S (10)         --warmup S (0)      --timeout MS (2000)\n"
 		"        --target-ports N (1: slot i connects to PORT + i %% N, past 28k connections)\n"
@@ -84,7 +85,8 @@ usage(FILE *f)
 		"TIME-WAIT (1 s here) when one process closes many connections.\n"
 		"A run ends when the client's duration and the replay's passes are over, or at\n"
 		"SIGTERM/SIGINT (a server-only run waits for one); it then prints its report.\n"
-		"DEVICE is any DPDK vdev string (net_memif0,role=client,socket=/tmp/m.sock; net_tap0,...).\n");
+		"DEVICE is any DPDK vdev string (net_memif0,role=client,socket=/tmp/m.sock; net_tap0,...).\n",
+		LG_MAX_PATHS);
 }
 
 /*
@@ -172,9 +174,13 @@ lg_build(struct rte_mempool *mp, const char *s, size_t len, uint32_t pad)
 	return wr.head;
 }
 
-/* The request every client slot sends, prebuilt in each port's pool. */
+/*
+ * The request every client slot sends, prebuilt in each port's pool; with
+ * --paths N, N of them (PATH/0 .. PATH/N-1), sent in turn. Request @p k of
+ * @p n into @p lw->requests.
+ */
 static int
-build_requests(struct lg_worker *lw)
+build_request(struct lg_worker *lw, unsigned int k, unsigned int n_paths)
 {
 	const struct lg_opts *o = lw->o;
 	char head[8192], host[32];
@@ -184,7 +190,11 @@ build_requests(struct lg_worker *lw)
 
 	snprintf(host, sizeof(host), "%u.%u.%u.%u:%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
 		 a & 255, o->target_port);
-	n = (size_t)snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\n", o->method, o->path);
+	if (n_paths > 1)
+		n = (size_t)snprintf(head, sizeof(head), "%s %s/%u HTTP/1.1\r\n", o->method, o->path,
+				     k);
+	else
+		n = (size_t)snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\n", o->method, o->path);
 	for (unsigned int i = 0; i < o->n_headers; i++) {
 		if (strncasecmp(o->headers[i], "host:", 5) == 0)
 			has_host = true;
@@ -201,11 +211,27 @@ build_requests(struct lg_worker *lw)
 	if (n >= sizeof(head))
 		return -E2BIG;
 	for (uint16_t p = 0; p < lw->w->n_ports; p++) {
-		lw->request[p] = lg_build(lw->w->ports[p].pool, head, n, o->body_size);
-		if (lw->request[p] == NULL)
+		struct rte_mbuf *m = lg_build(lw->w->ports[p].pool, head, n, o->body_size);
+
+		if (m == NULL)
 			return -ENOMEM;
+		if (k == 0)
+			lw->request[p] = m;
+		if (n_paths > 1)
+			lw->requests[p][k] = m;
 	}
 	return 0;
+}
+
+static int
+build_requests(struct lg_worker *lw)
+{
+	unsigned int n_paths = RTE_MAX(lw->o->n_paths, 1u);
+	int rc = 0;
+
+	for (unsigned int k = 0; k < n_paths && rc == 0; k++)
+		rc = build_request(lw, k, n_paths);
+	return rc;
 }
 
 /*
@@ -331,7 +357,15 @@ lw_fini(struct lg_worker *lw)
 	if (lw->w == NULL)
 		return;
 	for (uint16_t p = 0; p < HF_MAX_PORTS; p++) {
-		rte_pktmbuf_free(lw->request[p]);
+		if (lw->requests[p][0] != NULL) {
+			/* request[p] is requests[p][0] */
+			for (unsigned int k = 0; k < LG_MAX_PATHS; k++) {
+				rte_pktmbuf_free(lw->requests[p][k]);
+				lw->requests[p][k] = NULL;
+			}
+		} else {
+			rte_pktmbuf_free(lw->request[p]);
+		}
 		lw->request[p] = NULL;
 	}
 	lg_client_fini(lw);
@@ -618,7 +652,7 @@ static int
 parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bports,
 	   unsigned int *n_ports, const char **lcores)
 {
-	enum { O_PORT = 256, O_CLIENT, O_SERVER, O_NEWCONN, O_RATE, O_POISSON, O_METHOD, O_PATH,
+	enum { O_PORT = 256, O_CLIENT, O_SERVER, O_NEWCONN, O_RATE, O_POISSON, O_METHOD, O_PATH, O_PATHS,
 	       O_HEADER, O_BODY, O_DURATION, O_WARMUP, O_TIMEOUT, O_STATUS, O_RESP, O_WORKERS,
 	       O_LCORES, O_JSON, O_REPLAY, O_REPLAY_RATE, O_REPLAY_LOOPS, O_REPLAY_DST, O_TCBS, O_TPORTS,
 	       O_STALL_BOARD, O_TLS, O_TLS_RESUME, O_TLS_SNI, O_TLS_GROUPS, O_TLS_CIPHERS };
@@ -640,6 +674,7 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 		{"poisson", no_argument, NULL, O_POISSON},
 		{"method", required_argument, NULL, O_METHOD},
 		{"path", required_argument, NULL, O_PATH},
+		{"paths", required_argument, NULL, O_PATHS},
 		{"header", required_argument, NULL, O_HEADER},
 		{"body-size", required_argument, NULL, O_BODY},
 		{"duration", required_argument, NULL, O_DURATION},
@@ -725,6 +760,11 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct hf_port_config *bpor
 		case O_POISSON: o->poisson = true; break;
 		case O_METHOD: o->method = optarg; break;
 		case O_PATH: o->path = optarg; break;
+		case O_PATHS:
+			o->n_paths = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end != '\0' || o->n_paths < 1 || o->n_paths > LG_MAX_PATHS)
+				goto bad;
+			break;
 		case O_HEADER:
 			if (o->n_headers == LG_MAX_HEADERS || strchr(optarg, ':') == NULL ||
 			    strpbrk(optarg, "\r\n") != NULL)

@@ -23,6 +23,8 @@
 #include "tls/tls-t.h"
 
 #define LG_MAX_HEADERS 32
+/* --paths: distinct request targets a client sends in turn, at most. */
+#define LG_MAX_PATHS 256
 #define LG_GATHER_BUFS 64	/* per worker: heads that span segments (rare) */
 #define LG_HIST_MAX_NS 60000000000ull
 #define LG_HIST_SUB_BITS 7
@@ -41,6 +43,7 @@ struct lg_opts {
 	bool poisson;
 	const char *method;
 	const char *path;
+	unsigned int n_paths;		/* --paths: 1, or N requests to PATH/0 .. PATH/N-1 in turn */
 	const char *headers[LG_MAX_HEADERS];
 	unsigned int n_headers;
 	uint32_t body_size;		/* request body */
@@ -229,6 +232,9 @@ struct lg_worker {
 	uint32_t *ready;		/* LIFO of READY (keep-alive) or IDLE (new-conn) slots */
 	uint32_t n_ready;
 	struct rte_mbuf *request[HF_MAX_PORTS];	/* prebuilt, cloned per request */
+	/* --paths N: the N requests each port sends in turn (request[p] is the first); else NULL */
+	struct rte_mbuf *requests[HF_MAX_PORTS][LG_MAX_PATHS];
+	uint32_t next_path;
 	struct hf_sched sched;
 	bool open_loop;
 	bool head_method;		/* the request is HEAD: responses have no body */

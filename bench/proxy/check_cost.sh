@@ -13,6 +13,10 @@
 #                  path gets cheaper, at most 200 cycles added: the table gives both)
 #   jwt            a RequestAuthentication (ES256 JWKS inline) and a token on every
 #                  request, validated per request, metrics off
+#   paths          authz+metrics with the request's path one of 64 in turn (/bench/0 ..
+#                  /bench/63): every other variant repeats one request, so the worker's memo
+#                  of each attribute's last value (hf_authz_memo) always answers the path there;
+#                  here it never does (Host and addresses still repeat)
 # Cycles per request: hydrofoil worker.busy_cycles delta ÷ http.downstream_rq_total
 # delta over the run; and "unstalled", the same without the loop iterations a stall
 # stretched (preemption on a shared machine; worker.busy_cycles_unstalled, as
@@ -42,7 +46,7 @@ HF_ADDR=198.51.100.2
 LG_ADDR=198.51.100.1
 T=$HF_TMP
 NS=$(hf_ns_new cost) || { echo "check_cost: cannot create a namespace" >&2; exit 1; }
-VARIANTS=${HF_COST_VARIANTS:-"plain metrics authz authz+metrics jwt"}
+VARIANTS=${HF_COST_VARIANTS:-"plain metrics authz authz+metrics paths jwt"}
 JWT_OK=0
 
 # ---------------------------------------------------------------- the Istio directories
@@ -142,7 +146,7 @@ for v in $VARIANTS; do
 	mkdir -p "$T/istio-$v"
 	{
 		base_yaml
-		case $v in authz*) authz_yaml ;; esac
+		case $v in authz* | paths) authz_yaml ;; esac
 		[ "$v" = jwt ] && jwt_setup && JWT_OK=1 && jwt_yaml
 	} > "$T/istio-$v/all.yaml"
 done
@@ -168,8 +172,9 @@ unstalled() {
 # "VARIANT cycles_per_request requests_per_s non_2xx" to $T/results.
 run() {
 	local v=$1 sock=$T/memif.$1.$2.sock cfg=$T/hf-$1.cfg metrics=false hdr=() out b0 r0 b1 r1
-	case $v in *metrics) metrics=true ;; esac
+	case $v in *metrics | paths) metrics=true ;; esac
 	[ "$v" = jwt ] && hdr=(--header "authorization: Bearer $(cat "$T/token")")
+	[ "$v" = paths ] && hdr=(--paths 64)
 	cat > "$cfg" <<CFG
 node:  { id = "gw-cost"; cluster = "hydrofoil"; labels = [ "istio=ingressgateway" ]; };
 dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "512", "--log-level=lib.eal:error" ]; };
@@ -240,8 +245,9 @@ uplain = statistics.median(unst["plain"]) if unst.get("plain") else None
 plain = statistics.median(c for c, _, _ in rows["plain"]) if rows.get("plain") else None
 what = {"plain": "plain (metrics off, no policy)", "metrics": "Istio's metrics on",
         "authz": "20 AuthorizationPolicies, 100 rules", "authz+metrics": "policies and metrics (target ≤ +10%)",
+        "paths": "policies and metrics, the path one of 64 in turn (the memo misses it)",
         "jwt": "a JWT validated per request (ES256)"}
-for v in ("plain", "metrics", "authz", "authz+metrics", "jwt"):
+for v in ("plain", "metrics", "authz", "authz+metrics", "paths", "jwt"):
     if v not in rows:
         why = next((x for x in fails if x.startswith(v + " ")), "not run" if v != "jwt" or jwt_ok else "no token")
         print(f"| {what[v]} | — | — | — | — | — | — | {why} |")
