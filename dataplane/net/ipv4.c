@@ -116,6 +116,6 @@ hf_ipv4_finish(struct hf_worker *w, struct rte_ipv4_hdr *ih)
 	ih->packet_id = rte_cpu_to_be_16(next_id(w));
 	ih->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
 	ih->hdr_checksum = 0;
-	ih->hdr_checksum = hf_cksum_ipv4_hdr(ih);
+	ih->hdr_checksum = hf_cksum_ipv4_hdr_fields(ih);
 	HF_COUNT(w, IPV4_TX);
 }
