@@ -3,6 +3,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/net/arp.h"
+#include "dataplane/net/cksum.h"
 #include "dataplane/net/icmp.h"
 #include "dataplane/net/ipv4.h"
 #include "dataplane/tcp/tcp.h"
@@ -45,7 +46,7 @@ hf_ipv4_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 	/* RFC 1071: the sum over a correct header, checksum field included, is all ones. */
 	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
 	    unlikely((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-		     rte_ipv4_cksum(ih) != 0)) {
+		     hf_cksum_ipv4_hdr(ih) != 0)) {
 		HF_COUNT(w, IPV4_DROP_CHECKSUM);
 		goto drop;
 	}
@@ -115,6 +116,6 @@ hf_ipv4_finish(struct hf_worker *w, struct rte_ipv4_hdr *ih)
 	ih->packet_id = rte_cpu_to_be_16(next_id(w));
 	ih->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
 	ih->hdr_checksum = 0;
-	ih->hdr_checksum = rte_ipv4_cksum(ih);
+	ih->hdr_checksum = hf_cksum_ipv4_hdr_fields(ih);
 	HF_COUNT(w, IPV4_TX);
 }

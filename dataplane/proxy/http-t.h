@@ -207,6 +207,9 @@ struct hf_http_session {
 /* Distinct upstream endpoints with a pool slot (idle list, load) per worker. */
 #define HF_HTTP_ENDPOINT_SLOTS 4096
 
+/* Room for a target whose normalization or rewrite changed it: longer than this is a 414. */
+#define HF_HTTP_TARGET_MAX 16384
+
 /* A worker's HTTP state: pools sized at start-up, never grown. */
 struct hf_http_state {
 	struct hf_worker *w;		/* the owner: timer callbacks get only their session */
@@ -246,6 +249,18 @@ struct hf_http_state {
 	uint32_t n_waitq;
 	/* sessions alive per listener slot: a drain's recount without a walk of the sessions */
 	uint32_t lst_sessions[HF_HTTP_MAX_LISTENERS];
+	/*
+	 * The request being routed: room for its normalized and its rewritten
+	 * target (proxy/http.c). Here rather than on the router's stack, where
+	 * their 32 KB put every other local of the request's path, and the frames
+	 * of what it calls, 39 KB down the stack, in lines and pages nothing else
+	 * touches between requests. in_use: a routing under way holds them.
+	 */
+	struct {
+		bool in_use;
+		char norm[HF_HTTP_TARGET_MAX];
+		char target[HF_HTTP_TARGET_MAX];
+	} route_buf;
 };
 
 #endif

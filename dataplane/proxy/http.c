@@ -373,9 +373,6 @@ consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, 
 	return local_reply_x(w, s, status, flag, details, body, false, extra);
 }
 
-/* Room for a target whose normalization changed it: longer than this once normalized is a 414. */
-#define NORM_TARGET_MAX 16384
-
 /* The route of request @p msg on @p s's listener (hf_http_route_find()). */
 static const struct hf_route *
 route_of(const struct hf_worker *w, const struct hf_http_session *s,
@@ -411,10 +408,14 @@ label_refused(struct hf_worker *w, struct hf_http_session *s, const struct hf_h1
 	s->x->cluster_id = cl->id;
 }
 
-/* Routes the parsed request @p msg (@p head_len bytes) and sends it on its way. */
+/*
+ * Routes the parsed request @p msg (@p head_len bytes) and sends it on its
+ * way. @p norm and @p target: HF_HTTP_TARGET_MAX bytes each for its target
+ * normalized and rewritten.
+ */
 static int
 start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_message *msg,
-	      int head_len)
+	      int head_len, char *norm, char *target)
 {
 	static const char allow[] = "allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH\r\n";
 	struct hf_http_state *h = w->http;
@@ -431,7 +432,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	struct hf_http_shaped shape;
 	struct hf_rl_result rlr;
 	struct hf_jwt_reply jwt;
-	char target[NORM_TARGET_MAX], extra[512], norm[NORM_TARGET_MAX];
+	char extra[512];
 	size_t tlen = 0;
 	bool expect, preflight;
 	int cors, refuse, built;
@@ -450,7 +451,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	}
 	s->flags |= msg->method == HF_H1_M_HEAD ? HF_HTTP_S_HEAD : 0;
 	s->flags |= (msg->flags & HF_H1_F_UPGRADE) ? HF_HTTP_S_UPGRADE : 0;
-	refuse = hf_http_shape_target(w, s, msg, norm, sizeof(norm), &shape);
+	refuse = hf_http_shape_target(w, s, msg, norm, HF_HTTP_TARGET_MAX, &shape);
 	if (h->log_ring != NULL) {
 		/* The path and authority logged are the ones routed, as Envoy logs :path after normalizing. */
 		s->flags |= HF_HTTP_S_LOG;
@@ -596,7 +597,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	}
 	if (!shape.asterisk && (r->rewrite_uri != NULL || r->rewrite_re != NULL)) {
 		tlen = hf_http_route_target(r, snap->re_match[w->id], msg->target.p, msg->target.len,
-					    target, sizeof(target));
+					    target, HF_HTTP_TARGET_MAX);
 		if (tlen == 0) {
 			HF_COUNT(w, HTTP_DROP_REWRITE_TOO_LONG);
 			return consume_and_reply(w, s, head_len, 414, HF_RF_NONE,
@@ -738,6 +739,21 @@ hf_http_resume(struct hf_worker *w, struct hf_http_session *s)
 	drive(w, s);
 }
 
+/*
+ * start_request() with buffers on its own stack, for a routing that would
+ * start while another holds the worker's (a callback of the first reaching a
+ * second session's head): none is known to, and this keeps one correct if it
+ * ever does.
+ */
+static __attribute__((noinline)) int
+start_request_nested(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_message *msg,
+		     int head_len)
+{
+	char norm[HF_HTTP_TARGET_MAX], target[HF_HTTP_TARGET_MAX];
+
+	return start_request(w, s, msg, head_len, norm, target);
+}
+
 /* RQ_HEAD: reads and parses a request head. */
 static int
 read_request(struct hf_worker *w, struct hf_http_session *s)
@@ -779,7 +795,12 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 	}
 	if (rc < 0)
 		return parse_error(w, s, rc);
-	return start_request(w, s, &msg, rc);
+	if (unlikely(h->route_buf.in_use))
+		return start_request_nested(w, s, &msg, rc);
+	h->route_buf.in_use = true;
+	rc = start_request(w, s, &msg, rc, h->route_buf.norm, h->route_buf.target);
+	h->route_buf.in_use = false;
+	return rc;
 }
 
 /* ---- the response ---- */

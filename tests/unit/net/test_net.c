@@ -554,6 +554,41 @@ test_cksum(void **state)
 	}
 }
 
+/*
+ * The header sums (both forms) against DPDK's: rte_ipv4_cksum() over random headers of every
+ * length (options included), rte_ipv4_phdr_cksum() over random pseudo-headers
+ * (folded alike), a correct header checks as 0, and a flipped bit does not.
+ */
+static void
+test_cksum_headers(void **state)
+{
+	static uint8_t data[60];
+	struct rte_ipv4_hdr *ih = (struct rte_ipv4_hdr *)data;
+
+	(void)state;
+	for (int k = 0; k < 20000; k++) {
+		uint8_t ihl = (uint8_t)(5 + rte_rand() % 11);
+		size_t bit;
+
+		for (size_t i = 0; i < sizeof(data); i++)
+			data[i] = (uint8_t)rte_rand();
+		ih->version_ihl = (uint8_t)(0x40 | ihl);
+		/* Any total length at or past the header (the L4 length is the difference). */
+		ih->total_length = rte_cpu_to_be_16((uint16_t)(ihl * 4 + rte_rand() % 65000));
+		assert_int_equal(hf_cksum_ipv4_hdr(ih), rte_ipv4_cksum(ih));
+		assert_int_equal(hf_cksum_ipv4_hdr_fields(ih), rte_ipv4_cksum(ih));
+		assert_int_equal(hf_cksum_fold(hf_cksum_phdr_ipv4(ih)), rte_ipv4_phdr_cksum(ih, 0));
+		ih->hdr_checksum = 0;
+		ih->hdr_checksum = hf_cksum_ipv4_hdr(ih);
+		assert_int_equal(hf_cksum_ipv4_hdr(ih), 0);
+		assert_int_equal(hf_cksum_ipv4_hdr_fields(ih), 0);
+		bit = rte_rand() % (ihl * 32u);
+		data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		assert_int_not_equal(hf_cksum_ipv4_hdr(ih), 0);
+		assert_int_not_equal(hf_cksum_ipv4_hdr_fields(ih), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -570,6 +605,7 @@ main(void)
 		cmocka_unit_test(test_gratuitous),
 		cmocka_unit_test(test_arp_bad),
 		cmocka_unit_test(test_cksum),
+		cmocka_unit_test(test_cksum_headers),
 	};
 
 	hf_test_eal(1);

@@ -368,6 +368,8 @@ static void
 test_uuid4(void **state)
 {
 	char prev[HF_UUID_LEN + 1] = "", id[HF_UUID_LEN + 1];
+	/* Per hex digit, the values it took: every random digit takes all 16. */
+	uint16_t seen[HF_UUID_LEN] = {0};
 
 	(void)state;
 	for (int i = 0; i < 10000; i++) {
@@ -377,6 +379,19 @@ test_uuid4(void **state)
 			fail_msg("%s is not a version 4 UUID", id);
 		assert_string_not_equal(id, prev);
 		memcpy(prev, id, sizeof(id));
+		for (int k = 0; k < HF_UUID_LEN; k++)
+			if (id[k] != '-')
+				seen[k] |= (uint16_t)(1u << (id[k] <= '9' ? id[k] - '0' : id[k] - 'a' + 10));
+	}
+	for (int k = 0; k < HF_UUID_LEN; k++) {
+		if (k == 8 || k == 13 || k == 18 || k == 23)
+			continue;
+		if (k == 14)
+			assert_int_equal(seen[k], 1u << 4);		/* the version */
+		else if (k == 19)
+			assert_int_equal(seen[k], 0xf00);		/* variant 10: 8, 9, a, b */
+		else
+			assert_int_equal(seen[k], 0xffff);
 	}
 }
 
