@@ -16,6 +16,19 @@ HF_PASS=0
 HF_FAIL=0
 HF_SKIP=0
 
+# hf_end_pids PID...: SIGTERM, up to 2 s for them to go, then SIGKILL.
+hf_end_pids() {
+	local pid i
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null
+	for i in $(seq 20); do
+		for pid in "$@"; do kill -0 "$pid" 2>/dev/null && break; done
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$@" 2>/dev/null || true
+}
+
 hf_cleanup() {
 	local pid ns i
 	for pid in "${HF_PIDS[@]}"; do
@@ -30,6 +43,9 @@ hf_cleanup() {
 	# lost: its names carry this shell's PID ($$ is the same in subshells), so
 	# every namespace this script made is found by name as well.
 	for ns in "${HF_NAMESPACES[@]}" $(ip netns list 2>/dev/null | awk -v t="-$$-" 'index($1, t) { print $1 }'); do
+		# What still runs inside the namespace: a server started as `in_ns CMD &` is the
+		# child of the subshell whose PID the test kept, and outlives it (and the namespace).
+		hf_end_pids $(ip netns pids "$ns" 2>/dev/null)
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	HF_PIDS=()
