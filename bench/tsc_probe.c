@@ -26,7 +26,10 @@
  * of many short chunks is kept (a chunk the thread was preempted in only
  * reads slower). The same work reads as more TSC cycles on a core that runs
  * slower (a host without boost at that moment, a busy sibling hyperthread):
- * this says which a run of the benchmarks had.
+ * this says which a run of the benchmarks had. It also times a chain of
+ * dependent loads within 256 KB (the core's own cache) and across 64 MB (the
+ * memory, shared with whatever else the host runs): the same work can read
+ * slower with the clock unchanged when the memory is.
  *
  * usage: hf-tscprobe [--cpu N (1)] [--seconds S (10)] [--threshold-us U (5)] [--json]
  *        hf-tscprobe --clock [--cpu N (1)] [--json]
@@ -130,6 +133,66 @@ tsc_per_core_cycle(void)
 			best = t;
 	} while (mono_ns() - n0 < CLOCK_NS);
 	return (double)best / CLOCK_ADDS;
+}
+
+/*
+ * TSC ticks per load of a random pointer chase through @p bytes (each load
+ * needs the one before): the latency of the cache level or memory that size
+ * lands in. The median of 9 passes of 200,000 loads. A core whose clock holds
+ * still can run the same work slower when the memory under it is shared with
+ * a busy neighbour; this tells that apart. 0 when the memory cannot be had.
+ */
+static double
+chase_ticks(size_t bytes)
+{
+	size_t n = bytes / sizeof(size_t), i;
+	size_t *next = malloc(n * sizeof(size_t)), *order = malloc(n * sizeof(size_t));
+	double pass[9];
+	uint64_t seed = 0x9e3779b97f4a7c15u;
+
+	if (next == NULL || order == NULL) {
+		free(next);
+		free(order);
+		return 0;
+	}
+	/* one random cycle through every slot (Sattolo's shuffle of the visiting order) */
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = n - 1; i > 0; i--) {
+		size_t j, t;
+
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		j = (size_t)(seed % i);
+		t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (i = 0; i < n; i++)
+		next[order[i]] = order[(i + 1) % n];
+	free(order);
+	size_t at = 0;
+
+	for (i = 0; i < n; i++)	/* once through: the pages are in */
+		at = next[at];
+	for (int p = 0; p < 9; p++) {
+		uint64_t t0 = __rdtsc();
+
+		for (int k = 0; k < 200000; k++)
+			at = next[at];
+		pass[p] = (double)(__rdtsc() - t0) / 200000.0;
+	}
+	__asm__ volatile("" : : "r"(at));
+	free(next);
+	for (int a = 1; a < 9; a++)	/* insertion sort: the median of 9 */
+		for (int b = a; b > 0 && pass[b] < pass[b - 1]; b--) {
+			double t = pass[b];
+
+			pass[b] = pass[b - 1];
+			pass[b - 1] = t;
+		}
+	return pass[4];
 }
 
 static void
@@ -279,13 +342,17 @@ main(int argc, char **argv)
 	hz = tsc_hz();
 	if (clock_only) {
 		double r = tsc_per_core_cycle();
+		double l2 = chase_ticks(256u << 10), mem = chase_ticks(64u << 20);
 
 		if (json)
 			printf("{\"cpu\": %d, \"tsc_hz\": %.0f, \"core_hz\": %.0f, "
-			       "\"tsc_per_core_cycle\": %.3f}\n", cpu, hz, hz / r, r);
+			       "\"tsc_per_core_cycle\": %.3f, \"load_ns_256k\": %.1f, "
+			       "\"load_ns_64m\": %.1f}\n", cpu, hz, hz / r, r, l2 * 1e9 / hz,
+			       mem * 1e9 / hz);
 		else
-			printf("cpu %d: core %.2f GHz, TSC %.2f GHz: %.3f TSC ticks per core cycle\n",
-			       cpu, hz / r / 1e9, hz / 1e9, r);
+			printf("cpu %d: core %.2f GHz, TSC %.2f GHz: %.3f TSC ticks per core cycle; a "
+			       "dependent load %.1f ns within 256 KB, %.1f ns across 64 MB\n",
+			       cpu, hz / r / 1e9, hz / 1e9, r, l2 * 1e9 / hz, mem * 1e9 / hz);
 		return 0;
 	}
 	ns_per_tick = 1e9 / hz;

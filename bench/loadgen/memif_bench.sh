@@ -876,6 +876,6 @@ echo "Hydrofoil: tcp.max_connections $MAXC_RUN (phase 4: connections asked + 163
 echo "per 25,000 connections, -m 1024 + 1 MB per 300 connections for both processes), tcp.time_wait_ms 1000 (the loadgen's own),"
 echo "idle_timeout_ms 600000. Ratios are hydrofoil ÷ baseline, or ÷ the target."
 echo "The runs took ${TOTAL_SECS:-?} s; $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), load average before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)."
-echo "Core 1 (hydrofoil's worker; hf-tscprobe --clock, the quickest of many chunks of dependent additions) before: ${CLOCK0:-not measured}; after: $(core_clock || echo not measured)."
+echo "Core 1 (hydrofoil's worker; hf-tscprobe --clock: its clock from the quickest of many chunks of dependent additions, and the latency of dependent loads) before: ${CLOCK0:-not measured}; after: $(core_clock || echo not measured)."
 for d in "${HF_DEATHS[@]}"; do echo "A target process died during a run: $d."; done
 exit 0
