@@ -51,7 +51,8 @@ hf_check "the server role answered exactly the requests the client sent (${serve
 	test "${served:-x}" = "${total:-y}"
 
 # ---------------------------------------------------------------- 2. through hydrofoil
-hf_memif_cfg "$HF_TMP/hf.cfg" "$SOCK" "$HF_ADDR" "" 512 "static_resources: {
+hf_memif_cfg "$HF_TMP/hf.cfg" "$SOCK" "$HF_ADDR" "" 512 "access_log = \"$HF_TMP/access.log\";
+static_resources: {
   listeners = ( { name = \"http\"; port = 80; filter = \"http\"; route_config = $HF_LG_ROUTES; } );
   clusters = ( { name = \"lg\"; connect_timeout_ms = 1000; endpoints = [ \"$LG_ADDR:8080\" ]; } );
 };"
@@ -60,7 +61,7 @@ for _ in $(seq 200); do grep -q "running" "$HF_TMP/hf.log" && break; kill -0 "$H
 # The memif link comes up once the loadgen connects; it waits for it before its clock starts.
 ip netns exec "$NS" timeout 60 "$LG" --port "p0,net_memif0,role=client,socket=$SOCK,$LG_ADDR/24" \
 	--client "$HF_ADDR:80" --server 8080 --response-size 100 -c 16 --timeout 10000 --rate "$RATE" --duration "$SECS" \
-	--path /lg --header 'x-test: loadgen' --json --lcores 0@0,1@0 -- "${EAL[@]}" \
+	--path /lg --paths 4 --header 'x-test: loadgen' --json --lcores 0@0,1@0 -- "${EAL[@]}" \
 	>"$HF_TMP/lg.json" 2>"$HF_TMP/lg.log" &
 LGP=$!
 HF_PIDS+=("$LGP")
@@ -85,6 +86,17 @@ hf_check "hydrofoil's http.downstream_rq_2xx ($d2xx) equals the loadgen's answer
 	test "$d2xx" = "$total"
 hf_check "hydrofoil's http.upstream_rq_total ($dup) equals the loadgen server role's count ($served)" \
 	test "$dup" = "$served"
+# --paths 4: the requests went to /lg/0 .. /lg/3 in turn (hydrofoil's access log says which)
+for _ in $(seq 50); do
+	[ "$(wc -l < "$HF_TMP/access.log" 2>/dev/null || echo 0)" -ge "${d2xx:-1}" ] && break
+	sleep 0.1
+done
+paths=$(grep -oE '"GET /lg/[0-9]+ ' "$HF_TMP/access.log" | sort | uniq -c | awk '{ printf "%s %s; ", $3, $1 }')
+n_paths=$(grep -oE '"GET /lg/[0-9]+ ' "$HF_TMP/access.log" | sort -u | wc -l)
+spread=$(grep -oE '"GET /lg/[0-9]+ ' "$HF_TMP/access.log" | sort | uniq -c |
+	awk 'NR == 1 { lo = hi = $1 } { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 } END { print hi - lo }')
+hf_check "--paths 4: the requests went to 4 paths in turn (${paths:-none})" \
+	test "$n_paths" = 4 -a "${spread:-99}" -le 16
 hf_check_stop
 # One that did not stop would hold the admin port the next hydrofoil needs.
 kill -KILL "$HF_PID" 2>/dev/null && wait "$HF_PID" 2>/dev/null
