@@ -42,17 +42,17 @@ BM_tcp_rx_inorder_segment(benchmark::State &state)
 // Arg 0: checksums in software (net_tap, memif); arg 1: in the device (NICs).
 BENCHMARK(BM_tcp_rx_inorder_segment)->Arg(0)->Arg(1)->UseManualTime()->MinTime(1.0);
 
-// Cycles for a whole passive connection: SYN in / SYN-ACK out, ACK in
-// (accept), FIN in / our FIN out, last ACK in → CLOSED and the TCB back.
+// Times @p one (a whole connection, its cycles returned) once per iteration: the mean and,
+// as a preempted iteration on a shared machine moves the mean, the median.
+template <typename F>
 static void
-BM_tcp_passive_connection_life(benchmark::State &state)
+per_connection(benchmark::State &state, F one)
 {
 	uint64_t cycles = 0, n = 0;
-
-	setup();
 	std::vector<uint64_t> each;
+
 	for (auto _ : state) {
-		uint64_t c = bench_tcp_conn_life(&env);
+		uint64_t c = one(&env);
 		cycles += c;
 		n++;
 		each.push_back(c);
@@ -61,6 +61,15 @@ BM_tcp_passive_connection_life(benchmark::State &state)
 	std::nth_element(each.begin(), each.begin() + each.size() / 2, each.end());
 	state.counters["cycles_per_connection"] = (double)cycles / (double)n;
 	state.counters["cycles_median"] = (double)each[each.size() / 2];
+}
+
+// Cycles for a whole passive connection: SYN in / SYN-ACK out, ACK in
+// (accept), FIN in / our FIN out, last ACK in → CLOSED and the TCB back.
+static void
+BM_tcp_passive_connection_life(benchmark::State &state)
+{
+	setup();
+	per_connection(state, bench_tcp_conn_life);
 	state.counters["bytes_per_idle_connection"] = (double)bench_tcp_footprint();
 }
 BENCHMARK(BM_tcp_passive_connection_life)->UseManualTime()->MinTime(1.0);
@@ -72,24 +81,12 @@ static void
 BM_tcp_passive_connection_time_wait(benchmark::State &state)
 {
 	static bool tw_ready;
-	uint64_t cycles = 0, n = 0;
 
 	setup();
 	if (!tw_ready && bench_tcp_tw_setup(&env) != 0)
 		abort();
 	tw_ready = true;
-	std::vector<uint64_t> each;
-	for (auto _ : state) {
-		uint64_t c = bench_tcp_conn_tw_reopen(&env);
-		cycles += c;
-		n++;
-		each.push_back(c);
-		state.SetIterationTime((double)c / (double)bench_tsc_hz());
-	}
-	// The median as well: on a shared machine a preempted iteration moves the mean.
-	std::nth_element(each.begin(), each.begin() + each.size() / 2, each.end());
-	state.counters["cycles_per_connection"] = (double)cycles / (double)n;
-	state.counters["cycles_median"] = (double)each[each.size() / 2];
+	per_connection(state, bench_tcp_conn_tw_reopen);
 	state.counters["time_wait"] = (double)bench_tcp_time_wait(&env);
 }
 BENCHMARK(BM_tcp_passive_connection_time_wait)->UseManualTime()->MinTime(1.0);
