@@ -41,18 +41,28 @@ hf_cb_cluster(struct hf_lb_state *st, uint64_t id)
 	return NULL;
 }
 
+/*
+ * One place among @p used, at most worker @p id of @p n's share of @p total
+ * (0: unlimited): taken (0), or @p overflow counted and -EBUSY.
+ */
+static int
+take(uint32_t *used, uint32_t total, unsigned int id, unsigned int n, uint64_t *overflow)
+{
+	uint32_t max = hf_cb_share(total, id, n);
+
+	if (max != 0 && *used >= max) {
+		(*overflow)++;
+		return -EBUSY;
+	}
+	(*used)++;
+	return 0;
+}
+
 int
 hf_cb_admit_rq(struct hf_cb_cluster *c, const struct hf_cb_limits *lim, unsigned int id,
 	       unsigned int n)
 {
-	uint32_t max = hf_cb_share(lim->max_requests, id, n);
-
-	if (max != 0 && c->rq >= max) {
-		c->rq_pending_overflow++;
-		return -EBUSY;
-	}
-	c->rq++;
-	return 0;
+	return take(&c->rq, lim->max_requests, id, n, &c->rq_pending_overflow);
 }
 
 int
@@ -60,20 +70,17 @@ hf_cb_admit_cx(struct hf_cb_cluster *c, const struct hf_cb_limits *lim, unsigned
 	       unsigned int n, enum hf_cb_overflow *why)
 {
 	uint32_t maxc = hf_cb_share(lim->max_connections, id, n);
-	uint32_t maxp = hf_cb_share(lim->max_pending, id, n);
 
 	if (maxc != 0 && c->cx >= maxc) {
 		c->cx_overflow++;
 		*why = HF_CB_CX;
 		return -EBUSY;
 	}
-	if (maxp != 0 && c->pending >= maxp) {
-		c->rq_pending_overflow++;
+	if (take(&c->pending, lim->max_pending, id, n, &c->rq_pending_overflow) != 0) {
 		*why = HF_CB_PENDING;
 		return -EBUSY;
 	}
 	c->cx++;
-	c->pending++;
 	*why = HF_CB_OK;
 	return 0;
 }
@@ -82,28 +89,14 @@ int
 hf_cb_admit_wait(struct hf_cb_cluster *c, const struct hf_cb_limits *lim, unsigned int id,
 		 unsigned int n)
 {
-	uint32_t maxp = hf_cb_share(lim->max_pending, id, n);
-
-	if (maxp != 0 && c->pending >= maxp) {
-		c->rq_pending_overflow++;
-		return -EBUSY;
-	}
-	c->pending++;
-	return 0;
+	return take(&c->pending, lim->max_pending, id, n, &c->rq_pending_overflow);
 }
 
 int
 hf_cb_admit_retry(struct hf_cb_cluster *c, const struct hf_cb_limits *lim, unsigned int id,
 		  unsigned int n)
 {
-	uint32_t max = hf_cb_share(lim->max_retries, id, n);
-
-	if (max != 0 && c->retries >= max) {
-		c->rq_retry_overflow++;
-		return -EBUSY;
-	}
-	c->retries++;
-	return 0;
+	return take(&c->retries, lim->max_retries, id, n, &c->rq_retry_overflow);
 }
 
 /* ---- outlier detection ---- */
