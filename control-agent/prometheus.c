@@ -355,6 +355,9 @@ istio_metrics(struct hf_agent *a, struct hf_strbuf *b)
 		"istio_tcp_connections_opened_total", "istio_tcp_connections_closed_total",
 		"istio_tcp_sent_bytes_total", "istio_tcp_received_bytes_total",
 	};
+	const struct hf_snapshot *snap = hf_snapshot_current();
+	/* what Telemetry disabled is not shown: its series keep what they held, for when it returns */
+	uint32_t off = snap != NULL ? snap->metrics_off : 0;
 	char src[LABELS_MAX];
 	size_t len = 0, n_http = 0, n_tcp = 0;
 	struct series *http, *tcp;
@@ -370,18 +373,24 @@ istio_metrics(struct hf_agent *a, struct hf_strbuf *b)
 			free_series(tcp, n_tcp);
 		return;
 	}
-	hf_strbuf_printf(b, "# HELP istio_requests_total Requests the gateway answered or that ended\n"
-			 "# TYPE istio_requests_total counter\n");
-	for (size_t i = 0; i < n_http; i++)
-		hf_strbuf_printf(b, "istio_requests_total{%s} %" PRIu64 "\n", http[i].labels,
-				 http[i].requests);
+	if (!(off & HF_METRIC_BIT(HF_METRIC_REQUEST_COUNT))) {
+		hf_strbuf_printf(b, "# HELP istio_requests_total Requests the gateway answered or "
+				 "that ended\n# TYPE istio_requests_total counter\n");
+		for (size_t i = 0; i < n_http; i++)
+			hf_strbuf_printf(b, "istio_requests_total{%s} %" PRIu64 "\n",
+					 http[i].labels, http[i].requests);
+	}
 	for (int k = 0; k < 3; k++) {
+		if (off & HF_METRIC_BIT(HF_METRIC_REQUEST_DURATION + k))
+			continue;
 		hf_strbuf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", hist_name[k], hist_help[k],
 				 hist_name[k]);
 		for (size_t i = 0; i < n_http; i++)
 			print_hist(b, hist_name[k], http[i].labels, &http[i].h[k], k == 0);
 	}
 	for (int k = 0; k < 4; k++) {
+		if (off & HF_METRIC_BIT(HF_METRIC_TCP_OPENED_CONNECTIONS + k))
+			continue;
 		hf_strbuf_printf(b, "# TYPE %s counter\n", tcp_name[k]);
 		for (size_t i = 0; i < n_tcp; i++)
 			hf_strbuf_printf(b, "%s{%s} %" PRIu64 "\n", tcp_name[k], tcp[i].labels,

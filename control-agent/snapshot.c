@@ -952,6 +952,7 @@ hf_snapshot_compile(const struct hf_model *m, uint64_t version, unsigned int n_w
 	hs_free_scratch(proto);
 	if (m->authz != NULL && (c.s->authz = hf_authz_compile(m->authz)) == NULL)
 		goto nomem;
+	c.s->metrics_off = m->metrics_off;
 	for (unsigned int w = 0; c.s->n_regexes > 0 && w < n_workers && w < HF_MAX_WORKERS; w++) {
 		c.s->re_match[w] = pcre2_match_data_create(32, NULL);
 		if (c.s->re_match[w] == NULL)

@@ -21,6 +21,27 @@
 #define HF_METRICS_BUCKETS 19
 
 /*
+ * Istio's standard metrics as the Telemetry API names them
+ * (metrics[].overrides[].match.metric): a bit each in hf_snapshot.metrics_off,
+ * set for a metric that Telemetry resources disabled. A worker records none of
+ * a kind's metrics (no series looked up) when all of that kind are off.
+ */
+enum hf_metric {
+	HF_METRIC_REQUEST_COUNT,		/* istio_requests_total */
+	HF_METRIC_REQUEST_DURATION,		/* istio_request_duration_milliseconds */
+	HF_METRIC_REQUEST_SIZE,			/* istio_request_bytes */
+	HF_METRIC_RESPONSE_SIZE,		/* istio_response_bytes */
+	HF_METRIC_TCP_OPENED_CONNECTIONS,	/* istio_tcp_connections_opened_total */
+	HF_METRIC_TCP_CLOSED_CONNECTIONS,	/* istio_tcp_connections_closed_total */
+	HF_METRIC_TCP_SENT_BYTES,		/* istio_tcp_sent_bytes_total */
+	HF_METRIC_TCP_RECEIVED_BYTES,		/* istio_tcp_received_bytes_total */
+	HF_METRIC__N
+};
+#define HF_METRIC_BIT(m) (1u << (m))
+#define HF_METRICS_HTTP_ALL 0x0fu		/* the four HTTP metrics' bits */
+#define HF_METRICS_TCP_ALL 0xf0u		/* the four TCP metrics' bits */
+
+/*
  * One histogram: the sum and counts per bucket (not cumulative; the last is
  * +Inf). The sum first, on the line of the first buckets where most values
  * land: an exchange touches 4 lines of its series, not 6.

@@ -11,6 +11,7 @@
 
 #include "dataplane/counters.h"
 #include "dataplane/metrics.h"
+#include "dataplane/snapshot-t.h"
 #include "dataplane/worker-t.h"
 
 /* Series probed before giving up: the table has twice the configured slots. */
@@ -117,15 +118,22 @@ mix(uint64_t k)
 	return k ^ (k >> 33);
 }
 
+uint32_t
+hf_metrics_off(const struct hf_worker *w)
+{
+	return w->snap != NULL ? w->snap->metrics_off : 0;
+}
+
 void
 hf_metrics_http_done(struct hf_worker *w, uint64_t cluster_id, uint16_t code, uint8_t flag,
 		     uint64_t duration_us, uint64_t rq_bytes, uint64_t rs_bytes)
 {
 	struct hf_metrics *m = &w->metrics;
+	uint32_t off = hf_metrics_off(w);
 	uint64_t h;
 	struct hf_metrics_http *s = NULL;
 
-	if (m->http == NULL)
+	if (m->http == NULL || (off & HF_METRICS_HTTP_ALL) == HF_METRICS_HTTP_ALL)
 		return;
 	h = mix(cluster_id ^ ((uint64_t)code << 8 | flag) * UINT64_C(0x9e3779b97f4a7c15));
 	for (unsigned int i = 0; i < PROBES; i++) {
@@ -149,11 +157,15 @@ hf_metrics_http_done(struct hf_worker *w, uint64_t cluster_id, uint16_t code, ui
 		HF_COUNT(w, METRICS_DROP_SERIES_OVERFLOW);
 		return;
 	}
-	s->requests++;
 	/* inline: three calls cost about what the three buckets do */
-	observe(&s->duration, duration_us, duration_us);	/* µs: thousandths of a ms */
-	observe(&s->rq_bytes, rq_bytes * 1000, rq_bytes);
-	observe(&s->rs_bytes, rs_bytes * 1000, rs_bytes);
+	if (!(off & HF_METRIC_BIT(HF_METRIC_REQUEST_COUNT)))
+		s->requests++;
+	if (!(off & HF_METRIC_BIT(HF_METRIC_REQUEST_DURATION)))
+		observe(&s->duration, duration_us, duration_us);	/* µs: thousandths of a ms */
+	if (!(off & HF_METRIC_BIT(HF_METRIC_REQUEST_SIZE)))
+		observe(&s->rq_bytes, rq_bytes * 1000, rq_bytes);
+	if (!(off & HF_METRIC_BIT(HF_METRIC_RESPONSE_SIZE)))
+		observe(&s->rs_bytes, rs_bytes * 1000, rs_bytes);
 }
 
 struct hf_metrics_tcp *

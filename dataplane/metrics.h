@@ -25,10 +25,14 @@ unsigned int hf_metrics_bucket(uint64_t v_milli);
 /* Adds @p v (in thousandths of the unit) to @p h; @p sum_v goes into the sum as is. */
 void hf_metrics_observe(struct hf_metrics_hist *h, uint64_t v_milli, uint64_t sum_v);
 
+/* The metrics disabled (Telemetry) in the worker's snapshot of this iteration: HF_METRIC_BIT()s. */
+uint32_t hf_metrics_off(const struct hf_worker *w);
+
 /*
  * One HTTP exchange ended: @p code and @p flag as answered, @p duration_us
  * from its first byte to its end, body bytes both ways. Counts
- * metrics.drop.series_overflow when the series has no room.
+ * metrics.drop.series_overflow when the series has no room. Records only the
+ * metrics the snapshot has on; none, not even a series, when all four are off.
  */
 void hf_metrics_http_done(struct hf_worker *w, uint64_t cluster_id, uint16_t code, uint8_t flag,
 			  uint64_t duration_us, uint64_t rq_bytes, uint64_t rs_bytes);

@@ -109,6 +109,8 @@ struct hf_snapshot {
 	const struct hf_rl_limit *const *rl;
 	/* the AuthorizationPolicies that select this node (proxy/authz-t.h); NULL: none, no check */
 	const struct hf_authz *authz;
+	/* Istio's standard metrics that Telemetry resources disabled: HF_METRIC_BIT()s */
+	uint32_t metrics_off;
 };
 
 #endif

@@ -495,24 +495,6 @@ when(struct ist *st, struct hf_authz *az, const struct yn *r, const char *path, 
 
 /* ---- policies ---- */
 
-/* Whether the node's labels ("k=v" each) hold every pair of @p sel (a MAP, or NULL). */
-static bool
-node_selected(const struct ist *st, const struct yn *sel)
-{
-	for (unsigned int i = 0; sel != NULL && i < sel->n; i++) {
-		const char *k = sel->key[i]->s, *v = sel->val[i]->s;
-		size_t kl = strlen(k);
-		bool found = false;
-
-		for (unsigned int j = 0; j < st->n_labels && !found; j++)
-			found = strncmp(st->labels[j], k, kl) == 0 && st->labels[j][kl] == '=' &&
-				strcmp(st->labels[j] + kl + 1, v) == 0;
-		if (!found)
-			return false;
-	}
-	return true;
-}
-
 /* Checks AuthorizationPolicy @p r and, when it selects the node, fills @p p. 1: selected. */
 static int
 policy(struct ist *st, struct hf_authz *az, const struct ist_res *r, struct hf_authz_policy *p)
@@ -584,7 +566,7 @@ policy(struct ist *st, struct hf_authz *az, const struct ist_res *r, struct hf_a
 	}
 	if (strcmp(r->ns, root) != 0 && strcmp(r->ns, own) != 0)
 		return 0;
-	return node_selected(st, labels) ? 1 : 0;
+	return ist_node_has_labels(st, labels) ? 1 : 0;
 }
 
 int

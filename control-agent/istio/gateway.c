@@ -1081,7 +1081,7 @@ hf_istio_load_node(const char *path, const struct hf_istio_node *node, struct hf
 	if (rc < 0 || (rc = ist_services(&st)) < 0 ||
 	    (rc = ist_dest_rules(&st)) < 0 || (rc = listeners(&st)) < 0 ||
 	    (rc = ist_envoy_filters(&st)) < 0 || (rc = ist_authz(&st)) < 0 ||
-	    (rc = ist_request_authn(&st)) < 0)
+	    (rc = ist_request_authn(&st)) < 0 || (rc = ist_telemetry(&st)) < 0)
 		hf_model_free(&st.m);
 	else
 		*m = st.m;

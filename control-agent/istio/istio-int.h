@@ -45,7 +45,7 @@ struct yn {
 	struct yn **val;		/* MAP: the values; SEQ: the items */
 };
 
-enum ist_kind { IST_GATEWAY, IST_VS, IST_DR, IST_SE, IST_WE, IST_EF, IST_AP, IST_RA };
+enum ist_kind { IST_GATEWAY, IST_VS, IST_DR, IST_SE, IST_WE, IST_EF, IST_AP, IST_RA, IST_TM };
 
 /* One resource (a YAML document) and where it came from. */
 struct ist_res {
@@ -375,6 +375,8 @@ bool ist_host_covers(const char *pattern, const char *host);
 bool ist_exported(const struct yn *export_to, const char *own_ns, const char *to_ns);
 int ist_check_export(struct ist *st, const struct yn *spec, const char *path);
 bool ist_labels_match(const struct yn *selector, const struct yn *labels);
+/* Whether the node's labels ("k=v" each) hold every pair of @p sel (a MAP, or NULL: yes). */
+bool ist_node_has_labels(const struct ist *st, const struct yn *sel);
 
 #define IST_CONNECT_TIMEOUT_MS 10000	/* Istio's connectTimeout default */
 #define IST_DEFAULT_LB HF_LB_LEAST_REQUEST	/* Istio's default since 1.14 */
@@ -430,6 +432,13 @@ int ist_security_kind(struct ist *st, const struct yn *root, const char *api, co
 		      enum ist_kind *out);
 /* Checks every RequestAuthentication; the jwtRules of those that apply become st->m.jwt. */
 int ist_request_authn(struct ist *st);
+
+/* telemetry.c: Telemetry (telemetry.istio.io), its metrics part */
+/* 1 with *@p out when @p api / @p kind is a Telemetry, 0 when not of that group, or an error. */
+int ist_telemetry_kind(struct ist *st, const struct yn *root, const char *api, const char *kind,
+		       enum ist_kind *out);
+/* Checks every Telemetry; the metrics those that apply disable become st->m.metrics_off. */
+int ist_telemetry(struct ist *st);
 
 /* A Gateway server's TLS settings (gateway_tls.c) */
 /* Whether server tls block @p tls passes TLS through: mode PASSTHROUGH, or none (its default). */

@@ -71,20 +71,6 @@ ist_security_kind(struct ist *st, const struct yn *root, const char *api, const 
 	return 1;
 }
 
-static bool
-node_has(const struct ist *st, const char *key, const char *value)
-{
-	size_t kl = strlen(key);
-
-	for (unsigned int i = 0; i < st->n_labels; i++) {
-		const char *l = st->labels[i];
-
-		if (strncmp(l, key, kl) == 0 && l[kl] == '=' && strcmp(l + kl + 1, value) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* The node's namespace: its mesh identity's (spiffe://td/ns/NS/sa/SA), else the root. */
 static const char *
 node_namespace(struct ist *st)
@@ -331,10 +317,7 @@ applies(struct ist *st, const struct ist_res *res, const struct yn *sel, const c
 
 	if (strcmp(res->ns, ROOT_NS) != 0 && strcmp(res->ns, node_ns) != 0)
 		return false;
-	for (unsigned int i = 0; ml != NULL && i < ml->n; i++)
-		if (!node_has(st, ml->key[i]->s, ml->val[i]->s))
-			return false;
-	return true;
+	return ist_node_has_labels(st, ml);
 }
 
 int

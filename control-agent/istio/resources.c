@@ -111,6 +111,8 @@ doc_kind(struct ist *st, const struct yn *root, enum ist_kind *out)
 	if (rc < 0)
 		return rc;
 	rc = ist_security_kind(st, root, api, kind, out);
+	if (rc == 0)
+		rc = ist_telemetry_kind(st, root, api, kind, out);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
 	slash = strchr(api, '/');
@@ -396,6 +398,24 @@ ist_labels_match(const struct yn *selector, const struct yn *labels)
 		const struct yn *v = ist_get(labels, selector->key[i]->s);
 
 		if (v == NULL || strcmp(v->s, selector->val[i]->s) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* The node's labels are "k=v" strings (the bootstrap's node.labels). */
+bool
+ist_node_has_labels(const struct ist *st, const struct yn *sel)
+{
+	for (unsigned int i = 0; sel != NULL && i < sel->n; i++) {
+		const char *k = sel->key[i]->s, *v = sel->val[i]->s;
+		size_t kl = strlen(k);
+		bool found = false;
+
+		for (unsigned int j = 0; j < st->n_labels && !found; j++)
+			found = strncmp(st->labels[j], k, kl) == 0 && st->labels[j][kl] == '=' &&
+				strcmp(st->labels[j] + kl + 1, v) == 0;
+		if (!found)
 			return false;
 	}
 	return true;

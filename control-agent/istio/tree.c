@@ -146,6 +146,7 @@ ist_set_cur(struct ist *st, const struct ist_res *r)
 		[IST_EF] = "EnvoyFilter",
 		[IST_AP] = "AuthorizationPolicy",
 		[IST_RA] = "RequestAuthentication",
+		[IST_TM] = "Telemetry",
 	};
 
 	st->cur_file = r->file;

@@ -310,6 +310,8 @@ hf_model_append(struct hf_model *dst, struct hf_model *src)
 		src->jwt = NULL;
 	}
 	hf_jwt_config_unref(src->jwt);
+	/* Telemetry comes from one source too (the Istio directory); the bootstrap disables nothing */
+	dst->metrics_off |= src->metrics_off;
 	/* the references go with the virtual hosts that borrow from them */
 	if (append((void **)&dst->pieces, dst->n_pieces, src->pieces, src->n_pieces,
 		   sizeof(*src->pieces)) != 0) {

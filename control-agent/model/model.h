@@ -325,6 +325,8 @@ struct hf_model {
 	struct hf_model_cluster *clusters;
 	/* AuthorizationPolicies selecting the node (control-agent/compile/authz_build.h); NULL: none */
 	struct hf_authz *authz;
+	/* Istio's standard metrics that Telemetry resources disabled (HF_METRIC_BIT()s, dataplane/metrics-t.h) */
+	uint32_t metrics_off;
 	/* the pieces its borrowed virtual hosts and routes belong to: one reference each */
 	unsigned int n_pieces;
 	struct hf_model_piece **pieces;

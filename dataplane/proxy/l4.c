@@ -127,11 +127,16 @@ cx_load(void *arg, const struct hf_snap_endpoint *ep, unsigned int index)
 	return e != NULL ? e->open : 0;
 }
 
-/* The Istio TCP metrics series of upstream @p up (its tag), or NULL. */
+/*
+ * The Istio TCP metrics series of upstream @p up (its tag) when metric @p m
+ * is on (Telemetry), or NULL.
+ */
 static struct hf_metrics_tcp *
-up_series(struct hf_worker *w, const struct hf_tcp_conn *up)
+up_series(struct hf_worker *w, const struct hf_tcp_conn *up, enum hf_metric m)
 {
-	return up->listener != 0 ? &w->metrics.tcp[up->listener - 1] : NULL;
+	if (up->listener == 0 || (hf_metrics_off(w) & HF_METRIC_BIT(m)))
+		return NULL;
+	return &w->metrics.tcp[up->listener - 1];
 }
 
 /* Upstream @p up is no longer proxied: one connection fewer to its endpoint. */
@@ -139,7 +144,7 @@ static void
 cx_done(struct hf_worker *w, const struct hf_tcp_conn *up)
 {
 	struct cx_entry *e = cx_find(w->l4, up->raddr, up->rport, false);
-	struct hf_metrics_tcp *ms = up_series(w, up);
+	struct hf_metrics_tcp *ms = up_series(w, up, HF_METRIC_TCP_CLOSED_CONNECTIONS);
 
 	if (e != NULL && e->open > 0)
 		e->open--;
@@ -231,7 +236,8 @@ static const struct hf_tcp_ops tcpp_up_ops;
 static void
 tcpp_count(struct hf_worker *w, const struct hf_tcp_conn *up, bool upward, uint64_t n)
 {
-	struct hf_metrics_tcp *ms = up_series(w, up);
+	struct hf_metrics_tcp *ms = up_series(w, up, upward ? HF_METRIC_TCP_RECEIVED_BYTES :
+							   HF_METRIC_TCP_SENT_BYTES);
 
 	if (upward) {
 		HF_COUNT_N(w, TCPP_TX_UP, n);
@@ -365,9 +371,12 @@ tcpp_connect(struct hf_worker *w, struct hf_tcp_conn *down, int cluster)
 	cx = cx_find(w->l4, ep->addr, ep->port, true);
 	if (cx != NULL)
 		cx->open++;
-	ms = hf_metrics_tcp_series(w, cl->id);
+	/* a connection opened while every TCP metric is off (Telemetry) is not recorded */
+	ms = (hf_metrics_off(w) & HF_METRICS_TCP_ALL) != HF_METRICS_TCP_ALL ?
+		     hf_metrics_tcp_series(w, cl->id) : NULL;
 	if (ms != NULL) {
-		ms->opened++;
+		if (!(hf_metrics_off(w) & HF_METRIC_BIT(HF_METRIC_TCP_OPENED_CONNECTIONS)))
+			ms->opened++;
 		up->listener = (uint16_t)(ms - w->metrics.tcp + 1);
 	}
 	hf_tls_set_ctx(down, up);

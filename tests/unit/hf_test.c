@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -165,4 +166,48 @@ hf_test_ipv4(const struct rte_ether_addr *dst_mac, uint8_t proto, const char *sr
 	m->l2_len = sizeof(*eh);
 	m->l3_len = sizeof(*ih);
 	return m;
+}
+
+/* 0 loaded, 1 refused as it should be */
+static unsigned int
+one_variant(int (*load)(const char *, size_t), const char *yaml, size_t len, const char *err)
+{
+	int rc = load(yaml, len);
+
+	if (rc == 0)
+		return 0;
+	assert_int_equal(rc, -EINVAL);
+	assert_true(strlen(err) > 10);
+	return 1;
+}
+
+unsigned int
+hf_test_yaml_mangle(const char *text, size_t len, int (*load)(const char *, size_t),
+		    const char *err)
+{
+	static const char *const swaps[] = {"", "[]", "{}", "~", "0", "-1", "\"*\"", "[[]]",
+					    "{a: b}", "\"\\x00\"", "true", "99999999999999999999"};
+	unsigned int refused = 0, tried = 0;
+	char yaml[8192];
+
+	for (size_t cut = 0; cut < len; cut++, tried++)
+		refused += one_variant(load, text, cut, err);
+	for (size_t at = 0; at < len; at++) {
+		const char *p = text + at, *end;
+
+		if (!(p[0] == ':' && p[1] == ' ') && p[0] != '[' && p[0] != '{')
+			continue;
+		p += p[0] == ':' ? 2 : 1;
+		end = p + strcspn(p, p[-1] == '[' ? "]" : p[-1] == '{' ? "}" : "\n");
+		for (unsigned int s = 0; s < sizeof(swaps) / sizeof(swaps[0]); s++, tried++) {
+			int n = snprintf(yaml, sizeof(yaml), "%.*s%s%.*s", (int)(p - text), text,
+					 swaps[s], (int)(text + len - end), end);
+
+			assert_true(n > 0 && (size_t)n < sizeof(yaml));
+			refused += one_variant(load, yaml, (size_t)n, err);
+		}
+	}
+	print_message("robustness: %u variants loaded, %u refused with a message\n",
+		      tried - refused, refused);
+	return refused;
 }

@@ -54,4 +54,15 @@ struct rte_mbuf *hf_test_ipv4(const struct rte_ether_addr *dst_mac, uint8_t prot
 
 uint32_t hf_test_addr(const char *dotted);
 
+/*
+ * A loader's robustness pass over the YAML @p text: @p load (0: it loaded,
+ * and released what it made; else its return code, the message in @p err) is
+ * given @p text cut at every byte, then with each value after a ": " or
+ * inside "[ ]" or "{ }" replaced in turn by values of the wrong shape. Every
+ * refusal must be -EINVAL with a message. Returns the number refused and
+ * prints both counts.
+ */
+unsigned int hf_test_yaml_mangle(const char *text, size_t len, int (*load)(const char *, size_t),
+				 const char *err);
+
 #endif

@@ -262,6 +262,78 @@ dups=$(grep -v '^#' "$HF_TMP/scrape1.txt" | sed 's/ [^ ]*$//' | sort | uniq -d |
 hf_check "no series appears twice in one scrape${dups:+: $dups}" test -z "$dups"
 hf_check "the overflow counter is exposed and 0 (hydrofoil_metrics_drop_series_overflow)" \
 	grep -q '^hydrofoil_metrics_drop_series_overflow 0$' "$HF_TMP/scrape1.txt"
+# ---------------------------------------------------------------- Telemetry (hot reloads)
+# Istio's Telemetry API turns metrics off: what is off is not recorded and not shown, the
+# rest goes on; a Telemetry the node cannot honour is refused and the running one kept.
+scrape() { ip netns exec "$NS" curl -s --max-time 5 http://127.0.0.1:15000/stats/prometheus; }
+sum_of() {	# sum_of NAME FILE: the sum of NAME's samples (no labels filtered), "none" if absent
+	awk -v n="$1" 'index($0, n "{") == 1 { s += $NF; f = 1 } END { print f ? s : "none" }' "$2"
+}
+# tm NAME YAML-OVERRIDES: installs telemetry NAME and waits for the snapshot (or a refusal)
+tm() {
+	local v0 r0
+	v0=$(hf_stat "$NS" control_plane.snapshot_version)
+	r0=$(hf_stat "$NS" control_plane.config_rejected)
+	cat > "$ISTIO/telemetry.yaml" <<YAML
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: $1, namespace: istio-system}
+spec:
+$2
+YAML
+	for _ in $(seq 50); do
+		[ "$(hf_stat "$NS" control_plane.snapshot_version)" != "$v0" ] && return 0
+		[ "$(hf_stat "$NS" control_plane.config_rejected)" != "$r0" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+scrape > "$HF_TMP/t0.txt"
+tm no-duration '  metrics:
+  - providers: [{name: prometheus}]
+    overrides:
+    - match: {metric: REQUEST_DURATION}
+      disabled: true
+    - match: {metric: TCP_SENT_BYTES, mode: CLIENT_AND_SERVER}
+      disabled: true
+    - match: {metric: REQUEST_SIZE, mode: SERVER}
+      disabled: true' || hf_not_ok "reload after a Telemetry was added"
+c=$(get 4 /ok.txt)
+scrape > "$HF_TMP/t1.txt"
+a=$(sum_of istio_requests_total "$HF_TMP/t0.txt"); b=$(sum_of istio_requests_total "$HF_TMP/t1.txt")
+hf_check "Telemetry off REQUEST_DURATION: 4 requests ($c) still counted in istio_requests_total ($a -> $b)" \
+	test "$c" = 200 -a "$b" = "$((a + 4))"
+hf_check "... istio_request_duration_milliseconds and istio_tcp_sent_bytes_total not shown ($(grep -c '^istio_request_duration_milliseconds\|^istio_tcp_sent_bytes_total' "$HF_TMP/t1.txt") lines)" \
+	test "$(grep -c '^istio_request_duration_milliseconds\|^# TYPE istio_request_duration\|^istio_tcp_sent_bytes_total' "$HF_TMP/t1.txt")" = 0
+hf_check "... a SERVER-mode override does not concern a gateway: istio_request_bytes still counted ($(sum_of istio_request_bytes_count "$HF_TMP/t0.txt") -> $(sum_of istio_request_bytes_count "$HF_TMP/t1.txt"))" \
+	test "$(sum_of istio_request_bytes_count "$HF_TMP/t1.txt")" = "$(($(sum_of istio_request_bytes_count "$HF_TMP/t0.txt") + 4))"
+tm all-off '  metrics:
+  - overrides:
+    - disabled: true' || hf_not_ok "reload after Telemetry all-off"
+c=$(get 3 /ok.txt)
+scrape > "$HF_TMP/t2.txt"
+hf_check "Telemetry off ALL_METRICS: 3 requests answered ($c), no istio_ series shown ($(grep -c '^istio_[a-z_]*{' "$HF_TMP/t2.txt") lines; istio_build stays: $(grep -c '^istio_build{' "$HF_TMP/t2.txt"))" \
+	test "$c" = 200 -a "$(grep -c '^istio_requests_total{\|^istio_response_bytes\|^istio_tcp_' "$HF_TMP/t2.txt")" = 0 \
+	-a "$(grep -c '^istio_build{' "$HF_TMP/t2.txt")" = 1
+v0=$(hf_stat "$NS" control_plane.snapshot_version)
+tm tracing '  tracing:
+  - randomSamplingPercentage: 10' || hf_not_ok "reload after Telemetry with tracing"
+hf_check "a Telemetry with tracing is refused (config_rejected $(hf_stat "$NS" control_plane.config_rejected)) and the running snapshot kept ($v0 -> $(hf_stat "$NS" control_plane.snapshot_version))" \
+	test "$(hf_stat "$NS" control_plane.snapshot_version)" = "$v0" -a \
+	-n "$(grep -F 'spec.tracing: not supported yet' "$HF_TMP/hf.log")"
+rm -f "$ISTIO/telemetry.yaml"
+for _ in $(seq 50); do
+	[ "$(hf_stat "$NS" control_plane.snapshot_version)" != "$v0" ] && break
+	sleep 0.1
+done
+c=$(get 2 /ok.txt)
+scrape > "$HF_TMP/t3.txt"
+a=$(sum_of istio_requests_total "$HF_TMP/t3.txt")
+d=$(sum_of istio_request_duration_milliseconds_count "$HF_TMP/t3.txt")
+d0=$(sum_of istio_request_duration_milliseconds_count "$HF_TMP/t0.txt")
+hf_check "Telemetry removed: every metric back; the 3 requests under all-off were not recorded (requests $b -> $a for 2 more; durations $d0 -> $d)" \
+	test "$c" = 200 -a "$a" = "$((b + 2))" -a "$d" = "$((d0 + 2))"
+
 cp "$HF_TMP/hf.cfg" "$HF_TMP/bad.cfg"
 echo 'metrics = { max_series = 4; };' >> "$HF_TMP/bad.cfg"
 out=$("$HF_BIN" -c "$HF_TMP/bad.cfg" --check 2>&1)

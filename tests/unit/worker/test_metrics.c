@@ -2,7 +2,8 @@
 /*
  * Istio's metrics, the worker's half (dataplane/metrics.c): Envoy's bucket
  * bounds with values on and just past them, one series per (cluster, code,
- * flag), and a full table counting overflow instead of recording.
+ * flag), a full table counting overflow instead of recording, and what a
+ * snapshot's Telemetry turned off not recorded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "dataplane/metrics.h"
+#include "dataplane/snapshot-t.h"
 #include "dataplane/worker-t.h"
 
 /* A worker with tables of @p slots HTTP slots (a power of two), from the C heap. */
@@ -180,6 +182,42 @@ test_tcp_series(void **state)
 	release(w);
 }
 
+/* The snapshot's metrics_off: each metric off is left alone; all four HTTP ones off, no series. */
+static void
+test_telemetry_off(void **state)
+{
+	struct hf_worker *w = worker(16);
+	struct hf_snapshot snap = {
+		.metrics_off = HF_METRIC_BIT(HF_METRIC_REQUEST_DURATION) |
+			       HF_METRIC_BIT(HF_METRIC_RESPONSE_SIZE),
+	};
+	const struct hf_metrics_http *e;
+
+	(void)state;
+	w->snap = &snap;
+	assert_int_equal(hf_metrics_off(w), snap.metrics_off);
+	hf_metrics_http_done(w, 7, 200, 0, 1500, 10, 100);
+	e = find(w, 7, 200, 0);
+	assert_non_null(e);
+	assert_int_equal(e->requests, 1);
+	assert_int_equal(e->rq_bytes.sum, 10);
+	assert_int_equal(e->duration.sum, 0);
+	assert_int_equal(e->rs_bytes.sum, 0);
+	snap.metrics_off = HF_METRICS_HTTP_ALL;
+	hf_metrics_http_done(w, 8, 200, 0, 1500, 10, 100);
+	hf_metrics_http_done(w, 7, 200, 0, 1500, 10, 100);
+	assert_null(find(w, 8, 200, 0));
+	assert_int_equal(e->requests, 1);
+	/* the TCP ones are another kind: the HTTP series go on when only they are off */
+	snap.metrics_off = HF_METRICS_TCP_ALL;
+	hf_metrics_http_done(w, 7, 200, 0, 1500, 10, 100);
+	assert_int_equal(e->requests, 2);
+	assert_int_equal(e->duration.sum, 1500);
+	w->snap = NULL;
+	assert_int_equal(hf_metrics_off(w), 0);
+	release(w);
+}
+
 int
 main(void)
 {
@@ -189,6 +227,7 @@ main(void)
 		cmocka_unit_test(test_series_by_key),
 		cmocka_unit_test(test_overflow_counted),
 		cmocka_unit_test(test_tcp_series),
+		cmocka_unit_test(test_telemetry_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
