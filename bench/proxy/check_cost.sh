@@ -24,16 +24,29 @@
 # Figures are measured, never asserted. Needs a machine nobody else is using (two cores:
 # the loadgen on core 0, hydrofoil's worker on core 1).
 #
+# Interleaved (the figure that survives a machine whose speed changes from minute to minute):
+# one hydrofoil process, metrics allocated, under one loadgen run, its Istio directory
+# switched every window between plain (a Telemetry turning every metric off, no policy),
+# metrics, authz and authz+metrics (the same resources as above, hot-reloaded). Each window
+# starts once the worker has the new snapshot and after a settling time, and lasts
+# --window seconds; plain windows sit between the others (P M P A P AM P ...), and each
+# variant's cost is taken against the mean of the two plain windows beside it, so a swing
+# of the machine's speed longer than a few seconds falls on both sides alike. The medians
+# over the rounds are kept; the spread (the quartiles) is printed too.
+#
 # Usage: bench/proxy/check_cost.sh [--rounds N (3)] [--duration S (4)] [--conns C (16)]
+#                                  [--interleave-rounds N (12; 0: none)] [--window S (1)]
 # Environment: HF_BUILD_DIR (default build), HF_BIN (the hydrofoil binary), HF_KEEP_TMP=1
 # keeps the temp dir, HF_COST_VARIANTS (a subset of the variants, in that order).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/netns.sh
 source scripts/lib/jwt.sh
-ROUNDS=3 DUR=4 CONNS=16
+ROUNDS=3 DUR=4 CONNS=16 IROUNDS=12 WINDOW=1
 while [ $# -gt 0 ]; do
 	case $1 in
+	--interleave-rounds) IROUNDS=$2; shift ;;
+	--window) WINDOW=$2; shift ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--duration) DUR=$2; shift ;;
 	--conns) CONNS=$2; shift ;;
@@ -153,6 +166,29 @@ done
 [ "$JWT_OK" = 1 ] || VARIANTS=${VARIANTS% jwt}
 
 # ---------------------------------------------------------------- one run
+# write_cfg FILE SOCKET ISTIO_DIR METRICS: hydrofoil's bootstrap, one worker on core 1.
+write_cfg() {
+	cat > "$1" <<CFG
+node:  { id = "gw-cost"; cluster = "hydrofoil"; labels = [ "istio=ingressgateway" ]; };
+dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "512", "--log-level=lib.eal:error" ]; };
+ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$2"; address = "$HF_ADDR/24"; mtu = 1500; } );
+workers = 1;
+admin: { address = "127.0.0.1"; port = 15000; };
+config: { istio_dir = "$3"; };
+metrics = { enabled = $4; };
+CFG
+}
+# loadgen SOCKET SECONDS OUT [ARGS...]: the loadgen on core 0 in the background (its PID in $!,
+# also in HF_PIDS), JSON to OUT.json, its log to OUT.log.
+loadgen() {
+	local sock=$1 secs=$2 out=$3
+	shift 3
+	ip netns exec "$NS" "$LG" --port "p0,net_memif0,role=client,socket=$sock,$LG_ADDR/24" \
+		--client "$HF_ADDR:80" --server 8080 --response-size 100 -c "$CONNS" --path /bench \
+		"$@" --duration "$secs" --warmup 1 --json --lcores 0@0,1@0 \
+		-- --no-huge --no-pci --log-level=lib.eal:error -m 512 > "$out.json" 2>"$out.log" &
+	HF_PIDS+=("$!")
+}
 stat_of() { awk -v n="$1:" '$1 == n { print $2 }' "$2"; }
 # unstalled S0 S1: the worker's cycles per request without the iterations a stall
 # (preemption: a shared machine) stretched, as bench/loadgen/memif_bench.sh takes them:
@@ -175,27 +211,15 @@ run() {
 	case $v in *metrics | paths) metrics=true ;; esac
 	[ "$v" = jwt ] && hdr=(--header "authorization: Bearer $(cat "$T/token")")
 	[ "$v" = paths ] && hdr=(--paths 64)
-	cat > "$cfg" <<CFG
-node:  { id = "gw-cost"; cluster = "hydrofoil"; labels = [ "istio=ingressgateway" ]; };
-dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "512", "--log-level=lib.eal:error" ]; };
-ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$sock"; address = "$HF_ADDR/24"; mtu = 1500; } );
-workers = 1;
-admin: { address = "127.0.0.1"; port = 15000; };
-config: { istio_dir = "$T/istio-$v"; };
-metrics = { enabled = $metrics; };
-CFG
+	write_cfg "$cfg" "$sock" "$T/istio-$v" "$metrics"
 	if ! "$HF_BIN" -c "$cfg" --check > "$T/check-$v.log" 2>&1; then
 		echo "$v refused $(tail -1 "$T/check-$v.log")" >> "$T/results"
 		return
 	fi
 	hf_start "$NS" "$cfg" "$T/hf-$v.log"
 	for _ in $(seq 200); do grep -q running "$T/hf-$v.log" && break; sleep 0.05; done
-	ip netns exec "$NS" "$LG" --port "p0,net_memif0,role=client,socket=$sock,$LG_ADDR/24" \
-		--client "$HF_ADDR:80" --server 8080 --response-size 100 -c "$CONNS" --path /bench \
-		"${hdr[@]}" --duration "$((DUR + 1))" --warmup 1 --json --lcores 0@0,1@0 \
-		-- --no-huge --no-pci --log-level=lib.eal:error -m 512 > "$T/lg-$v.json" 2>"$T/lg-$v.log" &
+	loadgen "$sock" "$((DUR + 1))" "$T/lg-$v" "${hdr[@]}"
 	local lg=$!
-	HF_PIDS+=("$lg")
 	sleep 1.5
 	hf_admin "$NS" /stats > "$T/s0"
 	sleep "$((DUR - 1))"
@@ -265,4 +289,134 @@ for v in ("plain", "metrics", "authz", "authz+metrics", "paths", "jwt"):
 for x in fails:
     print(f"\nnote: {x}")
 PY
+# ---------------------------------------------------------------- interleaved
+# telemetry_off: a Telemetry of the root namespace turning every metric off (Istio's own way)
+telemetry_off() {
+	cat <<YAML
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: bench-metrics-off, namespace: istio-system}
+spec:
+  metrics:
+  - providers: [{name: prometheus}]
+    overrides:
+    - disabled: true
+YAML
+}
+LIVE=$T/istio-live
+# set_state VARIANT: the live directory's variable part, swapped in whole (rename)
+set_state() {
+	{
+		echo "# check_cost: $1"
+		case $1 in plain | authz) telemetry_off ;; esac
+		case $1 in authz*) authz_yaml ;; esac
+	} > "$LIVE/.state.tmp"
+	mv -f "$LIVE/.state.tmp" "$LIVE/state.yaml"
+}
+# window VARIANT ROUND: switches to VARIANT, waits for the worker's snapshot and the settling
+# time, then measures WINDOW seconds; appends "VARIANT ROUND cycles unstalled requests".
+window() {
+	local v0 s0=$T/w0 s1=$T/w1 c r
+	v0=$(hf_stat "$NS" control_plane.snapshot_version)
+	set_state "$1"
+	for _ in $(seq 250); do
+		[ "$(hf_stat "$NS" control_plane.snapshot_version)" != "$v0" ] && break
+		sleep 0.02
+	done
+	sleep 0.3
+	hf_admin "$NS" /stats > "$s0"
+	sleep "$WINDOW"
+	hf_admin "$NS" /stats > "$s1"
+	r=$(( $(stat_of http.downstream_rq_total "$s1") - $(stat_of http.downstream_rq_total "$s0") ))
+	c=$(( $(stat_of worker.busy_cycles "$s1") - $(stat_of worker.busy_cycles "$s0") ))
+	if [ "$r" -gt 0 ]; then
+		echo "$1 $2 $((c / r)) $(unstalled "$s0" "$s1") $r $(stat_of control_plane.snapshot_version "$s1")" >> "$T/live"
+	else
+		echo "$1 $2 failed" >> "$T/live"
+	fi
+}
+interleaved() {
+	local sock=$T/memif.live.sock cfg=$T/hf-live.cfg secs lg rej
+	mkdir -p "$LIVE"
+	base_yaml > "$LIVE/base.yaml"
+	set_state plain
+	write_cfg "$cfg" "$sock" "$LIVE" true
+	: > "$T/live"
+	hf_start "$NS" "$cfg" "$T/hf-live.log"
+	for _ in $(seq 200); do grep -q running "$T/hf-live.log" && break; sleep 0.05; done
+	# each window: the reload and the settling time (about 0.5 s) and WINDOW
+	secs=$(awk -v r="$IROUNDS" -v w="$WINDOW" 'BEGIN { printf "%d", (6 * r + 1) * (w + 0.8) + 6 }')
+	loadgen "$sock" "$secs" "$T/lg-live"
+	lg=$!
+	sleep 2
+	for r in $(seq "$IROUNDS"); do
+		for v in metrics authz authz+metrics; do
+			window plain "$r"
+			window "$v" "$r"
+		done
+	done
+	window plain "$((IROUNDS + 1))"
+	rej=$(hf_stat "$NS" control_plane.config_rejected)
+	kill -INT "$lg" 2>/dev/null
+	wait "$lg" 2>/dev/null
+	kill -TERM "$HF_PID" 2>/dev/null
+	wait "$HF_PID" 2>/dev/null
+	"$HF_PY" - "$T/live" "$IROUNDS" "$WINDOW" "$CONNS" "${rej:-?}" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+rounds, window, conns, rej = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+seq = [r for r in rows if len(r) == 6]
+failed = [r for r in rows if len(r) != 6]
+print(f"\nInterleaved in one hydrofoil process and one loadgen run (memif, keep-alive c={conns}): "
+      f"the Istio directory switched live, {window} s windows, plain between the others, "
+      f"{rounds} rounds; each variant against the mean of the plain windows beside it\n")
+print("| variant | cycles per request | added (quartiles) | over plain (quartiles) | unstalled cycles per request | unstalled added (quartiles) | unstalled over plain (quartiles) | windows |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+what = {"metrics": "Istio's metrics on", "authz": "20 AuthorizationPolicies, 100 rules",
+        "authz+metrics": "policies and metrics (target ≤ +10%)"}
+def q(v):
+    v = sorted(v)
+    if len(v) < 4:
+        return (v[0], v[-1]) if v else (0, 0)
+    qs = statistics.quantiles(v, n=4)
+    return qs[0], qs[2]
+def cell(v, fmt):
+    if not v:
+        return "—"
+    a, b = q(v)
+    return f"{fmt(statistics.median(v))} ({fmt(a)} … {fmt(b)})"
+absn = lambda x: f"{x:+,.0f}"
+pct = lambda x: f"{x:+.1f}%"
+plain = [r for r in seq if r[0] == "plain"]
+pu = [int(r[3]) for r in plain if r[3].isdigit()]
+print(f"| plain (every metric off by Telemetry, no policy) | "
+      f"{statistics.median(int(r[2]) for r in plain) if plain else 0:,.0f} | — | — | "
+      f"{statistics.median(pu) if pu else 0:,.0f} | — | — | {len(plain)} |")
+for v in ("metrics", "authz", "authz+metrics"):
+    add, rel, uadd, urel, cs, us = [], [], [], [], [], []
+    for i, r in enumerate(seq):
+        if r[0] != v or i == 0 or i + 1 >= len(seq):
+            continue
+        a, b = seq[i - 1], seq[i + 1]
+        if a[0] != "plain" or b[0] != "plain":
+            continue
+        p = (int(a[2]) + int(b[2])) / 2
+        cs.append(int(r[2]))
+        add.append(int(r[2]) - p)
+        rel.append((int(r[2]) / p - 1) * 100)
+        if r[3].isdigit() and a[3].isdigit() and b[3].isdigit():
+            up = (int(a[3]) + int(b[3])) / 2
+            us.append(int(r[3]))
+            uadd.append(int(r[3]) - up)
+            urel.append((int(r[3]) / up - 1) * 100)
+    um = f"{statistics.median(us):,.0f}" if us else "—"
+    cm = f"{statistics.median(cs):,.0f}" if cs else "—"
+    print(f"| {what[v]} | {cm} | {cell(add, absn)} | {cell(rel, pct)} | {um} | "
+          f"{cell(uadd, absn)} | {cell(urel, pct)} | {len(add)} |")
+print(f"\nconfigurations refused during the run: {rej}; windows that counted no request: {len(failed)}")
+PY
+}
+[ "$IROUNDS" -gt 0 ] && interleaved
+
 [ "${HF_KEEP_TMP:-0}" = 1 ] && echo "(kept $T)"
