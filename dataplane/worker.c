@@ -588,6 +588,9 @@ hf_worker_poll_once(struct hf_worker *w)
 
 	loop_begin(w, start);
 	w->now = start;
+	/* timers armed while the burst is handled count from now (hf_tcp_clock()) */
+	if (w->tcp != NULL)
+		hf_tcp_clock(w);
 	t_rx = start;
 	/* Before any burst: what the previous iteration (and the caller between) did is over. */
 	if (w->gated)

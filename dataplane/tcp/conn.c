@@ -861,14 +861,12 @@ hf_tcp_poll(struct hf_worker *w)
 	struct hf_tcp_conn *c, *next;
 
 	/*
-	 * The clock moves in 1 ms ticks: within the current one (most loop
-	 * iterations) there is no division to make and no timer to fire. One
-	 * unsigned comparison also catches a clock set back (tests).
+	 * The clock moves in 1 ms ticks (hf_tcp_clock(), also called by the loop
+	 * before its RX burst): within the current one, most loop iterations,
+	 * there is no timer to fire.
 	 */
-	if (unlikely(w->now - st->tick_start >= st->tsc_per_ms)) {
-		st->now_tick = w->now / st->tsc_per_ms;
-		st->now_ms = (uint32_t)st->now_tick;
-		st->tick_start = st->now_tick * st->tsc_per_ms;
+	hf_tcp_clock(w);
+	if (unlikely(st->wheel.now < st->now_tick)) {
 		hf_timer_wheel_advance(&st->wheel, st->now_tick);
 		/* Cookies are checked for as long as one sent may still come back (two periods). */
 		if (st->cookies_active && st->now_tick >= st->cookies_until)

@@ -219,6 +219,28 @@ void hf_tcp_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf 
 void hf_tcp_icmp_error(struct hf_worker *w, uint8_t type, uint8_t code, uint16_t mtu,
 		       const uint8_t *quote, uint32_t len);
 
+/*
+ * Sets the stack's clock (now_tick, now_ms) to the loop's w->now without
+ * running a timer: call it before the RX burst, so that timers armed and
+ * timestamps taken while frames are handled count from now, not from the
+ * previous iteration's hf_tcp_poll() (a worker switched out between the two
+ * armed fault delays and retransmission timers that many ms short). Due
+ * timers still fire in hf_tcp_poll(), after the frames that may cancel them.
+ */
+static inline void
+hf_tcp_clock(struct hf_worker *w)
+{
+	struct hf_tcp_stack *st = w->tcp;
+
+	/* Within the current 1 ms tick (most iterations): one unsigned comparison, no
+	 * division; it also catches a clock set back (tests). */
+	if (__builtin_expect(w->now - st->tick_start >= st->tsc_per_ms, 0)) {
+		st->now_tick = w->now / st->tsc_per_ms;
+		st->now_ms = (uint32_t)st->now_tick;
+		st->tick_start = st->now_tick * st->tsc_per_ms;
+	}
+}
+
 /* Runs due timers and sends what connections have queued. Call once per loop. */
 void hf_tcp_poll(struct hf_worker *w);
 

@@ -340,6 +340,43 @@ test_connect_timeout(void **state)
 	assert_int_equal(A->cnt.v[HF_CNT_TCP_CX_CONNECT_FAIL], 1);
 }
 
+/*
+ * A worker switched out for 500 ms between two loop iterations: a timer armed
+ * while the next iteration handles its frames (here a connect timeout of
+ * 300 ms) counts from then, not from the previous iteration's clock, so it
+ * does not fire 500 ms early (hf_tcp_clock() before the burst, as the loop
+ * does); and setting the clock fires no timer before hf_tcp_poll().
+ */
+static void
+test_clock_after_a_switch_out(void **state)
+{
+	uint64_t ms = rte_get_tsc_hz() / 1000, t0 = rte_rdtsc();
+	struct tcp_app early = {0};
+
+	(void)state;
+	A->now = t0;
+	hf_tcp_poll(A);
+	/* a timer due in 100 ms, armed before the switch-out */
+	early.c = hf_tcp_connect(A, 0, pb.addr, rte_cpu_to_be_16(80), 100, &cli_ops, &early);
+	assert_non_null(early.c);
+	A->now = t0 + 500 * ms;
+	hf_tcp_clock(A);
+	assert_false(early.closed);		/* due, but not fired by the clock alone */
+	cli[0].c = hf_tcp_connect(A, 0, pb.addr, rte_cpu_to_be_16(80), 300, &cli_ops, &cli[0]);
+	assert_non_null(cli[0].c);
+	hf_tcp_poll(A);
+	assert_true(early.closed);		/* fired in the poll, after the frames */
+	assert_int_equal(early.err, -ETIMEDOUT);
+	A->now = t0 + (500 + 290) * ms;
+	hf_tcp_poll(A);
+	assert_false(cli[0].closed);		/* 290 ms after it was armed */
+	A->now = t0 + (500 + 310) * ms;
+	hf_tcp_poll(A);
+	assert_true(cli[0].closed);
+	assert_int_equal(cli[0].err, -ETIMEDOUT);
+	hf_test_drain(A);
+}
+
 /* RFC 5961: an in-window RST not at rcv_nxt is challenged; one at rcv_nxt resets. */
 static void
 test_rst_rules(void **state)
@@ -971,6 +1008,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_transfer_bad_wire, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_timeout, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_after_a_switch_out, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_rst_rules, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_cookie, setup_cookies, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup_small_pool, teardown),
