@@ -70,8 +70,10 @@
 #               too, as they must through hydrofoil, and the probe's report says what core 1
 #               went through (runs baseocc-lat-F; scripts/bench.sh passes it)
 #   --overload  hydrofoil's open-loop runs (phase 3) shed requests by the worker's own
-#               backlog (README, "Overload": from 90% of the loop behind full bursts, all at
-#               99%); those rows then say how many requests were shed (503, flag OM).
+#               queue_delay controller (README, "Overload": the share that holds the RX
+#               queue's standing time at 500 us, 1 ms windows); those rows then say how many
+#               requests were shed (503, flag OM). --overload-backlog: by the older backlog
+#               trigger instead (from 90% of the loop behind full bursts, all at 99%).
 #               Keep-alive stays on: closing connections of a client that is itself at its
 #               limit adds a handshake to each of its next requests (tried: 17,787
 #               responses with keep-alive off at 100% made 65,776 requests time out
@@ -128,7 +130,8 @@ while [ $# -gt 0 ]; do
 	--lg-lcores) LG_LCORES=$2; shift ;;
 	--lg-cpus) LG_CPUS=$2; shift ;;
 	--occupy) OCCUPY=1 ;;
-	--overload) OVERLOAD='overload = { shed_requests = { backlog = [0.90, 0.99]; mbufs = [0.90, 0.98]; }; };' ;;
+	--overload) OVERLOAD='overload = { window_ms = 1; queue_delay_us = 500; shed_requests = { queue_delay = [0.0, 1.0]; mbufs = [0.90, 0.98]; }; };' ;;
+	--overload-backlog) OVERLOAD='overload = { shed_requests = { backlog = [0.90, 0.99]; mbufs = [0.90, 0.98]; }; };' ;;
 	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "memif_bench: unknown option $1" >&2; exit 2 ;;
 	esac
