@@ -2,6 +2,7 @@
 #ifndef HF_OVERLOAD_T_H
 #define HF_OVERLOAD_T_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -62,6 +63,9 @@ struct hf_overload {
 	uint64_t drained_tsc;		/* TSC of the last poll that emptied the RX queues */
 	uint64_t standing_tsc;		/* the queue's standing time at the last window's end */
 	uint64_t idle_tsc;		/* cycles of polls that found no frame in this window */
+	uint64_t busy_tsc;		/* cycles of polls that found frames in this window */
+	uint64_t prev_len;		/* the previous iteration's cycles, not yet counted */
+	bool prev_idle;			/* whether it found no frame */
 	uint64_t streak_frames;		/* frames taken since the RX queues were last empty */
 	float busy;			/* share of loop time with frames, smoothed (HF_OVERLOAD_BUSY_MS) */
 	float pressure[HF_OVM__N];	/* as last measured (backlog smoothed over windows) */

@@ -101,7 +101,7 @@ hf_overload_delay(struct hf_overload *o, uint64_t now, uint64_t waiting)
 {
 	float err, p = o->pressure[HF_OVM_QUEUE_DELAY], ms = (float)o->cfg.window_us / 1000.0f;
 	float alpha = ms >= HF_OVERLOAD_BUSY_MS ? 1.0f : ms / HF_OVERLOAD_BUSY_MS;
-	uint64_t len = now > o->window_start ? now - o->window_start : 0;
+	uint64_t len = o->busy_tsc + o->idle_tsc;
 
 	/* The first window: no poll has emptied the queues yet, nor found them standing. */
 	if (o->drained_tsc == 0)
@@ -111,8 +111,11 @@ hf_overload_delay(struct hf_overload *o, uint64_t now, uint64_t waiting)
 	if (waiting != 0 && o->streak_frames > waiting)
 		o->standing_tsc = (uint64_t)((double)o->standing_tsc * (double)waiting /
 					     (double)o->streak_frames);
-	o->busy = alpha * (len == 0 ? 1.0f : 1.0f - share(o->idle_tsc, len)) + (1.0f - alpha) * o->busy;
+	/* A window the thread spent preempted tells nothing of the load: the average stays. */
+	if (len != 0)
+		o->busy = alpha * share(o->busy_tsc, len) + (1.0f - alpha) * o->busy;
 	o->idle_tsc = 0;
+	o->busy_tsc = 0;
 	err = (float)o->standing_tsc / (float)o->target_tsc - 1.0f;
 	if (err > HF_OVERLOAD_DELAY_ERR_MAX)
 		err = HF_OVERLOAD_DELAY_ERR_MAX;

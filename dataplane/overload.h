@@ -53,8 +53,14 @@ static inline void
 hf_overload_loop(struct hf_overload *o, bool full, unsigned int frames, uint64_t start,
 		 uint64_t end, uint64_t stalled)
 {
-	if (frames == 0)
-		o->idle_tsc += end - start;
+	/*
+	 * The busy share counts an iteration once the next one shows the thread
+	 * ran on after it: one that a preemption stretched would read as busy.
+	 */
+	if (stalled == 0)
+		*(o->prev_idle ? &o->idle_tsc : &o->busy_tsc) += o->prev_len;
+	o->prev_len = end - start;
+	o->prev_idle = frames == 0;
 	if (!full) {
 		o->full_streak = 0;
 		o->drained_tsc = start;
@@ -80,8 +86,7 @@ hf_overload_loop(struct hf_overload *o, bool full, unsigned int frames, uint64_t
  * rises only while the worker's busy share (smoothed over
  * HF_OVERLOAD_BUSY_MS) is at least HF_OVERLOAD_DELAY_BUSY: below saturation
  * a queue stands only after a stall or a burst, and drains by itself. Call
- * it at a window's end (o->window_start still the window's start), before
- * hf_overload_update().
+ * it at a window's end, before hf_overload_update().
  *
  * s is the standing time (since the queues were last empty), bounded by how
  * long the worker took, at the streak's pace, to take the @p waiting frames

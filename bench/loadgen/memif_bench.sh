@@ -281,7 +281,7 @@ lg_bg() {
 	local name=$1 target=$2 port
 	shift 2
 	if [ "$target" = hf ]; then
-		port=(--port "p0,net_memif0,role=client,socket=$SOCK,$LG_ADDR/24" --client "$HF_ADDR:80"
+		port=(--port "p0,net_memif0,role=client,socket=$SOCK${HF_LG_MEMIF_ARGS:+,$HF_LG_MEMIF_ARGS},$LG_ADDR/24" --client "$HF_ADDR:80"
 			--server 8080 --response-size "$BODY")
 		[ -s "$T/$name.board" ] && port+=(--stall-board "$T/$name.board")
 	else

@@ -219,6 +219,15 @@ test_delay_clock(void **state)
 	hf_overload_delay(&o, 219000000, 0);
 	assert_true(o.busy < HF_OVERLOAD_DELAY_BUSY);
 	assert_true(o.pressure[HF_OVM_QUEUE_DELAY] == 0.0f);
+	/* An iteration a preemption stretched to 10 ms does not count as busy: only idle polls did. */
+	hf_overload_loop(&o, false, 0, 220000000, 220001000, 0);
+	hf_overload_delay(&o, 220001000, 0);	/* a window ends: the 8 ms above counted */
+	o.busy = 0.5f;
+	hf_overload_loop(&o, true, 32, 220001000, 230001000, 0);
+	hf_overload_loop(&o, false, 0, 230001000, 230002000, 10000000);
+	hf_overload_loop(&o, false, 0, 230002000, 230003000, 0);
+	hf_overload_delay(&o, 230003000, 0);
+	assert_true(o.busy < 0.5f);
 }
 
 /* A worker (1 GHz TSC, 1 ns a tick) that serves a request in 1 us and sheds one in 0.1 us. */
