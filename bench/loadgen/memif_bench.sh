@@ -86,7 +86,8 @@
 #               process on one CPU, its link does not come up.)
 # Environment: HF_BUILD_DIR (default build), HF_KEEP_TMP=1 (keep the temp dir),
 # HF_LAT_CONNS (phase 3's connections below 100%, default 64), HF_SAT_CONNS (from 100%,
-# default 2048). An open loop past saturation
+# default 2048), HF_LG_MEMIF_ARGS (appended to the loadgen's memif device through
+# hydrofoil, e.g. rsize=12: the memif client sets the ring, 2^10 slots by default). An open loop past saturation
 # queues its excess in the loadgen, one request in flight per connection: with 64
 # connections hydrofoil never holds more than 64 requests, its receive bursts are
 # never full, and the overload manager's backlog monitor cannot see the overload.
