@@ -27,8 +27,9 @@
  *                                  } ); } ); }; } );
  *     clusters = ( { name; connect_timeout_ms; endpoints = [ "a.b.c.d:port" ]; } ); }
  *   access_log = "FILE";
- *   overload: { enabled; window_ms; refuse_connections | disable_keepalive | shed_requests =
- *               { backlog | mbufs | connections | streams = [ scaling, saturation ]; }; }
+ *   overload: { enabled; window_ms; queue_delay_us; refuse_connections | disable_keepalive |
+ *               shed_requests = { backlog | mbufs | connections | streams | queue_delay =
+ *               [ scaling, saturation ]; }; }
  *   metrics: { enabled; max_series; }  Istio's metrics (on): HTTP series per worker (1024)
  *
  * Everything is checked before anything starts: a typo in a key is refused
@@ -780,19 +781,20 @@ number(const config_setting_t *s, double *v)
 }
 
 /*
- * overload = { enabled; window_ms; ACTION = { MONITOR = [scaling, saturation]; ... }; }
+ * overload = { enabled; window_ms; queue_delay_us; ACTION = { MONITOR = [scaling, saturation]; ... }; }
  * (dataplane/overload.h). An action's group replaces that action's default
  * triggers: "shed_requests = {};" turns it off. enabled = false turns all off.
  */
 static int
 load_overload(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstrap *b)
 {
-	static const char *const keys[] = {"enabled", "window_ms", "refuse_connections",
-					   "disable_keepalive", "shed_requests", NULL};
+	static const char *const keys[] = {"enabled", "window_ms", "queue_delay_us",
+					   "refuse_connections", "disable_keepalive", "shed_requests",
+					   NULL};
 	const char *monitors[HF_OVM__N + 1] = {NULL};
 	static const struct hf_overload_trigger off = {2.0f, 2.0f};
 	struct hf_overload_config *o = &b->overload;
-	long long window_ms = o->window_us / 1000;
+	long long window_ms = o->window_us / 1000, delay_us = o->queue_delay_us;
 	char key[HF_CFG_KEY];
 	int rc = 0, enabled = 1;
 	const config_setting_t *g = hf_cfg_member(c, root, "", "overload", CONFIG_TYPE_GROUP, 0, &rc);
@@ -802,9 +804,11 @@ load_overload(struct hf_cfg *c, const config_setting_t *root, struct hf_bootstra
 	for (int m = 0; m < HF_OVM__N; m++)
 		monitors[m] = hf_overload_monitor_name((enum hf_overload_monitor)m);
 	if ((rc = hf_cfg_check_keys(c, g, "overload", keys)) != 0 ||
-	    (rc = hf_cfg_get_int(c, g, "overload", "window_ms", 1, 1000, &window_ms, 0)) != 0)
+	    (rc = hf_cfg_get_int(c, g, "overload", "window_ms", 1, 1000, &window_ms, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, g, "overload", "queue_delay_us", 1, 1000000, &delay_us, 0)) != 0)
 		return rc;
 	o->window_us = (uint32_t)window_ms * 1000;
+	o->queue_delay_us = (uint32_t)delay_us;
 	if (config_setting_lookup_bool(g, "enabled", &enabled) == CONFIG_FALSE &&
 	    config_setting_get_member(g, "enabled") != NULL)
 		return hf_cfg_fail(c, config_setting_get_member(g, "enabled"), "overload.enabled",

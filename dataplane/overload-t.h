@@ -2,6 +2,7 @@
 #ifndef HF_OVERLOAD_T_H
 #define HF_OVERLOAD_T_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -20,6 +21,10 @@ enum hf_overload_monitor {
 	HF_OVM_MBUFS,			/* share of the port's mbuf pool taken, worst port */
 	HF_OVM_CONNECTIONS,		/* share of the worker's TCBs taken */
 	HF_OVM_STREAMS,			/* share of the worker's HTTP streams taken */
+	/* not a reading but a controller's output: the share of new requests to
+	 * shed so that the RX queue's standing time holds at cfg.queue_delay_us
+	 * (hf_overload_delay()) */
+	HF_OVM_QUEUE_DELAY,
 	HF_OVM__N
 };
 
@@ -43,6 +48,7 @@ struct hf_overload_trigger {
 /* overload = { ... } of the bootstrap; the same for every worker. */
 struct hf_overload_config {
 	uint32_t window_us;		/* how often the monitors are read */
+	uint32_t queue_delay_us;	/* target of the queue_delay controller */
 	struct hf_overload_trigger trigger[HF_OVA__N][HF_OVM__N];
 };
 
@@ -53,6 +59,15 @@ struct hf_overload {
 	uint64_t window_start;		/* TSC */
 	uint64_t backlog_tsc;		/* cycles of lagging iterations in this window */
 	uint32_t full_streak;		/* iterations in a row whose RX burst came back full */
+	uint64_t target_tsc;		/* cfg.queue_delay_us in TSC ticks */
+	uint64_t drained_tsc;		/* TSC of the last poll that emptied the RX queues */
+	uint64_t standing_tsc;		/* the queue's standing time at the last window's end */
+	uint64_t idle_tsc;		/* cycles of polls that found no frame in this window */
+	uint64_t busy_tsc;		/* cycles of polls that found frames in this window */
+	uint64_t prev_len;		/* the previous iteration's cycles, not yet counted */
+	bool prev_idle;			/* whether it found no frame */
+	uint64_t streak_frames;		/* frames taken since the RX queues were last empty */
+	float busy;			/* share of loop time with frames, smoothed (HF_OVERLOAD_BUSY_MS) */
 	float pressure[HF_OVM__N];	/* as last measured (backlog smoothed over windows) */
 	float level[HF_OVA__N];		/* share of events each action takes now */
 	uint32_t threshold[HF_OVA__N];	/* level as a 32-bit draw threshold; 0: off */

@@ -17,6 +17,7 @@ static const char *const monitor_names[HF_OVM__N] = {
 	[HF_OVM_MBUFS] = "mbufs",
 	[HF_OVM_CONNECTIONS] = "connections",
 	[HF_OVM_STREAMS] = "streams",
+	[HF_OVM_QUEUE_DELAY] = "queue_delay",
 };
 
 static const char *const action_names[HF_OVA__N] = {
@@ -44,6 +45,7 @@ hf_overload_defaults(struct hf_overload_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->window_us = 10000;
+	cfg->queue_delay_us = 500;
 	for (int a = 0; a < HF_OVA__N; a++)
 		for (int m = 0; m < HF_OVM__N; m++)
 			cfg->trigger[a][m] = off;
@@ -70,6 +72,9 @@ hf_overload_init(struct hf_overload *o, const struct hf_overload_config *cfg, ui
 	o->window_tsc = tsc_hz / 1000000 * cfg->window_us;
 	if (o->window_tsc == 0)
 		o->window_tsc = 1;
+	o->target_tsc = tsc_hz / 1000000 * cfg->queue_delay_us;
+	if (o->target_tsc == 0)
+		o->target_tsc = 1;
 	/* xorshift64 must not start at 0; the constant is the golden ratio's bits. */
 	o->rng = seed * UINT64_C(0x9e3779b97f4a7c15) | 1;
 }
@@ -84,11 +89,47 @@ hf_overload_scale(const struct hf_overload_trigger *t, float p)
 	return (p - t->scaling) / (t->saturation - t->scaling);
 }
 
+/* @p part of @p whole as a share in [0, 1]. */
+static float
+share(uint64_t part, uint64_t whole)
+{
+	return part >= whole ? 1.0f : (float)part / (float)whole;
+}
+
+void
+hf_overload_delay(struct hf_overload *o, uint64_t now, uint64_t waiting)
+{
+	float err, p = o->pressure[HF_OVM_QUEUE_DELAY], ms = (float)o->cfg.window_us / 1000.0f;
+	float alpha = ms >= HF_OVERLOAD_BUSY_MS ? 1.0f : ms / HF_OVERLOAD_BUSY_MS;
+	uint64_t len = o->busy_tsc + o->idle_tsc;
+
+	/* The first window: no poll has emptied the queues yet, nor found them standing. */
+	if (o->drained_tsc == 0)
+		o->drained_tsc = now;
+	o->standing_tsc = now > o->drained_tsc ? now - o->drained_tsc : 0;
+	/* The last of at most @p waiting frames queued waited as long as taking them took. */
+	if (waiting != 0 && o->streak_frames > waiting)
+		o->standing_tsc = (uint64_t)((double)o->standing_tsc * (double)waiting /
+					     (double)o->streak_frames);
+	/* A window the thread spent preempted tells nothing of the load: the average stays. */
+	if (len != 0)
+		o->busy = alpha * share(o->busy_tsc, len) + (1.0f - alpha) * o->busy;
+	o->idle_tsc = 0;
+	o->busy_tsc = 0;
+	err = (float)o->standing_tsc / (float)o->target_tsc - 1.0f;
+	if (err > HF_OVERLOAD_DELAY_ERR_MAX)
+		err = HF_OVERLOAD_DELAY_ERR_MAX;
+	if (err > 0.0f && o->busy < HF_OVERLOAD_DELAY_BUSY)
+		err = 0.0f;
+	p += HF_OVERLOAD_DELAY_GAIN * ms * err;
+	o->pressure[HF_OVM_QUEUE_DELAY] = p < 0.0f ? 0.0f : p > 1.0f ? 1.0f : p;
+}
+
 void
 hf_overload_update(struct hf_overload *o, float backlog_share, const float pressure[HF_OVM__N])
 {
 	for (int m = 0; m < HF_OVM__N; m++)
-		if (m != HF_OVM_BACKLOG)
+		if (m != HF_OVM_BACKLOG && m != HF_OVM_QUEUE_DELAY)
 			o->pressure[m] = pressure[m];
 	o->pressure[HF_OVM_BACKLOG] = BACKLOG_ALPHA * backlog_share +
 				      (1.0f - BACKLOG_ALPHA) * o->pressure[HF_OVM_BACKLOG];

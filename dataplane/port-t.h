@@ -44,6 +44,7 @@ struct hf_port {
 	uint32_t mask;			/* network byte order */
 	uint32_t gateway;		/* network byte order; 0 when none */
 	struct rte_mempool *pool;	/* mbufs for RX and for frames we build */
+	uint16_t nb_rxd;		/* RX descriptors per queue, as set up */
 	/* RSS as programmed, so active opens can pick ports that hash back to their worker */
 	uint16_t reta_size;		/* 0 when the port has a single queue */
 	uint16_t reta[512];		/* redirection table: hash & (size - 1) → queue */

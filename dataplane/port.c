@@ -446,6 +446,7 @@ hf_port_open(struct hf_port *p, const struct hf_port_config *bp, uint16_t index,
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nb_rxd, &nb_txd);
 	if (rc != 0)
 		goto fail_dev;
+	p->nb_rxd = nb_rxd;
 
 	/*
 	 * Enough for full rings both ways, the per-lcore caches, the ARP hold

@@ -540,11 +540,13 @@ overload_window(struct hf_worker *w, uint64_t now)
 {
 	struct hf_overload *o = &w->ovl;
 	float p[HF_OVM__N] = {0};
+	uint64_t ring;
 	static const int pct_cnt[HF_OVM__N] = {
 		[HF_OVM_BACKLOG] = HF_CNT_OVERLOAD_PCT_BACKLOG,
 		[HF_OVM_MBUFS] = HF_CNT_OVERLOAD_PCT_MBUFS,
 		[HF_OVM_CONNECTIONS] = HF_CNT_OVERLOAD_PCT_CONNECTIONS,
 		[HF_OVM_STREAMS] = HF_CNT_OVERLOAD_PCT_STREAMS,
+		[HF_OVM_QUEUE_DELAY] = HF_CNT_OVERLOAD_PCT_QUEUE_DELAY,
 	};
 	static const int active_cnt[HF_OVA__N] = {
 		[HF_OVA_REFUSE_CONNECTIONS] = HF_CNT_OVERLOAD_ACTIVE_REFUSE,
@@ -567,7 +569,15 @@ overload_window(struct hf_worker *w, uint64_t now)
 	if (w->http != NULL)
 		p[HF_OVM_STREAMS] = share_of(w->http->n_streams - w->http->n_free_streams,
 					     w->http->n_streams);
+	/* At most a ring's worth, and about two frames a connection (a request and an ACK). */
+	ring = 0;
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		ring += w->ports[i].nb_rxd;
+	if (w->tcp != NULL && 2 * (uint64_t)w->tcp->n_active < ring)
+		ring = 2 * (uint64_t)w->tcp->n_active;
+	hf_overload_delay(o, now, ring);
 	hf_overload_update(o, share_of(o->backlog_tsc, now - o->window_start), p);
+	w->cnt.v[HF_CNT_OVERLOAD_STANDING_US] = o->standing_tsc * 1000000 / w->tsc_hz;
 	o->window_start = now;
 	o->backlog_tsc = 0;
 	for (int m = 0; m < HF_OVM__N; m++)
@@ -579,7 +589,7 @@ overload_window(struct hf_worker *w, uint64_t now)
 unsigned int
 hf_worker_poll_once(struct hf_worker *w)
 {
-	uint64_t start = rte_rdtsc(), t_rx, t_tcp, end, t, t_stack = 0;
+	uint64_t start = rte_rdtsc(), t_rx, t_tcp, end, t, t_stack = 0, prev = w->loop.last_start;
 	struct rte_mbuf *pkts[HF_MAX_PORTS][2 * HF_BURST];
 	uint16_t got[HF_MAX_PORTS];
 	struct hf_loop_stats *ls = &w->loop;
@@ -661,7 +671,9 @@ hf_worker_poll_once(struct hf_worker *w)
 	ls->cur[HF_LOOP_TX] = end - t;
 	ls->last_end = end;
 	HF_COUNT(w, WORKER_LOOPS);
-	hf_overload_loop(&w->ovl, backlogged, end - start);
+	/* A gap since the previous iteration's start past the stall bound: the thread did not run. */
+	hf_overload_loop(&w->ovl, backlogged, n, start, end,
+			 prev != 0 && start - prev > w->stall_tsc ? start - prev : 0);
 	if (unlikely(end - w->ovl.window_start >= w->ovl.window_tsc))
 		overload_window(w, end);
 	if (n == 0) {

@@ -165,7 +165,8 @@ rm -f "$j_json" "$j_speed"
 if [ "${HF_BENCH_MEMIF:-1}" != 0 ]; then
 	echo
 	# Open loop past saturation too (100%, 150% of the best closed-loop rate), with the
-	# overload manager's backlog triggers on: the rows say how many requests were shed.
+	# overload manager's queue_delay controller shedding: the rows say how many requests
+	# were shed.
 	bench/loadgen/memif_bench.sh --occupy --overload --fracs "10 50 90 100 150" ||
 		echo "memif_bench failed"
 fi

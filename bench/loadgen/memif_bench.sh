@@ -70,8 +70,10 @@
 #               too, as they must through hydrofoil, and the probe's report says what core 1
 #               went through (runs baseocc-lat-F; scripts/bench.sh passes it)
 #   --overload  hydrofoil's open-loop runs (phase 3) shed requests by the worker's own
-#               backlog (README, "Overload": from 90% of the loop behind full bursts, all at
-#               99%); those rows then say how many requests were shed (503, flag OM).
+#               queue_delay controller (README, "Overload": the share that holds the RX
+#               queue's standing time at 500 us, 1 ms windows); those rows then say how many
+#               requests were shed (503, flag OM). --overload-backlog: by the older backlog
+#               trigger instead (from 90% of the loop behind full bursts, all at 99%).
 #               Keep-alive stays on: closing connections of a client that is itself at its
 #               limit adds a handshake to each of its next requests (tried: 17,787
 #               responses with keep-alive off at 100% made 65,776 requests time out
@@ -84,7 +86,8 @@
 #               process on one CPU, its link does not come up.)
 # Environment: HF_BUILD_DIR (default build), HF_KEEP_TMP=1 (keep the temp dir),
 # HF_LAT_CONNS (phase 3's connections below 100%, default 64), HF_SAT_CONNS (from 100%,
-# default 2048). An open loop past saturation
+# default 2048), HF_LG_MEMIF_ARGS (appended to the loadgen's memif device through
+# hydrofoil, e.g. rsize=12: the memif client sets the ring, 2^10 slots by default). An open loop past saturation
 # queues its excess in the loadgen, one request in flight per connection: with 64
 # connections hydrofoil never holds more than 64 requests, its receive bursts are
 # never full, and the overload manager's backlog monitor cannot see the overload.
@@ -128,7 +131,8 @@ while [ $# -gt 0 ]; do
 	--lg-lcores) LG_LCORES=$2; shift ;;
 	--lg-cpus) LG_CPUS=$2; shift ;;
 	--occupy) OCCUPY=1 ;;
-	--overload) OVERLOAD='overload = { shed_requests = { backlog = [0.90, 0.99]; mbufs = [0.90, 0.98]; }; };' ;;
+	--overload) OVERLOAD='overload = { window_ms = 1; queue_delay_us = 500; shed_requests = { queue_delay = [0.0, 1.0]; mbufs = [0.90, 0.98]; }; };' ;;
+	--overload-backlog) OVERLOAD='overload = { shed_requests = { backlog = [0.90, 0.99]; mbufs = [0.90, 0.98]; }; };' ;;
 	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "memif_bench: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -278,7 +282,7 @@ lg_bg() {
 	local name=$1 target=$2 port
 	shift 2
 	if [ "$target" = hf ]; then
-		port=(--port "p0,net_memif0,role=client,socket=$SOCK,$LG_ADDR/24" --client "$HF_ADDR:80"
+		port=(--port "p0,net_memif0,role=client,socket=$SOCK${HF_LG_MEMIF_ARGS:+,$HF_LG_MEMIF_ARGS},$LG_ADDR/24" --client "$HF_ADDR:80"
 			--server 8080 --response-size "$BODY")
 		[ -s "$T/$name.board" ] && port+=(--stall-board "$T/$name.board")
 	else

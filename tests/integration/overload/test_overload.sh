@@ -10,7 +10,8 @@
 # Connections are opened in batches until the overload.active.* gauge says every worker
 # is past the threshold (RSS spreads them), so the test holds with any HF_WORKERS. When the
 # holders let go, every action stops and requests pass with keep-alive again. A bad
-# trigger is refused by --check with its file, line and key.
+# trigger is refused by --check with its file, line and key. The queue_delay controller
+# is on for shed_requests too, and sheds nothing under wrk below saturation.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 UP=$HF_ROOT/tests/integration/http/lenient_upstream.py
@@ -89,6 +90,7 @@ HOLDERS=()
 for bad in 'shed_requests = { backlog = [0.9]; };|overload.shed_requests.backlog: want \[scaling, saturation\]' \
 	   'shed_requests = { backlog = [0.99, 0.5]; };|overload.shed_requests.backlog: \[0.99, 0.5\]: want 0 <= scaling <= saturation <= 1' \
 	   'shed_requests = { lag = [0.5, 0.9]; };|lag' \
+	   'queue_delay_us = 0;|overload.queue_delay_us' \
 	   'drop_everything = { };|drop_everything'; do
 	cfg "${bad%%|*}"
 	out=$("$HF_BIN" -c "$HF_TMP/hf.cfg" --check 2>&1)
@@ -98,9 +100,9 @@ for bad in 'shed_requests = { backlog = [0.9]; };|overload.shed_requests.backlog
 done
 
 # ---------------------------------------------------------------- up
-cfg 'window_ms = 10;
+cfg 'window_ms = 10; queue_delay_us = 500;
   disable_keepalive  = { connections = [0.10, 0.10]; };
-  shed_requests      = { connections = [0.20, 0.20]; };
+  shed_requests      = { connections = [0.20, 0.20]; queue_delay = [0.0, 1.0]; };
   refuse_connections = { connections = [0.30, 0.30]; };'
 if ! hf_up "$NS" "$HF_TMP/hf.cfg" "$HF_TMP/hf.log" "$PEER/24"; then
 	hf_not_ok "hydrofoil with overload triggers reports LIVE"
@@ -155,6 +157,18 @@ hf_check "holders gone (overload.active.* $(st overload.active.disable_keepalive
 	_ "$r" "$(st overload.active.disable_keepalive)" "$(st overload.active.shed_requests)" "$(st overload.active.refuse_connections)"
 hf_check "tcp.drop.no_tcb stayed 0 (the actions came before the pool ran out): $(st tcp.drop.no_tcb)" \
 	test "$(st tcp.drop.no_tcb)" = 0
+
+# ---------------------------------------------------------------- queue_delay below saturation
+# wrk over net_tap keeps the worker's loop busy with a syscall a frame, behind a slow
+# upstream: queues fill in bursts and drain, the worker has time to spare, and the
+# queue_delay controller (on for shed_requests above) sheds nothing. Two connections
+# (four TCBs with the upstream's) stay under the connections triggers.
+s0=$(st overload.requests_shed)
+out=$(in_ns timeout 20 wrk -t1 -c2 -d2s --timeout 5s "http://$OUR/q" 2>&1)
+reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+hf_check "wrk -c2 -d2s below saturation: ${reqs:-no} requests, overload.requests_shed +$(( $(st overload.requests_shed) - s0 )) (want 0), queue_delay pressure $(st overload.pressure_pct.queue_delay)%, standing $(st overload.queue_standing_us) us" \
+	bash -c '[ "${1:-0}" -gt 0 ] && [ "$2" = "$3" ] && ! grep -q "Non-2xx" <<<"$4"' \
+	_ "$reqs" "$(st overload.requests_shed)" "$s0" "$out"
 
 hf_check_stop
 hf_done

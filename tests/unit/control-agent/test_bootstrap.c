@@ -364,11 +364,15 @@ test_overload(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
-	fputs(PORT "overload = { window_ms = 2;\n"
-		   " shed_requests = { streams = [ 0.5, 0.75 ]; connections = [ 1, 1 ]; }; };\n", f);
+	fputs(PORT "overload = { window_ms = 2; queue_delay_us = 300;\n"
+		   " shed_requests = { streams = [ 0.5, 0.75 ]; connections = [ 1, 1 ];\n"
+		   "  queue_delay = [ 0, 1 ]; }; };\n", f);
 	fclose(f);
 	assert_int_equal(hf_bootstrap_load(&boot, path, err, sizeof(err)), 0);
 	assert_int_equal(boot.overload.window_us, 2000);
+	assert_int_equal(boot.overload.queue_delay_us, 300);
+	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_QUEUE_DELAY].scaling == 0.0f);
+	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_QUEUE_DELAY].saturation == 1.0f);
 	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_STREAMS].scaling == 0.5f);
 	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_STREAMS].saturation == 0.75f);
 	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_CONNECTIONS].scaling == 1.0f);
@@ -390,6 +394,8 @@ test_overload(void **state)
 	fclose(f);
 	assert_int_equal(hf_bootstrap_load(&boot, path, err, sizeof(err)), 0);
 	assert_int_equal(boot.overload.window_us, 10000);
+	assert_int_equal(boot.overload.queue_delay_us, 500);
+	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_QUEUE_DELAY].scaling > 1.0f);
 	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_MBUFS].scaling < 1.0f);
 	assert_true(boot.overload.trigger[HF_OVA_SHED_REQUESTS][HF_OVM_BACKLOG].scaling > 1.0f);
 	unlink(path);
