@@ -77,6 +77,12 @@ struct hf_metrics {
 	uint32_t tcp_mask;
 	struct hf_metrics_http *http;
 	struct hf_metrics_tcp *tcp;
+	/*
+	 * The HTTP series the worker's last exchange went to, tried before the
+	 * table is probed: a worker's exchanges mostly repeat their cluster and
+	 * code. NULL: none yet. Only the worker reads it.
+	 */
+	struct hf_metrics_http *last_http;
 };
 
 #endif

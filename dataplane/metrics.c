@@ -38,6 +38,7 @@ hf_metrics_init(struct hf_metrics *m, uint32_t max_series)
 	}
 	m->http_mask = http - 1;
 	m->tcp_mask = tcp - 1;
+	m->last_http = NULL;
 	return 0;
 }
 
@@ -48,42 +49,44 @@ hf_metrics_free(struct hf_metrics *m)
 	rte_free(m->tcp);
 	m->http = NULL;
 	m->tcp = NULL;
+	m->last_http = NULL;
 }
 
 /*
- * The bucket of a value by its bit length k (highest set bit; 32 for 2^32
- * and past, above every bound): no two bounds share a power-of-two
- * interval [2^k, 2^(k+1)), so the bucket is the bounds below 2^k (bits
- * 56-63) plus one when the value is past the bound in its interval (bits
- * 0-55; 2^(k+1) - 1 when the interval holds none). Two loads and a compare
- * instead of a scan of up to 19 bounds three times a request; test_metrics
- * holds it to the scan at every bound and power of two.
+ * The bucket of a value by its bit length k (highest set bit; 32 and past,
+ * 2^32 and above every bound, share one entry), looked up by the count of
+ * leading zeros, 63 - k, so no subtraction or clamp comes between: no two
+ * bounds share a power-of-two interval [2^k, 2^(k+1)), so the bucket is the
+ * bounds below 2^k (bits 56-63) plus one when the value is past the bound
+ * in its interval (bits 0-55; 2^(k+1) - 1 when the interval holds none).
+ * Two loads and a compare instead of a scan of up to 19 bounds three times
+ * a request; test_metrics holds it to the scan at every bound and power of
+ * two.
  */
-static const uint64_t bucket_by_bits[33] = {
-	UINT64_C(0) << 56 | 1,		UINT64_C(0) << 56 | 3,
-	UINT64_C(0) << 56 | 7,		UINT64_C(0) << 56 | 15,
-	UINT64_C(0) << 56 | 31,		UINT64_C(0) << 56 | 63,
-	UINT64_C(0) << 56 | 127,	UINT64_C(0) << 56 | 255,
-	UINT64_C(0) << 56 | 500,	UINT64_C(1) << 56 | 1000,
-	UINT64_C(2) << 56 | 2047,	UINT64_C(2) << 56 | 4095,
-	UINT64_C(2) << 56 | 5000,	UINT64_C(3) << 56 | 10000,
-	UINT64_C(4) << 56 | 25000,	UINT64_C(5) << 56 | 50000,
-	UINT64_C(6) << 56 | 100000,	UINT64_C(7) << 56 | 250000,
-	UINT64_C(8) << 56 | 500000,	UINT64_C(9) << 56 | 1000000,
-	UINT64_C(10) << 56 | 2097151,	UINT64_C(10) << 56 | 2500000,
-	UINT64_C(11) << 56 | 5000000,	UINT64_C(12) << 56 | 10000000,
-	UINT64_C(13) << 56 | 30000000,	UINT64_C(14) << 56 | 60000000,
-	UINT64_C(15) << 56 | 134217727,	UINT64_C(15) << 56 | 268435455,
-	UINT64_C(15) << 56 | 300000000,	UINT64_C(16) << 56 | 600000000,
-	UINT64_C(17) << 56 | 1800000000, UINT64_C(18) << 56 | 3600000000,
-	UINT64_C(18) << 56 | 0,
+static const uint64_t bucket_by_lz[64] = {
+	[0 ... 31] = UINT64_C(18) << 56 | 0,
+	[32] = UINT64_C(18) << 56 | 3600000000, [33] = UINT64_C(17) << 56 | 1800000000,
+	[34] = UINT64_C(16) << 56 | 600000000, [35] = UINT64_C(15) << 56 | 300000000,
+	[36] = UINT64_C(15) << 56 | 268435455, [37] = UINT64_C(15) << 56 | 134217727,
+	[38] = UINT64_C(14) << 56 | 60000000, [39] = UINT64_C(13) << 56 | 30000000,
+	[40] = UINT64_C(12) << 56 | 10000000, [41] = UINT64_C(11) << 56 | 5000000,
+	[42] = UINT64_C(10) << 56 | 2500000, [43] = UINT64_C(10) << 56 | 2097151,
+	[44] = UINT64_C(9) << 56 | 1000000, [45] = UINT64_C(8) << 56 | 500000,
+	[46] = UINT64_C(7) << 56 | 250000, [47] = UINT64_C(6) << 56 | 100000,
+	[48] = UINT64_C(5) << 56 | 50000, [49] = UINT64_C(4) << 56 | 25000,
+	[50] = UINT64_C(3) << 56 | 10000, [51] = UINT64_C(2) << 56 | 5000,
+	[52] = UINT64_C(2) << 56 | 4095, [53] = UINT64_C(2) << 56 | 2047,
+	[54] = UINT64_C(1) << 56 | 1000, [55] = UINT64_C(0) << 56 | 500,
+	[56] = UINT64_C(0) << 56 | 255, [57] = UINT64_C(0) << 56 | 127,
+	[58] = UINT64_C(0) << 56 | 63,  [59] = UINT64_C(0) << 56 | 31,
+	[60] = UINT64_C(0) << 56 | 15,  [61] = UINT64_C(0) << 56 | 7,
+	[62] = UINT64_C(0) << 56 | 3,   [63] = UINT64_C(0) << 56 | 1,
 };
 
 static inline unsigned int
 bucket(uint64_t v_milli)
 {
-	unsigned int k = 63u - (unsigned int)__builtin_clzll(v_milli | 1);
-	uint64_t e = bucket_by_bits[k < 32 ? k : 32];
+	uint64_t e = bucket_by_lz[__builtin_clzll(v_milli | 1)];
 
 	return (unsigned int)(e >> 56) + (v_milli > (e & ((UINT64_C(1) << 56) - 1)));
 }
@@ -124,18 +127,12 @@ hf_metrics_off(const struct hf_worker *w)
 	return w->snap != NULL ? w->snap->metrics_off : 0;
 }
 
-void
-hf_metrics_http_done(struct hf_worker *w, uint64_t cluster_id, uint16_t code, uint8_t flag,
-		     uint64_t duration_us, uint64_t rq_bytes, uint64_t rs_bytes)
+/* The HTTP series (@p cluster_id, @p code, @p flag) in the table, claimed if new; NULL: no room. */
+static struct hf_metrics_http *
+http_series(struct hf_metrics *m, uint64_t cluster_id, uint16_t code, uint8_t flag)
 {
-	struct hf_metrics *m = &w->metrics;
-	uint32_t off = hf_metrics_off(w);
-	uint64_t h;
-	struct hf_metrics_http *s = NULL;
+	uint64_t h = mix(cluster_id ^ ((uint64_t)code << 8 | flag) * UINT64_C(0x9e3779b97f4a7c15));
 
-	if (m->http == NULL || (off & HF_METRICS_HTTP_ALL) == HF_METRICS_HTTP_ALL)
-		return;
-	h = mix(cluster_id ^ ((uint64_t)code << 8 | flag) * UINT64_C(0x9e3779b97f4a7c15));
 	for (unsigned int i = 0; i < PROBES; i++) {
 		struct hf_metrics_http *e = &m->http[(h + i) & m->http_mask];
 
@@ -145,17 +142,32 @@ hf_metrics_http_done(struct hf_worker *w, uint64_t cluster_id, uint16_t code, ui
 			e->flag = flag;
 			/* The key is whole before the agent may see the slot. */
 			__atomic_store_n(&e->used, 1, __ATOMIC_RELEASE);
-			s = e;
-			break;
+			return e;
 		}
-		if (e->cluster_id == cluster_id && e->code == code && e->flag == flag) {
-			s = e;
-			break;
-		}
+		if (e->cluster_id == cluster_id && e->code == code && e->flag == flag)
+			return e;
 	}
-	if (unlikely(s == NULL)) {
-		HF_COUNT(w, METRICS_DROP_SERIES_OVERFLOW);
+	return NULL;
+}
+
+void
+hf_metrics_http_done(struct hf_worker *w, uint64_t cluster_id, uint16_t code, uint8_t flag,
+		     uint64_t duration_us, uint64_t rq_bytes, uint64_t rs_bytes)
+{
+	struct hf_metrics *m = &w->metrics;
+	uint32_t off = hf_metrics_off(w);
+	struct hf_metrics_http *s;
+
+	if (m->http == NULL || (off & HF_METRICS_HTTP_ALL) == HF_METRICS_HTTP_ALL)
 		return;
+	s = m->last_http;
+	if (s == NULL || s->cluster_id != cluster_id || s->code != code || s->flag != flag) {
+		s = http_series(m, cluster_id, code, flag);
+		if (unlikely(s == NULL)) {
+			HF_COUNT(w, METRICS_DROP_SERIES_OVERFLOW);
+			return;
+		}
+		m->last_http = s;
 	}
 	/* inline: three calls cost about what the three buckets do */
 	if (!(off & HF_METRIC_BIT(HF_METRIC_REQUEST_COUNT)))

@@ -681,10 +681,9 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 	struct hf_authz_dim *dims;
 	struct hf_authz_name *names;
 	struct hf_authz_slot *slots;
-	uint32_t n_slots = 16, hdr_dflt, hdr_touch, n_main = 0, *perm, dim_sets;
+	uint32_t n_slots = 16, hdr_dflt, hdr_touch, n_main = 0, *perm, dim_sets, attr_sets;
 	size_t n_lens = 0, lens_bytes;
 	uint16_t *lens;
-	const void *hot = NULL;
 	char *block;
 	uint64_t hdr_lens = 0;
 	bool nomem = false;
@@ -729,7 +728,7 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 	perm = malloc(sizeof(*perm) * (b->n_dims > 0 ? b->n_dims : 1));
 	/*
 	 * One block: the header dims' lengths, the main dims' lengths, then the
-	 * dims (main first): what every request reads is in one run (ix->hot).
+	 * dims (main first): what a lookup of a main dim's value reads is near.
 	 */
 	lens_bytes = (sizeof(uint16_t) * n_lens + 63) & ~(size_t)63;
 	/* on a line boundary (the memory's are 16 bytes apart): each dim on a line of its own */
@@ -759,8 +758,6 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 		for (uint32_t o = 0; d == NULL; o++)
 			if (perm[o] == i)
 				d = &b->dims[o];
-		if (i == 0)
-			hot = lens;
 
 		dims[i].attr = d->attr;
 		dims[i].nocase = d->nocase;
@@ -824,6 +821,14 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 	 * (touch, dflt), side by side in the dims' order, with the header dims'
 	 * two: a few cache lines, not one per set wherever the build left it.
 	 */
+	/* the main dims' attributes, a byte each, in the words just before the run */
+	attr_sets = b->n_words;
+	for (uint32_t k = 0; k < (n_main + 8 * b->nw - 1) / (8 * b->nw); k++)
+		set_new(b);
+	if (b->nomem)
+		return -1;
+	for (uint32_t k = 0; k < n_main; k++)
+		((uint8_t *)(b->sets + attr_sets))[k] = dims[k].attr;
 	dim_sets = b->n_words;
 	for (uint32_t k = 0; k <= b->n_dims; k++) {
 		/* the main dims, the header dims' AND and OR, the header dims */
@@ -852,9 +857,13 @@ index_publish(struct ixb *b, struct hf_authz_ix *ix, uint32_t n_terms)
 	ix->hdr_lens = hdr_lens;
 	ix->hdr_dflt = hdr_dflt;
 	ix->hdr_touch = hdr_touch;
-	ix->hot = hot != NULL ? hot : dims;
-	ix->hot_len = (uint32_t)((const char *)(dims + n_main) - (const char *)ix->hot);
 	ix->dim_sets = dim_sets;
+	if (ix->sets != NULL) {
+		ix->main_attr = (const uint8_t *)(ix->sets + attr_sets);
+		ix->run = ix->main_attr;
+		ix->run_len = (uint32_t)((dim_sets - attr_sets) + (n_main + 1) * 2 * b->nw) *
+			      (uint32_t)sizeof(uint64_t);
+	}
 	return nomem ? -1 : 0;
 }
 

@@ -218,14 +218,19 @@ struct hf_authz_ix {
 	uint32_t hdr_dflt;		/* set: AND of the header dims' dflt (no such field sent) */
 	uint32_t hdr_touch;		/* set: OR of the header dims' touch */
 	/*
-	 * What every request reads, whatever it holds, in two runs the check
-	 * prefetches at its start (their misses overlap, not one after
-	 * another): hot_len bytes from hot (the main dims' lengths, then the
-	 * main dims), and from set offset dim_sets the main dims' touch and
-	 * dflt sets, then hdr_touch and hdr_dflt (the header dims' follow).
+	 * What every request reads, whatever it holds, in one run the check
+	 * prefetches at its start (its misses overlap, not one after another):
+	 * run_len bytes from run, the main dims' attributes (main_attr, a byte
+	 * each, in words of the sets), then from set offset dim_sets the main
+	 * dims' touch and dflt sets side by side, then hdr_touch and hdr_dflt
+	 * (the header dims' pairs follow, outside the run). A request whose
+	 * values its worker's memo holds reads nothing else of the dims; the
+	 * dims themselves and their lengths are read when a value is looked
+	 * up.
 	 */
-	const void *hot;
-	uint32_t hot_len;
+	const void *run;
+	uint32_t run_len;
+	const uint8_t *main_attr;
 	uint32_t dim_sets;
 	uint32_t n_slow;
 	const uint32_t *slow;		/* terms that are whole rules the tree walk decides */

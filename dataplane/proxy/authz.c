@@ -466,7 +466,6 @@ struct gather {
 	const struct hf_authz_ix *ix;
 	uint32_t nw;
 	bool any;			/* some entry matched */
-	struct hf_authz_memo *memo;	/* NULL: none (or sets of more than 2 words) */
 	uint64_t p[HF_AUTHZ_IX_WORDS], n[HF_AUTHZ_IX_WORDS];
 };
 
@@ -639,105 +638,29 @@ same_key(const char *a, const char *b, size_t n)
 	return true;
 }
 
-/*
- * gather_value()'s lookup when the dim's memo holds another value: the value
- * looked up, remembered. Into @p g itself when it holds nothing yet (a dim's
- * first value: what it then holds is what this value gathered).
- */
-static __attribute__((noinline)) void
-memo_fill(struct gather *g, struct hf_authz_memo_ent *e, uint16_t di, const char *key, size_t n,
-	  const uint8_t *a, bool v6)
-{
-	struct gather t, *to = g;
-
-	if (g->any) {
-		t.ix = g->ix;
-		t.nw = g->nw;
-		t.any = false;
-		t.memo = NULL;
-		to = &t;
-	}
-	if (a == NULL)
-		lookup_str(to, di, key, n);
-	else
-		lookup_addr(to, di, a, v6);
-	e->full = true;
-	e->len = (uint8_t)n;
-	memcpy(e->key, key, n);
-	e->hit = to->any;
-	for (uint32_t i = 0; i < to->nw && to->any; i++) {
-		e->p[i] = to->p[i];
-		e->n[i] = to->n[i];
-	}
-	if (to != g && t.any)
-		gather_words(g, t.p, t.n);
-}
 
 /*
- * What value @p key (@p n bytes; an address: 4 bytes IPv4, 16 IPv6) of dim
- * @p di gathers, into @p g: from the worker's memo when the dim's last value
- * was the same, else looked up (a string: @p key; an address: @p a, @p v6)
- * and remembered. A dim's lookups may add to what @p g holds (a list
- * claim's elements): the memo holds what this value alone gathered.
+ * What a dim lets live of the terms, given what it gathered: (dflt | P) & ~N,
+ * into @p keep (@p nw words); dflt alone when nothing matched.
  */
 static inline __attribute__((always_inline)) void
-gather_value(struct gather *g, uint16_t di, const char *key, size_t n, const uint8_t *a, bool v6)
+keep_of(const struct gather *g, const uint64_t *dflt, uint64_t *keep, uint32_t nw)
 {
-	struct hf_authz_memo_ent *e;
-
-	if (g->memo == NULL || di >= HF_AUTHZ_MEMO_DIMS || n > HF_AUTHZ_MEMO_KEY) {
-		if (a == NULL)
-			lookup_str(g, di, key, n);
-		else
-			lookup_addr(g, di, a, v6);
-		return;
-	}
-	e = &g->memo->ent[di];
-	if (!e->full || e->len != n || !same_key(e->key, key, n)) {
-		memo_fill(g, e, di, key, n, a, v6);
-		return;
-	}
-	if (e->hit)
-		gather_words(g, e->p, e->n);
-}
-
-static inline void
-match_str(struct gather *g, uint16_t di, const char *s, size_t n)
-{
-	gather_value(g, di, s, n, NULL, false);
-}
-
-static inline void
-match_addr(struct gather *g, uint16_t di, const uint8_t a[16], bool v6)
-{
-	gather_value(g, di, (const char *)a, v6 ? 16 : 4, a, v6);
-}
-
-static void
-match_port(struct gather *g, uint16_t di, uint16_t port)
-{
-	char key[2] = {(char)(port >> 8), (char)(port & 0xff)};
-
-	probe(g, di, HF_AZC_ADDR, hf_authz_filter_bit(HF_AZC_ADDR, 0x200, port & 0xff), key, 2,
-	      false, NULL, 0);
-}
-
-/*
- * Keeps in @p alive (@p nw words: a constant where check_ix() is
- * specialized) the terms dim @p d lets live: (dflt | P) & ~N.
- */
-static inline __attribute__((always_inline)) void
-apply(const struct gather *g, const struct hf_authz_dim *d, uint64_t *alive, uint32_t nw)
-{
-	const uint64_t *dflt = g->ix->sets + d->dflt;
-
 	if (!g->any) {
 		for (uint32_t i = 0; i < nw; i++)
-			alive[i] &= dflt[i];
+			keep[i] = dflt[i];
 		return;
 	}
 	for (uint32_t i = 0; i < nw; i++)
-		alive[i] &= (dflt[i] | g->p[i]) & ~g->n[i];
+		keep[i] = (dflt[i] | g->p[i]) & ~g->n[i];
+}
+
+/* Keeps in @p alive (@p nw words: a constant in check_ix()'s copies) the terms of @p keep. */
+static inline __attribute__((always_inline)) void
+and_into(uint64_t *alive, const uint64_t *keep, uint32_t nw)
+{
+	for (uint32_t i = 0; i < nw; i++)
+		alive[i] &= keep[i];
 }
 
 /* Whether some term of @p alive is in set @p s (@p nw words). */
@@ -751,110 +674,190 @@ meets(const uint64_t *alive, const uint64_t *s, uint32_t nw)
 	return x != 0;
 }
 
-void
-hf_authz_dim_keep(const struct hf_authz_ix *ix, uint16_t di, const char *s, size_t n,
-		  uint64_t *out)
+/*
+ * What value @p key (@p n bytes) of dim @p di (attribute @p attr: an
+ * address is 4 bytes IPv4 or 16 IPv6, @p v6; a port its 2 bytes, high
+ * first; else a string) gathers, looked up in the index, into @p g.
+ */
+static __attribute__((noinline)) void
+value_lookup(struct gather *g, uint16_t di, uint8_t attr, const char *key, size_t n, bool v6)
 {
-	struct gather g = {.ix = ix, .nw = ix->nw, .any = false};
-
-	for (uint32_t i = 0; i < ix->nw; i++)
-		out[i] = UINT64_MAX;
-	match_str(&g, di, s, n);
-	apply(&g, &ix->dims[di], out, ix->nw);
-}
-
-/* Gathers what dim @p di (not a header) reads of @p rq. */
-static void
-gather_dim(const struct hf_authz *az, struct gather *g, uint16_t di, struct hf_authz_rq *rq)
-{
-	const struct hf_authz_dim *d = &g->ix->dims[di];
-	const struct hf_h1_message *msg = rq->msg;
-	const struct hf_authn *an = rq->authn;
-	const char *ns;
-	size_t ns_len;
-	uint8_t a[16] = {0};
-	bool v6 = false;
-
-	switch (d->attr) {
-	case HF_AZ_PRINCIPAL:
-		if (rq->peer != NULL && rq->peer_len > 0)
-			match_str(g, di, rq->peer, rq->peer_len);
-		return;
-	case HF_AZ_NAMESPACE:
-		if (rq->peer != NULL && principal_ns(rq->peer, rq->peer_len, &ns, &ns_len) &&
-		    ns_len > 0)
-			match_str(g, di, ns, ns_len);
-		return;
-	case HF_AZ_REQ_PRINCIPAL:
-		if (an != NULL && an->principal_len > 0)
-			match_str(g, di, an->buf + an->principal_off, an->principal_len);
-		return;
+	g->any = false;
+	switch (attr) {
 	case HF_AZ_SOURCE_IP:
 	case HF_AZ_DEST_IP:
-		memcpy(a, d->attr == HF_AZ_SOURCE_IP ? &rq->src_ip : &rq->dst_ip, 4);
-		match_addr(g, di, a, false);
-		return;
 	case HF_AZ_REMOTE_IP:
-		if (!hf_authz_xff_addr(msg, az->xff_trusted_hops, a, &v6)) {
-			memset(a, 0, sizeof(a));
-			memcpy(a, &rq->src_ip, 4);
-			v6 = false;
-		}
-		match_addr(g, di, a, v6);
-		return;
-	case HF_AZ_HOST:
-		if (msg->host.len > 0)
-			match_str(g, di, msg->host.p, msg->host.len);
+		lookup_addr(g, di, (const uint8_t *)key, v6);
 		return;
 	case HF_AZ_PORT:
-		match_port(g, di, rq->dst_port);
-		return;
-	case HF_AZ_METHOD:
-		match_str(g, di, msg->method_name.p, msg->method_name.len);
-		return;
-	case HF_AZ_PATH:
-		match_str(g, di, rq->path, rq->path_len);
-		return;
-	case HF_AZ_SNI:
-		if (rq->sni != NULL && rq->sni[0] != '\0')
-			match_str(g, di, rq->sni, strlen(rq->sni));
-		return;
-	case HF_AZ_CLAIM:
-		/* a list claim is one entry per element: any of them may match */
-		if (an == NULL || an->principal_len == 0)
-			return;
-		for (uint16_t i = 0; i < an->n_claims && i < HF_AUTHN_MAX_CLAIMS; i++) {
-			const struct hf_authn_claim *cl = &an->claims[i];
-
-			const struct hf_authz_name *nm = &g->ix->names[di];
-
-			if (cl->name_len == nm->len &&
-			    memcmp(an->buf + cl->name_off, nm->s, nm->len) == 0)
-				match_str(g, di, an->buf + cl->val_off, cl->val_len);
-		}
+		probe(g, di, HF_AZC_ADDR,
+		      hf_authz_filter_bit(HF_AZC_ADDR, 0x200, (unsigned char)key[1]), key, 2, false,
+		      NULL, 0);
 		return;
 	default:
+		lookup_str(g, di, key, n);
 		return;
 	}
 }
 
 /*
- * The header dims: one pass over the request's fields, each name whose length
- * some policy reads looked up; a name that came in one field is matched in
- * place, one that came in several is joined (field_value()).
+ * Keeps in @p alive the terms value @p key (@p n bytes, as value_lookup()
+ * takes it) of dim @p di (@p dflt its dflt set) lets live: from the worker's
+ * memo @p memo when the dim's last value was the same, else looked up with
+ * @p g (and remembered when it fits).
  */
-static void
-apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq *rq,
-	      uint64_t *alive)
+static inline __attribute__((always_inline)) void
+value_apply(struct gather *g, struct hf_authz_memo *memo, uint16_t di, uint8_t attr,
+	    const char *key, size_t n, bool v6, const uint64_t *dflt, uint64_t *alive, uint32_t nw)
+{
+	struct hf_authz_memo_ent *e = NULL;
+	uint64_t keep[HF_AUTHZ_IX_WORDS];
+
+	if (memo != NULL && di < HF_AUTHZ_MEMO_DIMS) {
+		e = &memo->ent[di];
+		if (e->full && e->len == n && same_key(e->key, key, n)) {
+			and_into(alive, e->keep, nw);
+			return;
+		}
+	}
+	value_lookup(g, di, attr, key, n, v6);
+	keep_of(g, dflt, keep, nw);
+	and_into(alive, keep, nw);
+	if (e == NULL || n > HF_AUTHZ_MEMO_KEY)
+		return;
+	e->full = true;
+	e->len = (uint8_t)n;
+	memcpy(e->key, key, n);
+	for (uint32_t i = 0; i < nw; i++)
+		e->keep[i] = keep[i];
+}
+
+void
+hf_authz_dim_keep(const struct hf_authz_ix *ix, uint16_t di, const char *s, size_t n,
+		  uint64_t *out)
+{
+	struct gather g = {.ix = ix, .nw = ix->nw};
+
+	value_lookup(&g, di, ix->dims[di].attr, s, n, false);
+	keep_of(&g, ix->sets + ix->dims[di].dflt, out, ix->nw);
+}
+
+/*
+ * The value main dim attribute @p attr reads of @p rq, as value_lookup()
+ * takes it (an address worked out, or a port, in @p a). Returns false when
+ * the request has none: the dim then lets its dflt terms live.
+ */
+static inline __attribute__((always_inline)) bool
+value_of(const struct hf_authz *az, uint8_t attr, struct hf_authz_rq *rq, uint8_t a[16],
+	 const char **key, size_t *n, bool *v6)
+{
+	const struct hf_h1_message *msg = rq->msg;
+	const struct hf_authn *an = rq->authn;
+
+	switch (attr) {
+	case HF_AZ_PRINCIPAL:
+		*key = rq->peer;
+		*n = rq->peer_len;
+		return rq->peer != NULL && rq->peer_len > 0;
+	case HF_AZ_NAMESPACE:
+		return rq->peer != NULL && principal_ns(rq->peer, rq->peer_len, key, n) && *n > 0;
+	case HF_AZ_REQ_PRINCIPAL:
+		if (an == NULL || an->principal_len == 0)
+			return false;
+		*key = an->buf + an->principal_off;
+		*n = an->principal_len;
+		return true;
+	case HF_AZ_SOURCE_IP:
+		*key = (const char *)&rq->src_ip;
+		*n = 4;
+		return true;
+	case HF_AZ_DEST_IP:
+		*key = (const char *)&rq->dst_ip;
+		*n = 4;
+		return true;
+	case HF_AZ_REMOTE_IP:
+		if (!hf_authz_xff_addr(msg, az->xff_trusted_hops, a, v6)) {
+			memset(a, 0, 16);
+			memcpy(a, &rq->src_ip, 4);
+			*v6 = false;
+		}
+		*key = (const char *)a;
+		*n = *v6 ? 16 : 4;
+		return true;
+	case HF_AZ_HOST:
+		*key = msg->host.p;
+		*n = msg->host.len;
+		return msg->host.len > 0;
+	case HF_AZ_PORT:
+		a[0] = (uint8_t)(rq->dst_port >> 8);
+		a[1] = (uint8_t)(rq->dst_port & 0xff);
+		*key = (const char *)a;
+		*n = 2;
+		return true;
+	case HF_AZ_METHOD:
+		*key = msg->method_name.p;
+		*n = msg->method_name.len;
+		return true;
+	case HF_AZ_PATH:
+		*key = rq->path;
+		*n = rq->path_len;
+		return true;
+	case HF_AZ_SNI:
+		if (rq->sni == NULL || rq->sni[0] == '\0')
+			return false;
+		*key = rq->sni;
+		*n = strlen(rq->sni);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Keeps in @p alive what claim dim @p di lets live: a list claim is one
+ * entry per element, any of which may match, all gathered before the dim
+ * decides (not remembered: the memo holds one value's answer).
+ */
+static __attribute__((noinline)) void
+claim_apply(const struct hf_authz_ix *ix, uint16_t di, const struct hf_authn *an, uint64_t *alive,
+	    uint32_t nw)
+{
+	const struct hf_authz_name *nm = &ix->names[di];
+	uint64_t keep[HF_AUTHZ_IX_WORDS];
+	struct gather g;
+
+	g.ix = ix;
+	g.nw = nw;
+	g.any = false;
+	if (an != NULL && an->principal_len > 0)
+		for (uint16_t i = 0; i < an->n_claims && i < HF_AUTHN_MAX_CLAIMS; i++) {
+			const struct hf_authn_claim *cl = &an->claims[i];
+
+			if (cl->name_len == nm->len &&
+			    memcmp(an->buf + cl->name_off, nm->s, nm->len) == 0)
+				lookup_str(&g, di, an->buf + cl->val_off, cl->val_len);
+		}
+	keep_of(&g, ix->sets + ix->dims[di].dflt, keep, nw);
+	and_into(alive, keep, nw);
+}
+
+/*
+ * The header dims: one pass over the request's fields from field @p i on
+ * (the first whose name has a length some policy reads), each such name
+ * looked up; a name that came in one field is matched in place, one that
+ * came in several is joined (field_value()).
+ */
+static __attribute__((noinline)) void
+apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_memo *memo,
+	      struct hf_authz_rq *rq, uint32_t i, uint64_t *alive)
 {
 	const uint32_t nw = ix->nw;
 	const struct hf_h1_message *msg = rq->msg;
 	uint16_t seen[16];
 	/* again: bit k set when dim seen[k] has more than one field */
 	uint32_t hdr[16], n_seen = 0, again = 0;
-	const uint64_t *dflt = ix->sets + ix->hdr_dflt;
 
-	for (uint32_t i = 0; i < msg->n_headers; i++) {
+	for (; i < msg->n_headers; i++) {
 		const struct hf_h1_header *f = &msg->headers[i];
 		uint32_t n = f->name.len < 63 ? f->name.len : 63, h;
 
@@ -885,12 +888,10 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq
 			break;
 	}
 	if (n_seen == 0) {
-		for (uint32_t i = 0; i < ix->nw; i++)
-			alive[i] &= dflt[i];
+		and_into(alive, ix->sets + ix->hdr_dflt, nw);
 		return;
 	}
 	for (uint16_t di = ix->n_main; di < ix->n_dims; di++) {
-		const struct hf_authz_dim *d = &ix->dims[di];
 		const struct hf_authz_name *nm = &ix->names[di];
 		const char *v = NULL;
 		size_t vn = 0;
@@ -915,10 +916,11 @@ apply_headers(const struct hf_authz_ix *ix, struct gather *g, struct hf_authz_rq
 				break;
 			}
 		}
-		g->any = false;
 		if (have)
-			match_str(g, di, v, vn);
-		apply(g, d, alive, nw);
+			value_apply(g, memo, di, HF_AZ_HEADER, v, vn, false,
+				    ix->sets + ix->dims[di].dflt, alive, nw);
+		else
+			and_into(alive, ix->sets + ix->dims[di].dflt, nw);
 	}
 }
 
@@ -938,70 +940,68 @@ first_bit(const uint64_t *s, uint32_t from, uint32_t to)
 	return to;
 }
 
+/* The first field of @p msg whose name has a length some header dim reads, or n_headers. */
+static inline uint32_t
+first_hdr_candidate(const struct hf_authz_ix *ix, const struct hf_h1_message *msg)
+{
+	uint32_t i;
+
+	for (i = 0; i < msg->n_headers; i++) {
+		uint32_t n = msg->headers[i].name.len;
+
+		if (ix->hdr_lens & (UINT64_C(1) << (n < 63 ? n : 63)))
+			break;
+	}
+	return i;
+}
+
 /*
- * The check through the index, its sets @p nw words long: a constant in the
- * copies hf_authz_check() picks for the usual sizes, so the set operations
- * are a few instructions each, without loops.
+ * Whether @p rq holds what the memo's last check read (hf_authz_memo): the
+ * same value, or none, in each main dim it read, the same method, and again
+ * no header field a policy reads when it found none.
  */
 static inline __attribute__((always_inline)) bool
-check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_authz_rq *rq,
-	 struct hf_authz_result *res, const uint32_t nw)
+verdict_holds(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_authz_rq *rq,
+	      const struct hf_authz_memo *memo, bool method_table)
 {
-	struct gather g;
-	uint64_t alive[HF_AUTHZ_IX_WORDS];
-	const struct hf_authz_policy *last = NULL;
-	const enum hf_h1_method m = rq->msg->method;
-	/* the method's answer, when the agent worked it out (a method the parser names) */
-	const uint64_t *method_keep = ix->method_keep != NULL && m != HF_H1_M_OTHER &&
-					      m <= HF_H1_M_PATCH
-					      ? ix->method_keep + (size_t)m * nw
-					      : NULL;
-	uint32_t t;
+	const struct hf_h1_message *msg = rq->msg;
 
-	/*
-	 * What this check will read whatever the request holds, asked for at
-	 * once: between two requests the worker's packets push it out of L1,
-	 * and one line after another it costs more than the check itself.
-	 */
-	for (uint32_t o = 0; o < ix->hot_len + 63; o += 64)
-		__builtin_prefetch((const char *)ix->hot + o);
-	for (uint32_t o = 0; o < (ix->n_main + 1u) * 2 * nw * 8 + 63; o += 64)
-		__builtin_prefetch((const char *)(ix->sets + ix->dim_sets) + o);
-	if (method_keep != NULL)
-		__builtin_prefetch(method_keep);
-	g.ix = ix;
-	g.nw = nw;
-	g.memo = nw <= 2 ? rq->memo : NULL;
-	if (g.memo != NULL && g.memo->serial != ix->serial) {
-		/* another index: what the memo holds was gathered from the last one */
-		for (uint32_t i = 0; i < HF_AUTHZ_MEMO_DIMS; i++)
-			g.memo->ent[i].full = false;
-		g.memo->serial = ix->serial;
-	}
-	for (uint32_t i = 0; i < nw; i++)
-		alive[i] = UINT64_MAX;
-	for (uint16_t di = 0; di < ix->n_main; di++) {
-		const struct hf_authz_dim *d = &ix->dims[di];
+	for (uint32_t bits = memo->read; bits != 0; bits &= bits - 1) {
+		const uint32_t di = (uint32_t)__builtin_ctz(bits);
+		const uint8_t attr = ix->main_attr[di];
+		const struct hf_authz_memo_ent *e;
+		const char *key;
+		size_t n;
+		uint8_t a[16];
+		bool v6 = false;
 
-		/* no live term reads it: whatever the request holds, it would keep them all */
-		if (!meets(alive, ix->sets + d->touch, nw))
-			continue;
-		if (di == ix->method_dim && method_keep != NULL) {
-			for (uint32_t i = 0; i < nw; i++)
-				alive[i] &= method_keep[i];
+		if (attr == HF_AZ_METHOD) {
+			if (msg->method != memo->method)
+				return false;
+			if (method_table)
+				continue;
+		}
+		if (!value_of(az, attr, rq, a, &key, &n, &v6)) {
+			if (!(memo->absent & (UINT32_C(1) << di)))
+				return false;
 			continue;
 		}
-		g.any = false;
-		gather_dim(az, &g, di, rq);
-		apply(&g, d, alive, nw);
+		e = &memo->ent[di];
+		if ((memo->absent & (UINT32_C(1) << di)) || e->len != n ||
+		    !same_key(e->key, key, n))
+			return false;
 	}
-	if (ix->any_hdr && meets(alive, ix->sets + ix->hdr_touch, nw))
-		apply_headers(ix, &g, rq, alive);
-	for (uint32_t i = 0; i < ix->n_slow; i++) {
-		t = ix->slow[i];
-		if (!rule_holds(az, ix->terms[t].rule, rq))
-			alive[t / 64] &= ~(UINT64_C(1) << (t % 64));
-	}
+	return !memo->hdr_scanned || first_hdr_candidate(ix, msg) == msg->n_headers;
+}
+
+/* The verdict the live terms @p alive (@p nw words) give, into @p res; true: denied. */
+static inline __attribute__((always_inline)) bool
+decide(const struct hf_authz *az, const struct hf_authz_ix *ix, const uint64_t *alive,
+       struct hf_authz_result *res)
+{
+	const struct hf_authz_policy *last = NULL;
+	uint32_t t;
+
 	result_clear(res);
 	/* AUDIT: each policy with a term alive, in order */
 	for (t = first_bit(alive, ix->allow_end, ix->n_terms); t < ix->n_terms;
@@ -1033,28 +1033,155 @@ check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_auth
 	return true;
 }
 
+/*
+ * The check through the index, its sets @p nw words long, with the worker's
+ * memo @p memo (at most 2 words) or none (NULL): constants in the copies
+ * hf_authz_check() picks for the usual sizes, so the set operations are a
+ * few instructions each, without loops, and a copy without a memo keeps no
+ * record of what it read.
+ */
+static inline __attribute__((always_inline)) bool
+check_ix(const struct hf_authz *az, const struct hf_authz_ix *ix, struct hf_authz_rq *rq,
+	 struct hf_authz_memo *memo, struct hf_authz_result *res, const uint32_t nw)
+{
+	uint64_t alive[HF_AUTHZ_IX_WORDS];
+	struct gather g;
+	const struct hf_h1_message *msg = rq->msg;
+	const enum hf_h1_method m = msg->method;
+	/* the main dims' touch and dflt sets, side by side; then the header dims' pair */
+	const uint64_t *run = ix->sets + ix->dim_sets;
+	/* the method's answer, when the agent worked it out (a method the parser names) */
+	const uint64_t *method_keep = ix->method_keep != NULL && m != HF_H1_M_OTHER &&
+					      m <= HF_H1_M_PATCH
+					      ? ix->method_keep + (size_t)m * nw
+					      : NULL;
+	/* what this check reads, for the memo's verdict; keep: whether it may keep one */
+	uint32_t read = 0, absent = 0;
+	bool keep = memo != NULL && ix->n_slow == 0, hdr_scanned = false, denied;
+
+	if (memo != NULL) {
+		if (memo->serial != ix->serial) {
+			/* another index: what the memo holds was gathered from the last one */
+			for (uint32_t i = 0; i < HF_AUTHZ_MEMO_DIMS; i++)
+				memo->ent[i].full = false;
+			memo->verdict = false;
+			memo->serial = ix->serial;
+		} else if (memo->verdict && verdict_holds(az, ix, rq, memo, method_keep != NULL)) {
+			*res = memo->res;
+			return res->denied;
+		}
+	}
+	/*
+	 * What this check will read whatever the request holds, asked for at
+	 * once: between two requests the worker's packets push it out of L1,
+	 * and one line after another it costs more than the check itself.
+	 */
+	for (const char *p = ix->run, *end = p + ix->run_len; p < end + 63; p += 64)
+		__builtin_prefetch(p);
+	if (method_keep != NULL)
+		__builtin_prefetch(method_keep);
+	g.ix = ix;
+	g.nw = nw;
+	for (uint32_t i = 0; i < nw; i++)
+		alive[i] = UINT64_MAX;
+	for (uint16_t di = 0; di < ix->n_main; di++) {
+		const uint64_t *touch = run + (size_t)di * 2 * nw;
+		const uint8_t attr = ix->main_attr[di];
+		const char *key;
+		size_t n;
+		uint8_t a[16];
+		bool v6 = false;
+
+		/* no live term reads it: whatever the request holds, it would keep them all */
+		if (!meets(alive, touch, nw))
+			continue;
+		if (di >= HF_AUTHZ_MEMO_DIMS)
+			keep = false;
+		read |= UINT32_C(1) << (di & 31);
+		if (attr == HF_AZ_METHOD && method_keep != NULL) {
+			and_into(alive, method_keep, nw);
+			continue;
+		}
+		if (attr == HF_AZ_CLAIM) {
+			keep = false;
+			claim_apply(ix, di, rq->authn, alive, nw);
+			continue;
+		}
+		if (value_of(az, attr, rq, a, &key, &n, &v6)) {
+			if (n > HF_AUTHZ_MEMO_KEY)
+				keep = false;
+			value_apply(&g, memo, di, attr, key, n, v6, touch + nw, alive, nw);
+		} else {
+			absent |= UINT32_C(1) << (di & 31);
+			and_into(alive, touch + nw, nw);	/* its dflt */
+		}
+	}
+	if (ix->any_hdr && meets(alive, run + (size_t)ix->n_main * 2 * nw, nw)) {
+		/* most requests send no field of a name a policy reads: none of its length, even */
+		uint32_t i = first_hdr_candidate(ix, msg);
+
+		if (i == msg->n_headers) {
+			hdr_scanned = true;
+			and_into(alive, run + ((size_t)ix->n_main * 2 + 1) * nw, nw);
+		} else {
+			keep = false;
+			apply_headers(ix, &g, memo, rq, i, alive);
+		}
+	}
+	for (uint32_t i = 0; i < ix->n_slow; i++) {
+		uint32_t t = ix->slow[i];
+
+		if (!rule_holds(az, ix->terms[t].rule, rq))
+			alive[t / 64] &= ~(UINT64_C(1) << (t % 64));
+	}
+	denied = decide(az, ix, alive, res);
+	if (memo != NULL) {
+		memo->verdict = keep;
+		if (keep) {
+			memo->read = (uint16_t)read;
+			memo->absent = (uint16_t)absent;
+			memo->method = (uint8_t)m;
+			memo->hdr_scanned = hdr_scanned;
+			memo->res = *res;
+		}
+	}
+	return denied;
+}
+
 static bool
 check_ix1(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
 {
-	return check_ix(az, az->ix, rq, res, 1);
+	return check_ix(az, az->ix, rq, NULL, res, 1);
+}
+
+static bool
+check_ix1m(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	return check_ix(az, az->ix, rq, rq->memo, res, 1);
 }
 
 static bool
 check_ix2(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
 {
-	return check_ix(az, az->ix, rq, res, 2);
+	return check_ix(az, az->ix, rq, NULL, res, 2);
+}
+
+static bool
+check_ix2m(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
+{
+	return check_ix(az, az->ix, rq, rq->memo, res, 2);
 }
 
 static bool
 check_ix4(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
 {
-	return check_ix(az, az->ix, rq, res, 4);
+	return check_ix(az, az->ix, rq, NULL, res, 4);
 }
 
 static bool
 check_ixn(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_authz_result *res)
 {
-	return check_ix(az, az->ix, rq, res, az->ix->nw);
+	return check_ix(az, az->ix, rq, NULL, res, az->ix->nw);
 }
 
 bool
@@ -1062,11 +1189,12 @@ hf_authz_check(const struct hf_authz *az, struct hf_authz_rq *rq, struct hf_auth
 {
 	if (az->ix == NULL)
 		return hf_authz_check_tree(az, rq, res);
+	/* the memo's sets are 2 words: a larger index does without */
 	switch (az->ix->nw) {
 	case 1:
-		return check_ix1(az, rq, res);
+		return rq->memo != NULL ? check_ix1m(az, rq, res) : check_ix1(az, rq, res);
 	case 2:
-		return check_ix2(az, rq, res);
+		return rq->memo != NULL ? check_ix2m(az, rq, res) : check_ix2(az, rq, res);
 	case 4:
 		return check_ix4(az, rq, res);
 	default:

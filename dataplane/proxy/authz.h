@@ -28,14 +28,29 @@
  */
 #define HF_AUTHZ_JOIN_ROOM (96 * 1024)
 
+/* The outcome of a check. */
+struct hf_authz_result {
+	bool denied;
+	/* denied: the rule that matched (DENY) or NULL (no ALLOW policy matched) */
+	const struct hf_authz_policy *policy;
+	const struct hf_authz_rule *rule;
+	/* the first ALLOW policy that matched (allowed with ALLOW policies); else NULL */
+	const struct hf_authz_policy *allowed_by;
+	uint16_t slot;			/* the counter slot of policy or allowed_by (0: neither) */
+	uint16_t n_audited;		/* AUDIT policies that matched */
+	uint16_t audited[8];		/* their slots, the first 8 */
+};
+
 /*
  * A worker's memory of what its last requests' values matched, dim by dim
  * (the first HF_AUTHZ_MEMO_DIMS of an index of at most 128 terms): a value
- * the same as the last one of its dim, byte for byte, takes the sets it
- * gathered then instead of looking its prefixes, suffixes and blocks up
- * again (what a dim gathers depends on the index and the value alone). A
- * gateway's requests mostly repeat their Host, port and source, often their
- * path. Tied to one index by its serial; the check keeps it.
+ * the same as the last one of its dim, byte for byte, takes the terms that
+ * one let live, (dflt | P) & ~N, instead of looking its prefixes, suffixes
+ * and blocks up again (what a dim keeps depends on the index and the value
+ * alone). A gateway's requests mostly repeat their Host, port and source,
+ * often their path. Tied to one index by its serial; the check keeps it.
+ * A claim dim, whose list claims gather several values at once, is not
+ * remembered.
  */
 #define HF_AUTHZ_MEMO_DIMS 16
 #define HF_AUTHZ_MEMO_KEY 88		/* longer values are looked up each time */
@@ -43,13 +58,28 @@
 struct hf_authz_memo_ent {
 	uint8_t len;			/* bytes of key */
 	bool full;			/* holds a value */
-	bool hit;			/* the value matched some entry: p and n are its sets */
-	uint64_t p[2], n[2];
-	char key[HF_AUTHZ_MEMO_KEY];	/* the value's first 24 bytes share p and n's line */
+	uint64_t keep[2];		/* the terms the value lets live: (dflt | P) & ~N */
+	char key[HF_AUTHZ_MEMO_KEY];	/* the value's first 40 bytes share keep's line */
 } __attribute__((aligned(64)));
 
+/*
+ * The worker's memo also keeps its last check's verdict with what the check
+ * read to reach it: the main dims it looked at (their values in ent[], or
+ * none), the method, and whether it found no header field a policy reads.
+ * A request whose values are the same in all of those would be read the
+ * same way, dim after dim, to the same verdict, so it takes that one. A
+ * check that read a claim, a header field a policy names, a dim past
+ * HF_AUTHZ_MEMO_DIMS or a value longer than the memo keeps, or that walked
+ * a rule the index leaves out, keeps no verdict.
+ */
 struct hf_authz_memo {
 	uint64_t serial;		/* the index's (hf_authz_ix.serial); 0: none */
+	bool verdict;			/* res holds the last check's verdict */
+	bool hdr_scanned;		/* it found no field of a length some policy reads */
+	uint8_t method;			/* its method (enum hf_h1_method) */
+	uint16_t read;			/* bit di: it read main dim di */
+	uint16_t absent;		/* bit di: ... which the request did not have */
+	struct hf_authz_result res;
 	struct hf_authz_memo_ent ent[HF_AUTHZ_MEMO_DIMS];
 };
 
@@ -153,6 +183,53 @@ hf_authz_key_hash(const char *s, size_t n, bool lower, uint32_t dim, uint32_t cl
 	return hf_authz_hash_words(a, b, n, dim, cls);
 }
 
+/* The first byte of @p x (@p ones: 0x01 in each lane) that is '?', as lane index; lanes if none. */
+static inline uint32_t
+hf_authz_first_q(uint64_t x, uint64_t ones, uint32_t lanes)
+{
+	/* x ^ '?' has a zero byte where x has a '?': the lowest lane the carry flags is one */
+	uint64_t y = x ^ ('?' * ones), z = (y - ones) & ~y & (0x80 * ones);
+
+	return z != 0 ? (uint32_t)__builtin_ctzll(z) / 8 : lanes;
+}
+
+/*
+ * The length of the path of origin-form target @p t (@p n bytes), without
+ * its query (RFC 3986 3.4; Envoy's url_path, which policies' paths match):
+ * where its first '?' is, or @p n. Eight bytes at a time, the last eight (or
+ * two fours) overlapping, without memchr()'s call: a target is mostly a few
+ * bytes.
+ */
+static inline uint32_t
+hf_authz_path_len(const char *t, uint32_t n)
+{
+	const uint64_t ones8 = UINT64_C(0x0101010101010101), ones4 = UINT64_C(0x01010101);
+	uint64_t x;
+	uint32_t w, k;
+
+	if (n < 4) {
+		for (k = 0; k < n && t[k] != '?'; k++)
+			;
+		return k;
+	}
+	if (n < 8) {
+		memcpy(&w, t, 4);
+		if ((k = hf_authz_first_q(w, ones4, 4)) < 4)
+			return k;
+		memcpy(&w, t + n - 4, 4);
+		return n - 4 + hf_authz_first_q(w, ones4, 4);
+	}
+	for (uint32_t i = 0;; i += 8) {
+		if (i + 8 > n)
+			i = n - 8;
+		memcpy(&x, t + i, 8);
+		if ((k = hf_authz_first_q(x, ones8, 8)) < 8)
+			return i + k;
+		if (i + 8 == n)
+			return n;
+	}
+}
+
 /*
  * The bit of a dim's filter (authz-t.h) that stands for a key of class
  * @p cls (enum hf_authz_cls), "length" @p len and byte @p b: EXACT, the
@@ -176,19 +253,6 @@ hf_authz_filter_has(const uint64_t filter[4], uint32_t bit)
 {
 	return (filter[bit >> 6] >> (bit & 63)) & 1;
 }
-
-/* The outcome of a check. */
-struct hf_authz_result {
-	bool denied;
-	/* denied: the rule that matched (DENY) or NULL (no ALLOW policy matched) */
-	const struct hf_authz_policy *policy;
-	const struct hf_authz_rule *rule;
-	/* the first ALLOW policy that matched (allowed with ALLOW policies); else NULL */
-	const struct hf_authz_policy *allowed_by;
-	uint16_t slot;			/* the counter slot of policy or allowed_by (0: neither) */
-	uint16_t n_audited;		/* AUDIT policies that matched */
-	uint16_t audited[8];		/* their slots, the first 8 */
-};
 
 /*
  * Checks @p rq against @p az: DENY policies first (any match denies), then

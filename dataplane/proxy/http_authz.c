@@ -24,34 +24,25 @@ hf_http_authz(struct hf_worker *w, const struct hf_http_session *s,
 	      const struct hf_h1_message *msg)
 {
 	const struct hf_authz *az = w->snap->authz;
-	const char *q;
 	struct hf_authz_result res;
-	struct hf_authz_rq rq = {
-		.msg = msg,
-		.path = msg->target.p,
-		.path_len = msg->target.len,
-		.src_ip = s->down->raddr,
-		.dst_ip = s->down->laddr,
-		.dst_port = rte_be_to_cpu_16(s->down->lport),
-		.authn = &w->http->authn,
-		.join = join_room[w->id],
-		.join_cap = sizeof(join_room[0]),
-		.memo = &memo[w->id],
-	};
+	struct hf_authz_rq rq;
 
-	/*
-	 * The path as the router reads it: Envoy's url_path leaves the query
-	 * out. A short target is scanned in place: memchr()'s call costs more.
-	 */
-	if (msg->target.len <= 32) {
-		for (q = msg->target.p; q < msg->target.p + msg->target.len && *q != '?'; q++)
-			;
-	} else {
-		q = memchr(msg->target.p, '?', msg->target.len);
-		if (q == NULL)
-			q = msg->target.p + msg->target.len;
-	}
-	rq.path_len = (uint32_t)(q - msg->target.p);
+	/* field by field: the rest of rq (remote) is the check's to fill, when it reads it */
+	rq.msg = msg;
+	/* the path as the router reads it: Envoy's url_path leaves the query out */
+	rq.path = msg->target.p;
+	rq.path_len = hf_authz_path_len(msg->target.p, msg->target.len);
+	rq.src_ip = s->down->raddr;
+	rq.dst_ip = s->down->laddr;
+	rq.dst_port = rte_be_to_cpu_16(s->down->lport);
+	rq.peer = NULL;
+	rq.peer_len = 0;
+	rq.sni = NULL;
+	rq.authn = &w->http->authn;
+	rq.join = join_room[w->id];
+	rq.join_cap = sizeof(join_room[0]);
+	rq.memo = &memo[w->id];
+	rq.remote_done = false;
 	if (hf_tls_runs(s->down)) {
 		rq.peer = hf_tls_peer_principal(s->down, &rq.peer_len);
 		rq.sni = hf_tls_sni_of(s->down);

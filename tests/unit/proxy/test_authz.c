@@ -1202,6 +1202,91 @@ test_index_memo(void **state)
 	}
 }
 
+/*
+ * The memo's verdict (authz.h): a request the same as the last one in every
+ * value the last check read takes its verdict; one that differs in any of
+ * them (the method, a value, a value it had or lacked, a header field a
+ * policy reads) is checked again (denied_by() holds each to the tree walk,
+ * after the last case's memo and again after its own). A check that read a
+ * header field a policy names keeps none.
+ */
+static void
+test_index_verdict(void **state)
+{
+	static const char yaml[] =
+		META("deny-method", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		"  - to:\n    - operation: {methods: [DELETE]}\n"
+		"---\n" META("deny-host", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		"  - to:\n    - operation: {hosts: [bad.example.com], paths: [\"/admin*\"]}\n"
+		"---\n" META("deny-header", "istio-system") "spec:\n  action: DENY\n  rules:\n"
+		"  - when:\n    - {key: \"request.headers[x-a]\", values: [\"1\"]}\n"
+		"---\n" META("allow-src", "istio-system") "spec:\n  rules:\n"
+		"  - from:\n    - source: {ipBlocks: [\"198.51.100.0/24\"]}\n";
+	struct hf_authz *az = load(yaml);
+	struct facts f = {0};
+
+	(void)state;
+	assert_non_null(az->ix);
+	assert_false(denied(az, GET("/admin/x")));
+	assert_true(memo.verdict);
+	assert_true(denied(az, "DELETE /admin/x HTTP/1.1\r\nHost: httpbin.example.com\r\n"));
+	assert_true(memo.verdict);
+	assert_false(denied(az, GET("/admin/x")));
+	/* no Host, then the Host a policy denies */
+	assert_false(denied(az, "GET /admin/x HTTP/1.0\r\n"));
+	assert_true(memo.verdict);
+	assert_true(denied(az, "GET /admin/x HTTP/1.1\r\nHost: bad.example.com\r\n"));
+	assert_false(denied(az, "GET /admin/x HTTP/1.0\r\n"));
+	/* a field a policy reads: no verdict kept; one of the same length it does not read */
+	assert_true(denied(az, GET("/admin/x") "x-a: 1\r\n"));
+	assert_false(memo.verdict);
+	assert_false(denied(az, GET("/admin/x") "x-b: 1\r\n"));
+	assert_false(memo.verdict);
+	assert_false(denied(az, GET("/admin/x")));
+	assert_true(memo.verdict);
+	assert_true(denied(az, GET("/admin/x") "x-a: 1\r\n"));
+	assert_false(denied(az, GET("/admin/x") "X-A: 2\r\n"));
+	/* another source, then the same again */
+	f.src = "203.0.113.9";
+	assert_true(denied_f(az, GET("/admin/x"), &f));
+	assert_true(memo.verdict);
+	assert_false(denied(az, GET("/admin/x")));
+	hf_authz_free(az);
+}
+
+/*
+ * The path a policy reads leaves the query out (Envoy's url_path): where the
+ * first '?' is, at every length and position, as memchr() finds it.
+ */
+static void
+test_path_len(void **state)
+{
+	char buf[64 + 8];
+
+	(void)state;
+	for (uint32_t n = 0; n <= 64; n++)
+		for (uint32_t q = 0; q <= n; q++)
+			for (uint32_t second = 0; second < 2; second++)
+				for (uint32_t off = 0; off < 8; off += 3) {
+					char *t = buf + off;
+					const char *r;
+
+					for (uint32_t i = 0; i < n; i++)
+						t[i] = (char)('a' + i % 26);
+					if (q < n)
+						t[q] = '?';
+					/* a second '?' after the first; 0xbf before it */
+					if (second && q + 1 < n)
+						t[q + 1 + (n - q - 1) / 2] = '?';
+					if (q > 0)
+						t[q - 1] = (char)0xbf;
+					t[n] = '?';	/* past the end: not the target's */
+					r = memchr(t, '?', n);
+					assert_int_equal(hf_authz_path_len(t, n),
+							 r != NULL ? (uint32_t)(r - t) : n);
+				}
+}
+
 /* Past HF_AUTHZ_IX_WORDS x 64 terms there is no index: the tree walk gives the same answers. */
 static void
 test_index_too_many_terms(void **state)
@@ -1269,6 +1354,8 @@ main(void)
 		cmocka_unit_test(test_index_cross_check),
 		cmocka_unit_test(test_index_same_attr),
 		cmocka_unit_test(test_index_memo),
+		cmocka_unit_test(test_index_verdict),
+		cmocka_unit_test(test_path_len),
 		cmocka_unit_test(test_index_template_chain),
 		cmocka_unit_test(test_index_method_table),
 		cmocka_unit_test(test_index_slow_rules),
