@@ -360,7 +360,12 @@ hf_http_wr_put_u32(struct hf_http_wr *wr, uint32_t v)
 	hf_http_wr_put(wr, d, fmt_u32(d, v));
 }
 
-/* Dotted quad of @p addr (network order) at @p out (16 bytes). Returns its length. */
+/*
+ * Dotted quad of @p addr (network order) at @p out (16 bytes). Returns its length.
+ * Every request's x-forwarded-for has one: a byte's at most three digits are
+ * written straight, without fmt_u32()'s loop and reversal (about 250
+ * instructions a request less, callgrind).
+ */
 static size_t
 fmt_ipv4(char *out, uint32_t addr)
 {
@@ -368,7 +373,13 @@ fmt_ipv4(char *out, uint32_t addr)
 	size_t n = 0;
 
 	for (int i = 0; i < 4; i++) {
-		n += fmt_u32(out + n, a[i]);
+		unsigned int b = a[i];
+
+		if (b >= 100)
+			out[n++] = (char)('0' + b / 100);
+		if (b >= 10)
+			out[n++] = (char)('0' + b / 10 % 10);
+		out[n++] = (char)('0' + b % 10);
 		out[n++] = i < 3 ? '.' : '\0';
 	}
 	return n - 1;
@@ -658,24 +669,48 @@ uuid_rand(void)
 	return r;
 }
 
+/*
+ * The eight nibbles of @p v as eight lowercase hex digits, one a byte, without
+ * a table or a loop: the nibbles are spread to a byte each, then '0' is added
+ * to every byte, and 'a' - '0' - 10 = 39 more to those above 9 (bit 4 of
+ * d + 6). No byte carries into the next. Which nibble lands in which byte
+ * does not matter to a random identifier.
+ */
+static inline uint64_t
+hex8(uint32_t v)
+{
+	uint64_t x = v;
+
+	x = (x | x << 16) & UINT64_C(0x0000ffff0000ffff);
+	x = (x | x << 8) & UINT64_C(0x00ff00ff00ff00ff);
+	x = (x | x << 4) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+	return x + UINT64_C(0x3030303030303030) +
+	       ((x + UINT64_C(0x0606060606060606)) >> 4 & UINT64_C(0x0101010101010101)) * 39;
+}
+
 void
 hf_http_uuid4(char *out)
 {
-	/* Byte → its two hex digits; the dashes of 8-4-4-4-12 come before bytes 4, 6, 8, 10. */
-	static const char hex[] = "0123456789abcdef";
-	/* Where byte i's two digits go in the 36 characters. */
-	static const uint8_t at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
-	uint64_t r[2] = {uuid_rand(), uuid_rand()};
-	uint8_t b[16];
+	uint64_t r0 = uuid_rand(), r1 = uuid_rand();
+	uint64_t h[4] = {hex8((uint32_t)r0), hex8((uint32_t)(r0 >> 32)), hex8((uint32_t)r1),
+			 hex8((uint32_t)(r1 >> 32))};
+	char d[32];
+	unsigned int v;
 
-	memcpy(b, r, sizeof(b));
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);	/* version 4 (RFC 9562 5.4) */
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);	/* variant 10 */
-	for (int i = 0; i < 16; i++) {
-		out[at[i]] = hex[b[i] >> 4];
-		out[at[i] + 1] = hex[b[i] & 15];
-	}
-	out[8] = out[13] = out[18] = out[23] = '-';
+	memcpy(d, h, sizeof(d));
+	/* 8-4-4-4-12: digit 12 is the version, 4; digit 16 the variant, 10xx (RFC 9562 5.4). */
+	d[12] = '4';
+	v = d[16] <= '9' ? (unsigned int)(d[16] - '0') : (unsigned int)(d[16] - 'a' + 10);
+	d[16] = "89ab"[v & 3];
+	memcpy(out, d, 8);
+	out[8] = '-';
+	memcpy(out + 9, d + 8, 4);
+	out[13] = '-';
+	memcpy(out + 14, d + 12, 4);
+	out[18] = '-';
+	memcpy(out + 19, d + 16, 4);
+	out[23] = '-';
+	memcpy(out + 24, d + 20, 12);
 	out[HF_UUID_LEN] = '\0';
 }
 
