@@ -7,8 +7,8 @@
  * does not sum TCP segments (net_memif, net_tap without offload, most
  * virtual devices). Every proxied byte goes through here twice (checked on
  * the way in, summed on the way out), so the inner loop adds 32-bit words
- * into 64-bit accumulators, sixteen at a time in vector lanes: no carry to
- * propagate per word, and a block of 64 bytes in a few instructions. RFC 1071 2(B): the sum may be
+ * into a 64-bit accumulator, four at a time: no carry to propagate per word,
+ * a quarter of the additions of a 16-bit loop. RFC 1071 2(B): the sum may be
  * taken in either byte order and over words of any width, as long as it is
  * folded back to 16 bits at the end (2^16 = 1 in ones' complement).
  *
@@ -25,68 +25,13 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
-/*
- * 64-bit lanes in one register of the widest kind the -march build has (GCC's
- * vector extension): AVX-512, AVX2, else SSE2. A vector wider than the
- * target's registers would be lowered through the stack (tried: 64 bytes on an
- * AVX2 build took three times the instructions).
- */
-#if defined(__AVX512F__)
-typedef uint64_t hf_cksum_vec __attribute__((vector_size(64)));
-#elif defined(__AVX2__)
-typedef uint64_t hf_cksum_vec __attribute__((vector_size(32)));
-#else
-typedef uint64_t hf_cksum_vec __attribute__((vector_size(16)));
-#endif
-
-/* 64 bytes of zeros, then 64 of ones: at offset r, the mask keeping a block's last r bytes. */
-static const uint8_t hf_cksum_tail_mask[128] = {[64 ... 127] = 0xff};
-
-/*
- * The native-order sum of [@p buf, @p buf + @p len) added to @p sum, unfolded.
- * 64 bytes at a time first: each 64-bit lane adds the two 32-bit words it
- * holds, so a block costs a load, an and, a shift and two adds per register
- * (one to four registers) instead of sixteen scalar loads and adds (the
- * scalar loop was 700 instructions of a proxied request on the memif path,
- * callgrind), and a rest after them one masked block instead of up to seven
- * steps of 16 and 4 bytes. A lane gains less than 2^33 a block: it cannot
- * overflow below 2^31 bytes.
- */
+/* The native-order sum of [@p buf, @p buf + @p len) added to @p sum, unfolded. */
 static inline uint64_t
 hf_cksum_add(const void *buf, size_t len, uint64_t sum)
 {
 	const uint8_t *p = buf;
 	uint32_t w[4];
 
-	if (len >= 64) {
-		hf_cksum_vec acc = {0}, v, m;
-
-		for (; len >= 64; len -= 64, p += 64)
-			for (size_t k = 0; k < 64; k += sizeof(v)) {
-				memcpy(&v, p + k, sizeof(v));
-				acc += (v & 0xffffffffu) + (v >> 32);
-			}
-		/*
-		 * The rest (under 64 bytes) in one more block: the 64 bytes that end
-		 * where it ends, those summed already masked off. Only an even rest:
-		 * the block then starts at an even offset, and every byte keeps its
-		 * half of its 16-bit word. An odd rest leaves its last byte below.
-		 */
-		if (len >= 2) {
-			size_t r = len & ~(size_t)1;
-
-			for (size_t k = 0; k < 64; k += sizeof(v)) {
-				memcpy(&v, p + r - 64 + k, sizeof(v));
-				memcpy(&m, hf_cksum_tail_mask + r + k, sizeof(m));
-				v &= m;
-				acc += (v & 0xffffffffu) + (v >> 32);
-			}
-			p += r;
-			len -= r;
-		}
-		for (size_t i = 0; i < sizeof(acc) / sizeof(acc[0]); i++)
-			sum += acc[i];
-	}
 	for (; len >= 16; len -= 16, p += 16) {
 		memcpy(w, p, 16);
 		sum += (uint64_t)w[0] + w[1] + w[2] + w[3];

@@ -523,7 +523,7 @@ test_cksum(void **state)
 	}
 	/*
 	 * One contiguous buffer of every length to 1,600 bytes at each alignment, and the largest
-	 * segment: the 64-byte vector blocks, the 16- and 4-byte steps after them and the odd byte.
+	 * segment: every mix of the 16- and 4-byte steps, the 2-byte one and the odd byte.
 	 */
 	{
 		static uint8_t big[65536 + 4];
