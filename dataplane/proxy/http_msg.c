@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <rte_byteorder.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_random.h>
@@ -669,48 +670,76 @@ uuid_rand(void)
 	return r;
 }
 
-/*
- * The eight nibbles of @p v as eight lowercase hex digits, one a byte, without
- * a table or a loop: the nibbles are spread to a byte each, then '0' is added
- * to every byte, and 'a' - '0' - 10 = 39 more to those above 9 (bit 4 of
- * d + 6). No byte carries into the next. Which nibble lands in which byte
- * does not matter to a random identifier.
- */
+/* The eight nibbles of @p v spread to a byte each, the low nibble in the low byte. */
 static inline uint64_t
-hex8(uint32_t v)
+spread8(uint32_t v)
 {
 	uint64_t x = v;
 
 	x = (x | x << 16) & UINT64_C(0x0000ffff0000ffff);
 	x = (x | x << 8) & UINT64_C(0x00ff00ff00ff00ff);
-	x = (x | x << 4) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+	return (x | x << 4) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+}
+
+/*
+ * Eight digit values (0-15, one a byte) as lowercase hex, without a table:
+ * '0' is added to every byte, and 'a' - '0' - 10 = 39 more to those above 9
+ * (bit 4 of d + 6). No byte carries into the next.
+ */
+static inline uint64_t
+hexify(uint64_t x)
+{
 	return x + UINT64_C(0x3030303030303030) +
 	       ((x + UINT64_C(0x0606060606060606)) >> 4 & UINT64_C(0x0101010101010101)) * 39;
+}
+
+/* Bytes 0-7 of @p x (from the low one) at @p out: one store from the register. */
+static inline void
+put_digits8(char *out, uint64_t x)
+{
+	x = rte_cpu_to_le_64(x);
+	memcpy(out, &x, 8);
+}
+
+/* Bytes 0-3 of @p x at @p out, likewise. */
+static inline void
+put_digits4(char *out, uint64_t x)
+{
+	uint32_t v = rte_cpu_to_le_32((uint32_t)x);
+
+	memcpy(out, &v, 4);
 }
 
 void
 hf_http_uuid4(char *out)
 {
 	uint64_t r0 = uuid_rand(), r1 = uuid_rand();
-	uint64_t h[4] = {hex8((uint32_t)r0), hex8((uint32_t)(r0 >> 32)), hex8((uint32_t)r1),
-			 hex8((uint32_t)(r1 >> 32))};
-	char d[32];
-	unsigned int v;
+	uint64_t a = spread8((uint32_t)r0), b = spread8((uint32_t)(r0 >> 32));
+	uint64_t c = spread8((uint32_t)r1), d = spread8((uint32_t)(r1 >> 32));
 
-	memcpy(d, h, sizeof(d));
-	/* 8-4-4-4-12: digit 12 is the version, 4; digit 16 the variant, 10xx (RFC 9562 5.4). */
-	d[12] = '4';
-	v = d[16] <= '9' ? (unsigned int)(d[16] - '0') : (unsigned int)(d[16] - 'a' + 10);
-	d[16] = "89ab"[v & 3];
-	memcpy(out, d, 8);
+	/*
+	 * 8-4-4-4-12 digits from a, b (4 and 4), c (4 and 4) and d: b's byte 4 is
+	 * the 13th digit, the version, 4; c's byte 0 the 17th, the variant, 10xx
+	 * (RFC 9562 5.4). Which random nibble lands where does not matter. Each
+	 * word is written straight from its register: digits stored into a
+	 * buffer and copied out from it in other widths waited on the stores.
+	 */
+	b = (b & ~(UINT64_C(0xff) << 32)) | UINT64_C(4) << 32;
+	c = (c & ~UINT64_C(0x0c)) | 0x08;
+	a = hexify(a);
+	b = hexify(b);
+	c = hexify(c);
+	d = hexify(d);
+	put_digits8(out, a);
 	out[8] = '-';
-	memcpy(out + 9, d + 8, 4);
+	put_digits4(out + 9, b);
 	out[13] = '-';
-	memcpy(out + 14, d + 12, 4);
+	put_digits4(out + 14, b >> 32);
 	out[18] = '-';
-	memcpy(out + 19, d + 16, 4);
+	put_digits4(out + 19, c);
 	out[23] = '-';
-	memcpy(out + 24, d + 20, 12);
+	put_digits4(out + 24, c >> 32);
+	put_digits8(out + 28, d);
 	out[HF_UUID_LEN] = '\0';
 }
 
