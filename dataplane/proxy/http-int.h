@@ -257,10 +257,13 @@ void hf_http_idle_push(struct hf_http_state *h, struct hf_http_up *u);
 void hf_http_up_close(struct hf_worker *w, struct hf_http_up *u, bool reset);
 /* Closes every idle connection of endpoint slot @p slot. */
 void hf_http_idle_drain(struct hf_worker *w, int32_t slot);
-/* An upstream connection to @p ep for session @p s: pooled, or a new one. NULL: none to be had. */
+/*
+ * An upstream connection to @p ep for session @p s: pooled, or a new one. NULL: none to be had.
+ * @p slot: @p ep's idle-pool slot, as hf_http_pick_endpoint() gave it (-1: the table is full).
+ */
 struct hf_http_up *hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s,
 					const struct hf_snap_cluster *cl,
-					const struct hf_snap_endpoint *ep);
+					const struct hf_snap_endpoint *ep, int32_t slot);
 /*
  * Opens @p u's connection to @p ep of cluster @p cl: plain TCP, or TLS when the
  * cluster originates it (tls/client.c). Returns it, or NULL (counted).

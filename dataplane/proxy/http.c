@@ -661,7 +661,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		return hf_http_local_reply(w, s, 503, HF_RF_NONE, "no_mbuf", "out of buffers", true);
 	}
 	ep = hf_http_pick_endpoint(h, cl, d->cluster, &s->x->ep_slot);
-	u = hf_http_upstream_for(w, s, cl, ep);
+	u = hf_http_upstream_for(w, s, cl, ep, s->x->ep_slot);
 	if (u == NULL) {
 		s->x->ep_slot = -1;
 		if (s->x->cb_overflow == HF_CB_WAIT)

@@ -209,7 +209,7 @@ wait_connect(struct hf_worker *w, struct hf_cb_cluster *c)
 		return;
 	}
 	ep = hf_http_pick_endpoint(h, cl, cluster, &slot);
-	u = hf_http_upstream_for(w, s, cl, ep);
+	u = hf_http_upstream_for(w, s, cl, ep, slot);
 	if (u != NULL) {
 		wait_attach(w, s, u);
 		return;
@@ -479,10 +479,9 @@ cb_entry(struct hf_http_state *h, const struct hf_snap_cluster *cl)
  */
 struct hf_http_up *
 hf_http_upstream_for(struct hf_worker *w, struct hf_http_session *s,
-		     const struct hf_snap_cluster *cl, const struct hf_snap_endpoint *ep)
+		     const struct hf_snap_cluster *cl, const struct hf_snap_endpoint *ep, int32_t slot)
 {
 	struct hf_http_state *h = w->http;
-	int32_t slot = hf_http_ep_slot(h, ep->addr, ep->port);
 	uint64_t tls_id = cl->tls != NULL ? cl->tls->id : 0;
 	struct hf_cb_cluster *c;
 	enum hf_cb_overflow why;

@@ -151,7 +151,7 @@ hf_http_retry(struct hf_worker *w, struct hf_http_session *s, int status, enum h
 		s->x->ep_slot = -1;
 	}
 	ep = hf_http_pick_endpoint(h, cl, cluster, &s->x->ep_slot);
-	u = hf_http_upstream_for(w, s, cl, ep);
+	u = hf_http_upstream_for(w, s, cl, ep, s->x->ep_slot);
 	if (u == NULL && s->x->cb_overflow == HF_CB_WAIT) {
 		/* max_connections: the try waits in its cluster's queue (http_pool.c) */
 		s->x->ep_slot = -1;

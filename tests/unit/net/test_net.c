@@ -521,6 +521,23 @@ test_cksum(void **state)
 			assert_true(ref == 0 && hf_cksum_mbuf(m, (uint32_t)off, (uint32_t)want) == 0xffff);
 		rte_pktmbuf_free(m);
 	}
+	/*
+	 * One contiguous buffer of every length to 1,600 bytes at each alignment, and the largest
+	 * segment: every mix of the 16- and 4-byte steps, the 2-byte one and the odd byte.
+	 */
+	{
+		static uint8_t big[65536 + 4];
+
+		for (size_t i = 0; i < sizeof(big); i++)
+			big[i] = (uint8_t)rte_rand();
+		for (size_t len = 0; len <= 1600; len++)
+			for (size_t a = 0; a < 4; a++)
+				assert_int_equal(hf_cksum_fold(hf_cksum_add(big + a, len, 0)) % 0xffff,
+						 rte_raw_cksum(big + a, len) % 0xffff);
+		memset(big, 0xff, sizeof(big));
+		assert_int_equal(hf_cksum_fold(hf_cksum_add(big + 1, 65535, 0)) % 0xffff,
+				 rte_raw_cksum(big + 1, 65535) % 0xffff);
+	}
 	for (int k = 0; k < 2000; k++) {
 		size_t payload = rte_rand() % 1400, len = sizeof(struct rte_ipv4_hdr) +
 							   sizeof(struct rte_tcp_hdr) + payload;

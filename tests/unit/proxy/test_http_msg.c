@@ -6,6 +6,7 @@
  * read the same however TCP cut it into segments, and a stream cut at any byte
  * without copying or losing an mbuf.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -360,6 +361,37 @@ test_shadow_host(void **state)
 		assert_int_equal(ref.host.len, 14);
 		assert_memory_equal(ref.host.p, "host-shadow:80", 14);
 		assert_null(strstr(out, "Host: host:80"));
+		hf_http_wr_discard(&wr);
+	}
+}
+
+/*
+ * The client's address in x-forwarded-for, as inet_ntop() writes it, for addresses whose bytes
+ * have one, two and three digits and zeros in every place (0, 10, 100, 109, 200, 255, ...).
+ */
+static void
+test_xff_address(void **state)
+{
+	static const uint8_t bytes[] = {0, 1, 9, 10, 19, 99, 100, 101, 109, 110, 199, 200, 250, 255};
+	static const char in[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	struct hf_h1_message m;
+	struct hf_h1_scan scan;
+
+	(void)state;
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request(in, sizeof(in) - 1, &scan, &lim, &m), (int)sizeof(in) - 1);
+	for (size_t k = 0; k < 4 * RTE_DIM(bytes); k++) {
+		uint8_t a[4] = {bytes[k % RTE_DIM(bytes)], bytes[(k * 3 + 1) % RTE_DIM(bytes)],
+				bytes[(k * 5 + 2) % RTE_DIM(bytes)], bytes[(k * 7 + 3) % RTE_DIM(bytes)]};
+		char rid[HF_UUID_LEN + 1], xff[64], want[INET_ADDRSTRLEN];
+		struct hf_http_rq_extra x = {.request_id = rid, .xff = xff, .xff_len = sizeof(xff)};
+		struct hf_http_wr wr;
+
+		memcpy(&x.client_addr, a, 4);
+		assert_non_null(inet_ntop(AF_INET, a, want, sizeof(want)));
+		hf_http_wr_init(&wr, hf_test_pool());
+		assert_int_equal(hf_http_build_request(&wr, &m, &x), 0);
+		assert_string_equal(xff, want);
 		hf_http_wr_discard(&wr);
 	}
 }
@@ -1086,6 +1118,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_request),
 		cmocka_unit_test(test_uuid4),
+		cmocka_unit_test(test_xff_address),
 		cmocka_unit_test(test_shadow_host),
 		cmocka_unit_test(test_build_response),
 		cmocka_unit_test(test_build_local),

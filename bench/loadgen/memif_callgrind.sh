@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Instructions per keep-alive request of hydrofoil's worker, counted by
+# valgrind's callgrind (issue 16): numbers a loaded machine does not move, where
+# memif_bench.sh's cycles move by 30% between runs of the same tree.
+#
+# Hydrofoil (HF_BUILD_DIR, which must be an -Dmarch=x86-64-v3 build or older:
+# valgrind cannot decode AVX-512) runs under callgrind on a memif server port in
+# a private namespace (198.51.100.0/24 only), as in memif_bench.sh's phase 1;
+# hf-loadgen (HF_LOADGEN, default build/bench/hf-loadgen: any build) plays the
+# clients and the upstream on core 0. Instrumentation is off while hydrofoil
+# starts and the link comes up, on for SECONDS of keep-alive traffic, then the
+# worker thread's profile is dumped. Requests are counted as calls of
+# start_request() in the profile itself (hydrofoil's /stats answer too slowly
+# under valgrind to bound the window).
+#
+# Per request it prints the stack and proxy (hf_eth_input()'s subtree plus the
+# TCP output hf_tcp_poll() defers), memif's TX burst, and the functions that
+# took most of it (inclusive, self, calls a request). The idle poll is left
+# out: under valgrind the worker idles most of its loops, and a figure that
+# counted them would measure the loadgen's speed. Batching still differs from
+# a native run, and moves a run's total by 100-200 instructions: compare
+# functions whose work is per request (start_request and below) before totals.
+#
+# Usage: bench/loadgen/memif_callgrind.sh [--conns N (64)] [--seconds S (15)] [--keep DIR]
+#   --keep DIR  keeps the callgrind files there (callgrind_annotate reads them)
+# Needs root, valgrind, and the builds (this script builds nothing). About a minute.
+set -uo pipefail
+# shellcheck source=../../scripts/lib/netns.sh
+source "$(dirname "$0")/../../scripts/lib/netns.sh"
+LG=${HF_LOADGEN:-$HF_ROOT/build/bench/hf-loadgen}
+CONNS=64
+SECS=15
+KEEP=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--conns) CONNS=$2; shift ;;
+	--seconds) SECS=$2; shift ;;
+	--keep) KEEP=$2; shift ;;
+	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "memif_callgrind: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+die() { echo "memif_callgrind: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "needs root (namespaces)"
+command -v valgrind > /dev/null || die "needs valgrind"
+[ -x "$HF_BIN" ] || die "no hydrofoil at $HF_BIN"
+[ -x "$LG" ] || die "no hf-loadgen at $LG"
+if objdump -d "$HF_BIN" 2>/dev/null | grep -q zmm; then
+	die "$HF_BIN uses AVX-512, which valgrind cannot decode: build with -Dmarch=x86-64-v3"
+fi
+
+T=$HF_TMP
+NS=$(hf_ns_new cg) || die "cannot create a namespace"
+HF_NAMESPACES+=("$NS")
+SOCK=$T/memif.sock
+hf_memif_cfg "$T/hf.cfg" "$SOCK" 198.51.100.2 "" 1024 "tcp: { max_connections = 4096; };
+static_resources: {
+  listeners = ( { name = \"http0\"; port = 80; filter = \"http\"; idle_timeout_ms = 600000; route_config = $HF_LG_ROUTES; } );
+  clusters = ( { name = \"lg\"; connect_timeout_ms = 1000; endpoints = [ \"198.51.100.1:8080\" ]; } );
+};"
+ip netns exec "$NS" valgrind --tool=callgrind --separate-threads=yes --instr-atstart=no \
+	--callgrind-out-file="$T/cg.%p" "$HF_BIN" -c "$T/hf.cfg" > "$T/hf.log" 2>&1 &
+VP=$!
+HF_PIDS+=("$VP")
+for _ in $(seq 600); do grep -q running "$T/hf.log" && break; sleep 0.1; done
+grep -q running "$T/hf.log" || { cat "$T/hf.log"; die "hydrofoil did not start"; }
+ip netns exec "$NS" "$LG" --port "p0,net_memif0,role=client,socket=$SOCK,198.51.100.1/24" \
+	--client 198.51.100.2:80 --server 8080 --response-size 100 -c "$CONNS" \
+	--duration $((SECS + 20)) --timeout 20000 --lcores 0@0,1@0 \
+	-- --no-huge --no-pci --log-level=lib.eal:error -m 1024 > "$T/lg.out" 2> "$T/lg.log" &
+HF_PIDS+=($!)
+# The link up (LIVE) and the connections open before the window starts.
+for _ in $(seq 240); do grep -q LIVE "$T/hf.log" && break; sleep 0.5; done
+grep -q LIVE "$T/hf.log" || die "the memif link did not come up"
+sleep 3
+callgrind_control -i on "$VP" > /dev/null
+sleep "$SECS"
+callgrind_control -i off "$VP" > /dev/null
+callgrind_control -d "$VP" > /dev/null
+sleep 1
+hf_end_pids "$VP"
+[ -n "$KEEP" ] && mkdir -p "$KEEP" && cp "$T"/cg.* "$KEEP"/
+# The worker's thread is the one whose profile holds hf_worker_main.
+W=$(grep -l "hf_worker_main" "$T"/cg.*.* 2>/dev/null | head -1)
+[ -n "$W" ] || die "no worker profile (was the window empty?)"
+"$HF_PY" - "$W" <<'PY'
+import collections, re, sys
+names, self_c, incl, calls = {}, collections.Counter(), collections.Counter(), collections.Counter()
+def name(v):
+    m = re.match(r"\((\d+)\)(?: (.*))?", v)
+    if not m:
+        return v
+    if m.group(2):
+        names[m.group(1)] = m.group(2)
+    return names.get(m.group(1), m.group(1))
+fn = cfn = pending = None
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    if line.startswith("fn="):
+        fn = name(line[3:])
+    elif line.startswith("cfn="):
+        cfn = name(line[4:])
+    elif line.startswith("calls="):
+        pending = cfn
+        calls[cfn] += int(line[6:].split()[0])
+    elif line[:1].isdigit() or line[:1] in "+-*":
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        if pending is not None:
+            if pending != fn:
+                incl[(fn, pending)] += int(parts[1])
+            pending = None
+        else:
+            self_c[fn] += int(parts[1])
+inc = collections.Counter(self_c)
+for (f, c), v in incl.items():
+    inc[f] += v
+r = calls["start_request"]
+if r == 0:
+    sys.exit("memif_callgrind: no request in the window")
+out = incl[("hf_tcp_poll", "tcp_output")]
+tx = sum(v for (f, c), v in incl.items() if f == "hf_tx_flush")
+stack = inc["hf_eth_input"] + out + inc["hf_tcp_prefetch_burst"]
+print(f"requests in the window: {r}")
+print(f"instructions a request: stack and proxy {stack / r:,.0f} (hf_eth_input {inc['hf_eth_input'] / r:,.0f}, "
+      f"deferred TCP output {out / r:,.0f}); memif TX burst {tx / r:,.0f}")
+print(f"{'inclusive':>10} {'self':>8} {'calls':>6}  function (a request)")
+below = {"hf_worker_main", "hf_worker_poll_once", "hf_tcp_poll", "hf_tx_flush", "hf_arp_drain_siblings"}
+rows = [(v, f) for f, v in inc.items() if f not in below and not f.startswith("0x") and v / r >= 60]
+for v, f in sorted(rows, reverse=True)[:40]:
+    print(f"{v / r:10,.0f} {self_c[f] / r:8,.0f} {calls[f] / r:6.2f}  {f}")
+PY
