@@ -23,6 +23,8 @@ PACKAGES=(
 	tshark
 	# benchmark plots (bench/plot.sh)
 	gnuplot-nox
+	# instruction counts that a loaded machine does not move (bench/loadgen/memif_callgrind.sh)
+	valgrind
 	# xDS client: HTTP/2 and protobuf-c, its code generator; the well-known .proto files
 	libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
 )
