@@ -504,10 +504,12 @@ policy(struct ist *st, struct hf_authz *az, const struct ist_res *r, struct hf_a
 	struct hf_authz_rule *ru;
 	char q[IST_PATH];
 	int action = HF_AUTHZ_ALLOW, rc;
-	const char *root = st->root_ns != NULL ? st->root_ns : "istio-system";
-	const char *own = st->node_ns != NULL ? st->node_ns : "default";
+	const char *root = ist_root_ns(st);
+	const char *own = ist_node_ns(st);
 
 	ist_set_cur(st, r);
+	if (own == NULL)
+		return ist_oom(st);
 	if ((rc = ist_keys(st, spec, "spec", spec_keys, NULL)) < 0)
 		return rc;
 	if (ist_get(spec, "targetRef") != NULL || ist_get(spec, "targetRefs") != NULL) {

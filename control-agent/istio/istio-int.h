@@ -377,6 +377,10 @@ int ist_check_export(struct ist *st, const struct yn *spec, const char *path);
 bool ist_labels_match(const struct yn *selector, const struct yn *labels);
 /* Whether the node's labels ("k=v" each) hold every pair of @p sel (a MAP, or NULL: yes). */
 bool ist_node_has_labels(const struct ist *st, const struct yn *sel);
+/* The mesh's root namespace (meshConfig.rootNamespace; "istio-system"). */
+const char *ist_root_ns(const struct ist *st);
+/* The node's namespace: node.namespace, else its mesh identity's (spiffe://td/ns/NS/sa/SA), else "default"; NULL: out of memory. */
+const char *ist_node_ns(struct ist *st);
 
 #define IST_CONNECT_TIMEOUT_MS 10000	/* Istio's connectTimeout default */
 #define IST_DEFAULT_LB HF_LB_LEAST_REQUEST	/* Istio's default since 1.14 */

@@ -27,7 +27,6 @@
 #include "control-agent/jwks.h"
 #include "control-agent/watch.h"
 
-#define ROOT_NS "istio-system"
 /* A JWKS file larger than this is no key set (Google's has a handful of keys, ~2 KiB). */
 #define JWKS_MAX (1 << 20)
 
@@ -69,19 +68,6 @@ ist_security_kind(struct ist *st, const struct yn *root, const char *api, const 
 		                version);
 	*out = IST_RA;
 	return 1;
-}
-
-/* The node's namespace: its mesh identity's (spiffe://td/ns/NS/sa/SA), else the root. */
-static const char *
-node_namespace(struct ist *st)
-{
-	const char *ns, *end;
-
-	if (st->identity == NULL || (ns = strstr(st->identity->spiffe, "/ns/")) == NULL)
-		return ROOT_NS;
-	ns += 4;
-	end = strchr(ns, '/');
-	return end != NULL ? ist_fmt(st, "%.*s", (int)(end - ns), ns) : ns;
 }
 
 /* Reads a JWKS file named by a file:// URI (RFC 8089: file:///abs/path). */
@@ -315,7 +301,7 @@ applies(struct ist *st, const struct ist_res *res, const struct yn *sel, const c
 {
 	const struct yn *ml = ist_get(sel, "matchLabels");
 
-	if (strcmp(res->ns, ROOT_NS) != 0 && strcmp(res->ns, node_ns) != 0)
+	if (strcmp(res->ns, ist_root_ns(st)) != 0 && strcmp(res->ns, node_ns) != 0)
 		return false;
 	return ist_node_has_labels(st, ml);
 }
@@ -323,7 +309,7 @@ applies(struct ist *st, const struct ist_res *res, const struct yn *sel, const c
 int
 ist_request_authn(struct ist *st)
 {
-	const char *node_ns = node_namespace(st);
+	const char *node_ns = ist_node_ns(st);
 	struct hf_jwt_rule *rules = NULL;
 	unsigned int n = 0;
 	int rc = 0;

@@ -420,3 +420,25 @@ ist_node_has_labels(const struct ist *st, const struct yn *sel)
 	}
 	return true;
 }
+
+const char *
+ist_root_ns(const struct ist *st)
+{
+	return st->root_ns != NULL ? st->root_ns : "istio-system";
+}
+
+/* node.namespace (the daemon resolves it: configured, the identity's, the node id's) first */
+const char *
+ist_node_ns(struct ist *st)
+{
+	const char *ns, *end;
+
+	if (st->node_ns != NULL)
+		return st->node_ns;
+	if (st->identity != NULL && (ns = strstr(st->identity->spiffe, "/ns/")) != NULL) {
+		ns += 4;
+		end = strchr(ns, '/');
+		return end != NULL ? ist_fmt(st, "%.*s", (int)(end - ns), ns) : ns;
+	}
+	return "default";
+}

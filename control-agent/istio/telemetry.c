@@ -225,13 +225,15 @@ cmp_applied(const void *a, const void *b)
 int
 ist_telemetry(struct ist *st)
 {
-	const char *root = st->root_ns != NULL ? st->root_ns : "istio-system";
-	const char *own = st->node_ns != NULL ? st->node_ns : "default";
+	const char *root = ist_root_ns(st);
+	const char *own = ist_node_ns(st);
 	struct applied *ap = NULL;
 	unsigned int n = 0;
 	uint32_t off = 0;
 	int rc = 0;
 
+	if (own == NULL)
+		return ist_oom(st);
 	/* every Telemetry is checked; those that apply are applied layer by layer */
 	for (unsigned int i = 0; i < st->n_res && rc == 0; i++) {
 		struct applied a = {.r = &st->res[i]};

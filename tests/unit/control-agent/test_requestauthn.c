@@ -232,6 +232,43 @@ test_selection(void **state)
 		hf_model_free(&m);
 		free(y);
 	}
+	/*
+	 * The node's namespace and the mesh's root as AuthorizationPolicy and
+	 * Telemetry take them: node.namespace (no identity needed), a configured
+	 * root namespace instead of istio-system.
+	 */
+	{
+		static const struct {
+			const char *ns, *node_ns, *root_ns;
+			bool applies;
+		} n[] = {
+			{"gateways", "gateways", NULL, true},
+			{"foo", "gateways", NULL, false},
+			{"mesh-root", "gateways", "mesh-root", true},
+			{"istio-system", "gateways", "mesh-root", false},
+			{"default", NULL, NULL, true},
+		};
+
+		for (unsigned int i = 0; i < sizeof(n) / sizeof(n[0]); i++) {
+			char *y = ra("v1", n[i].ns, "", rule), p[256];
+			struct hf_model m = {0};
+			const struct hf_istio_node nd = {.labels = node, .n_labels = 2,
+							 .ns = n[i].node_ns, .root_ns = n[i].root_ns};
+			FILE *f;
+
+			snprintf(p, sizeof(p), "%s/ra.yaml", dir);
+			f = fopen(p, "w");
+			assert_non_null(f);
+			fputs(y, f);
+			fclose(f);
+			if (hf_istio_load_node(dir, &nd, &m, err, sizeof(err)) != 0)
+				fail_msg("ns case %u: %s", i, err);
+			if ((m.jwt != NULL) != n[i].applies)
+				fail_msg("ns case %u: applies %d", i, m.jwt != NULL);
+			hf_model_free(&m);
+			free(y);
+		}
+	}
 	/* two policies that apply: their rules merge, each issuer its own */
 	{
 		char *a = ra("v1", "istio-system", "", rule), *b, *both = malloc(40000);
