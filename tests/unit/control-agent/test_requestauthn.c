@@ -64,11 +64,10 @@ teardown(void **state)
 	return 0;
 }
 
-/* Writes @p yaml as the directory's only file and loads it (with mesh identity @p spiffe). */
-static int
-load(const char *yaml, const char *spiffe, struct hf_model *m)
+/* Writes @p yaml as the directory's only file. */
+static void
+write_ra(const char *yaml)
 {
-	struct hf_istio_identity id = {.spiffe = spiffe};
 	char p[256];
 	FILE *f;
 
@@ -77,6 +76,15 @@ load(const char *yaml, const char *spiffe, struct hf_model *m)
 	assert_non_null(f);
 	fputs(yaml, f);
 	fclose(f);
+}
+
+/* Writes @p yaml as the directory's only file and loads it (with mesh identity @p spiffe). */
+static int
+load(const char *yaml, const char *spiffe, struct hf_model *m)
+{
+	struct hf_istio_identity id = {.spiffe = spiffe};
+
+	write_ra(yaml);
 	return hf_istio_load_mesh(dir, node, 2, NULL, spiffe != NULL ? &id : NULL, m, err,
 	                          sizeof(err));
 }
@@ -250,17 +258,12 @@ test_selection(void **state)
 		};
 
 		for (unsigned int i = 0; i < sizeof(n) / sizeof(n[0]); i++) {
-			char *y = ra("v1", n[i].ns, "", rule), p[256];
+			char *y = ra("v1", n[i].ns, "", rule);
 			struct hf_model m = {0};
 			const struct hf_istio_node nd = {.labels = node, .n_labels = 2,
 							 .ns = n[i].node_ns, .root_ns = n[i].root_ns};
-			FILE *f;
 
-			snprintf(p, sizeof(p), "%s/ra.yaml", dir);
-			f = fopen(p, "w");
-			assert_non_null(f);
-			fputs(y, f);
-			fclose(f);
+			write_ra(y);
 			if (hf_istio_load_node(dir, &nd, &m, err, sizeof(err)) != 0)
 				fail_msg("ns case %u: %s", i, err);
 			if ((m.jwt != NULL) != n[i].applies)
