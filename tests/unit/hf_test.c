@@ -12,6 +12,7 @@
 
 #include "hf_test.h"
 #include "control-agent/bootstrap.h"
+#include "control-agent/istio/istio.h"
 #include "dataplane/net/addr.h"
 
 static struct rte_mempool *pool;
@@ -210,4 +211,20 @@ hf_test_yaml_mangle(const char *text, size_t len, int (*load)(const char *, size
 	print_message("robustness: %u variants loaded, %u refused with a message\n",
 		      tried - refused, refused);
 	return refused;
+}
+
+int
+hf_test_istio_text(const char *dir, const char *file, const struct hf_istio_node *node,
+		   const char *yaml, size_t len, struct hf_model *m, char *err, size_t err_len)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(yaml, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	err[0] = '\0';
+	return hf_istio_load_node(dir, node, m, err, err_len);
 }

@@ -19,6 +19,9 @@
 
 #include "dataplane/worker.h"
 
+struct hf_istio_node;
+struct hf_model;
+
 #define HF_TEST_MAX_PORTS 4
 
 /* Starts the EAL once per process (no hugepages, no PCI) with @p n_ring_ports loopback ports. */
@@ -64,5 +67,13 @@ uint32_t hf_test_addr(const char *dotted);
  */
 unsigned int hf_test_yaml_mangle(const char *text, size_t len, int (*load)(const char *, size_t),
 				 const char *err);
+
+/*
+ * Writes @p len bytes of YAML @p yaml to @p dir/@p file, then loads @p dir's
+ * Istio configuration for @p node into @p m: hf_istio_load_node()'s return,
+ * its message in @p err (emptied first).
+ */
+int hf_test_istio_text(const char *dir, const char *file, const struct hf_istio_node *node,
+		       const char *yaml, size_t len, struct hf_model *m, char *err, size_t err_len);
 
 #endif

@@ -26,17 +26,9 @@ static const char *const labels[] = {"istio=ingressgateway"};
 static int
 load_text(const char *yaml, size_t len, struct hf_model *m)
 {
-	char path[128];
-	FILE *f;
 	const struct hf_istio_node node = {.labels = labels, .n_labels = 1, .ns = "istio-system"};
 
-	snprintf(path, sizeof(path), "%s/p.yaml", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fwrite(yaml, 1, len, f);
-	fclose(f);
-	err[0] = '\0';
-	return hf_istio_load_node(dir, &node, m, err, sizeof(err));
+	return hf_test_istio_text(dir, "p.yaml", &node, yaml, len, m, err, sizeof(err));
 }
 
 #define HEAD "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n" \

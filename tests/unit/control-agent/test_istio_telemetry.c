@@ -27,17 +27,9 @@ static const char *const labels[] = {"istio=ingressgateway", "app=gw"};
 static int
 load_text(const char *yaml, size_t len, struct hf_model *m)
 {
-	char path[128];
-	FILE *f;
 	const struct hf_istio_node node = {.labels = labels, .n_labels = 2, .ns = "gateways"};
 
-	snprintf(path, sizeof(path), "%s/t.yaml", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fwrite(yaml, 1, len, f);
-	fclose(f);
-	err[0] = '\0';
-	return hf_istio_load_node(dir, &node, m, err, sizeof(err));
+	return hf_test_istio_text(dir, "t.yaml", &node, yaml, len, m, err, sizeof(err));
 }
 
 /* metrics_off of @p yaml, which must load */

@@ -32,8 +32,6 @@ static const char *const gw_labels[] = {"istio=ingressgateway", "app=istio-ingre
 static int
 load_ns(const char *yaml, const char *node_ns, struct hf_authz **out)
 {
-	char path[128];
-	FILE *f;
 	struct hf_model m;
 	const struct hf_istio_node node = {
 		.labels = gw_labels,
@@ -43,12 +41,8 @@ load_ns(const char *yaml, const char *node_ns, struct hf_authz **out)
 	};
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/policies.yaml", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(yaml, f);
-	fclose(f);
-	rc = hf_istio_load_node(dir, &node, &m, err, sizeof(err));
+	rc = hf_test_istio_text(dir, "policies.yaml", &node, yaml, strlen(yaml), &m, err,
+				sizeof(err));
 	*out = NULL;
 	if (rc == 0) {
 		/* what the workers get: the snapshot's own copy */
