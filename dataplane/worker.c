@@ -131,15 +131,20 @@ env_board(void)
 	return board;
 }
 
-/* Raises the board's shadow_end to @p end: one word for a reader, whatever the workers. */
-static void
-board_shadow_end(uint64_t end)
+void
+hf_stall_board_publish(struct hf_stall_board *b, struct hf_stall_slot *slot, uint64_t start,
+		       uint64_t end)
 {
-	struct hf_stall_board *b = env_board();
+	uint64_t shadow = end + (end - start);
 	uint64_t cur = __atomic_load_n(&b->shadow_end, __ATOMIC_RELAXED);
 
-	while (cur < end && !__atomic_compare_exchange_n(&b->shadow_end, &cur, end, true,
-							 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+	slot->start = start;
+	slot->count++;
+	/* Pairs with the acquire loads of the reader (hf-loadgen's complete()). */
+	__atomic_store_n(&slot->end, end, __ATOMIC_RELEASE);
+	/* shadow_end: one word for a reader, whatever the workers */
+	while (cur < shadow && !__atomic_compare_exchange_n(&b->shadow_end, &cur, shadow, true,
+							    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		;
 }
 
@@ -255,13 +260,8 @@ loop_begin(struct hf_worker *w, uint64_t start)
 			HF_COUNT(w, WORKER_STALLS_5MS);
 		ls->stall_start = ls->last_start;
 		ls->stall_end = start;
-		if (w->stall_slot != NULL) {
-			w->stall_slot->start = ls->last_start;
-			w->stall_slot->count++;
-			/* Pairs with the acquire loads of the reader (hf-loadgen's complete()). */
-			__atomic_store_n(&w->stall_slot->end, start, __ATOMIC_RELEASE);
-			board_shadow_end(start + (start - ls->last_start));
-		}
+		if (w->stall_slot != NULL)
+			hf_stall_board_publish(env_board(), w->stall_slot, ls->last_start, start);
 		blame = HF_LOOP_OUTSIDE;
 		longest = ls->cur[HF_LOOP_OUTSIDE];
 		for (unsigned int k = 0; k < HF_LOOP_OUTSIDE; k++)

@@ -64,6 +64,14 @@ extern uint64_t hf_worker_loop_epoch;
  */
 struct hf_stall_board *hf_stall_board_map(const char *path, bool create);
 
+/*
+ * Publishes on board @p b, in @p slot, a loop stall from TSC @p start to
+ * @p end, and raises the board's shadow_end to its end plus its length.
+ * hf-wire, the bench's bare forwarder, publishes its own the same way.
+ */
+void hf_stall_board_publish(struct hf_stall_board *b, struct hf_stall_slot *slot, uint64_t start,
+			    uint64_t end);
+
 /* Empties @p w's loop statistics now (its own thread, or before it runs). */
 void hf_worker_loop_reset(struct hf_worker *w);
 

@@ -33,6 +33,15 @@
 # both cores poll, and takes the idle core 1 in the baseline: --occupy shows
 # the baseline with core 1 busy too (issue 16).
 #
+# Latency against the layout (issue 16): a request through hydrofoil crosses both
+# cores and four memif rings, the baseline's none of that, so the machine's
+# gaps on core 1 and the crossings count as hydrofoil's. Each open-loop run
+# below 100% therefore runs a third time with hf-wire in hydrofoil's place: a
+# bare forwarder on core 1 (bench/loadgen/wire.c), the memif server of two
+# links, one to each of the loadgen's ends, publishing its loop stalls on a
+# stall board as hydrofoil does. Hydrofoil's p99 against the wire's is what
+# Hydrofoil adds; against the baseline, what it and the layout add together.
+#
 # Phases:
 #  1. keep-alive, closed loop, 100-byte bodies, a few connection counts (the best
 #     is kept); cycles per request = hydrofoil's worker.busy_cycles delta over the
@@ -116,6 +125,7 @@ LG_CPUS=
 OCCUPY=0
 OVERLOAD=
 PROBE=${HF_PROBE:-$HF_ROOT/${HF_BUILD_DIR:-build}/bench/hf-tscprobe}
+WIRE=${HF_WIRE:-$HF_ROOT/${HF_BUILD_DIR:-build}/bench/hf-wire}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) DUR=$2; shift ;;
@@ -268,6 +278,21 @@ target_up() {
 		done
 		return 1
 	fi
+	if [ "$target" = wire ]; then
+		# hf-wire on core 1, where hydrofoil's worker runs: the memif server of two links,
+		# one to each of the loadgen's ends, publishing its loop stalls as hydrofoil does.
+		ip netns exec "$NS" "$WIRE" --stall-board "$T/$name.board" --json -- -l 1 "${EAL[@]}" \
+			-m 256 --vdev "net_memif0,role=server,socket=$SOCK.a" \
+			--vdev "net_memif1,role=server,socket=$SOCK.b" > "$T/$name.target.log" 2>&1 &
+		TGT_PID=$!
+		HF_PIDS+=("$TGT_PID")
+		for _ in $(seq 300); do
+			grep -q "forwarding" "$T/$name.target.log" && return 0
+			kill -0 "$TGT_PID" 2>/dev/null || return 1
+			sleep 0.05
+		done
+		return 1
+	fi
 	# The baseline has no target process: the loadgen plays both ends itself (lg_bg).
 	TGT_PID=
 	return 0
@@ -285,6 +310,11 @@ lg_bg() {
 		port=(--port "p0,net_memif0,role=client,socket=$SOCK${HF_LG_MEMIF_ARGS:+,$HF_LG_MEMIF_ARGS},$LG_ADDR/24" --client "$HF_ADDR:80"
 			--server 8080 --response-size "$BODY")
 		[ -s "$T/$name.board" ] && port+=(--stall-board "$T/$name.board")
+	elif [ "$target" = wire ]; then
+		port=(--port "p0,net_memif0,role=client,socket=$SOCK.a,$LG_ADDR/24"
+			--port "p1,net_memif1,role=client,socket=$SOCK.b,$CLI_ADDR/24"
+			--server 8080 --response-size "$BODY" --client "$LG_ADDR:8080" --tcbs "$BASE_TCBS"
+			--stall-board "$T/$name.board")
 	else
 		port=(--port "p0,net_memif0,role=server,socket=$SOCK,$LG_ADDR/24"
 			--port "p1,net_memif1,role=client,socket=$SOCK,$CLI_ADDR/24"
@@ -302,7 +332,7 @@ rt_clean() {
 	local p
 	for p in "${HF_PIDS[@]}"; do
 		kill -0 "$p" 2>/dev/null && continue
-		rm -rf "/var/run/dpdk/hydrofoil-$p" "/var/run/dpdk/hf-loadgen-$p"
+		rm -rf "/var/run/dpdk/hydrofoil-$p" "/var/run/dpdk/hf-loadgen-$p" "/var/run/dpdk/hf-wire-$p"
 	done
 }
 trap 'hf_cleanup_all' EXIT
@@ -441,6 +471,7 @@ if has_phase 3 && [ "${best_rate:-0}" -gt 0 ]; then
 		run "hf-lat-$f" hf -c "$c" --rate "$rate" "${RUN[@]}"
 		run "base-lat-$f" base -c "$c" --rate "$rate" "${RUN[@]}"
 		[ "$OCCUPY" = 1 ] && run "baseocc-lat-$f" base -c "$c" --rate "$rate" "${RUN[@]}"
+		[ "$f" -lt 100 ] && [ -x "$WIRE" ] && run "wire-lat-$f" wire -c "$c" --rate "$rate" "${RUN[@]}"
 	done
 fi
 # 4. idle connections held through hydrofoil: one hydrofoil for the steps, in
@@ -728,6 +759,37 @@ for f in E["FRACS"].split():
                 f"worker or hydrofoil's left out: {h['responses_stalled'] + h.get('responses_peer_stalled', 0):,} of "
                 f"{h['responses']:,} through hydrofoil, {o['responses_stalled']:,} of {o['responses']:,} in the "
                 "baseline")
+    # Against the same layout with none of Hydrofoil's work: hf-wire on core 1 between the
+    # loadgen's ends, its loop stalls on a board as hydrofoil's are.
+    wd = runs.get(f"wire-lat-{f}", {})
+    w = wd.get("json")
+    if w:
+        p3 = lambda d: f"{d['latency_us']['p50']:.1f} / {d['latency_us']['p99']:.1f} / {d['latency_us']['p99_9']:.1f} µs"
+        wj = {}
+        try:
+            wl = [l for l in open(os.path.join(E["T"], f"wire-lat-{f}.target.log")) if l.startswith("{")]
+            wj = json.loads(wl[-1]) if wl else {}
+        except (OSError, ValueError):
+            pass
+        row(f"3. p50 / p99 / p99.9 at {f}%, the loadgen through a bare wire on core 1 (hf-wire)",
+            p3(h) if h else "—", p3(w), ratio(h and h["latency_us"]["p99"], w["latency_us"]["p99"]) + " (p99)",
+            "—", "the same open loop with hf-wire in hydrofoil's place: every frame forwarded unchanged by one "
+            "busy poller on core 1, so requests cross both cores and four memif rings as through hydrofoil; "
+            f"achieved {w['requests_per_s']:,.0f}/s, errors {w['errors_total']}"
+            + (f"; the wire forwarded {wj.get('frames_0_to_1', 0) + wj.get('frames_1_to_0', 0):,} frames, "
+               f"{wj.get('refused', 0):,} refused by a TX queue, {wj.get('stalls', 0):,} loop stalls over 50 µs "
+               f"(longest {wj.get('longest_gap_us', 0):,.0f} µs)" if wj else ""))
+        U = lambda d: d.get("latency_unstalled_us")
+        if h and U(h) and U(w):
+            row(f"3. p99 / p99.9 at {f}% without loop stalls, against the wire",
+                f"{U(h)['p99']:.1f} / {U(h)['p99_9']:.1f} µs", f"{U(w)['p99']:.1f} / {U(w)['p99_9']:.1f} µs (wire)",
+                ratio(U(h)["p99"], U(w)["p99"]) + " (p99)",
+                f"p99 added ≤ 20 µs ({U(h)['p99'] - U(w)['p99']:+.1f} µs)" if f == "50" else "—",
+                "what Hydrofoil adds to the layout's own latency: requests that waited through a loop stall "
+                "over 50 µs (or its shadow) of the loadgen's worker or of the process on core 1 left out: "
+                f"{h['responses_stalled'] + h.get('responses_peer_stalled', 0):,} of {h['responses']:,} "
+                f"through hydrofoil, {w['responses_stalled'] + w.get('responses_peer_stalled', 0):,} of "
+                f"{w['responses']:,} through the wire")
 
 # 4. idle connections
 foot = None

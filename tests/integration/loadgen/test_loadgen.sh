@@ -12,7 +12,9 @@
 # loadgen's count exactly; then the replay role: a pcap of ICMP echo requests
 # written by scapy, replayed into a fresh hydrofoil, whose icmp counters must
 # equal the count sent exactly, and a truncated pcap refused with a clear
-# error. Speeds are measured elsewhere, never asserted. Both processes run
+# error; then hf-wire, the latency baseline's bare forwarder, between the
+# loadgen's two ends: every request answered, every frame forwarded. Speeds
+# are measured elsewhere, never asserted. Both processes run
 # inside a private namespace, so the admin port is ours.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
@@ -168,4 +170,36 @@ msg=$(grep -- '--replay' "$HF_TMP/cut.log")
 echo "# $msg"
 hf_check "a truncated pcap is refused with status 1 and a clear message (status $rc)" \
 	test "$rc" -eq 1 -a -n "$(grep -F "$HF_TMP/cut.pcap: record 4 at offset" <<<"$msg" | grep truncated)"
+# ---------------------------------------------------------------- 4. through hf-wire
+# The latency baseline's bare forwarder (memif_bench.sh): the loadgen's server
+# role and its clients on two memif links, hf-wire the server of both,
+# forwarding every frame unchanged. Every request is answered, and the wire
+# forwarded at least the two frames a request's exchange takes (request and
+# response, ACKs piggybacked or delayed), with none refused; it ends on
+# SIGTERM with its summary, status 0, and removes its EAL files.
+WIRE=${HF_WIRE:-$HF_ROOT/${HF_BUILD_DIR:-build}/bench/hf-wire}
+if [ ! -x "$WIRE" ]; then
+	hf_not_ok "hf-wire built at $WIRE"
+else
+	ip netns exec "$NS" "$WIRE" --json -- -l 1 "${EAL[@]}" --vdev "net_memif0,role=server,socket=$HF_TMP/w0.sock" \
+		--vdev "net_memif1,role=server,socket=$HF_TMP/w1.sock" >"$HF_TMP/wire.log" 2>&1 &
+	WP=$!
+	HF_PIDS+=("$WP")
+	for _ in $(seq 100); do grep -q forwarding "$HF_TMP/wire.log" && break; sleep 0.1; done
+	out=$(in_ns timeout 60 "$LG" --port "p0,net_memif0,role=client,socket=$HF_TMP/w0.sock,$LG_ADDR/24" \
+		--port "p1,net_memif1,role=client,socket=$HF_TMP/w1.sock,198.51.100.3/24" --server 8080 \
+		--response-size 100 --client "$LG_ADDR:8080" -c 16 --timeout 10000 --rate "$RATE" \
+		--duration "$SECS" --json --lcores 0@0,1@0 -- "${EAL[@]}" 2>"$HF_TMP/wire-lg.log")
+	ok=$(hf_lg_field ok <<<"$out"); errs=$(hf_lg_field errors_total <<<"$out")
+	total=$(hf_lg_field responses_total <<<"$out")
+	hf_check "loadgen → hf-wire → loadgen at $RATE/s: $ok of $want requests 2xx, $errs errors" \
+		test "${ok:-0}" -eq "$want" -a "${errs:-1}" -eq 0 -a "${total:-0}" -eq "$(hf_lg_field requests_total <<<"$out")"
+	hf_check_stop "$WP" "hf-wire" 2
+	wj=$(grep '^{' "$HF_TMP/wire.log" | tail -1)
+	fw=$(hf_lg_field frames_0_to_1 <<<"$wj"); bw=$(hf_lg_field frames_1_to_0 <<<"$wj")
+	ref=$(hf_lg_field refused <<<"$wj")
+	hf_check "hf-wire forwarded ${fw:-none} + ${bw:-none} frames for $total requests, ${ref:-none} refused" \
+		test $(( ${fw:-0} + ${bw:-0} )) -ge $(( 2 * ${total:-1} )) -a "${ref:-1}" -eq 0
+	hf_check "hf-wire removed its EAL runtime directory" test ! -e "/var/run/dpdk/hf-wire-$WP"
+fi
 hf_done
