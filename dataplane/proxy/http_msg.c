@@ -413,22 +413,57 @@ put_slice(struct hf_http_wr *wr, const struct hf_h1_slice *s)
 	hf_http_wr_put(wr, s->p, s->len);
 }
 
-static void
-put_field(struct hf_http_wr *wr, const struct hf_h1_header *f)
+/*
+ * Field lines go out in runs: a line the parser made that already reads
+ * "name: value\r\n" (one space after the colon, none after the value) is
+ * copied as it lies in the head, and lines that follow each other there are
+ * one copy; any other line is written piece by piece, ending the run. The
+ * bytes sent are the same either way.
+ */
+struct run {
+	const char *p;
+	size_t n;
+};
+
+static inline void
+run_flush(struct hf_http_wr *wr, struct run *r)
 {
+	if (r->n > 0) {
+		hf_http_wr_put(wr, r->p, r->n);
+		r->n = 0;
+	}
+}
+
+/* Adds [@p p, @p p + @p n) of the head to run @p r. */
+static inline void
+run_add(struct hf_http_wr *wr, struct run *r, const char *p, size_t n)
+{
+	if (r->n > 0 && r->p + r->n == p) {
+		r->n += n;
+		return;
+	}
+	run_flush(wr, r);
+	r->p = p;
+	r->n = n;
+}
+
+static void
+put_field(struct hf_http_wr *wr, struct run *r, const struct hf_h1_header *f)
+{
+	const char *n = f->name.p, *v = f->value.p;
+	uint32_t nl = f->name.len, vl = f->value.len;
+
+	/* The parser's fields only (hf_h1_header): their line is there to read. */
+	if (f->field != HF_H1_FLD_UNKNOWN && v == n + nl + 2 && n[nl + 1] == ' ' && v[vl] == '\r') {
+		run_add(wr, r, n, (size_t)nl + vl + 4);
+		return;
+	}
+	run_flush(wr, r);
 	put_slice(wr, &f->name);
 	hf_http_wr_put(wr, ": ", 2);
 	put_slice(wr, &f->value);
 	hf_http_wr_put(wr, "\r\n", 2);
 }
-
-static bool
-slice_is(const struct hf_h1_slice *s, const char *lit, size_t n)
-{
-	return s->len == n && strncasecmp(s->p, lit, n) == 0;
-}
-
-#define IS(s, lit) slice_is((s), lit, sizeof(lit) - 1)
 
 /*
  * Calls @p fn on each comma-separated option of the Connection fields of
@@ -442,7 +477,7 @@ each_connection_option(const struct hf_h1_message *msg,
 		const struct hf_h1_header *f = &msg->headers[i];
 		const char *p, *end;
 
-		if (!IS(&f->name, "connection"))
+		if (hf_h1_field(f) != HF_H1_FLD_CONNECTION)
 			continue;
 		p = f->value.p;
 		end = p + f->value.len;
@@ -464,15 +499,6 @@ each_connection_option(const struct hf_h1_message *msg,
 }
 
 static bool
-names_field(const char *b, size_t n, const void *arg)
-{
-	(void)arg;
-	return !(n == 5 && strncasecmp(b, "close", 5) == 0) &&
-	       !(n == 10 && strncasecmp(b, "keep-alive", 10) == 0) &&
-	       !(n == 7 && strncasecmp(b, "upgrade", 7) == 0);
-}
-
-static bool
 is_option(const char *b, size_t n, const void *arg)
 {
 	const struct hf_h1_slice *name = arg;
@@ -481,51 +507,34 @@ is_option(const char *b, size_t n, const void *arg)
 }
 
 /*
- * RFC 9110 7.6.1: fields that concern one hop only. @p named: the Connection
- * fields name other fields (rare), which are then hop-by-hop too — but never
- * the framing fields, which must reach the next hop as they came, nor Host:
+ * RFC 9110 7.6.1: whether field @p f (named @p id) concerns one hop only.
+ * Besides those named here, a field a Connection option names (rare:
+ * HF_H1_F_CONN_NAMES says whether there is one) — but never the framing
+ * fields, which must reach the next hop as they came, nor Host:
  * "Connection: host" would have the upstream get a request without the
  * authority it was routed by (RFC 9112 3.2 requires one).
  */
 static bool
-hop_by_hop(const struct hf_h1_message *msg, const struct hf_h1_slice *n, bool keep_upgrade,
-	   bool named)
+hop_by_hop(const struct hf_h1_message *msg, const struct hf_h1_header *f, enum hf_h1_field id,
+	   bool keep_upgrade)
 {
-	switch (n->len) {
-	case 2:
-		if (IS(n, "te"))
-			return true;
-		break;
-	case 4:
-		if (IS(n, "host"))
-			return false;
-		break;
-	case 7:
-		if (IS(n, "trailer"))
-			return true;
-		if (IS(n, "upgrade"))
-			return !keep_upgrade;
-		break;
-	case 10:
-		if (IS(n, "connection") || IS(n, "keep-alive"))
-			return true;
-		break;
-	case 14:
-		if (IS(n, "content-length"))
-			return false;
-		break;
-	case 16:
-		if (IS(n, "proxy-connection"))
-			return true;
-		break;
-	case 17:
-		if (IS(n, "transfer-encoding"))
-			return false;
-		break;
+	switch (id) {
+	case HF_H1_FLD_TE:
+	case HF_H1_FLD_TRAILER:
+	case HF_H1_FLD_CONNECTION:
+	case HF_H1_FLD_KEEP_ALIVE:
+	case HF_H1_FLD_PROXY_CONNECTION:
+		return true;
+	case HF_H1_FLD_UPGRADE:
+		return !keep_upgrade;
+	case HF_H1_FLD_HOST:
+	case HF_H1_FLD_CONTENT_LENGTH:
+	case HF_H1_FLD_TRANSFER_ENCODING:
+		return false;
 	default:
-		break;
+		return (msg->flags & HF_H1_F_CONN_NAMES) &&
+		       each_connection_option(msg, is_option, &f->name);
 	}
-	return named && each_connection_option(msg, is_option, n);
 }
 
 /* True when an operation of @p x sets or removes field @p n (the received ones are dropped). */
@@ -787,51 +796,77 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 		      struct hf_http_rq_extra *x)
 {
 	const struct hf_h1_header *xff = NULL, *rid = NULL;
-	bool named = each_connection_option(msg, names_field, NULL);
+	const struct hf_h1_slice *ln = &msg->line;
+	uint32_t ml = msg->method_name.len;
+	struct run run = {0};
 	char ip[16];
 	size_t iplen = fmt_ipv4(ip, x->client_addr);
-	uint32_t start = wr->len;
+	uint32_t start = wr->len, line_len;
 
-	put_slice(wr, &msg->method_name);
-	hf_http_wr_put(wr, " ", 1);
-	if (x->asterisk)
-		hf_http_wr_put(wr, "*", 1);
-	else if (x->target != NULL)
-		hf_http_wr_put(wr, x->target, x->target_len);
-	else
-		put_slice(wr, &msg->target);
-	put_str(wr, x->http10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
 	/* As h1.c counts a received line: up to its LF, the CR included. */
-	if (x->limits != NULL && !wr->failed && wr->len - start - 1 > x->limits->max_request_line)
-		return -ENAMETOOLONG;
+	line_len = x->asterisk ? 1 : x->target != NULL ? x->target_len : msg->target.len;
+	line_len += ml + 1 + (uint32_t)sizeof(" HTTP/1.1\r\n") - 2;
+	if (!x->asterisk && x->target == NULL && !x->http10 && ln->p == msg->method_name.p &&
+	    msg->target.p == ln->p + ml + 1 && ln->len + 1 == line_len) {
+		/* The line as received, target and all (parsed as 1.1: it says "HTTP/1.1"). */
+		run_add(wr, &run, ln->p, (size_t)ln->len + 2);
+	} else {
+		put_slice(wr, &msg->method_name);
+		hf_http_wr_put(wr, " ", 1);
+		if (x->asterisk)
+			hf_http_wr_put(wr, "*", 1);
+		else if (x->target != NULL)
+			hf_http_wr_put(wr, x->target, x->target_len);
+		else
+			put_slice(wr, &msg->target);
+		put_str(wr, x->http10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+	}
+	if (x->limits != NULL && line_len > x->limits->max_request_line) {
+		run_flush(wr, &run);
+		if (!wr->failed)
+			return -ENAMETOOLONG;
+	}
 	if (x->authority != NULL) {
+		run_flush(wr, &run);
 		put_str(wr, "host: ");
 		hf_http_wr_put(wr, x->authority, x->authority_len);
 		hf_http_wr_put(wr, "\r\n", 2);
 	}
 	for (uint32_t i = 0; i < msg->n_headers; i++) {
 		const struct hf_h1_header *f = &msg->headers[i];
-		const struct hf_h1_slice *n = &f->name;
+		enum hf_h1_field id = hf_h1_field(f);
 
-		if (hop_by_hop(msg, n, x->upgrade, named) || IS(n, "expect") ||
-		    IS(n, "x-forwarded-proto") || IS(n, "x-envoy-original-path") ||
-		    /* Envoy's SANITIZE: a client's claim of a certificate is never passed on. */
-		    IS(n, "x-forwarded-client-cert") ||
-		    (x->authority != NULL && IS(n, "host")) ||
-		    ((x->n_ops[0] | x->n_ops[1]) != 0 && replaced_by_ops(x, n)))
+		if (hop_by_hop(msg, f, id, x->upgrade))
 			continue;
-		if (IS(n, "x-forwarded-for")) {
+		switch (id) {
+		case HF_H1_FLD_EXPECT:
+		case HF_H1_FLD_X_FORWARDED_PROTO:
+		case HF_H1_FLD_X_ENVOY_ORIGINAL_PATH:
+		/* Envoy's SANITIZE: a client's claim of a certificate is never passed on. */
+		case HF_H1_FLD_X_FORWARDED_CLIENT_CERT:
+			continue;
+		case HF_H1_FLD_HOST:
+			if (x->authority != NULL)
+				continue;
+			break;
+		default:
+			break;
+		}
+		if ((x->n_ops[0] | x->n_ops[1]) != 0 && replaced_by_ops(x, &f->name))
+			continue;
+		if (id == HF_H1_FLD_X_FORWARDED_FOR) {
 			xff = f;
 			continue;
 		}
-		if (IS(n, "x-request-id")) {
+		if (id == HF_H1_FLD_X_REQUEST_ID) {
 			/* An empty one is replaced by ours, not sent beside it. */
 			if (f->value.len == 0)
 				continue;
 			rid = f;
 		}
-		put_field(wr, f);
+		put_field(wr, &run, f);
 	}
+	run_flush(wr, &run);
 	/* Envoy at the edge (use_remote_address): the peer's address is appended. */
 	put_str(wr, "x-forwarded-for: ");
 	if (xff != NULL && xff->value.len > 0) {
@@ -903,25 +938,33 @@ hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg, b
 		       bool http10, int32_t service_ms, const char *edit)
 {
 	bool upgrade = msg->status == 101;
-	bool named = each_connection_option(msg, names_field, NULL);
-	/* The parser takes three digits only (RFC 9112 4): 100..999. */
-	char line[13] = "HTTP/1.1 000 ";
+	struct run run = {0};
 
-	line[9] = (char)('0' + msg->status / 100 % 10);
-	line[10] = (char)('0' + msg->status / 10 % 10);
-	line[11] = (char)('0' + msg->status % 10);
-	hf_http_wr_put(wr, line, sizeof(line));
-	put_slice(wr, &msg->reason);
-	hf_http_wr_put(wr, "\r\n", 2);
+	if (msg->minor == 1 && msg->line.len >= 13) {
+		/* "HTTP/1.1 ddd reason" as received is the line written below (h1.c checked it). */
+		run_add(wr, &run, msg->line.p, (size_t)msg->line.len + 2);
+	} else {
+		/* The parser takes three digits only (RFC 9112 4): 100..999. */
+		char line[13] = "HTTP/1.1 000 ";
+
+		line[9] = (char)('0' + msg->status / 100 % 10);
+		line[10] = (char)('0' + msg->status / 10 % 10);
+		line[11] = (char)('0' + msg->status % 10);
+		hf_http_wr_put(wr, line, sizeof(line));
+		put_slice(wr, &msg->reason);
+		hf_http_wr_put(wr, "\r\n", 2);
+	}
 	for (uint32_t i = 0; i < msg->n_headers; i++) {
 		const struct hf_h1_header *f = &msg->headers[i];
+		enum hf_h1_field id = hf_h1_field(f);
 
-		if (hop_by_hop(msg, &f->name, upgrade, named) ||
-		    IS(&f->name, "x-envoy-upstream-service-time") ||
+		if (hop_by_hop(msg, f, id, upgrade) ||
+		    id == HF_H1_FLD_X_ENVOY_UPSTREAM_SERVICE_TIME ||
 		    (edit != NULL && *edit != '\0' && replaced_by_edit(edit, &f->name)))
 			continue;
-		put_field(wr, f);
+		put_field(wr, &run, f);
 	}
+	run_flush(wr, &run);
 	put_edit(wr, edit);
 	if (service_ms >= 0) {
 		put_str(wr, "x-envoy-upstream-service-time: ");
