@@ -161,11 +161,15 @@ hf_http_route_cors(const struct hf_route *r, const struct hf_h1_message *msg, ch
 		   size_t cap, bool *preflight)
 {
 	const struct hf_route_cors *c = &r->cors;
-	const struct hf_h1_header *origin = hf_h1_find(msg, "origin");
+	const struct hf_h1_header *origin;
 	int n;
 
 	*preflight = false;
-	if (!c->enabled || origin == NULL || !origin_allowed(c, &origin->value))
+	/* Most routes have no CORS policy: the fields are not looked through for them. */
+	if (!c->enabled)
+		return 0;
+	origin = hf_h1_find(msg, "origin");
+	if (origin == NULL || !origin_allowed(c, &origin->value))
 		return 0;
 	n = snprintf(out, cap, "access-control-allow-origin: %.*s\r\n%s", (int)origin->value.len,
 		     origin->value.p,
