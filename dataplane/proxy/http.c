@@ -173,8 +173,11 @@ stream_end(struct hf_worker *w, struct hf_http_session *s, bool reset_up)
 		hf_http_up_close(w, x->up, reset_up);
 		x->up = NULL;
 	}
-	hf_http_mq_free(&x->pending);
-	hf_http_mq_free(&x->retry_head);
+	/* Empty on the keep-alive path: no call for nothing. */
+	if (x->pending.head != NULL)
+		hf_http_mq_free(&x->pending);
+	if (x->retry_head.head != NULL)
+		hf_http_mq_free(&x->retry_head);
 	s->x = NULL;
 	h->free_streams[h->n_free_streams++] = x->id;
 }
