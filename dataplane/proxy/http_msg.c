@@ -182,8 +182,16 @@ hf_http_rd_pull(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_co
 		if (rd->q.tail != NULL && hf_tcp_mbuf_absorb(rd->q.tail, m)) {
 			rd->q.bytes += m->data_len;
 			rte_pktmbuf_free_seg(m);
+		} else if (m->data_len == 0) {
+			rte_pktmbuf_free_seg(m);
 		} else {
-			hf_http_mq_append(&rd->q, m);
+			/* hf_http_mq_append() for the one segment, without its loop */
+			if (rd->q.tail != NULL)
+				rd->q.tail->next = m;
+			else
+				rd->q.head = m;
+			rd->q.tail = m;
+			rd->q.bytes += m->data_len;
 		}
 		m = next;
 	}
@@ -478,7 +486,7 @@ run_add(struct hf_http_wr *wr, struct run *r, const char *p, size_t n)
 	r->n = n;
 }
 
-static void
+static inline __attribute__((always_inline)) void
 put_field(struct hf_http_wr *wr, struct run *r, const struct hf_h1_header *f)
 {
 	const char *n = f->name.p, *v = f->value.p;
@@ -691,16 +699,12 @@ rotl64(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-static uint64_t
-uuid_rand(void)
+/* One step of the generator on state @p s. */
+static inline uint64_t
+xoshiro_next(uint64_t s[4])
 {
-	uint64_t *s = uuid_rng, r, t;
+	uint64_t r = rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
 
-	if (unlikely((s[0] | s[1] | s[2] | s[3]) == 0))
-		for (int i = 0; i < 4; i++)
-			s[i] = rte_rand();	/* an all-zero state would stay zero */
-	r = rotl64(s[1] * 5, 7) * 9;
-	t = s[1] << 17;
 	s[2] ^= s[0];
 	s[3] ^= s[1];
 	s[1] ^= s[2];
@@ -708,6 +712,20 @@ uuid_rand(void)
 	s[2] ^= t;
 	s[3] = rotl64(s[3], 45);
 	return r;
+}
+
+/* The 128 bits of an x-request-id: two steps on a copy of the state held in registers. */
+static inline void
+uuid_rand(uint64_t *r0, uint64_t *r1)
+{
+	uint64_t s[4] = {uuid_rng[0], uuid_rng[1], uuid_rng[2], uuid_rng[3]};
+
+	if (unlikely((s[0] | s[1] | s[2] | s[3]) == 0))
+		for (int i = 0; i < 4; i++)
+			s[i] = rte_rand();	/* an all-zero state would stay zero */
+	*r0 = xoshiro_next(s);
+	*r1 = xoshiro_next(s);
+	memcpy(uuid_rng, s, sizeof(s));
 }
 
 #ifdef __SSSE3__
@@ -724,7 +742,10 @@ hf_http_uuid4(char *out)
 	const __m128i hex = _mm_setr_epi8('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a',
 					  'b', 'c', 'd', 'e', 'f');
 	const __m128i low = _mm_set1_epi8(0x0f);
-	__m128i r = _mm_set_epi64x((long long)uuid_rand(), (long long)uuid_rand());
+	uint64_t r0, r1;
+
+	uuid_rand(&r0, &r1);
+	__m128i r = _mm_set_epi64x((long long)r1, (long long)r0);
 	__m128i hi = _mm_and_si128(_mm_srli_epi16(r, 4), low), lo = _mm_and_si128(r, low);
 	/* digits 0-15 and 16-31: each byte's high nibble first */
 	__m128i a = _mm_unpacklo_epi8(hi, lo), b = _mm_unpackhi_epi8(hi, lo);
@@ -800,7 +821,9 @@ put_digits4(char *out, uint64_t x)
 void
 hf_http_uuid4(char *out)
 {
-	uint64_t r0 = uuid_rand(), r1 = uuid_rand();
+	uint64_t r0, r1;
+
+	uuid_rand(&r0, &r1);
 	uint64_t a = spread8((uint32_t)r0), b = spread8((uint32_t)(r0 >> 32));
 	uint64_t c = spread8((uint32_t)r1), d = spread8((uint32_t)(r1 >> 32));
 
