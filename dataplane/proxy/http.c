@@ -499,7 +499,14 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		HF_COUNT(w, HTTP_NO_ROUTE);
 		return consume_and_reply(w, s, head_len, 404, HF_RF_NR, "route_not_found", "", NULL);
 	}
-	hf_http_copy_str(s->x->log.route, sizeof(s->x->log.route), r->name, strlen(r->name));
+	/*
+	 * A route's name is a NUL-terminated array longer than the record's: its
+	 * first bytes are copied whole, without strlen(), and the last one ends
+	 * the string as hf_http_copy_str() would cut it.
+	 */
+	static_assert(sizeof(r->name) >= sizeof(s->x->log.route), "the copy reads inside the name");
+	memcpy(s->x->log.route, r->name, sizeof(s->x->log.route) - 1);
+	s->x->log.route[sizeof(s->x->log.route) - 1] = '\0';
 	cors = hf_http_route_cors(r, msg, extra, sizeof(extra), &preflight);
 	if (cors > 0 && preflight) {
 		HF_COUNT(w, HTTP_CORS_PREFLIGHT);
@@ -576,9 +583,12 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	{
 		size_t elen = 0;
 
-		if (hf_http_edit_add(s->x->rs_edit, &elen, r->rs_ops, r->n_rs_ops) != 0 ||
-		    hf_http_edit_add(s->x->rs_edit, &elen, d->rs_ops, d->n_rs_ops) != 0 ||
-		    hf_rl_edit_add(s->x->rs_edit, &elen, &rlr) != 0)
+		/* Most routes edit nothing: the calls are for those that do. */
+		if ((r->n_rs_ops != 0 && hf_http_edit_add(s->x->rs_edit, &elen, r->rs_ops,
+							  r->n_rs_ops) != 0) ||
+		    (d->n_rs_ops != 0 && hf_http_edit_add(s->x->rs_edit, &elen, d->rs_ops,
+							  d->n_rs_ops) != 0) ||
+		    (rlr.x_headers && hf_rl_edit_add(s->x->rs_edit, &elen, &rlr) != 0))
 			HF_COUNT(w, HTTP_DROP_EDIT_FULL);
 		/* A CORS answer's fields ride along as additions. */
 		for (const char *p = cors > 0 ? extra : NULL; p != NULL && *p != '\0';) {

@@ -46,12 +46,6 @@ hf_http_route_dest(const struct hf_route *r)
 	return &r->dests[r->n_dests - 1];
 }
 
-bool
-hf_http_chance(uint32_t ppm)
-{
-	return ppm >= 1000000 || (ppm > 0 && rte_rand() % 1000000 < ppm);
-}
-
 size_t
 hf_http_route_target(const struct hf_route *r, void *match, const char *target, size_t len,
 		     char *out, size_t cap)
