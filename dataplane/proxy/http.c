@@ -786,12 +786,18 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 		}
 		return STEP_WAIT;
 	}
+	rc = hf_http_rd_head(&h->heads, &s->rd, true, &s->lst->cfg->limits, &msg);
 	if (!(s->flags & HF_HTTP_S_GOT_BYTES)) {
 		s->flags |= HF_HTTP_S_GOT_BYTES;
 		s->start_tsc = w->now;
-		hf_http_timer_set(w, s, s->lst->cfg->request_headers_timeout_ms);
+		/*
+		 * The header timeout runs only for a head still to come: one read
+		 * whole is routed at once, and start_request() (or the answer to a
+		 * bad one) cancels the idle timer, still the one set.
+		 */
+		if (rc == HF_AGAIN)
+			hf_http_timer_set(w, s, s->lst->cfg->request_headers_timeout_ms);
 	}
-	rc = hf_http_rd_head(&h->heads, &s->rd, true, &s->lst->cfg->limits, &msg);
 	if (rc == HF_AGAIN) {
 		if (hf_tls_peer_closed(s->down)) {
 			/* The client gave up in the middle of a head: nothing to answer. */
