@@ -782,7 +782,9 @@ decode_response(const char *buf, const char *bound, const struct hf_h1_limits *l
 	/* HTTP-version SP 3DIGIT SP reason-phrase (RFC 9112 4); the reason may be empty. */
 	if (eol - buf < 12 || buf[8] != ' ' || (eol - buf > 12 && buf[12] != ' '))
 		return HF_H1_E_BAD;
-	if ((rc = parse_version(buf, 8, &msg->minor)) != 0)
+	if (memcmp(buf, "HTTP/1.1", 8) == 0)
+		msg->minor = 1;		/* the version of most answers, without the general check */
+	else if ((rc = parse_version(buf, 8, &msg->minor)) != 0)
 		return rc;
 	for (int i = 9; i < 12; i++)
 		if (buf[i] < '0' || buf[i] > '9')

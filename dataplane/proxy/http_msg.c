@@ -239,8 +239,6 @@ int
 hf_http_rd_head(struct hf_http_heads *hp, struct hf_http_reader *rd, bool request,
 		const struct hf_h1_limits *lim, struct hf_h1_message *msg)
 {
-	int (*parse)(const char *, size_t, struct hf_h1_scan *, const struct hf_h1_limits *,
-		     struct hf_h1_message *) = request ? hf_h1_parse_request : hf_h1_parse_response;
 	const struct rte_mbuf *seg = rd->q.head;
 	uint32_t skip, want;
 	int rc;
@@ -249,7 +247,10 @@ hf_http_rd_head(struct hf_http_heads *hp, struct hf_http_reader *rd, bool reques
 		return HF_AGAIN;
 	if (rd->buf == NULL) {
 		/* The usual case: the whole head is in the first segment, parsed where it lies. */
-		rc = parse(rte_pktmbuf_mtod(seg, const char *), seg->data_len, &rd->scan, lim, msg);
+		rc = request ? hf_h1_parse_request(rte_pktmbuf_mtod(seg, const char *), seg->data_len,
+						   &rd->scan, lim, msg)
+			     : hf_h1_parse_response(rte_pktmbuf_mtod(seg, const char *),
+						    seg->data_len, &rd->scan, lim, msg);
 		if (rc != HF_AGAIN || seg->next == NULL)
 			return rc;
 		rd->buf = buf_get(hp);
@@ -272,7 +273,8 @@ hf_http_rd_head(struct hf_http_heads *hp, struct hf_http_reader *rd, bool reques
 		rd->buf_len += n;
 		skip = 0;
 	}
-	rc = parse(rd->buf, rd->buf_len, &rd->scan, lim, msg);
+	rc = request ? hf_h1_parse_request(rd->buf, rd->buf_len, &rd->scan, lim, msg)
+		     : hf_h1_parse_response(rd->buf, rd->buf_len, &rd->scan, lim, msg);
 	/* The buffer holds one byte more than any limit: a full one means over the limit. */
 	if (rc == HF_AGAIN && rd->buf_len == hp->size)
 		rc = HF_H1_E_HEADERS_TOO_LARGE;
