@@ -245,7 +245,7 @@ struct hf_http_state {
 	uint64_t *slot_seen;		/* snapshot version that last listed each slot's endpoint */
 	/*
 	 * The slots of the endpoints met lately: the table's lookup (a hash and
-	 * a probe) was a tenth of a request's proxy work when every request paid it.
+	 * a probe, 158 instructions under callgrind) was paid by every request.
 	 */
 	struct hf_http_ep_memo ep_memo[1u << HF_HTTP_EP_MEMO_BITS];
 	struct hf_h1_limits up_limits;	/* what an upstream response head may be */
