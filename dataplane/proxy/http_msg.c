@@ -911,9 +911,13 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 	/* As h1.c counts a received line: up to its LF, the CR included. */
 	line_len = x->asterisk ? 1 : x->target != NULL ? x->target_len : msg->target.len;
 	line_len += ml + 1 + (uint32_t)sizeof(" HTTP/1.1\r\n") - 2;
-	if (!x->asterisk && x->target == NULL && !x->http10 && ln->p == msg->method_name.p &&
-	    msg->target.p == ln->p + ml + 1 && ln->len + 1 == line_len) {
-		/* The line as received, target and all (parsed as 1.1: it says "HTTP/1.1"). */
+	if (!x->asterisk && x->target == NULL && !x->http10 && msg->minor == 1 &&
+	    ln->p == msg->method_name.p && msg->target.p == ln->p + ml + 1 &&
+	    ln->len + 1 == line_len) {
+		/*
+		 * The line as received, target and all: parsed as 1.1, it says
+		 * "HTTP/1.1". (A mirror sends a 1.0 client's request as 1.1.)
+		 */
 		run_add(wr, &run, ln->p, (size_t)ln->len + 2);
 	} else {
 		put_slice(wr, &msg->method_name);

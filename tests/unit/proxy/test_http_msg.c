@@ -384,6 +384,24 @@ test_shadow_host(void **state)
 		assert_null(strstr(out, "Host: host:80"));
 		hf_http_wr_discard(&wr);
 	}
+	/* A 1.0 client's request mirrored (x.http10 false) goes as 1.1, not as its line came. */
+	{
+		static const char in[] = "GET /r HTTP/1.0\r\nHost: h\r\nX-A: 1\r\n\r\n";
+		char rid[HF_UUID_LEN + 1], xff[64];
+		struct hf_http_rq_extra x = {.client_addr = hf_test_addr(CLIENT), .request_id = rid,
+					     .xff = xff, .xff_len = sizeof(xff)};
+		struct hf_h1_scan scan;
+		struct hf_http_wr wr;
+
+		hf_h1_scan_reset(&scan);
+		assert_int_equal(hf_h1_parse_request(in, sizeof(in) - 1, &scan, &lim, &msg),
+				 (int)sizeof(in) - 1);
+		hf_http_wr_init(&wr, hf_test_pool());
+		assert_int_equal(hf_http_build_request(&wr, &msg, &x), 0);
+		chain_str(wr.head);
+		assert_memory_equal(out, "GET /r HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n", 34);
+		hf_http_wr_discard(&wr);
+	}
 }
 
 /*
