@@ -809,7 +809,7 @@ decode_response(const char *buf, const char *bound, const struct hf_h1_limits *l
  * one a single call on the complete head would give, and a head cut into
  * segments costs one decoding pass more than a whole one, not one per segment.
  */
-static int
+static inline __attribute__((always_inline)) int
 parse_head(const char *buf, size_t len, struct hf_h1_scan *scan, const struct hf_h1_limits *lim,
 	   struct hf_h1_message *msg, bool request)
 {

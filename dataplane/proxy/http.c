@@ -637,7 +637,9 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		.n_ops = {r->n_rq_ops, d->n_rq_ops},
 		.limits = &s->lst->cfg->limits,
 	};
-	x.xfcc = hf_http_xfcc(s, sl, &x.xfcc_len);
+	/* Plaintext: no certificate to describe, whatever the listener's mode. */
+	if (hf_tls_runs(s->down))
+		x.xfcc = hf_http_xfcc(s, sl, &x.xfcc_len);
 	if (x.authority == NULL && shape.absolute) {
 		/* The authority routed on is the one the upstream gets. */
 		x.authority = msg->host.p;
