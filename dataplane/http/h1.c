@@ -244,10 +244,6 @@ walk_stop(struct walk *w, const char *p, enum stop stop)
 #endif
 }
 
-/* Header names the parser acts on, recognised by length first. */
-enum field {
-	F_OTHER, F_CONTENT_LENGTH, F_TRANSFER_ENCODING, F_CONNECTION, F_UPGRADE, F_EXPECT, F_HOST,
-};
 
 /*
  * Case-insensitive match of @p len >= 4 bytes against a lower-case literal of
@@ -289,18 +285,72 @@ ieq_lit(const char *n, const char *lit, uint32_t len)
 	return (a | 0x2020202020202020ull) == b;
 }
 
-static enum field
+/* The names of enum hf_h1_field, lower case. */
+static const char *const field_names[] = {
+	[HF_H1_FLD_HOST] = "host",
+	[HF_H1_FLD_CONTENT_LENGTH] = "content-length",
+	[HF_H1_FLD_TRANSFER_ENCODING] = "transfer-encoding",
+	[HF_H1_FLD_CONNECTION] = "connection",
+	[HF_H1_FLD_UPGRADE] = "upgrade",
+	[HF_H1_FLD_EXPECT] = "expect",
+	[HF_H1_FLD_TE] = "te",
+	[HF_H1_FLD_TRAILER] = "trailer",
+	[HF_H1_FLD_KEEP_ALIVE] = "keep-alive",
+	[HF_H1_FLD_PROXY_CONNECTION] = "proxy-connection",
+	[HF_H1_FLD_X_FORWARDED_FOR] = "x-forwarded-for",
+	[HF_H1_FLD_X_FORWARDED_PROTO] = "x-forwarded-proto",
+	[HF_H1_FLD_X_REQUEST_ID] = "x-request-id",
+	[HF_H1_FLD_X_ENVOY_ORIGINAL_PATH] = "x-envoy-original-path",
+	[HF_H1_FLD_X_FORWARDED_CLIENT_CERT] = "x-forwarded-client-cert",
+	[HF_H1_FLD_X_ENVOY_UPSTREAM_SERVICE_TIME] = "x-envoy-upstream-service-time",
+};
+
+/* @p n is field @p f's name, as ieq_lit() compares: exact for a token. */
+static inline enum hf_h1_field
+is_field(const char *n, uint32_t len, enum hf_h1_field f)
+{
+	return ieq_lit(n, field_names[f], len) ? f : HF_H1_FLD_OTHER;
+}
+
+/*
+ * The field named by token @p n (@p len bytes): by length first, then, where
+ * two names share a length, by a byte that differs, then the whole name.
+ */
+static enum hf_h1_field
 classify(const char *n, uint32_t len)
 {
 	switch (len) {
-	case 4: return ieq_lit(n, "host", 4) ? F_HOST : F_OTHER;
-	case 6: return ieq_lit(n, "expect", 6) ? F_EXPECT : F_OTHER;
-	case 7: return ieq_lit(n, "upgrade", 7) ? F_UPGRADE : F_OTHER;
-	case 10: return ieq_lit(n, "connection", 10) ? F_CONNECTION : F_OTHER;
-	case 14: return ieq_lit(n, "content-length", 14) ? F_CONTENT_LENGTH : F_OTHER;
-	case 17: return ieq_lit(n, "transfer-encoding", 17) ? F_TRANSFER_ENCODING : F_OTHER;
-	default: return F_OTHER;
+	case 2: return is_field(n, 2, HF_H1_FLD_TE);
+	case 4: return is_field(n, 4, HF_H1_FLD_HOST);
+	case 6: return is_field(n, 6, HF_H1_FLD_EXPECT);
+	case 7:
+		return is_field(n, 7, (n[0] | 0x20) == 'u' ? HF_H1_FLD_UPGRADE : HF_H1_FLD_TRAILER);
+	case 10:
+		return is_field(n, 10, (n[0] | 0x20) == 'c' ? HF_H1_FLD_CONNECTION
+							      : HF_H1_FLD_KEEP_ALIVE);
+	case 12: return is_field(n, 12, HF_H1_FLD_X_REQUEST_ID);
+	case 14: return is_field(n, 14, HF_H1_FLD_CONTENT_LENGTH);
+	case 15: return is_field(n, 15, HF_H1_FLD_X_FORWARDED_FOR);
+	case 16: return is_field(n, 16, HF_H1_FLD_PROXY_CONNECTION);
+	case 17:
+		return is_field(n, 17, (n[0] | 0x20) == 't' ? HF_H1_FLD_TRANSFER_ENCODING
+							      : HF_H1_FLD_X_FORWARDED_PROTO);
+	case 21: return is_field(n, 21, HF_H1_FLD_X_ENVOY_ORIGINAL_PATH);
+	case 23: return is_field(n, 23, HF_H1_FLD_X_FORWARDED_CLIENT_CERT);
+	case 29: return is_field(n, 29, HF_H1_FLD_X_ENVOY_UPSTREAM_SERVICE_TIME);
+	default: return HF_H1_FLD_OTHER;
 	}
+}
+
+enum hf_h1_field
+hf_h1_field_of(const char *n, size_t len)
+{
+	enum hf_h1_field f = len <= 29 ? classify(n, (uint32_t)len) : HF_H1_FLD_OTHER;
+
+	/* ieq_lit() is exact for tokens only: a name from elsewhere is checked byte by byte. */
+	if (f != HF_H1_FLD_OTHER && strncasecmp(n, field_names[f], len) != 0)
+		f = HF_H1_FLD_OTHER;
+	return f;
 }
 
 void
@@ -453,6 +503,7 @@ te_element(const struct hf_h1_slice *e, void *arg)
 
 struct conn_state {
 	bool close, keep_alive, upgrade;
+	bool names;			/* another option: it names a hop-by-hop field */
 };
 
 static int
@@ -460,9 +511,13 @@ conn_element(const struct hf_h1_slice *e, void *arg)
 {
 	struct conn_state *c = arg;
 
-	c->close |= ieq(e, "close");
-	c->keep_alive |= ieq(e, "keep-alive");
-	c->upgrade |= ieq(e, "upgrade");
+	bool close = ieq(e, "close"), keep_alive = ieq(e, "keep-alive");
+	bool upgrade = ieq(e, "upgrade");
+
+	c->close |= close;
+	c->keep_alive |= keep_alive;
+	c->upgrade |= upgrade;
+	c->names |= !close && !keep_alive && !upgrade;
 	return 0;
 }
 
@@ -540,9 +595,10 @@ parse_fields(const char *buf, const char *p, const char *bound, const struct hf_
 		h = &msg->headers[msg->n_headers++];
 		h->name = (struct hf_h1_slice){p, (uint32_t)(colon - p)};
 		h->value = (struct hf_h1_slice){v, (uint32_t)(ve - v)};
+		h->field = (uint8_t)classify(p, h->name.len);
 
-		switch (classify(p, h->name.len)) {
-		case F_CONTENT_LENGTH: {
+		switch (h->field) {
+		case HF_H1_FLD_CONTENT_LENGTH: {
 			uint64_t n;
 
 			if ((rc = parse_length(&h->value, &n)) != 0)
@@ -553,27 +609,27 @@ parse_fields(const char *buf, const char *p, const char *bound, const struct hf_
 			cl = n;
 			break;
 		}
-		case F_TRANSFER_ENCODING:
+		case HF_H1_FLD_TRANSFER_ENCODING:
 			have_te = true;
 			each_element(&h->value, te_element, &te);
 			break;
-		case F_CONNECTION:
+		case HF_H1_FLD_CONNECTION:
 			each_element(&h->value, conn_element, &conn);
 			break;
-		case F_UPGRADE:
+		case HF_H1_FLD_UPGRADE:
 			have_upgrade = true;
 			break;
-		case F_EXPECT:
+		case HF_H1_FLD_EXPECT:
 			if (ieq(&h->value, "100-continue"))
 				msg->flags |= HF_H1_F_EXPECT_CONTINUE;
 			break;
-		case F_HOST:
+		case HF_H1_FLD_HOST:
 			if (have_host && request)
 				return HF_H1_E_BAD;		/* RFC 9112 3.2: exactly one */
 			have_host = true;
 			msg->host = h->value;
 			break;
-		case F_OTHER:
+		default:
 			break;
 		}
 		p = line_end + 2;
@@ -600,6 +656,8 @@ parse_fields(const char *buf, const char *p, const char *bound, const struct hf_
 		msg->flags |= HF_H1_F_KEEP_ALIVE;
 	if (conn.upgrade && have_upgrade)
 		msg->flags |= HF_H1_F_UPGRADE;
+	if (conn.names)
+		msg->flags |= HF_H1_F_CONN_NAMES;
 	return (int)(p - buf);
 }
 
@@ -641,6 +699,7 @@ method_of(const char *m, uint32_t len)
 static void
 reset(struct hf_h1_message *msg)
 {
+	msg->line = (struct hf_h1_slice){0};
 	msg->method = HF_H1_M_OTHER;
 	msg->method_name = (struct hf_h1_slice){0};
 	msg->target = (struct hf_h1_slice){0};
@@ -703,6 +762,7 @@ decode_request(const char *buf, const char *bound, const struct hf_h1_limits *li
 	}
 	msg->method_name = (struct hf_h1_slice){buf, (uint32_t)(sp1 - buf)};
 	msg->target = (struct hf_h1_slice){sp1 + 1, (uint32_t)(sp2 - sp1 - 1)};
+	msg->line = (struct hf_h1_slice){buf, (uint32_t)(eol - buf)};
 	*lf = (size_t)(eol + 1 - buf);
 	return parse_fields(buf, eol + 2, bound, lim, msg, true);
 }
@@ -722,7 +782,9 @@ decode_response(const char *buf, const char *bound, const struct hf_h1_limits *l
 	/* HTTP-version SP 3DIGIT SP reason-phrase (RFC 9112 4); the reason may be empty. */
 	if (eol - buf < 12 || buf[8] != ' ' || (eol - buf > 12 && buf[12] != ' '))
 		return HF_H1_E_BAD;
-	if ((rc = parse_version(buf, 8, &msg->minor)) != 0)
+	if (memcmp(buf, "HTTP/1.1", 8) == 0)
+		msg->minor = 1;		/* the version of most answers, without the general check */
+	else if ((rc = parse_version(buf, 8, &msg->minor)) != 0)
 		return rc;
 	for (int i = 9; i < 12; i++)
 		if (buf[i] < '0' || buf[i] > '9')
@@ -735,6 +797,7 @@ decode_response(const char *buf, const char *bound, const struct hf_h1_limits *l
 	for (const char *r = msg->reason.p; r != NULL && r < eol; r++)
 		if (!(hf_h1_cls[(uint8_t)*r] & HF_H1_C_VALUE))
 			return HF_H1_E_BAD;
+	msg->line = (struct hf_h1_slice){buf, (uint32_t)(eol - buf)};
 	return parse_fields(buf, eol + 2, bound, lim, msg, false);
 }
 
@@ -746,7 +809,7 @@ decode_response(const char *buf, const char *bound, const struct hf_h1_limits *l
  * one a single call on the complete head would give, and a head cut into
  * segments costs one decoding pass more than a whole one, not one per segment.
  */
-static int
+static inline __attribute__((always_inline)) int
 parse_head(const char *buf, size_t len, struct hf_h1_scan *scan, const struct hf_h1_limits *lim,
 	   struct hf_h1_message *msg, bool request)
 {
@@ -782,6 +845,17 @@ hf_h1_parse_response(const char *buf, size_t len, struct hf_h1_scan *scan,
 		     const struct hf_h1_limits *lim, struct hf_h1_message *msg)
 {
 	return parse_head(buf, len, scan, lim, msg, false);
+}
+
+bool
+hf_h1_conn_names(const struct hf_h1_message *msg)
+{
+	struct conn_state conn = {0};
+
+	for (uint32_t i = 0; i < msg->n_headers; i++)
+		if (hf_h1_field(&msg->headers[i]) == HF_H1_FLD_CONNECTION)
+			each_element(&msg->headers[i].value, conn_element, &conn);
+	return conn.names;
 }
 
 const struct hf_h1_header *

@@ -58,10 +58,58 @@ struct hf_h1_limits {
 
 void hf_h1_limits_default(struct hf_h1_limits *l);
 
+/*
+ * The field names the parser or the proxy acts on, told apart once, by the
+ * parser, while it splits the lines, so that no later reader compares names
+ * again: framing and connection fields (RFC 9110 7.6.1, RFC 9112), and the
+ * x- fields a proxy in Envoy's place adds, replaces or drops.
+ */
+enum hf_h1_field {
+	HF_H1_FLD_UNKNOWN = 0,		/* not looked at: put in by other code (hf_h1_field_of()) */
+	HF_H1_FLD_OTHER,		/* none of those below */
+	HF_H1_FLD_HOST,
+	HF_H1_FLD_CONTENT_LENGTH,
+	HF_H1_FLD_TRANSFER_ENCODING,
+	HF_H1_FLD_CONNECTION,
+	HF_H1_FLD_UPGRADE,
+	HF_H1_FLD_EXPECT,
+	HF_H1_FLD_TE,
+	HF_H1_FLD_TRAILER,
+	HF_H1_FLD_KEEP_ALIVE,
+	HF_H1_FLD_PROXY_CONNECTION,
+	HF_H1_FLD_X_FORWARDED_FOR,
+	HF_H1_FLD_X_FORWARDED_PROTO,
+	HF_H1_FLD_X_REQUEST_ID,
+	HF_H1_FLD_X_ENVOY_ORIGINAL_PATH,
+	HF_H1_FLD_X_FORWARDED_CLIENT_CERT,
+	HF_H1_FLD_X_ENVOY_UPSTREAM_SERVICE_TIME,
+};
+
 struct hf_h1_header {
 	struct hf_h1_slice name;
 	struct hf_h1_slice value;	/* leading and trailing whitespace removed */
+	/*
+	 * enum hf_h1_field of name. The parser's fields have one (never UNKNOWN),
+	 * and are lines of the head: the name is followed by ':', the value by
+	 * the line's whitespace, if any, then CRLF. Code that puts a field of its
+	 * own into a message sets UNKNOWN, which promises nothing of the kind.
+	 */
+	uint8_t field;
 };
+
+/*
+ * The enum hf_h1_field of name @p n (@p len bytes), compared as RFC 9110 5.1
+ * says, case-insensitively, whatever bytes it holds: OTHER, never UNKNOWN.
+ */
+enum hf_h1_field hf_h1_field_of(const char *n, size_t len);
+
+/* The field of @p h, named now when whoever put it there did not. */
+static inline enum hf_h1_field
+hf_h1_field(const struct hf_h1_header *h)
+{
+	return h->field != HF_H1_FLD_UNKNOWN ? (enum hf_h1_field)h->field
+					     : hf_h1_field_of(h->name.p, h->name.len);
+}
 
 enum hf_h1_method {
 	HF_H1_M_OTHER = 0, HF_H1_M_GET, HF_H1_M_HEAD, HF_H1_M_POST, HF_H1_M_PUT, HF_H1_M_DELETE,
@@ -75,9 +123,17 @@ enum {
 	HF_H1_F_EXPECT_CONTINUE = 0x04,	/* Expect: 100-continue */
 	HF_H1_F_UPGRADE = 0x08,		/* Connection: upgrade with an Upgrade header */
 	HF_H1_F_HAS_BODY_LENGTH = 0x10,	/* Content-Length given */
+	/*
+	 * A Connection option other than close, keep-alive and upgrade: it names
+	 * a field that is hop-by-hop too (RFC 9110 7.6.1). Code that adds or
+	 * removes a Connection field keeps it true with hf_h1_conn_names().
+	 */
+	HF_H1_F_CONN_NAMES = 0x20,
 };
 
 struct hf_h1_message {
+	/* the request or status line as received, CRLF excluded (the CRLF follows it) */
+	struct hf_h1_slice line;
 	/* requests */
 	enum hf_h1_method method;
 	struct hf_h1_slice method_name;
@@ -149,6 +205,12 @@ struct hf_h1_target {
  */
 enum hf_h1_target_form hf_h1_target_parse(enum hf_h1_method method, const struct hf_h1_slice *target,
 					  struct hf_h1_target *t);
+
+/*
+ * Whether an option of the Connection fields of @p msg is other than close,
+ * keep-alive and upgrade (HF_H1_F_CONN_NAMES, worked out again).
+ */
+bool hf_h1_conn_names(const struct hf_h1_message *msg);
 
 /* Finds a header by name, case-insensitively; NULL when absent. */
 const struct hf_h1_header *hf_h1_find(const struct hf_h1_message *msg, const char *name);

@@ -79,6 +79,10 @@ struct hf_http_wr {
 	bool failed;			/* an mbuf could not be had: the chain is incomplete */
 };
 
+/*
+ * Sets @p wr up with its first segment from @p mp (wr->failed when there is
+ * none); hf_http_wr_discard() gives it back if the head is not sent.
+ */
 void hf_http_wr_init(struct hf_http_wr *wr, struct rte_mempool *mp);
 /* Appends @p n bytes where the tail segment has no room: new segments as needed. */
 void hf_http_wr_put_slow(struct hf_http_wr *wr, const void *p, size_t n);

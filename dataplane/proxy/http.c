@@ -173,8 +173,11 @@ stream_end(struct hf_worker *w, struct hf_http_session *s, bool reset_up)
 		hf_http_up_close(w, x->up, reset_up);
 		x->up = NULL;
 	}
-	hf_http_mq_free(&x->pending);
-	hf_http_mq_free(&x->retry_head);
+	/* Empty on the keep-alive path: no call for nothing. */
+	if (x->pending.head != NULL)
+		hf_http_mq_free(&x->pending);
+	if (x->retry_head.head != NULL)
+		hf_http_mq_free(&x->retry_head);
 	s->x = NULL;
 	h->free_streams[h->n_free_streams++] = x->id;
 }
@@ -496,7 +499,14 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		HF_COUNT(w, HTTP_NO_ROUTE);
 		return consume_and_reply(w, s, head_len, 404, HF_RF_NR, "route_not_found", "", NULL);
 	}
-	hf_http_copy_str(s->x->log.route, sizeof(s->x->log.route), r->name, strlen(r->name));
+	/*
+	 * A route's name is a NUL-terminated array longer than the record's: its
+	 * first bytes are copied whole, without strlen(), and the last one ends
+	 * the string as hf_http_copy_str() would cut it.
+	 */
+	static_assert(sizeof(r->name) >= sizeof(s->x->log.route), "the copy reads inside the name");
+	memcpy(s->x->log.route, r->name, sizeof(s->x->log.route) - 1);
+	s->x->log.route[sizeof(s->x->log.route) - 1] = '\0';
 	cors = hf_http_route_cors(r, msg, extra, sizeof(extra), &preflight);
 	if (cors > 0 && preflight) {
 		HF_COUNT(w, HTTP_CORS_PREFLIGHT);
@@ -573,9 +583,12 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	{
 		size_t elen = 0;
 
-		if (hf_http_edit_add(s->x->rs_edit, &elen, r->rs_ops, r->n_rs_ops) != 0 ||
-		    hf_http_edit_add(s->x->rs_edit, &elen, d->rs_ops, d->n_rs_ops) != 0 ||
-		    hf_rl_edit_add(s->x->rs_edit, &elen, &rlr) != 0)
+		/* Most routes edit nothing: the calls are for those that do. */
+		if ((r->n_rs_ops != 0 && hf_http_edit_add(s->x->rs_edit, &elen, r->rs_ops,
+							  r->n_rs_ops) != 0) ||
+		    (d->n_rs_ops != 0 && hf_http_edit_add(s->x->rs_edit, &elen, d->rs_ops,
+							  d->n_rs_ops) != 0) ||
+		    (rlr.x_headers && hf_rl_edit_add(s->x->rs_edit, &elen, &rlr) != 0))
 			HF_COUNT(w, HTTP_DROP_EDIT_FULL);
 		/* A CORS answer's fields ride along as additions. */
 		for (const char *p = cors > 0 ? extra : NULL; p != NULL && *p != '\0';) {
@@ -624,7 +637,9 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		.n_ops = {r->n_rq_ops, d->n_rq_ops},
 		.limits = &s->lst->cfg->limits,
 	};
-	x.xfcc = hf_http_xfcc(s, sl, &x.xfcc_len);
+	/* Plaintext: no certificate to describe, whatever the listener's mode. */
+	if (hf_tls_runs(s->down))
+		x.xfcc = hf_http_xfcc(s, sl, &x.xfcc_len);
 	if (x.authority == NULL && shape.absolute) {
 		/* The authority routed on is the one the upstream gets. */
 		x.authority = msg->host.p;
@@ -773,12 +788,18 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 		}
 		return STEP_WAIT;
 	}
+	rc = hf_http_rd_head(&h->heads, &s->rd, true, &s->lst->cfg->limits, &msg);
 	if (!(s->flags & HF_HTTP_S_GOT_BYTES)) {
 		s->flags |= HF_HTTP_S_GOT_BYTES;
 		s->start_tsc = w->now;
-		hf_http_timer_set(w, s, s->lst->cfg->request_headers_timeout_ms);
+		/*
+		 * The header timeout runs only for a head still to come: one read
+		 * whole is routed at once, and start_request() (or the answer to a
+		 * bad one) cancels the idle timer, still the one set.
+		 */
+		if (rc == HF_AGAIN)
+			hf_http_timer_set(w, s, s->lst->cfg->request_headers_timeout_ms);
 	}
-	rc = hf_http_rd_head(&h->heads, &s->rd, true, &s->lst->cfg->limits, &msg);
 	if (rc == HF_AGAIN) {
 		if (hf_tls_peer_closed(s->down)) {
 			/* The client gave up in the middle of a head: nothing to answer. */

@@ -253,15 +253,23 @@ int32_t
 hf_http_ep_slot(struct hf_http_state *h, uint32_t addr, uint16_t port)
 {
 	struct hf_http_ep_key k = {.addr = addr, .port = port};
-	int32_t pos = rte_hash_lookup(h->endpoints, &k);
+	struct hf_http_ep_memo *m =
+		&h->ep_memo[((addr ^ port) * 2654435761u) >> (32 - HF_HTTP_EP_MEMO_BITS)];
+	int32_t pos;
 
-	if (pos >= 0)
-		return pos;
-	pos = rte_hash_add_key(h->endpoints, &k);
-	if (pos < 0)
-		HF_COUNT(h->w, HTTP_ENDPOINT_TABLE_FULL);
-	else
+	/* A slot stays its endpoint's until the sweep deletes the key, which empties the memo. */
+	if (m->used && m->addr == addr && m->port == port)
+		return m->slot;
+	pos = rte_hash_lookup(h->endpoints, &k);
+	if (pos < 0) {
+		pos = rte_hash_add_key(h->endpoints, &k);
+		if (pos < 0) {
+			HF_COUNT(h->w, HTTP_ENDPOINT_TABLE_FULL);
+			return pos;	/* not remembered: the sweep may make room */
+		}
 		HF_COUNT(h->w, HTTP_ENDPOINT_SLOTS);	/* a gauge: hf_http_endpoints_sweep() takes back */
+	}
+	*m = (struct hf_http_ep_memo){.addr = addr, .port = port, .used = 1, .slot = pos};
 	return pos;
 }
 
@@ -343,6 +351,8 @@ hf_http_endpoints_sweep(struct hf_worker *w, const struct hf_snapshot *snap)
 			hf_http_idle_drain(w, pos);
 			if (h->slot_refs[pos] == 0 && h->active[pos] == 0) {
 				rte_hash_del_key(h->endpoints, key);
+				/* The slot may go to another endpoint now: forgotten. */
+				memset(h->ep_memo, 0, sizeof(h->ep_memo));
 				h->slot_seen[pos] = 0;
 				HF_COUNT(w, HTTP_ENDPOINT_SLOTS_FREED);
 				/* A gauge kept in a counter: the agent's sum over workers is the total. */

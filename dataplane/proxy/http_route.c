@@ -46,12 +46,6 @@ hf_http_route_dest(const struct hf_route *r)
 	return &r->dests[r->n_dests - 1];
 }
 
-bool
-hf_http_chance(uint32_t ppm)
-{
-	return ppm >= 1000000 || (ppm > 0 && rte_rand() % 1000000 < ppm);
-}
-
 size_t
 hf_http_route_target(const struct hf_route *r, void *match, const char *target, size_t len,
 		     char *out, size_t cap)
@@ -161,11 +155,15 @@ hf_http_route_cors(const struct hf_route *r, const struct hf_h1_message *msg, ch
 		   size_t cap, bool *preflight)
 {
 	const struct hf_route_cors *c = &r->cors;
-	const struct hf_h1_header *origin = hf_h1_find(msg, "origin");
+	const struct hf_h1_header *origin;
 	int n;
 
 	*preflight = false;
-	if (!c->enabled || origin == NULL || !origin_allowed(c, &origin->value))
+	/* Most routes have no CORS policy: the fields are not looked through for them. */
+	if (!c->enabled)
+		return 0;
+	origin = hf_h1_find(msg, "origin");
+	if (origin == NULL || !origin_allowed(c, &origin->value))
 		return 0;
 	n = snprintf(out, cap, "access-control-allow-origin: %.*s\r\n%s", (int)origin->value.len,
 		     origin->value.p,

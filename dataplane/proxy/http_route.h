@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_random.h>
+
 #include "dataplane/http/h1.h"
 #include "dataplane/proxy/router.h"
 
@@ -34,8 +36,15 @@ const struct hf_route *hf_http_route_find(const struct hf_snapshot *snap, void *
 /* The weighted destination of forwarding route @p r, drawn at random by weight. */
 const struct hf_route_dest *hf_http_route_dest(const struct hf_route *r);
 
-/* True with probability @p ppm parts per million (faults, mirroring). */
-bool hf_http_chance(uint32_t ppm);
+/*
+ * True with probability @p ppm parts per million (faults, mirroring). Inline:
+ * most routes have neither, and every request asks twice.
+ */
+static inline bool
+hf_http_chance(uint32_t ppm)
+{
+	return ppm >= 1000000 || (ppm > 0 && rte_rand() % 1000000 < ppm);
+}
 
 /*
  * Writes the target to send for route @p r with a uri rewrite: the matched

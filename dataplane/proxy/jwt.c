@@ -166,6 +166,20 @@ hf_jwt_find(const struct hf_jwt_config *cfg, const struct hf_h1_message *msg,
 	return false;
 }
 
+/*
+ * A Connection field came or went: HF_H1_F_CONN_NAMES, which the proxy reads
+ * instead of the fields, is worked out again.
+ */
+static void
+conn_names_sync(struct hf_h1_message *msg, const char *name, size_t n)
+{
+	if (hf_h1_field_of(name, n) != HF_H1_FLD_CONNECTION)
+		return;
+	msg->flags &= (uint8_t)~HF_H1_F_CONN_NAMES;
+	if (hf_h1_conn_names(msg))
+		msg->flags |= HF_H1_F_CONN_NAMES;
+}
+
 /* Drops every field named @p name (@p n bytes, lower case) from @p msg. */
 static void
 msg_remove(struct hf_h1_message *msg, const char *name, size_t n)
@@ -176,6 +190,7 @@ msg_remove(struct hf_h1_message *msg, const char *name, size_t n)
 		if (!slice_eq(&msg->headers[i].name, name, n))
 			msg->headers[k++] = msg->headers[i];
 	msg->n_headers = k;
+	conn_names_sync(msg, name, n);
 }
 
 /* Sets field @p name to @p value (both must live until the head is written). */
@@ -192,6 +207,8 @@ msg_set(struct hf_h1_message *msg, const char *name, size_t n, const char *value
 	h->name.len = (uint32_t)n;
 	h->value.p = value;
 	h->value.len = (uint32_t)vn;
+	h->field = HF_H1_FLD_UNKNOWN;	/* not a line of the head: see hf_h1_header */
+	conn_names_sync(msg, name, n);
 	return true;
 }
 

@@ -246,6 +246,93 @@ test_responses(void **state)
 	assert_int_equal(verdict(hf_h1_parse_response, both, strlen(both)), HF_H1_E_SMUGGLING);
 }
 
+/* Every field is named once, by the parser, as hf_h1_field_of() names it; the start line kept. */
+static void
+test_fields(void **state)
+{
+	static const struct {
+		const char *name;
+		enum hf_h1_field field;
+	} names[] = {
+		{"Host", HF_H1_FLD_HOST},
+		{"content-LENGTH", HF_H1_FLD_CONTENT_LENGTH},
+		{"Transfer-Encoding", HF_H1_FLD_TRANSFER_ENCODING},
+		{"Connection", HF_H1_FLD_CONNECTION},
+		{"Upgrade", HF_H1_FLD_UPGRADE},
+		{"Expect", HF_H1_FLD_EXPECT},
+		{"TE", HF_H1_FLD_TE},
+		{"Trailer", HF_H1_FLD_TRAILER},
+		{"Keep-Alive", HF_H1_FLD_KEEP_ALIVE},
+		{"Proxy-Connection", HF_H1_FLD_PROXY_CONNECTION},
+		{"X-Forwarded-For", HF_H1_FLD_X_FORWARDED_FOR},
+		{"X-Forwarded-Proto", HF_H1_FLD_X_FORWARDED_PROTO},
+		{"X-Request-Id", HF_H1_FLD_X_REQUEST_ID},
+		{"x-envoy-original-path", HF_H1_FLD_X_ENVOY_ORIGINAL_PATH},
+		{"X-Forwarded-Client-Cert", HF_H1_FLD_X_FORWARDED_CLIENT_CERT},
+		{"x-envoy-upstream-service-time", HF_H1_FLD_X_ENVOY_UPSTREAM_SERVICE_TIME},
+		/* same lengths as those, other names */
+		{"Hose", HF_H1_FLD_OTHER},
+		{"Upgradf", HF_H1_FLD_OTHER},
+		{"Trailers", HF_H1_FLD_OTHER},
+		{"Keep-Alivf", HF_H1_FLD_OTHER},
+		{"tf", HF_H1_FLD_OTHER},
+		{"x-forwarded-prot0", HF_H1_FLD_OTHER},
+		{"Content-Type", HF_H1_FLD_OTHER},
+		{"", HF_H1_FLD_OTHER},
+	};
+	char head[256];
+	struct hf_h1_scan scan;
+	int n;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		enum hf_h1_field want = names[k].field;
+
+		assert_int_equal(hf_h1_field_of(names[k].name, strlen(names[k].name)), want);
+		/* not those whose value "v" the parser refuses, nor a second Host */
+		if (names[k].name[0] == '\0' || want == HF_H1_FLD_HOST ||
+		    want == HF_H1_FLD_CONTENT_LENGTH || want == HF_H1_FLD_TRANSFER_ENCODING ||
+		    want == HF_H1_FLD_TE)
+			continue;
+		n = snprintf(head, sizeof(head), "GET /x HTTP/1.1\r\nHost: a\r\n%s: v\r\n\r\n",
+			     names[k].name);
+		hf_h1_scan_reset(&scan);
+		assert_int_equal(hf_h1_parse_request(head, (size_t)n, &scan, &lim, &msg), n);
+		assert_int_equal(msg.n_headers, 2);
+		assert_int_equal(msg.headers[0].field, HF_H1_FLD_HOST);
+		assert_int_equal(msg.headers[1].field, want);
+		assert_int_equal(msg.line.len, strlen("GET /x HTTP/1.1"));
+		assert_ptr_equal(msg.line.p, head);
+	}
+	/* CR | 0x20 is '-': no token holds a CR, but a name from elsewhere may. */
+	assert_int_equal(hf_h1_field_of("x\rforwarded-for", 15), HF_H1_FLD_OTHER);
+	assert_int_equal(hf_h1_field_of("x-forwarded-for", 15), HF_H1_FLD_X_FORWARDED_FOR);
+
+	/* HF_H1_F_CONN_NAMES: an option besides close, keep-alive and upgrade, in any field. */
+	static const struct {
+		const char *conn;
+		bool names;
+	} opts[] = {
+		{"close", false}, {"Keep-Alive, UPGRADE", false}, {" , close ,", false},
+		{"close, x-a", true}, {"X-Secret", true}, {"keep-alive\r\nConnection: te", true},
+	};
+	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+		n = snprintf(head, sizeof(head),
+			     "GET / HTTP/1.1\r\nHost: a\r\nConnection: %s\r\n\r\n", opts[k].conn);
+		hf_h1_scan_reset(&scan);
+		assert_int_equal(hf_h1_parse_request(head, (size_t)n, &scan, &lim, &msg), n);
+		assert_int_equal((msg.flags & HF_H1_F_CONN_NAMES) != 0, opts[k].names);
+		assert_int_equal(hf_h1_conn_names(&msg), opts[k].names);
+	}
+	/* The status line, its CRLF after it. */
+	static const char rs[] = "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n";
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_response(rs, strlen(rs), &scan, &lim, &msg), strlen(rs));
+	assert_int_equal(msg.line.len, strlen("HTTP/1.1 200 OK"));
+	assert_memory_equal(msg.line.p + msg.line.len, "\r\n", 2);
+	assert_int_equal(msg.headers[0].field, HF_H1_FLD_OTHER);
+}
+
 static int
 setup(void **state)
 {
@@ -262,6 +349,7 @@ main(void)
 		cmocka_unit_test(test_invalid_requests),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_responses),
+		cmocka_unit_test(test_fields),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

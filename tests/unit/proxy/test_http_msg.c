@@ -210,6 +210,27 @@ static const struct {
 	 "x-forwarded-for: " CLIENT "\r\nx-forwarded-proto: http\r\nx-request-id: " UUID "\r\n"
 	 "connection: upgrade\r\n\r\n",
 	 CLIENT, NULL},
+	{"lines not already \"name: value\" are rewritten so; the others pass as they came",
+	 "GET /a HTTP/1.1\r\nHost:a\r\nX-Tab:\tv\r\nX-One: 1\r\nX-Two: 2\r\nX-Trail: t  \r\n"
+	 "X-Empty:\r\nX-Sp-Empty: \r\nX-Three:   3\r\nX-Four: 4\r\n\r\n",
+	 false,
+	 "GET /a HTTP/1.1\r\nHost: a\r\nX-Tab: v\r\nX-One: 1\r\nX-Two: 2\r\nX-Trail: t\r\n"
+	 "X-Empty: \r\nX-Sp-Empty: \r\nX-Three: 3\r\nX-Four: 4\r\nx-forwarded-for: " CLIENT
+	 "\r\nx-forwarded-proto: http\r\nx-request-id: " UUID "\r\n\r\n",
+	 CLIENT, NULL},
+	{"Connection options in any case; a field one names is removed",
+	 "GET / HTTP/1.1\r\nHost: a\r\nConnection: CLOSE\r\nclose: 1\r\nConnection: X-Gone\r\n"
+	 "x-gone: 2\r\nX-Kept: 3\r\n\r\n",
+	 false,
+	 "GET / HTTP/1.1\r\nHost: a\r\nX-Kept: 3\r\nx-forwarded-for: " CLIENT "\r\n"
+	 "x-forwarded-proto: http\r\nx-request-id: " UUID "\r\n\r\n",
+	 CLIENT, NULL},
+	{"Connection: close alone names no field: one called close passes",
+	 "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nclose: 1\r\n\r\n",
+	 false,
+	 "GET / HTTP/1.1\r\nHost: a\r\nclose: 1\r\nx-forwarded-for: " CLIENT "\r\n"
+	 "x-forwarded-proto: http\r\nx-request-id: " UUID "\r\n\r\n",
+	 CLIENT, NULL},
 	{"the same request when not upgrading: Upgrade removed",
 	 "GET /chat HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n"
 	 "Upgrade: websocket\r\n"
@@ -363,6 +384,24 @@ test_shadow_host(void **state)
 		assert_null(strstr(out, "Host: host:80"));
 		hf_http_wr_discard(&wr);
 	}
+	/* A 1.0 client's request mirrored (x.http10 false) goes as 1.1, not as its line came. */
+	{
+		static const char in[] = "GET /r HTTP/1.0\r\nHost: h\r\nX-A: 1\r\n\r\n";
+		char rid[HF_UUID_LEN + 1], xff[64];
+		struct hf_http_rq_extra x = {.client_addr = hf_test_addr(CLIENT), .request_id = rid,
+					     .xff = xff, .xff_len = sizeof(xff)};
+		struct hf_h1_scan scan;
+		struct hf_http_wr wr;
+
+		hf_h1_scan_reset(&scan);
+		assert_int_equal(hf_h1_parse_request(in, sizeof(in) - 1, &scan, &lim, &msg),
+				 (int)sizeof(in) - 1);
+		hf_http_wr_init(&wr, hf_test_pool());
+		assert_int_equal(hf_http_build_request(&wr, &msg, &x), 0);
+		chain_str(wr.head);
+		assert_memory_equal(out, "GET /r HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n", 34);
+		hf_http_wr_discard(&wr);
+	}
 }
 
 /*
@@ -474,6 +513,12 @@ static const struct {
 	 true, false, 7,
 	 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nx-envoy-upstream-service-time: 7\r\n\r\n"
 	 ""},
+	{"a status line without a reason gets its space; fields rewritten as in requests",
+	 "HTTP/1.1 204\r\nX-A:1\r\nX-B: 2\r\nX-C: 3 \r\n\r\n", true, false, -1,
+	 "HTTP/1.1 204 \r\nX-A: 1\r\nX-B: 2\r\nX-C: 3\r\n\r\n"},
+	{"an empty reason after its space passes as it came",
+	 "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", true, false, -1,
+	 "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n"},
 	{"no service time: none sent, the upstream's dropped; reason phrase as sent",
 	 "HTTP/1.1 503 Try Later\r\nX-Envoy-Upstream-Service-Time: 5\r\nContent-Length: 0\r\n\r\n",
 	 true, false, -1, "HTTP/1.1 503 Try Later\r\nContent-Length: 0\r\n\r\n"},
