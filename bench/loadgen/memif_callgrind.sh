@@ -26,8 +26,8 @@
 # and the figures are a connection's: one request each, so connections are
 # still counted as calls of start_request(). Hydrofoil closes first and holds
 # the TIME-WAIT (time_wait_ms 1000 as in memif_bench.sh), so the figure adds
-# the timer wheel's pass (hf_timer_wheel_advance(): TIME-WAIT reaping and the
-# other timers a connection leaves behind). Under valgrind the loadgen's
+# the timers that fire (the callbacks hf_timer_wheel_advance() calls: TIME-WAIT
+# reaping and the other timers a connection leaves behind). Under valgrind the loadgen's
 # ~28k local ports come round more slowly than TIME-WAIT ends, so SYNs find
 # fresh tuples, where a native run at full speed mostly reopens a TIME-WAIT
 # one (RFC 6191): both paths end the old TCB with tcp_conn_close().
@@ -143,8 +143,9 @@ if r == 0:
 out = incl[("hf_tcp_poll", "tcp_output")]
 tx = sum(v for (f, c), v in incl.items() if f == "hf_tx_flush")
 stack = inc["hf_eth_input"] + out + inc["hf_tcp_prefetch_burst"]
-# Timers a connection arms fire (TIME-WAIT's end) in the wheel's pass of hf_tcp_poll().
-timers = incl[("hf_tcp_poll", "hf_timer_wheel_advance")] if nc else 0
+# Timers a connection arms fire (TIME-WAIT's end) in the wheel's pass of hf_tcp_poll(): their
+# callbacks count, not the walk over empty ticks, which is the idle loop's.
+timers = sum(v for (f, c), v in incl.items() if f == "hf_timer_wheel_advance") if nc else 0
 print(f"{unit}s in the window: {r}")
 print(f"instructions a {unit}: stack and proxy {(stack + timers) / r:,.0f} (hf_eth_input {inc['hf_eth_input'] / r:,.0f}, "
       f"deferred TCP output {out / r:,.0f}" + (f", timer wheel {timers / r:,.0f}" if nc else "") +
