@@ -36,13 +36,6 @@
 #define MAX_RETRIES 15		/* Linux tcp_retries2: about 15 minutes of backoff */
 #define WHEEL_SLOTS 4096
 
-struct key {
-	uint32_t raddr;
-	uint32_t laddr;
-	uint16_t rport;
-	uint16_t lport;
-};
-
 void
 hf_tcp_config_default(struct hf_tcp_config *cfg)
 {
@@ -559,10 +552,12 @@ uint32_t
 tcp_isn(struct hf_worker *w, const struct hf_tcp_conn *c)
 {
 	/* RFC 6528: a 4 µs clock plus a keyed hash of the 4-tuple. */
-	struct key k = {c->raddr, c->laddr, c->rport, c->lport};
 	uint64_t us = rte_rdtsc() / (w->tsc_hz / 1000000 ? w->tsc_hz / 1000000 : 1);
+	/* The bytes of (raddr, laddr, rport, lport) as they lie in the TCB, as before. */
+	uint32_t ports = (uint32_t)c->rport | (uint32_t)c->lport << 16;
 
-	return (uint32_t)(us >> 2) + (uint32_t)hf_siphash24(tcp_stack(w)->secret, &k, sizeof(k));
+	return (uint32_t)(us >> 2) +
+	       (uint32_t)hf_siphash24_3u32(tcp_stack(w)->secret, c->raddr, c->laddr, ports);
 }
 
 void

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <string.h>
 
 #include "dataplane/tcp/syncookie.h"
 
@@ -17,13 +18,16 @@ rotl(uint64_t x, int b)
 	return (x << b) | (x >> (64 - b));
 }
 
+/* One load, not eight: the byte loop this replaces cost the ISN of every connection ~100 instructions. */
 static inline uint64_t
 load64_le(const uint8_t *p)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
 	return v;
 }
 
@@ -73,6 +77,31 @@ hf_siphash24(const uint8_t key[16], const void *data, size_t len)
 	SIPROUND;
 	v0 ^= b;
 	/* Finalization: d = 4 rounds. */
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t
+hf_siphash24_3u32(const uint8_t key[16], uint32_t a, uint32_t b, uint32_t c)
+{
+	uint64_t k0 = load64_le(key), k1 = load64_le(key + 8);
+	uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
+	/* The 12 bytes as hf_siphash24() reads them: one word, then c under the length byte. */
+	uint64_t m = (uint64_t)a | (uint64_t)b << 32, t = (uint64_t)12 << 56 | c;
+
+	v3 ^= m;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= m;
+	v3 ^= t;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= t;
 	v2 ^= 0xff;
 	SIPROUND;
 	SIPROUND;
