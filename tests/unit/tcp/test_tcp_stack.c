@@ -801,6 +801,37 @@ test_fin_with_last_data(void **state)
 	assert_int_equal(B->cnt.v[HF_CNT_TCP_RETRANSMITS], 0);
 }
 
+/*
+ * An orphan FIN_WAIT_2 (the peer acknowledged our FIN and never closes) ends
+ * after fin_wait_2_ms, as Linux's tcp_fin_timeout bounds it; the timer is armed
+ * by an ACK of our FIN that does not carry the peer's FIN.
+ */
+static void
+test_fin_wait_2_orphan(void **state)
+{
+	struct hf_tcp_conn *b;
+
+	(void)state;
+	B->tcp->cfg.fin_wait_2_ms = 200;
+	assert_non_null(open_to(80, &cli[0]));
+	run(1000, &cli[0].connected);
+	run(30, NULL);
+	b = srv[0].c;
+	assert_non_null(b);
+	hf_tcp_shutdown(B, b);
+	for (uint64_t end = rte_rdtsc() + rte_get_tsc_hz() / 2;
+	     b->state != HF_TCP_FIN_WAIT_2 && rte_rdtsc() < end;)
+		run(1, NULL);
+	assert_int_equal(b->state, HF_TCP_FIN_WAIT_2);
+	assert_true(hf_timer_pending(&b->life_timer));
+	assert_int_equal(cli[0].c->state, HF_TCP_CLOSE_WAIT);
+	run(600, &srv[0].closed);
+	assert_true(srv[0].closed);
+	assert_int_equal(srv[0].err, 0);
+	assert_int_equal(B->tcp->n_active, 0);
+	assert_int_equal(cli[0].c->state, HF_TCP_CLOSE_WAIT);
+}
+
 /* ---- every synchronized state × hostile segment kind ---- */
 
 enum kind { K_RST_EXACT, K_RST_IN_WINDOW, K_SYN, K_DATA_OUT_OF_WINDOW, K_ACK_UNSENT, K__N };
@@ -1067,6 +1098,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_errors, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_close, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_fin_with_last_data, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_wait_2_orphan, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_time_wait_reopen, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_segment_chains, setup_default, teardown),
 		cmocka_unit_test(test_state_table),
