@@ -18,7 +18,7 @@ rotl(uint64_t x, int b)
 	return (x << b) | (x >> (64 - b));
 }
 
-/* One load, not eight: the byte loop this replaces cost the ISN of every connection ~100 instructions. */
+/* One load, not eight: a byte loop cost the ISN of every connection ~100 instructions. */
 static inline uint64_t
 load64_le(const uint8_t *p)
 {

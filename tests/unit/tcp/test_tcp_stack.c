@@ -789,7 +789,8 @@ test_fin_with_last_data(void **state)
 	th = (const struct rte_tcp_hdr *)(ih + 1);
 	assert_int_equal(th->tcp_flags, RTE_TCP_FIN_FLAG | RTE_TCP_PSH_FLAG | RTE_TCP_ACK_FLAG);
 	assert_int_equal(rte_be_to_cpu_16(ih->total_length) - 20 - (th->data_off >> 4) * 4, 19);
-	assert_int_equal(b->snd_max, b->snd_una + 19 + 1);	/* the FIN's sequence number too */
+	/* The FIN takes a sequence number too. */
+	assert_int_equal(b->snd_max, b->snd_una + 19 + 1);
 	hf_eth_input(A, &pa, m[0]);
 	assert_true(cli[0].eof);
 	assert_int_equal(cli[0].got, 19);
