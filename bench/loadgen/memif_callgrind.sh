@@ -20,6 +20,9 @@
 # counted them would measure the loadgen's speed. Batching still differs from
 # a native run, and moves a run's total by 100-200 instructions: compare
 # functions whose work is per request (start_request and below) before totals.
+# A TX buffer that fills mid-pass is sent from hf_eth_output(): that burst
+# counts with memif's TX, not with the stack (figures before b1163c0 had it in
+# both, about 800 instructions more in the stack's).
 #
 # With --new-conn the clients are hf-loadgen's --new-conn (memif_bench.sh's
 # phase 2: connect, one request with `connection: close`, close; CONNS slots)
@@ -27,8 +30,8 @@
 # still counted as calls of start_request(). Hydrofoil closes first and holds
 # the TIME-WAIT (time_wait_ms 1000 as in memif_bench.sh), so the figure adds
 # the timers that fire (the callbacks hf_timer_wheel_advance() calls: TIME-WAIT
-# reaping and the other timers a connection leaves behind). Under valgrind the loadgen's
-# ~28k local ports come round more slowly than TIME-WAIT ends, so SYNs find
+# reaping and the other timers a connection leaves behind). Under valgrind the
+# loadgen's ~28k local ports come round more slowly than TIME-WAIT ends, so SYNs find
 # fresh tuples, where a native run at full speed mostly reopens a TIME-WAIT
 # one (RFC 6191): both paths end the old TCB with tcp_conn_close().
 #
