@@ -36,13 +36,6 @@
 #define MAX_RETRIES 15		/* Linux tcp_retries2: about 15 minutes of backoff */
 #define WHEEL_SLOTS 4096
 
-struct key {
-	uint32_t raddr;
-	uint32_t laddr;
-	uint16_t rport;
-	uint16_t lport;
-};
-
 void
 hf_tcp_config_default(struct hf_tcp_config *cfg)
 {
@@ -366,41 +359,71 @@ release_id(struct hf_tcp_stack *st, struct hf_tcp_conn *c)
 	st->free_ids[st->n_free++] = c->id;
 }
 
-void
-tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err)
+/*
+ * Frees what @p c still holds to send and out of order. Most connections end
+ * with both queues empty: those cost a test each, not calls into the mbuf
+ * library and the receive-side counts for nothing.
+ */
+static void
+queues_free(struct hf_worker *w, struct hf_tcp_conn *c)
 {
-	struct hf_tcp_stack *st = tcp_stack(w);
-
-	if (c->state == HF_TCP_CLOSED)
-		return;
-	if (c->state == HF_TCP_TIME_WAIT) {
-		tw_unlink(st, c);
-		HF_COUNT_N(w, TCP_CX_TIME_WAIT, -1);
-	}
-	if (c->state == HF_TCP_SYN_RCVD && (c->flags & HF_TCP_F_PASSIVE))
-		st->listeners[c->listener].synrcvd--;
-	table_del(st, c);
-	tcp_timer_stop(w, &c->rtx_timer);
-	tcp_timer_stop(w, &c->ack_timer);
-	tcp_timer_stop(w, &c->life_timer);
-	rte_pktmbuf_free(c->sndq_head);
+	if (c->sndq_head != NULL)
+		rte_pktmbuf_free(c->sndq_head);
 	c->sndq_head = NULL;
 	c->tx_seg = NULL;
 	c->sndq_tail = NULL;
 	c->sndq_bytes = 0;
-	tcp_ooo_free(w, c);
-	c->state = HF_TCP_CLOSED;
-	st->n_active--;
-	HF_COUNT_N(w, TCP_CX_ACTIVE, -1);
+	if (c->ooo.head != NULL)
+		tcp_ooo_free(w, c);
+}
+
+/* The application is done with @p c: closed() unless it was told already, then its bytes go. */
+static void
+app_done(struct hf_worker *w, struct hf_tcp_conn *c, int err)
+{
 	/* Received bytes stay readable during closed(): an orderly end loses nothing. */
 	if (!(c->flags & HF_TCP_F_APP_CLOSED)) {
 		c->flags |= HF_TCP_F_APP_CLOSED;
 		if (c->ops != NULL && c->ops->closed != NULL)
 			c->ops->closed(w, c, err);
 	}
-	tcp_rcvq_free(w, c);
+	if (c->rcvq.head != NULL)
+		tcp_rcvq_free(w, c);
 	c->ops = NULL;
 	c->ctx = NULL;
+}
+
+void
+tcp_conn_close(struct hf_worker *w, struct hf_tcp_conn *c, int err)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+	bool time_wait = c->state == HF_TCP_TIME_WAIT;
+
+	if (c->state == HF_TCP_CLOSED)
+		return;
+	if (time_wait) {
+		tw_unlink(st, c);
+		HF_COUNT_N(w, TCP_CX_TIME_WAIT, -1);
+	}
+	if (c->state == HF_TCP_SYN_RCVD && (c->flags & HF_TCP_F_PASSIVE))
+		st->listeners[c->listener].synrcvd--;
+	table_del(st, c);
+	tcp_timer_stop(w, &c->life_timer);
+	/*
+	 * A TIME_WAIT TCB holds nothing else: tcp_enter_time_wait() stopped its
+	 * other timers, emptied its queues and told the application, and nothing
+	 * in TIME_WAIT arms or fills them again.
+	 */
+	if (!time_wait) {
+		tcp_timer_stop(w, &c->rtx_timer);
+		tcp_timer_stop(w, &c->ack_timer);
+		queues_free(w, c);
+	}
+	c->state = HF_TCP_CLOSED;
+	st->n_active--;
+	HF_COUNT_N(w, TCP_CX_ACTIVE, -1);
+	if (!time_wait)
+		app_done(w, c, err);
 	if (c->flags & HF_TCP_F_PENDING)
 		c->flags |= HF_TCP_F_DEAD;	/* the flush frees it */
 	else
@@ -415,12 +438,7 @@ tcp_enter_time_wait(struct hf_worker *w, struct hf_tcp_conn *c)
 	c->state = HF_TCP_TIME_WAIT;
 	tcp_timer_stop(w, &c->rtx_timer);
 	tcp_timer_stop(w, &c->ack_timer);
-	rte_pktmbuf_free(c->sndq_head);
-	c->sndq_head = NULL;
-	c->tx_seg = NULL;
-	c->sndq_tail = NULL;
-	c->sndq_bytes = 0;
-	tcp_ooo_free(w, c);
+	queues_free(w, c);
 	tcp_timer_arm(w, &c->life_timer, st->cfg.time_wait_ms);
 	c->tw_next = NULL;
 	c->tw_prev = st->tw_tail;
@@ -431,14 +449,7 @@ tcp_enter_time_wait(struct hf_worker *w, struct hf_tcp_conn *c)
 	st->tw_tail = c;
 	HF_COUNT(w, TCP_CX_TIME_WAIT);
 	/* The application is done with it; the TCB only guards the 4-tuple now. */
-	if (!(c->flags & HF_TCP_F_APP_CLOSED)) {
-		c->flags |= HF_TCP_F_APP_CLOSED;
-		if (c->ops != NULL && c->ops->closed != NULL)
-			c->ops->closed(w, c, 0);
-	}
-	tcp_rcvq_free(w, c);
-	c->ops = NULL;
-	c->ctx = NULL;
+	app_done(w, c, 0);
 }
 
 /* Smallest shift that fits @p buf in the 16-bit window field (RFC 7323 2.3, at most 14). */
@@ -478,7 +489,7 @@ tcp_conn_alloc(struct hf_worker *w, uint16_t port, uint32_t laddr, uint16_t lpor
 	c->port = port;
 	table_add(st, c);
 	c->rcv_buf = st->cfg.rcv_buf;
-	c->rcv_wscale = wscale_for(c->rcv_buf);
+	c->rcv_wscale = st->rcv_wscale;
 	c->mss = 536;	/* RFC 9293 3.7.1 default until the peer says otherwise */
 	/* Offered in our SYN or SYN-ACK; cleared when the peer does not offer them too. */
 	c->flags = HF_TCP_F_TS | HF_TCP_F_SACK | HF_TCP_F_WS;
@@ -559,10 +570,12 @@ uint32_t
 tcp_isn(struct hf_worker *w, const struct hf_tcp_conn *c)
 {
 	/* RFC 6528: a 4 µs clock plus a keyed hash of the 4-tuple. */
-	struct key k = {c->raddr, c->laddr, c->rport, c->lport};
 	uint64_t us = rte_rdtsc() / (w->tsc_hz / 1000000 ? w->tsc_hz / 1000000 : 1);
+	/* The bytes of (raddr, laddr, rport, lport) as they lie in the TCB, as before. */
+	uint32_t ports = (uint32_t)c->rport | (uint32_t)c->lport << 16;
 
-	return (uint32_t)(us >> 2) + (uint32_t)hf_siphash24(tcp_stack(w)->secret, &k, sizeof(k));
+	return (uint32_t)(us >> 2) +
+	       (uint32_t)hf_siphash24_3u32(tcp_stack(w)->secret, c->raddr, c->laddr, ports);
 }
 
 void
@@ -926,6 +939,7 @@ hf_tcp_init(struct hf_worker *w, const struct hf_tcp_config *cfg)
 				  RTE_CACHE_LINE_SIZE);
 	st->bucket_mask = n_buckets - 1;
 	st->hash_seed = (uint32_t)rte_rand();
+	st->rcv_wscale = wscale_for(cfg->rcv_buf);
 	/* Clones reference in-flight data: a window's worth for a good share of connections. */
 	n_clones = rte_align32pow2(RTE_MAX(cfg->max_connections * 4u, 65536u)) - 1;
 	snprintf(name, sizeof(name), "hf_clone_%u", w->id);

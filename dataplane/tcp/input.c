@@ -331,8 +331,13 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 		switch (c->state) {
 		case HF_TCP_FIN_WAIT_1:
 			c->state = HF_TCP_FIN_WAIT_2;
-			/* Bound an orphan FIN_WAIT_2 the way Linux's tcp_fin_timeout does. */
-			tcp_timer_arm(w, &c->life_timer, st->cfg.fin_wait_2_ms);
+			/*
+			 * Bound an orphan FIN_WAIT_2 the way Linux's tcp_fin_timeout does;
+			 * unless this very segment is the peer's FIN in sequence with no
+			 * data, which process_fin() takes below, moving on to TIME_WAIT.
+			 */
+			if (s->len != 0 || !(s->flags & TH_FIN) || s->seq != c->rcv_nxt)
+				tcp_timer_arm(w, &c->life_timer, st->cfg.fin_wait_2_ms);
 			break;
 		case HF_TCP_CLOSING:
 			tcp_enter_time_wait(w, c);
@@ -356,7 +361,8 @@ process_fin(struct hf_worker *w, struct hf_tcp_conn *c)
 	c->flags &= ~HF_TCP_F_OOO_FIN;
 	/* Nothing lies beyond the FIN: out-of-order data held past it can never be delivered
 	 * (Linux's tcp_fin purges it too). */
-	tcp_ooo_free(w, c);
+	if (c->ooo.head != NULL)
+		tcp_ooo_free(w, c);
 	tcp_pending(w, c);
 	switch (c->state) {
 	case HF_TCP_SYN_RCVD:
@@ -500,6 +506,15 @@ syn_rcvd_input(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 	tcp_established(w, c);
 	if (c->state != HF_TCP_ESTABLISHED)
 		goto drop;
+	/*
+	 * SND.UNA takes the ACK of our SYN here, with the handshake's RTT sample,
+	 * as an active open's does in syn_sent_input(): the synchronized pass below
+	 * finds nothing newly acknowledged. A SYN is no data, so the congestion
+	 * window does not grow for it (RFC 5681 3.1), and there is no send queue,
+	 * SACK board or retransmission timer to update for it.
+	 */
+	rtt_sample(w, c, s);
+	c->snd_una = s->ack;
 	synchronized_input(w, c, m, s);
 	return;
 drop:

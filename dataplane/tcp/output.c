@@ -428,6 +428,32 @@ sack_retransmit(struct hf_worker *w, struct hf_tcp_conn *c)
 	return true;
 }
 
+/*
+ * True when a segment ending at @p end (the end of the queued data) is to
+ * carry our FIN: the application closed, and the FIN was never sent or is due
+ * again after a rewind (RFC 9293 3.10.4: the FIN follows the last data byte).
+ */
+static inline bool
+fin_due(const struct hf_tcp_conn *c, uint32_t end)
+{
+	return (c->flags & HF_TCP_F_FIN_QUEUED) && end == c->snd_una + c->sndq_bytes &&
+	       (!(c->flags & HF_TCP_F_FIN_SENT) || end != c->snd_max);
+}
+
+/* Our FIN went out at snd_nxt: it takes that sequence number, and the state moves on. */
+static void
+fin_out(struct hf_tcp_conn *c)
+{
+	c->flags |= HF_TCP_F_FIN_SENT;
+	c->snd_nxt++;
+	if (hf_seq_gt(c->snd_nxt, c->snd_max))
+		c->snd_max = c->snd_nxt;
+	if (c->state == HF_TCP_ESTABLISHED)
+		c->state = HF_TCP_FIN_WAIT_1;
+	else if (c->state == HF_TCP_CLOSE_WAIT)
+		c->state = HF_TCP_LAST_ACK;
+}
+
 void
 tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 {
@@ -463,6 +489,8 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 		uint32_t flight = c->snd_max - c->snd_una;
 		uint32_t unsent = unsent_bytes(c);
 		uint32_t wnd = RTE_MIN(c->cc.cwnd, c->snd_wnd), usable, len;
+		uint8_t flags;
+		bool fin;
 
 		if ((c->flags & (HF_TCP_F_RECOVERY | HF_TCP_F_SACK)) ==
 		    (HF_TCP_F_RECOVERY | HF_TCP_F_SACK)) {
@@ -489,7 +517,14 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 		 * the queue, or at least half the peer's largest window. */
 		if (len < mss && len < unsent && len < c->snd_wnd / 2)
 			break;
-		if (tcp_send_segment(w, c, c->snd_nxt, len, TH_ACK | (len == unsent ? TH_PSH : 0)) != 0)
+		/*
+		 * The last data rides with the FIN when the application closed: a
+		 * segment less for every response that ends a connection (as Linux
+		 * sends them). A FIN already sent is counted with its data.
+		 */
+		fin = len == unsent && fin_due(c, c->snd_nxt + len);
+		flags = TH_ACK | (len == unsent ? TH_PSH : 0) | (fin ? TH_FIN : 0);
+		if (tcp_send_segment(w, c, c->snd_nxt, len, flags) != 0)
 			break;
 		if (!(c->flags & (HF_TCP_F_TS | HF_TCP_F_RTT_TIMING)) && c->snd_nxt == c->snd_max) {
 			c->flags |= HF_TCP_F_RTT_TIMING;
@@ -501,25 +536,18 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 		c->snd_nxt += len;
 		if (hf_seq_gt(c->snd_nxt, c->snd_max))
 			c->snd_max = c->snd_nxt;
+		if (fin)
+			fin_out(c);
 		sent = true;
 	}
 
-	/* The FIN follows the last data byte (3.10.4), first time or again after a rewind. */
-	if ((c->flags & HF_TCP_F_FIN_QUEUED) && c->snd_nxt == c->snd_una + c->sndq_bytes &&
-	    (!(c->flags & HF_TCP_F_FIN_SENT) || c->snd_nxt != c->snd_max)) {
-		if (tcp_send_segment(w, c, c->snd_nxt, 0, TH_FIN | TH_ACK) == 0) {
-			if (c->flags & HF_TCP_F_FIN_SENT)
-				HF_COUNT(w, TCP_RETRANSMITS);
-			c->flags |= HF_TCP_F_FIN_SENT;
-			c->snd_nxt++;
-			if (hf_seq_gt(c->snd_nxt, c->snd_max))
-				c->snd_max = c->snd_nxt;
-			if (c->state == HF_TCP_ESTABLISHED)
-				c->state = HF_TCP_FIN_WAIT_1;
-			else if (c->state == HF_TCP_CLOSE_WAIT)
-				c->state = HF_TCP_LAST_ACK;
-			sent = true;
-		}
+	/* A FIN with no data left to carry it: alone, first time or again after a rewind. */
+	if (fin_due(c, c->snd_nxt) &&
+	    tcp_send_segment(w, c, c->snd_nxt, 0, TH_FIN | TH_ACK) == 0) {
+		if (c->flags & HF_TCP_F_FIN_SENT)
+			HF_COUNT(w, TCP_RETRANSMITS);
+		fin_out(c);
+		sent = true;
 	}
 	if (!sent && (c->flags & HF_TCP_F_ACK_NOW))
 		tcp_send_ack(w, c);

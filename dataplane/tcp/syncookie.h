@@ -15,6 +15,13 @@
 uint64_t hf_siphash24(const uint8_t key[16], const void *data, size_t len);
 
 /*
+ * hf_siphash24() of the 12 bytes @p a, @p b, @p c (in that order, each as a
+ * little-endian host stores it), without the loops over a length: the ISN of
+ * every connection (RFC 6528) hashes a 4-tuple of that size.
+ */
+uint64_t hf_siphash24_3u32(const uint8_t key[16], uint32_t a, uint32_t b, uint32_t c);
+
+/*
  * SYN cookies (RFC 4987 3.6), Linux's layout. When the SYN queue is full the
  * ISN of our SYN-ACK carries the state we do not keep:
  *

@@ -54,6 +54,7 @@ struct hf_tcp_stack {
 	uint32_t *buckets;
 	uint32_t bucket_mask;
 	uint32_t hash_seed;
+	uint8_t rcv_wscale;		/* our window scale for cfg.rcv_buf, set once at start */
 	struct rte_mempool *clone_pool;	/* indirect mbufs: retransmission by reference */
 	struct hf_timer_wheel wheel;	/* 1 ms ticks */
 	uint64_t tsc_per_ms;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dataplane/tcp/syncookie.h"
@@ -60,6 +61,32 @@ test_siphash_vectors(void **state)
 			assert_int_equal(hf_siphash24(key, msg + off, (size_t)len),
 			                 sip_vectors[len]);
 		}
+	}
+}
+
+/* The 12-byte form the ISN uses: the paper's vector, and the generic function on random words. */
+static void
+test_siphash_3u32(void **state)
+{
+	uint8_t key[16], msg[12];
+	uint32_t w[3];
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)i;
+	/* Bytes 00 01 .. 0b, each word read little-endian. */
+	assert_int_equal(hf_siphash24_3u32(key, 0x03020100u, 0x07060504u, 0x0b0a0908u),
+			 sip_vectors[12]);
+	srand(7);
+	for (int n = 0; n < 10000; n++) {
+		for (int i = 0; i < 16; i++)
+			key[i] = (uint8_t)rand();
+		for (int i = 0; i < 3; i++)
+			w[i] = (uint32_t)rand() ^ (uint32_t)rand() << 16;
+		for (int i = 0; i < 12; i++)
+			msg[i] = (uint8_t)(w[i / 4] >> (8 * (i % 4)));
+		assert_int_equal(hf_siphash24_3u32(key, w[0], w[1], w[2]),
+				 hf_siphash24(key, msg, sizeof(msg)));
 	}
 }
 
@@ -294,6 +321,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_siphash_vectors),
+		cmocka_unit_test(test_siphash_3u32),
 		cmocka_unit_test(test_roundtrip_every_mss),
 		cmocka_unit_test(test_mss_choice),
 		cmocka_unit_test(test_two_periods),

@@ -753,6 +753,90 @@ test_simultaneous_close(void **state)
 	assert_int_equal(srv[0].err, 0);
 }
 
+/*
+ * A reply and the close in one pass (an HTTP response with "connection:
+ * close"): the FIN rides on the last data segment, one frame instead of two,
+ * and the close completes as before; the server keeps the TIME_WAIT.
+ */
+static void
+test_fin_with_last_data(void **state)
+{
+	struct rte_mbuf *m[8];
+	const struct rte_ipv4_hdr *ih;
+	const struct rte_tcp_hdr *th;
+	struct hf_tcp_conn *b;
+	unsigned int n;
+	bool both = false;
+
+	(void)state;
+	assert_non_null(open_to(80, &cli[0]));
+	run(1000, &cli[0].connected);
+	run(30, NULL);
+	b = srv[0].c;
+	assert_non_null(b);
+	/* The handshake's ACK took SND.UNA past the SYN, which grew neither side's window. */
+	assert_int_equal(b->snd_una, b->iss + 1);
+	assert_int_equal(b->cc.cwnd, cli[0].c->cc.cwnd);
+	assert_int_equal(b->mss, cli[0].c->mss);
+	assert_true(hf_tcp_send(B, b, hf_test_mbuf("HTTP/1.1 200 OK\r\n\r\n", 19)) >= 0);
+	hf_tcp_shutdown(B, b);
+	B->now = rte_rdtsc();
+	hf_tcp_poll(B);
+	assert_int_equal(b->state, HF_TCP_FIN_WAIT_1);
+	n = hf_test_sent(B, m, 8);
+	assert_int_equal(n, 1);
+	ih = rte_pktmbuf_mtod_offset(m[0], const struct rte_ipv4_hdr *, 14);
+	th = (const struct rte_tcp_hdr *)(ih + 1);
+	assert_int_equal(th->tcp_flags, RTE_TCP_FIN_FLAG | RTE_TCP_PSH_FLAG | RTE_TCP_ACK_FLAG);
+	assert_int_equal(rte_be_to_cpu_16(ih->total_length) - 20 - (th->data_off >> 4) * 4, 19);
+	/* The FIN takes a sequence number too. */
+	assert_int_equal(b->snd_max, b->snd_una + 19 + 1);
+	hf_eth_input(A, &pa, m[0]);
+	assert_true(cli[0].eof);
+	assert_int_equal(cli[0].got, 19);
+	hf_tcp_shutdown(A, cli[0].c);
+	for (uint64_t end = rte_rdtsc() + rte_get_tsc_hz(); !both && rte_rdtsc() < end;) {
+		run(5, NULL);
+		both = cli[0].closed && srv[0].closed;
+	}
+	assert_true(both);
+	assert_int_equal(cli[0].err, 0);
+	assert_int_equal(srv[0].err, 0);
+	assert_int_equal(b->state, HF_TCP_TIME_WAIT);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_RETRANSMITS], 0);
+}
+
+/*
+ * An orphan FIN_WAIT_2 (the peer acknowledged our FIN and never closes) ends
+ * after fin_wait_2_ms, as Linux's tcp_fin_timeout bounds it; the timer is armed
+ * by an ACK of our FIN that does not carry the peer's FIN.
+ */
+static void
+test_fin_wait_2_orphan(void **state)
+{
+	struct hf_tcp_conn *b;
+
+	(void)state;
+	B->tcp->cfg.fin_wait_2_ms = 200;
+	assert_non_null(open_to(80, &cli[0]));
+	run(1000, &cli[0].connected);
+	run(30, NULL);
+	b = srv[0].c;
+	assert_non_null(b);
+	hf_tcp_shutdown(B, b);
+	for (uint64_t end = rte_rdtsc() + rte_get_tsc_hz() / 2;
+	     b->state != HF_TCP_FIN_WAIT_2 && rte_rdtsc() < end;)
+		run(1, NULL);
+	assert_int_equal(b->state, HF_TCP_FIN_WAIT_2);
+	assert_true(hf_timer_pending(&b->life_timer));
+	assert_int_equal(cli[0].c->state, HF_TCP_CLOSE_WAIT);
+	run(600, &srv[0].closed);
+	assert_true(srv[0].closed);
+	assert_int_equal(srv[0].err, 0);
+	assert_int_equal(B->tcp->n_active, 0);
+	assert_int_equal(cli[0].c->state, HF_TCP_CLOSE_WAIT);
+}
+
 /* ---- every synchronized state × hostile segment kind ---- */
 
 enum kind { K_RST_EXACT, K_RST_IN_WINDOW, K_SYN, K_DATA_OUT_OF_WINDOW, K_ACK_UNSENT, K__N };
@@ -1018,6 +1102,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_zero_window, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_errors, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_close, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_with_last_data, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_wait_2_orphan, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_time_wait_reopen, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_segment_chains, setup_default, teardown),
 		cmocka_unit_test(test_state_table),
