@@ -24,14 +24,6 @@
 #define HDRS_LEN (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr))
 #define MAX_OPTS 40
 
-uint32_t
-tcp_rcv_window(const struct hf_tcp_conn *c)
-{
-	uint32_t used = c->rcvq.bytes + c->ooo.bytes;
-
-	return used >= c->rcv_buf ? 0 : c->rcv_buf - used;
-}
-
 /* The window field for a non-SYN segment; moves rcv_adv forward, never back. */
 static uint16_t
 advertise(struct hf_tcp_conn *c)
@@ -52,8 +44,9 @@ advertise(struct hf_tcp_conn *c)
 
 /*
  * Writes IPv4 and TCP headers for the given fields into a new mbuf of @p p's
- * pool, after room for Ethernet. Returns the mbuf (l2/l3 lengths set), or NULL
- * when the pool is empty (counted).
+ * pool, after room for Ethernet, and @p optlen bytes of options from @p opts
+ * (@p opts NULL: the caller writes them behind the TCP header). Returns the
+ * mbuf (l2/l3 lengths set), or NULL when the pool is empty (counted).
  */
 static struct rte_mbuf *
 build_headers(struct hf_worker *w, const struct hf_port *p, uint32_t laddr, uint16_t lport,
@@ -88,7 +81,7 @@ build_headers(struct hf_worker *w, const struct hf_port *p, uint32_t laddr, uint
 	th->rx_win = rte_cpu_to_be_16(wnd);
 	th->cksum = 0;
 	th->tcp_urp = 0;
-	if (optlen > 0)
+	if (opts != NULL && optlen > 0)
 		memcpy(th + 1, opts, optlen);
 	return m;
 }
@@ -215,6 +208,7 @@ tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint3
 	struct hf_tcp_stack *st = tcp_stack(w);
 	const struct hf_port *p = &w->ports[c->port];
 	uint8_t opts[MAX_OPTS];
+	const uint8_t *src = opts;
 	uint32_t optlen, sack[2 * 4];
 	unsigned int n_sack = 0;
 	uint16_t wnd;
@@ -232,22 +226,28 @@ tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint3
 		 * window never shrinks (RFC 9293 3.8.6.2.2). */
 		if (hf_seq_gt(c->rcv_nxt + wnd, c->rcv_adv))
 			c->rcv_adv = c->rcv_nxt + wnd;
-	} else {
-		if ((c->flags & HF_TCP_F_SACK) && c->ooo.head != NULL) {
-			/* Blocks ride only in the room the payload leaves under the MTU. */
-			uint32_t room = p->mtu - 40 - ((c->flags & HF_TCP_F_TS) ? 12 : 0) - len;
+	} else if ((c->flags & HF_TCP_F_SACK) && c->ooo.head != NULL) {
+		/* Blocks ride only in the room the payload leaves under the MTU. */
+		uint32_t room = p->mtu - 40 - ((c->flags & HF_TCP_F_TS) ? 12 : 0) - len;
 
-			n_sack = room >= 12 ? RTE_MIN((room - 4) / 8, (c->flags & HF_TCP_F_TS) ? 3u : 4u) : 0;
-			n_sack = tcp_ooo_sack_blocks(c, sack, n_sack);
-		}
+		n_sack = room >= 12 ? RTE_MIN((room - 4) / 8, (c->flags & HF_TCP_F_TS) ? 3u : 4u) : 0;
+		n_sack = tcp_ooo_sack_blocks(c, sack, n_sack);
 		optlen = hf_tcp_opts_build_data(opts, c->flags & HF_TCP_F_TS, st->now_ms,
 						c->ts_recent, sack, n_sack);
-		wnd = advertise(c);
+	} else {
+		/* No blocks: timestamps or nothing, written straight behind the header below. */
+		optlen = (c->flags & HF_TCP_F_TS) ? HF_TCP_OPTS_TS_LEN : 0;
+		src = NULL;
 	}
+	if (!(flags & TH_SYN))
+		wnd = advertise(c);
 	m = build_headers(w, p, c->laddr, c->lport, c->raddr, c->rport, seq,
-			  (flags & TH_ACK) ? c->rcv_nxt : 0, flags, wnd, opts, optlen);
+			  (flags & TH_ACK) ? c->rcv_nxt : 0, flags, wnd, src, optlen);
 	if (m == NULL)
 		return -ENOBUFS;
+	if (src == NULL && optlen != 0)
+		hf_tcp_opts_put_ts(rte_pktmbuf_mtod_offset(m, uint8_t *, HDRS_LEN), st->now_ms,
+				   c->ts_recent);
 	if (len > 0 && attach_payload(w, c, m, seq, len) != 0) {
 		HF_COUNT(w, TCP_DROP_NO_MBUF);
 		rte_pktmbuf_free(m);

@@ -45,8 +45,14 @@ seg_space(const struct hf_tcp_seg *s)
 	return s->len + !!(s->flags & TH_SYN) + !!(s->flags & TH_FIN);
 }
 
-/* The window we advertise, in bytes, before scaling. */
-uint32_t tcp_rcv_window(const struct hf_tcp_conn *c);
+/* The window we advertise, in bytes, before scaling (in line: several calls a segment). */
+static inline uint32_t
+tcp_rcv_window(const struct hf_tcp_conn *c)
+{
+	uint32_t used = c->rcvq.bytes + c->ooo.bytes;
+
+	return used >= c->rcv_buf ? 0 : c->rcv_buf - used;
+}
 
 /* Marks @p c for the flush at the end of this loop iteration. */
 void tcp_pending(struct hf_worker *w, struct hf_tcp_conn *c);
