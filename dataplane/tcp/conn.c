@@ -132,20 +132,6 @@ conn_of(struct hf_timer *t, size_t off)
 }
 
 void
-tcp_timer_arm(struct hf_worker *w, struct hf_timer *t, uint32_t ms)
-{
-	struct hf_tcp_stack *st = tcp_stack(w);
-
-	hf_timer_arm(&st->wheel, t, st->now_tick + (ms ? ms : 1));
-}
-
-void
-tcp_timer_stop(struct hf_worker *w, struct hf_timer *t)
-{
-	hf_timer_cancel(&tcp_stack(w)->wheel, t);
-}
-
-void
 tcp_pending(struct hf_worker *w, struct hf_tcp_conn *c)
 {
 	struct hf_tcp_stack *st = tcp_stack(w);
@@ -211,7 +197,7 @@ tcp_rtx_timer_update(struct hf_worker *w, struct hf_tcp_conn *c, bool restart)
 		}
 	} else {
 		c->flags &= ~HF_TCP_F_PERSIST;
-		tcp_timer_stop(w, &c->rtx_timer);
+		tcp_timer_stop_lazy(&c->rtx_timer);
 	}
 }
 

@@ -256,7 +256,7 @@ tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint3
 	if (flags & TH_ACK) {
 		c->flags &= ~HF_TCP_F_ACK_NOW;
 		c->segs_unacked = 0;
-		tcp_timer_stop(w, &c->ack_timer);
+		tcp_timer_stop_lazy(&c->ack_timer);
 	}
 	HF_COUNT_N(w, TCP_TX_BYTES, len);
 	emit(w, p, m, NULL);

@@ -182,9 +182,32 @@ int tcp_rx_check(struct hf_worker *w);
 /* Fills up to @p max SACK blocks (start, end pairs) describing the out-of-order queue. */
 unsigned int tcp_ooo_sack_blocks(const struct hf_tcp_conn *c, uint32_t *blocks, unsigned int max);
 
-/* Timer callbacks' arm helpers, in milliseconds from now. */
-void tcp_timer_arm(struct hf_worker *w, struct hf_timer *t, uint32_t ms);
-void tcp_timer_stop(struct hf_worker *w, struct hf_timer *t);
+/*
+ * A connection's timers, armed in milliseconds from now. Arming is lazy
+ * (hf_timer_arm_lazy(): the retransmission and delayed-ACK timers move on
+ * every request of a keep-alive connection), and so is tcp_timer_stop_lazy(),
+ * for those two where the next request arms them again; tcp_timer_stop()
+ * takes a timer off the wheel, as a TCB that is released must have them.
+ */
+static inline void
+tcp_timer_arm(struct hf_worker *w, struct hf_timer *t, uint32_t ms)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+
+	hf_timer_arm_lazy(&st->wheel, t, st->now_tick + (ms ? ms : 1));
+}
+
+static inline void
+tcp_timer_stop(struct hf_worker *w, struct hf_timer *t)
+{
+	hf_timer_cancel(&tcp_stack(w)->wheel, t);
+}
+
+static inline void
+tcp_timer_stop_lazy(struct hf_timer *t)
+{
+	hf_timer_stop_lazy(t);
+}
 
 /* Offset of the TCP header in a received frame. */
 static inline uint32_t
