@@ -249,6 +249,24 @@ hf_cksum_ipv4_hdr_fields(const struct rte_ipv4_hdr *ih)
 }
 
 /*
+ * The unfolded sum of the pseudo-header of @p ih and the L4 part of the
+ * datagram in @p m from @p l4off. A single segment holding all of it (every
+ * segment received, every one sent with its payload copied behind the
+ * headers) is summed in one call from the pseudo-header's sum, with one fold
+ * at the end; a chain goes through hf_cksum_mbuf().
+ */
+static inline uint64_t
+hf_cksum_l4_ipv4(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ih, uint32_t l4off)
+{
+	uint32_t len = hf_cksum_l4_len(ih);
+
+	if (likely(m->next == NULL && l4off + len <= m->data_len))
+		return hf_cksum_add(rte_pktmbuf_mtod_offset(m, const void *, l4off), len,
+				    hf_cksum_phdr_ipv4(ih));
+	return hf_cksum_phdr_ipv4(ih) + hf_cksum_mbuf(m, l4off, len);
+}
+
+/*
  * The TCP checksum field for the IPv4 datagram of @p m whose TCP header starts
  * at @p l4off, computed with that field zero (RFC 9293 3.1). (A UDP sum of 0
  * would be sent as 0xffff; TCP sends it as it is.)
@@ -256,18 +274,14 @@ hf_cksum_ipv4_hdr_fields(const struct rte_ipv4_hdr *ih)
 static inline uint16_t
 hf_cksum_tcp_ipv4(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ih, uint32_t l4off)
 {
-	uint64_t sum = hf_cksum_phdr_ipv4(ih) + hf_cksum_mbuf(m, l4off, hf_cksum_l4_len(ih));
-
-	return (uint16_t)~hf_cksum_fold(sum);
+	return (uint16_t)~hf_cksum_fold(hf_cksum_l4_ipv4(m, ih, l4off));
 }
 
 /* True when the L4 checksum of @p m, field included, is correct: the sum is all ones. */
 static inline bool
 hf_cksum_l4_ipv4_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ih, uint32_t l4off)
 {
-	uint64_t sum = hf_cksum_phdr_ipv4(ih) + hf_cksum_mbuf(m, l4off, hf_cksum_l4_len(ih));
-
-	return hf_cksum_fold(sum) == 0xffff;
+	return hf_cksum_fold(hf_cksum_l4_ipv4(m, ih, l4off)) == 0xffff;
 }
 
 #endif
