@@ -527,6 +527,19 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 		return;
 	}
 
+	/*
+	 * Nothing queued unsent, no recovery to drive (SACK recovery may resend
+	 * holes), no FIN due: what the loop below would conclude at its first
+	 * step, for most flushes of a keep-alive connection (its ACKs). Only an
+	 * owed ACK goes out.
+	 */
+	if (unsent_bytes(c) == 0 && !(c->flags & (HF_TCP_F_FIN_QUEUED | HF_TCP_F_RECOVERY))) {
+		if (c->flags & HF_TCP_F_ACK_NOW)
+			tcp_send_ack(w, c);
+		tcp_rtx_timer_update(w, c, false);
+		return;
+	}
+
 	/* While we hold out-of-order data, segments shrink to carry SACK blocks (like Linux). */
 	if ((c->flags & HF_TCP_F_SACK) && c->ooo.head != NULL) {
 		uint32_t blocks[8];
