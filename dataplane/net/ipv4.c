@@ -9,13 +9,6 @@
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 
-/* The 16-bit ID field; only unique per source, and we never fragment (DF is set). */
-static inline uint16_t
-next_id(struct hf_worker *w)
-{
-	return (uint16_t)w->cnt.v[HF_CNT_IPV4_TX];
-}
-
 void
 hf_ipv4_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 {
@@ -91,8 +84,12 @@ drop:
 	rte_pktmbuf_free(m);
 }
 
-void
-hf_ipv4_output(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
+/*
+ * Sends @p m to its destination, finishing its header first unless
+ * @p complete: on-link directly, otherwise through the port's gateway.
+ */
+static inline void
+output(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m, bool complete)
 {
 	struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
 	uint32_t nexthop = ih->dst_addr;
@@ -105,15 +102,30 @@ hf_ipv4_output(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 		}
 		nexthop = p->gateway;
 	}
-	hf_ipv4_finish(w, ih);
+	if (complete)
+		HF_COUNT(w, IPV4_TX);
+	else
+		hf_ipv4_finish(w, ih);
 	hf_arp_output(w, p, nexthop, m);
+}
+
+void
+hf_ipv4_output(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
+{
+	output(w, p, m, false);
+}
+
+void
+hf_ipv4_output_complete(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
+{
+	output(w, p, m, true);
 }
 
 void
 hf_ipv4_finish(struct hf_worker *w, struct rte_ipv4_hdr *ih)
 {
 	ih->time_to_live = HF_IPV4_DEFAULT_TTL;
-	ih->packet_id = rte_cpu_to_be_16(next_id(w));
+	ih->packet_id = rte_cpu_to_be_16(hf_ipv4_next_id(w));
 	ih->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
 	ih->hdr_checksum = 0;
 	ih->hdr_checksum = hf_cksum_ipv4_hdr_fields(ih);

@@ -25,10 +25,30 @@ void hf_ipv4_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf
  */
 void hf_ipv4_output(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m);
 
+/*
+ * hf_ipv4_output() for a datagram whose header is complete: TTL, DF, the ID
+ * hf_ipv4_next_id() gave it (read, with nothing sent since) and its checksum.
+ * For a sender that builds the whole header at once, from values in
+ * registers, instead of storing fields hf_ipv4_finish() then reloads. Counts
+ * it sent (ipv4.tx) as hf_ipv4_finish() does. Always consumes @p m.
+ */
+void hf_ipv4_output_complete(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m);
+
 struct rte_ipv4_hdr;
 
 /* Sets TTL, ID and DF and computes the header checksum of an outgoing datagram. */
 void hf_ipv4_finish(struct hf_worker *w, struct rte_ipv4_hdr *ih);
+
+/*
+ * The ID field (host order) of the next datagram @p w sends: only unique
+ * per source, and we never fragment (DF is set), so the count of datagrams
+ * sent serves.
+ */
+static inline uint16_t
+hf_ipv4_next_id(const struct hf_worker *w)
+{
+	return (uint16_t)w->cnt.v[HF_CNT_IPV4_TX];
+}
 
 /** True when @p addr (network order) can never be a unicast source (RFC 1122 3.2.1.3). */
 static inline int

@@ -124,34 +124,8 @@ conn_of(struct hf_timer *t, size_t off)
 	return (struct hf_tcp_conn *)((char *)t - off);
 }
 
-void
-tcp_timer_arm(struct hf_worker *w, struct hf_timer *t, uint32_t ms)
-{
-	struct hf_tcp_stack *st = tcp_stack(w);
-
-	hf_timer_arm(&st->wheel, t, st->now_tick + (ms ? ms : 1));
-}
-
-void
-tcp_timer_stop(struct hf_worker *w, struct hf_timer *t)
-{
-	hf_timer_cancel(&tcp_stack(w)->wheel, t);
-}
-
-void
-tcp_pending(struct hf_worker *w, struct hf_tcp_conn *c)
-{
-	struct hf_tcp_stack *st = tcp_stack(w);
-
-	if (c->flags & HF_TCP_F_PENDING)
-		return;
-	c->flags |= HF_TCP_F_PENDING;
-	c->next_pending = st->pending;
-	st->pending = c;
-}
-
-static uint32_t
-rto_ms(const struct hf_tcp_conn *c)
+uint32_t
+tcp_rto_ms(const struct hf_tcp_conn *c)
 {
 	uint64_t ms = hf_tcp_rto_get_us(&c->rto) / 1000;
 
@@ -166,10 +140,10 @@ rto_ms(const struct hf_tcp_conn *c)
  * bounded by the RTO. A probe then draws the SACK that starts fast recovery,
  * where only a timeout would have found a lost tail.
  */
-static uint32_t
-probe_or_rto_ms(struct hf_tcp_conn *c)
+uint32_t
+tcp_probe_or_rto_ms(struct hf_tcp_conn *c)
 {
-	uint32_t rto = rto_ms(c), srtt_ms = hf_tcp_rto_srtt_us(&c->rto) / 1000, pto;
+	uint32_t rto = tcp_rto_ms(c), srtt_ms = hf_tcp_rto_srtt_us(&c->rto) / 1000, pto;
 
 	if ((c->flags & (HF_TCP_F_RECOVERY | HF_TCP_F_TLP_SENT)) ||
 	    hf_tcp_rto_srtt_us(&c->rto) == 0 || c->state != HF_TCP_ESTABLISHED)
@@ -182,30 +156,6 @@ probe_or_rto_ms(struct hf_tcp_conn *c)
 		return rto;
 	c->flags |= HF_TCP_F_TLP_ARMED;
 	return pto;
-}
-
-void
-tcp_rtx_timer_update(struct hf_worker *w, struct hf_tcp_conn *c, bool restart)
-{
-	uint32_t data_end = c->snd_una + c->sndq_bytes;
-	bool unsent = hf_seq_gt(data_end, c->snd_nxt);
-
-	if (c->snd_max != c->snd_una) {
-		/* RFC 6298 5.1: running stays running; it restarts only on new ACKs (5.3). */
-		if (restart || !hf_timer_pending(&c->rtx_timer) || (c->flags & HF_TCP_F_PERSIST)) {
-			c->flags &= ~(HF_TCP_F_PERSIST | HF_TCP_F_TLP_ARMED);
-			tcp_timer_arm(w, &c->rtx_timer, probe_or_rto_ms(c));
-		}
-	} else if (c->snd_wnd == 0 && unsent) {
-		/* Persist: probe the zero window (RFC 9293 3.8.6.1). */
-		if (!hf_timer_pending(&c->rtx_timer)) {
-			c->flags |= HF_TCP_F_PERSIST;
-			tcp_timer_arm(w, &c->rtx_timer, rto_ms(c));
-		}
-	} else {
-		c->flags &= ~HF_TCP_F_PERSIST;
-		tcp_timer_stop(w, &c->rtx_timer);
-	}
 }
 
 static void
@@ -244,7 +194,7 @@ on_rtx_timer(struct hf_timer *t, void *arg)
 		HF_COUNT(w, TCP_ZWP);
 		tcp_send_segment(w, c, c->snd_una - 1, 0, TH_ACK);
 		c->rto_backoff = (uint16_t)RTE_MIN(c->rto_backoff + 1, 16);
-		tcp_timer_arm(w, &c->rtx_timer, rto_ms(c));
+		tcp_timer_arm(w, &c->rtx_timer, tcp_rto_ms(c));
 		return;
 	}
 	if (c->snd_max == c->snd_una)
@@ -262,7 +212,7 @@ on_rtx_timer(struct hf_timer *t, void *arg)
 		} else {
 			tcp_retransmit_tail(w, c);
 		}
-		tcp_timer_arm(w, &c->rtx_timer, rto_ms(c));
+		tcp_timer_arm(w, &c->rtx_timer, tcp_rto_ms(c));
 		return;
 	}
 	if (++c->rto_backoff > MAX_RETRIES) {
@@ -281,7 +231,7 @@ on_rtx_timer(struct hf_timer *t, void *arg)
 	/* Go back to snd_una; a FIN already sent goes again with the last data (or alone). */
 	c->snd_nxt = c->snd_una;
 	tcp_retransmit_head(w, c);
-	tcp_timer_arm(w, &c->rtx_timer, rto_ms(c));
+	tcp_timer_arm(w, &c->rtx_timer, tcp_rto_ms(c));
 }
 
 static void

@@ -269,7 +269,9 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 		c->snd_una = s->ack;
 		if (hf_seq_lt(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
-		hf_tcp_sack_ack(&c->sack, c->snd_una);
+		/* An empty scoreboard (no SACK, or none lost: most ACKs) has nothing below snd_una. */
+		if (c->sack.n > 0)
+			hf_tcp_sack_ack(&c->sack, c->snd_una);
 		c->rto_backoff = 0;
 		c->flags &= ~HF_TCP_F_TLP_SENT;
 		if (c->flags & HF_TCP_F_RECOVERY) {

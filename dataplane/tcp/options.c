@@ -25,7 +25,7 @@ put32(uint8_t *p, uint32_t v)
 }
 
 int
-hf_tcp_opts_parse(const uint8_t *p, uint32_t len, struct hf_tcp_opts *o)
+hf_tcp_opts_parse_list(const uint8_t *p, uint32_t len, struct hf_tcp_opts *o)
 {
 	uint32_t i = 0;
 
@@ -93,13 +93,8 @@ static uint32_t
 put_ts(uint8_t *b, uint32_t val, uint32_t ecr)
 {
 	/* NOP NOP TS: the layout RFC 7323 appendix A recommends, values 4-aligned. */
-	b[0] = HF_TCP_OPT_NOP;
-	b[1] = HF_TCP_OPT_NOP;
-	b[2] = HF_TCP_OPT_TS;
-	b[3] = 10;
-	put32(b + 4, val);
-	put32(b + 8, ecr);
-	return 12;
+	hf_tcp_opts_put_ts(b, val, ecr);
+	return HF_TCP_OPTS_TS_LEN;
 }
 
 uint32_t

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Option kinds TCP acts on, with their fixed lengths where they have one. */
 enum hf_tcp_opt_kind {
@@ -36,8 +37,9 @@ struct hf_tcp_opts {
 };
 
 /*
- * Parses the @p len option bytes at @p p (what follows the fixed header, up to
- * the data offset) into @p o, which is cleared first.
+ * hf_tcp_opts_parse() (in line, below) and hf_tcp_opts_parse_list(): parse the
+ * @p len option bytes at @p p (what follows the fixed header, up to the data
+ * offset) into @p o, which is cleared first.
  *
  * Accepts: EOL (ends the list, whatever follows), NOP, and every option whose
  * length byte covers at least its kind and length and stays within @p len.
@@ -52,8 +54,62 @@ struct hf_tcp_opts {
  * 1 <= n <= 4. @p o is then left partly filled and must not be used.
  *
  * Returns 0 or -EINVAL. No allocation, no state: safe on every segment.
+ * The list most segments of a connection carry, NOP NOP timestamps and
+ * nothing else (RFC 7323 appendix A), is recognised by its first word and
+ * read in line, as Linux's tcp_fast_parse_options() does; any other goes
+ * through hf_tcp_opts_parse_list(), the one walk over the list.
  */
-int hf_tcp_opts_parse(const uint8_t *p, uint32_t len, struct hf_tcp_opts *o);
+int hf_tcp_opts_parse_list(const uint8_t *p, uint32_t len, struct hf_tcp_opts *o);
+
+/* NOP NOP TS 10: the first word of the timestamp-only list, in host order. */
+#define HF_TCP_OPTS_TS_WORD                                                                      \
+	((uint32_t)HF_TCP_OPT_NOP << 24 | (uint32_t)HF_TCP_OPT_NOP << 16 |                        \
+	 (uint32_t)HF_TCP_OPT_TS << 8 | 10u)
+#define HF_TCP_OPTS_TS_LEN 12		/* NOP NOP TS: the whole timestamp-only list */
+
+/* Big-endian (wire order) conversion of a 32-bit word, either way. */
+static inline uint32_t
+hf_tcp_opts_be32(uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap32(v);
+#else
+	return v;
+#endif
+}
+
+/* Parses options as hf_tcp_opts_parse_list() does, the timestamp-only list in line. */
+static inline int
+hf_tcp_opts_parse(const uint8_t *p, uint32_t len, struct hf_tcp_opts *o)
+{
+	uint32_t v[3];
+
+	if (len == HF_TCP_OPTS_TS_LEN) {
+		memcpy(v, p, sizeof(v));
+		if (v[0] == hf_tcp_opts_be32(HF_TCP_OPTS_TS_WORD)) {
+			memset(o, 0, sizeof(*o));
+			o->ts_present = true;
+			o->ts_val = hf_tcp_opts_be32(v[1]);
+			o->ts_ecr = hf_tcp_opts_be32(v[2]);
+			return 0;
+		}
+	}
+	return hf_tcp_opts_parse_list(p, len, o);
+}
+
+/*
+ * Writes NOP NOP timestamps (@p ts_val, @p ts_ecr) at @p buf: the 12 bytes
+ * hf_tcp_opts_build_data() writes for a segment with timestamps and no SACK
+ * blocks, as three word stores.
+ */
+static inline void
+hf_tcp_opts_put_ts(uint8_t *buf, uint32_t ts_val, uint32_t ts_ecr)
+{
+	uint32_t v[3] = {hf_tcp_opts_be32(HF_TCP_OPTS_TS_WORD), hf_tcp_opts_be32(ts_val),
+			 hf_tcp_opts_be32(ts_ecr)};
+
+	memcpy(buf, v, sizeof(v));
+}
 
 /*
  * Writes the options of a SYN or SYN-ACK into @p buf, which has room for

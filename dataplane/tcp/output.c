@@ -24,14 +24,6 @@
 #define HDRS_LEN (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr))
 #define MAX_OPTS 40
 
-uint32_t
-tcp_rcv_window(const struct hf_tcp_conn *c)
-{
-	uint32_t used = c->rcvq.bytes + c->ooo.bytes;
-
-	return used >= c->rcv_buf ? 0 : c->rcv_buf - used;
-}
-
 /* The window field for a non-SYN segment; moves rcv_adv forward, never back. */
 static uint16_t
 advertise(struct hf_tcp_conn *c)
@@ -52,8 +44,9 @@ advertise(struct hf_tcp_conn *c)
 
 /*
  * Writes IPv4 and TCP headers for the given fields into a new mbuf of @p p's
- * pool, after room for Ethernet. Returns the mbuf (l2/l3 lengths set), or NULL
- * when the pool is empty (counted).
+ * pool, after room for Ethernet, and @p optlen bytes of options from @p opts
+ * (@p opts NULL: the caller writes them behind the TCP header). Returns the
+ * mbuf (l2/l3 lengths set), or NULL when the pool is empty (counted).
  */
 static struct rte_mbuf *
 build_headers(struct hf_worker *w, const struct hf_port *p, uint32_t laddr, uint16_t lport,
@@ -88,7 +81,60 @@ build_headers(struct hf_worker *w, const struct hf_port *p, uint32_t laddr, uint
 	th->rx_win = rte_cpu_to_be_16(wnd);
 	th->cksum = 0;
 	th->tcp_urp = 0;
-	if (optlen > 0)
+	if (opts != NULL && optlen > 0)
+		memcpy(th + 1, opts, optlen);
+	return m;
+}
+
+/*
+ * build_headers() for a segment of @p c with @p paylen payload bytes to come
+ * behind the @p optlen option bytes: the IPv4 header is written whole and
+ * final (total length, TTL, DF, the ID hf_ipv4_next_id() gives, checksum),
+ * summed from the values while they are in registers, so that the segment
+ * goes out through hf_ipv4_output_complete() with nothing to patch or
+ * reload. Options as build_headers() (@p opts NULL: the caller writes them).
+ */
+static struct rte_mbuf *
+build_segment(struct hf_worker *w, const struct hf_port *p, const struct hf_tcp_conn *c,
+	      uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd, const uint8_t *opts,
+	      uint32_t optlen, uint32_t paylen)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(p->pool);
+	struct rte_ipv4_hdr ip = {
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = rte_cpu_to_be_16((uint16_t)(sizeof(struct rte_ipv4_hdr) +
+							    sizeof(struct rte_tcp_hdr) + optlen +
+							    paylen)),
+		.packet_id = rte_cpu_to_be_16(hf_ipv4_next_id(w)),
+		.fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG),
+		.time_to_live = HF_IPV4_DEFAULT_TTL,
+		.next_proto_id = IPPROTO_TCP,
+		.src_addr = c->laddr,
+		.dst_addr = c->raddr,
+	};
+	struct rte_tcp_hdr *th;
+	char *d;
+
+	if (unlikely(m == NULL)) {
+		HF_COUNT(w, TCP_DROP_NO_MBUF);
+		return NULL;
+	}
+	d = rte_pktmbuf_append(m, (uint16_t)(HDRS_LEN + optlen));
+	m->l2_len = sizeof(struct rte_ether_hdr);
+	m->l3_len = sizeof(struct rte_ipv4_hdr);
+	ip.hdr_checksum = hf_cksum_ipv4_hdr_fields(&ip);
+	memcpy(d + sizeof(struct rte_ether_hdr), &ip, sizeof(ip));
+	th = (struct rte_tcp_hdr *)(d + sizeof(struct rte_ether_hdr) + sizeof(ip));
+	th->src_port = c->lport;
+	th->dst_port = c->rport;
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(wnd);
+	th->cksum = 0;
+	th->tcp_urp = 0;
+	if (opts != NULL && optlen > 0)
 		memcpy(th + 1, opts, optlen);
 	return m;
 }
@@ -115,15 +161,11 @@ odd_inner_segment(const struct rte_mbuf *m)
 	return false;
 }
 
-static void
-emit(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
-     const struct rte_ether_addr *dst_mac)
+/* Sums the TCP segment of @p m (IPv4 header @p ih) or leaves it to the device. */
+static inline void
+tcp_cksum(const struct hf_port *p, struct rte_mbuf *m, struct rte_ipv4_hdr *ih,
+	  struct rte_tcp_hdr *th)
 {
-	struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
-	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ih + 1);
-	uint32_t l4len = rte_pktmbuf_pkt_len(m) - m->l2_len - m->l3_len;
-
-	ih->total_length = rte_cpu_to_be_16((uint16_t)(m->l3_len + l4len));
 	if (p->tx_l4_cksum && likely(m->nb_segs == 1 || !odd_inner_segment(m))) {
 		/* The device sums the segment; it wants the pseudo-header sum in place. */
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
@@ -133,6 +175,18 @@ emit(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 		th->cksum = 0;
 		th->cksum = hf_cksum_tcp_ipv4(m, ih, m->l2_len + m->l3_len);
 	}
+}
+
+static void
+emit(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
+     const struct rte_ether_addr *dst_mac)
+{
+	struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ih + 1);
+	uint32_t l4len = rte_pktmbuf_pkt_len(m) - m->l2_len - m->l3_len;
+
+	ih->total_length = rte_cpu_to_be_16((uint16_t)(m->l3_len + l4len));
+	tcp_cksum(p, m, ih, th);
 	HF_COUNT(w, TCP_TX_SEGMENTS);
 	if (th->tcp_flags & TH_RST)
 		HF_COUNT(w, TCP_CX_RESET_TX);
@@ -142,6 +196,20 @@ emit(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	} else {
 		hf_ipv4_output(w, p, m);
 	}
+}
+
+/* emit() for a segment build_segment() made: its IPv4 header is final. */
+static void
+emit_segment(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ih + 1);
+
+	tcp_cksum(p, m, ih, th);
+	HF_COUNT(w, TCP_TX_SEGMENTS);
+	if (th->tcp_flags & TH_RST)
+		HF_COUNT(w, TCP_CX_RESET_TX);
+	hf_ipv4_output_complete(w, p, m);
 }
 
 /*
@@ -215,6 +283,7 @@ tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint3
 	struct hf_tcp_stack *st = tcp_stack(w);
 	const struct hf_port *p = &w->ports[c->port];
 	uint8_t opts[MAX_OPTS];
+	const uint8_t *src = opts;
 	uint32_t optlen, sack[2 * 4];
 	unsigned int n_sack = 0;
 	uint16_t wnd;
@@ -232,22 +301,28 @@ tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint3
 		 * window never shrinks (RFC 9293 3.8.6.2.2). */
 		if (hf_seq_gt(c->rcv_nxt + wnd, c->rcv_adv))
 			c->rcv_adv = c->rcv_nxt + wnd;
-	} else {
-		if ((c->flags & HF_TCP_F_SACK) && c->ooo.head != NULL) {
-			/* Blocks ride only in the room the payload leaves under the MTU. */
-			uint32_t room = p->mtu - 40 - ((c->flags & HF_TCP_F_TS) ? 12 : 0) - len;
+	} else if ((c->flags & HF_TCP_F_SACK) && c->ooo.head != NULL) {
+		/* Blocks ride only in the room the payload leaves under the MTU. */
+		uint32_t room = p->mtu - 40 - ((c->flags & HF_TCP_F_TS) ? 12 : 0) - len;
 
-			n_sack = room >= 12 ? RTE_MIN((room - 4) / 8, (c->flags & HF_TCP_F_TS) ? 3u : 4u) : 0;
-			n_sack = tcp_ooo_sack_blocks(c, sack, n_sack);
-		}
+		n_sack = room >= 12 ? RTE_MIN((room - 4) / 8, (c->flags & HF_TCP_F_TS) ? 3u : 4u) : 0;
+		n_sack = tcp_ooo_sack_blocks(c, sack, n_sack);
 		optlen = hf_tcp_opts_build_data(opts, c->flags & HF_TCP_F_TS, st->now_ms,
 						c->ts_recent, sack, n_sack);
-		wnd = advertise(c);
+	} else {
+		/* No blocks: timestamps or nothing, written straight behind the header below. */
+		optlen = (c->flags & HF_TCP_F_TS) ? HF_TCP_OPTS_TS_LEN : 0;
+		src = NULL;
 	}
-	m = build_headers(w, p, c->laddr, c->lport, c->raddr, c->rport, seq,
-			  (flags & TH_ACK) ? c->rcv_nxt : 0, flags, wnd, opts, optlen);
+	if (!(flags & TH_SYN))
+		wnd = advertise(c);
+	m = build_segment(w, p, c, seq, (flags & TH_ACK) ? c->rcv_nxt : 0, flags, wnd, src, optlen,
+			  len);
 	if (m == NULL)
 		return -ENOBUFS;
+	if (src == NULL && optlen != 0)
+		hf_tcp_opts_put_ts(rte_pktmbuf_mtod_offset(m, uint8_t *, HDRS_LEN), st->now_ms,
+				   c->ts_recent);
 	if (len > 0 && attach_payload(w, c, m, seq, len) != 0) {
 		HF_COUNT(w, TCP_DROP_NO_MBUF);
 		rte_pktmbuf_free(m);
@@ -256,10 +331,10 @@ tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint3
 	if (flags & TH_ACK) {
 		c->flags &= ~HF_TCP_F_ACK_NOW;
 		c->segs_unacked = 0;
-		tcp_timer_stop(w, &c->ack_timer);
+		tcp_timer_stop_lazy(&c->ack_timer);
 	}
 	HF_COUNT_N(w, TCP_TX_BYTES, len);
-	emit(w, p, m, NULL);
+	emit_segment(w, p, m);
 	return 0;
 }
 
@@ -475,6 +550,19 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 			tcp_send_ack(w, c);
 		return;
 	default:
+		return;
+	}
+
+	/*
+	 * Nothing queued unsent, no recovery to drive (SACK recovery may resend
+	 * holes), no FIN due: what the loop below would conclude at its first
+	 * step, for most flushes of a keep-alive connection (its ACKs). Only an
+	 * owed ACK goes out.
+	 */
+	if (unsent_bytes(c) == 0 && !(c->flags & (HF_TCP_F_FIN_QUEUED | HF_TCP_F_RECOVERY))) {
+		if (c->flags & HF_TCP_F_ACK_NOW)
+			tcp_send_ack(w, c);
+		tcp_rtx_timer_update(w, c, false);
 		return;
 	}
 

@@ -45,11 +45,27 @@ seg_space(const struct hf_tcp_seg *s)
 	return s->len + !!(s->flags & TH_SYN) + !!(s->flags & TH_FIN);
 }
 
-/* The window we advertise, in bytes, before scaling. */
-uint32_t tcp_rcv_window(const struct hf_tcp_conn *c);
+/* The window we advertise, in bytes, before scaling (in line: several calls a segment). */
+static inline uint32_t
+tcp_rcv_window(const struct hf_tcp_conn *c)
+{
+	uint32_t used = c->rcvq.bytes + c->ooo.bytes;
+
+	return used >= c->rcv_buf ? 0 : c->rcv_buf - used;
+}
 
 /* Marks @p c for the flush at the end of this loop iteration. */
-void tcp_pending(struct hf_worker *w, struct hf_tcp_conn *c);
+static inline void
+tcp_pending(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+
+	if (c->flags & HF_TCP_F_PENDING)
+		return;
+	c->flags |= HF_TCP_F_PENDING;
+	c->next_pending = st->pending;
+	st->pending = c;
+}
 
 /* Sends what the windows allow, the FIN when due, and an ACK when one is owed. */
 void tcp_output(struct hf_worker *w, struct hf_tcp_conn *c);
@@ -95,11 +111,70 @@ void tcp_retransmit_tail(struct hf_worker *w, struct hf_tcp_conn *c);
 void tcp_send_syn(struct hf_worker *w, struct hf_tcp_conn *c);
 
 /*
+ * A connection's timers, armed in milliseconds from now. Arming is lazy
+ * (hf_timer_arm_lazy(): the retransmission and delayed-ACK timers move on
+ * every request of a keep-alive connection), and so is tcp_timer_stop_lazy(),
+ * for those two where the next request arms them again; tcp_timer_stop()
+ * takes a timer off the wheel, as a TCB that is released must have them.
+ */
+static inline void
+tcp_timer_arm(struct hf_worker *w, struct hf_timer *t, uint32_t ms)
+{
+	struct hf_tcp_stack *st = tcp_stack(w);
+
+	hf_timer_arm_lazy(&st->wheel, t, st->now_tick + (ms ? ms : 1));
+}
+
+static inline void
+tcp_timer_stop(struct hf_worker *w, struct hf_timer *t)
+{
+	hf_timer_cancel(&tcp_stack(w)->wheel, t);
+}
+
+static inline void
+tcp_timer_stop_lazy(struct hf_timer *t)
+{
+	hf_timer_stop_lazy(t);
+}
+
+/* The retransmission timeout of @p c in milliseconds, backed off, at most 60 s. */
+uint32_t tcp_rto_ms(const struct hf_tcp_conn *c);
+
+/*
+ * RFC 8985 7 (tail loss probe): with data outstanding, no recovery under way
+ * and no probe sent since the last ACK, the timer first fires after
+ * PTO = 2 SRTT (plus a delayed-ACK allowance for a single segment in flight),
+ * bounded by the RTO; tcp_probe_or_rto_ms() returns that, marking the timer
+ * a probe (HF_TCP_F_TLP_ARMED), or the RTO.
+ */
+uint32_t tcp_probe_or_rto_ms(struct hf_tcp_conn *c);
+
+/*
  * Arms or stops the retransmission timer according to what is outstanding. A
  * running timer keeps running (RFC 6298 5.1) unless @p restart, which an ACK
- * of new data asks for (5.3).
+ * of new data asks for (5.3). In line: most calls (every flush of a
+ * connection, every ACK) find nothing to change, or only a lazy stop.
  */
-void tcp_rtx_timer_update(struct hf_worker *w, struct hf_tcp_conn *c, bool restart);
+static inline void
+tcp_rtx_timer_update(struct hf_worker *w, struct hf_tcp_conn *c, bool restart)
+{
+	if (c->snd_max != c->snd_una) {
+		/* RFC 6298 5.1: running stays running; it restarts only on new ACKs (5.3). */
+		if (restart || !hf_timer_pending(&c->rtx_timer) || (c->flags & HF_TCP_F_PERSIST)) {
+			c->flags &= ~(HF_TCP_F_PERSIST | HF_TCP_F_TLP_ARMED);
+			tcp_timer_arm(w, &c->rtx_timer, tcp_probe_or_rto_ms(c));
+		}
+	} else if (c->snd_wnd == 0 && hf_seq_gt(c->snd_una + c->sndq_bytes, c->snd_nxt)) {
+		/* Persist: probe the zero window (RFC 9293 3.8.6.1). */
+		if (!hf_timer_pending(&c->rtx_timer)) {
+			c->flags |= HF_TCP_F_PERSIST;
+			tcp_timer_arm(w, &c->rtx_timer, tcp_rto_ms(c));
+		}
+	} else {
+		c->flags &= ~HF_TCP_F_PERSIST;
+		tcp_timer_stop_lazy(&c->rtx_timer);
+	}
+}
 
 /* Allocates a TCB for the 4-tuple and inserts it in the table; NULL when none is left. */
 struct hf_tcp_conn *tcp_conn_alloc(struct hf_worker *w, uint16_t port, uint32_t laddr,
@@ -176,9 +251,6 @@ int tcp_rx_check(struct hf_worker *w);
 /* Fills up to @p max SACK blocks (start, end pairs) describing the out-of-order queue. */
 unsigned int tcp_ooo_sack_blocks(const struct hf_tcp_conn *c, uint32_t *blocks, unsigned int max);
 
-/* Timer callbacks' arm helpers, in milliseconds from now. */
-void tcp_timer_arm(struct hf_worker *w, struct hf_timer *t, uint32_t ms);
-void tcp_timer_stop(struct hf_worker *w, struct hf_timer *t);
 
 /* Offset of the TCP header in a received frame. */
 static inline uint32_t

@@ -75,6 +75,7 @@ hf_timer_wheel_fini(struct hf_timer_wheel *w)
 
 			l->next = NULL;
 			l->prev = NULL;
+			timer_of(l)->due = 0;
 			l = next;
 		}
 		list_init(head);
@@ -93,6 +94,7 @@ hf_timer_arm(struct hf_timer_wheel *w, struct hf_timer *t, uint64_t expire)
 	if (expire <= w->now)
 		expire = w->now + 1;
 	t->expire = expire;
+	t->due = expire;
 	/* Appended: timers of one tick fire in the order they were armed. */
 	list_append(&w->slot[expire & w->mask], &t->link);
 	w->armed++;
@@ -123,7 +125,9 @@ hf_timer_wheel_next(const struct hf_timer_wheel *w, uint64_t *tick)
  * Fires the timers of @p tick. The due ones are first moved, in order, to a
  * batch list on the stack: what callbacks arm meanwhile goes to the wheel, so
  * the loop ends, and a callback cancelling or moving a timer of the batch
- * just unlinks it from there.
+ * just unlinks it from there. A timer whose due tick is later (moved by
+ * hf_timer_arm_lazy()) goes back to the wheel for it; one stopped lazily
+ * (due 0) is only taken off.
  */
 static unsigned int
 run_tick(struct hf_timer_wheel *w, uint64_t tick)
@@ -144,8 +148,15 @@ run_tick(struct hf_timer_wheel *w, uint64_t tick)
 	}
 	while (batch.next != &batch) {
 		struct hf_timer *t = timer_of(batch.next);
+		uint64_t due = t->due;
 
 		hf_timer_cancel(w, t);
+		if (due > tick) {
+			hf_timer_arm(w, t, due);
+			continue;
+		}
+		if (due == 0)
+			continue;
 		fired++;
 		t->fn(t, t->arg);
 	}

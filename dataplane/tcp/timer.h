@@ -21,7 +21,8 @@
  *
  * Ordering: hf_timer_wheel_advance() walks ticks in order and fires a timer at
  * exactly its expiry tick, so timers fire in expiry order, and timers due at
- * the same tick in the order they were armed. A gap longer than a revolution
+ * the same tick in the order they were armed (by hf_timer_arm(): see
+ * hf_timer_arm_lazy()). A gap longer than a revolution
  * with nothing due is skipped by finding the earliest expiry, so a long idle
  * time costs O(slots + armed timers), not O(ticks).
  *
@@ -38,7 +39,14 @@ struct hf_timer_link {
 
 struct hf_timer {
 	struct hf_timer_link link;	/* first member: a link is its timer */
-	uint64_t expire;		/* tick at which it fires; meaningful while armed */
+	/*
+	 * The tick of the slot visit that takes it off the wheel, meaningful
+	 * while linked: the tick it fires at, or an earlier one when it was
+	 * moved later or stopped lazily (hf_timer_arm_lazy()). A callback reads
+	 * the tick it fires at here.
+	 */
+	uint64_t expire;
+	uint64_t due;			/* tick at which it fires; 0 while not armed */
 	hf_timer_fn fn;
 	void *arg;
 };
@@ -82,6 +90,7 @@ hf_timer_init(struct hf_timer *t, hf_timer_fn fn, void *arg)
 	t->link.next = NULL;
 	t->link.prev = NULL;
 	t->expire = 0;
+	t->due = 0;
 	t->fn = fn;
 	t->arg = arg;
 }
@@ -90,7 +99,7 @@ hf_timer_init(struct hf_timer *t, hf_timer_fn fn, void *arg)
 static inline bool
 hf_timer_pending(const struct hf_timer *t)
 {
-	return t->link.next != NULL;
+	return t->due != 0;
 }
 
 /*
@@ -101,6 +110,7 @@ hf_timer_pending(const struct hf_timer *t)
 static inline void
 hf_timer_cancel(struct hf_timer_wheel *w, struct hf_timer *t)
 {
+	t->due = 0;
 	if (t->link.next == NULL)
 		return;
 	t->link.prev->next = t->link.next;
@@ -117,7 +127,39 @@ hf_timer_cancel(struct hf_timer_wheel *w, struct hf_timer *t)
  */
 void hf_timer_arm(struct hf_timer_wheel *w, struct hf_timer *t, uint64_t expire);
 
-/* Number of armed timers on @p w. */
+/*
+ * As hf_timer_arm(), for a timer that is moved far more often than it fires
+ * (TCP's retransmission and delayed-ACK timers: armed and stopped again on
+ * every request of a keep-alive connection). A timer still on the wheel for
+ * a tick not after @p expire stays there with its new due tick, and the
+ * wheel moves it on when that earlier tick comes: two stores instead of an
+ * unlink and a link. It fires at @p expire all the same; among timers due at
+ * the same tick it may fire after ones armed later (hf_timer_arm() keeps the
+ * arming order).
+ */
+static inline void
+hf_timer_arm_lazy(struct hf_timer_wheel *w, struct hf_timer *t, uint64_t expire)
+{
+	if (expire <= w->now)
+		expire = w->now + 1;
+	if (t->link.next != NULL && t->expire <= expire)
+		t->due = expire;
+	else
+		hf_timer_arm(w, t, expire);
+}
+
+/*
+ * As hf_timer_cancel(), leaving @p t on the wheel until its tick, where it
+ * is dropped without firing (unless armed again meanwhile): one store. It
+ * counts in hf_timer_wheel_armed() until then.
+ */
+static inline void
+hf_timer_stop_lazy(struct hf_timer *t)
+{
+	t->due = 0;
+}
+
+/* Number of timers on @p w: the armed ones, and those stopped lazily whose tick has not come. */
 static inline uint32_t
 hf_timer_wheel_armed(const struct hf_timer_wheel *w)
 {

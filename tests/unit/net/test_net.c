@@ -556,6 +556,13 @@ test_cksum(void **state)
 		ours = hf_cksum_tcp_ipv4(m, ih, sizeof(*ih));
 		assert_int_equal(ours, rte_ipv4_udptcp_cksum(ih, th));
 		rte_pktmbuf_free(m);
+		/* The whole datagram in one segment: hf_cksum_l4_ipv4()'s single-call path. */
+		m = rte_pktmbuf_alloc(hf_test_pool());
+		assert_non_null(m);
+		assert_non_null(rte_pktmbuf_append(m, (uint16_t)len));
+		memcpy(rte_pktmbuf_mtod(m, uint8_t *), data, len);
+		assert_int_equal(hf_cksum_tcp_ipv4(m, ih, sizeof(*ih)), ours);
+		rte_pktmbuf_free(m);
 		th->cksum = ours;
 		m = random_chain(data, len);
 		assert_true(hf_cksum_l4_ipv4_ok(m, ih, sizeof(*ih)));

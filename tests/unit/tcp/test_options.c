@@ -412,6 +412,56 @@ test_parse_random(void **state)
 	}
 }
 
+/*
+ * The in-line path of hf_tcp_opts_parse() (NOP NOP TS, 12 bytes) against the
+ * walk: 12-byte lists that are that layout or one byte off it (every byte of
+ * the first word changed to every value, random values after), and the
+ * layout inside longer and shorter lists, give the same result and fields.
+ */
+static void
+test_parse_fast_path_matches_walk(void **state)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	for (unsigned int pos = 0; pos < 5; pos++) {
+		for (unsigned int v = 0; v < 256; v++) {
+			uint8_t p[16];
+			struct hf_tcp_opts a, b;
+			int ra, rb;
+
+			hf_tcp_opts_put_ts(p, (uint32_t)x, (uint32_t)(x >> 32));
+			p[12] = HF_TCP_OPT_NOP;
+			p[13] = HF_TCP_OPT_NOP;
+			p[14] = HF_TCP_OPT_NOP;
+			p[15] = HF_TCP_OPT_EOL;
+			if (pos < 4)
+				p[pos] = (uint8_t)v;
+			for (uint32_t len = 10; len <= 16; len++) {
+				ra = hf_tcp_opts_parse(p, len, &a);
+				rb = hf_tcp_opts_parse_list(p, len, &b);
+				assert_int_equal(ra, rb);
+				if (ra == 0)
+					assert_memory_equal(&a, &b, sizeof(a));
+			}
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+		}
+	}
+	{
+		uint8_t p[12];
+		struct hf_tcp_opts o;
+
+		hf_tcp_opts_put_ts(p, 0x01020304, 0xa0b0c0d0);
+		assert_int_equal(hf_tcp_opts_parse(p, sizeof(p), &o), 0);
+		assert_true(o.ts_present);
+		assert_false(o.mss_present || o.ws_present || o.sack_permitted || o.sack_blocks);
+		assert_int_equal(o.ts_val, 0x01020304);
+		assert_int_equal(o.ts_ecr, 0xa0b0c0d0);
+	}
+}
+
 int
 main(void)
 {
@@ -431,6 +481,7 @@ main(void)
 		cmocka_unit_test(test_build_data),
 		cmocka_unit_test(test_build_data_bytes),
 		cmocka_unit_test(test_parse_random),
+		cmocka_unit_test(test_parse_fast_path_matches_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
