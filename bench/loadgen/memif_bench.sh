@@ -255,6 +255,15 @@ dead_why() {
 	[ "$rc" -gt 128 ] && echo "killed_by_signal_$((rc - 128))" || echo "exit_$rc:$(oneline "$2")"
 }
 
+# target_says WORD LOG: waits up to 15 s for TGT_PID to write WORD in LOG; 1 when it ends first.
+target_says() {
+	for _ in $(seq 300); do
+		grep -q "$1" "$2" && return 0
+		kill -0 "$TGT_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
 # target_up NAME TARGET MAXC: a fresh memif socket (SOCK) for one run and, through
 # hydrofoil (hf), a fresh hydrofoil on it (TGT_PID; empty for the baseline).
 RUN_N=0
@@ -271,12 +280,8 @@ target_up() {
 		hf_start "$NS" "$T/$name.cfg" "$T/$name.target.log"
 		unset HF_STALL_BOARD
 		TGT_PID=$HF_PID
-		for _ in $(seq 300); do
-			grep -q "running" "$T/$name.target.log" && return 0
-			kill -0 "$TGT_PID" 2>/dev/null || return 1
-			sleep 0.05
-		done
-		return 1
+		target_says running "$T/$name.target.log"
+		return
 	fi
 	if [ "$target" = wire ]; then
 		# hf-wire on core 1, where hydrofoil's worker runs: the memif server of two links,
@@ -286,12 +291,8 @@ target_up() {
 			--vdev "net_memif1,role=server,socket=$SOCK.b" > "$T/$name.target.log" 2>&1 &
 		TGT_PID=$!
 		HF_PIDS+=("$TGT_PID")
-		for _ in $(seq 300); do
-			grep -q "forwarding" "$T/$name.target.log" && return 0
-			kill -0 "$TGT_PID" 2>/dev/null || return 1
-			sleep 0.05
-		done
-		return 1
+		target_says forwarding "$T/$name.target.log"
+		return
 	fi
 	# The baseline has no target process: the loadgen plays both ends itself (lg_bg).
 	TGT_PID=

@@ -43,6 +43,28 @@ advertise(struct hf_tcp_conn *c)
 }
 
 /*
+ * The TCP header at @p th for the given fields (ports in network order),
+ * checksum 0, and @p optlen bytes of options from @p opts behind it (@p opts
+ * NULL: the caller writes them).
+ */
+static inline void
+fill_tcp(struct rte_tcp_hdr *th, uint16_t lport, uint16_t rport, uint32_t seq, uint32_t ack,
+	 uint8_t flags, uint16_t wnd, const uint8_t *opts, uint32_t optlen)
+{
+	th->src_port = lport;
+	th->dst_port = rport;
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(wnd);
+	th->cksum = 0;
+	th->tcp_urp = 0;
+	if (opts != NULL && optlen > 0)
+		memcpy(th + 1, opts, optlen);
+}
+
+/*
  * Writes IPv4 and TCP headers for the given fields into a new mbuf of @p p's
  * pool, after room for Ethernet, and @p optlen bytes of options from @p opts
  * (@p opts NULL: the caller writes them behind the TCP header). Returns the
@@ -72,17 +94,7 @@ build_headers(struct hf_worker *w, const struct hf_port *p, uint32_t laddr, uint
 	ih->src_addr = laddr;
 	ih->dst_addr = raddr;
 	th = (struct rte_tcp_hdr *)(ih + 1);
-	th->src_port = lport;
-	th->dst_port = rport;
-	th->sent_seq = rte_cpu_to_be_32(seq);
-	th->recv_ack = rte_cpu_to_be_32(ack);
-	th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
-	th->tcp_flags = flags;
-	th->rx_win = rte_cpu_to_be_16(wnd);
-	th->cksum = 0;
-	th->tcp_urp = 0;
-	if (opts != NULL && optlen > 0)
-		memcpy(th + 1, opts, optlen);
+	fill_tcp(th, lport, rport, seq, ack, flags, wnd, opts, optlen);
 	return m;
 }
 
@@ -125,17 +137,7 @@ build_segment(struct hf_worker *w, const struct hf_port *p, const struct hf_tcp_
 	ip.hdr_checksum = hf_cksum_ipv4_hdr_fields(&ip);
 	memcpy(d + sizeof(struct rte_ether_hdr), &ip, sizeof(ip));
 	th = (struct rte_tcp_hdr *)(d + sizeof(struct rte_ether_hdr) + sizeof(ip));
-	th->src_port = c->lport;
-	th->dst_port = c->rport;
-	th->sent_seq = rte_cpu_to_be_32(seq);
-	th->recv_ack = rte_cpu_to_be_32(ack);
-	th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
-	th->tcp_flags = flags;
-	th->rx_win = rte_cpu_to_be_16(wnd);
-	th->cksum = 0;
-	th->tcp_urp = 0;
-	if (opts != NULL && optlen > 0)
-		memcpy(th + 1, opts, optlen);
+	fill_tcp(th, c->lport, c->rport, seq, ack, flags, wnd, opts, optlen);
 	return m;
 }
 
