@@ -508,15 +508,6 @@ syn_rcvd_input(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 	tcp_established(w, c);
 	if (c->state != HF_TCP_ESTABLISHED)
 		goto drop;
-	/*
-	 * SND.UNA takes the ACK of our SYN here, with the handshake's RTT sample,
-	 * as an active open's does in syn_sent_input(): the synchronized pass below
-	 * finds nothing newly acknowledged. A SYN is no data, so the congestion
-	 * window does not grow for it (RFC 5681 3.1), and there is no send queue,
-	 * SACK board or retransmission timer to update for it.
-	 */
-	rtt_sample(w, c, s);
-	c->snd_una = s->ack;
 	synchronized_input(w, c, m, s);
 	return;
 drop:

@@ -774,10 +774,6 @@ test_fin_with_last_data(void **state)
 	run(30, NULL);
 	b = srv[0].c;
 	assert_non_null(b);
-	/* The handshake's ACK took SND.UNA past the SYN, which grew neither side's window. */
-	assert_int_equal(b->snd_una, b->iss + 1);
-	assert_int_equal(b->cc.cwnd, cli[0].c->cc.cwnd);
-	assert_int_equal(b->mss, cli[0].c->mss);
 	assert_true(hf_tcp_send(B, b, hf_test_mbuf("HTTP/1.1 200 OK\r\n\r\n", 19)) >= 0);
 	hf_tcp_shutdown(B, b);
 	B->now = rte_rdtsc();
