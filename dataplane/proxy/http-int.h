@@ -288,14 +288,77 @@ void hf_http_log_request(struct hf_http_session *s, const struct hf_h1_message *
 /* ... and, once the exchange ends, its metrics recorded and the record handed to the agent */
 void hf_http_log_push(struct hf_worker *w, struct hf_http_session *s);
 
+/*
+ * The exchange of @p s: the one under way, or a fresh one from the pool.
+ * NULL when the pool is empty (the caller refuses the request).
+ */
+static inline struct hf_http_stream *
+hf_http_stream_get(struct hf_http_state *h, struct hf_http_session *s)
+{
+	struct hf_http_stream *x;
+	uint32_t id;
+
+	if (s->x != NULL)
+		return s->x;
+	if (h->n_free_streams == 0)
+		return NULL;
+	id = h->free_streams[--h->n_free_streams];
+	x = &h->streams[id];
+	/* The log record is filled when it is wanted (hf_http_log_begin() and its callers). */
+	memset(x, 0, offsetof(struct hf_http_stream, rs_edit));
+	x->rs_edit[0] = '\0';
+	x->log.status = 0;
+	x->log.flag = HF_RF_NONE;
+	x->log.details = NULL;
+	x->log.transport_failure = NULL;
+	x->log.bytes_rx = x->log.bytes_tx = 0;
+	x->service_ms = -1;
+	x->ep_slot = -1;
+	x->id = id;
+	s->x = x;
+	return x;
+}
+
+/* The status, response flag and details of the exchange of @p s, for its log and metrics. */
+static inline void
+hf_http_set_result(struct hf_http_session *s, int status, enum hf_response_flag flag, const char *details)
+{
+	s->x->log.status = (uint16_t)status;
+	s->x->log.flag = (uint8_t)flag;
+	s->x->log.details = details;
+}
+
 /* From the session machine (http.c) to the body pump and the retries. */
 void hf_http_timer_set(struct hf_worker *w, struct hf_http_session *s, uint32_t ms);
 void hf_http_count_status(struct hf_worker *w, int status);
 /* Resets the downstream (and the upstream): the exchange cannot end cleanly. STEP_GONE. */
 int hf_http_sess_reset(struct hf_worker *w, struct hf_http_session *s, enum hf_response_flag flag);
+/*
+ * The exchange is over on both sides: logs it, returns the upstream to its
+ * pool when it can serve again, and either waits for the next request
+ * (STEP_MORE) or closes the downstream (STEP_WAIT).
+ */
+int hf_http_exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close);
+
+/* Local replies (http_reply.c). They return the session machine's STEP_*. */
 /* Answers the request of @p s locally with @p status and @p body (closing after it with @p close). */
 int hf_http_local_reply(struct hf_worker *w, struct hf_http_session *s, int status,
 			enum hf_response_flag flag, const char *details, const char *body, bool close);
+/* ... with @p extra header lines (each ending in CRLF) in the head, or NULL. */
+int hf_http_local_reply_x(struct hf_worker *w, struct hf_http_session *s, int status,
+			  enum hf_response_flag flag, const char *details, const char *body,
+			  bool close, const char *extra);
+/* A 503 without a record: no stream is left (http.max_requests in flight). The connection closes. */
+int hf_http_no_stream(struct hf_worker *w, struct hf_http_session *s);
+/*
+ * Answers a connection that sent no request that could be read (a parse
+ * error, a header timeout, no head buffer) and closes it: the exchange's
+ * record is the connection's; hf_http_no_stream() when no stream is left.
+ */
+int hf_http_connection_reply(struct hf_worker *w, struct hf_http_session *s, int status,
+			     enum hf_response_flag flag, const char *details, const char *body);
+/* The parser refused the request head with @p rc (HF_H1_E_*): counted by reason, answered. */
+int hf_http_parse_error(struct hf_worker *w, struct hf_http_session *s, int rc);
 /* Drives session @p s again: its queued request got an upstream connection (http_pool.c). */
 void hf_http_resume(struct hf_worker *w, struct hf_http_session *s);
 /* The upstream connection failed (@p flag UF) or closed (UC) before a response: retry or 503. */

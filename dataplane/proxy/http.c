@@ -80,37 +80,6 @@ sess_alloc(struct hf_http_state *h)
 	return s;
 }
 
-/*
- * The exchange of @p s: the one under way, or a fresh one from the pool.
- * NULL when the pool is empty (the caller refuses the request).
- */
-static struct hf_http_stream *
-stream_get(struct hf_http_state *h, struct hf_http_session *s)
-{
-	struct hf_http_stream *x;
-	uint32_t id;
-
-	if (s->x != NULL)
-		return s->x;
-	if (h->n_free_streams == 0)
-		return NULL;
-	id = h->free_streams[--h->n_free_streams];
-	x = &h->streams[id];
-	/* The log record is filled by log_request()/log_connection() when it is wanted. */
-	memset(x, 0, offsetof(struct hf_http_stream, rs_edit));
-	x->rs_edit[0] = '\0';
-	x->log.status = 0;
-	x->log.flag = HF_RF_NONE;
-	x->log.details = NULL;
-	x->log.transport_failure = NULL;
-	x->log.bytes_rx = x->log.bytes_tx = 0;
-	x->service_ms = -1;
-	x->ep_slot = -1;
-	x->id = id;
-	s->x = x;
-	return x;
-}
-
 /* ---- timers ---- */
 
 static void on_timer(struct hf_timer *t, void *arg);
@@ -141,19 +110,11 @@ hf_http_count_status(struct hf_worker *w, int status)
 	}
 }
 
-static void
-set_result(struct hf_http_session *s, int status, enum hf_response_flag flag, const char *details)
-{
-	s->x->log.status = (uint16_t)status;
-	s->x->log.flag = (uint8_t)flag;
-	s->x->log.details = details;
-}
-
 /* ---- the end of an exchange, of a session ---- */
 
 /*
  * Returns the stream of @p s to its pool with what it holds: its endpoint's
- * in-flight count, its bytes, and its upstream unless exchange_end() took it
+ * in-flight count, its bytes, and its upstream unless hf_http_exchange_end() took it
  * (closed with a reset when @p reset_up).
  */
 static void
@@ -228,8 +189,8 @@ hf_http_sess_close(struct hf_worker *w, struct hf_http_session *s)
  * pool when it can serve again, and either waits for the next request or
  * closes the downstream.
  */
-static int
-exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close)
+int
+hf_http_exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close)
 {
 	struct hf_http_up *u = s->x->up;
 
@@ -266,114 +227,16 @@ exchange_end(struct hf_worker *w, struct hf_http_session *s, bool close)
 	return STEP_MORE;
 }
 
-/*
- * Answers the request from here. A request whose body was not read, or that
- * the parser refused, leaves the stream without a known next message: the
- * connection closes after the reply. Once a response head went downstream
- * only a reset can say something went wrong.
- */
-static int
-local_reply_x(struct hf_worker *w, struct hf_http_session *s, int status,
-	      enum hf_response_flag flag, const char *details, const char *body, bool close,
-	      const char *extra)
-{
-	struct hf_http_wr wr;
-
-	if (s->flags & HF_HTTP_S_RESPONDED)
-		return hf_http_sess_reset(w, s, flag);
-	if (s->x->up != NULL) {
-		hf_http_up_close(w, s->x->up, true);
-		s->x->up = NULL;
-	}
-	hf_http_mq_free(&s->x->pending);
-	/* The listener is draining: this answer says "connection: close" (Envoy's drain close). */
-	if (s->rq == HF_HTTP_RQ_BODY || s->rq == HF_HTTP_RQ_HEAD || s->lst->draining)
-		close = true;
-	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
-	hf_http_build_local(&wr, status, body, close, s->flags & HF_HTTP_S_HEAD, extra);
-	if (wr.failed) {
-		HF_COUNT(w, HTTP_DROP_NO_MBUF);
-		hf_http_wr_discard(&wr);
-		return hf_http_sess_reset(w, s, flag);
-	}
-	HF_COUNT(w, HTTP_LOCAL_REPLY);
-	s->x->log.bytes_tx = strlen(body);
-	hf_tls_send(w, s->down, wr.head);
-	s->flags |= HF_HTTP_S_RESPONDED;
-	set_result(s, status, flag, details);
-	s->rs = HF_HTTP_RS_DONE;
-	return exchange_end(w, s, close);
-}
-
-int
-hf_http_local_reply(struct hf_worker *w, struct hf_http_session *s, int status, enum hf_response_flag flag,
-	    const char *details, const char *body, bool close)
-{
-	return local_reply_x(w, s, status, flag, details, body, close, NULL);
-}
-
 /* ---- the request ---- */
 
-/*
- * Refuses a request for want of a stream (http.max_requests in flight): a
- * 503 and the connection closes. There is no stream to log it in; the
- * counter is the record.
- */
-static int
-no_stream(struct hf_worker *w, struct hf_http_session *s)
-{
-	struct hf_http_wr wr;
-
-	HF_COUNT(w, HTTP_DROP_NO_STREAM);
-	hf_http_count_status(w, 503);
-	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
-	hf_http_build_local(&wr, 503, "overloaded", true, false, NULL);
-	if (wr.failed)
-		hf_http_wr_discard(&wr);
-	else
-		hf_tls_send(w, s->down, wr.head);
-	hf_http_sess_close(w, s);
-	return STEP_WAIT;
-}
-
-/*
- * A stream and its record for an answer given before any request head could
- * be read. False when no stream can be had.
- */
-static bool
-log_connection(struct hf_worker *w, struct hf_http_session *s)
-{
-	if (stream_get(w->http, s) == NULL)
-		return false;
-	hf_http_log_begin(s, 1);
-	if (w->http->log_ring != NULL)
-		s->flags |= HF_HTTP_S_LOG;
-	return true;
-}
-
-static int
-parse_error(struct hf_worker *w, struct hf_http_session *s, int rc)
-{
-	switch (rc) {
-	case HF_H1_E_URI_TOO_LONG: HF_COUNT(w, HTTP_DROP_URI_TOO_LONG); break;
-	case HF_H1_E_HEADERS_TOO_LARGE: HF_COUNT(w, HTTP_DROP_HEADERS_TOO_LARGE); break;
-	case HF_H1_E_SMUGGLING: HF_COUNT(w, HTTP_DROP_SMUGGLING); break;
-	case HF_H1_E_VERSION: HF_COUNT(w, HTTP_DROP_VERSION); break;
-	default: HF_COUNT(w, HTTP_DROP_BAD_REQUEST); break;
-	}
-	if (!log_connection(w, s))
-		return no_stream(w, s);
-	return hf_http_local_reply(w, s, hf_h1_error_status(rc), HF_RF_DPE, hf_h1_error_name(rc),
-			   hf_h1_error_name(rc), true);
-}
-
+/* Answers the request whose head (@p head_len bytes) was read, before it went anywhere. */
 static int
 consume_and_reply(struct hf_worker *w, struct hf_http_session *s, int head_len, int status,
 		  enum hf_response_flag flag, const char *details, const char *body, const char *extra)
 {
 	hf_http_rd_consume(&w->http->heads, &s->rd, (uint32_t)head_len);
 	s->rq = s->x->rq_body.framing == HF_HTTP_BODY_NONE ? HF_HTTP_RQ_DONE : HF_HTTP_RQ_BODY;
-	return local_reply_x(w, s, status, flag, details, body, false, extra);
+	return hf_http_local_reply_x(w, s, status, flag, details, body, false, extra);
 }
 
 /* The route of request @p msg on @p s's listener (hf_http_route_find()). */
@@ -441,8 +304,8 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 	int cors, refuse, built;
 	const char *denied;
 
-	if (stream_get(h, s) == NULL)
-		return no_stream(w, s);
+	if (hf_http_stream_get(h, s) == NULL)
+		return hf_http_no_stream(w, s);
 	s->minor = msg->minor;
 	s->x->service_ms = -1;
 	if (msg->flags & HF_H1_F_KEEP_ALIVE) {
@@ -471,7 +334,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		 */
 		hf_http_rd_consume(&h->heads, &s->rd, (uint32_t)head_len);
 		s->rq = HF_HTTP_RQ_BODY;
-		return local_reply_x(w, s, refuse, refuse == 405 ? HF_RF_NONE : HF_RF_DPE, shape.why,
+		return hf_http_local_reply_x(w, s, refuse, refuse == 405 ? HF_RF_NONE : HF_RF_DPE, shape.why,
 				     shape.why, true, refuse == 405 ? allow : NULL);
 	}
 	if (unlikely(hf_overload_act(&w->ovl, HF_OVA_SHED_REQUESTS))) {
@@ -809,13 +672,11 @@ read_request(struct hf_worker *w, struct hf_http_session *s)
 	}
 	if (rc == -ENOBUFS) {
 		HF_COUNT(w, HTTP_DROP_NO_BUFFER);
-		if (!log_connection(w, s))
-			return no_stream(w, s);
-		return hf_http_local_reply(w, s, 503, HF_RF_NONE, "no_head_buffer", "out of head buffers",
-				   true);
+		return hf_http_connection_reply(w, s, 503, HF_RF_NONE, "no_head_buffer",
+						"out of head buffers");
 	}
 	if (rc < 0)
-		return parse_error(w, s, rc);
+		return hf_http_parse_error(w, s, rc);
 	if (unlikely(h->route_buf.in_use))
 		return start_request_nested(w, s, &msg, rc);
 	h->route_buf.in_use = true;
@@ -901,7 +762,7 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 	}
 	hf_tls_send(w, s->down, wr.head);
 	s->flags |= HF_HTTP_S_RESPONDED;
-	set_result(s, msg.status, HF_RF_NONE, "via_upstream");
+	hf_http_set_result(s, msg.status, HF_RF_NONE, "via_upstream");
 	if (msg.status == 101)
 		return hf_http_start_tunnel(w, s);
 	s->rs = HF_HTTP_RS_BODY;
@@ -967,7 +828,7 @@ drive(struct hf_worker *w, struct hf_http_session *s)
 		}
 		if (s->rs == HF_HTTP_RS_DONE) {
 			/* Answered before the request body ended: the stream has no known next message. */
-			exchange_end(w, s, s->rq == HF_HTTP_RQ_BODY);
+			hf_http_exchange_end(w, s, s->rq == HF_HTTP_RQ_BODY);
 			continue;
 		}
 		if (!progress)
@@ -992,12 +853,8 @@ on_timer(struct hf_timer *t, void *arg)
 			return;
 		}
 		HF_COUNT(w, HTTP_DROP_HEADER_TIMEOUT);
-		if (!log_connection(w, s)) {
-			no_stream(w, s);
-			return;
-		}
-		hf_http_local_reply(w, s, 408, HF_RF_NONE, "request_header_timeout", "request header timeout",
-			    true);
+		hf_http_connection_reply(w, s, 408, HF_RF_NONE, "request_header_timeout",
+					 "request header timeout");
 		return;
 	case HF_HTTP_RQ_DELAYED:
 		/* The fault delay is over: the head, still buffered, is read again and routed. */
