@@ -324,6 +324,36 @@ test_build_request(void **state)
 }
 
 /* Every request gets an id of its own, always of the UUIDv4 form. */
+
+/*
+ * Parses the request head @p in and builds the head its mirror sends into out[]
+ * (hf_http_build_request() as the shadow's: HTTP/1.1, its Host the shadow
+ * host when @p shadow_host); returns its length.
+ */
+static size_t
+mirror_head(const char *in, bool shadow_host)
+{
+	char rid[HF_UUID_LEN + 1], xff[64], sh[HF_ROUTER_DOMAIN + 8];
+	struct hf_http_rq_extra x = {.client_addr = hf_test_addr(CLIENT), .request_id = rid,
+				     .xff = xff, .xff_len = sizeof(xff)};
+	struct hf_h1_scan scan;
+	struct hf_http_wr wr;
+	size_t n;
+
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request(in, strlen(in), &scan, &lim, &msg), (int)strlen(in));
+	if (shadow_host) {
+		x.authority = sh;
+		x.authority_len =
+			(uint32_t)hf_http_shadow_host(sh, sizeof(sh), msg.host.p, msg.host.len);
+	}
+	hf_http_wr_init(&wr, hf_test_pool());
+	assert_int_equal(hf_http_build_request(&wr, &msg, &x), 0);
+	n = chain_str(wr.head);
+	hf_http_wr_discard(&wr);
+	return n;
+}
+
 /* The mirror's Host: "-shadow" after the host, before the port, as Envoy's shadowAppend. */
 static void
 test_shadow_host(void **state)
@@ -342,6 +372,7 @@ test_shadow_host(void **state)
 		{"8080", "8080-shadow"},
 	};
 	char sh[HF_ROUTER_DOMAIN + 8], host[300];
+	struct hf_h1_scan scan;
 	size_t n;
 
 	(void)state;
@@ -360,48 +391,15 @@ test_shadow_host(void **state)
 	assert_int_equal(hf_http_shadow_host(sh, 267, host, 259), 266);
 
 	/* The mirrored head carries it as its one Host, which parses back as sent. */
-	{
-		static const char in[] = "GET /r HTTP/1.1\r\nHost: host:80\r\n\r\n";
-		char rid[HF_UUID_LEN + 1], xff[64];
-		struct hf_http_rq_extra x = {.client_addr = hf_test_addr(CLIENT), .request_id = rid,
-					     .xff = xff, .xff_len = sizeof(xff)};
-		struct hf_h1_scan scan;
-		struct hf_http_wr wr;
-
-		hf_h1_scan_reset(&scan);
-		assert_int_equal(hf_h1_parse_request(in, sizeof(in) - 1, &scan, &lim, &msg),
-				 (int)sizeof(in) - 1);
-		n = hf_http_shadow_host(sh, sizeof(out), msg.host.p, msg.host.len);
-		x.authority = sh;
-		x.authority_len = (uint32_t)n;
-		hf_http_wr_init(&wr, hf_test_pool());
-		assert_int_equal(hf_http_build_request(&wr, &msg, &x), 0);
-		n = chain_str(wr.head);
-		hf_h1_scan_reset(&scan);
-		assert_int_equal(hf_h1_parse_request(out, n, &scan, &lim, &ref), (int)n);
-		assert_int_equal(ref.host.len, 14);
-		assert_memory_equal(ref.host.p, "host-shadow:80", 14);
-		assert_null(strstr(out, "Host: host:80"));
-		hf_http_wr_discard(&wr);
-	}
+	n = mirror_head("GET /r HTTP/1.1\r\nHost: host:80\r\n\r\n", true);
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request(out, n, &scan, &lim, &ref), (int)n);
+	assert_int_equal(ref.host.len, 14);
+	assert_memory_equal(ref.host.p, "host-shadow:80", 14);
+	assert_null(strstr(out, "Host: host:80"));
 	/* A 1.0 client's request mirrored (x.http10 false) goes as 1.1, not as its line came. */
-	{
-		static const char in[] = "GET /r HTTP/1.0\r\nHost: h\r\nX-A: 1\r\n\r\n";
-		char rid[HF_UUID_LEN + 1], xff[64];
-		struct hf_http_rq_extra x = {.client_addr = hf_test_addr(CLIENT), .request_id = rid,
-					     .xff = xff, .xff_len = sizeof(xff)};
-		struct hf_h1_scan scan;
-		struct hf_http_wr wr;
-
-		hf_h1_scan_reset(&scan);
-		assert_int_equal(hf_h1_parse_request(in, sizeof(in) - 1, &scan, &lim, &msg),
-				 (int)sizeof(in) - 1);
-		hf_http_wr_init(&wr, hf_test_pool());
-		assert_int_equal(hf_http_build_request(&wr, &msg, &x), 0);
-		chain_str(wr.head);
-		assert_memory_equal(out, "GET /r HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n", 34);
-		hf_http_wr_discard(&wr);
-	}
+	mirror_head("GET /r HTTP/1.0\r\nHost: h\r\nX-A: 1\r\n\r\n", false);
+	assert_memory_equal(out, "GET /r HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n", 34);
 }
 
 /*
