@@ -406,7 +406,7 @@ process_data(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 		if (unlikely(tcp_rx_abusive(c))) {
 			/* Past its budget again and again, never filling its hole (tcp-int.h). */
 			HF_COUNT(w, TCP_CX_RESET_RX_ABUSE);
-			tcp_send_segment(w, c, c->snd_nxt, 0, TH_RST | TH_ACK);
+			tcp_send_segment(w, c, tcp_acceptable_seq(c), 0, TH_RST | TH_ACK);
 			tcp_conn_close(w, c, -ECONNRESET);
 			return;
 		}

@@ -363,6 +363,62 @@ test_old_ack_no_window_update(void **state)
 	assert_int_equal(c->snd_max - c->snd_una, 2000);
 }
 
+/* The sequence number of the first ACK (no data) B sent on @p c since the last drain, in *@p seq. */
+static bool
+b_sent_pure_ack(const struct hf_tcp_conn *c, uint32_t *seq)
+{
+	struct rte_mbuf *m[16];
+	unsigned int n = hf_test_sent(B, m, 16);
+	bool found = false;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m[i], struct rte_ipv4_hdr *, 14);
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ih + 1);
+		uint32_t len = rte_be_to_cpu_16(ih->total_length) - 20 - (th->data_off >> 4) * 4;
+
+		if (!found && ih->next_proto_id == IPPROTO_TCP && th->dst_port == c->rport &&
+		    th->tcp_flags == RTE_TCP_ACK_FLAG && len == 0) {
+			*seq = rte_be_to_cpu_32(th->sent_seq);
+			found = true;
+		}
+		rte_pktmbuf_free(m[i]);
+	}
+	return found;
+}
+
+/*
+ * After a retransmission timeout snd_nxt steps back to snd_una, but an ACK
+ * goes out numbered snd_max (RFC 9293's SND.NXT): a peer that holds all we
+ * sent (only its ACKs were lost) has its window start there, and discards a
+ * segment below it whole, ACK field and all. Numbered snd_nxt, our ACKs of
+ * its data were never heard while we resent old data, and when its ACKs were
+ * refused too, both ends retransmitted old data for ever (test_tcp_soak).
+ */
+static void
+test_ack_numbered_snd_max_after_timeout(void **state)
+{
+	struct hf_tcp_conn *c;
+	uint64_t end = rte_rdtsc() + 5 * rte_get_tsc_hz();
+	uint32_t seq = 0;
+
+	(void)state;
+	c = in_flight(3000);
+	while (B->cnt.v[HF_CNT_TCP_RTO] == 0 && rte_rdtsc() < end) {
+		B->now = rte_rdtsc();
+		hf_tcp_poll(B);
+		hf_test_drain(B);
+	}
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_RTO], 1);
+	/* One segment resent from snd_una: snd_nxt is behind snd_max. */
+	assert_true(c->snd_nxt - c->snd_una < c->snd_max - c->snd_una);
+	/* An old segment from the peer draws an ACK (RFC 9293 3.10.7.4, first check). */
+	to_b(forge(c, RTE_TCP_ACK_FLAG, c->rcv_nxt - 1000, c->snd_una, 65535, NULL, 0));
+	assert_true(b_sent_pure_ack(c, &seq));
+	print_message("  after a timeout: snd_una %u, snd_nxt %u, snd_max %u; the ACK is numbered %u\n",
+		      c->snd_una - c->iss, c->snd_nxt - c->iss, c->snd_max - c->iss, seq - c->iss);
+	assert_int_equal(seq, c->snd_max);
+}
+
 /*
  * A discarded segment changes nothing (RFC 5961 5.2): an unacceptable ACK
  * with a timestamp far in the future must not become TS.Recent, or every
@@ -1137,6 +1193,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ack_too_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_ack_no_window_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_numbered_snd_max_after_timeout, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_unacceptable_ack_keeps_ts_recent, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_blind_attacker, setup, teardown),
