@@ -363,6 +363,34 @@ test_old_ack_no_window_update(void **state)
 	assert_int_equal(c->snd_max - c->snd_una, 2000);
 }
 
+/*
+ * A segment older than SND.WL1 whose ACK advances SND.UNA (a retransmission:
+ * the peer's ACKs since were numbered at its SND.NXT, past a hole of ours)
+ * carries the peer's current window, which is taken: the old one, kept on
+ * the new SND.UNA, put the edge past what the peer offers.
+ */
+static void
+test_window_from_retransmission(void **state)
+{
+	struct hf_tcp_conn *c;
+	uint32_t una, nxt;
+
+	(void)state;
+	c = in_flight(3000);
+	una = c->snd_una;
+	nxt = c->rcv_nxt;
+	/* The peer's pure ACK, numbered beyond a segment of its that we lost: a wide window. */
+	to_b(forge(c, RTE_TCP_ACK_FLAG, nxt + 1000, una, 65535, NULL, 0));
+	assert_int_equal(c->snd_wl1, nxt + 1000);
+	assert_int_equal(c->snd_wnd, 65535u << c->snd_wscale);
+	/* Its retransmission of the lost segment: older sequence number, a new ACK, a small window. */
+	to_b(forge(c, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, nxt, una + 1000, 100, NULL, 1000));
+	print_message("  retransmission acknowledging 1000 bytes: window %u, edge %u past SND.UNA's\n",
+		      c->snd_wnd, c->snd_una + c->snd_wnd - una);
+	assert_int_equal(c->snd_una, una + 1000);
+	assert_int_equal(c->snd_wnd, 100u << c->snd_wscale);
+}
+
 /* The sequence number of the first ACK (no data) B sent on @p c since the last drain, in *@p seq. */
 static bool
 b_sent_pure_ack(const struct hf_tcp_conn *c, uint32_t *seq)
@@ -1195,6 +1223,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_old_ack_no_window_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_numbered_snd_max_after_timeout, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_window_from_retransmission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unacceptable_ack_keeps_ts_recent, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_blind_attacker, setup, teardown),
