@@ -59,9 +59,17 @@ check_seq(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s
 	}
 	if ((int32_t)wnd < 0)
 		wnd = 0;
+	/*
+	 * A segment without data may sit at the right edge itself, where RFC
+	 * 9293 stops one short (RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND): a peer
+	 * that filled our window numbers its ACKs there, and while we hold a hole
+	 * below it, the strict rule refused every ACK it sent until the hole was
+	 * filled - together with our own ACKs refused (a timeout of ours), for
+	 * good. Linux (tcp_sequence()) and BSD take it; with a zero window that is
+	 * SEG.SEQ = RCV.NXT, as the RFC says.
+	 */
 	if (space == 0)
-		ok = wnd == 0 ? s->seq == c->rcv_nxt
-			      : hf_seq_between(s->seq, c->rcv_nxt, c->rcv_nxt + wnd);
+		ok = hf_seq_between(s->seq, c->rcv_nxt, c->rcv_nxt + wnd + 1);
 	else
 		ok = wnd != 0 && (hf_seq_between(s->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
 				  hf_seq_between(s->seq + space - 1, c->rcv_nxt, c->rcv_nxt + wnd));

@@ -391,6 +391,39 @@ test_window_from_retransmission(void **state)
 	assert_int_equal(c->snd_wnd, 100u << c->snd_wscale);
 }
 
+/*
+ * An ACK numbered at the right edge of our window (the peer filled it, and we
+ * hold a hole below) is acceptable, as Linux and BSD take it: the strict
+ * RFC 9293 rule refused every ACK of such a peer until the hole was filled.
+ */
+static void
+test_ack_at_right_edge(void **state)
+{
+	struct hf_tcp_conn *c;
+	uint32_t una, edge;
+	uint64_t oow;
+
+	(void)state;
+	c = in_flight(3000);
+	una = c->snd_una;
+	edge = c->rcv_adv;
+	oow = B->cnt.v[HF_CNT_TCP_DROP_OUT_OF_WINDOW];
+	/* Data just below the edge, out of order: B holds it behind a hole at rcv_nxt. */
+	to_b(forge(c, RTE_TCP_ACK_FLAG, edge - 1000, una, 65535, NULL, 1000));
+	assert_int_equal(c->ooo.bytes, 1000);
+	hf_test_drain(B);
+	to_b(forge(c, RTE_TCP_ACK_FLAG, edge, una + 1000, 65535, NULL, 0));
+	print_message("  ACK numbered at the right edge (%u past RCV.NXT): SND.UNA +%u, "
+		      "out-of-window drops +%" PRIu64 "\n", edge - c->rcv_nxt, c->snd_una - una,
+		      B->cnt.v[HF_CNT_TCP_DROP_OUT_OF_WINDOW] - oow);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_OUT_OF_WINDOW], oow);
+	assert_int_equal(c->snd_una, una + 1000);
+	/* One past the edge is still out of the window. */
+	to_b(forge(c, RTE_TCP_ACK_FLAG, edge + 1, una + 2000, 65535, NULL, 0));
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_OUT_OF_WINDOW], oow + 1);
+	assert_int_equal(c->snd_una, una + 1000);
+}
+
 /* The sequence number of the first ACK (no data) B sent on @p c since the last drain, in *@p seq. */
 static bool
 b_sent_pure_ack(const struct hf_tcp_conn *c, uint32_t *seq)
@@ -1224,6 +1257,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ack_numbered_snd_max_after_timeout, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_window_from_retransmission, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_at_right_edge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unacceptable_ack_keeps_ts_recent, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_blind_attacker, setup, teardown),
