@@ -383,10 +383,10 @@ test_window_from_retransmission(void **state)
 	to_b(forge(c, RTE_TCP_ACK_FLAG, nxt + 1000, una, 65535, NULL, 0));
 	assert_int_equal(c->snd_wl1, nxt + 1000);
 	assert_int_equal(c->snd_wnd, 65535u << c->snd_wscale);
-	/* Its retransmission of the lost segment: older sequence number, a new ACK, a small window. */
+	/* Its retransmission of the lost segment: an older number, a new ACK, a small window. */
 	to_b(forge(c, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, nxt, una + 1000, 100, NULL, 1000));
-	print_message("  retransmission acknowledging 1000 bytes: window %u, edge %u past SND.UNA's\n",
-		      c->snd_wnd, c->snd_una + c->snd_wnd - una);
+	print_message("  retransmission acknowledging 1000 bytes: window %u, edge %u past the old"
+		      " SND.UNA\n", c->snd_wnd, c->snd_una + c->snd_wnd - una);
 	assert_int_equal(c->snd_una, una + 1000);
 	assert_int_equal(c->snd_wnd, 100u << c->snd_wscale);
 }
@@ -424,7 +424,7 @@ test_ack_at_right_edge(void **state)
 	assert_int_equal(c->snd_una, una + 1000);
 }
 
-/* The sequence number of the first ACK (no data) B sent on @p c since the last drain, in *@p seq. */
+/* The number of the first ACK without data B sent on @p c since the last drain, in *@p seq. */
 static bool
 b_sent_pure_ack(const struct hf_tcp_conn *c, uint32_t *seq)
 {
@@ -475,8 +475,9 @@ test_ack_numbered_snd_max_after_timeout(void **state)
 	/* An old segment from the peer draws an ACK (RFC 9293 3.10.7.4, first check). */
 	to_b(forge(c, RTE_TCP_ACK_FLAG, c->rcv_nxt - 1000, c->snd_una, 65535, NULL, 0));
 	assert_true(b_sent_pure_ack(c, &seq));
-	print_message("  after a timeout: snd_una %u, snd_nxt %u, snd_max %u; the ACK is numbered %u\n",
-		      c->snd_una - c->iss, c->snd_nxt - c->iss, c->snd_max - c->iss, seq - c->iss);
+	print_message("  after a timeout: snd_una %u, snd_nxt %u, snd_max %u; the ACK is numbered"
+		      " %u\n", c->snd_una - c->iss, c->snd_nxt - c->iss, c->snd_max - c->iss,
+		      seq - c->iss);
 	assert_int_equal(seq, c->snd_max);
 }
 
