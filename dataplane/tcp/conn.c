@@ -217,7 +217,7 @@ on_rtx_timer(struct hf_timer *t, void *arg)
 	}
 	if (++c->rto_backoff > MAX_RETRIES) {
 		HF_COUNT(w, TCP_CX_TIMEOUT);
-		tcp_send_segment(w, c, c->snd_nxt, 0, TH_RST);
+		tcp_send_segment(w, c, tcp_acceptable_seq(c), 0, TH_RST);
 		tcp_conn_close(w, c, -ETIMEDOUT);
 		return;
 	}
@@ -812,7 +812,7 @@ hf_tcp_abort(struct hf_worker *w, struct hf_tcp_conn *c)
 	if (c->state == HF_TCP_CLOSED)
 		return;
 	if (c->state != HF_TCP_SYN_SENT && c->state != HF_TCP_TIME_WAIT)
-		tcp_send_segment(w, c, c->snd_nxt, 0, TH_RST | TH_ACK);
+		tcp_send_segment(w, c, tcp_acceptable_seq(c), 0, TH_RST | TH_ACK);
 	c->flags |= HF_TCP_F_APP_CLOSED;
 	tcp_conn_close(w, c, -ECONNABORTED);
 }

@@ -59,9 +59,17 @@ check_seq(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s
 	}
 	if ((int32_t)wnd < 0)
 		wnd = 0;
+	/*
+	 * A segment without data may sit at the right edge itself, where RFC
+	 * 9293 stops one short (RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND): a peer
+	 * that filled our window numbers its ACKs there, and while we hold a hole
+	 * below it, the strict rule refused every ACK it sent until the hole was
+	 * filled - together with our own ACKs refused (a timeout of ours), for
+	 * good. Linux (tcp_sequence()) and BSD take it; with a zero window that is
+	 * SEG.SEQ = RCV.NXT, as the RFC says.
+	 */
 	if (space == 0)
-		ok = wnd == 0 ? s->seq == c->rcv_nxt
-			      : hf_seq_between(s->seq, c->rcv_nxt, c->rcv_nxt + wnd);
+		ok = hf_seq_between(s->seq, c->rcv_nxt, c->rcv_nxt + wnd + 1);
 	else
 		ok = wnd != 0 && (hf_seq_between(s->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
 				  hf_seq_between(s->seq + space - 1, c->rcv_nxt, c->rcv_nxt + wnd));
@@ -252,13 +260,14 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 {
 	struct hf_tcp_stack *st = tcp_stack(w);
 	uint32_t acked, wnd, sacked_before;
+	bool advanced = hf_seq_gt(s->ack, c->snd_una);
 
 	sacked_before = hf_tcp_sack_bytes(&c->sack);
 	if ((c->flags & HF_TCP_F_SACK) && s->opts.sack_blocks > 0)
 		hf_tcp_sack_update(&c->sack, c->snd_una, c->snd_max, s->opts.sack, s->opts.sack_blocks);
 
 	wnd = s->wnd << c->snd_wscale;
-	if (hf_seq_gt(s->ack, c->snd_una)) {
+	if (advanced) {
 		acked = s->ack - c->snd_una;
 		rtt_sample(w, c, s);
 		/* Our FIN occupies the last sequence number once sent. */
@@ -312,13 +321,18 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 	 * Window update (3.10.7.4): only when SND.UNA =< SEG.ACK =< SND.NXT (snd_una
 	 * has moved to an ACK that advanced it, so the test below reads the old
 	 * one), and then only from a newer segment, or the same with a newer ACK
-	 * (SND.WL1, SND.WL2). An old ACK (still inside MAX.SND.WND, so accepted
-	 * above) never moves the window, whatever its sequence number: else an
-	 * in-window segment with a stale or guessed ACK could close it, or open it
-	 * past what the peer offers.
+	 * (SND.WL1, SND.WL2), or one whose ACK advanced SND.UNA (Linux's
+	 * tcp_may_update_window()): a retransmission carries an older sequence
+	 * number than the peer's ACKs sent since (numbered at its SND.NXT), and
+	 * its window is as new as its ACK. Kept, the old window would stand on the
+	 * new SND.UNA, an edge further than the peer offers: we would send past
+	 * it, and our ACKs, numbered there, would be refused. An old ACK (still
+	 * inside MAX.SND.WND, so accepted above) never moves the window, whatever
+	 * its sequence number: else an in-window segment with a stale or guessed
+	 * ACK could close it, or open it past what the peer offers.
 	 */
 	if (hf_seq_geq(s->ack, c->snd_una) &&
-	    (hf_seq_lt(c->snd_wl1, s->seq) ||
+	    (advanced || hf_seq_lt(c->snd_wl1, s->seq) ||
 	     (c->snd_wl1 == s->seq && hf_seq_leq(c->snd_wl2, s->ack)))) {
 		if (wnd > c->snd_wnd)
 			tcp_pending(w, c);	/* a window opened: maybe more to send */
@@ -406,7 +420,7 @@ process_data(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m,
 		if (unlikely(tcp_rx_abusive(c))) {
 			/* Past its budget again and again, never filling its hole (tcp-int.h). */
 			HF_COUNT(w, TCP_CX_RESET_RX_ABUSE);
-			tcp_send_segment(w, c, c->snd_nxt, 0, TH_RST | TH_ACK);
+			tcp_send_segment(w, c, tcp_acceptable_seq(c), 0, TH_RST | TH_ACK);
 			tcp_conn_close(w, c, -ECONNRESET);
 			return;
 		}

@@ -343,7 +343,7 @@ tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint3
 void
 tcp_send_ack(struct hf_worker *w, struct hf_tcp_conn *c)
 {
-	tcp_send_segment(w, c, c->snd_nxt, 0, TH_ACK);
+	tcp_send_segment(w, c, tcp_acceptable_seq(c), 0, TH_ACK);
 }
 
 void

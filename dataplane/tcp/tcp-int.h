@@ -78,7 +78,34 @@ void tcp_output(struct hf_worker *w, struct hf_tcp_conn *c);
 int tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint32_t len,
 		     uint8_t flags);
 
-/* Sends an ACK now (challenge ACKs, out-of-window replies, window updates). */
+/*
+ * The sequence number of a segment with no data and no FIN (an ACK, a RST):
+ * snd_max, RFC 9293's SND.NXT, where the peer's window starts once it holds
+ * what we sent (BSD's pure ACKs, Linux's tcp_acceptable_seq()). Not snd_nxt:
+ * after a timeout it steps back to snd_una, and a segment numbered there lies
+ * below the window of a peer that already holds the rest, which discards it
+ * whole, its ACK field with it (RFC 9293 3.10.7.4, first check; Linux's
+ * tcp_sequence()), and answers with an ACK of its own. Were the peer's ACKs
+ * refused by us meanwhile (its own timeout, a hole of ours it fills at the
+ * window's edge), neither side would hear of the other's progress again: both
+ * would retransmit old data forever. Past the end of the window the peer last
+ * offered (it shrank under data we sent), that end, allowing for the rounding
+ * of its window scale, as Linux does.
+ */
+static inline uint32_t
+tcp_acceptable_seq(const struct hf_tcp_conn *c)
+{
+	uint32_t wnd_end = c->snd_una + c->snd_wnd;
+
+	if (hf_seq_leq(c->snd_max, wnd_end) || c->snd_max - wnd_end < (1u << c->snd_wscale))
+		return c->snd_max;
+	return wnd_end;
+}
+
+/*
+ * Sends an ACK now (challenge ACKs, out-of-window replies, window updates),
+ * numbered tcp_acceptable_seq().
+ */
 void tcp_send_ack(struct hf_worker *w, struct hf_tcp_conn *c);
 
 /*

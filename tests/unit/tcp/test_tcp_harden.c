@@ -364,6 +364,124 @@ test_old_ack_no_window_update(void **state)
 }
 
 /*
+ * A segment older than SND.WL1 whose ACK advances SND.UNA (a retransmission:
+ * the peer's ACKs since were numbered at its SND.NXT, past a hole of ours)
+ * carries the peer's current window, which is taken: the old one, kept on
+ * the new SND.UNA, put the edge past what the peer offers.
+ */
+static void
+test_window_from_retransmission(void **state)
+{
+	struct hf_tcp_conn *c;
+	uint32_t una, nxt;
+
+	(void)state;
+	c = in_flight(3000);
+	una = c->snd_una;
+	nxt = c->rcv_nxt;
+	/* The peer's pure ACK, numbered beyond a segment of its that we lost: a wide window. */
+	to_b(forge(c, RTE_TCP_ACK_FLAG, nxt + 1000, una, 65535, NULL, 0));
+	assert_int_equal(c->snd_wl1, nxt + 1000);
+	assert_int_equal(c->snd_wnd, 65535u << c->snd_wscale);
+	/* Its retransmission of the lost segment: an older number, a new ACK, a small window. */
+	to_b(forge(c, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, nxt, una + 1000, 100, NULL, 1000));
+	print_message("  retransmission acknowledging 1000 bytes: window %u, edge %u past the old"
+		      " SND.UNA\n", c->snd_wnd, c->snd_una + c->snd_wnd - una);
+	assert_int_equal(c->snd_una, una + 1000);
+	assert_int_equal(c->snd_wnd, 100u << c->snd_wscale);
+}
+
+/*
+ * An ACK numbered at the right edge of our window (the peer filled it, and we
+ * hold a hole below) is acceptable, as Linux and BSD take it: the strict
+ * RFC 9293 rule refused every ACK of such a peer until the hole was filled.
+ */
+static void
+test_ack_at_right_edge(void **state)
+{
+	struct hf_tcp_conn *c;
+	uint32_t una, edge;
+	uint64_t oow;
+
+	(void)state;
+	c = in_flight(3000);
+	una = c->snd_una;
+	edge = c->rcv_adv;
+	oow = B->cnt.v[HF_CNT_TCP_DROP_OUT_OF_WINDOW];
+	/* Data just below the edge, out of order: B holds it behind a hole at rcv_nxt. */
+	to_b(forge(c, RTE_TCP_ACK_FLAG, edge - 1000, una, 65535, NULL, 1000));
+	assert_int_equal(c->ooo.bytes, 1000);
+	hf_test_drain(B);
+	to_b(forge(c, RTE_TCP_ACK_FLAG, edge, una + 1000, 65535, NULL, 0));
+	print_message("  ACK numbered at the right edge (%u past RCV.NXT): SND.UNA +%u, "
+		      "out-of-window drops +%" PRIu64 "\n", edge - c->rcv_nxt, c->snd_una - una,
+		      B->cnt.v[HF_CNT_TCP_DROP_OUT_OF_WINDOW] - oow);
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_OUT_OF_WINDOW], oow);
+	assert_int_equal(c->snd_una, una + 1000);
+	/* One past the edge is still out of the window. */
+	to_b(forge(c, RTE_TCP_ACK_FLAG, edge + 1, una + 2000, 65535, NULL, 0));
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_OUT_OF_WINDOW], oow + 1);
+	assert_int_equal(c->snd_una, una + 1000);
+}
+
+/* The number of the first ACK without data B sent on @p c since the last drain, in *@p seq. */
+static bool
+b_sent_pure_ack(const struct hf_tcp_conn *c, uint32_t *seq)
+{
+	struct rte_mbuf *m[16];
+	unsigned int n = hf_test_sent(B, m, 16);
+	bool found = false;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m[i], struct rte_ipv4_hdr *, 14);
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ih + 1);
+		uint32_t len = rte_be_to_cpu_16(ih->total_length) - 20 - (th->data_off >> 4) * 4;
+
+		if (!found && ih->next_proto_id == IPPROTO_TCP && th->dst_port == c->rport &&
+		    th->tcp_flags == RTE_TCP_ACK_FLAG && len == 0) {
+			*seq = rte_be_to_cpu_32(th->sent_seq);
+			found = true;
+		}
+		rte_pktmbuf_free(m[i]);
+	}
+	return found;
+}
+
+/*
+ * After a retransmission timeout snd_nxt steps back to snd_una, but an ACK
+ * goes out numbered snd_max (RFC 9293's SND.NXT): a peer that holds all we
+ * sent (only its ACKs were lost) has its window start there, and discards a
+ * segment below it whole, ACK field and all. Numbered snd_nxt, our ACKs of
+ * its data were never heard while we resent old data, and when its ACKs were
+ * refused too, both ends retransmitted old data for ever (test_tcp_soak).
+ */
+static void
+test_ack_numbered_snd_max_after_timeout(void **state)
+{
+	struct hf_tcp_conn *c;
+	uint64_t end = rte_rdtsc() + 5 * rte_get_tsc_hz();
+	uint32_t seq = 0;
+
+	(void)state;
+	c = in_flight(3000);
+	while (B->cnt.v[HF_CNT_TCP_RTO] == 0 && rte_rdtsc() < end) {
+		B->now = rte_rdtsc();
+		hf_tcp_poll(B);
+		hf_test_drain(B);
+	}
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_RTO], 1);
+	/* One segment resent from snd_una: snd_nxt is behind snd_max. */
+	assert_true(c->snd_nxt - c->snd_una < c->snd_max - c->snd_una);
+	/* An old segment from the peer draws an ACK (RFC 9293 3.10.7.4, first check). */
+	to_b(forge(c, RTE_TCP_ACK_FLAG, c->rcv_nxt - 1000, c->snd_una, 65535, NULL, 0));
+	assert_true(b_sent_pure_ack(c, &seq));
+	print_message("  after a timeout: snd_una %u, snd_nxt %u, snd_max %u; the ACK is numbered"
+		      " %u\n", c->snd_una - c->iss, c->snd_nxt - c->iss, c->snd_max - c->iss,
+		      seq - c->iss);
+	assert_int_equal(seq, c->snd_max);
+}
+
+/*
  * A discarded segment changes nothing (RFC 5961 5.2): an unacceptable ACK
  * with a timestamp far in the future must not become TS.Recent, or every
  * segment of the real peer would then fail PAWS (RFC 7323 5) and the
@@ -1137,6 +1255,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ack_too_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_ack_no_window_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_numbered_snd_max_after_timeout, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_window_from_retransmission, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_at_right_edge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unacceptable_ack_keeps_ts_recent, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_blind_attacker, setup, teardown),
