@@ -212,7 +212,14 @@ enum hf_h1_target_form hf_h1_target_parse(enum hf_h1_method method, const struct
  */
 bool hf_h1_conn_names(const struct hf_h1_message *msg);
 
-/* Finds a header by name, case-insensitively; NULL when absent. */
+/*
+ * Whether @p name (@p len bytes) is an option of the Connection fields of
+ * @p msg, trimmed, compared case-insensitively: a field that option names is
+ * hop-by-hop (RFC 9110 7.6.1).
+ */
+bool hf_h1_conn_option(const struct hf_h1_message *msg, const char *name, size_t len);
+
+/* Finds a header by @p name, which must be lower case, case-insensitively; NULL when absent. */
 const struct hf_h1_header *hf_h1_find(const struct hf_h1_message *msg, const char *name);
 
 /* The body decoder every user of a message head needs beside it. */

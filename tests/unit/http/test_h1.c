@@ -324,6 +324,17 @@ test_fields(void **state)
 		assert_int_equal((msg.flags & HF_H1_F_CONN_NAMES) != 0, opts[k].names);
 		assert_int_equal(hf_h1_conn_names(&msg), opts[k].names);
 	}
+	/* hf_h1_conn_option(): an option of any Connection field, trimmed, in any case. */
+	static const char two[] = "GET / HTTP/1.1\r\nHost: a\r\nConnection: close, X-A\r\n"
+				  "connection: \tx-b ,,\r\nX-C: c\r\n\r\n";
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request(two, strlen(two), &scan, &lim, &msg), strlen(two));
+	assert_true(hf_h1_conn_option(&msg, "x-a", 3));
+	assert_true(hf_h1_conn_option(&msg, "X-B", 3));
+	assert_true(hf_h1_conn_option(&msg, "CLOSE", 5));
+	assert_false(hf_h1_conn_option(&msg, "x-c", 3));
+	assert_false(hf_h1_conn_option(&msg, "x-", 2));
+	assert_false(hf_h1_conn_option(&msg, "", 0));
 	/* The status line, its CRLF after it. */
 	static const char rs[] = "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n";
 	hf_h1_scan_reset(&scan);
