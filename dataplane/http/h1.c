@@ -884,6 +884,15 @@ hf_h1_conn_option(const struct hf_h1_message *msg, const char *name, size_t len)
 	return false;
 }
 
+bool
+hf_h1_value_ok(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(hf_h1_cls[(uint8_t)v[i]] & HF_H1_C_VALUE))
+			return false;
+	return true;
+}
+
 const struct hf_h1_header *
 hf_h1_find(const struct hf_h1_message *msg, const char *name)
 {

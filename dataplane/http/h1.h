@@ -219,6 +219,14 @@ bool hf_h1_conn_names(const struct hf_h1_message *msg);
  */
 bool hf_h1_conn_option(const struct hf_h1_message *msg, const char *name, size_t len);
 
+/*
+ * Whether the @p n bytes at @p v may be written as a field value (RFC 9110
+ * 5.5): field-vchar (visible ASCII, obs-text), SP and HTAB; never CR, LF,
+ * NUL or another control byte, which would end or break the line. For
+ * values that do not come from a parsed head (a JWT claim, ...).
+ */
+bool hf_h1_value_ok(const char *v, size_t n);
+
 /* Finds a header by @p name, which must be lower case, case-insensitively; NULL when absent. */
 const struct hf_h1_header *hf_h1_find(const struct hf_h1_message *msg, const char *name);
 
