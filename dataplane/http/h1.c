@@ -858,6 +858,41 @@ hf_h1_conn_names(const struct hf_h1_message *msg)
 	return conn.names;
 }
 
+struct conn_option {
+	const char *name;
+	size_t len;
+};
+
+static int
+is_conn_option(const struct hf_h1_slice *e, void *arg)
+{
+	const struct conn_option *o = arg;
+
+	/* strncasecmp(), not ieq(): @p o's name may come from other code, in any case */
+	return e->len == o->len && strncasecmp(e->p, o->name, o->len) == 0;
+}
+
+bool
+hf_h1_conn_option(const struct hf_h1_message *msg, const char *name, size_t len)
+{
+	struct conn_option o = {name, len};
+
+	for (uint32_t i = 0; i < msg->n_headers; i++)
+		if (hf_h1_field(&msg->headers[i]) == HF_H1_FLD_CONNECTION &&
+		    each_element(&msg->headers[i].value, is_conn_option, &o) != 0)
+			return true;
+	return false;
+}
+
+bool
+hf_h1_value_ok(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(hf_h1_cls[(uint8_t)v[i]] & HF_H1_C_VALUE))
+			return false;
+	return true;
+}
+
 const struct hf_h1_header *
 hf_h1_find(const struct hf_h1_message *msg, const char *name)
 {

@@ -212,7 +212,22 @@ enum hf_h1_target_form hf_h1_target_parse(enum hf_h1_method method, const struct
  */
 bool hf_h1_conn_names(const struct hf_h1_message *msg);
 
-/* Finds a header by name, case-insensitively; NULL when absent. */
+/*
+ * Whether @p name (@p len bytes) is an option of the Connection fields of
+ * @p msg, trimmed, compared case-insensitively: a field that option names is
+ * hop-by-hop (RFC 9110 7.6.1).
+ */
+bool hf_h1_conn_option(const struct hf_h1_message *msg, const char *name, size_t len);
+
+/*
+ * Whether the @p n bytes at @p v may be written as a field value (RFC 9110
+ * 5.5): field-vchar (visible ASCII, obs-text), SP and HTAB; never CR, LF,
+ * NUL or another control byte, which would end or break the line. For
+ * values that do not come from a parsed head (a JWT claim, ...).
+ */
+bool hf_h1_value_ok(const char *v, size_t n);
+
+/* Finds a header by @p name, which must be lower case, case-insensitively; NULL when absent. */
 const struct hf_h1_header *hf_h1_find(const struct hf_h1_message *msg, const char *name);
 
 /* The body decoder every user of a message head needs beside it. */

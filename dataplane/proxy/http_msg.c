@@ -507,47 +507,6 @@ put_field(struct hf_http_wr *wr, struct run *r, const struct hf_h1_header *f)
 }
 
 /*
- * Calls @p fn on each comma-separated option of the Connection fields of
- * @p msg, trimmed; stops at the first that returns true, and returns it.
- */
-static bool
-each_connection_option(const struct hf_h1_message *msg,
-		       bool (*fn)(const char *b, size_t n, const void *arg), const void *arg)
-{
-	for (uint32_t i = 0; i < msg->n_headers; i++) {
-		const struct hf_h1_header *f = &msg->headers[i];
-		const char *p, *end;
-
-		if (hf_h1_field(f) != HF_H1_FLD_CONNECTION)
-			continue;
-		p = f->value.p;
-		end = p + f->value.len;
-		while (p < end) {
-			const char *comma = memchr(p, ',', (size_t)(end - p));
-			const char *e = comma != NULL ? comma : end;
-			const char *b = p;
-
-			while (b < e && (*b == ' ' || *b == '\t'))
-				b++;
-			while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-				e--;
-			if (e > b && fn(b, (size_t)(e - b), arg))
-				return true;
-			p = comma != NULL ? comma + 1 : end;
-		}
-	}
-	return false;
-}
-
-static bool
-is_option(const char *b, size_t n, const void *arg)
-{
-	const struct hf_h1_slice *name = arg;
-
-	return n == name->len && strncasecmp(b, name->p, n) == 0;
-}
-
-/*
  * RFC 9110 7.6.1: whether field @p f (named @p id) concerns one hop only.
  * Besides those named here, a field a Connection option names (rare:
  * HF_H1_F_CONN_NAMES says whether there is one) — but never the framing
@@ -574,7 +533,7 @@ hop_by_hop(const struct hf_h1_message *msg, const struct hf_h1_header *f, enum h
 		return false;
 	default:
 		return (msg->flags & HF_H1_F_CONN_NAMES) &&
-		       each_connection_option(msg, is_option, &f->name);
+		       hf_h1_conn_option(msg, f->name.p, f->name.len);
 	}
 }
 

@@ -215,7 +215,8 @@ msg_set(struct hf_h1_message *msg, const char *name, size_t n, const char *value
 void
 hf_jwt_edit_request(const struct hf_jwt_provider *p, const struct hf_jwt_found *f,
                     const struct hf_jwt_scratch *sc, const struct hf_authn *an,
-                    struct hf_h1_message *msg, unsigned int *not_added)
+                    struct hf_h1_message *msg, unsigned int *not_added,
+                    unsigned int *bad_values)
 {
 	/*
 	 * Envoy removes the whole header a token came in (forward: false); a
@@ -236,6 +237,12 @@ hf_jwt_edit_request(const struct hf_jwt_provider *p, const struct hf_jwt_found *
 		/* Envoy writes strings, numbers and booleans; a missing claim adds nothing */
 		if (c == NULL)
 			continue;
+		if (!hf_h1_value_ok(an->buf + c->val_off, c->val_len)) {
+			/* a JSON string may hold "\r\n": never a line of the head */
+			msg_remove(msg, ch->header, ch->header_len);
+			(*bad_values)++;
+			continue;
+		}
 		if (!msg_set(msg, ch->header, ch->header_len, an->buf + c->val_off, c->val_len))
 			(*not_added)++;
 	}
@@ -346,7 +353,7 @@ hf_jwt_request(struct hf_worker *w, struct hf_h1_message *msg, bool https, struc
 	const struct hf_jwt_provider *p;
 	struct hf_jwt_found f;
 	enum hf_jwt_status st;
-	unsigned int not_added = 0;
+	unsigned int not_added = 0, bad_values = 0;
 	uint64_t now_s;
 	size_t k;
 
@@ -382,8 +389,9 @@ hf_jwt_request(struct hf_worker *w, struct hf_h1_message *msg, bool https, struc
 	}
 	w->cnt.v[counter_of[st]]++;
 	if (st == HF_JWT_OK) {
-		hf_jwt_edit_request(p, &f, sc, &h->authn, msg, &not_added);
+		hf_jwt_edit_request(p, &f, sc, &h->authn, msg, &not_added, &bad_values);
 		w->cnt.v[HF_CNT_JWT_HEADER_FULL] += not_added;
+		w->cnt.v[HF_CNT_JWT_CLAIM_NOT_FIELD] += bad_values;
 		return 0;
 	}
 	/* Envoy: www-authenticate: Bearer realm="<scheme>://<host><path>", error="invalid_token" */

@@ -141,11 +141,16 @@ bool hf_jwt_find(const struct hf_jwt_config *cfg, const struct hf_h1_message *ms
  * dropped unless forwardOriginalToken, outputPayloadToHeader and
  * outputClaimToHeaders set. Edits @p msg itself: new fields point into
  * @p sc, @p an and the snapshot, which outlive the head's writing. Fields
- * that do not fit (HF_H1_MAX_HEADERS_CAP) are counted in *@p not_added.
+ * that do not fit (HF_H1_MAX_HEADERS_CAP) are counted in *@p not_added. A
+ * claim whose value no field may hold (hf_h1_value_ok(): a CR, LF or other
+ * control byte a JSON string can carry) is not written, its field is only
+ * removed, and is counted in *@p bad_values: written, it would put fields or
+ * a request of the token holder's making into the head the upstream reads.
  */
 void hf_jwt_edit_request(const struct hf_jwt_provider *p, const struct hf_jwt_found *f,
                          const struct hf_jwt_scratch *sc, const struct hf_authn *an,
-                         struct hf_h1_message *msg, unsigned int *not_added);
+                         struct hf_h1_message *msg, unsigned int *not_added,
+                         unsigned int *bad_values);
 
 /* At most this much of the path goes into the realm (Envoy's jwt_authn cuts it there too). */
 #define HF_JWT_REALM_PATH 256

@@ -20,8 +20,14 @@
  * when the client sent one or an authority is set, every field it carries
  * either the client's, an operation's or one the proxy adds (nothing
  * injected), and the same framing: the same Content-Length and
- * Transfer-Encoding fields in the same order. The mbufs all go back to the
- * pool. Anything else aborts.
+ * Transfer-Encoding fields in the same order, and nothing of one hop: no
+ * TE, Trailer, Keep-Alive, Proxy-Connection, Upgrade (but an upgrade's), the
+ * client's Connection, or a field it named (but those the proxy must keep
+ * or writes itself). The head is also written piece by piece, as for
+ * fields other code put in the message, and must be the same bytes as the
+ * runs of received lines; a line over the listener's limit is refused,
+ * one within it is not. The mbufs all go back to the pool. Anything else
+ * aborts.
  * fuzzes: dataplane/proxy/http_msg.c dataplane/proxy/http_route.c dataplane/http/h1.c
  * fuzzes: dataplane/http/chunked.c
  * fuzz-flags: $(pkg-config --cflags libdpdk | sed 's|-march=[^ ]*||') -DALLOW_EXPERIMENTAL_API
@@ -30,6 +36,7 @@
  * fuzz-flags: $BUILD/tls/libhf_tls.a $(pkg-config --libs openssl)
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -289,6 +296,49 @@ count(const struct hf_h1_message *m, const char *name)
 	return n;
 }
 
+/* Whether @p name (@p n bytes) is an option of a Connection field of @p m, trimmed, any case. */
+static bool
+conn_option(const struct hf_h1_message *m, const char *name, size_t n)
+{
+	for (uint32_t i = 0; i < m->n_headers; i++) {
+		const char *p = m->headers[i].value.p, *end = p + m->headers[i].value.len;
+
+		if (!slice_is(&m->headers[i].name, "connection"))
+			continue;
+		while (p < end) {
+			const char *c = memchr(p, ',', (size_t)(end - p)), *e = c != NULL ? c : end;
+
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			if ((size_t)(e - p) == n && strncasecmp(p, name, n) == 0)
+				return true;
+			p = c != NULL ? c + 1 : end;
+		}
+	}
+	return false;
+}
+
+/* The head @p wr holds, gathered into one malloc'ed buffer (@p *n bytes); the mbufs freed. */
+static char *
+gather(struct hf_http_wr *wr, size_t *n)
+{
+	char *out = malloc(wr->len ? wr->len : 1);
+
+	*n = 0;
+	for (struct rte_mbuf *m = wr->head; m != NULL; m = m->next) {
+		if (*n + m->data_len > wr->len)
+			abort();
+		memcpy(out + *n, rte_pktmbuf_mtod(m, const char *), m->data_len);
+		*n += m->data_len;
+	}
+	if (*n != wr->len)
+		abort();
+	hf_http_wr_discard(wr);
+	return out;
+}
+
 static void
 fail(const char *why, const char *head, size_t n)
 {
@@ -309,9 +359,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hf_http_rq_extra x = {0};
 	struct hf_h1_scan scan;
 	struct hf_http_wr wr;
-	char rid[HF_UUID_LEN + 1], xff[64], shadow[HF_ROUTER_DOMAIN + 8], *req, *head;
+	static struct hf_h1_message plain;
+	struct hf_http_rq_extra x2;
+	char rid[HF_UUID_LEN + 1], xff[64], shadow[HF_ROUTER_DOMAIN + 8], *req, *head, *head2, *at;
+	char rid2[HF_UUID_LEN + 1], xff2[64];
 	unsigned int n_ops, avail, hosts;
-	size_t alen = 0, ulen = 0, relen = 0, tlen = 0, n;
+	size_t alen = 0, ulen = 0, relen = 0, tlen = 0, n, n2;
+	int built;
 	uint8_t flags, mode;
 	bool mirror;
 	int rc;
@@ -390,6 +444,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	x.xff_len = sizeof(xff);
 	x.target = tlen > 0 ? target : NULL;
 	x.target_len = (uint32_t)tlen;
+	x.limits = &lim;
 	if (mirror) {
 		/* As http_retry.c's hf_http_mirror() builds it. */
 		static const struct hf_route_hdr_op close_op = {
@@ -420,24 +475,46 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	avail = rte_mempool_avail_count(pool);
 	hf_http_wr_init(&wr, pool);
-	hf_http_build_request(&wr, &msg, &x);
+	built = hf_http_build_request(&wr, &msg, &x);
 	if (wr.failed)
 		abort();	/* 1023 mbufs: always enough for one head */
-	head = malloc(wr.len ? wr.len : 1);
-	n = 0;
-	for (struct rte_mbuf *m = wr.head; m != NULL; m = m->next) {
-		if (n + m->data_len > wr.len)
-			abort();
-		memcpy(head + n, rte_pktmbuf_mtod(m, const char *), m->data_len);
-		n += m->data_len;
-	}
-	if (n != wr.len)
-		abort();
-	hf_http_wr_discard(&wr);
+	head = gather(&wr, &n);
 	if (rte_mempool_avail_count(pool) != avail)
 		abort();
 	if (memchr(rid, '\0', sizeof(rid)) == NULL || memchr(xff, '\0', sizeof(xff)) == NULL)
 		abort();
+
+	/*
+	 * The same head written piece by piece: the request line and every field
+	 * as if other code had put them there (no received line to copy). The
+	 * bytes must be those of the runs of received lines, the x-request-id
+	 * drawn aside.
+	 */
+	plain = msg;
+	plain.line = (struct hf_h1_slice){0};
+	for (uint32_t i = 0; i < plain.n_headers; i++)
+		plain.headers[i].field = HF_H1_FLD_UNKNOWN;
+	x2 = x;
+	x2.request_id = rid2;
+	x2.xff = xff2;
+	hf_http_wr_init(&wr, pool);
+	if (hf_http_build_request(&wr, &plain, &x2) != built || wr.failed)
+		abort();
+	head2 = gather(&wr, &n2);
+	if (strlen(rid2) == HF_UUID_LEN && (at = memmem(head2, n2, rid2, HF_UUID_LEN)) != NULL)
+		memcpy(at, rid, HF_UUID_LEN);
+	if (n2 != n || memcmp(head, head2, n) != 0)
+		fail("the runs of received lines differ from the head written piece by piece", head2,
+		     n2);
+	free(head2);
+	/* The request line sent, counted as h1.c counts a received one: up to its LF. */
+	at = memchr(head, '\n', n);
+	if (at == NULL || (built == -ENAMETOOLONG) != ((size_t)(at - head) > lim.max_request_line))
+		fail("request line limit misjudged", head, n);
+	if (built == -EMSGSIZE && n <= lim.max_head)
+		fail("head limit misjudged", head, n);
+	if (built != 0)
+		goto done;	/* refused by the session with 414 or 431: nothing is sent */
 
 	/* What the upstream reads. */
 	hf_h1_scan_reset(&scan);
@@ -493,7 +570,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					slice_eq(&f->name, x.ops[s][k].name, x.ops[s][k].name_len);
 		if (!known)
 			fail("a field nobody sent", head, n);
+		/*
+		 * RFC 9110 7.6.1: nothing of one hop goes on, neither a field the
+		 * client's Connection named (but the framing fields and Host, and the
+		 * fields the proxy writes itself or an operation sets).
+		 */
+		if (slice_is(&f->name, "te") || slice_is(&f->name, "trailer") ||
+		    slice_is(&f->name, "keep-alive") || slice_is(&f->name, "proxy-connection") ||
+		    (slice_is(&f->name, "upgrade") && !x.upgrade))
+			fail("a hop-by-hop field went on", head, n);
+		if (slice_is(&f->name, "connection") && !slice_is(&f->value, "close") &&
+		    !slice_is(&f->value, "keep-alive") && !slice_is(&f->value, "upgrade"))
+			fail("the client's Connection went on", head, n);
+		known = slice_is(&f->name, "host") || slice_is(&f->name, "content-length") ||
+			slice_is(&f->name, "transfer-encoding") ||
+			slice_is(&f->name, "x-forwarded-for") ||
+			slice_is(&f->name, "x-forwarded-proto") ||
+			slice_is(&f->name, "x-request-id") ||
+			slice_is(&f->name, "x-envoy-original-path") ||
+			slice_is(&f->name, "connection") || slice_is(&f->name, "upgrade");
+		for (int s = 0; !known && s < 2; s++)
+			for (unsigned int k = 0; !known && k < x.n_ops[s]; k++)
+				known = x.ops[s][k].op != HF_HDR_REMOVE &&
+					slice_eq(&f->name, x.ops[s][k].name, x.ops[s][k].name_len);
+		if (!known && conn_option(&msg, f->name.p, f->name.len))
+			fail("a field the client's Connection named went on", head, n);
 	}
+done:
 	free(head);
 out:
 	free(req);

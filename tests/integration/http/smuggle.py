@@ -10,6 +10,14 @@ bytes reach it unchanged. Kinds:
   malformed  breaks the chunked grammar without smuggling past this particular reader
   valid      a well-formed body (extensions, trailers, data that looks like framing) that must
              pass through intact, followed on the same connection by GET /second?tag=NAME
+and, for the head rather than the body:
+  hsmuggle   a head that frames the request by Content-Length for a strict reader and by
+             Transfer-Encoding: chunked for a lenient one (a name with whitespace or a control
+             byte before its colon, obs-fold, a bare LF, ...): sent straight to
+             lenient_upstream.py, /smuggled is seen; the proxy's parser must refuse it
+  hmalformed a head the proxy's parser must refuse, which smuggles nothing past this reader
+  hop        a well-formed request whose hop-by-hop fields (RFC 9110 7.6.1), and those its
+             Connection fields name, in any case, must not reach the upstream
 
   smuggle.py list                                NAME KIND DESCRIPTION, one case a line
   smuggle.py run NAME HOST PORT LOG SECS VIA     sends case NAME to HOST:PORT in one write, reads
@@ -38,6 +46,24 @@ def hidden(name):
     return ("GET /smuggled?tag=%s HTTP/1.1\r\n%s\r\n" % (name, HOST)).encode()
 
 
+def cl_te_head(name, lines, end=b"\r\n"):
+    """
+    A POST framed by "Content-Length: 5" for whoever does not read LINES as a
+    Transfer-Encoding: chunked field, and by chunked for whoever does. Its body, "0\\r\\n\\r\\n"
+    and a request (see head_body), is one request to the first, two to the second.
+    """
+    return ("POST /attack?tag=%s HTTP/1.1\r\n%sContent-Length: 5\r\n" % (name, HOST)).encode() + \
+        lines + end
+
+
+def head_body(name):
+    return b"0\r\n\r\n" + hidden(name)
+
+
+HOP = ["connection", "keep-alive", "te", "trailer", "proxy-connection", "upgrade",
+       "x-hop-secret", "x-hop-secret2"]
+
+
 def ext_term(name, opener, closer):
     """
     Funky chunks, EXT.TERM: a size line whose extension holds a bare LF. A reader that
@@ -58,8 +84,11 @@ def ext_term(name, opener, closer):
 def cases():
     c = {}
 
-    def add(name, kind, what, body, payload=None):
-        c[name] = {"kind": kind, "what": what, "body": body, "payload": payload}
+    def add(name, kind, what, body, payload=None, hd=None):
+        c[name] = {"kind": kind, "what": what, "body": body, "payload": payload, "head": hd}
+
+    def add_head(name, kind, what, lines, end=b"\r\n"):
+        add(name, kind, what, head_body(name), hd=cl_te_head(name, lines, end))
 
     add("ext_lf", "smuggle", "a bare LF inside a chunk extension (funky chunks EXT.TERM)",
         ext_term("ext_lf", b";", b""))
@@ -104,6 +133,41 @@ def cases():
         b"5;name=value\r\nhello\r\n6 ; q=\"a \\\"b\\\" ;c\"\r\n world\r\n0;end\r\n"
         b"X-Checksum: 5eb63bbbe01eeed093cb22bb8f5acdc3\r\nX-Note: caf\xc3\xa9, done\r\n\r\n",
         b"hello world")
+    # The head: a Transfer-Encoding only a lenient reader sees, beside a Content-Length.
+    add_head("te_space_colon", "hsmuggle", "whitespace before the colon of Transfer-Encoding",
+             b"Transfer-Encoding : chunked\r\n")
+    add_head("te_tab_colon", "hsmuggle", "HTAB before the colon of Transfer-Encoding",
+             b"Transfer-Encoding\t: chunked\r\n")
+    add_head("te_vt_name", "hsmuggle", "VT (0x0b) before the colon of Transfer-Encoding",
+             b"Transfer-Encoding\x0b: chunked\r\n")
+    add_head("te_nel_name", "hsmuggle", "NEL (0x85) before the colon of Transfer-Encoding",
+             b"Transfer-Encoding\x85: chunked\r\n")
+    add_head("te_nbsp_name", "hsmuggle", "NBSP (0xa0) before the name Transfer-Encoding",
+             b"\xa0Transfer-Encoding: chunked\r\n")
+    add_head("te_obs_fold", "hsmuggle", "Transfer-Encoding in a line continued by obs-fold",
+             b"X-Pad: a\r\n Transfer-Encoding: chunked\r\n")
+    add_head("te_lf_line", "hsmuggle", "Transfer-Encoding after a field line ended by a bare LF",
+             b"X-Pad: a\nTransfer-Encoding: chunked\r\n")
+    add_head("te_lf_end", "hsmuggle", "Transfer-Encoding, then the head ended by a bare LF",
+             b"Transfer-Encoding: chunked\r\n", b"\n")
+    add_head("te_nul_value", "hsmuggle", "NUL after chunked in Transfer-Encoding",
+             b"Transfer-Encoding: chunked\x00\r\n")
+    add_head("te_substring", "hsmuggle", "Transfer-Encoding: xchunked (chunked inside a coding)",
+             b"Transfer-Encoding: xchunked\r\n")
+    add_head("te_cr_name", "hmalformed", "Transfer\\rEncoding (CR | 0x20 is '-')",
+             b"Transfer\rEncoding: chunked\r\n")
+    add_head("te_bare_cr_line", "hmalformed", "a field line holding a bare CR, then chunked",
+             b"X-Pad: a\rTransfer-Encoding: chunked\r\n")
+    add_head("cl_space_colon", "hmalformed", "Content-Length with whitespace before its colon",
+             b"Content-Length : 40\r\n")
+    add("hop_fields", "hop",
+        "hop-by-hop fields and the ones Connection names, any case, over two Connection fields",
+        b"hello", b"hello",
+        hd=("POST /attack?tag=hop_fields HTTP/1.1\r\n%sConnection: keep-alive, X-Hop-Secret\r\n"
+            "X-Hop-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n"
+            "Proxy-Connection: keep-alive\r\nUpgrade: h2c\r\nTrailer: X-T\r\n"
+            "CONNECTION: x-HOP-secret2\r\nx-hop-SECRET2: 2\r\nContent-Length: 5\r\n"
+            "X-Kept: yes\r\n\r\n" % HOST).encode())
     fake = b"0\r\n\r\n" + hidden("valid_data") + b"\n\n1\n"
     add("valid_data", "valid", "chunk data holding bare LFs, CRLFs, a last chunk and a request",
         b"%x\r\n" % len(fake) + fake + b"\r\n0\r\n\r\n", fake)
@@ -115,7 +179,7 @@ CASES = cases()
 
 def request(name):
     case = CASES[name]
-    out = head(name) + case["body"]
+    out = (case["head"] or head(name)) + case["body"]
     if case["kind"] == "valid":
         out += ("GET /second?tag=%s HTTP/1.1\r\n%s\r\n" % (name, HOST)).encode()
     return out
@@ -147,7 +211,7 @@ def parse_statuses(data):
 
 def send(name, host, port, secs):
     """Sends the case in one write; reads until the peer closes, every answer came, or SECS."""
-    want = 2 if CASES[name]["kind"] == "valid" else None
+    want = {"valid": 2, "hop": 1}.get(CASES[name]["kind"])
     s = socket.create_connection((host, int(port)), timeout=5)
     try:
         s.sendall(request(name))
@@ -211,6 +275,8 @@ def run(name, host, port, path, secs, via):
       refused   answered [400] and closed
       one       exactly one request to /attack at the upstream, nothing unread after its body
       intact    (valid cases) [200, 200]; the body as sent, its data as meant; then /second
+      clean     (hop cases) [200]; one request to /attack, its body as sent, with no field of
+                HOP but the upstream's own Connection, and X-Kept
       other     anything else
     """
     case, proxied = CASES[name], via == "proxied"
@@ -237,6 +303,14 @@ def run(name, host, port, path, secs, via):
             raw_ok, data_ok, t["trailers"] if t else None, len(second))
         ok = statuses == [200, 200] and raw_ok and data_ok and not junk and len(second) == 1
         outcome = "intact" if ok else "other"
+    elif case["kind"] == "hop":
+        t = tagged[0] if len(tagged) == 1 else None
+        names = [n.lower() for n, _ in t["headers"]] if t else []
+        leaked = [n for n in names if n in HOP]
+        story += "; hop-by-hop fields that went on %s, fields %s" % (leaked, names)
+        ok = statuses == [200] and t is not None and not leaked and "x-kept" in names and \
+            t["payload"] == case["payload"].decode("latin-1") and not junk
+        outcome = "clean" if ok else "other"
     elif statuses == [400] and end in ("eof", "reset"):
         outcome = "refused"
     elif len(tagged) == 1 and not junk:

@@ -12,6 +12,13 @@
 # forwards carries the X-Forwarded-For it sets, a smuggled one does not. The valid cases
 # (extensions, trailers, data that looks like framing) must pass intact, with the request
 # after them.
+#
+# The head cases frame a request by Content-Length for a strict reader and by a
+# Transfer-Encoding only a lenient one sees (whitespace or a control byte before a colon,
+# obs-fold, a bare LF, a coding that holds "chunked"): each must smuggle straight, and be
+# refused by hydrofoil's parser (400, closed, counted under http.drop.bad_request or
+# http.drop.smuggling). The hop case's hop-by-hop fields, and those its Connection fields name
+# in any case, must not reach the upstream.
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 DIR=$HF_ROOT/tests/integration/http
@@ -65,7 +72,7 @@ st() { hf_stat "$NS" "$1"; }
 n_smuggle=0
 while read -r name kind what; do
 	# Straight to a lenient upstream: the case really smuggles past such a reader.
-	if [ "$kind" = smuggle ]; then
+	if [ "$kind" = smuggle ] || [ "$kind" = hsmuggle ]; then
 		n_smuggle=$((n_smuggle + 1))
 		read -r outcome story < <(sm run "$name" "$PEER" "$DIRECT_PORT" "$DIRECT_LOG" 1 direct)
 		hf_check "$name, straight to the lenient upstream: $outcome ($story)" \
@@ -73,9 +80,16 @@ while read -r name kind what; do
 	fi
 	# Through hydrofoil.
 	bc0=$(st http.drop.bad_chunk)
+	hd0=$(( $(st http.drop.bad_request) + $(st http.drop.smuggling) ))
 	read -r outcome story < <(sm run "$name" "$OUR" 80 "$UP_LOG" 3 proxied)
 	dbc=$(( $(st http.drop.bad_chunk) - bc0 ))
-	if [ "$kind" = valid ]; then
+	dhd=$(( $(st http.drop.bad_request) + $(st http.drop.smuggling) - hd0 ))
+	if [ "$kind" = hsmuggle ] || [ "$kind" = hmalformed ]; then
+		hf_check "$name ($what) through hydrofoil: $outcome, refused by the head parser +$dhd ($story)" \
+			test "$outcome" = refused -a "$dhd" = 1 -a "$dbc" = 0
+	elif [ "$kind" = hop ]; then
+		hf_check "$name ($what) through hydrofoil: $outcome ($story)" test "$outcome" = clean
+	elif [ "$kind" = valid ]; then
 		hf_check "$name ($what) through hydrofoil: $outcome, http.drop.bad_chunk +$dbc ($story)" \
 			test "$outcome" = intact -a "$dbc" = 0
 	else

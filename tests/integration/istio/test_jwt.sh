@@ -17,6 +17,7 @@
 # And the worker's cache of verified tokens: the same token twice on one connection is
 # found in it the second time (jwt.cache.hit +1, 200); a token cached within the clock
 # skew past its exp is refused (401, expired) on that connection once the skew is past.
+# A validly signed sub holding CRLF is not written into x-jwt-sub (no header injection).
 set -uo pipefail
 source "$(dirname "$0")/../../../scripts/lib/netns.sh"
 
@@ -128,7 +129,7 @@ http {
         listen $UP:$PORT;
         location / {
             default_type text/plain;
-            return 200 "authorization=[\$http_authorization]\npayload=[\$http_x_jwt_payload]\nsub=[\$http_x_jwt_sub]\n";
+            return 200 "authorization=[\$http_authorization]\npayload=[\$http_x_jwt_payload]\nsub=[\$http_x_jwt_sub]\ninjected=[\$http_x_injected]\n";
         }
     }
 }
@@ -221,6 +222,17 @@ hf_check "counters: $got" test "$got" = \
 for _ in $(seq 30); do grep -q 'Jwt_is_expired' "$ALOG" 2>/dev/null && break; sleep 0.1; done
 hf_check "the access log shows the 401 with Envoy's details: $(grep -m1 'Jwt_is_expired' "$ALOG" | cut -c1-120)" \
 	grep -q '" 401 - jwt_authn_access_denied{Jwt_is_expired} ' "$ALOG"
+
+# ---------------------------------------------------------------- a claim that is no field value
+# A validly signed token whose sub holds CRLF and a field line ("\r\n" in its JSON): written
+# as x-jwt-sub it would give nginx an X-Injected field of the token holder's making. It is
+# not written (jwt.drop.claim_not_field_value +1), and the client's own X-Jwt-Sub goes too.
+INJECT=$(jwt_token RS256 "$KEYS/rsa.pem" k1 "$(claims "$ISS" 'alice\r\nX-Injected: 1' bookstore $((NOW + 3600)))")
+i0=$(st jwt.drop.claim_not_field_value)
+req -H "Authorization: Bearer $INJECT" -H "X-Jwt-Sub: forged" "$G/headers"
+hf_check "a sub with CRLF in it → $CODE, nginx saw $(grep -E '^(sub|injected)=' <<<"$BODY" | tr '\n' ' ')(want 200, no x-jwt-sub, no x-injected), jwt.drop.claim_not_field_value +$(( $(st jwt.drop.claim_not_field_value) - i0 ))" \
+	test "$CODE" = 200 -a "$(grep -cx -e 'sub=\[\]' -e 'injected=\[\]' <<<"$BODY")" = 2 \
+	-a "$(( $(st jwt.drop.claim_not_field_value) - i0 ))" = 1
 
 # ---------------------------------------------------------------- the worker's token cache
 # The same token twice on one connection (one worker: the cache is per worker): the

@@ -324,6 +324,17 @@ test_fields(void **state)
 		assert_int_equal((msg.flags & HF_H1_F_CONN_NAMES) != 0, opts[k].names);
 		assert_int_equal(hf_h1_conn_names(&msg), opts[k].names);
 	}
+	/* hf_h1_conn_option(): an option of any Connection field, trimmed, in any case. */
+	static const char two[] = "GET / HTTP/1.1\r\nHost: a\r\nConnection: close, X-A\r\n"
+				  "connection: \tx-b ,,\r\nX-C: c\r\n\r\n";
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request(two, strlen(two), &scan, &lim, &msg), strlen(two));
+	assert_true(hf_h1_conn_option(&msg, "x-a", 3));
+	assert_true(hf_h1_conn_option(&msg, "X-B", 3));
+	assert_true(hf_h1_conn_option(&msg, "CLOSE", 5));
+	assert_false(hf_h1_conn_option(&msg, "x-c", 3));
+	assert_false(hf_h1_conn_option(&msg, "x-", 2));
+	assert_false(hf_h1_conn_option(&msg, "", 0));
 	/* The status line, its CRLF after it. */
 	static const char rs[] = "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n";
 	hf_h1_scan_reset(&scan);
@@ -331,6 +342,131 @@ test_fields(void **state)
 	assert_int_equal(msg.line.len, strlen("HTTP/1.1 200 OK"));
 	assert_memory_equal(msg.line.p + msg.line.len, "\r\n", 2);
 	assert_int_equal(msg.headers[0].field, HF_H1_FLD_OTHER);
+}
+
+/* ASCII case folding, and nothing else: the reading RFC 9110 5.1 and 5.6.1 give names and options. */
+static bool
+ascii_ieq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x |= 0x20;
+		if (y >= 'A' && y <= 'Z')
+			y |= 0x20;
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/* @p pre, @p len bytes of @p mid (NUL among them), @p post at @p out; returns the length. */
+static int
+build(char *out, size_t cap, const char *pre, const char *mid, size_t len, const char *post)
+{
+	size_t a = strlen(pre), c = strlen(post);
+
+	assert_true(a + len + c <= cap);
+	memmove(out, pre, a);
+	memcpy(out + a, mid, len);
+	memcpy(out + a + len, post, c);
+	return (int)(a + len + c);
+}
+
+/*
+ * The word-at-a-time folding (OR 0x20) must never make a byte that is not a
+ * letter's other case match: every name the parser knows, and every option
+ * and coding it acts on, with each of its bytes replaced by each of the 256
+ * values in turn. A variant the parser accepts is named, or flagged, exactly
+ * when ASCII case folding says it is that name ('-' is CR | 0x20, '@' and
+ * '`', '[' and '{', '^' and '~' differ in that bit only).
+ */
+static void
+test_field_variants(void **state)
+{
+	static const char *const known[] = {
+		"host", "content-length", "transfer-encoding", "connection", "upgrade", "expect",
+		"te", "trailer", "keep-alive", "proxy-connection", "x-forwarded-for",
+		"x-forwarded-proto", "x-request-id", "x-envoy-original-path",
+		"x-forwarded-client-cert", "x-envoy-upstream-service-time",
+	};
+	static const struct {
+		const char *field, *word;
+		uint8_t flag;
+	} values[] = {
+		{"Transfer-Encoding", "chunked", HF_H1_F_CHUNKED},
+		{"Expect", "100-continue", HF_H1_F_EXPECT_CONTINUE},
+		{"Connection", "keep-alive", HF_H1_F_CONN_NAMES},
+		{"Connection", "close", HF_H1_F_CONN_NAMES},
+		{"Connection", "upgrade", HF_H1_F_CONN_NAMES},
+	};
+	char name[64], head[256];
+	struct hf_h1_scan scan;
+	int n, rc;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
+		size_t len = strlen(known[k]);
+		enum hf_h1_field want = hf_h1_field_of(known[k], len);
+
+		assert_int_not_equal(want, HF_H1_FLD_OTHER);
+		for (size_t i = 0; i < len; i++)
+			for (int b = 0; b < 256; b++) {
+				bool same;
+
+				memcpy(name, known[k], len);
+				name[i] = (char)b;
+				same = ascii_ieq(name, known[k], len);
+				if (hf_h1_field_of(name, len) != (same ? want : HF_H1_FLD_OTHER))
+					fail_msg("hf_h1_field_of(%s with byte %zu = 0x%02x)", known[k],
+						 i, b);
+				/* "Host" twice is refused; the value "1" suits every other name. */
+				n = build(head, sizeof(head),
+					  want == HF_H1_FLD_HOST ? "GET / HTTP/1.1\r\n"
+								 : "GET / HTTP/1.1\r\nHost: a\r\n",
+					  name, len, ": 1\r\n\r\n");
+				hf_h1_scan_reset(&scan);
+				rc = hf_h1_parse_request(head, (size_t)n, &scan, &lim, &msg);
+				if (rc != n)
+					continue;	/* not a token: refused */
+				if (msg.headers[msg.n_headers - 1].field !=
+				    (same ? want : HF_H1_FLD_OTHER))
+					fail_msg("parsed %s with byte %zu = 0x%02x as field %d",
+						 known[k], i, b, msg.headers[msg.n_headers - 1].field);
+			}
+	}
+	for (size_t k = 0; k < sizeof(values) / sizeof(values[0]); k++) {
+		size_t len = strlen(values[k].word);
+		bool conn = values[k].flag == HF_H1_F_CONN_NAMES;
+
+		for (size_t i = 0; i < len; i++)
+			for (int b = 0; b < 256; b++) {
+				bool same, got;
+
+				memcpy(name, values[k].word, len);
+				name[i] = (char)b;
+				same = ascii_ieq(name, values[k].word, len);
+				n = snprintf(head, sizeof(head), "POST / HTTP/1.1\r\nHost: a\r\n%s: ",
+					     values[k].field);
+				n = build(head, sizeof(head), head, name, len, "\r\n\r\n");
+				hf_h1_scan_reset(&scan);
+				rc = hf_h1_parse_request(head, (size_t)n, &scan, &lim, &msg);
+				if (values[k].flag == HF_H1_F_CHUNKED) {
+					/* a request's last coding must be chunked */
+					if (rc != (same ? n : HF_H1_E_SMUGGLING) && rc != HF_H1_E_BAD)
+						fail_msg("chunked with byte %zu = 0x%02x: %d", i, b, rc);
+					continue;
+				}
+				if (rc != n)
+					continue;	/* a byte no value holds: refused */
+				got = (msg.flags & values[k].flag) != 0;
+				/* an option other than close, keep-alive and upgrade names a field */
+				if (conn ? got == same : got != same)
+					fail_msg("%s: %s with byte %zu = 0x%02x: flags 0x%x",
+						 values[k].field, values[k].word, i, b, msg.flags);
+			}
+	}
 }
 
 static int
@@ -350,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_responses),
 		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_field_variants),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

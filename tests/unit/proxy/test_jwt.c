@@ -582,7 +582,7 @@ test_request(void **state)
 	const struct hf_jwt_provider *p;
 	struct hf_h1_message msg;
 	struct hf_jwt_found f;
-	unsigned int not_added = 0;
+	unsigned int not_added = 0, invalid = 0;
 
 	(void)state;
 	assert_int_equal(hf_jwks_parse(jwks, strlen(jwks), &r.keys, err, sizeof(err)), 1);
@@ -604,7 +604,7 @@ test_request(void **state)
 	assert_memory_equal(f.tok, tok, f.len);
 	assert_int_equal(hf_jwt_verify(dflt, f.loc, f.tok, f.len, NOW, &sc, &an, &p), HF_JWT_OK);
 	/* not forwarded: the header goes; payload and claim headers come */
-	hf_jwt_edit_request(p, &f, &sc, &an, &msg, &not_added);
+	hf_jwt_edit_request(p, &f, &sc, &an, &msg, &not_added, &invalid);
 	assert_null(field(&msg, "authorization"));
 	assert_non_null(field(&msg, "host"));
 	snprintf(req, sizeof(req),
@@ -630,7 +630,7 @@ test_request(void **state)
 	assert_true(hf_jwt_find(c, &msg, &f));
 	assert_int_equal(f.len, strlen(tok));
 	assert_int_equal(hf_jwt_verify(c, f.loc, f.tok, f.len, NOW, &sc, &an, &p), HF_JWT_OK);
-	hf_jwt_edit_request(p, &f, &sc, &an, &msg, &not_added);
+	hf_jwt_edit_request(p, &f, &sc, &an, &msg, &not_added, &invalid);
 	assert_non_null(field(&msg, "cookie")); /* a cookie stays, as in Envoy */
 	{
 		const struct hf_h1_header *ph = field(&msg, "x-payload"),
@@ -645,6 +645,7 @@ test_request(void **state)
 		assert_memory_equal(sh->value.p, "carol", 5);
 	}
 	assert_int_equal(not_added, 0);
+	assert_int_equal(invalid, 0);
 	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\nX-Jwt: token %s\r\n\r\n", tok);
 	parse(req, &msg);
 	assert_true(hf_jwt_find(c, &msg, &f));
@@ -655,6 +656,42 @@ test_request(void **state)
 	assert_true(hf_jwt_find(c, &msg, &f));
 	assert_int_equal(hf_jwt_verify(dflt, f.loc, f.tok, f.len, NOW, &sc, &an, &p),
 	                 HF_JWT_UNKNOWN_ISSUER);
+	/*
+	 * A claim whose value no field may hold (RFC 9110 5.5: CR, LF, controls)
+	 * is no header: written as one it would add fields, or a request, of
+	 * the token holder's choosing to the head the upstream reads. The
+	 * client's own field of that name goes all the same.
+	 */
+	{
+		static const char *const subs[] = {"carol\\r\\nX-Injected: 1", "carol\\nx: 1",
+						   "carol\\r", "a\\u0001b", "\\u007f"};
+
+		for (size_t k = 0; k < sizeof(subs) / sizeof(subs[0]); k++) {
+			char payload[256], *bad;
+			unsigned int bad_values = 0;
+
+			snprintf(payload, sizeof(payload), "{\"iss\":\"" ISS "\",\"sub\":\"%s\"}",
+			         subs[k]);
+			bad = tju_sign(ec, "ES256", "{\"alg\":\"ES256\"}", payload);
+			snprintf(req, sizeof(req),
+			         "GET / HTTP/1.1\r\nHost: a\r\nX-Sub: forged\r\nCookie: session=%s\r\n\r\n",
+			         bad);
+			parse(req, &msg);
+			assert_true(hf_jwt_find(c, &msg, &f));
+			assert_int_equal(hf_jwt_verify(c, f.loc, f.tok, f.len, NOW, &sc, &an, &p),
+			                 HF_JWT_OK);
+			not_added = 0;
+			hf_jwt_edit_request(p, &f, &sc, &an, &msg, &not_added, &bad_values);
+			if (field(&msg, "x-sub") != NULL)
+				fail_msg("sub %s: x-sub: %.*s", subs[k],
+				         (int)field(&msg, "x-sub")->value.len,
+				         field(&msg, "x-sub")->value.p);
+			assert_non_null(field(&msg, "x-payload"));
+			assert_int_equal(bad_values, 1);
+			assert_int_equal(not_added, 0);
+			free(bad);
+		}
+	}
 	hf_jwt_config_unref(c);
 	hf_jwt_config_unref(dflt);
 	free(jwk);
