@@ -303,6 +303,7 @@ static const char *const field_names[] = {
 	[HF_H1_FLD_X_ENVOY_ORIGINAL_PATH] = "x-envoy-original-path",
 	[HF_H1_FLD_X_FORWARDED_CLIENT_CERT] = "x-forwarded-client-cert",
 	[HF_H1_FLD_X_ENVOY_UPSTREAM_SERVICE_TIME] = "x-envoy-upstream-service-time",
+	[HF_H1_FLD_CLOSE] = "close",
 };
 
 /* @p n is field @p f's name, as ieq_lit() compares: exact for a token. */
@@ -322,6 +323,7 @@ classify(const char *n, uint32_t len)
 	switch (len) {
 	case 2: return is_field(n, 2, HF_H1_FLD_TE);
 	case 4: return is_field(n, 4, HF_H1_FLD_HOST);
+	case 5: return is_field(n, 5, HF_H1_FLD_CLOSE);
 	case 6: return is_field(n, 6, HF_H1_FLD_EXPECT);
 	case 7:
 		return is_field(n, 7, (n[0] | 0x20) == 'u' ? HF_H1_FLD_UPGRADE : HF_H1_FLD_TRAILER);
@@ -553,6 +555,7 @@ parse_fields(const char *buf, const char *p, const char *bound, const struct hf_
 	struct te_state te = {0};
 	struct conn_state conn = {0};
 	bool have_cl = false, have_te = false, have_upgrade = false, have_host = false;
+	bool have_close = false;
 	uint64_t cl = 0;
 	uint32_t max_headers = lim->max_headers < HF_H1_MAX_HEADERS_CAP ? lim->max_headers
 									: HF_H1_MAX_HEADERS_CAP;
@@ -619,6 +622,9 @@ parse_fields(const char *buf, const char *p, const char *bound, const struct hf_
 		case HF_H1_FLD_UPGRADE:
 			have_upgrade = true;
 			break;
+		case HF_H1_FLD_CLOSE:
+			have_close = true;
+			break;
 		case HF_H1_FLD_EXPECT:
 			if (ieq(&h->value, "100-continue"))
 				msg->flags |= HF_H1_F_EXPECT_CONTINUE;
@@ -656,7 +662,7 @@ parse_fields(const char *buf, const char *p, const char *bound, const struct hf_
 		msg->flags |= HF_H1_F_KEEP_ALIVE;
 	if (conn.upgrade && have_upgrade)
 		msg->flags |= HF_H1_F_UPGRADE;
-	if (conn.names)
+	if (conn.names || (conn.close && have_close))
 		msg->flags |= HF_H1_F_CONN_NAMES;
 	return (int)(p - buf);
 }
@@ -851,11 +857,16 @@ bool
 hf_h1_conn_names(const struct hf_h1_message *msg)
 {
 	struct conn_state conn = {0};
+	bool have_close = false;
 
-	for (uint32_t i = 0; i < msg->n_headers; i++)
-		if (hf_h1_field(&msg->headers[i]) == HF_H1_FLD_CONNECTION)
+	for (uint32_t i = 0; i < msg->n_headers; i++) {
+		enum hf_h1_field f = hf_h1_field(&msg->headers[i]);
+
+		if (f == HF_H1_FLD_CONNECTION)
 			each_element(&msg->headers[i].value, conn_element, &conn);
-	return conn.names;
+		have_close |= f == HF_H1_FLD_CLOSE;
+	}
+	return conn.names || (conn.close && have_close);
 }
 
 struct conn_option {

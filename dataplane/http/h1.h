@@ -83,6 +83,7 @@ enum hf_h1_field {
 	HF_H1_FLD_X_ENVOY_ORIGINAL_PATH,
 	HF_H1_FLD_X_FORWARDED_CLIENT_CERT,
 	HF_H1_FLD_X_ENVOY_UPSTREAM_SERVICE_TIME,
+	HF_H1_FLD_CLOSE,		/* "close": the option's name, hop-by-hop when it is one */
 };
 
 struct hf_h1_header {
@@ -124,9 +125,11 @@ enum {
 	HF_H1_F_UPGRADE = 0x08,		/* Connection: upgrade with an Upgrade header */
 	HF_H1_F_HAS_BODY_LENGTH = 0x10,	/* Content-Length given */
 	/*
-	 * A Connection option other than close, keep-alive and upgrade: it names
-	 * a field that is hop-by-hop too (RFC 9110 7.6.1). Code that adds or
-	 * removes a Connection field keeps it true with hf_h1_conn_names().
+	 * A Connection option may name a field of the message, which is then
+	 * hop-by-hop too (RFC 9110 7.6.1): an option other than close,
+	 * keep-alive and upgrade, or close with a field of that name (the other
+	 * two are hop-by-hop by their own names). Code that adds or removes a
+	 * Connection field keeps it true with hf_h1_conn_names().
 	 */
 	HF_H1_F_CONN_NAMES = 0x20,
 };
@@ -207,8 +210,8 @@ enum hf_h1_target_form hf_h1_target_parse(enum hf_h1_method method, const struct
 					  struct hf_h1_target *t);
 
 /*
- * Whether an option of the Connection fields of @p msg is other than close,
- * keep-alive and upgrade (HF_H1_F_CONN_NAMES, worked out again).
+ * Whether an option of the Connection fields of @p msg may name one of its
+ * fields (HF_H1_F_CONN_NAMES, worked out again).
  */
 bool hf_h1_conn_names(const struct hf_h1_message *msg);
 

@@ -270,6 +270,7 @@ test_fields(void **state)
 		{"x-envoy-original-path", HF_H1_FLD_X_ENVOY_ORIGINAL_PATH},
 		{"X-Forwarded-Client-Cert", HF_H1_FLD_X_FORWARDED_CLIENT_CERT},
 		{"x-envoy-upstream-service-time", HF_H1_FLD_X_ENVOY_UPSTREAM_SERVICE_TIME},
+		{"Close", HF_H1_FLD_CLOSE},
 		/* same lengths as those, other names */
 		{"Hose", HF_H1_FLD_OTHER},
 		{"Upgradf", HF_H1_FLD_OTHER},

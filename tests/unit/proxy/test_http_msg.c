@@ -225,8 +225,15 @@ static const struct {
 	 "GET / HTTP/1.1\r\nHost: a\r\nX-Kept: 3\r\nx-forwarded-for: " CLIENT "\r\n"
 	 "x-forwarded-proto: http\r\nx-request-id: " UUID "\r\n\r\n",
 	 CLIENT, NULL},
-	{"Connection: close alone names no field: one called close passes",
+	{"Connection: close names a field called close as any option does: it is removed "
+	 "(RFC 9110 7.6.1); without the option it passes",
 	 "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nclose: 1\r\n\r\n",
+	 false,
+	 "GET / HTTP/1.1\r\nHost: a\r\nx-forwarded-for: " CLIENT "\r\n"
+	 "x-forwarded-proto: http\r\nx-request-id: " UUID "\r\n\r\n",
+	 CLIENT, NULL},
+	{"a field called close without Connection: close passes",
+	 "GET / HTTP/1.1\r\nHost: a\r\nclose: 1\r\n\r\n",
 	 false,
 	 "GET / HTTP/1.1\r\nHost: a\r\nclose: 1\r\nx-forwarded-for: " CLIENT "\r\n"
 	 "x-forwarded-proto: http\r\nx-request-id: " UUID "\r\n\r\n",
