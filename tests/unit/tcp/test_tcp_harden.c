@@ -266,9 +266,15 @@ in_flight(uint32_t bytes)
 	return c;
 }
 
-/* True when B sent an ACK of rcv_nxt on @p c since the last drain. */
+/*
+ * Drains what B sent; true when a TCP segment to @p c's peer among it passes
+ * @p match (its IPv4 and TCP headers, its payload length), whose TCP header
+ * is then copied to @p out (the first one that passed).
+ */
 static bool
-b_sent_ack(const struct hf_tcp_conn *c)
+b_sent_match(const struct hf_tcp_conn *c,
+	     bool (*match)(const struct hf_tcp_conn *c, const struct rte_tcp_hdr *th, uint32_t len),
+	     struct rte_tcp_hdr *out)
 {
 	struct rte_mbuf *m[16];
 	unsigned int n = hf_test_sent(B, m, 16);
@@ -277,14 +283,32 @@ b_sent_ack(const struct hf_tcp_conn *c)
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m[i], struct rte_ipv4_hdr *, 14);
 		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ih + 1);
+		uint32_t len = rte_be_to_cpu_16(ih->total_length) - 20 - (th->data_off >> 4) * 4;
 
-		if (ih->next_proto_id == IPPROTO_TCP && th->dst_port == c->rport &&
-		    (th->tcp_flags & RTE_TCP_ACK_FLAG) &&
-		    rte_be_to_cpu_32(th->recv_ack) == c->rcv_nxt)
+		if (!found && ih->next_proto_id == IPPROTO_TCP && th->dst_port == c->rport &&
+		    match(c, th, len)) {
+			*out = *th;
 			found = true;
+		}
 		rte_pktmbuf_free(m[i]);
 	}
 	return found;
+}
+
+static bool
+acks_rcv_nxt(const struct hf_tcp_conn *c, const struct rte_tcp_hdr *th, uint32_t len)
+{
+	(void)len;
+	return (th->tcp_flags & RTE_TCP_ACK_FLAG) && rte_be_to_cpu_32(th->recv_ack) == c->rcv_nxt;
+}
+
+/* True when B sent an ACK of rcv_nxt on @p c since the last drain. */
+static bool
+b_sent_ack(const struct hf_tcp_conn *c)
+{
+	struct rte_tcp_hdr th;
+
+	return b_sent_match(c, acks_rcv_nxt, &th);
 }
 
 /*
@@ -424,27 +448,23 @@ test_ack_at_right_edge(void **state)
 	assert_int_equal(c->snd_una, una + 1000);
 }
 
+static bool
+is_pure_ack(const struct hf_tcp_conn *c, const struct rte_tcp_hdr *th, uint32_t len)
+{
+	(void)c;
+	return th->tcp_flags == RTE_TCP_ACK_FLAG && len == 0;
+}
+
 /* The number of the first ACK without data B sent on @p c since the last drain, in *@p seq. */
 static bool
 b_sent_pure_ack(const struct hf_tcp_conn *c, uint32_t *seq)
 {
-	struct rte_mbuf *m[16];
-	unsigned int n = hf_test_sent(B, m, 16);
-	bool found = false;
+	struct rte_tcp_hdr th;
 
-	for (unsigned int i = 0; i < n; i++) {
-		struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m[i], struct rte_ipv4_hdr *, 14);
-		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ih + 1);
-		uint32_t len = rte_be_to_cpu_16(ih->total_length) - 20 - (th->data_off >> 4) * 4;
-
-		if (!found && ih->next_proto_id == IPPROTO_TCP && th->dst_port == c->rport &&
-		    th->tcp_flags == RTE_TCP_ACK_FLAG && len == 0) {
-			*seq = rte_be_to_cpu_32(th->sent_seq);
-			found = true;
-		}
-		rte_pktmbuf_free(m[i]);
-	}
-	return found;
+	if (!b_sent_match(c, is_pure_ack, &th))
+		return false;
+	*seq = rte_be_to_cpu_32(th.sent_seq);
+	return true;
 }
 
 /*
