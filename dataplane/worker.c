@@ -314,7 +314,7 @@ hf_tx_flush(struct hf_worker *w, const struct hf_port *p)
 	struct hf_txbuf *tb = &w->tx[p->index];
 	struct hf_impair *im = w->impair[p->index][HF_IMPAIR_TX];
 	uint16_t sent, i;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, t0;
 
 	/* Frames after `ready` are new: they meet the impairment once, the retried ones never. */
 	if (unlikely(im != NULL))
@@ -336,7 +336,10 @@ hf_tx_flush(struct hf_worker *w, const struct hf_port *p)
 		}
 		return;
 	}
+	/* Two clock reads a burst, not a frame: the device's share of the busy cycles (memif's copies). */
+	t0 = rte_rdtsc();
 	sent = rte_eth_tx_burst(p->port_id, w->id, tb->m, tb->n);
+	HF_COUNT_N(w, WORKER_TX_IO_CYCLES, rte_rdtsc() - t0);
 	for (i = 0; i < sent; i++)
 		bytes += rte_pktmbuf_pkt_len(tb->m[i]);
 	HF_COUNT_N(w, PORT_TX_PACKETS, sent);
@@ -681,6 +684,8 @@ hf_worker_poll_once(struct hf_worker *w)
 		HF_COUNT_N(w, WORKER_IDLE_CYCLES, end - start);
 	} else {
 		HF_COUNT_N(w, WORKER_BUSY_CYCLES, end - start);
+		HF_COUNT_N(w, WORKER_RX_IO_CYCLES, t_stack - t_rx);
+		HF_COUNT_N(w, WORKER_POLL_CYCLES, ls->cur[HF_LOOP_TCP]);
 		/*
 		 * The cost of the work itself on a shared machine: an iteration that
 		 * took longer than the stall bound was, at any rate we reach, the

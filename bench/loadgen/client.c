@@ -638,9 +638,12 @@ dispatch(struct lg_worker *lw)
 	while ((n = hf_sched_poll(&lw->sched, upto, due, RTE_DIM(due))) > 0) {
 		for (unsigned int i = 0; i < n; i++) {
 			if (lw->bl_tail - lw->bl_head > lw->backlog_mask) {
-				/* Further behind than any answer could still come in time. */
+				/*
+				 * Further behind than any answer could still come in time:
+				 * the loadgen's own shortfall, not the target's timeout.
+				 */
 				if (measured(lw, due[i]))
-					lw->st.err[LG_E_TIMEOUT]++;
+					lw->st.err[LG_E_UNSENT]++;
 				continue;
 			}
 			lw->backlog[lw->bl_tail++ & lw->backlog_mask] = due[i];
@@ -718,9 +721,12 @@ static void
 finish(struct lg_worker *lw)
 {
 	while (lw->bl_head != lw->bl_tail) {
-		/* Due, never sent: the target could not keep up. */
+		/*
+		 * Due, never sent: every connection still waited for an answer
+		 * (the target, or the loadgen itself, could not keep up).
+		 */
 		if (measured(lw, lw->backlog[lw->bl_head & lw->backlog_mask]))
-			lw->st.err[LG_E_TIMEOUT]++;
+			lw->st.err[LG_E_UNSENT]++;
 		lw->bl_head++;
 	}
 	for (uint32_t i = 0; i < lw->n_conns; i++) {

@@ -379,6 +379,7 @@ lw_fini(struct lg_worker *lw)
 static const char *const err_names[LG_E__N] = {
 	[LG_E_CONNECT] = "connect", [LG_E_RESET] = "reset", [LG_E_TIMEOUT] = "timeout",
 	[LG_E_BAD] = "bad_response", [LG_E_NON2XX] = "non_2xx", [LG_E_TLS] = "tls",
+	[LG_E_UNSENT] = "unsent",
 };
 
 /* The role a JSON line is about: what its first fields describe. */

@@ -82,6 +82,7 @@ enum lg_err {
 	LG_E_BAD,			/* unparsable response, bad chunking, no head buffer */
 	LG_E_NON2XX,			/* a complete response whose status is not 2xx */
 	LG_E_TLS,			/* TLS handshake failed or timed out, or a record was bad */
+	LG_E_UNSENT,			/* open loop: due, never sent (no connection was free for it) */
 	LG_E__N
 };
 

@@ -388,6 +388,7 @@ run() {
 	fi
 	if [ "$target" = hf ] && [ -s "$T/$name.after" ] && [ -s "$T/$name.before" ]; then
 		for k in worker.busy_cycles worker.idle_cycles worker.stack_cycles worker.busy_cycles_unstalled \
+			worker.rx_io_cycles worker.poll_cycles worker.tx_io_cycles \
 			worker.busy_frames_unstalled worker.stack_packets http.downstream_rq_total http.downstream_rq_2xx \
 			http.downstream_rq_5xx http.downstream_cx_total http.upstream_cx_total \
 			http.upstream_cx_connect_fail tcp.cx_passive_opens tcp.drop.no_tcb tcp.syncookies_accepted \
@@ -600,6 +601,11 @@ def errs(prefix):
                 tot[k] = tot.get(k, 0) + v
     return tot, sent
 
+def err_kinds(d):
+    """A run's errors and their kinds: a shed 503 is non_2xx, a request the loadgen never sent is unsent."""
+    k = ", ".join(f"{n} {v:,}" for n, v in d["errors"].items() if v)
+    return f"{d['errors_total']:,}" + (f" ({k})" if k else "")
+
 def ratio(a, b):
     return f"{a / b:.2f}×" if a and b else "—"
 
@@ -652,20 +658,29 @@ def busy_share(rs):
     v = [r["hf.worker.busy_cycles"] / (r["hf.worker.busy_cycles"] + r["hf.worker.idle_cycles"]) for r in rs
          if r.get("hf.worker.busy_cycles") and r.get("hf.worker.idle_cycles") is not None]
     return statistics.median(v) if v else None
-def stack(rs):
-    v = [r["hf.worker.stack_cycles"] / r["hf.http.downstream_rq_total"] for r in rs
-         if r.get("hf.http.downstream_rq_total") and r.get("hf.worker.stack_cycles") is not None]
+def per_rq(rs, k):
+    v = [r[f"hf.worker.{k}_cycles"] / r["hf.http.downstream_rq_total"] for r in rs
+         if r.get("hf.http.downstream_rq_total") and r.get(f"hf.worker.{k}_cycles") not in (None, "")]
     return statistics.median(v) if v else None
+def split(rs):
+    """Busy cycles a request by piece: the device's RX and TX (memif's copies), our code, the loop's rest."""
+    b, st, rx, po, tx = (per_rq(rs, k) for k in ("busy", "stack", "rx_io", "poll", "tx_io"))
+    if None in (b, st, rx, po, tx):
+        return f"; of the busy cycles per request, {st:,.0f} are our stack and proxy" if st else ""
+    # A TX burst is sent where the buffer fills (mid-pass, in the stack) or in the poll's output.
+    ours = st + po - tx
+    return (f"; of the busy cycles per request ({b:,.0f}): {ours:,.0f} our stack, proxy and deferred TCP output, "
+            f"{rx:,.0f} memif RX bursts, {tx:,.0f} memif TX bursts, {b - ours - rx - tx:,.0f} the loop's rest "
+            f"(worker.stack_cycles {st:,.0f} + worker.poll_cycles {po:,.0f} − worker.tx_io_cycles; "
+            "worker.rx_io_cycles)")
 bs = busy_share(hrs)
 if hr and bs:
-    st = stack(hrs)
     row("1. the worker's busy share at that rate, and the rate it implies for a whole core", f"{bs:.0%} → {hr / bs:,.0f} req/s",
         "—", "—", f"1,000,000 ({ratio(hr / bs, 1e6)} of it)",
         "busy ÷ (busy + idle) cycles of hydrofoil's worker over the best keep-alive runs: the rest of its core polled "
         "an empty ring, i.e. the loadgen (clients and upstream on the one other core) set the pace; the implied rate "
         "is achieved ÷ busy share (cycles per request × rate = busy cycles)"
-        + (f"; of the busy cycles per request, {st:,.0f} are our stack and proxy from RX burst return to the last "
-           "frame handled, the rest memif RX/TX and the loop" if st else ""))
+        + split(hrs))
 
 # 2. new connections
 hn, hnc, hnrs = best("hf-nc")
@@ -709,7 +724,7 @@ for f in E["FRACS"].split():
     for who, d in (("hydrofoil", h), ("baseline", b)):
         if d:
             note += (f"; {who} achieved {d['requests_per_s']:,.0f}/s, p99.9 {d['latency_us']['p99_9']:.0f} µs, "
-                     f"errors {d['errors_total']}")
+                     f"errors {err_kinds(d)}")
         else:
             note += f"; {who}: " + why_missing(("hf" if who == "hydrofoil" else "base") + f"-lat-{f}",
                                                 "hf" if who == "hydrofoil" else "base")

@@ -52,6 +52,26 @@ served=$(sed -n 's/.*server: \([0-9]*\) requests answered.*/\1/p' "$HF_TMP/self-
 hf_check "the server role answered exactly the requests the client sent (${served:-none} = ${total:-none})" \
 	test "${served:-x}" = "${total:-y}"
 
+# An open loop faster than its connections can carry: what was due and never
+# sent counts as unsent, not as a timeout (a timeout is the target's: sent and
+# not answered). A fresh server and socket: a memif server must not see a
+# second client (memif_bench.sh).
+ip netns exec "$NS" "$LG" --port "p0,net_memif0,role=server,socket=$HF_TMP/self2.sock,$LG_ADDR/24" \
+	--server 8080 --response-size 100 --lcores 0@0,1@1 -- "${EAL[@]}" >"$HF_TMP/self2-srv.log" 2>&1 &
+SRV=$!
+HF_PIDS+=("$SRV")
+sleep 1
+out=$(in_ns timeout 60 "$LG" --port "p0,net_memif0,role=client,socket=$HF_TMP/self2.sock,198.51.100.3/24" \
+	--client "$LG_ADDR:8080" -c 1 --timeout 1000 --rate 4000000 --duration 1 --json --lcores 0@1,1@0 -- "${EAL[@]}" \
+	2>"$HF_TMP/self2-cli.log")
+ok=$(hf_lg_field ok <<<"$out"); errs=$(hf_lg_field errors_total <<<"$out")
+unsent=$(hf_lg_field errors.unsent <<<"$out"); tmo=$(hf_lg_field errors.timeout <<<"$out")
+# At most the one request in flight when the drain ends is still out: that one is a timeout.
+hf_check "one connection at 4,000,000/s: $ok answered, ${unsent:-?} due and never sent (unsent), ${tmo:-?} timed out, $errs errors in all" \
+	test "${unsent:-0}" -gt 0 -a "${tmo:-2}" -le 1 -a "$(( ${ok:-0} + ${errs:-0} ))" -eq 4000000 \
+	-a "${errs:-0}" -eq "$(( ${unsent:-0} + ${tmo:-0} ))"
+hf_check_stop "$SRV" "the second server-only loadgen" 2
+
 # ---------------------------------------------------------------- 2. through hydrofoil
 hf_memif_cfg "$HF_TMP/hf.cfg" "$SOCK" "$HF_ADDR" "" 512 "access_log = \"$HF_TMP/access.log\";
 static_resources: {
