@@ -26,15 +26,63 @@
 enum step { NEXT, DONE };
 
 /*
+ * PAWS lets a timestamp one below the last one pass (Linux's TCP_PAWS_WINDOW):
+ * a peer whose clock ticks between two segments it sends out of order.
+ */
+#define PAWS_WINDOW 1
+
+/*
  * How far above the end of a TIME_WAIT incarnation's sequence space the ISS
  * of the connection that reopens it starts: an unscaled window and the SYN
  * and FIN (as Linux), so none of the old segments still about can fall in.
  */
 #define TW_ISS_GAP (65535u + 2)
 
+/*
+ * Replies to unacceptable segments go at most once in OOW_REPLY_UNITS to a
+ * connection (RFC 5961 7; Linux's tcp_invalid_ratelimit, 500 ms): two ends
+ * that disagree over a connection (forged segments, a middlebox's rewrite)
+ * otherwise ACK each other's ACKs for as long as both live, and a forger
+ * gets one segment of ours for each of its. The stamp counts 8 ms units in
+ * 16 bits: after 524 s without a reply, one in a thousand is held back once.
+ */
+#define OOW_REPLY_SHIFT 3
+#define OOW_REPLY_UNITS 63	/* 504 ms */
+
+/* Whether the reply to an unacceptable segment may go now; if so, its time is taken. */
+static bool
+oow_reply_may_go(struct hf_worker *w, struct hf_tcp_conn *c)
+{
+	uint16_t now = (uint16_t)(tcp_stack(w)->now_ms >> OOW_REPLY_SHIFT);
+
+	if (c->oow_reply_at != 0 && (uint16_t)(now - c->oow_reply_at) < OOW_REPLY_UNITS) {
+		HF_COUNT(w, TCP_OOW_REPLIES_LIMITED);
+		return false;
+	}
+	c->oow_reply_at = now != 0 ? now : 1;
+	return true;
+}
+
+/*
+ * The ACK for unacceptable segment @p s (RFC 9293 3.10.7.4). A segment with
+ * data or a FIN is answered each time, as Linux does: it may be a
+ * retransmission that only our ACK ends; the rest within the limit above.
+ */
+static void
+oow_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s)
+{
+	if ((s->len != 0 || (s->flags & TH_FIN)) && !(s->flags & TH_SYN))
+		tcp_send_ack(w, c);
+	else if (oow_reply_may_go(w, c))
+		tcp_send_ack(w, c);
+}
+
+/* A challenge ACK (RFC 5961 3.2, 4.2, 5.2), within the limit above whatever the segment held. */
 static void
 challenge_ack(struct hf_worker *w, struct hf_tcp_conn *c)
 {
+	if (!oow_reply_may_go(w, c))
+		return;
 	HF_COUNT(w, TCP_CHALLENGE_ACKS);
 	tcp_send_ack(w, c);
 }
@@ -51,10 +99,10 @@ check_seq(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s
 	bool ok;
 
 	if ((c->flags & HF_TCP_F_TS) && s->opts.ts_present && !(s->flags & TH_RST) &&
-	    hf_seq_lt(s->opts.ts_val, c->ts_recent) &&
+	    (int32_t)(c->ts_recent - s->opts.ts_val) > PAWS_WINDOW &&
 	    tcp_stack(w)->now_ms - c->ts_recent_ms < 24u * 24 * 3600 * 1000) {
 		HF_COUNT(w, TCP_DROP_PAWS);
-		tcp_send_ack(w, c);
+		oow_ack(w, c, s);
 		return DONE;
 	}
 	if ((int32_t)wnd < 0)
@@ -79,7 +127,7 @@ check_seq(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s
 	if (!ok) {
 		if (!(s->flags & TH_RST)) {
 			HF_COUNT(w, TCP_DROP_OUT_OF_WINDOW);
-			tcp_send_ack(w, c);
+			oow_ack(w, c, s);
 		} else {
 			HF_COUNT(w, TCP_DROP_RST_IGNORED);
 		}
@@ -239,7 +287,7 @@ check_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s
 	if (hf_seq_gt(s->ack, c->snd_max)) {
 		/* Acknowledges something never sent. */
 		HF_COUNT(w, TCP_DROP_ACK_UNSENT);
-		tcp_send_ack(w, c);
+		oow_ack(w, c, s);
 		return DONE;
 	}
 	if (!hf_seq_geq(s->ack, c->snd_una - c->max_snd_wnd)) {

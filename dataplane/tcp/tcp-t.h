@@ -112,6 +112,8 @@ struct hf_tcp_conn {
 	 * (tcp_proxy: its Istio metrics series + 1, 0 for none).
 	 */
 	uint16_t listener;
+	/* When the last reply to an unacceptable segment went, in 8 ms units; 0: never (input.c). */
+	uint16_t oow_reply_at;
 	uint32_t id;			/* index in the worker's TCB array */
 	uint32_t flags;			/* HF_TCP_F_* */
 	uint32_t hnext;			/* next TCB in its table bucket: id + 1, 0 for none */

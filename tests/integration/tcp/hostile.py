@@ -119,6 +119,33 @@ for desc, frame, counter in CASES:
     reset = after.get("tcp.cx_reset_received", 0) - before.get("tcp.cx_reset_received", 0)
     report(got == 1 and reset == 0, f"{desc}: {counter} +{got} (want +1), connection resets {reset}")
 
+# An ACK storm: 200 pure ACKs beyond the window draw at most one ACK per 500 ms
+# (RFC 5961 7), so two ends that disagree over a connection cannot ACK each
+# other's ACKs for ever; old data is answered every time (its ACK may be what
+# ends the sender's retransmissions).
+def replies(frames, counter):
+    before = stats()
+    sniffer = AsyncSniffer(iface=IFACE, store=True,
+                           filter=f"tcp and src host {OUR_IP} and dst port {lport}")
+    sniffer.start()
+    time.sleep(0.2)
+    sendp(frames, iface=IFACE)
+    time.sleep(0.3)
+    got = [p for p in sniffer.stop() if p.haslayer(TCP) and p[TCP].flags == "A" and not len(p[TCP].payload)]
+    after = stats()
+    return len(got), after.get(counter, 0) - before.get(counter, 0), after
+
+
+time.sleep(0.6)  # the cases above drew replies of their own: the storm starts a fresh 500 ms
+n, limited, after = replies([seg(seq=(rcv_nxt + 50_000_000 + i) % 2**32) for i in range(200)],
+                            "tcp.oow_replies_limited")
+report(1 <= n <= 2 and limited >= 198,
+       f"200 pure ACKs beyond the window: {n} ACKs back (want 1, 2 if the storm outlasted 500 ms), "
+       f"tcp.oow_replies_limited +{limited}")
+n, limited, after = replies([seg(seq=(rcv_nxt - 1000) % 2**32, payload=b"old") for _ in range(5)],
+                            "tcp.oow_replies_limited")
+report(n == 5 and limited == 0, f"5 segments of old data: {n} ACKs back (want 5), tcp.oow_replies_limited +{limited}")
+
 try:
     s.sendall(b"still alive\n")
     echoed = s.recv(100)

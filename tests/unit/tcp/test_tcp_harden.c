@@ -534,6 +534,77 @@ test_unacceptable_ack_keeps_ts_recent(void **state)
 }
 
 /*
+ * Replies to unacceptable segments are limited to one per 500 ms a connection
+ * (RFC 5961 7, Linux's tcp_invalid_ratelimit) for segments without data and
+ * for challenges; a segment with data is answered every time, as its ACK may
+ * be what ends the sender's retransmissions. Two ends that disagree over a
+ * connection would otherwise ACK each other's ACKs for ever.
+ */
+static void
+test_oow_replies_limited(void **state)
+{
+	struct hf_tcp_conn *c;
+	uint64_t limited;
+
+	(void)state;
+	c = connect_pair();
+	hf_test_drain(B);
+	limited = B->cnt.v[HF_CNT_TCP_OOW_REPLIES_LIMITED];
+	/* Pure ACKs far past the window: the first is answered, the next one not. */
+	to_b(forge(c, RTE_TCP_ACK_FLAG, c->rcv_nxt + 10000000, c->snd_una, 65535, NULL, 0));
+	assert_true(b_sent_ack(c));
+	to_b(forge(c, RTE_TCP_ACK_FLAG, c->rcv_nxt + 10000000, c->snd_una, 65535, NULL, 0));
+	assert_false(b_sent_ack(c));
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_OOW_REPLIES_LIMITED], limited + 1);
+	/* Old data, twice: answered both times. */
+	for (int i = 0; i < 2; i++) {
+		to_b(forge(c, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->rcv_nxt - 1000, c->snd_una,
+			   65535, NULL, 100));
+		assert_true(b_sent_ack(c));
+	}
+	/* A SYN on the synchronized connection: its challenge ACK shares the limit. */
+	to_b(forge(c, RTE_TCP_SYN_FLAG, c->rcv_nxt + 5, 0, 65535, NULL, 0));
+	assert_false(b_sent_ack(c));
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_OOW_REPLIES_LIMITED], limited + 2);
+	/* Past the limit's 504 ms, the next one goes. */
+	rte_delay_ms(520);
+	B->now = rte_rdtsc();
+	hf_tcp_poll(B);
+	hf_test_drain(B);
+	to_b(forge(c, RTE_TCP_ACK_FLAG, c->rcv_nxt + 10000000, c->snd_una, 65535, NULL, 0));
+	print_message("  replies held back within 500 ms: %" PRIu64 "\n",
+		      B->cnt.v[HF_CNT_TCP_OOW_REPLIES_LIMITED] - limited);
+	assert_true(b_sent_ack(c));
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_OOW_REPLIES_LIMITED], limited + 2);
+}
+
+/*
+ * PAWS (RFC 7323 5.3) lets a timestamp one below TS.Recent pass, as Linux
+ * (TCP_PAWS_WINDOW): a segment the network put behind one its sender stamped
+ * a tick later. Two below is refused.
+ */
+static void
+test_paws_window(void **state)
+{
+	struct hf_tcp_conn *c;
+	uint32_t ts_recent, nxt;
+	uint64_t paws;
+
+	(void)state;
+	c = in_flight(1000);
+	assert_true(c->flags & HF_TCP_F_TS);
+	ts_recent = c->ts_recent;
+	nxt = c->rcv_nxt;
+	paws = B->cnt.v[HF_CNT_TCP_DROP_PAWS];
+	to_b(forge_ts(c, nxt, c->snd_una, ts_recent - 1, "a", 1));
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_PAWS], paws);
+	assert_int_equal(c->rcv_nxt, nxt + 1);
+	to_b(forge_ts(c, nxt + 1, c->snd_una, ts_recent - 2, "b", 1));
+	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_PAWS], paws + 1);
+	assert_int_equal(c->rcv_nxt, nxt + 1);
+}
+
+/*
  * A blind attacker with in-window sequence numbers and guessed ACKs (any value
  * but the few that acknowledge data in flight): SND.UNA and the window never
  * move; every guess outside [SND.UNA - MAX.SND.WND, SND.NXT] is dropped and
@@ -1281,6 +1352,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ack_at_right_edge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unacceptable_ack_keeps_ts_recent, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_oow_replies_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paws_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blind_attacker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ooo_islands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ooo_trickle_collapses, setup, teardown),
