@@ -119,8 +119,22 @@ hf_overload_delay(struct hf_overload *o, uint64_t now, uint64_t waiting)
 	err = (float)o->standing_tsc / (float)o->target_tsc - 1.0f;
 	if (err > HF_OVERLOAD_DELAY_ERR_MAX)
 		err = HF_OVERLOAD_DELAY_ERR_MAX;
-	if (err > 0.0f && o->busy < HF_OVERLOAD_DELAY_BUSY)
-		err = 0.0f;
+	/*
+	 * Below saturation the worker keeps up: a queue that stands is a burst,
+	 * a stall or a crowd that resends at once, and shedding would only answer
+	 * it sooner. The share falls then, the faster the more time the worker
+	 * has to spare (the whole gain from three points under the bound). Only
+	 * held, it ratcheted up in each saturated spell of a load that hovers
+	 * there, to shedding nearly all (test_delay_no_ratchet).
+	 */
+	if (o->busy < HF_OVERLOAD_DELAY_BUSY) {
+		float spare = (o->busy - HF_OVERLOAD_DELAY_BUSY) / (1.0f - HF_OVERLOAD_DELAY_BUSY);
+
+		if (spare < -1.0f)
+			spare = -1.0f;
+		if (err > spare)
+			err = spare;
+	}
 	p += HF_OVERLOAD_DELAY_GAIN * ms * err;
 	o->pressure[HF_OVM_QUEUE_DELAY] = p < 0.0f ? 0.0f : p > 1.0f ? 1.0f : p;
 }

@@ -85,8 +85,9 @@ hf_overload_loop(struct hf_overload *o, bool full, unsigned int frames, uint64_t
  * settles at the excess of the load over what the worker can serve. It
  * rises only while the worker's busy share (smoothed over
  * HF_OVERLOAD_BUSY_MS) is at least HF_OVERLOAD_DELAY_BUSY: below saturation
- * a queue stands only after a stall or a burst, and drains by itself. Call
- * it at a window's end, before hf_overload_update().
+ * a queue stands only after a stall or a burst, and drains by itself, so
+ * the share falls then, by up to the gain (an error of -1) three points
+ * under the bound. Call it at a window's end, before hf_overload_update().
  *
  * s is the standing time (since the queues were last empty), bounded by how
  * long the worker took, at the streak's pace, to take the @p waiting frames
@@ -100,7 +101,7 @@ void hf_overload_delay(struct hf_overload *o, uint64_t now, uint64_t waiting);
 
 /* Pressure per ms of window at an error of 1 (a standing time of twice the target). */
 #define HF_OVERLOAD_DELAY_GAIN 0.02f
-/* The busy share below which the controller never raises the share it sheds. */
+/* The busy share below which the controller lowers the share it sheds, whatever the queue. */
 #define HF_OVERLOAD_DELAY_BUSY 0.97f
 /* The busy share's smoothing: an exponential average with this time constant. */
 #define HF_OVERLOAD_BUSY_MS 20.0f
