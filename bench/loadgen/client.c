@@ -218,6 +218,19 @@ send_request(struct lg_worker *lw, struct lg_conn *cn, uint64_t intended)
 	}
 }
 
+/*
+ * Whether requests still go out of the open loop's backlog: until the end,
+ * and in the first half of the drain after it (late, not void); the second
+ * half only waits for their answers, so that a request still out when the
+ * run ends was out for half the timeout at least, and the rest of the
+ * backlog counts as never sent.
+ */
+static bool
+backlog_sends(const struct lg_worker *lw)
+{
+	return !lw->stopping || lw->w->now < lw->t_send_end;
+}
+
 /* Gives a READY keep-alive slot its next request, or parks it. */
 static void
 next_request(struct lg_worker *lw, struct lg_conn *cn)
@@ -229,7 +242,7 @@ next_request(struct lg_worker *lw, struct lg_conn *cn)
 		send_request(lw, cn, rte_rdtsc());
 		return;
 	}
-	if (lw->bl_head != lw->bl_tail) {
+	if (lw->bl_head != lw->bl_tail && backlog_sends(lw)) {
 		send_request(lw, cn, lw->backlog[lw->bl_head++ & lw->backlog_mask]);
 		return;
 	}
@@ -653,7 +666,7 @@ dispatch(struct lg_worker *lw)
 	}
 	if (lw->bl_tail - lw->bl_head > lw->st.backlog_max)
 		lw->st.backlog_max = lw->bl_tail - lw->bl_head;
-	while (lw->bl_head != lw->bl_tail && lw->n_ready > 0) {
+	while (lw->bl_head != lw->bl_tail && lw->n_ready > 0 && backlog_sends(lw)) {
 		struct lg_conn *cn = pop_ready(lw);
 		uint64_t t = lw->backlog[lw->bl_head & lw->backlog_mask];
 
@@ -754,12 +767,14 @@ lg_client_poll(struct lg_worker *lw)
 	if (!lw->stopping && now >= lw->t_end) {
 		lw->stopping = true;
 		lw->t_drain_end = now + lw->timeout_tsc;
+		lw->t_send_end = now + lw->timeout_tsc / 2;
 		/* Before the test for the end below: what was due before t_end is not polled yet. */
 		if (lw->open_loop)
 			dispatch(lw);
 	}
-	if (lw->stopping && ((lw->outstanding == 0 && lw->bl_head == lw->bl_tail) ||
-			     now >= lw->t_drain_end || lg_stop)) {
+	if (lw->stopping &&
+	    ((lw->outstanding == 0 && (lw->bl_head == lw->bl_tail || !backlog_sends(lw))) ||
+	     now >= lw->t_drain_end || lg_stop)) {
 		finish(lw);
 		return;
 	}

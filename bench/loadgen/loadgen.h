@@ -243,6 +243,7 @@ struct lg_worker {
 	uint32_t backlog_mask;
 	uint64_t bl_head, bl_tail;
 	uint64_t t_start, t_warm, t_end, t_drain_end;
+	uint64_t t_send_end;		/* open loop: the backlog's requests go out until then */
 	uint64_t next_scan;
 	uint32_t scan_pos;		/* the next slot scan() looks at: a pass is spread over polls */
 	uint64_t timeout_tsc;

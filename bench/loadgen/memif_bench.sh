@@ -102,7 +102,11 @@
 # never full, and the overload manager's backlog monitor cannot see the overload.
 # With more connections than the port's 1,024 receive descriptors the excess
 # waits at hydrofoil's port instead, as it would with a crowd of real clients: the
-# runs at 100% and beyond use HF_SAT_CONNS for that.
+# runs at 100% and beyond use HF_SAT_CONNS for that, over memif rings of
+# 2^HF_SAT_RSIZE slots (default 12: 4,096, through hydrofoil and in the
+# baseline alike) so that every connection's request fits: with 1,024 the
+# loadgen's TX refused the rest, and TCP's timeouts (200 ms and more) made
+# the tail of both.
 # Needs root and the built hydrofoil and hf-loadgen (this script builds nothing).
 # Takes about two and a half minutes on an idle machine.
 set -uo pipefail
@@ -308,7 +312,7 @@ lg_bg() {
 	local name=$1 target=$2 port
 	shift 2
 	if [ "$target" = hf ]; then
-		port=(--port "p0,net_memif0,role=client,socket=$SOCK${HF_LG_MEMIF_ARGS:+,$HF_LG_MEMIF_ARGS},$LG_ADDR/24" --client "$HF_ADDR:80"
+		port=(--port "p0,net_memif0,role=client,socket=$SOCK${HF_LG_MEMIF_ARGS:+,$HF_LG_MEMIF_ARGS}${RING:+,$RING},$LG_ADDR/24" --client "$HF_ADDR:80"
 			--server 8080 --response-size "$BODY")
 		[ -s "$T/$name.board" ] && port+=(--stall-board "$T/$name.board")
 	elif [ "$target" = wire ]; then
@@ -318,7 +322,7 @@ lg_bg() {
 			--stall-board "$T/$name.board")
 	else
 		port=(--port "p0,net_memif0,role=server,socket=$SOCK,$LG_ADDR/24"
-			--port "p1,net_memif1,role=client,socket=$SOCK,$CLI_ADDR/24"
+			--port "p1,net_memif1,role=client,socket=$SOCK${RING:+,$RING},$CLI_ADDR/24"
 			--server 8080 --response-size "$BODY" --client "$LG_ADDR:8080" --tcbs "$BASE_TCBS")
 	fi
 	local pin=()
@@ -430,6 +434,8 @@ PY
 }
 LAT_CONNS=${HF_LAT_CONNS:-64}
 SAT_CONNS=${HF_SAT_CONNS:-2048}
+SAT_RSIZE=${HF_SAT_RSIZE:-12}
+RING=	# the memif client's ring for the run (lg_bg), rsize=N or empty
 RUN_S=$(awk -v d="$DUR" -v w="$WARM" 'BEGIN { print d + w }')
 RUN=(--duration "$RUN_S" --warmup "$WARM" --timeout 2000)
 
@@ -469,12 +475,14 @@ if has_phase 3 && [ "${best_rate:-0}" -gt 0 ]; then
 		rate=$((best_rate * f / 100))
 		note "open loop at $f% = $rate req/s: through hydrofoil, then straight"
 		c=$LAT_CONNS
-		[ "$f" -ge 100 ] && c=$SAT_CONNS
+		RING=
+		[ "$f" -ge 100 ] && c=$SAT_CONNS && RING=rsize=$SAT_RSIZE
 		run "hf-lat-$f" hf -c "$c" --rate "$rate" "${RUN[@]}"
 		run "base-lat-$f" base -c "$c" --rate "$rate" "${RUN[@]}"
 		[ "$OCCUPY" = 1 ] && run "baseocc-lat-$f" base -c "$c" --rate "$rate" "${RUN[@]}"
 		[ "$f" -lt 100 ] && [ -x "$WIRE" ] && run "wire-lat-$f" wire -c "$c" --rate "$rate" "${RUN[@]}"
 	done
+	RING=
 fi
 # 4. idle connections held through hydrofoil: one hydrofoil for the steps, in
 # increasing order, each step's loadgen a fresh process on a fresh hydrofoil.
@@ -533,7 +541,7 @@ TOTAL_SECS=$(($(date +%s) - PHASE_T0))
 export HF_WHY="${HF_WHY:-}" BASE_WHY="${BASE_WHY:-}" BEST_RATE="${best_rate:-0}" HF_OK BASE_OK
 mkdir -p "$HF_ROOT/bench/results"
 export PLOT_DAT=$HF_ROOT/bench/results/plot.dat
-export OVERLOAD DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS SAT_CONNS FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS OCCUPY
+export OVERLOAD DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS SAT_CONNS SAT_RSIZE FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS OCCUPY
 "$HF_PY" - "$RES" <<'PY'
 import json, os, re, statistics, sys
 
@@ -720,7 +728,9 @@ for f in E["FRACS"].split():
     lat = lambda d: f"{d['latency_us']['p50']:.1f} / {d['latency_us']['p99']:.1f} µs" if d else "—"
     added = (f"+{h['latency_us']['p50'] - b['latency_us']['p50']:.1f} / "
              f"+{h['latency_us']['p99'] - b['latency_us']['p99']:.1f} µs") if h and b else "—"
-    note = f"open loop at {rate:,} req/s ({f}% of hydrofoil's best), c={E['SAT_CONNS'] if int(f) >= 100 else E['LAT_CONNS']}, added p50 / p99: {added}"
+    note = (f"open loop at {rate:,} req/s ({f}% of hydrofoil's best), "
+            + (f"c={E['SAT_CONNS']}, memif rings of {2 ** int(E['SAT_RSIZE']):,} slots" if int(f) >= 100
+               else f"c={E['LAT_CONNS']}") + f", added p50 / p99: {added}")
     for who, d in (("hydrofoil", h), ("baseline", b)):
         if d:
             note += (f"; {who} achieved {d['requests_per_s']:,.0f}/s, p99.9 {d['latency_us']['p99_9']:.0f} µs, "
