@@ -33,15 +33,22 @@ in_ns() { ip netns exec "$NS" "$@"; }
 
 # ---------------------------------------------------------------- 1. loadgen alone
 # A server-role loadgen and a client-role loadgen over their own memif link.
-# (ip netns exec runs the program in its own process, so $! is the loadgen's PID.)
-ip netns exec "$NS" "$LG" --port "p0,net_memif0,role=server,socket=$HF_TMP/self.sock,$LG_ADDR/24" \
-	--server 8080 --response-size 100 --lcores 0@0,1@1 -- "${EAL[@]}" >"$HF_TMP/self-srv.log" 2>&1 &
-SRV=$!
-HF_PIDS+=("$SRV")
-sleep 1
-out=$(in_ns timeout 60 "$LG" --port "p0,net_memif0,role=client,socket=$HF_TMP/self.sock,198.51.100.3/24" \
-	--client "$LG_ADDR:8080" -c 16 --timeout 10000 --rate "$RATE" --duration "$SECS" --json --lcores 0@1,1@0 -- "${EAL[@]}" \
-	2>"$HF_TMP/self-cli.log")
+# self_pair NAME ARGS...: a server on memif socket NAME (sets SRV; ip netns exec
+# runs the program in its own process, so $! is the loadgen's PID), then a
+# client with ARGS against it; prints the client's JSON.
+self_pair() {
+	local name=$1
+	shift
+	ip netns exec "$NS" "$LG" --port "p0,net_memif0,role=server,socket=$HF_TMP/$name.sock,$LG_ADDR/24" \
+		--server 8080 --response-size 100 --lcores 0@0,1@1 -- "${EAL[@]}" >"$HF_TMP/$name-srv.log" 2>&1 &
+	SRV=$!
+	HF_PIDS+=("$SRV")
+	sleep 1
+	in_ns timeout 60 "$LG" --port "p0,net_memif0,role=client,socket=$HF_TMP/$name.sock,198.51.100.3/24" \
+		--client "$LG_ADDR:8080" "$@" --json --lcores 0@1,1@0 -- "${EAL[@]}" 2>"$HF_TMP/$name-cli.log"
+}
+self_pair self -c 16 --timeout 10000 --rate "$RATE" --duration "$SECS" >"$HF_TMP/self.json"
+out=$(cat "$HF_TMP/self.json")
 want=$(awk -v r="$RATE" -v s="$SECS" 'BEGIN { printf "%d", r * s }')
 ok=$(hf_lg_field ok <<<"$out"); errs=$(hf_lg_field errors_total <<<"$out"); total=$(hf_lg_field responses_total <<<"$out")
 hf_check "loadgen → its own server role: $ok of $want requests 2xx at $RATE/s, $errs errors, p99 $(hf_lg_field latency_us.p99 <<<"$out") us" \
@@ -56,14 +63,8 @@ hf_check "the server role answered exactly the requests the client sent (${serve
 # sent counts as unsent, not as a timeout (a timeout is the target's: sent and
 # not answered). A fresh server and socket: a memif server must not see a
 # second client (memif_bench.sh).
-ip netns exec "$NS" "$LG" --port "p0,net_memif0,role=server,socket=$HF_TMP/self2.sock,$LG_ADDR/24" \
-	--server 8080 --response-size 100 --lcores 0@0,1@1 -- "${EAL[@]}" >"$HF_TMP/self2-srv.log" 2>&1 &
-SRV=$!
-HF_PIDS+=("$SRV")
-sleep 1
-out=$(in_ns timeout 60 "$LG" --port "p0,net_memif0,role=client,socket=$HF_TMP/self2.sock,198.51.100.3/24" \
-	--client "$LG_ADDR:8080" -c 1 --timeout 1000 --rate 4000000 --duration 1 --json --lcores 0@1,1@0 -- "${EAL[@]}" \
-	2>"$HF_TMP/self2-cli.log")
+self_pair self2 -c 1 --timeout 1000 --rate 4000000 --duration 1 >"$HF_TMP/self2.json"
+out=$(cat "$HF_TMP/self2.json")
 ok=$(hf_lg_field ok <<<"$out"); errs=$(hf_lg_field errors_total <<<"$out")
 unsent=$(hf_lg_field errors.unsent <<<"$out"); tmo=$(hf_lg_field errors.timeout <<<"$out")
 # The drain's second half sends nothing new: nothing is still out when the run ends.
