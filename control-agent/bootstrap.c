@@ -230,9 +230,9 @@ static int
 load_port(struct hf_cfg *c, const config_setting_t *s, unsigned int i, struct hf_port_config *p)
 {
 	static const char *const keys[] = {"name", "device", "address", "gateway", "mtu", "impair",
-					   NULL};
+					   "rx_descriptors", "tx_descriptors", NULL};
 	char where[32], addr[HF_BOOT_STR] = "", gw[HF_BOOT_STR] = "";
-	long long mtu = 1500;
+	long long mtu = 1500, rxd = HF_PORT_DESCRIPTORS, txd = HF_PORT_DESCRIPTORS;
 	int rc;
 
 	snprintf(where, sizeof(where), "ports.[%u]", i);
@@ -245,9 +245,13 @@ load_port(struct hf_cfg *c, const config_setting_t *s, unsigned int i, struct hf
 	    (rc = hf_cfg_get_string(c, s, where, "address", addr, sizeof(addr), 1)) != 0 ||
 	    (rc = hf_cfg_get_string(c, s, where, "gateway", gw, sizeof(gw), 0)) != 0 ||
 	    (rc = hf_cfg_get_int(c, s, where, "mtu", 68, 9000, &mtu, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, s, where, "rx_descriptors", 64, 32768, &rxd, 0)) != 0 ||
+	    (rc = hf_cfg_get_int(c, s, where, "tx_descriptors", 64, 32768, &txd, 0)) != 0 ||
 	    (rc = load_impair(c, s, where, &p->impair)) != 0)
 		return rc;
 	p->mtu = (uint16_t)mtu;
+	p->rx_descriptors = (uint16_t)rxd;
+	p->tx_descriptors = (uint16_t)txd;
 	if (hf_addr_parse_ipv4(addr, &p->addr, &p->prefix_len) != 0 || p->prefix_len > 30)
 		return hf_cfg_fail(c, config_setting_get_member(s, "address"), where,
 			    "address '%s' is not an IPv4 prefix a.b.c.d/len with len 1..30", addr);

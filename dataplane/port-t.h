@@ -15,6 +15,9 @@
 /* Workers the I/O gate tracks; HF_MAX_WORKERS may not exceed it (worker.c checks). */
 #define HF_PORT_GATE_SLOTS 64
 
+/* Each queue's descriptors unless the bootstrap says otherwise (ports.[i].rx_descriptors). */
+#define HF_PORT_DESCRIPTORS 1024
+
 /* How a port is to be opened (the bootstrap's ports list). */
 struct hf_port_config {
 	char name[HF_PORT_NAME_MAX];
@@ -23,6 +26,8 @@ struct hf_port_config {
 	uint8_t prefix_len;
 	uint32_t gateway;		/* network byte order, 0 when absent */
 	uint16_t mtu;
+	uint16_t rx_descriptors;	/* each RX queue's ring; the device may round it */
+	uint16_t tx_descriptors;	/* each TX queue's ring */
 	struct hf_impair_cfg impair;	/* off unless the port has an impair group */
 };
 

@@ -19,8 +19,6 @@
 #include "dataplane/port.h"
 #include "dataplane/worker-t.h"
 
-#define NB_RXD 1024
-#define NB_TXD 1024
 #define POOL_CACHE 256
 /*
  * The I/O gate's timings. Held open, the gate waits in poll() on the
@@ -388,7 +386,9 @@ hf_port_open(struct hf_port *p, const struct hf_port_config *bp, uint16_t index,
 	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
 	char name[RTE_ETH_NAME_MAX_LEN], pool_name[RTE_MEMPOOL_NAMESIZE];
-	uint16_t nb_rxd = NB_RXD, nb_txd = NB_TXD, pid;
+	/* 0: a port not from the bootstrap (hf-loadgen's --port) takes the default. */
+	uint16_t nb_rxd = bp->rx_descriptors != 0 ? bp->rx_descriptors : HF_PORT_DESCRIPTORS;
+	uint16_t nb_txd = bp->tx_descriptors != 0 ? bp->tx_descriptors : HF_PORT_DESCRIPTORS, pid;
 	unsigned int n_mbufs;
 	int rc;
 

@@ -278,7 +278,9 @@ target_up() {
 	if [ "$target" = hf ]; then
 		local ovl=
 		[[ $name == hf-lat-* ]] && ovl=$OVERLOAD
-		hf_config "$T/$name.cfg" "$SOCK" "$3" "${4:-1}" "${5:-$MEM}" "${6:-}" "$ovl"
+		# The ring the loadgen's rsize sets, told to hydrofoil too: its overload bound counts the slots.
+		HF_PORT_EXTRA=${RING:+"rx_descriptors = $((1 << ${RING#rsize=})); tx_descriptors = $((1 << ${RING#rsize=}));"} \
+			hf_config "$T/$name.cfg" "$SOCK" "$3" "${4:-1}" "${5:-$MEM}" "${6:-}" "$ovl"
 		# Hydrofoil's workers publish their loop stalls there; the loadgen reads them.
 		export HF_STALL_BOARD=$T/$name.board
 		hf_start "$NS" "$T/$name.cfg" "$T/$name.target.log"

@@ -109,12 +109,12 @@ CFG
 
 # hf_memif_cfg FILE SOCKET ADDR [DEVICE_ARGS [MEM_MB [EXTRA]]]: a one-worker bootstrap on a
 # memif server port (socket SOCKET, ",DEVICE_ARGS" appended) at ADDR/24, --no-huge -m MEM_MB
-# (512), then EXTRA (listeners, clusters, tcp...).
+# (512), then EXTRA (listeners, clusters, tcp...); HF_PORT_EXTRA: settings added to the port.
 hf_memif_cfg() {
 	cat > "$1" <<CFG
 node:  { id = "gw-memif"; cluster = "hydrofoil"; };
 dpdk:  { lcores = "0-1"; args = [ "--no-pci", "--no-huge", "-m", "${5:-512}", "--log-level=lib.eal:error" ]; };
-ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$2${4:+,$4}"; address = "$3/24"; mtu = 1500; } );
+ports = ( { name = "p0"; device = "net_memif0,role=server,socket=$2${4:+,$4}"; address = "$3/24"; mtu = 1500; ${HF_PORT_EXTRA:-} } );
 workers = 1;
 admin: { address = "127.0.0.1"; port = 15000; };
 ${6:-}

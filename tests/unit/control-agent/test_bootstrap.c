@@ -40,6 +40,8 @@ test_example(void **state)
 	assert_int_equal(boot.ports[0].prefix_len, 24);
 	assert_int_equal(boot.ports[0].gateway, hf_test_addr("198.51.100.1"));
 	assert_int_equal(boot.ports[0].mtu, 1500);
+	assert_int_equal(boot.ports[0].rx_descriptors, HF_PORT_DESCRIPTORS);
+	assert_int_equal(boot.ports[0].tx_descriptors, HF_PORT_DESCRIPTORS);
 	assert_false(boot.ports[0].impair.enabled);
 	assert_int_equal(boot.workers, 1);
 	assert_string_equal(boot.admin_address, "127.0.0.1");
@@ -48,7 +50,8 @@ test_example(void **state)
 
 /* A file with every HTTP setting: each lands where the workers and snapshots read it. */
 static const char http_cfg[] =
-	"ports = ( { name = \"p0\"; device = \"net_tap0\"; address = \"198.51.100.2/24\"; } );\n"
+	"ports = ( { name = \"p0\"; device = \"net_tap0\"; address = \"198.51.100.2/24\";\n"
+	"            rx_descriptors = 4096; tx_descriptors = 512; } );\n"
 	"static_resources = {\n"
 	"  clusters = (\n"
 	"    { name = \"productpage\"; connect_timeout_ms = 250;\n"
@@ -107,6 +110,8 @@ test_http_listeners(void **state)
 	unlink(path);
 	rmdir(dir);
 
+	assert_int_equal(boot.ports[0].rx_descriptors, 4096);
+	assert_int_equal(boot.ports[0].tx_descriptors, 512);
 	assert_int_equal(boot.http_max_requests, 2048);
 	assert_int_equal(boot.n_clusters, 2);
 	assert_int_equal(boot.clusters[0].connect_timeout_ms, 250);
@@ -235,6 +240,8 @@ static const struct {
 	 2, "ports.[0]", "not another host"},
 	{"ports = ( { name = \"p0\"; device = \"d\"; address = \"198.51.100.2/24\";\n mtu = 50; } );\n", 2,
 	 "ports.[0].mtu", "out of range"},
+	{"ports = ( { name = \"p0\"; device = \"d\"; address = \"198.51.100.2/24\";\n rx_descriptors = 32; } );\n",
+	 2, "ports.[0].rx_descriptors", "out of range"},
 	{PORT "workers = 0;\n", 2, "workers", "out of range"},
 	{PORT "dpdk = { lcores = \"0-1\"; };\nworkers = 2;\n", 3, "workers", "need 3 lcores"},
 	{PORT "dpdk = { lcores = \"abc\"; };\n", 2, "dpdk.lcores", "not a core list"},
