@@ -434,15 +434,6 @@ hf_tcp_send_syncookie(struct hf_worker *w, const struct hf_port *p, struct rte_m
 	rte_pktmbuf_free(m);
 }
 
-/* Bytes of data queued but never sent yet. */
-static inline uint32_t
-unsent_bytes(const struct hf_tcp_conn *c)
-{
-	uint32_t data_end = c->snd_una + c->sndq_bytes;
-
-	return hf_seq_gt(data_end, c->snd_nxt) ? data_end - c->snd_nxt : 0;
-}
-
 void
 tcp_retransmit_head(struct hf_worker *w, struct hf_tcp_conn *c)
 {
@@ -558,10 +549,10 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 	/*
 	 * Nothing queued unsent, no recovery to drive (SACK recovery may resend
 	 * holes), no FIN due: what the loop below would conclude at its first
-	 * step, for most flushes of a keep-alive connection (its ACKs). Only an
-	 * owed ACK goes out.
+	 * step, for a connection flushed for an ACK or a timer. Only an owed ACK
+	 * goes out.
 	 */
-	if (unsent_bytes(c) == 0 && !(c->flags & (HF_TCP_F_FIN_QUEUED | HF_TCP_F_RECOVERY))) {
+	if (!tcp_output_due(c)) {
 		if (c->flags & HF_TCP_F_ACK_NOW)
 			tcp_send_ack(w, c);
 		tcp_rtx_timer_update(w, c, false);
@@ -577,7 +568,7 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 	}
 	for (;;) {
 		uint32_t flight = c->snd_max - c->snd_una;
-		uint32_t unsent = unsent_bytes(c);
+		uint32_t unsent = tcp_unsent_bytes(c);
 		uint32_t wnd = RTE_MIN(c->cc.cwnd, c->snd_wnd), usable, len;
 		uint8_t flags;
 		bool fin;

@@ -67,6 +67,27 @@ tcp_pending(struct hf_worker *w, struct hf_tcp_conn *c)
 	st->pending = c;
 }
 
+/* Bytes of data queued but never sent yet. */
+static inline uint32_t
+tcp_unsent_bytes(const struct hf_tcp_conn *c)
+{
+	uint32_t data_end = c->snd_una + c->sndq_bytes;
+
+	return hf_seq_gt(data_end, c->snd_nxt) ? data_end - c->snd_nxt : 0;
+}
+
+/*
+ * True when tcp_output() may have more to do for @p c than send an owed ACK
+ * (which HF_TCP_F_ACK_NOW's setters flush themselves) and look at the
+ * retransmission timer: data queued unsent, a FIN to send or send again, a
+ * recovery to drive.
+ */
+static inline bool
+tcp_output_due(const struct hf_tcp_conn *c)
+{
+	return tcp_unsent_bytes(c) != 0 || (c->flags & (HF_TCP_F_FIN_QUEUED | HF_TCP_F_RECOVERY));
+}
+
 /* Sends what the windows allow, the FIN when due, and an ACK when one is owed. */
 void tcp_output(struct hf_worker *w, struct hf_tcp_conn *c);
 
