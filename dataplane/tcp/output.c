@@ -620,6 +620,10 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 		if (fin)
 			fin_out(c);
 		sent = true;
+		/* All sent: a next step would find nothing, unless SACK recovery has holes to resend. */
+		if (len == unsent && (c->flags & (HF_TCP_F_RECOVERY | HF_TCP_F_SACK)) !=
+					     (HF_TCP_F_RECOVERY | HF_TCP_F_SACK))
+			break;
 	}
 
 	/* A FIN with no data left to carry it: alone, first time or again after a rewind. */
