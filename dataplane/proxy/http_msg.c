@@ -156,20 +156,12 @@ hf_http_mq_take(struct hf_worker *w, struct hf_tcp_mq *q, uint64_t n, uint32_t *
 }
 
 uint32_t
-hf_http_rd_pull(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_conn *c, uint32_t max)
+hf_http_rd_pull_slow(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_conn *c,
+		     uint32_t max)
 {
 	struct rte_mbuf *m;
 	uint32_t before = rd->q.bytes;
 
-	if (rd->q.bytes >= max)
-		return 0;
-	/*
-	 * Nothing in TCP's queue of a plaintext connection: hf_tcp_recv() would
-	 * find none (drive() looks once more after every exchange; TLS may hold
-	 * decrypted bytes of its own, so it is always asked).
-	 */
-	if (c->rcvq.head == NULL && !hf_tls_runs(c))
-		return 0;
 	/* Plaintext: decrypted here when @p c runs TLS. */
 	m = hf_tls_recv(w, c, max - rd->q.bytes);
 	/* A byte per segment must not become an mbuf per byte: small ones go into the tail's room. */
