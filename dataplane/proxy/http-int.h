@@ -127,8 +127,6 @@ hf_http_wr_put(struct hf_http_wr *wr, const void *p, size_t n)
 	hf_http_wr_put_slow(wr, p, n);
 }
 
-/* Appends @p v in decimal. */
-void hf_http_wr_put_u32(struct hf_http_wr *wr, uint32_t v);
 /* Frees what was built (after a failure). */
 void hf_http_wr_discard(struct hf_http_wr *wr);
 
