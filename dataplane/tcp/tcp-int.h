@@ -282,8 +282,19 @@ void tcp_mq_free(struct hf_tcp_mq *q);
 /* Frees the receive queue, or the out-of-order queue, and zeroes its counts. */
 void tcp_rcvq_free(struct hf_worker *w, struct hf_tcp_conn *c);
 void tcp_ooo_free(struct hf_worker *w, struct hf_tcp_conn *c);
-/* True once @p c earned its reset: see HF_TCP_RX_STRIKES. */
-bool tcp_rx_abusive(const struct hf_tcp_conn *c);
+/* Mbufs both receive queues of a connection may hold together: rcv_buf / 512, at least 64. */
+static inline uint32_t
+tcp_rx_budget(const struct hf_tcp_conn *c)
+{
+	return RTE_MAX(c->rcv_buf / HF_TCP_RX_TRUESIZE, (uint32_t)HF_TCP_RX_MBUFS_MIN);
+}
+
+/* True once @p c earned its reset: see HF_TCP_RX_STRIKES. In line: asked after every data segment. */
+static inline bool
+tcp_rx_abusive(const struct hf_tcp_conn *c)
+{
+	return c->rx_strikes >= HF_TCP_RX_STRIKES * tcp_rx_budget(c);
+}
 /*
  * Checks the receive queues of @p c against their counts and bounds, and the
  * out-of-order queue's order and runs. Returns 0, or a negative errno naming
