@@ -627,7 +627,7 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 		if (fin)
 			fin_out(c);
 		sent = true;
-		/* All sent: a next step would find nothing, unless SACK recovery has holes to resend. */
+		/* All sent: another step would find nothing, save holes for SACK recovery. */
 		if (len == unsent && (c->flags & (HF_TCP_F_RECOVERY | HF_TCP_F_SACK)) !=
 					     (HF_TCP_F_RECOVERY | HF_TCP_F_SACK))
 			break;

@@ -486,7 +486,8 @@ ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint3
 		rte_pktmbuf_free(b);
 	} else {
 		/* An mbuf of its own: within the budget, and a new run only if one more fits. */
-		if (c->ooo_mbufs >= ooo_budget(c) || c->rcvq_mbufs + c->ooo_mbufs >= tcp_rx_budget(c)) {
+		if (c->ooo_mbufs >= ooo_budget(c) ||
+		    c->rcvq_mbufs + c->ooo_mbufs >= tcp_rx_budget(c)) {
 			HF_COUNT(w, TCP_DROP_OOO_MBUF_BUDGET);
 			strike(c, len);
 			rte_pktmbuf_free(m);

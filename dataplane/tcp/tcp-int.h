@@ -289,7 +289,7 @@ tcp_rx_budget(const struct hf_tcp_conn *c)
 	return RTE_MAX(c->rcv_buf / HF_TCP_RX_TRUESIZE, (uint32_t)HF_TCP_RX_MBUFS_MIN);
 }
 
-/* True once @p c earned its reset: see HF_TCP_RX_STRIKES. In line: asked after every data segment. */
+/* True once @p c earned its reset: see HF_TCP_RX_STRIKES. In line: every data segment asks. */
 static inline bool
 tcp_rx_abusive(const struct hf_tcp_conn *c)
 {
