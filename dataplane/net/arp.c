@@ -31,7 +31,8 @@ bucket(uint16_t port, uint32_t ip)
 	return h >> (32 - __builtin_ctz(HF_ARP_ENTRIES));
 }
 
-static struct hf_arp_entry *
+/* In line: hf_arp_output() looks up the next hop of every datagram sent. */
+static inline __attribute__((always_inline)) struct hf_arp_entry *
 find(struct hf_arp_table *t, uint16_t port, uint32_t ip)
 {
 	unsigned int b = bucket(port, ip);

@@ -15,6 +15,7 @@
 
 #include "dataplane/proxy/http-t.h"
 #include "dataplane/worker-t.h"
+#include "tls/tls.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -42,9 +43,29 @@ struct rte_mbuf *hf_http_chain_clone(struct hf_worker *w, struct rte_mbuf *m);
 struct rte_mbuf *hf_http_mq_take(struct hf_worker *w, struct hf_tcp_mq *q, uint64_t n,
 				 uint32_t *taken, bool *nomem);
 
-/* Moves what TCP holds for @p c into @p rd until it has @p max bytes. Returns bytes moved. */
-uint32_t hf_http_rd_pull(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_conn *c,
-			 uint32_t max);
+/* hf_http_rd_pull() when there may be something to move. */
+uint32_t hf_http_rd_pull_slow(struct hf_worker *w, struct hf_http_reader *rd,
+			      struct hf_tcp_conn *c, uint32_t max);
+
+/*
+ * Moves what TCP holds for @p c into @p rd until it has @p max bytes. Returns
+ * bytes moved. In line, the tests that find nothing to move: drive() looks at
+ * both sides in each pass, and once more after every exchange.
+ */
+static inline uint32_t
+hf_http_rd_pull(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_conn *c,
+		uint32_t max)
+{
+	if (rd->q.bytes >= max)
+		return 0;
+	/*
+	 * Nothing in TCP's queue of a plaintext connection: hf_tcp_recv() would
+	 * find none (TLS may hold decrypted bytes of its own, so it is always asked).
+	 */
+	if (c->rcvq.head == NULL && !hf_tls_runs(c))
+		return 0;
+	return hf_http_rd_pull_slow(w, rd, c, max);
+}
 
 /*
  * Sets up @p hp with @p count buffers of @p size bytes (hugepage memory,
@@ -106,8 +127,6 @@ hf_http_wr_put(struct hf_http_wr *wr, const void *p, size_t n)
 	hf_http_wr_put_slow(wr, p, n);
 }
 
-/* Appends @p v in decimal. */
-void hf_http_wr_put_u32(struct hf_http_wr *wr, uint32_t v);
 /* Frees what was built (after a failure). */
 void hf_http_wr_discard(struct hf_http_wr *wr);
 

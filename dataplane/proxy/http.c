@@ -90,11 +90,13 @@ hf_http_timer_set(struct hf_worker *w, struct hf_http_session *s, uint32_t ms)
 	/*
 	 * The wheel's clock is whole milliseconds, truncated: one tick more makes
 	 * sure at least @p ms pass (a fault delay must not be shorter than asked).
+	 * Armed lazily: a keep-alive session moves its timer twice a request (the
+	 * route's timeout, then the idle one), and the timer seldom fires.
 	 */
 	if (ms == 0)
 		hf_timer_cancel(&w->tcp->wheel, &s->timer);
 	else
-		hf_timer_arm(&w->tcp->wheel, &s->timer, w->tcp->now_tick + ms + 1);
+		hf_timer_arm_lazy(&w->tcp->wheel, &s->timer, w->tcp->now_tick + ms + 1);
 }
 
 void
@@ -326,7 +328,8 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 			hf_http_copy_str(s->x->log.path, sizeof(s->x->log.path), "*", 1);
 	}
 	hf_http_set_framing(&s->x->rq_body, msg);
-	hf_timer_cancel(&w->tcp->wheel, &s->timer);
+	/* Stopped lazily (timer.h): the route's timeout is most often armed again below. */
+	hf_timer_stop_lazy(&s->timer);
 	if (refuse != 0) {
 		/*
 		 * The connection closes after the answer: a refused CONNECT's client may

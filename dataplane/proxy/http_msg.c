@@ -156,20 +156,12 @@ hf_http_mq_take(struct hf_worker *w, struct hf_tcp_mq *q, uint64_t n, uint32_t *
 }
 
 uint32_t
-hf_http_rd_pull(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_conn *c, uint32_t max)
+hf_http_rd_pull_slow(struct hf_worker *w, struct hf_http_reader *rd, struct hf_tcp_conn *c,
+		     uint32_t max)
 {
 	struct rte_mbuf *m;
 	uint32_t before = rd->q.bytes;
 
-	if (rd->q.bytes >= max)
-		return 0;
-	/*
-	 * Nothing in TCP's queue of a plaintext connection: hf_tcp_recv() would
-	 * find none (drive() looks once more after every exchange; TLS may hold
-	 * decrypted bytes of its own, so it is always asked).
-	 */
-	if (c->rcvq.head == NULL && !hf_tls_runs(c))
-		return 0;
 	/* Plaintext: decrypted here when @p c runs TLS. */
 	m = hf_tls_recv(w, c, max - rd->q.bytes);
 	/* A byte per segment must not become an mbuf per byte: small ones go into the tail's room. */
@@ -370,6 +362,11 @@ fmt_u32(char *out, uint32_t v)
 	char tmp[10];
 	size_t n = 0;
 
+	/* Most x-envoy-upstream-service-time values are one digit. */
+	if (v < 10) {
+		out[0] = (char)('0' + v);
+		return 1;
+	}
 	do {
 		tmp[n++] = (char)('0' + v % 10);
 		v /= 10;
@@ -377,20 +374,6 @@ fmt_u32(char *out, uint32_t v)
 	for (size_t i = 0; i < n; i++)
 		out[i] = tmp[n - 1 - i];
 	return n;
-}
-
-void
-hf_http_wr_put_u32(struct hf_http_wr *wr, uint32_t v)
-{
-	char d[10];
-
-	/* Most x-envoy-upstream-service-time values are one digit. */
-	if (v < 10) {
-		d[0] = (char)('0' + v);
-		hf_http_wr_put(wr, d, 1);
-		return;
-	}
-	hf_http_wr_put(wr, d, fmt_u32(d, v));
 }
 
 /* Every byte value in decimal, its digits and their count in one word. */
@@ -472,6 +455,39 @@ run_flush(struct hf_http_wr *wr, struct run *r)
 	if (r->n > 0) {
 		hf_http_wr_put(wr, r->p, r->n);
 		r->n = 0;
+	}
+}
+
+/*
+ * The fields the proxy adds are gathered on the stack and written with one
+ * put: most pieces are a few constant bytes, which cost less to copy than a
+ * put's checks and stores (about 130 instructions a request less, callgrind).
+ * A piece of unbounded length (a value received, an operation's) is written
+ * directly, after what was gathered before it. Between two flushes a message
+ * gathers at most the pieces of one head's added fields, well under the
+ * buffer (the longest run: x-forwarded-for to the end, 140 bytes).
+ */
+struct gather {
+	size_t n;
+	char b[256];
+};
+
+static inline void
+gather_add(struct gather *g, const void *p, size_t n)
+{
+	memcpy(g->b + g->n, p, n);
+	g->n += n;
+}
+
+/* Gathers string literal @p s. */
+#define gather_lit(g, s) gather_add((g), (s), sizeof(s) - 1)
+
+static inline void
+gather_flush(struct hf_http_wr *wr, struct gather *g)
+{
+	if (g->n > 0) {
+		hf_http_wr_put(wr, g->b, g->n);
+		g->n = 0;
 	}
 }
 
@@ -863,9 +879,12 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 	const struct hf_h1_slice *ln = &msg->line;
 	uint32_t ml = msg->method_name.len;
 	struct run run = {0};
-	char ip[16];
-	size_t iplen = fmt_ipv4(ip, x->client_addr);
+	struct gather g;
+	char *ip;
+	size_t iplen;
 	uint32_t start = wr->len, line_len;
+
+	g.n = 0;
 
 	/* As h1.c counts a received line: up to its LF, the CR included. */
 	line_len = x->asterisk ? 1 : x->target != NULL ? x->target_len : msg->target.len;
@@ -936,42 +955,55 @@ hf_http_build_request(struct hf_http_wr *wr, const struct hf_h1_message *msg,
 	}
 	run_flush(wr, &run);
 	/* Envoy at the edge (use_remote_address): the peer's address is appended. */
-	put_str(wr, "x-forwarded-for: ");
+	gather_lit(&g, "x-forwarded-for: ");
 	if (xff != NULL && xff->value.len > 0) {
+		gather_flush(wr, &g);
 		put_slice(wr, &xff->value);
-		hf_http_wr_put(wr, ", ", 2);
-		keep_xff(x, xff->value.p, xff->value.len, ip, iplen);
-	} else {
-		keep_xff(x, NULL, 0, ip, iplen);
+		gather_lit(&g, ", ");
 	}
-	hf_http_wr_put(wr, ip, iplen);
-	put_str(wr, x->https ? "\r\nx-forwarded-proto: https\r\n" : "\r\nx-forwarded-proto: http\r\n");
+	ip = g.b + g.n;
+	iplen = fmt_ipv4(ip, x->client_addr);
+	g.n += iplen;
+	if (xff != NULL && xff->value.len > 0)
+		keep_xff(x, xff->value.p, xff->value.len, ip, iplen);
+	else
+		keep_xff(x, NULL, 0, ip, iplen);
+	if (x->https)
+		gather_lit(&g, "\r\nx-forwarded-proto: https\r\n");
+	else
+		gather_lit(&g, "\r\nx-forwarded-proto: http\r\n");
 	if (x->xfcc != NULL) {
 		/* Envoy's SANITIZE_SET: the client's own claim was dropped above; ours says who it is. */
-		put_str(wr, "x-forwarded-client-cert: ");
+		gather_lit(&g, "x-forwarded-client-cert: ");
+		gather_flush(wr, &g);
 		hf_http_wr_put(wr, x->xfcc, x->xfcc_len);
-		hf_http_wr_put(wr, "\r\n", 2);
+		gather_lit(&g, "\r\n");
 	}
 	if (rid != NULL) {
 		hf_http_copy_str(x->request_id, HF_UUID_LEN + 1, rid->value.p, rid->value.len);
 	} else {
 		hf_http_uuid4(x->request_id);
-		put_str(wr, "x-request-id: ");
-		hf_http_wr_put(wr, x->request_id, HF_UUID_LEN);
-		hf_http_wr_put(wr, "\r\n", 2);
+		gather_lit(&g, "x-request-id: ");
+		gather_add(&g, x->request_id, HF_UUID_LEN);
+		gather_lit(&g, "\r\n");
 	}
 	if (x->target != NULL) {
 		/* As Envoy does after a rewrite: the path the client asked for. */
-		put_str(wr, "x-envoy-original-path: ");
+		gather_lit(&g, "x-envoy-original-path: ");
+		gather_flush(wr, &g);
 		put_slice(wr, &msg->target);
-		hf_http_wr_put(wr, "\r\n", 2);
+		gather_lit(&g, "\r\n");
 	}
-	put_ops(wr, x);
+	if ((x->n_ops[0] | x->n_ops[1]) != 0) {
+		gather_flush(wr, &g);
+		put_ops(wr, x);
+	}
 	if (x->upgrade)
-		put_str(wr, "connection: upgrade\r\n");
+		gather_lit(&g, "connection: upgrade\r\n");
 	else if (x->http10)
-		put_str(wr, "connection: keep-alive\r\n");
-	hf_http_wr_put(wr, "\r\n", 2);
+		gather_lit(&g, "connection: keep-alive\r\n");
+	gather_lit(&g, "\r\n");
+	gather_flush(wr, &g);
 	if (x->limits != NULL && !wr->failed && wr->len - start > x->limits->max_head)
 		return -EMSGSIZE;
 	return 0;
@@ -1007,6 +1039,7 @@ hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg, b
 {
 	bool upgrade = msg->status == 101;
 	struct run run = {0};
+	struct gather g;
 
 	if (msg->minor == 1 && msg->line.len >= 13) {
 		/* "HTTP/1.1 ddd reason" as received is the line written below (h1.c checked it). */
@@ -1034,18 +1067,20 @@ hf_http_build_response(struct hf_http_wr *wr, const struct hf_h1_message *msg, b
 	}
 	run_flush(wr, &run);
 	put_edit(wr, edit);
+	g.n = 0;
 	if (service_ms >= 0) {
-		put_str(wr, "x-envoy-upstream-service-time: ");
-		hf_http_wr_put_u32(wr, (uint32_t)service_ms);
-		hf_http_wr_put(wr, "\r\n", 2);
+		gather_lit(&g, "x-envoy-upstream-service-time: ");
+		g.n += fmt_u32(g.b + g.n, (uint32_t)service_ms);
+		gather_lit(&g, "\r\n");
 	}
 	if (upgrade)
-		put_str(wr, "connection: upgrade\r\n");
+		gather_lit(&g, "connection: upgrade\r\n");
 	else if (!keep_alive)
-		put_str(wr, "connection: close\r\n");
+		gather_lit(&g, "connection: close\r\n");
 	else if (http10)
-		put_str(wr, "connection: keep-alive\r\n");
-	hf_http_wr_put(wr, "\r\n", 2);
+		gather_lit(&g, "connection: keep-alive\r\n");
+	gather_lit(&g, "\r\n");
+	gather_flush(wr, &g);
 }
 
 void

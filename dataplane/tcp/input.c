@@ -346,7 +346,13 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 		}
 		c->dupacks = 0;
 		tcp_rtx_timer_update(w, c, true);
-		tcp_pending(w, c);
+		/*
+		 * The window slid: more may be sent. With nothing to send (a
+		 * keep-alive connection's requests and responses ACK each other)
+		 * the flush would find only the timer just updated above.
+		 */
+		if (tcp_output_due(c))
+			tcp_pending(w, c);
 		if ((c->flags & HF_TCP_F_NOT_WRITABLE) && c->sndq_bytes < st->cfg.snd_low) {
 			c->flags &= ~HF_TCP_F_NOT_WRITABLE;
 			if (c->ops != NULL && c->ops->writable != NULL)
@@ -382,7 +388,7 @@ process_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg 
 	if (hf_seq_geq(s->ack, c->snd_una) &&
 	    (advanced || hf_seq_lt(c->snd_wl1, s->seq) ||
 	     (c->snd_wl1 == s->seq && hf_seq_leq(c->snd_wl2, s->ack)))) {
-		if (wnd > c->snd_wnd)
+		if (wnd > c->snd_wnd && tcp_output_due(c))
 			tcp_pending(w, c);	/* a window opened: maybe more to send */
 		c->snd_wnd = wnd;
 		c->max_snd_wnd = RTE_MAX(c->max_snd_wnd, wnd);

@@ -131,7 +131,10 @@ build_segment(struct hf_worker *w, const struct hf_port *p, const struct hf_tcp_
 		HF_COUNT(w, TCP_DROP_NO_MBUF);
 		return NULL;
 	}
-	d = rte_pktmbuf_append(m, (uint16_t)(HDRS_LEN + optlen));
+	/* rte_pktmbuf_append() on a fresh mbuf, without its walk to the last segment. */
+	d = rte_pktmbuf_mtod(m, char *);
+	m->data_len = (uint16_t)(HDRS_LEN + optlen);
+	m->pkt_len = m->data_len;
 	m->l2_len = sizeof(struct rte_ether_hdr);
 	m->l3_len = sizeof(struct rte_ipv4_hdr);
 	ip.hdr_checksum = hf_cksum_ipv4_hdr_fields(&ip);
@@ -223,14 +226,15 @@ emit_segment(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 #define COPY_MAX 512
 
 /*
- * Puts send-queue bytes [seq, seq + len) behind the headers of @p m: copied
- * when small (COPY_MAX), else as clones chained on. Returns 0 or -ENOBUFS.
+ * Puts send-queue bytes [seq, seq + len) behind the headers of @p m, the one
+ * segment build_segment() made: copied when small (COPY_MAX), else as clones
+ * chained on. Returns 0 or -ENOBUFS.
  */
 static int
 attach_payload(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint32_t seq,
 	       uint32_t len)
 {
-	struct rte_mbuf *seg = c->sndq_head, *last = rte_pktmbuf_lastseg(m);
+	struct rte_mbuf *seg = c->sndq_head, *last = m;
 	uint32_t off = seq - c->snd_una;
 
 	/* New data (and a retransmission past the cursor) starts at the cursor. */
@@ -244,8 +248,11 @@ attach_payload(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, u
 	}
 	c->tx_seg = seg;
 	c->tx_seq = seq - off;
-	if (len <= COPY_MAX && len <= rte_pktmbuf_tailroom(last)) {
-		char *dst = rte_pktmbuf_append(m, (uint16_t)len);
+	if (len <= COPY_MAX && len <= rte_pktmbuf_tailroom(m)) {
+		char *dst = rte_pktmbuf_mtod_offset(m, char *, m->data_len);
+
+		m->data_len = (uint16_t)(m->data_len + len);
+		m->pkt_len = m->data_len;
 
 		for (; len > 0 && seg != NULL; seg = seg->next, off = 0) {
 			uint32_t take = RTE_MIN((uint32_t)seg->data_len - off, len);
@@ -434,15 +441,6 @@ hf_tcp_send_syncookie(struct hf_worker *w, const struct hf_port *p, struct rte_m
 	rte_pktmbuf_free(m);
 }
 
-/* Bytes of data queued but never sent yet. */
-static inline uint32_t
-unsent_bytes(const struct hf_tcp_conn *c)
-{
-	uint32_t data_end = c->snd_una + c->sndq_bytes;
-
-	return hf_seq_gt(data_end, c->snd_nxt) ? data_end - c->snd_nxt : 0;
-}
-
 void
 tcp_retransmit_head(struct hf_worker *w, struct hf_tcp_conn *c)
 {
@@ -558,10 +556,10 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 	/*
 	 * Nothing queued unsent, no recovery to drive (SACK recovery may resend
 	 * holes), no FIN due: what the loop below would conclude at its first
-	 * step, for most flushes of a keep-alive connection (its ACKs). Only an
-	 * owed ACK goes out.
+	 * step, for a connection flushed for an ACK or a timer. Only an owed ACK
+	 * goes out.
 	 */
-	if (unsent_bytes(c) == 0 && !(c->flags & (HF_TCP_F_FIN_QUEUED | HF_TCP_F_RECOVERY))) {
+	if (!tcp_output_due(c)) {
 		if (c->flags & HF_TCP_F_ACK_NOW)
 			tcp_send_ack(w, c);
 		tcp_rtx_timer_update(w, c, false);
@@ -577,7 +575,7 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 	}
 	for (;;) {
 		uint32_t flight = c->snd_max - c->snd_una;
-		uint32_t unsent = unsent_bytes(c);
+		uint32_t unsent = tcp_unsent_bytes(c);
 		uint32_t wnd = RTE_MIN(c->cc.cwnd, c->snd_wnd), usable, len;
 		uint8_t flags;
 		bool fin;
@@ -629,6 +627,10 @@ tcp_output(struct hf_worker *w, struct hf_tcp_conn *c)
 		if (fin)
 			fin_out(c);
 		sent = true;
+		/* All sent: another step would find nothing, save holes for SACK recovery. */
+		if (len == unsent && (c->flags & (HF_TCP_F_RECOVERY | HF_TCP_F_SACK)) !=
+					     (HF_TCP_F_RECOVERY | HF_TCP_F_SACK))
+			break;
 	}
 
 	/* A FIN with no data left to carry it: alone, first time or again after a rewind. */

@@ -93,18 +93,11 @@ run_set(struct rte_mbuf *first, struct rte_mbuf *last)
 	*RTE_MBUF_DYNFIELD(last, run_off, struct rte_mbuf **) = first;
 }
 
-/* Mbufs both receive queues of a connection may hold together: rcv_buf / 512, at least 64. */
-static inline uint32_t
-rx_budget(const struct hf_tcp_conn *c)
-{
-	return RTE_MAX(c->rcv_buf / HF_TCP_RX_TRUESIZE, (uint32_t)HF_TCP_RX_MBUFS_MIN);
-}
-
 /* The out-of-order queue's share: half, so in-order data always finds room. */
 static inline uint32_t
 ooo_budget(const struct hf_tcp_conn *c)
 {
-	return RTE_MIN(rx_budget(c) / 2, (uint32_t)UINT16_MAX);
+	return RTE_MIN(tcp_rx_budget(c) / 2, (uint32_t)UINT16_MAX);
 }
 
 /* Adds @p n mbufs (negative: removes) to the receive queue's count and the worker's. */
@@ -143,12 +136,6 @@ ooo_count(struct hf_worker *w, struct hf_tcp_conn *c, int32_t n)
 		c->ooo_next = NULL;
 		c->ooo_prev = NULL;
 	}
-}
-
-bool
-tcp_rx_abusive(const struct hf_tcp_conn *c)
-{
-	return c->rx_strikes >= HF_TCP_RX_STRIKES * rx_budget(c);
 }
 
 /* Drops the first @p n bytes of chain @p m; returns the new head (NULL if nothing is left). */
@@ -312,7 +299,7 @@ rcvq_add(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint32_
 		q->bytes += len;
 		return true;
 	}
-	if (budget && c->rcvq_mbufs + c->ooo_mbufs + m->nb_segs > rx_budget(c)) {
+	if (budget && c->rcvq_mbufs + c->ooo_mbufs + m->nb_segs > tcp_rx_budget(c)) {
 		HF_COUNT(w, TCP_DROP_RCVQ_MBUF_BUDGET);
 		return false;
 	}
@@ -499,7 +486,8 @@ ooo_insert(struct hf_worker *w, struct hf_tcp_conn *c, struct rte_mbuf *m, uint3
 		rte_pktmbuf_free(b);
 	} else {
 		/* An mbuf of its own: within the budget, and a new run only if one more fits. */
-		if (c->ooo_mbufs >= ooo_budget(c) || c->rcvq_mbufs + c->ooo_mbufs >= rx_budget(c)) {
+		if (c->ooo_mbufs >= ooo_budget(c) ||
+		    c->rcvq_mbufs + c->ooo_mbufs >= tcp_rx_budget(c)) {
 			HF_COUNT(w, TCP_DROP_OOO_MBUF_BUDGET);
 			strike(c, len);
 			rte_pktmbuf_free(m);
@@ -662,7 +650,7 @@ tcp_rcv_check(const struct hf_tcp_conn *c)
 	    prev != c->ooo.tail)
 		return -EBADMSG;
 	if (mbufs > ooo_budget(c) || runs > HF_TCP_OOO_MAX_RUNS ||
-	    c->rcvq_mbufs + mbufs > rx_budget(c))
+	    c->rcvq_mbufs + mbufs > tcp_rx_budget(c))
 		return -E2BIG;
 	return 0;
 }

@@ -67,6 +67,27 @@ tcp_pending(struct hf_worker *w, struct hf_tcp_conn *c)
 	st->pending = c;
 }
 
+/* Bytes of data queued but never sent yet. */
+static inline uint32_t
+tcp_unsent_bytes(const struct hf_tcp_conn *c)
+{
+	uint32_t data_end = c->snd_una + c->sndq_bytes;
+
+	return hf_seq_gt(data_end, c->snd_nxt) ? data_end - c->snd_nxt : 0;
+}
+
+/*
+ * True when tcp_output() may have more to do for @p c than send an owed ACK
+ * (which HF_TCP_F_ACK_NOW's setters flush themselves) and look at the
+ * retransmission timer: data queued unsent, a FIN to send or send again, a
+ * recovery to drive.
+ */
+static inline bool
+tcp_output_due(const struct hf_tcp_conn *c)
+{
+	return tcp_unsent_bytes(c) != 0 || (c->flags & (HF_TCP_F_FIN_QUEUED | HF_TCP_F_RECOVERY));
+}
+
 /* Sends what the windows allow, the FIN when due, and an ACK when one is owed. */
 void tcp_output(struct hf_worker *w, struct hf_tcp_conn *c);
 
@@ -261,8 +282,19 @@ void tcp_mq_free(struct hf_tcp_mq *q);
 /* Frees the receive queue, or the out-of-order queue, and zeroes its counts. */
 void tcp_rcvq_free(struct hf_worker *w, struct hf_tcp_conn *c);
 void tcp_ooo_free(struct hf_worker *w, struct hf_tcp_conn *c);
-/* True once @p c earned its reset: see HF_TCP_RX_STRIKES. */
-bool tcp_rx_abusive(const struct hf_tcp_conn *c);
+/* Mbufs both receive queues of a connection may hold together: rcv_buf / 512, at least 64. */
+static inline uint32_t
+tcp_rx_budget(const struct hf_tcp_conn *c)
+{
+	return RTE_MAX(c->rcv_buf / HF_TCP_RX_TRUESIZE, (uint32_t)HF_TCP_RX_MBUFS_MIN);
+}
+
+/* True once @p c earned its reset: see HF_TCP_RX_STRIKES. In line: every data segment asks. */
+static inline bool
+tcp_rx_abusive(const struct hf_tcp_conn *c)
+{
+	return c->rx_strikes >= HF_TCP_RX_STRIKES * tcp_rx_budget(c);
+}
 /*
  * Checks the receive queues of @p c against their counts and bounds, and the
  * out-of-order queue's order and runs. Returns 0, or a negative errno naming

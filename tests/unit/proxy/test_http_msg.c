@@ -440,6 +440,56 @@ test_xff_address(void **state)
 	}
 }
 
+/*
+ * Every piece the proxy adds to a forwarded head, in order, with those of unbounded length
+ * (a prior x-forwarded-for, the client's certificate, the original path, an operation's
+ * value) written between the gathered ones: nothing lost, moved or doubled around them.
+ */
+static void
+test_added_fields(void **state)
+{
+	static const char in[] =
+		"GET /old HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n";
+	static const char want[] =
+		"GET /new HTTP/1.1\r\nHost: a\r\nx-forwarded-for: 203.0.113.7, " CLIENT "\r\n"
+		"x-forwarded-proto: https\r\nx-forwarded-client-cert: By=spiffe://a/b;Hash=1f\r\n"
+		"x-request-id: " UUID "\r\nx-envoy-original-path: /old\r\nx-op: v1\r\n"
+		"connection: upgrade\r\n\r\n";
+	static const char xfcc[] = "By=spiffe://a/b;Hash=1f";
+	const struct hf_route_hdr_op op = {.op = HF_HDR_ADD, .name = "x-op", .name_len = 4,
+					   .value = "v1", .value_len = 2};
+	char rid[HF_UUID_LEN + 1], xff[64];
+	struct hf_http_rq_extra x = {
+		.client_addr = hf_test_addr(CLIENT),
+		.https = true,
+		.upgrade = true,
+		.xfcc = xfcc,
+		.xfcc_len = sizeof(xfcc) - 1,
+		.request_id = rid,
+		.xff = xff,
+		.xff_len = sizeof(xff),
+		.target = "/new",
+		.target_len = 4,
+		.ops = {&op, NULL},
+		.n_ops = {1, 0},
+	};
+	struct hf_h1_scan scan;
+	struct hf_http_wr wr;
+	size_t n;
+
+	(void)state;
+	hf_h1_scan_reset(&scan);
+	assert_int_equal(hf_h1_parse_request(in, sizeof(in) - 1, &scan, &lim, &msg),
+			 (int)sizeof(in) - 1);
+	hf_http_wr_init(&wr, hf_test_pool());
+	assert_int_equal(hf_http_build_request(&wr, &msg, &x), 0);
+	assert_false(wr.failed);
+	n = chain_str(wr.head);
+	assert_true(head_matches(want, n, rid, "added fields"));
+	assert_string_equal(xff, "203.0.113.7, " CLIENT);
+	hf_http_wr_discard(&wr);
+}
+
 static void
 test_uuid4(void **state)
 {
@@ -1183,6 +1233,7 @@ main(void)
 		cmocka_unit_test(test_build_request),
 		cmocka_unit_test(test_uuid4),
 		cmocka_unit_test(test_xff_address),
+		cmocka_unit_test(test_added_fields),
 		cmocka_unit_test(test_shadow_host),
 		cmocka_unit_test(test_build_response),
 		cmocka_unit_test(test_build_local),
