@@ -103,10 +103,14 @@
 # With more connections than the port's 1,024 receive descriptors the excess
 # waits at hydrofoil's port instead, as it would with a crowd of real clients: the
 # runs at 100% and beyond use HF_SAT_CONNS for that, over memif rings of
-# 2^HF_SAT_RSIZE slots (default 12: 4,096, through hydrofoil and in the
-# baseline alike) so that every connection's request fits: with 1,024 the
-# loadgen's TX refused the rest, and TCP's timeouts (200 ms and more) made
-# the tail of both.
+# 2^HF_SAT_RSIZE slots (through hydrofoil, hydrofoil told the same, and in
+# the baseline alike; default 10: 1,024, memif's own). Tried with 12 (4,096:
+# every connection's request fits, no frame refused, p99 from the send 10 ms
+# instead of 45): the whole crowd then queues in hydrofoil's ring, 2.5-4 ms,
+# and its queue_delay controller swings between shedding nothing and
+# everything (1.43 M of 2.6 M shed at 100%), where with 1,024 it shed 10,937.
+# The frames a full ring refuses are the loadgen's, whose core is the limit
+# past 100% (hydrofoil's worker 70-84% busy in both).
 # Needs root and the built hydrofoil and hf-loadgen (this script builds nothing).
 # Takes about two and a half minutes on an idle machine.
 set -uo pipefail
@@ -436,7 +440,7 @@ PY
 }
 LAT_CONNS=${HF_LAT_CONNS:-64}
 SAT_CONNS=${HF_SAT_CONNS:-2048}
-SAT_RSIZE=${HF_SAT_RSIZE:-12}
+SAT_RSIZE=${HF_SAT_RSIZE:-10}
 RING=	# the memif client's ring for the run (lg_bg), rsize=N or empty
 RUN_S=$(awk -v d="$DUR" -v w="$WARM" 'BEGIN { print d + w }')
 RUN=(--duration "$RUN_S" --warmup "$WARM" --timeout 2000)
