@@ -27,7 +27,7 @@ enum step { NEXT, DONE };
 
 /*
  * PAWS lets a timestamp one below the last one pass (Linux's TCP_PAWS_WINDOW):
- * a peer whose clock ticks between two segments it sends out of order.
+ * a segment the network put behind one its sender stamped a tick later.
  */
 #define PAWS_WINDOW 1
 
@@ -71,9 +71,9 @@ oow_reply_may_go(struct hf_worker *w, struct hf_tcp_conn *c)
 static void
 oow_ack(struct hf_worker *w, struct hf_tcp_conn *c, const struct hf_tcp_seg *s)
 {
-	if ((s->len != 0 || (s->flags & TH_FIN)) && !(s->flags & TH_SYN))
-		tcp_send_ack(w, c);
-	else if (oow_reply_may_go(w, c))
+	bool data = (s->len != 0 || (s->flags & TH_FIN)) && !(s->flags & TH_SYN);
+
+	if (data || oow_reply_may_go(w, c))
 		tcp_send_ack(w, c);
 }
 

@@ -230,12 +230,6 @@ held_mbufs(const struct hf_tcp_conn *c)
 	return c->rcvq_mbufs + c->ooo_mbufs;
 }
 
-static uint32_t
-rx_budget(const struct hf_tcp_conn *c)
-{
-	return RTE_MAX(c->rcv_buf / HF_TCP_RX_TRUESIZE, (uint32_t)HF_TCP_RX_MBUFS_MIN);
-}
-
 static unsigned int
 pool_in_use(void)
 {
@@ -715,7 +709,7 @@ test_ooo_islands(void **state)
 	hf_test_drain(B);
 	idle = pool_in_use();
 	base = c->rcv_nxt;
-	strikes = HF_TCP_RX_STRIKES * rx_budget(c);
+	strikes = HF_TCP_RX_STRIKES * tcp_rx_budget(c);
 	runs0 = B->cnt.v[HF_CNT_TCP_DROP_OOO_RUNS];
 	budget0 = B->cnt.v[HF_CNT_TCP_DROP_OOO_MBUF_BUDGET];
 	abuse0 = B->cnt.v[HF_CNT_TCP_CX_RESET_RX_ABUSE];
@@ -746,7 +740,7 @@ test_ooo_islands(void **state)
 		      B->cnt.v[HF_CNT_TCP_DROP_OOO_MBUF_BUDGET] - budget0, reset_at + 1,
 		      B->cnt.v[HF_CNT_TCP_CX_RESET_RX_ABUSE] - abuse0, rst ? "yes" : "no",
 		      srv.err);
-	assert_true(peak <= rx_budget(c) / 2);
+	assert_true(peak <= tcp_rx_budget(c) / 2);
 	assert_true(reset_at < N);
 	assert_int_equal(refused, strikes);
 	assert_int_equal(B->cnt.v[HF_CNT_TCP_CX_RESET_RX_ABUSE] - abuse0, 1);
@@ -1106,7 +1100,7 @@ test_budget_when_shared(void **state)
 	(void)state;
 	c = connect_pair();
 	base = c->rcv_nxt;
-	budget = rx_budget(c);
+	budget = tcp_rx_budget(c);
 	ooo0 = B->cnt.v[HF_CNT_TCP_DROP_OOO_MBUF_BUDGET];
 	rcvq0 = B->cnt.v[HF_CNT_TCP_DROP_RCVQ_MBUF_BUDGET];
 	for (uint32_t i = 0; i < N; i++) {
@@ -1233,7 +1227,7 @@ smack(enum pattern p, unsigned int n)
 		      pattern_name[p], n, (double)cycles / n, dts[n / 2], dts[n * 99 / 100],
 		      c->ooo.bytes, c->ooo_mbufs, c->ooo_runs);
 	assert_int_equal(tcp_rcv_check(c), 0);
-	assert_true(c->ooo_runs <= HF_TCP_OOO_MAX_RUNS && c->ooo_mbufs <= rx_budget(c) / 2);
+	assert_true(c->ooo_runs <= HF_TCP_OOO_MAX_RUNS && c->ooo_mbufs <= tcp_rx_budget(c) / 2);
 	free(dts);
 	teardown(NULL);
 }

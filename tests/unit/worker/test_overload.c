@@ -425,6 +425,17 @@ test_delay_closed_loop(void **state)
  * instead, the faster the more time the worker has to spare, so it stays
  * near what the spells need.
  */
+/* One 1 ms window ending at *@p now + 1 ms: the queue standing 600 us, @p busy of it busy. */
+static void
+standing_window(struct hf_overload *o, uint64_t *now, uint64_t busy)
+{
+	*now += 1000000;
+	o->drained_tsc = *now - 600000;
+	o->busy_tsc = busy;
+	o->idle_tsc = 1000000 - busy;
+	hf_overload_delay(o, *now, 0);
+}
+
 static void
 test_delay_no_ratchet(void **state)
 {
@@ -436,13 +447,7 @@ test_delay_no_ratchet(void **state)
 	(void)state;
 	start_delay(&o, &cfg);
 	for (int w = 0; w < 2000; w++) {
-		bool spell = w % 100 < 30;
-
-		now += 1000000;
-		o.drained_tsc = now - 600000;
-		o.busy_tsc = spell ? 990000 : 930000;
-		o.idle_tsc = 1000000 - o.busy_tsc;
-		hf_overload_delay(&o, now, 0);
+		standing_window(&o, &now, w % 100 < 30 ? 990000 : 930000);
 		if (o.pressure[HF_OVM_QUEUE_DELAY] > most)
 			most = o.pressure[HF_OVM_QUEUE_DELAY];
 	}
@@ -450,13 +455,8 @@ test_delay_no_ratchet(void **state)
 		      o.pressure[HF_OVM_QUEUE_DELAY], most);
 	assert_true(most < 0.15f);
 	/* Saturated for good, the same queue still raises it: 0.2 error, 0.004 a window. */
-	for (int w = 0; w < 200; w++) {
-		now += 1000000;
-		o.drained_tsc = now - 600000;
-		o.busy_tsc = 1000000;
-		o.idle_tsc = 0;
-		hf_overload_delay(&o, now, 0);
-	}
+	for (int w = 0; w < 200; w++)
+		standing_window(&o, &now, 1000000);
 	assert_true(o.pressure[HF_OVM_QUEUE_DELAY] > 0.5f);
 }
 
