@@ -259,6 +259,24 @@ slot_lost(struct lg_worker *lw, struct lg_conn *cn, bool failed)
 		push_ready(lw, cn);
 }
 
+/*
+ * The end of the shadow of this worker's last loop stall: its end plus its
+ * length, as the queue it left drains in about that long at half load; 0: none.
+ */
+static inline uint64_t
+own_shadow_end(const struct lg_worker *lw)
+{
+	return 2 * lw->w->loop.stall_end - lw->w->loop.stall_start;
+}
+
+/* The same for the target's stalls, from its stall board; 0: none, or no board. */
+static inline uint64_t
+peer_shadow_end(const struct lg_worker *lw)
+{
+	/* Pairs with the release CAS in the target's hf_stall_board_publish() (worker.c). */
+	return lw->peer != NULL ? __atomic_load_n(&lw->peer->shadow_end, __ATOMIC_ACQUIRE) : 0;
+}
+
 /* The response on @p cn is complete. */
 static void
 complete(struct lg_worker *lw, struct lg_conn *cn)
@@ -275,20 +293,22 @@ complete(struct lg_worker *lw, struct lg_conn *cn)
 			lw->st.err[LG_E_NON2XX]++;
 		hf_hist_record(lw->hist, ticks_to_ns(lw, t > cn->intended ? t - cn->intended : 0));
 		hf_hist_record(lw->hist_sent, ticks_to_ns(lw, t > cn->sent ? t - cn->sent : 0));
-		/*
-		 * Due before the end of the shadow of a stall of this worker's own
-		 * loop (its end plus its length: the queue it left drains in about
-		 * that long at half load): the loadgen's delay, not the target's.
-		 */
-		if (2 * lw->w->loop.stall_end - lw->w->loop.stall_start > cn->intended)
+		switch (lg_wait_class(&lw->qshadow, cn->intended, own_shadow_end(lw),
+				      peer_shadow_end(lw))) {
+		case LG_WAIT_OWN:
 			lw->st.responses_stalled++;
-		/* Pairs with the release CAS in the target's board_shadow_end() (worker.c). */
-		else if (lw->peer != NULL &&
-			 __atomic_load_n(&lw->peer->shadow_end, __ATOMIC_ACQUIRE) > cn->intended)
+			break;
+		case LG_WAIT_PEER:
 			lw->st.responses_peer_stalled++;
-		else
+			break;
+		case LG_WAIT_QUEUE:
+			lw->st.responses_queue_stalled++;
+			break;
+		case LG_WAIT_CLEAN:
 			hf_hist_record(lw->hist_clean,
 				       ticks_to_ns(lw, t > cn->intended ? t - cn->intended : 0));
+			break;
+		}
 	}
 	if (lw->o->new_conn || !cn->keep_alive) {
 		detach(lw, cn, true);
@@ -678,6 +698,8 @@ dispatch(struct lg_worker *lw)
 			continue;	/* stale: the slot changed state since it was pushed */
 		lw->bl_head++;
 	}
+	lg_qshadow_update(&lw->qshadow, lw->bl_head != lw->bl_tail, lw->w->now, own_shadow_end(lw),
+			  peer_shadow_end(lw));
 }
 
 /* Whether a keep-alive slot may start a handshake now (CONNECT_WINDOW). */

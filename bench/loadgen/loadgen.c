@@ -272,7 +272,22 @@ loop_window_start(struct lg_worker *lw)
 	for (unsigned int i = 0; i < RTE_DIM(stall_ids); i++)
 		lw->stalls0[i] = lw->w->cnt.v[stall_ids[i]];
 	lw->longest_client = 0;
+	lw->idle0 = lw->w->cnt.v[HF_CNT_WORKER_IDLE_CYCLES];
+	lw->idle_t0 = lw->w->now;
 	lw->loop_window = true;
+}
+
+/*
+ * At the end of the measured window: how much of it the loop found nothing to
+ * receive. Whether the loadgen's own core kept up tells its queue of due
+ * requests (backlog_max) from the target's.
+ */
+static void
+loop_window_end(struct lg_worker *lw)
+{
+	lw->st.window_cycles = lw->w->now - lw->idle_t0;
+	lw->st.idle_cycles = lw->w->cnt.v[HF_CNT_WORKER_IDLE_CYCLES] - lw->idle0;
+	lw->window_closed = true;
 }
 
 static int
@@ -292,6 +307,8 @@ worker_main(void *arg)
 		hf_worker_poll_once(lw->w);
 		if (unlikely(!lw->loop_window) && lw->w->now >= lw->t_warm)
 			loop_window_start(lw);
+		else if (unlikely(!lw->window_closed) && lw->loop_window && lw->w->now >= lw->t_end)
+			loop_window_end(lw);
 		if (lw->o->client) {
 			/* The client's hook is part of the loop's "outside" piece: its own share. */
 			t = rte_rdtsc();
@@ -434,7 +451,14 @@ report_window(const struct lg_stats *t, const struct lg_window *win)
 	printf("\"client\":%.1f},\"stall_blame\":{", win->longest_client * us);
 	for (unsigned int k = 0; k < HF_LOOP__N; k++)
 		printf("%s\"%s\":%" PRIu64, k ? "," : "", loop_work_name[k], t->stall_blame[k]);
-	printf("}},\"responses_peer_stalled\":%" PRIu64, t->responses_peer_stalled);
+	/* No window_cycles: the run stopped before its end, and the share is unknown. */
+	printf("},\"idle_share\":");
+	if (t->window_cycles != 0)
+		printf("%.3f", (double)t->idle_cycles / (double)t->window_cycles);
+	else
+		printf("null");
+	printf("},\"responses_peer_stalled\":%" PRIu64 ",\"responses_queue_stalled\":%" PRIu64,
+	       t->responses_peer_stalled, t->responses_queue_stalled);
 	printf(",\"responses_stalled\":%" PRIu64 ",\"latency_unstalled_us\":{\"p50\":%.1f,"
 	       "\"p99\":%.1f,\"p99_9\":%.1f,\"max\":%.1f}",
 	       t->responses_stalled, hf_hist_value_at(win->clean, 50) / 1e3,
@@ -552,11 +576,12 @@ report(const struct lg_opts *o, const struct lg_stats *t, const struct hf_hist *
 		       hf_hist_max(h) / 1e3);
 		printf("  without loop stalls    p50 %.1f  p99 %.1f  p99.9 %.1f  (%" PRIu64
 		       " responses waited through a stall of the loadgen's own loop, %" PRIu64
-		       " through one of the target's)\n",
+		       " through one of the target's, %" PRIu64 " were due while the backlog a stall left "
+		       "was still there)\n",
 		       hf_hist_value_at(win->clean, 50) / 1e3,
 		       hf_hist_value_at(win->clean, 99) / 1e3,
 		       hf_hist_value_at(win->clean, 99.9) / 1e3, t->responses_stalled,
-		       t->responses_peer_stalled);
+		       t->responses_peer_stalled, t->responses_queue_stalled);
 		printf("  from the send          p50 %.1f  p99 %.1f  p99.9 %.1f  (the loadgen's own "
 		       "queue of due requests left out)\n",
 		       hf_hist_value_at(win->sent, 50) / 1e3, hf_hist_value_at(win->sent, 99) / 1e3,

@@ -17,6 +17,7 @@
 
 #include "bench/loadgen/hist.h"
 #include "bench/loadgen/sched.h"
+#include "bench/loadgen/stallwait.h"
 #include "dataplane/http/h1.h"
 #include "dataplane/proxy/http-t.h"
 #include "dataplane/worker-t.h"
@@ -106,6 +107,8 @@ struct lg_stats {
 	/* the worker's own loop over the measured window (issue 16) */
 	uint64_t responses_stalled;	/* measured responses whose wait held a stall of our loop */
 	uint64_t responses_peer_stalled; /* of the others, those whose wait held a target stall */
+	/* of the others, those due while the backlog a stall left had not emptied yet */
+	uint64_t responses_queue_stalled;
 	uint64_t loop_stalls;		/* worker.loop_stalls: loop gaps over HF_WORKER_STALL_US */
 	uint64_t stall_blame[HF_LOOP__N];	/* of which blamed on each piece (counters.def) */
 	uint64_t loop_stalls_500us;	/* of which over 500 us */
@@ -113,6 +116,9 @@ struct lg_stats {
 	uint64_t loop_stalls_preempted;	/* of all stalls: the thread preempted in it */
 	uint64_t loop_stalls_blocked;	/* the thread slept in it */
 	uint64_t loop_stalls_unswitched;	/* neither: own work, an interrupt, the hypervisor */
+	/* the measured window's TSC ticks, and those in loop iterations that received nothing */
+	uint64_t window_cycles;
+	uint64_t idle_cycles;
 	uint64_t tls_handshakes_total;	/* --tls: handshakes finished over the whole run */
 	uint64_t tls_resumed_total;	/* of which resumed */
 	/* --tls, the measured window */
@@ -265,6 +271,9 @@ struct lg_worker {
 	uint64_t stalls0[7 + HF_LOOP__N];	/* WORKER_STALLS, _CYCLES, _<kind>, _500US, _5MS, _PREEMPTED,
 						   _BLOCKED, _UNSWITCHED */
 	uint64_t longest_client;	/* longest lg_client_poll() since then, TSC ticks */
+	struct lg_qshadow qshadow;	/* the open loop's backlog a stall left (stallwait.h) */
+	uint64_t idle0, idle_t0;	/* worker.idle_cycles and the TSC at t_warm */
+	bool window_closed;		/* window_cycles and idle_cycles taken, at t_end */
 	/* server */
 	struct lg_sconn *sconns;
 	uint32_t n_sconns;

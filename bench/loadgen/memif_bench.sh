@@ -725,8 +725,11 @@ if hn and nbs:
 # 3. latency
 def U(d):
     """The latency without loop stalls, or None when no response was left to measure."""
-    left = d.get("responses", 0) - d.get("responses_stalled", 0) - d.get("responses_peer_stalled", 0)
-    return d.get("latency_unstalled_us") if left > 0 else None
+    return d.get("latency_unstalled_us") if d.get("responses", 0) - left_out(d) > 0 else None
+def left_out(d):
+    """Responses the figure without loop stalls leaves out: in a stall, its shadow or its queue."""
+    return (d.get("responses_stalled", 0) + d.get("responses_peer_stalled", 0)
+            + d.get("responses_queue_stalled", 0))
 for f in E["FRACS"].split():
     h = runs.get(f"hf-lat-{f}", {}).get("json")
     b = runs.get(f"base-lat-{f}", {}).get("json")
@@ -761,6 +764,12 @@ for f in E["FRACS"].split():
     for who, d in (("hydrofoil's", h), ("the baseline's", b)):
         if d and d.get("backlog_max"):
             note += f"; in {who} run the loadgen held up to {d['backlog_max']:,} due requests it had not sent yet"
+    # Whether the loadgen's own core had room: its loop's time in iterations that received nothing.
+    idle = [(who, d["worker_loop"].get("idle_share")) for who, d in (("hydrofoil's", h), ("the baseline's", b))
+            if d and d.get("worker_loop")]
+    if any(v is not None for _, v in idle):
+        note += "; the loadgen's worker idle (received nothing) " + ", ".join(
+            f"{v:.0%} of {who} run" for who, v in idle if v is not None)
     if h and "hf.tcp.retransmits" in hd:
         note += (f"; hydrofoil's counters: {hd['hf.tcp.retransmits']:,} retransmits, "
                  f"{hd['hf.port.tx_retried']:,} TX frames retried, {hd['hf.port.drop.tx_refused']:,} dropped as "
@@ -791,9 +800,9 @@ for f in E["FRACS"].split():
                 ratio(U(h)["p99"], U(o)["p99"]) + " (p99)",
                 f"p99 added ≤ 20 µs ({U(h)['p99'] - U(o)['p99']:+.1f} µs)" if f == "50" else "—",
                 f"requests that waited through a loop gap over 50 µs (or its shadow, as long again) of the loadgen's "
-                f"worker or hydrofoil's left out: {h['responses_stalled'] + h.get('responses_peer_stalled', 0):,} of "
-                f"{h['responses']:,} through hydrofoil, {o['responses_stalled']:,} of {o['responses']:,} in the "
-                "baseline")
+                f"worker or hydrofoil's, or were due while the loadgen's backlog a stall left had not emptied, left "
+                f"out: {left_out(h):,} of {h['responses']:,} through hydrofoil, {left_out(o):,} of "
+                f"{o['responses']:,} in the baseline")
         elif h:
             row(f"3. p99 / p99.9 at {f}% without loop stalls", "—", "—", "—", "—",
                 "no response of one run or the other was left once those that waited through a loop stall "
@@ -824,9 +833,9 @@ for f in E["FRACS"].split():
                 ratio(U(h)["p99"], U(w)["p99"]) + " (p99)",
                 f"p99 added ≤ 20 µs ({U(h)['p99'] - U(w)['p99']:+.1f} µs)" if f == "50" else "—",
                 "what Hydrofoil adds to the layout's own latency: requests that waited through a loop stall "
-                "over 50 µs (or its shadow) of the loadgen's worker or of the process on core 1 left out: "
-                f"{h['responses_stalled'] + h.get('responses_peer_stalled', 0):,} of {h['responses']:,} "
-                f"through hydrofoil, {w['responses_stalled'] + w.get('responses_peer_stalled', 0):,} of "
+                "over 50 µs (or its shadow) of the loadgen's worker or of the process on core 1, or were due "
+                "while the loadgen's backlog a stall left had not emptied, left out: "
+                f"{left_out(h):,} of {h['responses']:,} through hydrofoil, {left_out(w):,} of "
                 f"{w['responses']:,} through the wire")
         elif h:
             row(f"3. p99 / p99.9 at {f}% without loop stalls, against the wire", "—", "—", "—", "—",
@@ -932,7 +941,8 @@ for f in E["FRACS"].split():
         srows.append(f"| {f}% {label} | "
                      f"{lat['p50']:.1f} / {lat['p99']:.1f} / {lat['p99_9']:.1f} / {lat['max']:,.0f} | "
                      f"{U['p99']:.1f} / {U['p99_9']:.1f} ({d['responses_stalled']:,} of {d['responses']:,} waited "
-                     f"through a loadgen stall, {d.get('responses_peer_stalled', 0):,} through one of hydrofoil's) | "
+                     f"through a loadgen stall, {d.get('responses_peer_stalled', 0):,} through one of hydrofoil's, "
+                     f"{d.get('responses_queue_stalled', 0):,} due while the backlog a stall left was there) | "
                      f"gap p99.99 {L['gap_p9999_us']:.1f}, max {L['gap_max_us']:,.1f} µs; {L['stalls']} stalls "
                      f"({blame_txt(L['stall_blame'])}; {L.get('stalls_over_500us', '?')} over 500 µs, "
                      f"{L.get('stalls_over_5ms', '?')} over 5 ms; {sw_txt(L.get('stalls_preempted'), L.get('stalls_blocked'), L.get('stalls_unswitched'), L.get('unswitched_max_us'))}); longest client {L['longest_us']['client']:.1f}, "
