@@ -55,6 +55,13 @@ struct rte_mbuf *hf_test_mbuf(const void *data, size_t len);
 struct rte_mbuf *hf_test_ipv4(const struct rte_ether_addr *dst_mac, uint8_t proto, const char *src,
 			      const char *dst, const void *l4, size_t l4len);
 
+/*
+ * An ARP frame (a 60-byte one) of opcode @p op (host order) to @p eth_dst from @p sha: sender
+ * @p sip at @p sha, target @p tip, in dotted form.
+ */
+struct rte_mbuf *hf_test_arp(uint16_t op, const struct rte_ether_addr *eth_dst, const char *sip,
+			     const char *tip, const struct rte_ether_addr *sha);
+
 uint32_t hf_test_addr(const char *dotted);
 
 /*
