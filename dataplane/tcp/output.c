@@ -112,7 +112,7 @@ build_segment(struct hf_worker *w, const struct hf_port *p, const struct hf_tcp_
 	      uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd, const uint8_t *opts,
 	      uint32_t optlen, uint32_t paylen)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(p->pool);
+	struct rte_mbuf *m = hf_mbuf_alloc(w, p);
 	struct rte_ipv4_hdr ip = {
 		.version_ihl = RTE_IPV4_VHL_DEF,
 		.total_length = rte_cpu_to_be_16((uint16_t)(sizeof(struct rte_ipv4_hdr) +
