@@ -37,13 +37,17 @@ struct hf_txbuf {
 };
 
 /*
- * Mbufs of a port's pool taken HF_BURST at a time (rte_pktmbuf_alloc_bulk(),
+ * Mbufs of a port's pool taken HF_MBUF_STASH at a time (rte_pktmbuf_alloc_bulk(),
  * reset already) for the frames and heads a worker builds one by one: one
- * trip to the pool's cache a burst instead of one a frame (hf_mbuf_alloc()).
+ * trip to the pool's cache for several instead of one each (hf_mbuf_alloc()).
+ * A few only: the pool's cache gives back the mbufs freed last, still in the
+ * CPU's cache, and a stash that held many would write into colder ones.
  */
+#define HF_MBUF_STASH 8
+
 struct hf_mbuf_stash {
 	uint16_t n;
-	struct rte_mbuf *m[HF_BURST];
+	struct rte_mbuf *m[HF_MBUF_STASH];
 };
 
 struct hf_impair;
