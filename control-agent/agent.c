@@ -188,6 +188,7 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 	for (uint16_t i = 0; i < a->n_ports; i++) {
 		const struct hf_port *p = &a->ports[i];
 		struct rte_eth_stats st = {0};
+		uint64_t free_mbufs = rte_mempool_avail_count(p->pool);
 
 		rte_eth_stats_get(p->port_id, &st);
 		/* Device-level drops: frames lost before any worker saw them. */
@@ -199,7 +200,10 @@ hf_agent_stat_lines(struct hf_agent *a, size_t *count)
 		COUNTER(st.rx_nombuf, "port.%s.hw.drop.rx_no_mbuf", p->name);
 		COUNTER(st.oerrors, "port.%s.hw.drop.tx_errors", p->name);
 		GAUGE(p->pool->size, "port.%s.mbufs_total", p->name);
-		GAUGE(rte_mempool_avail_count(p->pool), "port.%s.mbufs_free", p->name);
+		/* Free: in the pool, or fresh in a worker's stash (hf_mbuf_alloc()), in use by none. */
+		for (uint16_t j = 0; j < a->n_workers; j++)
+			free_mbufs += __atomic_load_n(&a->workers[j]->stash[i].n, __ATOMIC_RELAXED);
+		GAUGE(free_mbufs, "port.%s.mbufs_free", p->name);
 	}
 	/* Indirect mbufs in use: payload referenced by segments in flight. */
 	uint64_t clones_used = 0;

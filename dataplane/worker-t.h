@@ -36,6 +36,20 @@ struct hf_txbuf {
 	struct rte_mbuf *m[4 * HF_BURST];
 };
 
+/*
+ * Mbufs of a port's pool taken HF_MBUF_STASH at a time (rte_pktmbuf_alloc_bulk(),
+ * reset already) for the frames and heads a worker builds one by one: one
+ * trip to the pool's cache for several instead of one each (hf_mbuf_alloc()).
+ * A few only: the pool's cache gives back the mbufs freed last, still in the
+ * CPU's cache, and a stash that held many would write into colder ones.
+ */
+#define HF_MBUF_STASH 8
+
+struct hf_mbuf_stash {
+	uint16_t n;
+	struct rte_mbuf *m[HF_MBUF_STASH];
+};
+
 struct hf_impair;
 
 /*
@@ -136,6 +150,7 @@ struct hf_worker {
 	struct rte_ring *steer_in;	/* frames of this worker's flows, from siblings (MP/SC) */
 	struct hf_worker *const *siblings; /* all workers, this one included */
 	struct hf_txbuf tx[HF_MAX_PORTS];
+	struct hf_mbuf_stash stash[HF_MAX_PORTS];	/* per port: hf_mbuf_alloc() */
 	uint32_t announced[HF_MAX_PORTS];	/* link_gen of the last gratuitous ARP per port */
 	struct hf_impair *impair[HF_MAX_PORTS][2];	/* [port][enum hf_impair_dir]; NULL: off */
 	bool gated;			/* some port is behind the I/O gate (port.h) */

@@ -308,6 +308,18 @@ gate_offline(struct hf_worker *w)
 	}
 }
 
+struct rte_mbuf *
+hf_mbuf_alloc_slow(struct hf_worker *w, const struct hf_port *p)
+{
+	struct hf_mbuf_stash *s = &w->stash[p->index];
+
+	/* All or nothing: near the pool's end the mbufs still there go one at a time. */
+	if (rte_pktmbuf_alloc_bulk(p->pool, s->m, RTE_DIM(s->m)) != 0)
+		return rte_pktmbuf_alloc(p->pool);
+	s->n = RTE_DIM(s->m);
+	return s->m[--s->n];
+}
+
 void
 hf_tx_flush(struct hf_worker *w, const struct hf_port *p)
 {
@@ -808,6 +820,8 @@ hf_worker_fini(struct hf_worker *w)
 		rte_pktmbuf_free_bulk(tb->m, tb->n);
 		tb->n = 0;
 		tb->ready = 0;
+		rte_pktmbuf_free_bulk(w->stash[i].m, w->stash[i].n);
+		w->stash[i].n = 0;
 	}
 	hf_http_fini(w);
 	hf_l4_fini(w);

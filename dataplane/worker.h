@@ -137,6 +137,24 @@ hf_worker_port_for(const struct hf_worker *w, uint32_t addr)
 	return 0;
 }
 
+/* hf_mbuf_alloc() with its stash empty: refills it, or takes one mbuf when a burst is not there. */
+struct rte_mbuf *hf_mbuf_alloc_slow(struct hf_worker *w, const struct hf_port *p);
+
+/*
+ * A fresh mbuf of @p p's pool, as rte_pktmbuf_alloc() gives, from the
+ * worker's stash (struct hf_mbuf_stash); NULL when the pool is empty (the
+ * caller counts it, as for rte_pktmbuf_alloc()).
+ */
+static inline struct rte_mbuf *
+hf_mbuf_alloc(struct hf_worker *w, const struct hf_port *p)
+{
+	struct hf_mbuf_stash *s = &w->stash[p->index];
+
+	if (likely(s->n > 0))
+		return s->m[--s->n];
+	return hf_mbuf_alloc_slow(w, p);
+}
+
 /** Sends every frame queued on port @p p now. */
 void hf_tx_flush(struct hf_worker *w, const struct hf_port *p);
 

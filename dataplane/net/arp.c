@@ -354,6 +354,14 @@ hf_arp_tick(struct hf_worker *w)
 	}
 }
 
+int
+hf_arp_slot(const struct hf_worker *w, uint16_t port, uint32_t ip)
+{
+	const struct hf_arp_entry *e = find((struct hf_arp_table *)&w->arp, port, ip);
+
+	return e != NULL ? (int)(e - w->arp.e) : -1;
+}
+
 const struct rte_ether_addr *
 hf_arp_lookup(const struct hf_worker *w, uint16_t port, uint32_t ip)
 {

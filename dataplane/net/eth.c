@@ -58,15 +58,3 @@ hf_eth_input(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
 	}
 	drop(m);
 }
-
-void
-hf_eth_output(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
-	      const struct rte_ether_addr *dst, uint16_t ether_type)
-{
-	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-
-	rte_ether_addr_copy(dst, &eh->dst_addr);
-	rte_ether_addr_copy(&p->mac, &eh->src_addr);
-	eh->ether_type = rte_cpu_to_be_16(ether_type);
-	hf_tx_enqueue(w, p, m);
-}

@@ -94,7 +94,7 @@ output(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m, bool co
 	struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
 	uint32_t nexthop = ih->dst_addr;
 
-	if ((nexthop & p->mask) != (p->addr & p->mask)) {
+	if (!hf_ipv4_on_link(p, nexthop)) {
 		if (unlikely(p->gateway == 0)) {
 			HF_COUNT(w, IPV4_DROP_NO_ROUTE);
 			rte_pktmbuf_free(m);

@@ -2,6 +2,7 @@
 #ifndef HF_IPV4_H
 #define HF_IPV4_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dataplane/worker-t.h"
@@ -48,6 +49,13 @@ static inline uint16_t
 hf_ipv4_next_id(const struct hf_worker *w)
 {
 	return (uint16_t)w->cnt.v[HF_CNT_IPV4_TX];
+}
+
+/* True when @p dst (network order) is on @p p's link: sent to directly, not through the gateway. */
+static inline bool
+hf_ipv4_on_link(const struct hf_port *p, uint32_t dst)
+{
+	return (dst & p->mask) == (p->addr & p->mask);
 }
 
 /** True when @p addr (network order) can never be a unicast source (RFC 1122 3.2.1.3). */

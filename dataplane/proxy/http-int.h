@@ -14,7 +14,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/proxy/http-t.h"
-#include "dataplane/worker-t.h"
+#include "dataplane/worker.h"
 #include "tls/tls.h"
 
 struct rte_mbuf;
@@ -101,10 +101,30 @@ struct hf_http_wr {
 };
 
 /*
- * Sets @p wr up with its first segment from @p mp (wr->failed when there is
- * none); hf_http_wr_discard() gives it back if the head is not sent.
+ * Sets @p wr up with its first segment @p m, fresh from @p mp (NULL: there was
+ * none, wr->failed), later ones from @p mp; hf_http_wr_discard() gives them
+ * back if the head is not sent. Every writer writes: its first segment is
+ * taken at the start, so that the first put, like the rest, finds room in
+ * the tail instead of going the slow way to allocate it.
  */
+static inline void
+hf_http_wr_start(struct hf_http_wr *wr, struct rte_mempool *mp, struct rte_mbuf *m)
+{
+	wr->mp = mp;
+	wr->head = wr->tail = m;
+	wr->len = 0;
+	wr->failed = m == NULL;
+}
+
+/* hf_http_wr_start() with the first segment from @p mp. */
 void hf_http_wr_init(struct hf_http_wr *wr, struct rte_mempool *mp);
+
+/* hf_http_wr_start() for a head sent on port @p p: its first segment from the worker's stash. */
+static inline void
+hf_http_wr_init_port(struct hf_http_wr *wr, struct hf_worker *w, const struct hf_port *p)
+{
+	hf_http_wr_start(wr, p->pool, hf_mbuf_alloc(w, p));
+}
 /* Appends @p n bytes where the tail segment has no room: new segments as needed. */
 void hf_http_wr_put_slow(struct hf_http_wr *wr, const void *p, size_t n);
 

@@ -511,7 +511,7 @@ start_request(struct hf_worker *w, struct hf_http_session *s, struct hf_h1_messa
 		x.authority = msg->host.p;
 		x.authority_len = msg->host.len;
 	}
-	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
+	hf_http_wr_init_port(&wr, w, &w->ports[s->down->port]);
 	built = hf_http_build_request(&wr, msg, &x);
 	if (built < 0) {
 		/*
@@ -570,7 +570,7 @@ queued:
 		struct hf_http_wr cont;
 		static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-		hf_http_wr_init(&cont, w->ports[s->down->port].pool);
+		hf_http_wr_init_port(&cont, w, &w->ports[s->down->port]);
 		hf_http_wr_put(&cont, line, sizeof(line) - 1);
 		if (!cont.failed) {
 			hf_tls_send(w, s->down, cont.head);
@@ -754,7 +754,7 @@ read_response(struct hf_worker *w, struct hf_http_session *s)
 	    s->lst->draining)
 		s->flags &= ~HF_HTTP_S_KEEP_ALIVE;
 	keep = s->flags & HF_HTTP_S_KEEP_ALIVE;
-	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
+	hf_http_wr_init_port(&wr, w, &w->ports[s->down->port]);
 	hf_http_build_response(&wr, &msg, keep, s->minor == 0, s->x->service_ms,
 			       s->x->rs_edit_len > 0 ? s->x->rs_edit : NULL);
 	hf_http_rd_consume(&h->heads, &u->rd, (uint32_t)rc);

@@ -311,15 +311,7 @@ hf_http_rd_reset(struct hf_http_heads *hp, struct hf_http_reader *rd)
 void
 hf_http_wr_init(struct hf_http_wr *wr, struct rte_mempool *mp)
 {
-	/*
-	 * Every writer writes: its first segment is taken now, so that the first
-	 * put, like the rest, finds room in the tail instead of going the slow
-	 * way to allocate it (once per head written, before).
-	 */
-	wr->mp = mp;
-	wr->head = wr->tail = rte_pktmbuf_alloc(mp);
-	wr->len = 0;
-	wr->failed = wr->head == NULL;
+	hf_http_wr_start(wr, mp, rte_pktmbuf_alloc(mp));
 }
 
 void

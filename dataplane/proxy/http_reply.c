@@ -38,7 +38,7 @@ hf_http_local_reply_x(struct hf_worker *w, struct hf_http_session *s, int status
 	/* The listener is draining: this answer says "connection: close" (Envoy's drain close). */
 	if (s->rq == HF_HTTP_RQ_BODY || s->rq == HF_HTTP_RQ_HEAD || s->lst->draining)
 		close = true;
-	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
+	hf_http_wr_init_port(&wr, w, &w->ports[s->down->port]);
 	hf_http_build_local(&wr, status, body, close, s->flags & HF_HTTP_S_HEAD, extra);
 	if (wr.failed) {
 		HF_COUNT(w, HTTP_DROP_NO_MBUF);
@@ -73,7 +73,7 @@ hf_http_no_stream(struct hf_worker *w, struct hf_http_session *s)
 
 	HF_COUNT(w, HTTP_DROP_NO_STREAM);
 	hf_http_count_status(w, 503);
-	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
+	hf_http_wr_init_port(&wr, w, &w->ports[s->down->port]);
 	hf_http_build_local(&wr, 503, "overloaded", true, false, NULL);
 	if (wr.failed)
 		hf_http_wr_discard(&wr);

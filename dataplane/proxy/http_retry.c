@@ -63,7 +63,7 @@ hf_http_mirror(struct hf_worker *w, struct hf_http_session *s, const struct hf_h
 	x.authority = shadow;
 	x.authority_len = (uint32_t)n;
 	x.xfcc = hf_http_xfcc(s, hf_snapshot_listener(w->snap, s->lst->port), &x.xfcc_len);
-	hf_http_wr_init(&wr, w->ports[s->down->port].pool);
+	hf_http_wr_init_port(&wr, w, &w->ports[s->down->port]);
 	u = hf_http_build_request(&wr, msg, &x) == 0 ? hf_http_up_alloc(h) : NULL;
 	if (wr.failed || u == NULL) {
 		hf_http_wr_discard(&wr);

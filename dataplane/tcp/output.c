@@ -15,6 +15,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "dataplane/net/arp.h"
 #include "dataplane/net/cksum.h"
 #include "dataplane/net/eth.h"
 #include "dataplane/net/ipv4.h"
@@ -111,7 +112,7 @@ build_segment(struct hf_worker *w, const struct hf_port *p, const struct hf_tcp_
 	      uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd, const uint8_t *opts,
 	      uint32_t optlen, uint32_t paylen)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(p->pool);
+	struct rte_mbuf *m = hf_mbuf_alloc(w, p);
 	struct rte_ipv4_hdr ip = {
 		.version_ihl = RTE_IPV4_VHL_DEF,
 		.total_length = rte_cpu_to_be_16((uint16_t)(sizeof(struct rte_ipv4_hdr) +
@@ -203,18 +204,40 @@ emit(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m,
 	}
 }
 
-/* emit() for a segment build_segment() made: its IPv4 header is final. */
+/*
+ * emit() for a segment build_segment() made for @p c: its IPv4 header is
+ * final. While the ARP cache slot @p c remembers still holds its next hop,
+ * confirmed, the frame goes straight to that MAC: what hf_ipv4_output_complete()
+ * would do (the next hop of a TCB never changes: its peer, the port's
+ * gateway) without the route and the lookup. Otherwise it goes that way,
+ * which refreshes, resolves or drops as it does for any datagram, and the
+ * slot it found is remembered for the next segment.
+ */
 static void
-emit_segment(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m)
+emit_segment(struct hf_worker *w, const struct hf_port *p, struct hf_tcp_conn *c,
+	     struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ih + 1);
+	const struct rte_ether_addr *mac = hf_arp_slot_mac(w, c->arp_slot, p->index, c->arp_ip);
+	uint32_t nexthop;
+	int slot;
 
 	tcp_cksum(p, m, ih, th);
 	HF_COUNT(w, TCP_TX_SEGMENTS);
 	if (th->tcp_flags & TH_RST)
 		HF_COUNT(w, TCP_CX_RESET_TX);
+	if (likely(mac != NULL)) {
+		HF_COUNT(w, IPV4_TX);
+		hf_eth_output(w, p, m, mac, RTE_ETHER_TYPE_IPV4);
+		return;
+	}
 	hf_ipv4_output_complete(w, p, m);
+	nexthop = hf_ipv4_on_link(p, c->raddr) ? c->raddr : p->gateway;
+	if (nexthop != 0 && (slot = hf_arp_slot(w, p->index, nexthop)) >= 0) {
+		c->arp_ip = nexthop;
+		c->arp_slot = (uint32_t)slot;
+	}
 }
 
 /*
@@ -343,7 +366,7 @@ tcp_send_segment(struct hf_worker *w, struct hf_tcp_conn *c, uint32_t seq, uint3
 		tcp_timer_stop_lazy(&c->ack_timer);
 	}
 	HF_COUNT_N(w, TCP_TX_BYTES, len);
-	emit_segment(w, p, m);
+	emit_segment(w, p, c, m);
 	return 0;
 }
 

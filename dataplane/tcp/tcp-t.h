@@ -117,6 +117,13 @@ struct hf_tcp_conn {
 	uint32_t id;			/* index in the worker's TCB array */
 	uint32_t flags;			/* HF_TCP_F_* */
 	uint32_t hnext;			/* next TCB in its table bucket: id + 1, 0 for none */
+	/*
+	 * The ARP cache slot of the next hop (arp_ip, network order; 0: none
+	 * yet), for hf_arp_slot_mac(): a segment skips the route and the cache
+	 * lookup while the slot still holds that address, confirmed.
+	 */
+	uint32_t arp_ip;
+	uint32_t arp_slot;
 
 	/* send sequence space (RFC 9293 3.3.1) */
 	uint32_t iss;

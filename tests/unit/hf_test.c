@@ -7,6 +7,7 @@
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_arp.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
 
@@ -167,6 +168,38 @@ hf_test_ipv4(const struct rte_ether_addr *dst_mac, uint8_t proto, const char *sr
 	m->l2_len = sizeof(*eh);
 	m->l3_len = sizeof(*ih);
 	return m;
+}
+
+unsigned int
+hf_test_stashed(const struct hf_worker *w)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < HF_MAX_PORTS; i++)
+		n += w->stash[i].n;
+	return n;
+}
+
+struct rte_mbuf *
+hf_test_arp(uint16_t op, const struct rte_ether_addr *eth_dst, const char *sip, const char *tip,
+	    const struct rte_ether_addr *sha)
+{
+	uint8_t buf[64] = {0};
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)buf;
+	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eh + 1);
+
+	eh->dst_addr = *eth_dst;
+	eh->src_addr = *sha;
+	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	ah->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	ah->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ah->arp_hlen = 6;
+	ah->arp_plen = 4;
+	ah->arp_opcode = htons(op);
+	ah->arp_data.arp_sha = *sha;
+	ah->arp_data.arp_sip = hf_test_addr(sip);
+	ah->arp_data.arp_tip = hf_test_addr(tip);
+	return hf_test_mbuf(buf, 60);
 }
 
 /* 0 loaded, 1 refused as it should be */

@@ -42,6 +42,9 @@ void hf_test_worker_free(struct hf_worker *w);
 /* Flushes @p w's TX and takes what it sent on its port 0 (up to @p max frames). */
 unsigned int hf_test_sent(struct hf_worker *w, struct rte_mbuf **out, unsigned int max);
 
+/* Mbufs @p w holds fresh in its stashes (hf_mbuf_alloc()): taken from the pools, not in use. */
+unsigned int hf_test_stashed(const struct hf_worker *w);
+
 /* Frees every frame @p w sent; returns how many there were. */
 unsigned int hf_test_drain(struct hf_worker *w);
 
@@ -54,6 +57,13 @@ struct rte_mbuf *hf_test_mbuf(const void *data, size_t len);
  */
 struct rte_mbuf *hf_test_ipv4(const struct rte_ether_addr *dst_mac, uint8_t proto, const char *src,
 			      const char *dst, const void *l4, size_t l4len);
+
+/*
+ * An ARP frame (a 60-byte one) of opcode @p op (host order) to @p eth_dst from @p sha: sender
+ * @p sip at @p sha, target @p tip, in dotted form.
+ */
+struct rte_mbuf *hf_test_arp(uint16_t op, const struct rte_ether_addr *eth_dst, const char *sip,
+			     const char *tip, const struct rte_ether_addr *sha);
 
 uint32_t hf_test_addr(const char *dotted);
 

@@ -219,28 +219,6 @@ test_drops(void **state)
 	}
 }
 
-static struct rte_mbuf *
-arp_frame(uint16_t op, const struct rte_ether_addr *eth_dst, const char *sip, const char *tip,
-	  const struct rte_ether_addr *sha)
-{
-	uint8_t buf[64] = {0};
-	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)buf;
-	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eh + 1);
-
-	eh->dst_addr = *eth_dst;
-	eh->src_addr = *sha;
-	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
-	ah->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
-	ah->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	ah->arp_hlen = 6;
-	ah->arp_plen = 4;
-	ah->arp_opcode = htons(op);
-	ah->arp_data.arp_sha = *sha;
-	ah->arp_data.arp_sip = hf_test_addr(sip);
-	ah->arp_data.arp_tip = hf_test_addr(tip);
-	return hf_test_mbuf(buf, 60);
-}
-
 static const struct rte_ether_addr bcast = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
 /* A request for our address is answered in place and teaches us the requester. */
@@ -251,8 +229,9 @@ test_arp_reply(void **state)
 	const struct rte_arp_hdr *ah;
 
 	(void)state;
-	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2",
-					 &peer_mac));
+	hf_eth_input(w, &port,
+		     hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2",
+				 &peer_mac));
 	assert_int_equal(hf_test_sent(w, out, 2), 1);
 	ah = rte_pktmbuf_mtod_offset(out[0], const struct rte_arp_hdr *, 14);
 	assert_int_equal(ntohs(ah->arp_opcode), RTE_ARP_OP_REPLY);
@@ -273,16 +252,19 @@ test_arp_merge_rule(void **state)
 	uint64_t not_for_us = w->cnt.v[HF_CNT_ARP_DROP_NOT_FOR_US];
 
 	(void)state;
-	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.50", "198.51.100.60",
-					 &other));
+	hf_eth_input(w, &port,
+		     hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.50", "198.51.100.60",
+				 &other));
 	assert_null(hf_arp_lookup(w, 0, hf_test_addr("198.51.100.50")));
 	assert_int_equal(w->cnt.v[HF_CNT_ARP_DROP_NOT_FOR_US], not_for_us + 1);
-	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "0.0.0.0", "198.51.100.2", &other));
+	hf_eth_input(w, &port,
+		     hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "0.0.0.0", "198.51.100.2", &other));
 	assert_int_equal(hf_test_drain(w), 1);	/* a probe for us is answered */
 	assert_null(hf_arp_lookup(w, 0, 0));
 	/* An entry that exists is refreshed by anyone's request (merge). */
-	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.60",
-					 &other));
+	hf_eth_input(w, &port,
+		     hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.60",
+				 &other));
 	assert_memory_equal(hf_arp_lookup(w, 0, hf_test_addr("198.51.100.9")), &other, 6);
 }
 
@@ -305,8 +287,9 @@ test_arp_resolve(void **state)
 	assert_int_equal(rte_pktmbuf_mtod_offset(out[0], struct rte_arp_hdr *, 14)->arp_data.arp_tip,
 			 hf_test_addr("198.51.100.1"));
 	rte_pktmbuf_free(out[0]);
-	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REPLY, &port.mac, "198.51.100.1", "198.51.100.2",
-					 &gw_mac));
+	hf_eth_input(w, &port,
+		     hf_test_arp(RTE_ARP_OP_REPLY, &port.mac, "198.51.100.1", "198.51.100.2",
+				 &gw_mac));
 	assert_int_equal(hf_test_sent(w, out, 8), 1);
 	eh = rte_pktmbuf_mtod(out[0], const struct rte_ether_hdr *);
 	assert_memory_equal(&eh->dst_addr, &gw_mac, 6);
@@ -348,8 +331,9 @@ test_arp_stale_refresh(void **state)
 
 	(void)state;
 	w->now = rte_rdtsc();
-	hf_eth_input(w, &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.42", "198.51.100.2",
-					 &mac));
+	hf_eth_input(w, &port,
+		     hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.42", "198.51.100.2",
+				 &mac));
 	hf_test_drain(w);
 	w->now += hf_ms_to_tsc(w, HF_ARP_REACHABLE_MS + 1);
 	hf_arp_tick(w);
@@ -365,6 +349,34 @@ test_arp_stale_refresh(void **state)
 		rte_pktmbuf_free(out[i]);
 	}
 	assert_int_equal(arp, 1);
+}
+
+/*
+ * A slot remembered for an address gives its MAC only while it holds that
+ * address on that port, confirmed (what the TCP output's fast path trusts).
+ */
+static void
+test_arp_slot(void **state)
+{
+	struct rte_ether_addr mac = {{0x02, 0, 0, 0, 0, 0x43}};
+	uint32_t ip = hf_test_addr("198.51.100.43");
+	int slot;
+
+	(void)state;
+	w->now = rte_rdtsc();
+	assert_int_equal(hf_arp_slot(w, 0, ip), -1);
+	hf_eth_input(w, &port, hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.43",
+					   "198.51.100.2", &mac));
+	hf_test_drain(w);
+	slot = hf_arp_slot(w, 0, ip);
+	assert_true(slot >= 0);
+	assert_memory_equal(hf_arp_slot_mac(w, (uint32_t)slot, 0, ip), &mac, 6);
+	assert_null(hf_arp_slot_mac(w, (uint32_t)slot, 0, hf_test_addr("198.51.100.44")));
+	assert_null(hf_arp_slot_mac(w, (uint32_t)slot, 1, ip));
+	assert_null(hf_arp_slot_mac(w, (uint32_t)slot + 1, 0, ip));
+	w->now += hf_ms_to_tsc(w, HF_ARP_REACHABLE_MS + 1);
+	hf_arp_tick(w);
+	assert_null(hf_arp_slot_mac(w, (uint32_t)slot, 0, ip));	/* stale */
 }
 
 /*
@@ -391,7 +403,7 @@ test_arp_siblings(void **state)
 		s[i]->siblings = s;
 		s[i]->now = rte_rdtsc();
 	}
-	hf_eth_input(s[0], &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.61",
+	hf_eth_input(s[0], &port, hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.61",
 					    "198.51.100.2", &old_mac));
 	hf_arp_drain_siblings(s[1]);
 	hf_arp_drain_siblings(s[2]);
@@ -406,9 +418,9 @@ test_arp_siblings(void **state)
 	assert_null(hf_arp_lookup(s[0], 0, y));
 
 	/* y announces a new MAC, z announces itself; both reach worker 0 alone. */
-	hf_eth_input(s[0], &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.61",
+	hf_eth_input(s[0], &port, hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.61",
 					    "198.51.100.61", &new_mac));
-	hf_eth_input(s[0], &port, arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.63",
+	hf_eth_input(s[0], &port, hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.63",
 					    "198.51.100.63", &z_mac));
 	assert_null(hf_arp_lookup(s[0], 0, y));
 	assert_null(hf_arp_lookup(s[0], 0, z));
@@ -450,17 +462,17 @@ test_arp_bad(void **state)
 	uint64_t trunc = w->cnt.v[HF_CNT_ARP_DROP_TRUNCATED];
 
 	(void)state;
-	m = arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2", &peer_mac);
+	m = hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2", &peer_mac);
 	ah = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, 14);
 	ah->arp_hardware = htons(6);
 	hf_eth_input(w, &port, m);
-	m = arp_frame(9, &bcast, "198.51.100.9", "198.51.100.2", &peer_mac);
+	m = hf_test_arp(9, &bcast, "198.51.100.9", "198.51.100.2", &peer_mac);
 	hf_eth_input(w, &port, m);
-	m = arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.2", "198.51.100.2", &peer_mac);
+	m = hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.2", "198.51.100.2", &peer_mac);
 	hf_eth_input(w, &port, m);
-	m = arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2", &bcast);
+	m = hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2", &bcast);
 	hf_eth_input(w, &port, m);
-	m = arp_frame(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2", &peer_mac);
+	m = hf_test_arp(RTE_ARP_OP_REQUEST, &bcast, "198.51.100.9", "198.51.100.2", &peer_mac);
 	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - 20);
 	hf_eth_input(w, &port, m);
 	assert_int_equal(hf_test_drain(w), 0);
@@ -625,6 +637,7 @@ main(void)
 		cmocka_unit_test(test_arp_resolve),
 		cmocka_unit_test(test_arp_queue_and_timeout),
 		cmocka_unit_test(test_arp_stale_refresh),
+		cmocka_unit_test(test_arp_slot),
 		cmocka_unit_test(test_arp_siblings),
 		cmocka_unit_test(test_gratuitous),
 		cmocka_unit_test(test_arp_bad),

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_icmp.h>
 #include <rte_tcp.h>
 
 #include "hf_test.h"
+#include "dataplane/net/arp.h"
 #include "dataplane/net/eth.h"
 #include "dataplane/tcp/options.h"
 #include "dataplane/tcp/seq.h"
@@ -258,6 +260,86 @@ test_odd_segment_chains(void **state)
 	assert_memory_equal(got, data, TOTAL);
 	assert_int_equal(B->cnt.v[HF_CNT_TCP_DROP_CHECKSUM], 0);
 	assert_int_equal(A->cnt.v[HF_CNT_TCP_RETRANSMITS], 0);
+}
+
+/*
+ * Sends one byte on @p a's connection and takes what A put on the wire: @p n frames into
+ * @p out, of which *@p data carried a TCP segment and *@p arp an ARP request (both to @p mac).
+ */
+static void
+one_byte_out(struct tcp_app *a, const struct rte_ether_addr *mac, unsigned int *data,
+	     unsigned int *arp)
+{
+	struct rte_mbuf *out[8];
+	unsigned int n;
+
+	hf_tcp_send(A, a->c, hf_test_mbuf("x", 1));
+	A->now = rte_rdtsc();
+	hf_tcp_poll(A);
+	n = hf_test_sent(A, out, 8);
+	*data = *arp = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eh;
+
+		eh = rte_pktmbuf_mtod(out[i], const struct rte_ether_hdr *);
+		if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+			(*arp)++;
+		} else {
+			assert_memory_equal(&eh->dst_addr, mac, 6);
+			(*data)++;
+		}
+		rte_pktmbuf_free(out[i]);
+	}
+}
+
+/*
+ * A TCB remembers the ARP cache slot of its next hop and sends there without a
+ * lookup (emit_segment()), only while the slot still holds that address,
+ * confirmed: a changed MAC is followed at once, a stale entry still sends its
+ * refresh, a freed one makes the segment wait for a new resolution.
+ */
+static void
+test_arp_slot_followed(void **state)
+{
+	const struct rte_ether_addr moved = {{0x02, 0, 0, 0, 0, 0x77}};
+	struct tcp_app *a = &cli[0];
+	unsigned int data, arp;
+
+	(void)state;
+	assert_non_null(open_to(80, a));
+	run(200, &a->connected);
+	run(200, &srv[0].connected);
+	assert_true(srv[0].connected);
+	one_byte_out(a, &pb.mac, &data, &arp);
+	assert_int_equal(data, 1);
+	assert_int_equal(arp, 0);
+	assert_int_equal(a->c->arp_ip, pb.addr);
+
+	/* B's address moves to another MAC (a gratuitous ARP): the next segment goes there. */
+	hf_eth_input(A, &pa, hf_test_arp(RTE_ARP_OP_REQUEST, &pa.mac, "198.51.100.1",
+					 "198.51.100.2", &moved));
+	hf_test_drain(A);	/* the reply to that request */
+	one_byte_out(a, &moved, &data, &arp);
+	assert_int_equal(data, 1);
+	assert_int_equal(arp, 0);
+
+	/* Stale: the segment goes, and a unicast refresh with it. */
+	A->now = rte_rdtsc() + hf_ms_to_tsc(A, HF_ARP_REACHABLE_MS + 1);
+	hf_arp_tick(A);
+	one_byte_out(a, &moved, &data, &arp);
+	assert_int_equal(data, 1);
+	assert_int_equal(arp, 1);
+
+	/* Unanswered and collected: the entry is gone, the segment waits for a new request. */
+	for (int i = 0; i <= HF_ARP_MAX_RETRIES; i++) {
+		A->now += hf_ms_to_tsc(A, HF_ARP_GC_MS + HF_ARP_RETRY_MS);
+		hf_arp_tick(A);
+	}
+	hf_test_drain(A);
+	assert_null(hf_arp_lookup(A, 0, pb.addr));
+	one_byte_out(a, &moved, &data, &arp);
+	assert_int_equal(data, 0);
+	assert_int_equal(arp, 1);
 }
 
 /* Handshake, 512 KB through a wire that drops, duplicates and reorders, half-close, close. */
@@ -1086,6 +1168,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_transfer_bad_wire, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_slot_followed, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_timeout, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_after_a_switch_out, setup_default, teardown),

@@ -340,6 +340,59 @@ test_stack_packets_once(void **state)
 	}
 }
 
+/*
+ * hf_mbuf_alloc(): fresh mbufs (as rte_pktmbuf_alloc() gives them) from the
+ * worker's stash, refilled several at a time; near the pool's end, where a
+ * whole refill is not there, one at a time to the last; then NULL. The stash
+ * goes back to the pool with the worker.
+ */
+static void
+test_mbuf_stash(void **state)
+{
+	enum { N = HF_MBUF_STASH + 3 };
+	struct rte_mempool *tiny = rte_pktmbuf_pool_create("ka16_stash", N, 0, 0,
+							    RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	struct hf_port tp = port;
+	struct rte_mbuf *m[N];
+	struct hf_worker *w;
+
+	(void)state;
+	assert_non_null(tiny);
+	tp.pool = tiny;
+	w = hf_test_worker(0, &tp, 1);
+	for (unsigned int i = 0; i < N; i++) {
+		m[i] = hf_mbuf_alloc(w, &tp);
+		assert_non_null(m[i]);
+		assert_ptr_equal(m[i]->pool, tiny);
+		assert_null(m[i]->next);
+		assert_int_equal(m[i]->nb_segs, 1);
+		assert_int_equal(m[i]->pkt_len, 0);
+		assert_int_equal(m[i]->data_len, 0);
+		assert_int_equal(m[i]->data_off, RTE_PKTMBUF_HEADROOM);
+		assert_int_equal(rte_mbuf_refcnt_read(m[i]), 1);
+		for (unsigned int j = 0; j < i; j++)
+			assert_ptr_not_equal(m[i], m[j]);
+		if (i == 0)
+			assert_int_equal(hf_test_stashed(w), HF_MBUF_STASH - 1);
+	}
+	assert_int_equal(hf_test_stashed(w), 0);
+	assert_null(hf_mbuf_alloc(w, &tp));
+	/* One back: the next allocation finds it (one at a time, a refill is not there). */
+	m[0]->data_len = 9;
+	rte_pktmbuf_free(m[0]);
+	m[0] = hf_mbuf_alloc(w, &tp);
+	assert_non_null(m[0]);
+	assert_int_equal(m[0]->data_len, 0);
+	rte_pktmbuf_free_bulk(m, N);
+	/* A refill held by the worker is returned with it. */
+	assert_non_null(m[0] = hf_mbuf_alloc(w, &tp));
+	assert_int_equal(hf_test_stashed(w), HF_MBUF_STASH - 1);
+	rte_pktmbuf_free(m[0]);
+	hf_test_worker_free(w);
+	assert_int_equal(rte_mempool_avail_count(tiny), N);
+	rte_mempool_free(tiny);
+}
+
 static int
 setup(void **state)
 {
@@ -360,6 +413,7 @@ main(void)
 		cmocka_unit_test(test_reset_by_epoch),
 		cmocka_unit_test(test_board_refused),
 		cmocka_unit_test(test_stack_packets_once),
+		cmocka_unit_test(test_mbuf_stash),
 	};
 	int rc;
 
