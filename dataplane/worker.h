@@ -155,6 +155,17 @@ hf_mbuf_alloc(struct hf_worker *w, const struct hf_port *p)
 	return hf_mbuf_alloc_slow(w, p);
 }
 
+/* The mbufs @p w holds in its stashes: free, though not in their pools (the worker's own view). */
+static inline unsigned int
+hf_mbuf_stashed(const struct hf_worker *w)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < HF_MAX_PORTS; i++)
+		n += w->stash[i].n;
+	return n;
+}
+
 /** Sends every frame queued on port @p p now. */
 void hf_tx_flush(struct hf_worker *w, const struct hf_port *p);
 

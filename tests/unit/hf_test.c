@@ -170,15 +170,6 @@ hf_test_ipv4(const struct rte_ether_addr *dst_mac, uint8_t proto, const char *sr
 	return m;
 }
 
-unsigned int
-hf_test_stashed(const struct hf_worker *w)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < HF_MAX_PORTS; i++)
-		n += w->stash[i].n;
-	return n;
-}
 
 struct rte_mbuf *
 hf_test_arp(uint16_t op, const struct rte_ether_addr *eth_dst, const char *sip, const char *tip,

@@ -42,9 +42,6 @@ void hf_test_worker_free(struct hf_worker *w);
 /* Flushes @p w's TX and takes what it sent on its port 0 (up to @p max frames). */
 unsigned int hf_test_sent(struct hf_worker *w, struct rte_mbuf **out, unsigned int max);
 
-/* Mbufs @p w holds fresh in its stashes (hf_mbuf_alloc()): taken from the pools, not in use. */
-unsigned int hf_test_stashed(const struct hf_worker *w);
-
 /* Frees every frame @p w sent; returns how many there were. */
 unsigned int hf_test_drain(struct hf_worker *w);
 

@@ -64,7 +64,7 @@ chain_free(struct rte_mbuf *m)
 static unsigned int
 avail(void)
 {
-	return rte_mempool_avail_count(hf_test_pool()) + hf_test_stashed(W) +
+	return rte_mempool_avail_count(hf_test_pool()) + hf_mbuf_stashed(W) +
 	       rte_mempool_avail_count(W->tcp->clone_pool);
 }
 
@@ -1125,7 +1125,7 @@ test_take_gives_mbufs_back(void **state)
 
 	(void)state;
 	for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
-		unsigned int pkt = rte_mempool_avail_count(hf_test_pool()) + hf_test_stashed(W);
+		unsigned int pkt = rte_mempool_avail_count(hf_test_pool()) + hf_mbuf_stashed(W);
 		unsigned int ind = rte_mempool_avail_count(W->tcp->clone_pool);
 		struct hf_tcp_mq q;
 		struct rte_mbuf *m;
@@ -1137,7 +1137,7 @@ test_take_gives_mbufs_back(void **state)
 		assert_int_equal(taken, cuts[k].n);
 		chain_free(m);
 		hf_http_mq_free(&q);
-		pkt -= rte_mempool_avail_count(hf_test_pool()) + hf_test_stashed(W);
+		pkt -= rte_mempool_avail_count(hf_test_pool()) + hf_mbuf_stashed(W);
 		ind -= rte_mempool_avail_count(W->tcp->clone_pool);
 		print_message("  %s: %u packet and %u indirect mbufs not returned\n", cuts[k].what,
 			      pkt, ind);

@@ -233,7 +233,7 @@ held_mbufs(const struct hf_tcp_conn *c)
 static unsigned int
 pool_in_use(void)
 {
-	return rte_mempool_in_use_count(hf_test_pool()) - hf_test_stashed(A) - hf_test_stashed(B);
+	return rte_mempool_in_use_count(hf_test_pool()) - hf_mbuf_stashed(A) - hf_mbuf_stashed(B);
 }
 
 /* ---- RFC 5961 5.2 and the window update rule ---- */

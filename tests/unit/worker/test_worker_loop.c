@@ -373,9 +373,9 @@ test_mbuf_stash(void **state)
 		for (unsigned int j = 0; j < i; j++)
 			assert_ptr_not_equal(m[i], m[j]);
 		if (i == 0)
-			assert_int_equal(hf_test_stashed(w), HF_MBUF_STASH - 1);
+			assert_int_equal(hf_mbuf_stashed(w), HF_MBUF_STASH - 1);
 	}
-	assert_int_equal(hf_test_stashed(w), 0);
+	assert_int_equal(hf_mbuf_stashed(w), 0);
 	assert_null(hf_mbuf_alloc(w, &tp));
 	/* One back: the next allocation finds it (one at a time, a refill is not there). */
 	m[0]->data_len = 9;
@@ -386,7 +386,7 @@ test_mbuf_stash(void **state)
 	rte_pktmbuf_free_bulk(m, N);
 	/* A refill held by the worker is returned with it. */
 	assert_non_null(m[0] = hf_mbuf_alloc(w, &tp));
-	assert_int_equal(hf_test_stashed(w), HF_MBUF_STASH - 1);
+	assert_int_equal(hf_mbuf_stashed(w), HF_MBUF_STASH - 1);
 	rte_pktmbuf_free(m[0]);
 	hf_test_worker_free(w);
 	assert_int_equal(rte_mempool_avail_count(tiny), N);
