@@ -92,15 +92,12 @@ static inline void
 output(struct hf_worker *w, const struct hf_port *p, struct rte_mbuf *m, bool complete)
 {
 	struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
-	uint32_t nexthop = ih->dst_addr;
+	uint32_t nexthop = hf_ipv4_nexthop(p, ih->dst_addr);
 
-	if (!hf_ipv4_on_link(p, nexthop)) {
-		if (unlikely(p->gateway == 0)) {
-			HF_COUNT(w, IPV4_DROP_NO_ROUTE);
-			rte_pktmbuf_free(m);
-			return;
-		}
-		nexthop = p->gateway;
+	if (unlikely(nexthop == 0)) {
+		HF_COUNT(w, IPV4_DROP_NO_ROUTE);
+		rte_pktmbuf_free(m);
+		return;
 	}
 	if (complete)
 		HF_COUNT(w, IPV4_TX);

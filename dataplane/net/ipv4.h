@@ -2,7 +2,6 @@
 #ifndef HF_IPV4_H
 #define HF_IPV4_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "dataplane/worker-t.h"
@@ -51,11 +50,16 @@ hf_ipv4_next_id(const struct hf_worker *w)
 	return (uint16_t)w->cnt.v[HF_CNT_IPV4_TX];
 }
 
-/* True when @p dst (network order) is on @p p's link: sent to directly, not through the gateway. */
-static inline bool
-hf_ipv4_on_link(const struct hf_port *p, uint32_t dst)
+/*
+ * The next hop of a datagram to @p dst (network order) on @p p: @p dst itself
+ * when it is on the port's link, else the port's gateway; 0 when there is no
+ * route (off-link, no gateway). A source is never 0 (martian), so neither is
+ * an on-link destination a reply goes to.
+ */
+static inline uint32_t
+hf_ipv4_nexthop(const struct hf_port *p, uint32_t dst)
 {
-	return (dst & p->mask) == (p->addr & p->mask);
+	return (dst & p->mask) == (p->addr & p->mask) ? dst : p->gateway;
 }
 
 /** True when @p addr (network order) can never be a unicast source (RFC 1122 3.2.1.3). */

@@ -233,7 +233,7 @@ emit_segment(struct hf_worker *w, const struct hf_port *p, struct hf_tcp_conn *c
 		return;
 	}
 	hf_ipv4_output_complete(w, p, m);
-	nexthop = hf_ipv4_on_link(p, c->raddr) ? c->raddr : p->gateway;
+	nexthop = hf_ipv4_nexthop(p, c->raddr);
 	if (nexthop != 0 && (slot = hf_arp_slot(w, p->index, nexthop)) >= 0) {
 		c->arp_ip = nexthop;
 		c->arp_slot = (uint32_t)slot;
