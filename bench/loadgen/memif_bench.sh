@@ -69,7 +69,10 @@
 #   --warmup    seconds before the measured window (default 0.5)
 #   --conns     keep-alive connection counts (default "4 16 64"); --nc-conns: new-connection slots (default 64)
 #   --reps      runs per keep-alive figure, the median is kept (default 1); --nc-reps: per
-#               new-connection figure (default 1)
+#               new-connection figure (default 1); --lat-reps: per open-loop load below
+#               100% (default 1): each rep runs hydrofoil, the baseline(s) and the wire in
+#               turn, and the rep whose p99 added (without stalls, against the wire) is the
+#               median is the one reported, the others' figures beside it
 #   --phases    which phases run (default all); --rate: phase 3's 100% in req/s instead of
 #               phase 1's best (needed when phase 1 does not run); --fracs: its percentages
 #   --lg-lcores the loadgen's EAL --lcores (default 0@0,1@0: main and worker lcore on CPU 0);
@@ -125,6 +128,7 @@ NC_CONNS="64"
 IDLE="1000 10000 100000 1000000"
 REPS=1
 NC_REPS=1
+LAT_REPS=1
 PHASES="1 2 3 4"
 RATE_100=
 FRACS="10 50 90"
@@ -143,6 +147,7 @@ while [ $# -gt 0 ]; do
 	--nc-conns) NC_CONNS=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--nc-reps) NC_REPS=$2; shift ;;
+	--lat-reps) LAT_REPS=$2; shift ;;
 	--phases) PHASES=$2; shift ;;
 	--rate) RATE_100=$2; shift ;;
 	--fracs) FRACS=$2; shift ;;
@@ -445,6 +450,49 @@ RING=	# the memif client's ring for the run (lg_bg), rsize=N or empty
 RUN_S=$(awk -v d="$DUR" -v w="$WARM" 'BEGIN { print d + w }')
 RUN=(--duration "$RUN_S" --warmup "$WARM" --timeout 2000)
 
+# median_rep F N: of phase 3's N runs at F% (names WHO-lat-F-rR), the one whose p99
+# added without loop stalls against the wire is the median becomes WHO-lat-F, records
+# and files, for the report; every run's added p99 is recorded as lat_reps-F.
+median_rep() {
+	local f=$1 n=$2 pick who src
+	pick=$(/usr/bin/python3 - "$RES" "$f" "$n" <<'PY'
+import json, re, sys
+res, f, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runs = {}
+for line in open(res):
+    m = re.match(r"name=(\S+) ok=1 .*?json=(\{.*?\})(?= |$)", line.strip())
+    if m:
+        try:
+            runs[m.group(1)] = json.loads(m.group(2))
+        except ValueError:
+            pass
+def p99(name):
+    d = runs.get(name) or {}
+    u = d.get("latency_unstalled_us")
+    return u["p99"] if u and u.get("p99") is not None else None
+added = {}
+for r in range(1, n + 1):
+    h, w = p99(f"hf-lat-{f}-r{r}"), p99(f"wire-lat-{f}-r{r}")
+    if h is not None and w is not None:
+        added[r] = h - w
+if not added:
+    print(1, "")
+else:
+    order = sorted(added, key=added.get)
+    print(order[(len(order) - 1) // 2], ",".join(f"{r}:{added[r]:+.1f}" for r in sorted(added)))
+PY
+)
+	read -r pick all <<< "$pick"
+	record "name=lat_reps-$f ok=1 picked=$pick of=$n added=${all:-none}"
+	for who in hf base baseocc wire; do
+		src=$who-lat-$f-r$pick
+		grep "^name=$src " "$RES" | tail -1 | sed "s/^name=$src /name=$who-lat-$f /" >> "$RES"
+		for x in "$T/$src".*; do
+			[ -e "$x" ] && ln -sf "$(basename "$x")" "$T/$who-lat-$f${x#"$T/$src"}"
+		done
+	done
+}
+
 # ---- the runs: hydrofoil and the baseline alternate, so both see the same machine ----
 
 LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
@@ -482,11 +530,17 @@ if has_phase 3 && [ "${best_rate:-0}" -gt 0 ]; then
 		note "open loop at $f% = $rate req/s: through hydrofoil, then straight"
 		c=$LAT_CONNS
 		RING=
-		[ "$f" -ge 100 ] && c=$SAT_CONNS && RING=rsize=$SAT_RSIZE
-		run "hf-lat-$f" hf -c "$c" --rate "$rate" "${RUN[@]}"
-		run "base-lat-$f" base -c "$c" --rate "$rate" "${RUN[@]}"
-		[ "$OCCUPY" = 1 ] && run "baseocc-lat-$f" base -c "$c" --rate "$rate" "${RUN[@]}"
-		[ "$f" -lt 100 ] && [ -x "$WIRE" ] && run "wire-lat-$f" wire -c "$c" --rate "$rate" "${RUN[@]}"
+		reps=$LAT_REPS
+		[ "$f" -ge 100 ] && c=$SAT_CONNS && RING=rsize=$SAT_RSIZE && reps=1
+		for r in $(seq "$reps"); do
+			sfx=
+			[ "$reps" -gt 1 ] && sfx=-r$r && note "open loop at $f%, run $r of $reps"
+			run "hf-lat-$f$sfx" hf -c "$c" --rate "$rate" "${RUN[@]}"
+			run "base-lat-$f$sfx" base -c "$c" --rate "$rate" "${RUN[@]}"
+			[ "$OCCUPY" = 1 ] && run "baseocc-lat-$f$sfx" base -c "$c" --rate "$rate" "${RUN[@]}"
+			[ "$f" -lt 100 ] && [ -x "$WIRE" ] && run "wire-lat-$f$sfx" wire -c "$c" --rate "$rate" "${RUN[@]}"
+		done
+		[ "$reps" -gt 1 ] && median_rep "$f" "$reps"
 	done
 	RING=
 fi
@@ -547,7 +601,7 @@ TOTAL_SECS=$(($(date +%s) - PHASE_T0))
 export HF_WHY="${HF_WHY:-}" BASE_WHY="${BASE_WHY:-}" BEST_RATE="${best_rate:-0}" HF_OK BASE_OK
 mkdir -p "$HF_ROOT/bench/results"
 export PLOT_DAT=$HF_ROOT/bench/results/plot.dat
-export OVERLOAD DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_CONNS SAT_CONNS SAT_RSIZE FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS OCCUPY
+export OVERLOAD DUR WARM CONNS NC_CONNS IDLE REPS NC_REPS LAT_REPS LAT_CONNS SAT_CONNS SAT_RSIZE FRACS MAXC_RUN MEM TOTAL_SECS BODY T LG_LCORES LG_CPUS OCCUPY
 "$HF_PY" - "$RES" <<'PY'
 import json, os, re, statistics, sys
 
@@ -723,6 +777,14 @@ if hn and nbs:
         + (f"; {nu:,.0f} cycles per connection in iterations without a stall" if nu else ""))
 
 # 3. latency
+def reps_txt(f):
+    """Which of phase 3's runs at F% the rows show, when it ran more than once (median_rep)."""
+    r = runs.get(f"lat_reps-{f}")
+    if not r or r.get("added") in (None, "none"):
+        return ""
+    each = ", ".join(f"run {a.split(':')[0]} {a.split(':')[1]} µs" for a in str(r["added"]).split(","))
+    return (f"; every row at {f}% shows run {r['picked']} of {r['of']}, the median by this figure "
+            f"(each run's hydrofoil, baselines and wire in turn; p99 added per run: {each})")
 def U(d):
     """The latency without loop stalls, or None when no response was left to measure."""
     return d.get("latency_unstalled_us") if d.get("responses", 0) - left_out(d) > 0 else None
@@ -836,7 +898,7 @@ for f in E["FRACS"].split():
                 "over 50 µs (or its shadow) of the loadgen's worker or of the process on core 1, or were due "
                 "while the loadgen's backlog a stall left had not emptied, left out: "
                 f"{left_out(h):,} of {h['responses']:,} through hydrofoil, {left_out(w):,} of "
-                f"{w['responses']:,} through the wire")
+                f"{w['responses']:,} through the wire" + reps_txt(f))
         elif h:
             row(f"3. p99 / p99.9 at {f}% without loop stalls, against the wire", "—", "—", "—", "—",
                 "no response of one run or the other was left once those that waited through a loop stall "
