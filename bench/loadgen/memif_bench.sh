@@ -450,49 +450,6 @@ RING=	# the memif client's ring for the run (lg_bg), rsize=N or empty
 RUN_S=$(awk -v d="$DUR" -v w="$WARM" 'BEGIN { print d + w }')
 RUN=(--duration "$RUN_S" --warmup "$WARM" --timeout 2000)
 
-# median_rep F N: of phase 3's N runs at F% (names WHO-lat-F-rR), the one whose p99
-# added without loop stalls against the wire is the median becomes WHO-lat-F, records
-# and files, for the report; every run's added p99 is recorded as lat_reps-F.
-median_rep() {
-	local f=$1 n=$2 pick who src
-	pick=$(/usr/bin/python3 - "$RES" "$f" "$n" <<'PY'
-import json, re, sys
-res, f, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-runs = {}
-for line in open(res):
-    m = re.match(r"name=(\S+) ok=1 .*?json=(\{.*?\})(?= |$)", line.strip())
-    if m:
-        try:
-            runs[m.group(1)] = json.loads(m.group(2))
-        except ValueError:
-            pass
-def p99(name):
-    d = runs.get(name) or {}
-    u = d.get("latency_unstalled_us")
-    return u["p99"] if u and u.get("p99") is not None else None
-added = {}
-for r in range(1, n + 1):
-    h, w = p99(f"hf-lat-{f}-r{r}"), p99(f"wire-lat-{f}-r{r}")
-    if h is not None and w is not None:
-        added[r] = h - w
-if not added:
-    print(1, "")
-else:
-    order = sorted(added, key=added.get)
-    print(order[(len(order) - 1) // 2], ",".join(f"{r}:{added[r]:+.1f}" for r in sorted(added)))
-PY
-)
-	read -r pick all <<< "$pick"
-	record "name=lat_reps-$f ok=1 picked=$pick of=$n added=${all:-none}"
-	for who in hf base baseocc wire; do
-		src=$who-lat-$f-r$pick
-		grep "^name=$src " "$RES" | tail -1 | sed "s/^name=$src /name=$who-lat-$f /" >> "$RES"
-		for x in "$T/$src".*; do
-			[ -e "$x" ] && ln -sf "$(basename "$x")" "$T/$who-lat-$f${x#"$T/$src"}"
-		done
-	done
-}
-
 # ---- the runs: hydrofoil and the baseline alternate, so both see the same machine ----
 
 LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
@@ -540,7 +497,6 @@ if has_phase 3 && [ "${best_rate:-0}" -gt 0 ]; then
 			[ "$OCCUPY" = 1 ] && run "baseocc-lat-$f$sfx" base -c "$c" --rate "$rate" "${RUN[@]}"
 			[ "$f" -lt 100 ] && [ -x "$WIRE" ] && run "wire-lat-$f$sfx" wire -c "$c" --rate "$rate" "${RUN[@]}"
 		done
-		[ "$reps" -gt 1 ] && median_rep "$f" "$reps"
 	done
 	RING=
 fi
@@ -777,14 +733,6 @@ if hn and nbs:
         + (f"; {nu:,.0f} cycles per connection in iterations without a stall" if nu else ""))
 
 # 3. latency
-def reps_txt(f):
-    """Which of phase 3's runs at F% the rows show, when it ran more than once (median_rep)."""
-    r = runs.get(f"lat_reps-{f}")
-    if not r or r.get("added") in (None, "none"):
-        return ""
-    each = ", ".join(f"run {a.split(':')[0]} {a.split(':')[1]} µs" for a in str(r["added"]).split(","))
-    return (f"; every row at {f}% shows run {r['picked']} of {r['of']}, the median by this figure "
-            f"(each run's hydrofoil, baselines and wire in turn; p99 added per run: {each})")
 def U(d):
     """The latency without loop stalls, or None when no response was left to measure."""
     return d.get("latency_unstalled_us") if d.get("responses", 0) - left_out(d) > 0 else None
@@ -792,6 +740,32 @@ def left_out(d):
     """Responses the figure without loop stalls leaves out: in a stall, its shadow or its queue."""
     return (d.get("responses_stalled", 0) + d.get("responses_peer_stalled", 0)
             + d.get("responses_queue_stalled", 0))
+# A load run --lat-reps times (WHO-lat-F-rR): the run whose p99 added without loop stalls,
+# against the wire, is the median stands as WHO-lat-F, its records and files, for every row.
+reps_note = {}
+for f in E["FRACS"].split():
+    added = {}
+    for r in range(1, int(E["LAT_REPS"]) + 1):
+        h = (runs.get(f"hf-lat-{f}-r{r}") or {}).get("json")
+        w = (runs.get(f"wire-lat-{f}-r{r}") or {}).get("json")
+        if h and w and U(h) and U(w):
+            added[r] = U(h)["p99"] - U(w)["p99"]
+    if not added:
+        continue
+    order = sorted(added, key=added.get)
+    pick = order[(len(order) - 1) // 2]
+    for who in ("hf", "base", "baseocc", "wire"):
+        src = f"{who}-lat-{f}-r{pick}"
+        if src in runs:
+            runs[f"{who}-lat-{f}"] = runs[src]
+        for fn in os.listdir(E["T"]):
+            if fn.startswith(src + "."):
+                dst = os.path.join(E["T"], f"{who}-lat-{f}" + fn[len(src):])
+                if not os.path.lexists(dst):
+                    os.symlink(fn, dst)
+    reps_note[f] = (f"; every row at {f}% shows run {pick} of {E['LAT_REPS']}, the median by this figure "
+                    "(each run's hydrofoil, baselines and wire in turn; p99 added per run: "
+                    + ", ".join(f"run {r} {added[r]:+.1f} µs" for r in sorted(added)) + ")")
 for f in E["FRACS"].split():
     h = runs.get(f"hf-lat-{f}", {}).get("json")
     b = runs.get(f"base-lat-{f}", {}).get("json")
@@ -898,7 +872,7 @@ for f in E["FRACS"].split():
                 "over 50 µs (or its shadow) of the loadgen's worker or of the process on core 1, or were due "
                 "while the loadgen's backlog a stall left had not emptied, left out: "
                 f"{left_out(h):,} of {h['responses']:,} through hydrofoil, {left_out(w):,} of "
-                f"{w['responses']:,} through the wire" + reps_txt(f))
+                f"{w['responses']:,} through the wire" + reps_note.get(f, ""))
         elif h:
             row(f"3. p99 / p99.9 at {f}% without loop stalls, against the wire", "—", "—", "—", "—",
                 "no response of one run or the other was left once those that waited through a loop stall "

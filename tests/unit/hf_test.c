@@ -170,7 +170,6 @@ hf_test_ipv4(const struct rte_ether_addr *dst_mac, uint8_t proto, const char *sr
 	return m;
 }
 
-
 struct rte_mbuf *
 hf_test_arp(uint16_t op, const struct rte_ether_addr *eth_dst, const char *sip, const char *tip,
 	    const struct rte_ether_addr *sha)
